@@ -1,0 +1,13 @@
+# One image for every service; docker-compose picks the command.
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /app
+COPY constraints.txt ./
+COPY shared ./shared
+COPY services ./services
+COPY plugins ./plugins
+RUN pip install --no-cache-dir -c constraints.txt ./shared ./services/plans ./services/scheduler \
+        ./services/notify ./services/docs ./plugins/england \
+    && useradd --system --no-create-home cpp
+USER cpp
+EXPOSE 5001 5002 5003 5004

@@ -1,0 +1,81 @@
+"""England: the Working Together to Safeguard Children defaults.
+
+Every rule cites where its figure comes from and how firmly it is
+established (V: primary source seen; V2: only a local restatement seen; U:
+unverified), as graded in the platform's timescales research.
+"""
+from __future__ import annotations
+
+from cpp_shared.hookspecs import hookimpl
+
+WT = "Working Together to Safeguard Children 2023"
+
+
+@hookimpl
+def cpp_authority():
+    return {
+        "code": "ENG",
+        "name": "England (Working Together defaults)",
+        "jurisdiction": "england",
+        "calendar": {"country": "GB", "subdiv": "ENG"},
+        "contacts": [],
+    }
+
+
+@hookimpl
+def cpp_timescales():
+    return [
+        {
+            "id": "initial-conference",
+            "trigger": "strategy_discussion.held.v1",
+            "anchor": "held_on",
+            "offset": {"amount": 15, "unit": "working_days", "direction": "after"},
+            "deadline": "initial_conference",
+            "owner": "social_worker",
+            "met_by": "conference.held.v1",
+            "recurrence": None,
+            "reminder_days": 3,
+            "source": f"{WT}: initial child protection conference within 15 working days of the strategy "
+            "discussion at which section 47 enquiries were initiated (V: DfE Children in need statistics, "
+            "data set A2, footnote 1; anchor V2: Tees CPP 1.1)",
+        },
+        {
+            "id": "first-core-group",
+            "trigger": "conference.held.v1",
+            "anchor": "held_on",
+            "offset": {"amount": 10, "unit": "working_days", "direction": "after"},
+            "deadline": "first_core_group",
+            "owner": "social_worker",
+            "met_by": "core_group.held.v1",
+            "recurrence": None,
+            "reminder_days": 2,
+            "source": f"{WT}: first core group within 10 working days of the initial conference "
+            "(V2: Norfolk LSCB 3.6, Liverpool CS; whether WT 2023 still states it is unverified)",
+        },
+        {
+            "id": "first-review-conference",
+            "trigger": "conference.held.v1",
+            "anchor": "held_on",
+            "offset": {"amount": 3, "unit": "months", "direction": "after"},
+            "deadline": "review_conference",
+            "owner": "chair",
+            "met_by": "conference.held.v1",
+            "recurrence": None,
+            "reminder_days": 10,
+            "source": f"{WT}: first review conference within 3 months of the initial conference "
+            "(V2: Pan-Sussex 5.5, North Yorkshire, Rotherham)",
+        },
+        {
+            "id": "later-review-conference",
+            "trigger": "conference.held.v1",
+            "anchor": "held_on",
+            "offset": {"amount": 6, "unit": "months", "direction": "after"},
+            "deadline": "review_conference",
+            "owner": "chair",
+            "met_by": "conference.held.v1",
+            "recurrence": None,
+            "reminder_days": 10,
+            "source": f"{WT}: later review conferences not more than 6 months apart "
+            "(V2: Pan-Sussex 5.5 and the same sources)",
+        },
+    ]

@@ -1,0 +1,1 @@
+"""Notifications service: Partner subscriptions, webhook and email deliveries, and user inboxes."""

@@ -1,0 +1,1 @@
+"""Plans service: children, cases, conferences, plans and their versions."""

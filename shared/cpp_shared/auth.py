@@ -1,0 +1,175 @@
+"""Bearer-token authentication and role checks.
+
+Two modes:
+* development (single machine, `cpp up`): tokens are HS256-signed with a
+  random key kept in the data folder; `cpp token` prints one.
+* production: tokens are verified against the identity provider's OIDC JWKS
+  (RS256/ES256). A production service refuses to start when no JWKS URL is
+  set or when it is pointed at the development key.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from dataclasses import dataclass, field
+from functools import wraps
+from pathlib import Path
+from typing import Any, Callable
+
+import jwt
+from flask import current_app, g, request
+
+from .config import ConfigError, Settings
+
+ROLES = ("social_worker", "team_manager", "chair", "partner", "auditor", "admin")
+DEV_ISSUER = "cpp-dev"
+DEV_ALGORITHM = "HS256"
+PRODUCTION_ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
+
+
+class AuthError(Exception):
+    """The request carries no valid token: a 401."""
+
+    def __init__(self, message: str, *, error: str = "invalid_token"):
+        super().__init__(message)
+        self.error = error
+
+
+class Forbidden(Exception):
+    """A valid token whose role or authority does not allow this: a 403."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    user: str
+    role: str
+    authority: str
+    claims: dict[str, Any] = field(default_factory=dict)
+
+
+def load_dev_key(path: Path, *, create: bool = True) -> bytes:
+    """The development signing key, created (0600) on first use."""
+    if path.exists():
+        key = path.read_bytes().strip()
+        if len(key) < 32:
+            raise ConfigError(f"the development signing key {path} is too short")
+        return key
+    if not create:
+        raise ConfigError(f"no development signing key at {path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32).encode()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key)
+    return key
+
+
+def issue_dev_token(settings: Settings, *, role: str, authority: str, user: str, ttl_seconds: int = 12 * 3600,
+                    now: float | None = None) -> str:
+    if not settings.is_development:
+        raise ConfigError("development tokens are only issued in development mode (CPP_MODE=development)")
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+    now = time.time() if now is None else now
+    claims = {
+        "iss": DEV_ISSUER,
+        "aud": settings.oidc_audience,
+        "sub": user,
+        "role": role,
+        "authority": authority,
+        "iat": int(now),
+        "exp": int(now + ttl_seconds),
+    }
+    return jwt.encode(claims, load_dev_key(settings.dev_signing_key_file), algorithm=DEV_ALGORITHM)
+
+
+class TokenVerifier:
+    """Turns a bearer token into a Principal, or raises AuthError."""
+
+    def __init__(self, settings: Settings):
+        self.audience = settings.oidc_audience
+        if settings.is_development:
+            self._key: Any = load_dev_key(settings.dev_signing_key_file)
+            self._algorithms = [DEV_ALGORITHM]
+            self._issuer = DEV_ISSUER
+            self._jwks = None
+        else:
+            if os.environ.get("CPP_DEV_SIGNING_KEY_FILE"):
+                raise ConfigError("production mode refuses the development signing key: unset CPP_DEV_SIGNING_KEY_FILE")
+            if not settings.oidc_jwks_url:
+                raise ConfigError("production mode needs CPP_OIDC_JWKS_URL (the identity provider's JWKS); "
+                                  "for a single-machine trial set CPP_MODE=development")
+            if not settings.oidc_issuer:
+                raise ConfigError("production mode needs CPP_OIDC_ISSUER (the identity provider's issuer)")
+            self._jwks = jwt.PyJWKClient(settings.oidc_jwks_url, cache_keys=True, lifespan=300, timeout=5)
+            self._algorithms = PRODUCTION_ALGORITHMS
+            self._issuer = settings.oidc_issuer
+            self._key = None
+
+    def verify(self, token: str) -> Principal:
+        try:
+            if self._jwks is not None:
+                key = self._jwks.get_signing_key_from_jwt(token).key
+            else:
+                key = self._key
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=self._algorithms,
+                audience=self.audience,
+                issuer=self._issuer,
+                options={"require": ["exp", "sub", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise AuthError("the token has expired") from None
+        except jwt.PyJWKClientError as exc:
+            raise AuthError(f"the token's signing key could not be found: {exc}") from None
+        except jwt.InvalidTokenError as exc:
+            raise AuthError(f"the token is not valid: {exc}") from None
+        role, authority = claims.get("role"), claims.get("authority")
+        if role not in ROLES:
+            raise AuthError(f"the token's role {role!r} is not one of {', '.join(ROLES)}")
+        if not isinstance(authority, str) or not authority:
+            raise AuthError("the token names no authority")
+        return Principal(user=str(claims["sub"]), role=role, authority=authority, claims=claims)
+
+
+def authenticate_request(verifier: TokenVerifier, authority_code: str) -> Principal:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not header:
+        raise AuthError("this endpoint needs a bearer token (Authorization: Bearer ...)", error="invalid_request")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthError("the Authorization header must be 'Bearer <token>'", error="invalid_request")
+    principal = verifier.verify(token.strip())
+    if principal.authority != authority_code:
+        raise Forbidden(f"the token is for authority {principal.authority!r}; this deployment serves {authority_code!r}")
+    return principal
+
+
+def current_principal() -> Principal:
+    return g.principal
+
+
+def requires_role(*roles: str) -> Callable:
+    """Allow only the given roles (403 otherwise)."""
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles {sorted(unknown)}")
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            principal = current_principal()
+            if principal.role not in roles:
+                raise Forbidden(f"role {principal.role!r} may not do this; allowed: {', '.join(roles)}")
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def app_verifier() -> TokenVerifier:
+    return current_app.extensions["cpp"].verifier

@@ -1,0 +1,64 @@
+"""What a consuming service has heard about each case.
+
+Scheduler, notify and docs record every case event they consume and expose
+the list at GET /v1/cases/{case_id}/events, so anyone can check that an event
+published by plans reached a service, and reached it once. Each record has an
+id of its own (not the event id): an event handled twice would show twice.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from .auth import requires_role
+from .messaging.consumer import HandlerContext
+from .store import Store
+
+COLLECTION = "case_events"
+
+
+def setup_store(store: Store) -> None:
+    store.collection(COLLECTION).create_index("case_id")
+
+
+def record_case_event(event: dict, ctx: HandlerContext) -> None:
+    ctx.uow.insert(COLLECTION, {
+        "case_id": event["subject"],
+        "event_id": event["id"],
+        "type": event["type"],
+        "time": event["time"],
+        "received_at": datetime.now(timezone.utc).isoformat(),
+    })
+
+
+class CaseEventSchema(Schema):
+    event_id = fields.String()
+    type = fields.String()
+    time = fields.String()
+    received_at = fields.String()
+
+
+class CaseEventListSchema(Schema):
+    case_id = fields.String()
+    events = fields.List(fields.Nested(CaseEventSchema))
+
+
+def blueprint(service: str) -> Blueprint:
+    bp = Blueprint("case_events", __name__, url_prefix="/v1/cases",
+                   description=f"Case events the {service} service has consumed")
+
+    @bp.route("/<case_id>/events")
+    class CaseEvents(MethodView):
+        @bp.response(200, CaseEventListSchema)
+        @requires_role("social_worker", "team_manager", "chair", "auditor", "admin")
+        def get(self, case_id: str):
+            from flask import current_app
+
+            store = current_app.extensions["cpp"].store
+            rows = store.collection(COLLECTION).find({"case_id": case_id}, sort=[("received_at", 1)])
+            return {"case_id": case_id, "events": rows}
+
+    return bp

@@ -1,0 +1,134 @@
+"""The ``cpp`` command line."""
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from .config import ConfigError, Settings
+
+
+def _fail(message: str) -> None:
+    click.echo(f"cpp: {message}", err=True)
+    sys.exit(2)
+
+
+@click.group(help="The child protection plan platform.")
+def main() -> None:
+    pass
+
+
+@main.command(help="Print a development bearer token (single-machine mode only).")
+@click.option("--role", required=True, help="social_worker, team_manager, chair, partner, auditor or admin")
+@click.option("--authority", default=None, help="authority code (default: the deployment's, from its plugins)")
+@click.option("--user", default="dev-user", show_default=True)
+@click.option("--ttl", default=12 * 3600, show_default=True, help="lifetime in seconds")
+def token(role: str, authority: str | None, user: str, ttl: int) -> None:
+    from .auth import issue_dev_token
+    from .plugins import PluginError, Plugins
+
+    os.environ.setdefault("CPP_MODE", "development")
+    try:
+        settings = Settings.from_env("plans")
+        if authority is None:
+            authority = Plugins(settings.plugins).authority()["code"]
+        click.echo(issue_dev_token(settings, role=role, authority=authority, user=user, ttl_seconds=ttl))
+    except (ConfigError, PluginError, ValueError) as exc:
+        _fail(str(exc))
+
+
+@main.command(help="List the active plugins (CPP_PLUGINS) and the hooks each implements.")
+def plugins() -> None:
+    from .plugins import PluginError, Plugins, available_plugins
+
+    try:
+        active = Plugins(Settings.from_env("plans").plugins)
+    except (ConfigError, PluginError) as exc:
+        _fail(str(exc))
+    authority = active.authority()
+    click.echo(f"authority: {authority['code']} ({authority['name']})")
+    for p in active.describe():
+        click.echo(f"{p.name:12} {p.module:20} {', '.join(p.hooks)}")
+    inactive = sorted(set(available_plugins()) - set(active.order))
+    if inactive:
+        click.echo(f"installed but not active: {', '.join(inactive)}")
+
+
+def _preflight(service: str):
+    """Fail fast, with a plain message, on what would stop the service."""
+    from .auth import TokenVerifier
+    from .plugins import PluginError, Plugins
+    from .services import UnknownService, load_service
+
+    try:
+        spec = load_service(service)
+        settings = Settings.from_env(service)
+        Plugins(settings.plugins).authority()
+        TokenVerifier(settings)
+    except (UnknownService, ConfigError, PluginError) as exc:
+        _fail(f"{service}: {exc}")
+    return spec, settings
+
+
+@main.command(help="Serve one service's HTTP API under gunicorn.")
+@click.argument("service")
+@click.option("--bind", default=None, help="host:port (default: CPP_<SERVICE>_HOST/PORT)")
+@click.option("--workers", default=None, type=int, help="gunicorn worker processes (default WEB_CONCURRENCY or 2)")
+def serve(service: str, bind: str | None, workers: int | None) -> None:
+    spec, settings = _preflight(service)
+    argv = [sys.executable, "-m", "gunicorn", "--config", "python:cpp_shared.gunicorn_conf",
+            "--bind", bind or f"{settings.host}:{settings.port}", "--name", f"cpp-{service}"]
+    if workers:
+        argv += ["--workers", str(workers)]
+    argv.append(f"{spec.app_module}:create_app()")
+    os.execv(sys.executable, argv)
+
+
+@main.command(help="Run one service's worker: its outbox relay and event consumer.")
+@click.argument("service")
+def worker(service: str) -> None:
+    from .web import build_context
+    from .worker import Worker
+
+    spec, settings = _preflight(service)
+    Worker(build_context(spec, settings)).run()
+
+
+@main.group(help="A private RabbitMQ node in a folder (for `cpp up` and tests).")
+def broker() -> None:
+    pass
+
+
+@broker.command("start", help="Start the node; prints `export` lines for eval.")
+@click.option("--dir", "folder", default=None, help="the node's folder (default: CPP_DATA_DIR/rabbitmq)")
+def broker_start(folder: str | None) -> None:
+    from .broker import main as broker_main
+
+    sys.exit(broker_main(["start", "--dir", folder or _default_broker_dir()]))
+
+
+@broker.command("stop", help="Stop the node, keeping its data.")
+@click.option("--dir", "folder", default=None)
+def broker_stop(folder: str | None) -> None:
+    from .broker import main as broker_main
+
+    sys.exit(broker_main(["stop", "--dir", folder or _default_broker_dir()]))
+
+
+def _default_broker_dir() -> str:
+    return os.path.join(os.environ.get("CPP_DATA_DIR", "var"), "rabbitmq")
+
+
+@main.command(help="Start the whole platform on this machine: a broker, and every service's web and worker processes.")
+@click.option("--services", default=None, help="comma-separated subset (default: every installed service)")
+def up(services: str | None) -> None:
+    from .supervisor import Platform
+
+    os.environ.setdefault("CPP_MODE", "development")
+    names = [s.strip() for s in services.split(",")] if services else None
+    sys.exit(Platform(names).run())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

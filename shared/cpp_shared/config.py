@@ -1,0 +1,108 @@
+"""Settings of one service, read from the environment.
+
+Every setting has a CPP_ name so that `cpp up`, gunicorn and docker-compose
+configure the services the same way. Service-specific settings are looked up
+as CPP_<SERVICE>_<NAME> first (e.g. CPP_PLANS_STORE_URL), then CPP_<NAME>.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+DEFAULT_PORTS = {"plans": 5001, "scheduler": 5002, "notify": 5003, "docs": 5004}
+MODES = ("development", "production")
+
+
+class ConfigError(Exception):
+    """A setting is missing or unsafe; the service must not start."""
+
+
+def _lookup(env: Mapping[str, str], service: str, name: str, default: str | None = None) -> str | None:
+    specific = env.get(f"CPP_{service.upper()}_{name}")
+    if specific not in (None, ""):
+        return specific
+    general = env.get(f"CPP_{name}")
+    return general if general not in (None, "") else default
+
+
+def _float_list(text: str, setting: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ConfigError(f"{setting} must be a comma-separated list of seconds, got {text!r}") from None
+    if not values or any(v <= 0 for v in values):
+        raise ConfigError(f"{setting} must list at least one positive delay, got {text!r}")
+    return values
+
+
+@dataclass(frozen=True)
+class Settings:
+    service: str
+    mode: str
+    data_dir: Path
+    store_url: str
+    broker_url: str
+    plugins: tuple[str, ...]
+    host: str
+    port: int
+    # authentication
+    dev_signing_key_file: Path
+    oidc_jwks_url: str | None
+    oidc_issuer: str | None
+    oidc_audience: str
+    # messaging
+    retry_delays: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0, 600.0)
+    prefetch: int = 50
+    relay_batch: int = 200
+    log_format: str = "json"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def max_attempts(self) -> int:
+        """The first delivery plus one retry per configured delay."""
+        return len(self.retry_delays) + 1
+
+    @property
+    def is_development(self) -> bool:
+        return self.mode == "development"
+
+    @classmethod
+    def from_env(cls, service: str, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        mode = (_lookup(env, service, "MODE", "production") or "production").lower()
+        if mode not in MODES:
+            raise ConfigError(f"CPP_MODE must be one of {', '.join(MODES)}, got {mode!r}")
+        data_dir = Path(_lookup(env, service, "DATA_DIR", "var"))
+        store_url = _lookup(env, service, "STORE_URL") or f"sqlite:///{(data_dir / f'{service}.db').resolve()}"
+        broker_url = _lookup(env, service, "BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
+        plugins = tuple(p.strip() for p in (_lookup(env, service, "PLUGINS", "england") or "").split(",") if p.strip())
+        port_text = _lookup(env, service, "PORT", str(DEFAULT_PORTS.get(service, 5000)))
+        try:
+            port = int(port_text)
+        except ValueError:
+            raise ConfigError(f"CPP_{service.upper()}_PORT must be a number, got {port_text!r}") from None
+        try:
+            prefetch = int(_lookup(env, service, "BUS_PREFETCH", "50"))
+            relay_batch = int(_lookup(env, service, "RELAY_BATCH", "200"))
+        except ValueError as exc:
+            raise ConfigError(f"a messaging setting is not a number: {exc}") from None
+        return cls(
+            service=service,
+            mode=mode,
+            data_dir=data_dir,
+            store_url=store_url,
+            broker_url=broker_url,
+            plugins=plugins,
+            host=_lookup(env, service, "HOST", "127.0.0.1"),
+            port=port,
+            dev_signing_key_file=Path(_lookup(env, service, "DEV_SIGNING_KEY_FILE") or data_dir / "dev-signing.key"),
+            oidc_jwks_url=_lookup(env, service, "OIDC_JWKS_URL"),
+            oidc_issuer=_lookup(env, service, "OIDC_ISSUER"),
+            oidc_audience=_lookup(env, service, "OIDC_AUDIENCE", "cpp"),
+            retry_delays=_float_list(_lookup(env, service, "BUS_RETRY_DELAYS", "1,5,30,120,600"), "CPP_BUS_RETRY_DELAYS"),
+            prefetch=prefetch,
+            relay_batch=relay_batch,
+            log_format=_lookup(env, service, "LOG_FORMAT", "json"),
+        )

@@ -1,0 +1,71 @@
+"""The plugin contract: every hook a council's plugin may implement.
+
+A plugin is an installed package that registers a module (or object) under
+the ``cpp.plugins`` entry-point group, e.g. in its pyproject.toml::
+
+    [project.entry-points."cpp.plugins"]
+    bromley = "cpp_bromley"
+
+and implements some of the hooks below with ``@hookimpl``. A deployment picks
+its plugins and their order with ``CPP_PLUGINS=england,bromley``: the
+jurisdiction first, then the council. Later plugins override earlier ones:
+for single-answer hooks the last plugin that answers wins; for list hooks a
+later plugin's item replaces an earlier item with the same ``id``.
+
+Hooks return plain data (dicts and lists of dicts), never objects of the
+services, so a plugin depends on nothing but ``cpp_shared.hookspecs``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pluggy
+
+PROJECT = "cpp"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec(firstresult=True)
+def cpp_authority() -> dict[str, Any] | None:
+    """Describe the authority this deployment serves.
+
+    Called once at start-up by every service. Return a dict::
+
+        {
+          "code": "ENG",                      # the authority code in tokens
+          "name": "England (Working Together defaults)",
+          "jurisdiction": "england",          # england|wales|scotland|northern_ireland|guernsey
+          "calendar": {"country": "GB", "subdiv": "ENG"},   # python-holidays
+          "contacts": [{"name": ..., "role": ..., "phone": ..., "email": ...}],
+        }
+
+    The last plugin in CPP_PLUGINS order that returns a dict wins, so a council
+    plugin listed after its jurisdiction's plugin names the council.
+    """
+
+
+@hookspec
+def cpp_timescales() -> list[dict[str, Any]]:
+    """Contribute timescale rules (statutory or local).
+
+    Called by the scheduler at start-up and by ``cpp rules``. Return a list of
+    rule dicts, each with at least::
+
+        {
+          "id": "first-core-group",           # a later plugin overrides by id
+          "trigger": "conference.held.v1",    # the event that starts the clock
+          "anchor": "held_on",                # the date field in that event's data
+          "offset": {"amount": 10, "unit": "working_days", "direction": "after"},
+                                              # unit: working_days|calendar_days|weeks|months
+          "deadline": "first_core_group",     # the kind of deadline created
+          "owner": "social_worker",           # role responsible
+          "met_by": "core_group.held.v1",     # the event that meets it
+          "recurrence": None,                 # or {"every": {"min": 6, "max": 9, "unit": "weeks"}}
+          "reminder_days": 2,                 # working days before the due date
+          "source": "Working Together 2023 ...",   # citation shown to users
+        }
+
+    A rule whose source sets no timescale gives ``"offset": None``; the
+    deadline is then created without a date and shown as needing one.
+    """

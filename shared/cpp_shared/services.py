@@ -1,0 +1,25 @@
+"""Finding the installed services (the ``cpp.services`` entry-point group)."""
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+from .config import DEFAULT_PORTS
+from .web import ServiceSpec
+
+ENTRY_POINT_GROUP = "cpp.services"
+
+
+class UnknownService(Exception):
+    pass
+
+
+def installed_services() -> list[str]:
+    names = {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    return sorted(names, key=lambda n: (DEFAULT_PORTS.get(n, 9999), n))
+
+
+def load_service(name: str) -> ServiceSpec:
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name == name:
+            return ep.load()
+    raise UnknownService(f"unknown service {name!r}; installed: {', '.join(installed_services()) or 'none'}")

@@ -1,0 +1,229 @@
+"""The store port: the small document-store API every service uses.
+
+It is the subset of pymongo's Collection API the services need, plus three
+things pymongo leaves to the application and every service must get right:
+
+* optimistic concurrency: each aggregate carries ``version``; a write that
+  expects a version other than the stored one fails with ``VersionConflict``;
+* the transactional outbox: events published in a unit of work are stored in
+  the same atomic commit as the state change, and a relay later sends them;
+* consumer idempotency: a consumer marks the event id it handled in the same
+  commit as its effect, so a redelivered event is recognised and skipped.
+
+Documents are JSON-shaped dicts (str, int, float, bool, None, list, dict) with
+a string ``_id``. Dates are stored as ISO-8601 strings.
+
+Filters understood by every adapter (the contract suite checks each):
+equality on a field or a dotted path, and the operators ``$in``, ``$nin``,
+``$ne``, ``$gt``, ``$gte``, ``$lt``, ``$lte``, ``$exists``; several fields in
+one filter, and several operators on one field, are ANDed. Matching follows
+MongoDB: a condition on a field holding an array matches when the array or
+one of its elements matches; a dotted path goes through arrays of
+sub-documents (``"members.person_id"``) and a numeric step picks a position
+(``"members.0.role"``); ``None`` equals null and missing fields, ``$ne`` and
+``$nin`` match missing fields; range operators only compare values of the same
+kind (numbers with numbers, strings with strings) and refuse ``None``.
+Updates: ``$set``, ``$unset``, ``$inc``, ``$push`` (one value; no ``$each``),
+``$setOnInsert``, on dotted paths; two operators may not touch the same path
+or a path and its parent, and only ``$setOnInsert`` may set ``_id``.
+Anything outside this subset (``$or``, ``$regex``, ...) raises ``ValueError``
+on every adapter, so a service that works on one adapter works on all.
+Documents that are not JSON-shaped raise ``TypeError``; keys may not contain
+``.`` or start with ``$`` (``ValueError``).
+"""
+from __future__ import annotations
+
+import abc
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class StoreError(Exception):
+    """Base class of the store's own errors."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached or used right now (a 503, not a 500)."""
+
+
+class VersionConflict(StoreError):
+    """Another writer changed the aggregate since it was read."""
+
+    def __init__(self, collection: str, doc_id: str, expected: int, actual: int | None):
+        self.collection, self.doc_id, self.expected, self.actual = collection, doc_id, expected, actual
+        found = "it no longer exists" if actual is None else f"it is at version {actual}"
+        super().__init__(f"{collection}/{doc_id}: expected version {expected}, but {found}")
+
+
+class DuplicateKey(StoreError):
+    """An insert or update would break a unique index (or reuse an _id)."""
+
+
+class AlreadyProcessed(StoreError):
+    """The consumer has already committed the effect of this event."""
+
+    def __init__(self, event_id: str):
+        self.event_id = event_id
+        super().__init__(f"event {event_id} was already processed")
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    """An event waiting in (or sent from) the outbox, in commit order."""
+
+    seq: int  # increases with commit order; may have gaps
+    message_id: str
+    routing_key: str
+    body: dict[str, Any]
+    headers: dict[str, Any] = field(default_factory=dict)
+    created_at: float = 0.0  # unix seconds, taken when the unit of work committed
+
+
+@dataclass(frozen=True)
+class OutboxStats:
+    pending: int
+    oldest_created_at: float | None  # unix seconds of the oldest unsent message
+
+
+class Collection(abc.ABC):
+    """Reads and single-document auto-committed writes on one collection."""
+
+    name: str
+
+    @abc.abstractmethod
+    def find_one(self, filter: dict[str, Any] | None = None) -> dict[str, Any] | None: ...
+
+    @abc.abstractmethod
+    def find(
+        self,
+        filter: dict[str, Any] | None = None,
+        *,
+        sort: list[tuple[str, int]] | None = None,
+        skip: int = 0,
+        limit: int = 0,
+    ) -> list[dict[str, Any]]:
+        """``sort`` is ``[(path, 1 or -1), ...]``; equal keys are ordered by
+        ``_id`` (in the last key's direction), so pages taken with
+        ``skip``/``limit`` are stable. Without ``sort`` the order is
+        unspecified. ``limit=0`` means no limit."""
+
+    @abc.abstractmethod
+    def count_documents(self, filter: dict[str, Any] | None = None) -> int: ...
+
+    @abc.abstractmethod
+    def create_index(self, field: str, *, unique: bool = False) -> None:
+        """Idempotent. ``field`` may be a dotted path.
+
+        A unique index ignores documents that lack the field (two explicit
+        nulls do collide); it is meant for scalar fields, not arrays. Making
+        a field unique while duplicates exist raises ``DuplicateKey``."""
+
+    @abc.abstractmethod
+    def insert_one(self, doc: dict[str, Any]) -> str:
+        """Insert; returns the _id (a uuid4 hex is generated when missing).
+        Sets ``version`` to 1 when the document has none. The caller's dict
+        is not modified. ``DuplicateKey`` for a used _id or a unique index."""
+
+    @abc.abstractmethod
+    def update_one(self, filter: dict[str, Any], update: dict[str, Any], *, upsert: bool = False) -> int:
+        """Returns the number of documents matched (0 or 1), so 0 when an
+        upsert inserted. The update does not change ``version``.
+
+        An upsert that inserts builds the document as MongoDB does (the
+        filter's equality conditions, then the update with ``$setOnInsert``)
+        and, unless the filter or the update set them, gives it a uuid4 hex
+        ``_id`` and ``version`` 1, as ``insert_one`` would."""
+
+    @abc.abstractmethod
+    def delete_one(self, filter: dict[str, Any]) -> int: ...
+
+
+class UnitOfWork(abc.ABC):
+    """Writes collected and committed atomically when the ``with`` block exits.
+
+    Writes are buffered: reads made through ``Store.collection`` inside the
+    block see the committed state, not the pending writes. Version checks,
+    unique indexes and the processed-event mark are enforced at commit; when
+    any fails nothing at all is written and the error is raised from the
+    ``with`` statement. An exception raised inside the block discards the
+    buffered writes. Arguments are checked (and documents copied) when the
+    method is called, so the caller may keep changing its dicts.
+
+    At commit the processed-event marks are applied first, then the other
+    writes in the order they were called (a later ``update`` sees an earlier
+    ``insert`` of the same unit). So a redelivered event fails with
+    ``AlreadyProcessed`` even when its writes would also conflict.
+    """
+
+    @abc.abstractmethod
+    def insert(self, collection: str, doc: dict[str, Any]) -> str:
+        """Insert a new aggregate at version 1 (whatever ``doc['version']``
+        says); returns its _id, generated now when missing. ``DuplicateKey``
+        at commit when the _id or a unique field is taken."""
+
+    @abc.abstractmethod
+    def replace(self, collection: str, doc: dict[str, Any], *, expected_version: int) -> int:
+        """Replace the aggregate ``doc['_id']`` if it is still at
+        ``expected_version``; the stored document gets ``expected_version + 1``,
+        which is returned. ``VersionConflict`` at commit otherwise."""
+
+    @abc.abstractmethod
+    def update(self, collection: str, filter: dict[str, Any], update: dict[str, Any], *, upsert: bool = False) -> None:
+        """An unversioned update (counters, indexes of other aggregates)."""
+
+    @abc.abstractmethod
+    def publish(self, routing_key: str, body: dict[str, Any], *, message_id: str, headers: dict[str, Any] | None = None) -> None:
+        """Put an event in the outbox; it is sent only if the commit succeeds.
+        ``message_id`` must be unique in the outbox (``DuplicateKey`` at commit)."""
+
+    @abc.abstractmethod
+    def mark_processed(self, event_id: str, consumer: str) -> None:
+        """Record that ``consumer`` handled ``event_id``; ``AlreadyProcessed``
+        at commit (and nothing written) when it already did."""
+
+
+class Store(abc.ABC):
+    """One service's database."""
+
+    @abc.abstractmethod
+    def collection(self, name: str) -> Collection: ...
+
+    @abc.abstractmethod
+    def unit_of_work(self) -> contextlib.AbstractContextManager[UnitOfWork]: ...
+
+    @abc.abstractmethod
+    def ping(self) -> None:
+        """Raise ``StoreUnavailable`` when the database cannot be used."""
+
+    # --- outbox, for the relay ---
+    @abc.abstractmethod
+    def outbox_pending(self, limit: int = 100) -> list[OutboxMessage]:
+        """Unsent messages, oldest commit first; ``limit`` >= 1."""
+
+    @abc.abstractmethod
+    def outbox_mark_sent(self, seqs: list[int]) -> None:
+        """Sent messages leave ``outbox_pending``; unknown or already sent
+        seqs are ignored. Sent rows are kept (with their send time)."""
+
+    @abc.abstractmethod
+    def outbox_stats(self) -> OutboxStats: ...
+
+    # --- processed events, for consumers ---
+    @abc.abstractmethod
+    def is_processed(self, event_id: str, consumer: str) -> bool: ...
+
+    # --- leases, so one relay of many replicas publishes at a time ---
+    @abc.abstractmethod
+    def acquire_lease(self, name: str, holder: str, seconds: float) -> bool:
+        """Take or renew the named lease for ``holder``; False while another
+        holder's lease is unexpired. Taking or renewing sets the expiry to
+        now + ``seconds``. Expiry uses the callers' wall clocks: keep
+        ``seconds`` well above the clock skew between replicas."""
+
+    @abc.abstractmethod
+    def release_lease(self, name: str, holder: str) -> None:
+        """Give the lease up now; does nothing unless ``holder`` holds it."""
+
+    def close(self) -> None:
+        """Release connections; adapters that hold none keep this default."""

@@ -1,0 +1,1102 @@
+"""SQLite adapter of the store port: one database file per service.
+
+Layout of the file:
+
+* one table per collection, ``c_<name> (_id TEXT PRIMARY KEY, doc TEXT)``,
+  where ``doc`` is the document as JSON without its ``_id``;
+* ``_outbox``, ``_processed`` and ``_leases`` for the outbox, the consumers'
+  processed-event marks and the relay leases.
+
+Concurrency model: WAL mode, so readers never block the writer nor each
+other; every write transaction starts with ``BEGIN IMMEDIATE``, so writers
+queue on the database lock (up to ``busy_timeout``) *before* reading what they
+are about to change. That makes read-check-write sequences (version checks,
+update operators applied in Python, lease checks) serializable without any
+retry logic. Connections are per thread and per process.
+
+The first half of this module holds the portable document rules (names,
+paths, filters, updates) that every adapter enforces. They live here because
+the SQL compiler below is the narrowest implementation of the port, so it is
+the one that defines the portable subset; the Mongo adapter imports and
+applies the same checks so a service that runs on one adapter runs on the
+other.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import math
+import os
+import re
+import sqlite3
+import threading
+import time
+import uuid
+import weakref
+from typing import Any, Callable, Iterator
+
+from .port import (
+    AlreadyProcessed,
+    Collection,
+    DuplicateKey,
+    OutboxMessage,
+    OutboxStats,
+    Store,
+    StoreUnavailable,
+    UnitOfWork,
+    VersionConflict,
+)
+
+# ---------------------------------------------------------------------------
+# Portable document rules (shared with the Mongo adapter)
+# ---------------------------------------------------------------------------
+
+#: Collection names the adapters use for their own bookkeeping (the Mongo
+#: adapter stores these as collections next to the services' ones).
+RESERVED_COLLECTIONS = frozenset({"outbox", "outbox_seq", "processed_events", "leases"})
+
+_COLLECTION_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
+
+FILTER_OPERATORS = frozenset({"$in", "$nin", "$ne", "$gt", "$gte", "$lt", "$lte", "$exists"})
+UPDATE_OPERATORS = frozenset({"$set", "$unset", "$inc", "$push", "$setOnInsert"})
+
+# BSON (and SQLite) integers are 64-bit; Python's are not.
+_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def check_collection_name(name: str) -> None:
+    if not isinstance(name, str) or not _COLLECTION_NAME.match(name) or name.startswith("system."):
+        raise ValueError(
+            f"invalid collection name {name!r}: use letters, digits, '_', '.', '-' "
+            "(at most 100 characters, not starting with '.', '-' or 'system.')"
+        )
+    if name in RESERVED_COLLECTIONS:
+        raise ValueError(f"collection name {name!r} is reserved for the store's own use")
+
+
+def split_path(field: str) -> list[str]:
+    """Split a dotted path, rejecting what an adapter cannot address."""
+    if not isinstance(field, str) or not field:
+        raise ValueError(f"invalid field path {field!r}")
+    segments = field.split(".")
+    for seg in segments:
+        # '"' cannot be written inside an SQLite JSON path; '$' would be read
+        # as an operator by MongoDB.
+        if not seg or seg.startswith("$") or '"' in seg or "\x00" in seg:
+            raise ValueError(f"invalid field path {field!r}")
+    return segments
+
+
+def check_value(value: Any, where: str) -> None:
+    """Raise unless ``value`` is JSON-shaped (and so storable by every adapter)."""
+    if value is None or isinstance(value, (bool, str)):
+        return
+    if isinstance(value, int):
+        if not _INT_MIN <= value <= _INT_MAX:
+            raise ValueError(f"{where}: integer {value} does not fit in 64 bits")
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{where}: {value} is not a JSON number")
+        return
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            check_value(item, f"{where}[{i}]")
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"{where}: key {key!r} is not a string")
+            # Dotted or $-prefixed keys could not be told apart from paths and
+            # operators in filters and updates.
+            if not key or key.startswith("$") or "." in key or "\x00" in key:
+                raise ValueError(f"{where}: invalid key {key!r}")
+            check_value(item, f"{where}.{key}")
+        return
+    raise TypeError(
+        f"{where}: {type(value).__name__} is not JSON-shaped (store dates as ISO-8601 strings)"
+    )
+
+
+def check_document(doc: dict[str, Any], what: str = "document") -> None:
+    if not isinstance(doc, dict):
+        raise TypeError(f"a {what} must be a dict, not {type(doc).__name__}")
+    if "_id" in doc and not isinstance(doc["_id"], str):
+        raise TypeError(f"{what}: _id must be a string, not {type(doc['_id']).__name__}")
+    check_value(doc, what)
+
+
+def _is_operator_dict(cond: Any) -> bool:
+    return isinstance(cond, dict) and any(isinstance(k, str) and k.startswith("$") for k in cond)
+
+
+def check_filter(filter: dict[str, Any] | None) -> dict[str, Any]:
+    """Validate a filter against the portable subset; returns it (``{}`` for None)."""
+    if filter is None:
+        return {}
+    if not isinstance(filter, dict):
+        raise TypeError(f"a filter must be a dict, not {type(filter).__name__}")
+    for field, cond in filter.items():
+        if isinstance(field, str) and field.startswith("$"):
+            raise ValueError(f"unsupported filter operator {field!r} (portable: field conditions ANDed)")
+        split_path(field)
+        if not _is_operator_dict(cond):
+            check_value(cond, f"filter {field!r}")
+            continue
+        for op, arg in cond.items():
+            if op not in FILTER_OPERATORS:
+                raise ValueError(
+                    f"unsupported filter operator {op!r} on {field!r}; supported: {sorted(FILTER_OPERATORS)}"
+                )
+            if op in ("$in", "$nin"):
+                if not isinstance(arg, (list, tuple)):
+                    raise ValueError(f"{op} on {field!r} needs a list")
+                check_value(list(arg), f"filter {field!r} {op}")
+            elif op == "$exists":
+                if not isinstance(arg, bool):
+                    raise ValueError(f"$exists on {field!r} needs true or false")
+            elif op == "$ne":
+                check_value(arg, f"filter {field!r} $ne")
+            elif not isinstance(arg, (bool, int, float, str)):
+                # null too: MongoDB implementations disagree on whether
+                # {$gte: null} matches missing fields; test for null with equality.
+                raise ValueError(f"{op} on {field!r} compares scalars only, not {type(arg).__name__}")
+            else:
+                check_value(arg, f"filter {field!r} {op}")
+    return filter
+
+
+def check_update(update: dict[str, Any]) -> None:
+    if not isinstance(update, dict) or not update:
+        raise ValueError("an update must be a non-empty dict of operators")
+    seen: list[tuple[str, list[str]]] = []
+    for op, fields in update.items():
+        if op not in UPDATE_OPERATORS:
+            raise ValueError(f"unsupported update operator {op!r}; supported: {sorted(UPDATE_OPERATORS)}")
+        if not isinstance(fields, dict) or not fields:
+            raise ValueError(f"{op} needs a non-empty dict of field paths")
+        for field, value in fields.items():
+            segs = split_path(field)
+            if segs[0] == "_id" and (op != "$setOnInsert" or len(segs) > 1):
+                raise ValueError(f"{op} cannot change _id")
+            if op == "$inc" and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise ValueError(f"$inc on {field!r} needs a number")
+            if op == "$push" and _is_operator_dict(value):
+                raise ValueError(f"$push modifiers such as $each are not portable ({field!r})")
+            if field == "_id" and not isinstance(value, str):
+                raise TypeError("_id must be a string")
+            check_value(value, f"{op} {field!r}")
+            # MongoDB refuses two operators on one path or on a path and its
+            # parent; refuse it everywhere so behaviour does not diverge.
+            for other, other_segs in seen:
+                n = min(len(segs), len(other_segs))
+                if segs[:n] == other_segs[:n]:
+                    raise ValueError(f"update paths {other!r} and {field!r} conflict")
+            seen.append((field, segs))
+
+
+def _touched_paths(filter: dict[str, Any], update: dict[str, Any]) -> set[str]:
+    """Top-level fields an upsert takes from the filter or the update."""
+    roots = {f.split(".", 1)[0] for f, c in filter.items() if not _is_operator_dict(c)}
+    for fields in update.values():
+        roots.update(f.split(".", 1)[0] for f in fields)
+    return roots
+
+
+def upsert_defaults(filter: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """Fields an upsert adds to the document it inserts, unless the filter or
+    the update already provide them: a string ``_id`` (MongoDB would otherwise
+    make an ObjectId) and ``version`` 1, as ``insert_one`` does."""
+    touched = _touched_paths(filter, update)
+    extra: dict[str, Any] = {}
+    if "_id" not in touched:
+        extra["_id"] = new_id()
+    if "version" not in touched:
+        extra["version"] = 1
+    return extra
+
+
+def sort_with_tiebreak(sort: list[tuple[str, int]] | None) -> list[tuple[str, int]] | None:
+    """Validate ``sort`` and end it with ``_id`` (in the last key's direction)
+    so that equal keys come back in the same order on every adapter and every
+    call: skip/limit pages then neither repeat nor lose documents."""
+    if not sort:
+        return None
+    keys = []
+    for field, direction in sort:
+        split_path(field)
+        if direction not in (1, -1) or isinstance(direction, bool):
+            raise ValueError(f"sort direction for {field!r} must be 1 or -1")
+        keys.append((field, direction))
+    if all(f != "_id" for f, _ in keys):
+        keys.append(("_id", keys[-1][1]))
+    return keys
+
+
+def _index(seg: str) -> int | None:
+    return int(seg) if seg.isdigit() else None
+
+
+def _set_path(doc: dict[str, Any], segs: list[str], value: Any) -> None:
+    cur: Any = doc
+    for seg in segs[:-1]:
+        if isinstance(cur, dict):
+            nxt = cur.get(seg)
+            if nxt is None and seg not in cur:
+                nxt = cur[seg] = {}
+        elif isinstance(cur, list) and _index(seg) is not None:
+            i = _index(seg)
+            if i >= len(cur):
+                cur.extend([None] * (i + 1 - len(cur)))
+            if cur[i] is None:
+                cur[i] = {}
+            nxt = cur[i]
+        else:
+            raise ValueError(f"cannot set {'.'.join(segs)!r}: {seg!r} is inside a {type(cur).__name__}")
+        cur = nxt
+    last = segs[-1]
+    if isinstance(cur, dict):
+        cur[last] = value
+    elif isinstance(cur, list) and _index(last) is not None:
+        i = _index(last)
+        if i >= len(cur):
+            cur.extend([None] * (i + 1 - len(cur)))
+        cur[i] = value
+    else:
+        raise ValueError(f"cannot set {'.'.join(segs)!r} inside a {type(cur).__name__}")
+
+
+def _get_path(doc: Any, segs: list[str]) -> tuple[bool, Any]:
+    cur = doc
+    for seg in segs:
+        if isinstance(cur, dict) and seg in cur:
+            cur = cur[seg]
+        elif isinstance(cur, list) and _index(seg) is not None and _index(seg) < len(cur):
+            cur = cur[_index(seg)]
+        else:
+            return False, None
+    return True, cur
+
+
+def _unset_path(doc: dict[str, Any], segs: list[str]) -> None:
+    found, parent = _get_path(doc, segs[:-1])
+    if not found:
+        return
+    last = segs[-1]
+    if isinstance(parent, dict):
+        parent.pop(last, None)
+    elif isinstance(parent, list) and _index(last) is not None and _index(last) < len(parent):
+        parent[_index(last)] = None  # MongoDB keeps array positions: the element becomes null
+
+
+def apply_update(doc: dict[str, Any], update: dict[str, Any], *, inserting: bool) -> dict[str, Any]:
+    """Return a copy of ``doc`` with the (already checked) update applied."""
+    new = copy.deepcopy(doc)
+    for op, fields in update.items():
+        if op == "$setOnInsert" and not inserting:
+            continue
+        for field, value in fields.items():
+            segs = field.split(".")
+            if op in ("$set", "$setOnInsert"):
+                _set_path(new, segs, copy.deepcopy(value))
+            elif op == "$unset":
+                _unset_path(new, segs)
+            elif op == "$inc":
+                found, current = _get_path(new, segs)
+                if not found:
+                    _set_path(new, segs, value)
+                elif isinstance(current, bool) or not isinstance(current, (int, float)):
+                    raise ValueError(f"$inc: {field!r} holds a {type(current).__name__}, not a number")
+                else:
+                    _set_path(new, segs, current + value)
+            elif op == "$push":
+                found, current = _get_path(new, segs)
+                if not found:
+                    _set_path(new, segs, [copy.deepcopy(value)])
+                elif isinstance(current, list):
+                    current.append(copy.deepcopy(value))
+                else:
+                    raise ValueError(f"$push: {field!r} holds a {type(current).__name__}, not an array")
+    return new
+
+
+def seed_from_filter(filter: dict[str, Any]) -> dict[str, Any]:
+    """The document an upsert starts from: the filter's equality conditions
+    (as MongoDB does; conditions with operators are not copied)."""
+    doc: dict[str, Any] = {}
+    for field, cond in filter.items():
+        if not _is_operator_dict(cond):
+            _set_path(doc, field.split("."), copy.deepcopy(cond))
+    return doc
+
+
+# ---------------------------------------------------------------------------
+# Unit of work buffering (shared with the Mongo adapter)
+# ---------------------------------------------------------------------------
+
+
+class BufferedUnitOfWork(UnitOfWork):
+    """Validates and records the writes; the adapter applies them at commit.
+
+    ``ops`` holds tuples, in call order:
+    ``("insert", collection, doc)``, ``("replace", collection, doc, expected)``,
+    ``("update", collection, filter, update, upsert)``,
+    ``("publish", message_id, routing_key, body, headers)``,
+    ``("mark", event_id, consumer)``.
+    Documents are deep-copied so the caller may keep mutating its own.
+    """
+
+    def __init__(self) -> None:
+        self.ops: list[tuple[Any, ...]] = []
+        self.closed = False
+
+    def _add(self, op: tuple[Any, ...]) -> None:
+        if self.closed:
+            raise RuntimeError("this unit of work has already been committed or abandoned")
+        self.ops.append(op)
+
+    def insert(self, collection: str, doc: dict[str, Any]) -> str:
+        check_collection_name(collection)
+        check_document(doc)
+        new = copy.deepcopy(doc)
+        new.setdefault("_id", new_id())
+        new["version"] = 1
+        self._add(("insert", collection, new))
+        return new["_id"]
+
+    def replace(self, collection: str, doc: dict[str, Any], *, expected_version: int) -> int:
+        check_collection_name(collection)
+        check_document(doc)
+        if "_id" not in doc:
+            raise ValueError("replace needs the document's _id")
+        if isinstance(expected_version, bool) or not isinstance(expected_version, int):
+            raise TypeError("expected_version must be an int")
+        new = copy.deepcopy(doc)
+        new["version"] = expected_version + 1
+        self._add(("replace", collection, new, expected_version))
+        return expected_version + 1
+
+    def update(self, collection: str, filter: dict[str, Any], update: dict[str, Any], *, upsert: bool = False) -> None:
+        check_collection_name(collection)
+        check_filter(filter)
+        check_update(update)
+        self._add(("update", collection, copy.deepcopy(filter), copy.deepcopy(update), bool(upsert)))
+
+    def publish(self, routing_key: str, body: dict[str, Any], *, message_id: str, headers: dict[str, Any] | None = None) -> None:
+        if not isinstance(routing_key, str) or not routing_key:
+            raise ValueError("routing_key must be a non-empty string")
+        if not isinstance(message_id, str) or not message_id:
+            raise ValueError("message_id must be a non-empty string")
+        check_document(body, "message body")
+        check_document(headers or {}, "message headers")
+        self._add(("publish", message_id, routing_key, copy.deepcopy(body), copy.deepcopy(headers or {})))
+
+    def mark_processed(self, event_id: str, consumer: str) -> None:
+        if not isinstance(event_id, str) or not event_id or not isinstance(consumer, str) or not consumer:
+            raise ValueError("event_id and consumer must be non-empty strings")
+        self._add(("mark", event_id, consumer))
+
+    def ordered_ops(self) -> list[tuple[Any, ...]]:
+        """The ops in commit order: processed marks first, so that a
+        redelivered event reports AlreadyProcessed (skip it) rather than a
+        VersionConflict caused by its own first delivery (retry it)."""
+        return [op for op in self.ops if op[0] == "mark"] + [op for op in self.ops if op[0] != "mark"]
+
+
+# ---------------------------------------------------------------------------
+# Filters compiled to SQL
+# ---------------------------------------------------------------------------
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _json_path(segs: list[str]) -> str:
+    return "$" + "".join(f'."{s}"' for s in segs)
+
+
+class _Node:
+    """A JSON path into ``doc``: a literal (so expression indexes match it
+    textually) or, inside ``json_each`` over an array, built from the
+    element's ``fullkey``."""
+
+    def __init__(self, literal: str | None = None, expr: str | None = None):
+        self.literal, self.expr = literal, expr
+
+    @property
+    def sql(self) -> str:
+        return _lit(self.literal) if self.literal is not None else self.expr  # type: ignore[return-value]
+
+    def child(self, segs: list[str]) -> "_Node":
+        if not segs:
+            return self
+        suffix = "".join(f'."{s}"' for s in segs)
+        if self.literal is not None:
+            return _Node(literal=self.literal + suffix)
+        return _Node(expr=f"({self.expr} || {_lit(suffix)})")
+
+    def item(self, i: int) -> "_Node":
+        if self.literal is not None:
+            return _Node(literal=f"{self.literal}[{i}]")
+        return _Node(expr=f"({self.expr} || '[{i}]')")
+
+
+class _Matcher:
+    """A predicate on one candidate value, given SQL for its value (as
+    ``json_extract`` returns it) and its JSON type (as ``json_type`` names it,
+    NULL when the path is missing). ``missing`` says whether a missing field
+    satisfies it (equality to null does)."""
+
+    def __init__(self, sql: Callable[[str, str], str], missing: bool = False, elements: bool = True):
+        self.sql, self.missing, self.elements = sql, missing, elements
+
+
+_NUMBER = "('integer','real')"
+
+
+class _FilterCompiler:
+    """Turns a filter into an SQL condition with named parameters.
+
+    Values are compared with MongoDB's semantics, which the contract suite
+    checks on both adapters: a condition on a field holding an array matches
+    when the array itself or one of its elements matches; a dotted path
+    traverses arrays of sub-documents; comparisons only match values of the
+    same type (a number never compares with a string); equality to null
+    matches null and missing fields.
+    """
+
+    def __init__(self) -> None:
+        self.params: dict[str, Any] = {}
+        self._aliases = 0
+
+    def param(self, value: Any) -> str:
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        return ":" + name
+
+    def compile(self, filter: dict[str, Any]) -> str:
+        parts = []
+        for field, cond in filter.items():
+            segs = field.split(".")
+            if _is_operator_dict(cond):
+                parts.extend(self._condition(segs, op, arg) for op, arg in cond.items())
+            else:
+                parts.append(self._condition(segs, "$eq", cond))
+        return " AND ".join(parts) if parts else "1"
+
+    def _condition(self, segs: list[str], op: str, arg: Any) -> str:
+        if op == "$eq":
+            return self._any(segs, self._eq(arg))
+        if op == "$ne":
+            return f"({self._any(segs, self._eq(arg))}) IS NOT 1"
+        if op == "$in":
+            return self._any(segs, self._in(arg))
+        if op == "$nin":
+            return f"({self._any(segs, self._in(arg))}) IS NOT 1"
+        if op == "$exists":
+            exists = self._any(segs, _Matcher(lambda v, t: f"{t} IS NOT NULL", elements=False))
+            return exists if arg else f"({exists}) IS NOT 1"
+        return self._any(segs, self._compare(op, arg))
+
+    # -- matchers --
+    def _eq(self, value: Any) -> _Matcher:
+        if value is None:
+            return _Matcher(lambda v, t: f"{t} = 'null'", missing=True)
+        if isinstance(value, bool):
+            kind = "'true'" if value else "'false'"
+            return _Matcher(lambda v, t: f"({v} = {int(value)} AND {t} = {kind})")
+        if isinstance(value, (int, float)):
+            p = self.param(value)
+            return _Matcher(lambda v, t: f"({v} = {p} AND {t} IN {_NUMBER})")
+        if isinstance(value, str):
+            p = self.param(value)
+            return _Matcher(lambda v, t: f"({v} = {p} AND {t} = 'text')")
+        # Sub-documents and arrays: compared as minified JSON, so key order
+        # matters, as it does in MongoDB.
+        kind = "'object'" if isinstance(value, dict) else "'array'"
+        p = self.param(_dumps(value))
+        return _Matcher(lambda v, t: f"({t} = {kind} AND {v} = json({p}))")
+
+    def _in(self, values: list[Any]) -> _Matcher:
+        strings = [x for x in values if isinstance(x, str)]
+        numbers = [x for x in values if isinstance(x, (int, float)) and not isinstance(x, bool)]
+        others = [self._eq(x) for x in values if not isinstance(x, (str, int, float)) or isinstance(x, bool)]
+        sp = [self.param(x) for x in strings]
+        np_ = [self.param(x) for x in numbers]
+
+        def sql(v: str, t: str) -> str:
+            terms = []
+            if sp:
+                terms.append(f"({v} IN ({', '.join(sp)}) AND {t} = 'text')")
+            if np_:
+                terms.append(f"({v} IN ({', '.join(np_)}) AND {t} IN {_NUMBER})")
+            terms.extend(m.sql(v, t) for m in others)
+            return "(" + " OR ".join(terms) + ")" if terms else "0"
+
+        return _Matcher(sql, missing=any(m.missing for m in others))
+
+    def _compare(self, op: str, value: Any) -> _Matcher:
+        sym = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}[op]
+        if isinstance(value, bool):
+            p, kinds = self.param(int(value)), "('true','false')"
+        elif isinstance(value, (int, float)):
+            p, kinds = self.param(value), _NUMBER
+        else:
+            p, kinds = self.param(value), "('text')"
+        return _Matcher(lambda v, t: f"({v} {sym} {p} AND {t} IN {kinds})")
+
+    # -- paths --
+    def _any(self, segs: list[str], m: _Matcher) -> str:
+        if segs == ["_id"]:
+            return m.sql("_id", "'text'")
+        return self._any_at(_Node(literal="$"), segs, m)
+
+    def _alias(self) -> str:
+        self._aliases += 1
+        return f"j{self._aliases}"
+
+    def _any_at(self, base: _Node, segs: list[str], m: _Matcher) -> str:
+        """SQL true when some value reached from ``base`` by ``segs`` matches.
+
+        Each OR term below stays indexable on its own (an expression index on
+        the value, partial indexes on "is an array"), which lets SQLite answer
+        equality and range filters on indexed fields with a MULTI-INDEX OR
+        instead of a scan.
+        """
+        full = base.child(segs)
+        v, t = f"json_extract(doc, {full.sql})", f"json_type(doc, {full.sql})"
+        prefixes = [base.child(segs[:k]) for k in range(1, len(segs))]
+        terms = [m.sql(v, t)]
+        if m.missing:
+            # Missing counts only when no step of the path is an array: across
+            # an array, the elements decide (handled by the prefix terms).
+            guard = "".join(f" AND json_type(doc, {p.sql}) IS NOT 'array'" for p in prefixes)
+            terms.append(f"({v} IS NULL{guard})")
+        if m.elements:
+            j = self._alias()
+            terms.append(
+                f"({t} = 'array' AND EXISTS (SELECT 1 FROM json_each(doc, {full.sql}) AS {j}"
+                f" WHERE {m.sql(f'{j}.value', f'{j}.type')}))"
+            )
+        for k, prefix in enumerate(prefixes, start=1):
+            rest = segs[k:]
+            j = self._alias()
+            inner = self._any_at(_Node(expr=f"{j}.fullkey"), rest, m)
+            terms.append(
+                f"(json_type(doc, {prefix.sql}) = 'array' AND EXISTS (SELECT 1 FROM json_each(doc, {prefix.sql})"
+                f" AS {j} WHERE {j}.type = 'object' AND {inner}))"
+            )
+            position = _index(rest[0])
+            if position is not None:  # "a.0.b": b of the first element of the array a
+                inner = self._any_at(prefix.item(position), rest[1:], m)
+                terms.append(f"(json_type(doc, {prefix.sql}) = 'array' AND {inner})")
+        return "(" + " OR ".join(terms) + ")"
+
+
+def _order_by(sort: list[tuple[str, int]] | None) -> str:
+    keys = sort_with_tiebreak(sort)
+    if not keys:
+        return ""
+    parts = []
+    for field, direction in keys:
+        expr = "_id" if field == "_id" else f"json_extract(doc, {_lit(_json_path(field.split('.')))})"
+        parts.append(f"{expr} {'ASC' if direction == 1 else 'DESC'}")
+    return " ORDER BY " + ", ".join(parts)
+
+
+# ---------------------------------------------------------------------------
+# The store
+# ---------------------------------------------------------------------------
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _load(_id: str, text: str) -> dict[str, Any]:
+    doc = json.loads(text)
+    return {"_id": _id, **doc}
+
+
+def path_from_url(url: str) -> str:
+    """``sqlite:///relative/path.db`` -> ``relative/path.db``;
+    ``sqlite:////abs/path.db`` -> ``/abs/path.db``."""
+    from urllib.parse import unquote
+
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        raise ValueError(f"not an SQLite URL (expected sqlite:///relative.db or sqlite:////absolute.db): {url!r}")
+    path = unquote(url[len(prefix):].split("?", 1)[0])
+    if not path or path.endswith("/"):
+        raise ValueError(f"SQLite URL {url!r} names no file")
+    return path
+
+
+# SQLite primary result codes meaning "the file cannot be used right now".
+_UNAVAILABLE_CODES = {
+    3,  # SQLITE_PERM
+    5,  # SQLITE_BUSY: still locked after busy_timeout
+    6,  # SQLITE_LOCKED
+    8,  # SQLITE_READONLY
+    10,  # SQLITE_IOERR
+    11,  # SQLITE_CORRUPT
+    13,  # SQLITE_FULL
+    14,  # SQLITE_CANTOPEN
+    15,  # SQLITE_PROTOCOL
+    26,  # SQLITE_NOTADB
+}
+_UNAVAILABLE_WORDS = ("unable to open", "disk i/o", "readonly", "read-only", "locked", "not a database", "disk is full", "malformed")
+
+# Connections inherited through fork(). Dropping them would let the garbage
+# collector close them in the child, which may touch the parent's locks and
+# WAL; they are kept referenced (and unused) until the process exits.
+_INHERITED: list[sqlite3.Connection] = []
+
+_STORES: "weakref.WeakSet[SQLiteStore]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    # A lock another thread held at fork() time would stay locked forever in
+    # the child, where that thread does not exist.
+    for store in list(_STORES):
+        store._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _unavailable(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return (code & 0xFF) in _UNAVAILABLE_CODES
+    text = str(exc).lower()
+    return any(word in text for word in _UNAVAILABLE_WORDS)
+
+
+class SQLiteStore(Store):
+    """The store in one SQLite file. Nothing touches the file until first use,
+    so a service starts (and answers 503) even when its volume is missing."""
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 10.0):
+        path = os.fspath(path)
+        if not path or path == ":memory:" or path.startswith("file:"):
+            raise ValueError("SQLiteStore needs a file path (each thread opens its own connection)")
+        # Absolute, so a later chdir() cannot point new connections elsewhere.
+        self.path = os.path.abspath(path)
+        self.busy_timeout = busy_timeout
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+        self._generation = 0
+        self._connections: list[sqlite3.Connection] = []  # this process's, for close()
+        self._schema_ready = False
+        self._tables: set[str] = set()
+        _STORES.add(self)
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self.path!r})"
+
+    # -- connections --
+    def _connection(self) -> sqlite3.Connection:
+        local, pid = self._local, os.getpid()
+        conn = getattr(local, "conn", None)
+        if conn is not None and local.pid == pid and local.generation == self._generation:
+            return conn
+        with self._lock:
+            if self._pid != pid:
+                # First use in a forked child (e.g. a gunicorn worker after
+                # the app was loaded in the master): never reuse the parent's.
+                _INHERITED.extend(self._connections)
+                self._connections, self._pid = [], pid
+            conn = self._open()
+            if not self._schema_ready:
+                try:
+                    self._create_schema(conn)
+                except BaseException:
+                    conn.close()
+                    raise
+                self._schema_ready = True
+            self._connections.append(conn)
+            local.conn, local.pid, local.generation = conn, pid, self._generation
+        return conn
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            parent = os.path.dirname(self.path)
+            os.makedirs(parent, exist_ok=True)
+            # isolation_level=None: no implicit transactions; we issue BEGIN
+            # IMMEDIATE ourselves. check_same_thread=False only so close() may
+            # close every connection; each is used by a single thread.
+            conn = sqlite3.connect(
+                self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+            )
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot use SQLite database {self.path}: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot open SQLite database {self.path}: {exc}") from exc
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            # Reading the schema fails now, not later, on a file that is not
+            # a database or cannot be read.
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error as exc:
+            conn.close()
+            if _unavailable(exc):
+                raise StoreUnavailable(f"cannot use SQLite database {self.path}: {exc}") from exc
+            raise
+        return conn
+
+    def _create_schema(self, conn: sqlite3.Connection) -> None:
+        statements = [
+            """CREATE TABLE IF NOT EXISTS _outbox (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                message_id TEXT NOT NULL UNIQUE,
+                routing_key TEXT NOT NULL,
+                body TEXT NOT NULL,
+                headers TEXT NOT NULL,
+                created_at REAL NOT NULL,
+                sent_at REAL
+            )""",
+            "CREATE INDEX IF NOT EXISTS _outbox_pending ON _outbox (seq) WHERE sent_at IS NULL",
+            """CREATE TABLE IF NOT EXISTS _processed (
+                consumer TEXT NOT NULL,
+                event_id TEXT NOT NULL,
+                processed_at REAL NOT NULL,
+                PRIMARY KEY (consumer, event_id)
+            ) WITHOUT ROWID""",
+            """CREATE TABLE IF NOT EXISTS _leases (
+                name TEXT PRIMARY KEY,
+                holder TEXT NOT NULL,
+                expires_at REAL NOT NULL
+            ) WITHOUT ROWID""",
+        ]
+        with self._translate():
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in statements:
+                    conn.execute(statement)
+                conn.execute("COMMIT")
+            except BaseException:
+                _rollback(conn)
+                raise
+
+    @contextlib.contextmanager
+    def _translate(self, collection: str | None = None) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.IntegrityError as exc:
+            where = f"{collection}: " if collection else ""
+            raise DuplicateKey(f"{where}{exc}") from exc
+        except sqlite3.Error as exc:
+            if _unavailable(exc):
+                raise StoreUnavailable(f"SQLite database {self.path} is unusable: {exc}") from exc
+            raise
+
+    @contextlib.contextmanager
+    def _write(self, collection: str | None = None) -> Iterator[sqlite3.Connection]:
+        """One write transaction. IMMEDIATE takes the write lock at BEGIN, so
+        what the transaction reads cannot change before it commits."""
+        with self._translate(collection):
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                _rollback(conn)
+                raise
+
+    def _read(self, sql: str, params: dict[str, Any] | tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._translate():
+            return self._connection().execute(sql, params).fetchall()
+
+    def _table(self, collection: str) -> str:
+        """The quoted table of a collection, created on first use."""
+        check_collection_name(collection)
+        table = _ident("c_" + collection)
+        if collection not in self._tables:
+            with self._translate():
+                self._connection().execute(
+                    f"CREATE TABLE IF NOT EXISTS {table} (_id TEXT PRIMARY KEY NOT NULL, doc TEXT NOT NULL)"
+                )
+            self._tables.add(collection)
+        return table
+
+    # -- port --
+    def collection(self, name: str) -> "SQLiteCollection":
+        check_collection_name(name)
+        return SQLiteCollection(self, name)
+
+    @contextlib.contextmanager
+    def unit_of_work(self) -> Iterator[UnitOfWork]:
+        uow = BufferedUnitOfWork()
+        try:
+            yield uow
+        except BaseException:
+            uow.closed = True
+            raise
+        uow.closed = True
+        self._commit(uow)
+
+    def _commit(self, uow: BufferedUnitOfWork) -> None:
+        ops = uow.ordered_ops()
+        if not ops:
+            return
+        # Create tables before the transaction: a CREATE inside it would be
+        # rolled back with a failed commit while the cache said it exists.
+        tables = {op[1]: self._table(op[1]) for op in ops if op[0] in ("insert", "replace", "update")}
+        with self._write() as conn:
+            now = time.time()
+            for op in ops:
+                kind = op[0]
+                if kind == "mark":
+                    _, event_id, consumer = op
+                    try:
+                        conn.execute(
+                            "INSERT INTO _processed (consumer, event_id, processed_at) VALUES (?, ?, ?)",
+                            (consumer, event_id, now),
+                        )
+                    except sqlite3.IntegrityError:
+                        raise AlreadyProcessed(event_id) from None
+                elif kind == "insert":
+                    _, name, doc = op
+                    with self._translate(name):
+                        _insert(conn, tables[name], doc)
+                elif kind == "replace":
+                    _, name, doc, expected = op
+                    row = conn.execute(
+                        f"SELECT json_extract(doc, '$.version') FROM {tables[name]} WHERE _id = ?", (doc["_id"],)
+                    ).fetchone()
+                    if row is None or row[0] != expected:
+                        raise VersionConflict(name, doc["_id"], expected, None if row is None else row[0])
+                    body = {k: v for k, v in doc.items() if k != "_id"}
+                    with self._translate(name):
+                        conn.execute(f"UPDATE {tables[name]} SET doc = ? WHERE _id = ?", (_dumps(body), doc["_id"]))
+                elif kind == "update":
+                    _, name, filter, update, upsert = op
+                    with self._translate(name):
+                        _update(conn, tables[name], filter, update, upsert)
+                elif kind == "publish":
+                    _, message_id, routing_key, body, headers = op
+                    try:
+                        conn.execute(
+                            "INSERT INTO _outbox (message_id, routing_key, body, headers, created_at)"
+                            " VALUES (?, ?, ?, ?, ?)",
+                            (message_id, routing_key, _dumps(body), _dumps(headers), now),
+                        )
+                    except sqlite3.IntegrityError:
+                        raise DuplicateKey(f"outbox: message_id {message_id!r} was already published") from None
+
+    def ping(self) -> None:
+        self._read("SELECT 1")
+
+    def outbox_pending(self, limit: int = 100) -> list[OutboxMessage]:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        rows = self._read(
+            "SELECT seq, message_id, routing_key, body, headers, created_at FROM _outbox"
+            " WHERE sent_at IS NULL ORDER BY seq LIMIT ?",
+            (int(limit),),
+        )
+        return [
+            OutboxMessage(seq=s, message_id=m, routing_key=r, body=json.loads(b), headers=json.loads(h), created_at=c)
+            for s, m, r, b, h, c in rows
+        ]
+
+    def outbox_mark_sent(self, seqs: list[int]) -> None:
+        seqs = [int(s) for s in seqs]
+        if not seqs:
+            return
+        with self._write() as conn:
+            now = time.time()
+            # Chunks keep the statement under SQLite's parameter limit.
+            for i in range(0, len(seqs), 500):
+                chunk = seqs[i : i + 500]
+                conn.execute(
+                    f"UPDATE _outbox SET sent_at = ? WHERE sent_at IS NULL AND seq IN ({', '.join('?' * len(chunk))})",
+                    (now, *chunk),
+                )
+
+    def outbox_stats(self) -> OutboxStats:
+        (count, oldest), = self._read("SELECT count(*), min(created_at) FROM _outbox WHERE sent_at IS NULL")
+        return OutboxStats(pending=count, oldest_created_at=oldest)
+
+    def is_processed(self, event_id: str, consumer: str) -> bool:
+        return bool(self._read("SELECT 1 FROM _processed WHERE consumer = ? AND event_id = ?", (consumer, event_id)))
+
+    def acquire_lease(self, name: str, holder: str, seconds: float) -> bool:
+        with self._write() as conn:
+            now = time.time()
+            row = conn.execute("SELECT holder, expires_at FROM _leases WHERE name = ?", (name,)).fetchone()
+            if row is not None and row[0] != holder and row[1] > now:
+                return False
+            conn.execute(
+                "INSERT INTO _leases (name, holder, expires_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at",
+                (name, holder, now + seconds),
+            )
+            return True
+
+    def release_lease(self, name: str, holder: str) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM _leases WHERE name = ? AND holder = ?", (name, holder))
+
+    def close(self) -> None:
+        """Close this process's connections. Call it when no other thread is
+        using the store; a later call reconnects."""
+        with self._lock:
+            if self._pid == os.getpid():
+                for conn in self._connections:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.close()
+            self._connections = []
+            self._generation += 1
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    # A failing ROLLBACK (e.g. the disk went away) must not hide the error
+    # that caused it; SQLite rolls back on its own in that case.
+    if conn.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+
+
+def _insert(conn: sqlite3.Connection, table: str, doc: dict[str, Any]) -> None:
+    body = {k: v for k, v in doc.items() if k != "_id"}
+    conn.execute(f"INSERT INTO {table} (_id, doc) VALUES (?, ?)", (doc["_id"], _dumps(body)))
+
+
+def _update(conn: sqlite3.Connection, table: str, filter: dict[str, Any], update: dict[str, Any], upsert: bool) -> int:
+    """Read-modify-write of one document; the caller holds the write lock."""
+    compiler = _FilterCompiler()
+    where = compiler.compile(filter)
+    row = conn.execute(f"SELECT _id, doc FROM {table} WHERE {where} LIMIT 1", compiler.params).fetchone()
+    if row is not None:
+        new = apply_update(_load(*row), update, inserting=False)
+        check_document(new)
+        body = {k: v for k, v in new.items() if k != "_id"}
+        conn.execute(f"UPDATE {table} SET doc = ? WHERE _id = ?", (_dumps(body), row[0]))
+        return 1
+    if upsert:
+        defaults = upsert_defaults(filter, update)
+        new = apply_update(seed_from_filter(filter), update, inserting=True)
+        for key, value in defaults.items():
+            new.setdefault(key, value)
+        check_document(new)
+        _insert(conn, table, new)
+    return 0
+
+
+class SQLiteCollection(Collection):
+    def __init__(self, store: SQLiteStore, name: str):
+        self.store, self.name = store, name
+
+    def __repr__(self) -> str:
+        return f"<SQLiteCollection {self.name!r} of {self.store!r}>"
+
+    def _select(self, what: str, filter: dict[str, Any] | None, tail: str = "") -> tuple[str, dict[str, Any]]:
+        table = self.store._table(self.name)
+        compiler = _FilterCompiler()
+        where = compiler.compile(check_filter(filter))
+        return f"SELECT {what} FROM {table} WHERE {where}{tail}", compiler.params
+
+    def find_one(self, filter: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        found = self.find(filter, limit=1)
+        return found[0] if found else None
+
+    def find(
+        self,
+        filter: dict[str, Any] | None = None,
+        *,
+        sort: list[tuple[str, int]] | None = None,
+        skip: int = 0,
+        limit: int = 0,
+    ) -> list[dict[str, Any]]:
+        if skip < 0 or limit < 0:
+            raise ValueError("skip and limit must not be negative")
+        # LIMIT -1 is SQLite's "no limit", the meaning of limit=0 in the port.
+        sql, params = self._select("_id, doc", filter, f"{_order_by(sort)} LIMIT {int(limit) or -1} OFFSET {int(skip)}")
+        return [_load(_id, doc) for _id, doc in self.store._read(sql, params)]
+
+    def explain(self, filter: dict[str, Any] | None = None, *, sort: list[tuple[str, int]] | None = None) -> list[str]:
+        """SQLite's query plan for a find (to check that an index is used)."""
+        sql, params = self._select("_id, doc", filter, _order_by(sort))
+        return [row[-1] for row in self.store._read("EXPLAIN QUERY PLAN " + sql, params)]
+
+    def count_documents(self, filter: dict[str, Any] | None = None) -> int:
+        sql, params = self._select("count(*)", filter)
+        return self.store._read(sql, params)[0][0]
+
+    def create_index(self, field: str, *, unique: bool = False) -> None:
+        segs = split_path(field)
+        if segs == ["_id"]:
+            return  # the primary key
+        table = self.store._table(self.name)
+        raw_table = "c_" + self.name
+        path = _lit(_json_path(segs))
+        statements = []
+        if unique:
+            statements.append(
+                f"CREATE UNIQUE INDEX IF NOT EXISTS {_ident(f'ux:{raw_table}:{field}')}"
+                f" ON {table} (json_extract(doc, {path}))"
+            )
+            # json_extract() turns JSON null into SQL NULL, which a UNIQUE
+            # index lets repeat; MongoDB indexes null, so two nulls collide
+            # there. This partial index allows at most one null the same way.
+            statements.append(
+                f"CREATE UNIQUE INDEX IF NOT EXISTS {_ident(f'uxnull:{raw_table}:{field}')}"
+                f" ON {table} (json_type(doc, {path})) WHERE json_type(doc, {path}) = 'null'"
+            )
+        else:
+            # _id second: ORDER BY field, _id (the sort tie-break) is then
+            # read straight from the index.
+            statements.append(
+                f"CREATE INDEX IF NOT EXISTS {_ident(f'ix:{raw_table}:{field}')}"
+                f" ON {table} (json_extract(doc, {path}), _id)"
+            )
+        # Tiny partial indexes on "this step of the path is an array" keep
+        # every OR term of a compiled filter indexable (see _any_at).
+        for k in range(1, len(segs) + 1):
+            step = _lit(_json_path(segs[:k]))
+            statements.append(
+                f"CREATE INDEX IF NOT EXISTS {_ident(f'ixarray:{raw_table}:' + '.'.join(segs[:k]))}"
+                f" ON {table} (json_type(doc, {step})) WHERE json_type(doc, {step}) = 'array'"
+            )
+        with self.store._write(self.name) as conn:
+            for statement in statements:
+                conn.execute(statement)
+
+    def insert_one(self, doc: dict[str, Any]) -> str:
+        check_document(doc)
+        new = copy.deepcopy(doc)
+        new.setdefault("_id", new_id())
+        new.setdefault("version", 1)
+        table = self.store._table(self.name)
+        with self.store._write(self.name) as conn:
+            _insert(conn, table, new)
+        return new["_id"]
+
+    def update_one(self, filter: dict[str, Any], update: dict[str, Any], *, upsert: bool = False) -> int:
+        check_filter(filter)
+        check_update(update)
+        table = self.store._table(self.name)
+        with self.store._write(self.name) as conn:
+            return _update(conn, table, filter, update, upsert)
+
+    def delete_one(self, filter: dict[str, Any]) -> int:
+        sql, params = self._select("_id", filter, " LIMIT 1")
+        table = self.store._table(self.name)
+        with self.store._write(self.name) as conn:
+            return conn.execute(f"DELETE FROM {table} WHERE _id IN ({sql})", params).rowcount

@@ -1,0 +1,201 @@
+"""The app factory every service uses: one Flask app per service with
+authentication, JSON errors, health and readiness, metrics and an OpenAPI
+document, so each service's own code is only its blueprints and handlers."""
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from flask import Flask, Response, g, jsonify, request
+from flask_smorest import Api
+from kombu import Connection
+from werkzeug.exceptions import HTTPException
+
+from . import logs
+from .auth import AuthError, Forbidden, TokenVerifier, authenticate_request
+from .config import Settings
+from .messaging.consumer import Handlers
+from .messaging.events import new_event
+from .metrics import ServiceMetrics
+from .plugins import Plugins
+from .store import Store, StoreUnavailable, UnitOfWork, open_store
+
+PUBLIC_ENDPOINTS = {"healthz", "readyz", "metrics"}
+log = logs.get_logger("cpp.web")
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """What a service is: registered under the ``cpp.services`` entry-point
+    group so that ``cpp serve``/``cpp worker``/``cpp up`` find it."""
+
+    name: str
+    title: str
+    description: str
+    blueprints: Callable[[], list[Any]]
+    handlers: Handlers | None = None
+    setup_store: Callable[[Store], None] | None = None
+    app_module: str = ""  # "cpp_plans.app" — gunicorn loads "<app_module>:create_app()"
+
+
+@dataclass
+class ServiceContext:
+    spec: ServiceSpec
+    settings: Settings
+    plugins: Plugins
+    authority: dict[str, Any]
+    store: Store
+    verifier: TokenVerifier
+    metrics: ServiceMetrics
+    _ready_cache: dict[str, Any] = field(default_factory=dict)
+    _ready_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def source(self) -> str:
+        return f"/services/{self.spec.name}"
+
+    def publish(self, uow: UnitOfWork, type: str, *, subject: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Add an event to the unit of work's outbox."""
+        event = new_event(type, source=self.source, subject=subject, data=data, authority=self.authority["code"],
+                          correlation_id=getattr(g, "request_id", None))
+        uow.publish(type, event, message_id=event["id"])
+        return event
+
+    def readiness(self) -> tuple[bool, dict[str, str]]:
+        """Store and broker checks, cached briefly so probes stay cheap."""
+        with self._ready_lock:
+            cached = self._ready_cache.get("result")
+            if cached and time.monotonic() - cached[0] < 2.0:
+                return cached[1]
+            checks: dict[str, str] = {}
+            try:
+                self.store.ping()
+                checks["store"] = "ok"
+            except StoreUnavailable as exc:
+                checks["store"] = f"unavailable: {exc}"
+            try:
+                with Connection(self.settings.broker_url, connect_timeout=2) as conn:
+                    conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
+                checks["broker"] = "ok"
+            except Exception as exc:
+                checks["broker"] = f"unavailable: {type(exc).__name__}: {exc}"
+            result = (all(v == "ok" for v in checks.values()), checks)
+            self._ready_cache["result"] = (time.monotonic(), result)
+            return result
+
+
+def build_context(spec: ServiceSpec, settings: Settings | None = None) -> ServiceContext:
+    """Everything a service's web app or worker needs; fails fast (unknown
+    plugin, unsafe auth settings) before anything is served."""
+    settings = settings or Settings.from_env(spec.name)
+    logs.configure(spec.name, settings.log_format)
+    plugins = Plugins(settings.plugins)
+    authority = plugins.authority()
+    store = open_store(settings.store_url)
+    if spec.setup_store:
+        spec.setup_store(store)
+    return ServiceContext(spec=spec, settings=settings, plugins=plugins, authority=authority, store=store,
+                          verifier=TokenVerifier(settings), metrics=ServiceMetrics(spec.name, store))
+
+
+def create_app(spec: ServiceSpec, settings: Settings | None = None) -> Flask:
+    ctx = build_context(spec, settings)
+    app = Flask(spec.app_module or spec.name)
+    app.config.update(
+        API_TITLE=spec.title,
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={
+            "info": {"description": spec.description},
+            "security": [{"bearerAuth": []}],
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+        },
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions["cpp"] = ctx
+    api = Api(app)
+    for bp in spec.blueprints():
+        api.register_blueprint(bp)
+    _install_probes(app, ctx)
+    _install_request_hooks(app, ctx)
+    _install_error_handlers(app, api)
+    return app
+
+
+def _install_probes(app: Flask, ctx: ServiceContext) -> None:
+    @app.get("/healthz", endpoint="healthz")
+    def healthz():
+        return {"status": "ok", "service": ctx.spec.name}
+
+    @app.get("/readyz", endpoint="readyz")
+    def readyz():
+        ready, checks = ctx.readiness()
+        body = {"status": "ready" if ready else "unready", "service": ctx.spec.name, "checks": checks}
+        return body, (200 if ready else 503)
+
+    @app.get("/metrics", endpoint="metrics")
+    def metrics_view():
+        return Response(ctx.metrics.render(), mimetype="text/plain; version=0.0.4")
+
+
+def _install_request_hooks(app: Flask, ctx: ServiceContext) -> None:
+    @app.before_request
+    def start_request():
+        g.started = time.perf_counter()
+        g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+        logs.clear_context(ctx.spec.name)
+        logs.bind_context(request_id=g.request_id)
+        if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+            return None  # probes are public; unknown routes fall through to a 404
+        g.principal = authenticate_request(ctx.verifier, ctx.authority["code"])
+        logs.bind_context(user=g.principal.user, role=g.principal.role)
+        return None
+
+    @app.after_request
+    def finish_request(response):
+        route = request.url_rule.rule if request.url_rule else "<unmatched>"
+        ctx.metrics.observe(request.method, route, response.status_code, time.perf_counter() - g.get("started", time.perf_counter()))
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        if request.endpoint not in PUBLIC_ENDPOINTS:
+            log.info("request", method=request.method, path=request.path, status=response.status_code)
+        return response
+
+
+def error_body(code: int, status: str, message: str, errors: Any = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "status": status, "message": message}
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def _install_error_handlers(app: Flask, api: Api) -> None:
+    @app.errorhandler(AuthError)
+    def unauthorised(exc: AuthError):
+        response = jsonify(error_body(401, "Unauthorized", str(exc)))
+        response.status_code = 401
+        response.headers["WWW-Authenticate"] = f'Bearer error="{exc.error}", error_description="{exc}"'
+        return response
+
+    @app.errorhandler(Forbidden)
+    def forbidden(exc: Forbidden):
+        return jsonify(error_body(403, "Forbidden", str(exc))), 403
+
+    @app.errorhandler(StoreUnavailable)
+    def store_down(exc: StoreUnavailable):
+        log.error("store unavailable", error=str(exc))
+        response = jsonify(error_body(503, "Service Unavailable", "the service's database is unavailable; nothing was written, try again"))
+        response.status_code = 503
+        response.headers["Retry-After"] = "5"
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        if isinstance(exc, HTTPException):  # smorest's handler covers these; keep them JSON regardless
+            return api.handle_http_exception(exc)
+        log.exception("unhandled error")
+        return jsonify(error_body(500, "Internal Server Error", "an unexpected error occurred; it has been logged")), 500

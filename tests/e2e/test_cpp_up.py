@@ -1,0 +1,177 @@
+"""`cpp up`, the single-machine mode, as a user runs it."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+
+from cpp_shared.config import DEFAULT_PORTS
+from cpp_shared.store import open_store
+from tests.helpers import bearer, free_port, wait_for
+
+pytestmark = [pytest.mark.broker, pytest.mark.slow]
+CONSUMERS = ("scheduler", "notify", "docs")
+NUL = bytes(1)
+
+
+class Up:
+    """One `cpp up` run in its own session, its output collected."""
+
+    def __init__(self, env: dict[str, str]):
+        self.lines: list[str] = []
+        self.proc = subprocess.Popen([sys.executable, "-m", "cpp_shared.cli", "up"], env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip())
+
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_up(self):
+        def up():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"cpp up exited ({self.proc.returncode}):\n{self.output()}")
+            return any("all services up" in line for line in self.lines)
+
+        wait_for(up, timeout=150, what="cpp up to start everything")
+
+    def ctrl_c(self) -> int:
+        os.killpg(self.proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does to the foreground group
+        return self.proc.wait(timeout=90)
+
+
+def leftover_processes(marker: str) -> list[str]:
+    """Processes whose environment or command line mentions the run's data folder."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            blob = (entry / "environ").read_bytes() + (entry / "cmdline").read_bytes()
+            state = (entry / "stat").read_text().split()[2]
+        except OSError:
+            continue
+        if marker.encode() in blob and state != "Z":
+            cmdline = (entry / "cmdline").read_bytes().replace(NUL, b" ").decode(errors="replace")
+            found.append(f"{entry.name}: {cmdline[:120]}")
+    return found
+
+
+def worker_pids(marker: str, service: str) -> list[int]:
+    """The `cpp worker SERVICE` processes of the run whose data folder is `marker`."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().split(NUL)
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if cmdline[-3:-1] == [b"worker", service.encode()] and f"CPP_DATA_DIR={marker}".encode() in environ:
+            pids.append(int(entry.name))
+    return pids
+
+
+def sigterm_pending(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status").read_text()
+    pending = 0
+    for line in status.splitlines():
+        if line.startswith(("SigPnd:", "ShdPnd:")):
+            pending |= int(line.split()[1], 16)
+    return bool(pending & (1 << (signal.SIGTERM - 1)))
+
+
+@pytest.fixture
+def up_env(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CPP_")}
+    env.update({"CPP_DATA_DIR": str(tmp_path / "var"), "CPP_BUS_RETRY_DELAYS": "0.2,0.5", "WEB_CONCURRENCY": "1"})
+    for service in DEFAULT_PORTS:
+        env[f"CPP_{service.upper()}_PORT"] = str(free_port())
+    return env
+
+
+def test_ctrl_c_with_events_in_flight_then_restart_handles_each_event_once(up_env, tmp_path):
+    data = Path(up_env["CPP_DATA_DIR"])
+    url = {s: f"http://127.0.0.1:{up_env[f'CPP_{s.upper()}_PORT']}" for s in DEFAULT_PORTS}
+    first = Up(up_env)
+    try:
+        first.wait_up()
+        token = subprocess.run([sys.executable, "-m", "cpp_shared.cli", "token", "--role", "social_worker"],
+                               env=up_env, capture_output=True, text=True, check=True).stdout.strip()
+        assert token.count(".") == 2, "the token alone on stdout"
+
+        def open_case(i):
+            resp = requests.post(f"{url['plans']}/v1/cases", json={"child_id": f"c{i}"}, headers=bearer(token), timeout=20)
+            assert resp.status_code == 201, resp.text
+            return resp.json()["id"]
+
+        # The consumers are slow today: paused, so that events queue up in RabbitMQ.
+        paused = [pid for service in CONSUMERS for pid in worker_pids(str(data), service)]
+        assert len(paused) == len(CONSUMERS), paused
+        for pid in paused:
+            os.kill(pid, signal.SIGSTOP)
+        with ThreadPoolExecutor(8) as pool:
+            case_ids = list(pool.map(open_case, range(60)))
+        wait_for(lambda: open_store(f"sqlite:///{data / 'plans.db'}").outbox_stats().pending == 0, timeout=30,
+                 what="the relay to publish every event")
+        os.killpg(first.proc.pid, signal.SIGINT)  # Ctrl-C with 180 messages queued...
+        for pid in paused:  # ...and the consumers woken once their stop signal waits for them
+            wait_for(lambda: sigterm_pending(pid), timeout=30, what=f"cpp up to signal worker {pid}")
+            os.kill(pid, signal.SIGCONT)
+        assert first.proc.wait(timeout=90) == 0, first.output()
+    finally:
+        if first.proc.poll() is None:
+            first.proc.kill()
+    assert leftover_processes(str(data)) == [], "cpp up left processes behind"
+
+    # Something was still on its way when Ctrl-C came, or this test proves nothing.
+    in_flight = open_store(f"sqlite:///{data / 'plans.db'}").outbox_stats().pending
+    for service in CONSUMERS:
+        done = open_store(f"sqlite:///{data / f'{service}.db'}").collection("case_events").count_documents({})
+        in_flight += len(case_ids) - done
+    print(f"messages in flight at Ctrl-C: {in_flight} of {3 * len(case_ids)}")
+    assert in_flight > 0, "every event was handled before Ctrl-C; the restart was not exercised"
+
+    second = Up(up_env)
+    try:
+        second.wait_up()
+        token = subprocess.run([sys.executable, "-m", "cpp_shared.cli", "token", "--role", "auditor"],
+                               env=up_env, capture_output=True, text=True, check=True).stdout.strip()
+        assert requests.get(f"{url['plans']}/v1/cases/{case_ids[0]}", headers=bearer(token), timeout=10).status_code == 200
+        for service in CONSUMERS:
+            store = open_store(f"sqlite:///{data / f'{service}.db'}")
+            wait_for(lambda: store.collection("case_events").count_documents({}) >= len(case_ids), timeout=60,
+                     what=f"{service} to handle every queued event")
+        for service in CONSUMERS:
+            for case_id in case_ids:
+                seen = requests.get(f"{url[service]}/v1/cases/{case_id}/events", headers=bearer(token), timeout=10).json()
+                assert len(seen["events"]) == 1, f"{service} handled case {case_id} {len(seen['events'])} times"
+        assert second.ctrl_c() == 0, second.output()
+    finally:
+        if second.proc.poll() is None:
+            second.proc.kill()
+    assert leftover_processes(str(data)) == []
+
+
+def test_unknown_plugin_refuses_to_start_naming_it(up_env):
+    env = {**up_env, "CPP_PLUGINS": "england,wakanda", "CPP_MODE": "development"}
+    for argv in (["serve", "plans"], ["worker", "docs"], ["up"]):
+        done = subprocess.run([sys.executable, "-m", "cpp_shared.cli", *argv], env=env, capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode != 0, argv
+        assert "unknown plugin 'wakanda'" in done.stdout + done.stderr, argv
+    # gunicorn loading the app directly (as docker-compose does) refuses too.
+    done = subprocess.run([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{free_port()}", "cpp_plans.app:create_app()"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "wakanda" in done.stderr

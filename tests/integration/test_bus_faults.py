@@ -1,0 +1,172 @@
+"""Failures of the bus on a real broker: crashes, poison messages, outages."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import uuid
+
+import pytest
+import requests
+from kombu import Connection, Exchange, Producer, Queue
+
+from cpp_shared.broker import RabbitNode
+from cpp_shared.messaging import topology
+from cpp_shared.messaging.consumer import ERROR_HEADER, EventConsumer, Handlers
+from cpp_shared.messaging.events import new_event
+from cpp_shared.store import open_store
+from tests.helpers import bearer, wait_for
+from tests.integration.processes import launch
+from tests.integration.test_bus_processes import dev_token, events_seen, metric
+
+pytestmark = pytest.mark.broker
+
+
+def publish(broker_url, body, routing_key="case.opened.v1", content_type="application/cloudevents+json"):
+    with Connection(broker_url, transport_options={"confirm_publish": True}) as conn:
+        channel = conn.channel()
+        topology.declare_all(channel)
+        Producer(channel).publish(body, exchange=topology.events_exchange, routing_key=routing_key,
+                                  content_type=content_type, content_encoding="utf-8", delivery_mode=2, retry=False)
+
+
+def case_event(type="case.opened.v1", case_id=None):
+    case_id = case_id or uuid.uuid4().hex
+    return new_event(type, source="/services/plans", subject=case_id, data={"case_id": case_id}, authority="ENG")
+
+
+def queue_depth(broker_url, name):
+    with Connection(broker_url) as conn:
+        return Queue(name, durable=True)(conn.channel()).queue_declare(passive=True).message_count
+
+
+def raw_body(message) -> bytes:
+    return message.body if isinstance(message.body, bytes) else message.body.encode("utf-8")
+
+
+def drain(broker_url, name):
+    out = []
+    with Connection(broker_url) as conn:
+        q = Queue(name, durable=True)(conn.channel())
+        while (msg := q.get(no_ack=True)) is not None:
+            out.append(msg)
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("crash_point", ["in_handler", "after_commit"])
+def test_a_consumer_killed_mid_handling_gets_the_message_again_and_the_effect_happens_once(tmp_path, broker_url, crash_point):
+    store_url = f"sqlite:///{tmp_path / 'docs.db'}"
+    marker = tmp_path / "marker"
+    script = os.path.join(os.path.dirname(__file__), "consumer_proc.py")
+    env = {**os.environ, "CRASH_POINT": crash_point, "PYTHONPATH": os.getcwd()}
+    proc = subprocess.Popen([sys.executable, script, store_url, broker_url, str(marker)], env=env)
+    try:
+        event = case_event()
+        publish(broker_url, json.dumps(event))
+        wait_for(marker.exists, timeout=30, what=f"the consumer to reach {crash_point}")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        # The message is back in the queue, unacked by the dead consumer.
+        assert wait_for(lambda: queue_depth(broker_url, "docs") == 1, timeout=15, what="redelivery")
+        env.pop("CRASH_POINT")
+        proc = subprocess.Popen([sys.executable, script, store_url, broker_url, str(marker)], env=env)
+        wait_for(lambda: queue_depth(broker_url, "docs") == 0, timeout=30, what="the restarted consumer to ack")
+        store = open_store(store_url)
+        wait_for(lambda: store.is_processed(event["id"], "docs"), timeout=10, what="processed mark")
+        assert store.collection("effects").count_documents({"event_id": event["id"]}) == 1
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_malformed_and_always_failing_messages_are_parked_with_the_reason_and_others_still_flow(tmp_path, broker_url):
+    store = open_store(f"sqlite:///{tmp_path / 'docs.db'}")
+    handlers = Handlers()
+    handled = []
+
+    @handlers.on("case.opened.v1")
+    def fine(event, ctx):
+        ctx.uow.insert("effects", {"event_id": event["id"]})
+        handled.append(event["id"])
+
+    @handlers.on("case.closed.v1")
+    def always_fails(event, ctx):
+        raise RuntimeError("the template is broken")
+
+    consumer = EventConsumer("docs", store, broker_url, handlers, retry_delays=(0.2, 0.4), prefetch=10)
+    thread = threading.Thread(target=consumer.run, daemon=True)
+    thread.start()
+    try:
+        consumer.ready.wait(15)
+        publish(broker_url, "{not json", routing_key="case.opened.v1")
+        failing = case_event("case.closed.v1")
+        publish(broker_url, json.dumps(failing), routing_key="case.closed.v1")
+        good = [case_event() for _ in range(5)]
+        for e in good:
+            publish(broker_url, json.dumps(e))
+        wait_for(lambda: len(handled) == 5, timeout=20, what="the good events to be handled")
+        wait_for(lambda: queue_depth(broker_url, "docs.parked") == 2, timeout=20, what="two parked messages")
+        parked = {m.headers.get("x-cpp-handler"): m for m in drain(broker_url, "docs.parked")}
+        assert raw_body(parked["-"]) == b"{not json"  # kept exactly as it came
+        assert "not a CloudEvent" in parked["-"].headers[ERROR_HEADER]
+        failed = parked["always_fails"]
+        assert json.loads(failed.body)["id"] == failing["id"]
+        assert failed.headers[ERROR_HEADER] == "RuntimeError: the template is broken"
+        assert failed.headers["x-cpp-attempt"] == 3  # the first delivery and two retries
+        assert failed.headers["x-cpp-routing-key"] == "case.closed.v1"
+        stats = {(r["kind"], r["handler"]): r["n"] for r in store.collection("bus_stats").find({})}
+        assert stats[("parked", "-")] == 1 and stats[("parked", "always_fails")] == 1
+        assert stats[("retried", "always_fails")] == 2
+        assert stats[("consumed", "fine")] == 5
+        assert queue_depth(broker_url, "docs") == 0
+    finally:
+        consumer.stop()
+        thread.join(10)
+        consumer.close()
+
+
+@pytest.mark.slow
+def test_writes_succeed_while_the_broker_is_down_and_every_event_arrives_once_after(tmp_path):
+    node = RabbitNode(tmp_path / "rabbit")
+    node.start(owner_pid=os.getpid())
+    data = tmp_path / "var"
+    services = {}
+    try:
+        services["plans"] = launch("plans", data, node.amqp_url)
+        services["scheduler"] = launch("scheduler", data, node.amqp_url)
+        token = dev_token(data)
+        plans = services["plans"]
+
+        def open_case(i):
+            resp = requests.post(f"{plans.url}/v1/cases", json={"child_id": f"c{i}"}, headers=bearer(token), timeout=10)
+            assert resp.status_code == 201, resp.text
+            return resp.json()["id"]
+
+        before = [open_case(i) for i in range(3)]
+        wait_for(lambda: metric(plans, "cpp_outbox_backlog") == 0.0, timeout=20, what="first events published")
+
+        node.stop()
+        during = [open_case(i) for i in range(3, 13)]
+        backlog = wait_for(lambda: metric(plans, "cpp_outbox_backlog"), timeout=10, what="backlog to show")
+        assert backlog == 10.0, "the events wait in the outbox while the broker is down"
+        assert metric(plans, "cpp_outbox_oldest_age_seconds") > 0
+        assert requests.get(f"{plans.url}/readyz", timeout=10).status_code == 503
+
+        node.start(owner_pid=os.getpid())
+        wait_for(lambda: metric(plans, "cpp_outbox_backlog") == 0.0, timeout=60, what="the backlog to drain")
+        for case_id in before + during:
+            seen = wait_for(lambda: events_seen(services["scheduler"], case_id, token), timeout=60,
+                            what=f"scheduler to get case {case_id}")
+            assert len(seen) == 1
+        wait_for(lambda: metric(services["scheduler"], "cpp_messages_total", outcome="consumed") == 13, timeout=20,
+                 what="13 events consumed")
+        for case_id in before + during:
+            assert len(events_seen(services["scheduler"], case_id, token)) == 1
+    finally:
+        for svc in services.values():
+            svc.stop()
+        node.destroy()

@@ -1,0 +1,115 @@
+"""The plans service over HTTP (Flask test client, real SQLite store)."""
+import time
+
+import pytest
+
+from cpp_shared.store import StoreUnavailable
+from tests.helpers import bearer
+
+
+def nothing_written(store):
+    return store.collection("cases").count_documents({}) == 0 and store.outbox_stats().pending == 0
+
+
+def test_opening_a_case_stores_it_and_its_event_together(plans, plans_store, token_for):
+    resp = plans.post("/v1/cases", json={"child_id": "child-1"}, headers=bearer(token_for("social_worker", user="sw-1")))
+    assert resp.status_code == 201, resp.json
+    case = resp.json
+    assert case["child_id"] == "child-1" and case["status"] == "open" and case["version"] == 1
+    assert case["opened_by"] == "sw-1"
+    stored = plans_store.collection("cases").find_one({"_id": case["id"]})
+    assert stored["child_id"] == "child-1"
+    [event] = plans_store.outbox_pending()
+    assert event.routing_key == "case.opened.v1"
+    assert event.body["subject"] == case["id"] and event.body["data"]["child_id"] == "child-1"
+    assert event.body["authority"] == "ENG" and event.body["source"] == "/services/plans"
+    assert event.body["correlationid"] == resp.headers["X-Request-Id"]
+    got = plans.get(f"/v1/cases/{case['id']}", headers=bearer(token_for("auditor")))
+    assert got.status_code == 200 and got.json["id"] == case["id"]
+
+
+@pytest.mark.parametrize("headers", [
+    {},
+    {"Authorization": "Basic dXNlcjpwYXNz"},
+    {"Authorization": "Bearer not-a-jwt"},
+    {"Authorization": "Bearer "},
+])
+def test_missing_or_bad_token_is_401_and_nothing_is_written(plans, plans_store, headers):
+    resp = plans.post("/v1/cases", json={"child_id": "child-1"}, headers=headers)
+    assert resp.status_code == 401
+    assert resp.json["code"] == 401 and resp.json["message"]
+    assert resp.headers["WWW-Authenticate"].startswith("Bearer")
+    assert nothing_written(plans_store)
+
+
+def test_expired_token_is_401_and_nothing_is_written(plans, plans_store, token_for):
+    expired = token_for(now=time.time() - 3600, ttl=60)
+    resp = plans.post("/v1/cases", json={"child_id": "child-1"}, headers=bearer(expired))
+    assert resp.status_code == 401 and "expired" in resp.json["message"]
+    assert nothing_written(plans_store)
+
+
+def test_a_partner_may_not_open_a_case(plans, plans_store, token_for):
+    resp = plans.post("/v1/cases", json={"child_id": "child-1"}, headers=bearer(token_for("partner")))
+    assert resp.status_code == 403
+    assert nothing_written(plans_store)
+
+
+def test_a_token_for_another_authority_is_403(plans, plans_store, token_for):
+    resp = plans.post("/v1/cases", json={"child_id": "child-1"}, headers=bearer(token_for(authority="GG")))
+    assert resp.status_code == 403 and "'GG'" in resp.json["message"]
+    assert nothing_written(plans_store)
+
+
+@pytest.mark.parametrize("body,field", [({}, "child_id"), ({"child_id": ""}, "child_id"), ({"child_id": 12}, "child_id"),
+                                        ({"child_id": "c", "extra": 1}, "extra")])
+def test_bad_input_is_422_with_field_errors_and_nothing_written(plans, plans_store, token_for, body, field):
+    resp = plans.post("/v1/cases", json=body, headers=bearer(token_for()))
+    assert resp.status_code == 422
+    assert field in resp.json["errors"]["json"]
+    assert nothing_written(plans_store)
+
+
+def test_unknown_case_is_a_json_404(plans, token_for):
+    resp = plans.get("/v1/cases/nope", headers=bearer(token_for()))
+    assert resp.status_code == 404 and resp.json["code"] == 404
+
+
+def test_unknown_route_is_a_json_404(plans):
+    resp = plans.get("/v1/nowhere")
+    assert resp.status_code == 404 and resp.is_json
+
+
+def test_store_failure_is_a_503_and_nothing_is_written(plans, plans_app, plans_store, token_for, monkeypatch):
+    def broken():
+        raise StoreUnavailable("disk I/O error")
+
+    monkeypatch.setattr(plans_store, "unit_of_work", broken)
+    resp = plans.post("/v1/cases", json={"child_id": "child-1"}, headers=bearer(token_for()))
+    assert resp.status_code == 503 and resp.headers["Retry-After"]
+    monkeypatch.undo()
+    assert nothing_written(plans_store)
+
+
+def test_health_is_public_and_readiness_reports_the_broker(plans):
+    assert plans.get("/healthz").json == {"status": "ok", "service": "plans"}
+    ready = plans.get("/readyz")
+    assert ready.status_code == 503  # the test settings point at a closed broker port
+    assert ready.json["checks"]["store"] == "ok"
+    assert ready.json["checks"]["broker"].startswith("unavailable")
+
+
+def test_openapi_document_needs_a_token_and_lists_the_routes(plans, token_for):
+    assert plans.get("/openapi.json").status_code == 401
+    doc = plans.get("/openapi.json", headers=bearer(token_for())).json
+    assert "/v1/cases" in doc["paths"] and "/v1/cases/{case_id}" in doc["paths"]
+    assert doc["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    assert "CaseCreate" in doc["components"]["schemas"]
+
+
+def test_metrics_show_requests_and_outbox_backlog(plans, token_for):
+    for _ in range(3):
+        assert plans.post("/v1/cases", json={"child_id": "c"}, headers=bearer(token_for())).status_code == 201
+    text = plans.get("/metrics").get_data(as_text=True)
+    assert 'cpp_outbox_backlog{service="plans"} 3.0' in text
+    assert 'cpp_http_requests_total{method="POST",route="/v1/cases",service="plans",status="201"} 3.0' in text
