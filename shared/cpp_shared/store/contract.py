@@ -612,6 +612,57 @@ class StoreContract:
 
     # ------------------------------------------------------- processed events
 
+    # -- group commit --
+    def test_commit_all_commits_each_unit_on_its_own(self, store: Store) -> None:
+        store.collection("cases").insert_one({"_id": "existing", "n": 1})
+        store.collection("cases").create_index("ref", unique=True)
+        fine, stale, clash, also_fine = (store.begin() for _ in range(4))
+        fine.insert("cases", {"_id": "a", "ref": "r-a"})
+        fine.publish("case.opened.v1", {"case": "a"}, message_id="ev-a")
+        fine.mark_processed("in-a", "docs")
+        stale.insert("cases", {"_id": "b"})
+        stale.replace("cases", {"_id": "existing", "n": 2}, expected_version=7)
+        stale.publish("case.opened.v1", {"case": "b"}, message_id="ev-b")
+        stale.mark_processed("in-b", "docs")
+        clash.insert("cases", {"_id": "c", "ref": "r-a"})  # the same unique ref as unit `fine`
+        clash.mark_processed("in-c", "docs")
+        also_fine.replace("cases", {"_id": "existing", "n": 3}, expected_version=1)
+        also_fine.mark_processed("in-d", "docs")
+        outcomes = store.commit_all([fine, stale, clash, also_fine])
+        assert outcomes[0] is None and outcomes[3] is None
+        assert isinstance(outcomes[1], VersionConflict)
+        assert isinstance(outcomes[2], DuplicateKey)
+        cases = store.collection("cases")
+        assert cases.find_one({"_id": "a"})["ref"] == "r-a"
+        assert cases.find_one({"_id": "b"}) is None and cases.find_one({"_id": "c"}) is None
+        assert cases.find_one({"_id": "existing"}) == {"_id": "existing", "n": 3, "version": 2}
+        assert [m.message_id for m in store.outbox_pending()] == ["ev-a"]
+        assert store.is_processed("in-a", "docs") and store.is_processed("in-d", "docs")
+        assert not store.is_processed("in-b", "docs") and not store.is_processed("in-c", "docs")
+
+    def test_commit_all_reports_a_duplicate_event_for_that_unit_only(self, store: Store) -> None:
+        with store.unit_of_work() as uow:
+            uow.mark_processed("seen", "docs")
+        again, new = store.begin(), store.begin()
+        again.insert("effects", {"_id": "e1"})
+        again.mark_processed("seen", "docs")
+        new.insert("effects", {"_id": "e2"})
+        new.mark_processed("new", "docs")
+        outcomes = store.commit_all([again, new])
+        assert isinstance(outcomes[0], AlreadyProcessed) and outcomes[1] is None
+        assert [d["_id"] for d in store.collection("effects").find({})] == ["e2"]
+
+    def test_commit_all_of_nothing(self, store: Store) -> None:
+        assert store.commit_all([]) == []
+        assert store.commit_all([store.begin()]) == [None]
+
+    def test_a_unit_committed_by_commit_all_cannot_be_reused(self, store: Store) -> None:
+        uow = store.begin()
+        uow.insert("cases", {"_id": "x"})
+        store.commit_all([uow])
+        with pytest.raises(RuntimeError):
+            uow.insert("cases", {"_id": "y"})
+
     def test_mark_processed_twice_is_already_processed(self, store: Store) -> None:
         with store.unit_of_work() as uow:
             uow.insert("effects", {"_id": "first"})

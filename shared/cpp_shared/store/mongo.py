@@ -176,6 +176,24 @@ class MongoStore(Store):
         if ops:
             self._commit(ops)
 
+    def begin(self) -> UnitOfWork:
+        return BufferedUnitOfWork()
+
+    def commit_all(self, units: list[UnitOfWork]) -> list[StoreError | None]:
+        """One transaction per unit: MongoDB's journal commit is already
+        grouped by the server, so sharing a transaction would gain little."""
+        outcomes: list[StoreError | None] = []
+        for uow in units:
+            uow.closed = True  # type: ignore[attr-defined]
+            ops = uow.ordered_ops()  # type: ignore[attr-defined]
+            try:
+                if ops:
+                    self._commit(ops)
+                outcomes.append(None)
+            except (VersionConflict, DuplicateKey, AlreadyProcessed) as exc:
+                outcomes.append(exc)
+        return outcomes
+
     def _commit(self, ops: list[tuple[Any, ...]]) -> None:
         with self._op():
             if not self._mock:

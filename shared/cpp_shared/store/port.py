@@ -193,6 +193,19 @@ class Store(abc.ABC):
     def unit_of_work(self) -> contextlib.AbstractContextManager[UnitOfWork]: ...
 
     @abc.abstractmethod
+    def begin(self) -> UnitOfWork:
+        """A unit of work to be committed later with ``commit_all``."""
+
+    @abc.abstractmethod
+    def commit_all(self, units: list[UnitOfWork]) -> list[StoreError | None]:
+        """Group commit: commit several independent units of work, each
+        atomic on its own, and return each one's outcome (None, or the
+        StoreError that undid that unit alone: VersionConflict, DuplicateKey,
+        AlreadyProcessed). Adapters may share one durable commit among them
+        (SQLite: one transaction with a savepoint per unit, one fsync).
+        Raises StoreUnavailable when nothing could be committed."""
+
+    @abc.abstractmethod
     def ping(self) -> None:
         """Raise ``StoreUnavailable`` when the database cannot be used."""
 

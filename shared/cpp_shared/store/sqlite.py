@@ -43,6 +43,7 @@ from .port import (
     OutboxMessage,
     OutboxStats,
     Store,
+    StoreError,
     StoreUnavailable,
     UnitOfWork,
     VersionConflict,
@@ -851,53 +852,82 @@ class SQLiteStore(Store):
         self._commit(uow)
 
     def _commit(self, uow: BufferedUnitOfWork) -> None:
-        ops = uow.ordered_ops()
-        if not ops:
+        if not uow.ordered_ops():
             return
-        # Create tables before the transaction: a CREATE inside it would be
-        # rolled back with a failed commit while the cache said it exists.
-        tables = {op[1]: self._table(op[1]) for op in ops if op[0] in ("insert", "replace", "update")}
+        tables = self._tables_of([uow])
+        with self._write() as conn:
+            self._apply(conn, uow, tables, time.time())
+
+    def begin(self) -> UnitOfWork:
+        return BufferedUnitOfWork()
+
+    def commit_all(self, units: list[UnitOfWork]) -> list[StoreError | None]:
+        outcomes: list[StoreError | None] = [None] * len(units)
+        for uow in units:
+            uow.closed = True  # type: ignore[attr-defined]
+        work = [(i, u) for i, u in enumerate(units) if u.ordered_ops()]  # type: ignore[attr-defined]
+        if not work:
+            return outcomes
+        tables = self._tables_of([u for _, u in work])
         with self._write() as conn:
             now = time.time()
-            for op in ops:
-                kind = op[0]
-                if kind == "mark":
-                    _, event_id, consumer = op
-                    try:
-                        conn.execute(
-                            "INSERT INTO _processed (consumer, event_id, processed_at) VALUES (?, ?, ?)",
-                            (consumer, event_id, now),
-                        )
-                    except sqlite3.IntegrityError:
-                        raise AlreadyProcessed(event_id) from None
-                elif kind == "insert":
-                    _, name, doc = op
-                    with self._translate(name):
-                        _insert(conn, tables[name], doc)
-                elif kind == "replace":
-                    _, name, doc, expected = op
-                    row = conn.execute(
-                        f"SELECT json_extract(doc, '$.version') FROM {tables[name]} WHERE _id = ?", (doc["_id"],)
-                    ).fetchone()
-                    if row is None or row[0] != expected:
-                        raise VersionConflict(name, doc["_id"], expected, None if row is None else row[0])
-                    body = {k: v for k, v in doc.items() if k != "_id"}
-                    with self._translate(name):
-                        conn.execute(f"UPDATE {tables[name]} SET doc = ? WHERE _id = ?", (_dumps(body), doc["_id"]))
-                elif kind == "update":
-                    _, name, filter, update, upsert = op
-                    with self._translate(name):
-                        _update(conn, tables[name], filter, update, upsert)
-                elif kind == "publish":
-                    _, message_id, routing_key, body, headers = op
-                    try:
-                        conn.execute(
-                            "INSERT INTO _outbox (message_id, routing_key, body, headers, created_at)"
-                            " VALUES (?, ?, ?, ?, ?)",
-                            (message_id, routing_key, _dumps(body), _dumps(headers), now),
-                        )
-                    except sqlite3.IntegrityError:
-                        raise DuplicateKey(f"outbox: message_id {message_id!r} was already published") from None
+            for i, uow in work:
+                conn.execute("SAVEPOINT unit")
+                try:
+                    with self._translate():
+                        self._apply(conn, uow, tables, now)
+                except (VersionConflict, DuplicateKey, AlreadyProcessed) as exc:
+                    conn.execute("ROLLBACK TO unit")  # undoes this unit alone
+                    outcomes[i] = exc
+                conn.execute("RELEASE unit")
+        return outcomes
+
+    def _tables_of(self, units: list[BufferedUnitOfWork]) -> dict[str, str]:
+        # Create tables before the transaction: a CREATE inside it would be
+        # rolled back with a failed commit while the cache said it exists.
+        return {op[1]: self._table(op[1]) for uow in units for op in uow.ordered_ops()
+                if op[0] in ("insert", "replace", "update")}
+
+    def _apply(self, conn: sqlite3.Connection, uow: BufferedUnitOfWork, tables: dict[str, str], now: float) -> None:
+        for op in uow.ordered_ops():
+            kind = op[0]
+            if kind == "mark":
+                _, event_id, consumer = op
+                try:
+                    conn.execute(
+                        "INSERT INTO _processed (consumer, event_id, processed_at) VALUES (?, ?, ?)",
+                        (consumer, event_id, now),
+                    )
+                except sqlite3.IntegrityError:
+                    raise AlreadyProcessed(event_id) from None
+            elif kind == "insert":
+                _, name, doc = op
+                with self._translate(name):
+                    _insert(conn, tables[name], doc)
+            elif kind == "replace":
+                _, name, doc, expected = op
+                row = conn.execute(
+                    f"SELECT json_extract(doc, '$.version') FROM {tables[name]} WHERE _id = ?", (doc["_id"],)
+                ).fetchone()
+                if row is None or row[0] != expected:
+                    raise VersionConflict(name, doc["_id"], expected, None if row is None else row[0])
+                body = {k: v for k, v in doc.items() if k != "_id"}
+                with self._translate(name):
+                    conn.execute(f"UPDATE {tables[name]} SET doc = ? WHERE _id = ?", (_dumps(body), doc["_id"]))
+            elif kind == "update":
+                _, name, filter, update, upsert = op
+                with self._translate(name):
+                    _update(conn, tables[name], filter, update, upsert)
+            elif kind == "publish":
+                _, message_id, routing_key, body, headers = op
+                try:
+                    conn.execute(
+                        "INSERT INTO _outbox (message_id, routing_key, body, headers, created_at)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (message_id, routing_key, _dumps(body), _dumps(headers), now),
+                    )
+                except sqlite3.IntegrityError:
+                    raise DuplicateKey(f"outbox: message_id {message_id!r} was already published") from None
 
     def ping(self) -> None:
         self._read("SELECT 1")
