@@ -69,11 +69,36 @@ class ServiceMetrics:
         return generate_latest(self.registry)
 
 
-def count(store: Store, kind: str, handler: str, n: int = 1, uow=None) -> None:
-    """Add to a bus counter, inside a unit of work when one is given."""
-    key = {"_id": f"{kind}|{handler}"}
-    update = {"$inc": {"n": n}, "$setOnInsert": {"kind": kind, "handler": handler}}
-    if uow is not None:
-        uow.update(BUS_STATS, key, update, upsert=True)
-    else:
-        store.collection(BUS_STATS).update_one(key, update, upsert=True)
+class BusCounters:
+    """Counts of a worker's message outcomes, kept in memory and added to the
+    store at most about once a second: one small transaction instead of two
+    more statements in every message's commit. A crash loses at most the
+    last second of counts, never a message or its effect."""
+
+    def __init__(self, store: Store, interval: float = 1.0):
+        self.store, self.interval = store, interval
+        self._pending: dict[tuple[str, str], int] = {}
+        self._flushed_at = time.monotonic()
+
+    def add(self, kind: str, handler: str, n: int = 1) -> None:
+        key = (kind, handler)
+        self._pending[key] = self._pending.get(key, 0) + n
+        self.flush_if_due()
+
+    def flush_if_due(self) -> None:
+        if self._pending and time.monotonic() - self._flushed_at >= self.interval:
+            self.flush()
+
+    def flush(self) -> None:
+        self._flushed_at = time.monotonic()
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, {}
+        try:
+            with self.store.unit_of_work() as uow:
+                for (kind, handler), n in pending.items():
+                    uow.update(BUS_STATS, {"_id": f"{kind}|{handler}"},
+                               {"$inc": {"n": n}, "$setOnInsert": {"kind": kind, "handler": handler}}, upsert=True)
+        except Exception:  # keep the counts for the next try rather than lose them
+            for key, n in pending.items():
+                self._pending[key] = self._pending.get(key, 0) + n

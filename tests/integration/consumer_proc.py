@@ -31,12 +31,11 @@ def record(event, ctx):
 
 
 class CrashingConsumer(EventConsumer):
-    def _dispatch(self, event, attempt):
-        result = super()._dispatch(event, attempt)
+    def _done(self, message, names):  # called after the commit, before the ack
         if crash == "after_commit":
             marker.write_text("committed")
             time.sleep(600)
-        return result
+        super()._done(message, names)
 
 
 consumer = CrashingConsumer("docs", store, broker_url, handlers, retry_delays=(0.2,), prefetch=1)

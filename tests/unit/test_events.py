@@ -32,7 +32,11 @@ def test_event_types_are_versioned_dotted_names(bad_type):
     b"not json",
     b"\xff\xfe",
     b"[]",
-    json.dumps({"specversion": "1.0", "type": "case.opened.v1", "source": "/s"}).encode(),  # no id
+    json.dumps({"specversion": "1.0", "type": "case.opened.v1", "source": "/s", "data": {}}).encode(),  # no id
+    json.dumps({"id": "1", "type": "case.opened.v1", "source": "/s", "data": {}}).encode(),  # no specversion
+    json.dumps({"specversion": "1.0", "id": "", "type": "case.opened.v1", "source": "/s", "data": {}}).encode(),
+    json.dumps({"specversion": "1.0", "id": "1", "type": "case.opened.v1", "source": "/s", "time": "yesterday",
+                "data": {}}).encode(),
     json.dumps({"specversion": "1.0", "id": "1", "type": "case.opened.v1", "source": "/s", "data": [1]}).encode(),
     json.dumps({"specversion": "1.0", "id": "1", "type": "nonsense", "source": "/s", "data": {}}).encode(),
 ])

@@ -6,10 +6,15 @@ not the handler, owns acks, retries and connection recovery:
 
 * each message is parsed as a CloudEvent; a malformed one is parked at once;
 * the handlers for its type run inside one unit of work that also marks the
-  event id processed, so the effect and the mark commit together;
+  event id processed, so the effect and the mark commit together; the units
+  of the messages already delivered are committed together (group commit,
+  a savepoint each), never two of one subject in the same commit;
 * the message is acked only after that commit; a consumer killed before the
   ack gets the message redelivered and the processed mark turns the second
   delivery into a no-op;
+* handlers write only through their unit of work (``ctx.uow``): work with
+  effects outside the store is published as an event and done by its own
+  consumer, so that a redelivery can never repeat it;
 * a handler that raises is retried after a growing delay (the message goes
   to a delay queue that dead-letters it back after its TTL); after the last
   retry, or at once for a ``PermanentFailure``, it is parked in
@@ -18,6 +23,7 @@ not the handler, owns acks, retries and connection recovery:
 from __future__ import annotations
 
 import fnmatch
+import socket
 import threading
 import time
 import traceback
@@ -27,7 +33,7 @@ from typing import Any, Callable
 from kombu import Connection, Producer
 from kombu.mixins import ConsumerMixin
 
-from .. import metrics
+from ..metrics import BusCounters
 from ..logs import bind_context, clear_context, get_logger
 from ..store import AlreadyProcessed, Store, StoreUnavailable, UnitOfWork
 from .events import MalformedEvent, parse_event
@@ -95,6 +101,10 @@ class EventConsumer(ConsumerMixin):
         self._republisher: Producer | None = None
         self._republish_conn: Connection | None = None
         self.ready = threading.Event()
+        self.counters = BusCounters(store)
+        self.batch_size = max(1, min(prefetch, 100))
+        self._batch: list[tuple[Any, dict[str, Any]]] = []
+        self._batch_keys: set[str] = set()
 
     # --- kombu ConsumerMixin ---
     def get_consumers(self, Consumer, channel):
@@ -110,77 +120,174 @@ class EventConsumer(ConsumerMixin):
         self.ready.clear()
         log.warning("broker unreachable; reconnecting", error=str(exc), retry_in=interval)
 
+    def on_iteration(self) -> None:
+        # Called by the consume loop at least once a second, busy or idle,
+        # so the last counts of a burst reach the store soon after it.
+        self.counters.flush_if_due()
+
     def stop(self) -> None:
         self.should_stop = True
 
-    # --- message handling ---
+    # --- the loop: kombu's, with group commit ---
+    def consume(self, limit=None, timeout=None, safety_interval=1, **kwargs):
+        """kombu's consume loop, gathering the messages already delivered into
+        a batch that is committed when nothing more is waiting (a drain with
+        no timeout finds nothing) or the batch is full: one durable commit for
+        many messages instead of one each. Unacked messages of a batch that
+        is cut off by a lost connection go back to the queue."""
+        with self.consumer_context(**kwargs) as (conn, channel, consumers):
+            try:
+                while True:
+                    if self.should_stop:
+                        self._flush()
+                        break
+                    self.on_iteration()
+                    try:
+                        conn.drain_events(timeout=0 if self._batch else safety_interval)
+                    except socket.timeout:
+                        if self._batch:
+                            self._flush()
+                        else:
+                            conn.heartbeat_check()
+                    except OSError:
+                        if not self.should_stop:
+                            raise
+                    else:
+                        yield
+            finally:
+                self._batch, self._batch_keys = [], set()
+
     def on_message(self, message) -> None:
-        headers = message.headers or {}
-        attempt = _int(headers.get(ATTEMPT_HEADER), 1)
-        routing_key = headers.get(ROUTING_KEY_HEADER) or message.delivery_info.get("routing_key", "")
         clear_context(self.service)
         try:
             event = parse_event(message.body)
         except MalformedEvent as exc:
-            self._park(message, routing_key, reason=str(exc), handler="-")
+            self._park(message, reason=str(exc), handler="-")
             message.ack()
             return
-        bind_context(event_id=event["id"], event_type=event["type"], correlation_id=event.get("correlationid"))
-        try:
-            handled = self._dispatch(event, attempt)
-            log.info("event handled", handlers=handled, attempt=attempt)
-        except AlreadyProcessed:
-            log.info("duplicate event ignored")
-            metrics.count(self.store, "duplicate", "-")
-        except StoreUnavailable as exc:
-            # Not the event's fault: hold it back and try again, without
-            # spending one of its attempts.
-            log.warning("store unavailable; requeueing", error=str(exc))
-            time.sleep(1.0)
-            message.requeue()
+        # Events about one subject (a case, a plan) are never committed in the
+        # same batch: each one's handlers see the effects of the one before.
+        key = event.get("subject") or event["id"]
+        if key in self._batch_keys:
+            self._flush()
+        self._batch.append((message, event))
+        self._batch_keys.add(key)
+        if len(self._batch) >= self.batch_size:
+            self._flush()
+
+    def _flush(self) -> None:
+        batch, self._batch, self._batch_keys = self._batch, [], set()
+        prepared = []
+        for message, event in batch:
+            self._bind(event)
+            try:
+                prepared.append((message, event, *self._run_handlers(message, event)))
+            except Exception as exc:
+                self._settle_failure(message, event, exc)
+        if not prepared:
             return
-        except PermanentFailure as exc:
-            self._park(message, routing_key, reason=f"PermanentFailure: {exc}", handler=self._names(event))
-        except Exception as exc:
-            reason = f"{type(exc).__name__}: {exc}"
-            if attempt < self.max_attempts:
-                delay = self.retry_delays[attempt - 1]
-                log.warning("handler failed; will retry", error=reason, attempt=attempt, retry_in=delay,
-                            trace=traceback.format_exc(limit=5))
-                self._republish(message, retry_queue_name(self.service, delay), routing_key,
-                                {ATTEMPT_HEADER: attempt + 1, ERROR_HEADER: reason[:1000]})
-                metrics.count(self.store, "retried", self._names(event))
+        try:
+            outcomes = self.store.commit_all([uow for _, _, uow, _ in prepared])
+        except StoreUnavailable as exc:
+            self._hold_back([m for m, *_ in prepared], exc)
+            return
+        for (message, event, _, names), outcome in zip(prepared, outcomes):
+            self._bind(event)
+            if outcome is None:
+                self._done(message, names)
+            elif isinstance(outcome, AlreadyProcessed):
+                self._settle_failure(message, event, outcome)
             else:
-                log.error("handler failed for the last time; parking", error=reason, attempt=attempt)
-                self._park(message, routing_key, reason=reason, handler=self._names(event))
+                # A conflict with another event of the batch: run it again on
+                # its own, now that the batch's effects are committed.
+                self._handle_alone(message, event)
+
+    def _handle_alone(self, message, event: dict[str, Any]) -> None:
+        try:
+            uow, names = self._run_handlers(message, event)
+            [outcome] = self.store.commit_all([uow])
+            if outcome is not None:
+                raise outcome
+        except StoreUnavailable as exc:
+            self._hold_back([message], exc)
+        except Exception as exc:
+            self._settle_failure(message, event, exc)
+        else:
+            self._done(message, names)
+
+    def _run_handlers(self, message, event: dict[str, Any]) -> tuple[UnitOfWork, str]:
+        """Run the event's handlers into a new unit of work (not committed)."""
+        attempt = _int((message.headers or {}).get(ATTEMPT_HEADER), 1)
+        # A redelivery is recognised at commit by its processed mark; when the
+        # broker says it is one, it is looked up first so that the handlers
+        # do not even run on an event known to be done.
+        if attempt > 1 or message.delivery_info.get("redelivered"):
+            if self.store.is_processed(event["id"], self.service):
+                raise AlreadyProcessed(event["id"])
+        matched = self.handlers.for_type(event["type"])
+        uow = self.store.begin()
+        ctx = HandlerContext(service=self.service, store=self.store, uow=uow, attempt=attempt)
+        for _, fn in matched:
+            fn(event, ctx)
+        uow.mark_processed(event["id"], self.service)
+        return uow, ",".join(name for name, _ in matched) or "-"
+
+    def _done(self, message, names: str) -> None:
         message.ack()
+        log.info("event handled", handlers=names)
+        self.counters.add("consumed" if names != "-" else "ignored", names)
+
+    def _hold_back(self, messages: list, exc: Exception) -> None:
+        # Not the events' fault: back to the queue without spending an attempt.
+        log.warning("store unavailable; requeueing", error=str(exc), count=len(messages))
+        time.sleep(1.0)
+        for message in messages:
+            message.requeue()
+
+    def _settle_failure(self, message, event: dict[str, Any], exc: Exception) -> None:
+        """Retry later, park, or drop a duplicate; then ack the original."""
+        attempt = _int((message.headers or {}).get(ATTEMPT_HEADER), 1)
+        if isinstance(exc, StoreUnavailable):
+            self._hold_back([message], exc)
+            return
+        if isinstance(exc, AlreadyProcessed):
+            log.info("duplicate event ignored")
+            self.counters.add("duplicate", "-")
+        elif isinstance(exc, PermanentFailure):
+            self._park(message, reason=f"PermanentFailure: {exc}", handler=self._names(event))
+        elif attempt < self.max_attempts:
+            reason = f"{type(exc).__name__}: {exc}"
+            delay = self.retry_delays[attempt - 1]
+            log.warning("handler failed; will retry", error=reason, attempt=attempt, retry_in=delay,
+                        trace="".join(traceback.format_exception(exc, limit=5)))
+            self._republish(message, retry_queue_name(self.service, delay),
+                            {ATTEMPT_HEADER: attempt + 1, ERROR_HEADER: reason[:1000]})
+            self.counters.add("retried", self._names(event))
+        else:
+            reason = f"{type(exc).__name__}: {exc}"
+            log.error("handler failed for the last time; parking", error=reason, attempt=attempt)
+            self._park(message, reason=reason, handler=self._names(event))
+        message.ack()
+
+    def _bind(self, event: dict[str, Any]) -> None:
+        clear_context(self.service)
+        bind_context(event_id=event["id"], event_type=event["type"], correlation_id=event.get("correlationid"))
 
     def _names(self, event: dict[str, Any]) -> str:
         return ",".join(name for name, _ in self.handlers.for_type(event["type"])) or "-"
 
-    def _dispatch(self, event: dict[str, Any], attempt: int) -> str:
-        if self.store.is_processed(event["id"], self.service):
-            raise AlreadyProcessed(event["id"])
-        matched = self.handlers.for_type(event["type"])
-        with self.store.unit_of_work() as uow:
-            ctx = HandlerContext(service=self.service, store=self.store, uow=uow, attempt=attempt)
-            for _, fn in matched:
-                fn(event, ctx)
-            uow.mark_processed(event["id"], self.service)
-            names = ",".join(name for name, _ in matched) or "-"
-            metrics.count(self.store, "consumed" if matched else "ignored", names, uow=uow)
-        return names
-
-    def _park(self, message, routing_key: str, *, reason: str, handler: str) -> None:
+    def _park(self, message, *, reason: str, handler: str) -> None:
         log.error("message parked", reason=reason, handler=handler)
-        self._republish(message, parked_queue_name(self.service), routing_key,
+        self._republish(message, parked_queue_name(self.service),
                         {ERROR_HEADER: reason[:2000], HANDLER_HEADER: handler, PARKED_AT_HEADER: time.time()})
-        metrics.count(self.store, "parked", handler)
+        self.counters.add("parked", handler)
 
-    def _republish(self, message, queue: str, routing_key: str, extra_headers: dict[str, Any]) -> None:
+    def _republish(self, message, queue: str, extra_headers: dict[str, Any]) -> None:
         """Publish a copy (confirmed) before the original is acked: at worst a
         duplicate, which the processed mark absorbs; never a loss."""
-        headers = {**(message.headers or {}), ROUTING_KEY_HEADER: routing_key, **extra_headers}
+        original = message.headers or {}
+        routing_key = original.get(ROUTING_KEY_HEADER) or message.delivery_info.get("routing_key", "")
+        headers = {**original, ROUTING_KEY_HEADER: routing_key, **extra_headers}
         for attempt in (1, 2):
             try:
                 producer = self._producer()
@@ -217,6 +324,7 @@ class EventConsumer(ConsumerMixin):
         self._republish_conn = self._republisher = None
 
     def close(self) -> None:
+        self.counters.flush()
         self._close_republisher()
         try:
             self.connection.release()

@@ -15,7 +15,6 @@ import json
 import os
 import socket
 import threading
-import time
 import uuid
 
 from kombu import Connection, Producer
