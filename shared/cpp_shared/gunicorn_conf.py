@@ -5,6 +5,7 @@ GUNICORN_THREADS (threads per worker, default 4), GUNICORN_TIMEOUT (seconds).
 The bind address comes from ``cpp serve`` or --bind.
 """
 import os
+import shutil
 import tempfile
 
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -17,9 +18,16 @@ accesslog = None  # the services log every request as structured JSON themselves
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
-# Metrics summed over the worker processes (prometheus_client multiprocess mode).
+# Metrics summed over the worker processes (prometheus_client multiprocess mode),
+# in a folder of this server's own unless the deployment names one.
+_own_metrics_dir = None
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="cpp-metrics-")
+    _own_metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="cpp-metrics-")
+
+
+def on_exit(server):
+    if _own_metrics_dir:
+        shutil.rmtree(_own_metrics_dir, ignore_errors=True)
 
 
 def child_exit(server, worker):

@@ -124,8 +124,6 @@ class Platform:
                 try:
                     with urllib.request.urlopen(url, timeout=1) as resp:
                         if resp.status == 200:
-                            self.say(f"{service:10} http://{settings.host}:{settings.port}  "
-                                     f"(logs: {Path(os.environ['CPP_DATA_DIR']) / 'log' / service}-*.log)")
                             del pending[service]
                 except OSError:
                     pass
@@ -137,6 +135,10 @@ class Platform:
                 raise RuntimeError(f"not healthy after {timeout:.0f}s: {', '.join(pending)}")
             time.sleep(0.2)
         if not self.stopping:
+            log_dir = Path(os.environ["CPP_DATA_DIR"]) / "log"
+            for service in self.services:
+                settings = Settings.from_env(service)
+                self.say(f"{service:10} http://{settings.host}:{settings.port}  (logs: {log_dir / service}-*.log)")
             self.say("all services up; Ctrl-C stops them")
 
     def _supervise(self) -> int:

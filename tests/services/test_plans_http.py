@@ -113,3 +113,14 @@ def test_metrics_show_requests_and_outbox_backlog(plans, token_for):
     text = plans.get("/metrics").get_data(as_text=True)
     assert 'cpp_outbox_backlog{service="plans"} 3.0' in text
     assert 'cpp_http_requests_total{method="POST",route="/v1/cases",service="plans",status="201"} 3.0' in text
+
+
+def test_readiness_goes_unready_when_the_store_is_unusable(plans, plans_store, monkeypatch):
+    def unusable():
+        raise StoreUnavailable("unable to open database file")
+
+    monkeypatch.setattr(plans_store, "ping", unusable)
+    ready = plans.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json["status"] == "unready"
+    assert ready.json["checks"]["store"] == "unavailable: unable to open database file"

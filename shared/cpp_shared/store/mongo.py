@@ -42,7 +42,7 @@ from .port import (
     UnitOfWork,
     VersionConflict,
 )
-from .sqlite import (
+from .documents import (
     BufferedUnitOfWork,
     check_collection_name,
     check_document,

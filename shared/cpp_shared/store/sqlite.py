@@ -14,28 +14,37 @@ are about to change. That makes read-check-write sequences (version checks,
 update operators applied in Python, lease checks) serializable without any
 retry logic. Connections are per thread and per process.
 
-The first half of this module holds the portable document rules (names,
-paths, filters, updates) that every adapter enforces. They live here because
-the SQL compiler below is the narrowest implementation of the port, so it is
-the one that defines the portable subset; the Mongo adapter imports and
-applies the same checks so a service that runs on one adapter runs on the
-other.
+The portable document rules every adapter enforces (names, paths, filters,
+updates) and the buffered unit of work live in ``documents.py``; this module
+compiles filters to SQL and runs the transactions.
 """
 from __future__ import annotations
 
 import contextlib
 import copy
 import json
-import math
 import os
-import re
 import sqlite3
 import threading
 import time
-import uuid
 import weakref
 from typing import Any, Callable, Iterator
 
+from .documents import (
+    BufferedUnitOfWork,
+    apply_update,
+    check_collection_name,
+    check_document,
+    check_filter,
+    check_update,
+    is_operator_dict,
+    new_id,
+    path_index,
+    seed_from_filter,
+    sort_with_tiebreak,
+    split_path,
+    upsert_defaults,
+)
 from .port import (
     AlreadyProcessed,
     Collection,
@@ -48,366 +57,6 @@ from .port import (
     UnitOfWork,
     VersionConflict,
 )
-
-# ---------------------------------------------------------------------------
-# Portable document rules (shared with the Mongo adapter)
-# ---------------------------------------------------------------------------
-
-#: Collection names the adapters use for their own bookkeeping (the Mongo
-#: adapter stores these as collections next to the services' ones).
-RESERVED_COLLECTIONS = frozenset({"outbox", "outbox_seq", "processed_events", "leases"})
-
-_COLLECTION_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
-
-FILTER_OPERATORS = frozenset({"$in", "$nin", "$ne", "$gt", "$gte", "$lt", "$lte", "$exists"})
-UPDATE_OPERATORS = frozenset({"$set", "$unset", "$inc", "$push", "$setOnInsert"})
-
-# BSON (and SQLite) integers are 64-bit; Python's are not.
-_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex
-
-
-def check_collection_name(name: str) -> None:
-    if not isinstance(name, str) or not _COLLECTION_NAME.match(name) or name.startswith("system."):
-        raise ValueError(
-            f"invalid collection name {name!r}: use letters, digits, '_', '.', '-' "
-            "(at most 100 characters, not starting with '.', '-' or 'system.')"
-        )
-    if name in RESERVED_COLLECTIONS:
-        raise ValueError(f"collection name {name!r} is reserved for the store's own use")
-
-
-def split_path(field: str) -> list[str]:
-    """Split a dotted path, rejecting what an adapter cannot address."""
-    if not isinstance(field, str) or not field:
-        raise ValueError(f"invalid field path {field!r}")
-    segments = field.split(".")
-    for seg in segments:
-        # '"' cannot be written inside an SQLite JSON path; '$' would be read
-        # as an operator by MongoDB.
-        if not seg or seg.startswith("$") or '"' in seg or "\x00" in seg:
-            raise ValueError(f"invalid field path {field!r}")
-    return segments
-
-
-def check_value(value: Any, where: str) -> None:
-    """Raise unless ``value`` is JSON-shaped (and so storable by every adapter)."""
-    if value is None or isinstance(value, (bool, str)):
-        return
-    if isinstance(value, int):
-        if not _INT_MIN <= value <= _INT_MAX:
-            raise ValueError(f"{where}: integer {value} does not fit in 64 bits")
-        return
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"{where}: {value} is not a JSON number")
-        return
-    if isinstance(value, (list, tuple)):
-        for i, item in enumerate(value):
-            check_value(item, f"{where}[{i}]")
-        return
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise TypeError(f"{where}: key {key!r} is not a string")
-            # Dotted or $-prefixed keys could not be told apart from paths and
-            # operators in filters and updates.
-            if not key or key.startswith("$") or "." in key or "\x00" in key:
-                raise ValueError(f"{where}: invalid key {key!r}")
-            check_value(item, f"{where}.{key}")
-        return
-    raise TypeError(
-        f"{where}: {type(value).__name__} is not JSON-shaped (store dates as ISO-8601 strings)"
-    )
-
-
-def check_document(doc: dict[str, Any], what: str = "document") -> None:
-    if not isinstance(doc, dict):
-        raise TypeError(f"a {what} must be a dict, not {type(doc).__name__}")
-    if "_id" in doc and not isinstance(doc["_id"], str):
-        raise TypeError(f"{what}: _id must be a string, not {type(doc['_id']).__name__}")
-    check_value(doc, what)
-
-
-def _is_operator_dict(cond: Any) -> bool:
-    return isinstance(cond, dict) and any(isinstance(k, str) and k.startswith("$") for k in cond)
-
-
-def check_filter(filter: dict[str, Any] | None) -> dict[str, Any]:
-    """Validate a filter against the portable subset; returns it (``{}`` for None)."""
-    if filter is None:
-        return {}
-    if not isinstance(filter, dict):
-        raise TypeError(f"a filter must be a dict, not {type(filter).__name__}")
-    for field, cond in filter.items():
-        if isinstance(field, str) and field.startswith("$"):
-            raise ValueError(f"unsupported filter operator {field!r} (portable: field conditions ANDed)")
-        split_path(field)
-        if not _is_operator_dict(cond):
-            check_value(cond, f"filter {field!r}")
-            continue
-        for op, arg in cond.items():
-            if op not in FILTER_OPERATORS:
-                raise ValueError(
-                    f"unsupported filter operator {op!r} on {field!r}; supported: {sorted(FILTER_OPERATORS)}"
-                )
-            if op in ("$in", "$nin"):
-                if not isinstance(arg, (list, tuple)):
-                    raise ValueError(f"{op} on {field!r} needs a list")
-                check_value(list(arg), f"filter {field!r} {op}")
-            elif op == "$exists":
-                if not isinstance(arg, bool):
-                    raise ValueError(f"$exists on {field!r} needs true or false")
-            elif op == "$ne":
-                check_value(arg, f"filter {field!r} $ne")
-            elif not isinstance(arg, (bool, int, float, str)):
-                # null too: MongoDB implementations disagree on whether
-                # {$gte: null} matches missing fields; test for null with equality.
-                raise ValueError(f"{op} on {field!r} compares scalars only, not {type(arg).__name__}")
-            else:
-                check_value(arg, f"filter {field!r} {op}")
-    return filter
-
-
-def check_update(update: dict[str, Any]) -> None:
-    if not isinstance(update, dict) or not update:
-        raise ValueError("an update must be a non-empty dict of operators")
-    seen: list[tuple[str, list[str]]] = []
-    for op, fields in update.items():
-        if op not in UPDATE_OPERATORS:
-            raise ValueError(f"unsupported update operator {op!r}; supported: {sorted(UPDATE_OPERATORS)}")
-        if not isinstance(fields, dict) or not fields:
-            raise ValueError(f"{op} needs a non-empty dict of field paths")
-        for field, value in fields.items():
-            segs = split_path(field)
-            if segs[0] == "_id" and (op != "$setOnInsert" or len(segs) > 1):
-                raise ValueError(f"{op} cannot change _id")
-            if op == "$inc" and (isinstance(value, bool) or not isinstance(value, (int, float))):
-                raise ValueError(f"$inc on {field!r} needs a number")
-            if op == "$push" and _is_operator_dict(value):
-                raise ValueError(f"$push modifiers such as $each are not portable ({field!r})")
-            if field == "_id" and not isinstance(value, str):
-                raise TypeError("_id must be a string")
-            check_value(value, f"{op} {field!r}")
-            # MongoDB refuses two operators on one path or on a path and its
-            # parent; refuse it everywhere so behaviour does not diverge.
-            for other, other_segs in seen:
-                n = min(len(segs), len(other_segs))
-                if segs[:n] == other_segs[:n]:
-                    raise ValueError(f"update paths {other!r} and {field!r} conflict")
-            seen.append((field, segs))
-
-
-def _touched_paths(filter: dict[str, Any], update: dict[str, Any]) -> set[str]:
-    """Top-level fields an upsert takes from the filter or the update."""
-    roots = {f.split(".", 1)[0] for f, c in filter.items() if not _is_operator_dict(c)}
-    for fields in update.values():
-        roots.update(f.split(".", 1)[0] for f in fields)
-    return roots
-
-
-def upsert_defaults(filter: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
-    """Fields an upsert adds to the document it inserts, unless the filter or
-    the update already provide them: a string ``_id`` (MongoDB would otherwise
-    make an ObjectId) and ``version`` 1, as ``insert_one`` does."""
-    touched = _touched_paths(filter, update)
-    extra: dict[str, Any] = {}
-    if "_id" not in touched:
-        extra["_id"] = new_id()
-    if "version" not in touched:
-        extra["version"] = 1
-    return extra
-
-
-def sort_with_tiebreak(sort: list[tuple[str, int]] | None) -> list[tuple[str, int]] | None:
-    """Validate ``sort`` and end it with ``_id`` (in the last key's direction)
-    so that equal keys come back in the same order on every adapter and every
-    call: skip/limit pages then neither repeat nor lose documents."""
-    if not sort:
-        return None
-    keys = []
-    for field, direction in sort:
-        split_path(field)
-        if direction not in (1, -1) or isinstance(direction, bool):
-            raise ValueError(f"sort direction for {field!r} must be 1 or -1")
-        keys.append((field, direction))
-    if all(f != "_id" for f, _ in keys):
-        keys.append(("_id", keys[-1][1]))
-    return keys
-
-
-def _index(seg: str) -> int | None:
-    return int(seg) if seg.isdigit() else None
-
-
-def _set_path(doc: dict[str, Any], segs: list[str], value: Any) -> None:
-    cur: Any = doc
-    for seg in segs[:-1]:
-        if isinstance(cur, dict):
-            nxt = cur.get(seg)
-            if nxt is None and seg not in cur:
-                nxt = cur[seg] = {}
-        elif isinstance(cur, list) and _index(seg) is not None:
-            i = _index(seg)
-            if i >= len(cur):
-                cur.extend([None] * (i + 1 - len(cur)))
-            if cur[i] is None:
-                cur[i] = {}
-            nxt = cur[i]
-        else:
-            raise ValueError(f"cannot set {'.'.join(segs)!r}: {seg!r} is inside a {type(cur).__name__}")
-        cur = nxt
-    last = segs[-1]
-    if isinstance(cur, dict):
-        cur[last] = value
-    elif isinstance(cur, list) and _index(last) is not None:
-        i = _index(last)
-        if i >= len(cur):
-            cur.extend([None] * (i + 1 - len(cur)))
-        cur[i] = value
-    else:
-        raise ValueError(f"cannot set {'.'.join(segs)!r} inside a {type(cur).__name__}")
-
-
-def _get_path(doc: Any, segs: list[str]) -> tuple[bool, Any]:
-    cur = doc
-    for seg in segs:
-        if isinstance(cur, dict) and seg in cur:
-            cur = cur[seg]
-        elif isinstance(cur, list) and _index(seg) is not None and _index(seg) < len(cur):
-            cur = cur[_index(seg)]
-        else:
-            return False, None
-    return True, cur
-
-
-def _unset_path(doc: dict[str, Any], segs: list[str]) -> None:
-    found, parent = _get_path(doc, segs[:-1])
-    if not found:
-        return
-    last = segs[-1]
-    if isinstance(parent, dict):
-        parent.pop(last, None)
-    elif isinstance(parent, list) and _index(last) is not None and _index(last) < len(parent):
-        parent[_index(last)] = None  # MongoDB keeps array positions: the element becomes null
-
-
-def apply_update(doc: dict[str, Any], update: dict[str, Any], *, inserting: bool) -> dict[str, Any]:
-    """Return a copy of ``doc`` with the (already checked) update applied."""
-    new = copy.deepcopy(doc)
-    for op, fields in update.items():
-        if op == "$setOnInsert" and not inserting:
-            continue
-        for field, value in fields.items():
-            segs = field.split(".")
-            if op in ("$set", "$setOnInsert"):
-                _set_path(new, segs, copy.deepcopy(value))
-            elif op == "$unset":
-                _unset_path(new, segs)
-            elif op == "$inc":
-                found, current = _get_path(new, segs)
-                if not found:
-                    _set_path(new, segs, value)
-                elif isinstance(current, bool) or not isinstance(current, (int, float)):
-                    raise ValueError(f"$inc: {field!r} holds a {type(current).__name__}, not a number")
-                else:
-                    _set_path(new, segs, current + value)
-            elif op == "$push":
-                found, current = _get_path(new, segs)
-                if not found:
-                    _set_path(new, segs, [copy.deepcopy(value)])
-                elif isinstance(current, list):
-                    current.append(copy.deepcopy(value))
-                else:
-                    raise ValueError(f"$push: {field!r} holds a {type(current).__name__}, not an array")
-    return new
-
-
-def seed_from_filter(filter: dict[str, Any]) -> dict[str, Any]:
-    """The document an upsert starts from: the filter's equality conditions
-    (as MongoDB does; conditions with operators are not copied)."""
-    doc: dict[str, Any] = {}
-    for field, cond in filter.items():
-        if not _is_operator_dict(cond):
-            _set_path(doc, field.split("."), copy.deepcopy(cond))
-    return doc
-
-
-# ---------------------------------------------------------------------------
-# Unit of work buffering (shared with the Mongo adapter)
-# ---------------------------------------------------------------------------
-
-
-class BufferedUnitOfWork(UnitOfWork):
-    """Validates and records the writes; the adapter applies them at commit.
-
-    ``ops`` holds tuples, in call order:
-    ``("insert", collection, doc)``, ``("replace", collection, doc, expected)``,
-    ``("update", collection, filter, update, upsert)``,
-    ``("publish", message_id, routing_key, body, headers)``,
-    ``("mark", event_id, consumer)``.
-    Documents are deep-copied so the caller may keep mutating its own.
-    """
-
-    def __init__(self) -> None:
-        self.ops: list[tuple[Any, ...]] = []
-        self.closed = False
-
-    def _add(self, op: tuple[Any, ...]) -> None:
-        if self.closed:
-            raise RuntimeError("this unit of work has already been committed or abandoned")
-        self.ops.append(op)
-
-    def insert(self, collection: str, doc: dict[str, Any]) -> str:
-        check_collection_name(collection)
-        check_document(doc)
-        new = copy.deepcopy(doc)
-        new.setdefault("_id", new_id())
-        new["version"] = 1
-        self._add(("insert", collection, new))
-        return new["_id"]
-
-    def replace(self, collection: str, doc: dict[str, Any], *, expected_version: int) -> int:
-        check_collection_name(collection)
-        check_document(doc)
-        if "_id" not in doc:
-            raise ValueError("replace needs the document's _id")
-        if isinstance(expected_version, bool) or not isinstance(expected_version, int):
-            raise TypeError("expected_version must be an int")
-        new = copy.deepcopy(doc)
-        new["version"] = expected_version + 1
-        self._add(("replace", collection, new, expected_version))
-        return expected_version + 1
-
-    def update(self, collection: str, filter: dict[str, Any], update: dict[str, Any], *, upsert: bool = False) -> None:
-        check_collection_name(collection)
-        check_filter(filter)
-        check_update(update)
-        self._add(("update", collection, copy.deepcopy(filter), copy.deepcopy(update), bool(upsert)))
-
-    def publish(self, routing_key: str, body: dict[str, Any], *, message_id: str, headers: dict[str, Any] | None = None) -> None:
-        if not isinstance(routing_key, str) or not routing_key:
-            raise ValueError("routing_key must be a non-empty string")
-        if not isinstance(message_id, str) or not message_id:
-            raise ValueError("message_id must be a non-empty string")
-        check_document(body, "message body")
-        check_document(headers or {}, "message headers")
-        self._add(("publish", message_id, routing_key, copy.deepcopy(body), copy.deepcopy(headers or {})))
-
-    def mark_processed(self, event_id: str, consumer: str) -> None:
-        if not isinstance(event_id, str) or not event_id or not isinstance(consumer, str) or not consumer:
-            raise ValueError("event_id and consumer must be non-empty strings")
-        self._add(("mark", event_id, consumer))
-
-    def ordered_ops(self) -> list[tuple[Any, ...]]:
-        """The ops in commit order: processed marks first, so that a
-        redelivered event reports AlreadyProcessed (skip it) rather than a
-        VersionConflict caused by its own first delivery (retry it)."""
-        return [op for op in self.ops if op[0] == "mark"] + [op for op in self.ops if op[0] != "mark"]
-
 
 # ---------------------------------------------------------------------------
 # Filters compiled to SQL
@@ -489,7 +138,7 @@ class _FilterCompiler:
         parts = []
         for field, cond in filter.items():
             segs = field.split(".")
-            if _is_operator_dict(cond):
+            if is_operator_dict(cond):
                 parts.extend(self._condition(segs, op, arg) for op, arg in cond.items())
             else:
                 parts.append(self._condition(segs, "$eq", cond))
@@ -597,7 +246,7 @@ class _FilterCompiler:
                 f"(json_type(doc, {prefix.sql}) = 'array' AND EXISTS (SELECT 1 FROM json_each(doc, {prefix.sql})"
                 f" AS {j} WHERE {j}.type = 'object' AND {inner}))"
             )
-            position = _index(rest[0])
+            position = path_index(rest[0])
             if position is not None:  # "a.0.b": b of the first element of the array a
                 inner = self._any_at(prefix.item(position), rest[1:], m)
                 terms.append(f"(json_type(doc, {prefix.sql}) = 'array' AND {inner})")
