@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
@@ -55,8 +56,6 @@ def blueprint(service: str) -> Blueprint:
         @bp.response(200, CaseEventListSchema)
         @requires_role("social_worker", "team_manager", "chair", "auditor", "admin")
         def get(self, case_id: str):
-            from flask import current_app
-
             store = current_app.extensions["cpp"].store
             rows = store.collection(COLLECTION).find({"case_id": case_id}, sort=[("received_at", 1)])
             return {"case_id": case_id, "events": rows}

@@ -7,7 +7,7 @@ as CPP_<SERVICE>_<NAME> first (e.g. CPP_PLANS_STORE_URL), then CPP_<NAME>.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
@@ -57,7 +57,6 @@ class Settings:
     prefetch: int = 50
     relay_batch: int = 200
     log_format: str = "json"
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def max_attempts(self) -> int:
