@@ -6,6 +6,9 @@ replica set when CPP_TEST_MONGO_URL is set (for example
 """
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import json
 import multiprocessing
 import os
 import sqlite3
@@ -14,6 +17,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 # Before the import: detailed assertion messages from the installed suite.
 pytest.register_assert_rewrite("cpp_shared.store.contract")
@@ -26,17 +31,168 @@ from cpp_shared.store import (  # noqa: E402
     VersionConflict,
     open_store,
 )
+from cpp_shared.store.chain import GENESIS, canonical_json, entry_hash, verify_chain  # noqa: E402
 from cpp_shared.store.contract import StoreContract  # noqa: E402
 from cpp_shared.store.mongo import STANDALONE_ERROR, MongoStore  # noqa: E402
+from cpp_shared.store.port import CorruptLogRecord, LogRecord  # noqa: E402
 from cpp_shared.store.sqlite import SQLiteStore  # noqa: E402
 
 MONGO_URL = os.environ.get("CPP_TEST_MONGO_URL")
 
 
+# ------------------------------------------------ tampering with the logs
+
+
+class LogTamperChecks:
+    """``verify_log`` finds changes made to a log behind the store's back.
+
+    Mixed into each adapter's test class, which says how someone with direct
+    access to its database changes a stored record (field by field, as an
+    editor of the raw data would)."""
+
+    def edit_entry(self, store: Any, log: str, seq: int, field: str, value: Any) -> None:
+        raise NotImplementedError
+
+    def set_hash(self, store: Any, log: str, seq: int, value: str) -> None:
+        raise NotImplementedError
+
+    def delete_record(self, store: Any, log: str, seq: int) -> None:
+        raise NotImplementedError
+
+    def make_unreadable(self, store: Any, log: str, seq: int) -> None:
+        """Leave the record so that it cannot be read back as a record."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _chain(store: Store, total: int = 12) -> list[LogRecord]:
+        for n in range(1, total + 1, 3):
+            with store.unit_of_work() as uow:
+                for k in range(n, min(n + 3, total + 1)):
+                    uow.append("audit", {"n": k, "action": "read", "child": "c1", "by": "sw-1"})
+        with store.unit_of_work() as uow:
+            uow.append("other", {"n": 1})
+        records = store.read_log("audit")
+        assert len(records) == total and store.verify_log("audit").ok
+        return records
+
+    def test_an_edited_entry_is_found(self, store: Store) -> None:
+        self._chain(store)
+        self.edit_entry(store, "audit", 5, "action", "nothing to see")
+        assert store.read_log("audit", after_seq=4, limit=1)[0].entry["action"] == "nothing to see"
+        report = store.verify_log("audit", batch=3)  # the bad record starts the second page
+        assert (report.ok, report.first_bad_seq, report.checked, report.last_seq) == (False, 5, 4, 4)
+        assert "hash does not match" in (report.reason or "")
+        assert store.verify_log("audit") == report
+        assert store.verify_log("other").ok, "other logs are not affected"
+
+    def test_an_edited_first_entry_is_found(self, store: Store) -> None:
+        self._chain(store)
+        self.edit_entry(store, "audit", 1, "by", "someone else")
+        report = store.verify_log("audit")
+        assert (report.ok, report.first_bad_seq, report.checked) == (False, 1, 0)
+
+    def test_a_deleted_record_is_found(self, store: Store) -> None:
+        self._chain(store)
+        self.delete_record(store, "audit", 7)
+        report = store.verify_log("audit", batch=4)
+        assert (report.ok, report.first_bad_seq, report.checked) == (False, 7, 6)
+        assert "missing" in (report.reason or "")
+        # The store keeps appending after the last record; the hole stays visible.
+        with store.unit_of_work() as uow:
+            uow.append("audit", {"n": 13})
+        assert [r.seq for r in store.read_log("audit")][-2:] == [12, 13]
+        assert store.verify_log("audit").first_bad_seq == 7
+
+    def test_a_deleted_first_record_is_found(self, store: Store) -> None:
+        self._chain(store)
+        self.delete_record(store, "audit", 1)
+        assert store.verify_log("audit").first_bad_seq == 1
+
+    def test_an_entry_rehashed_after_an_edit_breaks_the_next_link(self, store: Store) -> None:
+        records = self._chain(store)
+        self.edit_entry(store, "audit", 5, "action", "nothing to see")
+        [edited] = store.read_log("audit", after_seq=4, limit=1)
+        self.set_hash(store, "audit", 5, entry_hash(5, edited.prev_hash, edited.entry))
+        report = store.verify_log("audit", batch=5)  # the broken link straddles two pages
+        assert (report.ok, report.first_bad_seq, report.checked) == (False, 6, 5)
+        assert "prev_hash does not match the hash of seq 5" in (report.reason or "")
+        # Rehashing the newest record leaves no successor to disagree: only a
+        # head kept elsewhere (ChainReport.last_hash) shows that change.
+        self.edit_entry(store, "other", 1, "n", 2)
+        [other] = store.read_log("other")
+        head_before = entry_hash(1, GENESIS, {"n": 1})
+        self.set_hash(store, "other", 1, entry_hash(1, GENESIS, other.entry))
+        report = store.verify_log("other")
+        assert report.ok and report.last_hash != head_before
+        assert records[0].hash == store.read_log("audit", limit=1)[0].hash
+
+    def test_an_unreadable_record_is_reported_not_raised(self, store: Store) -> None:
+        self._chain(store)
+        self.make_unreadable(store, "audit", 6)
+        with pytest.raises(CorruptLogRecord) as raised:
+            store.read_log("audit")
+        assert (raised.value.log, raised.value.seq) == ("audit", 6)
+        assert [r.seq for r in store.read_log("audit", limit=5)] == [1, 2, 3, 4, 5]
+        report = store.verify_log("audit", batch=4)
+        assert (report.ok, report.first_bad_seq, report.checked) == (False, 6, 5)
+        # an earlier bad record in the same page is still the one reported
+        self.edit_entry(store, "audit", 5, "action", "nothing to see")
+        assert store.verify_log("audit", batch=4).first_bad_seq == 5
+        assert store.verify_log("audit", batch=100).first_bad_seq == 5
+
+
+@contextlib.contextmanager
+def _raw_sqlite(store: SQLiteStore) -> Iterator[sqlite3.Connection]:
+    """The file opened with plain sqlite3, as someone with access to the
+    volume could; the append-only triggers are dropped first, as they would."""
+    conn = sqlite3.connect(store.path, isolation_level=None)
+    try:
+        conn.execute("DROP TRIGGER IF EXISTS _log_no_update")
+        conn.execute("DROP TRIGGER IF EXISTS _log_no_delete")
+        yield conn
+    finally:
+        conn.close()
+
+
+class SQLiteLogTampering(LogTamperChecks):
+    def edit_entry(self, store: Any, log: str, seq: int, field: str, value: Any) -> None:
+        with _raw_sqlite(store) as conn:
+            conn.execute(
+                "UPDATE _log SET entry = json_set(entry, '$.' || ?, json(?)) WHERE log = ? AND seq = ?",
+                (field, json.dumps(value), log, seq),
+            )
+
+    def set_hash(self, store: Any, log: str, seq: int, value: str) -> None:
+        with _raw_sqlite(store) as conn:
+            conn.execute("UPDATE _log SET hash = ? WHERE log = ? AND seq = ?", (value, log, seq))
+
+    def delete_record(self, store: Any, log: str, seq: int) -> None:
+        with _raw_sqlite(store) as conn:
+            conn.execute("DELETE FROM _log WHERE log = ? AND seq = ?", (log, seq))
+
+    def make_unreadable(self, store: Any, log: str, seq: int) -> None:
+        with _raw_sqlite(store) as conn:
+            conn.execute("UPDATE _log SET entry = '{\"n\": 6, \"act' WHERE log = ? AND seq = ?", (log, seq))
+
+
+class MongoLogTampering(LogTamperChecks):
+    def edit_entry(self, store: Any, log: str, seq: int, field: str, value: Any) -> None:
+        store.db["log_entries"].update_one({"log": log, "seq": seq}, {"$set": {f"entry.{field}": value}})
+
+    def set_hash(self, store: Any, log: str, seq: int, value: str) -> None:
+        store.db["log_entries"].update_one({"log": log, "seq": seq}, {"$set": {"hash": value}})
+
+    def delete_record(self, store: Any, log: str, seq: int) -> None:
+        store.db["log_entries"].delete_one({"log": log, "seq": seq})
+
+    def make_unreadable(self, store: Any, log: str, seq: int) -> None:
+        store.db["log_entries"].update_one({"log": log, "seq": seq}, {"$unset": {"hash": ""}})
+
+
 # --------------------------------------------------------------------- SQLite
 
 
-class TestSQLiteStore(StoreContract):
+class TestSQLiteStore(StoreContract, SQLiteLogTampering):
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[SQLiteStore]:
         store = SQLiteStore(tmp_path / "service" / "store.db")
@@ -159,6 +315,39 @@ class TestSQLiteStore(StoreContract):
         final = store.collection("counters").find_one({"_id": "c"})
         assert final is not None and (final["n"], final["version"]) == (45, 46)
 
+    def test_the_log_table_refuses_updates_and_deletes(self, store: SQLiteStore) -> None:
+        with store.unit_of_work() as uow:
+            uow.append("audit", {"n": 1})
+        with contextlib.closing(sqlite3.connect(store.path, isolation_level=None)) as conn:
+            for statement in ("UPDATE _log SET entry = '{}'", "DELETE FROM _log"):
+                with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+                    conn.execute(statement)
+        assert store.verify_log("audit").checked == 1
+
+    def test_processes_appending_to_one_log_never_gap_or_fork(self, store: SQLiteStore) -> None:
+        store.collection("plans").insert_one({"_id": "stale"})
+        store.read_log("audit")  # used before the fork, as a gunicorn master would
+        ctx = multiprocessing.get_context("fork")
+        results = ctx.Queue()
+        names = ["a", "b", "c"]
+        children = [ctx.Process(target=_append_units, args=(store, name, 15, results)) for name in names]
+        for child in children:
+            child.start()
+        reports = dict(results.get(timeout=60) for _ in children)
+        for child in children:
+            child.join(30)
+            assert child.exitcode == 0
+        assert all(isinstance(n, int) for n in reports.values()), reports
+        records = store.read_log("audit", limit=10_000)
+        assert [r.seq for r in records] == list(range(1, 2 * sum(reports.values()) + 1))
+        halves = [(r.entry["who"], r.entry["i"], r.entry["half"]) for r in records]
+        assert halves[0::2] == [(who, i, 1) for who, i, _ in halves[1::2]], "a unit's entries are consecutive"
+        for name in names:
+            mine = [i for who, i, _ in halves[0::2] if who == name]
+            assert mine == [i for i in range(15) if i % 5 != 4], "each process's units, in order, failed ones absent"
+        report = store.verify_log("audit", batch=8)
+        assert report.ok and report.checked == len(records)
+
 
 def _replace_after_barrier(store: SQLiteStore, name: str, barrier: Any, results: Any, parent_connection: Any) -> None:
     try:
@@ -173,6 +362,24 @@ def _replace_after_barrier(store: SQLiteStore, name: str, barrier: Any, results:
             results.put((name, "won"))
         except VersionConflict as exc:
             results.put((name, f"conflict at version {exc.actual}"))
+    except BaseException as exc:  # reported to the parent, which fails the test
+        results.put((name, f"error: {exc!r}"))
+
+
+def _append_units(store: SQLiteStore, name: str, units: int, results: Any) -> None:
+    try:
+        committed = 0
+        for i in range(units):
+            try:
+                with store.unit_of_work() as uow:
+                    uow.append("audit", {"who": name, "i": i, "half": 1})
+                    if i % 5 == 4:  # fails at commit, after an append: leaves nothing
+                        uow.replace("plans", {"_id": "stale"}, expected_version=0)
+                    uow.append("audit", {"who": name, "i": i, "half": 2})
+                committed += 1
+            except VersionConflict:
+                pass
+        results.put((name, committed))
     except BaseException as exc:  # reported to the parent, which fails the test
         results.put((name, f"error: {exc!r}"))
 
@@ -197,7 +404,7 @@ def _increment(store: SQLiteStore, times: int, results: Any) -> None:
 # ------------------------------------------------------------------ mongomock
 
 
-class TestMongomockStore(StoreContract):
+class TestMongomockStore(StoreContract, MongoLogTampering):
     @pytest.fixture
     def store(self) -> Iterator[Store]:
         store = open_store(f"mongomock://contract_{uuid.uuid4().hex}")
@@ -213,7 +420,7 @@ class TestMongomockStore(StoreContract):
 # as one skipped test below rather than one per contract test.
 if MONGO_URL:
 
-    class TestRealMongoStore(StoreContract):
+    class TestRealMongoStore(StoreContract, MongoLogTampering):
         @pytest.fixture
         def store(self) -> Iterator[Store]:
             import pymongo
@@ -322,3 +529,84 @@ def test_an_unreachable_mongodb_is_unavailable_not_fatal() -> None:
     with pytest.raises(StoreUnavailable):
         store.collection("plans").find_one()
     store.close()
+
+
+# ---------------------------------------------------------------- verify_chain
+
+_json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12)
+)
+_json_values = st.recursive(
+    _json_scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
+_entries = st.dictionaries(st.text(max_size=8), _json_values, max_size=4)
+_hex64 = st.text(alphabet="0123456789abcdef", min_size=64, max_size=64)
+# What a changed field may become: values of the right type and of others.
+_REPLACEMENTS = {
+    "seq": st.integers(min_value=-5, max_value=2**63 - 1) | _json_scalars,
+    "prev_hash": _hex64 | _json_scalars,
+    "hash": _hex64 | _json_scalars,
+    "entry": _entries | _json_values,
+}
+
+
+def _build_chain(entries: list[dict[str, Any]]) -> list[LogRecord]:
+    records, prev = [], GENESIS
+    for seq, entry in enumerate(entries, start=1):
+        digest = entry_hash(seq, prev, entry)
+        records.append(LogRecord(seq=seq, prev_hash=prev, hash=digest, entry=entry, committed_at=1.0 * seq))
+        prev = digest
+    return records
+
+
+def _differs(new: Any, old: Any) -> bool:
+    """A change as the hash sees it (1 and 1.0 and True all differ; dict key order does not)."""
+    return type(new) is not type(old) or canonical_json(new) != canonical_json(old)
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(entries=st.lists(_entries, min_size=1, max_size=8), data=st.data())
+def test_verify_chain_finds_any_single_field_change_at_its_seq(entries: list[dict[str, Any]], data: Any) -> None:
+    chain = _build_chain(entries)
+    assert verify_chain(chain) == verify_chain(iter(chain))  # any iterable
+    assert verify_chain(chain).ok and verify_chain(chain).checked == len(chain)
+    i = data.draw(st.integers(min_value=0, max_value=len(chain) - 1), label="record")
+    field = data.draw(st.sampled_from(sorted(_REPLACEMENTS)), label="field")
+    old = getattr(chain[i], field)
+    new = data.draw(_REPLACEMENTS[field].filter(lambda v: _differs(v, old)), label="new value")
+    tampered = [*chain[:i], dataclasses.replace(chain[i], **{field: new}), *chain[i + 1 :]]
+    report = verify_chain(tampered)
+    assert (report.ok, report.first_bad_seq, report.checked) == (False, i + 1, i), report
+    assert (report.last_seq, report.last_hash) == (i, chain[i - 1].hash if i else GENESIS)
+
+
+@settings(max_examples=100, deadline=None, database=None)
+@given(entries=st.lists(_entries, min_size=2, max_size=8), data=st.data())
+def test_verify_chain_finds_a_removed_or_swapped_record(entries: list[dict[str, Any]], data: Any) -> None:
+    chain = _build_chain(entries)
+    i = data.draw(st.integers(min_value=0, max_value=len(chain) - 2), label="record")
+    removed = chain[:i] + chain[i + 1 :]
+    assert verify_chain(removed).first_bad_seq == i + 1
+    swapped = [*chain[:i], chain[i + 1], chain[i], *chain[i + 2 :]]
+    assert verify_chain(swapped).first_bad_seq == i + 1
+    # Cutting the newest records is not visible in the chain itself.
+    assert verify_chain(chain[:-1]).ok
+
+
+@settings(max_examples=50, deadline=None, database=None)
+@given(entries=st.lists(_entries, max_size=8), data=st.data())
+def test_verify_chain_continues_from_a_previous_report(entries: list[dict[str, Any]], data: Any) -> None:
+    chain = _build_chain(entries)
+    k = data.draw(st.integers(min_value=0, max_value=len(chain)))
+    first = verify_chain(chain[:k])
+    second = verify_chain(chain[k:], after_seq=first.last_seq, prev_hash=first.last_hash)
+    assert first.ok and second.ok and first.checked + second.checked == len(chain)
+    assert (second.last_seq, second.last_hash) == (verify_chain(chain).last_seq, verify_chain(chain).last_hash)
+    if 0 < k < len(chain):
+        assert verify_chain(chain[k:]).first_bad_seq == 1, "a page needs the state it continues from"

@@ -15,10 +15,13 @@ import threading
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+from .chain import ChainReport
 from .port import (
     AlreadyProcessed,
     Collection,
+    CorruptLogRecord,
     DuplicateKey,
+    LogRecord,
     OutboxMessage,
     OutboxStats,
     Store,
@@ -34,8 +37,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AlreadyProcessed",
+    "ChainReport",
     "Collection",
+    "CorruptLogRecord",
     "DuplicateKey",
+    "LogRecord",
     "MongoStore",
     "OutboxMessage",
     "OutboxStats",

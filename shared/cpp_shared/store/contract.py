@@ -21,6 +21,9 @@ importing it to get detailed assertion messages.
 """
 from __future__ import annotations
 
+import datetime
+import hashlib
+import json
 import re
 import sys
 import threading
@@ -32,10 +35,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from .chain import GENESIS, ChainReport, entry_hash
 from .port import (
     AlreadyProcessed,
     Collection,
     DuplicateKey,
+    LogRecord,
     OutboxMessage,
     Store,
     VersionConflict,
@@ -330,7 +335,10 @@ class StoreContract:
             docs.insert_one({"x": float("nan")})
         assert docs.count_documents() == 0
 
-    @pytest.mark.parametrize("name", ["outbox", "leases", "processed_events", "", "has space", "$x", "system.users"])
+    @pytest.mark.parametrize(
+        "name",
+        ["outbox", "leases", "processed_events", "log_entries", "log_heads", "", "has space", "$x", "system.users"],
+    )
     def test_reserved_or_invalid_collection_names_are_refused(self, store: Store, name: str) -> None:
         with pytest.raises(ValueError):
             store.collection(name)
@@ -945,6 +953,258 @@ class StoreContract:
                 uow.publish("x", {"again": True}, message_id="m1")
         assert store.collection("plans").count_documents() == 0
         assert [m.body for m in store.outbox_pending()] == [{}]
+
+    # -------------------------------------------------------- append-only logs
+
+    def test_log_entries_of_one_unit_get_consecutive_seqs_in_call_order(self, store: Store) -> None:
+        before = time.time()
+        with store.unit_of_work() as uow:
+            uow.insert("plans", {"_id": "p"})
+            for n in range(5):
+                uow.append("audit", {"n": n, "action": "read", "plan": "p"})
+            assert store.read_log("audit") == [], "buffered, like every other write"
+        after = time.time()
+        records = store.read_log("audit")
+        assert [r.seq for r in records] == [1, 2, 3, 4, 5]
+        assert [r.entry for r in records] == [{"n": n, "action": "read", "plan": "p"} for n in range(5)]
+        assert all(isinstance(r, LogRecord) and before - 1 <= r.committed_at <= after + 1 for r in records)
+
+    def test_log_records_are_hash_chained(self, store: Store) -> None:
+        first_entry = {
+            "who": "sw-1",
+            "text": "Zoë — ✓ 'q' \"dq\"",
+            "big": 2**53 + 1,
+            "float": 0.1,
+            "nested": {"list": [1, None, True, {"_id": "nested keys may start with _"}]},
+        }
+        with store.unit_of_work() as uow:
+            uow.append("audit", first_entry)
+            uow.append("audit", {"who": "sw-2"})
+        first, second = store.read_log("audit")
+        assert first.entry == first_entry and second.entry == {"who": "sw-2"}
+        assert first.prev_hash == GENESIS == "0" * 64
+        # The hash, spelt out as the port documents it.
+        canonical = json.dumps(
+            {"seq": 1, "prev_hash": GENESIS, "entry": first_entry},
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+        ).encode("utf-8")
+        assert first.hash == hashlib.sha256(canonical).hexdigest() == entry_hash(1, GENESIS, first_entry)
+        assert second.prev_hash == first.hash and second.hash == entry_hash(2, first.hash, second.entry)
+        assert store.verify_log("audit") == ChainReport(ok=True, checked=2, last_seq=2, last_hash=second.hash)
+
+    def test_logs_are_independent(self, store: Store) -> None:
+        with store.unit_of_work() as uow:
+            uow.append("audit", {"n": 1})
+            uow.append("access", {"n": 1})
+            uow.append("audit", {"n": 2})
+        with store.unit_of_work() as uow:
+            uow.append("audit", {"n": 3})
+        assert [(r.seq, r.entry["n"]) for r in store.read_log("audit")] == [(1, 1), (2, 2), (3, 3)]
+        [access] = store.read_log("access")
+        assert (access.seq, access.prev_hash) == (1, GENESIS)
+        assert store.read_log("never-appended") == []
+        assert store.verify_log("never-appended") == ChainReport(ok=True, checked=0)
+        assert store.verify_log("audit").checked == 3 and store.verify_log("access").checked == 1
+
+    def test_log_order_follows_commits_not_calls(self, store: Store) -> None:
+        # The unit opened first commits last: its entry must come last.
+        with store.unit_of_work() as late:
+            late.append("audit", {"who": "late"})
+            with store.unit_of_work() as early:
+                early.append("audit", {"who": "early"})
+        assert [(r.seq, r.entry["who"]) for r in store.read_log("audit")] == [(1, "early"), (2, "late")]
+        assert store.verify_log("audit").ok
+
+    def test_a_failed_unit_leaves_no_log_entry_and_no_gap(self, store: Store) -> None:
+        """The audit entry of a write commits with it or not at all."""
+        plans = store.collection("plans")
+        with store.unit_of_work() as uow:
+            uow.insert("plans", {"_id": "p", "status": "draft"})
+            uow.append("audit", {"n": 1, "action": "create", "plan": "p"})
+            uow.mark_processed("e1", "plans")
+        with pytest.raises(VersionConflict):
+            with store.unit_of_work() as uow:
+                uow.append("audit", {"n": "lost", "action": "update"})
+                uow.replace("plans", {"_id": "p", "status": "open"}, expected_version=7)
+                uow.append("audit", {"n": "lost too"})
+        with pytest.raises(DuplicateKey):
+            with store.unit_of_work() as uow:
+                uow.append("audit", {"n": "lost"})
+                uow.insert("plans", {"_id": "p"})
+        with pytest.raises(AlreadyProcessed):
+            with store.unit_of_work() as uow:
+                uow.append("audit", {"n": "lost"})
+                uow.mark_processed("e1", "plans")
+        with pytest.raises(RuntimeError, match="boom"):
+            with store.unit_of_work() as uow:
+                uow.append("audit", {"n": "lost"})
+                raise RuntimeError("boom")
+        with store.unit_of_work() as uow:
+            uow.replace("plans", {"_id": "p", "status": "open"}, expected_version=1)
+            uow.append("audit", {"n": 2, "action": "update", "plan": "p"})
+        records = store.read_log("audit")
+        assert [(r.seq, r.entry["n"]) for r in records] == [(1, 1), (2, 2)]
+        assert records[1].prev_hash == records[0].hash
+        assert store.verify_log("audit") == ChainReport(ok=True, checked=2, last_seq=2, last_hash=records[1].hash)
+        assert plans.find_one({"_id": "p"}) == {"_id": "p", "status": "open", "version": 2}
+
+    def test_commit_all_keeps_the_log_chained_and_gap_free(self, store: Store) -> None:
+        store.collection("cases").insert_one({"_id": "existing"})
+        units = [store.begin() for _ in range(5)]
+        fine, stale, also_fine, clash, last = units
+        fine.append("audit", {"unit": "fine", "i": 0})
+        fine.insert("cases", {"_id": "a"})
+        fine.append("audit", {"unit": "fine", "i": 1})
+        stale.append("audit", {"unit": "stale", "i": 0})
+        stale.append("access", {"unit": "stale"})
+        stale.replace("cases", {"_id": "existing", "n": 1}, expected_version=9)
+        stale.append("audit", {"unit": "stale", "i": 1})
+        also_fine.append("audit", {"unit": "also_fine", "i": 0})
+        also_fine.append("access", {"unit": "also_fine"})
+        clash.append("audit", {"unit": "clash", "i": 0})
+        clash.insert("cases", {"_id": "a"})  # inserted by `fine`
+        last.append("audit", {"unit": "last", "i": 0})
+        outcomes = store.commit_all(units)
+        assert outcomes[0] is None and outcomes[2] is None and outcomes[4] is None
+        assert isinstance(outcomes[1], VersionConflict) and isinstance(outcomes[3], DuplicateKey)
+        audit = store.read_log("audit")
+        assert [(r.seq, r.entry["unit"], r.entry["i"]) for r in audit] == [
+            (1, "fine", 0),
+            (2, "fine", 1),
+            (3, "also_fine", 0),
+            (4, "last", 0),
+        ]
+        assert [r.prev_hash for r in audit] == [GENESIS] + [r.hash for r in audit[:-1]]
+        [access] = store.read_log("access")
+        assert (access.seq, access.prev_hash, access.entry) == (1, GENESIS, {"unit": "also_fine"})
+        assert store.verify_log("audit").ok and store.verify_log("audit").checked == 4
+        assert store.verify_log("access").ok
+        # and the next commit continues from the last entry committed
+        with store.unit_of_work() as uow:
+            uow.append("audit", {"unit": "after", "i": 0})
+        assert store.read_log("audit", after_seq=4)[0].prev_hash == audit[-1].hash
+        assert store.verify_log("audit").checked == 5
+
+    def test_read_log_pages(self, store: Store) -> None:
+        with store.unit_of_work() as uow:
+            for n in range(1, 11):
+                uow.append("audit", {"n": n})
+        everything = store.read_log("audit")
+        assert [r.seq for r in everything] == list(range(1, 11))
+        pages = [store.read_log("audit", after_seq=after, limit=4) for after in (0, 4, 8, 10)]
+        assert [[r.seq for r in page] for page in pages] == [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10], []]
+        assert [r for page in pages for r in page] == everything
+        assert [r.entry["n"] for r in store.read_log("audit", after_seq=6, limit=1)] == [7]
+        assert store.read_log("audit", after_seq=1000) == []
+        for bad in ({"after_seq": -1}, {"limit": 0}, {"limit": True}, {"after_seq": "3"}, {"limit": 1.5}):
+            with pytest.raises(ValueError):
+                store.read_log("audit", **bad)
+        with pytest.raises(ValueError):
+            store.read_log("has space")
+
+    def test_verify_log_pages_through_a_long_chain(self, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+        total = 2500
+        for start in range(0, total, 250):
+            with store.unit_of_work() as uow:
+                for n in range(start, start + 250):
+                    uow.append("audit", {"n": n, "action": "read", "child": f"c{n % 7}"})
+        head = store.read_log("audit", after_seq=total - 1)[0]
+        calls: list[tuple[int, int]] = []
+        read_log = store.read_log
+
+        def counting_read_log(log: str, *, after_seq: int = 0, limit: int = 1000) -> list[LogRecord]:
+            calls.append((after_seq, limit))
+            return read_log(log, after_seq=after_seq, limit=limit)
+
+        monkeypatch.setattr(store, "read_log", counting_read_log)
+        report = store.verify_log("audit")
+        assert report == ChainReport(ok=True, checked=total, last_seq=total, last_hash=head.hash)
+        assert calls == [(0, 1000), (1000, 1000), (2000, 1000)], "paged by seq, never the whole log at once"
+        calls.clear()
+        assert store.verify_log("audit", batch=500) == report
+        assert calls == [(n, 500) for n in range(0, total + 1, 500)]  # the last page comes back empty
+        with pytest.raises(ValueError):
+            store.verify_log("audit", batch=0)
+
+    def test_log_entries_are_checked_when_appended(self, store: Store) -> None:
+        with store.unit_of_work() as uow:
+            for log in ("has space", "", "outbox", "log_entries", "system.x"):
+                with pytest.raises(ValueError):
+                    uow.append(log, {"n": 1})
+            for entry in ({"_id": "x"}, {"_private": 1}, {"a.b": 1}, {"$set": 1}, {"x": float("nan")}, {"s": "\ud800"}):
+                with pytest.raises(ValueError):
+                    uow.append("audit", entry)
+            for entry in ({"when": datetime.datetime(2024, 1, 1)}, ["not", "a", "dict"], None, {1: "int key"}):
+                with pytest.raises(TypeError):
+                    uow.append("audit", entry)  # type: ignore[arg-type]
+            entry = {"tags": ["a"], "pair": (1, 2)}
+            uow.append("audit", entry)
+            entry["tags"].append("changed after the call")
+        [record] = store.read_log("audit")
+        assert record.entry == {"tags": ["a"], "pair": [1, 2]}
+        assert store.verify_log("audit").ok
+
+    def test_concurrent_appenders_never_gap_or_fork(self, store: Store) -> None:
+        """Threads append through units of work and commit_all, some units
+        failing; the log must end up one unbroken chain holding exactly the
+        committed entries, each unit's entries together and in call order."""
+        store.collection("plans").insert_one({"_id": "stale"})
+        workers, rounds = 4, 12
+        committed: list[tuple[int, int]] = []
+        errors: list[BaseException] = []
+
+        def unit_entries(uow: Any, w: int, i: int) -> None:
+            uow.append("audit", {"w": w, "i": i, "half": 1})
+            if i % 4 == 3:  # this unit fails at commit
+                uow.replace("plans", {"_id": "stale"}, expected_version=0)
+            uow.append("audit", {"w": w, "i": i, "half": 2})
+
+        def work(w: int) -> None:
+            try:
+                if w == 0:  # group commits, two units at a time
+                    for i in range(0, rounds, 2):
+                        units = [store.begin(), store.begin()]
+                        for k, uow in enumerate(units):
+                            unit_entries(uow, w, i + k)
+                        for k, outcome in enumerate(store.commit_all(units)):
+                            assert (outcome is None) == ((i + k) % 4 != 3), outcome
+                            if outcome is None:
+                                committed.append((w, i + k))
+                    return
+                for i in range(rounds):
+                    try:
+                        with store.unit_of_work() as uow:
+                            unit_entries(uow, w, i)
+                        committed.append((w, i))
+                    except VersionConflict:
+                        assert i % 4 == 3
+            except BaseException as exc:  # surfaced by the main thread
+                errors.append(exc)
+
+        switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(1e-5)  # switch threads often, to expose any window
+        try:
+            threads = [threading.Thread(target=work, args=(w,)) for w in range(workers)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
+        finally:
+            sys.setswitchinterval(switch_interval)
+        assert errors == []
+        records = store.read_log("audit", limit=10_000)
+        assert [r.seq for r in records] == list(range(1, 2 * len(committed) + 1))
+        assert [r.prev_hash for r in records] == [GENESIS] + [r.hash for r in records[:-1]]
+        pairs = [(r.entry["w"], r.entry["i"], r.entry["half"]) for r in records]
+        assert pairs[0::2] == [(w, i, 1) for w, i, _ in pairs[1::2]], "a unit's entries are consecutive"
+        assert sorted((w, i) for w, i, _ in pairs[0::2]) == sorted(committed)
+        for w in range(workers):
+            mine = [i for ww, i, _ in pairs[0::2] if ww == w]
+            assert mine == sorted(mine), "each writer's units in its commit order"
+        report = store.verify_log("audit", batch=16)
+        assert report.ok and report.checked == len(records)
 
     # ------------------------------------------------------------------ leases
 

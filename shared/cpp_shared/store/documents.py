@@ -7,11 +7,13 @@ things; the unit of work buffers writes until the adapter commits them.
 from __future__ import annotations
 
 import copy
+import json
 import math
 import re
 import uuid
 from typing import Any
 
+from .chain import canonical_json
 from .port import UnitOfWork
 
 # ---------------------------------------------------------------------------
@@ -19,8 +21,11 @@ from .port import UnitOfWork
 # ---------------------------------------------------------------------------
 
 #: Collection names the adapters use for their own bookkeeping (the Mongo
-#: adapter stores these as collections next to the services' ones).
-RESERVED_COLLECTIONS = frozenset({"outbox", "outbox_seq", "processed_events", "leases"})
+#: adapter stores these as collections next to the services' ones; the
+#: append-only logs live in ``log_entries``, their heads in ``log_heads``).
+RESERVED_COLLECTIONS = frozenset(
+    {"outbox", "outbox_seq", "processed_events", "leases", "log_entries", "log_heads"}
+)
 
 _COLLECTION_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
 
@@ -95,6 +100,29 @@ def check_document(doc: dict[str, Any], what: str = "document") -> None:
     if "_id" in doc and not isinstance(doc["_id"], str):
         raise TypeError(f"{what}: _id must be a string, not {type(doc['_id']).__name__}")
     check_value(doc, what)
+
+
+def check_log_entry(log: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """Validate an entry for ``UnitOfWork.append`` and return the copy to
+    store: exactly what reading it back will give (tuples become lists), so
+    the hash computed at commit is the one recomputed when verifying."""
+    check_collection_name(log)  # logs are named like collections
+    check_document(entry, "log entry")
+    for key in entry:
+        # Leading '_' is kept for the store (the Mongo adapter's _id).
+        if key.startswith("_"):
+            raise ValueError(f"log entry: top-level key {key!r} may not start with '_'")
+    # Encoding now raises on what could not be hashed at commit (a lone
+    # surrogate in a string, say) while the caller can still see why.
+    canonical_json(entry)
+    return json.loads(json.dumps(entry, ensure_ascii=False))  # keeps the caller's key order
+
+
+def check_log_page(after_seq: int, limit: int) -> None:
+    """The arguments of ``Store.read_log``."""
+    for name, value, low in (("after_seq", after_seq, 0), ("limit", limit, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= _INT_MAX:
+            raise ValueError(f"{name} must be an integer >= {low}")
 
 
 def is_operator_dict(cond: Any) -> bool:
@@ -313,7 +341,7 @@ class BufferedUnitOfWork(UnitOfWork):
     ``("insert", collection, doc)``, ``("replace", collection, doc, expected)``,
     ``("update", collection, filter, update, upsert)``,
     ``("publish", message_id, routing_key, body, headers)``,
-    ``("mark", event_id, consumer)``.
+    ``("mark", event_id, consumer)``, ``("append", log, entry)``.
     Documents are deep-copied so the caller may keep mutating its own.
     """
 
@@ -366,6 +394,9 @@ class BufferedUnitOfWork(UnitOfWork):
         if not isinstance(event_id, str) or not event_id or not isinstance(consumer, str) or not consumer:
             raise ValueError("event_id and consumer must be non-empty strings")
         self._add(("mark", event_id, consumer))
+
+    def append(self, log: str, entry: dict[str, Any]) -> None:
+        self._add(("append", log, check_log_entry(log, entry)))
 
     def ordered_ops(self) -> list[tuple[Any, ...]]:
         """The ops in commit order: processed marks first, so that a

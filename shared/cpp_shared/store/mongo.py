@@ -8,6 +8,17 @@ increments: concurrent publishers therefore conflict on that document and
 commit one after the other, so ``seq`` order is commit order and the relay
 never sees seq N+1 before seq N is committed.
 
+The append-only logs work the same way: one ``log_entries`` collection for
+every log, and one head document per log in ``log_heads``
+(``{_id: log, seq, hash}``) that each appending transaction writes before it
+reads the previous hash from it. Appenders to one log therefore conflict on
+the head and commit one after the other, so seqs follow commit order and
+never fork or skip. An entry's ``_id`` is ``"<log>:<seq>"`` (log names cannot
+contain ':'), so the unique ``_id`` index is a second guard against a fork;
+the (log, seq) index only serves ``read_log``, and is not unique because
+mongomock checks unique indexes by scanning the collection on every insert.
+Nothing in the adapter updates or deletes a log entry.
+
 Transactions need a replica set or a sharded cluster (MongoDB 4.4 or later,
 which also creates collections inside transactions). A standalone server is
 refused; mongomock, which has no transactions, gets a fallback described at
@@ -30,10 +41,13 @@ from pymongo import ReturnDocument
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure
 from pymongo.write_concern import WriteConcern
 
+from .chain import GENESIS, entry_hash
 from .port import (
     AlreadyProcessed,
     Collection,
+    CorruptLogRecord,
     DuplicateKey,
+    LogRecord,
     OutboxMessage,
     OutboxStats,
     Store,
@@ -47,6 +61,7 @@ from .documents import (
     check_collection_name,
     check_document,
     check_filter,
+    check_log_page,
     check_update,
     new_id,
     sort_with_tiebreak,
@@ -96,6 +111,22 @@ def _with_upsert_defaults(filter: dict[str, Any], update: dict[str, Any], upsert
 def _duplicate(where: str, exc: OperationFailure) -> DuplicateKey:
     details = exc.details or {}
     return DuplicateKey(f"{where}: {details.get('errmsg') or exc}")
+
+
+def _log_record(log: str, doc: dict[str, Any]) -> LogRecord:
+    try:
+        record = LogRecord(
+            seq=doc["seq"],
+            prev_hash=doc["prev_hash"],
+            hash=doc["hash"],
+            entry=doc["entry"],
+            committed_at=doc["committed_at"],
+        )
+    except KeyError as exc:
+        raise CorruptLogRecord(log, doc.get("seq"), f"the stored record has no {exc.args[0]!r}") from None
+    if not isinstance(record.entry, dict):
+        raise CorruptLogRecord(log, record.seq, f"entry is a {type(record.entry).__name__}, not an object")
+    return record
 
 
 class MongoStore(Store):
@@ -155,6 +186,7 @@ class MongoStore(Store):
                 self._check_topology()
             if not self._prepared:
                 self.db["outbox"].create_index([("sent_at", 1), ("seq", 1)], name="pending")
+                self.db["log_entries"].create_index([("log", 1), ("seq", 1)], name="log_seq")
                 self._prepared = True
             yield
 
@@ -299,6 +331,39 @@ class MongoStore(Store):
                             raise
                         raise DuplicateKey(f"outbox: message_id {message_id!r} was already published") from None
                     remember("outbox", message_id, None)
+                elif kind == "append":
+                    _, log, entry = op
+                    before = snapshot("log_heads", {"_id": log})
+                    # Write the head first: from here until the commit this
+                    # transaction owns it, and a concurrent appender to the
+                    # same log gets a write conflict (with_transaction retries
+                    # it once this one committed, when it reads the new head).
+                    head = db["log_heads"].find_one_and_update(
+                        {"_id": log},
+                        {"$inc": {"seq": 1}},
+                        upsert=True,
+                        return_document=ReturnDocument.BEFORE,
+                        session=session,
+                    )
+                    remember("log_heads", log, before)
+                    seq = 1 if head is None else head["seq"] + 1
+                    prev_hash = GENESIS if head is None else head["hash"]
+                    digest = entry_hash(seq, prev_hash, entry)
+                    db["log_heads"].update_one({"_id": log}, {"$set": {"hash": digest}}, session=session)
+                    entry_id = f"{log}:{seq}"  # unique per (log, seq): log names cannot contain ':'
+                    db["log_entries"].insert_one(
+                        {
+                            "_id": entry_id,
+                            "log": log,
+                            "seq": seq,
+                            "prev_hash": prev_hash,
+                            "hash": digest,
+                            "entry": entry,
+                            "committed_at": now,
+                        },
+                        session=session,
+                    )
+                    remember("log_entries", entry_id, None)
             except DuplicateKeyError as exc:
                 if exc.has_error_label("TransientTransactionError"):
                     raise  # with_transaction retries it
@@ -339,6 +404,15 @@ class MongoStore(Store):
             pending = self.db["outbox"].count_documents({"sent_at": None})
             oldest = self.db["outbox"].find_one({"sent_at": None}, sort=[("created_at", 1)])
         return OutboxStats(pending=pending, oldest_created_at=None if oldest is None else oldest["created_at"])
+
+    def read_log(self, log: str, *, after_seq: int = 0, limit: int = 1000) -> list[LogRecord]:
+        check_collection_name(log)
+        check_log_page(after_seq, limit)
+        with self._op():
+            docs = list(
+                self.db["log_entries"].find({"log": log, "seq": {"$gt": after_seq}}, sort=[("seq", 1)], limit=limit)
+            )
+        return [_log_record(log, d) for d in docs]
 
     def is_processed(self, event_id: str, consumer: str) -> bool:
         with self._op():

@@ -8,7 +8,11 @@ things pymongo leaves to the application and every service must get right:
 * the transactional outbox: events published in a unit of work are stored in
   the same atomic commit as the state change, and a relay later sends them;
 * consumer idempotency: a consumer marks the event id it handled in the same
-  commit as its effect, so a redelivered event is recognised and skipped.
+  commit as its effect, so a redelivered event is recognised and skipped;
+* append-only, hash-chained logs (audit trails): an entry appended in a unit
+  of work is stored in the same atomic commit as the writes it records, with
+  a gap-free ``seq`` and a hash linking it to the entry before (see
+  ``chain.py``); there is no API to change or remove an entry.
 
 Documents are JSON-shaped dicts (str, int, float, bool, None, list, dict) with
 a string ``_id``. Dates are stored as ISO-8601 strings.
@@ -35,8 +39,10 @@ from __future__ import annotations
 
 import abc
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+from .chain import GENESIS, ChainReport, verify_chain
 
 
 class StoreError(Exception):
@@ -68,6 +74,16 @@ class AlreadyProcessed(StoreError):
         super().__init__(f"event {event_id} was already processed")
 
 
+class CorruptLogRecord(StoreError):
+    """A stored log record cannot be read back as a record at all (its entry
+    is not a JSON object, a field is missing): changed outside the store, or
+    damaged. ``Store.verify_log`` reports it as the chain's first bad record."""
+
+    def __init__(self, log: str, seq: Any, problem: str):
+        self.log, self.seq, self.problem = log, seq, problem
+        super().__init__(f"log {log!r}, seq {seq!r}: {problem}")
+
+
 @dataclass(frozen=True)
 class OutboxMessage:
     """An event waiting in (or sent from) the outbox, in commit order."""
@@ -78,6 +94,17 @@ class OutboxMessage:
     body: dict[str, Any]
     headers: dict[str, Any] = field(default_factory=dict)
     created_at: float = 0.0  # unix seconds, taken when the unit of work committed
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    """One entry of an append-only log, as committed."""
+
+    seq: int  # 1, 2, 3, ... per log, in commit order, without gaps
+    prev_hash: str  # the previous record's hash; chain.GENESIS for seq 1
+    hash: str  # chain.entry_hash(seq, prev_hash, entry)
+    entry: dict[str, Any]
+    committed_at: float  # unix seconds of the commit; not covered by the hash
 
 
 @dataclass(frozen=True)
@@ -182,6 +209,17 @@ class UnitOfWork(abc.ABC):
         """Record that ``consumer`` handled ``event_id``; ``AlreadyProcessed``
         at commit (and nothing written) when it already did."""
 
+    @abc.abstractmethod
+    def append(self, log: str, entry: dict[str, Any]) -> None:
+        """Append ``entry`` to the append-only log ``log`` (named like a
+        collection) if, and only if, the unit commits.
+
+        ``entry`` is a JSON-shaped dict (the document rules) whose top-level
+        keys do not start with ``_`` (so no ``_id``). At commit the entries get
+        the log's next seqs, in commit order across units and in call order
+        within one, each chained to the one before by its hash; a unit that
+        fails leaves no entry and no gap."""
+
 
 class Store(abc.ABC):
     """One service's database."""
@@ -221,6 +259,42 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def outbox_stats(self) -> OutboxStats: ...
+
+    # --- append-only logs ---
+    @abc.abstractmethod
+    def read_log(self, log: str, *, after_seq: int = 0, limit: int = 1000) -> list[LogRecord]:
+        """Up to ``limit`` (>= 1) records of ``log`` with seq > ``after_seq``,
+        oldest first; ``[]`` for a log never appended to. ``CorruptLogRecord``
+        when a stored record cannot be read back as one."""
+
+    def verify_log(self, log: str, batch: int = 1000) -> ChainReport:
+        """Check the whole chain of ``log`` (see ``chain.verify_chain``),
+        reading ``batch`` records at a time, so memory does not grow with
+        the log. Records committed meanwhile are checked too when they come
+        after the page being read."""
+        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+            raise ValueError("batch must be an integer >= 1")
+        last_seq, last_hash, checked, size = 0, GENESIS, 0, batch
+        while True:
+            try:
+                page = self.read_log(log, after_seq=last_seq, limit=size)
+            except CorruptLogRecord as exc:
+                if size > 1:
+                    # Records before the unreadable one may be bad too: go on
+                    # one record at a time to find the first bad one in order.
+                    size = 1
+                    continue
+                expected = last_seq + 1
+                if exc.seq == expected:
+                    reason = exc.problem
+                else:
+                    reason = f"expected seq {expected}, found an unreadable record ({exc})"
+                return ChainReport(False, checked, expected, f"seq {expected}: {reason}", last_seq, last_hash)
+            report = verify_chain(page, after_seq=last_seq, prev_hash=last_hash)
+            checked += report.checked
+            if not report.ok or len(page) < size:
+                return replace(report, checked=checked)
+            last_seq, last_hash = report.last_seq, report.last_hash
 
     # --- processed events, for consumers ---
     @abc.abstractmethod

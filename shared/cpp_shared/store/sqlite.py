@@ -5,7 +5,11 @@ Layout of the file:
 * one table per collection, ``c_<name> (_id TEXT PRIMARY KEY, doc TEXT)``,
   where ``doc`` is the document as JSON without its ``_id``;
 * ``_outbox``, ``_processed`` and ``_leases`` for the outbox, the consumers'
-  processed-event marks and the relay leases.
+  processed-event marks and the relay leases;
+* ``_log`` for every append-only log, keyed by (log, seq). Its head is the
+  row with the highest seq, read inside the write transaction; triggers
+  refuse UPDATE and DELETE on it (a guard against accidents, not against
+  someone who can drop them: the hash chain is what shows tampering).
 
 Concurrency model: WAL mode, so readers never block the writer nor each
 other; every write transaction starts with ``BEGIN IMMEDIATE``, so writers
@@ -30,12 +34,14 @@ import time
 import weakref
 from typing import Any, Callable, Iterator
 
+from .chain import GENESIS, entry_hash
 from .documents import (
     BufferedUnitOfWork,
     apply_update,
     check_collection_name,
     check_document,
     check_filter,
+    check_log_page,
     check_update,
     is_operator_dict,
     new_id,
@@ -48,7 +54,9 @@ from .documents import (
 from .port import (
     AlreadyProcessed,
     Collection,
+    CorruptLogRecord,
     DuplicateKey,
+    LogRecord,
     OutboxMessage,
     OutboxStats,
     Store,
@@ -431,6 +439,21 @@ class SQLiteStore(Store):
                 holder TEXT NOT NULL,
                 expires_at REAL NOT NULL
             ) WITHOUT ROWID""",
+            # entry is the JSON as stored (compact, the caller's key order);
+            # the hash is over its canonical form (see chain.py).
+            """CREATE TABLE IF NOT EXISTS _log (
+                log TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                prev_hash TEXT NOT NULL,
+                hash TEXT NOT NULL,
+                entry TEXT NOT NULL,
+                committed_at REAL NOT NULL,
+                PRIMARY KEY (log, seq)
+            ) WITHOUT ROWID""",
+            """CREATE TRIGGER IF NOT EXISTS _log_no_update BEFORE UPDATE ON _log
+                BEGIN SELECT RAISE(ABORT, '_log is append-only'); END""",
+            """CREATE TRIGGER IF NOT EXISTS _log_no_delete BEFORE DELETE ON _log
+                BEGIN SELECT RAISE(ABORT, '_log is append-only'); END""",
         ]
         with self._translate():
             conn.execute("BEGIN IMMEDIATE")
@@ -538,6 +561,12 @@ class SQLiteStore(Store):
                 if op[0] in ("insert", "replace", "update")}
 
     def _apply(self, conn: sqlite3.Connection, uow: BufferedUnitOfWork, tables: dict[str, str], now: float) -> None:
+        # Heads of the logs this unit appends to, read from _log on the
+        # unit's first append to each. The cache lives for this one unit: in
+        # commit_all, a unit rolled back to its savepoint takes its cache with
+        # it and the next unit reads the head again, so it continues from the
+        # last entry that is really in the transaction (no gap, no fork).
+        heads: dict[str, tuple[int, str]] = {}
         for op in uow.ordered_ops():
             kind = op[0]
             if kind == "mark":
@@ -577,6 +606,26 @@ class SQLiteStore(Store):
                     )
                 except sqlite3.IntegrityError:
                     raise DuplicateKey(f"outbox: message_id {message_id!r} was already published") from None
+            elif kind == "append":
+                _, log, entry = op
+                if log not in heads:
+                    # The transaction began IMMEDIATE, so no other writer (thread
+                    # or process) can append between this read and the commit.
+                    # (typeof: a seq edited into text outside the store sorts
+                    # above every number; verify_log reports it, appends go on.)
+                    row = conn.execute(
+                        "SELECT seq, hash FROM _log WHERE log = ? AND typeof(seq) = 'integer'"
+                        " ORDER BY seq DESC LIMIT 1",
+                        (log,),
+                    ).fetchone()
+                    heads[log] = (0, GENESIS) if row is None else (row[0], row[1])
+                seq, prev_hash = heads[log][0] + 1, heads[log][1]
+                digest = entry_hash(seq, prev_hash, entry)
+                conn.execute(
+                    "INSERT INTO _log (log, seq, prev_hash, hash, entry, committed_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (log, seq, prev_hash, digest, _dumps(entry), now),
+                )
+                heads[log] = (seq, digest)
 
     def ping(self) -> None:
         self._read("SELECT 1")
@@ -611,6 +660,25 @@ class SQLiteStore(Store):
     def outbox_stats(self) -> OutboxStats:
         (count, oldest), = self._read("SELECT count(*), min(created_at) FROM _outbox WHERE sent_at IS NULL")
         return OutboxStats(pending=count, oldest_created_at=oldest)
+
+    def read_log(self, log: str, *, after_seq: int = 0, limit: int = 1000) -> list[LogRecord]:
+        check_collection_name(log)
+        check_log_page(after_seq, limit)
+        rows = self._read(
+            "SELECT seq, prev_hash, hash, entry, committed_at FROM _log"
+            " WHERE log = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (log, after_seq, limit),
+        )
+        records = []
+        for seq, prev_hash, digest, text, committed_at in rows:
+            try:
+                entry = json.loads(text)
+            except (TypeError, ValueError):
+                raise CorruptLogRecord(log, seq, "entry is not valid JSON") from None
+            if not isinstance(entry, dict):
+                raise CorruptLogRecord(log, seq, f"entry is a JSON {type(entry).__name__}, not an object")
+            records.append(LogRecord(seq=seq, prev_hash=prev_hash, hash=digest, entry=entry, committed_at=committed_at))
+        return records
 
     def is_processed(self, event_id: str, consumer: str) -> bool:
         return bool(self._read("SELECT 1 FROM _processed WHERE consumer = ? AND event_id = ?", (consumer, event_id)))
