@@ -130,5 +130,29 @@ def up(services: str | None) -> None:
     sys.exit(Platform(names).run())
 
 
+def _add_service_commands() -> None:
+    """Commands that services contribute (``cpp.commands`` entry points,
+    e.g. the plans service's ``cpp audit``). One that fails to load is
+    reported when used, and never stops the other commands."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="cpp.commands"):
+        if ep.name in main.commands:
+            continue
+        try:
+            main.add_command(ep.load(), ep.name)
+        except Exception as exc:  # a broken package must not take `cpp up` down with it
+            message = f"the {ep.name!r} command ({ep.value}) failed to load: {type(exc).__name__}: {exc}"
+
+            @click.command(ep.name, help=f"(unavailable) {message}", context_settings={"ignore_unknown_options": True})
+            @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+            def broken(args, message=message):
+                _fail(message)
+
+            main.add_command(broken, ep.name)
+
+
+_add_service_commands()
+
 if __name__ == "__main__":  # pragma: no cover
     main()

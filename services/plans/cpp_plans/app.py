@@ -4,7 +4,7 @@ from __future__ import annotations
 from cpp_shared.messaging.consumer import Handlers
 from cpp_shared.web import ServiceSpec, create_app as _create_app
 
-from .api import cases
+from .api import audit, cases
 
 handlers = Handlers()  # deadline.* handlers arrive with the scheduler's events
 
@@ -17,7 +17,7 @@ SERVICE = ServiceSpec(
     name="plans",
     title="Child protection plans",
     description="The system of record: children, cases, conferences, plans and their versions.",
-    blueprints=lambda: [cases.blp],
+    blueprints=lambda: [cases.blp, audit.blp],
     handlers=handlers,
     setup_store=setup_store,
     app_module="cpp_plans.app",

@@ -11,6 +11,8 @@ from marshmallow import Schema, fields, validate
 
 from cpp_shared.auth import current_principal, requires_role
 
+from .. import audit
+
 blp = Blueprint("cases", __name__, url_prefix="/v1/cases", description="Child protection cases")
 
 WRITERS = ("social_worker", "team_manager")
@@ -39,6 +41,7 @@ class Cases(MethodView):
         ctx = current_app.extensions["cpp"]
         case = {
             "_id": uuid.uuid4().hex,
+            "authority": ctx.authority["code"],
             "child_id": body["child_id"],
             "status": "open",
             "opened_at": datetime.now(timezone.utc).isoformat(),
@@ -46,6 +49,7 @@ class Cases(MethodView):
         }
         with ctx.store.unit_of_work() as uow:
             uow.insert("cases", case)
+            audit.record_write(uow, "create", "case", case["_id"], child_id=case["child_id"])
             ctx.publish(uow, "case.opened.v1", subject=case["_id"],
                         data={"case_id": case["_id"], "child_id": case["child_id"], "opened_at": case["opened_at"]})
         return {**case, "version": 1}
@@ -56,7 +60,10 @@ class CaseById(MethodView):
     @blp.response(200, CaseSchema)
     @requires_role(*READERS)
     def get(self, case_id):
-        case = current_app.extensions["cpp"].store.collection("cases").find_one({"_id": case_id})
+        ctx = current_app.extensions["cpp"]
+        # Another authority's case is "not found", never "forbidden": its existence is not ours to tell.
+        case = ctx.store.collection("cases").find_one({"_id": case_id, "authority": ctx.authority["code"]})
         if case is None:
             abort(404, message=f"no case {case_id}")
+        audit.record_read(ctx.store, "case", case_id, child_id=case["child_id"])
         return case
