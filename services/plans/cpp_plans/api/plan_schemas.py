@@ -1,0 +1,473 @@
+"""The content of a child protection plan: the outline plan an initial
+conference agrees, and the detailed plan the core group agrees at its first
+meeting (DOMAIN.md, "What a plan contains"; seeds 000-003).
+
+Public API
+----------
+``PlanContentSchema``
+    Every item optional, every item given validated. Load a whole plan with
+    ``PlanContentSchema().load(body)``; load a PATCH with ``partial=True``.
+    ``partial=True`` applies to the *top-level items only*: a PATCH replaces
+    whole items (``{"actions": [...]}`` replaces the list of actions), so an
+    item that is sent must be complete (its required fields, its defaults).
+    A dotted ``partial`` collection (``partial=("key_worker.name",)``) keeps
+    marshmallow's own meaning.
+``make_plan_content_schema(categories, *, name="PlanContentSchema")``
+    The same schema with another list of allowed categories of harm (a plugin
+    setting): returns a Schema class. Same arguments, same class (cached), so
+    apispec sees one schema per name.
+``missing_for_agreement(content) -> list[str]``
+    What a detailed plan still lacks before the core group can agree it (the
+    names are those of ``AGREEMENT_ITEMS``), ``[]`` when nothing is missing.
+``PlanContext`` / ``PlanContentSchema(not_before=...)``
+    ``not_before`` (a date, e.g. the conference date): no outcome target date,
+    action or assessment ``by_when`` or next review date may be before it. Give
+    it to the schema's constructor, or set it around a load with
+    ``with PlanContext({"not_before": d}): schema.load(body)`` (marshmallow 4's
+    context; the constructor's value wins).
+
+Rules
+-----
+* Unknown fields are rejected at every level (marshmallow 4's default,
+  ``RAISE``; asserted by the tests).
+* Strings have a maximum length (``NAME_MAX`` for names, ``TEXT_MAX`` for free
+  text, ``SHORT_MAX`` for short texts); required strings may not be blank;
+  lists hold at most ``LIST_MAX`` items.
+* Dates are ISO calendar dates, ``YYYY-MM-DD`` exactly. Loaded content holds
+  ``datetime.date`` objects; ``dump`` gives back the ISO strings, which is the
+  form to store (a document store cannot hold a bare date).
+* Outcome and action ids: a client-chosen short slug (``ID_PATTERN``: lower
+  case letters, digits, ``_`` and ``-``, up to 64 characters) or, when absent,
+  a generated ``uuid4().hex`` (which matches the same pattern). Ids are unique
+  within outcomes and within actions; an action's ``outcome_id`` names an
+  outcome of the same plan.
+* The cross-item rules (unique ids, outcome references) run once every field
+  is valid (marshmallow's ``skip_on_field_errors``), so their errors come with
+  a second attempt. In a partial load whose body has no ``outcomes`` the
+  references cannot be checked: load the merged content (stored content with
+  the PATCH applied) again, without ``partial``, before saving it.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import typing
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+
+from .fields import IsoDate, StrictBoolean
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow.experimental.context import Context
+
+__all__ = [
+    "ACCESSIBLE_FORMATS", "ACTION_STATUSES", "AGREEMENT_ITEMS", "CATEGORIES", "CONTACT_TYPES", "FREQUENCY_UNITS",
+    "ID_PATTERN", "INTERVENTION_KINDS", "LIST_MAX", "NAME_MAX", "OUTCOME_TERMS", "PERSON_KINDS", "SHORT_MAX",
+    "TEXT_MAX", "PlanContentSchema", "PlanContext", "PlanContextDict", "make_plan_content_schema",
+    "missing_for_agreement",
+]
+
+# The four categories of harm (seed 001). A plugin may give another list to make_plan_content_schema.
+CATEGORIES: tuple[str, ...] = ("physical_abuse", "sexual_abuse", "emotional_abuse", "neglect")
+# The components an intervention may have (seed 003).
+INTERVENTION_KINDS: tuple[str, ...] = (
+    "make_child_safe", "promote_growth_and_development", "help_parent_or_carer", "strengthen_connections",
+    "therapy_for_child", "perpetrator_support_or_assessment")
+ACCESSIBLE_FORMATS: tuple[str, ...] = ("large_print", "easy_read", "audio", "braille", "translated")
+# Suggested monitoring contact types (seed 003: GP, health visitor, teacher...); any short text is accepted.
+CONTACT_TYPES: tuple[str, ...] = ("home_visit", "school", "health_visitor", "gp", "phone")
+OUTCOME_TERMS: tuple[str, ...] = ("short", "long")
+ACTION_STATUSES: tuple[str, ...] = ("not_started", "in_progress", "done", "not_done")
+PERSON_KINDS: tuple[str, ...] = ("professional", "family_member")
+FREQUENCY_UNITS: tuple[str, ...] = ("days", "weeks", "months")
+
+NAME_MAX = 200      # names, roles, agencies, teams, languages
+SHORT_MAX = 500     # one-line texts: a cause of harm, a trigger, a need
+TEXT_MAX = 4000     # free text
+CONTACT_TYPE_MAX = 100
+FREQUENCY_TEXT_MAX = 100
+LIST_MAX = 50
+ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+# What a detailed plan must contain before the core group can agree it, in this order.
+AGREEMENT_ITEMS: tuple[str, ...] = (
+    "key_worker", "key_worker.contact", "core_group", "categories", "outcomes", "actions", "monitoring",
+    "review_arrangements", "contingency_plan")
+
+
+class PlanContextDict(typing.TypedDict, total=False):
+    not_before: date
+
+
+PlanContext = Context[PlanContextDict]
+
+
+# ---------------------------------------------------------------- helpers
+
+def _as_date(value: date | str | None) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        return date.fromisoformat(value)
+    raise TypeError(f"not_before must be a date, not {type(value).__name__}")
+
+
+def current_not_before() -> date | None:
+    """The ``not_before`` of the marshmallow context around the load, if any."""
+    ctx = Context.get(None)
+    if isinstance(ctx, Mapping):
+        return _as_date(ctx.get("not_before"))
+    return None
+
+
+def _not_before(value: date) -> None:
+    limit = current_not_before()
+    if limit is not None and value < limit:
+        raise ValidationError(f"Must not be before {limit.isoformat()}.")
+
+
+def _not_blank(value: str) -> None:
+    if not value.strip():
+        raise ValidationError("Must not be blank.")
+
+
+def _no_duplicates(what: str) -> typing.Callable[[list], None]:
+    def check(values: list) -> None:
+        seen: set = set()
+        dupes = [v for v in values if v in seen or seen.add(v)]
+        if dupes:
+            raise ValidationError(f"Duplicate {what}: {', '.join(sorted(set(map(str, dupes))))}.")
+    return check
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _name(*, required: bool = False, **kw) -> fields.String:
+    return _string(NAME_MAX, required=required, **kw)
+
+
+def _short(*, required: bool = False, **kw) -> fields.String:
+    return _string(SHORT_MAX, required=required, **kw)
+
+
+def _text(*, required: bool = False, **kw) -> fields.String:
+    return _string(TEXT_MAX, required=required, **kw)
+
+
+def _string(max_len: int, *, required: bool, validators: Sequence = (), **kw) -> fields.String:
+    if required:
+        return fields.String(required=True, validate=[validate.Length(max=max_len), _not_blank, *validators], **kw)
+    return fields.String(allow_none=True, validate=[validate.Length(max=max_len), *validators], **kw)
+
+
+def _date(*, required: bool = False, **kw) -> IsoDate:
+    if required:
+        return IsoDate(required=True, validate=_not_before, **kw)
+    return IsoDate(allow_none=True, validate=_not_before, **kw)
+
+
+def _list(inner: fields.Field, *, validators: Sequence = (), min_len: int | None = None, **kw) -> fields.List:
+    return fields.List(inner, validate=[validate.Length(min=min_len, max=LIST_MAX), *validators], **kw)
+
+
+def _one_of(choices: Sequence[str], **kw) -> fields.String:
+    return fields.String(validate=validate.OneOf(choices), **kw)
+
+
+def _phone() -> fields.String:
+    return fields.String(allow_none=True, validate=validate.Regexp(
+        r"^\+?[0-9(][0-9 ()\-]{4,28}[0-9]$", error="Not a valid phone number."))
+
+
+def _email() -> fields.Email:
+    return fields.Email(allow_none=True, validate=validate.Length(max=254))
+
+
+def _id(**kw) -> fields.String:
+    return fields.String(validate=validate.Regexp(
+        ID_PATTERN, error="Must be 1-64 characters of a-z, 0-9, '_' or '-', starting with a letter or digit."), **kw)
+
+
+# ---------------------------------------------------------------- parts of a plan
+
+class KeyWorkerSchema(Schema):
+    """The key worker / lead professional (usually the social worker) and how to contact them."""
+    name = _name(required=True)
+    role = fields.String(load_default="social worker", validate=[validate.Length(max=NAME_MAX), _not_blank])
+    team = _name()
+    phone = _phone()
+    email = _email()
+
+
+class CoreGroupMemberSchema(Schema):
+    name = _name(required=True)
+    role = _name(required=True, metadata={"description": "e.g. social worker, health visitor, teacher, mother"})
+    agency = _name(metadata={"description": "required for a professional"})
+    phone = _phone()
+    email = _email()
+    is_family_member = StrictBoolean(required=True)
+
+    @validates_schema
+    def _professional_has_agency(self, data, **kwargs):
+        if not data["is_family_member"] and not data.get("agency"):
+            raise ValidationError("A professional member's agency is required.", "agency")
+
+
+def _has_professional(members: list[dict]) -> None:
+    if not any(not m["is_family_member"] for m in members):
+        raise ValidationError("The core group needs at least one professional member.")
+
+
+class NeedSchema(Schema):
+    need = _short(required=True)
+    how_met = _text(required=True)
+
+
+class OutcomeSchema(Schema):
+    """A specific, achievable, child-focused outcome."""
+    id = _id(load_default=_new_id, metadata={"description": "client-chosen slug, or a generated uuid hex"})
+    description = _text(required=True)
+    term = _one_of(OUTCOME_TERMS, required=True)
+    target_date = _date(required=True, metadata={"description": "when the outcome is reviewed"})
+    how_progress_judged = _text(required=True)
+
+
+class ActionOwnerSchema(Schema):
+    """Who does an action: a professional (with a role) or a family member (with a relationship to the child)."""
+    name = _name(required=True)
+    kind = _one_of(PERSON_KINDS, required=True)
+    role = _name(metadata={"description": "a professional's role"})
+    relationship = _name(metadata={"description": "a family member's relationship to the child"})
+
+    @validates_schema
+    def _role_or_relationship(self, data, **kwargs):
+        errors = {}
+        if data["kind"] == "professional" and data.get("relationship"):
+            errors["relationship"] = ["Only a family member has a relationship; give a professional's role."]
+        if data["kind"] == "family_member" and data.get("role"):
+            errors["role"] = ["Only a professional has a role; give a family member's relationship."]
+        if errors:
+            raise ValidationError(errors)
+
+
+class ActionSchema(Schema):
+    id = _id(load_default=_new_id, metadata={"description": "client-chosen slug, or a generated uuid hex"})
+    what = _text(required=True)
+    why = _text(required=True)
+    who = fields.Nested(ActionOwnerSchema, required=True)
+    by_when = _date(required=True)
+    status = _one_of(ACTION_STATUSES, load_default="not_started")
+    outcome_id = _id(required=True, metadata={"description": "the id of an outcome of the same plan"})
+    notes = _text()
+
+
+class InterventionSchema(Schema):
+    kind = _one_of(INTERVENTION_KINDS, required=True)
+    description = _text(required=True)
+
+
+class _FrequencySchema(Schema):
+    every = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=366))
+    unit = _one_of(FREQUENCY_UNITS, required=True)
+
+
+class Frequency(fields.Field):
+    """How often: a short text ("weekly", "every school day") or ``{"every": 2, "unit": "weeks"}``."""
+
+    default_error_messages = {
+        "invalid": 'Not a valid frequency: give a text such as "weekly" or {{"every": 2, "unit": "weeks"}}.'}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            _not_blank(value)
+            validate.Length(max=FREQUENCY_TEXT_MAX)(value)
+            return value
+        if isinstance(value, Mapping):
+            return _FrequencySchema().load(value)
+        raise self.make_error("invalid")
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None or isinstance(value, str):
+            return value
+        return _FrequencySchema().dump(value)
+
+
+class MonitoringSchema(Schema):
+    """Who checks day to day that the child is safe; the nature and frequency of the contacts."""
+    who = _name(required=True)
+    agency = _name(required=True)
+    what = _text(required=True)
+    contact_type = _string(CONTACT_TYPE_MAX, required=True, metadata={
+        "description": "e.g. " + ", ".join(CONTACT_TYPES) + "; any short text"})
+    frequency = Frequency(required=True, metadata={
+        "description": 'how often: a short text ("weekly") or {"every": 2, "unit": "weeks"}',
+        "oneOf": [{"type": "string", "minLength": 1, "maxLength": FREQUENCY_TEXT_MAX},
+                  {"type": "object", "additionalProperties": False, "required": ["every", "unit"], "properties": {
+                      "every": {"type": "integer", "minimum": 1, "maximum": 366},
+                      "unit": {"type": "string", "enum": list(FREQUENCY_UNITS)}}}]})
+
+
+class FurtherAssessmentSchema(Schema):
+    assessment = _text(required=True)
+    by_whom = _name(required=True)
+    by_when = _date()
+
+
+class ReviewArrangementsSchema(Schema):
+    next_review_date = _date(required=True)
+    how_progress_judged = _text(required=True)
+
+
+class ContingencyPlanSchema(Schema):
+    plan = _text(required=True)
+    triggers = _list(_short(required=True), min_len=1, required=True,
+                     metadata={"description": "the circumstances that trigger the contingency plan"})
+
+
+class AccessibilitySchema(Schema):
+    """Cultural sensitivity and disabilities (seed 003): language, interpreter, accessible formats."""
+    first_language = _name()
+    interpreter_needed = StrictBoolean(load_default=False)
+    interpreter_language = _name()
+    accessible_formats = _list(_one_of(ACCESSIBLE_FORMATS), validators=[_no_duplicates("format")], load_default=list)
+    cultural_considerations = _text()
+    disability_adjustments = _text()
+
+    @validates_schema
+    def _interpreter_language(self, data, **kwargs):
+        if data.get("interpreter_needed") and not data.get("interpreter_language"):
+            raise ValidationError("Required when an interpreter is needed.", "interpreter_language")
+
+
+# ---------------------------------------------------------------- the plan
+
+class _PlanContentBase(Schema):
+    """The content of a child protection plan (outline or detailed). Built by
+    make_plan_content_schema, which adds the categories field."""
+
+    allowed_categories: typing.ClassVar[tuple[str, ...]] = ()
+
+    key_worker = fields.Nested(KeyWorkerSchema)
+    core_group = _list(fields.Nested(CoreGroupMemberSchema), validators=[_has_professional])
+    # categories: added by make_plan_content_schema
+    concerns = _text(metadata={
+        "description": "the concerns and the main causes of harm, and why the work needs to happen"})
+    causes_of_harm = _list(_short(required=True))
+    childs_needs = _list(fields.Nested(NeedSchema), metadata={
+        "description": "the child's needs (developmental needs, therapeutic services) and how they will be met"})
+    parents_needs = _list(fields.Nested(NeedSchema))
+    outcomes = _list(fields.Nested(OutcomeSchema))
+    actions = _list(fields.Nested(ActionSchema))
+    interventions = _list(fields.Nested(InterventionSchema))
+    monitoring = _list(fields.Nested(MonitoringSchema))
+    further_assessments = _list(fields.Nested(FurtherAssessmentSchema))
+    review_arrangements = fields.Nested(ReviewArrangementsSchema)
+    contingency_plan = fields.Nested(ContingencyPlanSchema)
+    childs_views = _text()
+    familys_views = _text()
+    accessibility = fields.Nested(AccessibilitySchema)
+
+    def __init__(self, *args, not_before: date | str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.not_before = _as_date(not_before)
+
+    # partial=True means "any top-level item may be missing"; an item sent is whole.
+    def _top_level_partial(self, partial):
+        if partial is None:
+            partial = self.partial
+        if partial is True:
+            return tuple(self.load_fields)
+        return partial
+
+    def _context(self):
+        if self.not_before is None:
+            return contextlib.nullcontext()  # the caller's context, if any, as it is
+        outer = Context.get(None)
+        return Context({**(outer if isinstance(outer, Mapping) else {}), "not_before": self.not_before})
+
+    def load(self, data, *, many=None, partial=None, unknown=None):
+        with self._context():
+            return super().load(data, many=many, partial=self._top_level_partial(partial), unknown=unknown)
+
+    def validate(self, data, *, many=None, partial=None):
+        with self._context():
+            return super().validate(data, many=many, partial=self._top_level_partial(partial))
+
+    @validates_schema
+    def _cross_item_rules(self, data, partial=None, **kwargs):
+        errors: dict = {}
+        outcome_ids = _unique_ids(data.get("outcomes"), "outcomes", errors)
+        _unique_ids(data.get("actions"), "actions", errors)
+        if partial and "outcomes" not in data:
+            outcome_ids = None  # a PATCH without outcomes: checked on the merged content
+        if outcome_ids is not None:
+            for i, action in enumerate(data.get("actions") or []):
+                if action["outcome_id"] not in outcome_ids:
+                    errors.setdefault("actions", {}).setdefault(i, {})["outcome_id"] = [
+                        f"No outcome with id {action['outcome_id']!r} in this plan."]
+        if errors:
+            raise ValidationError(errors)
+
+
+def _unique_ids(items: list[dict] | None, where: str, errors: dict) -> set[str]:
+    first: dict[str, int] = {}
+    for i, item in enumerate(items or []):
+        if item["id"] in first:
+            errors.setdefault(where, {}).setdefault(i, {})["id"] = [
+                f"Duplicate id {item['id']!r} (also at {first[item['id']]})."]
+        else:
+            first[item["id"]] = i
+    return set(first)
+
+
+@functools.lru_cache(maxsize=None)
+def _make(categories: tuple[str, ...], name: str) -> type[Schema]:
+    field = _list(_one_of(categories), min_len=1, validators=[_no_duplicates("category")], metadata={
+        "description": "the categories of harm: " + ", ".join(categories)})
+    return typing.cast(type[Schema], type(name, (_PlanContentBase,), {
+        "categories": field, "allowed_categories": categories, "__module__": __name__, "__qualname__": name,
+        "__doc__": f"The content of a child protection plan; categories of harm: {', '.join(categories)}."}))
+
+
+def make_plan_content_schema(categories: Sequence[str] = CATEGORIES, *, name: str = "PlanContentSchema"
+                             ) -> type[Schema]:
+    """The plan content schema with ``categories`` as the allowed categories
+    of harm (a plugin setting). The same arguments give the same class."""
+    if isinstance(categories, str):
+        raise TypeError("categories is a sequence of category names, not one string")
+    cats = tuple(categories)
+    if not cats or len(set(cats)) != len(cats) or not all(isinstance(c, str) and c.strip() for c in cats):
+        raise ValueError("categories must be a non-empty sequence of distinct, non-blank names")
+    return _make(cats, name)
+
+
+PlanContentSchema = make_plan_content_schema(CATEGORIES)
+
+
+def missing_for_agreement(content: Mapping[str, typing.Any]) -> list[str]:
+    """The items (names from ``AGREEMENT_ITEMS``) that a detailed plan lacks
+    before the core group can agree it: the key worker and how to contact
+    them (``key_worker.contact``: a phone or an email), the core group, at
+    least one category, outcome and action, monitoring, review arrangements,
+    the contingency plan. ``[]`` when nothing is missing. ``content`` is plan
+    content already validated by a plan content schema (loaded or dumped):
+    this only looks at what is there."""
+    def present(key: str) -> bool:
+        value = content.get(key)
+        return value is not None and value != [] and value != {}
+
+    missing = []
+    for item in AGREEMENT_ITEMS:
+        if item == "key_worker.contact":
+            kw = content.get("key_worker") or {}
+            if present("key_worker") and not (kw.get("phone") or kw.get("email")):
+                missing.append(item)
+        elif not present(item):
+            missing.append(item)
+    return missing
