@@ -21,7 +21,7 @@ from .messaging.consumer import Handlers
 from .messaging.events import new_event
 from .metrics import ServiceMetrics
 from .plugins import Plugins
-from .store import Store, StoreUnavailable, UnitOfWork, open_store
+from .store import Store, StoreUnavailable, UnitOfWork, VersionConflict, open_store
 
 PUBLIC_ENDPOINTS = {"healthz", "readyz", "metrics"}
 log = logs.get_logger("cpp.web")
@@ -38,6 +38,7 @@ class ServiceSpec:
     blueprints: Callable[[], list[Any]]
     handlers: Handlers | None = None
     setup_store: Callable[[Store], None] | None = None
+    setup_app: Callable[[Flask], None] | None = None  # the service's own error handlers, hooks...
     app_module: str = ""  # "cpp_plans.app" — gunicorn loads "<app_module>:create_app()"
 
 
@@ -124,6 +125,8 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> Flask:
     _install_probes(app, ctx)
     _install_request_hooks(app, ctx)
     _install_error_handlers(app, api)
+    if spec.setup_app:
+        spec.setup_app(app)
     return app
 
 
@@ -184,6 +187,11 @@ def _install_error_handlers(app: Flask, api: Api) -> None:
     @app.errorhandler(Forbidden)
     def forbidden(exc: Forbidden):
         return jsonify(error_body(403, "Forbidden", str(exc))), 403
+
+    @app.errorhandler(VersionConflict)
+    def conflict(exc: VersionConflict):
+        return jsonify(error_body(409, "Conflict", "the record changed while this request was handled; "
+                                                  "read it again and retry")), 409
 
     @app.errorhandler(StoreUnavailable)
     def store_down(exc: StoreUnavailable):

@@ -15,7 +15,7 @@ def test_opening_a_case_stores_it_and_its_event_together(plans, plans_store, tok
     resp = plans.post("/v1/cases", json={"child_id": "child-1"}, headers=bearer(token_for("social_worker", user="sw-1")))
     assert resp.status_code == 201, resp.json
     case = resp.json
-    assert case["child_id"] == "child-1" and case["status"] == "open" and case["version"] == 1
+    assert case["child_id"] == "child-1" and case["status"] == "enquiries" and case["version"] == 1
     assert case["opened_by"] == "sw-1"
     stored = plans_store.collection("cases").find_one({"_id": case["id"]})
     assert stored["child_id"] == "child-1"

@@ -4,22 +4,29 @@ from __future__ import annotations
 from cpp_shared.messaging.consumer import Handlers
 from cpp_shared.web import ServiceSpec, create_app as _create_app
 
-from .api import audit, cases
+from .api import audit, cases, children, conferences, plans
+from .api.common import install_error_handlers
 
 handlers = Handlers()  # deadline.* handlers arrive with the scheduler's events
 
 
 def setup_store(store) -> None:
+    children.setup_store(store)
     store.collection("cases").create_index("child_id")
+    store.collection("conferences").create_index("case_id")
+    for field in ("child_id", "status", "key_worker"):
+        store.collection("plans").create_index(field)
+    store.collection("plan_versions").create_index("plan_id")
 
 
 SERVICE = ServiceSpec(
     name="plans",
     title="Child protection plans",
     description="The system of record: children, cases, conferences, plans and their versions.",
-    blueprints=lambda: [cases.blp, audit.blp],
+    blueprints=lambda: [children.blp, cases.blp, conferences.blp, plans.blp, audit.blp],
     handlers=handlers,
     setup_store=setup_store,
+    setup_app=install_error_handlers,
     app_module="cpp_plans.app",
 )
 

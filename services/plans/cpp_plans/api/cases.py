@@ -1,34 +1,69 @@
-"""Cases: one child protection episode of a child."""
+"""Cases: one child protection episode of a child, from the strategy
+discussion to the enquiry outcome (conferences and plans have their own
+resources)."""
 from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
 
-from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from cpp_shared.auth import current_principal, requires_role
 
 from .. import audit
+from ..domain import lifecycle as lc
+from .common import READERS, WRITERS, PersonSchema, ctx, load, publish_all, today
+from .fields import IsoDate
 
 blp = Blueprint("cases", __name__, url_prefix="/v1/cases", description="Child protection cases")
-
-WRITERS = ("social_worker", "team_manager")
-READERS = ("social_worker", "team_manager", "chair", "auditor", "admin")
 
 
 class CaseCreateSchema(Schema):
     child_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
 
 
+class StrategyDiscussionSchema(Schema):
+    id = fields.String(dump_only=True)
+    held_on = IsoDate(required=True)
+    initiated_enquiries = fields.Boolean(load_default=True, metadata={
+        "description": "whether the enquiries (section 47, or the local equivalent) started at this discussion"})
+    attendees = fields.List(fields.Nested(PersonSchema), load_default=list, validate=validate.Length(max=50))
+    notes = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=4000))
+    recorded_by = fields.String(dump_only=True)
+
+
+class EnquiryOutcomeSchema(Schema):
+    completed_on = IsoDate(required=True)
+    conference_required = fields.Boolean(required=True)
+    summary = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=4000))
+    recorded_by = fields.String(dump_only=True)
+
+
+class StepDownSchema(Schema):
+    route = fields.String()
+    decided_on = fields.String()
+    by = fields.String()
+
+
+class ConferenceRefSchema(Schema):
+    id = fields.String()
+    kind = fields.String()
+    status = fields.String()
+
+
 class CaseSchema(Schema):
     id = fields.String(attribute="_id", dump_only=True)
     child_id = fields.String()
-    status = fields.String()
+    status = fields.String(metadata={"description": "enquiries, conference_pending, child_in_need, on_plan, plan_ended"})
     opened_at = fields.String()
     opened_by = fields.String()
+    strategy_discussions = fields.List(fields.Nested(StrategyDiscussionSchema))
+    enquiry_outcome = fields.Nested(EnquiryOutcomeSchema, allow_none=True)
+    conferences = fields.List(fields.Nested(ConferenceRefSchema))
+    plan_id = fields.String(allow_none=True)
+    step_down = fields.Nested(StepDownSchema, allow_none=True)
     version = fields.Integer()
 
 
@@ -38,20 +73,12 @@ class Cases(MethodView):
     @blp.response(201, CaseSchema)
     @requires_role(*WRITERS)
     def post(self, body):
-        ctx = current_app.extensions["cpp"]
-        case = {
-            "_id": uuid.uuid4().hex,
-            "authority": ctx.authority["code"],
-            "child_id": body["child_id"],
-            "status": "open",
-            "opened_at": datetime.now(timezone.utc).isoformat(),
-            "opened_by": current_principal().user,
-        }
-        with ctx.store.unit_of_work() as uow:
+        case, events = lc.open_case(uuid.uuid4().hex, body["child_id"], ctx().authority["code"],
+                                    datetime.now(timezone.utc).isoformat(), current_principal().user)
+        with ctx().store.unit_of_work() as uow:
             uow.insert("cases", case)
             audit.record_write(uow, "create", "case", case["_id"], child_id=case["child_id"])
-            ctx.publish(uow, "case.opened.v1", subject=case["_id"],
-                        data={"case_id": case["_id"], "child_id": case["child_id"], "opened_at": case["opened_at"]})
+            publish_all(uow, events)
         return {**case, "version": 1}
 
 
@@ -60,10 +87,38 @@ class CaseById(MethodView):
     @blp.response(200, CaseSchema)
     @requires_role(*READERS)
     def get(self, case_id):
-        ctx = current_app.extensions["cpp"]
-        # Another authority's case is "not found", never "forbidden": its existence is not ours to tell.
-        case = ctx.store.collection("cases").find_one({"_id": case_id, "authority": ctx.authority["code"]})
-        if case is None:
-            abort(404, message=f"no case {case_id}")
-        audit.record_read(ctx.store, "case", case_id, child_id=case["child_id"])
+        case = load("cases", case_id, "case")
+        audit.record_read(ctx().store, "case", case_id, child_id=case["child_id"])
         return case
+
+
+def _save_case(before: dict, after: dict, events, action: str) -> dict:
+    with ctx().store.unit_of_work() as uow:
+        uow.replace("cases", after, expected_version=before["version"])
+        audit.record_write(uow, action, "case", after["_id"], child_id=after["child_id"])
+        publish_all(uow, events)
+    return {**after, "version": before["version"] + 1}
+
+
+@blp.route("/<case_id>/strategy-discussions")
+class StrategyDiscussions(MethodView):
+    @blp.arguments(StrategyDiscussionSchema)
+    @blp.response(201, StrategyDiscussionSchema)
+    @requires_role(*WRITERS)
+    def post(self, body, case_id):
+        case = load("cases", case_id, "case")
+        after, discussion, events = lc.record_strategy_discussion(case, today=today(), recorded_by=current_principal().user,
+                                                                  **body)
+        _save_case(case, after, events, "record_strategy_discussion")
+        return discussion
+
+
+@blp.route("/<case_id>/enquiry-outcome")
+class EnquiryOutcome(MethodView):
+    @blp.arguments(EnquiryOutcomeSchema)
+    @blp.response(200, CaseSchema)
+    @requires_role(*WRITERS)
+    def post(self, body, case_id):
+        case = load("cases", case_id, "case")
+        after, events = lc.record_enquiry_outcome(case, today=today(), recorded_by=current_principal().user, **body)
+        return _save_case(case, after, events, "record_enquiry_outcome")

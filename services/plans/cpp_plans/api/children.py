@@ -1,0 +1,481 @@
+"""Children: the child a case, a conference and a plan are about.
+
+Concurrency: every response carrying a child has a strong ETag holding its
+version, ``ETag: "3"``. A PATCH must send it back in ``If-Match`` (428 without
+one); a version other than the stored one is a 412, checked when the request
+is read and again at commit, so of two PATCHes made from the same read one
+wins and the other gets a 412. ``W/"3"`` (a proxy that compresses weakens
+ETags) and a bare ``3`` are accepted in ``If-Match`` too.
+
+PATCH replaces the top-level fields it names and leaves the others; an
+object or a list (``address``, ``identifiers``, ...) is replaced whole, and
+``null`` removes an optional field. Dates are ISO dates (``2019-05-31``).
+
+Privacy: a child of another authority is "not found", never "forbidden";
+events carry ids and versions only, never personal details; every read and
+write is in the audit log.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from functools import wraps
+from typing import Any
+
+from flask import current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from flask_smorest.error_handler import ErrorSchema
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
+
+from cpp_shared.auth import current_principal, requires_role
+from cpp_shared.store import DuplicateKey, Store, VersionConflict
+
+from .. import audit
+from ..domain import identifiers
+from .common import today
+from .fields import StrictBoolean
+
+blp = Blueprint("children", __name__, url_prefix="/v1/children", description="Children and their details")
+
+COLLECTION = "children"
+WRITERS = ("social_worker", "team_manager")
+READERS = ("social_worker", "team_manager", "chair", "auditor", "admin")
+
+NAME_MAX = 200  # names, address lines, relationships
+SHORT_MAX = 100  # gender, ethnicity, languages
+TEXT_MAX = 4000  # free text: disability, accessibility needs
+LIST_MAX = 20  # people with parental responsibility
+IDENTIFIERS_MAX = 10
+ADDRESS_LINES_MAX = 6
+EXPECTED_BIRTH_WINDOW = timedelta(days=366)  # an expected date of birth further from today is a typing error
+
+# Control characters other than tab, newline and carriage return.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_POSTCODE = re.compile(r"[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}")  # UK, Channel Islands and Isle of Man
+_PHONE = re.compile(r"\+?[0-9][0-9 ()-]{4,28}[0-9]")
+
+# --- fields ---
+
+class Text(fields.String):
+    """A string, stripped of surrounding white space, not blank, at most
+    ``max_length`` characters, without control characters (new lines are
+    allowed only when ``multiline``)."""
+
+    def __init__(self, max_length: int = NAME_MAX, *, multiline: bool = False, **kwargs: Any):
+        self.multiline = multiline
+        extra = kwargs.pop("validate", None)
+        validators = [validate.Length(max=max_length)] + ([extra] if callable(extra) else list(extra or []))
+        super().__init__(validate=validators, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not text:
+            raise ValidationError("Must not be blank.")
+        if _CONTROL.search(text) or (not self.multiline and re.search(r"[\r\n\t]", text)):
+            raise ValidationError("Must not contain control characters" + ("." if self.multiline else " or line breaks."))
+        return text
+
+
+class Postcode(Text):
+    """A UK-style postcode (also Guernsey, Jersey, Isle of Man), stored upper
+    case with one space before the inward code: ``SE1 7PB``."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(10, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        compact = re.sub(r"\s+", "", super()._deserialize(value, attr, data, **kwargs)).upper()
+        if not _POSTCODE.fullmatch(compact):
+            raise ValidationError("Not a valid UK postcode (for example SE1 7PB).")
+        return f"{compact[:-3]} {compact[-3:]}"
+
+
+class Phone(Text):
+    def __init__(self, **kwargs: Any):
+        super().__init__(30, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not _PHONE.fullmatch(text):
+            raise ValidationError("Not a valid phone number (digits, spaces, brackets, hyphens, an optional leading +).")
+        return text
+
+
+def _not_in_future(value: date) -> None:
+    if value > today():
+        raise ValidationError("Must not be in the future (for an unborn child give expected_date_of_birth instead).")
+
+
+def _plausible_expected_birth(value: date) -> None:
+    now = today()
+    if not now - EXPECTED_BIRTH_WINDOW <= value <= now + EXPECTED_BIRTH_WINDOW:
+        raise ValidationError("Must be within a year of today.")
+
+
+def _one_per_scheme(items: list[dict[str, Any]]) -> None:
+    seen: set[str] = set()
+    for item in items:
+        if item["scheme"] in seen:
+            raise ValidationError(f"At most one identifier per scheme; {item['scheme']} appears more than once.")
+        seen.add(item["scheme"])
+
+
+# --- schemas ---
+
+class IdentifierSchema(Schema):
+    scheme = Text(50, required=True, metadata={"description": "nhs_number, chi_number, or a scheme a plugin adds"})
+    value = Text(50, required=True, metadata={"description": "stored normalised, e.g. an NHS number as 10 digits"})
+
+    @validates_schema
+    def _valid_for_scheme(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data["scheme"] not in identifiers.REGISTRY:
+            raise ValidationError(f"Unknown identifier scheme; known schemes: {', '.join(identifiers.schemes())}.",
+                                  field_name="scheme")
+        try:
+            identifiers.validate_identifier(data["scheme"], data["value"])
+        except ValueError as exc:
+            raise ValidationError(str(exc), field_name="value") from None
+
+    @post_load
+    def _normalise(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return {"scheme": data["scheme"], "value": identifiers.validate_identifier(data["scheme"], data["value"])}
+
+
+class AddressSchema(Schema):
+    lines = fields.List(Text(NAME_MAX), required=True, validate=validate.Length(min=1, max=ADDRESS_LINES_MAX))
+    postcode = Postcode(allow_none=True, metadata={"description": "optional: no fixed abode, or an address abroad"})
+
+
+class SchoolSchema(Schema):
+    name = Text(NAME_MAX, required=True)
+    contact = Text(500, allow_none=True, metadata={"description": "who to contact there, and how"})
+
+
+class ParentalResponsibilitySchema(Schema):
+    name = Text(NAME_MAX, required=True)
+    relationship = Text(SHORT_MAX, required=True, metadata={"description": "e.g. mother, father, special guardian, the local authority"})
+    address = fields.Nested(AddressSchema, allow_none=True)
+    phone = Phone(allow_none=True)
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+    first_language = Text(SHORT_MAX, allow_none=True)
+    interpreter_needed = StrictBoolean(allow_none=True)
+
+
+class ChildCreateSchema(Schema):
+    """A child's details. Unknown fields are refused."""
+
+    class Meta:
+        unknown = RAISE
+
+    given_names = Text(NAME_MAX, required=True)
+    family_name = Text(NAME_MAX, required=True)
+    preferred_name = Text(NAME_MAX, allow_none=True)
+    date_of_birth = fields.Date(allow_none=True, validate=_not_in_future,
+                                metadata={"description": "exactly one of date_of_birth and expected_date_of_birth"})
+    expected_date_of_birth = fields.Date(allow_none=True, validate=_plausible_expected_birth,
+                                         metadata={"description": "for an unborn child (a pre-birth plan)"})
+    identifiers = fields.List(fields.Nested(IdentifierSchema),
+                              validate=[validate.Length(max=IDENTIFIERS_MAX), _one_per_scheme])
+    gender = Text(SHORT_MAX, required=True, metadata={"description": "as recorded; free text ('not known' for an unborn child)"})
+    ethnicity = Text(SHORT_MAX, required=True)
+    first_language = Text(SHORT_MAX, required=True)
+    interpreter_needed = StrictBoolean(required=True)
+    disability = Text(TEXT_MAX, multiline=True, allow_none=True)
+    accessibility_needs = Text(TEXT_MAX, multiline=True, allow_none=True)
+    address = fields.Nested(AddressSchema, required=True)
+    school_or_nursery = fields.Nested(SchoolSchema, allow_none=True)
+    people_with_parental_responsibility = fields.List(fields.Nested(ParentalResponsibilitySchema),
+                                                      validate=validate.Length(max=LIST_MAX))
+
+    @validates_schema
+    def _one_date_of_birth(self, data: dict[str, Any], partial: Any = None, **kwargs: Any) -> None:
+        if partial:
+            return  # a PATCH: checked on the merged record
+        _check_one_date_of_birth(data)
+
+
+class ChildPatchSchema(ChildCreateSchema):
+    """The fields to change; the others keep their values. Each top-level
+    field is optional, but an object given is checked whole."""
+
+    def __init__(self, **kwargs: Any):
+        # Partial on the top-level fields only: a partial=True would also let
+        # a PATCH send an address without its lines.
+        kwargs.setdefault("partial", tuple(self._declared_fields))
+        super().__init__(**kwargs)
+
+
+class ChildSchema(Schema):
+    id = fields.String(attribute="_id", dump_only=True)
+    version = fields.Integer()
+    given_names = fields.String()
+    family_name = fields.String()
+    preferred_name = fields.String()
+    date_of_birth = fields.String(metadata={"format": "date"})
+    expected_date_of_birth = fields.String(metadata={"format": "date"})
+    identifiers = fields.List(fields.Nested(IdentifierSchema))
+    gender = fields.String()
+    ethnicity = fields.String()
+    first_language = fields.String()
+    interpreter_needed = fields.Boolean()
+    disability = fields.String()
+    accessibility_needs = fields.String()
+    address = fields.Nested(AddressSchema)
+    school_or_nursery = fields.Nested(SchoolSchema)
+    people_with_parental_responsibility = fields.List(fields.Nested(ParentalResponsibilitySchema))
+    created_at = fields.String()
+    created_by = fields.String()
+    updated_at = fields.String()
+    updated_by = fields.String()
+
+
+class ChildQuerySchema(Schema):
+    nhs_number = Text(50, metadata={"description": "in any usual writing; matched exactly"})
+    family_name = Text(NAME_MAX, metadata={"description": "matched whole, ignoring case and extra spaces"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
+    page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+    @pre_load
+    def _empty_is_absent(self, data: Any, **kwargs: Any) -> dict[str, Any]:
+        # A search form sends ?family_name=&nhs_number=... for the boxes left empty.
+        return {key: data[key] for key in data if data[key] != ""}
+
+    @post_load
+    def _normalise(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        if "nhs_number" in data:
+            try:
+                data["nhs_number"] = identifiers.nhs_number(data["nhs_number"])
+            except ValueError as exc:
+                raise ValidationError(str(exc), field_name="nhs_number") from None
+        return data
+
+
+class ChildPageSchema(Schema):
+    items = fields.List(fields.Nested(ChildSchema))
+    page = fields.Integer()
+    page_size = fields.Integer()
+    total = fields.Integer()
+
+
+def _check_one_date_of_birth(record: dict[str, Any]) -> None:
+    born, expected = record.get("date_of_birth") is not None, record.get("expected_date_of_birth") is not None
+    if born and expected:
+        message = "Give date_of_birth or, for an unborn child, expected_date_of_birth: not both."
+    elif not born and not expected:
+        message = "Give date_of_birth or, for an unborn child, expected_date_of_birth."
+    else:
+        return
+    raise ValidationError({"date_of_birth": [message], "expected_date_of_birth": [message]})
+
+
+# --- the store ---
+
+def setup_store(store: Store) -> None:
+    """Indexes of the children collection (idempotent)."""
+    children = store.collection(COLLECTION)
+    # "<authority>:<NHS number>": one child per NHS number in an authority.
+    children.create_index("nhs_key", unique=True)
+    children.create_index("family_name_key")
+
+
+def _name_key(name: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", name).split()).casefold()
+
+
+def _nhs_key(authority: str, nhs_number: str) -> str:
+    return f"{authority}:{nhs_number}"
+
+
+def _stored(value: Any) -> Any:
+    """A loaded value as stored: dates as ISO strings, no null inside objects
+    (an optional field given as null is simply not recorded)."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _stored(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_stored(v) for v in value]
+    return value
+
+
+def _to_document(fields_: dict[str, Any]) -> dict[str, Any]:
+    """Loaded top-level fields as stored; a top-level null stays, meaning "remove" to a PATCH."""
+    return {k: _stored(v) for k, v in fields_.items()}
+
+
+def _with_keys(doc: dict[str, Any], authority: str) -> dict[str, Any]:
+    """The derived fields the indexes use, recomputed from the record."""
+    doc = {k: v for k, v in doc.items() if v is not None and k not in ("nhs_key", "family_name_key")}
+    doc["family_name_key"] = _name_key(doc["family_name"])
+    nhs = next((i["value"] for i in doc.get("identifiers", []) if i["scheme"] == "nhs_number"), None)
+    if nhs is not None:
+        doc["nhs_key"] = _nhs_key(authority, nhs)
+    return doc
+
+
+def _find(ctx: Any, child_id: str) -> dict[str, Any]:
+    # Another authority's child is "not found", never "forbidden": its existence is not ours to tell.
+    child = ctx.store.collection(COLLECTION).find_one({"_id": child_id, "authority": ctx.authority["code"]})
+    if child is None:
+        abort(404, message=f"no child {child_id}")
+    return child
+
+
+def _duplicate(ctx: Any, doc: dict[str, Any]) -> None:
+    """Answer a DuplicateKey at commit: a 409 naming the child that has the NHS number."""
+    existing = None
+    if "nhs_key" in doc:
+        existing = ctx.store.collection(COLLECTION).find_one({"nhs_key": doc["nhs_key"], "_id": {"$ne": doc["_id"]}})
+    if existing is None:  # the other record went meanwhile: nothing was written, so trying again is safe
+        abort(409, message="the child could not be saved because of a conflicting record; nothing was written, try again")
+    message = f"a child with this NHS number is already registered: {existing['_id']}"
+    abort(409, message=message, errors={"json": {"identifiers": [message]}, "existing_child_id": existing["_id"]})
+
+
+# --- ETags ---
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+_ETAG = re.compile(r'\s*(?:(?:W/)?"([0-9]{1,18})"|([0-9]{1,18}))\s*')
+
+
+def if_match_versions(header: str) -> set[int]:
+    """The versions an If-Match header names (empty when it names none)."""
+    versions = set()
+    for part in header.split(","):
+        match = _ETAG.fullmatch(part)
+        if match:
+            versions.add(int(match.group(1) or match.group(2)))
+    return versions
+
+
+def requires_if_match(view: Any) -> Any:
+    """428 unless the request carries If-Match with a version (before the body is read)."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        header = request.headers.get("If-Match", "").strip()
+        if not header or header == "*":
+            abort(428, message='this update needs If-Match: the ETag of the child as you read it (GET it first), e.g. If-Match: "3"')
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _headers(doc: dict[str, Any]) -> dict[str, str]:
+    return {"ETag": etag(doc["version"]), "Location": f"{blp.url_prefix}/{doc['_id']}"}
+
+
+# --- the API ---
+
+@blp.route("")
+class Children(MethodView):
+    @requires_role(*WRITERS)
+    @blp.arguments(ChildCreateSchema)
+    @blp.response(201, ChildSchema, headers={"ETag": {"description": 'the version, e.g. "1"', "schema": {"type": "string"}}})
+    @blp.alt_response(409, schema=ErrorSchema, description="the NHS number is already registered (errors.existing_child_id)")
+    @blp.alt_response(413, schema=ErrorSchema, description="the request body is too large")
+    def post(self, body):
+        """Register a child"""
+        ctx = current_app.extensions["cpp"]
+        principal = current_principal()
+        code = ctx.authority["code"]
+        doc = _with_keys({
+            "_id": uuid.uuid4().hex,
+            "authority": code,
+            "identifiers": [],
+            "people_with_parental_responsibility": [],
+            **_to_document(body),
+            "created_at": datetime.now(timezone.utc).isoformat(),
+            "created_by": principal.user,
+        }, code)
+        try:
+            with ctx.store.unit_of_work() as uow:
+                uow.insert(COLLECTION, doc)
+                audit.record_write(uow, "create", "child", doc["_id"], child_id=doc["_id"])
+                ctx.publish(uow, "child.registered.v1", subject=doc["_id"], data={"child_id": doc["_id"]})
+        except DuplicateKey:
+            _duplicate(ctx, doc)
+        doc["version"] = 1
+        return doc, _headers(doc)
+
+    @requires_role(*READERS)
+    @blp.arguments(ChildQuerySchema, location="query", unknown=RAISE)
+    @blp.response(200, ChildPageSchema)
+    def get(self, query):
+        """Find children (by NHS number or family name), a page at a time"""
+        ctx = current_app.extensions["cpp"]
+        flt: dict[str, Any] = {"authority": ctx.authority["code"]}
+        if "nhs_number" in query:
+            flt["nhs_key"] = _nhs_key(ctx.authority["code"], query["nhs_number"])
+        if "family_name" in query:
+            flt["family_name_key"] = _name_key(query["family_name"])
+        children = ctx.store.collection(COLLECTION)
+        page, size = query["page"], query["page_size"]
+        items = children.find(flt, sort=[("family_name_key", 1), ("given_names", 1)], skip=(page - 1) * size, limit=size)
+        total = children.count_documents(flt)
+        if items:
+            with ctx.store.unit_of_work() as uow:
+                for child in items:
+                    uow.append(audit.LOG, audit.entry("read", "child", child["_id"], child_id=child["_id"],
+                                                      detail={"via": "search"}))
+        return {"items": items, "page": page, "page_size": size, "total": total}
+
+
+@blp.route("/<child_id>")
+class ChildById(MethodView):
+    @requires_role(*READERS)
+    @blp.response(200, ChildSchema, headers={"ETag": {"description": 'the version, e.g. "3"', "schema": {"type": "string"}}})
+    def get(self, child_id):
+        """A child's details, with its version as the ETag"""
+        ctx = current_app.extensions["cpp"]
+        child = _find(ctx, child_id)
+        audit.record_read(ctx.store, "child", child_id, child_id=child_id)
+        return child, {"ETag": etag(child["version"])}
+
+    @requires_role(*WRITERS)
+    @requires_if_match
+    @blp.arguments(ChildPatchSchema)
+    @blp.response(200, ChildSchema, headers={"ETag": {"description": "the new version", "schema": {"type": "string"}}})
+    @blp.alt_response(409, schema=ErrorSchema, description="the NHS number is already registered (errors.existing_child_id)")
+    @blp.alt_response(412, schema=ErrorSchema, description="If-Match is not the child's current version: GET it again")
+    @blp.alt_response(428, schema=ErrorSchema, description="If-Match is missing")
+    def patch(self, changes, child_id):
+        """Change some of a child's details (If-Match required)"""
+        if not changes:
+            abort(422, message="the body names no field to change", errors={"json": {"_schema": ["Give at least one field to change."]}})
+        ctx = current_app.extensions["cpp"]
+        principal = current_principal()
+        current = _find(ctx, child_id)
+        wanted = if_match_versions(request.headers["If-Match"])
+        if current["version"] not in wanted:
+            abort(412, message=f"the child has changed since you read it (it is now at {etag(current['version'])}); "
+                               "GET it again and reapply your change")
+        merged = {k: v for k, v in current.items() if k != "version"}
+        merged.update(_to_document(changes))
+        try:
+            _check_one_date_of_birth(merged)
+        except ValidationError as exc:
+            abort(422, message="the change would leave the child without exactly one date of birth",
+                  errors={"json": exc.normalized_messages()})
+        merged.update(updated_at=datetime.now(timezone.utc).isoformat(), updated_by=principal.user)
+        doc = _with_keys(merged, ctx.authority["code"])
+        try:
+            with ctx.store.unit_of_work() as uow:
+                version = uow.replace(COLLECTION, doc, expected_version=current["version"])
+                audit.record_write(uow, "update", "child", child_id, child_id=child_id,
+                                   detail={"fields": sorted(changes), "version": version})
+                ctx.publish(uow, "child.updated.v1", subject=child_id, data={"child_id": child_id, "version": version})
+        except VersionConflict as exc:
+            now = "it no longer exists" if exc.actual is None else f"it is now at {etag(exc.actual)}"
+            abort(412, message=f"the child was changed by someone else while you saved ({now}); "
+                               "GET it again and reapply your change")
+        except DuplicateKey:
+            _duplicate(ctx, doc)
+        doc["version"] = version
+        return doc, {"ETag": etag(version)}

@@ -1,0 +1,58 @@
+"""What the plans API's resources share: loading scoped records, the local
+date, and turning lifecycle errors into HTTP answers."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, jsonify
+from flask_smorest import abort
+from marshmallow import Schema, fields, validate
+
+from cpp_shared.web import ServiceContext, error_body
+
+from ..domain.lifecycle import InvalidStep, LifecycleError
+
+# Every timescale is counted in local days: a step recorded at 00:30 BST is that day's.
+LOCAL_TIME = ZoneInfo("Europe/London")
+WRITERS = ("social_worker", "team_manager")
+READERS = ("social_worker", "team_manager", "chair", "auditor", "admin")
+
+
+def ctx() -> ServiceContext:
+    return current_app.extensions["cpp"]
+
+
+def today() -> date:
+    return datetime.now(LOCAL_TIME).date()
+
+
+def load(collection: str, record_id: str, what: str) -> dict[str, Any]:
+    """A record of this deployment's authority, or a 404 (another authority's
+    record is not found: its existence is not ours to tell)."""
+    doc = ctx().store.collection(collection).find_one({"_id": record_id, "authority": ctx().authority["code"]})
+    if doc is None:
+        abort(404, message=f"no {what} {record_id}")
+    return doc
+
+
+def publish_all(uow, events) -> None:
+    for type_, subject, data in events:
+        ctx().publish(uow, type_, subject=subject, data=data)
+
+
+def install_error_handlers(app: Flask) -> None:
+    @app.errorhandler(LifecycleError)
+    def lifecycle_conflict(exc: LifecycleError):
+        return jsonify(error_body(409, "Conflict", str(exc))), 409
+
+    @app.errorhandler(InvalidStep)
+    def invalid_step(exc: InvalidStep):
+        return jsonify(error_body(422, "Unprocessable Entity", "the step breaks a rule", {"json": exc.errors})), 422
+
+
+class PersonSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    role = fields.String(validate=validate.Length(max=200))
+    agency = fields.String(validate=validate.Length(max=200))

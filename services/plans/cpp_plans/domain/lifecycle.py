@@ -1,0 +1,317 @@
+"""The child protection lifecycle, from the strategy discussion to the plan.
+
+Plain Python over plain documents: each step checks the rules of the seeds
+(DOMAIN.md) against the current state, and returns the new state and the
+events to publish. Nothing here knows about HTTP or the store, so the rules
+are tested fast and alone; the API parses, calls a step and persists.
+
+A case moves:
+
+    enquiries ──(enquiry outcome: no conference)──────────► child_in_need
+        │
+        └─(enquiry outcome: conference required)─► conference_pending
+                │
+                └─(initial conference held)─┬─ plan required ─► on_plan ──(review: end)──► plan_ended
+                                            └─ no plan ──────► child_in_need
+
+A plan is `outline` from the initial conference until the first core group
+meeting that agrees the detailed plan, then `active`, then `ended`.
+"""
+from __future__ import annotations
+
+import copy
+import uuid
+from datetime import date
+from typing import Any
+
+STEP_DOWN_ROUTE = "child_in_need_plan"
+
+
+class LifecycleError(Exception):
+    """A step that the case's state does not allow now (an HTTP 409)."""
+
+
+class InvalidStep(Exception):
+    """A step whose own data breaks a rule (an HTTP 422), by field."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+
+
+Event = tuple[str, str, dict[str, Any]]  # (type, subject, data)
+
+
+def _iso(d: date) -> str:
+    return d.isoformat()
+
+
+def _not_in_future(field: str, value: date, today: date) -> None:
+    if value > today:
+        raise InvalidStep({field: [f"{value.isoformat()} is in the future; record it once it has happened"]})
+
+
+# --- case ---------------------------------------------------------------
+
+def open_case(case_id: str, child_id: str, authority: str, opened_at: str, opened_by: str) -> tuple[dict, list[Event]]:
+    case = {
+        "_id": case_id,
+        "authority": authority,
+        "child_id": child_id,
+        "status": "enquiries",
+        "opened_at": opened_at,
+        "opened_by": opened_by,
+        "strategy_discussions": [],
+        "enquiry_outcome": None,
+        "conferences": [],  # {id, kind, status}
+        "plan_id": None,
+        "step_down": None,
+    }
+    return case, [("case.opened.v1", case_id, {"case_id": case_id, "child_id": child_id, "opened_at": opened_at})]
+
+
+def record_strategy_discussion(case: dict, *, held_on: date, today: date, initiated_enquiries: bool,
+                               attendees: list[dict], notes: str | None, recorded_by: str) -> tuple[dict, dict, list[Event]]:
+    if case["status"] != "enquiries":
+        raise LifecycleError(f"the case is {case['status']}: strategy discussions are recorded before the enquiry outcome")
+    _not_in_future("held_on", held_on, today)
+    discussion = {
+        "id": uuid.uuid4().hex,
+        "held_on": _iso(held_on),
+        "initiated_enquiries": initiated_enquiries,
+        "attendees": attendees,
+        "notes": notes,
+        "recorded_by": recorded_by,
+    }
+    new = copy.deepcopy(case)
+    new["strategy_discussions"].append(discussion)
+    event = ("strategy_discussion.held.v1", case["_id"], {
+        "case_id": case["_id"], "child_id": case["child_id"], "strategy_discussion_id": discussion["id"],
+        "held_on": discussion["held_on"], "initiated_enquiries": initiated_enquiries,
+    })
+    return new, discussion, [event]
+
+
+def _enquiries_started_on(case: dict) -> date | None:
+    """The strategy discussion at which the enquiries were initiated (the
+    anchor of the initial conference's timescale), else the first one."""
+    discussions = case["strategy_discussions"]
+    initiating = [d for d in discussions if d["initiated_enquiries"]] or discussions
+    return min((date.fromisoformat(d["held_on"]) for d in initiating), default=None)
+
+
+def record_enquiry_outcome(case: dict, *, completed_on: date, conference_required: bool, today: date,
+                           summary: str | None, recorded_by: str) -> tuple[dict, list[Event]]:
+    if case["status"] != "enquiries":
+        raise LifecycleError(f"the case is {case['status']}: its enquiry outcome is already recorded")
+    started = _enquiries_started_on(case)
+    if started is None:
+        raise LifecycleError("record the strategy discussion that started the enquiries first")
+    _not_in_future("completed_on", completed_on, today)
+    if completed_on < started:
+        raise InvalidStep({"completed_on": [f"is before the strategy discussion of {started.isoformat()}"]})
+    new = copy.deepcopy(case)
+    new["enquiry_outcome"] = {"completed_on": _iso(completed_on), "conference_required": conference_required,
+                              "summary": summary, "recorded_by": recorded_by}
+    if conference_required:
+        new["status"] = "conference_pending"
+    else:
+        new["status"] = "child_in_need"
+        new["step_down"] = {"route": STEP_DOWN_ROUTE, "decided_on": _iso(completed_on), "by": "enquiry_outcome"}
+    event = ("enquiry.completed.v1", case["_id"], {
+        "case_id": case["_id"], "child_id": case["child_id"], "completed_on": _iso(completed_on),
+        "conference_required": conference_required,
+    })
+    return new, [event]
+
+
+# --- conferences --------------------------------------------------------
+
+def schedule_conference(case: dict, plan: dict | None, *, kind: str, scheduled_for: date,
+                        today: date, scheduled_by: str) -> tuple[dict, dict, list[Event]]:
+    live = [c for c in case["conferences"] if c["status"] != "cancelled"]
+    if kind == "initial":
+        if any(c["kind"] == "initial" for c in live):
+            raise LifecycleError("the case already has an initial conference; later ones are review conferences")
+        if case["status"] != "conference_pending":
+            raise LifecycleError(f"the case is {case['status']}: an initial conference follows enquiries that found one needed")
+        started = _enquiries_started_on(case)
+        if started and scheduled_for < started:
+            raise InvalidStep({"scheduled_for": [f"is before the strategy discussion of {started.isoformat()}"]})
+    elif kind == "review":
+        if case["status"] != "on_plan" or plan is None or plan["status"] == "ended":
+            raise LifecycleError("a review conference reviews a plan in force; this case has none")
+        if any(c["kind"] == "review" and c["status"] == "scheduled" for c in live):
+            raise LifecycleError("a review conference is already scheduled for this case")
+        if scheduled_for < date.fromisoformat(plan["created_on"]):
+            raise InvalidStep({"scheduled_for": [f"is before the plan began on {plan['created_on']}"]})
+    else:  # the schema allows only the two kinds; this guards direct callers
+        raise InvalidStep({"kind": [f"must be initial or review, not {kind!r}"]})
+    conference = {
+        "_id": uuid.uuid4().hex,
+        "authority": case["authority"],
+        "case_id": case["_id"],
+        "child_id": case["child_id"],
+        "kind": kind,
+        "status": "scheduled",
+        "scheduled_for": _iso(scheduled_for),
+        "scheduled_by": scheduled_by,
+        "outcome": None,
+    }
+    new = copy.deepcopy(case)
+    new["conferences"].append({"id": conference["_id"], "kind": kind, "status": "scheduled"})
+    event = ("conference.scheduled.v1", case["_id"], {
+        "conference_id": conference["_id"], "case_id": case["_id"], "child_id": case["child_id"], "kind": kind,
+        "scheduled_for": conference["scheduled_for"], "plan_id": case["plan_id"],
+    })
+    return new, conference, [event]
+
+
+def _mark_conference(case: dict, conference_id: str, status: str) -> dict:
+    new = copy.deepcopy(case)
+    for c in new["conferences"]:
+        if c["id"] == conference_id:
+            c["status"] = status
+    return new
+
+
+def hold_initial_conference(case: dict, conference: dict, *, held_on: date, today: date, plan_required: bool,
+                            plan_content: dict | None, decided_by: str, attendees: list[dict],
+                            plan_id: str | None = None) -> tuple[dict, dict, dict | None, list[Event]]:
+    """Returns (case, conference, plan or None, events)."""
+    _check_can_hold(conference, held_on, today)
+    if conference["kind"] != "initial":
+        raise LifecycleError("this is a review conference")
+    started = _enquiries_started_on(case)
+    if started and held_on < started:
+        raise InvalidStep({"held_on": [f"is before the strategy discussion of {started.isoformat()}"]})
+    outcome = {"held_on": _iso(held_on), "plan_required": plan_required, "attendees": attendees, "decided_by": decided_by}
+    new_conf = {**copy.deepcopy(conference), "status": "held", "outcome": outcome}
+    new_case = _mark_conference(case, conference["_id"], "held")
+    plan = None
+    events: list[Event] = []
+    if plan_required:
+        if not plan_content:
+            raise InvalidStep({"outline_plan": ["a conference that decides on a plan agrees its outline"]})
+        missing = [f for f in ("key_worker", "categories", "core_group") if not plan_content.get(f)]
+        if missing:
+            raise InvalidStep({"outline_plan": [f"the outline plan needs {', '.join(missing)}"]})
+        plan = new_plan(new_case, new_conf, plan_content, held_on=held_on, agreed_by=decided_by, plan_id=plan_id)
+        new_case["status"] = "on_plan"
+        new_case["plan_id"] = plan["_id"]
+        new_conf["outcome"]["plan_id"] = plan["_id"]
+    else:
+        new_case["status"] = "child_in_need"
+        new_case["step_down"] = {"route": STEP_DOWN_ROUTE, "decided_on": _iso(held_on), "by": "initial_conference"}
+    events.append(("conference.held.v1", case["_id"], {
+        "conference_id": conference["_id"], "case_id": case["_id"], "child_id": case["child_id"], "kind": "initial",
+        "held_on": _iso(held_on), "plan_required": plan_required, "plan_id": plan["_id"] if plan else None,
+    }))
+    if plan:
+        events.append(("plan.created.v1", plan["_id"], plan_snapshot(plan)))
+    return new_case, new_conf, plan, events
+
+
+REVIEW_DECISIONS = ("continue", "revise", "end")
+
+
+def hold_review_conference(case: dict, conference: dict, plan: dict, *, held_on: date, today: date, decision: str,
+                           plan_content: dict | None, decided_by: str, attendees: list[dict]
+                           ) -> tuple[dict, dict, dict, list[Event]]:
+    """A review conference continues the plan, revises it (a new agreed
+    version) or ends it (the child steps down to a child in need plan)."""
+    _check_can_hold(conference, held_on, today)
+    if conference["kind"] != "review":
+        raise LifecycleError("this is an initial conference")
+    if plan["status"] == "ended":
+        raise LifecycleError("the plan has already ended")
+    if held_on < date.fromisoformat(plan["created_on"]):
+        raise InvalidStep({"held_on": [f"is before the plan began on {plan['created_on']}"]})
+    if decision not in REVIEW_DECISIONS:
+        raise InvalidStep({"decision": [f"must be one of {', '.join(REVIEW_DECISIONS)}"]})
+    if decision == "revise" and not plan_content:
+        raise InvalidStep({"plan": ["a revision agrees the revised plan's content"]})
+    outcome = {"held_on": _iso(held_on), "decision": decision, "attendees": attendees, "decided_by": decided_by,
+               "plan_id": plan["_id"]}
+    new_conf = {**copy.deepcopy(conference), "status": "held", "outcome": outcome}
+    new_case = _mark_conference(case, conference["_id"], "held")
+    new_plan_doc = copy.deepcopy(plan)
+    new_plan_doc["last_reviewed_on"] = _iso(held_on)
+    events: list[Event] = [("conference.held.v1", case["_id"], {
+        "conference_id": conference["_id"], "case_id": case["_id"], "child_id": case["child_id"], "kind": "review",
+        "held_on": _iso(held_on), "decision": decision, "plan_id": plan["_id"],
+    })]
+    if decision == "end":
+        new_plan_doc["status"] = "ended"
+        new_plan_doc["ended"] = {"on": _iso(held_on), "conference_id": conference["_id"], "step_down": STEP_DOWN_ROUTE}
+        new_case["status"] = "plan_ended"
+        new_case["step_down"] = {"route": STEP_DOWN_ROUTE, "decided_on": _iso(held_on), "by": "review_conference"}
+        events.append(("plan.ended.v1", plan["_id"], plan_snapshot(new_plan_doc)))
+    elif decision == "revise":
+        new_plan_doc["content"] = copy.deepcopy(plan_content)
+        new_plan_doc["plan_version"] = plan["plan_version"] + 1
+        new_plan_doc["agreed"] = {"by": decided_by, "on": _iso(held_on), "at": "review_conference"}
+        new_plan_doc["key_worker"] = plan_content.get("key_worker", {}).get("name", plan["key_worker"])
+        new_plan_doc["categories"] = list(plan_content.get("categories", plan["categories"]))
+        events.append(("plan.version_agreed.v1", plan["_id"], plan_snapshot(new_plan_doc)))
+    else:
+        events.append(("plan.reviewed.v1", plan["_id"], plan_snapshot(new_plan_doc)))
+    return new_case, new_conf, new_plan_doc, events
+
+
+def _check_can_hold(conference: dict, held_on: date, today: date) -> None:
+    if conference["status"] != "scheduled":
+        raise LifecycleError(f"the conference is {conference['status']}; its outcome is recorded once")
+    _not_in_future("held_on", held_on, today)
+
+
+# --- plans --------------------------------------------------------------
+
+def new_plan(case: dict, conference: dict, content: dict, *, held_on: date, agreed_by: str,
+             plan_id: str | None = None) -> dict:
+    return {
+        "_id": plan_id or uuid.uuid4().hex,
+        "authority": case["authority"],
+        "case_id": case["_id"],
+        "child_id": case["child_id"],
+        "status": "outline",
+        "created_on": _iso(held_on),
+        "initial_conference_id": conference["_id"],
+        "plan_version": 1,
+        "content": copy.deepcopy(content),
+        "agreed": {"by": agreed_by, "on": _iso(held_on), "at": "initial_conference"},
+        "key_worker": content.get("key_worker", {}).get("name"),
+        "categories": list(content.get("categories", [])),
+        "activated_on": None,
+        "ended": None,
+        "escalations": [],
+    }
+
+
+def plan_version_record(plan: dict) -> dict:
+    """The numbered, immutable record of one agreed version of a plan."""
+    return {
+        "_id": f"{plan['_id']}:{plan['plan_version']}",
+        "plan_id": plan["_id"],
+        "authority": plan["authority"],
+        "number": plan["plan_version"],
+        "status": plan["status"],
+        "content": copy.deepcopy(plan["content"]),
+        "agreed": copy.deepcopy(plan["agreed"]),
+    }
+
+
+def plan_snapshot(plan: dict) -> dict:
+    """What plan events carry, so that docs and notify never call plans."""
+    return {
+        "plan_id": plan["_id"],
+        "case_id": plan["case_id"],
+        "child_id": plan["child_id"],
+        "status": plan["status"],
+        "plan_version": plan["plan_version"],
+        "created_on": plan["created_on"],
+        "activated_on": plan["activated_on"],
+        "ended": plan["ended"],
+        "agreed": plan["agreed"],
+        "content": plan["content"],
+    }

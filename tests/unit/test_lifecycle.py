@@ -1,0 +1,150 @@
+"""The lifecycle rules, alone (no HTTP, no store)."""
+from datetime import date, timedelta
+
+import pytest
+
+from cpp_plans.domain import lifecycle as lc
+from cpp_plans.domain.lifecycle import InvalidStep, LifecycleError
+
+TODAY = date(2026, 11, 23)
+OUTLINE = {"key_worker": {"name": "Sam Social"}, "categories": ["neglect"],
+           "core_group": [{"name": "Sam Social", "role": "social worker", "agency": "council", "is_family_member": False}]}
+
+
+def opened():
+    case, events = lc.open_case("case-1", "child-1", "ENG", "2026-11-01T09:00:00+00:00", "sw-1")
+    assert case["status"] == "enquiries" and [e[0] for e in events] == ["case.opened.v1"]
+    return case
+
+
+def after_strategy(held_on=date(2026, 11, 2), **kw):
+    case, discussion, events = lc.record_strategy_discussion(
+        opened(), held_on=held_on, today=TODAY, initiated_enquiries=True, attendees=[], notes=None, recorded_by="sw-1", **kw)
+    assert events[0][0] == "strategy_discussion.held.v1" and events[0][2]["held_on"] == held_on.isoformat()
+    return case
+
+
+def pending():
+    case, events = lc.record_enquiry_outcome(after_strategy(), completed_on=date(2026, 11, 9), conference_required=True,
+                                             today=TODAY, summary=None, recorded_by="sw-1")
+    assert case["status"] == "conference_pending" and events[0][2]["conference_required"] is True
+    return case
+
+
+def scheduled(kind="initial", case=None, plan=None, on=date(2026, 11, 20)):
+    case, conf, events = lc.schedule_conference(case or pending(), plan, kind=kind, scheduled_for=on, today=TODAY,
+                                                scheduled_by="tm-1")
+    assert conf["status"] == "scheduled" and events[0][0] == "conference.scheduled.v1"
+    return case, conf
+
+
+def on_plan():
+    case, conf = scheduled()
+    case, conf, plan, events = lc.hold_initial_conference(
+        case, conf, held_on=date(2026, 11, 20), today=TODAY, plan_required=True, plan_content=OUTLINE,
+        decided_by="chair-1", attendees=[])
+    assert [e[0] for e in events] == ["conference.held.v1", "plan.created.v1"]
+    return case, conf, plan
+
+
+def test_strategy_discussion_in_the_future_is_refused():
+    with pytest.raises(InvalidStep) as err:
+        after_strategy(held_on=TODAY + timedelta(days=1))
+    assert "held_on" in err.value.errors
+
+
+def test_no_enquiry_outcome_without_a_strategy_discussion():
+    with pytest.raises(LifecycleError, match="strategy discussion"):
+        lc.record_enquiry_outcome(opened(), completed_on=TODAY, conference_required=True, today=TODAY, summary=None,
+                                  recorded_by="sw")
+
+
+def test_enquiries_cannot_finish_before_they_started():
+    with pytest.raises(InvalidStep) as err:
+        lc.record_enquiry_outcome(after_strategy(), completed_on=date(2026, 11, 1), conference_required=True,
+                                  today=TODAY, summary=None, recorded_by="sw")
+    assert "completed_on" in err.value.errors
+
+
+def test_no_conference_needed_steps_down_to_child_in_need():
+    case, _ = lc.record_enquiry_outcome(after_strategy(), completed_on=date(2026, 11, 9), conference_required=False,
+                                        today=TODAY, summary=None, recorded_by="sw")
+    assert case["status"] == "child_in_need" and case["step_down"]["route"] == "child_in_need_plan"
+    with pytest.raises(LifecycleError):
+        lc.schedule_conference(case, None, kind="initial", scheduled_for=TODAY, today=TODAY, scheduled_by="tm")
+
+
+def test_the_enquiry_outcome_is_recorded_once_and_strategy_discussions_come_before_it():
+    case = pending()
+    with pytest.raises(LifecycleError):
+        lc.record_enquiry_outcome(case, completed_on=TODAY, conference_required=True, today=TODAY, summary=None,
+                                  recorded_by="sw")
+    with pytest.raises(LifecycleError):
+        lc.record_strategy_discussion(case, held_on=TODAY, today=TODAY, initiated_enquiries=False, attendees=[],
+                                      notes=None, recorded_by="sw")
+
+
+def test_no_second_initial_conference():
+    case, _ = scheduled()
+    with pytest.raises(LifecycleError, match="already has an initial conference"):
+        lc.schedule_conference(case, None, kind="initial", scheduled_for=TODAY, today=TODAY, scheduled_by="tm")
+
+
+def test_no_review_conference_without_a_plan():
+    with pytest.raises(LifecycleError, match="plan in force"):
+        lc.schedule_conference(pending(), None, kind="review", scheduled_for=TODAY, today=TODAY, scheduled_by="tm")
+
+
+def test_initial_conference_deciding_on_a_plan_creates_an_outline_plan():
+    case, conf, plan = on_plan()
+    assert case["status"] == "on_plan" and case["plan_id"] == plan["_id"]
+    assert conf["status"] == "held" and conf["outcome"]["plan_id"] == plan["_id"]
+    assert plan["status"] == "outline" and plan["plan_version"] == 1 and plan["content"] == OUTLINE
+    assert plan["key_worker"] == "Sam Social" and plan["categories"] == ["neglect"]
+
+
+def test_an_outline_plan_needs_its_key_worker_categories_and_core_group():
+    case, conf = scheduled()
+    with pytest.raises(InvalidStep) as err:
+        lc.hold_initial_conference(case, conf, held_on=TODAY, today=TODAY, plan_required=True,
+                                   plan_content={"key_worker": {"name": "x"}}, decided_by="c", attendees=[])
+    assert "categories" in err.value.errors["outline_plan"][0] and "core_group" in err.value.errors["outline_plan"][0]
+
+
+def test_initial_conference_without_a_plan_steps_down():
+    case, conf = scheduled()
+    case, conf, plan, events = lc.hold_initial_conference(case, conf, held_on=TODAY, today=TODAY, plan_required=False,
+                                                          plan_content=None, decided_by="c", attendees=[])
+    assert plan is None and case["status"] == "child_in_need" and [e[0] for e in events] == ["conference.held.v1"]
+
+
+def test_a_conference_outcome_is_recorded_once_and_not_in_the_future():
+    case, conf = scheduled()
+    with pytest.raises(InvalidStep):
+        lc.hold_initial_conference(case, conf, held_on=TODAY + timedelta(days=1), today=TODAY, plan_required=False,
+                                   plan_content=None, decided_by="c", attendees=[])
+    case, conf, plan = on_plan()
+    with pytest.raises(LifecycleError, match="recorded once"):
+        lc.hold_initial_conference(case, conf, held_on=TODAY, today=TODAY, plan_required=False, plan_content=None,
+                                   decided_by="c", attendees=[])
+
+
+@pytest.mark.parametrize("decision,status,event", [("continue", "outline", "plan.reviewed.v1"),
+                                                   ("revise", "outline", "plan.version_agreed.v1"),
+                                                   ("end", "ended", "plan.ended.v1")])
+def test_review_conference_decisions(decision, status, event):
+    case, _, plan = on_plan()
+    case, review = scheduled("review", case, plan, on=date(2026, 11, 22))
+    revised = {**OUTLINE, "categories": ["neglect", "emotional_abuse"]}
+    case, review, plan2, events = lc.hold_review_conference(
+        case, review, plan, held_on=date(2026, 11, 22), today=TODAY, decision=decision,
+        plan_content=revised if decision == "revise" else None, decided_by="chair", attendees=[])
+    assert plan2["status"] == status and [e[0] for e in events] == ["conference.held.v1", event]
+    assert plan2["plan_version"] == (2 if decision == "revise" else 1)
+    if decision == "end":
+        assert case["status"] == "plan_ended" and plan2["ended"]["step_down"] == "child_in_need_plan"
+        with pytest.raises(LifecycleError):
+            lc.schedule_conference(case, plan2, kind="review", scheduled_for=TODAY, today=TODAY, scheduled_by="tm")
+    if decision == "revise":
+        assert plan2["categories"] == ["neglect", "emotional_abuse"] and plan2["agreed"]["at"] == "review_conference"
+        assert lc.plan_version_record(plan2)["_id"] == f"{plan2['_id']}:2"
