@@ -69,3 +69,34 @@ def cpp_timescales() -> list[dict[str, Any]]:
     A rule whose source sets no timescale gives ``"offset": None``; the
     deadline is then created without a date and shown as needing one.
     """
+
+
+@hookspec
+def cpp_escalation_routes() -> list[dict[str, Any]]:
+    """Offer the routes by which a plan that is not working is escalated.
+
+    Called by the plans service when an escalation is recorded (an unknown
+    route is refused, listing these). Return a list of::
+
+        {
+          "id": "early_review_conference",    # a later plugin overrides by id
+          "name": "Convene an early review conference",
+          "description": "...",
+          "recipient": None,                  # or {"name": "Children's Convenor", "kind": "external"}
+                                              # for routes that go outside the council
+          "source": "Working Together 2023 ...",
+        }
+    """
+
+
+@hookspec
+def cpp_terminology() -> dict[str, str]:
+    """Give the local words for the platform's terms.
+
+    Keys: initial_conference, review_conference, enquiries, plan,
+    core_group, register (and any a later hook documents). Later plugins
+    override earlier ones key by key; the plans API returns the merged
+    wording with a plan so that clients show the local words (e.g.
+    "Child Protection Planning Meeting" in Scotland, "section 35 enquiries"
+    in Guernsey).
+    """

@@ -93,6 +93,14 @@ class Plugins:
                 merged[item["id"]] = {**item, "plugin": impl.plugin_name}
         return list(merged.values())
 
+    def merged(self, hook_name: str) -> dict[str, Any]:
+        """Merge a dict hook's answers in CPP_PLUGINS order, key by key."""
+        caller = getattr(self.pm.hook, hook_name)
+        result: dict[str, Any] = {}
+        for impl in caller.get_hookimpls():  # registration order
+            result.update(impl.function() or {})
+        return result
+
     def describe(self) -> list[LoadedPlugin]:
         result = []
         for name in self.order:

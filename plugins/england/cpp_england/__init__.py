@@ -79,3 +79,36 @@ def cpp_timescales():
             "(V2: Pan-Sussex 5.5 and the same sources)",
         },
     ]
+
+
+@hookimpl
+def cpp_escalation_routes():
+    return [
+        {
+            "id": "early_review_conference",
+            "name": "Convene an early review conference",
+            "description": "The plan is not working: the core group asks the chair to bring the review forward.",
+            "recipient": None,
+            "source": f"{WT}: a review conference may be brought forward when the plan is not working",
+        },
+        {
+            "id": "legal_planning",
+            "name": "Legal planning meeting (public law outline)",
+            "description": "Consider an application to court, for a care order, when the plan has not made the "
+                           "child safe.",
+            "recipient": None,
+            "source": "Greenwich child protection plan page (seed 001): the council may apply to court for a care order",
+        },
+    ]
+
+
+@hookimpl
+def cpp_terminology():
+    return {
+        "initial_conference": "initial child protection conference",
+        "review_conference": "review child protection conference",
+        "enquiries": "section 47 enquiries",
+        "plan": "child protection plan",
+        "core_group": "core group",
+        "register": "subject of a child protection plan",
+    }
