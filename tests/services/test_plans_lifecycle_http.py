@@ -156,3 +156,120 @@ def test_an_outline_plan_with_dates_is_stored_as_json_and_dates_are_not_before_t
     stored = plans_store.collection("plans").find_one({"_id": good.json["plan"]["id"]})
     assert stored["content"]["actions"][0]["by_when"] == "2099-01-15"
     assert stored["content"]["outcomes"][0]["target_date"] == "2099-01-31"
+
+
+DETAILED = {
+    **FULL_OUTLINE,
+    "monitoring": [{"who": "Hana Visitor", "agency": "NHS", "what": "Sees Ana at home", "contact_type": "home_visit",
+                    "frequency": {"every": 2, "unit": "weeks"}}],
+    "contingency_plan": {"plan": "A legal planning meeting is called", "triggers": ["Ana is found alone at home"]},
+}
+
+
+def test_every_step_of_a_plan_over_http(plans, plans_store, token_for):
+    sw, chair = bearer(token_for("social_worker", user="sw-1")), bearer(token_for("chair", user="chair-1"))
+    d0 = date.today() - timedelta(days=20)
+    conf_id = a_plan_to_conference(plans, sw, d0)
+    plan = plans.post(f"/v1/conferences/{conf_id}/outcome", headers=chair,
+                      json={"held_on": d0.isoformat(), "plan_required": True, "outline_plan": OUTLINE}).json["plan"]
+    plan_id = plan["id"]
+    assert plan["terminology"]["enquiries"] == "section 47 enquiries"
+
+    # The outline plan lacks what a detailed plan needs: the core group cannot agree it as it is.
+    lacking = plans.post(f"/v1/plans/{plan_id}/core-group-meetings", headers=sw,
+                         json={"held_on": d0.isoformat(), "detailed_plan_agreed": True})
+    assert lacking.status_code == 422 and "outcomes" in lacking.json["errors"]["json"]["plan"][0]
+    meeting = plans.post(f"/v1/plans/{plan_id}/core-group-meetings", headers=sw,
+                         json={"held_on": (d0 + timedelta(days=7)).isoformat(), "detailed_plan_agreed": True,
+                               "attendees": [{"name": "Alex Parent"}], "plan": DETAILED})
+    assert meeting.status_code == 201, meeting.json
+    active = plans.get(f"/v1/plans/{plan_id}", headers=sw)
+    assert active.json["status"] == "active" and active.json["plan_version"] == 2
+    assert active.json["activated_on"] == (d0 + timedelta(days=7)).isoformat()
+
+    visit = plans.post(f"/v1/plans/{plan_id}/visits", headers=sw,
+                       json={"visited_on": (d0 + timedelta(days=8)).isoformat(), "announced": False,
+                             "child_seen": True, "seen_alone": True, "by": "Sam Social"})
+    assert visit.status_code == 201, visit.json
+
+    # Changes need the ETag as read; a stale one is refused.
+    change = {"childs_views": "Ana says she likes her new bed."}
+    assert plans.patch(f"/v1/plans/{plan_id}", json=change, headers=sw).status_code == 428
+    etag = active.headers["ETag"]
+    first = plans.patch(f"/v1/plans/{plan_id}", json=change, headers={**sw, "If-Match": etag})
+    assert first.status_code == 200, first.json
+    assert first.json["plan_version"] == 3 and first.json["content"]["childs_views"].startswith("Ana says")
+    assert first.headers["ETag"] != etag
+    second = plans.patch(f"/v1/plans/{plan_id}", json={"familys_views": "We agree."}, headers={**sw, "If-Match": etag})
+    assert second.status_code == 412
+    bad = plans.patch(f"/v1/plans/{plan_id}", json={"categories": ["bad"]}, headers={**sw, "If-Match": first.headers["ETag"]})
+    assert bad.status_code == 422 and "categories" in bad.json["errors"]["json"]
+    versions = plans.get(f"/v1/plans/{plan_id}/versions", headers=sw).json["versions"]
+    assert [(v["number"], v["agreed"]["at"]) for v in versions] == [
+        (1, "initial_conference"), (2, "core_group_meeting"), (3, "change")]
+
+    unknown = plans.post(f"/v1/plans/{plan_id}/escalations", headers=sw, json={"route": "wishful", "reason": "x"})
+    assert unknown.status_code == 422
+    assert "early_review_conference" in unknown.json["errors"]["json"]["route"][0]
+    esc = plans.post(f"/v1/plans/{plan_id}/escalations", headers=sw,
+                     json={"route": "early_review_conference", "reason": "Home conditions worse again"})
+    assert esc.status_code == 201 and esc.json["name"] == "Convene an early review conference"
+
+    listed = plans.get("/v1/plans?status=active&key_worker=Sam Social", headers=sw).json
+    assert [p["id"] for p in listed["items"]] == [plan_id] and listed["total"] == 1
+    assert plans.get("/v1/plans?status=ended", headers=sw).json["total"] == 0
+    assert plans.get("/v1/plans?status=lost", headers=sw).status_code == 422
+
+    case_id = plans.get(f"/v1/plans/{plan_id}", headers=sw).json["case_id"]
+    review = plans.post(f"/v1/cases/{case_id}/conferences", headers=sw,
+                        json={"kind": "review", "scheduled_for": (d0 + timedelta(days=10)).isoformat()}).json
+    plans.post(f"/v1/conferences/{review['id']}/outcome", headers=chair,
+               json={"held_on": (d0 + timedelta(days=10)).isoformat(), "decision": "end"})
+    late = plans.post(f"/v1/plans/{plan_id}/visits", headers=sw,
+                      json={"visited_on": (d0 + timedelta(days=11)).isoformat(), "announced": True,
+                            "child_seen": True, "seen_alone": False, "by": "Sam Social"})
+    assert late.status_code == 409 and "no visit on an ended plan" in late.json["message"]
+
+    types = [m.routing_key for m in plans_store.outbox_pending(1000)]
+    for expected in ("core_group.held.v1", "plan.activated.v1", "visit.recorded.v1", "plan.version_agreed.v1",
+                     "escalation.raised.v1", "plan.ended.v1"):
+        assert expected in types
+    assert plans_store.verify_log("audit").ok
+
+
+def test_two_changes_with_the_same_etag_one_wins(plans_app, token_for):
+    """Both requests pass the If-Match check before either commits: the store's
+    version check lets one through and the other gets 412."""
+    import threading
+
+    client = plans_app.test_client()
+    sw, chair = bearer(token_for()), bearer(token_for("chair"))
+    d0 = date.today() - timedelta(days=3)
+    conf_id = a_plan_to_conference(client, sw, d0)
+    plan = client.post(f"/v1/conferences/{conf_id}/outcome", headers=chair,
+                       json={"held_on": d0.isoformat(), "plan_required": True, "outline_plan": OUTLINE}).json["plan"]
+    etag = client.get(f"/v1/plans/{plan['id']}", headers=sw).headers["ETag"]
+    store = plans_app.extensions["cpp"].store
+    real_uow = store.unit_of_work
+    both_read = threading.Barrier(2)
+
+    def held_back_uow():  # each request waits for the other before committing
+        both_read.wait(timeout=10)
+        return real_uow()
+
+    store.unit_of_work = held_back_uow
+    results = []
+
+    def change(text):
+        results.append(plans_app.test_client().patch(f"/v1/plans/{plan['id']}", json={"familys_views": text},
+                                                     headers={**sw, "If-Match": etag}).status_code)
+
+    threads = [threading.Thread(target=change, args=(t,)) for t in ("first", "second")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    store.unit_of_work = real_uow
+    assert sorted(results) == [200, 412]
+    versions = client.get(f"/v1/plans/{plan['id']}/versions", headers=sw).json["versions"]
+    assert [v["number"] for v in versions] == [1, 2], "exactly one change was agreed"

@@ -148,3 +148,75 @@ def test_review_conference_decisions(decision, status, event):
     if decision == "revise":
         assert plan2["categories"] == ["neglect", "emotional_abuse"] and plan2["agreed"]["at"] == "review_conference"
         assert lc.plan_version_record(plan2)["_id"] == f"{plan2['_id']}:2"
+
+
+DETAILED = {**OUTLINE, "outcomes": [{"id": "o1"}], "actions": [{"id": "a1"}]}
+
+
+def core_group(plan, agreed=True, content=None, missing=(), held_on=date(2026, 11, 21)):
+    return lc.record_core_group_meeting(plan, held_on=held_on, today=TODAY, attendees=[], detailed_plan_agreed=agreed,
+                                        plan_content=content, missing_for_agreement=list(missing), notes=None,
+                                        recorded_by="sw-1")
+
+
+def test_the_first_core_group_that_agrees_the_detailed_plan_activates_it():
+    _, _, plan = on_plan()
+    plan2, meeting, events = core_group(plan, agreed=False)
+    assert plan2["status"] == "outline" and [e[0] for e in events] == ["core_group.held.v1"]
+    plan3, meeting, events = core_group(plan2, content=DETAILED)
+    assert plan3["status"] == "active" and plan3["activated_on"] == "2026-11-21" and plan3["plan_version"] == 2
+    assert [e[0] for e in events] == ["core_group.held.v1", "plan.activated.v1"] and meeting["plan_version"] == 2
+    plan4, _, events = core_group(plan3)  # agreeing it again unchanged is no new version
+    assert plan4["plan_version"] == 2 and [e[0] for e in events] == ["core_group.held.v1"]
+    plan5, _, events = core_group(plan3, content={**DETAILED, "categories": ["neglect", "physical_abuse"]})
+    assert plan5["plan_version"] == 3 and events[-1][0] == "plan.version_agreed.v1"
+
+
+def test_a_detailed_plan_missing_items_cannot_be_agreed():
+    _, _, plan = on_plan()
+    with pytest.raises(InvalidStep) as err:
+        core_group(plan, missing=["outcomes", "contingency_plan"])
+    assert "outcomes, contingency_plan" in err.value.errors["plan"][0]
+    with pytest.raises(InvalidStep):
+        core_group(plan, agreed=False, content=DETAILED)
+
+
+def test_no_core_group_before_the_plan_or_in_the_future():
+    _, _, plan = on_plan()
+    with pytest.raises(InvalidStep):
+        core_group(plan, held_on=date(2026, 11, 19))
+    with pytest.raises(InvalidStep):
+        core_group(plan, held_on=TODAY + timedelta(days=1))
+
+
+def visit(plan, **kw):
+    args = dict(visited_on=date(2026, 11, 22), today=TODAY, announced=False, child_seen=True, seen_alone=True,
+                by="Sam Social", notes=None, recorded_by="sw-1")
+    args.update(kw)
+    return lc.record_visit(plan, **args)
+
+
+def test_visits_are_recorded_on_a_plan_in_force_only():
+    case, _, plan = on_plan()
+    record, events = visit(plan)
+    assert record["announced"] is False and events[0][0] == "visit.recorded.v1"
+    with pytest.raises(InvalidStep):
+        visit(plan, child_seen=False, seen_alone=True)
+    with pytest.raises(InvalidStep):
+        visit(plan, visited_on=date(2026, 11, 1))
+    case, review = scheduled("review", case, plan, on=date(2026, 11, 22))
+    _, _, ended, _ = lc.hold_review_conference(case, review, plan, held_on=date(2026, 11, 22), today=TODAY,
+                                               decision="end", plan_content=None, decided_by="c", attendees=[])
+    with pytest.raises(LifecycleError, match="no visit on an ended plan"):
+        visit(ended)
+
+
+def test_escalation_routes_come_from_the_deployment():
+    _, _, plan = on_plan()
+    routes = [{"id": "reporter", "name": "Referral to the Children's Reporter", "recipient": {"name": "SCRA"}}]
+    with pytest.raises(InvalidStep) as err:
+        lc.escalate(plan, route="court", reason="not working", routes=routes, today=TODAY, raised_by="sw")
+    assert "reporter" in err.value.errors["route"][0]
+    plan2, esc, events = lc.escalate(plan, route="reporter", reason="not working", routes=routes, today=TODAY,
+                                     raised_by="sw")
+    assert plan2["escalations"] == [esc] and events[0][2]["recipient"] == {"name": "SCRA"}

@@ -21,7 +21,6 @@ import re
 import unicodedata
 import uuid
 from datetime import date, datetime, timedelta, timezone
-from functools import wraps
 from typing import Any
 
 from flask import current_app, request
@@ -35,7 +34,7 @@ from cpp_shared.store import DuplicateKey, Store, VersionConflict
 
 from .. import audit
 from ..domain import identifiers
-from .common import today
+from .common import etag, if_match_versions, requires_if_match, today
 from .fields import StrictBoolean
 
 blp = Blueprint("children", __name__, url_prefix="/v1/children", description="Children and their details")
@@ -336,36 +335,6 @@ def _duplicate(ctx: Any, doc: dict[str, Any]) -> None:
 
 
 # --- ETags ---
-
-def etag(version: int) -> str:
-    return f'"{version}"'
-
-
-_ETAG = re.compile(r'\s*(?:(?:W/)?"([0-9]{1,18})"|([0-9]{1,18}))\s*')
-
-
-def if_match_versions(header: str) -> set[int]:
-    """The versions an If-Match header names (empty when it names none)."""
-    versions = set()
-    for part in header.split(","):
-        match = _ETAG.fullmatch(part)
-        if match:
-            versions.add(int(match.group(1) or match.group(2)))
-    return versions
-
-
-def requires_if_match(view: Any) -> Any:
-    """428 unless the request carries If-Match with a version (before the body is read)."""
-
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        header = request.headers.get("If-Match", "").strip()
-        if not header or header == "*":
-            abort(428, message='this update needs If-Match: the ETag of the child as you read it (GET it first), e.g. If-Match: "3"')
-        return view(*args, **kwargs)
-
-    return wrapper
-
 
 def _headers(doc: dict[str, Any]) -> dict[str, str]:
     return {"ETag": etag(doc["version"]), "Location": f"{blp.url_prefix}/{doc['_id']}"}

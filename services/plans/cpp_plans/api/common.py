@@ -3,10 +3,12 @@ date, and turning lifecycle errors into HTTP answers."""
 from __future__ import annotations
 
 from datetime import date, datetime
+import re
+from functools import wraps
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, jsonify
+from flask import Flask, current_app, jsonify, request
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
@@ -35,6 +37,39 @@ def load(collection: str, record_id: str, what: str) -> dict[str, Any]:
     if doc is None:
         abort(404, message=f"no {what} {record_id}")
     return doc
+
+
+# --- ETag / If-Match: the record's revision (its store version) ---
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+_ETAG = re.compile(r'\s*(?:(?:W/)?"([0-9]{1,18})"|([0-9]{1,18}))\s*')
+
+
+def if_match_versions(header: str) -> set[int]:
+    """The versions an If-Match header names (empty when it names none)."""
+    versions = set()
+    for part in header.split(","):
+        match = _ETAG.fullmatch(part)
+        if match:
+            versions.add(int(match.group(1) or match.group(2)))
+    return versions
+
+
+def requires_if_match(view: Any) -> Any:
+    """428 unless the request carries If-Match with a version (before the body is read)."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        header = request.headers.get("If-Match", "").strip()
+        if not header or header == "*":
+            abort(428, message='this update needs If-Match: the ETag of the record as you read it (GET it first), e.g. If-Match: "3"')
+        return view(*args, **kwargs)
+
+    return wrapper
+
 
 
 def publish_all(uow, events) -> None:

@@ -3,16 +3,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import make_response
+from flask import make_response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
-from cpp_shared.auth import requires_role
+from cpp_shared.auth import current_principal, requires_role
+from cpp_shared.store import VersionConflict
 
 from .. import audit
-from .common import READERS, ctx, load
-from .plan_schemas import PlanContentSchema
+from ..domain import lifecycle as lc
+from .common import READERS, WRITERS, PersonSchema, ctx, etag, if_match_versions, load, publish_all, \
+    requires_if_match, today
+from .fields import IsoDate, StrictBoolean
+from .plan_schemas import PlanContentSchema, missing_for_agreement
 
 blp = Blueprint("plans", __name__, url_prefix="/v1/plans", description="Child protection plans and their versions")
 
@@ -37,6 +41,9 @@ class PlanSchema(Schema):
     key_worker = fields.String(allow_none=True)
     categories = fields.List(fields.String())
     content = fields.Nested(PlanContentSchema)
+    escalations = fields.List(fields.Dict())
+    terminology = fields.Dict(keys=fields.String(), values=fields.String(),
+                              metadata={"description": "this authority's words for the platform's terms"})
     version = fields.Integer(metadata={"description": "the record's revision, as in its ETag"})
 
 
@@ -53,12 +60,69 @@ class PlanVersionListSchema(Schema):
     versions = fields.List(fields.Nested(PlanVersionSchema))
 
 
-def etag(doc: dict[str, Any]) -> str:
-    return f'"{doc["version"]}"'
-
-
 def plan_response(plan: dict[str, Any]) -> dict[str, Any]:
-    return plan
+    return {**plan, "terminology": ctx().plugins.merged("cpp_terminology")}
+
+
+class PlanChangeSchema(PlanContentSchema):
+    """Some items of a plan's content; each item given replaces the plan's whole."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("partial", True)
+        super().__init__(*args, **kwargs)
+
+
+class PlanQuerySchema(Schema):
+    status = fields.String(validate=validate.OneOf(["outline", "active", "ended"]))
+    key_worker = fields.String(validate=validate.Length(min=1, max=200))
+    child_id = fields.String(validate=validate.Length(min=1, max=100))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class PlanPageSchema(Schema):
+    items = fields.List(fields.Nested(PlanSchema))
+    page = fields.Integer()
+    page_size = fields.Integer()
+    total = fields.Integer()
+
+
+@blp.route("")
+class Plans(MethodView):
+    @blp.arguments(PlanQuerySchema, location="query")
+    @blp.response(200, PlanPageSchema)
+    @requires_role(*READERS)
+    def get(self, query):
+        filter_ = {"authority": ctx().authority["code"]}
+        filter_.update({k: query[k] for k in ("status", "key_worker", "child_id") if k in query})
+        plans = ctx().store.collection("plans")
+        page, size = query["page"], query["page_size"]
+        items = plans.find(filter_, sort=[("created_on", -1)], skip=(page - 1) * size, limit=size)
+        with ctx().store.unit_of_work() as uow:  # one audit entry per plan listed
+            for plan in items:
+                audit.record_write(uow, "read", "plan", plan["_id"], child_id=plan["child_id"])
+        return {"items": [plan_response(p) for p in items], "page": page, "page_size": size,
+                "total": plans.count_documents(filter_)}
+
+
+def _plan_with_etag(plan: dict[str, Any], status: int = 200):
+    response = make_response(PlanSchema().dump(plan_response(plan)), status)
+    response.headers["ETag"] = etag(plan["version"])
+    return response
+
+
+def _save_plan(before: dict, after: dict, events, action: str, *, extra=None) -> dict:
+    """Persist a plan step: the plan, a version record when a new version
+    was agreed, any other new record, the audit entry and the events."""
+    with ctx().store.unit_of_work() as uow:
+        uow.replace("plans", after, expected_version=before["version"])
+        if after["plan_version"] != before["plan_version"]:
+            uow.insert("plan_versions", lc.plan_version_record(after))
+        if extra:
+            uow.insert(*extra)
+        audit.record_write(uow, action, "plan", after["_id"], child_id=after["child_id"])
+        publish_all(uow, events)
+    return {**after, "version": before["version"] + 1}
 
 
 @blp.route("/<plan_id>")
@@ -69,9 +133,34 @@ class PlanById(MethodView):
     def get(self, plan_id):
         plan = load("plans", plan_id, "plan")
         audit.record_read(ctx().store, "plan", plan_id, child_id=plan["child_id"])
-        response = make_response(PlanSchema().dump(plan_response(plan)))
-        response.headers["ETag"] = etag(plan)
-        return response
+        return _plan_with_etag(plan)
+
+    @blp.arguments(PlanChangeSchema)
+    @blp.response(200, PlanSchema)
+    @blp.alt_response(412, description="the plan changed since the If-Match ETag was read")
+    @blp.alt_response(428, description="If-Match is missing")
+    @requires_role(*WRITERS)
+    @requires_if_match
+    def patch(self, changes, plan_id):
+        """Agree a change to the plan: a new numbered version, by whom and when."""
+        plan = load("plans", plan_id, "plan")
+        if plan["version"] not in if_match_versions(request.headers["If-Match"]):
+            abort(412, message=f"the plan is at revision {plan['version']}; read it again before changing it")
+        if plan["status"] == "ended":
+            raise lc.LifecycleError("the plan has ended; it cannot be changed")
+        merged = {**plan["content"], **PlanContentSchema().dump(changes)}
+        schema = PlanContentSchema(not_before=plan["created_on"])
+        errors = schema.validate(merged)
+        if errors:
+            raise lc.InvalidStep(errors)
+        after = {**plan, "content": merged, "plan_version": plan["plan_version"] + 1,
+                 "agreed": {"by": current_principal().user, "on": today().isoformat(), "at": "change"},
+                 "key_worker": merged.get("key_worker", {}).get("name"), "categories": list(merged.get("categories", []))}
+        try:
+            saved = _save_plan(plan, after, [("plan.version_agreed.v1", plan_id, lc.plan_snapshot(after))], "change")
+        except VersionConflict:  # another change committed after our read: the ETag is stale now
+            abort(412, message="the plan changed while this change was made; read it again")
+        return _plan_with_etag(saved)
 
 
 @blp.route("/<plan_id>/versions")
@@ -96,3 +185,88 @@ class PlanVersionByNumber(MethodView):
             abort(404, message=f"plan {plan_id} has no version {number}")
         audit.record_read(ctx().store, "plan_version", f"{plan_id}:{number}", child_id=plan["child_id"])
         return version
+
+
+class CoreGroupMeetingSchema(Schema):
+    id = fields.String(attribute="_id", dump_only=True)
+    held_on = IsoDate(required=True)
+    attendees = fields.List(fields.Nested(PersonSchema), load_default=list, validate=validate.Length(max=50))
+    detailed_plan_agreed = StrictBoolean(required=True)
+    plan = fields.Nested(PlanContentSchema, metadata={"description": "the detailed plan agreed at this meeting"})
+    notes = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=4000))
+    plan_version = fields.Integer(dump_only=True)
+    recorded_by = fields.String(dump_only=True)
+
+
+class VisitSchema(Schema):
+    id = fields.String(attribute="_id", dump_only=True)
+    visited_on = IsoDate(required=True)
+    announced = StrictBoolean(required=True)
+    child_seen = StrictBoolean(required=True)
+    seen_alone = StrictBoolean(required=True)
+    by = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    notes = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=4000))
+    recorded_by = fields.String(dump_only=True)
+
+
+class EscalationSchema(Schema):
+    id = fields.String(dump_only=True)
+    route = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+    name = fields.String(dump_only=True)
+    recipient = fields.Dict(dump_only=True, allow_none=True)
+    raised_on = fields.String(dump_only=True)
+    raised_by = fields.String(dump_only=True)
+
+
+@blp.route("/<plan_id>/core-group-meetings")
+class CoreGroupMeetings(MethodView):
+    @blp.arguments(CoreGroupMeetingSchema)
+    @blp.response(201, CoreGroupMeetingSchema)
+    @requires_role(*WRITERS)
+    def post(self, body, plan_id):
+        plan = load("plans", plan_id, "plan")
+        content = None
+        if "plan" in body:
+            schema = PlanContentSchema(not_before=plan["created_on"])
+            content = schema.dump(body["plan"])
+            errors = schema.validate(content)
+            if errors:
+                raise lc.InvalidStep({"plan": errors})
+        would_agree = content if content is not None else plan["content"]
+        after, meeting, events = lc.record_core_group_meeting(
+            plan, held_on=body["held_on"], today=today(), attendees=body["attendees"],
+            detailed_plan_agreed=body["detailed_plan_agreed"], plan_content=content,
+            missing_for_agreement=missing_for_agreement(would_agree), notes=body["notes"],
+            recorded_by=current_principal().user)
+        _save_plan(plan, after, events, "record_core_group_meeting", extra=("core_group_meetings", meeting))
+        return meeting
+
+
+@blp.route("/<plan_id>/visits")
+class Visits(MethodView):
+    @blp.arguments(VisitSchema)
+    @blp.response(201, VisitSchema)
+    @requires_role(*WRITERS)
+    def post(self, body, plan_id):
+        plan = load("plans", plan_id, "plan")
+        visit, events = lc.record_visit(plan, today=today(), recorded_by=current_principal().user, **body)
+        with ctx().store.unit_of_work() as uow:
+            uow.insert("visits", visit)
+            audit.record_write(uow, "record_visit", "plan", plan_id, child_id=plan["child_id"])
+            publish_all(uow, events)
+        return visit
+
+
+@blp.route("/<plan_id>/escalations")
+class Escalations(MethodView):
+    @blp.arguments(EscalationSchema)
+    @blp.response(201, EscalationSchema)
+    @requires_role(*WRITERS)
+    def post(self, body, plan_id):
+        plan = load("plans", plan_id, "plan")
+        routes = ctx().plugins.layered("cpp_escalation_routes")
+        after, escalation, events = lc.escalate(plan, route=body["route"], reason=body["reason"], routes=routes,
+                                                today=today(), raised_by=current_principal().user)
+        _save_plan(plan, after, events, "escalate")
+        return escalation

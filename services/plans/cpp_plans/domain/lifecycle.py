@@ -315,3 +315,109 @@ def plan_snapshot(plan: dict) -> dict:
         "agreed": plan["agreed"],
         "content": plan["content"],
     }
+
+
+def _plan_in_force(plan: dict, step: str) -> None:
+    if plan["status"] == "ended":
+        raise LifecycleError(f"the plan ended on {plan['ended']['on']}: no {step} on an ended plan")
+
+
+def _not_before_plan(field: str, value: date, plan: dict) -> None:
+    if value < date.fromisoformat(plan["created_on"]):
+        raise InvalidStep({field: [f"is before the plan began on {plan['created_on']}"]})
+
+
+def record_core_group_meeting(plan: dict, *, held_on: date, today: date, attendees: list[dict],
+                              detailed_plan_agreed: bool, plan_content: dict | None, missing_for_agreement: list[str],
+                              notes: str | None, recorded_by: str) -> tuple[dict, dict, list[Event]]:
+    """A core group meeting; the first that agrees the detailed plan makes
+    the plan active. ``missing_for_agreement`` is what the content that
+    would be agreed still lacks (the API's schema knows the items)."""
+    _plan_in_force(plan, "core group meeting")
+    _not_in_future("held_on", held_on, today)
+    _not_before_plan("held_on", held_on, plan)
+    if plan_content is not None and not detailed_plan_agreed:
+        raise InvalidStep({"plan": ["a plan is recorded here only when the meeting agrees it"]})
+    if detailed_plan_agreed and missing_for_agreement:
+        raise InvalidStep({"plan": [f"a detailed plan needs {', '.join(missing_for_agreement)} before it is agreed"]})
+    meeting = {
+        "_id": uuid.uuid4().hex,
+        "authority": plan["authority"],
+        "plan_id": plan["_id"],
+        "case_id": plan["case_id"],
+        "child_id": plan["child_id"],
+        "held_on": _iso(held_on),
+        "attendees": attendees,
+        "detailed_plan_agreed": detailed_plan_agreed,
+        "notes": notes,
+        "recorded_by": recorded_by,
+    }
+    new = copy.deepcopy(plan)
+    events: list[Event] = [("core_group.held.v1", plan["_id"], {
+        "meeting_id": meeting["_id"], "plan_id": plan["_id"], "case_id": plan["case_id"], "child_id": plan["child_id"],
+        "held_on": meeting["held_on"], "detailed_plan_agreed": detailed_plan_agreed,
+    })]
+    # A new agreed version when the meeting agrees new content, or agrees the
+    # outline as the detailed plan; re-agreeing an active plan unchanged is not a change.
+    if detailed_plan_agreed and (plan_content is not None or plan["status"] == "outline"):
+        if plan_content is not None:
+            new["content"] = copy.deepcopy(plan_content)
+            new["key_worker"] = plan_content.get("key_worker", {}).get("name", plan["key_worker"])
+            new["categories"] = list(plan_content.get("categories", plan["categories"]))
+        new["plan_version"] = plan["plan_version"] + 1
+        new["agreed"] = {"by": recorded_by, "on": meeting["held_on"], "at": "core_group_meeting"}
+        if plan["status"] == "outline":
+            new["status"] = "active"
+            new["activated_on"] = meeting["held_on"]
+            events.append(("plan.activated.v1", plan["_id"], plan_snapshot(new)))
+        else:
+            events.append(("plan.version_agreed.v1", plan["_id"], plan_snapshot(new)))
+    meeting["plan_version"] = new["plan_version"]
+    return new, meeting, events
+
+
+def record_visit(plan: dict, *, visited_on: date, today: date, announced: bool, child_seen: bool, seen_alone: bool,
+                 by: str, notes: str | None, recorded_by: str) -> tuple[dict, list[Event]]:
+    _plan_in_force(plan, "visit")
+    _not_in_future("visited_on", visited_on, today)
+    _not_before_plan("visited_on", visited_on, plan)
+    if seen_alone and not child_seen:
+        raise InvalidStep({"seen_alone": ["a child not seen cannot have been seen alone"]})
+    visit = {
+        "_id": uuid.uuid4().hex,
+        "authority": plan["authority"],
+        "plan_id": plan["_id"],
+        "child_id": plan["child_id"],
+        "visited_on": _iso(visited_on),
+        "announced": announced,
+        "child_seen": child_seen,
+        "seen_alone": seen_alone,
+        "by": by,
+        "notes": notes,
+        "recorded_by": recorded_by,
+    }
+    event = ("visit.recorded.v1", plan["_id"], {
+        "visit_id": visit["_id"], "plan_id": plan["_id"], "child_id": plan["child_id"], "visited_on": visit["visited_on"],
+        "announced": announced, "child_seen": child_seen, "seen_alone": seen_alone,
+    })
+    return visit, [event]
+
+
+def escalate(plan: dict, *, route: str, reason: str, routes: list[dict], today: date,
+             raised_by: str) -> tuple[dict, dict, list[Event]]:
+    """The plan is not working: escalate by one of the deployment's routes."""
+    _plan_in_force(plan, "escalation")
+    by_id = {r["id"]: r for r in routes}
+    if route not in by_id:
+        raise InvalidStep({"route": [f"unknown route {route!r}; this authority's routes: {', '.join(by_id) or 'none'}"]})
+    chosen = by_id[route]
+    escalation = {"id": uuid.uuid4().hex, "route": route, "name": chosen.get("name"), "reason": reason,
+                  "recipient": chosen.get("recipient"), "raised_on": _iso(today), "raised_by": raised_by}
+    new = copy.deepcopy(plan)
+    new["escalations"].append(escalation)
+    event = ("escalation.raised.v1", plan["_id"], {
+        "escalation_id": escalation["id"], "plan_id": plan["_id"], "case_id": plan["case_id"],
+        "child_id": plan["child_id"], "route": route, "name": chosen.get("name"), "recipient": chosen.get("recipient"),
+        "raised_on": escalation["raised_on"], "key_worker": plan["key_worker"],
+    })
+    return new, escalation, [event]
