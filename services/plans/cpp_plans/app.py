@@ -4,7 +4,7 @@ from __future__ import annotations
 from cpp_shared.messaging.consumer import Handlers
 from cpp_shared.web import ServiceSpec, create_app as _create_app
 
-from .api import audit, cases, children, conferences, plans
+from .api import audit, cases, children, conferences, lookup, plans
 from .api.common import install_error_handlers
 
 handlers = Handlers()  # deadline.* handlers arrive with the scheduler's events
@@ -12,6 +12,7 @@ handlers = Handlers()  # deadline.* handlers arrive with the scheduler's events
 
 def setup_store(store) -> None:
     children.setup_store(store)
+    lookup.setup_store(store)
     store.collection("cases").create_index("child_id")
     store.collection("conferences").create_index("case_id")
     for field in ("child_id", "status", "key_worker"):
@@ -23,7 +24,7 @@ SERVICE = ServiceSpec(
     name="plans",
     title="Child protection plans",
     description="The system of record: children, cases, conferences, plans and their versions.",
-    blueprints=lambda: [children.blp, cases.blp, conferences.blp, plans.blp, audit.blp],
+    blueprints=lambda: [children.blp, cases.blp, conferences.blp, plans.blp, lookup.blp, audit.blp],
     handlers=handlers,
     setup_store=setup_store,
     setup_app=install_error_handlers,

@@ -1,0 +1,269 @@
+"""The partner lookup over HTTP (Flask test client, real SQLite store)."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, timedelta
+
+import pytest
+
+from cpp_plans.api import lookup
+from tests.helpers import bearer
+
+NHS = "9434765919"  # the standard NHS test number
+NHS_NO_PLAN = "9434765870"
+NHS_UNKNOWN = "4010232137"
+BAD_CHECKSUM = "9434765918"
+
+TOP_KEYS = {"nhs_number", "subject_of_plan", "plan_status", "since", "categories", "contact"}
+CONTACT_KEYS = {"team", "phone", "email", "key_worker"}
+EVENT_KEYS = {"lookup_id", "performed_at", "partner", "partner_role", "authority", "child_id", "plan_id",
+              "key_worker", "subject_of_plan"}
+
+OUTLINE = {
+    "key_worker": {"name": "Sam Social", "role": "social worker", "phone": "020 7946 0000",
+                   "email": "sam.social@example.org"},
+    "categories": ["neglect", "emotional_abuse"],
+    "core_group": [
+        {"name": "Sam Social", "role": "social worker", "agency": "Children's services", "is_family_member": False},
+        {"name": "Hana Visitor", "role": "health visitor", "agency": "NHS", "is_family_member": False},
+        {"name": "Alex Parent", "role": "parent", "agency": "family", "is_family_member": True},
+    ],
+    "concerns": "Home conditions and missed health appointments.",
+}
+
+
+@pytest.fixture
+def app(plans_app):
+    return plans_app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def store(app):
+    return app.extensions["cpp"].store
+
+
+@pytest.fixture
+def sw(token_for):
+    return bearer(token_for("social_worker", user="sw-1"))
+
+
+@pytest.fixture
+def chair(token_for):
+    return bearer(token_for("chair", user="chair-1"))
+
+
+@pytest.fixture
+def partner(token_for):
+    return bearer(token_for("partner", user="hv-jones"))
+
+
+def child_body(nhs, **overrides):
+    body = {
+        "given_names": "Amira Grace",
+        "family_name": "Okafor-Smith",
+        "date_of_birth": "2019-05-31",
+        "identifiers": [{"scheme": "nhs_number", "value": nhs}],
+        "gender": "female",
+        "ethnicity": "Mixed: White and Black African",
+        "first_language": "English",
+        "interpreter_needed": False,
+        "address": {"lines": ["Flat 2", "14 Garden Row", "London"], "postcode": "SE1 7PB"},
+        "school_or_nursery": {"name": "Garden Row Primary"},
+        "people_with_parental_responsibility": [{"name": "Ngozi Okafor", "relationship": "mother"}],
+    }
+    body.update(overrides)
+    return body
+
+
+def register(client, sw, nhs):
+    resp = client.post("/v1/children", json=child_body(nhs), headers=sw)
+    assert resp.status_code == 201, resp.json
+    return resp.json["id"]
+
+
+def put_on_plan(client, sw, chair, child_id, d0):
+    """A case from its strategy discussion to an outline plan at the initial conference."""
+    case_id = client.post("/v1/cases", json={"child_id": child_id}, headers=sw).json["id"]
+    assert client.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": d0.isoformat()},
+                       headers=sw).status_code == 201
+    assert client.post(f"/v1/cases/{case_id}/enquiry-outcome", headers=sw,
+                       json={"completed_on": d0.isoformat(), "conference_required": True}).status_code == 200
+    conf = client.post(f"/v1/cases/{case_id}/conferences", headers=sw,
+                       json={"kind": "initial", "scheduled_for": d0.isoformat()})
+    assert conf.status_code == 201, conf.json
+    held = client.post(f"/v1/conferences/{conf.json['id']}/outcome", headers=chair,
+                       json={"held_on": d0.isoformat(), "plan_required": True, "outline_plan": OUTLINE})
+    assert held.status_code == 200, held.json
+    return case_id, held.json["plan"]
+
+
+def end_plan(client, sw, chair, case_id, on):
+    review = client.post(f"/v1/cases/{case_id}/conferences", headers=sw,
+                         json={"kind": "review", "scheduled_for": on.isoformat()})
+    assert review.status_code == 201, review.json
+    ended = client.post(f"/v1/conferences/{review.json['id']}/outcome", headers=chair,
+                        json={"held_on": on.isoformat(), "decision": "end"})
+    assert ended.status_code == 200 and ended.json["plan"]["status"] == "ended", ended.json
+
+
+def look_up(client, headers, nhs):
+    resp = client.get("/v1/lookup", query_string={"nhs_number": nhs}, headers=headers)
+    assert resp.status_code == 200, resp.json
+    assert set(resp.json) == TOP_KEYS
+    assert set(resp.json["contact"]) == CONTACT_KEYS
+    return resp.json
+
+
+def lookup_events(store):
+    return [m.body for m in store.outbox_pending(1000) if m.routing_key == "lookup.performed.v1"]
+
+
+def not_on_plan(nhs):
+    return {"nhs_number": nhs, "subject_of_plan": False, "plan_status": None, "since": None, "categories": [],
+            "contact": {"team": "England (Working Together defaults)", "phone": None, "email": None,
+                        "key_worker": None}}
+
+
+def test_a_partner_gets_only_the_minimal_answer_for_a_child_on_a_plan(client, store, sw, chair, partner):
+    child_id = register(client, sw, NHS)
+    d0 = date.today() - timedelta(days=10)
+    _, plan = put_on_plan(client, sw, chair, child_id, d0)
+
+    answer = look_up(client, partner, "943 476 5919")
+    assert answer == {
+        "nhs_number": NHS,
+        "subject_of_plan": True,
+        "plan_status": "outline",
+        "since": d0.isoformat(),
+        "categories": ["neglect", "emotional_abuse"],
+        "contact": {"team": "England (Working Together defaults)", "phone": None, "email": None,
+                    "key_worker": "Sam Social"},
+    }
+    # Nothing of the child, the family, the plan's content or the key worker's own contacts.
+    text = json.dumps(answer)
+    for secret in ("Amira", "Okafor", "Garden Row", "SE1", "Ngozi", "Home conditions", "020 7946 0000",
+                   "sam.social@example.org", child_id, plan["id"]):
+        assert secret not in text
+
+    # An active plan (after the first core group: no endpoint yet, so set in the store) is a plan too.
+    store.collection("plans").update_one({"_id": plan["id"]}, {"$set": {"status": "active"}})
+    assert look_up(client, partner, NHS)["plan_status"] == "active"
+
+
+def test_an_unknown_child_and_a_child_without_a_plan_get_the_same_answer(client, sw, partner):
+    register(client, sw, NHS_NO_PLAN)
+    assert look_up(client, partner, NHS_UNKNOWN) == not_on_plan(NHS_UNKNOWN)
+    assert look_up(client, partner, "943-476-5870") == not_on_plan(NHS_NO_PLAN)
+
+
+def test_a_child_whose_plan_ended_is_not_subject_of_a_plan(client, sw, chair, partner):
+    child_id = register(client, sw, NHS)
+    d0 = date.today() - timedelta(days=30)
+    case_id, _ = put_on_plan(client, sw, chair, child_id, d0)
+    end_plan(client, sw, chair, case_id, d0 + timedelta(days=20))
+    assert look_up(client, partner, NHS) == not_on_plan(NHS)
+
+
+def test_the_team_contacts_are_the_authoritys(client, app, partner):
+    authority = app.extensions["cpp"].authority
+    authority["contacts"] = [{"name": "Duty desk", "role": "front door"},
+                             {"name": "MASH", "phone": "020 7946 0999", "email": "mash@example.gov.uk"}]
+    try:
+        contact = look_up(client, partner, NHS_UNKNOWN)["contact"]
+    finally:
+        authority["contacts"] = []
+    assert contact == {"team": authority["name"], "phone": "020 7946 0999", "email": "mash@example.gov.uk",
+                       "key_worker": None}
+
+
+@pytest.mark.parametrize("query, field", [
+    ({"nhs_number": BAD_CHECKSUM}, "nhs_number"),
+    ({"nhs_number": "94347659"}, "nhs_number"),
+    ({"nhs_number": ""}, "nhs_number"),
+    ({}, "nhs_number"),
+    ({"nhs_number": NHS, "family_name": "Okafor-Smith"}, "family_name"),
+])
+def test_bad_queries_are_422_on_the_field_and_nothing_is_recorded(client, store, partner, query, field):
+    resp = client.get("/v1/lookup", query_string=query, headers=partner)
+    assert resp.status_code == 422, resp.json
+    assert field in resp.json["errors"]["query"], resp.json
+    assert lookup_events(store) == [] and store.read_log("audit") == []
+
+
+@pytest.mark.parametrize("role", ["social_worker", "team_manager", "chair", "auditor", "admin"])
+def test_only_partners_use_the_lookup(client, store, token_for, role):
+    resp = client.get("/v1/lookup", query_string={"nhs_number": NHS}, headers=bearer(token_for(role)))
+    assert resp.status_code == 403, resp.json
+    # The role is checked before the query: a bad query from a non-partner is a 403 too.
+    resp = client.get("/v1/lookup", query_string={"nhs_number": BAD_CHECKSUM}, headers=bearer(token_for(role)))
+    assert resp.status_code == 403, resp.json
+    assert lookup_events(store) == [] and store.read_log("audit") == []
+
+
+def test_a_lookup_needs_a_token_of_this_authority(client, token_for):
+    assert client.get("/v1/lookup", query_string={"nhs_number": NHS}).status_code == 401
+    other = bearer(token_for("partner", authority="WLS"))
+    assert client.get("/v1/lookup", query_string={"nhs_number": NHS}, headers=other).status_code == 403
+
+
+def test_each_lookup_is_audited_and_tells_the_key_worker_without_the_nhs_number(client, store, sw, chair, partner):
+    child_id = register(client, sw, NHS)
+    _, plan = put_on_plan(client, sw, chair, child_id, date.today() - timedelta(days=3))
+    audit_before = len(store.read_log("audit"))
+    assert lookup_events(store) == []
+
+    look_up(client, partner, NHS)
+    look_up(client, partner, NHS_UNKNOWN)
+
+    events = lookup_events(store)
+    assert len(events) == 2
+    known, unknown = events
+    assert known["subject"] == child_id
+    assert set(known["data"]) == EVENT_KEYS
+    assert known["data"] == {**known["data"], "partner": "hv-jones", "partner_role": "partner", "authority": "ENG",
+                             "child_id": child_id, "plan_id": plan["id"], "key_worker": "Sam Social",
+                             "subject_of_plan": True}
+    assert unknown["subject"] == unknown["data"]["lookup_id"], "an unknown child's number is not the subject"
+    assert set(unknown["data"]) == EVENT_KEYS
+    assert unknown["data"] == {**unknown["data"], "partner": "hv-jones", "child_id": None, "plan_id": None,
+                               "key_worker": None, "subject_of_plan": False}
+    assert known["data"]["lookup_id"] != unknown["data"]["lookup_id"]
+    for event in events:
+        text = json.dumps(event)
+        for nhs in (NHS, NHS_UNKNOWN, "943 476 5919"):
+            assert nhs not in text
+
+    entries = [r.entry for r in store.read_log("audit")[audit_before:]]
+    assert len(entries) == 2
+    assert [(e["action"], e["record_type"], e["actor"], e["role"]) for e in entries] == [
+        ("lookup", "child", "hv-jones", "partner"), ("lookup", "lookup", "hv-jones", "partner")]
+    assert entries[0]["record_id"] == child_id and entries[0]["child_id"] == child_id
+    assert entries[0]["detail"]["lookup_id"] == known["data"]["lookup_id"]
+    assert entries[1]["record_id"] == unknown["data"]["lookup_id"] and entries[1]["child_id"] is None
+    # The audit log, inside the system of record, says which number was looked up.
+    assert [e["detail"]["nhs_number"] for e in entries] == [NHS, NHS_UNKNOWN]
+    assert store.verify_log("audit").ok
+
+
+def test_a_lookup_makes_two_indexed_reads(client, store, sw, chair, partner, monkeypatch):
+    child_id = register(client, sw, NHS)
+    put_on_plan(client, sw, chair, child_id, date.today())
+    reads = []
+    real_read = store._read
+    monkeypatch.setattr(store, "_read", lambda sql, params: reads.append(sql) or real_read(sql, params))
+    assert look_up(client, partner, NHS)["subject_of_plan"] is True
+    assert len(reads) == 2, reads
+    assert len(lookup_events(store)) == 1  # and the one commit happened
+
+    children_plan = store.collection("children").explain({"nhs_key": f"ENG:{NHS}", "authority": "ENG"})
+    plans_plan = store.collection("plans").explain(
+        {"child_id": child_id, "authority": "ENG", "status": {"$in": lookup.IN_FORCE}}, sort=[("created_on", -1)])
+    assert any("c_children USING INDEX ux:c_children:nhs_key" in step for step in children_plan), children_plan
+    assert any("c_plans USING INDEX ix:c_plans:child_id" in step for step in plans_plan), plans_plan
+    assert not any(re.match(r"SCAN c_(children|plans)\b", step) for step in children_plan + plans_plan)
