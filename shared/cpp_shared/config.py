@@ -57,6 +57,7 @@ class Settings:
     prefetch: int = 50
     relay_batch: int = 200
     log_format: str = "json"
+    max_body_bytes: int = 1024 * 1024
 
     @property
     def max_attempts(self) -> int:
@@ -83,6 +84,7 @@ class Settings:
         except ValueError:
             raise ConfigError(f"CPP_{service.upper()}_PORT must be a number, got {port_text!r}") from None
         try:
+            max_body_bytes = int(_lookup(env, service, "MAX_BODY_BYTES", str(1024 * 1024)))
             prefetch = int(_lookup(env, service, "BUS_PREFETCH", "50"))
             relay_batch = int(_lookup(env, service, "RELAY_BATCH", "200"))
         except ValueError as exc:
@@ -104,4 +106,5 @@ class Settings:
             prefetch=prefetch,
             relay_batch=relay_batch,
             log_format=_lookup(env, service, "LOG_FORMAT", "json"),
+            max_body_bytes=max_body_bytes,
         )

@@ -100,3 +100,18 @@ def cpp_terminology() -> dict[str, str]:
     "Child Protection Planning Meeting" in Scotland, "section 35 enquiries"
     in Guernsey).
     """
+
+
+@hookspec
+def cpp_validate_plan(content: dict[str, Any], stage: str) -> dict[str, list[str]] | None:
+    """Add a council's own checks of a plan's content.
+
+    Called by the plans service before a plan's content is agreed, with
+    ``stage`` one of ``outline`` (an initial conference's outline plan),
+    ``detailed`` (the core group agreeing the detailed plan), ``revision``
+    (a review conference's revised plan) or ``change`` (an agreed change).
+    ``content`` is the whole content as it would be stored (JSON: dates as
+    ISO text). Return ``{field: [message, ...]}`` for what the council
+    refuses, or None/{} when it is fine; every plugin's errors are merged and
+    the request is refused with a 422 listing them.
+    """

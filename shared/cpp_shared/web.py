@@ -117,6 +117,8 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> Flask:
             "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
         },
         JSON_SORT_KEYS=False,
+        # No legitimate request is larger; a larger one is refused (413) before it is read.
+        MAX_CONTENT_LENGTH=ctx.settings.max_body_bytes,
     )
     app.extensions["cpp"] = ctx
     api = Api(app)

@@ -124,3 +124,10 @@ def test_readiness_goes_unready_when_the_store_is_unusable(plans, plans_store, m
     assert ready.status_code == 503
     assert ready.json["status"] == "unready"
     assert ready.json["checks"]["store"] == "unavailable: unable to open database file"
+
+
+def test_an_oversize_body_is_a_json_413_and_nothing_is_written(plans, plans_store, token_for):
+    body = '{"child_id": "' + "x" * (2 * 1024 * 1024) + '"}'
+    resp = plans.post("/v1/cases", data=body, content_type="application/json", headers=bearer(token_for()))
+    assert resp.status_code == 413 and resp.is_json and resp.json["code"] == 413
+    assert nothing_written(plans_store)

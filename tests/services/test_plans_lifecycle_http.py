@@ -273,3 +273,35 @@ def test_two_changes_with_the_same_etag_one_wins(plans_app, token_for):
     assert sorted(results) == [200, 412]
     versions = client.get(f"/v1/plans/{plan['id']}/versions", headers=sw).json["versions"]
     assert [v["number"] for v in versions] == [1, 2], "exactly one change was agreed"
+
+
+def test_a_councils_plugin_can_refuse_a_plan(plans_app, token_for):
+    """cpp_validate_plan: e.g. a council that wants a contingency trigger
+    in every outline plan and no change that drops the family's views."""
+    from cpp_shared.hookspecs import hookimpl
+    from cpp_shared.plugins import Plugins
+
+    seen = []
+
+    class Council:
+        @hookimpl
+        def cpp_validate_plan(self, content, stage):
+            seen.append(stage)
+            if stage == "outline" and not content.get("contingency_plan"):
+                return {"contingency_plan": ["our procedures need a contingency plan from the first conference"]}
+            return None
+
+    plans_app.extensions["cpp"].plugins = Plugins(["england"], extra=[("council", Council())])
+    client = plans_app.test_client()
+    sw, chair = bearer(token_for()), bearer(token_for("chair"))
+    d0 = date.today() - timedelta(days=3)
+    conf_id = a_plan_to_conference(client, sw, d0)
+    refused = client.post(f"/v1/conferences/{conf_id}/outcome", headers=chair,
+                          json={"held_on": d0.isoformat(), "plan_required": True, "outline_plan": OUTLINE})
+    assert refused.status_code == 422
+    assert "our procedures" in refused.json["errors"]["json"]["outline_plan"]["contingency_plan"][0]
+    accepted = client.post(f"/v1/conferences/{conf_id}/outcome", headers=chair,
+                           json={"held_on": d0.isoformat(), "plan_required": True,
+                                 "outline_plan": {**OUTLINE, "contingency_plan": DETAILED["contingency_plan"]}})
+    assert accepted.status_code == 200, accepted.json
+    assert seen == ["outline", "outline"]

@@ -72,6 +72,16 @@ def requires_if_match(view: Any) -> Any:
 
 
 
+def check_with_plugins(content: dict[str, Any], stage: str, field: str | None = None) -> None:
+    """A council's own rules for a plan about to be agreed (cpp_validate_plan)."""
+    errors: dict[str, list[str]] = {}
+    for answer in ctx().plugins.hook.cpp_validate_plan(content=content, stage=stage):
+        for name, messages in (answer or {}).items():
+            errors.setdefault(name, []).extend(messages)
+    if errors:
+        raise InvalidStep({field: errors} if field else errors)
+
+
 def publish_all(uow, events) -> None:
     for type_, subject, data in events:
         ctx().publish(uow, type_, subject=subject, data=data)

@@ -11,7 +11,7 @@ from cpp_shared.auth import current_principal, requires_role
 from .. import audit
 from ..domain import lifecycle as lc
 from .cases import CaseSchema
-from .common import READERS, PersonSchema, ctx, load, publish_all, today
+from .common import READERS, PersonSchema, check_with_plugins, ctx, load, publish_all, today
 from .plan_schemas import PlanContentSchema
 from .plans import PlanSchema, plan_response
 
@@ -110,9 +110,10 @@ class ConferenceOutcome(MethodView):
     def post(self, body, conference_id):
         conference = load("conferences", conference_id, "conference")
         case = load("cases", conference["case_id"], "case")
-        for field in ("outline_plan", "plan"):
+        for field, stage in (("outline_plan", "outline"), ("plan", "revision")):
             if field in body:
                 body[field] = plan_content(body[field], not_before=body["held_on"], field=field)
+                check_with_plugins(body[field], stage, field)
         common = dict(held_on=body["held_on"], today=today(), decided_by=current_principal().user,
                       attendees=body["attendees"])
         if conference["kind"] == "initial":

@@ -13,8 +13,8 @@ from cpp_shared.store import VersionConflict
 
 from .. import audit
 from ..domain import lifecycle as lc
-from .common import READERS, WRITERS, PersonSchema, ctx, etag, if_match_versions, load, publish_all, \
-    requires_if_match, today
+from .common import (READERS, WRITERS, PersonSchema, check_with_plugins, ctx, etag, if_match_versions, load,
+                     publish_all, requires_if_match, today)
 from .fields import IsoDate, StrictBoolean
 from .plan_schemas import PlanContentSchema, missing_for_agreement
 
@@ -153,6 +153,7 @@ class PlanById(MethodView):
         errors = schema.validate(merged)
         if errors:
             raise lc.InvalidStep(errors)
+        check_with_plugins(merged, "change")
         after = {**plan, "content": merged, "plan_version": plan["plan_version"] + 1,
                  "agreed": {"by": current_principal().user, "on": today().isoformat(), "at": "change"},
                  "key_worker": merged.get("key_worker", {}).get("name"), "categories": list(merged.get("categories", []))}
@@ -234,6 +235,8 @@ class CoreGroupMeetings(MethodView):
             if errors:
                 raise lc.InvalidStep({"plan": errors})
         would_agree = content if content is not None else plan["content"]
+        if body["detailed_plan_agreed"]:
+            check_with_plugins(would_agree, "detailed", "plan")
         after, meeting, events = lc.record_core_group_meeting(
             plan, held_on=body["held_on"], today=today(), attendees=body["attendees"],
             detailed_plan_agreed=body["detailed_plan_agreed"], plan_content=content,
