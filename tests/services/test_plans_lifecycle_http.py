@@ -167,6 +167,9 @@ DETAILED = {
 
 
 def test_every_step_of_a_plan_over_http(plans, plans_store, token_for):
+    """Strategy discussion, enquiry outcome, initial conference and outline
+    plan, core group agreeing the detailed plan, a visit, an agreed change,
+    an escalation, a review that revises, a review that ends the plan."""
     sw, chair = bearer(token_for("social_worker", user="sw-1")), bearer(token_for("chair", user="chair-1"))
     d0 = date.today() - timedelta(days=20)
     conf_id = a_plan_to_conference(plans, sw, d0)
@@ -223,17 +226,39 @@ def test_every_step_of_a_plan_over_http(plans, plans_store, token_for):
     case_id = plans.get(f"/v1/plans/{plan_id}", headers=sw).json["case_id"]
     review = plans.post(f"/v1/cases/{case_id}/conferences", headers=sw,
                         json={"kind": "review", "scheduled_for": (d0 + timedelta(days=10)).isoformat()}).json
-    plans.post(f"/v1/conferences/{review['id']}/outcome", headers=chair,
-               json={"held_on": (d0 + timedelta(days=10)).isoformat(), "decision": "end"})
+    revised = {**DETAILED, "categories": ["neglect", "emotional_abuse"]}
+    rev = plans.post(f"/v1/conferences/{review['id']}/outcome", headers=chair,
+                     json={"held_on": (d0 + timedelta(days=10)).isoformat(), "decision": "revise", "plan": revised})
+    assert rev.status_code == 200 and rev.json["plan"]["plan_version"] == 4 and rev.json["plan"]["status"] == "active"
+    final = plans.post(f"/v1/cases/{case_id}/conferences", headers=sw,
+                       json={"kind": "review", "scheduled_for": (d0 + timedelta(days=12)).isoformat()}).json
+    ended = plans.post(f"/v1/conferences/{final['id']}/outcome", headers=chair,
+                       json={"held_on": (d0 + timedelta(days=12)).isoformat(), "decision": "end"})
+    assert ended.json["plan"]["status"] == "ended" and ended.json["case"]["status"] == "plan_ended"
+    assert ended.json["case"]["step_down"]["route"] == "child_in_need_plan"
     late = plans.post(f"/v1/plans/{plan_id}/visits", headers=sw,
-                      json={"visited_on": (d0 + timedelta(days=11)).isoformat(), "announced": True,
+                      json={"visited_on": (d0 + timedelta(days=13)).isoformat(), "announced": True,
                             "child_seen": True, "seen_alone": False, "by": "Sam Social"})
     assert late.status_code == 409 and "no visit on an ended plan" in late.json["message"]
+    assert plans.patch(f"/v1/plans/{plan_id}", json={"familys_views": "x"},
+                       headers={**sw, "If-Match": plans.get(f"/v1/plans/{plan_id}", headers=sw).headers["ETag"]}
+                       ).status_code == 409
 
-    types = [m.routing_key for m in plans_store.outbox_pending(1000)]
-    for expected in ("core_group.held.v1", "plan.activated.v1", "visit.recorded.v1", "plan.version_agreed.v1",
-                     "escalation.raised.v1", "plan.ended.v1"):
-        assert expected in types
+    versions = plans.get(f"/v1/plans/{plan_id}/versions", headers=sw).json["versions"]
+    assert [(v["number"], v["agreed"]["at"]) for v in versions] == [
+        (1, "initial_conference"), (2, "core_group_meeting"), (3, "change"), (4, "review_conference")]
+    assert [m.routing_key for m in plans_store.outbox_pending(1000)] == [
+        "case.opened.v1", "strategy_discussion.held.v1", "enquiry.completed.v1", "conference.scheduled.v1",
+        "conference.held.v1", "plan.created.v1",
+        "core_group.held.v1", "plan.activated.v1",
+        "visit.recorded.v1",
+        "plan.version_agreed.v1",
+        "escalation.raised.v1",
+        "conference.scheduled.v1", "conference.held.v1", "plan.version_agreed.v1",
+        "conference.scheduled.v1", "conference.held.v1", "plan.ended.v1"]
+    snapshot = plans_store.outbox_pending(1000)[-1].body["data"]
+    assert snapshot["status"] == "ended" and snapshot["plan_version"] == 4 and snapshot["content"]["categories"] == [
+        "neglect", "emotional_abuse"]
     assert plans_store.verify_log("audit").ok
 
 
