@@ -18,26 +18,6 @@ NHS = "9434765919"  # the standard NHS test number
 OTHER_NHS = "9434765870"
 
 
-@pytest.fixture
-def app(plans_app):
-    return plans_app
-
-
-@pytest.fixture
-def client(plans):
-    return plans
-
-
-@pytest.fixture
-def store(plans_store):
-    return plans_store
-
-
-@pytest.fixture
-def sw(token_for):
-    return bearer(token_for("social_worker", user="sw-1"))
-
-
 def today():
     return children.today()
 

@@ -34,26 +34,6 @@ OUTLINE = {
 
 
 @pytest.fixture
-def app(plans_app):
-    return plans_app
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture
-def store(app):
-    return app.extensions["cpp"].store
-
-
-@pytest.fixture
-def sw(token_for):
-    return bearer(token_for("social_worker", user="sw-1"))
-
-
-@pytest.fixture
 def chair(token_for):
     return bearer(token_for("chair", user="chair-1"))
 
