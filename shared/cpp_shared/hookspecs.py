@@ -115,3 +115,20 @@ def cpp_validate_plan(content: dict[str, Any], stage: str) -> dict[str, list[str
     refuses, or None/{} when it is fine; every plugin's errors are merged and
     the request is refused with a 422 listing them.
     """
+
+
+@hookspec
+def cpp_identifier_schemes() -> list[dict[str, Any]]:
+    """Add identifier schemes for children (beyond the NHS and CHI numbers).
+
+    Called once when the plans service starts. Return a list of::
+
+        {
+          "id": "hc_number",                  # the scheme's name in the API
+          "name": "Health and Care Number (Northern Ireland)",
+          "validate": fn,                     # fn(text) -> the normalised value, or raise ValueError
+          "source": "...",
+        }
+
+    A later plugin's scheme replaces an earlier one with the same id.
+    """

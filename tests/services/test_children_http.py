@@ -546,3 +546,39 @@ def test_in_the_plans_service_an_nhs_number_is_unique_too(plans_app, token_for):
     client, headers = plans_app.test_client(), bearer(token_for())
     assert client.post("/v1/children", json=full_child(), headers=headers).status_code == 201
     assert client.post("/v1/children", json=full_child(), headers=headers).status_code == 409
+
+
+def test_a_plugin_adds_an_identifier_scheme_for_its_deployment(make_settings, monkeypatch, token_for):
+    """cpp_identifier_schemes: a scheme exists where the plugin is active, and only there."""
+    from cpp_plans.app import create_app
+    from cpp_shared import web
+    from cpp_shared.hookspecs import hookimpl
+    from cpp_shared.plugins import Plugins
+
+    def council_ref(value):
+        text = str(value).strip().upper()
+        if not text.startswith("BRO-") or not text[4:].isdigit():
+            raise ValueError("a Bromley reference is BRO- and digits")
+        return text
+
+    class Council:
+        @hookimpl
+        def cpp_identifier_schemes(self):
+            return [{"id": "bromley_ref", "name": "Bromley reference", "validate": council_ref, "source": "test"}]
+
+    monkeypatch.setattr(web, "Plugins", lambda names: Plugins(names, extra=[("council", Council())]))
+    with_plugin = create_app(make_settings("plans")).test_client()
+    monkeypatch.undo()
+    other_store = f"sqlite:///{make_settings().data_dir / 'elsewhere.db'}"
+    without = create_app(make_settings("plans", CPP_STORE_URL=other_store)).test_client()
+    headers = bearer(token_for())
+    body = full_child(identifiers=[{"scheme": "nhs_number", "value": "943 476 5919"},
+                                   {"scheme": "bromley_ref", "value": "bro-123"}])
+    created = with_plugin.post("/v1/children", json=body, headers=headers)
+    assert created.status_code == 201, created.json
+    assert {"scheme": "bromley_ref", "value": "BRO-123"} in created.json["identifiers"]
+    bad = with_plugin.post("/v1/children", headers=headers, json=full_child(
+        identifiers=[{"scheme": "nhs_number", "value": "401 023 2137"}, {"scheme": "bromley_ref", "value": "X1"}]))
+    assert bad.status_code == 422 and "BRO-" in json.dumps(bad.json["errors"])
+    elsewhere = without.post("/v1/children", json=body, headers=headers)
+    assert elsewhere.status_code == 422 and "Unknown identifier scheme" in json.dumps(elsewhere.json["errors"])

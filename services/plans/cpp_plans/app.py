@@ -20,6 +20,11 @@ def setup_store(store) -> None:
     store.collection("plan_versions").create_index("plan_id")
 
 
+def setup_app(app) -> None:
+    install_error_handlers(app)
+    children.install_identifier_schemes(app)
+
+
 SERVICE = ServiceSpec(
     name="plans",
     title="Child protection plans",
@@ -27,7 +32,7 @@ SERVICE = ServiceSpec(
     blueprints=lambda: [children.blp, cases.blp, conferences.blp, plans.blp, lookup.blp, audit.blp],
     handlers=handlers,
     setup_store=setup_store,
-    setup_app=install_error_handlers,
+    setup_app=setup_app,
     app_module="cpp_plans.app",
 )
 

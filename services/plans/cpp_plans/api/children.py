@@ -130,17 +130,33 @@ class IdentifierSchema(Schema):
 
     @validates_schema
     def _valid_for_scheme(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if data["scheme"] not in identifiers.REGISTRY:
-            raise ValidationError(f"Unknown identifier scheme; known schemes: {', '.join(identifiers.schemes())}.",
+        registry = schemes_of_this_deployment()
+        if data["scheme"] not in registry:
+            raise ValidationError(f"Unknown identifier scheme; known schemes: {', '.join(registry.schemes())}.",
                                   field_name="scheme")
         try:
-            identifiers.validate_identifier(data["scheme"], data["value"])
+            registry.validate(data["scheme"], data["value"])
         except ValueError as exc:
             raise ValidationError(str(exc), field_name="value") from None
 
     @post_load
     def _normalise(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        return {"scheme": data["scheme"], "value": identifiers.validate_identifier(data["scheme"], data["value"])}
+        return {"scheme": data["scheme"], "value": schemes_of_this_deployment().validate(data["scheme"], data["value"])}
+
+
+REGISTRY_EXTENSION = "cpp_identifier_schemes"
+
+
+def install_identifier_schemes(app: Any) -> None:
+    """The built-in schemes plus those the deployment's plugins add."""
+    registry = identifiers.REGISTRY.copy()
+    for scheme in app.extensions["cpp"].plugins.layered("cpp_identifier_schemes"):
+        registry.register(scheme["id"], scheme["validate"], replace=True)
+    app.extensions[REGISTRY_EXTENSION] = registry
+
+
+def schemes_of_this_deployment() -> identifiers.IdentifierRegistry:
+    return current_app.extensions.get(REGISTRY_EXTENSION, identifiers.REGISTRY)
 
 
 class AddressSchema(Schema):

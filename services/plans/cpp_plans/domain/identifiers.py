@@ -119,6 +119,11 @@ class IdentifierRegistry:
             raise ValueError(f"the identifier scheme {scheme!r} is already registered (pass replace=True to override)")
         self._schemes[scheme] = validator
 
+    def copy(self) -> "IdentifierRegistry":
+        other = IdentifierRegistry()
+        other._schemes = dict(self._schemes)
+        return other
+
     def unregister(self, scheme: str) -> None:
         self._schemes.pop(scheme, None)
 
