@@ -17,6 +17,9 @@ keepalive = 5
 accesslog = None  # the services log every request as structured JSON themselves
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn's control interface is unused here, and its default socket
+# (~/.gunicorn/gunicorn.ctl) would be shared by every service of the user.
+control_socket_disable = True
 
 # Metrics summed over the worker processes (prometheus_client multiprocess mode),
 # in a folder of this server's own unless the deployment names one.

@@ -30,7 +30,9 @@ def configure(service: str, fmt: str = "json", level: int = logging.INFO) -> Non
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        # One write() per line: processes sharing a log file never interleave
+        # inside a line (print() writes the text and the newline apart).
+        logger_factory=structlog.WriteLoggerFactory(sys.stderr),
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.bind_contextvars(service=service)

@@ -3,6 +3,7 @@ plans stores a case and its event atomically; the relay publishes it; the
 scheduler, notify and docs workers each consume it exactly once."""
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -70,6 +71,8 @@ def test_an_event_from_plans_reaches_each_service_exactly_once(tmp_path, broker_
         event_id = events_seen(services["docs"], case_ids[0], token)[0]["event_id"]
         for name in CONSUMERS:
             assert re.search(rf'"event_id": "{event_id}"', services[name].log("worker")), f"{name} worker log lacks the event id"
+            for line in (data / f"{name}-worker.log").read_text().splitlines():
+                assert isinstance(json.loads(line), dict), f"{name}: not one JSON object per line: {line[:200]}"
     finally:
         for svc in services.values():
             svc.stop()
