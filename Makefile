@@ -36,9 +36,16 @@ test: install-dev
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
+# bus.py, then plans_api.py (BENCH_ARGS go to bus.py, PLANS_BENCH_ARGS to plans_api.py). plans_api.py
+# loads with wrk when it is installed (installed here when we are root), else with its Python generator.
 bench: install-dev
 	@scripts/ensure-rabbitmq
 	@$(PY) bench/bus.py $(BENCH_ARGS)
+	@command -v wrk >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] \
+	  || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1 \
+	  || { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1; } \
+	  || echo "make bench: could not install wrk; bench/plans_api.py uses its Python load generator" >&2
+	@$(PY) bench/plans_api.py $(PLANS_BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
