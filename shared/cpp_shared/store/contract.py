@@ -185,6 +185,21 @@ def _insert_people(collection: Collection) -> None:
         collection.insert_one(person)
 
 
+def race(targets) -> None:
+    """Run the callables in threads at once, switching between threads
+    often, to expose any window between a read and a write."""
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    try:
+        threads = [threading.Thread(target=target) for target in targets]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        sys.setswitchinterval(switch_interval)
+
+
 class StoreContract:
     """The contract suite; subclasses provide the ``store`` fixture."""
 
@@ -819,16 +834,7 @@ class StoreContract:
             except BaseException as exc:
                 errors.append(exc)
 
-        switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(1e-5)  # switch threads often, to expose any window
-        try:
-            threads = [threading.Thread(target=write), threading.Thread(target=read)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(60)
-        finally:
-            sys.setswitchinterval(switch_interval)
+        race([write, read])
         assert errors == [] and odd_counts == []
         assert pairs.count_documents({"half": {"$in": [1, 2]}}) == 2 * len([n for n in range(rounds) if n % 3])
 
@@ -1183,16 +1189,7 @@ class StoreContract:
             except BaseException as exc:  # surfaced by the main thread
                 errors.append(exc)
 
-        switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(1e-5)  # switch threads often, to expose any window
-        try:
-            threads = [threading.Thread(target=work, args=(w,)) for w in range(workers)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(60)
-        finally:
-            sys.setswitchinterval(switch_interval)
+        race([lambda w=w: work(w) for w in range(workers)])
         assert errors == []
         records = store.read_log("audit", limit=10_000)
         assert [r.seq for r in records] == list(range(1, 2 * len(committed) + 1))

@@ -14,7 +14,7 @@ from cpp_shared.auth import current_principal, requires_role
 
 from .. import audit
 from ..domain import lifecycle as lc
-from .common import READERS, WRITERS, PersonSchema, ctx, load, publish_all, today
+from .common import READERS, WRITERS, PersonSchema, commit_step, ctx, load, saved, today
 from .fields import IsoDate
 
 blp = Blueprint("cases", __name__, url_prefix="/v1/cases", description="Child protection cases")
@@ -75,11 +75,8 @@ class Cases(MethodView):
     def post(self, body):
         case, events = lc.open_case(uuid.uuid4().hex, body["child_id"], ctx().authority["code"],
                                     datetime.now(timezone.utc).isoformat(), current_principal().user)
-        with ctx().store.unit_of_work() as uow:
-            uow.insert("cases", case)
-            audit.record_write(uow, "create", "case", case["_id"], child_id=case["child_id"])
-            publish_all(uow, events)
-        return {**case, "version": 1}
+        commit_step("create", "case", case["_id"], child_id=case["child_id"], events=events, inserts=[("cases", case)])
+        return saved(case)
 
 
 @blp.route("/<case_id>")
@@ -93,11 +90,9 @@ class CaseById(MethodView):
 
 
 def _save_case(before: dict, after: dict, events, action: str) -> dict:
-    with ctx().store.unit_of_work() as uow:
-        uow.replace("cases", after, expected_version=before["version"])
-        audit.record_write(uow, action, "case", after["_id"], child_id=after["child_id"])
-        publish_all(uow, events)
-    return {**after, "version": before["version"] + 1}
+    commit_step(action, "case", after["_id"], child_id=after["child_id"], events=events,
+                replaces=[("cases", after, before)])
+    return saved(after, before)
 
 
 @blp.route("/<case_id>/strategy-discussions")

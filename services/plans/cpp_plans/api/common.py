@@ -14,6 +14,8 @@ from marshmallow import Schema, fields, validate
 
 from cpp_shared.web import ServiceContext, error_body
 
+from .. import audit
+from ..domain import lifecycle as lc
 from ..domain.lifecycle import InvalidStep, LifecycleError
 
 # Every timescale is counted in local days: a step recorded at 00:30 BST is that day's.
@@ -85,6 +87,33 @@ def check_with_plugins(content: dict[str, Any], stage: str, field: str | None = 
 def publish_all(uow, events) -> None:
     for type_, subject, data in events:
         ctx().publish(uow, type_, subject=subject, data=data)
+
+
+def commit_step(action: str, record_type: str, record_id: str, *, child_id: str, events=(),
+                inserts: list[tuple[str, dict]] = (), replaces: list[tuple[str, dict, dict]] = ()) -> None:
+    """One step of the lifecycle in one commit: its new records, its changed
+    records (``(collection, after, before)``: ``after`` is written only if
+    the stored record is still at ``before``'s version), its audit entry and
+    its events."""
+    with ctx().store.unit_of_work() as uow:
+        for collection, after, before in replaces:
+            uow.replace(collection, after, expected_version=before["version"])
+        for collection, doc in inserts:
+            uow.insert(collection, doc)
+        audit.record_write(uow, action, record_type, record_id, child_id=child_id)
+        publish_all(uow, events)
+
+
+def saved(after: dict, before: dict | None = None) -> dict:
+    """The record as stored by commit_step: at the next version (1 when new)."""
+    return {**after, "version": before["version"] + 1 if before else 1}
+
+
+def plan_version_inserts(after: dict, before: dict | None) -> list[tuple[str, dict]]:
+    """The numbered version record a plan step adds, when it agreed a new version."""
+    if before is None or after["plan_version"] != before["plan_version"]:
+        return [("plan_versions", lc.plan_version_record(after))]
+    return []
 
 
 def install_error_handlers(app: Flask) -> None:

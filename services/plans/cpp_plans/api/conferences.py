@@ -11,7 +11,8 @@ from cpp_shared.auth import current_principal, requires_role
 from .. import audit
 from ..domain import lifecycle as lc
 from .cases import CaseSchema
-from .common import READERS, PersonSchema, check_with_plugins, ctx, load, publish_all, today
+from .common import (READERS, PersonSchema, check_with_plugins, commit_step, ctx, load, plan_version_inserts, saved,
+                     today)
 from .plan_schemas import PlanContentSchema
 from .plans import PlanSchema, plan_response
 
@@ -84,12 +85,9 @@ class CaseConferences(MethodView):
         plan = load("plans", case["plan_id"], "plan") if case["plan_id"] else None
         after, conference, events = lc.schedule_conference(case, plan, kind=body["kind"], scheduled_for=body["scheduled_for"],
                                                            today=today(), scheduled_by=current_principal().user)
-        with ctx().store.unit_of_work() as uow:
-            uow.replace("cases", after, expected_version=case["version"])
-            uow.insert("conferences", conference)
-            audit.record_write(uow, "schedule_conference", "conference", conference["_id"], child_id=case["child_id"])
-            publish_all(uow, events)
-        return {**conference, "version": 1}
+        commit_step("schedule_conference", "conference", conference["_id"], child_id=case["child_id"], events=events,
+                    replaces=[("cases", after, case)], inserts=[("conferences", conference)])
+        return saved(conference)
 
 
 @blp.route("/conferences/<conference_id>")
@@ -128,21 +126,18 @@ class ConferenceOutcome(MethodView):
             plan_before = load("plans", case["plan_id"], "plan")
             case_after, conf_after, plan, events = lc.hold_review_conference(
                 case, conference, plan_before, decision=body["decision"], plan_content=body.get("plan"), **common)
-        with ctx().store.unit_of_work() as uow:
-            uow.replace("cases", case_after, expected_version=case["version"])
-            uow.replace("conferences", conf_after, expected_version=conference["version"])
-            if plan is not None and plan_before is None:
-                uow.insert("plans", plan)
-                uow.insert("plan_versions", lc.plan_version_record(plan))
-            elif plan is not None:
-                uow.replace("plans", plan, expected_version=plan_before["version"])
-                if plan["plan_version"] != plan_before["plan_version"]:
-                    uow.insert("plan_versions", lc.plan_version_record(plan))
-            audit.record_write(uow, "record_conference_outcome", "conference", conference_id, child_id=case["child_id"])
-            publish_all(uow, events)
-        plan_version = (plan_before["version"] + 1) if plan_before else 1
+        replaces = [("cases", case_after, case), ("conferences", conf_after, conference)]
+        inserts = []
+        if plan is not None:
+            if plan_before is None:
+                inserts.append(("plans", plan))
+            else:
+                replaces.append(("plans", plan, plan_before))
+            inserts += plan_version_inserts(plan, plan_before)
+        commit_step("record_conference_outcome", "conference", conference_id, child_id=case["child_id"], events=events,
+                    inserts=inserts, replaces=replaces)
         return {
-            "conference": {**conf_after, "version": conference["version"] + 1},
-            "case": {**case_after, "version": case["version"] + 1},
-            "plan": plan_response({**plan, "version": plan_version}) if plan else None,
+            "conference": saved(conf_after, conference),
+            "case": saved(case_after, case),
+            "plan": plan_response(saved(plan, plan_before)) if plan else None,
         }

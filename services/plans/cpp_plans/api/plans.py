@@ -13,8 +13,8 @@ from cpp_shared.store import VersionConflict
 
 from .. import audit
 from ..domain import lifecycle as lc
-from .common import (READERS, WRITERS, PersonSchema, check_with_plugins, ctx, etag, if_match_versions, load,
-                     publish_all, requires_if_match, today)
+from .common import (READERS, WRITERS, PersonSchema, check_with_plugins, commit_step, ctx, etag, if_match_versions,
+                     load, plan_version_inserts, requires_if_match, saved, today)
 from .fields import IsoDate, StrictBoolean
 from .plan_schemas import PlanContentSchema, missing_for_agreement
 
@@ -114,15 +114,10 @@ def _plan_with_etag(plan: dict[str, Any], status: int = 200):
 def _save_plan(before: dict, after: dict, events, action: str, *, extra=None) -> dict:
     """Persist a plan step: the plan, a version record when a new version
     was agreed, any other new record, the audit entry and the events."""
-    with ctx().store.unit_of_work() as uow:
-        uow.replace("plans", after, expected_version=before["version"])
-        if after["plan_version"] != before["plan_version"]:
-            uow.insert("plan_versions", lc.plan_version_record(after))
-        if extra:
-            uow.insert(*extra)
-        audit.record_write(uow, action, "plan", after["_id"], child_id=after["child_id"])
-        publish_all(uow, events)
-    return {**after, "version": before["version"] + 1}
+    commit_step(action, "plan", after["_id"], child_id=after["child_id"], events=events,
+                replaces=[("plans", after, before)],
+                inserts=plan_version_inserts(after, before) + ([extra] if extra else []))
+    return saved(after, before)
 
 
 @blp.route("/<plan_id>")
@@ -254,10 +249,7 @@ class Visits(MethodView):
     def post(self, body, plan_id):
         plan = load("plans", plan_id, "plan")
         visit, events = lc.record_visit(plan, today=today(), recorded_by=current_principal().user, **body)
-        with ctx().store.unit_of_work() as uow:
-            uow.insert("visits", visit)
-            audit.record_write(uow, "record_visit", "plan", plan_id, child_id=plan["child_id"])
-            publish_all(uow, events)
+        commit_step("record_visit", "plan", plan_id, child_id=plan["child_id"], events=events, inserts=[("visits", visit)])
         return visit
 
 
