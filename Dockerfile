@@ -7,7 +7,7 @@ COPY shared ./shared
 COPY services ./services
 COPY plugins ./plugins
 RUN pip install --no-cache-dir -c constraints.txt ./shared ./services/plans ./services/scheduler \
-        ./services/notify ./services/docs ./plugins/england \
+        ./services/notify ./services/docs ./plugins/england ./plugins/bromley ./plugins/greenwich ./plugins/guernsey ./plugins/scotland \
     && useradd --system --no-create-home cpp
 USER cpp
 EXPOSE 5001 5002 5003 5004

@@ -37,6 +37,7 @@ def cpp_authority() -> dict[str, Any] | None:
           "name": "England (Working Together defaults)",
           "jurisdiction": "england",          # england|wales|scotland|northern_ireland|guernsey
           "calendar": {"country": "GB", "subdiv": "ENG"},   # python-holidays
+          "timezone": "Europe/London",        # optional; what "today" means for deadlines
           "contacts": [{"name": ..., "role": ..., "phone": ..., "email": ...}],
         }
 
@@ -50,24 +51,54 @@ def cpp_timescales() -> list[dict[str, Any]]:
     """Contribute timescale rules (statutory or local).
 
     Called by the scheduler at start-up and by ``cpp rules``. Return a list of
-    rule dicts, each with at least::
+    rule dicts (``cpp_scheduler.rules`` checks each and names the plugin and
+    field of any mistake at start-up)::
 
         {
           "id": "first-core-group",           # a later plugin overrides by id
-          "trigger": "conference.held.v1",    # the event that starts the clock
-          "anchor": "held_on",                # the date field in that event's data
+          "name": "First core group meeting", # shown to people
+          "trigger": "conference.held.v1",    # the event(s) that start the clock (str or list)
+          "when": {"kind": "initial", "plan_required": True},
+                                              # optional: conditions on the trigger's data
+                                              # (a value, or a list of allowed values)
+          "anchor": "held_on",                # the date in the trigger's data (dotted path)
+          "key": None,                        # optional: a data field naming what the deadline
+                                              # hangs on (e.g. "conference_id"); a trigger with
+                                              # the same key (a conference rescheduled) supersedes
+                                              # the open deadline and recalculates it
           "offset": {"amount": 10, "unit": "working_days", "direction": "after"},
-                                              # unit: working_days|calendar_days|weeks|months
+                                              # unit: working_days|calendar_days|weeks|months;
+                                              # direction: after|before
           "deadline": "first_core_group",     # the kind of deadline created
           "owner": "social_worker",           # role responsible
-          "met_by": "core_group.held.v1",     # the event that meets it
-          "recurrence": None,                 # or {"every": {"min": 6, "max": 9, "unit": "weeks"}}
+          "met_by": "core_group.held.v1",     # the event(s) that meet it (str or list)
+          "met_when": None,                   # optional: conditions on the meeting event's data
+          "met_on": "held_on",                # the date in the meeting event's data (on time or late)
+          "cancelled_by": [],                 # optional: [{"event": type, "when": {...}}] that make
+                                              # it moot (an ended plan cancels every open deadline)
+          "recurrence": None,                 # or {"every": {"min": 6, "max": 9, "unit": "weeks"}}:
+                                              # once met, the next is due at the earliest from the
+                                              # meeting date and overdue after the latest
           "reminder_days": 2,                 # working days before the due date
           "source": "Working Together 2023 ...",   # citation shown to users
         }
 
     A rule whose source sets no timescale gives ``"offset": None``; the
     deadline is then created without a date and shown as needing one.
+    """
+
+
+@hookspec
+def cpp_extra_closure_days() -> list[dict[str, Any]]:
+    """Add the council's own closure days to the working-day calendar.
+
+    The public holidays come from python-holidays, named by ``cpp_authority``'s
+    ``calendar``; a council adds the days its offices close beyond them::
+
+        [{"date": "2026-12-24", "name": "Council closure (Christmas Eve)"}]
+
+    Every plugin's days are added; the scheduler skips them as it skips
+    weekends and public holidays, and names them in its explanations.
     """
 
 

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, g, has_request_context, jsonify, request
 from flask_smorest import Api
 from kombu import Connection
 from werkzeug.exceptions import HTTPException
@@ -40,6 +40,13 @@ class ServiceSpec:
     setup_store: Callable[[Store], None] | None = None
     setup_app: Callable[[Flask], None] | None = None  # the service's own error handlers, hooks...
     app_module: str = ""  # "cpp_plans.app" — gunicorn loads "<app_module>:create_app()"
+    # Loops the worker runs beside its relay and consumer (the scheduler's
+    # tick): each gets the context and the worker's stop event.
+    background: Callable[["ServiceContext"], list[tuple[str, Callable[[threading.Event], None]]]] | None = None
+    # Endpoints whose view authenticates a request that brings no bearer
+    # token by other means (a calendar feed's key, for clients that cannot
+    # send headers); with a bearer token they are checked as usual.
+    keyed_endpoints: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -51,6 +58,7 @@ class ServiceContext:
     store: Store
     verifier: TokenVerifier
     metrics: ServiceMetrics
+    extensions: dict[str, Any] = field(default_factory=dict)  # a service's own runtime (the scheduler's rules...)
     _ready_cache: dict[str, Any] = field(default_factory=dict)
     _ready_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -58,10 +66,15 @@ class ServiceContext:
     def source(self) -> str:
         return f"/services/{self.spec.name}"
 
-    def publish(self, uow: UnitOfWork, type: str, *, subject: str, data: dict[str, Any]) -> dict[str, Any]:
-        """Add an event to the unit of work's outbox."""
+    def publish(self, uow: UnitOfWork, type: str, *, subject: str, data: dict[str, Any],
+                correlation_id: str | None = None) -> dict[str, Any]:
+        """Add an event to the unit of work's outbox. Its correlation id is
+        the one given (an event handler passes its event's), else the
+        request's."""
+        if correlation_id is None and has_request_context():
+            correlation_id = getattr(g, "request_id", None)
         event = new_event(type, source=self.source, subject=subject, data=data, authority=self.authority["code"],
-                          correlation_id=getattr(g, "request_id", None))
+                          correlation_id=correlation_id)
         uow.publish(type, event, message_id=event["id"])
         return event
 
@@ -157,6 +170,8 @@ def _install_request_hooks(app: Flask, ctx: ServiceContext) -> None:
         logs.bind_context(request_id=g.request_id)
         if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
             return None  # probes are public; unknown routes fall through to a 404
+        if request.endpoint in ctx.spec.keyed_endpoints and "Authorization" not in request.headers:
+            return None  # the view checks its key (and refuses without one)
         g.principal = authenticate_request(ctx.verifier, ctx.authority["code"])
         logs.bind_context(user=g.principal.user, role=g.principal.role)
         return None

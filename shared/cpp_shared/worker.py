@@ -25,11 +25,15 @@ class Worker:
         self.relay = OutboxRelay(ctx.store, s.broker_url, batch=s.relay_batch)
         self.consumer = (
             EventConsumer(ctx.spec.name, ctx.store, s.broker_url, ctx.spec.handlers,
-                          retry_delays=s.retry_delays, prefetch=s.prefetch)
+                          retry_delays=s.retry_delays, prefetch=s.prefetch, app=ctx)
             if ctx.spec.handlers is not None else None
         )
         self._relay_thread = threading.Thread(target=self.relay.run, args=(self.stop_event,), name="outbox-relay",
                                               daemon=True)
+        self._background = [
+            threading.Thread(target=loop, args=(self.stop_event,), name=name, daemon=True)
+            for name, loop in (ctx.spec.background(ctx) if ctx.spec.background else [])
+        ]
 
     def stop(self, *_: object) -> None:
         if not self.stop_event.is_set():
@@ -44,6 +48,8 @@ class Worker:
             signal.signal(signal.SIGINT, self.stop)
         log.info("worker starting", service=self.ctx.spec.name, broker=self.ctx.settings.broker_url.rsplit("@", 1)[-1])
         self._relay_thread.start()
+        for thread in self._background:
+            thread.start()
         try:
             if self.consumer is not None:
                 self.consumer.run()
@@ -52,6 +58,8 @@ class Worker:
         finally:
             self.stop()
             self._relay_thread.join(timeout=10)
+            for thread in self._background:
+                thread.join(timeout=10)
             if self.consumer is not None:
                 self.consumer.close()
             log.info("worker stopped")

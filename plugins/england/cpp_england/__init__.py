@@ -22,18 +22,27 @@ def cpp_authority():
     }
 
 
+# What the scheduler listens for (events of the plans service).
+INITIAL_HELD = {"kind": "initial", "plan_required": True}
+REVIEW_CONTINUES = {"kind": "review", "decision": ["continue", "revise"]}
+NO_CONFERENCE = [{"event": "enquiry.completed.v1", "when": {"conference_required": False}}]
+
+
 @hookimpl
 def cpp_timescales():
     return [
         {
             "id": "initial-conference",
+            "name": "Initial child protection conference",
             "trigger": "strategy_discussion.held.v1",
+            "when": {"initiated_enquiries": True},
             "anchor": "held_on",
             "offset": {"amount": 15, "unit": "working_days", "direction": "after"},
             "deadline": "initial_conference",
             "owner": "social_worker",
             "met_by": "conference.held.v1",
-            "recurrence": None,
+            "met_when": {"kind": "initial"},
+            "cancelled_by": NO_CONFERENCE,
             "reminder_days": 3,
             "source": f"{WT}: initial child protection conference within 15 working days of the strategy "
             "discussion at which section 47 enquiries were initiated (V: DfE Children in need statistics, "
@@ -41,39 +50,44 @@ def cpp_timescales():
         },
         {
             "id": "first-core-group",
+            "name": "First core group meeting",
             "trigger": "conference.held.v1",
+            "when": INITIAL_HELD,
             "anchor": "held_on",
             "offset": {"amount": 10, "unit": "working_days", "direction": "after"},
             "deadline": "first_core_group",
             "owner": "social_worker",
             "met_by": "core_group.held.v1",
-            "recurrence": None,
             "reminder_days": 2,
             "source": f"{WT}: first core group within 10 working days of the initial conference "
             "(V2: Norfolk LSCB 3.6, Liverpool CS; whether WT 2023 still states it is unverified)",
         },
         {
             "id": "first-review-conference",
+            "name": "First review conference",
             "trigger": "conference.held.v1",
+            "when": INITIAL_HELD,
             "anchor": "held_on",
             "offset": {"amount": 3, "unit": "months", "direction": "after"},
             "deadline": "review_conference",
             "owner": "chair",
             "met_by": "conference.held.v1",
-            "recurrence": None,
+            "met_when": {"kind": "review"},
             "reminder_days": 10,
             "source": f"{WT}: first review conference within 3 months of the initial conference "
             "(V2: Pan-Sussex 5.5, North Yorkshire, Rotherham)",
         },
         {
             "id": "later-review-conference",
+            "name": "Review conference",
             "trigger": "conference.held.v1",
+            "when": REVIEW_CONTINUES,
             "anchor": "held_on",
             "offset": {"amount": 6, "unit": "months", "direction": "after"},
             "deadline": "review_conference",
             "owner": "chair",
             "met_by": "conference.held.v1",
-            "recurrence": None,
+            "met_when": {"kind": "review"},
             "reminder_days": 10,
             "source": f"{WT}: later review conferences not more than 6 months apart "
             "(V2: Pan-Sussex 5.5 and the same sources)",

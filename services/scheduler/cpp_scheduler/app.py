@@ -1,21 +1,30 @@
-"""The scheduler service's wiring: its blueprints, handlers and store indexes."""
+"""The scheduler service's wiring: its blueprints, handlers, store and tick."""
 from __future__ import annotations
 
 from cpp_shared import case_events
-from cpp_shared.messaging.consumer import Handlers
 from cpp_shared.web import ServiceSpec, create_app as _create_app
 
-handlers = Handlers()
-handlers.on("case.*")(case_events.record_case_event)
+from . import api, tick
+from .handlers import handlers
+from .runtime import runtime
+from .store import setup_store
+
+
+def _setup_app(app) -> None:
+    runtime(app.extensions["cpp"])  # a broken rule or calendar stops start-up, naming the plugin
+
 
 SERVICE = ServiceSpec(
     name="scheduler",
     title="Scheduler",
     description="Deadlines from statutory and local timescales, on the authority's working days.",
-    blueprints=lambda: [case_events.blueprint("scheduler")],
+    blueprints=lambda: [api.rules_blp, api.deadlines_blp, api.calendar_blp, case_events.blueprint("scheduler")],
     handlers=handlers,
-    setup_store=case_events.setup_store,
+    setup_store=setup_store,
+    setup_app=_setup_app,
     app_module="cpp_scheduler.app",
+    background=tick.background,
+    keyed_endpoints=frozenset({"calendar.PlanCalendar"}),
 )
 
 

@@ -58,16 +58,29 @@ class HandlerContext:
     store: Store
     uow: UnitOfWork
     attempt: int
+    app: Any = None  # the service's context (settings, plugins, authority) when run by its worker
 
 
 Handler = Callable[[dict[str, Any], HandlerContext], None]
 
 
-class Handlers:
-    """A service's event handlers, by event type pattern (fnmatch: ``case.*``)."""
+def by_subject(event: dict[str, Any]) -> str:
+    return event.get("subject") or event["id"]
 
-    def __init__(self) -> None:
+
+class Handlers:
+    """A service's event handlers, by event type pattern (fnmatch: ``case.*``).
+
+    ``ordering_key`` names what the handlers' effects hang on: two events
+    with the same key are never committed in one batch, so each one's
+    handlers see the effects of the one before. The default is the event's
+    subject; a service whose state spans subjects (the scheduler files a
+    plan's events under its case) gives its own.
+    """
+
+    def __init__(self, ordering_key: Callable[[dict[str, Any]], str] = by_subject) -> None:
         self._routes: list[tuple[str, str, Handler]] = []
+        self.ordering_key = ordering_key
 
     def on(self, *patterns: str) -> Callable[[Handler], Handler]:
         def register(fn: Handler) -> Handler:
@@ -86,8 +99,9 @@ class Handlers:
 
 class EventConsumer(ConsumerMixin):
     def __init__(self, service: str, store: Store, broker_url: str, handlers: Handlers, *,
-                 retry_delays: tuple[float, ...], prefetch: int = 50):
+                 retry_delays: tuple[float, ...], prefetch: int = 50, app: Any = None):
         self.service = service
+        self.app = app
         self.store = store
         self.handlers = handlers
         self.retry_delays = retry_delays
@@ -167,7 +181,7 @@ class EventConsumer(ConsumerMixin):
             return
         # Events about one subject (a case, a plan) are never committed in the
         # same batch: each one's handlers see the effects of the one before.
-        key = event.get("subject") or event["id"]
+        key = self.handlers.ordering_key(event)
         if key in self._batch_keys:
             self._flush()
         self._batch.append((message, event))
@@ -226,7 +240,7 @@ class EventConsumer(ConsumerMixin):
                 raise AlreadyProcessed(event["id"])
         matched = self.handlers.for_type(event["type"])
         uow = self.store.begin()
-        ctx = HandlerContext(service=self.service, store=self.store, uow=uow, attempt=attempt)
+        ctx = HandlerContext(service=self.service, store=self.store, uow=uow, attempt=attempt, app=self.app)
         for _, fn in matched:
             fn(event, ctx)
         uow.mark_processed(event["id"], self.service)

@@ -1,0 +1,66 @@
+"""Bromley: the London Borough of Bromley's local rules, layered after england.
+
+Deploy with ``CPP_PLUGINS=england,bromley``: England's Working Together
+defaults apply except where this plugin answers. Source: the Bromley
+Safeguarding Children Board leaflet "Protecting Children & Young People
+Through Child Protection Plans: Information for Families" (the platform's
+seed 002), which gives the board's contact details and the first core group
+timescale.
+
+Every rule cites where its figure comes from and how firmly it is
+established (V: primary source seen; V2: only a local restatement seen; U:
+unverified), as graded in the platform's timescales research.
+"""
+from __future__ import annotations
+
+from cpp_shared.hookspecs import hookimpl
+
+LEAFLET = ("Bromley Safeguarding Children Board, Protecting Children & Young People Through Child Protection "
+           "Plans: Information for Families (seed 002)")
+
+
+@hookimpl
+def cpp_authority():
+    return {
+        "code": "BRM",
+        "name": "London Borough of Bromley",
+        "jurisdiction": "england",
+        "calendar": {"country": "GB", "subdiv": "ENG"},
+        "timezone": "Europe/London",
+        "contacts": [
+            {
+                "name": "Bromley Safeguarding Children Board",
+                "role": "Local safeguarding children board: information for families about child protection plans "
+                        "(St Blaise, B40a, Civic Centre, Stockwell Close, Bromley BR1 3UH)",
+                "phone": "020 8461 7816",
+                "email": "BSCB@bromley.gov.uk",
+            },
+        ],
+    }
+
+
+# The initial conference that decides on a plan, as england's rule listens for it.
+INITIAL_HELD = {"kind": "initial", "plan_required": True}
+
+
+@hookimpl
+def cpp_timescales():
+    return [
+        {
+            # Replaces england's rule of the same id; the figure is the same,
+            # the citation is Bromley's own.
+            "id": "first-core-group",
+            "name": "First core group meeting (Bromley: within ten working days of the conference)",
+            "trigger": "conference.held.v1",
+            "when": INITIAL_HELD,
+            "anchor": "held_on",
+            "offset": {"amount": 10, "unit": "working_days", "direction": "after"},
+            "deadline": "first_core_group",
+            "owner": "social_worker",
+            "met_by": "core_group.held.v1",
+            "reminder_days": 2,
+            "source": f"{LEAFLET}: \"The Core Group should meet with you within ten working days of the Conference "
+            "to agree a detailed Child Protection Plan, and regularly thereafter according to the agreed plan\" "
+            "(V: the board's own published leaflet; it restates the national 10 working days, itself V2)",
+        },
+    ]

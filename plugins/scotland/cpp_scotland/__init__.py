@@ -1,0 +1,175 @@
+"""Scotland: the National Guidance for Child Protection in Scotland defaults, used alone.
+
+Deploy with ``CPP_PLUGINS=scotland``. Sources:
+
+- Scottish Government, National Guidance for Child Protection in Scotland
+  2021, updated 2023, Appendix D, "Timescales for stages in child protection
+  processes" (gov.scot/publications/national-guidance-child-protection-
+  scotland-2021-updated-2023/pages/12), with paragraph numbers from the 2021
+  version 1.0 text, as gathered in the platform's timescales research
+  (TIMESCALES.md, section 2).
+- Children's Hearings (Scotland) Act 2011, s.60: the local authority's duty
+  to give the Principal Reporter information where a compulsory supervision
+  order might be necessary.
+
+The 2014 guidance (initial case conference within 21 calendar days, first
+review within 3 months) is superseded and not used.
+
+Every rule cites where its figure comes from and how firmly it is
+established (V: primary source seen; V2: only a local restatement seen; U:
+unverified), as graded in the platform's timescales research.
+"""
+from __future__ import annotations
+
+from cpp_shared.hookspecs import hookimpl
+
+NG = "National Guidance for Child Protection in Scotland 2021 (updated 2023)"
+
+
+@hookimpl
+def cpp_authority():
+    return {
+        "code": "SCT",
+        "name": "Scotland (National Guidance for Child Protection defaults)",
+        "jurisdiction": "scotland",
+        "calendar": {"country": "GB", "subdiv": "SCT"},
+        "timezone": "Europe/London",
+        "contacts": [],
+    }
+
+
+# What the scheduler listens for (events of the plans service). The
+# platform's strategy discussion stands for the inter-agency referral
+# discussion (IRD); an enquiry outcome without a conference stands for the
+# IRD's decision that no CPPM is required.
+INITIATING_IRD = {"initiated_enquiries": True}
+NO_CPPM = [{"event": "enquiry.completed.v1", "when": {"conference_required": False}}]
+INITIAL_HELD = {"kind": "initial", "plan_required": True}
+REVIEW_CONTINUES = {"kind": "review", "decision": ["continue", "revise"]}
+
+
+@hookimpl
+def cpp_timescales():
+    return [
+        {
+            "id": "initial-conference",
+            "name": "Initial child protection planning meeting (CPPM)",
+            "trigger": "strategy_discussion.held.v1",
+            "when": INITIATING_IRD,
+            "anchor": "held_on",
+            "offset": {"amount": 28, "unit": "calendar_days", "direction": "after"},
+            "deadline": "initial_conference",
+            "owner": "social_worker",
+            "met_by": "conference.held.v1",
+            "met_when": {"kind": "initial"},
+            "cancelled_by": NO_CPPM,
+            "reminder_days": 5,
+            "source": f"{NG}, Appendix D: \"a CPPM will follow within 28 calendar days ... unless there is an IRD "
+            "decision that this is not required\" (V: Appendix D, 2023); counted from the inter-agency referral "
+            "discussion, recorded here as the strategy discussion",
+        },
+        {
+            # Appendix D (2023) says 15 working days; the 2021 v1.0 text, para
+            # 3.137, says only "within 15 days of the CPPM". The updated
+            # Appendix D is followed.
+            "id": "first-core-group",
+            "name": "First child protection core group meeting",
+            "trigger": "conference.held.v1",
+            "when": INITIAL_HELD,
+            "anchor": "held_on",
+            "offset": {"amount": 15, "unit": "working_days", "direction": "after"},
+            "deadline": "first_core_group",
+            "owner": "social_worker",
+            "met_by": "core_group.held.v1",
+            "reminder_days": 3,
+            "source": f"{NG}, Appendix D: first core group within 15 working days of the CPPM (V: Appendix D, 2023). "
+            "The 2021 v1.0 text, para 3.137, says \"the first time being within 15 days of the CPPM\" without "
+            "\"working\": the two versions are inconsistent and the 2023 Appendix D is followed",
+        },
+        {
+            "id": "first-review-conference",
+            "name": "Review child protection planning meeting",
+            "trigger": "conference.held.v1",
+            "when": INITIAL_HELD,
+            "anchor": "held_on",
+            "offset": {"amount": 6, "unit": "months", "direction": "after"},
+            "deadline": "review_conference",
+            "owner": "chair",
+            "met_by": "conference.held.v1",
+            "met_when": {"kind": "review"},
+            "reminder_days": 10,
+            "source": f"{NG}: \"Review CPPMs should be held within six months of the CPPM\" (V2: the national text "
+            "as reproduced in Highland Interagency Child Protection Procedures 2024 and NHS Grampian/Aberdeen "
+            "Appendix C; the Appendix D line itself was not seen whole). Not 3 months: that was the superseded "
+            "2014 rule",
+        },
+        {
+            "id": "later-review-conference",
+            "name": "Review child protection planning meeting",
+            "trigger": "conference.held.v1",
+            "when": REVIEW_CONTINUES,
+            "anchor": "held_on",
+            "offset": {"amount": 6, "unit": "months", "direction": "after"},
+            "deadline": "review_conference",
+            "owner": "chair",
+            "met_by": "conference.held.v1",
+            "met_when": {"kind": "review"},
+            "reminder_days": 10,
+            "source": f"{NG}: \"Thereafter, reviews should take place six-monthly\" (V2: the national text as "
+            "reproduced in Highland Interagency Child Protection Procedures 2024)",
+        },
+        {
+            # "Straight away" is taken as the same working day: 0 working days
+            # from the day the decision to refer is recorded.
+            "id": "reporter-referral",
+            "name": "Referral to the Principal Reporter",
+            "trigger": "escalation.raised.v1",
+            "when": {"route": "childrens_reporter"},
+            "anchor": "raised_on",
+            "key": "escalation_id",
+            "offset": {"amount": 0, "unit": "working_days", "direction": "after"},
+            "deadline": "reporter_referral",
+            "owner": "social_worker",
+            "met_by": "escalation.delivered.v1",
+            "met_on": "delivered_on",
+            "reminder_days": 0,
+            "source": f"{NG}, para 3.133: \"Any decision to refer to the Principal Reporter should be actioned "
+            "straight away.\" (V); the duty to refer: Children's Hearings (Scotland) Act 2011, s.60 (V)",
+        },
+    ]
+
+
+@hookimpl
+def cpp_escalation_routes():
+    return [
+        {
+            "id": "childrens_reporter",
+            "name": "Refer to the Principal Reporter (Children's Reporter)",
+            "description": "Compulsory measures of supervision may be needed: give the Principal Reporter the "
+                           "information the local authority has about the child, for a children's hearing to be "
+                           "considered.",
+            "recipient": {"name": "Principal Reporter (Scottish Children's Reporter Administration)",
+                          "kind": "external"},
+            "source": "Children's Hearings (Scotland) Act 2011, s.60: \"the local authority must give any information "
+                      f"that it has about the child to the Principal Reporter\" (V); {NG}, para 3.133: every CPPM "
+                      "considers a referral, acted on straight away (V)",
+        },
+    ]
+
+
+@hookimpl
+def cpp_terminology():
+    # The National Guidance's words: "Child Protection Planning Meeting" (Part
+    # 3, Child Protection Planning Meetings), "child protection investigation"
+    # (para 3.35, "is an inter-agency child protection investigation
+    # required?", and the Part 3 process chart, 2021 v1.0 p.130), "Child
+    # Protection Core Group" (the same chart) and the local authority's child
+    # protection register (paras 1.87-1.88).
+    return {
+        "initial_conference": "initial child protection planning meeting",
+        "review_conference": "review child protection planning meeting",
+        "enquiries": "child protection investigation",
+        "plan": "child protection plan",
+        "core_group": "child protection core group",
+        "register": "on the child protection register",
+    }

@@ -1,0 +1,360 @@
+"""The scheduler's HTTP API: the effective rules, the deadlines with their
+explanations, a manager's date for a deadline whose source set none, and a
+plan's calendar as an iCalendar feed."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import date, datetime, timezone
+from typing import Any
+
+from flask import Response, current_app, g, request, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields, validate
+
+from cpp_shared.auth import Principal, current_principal, requires_role
+from cpp_shared.store import DuplicateKey
+from cpp_shared.web import ServiceContext
+
+from . import ics
+from . import store as st
+from .deadlines import OPEN, STATUSES, event_data, set_due_date
+from .runtime import Runtime, runtime
+
+READERS = ("social_worker", "team_manager", "chair", "auditor", "admin")
+MANAGERS = ("team_manager", "admin")
+FEED_MAKERS = ("social_worker", "team_manager", "chair")
+
+
+def ctx() -> ServiceContext:
+    return current_app.extensions["cpp"]
+
+
+def rt() -> Runtime:
+    return runtime(ctx())
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+def _load(record_id: str) -> dict[str, Any]:
+    doc = ctx().store.collection(st.DEADLINES).find_one({"_id": record_id})
+    if doc is None or doc.get("authority") != current_principal().authority:
+        abort(404, message=f"no deadline {record_id}")
+    return doc
+
+
+# --- rules ----------------------------------------------------------------
+
+rules_blp = Blueprint("rules", __name__, url_prefix="/v1/rules", description="The deployment's timescale rules")
+
+
+class RuleSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    deadline = fields.String()
+    trigger = fields.List(fields.String())
+    when = fields.Dict()
+    anchor = fields.String()
+    key = fields.String(allow_none=True)
+    offset = fields.Dict(allow_none=True)
+    timescale = fields.String(metadata={"description": "the rule in words"})
+    owner = fields.String()
+    met_by = fields.List(fields.String())
+    met_when = fields.Dict()
+    met_on = fields.String()
+    cancelled_by = fields.List(fields.Dict())
+    recurrence = fields.Dict(allow_none=True)
+    reminder_days = fields.Integer()
+    source = fields.String(metadata={"description": "where the timescale comes from, and how firmly"})
+    plugin = fields.String(metadata={"description": "the plugin whose rule is in force"})
+
+
+class TimetableSchema(Schema):
+    authority = fields.String()
+    plugins = fields.List(fields.String())
+    calendar = fields.Dict()
+    rules = fields.List(fields.Nested(RuleSchema))
+
+
+def timetable(context: ServiceContext) -> dict[str, Any]:
+    r = runtime(context)
+    cal = r.calendar
+    return {
+        "authority": r.authority,
+        "plugins": list(context.plugins.order),
+        "calendar": {"country": cal.country, "subdiv": cal.subdiv, "timezone": str(r.timezone),
+                     "closure_days": [{"date": d.isoformat(), "name": n} for d, n in sorted(cal.extra.items())]},
+        "rules": [rule.as_dict() for rule in r.rules],
+    }
+
+
+@rules_blp.route("")
+class Rules(MethodView):
+    @rules_blp.response(200, TimetableSchema)
+    @requires_role(*READERS)
+    def get(self):
+        """The effective timetable: every rule in force, with its source and the plugin it comes from."""
+        return timetable(ctx())
+
+
+# --- deadlines --------------------------------------------------------------
+
+deadlines_blp = Blueprint("deadlines", __name__, url_prefix="/v1/deadlines",
+                          description="Deadlines from the timescale rules, per case and plan")
+
+
+class MetSchema(Schema):
+    on = fields.String()
+    late = fields.Boolean()
+    working_days_late = fields.Integer()
+    event_id = fields.String()
+    type = fields.String()
+
+
+class DeadlineSchema(Schema):
+    id = fields.String(attribute="_id")
+    case_id = fields.String()
+    plan_id = fields.String(allow_none=True)
+    child_id = fields.String(allow_none=True)
+    rule_id = fields.String()
+    kind = fields.String()
+    name = fields.String()
+    owner = fields.String()
+    source = fields.String()
+    status = fields.String(metadata={"description": ", ".join(STATUSES)})
+    needs_date = fields.Boolean(metadata={"description": "the source sets no timescale: a manager gives a date"})
+    due_on = fields.String(allow_none=True)
+    latest_on = fields.String(allow_none=True, metadata={"description": "overdue after this day (a range rule's latest)"})
+    remind_on = fields.String(allow_none=True)
+    overdue_on = fields.String(allow_none=True)
+    anchor = fields.Dict()
+    occurrence = fields.Integer()
+    met = fields.Nested(MetSchema, allow_none=True)
+    cancelled = fields.Dict(allow_none=True)
+    superseded_by = fields.String(allow_none=True)
+    supersedes = fields.String(allow_none=True)
+    due_date_set = fields.Dict(allow_none=True)
+    created_at = fields.String()
+    version = fields.Integer()
+
+
+class DeadlinePageSchema(Schema):
+    items = fields.List(fields.Nested(DeadlineSchema))
+    page = fields.Integer()
+    page_size = fields.Integer()
+    total = fields.Integer()
+
+
+class ExplanationSchema(Schema):
+    rule = fields.Nested(RuleSchema, allow_none=True)
+    timescale = fields.String()
+    anchor = fields.Dict()
+    computations = fields.List(fields.Dict(), metadata={
+        "description": "each count: the anchor, the days counted, the due date, and every day skipped by name"})
+    summary = fields.String()
+
+
+class DeadlineDetailSchema(DeadlineSchema):
+    explanation = fields.Nested(ExplanationSchema)
+
+
+class DeadlineQuerySchema(Schema):
+    plan_id = fields.String(validate=validate.Length(min=1, max=100))
+    case_id = fields.String(validate=validate.Length(min=1, max=100))
+    status = fields.String(validate=validate.OneOf(STATUSES + ("open",)))
+    owner = fields.String(validate=validate.Length(min=1, max=100))
+    due_before = fields.Date(metadata={"description": "due on or before this day"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+@deadlines_blp.route("")
+class Deadlines(MethodView):
+    @deadlines_blp.arguments(DeadlineQuerySchema, location="query")
+    @deadlines_blp.response(200, DeadlinePageSchema)
+    @requires_role(*READERS)
+    def get(self, args):
+        """Deadlines, earliest due first; ``status=open`` for pending, approaching and overdue."""
+        query: dict[str, Any] = {"authority": current_principal().authority}
+        for name in ("plan_id", "case_id", "owner"):
+            if name in args:
+                query[name] = args[name]
+        if "status" in args:
+            query["status"] = {"$in": list(OPEN)} if args["status"] == "open" else args["status"]
+        if "due_before" in args:
+            query["due_on"] = {"$lte": args["due_before"].isoformat()}
+        coll = ctx().store.collection(st.DEADLINES)
+        size = args["page_size"]
+        items = coll.find(query, sort=[("due_on", 1)], skip=(args["page"] - 1) * size, limit=size)
+        return {"items": items, "page": args["page"], "page_size": size, "total": coll.count_documents(query)}
+
+
+def explanation(doc: dict[str, Any]) -> dict[str, Any]:
+    rule = rt().rule(doc["rule_id"])
+    stored = doc.get("explanation") or {}
+    computations = stored.get("computations") or []
+    if doc.get("due_date_set"):
+        summary = (f"Due on {doc['due_on']}: set by {doc['due_date_set']['by']} on {doc['due_date_set']['at'][:10]} "
+                   f"({doc['due_date_set']['reason']}).")
+    elif doc["needs_date"]:
+        summary = "The source sets no timescale for this step: a manager gives it a date."
+    else:
+        parts = []
+        for c in computations:
+            skipped = ", ".join(f"{s['date']} ({s['reason']})" for s in c["skipped"]) or "none"
+            rolled = f"; {c['rolled_back_from']} is not a working day, so the day before that is" \
+                if c.get("rolled_back_from") else ""
+            parts.append(f"{c['counted']} {c['unit'].replace('_', ' ')} {c['direction']} {c['anchor']} is "
+                         f"{c['due']}{rolled}; days skipped: {skipped}")
+        summary = ". ".join(parts) + "."
+    return {
+        "rule": rule.as_dict() if rule else None,
+        "timescale": stored.get("timescale") or (rule.timescale() if rule else ""),
+        "anchor": doc["anchor"],
+        "computations": computations,
+        "summary": summary,
+    }
+
+
+@deadlines_blp.route("/<deadline_id>")
+class DeadlineOne(MethodView):
+    @deadlines_blp.response(200, DeadlineDetailSchema)
+    @requires_role(*READERS)
+    def get(self, deadline_id: str):
+        """One deadline, with how its date was reached: the rule, the anchor,
+        the days counted and the weekends, holidays and closures skipped."""
+        doc = _load(deadline_id)
+        return {**doc, "explanation": explanation(doc)}
+
+
+class DueDateSchema(Schema):
+    due_on = fields.Date(required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+
+
+@deadlines_blp.route("/<deadline_id>/due-date")
+class DeadlineDueDate(MethodView):
+    @deadlines_blp.arguments(DueDateSchema)
+    @deadlines_blp.response(200, DeadlineSchema)
+    @requires_role(*MANAGERS)
+    def post(self, args, deadline_id: str):
+        """Give a date to a deadline whose source sets none (the resource
+        panel's "timescale required"), or move an open one by decision, with
+        the reason; who and when are recorded."""
+        doc = _load(deadline_id)
+        r = rt()
+        due: date = args["due_on"]
+        if doc["status"] not in OPEN:
+            abort(409, message=f"the deadline is {doc['status']}; only an open deadline takes a new date")
+        closed = r.calendar.closure(due)
+        if closed:
+            abort(422, message="not a working day", errors={"json": {"due_on": [f"{due.isoformat()} is {closed}"]}})
+        if due < r.today():
+            abort(422, message="in the past", errors={"json": {"due_on": [f"{due.isoformat()} has passed"]}})
+        rule = r.rule(doc["rule_id"])
+        principal = current_principal()
+        new = set_due_date(doc, rule.reminder_days if rule else 0, r.calendar, due=due, reason=args["reason"],
+                           by=principal.user, now=_now())
+        with ctx().store.unit_of_work() as uow:
+            uow.replace(st.DEADLINES, new, expected_version=doc["version"])
+            ctx().publish(uow, "deadline.scheduled.v1", subject=doc["case_id"], data=event_data(new))
+        new["version"] = doc["version"] + 1
+        return new
+
+
+# --- calendar feeds -------------------------------------------------------------
+
+calendar_blp = Blueprint("calendar", __name__, url_prefix="/v1",
+                         description="A plan's meetings and deadlines as an iCalendar feed")
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _plan(plan_id: str) -> dict[str, Any]:
+    plan = ctx().store.collection(st.PLANS).find_one({"_id": plan_id})
+    if plan is None:
+        abort(404, message=f"no plan {plan_id} known to the scheduler")
+    return plan
+
+
+def _feed_principal(plan_id: str) -> Principal:
+    key = request.args.get("key", "")
+    feed = ctx().store.collection(st.FEEDS).find_one({"key_hash": _hash(key)}) if key else None
+    if feed is None or feed["plan_id"] != plan_id or feed.get("revoked_at"):
+        abort(401, message="a bearer token or a valid calendar feed key is required")
+    return Principal(user=feed["user"], role=feed["role"], authority=feed["authority"])
+
+
+class FeedSchema(Schema):
+    id = fields.String(attribute="_id")
+    plan_id = fields.String()
+    user = fields.String()
+    created_at = fields.String()
+    revoked_at = fields.String(allow_none=True)
+    url = fields.String(metadata={"description": "the address to subscribe to; it holds the key"})
+    key = fields.String(metadata={"description": "shown once, when the feed is created"})
+
+
+@calendar_blp.route("/plans/<plan_id>/calendar.ics")
+class PlanCalendar(MethodView):
+    @calendar_blp.response(200, content_type="text/calendar",
+                           description="the plan's conferences, core group meetings and deadlines")
+    def get(self, plan_id: str):
+        """The plan's calendar (iCalendar), with a bearer token or a feed
+        key (``?key=``) from POST /v1/plans/{plan_id}/calendar-feeds."""
+        principal = g.principal if "principal" in g else _feed_principal(plan_id)
+        if principal.role not in READERS:
+            abort(403, message=f"role {principal.role!r} may not read a plan's calendar")
+        plan = _plan(plan_id)
+        store = ctx().store
+        deadlines = store.collection(st.DEADLINES).find(
+            {"case_id": plan["case_id"], "status": {"$in": list(OPEN) + ["met"]}, "authority": principal.authority},
+            sort=[("due_on", 1)])
+        meetings = store.collection(st.MEETINGS).find({"case_id": plan["case_id"], "status": {"$ne": "cancelled"}},
+                                                      sort=[("on", 1)])
+        body = ics.plan_calendar(plan_id, deadlines, meetings, authority=rt().authority)
+        return Response(body, mimetype="text/calendar",
+                        headers={"Content-Disposition": f'inline; filename="plan-{plan_id}.ics"'})
+
+
+@calendar_blp.route("/plans/<plan_id>/calendar-feeds")
+class PlanCalendarFeeds(MethodView):
+    @calendar_blp.response(201, FeedSchema)
+    @requires_role(*FEED_MAKERS)
+    def post(self, plan_id: str):
+        """A private address for the plan's calendar, to subscribe to in a
+        calendar program that cannot send a bearer token. The key is shown
+        once; revoke it with DELETE /v1/calendar-feeds/{id}."""
+        _plan(plan_id)
+        principal = current_principal()
+        key = secrets.token_urlsafe(32)
+        feed = {"plan_id": plan_id, "user": principal.user, "role": principal.role, "authority": principal.authority,
+                "key_hash": _hash(key), "created_at": _now(), "revoked_at": None}
+        try:
+            feed["_id"] = ctx().store.collection(st.FEEDS).insert_one(feed)
+        except DuplicateKey:  # a 256-bit key collided: never in practice
+            abort(503, message="try again")
+        url = url_for("calendar.PlanCalendar", plan_id=plan_id, key=key, _external=True)
+        return {**feed, "url": url, "key": key}
+
+
+@calendar_blp.route("/calendar-feeds/<feed_id>")
+class CalendarFeed(MethodView):
+    @calendar_blp.response(204)
+    @requires_role(*FEED_MAKERS, "admin")
+    def delete(self, feed_id: str):
+        """Revoke a calendar feed: its address stops working at once."""
+        principal = current_principal()
+        coll = ctx().store.collection(st.FEEDS)
+        feed = coll.find_one({"_id": feed_id})
+        if feed is None or feed["authority"] != principal.authority:
+            abort(404, message=f"no calendar feed {feed_id}")
+        if feed["user"] != principal.user and principal.role not in MANAGERS:
+            abort(403, message="only the feed's owner or a manager may revoke it")
+        coll.update_one({"_id": feed_id}, {"$set": {"revoked_at": feed.get("revoked_at") or _now()}})
+        return None

@@ -1,0 +1,277 @@
+"""Deadlines: what an event does to a case's deadlines, and when each falls.
+
+Plain Python over plain documents, like the plans service's lifecycle: the
+handler reads a case's open deadlines, calls ``on_event`` and stores what it
+returns. For one event, in this order:
+
+1. **met**: each open deadline whose rule the event meets is met, on time or
+   late (by the date in the event, not the day it arrived); a recurring rule
+   then opens its next occurrence from that date;
+2. **cancelled**: an ended plan cancels every open deadline of its case; a
+   rule's own ``cancelled_by`` events cancel its deadlines (a cancelled
+   conference, enquiries that found no conference needed);
+3. **triggered**: each rule the event triggers opens a deadline. A rule with
+   a ``key`` (a conference's id) supersedes its open deadline for the same
+   key and recalculates it: a conference moved moves its deadlines. A rule
+   without a key keeps the earliest: a second trigger never pushes a
+   deadline later.
+
+A deadline is ``pending`` until its reminder date, then ``approaching``,
+then ``overdue`` on the first working day after its latest date (the tick
+does those two, see ``tick.py``); ``met``, ``cancelled`` or ``superseded``
+end it.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from .calendar import Computation, WorkingCalendar
+from .rules import Rule, anchor_date, lookup
+
+OPEN = ("pending", "approaching", "overdue")
+CLOSED = ("met", "cancelled", "superseded")
+STATUSES = OPEN + CLOSED
+PLAN_ENDED = "plan.ended.v1"
+
+
+@dataclass
+class Changes:
+    """What to store: new deadlines, changed ones (with the version read),
+    and the events to publish."""
+
+    inserts: list[dict[str, Any]] = field(default_factory=list)
+    replaces: list[tuple[dict[str, Any], int]] = field(default_factory=list)
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (type, data)
+
+    def __bool__(self) -> bool:
+        return bool(self.inserts or self.replaces)
+
+
+@dataclass(frozen=True)
+class Scope:
+    authority: str
+    case_id: str
+    plan_id: str | None
+    child_id: str | None
+
+
+def event_data(doc: dict[str, Any]) -> dict[str, Any]:
+    """What deadline events carry: enough for notify and partners to act
+    without reading the scheduler, and no narrative."""
+    return {
+        "deadline_id": doc["_id"],
+        "case_id": doc["case_id"],
+        "plan_id": doc["plan_id"],
+        "child_id": doc["child_id"],
+        "rule_id": doc["rule_id"],
+        "kind": doc["kind"],
+        "name": doc["name"],
+        "owner": doc["owner"],
+        "status": doc["status"],
+        "due_on": doc["due_on"],
+        "latest_on": doc["latest_on"],
+        "needs_date": doc["needs_date"],
+        "source": doc["source"],
+        "met": doc["met"],
+    }
+
+
+def schedule(doc: dict[str, Any], rule_reminder_days: int, cal: WorkingCalendar,
+             due: date | None, latest: date | None) -> None:
+    """Set a deadline's dates, and the day the tick must next look at it."""
+    if due is None:
+        doc.update(due_on=None, latest_on=None, remind_on=None, overdue_on=None, next_check_on=None, needs_date=True)
+        return
+    latest = latest or due
+    remind = cal.add_working_days(due, -rule_reminder_days) if rule_reminder_days else due
+    overdue = cal.next_working_day(latest)
+    doc.update(due_on=due.isoformat(), latest_on=latest.isoformat(), remind_on=remind.isoformat(),
+               overdue_on=overdue.isoformat(), needs_date=False)
+    doc["next_check_on"] = doc["remind_on"] if doc["status"] == "pending" else (
+        doc["overdue_on"] if doc["status"] == "approaching" else None)
+
+
+def new_deadline(rule: Rule, scope: Scope, cal: WorkingCalendar, *, anchor: date, key: Any, trigger: dict[str, Any],
+                 occurrence: int, created_at: str) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "_id": uuid.uuid4().hex,
+        "authority": scope.authority,
+        "case_id": scope.case_id,
+        "plan_id": scope.plan_id,
+        "child_id": scope.child_id,
+        "rule_id": rule.id,
+        "plugin": rule.plugin,
+        "kind": rule.deadline,
+        "name": rule.name if occurrence == 1 else f"{rule.name} ({rule.recurrence.describe()}, #{occurrence})",
+        "owner": rule.owner,
+        "source": rule.source,
+        "key": key,
+        "occurrence": occurrence,
+        "trigger": trigger,
+        "anchor": {"field": rule.anchor if occurrence == 1 else rule.met_on, "date": anchor.isoformat()},
+        "status": "pending",
+        "met": None,
+        "cancelled": None,
+        "superseded_by": None,
+        "supersedes": None,
+        "due_date_set": None,
+        "notified": {"approaching": None, "overdue": None},
+        "explanation": None,
+        "created_at": created_at,
+    }
+    if occurrence == 1 and rule.offset is None:
+        schedule(doc, rule.reminder_days, cal, None, None)
+        return doc
+    if occurrence == 1:
+        first = cal.due_date(anchor, rule.offset.amount, rule.offset.unit, rule.offset.direction)
+        computations = [first]
+        due = latest = first.due
+    else:
+        every = rule.recurrence
+        computations = [cal.due_date(anchor, every.min, every.unit), cal.due_date(anchor, every.max, every.unit)]
+        due, latest = computations[0].due, computations[1].due
+    doc["explanation"] = explain(rule, computations, occurrence)
+    schedule(doc, rule.reminder_days, cal, due, latest)
+    return doc
+
+
+def explain(rule: Rule, computations: list[Computation], occurrence: int) -> dict[str, Any]:
+    if occurrence == 1:
+        timescale = rule.timescale()
+    else:
+        timescale = f"{rule.recurrence.describe()} from the last {rule.deadline.replace('_', ' ')} ({rule.met_on})"
+    return {"timescale": timescale, "computations": [c.as_dict() for c in computations]}
+
+
+def _met_date(rule: Rule, data: dict[str, Any], event_time: str) -> date:
+    return anchor_date(data, rule.met_on) or date.fromisoformat(event_time[:10])
+
+
+def _key_matches(rule: Rule, doc: dict[str, Any], data: dict[str, Any]) -> bool:
+    if rule.key is None:
+        return True
+    value = lookup(data, rule.key)
+    return value is None or value == doc["key"]
+
+
+def on_event(event: dict[str, Any], scope: Scope, rules: list[Rule], open_deadlines: list[dict[str, Any]],
+             cal: WorkingCalendar, *, now: str) -> Changes:
+    """The changes one event makes to its case's deadlines (see the module
+    docstring). ``open_deadlines`` are the case's deadlines in an open status."""
+    etype, data = event["type"], event.get("data") or {}
+    by_rule = {r.id: r for r in rules}
+    changes = Changes()
+    current = {d["_id"]: (d, d["version"]) for d in open_deadlines}
+    changed: dict[str, dict[str, Any]] = {}
+
+    def doc_of(d_id: str) -> dict[str, Any]:
+        if d_id not in changed:
+            changed[d_id] = {**current[d_id][0]}
+        return changed[d_id]
+
+    def still_open() -> list[dict[str, Any]]:
+        docs = [changed.get(i, d) for i, (d, _) in current.items()]
+        return [d for d in docs if d["status"] in OPEN]
+
+    ref = {"event_id": event["id"], "type": etype, "time": event.get("time")}
+
+    # 1. met
+    for rule in rules:
+        if not rule.is_met_by(etype, data):
+            continue
+        candidates = [d for d in still_open() if d["rule_id"] == rule.id and _key_matches(rule, d, data)]
+        if not candidates:
+            continue
+        doc = doc_of(min(candidates, key=lambda d: (d["due_on"] is None, d["due_on"] or "", d["created_at"]))["_id"])
+        met_on = _met_date(rule, data, event.get("time") or now)
+        late = doc["latest_on"] is not None and met_on.isoformat() > doc["latest_on"]
+        working_days_late = cal.working_days_between(date.fromisoformat(doc["latest_on"]), met_on) if late else 0
+        doc.update(status="met", next_check_on=None,
+                   met={"on": met_on.isoformat(), "late": late, "working_days_late": working_days_late, **ref})
+        changes.events.append(("deadline.met.v1", doc))
+        if rule.recurrence is not None:
+            nxt = new_deadline(rule, scope, cal, anchor=met_on, key=doc["key"], trigger=ref,
+                               occurrence=doc["occurrence"] + 1, created_at=now)
+            changes.inserts.append(nxt)
+            changes.events.append(("deadline.scheduled.v1", nxt))
+
+    # 2. cancelled
+    for doc in still_open():
+        rule = by_rule.get(doc["rule_id"])
+        ended = etype == PLAN_ENDED
+        by_rule_event = rule is not None and rule.is_cancelled_by(etype, data) and _key_matches(rule, doc, data)
+        if ended or by_rule_event:
+            d = doc_of(doc["_id"])
+            d.update(status="cancelled", next_check_on=None, cancelled={"on": now[:10], **ref})
+            changes.events.append(("deadline.cancelled.v1", d))
+    for nxt in list(changes.inserts):  # a recurrence opened by an event that also ends the plan
+        if etype == PLAN_ENDED:
+            changes.inserts.remove(nxt)
+            changes.events = [(t, d) for t, d in changes.events if d is not nxt]
+
+    # 3. triggered
+    for rule in rules:
+        if not rule.triggered_by(etype, data):
+            continue
+        anchor = anchor_date(data, rule.anchor)
+        if anchor is None:
+            continue  # the event lacks the anchor date: nothing to count from (logged by the handler)
+        key = lookup(data, rule.key) if rule.key else None
+        fresh = new_deadline(rule, scope, cal, anchor=anchor, key=key, trigger=ref, occurrence=1, created_at=now)
+        same = [d for d in still_open() if d["rule_id"] == rule.id and d["key"] == key]
+        same += [d for d in changes.inserts if d["rule_id"] == rule.id and d["key"] == key and d["status"] in OPEN]
+        if same and rule.key is None:
+            earliest = min(same, key=lambda d: d["due_on"] or "9999")
+            if fresh["due_on"] is None or (earliest["due_on"] is not None and earliest["due_on"] <= fresh["due_on"]):
+                continue  # keep the earlier deadline: a second trigger never moves one later
+        for old in same:
+            target = old if old in changes.inserts else doc_of(old["_id"])
+            target.update(status="superseded", next_check_on=None, superseded_by=fresh["_id"])
+            fresh["supersedes"] = old["_id"]
+            if old in changes.inserts:
+                changes.inserts.remove(old)
+                changes.events = [(t, d) for t, d in changes.events if d is not old]
+            else:
+                changes.events.append(("deadline.superseded.v1", target))
+        changes.inserts.append(fresh)
+        changes.events.append(("deadline.scheduled.v1", fresh))
+
+    changes.replaces = [(doc, current[d_id][1]) for d_id, doc in changed.items()]
+    return changes
+
+
+def set_due_date(doc: dict[str, Any], rule_reminder_days: int, cal: WorkingCalendar, *, due: date, reason: str,
+                 by: str, now: str) -> dict[str, Any]:
+    """A manager gives a date to a deadline whose source set none (or moves
+    one by decision, recorded with the reason)."""
+    new = {**doc}
+    if new["status"] not in OPEN:
+        raise ValueError(f"the deadline is {new['status']}")
+    new["status"] = "pending"
+    new["notified"] = {"approaching": None, "overdue": None}
+    schedule(new, rule_reminder_days, cal, due, due)
+    new["due_date_set"] = {"due_on": due.isoformat(), "reason": reason, "by": by, "at": now}
+    return new
+
+
+def tick_transition(doc: dict[str, Any], today: date) -> str | None:
+    """What the tick does to a deadline today: 'approaching', 'overdue' or
+    nothing. A deadline first seen after its overdue day goes straight to
+    overdue: a reminder for a date already passed would only mislead."""
+    if doc["status"] not in ("pending", "approaching") or doc["needs_date"]:
+        return None
+    t = today.isoformat()
+    if t >= doc["overdue_on"]:
+        return "overdue"
+    if doc["status"] == "pending" and t >= doc["remind_on"]:
+        return "approaching"
+    return None
+
+
+def apply_transition(doc: dict[str, Any], transition: str, now: str) -> dict[str, Any]:
+    new = {**doc, "status": transition, "notified": {**doc["notified"], transition: now}}
+    new["next_check_on"] = new["overdue_on"] if transition == "approaching" else None
+    return new

@@ -1,0 +1,73 @@
+"""A plan's calendar in iCalendar (RFC 5545), built with the icalendar library.
+
+Meetings (conferences scheduled or held, core group meetings held) and
+deadlines are all-day events, since the platform records days, not times.
+Each has a stable UID, so a calendar program that subscribes to the feed
+updates an event in place when its date moves. Open deadlines carry an
+alarm on their reminder day. Nothing narrative is in the feed: names of
+steps and dates only, since a subscribed calendar lives on a phone.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from icalendar import Alarm, Calendar, Event
+
+PRODID = "-//Child protection plan platform//Scheduler//EN"
+MEETING_TITLES = {
+    "initial_conference": "Initial child protection conference",
+    "review_conference": "Review child protection conference",
+    "core_group": "Core group meeting",
+}
+
+
+def _day(value: str) -> date:
+    return date.fromisoformat(value[:10])
+
+
+def plan_calendar(plan_id: str, deadlines: list[dict[str, Any]], meetings: list[dict[str, Any]], *,
+                  authority: str) -> bytes:
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", f"Child protection plan {plan_id[:8]} ({authority})")
+    stamp = datetime.now(timezone.utc)
+    for m in meetings:
+        if not m.get("on"):
+            continue
+        ev = Event()
+        ev.add("uid", f"meeting-{m['_id']}@cpp")
+        ev.add("dtstamp", stamp)
+        ev.add("summary", MEETING_TITLES.get(m.get("kind", ""), "Meeting") + (" (held)" if m.get("status") == "held" else ""))
+        ev.add("dtstart", _day(m["on"]))
+        ev.add("dtend", _day(m["on"]) + timedelta(days=1))
+        ev.add("transp", "OPAQUE")
+        ev.add("categories", ["meeting"])
+        cal.add_component(ev)
+    for d in deadlines:
+        if not d.get("due_on"):
+            continue  # a deadline without a date is listed by the API, not placed in a calendar
+        ev = Event()
+        ev.add("uid", f"deadline-{d['_id']}@cpp")
+        ev.add("dtstamp", stamp)
+        status = d["status"]
+        prefix = {"met": "Met: ", "overdue": "OVERDUE: "}.get(status, "Due: ")
+        ev.add("summary", prefix + d["name"])
+        ev.add("dtstart", _day(d["due_on"]))
+        ev.add("dtend", _day(d["due_on"]) + timedelta(days=1))
+        ev.add("transp", "TRANSPARENT")
+        ev.add("categories", ["deadline"])
+        latest = f" (at the latest {d['latest_on']})" if d.get("latest_on") and d["latest_on"] != d["due_on"] else ""
+        ev.add("description", f"{d['name']}{latest}. Owner: {d['owner'].replace('_', ' ')}. Source: {d['source']}")
+        if status in ("pending", "approaching") and d.get("remind_on"):
+            alarm = Alarm()
+            alarm.add("action", "DISPLAY")
+            alarm.add("description", f"Due {d['due_on']}: {d['name']}")
+            alarm.add("trigger", datetime.combine(_day(d["remind_on"]), datetime.min.time(), tzinfo=timezone.utc)
+                      .replace(hour=9))
+            ev.add_component(alarm)
+        cal.add_component(ev)
+    return cal.to_ical()

@@ -1,0 +1,53 @@
+"""The scheduler's view of the deployment: its rules, its working-day
+calendar and its time zone, built once per process from the plugins.
+
+Built when the web app or the worker starts, so a plugin's broken rule or
+unknown calendar stops start-up with a message naming it.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from cpp_shared.web import ServiceContext
+
+from .calendar import WorkingCalendar
+from .rules import Rule, closure_days, effective_rules
+
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Runtime:
+    rules: tuple[Rule, ...]
+    calendar: WorkingCalendar
+    timezone: ZoneInfo
+    authority: str
+
+    def rule(self, rule_id: str) -> Rule | None:
+        return next((r for r in self.rules if r.id == rule_id), None)
+
+    def today(self) -> date:
+        return datetime.now(self.timezone).date()
+
+
+def build(ctx: ServiceContext) -> Runtime:
+    authority = ctx.authority
+    return Runtime(
+        rules=tuple(effective_rules(ctx.plugins)),
+        calendar=WorkingCalendar.for_authority(authority, closure_days(ctx.plugins)),
+        timezone=ZoneInfo(authority.get("timezone") or "Europe/London"),
+        authority=authority["code"],
+    )
+
+
+def runtime(ctx: ServiceContext) -> Runtime:
+    rt = ctx.extensions.get("scheduler")
+    if rt is None:
+        with _lock:
+            rt = ctx.extensions.get("scheduler")
+            if rt is None:
+                rt = ctx.extensions["scheduler"] = build(ctx)
+    return rt

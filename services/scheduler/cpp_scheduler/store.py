@@ -1,0 +1,47 @@
+"""The scheduler's collections, their indexes, and the projections it keeps
+of the plans service's events (which plan belongs to which case; the
+meetings a plan's calendar shows)."""
+from __future__ import annotations
+
+from typing import Any
+
+from cpp_shared import case_events
+from cpp_shared.store import Store, UnitOfWork
+
+DEADLINES = "deadlines"
+PLANS = "plans"
+MEETINGS = "meetings"
+FEEDS = "calendar_feeds"
+
+
+def setup_store(store: Store) -> None:
+    case_events.setup_store(store)
+    deadlines = store.collection(DEADLINES)
+    for field in ("case_id", "plan_id", "status", "owner", "due_on", "next_check_on"):
+        deadlines.create_index(field)
+    store.collection(PLANS).create_index("case_id")
+    store.collection(MEETINGS).create_index("case_id")
+    store.collection(FEEDS).create_index("key_hash", unique=True)
+
+
+def update_projections(uow: UnitOfWork, event: dict[str, Any]) -> None:
+    etype, data = event["type"], event.get("data") or {}
+    if etype.startswith("plan.") and data.get("plan_id") and data.get("case_id"):
+        uow.update(PLANS, {"_id": data["plan_id"]}, {
+            "$set": {"case_id": data["case_id"], "child_id": data.get("child_id"), "status": data.get("status")},
+        }, upsert=True)
+    elif etype.startswith("conference.") and data.get("conference_id"):
+        fields: dict[str, Any] = {"case_id": data.get("case_id"), "kind": f"{data.get('kind', '')}_conference"}
+        if data.get("plan_id"):
+            fields["plan_id"] = data["plan_id"]
+        if etype in ("conference.scheduled.v1", "conference.rescheduled.v1"):
+            fields.update(status="scheduled", on=data.get("scheduled_for"))
+        elif etype == "conference.held.v1":
+            fields.update(status="held", on=data.get("held_on"))
+        elif etype == "conference.cancelled.v1":
+            fields.update(status="cancelled")
+        uow.update(MEETINGS, {"_id": data["conference_id"]}, {"$set": fields}, upsert=True)
+    elif etype == "core_group.held.v1" and data.get("meeting_id"):
+        uow.update(MEETINGS, {"_id": data["meeting_id"]}, {"$set": {
+            "case_id": data.get("case_id"), "plan_id": data.get("plan_id"), "kind": "core_group",
+            "status": "held", "on": data.get("held_on")}}, upsert=True)

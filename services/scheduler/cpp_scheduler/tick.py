@@ -1,0 +1,122 @@
+"""The tick: deadlines reaching their reminder or their overdue day.
+
+Each deadline stores the day the tick must next look at it
+(``next_check_on``: its reminder day while pending, its overdue day while
+approaching, nothing once overdue or closed), indexed, so a scan reads the
+deadlines due for a change and no others: its cost grows with the number
+due, not the number stored.
+
+Exactly once, across replicas: each change is a versioned replace of the
+deadline committed with its event in the outbox. Two replicas that scan the
+same deadline both try; the store lets one commit and refuses the other
+(``VersionConflict``), so ``deadline.approaching.v1`` and
+``deadline.overdue.v1`` are published once each. A lease in the store lets
+one replica scan at a time, so the others do not even try.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+
+from cpp_shared.logs import get_logger
+from cpp_shared.store import StoreError, StoreUnavailable, VersionConflict
+from cpp_shared.web import ServiceContext
+
+from . import store as st
+from .deadlines import apply_transition, event_data, tick_transition
+from .runtime import runtime
+
+log = get_logger("cpp.scheduler.tick")
+LEASE = "scheduler-tick"
+
+
+@dataclass
+class TickResult:
+    approaching: int = 0
+    overdue: int = 0
+    conflicts: int = 0  # changed meanwhile by another replica or an event: left to it
+    scanned: int = 0
+
+
+class Ticker:
+    def __init__(self, ctx: ServiceContext, *, interval: float | None = None, batch: int = 500,
+                 lease_seconds: float = 60.0):
+        self.ctx = ctx
+        self.interval = interval if interval is not None else float(os.environ.get("CPP_TICK_SECONDS", "30"))
+        self.batch = batch
+        self.lease_seconds = lease_seconds
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    def run_once(self, today: date | None = None, *, use_lease: bool = True) -> TickResult:
+        """One pass over every deadline due for a change today."""
+        store = self.ctx.store
+        rt = runtime(self.ctx)
+        today = today or rt.today()
+        result = TickResult()
+        if use_lease and not store.acquire_lease(LEASE, self.holder, self.lease_seconds):
+            return result
+        try:
+            self._scan(today, result, renew=use_lease)
+        finally:
+            if use_lease:
+                store.release_lease(LEASE, self.holder)
+        if result.approaching or result.overdue:
+            log.info("tick", approaching=result.approaching, overdue=result.overdue, conflicts=result.conflicts)
+        return result
+
+    def _scan(self, today: date, result: TickResult, *, renew: bool) -> None:
+        # Batch after batch: a deadline moved leaves the query (its next check
+        # is later, or none); one changed meanwhile by someone else is read
+        # again, fresh, in the next batch.
+        store = self.ctx.store
+        while True:
+            query: dict = {"next_check_on": {"$lte": today.isoformat()}}
+            docs = store.collection(st.DEADLINES).find(query, sort=[("next_check_on", 1)], limit=self.batch)
+            result.scanned += len(docs)
+            units, moves = [], []
+            now = datetime.now(timezone.utc).isoformat()
+            for doc in docs:
+                transition = tick_transition(doc, today)
+                if transition is None:
+                    continue
+                new = apply_transition(doc, transition, now)
+                uow = store.begin()
+                uow.replace(st.DEADLINES, new, expected_version=doc["version"])
+                self.ctx.publish(uow, f"deadline.{transition}.v1", subject=new["case_id"], data=event_data(new))
+                units.append(uow)
+                moves.append(transition)
+            if not units:
+                break
+            outcomes = store.commit_all(units)
+            for transition, outcome in zip(moves, outcomes):
+                if outcome is None:
+                    setattr(result, transition, getattr(result, transition) + 1)
+                elif isinstance(outcome, VersionConflict):
+                    result.conflicts += 1
+                else:
+                    raise outcome
+            if renew:
+                store.acquire_lease(LEASE, self.holder, self.lease_seconds)
+            if len(docs) < self.batch:
+                break
+
+    def loop(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self.run_once()
+            except StoreUnavailable as exc:
+                log.warning("tick skipped: store unavailable", error=str(exc))
+            except StoreError as exc:
+                log.error("tick failed", error=str(exc))
+            except Exception:  # a bug must not stop reminders for good: log it and try again next tick
+                log.exception("tick failed")
+            stop.wait(self.interval)
+
+
+def background(ctx: ServiceContext):
+    runtime(ctx)  # a broken rule stops the worker at start-up
+    return [("scheduler-tick", Ticker(ctx).loop)]
