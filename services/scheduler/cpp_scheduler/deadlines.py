@@ -12,7 +12,8 @@ returns. For one event, in this order:
    conference, enquiries that found no conference needed);
 3. **triggered**: each rule the event triggers opens a deadline. A rule with
    a ``key`` (a conference's id) supersedes its open deadline for the same
-   key and recalculates it: a conference moved moves its deadlines. A rule
+   key and recalculates it: a conference moved moves its deadlines (a step
+   already done for it stays done). A rule
    without a key keeps the earliest: a second trigger never pushes a
    deadline later.
 
@@ -160,7 +161,9 @@ def _key_matches(rule: Rule, doc: dict[str, Any], data: dict[str, Any]) -> bool:
 def on_event(event: dict[str, Any], scope: Scope, rules: list[Rule], open_deadlines: list[dict[str, Any]],
              cal: WorkingCalendar, *, now: str) -> Changes:
     """The changes one event makes to its case's deadlines (see the module
-    docstring). ``open_deadlines`` are the case's deadlines in an open status."""
+    docstring). ``open_deadlines`` are the case's deadlines in an open
+    status, and its met ones (a step done is not asked for again when its
+    anchor moves)."""
     etype, data = event["type"], event.get("data") or {}
     by_rule = {r.id: r for r in rules}
     changes = Changes()
@@ -182,11 +185,14 @@ def on_event(event: dict[str, Any], scope: Scope, rules: list[Rule], open_deadli
     for rule in rules:
         if not rule.is_met_by(etype, data):
             continue
-        candidates = [d for d in still_open() if d["rule_id"] == rule.id and _key_matches(rule, d, data)]
+        met_on = _met_date(rule, data, event.get("time") or now)
+        # A recurring step's next occurrence counts from the last meeting: a
+        # meeting dated before that (recorded late) is history, not the next one.
+        candidates = [d for d in still_open() if d["rule_id"] == rule.id and _key_matches(rule, d, data)
+                      and not (d["occurrence"] > 1 and met_on.isoformat() <= d["anchor"]["date"])]
         if not candidates:
             continue
         doc = doc_of(min(candidates, key=lambda d: (d["due_on"] is None, d["due_on"] or "", d["created_at"]))["_id"])
-        met_on = _met_date(rule, data, event.get("time") or now)
         late = doc["latest_on"] is not None and met_on.isoformat() > doc["latest_on"]
         working_days_late = cal.working_days_between(date.fromisoformat(doc["latest_on"]), met_on) if late else 0
         doc.update(status="met", next_check_on=None,
@@ -220,6 +226,9 @@ def on_event(event: dict[str, Any], scope: Scope, rules: list[Rule], open_deadli
         if anchor is None:
             continue  # the event lacks the anchor date: nothing to count from (logged by the handler)
         key = lookup(data, rule.key) if rule.key else None
+        if rule.key and any(d["rule_id"] == rule.id and d["key"] == key and d["status"] == "met"
+                            for d, _ in current.values()):
+            continue  # done already: a conference moved after its report was drafted keeps it drafted
         fresh = new_deadline(rule, scope, cal, anchor=anchor, key=key, trigger=ref, occurrence=1, created_at=now)
         same = [d for d in still_open() if d["rule_id"] == rule.id and d["key"] == key]
         same += [d for d in changes.inserts if d["rule_id"] == rule.id and d["key"] == key and d["status"] in OPEN]

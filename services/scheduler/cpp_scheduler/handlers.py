@@ -50,14 +50,14 @@ def apply_timescales(event: dict[str, Any], ctx: HandlerContext) -> None:
     if not plan_id:
         plan = ctx.store.collection(st.PLANS).find_one({"case_id": case_id})
         plan_id = plan["_id"] if plan else None
-    open_deadlines = ctx.store.collection(st.DEADLINES).find({"case_id": case_id, "status": {"$in": list(OPEN)}})
+    live = ctx.store.collection(st.DEADLINES).find({"case_id": case_id, "status": {"$in": [*OPEN, "met"]}})
     scope = Scope(authority=event.get("authority") or rt.authority, case_id=case_id, plan_id=plan_id,
                   child_id=data.get("child_id"))
     for rule in rt.rules:
         if rule.triggered_by(event["type"], data) and anchor_date(data, rule.anchor) is None:
             log.warning("trigger without its anchor date: no deadline", rule=rule.id, anchor=rule.anchor,
                         type=event["type"])
-    changes = on_event(event, scope, list(rt.rules), open_deadlines, rt.calendar, now=_now())
+    changes = on_event(event, scope, list(rt.rules), live, rt.calendar, now=_now())
     for doc in changes.inserts:
         ctx.uow.insert(st.DEADLINES, doc)
     for doc, version in changes.replaces:
