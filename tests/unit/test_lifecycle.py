@@ -220,3 +220,110 @@ def test_escalation_routes_come_from_the_deployment():
     plan2, esc, events = lc.escalate(plan, route="reporter", reason="not working", routes=routes, today=TODAY,
                                      raised_by="sw")
     assert plan2["escalations"] == [esc] and events[0][2]["recipient"] == {"name": "SCRA"}
+
+
+def test_a_scheduled_conference_moves_to_another_date_and_keeps_its_history():
+    case, conf = scheduled()
+    moved, events = lc.reschedule_conference(case, conf, scheduled_for=date(2026, 11, 25), reason="chair unwell",
+                                             today=TODAY, rescheduled_by="tm-1")
+    assert moved["scheduled_for"] == "2026-11-25" and moved["status"] == "scheduled"
+    assert moved["reschedules"] == [{"from": "2026-11-20", "to": "2026-11-25", "reason": "chair unwell", "by": "tm-1",
+                                     "on": TODAY.isoformat()}]
+    assert conf["scheduled_for"] == "2026-11-20" and "reschedules" not in conf  # the step is pure
+    (type_, subject, data), = events
+    assert type_ == "conference.rescheduled.v1" and subject == case["_id"]
+    assert data == {"conference_id": conf["_id"], "case_id": case["_id"], "child_id": "child-1", "kind": "initial",
+                    "scheduled_for": "2026-11-25", "previous_scheduled_for": "2026-11-20", "reason": "chair unwell",
+                    "plan_id": None}
+    again, _ = lc.reschedule_conference(case, moved, scheduled_for=date(2026, 11, 21), reason="room free",
+                                        today=TODAY, rescheduled_by="sw-1")
+    assert [(r["from"], r["to"]) for r in again["reschedules"]] == [("2026-11-20", "2026-11-25"),
+                                                                     ("2026-11-25", "2026-11-21")]
+
+
+def test_a_conference_moves_by_the_same_date_rules_as_it_is_scheduled():
+    case, conf = scheduled()
+    with pytest.raises(InvalidStep) as err:  # before the strategy discussion of 2026-11-02
+        lc.reschedule_conference(case, conf, scheduled_for=date(2026, 11, 1), reason="x", today=TODAY,
+                                 rescheduled_by="tm")
+    assert "strategy discussion" in err.value.errors["scheduled_for"][0]
+    with pytest.raises(InvalidStep) as err:
+        lc.reschedule_conference(case, conf, scheduled_for=date(2026, 11, 20), reason="x", today=TODAY,
+                                 rescheduled_by="tm")
+    assert "already scheduled for" in err.value.errors["scheduled_for"][0]
+    with pytest.raises(InvalidStep) as err:
+        lc.reschedule_conference(case, conf, scheduled_for=date(2026, 11, 21), reason="  ", today=TODAY,
+                                 rescheduled_by="tm")
+    assert "reason" in err.value.errors
+    case, _, plan = on_plan()
+    case, review = scheduled("review", case, plan, on=date(2026, 11, 22))
+    with pytest.raises(InvalidStep) as err:  # before the plan began on 2026-11-20
+        lc.reschedule_conference(case, review, scheduled_for=date(2026, 11, 19), reason="x", today=TODAY,
+                                 rescheduled_by="tm", plan=plan)
+    assert "plan began" in err.value.errors["scheduled_for"][0]
+    moved, events = lc.reschedule_conference(case, review, scheduled_for=date(2026, 12, 1), reason="x", today=TODAY,
+                                             rescheduled_by="tm", plan=plan)
+    assert moved["scheduled_for"] == "2026-12-01" and events[0][2]["plan_id"] == plan["_id"]
+    with pytest.raises(LifecycleError, match="plan in force"):
+        lc.reschedule_conference(case, review, scheduled_for=date(2026, 12, 1), reason="x", today=TODAY,
+                                 rescheduled_by="tm")
+
+
+def test_only_a_scheduled_conference_moves_or_is_cancelled():
+    case, held, _ = on_plan()
+    with pytest.raises(LifecycleError, match="only a scheduled conference can be rescheduled"):
+        lc.reschedule_conference(case, held, scheduled_for=date(2026, 11, 21), reason="x", today=TODAY,
+                                 rescheduled_by="tm")
+    with pytest.raises(LifecycleError, match="only a scheduled conference can be cancelled"):
+        lc.cancel_conference(case, held, reason="x", today=TODAY, cancelled_by="tm")
+    case, conf = scheduled()
+    case, cancelled, _ = lc.cancel_conference(case, conf, reason="x", today=TODAY, cancelled_by="tm")
+    with pytest.raises(LifecycleError, match="cancelled"):
+        lc.cancel_conference(case, cancelled, reason="x", today=TODAY, cancelled_by="tm")
+    with pytest.raises(LifecycleError, match="cancelled"):
+        lc.reschedule_conference(case, cancelled, scheduled_for=date(2026, 11, 21), reason="x", today=TODAY,
+                                 rescheduled_by="tm")
+    with pytest.raises(LifecycleError, match="recorded once"):
+        lc.hold_initial_conference(case, cancelled, held_on=TODAY, today=TODAY, plan_required=False,
+                                   plan_content=None, decided_by="c", attendees=[])
+
+
+def test_a_cancelled_conference_makes_way_for_another():
+    case, conf = scheduled()
+    case, cancelled, events = lc.cancel_conference(case, conf, reason="family moved area", today=TODAY,
+                                                   cancelled_by="tm-1")
+    assert cancelled["status"] == "cancelled" and conf["status"] == "scheduled"
+    assert cancelled["cancellation"] == {"reason": "family moved area", "by": "tm-1", "on": TODAY.isoformat()}
+    assert case["conferences"] == [{"id": conf["_id"], "kind": "initial", "status": "cancelled"}]
+    (type_, subject, data), = events
+    assert type_ == "conference.cancelled.v1" and subject == case["_id"]
+    assert data == {"conference_id": conf["_id"], "case_id": case["_id"], "child_id": "child-1", "kind": "initial",
+                    "scheduled_for": "2026-11-20", "reason": "family moved area", "plan_id": None}
+    with pytest.raises(InvalidStep) as err:
+        lc.cancel_conference(case, conf, reason="", today=TODAY, cancelled_by="tm")
+    assert "reason" in err.value.errors
+    case, second = scheduled(case=case, on=date(2026, 11, 27))
+    assert [c["status"] for c in case["conferences"]] == ["cancelled", "scheduled"]
+
+    case, _, plan = on_plan()
+    case, review = scheduled("review", case, plan, on=date(2026, 11, 22))
+    case, _, events = lc.cancel_conference(case, review, reason="x", today=TODAY, cancelled_by="tm")
+    assert events[0][2]["plan_id"] == plan["_id"] and events[0][2]["kind"] == "review"
+    scheduled("review", case, plan, on=date(2026, 11, 23))  # no longer "already scheduled"
+
+
+def test_the_first_core_group_date_of_the_outline_plan_is_in_the_held_event():
+    case, conf = scheduled()
+    _, _, _, events = lc.hold_initial_conference(
+        case, conf, held_on=date(2026, 11, 20), today=TODAY, plan_required=True,
+        plan_content={**OUTLINE, "first_core_group_on": "2026-11-27"}, decided_by="chair-1", attendees=[])
+    assert events[0][2]["first_core_group_on"] == "2026-11-27"
+    _, _, _, events = lc.hold_initial_conference(case, conf, held_on=date(2026, 11, 20), today=TODAY,
+                                                 plan_required=True, plan_content=OUTLINE, decided_by="c", attendees=[])
+    assert events[0][2]["first_core_group_on"] is None
+
+
+def test_a_visit_event_names_the_case():
+    _, _, plan = on_plan()
+    _, events = visit(plan)
+    assert events[0][2]["case_id"] == "case-1" and events[0][2]["plan_id"] == plan["_id"]

@@ -14,7 +14,7 @@ blp = Blueprint("audit", __name__, url_prefix="/v1/audit", description="The audi
 
 
 class AuditQuerySchema(Schema):
-    after_seq = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    after_seq = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**63 - 1))  # the store's integers
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 

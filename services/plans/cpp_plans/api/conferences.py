@@ -1,18 +1,22 @@
-"""Conferences: scheduling an initial or review conference for a case, and
-recording its outcome (which creates, continues, revises or ends the plan)."""
+"""Conferences: scheduling an initial or review conference for a case,
+moving it to another date or cancelling it, and recording its outcome
+(which creates, continues, revises or ends the plan)."""
 from __future__ import annotations
 
+from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from cpp_shared.auth import current_principal, requires_role
+from cpp_shared.store import VersionConflict
 
 from .. import audit
 from ..domain import lifecycle as lc
 from .cases import CaseSchema
-from .common import (READERS, PersonSchema, check_with_plugins, commit_step, ctx, load, plan_version_inserts, saved,
-                     today)
+from .common import (READERS, PersonSchema, check_with_plugins, commit_step, ctx, etag, if_match_versions, load,
+                     plan_version_inserts, requires_if_match, saved, today)
+from .fields import IsoDate
 from .plan_schemas import PlanContentSchema
 from .plans import PlanSchema, plan_response
 
@@ -25,6 +29,23 @@ DECIDERS = ("chair", "team_manager")
 class ConferenceCreateSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(["initial", "review"]))
     scheduled_for = fields.Date(required=True)
+
+
+def _not_blank(value: str) -> None:
+    if not value.strip():
+        raise ValidationError("Must not be blank.")
+
+
+REASON = dict(required=True, validate=[validate.Length(min=1, max=4000), _not_blank])
+
+
+class ConferenceRescheduleSchema(Schema):
+    scheduled_for = IsoDate(required=True, metadata={"description": "the new date"})
+    reason = fields.String(**REASON, metadata={"description": "why the conference moves"})
+
+
+class ConferenceCancellationSchema(Schema):
+    reason = fields.String(**REASON, metadata={"description": "why the conference is cancelled"})
 
 
 class ConferenceOutcomeSchema(Schema):
@@ -45,16 +66,37 @@ class ConferenceOutcomeSchema(Schema):
                                   "plan_required")
 
 
+class RescheduleSchema(Schema):
+    from_ = fields.String(data_key="from", attribute="from", metadata={"description": "the date it was scheduled for"})
+    to = fields.String(metadata={"description": "the date it moved to"})
+    reason = fields.String()
+    by = fields.String()
+    on = fields.String(metadata={"description": "when it was moved"})
+
+
+class CancellationSchema(Schema):
+    reason = fields.String()
+    by = fields.String()
+    on = fields.String()
+
+
 class ConferenceSchema(Schema):
     id = fields.String(attribute="_id", dump_only=True)
     case_id = fields.String()
     child_id = fields.String()
     kind = fields.String()
-    status = fields.String()
+    status = fields.String(metadata={"description": "scheduled, held or cancelled"})
     scheduled_for = fields.String()
     scheduled_by = fields.String()
+    reschedules = fields.List(fields.Nested(RescheduleSchema), metadata={"description": "every move, oldest first"})
+    cancellation = fields.Nested(CancellationSchema)
     outcome = fields.Dict(allow_none=True)
-    version = fields.Integer()
+    version = fields.Integer(metadata={"description": "the record's revision, as in its ETag"})
+
+
+class ConferenceCancellationResultSchema(Schema):
+    conference = fields.Nested(ConferenceSchema)
+    case = fields.Nested(CaseSchema)
 
 
 class ConferenceOutcomeResultSchema(Schema):
@@ -63,13 +105,20 @@ class ConferenceOutcomeResultSchema(Schema):
     plan = fields.Nested(PlanSchema, allow_none=True)
 
 
-def plan_content(loaded: dict, *, not_before, field: str) -> dict:
+def plan_content(loaded: dict, *, not_before, field: str, plan_began=None) -> dict:
     """The plan content as stored (JSON: dates as ISO text), checked again
     with what only the request as a whole knows: no target date, action or
-    review before the conference that agrees the plan."""
+    review before the conference that agrees the plan. A revision at a
+    review keeps the first core group date the initial conference set: that
+    one is checked against the day the plan began (``plan_began``)."""
     schema = PlanContentSchema(not_before=not_before)
     dumped = schema.dump(loaded)
-    errors = schema.validate(dumped)
+    checked, errors = dumped, {}
+    if plan_began is not None and dumped.get("first_core_group_on") is not None:
+        checked = {k: v for k, v in dumped.items() if k != "first_core_group_on"}
+        errors = PlanContentSchema(not_before=plan_began, partial=True).validate(
+            {"first_core_group_on": dumped["first_core_group_on"]})
+    errors = {**schema.validate(checked), **errors}
     if errors:
         raise lc.InvalidStep({field: errors})
     return dumped
@@ -90,14 +139,57 @@ class CaseConferences(MethodView):
         return saved(conference)
 
 
+ETAG_HEADER = {"ETag": {"description": "the conference's revision, for If-Match", "schema": {"type": "string"}}}
+
+
 @blp.route("/conferences/<conference_id>")
 class ConferenceById(MethodView):
-    @blp.response(200, ConferenceSchema)
+    @blp.response(200, ConferenceSchema, headers=ETAG_HEADER)
     @requires_role(*READERS)
     def get(self, conference_id):
         conference = load("conferences", conference_id, "conference")
         audit.record_read(ctx().store, "conference", conference_id, child_id=conference["child_id"])
-        return conference
+        return conference, {"ETag": etag(conference["version"])}
+
+    @requires_role(*SCHEDULERS)
+    @requires_if_match
+    @blp.arguments(ConferenceRescheduleSchema)
+    @blp.response(200, ConferenceSchema, headers=ETAG_HEADER)
+    @blp.alt_response(412, description="the conference changed since the If-Match ETag was read")
+    @blp.alt_response(428, description="If-Match is missing")
+    def patch(self, body, conference_id):
+        """Move a scheduled conference to another date, with the reason (If-Match required)."""
+        conference = load("conferences", conference_id, "conference")
+        if conference["version"] not in if_match_versions(request.headers["If-Match"]):
+            abort(412, message=f"the conference is at revision {conference['version']}; read it again before moving it")
+        case = load("cases", conference["case_id"], "case")
+        plan = load("plans", case["plan_id"], "plan") if case["plan_id"] else None
+        after, events = lc.reschedule_conference(case, conference, scheduled_for=body["scheduled_for"],
+                                                 reason=body["reason"], today=today(),
+                                                 rescheduled_by=current_principal().user, plan=plan)
+        try:
+            commit_step("reschedule_conference", "conference", conference_id, child_id=case["child_id"],
+                        events=events, replaces=[("conferences", after, conference)])
+        except VersionConflict:  # another step committed after our read: the ETag is stale now
+            abort(412, message="the conference changed while it was being moved; read it again")
+        moved = saved(after, conference)
+        return moved, {"ETag": etag(moved["version"])}
+
+
+@blp.route("/conferences/<conference_id>/cancellation")
+class ConferenceCancellation(MethodView):
+    @requires_role(*SCHEDULERS)
+    @blp.arguments(ConferenceCancellationSchema)
+    @blp.response(200, ConferenceCancellationResultSchema)
+    def post(self, body, conference_id):
+        """Cancel a scheduled conference; another can then be scheduled in its place."""
+        conference = load("conferences", conference_id, "conference")
+        case = load("cases", conference["case_id"], "case")
+        case_after, conf_after, events = lc.cancel_conference(case, conference, reason=body["reason"], today=today(),
+                                                              cancelled_by=current_principal().user)
+        commit_step("cancel_conference", "conference", conference_id, child_id=case["child_id"], events=events,
+                    replaces=[("cases", case_after, case), ("conferences", conf_after, conference)])
+        return {"conference": saved(conf_after, conference), "case": saved(case_after, case)}
 
 
 @blp.route("/conferences/<conference_id>/outcome")
@@ -108,9 +200,13 @@ class ConferenceOutcome(MethodView):
     def post(self, body, conference_id):
         conference = load("conferences", conference_id, "conference")
         case = load("cases", conference["case_id"], "case")
+        plan_before = None
+        if conference["kind"] == "review" and case["plan_id"]:
+            plan_before = load("plans", case["plan_id"], "plan")
         for field, stage in (("outline_plan", "outline"), ("plan", "revision")):
             if field in body:
-                body[field] = plan_content(body[field], not_before=body["held_on"], field=field)
+                began = plan_before["created_on"] if field == "plan" and plan_before else None
+                body[field] = plan_content(body[field], not_before=body["held_on"], field=field, plan_began=began)
                 check_with_plugins(body[field], stage, field)
         common = dict(held_on=body["held_on"], today=today(), decided_by=current_principal().user,
                       attendees=body["attendees"])
@@ -119,11 +215,11 @@ class ConferenceOutcome(MethodView):
                 raise lc.InvalidStep({"plan_required": ["an initial conference decides whether a plan is required"]})
             case_after, conf_after, plan, events = lc.hold_initial_conference(
                 case, conference, plan_required=body["plan_required"], plan_content=body.get("outline_plan"), **common)
-            plan_before = None
         else:
             if "decision" not in body:
                 raise lc.InvalidStep({"decision": ["a review conference decides: continue, revise or end"]})
-            plan_before = load("plans", case["plan_id"], "plan")
+            if plan_before is None:
+                plan_before = load("plans", case["plan_id"], "plan")
             case_after, conf_after, plan, events = lc.hold_review_conference(
                 case, conference, plan_before, decision=body["decision"], plan_content=body.get("plan"), **common)
         replaces = [("cases", case_after, case), ("conferences", conf_after, conference)]

@@ -21,7 +21,8 @@ Public API
     names are those of ``AGREEMENT_ITEMS``), ``[]`` when nothing is missing.
 ``PlanContext`` / ``PlanContentSchema(not_before=...)``
     ``not_before`` (a date, e.g. the conference date): no outcome target date,
-    action or assessment ``by_when`` or next review date may be before it. Give
+    action or assessment ``by_when``, next review date or first core group
+    meeting date (``first_core_group_on``) may be before it. Give
     it to the schema's constructor, or set it around a load with
     ``with PlanContext({"not_before": d}): schema.load(body)`` (marshmallow 4's
     context; the constructor's value wins).
@@ -355,6 +356,9 @@ class _PlanContentBase(Schema):
 
     key_worker = fields.Nested(KeyWorkerSchema)
     core_group = _list(fields.Nested(CoreGroupMemberSchema), validators=[_has_professional])
+    first_core_group_on = _date(metadata={
+        "description": "the date the initial conference sets for the first core group meeting; "
+                       "not before the conference"})
     # categories: added by make_plan_content_schema
     concerns = _text(metadata={
         "description": "the concerns and the main causes of harm, and why the work needs to happen"})

@@ -76,7 +76,7 @@ class PlanQuerySchema(Schema):
     status = fields.String(validate=validate.OneOf(["outline", "active", "ended"]))
     key_worker = fields.String(validate=validate.Length(min=1, max=200))
     child_id = fields.String(validate=validate.Length(min=1, max=100))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
     page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 

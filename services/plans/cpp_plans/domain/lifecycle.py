@@ -14,6 +14,10 @@ A case moves:
                 └─(initial conference held)─┬─ plan required ─► on_plan ──(review: end)──► plan_ended
                                             └─ no plan ──────► child_in_need
 
+A conference is `scheduled` until it is `held`; while scheduled it can move
+to another date (its moves kept in `reschedules`) or be `cancelled`, and a
+cancelled conference makes way for another of its kind.
+
 A plan is `outline` from the initial conference until the first core group
 meeting that agrees the detailed plan, then `active`, then `ended`.
 """
@@ -135,18 +139,13 @@ def schedule_conference(case: dict, plan: dict | None, *, kind: str, scheduled_f
             raise LifecycleError("the case already has an initial conference; later ones are review conferences")
         if case["status"] != "conference_pending":
             raise LifecycleError(f"the case is {case['status']}: an initial conference follows enquiries that found one needed")
-        started = _enquiries_started_on(case)
-        if started and scheduled_for < started:
-            raise InvalidStep({"scheduled_for": [f"is before the strategy discussion of {started.isoformat()}"]})
     elif kind == "review":
-        if case["status"] != "on_plan" or plan is None or plan["status"] == "ended":
-            raise LifecycleError("a review conference reviews a plan in force; this case has none")
+        _review_has_a_plan(case, plan)
         if any(c["kind"] == "review" and c["status"] == "scheduled" for c in live):
             raise LifecycleError("a review conference is already scheduled for this case")
-        if scheduled_for < date.fromisoformat(plan["created_on"]):
-            raise InvalidStep({"scheduled_for": [f"is before the plan began on {plan['created_on']}"]})
     else:  # the schema allows only the two kinds; this guards direct callers
         raise InvalidStep({"kind": [f"must be initial or review, not {kind!r}"]})
+    _check_conference_date(case, plan, kind, scheduled_for)
     conference = {
         "_id": uuid.uuid4().hex,
         "authority": case["authority"],
@@ -165,6 +164,76 @@ def schedule_conference(case: dict, plan: dict | None, *, kind: str, scheduled_f
         "scheduled_for": conference["scheduled_for"], "plan_id": case["plan_id"],
     })
     return new, conference, [event]
+
+
+def _review_has_a_plan(case: dict, plan: dict | None) -> None:
+    if case["status"] != "on_plan" or plan is None or plan["status"] == "ended":
+        raise LifecycleError("a review conference reviews a plan in force; this case has none")
+
+
+def _check_conference_date(case: dict, plan: dict | None, kind: str, scheduled_for: date) -> None:
+    """An initial conference is not before the strategy discussion that
+    started the enquiries; a review conference not before its plan began."""
+    if kind == "initial":
+        started = _enquiries_started_on(case)
+        if started and scheduled_for < started:
+            raise InvalidStep({"scheduled_for": [f"is before the strategy discussion of {started.isoformat()}"]})
+    elif plan is not None and scheduled_for < date.fromisoformat(plan["created_on"]):
+        raise InvalidStep({"scheduled_for": [f"is before the plan began on {plan['created_on']}"]})
+
+
+def _check_still_scheduled(conference: dict, step: str) -> None:
+    if conference["status"] != "scheduled":
+        raise LifecycleError(f"the conference is {conference['status']}: only a scheduled conference can be {step}")
+
+
+def _reason(reason: str) -> str:
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidStep({"reason": ["give the reason"]})
+    return reason
+
+
+def reschedule_conference(case: dict, conference: dict, *, scheduled_for: date, reason: str, today: date,
+                          rescheduled_by: str, plan: dict | None = None) -> tuple[dict, list[Event]]:
+    """Move a scheduled conference to another date, with the same date rules
+    as scheduling it (a review conference needs its ``plan``). The
+    conference keeps every move in ``reschedules``. Returns (conference, events)."""
+    _check_still_scheduled(conference, "rescheduled")
+    if conference["kind"] == "review":
+        _review_has_a_plan(case, plan)
+    _reason(reason)
+    _check_conference_date(case, plan, conference["kind"], scheduled_for)
+    previous = conference["scheduled_for"]
+    if _iso(scheduled_for) == previous:
+        raise InvalidStep({"scheduled_for": [f"is the date the conference is already scheduled for ({previous})"]})
+    new = copy.deepcopy(conference)
+    new["scheduled_for"] = _iso(scheduled_for)
+    new.setdefault("reschedules", []).append(
+        {"from": previous, "to": new["scheduled_for"], "reason": reason, "by": rescheduled_by, "on": _iso(today)})
+    event = ("conference.rescheduled.v1", case["_id"], {
+        "conference_id": conference["_id"], "case_id": case["_id"], "child_id": case["child_id"],
+        "kind": conference["kind"], "scheduled_for": new["scheduled_for"], "previous_scheduled_for": previous,
+        "reason": reason, "plan_id": case["plan_id"],
+    })
+    return new, [event]
+
+
+def cancel_conference(case: dict, conference: dict, *, reason: str, today: date,
+                      cancelled_by: str) -> tuple[dict, dict, list[Event]]:
+    """Cancel a scheduled conference. A cancelled conference no longer
+    counts: another initial or review conference can be scheduled in its
+    place. Returns (case, conference, events)."""
+    _check_still_scheduled(conference, "cancelled")
+    _reason(reason)
+    new_conf = {**copy.deepcopy(conference), "status": "cancelled",
+                "cancellation": {"reason": reason, "by": cancelled_by, "on": _iso(today)}}
+    new_case = _mark_conference(case, conference["_id"], "cancelled")
+    event = ("conference.cancelled.v1", case["_id"], {
+        "conference_id": conference["_id"], "case_id": case["_id"], "child_id": case["child_id"],
+        "kind": conference["kind"], "scheduled_for": conference["scheduled_for"], "reason": reason,
+        "plan_id": case["plan_id"],
+    })
+    return new_case, new_conf, [event]
 
 
 def _mark_conference(case: dict, conference_id: str, status: str) -> dict:
@@ -206,6 +275,7 @@ def hold_initial_conference(case: dict, conference: dict, *, held_on: date, toda
     events.append(("conference.held.v1", case["_id"], {
         "conference_id": conference["_id"], "case_id": case["_id"], "child_id": case["child_id"], "kind": "initial",
         "held_on": _iso(held_on), "plan_required": plan_required, "plan_id": plan["_id"] if plan else None,
+        "first_core_group_on": plan["content"].get("first_core_group_on") if plan else None,
     }))
     if plan:
         events.append(("plan.created.v1", plan["_id"], plan_snapshot(plan)))
@@ -397,7 +467,8 @@ def record_visit(plan: dict, *, visited_on: date, today: date, announced: bool, 
         "recorded_by": recorded_by,
     }
     event = ("visit.recorded.v1", plan["_id"], {
-        "visit_id": visit["_id"], "plan_id": plan["_id"], "child_id": plan["child_id"], "visited_on": visit["visited_on"],
+        "visit_id": visit["_id"], "plan_id": plan["_id"], "case_id": plan["case_id"], "child_id": plan["child_id"],
+        "visited_on": visit["visited_on"],
         "announced": announced, "child_seen": child_seen, "seen_alone": seen_alone,
     })
     return visit, [event]
