@@ -46,6 +46,7 @@ bench: install-dev
 	  || { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1; } \
 	  || echo "make bench: could not install wrk; bench/plans_api.py uses its Python load generator" >&2
 	@$(PY) bench/plans_api.py $(PLANS_BENCH_ARGS)
+	@$(PY) bench/scheduler.py $(SCHEDULER_BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

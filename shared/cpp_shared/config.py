@@ -7,7 +7,7 @@ as CPP_<SERVICE>_<NAME> first (e.g. CPP_PLANS_STORE_URL), then CPP_<NAME>.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
@@ -58,6 +58,12 @@ class Settings:
     relay_batch: int = 200
     log_format: str = "json"
     max_body_bytes: int = 1024 * 1024
+    # The environment the settings were read from, for a service's own
+    # settings (``setting``): CPP_<SERVICE>_<NAME>, then CPP_<NAME>.
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def setting(self, name: str, default: str | None = None) -> str | None:
+        return _lookup(self.environ, self.service, name, default)
 
     @property
     def max_attempts(self) -> int:
@@ -107,4 +113,5 @@ class Settings:
             relay_batch=relay_batch,
             log_format=_lookup(env, service, "LOG_FORMAT", "json"),
             max_body_bytes=max_body_bytes,
+            environ=dict(env),
         )

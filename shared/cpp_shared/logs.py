@@ -15,6 +15,17 @@ from structlog.contextvars import bind_contextvars, clear_contextvars
 _configured = False
 
 
+class _CurrentStderr:
+    """Whatever ``sys.stderr`` is when a line is written (a test runner or a
+    supervisor may swap it after logging was configured)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure(service: str, fmt: str = "json", level: int = logging.INFO) -> None:
     global _configured
     if _configured:
@@ -32,7 +43,7 @@ def configure(service: str, fmt: str = "json", level: int = logging.INFO) -> Non
         wrapper_class=structlog.make_filtering_bound_logger(level),
         # One write() per line: processes sharing a log file never interleave
         # inside a line (print() writes the text and the newline apart).
-        logger_factory=structlog.WriteLoggerFactory(sys.stderr),
+        logger_factory=structlog.WriteLoggerFactory(_CurrentStderr()),
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.bind_contextvars(service=service)
