@@ -1,21 +1,36 @@
-"""The notify service's wiring: its blueprints, handlers and store indexes."""
+"""The notify service's wiring: its blueprints, handlers, store and dispatcher."""
 from __future__ import annotations
 
 from cpp_shared import case_events
-from cpp_shared.messaging.consumer import Handlers
-from cpp_shared.web import ServiceSpec, create_app as _create_app
+from cpp_shared.web import ServiceContext, ServiceSpec, create_app as _create_app
 
-handlers = Handlers()
-handlers.on("case.*")(case_events.record_case_event)
+from . import delivery_log, subscriptions
+from .dispatcher import Dispatcher
+from .handlers import handlers
+from .runtime import runtime
+from .store import setup_store
+
+
+def _setup_app(app) -> None:
+    runtime(app.extensions["cpp"])  # a missing or wrong secrets key stops start-up
+
+
+def _background(ctx: ServiceContext):
+    rt = runtime(ctx)
+    rt.dispatcher = Dispatcher(ctx, box=rt.box)
+    return [("notify-dispatch", rt.dispatcher.loop)]
+
 
 SERVICE = ServiceSpec(
     name="notify",
     title="Notifications",
     description="Partner subscriptions, webhook and email deliveries, and user inboxes.",
-    blueprints=lambda: [case_events.blueprint("notify")],
+    blueprints=lambda: [subscriptions.blp, delivery_log.blp, case_events.blueprint("notify")],
     handlers=handlers,
-    setup_store=case_events.setup_store,
+    setup_store=setup_store,
+    setup_app=_setup_app,
     app_module="cpp_notify.app",
+    background=_background,
 )
 
 

@@ -1,0 +1,56 @@
+"""Events in, deliveries owed: every event the notify service hears is
+matched against the authority's subscriptions, and a delivery per match is
+stored with the event's processed mark, in one commit.
+
+Each (subscription, plan) chain has a small versioned record (how many
+deliveries wait in it, the next sequence number). The consumer and the
+dispatcher both change it with versioned writes, so a delivery added while
+the head is being settled is never left queued behind nothing: one of the
+two writes conflicts and is done again on fresh state.
+"""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from cpp_shared import case_events
+from cpp_shared.messaging.consumer import HandlerContext, Handlers
+
+from . import store as st
+from .deliveries import chain_key, new_delivery
+from .minimise import minimise, partner_may_receive
+from .subscriptions import matches
+
+handlers = Handlers(ordering_key=chain_key)
+handlers.on("case.*")(case_events.record_case_event)
+
+
+@handlers.on("*")
+def owe_deliveries(event: dict[str, Any], ctx: HandlerContext) -> None:
+    subs = ctx.store.collection(st.SUBSCRIPTIONS).find(
+        {"authority": event.get("authority"), "status": {"$in": ["active", "paused", "disabled"]}})
+    now = time.time()
+    owed = False
+    for sub in subs:
+        if not matches(sub["event_types"], event["type"]):
+            continue
+        if sub["audience"] == "partner" and not partner_may_receive(event["type"]):
+            continue  # never, whatever the pattern says
+        body = json.dumps(minimise(event, sub["scope"]["classes"]), separators=(",", ":"), sort_keys=True)
+        chain_id = f"{sub['_id']}:{chain_key(event)}"
+        chain = ctx.store.collection(st.CHAINS).find_one({"_id": chain_id})
+        delivery = new_delivery(delivery_id=f"msg_{event['id']}_{sub['_id'][4:]}", subscription=sub, event=event,
+                                body=body, head=not chain or chain["pending"] == 0, now=now)
+        delivery["chain"] = chain_id
+        if chain is None:
+            delivery["seq"] = 1
+            ctx.uow.insert(st.CHAINS, {"_id": chain_id, "subscription_id": sub["_id"], "pending": 1, "next_seq": 2})
+        else:
+            delivery["seq"] = chain["next_seq"]
+            ctx.uow.replace(st.CHAINS, {**chain, "pending": chain["pending"] + 1, "next_seq": chain["next_seq"] + 1},
+                            expected_version=chain["version"])
+        ctx.uow.insert(st.DELIVERIES, delivery)
+        owed = True
+    if owed and ctx.app is not None and "notify" in ctx.app.extensions:
+        ctx.app.extensions["notify"].wake()

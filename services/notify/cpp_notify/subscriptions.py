@@ -1,0 +1,283 @@
+"""Partner subscriptions: who receives which events, at which address,
+signed with which secret, and which fields of them.
+
+A partner (health, a school, the police, the Children's Convenor) manages
+only its own subscriptions (its organisation, from the token's ``org``
+claim, else its user); an admin manages every subscription of the
+authority and alone may widen a subscription's scope or let it reach a
+private address.
+"""
+from __future__ import annotations
+
+import base64
+import fnmatch
+import re
+import secrets
+import time
+import uuid
+from typing import Any
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, ValidationError, fields, validate, validates
+
+from cpp_shared.auth import Principal, current_principal, requires_role
+
+from . import store as st
+from . import urls
+from .minimise import DEFAULT_CLASSES, FIELD_CLASSES, partner_may_receive
+from .runtime import runtime
+
+MANAGERS = ("partner", "admin")
+PATTERN = re.compile(r"^[a-z_*]+(\.[a-z_*]+)*(\.v[0-9*]+)?$")
+ROTATION_OVERLAP = 24 * 3600.0  # a rotated-out secret still signs for a day, so receivers can switch without loss
+
+blp = Blueprint("subscriptions", __name__, url_prefix="/v1/subscriptions",
+                description="Partner agencies' subscriptions to plan events, delivered as signed webhooks")
+
+
+def ctx():
+    return current_app.extensions["cpp"]
+
+
+def owner_of(principal: Principal) -> str:
+    org = principal.claims.get("org") if principal.claims else None
+    return str(org) if org else principal.user
+
+
+def new_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def matches(patterns: list[str], event_type: str) -> bool:
+    return any(fnmatch.fnmatchcase(event_type, p) for p in patterns)
+
+
+def signing_secrets(subscription: dict[str, Any], box, now: float) -> list[str]:
+    """The secrets a delivery is signed with now: the current one, and a
+    rotated-out one until its overlap ends."""
+    return [box.open(s["sealed"]) for s in subscription["secrets"]
+            if s.get("expires_at") is None or s["expires_at"] > now]
+
+
+class ScopeSchema(Schema):
+    classes = fields.List(fields.String(validate=validate.OneOf(FIELD_CLASSES)), required=True,
+                          validate=validate.Length(min=1),
+                          metadata={"description": "the kinds of event fields delivered: " + ", ".join(FIELD_CLASSES)})
+
+
+class SubscriptionCreateSchema(Schema):
+    url = fields.String(required=True, validate=validate.Length(min=1, max=urls.MAX_URL))
+    event_types = fields.List(fields.String(validate=validate.Length(min=1, max=100)), required=True,
+                              validate=validate.Length(min=1, max=50),
+                              metadata={"description": "patterns such as plan.* or conference.held.v1"})
+    description = fields.String(load_default="", validate=validate.Length(max=500))
+    owner = fields.String(validate=validate.Length(min=1, max=200),
+                          metadata={"description": "admin only: the partner organisation it is for"})
+    allow_private = fields.Boolean(load_default=False, metadata={"description": "admin only: an internal receiver"})
+    scope = fields.Nested(ScopeSchema, metadata={"description": "admin only: the fields delivered"})
+
+    @validates("event_types")
+    def _patterns(self, value, **kwargs):
+        bad = [p for p in value if not PATTERN.match(p)]
+        if bad:
+            raise ValidationError(f"not an event type pattern: {', '.join(bad)} (e.g. plan.* or plan.created.v1)")
+
+
+class SecretSchema(Schema):
+    created_at = fields.Float()
+    expires_at = fields.Float(allow_none=True)
+
+
+class SubscriptionSchema(Schema):
+    id = fields.String(attribute="_id")
+    owner = fields.String()
+    url = fields.String()
+    event_types = fields.List(fields.String())
+    description = fields.String()
+    status = fields.String(metadata={"description": "active, paused or disabled"})
+    allow_private = fields.Boolean()
+    audience = fields.String(metadata={"description": "partner (held to what partners may receive) or internal"})
+    scope = fields.Nested(ScopeSchema)
+    created_by = fields.String()
+    created_at = fields.Float()
+    failing_since = fields.Float(allow_none=True)
+    disabled = fields.Dict(allow_none=True)
+    secrets = fields.List(fields.Nested(SecretSchema), metadata={"description": "when each secret was made; never the secret"})
+    version = fields.Integer()
+
+
+class SubscriptionCreatedSchema(SubscriptionSchema):
+    secret = fields.String(metadata={"description": "the signing secret (whsec_...), shown this once"})
+
+
+class SubscriptionListSchema(Schema):
+    items = fields.List(fields.Nested(SubscriptionSchema))
+
+
+class ScopeChangeSchema(Schema):
+    scope = fields.Nested(ScopeSchema, required=True)
+
+
+def _load(subscription_id: str) -> dict[str, Any]:
+    principal = current_principal()
+    doc = ctx().store.collection(st.SUBSCRIPTIONS).find_one({"_id": subscription_id})
+    if doc is None or doc["authority"] != principal.authority or doc["status"] == "removed" or (
+            principal.role != "admin" and doc["owner"] != owner_of(principal)):
+        abort(404, message=f"no subscription {subscription_id}")
+    return doc
+
+
+def _save(doc: dict[str, Any], *, event: str | None = None) -> dict[str, Any]:
+    c = ctx()
+    with c.store.unit_of_work() as uow:
+        version = uow.replace(st.SUBSCRIPTIONS, doc, expected_version=doc["version"])
+        if event:
+            c.publish(uow, event, subject=doc["_id"], data=public_view(doc))
+    return {**doc, "version": version}
+
+
+def public_view(doc: dict[str, Any]) -> dict[str, Any]:
+    return {"subscription_id": doc["_id"], "owner": doc["owner"], "status": doc["status"], "url": doc["url"],
+            "event_types": doc["event_types"], "disabled": doc.get("disabled")}
+
+
+@blp.route("")
+class Subscriptions(MethodView):
+    @blp.arguments(SubscriptionCreateSchema)
+    @blp.response(201, SubscriptionCreatedSchema)
+    @requires_role(*MANAGERS)
+    def post(self, body):
+        """Subscribe to events; the response gives the signing secret once."""
+        principal = current_principal()
+        admin = principal.role == "admin"
+        for field in ("owner", "allow_private", "scope"):
+            if not admin and body.get(field) not in (None, False):
+                abort(403, message=f"only an admin may set {field}")
+        partner = not admin or bool(body.get("owner"))
+        bad = [p for p in body["event_types"] if partner and not partner_may_receive(p)]
+        if bad:
+            abort(422, message="not events a partner receives",
+                  errors={"json": {"event_types": [f"{', '.join(bad)}: not delivered to partners"]}})
+        try:
+            urls.resolve(body["url"], allow_private=body["allow_private"])
+        except urls.UrlRefused as exc:
+            abort(422, message="receiver address refused", errors={"json": {"url": [str(exc)]}})
+        c = ctx()
+        secret = new_secret()
+        now = time.time()
+        doc = {
+            "_id": "sub_" + uuid.uuid4().hex,
+            "authority": principal.authority,
+            "owner": body.get("owner") or owner_of(principal),
+            "url": body["url"],
+            "event_types": body["event_types"],
+            "description": body["description"],
+            "status": "active",
+            "allow_private": body["allow_private"],
+            # A partner's own, or one an admin makes for a partner, is held to what partners may receive.
+            "audience": "partner" if (not admin or body.get("owner")) else "internal",
+            "scope": body.get("scope") or {"classes": list(DEFAULT_CLASSES)},
+            "secrets": [{"sealed": runtime(c).box.seal(secret), "created_at": now, "expires_at": None}],
+            "created_by": principal.user,
+            "created_at": now,
+            "failing_since": None,
+            "disabled": None,
+        }
+        with c.store.unit_of_work() as uow:
+            uow.insert(st.SUBSCRIPTIONS, doc)
+            c.publish(uow, "subscription.created.v1", subject=doc["_id"], data=public_view(doc))
+        return {**doc, "version": 1, "secret": secret}
+
+    @blp.response(200, SubscriptionListSchema)
+    @requires_role(*MANAGERS)
+    def get(self):
+        """The caller's subscriptions (an admin: every subscription of the authority)."""
+        principal = current_principal()
+        query: dict[str, Any] = {"authority": principal.authority, "status": {"$ne": "removed"}}
+        if principal.role != "admin":
+            query["owner"] = owner_of(principal)
+        return {"items": ctx().store.collection(st.SUBSCRIPTIONS).find(query, sort=[("created_at", 1)])}
+
+
+@blp.route("/<subscription_id>")
+class SubscriptionById(MethodView):
+    @blp.response(200, SubscriptionSchema)
+    @requires_role(*MANAGERS)
+    def get(self, subscription_id):
+        return _load(subscription_id)
+
+    @blp.response(204)
+    @requires_role(*MANAGERS)
+    def delete(self, subscription_id):
+        """Remove a subscription: nothing more is delivered to it; its
+        record and delivery log stay for the audit trail."""
+        doc = _load(subscription_id)
+        _save({**doc, "status": "removed", "removed": {"at": time.time(), "by": current_principal().user}},
+              event="subscription.removed.v1")
+        return None
+
+
+def _status_change(subscription_id: str, status: str, event: str) -> dict[str, Any]:
+    doc = _load(subscription_id)
+    if status == "paused" and doc["status"] == "disabled":
+        abort(409, message="the subscription is disabled; resume it instead")
+    doc = {**doc, "status": status}
+    if status == "active":
+        doc.update(disabled=None, failing_since=None)
+    saved = _save(doc, event=event)
+    if status == "active":  # what waited is due now
+        deliveries = ctx().store.collection(st.DELIVERIES)
+        now = time.time()
+        for d in deliveries.find({"subscription_id": doc["_id"], "state": "ready"}):
+            deliveries.update_one({"_id": d["_id"], "state": "ready"}, {"$set": {"next_attempt_at": now}})
+        ctx().extensions["notify"].wake()
+    return saved
+
+
+@blp.route("/<subscription_id>/pause")
+class Pause(MethodView):
+    @blp.response(200, SubscriptionSchema)
+    @requires_role(*MANAGERS)
+    def post(self, subscription_id):
+        """Hold deliveries (they wait, in order, nothing lost) until resumed."""
+        return _status_change(subscription_id, "paused", "subscription.paused.v1")
+
+
+@blp.route("/<subscription_id>/resume")
+class Resume(MethodView):
+    @blp.response(200, SubscriptionSchema)
+    @requires_role(*MANAGERS)
+    def post(self, subscription_id):
+        """Resume a paused or disabled subscription: what waited is delivered, in order."""
+        return _status_change(subscription_id, "active", "subscription.resumed.v1")
+
+
+@blp.route("/<subscription_id>/secret")
+class RotateSecret(MethodView):
+    @blp.response(200, SubscriptionCreatedSchema)
+    @requires_role(*MANAGERS)
+    def post(self, subscription_id):
+        """Rotate the signing secret: the new one is shown once; the old one
+        still signs (both signatures are sent) for 24 hours."""
+        doc = _load(subscription_id)
+        now = time.time()
+        box = runtime(ctx()).box
+        secret = new_secret()
+        kept = [s for s in doc["secrets"] if s.get("expires_at") is None or s["expires_at"] > now]
+        kept = [{**s, "expires_at": s.get("expires_at") or now + ROTATION_OVERLAP} for s in kept]
+        doc = {**doc, "secrets": [{"sealed": box.seal(secret), "created_at": now, "expires_at": None}, *kept]}
+        saved = _save(doc, event="subscription.secret_rotated.v1")
+        return {**saved, "secret": secret}
+
+
+@blp.route("/<subscription_id>/scope")
+class Scope(MethodView):
+    @blp.arguments(ScopeChangeSchema)
+    @blp.response(200, SubscriptionSchema)
+    @requires_role("admin")
+    def put(self, body, subscription_id):
+        """Set which kinds of fields the subscription receives (admin only)."""
+        doc = _load(subscription_id)
+        return _save({**doc, "scope": body["scope"]}, event="subscription.scope_changed.v1")

@@ -1,0 +1,104 @@
+"""The notify service's rules, alone: the receiver address policy, the retry
+schedule and disabling, and data minimisation."""
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cpp_notify import urls
+from cpp_notify.deliveries import DEFAULT_SCHEDULE, Outcome, next_delay, record_attempt, track_subscription
+from cpp_notify.minimise import DEFAULT_CLASSES, minimise, partner_may_receive
+
+
+@pytest.mark.parametrize("url", [
+    "https://127.0.0.1/x", "https://127.1.2.3/x", "https://10.1.2.3/x", "https://172.16.0.1/x",
+    "https://192.168.1.1/x", "https://169.254.169.254/latest", "https://100.64.0.1/x", "https://0.0.0.0/x",
+    "https://[::1]/x", "https://[fe80::1]/x", "https://[fc00::1]/x", "https://[::ffff:10.0.0.1]/x",
+    "https://224.0.0.1/x", "https://localhost/x",
+])
+def test_non_public_addresses_are_refused_unless_allowed(url):
+    with pytest.raises(urls.UrlRefused, match="not a public address"):
+        urls.resolve(url, allow_private=False)
+    assert urls.resolve(url.replace("https", "http"), allow_private=True).address
+
+
+@pytest.mark.parametrize("url, why", [
+    ("http://93.184.216.34/x", "https"), ("ftp://93.184.216.34/x", "https"), ("https://u:p@93.184.216.34/x", "user"),
+    ("https://93.184.216.34/x#frag", "fragment"), ("https:///x", "host"), ("https://[zz]/x", "valid"),
+    ("", "URL"), ("https://93.184.216.34:99999/x", "valid"),
+])
+def test_malformed_or_unsafe_urls_are_refused_with_the_reason(url, why):
+    with pytest.raises(urls.UrlRefused, match=why):
+        urls.resolve(url, allow_private=False)
+
+
+def test_a_public_literal_address_passes_and_keeps_its_path():
+    t = urls.resolve("https://93.184.216.34:8443/hooks/cpp?x=1", allow_private=False)
+    assert (t.scheme, t.host, t.port, t.path, t.address) == ("https", "93.184.216.34", 8443, "/hooks/cpp?x=1",
+                                                             "93.184.216.34")
+
+
+@given(attempts=st.integers(min_value=1, max_value=len(DEFAULT_SCHEDULE)), seed=st.integers())
+def test_delays_follow_the_schedule_within_the_jitter(attempts, seed):
+    d = next_delay(attempts, Outcome(500, 1.0), DEFAULT_SCHEDULE, random.Random(seed))
+    base = DEFAULT_SCHEDULE[attempts - 1]
+    assert 0.8 * base <= d <= 1.2 * base
+
+
+def test_retry_after_is_heard_within_twice_the_delay_and_the_schedule_ends():
+    rng = random.Random(1)
+    assert next_delay(1, Outcome(429, 1.0, retry_after=8.0), (5.0,), rng) == 8.0
+    assert next_delay(1, Outcome(503, 1.0, retry_after=3600.0), (5.0,), rng) == 10.0
+    assert next_delay(2, Outcome(500, 1.0), (5.0,), rng) is None
+    d = {"attempts": [], "attempt_count": 0, "state": "ready", "next_attempt_at": 0.0}
+    d = record_attempt(d, Outcome(500, 2.0, "HTTP 500"), now=100.0, schedule=(5.0,), rng=rng)
+    assert d["state"] == "ready" and 104.0 <= d["next_attempt_at"] <= 106.0
+    d = record_attempt(d, Outcome(None, 2.0, "refused"), now=110.0, schedule=(5.0,), rng=rng)
+    assert d["state"] == "failed" and d["gave_up_at"] == 110.0
+    assert [a["status_code"] for a in d["attempts"]] == [500, None]
+    gone = record_attempt({"attempts": [], "attempt_count": 0}, Outcome(410, 1.0), now=1.0, schedule=(5.0,), rng=rng)
+    assert gone["state"] == "failed"
+
+
+def test_only_failures_for_the_whole_window_disable_and_a_success_forgives():
+    sub = {"failing_since": None, "status": "active"}
+    s, why = track_subscription(sub, Outcome(500, 1.0), now=0.0, disable_after=100.0)
+    assert s["failing_since"] == 0.0 and why is None
+    s, why = track_subscription(s, Outcome(500, 1.0), now=99.0, disable_after=100.0)
+    assert why is None
+    ok, why = track_subscription(s, Outcome(204, 1.0), now=99.5, disable_after=100.0)
+    assert ok["failing_since"] is None and why is None
+    s, why = track_subscription(s, Outcome(None, 1.0, "timeout"), now=100.0, disable_after=100.0)
+    assert why and "failed" in why
+    _, why = track_subscription({"failing_since": None}, Outcome(410, 1.0), now=0.0, disable_after=1e9)
+    assert "410" in why
+
+
+def test_minimising_keeps_identifiers_status_dates_and_contacts_only():
+    event = {"id": "e1", "type": "plan.version_agreed.v1", "subject": "p1", "data": {
+        "plan_id": "p1", "case_id": "c1", "status": "active", "created_on": "2026-11-02",
+        "ended": {"on": "2026-12-01", "conference_id": "f1", "step_down": "child_in_need_plan"},
+        "agreed": {"by": "sw-1", "on": "2026-11-16", "at": "core_group_meeting"},
+        "content": {"key_worker": {"name": "Sam"}, "categories": ["neglect"], "concerns": "text",
+                    "outcomes": [{"description": "text"}], "contingency": {"plan": "text", "trigger": "text"}},
+        "reason": "free text"}}
+    data = minimise(event, DEFAULT_CLASSES)["data"]
+    assert data == {"plan_id": "p1", "case_id": "c1", "status": "active", "created_on": "2026-11-02",
+                    "ended": {"on": "2026-12-01", "conference_id": "f1", "step_down": "child_in_need_plan"},
+                    "agreed": {"on": "2026-11-16", "at": "core_group_meeting"},
+                    "content": {"key_worker": {"name": "Sam"}, "categories": ["neglect"]}}
+    assert minimise(event, ("identifier",))["data"] == {"plan_id": "p1", "case_id": "c1",
+                                                        "ended": {"conference_id": "f1"}}
+    assert minimise(event, ("identifier", "status", "date", "contact", "narrative"))["data"] == event["data"]
+
+
+@pytest.mark.parametrize("pattern, ok", [
+    ("plan.*", True), ("plan.created.v1", True), ("conference.*", True), ("escalation.raised.v1", True),
+    ("*", False), ("lookup.*", False), ("deadline.*", False), ("child.*", False), ("case.*", False),
+    ("visit.recorded.v1", False), ("subscription.disabled.v1", False), ("*.v1", False), ("plan.secret.v9", False),
+])
+def test_partners_receive_only_partner_event_types(pattern, ok):
+    assert partner_may_receive(pattern) is ok
