@@ -163,3 +163,45 @@ def cpp_identifier_schemes() -> list[dict[str, Any]]:
 
     A later plugin's scheme replaces an earlier one with the same id.
     """
+
+
+@hookspec
+def cpp_notification_recipients(event: dict[str, Any], recipients: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """Change who is told of an event (the notify service).
+
+    Called for each event that tells people something, in CPP_PLUGINS order,
+    each plugin with the list the one before left: the platform's defaults
+    first (the key worker of deadlines and lookups; the core group and the
+    family of conferences). Return a new list, or None to keep it. A
+    recipient::
+
+        {
+          "name": "Sam Social",
+          "email": "sam.social@council.example",   # or None
+          "audience": "professional",              # or "family": the plain-language template
+          "channels": ["email", "inbox"],          # built-in: email, inbox; or a plugin's channel id
+          "role": "key_worker",                    # why they are told (shown in the message)
+        }
+    """
+
+
+@hookspec
+def cpp_notification_channels() -> list[dict[str, Any]]:
+    """Add ways of telling people (the notify service), e.g. SMS.
+
+    Return a list of ``{"id": "sms", "name": "Text message", "send": fn}``
+    where ``fn(message)`` sends one rendered message (a dict with
+    ``recipient``, ``subject``, ``body``) and raises to have it retried. A
+    recipient names the channels it is reached by.
+    """
+
+
+@hookspec
+def cpp_notification_templates() -> dict[str, str]:
+    """Replace the notify service's message templates (Jinja2), by name.
+
+    Names are ``<event type>.<audience>`` (e.g.
+    ``conference.scheduled.v1.family``); the first line of a template is the
+    subject, the rest the body. Later plugins override earlier ones name by
+    name, so a council words its own letters to families.
+    """

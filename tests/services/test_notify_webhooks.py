@@ -275,3 +275,22 @@ def test_paused_deliveries_wait_and_a_redelivery_sends_the_same_webhook_id(api, 
     assert api.get(f"/v1/deliveries/{d['id']}", headers=other).status_code == 404
     owner = partner(token_for, user="nhs-trust")
     assert api.get(f"/v1/deliveries/{d['id']}", headers=owner).json["attempt_count"] == 1
+
+
+def test_an_escalation_outside_the_council_goes_to_the_recipient_its_route_names(api, nctx, dispatcher, receivers,
+                                                                                admin):
+    convenor, trust, internal = receivers(), receivers(), receivers()
+    subscribe(api, admin, convenor.url, types=("escalation.raised.v1",), owner="childrens_convenor", allow_private=True)
+    subscribe(api, admin, trust.url, types=("escalation.*",), owner="nhs-trust", allow_private=True)
+    subscribe(api, admin, internal.url, types=("escalation.*",), allow_private=True)  # the council's own
+    raised = {"escalation_id": "esc-1", "plan_id": "plan-1", "case_id": "case-1", "child_id": "child-1",
+              "route": "childrens_convenor", "name": "Refer to the Children's Convenor",
+              "recipient": {"name": "Children's Convenor", "kind": "external"}, "raised_on": "2026-11-23",
+              "key_worker": "Sam Social"}
+    deliver_event(nctx, "escalation.raised.v1", raised, subject="plan-1")
+    deliver_event(nctx, "escalation.raised.v1", {**raised, "escalation_id": "esc-2", "route": "early_review_conference",
+                                                 "recipient": None}, subject="plan-1")
+    drain(dispatcher, until=lambda: len(convenor.received) == 1 and len(internal.received) == 2)
+    assert [e["data"]["escalation_id"] for e in convenor.events()] == ["esc-1"]
+    assert trust.received == []
+    assert sorted(e["data"]["escalation_id"] for e in internal.events()) == ["esc-1", "esc-2"]

@@ -4,8 +4,9 @@ from __future__ import annotations
 from cpp_shared import case_events
 from cpp_shared.web import ServiceContext, ServiceSpec, create_app as _create_app
 
-from . import delivery_log, subscriptions
+from . import delivery_log, inbox, subscriptions
 from .dispatcher import Dispatcher
+from .mailer import Mailer
 from .handlers import handlers
 from .runtime import runtime
 from .store import setup_store
@@ -18,14 +19,15 @@ def _setup_app(app) -> None:
 def _background(ctx: ServiceContext):
     rt = runtime(ctx)
     rt.dispatcher = Dispatcher(ctx, box=rt.box)
-    return [("notify-dispatch", rt.dispatcher.loop)]
+    rt.mailer = Mailer(ctx, smtp=rt.smtp, channels=rt.plugin_channels, schedule=rt.dispatcher.schedule)
+    return [("notify-dispatch", rt.dispatcher.loop), ("notify-mail", rt.mailer.loop)]
 
 
 SERVICE = ServiceSpec(
     name="notify",
     title="Notifications",
     description="Partner subscriptions, webhook and email deliveries, and user inboxes.",
-    blueprints=lambda: [subscriptions.blp, delivery_log.blp, case_events.blueprint("notify")],
+    blueprints=lambda: [subscriptions.blp, delivery_log.blp, inbox.blp, case_events.blueprint("notify")],
     handlers=handlers,
     setup_store=setup_store,
     setup_app=_setup_app,

@@ -20,6 +20,8 @@ from cpp_shared.messaging.consumer import HandlerContext, Handlers
 from . import store as st
 from .deliveries import chain_key, new_delivery
 from .minimise import minimise, partner_may_receive
+from .people import PEOPLE_EVENTS, owe_messages, update_people
+from .runtime import runtime
 from .subscriptions import matches
 
 handlers = Handlers(ordering_key=chain_key)
@@ -37,6 +39,9 @@ def owe_deliveries(event: dict[str, Any], ctx: HandlerContext) -> None:
             continue
         if sub["audience"] == "partner" and not partner_may_receive(event["type"]):
             continue  # never, whatever the pattern says
+        if sub["audience"] == "partner" and event["type"] == "escalation.raised.v1" \
+                and sub["owner"] != escalation_recipient(event):
+            continue  # an escalation goes to the recipient its route names (the Convenor), not to every partner
         body = json.dumps(minimise(event, sub["scope"]["classes"]), separators=(",", ":"), sort_keys=True)
         chain_id = f"{sub['_id']}:{chain_key(event)}"
         chain = ctx.store.collection(st.CHAINS).find_one({"_id": chain_id})
@@ -54,3 +59,28 @@ def owe_deliveries(event: dict[str, Any], ctx: HandlerContext) -> None:
         owed = True
     if owed and ctx.app is not None and "notify" in ctx.app.extensions:
         ctx.app.extensions["notify"].wake()
+
+
+def escalation_recipient(event: dict[str, Any]) -> str | None:
+    """Who an escalation is for outside the council: its route's recipient
+    (by the recipient's id, else the route's id), or nobody."""
+    data = event.get("data") or {}
+    recipient = data.get("recipient")
+    if not recipient:
+        return None
+    return recipient.get("id") or data.get("route")
+
+
+@handlers.on("plan.*", *PEOPLE_EVENTS)
+def tell_people(event: dict[str, Any], ctx: HandlerContext) -> None:
+    update_people(ctx.uow, event)
+    if event["type"] not in PEOPLE_EVENTS:
+        return
+    data = event.get("data") or {}
+    plan_id = data.get("plan_id")
+    people = ctx.store.collection(st.PEOPLE).find_one({"_id": plan_id}) if plan_id else None
+    rt = runtime(ctx.app)
+    made = owe_messages(event, uow=ctx.uow, people=people, plugins=ctx.app.plugins, templates=rt.templates,
+                        channels=rt.channels, organiser=rt.organiser, now=time.time())
+    if made:
+        rt.wake()

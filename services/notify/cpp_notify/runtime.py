@@ -1,26 +1,57 @@
-"""What the notify service's processes share: the secret box, and (in the
-worker) the dispatcher that a new delivery or a resumed subscription wakes."""
+"""What the notify service's processes share: the secret box, the message
+templates and channels, and (in the worker) the dispatcher and the mailer
+that new work wakes."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
+from cpp_shared.plugins import PluginError
 from cpp_shared.web import ServiceContext
 
+from .mailer import SmtpSettings
+from .people import BUILT_IN_CHANNELS, Templates
 from .secretbox import SecretBox
 
 
 @dataclass
 class NotifyRuntime:
     box: SecretBox
-    dispatcher: object | None = None
+    templates: Templates
+    smtp: SmtpSettings | None
+    plugin_channels: dict[str, Callable[[dict[str, Any]], None]] = field(default_factory=dict)
+    dispatcher: Any = None
+    mailer: Any = None
+
+    @property
+    def channels(self) -> set[str]:
+        """The channels this deployment has: the inbox always, email when an
+        SMTP server is configured, and the plugins' own."""
+        return {"inbox"} | ({"email"} if self.smtp else set()) | set(self.plugin_channels)
+
+    @property
+    def organiser(self) -> str:
+        return self.smtp.sender if self.smtp else "cpp-notify@localhost"
 
     def wake(self) -> None:
-        if self.dispatcher is not None:
-            self.dispatcher.wake()
+        for worker in (self.dispatcher, self.mailer):
+            if worker is not None:
+                worker.wake()
+
+
+def _plugin_channels(ctx: ServiceContext) -> dict[str, Callable[[dict[str, Any]], None]]:
+    channels = {}
+    for item in ctx.plugins.layered("cpp_notification_channels"):
+        if item["id"] in BUILT_IN_CHANNELS or not callable(item.get("send")):
+            raise PluginError(f"plugin {item['plugin']!r}: channel {item['id']!r} needs a new id and a send function")
+        channels[item["id"]] = item["send"]
+    return channels
 
 
 def runtime(ctx: ServiceContext) -> NotifyRuntime:
     rt = ctx.extensions.get("notify")
     if rt is None:
-        rt = ctx.extensions["notify"] = NotifyRuntime(SecretBox.for_settings(ctx.settings))
+        rt = ctx.extensions["notify"] = NotifyRuntime(
+            box=SecretBox.for_settings(ctx.settings), templates=Templates(ctx.plugins),
+            smtp=SmtpSettings.from_settings(ctx.settings), plugin_channels=_plugin_channels(ctx))
     return rt

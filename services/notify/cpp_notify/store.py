@@ -6,6 +6,8 @@ from cpp_shared.store import Store
 
 SUBSCRIPTIONS = "subscriptions"
 DELIVERIES = "deliveries"
+PEOPLE = "plan_people"  # per plan: its key worker and core group, from the plan's events
+MESSAGES = "messages"  # what people are told: email, inbox, plugin channels
 CHAINS = "delivery_chains"  # per (subscription, plan): how many wait, the next sequence number
 
 
@@ -17,3 +19,6 @@ def setup_store(store: Store) -> None:
     deliveries = store.collection(DELIVERIES)
     for field in ("subscription_id", "event_id", "chain", "state", "next_attempt_at", "created_at", "seq"):
         deliveries.create_index(field)
+    messages = store.collection(MESSAGES)
+    for field in ("recipient.email", "state", "next_attempt_at", "channel", "event_id"):
+        messages.create_index(field)
