@@ -130,3 +130,26 @@ def test_working_days_between_is_signed():
     assert ENGLAND.working_days_between(b, a) == -10
     assert ENGLAND.working_days_between(a, a) == 0
     assert ENGLAND.working_days_between(a, a + timedelta(days=6)) == 4  # Tuesday 1st to Monday 7th: Wed-Fri, Mon
+
+
+def test_a_councils_closure_days_come_from_its_plugin():
+    from cpp_scheduler.rules import closure_days
+    from cpp_shared.hookspecs import hookimpl
+    from cpp_shared.plugins import Plugins, PluginError
+
+    class Closures:
+        @hookimpl
+        def cpp_extra_closure_days(self):
+            return [{"date": "2026-12-24", "name": "Council closure (Christmas Eve)"}]
+
+    days = closure_days(Plugins(["england"], extra=[("closures", Closures())]))
+    cal = WorkingCalendar.for_authority({"code": "ENG", "calendar": {"country": "GB", "subdiv": "ENG"}}, days)
+    assert cal.closure(date(2026, 12, 24)) == "Council closure (Christmas Eve)"
+
+    class Broken:
+        @hookimpl
+        def cpp_extra_closure_days(self):
+            return [{"date": "24/12/2026", "name": "Christmas Eve"}]
+
+    with pytest.raises(PluginError, match="broken"):
+        closure_days(Plugins(["england"], extra=[("broken", Broken())]))
