@@ -3,6 +3,7 @@ authentication, JSON errors, health and readiness, metrics and an OpenAPI
 document, so each service's own code is only its blueprints and handlers."""
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -17,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from . import logs
 from .auth import AuthError, Forbidden, TokenVerifier, authenticate_request
 from .config import Settings
+from .messaging.catalogue import asyncapi_document
 from .messaging.consumer import Handlers
 from .messaging.events import new_event
 from .metrics import ServiceMetrics
@@ -129,10 +131,12 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> Flask:
             "security": [{"bearerAuth": []}],
             "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
         },
-        JSON_SORT_KEYS=False,
         # No legitimate request is larger; a larger one is refused (413) before it is read.
         MAX_CONTENT_LENGTH=ctx.settings.max_body_bytes,
     )
+    # Keys in the order the code gives them; sorting would also fail on the
+    # mixed str/int keys of a list's field errors (a 500 instead of a 422).
+    app.json.sort_keys = False
     app.extensions["cpp"] = ctx
     api = Api(app)
     for bp in spec.blueprints():
@@ -159,6 +163,11 @@ def _install_probes(app: Flask, ctx: ServiceContext) -> None:
     @app.get("/metrics", endpoint="metrics")
     def metrics_view():
         return Response(ctx.metrics.render(), mimetype="text/plain; version=0.0.4")
+
+    # The event catalogue; like /openapi.json, for any authenticated user (not in PUBLIC_ENDPOINTS).
+    @app.get("/asyncapi.json", endpoint="asyncapi_json")
+    def asyncapi_json():
+        return Response(json.dumps(asyncapi_document()), mimetype="application/json")
 
 
 def _install_request_hooks(app: Flask, ctx: ServiceContext) -> None:
