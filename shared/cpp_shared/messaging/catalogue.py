@@ -1,0 +1,643 @@
+"""The event catalogue: every event type the platform publishes, its
+producer, its subject and its data, and the AsyncAPI document made from it.
+
+One registry (``CATALOGUE``) of :class:`EventType`: the type (also the AMQP
+routing key), the producing service, a one-line summary, what the
+CloudEvent ``subject`` is, and the data's schema as a marshmallow Schema.
+Every data field says what class of information it is, in its metadata
+under ``x-cpp-class`` (kept in the AsyncAPI document, and read by
+``field_classes``), so that the notify service can send each partner only
+the classes it may receive:
+
+* ``identifier``: an opaque id of a record (case, plan, conference...),
+  the user id of whoever acted, or the id of a configured rule or route;
+* ``status``: a state, a kind, a yes/no, a count or a fixed label from the
+  platform or from the deployment's configuration (a deadline's name);
+* ``date``: a day or a moment;
+* ``contact``: whom to call: a professional's name, an organisation;
+* ``narrative``: free text, and anything that contains free text: a reason,
+  the plan's content. Anything written about the child or family is
+  narrative; free text that is not (a rule's cited source) is classed
+  narrative too, as the class is the one partners get last.
+
+A nested object's own field has no class: each of its fields has one. The
+data schemas are closed (unknown fields are refused, ``additionalProperties:
+false`` in the document): a field added to an event is added here in the
+same change, and ``tests/services/test_event_catalogue.py`` walks the
+services and checks every event they publish against this catalogue.
+Removing, renaming or retyping a field is a new version of the type
+(``...v2``), published beside the old one while consumers move.
+
+The AsyncAPI 3.0 document (``asyncapi_document``) has one channel per event
+type, whose address is the routing key, with the AMQP channel binding
+``is: routingKey`` on the exchange ``cpp.events``. That is how AsyncAPI 3.0
+models a topic exchange: the AMQP binding makes a channel's address its
+routing key, and the generators, the validators and the HTML/Markdown
+renderers take one channel as one address, listing its messages as what
+may arrive there. One channel for the whole exchange would give every
+routing key the same address and so break the binding's meaning, and would
+leave consumers unable to say which key carries which message. Each channel
+carries exactly its one message; each has a ``send`` operation (the
+platform publishes). The AMQP ``deliveryMode: 2`` (persistent) is in the
+operation bindings, where AsyncAPI's AMQP bindings define it; the message
+bindings name the event type. The document has no ``servers``: the broker
+is each deployment's own and internal; partners receive the same events,
+minimised, as webhooks from the notify service.
+
+Each message's payload is the whole CloudEvents 1.0 envelope in structured
+JSON mode (``application/cloudevents+json``), its ``data`` the event's
+schema, converted from marshmallow by apispec's MarshmallowPlugin into
+``components.schemas`` (JSON Schema draft 07, as AsyncAPI schemas are).
+"""
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, ClassVar
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from .events import TYPE_PATTERN
+from .topology import EXCHANGE_NAME, SUBSCRIPTIONS
+
+CLASS_KEY = "x-cpp-class"
+FIELD_CLASSES = ("identifier", "status", "date", "contact", "narrative")
+ENVELOPE_CONTENT_TYPE = "application/cloudevents+json"
+AMQP_BINDING_VERSION = "0.3.0"
+SUPPORTED_VERSIONS = ("3.0.0",)
+
+
+# --- fields -------------------------------------------------------------
+
+def _meta(cls: str, description: str) -> dict[str, str]:
+    return {"description": description, CLASS_KEY: cls}
+
+
+def _identifier(description: str, **kw: Any) -> fields.Field:
+    kw.setdefault("required", True)
+    return fields.String(metadata=_meta("identifier", description), **kw)
+
+
+def _status(description: str, field: type[fields.Field] = fields.String, **kw: Any) -> fields.Field:
+    kw.setdefault("required", True)
+    if field is fields.Integer:
+        kw.setdefault("strict", True)
+    return field(metadata=_meta("status", description), **kw)
+
+
+def _day(description: str, **kw: Any) -> fields.Field:
+    kw.setdefault("required", True)
+    return fields.Date(metadata=_meta("date", description), **kw)
+
+
+def _moment(description: str, **kw: Any) -> fields.Field:
+    kw.setdefault("required", True)
+    return fields.DateTime(metadata=_meta("date", description), **kw)
+
+
+def _contact(description: str, **kw: Any) -> fields.Field:
+    kw.setdefault("required", True)
+    return fields.String(metadata=_meta("contact", description), **kw)
+
+
+def _narrative(description: str, field: type[fields.Field] = fields.String, **kw: Any) -> fields.Field:
+    kw.setdefault("required", True)
+    return field(metadata=_meta("narrative", description), **kw)
+
+
+def _nested(schema: type[Schema], description: str, **kw: Any) -> fields.Field:
+    kw.setdefault("required", True)
+    return fields.Nested(schema, metadata={"description": description}, **kw)
+
+
+def _one_of(*values: str) -> validate.OneOf:
+    return validate.OneOf(values)
+
+
+class EventData(Schema):
+    """An event's data, or an object inside it: closed (unknown fields are
+    refused), every field present (null when it has no value) unless it is
+    marked not required."""
+
+    class Meta:
+        unknown = RAISE
+
+    # Extra JSON Schema keywords for this schema's component (conditions the
+    # converter cannot express), checked on load by the schema's own validators.
+    json_schema_extra: ClassVar[dict[str, Any]] = {}
+
+
+CASE_ID = "the case (the child protection episode)"
+CHILD_ID = "the child's record in the plans service"
+PLAN_ID_OR_NULL = "the case's plan; null before the initial conference decides on one"
+CONFERENCE_KINDS = ("initial", "review")
+REVIEW_DECISIONS = ("continue", "revise", "end")
+PLAN_STATUSES = ("outline", "active", "ended")
+DEADLINE_STATUSES = ("pending", "approaching", "overdue", "met", "cancelled", "superseded")
+STAFF_ROLES = ("social_worker", "team_manager", "chair", "admin")
+
+
+# --- plans: cases and conferences -----------------------------------------
+
+class CaseOpenedV1(EventData):
+    case_id = _identifier(CASE_ID)
+    child_id = _identifier(CHILD_ID)
+    opened_at = _moment("when the case was opened")
+
+
+class StrategyDiscussionHeldV1(EventData):
+    case_id = _identifier(CASE_ID)
+    child_id = _identifier(CHILD_ID)
+    strategy_discussion_id = _identifier("the strategy discussion, within its case")
+    held_on = _day("the day the strategy discussion was held")
+    initiated_enquiries = _status("whether this discussion started the enquiries (section 47 in England)",
+                                 fields.Boolean)
+
+
+class EnquiryCompletedV1(EventData):
+    case_id = _identifier(CASE_ID)
+    child_id = _identifier(CHILD_ID)
+    completed_on = _day("the day the enquiries were completed")
+    conference_required = _status("true: an initial conference follows; false: the child steps down to a child "
+                                 "in need plan", fields.Boolean)
+
+
+class _ConferenceBase(EventData):
+    conference_id = _identifier("the conference")
+    case_id = _identifier(CASE_ID)
+    child_id = _identifier(CHILD_ID)
+    kind = _status("initial or review", validate=_one_of(*CONFERENCE_KINDS))
+
+
+class ConferenceScheduledV1(_ConferenceBase):
+    scheduled_for = _day("the day the conference is scheduled for")
+    plan_id = _identifier(PLAN_ID_OR_NULL, allow_none=True)
+
+
+class ConferenceRescheduledV1(_ConferenceBase):
+    scheduled_for = _day("the new day")
+    previous_scheduled_for = _day("the day it was scheduled for before this move")
+    reason = _narrative("why it moved, as written by the person who moved it")
+    plan_id = _identifier(PLAN_ID_OR_NULL, allow_none=True)
+
+
+class ConferenceCancelledV1(_ConferenceBase):
+    scheduled_for = _day("the day it had been scheduled for")
+    reason = _narrative("why it was cancelled, as written by the person who cancelled it")
+    plan_id = _identifier(PLAN_ID_OR_NULL, allow_none=True)
+
+
+_INITIAL_ONLY = ("plan_required", "first_core_group_on")
+_REVIEW_ONLY = ("decision",)
+
+
+class ConferenceHeldV1(_ConferenceBase):
+    held_on = _day("the day the conference was held")
+    plan_id = _identifier("initial: the plan it decided on, null when no plan; review: the plan reviewed",
+                         allow_none=True)
+    plan_required = _status("initial conferences only: whether the child needs a child protection plan",
+                           fields.Boolean, required=False)
+    first_core_group_on = _day("initial conferences only: the day set for the first core group meeting, "
+                              "null when not set or no plan", allow_none=True, required=False)
+    decision = _status("review conferences only: continue, revise or end the plan", required=False,
+                      validate=_one_of(*REVIEW_DECISIONS))
+
+    json_schema_extra: ClassVar[dict[str, Any]] = {
+        "if": {"properties": {"kind": {"const": "initial"}}},
+        "then": {"required": list(_INITIAL_ONLY), "not": {"required": list(_REVIEW_ONLY)}},
+        "else": {"required": list(_REVIEW_ONLY),
+                 "not": {"anyOf": [{"required": [name]} for name in _INITIAL_ONLY]}},
+    }
+
+    @validates_schema
+    def _fields_of_its_kind(self, data: dict[str, Any], **kwargs: Any) -> None:
+        needed, refused = (_INITIAL_ONLY, _REVIEW_ONLY) if data.get("kind") == "initial" else (_REVIEW_ONLY,
+                                                                                              _INITIAL_ONLY)
+        errors = {name: ["Missing data for required field."] for name in needed if name not in data}
+        errors.update({name: [f"Not in a {data.get('kind')} conference's event."] for name in refused if name in data})
+        if errors:
+            raise ValidationError(errors)
+
+
+# --- plans: the plan ------------------------------------------------------
+
+class PlanAgreed(EventData):
+    by = _identifier("the user who agreed this version (the chair, or the social worker recording a core group "
+                    "meeting or a change)")
+    on = _day("the day this version was agreed")
+    at = _status("where it was agreed", validate=_one_of("initial_conference", "core_group_meeting",
+                                                        "review_conference", "change"))
+
+
+class PlanEnded(EventData):
+    on = _day("the day the plan ended")
+    conference_id = _identifier("the review conference that ended it")
+    step_down = _status("where the child goes next", validate=_one_of("child_in_need_plan"))
+
+
+class PlanSnapshotV1(EventData):
+    """What every plan event carries: the plan as it is after the step, so
+    that docs and notify never call the plans service."""
+
+    plan_id = _identifier("the plan")
+    case_id = _identifier(CASE_ID)
+    child_id = _identifier(CHILD_ID)
+    status = _status("outline, active or ended", validate=_one_of(*PLAN_STATUSES))
+    plan_version = _status("the number of the agreed version in force (1, 2, ...)", fields.Integer,
+                          validate=validate.Range(min=1))
+    created_on = _day("the day the plan began (its initial conference)")
+    activated_on = _day("the day a core group agreed the detailed plan; null while outline", allow_none=True)
+    ended = _nested(PlanEnded, "how it ended; null while in force", allow_none=True)
+    agreed = _nested(PlanAgreed, "who agreed the version in force, when and where")
+    content = _narrative(
+        "the agreed plan itself, in the shape of the plans service's OpenAPI schema PlanContent (GET "
+        "/openapi.json of the plans service, #/components/schemas/PlanContent): key worker and core group "
+        "(names, roles, phone numbers), categories, concerns, needs, outcomes, actions, monitoring, contingency "
+        "plan, the child's and the family's views. Free text about the child and family throughout, so narrative "
+        "as a whole.", fields.Dict)
+
+
+# --- plans: core groups, visits, escalations -------------------------------
+
+class CoreGroupHeldV1(EventData):
+    meeting_id = _identifier("the core group meeting")
+    plan_id = _identifier("the plan")
+    case_id = _identifier(CASE_ID)
+    child_id = _identifier(CHILD_ID)
+    held_on = _day("the day the meeting was held")
+    detailed_plan_agreed = _status("whether the meeting agreed the detailed plan", fields.Boolean)
+
+
+class VisitRecordedV1(EventData):
+    visit_id = _identifier("the visit")
+    plan_id = _identifier("the plan")
+    case_id = _identifier(CASE_ID)
+    child_id = _identifier(CHILD_ID)
+    visited_on = _day("the day of the visit")
+    announced = _status("whether the family was told of the visit beforehand", fields.Boolean)
+    child_seen = _status("whether the child was seen", fields.Boolean)
+    seen_alone = _status("whether the child was seen alone", fields.Boolean)
+
+
+class EscalationRecipient(EventData):
+    name = _contact("the organisation the escalation goes to (e.g. the Children's Convenor)")
+    kind = _status("external: outside the council")
+
+
+class EscalationRaisedV1(EventData):
+    escalation_id = _identifier("the escalation, within its plan")
+    plan_id = _identifier("the plan that is not working")
+    case_id = _identifier(CASE_ID)
+    child_id = _identifier(CHILD_ID)
+    route = _identifier("the route's id among the authority's escalation routes")
+    name = _status("the route's name, from the authority's configuration")
+    recipient = _nested(EscalationRecipient, "who outside the council receives it; null for a route within the "
+                                            "council", allow_none=True)
+    raised_on = _day("the day it was raised")
+    key_worker = _contact("the plan's key worker's name", allow_none=True)
+
+
+# --- plans: children and the partner lookup -------------------------------
+
+class ChildRegisteredV1(EventData):
+    child_id = _identifier("the child's new record (its details are read from the plans service, never sent)")
+
+
+class ChildUpdatedV1(EventData):
+    child_id = _identifier(CHILD_ID)
+    version = _status("the record's revision after the change", fields.Integer, validate=validate.Range(min=1))
+
+
+class LookupPerformedV1(EventData):
+    lookup_id = _identifier("the lookup (never the NHS number looked up)")
+    performed_at = _moment("when the partner looked")
+    partner = _identifier("the user id of the partner who looked")
+    partner_role = _status("the role the partner looked with")
+    authority = _identifier("the authority's code (as the envelope's authority)")
+    child_id = _identifier("the child, when the number is known to the council; else null", allow_none=True)
+    plan_id = _identifier("the plan in force, when the child is subject of one; else null", allow_none=True)
+    key_worker = _contact("the plan's key worker's name, when on a plan; else null", allow_none=True)
+    subject_of_plan = _status("whether the child is subject of a child protection plan (outline or active)",
+                             fields.Boolean)
+
+
+# --- scheduler: deadlines ---------------------------------------------------
+
+class DeadlineMet(EventData):
+    on = _day("the day the step was done (from the event that met it)")
+    late = _status("whether it was done after the latest day", fields.Boolean)
+    working_days_late = _status("working days after the latest day; 0 when on time", fields.Integer,
+                               validate=validate.Range(min=0))
+    event_id = _identifier("the event that met it")
+    type = _status("that event's type")
+    time = _moment("that event's time", allow_none=True)
+
+
+class DeadlineV1(EventData):
+    """What every deadline event carries: the deadline after the change."""
+
+    deadline_id = _identifier("the deadline")
+    case_id = _identifier(CASE_ID)
+    plan_id = _identifier("the case's plan; null before there is one", allow_none=True)
+    child_id = _identifier(CHILD_ID, allow_none=True)
+    rule_id = _identifier("the timescale rule (from the deployment's plugins) that made it")
+    kind = _status("what is due (first_core_group, review_conference...), from the rule")
+    name = _status("the rule's name, with the occurrence for a recurring step ('Core group meeting (every 6 to "
+                  "9 weeks, #2)')")
+    owner = _status("the role that must act", validate=_one_of(*STAFF_ROLES))
+    status = _status("the deadline's state after the change", validate=_one_of(*DEADLINE_STATUSES))
+    due_on = _day("the day it is due; null while the source sets no timescale and no one has given a date",
+                 allow_none=True)
+    latest_on = _day("the last day it is on time (after due_on for a range, such as every 6 to 9 weeks); "
+                    "null with due_on", allow_none=True)
+    needs_date = _status("true while it has no date: a manager must give one", fields.Boolean)
+    source = _narrative("the rule's cited source (statutory guidance or the council's own page), free text from "
+                       "the deployment's configuration, never about the child")
+    met = _nested(DeadlineMet, "when and by what it was met; null unless met", allow_none=True)
+
+
+# --- the registry ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EventType:
+    type: str  # also the routing key
+    producer: str  # the service that publishes it
+    summary: str
+    subject: str  # what the CloudEvent subject is
+    schema: type[EventData]
+    # The data fields the subject is a copy of: the first that is not null.
+    subject_fields: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not TYPE_PATTERN.match(self.type):
+            raise ValueError(f"event type {self.type!r} must look like 'aggregate.happened.v1'")
+        missing = [f for f in self.subject_fields if f not in self.schema().fields]
+        if not self.subject_fields or missing:
+            raise ValueError(f"{self.type}: subject_fields must name fields of its data, not {missing}")
+
+
+CASE = ("the case's id", ("case_id",))
+PLAN = ("the plan's id", ("plan_id",))
+CHILD = ("the child's id", ("child_id",))
+LOOKUP = ("the child's id; for a number the council does not know, the lookup's id", ("child_id", "lookup_id"))
+
+
+def _entries(producer: str, rows: list[tuple[str, str, type[EventData], tuple[str, tuple[str, ...]]]]
+             ) -> list[EventType]:
+    return [EventType(t, producer, summary, subject, schema, subject_fields)
+            for t, summary, schema, (subject, subject_fields) in rows]
+
+
+CATALOGUE: dict[str, EventType] = {e.type: e for e in [
+    *_entries("plans", [
+        ("case.opened.v1", "A case (a child protection episode) was opened for a child.", CaseOpenedV1, CASE),
+        ("strategy_discussion.held.v1", "A strategy discussion was recorded.", StrategyDiscussionHeldV1, CASE),
+        ("enquiry.completed.v1", "The enquiries' outcome: an initial conference, or step-down.",
+         EnquiryCompletedV1, CASE),
+        ("conference.scheduled.v1", "An initial or review conference was scheduled.", ConferenceScheduledV1, CASE),
+        ("conference.rescheduled.v1", "A scheduled conference moved to another day.", ConferenceRescheduledV1,
+         CASE),
+        ("conference.cancelled.v1", "A scheduled conference was cancelled.", ConferenceCancelledV1, CASE),
+        ("conference.held.v1", "A conference was held: initial (plan or not) or review (continue, revise or end).",
+         ConferenceHeldV1, CASE),
+        ("plan.created.v1", "An initial conference made an outline plan.", PlanSnapshotV1, PLAN),
+        ("plan.activated.v1", "A core group agreed the detailed plan: the plan is active.", PlanSnapshotV1, PLAN),
+        ("plan.version_agreed.v1", "A new version of the plan was agreed (core group, review conference or change).",
+         PlanSnapshotV1, PLAN),
+        ("plan.reviewed.v1", "A review conference continued the plan unchanged.", PlanSnapshotV1, PLAN),
+        ("plan.ended.v1", "A review conference ended the plan (step-down to a child in need plan).",
+         PlanSnapshotV1, PLAN),
+        ("core_group.held.v1", "A core group meeting was recorded.", CoreGroupHeldV1, PLAN),
+        ("visit.recorded.v1", "A visit to the child was recorded.", VisitRecordedV1, PLAN),
+        ("escalation.raised.v1", "A plan that is not working was escalated by one of the authority's routes.",
+         EscalationRaisedV1, PLAN),
+        ("child.registered.v1", "A child's record was created.", ChildRegisteredV1, CHILD),
+        ("child.updated.v1", "A child's record was changed.", ChildUpdatedV1, CHILD),
+        ("lookup.performed.v1", "A partner asked whether a child is subject of a plan.", LookupPerformedV1, LOOKUP),
+    ]),
+    *_entries("scheduler", [
+        ("deadline.scheduled.v1", "A deadline was opened, or given a date by a manager.", DeadlineV1, CASE),
+        ("deadline.approaching.v1", "A deadline reached its reminder day.", DeadlineV1, CASE),
+        ("deadline.overdue.v1", "A deadline passed its latest day undone.", DeadlineV1, CASE),
+        ("deadline.met.v1", "The step a deadline was waiting for was done (on time or late).", DeadlineV1, CASE),
+        ("deadline.cancelled.v1", "A deadline no longer applies (the plan ended, the conference was cancelled...).",
+         DeadlineV1, CASE),
+        ("deadline.superseded.v1", "A deadline was replaced by a recalculated one (a second trigger brought it "
+         "earlier, or its conference moved).", DeadlineV1, CASE),
+    ]),
+]}
+
+
+class UnknownEventType(KeyError):
+    """An event type that is not in the catalogue."""
+
+
+def get(event_type: str) -> EventType:
+    try:
+        return CATALOGUE[event_type]
+    except KeyError:
+        raise UnknownEventType(event_type) from None
+
+
+def field_classes(event_type: str) -> dict[str, str]:
+    """Each field of an event's data, as a dotted path, with its class:
+    ``{"plan_id": "identifier", "agreed.by": "identifier", "content": "narrative", ...}``."""
+    return _classes(get(event_type).schema(), "")
+
+
+def _classes(schema: Schema, prefix: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, field in schema.fields.items():
+        path = prefix + (field.data_key or name)
+        if isinstance(field, fields.Nested):
+            out.update(_classes(field.schema, path + "."))
+        else:
+            out[path] = field.metadata[CLASS_KEY]
+    return out
+
+
+# --- checking an event ---------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _envelope_schemas() -> dict[str, type[Schema]]:
+    schemas = {}
+    for entry in CATALOGUE.values():
+        schemas[entry.type] = Schema.from_dict({
+            "specversion": fields.String(required=True, validate=validate.Equal("1.0")),
+            "id": fields.String(required=True, validate=validate.Length(min=1)),
+            "source": fields.String(required=True, validate=validate.Equal(f"/services/{entry.producer}")),
+            "type": fields.String(required=True, validate=validate.Equal(entry.type)),
+            "subject": fields.String(required=True, validate=validate.Length(min=1)),
+            "time": fields.DateTime(required=True),
+            "datacontenttype": fields.String(required=True, validate=validate.Equal("application/json")),
+            "authority": fields.String(required=True, validate=validate.Length(min=1)),
+            "correlationid": fields.String(validate=validate.Length(min=1)),
+            "data": fields.Nested(entry.schema, required=True),
+        }, name=f"{entry.schema.__name__}Envelope")
+    return schemas
+
+
+def validate_event(event: dict[str, Any]) -> None:
+    """Check an event (its structured JSON form) against the catalogue:
+    raises UnknownEventType for a type not in it, ValidationError (by
+    field) for an envelope or data that does not match, unknown fields
+    included, or a subject that is not the one the catalogue says."""
+    entry = get(event.get("type", ""))
+    _envelope_schemas()[entry.type]().load(event)
+    data = event["data"]
+    expected = next((data[f] for f in entry.subject_fields if data[f] is not None), None)
+    if event["subject"] != expected:
+        raise ValidationError({"subject": [f"is {event['subject']!r}; a {entry.type} event's subject is "
+                                           f"{entry.subject} ({expected!r})"]})
+
+
+# --- the AsyncAPI document ----------------------------------------------------
+
+def _schema_name(schema: Any) -> str:
+    cls = schema if isinstance(schema, type) else type(schema)
+    return cls.__name__.removesuffix("Schema")
+
+
+def _title(event_type: str) -> str:
+    aggregate, happened, version = event_type.split(".")
+    return f"{aggregate.replace('_', ' ').capitalize()} {happened.replace('_', ' ')} ({version})"
+
+
+def _envelope(entry: EventType) -> dict[str, Any]:
+    """The JSON Schema of the CloudEvent carrying one event type."""
+    def attr(cls: str, description: str, **schema: Any) -> dict[str, Any]:
+        return {**schema, "description": description, CLASS_KEY: cls}
+
+    return {
+        "title": f"{entry.type} event",
+        "description": f"{entry.summary} A CloudEvents 1.0 event in structured JSON mode.",
+        "type": "object",
+        "properties": {
+            "specversion": attr("status", "the CloudEvents version", type="string", const="1.0"),
+            "id": attr("identifier", "the event's unique id: a consumer that sees it again ignores it",
+                       type="string", minLength=1),
+            "source": attr("identifier", "the producing service", type="string", const=f"/services/{entry.producer}"),
+            "type": attr("status", "the event type, also the AMQP routing key", type="string", const=entry.type),
+            "subject": attr("identifier", entry.subject, type="string", minLength=1),
+            "time": attr("date", "when the event happened (UTC)", type="string", format="date-time"),
+            "datacontenttype": attr("status", "the data's media type", type="string", const="application/json"),
+            "authority": attr("identifier", "the code of the authority (the council) whose deployment published "
+                              "it", type="string", minLength=1),
+            "correlationid": attr("identifier", "the id of the HTTP request that caused the event, to follow it "
+                                  "across services in the logs; absent when no request caused it (the scheduler's "
+                                  "tick)", type="string", minLength=1),
+            "data": {"$ref": f"#/components/schemas/{_schema_name(entry.schema)}"},
+        },
+        "required": ["specversion", "id", "source", "type", "subject", "time", "datacontenttype", "authority",
+                     "data"],
+        "additionalProperties": False,
+    }
+
+
+@lru_cache(maxsize=1)
+def _data_schemas() -> dict[str, dict[str, Any]]:
+    """Every data schema (and the objects nested in them) as JSON Schema,
+    by component name, converted by apispec's MarshmallowPlugin."""
+    # OpenAPI 3.1 output is JSON Schema: a null is {"type": [..., "null"]}, not OpenAPI 3.0's "nullable".
+    spec = APISpec("cpp events", "1", "3.1.0", plugins=[MarshmallowPlugin(schema_name_resolver=_schema_name)])
+    classes: dict[str, type[EventData]] = {}
+    for entry in CATALOGUE.values():
+        name = _schema_name(entry.schema)
+        if name not in classes:
+            classes[name] = entry.schema
+            spec.components.schema(name, schema=entry.schema)
+    schemas = spec.to_dict()["components"]["schemas"]
+    for name, schema in schemas.items():
+        cls = classes.get(name)
+        if cls is not None and cls.__doc__:  # a class's docstring is its own, never inherited
+            schema["description"] = " ".join(cls.__doc__.split())
+        if cls is not None and cls.json_schema_extra:
+            schema.update(copy.deepcopy(cls.json_schema_extra))
+    return schemas
+
+
+def _topic_matches(pattern: list[str], words: list[str]) -> bool:
+    """AMQP topic matching: ``*`` is one word, ``#`` zero or more."""
+    if not pattern:
+        return not words
+    head, rest = pattern[0], pattern[1:]
+    if head == "#":
+        return any(_topic_matches(rest, words[i:]) for i in range(len(words) + 1))
+    return bool(words) and head in ("*", words[0]) and _topic_matches(rest, words[1:])
+
+
+def consumers(event_type: str) -> list[str]:
+    """The platform's services whose queue is bound for this type."""
+    words = event_type.split(".")
+    return [service for service, patterns in SUBSCRIPTIONS.items()
+            if any(_topic_matches(p.split("."), words) for p in patterns)]
+
+
+@lru_cache(maxsize=4)
+def _document(version: str) -> dict[str, Any]:
+    exchange = {"name": EXCHANGE_NAME, "type": "topic", "durable": True, "autoDelete": False, "vhost": "/"}
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    messages: dict[str, Any] = {}
+    for entry in CATALOGUE.values():
+        key = entry.type
+        consumers_ = consumers(key)
+        messages[key] = {
+            "name": key,
+            "title": _title(key),
+            "summary": entry.summary,
+            "description": f"Published by the {entry.producer} service. Subject: {entry.subject}. Consumed "
+                           f"within the platform by: {', '.join(consumers_) or 'none'}.",
+            "contentType": ENVELOPE_CONTENT_TYPE,
+            "payload": _envelope(entry),
+            "correlationId": {"description": "the HTTP request that caused the event",
+                              "location": "$message.payload#/correlationid"},
+            "bindings": {"amqp": {"messageType": key, "bindingVersion": AMQP_BINDING_VERSION}},
+            "x-cpp-producer": entry.producer,
+            "x-cpp-subject": entry.subject,
+        }
+        channels[key] = {
+            "address": key,
+            "title": _title(key),
+            "description": f"Routing key {key} on the topic exchange {EXCHANGE_NAME}.",
+            "messages": {key: {"$ref": f"#/components/messages/{key}"}},
+            "bindings": {"amqp": {"is": "routingKey", "exchange": exchange, "bindingVersion": AMQP_BINDING_VERSION}},
+        }
+        operations[key] = {
+            "action": "send",
+            "channel": {"$ref": f"#/channels/{key}"},
+            "title": f"Publish {key}",
+            "summary": entry.summary,
+            "messages": [{"$ref": f"#/channels/{key}/messages/{key}"}],
+            "bindings": {"amqp": {"deliveryMode": 2, "bindingVersion": AMQP_BINDING_VERSION}},
+        }
+    return {
+        "asyncapi": version,
+        "info": {
+            "title": "Child protection plan platform: events",
+            "version": "1.0.0",
+            "description": (
+                "Every event the platform's services publish, as CloudEvents 1.0 in structured JSON mode on the "
+                f"AMQP topic exchange `{EXCHANGE_NAME}` (durable), with the event type as the routing key. Event "
+                "types are versioned (`case.opened.v1`): a field is only ever added to a type; a change to an "
+                "existing field is a new version. Each data field has `x-cpp-class` (identifier, status, date, "
+                "contact or narrative): partner agencies receive these events as webhooks from the notify "
+                "service, with only the classes their subscription allows."
+            ),
+        },
+        "defaultContentType": ENVELOPE_CONTENT_TYPE,
+        "channels": channels,
+        "operations": operations,
+        "components": {"schemas": _data_schemas(), "messages": messages},
+    }
+
+
+def asyncapi_document(version: str = "3.0.0") -> dict[str, Any]:
+    """The catalogue as an AsyncAPI document (a fresh copy: the caller may change it)."""
+    if version not in SUPPORTED_VERSIONS:
+        raise ValueError(f"AsyncAPI {version} is not supported; supported: {', '.join(SUPPORTED_VERSIONS)}")
+    return copy.deepcopy(_document(version))

@@ -1,0 +1,159 @@
+"""The contract between the code and the event catalogue: a case walked
+over the plans API through every step (and a conference moved and
+cancelled, a lookup, a child registered and changed), its events handed to
+the scheduler and a tick run, then every event both services published
+checked against the AsyncAPI document they serve and against the
+catalogue's schemas. An event type missing from the catalogue, a field the
+catalogue does not list or a field of the wrong shape fails here, so the
+catalogue cannot drift from the code."""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, timedelta
+
+import jsonschema_rs
+import pytest
+
+from cpp_scheduler.app import create_app as create_scheduler_app
+from cpp_scheduler.tick import Ticker
+from cpp_shared.messaging.catalogue import CATALOGUE, validate_event
+from tests.helpers import bearer
+from tests.services.test_children_http import NHS, full_child
+from tests.services.test_lookup_http import NHS_UNKNOWN
+from tests.services.test_plans_lifecycle_http import DETAILED, OUTLINE
+from tests.services.test_plans_to_scheduler import ENG, Pump
+
+DRAFT7 = "http://json-schema.org/draft-07/schema#"
+
+
+@pytest.fixture
+def scheduler_app(make_settings):
+    return create_scheduler_app(make_settings("scheduler"))
+
+
+@pytest.fixture
+def who(token_for):
+    return {role: bearer(token_for(role, user=f"{role}-1"))
+            for role in ("social_worker", "chair", "partner", "auditor")}
+
+
+def ok(resp, status=200):
+    assert resp.status_code == status, resp.json
+    return resp.json
+
+
+def walk(plans, who, pump, ticker, scheduler_store):
+    """Every step the plans service publishes an event for, with the
+    scheduler following; returns nothing: the outboxes are the result."""
+    sw, chair, partner = who["social_worker"], who["chair"], who["partner"]
+    d0 = ENG.on_or_before(date.today() - timedelta(days=60))[0]
+    on = lambda days: (d0 + timedelta(days=days)).isoformat()  # noqa: E731
+
+    created = plans.post("/v1/children", json=full_child(), headers=sw)
+    child_id = ok(created, 201)["id"]
+    ok(plans.patch(f"/v1/children/{child_id}", json={"preferred_name": "Amy"},
+                   headers={**sw, "If-Match": created.headers["ETag"]}))
+
+    case_id = ok(plans.post("/v1/cases", json={"child_id": child_id}, headers=sw), 201)["id"]
+    ok(plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": on(0)}, headers=sw), 201)
+    # Recorded late, an earlier discussion brings the initial conference's deadline forward: the first is superseded.
+    ok(plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": on(-3), "notes": "By phone."},
+                  headers=sw), 201)
+    ok(plans.post(f"/v1/cases/{case_id}/enquiry-outcome", headers=sw,
+                  json={"completed_on": on(1), "conference_required": True, "summary": "Concerns substantiated."}))
+    first = ok(plans.post(f"/v1/cases/{case_id}/conferences", json={"kind": "initial", "scheduled_for": on(10)},
+                          headers=sw), 201)
+    tag = plans.get(f"/v1/conferences/{first['id']}", headers=sw).headers["ETag"]
+    ok(plans.patch(f"/v1/conferences/{first['id']}", json={"scheduled_for": on(11), "reason": "The chair is away."},
+                   headers={**sw, "If-Match": tag}))
+    ok(plans.post(f"/v1/conferences/{first['id']}/cancellation", json={"reason": "The family moved house."},
+                  headers=sw))
+    conf = ok(plans.post(f"/v1/cases/{case_id}/conferences", json={"kind": "initial", "scheduled_for": on(12)},
+                         headers=sw), 201)
+    decided = ok(plans.post(f"/v1/conferences/{conf['id']}/outcome", headers=chair, json={
+        "held_on": on(12), "plan_required": True, "outline_plan": {**OUTLINE, "first_core_group_on": on(20)}}))
+    plan_id = decided["plan"]["id"]
+    pump()
+
+    # The tick: a deadline's reminder day, then long after every deadline.
+    [soonest] = scheduler_store.collection("deadlines").find({"case_id": case_id, "status": "pending"},
+                                                             sort=[("remind_on", 1)], limit=1)
+    assert ticker.run_once(date.fromisoformat(soonest["remind_on"])).approaching >= 1
+    assert ticker.run_once(date.today() + timedelta(days=400)).overdue >= 1
+
+    assert ok(plans.get(f"/v1/lookup?nhs_number={NHS}", headers=partner))["subject_of_plan"] is True
+    assert ok(plans.get(f"/v1/lookup?nhs_number={NHS_UNKNOWN}", headers=partner))["subject_of_plan"] is False
+
+    ok(plans.post(f"/v1/plans/{plan_id}/core-group-meetings", headers=sw, json={
+        "held_on": on(20), "detailed_plan_agreed": True, "attendees": [{"name": "Alex Parent"}], "plan": DETAILED,
+        "notes": "Everyone agreed."}), 201)
+    ok(plans.post(f"/v1/plans/{plan_id}/visits", headers=sw, json={
+        "visited_on": on(21), "announced": False, "child_seen": True, "seen_alone": True, "by": "Sam Social",
+        "notes": "Kitchen clean."}), 201)
+    tag = plans.get(f"/v1/plans/{plan_id}", headers=sw).headers["ETag"]
+    ok(plans.patch(f"/v1/plans/{plan_id}", json={"childs_views": "Ana likes her new bed."},
+                   headers={**sw, "If-Match": tag}))
+    ok(plans.post(f"/v1/plans/{plan_id}/escalations", headers=sw,
+                  json={"route": "early_review_conference", "reason": "Home conditions worse again."}), 201)
+    for days, outcome in [(25, {"decision": "continue"}),
+                          (30, {"decision": "revise", "plan": {**DETAILED, "categories": ["neglect", "emotional_abuse"]}}),
+                          (35, {"decision": "end"})]:
+        review = ok(plans.post(f"/v1/cases/{case_id}/conferences", json={"kind": "review", "scheduled_for": on(days)},
+                               headers=sw), 201)
+        ok(plans.post(f"/v1/conferences/{review['id']}/outcome", headers=chair, json={"held_on": on(days), **outcome}))
+
+    # An initial conference that decides on no plan; enquiries that find no conference needed.
+    no_plan = ok(plans.post("/v1/cases", json={"child_id": "child-2"}, headers=sw), 201)["id"]
+    ok(plans.post(f"/v1/cases/{no_plan}/strategy-discussions", json={"held_on": on(0)}, headers=sw), 201)
+    ok(plans.post(f"/v1/cases/{no_plan}/enquiry-outcome", headers=sw,
+                  json={"completed_on": on(1), "conference_required": True}))
+    conf = ok(plans.post(f"/v1/cases/{no_plan}/conferences", json={"kind": "initial", "scheduled_for": on(5)},
+                         headers=sw), 201)
+    ok(plans.post(f"/v1/conferences/{conf['id']}/outcome", headers=chair, json={"held_on": on(5), "plan_required": False}))
+    step_down = ok(plans.post("/v1/cases", json={"child_id": "child-3"}, headers=sw), 201)["id"]
+    ok(plans.post(f"/v1/cases/{step_down}/strategy-discussions", json={"held_on": on(0)}, headers=sw), 201)
+    ok(plans.post(f"/v1/cases/{step_down}/enquiry-outcome", headers=sw,
+                  json={"completed_on": on(2), "conference_required": False}))
+    pump()
+
+
+def test_every_event_published_is_in_the_catalogue_and_matches_it(plans_app, plans, plans_store, scheduler_app, who):
+    scheduler_ctx = scheduler_app.extensions["cpp"]
+    walk(plans, who, Pump(plans_store, scheduler_ctx), Ticker(scheduler_ctx), scheduler_ctx.store)
+    events = [m.body for store in (plans_store, scheduler_ctx.store) for m in store.outbox_pending(100_000)]
+    published = Counter(e["type"] for e in events)
+
+    missing = sorted(set(published) - set(CATALOGUE))
+    assert not missing, f"published but not in the catalogue: {missing}"
+    assert set(published) == set(CATALOGUE), f"not exercised here: {sorted(set(CATALOGUE) - set(published))}"
+
+    # The document as served, by both services alike.
+    document = ok(plans.get("/asyncapi.json", headers=who["auditor"]))
+    assert ok(scheduler_app.test_client().get("/asyncapi.json", headers=who["partner"])) == document
+    validators = {
+        t: jsonschema_rs.validator_for({"$schema": DRAFT7, **document["components"]["messages"][t]["payload"],
+                                        "components": {"schemas": document["components"]["schemas"]}},
+                                       validate_formats=True)
+        for t in published
+    }
+    failures = []
+    for event in events:
+        errors = [f"/{'/'.join(map(str, e.instance_path))}: {e.message}" for e in validators[event["type"]].iter_errors(event)]
+        try:
+            validate_event(event)
+        except Exception as exc:  # noqa: BLE001 - every kind of mismatch is reported together
+            errors.append(f"catalogue: {exc}")
+        if errors:
+            failures.append((event["type"], event["data"], errors))
+    assert not failures, "\n".join(f"{t}: {errs}\n  data: {data}" for t, data, errs in failures)
+
+
+def test_the_document_needs_a_token_as_the_openapi_document_does(plans, who):
+    for path in ("/asyncapi.json", "/openapi.json"):
+        assert plans.get(path).status_code == 401
+        assert plans.get(path, headers={"Authorization": "Bearer nonsense"}).status_code == 401
+    served = plans.get("/asyncapi.json", headers=who["partner"])
+    assert served.status_code == 200 and served.mimetype == "application/json"
+    assert served.json["asyncapi"] == "3.0.0" and set(served.json["channels"]) == set(CATALOGUE)
+    # Served beside the API, not part of it: the OpenAPI document (and the fuzzing that reads it) is unchanged.
+    assert "/asyncapi.json" not in plans.get("/openapi.json", headers=who["auditor"]).json["paths"]
