@@ -14,10 +14,14 @@ from datetime import date, timedelta
 import jsonschema_rs
 import pytest
 
+from cpp_notify.app import create_app as create_notify_app
+from cpp_notify.dispatcher import Dispatcher
+from cpp_notify.runtime import runtime as notify_runtime
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_scheduler.tick import Ticker
 from cpp_shared.messaging.catalogue import CATALOGUE, validate_event
-from tests.helpers import bearer
+from tests.helpers import bearer, deliver_event
+from tests.receivers import Receiver
 from tests.services.test_children_http import NHS, full_child
 from tests.services.test_lookup_http import NHS_UNKNOWN
 from tests.services.test_plans_lifecycle_http import DETAILED, OUTLINE
@@ -32,9 +36,40 @@ def scheduler_app(make_settings):
 
 
 @pytest.fixture
+def notify_app(make_settings):
+    return create_notify_app(make_settings("notify"))
+
+
+@pytest.fixture
 def who(token_for):
     return {role: bearer(token_for(role, user=f"{role}-1"))
-            for role in ("social_worker", "chair", "partner", "auditor")}
+            for role in ("social_worker", "chair", "partner", "auditor", "admin")}
+
+
+def walk_subscriptions(notify_app, who):
+    """A subscription through its life: created, paused, resumed, its
+    secret rotated, its scope changed, removed; another disabled by a
+    receiver that answers 410 Gone."""
+    api, admin = notify_app.test_client(), who["admin"]
+    ctx = notify_app.extensions["cpp"]
+    receiver = Receiver(respond=lambda r: 410).start()
+    try:
+        sub = ok(api.post("/v1/subscriptions", headers=admin, json={
+            "url": receiver.url, "event_types": ["plan.*"], "owner": "nhs-trust", "allow_private": True}), 201)
+        for path in ("pause", "resume", "secret"):
+            ok(api.post(f"/v1/subscriptions/{sub['id']}/{path}", headers=admin))
+        ok(api.put(f"/v1/subscriptions/{sub['id']}/scope", headers=admin,
+                   json={"scope": {"classes": ["identifier", "status"]}}))
+        gone = ok(api.post("/v1/subscriptions", headers=admin, json={
+            "url": receiver.url, "event_types": ["plan.*"], "owner": "school", "allow_private": True}), 201)
+        assert api.delete(f"/v1/subscriptions/{sub['id']}", headers=admin).status_code == 204
+        deliver_event(ctx, "plan.created.v1", {"plan_id": "p-9", "case_id": "c-9", "child_id": "k-9"}, subject="p-9")
+        dispatcher = Dispatcher(ctx, box=notify_runtime(ctx).box)
+        dispatcher.run_once()
+        dispatcher.sender.close()
+        assert ok(api.get(f"/v1/subscriptions/{gone['id']}", headers=admin))["status"] == "disabled"
+    finally:
+        receiver.stop()
 
 
 def ok(resp, status=200):
@@ -117,10 +152,13 @@ def walk(plans, who, pump, ticker, scheduler_store):
     pump()
 
 
-def test_every_event_published_is_in_the_catalogue_and_matches_it(plans_app, plans, plans_store, scheduler_app, who):
+def test_every_event_published_is_in_the_catalogue_and_matches_it(plans_app, plans, plans_store, scheduler_app,
+                                                                 notify_app, who):
     scheduler_ctx = scheduler_app.extensions["cpp"]
     walk(plans, who, Pump(plans_store, scheduler_ctx), Ticker(scheduler_ctx), scheduler_ctx.store)
-    events = [m.body for store in (plans_store, scheduler_ctx.store) for m in store.outbox_pending(100_000)]
+    walk_subscriptions(notify_app, who)
+    stores = (plans_store, scheduler_ctx.store, notify_app.extensions["cpp"].store)
+    events = [m.body for store in stores for m in store.outbox_pending(100_000)]
     published = Counter(e["type"] for e in events)
 
     missing = sorted(set(published) - set(CATALOGUE))

@@ -78,21 +78,25 @@ def test_only_failures_for_the_whole_window_disable_and_a_success_forgives():
 
 
 def test_minimising_keeps_identifiers_status_dates_and_contacts_only():
+    kw = {"name": "Sam", "role": "social worker", "team": None, "phone": "020 7946 0000", "email": None}
     event = {"id": "e1", "type": "plan.version_agreed.v1", "subject": "p1", "data": {
-        "plan_id": "p1", "case_id": "c1", "status": "active", "created_on": "2026-11-02",
+        "plan_id": "p1", "case_id": "c1", "child_id": "k1", "status": "active", "plan_version": 3,
+        "created_on": "2026-11-02", "activated_on": "2026-11-16",
         "ended": {"on": "2026-12-01", "conference_id": "f1", "step_down": "child_in_need_plan"},
         "agreed": {"by": "sw-1", "on": "2026-11-16", "at": "core_group_meeting"},
-        "content": {"key_worker": {"name": "Sam"}, "categories": ["neglect"], "concerns": "text",
-                    "outcomes": [{"description": "text"}], "contingency": {"plan": "text", "trigger": "text"}},
-        "reason": "free text"}}
+        "key_worker": kw, "categories": ["neglect"],
+        "content": {"key_worker": kw, "categories": ["neglect"], "concerns": "text"},
+        "unclassed": "anything the catalogue does not know"}}
     data = minimise(event, DEFAULT_CLASSES)["data"]
-    assert data == {"plan_id": "p1", "case_id": "c1", "status": "active", "created_on": "2026-11-02",
+    assert data == {"plan_id": "p1", "case_id": "c1", "child_id": "k1", "status": "active", "plan_version": 3,
+                    "created_on": "2026-11-02", "activated_on": "2026-11-16",
                     "ended": {"on": "2026-12-01", "conference_id": "f1", "step_down": "child_in_need_plan"},
-                    "agreed": {"on": "2026-11-16", "at": "core_group_meeting"},
-                    "content": {"key_worker": {"name": "Sam"}, "categories": ["neglect"]}}
-    assert minimise(event, ("identifier",))["data"] == {"plan_id": "p1", "case_id": "c1",
-                                                        "ended": {"conference_id": "f1"}}
+                    "agreed": {"by": "sw-1", "on": "2026-11-16", "at": "core_group_meeting"},
+                    "key_worker": kw, "categories": ["neglect"]}
+    assert minimise(event, ("identifier",))["data"] == {"plan_id": "p1", "case_id": "c1", "child_id": "k1",
+                                                        "ended": {"conference_id": "f1"}, "agreed": {"by": "sw-1"}}
     assert minimise(event, ("identifier", "status", "date", "contact", "narrative"))["data"] == event["data"]
+    assert minimise({**event, "type": "something.new.v1"}, DEFAULT_CLASSES)["data"] == {}
 
 
 @pytest.mark.parametrize("pattern, ok", [

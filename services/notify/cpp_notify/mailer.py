@@ -110,7 +110,9 @@ class Mailer:
         try:
             now = time.time() if now is None else now
             due = store.collection(st.MESSAGES).find({"state": "ready", "next_attempt_at": {"$lte": now}}, limit=100)
-            for message in due:
+            # Oldest first within a pass (sorted here: a sort in the query would
+            # make SQLite walk the whole index instead of searching the range).
+            for message in sorted(due, key=lambda m: (m["created_at"], m["_id"])):
                 outcome = self._send(message)
                 attempt = {"at": time.time(), "ok": outcome.ok, "error": outcome.error,
                            "latency_ms": round(outcome.latency_ms, 1)}

@@ -239,6 +239,14 @@ class PlanEnded(EventData):
     step_down = _status("where the child goes next", validate=_one_of("child_in_need_plan"))
 
 
+class PlanKeyWorker(EventData):
+    name = _contact("the key worker's name")
+    role = _contact("their role (usually social worker)", allow_none=True)
+    team = _contact("their team", allow_none=True)
+    phone = _contact("their phone number", allow_none=True)
+    email = _contact("their email address", allow_none=True)
+
+
 class PlanSnapshotV1(EventData):
     """What every plan event carries: the plan as it is after the step, so
     that docs and notify never call the plans service."""
@@ -253,6 +261,9 @@ class PlanSnapshotV1(EventData):
     activated_on = _day("the day a core group agreed the detailed plan; null while outline", allow_none=True)
     ended = _nested(PlanEnded, "how it ended; null while in force", allow_none=True)
     agreed = _nested(PlanAgreed, "who agreed the version in force, when and where")
+    key_worker = _nested(PlanKeyWorker, "the key worker and how to contact them (from the content)", allow_none=True)
+    categories = _status("the categories of abuse or neglect (from the content)", fields.List,
+                         cls_or_instance=fields.String())
     content = _narrative(
         "the agreed plan itself, in the shape of the plans service's OpenAPI schema PlanContent (GET "
         "/openapi.json of the plans service, #/components/schemas/PlanContent): key worker and core group "
@@ -381,9 +392,27 @@ class EventType:
 
 
 CASE = ("the case's id", ("case_id",))
+class SubscriptionDisabled(EventData):
+    at = _status("when it was disabled (unix seconds)", fields.Float)
+    reason = _narrative("why: a 410 Gone, or how long every delivery failed")
+
+
+class SubscriptionV1(EventData):
+    """A partner subscription changed (for the authority's admins)."""
+
+    subscription_id = _identifier("the subscription")
+    owner = _identifier("the partner organisation it delivers to")
+    status = _status("active, paused, disabled or removed", validate=_one_of("active", "paused", "disabled", "removed"))
+    url = _narrative("the receiver's address (it may carry the partner's own tokens: not for other partners)")
+    event_types = _status("the event type patterns it receives", fields.List, cls_or_instance=fields.String())
+    disabled = _nested(SubscriptionDisabled, "when and why it was disabled; null unless disabled", allow_none=True)
+    reason = _narrative("why it was disabled (subscription.disabled only)", required=False)
+
+
 PLAN = ("the plan's id", ("plan_id",))
 CHILD = ("the child's id", ("child_id",))
 LOOKUP = ("the child's id; for a number the council does not know, the lookup's id", ("child_id", "lookup_id"))
+SUBSCRIPTION = ("the subscription's id", ("subscription_id",))
 
 
 def _entries(producer: str, rows: list[tuple[str, str, type[EventData], tuple[str, tuple[str, ...]]]]
@@ -428,6 +457,18 @@ CATALOGUE: dict[str, EventType] = {e.type: e for e in [
          DeadlineV1, CASE),
         ("deadline.superseded.v1", "A deadline was replaced by a recalculated one (a second trigger brought it "
          "earlier, or its conference moved).", DeadlineV1, CASE),
+    ]),
+    *_entries("notify", [
+        ("subscription.created.v1", "A partner subscription was created.", SubscriptionV1, SUBSCRIPTION),
+        ("subscription.paused.v1", "A subscription was paused: its deliveries wait.", SubscriptionV1, SUBSCRIPTION),
+        ("subscription.resumed.v1", "A paused or disabled subscription was resumed.", SubscriptionV1, SUBSCRIPTION),
+        ("subscription.removed.v1", "A subscription was removed (its log stays).", SubscriptionV1, SUBSCRIPTION),
+        ("subscription.disabled.v1", "A subscription was disabled: its receiver failed for days, or answered 410.",
+         SubscriptionV1, SUBSCRIPTION),
+        ("subscription.secret_rotated.v1", "A subscription's signing secret was rotated.", SubscriptionV1,
+         SUBSCRIPTION),
+        ("subscription.scope_changed.v1", "An admin changed which fields a subscription receives.", SubscriptionV1,
+         SUBSCRIPTION),
     ]),
 ]}
 

@@ -383,8 +383,18 @@ def plan_snapshot(plan: dict) -> dict:
         "activated_on": plan["activated_on"],
         "ended": plan["ended"],
         "agreed": plan["agreed"],
+        # Whom to contact and under which categories, apart from the narrative
+        # content, so a partner's minimal copy keeps them.
+        "key_worker": _contact_of(plan["content"].get("key_worker")),
+        "categories": list(plan.get("categories") or []),
         "content": plan["content"],
     }
+
+
+def _contact_of(key_worker: dict | None) -> dict | None:
+    if not key_worker:
+        return None
+    return {k: key_worker.get(k) for k in ("name", "role", "team", "phone", "email")}
 
 
 def _plan_in_force(plan: dict, step: str) -> None:
