@@ -43,7 +43,7 @@ def notify_app(make_settings):
 @pytest.fixture
 def who(token_for):
     return {role: bearer(token_for(role, user=f"{role}-1"))
-            for role in ("social_worker", "chair", "partner", "auditor", "admin")}
+            for role in ("social_worker", "team_manager", "chair", "partner", "auditor", "admin")}
 
 
 def walk_subscriptions(notify_app, who):
@@ -53,6 +53,7 @@ def walk_subscriptions(notify_app, who):
     api, admin = notify_app.test_client(), who["admin"]
     ctx = notify_app.extensions["cpp"]
     receiver = Receiver(respond=lambda r: 410).start()
+    convenor = Receiver().start()
     try:
         sub = ok(api.post("/v1/subscriptions", headers=admin, json={
             "url": receiver.url, "event_types": ["plan.*"], "owner": "nhs-trust", "allow_private": True}), 201)
@@ -63,13 +64,22 @@ def walk_subscriptions(notify_app, who):
         gone = ok(api.post("/v1/subscriptions", headers=admin, json={
             "url": receiver.url, "event_types": ["plan.*"], "owner": "school", "allow_private": True}), 201)
         assert api.delete(f"/v1/subscriptions/{sub['id']}", headers=admin).status_code == 204
+        ok(api.post("/v1/subscriptions", headers=admin, json={
+            "url": convenor.url, "event_types": ["escalation.raised.v1"], "owner": "childrens_convenor",
+            "allow_private": True}), 201)
         deliver_event(ctx, "plan.created.v1", {"plan_id": "p-9", "case_id": "c-9", "child_id": "k-9"}, subject="p-9")
+        deliver_event(ctx, "escalation.raised.v1", {
+            "escalation_id": "e-9", "plan_id": "p-9", "case_id": "c-9", "child_id": "k-9", "route": "childrens_convenor",
+            "name": "Refer to the Children's Convenor", "recipient": {"name": "Children's Convenor", "kind": "external"},
+            "raised_on": "2026-11-23", "key_worker": "Sam Social"}, subject="p-9")
         dispatcher = Dispatcher(ctx, box=notify_runtime(ctx).box)
         dispatcher.run_once()
         dispatcher.sender.close()
         assert ok(api.get(f"/v1/subscriptions/{gone['id']}", headers=admin))["status"] == "disabled"
+        assert len(convenor.received) == 1
     finally:
         receiver.stop()
+        convenor.stop()
 
 
 def ok(resp, status=200):
@@ -149,7 +159,36 @@ def walk(plans, who, pump, ticker, scheduler_store):
     ok(plans.post(f"/v1/cases/{step_down}/strategy-discussions", json={"held_on": on(0)}, headers=sw), 201)
     ok(plans.post(f"/v1/cases/{step_down}/enquiry-outcome", headers=sw,
                   json={"completed_on": on(2), "conference_required": False}))
+    ok(plans.post(f"/v1/cases/{step_down}/child-in-need-plans", headers=sw, json={
+        "key_worker": {"name": "Sam Social"}, "needs": "Help with routines.", "review_on": on(40),
+        "created_on": on(4)}), 201)
+    walk_reports(plans, who, on)
     pump()
+
+
+def walk_reports(plans, who, on):
+    """A report through every step (returned once), and a resource panel request decided."""
+    sw, tm, chair = who["social_worker"], who["team_manager"], who["chair"]
+    case_id = ok(plans.post("/v1/cases", json={"child_id": "child-4"}, headers=sw), 201)["id"]
+    ok(plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": on(0)}, headers=sw), 201)
+    ok(plans.post(f"/v1/cases/{case_id}/enquiry-outcome", headers=sw,
+                  json={"completed_on": on(1), "conference_required": True}))
+    conf = ok(plans.post(f"/v1/cases/{case_id}/conferences", json={"kind": "initial", "scheduled_for": on(14)},
+                         headers=sw), 201)
+    report = ok(plans.post(f"/v1/conferences/{conf['id']}/reports", headers=sw, json={
+        "findings": "Findings.", "child_seen": [{"on": on(2), "alone": True}], "drafted_on": on(8)}), 201)
+    for step, body, who_ in (("submit", {"on": on(9)}, sw), ("return", {"reason": "Add the school.", "on": on(9)}, tm),
+                             ("submit", {"on": on(10)}, sw), ("countersign", {"on": on(10)}, tm),
+                             ("share", {"with": [{"name": "Alex Parent", "relationship": "mother", "how": "post"}],
+                                        "child_included": False, "on": on(11)}, sw),
+                             ("send-to-chair", {"on": on(13)}, sw)):
+        ok(plans.post(f"/v1/reports/{report['id']}/{step}", json=body, headers=who_))
+    plan_id = ok(plans.post(f"/v1/conferences/{conf['id']}/outcome", headers=chair, json={
+        "held_on": on(14), "plan_required": True, "outline_plan": OUTLINE}))["plan"]["id"]
+    panel = ok(plans.post(f"/v1/plans/{plan_id}/resource-panel-requests", headers=sw, json={
+        "reason": "Support at home.", "services": ["family support"], "requested_on": on(15)}), 201)
+    ok(plans.post(f"/v1/resource-panel-requests/{panel['id']}/decision", headers=tm,
+                  json={"decision": "approved", "decided_on": on(16)}))
 
 
 def test_every_event_published_is_in_the_catalogue_and_matches_it(plans_app, plans, plans_store, scheduler_app,

@@ -157,7 +157,7 @@ def test_unsupported_versions_are_refused_and_the_document_is_a_copy():
 
 def test_the_consumers_follow_the_topic_bindings():
     assert catalogue.consumers("case.opened.v1") == ["scheduler", "notify", "docs"]
-    assert catalogue.consumers("deadline.met.v1") == ["plans", "notify"]
+    assert catalogue.consumers("deadline.met.v1") == ["plans", "notify", "docs"]
     assert catalogue.consumers("lookup.performed.v1") == ["notify"]
 
 

@@ -18,6 +18,8 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from zoneinfo import ZoneInfo
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +35,8 @@ from .subscriptions import public_view, signing_secrets
 
 log = get_logger("cpp.notify.dispatch")
 LEASE = "notify-dispatch"
-PAUSED_RECHECK = 30.0  # seconds before a delivery of a paused or disabled subscription is looked at again
+PAUSED_RECHECK = 30.0
+LOCAL_TIME = ZoneInfo("Europe/London")  # the day a referral reached its recipient, as the timescales count days  # seconds before a delivery of a paused or disabled subscription is looked at again
 
 
 def _floats(text: str, name: str) -> tuple[float, ...]:
@@ -138,6 +141,10 @@ class Dispatcher:
             disabling = reason is not None and sub["status"] == "active"
             if disabling:
                 new_sub.update(status="disabled", disabled={"at": now, "reason": reason})
+            # A delivery that a step waits for (a referral reaching the Convenor) announces itself once.
+            announce = current.get("announce") if new["state"] == "delivered" and not current.get("announced") else None
+            if announce:
+                new["announced"] = True
             settled_in_chain = new["state"] in ("delivered", "failed") and current.get("in_chain", True)
             if settled_in_chain:
                 new["in_chain"] = False
@@ -151,6 +158,10 @@ class Dispatcher:
                     if disabling:
                         self.ctx.publish(uow, "subscription.disabled.v1", subject=sub["_id"],
                                          data={**public_view(new_sub), "reason": reason})
+                    if announce:
+                        self.ctx.publish(uow, announce["type"], subject=announce["subject"], data={
+                            **announce["data"], "recipient": sub["owner"],
+                            "delivered_on": datetime.now(LOCAL_TIME).date().isoformat()})
             except VersionConflict:
                 continue
             if disabling:

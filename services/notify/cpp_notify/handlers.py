@@ -48,6 +48,13 @@ def owe_deliveries(event: dict[str, Any], ctx: HandlerContext) -> None:
         delivery = new_delivery(delivery_id=f"msg_{event['id']}_{sub['_id'][4:]}", subscription=sub, event=event,
                                 body=body, head=not chain or chain["pending"] == 0, now=now)
         delivery["chain"] = chain_id
+        if event["type"] == "escalation.raised.v1" and sub["owner"] == escalation_recipient(event):
+            # The referral reached its recipient once this is delivered: the
+            # scheduler's timescale for it (the Convenor's 2 days) is met then.
+            data = event.get("data") or {}
+            delivery["announce"] = {"type": "escalation.delivered.v1", "subject": data.get("plan_id") or event["subject"],
+                                    "data": {k: data.get(k) for k in ("escalation_id", "plan_id", "case_id",
+                                                                      "child_id", "route")}}
         if chain is None:
             delivery["seq"] = 1
             ctx.uow.insert(st.CHAINS, {"_id": chain_id, "subscription_id": sub["_id"], "pending": 1, "next_seq": 2})

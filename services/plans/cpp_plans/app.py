@@ -4,7 +4,7 @@ from __future__ import annotations
 from cpp_shared.messaging.consumer import Handlers
 from cpp_shared.web import ServiceSpec, create_app as _create_app
 
-from .api import audit, cases, children, conferences, lookup, plans
+from .api import audit, cases, children, conferences, lookup, plans, reports
 from .api.common import install_error_handlers
 
 handlers = Handlers()  # deadline.* handlers arrive with the scheduler's events
@@ -18,6 +18,12 @@ def setup_store(store) -> None:
     for field in ("child_id", "status", "key_worker"):
         store.collection("plans").create_index(field)
     store.collection("plan_versions").create_index("plan_id")
+    for field in ("conference_id", "status"):
+        store.collection("reports").create_index(field)
+    store.collection("report_versions").create_index("report_id")
+    for field in ("plan_id", "status"):
+        store.collection("resource_panel_requests").create_index(field)
+    store.collection("child_in_need_plans").create_index("case_id")
 
 
 def setup_app(app) -> None:
@@ -29,7 +35,7 @@ SERVICE = ServiceSpec(
     name="plans",
     title="Child protection plans",
     description="The system of record: children, cases, conferences, plans and their versions.",
-    blueprints=lambda: [children.blp, cases.blp, conferences.blp, plans.blp, lookup.blp, audit.blp],
+    blueprints=lambda: [children.blp, cases.blp, conferences.blp, plans.blp, reports.blp, lookup.blp, audit.blp],
     handlers=handlers,
     setup_store=setup_store,
     setup_app=setup_app,

@@ -392,6 +392,58 @@ class EventType:
 
 
 CASE = ("the case's id", ("case_id",))
+class ReportStepV1(EventData):
+    """A step of a report to conference (drafted, submitted, countersigned,
+    returned, shared with the family, sent to the chair)."""
+
+    report_id = _identifier("the report")
+    conference_id = _identifier("the conference it is for")
+    case_id = _identifier(CASE_ID)
+    child_id = _identifier(CHILD_ID)
+    plan_id = _identifier("the plan a review report is about; null for an enquiry report", allow_none=True)
+    report_kind = _status("enquiry_report or review_report", validate=_one_of("enquiry_report", "review_report"))
+    done_on = _day("the day the step was done")
+    by = _identifier("the user who did it")
+    reason = _narrative("why it was returned (report.returned only)", required=False)
+    child_included = _status("whether the child saw it too (report.shared only)", fields.Boolean, required=False)
+    ways = _status("how it was shared: in_person, post, email (report.shared only)", fields.List,
+                   cls_or_instance=fields.String(), required=False)
+    interpreter_used = _status("whether an interpreter was used (report.shared only)", fields.Boolean,
+                               required=False)
+
+
+class ResourcePanelRequestedV1(EventData):
+    request_id = _identifier("the request to the resource panel")
+    plan_id = _identifier("the plan")
+    case_id = _identifier(CASE_ID)
+    child_id = _identifier(CHILD_ID)
+    requested_on = _day("the day the plan was taken to the panel")
+
+
+class ResourcePanelDecidedV1(ResourcePanelRequestedV1):
+    requested_on = _day("the day the plan was taken to the panel", required=False)
+    decision = _status("approved, declined or deferred", validate=_one_of("approved", "declined", "deferred"))
+    decided_on = _day("the day the panel decided")
+
+
+class ChildInNeedPlanCreatedV1(EventData):
+    child_in_need_plan_id = _identifier("the child in need plan")
+    case_id = _identifier(CASE_ID)
+    child_id = _identifier(CHILD_ID)
+    created_on = _day("the day it was made")
+    review_on = _day("when it is next reviewed")
+
+
+class EscalationDeliveredV1(EventData):
+    escalation_id = _identifier("the escalation")
+    plan_id = _identifier("the plan")
+    case_id = _identifier(CASE_ID)
+    child_id = _identifier(CHILD_ID)
+    route = _identifier("the route (e.g. childrens_convenor)")
+    recipient = _identifier("the organisation it reached (its subscription's owner)")
+    delivered_on = _day("the day it reached them")
+
+
 class SubscriptionDisabled(EventData):
     at = _status("when it was disabled (unix seconds)", fields.Float)
     reason = _narrative("why: a 410 Gone, or how long every delivery failed")
@@ -447,6 +499,20 @@ CATALOGUE: dict[str, EventType] = {e.type: e for e in [
         ("child.registered.v1", "A child's record was created.", ChildRegisteredV1, CHILD),
         ("child.updated.v1", "A child's record was changed.", ChildUpdatedV1, CHILD),
         ("lookup.performed.v1", "A partner asked whether a child is subject of a plan.", LookupPerformedV1, LOOKUP),
+        ("report.drafted.v1", "A report to conference was drafted (with the draft or updated plan).", ReportStepV1,
+         CASE),
+        ("report.submitted.v1", "A report was passed to a team manager for countersigning.", ReportStepV1, CASE),
+        ("report.countersigned.v1", "A team manager countersigned a report.", ReportStepV1, CASE),
+        ("report.returned.v1", "A team manager returned a report to its author for changes.", ReportStepV1, CASE),
+        ("report.shared.v1", "A report was shared with the parents (and the child where appropriate).",
+         ReportStepV1, CASE),
+        ("report.sent_to_chair.v1", "A report was sent to the conference chair.", ReportStepV1, CASE),
+        ("resource_panel.requested.v1", "A plan was taken to the resource panel for approval.",
+         ResourcePanelRequestedV1, PLAN),
+        ("resource_panel.decided.v1", "The resource panel decided (approved, declined or deferred).",
+         ResourcePanelDecidedV1, PLAN),
+        ("child_in_need_plan.created.v1", "A child in need plan followed a step-down.", ChildInNeedPlanCreatedV1,
+         CASE),
     ]),
     *_entries("scheduler", [
         ("deadline.scheduled.v1", "A deadline was opened, or given a date by a manager.", DeadlineV1, CASE),
@@ -459,6 +525,8 @@ CATALOGUE: dict[str, EventType] = {e.type: e for e in [
          "earlier, or its conference moved).", DeadlineV1, CASE),
     ]),
     *_entries("notify", [
+        ("escalation.delivered.v1", "An escalation reached the recipient outside the council its route names "
+         "(e.g. the referral to the Children's Convenor).", EscalationDeliveredV1, PLAN),
         ("subscription.created.v1", "A partner subscription was created.", SubscriptionV1, SUBSCRIPTION),
         ("subscription.paused.v1", "A subscription was paused: its deliveries wait.", SubscriptionV1, SUBSCRIPTION),
         ("subscription.resumed.v1", "A paused or disabled subscription was resumed.", SubscriptionV1, SUBSCRIPTION),

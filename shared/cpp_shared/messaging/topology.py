@@ -27,10 +27,10 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "plans": ("deadline.#",),
     "scheduler": (
         "case.#", "strategy_discussion.#", "enquiry.#", "conference.#", "plan.#",
-        "core_group.#", "visit.#", "report.#", "escalation.#",
+        "core_group.#", "visit.#", "report.#", "escalation.#", "resource_panel.#", "child_in_need_plan.#",
     ),
     "notify": ("#",),
-    "docs": ("case.#", "conference.#", "plan.#", "core_group.#"),
+    "docs": ("case.#", "conference.#", "plan.#", "core_group.#", "deadline.#"),
 }
 
 unrouted_exchange = Exchange(UNROUTED_NAME, type="fanout", durable=True)

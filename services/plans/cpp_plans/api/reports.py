@@ -1,0 +1,445 @@
+"""Reports to conference and their steps, the resource panel, child in need
+plans after a step-down, and a manager's list of what waits for them.
+
+Every step is an action by the right role with who and when, committed with
+its audit entry and its event (see domain/reports.py); a step out of order
+is a 409 naming the step missing; refusals write nothing.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields, validate
+
+from cpp_shared.auth import current_principal, requires_role
+
+from .. import audit
+from ..domain import reports as rp
+from .common import (READERS, check_with_plugins, commit_step, ctx, etag, if_match_versions, load,
+                     requires_if_match, saved, today)
+from .conferences import plan_content
+from .fields import IsoDate, StrictBoolean
+from .plan_schemas import PlanContentSchema
+
+blp = Blueprint("reports", __name__, url_prefix="/v1",
+                description="Reports to conference and their steps; the resource panel; child in need plans")
+
+AUTHORS = ("social_worker", "team_manager")
+MANAGERS = ("team_manager",)
+STEP_TAKERS = ("social_worker", "team_manager")
+TEXT = validate.Length(min=1, max=20_000)
+
+
+def _load(collection: str, record_id: str, what: str) -> dict[str, Any]:
+    return load(collection, record_id, what)
+
+
+def _on(body: dict, field: str):
+    return body.get(field) or today()
+
+
+def _forbid(exc: rp.NotAllowed):
+    abort(403, message=str(exc))
+
+
+# --- schemas ------------------------------------------------------------------
+
+class SeenSchema(Schema):
+    on = IsoDate(required=True)
+    alone = StrictBoolean(required=True, metadata={"description": "whether the child was seen alone"})
+
+
+class ReportContentSchema(Schema):
+    findings = fields.String(required=True, validate=TEXT,
+                             metadata={"description": "what the enquiries (or the plan's work) found"})
+    child_seen = fields.List(fields.Nested(SeenSchema), load_default=list, validate=validate.Length(max=100),
+                             metadata={"description": "the days the child was seen during the enquiries, and whether alone"})
+    childs_views = fields.String(validate=validate.Length(max=20_000))
+    family_views = fields.String(validate=validate.Length(max=20_000))
+
+
+class ReportCreateSchema(ReportContentSchema):
+    plan = fields.Nested(PlanContentSchema, metadata={
+        "description": "the draft plan (initial conference) or the plan as updated for the review (required then)"})
+    drafted_on = IsoDate(metadata={"description": "default today"})
+
+
+class ReportChangeSchema(Schema):
+    findings = fields.String(validate=TEXT)
+    child_seen = fields.List(fields.Nested(SeenSchema), validate=validate.Length(max=100))
+    childs_views = fields.String(validate=validate.Length(max=20_000))
+    family_views = fields.String(validate=validate.Length(max=20_000))
+    plan = fields.Nested(PlanContentSchema)
+
+
+class StepSchema(Schema):
+    on = IsoDate(metadata={"description": "the day the step was done (default today)"})
+
+
+class ReturnSchema(StepSchema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+
+
+class SharedWithSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    relationship = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                                 metadata={"description": "mother, father, carer, the child..."})
+    how = fields.String(required=True, validate=validate.OneOf(rp.SHARE_WAYS))
+    interpreter_used = StrictBoolean(load_default=False)
+
+
+class ShareSchema(StepSchema):
+    with_ = fields.List(fields.Nested(SharedWithSchema), data_key="with", required=True,
+                        validate=validate.Length(min=1, max=20))
+    child_included = StrictBoolean(required=True, metadata={"description": "whether the child saw it too"})
+
+
+class ReportStepSchema(Schema):
+    step = fields.String()
+    on = fields.String()
+    by = fields.String()
+    reason = fields.String()
+
+
+class ReportSchema(Schema):
+    id = fields.String(attribute="_id")
+    conference_id = fields.String()
+    case_id = fields.String()
+    child_id = fields.String()
+    plan_id = fields.String(allow_none=True)
+    kind = fields.String(metadata={"description": "enquiry_report or review_report"})
+    status = fields.String(metadata={"description": ", ".join(rp.STEPS)})
+    author = fields.String()
+    content = fields.Nested(ReportContentSchema)
+    plan = fields.Nested(PlanContentSchema, allow_none=True)
+    report_version = fields.Integer()
+    steps = fields.List(fields.Nested(ReportStepSchema))
+    shared_with = fields.Dict(allow_none=True)
+    version = fields.Integer()
+
+
+class ReportVersionSchema(Schema):
+    number = fields.Integer()
+    status = fields.String()
+    content = fields.Nested(ReportContentSchema)
+    plan = fields.Nested(PlanContentSchema, allow_none=True)
+
+
+class ReportVersionListSchema(Schema):
+    report_id = fields.String()
+    versions = fields.List(fields.Nested(ReportVersionSchema))
+
+
+def _content(body: dict) -> dict:
+    return {k: body[k] for k in ("findings", "child_seen", "childs_views", "family_views") if k in body}
+
+
+def _dump_content(content: dict) -> dict:
+    return ReportContentSchema().dump(content)
+
+
+def _checked_plan(body: dict, conference: dict, not_before) -> dict | None:
+    if "plan" not in body:
+        return None
+    stage = "outline" if conference["kind"] == "initial" else "revision"
+    content = plan_content(body["plan"], not_before=not_before, field="plan")
+    check_with_plugins(content, stage, "plan")
+    return content
+
+
+def _commit(action: str, report_before: dict | None, report_after: dict, events, extra_inserts=()) -> dict:
+    inserts = list(extra_inserts)
+    if report_before is None or report_after["report_version"] != report_before["report_version"]:
+        inserts.append(("report_versions", rp.version_record(report_after)))
+    replaces = [("reports", report_after, report_before)] if report_before else []
+    if report_before is None:
+        inserts.insert(0, ("reports", report_after))
+    commit_step(action, "report", report_after["_id"], child_id=report_after["child_id"], events=events,
+                inserts=inserts, replaces=replaces)
+    return saved(report_after, report_before)
+
+
+# --- reports --------------------------------------------------------------------
+
+@blp.route("/conferences/<conference_id>/reports")
+class ConferenceReports(MethodView):
+    @blp.arguments(ReportCreateSchema)
+    @blp.response(201, ReportSchema)
+    @requires_role(*AUTHORS)
+    def post(self, body, conference_id):
+        """Draft the report to a conference (section 47/35 enquiry report, or review report)."""
+        conference = _load("conferences", conference_id, "conference")
+        case = _load("cases", conference["case_id"], "case")
+        on = _on(body, "drafted_on")
+        plan = _checked_plan(body, conference, not_before=None)
+        report, events = rp.draft_report(conference, case, content=_dump_content(_content(body)), plan_content=plan,
+                                         on=on, today=today(), author=current_principal().user)
+        return _commit("draft_report", None, report, events)
+
+    @blp.response(200, ReportSchema(many=True))
+    @requires_role(*READERS)
+    def get(self, conference_id):
+        conference = _load("conferences", conference_id, "conference")
+        audit.record_read(ctx().store, "conference_reports", conference_id, child_id=conference["child_id"])
+        return ctx().store.collection("reports").find({"conference_id": conference_id,
+                                                       "authority": ctx().authority["code"]})
+
+
+@blp.route("/reports/<report_id>")
+class ReportById(MethodView):
+    @blp.response(200, ReportSchema)
+    @requires_role(*READERS)
+    def get(self, report_id):
+        report = _load("reports", report_id, "report")
+        audit.record_read(ctx().store, "report", report_id, child_id=report["child_id"])
+        return report, {"ETag": etag(report["version"])}
+
+    @requires_role(*AUTHORS)
+    @requires_if_match
+    @blp.arguments(ReportChangeSchema)
+    @blp.response(200, ReportSchema)
+    @blp.alt_response(412, description="the report changed since the If-Match ETag was read")
+    @blp.alt_response(428, description="If-Match is missing")
+    def patch(self, body, report_id):
+        """Change a draft (its author only): a new numbered version of the report."""
+        report = _load("reports", report_id, "report")
+        if report["version"] not in if_match_versions(request.headers["If-Match"]):
+            abort(412, message=f"the report is at revision {report['version']}; read it again before changing it")
+        conference = _load("conferences", report["conference_id"], "conference")
+        plan = _checked_plan(body, conference, not_before=None)
+        content = {**report["content"], **_dump_content(_content(body))} if _content(body) else None
+        try:
+            after = rp.revise_report(report, content=content, plan_content=plan, by=current_principal().user)
+        except rp.NotAllowed as exc:
+            _forbid(exc)
+        return _commit("change_report", report, after, [])
+
+
+@blp.route("/reports/<report_id>/versions")
+class ReportVersions(MethodView):
+    @blp.response(200, ReportVersionListSchema)
+    @requires_role(*READERS)
+    def get(self, report_id):
+        report = _load("reports", report_id, "report")
+        audit.record_read(ctx().store, "report_versions", report_id, child_id=report["child_id"])
+        versions = ctx().store.collection("report_versions").find({"report_id": report_id}, sort=[("number", 1)])
+        return {"report_id": report_id, "versions": versions}
+
+
+def _take_step(report_id: str, action: str, step, body: dict, **kw):
+    report = _load("reports", report_id, "report")
+    conference = _load("conferences", report["conference_id"], "conference")
+    principal = current_principal()
+    try:
+        after, events = step(report, conference, on=_on(body, "on"), today=today(), by=principal.user, **kw)
+    except rp.NotAllowed as exc:
+        _forbid(exc)
+    return _commit(action, report, after, events)
+
+
+@blp.route("/reports/<report_id>/submit")
+class Submit(MethodView):
+    @blp.arguments(StepSchema)
+    @blp.response(200, ReportSchema)
+    @requires_role(*AUTHORS)
+    def post(self, body, report_id):
+        """Pass the report to a team manager for countersigning (its author)."""
+        return _take_step(report_id, "submit_report", rp.submit, body)
+
+
+@blp.route("/reports/<report_id>/countersign")
+class Countersign(MethodView):
+    @blp.arguments(StepSchema)
+    @blp.response(200, ReportSchema)
+    @requires_role(*STEP_TAKERS)
+    def post(self, body, report_id):
+        """Countersign a submitted report (a team manager, not its author)."""
+        return _take_step(report_id, "countersign_report", rp.countersign, body, role=current_principal().role)
+
+
+@blp.route("/reports/<report_id>/return")
+class Return(MethodView):
+    @blp.arguments(ReturnSchema)
+    @blp.response(200, ReportSchema)
+    @requires_role(*STEP_TAKERS)
+    def post(self, body, report_id):
+        """Return a submitted report to its author for changes, with the reason (a team manager)."""
+        return _take_step(report_id, "return_report", rp.return_report, body, reason=body["reason"],
+                          role=current_principal().role)
+
+
+@blp.route("/reports/<report_id>/share")
+class Share(MethodView):
+    @blp.arguments(ShareSchema)
+    @blp.response(200, ReportSchema)
+    @requires_role(*AUTHORS)
+    def post(self, body, report_id):
+        """Record that the countersigned report was shared with the parents (and the child where appropriate)."""
+        return _take_step(report_id, "share_report", rp.share, body, with_=body["with_"],
+                          child_included=body["child_included"])
+
+
+@blp.route("/reports/<report_id>/send-to-chair")
+class SendToChair(MethodView):
+    @blp.arguments(StepSchema)
+    @blp.response(200, ReportSchema)
+    @requires_role(*AUTHORS)
+    def post(self, body, report_id):
+        """Record that the shared report was sent to the conference chair."""
+        return _take_step(report_id, "send_report_to_chair", rp.send_to_chair, body)
+
+
+# --- the resource panel -------------------------------------------------------------
+
+class PanelRequestSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+    services = fields.List(fields.String(validate=validate.Length(min=1, max=300)), required=True,
+                           validate=validate.Length(min=1, max=50), metadata={"description": "the services requested"})
+    requested_on = IsoDate(metadata={"description": "default today"})
+
+
+class PanelDecisionSchema(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(rp.PANEL_DECISIONS))
+    conditions = fields.String(validate=validate.Length(max=4000))
+    decided_on = IsoDate(metadata={"description": "default today"})
+
+
+class PanelSchema(Schema):
+    id = fields.String(attribute="_id")
+    plan_id = fields.String()
+    case_id = fields.String()
+    reason = fields.String()
+    services = fields.List(fields.String())
+    requested_on = fields.String()
+    requested_by = fields.String()
+    status = fields.String(metadata={"description": "waiting, approved or declined (deferred stays waiting)"})
+    decision = fields.Dict(allow_none=True)
+    history = fields.List(fields.Dict())
+    version = fields.Integer()
+
+
+@blp.route("/plans/<plan_id>/resource-panel-requests")
+class PanelRequests(MethodView):
+    @blp.arguments(PanelRequestSchema)
+    @blp.response(201, PanelSchema)
+    @requires_role(*AUTHORS)
+    def post(self, body, plan_id):
+        """Take the plan to the resource panel for approval of services."""
+        plan = _load("plans", plan_id, "plan")
+        req, events = rp.request_panel(plan, reason=body["reason"], services=body["services"],
+                                       on=_on(body, "requested_on"), today=today(), by=current_principal().user)
+        commit_step("request_resource_panel", "resource_panel_request", req["_id"], child_id=plan["child_id"],
+                    events=events, inserts=[("resource_panel_requests", req)])
+        return saved(req)
+
+
+@blp.route("/resource-panel-requests/<request_id>/decision")
+class PanelDecision(MethodView):
+    @blp.arguments(PanelDecisionSchema)
+    @blp.response(200, PanelSchema)
+    @requires_role(*STEP_TAKERS)
+    def post(self, body, request_id):
+        """Record the panel's decision (a team manager): approved, declined or deferred, with conditions."""
+        req = _load("resource_panel_requests", request_id, "resource panel request")
+        principal = current_principal()
+        try:
+            after, events = rp.decide_panel(req, decision=body["decision"], conditions=body.get("conditions"),
+                                            on=_on(body, "decided_on"), today=today(), by=principal.user,
+                                            role=principal.role)
+        except rp.NotAllowed as exc:
+            _forbid(exc)
+        commit_step("decide_resource_panel", "resource_panel_request", request_id, child_id=req["child_id"],
+                    events=events, replaces=[("resource_panel_requests", after, req)])
+        return saved(after, req)
+
+
+# --- child in need plans --------------------------------------------------------------
+
+class ChildInNeedKeyWorkerSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    phone = fields.String(validate=validate.Length(max=50))
+    email = fields.Email()
+
+
+class ChildInNeedPlanCreateSchema(Schema):
+    key_worker = fields.Nested(ChildInNeedKeyWorkerSchema, required=True)
+    needs = fields.String(required=True, validate=TEXT, metadata={"description": "a summary of the child's needs"})
+    services = fields.List(fields.String(validate=validate.Length(min=1, max=300)), load_default=list,
+                           validate=validate.Length(max=50))
+    review_on = IsoDate(required=True)
+    created_on = IsoDate(metadata={"description": "default today"})
+
+
+class ChildInNeedPlanSchema(Schema):
+    id = fields.String(attribute="_id")
+    case_id = fields.String()
+    child_id = fields.String()
+    key_worker = fields.Nested(ChildInNeedKeyWorkerSchema)
+    needs = fields.String()
+    services = fields.List(fields.String())
+    review_on = fields.String()
+    created_on = fields.String()
+    created_by = fields.String()
+
+
+@blp.route("/cases/<case_id>/child-in-need-plans")
+class ChildInNeedPlans(MethodView):
+    @blp.arguments(ChildInNeedPlanCreateSchema)
+    @blp.response(201, ChildInNeedPlanSchema)
+    @requires_role(*STEP_TAKERS)
+    def post(self, body, case_id):
+        """The child in need plan that follows a step-down (the child protection plan's history stays)."""
+        case = _load("cases", case_id, "case")
+        cin, events = rp.create_child_in_need_plan(
+            case, key_worker=body["key_worker"], needs=body["needs"], services=body["services"],
+            review_on=body["review_on"], on=_on(body, "created_on"), today=today(), by=current_principal().user)
+        commit_step("create_child_in_need_plan", "child_in_need_plan", cin["_id"], child_id=case["child_id"],
+                    events=events, inserts=[("child_in_need_plans", cin)])
+        return saved(cin)
+
+    @blp.response(200, ChildInNeedPlanSchema(many=True))
+    @requires_role(*READERS)
+    def get(self, case_id):
+        case = _load("cases", case_id, "case")
+        audit.record_read(ctx().store, "child_in_need_plans", case_id, child_id=case["child_id"])
+        return ctx().store.collection("child_in_need_plans").find({"case_id": case_id}, sort=[("created_on", 1)])
+
+
+# --- what waits for a manager ---------------------------------------------------------
+
+class ApprovalSchema(Schema):
+    kind = fields.String(metadata={"description": "report_countersigning or resource_panel"})
+    id = fields.String()
+    case_id = fields.String()
+    child_id = fields.String()
+    since = fields.String(metadata={"description": "the day it started waiting"})
+    by = fields.String(metadata={"description": "who asked"})
+    summary = fields.String()
+
+
+class ApprovalQuerySchema(Schema):
+    status = fields.String(load_default="waiting", validate=validate.OneOf(["waiting"]))
+
+
+@blp.route("/approvals")
+class Approvals(MethodView):
+    @blp.arguments(ApprovalQuerySchema, location="query")
+    @blp.response(200, ApprovalSchema(many=True))
+    @requires_role(*MANAGERS)
+    def get(self, args):
+        """What waits for a team manager, oldest first: reports to countersign, resource panel requests."""
+        store, code = ctx().store, ctx().authority["code"]
+        items = []
+        for r in store.collection("reports").find({"authority": code, "status": "submitted"}):
+            submitted = next(s for s in reversed(r["steps"]) if s["step"] == "submitted")
+            items.append({"kind": "report_countersigning", "id": r["_id"], "case_id": r["case_id"],
+                          "child_id": r["child_id"], "since": submitted["on"], "by": submitted["by"],
+                          "summary": f"{r['kind'].replace('_', ' ')} for conference {r['conference_id']}"})
+        for q in store.collection("resource_panel_requests").find({"authority": code, "status": "waiting"}):
+            items.append({"kind": "resource_panel", "id": q["_id"], "case_id": q["case_id"], "child_id": q["child_id"],
+                          "since": q["requested_on"], "by": q["requested_by"],
+                          "summary": ", ".join(q["services"])})
+        return sorted(items, key=lambda i: (i["since"], i["id"]))
