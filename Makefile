@@ -6,7 +6,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check
 PACKAGES := shared services/plans services/scheduler services/notify services/docs plugins/england plugins/bromley plugins/greenwich plugins/guernsey plugins/scotland
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 
-.PHONY: run test bench install install-dev broker-package clean
+.PHONY: run test bench install install-dev broker-package debian-packages clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,11 +27,15 @@ install-dev: $(VENV)/.installed-dev
 broker-package:
 	@scripts/ensure-rabbitmq $(if $(CPP_BROKER_URL),--optional)
 
-run: install broker-package
+# Pango, HarfBuzz-Subset and fonts for WeasyPrint (the docs service's PDFs), poppler-utils for its tests.
+debian-packages:
+	@scripts/ensure-debian-packages
+
+run: install broker-package debian-packages
 	@$(VENV)/bin/cpp up
 
 # pytest's exit code 5 (no tests collected) is a failure here, not a pass.
-test: install-dev
+test: install-dev debian-packages
 	@scripts/ensure-rabbitmq
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
@@ -47,6 +51,8 @@ bench: install-dev
 	  || echo "make bench: could not install wrk; bench/plans_api.py uses its Python load generator" >&2
 	@$(PY) bench/plans_api.py $(PLANS_BENCH_ARGS)
 	@$(PY) bench/scheduler.py $(SCHEDULER_BENCH_ARGS)
+	@$(PY) bench/notify.py $(NOTIFY_BENCH_ARGS)
+	@$(PY) bench/docs.py $(DOCS_BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

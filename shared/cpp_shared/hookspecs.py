@@ -205,3 +205,65 @@ def cpp_notification_templates() -> dict[str, str]:
     subject, the rest the body. Later plugins override earlier ones name by
     name, so a council words its own letters to families.
     """
+
+
+@hookspec
+def cpp_document_branding() -> dict[str, Any]:
+    """Brand the docs service's documents (professional and family plans,
+    meeting records): the organisation's name and the contact block for
+    families.
+
+    Later plugins override earlier ones key by key (a nested value such as
+    ``contact_block`` is replaced whole)::
+
+        {
+          "organisation": "London Borough of Bromley",   # shown at the top of every document
+          "accent_colour": "#1d4f91",         # rules and headings; never the only carrier of meaning
+          "contact_block": {                  # "to learn more" on the family version
+            "title": "Bromley Safeguarding Children Board",
+            "address": ["St Blaise, B40a, Civic Centre", "Stockwell Close, Bromley BR1 3UH"],
+            "phone": "020 8461 7816",
+            "fax": None,
+            "email": "BSCB@bromley.gov.uk",
+          },
+          "footer": "...",                    # one line at the foot of every document
+        }
+
+    Without any answer the documents name the authority (``cpp_authority``)
+    and give its first contact as the contact block.
+    """
+
+
+@hookspec
+def cpp_document_templates() -> dict[str, str]:
+    """Replace the docs service's HTML templates (Jinja2, autoescaped), by name.
+
+    Names are the files of ``cpp_docs/templates``: ``base.html`` (the page,
+    its styles and the branding), ``professional_plan.html``,
+    ``outline_plan.html``, ``family_plan.html``, ``core_group_record.html``.
+    A replacement may extend or include the built-in ones. Later plugins
+    override earlier ones name by name. A document already made for a plan
+    version is never made again, so a new template applies to versions
+    agreed after it is deployed.
+    """
+
+
+@hookspec(firstresult=True)
+def cpp_document_phrases(language: str) -> dict[str, Any] | None:
+    """Give the family version's fixed wording in a language.
+
+    Called by the docs service with the family's first language as the plan
+    records it (``accessibility.first_language``: e.g. "Polish" or "pl").
+    Return None when the plugin has no phrase set for it, or::
+
+        {
+          "lang": "pl",                       # BCP 47 tag: the document's lang attribute
+          "name": "Polski",
+          "phrases": {"title": "...", ...},   # keys of cpp_docs.phrases.ENGLISH; a missing
+                                              # key falls back to the English wording
+        }
+
+    The last plugin in CPP_PLUGINS order that answers wins. When a set is
+    found the family version is made in that language as well as in
+    English; the plan's own words (actions, concerns...) stay as written.
+    """

@@ -39,6 +39,23 @@ def cpp_authority():
     }
 
 
+@hookimpl
+def cpp_document_branding():
+    # The board's contact block, as the leaflet prints it, on every family version of a plan.
+    return {
+        "organisation": "London Borough of Bromley",
+        "contact_block": {
+            "title": "Bromley Safeguarding Children Board",
+            "address": ["St Blaise, B40a, Civic Centre", "Stockwell Close, Bromley BR1 3UH"],
+            "phone": "020 8461 7816",
+            "fax": "020 8313 4324",
+            "email": "BSCB@bromley.gov.uk",
+        },
+        "footer": "London Borough of Bromley. Protecting Children & Young People Through Child Protection Plans. "
+                  "This document is confidential.",
+    }
+
+
 # The initial conference that decides on a plan, as england's rule listens for it.
 INITIAL_HELD = {"kind": "initial", "plan_required": True}
 

@@ -1,21 +1,28 @@
-"""The docs service's wiring: its blueprints, handlers and store indexes."""
+"""The docs service's wiring: its blueprints, handlers, store and renderer."""
 from __future__ import annotations
 
 from cpp_shared import case_events
-from cpp_shared.messaging.consumer import Handlers
 from cpp_shared.web import ServiceSpec, create_app as _create_app
 
-handlers = Handlers()
-handlers.on("case.*")(case_events.record_case_event)
+from . import api, render
+from .handlers import handlers
+from .store import setup_store
+
+
+def _setup_app(app) -> None:
+    render.documents(app.extensions["cpp"])  # a broken template override or branding stops start-up
+
 
 SERVICE = ServiceSpec(
     name="docs",
     title="Documents",
     description="The plan as documents people can read: professional and family versions, HTML and PDF.",
-    blueprints=lambda: [case_events.blueprint("docs")],
+    blueprints=lambda: [api.blp, case_events.blueprint("docs")],
     handlers=handlers,
-    setup_store=case_events.setup_store,
+    setup_store=setup_store,
+    setup_app=_setup_app,
     app_module="cpp_docs.app",
+    background=render.background,
 )
 
 

@@ -1,0 +1,133 @@
+"""The docs service's HTTP API: a plan's documents, and each document's file.
+
+Documents are as sensitive as the record: the plans service's readers may
+read them (partners may not), a document of another authority is a 404,
+and every list and read is appended to the service's hash-chained audit
+log (``audit``) and committed before the answer.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from flask import Response, current_app, g, request, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields
+
+from cpp_shared.auth import current_principal, requires_role
+from cpp_shared.web import ServiceContext
+
+from . import store as st
+from .documents import FORMATS, KINDS
+from .files import FileMissing
+from .render import file_store
+
+READERS = ("social_worker", "team_manager", "chair", "auditor", "admin")
+
+
+def ctx() -> ServiceContext:
+    return current_app.extensions["cpp"]
+
+
+def audit(action: str, record_type: str, record_id: str, *, child_id: str | None = None,
+          detail: dict[str, Any] | None = None) -> None:
+    """Commit the entry of a read; returns once it is durable."""
+    principal = current_principal()
+    with ctx().store.unit_of_work() as uow:
+        uow.append(st.AUDIT, {
+            "at": datetime.now(timezone.utc).isoformat(), "actor": principal.user, "role": principal.role,
+            "authority": principal.authority, "action": action, "record_type": record_type,
+            "record_id": record_id, "child_id": child_id, "request_id": g.get("request_id"),
+            "detail": detail or {},
+        })
+
+
+blp = Blueprint("documents", __name__, url_prefix="/v1", description="A plan's documents: professional and family "
+                                                                     "versions, meeting records, HTML and PDF")
+
+
+class DocumentSchema(Schema):
+    id = fields.String(attribute="_id")
+    kind = fields.String(metadata={"enum": list(KINDS)})
+    plan_version = fields.Integer()
+    meeting_id = fields.String(allow_none=True)
+    format = fields.String(metadata={"enum": list(FORMATS)})
+    language = fields.String(metadata={"description": "BCP 47 tag"})
+    large_print = fields.Boolean()
+    content_type = fields.String()
+    sha256 = fields.String()
+    size = fields.Integer()
+    created_at = fields.String()
+    readability = fields.Dict(metadata={"description": "family versions in English: Flesch-Kincaid grade and "
+                                                       "Flesch reading ease of the visible text"})
+    url = fields.String()
+
+
+class DocumentListSchema(Schema):
+    plan_id = fields.String()
+    documents = fields.List(fields.Nested(DocumentSchema))
+
+
+class DocumentQuery(Schema):
+    kind = fields.String(metadata={"enum": list(KINDS)})
+    version = fields.Integer()
+    format = fields.String(metadata={"enum": list(FORMATS)})
+
+
+@blp.route("/plans/<plan_id>/documents")
+class PlanDocuments(MethodView):
+    @blp.arguments(DocumentQuery, location="query")
+    @blp.response(200, DocumentListSchema)
+    @requires_role(*READERS)
+    def get(self, query: dict[str, Any], plan_id: str):
+        """Every document made of a plan, by kind, version, language and format (newest version first)."""
+        principal = current_principal()
+        filt: dict[str, Any] = {"plan_id": plan_id, "authority": principal.authority}
+        rows = ctx().store.collection(st.DOCUMENTS).find(filt)
+        if not rows:
+            abort(404, message=f"no documents for plan {plan_id}")
+        if "kind" in query:
+            rows = [r for r in rows if r["kind"] == query["kind"]]
+        if "version" in query:
+            rows = [r for r in rows if r["plan_version"] == query["version"]]
+        if "format" in query:
+            rows = [r for r in rows if r["format"] == query["format"]]
+        rows.sort(key=lambda r: (-r["plan_version"], KINDS.index(r["kind"]), r.get("meeting_id") or "",
+                                 r["language"], r["large_print"], r["format"]))
+        audit("list", "plan_documents", plan_id, child_id=rows[0]["child_id"] if rows else None,
+              detail={"count": len(rows)})
+        for r in rows:
+            r["url"] = url_for("documents.Document", doc_id=r["_id"])
+        return {"plan_id": plan_id, "documents": rows}
+
+
+@blp.route("/documents/<doc_id>")
+class Document(MethodView):
+    @blp.response(200, description="the document's file (text/html or application/pdf); ETag: its sha256")
+    @requires_role(*READERS)
+    def get(self, doc_id: str):
+        """A document's file, with its content type; the ETag is its SHA-256."""
+        principal = current_principal()
+        row = ctx().store.collection(st.DOCUMENTS).find_one({"_id": doc_id})
+        if row is None or row.get("authority") != principal.authority:
+            abort(404, message=f"no document {doc_id}")
+        try:
+            data = file_store(ctx()).read(row["sha256"])
+        except FileMissing as exc:
+            abort(503, message=f"the document's file is unavailable: {exc}")
+        audit("read", "document", doc_id, child_id=row.get("child_id"),
+              detail={"plan_id": row["plan_id"], "kind": row["kind"], "plan_version": row["plan_version"],
+                      "format": row["format"], "sha256": row["sha256"]})
+        ext = row["format"]
+        name = f"{row['kind']}-v{row['plan_version']}-{row['language']}{'-large' if row['large_print'] else ''}.{ext}"
+        response = Response(data, content_type=row["content_type"])
+        response.set_etag(row["sha256"])
+        response.headers["Content-Disposition"] = f'inline; filename="{name}"'
+        response.headers["Cache-Control"] = "private, no-store"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.make_conditional(request)
+        if ext == "html":
+            # A document shows itself and loads nothing: no script, no fetch.
+            response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+        return response

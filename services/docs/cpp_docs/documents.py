@@ -1,0 +1,148 @@
+"""Making a document: the Jinja2 templates (autoescaped, overridable by
+``cpp_document_templates``), the branding (``cpp_document_branding``), the
+family wording (``cpp_document_phrases``), and WeasyPrint for the PDF.
+
+Kinds of document:
+
+* ``outline_plan``: the plan an initial conference agreed (version 1);
+* ``professional_plan``: every later agreed version, with every item of the
+  plan, the version and who agreed it, the core group with contacts, the
+  actions as a table, outcomes, monitoring, contingency plan, next review
+  and the case's upcoming deadlines;
+* ``family_plan``: the same plan written to the parents in plain language,
+  in English and in the family's first language when a phrase set exists,
+  and in large print when the plan asks for it;
+* ``core_group_record``: a core group meeting, with the plan in force.
+
+Rendering is deterministic: the same job, templates and upcoming dates
+give the same bytes (the PDF has no creation date and a file identifier
+made from the document's key), so a render repeated after a crash writes
+the same file. Documents never fetch anything: WeasyPrint's URL fetcher
+refuses every URL, so a template cannot make the worker call out.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import date
+from importlib.resources import files
+from typing import Any
+
+from jinja2 import ChainableUndefined, ChoiceLoader, DictLoader, Environment, FileSystemLoader, select_autoescape
+
+from cpp_shared.plugins import Plugins
+
+from .phrases import EN, ENGLISH_TAG, PhraseSet
+
+KINDS = ("outline_plan", "professional_plan", "family_plan", "core_group_record")
+FORMATS = {"html": "text/html; charset=utf-8", "pdf": "application/pdf"}
+TITLES = {
+    "outline_plan": "Outline child protection plan",
+    "professional_plan": "Child protection plan",
+    "family_plan": "Your child protection plan",
+    "core_group_record": "Core group meeting record",
+}
+AGREED_AT = {"initial_conference": "the initial child protection conference",
+             "core_group_meeting": "a core group meeting", "review_conference": "a review conference",
+             "change": "an agreed change"}
+
+
+# fontTools stamps each embedded font subset with the time it was made,
+# unless SOURCE_DATE_EPOCH (the reproducible-builds convention) says which
+# time: fixed here so that the same document gives the same bytes.
+os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
+
+
+class NoFetching(Exception):
+    pass
+
+
+def _refuse(url: str, *args: Any, **kwargs: Any):
+    raise NoFetching(f"documents fetch nothing ({url})")
+
+
+def day(value: Any, lang: str = ENGLISH_TAG) -> str:
+    """'Monday 2 March 2026' (English), '02.03.2026' otherwise; '' for nothing."""
+    if not value:
+        return ""
+    d = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    if lang.lower().startswith("en"):
+        return f"{d:%A} {d.day} {d:%B %Y}"
+    return f"{d:%d.%m.%Y}"
+
+
+def words(value: Any) -> str:
+    """A code as words: 'not_started' -> 'Not started'."""
+    if not value:
+        return ""
+    text = str(value).replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+def frequency(value: Any) -> str:
+    if isinstance(value, dict):
+        every, unit = value.get("every"), value.get("unit", "")
+        return f"every {unit.rstrip('s')}" if every == 1 else f"every {every} {unit}"
+    return str(value or "")
+
+
+def branding(plugins: Plugins, authority: dict[str, Any]) -> dict[str, Any]:
+    contacts = authority.get("contacts") or []
+    first = contacts[0] if contacts else {}
+    base: dict[str, Any] = {
+        "organisation": authority.get("name", ""),
+        "accent_colour": "#1d4f91",
+        "contact_block": {"title": first.get("name") or authority.get("name", ""), "address": [],
+                          "phone": first.get("phone"), "fax": None, "email": first.get("email")},
+        "footer": f"{authority.get('name', '')}. This document is confidential.",
+    }
+    base.update(plugins.merged("cpp_document_branding"))
+    return base
+
+
+class Documents:
+    """The templates and branding of one deployment."""
+
+    def __init__(self, plugins: Plugins, authority: dict[str, Any]):
+        overrides = plugins.merged("cpp_document_templates")
+        self.env = Environment(
+            loader=ChoiceLoader([DictLoader(overrides), FileSystemLoader(str(files("cpp_docs") / "templates"))]),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            undefined=ChainableUndefined, trim_blocks=True, lstrip_blocks=True)
+        self.env.filters.update(words=words, frequency=frequency)
+        self.branding = branding(plugins, authority)
+
+    def html(self, job: dict[str, Any], *, phrases: PhraseSet = EN, deadlines: list[dict[str, Any]] = (),
+             conferences: list[dict[str, Any]] = ()) -> str:
+        plan = job.get("snapshot") or {}
+        content = plan.get("content") or {}
+        lang = phrases.lang if job["kind"] == "family_plan" else ENGLISH_TAG
+        actions = content.get("actions") or []
+        context = {
+            "kind": job["kind"],
+            "title": phrases("title") if job["kind"] == "family_plan" else TITLES[job["kind"]],
+            "lang": lang,
+            "large_print": bool(job.get("large_print")),
+            "plan": plan,
+            "content": content,
+            "version": plan.get("plan_version"),
+            "agreed": plan.get("agreed") or {},
+            "agreed_at": AGREED_AT.get((plan.get("agreed") or {}).get("at"), ""),
+            "meeting": job.get("meeting") or {},
+            "deadlines": list(deadlines),
+            "conferences": list(conferences),
+            "outcomes": {o.get("id"): o for o in content.get("outcomes") or []},
+            "family_actions": [a for a in actions if (a.get("who") or {}).get("kind") == "family_member"],
+            "other_actions": [a for a in actions if (a.get("who") or {}).get("kind") != "family_member"],
+            "brand": self.branding,
+            "t": phrases,
+            "day": lambda value: day(value, lang),
+        }
+        return self.env.get_template(f"{job['kind']}.html").render(**context)
+
+    @staticmethod
+    def pdf(html: str, key: str) -> bytes:
+        from weasyprint import HTML  # imported on first use: ~0.6 s, not every process renders
+
+        identifier = hashlib.sha256(key.encode()).hexdigest()[:32].encode()
+        return HTML(string=html, url_fetcher=_refuse).write_pdf(pdf_tags=True, pdf_identifier=identifier)

@@ -1,0 +1,116 @@
+"""The docs service's event handlers: plan and meeting events in, render
+jobs out.
+
+Each handler only writes to its unit of work (the projections, and a job
+per document to make), committed with the event's processed mark; the
+worker's renderer loop (``render.py``) makes the files. So the consumer is
+never held up by PDF rendering, a redelivered event asks for nothing twice
+(its processed mark; and a job's id is the document's key, looked up
+before it is added), and nothing asked for is lost: a job waits in the
+store until its documents are committed.
+
+What is made:
+
+* ``plan.created``: the outline plan (professional) and the family version;
+* ``plan.activated`` / ``plan.version_agreed``: the professional plan and
+  the family version of the new version;
+* ``plan.reviewed`` / ``plan.ended``: the version in force is unchanged, so
+  its documents stand (a plan version's documents are made once);
+* ``core_group.held``: the meeting's record, with the plan in force;
+* the family version is made in English, and also in the family's first
+  language when a phrase set answers for it (``cpp_document_phrases``), and
+  in large print too when the plan's accessible formats ask for it.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from cpp_shared import case_events
+from cpp_shared.logs import get_logger
+from cpp_shared.messaging.consumer import HandlerContext, Handlers
+
+from . import store as st
+from .phrases import ENGLISH_TAG, is_english, phrase_set
+
+log = get_logger("cpp.docs")
+
+PLAN_DOCUMENT_EVENTS = ("plan.created.v1", "plan.activated.v1", "plan.version_agreed.v1", "plan.reviewed.v1",
+                        "plan.ended.v1")
+
+
+def case_of(event: dict[str, Any]) -> str:
+    """The ordering key: a case's events (plans, meetings, deadlines) one at a time."""
+    data = event.get("data") or {}
+    return data.get("case_id") or event.get("subject") or event["id"]
+
+
+handlers = Handlers(ordering_key=case_of)
+handlers.on("case.*")(case_events.record_case_event)
+
+
+def job_key(plan_id: str, kind: str, version: int, meeting_id: str | None, language: str, large_print: bool) -> str:
+    return ":".join((plan_id, kind, f"v{version}", meeting_id or "-", language, "large" if large_print else "std"))
+
+
+def _variants(ctx: HandlerContext, content: dict[str, Any]) -> list[tuple[str, str | None, bool]]:
+    """(language tag, the language as the plan names it, large print) of the family version."""
+    access = content.get("accessibility") or {}
+    large = "large_print" in (access.get("accessible_formats") or [])
+    out = [(ENGLISH_TAG, None, False)] + ([(ENGLISH_TAG, None, True)] if large else [])
+    first = access.get("first_language")
+    if first and not is_english(first):
+        found = phrase_set(ctx.app.plugins, first)
+        if found is None:
+            log.info("no phrase set for the family's language: family version in English only", language=first)
+        else:
+            out.append((found.lang, first, False))
+            if large:
+                out.append((found.lang, first, True))
+    return out
+
+
+def _add_job(ctx: HandlerContext, event: dict[str, Any], snapshot: dict[str, Any], kind: str, *,
+             language: str = ENGLISH_TAG, language_name: str | None = None, large_print: bool = False,
+             meeting: dict[str, Any] | None = None) -> None:
+    version = snapshot.get("plan_version") or 0
+    meeting_id = (meeting or {}).get("meeting_id")
+    key = job_key(snapshot["plan_id"], kind, version, meeting_id, language, large_print)
+    if ctx.store.collection(st.JOBS).find_one({"_id": key}) is not None:
+        return  # asked for already (this version's documents are made once)
+    ctx.uow.insert(st.JOBS, {
+        "_id": key, "status": "pending", "kind": kind, "plan_id": snapshot["plan_id"],
+        "case_id": snapshot.get("case_id"), "child_id": snapshot.get("child_id"), "plan_version": version,
+        "meeting_id": meeting_id, "language": language, "language_name": language_name,
+        "large_print": large_print, "snapshot": snapshot, "meeting": meeting,
+        "authority": event.get("authority"), "event_id": event["id"], "event_type": event["type"],
+        "attempts": 0, "error": None, "created_at": datetime.now(timezone.utc).isoformat(),
+    })
+
+
+@handlers.on("plan.*", "deadline.*", "conference.*")
+def keep_projections(event: dict[str, Any], ctx: HandlerContext) -> None:
+    st.update_projections(ctx.uow, event)
+
+
+@handlers.on(*PLAN_DOCUMENT_EVENTS)
+def plan_documents(event: dict[str, Any], ctx: HandlerContext) -> None:
+    snapshot = event.get("data") or {}
+    if not snapshot.get("plan_id") or not snapshot.get("plan_version"):
+        return
+    first = (snapshot.get("agreed") or {}).get("at") == "initial_conference" and snapshot["plan_version"] == 1
+    _add_job(ctx, event, snapshot, "outline_plan" if first else "professional_plan")
+    for language, name, large in _variants(ctx, snapshot.get("content") or {}):
+        _add_job(ctx, event, snapshot, "family_plan", language=language, language_name=name, large_print=large)
+
+
+@handlers.on("core_group.held.v1")
+def core_group_record(event: dict[str, Any], ctx: HandlerContext) -> None:
+    data = event.get("data") or {}
+    plan = ctx.store.collection(st.PLANS).find_one({"_id": data.get("plan_id")})
+    if plan is None:
+        # The plan's own events come first on the case's queue; one not seen
+        # yet is retried later (and parked, with this message, if it never comes).
+        raise LookupError(f"core group meeting {data.get('meeting_id')}: plan {data.get('plan_id')} not known yet")
+    meeting = {k: data.get(k) for k in ("meeting_id", "held_on", "detailed_plan_agreed")}
+    _add_job(ctx, event, plan["snapshot"], "core_group_record", meeting=meeting)

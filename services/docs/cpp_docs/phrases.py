@@ -1,0 +1,103 @@
+"""The family version's fixed wording, and how another language's is found.
+
+The family version is written to the parents, in short sentences without
+jargon (seeds 000 and 002: know what the plan says you have to do, who is
+involved and how to contact them, come to the meetings, ask when you do not
+understand). Its fixed wording is the phrase set below; a plugin gives
+another language's with ``cpp_document_phrases(language)`` (see
+``cpp_shared.hookspecs``). A phrase may hold ``{placeholders}``, filled by
+the template; a key a plugin's set lacks falls back to English.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cpp_shared.plugins import Plugins
+
+ENGLISH_TAG = "en-GB"
+
+ENGLISH: dict[str, str] = {
+    "title": "Your child protection plan",
+    "for_family": "A plan for you and your family",
+    "intro": "This plan is about keeping your child safe. It says what you need to do. "
+             "It says what other people will do to help. Please read it and keep it.",
+    "version": "This is version {version} of the plan. It was agreed on {day}.",
+    "ended": "This plan ended on {day}.",
+    "what_you_do": "What you need to do",
+    "what_you_do_intro": "The plan says you need to do these things.",
+    "nothing_for_you": "The plan does not ask you to do anything yet. Your key worker will tell you if this "
+                       "changes.",
+    "what_others_do": "What other people will do",
+    "col_what": "What",
+    "col_why": "Why",
+    "col_who": "Who",
+    "col_by_when": "By when",
+    "goals": "What we want for your child",
+    "col_goal": "Goal",
+    "col_check": "How we will check",
+    "col_check_by": "Check by",
+    "who": "Who is involved",
+    "who_intro": "These people work with you and your child. You can call them.",
+    "key_worker": "Your key worker is {name}.",
+    "key_worker_role": "They are your main contact.",
+    "phone": "Phone: {phone}",
+    "email": "Email: {email}",
+    "col_name": "Name",
+    "col_job": "Job",
+    "col_phone": "Phone",
+    "col_email": "Email",
+    "family_member": "family",
+    "meetings": "When the next meetings are",
+    "meetings_intro": "Please come to every meeting. Your views matter. You can bring someone with you.",
+    "next_review": "The next review of the plan is on {day}.",
+    "first_core_group": "The first core group meeting is on {day}.",
+    "meeting_on": "{what}: {day}.",
+    "review_conference": "Review meeting",
+    "initial_conference": "First meeting",
+    "no_dates": "Your key worker will tell you the dates of the next meetings.",
+    "not_working": "What happens if the plan is not working",
+    "not_working_intro": "The plan must keep your child safe. If it does not, this is what will happen:",
+    "triggers": "This will happen if:",
+    "not_working_default": "The group will meet again to change the plan. The council may ask a court to help.",
+    "not_working_talk": "Your key worker will talk to you about it first, if it is safe to do so.",
+    "help": "If you do not understand or you disagree",
+    "help_ask": "Ask your key worker. You can ask as many times as you need.",
+    "help_say": "You can say what you think at any meeting. What you say is written down.",
+    "help_formats": "You can ask for this plan in large print, in your own language, or read out to you.",
+    "help_interpreter": "You can ask for someone to speak your language at meetings.",
+    "help_complain": "If you still disagree, you can make a complaint to the council.",
+    "your_views": "What you told us",
+    "learn_more": "To find out more, contact:",
+    "fax": "Fax: {fax}",
+}
+
+
+@dataclass(frozen=True)
+class PhraseSet:
+    lang: str  # BCP 47: the document's lang attribute
+    name: str
+    phrases: dict[str, str]
+
+    def __call__(self, key: str, **values: Any) -> str:
+        text = self.phrases.get(key) or ENGLISH[key]
+        return text.format(**values) if values else text
+
+
+EN = PhraseSet(ENGLISH_TAG, "English", ENGLISH)
+
+
+def is_english(language: str | None) -> bool:
+    return not language or language.strip().lower() in ("en", "en-gb", "english", "en_gb", "en-us")
+
+
+def phrase_set(plugins: Plugins, language: str | None) -> PhraseSet | None:
+    """The phrase set for a family's first language (as the plan records it):
+    English for English, a plugin's set when one answers, else None."""
+    if is_english(language):
+        return EN
+    found = plugins.hook.cpp_document_phrases(language=language.strip())
+    if not found:
+        return None
+    phrases = {k: str(v) for k, v in (found.get("phrases") or {}).items() if k in ENGLISH}
+    return PhraseSet(str(found.get("lang") or language), str(found.get("name") or language), phrases)

@@ -1,0 +1,159 @@
+"""The renderer: the worker's loop that turns pending jobs into documents.
+
+For each pending job (oldest first): the HTML, then the PDF (WeasyPrint),
+each written to the file store (durable, content-addressed) before one
+unit of work inserts their metadata rows and marks the job done. The rows
+are unique by key, so a job rendered twice (two replicas, or a crash after
+the commit's work but before its answer) commits once: the loser finds the
+key taken and leaves the job to the winner. A lease lets one replica render
+at a time. A job that fails (a broken plugin template) is tried again on
+later passes and set aside as ``failed`` after ``MAX_ATTEMPTS``, with the
+error, for an operator; the others go on.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from cpp_shared.logs import get_logger
+from cpp_shared.store import DuplicateKey, StoreError, StoreUnavailable, VersionConflict
+from cpp_shared.web import ServiceContext
+
+from . import store as st
+from .documents import FORMATS, Documents
+from .files import FileStore
+from .phrases import EN, phrase_set
+
+log = get_logger("cpp.docs.render")
+LEASE = "docs-render"
+MAX_ATTEMPTS = 5
+
+
+def file_store(ctx: ServiceContext) -> FileStore:
+    return FileStore(ctx.settings.data_dir / "docs")
+
+
+def documents(ctx: ServiceContext) -> Documents:
+    docs = ctx.extensions.get("docs.documents")
+    if docs is None:
+        docs = ctx.extensions["docs.documents"] = Documents(ctx.plugins, ctx.authority)
+    return docs
+
+
+@dataclass
+class RenderResult:
+    jobs: int = 0
+    documents: int = 0
+    failed: int = 0
+    skipped: int = 0  # done meanwhile by another renderer
+
+
+def render_job(ctx: ServiceContext, job: dict[str, Any]) -> list[dict[str, Any]]:
+    """Render one job's files (written durably); returns their metadata rows."""
+    docs = documents(ctx)
+    phrases = EN
+    if job["kind"] == "family_plan" and job.get("language_name"):
+        phrases = phrase_set(ctx.plugins, job["language_name"]) or EN
+    deadlines, conferences = st.upcoming(ctx.store, job.get("case_id"))
+    html = docs.html(job, phrases=phrases, deadlines=deadlines, conferences=conferences)
+    files = file_store(ctx)
+    now = datetime.now(timezone.utc).isoformat()
+    rows = []
+    for fmt in FORMATS:
+        data = html.encode("utf-8") if fmt == "html" else docs.pdf(html, f"{job['_id']}:{fmt}")
+        digest = files.put(data)
+        row = {
+            "key": f"{job['_id']}:{fmt}", "job_id": job["_id"], "plan_id": job["plan_id"],
+            "case_id": job.get("case_id"), "child_id": job.get("child_id"), "authority": job.get("authority"),
+            "kind": job["kind"], "plan_version": job["plan_version"], "meeting_id": job.get("meeting_id"),
+            "language": job["language"], "large_print": job["large_print"], "format": fmt,
+            "content_type": FORMATS[fmt], "sha256": digest, "size": len(data), "created_at": now,
+            "source_event": {"id": job.get("event_id"), "type": job.get("event_type")},
+        }
+        if fmt == "html" and job["kind"] == "family_plan" and job["language"].lower().startswith("en"):
+            from .readability import scores
+            row["readability"] = scores(html)
+        rows.append(row)
+    return rows
+
+
+class Renderer:
+    def __init__(self, ctx: ServiceContext, *, interval: float | None = None, batch: int = 20,
+                 lease_seconds: float = 120.0):
+        self.ctx = ctx
+        self.interval = interval if interval is not None else float(ctx.settings.setting("RENDER_SECONDS", "1"))
+        self.batch = batch
+        self.lease_seconds = lease_seconds
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    def run_once(self, *, use_lease: bool = True) -> RenderResult:
+        store = self.ctx.store
+        result = RenderResult()
+        if use_lease and not store.acquire_lease(LEASE, self.holder, self.lease_seconds):
+            return result
+        try:
+            tried: set[str] = set()
+            while True:
+                jobs = [j for j in store.collection(st.JOBS).find({"status": "pending"}, sort=[("created_at", 1)],
+                                                                  limit=self.batch + len(tried))
+                        if j["_id"] not in tried][:self.batch]
+                for job in jobs:
+                    tried.add(job["_id"])  # a job that fails waits for the next pass
+                    self._one(job, result)
+                    if use_lease:
+                        store.acquire_lease(LEASE, self.holder, self.lease_seconds)
+                if len(jobs) < self.batch:
+                    break
+        finally:
+            if use_lease:
+                store.release_lease(LEASE, self.holder)
+        if result.jobs:
+            log.info("rendered", jobs=result.jobs, documents=result.documents, failed=result.failed)
+        return result
+
+    def _one(self, job: dict[str, Any], result: RenderResult) -> None:
+        store = self.ctx.store
+        try:
+            rows = render_job(self.ctx, job)
+        except Exception as exc:
+            attempts = job.get("attempts", 0) + 1
+            failed = attempts >= MAX_ATTEMPTS
+            log.exception("render failed", job=job["_id"], attempts=attempts, set_aside=failed)
+            with store.unit_of_work() as uow:
+                uow.replace(st.JOBS, {**job, "attempts": attempts, "error": f"{type(exc).__name__}: {exc}"[:2000],
+                                      "status": "failed" if failed else "pending"}, expected_version=job["version"])
+            result.failed += failed
+            return
+        try:
+            with store.unit_of_work() as uow:
+                for row in rows:
+                    uow.insert(st.DOCUMENTS, row)
+                uow.replace(st.JOBS, {**job, "status": "done", "error": None,
+                                      "documents": [r["key"] for r in rows]}, expected_version=job["version"])
+        except (DuplicateKey, VersionConflict):
+            result.skipped += 1  # another renderer committed this job first
+            return
+        result.jobs += 1
+        result.documents += len(rows)
+
+    def loop(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self.run_once()
+            except StoreUnavailable as exc:
+                log.warning("render pass skipped: store unavailable", error=str(exc))
+            except StoreError as exc:
+                log.error("render pass failed", error=str(exc))
+            except Exception:  # a bug must not stop documents for good: log it and try again
+                log.exception("render pass failed")
+            stop.wait(self.interval)
+
+
+def background(ctx: ServiceContext):
+    documents(ctx)  # a broken template override or branding stops the worker at start-up
+    return [("docs-render", Renderer(ctx).loop)]

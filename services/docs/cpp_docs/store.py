@@ -1,0 +1,77 @@
+"""The docs service's collections, their indexes, and the projections it
+keeps of other services' events.
+
+* ``documents``: one metadata row per file made (the bytes are in
+  ``files.FileStore``), unique by ``key``: plan, kind, version (or meeting),
+  language, large print and format; so a plan version's document is made
+  once, whatever is redelivered.
+* ``jobs``: what is to be rendered, written by the event handlers in the
+  event's unit of work (with its processed mark) and rendered by the
+  worker's renderer loop (``render.py``); its ``_id`` is the document's key
+  without the format, so an event seen twice asks for nothing twice.
+* ``plans``: the latest snapshot of each plan (a core group record shows the
+  plan in force at the meeting).
+* ``deadlines`` and ``meetings``: per case, the scheduler's deadlines and
+  the conferences scheduled, for the upcoming deadlines of the professional
+  plan and the next meetings of the family version.
+* the append-only log ``audit``: every list and read of a document.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from cpp_shared import case_events
+from cpp_shared.store import Store, UnitOfWork
+
+DOCUMENTS = "documents"
+JOBS = "jobs"
+PLANS = "plans"
+DEADLINES = "deadlines"
+MEETINGS = "meetings"
+AUDIT = "audit"
+
+OPEN_DEADLINES = ("pending", "approaching", "overdue")
+
+
+def setup_store(store: Store) -> None:
+    case_events.setup_store(store)
+    documents = store.collection(DOCUMENTS)
+    documents.create_index("key", unique=True)
+    documents.create_index("plan_id")
+    store.collection(JOBS).create_index("status")
+    store.collection(DEADLINES).create_index("case_id")
+    store.collection(MEETINGS).create_index("case_id")
+
+
+def update_projections(uow: UnitOfWork, event: dict[str, Any]) -> None:
+    etype, data = event["type"], event.get("data") or {}
+    if etype.startswith("plan.") and data.get("plan_id"):
+        uow.update(PLANS, {"_id": data["plan_id"]}, {"$set": {"snapshot": data,
+                                                               "authority": event.get("authority")}}, upsert=True)
+    elif etype.startswith("deadline.") and data.get("deadline_id"):
+        uow.update(DEADLINES, {"_id": data["deadline_id"]}, {"$set": {
+            "case_id": data.get("case_id"), "plan_id": data.get("plan_id"), "name": data.get("name"),
+            "kind": data.get("kind"), "owner": data.get("owner"), "status": data.get("status"),
+            "due_on": data.get("due_on"), "latest_on": data.get("latest_on"),
+            "needs_date": data.get("needs_date", False)}}, upsert=True)
+    elif etype.startswith("conference.") and data.get("conference_id"):
+        fields: dict[str, Any] = {"case_id": data.get("case_id"), "kind": data.get("kind")}
+        if etype in ("conference.scheduled.v1", "conference.rescheduled.v1"):
+            fields.update(status="scheduled", on=data.get("scheduled_for"))
+        elif etype == "conference.held.v1":
+            fields.update(status="held", on=data.get("held_on"))
+        elif etype == "conference.cancelled.v1":
+            fields.update(status="cancelled")
+        uow.update(MEETINGS, {"_id": data["conference_id"]}, {"$set": fields}, upsert=True)
+
+
+def upcoming(store: Store, case_id: str | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The case's open deadlines (earliest first, undated last) and its
+    scheduled conferences (earliest first)."""
+    if not case_id:
+        return [], []
+    deadlines = store.collection(DEADLINES).find({"case_id": case_id, "status": {"$in": list(OPEN_DEADLINES)}})
+    deadlines.sort(key=lambda d: (d.get("due_on") is None, d.get("due_on") or "", d.get("name") or ""))
+    meetings = store.collection(MEETINGS).find({"case_id": case_id, "status": "scheduled"})
+    meetings.sort(key=lambda m: m.get("on") or "")
+    return deadlines, meetings

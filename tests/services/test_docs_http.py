@@ -1,0 +1,228 @@
+"""The docs service driven by the plans service's real events: a case walked
+over the plans API, each committed event handed to the docs handlers as
+its worker would, the renderer run, and the documents read back over the
+docs API (HTML, and PDF through poppler's pdftotext and pdftoppm)."""
+from __future__ import annotations
+
+import subprocess
+from datetime import date, timedelta
+from io import BytesIO
+
+import pytest
+from PIL import Image, ImageStat
+
+from cpp_docs.app import create_app as create_docs_app
+from cpp_docs.readability import scores
+from cpp_docs.render import Renderer
+from cpp_shared.messaging.events import new_event
+from cpp_shared.store import AlreadyProcessed
+from tests.helpers import bearer, deliver_event, hand_over
+from tests.services.test_plans_lifecycle_http import DETAILED, OUTLINE
+from tests.unit.test_docs_render import MAX_FAMILY_GRADE
+
+PLAN = {**DETAILED, "actions": [
+    *DETAILED["actions"],
+    {"id": "jabs", "what": "Take Ana to the GP for her jabs", "why": "She missed them",
+     "who": {"name": "Alex Parent", "kind": "family_member", "relationship": "mother"},
+     "by_when": "2099-01-20", "outcome_id": "safe-home"},
+    {"id": "visit", "what": "Visit the home every week", "why": "To see the kitchen is safe",
+     "who": {"name": "Sam Social", "kind": "professional", "role": "social worker"},
+     "by_when": "2099-01-30", "outcome_id": "safe-home"},
+]}
+
+
+class Pump:
+    """Hands every event the plans service has committed, once, to docs."""
+
+    def __init__(self, plans_store, docs_ctx):
+        self.plans_store, self.docs, self.seen = plans_store, docs_ctx, set()
+
+    def __call__(self) -> list[str]:
+        handed = []
+        for m in self.plans_store.outbox_pending(10_000):
+            if m.message_id not in self.seen:
+                self.seen.add(m.message_id)
+                hand_over(self.docs, m.body)
+                handed.append(m.routing_key)
+        return handed
+
+
+@pytest.fixture
+def docs_app(make_settings):
+    return create_docs_app(make_settings("docs"))
+
+
+@pytest.fixture
+def docs_ctx(docs_app):
+    return docs_app.extensions["cpp"]
+
+
+@pytest.fixture
+def docs(docs_app):
+    return docs_app.test_client()
+
+
+def pdf_text(data: bytes, tmp_path, *, first_page_only=False) -> str:
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(data)
+    pages = ["-f", "1", "-l", "1"] if first_page_only else []
+    return subprocess.run(["pdftotext", *pages, str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def first_page_png(data: bytes, tmp_path) -> Image.Image:
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(data)
+    subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", "-singlefile", str(path),
+                    str(tmp_path / "page")], check=True)
+    return Image.open(tmp_path / "page.png").convert("L")
+
+
+def listed(docs, plan_id, headers, **query):
+    response = docs.get(f"/v1/plans/{plan_id}/documents", headers=headers, query_string=query)
+    assert response.status_code == 200, response.json
+    return {(d["kind"], d["plan_version"], d["language"], d["large_print"], d["format"]): d
+            for d in response.json["documents"]}
+
+
+@pytest.fixture
+def agreed_plan(plans, plans_store, docs_ctx, token_for):
+    """A case to its detailed plan, agreed at its first core group meeting, with a deadline from the scheduler."""
+    sw, chair = bearer(token_for("social_worker", user="sw-1")), bearer(token_for("chair", user="chair-1"))
+    pump = Pump(plans_store, docs_ctx)
+    d0 = date.today() - timedelta(days=20)
+    case_id = plans.post("/v1/cases", json={"child_id": "child-7"}, headers=sw).json["id"]
+    plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": d0.isoformat()}, headers=sw)
+    plans.post(f"/v1/cases/{case_id}/enquiry-outcome", headers=sw,
+               json={"completed_on": d0.isoformat(), "conference_required": True})
+    conf = plans.post(f"/v1/cases/{case_id}/conferences", headers=sw,
+                      json={"kind": "initial", "scheduled_for": d0.isoformat()}).json
+    plan_id = plans.post(f"/v1/conferences/{conf['id']}/outcome", headers=chair,
+                         json={"held_on": d0.isoformat(), "plan_required": True, "outline_plan": OUTLINE}
+                         ).json["plan"]["id"]
+    meeting = plans.post(f"/v1/plans/{plan_id}/core-group-meetings", headers=sw,
+                         json={"held_on": (d0 + timedelta(days=7)).isoformat(), "detailed_plan_agreed": True,
+                               "attendees": [{"name": "Alex Parent"}], "plan": PLAN})
+    assert meeting.status_code == 201, meeting.json
+    assert pump()[-4:] == ["conference.held.v1", "plan.created.v1", "core_group.held.v1", "plan.activated.v1"]
+    deliver_event(docs_ctx, "deadline.scheduled.v1", {
+        "deadline_id": "dl-1", "case_id": case_id, "plan_id": plan_id, "child_id": "child-7",
+        "rule_id": "first-review-conference", "kind": "review_conference", "name": "First review conference",
+        "owner": "chair", "status": "pending", "due_on": "2099-01-28", "latest_on": "2099-01-28",
+        "needs_date": False, "source": "Working Together 2023", "met": None})
+    result = Renderer(docs_ctx).run_once(use_lease=False)
+    assert (result.jobs, result.failed) == (5, 0)  # outline + family v1, core group record, plan + family v2
+    return {"plan_id": plan_id, "case_id": case_id, "pump": pump, "sw": sw, "chair": chair}
+
+
+def test_after_the_detailed_plan_is_agreed_both_versions_exist_as_html_and_pdf(agreed_plan, docs, docs_ctx,
+                                                                               tmp_path):
+    sw, plan_id = agreed_plan["sw"], agreed_plan["plan_id"]
+    docs_by = listed(docs, plan_id, sw)
+    assert set(docs_by) == {
+        (kind, version, "en-GB", False, fmt)
+        for kind, version in (("outline_plan", 1), ("family_plan", 1), ("core_group_record", 1),
+                              ("professional_plan", 2), ("family_plan", 2))
+        for fmt in ("html", "pdf")}
+
+    pro = docs_by[("professional_plan", 2, "en-GB", False, "pdf")]
+    got = docs.get(pro["url"], headers=sw)
+    assert got.status_code == 200 and got.content_type == "application/pdf"
+    assert got.headers["ETag"] == f'"{pro["sha256"]}"'
+    assert docs.get(pro["url"], headers={**sw, "If-None-Match": got.headers["ETag"]}).status_code == 304
+    text = " ".join(pdf_text(got.data, tmp_path).split())
+    assert "Sam Social" in text and "020 7946 0000" in text
+    for action in PLAN["actions"]:
+        assert action["what"] in text, action["what"]
+    assert "Sunday 1 February 2099" in text  # the next review date
+    assert "First review conference" in text  # the upcoming deadline, from the scheduler's event
+
+    # The first page, as an image: not blank, and with the heading.
+    page = first_page_png(got.data, tmp_path)
+    assert ImageStat.Stat(page).stddev[0] > 10
+    assert "Child protection plan" in pdf_text(got.data, tmp_path, first_page_only=True)
+
+    family_html = docs.get(docs_by[("family_plan", 2, "en-GB", False, "html")]["url"], headers=sw)
+    assert family_html.content_type == "text/html; charset=utf-8"
+    assert family_html.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    page_html = family_html.get_data(as_text=True)
+    assert '<html lang="en-GB">' in page_html and "Take Ana to the GP for her jabs" in page_html
+    assert scores(page_html)["flesch_kincaid_grade"] <= MAX_FAMILY_GRADE
+    assert docs_by[("family_plan", 2, "en-GB", False, "html")]["readability"]["flesch_kincaid_grade"] <= \
+        MAX_FAMILY_GRADE
+    family_pdf = docs.get(docs_by[("family_plan", 2, "en-GB", False, "pdf")]["url"], headers=sw)
+    family_text = " ".join(pdf_text(family_pdf.data, tmp_path).split())
+    assert "Your child protection plan" in family_text and "Your key worker is Sam Social." in family_text
+    assert "Sunday 1 February 2099" in family_text
+
+
+def test_a_change_makes_version_3_and_keeps_version_2(agreed_plan, plans, docs, docs_ctx, tmp_path):
+    sw, plan_id = agreed_plan["sw"], agreed_plan["plan_id"]
+    before = listed(docs, plan_id, sw)
+    v2 = before[("professional_plan", 2, "en-GB", False, "pdf")]
+    etag = plans.get(f"/v1/plans/{plan_id}", headers=sw).headers["ETag"]
+    changed = plans.patch(f"/v1/plans/{plan_id}", headers={**sw, "If-Match": etag},
+                          json={"familys_views": "We have cleared the kitchen."})
+    assert changed.status_code == 200 and changed.json["plan_version"] == 3
+    assert agreed_plan["pump"]() == ["plan.version_agreed.v1"]
+    assert Renderer(docs_ctx).run_once(use_lease=False).documents == 4
+
+    after = listed(docs, plan_id, sw)
+    assert {k for k in after if k[1] == 3} == {(kind, 3, "en-GB", False, fmt) for kind in ("professional_plan",
+                                                                                            "family_plan")
+                                               for fmt in ("html", "pdf")}
+    assert after[("professional_plan", 2, "en-GB", False, "pdf")] == v2
+    old = docs.get(v2["url"], headers=sw)
+    assert old.status_code == 200 and old.headers["ETag"] == f'"{v2["sha256"]}"'
+    assert "We have cleared the kitchen." not in pdf_text(old.data, tmp_path)
+    new = docs.get(after[("professional_plan", 3, "en-GB", False, "pdf")]["url"], headers=sw)
+    assert "We have cleared the kitchen." in pdf_text(new.data, tmp_path)
+    assert [d["plan_version"] for d in docs.get(f"/v1/plans/{plan_id}/documents", headers=sw,
+                                                query_string={"kind": "professional_plan", "format": "pdf"}
+                                                ).json["documents"]] == [3, 2]
+
+
+def test_a_redelivered_or_repeated_event_renders_nothing_new(agreed_plan, plans_store, docs_ctx):
+    activated = next(m.body for m in plans_store.outbox_pending(1000) if m.routing_key == "plan.activated.v1")
+    with pytest.raises(AlreadyProcessed):
+        hand_over(docs_ctx, activated)
+    # The same version again under another event (a review that continues the plan unchanged).
+    hand_over(docs_ctx, new_event("plan.reviewed.v1", source="/services/plans", subject=activated["subject"],
+                                  data=activated["data"], authority=activated["authority"]))
+    stored = docs_ctx.store.collection("documents").count_documents({})
+    assert docs_ctx.store.collection("jobs").count_documents({"status": "pending"}) == 0
+    assert Renderer(docs_ctx).run_once(use_lease=False).documents == 0
+    assert docs_ctx.store.collection("documents").count_documents({}) == stored == 10
+
+
+def test_documents_are_read_as_the_record_is(agreed_plan, docs, docs_ctx, token_for):
+    sw, plan_id = agreed_plan["sw"], agreed_plan["plan_id"]
+    doc = listed(docs, plan_id, sw)[("professional_plan", 2, "en-GB", False, "html")]
+    partner = bearer(token_for("partner", user="gp-1"))
+    assert docs.get(f"/v1/plans/{plan_id}/documents", headers=partner).status_code == 403
+    assert docs.get(doc["url"], headers=partner).status_code == 403
+    assert docs.get(doc["url"]).status_code == 401
+    for role in ("team_manager", "chair", "auditor", "admin"):
+        assert docs.get(doc["url"], headers=bearer(token_for(role, user=f"{role}-1"))).status_code == 200
+
+    # A document of another authority's plan (an event from elsewhere) is not found here.
+    elsewhere = {"plan_id": "plan-x", "case_id": "case-x", "child_id": "child-x", "status": "outline",
+                 "plan_version": 1, "created_on": "2098-12-01", "activated_on": None, "ended": None,
+                 "agreed": {"by": "chair-9", "on": "2098-12-01", "at": "initial_conference"},
+                 "key_worker": None, "categories": ["neglect"], "content": OUTLINE}
+    hand_over(docs_ctx, new_event("plan.created.v1", source="/services/plans", subject="plan-x", data=elsewhere,
+                                  authority="BRM"))
+    Renderer(docs_ctx).run_once(use_lease=False)
+    other = docs_ctx.store.collection("documents").find_one({"plan_id": "plan-x"})
+    assert other is not None
+    assert docs.get(f"/v1/plans/plan-x/documents", headers=sw).status_code == 404
+    assert docs.get(f"/v1/documents/{other['_id']}", headers=sw).status_code == 404
+    assert docs.get("/v1/documents/nothing", headers=sw).status_code == 404
+
+    log = [r.entry for r in docs_ctx.store.read_log("audit")]
+    reads = [(e["actor"], e["action"], e["record_type"], e["record_id"]) for e in log]
+    assert ("sw-1", "list", "plan_documents", plan_id) in reads
+    assert [e["role"] for e in log if e["action"] == "read" and e["record_id"] == doc["id"]] == [
+        "team_manager", "chair", "auditor", "admin"]
+    assert all(e["authority"] == "ENG" and e["child_id"] == "child-7" for e in log)
+    assert docs_ctx.store.verify_log("audit").ok
