@@ -98,12 +98,12 @@ class Dispatcher:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="notify-send")
             futures = [(d, sub, self._pool.submit(self._send, d, sub)) for d, sub in sendable]
-            for d, sub, future in futures:
-                outcome = future.result()
+            sent = [(d, sub, future.result()) for d, sub, future in futures]
+            for _, _, outcome in sent:
                 result.sent += 1
                 result.delivered += outcome.ok
                 result.failed_attempts += not outcome.ok
-                result.disabled += self._settle(d, outcome)
+            result.disabled += self._settle_all(sent)
             return result
         finally:
             if use_lease:
@@ -127,48 +127,78 @@ class Dispatcher:
         except StoreError as exc:
             log.warning("could not hold a delivery", delivery=delivery["_id"], error=str(exc))
 
+    def _settle_all(self, sent: list[tuple[dict[str, Any], dict[str, Any], Outcome]]) -> int:
+        """Record a pass's attempts in one group commit (a savepoint each, one
+        disk sync); an attempt whose records changed meanwhile (two of one
+        subscription's deliveries failing in a pass both move its failure
+        clock) is settled again alone, on fresh reads. Returns how many
+        subscriptions the pass disabled."""
+        store = self.ctx.store
+        units, planned = [], []
+        for delivery, sub, outcome in sent:
+            uow = store.begin()
+            planned.append((delivery, outcome, self._plan(uow, delivery, sub, outcome)))
+            units.append(uow)
+        disabled = 0
+        for (delivery, outcome, reason), error in zip(planned, store.commit_all(units) if units else []):
+            if error is None:
+                if reason:
+                    disabled += 1
+                    log.warning("subscription disabled", subscription=delivery["subscription_id"], reason=reason)
+            else:
+                disabled += self._settle(delivery, outcome)
+        return disabled
+
     def _settle(self, delivery: dict[str, Any], outcome: Outcome) -> int:
-        """Record one attempt; returns 1 when it disabled the subscription."""
+        """Record one attempt alone, on fresh reads; returns 1 when it
+        disabled the subscription."""
         store = self.ctx.store
         for _ in range(5):  # the chain or the subscription may change under us: read again and retry
-            now = time.time()
             current = store.collection(st.DELIVERIES).find_one({"_id": delivery["_id"]})
             sub = store.collection(st.SUBSCRIPTIONS).find_one({"_id": delivery["subscription_id"]})
             if current is None or current["state"] != "ready" or sub is None:
                 return 0  # settled meanwhile (a redelivery by hand)
-            new = record_attempt(current, outcome, now=now, schedule=self.schedule, rng=self.rng)
-            new_sub, reason = track_subscription(sub, outcome, now=now, disable_after=self.disable_after)
-            disabling = reason is not None and sub["status"] == "active"
-            if disabling:
-                new_sub.update(status="disabled", disabled={"at": now, "reason": reason})
-            # A delivery that a step waits for (a referral reaching the Convenor) announces itself once.
-            announce = current.get("announce") if new["state"] == "delivered" and not current.get("announced") else None
-            if announce:
-                new["announced"] = True
-            settled_in_chain = new["state"] in ("delivered", "failed") and current.get("in_chain", True)
-            if settled_in_chain:
-                new["in_chain"] = False
             try:
                 with store.unit_of_work() as uow:
-                    uow.replace(st.DELIVERIES, new, expected_version=current["version"])
-                    if settled_in_chain:
-                        self._advance_chain(uow, current)
-                    if new_sub != sub:
-                        uow.replace(st.SUBSCRIPTIONS, new_sub, expected_version=sub["version"])
-                    if disabling:
-                        self.ctx.publish(uow, "subscription.disabled.v1", subject=sub["_id"],
-                                         data={**public_view(new_sub), "reason": reason})
-                    if announce:
-                        self.ctx.publish(uow, announce["type"], subject=announce["subject"], data={
-                            **announce["data"], "recipient": sub["owner"],
-                            "delivered_on": datetime.now(LOCAL_TIME).date().isoformat()})
+                    reason = self._plan(uow, current, sub, outcome)
             except VersionConflict:
                 continue
-            if disabling:
+            if reason:
                 log.warning("subscription disabled", subscription=sub["_id"], reason=reason)
-            return int(disabling)
+            return int(reason is not None)
         log.error("could not settle a delivery after 5 tries", delivery=delivery["_id"])
         return 0
+
+    def _plan(self, uow, current: dict[str, Any], sub: dict[str, Any], outcome: Outcome) -> str | None:
+        """Write one attempt's effects into ``uow``: the delivery, its chain's
+        next head, the subscription's failure clock, and the events; returns
+        the reason when this attempt disables the subscription."""
+        now = time.time()
+        new = record_attempt(current, outcome, now=now, schedule=self.schedule, rng=self.rng)
+        new_sub, reason = track_subscription(sub, outcome, now=now, disable_after=self.disable_after)
+        disabling = reason is not None and sub["status"] == "active"
+        if disabling:
+            new_sub.update(status="disabled", disabled={"at": now, "reason": reason})
+        # A delivery that a step waits for (a referral reaching the Convenor) announces itself once.
+        announce = current.get("announce") if new["state"] == "delivered" and not current.get("announced") else None
+        if announce:
+            new["announced"] = True
+        settled_in_chain = new["state"] in ("delivered", "failed") and current.get("in_chain", True)
+        if settled_in_chain:
+            new["in_chain"] = False
+        uow.replace(st.DELIVERIES, new, expected_version=current["version"])
+        if settled_in_chain:
+            self._advance_chain(uow, current)
+        if new_sub != sub:
+            uow.replace(st.SUBSCRIPTIONS, new_sub, expected_version=sub["version"])
+        if disabling:
+            self.ctx.publish(uow, "subscription.disabled.v1", subject=sub["_id"],
+                             data={**public_view(new_sub), "reason": reason})
+        if announce:
+            self.ctx.publish(uow, announce["type"], subject=announce["subject"], data={
+                **announce["data"], "recipient": sub["owner"],
+                "delivered_on": datetime.now(LOCAL_TIME).date().isoformat()})
+        return reason if disabling else None
 
     def _advance_chain(self, uow, head: dict[str, Any]) -> None:
         chain = self.ctx.store.collection(st.CHAINS).find_one({"_id": head["chain"]})

@@ -554,7 +554,13 @@ def get(event_type: str) -> EventType:
 
 def field_classes(event_type: str) -> dict[str, str]:
     """Each field of an event's data, as a dotted path, with its class:
-    ``{"plan_id": "identifier", "agreed.by": "identifier", "content": "narrative", ...}``."""
+    ``{"plan_id": "identifier", "agreed.by": "identifier", "content": "narrative", ...}``.
+    (A copy of what is computed once per type: notify asks for every delivery.)"""
+    return dict(_field_classes(event_type))
+
+
+@lru_cache(maxsize=None)
+def _field_classes(event_type: str) -> dict[str, str]:
     return _classes(get(event_type).schema(), "")
 
 
