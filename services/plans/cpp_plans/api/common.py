@@ -60,6 +60,12 @@ def if_match_versions(header: str) -> set[int]:
     return versions
 
 
+def check_if_match(record: dict[str, Any], what: str, doing: str = "changing it") -> None:
+    """412 unless the request's If-Match names the record's current revision."""
+    if record["version"] not in if_match_versions(request.headers["If-Match"]):
+        abort(412, message=f"the {what} is at revision {record['version']}; read it again before {doing}")
+
+
 def requires_if_match(view: Any) -> Any:
     """428 unless the request carries If-Match with a version (before the body is read)."""
 

@@ -3,7 +3,6 @@ moving it to another date or cancelling it, and recording its outcome
 (which creates, continues, revises or ends the plan)."""
 from __future__ import annotations
 
-from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -14,7 +13,7 @@ from cpp_shared.store import VersionConflict
 from .. import audit
 from ..domain import lifecycle as lc
 from .cases import CaseSchema
-from .common import (READERS, PersonSchema, check_with_plugins, commit_step, ctx, etag, if_match_versions, load,
+from .common import (READERS, PersonSchema, check_if_match, check_with_plugins, commit_step, ctx, etag, load,
                      plan_version_inserts, requires_if_match, saved, today)
 from .fields import IsoDate
 from .plan_schemas import PlanContentSchema
@@ -160,8 +159,7 @@ class ConferenceById(MethodView):
     def patch(self, body, conference_id):
         """Move a scheduled conference to another date, with the reason (If-Match required)."""
         conference = load("conferences", conference_id, "conference")
-        if conference["version"] not in if_match_versions(request.headers["If-Match"]):
-            abort(412, message=f"the conference is at revision {conference['version']}; read it again before moving it")
+        check_if_match(conference, "conference", "moving it")
         case = load("cases", conference["case_id"], "case")
         plan = load("plans", case["plan_id"], "plan") if case["plan_id"] else None
         after, events = lc.reschedule_conference(case, conference, scheduled_for=body["scheduled_for"],

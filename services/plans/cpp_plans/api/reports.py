@@ -7,9 +7,7 @@ is a 409 naming the step missing; refusals write nothing.
 """
 from __future__ import annotations
 
-from typing import Any
 
-from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
@@ -18,8 +16,8 @@ from cpp_shared.auth import current_principal, requires_role
 
 from .. import audit
 from ..domain import reports as rp
-from .common import (READERS, check_with_plugins, commit_step, ctx, etag, if_match_versions, load,
-                     requires_if_match, saved, today)
+from .common import (READERS, check_if_match, check_with_plugins, commit_step, ctx, etag, load, requires_if_match,
+                     saved, today)
 from .conferences import plan_content
 from .fields import IsoDate, StrictBoolean
 from .plan_schemas import PlanContentSchema
@@ -31,10 +29,6 @@ AUTHORS = ("social_worker", "team_manager")
 MANAGERS = ("team_manager",)
 STEP_TAKERS = ("social_worker", "team_manager")
 TEXT = validate.Length(min=1, max=20_000)
-
-
-def _load(collection: str, record_id: str, what: str) -> dict[str, Any]:
-    return load(collection, record_id, what)
 
 
 def _on(body: dict, field: str):
@@ -171,8 +165,8 @@ class ConferenceReports(MethodView):
     @requires_role(*AUTHORS)
     def post(self, body, conference_id):
         """Draft the report to a conference (section 47/35 enquiry report, or review report)."""
-        conference = _load("conferences", conference_id, "conference")
-        case = _load("cases", conference["case_id"], "case")
+        conference = load("conferences", conference_id, "conference")
+        case = load("cases", conference["case_id"], "case")
         on = _on(body, "drafted_on")
         plan = _checked_plan(body, conference, not_before=None)
         report, events = rp.draft_report(conference, case, content=_dump_content(_content(body)), plan_content=plan,
@@ -182,7 +176,7 @@ class ConferenceReports(MethodView):
     @blp.response(200, ReportSchema(many=True))
     @requires_role(*READERS)
     def get(self, conference_id):
-        conference = _load("conferences", conference_id, "conference")
+        conference = load("conferences", conference_id, "conference")
         audit.record_read(ctx().store, "conference_reports", conference_id, child_id=conference["child_id"])
         return ctx().store.collection("reports").find({"conference_id": conference_id,
                                                        "authority": ctx().authority["code"]})
@@ -193,7 +187,7 @@ class ReportById(MethodView):
     @blp.response(200, ReportSchema)
     @requires_role(*READERS)
     def get(self, report_id):
-        report = _load("reports", report_id, "report")
+        report = load("reports", report_id, "report")
         audit.record_read(ctx().store, "report", report_id, child_id=report["child_id"])
         return report, {"ETag": etag(report["version"])}
 
@@ -205,10 +199,9 @@ class ReportById(MethodView):
     @blp.alt_response(428, description="If-Match is missing")
     def patch(self, body, report_id):
         """Change a draft (its author only): a new numbered version of the report."""
-        report = _load("reports", report_id, "report")
-        if report["version"] not in if_match_versions(request.headers["If-Match"]):
-            abort(412, message=f"the report is at revision {report['version']}; read it again before changing it")
-        conference = _load("conferences", report["conference_id"], "conference")
+        report = load("reports", report_id, "report")
+        check_if_match(report, "report")
+        conference = load("conferences", report["conference_id"], "conference")
         plan = _checked_plan(body, conference, not_before=None)
         content = {**report["content"], **_dump_content(_content(body))} if _content(body) else None
         try:
@@ -223,15 +216,15 @@ class ReportVersions(MethodView):
     @blp.response(200, ReportVersionListSchema)
     @requires_role(*READERS)
     def get(self, report_id):
-        report = _load("reports", report_id, "report")
+        report = load("reports", report_id, "report")
         audit.record_read(ctx().store, "report_versions", report_id, child_id=report["child_id"])
         versions = ctx().store.collection("report_versions").find({"report_id": report_id}, sort=[("number", 1)])
         return {"report_id": report_id, "versions": versions}
 
 
 def _take_step(report_id: str, action: str, step, body: dict, **kw):
-    report = _load("reports", report_id, "report")
-    conference = _load("conferences", report["conference_id"], "conference")
+    report = load("reports", report_id, "report")
+    conference = load("conferences", report["conference_id"], "conference")
     principal = current_principal()
     try:
         after, events = step(report, conference, on=_on(body, "on"), today=today(), by=principal.user, **kw)
@@ -328,7 +321,7 @@ class PanelRequests(MethodView):
     @requires_role(*AUTHORS)
     def post(self, body, plan_id):
         """Take the plan to the resource panel for approval of services."""
-        plan = _load("plans", plan_id, "plan")
+        plan = load("plans", plan_id, "plan")
         req, events = rp.request_panel(plan, reason=body["reason"], services=body["services"],
                                        on=_on(body, "requested_on"), today=today(), by=current_principal().user)
         commit_step("request_resource_panel", "resource_panel_request", req["_id"], child_id=plan["child_id"],
@@ -343,7 +336,7 @@ class PanelDecision(MethodView):
     @requires_role(*STEP_TAKERS)
     def post(self, body, request_id):
         """Record the panel's decision (a team manager): approved, declined or deferred, with conditions."""
-        req = _load("resource_panel_requests", request_id, "resource panel request")
+        req = load("resource_panel_requests", request_id, "resource panel request")
         principal = current_principal()
         try:
             after, events = rp.decide_panel(req, decision=body["decision"], conditions=body.get("conditions"),
@@ -392,7 +385,7 @@ class ChildInNeedPlans(MethodView):
     @requires_role(*STEP_TAKERS)
     def post(self, body, case_id):
         """The child in need plan that follows a step-down (the child protection plan's history stays)."""
-        case = _load("cases", case_id, "case")
+        case = load("cases", case_id, "case")
         cin, events = rp.create_child_in_need_plan(
             case, key_worker=body["key_worker"], needs=body["needs"], services=body["services"],
             review_on=body["review_on"], on=_on(body, "created_on"), today=today(), by=current_principal().user)
@@ -403,7 +396,7 @@ class ChildInNeedPlans(MethodView):
     @blp.response(200, ChildInNeedPlanSchema(many=True))
     @requires_role(*READERS)
     def get(self, case_id):
-        case = _load("cases", case_id, "case")
+        case = load("cases", case_id, "case")
         audit.record_read(ctx().store, "child_in_need_plans", case_id, child_id=case["child_id"])
         return ctx().store.collection("child_in_need_plans").find({"case_id": case_id}, sort=[("created_on", 1)])
 
