@@ -25,6 +25,11 @@ Measurements:
                 the seeded NHS numbers
   plan          GET /v1/plans/{id}, a social worker's token, rotating over the
                 seeded plans
+  server CPU    per request of each closed-loop round: the CPU time (user +
+                system) of the server's master and workers over the round,
+                divided by the requests answered (Linux /proc; blank elsewhere).
+                Less sensitive than rates to what else the machine runs, and
+                it tells a request's own cost from its waits (locks, fsync)
 Aims (the issue's): lookup >= 50% of hello's rate; p99 < 20 ms at 200 requests/s.
 Both requests write (an audit entry; the lookup also an event in the outbox),
 so each is one SQLite commit; the report does not assert, it tells.
@@ -317,6 +322,23 @@ class Server:
             time.sleep(0.2)
         raise RuntimeError(f"{self.name} server did not answer {path} within {timeout:.0f} s:\n{self.log_tail()}")
 
+    def cpu_seconds(self) -> float | None:
+        """CPU time (user + system) used so far by the master and its
+        workers (Linux /proc; None elsewhere). A worker that exited takes its
+        time with it: compare values taken while the same workers serve."""
+        tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        total, found = 0, False
+        for entry in Path("/proc").glob("[0-9]*"):
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            pid, ppid = int(entry.name), int(fields[1])
+            if pid == self.proc.pid or ppid == self.proc.pid:
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+                found = True
+        return total / tick if found else None
+
     def stop(self, timeout: float = 30.0) -> None:
         """SIGTERM (gunicorn stops its workers gracefully), SIGKILL to the whole
         group after ``timeout``, and SIGKILL to any worker left behind."""
@@ -517,6 +539,10 @@ def _ms(value: float | None) -> str:
     return "" if value is None or value != value else f"{value:7.2f} ms"
 
 
+def _us(value: float | None) -> str:
+    return "" if value is None or value != value else f"{value:,.0f} us"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", type=int, default=50_000, help="children and plans in the store (default 50,000)")
@@ -592,12 +618,24 @@ def main(argv=None) -> int:
         for target in TARGETS:  # warm-up: connections, caches, the workers' first requests
             closed(target, min(2.0, args.duration))
 
+        by_target = {"hello": hello, "lookup": plans, "plan": plans}
+
+        def with_cpu(target: str, seconds: float) -> dict:
+            before = by_target[target].cpu_seconds()
+            result = closed(target, seconds)
+            after = by_target[target].cpu_seconds()
+            result["cpu_us"] = float("nan")
+            if before is not None and after is not None and after >= before and result["requests"]:
+                result["cpu_us"] = (after - before) / result["requests"] * 1e6
+            return result
+
         rounds: dict[str, list[dict]] = {t: [] for t in TARGETS}
         for round_no in range(args.rounds):
             for target in TARGETS:  # interleaved: a noisy spell hits baseline and subjects alike
-                rounds[target].append(closed(target, args.duration))
+                rounds[target].append(with_cpu(target, args.duration))
             print(f"round {round_no + 1}: " + ", ".join(
-                f"{t} {rounds[t][-1]['rps']:,.0f}/s p99 {rounds[t][-1]['p99_ms']:.1f} ms" for t in TARGETS), flush=True)
+                f"{t} {rounds[t][-1]['rps']:,.0f}/s p99 {rounds[t][-1]['p99_ms']:.1f} ms "
+                f"cpu {rounds[t][-1]['cpu_us']:,.0f} us/req" for t in TARGETS), flush=True)
 
         fixed = {}
         for target in TARGETS:
@@ -606,7 +644,7 @@ def main(argv=None) -> int:
             print(f"{args.rate:g} req/s, {target}: p50 {f['p50_ms']:.1f} ms, p99 {f['p99_ms']:.1f} ms, "
                   f"max {f['max_ms']:.1f} ms", flush=True)
 
-        med = {t: {k: statistics.median(r[k] for r in rounds[t]) for k in ("rps", "p50_ms", "p90_ms", "p99_ms")}
+        med = {t: {k: statistics.median(r[k] for r in rounds[t]) for k in ("rps", "p50_ms", "p90_ms", "p99_ms", "cpu_us")}
                for t in TARGETS}
         errors = {t: sum(r["errors"] for r in rounds[t]) for t in TARGETS}
         ratios = {"lookup_over_hello": med["lookup"]["rps"] / med["hello"]["rps"],
@@ -618,7 +656,7 @@ def main(argv=None) -> int:
         print(f"servers: gunicorn -c python:cpp_shared.gunicorn_conf --workers {args.workers} "
               f"--threads {args.threads} --worker-class gthread; {os.cpu_count()} CPUs shared with the load generator")
         print(f"closed loop: {generator}; rounds: {args.rounds}, interleaved (medians)")
-        print(f"{'':22} {'req/s':>9} {'p50':>10} {'p90':>10} {'p99':>10}   of hello")
+        print(f"{'':22} {'req/s':>9} {'p50':>10} {'p90':>10} {'p99':>10} {'CPU/req':>9}   of hello")
         for t in TARGETS:
             share = ""
             if t == "lookup":
@@ -626,7 +664,7 @@ def main(argv=None) -> int:
             elif t == "plan":
                 share = f"{ratios['plan_over_hello']:6.1%}"
             print(f"{LABELS[t]:22} {med[t]['rps']:>9,.0f} {_ms(med[t]['p50_ms']):>10} {_ms(med[t]['p90_ms']):>10} "
-                  f"{_ms(med[t]['p99_ms']):>10}   {share}")
+                  f"{_ms(med[t]['p99_ms']):>10} {_us(med[t]['cpu_us']):>9}   {share}")
         print(f"open loop: {args.rate:g} requests/s for {args.rate_duration:g} s each, Python generator, "
               "latency from the scheduled send time")
         print(f"{'':22} {'p50':>10} {'p99':>10} {'max':>10}  {'achieved':>9}")

@@ -4,7 +4,8 @@ breaks the chain where it happened).
 
 A write's entry is appended in the same unit of work as the write itself, so
 there is never a write without its entry nor an entry for a write that was
-undone; a read's entry is committed on its own before the record is returned.
+undone; a read's entry is committed before the record is returned (in a
+commit it may share with other requests' units: see group_commit.py).
 """
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from flask import g
 
 from cpp_shared.auth import current_principal
 from cpp_shared.store import Store, UnitOfWork
+
+from . import group_commit
 
 LOG = "audit"
 
@@ -41,5 +44,6 @@ def record_write(uow: UnitOfWork, action: str, record_type: str, record_id: str,
 
 
 def record_read(store: Store, record_type: str, record_id: str, **kw: Any) -> None:
-    with store.unit_of_work() as uow:
+    """Commit the entry of a read; returns once it is durable."""
+    with group_commit.unit_of_work(store) as uow:
         uow.append(LOG, entry("read", record_type, record_id, **kw))

@@ -105,8 +105,14 @@ class Plans(MethodView):
                 "total": plans.count_documents(filter_)}
 
 
+# One instance for every request: a new PlanSchema would build its nested
+# content schemas again on each dump (several times the cost of the dump).
+# Dumping keeps no state in the instance.
+_PLAN_SCHEMA = PlanSchema()
+
+
 def _plan_with_etag(plan: dict[str, Any], status: int = 200):
-    response = make_response(PlanSchema().dump(plan_response(plan)), status)
+    response = make_response(_PLAN_SCHEMA.dump(plan_response(plan)), status)
     response.headers["ETag"] = etag(plan["version"])
     return response
 

@@ -1,0 +1,181 @@
+"""Group commit: the units of work of concurrent requests share one commit.
+
+On SQLite every commit is one fsync, and writers queue on the database's
+write lock (a writer that finds it taken polls for it with growing sleeps).
+A request that only appends its audit entry (a read of a child's record) or
+its audit entry and an event (the partner lookup) is cheap to prepare and
+dear to commit. Here the request threads of one process hand their units to
+``GroupCommitter.commit``, which commits them together with
+``Store.commit_all``: one transaction, a savepoint per unit, one fsync.
+
+Nothing is answered before it is durable: ``commit`` returns only once the
+caller's own unit is committed, and raises that unit's own error
+(``VersionConflict``, ``DuplicateKey``...) when it alone was undone, or the
+error that undid the whole commit (``StoreUnavailable``: nothing was
+written). Each unit stays atomic on its own, and units are applied in the
+order they were handed over, so the audit chain and the outbox keep commit
+order.
+
+There is no committer thread: the first caller that finds no commit under way
+commits everything handed over so far, its own unit included; callers
+arriving meanwhile wait, and when that commit ends the next of them commits
+what gathered. A lone request commits at once, as it would alone; under load
+each commit carries the units that arrived during the one before.
+
+Only the SQLite adapter gains from this (MongoDB's server already groups its
+journal commits, and its ``commit_all`` commits one unit after another, which
+would serialise requests that can commit in parallel): for any other store
+``commit`` commits the unit on its own, in the caller's thread.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import weakref
+from typing import Iterator
+
+from cpp_shared.store import Store, StoreError, StoreUnavailable, UnitOfWork
+
+MAX_BATCH = 64  # units per commit; more wait for the next one
+
+
+class _Ticket:
+    __slots__ = ("uow", "done", "error")
+
+    def __init__(self, uow: UnitOfWork):
+        self.uow = uow
+        self.done = False
+        self.error: BaseException | None = None
+
+
+class GroupCommitter:
+    """Commits the units of work handed over by concurrent threads of this
+    process together (see the module's description)."""
+
+    def __init__(self, store: Store, *, max_batch: int = MAX_BATCH):
+        if max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
+        self.store = store
+        self.max_batch = max_batch
+        self.groups = _shares_commits(store)
+        self._reset()
+        _COMMITTERS.add(self)
+
+    def _reset(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._queue: list[_Ticket] = []
+        self._committing = False
+
+    def commit(self, uow: UnitOfWork) -> None:
+        """Commit ``uow`` (with whatever other units are waiting); return once
+        it is durably committed, or raise why it was not."""
+        if not self.groups:
+            [outcome] = self.store.commit_all([uow])
+            if outcome is not None:
+                raise outcome
+            return
+        ticket = _Ticket(uow)
+        with self._cond:
+            self._queue.append(ticket)
+            while self._committing and not ticket.done:
+                self._cond.wait()
+            if not ticket.done:
+                self._committing = True
+        if not ticket.done:
+            self._lead(ticket)
+        if not ticket.done:  # never answer as committed what was not
+            raise StoreError("the unit of work was not committed")
+        if ticket.error is not None:
+            raise ticket.error
+
+    def _lead(self, own: _Ticket) -> None:
+        """Commit the waiting units, a batch at a time, until ``own`` is done;
+        then let the next waiting caller lead."""
+        try:
+            while not own.done:
+                with self._cond:
+                    batch = self._queue[: self.max_batch]
+                    del self._queue[: self.max_batch]
+                if not batch:  # own is queued until done: cannot happen
+                    break
+                self._commit_batch(batch)
+        finally:
+            with self._cond:
+                if not own.done and own in self._queue:  # leaving abnormally: never committed behind our back
+                    self._queue.remove(own)
+                self._committing = False
+                self._cond.notify_all()
+
+    def _commit_batch(self, batch: list[_Ticket]) -> None:
+        failure: BaseException | None = None
+        try:
+            outcomes: list[BaseException | None] = list(self.store.commit_all([t.uow for t in batch]))
+            if len(outcomes) != len(batch):
+                raise StoreError(f"commit_all answered {len(outcomes)} outcomes for {len(batch)} units")
+        except BaseException as exc:  # none of this batch is known to be committed
+            failure = exc
+            outcomes = [exc] + [_for_the_others(exc) for _ in batch[1:]]
+        with self._cond:
+            for ticket, outcome in zip(batch, outcomes):
+                ticket.error, ticket.done = outcome, True
+            self._cond.notify_all()
+        if failure is not None and not isinstance(failure, Exception):
+            raise failure  # KeyboardInterrupt, SystemExit: the waiters were told first
+
+
+def _for_the_others(exc: BaseException) -> BaseException:
+    """What the other callers of a failed commit raise: their own exception
+    object (one object raised in several threads would mix tracebacks), of a
+    kind the app answers the same way (503 for an unavailable store)."""
+    if isinstance(exc, StoreUnavailable):
+        other: BaseException = StoreUnavailable(str(exc))
+    else:
+        other = StoreError(f"the commit this unit of work was part of failed: {type(exc).__name__}: {exc}")
+    other.__cause__ = exc
+    return other
+
+
+def _shares_commits(store: Store) -> bool:
+    from cpp_shared.store import SQLiteStore
+
+    return isinstance(store, SQLiteStore)
+
+
+# One committer per store in a process.
+_BY_STORE: "weakref.WeakKeyDictionary[Store, GroupCommitter]" = weakref.WeakKeyDictionary()
+_BY_STORE_LOCK = threading.Lock()
+_COMMITTERS: "weakref.WeakSet[GroupCommitter]" = weakref.WeakSet()
+
+
+def committer_for(store: Store) -> GroupCommitter:
+    committer = _BY_STORE.get(store)
+    if committer is None:
+        with _BY_STORE_LOCK:
+            committer = _BY_STORE.get(store)
+            if committer is None:
+                committer = _BY_STORE[store] = GroupCommitter(store)
+    return committer
+
+
+@contextlib.contextmanager
+def unit_of_work(store: Store) -> Iterator[UnitOfWork]:
+    """Like ``store.unit_of_work()``, committed with the other requests'
+    units: on a clean exit of the block the unit is committed and durable;
+    an exception inside the block discards it."""
+    uow = store.begin()
+    yield uow
+    committer_for(store).commit(uow)
+
+
+def _after_fork_in_child() -> None:
+    # A lock or a commit under way in another thread at fork() time would
+    # stay so forever in the child, where that thread does not exist.
+    global _BY_STORE_LOCK
+    _BY_STORE_LOCK = threading.Lock()
+    for committer in list(_COMMITTERS):
+        committer._reset()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
