@@ -31,8 +31,9 @@ Measurements:
                 Less sensitive than rates to what else the machine runs, and
                 it tells a request's own cost from its waits (locks, fsync)
 Aims (the issue's): lookup >= 50% of hello's rate; p99 < 20 ms at 200 requests/s.
-Both requests write (an audit entry; the lookup also an event in the outbox),
-so each is one SQLite commit; the report does not assert, it tells.
+Both requests write (an audit entry; the lookup also an event in the outbox)
+and answer only once it is committed (concurrent requests of a worker share
+a commit: cpp_plans/group_commit.py); the report does not assert, it tells.
 """
 from __future__ import annotations
 

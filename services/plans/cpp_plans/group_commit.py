@@ -17,10 +17,22 @@ order they were handed over, so the audit chain and the outbox keep commit
 order.
 
 There is no committer thread: the first caller that finds no commit under way
-commits everything handed over so far, its own unit included; callers
-arriving meanwhile wait, and when that commit ends the next of them commits
-what gathered. A lone request commits at once, as it would alone; under load
-each commit carries the units that arrived during the one before.
+commits everything handed over so far, its own unit first; callers arriving
+meanwhile wait, and when that commit ends the first of them commits what
+gathered. Each waiting caller is woken once: when its unit is committed, or
+when its turn to commit comes. A lone request commits at once, as it would
+alone; under load each commit carries the units that arrived during the one
+before.
+
+The service's processes (gunicorn workers) also take turns to commit: the
+committing caller of each process takes an exclusive lock on a file next to
+the database (``<database>-commit-turn``) before its transaction begins, and
+releases it once committed. A process waiting for its turn sleeps in the
+kernel and is woken as soon as the other lets go, where SQLite's own wait for
+its write lock polls with sleeps growing to 100 ms, so that one process's
+back-to-back commits can starve the other's for as long. The file lock only
+orders these commits: SQLite's lock still excludes every writer (the other
+writers of the database, which do not take turns, are waited for as before).
 
 Only the SQLite adapter gains from this (MongoDB's server already groups its
 journal commits, and its ``commit_all`` commits one unit after another, which
@@ -37,16 +49,22 @@ from typing import Iterator
 
 from cpp_shared.store import Store, StoreError, StoreUnavailable, UnitOfWork
 
+try:
+    import fcntl as _fcntl
+except ImportError:  # not a POSIX system: commits go on without turns
+    _fcntl = None  # type: ignore[assignment]
+
 MAX_BATCH = 64  # units per commit; more wait for the next one
 
 
 class _Ticket:
-    __slots__ = ("uow", "done", "error")
+    __slots__ = ("uow", "done", "error", "wake")
 
     def __init__(self, uow: UnitOfWork):
         self.uow = uow
         self.done = False
         self.error: BaseException | None = None
+        self.wake = threading.Event()  # set when done, or when this caller is to commit next
 
 
 class GroupCommitter:
@@ -59,12 +77,13 @@ class GroupCommitter:
         self.store = store
         self.max_batch = max_batch
         self.groups = _shares_commits(store)
+        self._turns = _ProcessTurns(f"{store.path}-commit-turn") if self.groups else None
         self._reset()
         _COMMITTERS.add(self)
 
     def _reset(self) -> None:
-        self._cond = threading.Condition(threading.Lock())
-        self._queue: list[_Ticket] = []
+        self._lock = threading.Lock()
+        self._queue: list[_Ticket] = []  # handed over, not yet being committed
         self._committing = False
 
     def commit(self, uow: UnitOfWork) -> None:
@@ -76,12 +95,12 @@ class GroupCommitter:
                 raise outcome
             return
         ticket = _Ticket(uow)
-        with self._cond:
+        with self._lock:
             self._queue.append(ticket)
-            while self._committing and not ticket.done:
-                self._cond.wait()
-            if not ticket.done:
-                self._committing = True
+            lead = not self._committing
+            self._committing = True
+        if not lead:
+            ticket.wake.wait()  # each waiter is woken once: done, or its turn to commit
         if not ticket.done:
             self._lead(ticket)
         if not ticket.done:  # never answer as committed what was not
@@ -90,38 +109,83 @@ class GroupCommitter:
             raise ticket.error
 
     def _lead(self, own: _Ticket) -> None:
-        """Commit the waiting units, a batch at a time, until ``own`` is done;
-        then let the next waiting caller lead."""
+        """Commit the units waiting (``own`` first among them), then hand the
+        turn to the first caller that arrived meanwhile, if any."""
+        batch: list[_Ticket] = []
         try:
-            while not own.done:
-                with self._cond:
-                    batch = self._queue[: self.max_batch]
-                    del self._queue[: self.max_batch]
-                if not batch:  # own is queued until done: cannot happen
-                    break
-                self._commit_batch(batch)
+            with self._lock:
+                batch = self._queue[: self.max_batch]
+                del self._queue[: self.max_batch]
+            if own not in batch:  # own is first in the queue when its turn comes: cannot happen
+                raise StoreError("group commit: the committing caller's unit was not at the head of the queue")
+            self._commit_batch(batch)
         finally:
-            with self._cond:
-                if not own.done and own in self._queue:  # leaving abnormally: never committed behind our back
+            with self._lock:
+                for ticket in batch:  # a batch left unfinished by an error above: never committed
+                    if not ticket.done:
+                        ticket.error, ticket.done = StoreError("the unit of work was not committed"), True
+                        ticket.wake.set()
+                if not own.done and own in self._queue:
                     self._queue.remove(own)
-                self._committing = False
-                self._cond.notify_all()
+                if self._queue:
+                    self._queue[0].wake.set()  # its turn: it commits what gathered
+                else:
+                    self._committing = False
 
     def _commit_batch(self, batch: list[_Ticket]) -> None:
         failure: BaseException | None = None
         try:
-            outcomes: list[BaseException | None] = list(self.store.commit_all([t.uow for t in batch]))
+            with self._turns.turn():
+                outcomes: list[BaseException | None] = list(self.store.commit_all([t.uow for t in batch]))
             if len(outcomes) != len(batch):
                 raise StoreError(f"commit_all answered {len(outcomes)} outcomes for {len(batch)} units")
         except BaseException as exc:  # none of this batch is known to be committed
             failure = exc
             outcomes = [exc] + [_for_the_others(exc) for _ in batch[1:]]
-        with self._cond:
-            for ticket, outcome in zip(batch, outcomes):
-                ticket.error, ticket.done = outcome, True
-            self._cond.notify_all()
+        for ticket, outcome in zip(batch, outcomes):
+            ticket.error, ticket.done = outcome, True
+            ticket.wake.set()
         if failure is not None and not isinstance(failure, Exception):
             raise failure  # KeyboardInterrupt, SystemExit: the waiters were told first
+
+
+class _ProcessTurns:
+    """An exclusive ``flock`` on one file, held by one process at a time,
+    taken with a blocking wait (see the module's description). Each process
+    opens the file itself: a descriptor inherited through fork() shares its
+    lock with the parent. Where the file cannot be used, commits go on
+    without turns (SQLite's lock alone)."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self._fd: int | None = None
+        self._pid: int | None = None
+        self.usable = _fcntl is not None
+
+    def _descriptor(self) -> int | None:
+        if self._pid != os.getpid():
+            self._fd, self._pid = None, os.getpid()
+            try:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+            except OSError:
+                self.usable = False
+        return self._fd
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        fd = self._descriptor() if self.usable else None
+        locked = False
+        if fd is not None:
+            try:
+                _fcntl.flock(fd, _fcntl.LOCK_EX)
+                locked = True
+            except OSError:
+                self.usable = False
+        try:
+            yield
+        finally:
+            if locked:
+                _fcntl.flock(fd, _fcntl.LOCK_UN)
 
 
 def _for_the_others(exc: BaseException) -> BaseException:
