@@ -50,7 +50,10 @@ blp = Blueprint("documents", __name__, url_prefix="/v1", description="A plan's d
 class DocumentSchema(Schema):
     id = fields.String(attribute="_id")
     kind = fields.String(metadata={"enum": list(KINDS)})
-    plan_version = fields.Integer()
+    plan_version = fields.Integer(allow_none=True, metadata={"description": "the plan's version; null for a "
+                                                                            "report's documents"})
+    report_id = fields.String(allow_none=True, metadata={"description": "a report's documents: the report"})
+    report_version = fields.Integer(allow_none=True, metadata={"description": "a report's documents: its version"})
     meeting_id = fields.String(allow_none=True)
     format = fields.String(metadata={"enum": list(FORMATS)})
     language = fields.String(metadata={"description": "BCP 47 tag"})
@@ -69,10 +72,40 @@ class DocumentListSchema(Schema):
     documents = fields.List(fields.Nested(DocumentSchema))
 
 
+class ReportDocumentListSchema(Schema):
+    report_id = fields.String()
+    documents = fields.List(fields.Nested(DocumentSchema))
+
+
 class DocumentQuery(Schema):
     kind = fields.String(metadata={"enum": list(KINDS)})
-    version = fields.Integer()
+    version = fields.Integer(metadata={"description": "the plan's version (a plan's documents) or the report's"})
     format = fields.String(metadata={"enum": list(FORMATS)})
+
+
+def _listing(owner: str, owner_id: str, query: dict[str, Any]) -> list[dict[str, Any]]:
+    """The documents of a plan (``plan_id``) or of a report (``report_id``), of
+    the caller's authority, newest version first; the listing is audited."""
+    principal = current_principal()
+    rows = ctx().store.collection(st.DOCUMENTS).find({owner: owner_id, "authority": principal.authority})
+    if owner == "plan_id":
+        rows = [r for r in rows if not r.get("report_id")]  # a review report's are listed with the report
+    if not rows:
+        abort(404, message=f"no documents for {owner.removesuffix('_id')} {owner_id}")
+    version = "plan_version" if owner == "plan_id" else "report_version"
+    if "kind" in query:
+        rows = [r for r in rows if r["kind"] == query["kind"]]
+    if "version" in query:
+        rows = [r for r in rows if r.get(version) == query["version"]]
+    if "format" in query:
+        rows = [r for r in rows if r["format"] == query["format"]]
+    rows.sort(key=lambda r: (-(r.get(version) or 0), KINDS.index(r["kind"]), r.get("meeting_id") or "",
+                             r["language"], r["large_print"], r["format"]))
+    audit("list", f"{owner.removesuffix('_id')}_documents", owner_id,
+          child_id=rows[0]["child_id"] if rows else None, detail={"count": len(rows)})
+    for r in rows:
+        r["url"] = url_for("documents.Document", doc_id=r["_id"])
+    return rows
 
 
 @blp.route("/plans/<plan_id>/documents")
@@ -82,24 +115,18 @@ class PlanDocuments(MethodView):
     @requires_role(*READERS)
     def get(self, query: dict[str, Any], plan_id: str):
         """Every document made of a plan, by kind, version, language and format (newest version first)."""
-        principal = current_principal()
-        filt: dict[str, Any] = {"plan_id": plan_id, "authority": principal.authority}
-        rows = ctx().store.collection(st.DOCUMENTS).find(filt)
-        if not rows:
-            abort(404, message=f"no documents for plan {plan_id}")
-        if "kind" in query:
-            rows = [r for r in rows if r["kind"] == query["kind"]]
-        if "version" in query:
-            rows = [r for r in rows if r["plan_version"] == query["version"]]
-        if "format" in query:
-            rows = [r for r in rows if r["format"] == query["format"]]
-        rows.sort(key=lambda r: (-r["plan_version"], KINDS.index(r["kind"]), r.get("meeting_id") or "",
-                                 r["language"], r["large_print"], r["format"]))
-        audit("list", "plan_documents", plan_id, child_id=rows[0]["child_id"] if rows else None,
-              detail={"count": len(rows)})
-        for r in rows:
-            r["url"] = url_for("documents.Document", doc_id=r["_id"])
-        return {"plan_id": plan_id, "documents": rows}
+        return {"plan_id": plan_id, "documents": _listing("plan_id", plan_id, query)}
+
+
+@blp.route("/reports/<report_id>/documents")
+class ReportDocuments(MethodView):
+    @blp.arguments(DocumentQuery, location="query")
+    @blp.response(200, ReportDocumentListSchema)
+    @requires_role(*READERS)
+    def get(self, query: dict[str, Any], report_id: str):
+        """A report to conference's documents (made when it is countersigned): the professional report and
+        the family's version, by version, language and format (newest version first)."""
+        return {"report_id": report_id, "documents": _listing("report_id", report_id, query)}
 
 
 @blp.route("/documents/<doc_id>")
@@ -117,10 +144,12 @@ class Document(MethodView):
         except FileMissing as exc:
             abort(503, message=f"the document's file is unavailable: {exc}")
         audit("read", "document", doc_id, child_id=row.get("child_id"),
-              detail={"plan_id": row["plan_id"], "kind": row["kind"], "plan_version": row["plan_version"],
+              detail={"plan_id": row["plan_id"], "report_id": row.get("report_id"), "kind": row["kind"],
+                      "plan_version": row["plan_version"], "report_version": row.get("report_version"),
                       "format": row["format"], "sha256": row["sha256"]})
         ext = row["format"]
-        name = f"{row['kind']}-v{row['plan_version']}-{row['language']}{'-large' if row['large_print'] else ''}.{ext}"
+        version = row["plan_version"] if row.get("report_id") is None else row.get("report_version")
+        name = f"{row['kind']}-v{version}-{row['language']}{'-large' if row['large_print'] else ''}.{ext}"
         response = Response(data, content_type=row["content_type"])
         response.set_etag(row["sha256"])
         response.headers["Content-Disposition"] = f'inline; filename="{name}"'

@@ -12,7 +12,13 @@ Kinds of document:
 * ``family_plan``: the same plan written to the parents in plain language,
   in English and in the family's first language when a phrase set exists,
   and in large print when the plan asks for it;
-* ``core_group_record``: a core group meeting, with the plan in force.
+* ``core_group_record``: a core group meeting, with the plan in force;
+* ``conference_report``: a report to conference as countersigned (the
+  enquiry findings, the days the child was seen, the views, and the draft
+  or updated plan), titled in the deployment's words (``cpp_terminology``);
+* ``family_report``: the same report written to the parents, made when it
+  is countersigned so that it can be shared with them before the meeting
+  (a countersigned report no longer changes: it is the version shared).
 
 Rendering is deterministic: the same job, templates and upcoming dates
 give the same bytes (the PDF has no creation date and a file identifier
@@ -34,13 +40,17 @@ from cpp_shared.plugins import Plugins
 
 from .phrases import EN, ENGLISH_TAG, PhraseSet
 
-KINDS = ("outline_plan", "professional_plan", "family_plan", "core_group_record")
+KINDS = ("outline_plan", "professional_plan", "family_plan", "core_group_record", "conference_report",
+         "family_report")
+FAMILY_KINDS = ("family_plan", "family_report")
+REPORT_KINDS = ("conference_report", "family_report")
 FORMATS = {"html": "text/html; charset=utf-8", "pdf": "application/pdf"}
 TITLES = {
     "outline_plan": "Outline child protection plan",
     "professional_plan": "Child protection plan",
     "family_plan": "Your child protection plan",
     "core_group_record": "Core group meeting record",
+    "conference_report": "Report to the {conference}",
 }
 AGREED_AT = {"initial_conference": "the initial child protection conference",
              "core_group_meeting": "a core group meeting", "review_conference": "a review conference",
@@ -111,16 +121,30 @@ class Documents:
             undefined=ChainableUndefined, trim_blocks=True, lstrip_blocks=True)
         self.env.filters.update(words=words, frequency=frequency)
         self.branding = branding(plugins, authority)
+        self.terminology = {"initial_conference": "initial child protection conference",
+                            "review_conference": "review child protection conference",
+                            "enquiries": "enquiries", **plugins.merged("cpp_terminology")}
 
     def html(self, job: dict[str, Any], *, phrases: PhraseSet = EN, deadlines: list[dict[str, Any]] = (),
-             conferences: list[dict[str, Any]] = ()) -> str:
+             conferences: list[dict[str, Any]] = (), conference: dict[str, Any] | None = None) -> str:
+        kind = job["kind"]
         plan = job.get("snapshot") or {}
-        content = plan.get("content") or {}
-        lang = phrases.lang if job["kind"] == "family_plan" else ENGLISH_TAG
+        report = job.get("report") or {}
+        content = (report.get("plan") or {}) if kind in REPORT_KINDS else plan.get("content") or {}
+        lang = phrases.lang if kind in FAMILY_KINDS else ENGLISH_TAG
         actions = content.get("actions") or []
+        conference = conference or {}
+        conference_term = self.terminology["review_conference" if job.get("report_kind") == "review_report"
+                                           else "initial_conference"]
+        if kind == "conference_report":
+            title = TITLES[kind].format(conference=conference_term)
+        elif kind in FAMILY_KINDS:
+            title = phrases("title" if kind == "family_plan" else "report_title")
+        else:
+            title = TITLES[kind]
         context = {
-            "kind": job["kind"],
-            "title": phrases("title") if job["kind"] == "family_plan" else TITLES[job["kind"]],
+            "kind": kind,
+            "title": title,
             "lang": lang,
             "large_print": bool(job.get("large_print")),
             "plan": plan,
@@ -135,10 +159,18 @@ class Documents:
             "family_actions": [a for a in actions if (a.get("who") or {}).get("kind") == "family_member"],
             "other_actions": [a for a in actions if (a.get("who") or {}).get("kind") != "family_member"],
             "brand": self.branding,
+            "terms": self.terminology,
+            "report": report,
+            "ids": {"child_id": job.get("child_id"), "case_id": job.get("case_id")},
+            "report_kind": job.get("report_kind"),
+            "conference": conference,
+            "conference_term": conference_term,
+            "countersigned": next((st for st in report.get("steps") or [] if st.get("step") == "countersigned"),
+                                  {}),
             "t": phrases,
             "day": lambda value: day(value, lang),
         }
-        return self.env.get_template(f"{job['kind']}.html").render(**context)
+        return self.env.get_template(f"{kind}.html").render(**context)
 
     @staticmethod
     def pdf(html: str, key: str) -> bytes:

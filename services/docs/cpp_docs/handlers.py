@@ -17,6 +17,9 @@ What is made:
 * ``plan.reviewed`` / ``plan.ended``: the version in force is unchanged, so
   its documents stand (a plan version's documents are made once);
 * ``core_group.held``: the meeting's record, with the plan in force;
+* ``report.countersigned``: the report to conference (professional) and its
+  family version, ready to share with the parents before the meeting (the
+  report as countersigned travels in the event; it no longer changes);
 * the family version is made in English, and also in the family's first
   language when a phrase set answers for it (``cpp_document_phrases``), and
   in large print too when the plan's accessible formats ask for it.
@@ -49,8 +52,8 @@ handlers = Handlers(ordering_key=case_of)
 handlers.on("case.*")(case_events.record_case_event)
 
 
-def job_key(plan_id: str, kind: str, version: int, meeting_id: str | None, language: str, large_print: bool) -> str:
-    return ":".join((plan_id, kind, f"v{version}", meeting_id or "-", language, "large" if large_print else "std"))
+def job_key(owner_id: str, kind: str, version: int, meeting_id: str | None, language: str, large_print: bool) -> str:
+    return ":".join((owner_id, kind, f"v{version}", meeting_id or "-", language, "large" if large_print else "std"))
 
 
 def _variants(ctx: HandlerContext, content: dict[str, Any]) -> list[tuple[str, str | None, bool]]:
@@ -88,6 +91,25 @@ def _add_job(ctx: HandlerContext, event: dict[str, Any], snapshot: dict[str, Any
     })
 
 
+def _add_report_job(ctx: HandlerContext, event: dict[str, Any], kind: str, *, language: str = ENGLISH_TAG,
+                    language_name: str | None = None, large_print: bool = False) -> None:
+    data = event["data"]
+    report = data["report"]
+    key = job_key(data["report_id"], kind, report["report_version"], None, language, large_print)
+    if ctx.store.collection(st.JOBS).find_one({"_id": key}) is not None:
+        return
+    ctx.uow.insert(st.JOBS, {
+        "_id": key, "status": "pending", "kind": kind, "plan_id": data.get("plan_id"),
+        "case_id": data.get("case_id"), "child_id": data.get("child_id"), "plan_version": None,
+        "report_id": data["report_id"], "report_version": report["report_version"],
+        "report_kind": data.get("report_kind"), "conference_id": data.get("conference_id"),
+        "meeting_id": None, "language": language, "language_name": language_name, "large_print": large_print,
+        "report": report, "snapshot": None, "meeting": None,
+        "authority": event.get("authority"), "event_id": event["id"], "event_type": event["type"],
+        "attempts": 0, "error": None, "created_at": datetime.now(timezone.utc).isoformat(),
+    })
+
+
 @handlers.on("plan.*", "deadline.*", "conference.*")
 def keep_projections(event: dict[str, Any], ctx: HandlerContext) -> None:
     st.update_projections(ctx.uow, event)
@@ -114,3 +136,18 @@ def core_group_record(event: dict[str, Any], ctx: HandlerContext) -> None:
         raise LookupError(f"core group meeting {data.get('meeting_id')}: plan {data.get('plan_id')} not known yet")
     meeting = {k: data.get(k) for k in ("meeting_id", "held_on", "detailed_plan_agreed")}
     _add_job(ctx, event, plan["snapshot"], "core_group_record", meeting=meeting)
+
+
+@handlers.on("report.countersigned.v1")
+def report_documents(event: dict[str, Any], ctx: HandlerContext) -> None:
+    data = event.get("data") or {}
+    if not data.get("report"):
+        log.warning("report.countersigned without the report: no documents", report_id=data.get("report_id"))
+        return
+    _add_report_job(ctx, event, "conference_report")
+    content = data["report"].get("plan") or {}
+    if not content and data.get("plan_id"):
+        plan = ctx.store.collection(st.PLANS).find_one({"_id": data["plan_id"]})
+        content = ((plan or {}).get("snapshot") or {}).get("content") or {}
+    for language, name, large in _variants(ctx, content):
+        _add_report_job(ctx, event, "family_report", language=language, language_name=name, large_print=large)

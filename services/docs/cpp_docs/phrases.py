@@ -70,6 +70,25 @@ ENGLISH: dict[str, str] = {
     "your_views": "What you told us",
     "learn_more": "To find out more, contact:",
     "fax": "Fax: {fax}",
+    "report_title": "The report for the meeting about your child",
+    "report_intro": "We wrote this report for the child protection meeting about your child. "
+                    "It says what we found when we looked into our worries.",
+    "review_report_intro": "We wrote this report for the meeting that will look at your child's plan again. "
+                           "It says how things have gone since the last meeting.",
+    "report_meeting": "The meeting is on {day}.",
+    "report_checked": "A manager checked the report on {day}.",
+    "report_read_first": "Please read it before the meeting. It is important that you know what it says.",
+    "report_found": "What we found",
+    "report_seen": "When we saw your child",
+    "report_seen_alone": "{day}: we saw your child on their own.",
+    "report_seen_with": "{day}: we saw your child with someone else there.",
+    "report_childs_views": "What your child told us",
+    "report_plan": "The plan we will talk about at the meeting",
+    "report_plan_intro": "This plan is not agreed yet. The people at the meeting will talk about it with you.",
+    "report_talk": "Talk to us before the meeting",
+    "report_talk_intro": "Your key worker will go through this report with you. You can ask about anything in "
+                         "it. If you think something is wrong, tell us before the meeting. We will write down "
+                         "what you say.",
 }
 
 

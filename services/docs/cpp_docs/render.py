@@ -25,8 +25,8 @@ from cpp_shared.store import DuplicateKey, StoreError, StoreUnavailable, Version
 from cpp_shared.web import ServiceContext
 
 from . import store as st
-from .documents import FORMATS, Documents
-from .files import FileStore
+from .documents import FAMILY_KINDS, FORMATS, Documents
+from .files import DocumentFiles, open_file_store
 from .phrases import EN, phrase_set
 
 log = get_logger("cpp.docs.render")
@@ -57,10 +57,12 @@ def render_job(ctx: ServiceContext, job: dict[str, Any]) -> list[dict[str, Any]]
     """Render one job's files (written durably); returns their metadata rows."""
     docs = documents(ctx)
     phrases = EN
-    if job["kind"] == "family_plan" and job.get("language_name"):
+    if job["kind"] in FAMILY_KINDS and job.get("language_name"):
         phrases = phrase_set(ctx.plugins, job["language_name"]) or EN
     deadlines, conferences = st.upcoming(ctx.store, job.get("case_id"))
-    html = docs.html(job, phrases=phrases, deadlines=deadlines, conferences=conferences)
+    conference = ctx.store.collection(st.MEETINGS).find_one({"_id": job["conference_id"]}) \
+        if job.get("conference_id") else None
+    html = docs.html(job, phrases=phrases, deadlines=deadlines, conferences=conferences, conference=conference)
     files = file_store(ctx)
     now = datetime.now(timezone.utc).isoformat()
     rows = []
@@ -71,11 +73,12 @@ def render_job(ctx: ServiceContext, job: dict[str, Any]) -> list[dict[str, Any]]
             "key": f"{job['_id']}:{fmt}", "job_id": job["_id"], "plan_id": job["plan_id"],
             "case_id": job.get("case_id"), "child_id": job.get("child_id"), "authority": job.get("authority"),
             "kind": job["kind"], "plan_version": job["plan_version"], "meeting_id": job.get("meeting_id"),
+            "report_id": job.get("report_id"), "report_version": job.get("report_version"),
             "language": job["language"], "large_print": job["large_print"], "format": fmt,
             "content_type": FORMATS[fmt], "sha256": digest, "size": len(data), "created_at": now,
             "source_event": {"id": job.get("event_id"), "type": job.get("event_type")},
         }
-        if fmt == "html" and job["kind"] == "family_plan" and job["language"].lower().startswith("en"):
+        if fmt == "html" and job["kind"] in FAMILY_KINDS and job["language"].lower().startswith("en"):
             from .readability import scores
             row["readability"] = scores(html)
         rows.append(row)

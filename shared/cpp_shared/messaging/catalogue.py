@@ -410,6 +410,13 @@ class ReportStepV1(EventData):
                    cls_or_instance=fields.String(), required=False)
     interpreter_used = _status("whether an interpreter was used (report.shared only)", fields.Boolean,
                                required=False)
+    report = _narrative(
+        "report.countersigned only: the report as countersigned (a countersigned report no longer changes, so "
+        "it is also the version shared with the family): report_version, author, content (findings, the days "
+        "the child was seen and whether alone, the child's and the family's views), plan (the draft or updated "
+        "plan, in the shape of the plans service's PlanContent schema; null when none) and steps (each step "
+        "with who and when). Written about the child and family, so narrative as a whole.", fields.Dict,
+        required=False)
 
 
 class ResourcePanelRequestedV1(EventData):

@@ -30,7 +30,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "core_group.#", "visit.#", "report.#", "escalation.#", "resource_panel.#", "child_in_need_plan.#",
     ),
     "notify": ("#",),
-    "docs": ("case.#", "conference.#", "plan.#", "core_group.#", "deadline.#"),
+    "docs": ("case.#", "conference.#", "plan.#", "core_group.#", "report.#", "deadline.#"),
 }
 
 unrouted_exchange = Exchange(UNROUTED_NAME, type="fanout", durable=True)

@@ -49,12 +49,23 @@ def _check_day(field: str, on: date, today: date, conference: dict) -> None:
         raise InvalidStep({field: [f"is after the conference was held on {held}: a report is for before it"]})
 
 
-def _event(report: dict, step: str, on: date, by: str, **extra: Any) -> Event:
-    return (f"report.{step}.v1", report["case_id"], {
-        "report_id": report["_id"], "conference_id": report["conference_id"], "case_id": report["case_id"],
-        "child_id": report["child_id"], "plan_id": report["plan_id"], "report_kind": report["kind"],
+def _event(record: dict, step: str, on: date, by: str, **extra: Any) -> Event:
+    return (f"report.{step}.v1", record["case_id"], {
+        "report_id": record["_id"], "conference_id": record["conference_id"], "case_id": record["case_id"],
+        "child_id": record["child_id"], "plan_id": record["plan_id"], "report_kind": record["kind"],
         "done_on": _iso(on), "by": by, **extra,
     })
+
+
+def report_snapshot(report: dict) -> dict:
+    """The report as countersigned: what the docs service renders (the
+    professional report, and the family's plain-language version to share).
+    A countersigned report no longer changes, so it is the version shared."""
+    return {
+        "report_version": report["report_version"], "author": report["author"],
+        "content": copy.deepcopy(report["content"]), "plan": copy.deepcopy(report["plan"]),
+        "steps": copy.deepcopy(report["steps"]),
+    }
 
 
 def draft_report(conference: dict, case: dict, *, content: dict, plan_content: dict | None, on: date, today: date,
@@ -127,7 +138,7 @@ def countersign(report: dict, conference: dict, *, on: date, today: date, by: st
     new = _step(report, expected="submitted", missing="submit it for countersigning", to="countersigned",
                 record={"step": "countersigned", "on": _iso(on), "by": by})
     _check_day("countersigned_on", on, today, conference)
-    return new, [_event(new, "countersigned", on, by)]
+    return new, [_event(new, "countersigned", on, by, report=report_snapshot(new))]
 
 
 def return_report(report: dict, conference: dict, *, reason: str, on: date, today: date, by: str,
