@@ -70,3 +70,12 @@ def test_infrastructure():
     for package in ("./shared", "./services/plans", "./services/scheduler", "./services/notify", "./services/docs",
                     "./plugins/england"):
         assert package in dockerfile
+
+
+def test_docs_keeps_its_files_in_mongodb_not_a_volume():
+    """On MongoDB the docs service keeps its documents' bytes in GridFS
+    (cpp_docs.files.open_file_store), so no process needs a shared folder."""
+    for entry in (SERVICES["docs"], SERVICES["docs-worker"]):
+        assert "volumes" not in entry and "CPP_DATA_DIR" not in entry["environment"]
+        assert entry["environment"]["CPP_STORE_URL"].startswith("mongodb://")
+    assert "docs-files" not in (COMPOSE.get("volumes") or {})

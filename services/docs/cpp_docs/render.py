@@ -34,8 +34,12 @@ LEASE = "docs-render"
 MAX_ATTEMPTS = 5
 
 
-def file_store(ctx: ServiceContext) -> FileStore:
-    return FileStore(ctx.settings.data_dir / "docs")
+def file_store(ctx: ServiceContext) -> DocumentFiles:
+    """GridFS when the docs store is MongoDB, else files under CPP_DATA_DIR/docs."""
+    files = ctx.extensions.get("docs.files")
+    if files is None:
+        files = ctx.extensions["docs.files"] = open_file_store(ctx.store, ctx.settings.data_dir)
+    return files
 
 
 def documents(ctx: ServiceContext) -> Documents:

@@ -190,6 +190,17 @@ class MongoStore(Store):
                 self._prepared = True
             yield
 
+    @contextlib.contextmanager
+    def database(self) -> Iterator[Any]:
+        """The pymongo ``Database``, for what the port does not cover (the
+        docs service's GridFS bucket). Inside the block it is used as the
+        store's own operations use it: an unreachable server raises
+        ``StoreUnavailable``, a standalone one ``StoreError``, a duplicate-key
+        error left uncaught becomes ``DuplicateKey``; and on mongomock the
+        store's lock is held, so keep the block short."""
+        with self._op():
+            yield self.db
+
     # -- port --
     def collection(self, name: str) -> "MongoCollection":
         check_collection_name(name)
