@@ -102,7 +102,9 @@ def agreed_plan(plans, plans_store, docs_ctx, token_for):
                          ).json["plan"]["id"]
     meeting = plans.post(f"/v1/plans/{plan_id}/core-group-meetings", headers=sw,
                          json={"held_on": (d0 + timedelta(days=7)).isoformat(), "detailed_plan_agreed": True,
-                               "attendees": [{"name": "Alex Parent"}], "plan": PLAN})
+                               "attendees": [{"name": "Alex Parent"},
+                                             {"name": "Hana Visitor", "role": "health visitor", "agency": "NHS"}],
+                               "notes": "The kitchen is clean now. Ana was seen at nursery.", "plan": PLAN})
     assert meeting.status_code == 201, meeting.json
     assert pump()[-4:] == ["conference.held.v1", "plan.created.v1", "core_group.held.v1", "plan.activated.v1"]
     deliver_event(docs_ctx, "deadline.scheduled.v1", {
@@ -141,6 +143,11 @@ def test_after_the_detailed_plan_is_agreed_both_versions_exist_as_html_and_pdf(a
     page = first_page_png(got.data, tmp_path)
     assert ImageStat.Stat(page).stddev[0] > 10
     assert "Child protection plan" in pdf_text(got.data, tmp_path, first_page_only=True)
+
+    record = docs.get(docs_by[("core_group_record", 1, "en-GB", False, "html")]["url"], headers=sw).get_data(
+        as_text=True)
+    assert "<td>Hana Visitor</td><td>health visitor</td><td>NHS</td>" in record  # who attended
+    assert "The kitchen is clean now. Ana was seen at nursery." in record  # the meeting's notes
 
     family_html = docs.get(docs_by[("family_plan", 2, "en-GB", False, "html")]["url"], headers=sw)
     assert family_html.content_type == "text/html; charset=utf-8"

@@ -134,7 +134,7 @@ def core_group_record(event: dict[str, Any], ctx: HandlerContext) -> None:
         # The plan's own events come first on the case's queue; one not seen
         # yet is retried later (and parked, with this message, if it never comes).
         raise LookupError(f"core group meeting {data.get('meeting_id')}: plan {data.get('plan_id')} not known yet")
-    meeting = {k: data.get(k) for k in ("meeting_id", "held_on", "detailed_plan_agreed")}
+    meeting = {k: data.get(k) for k in ("meeting_id", "held_on", "detailed_plan_agreed", "attendees", "notes")}
     _add_job(ctx, event, plan["snapshot"], "core_group_record", meeting=meeting)
 
 

@@ -281,6 +281,11 @@ class CoreGroupHeldV1(EventData):
     child_id = _identifier(CHILD_ID)
     held_on = _day("the day the meeting was held")
     detailed_plan_agreed = _status("whether the meeting agreed the detailed plan", fields.Boolean)
+    attendees = _narrative(
+        "who attended: each {name, role, agency}. Parents and relatives attend core groups, so the list is "
+        "narrative as a whole, not contact.", fields.List, cls_or_instance=fields.Dict(), required=False)
+    notes = _narrative("the meeting's notes (its minutes), as written; null when none", allow_none=True,
+                       required=False)
 
 
 class VisitRecordedV1(EventData):

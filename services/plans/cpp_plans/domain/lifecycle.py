@@ -436,6 +436,7 @@ def record_core_group_meeting(plan: dict, *, held_on: date, today: date, attende
     events: list[Event] = [("core_group.held.v1", plan["_id"], {
         "meeting_id": meeting["_id"], "plan_id": plan["_id"], "case_id": plan["case_id"], "child_id": plan["child_id"],
         "held_on": meeting["held_on"], "detailed_plan_agreed": detailed_plan_agreed,
+        "attendees": copy.deepcopy(attendees), "notes": notes,
     })]
     # A new agreed version when the meeting agrees new content, or agrees the
     # outline as the detailed plan; re-agreeing an active plan unchanged is not a change.
