@@ -113,7 +113,8 @@ def agreed_plan(plans, plans_store, docs_ctx, token_for):
         "owner": "chair", "status": "pending", "due_on": "2099-01-28", "latest_on": "2099-01-28",
         "needs_date": False, "source": "Working Together 2023", "met": None})
     result = Renderer(docs_ctx).run_once(use_lease=False)
-    assert (result.jobs, result.failed) == (5, 0)  # outline + family v1, core group record, plan + family v2
+    # The conference's record, outline + family v1, the core group record, plan + family v2.
+    assert (result.jobs, result.failed) == (6, 0)
     return {"plan_id": plan_id, "case_id": case_id, "pump": pump, "sw": sw, "chair": chair}
 
 
@@ -189,6 +190,35 @@ def test_a_change_makes_version_3_and_keeps_version_2(agreed_plan, plans, docs, 
                                                 ).json["documents"]] == [3, 2]
 
 
+def test_every_conference_outcome_has_its_record_listed_with_the_case(agreed_plan, plans, docs, docs_ctx,
+                                                                     tmp_path):
+    sw, chair, plan_id, case_id = agreed_plan["sw"], agreed_plan["chair"], agreed_plan["plan_id"], \
+        agreed_plan["case_id"]
+    review_on = date.today() - timedelta(days=2)
+    review = plans.post(f"/v1/cases/{case_id}/conferences", headers=sw,
+                        json={"kind": "review", "scheduled_for": review_on.isoformat()}).json
+    ended = plans.post(f"/v1/conferences/{review['id']}/outcome", headers=chair,
+                       json={"held_on": review_on.isoformat(), "decision": "end"})
+    assert ended.status_code == 200, ended.json
+    assert "conference.held.v1" in agreed_plan["pump"]()
+    assert Renderer(docs_ctx).run_once(use_lease=False).failed == 0
+
+    case_docs = docs.get(f"/v1/cases/{case_id}/documents", headers=sw, query_string={"kind": "conference_record"})
+    assert case_docs.status_code == 200, case_docs.json
+    records = [d for d in case_docs.json["documents"] if d["format"] == "pdf"]
+    assert len(records) == 2  # the initial conference's and the review's, newest first
+    review_text = " ".join(pdf_text(docs.get(records[0]["url"], headers=sw).data, tmp_path).split())
+    assert "Record of the review child protection conference" in review_text
+    assert "The plan ends." in review_text and f"{plan_id}, version 2 (Active)" in review_text
+    initial_text = " ".join(pdf_text(docs.get(records[1]["url"], headers=sw).data, tmp_path).split())
+    assert "Record of the initial child protection conference" in initial_text
+    assert "The child needs a child protection plan." in initial_text
+    # A plan's own listing keeps to the plan's documents.
+    assert {d["kind"] for d in docs.get(f"/v1/plans/{plan_id}/documents", headers=sw).json["documents"]} == {
+        "outline_plan", "family_plan", "core_group_record", "professional_plan"}
+    assert docs.get("/v1/cases/no-such-case/documents", headers=sw).status_code == 404
+
+
 def test_a_redelivered_or_repeated_event_renders_nothing_new(agreed_plan, plans_store, docs_ctx):
     activated = next(m.body for m in plans_store.outbox_pending(1000) if m.routing_key == "plan.activated.v1")
     with pytest.raises(AlreadyProcessed):
@@ -199,7 +229,7 @@ def test_a_redelivered_or_repeated_event_renders_nothing_new(agreed_plan, plans_
     stored = docs_ctx.store.collection("documents").count_documents({})
     assert docs_ctx.store.collection("jobs").count_documents({"status": "pending"}) == 0
     assert Renderer(docs_ctx).run_once(use_lease=False).documents == 0
-    assert docs_ctx.store.collection("documents").count_documents({}) == stored == 10
+    assert docs_ctx.store.collection("documents").count_documents({}) == stored == 12
 
 
 def test_documents_are_read_as_the_record_is(agreed_plan, docs, docs_ctx, token_for):

@@ -19,7 +19,7 @@ from cpp_shared.auth import current_principal, requires_role
 from cpp_shared.web import ServiceContext
 
 from . import store as st
-from .documents import FORMATS, KINDS
+from .documents import FORMATS, KINDS, PLAN_KINDS
 from .files import FileMissing
 from .render import file_store
 
@@ -84,15 +84,17 @@ class DocumentQuery(Schema):
 
 
 def _listing(owner: str, owner_id: str, query: dict[str, Any]) -> list[dict[str, Any]]:
-    """The documents of a plan (``plan_id``) or of a report (``report_id``), of
-    the caller's authority, newest version first; the listing is audited."""
+    """The documents of a plan (``plan_id``: its own kinds), of a report
+    (``report_id``) or of a case (``case_id``: all of them), of the caller's
+    authority; newest version first (a case's: newest made first). The
+    listing is audited."""
     principal = current_principal()
     rows = ctx().store.collection(st.DOCUMENTS).find({owner: owner_id, "authority": principal.authority})
-    if owner == "plan_id":
-        rows = [r for r in rows if not r.get("report_id")]  # a review report's are listed with the report
+    if owner == "plan_id":  # a report's are listed with the report; a conference's with the case
+        rows = [r for r in rows if r["kind"] in PLAN_KINDS]
     if not rows:
         abort(404, message=f"no documents for {owner.removesuffix('_id')} {owner_id}")
-    version = "plan_version" if owner == "plan_id" else "report_version"
+    version = "report_version" if owner == "report_id" else "plan_version"
     if "kind" in query:
         rows = [r for r in rows if r["kind"] == query["kind"]]
     if "version" in query:
@@ -101,6 +103,8 @@ def _listing(owner: str, owner_id: str, query: dict[str, Any]) -> list[dict[str,
         rows = [r for r in rows if r["format"] == query["format"]]
     rows.sort(key=lambda r: (-(r.get(version) or 0), KINDS.index(r["kind"]), r.get("meeting_id") or "",
                              r["language"], r["large_print"], r["format"]))
+    if owner == "case_id":
+        rows.sort(key=lambda r: r["created_at"], reverse=True)  # stable: ties keep the order above
     audit("list", f"{owner.removesuffix('_id')}_documents", owner_id,
           child_id=rows[0]["child_id"] if rows else None, detail={"count": len(rows)})
     for r in rows:
@@ -116,6 +120,22 @@ class PlanDocuments(MethodView):
     def get(self, query: dict[str, Any], plan_id: str):
         """Every document made of a plan, by kind, version, language and format (newest version first)."""
         return {"plan_id": plan_id, "documents": _listing("plan_id", plan_id, query)}
+
+
+class CaseDocumentListSchema(Schema):
+    case_id = fields.String()
+    documents = fields.List(fields.Nested(DocumentSchema))
+
+
+@blp.route("/cases/<case_id>/documents")
+class CaseDocuments(MethodView):
+    @blp.arguments(DocumentQuery, location="query")
+    @blp.response(200, CaseDocumentListSchema)
+    @requires_role(*READERS)
+    def get(self, query: dict[str, Any], case_id: str):
+        """Every document of a case: its conferences' records, its reports' and its plan's documents (newest
+        first; ``version`` filters by the plan's version)."""
+        return {"case_id": case_id, "documents": _listing("case_id", case_id, query)}
 
 
 @blp.route("/reports/<report_id>/documents")
@@ -148,7 +168,7 @@ class Document(MethodView):
                       "plan_version": row["plan_version"], "report_version": row.get("report_version"),
                       "format": row["format"], "sha256": row["sha256"]})
         ext = row["format"]
-        version = row["plan_version"] if row.get("report_id") is None else row.get("report_version")
+        version = row.get("report_version") or row.get("plan_version") or 1
         name = f"{row['kind']}-v{version}-{row['language']}{'-large' if row['large_print'] else ''}.{ext}"
         response = Response(data, content_type=row["content_type"])
         response.set_etag(row["sha256"])

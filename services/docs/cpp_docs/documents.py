@@ -13,6 +13,9 @@ Kinds of document:
   in English and in the family's first language when a phrase set exists,
   and in large print when the plan asks for it;
 * ``core_group_record``: a core group meeting, with the plan in force;
+* ``conference_record``: a held conference's decision (plan needed or not,
+  the first core group date; for a review: continue, revise or end) with
+  the plan reviewed, whatever the decision;
 * ``conference_report``: a report to conference as countersigned (the
   enquiry findings, the days the child was seen, the views, and the draft
   or updated plan), titled in the deployment's words (``cpp_terminology``);
@@ -40,8 +43,9 @@ from cpp_shared.plugins import Plugins
 
 from .phrases import EN, ENGLISH_TAG, PhraseSet
 
-KINDS = ("outline_plan", "professional_plan", "family_plan", "core_group_record", "conference_report",
-         "family_report")
+KINDS = ("outline_plan", "professional_plan", "family_plan", "core_group_record", "conference_record",
+         "conference_report", "family_report")
+PLAN_KINDS = ("outline_plan", "professional_plan", "family_plan", "core_group_record")
 FAMILY_KINDS = ("family_plan", "family_report")
 REPORT_KINDS = ("conference_report", "family_report")
 FORMATS = {"html": "text/html; charset=utf-8", "pdf": "application/pdf"}
@@ -51,6 +55,7 @@ TITLES = {
     "family_plan": "Your child protection plan",
     "core_group_record": "Core group meeting record",
     "conference_report": "Report to the {conference}",
+    "conference_record": "Record of the {conference}",
 }
 AGREED_AT = {"initial_conference": "the initial child protection conference",
              "core_group_meeting": "a core group meeting", "review_conference": "a review conference",
@@ -134,9 +139,10 @@ class Documents:
         lang = phrases.lang if kind in FAMILY_KINDS else ENGLISH_TAG
         actions = content.get("actions") or []
         conference = conference or {}
-        conference_term = self.terminology["review_conference" if job.get("report_kind") == "review_report"
-                                           else "initial_conference"]
-        if kind == "conference_report":
+        held = job.get("conference") or {}
+        review = job.get("report_kind") == "review_report" or held.get("kind") == "review"
+        conference_term = self.terminology["review_conference" if review else "initial_conference"]
+        if kind in ("conference_report", "conference_record"):
             title = TITLES[kind].format(conference=conference_term)
         elif kind in FAMILY_KINDS:
             title = phrases("title" if kind == "family_plan" else "report_title")
@@ -165,6 +171,7 @@ class Documents:
             "report_kind": job.get("report_kind"),
             "conference": conference,
             "conference_term": conference_term,
+            "held": held,
             "countersigned": next((st for st in report.get("steps") or [] if st.get("step") == "countersigned"),
                                   {}),
             "t": phrases,

@@ -16,6 +16,8 @@ What is made:
   the family version of the new version;
 * ``plan.reviewed`` / ``plan.ended``: the version in force is unchanged, so
   its documents stand (a plan version's documents are made once);
+* ``conference.held``: the conference's record (its decision, the first core
+  group date, the plan reviewed), listed with the case's documents;
 * ``core_group.held``: the meeting's record, with the plan in force;
 * ``report.countersigned``: the report to conference (professional) and its
   family version, ready to share with the parents before the meeting (the
@@ -151,3 +153,26 @@ def report_documents(event: dict[str, Any], ctx: HandlerContext) -> None:
         content = ((plan or {}).get("snapshot") or {}).get("content") or {}
     for language, name, large in _variants(ctx, content):
         _add_report_job(ctx, event, "family_report", language=language, language_name=name, large_print=large)
+
+
+@handlers.on("conference.held.v1")
+def conference_record(event: dict[str, Any], ctx: HandlerContext) -> None:
+    data = event.get("data") or {}
+    key = job_key(data["conference_id"], "conference_record", 1, None, ENGLISH_TAG, False)
+    if ctx.store.collection(st.JOBS).find_one({"_id": key}) is not None:
+        return
+    # A review's plan is known (its own events came first on the case's
+    # queue); an initial conference's plan is made by this very outcome, and
+    # its outline plan is a document of its own.
+    plan = ctx.store.collection(st.PLANS).find_one({"_id": data["plan_id"]}) \
+        if data.get("plan_id") and data.get("kind") == "review" else None
+    snapshot = (plan or {}).get("snapshot")
+    ctx.uow.insert(st.JOBS, {
+        "_id": key, "status": "pending", "kind": "conference_record", "plan_id": data.get("plan_id"),
+        "case_id": data.get("case_id"), "child_id": data.get("child_id"),
+        "plan_version": (snapshot or {}).get("plan_version"), "conference_id": data["conference_id"],
+        "meeting_id": None, "language": ENGLISH_TAG, "language_name": None, "large_print": False,
+        "snapshot": snapshot, "meeting": None, "conference": data,
+        "authority": event.get("authority"), "event_id": event["id"], "event_type": event["type"],
+        "attempts": 0, "error": None, "created_at": datetime.now(timezone.utc).isoformat(),
+    })

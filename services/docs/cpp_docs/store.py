@@ -38,6 +38,8 @@ def setup_store(store: Store) -> None:
     documents = store.collection(DOCUMENTS)
     documents.create_index("key", unique=True)
     documents.create_index("plan_id")
+    documents.create_index("case_id")
+    documents.create_index("report_id")
     store.collection(JOBS).create_index("status")
     store.collection(DEADLINES).create_index("case_id")
     store.collection(MEETINGS).create_index("case_id")
