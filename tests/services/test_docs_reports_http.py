@@ -14,6 +14,7 @@ from cpp_docs.readability import scores
 from cpp_docs.render import Renderer
 from cpp_plans.app import create_app as create_plans_app
 from tests.helpers import bearer
+from tests.services.test_children_http import full_child
 from tests.services.test_docs_http import Pump, pdf_text
 from tests.services.test_plans_lifecycle_http import FULL_OUTLINE
 from tests.unit.test_docs_render import MAX_FAMILY_GRADE
@@ -49,7 +50,10 @@ def gsy(make_settings, token_for):
 def countersigned_report(plans, who, *, child_seen, plan=DRAFT, conference_in_days=5):
     sw, tm = who["social_worker"], who["team_manager"]
     d0 = date.today() - timedelta(days=20)
-    case_id = ok(plans.post("/v1/cases", json={"child_id": "child-g"}, headers=sw), 201)["id"]
+    child = full_child(given_names="Ana Maria", family_name="Le Page", preferred_name="Ana",
+                       identifiers=[], people_with_parental_responsibility=[])
+    child_id = ok(plans.post("/v1/children", headers=sw, json=child), 201)["id"]
+    case_id = ok(plans.post("/v1/cases", json={"child_id": child_id}, headers=sw), 201)["id"]
     ok(plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": d0.isoformat()}, headers=sw), 201)
     ok(plans.post(f"/v1/cases/{case_id}/enquiry-outcome", headers=sw,
                   json={"completed_on": (d0 + timedelta(days=5)).isoformat(), "conference_required": True}))
@@ -96,13 +100,14 @@ def test_a_countersigned_report_is_made_into_the_professional_and_the_family_ver
     assert f"{seen:%A} {seen.day} {seen:%B %Y} Yes" in text
     assert "Sam Social" in text and "Take Ana to the doctor for her check" in text
     assert "by team_manager-1" in text
+    assert "Ana Le Page, born Friday 31 May 2019" in text  # the child, named as the record names them
     on = made["conference_on"]
     assert f"on {on:%A} {on.day} {on:%B %Y}" in text
 
     family_row = docs_listed[("family_report", 1, "en-GB", False, "html")]
     family = docs.get(family_row["url"], headers=who["social_worker"]).get_data(as_text=True)
     assert '<html lang="en-GB">' in family
-    assert "The report for the meeting about your child" in family
+    assert "The report for the meeting about your child" in family and "This is about Ana Le Page." in family
     assert "we saw your child on their own" in family
     assert "Take Ana to the doctor for her check" in family  # what the draft plan asks of the parents
     assert "Talk to us before the meeting" in family

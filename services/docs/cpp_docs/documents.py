@@ -168,6 +168,7 @@ class Documents:
             "terms": self.terminology,
             "report": report,
             "ids": {"child_id": job.get("child_id"), "case_id": job.get("case_id")},
+            "child": plan.get("child") or job.get("child") or {},
             "report_kind": job.get("report_kind"),
             "conference": conference,
             "conference_term": conference_term,

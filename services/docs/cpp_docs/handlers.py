@@ -106,7 +106,7 @@ def _add_report_job(ctx: HandlerContext, event: dict[str, Any], kind: str, *, la
         "report_id": data["report_id"], "report_version": report["report_version"],
         "report_kind": data.get("report_kind"), "conference_id": data.get("conference_id"),
         "meeting_id": None, "language": language, "language_name": language_name, "large_print": large_print,
-        "report": report, "snapshot": None, "meeting": None,
+        "report": report, "child": data.get("child"), "snapshot": None, "meeting": None,
         "authority": event.get("authority"), "event_id": event["id"], "event_type": event["type"],
         "attempts": 0, "error": None, "created_at": datetime.now(timezone.utc).isoformat(),
     })

@@ -20,6 +20,7 @@ ENGLISH_TAG = "en-GB"
 ENGLISH: dict[str, str] = {
     "title": "Your child protection plan",
     "for_family": "A plan for you and your family",
+    "about_child": "This is about {name}.",
     "intro": "This plan is about keeping your child safe. It says what you need to do. "
              "It says what other people will do to help. Please read it and keep it.",
     "version": "This is version {version} of the plan. It was agreed on {day}.",

@@ -247,6 +247,16 @@ class PlanKeyWorker(EventData):
     email = _contact("their email address", allow_none=True)
 
 
+class ChildNamed(EventData):
+    name = _narrative("the child's name as documents name them (the preferred name when recorded)")
+    date_of_birth = _narrative("the date of birth (or the expected one, for an unborn child): it identifies the "
+                               "child, so narrative, not date", fields.Date, allow_none=True)
+
+
+CHILD_NAMED = ("who the child is, for documents about them: name and date of birth; null when the child is not "
+               "registered with the plans service. Narrative: it identifies the child.")
+
+
 class PlanSnapshotV1(EventData):
     """What every plan event carries: the plan as it is after the step, so
     that docs and notify never call the plans service."""
@@ -254,6 +264,7 @@ class PlanSnapshotV1(EventData):
     plan_id = _identifier("the plan")
     case_id = _identifier(CASE_ID)
     child_id = _identifier(CHILD_ID)
+    child = _nested(ChildNamed, CHILD_NAMED, allow_none=True, required=False)
     status = _status("outline, active or ended", validate=_one_of(*PLAN_STATUSES))
     plan_version = _status("the number of the agreed version in force (1, 2, ...)", fields.Integer,
                           validate=validate.Range(min=1))
@@ -422,6 +433,7 @@ class ReportStepV1(EventData):
         "plan, in the shape of the plans service's PlanContent schema; null when none) and steps (each step "
         "with who and when). Written about the child and family, so narrative as a whole.", fields.Dict,
         required=False)
+    child = _nested(ChildNamed, "report.countersigned only: " + CHILD_NAMED, allow_none=True, required=False)
 
 
 class ResourcePanelRequestedV1(EventData):

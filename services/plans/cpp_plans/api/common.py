@@ -90,8 +90,30 @@ def check_with_plugins(content: dict[str, Any], stage: str, field: str | None = 
         raise InvalidStep({field: errors} if field else errors)
 
 
+def child_named(child_id: str) -> dict[str, Any] | None:
+    """Who the child is, as documents about them name them: the name (the
+    preferred one when recorded) and the date of birth (or the expected one,
+    for an unborn child). None for a child not registered here."""
+    child = ctx().store.collection("children").find_one({"_id": child_id})
+    if child is None:
+        return None
+    given = child.get("preferred_name") or child.get("given_names") or ""
+    return {"name": " ".join(part for part in (given, child.get("family_name")) if part),
+            "date_of_birth": child.get("date_of_birth") or child.get("expected_date_of_birth")}
+
+
+def _named(type_: str) -> bool:
+    """Events that docs render a document from carry the child's name."""
+    return type_.startswith("plan.") or type_ == "report.countersigned.v1"
+
+
 def publish_all(uow, events) -> None:
+    names: dict[str, dict[str, Any] | None] = {}
     for type_, subject, data in events:
+        if _named(type_) and data.get("child_id"):
+            if data["child_id"] not in names:
+                names[data["child_id"]] = child_named(data["child_id"])
+            data = {**data, "child": names[data["child_id"]]}
         ctx().publish(uow, type_, subject=subject, data=data)
 
 
