@@ -130,7 +130,12 @@ def test_report_documents_are_made_once_and_read_as_the_record_is(gsy, make_sett
     ok(plans.post(f"/v1/reports/{made['report_id']}/send-to-chair", json={}, headers=sw))
     assert pump()[-2:] == ["report.shared.v1", "report.sent_to_chair.v1"]
     assert Renderer(docs_ctx).run_once(use_lease=False).jobs == 0
-    assert len(listed(docs, made["report_id"], sw)) == 4
+    shared = listed(docs, made["report_id"], sw)
+    assert len(shared) == 4
+    # The version shared with the family is the family's plain-language one, readable by the threshold.
+    family = shared[("family_report", 1, "en-GB", False, "html")]
+    assert family["readability"]["flesch_kincaid_grade"] <= MAX_FAMILY_GRADE, family["readability"]
+    assert scores(docs.get(family["url"], headers=sw).get_data(as_text=True)) == family["readability"]
 
     # A partner reads none of it; a token of another authority is turned away at the door.
     any_doc = next(iter(listed(docs, made["report_id"], sw).values()))
@@ -145,5 +150,5 @@ def test_report_documents_are_made_once_and_read_as_the_record_is(gsy, make_sett
     assert ("social_worker-1", "list", "report_documents", made["report_id"]) in {
         (e["actor"], e["action"], e["record_type"], e["record_id"]) for e in log}
     assert [(e["actor"], e["detail"]["report_id"]) for e in log if e["action"] == "read"] == [
-        ("chair-1", made["report_id"])]
+        ("social_worker-1", made["report_id"]), ("chair-1", made["report_id"])]
     assert docs_ctx.store.verify_log("audit").ok
