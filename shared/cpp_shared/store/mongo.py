@@ -59,7 +59,7 @@ from .port import (
 from .documents import (
     BufferedUnitOfWork,
     check_collection_name,
-    check_document,
+    checked_document,
     check_filter,
     check_log_page,
     check_update,
@@ -506,8 +506,7 @@ class MongoCollection(Collection):
         self.store._indexes.add((self.name, field, unique))
 
     def insert_one(self, doc: dict[str, Any]) -> str:
-        check_document(doc)
-        new = copy.deepcopy(doc)
+        new = checked_document(doc)
         new.setdefault("_id", new_id())
         new.setdefault("version", 1)
         with self.store._op():

@@ -25,7 +25,6 @@ compiles filters to SQL and runs the transactions.
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import os
 import sqlite3
@@ -40,6 +39,7 @@ from .documents import (
     apply_update,
     check_collection_name,
     check_document,
+    checked_document,
     check_filter,
     check_log_page,
     check_update,
@@ -731,8 +731,7 @@ def _update(conn: sqlite3.Connection, table: str, filter: dict[str, Any], update
     where = compiler.compile(filter)
     row = conn.execute(f"SELECT _id, doc FROM {table} WHERE {where} LIMIT 1", compiler.params).fetchone()
     if row is not None:
-        new = apply_update(_load(*row), update, inserting=False)
-        check_document(new)
+        new = checked_document(apply_update(_load(*row), update, inserting=False, copy_doc=False))
         body = {k: v for k, v in new.items() if k != "_id"}
         conn.execute(f"UPDATE {table} SET doc = ? WHERE _id = ?", (_dumps(body), row[0]))
         return 1
@@ -826,8 +825,7 @@ class SQLiteCollection(Collection):
                 conn.execute(statement)
 
     def insert_one(self, doc: dict[str, Any]) -> str:
-        check_document(doc)
-        new = copy.deepcopy(doc)
+        new = checked_document(doc)
         new.setdefault("_id", new_id())
         new.setdefault("version", 1)
         table = self.store._table(self.name)
