@@ -276,6 +276,13 @@ class TestSQLiteStore(StoreContract, SQLiteLogTampering):
         assert "USING INDEX ux:c_people:email" in plan({"email": "3@x"})
         sorted_plan = plan({}, sort=[("name", -1)])
         assert "USING INDEX ix:c_people:name" in sorted_plan and "TEMP B-TREE" not in sorted_plan
+        # Filtered and sorted by the same field: the filter is answered from the
+        # index and the matches sorted, never the whole index walked in order.
+        ranged = plan({"name": {"$lt": "n2"}}, sort=[("name", 1)])
+        assert "SEARCH c_people USING INDEX ix:c_people:name (<expr><?)" in ranged, ranged
+        assert "USE TEMP B-TREE FOR ORDER BY" in ranged and "SCAN c_people" not in ranged, ranged
+        assert [p["name"] for p in people.find({"name": {"$lt": "n12"}}, sort=[("name", -1)])] == [
+            "n11", "n10", "n1", "n0"]
         assert people.find({"name": "n3"})[0]["email"] == "3@x"
 
     def test_two_processes_replacing_the_same_version_one_wins(self, store: SQLiteStore) -> None:

@@ -261,13 +261,28 @@ class _FilterCompiler:
         return "(" + " OR ".join(terms) + ")"
 
 
-def _order_by(sort: list[tuple[str, int]] | None) -> str:
+def _order_by(sort: list[tuple[str, int]] | None, filter: dict[str, Any] | None = None) -> str:
+    """The ORDER BY of a find.
+
+    A field the filter also tests is sorted after filtering, never by
+    walking its index: the filter's test of a field is "the value matches
+    OR an array element matches" (MongoDB's meaning), and SQLite, asked to
+    return that OR in the order of one of its indexes, walks the whole index
+    in order and tests every row (measured: 262 ms for 12 matches of
+    100,000, against 0.4 ms for the filter alone). The unary ``+`` makes the
+    term unlike the index expression, so SQLite answers the filter from the
+    indexes (MULTI-INDEX OR) and sorts what matched. A sort on a field the
+    filter does not test still walks that field's index (a listing's first
+    page stops early)."""
     keys = sort_with_tiebreak(sort)
     if not keys:
         return ""
+    tested = set(filter or ())
     parts = []
     for field, direction in keys:
         expr = "_id" if field == "_id" else f"json_extract(doc, {_lit(_json_path(field.split('.')))})"
+        if field in tested and field != "_id":
+            expr = "+" + expr
         parts.append(f"{expr} {'ASC' if direction == 1 else 'DESC'}")
     return " ORDER BY " + ", ".join(parts)
 
@@ -773,12 +788,13 @@ class SQLiteCollection(Collection):
         if skip < 0 or limit < 0:
             raise ValueError("skip and limit must not be negative")
         # LIMIT -1 is SQLite's "no limit", the meaning of limit=0 in the port.
-        sql, params = self._select("_id, doc", filter, f"{_order_by(sort)} LIMIT {int(limit) or -1} OFFSET {int(skip)}")
+        sql, params = self._select("_id, doc", filter,
+                                   f"{_order_by(sort, filter)} LIMIT {int(limit) or -1} OFFSET {int(skip)}")
         return [_load(_id, doc) for _id, doc in self.store._read(sql, params)]
 
     def explain(self, filter: dict[str, Any] | None = None, *, sort: list[tuple[str, int]] | None = None) -> list[str]:
         """SQLite's query plan for a find (to check that an index is used)."""
-        sql, params = self._select("_id, doc", filter, _order_by(sort))
+        sql, params = self._select("_id, doc", filter, _order_by(sort, filter))
         return [row[-1] for row in self.store._read("EXPLAIN QUERY PLAN " + sql, params)]
 
     def count_documents(self, filter: dict[str, Any] | None = None) -> int:
