@@ -182,7 +182,7 @@ class Documents:
 
     @staticmethod
     def pdf(html: str, key: str) -> bytes:
-        from weasyprint import HTML  # imported on first use: ~0.6 s, not every process renders
+        from .pdf import tagged_pdf  # WeasyPrint is imported on first use: ~0.6 s, not every process renders
 
         identifier = hashlib.sha256(key.encode()).hexdigest()[:32].encode()
-        return HTML(string=html, url_fetcher=_refuse).write_pdf(pdf_tags=True, pdf_identifier=identifier)
+        return tagged_pdf(html, identifier, _refuse)
