@@ -4,7 +4,6 @@ commit), and the plan dumped by one
 schema instance. Nothing of what is written, answered or refused changes."""
 from __future__ import annotations
 
-import os
 import threading
 from datetime import date, timedelta
 
@@ -285,33 +284,3 @@ def test_the_plan_is_dumped_as_a_fresh_schema_would(app, client, store, sw, chai
             assert resp.json == PlanSchema().dump(plan_response(stored))
         assert resp.json["content"]["familys_views"] == "We want to keep going."
         assert resp.headers["ETag"] == f'"{stored["version"]}"'
-
-
-def test_each_commit_takes_the_processes_turn_around_its_transaction(store, monkeypatch):
-    committer = group_commit.committer_for(store)
-    calls = []
-    real_flock, real_commit_all = group_commit._fcntl.flock, store.commit_all
-
-    def flock(fd, op):
-        calls.append(("unlock" if op == group_commit._fcntl.LOCK_UN else "lock", os.readlink(f"/proc/self/fd/{fd}")))
-        return real_flock(fd, op)
-
-    def commit_all(units):
-        calls.append(("commit", len(units)))
-        return real_commit_all(units)
-
-    monkeypatch.setattr(group_commit._fcntl, "flock", flock)
-    monkeypatch.setattr(store, "commit_all", commit_all)
-    committer.commit(entry_unit(store, 1))
-    turn_file = f"{store.path}-commit-turn"
-    assert calls == [("lock", turn_file), ("commit", 1), ("unlock", turn_file)]
-    assert audit_ns(store) == [1]
-
-
-def test_commits_go_on_without_turns_where_the_turn_file_cannot_be_made(store, tmp_path):
-    committer = group_commit.GroupCommitter(store)
-    committer._turns = group_commit._ProcessTurns(str(tmp_path / "missing-folder" / "x-commit-turn"))
-    committer.commit(entry_unit(store, 1))
-    committer.commit(entry_unit(store, 2))
-    assert not committer._turns.usable
-    assert audit_ns(store) == [1, 2]

@@ -24,15 +24,9 @@ when its turn to commit comes. A lone request commits at once, as it would
 alone; under load each commit carries the units that arrived during the one
 before.
 
-The service's processes (gunicorn workers) also take turns to commit: the
-committing caller of each process takes an exclusive lock on a file next to
-the database (``<database>-commit-turn``) before its transaction begins, and
-releases it once committed. A process waiting for its turn sleeps in the
-kernel and is woken as soon as the other lets go, where SQLite's own wait for
-its write lock polls with sleeps growing to 100 ms, so that one process's
-back-to-back commits can starve the other's for as long. The file lock only
-orders these commits: SQLite's lock still excludes every writer (the other
-writers of the database, which do not take turns, are waited for as before).
+The service's processes (gunicorn workers) take turns to commit through the
+SQLite adapter's write turns (``cpp_shared.store.sqlite``): a blocking wait
+on a file lock, where SQLite's own wait for its write lock polls.
 
 Only the SQLite adapter gains from this (MongoDB's server already groups its
 journal commits, and its ``commit_all`` commits one unit after another, which
@@ -48,11 +42,6 @@ import weakref
 from typing import Iterator
 
 from cpp_shared.store import Store, StoreError, StoreUnavailable, UnitOfWork
-
-try:
-    import fcntl as _fcntl
-except ImportError:  # not a POSIX system: commits go on without turns
-    _fcntl = None  # type: ignore[assignment]
 
 MAX_BATCH = 64  # units per commit; more wait for the next one
 
@@ -77,7 +66,6 @@ class GroupCommitter:
         self.store = store
         self.max_batch = max_batch
         self.groups = _shares_commits(store)
-        self._turns = _ProcessTurns(f"{store.path}-commit-turn") if self.groups else None
         self._reset()
         _COMMITTERS.add(self)
 
@@ -135,8 +123,7 @@ class GroupCommitter:
     def _commit_batch(self, batch: list[_Ticket]) -> None:
         failure: BaseException | None = None
         try:
-            with self._turns.turn():
-                outcomes: list[BaseException | None] = list(self.store.commit_all([t.uow for t in batch]))
+            outcomes: list[BaseException | None] = list(self.store.commit_all([t.uow for t in batch]))
             if len(outcomes) != len(batch):
                 raise StoreError(f"commit_all answered {len(outcomes)} outcomes for {len(batch)} units")
         except BaseException as exc:  # none of this batch is known to be committed
@@ -147,45 +134,6 @@ class GroupCommitter:
             ticket.wake.set()
         if failure is not None and not isinstance(failure, Exception):
             raise failure  # KeyboardInterrupt, SystemExit: the waiters were told first
-
-
-class _ProcessTurns:
-    """An exclusive ``flock`` on one file, held by one process at a time,
-    taken with a blocking wait (see the module's description). Each process
-    opens the file itself: a descriptor inherited through fork() shares its
-    lock with the parent. Where the file cannot be used, commits go on
-    without turns (SQLite's lock alone)."""
-
-    def __init__(self, path: str):
-        self.path = path
-        self._fd: int | None = None
-        self._pid: int | None = None
-        self.usable = _fcntl is not None
-
-    def _descriptor(self) -> int | None:
-        if self._pid != os.getpid():
-            self._fd, self._pid = None, os.getpid()
-            try:
-                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
-            except OSError:
-                self.usable = False
-        return self._fd
-
-    @contextlib.contextmanager
-    def turn(self) -> Iterator[None]:
-        fd = self._descriptor() if self.usable else None
-        locked = False
-        if fd is not None:
-            try:
-                _fcntl.flock(fd, _fcntl.LOCK_EX)
-                locked = True
-            except OSError:
-                self.usable = False
-        try:
-            yield
-        finally:
-            if locked:
-                _fcntl.flock(fd, _fcntl.LOCK_UN)
 
 
 def _for_the_others(exc: BaseException) -> BaseException:

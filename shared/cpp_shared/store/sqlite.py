@@ -18,6 +18,15 @@ are about to change. That makes read-check-write sequences (version checks,
 update operators applied in Python, lease checks) serializable without any
 retry logic. Connections are per thread and per process.
 
+Writers take turns before they begin (``_WriteTurns``): the threads of a
+process on a lock of the store, the processes on an exclusive ``flock`` of a
+file beside the database (``<database>-write-turn``), each a blocking wait
+woken as soon as the holder lets go. SQLite's own wait for its write lock
+polls, with sleeps growing to 100 ms: under load one process's back-to-back
+transactions starved another's for as long (measured on the plans service:
+a closed-loop p99 of half a second, 32 ms with turns). The turns only order
+the writers that take them; SQLite's lock still excludes every writer.
+
 The portable document rules every adapter enforces (names, paths, filters,
 updates) and the buffered unit of work live in ``documents.py``; this module
 compiles filters to SQL and runs the transactions.
@@ -32,6 +41,11 @@ import threading
 import time
 import weakref
 from typing import Any, Callable, Iterator
+
+try:
+    import fcntl as _fcntl
+except ImportError:  # not a POSIX system: writers wait on SQLite's lock alone
+    _fcntl = None  # type: ignore[assignment]
 
 from .chain import GENESIS, entry_hash
 from .documents import (
@@ -338,11 +352,61 @@ _INHERITED: list[sqlite3.Connection] = []
 _STORES: "weakref.WeakSet[SQLiteStore]" = weakref.WeakSet()
 
 
+class _WriteTurns:
+    """Turns to write (see the module's description): a lock for the threads
+    of this process, then an exclusive ``flock`` of the turn file for the
+    processes. Each process opens the file itself (a descriptor inherited
+    through fork() would share its lock with the parent). Where the file
+    cannot be used, writers go on without the processes' turns."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.usable = _fcntl is not None
+        self._after_fork()
+
+    def _after_fork(self) -> None:
+        # A lock another thread held at fork() time would stay locked forever
+        # in the child, where that thread does not exist.
+        self._threads = threading.Lock()
+        self._fd: int | None = None
+        self._pid = os.getpid()
+
+    def _descriptor(self) -> int | None:
+        if self._pid != os.getpid():
+            self._after_fork()
+        if self._fd is None and self.usable:
+            try:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+            except OSError:
+                self.usable = False
+        return self._fd
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        if self._pid != os.getpid():
+            self._after_fork()
+        with self._threads:
+            fd = self._descriptor()
+            locked = False
+            if fd is not None:
+                try:
+                    _fcntl.flock(fd, _fcntl.LOCK_EX)
+                    locked = True
+                except OSError:
+                    self.usable = False
+            try:
+                yield
+            finally:
+                if locked:
+                    _fcntl.flock(fd, _fcntl.LOCK_UN)
+
+
 def _after_fork_in_child() -> None:
     # A lock another thread held at fork() time would stay locked forever in
     # the child, where that thread does not exist.
     for store in list(_STORES):
         store._lock = threading.Lock()
+        store._turns._after_fork()
 
 
 if hasattr(os, "register_at_fork"):
@@ -375,6 +439,7 @@ class SQLiteStore(Store):
         self._connections: list[sqlite3.Connection] = []  # this process's, for close()
         self._schema_ready = False
         self._tables: set[str] = set()
+        self._turns = _WriteTurns(f"{self.path}-write-turn")
         _STORES.add(self)
 
     def __repr__(self) -> str:
@@ -498,13 +563,14 @@ class SQLiteStore(Store):
         what the transaction reads cannot change before it commits."""
         with self._translate(collection):
             conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                _rollback(conn)
-                raise
+            with self._turns.turn():
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                    conn.execute("COMMIT")
+                except BaseException:
+                    _rollback(conn)
+                    raise
 
     def _read(self, sql: str, params: dict[str, Any] | tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._translate():
