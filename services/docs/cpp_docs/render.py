@@ -149,6 +149,12 @@ class Renderer:
         result.documents += len(rows)
 
     def loop(self, stop: threading.Event) -> None:
+        try:
+            # WeasyPrint's import and this thread's fonts (about half a second)
+            # are paid now, not by the first document a family waits for.
+            documents(self.ctx).pdf("<p>warm-up</p>", "warm-up")
+        except Exception:
+            log.exception("PDF warm-up failed: the first render will say why")
         while not stop.is_set():
             try:
                 self.run_once()
