@@ -75,41 +75,41 @@ def _variants(ctx: HandlerContext, content: dict[str, Any]) -> list[tuple[str, s
     return out
 
 
-def _add_job(ctx: HandlerContext, event: dict[str, Any], snapshot: dict[str, Any], kind: str, *,
+def _add_job(ctx: HandlerContext, event: dict[str, Any], kind: str, owner_id: str, version: int, *,
              language: str = ENGLISH_TAG, language_name: str | None = None, large_print: bool = False,
-             meeting: dict[str, Any] | None = None) -> None:
-    version = snapshot.get("plan_version") or 0
+             meeting: dict[str, Any] | None = None, **fields: Any) -> None:
+    """Ask for one document (a job per kind, version, meeting, language and
+    print size), unless it was asked for already: a version's documents are
+    made once. ``fields`` are what the template needs (the snapshot, the
+    report, the conference...) and the ids the document row keeps."""
     meeting_id = (meeting or {}).get("meeting_id")
-    key = job_key(snapshot["plan_id"], kind, version, meeting_id, language, large_print)
-    if ctx.store.collection(st.JOBS).find_one({"_id": key}) is not None:
-        return  # asked for already (this version's documents are made once)
-    ctx.uow.insert(st.JOBS, {
-        "_id": key, "status": "pending", "kind": kind, "plan_id": snapshot["plan_id"],
-        "case_id": snapshot.get("case_id"), "child_id": snapshot.get("child_id"), "plan_version": version,
-        "meeting_id": meeting_id, "language": language, "language_name": language_name,
-        "large_print": large_print, "snapshot": snapshot, "meeting": meeting,
-        "authority": event.get("authority"), "event_id": event["id"], "event_type": event["type"],
-        "attempts": 0, "error": None, "created_at": datetime.now(timezone.utc).isoformat(),
-    })
-
-
-def _add_report_job(ctx: HandlerContext, event: dict[str, Any], kind: str, *, language: str = ENGLISH_TAG,
-                    language_name: str | None = None, large_print: bool = False) -> None:
-    data = event["data"]
-    report = data["report"]
-    key = job_key(data["report_id"], kind, report["report_version"], None, language, large_print)
+    key = job_key(owner_id, kind, version, meeting_id, language, large_print)
     if ctx.store.collection(st.JOBS).find_one({"_id": key}) is not None:
         return
     ctx.uow.insert(st.JOBS, {
-        "_id": key, "status": "pending", "kind": kind, "plan_id": data.get("plan_id"),
-        "case_id": data.get("case_id"), "child_id": data.get("child_id"), "plan_version": None,
-        "report_id": data["report_id"], "report_version": report["report_version"],
-        "report_kind": data.get("report_kind"), "conference_id": data.get("conference_id"),
-        "meeting_id": None, "language": language, "language_name": language_name, "large_print": large_print,
-        "report": report, "child": data.get("child"), "snapshot": None, "meeting": None,
+        "plan_id": None, "case_id": None, "child_id": None, "plan_version": None, "snapshot": None, **fields,
+        "_id": key, "status": "pending", "kind": kind, "meeting_id": meeting_id, "meeting": meeting,
+        "language": language, "language_name": language_name, "large_print": large_print,
         "authority": event.get("authority"), "event_id": event["id"], "event_type": event["type"],
         "attempts": 0, "error": None, "created_at": datetime.now(timezone.utc).isoformat(),
     })
+
+
+def _add_plan_job(ctx: HandlerContext, event: dict[str, Any], snapshot: dict[str, Any], kind: str,
+                  **variant: Any) -> None:
+    version = snapshot.get("plan_version") or 0
+    _add_job(ctx, event, kind, snapshot["plan_id"], version, plan_id=snapshot["plan_id"],
+             case_id=snapshot.get("case_id"), child_id=snapshot.get("child_id"), plan_version=version,
+             snapshot=snapshot, **variant)
+
+
+def _add_report_job(ctx: HandlerContext, event: dict[str, Any], kind: str, **variant: Any) -> None:
+    data = event["data"]
+    report = data["report"]
+    _add_job(ctx, event, kind, data["report_id"], report["report_version"], plan_id=data.get("plan_id"),
+             case_id=data.get("case_id"), child_id=data.get("child_id"), report_id=data["report_id"],
+             report_version=report["report_version"], report_kind=data.get("report_kind"),
+             conference_id=data.get("conference_id"), report=report, child=data.get("child"), **variant)
 
 
 @handlers.on("plan.*", "deadline.*", "conference.*")
@@ -123,9 +123,10 @@ def plan_documents(event: dict[str, Any], ctx: HandlerContext) -> None:
     if not snapshot.get("plan_id") or not snapshot.get("plan_version"):
         return
     first = (snapshot.get("agreed") or {}).get("at") == "initial_conference" and snapshot["plan_version"] == 1
-    _add_job(ctx, event, snapshot, "outline_plan" if first else "professional_plan")
+    _add_plan_job(ctx, event, snapshot, "outline_plan" if first else "professional_plan")
     for language, name, large in _variants(ctx, snapshot.get("content") or {}):
-        _add_job(ctx, event, snapshot, "family_plan", language=language, language_name=name, large_print=large)
+        _add_plan_job(ctx, event, snapshot, "family_plan", language=language, language_name=name,
+                      large_print=large)
 
 
 @handlers.on("core_group.held.v1")
@@ -137,7 +138,7 @@ def core_group_record(event: dict[str, Any], ctx: HandlerContext) -> None:
         # yet is retried later (and parked, with this message, if it never comes).
         raise LookupError(f"core group meeting {data.get('meeting_id')}: plan {data.get('plan_id')} not known yet")
     meeting = {k: data.get(k) for k in ("meeting_id", "held_on", "detailed_plan_agreed", "attendees", "notes")}
-    _add_job(ctx, event, plan["snapshot"], "core_group_record", meeting=meeting)
+    _add_plan_job(ctx, event, plan["snapshot"], "core_group_record", meeting=meeting)
 
 
 @handlers.on("report.countersigned.v1")
@@ -158,21 +159,13 @@ def report_documents(event: dict[str, Any], ctx: HandlerContext) -> None:
 @handlers.on("conference.held.v1")
 def conference_record(event: dict[str, Any], ctx: HandlerContext) -> None:
     data = event.get("data") or {}
-    key = job_key(data["conference_id"], "conference_record", 1, None, ENGLISH_TAG, False)
-    if ctx.store.collection(st.JOBS).find_one({"_id": key}) is not None:
-        return
     # A review's plan is known (its own events came first on the case's
     # queue); an initial conference's plan is made by this very outcome, and
     # its outline plan is a document of its own.
     plan = ctx.store.collection(st.PLANS).find_one({"_id": data["plan_id"]}) \
         if data.get("plan_id") and data.get("kind") == "review" else None
     snapshot = (plan or {}).get("snapshot")
-    ctx.uow.insert(st.JOBS, {
-        "_id": key, "status": "pending", "kind": "conference_record", "plan_id": data.get("plan_id"),
-        "case_id": data.get("case_id"), "child_id": data.get("child_id"),
-        "plan_version": (snapshot or {}).get("plan_version"), "conference_id": data["conference_id"],
-        "meeting_id": None, "language": ENGLISH_TAG, "language_name": None, "large_print": False,
-        "snapshot": snapshot, "meeting": None, "conference": data,
-        "authority": event.get("authority"), "event_id": event["id"], "event_type": event["type"],
-        "attempts": 0, "error": None, "created_at": datetime.now(timezone.utc).isoformat(),
-    })
+    _add_job(ctx, event, "conference_record", data["conference_id"], 1, plan_id=data.get("plan_id"),
+             case_id=data.get("case_id"), child_id=data.get("child_id"),
+             plan_version=(snapshot or {}).get("plan_version"), conference_id=data["conference_id"],
+             snapshot=snapshot, conference=data)
