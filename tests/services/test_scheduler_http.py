@@ -159,6 +159,21 @@ def test_a_moved_conference_supersedes_and_recalculates_its_keyed_deadlines(make
     assert old["status"] == "superseded" and old["superseded_by"] == new["id"]
     assert new["supersedes"] == old["id"] and new["due_on"] == "2026-11-26"
     assert new["anchor"]["date"] == "2026-11-27"
+    # The superseded event says why: the move, with the day and the deadline that replaced it.
+    [superseded] = [m.body["data"] for m in ctx.store.outbox_pending(1000)
+                    if m.routing_key == "deadline.superseded.v1" and m.body["data"]["deadline_id"] == old["id"]]
+    assert superseded["superseded_by"] == new["id"]
+    assert superseded["closed_by"]["type"] == "conference.rescheduled.v1" and superseded["closed_by"]["on"]
+
+    # A cancelled conference cancels its keyed deadlines, and each event names the cancelling event.
+    deliver_event(ctx, "conference.cancelled.v1", {
+        "conference_id": CONF, "case_id": CASE, "child_id": CHILD, "kind": "initial", "scheduled_for": "2026-11-27",
+        "reason": "no longer needed", "plan_id": None})
+    cancelled = [m.body["data"] for m in ctx.store.outbox_pending(1000) if m.routing_key == "deadline.cancelled.v1"]
+    assert cancelled and all(c["closed_by"]["type"] == "conference.cancelled.v1" and c["superseded_by"] is None
+                             for c in cancelled)
+    assert all(m.body["data"]["closed_by"] is None for m in ctx.store.outbox_pending(1000)
+               if m.routing_key == "deadline.scheduled.v1")
 
 
 def test_a_deadline_without_a_timescale_waits_for_a_managers_date(make_settings, token_for):

@@ -143,7 +143,8 @@ def test_the_classes_are_in_the_document_and_free_text_is_narrative(doc):
     assert free_status == {
         ("escalation.raised.v1", "name"), ("escalation.raised.v1", "recipient.kind"),
         ("lookup.performed.v1", "partner_role"),
-        *{(t, p) for t in CATALOGUE if t.startswith("deadline.") for p in ("kind", "name", "met.type")},
+        *{(t, p) for t in CATALOGUE if t.startswith("deadline.")
+          for p in ("kind", "name", "met.type", "closed_by.type")},
     }
 
 

@@ -135,6 +135,7 @@ class DeadlineSchema(Schema):
     met = fields.Nested(MetSchema, allow_none=True)
     cancelled = fields.Dict(allow_none=True)
     superseded_by = fields.String(allow_none=True)
+    superseded = fields.Dict(allow_none=True, metadata={"description": "when, and the event that superseded it"})
     supersedes = fields.String(allow_none=True)
     due_date_set = fields.Dict(allow_none=True)
     created_at = fields.String()

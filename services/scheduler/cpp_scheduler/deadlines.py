@@ -77,7 +77,16 @@ def event_data(doc: dict[str, Any]) -> dict[str, Any]:
         "needs_date": doc["needs_date"],
         "source": doc["source"],
         "met": doc["met"],
+        "closed_by": _closed_by(doc),
+        "superseded_by": doc.get("superseded_by"),
     }
+
+
+def _closed_by(doc: dict[str, Any]) -> dict[str, Any] | None:
+    closed = doc.get("cancelled") if doc["status"] == "cancelled" else doc.get("superseded")
+    if doc["status"] not in ("cancelled", "superseded") or not closed:
+        return None
+    return {"on": closed["on"], "event_id": closed["event_id"], "type": closed["type"], "time": closed.get("time")}
 
 
 def schedule(doc: dict[str, Any], rule_reminder_days: int, cal: WorkingCalendar,
@@ -117,6 +126,7 @@ def new_deadline(rule: Rule, scope: Scope, cal: WorkingCalendar, *, anchor: date
         "met": None,
         "cancelled": None,
         "superseded_by": None,
+        "superseded": None,
         "supersedes": None,
         "due_date_set": None,
         "notified": {"approaching": None, "overdue": None},
@@ -238,7 +248,8 @@ def on_event(event: dict[str, Any], scope: Scope, rules: list[Rule], open_deadli
                 continue  # keep the earlier deadline: a second trigger never moves one later
         for old in same:
             target = old if old in changes.inserts else doc_of(old["_id"])
-            target.update(status="superseded", next_check_on=None, superseded_by=fresh["_id"])
+            target.update(status="superseded", next_check_on=None, superseded_by=fresh["_id"],
+                          superseded={"on": now[:10], **ref})
             fresh["supersedes"] = old["_id"]
             if old in changes.inserts:
                 changes.inserts.remove(old)

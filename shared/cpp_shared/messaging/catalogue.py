@@ -364,6 +364,13 @@ class DeadlineMet(EventData):
     time = _moment("that event's time", allow_none=True)
 
 
+class DeadlineClosed(EventData):
+    on = _day("the day it was cancelled or superseded")
+    event_id = _identifier("the event that cancelled or superseded it")
+    type = _status("that event's type (plan.ended.v1, conference.cancelled.v1, conference.rescheduled.v1...)")
+    time = _moment("that event's time", allow_none=True)
+
+
 class DeadlineV1(EventData):
     """What every deadline event carries: the deadline after the change."""
 
@@ -385,6 +392,10 @@ class DeadlineV1(EventData):
     source = _narrative("the rule's cited source (statutory guidance or the council's own page), free text from "
                        "the deployment's configuration, never about the child")
     met = _nested(DeadlineMet, "when and by what it was met; null unless met", allow_none=True)
+    closed_by = _nested(DeadlineClosed, "why it no longer applies: when, and the event that cancelled or "
+                        "superseded it; null unless cancelled or superseded", allow_none=True)
+    superseded_by = _identifier("the deadline that replaced it (recalculated); null unless superseded",
+                                allow_none=True)
 
 
 # --- the registry ------------------------------------------------------------
