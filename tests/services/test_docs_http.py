@@ -219,6 +219,21 @@ def test_every_conference_outcome_has_its_record_listed_with_the_case(agreed_pla
     assert docs.get("/v1/cases/no-such-case/documents", headers=sw).status_code == 404
 
 
+def test_each_plan_events_snapshot_is_stored_once_and_named_by_its_jobs(agreed_plan, docs_ctx):
+    plan_id = agreed_plan["plan_id"]
+    snapshots = docs_ctx.store.collection("snapshots").find({"plan_id": plan_id})
+    assert sorted(s["snapshot"]["status"] for s in snapshots) == ["active", "outline"]  # created, activated
+    jobs = [j for j in docs_ctx.store.collection("jobs").find({"plan_id": plan_id})
+            if j["kind"] != "conference_record"]
+    assert len(jobs) == 5 and all(j["snapshot"] is None for j in jobs)
+    by_id = {s["_id"]: s["snapshot"] for s in snapshots}
+    assert {(j["kind"], by_id[j["snapshot_id"]]["plan_version"]) for j in jobs} == {
+        ("outline_plan", 1), ("family_plan", 1), ("core_group_record", 1), ("professional_plan", 2),
+        ("family_plan", 2)}
+    projection = docs_ctx.store.collection("plans").find_one({"_id": plan_id})
+    assert "snapshot" not in projection and by_id[projection["snapshot_id"]]["plan_version"] == 2
+
+
 def test_a_redelivered_or_repeated_event_renders_nothing_new(agreed_plan, plans_store, docs_ctx):
     activated = next(m.body for m in plans_store.outbox_pending(1000) if m.routing_key == "plan.activated.v1")
     with pytest.raises(AlreadyProcessed):

@@ -95,12 +95,15 @@ def _add_job(ctx: HandlerContext, event: dict[str, Any], kind: str, owner_id: st
     })
 
 
-def _add_plan_job(ctx: HandlerContext, event: dict[str, Any], snapshot: dict[str, Any], kind: str,
-                  **variant: Any) -> None:
+def _add_plan_job(ctx: HandlerContext, event: dict[str, Any], snapshot: dict[str, Any], snapshot_id: str | None,
+                  kind: str, **variant: Any) -> None:
+    """A plan document's job: it names the stored snapshot it renders (or,
+    for a snapshot kept from before they were stored once, holds it)."""
     version = snapshot.get("plan_version") or 0
+    plan = {"snapshot_id": snapshot_id} if snapshot_id else {"snapshot": snapshot}
     _add_job(ctx, event, kind, snapshot["plan_id"], version, plan_id=snapshot["plan_id"],
              case_id=snapshot.get("case_id"), child_id=snapshot.get("child_id"), plan_version=version,
-             snapshot=snapshot, **variant)
+             **plan, **variant)
 
 
 def _add_report_job(ctx: HandlerContext, event: dict[str, Any], kind: str, **variant: Any) -> None:
@@ -123,22 +126,23 @@ def plan_documents(event: dict[str, Any], ctx: HandlerContext) -> None:
     if not snapshot.get("plan_id") or not snapshot.get("plan_version"):
         return
     first = (snapshot.get("agreed") or {}).get("at") == "initial_conference" and snapshot["plan_version"] == 1
-    _add_plan_job(ctx, event, snapshot, "outline_plan" if first else "professional_plan")
+    # keep_projections stored the snapshot under the event's id, in this unit of work.
+    _add_plan_job(ctx, event, snapshot, event["id"], "outline_plan" if first else "professional_plan")
     for language, name, large in _variants(ctx, snapshot.get("content") or {}):
-        _add_plan_job(ctx, event, snapshot, "family_plan", language=language, language_name=name,
+        _add_plan_job(ctx, event, snapshot, event["id"], "family_plan", language=language, language_name=name,
                       large_print=large)
 
 
 @handlers.on("core_group.held.v1")
 def core_group_record(event: dict[str, Any], ctx: HandlerContext) -> None:
     data = event.get("data") or {}
-    plan = ctx.store.collection(st.PLANS).find_one({"_id": data.get("plan_id")})
+    snapshot_id, plan = st.latest_plan(ctx.store, data.get("plan_id"))
     if plan is None:
         # The plan's own events come first on the case's queue; one not seen
         # yet is retried later (and parked, with this message, if it never comes).
         raise LookupError(f"core group meeting {data.get('meeting_id')}: plan {data.get('plan_id')} not known yet")
     meeting = {k: data.get(k) for k in ("meeting_id", "held_on", "detailed_plan_agreed", "attendees", "notes")}
-    _add_plan_job(ctx, event, plan["snapshot"], "core_group_record", meeting=meeting)
+    _add_plan_job(ctx, event, plan, snapshot_id, "core_group_record", meeting=meeting)
 
 
 @handlers.on("report.countersigned.v1")
@@ -150,8 +154,7 @@ def report_documents(event: dict[str, Any], ctx: HandlerContext) -> None:
     _add_report_job(ctx, event, "conference_report")
     content = data["report"].get("plan") or {}
     if not content and data.get("plan_id"):
-        plan = ctx.store.collection(st.PLANS).find_one({"_id": data["plan_id"]})
-        content = ((plan or {}).get("snapshot") or {}).get("content") or {}
+        content = (st.latest_plan(ctx.store, data["plan_id"])[1] or {}).get("content") or {}
     for language, name, large in _variants(ctx, content):
         _add_report_job(ctx, event, "family_report", language=language, language_name=name, large_print=large)
 
@@ -162,10 +165,10 @@ def conference_record(event: dict[str, Any], ctx: HandlerContext) -> None:
     # A review's plan is known (its own events came first on the case's
     # queue); an initial conference's plan is made by this very outcome, and
     # its outline plan is a document of its own.
-    plan = ctx.store.collection(st.PLANS).find_one({"_id": data["plan_id"]}) \
-        if data.get("plan_id") and data.get("kind") == "review" else None
-    snapshot = (plan or {}).get("snapshot")
+    snapshot_id, snapshot = st.latest_plan(ctx.store, data["plan_id"]) \
+        if data.get("plan_id") and data.get("kind") == "review" else (None, None)
+    plan = {"snapshot_id": snapshot_id} if snapshot_id else {"snapshot": snapshot}
     _add_job(ctx, event, "conference_record", data["conference_id"], 1, plan_id=data.get("plan_id"),
              case_id=data.get("case_id"), child_id=data.get("child_id"),
              plan_version=(snapshot or {}).get("plan_version"), conference_id=data["conference_id"],
-             snapshot=snapshot, conference=data)
+             conference=data, **plan)

@@ -60,6 +60,11 @@ class RenderResult:
 def render_job(ctx: ServiceContext, job: dict[str, Any]) -> list[dict[str, Any]]:
     """Render one job's files (written durably); returns their metadata rows."""
     docs = documents(ctx)
+    if job.get("snapshot_id"):
+        plan = st.snapshot(ctx.store, job["snapshot_id"])
+        if plan is None:  # committed with the job: missing means a damaged store, not a blank document
+            raise LookupError(f"the plan snapshot {job['snapshot_id']} of job {job['_id']} is missing")
+        job = {**job, "snapshot": plan}
     phrases = EN
     if job["kind"] in FAMILY_KINDS and job.get("language_name"):
         phrases = phrase_set(ctx.plugins, job["language_name"]) or EN

@@ -9,8 +9,10 @@ keeps of other services' events.
   event's unit of work (with its processed mark) and rendered by the
   worker's renderer loop (``render.py``); its ``_id`` is the document's key
   without the format, so an event seen twice asks for nothing twice.
-* ``plans``: the latest snapshot of each plan (a core group record shows the
-  plan in force at the meeting).
+* ``snapshots``: each plan event's snapshot of the plan, stored once (by
+  the event's id) and named by the jobs that render it and by ``plans``;
+* ``plans``: which snapshot is each plan's latest (a core group record shows
+  the plan in force at the meeting).
 * ``deadlines`` and ``meetings``: per case, the scheduler's deadlines and
   the conferences scheduled, for the upcoming deadlines of the professional
   plan and the next meetings of the family version.
@@ -26,6 +28,7 @@ from cpp_shared.store import Store, UnitOfWork
 DOCUMENTS = "documents"
 JOBS = "jobs"
 PLANS = "plans"
+SNAPSHOTS = "snapshots"
 DEADLINES = "deadlines"
 MEETINGS = "meetings"
 AUDIT = "audit"
@@ -48,8 +51,10 @@ def setup_store(store: Store) -> None:
 def update_projections(uow: UnitOfWork, event: dict[str, Any]) -> None:
     etype, data = event["type"], event.get("data") or {}
     if etype.startswith("plan.") and data.get("plan_id"):
-        uow.update(PLANS, {"_id": data["plan_id"]}, {"$set": {"snapshot": data,
-                                                               "authority": event.get("authority")}}, upsert=True)
+        uow.insert(SNAPSHOTS, {"_id": event["id"], "plan_id": data["plan_id"], "snapshot": data})
+        uow.update(PLANS, {"_id": data["plan_id"]}, {"$set": {"snapshot_id": event["id"],
+                                                               "authority": event.get("authority")},
+                                                      "$unset": {"snapshot": ""}}, upsert=True)
     elif etype.startswith("deadline.") and data.get("deadline_id"):
         uow.update(DEADLINES, {"_id": data["deadline_id"]}, {"$set": {
             "case_id": data.get("case_id"), "plan_id": data.get("plan_id"), "name": data.get("name"),
@@ -65,6 +70,22 @@ def update_projections(uow: UnitOfWork, event: dict[str, Any]) -> None:
         elif etype == "conference.cancelled.v1":
             fields.update(status="cancelled")
         uow.update(MEETINGS, {"_id": data["conference_id"]}, {"$set": fields}, upsert=True)
+
+
+def snapshot(store: Store, snapshot_id: str | None) -> dict[str, Any] | None:
+    row = store.collection(SNAPSHOTS).find_one({"_id": snapshot_id}) if snapshot_id else None
+    return row["snapshot"] if row else None
+
+
+def latest_plan(store: Store, plan_id: str | None) -> tuple[str | None, dict[str, Any] | None]:
+    """The plan's latest snapshot and its id (None, None for a plan not heard
+    of; a row kept from before snapshots were stored once holds its own)."""
+    row = store.collection(PLANS).find_one({"_id": plan_id}) if plan_id else None
+    if row is None:
+        return None, None
+    if "snapshot_id" in row:
+        return row["snapshot_id"], snapshot(store, row["snapshot_id"])
+    return None, row.get("snapshot")
 
 
 def upcoming(store: Store, case_id: str | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
