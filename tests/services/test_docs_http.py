@@ -278,3 +278,30 @@ def test_documents_are_read_as_the_record_is(agreed_plan, docs, docs_ctx, token_
         "team_manager", "chair", "auditor", "admin"]
     assert all(e["authority"] == "ENG" and e["child_id"] == "child-7" for e in log)
     assert docs_ctx.store.verify_log("audit").ok
+
+
+def _job(docs_ctx, key, **fields):
+    with docs_ctx.store.unit_of_work() as uow:
+        uow.insert("jobs", {"_id": key, "status": "pending", "kind": "professional_plan", "plan_id": "plan-old",
+                            "case_id": "case-old", "child_id": "child-old", "plan_version": 2, "meeting_id": None,
+                            "meeting": None, "language": "en-GB", "language_name": None, "large_print": False,
+                            "authority": "ENG", "event_id": "e-old", "event_type": "plan.activated.v1",
+                            "attempts": 0, "error": None, "created_at": "2026-11-20T00:00:00+00:00", **fields})
+
+
+def test_a_job_holding_its_own_snapshot_renders_and_one_missing_its_snapshot_fails_not_blank(docs_ctx):
+    old = {"plan_id": "plan-old", "case_id": "case-old", "child_id": "child-old", "status": "active",
+           "plan_version": 2, "created_on": "2098-12-01", "activated_on": "2098-12-08", "ended": None,
+           "agreed": {"by": "sw-1", "on": "2098-12-08", "at": "core_group_meeting"}, "key_worker": None,
+           "categories": ["neglect"], "content": {**DETAILED, "key_worker": {"name": "Kim Older"}}}
+    # A job written before snapshots were stored once holds its own.
+    _job(docs_ctx, "plan-old:professional_plan:v2:-:en-GB:std", snapshot=old)
+    _job(docs_ctx, "plan-old:professional_plan:v3:-:en-GB:std", snapshot=None, snapshot_id="no-such-event",
+         plan_version=3)
+    result = Renderer(docs_ctx).run_once(use_lease=False)
+    assert (result.jobs, result.failed) == (1, 0)
+    jobs = {j["_id"]: j for j in docs_ctx.store.collection("jobs").find({"plan_id": "plan-old"})}
+    assert jobs["plan-old:professional_plan:v2:-:en-GB:std"]["status"] == "done"
+    missing = jobs["plan-old:professional_plan:v3:-:en-GB:std"]
+    assert missing["status"] == "pending" and "snapshot no-such-event" in missing["error"]
+    assert [d["plan_version"] for d in docs_ctx.store.collection("documents").find({"plan_id": "plan-old"})] == [2, 2]
