@@ -21,7 +21,7 @@ from cpp_shared.store import StoreError, StoreUnavailable, open_store
 from cpp_shared.store.mongo import MongoStore
 from tests.helpers import bearer, free_port
 from tests.services.test_docs_http import Pump
-from tests.services.test_plans_lifecycle_http import OUTLINE
+from tests.services.test_lookup_http import put_on_plan
 
 
 class Disk:
@@ -255,16 +255,8 @@ def test_rendered_documents_are_served_from_gridfs(docs_on_mongo, plans, plans_s
     # A case to its outline plan, over the plans API; its events to docs; the renderer.
     sw, chair = bearer(token_for("social_worker", user="sw-1")), bearer(token_for("chair", user="chair-1"))
     d0 = date.today() - timedelta(days=20)
-    case_id = plans.post("/v1/cases", json={"child_id": "child-7"}, headers=sw).json["id"]
-    plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": d0.isoformat()}, headers=sw)
-    plans.post(f"/v1/cases/{case_id}/enquiry-outcome", headers=sw,
-               json={"completed_on": d0.isoformat(), "conference_required": True})
-    conf = plans.post(f"/v1/cases/{case_id}/conferences", headers=sw,
-                      json={"kind": "initial", "scheduled_for": d0.isoformat()}).json
-    outcome = plans.post(f"/v1/conferences/{conf['id']}/outcome", headers=chair,
-                         json={"held_on": d0.isoformat(), "plan_required": True, "outline_plan": OUTLINE})
-    assert outcome.status_code in (200, 201), outcome.json
-    plan_id = outcome.json["plan"]["id"]
+    _, plan = put_on_plan(plans, sw, chair, "child-7", d0)
+    plan_id = plan["id"]
     assert "plan.created.v1" in Pump(plans_store, docs_ctx)()
     result = Renderer(docs_ctx).run_once(use_lease=False)
     assert result.jobs >= 1 and result.failed == 0
