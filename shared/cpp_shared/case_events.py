@@ -35,6 +35,19 @@ def record_case_event(event: dict, ctx: HandlerContext) -> None:
     })
 
 
+def conference_state(event_type: str, data: dict) -> dict:
+    """Where a conference stands after one of its events, for a consuming
+    service's projection: ``status`` (scheduled, held, cancelled) and, when
+    the event gives it, ``on`` (the day scheduled or held)."""
+    if event_type in ("conference.scheduled.v1", "conference.rescheduled.v1"):
+        return {"status": "scheduled", "on": data.get("scheduled_for")}
+    if event_type == "conference.held.v1":
+        return {"status": "held", "on": data.get("held_on")}
+    if event_type == "conference.cancelled.v1":
+        return {"status": "cancelled"}
+    return {}
+
+
 class CaseEventSchema(Schema):
     event_id = fields.String()
     type = fields.String()

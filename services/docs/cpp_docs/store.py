@@ -63,12 +63,7 @@ def update_projections(uow: UnitOfWork, event: dict[str, Any]) -> None:
             "needs_date": data.get("needs_date", False)}}, upsert=True)
     elif etype.startswith("conference.") and data.get("conference_id"):
         fields: dict[str, Any] = {"case_id": data.get("case_id"), "kind": data.get("kind")}
-        if etype in ("conference.scheduled.v1", "conference.rescheduled.v1"):
-            fields.update(status="scheduled", on=data.get("scheduled_for"))
-        elif etype == "conference.held.v1":
-            fields.update(status="held", on=data.get("held_on"))
-        elif etype == "conference.cancelled.v1":
-            fields.update(status="cancelled")
+        fields.update(case_events.conference_state(etype, data))
         uow.update(MEETINGS, {"_id": data["conference_id"]}, {"$set": fields}, upsert=True)
 
 

@@ -34,12 +34,7 @@ def update_projections(uow: UnitOfWork, event: dict[str, Any]) -> None:
         fields: dict[str, Any] = {"case_id": data.get("case_id"), "kind": f"{data.get('kind', '')}_conference"}
         if data.get("plan_id"):
             fields["plan_id"] = data["plan_id"]
-        if etype in ("conference.scheduled.v1", "conference.rescheduled.v1"):
-            fields.update(status="scheduled", on=data.get("scheduled_for"))
-        elif etype == "conference.held.v1":
-            fields.update(status="held", on=data.get("held_on"))
-        elif etype == "conference.cancelled.v1":
-            fields.update(status="cancelled")
+        fields.update(case_events.conference_state(etype, data))
         uow.update(MEETINGS, {"_id": data["conference_id"]}, {"$set": fields}, upsert=True)
     elif etype == "core_group.held.v1" and data.get("meeting_id"):
         uow.update(MEETINGS, {"_id": data["meeting_id"]}, {"$set": {
