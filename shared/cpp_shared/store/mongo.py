@@ -57,6 +57,7 @@ from .port import (
     VersionConflict,
 )
 from .documents import (
+    RESERVED_COLLECTIONS,
     BufferedUnitOfWork,
     check_collection_name,
     checked_document,
@@ -384,11 +385,14 @@ class MongoStore(Store):
         with self._op():
             self.client.admin.command("ping")
 
-    def outbox_pending(self, limit: int = 100) -> list[OutboxMessage]:
+    def outbox_pending(self, limit: int = 100, *, authority: str | None = None) -> list[OutboxMessage]:
         if limit < 1:
             raise ValueError("limit must be at least 1")
+        query: dict[str, Any] = {"sent_at": None}
+        if authority is not None:
+            query["body.authority"] = authority
         with self._op():
-            docs = list(self.db["outbox"].find({"sent_at": None}, sort=[("seq", 1)], limit=int(limit)))
+            docs = list(self.db["outbox"].find(query, sort=[("seq", 1)], limit=int(limit)))
         return [
             OutboxMessage(
                 seq=d["seq"],
@@ -410,10 +414,13 @@ class MongoStore(Store):
                 {"seq": {"$in": seqs}, "sent_at": None}, {"$set": {"sent_at": time.time()}}
             )
 
-    def outbox_stats(self) -> OutboxStats:
+    def outbox_stats(self, *, authority: str | None = None) -> OutboxStats:
+        query: dict[str, Any] = {"sent_at": None}
+        if authority is not None:
+            query["body.authority"] = authority
         with self._op():
-            pending = self.db["outbox"].count_documents({"sent_at": None})
-            oldest = self.db["outbox"].find_one({"sent_at": None}, sort=[("created_at", 1)])
+            pending = self.db["outbox"].count_documents(query)
+            oldest = self.db["outbox"].find_one(query, sort=[("created_at", 1)])
         return OutboxStats(pending=pending, oldest_created_at=None if oldest is None else oldest["created_at"])
 
     def read_log(self, log: str, *, after_seq: int = 0, limit: int = 1000) -> list[LogRecord]:
@@ -449,6 +456,13 @@ class MongoStore(Store):
     def release_lease(self, name: str, holder: str) -> None:
         with self._op():
             self.db["leases"].delete_one({"_id": name, "holder": holder})
+
+    def collection_names(self) -> list[str]:
+        with self._op():
+            names = self.db.list_collection_names()
+        # Not records: the store's own bookkeeping, and GridFS's files and chunks.
+        return sorted(n for n in names if n not in RESERVED_COLLECTIONS and not n.startswith("system.")
+                      and not n.endswith((".files", ".chunks")))
 
     def close(self) -> None:
         if self._owns_client:

@@ -249,8 +249,10 @@ class Store(abc.ABC):
 
     # --- outbox, for the relay ---
     @abc.abstractmethod
-    def outbox_pending(self, limit: int = 100) -> list[OutboxMessage]:
-        """Unsent messages, oldest commit first; ``limit`` >= 1."""
+    def outbox_pending(self, limit: int = 100, *, authority: str | None = None) -> list[OutboxMessage]:
+        """Unsent messages, oldest commit first; ``limit`` >= 1. With
+        ``authority``, only the events whose body's ``authority`` is that one
+        (a store shared by deployments: each relay sends its own)."""
 
     @abc.abstractmethod
     def outbox_mark_sent(self, seqs: list[int]) -> None:
@@ -258,7 +260,8 @@ class Store(abc.ABC):
         seqs are ignored. Sent rows are kept (with their send time)."""
 
     @abc.abstractmethod
-    def outbox_stats(self) -> OutboxStats: ...
+    def outbox_stats(self, *, authority: str | None = None) -> OutboxStats:
+        """The unsent messages (of ``authority`` alone, when given)."""
 
     # --- append-only logs ---
     @abc.abstractmethod
@@ -311,6 +314,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def release_lease(self, name: str, holder: str) -> None:
         """Give the lease up now; does nothing unless ``holder`` holds it."""
+
+    def collection_names(self) -> list[str]:
+        """The collections holding records (not the store's own bookkeeping)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot list its collections")
 
     def close(self) -> None:
         """Release connections; adapters that hold none keep this default."""

@@ -711,14 +711,21 @@ class SQLiteStore(Store):
     def ping(self) -> None:
         self._read("SELECT 1")
 
-    def outbox_pending(self, limit: int = 100) -> list[OutboxMessage]:
+    def outbox_pending(self, limit: int = 100, *, authority: str | None = None) -> list[OutboxMessage]:
         if limit < 1:
             raise ValueError("limit must be at least 1")
-        rows = self._read(
-            "SELECT seq, message_id, routing_key, body, headers, created_at FROM _outbox"
-            " WHERE sent_at IS NULL ORDER BY seq LIMIT ?",
-            (int(limit),),
-        )
+        if authority is None:
+            rows = self._read(
+                "SELECT seq, message_id, routing_key, body, headers, created_at FROM _outbox"
+                " WHERE sent_at IS NULL ORDER BY seq LIMIT ?",
+                (int(limit),),
+            )
+        else:
+            rows = self._read(
+                "SELECT seq, message_id, routing_key, body, headers, created_at FROM _outbox"
+                " WHERE sent_at IS NULL AND json_extract(body, '$.authority') = ? ORDER BY seq LIMIT ?",
+                (authority, int(limit)),
+            )
         return [
             OutboxMessage(seq=s, message_id=m, routing_key=r, body=json.loads(b), headers=json.loads(h), created_at=c)
             for s, m, r, b, h, c in rows
@@ -738,8 +745,12 @@ class SQLiteStore(Store):
                     (now, *chunk),
                 )
 
-    def outbox_stats(self) -> OutboxStats:
-        (count, oldest), = self._read("SELECT count(*), min(created_at) FROM _outbox WHERE sent_at IS NULL")
+    def outbox_stats(self, *, authority: str | None = None) -> OutboxStats:
+        if authority is None:
+            (count, oldest), = self._read("SELECT count(*), min(created_at) FROM _outbox WHERE sent_at IS NULL")
+        else:
+            (count, oldest), = self._read("SELECT count(*), min(created_at) FROM _outbox WHERE sent_at IS NULL"
+                                          " AND json_extract(body, '$.authority') = ?", (authority,))
         return OutboxStats(pending=count, oldest_created_at=oldest)
 
     def read_log(self, log: str, *, after_seq: int = 0, limit: int = 1000) -> list[LogRecord]:
@@ -780,6 +791,10 @@ class SQLiteStore(Store):
     def release_lease(self, name: str, holder: str) -> None:
         with self._write() as conn:
             conn.execute("DELETE FROM _leases WHERE name = ? AND holder = ?", (name, holder))
+
+    def collection_names(self) -> list[str]:
+        rows = self._read("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'c\\_%' ESCAPE '\\'")
+        return sorted(name[2:] for (name,) in rows)
 
     def close(self) -> None:
         """Close this process's connections. Call it when no other thread is
