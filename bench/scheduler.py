@@ -61,6 +61,7 @@ from cpp_scheduler.tick import Ticker  # noqa: E402
 from cpp_shared.config import Settings  # noqa: E402
 from cpp_shared.logs import configure  # noqa: E402
 from cpp_shared.plugins import Plugins  # noqa: E402
+from cpp_shared.store.scoped import unscoped  # noqa: E402
 from cpp_shared.store.sqlite import _order_by  # noqa: E402
 
 PLUGINS = ("england",)
@@ -231,13 +232,14 @@ def query_plans(ctx, query: dict, batch: int) -> dict[str, dict]:
     """EXPLAIN QUERY PLAN of the statements the adapter issues for the
     tick's find (unsorted, LIMIT batch) and for the same filter sorted,
     read on a connection of its own."""
-    coll = ctx.store.collection(st.DEADLINES)
+    coll = unscoped(ctx.store).collection(st.DEADLINES)
+    query = ctx.store.scope(query)  # what the service's view asks the database
     statements = {
         "tick (limit)": coll._select("_id, doc", query, f" LIMIT {batch} OFFSET 0"),
         "sorted": coll._select("_id, doc", query, f"{_order_by(SORT)} LIMIT -1 OFFSET 0"),
         "baseline (rule_id)": coll._select("count(*)", UNINDEXED),
     }
-    conn = sqlite3.connect(f"file:{ctx.store.path}?mode=ro", uri=True)
+    conn = sqlite3.connect(f"file:{unscoped(ctx.store).path}?mode=ro", uri=True)
     try:
         return {name: {"sql": sql, "plan": [row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]}
                 for name, (sql, params) in statements.items()}
@@ -318,7 +320,7 @@ def bench_scan(sizes: list[int], dues: list[int], rounds: int, workdir: Path, *,
                      f"all due {row['all_due_unsorted_s'] * 1e3:,.1f} ms, "
                      f"run_once {row['run_once_s']:,.2f} s (moved {row['moved']:,})", flush=True)
         plans[size] = query_plans(ctx, query, TICK_BATCH)
-    db = Path(ctx.store.path)
+    db = Path(unscoped(ctx.store).path)
     size_bytes = sum(p.stat().st_size for p in db.parent.glob(db.name + "*"))
     ctx.store.close()
     return {"today": today.isoformat(), "query": query, "sort": SORT, "tick_batch": TICK_BATCH,

@@ -55,3 +55,46 @@ def hand_over(service_ctx, event: dict):
     if outcome is not None:
         raise outcome
     return event
+
+
+def a_child(**overrides) -> dict:
+    """The least a child's registration needs."""
+    body = {"given_names": "Sam", "family_name": "Jones", "date_of_birth": "2020-01-02", "gender": "male",
+            "ethnicity": "White British", "first_language": "English", "interpreter_needed": False,
+            "address": {"lines": ["1 High Street"]}}
+    body.update(overrides)
+    return body
+
+
+def new_child(client, headers, **overrides) -> str:
+    """Register a child through a plans test client; its id (a case is opened only for a registered child)."""
+    resp = client.post("/v1/children", json=a_child(**overrides), headers=headers)
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()["id"]
+
+
+def new_child_over_http(plans_url: str, headers, **overrides) -> str:
+    """As ``new_child``, against a running plans service."""
+    import requests
+
+    resp = requests.post(f"{plans_url}/v1/children", json=a_child(**overrides), headers=headers, timeout=20)
+    assert resp.status_code == 201, resp.text
+    return resp.json()["id"]
+
+
+def child_on_record(store, child_id: str = "child-1", **fields) -> str:
+    """A child already on the deployment's record, written straight to the
+    plans store (no audit entry, no event), for tests about what follows."""
+    doc = {"_id": child_id, "given_names": "Sam", "family_name": "Jones", "date_of_birth": "2020-01-02"}
+    doc.update(fields)
+    store.collection("children").insert_one(doc)
+    return child_id
+
+
+def ensure_child(client, child_id: str) -> str:
+    """``child_id``, on the record of the plans app behind ``client`` (a
+    Flask test client): a case is opened only for a registered child."""
+    store = client.application.extensions["cpp"].store
+    if store.collection("children").find_one({"_id": child_id}) is None:
+        child_on_record(store, child_id)
+    return child_id

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
 
 from .auth import requires_role
@@ -71,6 +71,10 @@ def blueprint(service: str) -> Blueprint:
         def get(self, case_id: str):
             store = current_app.extensions["cpp"].store
             rows = store.collection(COLLECTION).find({"case_id": case_id}, sort=[("received_at", 1)])
+            if not rows:
+                # A case this service has heard nothing of, whether unknown or
+                # another authority's: not found, never an empty answer.
+                abort(404, message=f"no events of case {case_id} have reached the {service} service")
             return {"case_id": case_id, "events": rows}
 
     return bp

@@ -24,6 +24,7 @@ from .messaging.events import new_event
 from .metrics import ServiceMetrics
 from .plugins import Plugins
 from .store import Store, StoreUnavailable, UnitOfWork, VersionConflict, open_store
+from .store.scoped import ScopedStore
 
 PUBLIC_ENDPOINTS = {"healthz", "readyz", "metrics"}
 log = logs.get_logger("cpp.web")
@@ -110,9 +111,14 @@ def build_context(spec: ServiceSpec, settings: Settings | None = None) -> Servic
     logs.configure(spec.name, settings.log_format)
     plugins = Plugins(settings.plugins)
     authority = plugins.authority()
-    store = open_store(settings.store_url)
+    # Every record the service reads or writes is its authority's: one view,
+    # so that no view, handler or loop can forget the authority.
+    store = ScopedStore(open_store(settings.store_url), authority["code"])
     if spec.setup_store:
         spec.setup_store(store)
+    claimed = store.claim_unowned()
+    if claimed:
+        log.info("records without an authority claimed", authority=authority["code"], collections=claimed)
     return ServiceContext(spec=spec, settings=settings, plugins=plugins, authority=authority, store=store,
                           verifier=TokenVerifier(settings), metrics=ServiceMetrics(spec.name, store))
 

@@ -172,3 +172,40 @@ def test_writes_succeed_while_the_broker_is_down_and_every_event_arrives_once_af
         for svc in services.values():
             svc.stop()
         node.destroy()
+
+
+def test_another_authoritys_event_is_parked_at_once_and_never_applied(tmp_path, broker_url):
+    """A broker shared by two deployments, or a misrouted message: the
+    consumer of an authority's view never applies another's event."""
+    from cpp_shared.store.scoped import ScopedStore
+
+    store = ScopedStore(open_store(f"sqlite:///{tmp_path / 'docs.db'}"), "ENG")
+    handlers = Handlers()
+    handled = []
+
+    @handlers.on("case.opened.v1")
+    def keep(event, ctx):
+        ctx.uow.insert("effects", {"event_id": event["id"]})
+        handled.append(event["id"])
+
+    consumer = EventConsumer("docs", store, broker_url, handlers, retry_delays=(0.2,), prefetch=10)
+    thread = threading.Thread(target=consumer.run, daemon=True)
+    thread.start()
+    try:
+        consumer.ready.wait(15)
+        theirs = new_event("case.opened.v1", source="/services/plans", subject="k", data={"case_id": "k"},
+                           authority="GG")
+        ours = case_event()
+        publish(broker_url, json.dumps(theirs))
+        publish(broker_url, json.dumps(ours))
+        wait_for(lambda: handled == [ours["id"]], timeout=20, what="our event to be handled")
+        wait_for(lambda: queue_depth(broker_url, "docs.parked") == 1, timeout=20, what="their event parked")
+        [parked] = drain(broker_url, "docs.parked")
+        assert json.loads(parked.body)["id"] == theirs["id"]
+        assert "for authority 'GG'; this deployment serves 'ENG'" in parked.headers[ERROR_HEADER]
+        assert parked.headers.get("x-cpp-attempt", 1) == 1  # parked on its first delivery, never retried
+        assert store.inner.collection("effects").count_documents({}) == 1
+    finally:
+        consumer.stop()
+        thread.join(10)
+        consumer.close()

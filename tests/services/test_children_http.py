@@ -282,7 +282,7 @@ def test_an_nhs_number_already_registered_is_a_409_naming_the_child(client, stor
 
 
 def test_another_authoritys_child_with_the_same_nhs_number_does_not_block_or_leak(client, store, sw):
-    store.collection("children").insert_one({"_id": "theirs", "authority": "BRO", "family_name": "Okafor-Smith",
+    store.inner.collection("children").insert_one({"_id": "theirs", "authority": "BRO", "family_name": "Okafor-Smith",
                                              "identifiers": [{"scheme": "nhs_number", "value": NHS}],
                                              "nhs_key": f"BRO:{NHS}"})
     resp = client.post("/v1/children", json=full_child(), headers=sw)
@@ -428,7 +428,7 @@ def test_null_removes_an_optional_field_and_the_nhs_number_can_be_reused(client,
 # --- scoping and roles ---
 
 def test_another_authoritys_child_is_not_found(client, store, sw, token_for):
-    store.collection("children").insert_one({**full_child(), "_id": "theirs", "authority": "BRO",
+    store.inner.collection("children").insert_one({**full_child(), "_id": "theirs", "authority": "BRO",
                                              "family_name_key": "okafor-smith", "nhs_key": f"BRO:{NHS}"})
     assert client.get("/v1/children/theirs", headers=sw).status_code == 404
     assert client.get("/v1/children/theirs", headers=bearer(token_for("admin"))).status_code == 404
@@ -437,7 +437,7 @@ def test_another_authoritys_child_is_not_found(client, store, sw, token_for):
     assert client.get(f"/v1/children?nhs_number={NHS}", headers=sw).json["total"] == 0
     assert client.get("/v1/children?family_name=Okafor-Smith", headers=sw).json["items"] == []
     assert client.get("/v1/children", headers=sw).json["total"] == 0
-    assert store.collection("children").find_one({"_id": "theirs"})["family_name"] == "Okafor-Smith"
+    assert store.inner.collection("children").find_one({"_id": "theirs"})["family_name"] == "Okafor-Smith"
     assert store.read_log("audit") == [] and store.outbox_stats().pending == 0
 
 

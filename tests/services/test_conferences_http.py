@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.helpers import bearer
+from tests.helpers import ensure_child, bearer
 
 OUTLINE = {
     "key_worker": {"name": "Sam Social", "role": "social worker", "phone": "020 7946 0000"},
@@ -30,7 +30,7 @@ def iso(days: int) -> str:
 
 
 def pending_case(plans, sw, child_id="child-1") -> str:
-    case_id = plans.post("/v1/cases", json={"child_id": child_id}, headers=sw).json["id"]
+    case_id = plans.post("/v1/cases", json={"child_id": ensure_child(plans, child_id)}, headers=sw).json["id"]
     assert plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": iso(0)}, headers=sw).status_code == 201
     assert plans.post(f"/v1/cases/{case_id}/enquiry-outcome", headers=sw,
                       json={"completed_on": iso(5), "conference_required": True}).status_code == 200
@@ -185,10 +185,10 @@ def test_a_cancelled_initial_conference_makes_way_for_another(plans, plans_store
 # --- who and whose --------------------------------------------------------
 
 def test_another_authoritys_conference_is_not_found(plans, plans_store, sw):
-    plans_store.collection("cases").insert_one({"_id": "their-case", "authority": "BRO", "child_id": "x",
+    plans_store.inner.collection("cases").insert_one({"_id": "their-case", "authority": "BRO", "child_id": "x",
                                                 "status": "conference_pending", "conferences": [], "plan_id": None,
                                                 "strategy_discussions": []})
-    plans_store.collection("conferences").insert_one({"_id": "theirs", "authority": "BRO", "case_id": "their-case",
+    plans_store.inner.collection("conferences").insert_one({"_id": "theirs", "authority": "BRO", "case_id": "their-case",
                                                       "child_id": "x", "kind": "initial", "status": "scheduled",
                                                       "scheduled_for": iso(10), "outcome": None})
     before = written(plans_store)
@@ -197,7 +197,7 @@ def test_another_authoritys_conference_is_not_found(plans, plans_store, sw):
                        headers={**sw, "If-Match": '"1"'}).status_code == 404
     assert plans.post("/v1/conferences/theirs/cancellation", json={"reason": "x"}, headers=sw).status_code == 404
     assert written(plans_store) == before
-    assert plans_store.collection("conferences").find_one({"_id": "theirs"})["status"] == "scheduled"
+    assert plans_store.inner.collection("conferences").find_one({"_id": "theirs"})["status"] == "scheduled"
 
 
 @pytest.mark.parametrize("role", ["partner", "auditor"])

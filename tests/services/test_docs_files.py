@@ -243,13 +243,13 @@ def docs_on_mongo(make_settings):
     name = f"docs_e2e_{uuid.uuid4().hex}"
     app = create_docs_app(make_settings("docs", CPP_STORE_URL=f"mongomock://{name}"))
     yield app
-    store = app.extensions["cpp"].store
+    store = app.extensions["cpp"].store.inner
     store.client.drop_database(store.db.name)
 
 
 def test_rendered_documents_are_served_from_gridfs(docs_on_mongo, plans, plans_store, token_for, data_dir):
     docs_ctx, docs = docs_on_mongo.extensions["cpp"], docs_on_mongo.test_client()
-    assert isinstance(docs_ctx.store, MongoStore)
+    assert isinstance(docs_ctx.store.inner, MongoStore)
     assert isinstance(file_store(docs_ctx), GridFSFileStore) and file_store(docs_ctx) is file_store(docs_ctx)
 
     # A case to its outline plan, over the plans API; its events to docs; the renderer.
@@ -265,7 +265,7 @@ def test_rendered_documents_are_served_from_gridfs(docs_on_mongo, plans, plans_s
     assert listing.status_code == 200, listing.json
     rows = listing.json["documents"]
     assert {r["format"] for r in rows} == {"html", "pdf"}
-    gridfs = docs_ctx.store.db
+    gridfs = docs_ctx.store.inner.db
     for row in rows:
         got = docs.get(row["url"], headers=sw)
         assert got.status_code == 200, got.json

@@ -16,7 +16,7 @@ from cpp_docs.readability import scores
 from cpp_docs.render import Renderer
 from cpp_shared.messaging.events import new_event
 from cpp_shared.store import AlreadyProcessed
-from tests.helpers import bearer, deliver_event, hand_over
+from tests.helpers import ensure_child, bearer, deliver_event, hand_over
 from tests.services.test_plans_lifecycle_http import DETAILED, OUTLINE
 from tests.unit.test_docs_render import MAX_FAMILY_GRADE
 
@@ -91,7 +91,7 @@ def agreed_plan(plans, plans_store, docs_ctx, token_for):
     sw, chair = bearer(token_for("social_worker", user="sw-1")), bearer(token_for("chair", user="chair-1"))
     pump = Pump(plans_store, docs_ctx)
     d0 = date.today() - timedelta(days=20)
-    case_id = plans.post("/v1/cases", json={"child_id": "child-7"}, headers=sw).json["id"]
+    case_id = plans.post("/v1/cases", json={"child_id": ensure_child(plans, "child-7")}, headers=sw).json["id"]
     plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": d0.isoformat()}, headers=sw)
     plans.post(f"/v1/cases/{case_id}/enquiry-outcome", headers=sw,
                json={"completed_on": d0.isoformat(), "conference_required": True})
@@ -257,18 +257,20 @@ def test_documents_are_read_as_the_record_is(agreed_plan, docs, docs_ctx, token_
     for role in ("team_manager", "chair", "auditor", "admin"):
         assert docs.get(doc["url"], headers=bearer(token_for(role, user=f"{role}-1"))).status_code == 200
 
-    # A document of another authority's plan (an event from elsewhere) is not found here.
+    # Another authority's event is never applied here, and its documents, in a
+    # database shared with its deployment, are not found.
     elsewhere = {"plan_id": "plan-x", "case_id": "case-x", "child_id": "child-x", "status": "outline",
                  "plan_version": 1, "created_on": "2098-12-01", "activated_on": None, "ended": None,
                  "agreed": {"by": "chair-9", "on": "2098-12-01", "at": "initial_conference"},
                  "key_worker": None, "categories": ["neglect"], "content": OUTLINE}
-    hand_over(docs_ctx, new_event("plan.created.v1", source="/services/plans", subject="plan-x", data=elsewhere,
-                                  authority="BRM"))
-    Renderer(docs_ctx).run_once(use_lease=False)
-    other = docs_ctx.store.collection("documents").find_one({"plan_id": "plan-x"})
-    assert other is not None
+    with pytest.raises(ValueError, match="authority"):
+        hand_over(docs_ctx, new_event("plan.created.v1", source="/services/plans", subject="plan-x", data=elsewhere,
+                                      authority="BRM"))
+    theirs = {**docs_ctx.store.collection("documents").find_one({"_id": doc["id"]}), "_id": "their-doc",
+              "plan_id": "plan-x", "authority": "BRM", "key": "their-doc"}
+    docs_ctx.store.inner.collection("documents").insert_one(theirs)
     assert docs.get(f"/v1/plans/plan-x/documents", headers=sw).status_code == 404
-    assert docs.get(f"/v1/documents/{other['_id']}", headers=sw).status_code == 404
+    assert docs.get("/v1/documents/their-doc", headers=sw).status_code == 404
     assert docs.get("/v1/documents/nothing", headers=sw).status_code == 404
 
     log = [r.entry for r in docs_ctx.store.read_log("audit")]

@@ -13,7 +13,7 @@ from cpp_docs.app import create_app as create_docs_app
 from cpp_docs.readability import scores
 from cpp_docs.render import Renderer
 from cpp_plans.app import create_app as create_plans_app
-from tests.helpers import bearer
+from tests.helpers import ensure_child, bearer
 from tests.services.test_children_http import full_child
 from tests.services.test_docs_http import Pump, pdf_text
 from tests.services.test_plans_lifecycle_http import FULL_OUTLINE
@@ -53,7 +53,7 @@ def countersigned_report(plans, who, *, child_seen, plan=DRAFT, conference_in_da
     child = full_child(given_names="Ana Maria", family_name="Le Page", preferred_name="Ana",
                        identifiers=[], people_with_parental_responsibility=[])
     child_id = ok(plans.post("/v1/children", headers=sw, json=child), 201)["id"]
-    case_id = ok(plans.post("/v1/cases", json={"child_id": child_id}, headers=sw), 201)["id"]
+    case_id = ok(plans.post("/v1/cases", json={"child_id": ensure_child(plans, child_id)}, headers=sw), 201)["id"]
     ok(plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": d0.isoformat()}, headers=sw), 201)
     ok(plans.post(f"/v1/cases/{case_id}/enquiry-outcome", headers=sw,
                   json={"completed_on": (d0 + timedelta(days=5)).isoformat(), "conference_required": True}))

@@ -20,7 +20,7 @@ from cpp_notify.runtime import runtime as notify_runtime
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_scheduler.tick import Ticker
 from cpp_shared.messaging.catalogue import CATALOGUE, validate_event
-from tests.helpers import bearer, deliver_event
+from tests.helpers import ensure_child, bearer, deliver_event
 from tests.receivers import Receiver
 from tests.services.test_children_http import NHS, full_child
 from tests.services.test_lookup_http import NHS_UNKNOWN
@@ -99,7 +99,7 @@ def walk(plans, who, pump, ticker, scheduler_store):
     ok(plans.patch(f"/v1/children/{child_id}", json={"preferred_name": "Amy"},
                    headers={**sw, "If-Match": created.headers["ETag"]}))
 
-    case_id = ok(plans.post("/v1/cases", json={"child_id": child_id}, headers=sw), 201)["id"]
+    case_id = ok(plans.post("/v1/cases", json={"child_id": ensure_child(plans, child_id)}, headers=sw), 201)["id"]
     ok(plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": on(0)}, headers=sw), 201)
     # Recorded late, an earlier discussion brings the initial conference's deadline forward: the first is superseded.
     ok(plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": on(-3), "notes": "By phone."},
@@ -148,14 +148,14 @@ def walk(plans, who, pump, ticker, scheduler_store):
         ok(plans.post(f"/v1/conferences/{review['id']}/outcome", headers=chair, json={"held_on": on(days), **outcome}))
 
     # An initial conference that decides on no plan; enquiries that find no conference needed.
-    no_plan = ok(plans.post("/v1/cases", json={"child_id": "child-2"}, headers=sw), 201)["id"]
+    no_plan = ok(plans.post("/v1/cases", json={"child_id": ensure_child(plans, "child-2")}, headers=sw), 201)["id"]
     ok(plans.post(f"/v1/cases/{no_plan}/strategy-discussions", json={"held_on": on(0)}, headers=sw), 201)
     ok(plans.post(f"/v1/cases/{no_plan}/enquiry-outcome", headers=sw,
                   json={"completed_on": on(1), "conference_required": True}))
     conf = ok(plans.post(f"/v1/cases/{no_plan}/conferences", json={"kind": "initial", "scheduled_for": on(5)},
                          headers=sw), 201)
     ok(plans.post(f"/v1/conferences/{conf['id']}/outcome", headers=chair, json={"held_on": on(5), "plan_required": False}))
-    step_down = ok(plans.post("/v1/cases", json={"child_id": "child-3"}, headers=sw), 201)["id"]
+    step_down = ok(plans.post("/v1/cases", json={"child_id": ensure_child(plans, "child-3")}, headers=sw), 201)["id"]
     ok(plans.post(f"/v1/cases/{step_down}/strategy-discussions", json={"held_on": on(0)}, headers=sw), 201)
     ok(plans.post(f"/v1/cases/{step_down}/enquiry-outcome", headers=sw,
                   json={"completed_on": on(2), "conference_required": False}))
@@ -169,7 +169,7 @@ def walk(plans, who, pump, ticker, scheduler_store):
 def walk_reports(plans, who, on):
     """A report through every step (returned once), and a resource panel request decided."""
     sw, tm, chair = who["social_worker"], who["team_manager"], who["chair"]
-    case_id = ok(plans.post("/v1/cases", json={"child_id": "child-4"}, headers=sw), 201)["id"]
+    case_id = ok(plans.post("/v1/cases", json={"child_id": ensure_child(plans, "child-4")}, headers=sw), 201)["id"]
     ok(plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": on(0)}, headers=sw), 201)
     ok(plans.post(f"/v1/cases/{case_id}/enquiry-outcome", headers=sw,
                   json={"completed_on": on(1), "conference_required": True}))

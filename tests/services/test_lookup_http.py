@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from cpp_plans.api import lookup
-from tests.helpers import bearer
+from tests.helpers import ensure_child, bearer
 
 NHS = "9434765919"  # the standard NHS test number
 NHS_NO_PLAN = "9434765870"
@@ -69,7 +69,7 @@ def register(client, sw, nhs):
 
 def put_on_plan(client, sw, chair, child_id, d0):
     """A case from its strategy discussion to an outline plan at the initial conference."""
-    case_id = client.post("/v1/cases", json={"child_id": child_id}, headers=sw).json["id"]
+    case_id = client.post("/v1/cases", json={"child_id": ensure_child(client, child_id)}, headers=sw).json["id"]
     assert client.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": d0.isoformat()},
                        headers=sw).status_code == 201
     assert client.post(f"/v1/cases/{case_id}/enquiry-outcome", headers=sw,
@@ -235,8 +235,8 @@ def test_a_lookup_makes_two_indexed_reads(client, store, sw, chair, partner, mon
     child_id = register(client, sw, NHS)
     put_on_plan(client, sw, chair, child_id, date.today())
     reads = []
-    real_read = store._read
-    monkeypatch.setattr(store, "_read", lambda sql, params: reads.append(sql) or real_read(sql, params))
+    real_read = store.inner._read
+    monkeypatch.setattr(store.inner, "_read", lambda sql, params: reads.append(sql) or real_read(sql, params))
     assert look_up(client, partner, NHS)["subject_of_plan"] is True
     assert len(reads) == 2, reads
     assert len(lookup_events(store)) == 1  # and the one commit happened

@@ -7,11 +7,11 @@ import sqlite3
 import subprocess
 import sys
 
-from tests.helpers import bearer
+from tests.helpers import bearer, ensure_child
 
 
 def open_case(plans, token, child_id="child-1"):
-    resp = plans.post("/v1/cases", json={"child_id": child_id}, headers=bearer(token))
+    resp = plans.post("/v1/cases", json={"child_id": ensure_child(plans, child_id)}, headers=bearer(token))
     assert resp.status_code == 201, resp.json
     return resp.json["id"]
 
@@ -32,7 +32,7 @@ def test_writes_and_reads_are_audited_in_order(plans, plans_store, token_for):
 
 def test_a_refused_write_leaves_no_audit_entry(plans, plans_store, token_for):
     assert plans.post("/v1/cases", json={}, headers=bearer(token_for())).status_code == 422
-    assert plans.post("/v1/cases", json={"child_id": "c"}, headers=bearer(token_for("partner"))).status_code == 403
+    assert plans.post("/v1/cases", json={"child_id": ensure_child(plans, "c")}, headers=bearer(token_for("partner"))).status_code == 403
     assert plans_store.read_log("audit") == []
 
 
@@ -55,7 +55,7 @@ def test_the_audit_log_pages(plans, token_for):
 
 
 def test_another_authoritys_case_is_not_found(plans, plans_store, token_for):
-    plans_store.collection("cases").insert_one({"_id": "theirs", "authority": "BRO", "child_id": "x", "status": "open"})
+    plans_store.inner.collection("cases").insert_one({"_id": "theirs", "authority": "BRO", "child_id": "x", "status": "open"})
     assert plans.get("/v1/cases/theirs", headers=bearer(token_for())).status_code == 404
     assert plans_store.read_log("audit") == [], "nothing was read, so nothing is audited"
 
@@ -77,7 +77,7 @@ def test_cpp_audit_verify_detects_a_tampered_entry(plans, plans_store, token_for
 
     # Someone with access to the file (who can drop the store's guard triggers)
     # rewrites who read the second case.
-    with sqlite3.connect(plans_store.path) as db:
+    with sqlite3.connect(plans_store.inner.path) as db:
         db.execute("DROP TRIGGER IF EXISTS _log_no_update")
         [(raw,)] = db.execute("SELECT entry FROM _log WHERE log = 'audit' AND seq = 4").fetchall()
         forged = {**json.loads(raw), "actor": "nobody"}

@@ -4,7 +4,7 @@ import time
 import pytest
 
 from cpp_shared.store import StoreUnavailable
-from tests.helpers import bearer
+from tests.helpers import new_child, bearer
 
 
 def nothing_written(store):
@@ -12,16 +12,19 @@ def nothing_written(store):
 
 
 def test_opening_a_case_stores_it_and_its_event_together(plans, plans_store, token_for):
-    resp = plans.post("/v1/cases", json={"child_id": "child-1"}, headers=bearer(token_for("social_worker", user="sw-1")))
+    sw = bearer(token_for("social_worker", user="sw-1"))
+    child_id = new_child(plans, sw)
+    before = len(plans_store.outbox_pending())
+    resp = plans.post("/v1/cases", json={"child_id": child_id}, headers=sw)
     assert resp.status_code == 201, resp.json
     case = resp.json
-    assert case["child_id"] == "child-1" and case["status"] == "enquiries" and case["version"] == 1
+    assert case["child_id"] == child_id and case["status"] == "enquiries" and case["version"] == 1
     assert case["opened_by"] == "sw-1"
     stored = plans_store.collection("cases").find_one({"_id": case["id"]})
-    assert stored["child_id"] == "child-1"
-    [event] = plans_store.outbox_pending()
+    assert stored["child_id"] == child_id and stored["authority"] == "ENG"
+    [event] = plans_store.outbox_pending()[before:]
     assert event.routing_key == "case.opened.v1"
-    assert event.body["subject"] == case["id"] and event.body["data"]["child_id"] == "child-1"
+    assert event.body["subject"] == case["id"] and event.body["data"]["child_id"] == child_id
     assert event.body["authority"] == "ENG" and event.body["source"] == "/services/plans"
     assert event.body["correlationid"] == resp.headers["X-Request-Id"]
     got = plans.get(f"/v1/cases/{case['id']}", headers=bearer(token_for("auditor")))
@@ -70,6 +73,16 @@ def test_bad_input_is_422_with_field_errors_and_nothing_written(plans, plans_sto
     assert nothing_written(plans_store)
 
 
+def test_a_case_is_opened_only_for_a_child_of_the_authority(plans, plans_store, token_for):
+    sw = bearer(token_for())
+    plans_store.inner.collection("children").insert_one({"_id": "theirs", "authority": "GG", "family_name": "Le Page"})
+    for child_id in ("theirs", "no-such-child"):
+        resp = plans.post("/v1/cases", json={"child_id": child_id}, headers=sw)
+        assert resp.status_code == 422, resp.json
+        assert "registered with this authority" in resp.json["errors"]["json"]["child_id"][0]
+    assert nothing_written(plans_store)
+
+
 def test_unknown_case_is_a_json_404(plans, token_for):
     resp = plans.get("/v1/cases/nope", headers=bearer(token_for()))
     assert resp.status_code == 404 and resp.json["code"] == 404
@@ -84,11 +97,13 @@ def test_store_failure_is_a_503_and_nothing_is_written(plans, plans_app, plans_s
     def broken():
         raise StoreUnavailable("disk I/O error")
 
+    child_id = new_child(plans, bearer(token_for()))
+    pending = plans_store.outbox_stats().pending
     monkeypatch.setattr(plans_store, "unit_of_work", broken)
-    resp = plans.post("/v1/cases", json={"child_id": "child-1"}, headers=bearer(token_for()))
+    resp = plans.post("/v1/cases", json={"child_id": child_id}, headers=bearer(token_for()))
     assert resp.status_code == 503 and resp.headers["Retry-After"]
     monkeypatch.undo()
-    assert nothing_written(plans_store)
+    assert plans_store.collection("cases").count_documents({}) == 0 and plans_store.outbox_stats().pending == pending
 
 
 def test_health_is_public_and_readiness_reports_the_broker(plans):
@@ -108,10 +123,11 @@ def test_openapi_document_needs_a_token_and_lists_the_routes(plans, token_for):
 
 
 def test_metrics_show_requests_and_outbox_backlog(plans, token_for):
+    child_id = new_child(plans, bearer(token_for()))  # one event: child.registered
     for _ in range(3):
-        assert plans.post("/v1/cases", json={"child_id": "c"}, headers=bearer(token_for())).status_code == 201
+        assert plans.post("/v1/cases", json={"child_id": child_id}, headers=bearer(token_for())).status_code == 201
     text = plans.get("/metrics").get_data(as_text=True)
-    assert 'cpp_outbox_backlog{service="plans"} 3.0' in text
+    assert 'cpp_outbox_backlog{service="plans"} 4.0' in text
     assert 'cpp_http_requests_total{method="POST",route="/v1/cases",service="plans",status="201"} 3.0' in text
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from tests.helpers import bearer
+from tests.helpers import ensure_child, bearer
 
 OUTLINE = {
     "key_worker": {"name": "Sam Social", "role": "social worker", "phone": "020 7946 0000"},
@@ -28,7 +28,7 @@ def test_a_case_from_strategy_discussion_to_the_end_of_its_plan(plans, plans_sto
     chair = bearer(token_for("chair", user="chair-1"))
     d0 = date.today() - timedelta(days=40)
 
-    case = plans.post("/v1/cases", json={"child_id": "child-1"}, headers=sw).json
+    case = plans.post("/v1/cases", json={"child_id": ensure_child(plans, "child-1")}, headers=sw).json
     case_id = case["id"]
     assert case["status"] == "enquiries"
 
@@ -100,7 +100,7 @@ def test_a_case_from_strategy_discussion_to_the_end_of_its_plan(plans, plans_sto
 
 def test_bad_steps_are_422_with_the_field_and_nothing_written(plans, plans_store, token_for):
     sw = bearer(token_for())
-    case_id = plans.post("/v1/cases", json={"child_id": "child-1"}, headers=sw).json["id"]
+    case_id = plans.post("/v1/cases", json={"child_id": ensure_child(plans, "child-1")}, headers=sw).json["id"]
     before = plans_store.outbox_stats().pending
     tomorrow = (date.today() + timedelta(days=1)).isoformat()
     for path, body, field in [
@@ -119,7 +119,7 @@ def test_bad_steps_are_422_with_the_field_and_nothing_written(plans, plans_store
 
 
 def a_plan_to_conference(plans, sw, d0):
-    case_id = plans.post("/v1/cases", json={"child_id": "child-2"}, headers=sw).json["id"]
+    case_id = plans.post("/v1/cases", json={"child_id": ensure_child(plans, "child-2")}, headers=sw).json["id"]
     plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": d0.isoformat()}, headers=sw)
     plans.post(f"/v1/cases/{case_id}/enquiry-outcome", headers=sw,
                json={"completed_on": d0.isoformat(), "conference_required": True})

@@ -10,7 +10,7 @@ import pytest
 
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_scheduler.calendar import WorkingCalendar
-from tests.helpers import bearer, hand_over
+from tests.helpers import ensure_child, bearer, hand_over
 from tests.services.test_plans_lifecycle_http import DETAILED, OUTLINE
 
 ENG = WorkingCalendar("GB", "ENG")
@@ -46,7 +46,7 @@ def test_a_case_walked_over_the_plans_api_keeps_its_deadlines(plans, plans_store
     sw, chair = bearer(token_for("social_worker", user="sw-1")), bearer(token_for("chair", user="chair-1"))
     d0 = ENG.on_or_before(date.today() - timedelta(days=60))[0]
 
-    case_id = plans.post("/v1/cases", json={"child_id": "child-9"}, headers=sw).json["id"]
+    case_id = plans.post("/v1/cases", json={"child_id": ensure_child(plans, "child-9")}, headers=sw).json["id"]
     assert plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": d0.isoformat()},
                       headers=sw).status_code == 201
     assert pump() == ["case.opened.v1", "strategy_discussion.held.v1"]

@@ -10,7 +10,7 @@ import pytest
 from cpp_plans.app import create_app as create_plans_app
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_scheduler.calendar import WorkingCalendar
-from tests.helpers import bearer
+from tests.helpers import ensure_child, bearer
 from tests.services.test_plans_lifecycle_http import DETAILED, OUTLINE
 from tests.services.test_plans_to_scheduler import Pump
 
@@ -48,7 +48,7 @@ def test_a_guernsey_case_meets_every_row_of_its_timetable(gsy):
     d0 = GG.on_or_before(date.today() - timedelta(days=150))[0]  # the strategy discussion
     conference_on = date.fromisoformat(wd(d0, 12))
 
-    case_id = ok(plans.post("/v1/cases", json={"child_id": "child-g"}, headers=sw), 201)["id"]
+    case_id = ok(plans.post("/v1/cases", json={"child_id": ensure_child(plans, "child-g")}, headers=sw), 201)["id"]
     ok(plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": d0.isoformat()}, headers=sw), 201)
     ok(plans.post(f"/v1/cases/{case_id}/enquiry-outcome", headers=sw,
                   json={"completed_on": wd(d0, 8), "conference_required": True}))
@@ -128,7 +128,7 @@ def test_an_author_cannot_countersign_their_own_report_and_a_returned_one_is_red
     plans, pump, scheduler, who = gsy
     tm, other = who["team_manager"], who["other_manager"]
     d0 = GG.on_or_before(date.today() - timedelta(days=30))[0]
-    case_id = ok(plans.post("/v1/cases", json={"child_id": "child-h"}, headers=tm), 201)["id"]
+    case_id = ok(plans.post("/v1/cases", json={"child_id": ensure_child(plans, "child-h")}, headers=tm), 201)["id"]
     ok(plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": d0.isoformat()}, headers=tm), 201)
     ok(plans.post(f"/v1/cases/{case_id}/enquiry-outcome", headers=tm,
                   json={"completed_on": d0.isoformat(), "conference_required": True}))
@@ -161,7 +161,7 @@ def test_dates_out_of_order_are_refused_by_field_and_nothing_is_written(gsy):
     plans, pump, scheduler, who = gsy
     sw, tm, chair = who["social_worker"], who["team_manager"], who["chair"]
     d0 = GG.on_or_before(date.today() - timedelta(days=40))[0]
-    case_id = ok(plans.post("/v1/cases", json={"child_id": "child-i"}, headers=sw), 201)["id"]
+    case_id = ok(plans.post("/v1/cases", json={"child_id": ensure_child(plans, "child-i")}, headers=sw), 201)["id"]
     ok(plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": d0.isoformat()}, headers=sw), 201)
     ok(plans.post(f"/v1/cases/{case_id}/enquiry-outcome", headers=sw,
                   json={"completed_on": d0.isoformat(), "conference_required": True}))
@@ -192,7 +192,7 @@ def test_under_england_the_report_steps_exist_and_no_deadline_is_invented(plans,
     pump = Pump(plans_store, scheduler)
     sw, tm = bearer(token_for("social_worker")), bearer(token_for("team_manager", user="tm-1"))
     d0 = date.today() - timedelta(days=20)
-    case_id = ok(plans.post("/v1/cases", json={"child_id": "child-e"}, headers=sw), 201)["id"]
+    case_id = ok(plans.post("/v1/cases", json={"child_id": ensure_child(plans, "child-e")}, headers=sw), 201)["id"]
     ok(plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": d0.isoformat()}, headers=sw), 201)
     ok(plans.post(f"/v1/cases/{case_id}/enquiry-outcome", headers=sw,
                   json={"completed_on": d0.isoformat(), "conference_required": True}))

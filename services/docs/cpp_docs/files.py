@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from cpp_shared.store import Store, StoreError
+from cpp_shared.store.scoped import unscoped
 
 if TYPE_CHECKING:
     from cpp_shared.store.mongo import MongoStore
@@ -75,8 +76,9 @@ def open_file_store(store: Store, data_dir: Path) -> DocumentFiles:
     # A MongoStore exists only once its module is imported: checked this way,
     # a SQLite deployment does not import pymongo.
     mongo = sys.modules.get("cpp_shared.store.mongo")
-    if mongo is not None and isinstance(store, mongo.MongoStore):
-        return GridFSFileStore(store)
+    database = unscoped(store)  # bytes are named by their hash; their rows are the authority's
+    if mongo is not None and isinstance(database, mongo.MongoStore):
+        return GridFSFileStore(database)
     return FileStore(Path(data_dir) / "docs")
 
 

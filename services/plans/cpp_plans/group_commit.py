@@ -150,8 +150,9 @@ def _for_the_others(exc: BaseException) -> BaseException:
 
 def _shares_commits(store: Store) -> bool:
     from cpp_shared.store import SQLiteStore
+    from cpp_shared.store.scoped import unscoped
 
-    return isinstance(store, SQLiteStore)
+    return isinstance(unscoped(store), SQLiteStore)
 
 
 # One committer per store in a process.

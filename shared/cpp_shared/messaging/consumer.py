@@ -238,6 +238,12 @@ class EventConsumer(ConsumerMixin):
         if attempt > 1 or message.delivery_info.get("redelivered"):
             if self.store.is_processed(event["id"], self.service):
                 raise AlreadyProcessed(event["id"])
+        served = getattr(self.store, "authority", None)
+        if served is not None and event.get("authority") != served:
+            # A broker shared by deployments, or a misrouted message: another
+            # authority's event is never applied to this one's records.
+            raise PermanentFailure(f"the event is for authority {event.get('authority')!r}; "
+                                   f"this deployment serves {served!r}")
         matched = self.handlers.for_type(event["type"])
         uow = self.store.begin()
         ctx = HandlerContext(service=self.service, store=self.store, uow=uow, attempt=attempt, app=self.app)

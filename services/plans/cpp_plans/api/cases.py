@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime, timezone
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
 from cpp_shared.auth import current_principal, requires_role
@@ -73,6 +73,9 @@ class Cases(MethodView):
     @blp.response(201, CaseSchema)
     @requires_role(*WRITERS)
     def post(self, body):
+        if ctx().store.collection("children").find_one({"_id": body["child_id"]}) is None:
+            abort(422, message="no such child", errors={"json": {"child_id": [
+                "no child with this id is registered with this authority; register the child first"]}})
         case, events = lc.open_case(uuid.uuid4().hex, body["child_id"], ctx().authority["code"],
                                     datetime.now(timezone.utc).isoformat(), current_principal().user)
         commit_step("create", "case", case["_id"], child_id=case["child_id"], events=events, inserts=[("cases", case)])
