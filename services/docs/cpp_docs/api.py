@@ -39,6 +39,7 @@ def audit(action: str, record_type: str, record_id: str, *, child_id: str | None
             "at": datetime.now(timezone.utc).isoformat(), "actor": principal.user, "role": principal.role,
             "authority": principal.authority, "action": action, "record_type": record_type,
             "record_id": record_id, "child_id": child_id, "request_id": g.get("request_id"),
+            "client_request_id": g.get("client_request_id"),
             "detail": detail or {},
         })
 

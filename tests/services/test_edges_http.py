@@ -1,0 +1,116 @@
+"""Every service's edge, over HTTP: the request id."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from cpp_docs.app import create_app as create_docs_app
+from cpp_notify.app import create_app as create_notify_app
+from cpp_plans.app import create_app as create_plans_app
+from cpp_scheduler.app import create_app as create_scheduler_app
+from tests.helpers import bearer
+
+FACTORIES = {"plans": create_plans_app, "scheduler": create_scheduler_app, "notify": create_notify_app,
+             "docs": create_docs_app}
+SERVICES = list(FACTORIES)
+HEX32 = re.compile(r"[0-9a-f]{32}")
+
+
+@pytest.fixture
+def apps(make_settings):
+    """Each service's app, built once per test on demand."""
+    built = {}
+
+    def get(name):
+        if name not in built:
+            built[name] = FACTORIES[name](make_settings(name))
+        return built[name]
+
+    return get
+
+
+@pytest.fixture
+def roles(token_for):
+    return {role: bearer(token_for(role, user=f"{role}-1"))
+            for role in ("social_worker", "team_manager", "chair", "partner", "auditor", "admin")}
+
+
+def child(**overrides):
+    return {"given_names": "Sam", "family_name": "Jones", "date_of_birth": "2020-01-02", "gender": "male",
+            "ethnicity": "White British", "first_language": "English", "interpreter_needed": False,
+            "address": {"lines": ["1 High Street"]}, **overrides}
+
+
+# --- request ids ---------------------------------------------------------------
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_server_gives_every_request_its_own_id_and_keeps_the_clients_apart(apps, roles, service):
+    client = apps(service).test_client()
+    plain = client.get("/healthz")
+    assert HEX32.fullmatch(plain.headers["X-Request-Id"])
+    given = client.get("/healthz", headers={"X-Request-Id": "trace-1.a:b_c-d"})
+    assert given.status_code == 200
+    assert HEX32.fullmatch(given.headers["X-Request-Id"]) and given.headers["X-Request-Id"] != "trace-1.a:b_c-d"
+    assert given.headers["X-Request-Id"] != plain.headers["X-Request-Id"]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("value", ["x" * 5000, "x" * 129, "a b", "id;drop", "ü", "<script>", "a/b", "a\tb"])
+def test_a_client_request_id_that_is_not_a_short_token_is_400_naming_the_header(apps, roles, service, value):
+    resp = apps(service).test_client().get("/openapi.json", headers={**roles["auditor"], "X-Request-Id": value})
+    assert resp.status_code == 400
+    assert resp.json["code"] == 400 and resp.json["status"] == "Bad Request"
+    assert "X-Request-Id" in resp.json["message"]
+    assert list(resp.json["errors"]["headers"]) == ["X-Request-Id"]
+    assert HEX32.fullmatch(resp.headers["X-Request-Id"])
+
+
+def test_a_write_with_a_bad_client_request_id_writes_nothing(apps, roles):
+    app = apps("plans")
+    store = app.extensions["cpp"].store
+    resp = app.test_client().post("/v1/children", json=child(), headers={**roles["social_worker"],
+                                                                          "X-Request-Id": "x" * 5000})
+    assert resp.status_code == 400
+    assert store.collection("children").count_documents({}) == 0
+    assert store.read_log("audit") == [] and store.outbox_stats().pending == 0
+
+
+def test_the_audit_entry_and_the_logs_keep_the_clients_id_apart(apps, roles, capsys):
+    app = apps("plans")
+    store = app.extensions["cpp"].store
+    client = app.test_client()
+    resp = client.post("/v1/children", json=child(), headers={**roles["social_worker"], "X-Request-Id": "case-42:7"})
+    assert resp.status_code == 201, resp.json
+    server_id = resp.headers["X-Request-Id"]
+    [entry] = [r.entry for r in store.read_log("audit")]
+    assert entry["request_id"] == server_id and entry["client_request_id"] == "case-42:7"
+    [event] = store.outbox_pending(10)
+    assert event.body["correlationid"] == server_id
+    assert f"client_request_id=case-42:7" in capsys.readouterr().err
+    resp = client.get(f"/v1/children/{resp.json['id']}", headers=roles["social_worker"])
+    assert [r.entry["client_request_id"] for r in store.read_log("audit")] == ["case-42:7", None]
+
+
+def test_a_document_read_is_audited_with_both_ids(apps, roles):
+    app = apps("docs")
+    ctx = app.extensions["cpp"]
+    doc_id = _document(ctx)
+    resp = app.test_client().get(f"/v1/documents/{doc_id}", headers={**roles["social_worker"], "X-Request-Id": "r-1"})
+    assert resp.status_code == 200
+    [entry] = [r.entry for r in ctx.store.read_log("audit")]
+    assert (entry["request_id"], entry["client_request_id"]) == (resp.headers["X-Request-Id"], "r-1")
+
+
+def _document(ctx, fmt="html"):
+    """A stored document, as the renderer leaves it."""
+    from cpp_docs.render import file_store
+
+    data = b"<!DOCTYPE html><html lang=\"en-GB\"><head><style>p { color: #000; }</style></head><body><p>Plan</p></body></html>"
+    digest = file_store(ctx).put(data)
+    ctx.store.collection("documents").insert_one({
+        "_id": f"doc-{fmt}", "authority": "ENG", "plan_id": "plan-1", "case_id": "case-1", "child_id": "child-1",
+        "report_id": None, "kind": "professional_plan", "plan_version": 2, "report_version": None,
+        "language": "en-GB", "large_print": False, "format": fmt, "sha256": digest, "size": len(data),
+        "content_type": "text/html; charset=utf-8" if fmt == "html" else "application/pdf"})
+    return f"doc-{fmt}"
