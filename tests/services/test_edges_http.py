@@ -1,4 +1,5 @@
-"""Every service's edge, over HTTP: the request id."""
+"""Every service's edge, over HTTP: the request id, JSON bodies that cannot
+be stored, and odd bytes in paths and query strings."""
 from __future__ import annotations
 
 import re
@@ -100,6 +101,79 @@ def test_a_document_read_is_audited_with_both_ids(apps, roles):
     assert resp.status_code == 200
     [entry] = [r.entry for r in ctx.store.read_log("audit")]
     assert (entry["request_id"], entry["client_request_id"]) == (resp.headers["X-Request-Id"], "r-1")
+
+
+# --- JSON bodies that cannot be stored --------------------------------------------
+
+def nested(depth: int, inner: str = "1") -> str:
+    return "[" * depth + inner + "]" * depth
+
+
+def test_a_lone_surrogate_in_a_childs_name_is_422_by_field_and_nothing_written(apps, roles):
+    app = apps("plans")
+    store = app.extensions["cpp"].store
+    client = app.test_client()
+    body = (b'{"given_names": "Sam\\ud800", "family_name": "Jones", "date_of_birth": "2020-01-02", '
+            b'"gender": "male", "ethnicity": "White British", "first_language": "English", '
+            b'"interpreter_needed": false, "address": {"lines": ["1 High Street", "\\udfff"]}, '
+            b'"people_with_parental_responsibility": [{"name": "A", "\\ud83d": "x"}]}')
+    resp = client.post("/v1/children", data=body, content_type="application/json", headers=roles["social_worker"])
+    assert resp.status_code == 422, resp.json
+    errors = resp.json["errors"]["json"]
+    assert "lone surrogate" in errors["given_names"][0] and "\\ud800" in errors["given_names"][0]
+    assert "lone surrogate" in errors["address"]["lines"]["1"][0]
+    assert errors["people_with_parental_responsibility"]["0"]["\\ud83d"][0].startswith("This key is not valid text")
+    assert resp.json["code"] == 422 and resp.json["status"] == "Unprocessable Entity"
+    assert store.collection("children").count_documents({}) == 0
+    assert store.read_log("audit") == [] and store.outbox_stats().pending == 0
+
+
+def test_a_surrogate_pair_is_text_and_is_stored(apps, roles):
+    client = apps("plans").test_client()
+    body = child(given_names="Sam \U0001F600")
+    resp = client.post("/v1/children", json=body, headers=roles["social_worker"])
+    assert resp.status_code == 201, resp.json
+    assert resp.json["given_names"] == "Sam \U0001F600"
+
+
+@pytest.mark.parametrize("service, path", [
+    ("plans", "/v1/children"), ("plans", "/v1/cases"), ("scheduler", "/v1/plans/p/calendar-feeds"),
+    ("notify", "/v1/subscriptions"), ("notify", "/v1/inbox/x/read"),
+])
+def test_json_nested_thousands_deep_is_422_not_a_500(apps, roles, service, path):
+    role = "admin" if service == "notify" else "social_worker"
+    client = apps(service).test_client()
+    for body in (nested(5000), '{"child_id": ' + nested(5000) + "}", '{"a": ' + nested(65) + "}"):
+        resp = client.post(path, data=body, content_type="application/json", headers=roles[role])
+        assert resp.status_code == 422, (body[:20], resp.json)
+        [(field, messages)] = resp.json["errors"]["json"].items()
+        assert field in ("_schema", "child_id", "a") and "deeper than 64" in messages[0]
+
+
+def test_nesting_up_to_the_limit_is_left_to_the_schema(apps, roles):
+    client = apps("plans").test_client()
+    resp = client.post("/v1/cases", data='{"child_id": ' + nested(63) + "}", content_type="application/json",
+                       headers=roles["social_worker"])
+    assert resp.status_code == 422 and "deeper" not in str(resp.json)
+    assert resp.json["errors"]["json"]["child_id"]  # the schema's own message: not a string
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_odd_bytes_in_paths_and_query_strings_are_never_a_500(apps, roles, service):
+    app = apps(service)
+    client = app.test_client()
+    doc = client.get("/openapi.json", headers=roles["auditor"]).json
+    odd = ["%ED%A0%80", "%FF%FE", "%00", "%C0%AF", "%F4%90%80%80"]
+    for path, item in doc["paths"].items():
+        if "get" not in item:
+            continue
+        params = [p["name"] for p in item["get"].get("parameters", []) if p.get("in") == "query"]
+        for value in odd:
+            url = re.sub(r"\{[^}]+\}", value, path)
+            query = "&".join(f"{name}={value}" for name in params or ["x"])
+            for role in ("social_worker", "admin", "partner"):
+                resp = client.get(f"{url}?{query}", headers=roles[role])
+                assert resp.status_code < 500, (url, query, resp.status_code, resp.json)
 
 
 def _document(ctx, fmt="html"):
