@@ -1,5 +1,5 @@
 """What every service does at its edge, whatever its views: the request's
-id, and JSON bodies that could not be stored.
+id, JSON bodies that could not be stored, and the headers of every answer.
 
 * **Request ids**: the server gives each request its own id (uuid4 hex,
   ``g.request_id``, answered in ``X-Request-Id``): it goes into the logs,
@@ -12,6 +12,11 @@ id, and JSON bodies that could not be stored.
   deeper than ``MAX_JSON_DEPTH`` are refused with a 422 by field, before any
   view reads the body. The nesting is measured on the text, without
   recursion, before it is parsed.
+* **Answers**: ``Cache-Control: no-store`` (unless the view chose its own),
+  ``X-Content-Type-Options: nosniff``, a Content-Security-Policy that loads
+  nothing and is never framed (a view's own policy, such as a document's
+  that allows its inline styles, gets ``frame-ancestors 'none'`` added),
+  ``X-Frame-Options: DENY``, ``Referrer-Policy: no-referrer`` and HSTS.
 """
 from __future__ import annotations
 
@@ -20,17 +25,18 @@ import re
 import uuid
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, Response, g, request
 from flask_smorest import abort
 
 from . import logs
 
 
 def install(app: Flask) -> None:
-    """The JSON body check (after authentication, before any view). The
-    request id is set by ``start_request_ids``, called first thing in the
-    app factory's own before-request hook."""
+    """The JSON body check (after authentication, before any view) and the
+    answers' headers. The request id is set by ``start_request_ids``, called
+    first thing in the app factory's own before-request hook."""
     app.before_request(check_json_body)
+    app.after_request(add_security_headers)
 
 
 # --- request ids ---
@@ -171,3 +177,27 @@ def check_json_body() -> None:
     errors = json_body_problems(request.get_data(cache=True))
     if errors:
         abort(422, message="the request's JSON cannot be stored: see errors", errors={"json": errors})
+
+
+# --- answers ---
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+}
+CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'"
+
+def add_security_headers(response: Response) -> Response:
+    headers = response.headers
+    if "Cache-Control" not in headers:
+        headers["Cache-Control"] = "no-store"
+    policy = headers.get("Content-Security-Policy")
+    if policy is None:
+        headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    elif "frame-ancestors" not in policy:
+        headers["Content-Security-Policy"] = f"{policy.rstrip('; ')}; frame-ancestors 'none'"
+    for name, value in SECURITY_HEADERS.items():
+        headers.setdefault(name, value)
+    return response

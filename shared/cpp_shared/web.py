@@ -142,7 +142,7 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> Flask:
         api.register_blueprint(bp)
     _install_probes(app, ctx)
     _install_request_hooks(app, ctx)
-    edges.install(app)  # JSON bodies that cannot be stored
+    edges.install(app)  # JSON bodies that cannot be stored; every answer's security headers
     _install_error_handlers(app, api)
     if spec.setup_app:
         spec.setup_app(app)

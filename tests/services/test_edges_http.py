@@ -1,5 +1,6 @@
 """Every service's edge, over HTTP: the request id, JSON bodies that cannot
-be stored, and odd bytes in paths and query strings."""
+be stored, odd bytes in paths and query strings, and the headers of every
+answer (walked over each service's OpenAPI document)."""
 from __future__ import annotations
 
 import re
@@ -10,7 +11,7 @@ from cpp_docs.app import create_app as create_docs_app
 from cpp_notify.app import create_app as create_notify_app
 from cpp_plans.app import create_app as create_plans_app
 from cpp_scheduler.app import create_app as create_scheduler_app
-from tests.helpers import bearer
+from tests.helpers import bearer, deliver_event
 
 FACTORIES = {"plans": create_plans_app, "scheduler": create_scheduler_app, "notify": create_notify_app,
              "docs": create_docs_app}
@@ -176,6 +177,45 @@ def test_odd_bytes_in_paths_and_query_strings_are_never_a_500(apps, roles, servi
                 assert resp.status_code < 500, (url, query, resp.status_code, resp.json)
 
 
+# --- the headers of every answer --------------------------------------------------
+
+EXPECTED = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+}
+
+
+def check_headers(resp, what, cache="no-store", policy="default-src 'none'; frame-ancestors 'none'"):
+    for name, value in EXPECTED.items():
+        assert resp.headers.get(name) == value, (what, name, resp.headers.get(name))
+    assert resp.headers.get("Cache-Control") == cache, (what, resp.headers.get("Cache-Control"))
+    assert resp.headers.get("Content-Security-Policy") == policy, (what, resp.headers.get("Content-Security-Policy"))
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_route_of_every_service_answers_with_the_security_headers(apps, roles, service):
+    client = apps(service).test_client()
+    doc = client.get("/openapi.json", headers=roles["auditor"]).json
+    assert doc["paths"]
+    walked = 0
+    for path, item in doc["paths"].items():
+        url = re.sub(r"\{[^}]+\}", "nothing", path)
+        for method in ("get", "post", "put", "patch", "delete"):
+            if method not in item:
+                continue
+            for headers in ({}, roles["admin"], roles["social_worker"], roles["partner"]):
+                resp = client.open(url, method=method.upper(), headers=headers, json={})
+                check_headers(resp, (service, method, path, resp.status_code))
+                walked += 1
+    assert walked >= 4 * len(doc["paths"])
+    for url in ("/healthz", "/readyz", "/metrics", "/openapi.json", "/asyncapi.json", "/no-such-route"):
+        check_headers(client.get(url, headers=roles["auditor"]), (service, url))
+    check_headers(client.delete("/healthz"), (service, "405"))
+    check_headers(client.get("/healthz", headers={"X-Request-Id": "x" * 200}), (service, "400"))
+
+
 def _document(ctx, fmt="html"):
     """A stored document, as the renderer leaves it."""
     from cpp_docs.render import file_store
@@ -188,3 +228,30 @@ def _document(ctx, fmt="html"):
         "language": "en-GB", "large_print": False, "format": fmt, "sha256": digest, "size": len(data),
         "content_type": "text/html; charset=utf-8" if fmt == "html" else "application/pdf"})
     return f"doc-{fmt}"
+
+
+def test_a_documents_file_keeps_its_inline_styles_and_is_never_framed_or_kept(apps, roles):
+    app = apps("docs")
+    doc_id = _document(app.extensions["cpp"])
+    resp = app.test_client().get(f"/v1/documents/{doc_id}", headers=roles["social_worker"])
+    assert resp.status_code == 200
+    check_headers(resp, "document", cache="private, no-store",
+                  policy="default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+
+
+def test_a_plans_calendar_is_never_kept(apps, roles):
+    app = apps("scheduler")
+    ctx = app.extensions["cpp"]
+    deliver_event(ctx, "conference.held.v1", {
+        "conference_id": "conf-1", "case_id": "case-1", "child_id": "child-1", "kind": "initial",
+        "held_on": "2027-01-06", "plan_required": True, "plan_id": "plan-1"})
+    deliver_event(ctx, "plan.created.v1", {"plan_id": "plan-1", "case_id": "case-1", "child_id": "child-1",
+                                           "status": "outline", "created_on": "2027-01-06"}, subject="plan-1")
+    client = app.test_client()
+    resp = client.get("/v1/plans/plan-1/calendar.ics", headers=roles["social_worker"])
+    assert resp.status_code == 200 and resp.mimetype == "text/calendar"
+    check_headers(resp, "calendar")
+    feed = client.post("/v1/plans/plan-1/calendar-feeds", headers=roles["social_worker"]).json
+    resp = client.get(f"/v1/plans/plan-1/calendar.ics?key={feed['key']}")
+    assert resp.status_code == 200
+    check_headers(resp, "calendar by key")

@@ -179,5 +179,6 @@ class Document(MethodView):
         response.make_conditional(request)
         if ext == "html":
             # A document shows itself and loads nothing: no script, no fetch.
-            response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+            response.headers["Content-Security-Policy"] = ("default-src 'none'; style-src 'unsafe-inline'; "
+                                                           "frame-ancestors 'none'")
         return response
