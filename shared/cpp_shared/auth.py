@@ -10,6 +10,7 @@ Two modes:
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -26,6 +27,10 @@ ROLES = ("social_worker", "team_manager", "chair", "partner", "auditor", "admin"
 DEV_ISSUER = "cpp-dev"
 DEV_ALGORITHM = "HS256"
 PRODUCTION_ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
+# A development signing key named by any setting, whichever service's name
+# it carries (CPP_DEV_SIGNING_KEY_FILE, CPP_PLANS_DEV_SIGNING_KEY_FILE...):
+# production refuses to start while one is set.
+DEV_KEY_SETTING = re.compile(r"CPP_(?:[A-Z0-9_]+_)?DEV_SIGNING_KEY(?:_[A-Z0-9_]+)?", re.IGNORECASE)
 
 
 class AuthError(Exception):
@@ -95,8 +100,9 @@ class TokenVerifier:
             self._issuer = DEV_ISSUER
             self._jwks = None
         else:
-            if os.environ.get("CPP_DEV_SIGNING_KEY_FILE"):
-                raise ConfigError("production mode refuses the development signing key: unset CPP_DEV_SIGNING_KEY_FILE")
+            for name in sorted(settings.environ):
+                if DEV_KEY_SETTING.fullmatch(name):
+                    raise ConfigError(f"production mode refuses the development signing key: unset {name}")
             if not settings.oidc_jwks_url:
                 raise ConfigError("production mode needs CPP_OIDC_JWKS_URL (the identity provider's JWKS); "
                                   "for a single-machine trial set CPP_MODE=development")

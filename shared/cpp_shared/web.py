@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -15,7 +14,7 @@ from flask_smorest import Api
 from kombu import Connection
 from werkzeug.exceptions import HTTPException
 
-from . import logs
+from . import edges, logs
 from .auth import AuthError, Forbidden, TokenVerifier, authenticate_request
 from .config import Settings
 from .messaging.catalogue import asyncapi_document
@@ -149,6 +148,7 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> Flask:
         api.register_blueprint(bp)
     _install_probes(app, ctx)
     _install_request_hooks(app, ctx)
+    edges.install(app)  # JSON bodies that cannot be stored; every answer's security headers
     _install_error_handlers(app, api)
     if spec.setup_app:
         spec.setup_app(app)
@@ -180,9 +180,8 @@ def _install_request_hooks(app: Flask, ctx: ServiceContext) -> None:
     @app.before_request
     def start_request():
         g.started = time.perf_counter()
-        g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
         logs.clear_context(ctx.spec.name)
-        logs.bind_context(request_id=g.request_id)
+        edges.start_request_ids()  # the server's id and the client's, in g and the logs; a malformed one is a 400
         if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
             return None  # probes are public; unknown routes fall through to a 404
         if request.endpoint in ctx.spec.keyed_endpoints and "Authorization" not in request.headers:

@@ -96,6 +96,18 @@ def test_a_conference_moves_with_its_etag_and_the_event_names_the_previous_date(
     assert plans_store.verify_log("audit").ok
 
 
+def test_a_conference_move_naming_several_etags_is_400_and_nothing_written(plans, plans_store, sw):
+    case_id = pending_case(plans, sw)
+    conf_id = schedule(plans, sw, case_id, on=10)
+    before = written(plans_store)
+    resp = plans.patch(f"/v1/conferences/{conf_id}", json={"scheduled_for": iso(12), "reason": "late"},
+                       headers={**sw, "If-Match": '"0","1","2","3"'})
+    assert resp.status_code == 400
+    assert resp.json["errors"] == {"headers": {"If-Match": ["If-Match must name exactly one ETag, as returned by GET"]}}
+    assert written(plans_store) == before
+    assert plans.get(f"/v1/conferences/{conf_id}", headers=sw).json["scheduled_for"] == iso(10)
+
+
 def test_a_held_conference_does_not_move(plans, plans_store, sw, chair):
     case_id = pending_case(plans, sw)
     conf_id = schedule(plans, sw, case_id, on=10)

@@ -152,7 +152,8 @@ def test_after_the_detailed_plan_is_agreed_both_versions_exist_as_html_and_pdf(a
 
     family_html = docs.get(docs_by[("family_plan", 2, "en-GB", False, "html")]["url"], headers=sw)
     assert family_html.content_type == "text/html; charset=utf-8"
-    assert family_html.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    assert family_html.headers["Content-Security-Policy"] == \
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"  # the templates' inline CSS
     page_html = family_html.get_data(as_text=True)
     assert '<html lang="en-GB">' in page_html and "Take Ana to the GP for her jabs" in page_html
     assert scores(page_html)["flesch_kincaid_grade"] <= MAX_FAMILY_GRADE

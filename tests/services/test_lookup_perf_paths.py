@@ -222,8 +222,10 @@ def test_concurrent_lookups_each_answer_after_their_own_audit_entry_and_event(ap
         assert resp.status_code == 200, resp.json
         # Answered: its audit entry and its event are already committed.
         entries = [r.entry for r in store.read_log("audit", after_seq=audit_before)]
-        found[request_id] = (any(e["request_id"] == request_id for e in entries),
-                             any(m.body.get("correlationid") == request_id for m in store.outbox_pending(1000)))
+        server_id = resp.headers["X-Request-Id"]  # the client's id is kept apart from the server's
+        found[request_id] = (any(e["request_id"] == server_id and e["client_request_id"] == request_id
+                                 for e in entries),
+                             any(m.body.get("correlationid") == server_id for m in store.outbox_pending(1000)))
 
     first = run_threads([lambda: lookup(NHS, "r0")])
     assert held.entered.wait(WAIT)
@@ -235,7 +237,7 @@ def test_concurrent_lookups_each_answer_after_their_own_audit_entry_and_event(ap
     assert held.batches == [1, 4]
     assert found == {f"r{i}": (True, True) for i in range(5)}
     entries = [r.entry for r in store.read_log("audit", after_seq=audit_before)]
-    assert sorted(e["request_id"] for e in entries) == [f"r{i}" for i in range(5)]
+    assert sorted(e["client_request_id"] for e in entries) == [f"r{i}" for i in range(5)]
     assert all(e["action"] == "lookup" and e["actor"] == "hv-jones" for e in entries)
     assert len(lookup_events(store)) == 5
     assert store.verify_log("audit").ok

@@ -114,6 +114,27 @@ def test_a_partner_may_not_subscribe_a_loopback_or_private_address(api, token_fo
     assert api.get("/v1/subscriptions", headers=p).json["items"] == []
 
 
+def test_receivers_on_ipv6_forms_of_ipv4_or_other_ports_are_refused_at_subscription(api, token_for, nctx):
+    p = partner(token_for)
+    for url, why in (("https://[2002:7f00:1::]/hook", "6to4"), ("https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/h", "Teredo"),
+                     ("https://[64:ff9b::7f00:1]/hook", "NAT64"), ("https://[::127.0.0.1]/hook", "IPv4-compatible"),
+                     ("https://93.184.216.34:22/hook", "port 22"), ("https://93.184.216.34:6379/hook", "port 6379")):
+        r = api.post("/v1/subscriptions", json={"url": url, "event_types": ["plan.*"]}, headers=p)
+        assert r.status_code == 422, (url, r.json)
+        assert why in r.json["errors"]["json"]["url"][0]
+    assert nctx.store.collection("subscriptions").count_documents({}) == 0
+    for url in ("https://93.184.216.34/hook", "https://93.184.216.34:8443/hook"):  # nothing is sent on subscribing
+        r = api.post("/v1/subscriptions", json={"url": url, "event_types": ["plan.*"]}, headers=p)
+        assert r.status_code == 201, (url, r.json)
+
+
+def test_a_deployment_may_allow_receivers_on_other_ports(make_settings, token_for):
+    app = create_app(make_settings("notify", CPP_NOTIFY_RECEIVER_PORTS="443,8443,9443"))
+    r = app.test_client().post("/v1/subscriptions", json={"url": "https://93.184.216.34:9443/hook",
+                                                          "event_types": ["plan.*"]}, headers=partner(token_for))
+    assert r.status_code == 201, r.json
+
+
 def test_a_partner_sees_and_manages_only_its_own(api, token_for, admin, nctx):
     a, b = partner(token_for, user="trust-a"), partner(token_for, user="school-b")
     sub = subscribe(api, admin, "http://127.0.0.1:9/a", owner="trust-a", allow_private=True)

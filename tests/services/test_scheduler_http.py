@@ -9,6 +9,7 @@ from icalendar import Calendar
 
 from cpp_scheduler.app import create_app
 from cpp_scheduler.tick import Ticker
+from cpp_shared.config import ConfigError
 from tests.helpers import bearer, deliver_event
 
 CASE, CHILD, PLAN, CONF = "case-1", "child-1", "plan-1", "conf-1"
@@ -250,6 +251,44 @@ def test_a_calendar_feed_key_works_without_a_token_until_revoked(sctx, api, head
     assert api.delete(f"/v1/calendar-feeds/{feed['id']}", headers=headers["chair"]).status_code == 403
     assert api.delete(f"/v1/calendar-feeds/{feed['id']}", headers=headers["social_worker"]).status_code == 204
     assert api.get("/" + path).status_code == 401
+
+
+def feed_url(app, **request):
+    start_case(app.extensions["cpp"])
+    hold_initial(app.extensions["cpp"])
+    r = app.test_client().post(f"/v1/plans/{PLAN}/calendar-feeds", **request)
+    assert r.status_code == 201, r.json
+    return r.json["url"]
+
+
+@pytest.mark.parametrize("env, base", [
+    ({}, "http://127.0.0.1:5002"),  # development: this machine's port
+    ({"CPP_SCHEDULER_PORT": "6002"}, "http://127.0.0.1:6002"),
+    ({"CPP_PUBLIC_URL": "https://cpp.example.org"}, "https://cpp.example.org"),
+    ({"CPP_SCHEDULER_PUBLIC_URL": "https://cpp.example.org/scheduler/", "CPP_PUBLIC_URL": "https://other.example"},
+     "https://cpp.example.org/scheduler"),
+])
+def test_a_calendar_feed_address_comes_from_the_public_url_never_the_host_header(make_settings, headers, env, base):
+    app = create_app(make_settings("scheduler", **env))
+    url = feed_url(app, headers={**headers["social_worker"], "Host": "evil.example",
+                                          "X-Forwarded-Host": "evil.example"}, base_url="http://evil.example")
+    assert url.startswith(f"{base}/v1/plans/{PLAN}/calendar.ics?key="), url
+    assert "evil" not in url
+
+
+@pytest.mark.parametrize("value", ["cpp.example.org", "ftp://cpp.example.org", "https://", "https://cpp.example.org?x=1",
+                                   "https://cpp.example.org/#x", "https://user:pw@cpp.example.org", "javascript:alert(1)"])
+def test_a_public_url_that_is_not_an_http_address_stops_start_up(make_settings, value):
+    with pytest.raises(ConfigError, match="CPP_SCHEDULER_PUBLIC_URL"):
+        create_app(make_settings("scheduler", CPP_SCHEDULER_PUBLIC_URL=value))
+
+
+def test_production_needs_a_public_url_for_calendar_feeds(make_settings):
+    production = dict(CPP_MODE="production", CPP_OIDC_JWKS_URL="http://127.0.0.1:1/jwks",
+                      CPP_OIDC_ISSUER="https://idp.example")
+    with pytest.raises(ConfigError, match="CPP_SCHEDULER_PUBLIC_URL"):
+        create_app(make_settings("scheduler", **production))
+    assert create_app(make_settings("scheduler", CPP_PUBLIC_URL="https://cpp.example.org", **production))
 
 
 def test_the_openapi_document_lists_the_scheduler_endpoints(api, headers):

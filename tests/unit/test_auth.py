@@ -49,11 +49,25 @@ def test_production_needs_a_jwks_url(make_settings):
         TokenVerifier(make_settings(CPP_MODE="production"))
 
 
-def test_production_refuses_the_dev_key(make_settings, monkeypatch, tmp_path):
+@pytest.mark.parametrize("service, variable", [
+    ("plans", "CPP_DEV_SIGNING_KEY_FILE"), ("plans", "CPP_PLANS_DEV_SIGNING_KEY_FILE"),
+    ("scheduler", "CPP_SCHEDULER_DEV_SIGNING_KEY_FILE"), ("notify", "CPP_NOTIFY_DEV_SIGNING_KEY_FILE"),
+    ("docs", "CPP_DOCS_DEV_SIGNING_KEY_FILE"),
+    # another service's name, or one no service has yet, is refused too
+    ("plans", "CPP_DOCS_DEV_SIGNING_KEY_FILE"), ("plans", "CPP_REPORTS_DEV_SIGNING_KEY_FILE"),
+    ("plans", "CPP_DEV_SIGNING_KEY"),
+])
+def test_production_refuses_any_development_signing_key_setting(make_settings, tmp_path, service, variable):
+    with pytest.raises(ConfigError, match=f"refuses the development signing key: unset {variable}"):
+        TokenVerifier(make_settings(service, CPP_MODE="production", CPP_OIDC_JWKS_URL="http://127.0.0.1:1/jwks",
+                                    CPP_OIDC_ISSUER="https://idp.example", **{variable: str(tmp_path / "dev.key")}))
+
+
+def test_production_reads_the_settings_environment_not_the_process_one(make_settings, monkeypatch, tmp_path):
     monkeypatch.setenv("CPP_DEV_SIGNING_KEY_FILE", str(tmp_path / "dev.key"))
-    with pytest.raises(ConfigError, match="refuses the development signing key"):
-        TokenVerifier(make_settings(CPP_MODE="production", CPP_OIDC_JWKS_URL="http://127.0.0.1:1/jwks",
-                                    CPP_OIDC_ISSUER="https://idp.example"))
+    # The settings were read from a mapping without it: that mapping is the service's environment.
+    TokenVerifier(make_settings(CPP_MODE="production", CPP_OIDC_JWKS_URL="http://127.0.0.1:1/jwks",
+                                CPP_OIDC_ISSUER="https://idp.example"))
 
 
 @pytest.fixture

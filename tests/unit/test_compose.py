@@ -17,6 +17,7 @@ COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 # Every CPP_ setting the code reads (config.py's _lookup calls, and the env names it documents).
 KNOWN = {f"CPP_{n}" for n in re.findall(r'_lookup\(env, service, "([A-Z_]+)"', (ROOT / "shared/cpp_shared/config.py").read_text())}
+KNOWN.add("CPP_SCHEDULER_PUBLIC_URL")  # the scheduler's own (cpp_scheduler.api.public_url)
 
 
 def test_every_installed_service_is_in_compose():

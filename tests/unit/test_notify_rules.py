@@ -3,12 +3,15 @@ schedule and disabling, and data minimisation."""
 from __future__ import annotations
 
 import random
+import socket
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from cpp_notify import urls
+from cpp_notify.sender import Sender
+from cpp_shared.config import ConfigError
 from cpp_notify.deliveries import DEFAULT_SCHEDULE, Outcome, next_delay, record_attempt, track_subscription
 from cpp_notify.minimise import DEFAULT_CLASSES, minimise, partner_may_receive
 
@@ -39,6 +42,69 @@ def test_a_public_literal_address_passes_and_keeps_its_path():
     t = urls.resolve("https://93.184.216.34:8443/hooks/cpp?x=1", allow_private=False)
     assert (t.scheme, t.host, t.port, t.path, t.address) == ("https", "93.184.216.34", 8443, "/hooks/cpp?x=1",
                                                              "93.184.216.34")
+
+
+@pytest.mark.parametrize("url, why", [
+    ("https://[2002:7f00:1::]/x", "6to4"),  # 127.0.0.1 wrapped
+    ("https://[2002:5db8:d822::1]/x", "6to4"),  # even a public IPv4 address: the relay is not ours to trust
+    ("https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/x", "Teredo"),  # Teredo, client 127.0.0.1
+    ("https://[2001:0:5db8:d822::1]/x", "Teredo"),
+    ("https://[::ffff:127.0.0.1]/x", "IPv4-mapped"), ("https://[::ffff:93.184.216.34]/x", "IPv4-mapped"),
+    ("https://[::127.0.0.1]/x", "IPv4-compatible"), ("https://[::93.184.216.34]/x", "IPv4-compatible"),
+    ("https://[64:ff9b::7f00:1]/x", "NAT64"), ("https://[64:ff9b::5db8:d822]/x", "NAT64"),
+    ("https://[64:ff9b:1::5db8:d822]/x", "NAT64"),
+])
+def test_ipv6_addresses_that_carry_an_ipv4_address_are_refused(url, why):
+    with pytest.raises(urls.UrlRefused, match=f"not a public address.*{why}"):
+        urls.resolve(url, allow_private=False)
+
+
+def test_a_public_ipv6_address_passes():
+    assert urls.resolve("https://[2606:2800:220:1:248:1893:25c8:1946]/x", allow_private=False).address == \
+        "2606:2800:220:1:248:1893:25c8:1946"
+
+
+@pytest.mark.parametrize("port", [22, 25, 80, 5001, 6379, 8080, 9443])
+def test_a_public_receiver_on_another_port_is_refused(port):
+    with pytest.raises(urls.UrlRefused, match=f"port {port}.*443, 8443"):
+        urls.resolve(f"https://93.184.216.34:{port}/x", allow_private=False)
+
+
+def test_the_deployment_may_allow_other_ports(make_settings):
+    ports = urls.receiver_ports(make_settings("notify", CPP_NOTIFY_RECEIVER_PORTS="443, 8443,9443"))
+    assert ports == (443, 8443, 9443)
+    assert urls.resolve("https://93.184.216.34:9443/x", allow_private=False, ports=ports).port == 9443
+    assert urls.receiver_ports(make_settings("notify")) == (443, 8443)
+    assert urls.receiver_ports(make_settings("notify", CPP_RECEIVER_PORTS="8443")) == (8443,)
+
+
+@pytest.mark.parametrize("text", ["", "https", "443,x", "0", "70000", "443,-1"])
+def test_a_wrong_port_setting_stops_start_up(make_settings, text):
+    with pytest.raises(ConfigError, match="CPP_NOTIFY_RECEIVER_PORTS"):
+        urls.receiver_ports(make_settings("notify", CPP_NOTIFY_RECEIVER_PORTS=text or " "))
+
+
+def test_the_check_runs_again_at_delivery_after_dns(monkeypatch):
+    """A host that resolved to a public address when subscribed and resolves
+    to a 6to4 wrapping of loopback at delivery is refused, unconnected."""
+    answers = {"receiver.example": "2002:7f00:1::"}
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", (answers[host], port, 0, 0))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    sender = Sender()
+    try:
+        outcome = sender.send("https://receiver.example/hook", allow_private=False, msg_id="msg_1", body="{}",
+                              secrets=["whsec_" + "A" * 32])
+        assert outcome.status is None and "refused by the address policy" in outcome.error
+        assert "6to4" in outcome.error
+        outcome = Sender(ports=(443,)).send("https://93.184.216.34:8443/hook", allow_private=False, msg_id="msg_2",
+                                            body="{}", secrets=["whsec_" + "A" * 32])
+        assert outcome.status is None and "port 8443" in outcome.error
+        assert sender._pools == {}  # nothing was connected
+    finally:
+        sender.close()
 
 
 @given(attempts=st.integers(min_value=1, max_value=len(DEFAULT_SCHEDULE)), seed=st.integers())

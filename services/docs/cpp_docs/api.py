@@ -39,6 +39,7 @@ def audit(action: str, record_type: str, record_id: str, *, child_id: str | None
             "at": datetime.now(timezone.utc).isoformat(), "actor": principal.user, "role": principal.role,
             "authority": principal.authority, "action": action, "record_type": record_type,
             "record_id": record_id, "child_id": child_id, "request_id": g.get("request_id"),
+            "client_request_id": g.get("client_request_id"),
             "detail": detail or {},
         })
 
@@ -178,5 +179,6 @@ class Document(MethodView):
         response.make_conditional(request)
         if ext == "html":
             # A document shows itself and loads nothing: no script, no fetch.
-            response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+            response.headers["Content-Security-Policy"] = ("default-src 'none'; style-src 'unsafe-inline'; "
+                                                           "frame-ancestors 'none'")
         return response

@@ -28,6 +28,7 @@ from cpp_shared.store import StoreError, StoreUnavailable, VersionConflict
 from cpp_shared.web import ServiceContext
 
 from . import store as st
+from . import urls
 from .deliveries import DEFAULT_DISABLE_AFTER, DEFAULT_SCHEDULE, Outcome, record_attempt, track_subscription
 from .secretbox import SecretBox
 from .sender import Sender
@@ -68,7 +69,8 @@ class Dispatcher:
         self.threads = int(s.setting("DISPATCH_THREADS", "16"))
         self.batch = int(s.setting("DISPATCH_BATCH", "200"))
         self.idle = float(s.setting("DISPATCH_IDLE_SECONDS", "0.2"))
-        self.sender = Sender(timeout=float(s.setting("DELIVERY_TIMEOUT_SECONDS", "15")), pool_size=self.threads)
+        self.sender = Sender(timeout=float(s.setting("DELIVERY_TIMEOUT_SECONDS", "15")), pool_size=self.threads,
+                             ports=urls.receiver_ports(s))
         self.rng = random.Random()
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.wakeup = threading.Event()

@@ -9,6 +9,7 @@ from typing import Any, Callable
 from cpp_shared.plugins import PluginError
 from cpp_shared.web import ServiceContext
 
+from . import urls
 from .mailer import SmtpSettings
 from .people import BUILT_IN_CHANNELS, Templates
 from .secretbox import SecretBox
@@ -19,6 +20,7 @@ class NotifyRuntime:
     box: SecretBox
     templates: Templates
     smtp: SmtpSettings | None
+    receiver_ports: tuple[int, ...] = urls.DEFAULT_PORTS
     plugin_channels: dict[str, Callable[[dict[str, Any]], None]] = field(default_factory=dict)
     dispatcher: Any = None
     mailer: Any = None
@@ -53,5 +55,6 @@ def runtime(ctx: ServiceContext) -> NotifyRuntime:
     if rt is None:
         rt = ctx.extensions["notify"] = NotifyRuntime(
             box=SecretBox.for_settings(ctx.settings), templates=Templates(ctx.plugins),
-            smtp=SmtpSettings.from_settings(ctx.settings), plugin_channels=_plugin_channels(ctx))
+            smtp=SmtpSettings.from_settings(ctx.settings), receiver_ports=urls.receiver_ports(ctx.settings),
+            plugin_channels=_plugin_channels(ctx))
     return rt

@@ -42,8 +42,9 @@ def _retry_after(value: str | None) -> float | None:
 class Sender:
     """Thread-safe; keeps a connection pool per (address, port, host)."""
 
-    def __init__(self, *, timeout: float = 15.0, pool_size: int = 4):
+    def __init__(self, *, timeout: float = 15.0, pool_size: int = 4, ports: tuple[int, ...] = urls.DEFAULT_PORTS):
         self.timeout = urllib3.Timeout(connect=min(5.0, timeout), read=timeout)
+        self.ports = ports  # a public receiver's allowed ports (urls.receiver_ports)
         self.pool_size = pool_size
         self._pools: dict[tuple, urllib3.HTTPConnectionPool] = {}
         self._lock = threading.Lock()
@@ -66,7 +67,7 @@ class Sender:
     def send(self, url: str, *, allow_private: bool, msg_id: str, body: str, secrets: list[str]) -> Outcome:
         started = time.perf_counter()
         try:
-            target = urls.resolve(url, allow_private=allow_private)
+            target = urls.resolve(url, allow_private=allow_private, ports=self.ports)
         except urls.UrlRefused as exc:
             return Outcome(None, (time.perf_counter() - started) * 1000, f"refused by the address policy: {exc}")
         now = datetime.now(timezone.utc)

@@ -160,11 +160,11 @@ class Subscriptions(MethodView):
         if bad:
             abort(422, message="not events a partner receives",
                   errors={"json": {"event_types": [f"{', '.join(bad)}: not delivered to partners"]}})
+        c = ctx()
         try:
-            urls.resolve(body["url"], allow_private=body["allow_private"])
+            urls.resolve(body["url"], allow_private=body["allow_private"], ports=runtime(c).receiver_ports)
         except urls.UrlRefused as exc:
             abort(422, message="receiver address refused", errors={"json": {"url": [str(exc)]}})
-        c = ctx()
         secret = new_secret()
         now = time.time()
         doc = {

@@ -35,6 +35,7 @@ def entry(action: str, record_type: str, record_id: str, *, child_id: str | None
         "record_id": record_id,
         "child_id": child_id,
         "request_id": g.get("request_id"),
+        "client_request_id": g.get("client_request_id"),
         "detail": detail or {},
     }
 

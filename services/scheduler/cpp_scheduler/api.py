@@ -7,6 +7,7 @@ import hashlib
 import secrets
 from datetime import date, datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Response, current_app, g, request, url_for
 from flask.views import MethodView
@@ -14,6 +15,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
 from cpp_shared.auth import Principal, current_principal, requires_role
+from cpp_shared.config import ConfigError, Settings
 from cpp_shared.store import DuplicateKey
 from cpp_shared.web import ServiceContext
 
@@ -27,8 +29,34 @@ MANAGERS = ("team_manager", "admin")
 FEED_MAKERS = ("social_worker", "team_manager", "chair")
 
 
+PUBLIC_URL = "public_url"
+
+
 def ctx() -> ServiceContext:
     return current_app.extensions["cpp"]
+
+
+def public_url(settings: Settings) -> str:
+    """Where people reach this service (a calendar feed's address starts
+    with it): CPP_SCHEDULER_PUBLIC_URL, then CPP_PUBLIC_URL; in development
+    http://127.0.0.1:<port>. Production without one, or one that is not an
+    http(s) address, stops start-up."""
+    value = settings.setting("PUBLIC_URL")
+    if value is None:
+        if not settings.is_development:
+            raise ConfigError("production mode needs CPP_SCHEDULER_PUBLIC_URL (or CPP_PUBLIC_URL): the https address "
+                              "people reach the scheduler at, which calendar feed addresses start with")
+        return f"http://127.0.0.1:{settings.port}"
+    try:
+        parts = urlsplit(value.strip())
+        parts.port  # noqa: B018 - a malformed port raises here
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.username \
+            or parts.password or parts.query or parts.fragment or value.strip().endswith(("?", "#")):
+        raise ConfigError(f"CPP_SCHEDULER_PUBLIC_URL (or CPP_PUBLIC_URL) must be an http or https address such as "
+                          f"https://cpp.example.org, without user, query or fragment; got {value!r}")
+    return value.strip().rstrip("/")
 
 
 def rt() -> Runtime:
@@ -340,7 +368,10 @@ class PlanCalendarFeeds(MethodView):
             feed["_id"] = ctx().store.collection(st.FEEDS).insert_one(feed)
         except DuplicateKey:  # a 256-bit key collided: never in practice
             abort(503, message="try again")
-        url = url_for("calendar.PlanCalendar", plan_id=plan_id, key=key, _external=True)
+        # The address people subscribe to comes from the deployment's
+        # setting, never from the request's Host header.
+        path = url_for("calendar.PlanCalendar", plan_id=plan_id, key=key)
+        url = ctx().extensions[PUBLIC_URL] + path.removeprefix(request.script_root)
         return {**feed, "url": url, "key": key}
 
 

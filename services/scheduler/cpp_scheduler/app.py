@@ -11,7 +11,9 @@ from .store import setup_store
 
 
 def _setup_app(app) -> None:
-    runtime(app.extensions["cpp"])  # a broken rule or calendar stops start-up, naming the plugin
+    ctx = app.extensions["cpp"]
+    runtime(ctx)  # a broken rule or calendar stops start-up, naming the plugin
+    ctx.extensions[api.PUBLIC_URL] = api.public_url(ctx.settings)  # production needs one
 
 
 SERVICE = ServiceSpec(

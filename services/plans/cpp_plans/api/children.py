@@ -5,7 +5,8 @@ version, ``ETag: "3"``. A PATCH must send it back in ``If-Match`` (428 without
 one); a version other than the stored one is a 412, checked when the request
 is read and again at commit, so of two PATCHes made from the same read one
 wins and the other gets a 412. ``W/"3"`` (a proxy that compresses weakens
-ETags) and a bare ``3`` are accepted in ``If-Match`` too.
+ETags) and a bare ``3`` are accepted in ``If-Match`` too; a list of ETags is a
+400 (cpp_shared.etags).
 
 PATCH replaces the top-level fields it names and leaves the others; an
 object or a list (``address``, ``identifiers``, ...) is replaced whole, and
@@ -34,7 +35,7 @@ from cpp_shared.store import DuplicateKey, Store, VersionConflict
 
 from .. import audit
 from ..domain import identifiers
-from .common import etag, if_match_versions, requires_if_match, today
+from .common import etag, if_match_version, requires_if_match, today
 from .fields import StrictBoolean
 
 blp = Blueprint("children", __name__, url_prefix="/v1/children", description="Children and their details")
@@ -437,8 +438,7 @@ class ChildById(MethodView):
         ctx = current_app.extensions["cpp"]
         principal = current_principal()
         current = _find(ctx, child_id)
-        wanted = if_match_versions(request.headers["If-Match"])
-        if current["version"] not in wanted:
+        if if_match_version(request.headers.get("If-Match")) != current["version"]:
             abort(412, message=f"the child has changed since you read it (it is now at {etag(current['version'])}); "
                                "GET it again and reapply your change")
         merged = {k: v for k, v in current.items() if k != "version"}

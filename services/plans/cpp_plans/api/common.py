@@ -3,7 +3,6 @@ date, and turning lifecycle errors into HTTP answers."""
 from __future__ import annotations
 
 from datetime import date, datetime
-import re
 from functools import wraps
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,6 +11,7 @@ from flask import Flask, current_app, jsonify, request
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
+from cpp_shared.etags import if_match_version
 from cpp_shared.web import ServiceContext, error_body
 
 from .. import audit
@@ -47,33 +47,19 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-_ETAG = re.compile(r'\s*(?:(?:W/)?"([0-9]{1,18})"|([0-9]{1,18}))\s*')
-
-
-def if_match_versions(header: str) -> set[int]:
-    """The versions an If-Match header names (empty when it names none)."""
-    versions = set()
-    for part in header.split(","):
-        match = _ETAG.fullmatch(part)
-        if match:
-            versions.add(int(match.group(1) or match.group(2)))
-    return versions
-
-
 def check_if_match(record: dict[str, Any], what: str, doing: str = "changing it") -> None:
     """412 unless the request's If-Match names the record's current revision."""
-    if record["version"] not in if_match_versions(request.headers["If-Match"]):
+    if if_match_version(request.headers.get("If-Match")) != record["version"]:
         abort(412, message=f"the {what} is at revision {record['version']}; read it again before {doing}")
 
 
 def requires_if_match(view: Any) -> Any:
-    """428 unless the request carries If-Match with a version (before the body is read)."""
+    """428 unless the request carries If-Match with one ETag, 400 when it
+    names several (before the body is read)."""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        header = request.headers.get("If-Match", "").strip()
-        if not header or header == "*":
-            abort(428, message='this update needs If-Match: the ETag of the record as you read it (GET it first), e.g. If-Match: "3"')
+        if_match_version(request.headers.get("If-Match"))
         return view(*args, **kwargs)
 
     return wrapper

@@ -13,7 +13,7 @@ from cpp_shared.store import VersionConflict
 
 from .. import audit
 from ..domain import lifecycle as lc
-from .common import (READERS, WRITERS, PersonSchema, check_with_plugins, commit_step, ctx, etag, if_match_versions,
+from .common import (READERS, WRITERS, PersonSchema, check_with_plugins, commit_step, ctx, etag, if_match_version,
                      load, plan_version_inserts, requires_if_match, saved, today)
 from .fields import IsoDate, StrictBoolean
 from .plan_schemas import PlanContentSchema, missing_for_agreement
@@ -145,7 +145,7 @@ class PlanById(MethodView):
     def patch(self, changes, plan_id):
         """Agree a change to the plan: a new numbered version, by whom and when."""
         plan = load("plans", plan_id, "plan")
-        if plan["version"] not in if_match_versions(request.headers["If-Match"]):
+        if if_match_version(request.headers.get("If-Match")) != plan["version"]:
             abort(412, message=f"the plan is at revision {plan['version']}; read it again before changing it")
         if plan["status"] == "ended":
             raise lc.LifecycleError("the plan has ended; it cannot be changed")
