@@ -92,7 +92,11 @@ def worker(service: str) -> None:
     from .worker import Worker
 
     spec, settings = _preflight(service)
-    Worker(build_context(spec, settings)).run()
+    try:
+        worker = Worker(build_context(spec, settings))
+    except ConfigError as exc:  # e.g. no audit checkpoint key in production
+        _fail(f"{service}: {exc}")
+    worker.run()
 
 
 @main.group(help="A private RabbitMQ node in a folder (for `cpp up` and tests).")
