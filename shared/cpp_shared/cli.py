@@ -92,7 +92,98 @@ def worker(service: str) -> None:
     from .worker import Worker
 
     spec, settings = _preflight(service)
-    Worker(build_context(spec, settings)).run()
+    try:
+        worker = Worker(build_context(spec, settings))
+    except ConfigError as exc:  # e.g. no audit checkpoint key in production
+        _fail(f"{service}: {exc}")
+    worker.run()
+
+
+@main.group(help="Each service's audit log: its hash chain and the signed checkpoints of its head.")
+def audit() -> None:
+    pass
+
+
+def _audit_service(service: str) -> Settings:
+    from .services import UnknownService, installed_services
+
+    if service not in installed_services():
+        _fail(str(UnknownService(f"unknown service {service!r}; installed: {', '.join(installed_services())}")))
+    try:
+        return Settings.from_env(service)
+    except ConfigError as exc:
+        _fail(f"{service}: {exc}")
+
+
+@audit.command("verify", help="Check a service's audit log: its hash chain from the first entry to the last, "
+                              "its checkpoint file (signatures and chaining) and the log against every signed "
+                              "checkpoint (a cut tail, a rewrite, a head that went backwards). Exit 1 on any "
+                              "problem; 'intact' only when all hold.")
+@click.option("--service", default="plans", show_default=True)
+@click.option("--public-key", "public_key_file", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="the checkpoints' public key (PEM; default CPP_AUDIT_CHECKPOINT_PUBLIC_KEY_FILE, else derived "
+                   "from the private key)")
+@click.option("--checkpoint-file", type=click.Path(dir_okay=False), default=None,
+              help="the checkpoint file (default CPP_AUDIT_CHECKPOINT_DIR/<service>.jsonl), e.g. a copy kept in "
+                   "WORM storage")
+@click.option("--copies-from", multiple=True, metavar="SERVICE",
+              help="also compare the copies of the checkpoints this other service keeps (repeatable)")
+def audit_verify(service: str, public_key_file: str | None, checkpoint_file: str | None,
+                 copies_from: tuple[str, ...]) -> None:
+    from pathlib import Path
+
+    from . import audit_checkpoints as ac
+    from .store import StoreError, open_store
+
+    settings = _audit_service(service)
+    try:
+        cfg = ac.config(settings)
+        public_key = ac.load_public_key(cfg, Path(public_key_file) if public_key_file else None)
+        copies = []
+        for other in copies_from:
+            other_store = open_store(_audit_service(other).store_url)
+            copies += [(f"the {other} service", c) for c in ac.kept_copies(other_store, service)]
+        result = ac.verify(open_store(settings.store_url), service,
+                           checkpoint_file=Path(checkpoint_file) if checkpoint_file else cfg.file,
+                           public_key=public_key, copies=copies)
+    except (ConfigError, StoreError) as exc:
+        _fail(f"{service}: {exc}")
+    for warning in result.warnings:
+        click.echo(f"warning: {service} audit log: {warning.message}", err=True)
+    for problem in result.problems:
+        click.echo(f"{service} audit log: {problem.message}", err=True)
+    if not result.ok:
+        click.echo(f"{service} audit log NOT intact: {len(result.problems)} problem(s) found", err=True)
+        sys.exit(1)
+    if result.intact:
+        latest = result.latest
+        click.echo(f"{service} audit log intact: {result.entries} entries, chain verified, consistent with "
+                   f"{result.checkpoints} signed checkpoint(s) (latest: entry {latest['seq']} at {latest['at']}, "
+                   f"key {latest['key_id']})")
+    else:
+        click.echo(f"{service} audit log chain verified: {result.entries} entries (no checkpoint to compare with)")
+
+
+@audit.command("checkpoint", help="Sign a checkpoint of a service's audit log head now, append it to the "
+                                  "service's checkpoint file and publish it (audit.checkpointed.v1).")
+@click.option("--service", default="plans", show_default=True)
+def audit_checkpoint(service: str) -> None:
+    from . import audit_checkpoints as ac
+    from .plugins import PluginError, Plugins
+    from .store import StoreError, open_store
+
+    settings = _audit_service(service)
+    try:
+        authority = Plugins(settings.plugins).authority()["code"]
+        checkpointer = ac.Checkpointer(open_store(settings.store_url), settings, authority)
+        checkpoint = checkpointer.take(force=True)
+    except ac.CheckpointRefused as exc:
+        click.echo(f"{service} audit log: checkpoint refused: {exc}", err=True)
+        sys.exit(1)
+    except (ConfigError, PluginError, StoreError, OSError) as exc:
+        _fail(f"{service}: {exc}")
+    click.echo(f"{service} audit log checkpointed at entry {checkpoint['seq']} ({checkpoint['at']}, key "
+               f"{checkpoint['key_id']}) in {checkpointer.path}")
 
 
 @main.group(help="A private RabbitMQ node in a folder (for `cpp up` and tests).")

@@ -14,7 +14,7 @@ from flask_smorest import Api
 from kombu import Connection
 from werkzeug.exceptions import HTTPException
 
-from . import edges, logs
+from . import audit_checkpoints, edges, logs
 from .auth import AuthError, Forbidden, TokenVerifier, authenticate_request
 from .config import Settings
 from .messaging.catalogue import asyncapi_document
@@ -98,6 +98,7 @@ class ServiceContext:
                 checks["broker"] = "ok"
             except Exception as exc:
                 checks["broker"] = f"unavailable: {type(exc).__name__}: {exc}"
+            checks["audit_checkpoints"] = audit_checkpoints.readiness(self.settings)
             result = (all(v == "ok" for v in checks.values()), checks)
             self._ready_cache["result"] = (time.monotonic(), result)
             return result

@@ -75,6 +75,9 @@ def service_env(service: str, *, data_dir: Path, broker_url: str, port: int, **e
         "CPP_LOG_FORMAT": "json",
         "WEB_CONCURRENCY": "1",
         "GUNICORN_THREADS": "4",
+        # These tests count the events each service consumes: no scheduled
+        # audit checkpoint (one more event) during a run.
+        "CPP_AUDIT_CHECKPOINT_SECONDS": "86400",
     })
     env.update(extra)
     return env

@@ -64,7 +64,8 @@ def test_an_event_from_plans_reaches_each_service_exactly_once(tmp_path, broker_
         assert wait_for(lambda: metric(services["plans"], "cpp_outbox_backlog") == 0.0, timeout=10, what="outbox empty")
         for svc in services.values():  # every service reports its bus and its readiness
             assert metric(svc, "cpp_outbox_backlog", service=svc.service) == 0.0
-            assert requests.get(f"{svc.url}/readyz", timeout=10).json()["checks"] == {"store": "ok", "broker": "ok"}
+            assert requests.get(f"{svc.url}/readyz", timeout=10).json()["checks"] == {"store": "ok", "broker": "ok",
+                                                                                  "audit_checkpoints": "ok"}
         # Still exactly once after everything settled (no late duplicate effects).
         for name in CONSUMERS:
             for case_id in case_ids:

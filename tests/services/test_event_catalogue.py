@@ -19,6 +19,7 @@ from cpp_notify.dispatcher import Dispatcher
 from cpp_notify.runtime import runtime as notify_runtime
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_scheduler.tick import Ticker
+from cpp_shared.audit_checkpoints import Checkpointer
 from cpp_shared.messaging.catalogue import CATALOGUE, validate_event
 from tests.helpers import ensure_child, bearer, deliver_event
 from tests.receivers import Receiver
@@ -196,6 +197,7 @@ def test_every_event_published_is_in_the_catalogue_and_matches_it(plans_app, pla
     scheduler_ctx = scheduler_app.extensions["cpp"]
     walk(plans, who, Pump(plans_store, scheduler_ctx), Ticker(scheduler_ctx), scheduler_ctx.store)
     walk_subscriptions(notify_app, who)
+    Checkpointer(plans_store, plans_app.extensions["cpp"].settings, "ENG").take()  # the audit log's head, signed
     stores = (plans_store, scheduler_ctx.store, notify_app.extensions["cpp"].store)
     events = [m.body for store in stores for m in store.outbox_pending(100_000)]
     published = Counter(e["type"] for e in events)

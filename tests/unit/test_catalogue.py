@@ -12,7 +12,8 @@ import pytest
 from marshmallow import ValidationError, fields
 
 from cpp_shared.messaging import catalogue
-from cpp_shared.messaging.catalogue import CATALOGUE, CLASS_KEY, FIELD_CLASSES, asyncapi_document, validate_event
+from cpp_shared.messaging.catalogue import (CATALOGUE, CLASS_KEY, EVERY_SERVICE, FIELD_CLASSES, asyncapi_document,
+                                            validate_event)
 from cpp_shared.messaging.events import TYPE_PATTERN, new_event
 from cpp_shared.messaging.topology import EXCHANGE_NAME, SUBSCRIPTIONS
 
@@ -122,7 +123,7 @@ def leaves(schema, prefix=""):
 def test_every_field_has_a_class_and_a_description(event_type):
     entry = CATALOGUE[event_type]
     assert TYPE_PATTERN.match(event_type)
-    assert entry.producer in SUBSCRIPTIONS and entry.summary and entry.subject
+    assert (entry.producer in SUBSCRIPTIONS or entry.producer == EVERY_SERVICE) and entry.summary and entry.subject
     for path, field in leaves(entry.schema()):
         assert field.metadata.get(CLASS_KEY) in FIELD_CLASSES, path
         assert field.metadata.get("description"), path
@@ -160,6 +161,7 @@ def test_the_consumers_follow_the_topic_bindings():
     assert catalogue.consumers("case.opened.v1") == ["scheduler", "notify", "docs"]
     assert catalogue.consumers("deadline.met.v1") == ["plans", "notify", "docs"]
     assert catalogue.consumers("lookup.performed.v1") == ["notify"]
+    assert catalogue.consumers("audit.checkpointed.v1") == ["plans", "scheduler", "notify", "docs"]
 
 
 def event(event_type, data, subject):
@@ -209,6 +211,28 @@ def test_an_unknown_type_a_wrong_source_or_subject_is_refused():
               "partner_role": "partner", "authority": "ENG", "child_id": None, "plan_id": None, "key_worker": None,
               "subject_of_plan": False}
     validate_event(event("lookup.performed.v1", lookup, "lk-1"))  # an unknown child: the lookup's own id
+
+
+CHECKPOINT = {"service": "scheduler", "authority": "ENG", "log": "audit", "seq": 9, "hash": "ab" * 32,
+              "at": "2026-11-24T09:00:00+00:00", "previous": "0" * 64, "key_id": "fd56fd0b35a235cb",
+              "signature": "c2lnbmF0dXJl"}
+
+
+def test_every_service_publishes_its_own_audit_checkpoints(doc):
+    validator = jsonschema_rs.validator_for(payload_schema(doc, "audit.checkpointed.v1"), validate_formats=True)
+    for service in SUBSCRIPTIONS:
+        ev = new_event("audit.checkpointed.v1", source=f"/services/{service}", subject="scheduler",
+                       data=CHECKPOINT, authority="ENG")
+        validate_event(ev)
+        assert validator.is_valid(ev)
+    stranger = new_event("audit.checkpointed.v1", source="/services/billing", subject="scheduler", data=CHECKPOINT,
+                         authority="ENG")
+    assert not validator.is_valid(stranger)
+    with pytest.raises(ValidationError, match="source"):
+        validate_event(stranger)
+    with pytest.raises(ValidationError, match="seq"):
+        validate_event({**stranger, "source": "/services/plans", "data": {**CHECKPOINT, "seq": -1}})
+    assert "every service" in doc["components"]["messages"]["audit.checkpointed.v1"]["description"]
 
 
 ESCALATION = {"escalation_id": "esc-1", "plan_id": "plan-1", "case_id": "case-1", "child_id": "child-1",

@@ -1,6 +1,7 @@
 """The plans service's wiring: its blueprints, handlers and store indexes."""
 from __future__ import annotations
 
+from cpp_shared import audit_checkpoints
 from cpp_shared.messaging.consumer import Handlers
 from cpp_shared.web import ServiceSpec, create_app as _create_app
 
@@ -8,6 +9,7 @@ from .api import audit, cases, children, conferences, lookup, plans, reports
 from .api.common import install_error_handlers
 
 handlers = Handlers()  # deadline.* handlers arrive with the scheduler's events
+handlers.on(audit_checkpoints.EVENT_TYPE)(audit_checkpoints.keep_checkpoint)
 
 
 def setup_store(store) -> None:

@@ -398,12 +398,36 @@ class DeadlineV1(EventData):
                                 allow_none=True)
 
 
+# --- every service ---------------------------------------------------------
+
+class AuditCheckpointedV1(EventData):
+    """A signed checkpoint of the head of a service's hash-chained audit log
+    (see ``cpp_shared.audit_checkpoints``): every other service keeps it, so
+    that a cut or rewritten log is found even when the service's own copy of
+    its checkpoints is changed."""
+
+    service = _identifier("the service whose audit log this is")
+    authority = _identifier("the authority whose deployment the service serves")
+    log = _identifier("the name of the log (audit)")
+    seq = _status("the number of entries in the log when the checkpoint was taken (the head's seq)",
+                  fields.Integer, validate=validate.Range(min=0))
+    hash = _identifier("the head entry's hash (SHA-256, hex); 64 zeros for an empty log")
+    at = _moment("when the checkpoint was taken (UTC)")
+    previous = _identifier("the digest of the service's checkpoint before this one (64 zeros for the first)")
+    key_id = _identifier("the signing key: the start of the SHA-256 of its raw Ed25519 public key")
+    signature = _identifier("the Ed25519 signature (base64) of the canonical JSON of the other fields")
+
+
 # --- the registry ------------------------------------------------------------
+
+#: The producer of an event type that every service publishes about itself.
+EVERY_SERVICE = "every service"
+
 
 @dataclass(frozen=True)
 class EventType:
     type: str  # also the routing key
-    producer: str  # the service that publishes it
+    producer: str  # the service that publishes it, or EVERY_SERVICE
     summary: str
     subject: str  # what the CloudEvent subject is
     schema: type[EventData]
@@ -416,6 +440,12 @@ class EventType:
         missing = [f for f in self.subject_fields if f not in self.schema().fields]
         if not self.subject_fields or missing:
             raise ValueError(f"{self.type}: subject_fields must name fields of its data, not {missing}")
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The CloudEvent ``source`` of each service that may publish it."""
+        producers = tuple(SUBSCRIPTIONS) if self.producer == EVERY_SERVICE else (self.producer,)
+        return tuple(f"/services/{p}" for p in producers)
 
 
 CASE = ("the case's id", ("case_id",))
@@ -500,6 +530,7 @@ PLAN = ("the plan's id", ("plan_id",))
 CHILD = ("the child's id", ("child_id",))
 LOOKUP = ("the child's id; for a number the council does not know, the lookup's id", ("child_id", "lookup_id"))
 SUBSCRIPTION = ("the subscription's id", ("subscription_id",))
+SERVICE = ("the service's name", ("service",))
 
 
 def _entries(producer: str, rows: list[tuple[str, str, type[EventData], tuple[str, tuple[str, ...]]]]
@@ -573,6 +604,10 @@ CATALOGUE: dict[str, EventType] = {e.type: e for e in [
         ("subscription.scope_changed.v1", "An admin changed which fields a subscription receives.", SubscriptionV1,
          SUBSCRIPTION),
     ]),
+    *_entries(EVERY_SERVICE, [
+        ("audit.checkpointed.v1", "A service signed a checkpoint of its audit log's head (the other services "
+         "keep it).", AuditCheckpointedV1, SERVICE),
+    ]),
 ]}
 
 
@@ -619,7 +654,7 @@ def _envelope_schemas() -> dict[str, type[Schema]]:
         schemas[entry.type] = Schema.from_dict({
             "specversion": fields.String(required=True, validate=validate.Equal("1.0")),
             "id": fields.String(required=True, validate=validate.Length(min=1)),
-            "source": fields.String(required=True, validate=validate.Equal(f"/services/{entry.producer}")),
+            "source": fields.String(required=True, validate=validate.OneOf(entry.sources)),
             "type": fields.String(required=True, validate=validate.Equal(entry.type)),
             "subject": fields.String(required=True, validate=validate.Length(min=1)),
             "time": fields.DateTime(required=True),
@@ -670,7 +705,8 @@ def _envelope(entry: EventType) -> dict[str, Any]:
             "specversion": attr("status", "the CloudEvents version", type="string", const="1.0"),
             "id": attr("identifier", "the event's unique id: a consumer that sees it again ignores it",
                        type="string", minLength=1),
-            "source": attr("identifier", "the producing service", type="string", const=f"/services/{entry.producer}"),
+            "source": attr("identifier", "the producing service", type="string",
+                           **({"const": entry.sources[0]} if len(entry.sources) == 1 else {"enum": list(entry.sources)})),
             "type": attr("status", "the event type, also the AMQP routing key", type="string", const=entry.type),
             "subject": attr("identifier", entry.subject, type="string", minLength=1),
             "time": attr("date", "when the event happened (UTC)", type="string", format="date-time"),
@@ -727,6 +763,10 @@ def consumers(event_type: str) -> list[str]:
             if any(_topic_matches(p.split("."), words) for p in patterns)]
 
 
+def _published_by(entry: EventType) -> str:
+    return entry.producer if entry.producer == EVERY_SERVICE else f"the {entry.producer} service"
+
+
 @lru_cache(maxsize=4)
 def _document(version: str) -> dict[str, Any]:
     exchange = {"name": EXCHANGE_NAME, "type": "topic", "durable": True, "autoDelete": False, "vhost": "/"}
@@ -740,7 +780,7 @@ def _document(version: str) -> dict[str, Any]:
             "name": key,
             "title": _title(key),
             "summary": entry.summary,
-            "description": f"Published by the {entry.producer} service. Subject: {entry.subject}. Consumed "
+            "description": f"Published by {_published_by(entry)}. Subject: {entry.subject}. Consumed "
                            f"within the platform by: {', '.join(consumers_) or 'none'}.",
             "contentType": ENVELOPE_CONTENT_TYPE,
             "payload": _envelope(entry),

@@ -22,15 +22,17 @@ from kombu import Exchange, Queue, binding
 EXCHANGE_NAME = "cpp.events"
 UNROUTED_NAME = "cpp.unrouted"
 
-# What each service consumes: the routing-key patterns of its queue.
+# What each service consumes: the routing-key patterns of its queue. Every
+# service keeps the others' audit checkpoints (``audit.#``; notify's ``#``).
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
-    "plans": ("deadline.#",),
+    "plans": ("deadline.#", "audit.#"),
     "scheduler": (
         "case.#", "strategy_discussion.#", "enquiry.#", "conference.#", "plan.#",
         "core_group.#", "visit.#", "report.#", "escalation.#", "resource_panel.#", "child_in_need_plan.#",
+        "audit.#",
     ),
     "notify": ("#",),
-    "docs": ("case.#", "conference.#", "plan.#", "core_group.#", "report.#", "deadline.#"),
+    "docs": ("case.#", "conference.#", "plan.#", "core_group.#", "report.#", "deadline.#", "audit.#"),
 }
 
 unrouted_exchange = Exchange(UNROUTED_NAME, type="fanout", durable=True)
