@@ -381,8 +381,10 @@ class RateLimits:
                 text = configured(settings, rule)
                 if text is None:
                     continue
+                # A HEAD request runs the GET method (and is counted with it).
+                methods = None if method is None else [method, "HEAD"] if method == "GET" else [method]
                 wrapped = self.limiter.limit(text, key_func=rule.key, scope=rule.name,
-                                             methods=[method] if method else None, deduct_when=rule.counts,
+                                             methods=methods, deduct_when=rule.counts,
                                              exempt_when=rule.exempt, on_breach=partial(self._breached, rule))(wrapped)
             app.view_functions[endpoint] = wrapped
 

@@ -82,6 +82,14 @@ def test_lookups_past_the_per_principal_limit_get_429_and_another_partner_does_n
     assert rate_limited_metric(client, "lookup_per_principal") == 2
 
 
+def test_a_head_request_is_a_lookup_and_counts_as_one(plans_with, partner):
+    client = plans_with(CPP_RATE_LIMIT_LOOKUP_PER_PRINCIPAL="2/minute")
+    assert client.head("/v1/lookup", query_string={"nhs_number": NHS_UNKNOWN}, headers=partner).status_code == 200
+    assert lookup(client, partner).status_code == 200
+    assert client.head("/v1/lookup", query_string={"nhs_number": NHS_UNKNOWN}, headers=partner).status_code == 429
+    assert lookup(client, partner).status_code == 429
+
+
 def test_a_refused_lookup_is_neither_audited_nor_published(plans_with, partner):
     client = plans_with(CPP_RATE_LIMIT_LOOKUP_PER_PRINCIPAL="1/minute")
     store = client.application.extensions["cpp"].store
