@@ -281,7 +281,11 @@ def server_env(data_dir: Path, broker_port: int) -> dict[str, str]:
            if not k.startswith("CPP_") and k not in ("PROMETHEUS_MULTIPROC_DIR", "WEB_CONCURRENCY", "GUNICORN_THREADS")}
     env.update(CPP_MODE="development", CPP_DATA_DIR=str(data_dir), CPP_LOG_FORMAT="json",
                # Nothing listens there: the requests measured do not use the broker.
-               CPP_BROKER_URL=f"amqp://guest:guest@127.0.0.1:{broker_port}//")
+               CPP_BROKER_URL=f"amqp://guest:guest@127.0.0.1:{broker_port}//",
+               # One partner from one address sends every lookup: limits far above the
+               # load, so that each lookup still pays for its counters but none is refused.
+               CPP_RATE_LIMIT_LOOKUP_PER_PRINCIPAL="100000000/minute",
+               CPP_RATE_LIMIT_LOOKUP_PER_ADDRESS="100000000/minute")
     return env
 
 

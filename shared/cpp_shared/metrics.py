@@ -58,12 +58,18 @@ class ServiceMetrics:
         self.requests = Counter("cpp_http_requests", "HTTP requests", ["service", "method", "route", "status"], registry=target)
         self.latency = Histogram("cpp_http_request_duration_seconds", "HTTP request latency", ["service", "method", "route"],
                                  registry=target)
+        # Requests refused (429) by a rate limit (cpp_shared.limits), by the limit's name.
+        self.limited = Counter("cpp_rate_limited", "Requests refused by a rate limit", ["service", "limit"],
+                               registry=target)
         self.registry.register(StoreMetricsCollector(service, store))
         self.service = service
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(self.service, method, route, str(status)).inc()
         self.latency.labels(self.service, method, route).observe(seconds)
+
+    def rate_limited(self, limit: str) -> None:
+        self.limited.labels(self.service, limit).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -14,7 +14,7 @@ from flask_smorest import Api
 from kombu import Connection
 from werkzeug.exceptions import HTTPException
 
-from . import audit_checkpoints, edges, logs
+from . import audit_checkpoints, edges, limits, logs
 from .auth import AuthError, Forbidden, TokenVerifier, authenticate_request
 from .config import Settings
 from .messaging.catalogue import asyncapi_document
@@ -153,6 +153,7 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> Flask:
     _install_error_handlers(app, api)
     if spec.setup_app:
         spec.setup_app(app)
+    limits.install(app, ctx)  # the endpoints' own limits and the bearer-token failures' limit
     return app
 
 
@@ -187,6 +188,7 @@ def _install_request_hooks(app: Flask, ctx: ServiceContext) -> None:
             return None  # probes are public; unknown routes fall through to a 404
         if request.endpoint in ctx.spec.keyed_endpoints and "Authorization" not in request.headers:
             return None  # the view checks its key (and refuses without one)
+        limits.check_before_authentication()  # 429 for a client past its bearer-token failures' limit
         g.principal = authenticate_request(ctx.verifier, ctx.authority["code"])
         logs.bind_context(user=g.principal.user, role=g.principal.role)
         return None

@@ -14,6 +14,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
+from cpp_shared import limits
 from cpp_shared.auth import Principal, current_principal, requires_role
 from cpp_shared.config import ConfigError, Settings
 from cpp_shared.store import DuplicateKey
@@ -304,6 +305,13 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+# Feed keys are guessed by asking: each address gets a few wrong keys a
+# minute (a request with a bearer token is not asking with a key).
+FEED_KEY_FAILURES = limits.Rule("feed_key_failures", "RATE_LIMIT_FEED_KEY_FAILURES", "10/minute", limits.by_address,
+                                "requests with a wrong calendar feed key from this address", counts=limits.refused,
+                                exempt=lambda: "principal" in g)
+
+
 def _plan(plan_id: str) -> dict[str, Any]:
     plan = ctx().store.collection(st.PLANS).find_one({"_id": plan_id})
     if plan is None:
@@ -331,8 +339,10 @@ class FeedSchema(Schema):
 
 @calendar_blp.route("/plans/<plan_id>/calendar.ics")
 class PlanCalendar(MethodView):
+    @limits.limited(FEED_KEY_FAILURES)
     @calendar_blp.response(200, content_type="text/calendar",
                            description="the plan's conferences, core group meetings and deadlines")
+    @calendar_blp.alt_response(429, description="too many wrong feed keys from this address; see Retry-After")
     def get(self, plan_id: str):
         """The plan's calendar (iCalendar), with a bearer token or a feed
         key (``?key=``) from POST /v1/plans/{plan_id}/calendar-feeds."""

@@ -36,6 +36,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, ValidationError, fields
 
+from cpp_shared import limits
 from cpp_shared.auth import current_principal, requires_role
 from cpp_shared.store import Store
 
@@ -48,6 +49,13 @@ blp = Blueprint("lookup", __name__, url_prefix="/v1/lookup",
 
 EVENT = "lookup.performed.v1"
 IN_FORCE = ["outline", "active"]  # a plan in these states makes the child "subject of a plan"
+
+# Looking numbers up one after another is how a list of children on plans
+# would be drawn out: each partner, and each address, gets a budget.
+PER_PRINCIPAL = limits.Rule("lookup_per_principal", "RATE_LIMIT_LOOKUP_PER_PRINCIPAL", "60/minute",
+                            limits.by_principal, "partner lookups by this user")
+PER_ADDRESS = limits.Rule("lookup_per_address", "RATE_LIMIT_LOOKUP_PER_ADDRESS", "300/minute",
+                          limits.by_address, "partner lookups from this address")
 
 
 class NhsNumber(fields.String):
@@ -96,9 +104,11 @@ def _first(contacts: list[dict[str, Any]], key: str) -> str | None:
 
 @blp.route("")
 class Lookup(MethodView):
+    @limits.limited(PER_PRINCIPAL, PER_ADDRESS)
     @requires_role("partner")
     @blp.arguments(LookupQuerySchema(), location="query", unknown=RAISE)  # an instance: not built per request
     @blp.response(200, LookupSchema)
+    @blp.alt_response(429, description="too many lookups by this user or from this address; see Retry-After")
     def get(self, query):
         """Whether a child is subject of a child protection plan, and whom to contact"""
         ctx = current_app.extensions["cpp"]
