@@ -66,6 +66,7 @@ from .logs import get_logger
 from .messaging.events import new_event
 from .store import CorruptLogRecord, Store, StoreError
 from .store.chain import GENESIS, canonical_json, verify_chain
+from .store.scoped import unscoped
 
 log = get_logger("cpp.audit")
 
@@ -397,7 +398,8 @@ def _fsync_dir(path: Path) -> None:
 def background(ctx: Any) -> list[tuple[str, Any]]:
     """The worker's checkpoint loop for a service's context; ``ConfigError``
     (the worker does not start) when the key cannot be loaded."""
-    checkpointer = Checkpointer(ctx.store, ctx.settings, ctx.authority["code"])
+    # The chain is the database's, whichever authorities' entries it holds.
+    checkpointer = Checkpointer(unscoped(ctx.store), ctx.settings, ctx.authority["code"])
     return [("audit-checkpoints", checkpointer.loop)]
 
 

@@ -171,7 +171,7 @@ def checkpointed(audited_app, token_for):
 
 
 def tamperer(ctx):
-    return MongoLog(ctx.store) if ctx.settings.store_url.startswith("mongomock") else SQLiteLog(ctx.store)
+    return MongoLog(ctx.store.inner) if ctx.settings.store_url.startswith("mongomock") else SQLiteLog(ctx.store.inner)
 
 
 def cpp_audit(env, *args):
