@@ -14,6 +14,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
 
+from . import audit
 from .auth import requires_role
 from .messaging.consumer import HandlerContext
 from .store import Store
@@ -75,6 +76,7 @@ def blueprint(service: str) -> Blueprint:
                 # A case this service has heard nothing of, whether unknown or
                 # another authority's: not found, never an empty answer.
                 abort(404, message=f"no events of case {case_id} have reached the {service} service")
+            audit.record_read(store, "case_events", case_id, action="list", detail={"count": len(rows)})
             return {"case_id": case_id, "events": rows}
 
     return bp

@@ -14,7 +14,7 @@ import requests
 
 from cpp_shared.config import DEFAULT_PORTS
 from cpp_shared.store import open_store
-from tests.helpers import bearer, free_port, wait_for
+from tests.helpers import bearer, free_port, new_child_over_http, wait_for
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 CONSUMERS = ("scheduler", "notify", "docs")
@@ -111,8 +111,10 @@ def test_ctrl_c_with_events_in_flight_then_restart_handles_each_event_once(up_en
                                env=up_env, capture_output=True, text=True, check=True).stdout.strip()
         assert token.count(".") == 2, "the token alone on stdout"
 
+        child_id = new_child_over_http(url["plans"], bearer(token))
+
         def open_case(i):
-            resp = requests.post(f"{url['plans']}/v1/cases", json={"child_id": f"c{i}"}, headers=bearer(token), timeout=20)
+            resp = requests.post(f"{url['plans']}/v1/cases", json={"child_id": child_id}, headers=bearer(token), timeout=20)
             assert resp.status_code == 201, resp.text
             return resp.json()["id"]
 

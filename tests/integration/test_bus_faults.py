@@ -18,7 +18,7 @@ from cpp_shared.messaging import topology
 from cpp_shared.messaging.consumer import ERROR_HEADER, EventConsumer, Handlers
 from cpp_shared.messaging.events import new_event
 from cpp_shared.store import open_store
-from tests.helpers import bearer, wait_for
+from tests.helpers import bearer, new_child_over_http, wait_for
 from tests.integration.processes import launch
 from tests.integration.test_bus_processes import dev_token, events_seen, metric
 
@@ -143,8 +143,10 @@ def test_writes_succeed_while_the_broker_is_down_and_every_event_arrives_once_af
         token = dev_token(data)
         plans = services["plans"]
 
+        child_id = new_child_over_http(plans.url, bearer(token))
+
         def open_case(i):
-            resp = requests.post(f"{plans.url}/v1/cases", json={"child_id": f"c{i}"}, headers=bearer(token), timeout=10)
+            resp = requests.post(f"{plans.url}/v1/cases", json={"child_id": child_id}, headers=bearer(token), timeout=10)
             assert resp.status_code == 201, resp.text
             return resp.json()["id"]
 
@@ -204,7 +206,7 @@ def test_another_authoritys_event_is_parked_at_once_and_never_applied(tmp_path, 
         assert json.loads(parked.body)["id"] == theirs["id"]
         assert "for authority 'GG'; this deployment serves 'ENG'" in parked.headers[ERROR_HEADER]
         assert parked.headers.get("x-cpp-attempt", 1) == 1  # parked on its first delivery, never retried
-        assert store.inner.collection("effects").count_documents({}) == 1
+        wait_for(lambda: store.inner.collection("effects").count_documents({}) == 1, timeout=10, what="its effect committed")
     finally:
         consumer.stop()
         thread.join(10)

@@ -14,7 +14,7 @@ from aiosmtpd.controller import Controller
 
 from cpp_shared.auth import issue_dev_token
 from cpp_shared.config import Settings
-from tests.helpers import bearer, free_port, wait_for
+from tests.helpers import bearer, free_port, new_child_over_http, wait_for
 from tests.integration.processes import launch
 from tests.receivers import Receiver
 
@@ -65,7 +65,8 @@ def test_a_plan_reaches_a_partner_by_webhook_and_the_family_by_email(tmp_path, b
 
         sw, chair = token("social_worker", "sw-1"), token("chair", "chair-1")
         d0 = date.today() - timedelta(days=5)
-        case = requests.post(f"{plans}/v1/cases", json={"child_id": "child-1"}, headers=sw, timeout=10).json()["id"]
+        child_id = new_child_over_http(plans, sw)
+        case = requests.post(f"{plans}/v1/cases", json={"child_id": child_id}, headers=sw, timeout=10).json()["id"]
         requests.post(f"{plans}/v1/cases/{case}/strategy-discussions", json={"held_on": d0.isoformat()}, headers=sw,
                       timeout=10).raise_for_status()
         requests.post(f"{plans}/v1/cases/{case}/enquiry-outcome", headers=sw, timeout=10,

@@ -50,7 +50,10 @@ def test_the_audit_log_pages(plans, token_for):
     first = plans.get("/v1/audit?limit=3", headers=auditor).json
     assert [r["seq"] for r in first["records"]] == [1, 2, 3] and first["next_after_seq"] == 3
     rest = plans.get(f"/v1/audit?after_seq={first['next_after_seq']}&limit=3", headers=auditor).json
-    assert [r["seq"] for r in rest["records"]] == [4, 5] and rest["next_after_seq"] is None
+    # Seq 6 is the auditor's own reading of the first page.
+    assert [r["seq"] for r in rest["records"]] == [4, 5, 6] and rest["next_after_seq"] == 6
+    assert rest["records"][2]["entry"]["record_type"] == "audit_log"
+    assert rest["records"][2]["entry"]["detail"] == {"count": 3, "last_seq": 3}
     assert plans.get("/v1/audit?limit=0", headers=auditor).status_code == 422
 
 

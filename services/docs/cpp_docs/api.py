@@ -7,14 +7,14 @@ log (``audit``) and committed before the answer.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
-from flask import Response, current_app, g, request, url_for
+from flask import Response, current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
 
+from cpp_shared import audit as shared_audit
 from cpp_shared.auth import current_principal, requires_role
 from cpp_shared.web import ServiceContext
 
@@ -33,15 +33,7 @@ def ctx() -> ServiceContext:
 def audit(action: str, record_type: str, record_id: str, *, child_id: str | None = None,
           detail: dict[str, Any] | None = None) -> None:
     """Commit the entry of a read; returns once it is durable."""
-    principal = current_principal()
-    with ctx().store.unit_of_work() as uow:
-        uow.append(st.AUDIT, {
-            "at": datetime.now(timezone.utc).isoformat(), "actor": principal.user, "role": principal.role,
-            "authority": principal.authority, "action": action, "record_type": record_type,
-            "record_id": record_id, "child_id": child_id, "request_id": g.get("request_id"),
-            "client_request_id": g.get("client_request_id"),
-            "detail": detail or {},
-        })
+    shared_audit.record_read(ctx().store, record_type, record_id, action=action, child_id=child_id, detail=detail)
 
 
 blp = Blueprint("documents", __name__, url_prefix="/v1", description="A plan's documents: professional and family "

@@ -9,6 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
+from cpp_shared import audit
 from cpp_shared.auth import current_principal, requires_role
 
 from . import store as st
@@ -78,7 +79,10 @@ class Deliveries(MethodView):
         coll = ctx().store.collection(st.DELIVERIES)
         size = args["page_size"]
         items = coll.find(query, sort=[("created_at", -1)], skip=(args["page"] - 1) * size, limit=size)
-        return {"items": items, "page": args["page"], "page_size": size, "total": coll.count_documents(query)}
+        total = coll.count_documents(query)
+        audit.record_read(ctx().store, "deliveries", args.get("subscription_id") or args.get("event_id") or "query",
+                          action="list", detail={"count": len(items), "deliveries": [d["_id"] for d in items]})
+        return {"items": items, "page": args["page"], "page_size": size, "total": total}
 
 
 def _load(delivery_id: str) -> dict[str, Any]:
@@ -93,7 +97,9 @@ class DeliveryById(MethodView):
     @blp.response(200, DeliverySchema)
     @requires_role(*MANAGERS)
     def get(self, delivery_id):
-        return _load(delivery_id)
+        doc = _load(delivery_id)
+        audit.record_read(ctx().store, "delivery", delivery_id, detail={"event_id": doc.get("event_id")})
+        return doc
 
 
 @blp.route("/<delivery_id>/redeliver")

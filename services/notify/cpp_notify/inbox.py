@@ -13,6 +13,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
+from cpp_shared import audit
 from cpp_shared.auth import current_principal, requires_role
 
 from . import store as st
@@ -70,6 +71,8 @@ class Inbox(MethodView):
             query["read_at"] = None
         size = args["page_size"]
         items = coll.find(query, sort=[("created_at", -1)], skip=(args["page"] - 1) * size, limit=size)
+        audit.record_read(ctx().store, "inbox", current_principal().user, action="list",
+                          detail={"count": len(items), "messages": [m["_id"] for m in items]})
         return {"items": items, "unread": unread, "page": args["page"], "page_size": size}
 
 

@@ -14,7 +14,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
-from cpp_shared import limits
+from cpp_shared import audit, limits
 from cpp_shared.auth import Principal, current_principal, requires_role
 from cpp_shared.config import ConfigError, Settings
 from cpp_shared.store import DuplicateKey
@@ -219,7 +219,13 @@ class Deadlines(MethodView):
         coll = ctx().store.collection(st.DEADLINES)
         size = args["page_size"]
         items = coll.find(query, sort=[("due_on", 1)], skip=(args["page"] - 1) * size, limit=size)
-        return {"items": items, "page": args["page"], "page_size": size, "total": coll.count_documents(query)}
+        total = coll.count_documents(query)
+        children = sorted({d["child_id"] for d in items if d.get("child_id")})
+        audit.record_read(ctx().store, "deadlines", args.get("plan_id") or args.get("case_id") or "query",
+                          action="list", child_id=children[0] if len(children) == 1 else None,
+                          detail={"query": {k: str(v) for k, v in args.items()}, "count": len(items),
+                                  "children": children})
+        return {"items": items, "page": args["page"], "page_size": size, "total": total}
 
 
 def explanation(doc: dict[str, Any]) -> dict[str, Any]:
@@ -257,6 +263,7 @@ class DeadlineOne(MethodView):
         """One deadline, with how its date was reached: the rule, the anchor,
         the days counted and the weekends, holidays and closures skipped."""
         doc = _load(deadline_id)
+        audit.record_read(ctx().store, "deadline", deadline_id, child_id=doc.get("child_id"))
         return {**doc, "explanation": explanation(doc)}
 
 
@@ -290,6 +297,8 @@ class DeadlineDueDate(MethodView):
                            by=principal.user, now=_now())
         with ctx().store.unit_of_work() as uow:
             uow.replace(st.DEADLINES, new, expected_version=doc["version"])
+            audit.record_write(uow, "set_due_date", "deadline", deadline_id, child_id=doc.get("child_id"),
+                               detail={"due_on": due.isoformat(), "reason": args["reason"]})
             ctx().publish(uow, "deadline.scheduled.v1", subject=doc["case_id"], data=event_data(new))
         new["version"] = doc["version"] + 1
         return new
@@ -357,6 +366,9 @@ class PlanCalendar(MethodView):
         meetings = store.collection(st.MEETINGS).find({"case_id": plan["case_id"], "status": {"$ne": "cancelled"}},
                                                       sort=[("on", 1)])
         body = ics.plan_calendar(plan_id, deadlines, meetings, authority=rt().authority)
+        # A feed's key is its owner's credential: the read is theirs.
+        audit.record_read(store, "plan_calendar", plan_id, child_id=plan.get("child_id"), principal=principal,
+                          detail={"via": "bearer token" if "principal" in g else "feed key"})
         return Response(body, mimetype="text/calendar",
                         headers={"Content-Disposition": f'inline; filename="plan-{plan_id}.ics"'})
 

@@ -37,5 +37,10 @@ class AuditLog(MethodView):
     @blp.response(200, AuditPageSchema)
     @requires_role("auditor")
     def get(self, query):
-        records = current_app.extensions["cpp"].store.read_log(audit.LOG, after_seq=query["after_seq"], limit=query["limit"])
+        store = current_app.extensions["cpp"].store
+        records = store.read_log(audit.LOG, after_seq=query["after_seq"], limit=query["limit"])
+        # Reading the log is itself recorded (after the page was read: the
+        # page never holds its own entry).
+        audit.record_read(store, "audit_log", str(query["after_seq"]), action="list",
+                          detail={"count": len(records), "last_seq": records[-1].seq if records else None})
         return {"records": records, "next_after_seq": records[-1].seq if len(records) == query["limit"] else None}

@@ -435,4 +435,7 @@ class Approvals(MethodView):
             items.append({"kind": "resource_panel", "id": q["_id"], "case_id": q["case_id"], "child_id": q["child_id"],
                           "since": q["requested_on"], "by": q["requested_by"],
                           "summary": ", ".join(q["services"])})
-        return sorted(items, key=lambda i: (i["since"], i["id"]))
+        items.sort(key=lambda i: (i["since"], i["id"]))
+        audit.record_read(store, "approvals", args["status"], action="list",
+                          detail={"count": len(items), "children": sorted({i["child_id"] for i in items})})
+        return items
