@@ -180,15 +180,13 @@ def storage_url(settings: Settings) -> tuple[str, dict[str, Any]]:
 
 
 def _sqlite_path(url: str) -> str:
-    """``sqlite:///relative.db`` -> ``relative.db``; ``sqlite:////abs.db`` -> ``/abs.db``
-    (the store's own convention)."""
-    prefix = "sqlite:///"
-    if not url.startswith(prefix):
-        raise ConfigError(f"not an SQLite URL (expected sqlite:///relative.db or sqlite:////absolute.db): {url!r}")
-    path = unquote(url[len(prefix):].split("?", 1)[0])
-    if not path or path.endswith("/"):
-        raise ConfigError(f"SQLite URL {url!r} names no file")
-    return path
+    """The file an SQLite store URL names (the store's own convention)."""
+    from .store.sqlite import path_from_url
+
+    try:
+        return path_from_url(url)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 # --- SQLite storage -------------------------------------------------------------

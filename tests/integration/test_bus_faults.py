@@ -83,15 +83,22 @@ def test_a_consumer_killed_mid_handling_gets_the_message_again_and_the_effect_ha
         proc.wait()
 
 
-def test_malformed_and_always_failing_messages_are_parked_with_the_reason_and_others_still_flow(tmp_path, broker_url):
-    store = open_store(f"sqlite:///{tmp_path / 'docs.db'}")
+def handling_case_opened() -> tuple[Handlers, list[str]]:
+    """Handlers whose ``fine`` keeps an effect of each case.opened event, and the ids it handled."""
     handlers = Handlers()
-    handled = []
+    handled: list[str] = []
 
     @handlers.on("case.opened.v1")
     def fine(event, ctx):
         ctx.uow.insert("effects", {"event_id": event["id"]})
         handled.append(event["id"])
+
+    return handlers, handled
+
+
+def test_malformed_and_always_failing_messages_are_parked_with_the_reason_and_others_still_flow(tmp_path, broker_url):
+    store = open_store(f"sqlite:///{tmp_path / 'docs.db'}")
+    handlers, handled = handling_case_opened()
 
     @handlers.on("case.closed.v1")
     def always_fails(event, ctx):
@@ -182,13 +189,7 @@ def test_another_authoritys_event_is_parked_at_once_and_never_applied(tmp_path, 
     from cpp_shared.store.scoped import ScopedStore
 
     store = ScopedStore(open_store(f"sqlite:///{tmp_path / 'docs.db'}"), "ENG")
-    handlers = Handlers()
-    handled = []
-
-    @handlers.on("case.opened.v1")
-    def keep(event, ctx):
-        ctx.uow.insert("effects", {"event_id": event["id"]})
-        handled.append(event["id"])
+    handlers, handled = handling_case_opened()
 
     consumer = EventConsumer("docs", store, broker_url, handlers, retry_delays=(0.2,), prefetch=10)
     thread = threading.Thread(target=consumer.run, daemon=True)

@@ -18,6 +18,7 @@ SERVICES = COMPOSE["services"]
 # Every CPP_ setting the code reads (config.py's _lookup calls, and the env names it documents).
 KNOWN = {f"CPP_{n}" for n in re.findall(r'_lookup\(env, service, "([A-Z_]+)"', (ROOT / "shared/cpp_shared/config.py").read_text())}
 KNOWN.add("CPP_SCHEDULER_PUBLIC_URL")  # the scheduler's own (cpp_scheduler.api.public_url)
+KNOWN.update({"CPP_AUDIT_CHECKPOINT_DIR", "CPP_AUDIT_CHECKPOINT_KEY_FILE"})  # cpp_shared.audit_checkpoints.config
 
 
 def test_every_installed_service_is_in_compose():
@@ -77,6 +78,18 @@ def test_docs_keeps_its_files_in_mongodb_not_a_volume():
     """On MongoDB the docs service keeps its documents' bytes in GridFS
     (cpp_docs.files.open_file_store), so no process needs a shared folder."""
     for entry in (SERVICES["docs"], SERVICES["docs-worker"]):
-        assert "volumes" not in entry and "CPP_DATA_DIR" not in entry["environment"]
+        # the one volume every service has: its audit log's signed checkpoints
+        assert entry["volumes"] == ["audit-checkpoints:/var/lib/cpp/audit-checkpoints"]
+        assert "CPP_DATA_DIR" not in entry["environment"]
         assert entry["environment"]["CPP_STORE_URL"].startswith("mongodb://")
     assert "docs-files" not in (COMPOSE.get("volumes") or {})
+
+
+def test_every_process_signs_its_audit_checkpoints_with_a_key_kept_outside_the_database():
+    for name in ("plans", "scheduler", "notify", "docs"):
+        for entry in (SERVICES[name], SERVICES[f"{name}-worker"]):
+            env = entry["environment"]
+            assert env["CPP_AUDIT_CHECKPOINT_KEY_FILE"] == "/run/secrets/audit_checkpoint_key"
+            assert env["CPP_AUDIT_CHECKPOINT_DIR"] == "/var/lib/cpp/audit-checkpoints"
+            assert entry["secrets"] == ["audit_checkpoint_key"]
+    assert "audit-checkpoints" in COMPOSE["volumes"] and "audit_checkpoint_key" in COMPOSE["secrets"]
