@@ -13,6 +13,7 @@ import os
 import re
 import secrets
 import time
+import uuid
 from dataclasses import dataclass, field
 from functools import wraps
 from pathlib import Path
@@ -72,6 +73,8 @@ def load_dev_key(path: Path, *, create: bool = True) -> bytes:
 
 def issue_dev_token(settings: Settings, *, role: str, authority: str, user: str, ttl_seconds: int = 12 * 3600,
                     now: float | None = None) -> str:
+    """A development token; its ``jti`` (uuid4 hex) names it alone, so that
+    it can be revoked without its user's other tokens."""
     if not settings.is_development:
         raise ConfigError("development tokens are only issued in development mode (CPP_MODE=development)")
     if role not in ROLES:
@@ -85,6 +88,7 @@ def issue_dev_token(settings: Settings, *, role: str, authority: str, user: str,
         "authority": authority,
         "iat": int(now),
         "exp": int(now + ttl_seconds),
+        "jti": uuid.uuid4().hex,
     }
     return jwt.encode(claims, load_dev_key(settings.dev_signing_key_file), algorithm=DEV_ALGORITHM)
 
