@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from functools import wraps
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import jwt
 from flask import current_app, g, request
@@ -44,6 +44,10 @@ class AuthError(Exception):
 
 class Forbidden(Exception):
     """A valid token whose role or authority does not allow this: a 403."""
+
+
+class Revocations(Protocol):
+    def refuses(self, claims: dict[str, Any]) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -94,10 +98,13 @@ def issue_dev_token(settings: Settings, *, role: str, authority: str, user: str,
 
 
 class TokenVerifier:
-    """Turns a bearer token into a Principal, or raises AuthError."""
+    """Turns a bearer token into a Principal, or raises AuthError. With
+    ``revocations`` (the service's ``cpp_shared.revocations.RevocationList``),
+    a well-signed token that has been revoked is refused too."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, revocations: Revocations | None = None):
         self.audience = settings.oidc_audience
+        self._revocations = revocations
         if settings.is_development:
             self._key: Any = load_dev_key(settings.dev_signing_key_file)
             self._algorithms = [DEV_ALGORITHM]
@@ -142,6 +149,8 @@ class TokenVerifier:
             raise AuthError(f"the token's role {role!r} is not one of {', '.join(ROLES)}")
         if not isinstance(authority, str) or not authority:
             raise AuthError("the token names no authority")
+        if self._revocations is not None and self._revocations.refuses(claims):
+            raise AuthError("the token has been revoked")
         return Principal(user=str(claims["sub"]), role=role, authority=authority, claims=claims)
 
 
