@@ -1,0 +1,136 @@
+"""Revoking access: an admin revokes a user's tokens, or one token, in the
+plans service; plans refuses them at once, every other service once the
+event is handed to it; the revocation is audited and published."""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+
+import jwt
+import pytest
+
+from cpp_plans.api import revocations as revocations_api
+from cpp_shared.messaging.catalogue import validate_event
+from tests.helpers import bearer
+
+NOW = time.time()
+REVOKED_AT = datetime.fromtimestamp(NOW - 60, timezone.utc)  # the revocation's moment, a minute ago
+LATER = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
+
+
+@pytest.fixture(autouse=True)
+def revoked_a_minute_ago(monkeypatch):
+    """Tokens issued two minutes ago come before the revocation, tokens
+    issued now after it, whatever the clock reads during the test."""
+    monkeypatch.setattr(revocations_api, "_now", lambda: REVOKED_AT)
+
+
+@pytest.fixture
+def admin(token_for):
+    return bearer(token_for("admin", user="admin-1"))
+
+
+def jti_of(token):
+    return jwt.decode(token, options={"verify_signature": False})["jti"]
+
+
+def revoke(plans, admin, **body):
+    resp = plans.post("/v1/revocations", json={"reason": "Left the council.", **body}, headers=admin)
+    assert resp.status_code == 201, resp.json
+    return resp.json
+
+
+def refused(resp):
+    return resp.status_code == 401 and resp.json["message"] == "the token has been revoked" \
+        and 'error="invalid_token"' in resp.headers["WWW-Authenticate"]
+
+
+def published(store, type_="access.revoked.v1"):
+    return [m.body for m in store.outbox_pending(1000) if m.routing_key == type_]
+
+
+def test_a_revoked_users_token_is_refused_by_plans_at_once(plans, admin, token_for):
+    old = bearer(token_for("social_worker", user="sw-1", now=NOW - 120))
+    colleague = bearer(token_for("social_worker", user="sw-2", now=NOW - 120))
+    assert plans.get("/v1/plans", headers=old).status_code == 200
+    revocation = revoke(plans, admin, user="sw-1")
+    assert revocation["user"] == "sw-1" and revocation["jti"] is None and revocation["by"] == "admin-1"
+    assert revocation["not_before"] == REVOKED_AT.isoformat()
+    assert refused(plans.get("/v1/plans", headers=old))
+    assert plans.get("/v1/plans", headers=colleague).status_code == 200
+
+
+def test_a_token_issued_after_the_users_revocation_works(plans, admin, token_for):
+    revoke(plans, admin, user="sw-1")
+    assert plans.get("/v1/plans", headers=bearer(token_for("social_worker", user="sw-1", now=NOW - 30))).status_code == 200
+    assert plans.get("/v1/plans", headers=bearer(token_for("social_worker", user="sw-1"))).status_code == 200
+
+
+def test_a_revoked_jti_is_refused_while_the_users_other_tokens_work(plans, admin, token_for):
+    stolen = token_for("social_worker", user="sw-1", now=NOW - 120)
+    other = token_for("social_worker", user="sw-1", now=NOW - 120)
+    revocation = revoke(plans, admin, jti=jti_of(stolen), expires_at=LATER)
+    assert revocation["jti"] == jti_of(stolen) and revocation["user"] is None and revocation["not_before"] is None
+    assert refused(plans.get("/v1/plans", headers=bearer(stolen)))
+    assert plans.get("/v1/plans", headers=bearer(other)).status_code == 200
+
+
+def test_a_revocation_is_audited_and_published_in_its_commit(plans, plans_store, admin, token_for):
+    revocation = revoke(plans, admin, user="sw-1")
+    [record] = plans.get("/v1/audit", headers=bearer(token_for("auditor", user="au-1"))).json["records"]
+    entry = record["entry"]
+    assert (entry["action"], entry["actor"], entry["role"]) == ("revoke_access", "admin-1", "admin")
+    assert (entry["record_type"], entry["record_id"], entry["child_id"]) == ("revocation", revocation["id"], None)
+    assert entry["detail"]["user"] == "sw-1" and entry["detail"]["reason"] == "Left the council."
+    [event] = published(plans_store)
+    validate_event(event)
+    assert event["subject"] == "sw-1" and event["data"]["revocation_id"] == revocation["id"]
+    assert event["data"]["not_before"] == REVOKED_AT.isoformat() and event["data"]["reason"] == "Left the council."
+
+
+@pytest.mark.parametrize("role", ["social_worker", "team_manager", "chair", "partner", "auditor"])
+def test_only_admins_revoke_and_a_refusal_writes_nothing(plans, plans_store, token_for, role):
+    resp = plans.post("/v1/revocations", json={"user": "sw-1", "reason": "Left."},
+                      headers=bearer(token_for(role, user=f"{role}-1")))
+    assert resp.status_code == 403
+    bad = plans.post("/v1/revocations", json={"user": ""}, headers=bearer(token_for(role, user=f"{role}-1")))
+    assert bad.status_code == 403  # the body of a request it may not make is not even read
+    assert plans_store.collection("revocations").find({}) == [] and plans_store.read_log("audit") == []
+    assert published(plans_store) == []
+
+
+@pytest.mark.parametrize("body, fields", [
+    ({}, {"user", "jti", "reason"}),
+    ({"reason": "Left."}, {"user", "jti"}),
+    ({"user": "sw-1"}, {"reason"}),
+    ({"user": "sw-1", "reason": "   "}, {"reason"}),
+    ({"user": "", "reason": "Left."}, {"user"}),
+    ({"user": "sw-1", "jti": "abc", "reason": "Left."}, {"jti"}),
+    ({"user": "sw-1", "expires_at": LATER, "reason": "Left."}, {"expires_at"}),
+    ({"jti": "abc", "reason": "Stolen."}, {"expires_at"}),
+    ({"jti": "abc", "expires_at": "2020-01-01T00:00:00+00:00", "reason": "Stolen."}, {"expires_at"}),
+    ({"jti": "abc", "expires_at": "tomorrow", "reason": "Stolen."}, {"expires_at"}),
+    ({"jti": "abc", "expires_at": "2099-01-01T00:00:00", "reason": "Stolen."}, {"expires_at"}),  # no time zone
+    ({"user": "sw-1", "reason": "x" * 1001}, {"reason"}),
+    ({"user": "sw-1", "reason": "Left.", "not_before": "2020-01-01T00:00:00+00:00"}, {"not_before"}),
+    ({"user": ["sw-1"], "reason": "Left."}, {"user"}),
+])
+def test_a_bad_body_is_422_by_field_and_writes_nothing(plans, plans_store, admin, body, fields):
+    resp = plans.post("/v1/revocations", json=body, headers=admin)
+    assert resp.status_code == 422, resp.json
+    assert set(resp.json["errors"]["json"]) == fields
+    assert plans_store.collection("revocations").find({}) == [] and plans_store.read_log("audit") == []
+    assert published(plans_store) == []
+
+
+def test_admins_and_auditors_list_the_revocations_newest_first(plans, admin, token_for, monkeypatch):
+    first = revoke(plans, admin, user="sw-1")
+    monkeypatch.setattr(revocations_api, "_now", lambda: REVOKED_AT + timedelta(seconds=10))
+    second = revoke(plans, admin, jti="abc", expires_at=LATER, reason="Token seen in a log.")
+    for who in (admin, bearer(token_for("auditor", user="au-1"))):
+        page = plans.get("/v1/revocations", headers=who).json
+        assert [r["id"] for r in page["items"]] == [second["id"], first["id"]] and page["total"] == 2
+        assert page["items"][1]["reason"] == "Left the council."
+    assert [r["id"] for r in plans.get("/v1/revocations?user=sw-1", headers=admin).json["items"]] == [first["id"]]
+    for role in ("social_worker", "team_manager", "chair", "partner"):
+        assert plans.get("/v1/revocations", headers=bearer(token_for(role, user=f"{role}-1"))).status_code == 403
