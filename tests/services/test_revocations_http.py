@@ -9,9 +9,12 @@ from datetime import datetime, timedelta, timezone
 import jwt
 import pytest
 
+from cpp_docs.app import create_app as create_docs_app
+from cpp_notify.app import create_app as create_notify_app
 from cpp_plans.api import revocations as revocations_api
+from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_shared.messaging.catalogue import validate_event
-from tests.helpers import bearer
+from tests.helpers import bearer, hand_over
 
 NOW = time.time()
 REVOKED_AT = datetime.fromtimestamp(NOW - 60, timezone.utc)  # the revocation's moment, a minute ago
@@ -134,3 +137,39 @@ def test_admins_and_auditors_list_the_revocations_newest_first(plans, admin, tok
     assert [r["id"] for r in plans.get("/v1/revocations?user=sw-1", headers=admin).json["items"]] == [first["id"]]
     for role in ("social_worker", "team_manager", "chair", "partner"):
         assert plans.get("/v1/revocations", headers=bearer(token_for(role, user=f"{role}-1"))).status_code == 403
+
+
+@pytest.fixture
+def other_services(make_settings):
+    return {"scheduler": create_scheduler_app(make_settings("scheduler")),
+            "notify": create_notify_app(make_settings("notify")),
+            "docs": create_docs_app(make_settings("docs"))}
+
+
+def test_every_other_service_refuses_the_users_tokens_once_the_event_is_handed_to_it(
+        plans, plans_store, admin, token_for, other_services):
+    old = bearer(token_for("social_worker", user="sw-1", now=NOW - 120))
+    new = bearer(token_for("social_worker", user="sw-1"))
+    revoke(plans, admin, user="sw-1")
+    [event] = published(plans_store)
+    for name, app in other_services.items():
+        api = app.test_client()
+        assert api.get("/asyncapi.json", headers=old).status_code == 200, name  # not heard yet
+        hand_over(app.extensions["cpp"], event)
+        assert refused(api.get("/asyncapi.json", headers=old)), name
+        assert api.get("/asyncapi.json", headers=new).status_code == 200, name
+        hand_over(app.extensions["cpp"], {**event, "id": "redelivered"})  # kept once
+        assert len(app.extensions["cpp"].store.collection("revocations").find({})) == 1, name
+
+
+def test_every_other_service_refuses_a_revoked_jti_once_the_event_is_handed_to_it(
+        plans, plans_store, admin, token_for, other_services):
+    stolen = token_for("social_worker", user="sw-1", now=NOW - 120)
+    other = bearer(token_for("social_worker", user="sw-1", now=NOW - 120))
+    revoke(plans, admin, jti=jti_of(stolen), expires_at=LATER)
+    [event] = published(plans_store)
+    for name, app in other_services.items():
+        api = app.test_client()
+        hand_over(app.extensions["cpp"], event)
+        assert refused(api.get("/asyncapi.json", headers=bearer(stolen))), name
+        assert api.get("/asyncapi.json", headers=other).status_code == 200, name
