@@ -89,12 +89,18 @@ class RevocationList:
         setup_store(store)
 
     def refuses(self, claims: dict[str, Any]) -> bool:
-        keys = [key(USER, str(claims.get("sub")))]
-        jti = claims.get("jti")
-        if isinstance(jti, str) and jti:
-            keys.append(key(TOKEN, jti))
-        docs = self.store.collection(COLLECTION).find({"key": {"$in": keys}})
-        return bool(docs) and refused(docs, claims)
+        return refuses(self.store, claims)
+
+
+def refuses(store: Store, claims: dict[str, Any]) -> bool:
+    """Whether the revocations ``store`` holds refuse a token with these
+    claims (``sub``, ``iat``, ``jti``): one read on the indexed key."""
+    keys = [key(USER, str(claims.get("sub")))]
+    jti = claims.get("jti")
+    if isinstance(jti, str) and jti:
+        keys.append(key(TOKEN, jti))
+    docs = store.collection(COLLECTION).find({"key": {"$in": keys}})
+    return bool(docs) and refused(docs, claims)
 
 
 def keep_revocation(event: dict[str, Any], ctx: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,6 +31,8 @@ FEED_MAKERS = ("social_worker", "team_manager", "chair")
 
 
 PUBLIC_URL = "public_url"
+FEED_KEY_DAYS = "feed_key_days"
+DEFAULT_FEED_KEY_DAYS = 90
 
 
 def ctx() -> ServiceContext:
@@ -60,12 +62,30 @@ def public_url(settings: Settings) -> str:
     return value.strip().rstrip("/")
 
 
+def feed_key_days(settings: Settings) -> int:
+    """How many days a calendar feed's key works (CPP_SCHEDULER_FEED_KEY_DAYS,
+    default 90): the most a feed's creation may ask for. Not a whole number
+    of days, at least 1, stops start-up."""
+    text = settings.setting("FEED_KEY_DAYS", str(DEFAULT_FEED_KEY_DAYS))
+    try:
+        days = int(text)
+    except ValueError:
+        days = 0
+    if days < 1:
+        raise ConfigError(f"CPP_SCHEDULER_FEED_KEY_DAYS must be a whole number of days, at least 1; got {text!r}")
+    return days
+
+
 def rt() -> Runtime:
     return runtime(ctx())
 
 
+def _clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return _clock().isoformat()
 
 
 def _load(record_id: str) -> dict[str, Any]:
@@ -319,12 +339,28 @@ def _plan(plan_id: str) -> dict[str, Any]:
     return plan
 
 
+def expires_at(feed: dict[str, Any]) -> datetime:
+    """When a feed's key stops working (a feed made before keys expired:
+    the longest a key works after its creation)."""
+    if feed.get("expires_at"):
+        return datetime.fromisoformat(feed["expires_at"])
+    return datetime.fromisoformat(feed["created_at"]) + timedelta(days=ctx().extensions[FEED_KEY_DAYS])
+
+
 def _feed_principal(plan_id: str) -> Principal:
+    """The feed's owner, for a key that works: the plan's, not revoked and not
+    expired. Any other key is refused alike."""
     key = request.args.get("key", "")
     feed = ctx().store.collection(st.FEEDS).find_one({"key_hash": _hash(key)}) if key else None
-    if feed is None or feed["plan_id"] != plan_id or feed.get("revoked_at"):
+    if feed is None or feed["plan_id"] != plan_id or feed.get("revoked_at") or expires_at(feed) <= _clock():
         abort(401, message="a bearer token or a valid calendar feed key is required")
     return Principal(user=feed["user"], role=feed["role"], authority=feed["authority"])
+
+
+class FeedCreateSchema(Schema):
+    days = fields.Integer(strict=True, validate=validate.Range(min=1), metadata={
+        "description": "how many days the key works (default and most: the deployment's CPP_SCHEDULER_FEED_KEY_DAYS, "
+                       "90 unless set)"})
 
 
 class FeedSchema(Schema):
@@ -332,6 +368,7 @@ class FeedSchema(Schema):
     plan_id = fields.String()
     user = fields.String()
     created_at = fields.String()
+    expires_at = fields.String(metadata={"format": "date-time", "description": "when the key stops working"})
     revoked_at = fields.String(allow_none=True)
     url = fields.String(metadata={"description": "the address to subscribe to; it holds the key"})
     key = fields.String(metadata={"description": "shown once, when the feed is created"})
@@ -363,17 +400,25 @@ class PlanCalendar(MethodView):
 
 @calendar_blp.route("/plans/<plan_id>/calendar-feeds")
 class PlanCalendarFeeds(MethodView):
-    @calendar_blp.response(201, FeedSchema)
     @requires_role(*FEED_MAKERS)
-    def post(self, plan_id: str):
+    @calendar_blp.arguments(FeedCreateSchema)
+    @calendar_blp.response(201, FeedSchema)
+    def post(self, body, plan_id: str):
         """A private address for the plan's calendar, to subscribe to in a
         calendar program that cannot send a bearer token. The key is shown
-        once; revoke it with DELETE /v1/calendar-feeds/{id}."""
+        once and works for ``days`` (at most the deployment's limit, 90 days
+        unless set); revoke it sooner with DELETE /v1/calendar-feeds/{id}."""
+        most = ctx().extensions[FEED_KEY_DAYS]
+        days = body.get("days", most)
+        if days > most:
+            abort(422, message="too long", errors={"json": {"days": [f"A feed's key works for at most {most} days."]}})
         _plan(plan_id)
         principal = current_principal()
         key = secrets.token_urlsafe(32)
+        now = _clock()
         feed = {"plan_id": plan_id, "user": principal.user, "role": principal.role, "authority": principal.authority,
-                "key_hash": _hash(key), "created_at": _now(), "revoked_at": None}
+                "key_hash": _hash(key), "created_at": now.isoformat(),
+                "expires_at": (now + timedelta(days=days)).isoformat(), "revoked_at": None}
         try:
             feed["_id"] = ctx().store.collection(st.FEEDS).insert_one(feed)
         except DuplicateKey:  # a 256-bit key collided: never in practice
