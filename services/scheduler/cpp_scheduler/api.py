@@ -14,9 +14,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
-from cpp_shared import limits
+from cpp_shared import limits, revocations
 from cpp_shared.auth import Principal, current_principal, requires_role
 from cpp_shared.config import ConfigError, Settings
+from cpp_shared.logs import get_logger
 from cpp_shared.store import DuplicateKey
 from cpp_shared.web import ServiceContext
 
@@ -24,6 +25,8 @@ from . import ics
 from . import store as st
 from .deadlines import OPEN, STATUSES, event_data, set_due_date
 from .runtime import Runtime, runtime
+
+log = get_logger("cpp.scheduler")
 
 READERS = ("social_worker", "team_manager", "chair", "auditor", "admin")
 MANAGERS = ("team_manager", "admin")
@@ -347,14 +350,44 @@ def expires_at(feed: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(feed["created_at"]) + timedelta(days=ctx().extensions[FEED_KEY_DAYS])
 
 
+def _maker_revoked(feed: dict[str, Any]) -> bool:
+    """Whether the token that made the feed is revoked now (its user's tokens
+    of that time, or that token itself): a feed works no longer than the
+    access it was made with. A feed made before feeds recorded their token
+    stops at any revocation of its owner's tokens."""
+    return revocations.refuses(ctx().store, {"sub": feed["user"], "iat": feed.get("token_iat"),
+                                             "jti": feed.get("token_jti")})
+
+
 def _feed_principal(plan_id: str) -> Principal:
-    """The feed's owner, for a key that works: the plan's, not revoked and not
-    expired. Any other key is refused alike."""
+    """The feed's owner, for a key that works: the plan's, not revoked, not
+    expired, and its owner's access not revoked since it was made. Any other
+    key is refused alike."""
     key = request.args.get("key", "")
     feed = ctx().store.collection(st.FEEDS).find_one({"key_hash": _hash(key)}) if key else None
-    if feed is None or feed["plan_id"] != plan_id or feed.get("revoked_at") or expires_at(feed) <= _clock():
+    if feed is None or feed["plan_id"] != plan_id or feed.get("revoked_at") or expires_at(feed) <= _clock() \
+            or _maker_revoked(feed):
         abort(401, message="a bearer token or a valid calendar feed key is required")
     return Principal(user=feed["user"], role=feed["role"], authority=feed["authority"])
+
+
+def feeds_follow_their_owners_role() -> None:
+    """Before every request with a bearer token: a user seen with a role that
+    may not make feeds (an auditor now, say) loses the feeds they made. One
+    read on the feeds' indexed ``user``, and only for such roles."""
+    principal = g.get("principal")
+    if principal is None or principal.role in FEED_MAKERS:
+        return
+    store = ctx().store
+    live = store.collection(st.FEEDS).find({"user": principal.user, "revoked_at": None})
+    if not live:
+        return
+    now, because = _now(), f"its owner is now {principal.role}, a role that may not make calendar feeds"
+    with store.unit_of_work() as uow:
+        for feed in live:
+            uow.update(st.FEEDS, {"_id": feed["_id"], "revoked_at": None},
+                       {"$set": {"revoked_at": now, "revoked_because": because}})
+    log.info("calendar feeds revoked", owner=principal.user, role=principal.role, feeds=len(live))
 
 
 class FeedCreateSchema(Schema):
@@ -418,7 +451,9 @@ class PlanCalendarFeeds(MethodView):
         now = _clock()
         feed = {"plan_id": plan_id, "user": principal.user, "role": principal.role, "authority": principal.authority,
                 "key_hash": _hash(key), "created_at": now.isoformat(),
-                "expires_at": (now + timedelta(days=days)).isoformat(), "revoked_at": None}
+                "expires_at": (now + timedelta(days=days)).isoformat(), "revoked_at": None,
+                # The token it was made with: revoking that token, or its user's tokens of that time, stops it.
+                "token_iat": principal.claims.get("iat"), "token_jti": principal.claims.get("jti")}
         try:
             feed["_id"] = ctx().store.collection(st.FEEDS).insert_one(feed)
         except DuplicateKey:  # a 256-bit key collided: never in practice
