@@ -3,6 +3,10 @@ plans service; plans refuses them at once, every other service once the
 event is handed to it; the revocation is audited and published."""
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -173,3 +177,31 @@ def test_every_other_service_refuses_a_revoked_jti_once_the_event_is_handed_to_i
         hand_over(app.extensions["cpp"], event)
         assert refused(api.get("/asyncapi.json", headers=bearer(stolen))), name
         assert api.get("/asyncapi.json", headers=other).status_code == 200, name
+
+
+def cpp_revoke(data_dir, *args):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CPP_")}
+    env.update({"CPP_DATA_DIR": str(data_dir), "CPP_MODE": "development", "CPP_LOG_FORMAT": "console"})
+    return subprocess.run([sys.executable, "-m", "cpp_shared.cli", "revoke", *args], env=env, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_an_operator_revokes_a_users_tokens_with_cpp_revoke(plans, plans_store, token_for, data_dir):
+    old = bearer(token_for("social_worker", user="sw-1", now=NOW - 120))
+    assert plans.get("/v1/plans", headers=old).status_code == 200
+    done = cpp_revoke(data_dir, "--user", "sw-1", "--reason", "Left the council.")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["user"] == "sw-1" and json.loads(done.stdout)["by"].startswith("operator:")
+    assert refused(plans.get("/v1/plans", headers=old))
+    [record] = plans_store.read_log("audit")
+    assert (record.entry["action"], record.entry["role"]) == ("revoke_access", "operator")
+    [event] = published(plans_store)
+    validate_event(event)
+
+
+def test_cpp_revoke_refuses_what_the_api_refuses_and_writes_nothing(plans_store, data_dir):
+    done = cpp_revoke(data_dir, "--user", "sw-1", "--jti", "abc", "--reason", "Left.")
+    assert done.returncode == 2 and "--jti:" in done.stderr, done.stderr
+    done = cpp_revoke(data_dir, "--jti", "abc", "--expires-at", "tomorrow", "--reason", "Seen in a log.")
+    assert done.returncode == 2 and "--expires-at:" in done.stderr, done.stderr
+    assert plans_store.collection("revocations").find({}) == [] and plans_store.read_log("audit") == []
