@@ -49,6 +49,8 @@ class Forbidden(Exception):
 class Revocations(Protocol):
     def refuses(self, claims: dict[str, Any]) -> bool: ...
 
+    def forget(self) -> None: ...
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -104,7 +106,7 @@ class TokenVerifier:
 
     def __init__(self, settings: Settings, revocations: Revocations | None = None):
         self.audience = settings.oidc_audience
-        self._revocations = revocations
+        self.revocations = revocations
         if settings.is_development:
             self._key: Any = load_dev_key(settings.dev_signing_key_file)
             self._algorithms = [DEV_ALGORITHM]
@@ -149,7 +151,7 @@ class TokenVerifier:
             raise AuthError(f"the token's role {role!r} is not one of {', '.join(ROLES)}")
         if not isinstance(authority, str) or not authority:
             raise AuthError("the token names no authority")
-        if self._revocations is not None and self._revocations.refuses(claims):
+        if self.revocations is not None and self.revocations.refuses(claims):
             raise AuthError("the token has been revoked")
         return Principal(user=str(claims["sub"]), role=role, authority=authority, claims=claims)
 

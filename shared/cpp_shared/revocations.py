@@ -18,15 +18,21 @@ record per revocation, by its id): the plans service in the commit that
 makes the revocation, every other service in the commit of the event's
 handler (``keep_revocation``). ``RevocationList.refuses`` is asked for every
 authenticated request, after the token's signature is checked: one read on
-the indexed ``key`` field (``user:<sub>`` or ``jti:<jti>``) with no cache,
-so a revocation takes effect in every process of a service as soon as its
-store has it.
+the indexed ``key`` field (``user:<sub>`` or ``jti:<jti>``), whose answer
+each process keeps for ``CPP_REVOCATION_CACHE_SECONDS`` (default 2, at most
+10; 0 keeps nothing) so that a client sending many requests with one token
+pays for the read once in that time. So a revocation takes effect in every
+process of a service at most that long after its store has it (at once in
+the process that made it: ``forget``).
 """
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime, timezone
 from typing import Any
 
+from .config import ConfigError, Settings
 from .messaging.consumer import PermanentFailure
 from .store import Store
 
@@ -35,6 +41,8 @@ EVENT_TYPE = "access.revoked.v1"
 #: Where every service keeps the revocations.
 COLLECTION = "revocations"
 USER, TOKEN = "user", "jti"
+DEFAULT_CACHE_SECONDS, MOST_CACHE_SECONDS = 2.0, 10.0
+CACHE_ENTRIES = 10_000  # tokens whose answer a process keeps at once (about 2 MB at most)
 
 
 def key(kind: str, value: str) -> str:
@@ -80,26 +88,70 @@ def refused(docs: list[dict[str, Any]], claims: dict[str, Any]) -> bool:
     return False
 
 
+def cache_seconds(settings: Settings) -> float:
+    """CPP_REVOCATION_CACHE_SECONDS: how long a process keeps the answer for a
+    token (0 to 10 seconds); anything else stops start-up."""
+    text = settings.setting("REVOCATION_CACHE_SECONDS", str(DEFAULT_CACHE_SECONDS))
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= MOST_CACHE_SECONDS:
+        raise ConfigError(f"CPP_REVOCATION_CACHE_SECONDS must be a number of seconds from 0 to "
+                          f"{MOST_CACHE_SECONDS:g}, got {text!r}")
+    return seconds
+
+
+def _clock() -> float:
+    return time.monotonic()
+
+
 class RevocationList:
     """The revocations a service's store holds, as its token check asks for
-    them: one indexed read per token."""
+    them: one indexed read per token, its answer kept ``seconds``."""
 
-    def __init__(self, store: Store):
-        self.store = store
+    def __init__(self, store: Store, seconds: float = DEFAULT_CACHE_SECONDS):
+        self.store, self.seconds = store, seconds
+        self._kept: dict[tuple[str, Any], tuple[float, list[dict[str, Any]]]] = {}
+        self._lock = threading.Lock()  # a web process's request threads share the kept answers
         setup_store(store)
 
     def refuses(self, claims: dict[str, Any]) -> bool:
-        return refuses(self.store, claims)
+        if self.seconds <= 0:
+            return refuses(self.store, claims)
+        token = (str(claims.get("sub")), claims.get("jti"))
+        now = _clock()
+        kept = self._kept.get(token)
+        if kept is None or kept[0] <= now:
+            kept = (now + self.seconds, find(self.store, claims))
+            with self._lock:
+                if len(self._kept) >= CACHE_ENTRIES:
+                    self._kept = {t: k for t, k in self._kept.items() if k[0] > now}
+                    if len(self._kept) >= CACHE_ENTRIES:
+                        self._kept = {}
+                self._kept[token] = kept
+        return bool(kept[1]) and refused(kept[1], claims)
+
+    def forget(self) -> None:
+        """Drop every kept answer: this process made a revocation, which it
+        applies at once."""
+        with self._lock:
+            self._kept = {}
 
 
-def refuses(store: Store, claims: dict[str, Any]) -> bool:
-    """Whether the revocations ``store`` holds refuse a token with these
-    claims (``sub``, ``iat``, ``jti``): one read on the indexed key."""
+def find(store: Store, claims: dict[str, Any]) -> list[dict[str, Any]]:
+    """The revocations of the token's user or of its jti: one indexed read."""
     keys = [key(USER, str(claims.get("sub")))]
     jti = claims.get("jti")
     if isinstance(jti, str) and jti:
         keys.append(key(TOKEN, jti))
-    docs = store.collection(COLLECTION).find({"key": {"$in": keys}})
+    return store.collection(COLLECTION).find({"key": {"$in": keys}})
+
+
+def refuses(store: Store, claims: dict[str, Any]) -> bool:
+    """Whether the revocations ``store`` holds now refuse a token with these
+    claims (``sub``, ``iat``, ``jti``)."""
+    docs = find(store, claims)
     return bool(docs) and refused(docs, claims)
 
 

@@ -119,7 +119,7 @@ def build_context(spec: ServiceSpec, settings: Settings | None = None) -> Servic
     claimed = store.claim_unowned()
     if claimed:
         log.info("records without an authority claimed", authority=authority["code"], collections=claimed)
-    verifier = TokenVerifier(settings, revocations.RevocationList(store))  # refuses revoked tokens too
+    verifier = TokenVerifier(settings, revocations.RevocationList(store, revocations.cache_seconds(settings)))
     return ServiceContext(spec=spec, settings=settings, plugins=plugins, authority=authority, store=store,
                           verifier=verifier, metrics=ServiceMetrics(spec.name, store))
 

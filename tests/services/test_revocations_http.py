@@ -1,6 +1,8 @@
 """Revoking access: an admin revokes a user's tokens, or one token, in the
 plans service; plans refuses them at once, every other service once the
-event is handed to it; the revocation is audited and published."""
+event is handed to it; the revocation is audited and published. A process
+that already answered for a token keeps that answer for its few seconds
+(CPP_REVOCATION_CACHE_SECONDS): the tests move that clock, never wait."""
 from __future__ import annotations
 
 import json
@@ -16,7 +18,9 @@ import pytest
 from cpp_docs.app import create_app as create_docs_app
 from cpp_notify.app import create_app as create_notify_app
 from cpp_plans.api import revocations as revocations_api
+from cpp_plans.app import create_app as create_plans_app
 from cpp_scheduler.app import create_app as create_scheduler_app
+from cpp_shared import revocations
 from cpp_shared.messaging.catalogue import validate_event
 from tests.helpers import bearer, hand_over
 
@@ -30,6 +34,20 @@ def revoked_a_minute_ago(monkeypatch):
     """Tokens issued two minutes ago come before the revocation, tokens
     issued now after it, whatever the clock reads during the test."""
     monkeypatch.setattr(revocations_api, "_now", lambda: REVOKED_AT)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The clock of each process's kept answers, moved by the test."""
+    class Clock:
+        now = 1000.0
+
+        @classmethod
+        def after_kept_answers(cls):
+            cls.now += revocations.DEFAULT_CACHE_SECONDS
+
+    monkeypatch.setattr(revocations, "_clock", lambda: Clock.now)
+    return Clock
 
 
 @pytest.fixture
@@ -151,7 +169,7 @@ def other_services(make_settings):
 
 
 def test_every_other_service_refuses_the_users_tokens_once_the_event_is_handed_to_it(
-        plans, plans_store, admin, token_for, other_services):
+        plans, plans_store, admin, token_for, other_services, clock):
     old = bearer(token_for("social_worker", user="sw-1", now=NOW - 120))
     new = bearer(token_for("social_worker", user="sw-1"))
     revoke(plans, admin, user="sw-1")
@@ -160,6 +178,8 @@ def test_every_other_service_refuses_the_users_tokens_once_the_event_is_handed_t
         api = app.test_client()
         assert api.get("/asyncapi.json", headers=old).status_code == 200, name  # not heard yet
         hand_over(app.extensions["cpp"], event)
+        assert api.get("/asyncapi.json", headers=old).status_code == 200, name  # the answer kept a moment
+        clock.after_kept_answers()
         assert refused(api.get("/asyncapi.json", headers=old)), name
         assert api.get("/asyncapi.json", headers=new).status_code == 200, name
         hand_over(app.extensions["cpp"], {**event, "id": "redelivered"})  # kept once
@@ -186,12 +206,25 @@ def cpp_revoke(data_dir, *args):
                           text=True, timeout=60)
 
 
-def test_an_operator_revokes_a_users_tokens_with_cpp_revoke(plans, plans_store, token_for, data_dir):
+def test_another_plans_process_refuses_the_tokens_once_its_kept_answer_expires(
+        plans, admin, token_for, make_settings, clock):
+    old = bearer(token_for("social_worker", user="sw-1", now=NOW - 120))
+    other_process = create_plans_app(make_settings("plans")).test_client()  # same store, its own kept answers
+    assert other_process.get("/v1/plans", headers=old).status_code == 200
+    revoke(plans, admin, user="sw-1")
+    assert refused(plans.get("/v1/plans", headers=old))  # the process that made it: at once
+    assert other_process.get("/v1/plans", headers=old).status_code == 200
+    clock.after_kept_answers()
+    assert refused(other_process.get("/v1/plans", headers=old))
+
+
+def test_an_operator_revokes_a_users_tokens_with_cpp_revoke(plans, plans_store, token_for, data_dir, clock):
     old = bearer(token_for("social_worker", user="sw-1", now=NOW - 120))
     assert plans.get("/v1/plans", headers=old).status_code == 200
     done = cpp_revoke(data_dir, "--user", "sw-1", "--reason", "Left the council.")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["user"] == "sw-1" and json.loads(done.stdout)["by"].startswith("operator:")
+    clock.after_kept_answers()  # made by another process
     assert refused(plans.get("/v1/plans", headers=old))
     [record] = plans_store.read_log("audit")
     assert (record.entry["action"], record.entry["role"]) == ("revoke_access", "operator")

@@ -1,6 +1,7 @@
 """Revoked tokens (cpp_shared.revocations): a user's tokens issued before a
 moment, or one token by its jti, refused by the token check once the
-service's store holds the revocation."""
+service's store holds the revocation (and a process's kept answer for the
+token has expired)."""
 from __future__ import annotations
 
 import time
@@ -11,6 +12,7 @@ import pytest
 
 from cpp_shared import revocations
 from cpp_shared.auth import AuthError, TokenVerifier
+from cpp_shared.config import ConfigError
 from cpp_shared.messaging.consumer import HandlerContext, PermanentFailure
 from cpp_shared.messaging.events import new_event
 from cpp_shared.store import open_store
@@ -30,7 +32,18 @@ def store(tmp_path):
 
 @pytest.fixture
 def verifier(make_settings, store):
-    return TokenVerifier(make_settings(), revocations.RevocationList(store))
+    """A token check that keeps no answer: each token is looked up."""
+    return TokenVerifier(make_settings(), revocations.RevocationList(store, seconds=0))
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The clock of the kept answers, moved by the test."""
+    class Clock:
+        now = 1000.0
+
+    monkeypatch.setattr(revocations, "_clock", lambda: Clock.now)
+    return Clock
 
 
 def revocation_event(*, user=None, jti=None, not_before=None, expires_at=None, revocation_id="rv-1", authority="ENG"):
@@ -101,3 +114,53 @@ def test_a_malformed_revocation_is_parked_not_retried(store):
 def test_the_check_is_one_read_on_the_indexed_key(store, verifier, token_for):
     plan = store.collection(revocations.COLLECTION).explain({"key": {"$in": ["user:sw-1", "jti:abc"]}})
     assert any("USING INDEX ix:c_revocations:key" in step for step in plan), plan
+
+
+def test_a_process_keeps_a_tokens_answer_for_its_seconds_then_reads_again(store, make_settings, token_for, clock):
+    verifier = TokenVerifier(make_settings(), revocations.RevocationList(store, seconds=2))
+    old = token_for(user="sw-1", now=NOW - 120)
+    verifier.verify(old)
+    keep(store, revocation_event(user="sw-1", not_before=iso(NOW - 60)))
+    clock.now += 1.9
+    assert verifier.verify(old).user == "sw-1"  # the answer kept from before the revocation
+    clock.now += 0.1
+    with pytest.raises(AuthError, match="revoked"):
+        verifier.verify(old)
+
+
+def test_forget_applies_a_revocation_at_once_in_the_process_that_made_it(store, make_settings, token_for, clock):
+    verifier = TokenVerifier(make_settings(), revocations.RevocationList(store, seconds=2))
+    old = token_for(user="sw-1", now=NOW - 120)
+    verifier.verify(old)
+    keep(store, revocation_event(user="sw-1", not_before=iso(NOW - 60)))
+    verifier.revocations.forget()
+    with pytest.raises(AuthError, match="revoked"):
+        verifier.verify(old)
+
+
+def test_the_kept_answers_are_bounded(store, token_for, clock, monkeypatch):
+    monkeypatch.setattr(revocations, "CACHE_ENTRIES", 3)
+    kept = revocations.RevocationList(store, seconds=2)
+    for user in ("a", "b", "c"):
+        kept.refuses({"sub": user, "iat": NOW})
+    clock.now += 1
+    kept.refuses({"sub": "d", "iat": NOW})  # full of live answers: all dropped
+    assert len(kept._kept) == 1
+    clock.now += 1
+    kept.refuses({"sub": "e", "iat": NOW})
+    kept.refuses({"sub": "f", "iat": NOW})
+    clock.now += 1  # d's has expired, e's and f's have not
+    kept.refuses({"sub": "g", "iat": NOW})
+    assert {user for user, _ in kept._kept} == {"e", "f", "g"}
+
+
+@pytest.mark.parametrize("value, seconds", [(None, 2.0), ("0", 0.0), ("0.5", 0.5), ("10", 10.0)])
+def test_how_long_answers_are_kept_is_a_setting(make_settings, value, seconds):
+    env = {} if value is None else {"CPP_REVOCATION_CACHE_SECONDS": value}
+    assert revocations.cache_seconds(make_settings(**env)) == seconds
+
+
+@pytest.mark.parametrize("value", ["-1", "11", "soon", "nan"])
+def test_a_cache_setting_out_of_bounds_stops_start_up(make_settings, value):
+    with pytest.raises(ConfigError, match="CPP_REVOCATION_CACHE_SECONDS"):
+        revocations.cache_seconds(make_settings(CPP_REVOCATION_CACHE_SECONDS=value))

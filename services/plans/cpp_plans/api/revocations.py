@@ -2,11 +2,12 @@
 
 ``POST /v1/revocations`` revokes a user's tokens (every token of the user
 issued before now is refused; a token issued afterwards works) or one token
-by its ``jti``, with the reason. In one commit the revocation is stored
-(so this service refuses those tokens from that commit on), its audit entry
-is appended and ``access.revoked.v1`` is put in the outbox, which every
-other service keeps (``cpp_shared.revocations``) and refuses the tokens
-from then on. ``GET /v1/revocations`` lists them for admins and auditors.
+by its ``jti``, with the reason. In one commit the revocation is stored, its
+audit entry appended and ``access.revoked.v1`` put in the outbox; this
+service refuses the tokens from that commit on (the process that made it at
+once, its other processes once their kept answers expire: see
+``cpp_shared.revocations``), every other service once it keeps the event.
+``GET /v1/revocations`` lists them for admins and auditors.
 """
 from __future__ import annotations
 
@@ -110,6 +111,7 @@ def revoke(store: Store, principal: Principal, *, reason: str, user: str | None 
         audit.record_write(uow, ACTION, "revocation", revocation_id, detail=event)
         ctx().publish(uow, revocations.EVENT_TYPE, subject=user if user is not None else jti,
                       data={"revocation_id": revocation_id, **event})
+    ctx().verifier.revocations.forget()  # this process refuses the tokens at once, not after its kept answers
     return doc
 
 
