@@ -42,7 +42,7 @@ EVENT_TYPE = "access.revoked.v1"
 COLLECTION = "revocations"
 USER, TOKEN = "user", "jti"
 DEFAULT_CACHE_SECONDS, MOST_CACHE_SECONDS = 2.0, 10.0
-CACHE_ENTRIES = 10_000  # tokens whose answer a process keeps at once (about 2 MB at most)
+CACHE_ENTRIES = 10_000  # the most tokens whose answers a process keeps at once
 
 
 def key(kind: str, value: str) -> str:
@@ -119,7 +119,8 @@ class RevocationList:
     def refuses(self, claims: dict[str, Any]) -> bool:
         if self.seconds <= 0:
             return refuses(self.store, claims)
-        token = (str(claims.get("sub")), claims.get("jti"))
+        jti = claims.get("jti")
+        token = (str(claims.get("sub")), jti if isinstance(jti, str) else None)
         now = _clock()
         kept = self._kept.get(token)
         if kept is None or kept[0] <= now:

@@ -164,3 +164,4 @@ def test_how_long_answers_are_kept_is_a_setting(make_settings, value, seconds):
 def test_a_cache_setting_out_of_bounds_stops_start_up(make_settings, value):
     with pytest.raises(ConfigError, match="CPP_REVOCATION_CACHE_SECONDS"):
         revocations.cache_seconds(make_settings(CPP_REVOCATION_CACHE_SECONDS=value))
+
