@@ -89,7 +89,7 @@ def test_a_bad_creation_body_is_422_by_field_and_writes_nothing(scheduler_with, 
     assert api.application.extensions["cpp"].store.collection("calendar_feeds").find({}) == []
 
 
-@pytest.mark.parametrize("value", ["0", "-3", "ninety", "1.5"])
+@pytest.mark.parametrize("value", ["0", "-3", "ninety", "1.5", "3651", "99999999999"])
 def test_a_setting_that_is_not_a_number_of_days_stops_start_up(make_settings, value):
     with pytest.raises(ConfigError, match="CPP_SCHEDULER_FEED_KEY_DAYS"):
         create_app(make_settings("scheduler", CPP_SCHEDULER_FEED_KEY_DAYS=value))

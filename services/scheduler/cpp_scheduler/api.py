@@ -35,7 +35,7 @@ FEED_MAKERS = ("social_worker", "team_manager", "chair")
 
 PUBLIC_URL = "public_url"
 FEED_KEY_DAYS = "feed_key_days"
-DEFAULT_FEED_KEY_DAYS = 90
+DEFAULT_FEED_KEY_DAYS, MOST_FEED_KEY_DAYS = 90, 3650
 
 
 def ctx() -> ServiceContext:
@@ -67,15 +67,16 @@ def public_url(settings: Settings) -> str:
 
 def feed_key_days(settings: Settings) -> int:
     """How many days a calendar feed's key works (CPP_SCHEDULER_FEED_KEY_DAYS,
-    default 90): the most a feed's creation may ask for. Not a whole number
-    of days, at least 1, stops start-up."""
+    default 90): the most a feed's creation may ask for. Anything but a whole
+    number of days from 1 to 3650 stops start-up."""
     text = settings.setting("FEED_KEY_DAYS", str(DEFAULT_FEED_KEY_DAYS))
     try:
         days = int(text)
     except ValueError:
         days = 0
-    if days < 1:
-        raise ConfigError(f"CPP_SCHEDULER_FEED_KEY_DAYS must be a whole number of days, at least 1; got {text!r}")
+    if not 1 <= days <= MOST_FEED_KEY_DAYS:
+        raise ConfigError(f"CPP_SCHEDULER_FEED_KEY_DAYS must be a whole number of days from 1 to "
+                          f"{MOST_FEED_KEY_DAYS}; got {text!r}")
     return days
 
 
