@@ -13,10 +13,11 @@ import os
 import re
 import secrets
 import time
+import uuid
 from dataclasses import dataclass, field
 from functools import wraps
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import jwt
 from flask import current_app, g, request
@@ -43,6 +44,12 @@ class AuthError(Exception):
 
 class Forbidden(Exception):
     """A valid token whose role or authority does not allow this: a 403."""
+
+
+class Revocations(Protocol):
+    def refuses(self, claims: dict[str, Any]) -> bool: ...
+
+    def forget(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,8 @@ def load_dev_key(path: Path, *, create: bool = True) -> bytes:
 
 def issue_dev_token(settings: Settings, *, role: str, authority: str, user: str, ttl_seconds: int = 12 * 3600,
                     now: float | None = None) -> str:
+    """A development token; its ``jti`` (uuid4 hex) names it alone, so that
+    it can be revoked without its user's other tokens."""
     if not settings.is_development:
         raise ConfigError("development tokens are only issued in development mode (CPP_MODE=development)")
     if role not in ROLES:
@@ -85,15 +94,19 @@ def issue_dev_token(settings: Settings, *, role: str, authority: str, user: str,
         "authority": authority,
         "iat": int(now),
         "exp": int(now + ttl_seconds),
+        "jti": uuid.uuid4().hex,
     }
     return jwt.encode(claims, load_dev_key(settings.dev_signing_key_file), algorithm=DEV_ALGORITHM)
 
 
 class TokenVerifier:
-    """Turns a bearer token into a Principal, or raises AuthError."""
+    """Turns a bearer token into a Principal, or raises AuthError. With
+    ``revocations`` (the service's ``cpp_shared.revocations.RevocationList``),
+    a well-signed token that has been revoked is refused too."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, revocations: Revocations | None = None):
         self.audience = settings.oidc_audience
+        self.revocations = revocations
         if settings.is_development:
             self._key: Any = load_dev_key(settings.dev_signing_key_file)
             self._algorithms = [DEV_ALGORITHM]
@@ -138,6 +151,8 @@ class TokenVerifier:
             raise AuthError(f"the token's role {role!r} is not one of {', '.join(ROLES)}")
         if not isinstance(authority, str) or not authority:
             raise AuthError("the token names no authority")
+        if self.revocations is not None and self.revocations.refuses(claims):
+            raise AuthError("the token has been revoked")
         return Principal(user=str(claims["sub"]), role=role, authority=authority, claims=claims)
 
 

@@ -14,7 +14,7 @@ from flask_smorest import Api
 from kombu import Connection
 from werkzeug.exceptions import HTTPException
 
-from . import audit_checkpoints, edges, limits, logs
+from . import audit_checkpoints, edges, limits, logs, revocations
 from .auth import AuthError, Forbidden, TokenVerifier, authenticate_request
 from .config import Settings
 from .messaging.catalogue import asyncapi_document
@@ -119,8 +119,9 @@ def build_context(spec: ServiceSpec, settings: Settings | None = None) -> Servic
     claimed = store.claim_unowned()
     if claimed:
         log.info("records without an authority claimed", authority=authority["code"], collections=claimed)
+    verifier = TokenVerifier(settings, revocations.RevocationList(store, revocations.cache_seconds(settings)))
     return ServiceContext(spec=spec, settings=settings, plugins=plugins, authority=authority, store=store,
-                          verifier=TokenVerifier(settings), metrics=ServiceMetrics(spec.name, store))
+                          verifier=verifier, metrics=ServiceMetrics(spec.name, store))
 
 
 def create_app(spec: ServiceSpec, settings: Settings | None = None) -> Flask:

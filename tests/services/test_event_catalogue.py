@@ -197,6 +197,10 @@ def test_every_event_published_is_in_the_catalogue_and_matches_it(plans_app, pla
     scheduler_ctx = scheduler_app.extensions["cpp"]
     walk(plans, who, Pump(plans_store, scheduler_ctx), Ticker(scheduler_ctx), scheduler_ctx.store)
     walk_subscriptions(notify_app, who)
+    ok(plans.post("/v1/revocations", json={"user": "someone-1", "reason": "Left the council."}, headers=who["admin"]),
+       201)
+    ok(plans.post("/v1/revocations", json={"jti": "0" * 32, "expires_at": (date.today() + timedelta(days=1)).isoformat()
+                                           + "T00:00:00+00:00", "reason": "Seen in a log."}, headers=who["admin"]), 201)
     Checkpointer(plans_store, plans_app.extensions["cpp"].settings, "ENG").take()  # the audit log's head, signed
     stores = (plans_store, scheduler_ctx.store, notify_app.extensions["cpp"].store)
     events = [m.body for store in stores for m in store.outbox_pending(100_000)]

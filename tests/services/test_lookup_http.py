@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from cpp_plans.api import lookup
+from cpp_shared import revocations
 from tests.helpers import ensure_child, bearer
 
 NHS = "9434765919"  # the standard NHS test number
@@ -237,9 +238,14 @@ def test_a_lookup_makes_two_indexed_reads(client, store, sw, chair, partner, mon
     reads = []
     real_read = store.inner._read
     monkeypatch.setattr(store.inner, "_read", lambda sql, params: reads.append(sql) or real_read(sql, params))
+    monkeypatch.setattr(revocations, "_clock", lambda: 1000.0)  # the token's kept answer does not expire here
+    assert look_up(client, partner, NHS)["subject_of_plan"] is True
+    # The token's first request also reads its revocations (one indexed read, kept a few seconds).
+    assert len(reads) == 3 and sum("c_revocations" in sql for sql in reads) == 1, reads
+    reads.clear()
     assert look_up(client, partner, NHS)["subject_of_plan"] is True
     assert len(reads) == 2, reads
-    assert len(lookup_events(store)) == 1  # and the one commit happened
+    assert len(lookup_events(store)) == 2  # and each lookup's one commit happened
 
     children_plan = store.collection("children").explain({"nhs_key": f"ENG:{NHS}", "authority": "ENG"})
     plans_plan = store.collection("plans").explain(

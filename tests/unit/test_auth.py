@@ -1,4 +1,5 @@
 import json
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -111,3 +112,9 @@ def test_production_verifies_against_the_jwks(make_settings, jwks_server):
     dev = jwt.encode(claims, "x" * 64, algorithm="HS256", headers={"kid": "k1"})
     with pytest.raises(AuthError):
         verifier.verify(dev)
+
+
+def test_every_dev_token_has_its_own_jti(make_settings, token_for):
+    first, second = (jwt.decode(token_for(user="sw-1"), options={"verify_signature": False}) for _ in range(2))
+    assert re.fullmatch(r"[0-9a-f]{32}", first["jti"]) and first["jti"] != second["jti"]
+    assert TokenVerifier(make_settings()).verify(token_for()).claims["jti"]

@@ -162,6 +162,7 @@ def test_the_consumers_follow_the_topic_bindings():
     assert catalogue.consumers("deadline.met.v1") == ["plans", "notify", "docs"]
     assert catalogue.consumers("lookup.performed.v1") == ["notify"]
     assert catalogue.consumers("audit.checkpointed.v1") == ["plans", "scheduler", "notify", "docs"]
+    assert catalogue.consumers("access.revoked.v1") == ["scheduler", "notify", "docs"]  # plans makes them
 
 
 def event(event_type, data, subject):
@@ -233,6 +234,43 @@ def test_every_service_publishes_its_own_audit_checkpoints(doc):
     with pytest.raises(ValidationError, match="seq"):
         validate_event({**stranger, "source": "/services/plans", "data": {**CHECKPOINT, "seq": -1}})
     assert "every service" in doc["components"]["messages"]["audit.checkpointed.v1"]["description"]
+
+
+REVOKED_USER = {"revocation_id": "rv-1", "user": "sw-1", "jti": None, "not_before": "2026-11-24T09:00:00+00:00",
+                "expires_at": None, "revoked_at": "2026-11-24T09:00:00+00:00", "by": "admin-1",
+                "reason": "Left the council."}
+REVOKED_TOKEN = {**REVOKED_USER, "user": None, "jti": "ab" * 16, "not_before": None,
+                 "expires_at": "2026-11-24T21:00:00+00:00"}
+
+
+@pytest.mark.parametrize("data, subject, ok", [
+    (REVOKED_USER, "sw-1", True),
+    (REVOKED_TOKEN, "ab" * 16, True),
+    ({**REVOKED_USER, "jti": "ab" * 16}, "sw-1", False),  # a user and a token at once
+    ({**REVOKED_USER, "not_before": None}, "sw-1", False),  # a user's without its moment
+    ({**REVOKED_USER, "expires_at": "2026-11-24T21:00:00+00:00"}, "sw-1", False),
+    ({**REVOKED_TOKEN, "expires_at": None}, "ab" * 16, False),
+    ({**REVOKED_TOKEN, "not_before": "2026-11-24T09:00:00+00:00"}, "ab" * 16, False),
+    ({**REVOKED_USER, "user": None}, "sw-1", False),  # neither
+])
+def test_a_revocation_names_a_user_or_one_token_by_the_schema_and_the_document_alike(doc, data, subject, ok):
+    ev = event("access.revoked.v1", data, subject)
+    by_document = jsonschema_rs.validator_for(payload_schema(doc, "access.revoked.v1"),
+                                              validate_formats=True).is_valid(ev)
+    try:
+        validate_event(ev)
+        by_schema = True
+    except ValidationError:
+        by_schema = False
+    assert (by_document, by_schema) == (ok, ok)
+
+
+def test_a_revocations_reason_is_narrative_and_partners_never_receive_it():
+    from cpp_notify.minimise import partner_may_receive
+
+    assert catalogue.field_classes("access.revoked.v1")["reason"] == "narrative"
+    assert catalogue.field_classes("access.revoked.v1")["user"] == "identifier"
+    assert not any(partner_may_receive(p) for p in ("access.revoked.v1", "access.*", "access.#"))
 
 
 ESCALATION = {"escalation_id": "esc-1", "plan_id": "plan-1", "case_id": "case-1", "child_id": "child-1",

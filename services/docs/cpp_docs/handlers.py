@@ -31,7 +31,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from cpp_shared import audit_checkpoints, case_events
+from cpp_shared import audit_checkpoints, case_events, revocations
 from cpp_shared.logs import get_logger
 from cpp_shared.messaging.consumer import HandlerContext, Handlers
 
@@ -53,6 +53,7 @@ def case_of(event: dict[str, Any]) -> str:
 handlers = Handlers(ordering_key=case_of)
 handlers.on("case.*")(case_events.record_case_event)
 handlers.on(audit_checkpoints.EVENT_TYPE)(audit_checkpoints.keep_checkpoint)
+handlers.on(revocations.EVENT_TYPE)(revocations.keep_revocation)
 
 
 def job_key(owner_id: str, kind: str, version: int, meeting_id: str | None, language: str, large_print: bool) -> str:

@@ -14,7 +14,7 @@ import json
 import time
 from typing import Any
 
-from cpp_shared import audit_checkpoints, case_events
+from cpp_shared import audit_checkpoints, case_events, revocations
 from cpp_shared.messaging.consumer import HandlerContext, Handlers
 
 from . import store as st
@@ -27,6 +27,7 @@ from .subscriptions import matches
 handlers = Handlers(ordering_key=chain_key)
 handlers.on("case.*")(case_events.record_case_event)
 handlers.on(audit_checkpoints.EVENT_TYPE)(audit_checkpoints.keep_checkpoint)
+handlers.on(revocations.EVENT_TYPE)(revocations.keep_revocation)
 
 
 @handlers.on("*")

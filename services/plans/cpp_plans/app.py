@@ -5,7 +5,7 @@ from cpp_shared import audit_checkpoints
 from cpp_shared.messaging.consumer import Handlers
 from cpp_shared.web import ServiceSpec, create_app as _create_app
 
-from .api import audit, cases, children, conferences, lookup, plans, reports
+from .api import audit, cases, children, conferences, lookup, plans, reports, revocations
 from .api.common import install_error_handlers
 
 handlers = Handlers()  # deadline.* handlers arrive with the scheduler's events
@@ -37,7 +37,8 @@ SERVICE = ServiceSpec(
     name="plans",
     title="Child protection plans",
     description="The system of record: children, cases, conferences, plans and their versions.",
-    blueprints=lambda: [children.blp, cases.blp, conferences.blp, plans.blp, reports.blp, lookup.blp, audit.blp],
+    blueprints=lambda: [children.blp, cases.blp, conferences.blp, plans.blp, reports.blp, lookup.blp, audit.blp,
+                        revocations.blp],
     handlers=handlers,
     setup_store=setup_store,
     setup_app=setup_app,

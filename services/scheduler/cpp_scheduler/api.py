@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,9 +14,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
-from cpp_shared import audit, limits
+from cpp_shared import audit, limits, revocations
 from cpp_shared.auth import Principal, current_principal, requires_role
 from cpp_shared.config import ConfigError, Settings
+from cpp_shared.logs import get_logger
 from cpp_shared.store import DuplicateKey
 from cpp_shared.web import ServiceContext
 
@@ -25,12 +26,16 @@ from . import store as st
 from .deadlines import OPEN, STATUSES, event_data, set_due_date
 from .runtime import Runtime, runtime
 
+log = get_logger("cpp.scheduler")
+
 READERS = ("social_worker", "team_manager", "chair", "auditor", "admin")
 MANAGERS = ("team_manager", "admin")
 FEED_MAKERS = ("social_worker", "team_manager", "chair")
 
 
 PUBLIC_URL = "public_url"
+FEED_KEY_DAYS = "feed_key_days"
+DEFAULT_FEED_KEY_DAYS, MOST_FEED_KEY_DAYS = 90, 3650
 
 
 def ctx() -> ServiceContext:
@@ -60,12 +65,31 @@ def public_url(settings: Settings) -> str:
     return value.strip().rstrip("/")
 
 
+def feed_key_days(settings: Settings) -> int:
+    """How many days a calendar feed's key works (CPP_SCHEDULER_FEED_KEY_DAYS,
+    default 90): the most a feed's creation may ask for. Anything but a whole
+    number of days from 1 to 3650 stops start-up."""
+    text = settings.setting("FEED_KEY_DAYS", str(DEFAULT_FEED_KEY_DAYS))
+    try:
+        days = int(text)
+    except ValueError:
+        days = 0
+    if not 1 <= days <= MOST_FEED_KEY_DAYS:
+        raise ConfigError(f"CPP_SCHEDULER_FEED_KEY_DAYS must be a whole number of days from 1 to "
+                          f"{MOST_FEED_KEY_DAYS}; got {text!r}")
+    return days
+
+
 def rt() -> Runtime:
     return runtime(ctx())
 
 
+def _clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return _clock().isoformat()
 
 
 def _load(record_id: str) -> dict[str, Any]:
@@ -328,12 +352,58 @@ def _plan(plan_id: str) -> dict[str, Any]:
     return plan
 
 
+def expires_at(feed: dict[str, Any]) -> datetime:
+    """When a feed's key stops working (a feed made before keys expired:
+    the longest a key works after its creation)."""
+    if feed.get("expires_at"):
+        return datetime.fromisoformat(feed["expires_at"])
+    return datetime.fromisoformat(feed["created_at"]) + timedelta(days=ctx().extensions[FEED_KEY_DAYS])
+
+
+def _maker_revoked(feed: dict[str, Any]) -> bool:
+    """Whether the token that made the feed is revoked now (its user's tokens
+    of that time, or that token itself): a feed works no longer than the
+    access it was made with. A feed made before feeds recorded their token
+    stops at any revocation of its owner's tokens."""
+    return revocations.refuses(ctx().store, {"sub": feed["user"], "iat": feed.get("token_iat"),
+                                             "jti": feed.get("token_jti")})
+
+
 def _feed_principal(plan_id: str) -> Principal:
+    """The feed's owner, for a key that works: the plan's, not revoked, not
+    expired, and its owner's access not revoked since it was made. Any other
+    key is refused alike."""
     key = request.args.get("key", "")
     feed = ctx().store.collection(st.FEEDS).find_one({"key_hash": _hash(key)}) if key else None
-    if feed is None or feed["plan_id"] != plan_id or feed.get("revoked_at"):
+    if feed is None or feed["plan_id"] != plan_id or feed.get("revoked_at") or expires_at(feed) <= _clock() \
+            or _maker_revoked(feed):
         abort(401, message="a bearer token or a valid calendar feed key is required")
     return Principal(user=feed["user"], role=feed["role"], authority=feed["authority"])
+
+
+def feeds_follow_their_owners_role() -> None:
+    """Before every request with a bearer token: a user seen with a role that
+    may not make feeds (an auditor now, say) loses the feeds they made. One
+    read on the feeds' indexed ``user``, and only for such roles."""
+    principal = g.get("principal")
+    if principal is None or principal.role in FEED_MAKERS:
+        return
+    store = ctx().store
+    live = store.collection(st.FEEDS).find({"user": principal.user, "revoked_at": None})
+    if not live:
+        return
+    now, because = _now(), f"its owner is now {principal.role}, a role that may not make calendar feeds"
+    with store.unit_of_work() as uow:
+        for feed in live:
+            uow.update(st.FEEDS, {"_id": feed["_id"], "revoked_at": None},
+                       {"$set": {"revoked_at": now, "revoked_because": because}})
+    log.info("calendar feeds revoked", owner=principal.user, role=principal.role, feeds=len(live))
+
+
+class FeedCreateSchema(Schema):
+    days = fields.Integer(strict=True, validate=validate.Range(min=1), metadata={
+        "description": "how many days the key works (default and most: the deployment's CPP_SCHEDULER_FEED_KEY_DAYS, "
+                       "90 unless set)"})
 
 
 class FeedSchema(Schema):
@@ -341,6 +411,7 @@ class FeedSchema(Schema):
     plan_id = fields.String()
     user = fields.String()
     created_at = fields.String()
+    expires_at = fields.String(metadata={"format": "date-time", "description": "when the key stops working"})
     revoked_at = fields.String(allow_none=True)
     url = fields.String(metadata={"description": "the address to subscribe to; it holds the key"})
     key = fields.String(metadata={"description": "shown once, when the feed is created"})
@@ -375,17 +446,27 @@ class PlanCalendar(MethodView):
 
 @calendar_blp.route("/plans/<plan_id>/calendar-feeds")
 class PlanCalendarFeeds(MethodView):
-    @calendar_blp.response(201, FeedSchema)
     @requires_role(*FEED_MAKERS)
-    def post(self, plan_id: str):
+    @calendar_blp.arguments(FeedCreateSchema)
+    @calendar_blp.response(201, FeedSchema)
+    def post(self, body, plan_id: str):
         """A private address for the plan's calendar, to subscribe to in a
         calendar program that cannot send a bearer token. The key is shown
-        once; revoke it with DELETE /v1/calendar-feeds/{id}."""
+        once and works for ``days`` (at most the deployment's limit, 90 days
+        unless set); revoke it sooner with DELETE /v1/calendar-feeds/{id}."""
+        most = ctx().extensions[FEED_KEY_DAYS]
+        days = body.get("days", most)
+        if days > most:
+            abort(422, message="too long", errors={"json": {"days": [f"A feed's key works for at most {most} days."]}})
         _plan(plan_id)
         principal = current_principal()
         key = secrets.token_urlsafe(32)
+        now = _clock()
         feed = {"plan_id": plan_id, "user": principal.user, "role": principal.role, "authority": principal.authority,
-                "key_hash": _hash(key), "created_at": _now(), "revoked_at": None}
+                "key_hash": _hash(key), "created_at": now.isoformat(),
+                "expires_at": (now + timedelta(days=days)).isoformat(), "revoked_at": None,
+                # The token it was made with: revoking that token, or its user's tokens of that time, stops it.
+                "token_iat": principal.claims.get("iat"), "token_jti": principal.claims.get("jti")}
         try:
             feed["_id"] = ctx().store.collection(st.FEEDS).insert_one(feed)
         except DuplicateKey:  # a 256-bit key collided: never in practice

@@ -14,6 +14,8 @@ def _setup_app(app) -> None:
     ctx = app.extensions["cpp"]
     runtime(ctx)  # a broken rule or calendar stops start-up, naming the plugin
     ctx.extensions[api.PUBLIC_URL] = api.public_url(ctx.settings)  # production needs one
+    ctx.extensions[api.FEED_KEY_DAYS] = api.feed_key_days(ctx.settings)
+    app.before_request(api.feeds_follow_their_owners_role)  # after the app factory's authentication
 
 
 SERVICE = ServiceSpec(

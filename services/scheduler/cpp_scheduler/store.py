@@ -22,6 +22,7 @@ def setup_store(store: Store) -> None:
     store.collection(PLANS).create_index("case_id")
     store.collection(MEETINGS).create_index("case_id")
     store.collection(FEEDS).create_index("key_hash", unique=True)
+    store.collection(FEEDS).create_index("user")
 
 
 def update_projections(uow: UnitOfWork, event: dict[str, Any]) -> None:

@@ -352,6 +352,44 @@ class LookupPerformedV1(EventData):
                              fields.Boolean)
 
 
+# --- plans: access ---------------------------------------------------------
+
+_USER_ONLY, _TOKEN_ONLY = ("user", "not_before"), ("jti", "expires_at")
+
+
+class AccessRevokedV1(EventData):
+    """An admin withdrew access: a user's tokens issued before a moment, or
+    one token. Every service keeps it and refuses those tokens; it is never
+    sent to partners."""
+
+    revocation_id = _identifier("the revocation")
+    user = _identifier("the user (the tokens' sub) whose every token issued before not_before is refused; null "
+                       "when one token is revoked", allow_none=True)
+    jti = _identifier("the one token revoked (its jti); null when a user's tokens are revoked", allow_none=True)
+    not_before = _moment("a user's revocation: the user's tokens issued (iat) before this moment are refused; null "
+                         "for one token", allow_none=True)
+    expires_at = _moment("one token's revocation: when that token expires (it is refused until then anyway); null "
+                         "for a user's", allow_none=True)
+    revoked_at = _moment("when the revocation was made")
+    by = _identifier("the admin who made it")
+    reason = _narrative("why, as the admin wrote it")
+
+    json_schema_extra: ClassVar[dict[str, Any]] = {"oneOf": [
+        {"properties": {**{f: {"type": "string"} for f in _USER_ONLY}, **{f: {"const": None} for f in _TOKEN_ONLY}}},
+        {"properties": {**{f: {"const": None} for f in _USER_ONLY}, **{f: {"type": "string"} for f in _TOKEN_ONLY}}},
+    ]}
+
+    @validates_schema
+    def _a_user_or_a_token(self, data: dict[str, Any], **kwargs: Any) -> None:
+        given, empty = (_USER_ONLY, _TOKEN_ONLY) if data.get("user") is not None else (_TOKEN_ONLY, _USER_ONLY)
+        errors = {name: ["Null only when the other kind of revocation is made."] for name in given
+                  if data.get(name) is None}
+        errors.update({name: [f"Null in a revocation of {'a user' if given is _USER_ONLY else 'one token'}."]
+                       for name in empty if data.get(name) is not None})
+        if errors:
+            raise ValidationError(errors)
+
+
 # --- scheduler: deadlines ---------------------------------------------------
 
 class DeadlineMet(EventData):
@@ -531,6 +569,7 @@ CHILD = ("the child's id", ("child_id",))
 LOOKUP = ("the child's id; for a number the council does not know, the lookup's id", ("child_id", "lookup_id"))
 SUBSCRIPTION = ("the subscription's id", ("subscription_id",))
 SERVICE = ("the service's name", ("service",))
+ACCESS = ("the user whose tokens are revoked, or the revoked token's jti", ("user", "jti"))
 
 
 def _entries(producer: str, rows: list[tuple[str, str, type[EventData], tuple[str, tuple[str, ...]]]]
@@ -579,6 +618,8 @@ CATALOGUE: dict[str, EventType] = {e.type: e for e in [
          ResourcePanelDecidedV1, PLAN),
         ("child_in_need_plan.created.v1", "A child in need plan followed a step-down.", ChildInNeedPlanCreatedV1,
          CASE),
+        ("access.revoked.v1", "An admin revoked a user's tokens, or one token: every service refuses them.",
+         AccessRevokedV1, ACCESS),
     ]),
     *_entries("scheduler", [
         ("deadline.scheduled.v1", "A deadline was opened, or given a date by a manager.", DeadlineV1, CASE),

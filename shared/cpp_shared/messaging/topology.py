@@ -23,16 +23,18 @@ EXCHANGE_NAME = "cpp.events"
 UNROUTED_NAME = "cpp.unrouted"
 
 # What each service consumes: the routing-key patterns of its queue. Every
-# service keeps the others' audit checkpoints (``audit.#``; notify's ``#``).
+# service keeps the others' audit checkpoints (``audit.#``; notify's ``#``),
+# and every service but plans, which makes them, the revocations
+# (``access.#``).
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "plans": ("deadline.#", "audit.#"),
     "scheduler": (
         "case.#", "strategy_discussion.#", "enquiry.#", "conference.#", "plan.#",
         "core_group.#", "visit.#", "report.#", "escalation.#", "resource_panel.#", "child_in_need_plan.#",
-        "audit.#",
+        "audit.#", "access.#",
     ),
     "notify": ("#",),
-    "docs": ("case.#", "conference.#", "plan.#", "core_group.#", "report.#", "deadline.#", "audit.#"),
+    "docs": ("case.#", "conference.#", "plan.#", "core_group.#", "report.#", "deadline.#", "audit.#", "access.#"),
 }
 
 unrouted_exchange = Exchange(UNROUTED_NAME, type="fanout", durable=True)

@@ -1,0 +1,55 @@
+"""`cpp revoke`: an operator revokes a user's tokens, or one token, from the
+plans service's machine, as an admin would with POST /v1/revocations (the
+same record, audit entry and event, in one commit). For when no admin can
+sign in, or the admin's own tokens are the ones to revoke."""
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+import uuid
+
+import click
+from flask import g
+from marshmallow import ValidationError
+
+from cpp_shared.auth import Principal
+from cpp_shared.config import ConfigError, Settings
+from cpp_shared.plugins import PluginError
+from cpp_shared.store import StoreError
+
+#: The audit entry's role for a revocation made at the command line.
+OPERATOR = "operator"
+
+
+@click.command(help="Revoke a user's tokens (--user: every token of theirs issued before now) or one token (--jti "
+                    "with --expires-at, its exp), with the reason: the plans service refuses them at once, the "
+                    "others when the event reaches them. Audited as operator:<login>.")
+@click.option("--user", default=None, help="the user (the tokens' sub)")
+@click.option("--jti", default=None, help="one token's jti")
+@click.option("--expires-at", default=None, help="with --jti: when that token expires (ISO-8601 with a time zone)")
+@click.option("--reason", required=True, help="why, for the audit log and the event")
+def revoke(user: str | None, jti: str | None, expires_at: str | None, reason: str) -> None:
+    from .api.revocations import RevocationCreateSchema, revoke as make_revocation
+    from .app import create_app
+
+    sent = {k: v for k, v in {"user": user, "jti": jti, "expires_at": expires_at, "reason": reason}.items()
+            if v is not None}
+    try:
+        body = RevocationCreateSchema().load(sent)
+    except ValidationError as exc:
+        for field, messages in exc.messages.items():
+            click.echo(f"cpp revoke: --{field.replace('_', '-')}: {' '.join(messages)}", err=True)
+        sys.exit(2)
+    try:
+        app = create_app(Settings.from_env("plans"))
+        ctx = app.extensions["cpp"]
+        operator = Principal(user=f"operator:{getpass.getuser()}", role=OPERATOR, authority=ctx.authority["code"])
+        with app.app_context():
+            g.principal, g.request_id = operator, uuid.uuid4().hex  # what the audit entry and the event name
+            doc = make_revocation(ctx.store, operator, **body)
+    except (ConfigError, PluginError, StoreError) as exc:
+        click.echo(f"cpp revoke: {exc}", err=True)
+        sys.exit(2)
+    click.echo(json.dumps({k: doc[k] for k in ("user", "jti", "not_before", "expires_at", "revoked_at", "by")}
+                          | {"id": doc["_id"]}))
