@@ -192,15 +192,20 @@ def walk_reports(plans, who, on):
                   json={"decision": "approved", "decided_on": on(16)}))
 
 
+def walk_revocations(plans, who):
+    """A user's tokens revoked, and one token of another's."""
+    ok(plans.post("/v1/revocations", json={"user": "someone-1", "reason": "Left the council."}, headers=who["admin"]),
+       201)
+    ok(plans.post("/v1/revocations", json={"jti": "0" * 32, "expires_at": (date.today() + timedelta(days=1)).isoformat()
+                                           + "T00:00:00+00:00", "reason": "Seen in a log."}, headers=who["admin"]), 201)
+
+
 def test_every_event_published_is_in_the_catalogue_and_matches_it(plans_app, plans, plans_store, scheduler_app,
                                                                  notify_app, who):
     scheduler_ctx = scheduler_app.extensions["cpp"]
     walk(plans, who, Pump(plans_store, scheduler_ctx), Ticker(scheduler_ctx), scheduler_ctx.store)
     walk_subscriptions(notify_app, who)
-    ok(plans.post("/v1/revocations", json={"user": "someone-1", "reason": "Left the council."}, headers=who["admin"]),
-       201)
-    ok(plans.post("/v1/revocations", json={"jti": "0" * 32, "expires_at": (date.today() + timedelta(days=1)).isoformat()
-                                           + "T00:00:00+00:00", "reason": "Seen in a log."}, headers=who["admin"]), 201)
+    walk_revocations(plans, who)
     Checkpointer(plans_store, plans_app.extensions["cpp"].settings, "ENG").take()  # the audit log's head, signed
     stores = (plans_store, scheduler_ctx.store, notify_app.extensions["cpp"].store)
     events = [m.body for store in stores for m in store.outbox_pending(100_000)]

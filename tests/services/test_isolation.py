@@ -33,7 +33,7 @@ from cpp_scheduler.runtime import runtime as scheduler_runtime
 from cpp_scheduler.tick import Ticker
 from cpp_shared.store.scoped import unscoped
 from tests.helpers import bearer, hand_over
-from tests.services.test_event_catalogue import walk, walk_subscriptions
+from tests.services.test_event_catalogue import walk, walk_revocations, walk_subscriptions
 
 ROLES = ("social_worker", "team_manager", "chair", "partner", "auditor", "admin")
 FACTORIES = {"plans": create_plans_app, "scheduler": create_scheduler_app, "notify": create_notify_app,
@@ -109,6 +109,7 @@ def fill(eng: Deployment, token_for) -> None:
     scheduler = eng.ctx("scheduler")
     walk(eng.client("plans"), who, pump, Ticker(scheduler), scheduler.store)
     walk_subscriptions(eng.apps["notify"], who)
+    walk_revocations(eng.client("plans"), who)
     Renderer(eng.ctx("docs")).run_once(use_lease=False)
     sched, sw = eng.client("scheduler"), who["social_worker"]
     plan_id = plans_store.collection("plans").find({})[0]["_id"]
