@@ -71,7 +71,7 @@ def load_dev_key(path: Path, *, create: bool = True) -> bytes:
 
 
 def issue_dev_token(settings: Settings, *, role: str, authority: str, user: str, ttl_seconds: int = 12 * 3600,
-                    now: float | None = None) -> str:
+                    now: float | None = None, email: str | None = None) -> str:
     if not settings.is_development:
         raise ConfigError("development tokens are only issued in development mode (CPP_MODE=development)")
     if role not in ROLES:
@@ -86,6 +86,8 @@ def issue_dev_token(settings: Settings, *, role: str, authority: str, user: str,
         "iat": int(now),
         "exp": int(now + ttl_seconds),
     }
+    if email is not None:
+        claims["email"] = email
     return jwt.encode(claims, load_dev_key(settings.dev_signing_key_file), algorithm=DEV_ALGORITHM)
 
 
