@@ -1,18 +1,22 @@
 """Need-to-know for restricted (sealed) records: a restricted child's records
-only for its access list, break-glass (audited with its reason), and the
-child's access report. The plans app with its test client."""
+only for its access list, break-glass (audited with its reason, the
+restriction's manager told at once through notify), and the child's access
+report. Plans and notify apps with their test clients; the plans service's
+events handed to notify as its worker would."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
+from cpp_notify.app import create_app as create_notify_app
 from cpp_plans import access
 from cpp_plans.app import create_app as create_plans_app
 from cpp_shared.config import ConfigError
 from cpp_shared.messaging.catalogue import validate_event
 from tests.helpers import bearer, hand_over
 from tests.services.test_lookup_http import NHS, look_up, lookup_events, put_on_plan, register
+from tests.services.test_notify_people import mailer_of, sent_to, smtp  # noqa: F401 (smtp: a fixture)
 
 MANAGER = {"user": "pat-m", "email": "Pat.Manager@council.example", "name": "Pat Manager"}
 RESTRICTION = {"reason": "The child of a member of staff in this team.", "access_list": ["sw-1", "chair-1", "tm-1"],
@@ -154,6 +158,59 @@ def test_lists_and_searches_leave_a_restricted_child_out_for_those_without_need_
               and e["action"] == "read"]
     assert [e["detail"] for e in listed] == [{"break_glass": grant["id"]},
                                              {"via": "search", "break_glass": grant["id"]}]
+
+
+def test_a_break_glass_read_is_audited_with_its_reason_and_the_managers_inbox_holds_the_notice(
+        plans, plans_store, restricted, who, token_for, make_settings, smtp):
+    child_id, plan_id = restricted["child_id"], restricted["plan_id"]
+    assert plans.get(f"/v1/plans/{plan_id}", headers=who["sw-2"]).status_code == 403
+
+    grant = break_glass(plans, child_id, who["sw-2"])
+    assert grant["user"] == "sw-2" and grant["reason"] == REASON
+    granted = datetime.fromisoformat(grant["granted_at"])
+    assert datetime.fromisoformat(grant["expires_at"]) - granted == timedelta(minutes=60)
+    assert plans.get(f"/v1/children/{child_id}", headers=who["sw-2"]).status_code == 200
+    assert plans.get(f"/v1/plans/{plan_id}", headers=who["sw-2"]).status_code == 200
+
+    # The grant's entry carries the reason; every read under it names the grant.
+    mine = [e for e in audit_entries(plans_store) if e["actor"] == "sw-2"]
+    assert [(e["action"], e["record_type"], e["record_id"], e["child_id"]) for e in mine] == [
+        ("break_glass", "break_glass_grant", grant["id"], child_id),
+        ("read", "child", child_id, child_id),
+        ("read", "plan", plan_id, child_id)]
+    assert mine[0]["detail"]["reason"] == REASON and mine[0]["detail"]["break_glass"] == grant["id"]
+    assert all(e["detail"]["break_glass"] == grant["id"] for e in mine)
+    assert plans_store.verify_log("audit").ok
+
+    # The event tells notify whom to tell: the restriction's manager, at once.
+    [event] = published(plans_store, "access.break_glass.v1")
+    validate_event(event)
+    assert event["subject"] == child_id
+    assert {k: event["data"][k] for k in ("child_id", "user", "reason", "expires_at", "manager")} == {
+        "child_id": child_id, "user": "sw-2", "reason": REASON, "expires_at": grant["expires_at"],
+        "manager": MANAGER}
+    controller, received = smtp
+    notify = create_notify_app(make_settings("notify", CPP_NOTIFY_SMTP_HOST="127.0.0.1",
+                                             CPP_NOTIFY_SMTP_PORT=str(controller.port),
+                                             CPP_NOTIFY_MAIL_FROM="cp-team@council.example"))
+    hand_over(notify.extensions["cpp"], event)
+
+    inbox = notify.test_client()
+    box = inbox.get("/v1/inbox", headers=who["manager"])  # by the token's email claim
+    assert box.status_code == 200, box.json
+    [notice] = box.json["items"]
+    assert box.json["unread"] == 1 and notice["event_type"] == "access.break_glass.v1"
+    assert notice["subject"] == f"Break-glass: sw-2 opened the restricted record of child {child_id}"
+    assert REASON in notice["body"] and "Pat Manager" in notice["body"] and "social worker" in notice["body"]
+    assert f"/v1/children/{child_id}/access-report" in notice["body"]
+    # The same notice by email, through the channel every professional message takes.
+    assert mailer_of(notify).run_once() == 1
+    [email] = sent_to(received, "pat.manager@council.example")
+    assert email["Subject"] == notice["subject"] and email["From"] == "cp-team@council.example"
+    assert REASON in email.get_body(("plain",)).get_content()
+    # Nobody else's inbox.
+    for headers in (who["sw-1"], who["tm-1"], bearer(token_for("team_manager", user="pat-m"))):
+        assert inbox.get("/v1/inbox", headers=headers).json["items"] == []
 
 
 def test_an_expired_grant_opens_nothing(plans, plans_store, restricted, who, clock):
