@@ -1,14 +1,17 @@
 """Need-to-know for restricted (sealed) records: a restricted child's records
 only for its access list, break-glass (audited with its reason, the
-restriction's manager told at once through notify), and the child's access
-report. Plans and notify apps with their test clients; the plans service's
-events handed to notify as its worker would."""
+restriction's manager told at once through notify), the child's access
+report, and the docs service's projection of it all. Plans, notify and docs
+apps with their test clients; the plans service's events handed to the
+others as their workers would."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
+from cpp_docs.app import create_app as create_docs_app
+from cpp_docs.render import file_store
 from cpp_notify.app import create_app as create_notify_app
 from cpp_plans import access
 from cpp_plans.app import create_app as create_plans_app
@@ -383,3 +386,57 @@ def test_the_access_report_lists_reads_with_their_reasons_and_is_refused_to_othe
     assert [i["seq"] for i in first["items"] + second["items"]] == [i["seq"] for i in whole["items"]]
     assert second["before_seq"] == whole["before_seq"] == first["before_seq"] and second["total"] == first["total"]
     assert plans.get(path, query_string={"page_size": 0}, headers=who["tm-2"]).status_code == 422
+
+
+# --- the docs service ---------------------------------------------------------------------------------
+
+def test_the_docs_service_refuses_a_restricted_childs_document_to_others(plans, plans_store, restricted, who,
+                                                                         make_settings, monkeypatch):
+    from cpp_docs import access as docs_access
+
+    docs_app = create_docs_app(make_settings("docs"))
+    docs_ctx = docs_app.extensions["cpp"]
+    docs = docs_app.test_client()
+    child_id, plan_id = restricted["child_id"], restricted["plan_id"]
+
+    def hand_plans_events(*types):
+        for m in plans_store.outbox_pending(10_000):
+            if m.routing_key in types and not docs_ctx.store.is_processed(m.body["id"], "docs"):
+                hand_over(docs_ctx, m.body)
+
+    # A document of the child's plan (its bytes and row, as the renderer leaves them).
+    html = b"<!doctype html><html lang='en-GB'><title>Plan</title><p>The plan.</p></html>"
+    sha = file_store(docs_ctx).put(html)
+    docs_ctx.store.collection("documents").insert_one({
+        "_id": "doc-1", "key": "doc-1", "kind": "professional_plan", "plan_id": plan_id,
+        "case_id": restricted["case_id"], "child_id": child_id, "plan_version": 1, "report_id": None,
+        "report_version": None, "meeting_id": None, "format": "html", "language": "en-GB", "large_print": False,
+        "content_type": "text/html; charset=utf-8", "sha256": sha, "size": len(html),
+        "created_at": "2026-12-07T00:00:00+00:00"})
+    assert docs.get("/v1/documents/doc-1", headers=who["sw-2"]).status_code == 200  # docs has not heard yet
+
+    hand_plans_events("child.restriction_set.v1")
+    for path in ("/v1/documents/doc-1", f"/v1/plans/{plan_id}/documents",
+                 f"/v1/cases/{restricted['case_id']}/documents"):
+        refused = docs.get(path, headers=who["sw-2"])
+        assert refused.status_code == 403 and "restricted" in refused.json["message"], path
+        assert docs.get(path, headers=who["sw-1"]).status_code == 200, path
+    assert docs.get("/v1/documents/doc-1", headers=who["auditor-1"]).status_code == 403
+
+    # Glass broken at the plans service opens the documents too, until the grant expires.
+    grant = break_glass(plans, child_id, who["sw-2"])
+    hand_plans_events("access.break_glass.v1")
+    read = docs.get("/v1/documents/doc-1", headers=who["sw-2"])
+    assert read.status_code == 200 and read.data == html
+    entries = [r.entry for r in docs_ctx.store.read_log("audit") if r.entry["actor"] == "sw-2"]
+    # Its one read before docs heard of the restriction, then the read under the grant.
+    assert [e["detail"].get("break_glass") for e in entries] == [None, grant["id"]]
+    later = datetime.fromisoformat(grant["expires_at"]) + timedelta(seconds=1)
+    monkeypatch.setattr(docs_access, "now", lambda: later)
+    assert docs.get("/v1/documents/doc-1", headers=who["sw-2"]).status_code == 403
+
+    # Lifted: open again.
+    assert plans.delete(f"/v1/children/{child_id}/restriction", headers=who["tm-1"],
+                        json={"reason": "The member of staff has left the team."}).status_code == 200
+    hand_plans_events("child.restriction_lifted.v1")
+    assert docs.get("/v1/documents/doc-1", headers=who["chair-2"]).status_code == 200

@@ -32,7 +32,9 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "audit.#",
     ),
     "notify": ("#",),
-    "docs": ("case.#", "conference.#", "plan.#", "core_group.#", "report.#", "deadline.#", "audit.#"),
+    # docs also keeps who may read a restricted child's documents.
+    "docs": ("case.#", "conference.#", "plan.#", "core_group.#", "report.#", "deadline.#", "audit.#",
+             "child.restriction_set.*", "child.restriction_lifted.*", "access.break_glass.*"),
 }
 
 unrouted_exchange = Exchange(UNROUTED_NAME, type="fanout", durable=True)
