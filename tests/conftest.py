@@ -36,10 +36,12 @@ def make_settings(data_dir):
 
 @pytest.fixture
 def token_for(make_settings):
-    """token_for(role, authority="ENG", user=..., ttl=...) -> a dev bearer token."""
+    """token_for(role, authority="ENG", user=..., ttl=..., email=...) -> a dev bearer token."""
     settings = make_settings()
 
-    def make(role: str = "social_worker", authority: str = "ENG", user: str = "sw-1", ttl: int = 3600, now=None) -> str:
-        return issue_dev_token(settings, role=role, authority=authority, user=user, ttl_seconds=ttl, now=now)
+    def make(role: str = "social_worker", authority: str = "ENG", user: str = "sw-1", ttl: int = 3600, now=None,
+             email: str | None = None) -> str:
+        return issue_dev_token(settings, role=role, authority=authority, user=user, ttl_seconds=ttl, now=now,
+                               email=email)
 
     return make

@@ -78,7 +78,7 @@ def load_dev_key(path: Path, *, create: bool = True) -> bytes:
 
 
 def issue_dev_token(settings: Settings, *, role: str, authority: str, user: str, ttl_seconds: int = 12 * 3600,
-                    now: float | None = None) -> str:
+                    now: float | None = None, email: str | None = None) -> str:
     """A development token; its ``jti`` (uuid4 hex) names it alone, so that
     it can be revoked without its user's other tokens."""
     if not settings.is_development:
@@ -96,6 +96,8 @@ def issue_dev_token(settings: Settings, *, role: str, authority: str, user: str,
         "exp": int(now + ttl_seconds),
         "jti": uuid.uuid4().hex,
     }
+    if email is not None:
+        claims["email"] = email
     return jwt.encode(claims, load_dev_key(settings.dev_signing_key_file), algorithm=DEV_ALGORITHM)
 
 

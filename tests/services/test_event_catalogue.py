@@ -1,6 +1,7 @@
 """The contract between the code and the event catalogue: a case walked
 over the plans API through every step (and a conference moved and
-cancelled, a lookup, a child registered and changed), its events handed to
+cancelled, a lookup, a child registered and changed, its record restricted,
+glass broken and the restriction lifted), its events handed to
 the scheduler and a tick run, then every event both services published
 checked against the AsyncAPI document they serve and against the
 catalogue's schemas. An event type missing from the catalogue, a field the
@@ -164,7 +165,19 @@ def walk(plans, who, pump, ticker, scheduler_store):
         "key_worker": {"name": "Sam Social"}, "needs": "Help with routines.", "review_on": on(40),
         "created_on": on(4)}), 201)
     walk_reports(plans, who, on)
+    walk_restriction(plans, who, child_id)
     pump()
+
+
+def walk_restriction(plans, who, child_id):
+    """The child's record restricted, glass broken by someone not on its list, the restriction lifted."""
+    ok(plans.put(f"/v1/children/{child_id}/restriction", headers=who["team_manager"], json={
+        "reason": "The child of a member of staff.", "access_list": ["social_worker-1", "team_manager-1"],
+        "manager": {"user": "team_manager-1", "email": "tm@council.example", "name": "Pat Manager"}}))
+    ok(plans.post(f"/v1/children/{child_id}/break-glass", headers=who["chair"],
+                  json={"reason": "The conference is this morning."}), 201)
+    ok(plans.delete(f"/v1/children/{child_id}/restriction", headers=who["team_manager"],
+                    json={"reason": "The member of staff has left."}))
 
 
 def walk_reports(plans, who, on):

@@ -1,9 +1,11 @@
 """The docs service's HTTP API: a plan's documents, and each document's file.
 
 Documents are as sensitive as the record: the plans service's readers may
-read them (partners may not), a document of another authority is a 404,
-and every list and read is appended to the service's hash-chained audit
-log (``audit``) and committed before the answer.
+read them (partners may not), a document of another authority is a 404, a
+restricted child's documents are a 403 to anyone without need to know
+(access.py), and every list and read is appended to the service's
+hash-chained audit log (``audit``) and committed before the answer; one made
+under a break-glass grant names it (``{"break_glass": <grant id>}``).
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from cpp_shared import audit as shared_audit
 from cpp_shared.auth import current_principal, requires_role
 from cpp_shared.web import ServiceContext
 
+from . import access
 from . import store as st
 from .documents import FORMATS, KINDS, PLAN_KINDS
 from .files import FileMissing
@@ -87,6 +90,8 @@ def _listing(owner: str, owner_id: str, query: dict[str, Any]) -> list[dict[str,
         rows = [r for r in rows if r["kind"] in PLAN_KINDS]
     if not rows:
         abort(404, message=f"no documents for {owner.removesuffix('_id')} {owner_id}")
+    grants = {child: access.check(child) for child in {r.get("child_id") for r in rows}}
+    grant = next((g for g in grants.values() if g), None)
     version = "report_version" if owner == "report_id" else "plan_version"
     if "kind" in query:
         rows = [r for r in rows if r["kind"] == query["kind"]]
@@ -99,7 +104,8 @@ def _listing(owner: str, owner_id: str, query: dict[str, Any]) -> list[dict[str,
     if owner == "case_id":
         rows.sort(key=lambda r: r["created_at"], reverse=True)  # stable: ties keep the order above
     audit("list", f"{owner.removesuffix('_id')}_documents", owner_id,
-          child_id=rows[0]["child_id"] if rows else None, detail={"count": len(rows)})
+          child_id=rows[0]["child_id"] if rows else None,
+          detail={"count": len(rows), **({"break_glass": grant} if grant else {})})
     for r in rows:
         r["url"] = url_for("documents.Document", doc_id=r["_id"])
     return rows
@@ -152,6 +158,7 @@ class Document(MethodView):
         row = ctx().store.collection(st.DOCUMENTS).find_one({"_id": doc_id})
         if row is None or row.get("authority") != principal.authority:
             abort(404, message=f"no document {doc_id}")
+        grant = access.check(row.get("child_id"))
         try:
             data = file_store(ctx()).read(row["sha256"])
         except FileMissing as exc:
@@ -159,7 +166,8 @@ class Document(MethodView):
         audit("read", "document", doc_id, child_id=row.get("child_id"),
               detail={"plan_id": row["plan_id"], "report_id": row.get("report_id"), "kind": row["kind"],
                       "plan_version": row["plan_version"], "report_version": row.get("report_version"),
-                      "format": row["format"], "sha256": row["sha256"]})
+                      "format": row["format"], "sha256": row["sha256"],
+                      **({"break_glass": grant} if grant else {})})
         ext = row["format"]
         version = row.get("report_version") or row.get("plan_version") or 1
         name = f"{row['kind']}-v{version}-{row['language']}{'-large' if row['large_print'] else ''}.{ext}"

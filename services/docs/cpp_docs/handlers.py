@@ -25,6 +25,10 @@ What is made:
 * the family version is made in English, and also in the family's first
   language when a phrase set answers for it (``cpp_document_phrases``), and
   in large print too when the plan's accessible formats ask for it.
+
+And who may read a restricted child's documents: ``child.restriction_set``,
+``child.restriction_lifted`` and ``access.break_glass`` keep its projection
+(access.py).
 """
 from __future__ import annotations
 
@@ -35,6 +39,7 @@ from cpp_shared import audit_checkpoints, case_events, revocations
 from cpp_shared.logs import get_logger
 from cpp_shared.messaging.consumer import HandlerContext, Handlers
 
+from . import access
 from . import store as st
 from .phrases import ENGLISH_TAG, is_english, phrase_set
 
@@ -54,6 +59,7 @@ handlers = Handlers(ordering_key=case_of)
 handlers.on("case.*")(case_events.record_case_event)
 handlers.on(audit_checkpoints.EVENT_TYPE)(audit_checkpoints.keep_checkpoint)
 handlers.on(revocations.EVENT_TYPE)(revocations.keep_revocation)
+handlers.on(*access.EVENTS)(access.keep)
 
 
 def job_key(owner_id: str, kind: str, version: int, meeting_id: str | None, language: str, large_print: bool) -> str:

@@ -16,6 +16,9 @@ keeps of other services' events.
 * ``deadlines`` and ``meetings``: per case, the scheduler's deadlines and
   the conferences scheduled, for the upcoming deadlines of the professional
   plan and the next meetings of the family version.
+* ``restrictions`` and ``grants``: which children's records are restricted,
+  to whom, and the break-glass grants given, from the plans service's
+  ``child.restriction_*`` and ``access.break_glass`` events (access.py);
 * the append-only log ``audit``: every list and read of a document.
 """
 from __future__ import annotations
@@ -32,6 +35,8 @@ SNAPSHOTS = "snapshots"
 DEADLINES = "deadlines"
 MEETINGS = "meetings"
 AUDIT = "audit"
+RESTRICTIONS = "restrictions"
+GRANTS = "grants"
 
 OPEN_DEADLINES = ("pending", "approaching", "overdue")
 
@@ -46,6 +51,7 @@ def setup_store(store: Store) -> None:
     store.collection(JOBS).create_index("status")
     store.collection(DEADLINES).create_index("case_id")
     store.collection(MEETINGS).create_index("case_id")
+    store.collection(GRANTS).create_index("child_id")
 
 
 def update_projections(uow: UnitOfWork, event: dict[str, Any]) -> None:

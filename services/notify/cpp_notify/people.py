@@ -6,7 +6,10 @@ The defaults (plugins change them with ``cpp_notification_recipients``):
 * ``lookup.performed`` (a partner found the child on a plan): the key worker;
 * a conference scheduled, moved or cancelled: the core group's professionals,
   and the family members in it in plain language, each with the meeting as
-  an iCalendar invitation (or its cancellation).
+  an iCalendar invitation (or its cancellation);
+* ``access.break_glass`` (someone broke glass to reach a restricted child's
+  record): the restriction's manager the event names, by email and in the
+  inbox, at once.
 
 Who the key worker and the core group are comes from the plans service's
 plan events (the plan's content carries their names and addresses), kept
@@ -21,6 +24,7 @@ import uuid
 from datetime import date, datetime, timedelta, timezone
 from importlib.resources import files
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 from jinja2 import ChoiceLoader, DictLoader, Environment, FileSystemLoader, StrictUndefined
@@ -30,9 +34,11 @@ from cpp_shared.store import UnitOfWork
 
 from . import store as st
 
+BREAK_GLASS = "access.break_glass.v1"
 PEOPLE_EVENTS = ("deadline.approaching.v1", "deadline.overdue.v1", "lookup.performed.v1",
-                 "conference.scheduled.v1", "conference.rescheduled.v1", "conference.cancelled.v1")
+                 "conference.scheduled.v1", "conference.rescheduled.v1", "conference.cancelled.v1", BREAK_GLASS)
 BUILT_IN_CHANNELS = ("email", "inbox")
+LOCAL_TIME = ZoneInfo("Europe/London")
 CONFERENCE_TITLES = {"initial": "Initial child protection conference", "review": "Review child protection conference"}
 
 
@@ -55,6 +61,12 @@ def update_people(uow: UnitOfWork, event: dict[str, Any]) -> None:
 def default_recipients(event: dict[str, Any], people: dict[str, Any] | None) -> list[dict[str, Any]]:
     etype = event["type"]
     data = event.get("data") or {}
+    if etype == BREAK_GLASS:  # the event names whom to tell: the restriction's manager
+        manager = data.get("manager") or {}
+        if not manager.get("email"):
+            return []
+        return [{"name": manager.get("name") or manager.get("user"), "email": manager["email"],
+                 "audience": "professional", "channels": ["email", "inbox"], "role": "restriction_manager"}]
     if people is None:
         return []
     kw = people.get("key_worker") or {}
@@ -95,6 +107,14 @@ def _words(value: str | None) -> str:
     return f"{d:%A} {d.day} {d:%B %Y}"
 
 
+def _moment_words(value: str | None) -> str:
+    """A moment as people read it, in UK local time: "Monday 7 December 2026 at 14:05"."""
+    if not value:
+        return ""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(LOCAL_TIME)
+    return f"{moment:%A} {moment.day} {moment:%B %Y} at {moment:%H:%M}"
+
+
 class Templates:
     def __init__(self, plugins: Plugins):
         overrides = plugins.merged("cpp_notification_templates")
@@ -126,6 +146,8 @@ def context_for(event: dict[str, Any], recipient: dict[str, Any], people: dict[s
     ctx["scheduled_for_words"] = _words(data.get("scheduled_for"))
     ctx["previous_scheduled_for_words"] = _words(data.get("previous_scheduled_for"))
     ctx["conference_title"] = CONFERENCE_TITLES.get(data.get("kind", ""), "Child protection conference")
+    ctx["granted_at_words"] = _moment_words(data.get("granted_at"))
+    ctx["expires_at_words"] = _moment_words(data.get("expires_at"))
     return ctx
 
 

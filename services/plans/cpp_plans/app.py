@@ -5,7 +5,8 @@ from cpp_shared import audit_checkpoints
 from cpp_shared.messaging.consumer import Handlers
 from cpp_shared.web import ServiceSpec, create_app as _create_app
 
-from .api import audit, cases, children, conferences, lookup, plans, reports, revocations
+from . import access
+from .api import audit, cases, children, conferences, lookup, plans, reports, restrictions, revocations
 from .api.common import install_error_handlers
 
 handlers = Handlers()  # deadline.* handlers arrive with the scheduler's events
@@ -26,10 +27,14 @@ def setup_store(store) -> None:
     for field in ("plan_id", "status"):
         store.collection("resource_panel_requests").create_index(field)
     store.collection("child_in_need_plans").create_index("case_id")
+    access.setup_store(store)
 
 
 def setup_app(app) -> None:
     install_error_handlers(app)
+    ctx = app.extensions["cpp"]
+    # A break-glass grant's length, checked at start-up (a wrong value stops the service, naming the setting).
+    ctx.extensions[access.MINUTES_SETTING] = access.break_glass_minutes(ctx.settings)
     children.install_identifier_schemes(app)
 
 
@@ -37,8 +42,8 @@ SERVICE = ServiceSpec(
     name="plans",
     title="Child protection plans",
     description="The system of record: children, cases, conferences, plans and their versions.",
-    blueprints=lambda: [children.blp, cases.blp, conferences.blp, plans.blp, reports.blp, lookup.blp, audit.blp,
-                        revocations.blp],
+    blueprints=lambda: [children.blp, restrictions.blp, cases.blp, conferences.blp, plans.blp, reports.blp, lookup.blp,
+                        audit.blp, revocations.blp],
     handlers=handlers,
     setup_store=setup_store,
     setup_app=setup_app,

@@ -6,19 +6,36 @@ A write's entry is appended in the same unit of work as the write itself, so
 there is never a write without its entry nor an entry for a write that was
 undone; a read's entry is committed before the record is returned (in a
 commit it may share with other requests' units: see group_commit.py).
+
+An entry about a restricted child whose record the request reached under a
+break-glass grant carries ``{"break_glass": <grant id>}`` in its detail
+(see access.py), so that every read under a grant can be told apart.
 """
 from __future__ import annotations
 
 from typing import Any
 
 from cpp_shared import audit as shared_audit
-from cpp_shared.store import Store
+from cpp_shared.store import Store, UnitOfWork
 
-from . import group_commit
+from . import access, group_commit
 
 LOG = shared_audit.LOG
-entry = shared_audit.entry
-record_write = shared_audit.record_write
+
+
+def entry(action: str, record_type: str, record_id: str, *, child_id: str | None = None,
+          detail: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
+    """An audit entry for the request's principal; one about a child reached
+    under a break-glass grant names the grant."""
+    grant = access.grant_in_use(child_id)
+    if grant is not None and "break_glass" not in (detail or {}):
+        detail = {**(detail or {}), "break_glass": grant}
+    return shared_audit.entry(action, record_type, record_id, child_id=child_id, detail=detail, **kw)
+
+
+def record_write(uow: UnitOfWork, action: str, record_type: str, record_id: str, **kw: Any) -> None:
+    """Append the entry of a write to the write's own unit of work."""
+    uow.append(LOG, entry(action, record_type, record_id, **kw))
 
 
 def record_read(store: Store, record_type: str, record_id: str, *, action: str = "read", **kw: Any) -> None:

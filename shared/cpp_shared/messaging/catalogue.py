@@ -390,6 +390,49 @@ class AccessRevokedV1(EventData):
             raise ValidationError(errors)
 
 
+# --- plans: restricted records (need to know) --------------------------------
+# For the platform's own services (docs keeps who may read a restricted
+# child's documents; notify tells the restriction's manager of a
+# break-glass), never for partners: none is a partner event type.
+
+class RestrictionManager(EventData):
+    user = _identifier("the manager's user id")
+    email = _contact("the manager's email address (their inbox is keyed by it)")
+    name = _contact("the manager's name")
+
+
+RESTRICTION_ID = "the restriction (a restriction lifted and set again is a new one)"
+
+
+class ChildRestrictionSetV1(EventData):
+    child_id = _identifier(CHILD_ID)
+    restriction_id = _identifier(RESTRICTION_ID)
+    access_list = fields.List(fields.String(), required=True, metadata=_meta(
+        "identifier", "the user ids who may read and change the child's records"))
+    manager = _nested(RestrictionManager, "who is told of every break-glass")
+    set_by = _identifier("the user who set or changed the restriction (a team manager or an admin)")
+    set_at = _moment("when it was set or changed")
+
+
+class ChildRestrictionLiftedV1(EventData):
+    child_id = _identifier(CHILD_ID)
+    restriction_id = _identifier(RESTRICTION_ID)
+    lifted_by = _identifier("the user who lifted it")
+    lifted_at = _moment("when it was lifted")
+
+
+class AccessBreakGlassV1(EventData):
+    grant_id = _identifier("the grant: every audit entry made under it names it")
+    child_id = _identifier(CHILD_ID)
+    restriction_id = _identifier("the restriction it was given under")
+    user = _identifier("the user who broke glass")
+    role = _status("the role they broke glass with", validate=_one_of("social_worker", "team_manager", "chair"))
+    reason = _narrative("why they need the record, as they wrote it")
+    granted_at = _moment("when glass was broken")
+    expires_at = _moment("when the grant ends: after it, it opens nothing")
+    manager = _nested(RestrictionManager, "the restriction's manager, who is told at once")
+
+
 # --- scheduler: deadlines ---------------------------------------------------
 
 class DeadlineMet(EventData):
@@ -604,6 +647,11 @@ CATALOGUE: dict[str, EventType] = {e.type: e for e in [
         ("child.registered.v1", "A child's record was created.", ChildRegisteredV1, CHILD),
         ("child.updated.v1", "A child's record was changed.", ChildUpdatedV1, CHILD),
         ("lookup.performed.v1", "A partner asked whether a child is subject of a plan.", LookupPerformedV1, LOOKUP),
+        ("child.restriction_set.v1", "A child's record was restricted to an access list, or its restriction changed.",
+         ChildRestrictionSetV1, CHILD),
+        ("child.restriction_lifted.v1", "A child's record is no longer restricted.", ChildRestrictionLiftedV1, CHILD),
+        ("access.break_glass.v1", "Someone not on a restricted record's access list broke glass to reach it, with "
+         "their reason.", AccessBreakGlassV1, CHILD),
         ("report.drafted.v1", "A report to conference was drafted (with the draft or updated plan).", ReportStepV1,
          CASE),
         ("report.submitted.v1", "A report was passed to a team manager for countersigning.", ReportStepV1, CASE),

@@ -34,7 +34,9 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "audit.#", "access.#",
     ),
     "notify": ("#",),
-    "docs": ("case.#", "conference.#", "plan.#", "core_group.#", "report.#", "deadline.#", "audit.#", "access.#"),
+    # docs also keeps who may read a restricted child's documents.
+    "docs": ("case.#", "conference.#", "plan.#", "core_group.#", "report.#", "deadline.#", "audit.#", "access.#",
+             "child.restriction_set.*", "child.restriction_lifted.*"),
 }
 
 unrouted_exchange = Exchange(UNROUTED_NAME, type="fanout", durable=True)

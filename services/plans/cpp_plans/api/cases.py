@@ -12,7 +12,7 @@ from marshmallow import Schema, fields, validate
 
 from cpp_shared.auth import current_principal, requires_role
 
-from .. import audit
+from .. import access, audit
 from ..domain import lifecycle as lc
 from .common import READERS, WRITERS, PersonSchema, commit_step, ctx, load, saved, today
 from .fields import IsoDate
@@ -76,6 +76,7 @@ class Cases(MethodView):
         if ctx().store.collection("children").find_one({"_id": body["child_id"]}) is None:
             abort(422, message="no such child", errors={"json": {"child_id": [
                 "no child with this id is registered with this authority; register the child first"]}})
+        access.check(body["child_id"])  # a restricted child's case is opened only by someone with need to know
         case, events = lc.open_case(uuid.uuid4().hex, body["child_id"], ctx().authority["code"],
                                     datetime.now(timezone.utc).isoformat(), current_principal().user)
         commit_step("create", "case", case["_id"], child_id=case["child_id"], events=events, inserts=[("cases", case)])

@@ -13,8 +13,9 @@ object or a list (``address``, ``identifiers``, ...) is replaced whole, and
 ``null`` removes an optional field. Dates are ISO dates (``2019-05-31``).
 
 Privacy: a child of another authority is "not found", never "forbidden";
-events carry ids and versions only, never personal details; every read and
-write is in the audit log.
+a restricted child is "forbidden" to anyone without need to know, and left
+out of searches for them (access.py); events carry ids and versions only,
+never personal details; every read and write is in the audit log.
 """
 from __future__ import annotations
 
@@ -33,9 +34,9 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_l
 from cpp_shared.auth import current_principal, requires_role
 from cpp_shared.store import DuplicateKey, Store, VersionConflict
 
-from .. import audit
+from .. import access, audit
 from ..domain import identifiers
-from .common import etag, if_match_version, requires_if_match, today
+from .common import etag, if_match_version, load, requires_if_match, today
 from .fields import StrictBoolean
 
 blp = Blueprint("children", __name__, url_prefix="/v1/children", description="Children and their details")
@@ -334,10 +335,8 @@ def _with_keys(doc: dict[str, Any], authority: str) -> dict[str, Any]:
 
 def _find(ctx: Any, child_id: str) -> dict[str, Any]:
     # Another authority's child is "not found", never "forbidden": its existence is not ours to tell.
-    child = ctx.store.collection(COLLECTION).find_one({"_id": child_id, "authority": ctx.authority["code"]})
-    if child is None:
-        abort(404, message=f"no child {child_id}")
-    return child
+    # A restricted child is a 403 to anyone without need to know (access.py).
+    return load(COLLECTION, child_id, "child")
 
 
 def _duplicate(ctx: Any, doc: dict[str, Any]) -> None:
@@ -401,6 +400,7 @@ class Children(MethodView):
             flt["nhs_key"] = _nhs_key(ctx.authority["code"], query["nhs_number"])
         if "family_name" in query:
             flt["family_name_key"] = _name_key(query["family_name"])
+        flt = access.exclude_hidden(flt, "_id")  # restricted children the caller may not see are left out
         children = ctx.store.collection(COLLECTION)
         page, size = query["page"], query["page_size"]
         items = children.find(flt, sort=[("family_name_key", 1), ("given_names", 1)], skip=(page - 1) * size, limit=size)

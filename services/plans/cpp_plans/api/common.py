@@ -14,7 +14,7 @@ from marshmallow import Schema, fields, validate
 from cpp_shared.etags import if_match_version
 from cpp_shared.web import ServiceContext, error_body
 
-from .. import audit
+from .. import access, audit
 from ..domain import lifecycle as lc
 from ..domain.lifecycle import InvalidStep, LifecycleError
 
@@ -32,12 +32,17 @@ def today() -> date:
     return datetime.now(LOCAL_TIME).date()
 
 
-def load(collection: str, record_id: str, what: str) -> dict[str, Any]:
+def load(collection: str, record_id: str, what: str, *, need_to_know: bool = True) -> dict[str, Any]:
     """A record of this deployment's authority, or a 404 (another authority's
-    record is not found: its existence is not ours to tell)."""
+    record is not found: its existence is not ours to tell). A restricted
+    child's record is a 403 unless the caller is on the restriction's access
+    list or holds a live break-glass grant (access.py); ``need_to_know=False``
+    only for the endpoints that manage restrictions and break glass."""
     doc = ctx().store.collection(collection).find_one({"_id": record_id, "authority": ctx().authority["code"]})
     if doc is None:
         abort(404, message=f"no {what} {record_id}")
+    if need_to_know:
+        access.check(access.child_of(collection, doc))
     return doc
 
 

@@ -11,7 +11,7 @@ from marshmallow import Schema, fields, validate
 from cpp_shared.auth import current_principal, requires_role
 from cpp_shared.store import VersionConflict
 
-from .. import audit
+from .. import access, audit
 from ..domain import lifecycle as lc
 from .common import (READERS, WRITERS, PersonSchema, check_with_plugins, commit_step, ctx, etag, if_match_version,
                      load, plan_version_inserts, requires_if_match, saved, today)
@@ -95,6 +95,7 @@ class Plans(MethodView):
     def get(self, query):
         filter_ = {"authority": ctx().authority["code"]}
         filter_.update({k: query[k] for k in ("status", "key_worker", "child_id") if k in query})
+        filter_ = access.exclude_hidden(filter_)  # restricted children the caller may not see are left out
         plans = ctx().store.collection("plans")
         page, size = query["page"], query["page_size"]
         items = plans.find(filter_, sort=[("created_on", -1)], skip=(page - 1) * size, limit=size)

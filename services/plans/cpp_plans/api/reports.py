@@ -14,7 +14,7 @@ from marshmallow import Schema, fields, validate
 
 from cpp_shared.auth import current_principal, requires_role
 
-from .. import audit
+from .. import access, audit
 from ..domain import reports as rp
 from .common import (READERS, check_if_match, check_with_plugins, commit_step, ctx, etag, load, requires_if_match,
                      saved, today)
@@ -426,12 +426,15 @@ class Approvals(MethodView):
         """What waits for a team manager, oldest first: reports to countersign, resource panel requests."""
         store, code = ctx().store, ctx().authority["code"]
         items = []
-        for r in store.collection("reports").find({"authority": code, "status": "submitted"}):
+        # Restricted children the manager may not see are left out (access.py).
+        reports = access.exclude_hidden({"authority": code, "status": "submitted"})
+        requests = access.exclude_hidden({"authority": code, "status": "waiting"})
+        for r in store.collection("reports").find(reports):
             submitted = next(s for s in reversed(r["steps"]) if s["step"] == "submitted")
             items.append({"kind": "report_countersigning", "id": r["_id"], "case_id": r["case_id"],
                           "child_id": r["child_id"], "since": submitted["on"], "by": submitted["by"],
                           "summary": f"{r['kind'].replace('_', ' ')} for conference {r['conference_id']}"})
-        for q in store.collection("resource_panel_requests").find({"authority": code, "status": "waiting"}):
+        for q in store.collection("resource_panel_requests").find(requests):
             items.append({"kind": "resource_panel", "id": q["_id"], "case_id": q["case_id"], "child_id": q["child_id"],
                           "since": q["requested_on"], "by": q["requested_by"],
                           "summary": ", ".join(q["services"])})
