@@ -168,6 +168,40 @@ def test_the_restart_settings_are_checked_at_start_up(monkeypatch):
     assert _float_setting("CPP_UP_RESTART_MAX_DELAY", 60) == 2.5
 
 
+def test_a_failing_process_shows_in_its_services_readiness_and_metrics(tmp_path, make_settings, data_dir):
+    from cpp_plans.app import create_app
+
+    up = Supervised(data_dir, names=("plans-web", "plans-worker"), first=1, cap=60)
+    up.start_all()
+    client = create_app(make_settings("plans")).test_client()
+
+    body = client.get("/readyz").json
+    assert body["checks"]["processes"] == "ok"
+    metrics = client.get("/metrics").text
+    assert 'cpp_process_restarts_total{process="plans-worker",service="plans"} 0.0' in metrics
+    assert 'cpp_process_up{process="plans-worker",service="plans"} 1.0' in metrics
+
+    for _ in range(3):
+        up.kill("plans-worker")
+        up.clock_.now += 0.5
+        up.step()
+        up.clock_.now += 60
+        up.step()
+    up.kill("plans-worker")
+    up.clock_.now += 0.5
+    up.step()
+    client = create_app(make_settings("plans")).test_client()  # readiness is kept for 2 s per process
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json["checks"]["processes"].startswith(
+        "plans-worker is not running: it exited with code -9 (SIGKILL) 4 time(s) in a row (3 restarts in all); "
+        "next start at ")
+    metrics = client.get("/metrics").text
+    assert 'cpp_process_restarts_total{process="plans-worker",service="plans"} 3.0' in metrics
+    assert 'cpp_process_up{process="plans-worker",service="plans"} 0.0' in metrics
+    assert 'cpp_process_up{process="plans-web",service="plans"} 1.0' in metrics
+
+
 def test_status_files_of_a_supervisor_that_is_gone_are_ignored(tmp_path):
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     pid = int(gone.stdout)
