@@ -85,7 +85,7 @@ def read(data_dir: Path | str, service: str) -> list[dict[str, Any]]:
 
 def describe_exit(code: int | None) -> str:
     if code is None:
-        return "unknown"
+        return "no exit code (it could not be started)"
     if code < 0:
         try:
             return f"code {code} ({signal.Signals(-code).name})"
