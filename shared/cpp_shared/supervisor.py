@@ -3,26 +3,43 @@
 A private RabbitMQ node lives under CPP_DATA_DIR/rabbitmq (unless
 CPP_BROKER_URL names a running broker); each service runs as two processes,
 its gunicorn web server and its worker; their logs go to CPP_DATA_DIR/log.
-A process that dies is restarted with a growing delay. Ctrl-C (or SIGTERM)
-stops every process and then the broker; the data, the outboxes and the
-queued messages stay under CPP_DATA_DIR for the next start.
+
+A process that exits is started again after a delay that doubles with each
+failure in a row (1 s up to CPP_UP_RESTART_MAX_DELAY, default 60 s) and
+starts from 1 s again once it has stayed up CPP_UP_RESTART_RESET_AFTER
+seconds (default 60): one process failing over and over never stops the
+others. Each exit is reported on the console, and in the process's status
+file (CPP_DATA_DIR/run/<process>.json) that its service shows in /readyz and
+/metrics. Only Ctrl-C (or SIGTERM) stops the platform, and a process that
+cannot start at all (a configuration error, on its first start) stops it at
+start-up with its message. Stopping stops every process and then the broker;
+the data, the outboxes and the queued messages stay under CPP_DATA_DIR for
+the next start.
 """
 from __future__ import annotations
 
 import ctypes
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
+from . import process_status
 from .config import ConfigError, Settings
 from .services import installed_services
 
 PR_SET_PDEATHSIG = 1
+# Exit codes of a process that cannot start at all: `cpp serve`/`cpp worker`
+# refusing a setting or a plugin (2), gunicorn unable to boot a worker or
+# load the app (3, 4; e.g. a setting create_app refuses).
+CANNOT_START = {2: "a configuration error", 3: "the app could not be loaded", 4: "the app could not be loaded"}
 
 
 def _die_with_parent() -> None:  # runs in the child between fork and exec
@@ -33,22 +50,71 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 
 
 @dataclass
+class Backoff:
+    """The wait before a process that exited is started again: ``first``
+    seconds after its first failure, doubling with each failure in a row, at
+    most ``cap``; a run of at least ``reset_after`` seconds ends the row."""
+
+    first: float = 1.0
+    cap: float = 60.0
+    reset_after: float = 60.0
+    failures: int = 0  # in a row
+
+    def after_exit(self, uptime: float) -> float:
+        """Record an exit after ``uptime`` seconds up; the delay before the next start."""
+        if uptime >= self.reset_after:
+            self.failures = 0
+        self.failures += 1
+        return min(self.cap, self.first * 2 ** min(self.failures - 1, 62))
+
+
+@dataclass
 class Child:
     name: str
+    service: str
     argv: list[str]
     log_path: Path
+    status_path: Path
+    backoff: Backoff = field(default_factory=Backoff)
     proc: subprocess.Popen | None = None
-    restarts: list[float] = field(default_factory=list)
-    next_start: float = 0.0
+    started_at: float = 0.0  # monotonic
+    starts: int = 0
+    last_exit: dict | None = None
+    next_start: float = 0.0  # monotonic
+    next_start_at: str | None = None
+
+    @property
+    def restarts(self) -> int:
+        return max(0, self.starts - 1)
+
+
+def _float_setting(name: str, default: float) -> float:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {text!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be more than 0 seconds, got {text!r}")
+    return value
+
+
+def _iso(wall: float) -> str:
+    return datetime.fromtimestamp(wall, timezone.utc).isoformat(timespec="seconds")
 
 
 class Platform:
-    def __init__(self, services: list[str] | None = None, *, out=None):
+    def __init__(self, services: list[str] | None = None, *, out=None,
+                 clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time):
         self.services = services or installed_services()
         self.out = out or sys.stdout
+        self.clock, self.wall = clock, wall
         self.stopping = False
         self.node = None
         self.children: list[Child] = []
+        self.mark = process_status.supervisor_mark()
 
     def say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
@@ -69,18 +135,32 @@ class Platform:
             self._start_broker(data_dir)
             if self.stopping:
                 return self._shutdown(0)
-            for service in self.services:
-                for role in ("web", "worker"):
-                    cmd = "serve" if role == "web" else "worker"
-                    self.children.append(Child(f"{service}-{role}", [sys.executable, "-m", "cpp_shared.cli", cmd, service],
-                                               data_dir / "log" / f"{service}-{role}.log"))
+            self.children = self.make_children(data_dir)
             for child in self.children:
-                self._spawn(child)
-            self._wait_healthy()
+                self._start(child)
+            fatal = self._wait_healthy()
+            if fatal is not None:
+                return fatal
             return self._supervise()
         except (ConfigError, RuntimeError) as exc:
             self.say(f"cpp up: {exc}")
             return self._shutdown(1)
+
+    def make_children(self, data_dir: Path) -> list[Child]:
+        first = 1.0
+        cap = _float_setting("CPP_UP_RESTART_MAX_DELAY", 60.0)
+        reset_after = _float_setting("CPP_UP_RESTART_RESET_AFTER", 60.0)
+        children = []
+        for service in self.services:
+            service_dir = Settings.from_env(service).data_dir.resolve()  # where the service reads its status files
+            for role in ("web", "worker"):
+                cmd = "serve" if role == "web" else "worker"
+                name = f"{service}-{role}"
+                children.append(Child(name, service, [sys.executable, "-m", "cpp_shared.cli", cmd, service],
+                                      data_dir / "log" / f"{name}.log",
+                                      process_status.status_path(service_dir, name),
+                                      Backoff(first=min(first, cap), cap=cap, reset_after=reset_after)))
+        return children
 
     def _preflight(self) -> None:
         from .auth import TokenVerifier
@@ -93,6 +173,11 @@ class Platform:
             except PluginError as exc:
                 raise ConfigError(f"{service}: {exc}") from None
             TokenVerifier(settings)  # creates the development key on first use
+            if not _port_free(settings.host, settings.port):
+                raise ConfigError(f"{service}: {settings.host}:{settings.port} is in use by another program; "
+                                  f"stop it or set CPP_{service.upper()}_PORT")
+        _float_setting("CPP_UP_RESTART_MAX_DELAY", 60.0)
+        _float_setting("CPP_UP_RESTART_RESET_AFTER", 60.0)
 
     def _start_broker(self, data_dir: Path) -> None:
         if os.environ.get("CPP_BROKER_URL"):
@@ -109,14 +194,47 @@ class Platform:
         os.environ["CPP_BROKER_URL"] = self.node.amqp_url
         self.say(f"broker     {self.node.amqp_url.rsplit('@', 1)[-1]} (data in {data_dir / 'rabbitmq'})")
 
-    def _spawn(self, child: Child) -> None:
+    def spawn(self, child: Child) -> subprocess.Popen:
         log = open(child.log_path, "ab")
-        child.proc = subprocess.Popen(child.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                      start_new_session=True, preexec_fn=_die_with_parent)
-        log.close()
+        try:
+            return subprocess.Popen(child.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True, preexec_fn=_die_with_parent)
+        finally:
+            log.close()
 
-    def _wait_healthy(self, timeout: float = 90.0) -> None:
-        deadline = time.monotonic() + timeout
+    def _start(self, child: Child) -> None:
+        try:
+            child.proc = self.spawn(child)
+        except OSError as exc:  # could not even fork or exec: counted as a failure like any other
+            self.say(f"{child.name} could not be started: {exc}")
+            child.started_at = self.clock()
+            child.starts += 1
+            self._exited(child, None, self.clock())
+            return
+        child.started_at = self.clock()
+        child.starts += 1
+        child.next_start_at = None
+        self._write_status(child)
+
+    def _write_status(self, child: Child) -> None:
+        status = {
+            **self.mark,
+            "process": child.name, "service": child.service,
+            "state": process_status.RUNNING if child.proc is not None else process_status.WAITING,
+            "pid": child.proc.pid if child.proc is not None else None,
+            "restarts": child.restarts, "failures_in_a_row": child.backoff.failures,
+            "last_exit": child.last_exit, "next_start_at": child.next_start_at, "updated_at": _iso(self.wall()),
+        }
+        try:
+            process_status.write(child.status_path, status)
+        except OSError as exc:  # the status is for show: never a reason to stop supervising
+            self.say(f"{child.name}: could not write its status file {child.status_path}: {exc}")
+
+    def _wait_healthy(self, timeout: float = 90.0) -> int | None:
+        """Until each service's web process answers /healthz, or ``timeout``;
+        a process that exits meanwhile is restarted as later on, unless it
+        cannot start at all. An exit code when the platform must stop."""
+        deadline = self.clock() + timeout
         pending = {s: Settings.from_env(s) for s in self.services}
         while pending and not self.stopping:
             for service, settings in list(pending.items()):
@@ -127,40 +245,70 @@ class Platform:
                             del pending[service]
                 except OSError:
                     pass
-            for child in self.children:
-                if child.proc and child.proc.poll() is not None:
-                    raise RuntimeError(f"{child.name} exited with code {child.proc.returncode} while starting:\n"
-                                       f"{_tail(child.log_path)}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"not healthy after {timeout:.0f}s: {', '.join(pending)}")
+            fatal = self.step()
+            if fatal is not None:
+                return fatal
+            if self.clock() > deadline:
+                self.say(f"not answering after {timeout:.0f}s: {', '.join(pending)}; still trying (see their logs)")
+                break
             time.sleep(0.2)
         if not self.stopping:
             log_dir = Path(os.environ["CPP_DATA_DIR"]) / "log"
             for service in self.services:
                 settings = Settings.from_env(service)
                 self.say(f"{service:10} http://{settings.host}:{settings.port}  (logs: {log_dir / service}-*.log)")
-            self.say("all services up; Ctrl-C stops them")
+            if pending:
+                self.say(f"services up but {', '.join(pending)}; Ctrl-C stops them")
+            else:
+                self.say("all services up; Ctrl-C stops them")
+        return None
 
     def _supervise(self) -> int:
         while not self.stopping:
-            now = time.monotonic()
-            for child in self.children:
-                if child.proc is None:
-                    if now >= child.next_start:
-                        self._spawn(child)
-                    continue
-                code = child.proc.poll()
-                if code is None:
-                    continue
-                child.restarts = [t for t in child.restarts if now - t < 60] + [now]
-                if len(child.restarts) > 5:
-                    self.say(f"{child.name} keeps failing (exit code {code}); stopping.\n{_tail(child.log_path)}")
-                    return self._shutdown(1)
-                delay = min(2 ** (len(child.restarts) - 1), 30)
-                self.say(f"{child.name} exited with code {code}; restarting in {delay}s")
-                child.proc, child.next_start = None, now + delay
+            fatal = self.step()
+            if fatal is not None:
+                return fatal
             time.sleep(0.3)
         return self._shutdown(0)
+
+    def step(self) -> int | None:
+        """One look at every process: start those whose delay is over, note
+        those that exited. An exit code only when the platform must stop (a
+        process that cannot start at all)."""
+        now = self.clock()
+        for child in self.children:
+            if self.stopping:
+                return None
+            if child.proc is None:
+                if now >= child.next_start:
+                    self._start(child)
+                continue
+            code = child.proc.poll()
+            if code is None:
+                continue
+            if code in CANNOT_START and child.starts == 1 and now - child.started_at < child.backoff.reset_after:
+                self.say(f"{child.name} cannot start ({CANNOT_START[code]}, exit code {code}); stopping.\n"
+                         f"{_tail(child.log_path)}")
+                child.proc = None
+                return self._shutdown(1)
+            self._exited(child, code, now)
+        return None
+
+    def _exited(self, child: Child, code: int | None, now: float) -> None:
+        uptime = now - child.started_at
+        delay = child.backoff.after_exit(uptime)
+        child.proc = None
+        child.next_start = now + delay
+        child.next_start_at = _iso(self.wall() + delay)
+        child.last_exit = {"code": code, "at": _iso(self.wall()), "after_seconds": round(uptime, 1)}
+        self.say(f"{child.name} exited with {process_status.describe_exit(code)} after {uptime:.1f}s; "
+                 f"failures in a row: {child.backoff.failures}, restarts so far: {child.restarts}; "
+                 f"next start in {delay:g}s (log: {child.log_path})")
+        if child.backoff.failures == 1:
+            tail = _tail(child.log_path, 10)
+            if tail:
+                self.say(tail)
+        self._write_status(child)
 
     def _shutdown(self, code: int) -> int:
         self.stopping = True
@@ -179,6 +327,10 @@ class Platform:
         for child in self.children:
             if child.proc:
                 _signal_group(child.proc, signal.SIGKILL)
+            try:
+                child.status_path.unlink()
+            except OSError:
+                pass
         if self.node is not None:
             self.say("stopping RabbitMQ...")
             try:
@@ -187,6 +339,22 @@ class Platform:
                 self.say(f"RabbitMQ did not stop cleanly: {exc}")
         self.say("stopped")
         return code
+
+
+def _port_free(host: str, port: int) -> bool:
+    """True when a server could listen on host:port now (as gunicorn does, SO_REUSEADDR)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        return True  # gunicorn will say what is wrong with the address
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(address)
+        except OSError:
+            return False
+    return True
 
 
 def _signal_group(proc: subprocess.Popen, sig: int) -> None:

@@ -14,7 +14,7 @@ from flask_smorest import Api
 from kombu import Connection
 from werkzeug.exceptions import HTTPException
 
-from . import audit_checkpoints, edges, limits, logs, revocations
+from . import audit_checkpoints, edges, limits, logs, process_status, revocations
 from .auth import AuthError, Forbidden, TokenVerifier, authenticate_request
 from .config import Settings
 from .messaging.catalogue import asyncapi_document
@@ -99,6 +99,9 @@ class ServiceContext:
             except Exception as exc:
                 checks["broker"] = f"unavailable: {type(exc).__name__}: {exc}"
             checks["audit_checkpoints"] = audit_checkpoints.readiness(self.settings)
+            processes = process_status.readiness(self.settings.data_dir, self.spec.name)  # under `cpp up` only
+            if processes is not None:
+                checks["processes"] = processes
             result = (all(v == "ok" for v in checks.values()), checks)
             self._ready_cache["result"] = (time.monotonic(), result)
             return result
@@ -120,8 +123,10 @@ def build_context(spec: ServiceSpec, settings: Settings | None = None) -> Servic
     if claimed:
         log.info("records without an authority claimed", authority=authority["code"], collections=claimed)
     verifier = TokenVerifier(settings, revocations.RevocationList(store, revocations.cache_seconds(settings)))
+    metrics = ServiceMetrics(spec.name, store)
+    metrics.registry.register(process_status.ProcessStatusCollector(spec.name, settings.data_dir))
     return ServiceContext(spec=spec, settings=settings, plugins=plugins, authority=authority, store=store,
-                          verifier=verifier, metrics=ServiceMetrics(spec.name, store))
+                          verifier=verifier, metrics=metrics)
 
 
 def create_app(spec: ServiceSpec, settings: Settings | None = None) -> Flask:

@@ -177,3 +177,59 @@ def test_unknown_plugin_refuses_to_start_naming_it(up_env):
     done = subprocess.run([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{free_port()}", "cpp_plans.app:create_app()"],
                           env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0 and "wakanda" in done.stderr
+
+
+def test_killing_the_docs_worker_ten_times_leaves_the_others_answering_and_writing_and_it_comes_back(up_env):
+    env = {**up_env, "CPP_UP_RESTART_MAX_DELAY": "2"}  # the same behaviour, with shorter waits between restarts
+    data = env["CPP_DATA_DIR"]
+    url = {s: f"http://127.0.0.1:{env[f'CPP_{s.upper()}_PORT']}" for s in DEFAULT_PORTS}
+    up = Up(env)
+    try:
+        up.wait_up()
+        token = subprocess.run([sys.executable, "-m", "cpp_shared.cli", "token", "--role", "social_worker"],
+                               env=env, capture_output=True, text=True, check=True).stdout.strip()
+        killed: list[int] = []
+        case_ids = []
+        for _ in range(10):
+            [pid] = wait_for(lambda: [p for p in worker_pids(data, "docs") if p not in killed], timeout=60,
+                             what="cpp up to start the docs worker again")
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+            # Meanwhile the system of record answers and writes, and the other services answer.
+            child_id = new_child_over_http(url["plans"], bearer(token))
+            resp = requests.post(f"{url['plans']}/v1/cases", json={"child_id": child_id}, headers=bearer(token),
+                                 timeout=20)
+            assert resp.status_code == 201, resp.text
+            case_ids.append(resp.json()["id"])
+            for service in ("scheduler", "notify"):
+                assert requests.get(f"{url[service]}/healthz", timeout=10).status_code == 200, service
+            assert up.proc.poll() is None, f"cpp up stopped:\n{up.output()}"
+
+        # The killing stops: the docs worker comes back and docs is ready again.
+        wait_for(lambda: [p for p in worker_pids(data, "docs") if p not in killed], timeout=60,
+                 what="the docs worker to be back")
+        wait_for(lambda: requests.get(f"{url['docs']}/readyz", timeout=10).status_code == 200, timeout=60,
+                 what="docs to be ready")
+        # Scheduler and notify handled every case opened meanwhile; docs too, once back.
+        auditor = subprocess.run([sys.executable, "-m", "cpp_shared.cli", "token", "--role", "auditor"],
+                                 env=env, capture_output=True, text=True, check=True).stdout.strip()
+        for service in CONSUMERS:
+            store = open_store(f"sqlite:///{Path(data) / f'{service}.db'}")
+            wait_for(lambda: store.collection("case_events").count_documents({}) >= len(case_ids), timeout=60,
+                     what=f"{service} to handle every case opened")
+        seen = requests.get(f"{url['docs']}/v1/cases/{case_ids[-1]}/events", headers=bearer(auditor), timeout=10)
+        assert seen.status_code == 200 and len(seen.json()["events"]) == 1
+
+        metrics = requests.get(f"{url['docs']}/metrics", timeout=10).text
+        assert 'cpp_process_restarts_total{process="docs-worker",service="docs"} 10.0' in metrics
+        assert 'cpp_process_up{process="docs-worker",service="docs"} 1.0' in metrics
+        exits = [line for line in up.lines if line.startswith("docs-worker exited with code -9 (SIGKILL)")]
+        assert len(exits) == 10, up.output()
+        assert not [line for line in up.lines if line.startswith(("plans-", "scheduler-", "notify-", "docs-web"))
+                    and "exited" in line], up.output()
+        assert up.proc.poll() is None, "cpp up is still running"
+        assert up.ctrl_c() == 0, up.output()
+    finally:
+        if up.proc.poll() is None:
+            up.proc.kill()
+    assert leftover_processes(data) == [], "cpp up left processes behind"

@@ -10,7 +10,9 @@ from .store import setup_store
 
 
 def _setup_app(app) -> None:
-    render.documents(app.extensions["cpp"])  # a broken template override or branding stops start-up
+    ctx = app.extensions["cpp"]
+    render.documents(ctx)  # a broken template override or branding stops start-up
+    ctx.metrics.registry.register(render.RenderJobsCollector(ctx))
 
 
 SERVICE = ServiceSpec(

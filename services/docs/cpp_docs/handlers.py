@@ -99,7 +99,7 @@ def _add_job(ctx: HandlerContext, event: dict[str, Any], kind: str, owner_id: st
         "_id": key, "status": "pending", "kind": kind, "meeting_id": meeting_id, "meeting": meeting,
         "language": language, "language_name": language_name, "large_print": large_print,
         "authority": event.get("authority"), "event_id": event["id"], "event_type": event["type"],
-        "attempts": 0, "error": None, "created_at": datetime.now(timezone.utc).isoformat(),
+        "attempts": 0, "failures": 0, "error": None, "created_at": datetime.now(timezone.utc).isoformat(),
     })
 
 

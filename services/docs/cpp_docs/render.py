@@ -9,6 +9,15 @@ key taken and leaves the job to the winner. A lease lets one replica render
 at a time. A job that fails (a broken plugin template) is tried again on
 later passes and set aside as ``failed`` after ``MAX_ATTEMPTS``, with the
 error, for an operator; the others go on.
+
+A job can also kill the process rendering it (a crash in a native library,
+memory exhausted, a kill by the kernel) without raising anything. So each
+render is put on record first (``attempts`` and ``started_at``, committed
+before the render starts); a render that raises is counted in ``failures``.
+A job picked up with ``MAX_DEATHS`` renders begun that neither finished nor
+raised is ``parked`` with that reason and never rendered again
+automatically, so a restarted worker carries on with the other jobs
+(``GET /v1/jobs?status=parked`` lists them for admins).
 """
 from __future__ import annotations
 
@@ -31,7 +40,8 @@ from .phrases import EN, phrase_set
 
 log = get_logger("cpp.docs.render")
 LEASE = "docs-render"
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 5  # renders that raised, before the job is set aside as failed
+MAX_DEATHS = 3  # renders the worker did not survive, before the job is parked
 
 
 def file_store(ctx: ServiceContext) -> DocumentFiles:
@@ -54,6 +64,7 @@ class RenderResult:
     jobs: int = 0
     documents: int = 0
     failed: int = 0
+    parked: int = 0
     skipped: int = 0  # done meanwhile by another renderer
 
 
@@ -103,18 +114,22 @@ class Renderer:
         self.lease_seconds = lease_seconds
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
-    def run_once(self, *, use_lease: bool = True) -> RenderResult:
+    def run_once(self, *, use_lease: bool = True, stop: threading.Event | None = None) -> RenderResult:
+        """Render the pending jobs, oldest first; with ``stop``, no new job
+        is begun once it is set (the worker is stopping)."""
         store = self.ctx.store
         result = RenderResult()
         if use_lease and not store.acquire_lease(LEASE, self.holder, self.lease_seconds):
             return result
         try:
             tried: set[str] = set()
-            while True:
+            while stop is None or not stop.is_set():
                 jobs = [j for j in store.collection(st.JOBS).find({"status": "pending"}, sort=[("created_at", 1)],
                                                                   limit=self.batch + len(tried))
                         if j["_id"] not in tried][:self.batch]
                 for job in jobs:
+                    if stop is not None and stop.is_set():
+                        break
                     tried.add(job["_id"])  # a job that fails waits for the next pass
                     self._one(job, result)
                     if use_lease:
@@ -124,20 +139,39 @@ class Renderer:
         finally:
             if use_lease:
                 store.release_lease(LEASE, self.holder)
-        if result.jobs:
-            log.info("rendered", jobs=result.jobs, documents=result.documents, failed=result.failed)
+        if result.jobs or result.failed or result.parked:
+            log.info("rendered", jobs=result.jobs, documents=result.documents, failed=result.failed,
+                     parked=result.parked)
         return result
 
     def _one(self, job: dict[str, Any], result: RenderResult) -> None:
         store = self.ctx.store
+        attempts = job.get("attempts", 0)
+        failures = job.get("failures", attempts)  # a job from before renders were put on record: all failures
+        deaths = attempts - failures  # renders begun that neither finished nor raised: the worker died
+        if deaths >= MAX_DEATHS:
+            self._park(job, deaths, result)
+            return
+        # On record before the render starts, so that a render that kills
+        # this process is counted all the same.
+        begun = {**job, "attempts": attempts + 1, "failures": failures,
+                 "started_at": datetime.now(timezone.utc).isoformat()}
+        try:
+            with store.unit_of_work() as uow:
+                uow.replace(st.JOBS, begun, expected_version=job["version"])
+        except VersionConflict:
+            result.skipped += 1  # another renderer took it
+            return
+        job = {**begun, "version": job["version"] + 1}
         try:
             rows = render_job(self.ctx, job)
         except Exception as exc:
-            attempts = job.get("attempts", 0) + 1
-            failed = attempts >= MAX_ATTEMPTS
-            log.exception("render failed", job=job["_id"], attempts=attempts, set_aside=failed)
+            failures += 1
+            failed = failures >= MAX_ATTEMPTS
+            log.exception("render failed", job=job["_id"], attempts=job["attempts"], failures=failures,
+                          set_aside=failed)
             with store.unit_of_work() as uow:
-                uow.replace(st.JOBS, {**job, "attempts": attempts, "error": f"{type(exc).__name__}: {exc}"[:2000],
+                uow.replace(st.JOBS, {**job, "failures": failures, "error": f"{type(exc).__name__}: {exc}"[:2000],
                                       "status": "failed" if failed else "pending"}, expected_version=job["version"])
             result.failed += failed
             return
@@ -153,6 +187,21 @@ class Renderer:
         result.jobs += 1
         result.documents += len(rows)
 
+    def _park(self, job: dict[str, Any], deaths: int, result: RenderResult) -> None:
+        reason = (f"the worker died {deaths} times rendering it (last begun at {job.get('started_at')}); "
+                  f"not rendered again automatically")
+        log.error("render job parked", job=job["_id"], kind=job.get("kind"), plan_id=job.get("plan_id"),
+                  report_id=job.get("report_id"), attempts=job.get("attempts"), reason=reason)
+        try:
+            with self.ctx.store.unit_of_work() as uow:
+                uow.replace(st.JOBS, {**job, "status": "parked", "error": reason,
+                                      "parked_at": datetime.now(timezone.utc).isoformat()},
+                            expected_version=job["version"])
+        except VersionConflict:
+            result.skipped += 1
+            return
+        result.parked += 1
+
     def loop(self, stop: threading.Event) -> None:
         try:
             # WeasyPrint's import and this thread's fonts (about half a second)
@@ -162,7 +211,7 @@ class Renderer:
             log.exception("PDF warm-up failed: the first render will say why")
         while not stop.is_set():
             try:
-                self.run_once()
+                self.run_once(stop=stop)
             except StoreUnavailable as exc:
                 log.warning("render pass skipped: store unavailable", error=str(exc))
             except StoreError as exc:
@@ -170,6 +219,26 @@ class Renderer:
             except Exception:  # a bug must not stop documents for good: log it and try again
                 log.exception("render pass failed")
             stop.wait(self.interval)
+
+
+class RenderJobsCollector:
+    """``cpp_render_jobs{status}``: the jobs waiting, failed and parked, read
+    from the store at scrape time (so the web process shows its worker's)."""
+
+    def __init__(self, ctx: ServiceContext):
+        self.ctx = ctx
+
+    def collect(self):
+        from prometheus_client.core import GaugeMetricFamily
+
+        family = GaugeMetricFamily("cpp_render_jobs", "Render jobs not done, by status", labels=["service", "status"])
+        try:
+            jobs = self.ctx.store.collection(st.JOBS)
+            for status in ("pending", "failed", "parked"):
+                family.add_metric([self.ctx.spec.name, status], jobs.count_documents({"status": status}))
+        except Exception:  # an unreachable store shows up in /readyz; the scrape still answers
+            return
+        yield family
 
 
 def background(ctx: ServiceContext):

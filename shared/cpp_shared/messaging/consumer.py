@@ -18,7 +18,12 @@ not the handler, owns acks, retries and connection recovery:
 * a handler that raises is retried after a growing delay (the message goes
   to a delay queue that dead-letters it back after its TTL); after the last
   retry, or at once for a ``PermanentFailure``, it is parked in
-  ``<service>.parked`` with the error in its headers.
+  ``<service>.parked`` with the error in its headers;
+* a handler that kills its process (a crash, memory exhausted) raises
+  nothing, and the broker redelivers the message forever: so a message the
+  broker marks redelivered is handled alone, after a count of the handlings
+  begun is committed (``bus_redeliveries``); one found with ``crash_limit``
+  begun is parked instead. First deliveries pay nothing for this.
 """
 from __future__ import annotations
 
@@ -46,6 +51,7 @@ ERROR_HEADER = "x-cpp-error"
 HANDLER_HEADER = "x-cpp-handler"
 ROUTING_KEY_HEADER = "x-cpp-routing-key"
 PARKED_AT_HEADER = "x-cpp-parked-at"
+REDELIVERIES = "bus_redeliveries"  # {_id: "<service>:<event id>", begun, last_begun_at}
 
 
 class PermanentFailure(Exception):
@@ -99,8 +105,9 @@ class Handlers:
 
 class EventConsumer(ConsumerMixin):
     def __init__(self, service: str, store: Store, broker_url: str, handlers: Handlers, *,
-                 retry_delays: tuple[float, ...], prefetch: int = 50, app: Any = None):
+                 retry_delays: tuple[float, ...], prefetch: int = 50, app: Any = None, crash_limit: int = 3):
         self.service = service
+        self.crash_limit = crash_limit
         self.app = app
         self.store = store
         self.handlers = handlers
@@ -179,6 +186,10 @@ class EventConsumer(ConsumerMixin):
             self._park(message, reason=str(exc), handler="-")
             message.ack()
             return
+        if message.delivery_info.get("redelivered"):
+            self._flush()
+            self._handle_redelivered(message, event)
+            return
         # Events about one subject (a case, a plan) are never committed in the
         # same batch: each one's handlers see the effects of the one before.
         key = self.handlers.ordering_key(event)
@@ -215,6 +226,28 @@ class EventConsumer(ConsumerMixin):
                 # A conflict with another event of the batch: run it again on
                 # its own, now that the batch's effects are committed.
                 self._handle_alone(message, event)
+
+    def _handle_redelivered(self, message, event: dict[str, Any]) -> None:
+        """A message delivered before to a consumer that did not ack it (it
+        lost its connection, or died handling it): handled alone, each
+        handling begun counted and committed first, so that the handling
+        that kills the process is the one counted; parked once
+        ``crash_limit`` handlings were begun."""
+        self._bind(event)
+        key = f"{self.service}:{event['id']}"
+        try:
+            if self.store.is_processed(event["id"], self.service):
+                raise AlreadyProcessed(event["id"])
+            counts = self.store.collection(REDELIVERIES)
+            begun = (counts.find_one({"_id": key}) or {}).get("begun", 0)
+            if begun >= self.crash_limit:
+                raise PermanentFailure(f"the worker died {begun} times handling it (redelivered each time)")
+            counts.update_one({"_id": key}, {"$inc": {"begun": 1}, "$set": {"last_begun_at": time.time()}},
+                              upsert=True)
+        except Exception as exc:
+            self._settle_failure(message, event, exc)
+            return
+        self._handle_alone(message, event)
 
     def _handle_alone(self, message, event: dict[str, Any]) -> None:
         try:
