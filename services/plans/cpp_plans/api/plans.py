@@ -9,6 +9,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
 from cpp_shared.auth import current_principal, requires_role
+from cpp_shared.idempotency import idempotent
 from cpp_shared.store import VersionConflict
 
 from .. import audit
@@ -223,6 +224,7 @@ class EscalationSchema(Schema):
 
 @blp.route("/<plan_id>/core-group-meetings")
 class CoreGroupMeetings(MethodView):
+    @idempotent
     @blp.arguments(CoreGroupMeetingSchema)
     @blp.response(201, CoreGroupMeetingSchema)
     @requires_role(*WRITERS)
@@ -249,6 +251,7 @@ class CoreGroupMeetings(MethodView):
 
 @blp.route("/<plan_id>/visits")
 class Visits(MethodView):
+    @idempotent
     @blp.arguments(VisitSchema)
     @blp.response(201, VisitSchema)
     @requires_role(*WRITERS)
@@ -261,6 +264,7 @@ class Visits(MethodView):
 
 @blp.route("/<plan_id>/escalations")
 class Escalations(MethodView):
+    @idempotent
     @blp.arguments(EscalationSchema)
     @blp.response(201, EscalationSchema)
     @requires_role(*WRITERS)
