@@ -363,6 +363,21 @@ def test_requests_without_a_key_are_unchanged(plans_app, sw):
     assert store.collection(idempotency.COLLECTION).count_documents({}) == 0
 
 
+def test_on_a_mongodb_store_too(make_settings, token_for):
+    app = create_plans_app(make_settings("plans", CPP_STORE_URL=f"mongomock://idem{uuid.uuid4().hex[:8]}"))
+    client, store = app.test_client(), app.extensions["cpp"].store
+    sw = bearer(token_for("social_worker", user="sw-1"))
+    body = a_child(identifiers=[{"scheme": "nhs_number", "value": NHS}])
+    key = str(uuid.uuid4())
+    first = client.post("/v1/children", json=body, headers={**sw, KEY: key})
+    same_answer(first, client.post("/v1/children", json=body, headers={**sw, KEY: key}))
+    before = footprint(store)
+    assert client.post("/v1/children", json=a_child(), headers={**sw, KEY: key}).status_code == 422
+    taken = client.post("/v1/children", json=body, headers={**sw, KEY: str(uuid.uuid4())})
+    assert taken.status_code == 409 and taken.get_json()["errors"]["existing_child_id"] == first.get_json()["id"]
+    assert footprint(store) == before and store.collection(idempotency.COLLECTION).count_documents({}) == 1
+
+
 # --- how long keys are kept ---------------------------------------------------
 
 def test_keys_are_kept_for_the_hours_the_deployment_sets(make_settings, token_for):
