@@ -9,8 +9,8 @@ own choosing (a UUID) on the request, it sends the same request again:
   kept with the key, for the caller alone (the authority, through the
   store's view, and the token's ``sub``), for ``CPP_IDEMPOTENCY_HOURS``
   (default 24);
-* the same key with the same request (method, path and the body's canonical
-  JSON) within that time answers the kept answer again, with
+* the same key with the same request (method, path, the caller's role and
+  the body's canonical JSON) within that time answers the kept answer again, with
   ``Idempotent-Replayed: true``, and writes nothing but, where the create
   was audited, an audit entry saying the answer was shown again;
 * the same key with another request is a 422 naming the header, and a key
@@ -118,7 +118,13 @@ class HoldingStore(ScopedStore):
     """The authority's view (``ScopedStore``) whose ``unit_of_work``, while an
     ``idempotent`` view is handling the request of this thread, holds the
     unit at the end of its ``with`` block for the decorator to commit with
-    the answer. Everywhere else it commits as the view always does."""
+    the answer. Everywhere else it commits as the view always does.
+
+    So an idempotent view writes in one unit of work (a second one is a
+    ``RuntimeError``) and does not read its own writes back before it
+    answers; what must wait for the commit goes to ``after_commit``. Units
+    begun with ``begin`` (the plans service's group commit of audited reads)
+    are never held."""
 
     def __init__(self, inner: Store, authority: str, *, keep_hours: int = DEFAULT_HOURS):
         super().__init__(inner, authority)
