@@ -300,7 +300,8 @@ class _Pending:
             shown = kept["audit"]
             with ScopedStore.unit_of_work(self.store) as uow:  # committed now, never held
                 audit.record_write(uow, "replay", shown["record_type"], shown["record_id"],
-                                   child_id=shown.get("child_id"), detail={"replayed_request_id": kept.get("request_id")})
+                                   child_id=shown.get("child_id"),
+                                   detail={"replayed_request_id": kept.get("request_id")})
         log.info("idempotent replay", replayed_request_id=kept.get("request_id"))
         response = current_app.response_class(kept["body"], status=kept["status"], mimetype=kept["mimetype"])
         for name, value in kept["headers"].items():
@@ -437,7 +438,8 @@ def background(ctx: Any) -> list[tuple[str, Callable[[threading.Event], None]]]:
                 if removed:
                     log.info("expired idempotency keys removed", count=removed)
             except StoreError as exc:
-                log.warning("expired idempotency keys not removed; will try again", error=f"{type(exc).__name__}: {exc}")
+                log.warning("expired idempotency keys not removed; will try again",
+                            error=f"{type(exc).__name__}: {exc}")
             if stop.wait(SWEEP_SECONDS):
                 return
 
