@@ -14,7 +14,7 @@ from flask_smorest import Api
 from kombu import Connection
 from werkzeug.exceptions import HTTPException
 
-from . import audit_checkpoints, edges, limits, logs, process_status, revocations
+from . import audit_checkpoints, edges, idempotency, limits, logs, process_status, revocations
 from .auth import AuthError, Forbidden, TokenVerifier, authenticate_request
 from .config import Settings
 from .messaging.catalogue import asyncapi_document
@@ -23,7 +23,6 @@ from .messaging.events import new_event
 from .metrics import ServiceMetrics
 from .plugins import Plugins
 from .store import Store, StoreUnavailable, UnitOfWork, VersionConflict, open_store
-from .store.scoped import ScopedStore
 
 PUBLIC_ENDPOINTS = {"healthz", "readyz", "metrics"}
 log = logs.get_logger("cpp.web")
@@ -115,8 +114,10 @@ def build_context(spec: ServiceSpec, settings: Settings | None = None) -> Servic
     plugins = Plugins(settings.plugins)
     authority = plugins.authority()
     # Every record the service reads or writes is its authority's: one view,
-    # so that no view, handler or loop can forget the authority.
-    store = ScopedStore(open_store(settings.store_url), authority["code"])
+    # so that no view, handler or loop can forget the authority. It also holds
+    # an idempotent create's unit of work until its answer is kept with it.
+    store = idempotency.HoldingStore(open_store(settings.store_url), authority["code"],
+                                     keep_hours=idempotency.hours_setting(settings))
     if spec.setup_store:
         spec.setup_store(store)
     claimed = store.claim_unowned()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import signal
 import threading
 
-from . import audit_checkpoints
+from . import audit_checkpoints, idempotency
 from .logs import get_logger
 from .messaging.consumer import EventConsumer
 from .messaging.relay import OutboxRelay
@@ -32,11 +32,12 @@ class Worker:
         self._relay_thread = threading.Thread(target=self.relay.run, args=(self.stop_event,), name="outbox-relay",
                                               daemon=True)
         # Beside the service's own loops, the signed checkpoints of its audit
-        # log (a key that cannot be loaded stops the worker here: ConfigError).
+        # log (a key that cannot be loaded stops the worker here: ConfigError)
+        # and the sweep of expired idempotency keys.
         self._background = [
             threading.Thread(target=loop, args=(self.stop_event,), name=name, daemon=True)
             for name, loop in [*(ctx.spec.background(ctx) if ctx.spec.background else []),
-                               *audit_checkpoints.background(ctx)]
+                               *audit_checkpoints.background(ctx), *idempotency.background(ctx)]
         ]
 
     def stop(self, *_: object) -> None:

@@ -23,6 +23,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from cpp_shared.auth import Principal, current_principal, requires_role
+from cpp_shared.idempotency import idempotent
 
 from . import store as st
 from . import urls
@@ -145,6 +146,7 @@ def public_view(doc: dict[str, Any]) -> dict[str, Any]:
 
 @blp.route("")
 class Subscriptions(MethodView):
+    @idempotent
     @blp.arguments(SubscriptionCreateSchema)
     @blp.response(201, SubscriptionCreatedSchema)
     @requires_role(*MANAGERS)

@@ -16,6 +16,7 @@ from marshmallow import Schema, fields, validate
 
 from cpp_shared import audit, limits, revocations
 from cpp_shared.auth import Principal, current_principal, requires_role
+from cpp_shared.idempotency import idempotent
 from cpp_shared.config import ConfigError, Settings
 from cpp_shared.logs import get_logger
 from cpp_shared.store import DuplicateKey
@@ -446,6 +447,7 @@ class PlanCalendar(MethodView):
 
 @calendar_blp.route("/plans/<plan_id>/calendar-feeds")
 class PlanCalendarFeeds(MethodView):
+    @idempotent
     @requires_role(*FEED_MAKERS)
     @calendar_blp.arguments(FeedCreateSchema)
     @calendar_blp.response(201, FeedSchema)
@@ -468,7 +470,8 @@ class PlanCalendarFeeds(MethodView):
                 # The token it was made with: revoking that token, or its user's tokens of that time, stops it.
                 "token_iat": principal.claims.get("iat"), "token_jti": principal.claims.get("jti")}
         try:
-            feed["_id"] = ctx().store.collection(st.FEEDS).insert_one(feed)
+            with ctx().store.unit_of_work() as uow:  # the unit an Idempotency-Key's answer commits with
+                feed["_id"] = uow.insert(st.FEEDS, feed)
         except DuplicateKey:  # a 256-bit key collided: never in practice
             abort(503, message="try again")
         # The address people subscribe to comes from the deployment's

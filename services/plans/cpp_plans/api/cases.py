@@ -11,6 +11,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
 from cpp_shared.auth import current_principal, requires_role
+from cpp_shared.idempotency import idempotent
 
 from .. import access, audit
 from ..domain import lifecycle as lc
@@ -69,6 +70,7 @@ class CaseSchema(Schema):
 
 @blp.route("")
 class Cases(MethodView):
+    @idempotent
     @blp.arguments(CaseCreateSchema)
     @blp.response(201, CaseSchema)
     @requires_role(*WRITERS)
@@ -101,6 +103,7 @@ def _save_case(before: dict, after: dict, events, action: str) -> dict:
 
 @blp.route("/<case_id>/strategy-discussions")
 class StrategyDiscussions(MethodView):
+    @idempotent
     @blp.arguments(StrategyDiscussionSchema)
     @blp.response(201, StrategyDiscussionSchema)
     @requires_role(*WRITERS)

@@ -32,6 +32,7 @@ from flask_smorest.error_handler import ErrorSchema
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
 from cpp_shared.auth import current_principal, requires_role
+from cpp_shared.idempotency import idempotent
 from cpp_shared.store import DuplicateKey, Store, VersionConflict
 
 from .. import access, audit
@@ -360,6 +361,7 @@ def _headers(doc: dict[str, Any]) -> dict[str, str]:
 
 @blp.route("")
 class Children(MethodView):
+    @idempotent
     @requires_role(*WRITERS)
     @blp.arguments(ChildCreateSchema)
     @blp.response(201, ChildSchema, headers={"ETag": {"description": 'the version, e.g. "1"', "schema": {"type": "string"}}})

@@ -8,6 +8,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from cpp_shared.auth import current_principal, requires_role
+from cpp_shared.idempotency import idempotent
 from cpp_shared.store import VersionConflict
 
 from .. import audit
@@ -125,6 +126,7 @@ def plan_content(loaded: dict, *, not_before, field: str, plan_began=None) -> di
 
 @blp.route("/cases/<case_id>/conferences")
 class CaseConferences(MethodView):
+    @idempotent
     @blp.arguments(ConferenceCreateSchema)
     @blp.response(201, ConferenceSchema)
     @requires_role(*SCHEDULERS)
@@ -192,6 +194,7 @@ class ConferenceCancellation(MethodView):
 
 @blp.route("/conferences/<conference_id>/outcome")
 class ConferenceOutcome(MethodView):
+    @idempotent
     @blp.arguments(ConferenceOutcomeSchema)
     @blp.response(200, ConferenceOutcomeResultSchema)
     @requires_role(*DECIDERS)

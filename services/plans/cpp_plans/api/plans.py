@@ -9,6 +9,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
 from cpp_shared.auth import current_principal, requires_role
+from cpp_shared.idempotency import idempotent
 from cpp_shared.store import VersionConflict
 
 from .. import access, audit
@@ -224,6 +225,7 @@ class EscalationSchema(Schema):
 
 @blp.route("/<plan_id>/core-group-meetings")
 class CoreGroupMeetings(MethodView):
+    @idempotent
     @blp.arguments(CoreGroupMeetingSchema)
     @blp.response(201, CoreGroupMeetingSchema)
     @requires_role(*WRITERS)
@@ -250,6 +252,7 @@ class CoreGroupMeetings(MethodView):
 
 @blp.route("/<plan_id>/visits")
 class Visits(MethodView):
+    @idempotent
     @blp.arguments(VisitSchema)
     @blp.response(201, VisitSchema)
     @requires_role(*WRITERS)
@@ -262,6 +265,7 @@ class Visits(MethodView):
 
 @blp.route("/<plan_id>/escalations")
 class Escalations(MethodView):
+    @idempotent
     @blp.arguments(EscalationSchema)
     @blp.response(201, EscalationSchema)
     @requires_role(*WRITERS)

@@ -13,6 +13,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
 from cpp_shared.auth import current_principal, requires_role
+from cpp_shared.idempotency import idempotent
 
 from .. import access, audit
 from ..domain import reports as rp
@@ -160,6 +161,7 @@ def _commit(action: str, report_before: dict | None, report_after: dict, events,
 
 @blp.route("/conferences/<conference_id>/reports")
 class ConferenceReports(MethodView):
+    @idempotent
     @blp.arguments(ReportCreateSchema)
     @blp.response(201, ReportSchema)
     @requires_role(*AUTHORS)
@@ -316,6 +318,7 @@ class PanelSchema(Schema):
 
 @blp.route("/plans/<plan_id>/resource-panel-requests")
 class PanelRequests(MethodView):
+    @idempotent
     @blp.arguments(PanelRequestSchema)
     @blp.response(201, PanelSchema)
     @requires_role(*AUTHORS)
@@ -380,6 +383,7 @@ class ChildInNeedPlanSchema(Schema):
 
 @blp.route("/cases/<case_id>/child-in-need-plans")
 class ChildInNeedPlans(MethodView):
+    @idempotent
     @blp.arguments(ChildInNeedPlanCreateSchema)
     @blp.response(201, ChildInNeedPlanSchema)
     @requires_role(*STEP_TAKERS)

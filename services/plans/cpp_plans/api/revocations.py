@@ -21,6 +21,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from cpp_shared import revocations
 from cpp_shared.auth import Principal, current_principal, requires_role
+from cpp_shared.idempotency import after_commit, idempotent
 from cpp_shared.store import Store
 
 from .. import audit
@@ -111,12 +112,14 @@ def revoke(store: Store, principal: Principal, *, reason: str, user: str | None 
         audit.record_write(uow, ACTION, "revocation", revocation_id, detail=event)
         ctx().publish(uow, revocations.EVENT_TYPE, subject=user if user is not None else jti,
                       data={"revocation_id": revocation_id, **event})
-    ctx().verifier.revocations.forget()  # this process refuses the tokens at once, not after its kept answers
+    # This process refuses the tokens from the commit on, not after its kept answers.
+    after_commit(ctx().verifier.revocations.forget)
     return doc
 
 
 @blp.route("")
 class Revocations(MethodView):
+    @idempotent
     @requires_role("admin")  # before the body is read: a non-admin learns nothing from a 422
     @blp.arguments(RevocationCreateSchema)
     @blp.response(201, RevocationSchema)
