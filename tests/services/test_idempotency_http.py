@@ -420,7 +420,7 @@ CREATE_OPERATIONS = {
               "/v1/plans/{plan_id}/core-group-meetings", "/v1/plans/{plan_id}/visits",
               "/v1/plans/{plan_id}/escalations", "/v1/conferences/{conference_id}/reports",
               "/v1/plans/{plan_id}/resource-panel-requests", "/v1/cases/{case_id}/child-in-need-plans",
-              "/v1/revocations"},
+              "/v1/revocations", "/v1/children/{child_id}/break-glass"},
     "scheduler": {"/v1/plans/{plan_id}/calendar-feeds"},
     "notify": {"/v1/subscriptions"},
     "docs": set(),

@@ -440,3 +440,14 @@ def test_the_docs_service_refuses_a_restricted_childs_document_to_others(plans, 
                         json={"reason": "The member of staff has left the team."}).status_code == 200
     hand_plans_events("child.restriction_lifted.v1")
     assert docs.get("/v1/documents/doc-1", headers=who["chair-2"]).status_code == 200
+
+
+def test_a_break_glass_sent_again_with_its_key_is_one_grant_and_one_notice(plans, plans_store, restricted, who):
+    headers = {**who["sw-2"], "Idempotency-Key": "5f0c6b8e-break-glass"}
+    body = {"reason": REASON}
+    first = plans.post(f"/v1/children/{restricted['child_id']}/break-glass", json=body, headers=headers)
+    again = plans.post(f"/v1/children/{restricted['child_id']}/break-glass", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201, (first.json, again.json)
+    assert again.json == first.json and again.headers["Idempotent-Replayed"] == "true"
+    assert len(plans_store.collection("break_glass_grants").find()) == 1
+    assert len(published(plans_store, "access.break_glass.v1")) == 1

@@ -31,6 +31,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from cpp_shared import need_to_know as rule
 from cpp_shared.auth import Principal, current_principal, requires_role
+from cpp_shared.idempotency import idempotent
 from cpp_shared.store import DuplicateKey
 
 from .. import access, audit
@@ -270,6 +271,7 @@ class Restriction(MethodView):
 
 @blp.route("/<child_id>/break-glass")
 class BreakGlass(MethodView):
+    @idempotent  # a grant sent again is not a second grant, nor a second notice to the manager
     @requires_role(*rule.PRACTITIONERS)
     @blp.arguments(ReasonSchema)
     @blp.response(201, GrantSchema)
