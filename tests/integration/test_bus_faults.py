@@ -17,7 +17,7 @@ from cpp_shared.broker import RabbitNode
 from cpp_shared.messaging import topology
 from cpp_shared.messaging.consumer import ERROR_HEADER, EventConsumer, Handlers
 from cpp_shared.messaging.events import new_event
-from cpp_shared.metrics import bus_counts
+from cpp_shared.metrics import ServiceMetrics, bus_counts
 from cpp_shared.store import open_store
 from tests.helpers import bearer, new_child_over_http, wait_for
 from tests.integration.processes import launch
@@ -82,6 +82,59 @@ def test_a_consumer_killed_mid_handling_gets_the_message_again_and_the_effect_ha
     finally:
         proc.kill()
         proc.wait()
+
+
+@pytest.mark.slow
+def test_after_sigkills_the_message_counts_equal_the_processed_marks(tmp_path, broker_url):
+    """A consumer with group commit, SIGKILLed four times in the middle of a
+    stream (in a batch's handlers, between its commit and its acks): after
+    each kill, and at the end, ``cpp_messages_total`` read from the store
+    equals the consumer's processed marks, since each count commits with
+    its mark."""
+    store_url = f"sqlite:///{tmp_path / 'docs.db'}"
+    script = os.path.join(os.path.dirname(__file__), "consumer_proc.py")
+    # 50 a batch, a few ms a message: a batch is in the handlers for ~0.2 s.
+    env = {**os.environ, "PYTHONPATH": os.getcwd(), "PREFETCH": "50", "HANDLER_SECONDS": "0.004"}
+    events = [case_event() for _ in range(400)]
+    with Connection(broker_url, transport_options={"confirm_publish": True}) as conn:
+        channel = conn.channel()
+        topology.declare_service(channel, "docs", (0.2,))  # the delays consumer_proc.py declares
+        producer = Producer(channel)
+        for e in events:
+            producer.publish(json.dumps(e), exchange="", routing_key="docs", content_type="application/cloudevents+json",
+                             content_encoding="utf-8", delivery_mode=2, retry=False)
+    store = open_store(store_url)
+    effects = store.collection("effects")
+
+    def start():
+        return subprocess.Popen([sys.executable, script, store_url, broker_url, str(tmp_path / "marker")], env=env)
+
+    def consumed_and_marked():
+        consumed = bus_counts(store).get(("consumed", "record"), 0)
+        marked = sum(store.is_processed(e["id"], "docs") for e in events)
+        return consumed, marked
+
+    for threshold in (60, 140, 220, 300):
+        proc = start()
+        try:
+            wait_for(lambda: effects.count_documents({}) >= threshold, timeout=60, interval=0.01,
+                     what=f"{threshold} events handled")
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=10)
+        consumed, marked = consumed_and_marked()
+        assert consumed == marked == effects.count_documents({}), f"after the kill at {threshold}"
+    proc = start()
+    try:
+        wait_for(lambda: effects.count_documents({}) == len(events) and queue_depth(broker_url, "docs") == 0,
+                 timeout=60, what="every event handled and acked")
+    finally:
+        proc.kill()
+        proc.wait()
+    assert consumed_and_marked() == (len(events), len(events))
+    text = ServiceMetrics("docs", store).render().decode()
+    assert f'cpp_messages_total{{handler="record",outcome="consumed",service="docs"}} {len(events)}.0' in text
+    assert effects.count_documents({}) == len(events), "each effect once"
 
 
 def handling_case_opened() -> tuple[Handlers, list[str]]:
