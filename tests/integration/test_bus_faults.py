@@ -137,6 +137,61 @@ def test_after_sigkills_the_message_counts_equal_the_processed_marks(tmp_path, b
     assert effects.count_documents({}) == len(events), "each effect once"
 
 
+def log_lines(path, event: str, holder_pid: int) -> list[dict]:
+    """The JSON log lines of ``event`` written by the relay of process ``holder_pid``."""
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.startswith("{")]
+    return [line for line in lines if line.get("event") == event and f":{holder_pid}:" in line.get("holder", "")]
+
+
+@pytest.mark.slow
+def test_a_relay_killed_mid_drain_is_replaced_and_its_successor_takes_the_lease_within_2_seconds(tmp_path, broker_url):
+    """The plans worker's relay is SIGKILLed while draining a large outbox,
+    so it dies holding the lease; a successor is started at once.
+
+    The bound: the dead relay's last renewal began before it was killed, so
+    its lease (1.5 s) ends at most 1.5 s after the kill, hence at most 1.5 s
+    after the successor's relay started; the successor tries every 0.15 s.
+    So it holds the lease at most 1.65 s (plus one store write) after its
+    start, measured by its own monotonic clock and logged as
+    ``waited_seconds``: lease acquisition, not broker throughput, which on
+    a loaded machine varies far more. Then it publishes the rest."""
+    from cpp_shared.store.scoped import ScopedStore
+
+    data = tmp_path / "var"
+    data.mkdir()
+    store = ScopedStore(open_store(f"sqlite:///{data / 'plans.db'}"), "ENG")
+    events = [case_event() for _ in range(3000)]
+    for i in range(0, len(events), 500):
+        with store.unit_of_work() as uow:
+            for e in events[i:i + 500]:
+                uow.publish(e["type"], e, message_id=e["id"])
+    log = data / "plans-worker.log"
+    first = launch("plans", data, broker_url, "worker", CPP_RELAY_BATCH="50")
+    second = None
+    try:
+        wait_for(lambda: store.outbox_stats().pending <= len(events) - 300, timeout=60, interval=0.02,
+                 what="the first relay to be draining")
+        killed_pid = first.procs["worker"].pid
+        first.kill("worker")  # SIGKILL to its process group: the lease is not given up
+        assert store.outbox_stats().pending > 0, "killed mid-drain"
+        second = launch("plans", data, broker_url, "worker", CPP_RELAY_BATCH="50")
+        pid = second.procs["worker"].pid
+        [took] = wait_for(lambda: log_lines(log, "relay took the lease", pid), timeout=60,
+                          what="the successor to take the lease")
+        [published] = wait_for(lambda: log_lines(log, "relay published its first events under the lease", pid),
+                               timeout=60, what="the successor's first publish")
+        assert took["waited_seconds"] < 2.0, (took, published)
+        wait_for(lambda: store.outbox_stats().pending == 0, timeout=60, what="the successor to drain the outbox")
+        # Every event reached its queues; those sent but not yet marked when
+        # the first relay died were sent again (consumers ignore them by id).
+        assert len(events) <= queue_depth(broker_url, "docs") <= len(events) + 50
+        assert log_lines(log, "relay took the lease", killed_pid)
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
+
+
 def handling_case_opened() -> tuple[Handlers, list[str]]:
     """Handlers whose ``fine`` keeps an effect of each case.opened event, and the ids it handled."""
     handlers = Handlers()
