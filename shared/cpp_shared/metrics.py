@@ -101,11 +101,20 @@ class BusCounters:
         self.slot = random.randrange(SLOTS) if slot is None else slot
         authority = getattr(store, "authority", None)
         self._prefix = f"{authority}|" if authority else ""
+        self._stored: set[str] = set()  # rows seen in the store (rows are never removed)
 
     def add(self, uow: UnitOfWork, kind: str, handler: str, n: int = 1) -> None:
         """Count ``n`` outcomes in ``uow``: they count if, and only if, it commits."""
-        uow.update(BUS_STATS, {"_id": f"{self._prefix}{kind}|{handler}|{self.slot}"},
-                   {"$inc": {"n": n}, "$setOnInsert": {"kind": kind, "handler": handler}}, upsert=True)
+        row_id = f"{self._prefix}{kind}|{handler}|{self.slot}"
+        update: dict = {"$inc": {"n": n}}
+        if row_id not in self._stored:
+            # Until its row is seen stored, a count may be the one that
+            # creates it; after that, a bare $inc, which costs less to apply.
+            if self.store.collection(BUS_STATS).find_one({"_id": row_id}) is not None:
+                self._stored.add(row_id)
+            else:
+                update["$setOnInsert"] = {"kind": kind, "handler": handler}
+        uow.update(BUS_STATS, {"_id": row_id}, update, upsert=True)
 
     def commit(self, kind: str, handler: str, *, once: str | None = None) -> None:
         """Count one outcome now, in a unit of work of its own. With ``once``

@@ -71,3 +71,23 @@ def test_two_authorities_sharing_a_database_count_apart(store):
         counters.commit("parked", "render", once=f"docs|{view.authority}-x|1|parked")
     assert bus_counts(eng) == {("consumed", "render"): 2, ("parked", "render"): 1}
     assert bus_counts(gg) == {("consumed", "render"): 3, ("parked", "render"): 1}
+
+
+def test_once_its_row_is_stored_a_count_is_a_bare_increment(store):
+    counters = BusCounters(store, slot=2)
+    updates = []
+
+    class Spy:
+        def __init__(self, uow):
+            self.uow = uow
+
+        def update(self, collection, filter, update, *, upsert=False):
+            updates.append(update)
+            self.uow.update(collection, filter, update, upsert=upsert)
+
+    for _ in range(3):
+        with store.unit_of_work() as uow:
+            counters.add(Spy(uow), "ignored", "-")
+    assert "$setOnInsert" in updates[0] and updates[1:] == [{"$inc": {"n": 1}}] * 2
+    [row] = store.collection(BUS_STATS).find({})
+    assert (row["kind"], row["handler"], row["n"]) == ("ignored", "-", 3)
