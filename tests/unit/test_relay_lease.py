@@ -12,6 +12,7 @@ from cpp_shared.messaging import relay as relay_module
 from cpp_shared.messaging.relay import LEASE, LEASE_SECONDS, OutboxRelay
 from cpp_shared.store import OutboxMessage, open_store
 from cpp_shared.store.scoped import ScopedStore
+from tests.helpers import wait_for
 
 
 class Clock:
@@ -225,8 +226,7 @@ def test_a_relay_that_stops_gives_the_lease_up_at_once(tmp_path):
     thread = threading.Thread(target=relay.run, args=(stop,))
     thread.start()
     try:
-        while relay._renewed_at is None:
-            stop.wait(0.01)
+        wait_for(lambda: relay._renewed_at is not None, timeout=10, interval=0.01, what="the relay to take the lease")
         assert not store.acquire_lease(LEASE, "successor", LEASE_SECONDS)
     finally:
         stop.set()
