@@ -10,7 +10,7 @@ Rates:
   raw consume+ack  kombu, prefetch 200, one ack per message
   relay            OutboxRelay draining a SQLite outbox (confirmed, marked sent)
   consumer         EventConsumer: parse the CloudEvent, run a handler that
-                   inserts a document, mark processed, commit, ack
+                   inserts a document, mark processed and count, commit, ack
 Targets: relay >= 50% of raw publish; consumer >= 25% of raw consume+ack.
 """
 from __future__ import annotations

@@ -56,6 +56,9 @@ class Settings:
     retry_delays: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0, 600.0)
     prefetch: int = 50
     relay_batch: int = 200
+    # The outbox relay's lease (see cpp_shared.messaging.relay): a relay that
+    # dies holding it is replaced within about 1.1 times this.
+    relay_lease_seconds: float = 1.5
     log_format: str = "json"
     max_body_bytes: int = 1024 * 1024
     # The environment the settings were read from, for a service's own
@@ -95,6 +98,13 @@ class Settings:
             relay_batch = int(_lookup(env, service, "RELAY_BATCH", "200"))
         except ValueError as exc:
             raise ConfigError(f"a messaging setting is not a number: {exc}") from None
+        lease_text = _lookup(env, service, "RELAY_LEASE_SECONDS", "1.5")
+        try:
+            relay_lease_seconds = float(lease_text)
+        except ValueError:
+            relay_lease_seconds = float("nan")
+        if not 0.3 <= relay_lease_seconds <= 600:
+            raise ConfigError(f"CPP_RELAY_LEASE_SECONDS must be a number of seconds from 0.3 to 600, got {lease_text!r}")
         return cls(
             service=service,
             mode=mode,
@@ -111,6 +121,7 @@ class Settings:
             retry_delays=_float_list(_lookup(env, service, "BUS_RETRY_DELAYS", "1,5,30,120,600"), "CPP_BUS_RETRY_DELAYS"),
             prefetch=prefetch,
             relay_batch=relay_batch,
+            relay_lease_seconds=relay_lease_seconds,
             log_format=_lookup(env, service, "LOG_FORMAT", "json"),
             max_body_bytes=max_body_bytes,
             environ=dict(env),

@@ -4,12 +4,14 @@ HTTP metrics are per process; under gunicorn with several workers set
 PROMETHEUS_MULTIPROC_DIR (the gunicorn config does) and they are summed over
 workers. The bus metrics are read from the service's store at scrape time,
 so the web process reports what its separate worker process did, and the
-figures survive restarts: the outbox backlog and its oldest message's age,
-and the messages consumed, retried and parked by handler.
+figures survive restarts and crashes: the outbox backlog and its oldest
+message's age, and the messages consumed, retried and parked by handler,
+counted in the same commits as the consumer's work (``BusCounters``).
 """
 from __future__ import annotations
 
 import os
+import random
 import time
 from typing import Iterable
 
@@ -18,9 +20,11 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from .store import Store
+from .store import DuplicateKey, Store, UnitOfWork
 
-BUS_STATS = "bus_stats"  # collection: {_id: "<kind>|<handler>", kind, handler, n}
+BUS_STATS = "bus_stats"  # collection: {_id: "[<authority>|]<kind>|<handler>|<slot>", kind, handler, n}
+BUS_OUTCOMES = "bus_outcomes"  # collection: {_id: a counted outcome's key} (see BusCounters.commit)
+SLOTS = 8
 
 
 class StoreMetricsCollector(Collector):
@@ -37,8 +41,8 @@ class StoreMetricsCollector(Collector):
             stats = self.store.outbox_stats()
             backlog.add_metric([self.service], stats.pending)
             age.add_metric([self.service], max(0.0, time.time() - stats.oldest_created_at) if stats.oldest_created_at else 0.0)
-            for row in self.store.collection(BUS_STATS).find({}):
-                messages.add_metric([self.service, row["handler"], row["kind"]], row["n"])
+            for (kind, handler), n in sorted(bus_counts(self.store).items()):
+                messages.add_metric([self.service, handler, kind], n)
         except Exception:  # an unreachable store shows up in /readyz; the scrape still answers
             return
         yield backlog
@@ -76,35 +80,69 @@ class ServiceMetrics:
 
 
 class BusCounters:
-    """Counts of a worker's message outcomes, kept in memory and added to the
-    store at most about once a second: one small transaction instead of two
-    more statements in every message's commit. A crash loses at most the
-    last second of counts, never a message or its effect."""
+    """Durable counts of a consumer's message outcomes, in ``bus_stats``.
 
-    def __init__(self, store: Store, interval: float = 1.0):
-        self.store, self.interval = store, interval
-        self._pending: dict[tuple[str, str], int] = {}
-        self._flushed_at = time.monotonic()
+    A message whose handling commits (``consumed``, ``ignored``) is counted
+    in its own unit of work, beside its processed mark (``add``): both commit
+    or neither does, so after any crash ``consumed + ignored`` equals the
+    consumer's processed marks. An outcome that commits nothing else
+    (``duplicate``, ``retried``, ``parked``) is counted in a small unit of
+    its own before the message is acked (``commit``).
 
-    def add(self, kind: str, handler: str, n: int = 1) -> None:
-        key = (kind, handler)
-        self._pending[key] = self._pending.get(key, 0) + n
-        self.flush_if_due()
+    Each process increments rows of one slot of ``SLOTS``, picked at random
+    when it starts, so that replicas of a worker rarely write the same row
+    (on MongoDB, transactions that write one document conflict and are
+    retried); the metric is the rows' sum (``bus_counts``). Rows carry the
+    authority in their ``_id`` when the store is an authority's view, so
+    deployments sharing a database never collide."""
 
-    def flush_if_due(self) -> None:
-        if self._pending and time.monotonic() - self._flushed_at >= self.interval:
-            self.flush()
+    def __init__(self, store: Store, *, slot: int | None = None):
+        self.store = store
+        self.slot = random.randrange(SLOTS) if slot is None else slot
+        authority = getattr(store, "authority", None)
+        self._prefix = f"{authority}|" if authority else ""
+        self._stored: set[str] = set()  # rows seen in the store (rows are never removed)
 
-    def flush(self) -> None:
-        self._flushed_at = time.monotonic()
-        if not self._pending:
-            return
-        pending, self._pending = self._pending, {}
-        try:
-            with self.store.unit_of_work() as uow:
-                for (kind, handler), n in pending.items():
-                    uow.update(BUS_STATS, {"_id": f"{kind}|{handler}"},
-                               {"$inc": {"n": n}, "$setOnInsert": {"kind": kind, "handler": handler}}, upsert=True)
-        except Exception:  # keep the counts for the next try rather than lose them
-            for key, n in pending.items():
-                self._pending[key] = self._pending.get(key, 0) + n
+    def add(self, uow: UnitOfWork, kind: str, handler: str, n: int = 1) -> None:
+        """Count ``n`` outcomes in ``uow``: they count if, and only if, it commits."""
+        row_id = f"{self._prefix}{kind}|{handler}|{self.slot}"
+        update: dict = {"$inc": {"n": n}}
+        if row_id not in self._stored:
+            # Until its row is seen stored, a count may be the one that
+            # creates it; after that, a bare $inc, which costs less to apply.
+            if self.store.collection(BUS_STATS).find_one({"_id": row_id}) is not None:
+                self._stored.add(row_id)
+            else:
+                update["$setOnInsert"] = {"kind": kind, "handler": handler}
+        uow.update(BUS_STATS, {"_id": row_id}, update, upsert=True)
+
+    def commit(self, kind: str, handler: str, *, once: str | None = None) -> None:
+        """Count one outcome now, in a unit of work of its own. With ``once``
+        (a key naming the outcome, such as the event id, the outcome and the
+        attempt), a repeat of an outcome already counted (a crash between
+        this commit and the ack, then the redelivery) is not counted again.
+        Raises ``StoreError`` when the count cannot be committed."""
+        for _ in range(3):
+            uow = self.store.begin()
+            if once is not None:
+                uow.insert(BUS_OUTCOMES, {"_id": once})
+            self.add(uow, kind, handler)
+            [outcome] = self.store.commit_all([uow])
+            if outcome is None:
+                return
+            if not isinstance(outcome, DuplicateKey):
+                raise outcome
+            if once is not None and self.store.collection(BUS_OUTCOMES).find_one({"_id": once}) is not None:
+                return  # counted before
+            # Otherwise two processes of one slot created the same row at once: again.
+        raise outcome
+
+
+def bus_counts(store: Store) -> dict[tuple[str, str], int]:
+    """The outcomes counted in ``store``, by (kind, handler): the sum of the
+    rows of every slot (and of rows from before slots, ``_id`` "kind|handler")."""
+    counts: dict[tuple[str, str], int] = {}
+    for row in store.collection(BUS_STATS).find({}):
+        key = (row["kind"], row["handler"])
+        counts[key] = counts.get(key, 0) + row["n"]
+    return counts

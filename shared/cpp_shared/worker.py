@@ -23,7 +23,7 @@ class Worker:
         self.ctx = ctx
         s = ctx.settings
         self.stop_event = threading.Event()
-        self.relay = OutboxRelay(ctx.store, s.broker_url, batch=s.relay_batch)
+        self.relay = OutboxRelay(ctx.store, s.broker_url, batch=s.relay_batch, lease_seconds=s.relay_lease_seconds)
         self.consumer = (
             EventConsumer(ctx.spec.name, ctx.store, s.broker_url, ctx.spec.handlers,
                           retry_delays=s.retry_delays, prefetch=s.prefetch, app=ctx)

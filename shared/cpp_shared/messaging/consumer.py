@@ -12,6 +12,9 @@ not the handler, owns acks, retries and connection recovery:
 * the message is acked only after that commit; a consumer killed before the
   ack gets the message redelivered and the processed mark turns the second
   delivery into a no-op;
+* the outcome is counted (``BusCounters``) in that same unit of work, or,
+  for a duplicate, a retry or a parked message, which commit nothing else,
+  in a small unit of its own before the ack: the counts survive any crash;
 * handlers write only through their unit of work (``ctx.uow``): work with
   effects outside the store is published as an event and done by its own
   consumer, so that a redelivery can never repeat it;
@@ -40,7 +43,7 @@ from kombu.mixins import ConsumerMixin
 
 from ..metrics import BusCounters
 from ..logs import bind_context, clear_context, get_logger
-from ..store import AlreadyProcessed, Store, StoreUnavailable, UnitOfWork
+from ..store import AlreadyProcessed, Store, StoreError, StoreUnavailable, UnitOfWork
 from .events import MalformedEvent, parse_event
 from .topology import declare_service, main_queue, parked_queue_name, retry_queue_name
 
@@ -141,11 +144,6 @@ class EventConsumer(ConsumerMixin):
         self.ready.clear()
         log.warning("broker unreachable; reconnecting", error=str(exc), retry_in=interval)
 
-    def on_iteration(self) -> None:
-        # Called by the consume loop at least once a second, busy or idle,
-        # so the last counts of a burst reach the store soon after it.
-        self.counters.flush_if_due()
-
     def stop(self) -> None:
         self.should_stop = True
 
@@ -162,7 +160,6 @@ class EventConsumer(ConsumerMixin):
                     if self.should_stop:
                         self._flush()
                         break
-                    self.on_iteration()
                     try:
                         conn.drain_events(timeout=0 if self._batch else safety_interval)
                     except socket.timeout:
@@ -183,8 +180,8 @@ class EventConsumer(ConsumerMixin):
         try:
             event = parse_event(message.body)
         except MalformedEvent as exc:
-            self._park(message, reason=str(exc), handler="-")
-            message.ack()
+            if self._park(message, reason=str(exc), handler="-", once=_malformed_key(self.service, message)):
+                message.ack()
             return
         if message.delivery_info.get("redelivered"):
             self._flush()
@@ -283,12 +280,13 @@ class EventConsumer(ConsumerMixin):
         for _, fn in matched:
             fn(event, ctx)
         uow.mark_processed(event["id"], self.service)
-        return uow, ",".join(name for name, _ in matched) or "-"
+        names = ",".join(name for name, _ in matched) or "-"
+        self.counters.add(uow, "consumed" if matched else "ignored", names)
+        return uow, names
 
     def _done(self, message, names: str) -> None:
         message.ack()
         log.info("event handled", handlers=names)
-        self.counters.add("consumed" if names != "-" else "ignored", names)
 
     def _hold_back(self, messages: list, exc: Exception) -> None:
         # Not the events' fault: back to the queue without spending an attempt.
@@ -303,11 +301,12 @@ class EventConsumer(ConsumerMixin):
         if isinstance(exc, StoreUnavailable):
             self._hold_back([message], exc)
             return
+        once = f"{self.service}|{event['id']}|{attempt}"  # this attempt's outcome is counted once
         if isinstance(exc, AlreadyProcessed):
             log.info("duplicate event ignored")
-            self.counters.add("duplicate", "-")
+            counted = self._count(message, "duplicate", "-")
         elif isinstance(exc, PermanentFailure):
-            self._park(message, reason=f"PermanentFailure: {exc}", handler=self._names(event))
+            counted = self._park(message, reason=f"PermanentFailure: {exc}", handler=self._names(event), once=once)
         elif attempt < self.max_attempts:
             reason = f"{type(exc).__name__}: {exc}"
             delay = self.retry_delays[attempt - 1]
@@ -315,12 +314,27 @@ class EventConsumer(ConsumerMixin):
                         trace="".join(traceback.format_exception(exc, limit=5)))
             self._republish(message, retry_queue_name(self.service, delay),
                             {ATTEMPT_HEADER: attempt + 1, ERROR_HEADER: reason[:1000]})
-            self.counters.add("retried", self._names(event))
+            counted = self._count(message, "retried", self._names(event), once=once)
         else:
             reason = f"{type(exc).__name__}: {exc}"
             log.error("handler failed for the last time; parking", error=reason, attempt=attempt)
-            self._park(message, reason=reason, handler=self._names(event))
-        message.ack()
+            counted = self._park(message, reason=reason, handler=self._names(event), once=once)
+        if counted:
+            message.ack()
+
+    def _count(self, message, kind: str, handler: str, once: str | None = None) -> bool:
+        """Commit the count of an outcome that commits nothing else, before
+        the ack; with ``once`` (the event and its attempt), that attempt's
+        outcome is counted once however often a crash before the ack makes
+        the consumer settle it again. When the store cannot take the count,
+        the message goes back to the queue unacked (False): its outcome is
+        settled again, and counted, on the next delivery."""
+        try:
+            self.counters.commit(kind, handler, once=None if once is None else f"{once}|{kind}")
+        except StoreError as exc:
+            self._hold_back([message], exc)
+            return False
+        return True
 
     def _bind(self, event: dict[str, Any]) -> None:
         clear_context(self.service)
@@ -329,11 +343,13 @@ class EventConsumer(ConsumerMixin):
     def _names(self, event: dict[str, Any]) -> str:
         return ",".join(name for name, _ in self.handlers.for_type(event["type"])) or "-"
 
-    def _park(self, message, *, reason: str, handler: str) -> None:
+    def _park(self, message, *, reason: str, handler: str, once: str | None) -> bool:
+        """Park a copy, then count it; False when the count could not be
+        committed (the original is back in the queue, see ``_count``)."""
         log.error("message parked", reason=reason, handler=handler)
         self._republish(message, parked_queue_name(self.service),
                         {ERROR_HEADER: reason[:2000], HANDLER_HEADER: handler, PARKED_AT_HEADER: time.time()})
-        self.counters.add("parked", handler)
+        return self._count(message, "parked", handler, once=once)
 
     def _republish(self, message, queue: str, extra_headers: dict[str, Any]) -> None:
         """Publish a copy (confirmed) before the original is acked: at worst a
@@ -377,12 +393,19 @@ class EventConsumer(ConsumerMixin):
         self._republish_conn = self._republisher = None
 
     def close(self) -> None:
-        self.counters.flush()
         self._close_republisher()
         try:
             self.connection.release()
         except Exception:
             pass
+
+
+def _malformed_key(service: str, message) -> str | None:
+    """A malformed message's outcome key, from its ``message_id`` when it has
+    one (the relay always sets it); without one, it may be counted again
+    after a crash between its count and its ack."""
+    message_id = message.properties.get("message_id")
+    return f"{service}|{message_id}|malformed" if isinstance(message_id, str) and message_id else None
 
 
 def _int(value: Any, default: int) -> int:

@@ -8,6 +8,32 @@ event twice, never zero times; consumers are idempotent on the event id.
 
 Several replicas of a service may run a relay each: a lease in the store
 lets one publish at a time, which keeps the commit order on the wire.
+
+The lease (``CPP_RELAY_LEASE_SECONDS``, default 1.5 s) is short so that a
+relay that dies without giving it up (SIGKILL, a lost machine) is replaced
+quickly: its holder renews it every third of its length (0.5 s), a standby
+tries to take it every tenth (0.15 s), so a standby publishes at most
+``lease + lease/10`` (1.65 s) after the holder's last renewal, hence after
+it died. A relay that stops cleanly gives the lease up at once.
+
+The holder publishes only within two thirds of the lease (1 s) of the start
+of its last successful renewal, checked on its own monotonic clock before
+every message: a relay that was paused (SIGSTOP, a stalled VM) and wakes up
+after its lease could have been taken stops before its next message, and
+reads the outbox again under a fresh lease rather than going on with a
+batch another relay may have sent meanwhile. What remains is the message
+being handed to the broker when the pause began: it may be sent after the
+successor started, a duplicate that consumers ignore by event id, possibly
+ahead of an older event the successor sends (as a retry can be).
+
+The lease's expiry is written and compared on the replicas' wall clocks
+(``Store.acquire_lease``). The last third of the lease (0.5 s) absorbs
+their skew: with clocks further apart than that, a standby whose clock runs
+ahead can take the lease while the holder still publishes, until the
+holder's next renewal fails (at most a third of the lease later); both then
+send for that moment, duplicates and events out of order as above. Keep
+the replicas' clocks synchronised (NTP keeps them within milliseconds) or
+raise ``CPP_RELAY_LEASE_SECONDS``, which lengthens a take-over as much.
 """
 from __future__ import annotations
 
@@ -15,7 +41,9 @@ import json
 import os
 import socket
 import threading
+import time
 import uuid
+from typing import Callable
 
 from kombu import Connection, Producer
 
@@ -26,21 +54,71 @@ from .topology import declare_all, events_exchange
 
 log = get_logger("cpp.relay")
 LEASE = "outbox-relay"
+LEASE_SECONDS = 1.5
 
 
 class OutboxRelay:
     def __init__(self, store: Store, broker_url: str, *, batch: int = 200, idle_sleep: float = 0.05,
-                 lease_seconds: float = 15.0, max_backoff: float = 5.0):
+                 lease_seconds: float = LEASE_SECONDS, max_backoff: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic):
         self.store = store
         self.broker_url = broker_url
         self.batch = batch
         self.idle_sleep = idle_sleep
         self.lease_seconds = lease_seconds
+        self.renew_every = lease_seconds / 3  # the holder renews this long after its last renewal began
+        self.publish_window = lease_seconds * 2 / 3  # ...and publishes this long after it began, no longer
+        self.standby_poll = lease_seconds / 10  # a relay without the lease tries to take it this often
         self.max_backoff = max_backoff
+        self.clock = clock
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._renewed_at: float | None = None  # when the last successful renewal began (clock); None: not held
+        self._taken_at: float | None = None  # when this relay last took the lease, until its first batch
+        self._started_at = clock()
         self._connection: Connection | None = None
         self._producer: Producer | None = None
         self.wakeup = threading.Event()
+
+    # --- the lease ---
+    def hold_lease(self) -> bool:
+        """Take the lease, or renew it when a third of it has passed; True
+        while this relay may publish. A store write only when renewing."""
+        now = self.clock()
+        if self._renewed_at is not None and now - self._renewed_at < self.renew_every:
+            return True
+        return self._acquire(now)
+
+    def _acquire(self, started: float) -> bool:
+        held = self.store.acquire_lease(LEASE, self.holder, self.lease_seconds)
+        if held and self._renewed_at is None:
+            self._taken_at = started
+            log.info("relay took the lease", holder=self.holder,
+                     waited_seconds=round(started - self._started_at, 3))
+        elif not held and self._renewed_at is not None:
+            log.warning("relay lost the lease", holder=self.holder)
+        self._renewed_at = started if held else None
+        # A renewal that took longer than the window gives no time to publish.
+        return held and self.clock() - started < self.publish_window
+
+    def _may_send(self) -> bool:
+        """Checked before each message of a batch: within the window of the
+        last renewal, renewing when due. Past the window the lease may have
+        lapsed (the relay was paused): the batch stops, and the next one is
+        read again under a lease taken afresh."""
+        now = self.clock()
+        if self._renewed_at is None or now - self._renewed_at >= self.publish_window:
+            if self._renewed_at is not None:
+                # Paused (or a publish was that slow): the lease may have lapsed.
+                log.warning("relay outlived its lease window; reading the outbox again", holder=self.holder)
+            self._renewed_at = None
+            return False
+        if now - self._renewed_at >= self.renew_every:
+            return self._acquire(now)
+        return True
+
+    def release(self) -> None:
+        self._renewed_at = None
+        self.store.release_lease(LEASE, self.holder)
 
     # --- connection ---
     def _connect(self) -> Producer:
@@ -63,8 +141,11 @@ class OutboxRelay:
 
     # --- work ---
     def publish_pending(self) -> int:
-        """Publish one batch; returns how many were sent. Raises on broker
-        or store errors (nothing is marked sent that was not confirmed)."""
+        """Publish one batch under the lease; returns how many were sent (0
+        when another relay holds the lease). Raises on broker or store
+        errors (nothing is marked sent that was not confirmed)."""
+        if not self.hold_lease():
+            return 0
         pending = self.store.outbox_pending(self.batch)
         if not pending:
             return 0
@@ -72,6 +153,8 @@ class OutboxRelay:
         sent: list[int] = []
         try:
             for msg in pending:
+                if not self._may_send():
+                    break
                 producer.publish(
                     json.dumps(msg.body, separators=(",", ":")),
                     routing_key=msg.routing_key,
@@ -87,15 +170,31 @@ class OutboxRelay:
             # Whatever the broker confirmed is marked, even if a later publish failed.
             if sent:
                 self.store.outbox_mark_sent(sent)
+                if self._taken_at is not None:
+                    log.info("relay published its first events under the lease", holder=self.holder, count=len(sent),
+                             seconds_since_taking=round(self.clock() - self._taken_at, 3))
+                    self._taken_at = None
                 log.debug("events published", count=len(sent), last_event_id=pending[len(sent) - 1].message_id)
         return len(sent)
 
     def run(self, stop: threading.Event) -> None:
+        self._started_at = self.clock()
+        log.info("relay started", holder=self.holder, lease_seconds=self.lease_seconds)
+        try:
+            self._loop(stop)
+        finally:
+            try:  # a clean stop gives the lease up at once: a standby takes over without waiting
+                self.release()
+            except StoreError:
+                pass
+            self.close()
+
+    def _loop(self, stop: threading.Event) -> None:
         backoff = 0.2
         while not stop.is_set():
             try:
-                if not self.store.acquire_lease(LEASE, self.holder, self.lease_seconds):
-                    stop.wait(min(self.lease_seconds / 3, 2.0))
+                if not self.hold_lease():
+                    stop.wait(self.standby_poll)
                     continue
                 sent = self.publish_pending()
                 backoff = 0.2
@@ -112,8 +211,3 @@ class OutboxRelay:
                 self.close()
                 stop.wait(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
-        try:
-            self.store.release_lease(LEASE, self.holder)
-        except StoreError:
-            pass
-        self.close()
