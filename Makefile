@@ -6,7 +6,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check
 PACKAGES := shared services/plans services/scheduler services/notify services/docs plugins/england plugins/bromley plugins/greenwich plugins/guernsey plugins/scotland
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 
-.PHONY: run test bench install install-dev broker-package debian-packages clean
+.PHONY: run test bench chaos install install-dev broker-package debian-packages clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,12 @@ bench: install-dev
 	@$(PY) bench/scheduler.py $(SCHEDULER_BENCH_ARGS)
 	@$(PY) bench/notify.py $(NOTIFY_BENCH_ARGS)
 	@$(PY) bench/docs.py $(DOCS_BENCH_ARGS)
+
+# Fault injection against `cpp up` (tests/chaos/driver.py): 4 minutes of walks while workers, web workers and the
+# broker fail; sized by CHAOS_SECONDS, CHAOS_WALKERS, CHAOS_KILL_EVERY (low,high seconds) and CHAOS_SEED.
+chaos: install-dev debian-packages
+	@scripts/ensure-rabbitmq
+	@$(PY) -m tests.chaos.driver
 
 clean:
 	rm -rf $(VENV) .pytest_cache
