@@ -11,9 +11,9 @@ is sent again with it after a cut-off connection or a 5xx, so each write the
 walks were told of is known.
 
 Once the chaos stops and the platform has settled, it checks that every
-acknowledged case is there, that no request was answered with a 5xx, that each consumer handled each event meant for
-it exactly once (processed marks, the bus counters and the events each shows
-per case), that nothing was parked, that every process runs and every
+acknowledged case is there, that no request was answered with a 5xx, that
+each consumer handled each event meant for it exactly once (processed marks,
+the bus counters and the events each shows per case), that nothing was parked, that every process runs and every
 service is ready, and that `cpp up` stops leaving nothing behind. It returns
 its figures and the failures found.
 
