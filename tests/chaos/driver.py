@@ -328,6 +328,8 @@ def run(settings: Settings, workdir: Path, out=print) -> Report:
                               env=env, capture_output=True, text=True, check=True)
         return bearer(done.stdout.strip())
 
+    chaos = Chaos(data, settings, rng)
+    finished = threading.Event()  # the walks stop starting new walks
     up = Up(env)
     try:
         up.wait_up()
@@ -339,7 +341,6 @@ def run(settings: Settings, workdir: Path, out=print) -> Report:
         stats: Counter = Counter()
         acknowledged: list[str] = []
         walk_errors: list[str] = []
-        finished = threading.Event()
         walks_done = Counter()
 
         def walker(w: int):
@@ -357,7 +358,6 @@ def run(settings: Settings, workdir: Path, out=print) -> Report:
                         walks_done["failed"] += 1
                     time.sleep(1)
 
-        chaos = Chaos(data, settings, rng)
         threads = [threading.Thread(target=walker, args=(w,), daemon=True) for w in range(settings.walkers)]
         started = time.monotonic()
         for t in threads:
@@ -461,9 +461,16 @@ def run(settings: Settings, workdir: Path, out=print) -> Report:
         code = up.ctrl_c()
         report.check(code == 0, f"cpp up exited {code} on Ctrl-C")
     finally:
+        chaos.stop.set()  # on a failure too: no more faults, the broker resumed
+        finished.set()
+        if chaos.is_alive():
+            chaos.join(timeout=30)
         if up.proc.poll() is None:
-            up.proc.kill()
-            up.proc.wait(timeout=30)
+            try:
+                up.ctrl_c()
+            except subprocess.TimeoutExpired:
+                up.proc.kill()
+                up.proc.wait(timeout=30)
     left = leftover_processes(str(data))
     report.check(left == [], f"processes left behind: {left}")
     return report
