@@ -49,6 +49,15 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
         pass
 
 
+def _alive(pid: int) -> bool:
+    """Whether the process runs (a zombie does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rfind(")") + 2:][:1] not in ("Z", "X")
+
+
 @dataclass
 class Backoff:
     """The wait before a process that exited is started again: ``first``
@@ -113,6 +122,10 @@ class Platform:
         self.clock, self.wall = clock, wall
         self.stopping = False
         self.node = None
+        self.broker_pid: int | None = None
+        self.broker_next_start = 0.0
+        self.broker_restarts = 0
+        self.broker_backoff = Backoff(cap=30.0)
         self.children: list[Child] = []
         self.mark = process_status.supervisor_mark()
 
@@ -192,7 +205,36 @@ class Platform:
         except BrokerError as exc:
             raise RuntimeError(f"{exc}\nOr set CPP_BROKER_URL to a running RabbitMQ (amqp://user:pass@host:5672//).") from None
         os.environ["CPP_BROKER_URL"] = self.node.amqp_url
+        self.broker_pid = self.node.pid
         self.say(f"broker     {self.node.amqp_url.rsplit('@', 1)[-1]} (data in {data_dir / 'rabbitmq'})")
+
+    def _watch_broker(self, now: float) -> None:
+        """A private broker that died is started again, on the same port (the
+        processes' CPP_BROKER_URL names it), after a growing delay while it
+        keeps failing; its durable queues and persistent messages come back
+        from its folder. The processes reconnect on their own."""
+        if self.node is None or self.stopping or now < self.broker_next_start:
+            return
+        if self.broker_pid is not None and _alive(self.broker_pid):
+            return
+        if self.node.is_running():  # booting, or another pid: look at it again next time
+            self.broker_pid = self.node.pid
+            return
+        from .broker import BrokerError, RabbitNode
+
+        self.say(f"RabbitMQ stopped (pid {self.broker_pid}); starting it again on port {self.node.amqp_port}...")
+        node = RabbitNode(self.node.base_dir, amqp_port=self.node.amqp_port)
+        try:
+            node.start(timeout=60, owner_pid=os.getpid())
+        except BrokerError as exc:
+            delay = self.broker_backoff.after_exit(0.0)
+            self.broker_next_start = self.clock() + delay
+            self.say(f"RabbitMQ could not start again ({exc}); next try in {delay:g}s")
+            return
+        self.node, self.broker_pid = node, node.pid
+        self.broker_restarts += 1
+        self.broker_backoff.failures = 0  # up again: a later failure waits 1 s
+        self.say(f"RabbitMQ is back (restarts so far: {self.broker_restarts})")
 
     def spawn(self, child: Child) -> subprocess.Popen:
         log = open(child.log_path, "ab")
@@ -276,6 +318,7 @@ class Platform:
         those that exited. An exit code only when the platform must stop (a
         process that cannot start at all)."""
         now = self.clock()
+        self._watch_broker(now)
         for child in self.children:
             if self.stopping:
                 return None

@@ -5,8 +5,8 @@ walks (a child registered, a case opened, a strategy discussion, the enquiry
 outcome, an initial conference scheduled and held with an outline plan) and,
 meanwhile, a chaos thread that at random SIGKILLs a service's worker process
 or one of its gunicorn web workers, or pauses the RabbitMQ node (SIGSTOP, a
-few seconds, then SIGCONT). `cpp up` does not start its broker again, so the
-broker is paused, never killed. Every create carries an Idempotency-Key and
+few seconds, then SIGCONT) or SIGKILLs it (`cpp up` starts it again). Every
+create carries an Idempotency-Key and
 is sent again with it after a cut-off connection or a 5xx, so each write the
 walks were told of is known.
 
@@ -187,9 +187,10 @@ def walk(client: Client, plans: str, sw: dict, chair: dict, n: int, acknowledged
 
 class Chaos(threading.Thread):
     """Faults at random until stopped: a service worker SIGKILLed, a gunicorn
-    web worker SIGKILLed (its master starts another), the broker paused."""
+    web worker SIGKILLed (its master starts another), the broker paused or
+    SIGKILLed (the supervisor starts it again)."""
 
-    KINDS = ("worker", "web worker", "broker pause")
+    KINDS = ("worker", "web worker", "broker pause", "broker kill")
 
     def __init__(self, data: Path, settings: Settings, rng: random.Random):
         super().__init__(daemon=True, name="chaos")
@@ -218,10 +219,16 @@ class Chaos(threading.Thread):
             if not pids:
                 return
             os.kill(self.rng.choice(pids), signal.SIGKILL)
+        elif kind == "broker kill":
+            beam = RabbitNode(self.data / "rabbitmq").pid
+            if beam is None:
+                return  # being started again
+            os.kill(beam, signal.SIGKILL)
+            service = "rabbitmq"
         else:
             beam = RabbitNode(self.data / "rabbitmq").pid
             if beam is None:
-                raise AssertionError("the RabbitMQ node is gone")
+                return  # being started again after a kill
             pause = self.rng.uniform(*self.settings.broker_pause)
             os.kill(beam, signal.SIGSTOP)
             try:

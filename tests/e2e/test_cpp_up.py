@@ -233,3 +233,48 @@ def test_killing_the_docs_worker_ten_times_leaves_the_others_answering_and_writi
         if up.proc.poll() is None:
             up.proc.kill()
     assert leftover_processes(data) == [], "cpp up left processes behind"
+
+
+def test_a_killed_broker_is_started_again_on_its_port_and_nothing_is_lost(up_env):
+    """The RabbitMQ node of `cpp up` SIGKILLed twice: the supervisor starts it
+    again on the same port, the processes reconnect, and the cases opened
+    while it was down reach every consumer once."""
+    from cpp_shared.broker import RabbitNode
+
+    data = up_env["CPP_DATA_DIR"]
+    url = {s: f"http://127.0.0.1:{up_env[f'CPP_{s.upper()}_PORT']}" for s in DEFAULT_PORTS}
+    up = Up(up_env)
+    try:
+        up.wait_up()
+        token = subprocess.run([sys.executable, "-m", "cpp_shared.cli", "token", "--role", "social_worker"],
+                               env=up_env, capture_output=True, text=True, check=True).stdout.strip()
+        node = RabbitNode(Path(data) / "rabbitmq")
+        port = node.amqp_port
+        case_ids = []
+        for round in range(2):
+            beam = node.pid
+            assert beam is not None
+            os.kill(beam, signal.SIGKILL)
+            # The system of record writes while the broker is down: its events wait in the outbox.
+            child_id = new_child_over_http(url["plans"], bearer(token))
+            resp = requests.post(f"{url['plans']}/v1/cases", json={"child_id": child_id}, headers=bearer(token),
+                                 timeout=20)
+            assert resp.status_code == 201, resp.text
+            case_ids.append(resp.json()["id"])
+            wait_for(lambda: sum("RabbitMQ is back" in line for line in up.lines) == round + 1, timeout=120,
+                     what=f"the broker to be started again ({round + 1})")
+            assert RabbitNode(Path(data) / "rabbitmq").amqp_port == port
+        for service in DEFAULT_PORTS:
+            wait_for(lambda: requests.get(f"{url[service]}/readyz", timeout=10).status_code == 200, timeout=90,
+                     what=f"{service} to be ready again")
+        for service in CONSUMERS:
+            store = open_store(f"sqlite:///{Path(data) / f'{service}.db'}")
+            wait_for(lambda: store.collection("case_events").count_documents({}) >= len(case_ids), timeout=90,
+                     what=f"{service} to handle the cases opened while the broker was down")
+            assert store.collection("case_events").count_documents({}) == len(case_ids), service
+        assert up.proc.poll() is None, f"cpp up stopped:\n{up.output()}"
+        assert up.ctrl_c() == 0, up.output()
+    finally:
+        if up.proc.poll() is None:
+            up.proc.kill()
+    assert leftover_processes(data) == [], "cpp up left processes behind"
