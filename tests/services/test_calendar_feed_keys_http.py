@@ -119,6 +119,14 @@ def test_a_feed_made_before_keys_expired_stops_after_the_longest_a_key_works(sch
 NOW = time.time()
 
 
+@pytest.fixture(autouse=True)
+def _now_is_this_tests():
+    """The moments above are taken again for each test: a test that runs late
+    in a long suite must not meet tokens that expired meanwhile."""
+    global NOW
+    NOW = time.time()
+
+
 def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).isoformat()
 

@@ -26,6 +26,17 @@ from tests.helpers import bearer, hand_over
 
 NOW = time.time()
 REVOKED_AT = datetime.fromtimestamp(NOW - 60, timezone.utc)  # the revocation's moment, a minute ago
+
+
+@pytest.fixture(autouse=True)
+def _now_is_this_tests():
+    """The moments above are taken again for each test: a test that runs late
+    in a long suite must not meet tokens that expired meanwhile."""
+    global NOW, REVOKED_AT
+    NOW = time.time()
+    REVOKED_AT = datetime.fromtimestamp(NOW - 60, timezone.utc)
+
+
 LATER = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
 
 

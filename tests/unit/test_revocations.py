@@ -21,6 +21,14 @@ from cpp_shared.store.scoped import ScopedStore
 NOW = time.time()
 
 
+@pytest.fixture(autouse=True)
+def _now_is_this_tests():
+    """The moments above are taken again for each test: a test that runs late
+    in a long suite must not meet tokens that expired meanwhile."""
+    global NOW
+    NOW = time.time()
+
+
 def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).isoformat()
 
