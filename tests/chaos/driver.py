@@ -47,20 +47,12 @@ from cpp_shared.config import DEFAULT_PORTS
 from cpp_shared.messaging.topology import SUBSCRIPTIONS, parked_queue_name, retry_queue_name
 from tests.e2e.test_cpp_up import Up, leftover_processes, worker_pids
 from tests.helpers import a_child, bearer, free_port, wait_for
+from tests.services.test_plans_lifecycle_http import OUTLINE
 
 SERVICES = tuple(DEFAULT_PORTS)
 CONSUMERS = tuple(s for s in SERVICES if s in SUBSCRIPTIONS)
 CASE_EVENTS = ("scheduler", "notify", "docs")  # the services that show the events of a case they consumed
 RETRY_DELAYS = (0.2, 0.5)
-OUTLINE = {
-    "key_worker": {"name": "Sam Social", "role": "social worker", "phone": "020 7946 0000"},
-    "categories": ["neglect"],
-    "core_group": [
-        {"name": "Sam Social", "role": "social worker", "agency": "Children's services", "is_family_member": False},
-        {"name": "Alex Parent", "role": "parent", "agency": "family", "is_family_member": True},
-    ],
-    "concerns": "Home conditions and missed health appointments.",
-}
 
 
 @dataclass
