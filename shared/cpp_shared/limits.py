@@ -64,11 +64,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import logs
 from .config import ConfigError, Settings
-
-try:
-    import fcntl as _fcntl
-except ImportError:  # pragma: no cover - not POSIX: threads still take turns
-    _fcntl = None  # type: ignore[assignment]
+from .store.sqlite import _WriteTurns
 
 if TYPE_CHECKING:
     from .web import ServiceContext
@@ -191,45 +187,6 @@ def _sqlite_path(url: str) -> str:
 
 # --- SQLite storage -------------------------------------------------------------
 
-class _Turns:
-    """Writers take turns: the threads of a process on a lock, the processes
-    on an exclusive ``flock`` of a file beside the database, each a blocking
-    wait (SQLite's own wait for its write lock polls with growing sleeps)."""
-
-    def __init__(self, path: str):
-        self.path = path
-        self._reset()
-
-    def _reset(self) -> None:  # also in a forked child: a lock held at fork() would stay held
-        self._threads = threading.Lock()
-        self._fd: int | None = None
-        self._usable = _fcntl is not None
-        self._pid = os.getpid()
-
-    @contextlib.contextmanager
-    def __call__(self) -> Iterator[None]:
-        if self._pid != os.getpid():
-            self._reset()
-        with self._threads:
-            if self._fd is None and self._usable:
-                try:
-                    self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
-                except OSError:
-                    self._usable = False
-            locked = False
-            if self._fd is not None:
-                try:
-                    _fcntl.flock(self._fd, _fcntl.LOCK_EX)
-                    locked = True
-                except OSError:
-                    self._usable = False
-            try:
-                yield
-            finally:
-                if locked:
-                    _fcntl.flock(self._fd, _fcntl.LOCK_UN)
-
-
 class SQLiteStorage(Storage):
     """Fixed-window counters in a SQLite file, shared by every process that
     opens it: ``sqlite:///relative.db`` or ``sqlite:////absolute.db``.
@@ -257,7 +214,8 @@ class SQLiteStorage(Storage):
         self.path = _sqlite_path(uri)
         self.busy_timeout = float(busy_timeout)
         self._local = threading.local()
-        self._turns = _Turns(f"{self.path}-turn")
+        # Writers take turns as the store's own do: threads on a lock, processes on a flock.
+        self._turns = _WriteTurns(f"{self.path}-turn")
         self._hits = itertools.count(1)
 
     @property
@@ -283,7 +241,7 @@ class SQLiteStorage(Storage):
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         conn = self._connection()
-        with self._turns():
+        with self._turns.turn():
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
