@@ -52,12 +52,51 @@ class Revocations(Protocol):
     def forget(self) -> None: ...
 
 
+#: The token claim naming the user's team (OpenID Connect has no standard one).
+TEAM_CLAIM = "team"
+#: The token claim naming the user's manager, by user id (optional).
+MANAGER_CLAIM = "manager"
+
+
 @dataclass(frozen=True)
 class Principal:
+    """Who is asking: the token's ``sub``, role and authority, and who they
+    are as a person from the identity token's claims (``name`` and
+    ``email`` are OpenID Connect's standard claims; the team and manager
+    are this platform's)."""
+
     user: str
     role: str
     authority: str
     claims: dict[str, Any] = field(default_factory=dict)
+
+    def _claim(self, name: str) -> str | None:
+        value = (self.claims or {}).get(name)
+        return value.strip() if isinstance(value, str) and value.strip() else None
+
+    @property
+    def name(self) -> str:
+        """The display name (``name``), else the user id."""
+        return self._claim("name") or self.user
+
+    @property
+    def email(self) -> str | None:
+        value = self._claim("email")
+        return value.lower() if value else None
+
+    @property
+    def team(self) -> str | None:
+        return self._claim(TEAM_CLAIM)
+
+    @property
+    def manager(self) -> str | None:
+        return self._claim(MANAGER_CLAIM)
+
+    @property
+    def address(self) -> str:
+        """Whom messages to this user were addressed to before the inbox was
+        kept by user id: the email claim, else the user id."""
+        return self.email or self.user.lower()
 
 
 def load_dev_key(path: Path, *, create: bool = True) -> bytes:
@@ -78,9 +117,12 @@ def load_dev_key(path: Path, *, create: bool = True) -> bytes:
 
 
 def issue_dev_token(settings: Settings, *, role: str, authority: str, user: str, ttl_seconds: int = 12 * 3600,
-                    now: float | None = None, email: str | None = None) -> str:
+                    now: float | None = None, email: str | None = None, name: str | None = None,
+                    team: str | None = None, manager: str | None = None, create_key: bool = True) -> str:
     """A development token; its ``jti`` (uuid4 hex) names it alone, so that
-    it can be revoked without its user's other tokens."""
+    it can be revoked without its user's other tokens. ``create_key=False``
+    refuses to make a signing key: a token signed by a key the services do
+    not have would only get a 401."""
     if not settings.is_development:
         raise ConfigError("development tokens are only issued in development mode (CPP_MODE=development)")
     if role not in ROLES:
@@ -96,9 +138,11 @@ def issue_dev_token(settings: Settings, *, role: str, authority: str, user: str,
         "exp": int(now + ttl_seconds),
         "jti": uuid.uuid4().hex,
     }
-    if email is not None:
-        claims["email"] = email
-    return jwt.encode(claims, load_dev_key(settings.dev_signing_key_file), algorithm=DEV_ALGORITHM)
+    for claim, value in (("email", email), ("name", name), (TEAM_CLAIM, team), (MANAGER_CLAIM, manager)):
+        if value is not None:
+            claims[claim] = value
+    key = load_dev_key(settings.dev_signing_key_file, create=create_key)
+    return jwt.encode(claims, key, algorithm=DEV_ALGORITHM)
 
 
 class TokenVerifier:
@@ -146,6 +190,11 @@ class TokenVerifier:
             raise AuthError("the token has expired") from None
         except jwt.PyJWKClientError as exc:
             raise AuthError(f"the token's signing key could not be found: {exc}") from None
+        except jwt.InvalidSignatureError:
+            if self._jwks is None:
+                raise AuthError("the token was signed by another key, not this deployment's development key: "
+                                "make it with `cpp token` and the services' CPP_DATA_DIR") from None
+            raise AuthError("the token's signature does not match the identity provider's key") from None
         except jwt.InvalidTokenError as exc:
             raise AuthError(f"the token is not valid: {exc}") from None
         role, authority = claims.get("role"), claims.get("authority")

@@ -19,21 +19,34 @@ def main() -> None:
     pass
 
 
-@main.command(help="Print a development bearer token (single-machine mode only).")
+@main.command(help="Print a development bearer token (single-machine mode only). It is signed with the "
+                   "development key in CPP_DATA_DIR (default ./var), which the services must share.")
 @click.option("--role", required=True, help="social_worker, team_manager, chair, partner, auditor or admin")
 @click.option("--authority", default=None, help="authority code (default: the deployment's, from its plugins)")
-@click.option("--user", default="dev-user", show_default=True)
+@click.option("--user", default="dev-user", show_default=True, help="the user id (the token's sub)")
+@click.option("--name", default=None, help="the user's display name (the name claim)")
+@click.option("--email", default=None, help="the user's email address (the email claim)")
+@click.option("--team", default=None, help="the user's team (the team claim)")
+@click.option("--manager", default=None, help="the user id of the user's manager (the manager claim)")
 @click.option("--ttl", default=12 * 3600, show_default=True, help="lifetime in seconds")
-def token(role: str, authority: str | None, user: str, ttl: int) -> None:
+def token(role: str, authority: str | None, user: str, name: str | None, email: str | None, team: str | None,
+          manager: str | None, ttl: int) -> None:
     from .auth import issue_dev_token
     from .plugins import PluginError, Plugins
 
     os.environ.setdefault("CPP_MODE", "development")
     try:
         settings = Settings.from_env("plans")
+        key = settings.dev_signing_key_file
+        if not key.exists():
+            _fail(f"no development signing key at {key.resolve()} (data folder {settings.data_dir.resolve()}): "
+                  "start the platform once with `make run` (or `cpp up`), or set CPP_DATA_DIR to the folder the "
+                  "services use; a token signed by another key would only be refused")
         if authority is None:
             authority = Plugins(settings.plugins).authority()["code"]
-        click.echo(issue_dev_token(settings, role=role, authority=authority, user=user, ttl_seconds=ttl))
+        click.echo(f"cpp token: signed with the development key in {settings.data_dir.resolve()}", err=True)
+        click.echo(issue_dev_token(settings, role=role, authority=authority, user=user, ttl_seconds=ttl,
+                                   name=name, email=email, team=team, manager=manager, create_key=False))
     except (ConfigError, PluginError, ValueError) as exc:
         _fail(str(exc))
 

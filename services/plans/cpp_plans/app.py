@@ -6,7 +6,7 @@ from cpp_shared.messaging.consumer import Handlers
 from cpp_shared.web import ServiceSpec, create_app as _create_app
 
 from . import access
-from .api import audit, cases, children, conferences, lookup, plans, reports, restrictions, revocations
+from .api import audit, cases, children, conferences, lookup, plans, reports, restrictions, revocations, staff
 from .api.common import install_error_handlers
 
 handlers = Handlers()  # deadline.* handlers arrive with the scheduler's events
@@ -28,6 +28,7 @@ def setup_store(store) -> None:
         store.collection("resource_panel_requests").create_index(field)
     store.collection("child_in_need_plans").create_index("case_id")
     access.setup_store(store)
+    store.collection("staff").create_index("team")
 
 
 def setup_app(app) -> None:
@@ -36,6 +37,7 @@ def setup_app(app) -> None:
     # A break-glass grant's length, checked at start-up (a wrong value stops the service, naming the setting).
     ctx.extensions[access.MINUTES_SETTING] = access.break_glass_minutes(ctx.settings)
     children.install_identifier_schemes(app)
+    app.before_request(staff.remember_caller)  # after authentication: the caller in the staff directory
 
 
 SERVICE = ServiceSpec(
@@ -43,7 +45,7 @@ SERVICE = ServiceSpec(
     title="Child protection plans",
     description="The system of record: children, cases, conferences, plans and their versions.",
     blueprints=lambda: [children.blp, restrictions.blp, cases.blp, conferences.blp, plans.blp, reports.blp, lookup.blp,
-                        audit.blp, revocations.blp],
+                        audit.blp, revocations.blp, staff.blp],
     handlers=handlers,
     setup_store=setup_store,
     setup_app=setup_app,

@@ -15,6 +15,9 @@ the classes it may receive:
   platform or from the deployment's configuration (a deadline's name);
 * ``date``: a day or a moment;
 * ``contact``: whom to call: a professional's name, an organisation;
+* ``personal_identifier``: what identifies the child to another agency's
+  own records (the NHS number, the date of birth), for a partner whose
+  sharing agreement includes identifiers (never in the default scope);
 * ``narrative``: free text, and anything that contains free text: a reason,
   the plan's content. Anything written about the child or family is
   narrative; free text that is not (a rule's cited source) is classed
@@ -65,7 +68,7 @@ from .events import TYPE_PATTERN
 from .topology import EXCHANGE_NAME, SUBSCRIPTIONS
 
 CLASS_KEY = "x-cpp-class"
-FIELD_CLASSES = ("identifier", "status", "date", "contact", "narrative")
+FIELD_CLASSES = ("identifier", "status", "date", "contact", "personal_identifier", "narrative")
 ENVELOPE_CONTENT_TYPE = "application/cloudevents+json"
 AMQP_BINDING_VERSION = "0.3.0"
 SUPPORTED_VERSIONS = ("3.0.0",)
@@ -102,6 +105,11 @@ def _moment(description: str, **kw: Any) -> fields.Field:
 def _contact(description: str, **kw: Any) -> fields.Field:
     kw.setdefault("required", True)
     return fields.String(metadata=_meta("contact", description), **kw)
+
+
+def _personal(description: str, field: type[fields.Field] = fields.String, **kw: Any) -> fields.Field:
+    kw.setdefault("required", True)
+    return field(metadata=_meta("personal_identifier", description), **kw)
 
 
 def _narrative(description: str, field: type[fields.Field] = fields.String, **kw: Any) -> fields.Field:
@@ -141,15 +149,74 @@ DEADLINE_STATUSES = ("pending", "approaching", "overdue", "met", "cancelled", "s
 STAFF_ROLES = ("social_worker", "team_manager", "chair", "admin")
 
 
+class ChildNamed(EventData):
+    name = _narrative("the child's name as the record holds it when the event is made (the preferred name when "
+                      "recorded): it identifies the child, so narrative")
+    date_of_birth = _personal("the date of birth (or the expected one, for an unborn child)", fields.Date,
+                              allow_none=True)
+    nhs_number = _personal("the child's NHS number; null when the record has none", allow_none=True,
+                           required=False)
+
+
+CHILD_NAMED = ("who the child is, as the record holds it when the event is made: name, date of birth and NHS "
+               "number; null when the child is not registered with the plans service. A partner receives the "
+               "date of birth and NHS number only with personal_identifier in its scope, the name never.")
+
+
+class AboutAChild(EventData):
+    """An event about a child carries who the child is, so that every
+    service names them without asking the plans service."""
+
+    child = _nested(ChildNamed, CHILD_NAMED, allow_none=True, required=False)
+
+
+class StaffRef(EventData):
+    user = _identifier("the member of staff's user id")
+    name = _contact("their name, as the staff directory held it when the record was made")
+
+
+STAFF_REF = "a reference to a member of staff (user id and name); null when nobody is"
+
+
+# --- plans: staff -------------------------------------------------------------
+
+class StaffUpdatedV1(EventData):
+    """A member of staff as the directory now holds them: recorded from their
+    identity token's claims the first time it reached the plans service and
+    whenever they change, or by an admin."""
+
+    user = _identifier("the user id (the tokens' sub)")
+    name = _contact("their display name (the name claim)")
+    email = _contact("their email address (the email claim); null when unknown", allow_none=True)
+    team = _contact("their team (the team claim); null when unknown", allow_none=True)
+    role = _status("their role", validate=_one_of("social_worker", "team_manager", "chair", "auditor", "admin"))
+    manager = _identifier("their manager's user id (the manager claim); null when unknown", allow_none=True)
+    phone = _contact("their direct phone number, as an admin recorded it; null when unknown", allow_none=True)
+
+
 # --- plans: cases and conferences -----------------------------------------
 
-class CaseOpenedV1(EventData):
+class CaseOpenedV1(AboutAChild):
     case_id = _identifier(CASE_ID)
     child_id = _identifier(CHILD_ID)
     opened_at = _moment("when the case was opened")
+    social_worker = _nested(StaffRef, "the case's social worker: " + STAFF_REF, allow_none=True, required=False)
+    team_manager = _nested(StaffRef, "the case's team manager: " + STAFF_REF, allow_none=True, required=False)
+    team = _contact("the team that holds the case; null when not known", allow_none=True, required=False)
 
 
-class StrategyDiscussionHeldV1(EventData):
+class CaseAllocatedV1(AboutAChild):
+    """The case's social worker, team manager or team changed."""
+
+    case_id = _identifier(CASE_ID)
+    child_id = _identifier(CHILD_ID)
+    plan_id = _identifier(PLAN_ID_OR_NULL, allow_none=True)
+    social_worker = _nested(StaffRef, "the case's social worker: " + STAFF_REF, allow_none=True)
+    team_manager = _nested(StaffRef, "the case's team manager: " + STAFF_REF, allow_none=True)
+    team = _contact("the team that holds the case; null when not known", allow_none=True)
+
+
+class StrategyDiscussionHeldV1(AboutAChild):
     case_id = _identifier(CASE_ID)
     child_id = _identifier(CHILD_ID)
     strategy_discussion_id = _identifier("the strategy discussion, within its case")
@@ -158,7 +225,7 @@ class StrategyDiscussionHeldV1(EventData):
                                  fields.Boolean)
 
 
-class EnquiryCompletedV1(EventData):
+class EnquiryCompletedV1(AboutAChild):
     case_id = _identifier(CASE_ID)
     child_id = _identifier(CHILD_ID)
     completed_on = _day("the day the enquiries were completed")
@@ -166,11 +233,12 @@ class EnquiryCompletedV1(EventData):
                                  "in need plan", fields.Boolean)
 
 
-class _ConferenceBase(EventData):
+class _ConferenceBase(AboutAChild):
     conference_id = _identifier("the conference")
     case_id = _identifier(CASE_ID)
     child_id = _identifier(CHILD_ID)
     kind = _status("initial or review", validate=_one_of(*CONFERENCE_KINDS))
+    chair = _nested(StaffRef, "the conference's chair: " + STAFF_REF, allow_none=True, required=False)
 
 
 class ConferenceScheduledV1(_ConferenceBase):
@@ -240,6 +308,8 @@ class PlanEnded(EventData):
 
 
 class PlanKeyWorker(EventData):
+    user = _identifier("the key worker's user id in the staff directory; null for a key worker recorded before "
+                       "key workers were staff references and not yet linked", allow_none=True, required=False)
     name = _contact("the key worker's name")
     role = _contact("their role (usually social worker)", allow_none=True)
     team = _contact("their team", allow_none=True)
@@ -247,24 +317,13 @@ class PlanKeyWorker(EventData):
     email = _contact("their email address", allow_none=True)
 
 
-class ChildNamed(EventData):
-    name = _narrative("the child's name as documents name them (the preferred name when recorded)")
-    date_of_birth = _narrative("the date of birth (or the expected one, for an unborn child): it identifies the "
-                               "child, so narrative, not date", fields.Date, allow_none=True)
-
-
-CHILD_NAMED = ("who the child is, for documents about them: name and date of birth; null when the child is not "
-               "registered with the plans service. Narrative: it identifies the child.")
-
-
-class PlanSnapshotV1(EventData):
+class PlanSnapshotV1(AboutAChild):
     """What every plan event carries: the plan as it is after the step, so
     that docs and notify never call the plans service."""
 
     plan_id = _identifier("the plan")
     case_id = _identifier(CASE_ID)
     child_id = _identifier(CHILD_ID)
-    child = _nested(ChildNamed, CHILD_NAMED, allow_none=True, required=False)
     status = _status("outline, active or ended", validate=_one_of(*PLAN_STATUSES))
     plan_version = _status("the number of the agreed version in force (1, 2, ...)", fields.Integer,
                           validate=validate.Range(min=1))
@@ -285,7 +344,7 @@ class PlanSnapshotV1(EventData):
 
 # --- plans: core groups, visits, escalations -------------------------------
 
-class CoreGroupHeldV1(EventData):
+class CoreGroupHeldV1(AboutAChild):
     meeting_id = _identifier("the core group meeting")
     plan_id = _identifier("the plan")
     case_id = _identifier(CASE_ID)
@@ -299,7 +358,7 @@ class CoreGroupHeldV1(EventData):
                        required=False)
 
 
-class VisitRecordedV1(EventData):
+class VisitRecordedV1(AboutAChild):
     visit_id = _identifier("the visit")
     plan_id = _identifier("the plan")
     case_id = _identifier(CASE_ID)
@@ -315,7 +374,7 @@ class EscalationRecipient(EventData):
     kind = _status("external: outside the council")
 
 
-class EscalationRaisedV1(EventData):
+class EscalationRaisedV1(AboutAChild):
     escalation_id = _identifier("the escalation, within its plan")
     plan_id = _identifier("the plan that is not working")
     case_id = _identifier(CASE_ID)
@@ -330,16 +389,16 @@ class EscalationRaisedV1(EventData):
 
 # --- plans: children and the partner lookup -------------------------------
 
-class ChildRegisteredV1(EventData):
-    child_id = _identifier("the child's new record (its details are read from the plans service, never sent)")
+class ChildRegisteredV1(AboutAChild):
+    child_id = _identifier("the child's new record")
 
 
-class ChildUpdatedV1(EventData):
+class ChildUpdatedV1(AboutAChild):
     child_id = _identifier(CHILD_ID)
     version = _status("the record's revision after the change", fields.Integer, validate=validate.Range(min=1))
 
 
-class LookupPerformedV1(EventData):
+class LookupPerformedV1(AboutAChild):
     lookup_id = _identifier("the lookup (never the NHS number looked up)")
     performed_at = _moment("when the partner looked")
     partner = _identifier("the user id of the partner who looked")
@@ -350,6 +409,10 @@ class LookupPerformedV1(EventData):
     key_worker = _contact("the plan's key worker's name, when on a plan; else null", allow_none=True)
     subject_of_plan = _status("whether the child is subject of a child protection plan (outline or active)",
                              fields.Boolean)
+    plan_status = _status("none (the number is unknown, or the child has had no plan), in_force, or ended",
+                          validate=_one_of("none", "in_force", "ended"), required=False)
+    key_worker_user = _identifier("the key worker's user id, when on a plan; else null", allow_none=True,
+                                  required=False)
 
 
 # --- plans: access ---------------------------------------------------------
@@ -452,7 +515,7 @@ class DeadlineClosed(EventData):
     time = _moment("that event's time", allow_none=True)
 
 
-class DeadlineV1(EventData):
+class DeadlineV1(AboutAChild):
     """What every deadline event carries: the deadline after the change."""
 
     deadline_id = _identifier("the deadline")
@@ -464,6 +527,10 @@ class DeadlineV1(EventData):
     name = _status("the rule's name, with the occurrence for a recurring step ('Core group meeting (every 6 to "
                   "9 weeks, #2)')")
     owner = _status("the role that must act", validate=_one_of(*STAFF_ROLES))
+    assignee = _nested(StaffRef, "the person who must act: the case's holder of the owner's role (its key worker "
+                       "or social worker, team manager, the conference's chair); null when nobody holds it yet",
+                       allow_none=True, required=False)
+    team = _contact("the team that holds the case; null when not known", allow_none=True, required=False)
     status = _status("the deadline's state after the change", validate=_one_of(*DEADLINE_STATUSES))
     due_on = _day("the day it is due; null while the source sets no timescale and no one has given a date",
                  allow_none=True)
@@ -530,7 +597,7 @@ class EventType:
 
 
 CASE = ("the case's id", ("case_id",))
-class ReportStepV1(EventData):
+class ReportStepV1(AboutAChild):
     """A step of a report to conference (drafted, submitted, countersigned,
     returned, shared with the family, sent to the chair)."""
 
@@ -555,10 +622,9 @@ class ReportStepV1(EventData):
         "plan, in the shape of the plans service's PlanContent schema; null when none) and steps (each step "
         "with who and when). Written about the child and family, so narrative as a whole.", fields.Dict,
         required=False)
-    child = _nested(ChildNamed, "report.countersigned only: " + CHILD_NAMED, allow_none=True, required=False)
 
 
-class ResourcePanelRequestedV1(EventData):
+class ResourcePanelRequestedV1(AboutAChild):
     request_id = _identifier("the request to the resource panel")
     plan_id = _identifier("the plan")
     case_id = _identifier(CASE_ID)
@@ -572,7 +638,7 @@ class ResourcePanelDecidedV1(ResourcePanelRequestedV1):
     decided_on = _day("the day the panel decided")
 
 
-class ChildInNeedPlanCreatedV1(EventData):
+class ChildInNeedPlanCreatedV1(AboutAChild):
     child_in_need_plan_id = _identifier("the child in need plan")
     case_id = _identifier(CASE_ID)
     child_id = _identifier(CHILD_ID)
@@ -580,7 +646,7 @@ class ChildInNeedPlanCreatedV1(EventData):
     review_on = _day("when it is next reviewed")
 
 
-class EscalationDeliveredV1(EventData):
+class EscalationDeliveredV1(AboutAChild):
     escalation_id = _identifier("the escalation")
     plan_id = _identifier("the plan")
     case_id = _identifier(CASE_ID)
@@ -612,6 +678,7 @@ CHILD = ("the child's id", ("child_id",))
 LOOKUP = ("the child's id; for a number the council does not know, the lookup's id", ("child_id", "lookup_id"))
 SUBSCRIPTION = ("the subscription's id", ("subscription_id",))
 SERVICE = ("the service's name", ("service",))
+STAFF = ("the member of staff's user id", ("user",))
 ACCESS = ("the user whose tokens are revoked, or the revoked token's jti", ("user", "jti"))
 
 
@@ -624,6 +691,9 @@ def _entries(producer: str, rows: list[tuple[str, str, type[EventData], tuple[st
 CATALOGUE: dict[str, EventType] = {e.type: e for e in [
     *_entries("plans", [
         ("case.opened.v1", "A case (a child protection episode) was opened for a child.", CaseOpenedV1, CASE),
+        ("case.allocated.v1", "A case's social worker, team manager or team changed.", CaseAllocatedV1, CASE),
+        ("staff.updated.v1", "A member of staff was added to the staff directory, or their details changed.",
+         StaffUpdatedV1, STAFF),
         ("strategy_discussion.held.v1", "A strategy discussion was recorded.", StrategyDiscussionHeldV1, CASE),
         ("enquiry.completed.v1", "The enquiries' outcome: an initial conference, or step-down.",
          EnquiryCompletedV1, CASE),

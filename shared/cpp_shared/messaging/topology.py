@@ -31,12 +31,13 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "scheduler": (
         "case.#", "strategy_discussion.#", "enquiry.#", "conference.#", "plan.#",
         "core_group.#", "visit.#", "report.#", "escalation.#", "resource_panel.#", "child_in_need_plan.#",
-        "audit.#", "access.#",
+        "audit.#", "access.#", "staff.#", "child.registered.*", "child.updated.*",
     ),
     "notify": ("#",),
     # docs also keeps who may read a restricted child's documents.
     "docs": ("case.#", "conference.#", "plan.#", "core_group.#", "report.#", "deadline.#", "audit.#", "access.#",
-             "child.restriction_set.*", "child.restriction_lifted.*"),
+             "child.restriction_set.*", "child.restriction_lifted.*", "child.registered.*", "child.updated.*",
+             "staff.#"),
 }
 
 unrouted_exchange = Exchange(UNROUTED_NAME, type="fanout", durable=True)

@@ -37,7 +37,7 @@ from cpp_shared.store import DuplicateKey, Store, VersionConflict
 
 from .. import access, audit
 from ..domain import identifiers
-from .common import etag, if_match_version, load, requires_if_match, today
+from .common import etag, if_match_version, load, named, requires_if_match, today
 from .fields import StrictBoolean
 
 blp = Blueprint("children", __name__, url_prefix="/v1/children", description="Children and their details")
@@ -385,7 +385,8 @@ class Children(MethodView):
             with ctx.store.unit_of_work() as uow:
                 uow.insert(COLLECTION, doc)
                 audit.record_write(uow, "create", "child", doc["_id"], child_id=doc["_id"])
-                ctx.publish(uow, "child.registered.v1", subject=doc["_id"], data={"child_id": doc["_id"]})
+                ctx.publish(uow, "child.registered.v1", subject=doc["_id"],
+                            data={"child_id": doc["_id"], "child": named(doc)})
         except DuplicateKey:
             _duplicate(ctx, doc)
         doc["version"] = 1
@@ -457,7 +458,8 @@ class ChildById(MethodView):
                 version = uow.replace(COLLECTION, doc, expected_version=current["version"])
                 audit.record_write(uow, "update", "child", child_id, child_id=child_id,
                                    detail={"fields": sorted(changes), "version": version})
-                ctx.publish(uow, "child.updated.v1", subject=child_id, data={"child_id": child_id, "version": version})
+                ctx.publish(uow, "child.updated.v1", subject=child_id,
+                            data={"child_id": child_id, "version": version, "child": named(doc)})
         except VersionConflict as exc:
             now = "it no longer exists" if exc.actual is None else f"it is now at {etag(exc.actual)}"
             abort(412, message=f"the child was changed by someone else while you saved ({now}); "

@@ -3,7 +3,7 @@ date, and turning lifecycle errors into HTTP answers."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import wraps
+from functools import lru_cache, wraps
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,6 +12,7 @@ from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
 from cpp_shared.etags import if_match_version
+from cpp_shared.messaging.catalogue import CATALOGUE
 from cpp_shared.web import ServiceContext, error_body
 
 from .. import access, audit
@@ -82,26 +83,33 @@ def check_with_plugins(content: dict[str, Any], stage: str, field: str | None = 
 
 
 def child_named(child_id: str) -> dict[str, Any] | None:
-    """Who the child is, as documents about them name them: the name (the
-    preferred one when recorded) and the date of birth (or the expected one,
-    for an unborn child). None for a child not registered here."""
+    """Who the child is, as events about them carry it: the name (the
+    preferred one when recorded), the date of birth (or the expected one,
+    for an unborn child) and the NHS number. None for a child not
+    registered here."""
     child = ctx().store.collection("children").find_one({"_id": child_id})
-    if child is None:
-        return None
+    return named(child) if child is not None else None
+
+
+def named(child: dict[str, Any]) -> dict[str, Any]:
     given = child.get("preferred_name") or child.get("given_names") or ""
+    nhs = next((i["value"] for i in child.get("identifiers") or [] if i.get("scheme") == "nhs_number"), None)
     return {"name": " ".join(part for part in (given, child.get("family_name")) if part),
-            "date_of_birth": child.get("date_of_birth") or child.get("expected_date_of_birth")}
+            "date_of_birth": child.get("date_of_birth") or child.get("expected_date_of_birth"),
+            "nhs_number": nhs}
 
 
+@lru_cache(maxsize=None)
 def _named(type_: str) -> bool:
-    """Events that docs render a document from carry the child's name."""
-    return type_.startswith("plan.") or type_ == "report.countersigned.v1"
+    """Events whose catalogue entry carries who the child is."""
+    entry = CATALOGUE.get(type_)
+    return entry is not None and "child" in entry.schema().fields
 
 
 def publish_all(uow, events) -> None:
     names: dict[str, dict[str, Any] | None] = {}
     for type_, subject, data in events:
-        if _named(type_) and data.get("child_id"):
+        if _named(type_) and data.get("child_id") and "child" not in data:
             if data["child_id"] not in names:
                 names[data["child_id"]] = child_named(data["child_id"])
             data = {**data, "child": names[data["child_id"]]}
