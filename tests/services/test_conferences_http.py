@@ -43,8 +43,12 @@ def schedule(plans, sw, case_id, kind="initial", on=10):
     return resp.json["id"]
 
 
+CHILD = {"name": "Sam Jones", "date_of_birth": "2020-01-02", "nhs_number": None}  # child-1 as the record holds it
+
+
 def events_of(store):
-    return [(m.routing_key, m.body["subject"], m.body["data"]) for m in store.outbox_pending(1000)]
+    return [(m.routing_key, m.body["subject"], m.body["data"]) for m in store.outbox_pending(1000)
+            if m.routing_key != "staff.updated.v1"]
 
 
 def audit_actions(plans, token_for):
@@ -91,7 +95,7 @@ def test_a_conference_moves_with_its_etag_and_the_event_names_the_previous_date(
     assert type_ == "conference.rescheduled.v1" and subject == case_id
     assert data == {"conference_id": conf_id, "case_id": case_id, "child_id": "child-1", "kind": "initial",
                     "scheduled_for": iso(12), "previous_scheduled_for": iso(10), "reason": "The chair is unwell",
-                    "plan_id": None}
+                    "plan_id": None, "chair": None, "child": CHILD}
     assert audit_actions(plans, token_for).count("reschedule_conference") == 1
     assert plans_store.verify_log("audit").ok
 
@@ -175,7 +179,8 @@ def test_a_cancelled_initial_conference_makes_way_for_another(plans, plans_store
     type_, subject, data = events_of(plans_store)[-1]
     assert type_ == "conference.cancelled.v1" and subject == case_id
     assert data == {"conference_id": conf_id, "case_id": case_id, "child_id": "child-1", "kind": "initial",
-                    "scheduled_for": iso(10), "reason": "Family moved area", "plan_id": None}
+                    "scheduled_for": iso(10), "reason": "Family moved area", "plan_id": None, "chair": None,
+                    "child": CHILD}
 
     before = written(plans_store)
     assert plans.post(f"/v1/conferences/{conf_id}/cancellation", json={"reason": "again"}, headers=sw).status_code == 409

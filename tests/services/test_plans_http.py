@@ -123,11 +123,11 @@ def test_openapi_document_needs_a_token_and_lists_the_routes(plans, token_for):
 
 
 def test_metrics_show_requests_and_outbox_backlog(plans, token_for):
-    child_id = new_child(plans, bearer(token_for()))  # one event: child.registered
+    child_id = new_child(plans, bearer(token_for()))  # two events: the caller in the staff directory, child.registered
     for _ in range(3):
         assert plans.post("/v1/cases", json={"child_id": child_id}, headers=bearer(token_for())).status_code == 201
     text = plans.get("/metrics").get_data(as_text=True)
-    assert 'cpp_outbox_backlog{service="plans"} 4.0' in text
+    assert 'cpp_outbox_backlog{service="plans"} 5.0' in text
     assert 'cpp_http_requests_total{method="POST",route="/v1/cases",service="plans",status="201"} 3.0' in text
 
 

@@ -20,7 +20,8 @@ OUTLINE = {
 
 
 def events_of(store):
-    return [(m.routing_key, m.body["subject"], m.body["data"]) for m in store.outbox_pending(1000)]
+    return [(m.routing_key, m.body["subject"], m.body["data"]) for m in store.outbox_pending(1000)
+            if m.routing_key != "staff.updated.v1"]
 
 
 def test_a_case_from_strategy_discussion_to_the_end_of_its_plan(plans, plans_store, token_for):
@@ -247,7 +248,7 @@ def test_every_step_of_a_plan_over_http(plans, plans_store, token_for):
     versions = plans.get(f"/v1/plans/{plan_id}/versions", headers=sw).json["versions"]
     assert [(v["number"], v["agreed"]["at"]) for v in versions] == [
         (1, "initial_conference"), (2, "core_group_meeting"), (3, "change"), (4, "review_conference")]
-    assert [m.routing_key for m in plans_store.outbox_pending(1000)] == [
+    assert [key for key, _, _ in events_of(plans_store)] == [
         "case.opened.v1", "strategy_discussion.held.v1", "enquiry.completed.v1", "conference.scheduled.v1",
         "conference.held.v1", "plan.created.v1",
         "core_group.held.v1", "plan.activated.v1",

@@ -26,8 +26,25 @@ def test_expired_token_is_refused(make_settings, token_for):
 def test_token_signed_with_another_key_is_refused(make_settings, tmp_path):
     other = make_settings(CPP_DEV_SIGNING_KEY_FILE=str(tmp_path / "other.key"))
     forged = issue_dev_token(other, role="admin", authority="ENG", user="mallory")
-    with pytest.raises(AuthError, match="not valid"):
+    with pytest.raises(AuthError, match="signed by another key, not this deployment's development key"):
         TokenVerifier(make_settings()).verify(forged)
+
+
+def test_a_token_names_its_user_as_a_person(make_settings, token_for):
+    principal = TokenVerifier(make_settings()).verify(
+        token_for("social_worker", user="sw-9", name="Ada Lovelace", email="Ada@Council.Example", team="North",
+                  manager="tm-1"))
+    assert (principal.name, principal.email, principal.team, principal.manager, principal.address) == (
+        "Ada Lovelace", "ada@council.example", "North", "tm-1", "ada@council.example")
+    bare = TokenVerifier(make_settings()).verify(token_for("chair", user="Chair-2"))
+    assert (bare.name, bare.email, bare.team, bare.address) == ("Chair-2", None, None, "chair-2")
+
+
+def test_a_token_is_not_made_with_a_key_the_services_do_not_have(make_settings, tmp_path):
+    settings = make_settings(CPP_DEV_SIGNING_KEY_FILE=str(tmp_path / "none.key"))
+    with pytest.raises(ConfigError, match="no development signing key"):
+        issue_dev_token(settings, role="admin", authority="ENG", user="a", create_key=False)
+    assert not (tmp_path / "none.key").exists()
 
 
 def test_unknown_role_is_refused(make_settings):

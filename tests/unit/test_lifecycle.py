@@ -234,7 +234,7 @@ def test_a_scheduled_conference_moves_to_another_date_and_keeps_its_history():
     assert type_ == "conference.rescheduled.v1" and subject == case["_id"]
     assert data == {"conference_id": conf["_id"], "case_id": case["_id"], "child_id": "child-1", "kind": "initial",
                     "scheduled_for": "2026-11-25", "previous_scheduled_for": "2026-11-20", "reason": "chair unwell",
-                    "plan_id": None}
+                    "plan_id": None, "chair": None}
     again, _ = lc.reschedule_conference(case, moved, scheduled_for=date(2026, 11, 21), reason="room free",
                                         today=TODAY, rescheduled_by="sw-1")
     assert [(r["from"], r["to"]) for r in again["reschedules"]] == [("2026-11-20", "2026-11-25"),
@@ -298,7 +298,7 @@ def test_a_cancelled_conference_makes_way_for_another():
     (type_, subject, data), = events
     assert type_ == "conference.cancelled.v1" and subject == case["_id"]
     assert data == {"conference_id": conf["_id"], "case_id": case["_id"], "child_id": "child-1", "kind": "initial",
-                    "scheduled_for": "2026-11-20", "reason": "family moved area", "plan_id": None}
+                    "scheduled_for": "2026-11-20", "reason": "family moved area", "plan_id": None, "chair": None}
     with pytest.raises(InvalidStep) as err:
         lc.cancel_conference(case, conf, reason="", today=TODAY, cancelled_by="tm")
     assert "reason" in err.value.errors

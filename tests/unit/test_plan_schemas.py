@@ -379,7 +379,8 @@ def test_partial_load_accepts_a_subset():
 def test_partial_items_are_whole():
     schema = PlanContentSchema(partial=True)
     assert errors_of({"key_worker": {"phone": "020 7525 3306"}}, schema) == {
-        "key_worker": {"name": ["Missing data for required field."]}}
+        "key_worker": {"name": ["Missing data for required field: give the key worker's name or their user id "
+                                "(user)."]}}
     action = {k: v for k, v in FULL["actions"][1].items() if k not in ("id", "status")}
     loaded = schema.load({"actions": [action], "outcomes": FULL["outcomes"]})
     assert loaded["actions"][0]["status"] == "not_started" and loaded["actions"][0]["id"]

@@ -16,9 +16,10 @@ handlers.on(audit_checkpoints.EVENT_TYPE)(audit_checkpoints.keep_checkpoint)
 def setup_store(store) -> None:
     children.setup_store(store)
     lookup.setup_store(store)
-    store.collection("cases").create_index("child_id")
+    for field in ("child_id", "social_worker.user", "team_manager.user", "team", "status"):
+        store.collection("cases").create_index(field)
     store.collection("conferences").create_index("case_id")
-    for field in ("child_id", "status", "key_worker"):
+    for field in ("child_id", "status", "key_worker", "key_worker_user"):
         store.collection("plans").create_index(field)
     store.collection("plan_versions").create_index("plan_id")
     for field in ("conference_id", "status"):
@@ -37,7 +38,7 @@ def setup_app(app) -> None:
     # A break-glass grant's length, checked at start-up (a wrong value stops the service, naming the setting).
     ctx.extensions[access.MINUTES_SETTING] = access.break_glass_minutes(ctx.settings)
     children.install_identifier_schemes(app)
-    app.before_request(staff.remember_caller)  # after authentication: the caller in the staff directory
+    app.after_request(staff.remember_caller)  # a caller whose request succeeded, in the staff directory
 
 
 SERVICE = ServiceSpec(

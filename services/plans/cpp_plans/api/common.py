@@ -11,6 +11,7 @@ from flask import Flask, current_app, jsonify, request
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
+from cpp_shared import staff
 from cpp_shared.etags import if_match_version
 from cpp_shared.messaging.catalogue import CATALOGUE
 from cpp_shared.web import ServiceContext, error_body
@@ -80,6 +81,43 @@ def check_with_plugins(content: dict[str, Any], stage: str, field: str | None = 
             errors.setdefault(name, []).extend(messages)
     if errors:
         raise InvalidStep({field: errors} if field else errors)
+
+
+def link_key_worker(content: dict[str, Any], field: str | None = None) -> dict[str, Any]:
+    """The key worker of plan content about to be agreed, as a reference to
+    staff: by user id, or by the name of exactly one member of staff. Their
+    name is the directory's as it is now (kept with the version: the name as
+    it was then); an email, team or phone the content leaves out is the
+    directory's. A 422 when nobody, or more than one person, is meant."""
+    kw = content.get("key_worker")
+    if not kw:
+        return content
+
+    def refuse(key: str, message: str) -> None:
+        errors = {"key_worker": {key: [message]}}
+        raise InvalidStep({field: errors} if field else errors)
+
+    people = ctx().store.collection(staff.COLLECTION)
+    if kw.get("user"):
+        found = people.find_one({"_id": kw["user"]})
+        if found is None:
+            refuse("user", f"no member of staff has the user id {kw['user']!r}; an admin adds them "
+                           "(PUT /v1/staff/{user})")
+    else:
+        wanted = kw["name"].strip().casefold()
+        matches = [p for p in people.find({}) if (p.get("name") or "").strip().casefold() == wanted]
+        if not matches:
+            refuse("name", f"no member of staff is named {kw['name']!r}: give their user id (key_worker.user), "
+                           "or an admin adds them to the staff directory")
+        if len(matches) > 1:
+            refuse("name", f"{len(matches)} members of staff are named {kw['name']!r}: give the key worker's "
+                           "user id (key_worker.user)")
+        found = matches[0]
+    linked = {**kw, "user": found["_id"], "name": found.get("name") or kw.get("name") or found["_id"]}
+    for key in ("email", "team", "phone"):
+        if not linked.get(key) and found.get(key):
+            linked[key] = found[key]
+    return {**content, "key_worker": linked}
 
 
 def child_named(child_id: str) -> dict[str, Any] | None:

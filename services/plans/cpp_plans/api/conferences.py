@@ -7,15 +7,16 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from cpp_shared import staff
 from cpp_shared.auth import current_principal, requires_role
 from cpp_shared.idempotency import idempotent
 from cpp_shared.store import VersionConflict
 
 from .. import audit
 from ..domain import lifecycle as lc
-from .cases import CaseSchema
-from .common import (READERS, PersonSchema, check_if_match, check_with_plugins, commit_step, ctx, etag, load,
-                     plan_version_inserts, requires_if_match, saved, today)
+from .cases import CaseSchema, StaffRefSchema
+from .common import (READERS, PersonSchema, check_if_match, check_with_plugins, commit_step, ctx, etag,
+                     link_key_worker, load, plan_version_inserts, requires_if_match, saved, today)
 from .fields import IsoDate
 from .plan_schemas import PlanContentSchema
 from .plans import PlanSchema, plan_response
@@ -29,6 +30,9 @@ DECIDERS = ("chair", "team_manager")
 class ConferenceCreateSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(["initial", "review"]))
     scheduled_for = fields.Date(required=True)
+    chair = fields.String(validate=validate.Length(min=1, max=200), metadata={
+        "description": "the user id of the conference's chair (a chair in the staff directory); when left out, "
+                       "the chair who records the outcome"})
 
 
 def _not_blank(value: str) -> None:
@@ -88,6 +92,7 @@ class ConferenceSchema(Schema):
     status = fields.String(metadata={"description": "scheduled, held or cancelled"})
     scheduled_for = fields.String()
     scheduled_by = fields.String()
+    chair = fields.Nested(StaffRefSchema, allow_none=True, metadata={"description": "the chair, name as it was then"})
     reschedules = fields.List(fields.Nested(RescheduleSchema), metadata={"description": "every move, oldest first"})
     cancellation = fields.Nested(CancellationSchema)
     outcome = fields.Dict(allow_none=True)
@@ -133,11 +138,23 @@ class CaseConferences(MethodView):
     def post(self, body, case_id):
         case = load("cases", case_id, "case")
         plan = load("plans", case["plan_id"], "plan") if case["plan_id"] else None
+        chair = _chair(body["chair"]) if "chair" in body else None
         after, conference, events = lc.schedule_conference(case, plan, kind=body["kind"], scheduled_for=body["scheduled_for"],
-                                                           today=today(), scheduled_by=current_principal().user)
+                                                           today=today(), scheduled_by=current_principal().user,
+                                                           chair=chair)
         commit_step("schedule_conference", "conference", conference["_id"], child_id=case["child_id"], events=events,
                     replaces=[("cases", after, case)], inserts=[("conferences", conference)])
-        return saved(conference)
+        return saved(conference), {"ETag": etag(1)}
+
+
+def _chair(user: str) -> dict:
+    """A reference to the chair named, or a 422: conferences are chaired by a chair in the staff directory."""
+    found = staff.entry(ctx().store, user)
+    if found is None or found.get("role") != "chair":
+        why = "no member of staff has this user id" if found is None else (
+            f"{found.get('name')} is not a chair (they are a {str(found.get('role')).replace('_', ' ')})")
+        abort(422, message="the conference's chair must be a chair", errors={"json": {"chair": [why]}})
+    return {"user": found["_id"], "name": found.get("name") or found["_id"]}
 
 
 ETAG_HEADER = {"ETag": {"description": "the conference's revision, for If-Match", "schema": {"type": "string"}}}
@@ -207,10 +224,12 @@ class ConferenceOutcome(MethodView):
         for field, stage in (("outline_plan", "outline"), ("plan", "revision")):
             if field in body:
                 began = plan_before["created_on"] if field == "plan" and plan_before else None
-                body[field] = plan_content(body[field], not_before=body["held_on"], field=field, plan_began=began)
+                body[field] = link_key_worker(
+                    plan_content(body[field], not_before=body["held_on"], field=field, plan_began=began), field)
                 check_with_plugins(body[field], stage, field)
-        common = dict(held_on=body["held_on"], today=today(), decided_by=current_principal().user,
-                      attendees=body["attendees"])
+        me = current_principal()
+        common = dict(held_on=body["held_on"], today=today(), decided_by=me.user, attendees=body["attendees"],
+                      chair=staff.ref(ctx().store, me.user) if me.role == "chair" else None)
         if conference["kind"] == "initial":
             if "plan_required" not in body:
                 raise lc.InvalidStep({"plan_required": ["an initial conference decides whether a plan is required"]})

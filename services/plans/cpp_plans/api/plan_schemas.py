@@ -198,12 +198,24 @@ def _id(**kw) -> fields.String:
 # ---------------------------------------------------------------- parts of a plan
 
 class KeyWorkerSchema(Schema):
-    """The key worker / lead professional (usually the social worker) and how to contact them."""
-    name = _name(required=True)
+    """The key worker / lead professional (usually the social worker) and how to contact them: a member of
+    staff, by user id (``user``) or by their name in the staff directory; the plans service keeps both, the
+    name as it was when the plan was agreed."""
+    user = fields.String(validate=[validate.Length(min=1, max=200), _not_blank],
+                         metadata={"description": "the key worker's user id in the staff directory (GET /v1/staff)"})
+    name = fields.String(validate=[validate.Length(max=NAME_MAX), _not_blank], metadata={
+        "description": "their name; when no user id is given, the name of exactly one member of staff"})
     role = fields.String(load_default="social worker", validate=[validate.Length(max=NAME_MAX), _not_blank])
     team = _name()
     phone = _phone()
     email = _email()
+
+
+    @validates_schema
+    def _someone(self, data, **kwargs):
+        if not data.get("user") and not data.get("name"):
+            raise ValidationError("Missing data for required field: give the key worker's name or their user id "
+                                  "(user).", "name")
 
 
 class CoreGroupMemberSchema(Schema):

@@ -15,7 +15,7 @@ from cpp_shared.store import VersionConflict
 from .. import access, audit
 from ..domain import lifecycle as lc
 from .common import (READERS, WRITERS, PersonSchema, check_with_plugins, commit_step, ctx, etag, if_match_version,
-                     load, plan_version_inserts, requires_if_match, saved, today)
+                     link_key_worker, load, plan_version_inserts, requires_if_match, saved, today)
 from .fields import IsoDate, StrictBoolean
 from .plan_schemas import PlanContentSchema, missing_for_agreement
 
@@ -39,7 +39,9 @@ class PlanSchema(Schema):
     last_reviewed_on = fields.String(allow_none=True)
     ended = fields.Dict(allow_none=True)
     agreed = fields.Nested(AgreedSchema)
-    key_worker = fields.String(allow_none=True)
+    key_worker = fields.String(allow_none=True, metadata={"description": "the key worker's name"})
+    key_worker_user = fields.String(allow_none=True, metadata={
+        "description": "the key worker's user id in the staff directory; null for a key worker not yet linked"})
     categories = fields.List(fields.String())
     content = fields.Nested(PlanContentSchema)
     escalations = fields.List(fields.Dict())
@@ -75,7 +77,9 @@ class PlanChangeSchema(PlanContentSchema):
 
 class PlanQuerySchema(Schema):
     status = fields.String(validate=validate.OneOf(["outline", "active", "ended"]))
-    key_worker = fields.String(validate=validate.Length(min=1, max=200))
+    key_worker = fields.String(validate=validate.Length(min=1, max=200), metadata={"description": "by name"})
+    key_worker_user = fields.String(validate=validate.Length(min=1, max=200),
+                                    metadata={"description": "by user id; me for the caller"})
     child_id = fields.String(validate=validate.Length(min=1, max=100))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
     page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
@@ -95,7 +99,9 @@ class Plans(MethodView):
     @requires_role(*READERS)
     def get(self, query):
         filter_ = {"authority": ctx().authority["code"]}
-        filter_.update({k: query[k] for k in ("status", "key_worker", "child_id") if k in query})
+        filter_.update({k: query[k] for k in ("status", "key_worker", "key_worker_user", "child_id") if k in query})
+        if filter_.get("key_worker_user") == "me":
+            filter_["key_worker_user"] = current_principal().user
         filter_ = access.exclude_hidden(filter_)  # restricted children the caller may not see are left out
         plans = ctx().store.collection("plans")
         page, size = query["page"], query["page_size"]
@@ -156,10 +162,14 @@ class PlanById(MethodView):
         errors = schema.validate(merged)
         if errors:
             raise lc.InvalidStep(errors)
+        if "key_worker" in changes:  # a new key worker is a member of staff (an unchanged one stays as it is)
+            merged = link_key_worker(merged)
         check_with_plugins(merged, "change")
         after = {**plan, "content": merged, "plan_version": plan["plan_version"] + 1,
                  "agreed": {"by": current_principal().user, "on": today().isoformat(), "at": "change"},
-                 "key_worker": merged.get("key_worker", {}).get("name"), "categories": list(merged.get("categories", []))}
+                 "key_worker": merged.get("key_worker", {}).get("name"),
+                 "key_worker_user": merged.get("key_worker", {}).get("user"),
+                 "categories": list(merged.get("categories", []))}
         try:
             saved = _save_plan(plan, after, [("plan.version_agreed.v1", plan_id, lc.plan_snapshot(after))], "change")
         except VersionConflict:  # another change committed after our read: the ETag is stale now
@@ -238,6 +248,7 @@ class CoreGroupMeetings(MethodView):
             errors = schema.validate(content)
             if errors:
                 raise lc.InvalidStep({"plan": errors})
+            content = link_key_worker(content, "plan")
         would_agree = content if content is not None else plan["content"]
         if body["detailed_plan_agreed"]:
             check_with_plugins(would_agree, "detailed", "plan")

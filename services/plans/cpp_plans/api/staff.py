@@ -15,6 +15,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
 from cpp_shared import staff as directory
+from cpp_shared.logs import get_logger
 from cpp_shared.auth import current_principal, requires_role
 
 from .. import audit
@@ -23,6 +24,7 @@ from .common import READERS, ctx
 blp = Blueprint("staff", __name__, url_prefix="/v1/staff", description="The staff directory")
 
 _SEEN_LOCK = threading.Lock()
+log = get_logger(__name__)
 
 
 def _record(uow, entry: dict[str, Any], action: str | None) -> None:
@@ -36,27 +38,33 @@ def _record(uow, entry: dict[str, Any], action: str | None) -> None:
     ctx().publish(uow, directory.EVENT_TYPE, subject=entry["user"], data=directory.event_data(entry))
 
 
-def remember_caller() -> None:
-    """Before each authenticated request: record the caller in the directory
-    when their claims are new or changed (a process remembers what it last
-    saw of each user, so a request whose claims are known writes nothing)."""
+def remember_caller(response):
+    """After each authenticated request that succeeded: record the caller in
+    the directory when their claims are new or changed (a process remembers
+    what it last saw of each user, so a request whose claims are known
+    writes nothing, and a refused request writes nothing at all). A store
+    that fails here fails nobody's request: the next one tries again."""
     principal = g.get("principal")
-    if principal is None:
-        return
+    if principal is None or response.status_code >= 400:
+        return response
     seen = directory.from_principal(principal)
     if seen is None:
-        return
+        return response
     cache: dict[str, tuple] = ctx().extensions.setdefault("staff_seen", {})
     key = tuple(seen.get(f) for f in directory.FIELDS)
     if cache.get(principal.user) == key:
-        return
-    stored = directory.entry(ctx().store, principal.user)
-    if directory.differs(stored, seen):
-        entry = directory.merged(stored, seen)
-        with ctx().store.unit_of_work() as uow:
-            _record(uow, entry, None)
+        return response
+    try:
+        stored = directory.entry(ctx().store, principal.user)
+        if directory.differs(stored, seen):
+            with ctx().store.unit_of_work() as uow:
+                _record(uow, directory.merged(stored, seen), None)
+    except Exception:  # noqa: BLE001 - the answer is already made; the directory catches up next time
+        log.warning("staff_directory_not_updated", user=principal.user, exc_info=True)
+        return response
     with _SEEN_LOCK:
         cache[principal.user] = key
+    return response
 
 
 class StaffSchema(Schema):

@@ -57,7 +57,14 @@ def _not_in_future(field: str, value: date, today: date) -> None:
 
 # --- case ---------------------------------------------------------------
 
-def open_case(case_id: str, child_id: str, authority: str, opened_at: str, opened_by: str) -> tuple[dict, list[Event]]:
+Person = dict[str, Any]  # a reference to a member of staff: {"user": id, "name": name as it was then}
+
+
+def open_case(case_id: str, child_id: str, authority: str, opened_at: str, opened_by: str, *,
+              social_worker: Person | None = None, team_manager: Person | None = None,
+              team: str | None = None) -> tuple[dict, list[Event]]:
+    """A new case, held by its social worker and team manager (references to
+    staff) in their team."""
     case = {
         "_id": case_id,
         "authority": authority,
@@ -70,8 +77,28 @@ def open_case(case_id: str, child_id: str, authority: str, opened_at: str, opene
         "conferences": [],  # {id, kind, status}
         "plan_id": None,
         "step_down": None,
+        "social_worker": social_worker,
+        "team_manager": team_manager,
+        "team": team,
     }
-    return case, [("case.opened.v1", case_id, {"case_id": case_id, "child_id": child_id, "opened_at": opened_at})]
+    return case, [("case.opened.v1", case_id, {"case_id": case_id, "child_id": child_id, "opened_at": opened_at,
+                                               "social_worker": social_worker, "team_manager": team_manager,
+                                               "team": team})]
+
+
+def allocate_case(case: dict, *, social_worker: Person | None, team_manager: Person | None,
+                  team: str | None) -> tuple[dict, list[Event]]:
+    """Give the case to another social worker, team manager or team (any
+    time before the plan ends: an ended case is not allocated)."""
+    if case["status"] == "plan_ended":
+        raise LifecycleError("the plan has ended: the case is no longer allocated")
+    now = (case.get("social_worker"), case.get("team_manager"), case.get("team"))
+    if (social_worker, team_manager, team) == now:
+        raise InvalidStep({"social_worker": ["the case is already held by these people in this team"]})
+    new = {**copy.deepcopy(case), "social_worker": social_worker, "team_manager": team_manager, "team": team}
+    return new, [("case.allocated.v1", case["_id"], {
+        "case_id": case["_id"], "child_id": case["child_id"], "plan_id": case["plan_id"],
+        "social_worker": social_worker, "team_manager": team_manager, "team": team})]
 
 
 def record_strategy_discussion(case: dict, *, held_on: date, today: date, initiated_enquiries: bool,
@@ -132,7 +159,7 @@ def record_enquiry_outcome(case: dict, *, completed_on: date, conference_require
 # --- conferences --------------------------------------------------------
 
 def schedule_conference(case: dict, plan: dict | None, *, kind: str, scheduled_for: date,
-                        today: date, scheduled_by: str) -> tuple[dict, dict, list[Event]]:
+                        today: date, scheduled_by: str, chair: Person | None = None) -> tuple[dict, dict, list[Event]]:
     live = [c for c in case["conferences"] if c["status"] != "cancelled"]
     if kind == "initial":
         if any(c["kind"] == "initial" for c in live):
@@ -155,13 +182,14 @@ def schedule_conference(case: dict, plan: dict | None, *, kind: str, scheduled_f
         "status": "scheduled",
         "scheduled_for": _iso(scheduled_for),
         "scheduled_by": scheduled_by,
+        "chair": chair,
         "outcome": None,
     }
     new = copy.deepcopy(case)
     new["conferences"].append({"id": conference["_id"], "kind": kind, "status": "scheduled"})
     event = ("conference.scheduled.v1", case["_id"], {
         "conference_id": conference["_id"], "case_id": case["_id"], "child_id": case["child_id"], "kind": kind,
-        "scheduled_for": conference["scheduled_for"], "plan_id": case["plan_id"],
+        "scheduled_for": conference["scheduled_for"], "plan_id": case["plan_id"], "chair": chair,
     })
     return new, conference, [event]
 
@@ -213,7 +241,7 @@ def reschedule_conference(case: dict, conference: dict, *, scheduled_for: date, 
     event = ("conference.rescheduled.v1", case["_id"], {
         "conference_id": conference["_id"], "case_id": case["_id"], "child_id": case["child_id"],
         "kind": conference["kind"], "scheduled_for": new["scheduled_for"], "previous_scheduled_for": previous,
-        "reason": reason, "plan_id": case["plan_id"],
+        "reason": reason, "plan_id": case["plan_id"], "chair": conference.get("chair"),
     })
     return new, [event]
 
@@ -231,7 +259,7 @@ def cancel_conference(case: dict, conference: dict, *, reason: str, today: date,
     event = ("conference.cancelled.v1", case["_id"], {
         "conference_id": conference["_id"], "case_id": case["_id"], "child_id": case["child_id"],
         "kind": conference["kind"], "scheduled_for": conference["scheduled_for"], "reason": reason,
-        "plan_id": case["plan_id"],
+        "plan_id": case["plan_id"], "chair": conference.get("chair"),
     })
     return new_case, new_conf, [event]
 
@@ -246,7 +274,8 @@ def _mark_conference(case: dict, conference_id: str, status: str) -> dict:
 
 def hold_initial_conference(case: dict, conference: dict, *, held_on: date, today: date, plan_required: bool,
                             plan_content: dict | None, decided_by: str, attendees: list[dict],
-                            plan_id: str | None = None) -> tuple[dict, dict, dict | None, list[Event]]:
+                            plan_id: str | None = None, chair: Person | None = None
+                            ) -> tuple[dict, dict, dict | None, list[Event]]:
     """Returns (case, conference, plan or None, events)."""
     _check_can_hold(conference, held_on, today)
     if conference["kind"] != "initial":
@@ -255,7 +284,8 @@ def hold_initial_conference(case: dict, conference: dict, *, held_on: date, toda
     if started and held_on < started:
         raise InvalidStep({"held_on": [f"is before the strategy discussion of {started.isoformat()}"]})
     outcome = {"held_on": _iso(held_on), "plan_required": plan_required, "attendees": attendees, "decided_by": decided_by}
-    new_conf = {**copy.deepcopy(conference), "status": "held", "outcome": outcome}
+    new_conf = {**copy.deepcopy(conference), "status": "held", "outcome": outcome,
+                "chair": conference.get("chair") or chair}
     new_case = _mark_conference(case, conference["_id"], "held")
     plan = None
     events: list[Event] = []
@@ -276,6 +306,7 @@ def hold_initial_conference(case: dict, conference: dict, *, held_on: date, toda
         "conference_id": conference["_id"], "case_id": case["_id"], "child_id": case["child_id"], "kind": "initial",
         "held_on": _iso(held_on), "plan_required": plan_required, "plan_id": plan["_id"] if plan else None,
         "first_core_group_on": plan["content"].get("first_core_group_on") if plan else None,
+        "chair": new_conf["chair"],
     }))
     if plan:
         events.append(("plan.created.v1", plan["_id"], plan_snapshot(plan)))
@@ -286,8 +317,8 @@ REVIEW_DECISIONS = ("continue", "revise", "end")
 
 
 def hold_review_conference(case: dict, conference: dict, plan: dict, *, held_on: date, today: date, decision: str,
-                           plan_content: dict | None, decided_by: str, attendees: list[dict]
-                           ) -> tuple[dict, dict, dict, list[Event]]:
+                           plan_content: dict | None, decided_by: str, attendees: list[dict],
+                           chair: Person | None = None) -> tuple[dict, dict, dict, list[Event]]:
     """A review conference continues the plan, revises it (a new agreed
     version) or ends it (the child steps down to a child in need plan)."""
     _check_can_hold(conference, held_on, today)
@@ -303,13 +334,14 @@ def hold_review_conference(case: dict, conference: dict, plan: dict, *, held_on:
         raise InvalidStep({"plan": ["a revision agrees the revised plan's content"]})
     outcome = {"held_on": _iso(held_on), "decision": decision, "attendees": attendees, "decided_by": decided_by,
                "plan_id": plan["_id"]}
-    new_conf = {**copy.deepcopy(conference), "status": "held", "outcome": outcome}
+    new_conf = {**copy.deepcopy(conference), "status": "held", "outcome": outcome,
+                "chair": conference.get("chair") or chair}
     new_case = _mark_conference(case, conference["_id"], "held")
     new_plan_doc = copy.deepcopy(plan)
     new_plan_doc["last_reviewed_on"] = _iso(held_on)
     events: list[Event] = [("conference.held.v1", case["_id"], {
         "conference_id": conference["_id"], "case_id": case["_id"], "child_id": case["child_id"], "kind": "review",
-        "held_on": _iso(held_on), "decision": decision, "plan_id": plan["_id"],
+        "held_on": _iso(held_on), "decision": decision, "plan_id": plan["_id"], "chair": new_conf["chair"],
     })]
     if decision == "end":
         new_plan_doc["status"] = "ended"
@@ -321,7 +353,7 @@ def hold_review_conference(case: dict, conference: dict, plan: dict, *, held_on:
         new_plan_doc["content"] = copy.deepcopy(plan_content)
         new_plan_doc["plan_version"] = plan["plan_version"] + 1
         new_plan_doc["agreed"] = {"by": decided_by, "on": _iso(held_on), "at": "review_conference"}
-        new_plan_doc["key_worker"] = plan_content.get("key_worker", {}).get("name", plan["key_worker"])
+        _set_key_worker(new_plan_doc, plan_content)
         new_plan_doc["categories"] = list(plan_content.get("categories", plan["categories"]))
         events.append(("plan.version_agreed.v1", plan["_id"], plan_snapshot(new_plan_doc)))
     else:
@@ -351,11 +383,19 @@ def new_plan(case: dict, conference: dict, content: dict, *, held_on: date, agre
         "content": copy.deepcopy(content),
         "agreed": {"by": agreed_by, "on": _iso(held_on), "at": "initial_conference"},
         "key_worker": content.get("key_worker", {}).get("name"),
+        "key_worker_user": content.get("key_worker", {}).get("user"),
         "categories": list(content.get("categories", [])),
         "activated_on": None,
         "ended": None,
         "escalations": [],
     }
+
+
+def _set_key_worker(plan: dict, content: dict) -> None:
+    """The plan's key worker (name and staff user id) from newly agreed content."""
+    if content.get("key_worker"):
+        plan["key_worker"] = content["key_worker"].get("name", plan["key_worker"])
+        plan["key_worker_user"] = content["key_worker"].get("user")
 
 
 def plan_version_record(plan: dict) -> dict:
@@ -394,7 +434,7 @@ def plan_snapshot(plan: dict) -> dict:
 def _contact_of(key_worker: dict | None) -> dict | None:
     if not key_worker:
         return None
-    return {k: key_worker.get(k) for k in ("name", "role", "team", "phone", "email")}
+    return {k: key_worker.get(k) for k in ("user", "name", "role", "team", "phone", "email")}
 
 
 def _plan_in_force(plan: dict, step: str) -> None:
@@ -443,7 +483,7 @@ def record_core_group_meeting(plan: dict, *, held_on: date, today: date, attende
     if detailed_plan_agreed and (plan_content is not None or plan["status"] == "outline"):
         if plan_content is not None:
             new["content"] = copy.deepcopy(plan_content)
-            new["key_worker"] = plan_content.get("key_worker", {}).get("name", plan["key_worker"])
+            _set_key_worker(new, plan_content)
             new["categories"] = list(plan_content.get("categories", plan["categories"]))
         new["plan_version"] = plan["plan_version"] + 1
         new["agreed"] = {"by": recorded_by, "on": meeting["held_on"], "at": "core_group_meeting"}
