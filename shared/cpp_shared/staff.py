@@ -10,6 +10,10 @@ adds someone who has not signed in yet; each change is a
 from those events (``keep``), so that each can name people without asking
 the plans service.
 
+Entries are found by their ``user`` field (a user id is unique within an
+authority, not across the authorities that may share a database), never by
+``_id``.
+
 Records name people by reference: ``{"user": id, "name": name}``, the name
 as it was when the record was made (``ref``). What a person reads shows
 the name; the id is kept for machines.
@@ -27,11 +31,16 @@ STAFF_ROLES = ("social_worker", "team_manager", "chair", "auditor", "admin")
 FIELDS = ("name", "email", "team", "role", "manager", "phone")
 
 
+def setup_store(store) -> None:
+    store.collection(COLLECTION).create_index("user")
+    store.collection(COLLECTION).create_index("team")
+
+
 def from_principal(principal: Principal) -> dict[str, Any] | None:
     """The directory entry a token's claims make; None for a partner."""
     if principal.role not in STAFF_ROLES:
         return None
-    return {"_id": principal.user, "user": principal.user, "name": principal.claims.get("name") or None,
+    return {"user": principal.user, "name": principal.claims.get("name") or None,
             "email": principal.email,
             "team": principal.team, "role": principal.role, "manager": principal.manager}
 
@@ -49,7 +58,6 @@ def merged(stored: dict[str, Any] | None, seen: dict[str, Any]) -> dict[str, Any
     out.update({k: v for k, v in seen.items() if v is not None or k not in out})
     for f in FIELDS:
         out.setdefault(f, None)
-    out["name"] = out["name"] or out.get("user")
     return out
 
 
@@ -58,28 +66,32 @@ def event_data(entry: dict[str, Any]) -> dict[str, Any]:
     return {"user": entry["user"], **{f: entry.get(f) for f in FIELDS}}
 
 
-def keep(uow, event: dict[str, Any]) -> None:
-    """A consumer's handler: keep the directory from ``staff.updated.v1``."""
+def keep(event: dict[str, Any], ctx) -> None:
+    """A consumer's handler of ``staff.updated.v1``: keep the directory
+    (``handlers.on(staff.EVENT_TYPE)(staff.keep)``)."""
     data = event.get("data") or {}
     if not data.get("user"):
         return
-    uow.update(COLLECTION, {"_id": data["user"]},
-               {"$set": {"user": data["user"], **{f: data.get(f) for f in FIELDS}}}, upsert=True)
+    ctx.uow.update(COLLECTION, {"user": data["user"]}, {"$set": {f: data.get(f) for f in FIELDS}}, upsert=True)
 
 
 def entry(store, user: str | None) -> dict[str, Any] | None:
     if not user:
         return None
-    return store.collection(COLLECTION).find_one({"_id": user})
+    return store.collection(COLLECTION).find_one({"user": user})
+
+
+UNNAMED = "a member of staff"
 
 
 def ref(store, user: str | None) -> dict[str, Any] | None:
     """A reference to a member of staff, with their name as it is now (kept
-    in the record it is put in: the name as it was then)."""
+    in the record it is put in: the name as it was then); "a member of
+    staff" for someone whose token named nobody, never their user id."""
     if not user:
         return None
     found = entry(store, user)
-    return {"user": user, "name": (found or {}).get("name") or user}
+    return {"user": user, "name": (found or {}).get("name") or UNNAMED}
 
 
 def name_of(store, user: str | None, default: str = "") -> str:
@@ -89,12 +101,12 @@ def name_of(store, user: str | None, default: str = "") -> str:
     if not user:
         return default
     found = entry(store, user)
-    return (found or {}).get("name") or "a member of staff"
+    return (found or {}).get("name") or UNNAMED
 
 
 def names(store, users: Iterable[str | None]) -> dict[str, str]:
     wanted = sorted({u for u in users if u})
     if not wanted:
         return {}
-    found = {d["_id"]: d.get("name") for d in store.collection(COLLECTION).find({"_id": {"$in": wanted}})}
-    return {u: found.get(u) or "a member of staff" for u in wanted}
+    found = {d["user"]: d.get("name") for d in store.collection(COLLECTION).find({"user": {"$in": wanted}})}
+    return {u: found.get(u) or UNNAMED for u in wanted}

@@ -42,9 +42,13 @@ def notify_app(make_settings):
     return create_notify_app(make_settings("notify"))
 
 
+# The walk's people as their tokens name them (the social worker is the plans' key worker).
+NAMES = {"social_worker": "Sam Social", "team_manager": "Pat Manager", "chair": "Chris Chair"}
+
+
 @pytest.fixture
 def who(token_for):
-    return {role: bearer(token_for(role, user=f"{role}-1"))
+    return {role: bearer(token_for(role, user=f"{role}-1", name=NAMES.get(role), team="North"))
             for role in ("social_worker", "team_manager", "chair", "partner", "auditor", "admin")}
 
 
@@ -166,7 +170,34 @@ def walk(plans, who, pump, ticker, scheduler_store):
         "created_on": on(4)}), 201)
     walk_reports(plans, who, on)
     walk_restriction(plans, who, child_id)
+    walk_staff(plans, who, no_plan, plan_id)
     pump()
+
+
+def walk_staff(plans, who, case_id, plan_id):
+    """The staff directory: an admin adds someone, the case is given to them, the lists a worker reads, and a
+    plan made before key workers were staff (its key worker a name only) linked by name."""
+    admin, tm, sw = who["admin"], who["team_manager"], who["social_worker"]
+    ok(plans.post("/v1/staff", headers=admin, json={"user": "kim-1", "name": "Kim Older", "role": "social_worker",
+                                                    "team": "North"}), 201)
+    ok(plans.put("/v1/staff/kim-1", headers=admin, json={"name": "Kim Older", "role": "social_worker",
+                                                         "team": "North", "phone": "020 7946 0009"}))
+    ok(plans.get("/v1/staff?team=North", headers=sw))
+    ok(plans.get("/v1/staff/me", headers=sw))
+    ok(plans.get("/v1/staff/kim-1", headers=sw))
+    ok(plans.get("/v1/cases?worker=me", headers=sw))
+    ok(plans.get("/v1/cases?team=mine&status=enquiries", headers=tm))
+    tag = f'"{ok(plans.get(f"/v1/cases/{case_id}", headers=sw))["version"]}"'
+    ok(plans.put(f"/v1/cases/{case_id}/allocation", json={"social_worker": "kim-1"}, headers={**tm, "If-Match": tag}))
+    store = plans.application.extensions["cpp"].store
+    old = store.collection("plans").find_one({"_id": plan_id})
+    old["content"]["key_worker"].pop("user")
+    old.pop("key_worker_user")
+    with store.unit_of_work() as uow:  # as a plan made by an earlier version was stored
+        uow.replace("plans", old, expected_version=old.pop("version"))
+    assert ok(plans.get("/v1/staff/key-worker-links", headers=admin))["unlinked"]
+    assert ok(plans.post("/v1/staff/key-worker-links/by-name", headers=admin))["plans_linked"] == 1
+    ok(plans.post("/v1/staff/key-worker-links", headers=admin, json={"plan_id": plan_id, "user": "social_worker-1"}))
 
 
 def walk_restriction(plans, who, child_id):

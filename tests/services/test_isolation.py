@@ -33,7 +33,7 @@ from cpp_scheduler.runtime import runtime as scheduler_runtime
 from cpp_scheduler.tick import Ticker
 from cpp_shared.store.scoped import unscoped
 from tests.helpers import bearer, hand_over
-from tests.services.test_event_catalogue import walk, walk_revocations, walk_subscriptions
+from tests.services.test_event_catalogue import NAMES, walk, walk_revocations, walk_subscriptions
 
 ROLES = ("social_worker", "team_manager", "chair", "partner", "auditor", "admin")
 FACTORIES = {"plans": create_plans_app, "scheduler": create_scheduler_app, "notify": create_notify_app,
@@ -45,6 +45,7 @@ PATH_IDS = {
     "request_id": ("plans", "resource_panel_requests"), "deadline_id": ("scheduler", "deadlines"),
     "feed_id": ("scheduler", "calendar_feeds"), "subscription_id": ("notify", "subscriptions"),
     "delivery_id": ("notify", "deliveries"), "message_id": ("notify", "messages"), "doc_id": ("docs", "documents"),
+    "user": ("plans", "staff"),
 }
 PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
 
@@ -93,7 +94,7 @@ def deploy(make_settings, plugins: str) -> Deployment:
 def fill(eng: Deployment, token_for) -> None:
     """ENG's records: a walk through every step, its events handed to every
     consuming service, documents rendered, a calendar feed, subscriptions."""
-    who = {role: bearer(token_for(role, user=f"{role}-1")) for role in ROLES}
+    who = {role: bearer(token_for(role, user=f"{role}-1", name=NAMES.get(role), team="North")) for role in ROLES}
     plans_store = eng.ctx("plans").store
     seen: set[str] = set()
 
@@ -157,7 +158,7 @@ def eng_ids(eng: Deployment) -> dict[str, str]:
     for param, (service, collection) in PATH_IDS.items():
         rows = eng.ctx(service).store.collection(collection).find({}, sort=[("_id", 1)], limit=1)
         if rows:
-            ids[param] = rows[0]["_id"]
+            ids[param] = rows[0]["user" if param == "user" else "_id"]
     return ids
 
 

@@ -24,6 +24,7 @@ DEFAULT_CLASSES = ("identifier", "status", "date", "contact")
 
 PARTNER_TYPES = frozenset({
     "plan.created.v1", "plan.activated.v1", "plan.version_agreed.v1", "plan.reviewed.v1", "plan.ended.v1",
+    "plan.key_worker_linked.v1",
     "conference.scheduled.v1", "conference.rescheduled.v1", "conference.cancelled.v1", "conference.held.v1",
     "core_group.held.v1", "escalation.raised.v1",
 })

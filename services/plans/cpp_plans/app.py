@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from cpp_shared import audit_checkpoints
+from cpp_shared import staff as staff_directory
 from cpp_shared.messaging.consumer import Handlers
 from cpp_shared.web import ServiceSpec, create_app as _create_app
 
@@ -29,7 +30,7 @@ def setup_store(store) -> None:
         store.collection("resource_panel_requests").create_index(field)
     store.collection("child_in_need_plans").create_index("case_id")
     access.setup_store(store)
-    store.collection("staff").create_index("team")
+    staff_directory.setup_store(store)
 
 
 def setup_app(app) -> None:

@@ -1,7 +1,11 @@
-"""`cpp revoke`: an operator revokes a user's tokens, or one token, from the
+"""The plans service's commands.
+
+`cpp revoke`: an operator revokes a user's tokens, or one token, from the
 plans service's machine, as an admin would with POST /v1/revocations (the
 same record, audit entry and event, in one commit). For when no admin can
-sign in, or the admin's own tokens are the ones to revoke."""
+sign in, or the admin's own tokens are the ones to revoke.
+
+`cpp migrate`: carry records made by earlier versions over (see migrations.py)."""
 from __future__ import annotations
 
 import getpass
@@ -53,3 +57,30 @@ def revoke(user: str | None, jti: str | None, expires_at: str | None, reason: st
         sys.exit(2)
     click.echo(json.dumps({k: doc[k] for k in ("user", "jti", "not_before", "expires_at", "revoked_at", "by")}
                           | {"id": doc["_id"]}))
+
+
+@click.command(help="Carry records made before key workers were staff over: link each plan's key worker to the "
+                    "one member of staff with that name, give each case with no social worker the social worker "
+                    "who opened it, and list what an admin must link by hand. Safe to repeat. Audited as "
+                    "operator:<login>.")
+def migrate() -> None:
+    from .api.staff import link_everyone
+    from .app import create_app
+
+    try:
+        app = create_app(Settings.from_env("plans"))
+        ctx = app.extensions["cpp"]
+        operator = Principal(user=f"operator:{getpass.getuser()}", role=OPERATOR, authority=ctx.authority["code"])
+        with app.app_context():
+            g.principal, g.request_id = operator, uuid.uuid4().hex
+            report = link_everyone()
+    except (ConfigError, PluginError, StoreError) as exc:
+        click.echo(f"cpp migrate: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"key workers linked to staff: {len(report.plans_linked)}")
+    click.echo(f"cases given their social worker: {len(report.cases_allocated)}")
+    if report.unlinked:
+        click.echo(f"to link by hand (POST /v1/staff/key-worker-links with plan_id and user): {len(report.unlinked)}")
+        for item in report.unlinked:
+            click.echo(f"  plan {item['plan_id']} ({item['status']}), child {item['child'] or 'not named'}: "
+                       f"key worker {item['key_worker']!r}: {item['reason']}")

@@ -186,7 +186,7 @@ class StaffUpdatedV1(EventData):
     whenever they change, or by an admin."""
 
     user = _identifier("the user id (the tokens' sub)")
-    name = _contact("their display name (the name claim)")
+    name = _contact("their display name (the name claim); null when their tokens name nobody", allow_none=True)
     email = _contact("their email address (the email claim); null when unknown", allow_none=True)
     team = _contact("their team (the team claim); null when unknown", allow_none=True)
     role = _status("their role", validate=_one_of("social_worker", "team_manager", "chair", "auditor", "admin"))
@@ -710,6 +710,8 @@ CATALOGUE: dict[str, EventType] = {e.type: e for e in [
         ("plan.reviewed.v1", "A review conference continued the plan unchanged.", PlanSnapshotV1, PLAN),
         ("plan.ended.v1", "A review conference ended the plan (step-down to a child in need plan).",
          PlanSnapshotV1, PLAN),
+        ("plan.key_worker_linked.v1", "A plan's key worker, recorded by name before key workers were staff, was "
+         "linked to the staff directory (not a new version).", PlanSnapshotV1, PLAN),
         ("core_group.held.v1", "A core group meeting was recorded.", CoreGroupHeldV1, PLAN),
         ("visit.recorded.v1", "A visit to the child was recorded.", VisitRecordedV1, PLAN),
         ("escalation.raised.v1", "A plan that is not working was escalated by one of the authority's routes.",

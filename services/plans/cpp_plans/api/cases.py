@@ -147,7 +147,7 @@ def _staff_member(user: str, field: str, roles: tuple[str, ...]) -> dict:
         abort(422, message="not a role that holds a case this way", errors={"json": {field: [
             f"{found.get('name')} is a {str(found.get('role')).replace('_', ' ')}; "
             f"a case's {field.replace('_', ' ')} is a {' or '.join(r.replace('_', ' ') for r in roles)}"]}})
-    return {"user": found["_id"], "name": found.get("name") or found["_id"]}
+    return {"user": found["user"], "name": found.get("name") or staff.UNNAMED}
 
 
 def _default_team_manager(social_worker: dict | None, team: str | None) -> dict | None:
@@ -156,11 +156,11 @@ def _default_team_manager(social_worker: dict | None, team: str | None) -> dict 
         return staff.ref(ctx().store, me.user)
     people = ctx().store.collection(staff.COLLECTION)
     manager = (staff.entry(ctx().store, social_worker["user"]) or {}).get("manager") if social_worker else None
-    found = people.find_one({"_id": manager, "role": "team_manager"}) if manager else None
+    found = people.find_one({"user": manager, "role": "team_manager"}) if manager else None
     if found is None and team:
         managers = people.find({"team": team, "role": "team_manager"}, limit=2)
         found = managers[0] if len(managers) == 1 else None
-    return {"user": found["_id"], "name": found.get("name") or found["_id"]} if found else None
+    return {"user": found["user"], "name": found.get("name") or staff.UNNAMED} if found else None
 
 
 def _allocation(body: dict) -> dict:

@@ -99,7 +99,7 @@ def link_key_worker(content: dict[str, Any], field: str | None = None) -> dict[s
 
     people = ctx().store.collection(staff.COLLECTION)
     if kw.get("user"):
-        found = people.find_one({"_id": kw["user"]})
+        found = people.find_one({"user": kw["user"]})
         if found is None:
             refuse("user", f"no member of staff has the user id {kw['user']!r}; an admin adds them "
                            "(PUT /v1/staff/{user})")
@@ -113,7 +113,7 @@ def link_key_worker(content: dict[str, Any], field: str | None = None) -> dict[s
             refuse("name", f"{len(matches)} members of staff are named {kw['name']!r}: give the key worker's "
                            "user id (key_worker.user)")
         found = matches[0]
-    linked = {**kw, "user": found["_id"], "name": found.get("name") or kw.get("name") or found["_id"]}
+    linked = {**kw, "user": found["user"], "name": found.get("name") or kw.get("name") or staff.UNNAMED}
     for key in ("email", "team", "phone"):
         if not linked.get(key) and found.get(key):
             linked[key] = found[key]

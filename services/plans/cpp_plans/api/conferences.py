@@ -154,7 +154,7 @@ def _chair(user: str) -> dict:
         why = "no member of staff has this user id" if found is None else (
             f"{found.get('name')} is not a chair (they are a {str(found.get('role')).replace('_', ' ')})")
         abort(422, message="the conference's chair must be a chair", errors={"json": {"chair": [why]}})
-    return {"user": found["_id"], "name": found.get("name") or found["_id"]}
+    return {"user": found["user"], "name": found.get("name") or staff.UNNAMED}
 
 
 ETAG_HEADER = {"ETag": {"description": "the conference's revision, for If-Match", "schema": {"type": "string"}}}

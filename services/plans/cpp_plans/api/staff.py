@@ -18,8 +18,9 @@ from cpp_shared import staff as directory
 from cpp_shared.logs import get_logger
 from cpp_shared.auth import current_principal, requires_role
 
-from .. import audit
-from .common import READERS, ctx
+from .. import audit, migrations
+from ..domain import lifecycle as lc
+from .common import READERS, child_named, ctx
 
 blp = Blueprint("staff", __name__, url_prefix="/v1/staff", description="The staff directory")
 
@@ -31,8 +32,9 @@ def _record(uow, entry: dict[str, Any], action: str | None) -> None:
     """Store an entry and publish it; an admin's change (``action``) is audited,
     the claims of a caller's own token are not (they are the identity
     provider's record, not ours)."""
-    uow.update(directory.COLLECTION, {"_id": entry["user"]},
-               {"$set": {k: v for k, v in entry.items() if k != "_id"}}, upsert=True)
+    uow.update(directory.COLLECTION, {"user": entry["user"]},
+               {"$set": {k: v for k, v in entry.items() if k not in ("_id", "user", "authority", "version")}},
+               upsert=True)
     if action:
         audit.record_write(uow, action, "staff", entry["user"])
     ctx().publish(uow, directory.EVENT_TYPE, subject=entry["user"], data=directory.event_data(entry))
@@ -103,13 +105,36 @@ class StaffList(MethodView):
         return {"items": people}
 
 
+class NewStaffSchema(StaffSchema):
+    user = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                         metadata={"description": "their user id: the sub of their identity tokens"})
+
+
+@blp.route("", endpoint="add_staff", methods=["POST"])
+class AddStaff(MethodView):
+    @blp.arguments(NewStaffSchema)
+    @blp.response(201, StaffSchema)
+    @requires_role("admin")
+    def post(self, body):
+        """Add a member of staff who has not signed in yet, e.g. a key worker to name on a plan (admin)"""
+        if directory.entry(ctx().store, body["user"]) is not None:
+            abort(409, message=f"{body['user']} is already in the staff directory; change them with PUT")
+        entry = directory.merged(None, body)
+        with ctx().store.unit_of_work() as uow:
+            _record(uow, entry, "create")
+        return entry
+
+
 @blp.route("/me")
 class Me(MethodView):
     @blp.response(200, StaffSchema)
     @requires_role(*directory.STAFF_ROLES)
     def get(self):
-        """Who the directory says you are"""
-        return directory.entry(ctx().store, current_principal().user)
+        """Who the directory says you are (on a first sign-in: who your token says you are, as it is recorded)"""
+        principal = current_principal()
+        stored = directory.entry(ctx().store, principal.user)
+        seen = directory.from_principal(principal)
+        return directory.merged(stored, seen) if directory.differs(stored, seen) else stored
 
 
 @blp.route("/<user>")
@@ -127,9 +152,83 @@ class StaffMember(MethodView):
     @blp.response(200, StaffSchema)
     @requires_role("admin")
     def put(self, body, user):
-        """Add a member of staff, or change their details (admin)"""
+        """Change a member of staff's details (admin)"""
         stored = directory.entry(ctx().store, user)
-        entry = {**directory.merged(stored, {}), **body, "_id": user, "user": user}
+        if stored is None:
+            abort(404, message=f"no member of staff {user}; add them with POST /v1/staff")
+        entry = {**directory.merged(stored, {}), **body, "user": user}
         with ctx().store.unit_of_work() as uow:
-            _record(uow, entry, "create" if stored is None else "update")
+            _record(uow, entry, "update")
         return entry
+
+
+# --- carrying records made before key workers were staff over ----------------
+
+class UnlinkedSchema(Schema):
+    plan_id = fields.String()
+    status = fields.String()
+    key_worker = fields.String(metadata={"description": "the key worker's name as the plan recorded it"})
+    child = fields.String(allow_none=True, metadata={"description": "the child's name"})
+    reason = fields.String()
+
+
+class LinkReportSchema(Schema):
+    plans_linked = fields.Integer()
+    cases_allocated = fields.Integer()
+    unlinked = fields.List(fields.Nested(UnlinkedSchema), metadata={"description": "what an admin links by hand"})
+
+
+class KeyWorkerLinkSchema(Schema):
+    plan_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    user = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                         metadata={"description": "the member of staff who is the plan's key worker"})
+
+
+def link_everyone() -> migrations.Report:
+    return migrations.link_people(ctx().store, ctx().publish, lc.plan_snapshot, child_named)
+
+
+@blp.route("/key-worker-links")
+class KeyWorkerLinks(MethodView):
+    @blp.response(200, LinkReportSchema)
+    @requires_role("admin")
+    def get(self):
+        """Plans whose key worker is still a name only, with why (admin)"""
+        store = ctx().store
+        return {"plans_linked": 0, "cases_allocated": 0, "unlinked": [
+            migrations._unlinked(store, p, len(migrations.staff_named(store, p["key_worker"])))
+            for p in migrations.unlinked_plans(store)]}
+
+    @blp.arguments(KeyWorkerLinkSchema)
+    @blp.response(200, LinkReportSchema)
+    @requires_role("admin")
+    def post(self, body):
+        """Link one plan's key worker to the member of staff named (admin)"""
+        plan = ctx().store.collection("plans").find_one({"_id": body["plan_id"]})
+        if plan is None:
+            abort(404, message=f"no plan {body['plan_id']}")
+        if plan.get("key_worker_user") and plan["key_worker_user"] != body["user"]:
+            abort(409, message="the plan's key worker is already a member of staff; a new key worker is agreed as "
+                               "a change to the plan (PATCH /v1/plans/{plan_id})")
+        person = directory.entry(ctx().store, body["user"])
+        if person is None:
+            abort(422, message="no such member of staff", errors={"json": {"user": [
+                f"no member of staff has the user id {body['user']!r}"]}})
+        after = migrations.linked(plan, person)
+        with ctx().store.unit_of_work() as uow:
+            uow.replace("plans", after, expected_version=plan["version"])
+            audit.record_write(uow, "link_key_worker", "plan", plan["_id"], child_id=plan["child_id"],
+                               detail={"user": person["user"]})
+            ctx().publish(uow, migrations.LINKED, subject=plan["_id"],
+                          data={**lc.plan_snapshot(after), "child": child_named(plan["child_id"])})
+        return {"plans_linked": 1, "cases_allocated": 0, "unlinked": []}
+
+
+@blp.route("/key-worker-links/by-name")
+class KeyWorkerLinksByName(MethodView):
+    @blp.response(200, LinkReportSchema)
+    @requires_role("admin")
+    def post(self):
+        """Link every plan whose key worker's name is exactly one member of staff's, and give each case with no
+        social worker the social worker who opened it (admin; as `cpp migrate`; safe to repeat)"""
+        return link_everyone().as_dict()

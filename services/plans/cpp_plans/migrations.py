@@ -1,0 +1,113 @@
+"""Records made before people were staff references, carried over.
+
+Before the staff directory, a plan's key worker was free text (a name in the
+plan's content) and a case was held by nobody in particular. ``link_people``
+carries such records over without losing anything:
+
+* a plan whose key worker has no user id is linked to the one member of
+  staff with that name (any case), keeping every other detail of the key
+  worker as agreed; its new state is published as
+  ``plan.key_worker_linked.v1``, so the other services know whom the plan's
+  deadlines and notices are for. The agreed versions stay as they were
+  agreed: a link is not a new version;
+* a case with no social worker is given the member of staff who opened it,
+  when the directory knows them as a social worker (``case.allocated.v1``).
+
+What cannot be linked (nobody, or more than one person, has the name) is
+listed for an admin, who links it with ``PUT /v1/plans/{id}/key-worker``.
+Running it again links only what is still unlinked: it is safe to repeat.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from cpp_shared import staff
+
+from . import audit
+
+LINKED = "plan.key_worker_linked.v1"
+
+
+@dataclass
+class Report:
+    plans_linked: list[str] = field(default_factory=list)
+    cases_allocated: list[str] = field(default_factory=list)
+    unlinked: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"plans_linked": len(self.plans_linked), "cases_allocated": len(self.cases_allocated),
+                "unlinked": self.unlinked}
+
+
+def unlinked_plans(store) -> list[dict[str, Any]]:
+    """Plans whose key worker is a name only."""
+    return [p for p in store.collection("plans").find({}, sort=[("created_on", 1)])
+            if p.get("key_worker") and not p.get("key_worker_user")]
+
+
+def staff_named(store, name: str) -> list[dict[str, Any]]:
+    wanted = name.strip().casefold()
+    return [p for p in store.collection(staff.COLLECTION).find({})
+            if (p.get("name") or "").strip().casefold() == wanted]
+
+
+def linked(plan: dict[str, Any], person: dict[str, Any]) -> dict[str, Any]:
+    """The plan with its key worker linked to ``person``: the details agreed
+    stay; the user id is added, and the name is the directory's."""
+    after = copy.deepcopy(plan)
+    kw = dict(after["content"].get("key_worker") or {"name": plan["key_worker"]})
+    kw.update(user=person["user"], name=person.get("name") or kw.get("name"))
+    after["content"]["key_worker"] = kw
+    after["key_worker"], after["key_worker_user"] = kw["name"], person["user"]
+    return after
+
+
+def link_people(store, publish: Callable[..., None], plan_snapshot: Callable[[dict], dict],
+                child_named: Callable[[str], dict | None]) -> Report:
+    """Link what can be linked (see the module's docstring), each record in a
+    commit of its own with its audit entry and event."""
+    report = Report()
+    for plan in unlinked_plans(store):
+        people = staff_named(store, plan["key_worker"])
+        if len(people) != 1:
+            report.unlinked.append(_unlinked(store, plan, len(people)))
+            continue
+        after = linked(plan, people[0])
+        with store.unit_of_work() as uow:
+            uow.replace("plans", after, expected_version=plan["version"])
+            audit.record_write(uow, "link_key_worker", "plan", plan["_id"], child_id=plan["child_id"],
+                               detail={"user": people[0]["user"], "by": "migration"})
+            publish(uow, LINKED, subject=plan["_id"],
+                    data={**plan_snapshot(after), "child": child_named(plan["child_id"])})
+        report.plans_linked.append(plan["_id"])
+    for case in store.collection("cases").find({}):
+        if "social_worker" in case and case["social_worker"] is not None:
+            continue
+        opener = staff.entry(store, case.get("opened_by"))
+        if opener is None or opener.get("role") != "social_worker":
+            continue
+        worker = {"user": opener["user"], "name": opener.get("name") or staff.UNNAMED}
+        after = {**case, "social_worker": worker, "team_manager": case.get("team_manager"),
+                 "team": case.get("team") or opener.get("team")}
+        with store.unit_of_work() as uow:
+            uow.replace("cases", after, expected_version=case["version"])
+            audit.record_write(uow, "allocate_case", "case", case["_id"], child_id=case["child_id"],
+                               detail={"by": "migration"})
+            publish(uow, "case.allocated.v1", subject=case["_id"], data={
+                "case_id": case["_id"], "child_id": case["child_id"], "plan_id": case.get("plan_id"),
+                "social_worker": worker, "team_manager": after["team_manager"], "team": after["team"],
+                "child": child_named(case["child_id"])})
+        report.cases_allocated.append(case["_id"])
+    return report
+
+
+def _unlinked(store, plan: dict[str, Any], matches: int) -> dict[str, Any]:
+    child = store.collection("children").find_one({"_id": plan["child_id"]}) or {}
+    given = child.get("preferred_name") or child.get("given_names") or ""
+    return {"plan_id": plan["_id"], "status": plan["status"], "key_worker": plan["key_worker"],
+            "child": " ".join(p for p in (given, child.get("family_name")) if p) or None,
+            "reason": "no member of staff has this name" if matches == 0 else
+            "one member of staff has this name: linked by name (cpp migrate)" if matches == 1 else
+            f"{matches} members of staff have this name"}
