@@ -92,7 +92,8 @@ def snapshot(plan_id: str, version: int, content: dict) -> dict:
             "plan_version": version, "created_on": "2098-12-01", "activated_on": "2098-12-08", "ended": None,
             "agreed": {"by": "sw-1", "on": "2098-12-08", "at": "change"},
             "key_worker": {k: content["key_worker"].get(k) for k in ("name", "role", "team", "phone", "email")},
-            "categories": content["categories"], "content": content}
+            "categories": content["categories"], "content": content,
+            "child": {"name": "Ana Parent", "date_of_birth": "2019-05-31", "nhs_number": None}}
 
 
 def docs_context(data_dir: Path):

@@ -210,7 +210,8 @@ def test_every_conference_outcome_has_its_record_listed_with_the_case(agreed_pla
     assert len(records) == 2  # the initial conference's and the review's, newest first
     review_text = " ".join(pdf_text(docs.get(records[0]["url"], headers=sw).data, tmp_path).split())
     assert "Record of the review child protection conference" in review_text
-    assert "The plan ends." in review_text and f"{plan_id}, version 2 (Active)" in review_text
+    assert "The plan ends." in review_text and "Plan reviewed Version 2 (Active)" in review_text
+    assert plan_id not in review_text and "Sam Jones" in review_text  # the plan by its child, not its id
     initial_text = " ".join(pdf_text(docs.get(records[1]["url"], headers=sw).data, tmp_path).split())
     assert "Record of the initial child protection conference" in initial_text
     assert "The child needs a child protection plan." in initial_text

@@ -76,7 +76,9 @@ SNAPSHOT = {"plan_id": "plan-1", "case_id": "case-1", "child_id": "child-1", "st
             "agreed": {"by": "sw-1", "on": "2098-12-08", "at": "core_group_meeting"},
             "key_worker": {"name": "Sam Social", "role": "social worker", "team": None, "phone": "020 7946 0000",
                            "email": None},
-            "categories": ["neglect", "emotional_abuse"], "content": FULL}
+            "categories": ["neglect", "emotional_abuse"], "content": FULL,
+            "child": {"name": "Ana Parent", "date_of_birth": "2019-05-31", "nhs_number": None}}
+PEOPLE = {"sw-1": "Sam Social"}
 DEADLINES = [{"name": "Core group meeting (every 6 to 9 weeks, #2)", "due_on": "2099-01-26",
               "latest_on": "2099-02-09", "owner": "social_worker", "status": "pending"}]
 CONFERENCES = [{"kind": "review", "on": "2099-02-01"}]
@@ -133,10 +135,11 @@ def text_of(html):
 
 
 def test_the_professional_plan_has_every_item_of_the_plan(docs):
-    html = docs.html(job("professional_plan"), deadlines=DEADLINES, conferences=CONFERENCES)
+    html = docs.html(job("professional_plan"), deadlines=DEADLINES, conferences=CONFERENCES, people=PEOPLE)
     text = text_of(html)
     expected = [
-        "Child protection plan", "Version 2, agreed on Monday 8 December 2098 at a core group meeting by sw-1",
+        "Child protection plan", "Ana Parent, born 31 May 2019",
+        "Version 2, agreed on Monday 8 December 2098 at a core group meeting by Sam Social",
         "Sam Social", "Assessment team West", "020 7946 0000", "sam.social@council.example",
         "Hana Visitor", "hana.visitor@nhs.example", "Alex Parent", "07700 900123",
         "Monday 5 January 2099", "Neglect, Emotional abuse", "Home conditions and missed health appointments.",
@@ -168,7 +171,8 @@ def test_the_outline_plan_and_the_core_group_record(docs):
     record = docs.html(job("core_group_record", meeting={"meeting_id": "m-1", "held_on": "2098-12-08",
                                                          "detailed_plan_agreed": True}), deadlines=DEADLINES)
     text = text_of(record)
-    assert "Core group meeting record" in text and "Monday 8 December 2098" in text and "m-1" in text
+    assert "Core group meeting record" in text and "Core group meeting, held on Monday 8 December 2098" in text
+    assert "m-1" not in text and "plan-1" not in text  # the meeting and the plan by what they are, not their ids
     assert "Refer Ana for speech therapy" in text and "Core group meeting (every 6 to 9 weeks, #2)" in text
     assert_accessible(record, "en-GB")
 

@@ -54,6 +54,8 @@ class DocumentSchema(Schema):
     report_id = fields.String(allow_none=True, metadata={"description": "a report's documents: the report"})
     report_version = fields.Integer(allow_none=True, metadata={"description": "a report's documents: its version"})
     meeting_id = fields.String(allow_none=True)
+    child_name = fields.String(allow_none=True, metadata={"description": "the child the document names, as it "
+                                                                        "named them when it was made"})
     format = fields.String(metadata={"enum": list(FORMATS)})
     language = fields.String(metadata={"description": "BCP 47 tag"})
     large_print = fields.Boolean()

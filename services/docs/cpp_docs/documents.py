@@ -23,8 +23,13 @@ Kinds of document:
   is countersigned so that it can be shared with them before the meeting
   (a countersigned report no longer changes: it is the version shared).
 
-Rendering is deterministic: the same job, templates and upcoming dates
-give the same bytes (the PDF has no creation date and a file identifier
+Documents name people, never ids: the child by name (as the job found
+them: as of the document's version), staff by the names the staff
+directory gives their user ids (``people``), meetings by kind and date.
+
+Rendering is deterministic: the same job, templates, upcoming dates, names
+and day of making (``today``: a family document says what happens next
+rather than a date that has passed) give the same bytes (the PDF has no creation date and a file identifier
 made from the document's key), so a render repeated after a crash writes
 the same file. Documents never fetch anything: WeasyPrint's URL fetcher
 refuses every URL, so a template cannot make the worker call out.
@@ -86,6 +91,23 @@ def day(value: Any, lang: str = ENGLISH_TAG) -> str:
     return f"{d:%d.%m.%Y}"
 
 
+def birth_day(value: Any, lang: str = ENGLISH_TAG) -> str:
+    """A date of birth: '31 May 2019' (no weekday), '31.05.2019' outside English."""
+    if not value:
+        return ""
+    d = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    return f"{d.day} {d:%B %Y}" if lang.lower().startswith("en") else f"{d:%d.%m.%Y}"
+
+
+def _as_date(value: Any) -> date | None:
+    if not value:
+        return None
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+SOMEONE = "a member of staff"
+
+
 def words(value: Any) -> str:
     """A code as words: 'not_started' -> 'Not started'."""
     if not value:
@@ -131,13 +153,35 @@ class Documents:
                             "enquiries": "enquiries", **plugins.merged("cpp_terminology")}
 
     def html(self, job: dict[str, Any], *, phrases: PhraseSet = EN, deadlines: list[dict[str, Any]] = (),
-             conferences: list[dict[str, Any]] = (), conference: dict[str, Any] | None = None) -> str:
+             conferences: list[dict[str, Any]] = (), conference: dict[str, Any] | None = None,
+             people: dict[str, str] | None = None, today: date | None = None) -> str:
+        """The document's HTML. ``people``: the names of the user ids it
+        mentions (from the staff directory; anyone else is "a member of
+        staff", never their id); ``today``: the day it is made (a date
+        before it has passed)."""
         kind = job["kind"]
+        people = people or {}
+
+        def person(user: Any) -> str:
+            return (people.get(user) or SOMEONE) if user else ""
+
+        def staff_name(ref: Any) -> str:
+            """A reference to staff: the name it holds (as it was then), else the directory's."""
+            if not isinstance(ref, dict) or not ref.get("user"):
+                return ""
+            name = ref.get("name")
+            return name if name and name != ref["user"] else person(ref["user"])
+
+        def passed(value: Any) -> bool:
+            d = _as_date(value)
+            return bool(d and today and d < today)
+
         plan = job.get("snapshot") or {}
         report = job.get("report") or {}
         content = (report.get("plan") or {}) if kind in REPORT_KINDS else plan.get("content") or {}
         lang = phrases.lang if kind in FAMILY_KINDS else ENGLISH_TAG
         actions = content.get("actions") or []
+        core_group = content.get("core_group") or []
         conference = conference or {}
         held = job.get("conference") or {}
         review = job.get("report_kind") == "review_report" or held.get("kind") == "review"
@@ -167,8 +211,9 @@ class Documents:
             "brand": self.branding,
             "terms": self.terminology,
             "report": report,
-            "ids": {"child_id": job.get("child_id"), "case_id": job.get("case_id")},
-            "child": plan.get("child") or job.get("child") or {},
+            "family_members": [m for m in core_group if m.get("is_family_member")],
+            "professionals": [m for m in core_group if not m.get("is_family_member")],
+            "child": job.get("child") or plan.get("child") or {},
             "report_kind": job.get("report_kind"),
             "conference": conference,
             "conference_term": conference_term,
@@ -177,6 +222,11 @@ class Documents:
                                   {}),
             "t": phrases,
             "day": lambda value: day(value, lang),
+            "born": lambda value: birth_day(value, lang),
+            "person": person,
+            "staff_name": staff_name,
+            "passed": passed,
+            "today": today,
         }
         return self.env.get_template(f"{kind}.html").render(**context)
 

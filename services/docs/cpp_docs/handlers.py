@@ -26,6 +26,13 @@ What is made:
   language when a phrase set answers for it (``cpp_document_phrases``), and
   in large print too when the plan's accessible formats ask for it.
 
+Who the child is and who the staff are, so that documents name people,
+not ids: ``child.registered`` / ``child.updated`` and the ``child`` every
+event about a child carries keep the ``children`` projection;
+``staff.updated`` keeps the staff directory (``cpp_shared.staff``). A job
+holds the child as its event named them (or, for an event without, as the
+service last heard), so that a document names the child as of its version.
+
 And who may read a restricted child's documents: ``child.restriction_set``,
 ``child.restriction_lifted`` and ``access.break_glass`` keep its projection
 (access.py).
@@ -35,7 +42,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from cpp_shared import audit_checkpoints, case_events, revocations
+from cpp_shared import audit_checkpoints, case_events, revocations, staff
 from cpp_shared.logs import get_logger
 from cpp_shared.messaging.consumer import HandlerContext, Handlers
 
@@ -60,6 +67,29 @@ handlers.on("case.*")(case_events.record_case_event)
 handlers.on(audit_checkpoints.EVENT_TYPE)(audit_checkpoints.keep_checkpoint)
 handlers.on(revocations.EVENT_TYPE)(revocations.keep_revocation)
 handlers.on(*access.EVENTS)(access.keep)
+
+#: Events that say who a child is (each event about a child carries ``child``).
+CHILD_EVENTS = ("child.registered.v1", "child.updated.v1", "case.*", "conference.*", "plan.*", "core_group.*",
+                "report.*", "deadline.*")
+
+
+@handlers.on(staff.EVENT_TYPE)
+def keep_staff(event: dict[str, Any], ctx: HandlerContext) -> None:
+    staff.keep(ctx.uow, event)
+
+
+@handlers.on(*CHILD_EVENTS)
+def keep_child(event: dict[str, Any], ctx: HandlerContext) -> None:
+    st.keep_child(ctx.store, ctx.uow, event)
+
+
+def _child(ctx: HandlerContext, event: dict[str, Any], child_id: str | None) -> dict[str, Any] | None:
+    """Who the child is, for a document made now: as the event names them,
+    else as the service last heard."""
+    named = (event.get("data") or {}).get("child")
+    if isinstance(named, dict) and named.get("name"):
+        return {"name": named["name"], "date_of_birth": named.get("date_of_birth")}
+    return st.child_named(ctx.store, child_id)
 
 
 def job_key(owner_id: str, kind: str, version: int, meeting_id: str | None, language: str, large_print: bool) -> str:
@@ -96,6 +126,7 @@ def _add_job(ctx: HandlerContext, event: dict[str, Any], kind: str, owner_id: st
         return
     ctx.uow.insert(st.JOBS, {
         "plan_id": None, "case_id": None, "child_id": None, "plan_version": None, "snapshot": None, **fields,
+        "child": _child(ctx, event, fields.get("child_id")),
         "_id": key, "status": "pending", "kind": kind, "meeting_id": meeting_id, "meeting": meeting,
         "language": language, "language_name": language_name, "large_print": large_print,
         "authority": event.get("authority"), "event_id": event["id"], "event_type": event["type"],
@@ -120,7 +151,7 @@ def _add_report_job(ctx: HandlerContext, event: dict[str, Any], kind: str, **var
     _add_job(ctx, event, kind, data["report_id"], report["report_version"], plan_id=data.get("plan_id"),
              case_id=data.get("case_id"), child_id=data.get("child_id"), report_id=data["report_id"],
              report_version=report["report_version"], report_kind=data.get("report_kind"),
-             conference_id=data.get("conference_id"), report=report, child=data.get("child"), **variant)
+             conference_id=data.get("conference_id"), report=report, **variant)
 
 
 @handlers.on("plan.*", "deadline.*", "conference.*")

@@ -1,9 +1,11 @@
 """The family version's fixed wording, and how another language's is found.
 
 The family version is written to the parents, in short sentences without
-jargon (seeds 000 and 002: know what the plan says you have to do, who is
-involved and how to contact them, come to the meetings, ask when you do not
-understand). Its fixed wording is the phrase set below; a plugin gives
+jargon, so that they know what the plan says they have to do, who is
+involved and how to contact them (the people who work with them apart from
+their own family), when the meetings are (and, once a date has passed,
+what happens next rather than the past date), and that they can ask when
+they do not understand. Its fixed wording is the phrase set below; a plugin gives
 another language's with ``cpp_document_phrases(language)`` (see
 ``cpp_shared.hookspecs``). A phrase may hold ``{placeholders}``, filled by
 the template; a key a plugin's set lacks falls back to English.
@@ -48,10 +50,12 @@ ENGLISH: dict[str, str] = {
     "col_job": "Job",
     "col_phone": "Phone",
     "col_email": "Email",
-    "family_member": "family",
+    "family_intro": "Your family in the group:",
     "meetings": "When the next meetings are",
     "meetings_intro": "Please come to every meeting. Your views matter. You can bring someone with you.",
     "next_review": "The next review of the plan is on {day}.",
+    "review_due": "It is time for the next review of the plan. Your key worker will tell you the date of the "
+                  "meeting.",
     "first_core_group": "The first core group meeting is on {day}.",
     "meeting_on": "{what}: {day}.",
     "review_conference": "Review meeting",
@@ -77,6 +81,7 @@ ENGLISH: dict[str, str] = {
     "review_report_intro": "We wrote this report for the meeting that will look at your child's plan again. "
                            "It says how things have gone since the last meeting.",
     "report_meeting": "The meeting is on {day}.",
+    "report_meeting_was": "The meeting was on {day}.",
     "report_checked": "A manager checked the report on {day}.",
     "report_read_first": "Please read it before the meeting. It is important that you know what it says.",
     "report_found": "What we found",

@@ -26,9 +26,11 @@ import socket
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from cpp_shared import staff
 from cpp_shared.logs import get_logger
 from cpp_shared.store import DuplicateKey, StoreError, StoreUnavailable, VersionConflict
 from cpp_shared.web import ServiceContext
@@ -59,6 +61,31 @@ def documents(ctx: ServiceContext) -> Documents:
     return docs
 
 
+def today(ctx: ServiceContext) -> date:
+    """The day a document is made, where the authority is: what has passed by then."""
+    return datetime.now(ZoneInfo(ctx.authority.get("timezone") or "Europe/London")).date()
+
+
+def users_named(job: dict[str, Any], deadlines: list[dict[str, Any]] = (),
+                conference: dict[str, Any] | None = None) -> set[str]:
+    """The user ids a document names people by: who agreed the plan's
+    version, the report's author and who did each of its steps, who must
+    act on each deadline, the conference's chair."""
+    plan, report = job.get("snapshot") or {}, job.get("report") or {}
+    users = {(plan.get("agreed") or {}).get("by"), report.get("author")}
+    users.update(step.get("by") for step in report.get("steps") or [])
+    refs = [d.get("assignee") for d in deadlines] + [(job.get("conference") or {}).get("chair"),
+                                                      (conference or {}).get("chair")]
+    users.update(ref.get("user") for ref in refs if isinstance(ref, dict))
+    return {u for u in users if isinstance(u, str) and u}
+
+
+def people(ctx: ServiceContext, users: set[str]) -> dict[str, str]:
+    """The names of ``users`` in the staff directory; one whose entry holds
+    no name but their id is left out (the document says "a member of staff")."""
+    return {user: name for user, name in staff.names(ctx.store, users).items() if name != user}
+
+
 @dataclass
 class RenderResult:
     jobs: int = 0
@@ -76,13 +103,19 @@ def render_job(ctx: ServiceContext, job: dict[str, Any]) -> list[dict[str, Any]]
         if plan is None:  # committed with the job: missing means a damaged store, not a blank document
             raise LookupError(f"the plan snapshot {job['snapshot_id']} of job {job['_id']} is missing")
         job = {**job, "snapshot": plan}
+    if not (job.get("child") or {}).get("name"):
+        # Not known when the job was asked for (a job from before jobs held
+        # the child, or the child's name had not reached the service yet).
+        job = {**job, "child": (job.get("snapshot") or {}).get("child") or st.child_named(ctx.store,
+                                                                                           job.get("child_id"))}
     phrases = EN
     if job["kind"] in FAMILY_KINDS and job.get("language_name"):
         phrases = phrase_set(ctx.plugins, job["language_name"]) or EN
     deadlines, conferences = st.upcoming(ctx.store, job.get("case_id"))
     conference = ctx.store.collection(st.MEETINGS).find_one({"_id": job["conference_id"]}) \
         if job.get("conference_id") else None
-    html = docs.html(job, phrases=phrases, deadlines=deadlines, conferences=conferences, conference=conference)
+    html = docs.html(job, phrases=phrases, deadlines=deadlines, conferences=conferences, conference=conference,
+                     people=people(ctx, users_named(job, deadlines, conference)), today=today(ctx))
     files = file_store(ctx)
     now = datetime.now(timezone.utc).isoformat()
     rows = []
@@ -94,6 +127,7 @@ def render_job(ctx: ServiceContext, job: dict[str, Any]) -> list[dict[str, Any]]
             "case_id": job.get("case_id"), "child_id": job.get("child_id"), "authority": job.get("authority"),
             "kind": job["kind"], "plan_version": job["plan_version"], "meeting_id": job.get("meeting_id"),
             "report_id": job.get("report_id"), "report_version": job.get("report_version"),
+            "child_name": (job.get("child") or {}).get("name"),
             "language": job["language"], "large_print": job["large_print"], "format": fmt,
             "content_type": FORMATS[fmt], "sha256": digest, "size": len(data), "created_at": now,
             "source_event": {"id": job.get("event_id"), "type": job.get("event_type")},

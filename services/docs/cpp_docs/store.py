@@ -16,6 +16,12 @@ keeps of other services' events.
 * ``deadlines`` and ``meetings``: per case, the scheduler's deadlines and
   the conferences scheduled, for the upcoming deadlines of the professional
   plan and the next meetings of the family version.
+* ``children``: who each child is (name and date of birth), from
+  ``child.registered`` and ``child.updated`` and from the ``child`` every
+  event about a child carries, the latest by the event's time; a document
+  names the child as the job that makes it found them (``child_named``);
+* ``staff``: the staff directory (``cpp_shared.staff``), from
+  ``staff.updated``, so that documents name people, not user ids;
 * ``restrictions`` and ``grants``: which children's records are restricted,
   to whom, and the break-glass grants given, from the plans service's
   ``child.restriction_*`` and ``access.break_glass`` events (access.py);
@@ -36,6 +42,7 @@ DEADLINES = "deadlines"
 MEETINGS = "meetings"
 AUDIT = "audit"
 RESTRICTIONS = "restrictions"
+CHILDREN = "children"
 GRANTS = "grants"
 
 OPEN_DEADLINES = ("pending", "approaching", "overdue")
@@ -66,11 +73,38 @@ def update_projections(uow: UnitOfWork, event: dict[str, Any]) -> None:
             "case_id": data.get("case_id"), "plan_id": data.get("plan_id"), "name": data.get("name"),
             "kind": data.get("kind"), "owner": data.get("owner"), "status": data.get("status"),
             "due_on": data.get("due_on"), "latest_on": data.get("latest_on"),
-            "needs_date": data.get("needs_date", False)}}, upsert=True)
+            "needs_date": data.get("needs_date", False), "assignee": data.get("assignee"),
+            "team": data.get("team")}}, upsert=True)
     elif etype.startswith("conference.") and data.get("conference_id"):
         fields: dict[str, Any] = {"case_id": data.get("case_id"), "kind": data.get("kind")}
         fields.update(case_events.conference_state(etype, data))
+        if data.get("chair"):
+            fields["chair"] = data["chair"]
         uow.update(MEETINGS, {"_id": data["conference_id"]}, {"$set": fields}, upsert=True)
+
+
+def keep_child(store: Store, uow: UnitOfWork, event: dict[str, Any]) -> None:
+    """Who the child is, from an event that says so: kept unless a later
+    event (by its time) has said so already, as a child's own events and
+    its cases' events reach the service in no set order."""
+    data = event.get("data") or {}
+    child, child_id = data.get("child"), data.get("child_id")
+    if not child_id or not isinstance(child, dict) or not child.get("name"):
+        return
+    at = event.get("time") or ""
+    known = store.collection(CHILDREN).find_one({"_id": child_id})
+    if known is not None and (known.get("at") or "") > at:
+        return
+    uow.update(CHILDREN, {"_id": child_id}, {"$set": {
+        "name": child["name"], "date_of_birth": child.get("date_of_birth"), "at": at}}, upsert=True)
+
+
+def child_named(store: Store, child_id: str | None) -> dict[str, Any] | None:
+    """Who the child is as the service last heard: name and date of birth (None when not heard of)."""
+    row = store.collection(CHILDREN).find_one({"_id": child_id}) if child_id else None
+    if row is None or not row.get("name"):
+        return None
+    return {"name": row["name"], "date_of_birth": row.get("date_of_birth")}
 
 
 def snapshot(store: Store, snapshot_id: str | None) -> dict[str, Any] | None:
