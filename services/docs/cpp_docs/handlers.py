@@ -73,9 +73,7 @@ CHILD_EVENTS = ("child.registered.v1", "child.updated.v1", "case.*", "conference
                 "report.*", "deadline.*")
 
 
-@handlers.on(staff.EVENT_TYPE)
-def keep_staff(event: dict[str, Any], ctx: HandlerContext) -> None:
-    staff.keep(ctx.uow, event)
+handlers.on(staff.EVENT_TYPE)(staff.keep)
 
 
 @handlers.on(*CHILD_EVENTS)

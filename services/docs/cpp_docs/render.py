@@ -83,7 +83,7 @@ def users_named(job: dict[str, Any], deadlines: list[dict[str, Any]] = (),
 def people(ctx: ServiceContext, users: set[str]) -> dict[str, str]:
     """The names of ``users`` in the staff directory; one whose entry holds
     no name but their id is left out (the document says "a member of staff")."""
-    return {user: name for user, name in staff.names(ctx.store, users).items() if name != user}
+    return {user: name for user, name in staff.names(ctx.store, users).items() if name not in (user, staff.UNNAMED)}
 
 
 @dataclass
