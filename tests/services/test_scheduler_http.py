@@ -201,8 +201,11 @@ def test_a_deadline_without_a_timescale_waits_for_a_managers_date(make_settings,
     assert r.status_code == 200, r.json
     assert r.json["due_on"] == "2027-01-15" and r.json["needs_date"] is False
     assert r.json["due_date_set"]["by"] == "tm-1"
+    deliver_event(ctx, "staff.updated.v1", {"user": "tm-1", "name": "Tia Manager", "email": None, "team": None,
+                                           "role": "team_manager", "manager": None, "phone": None}, subject="tm-1")
     detail = client.get(f"/v1/deadlines/{d['id']}", headers=sw).json
     assert "third Friday" in detail["explanation"]["summary"]
+    assert detail["explanation"]["summary"].startswith("Due on 15 January 2027: set by Tia Manager on ")
     assert [m.routing_key for m in ctx.store.outbox_pending(100)][-1] == "deadline.scheduled.v1"
 
 

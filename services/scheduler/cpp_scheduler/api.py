@@ -371,7 +371,7 @@ class DeadlineDueDate(MethodView):
                                detail={"due_on": due.isoformat(), "reason": args["reason"]})
             ctx().publish(uow, "deadline.scheduled.v1", subject=doc["case_id"], data=event_data(new))
         new["version"] = doc["version"] + 1
-        return new
+        return named([new])[0]
 
 
 # --- calendar feeds -------------------------------------------------------------
