@@ -76,9 +76,10 @@ def plan_calendar(plan_id: str, deadlines: list[dict[str, Any]], meetings: list[
         ev.add("dtend", _day(d["due_on"]) + timedelta(days=1))
         ev.add("transp", "TRANSPARENT")
         ev.add("categories", ["deadline"])
-        latest = f", at the latest {words.day(d['latest_on'])}" if d.get("latest_on") and d["latest_on"] != d["due_on"] \
-            else ""
-        state = {"met": f"Done on {words.day((d.get('met') or {}).get('on'))}. ", "overdue": "Overdue. "}.get(status, "")
+        ranged = d.get("latest_on") and d["latest_on"] != d["due_on"]
+        latest = f", at the latest {words.day(d['latest_on'])}" if ranged else ""
+        met_on = (d.get("met") or {}).get("on")
+        state = {"met": f"Done on {words.day(met_on)}. ", "overdue": "Overdue. "}.get(status, "")
         role = d["owner"].replace("_", " ")
         who = f"{d['assignee']['name']} ({role})" if d.get("assignee") else f"the {role} (nobody named yet)"
         ev.add("description", f"{d['name']}{whose}: due {words.day(d['due_on'])}{latest}. {state}Who: {who}. "
