@@ -69,7 +69,7 @@ def test_rules_lists_the_effective_timetable_with_sources(api, headers):
     assert body["authority"] == "ENG" and body["plugins"] == ["england"]
     assert body["calendar"]["country"] == "GB" and body["calendar"]["subdiv"] == "ENG"
     rules = {rule["id"]: rule for rule in body["rules"]}
-    assert rules["initial-conference"]["timescale"] == "15 working days after held_on"
+    assert rules["initial-conference"]["timescale"] == "15 working days after the strategy discussion"
     assert "Working Together" in rules["first-core-group"]["source"]
     assert all(rule["plugin"] == "england" for rule in body["rules"])
 
@@ -98,7 +98,8 @@ def test_the_initial_conference_deadline_explains_the_christmas_holidays_it_skip
     assert "Boxing Day" in reasons["2026-12-28"]
     assert reasons["2027-01-01"] == "New Year's Day"
     assert reasons["2026-12-19"] == "Saturday"
-    assert "Christmas Day" in exp["summary"] and "2027-01-08" in exp["summary"]
+    assert exp["summary"].startswith("15 working days after 15 December 2026 is 8 January 2027; days not counted: ")
+    assert "25 December 2026 (Christmas Day)" in exp["summary"]
 
 
 def test_a_conference_held_meets_its_deadline_and_opens_the_plans_deadlines(sctx, api, headers):
@@ -200,8 +201,11 @@ def test_a_deadline_without_a_timescale_waits_for_a_managers_date(make_settings,
     assert r.status_code == 200, r.json
     assert r.json["due_on"] == "2027-01-15" and r.json["needs_date"] is False
     assert r.json["due_date_set"]["by"] == "tm-1"
+    deliver_event(ctx, "staff.updated.v1", {"user": "tm-1", "name": "Tia Manager", "email": None, "team": None,
+                                           "role": "team_manager", "manager": None, "phone": None}, subject="tm-1")
     detail = client.get(f"/v1/deadlines/{d['id']}", headers=sw).json
     assert "third Friday" in detail["explanation"]["summary"]
+    assert detail["explanation"]["summary"].startswith("Due on 15 January 2027: set by Tia Manager on ")
     assert [m.routing_key for m in ctx.store.outbox_pending(100)][-1] == "deadline.scheduled.v1"
 
 

@@ -146,6 +146,18 @@ def test_every_rule_cites_a_source_with_its_grade(deployment):
         assert GRADE.search(rule.source), f"{rule.id}: no grade (V, V2 or U) in {rule.source!r}"
 
 
+INTERNAL = re.compile(r"\bseed \d|\bseeds?\b|\.md\b|\.py\b|TIMESCALES|DOMAIN", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("deployment", DEPLOYMENTS)
+def test_sources_people_read_cite_public_documents_not_internal_references(deployment):
+    plugins = _plugins(deployment)
+    for rule in effective_rules(plugins):
+        assert not INTERNAL.search(rule.source + rule.name), f"{rule.id}: {rule.source!r}"
+    for route in plugins.layered("cpp_escalation_routes"):
+        assert not INTERNAL.search(route["source"] + route["name"]), f"{route['id']}: {route['source']!r}"
+
+
 def test_the_grade_check_tells_a_graded_citation_from_a_bare_one():
     assert GRADE.search("Working Together 2023: 10 working days (V2: Norfolk LSCB 3.6)")
     assert GRADE.search("para 3.133: \"straight away\" (V)")
@@ -219,7 +231,7 @@ def test_bromley_overrides_the_first_core_group_and_keeps_the_rest_of_england():
     assert (rule.triggers, rule.when, rule.anchor, rule.met_by) == (
         england["first-core-group"].triggers, england["first-core-group"].when,
         england["first-core-group"].anchor, england["first-core-group"].met_by)
-    assert "seed 002" in rule.source and "ten working days" in rule.source
+    assert "Information for Families" in rule.source and "ten working days" in rule.source
     assert all(r.plugin == "england" for rid, r in bromley.items() if rid != "first-core-group")
 
 
@@ -233,7 +245,7 @@ def test_greenwich_first_core_group_is_two_weeks_then_every_six_to_nine_weeks():
     assert rule.recurrence == Every(6, 9, "weeks")
     assert rule.met_by == ("core_group.held.v1",)
     assert (rule.triggers, rule.when) == (england["first-core-group"].triggers, england["first-core-group"].when)
-    assert "seed 001" in rule.source
+    assert "Royal Borough of Greenwich, Child protection plans" in rule.source
     assert england["first-core-group"].recurrence is None
 
 
@@ -245,7 +257,7 @@ def test_greenwich_two_year_flag_is_for_the_manager_and_not_statutory():
     assert (rule.deadline, rule.owner) == ("plan_two_years", "team_manager")
     assert rule.met_by == ("plan.ended.v1",) and rule.met_on == "ended.on"
     assert "not a statutory limit" in rule.name
-    assert "seed 001" in rule.source and "two years" in rule.source
+    assert "Royal Borough of Greenwich" in rule.source and "two years" in rule.source
     assert "plan-two-years" not in _rules("england")
 
 
@@ -259,7 +271,7 @@ def test_greenwich_adds_no_second_court_route():
     assert set(routes) == {r["id"] for r in _plugins("england").layered("cpp_escalation_routes")}
     assert "court_care_order" not in routes
     assert "care order" in routes["legal_planning"]["description"]
-    assert "seed 001" in routes["legal_planning"]["source"]
+    assert "Royal Borough of Greenwich" in routes["legal_planning"]["source"]
 
 
 def test_council_plugins_keep_england_words():
@@ -354,7 +366,7 @@ def test_guernsey_core_group_and_reviews():
     later = rules["later-review-conference"]
     assert later.triggered_by("conference.held.v1", {"kind": "review", "decision": "continue"})
     assert not later.triggered_by("conference.held.v1", {"kind": "review", "decision": "end"})
-    assert "seed 003" in rules["first-review-conference"].source
+    assert "Child Protection Plan:" in rules["first-review-conference"].source
 
 
 def test_guernsey_plan_is_updated_for_the_review_report():
@@ -385,7 +397,7 @@ def test_guernsey_authority_routes_and_words():
     assert set(routes) == {"early_review_conference", "childrens_convenor", "legal_threshold_meeting"}
     assert routes["childrens_convenor"]["recipient"] == {"name": "Children's Convenor", "kind": "external"}
     assert "Juvenile Court" in routes["legal_threshold_meeting"]["name"]
-    assert all("seed 003" in r["source"] for r in routes.values())
+    assert all("Guernsey child protection procedures, Child Protection Plan" in r["source"] for r in routes.values())
     terms = plugins.merged("cpp_terminology")
     assert terms["enquiries"] == "section 35 enquiries"
     assert terms["initial_conference"] == "initial child protection conference"

@@ -1,20 +1,142 @@
-"""`cpp rules`: the effective timetable of a plugin set, with sources."""
+"""`cpp rules`: the effective timetable of a plugin set, as a table a
+council's manager reads, and as JSON for machines."""
 from __future__ import annotations
 
+import ast
 import json
+import re
 
+import pytest
 from click.testing import CliRunner
 
-from cpp_scheduler.commands import rules
+from cpp_scheduler.commands import COLUMNS, grades, rules
+
+# What a Python value or an event type looks like in text.
+PYTHON = [
+    (re.compile(r"[{}\[\]]"), "a dict or list bracket"),
+    (re.compile(r"(?<!\w)'[^'\n]*'(?!\w)"), "a quoted string (an apostrophe inside a word is English)"),
+    (re.compile(r"\b(True|False|None)\b"), "a Python constant"),
+    (re.compile(r"\b[a-z_]+\.[a-z_]+\.v\d+\b"), "an event type"),
+    (re.compile(r"\b[a-z]+_[a-z_]+\b"), "a snake_case field or value name"),
+    (re.compile(r"\bseeds? \d|\.md\b|\.py\b", re.IGNORECASE), "an internal file or seed reference"),
+]
+
+
+def _literals(text: str) -> list[str]:
+    """Every fragment of ``text`` that reads as Python: a pattern above, or
+    a run of words ast parses as a dict, list, set or string literal."""
+    found = [f"{why}: {m.group(0)!r}" for pattern, why in PYTHON for m in pattern.finditer(text)]
+    for line in text.splitlines():
+        # a quotation in double quotes is English; an apostrophe after a letter is too
+        for start in (i for i, ch in enumerate(line) if ch in "{['" and not (i and line[i - 1].isalnum())):
+            for end in range(len(line), start, -1):
+                try:
+                    node = ast.parse(line[start:end], mode="eval").body
+                except (SyntaxError, ValueError):
+                    continue
+                if isinstance(node, (ast.Dict, ast.List, ast.Set)) or (
+                        isinstance(node, ast.Constant) and line[start] == "'"):
+                    found.append(f"a literal: {line[start:end]!r}")
+                break
+    return found
+
+
+def _table(plugins: str) -> str:
+    result = CliRunner().invoke(rules, ["--plugins", plugins])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _rows(output: str) -> list[dict[str, str]]:
+    """The table read back: each step's cells, unwrapped, and its source."""
+    lines = output.splitlines()
+    top = next(i for i, line in enumerate(lines) if line.startswith("Step "))
+    rows, cells, source = [], None, None
+    for line in lines[top + 2:]:
+        if line.startswith("Grades of the sources"):
+            break
+        if not line.strip():
+            if cells:
+                rows.append({**{name: " ".join(" ".join(c).split()) for (name, _), c in zip(COLUMNS, cells)},
+                             "Source": " ".join(source.split())})
+            cells, source = None, None
+        elif line.startswith("  Source") or source is not None:
+            source = (source or "") + " " + line
+        else:
+            cells = cells or [[] for _ in COLUMNS]
+            at = 0
+            for i, (_, width) in enumerate(COLUMNS):
+                cells[i].append(line[at:at + width])
+                at += width + 2
+    return rows
+
+
+def test_the_literal_check_finds_what_the_old_table_printed():
+    old = "    when:   strategy_discussion.held.v1 {'initiated_enquiries': True}\n    met by: ['conference.held.v1']"
+    assert len(_literals(old)) >= 4
+    assert _literals("Children's Convenor and the Islands' own procedures (V: seen)") == []
+
+
+@pytest.mark.parametrize("plugins", ["guernsey", "england,bromley", "england,greenwich", "scotland", "england"])
+def test_the_table_has_no_python_literal_event_name_or_internal_reference(plugins):
+    output = _table(plugins)
+    assert _literals(output) == []
+
+
+def test_guernsey_table_says_each_step_who_when_how_and_the_source_with_its_grade():
+    output = _table("guernsey")
+    assert "Timescales of States of Guernsey" in output
+    rows = {row["Step"]: row for row in _rows(output)}
+    assert len(rows) == 14
+    review = rows["First review child protection conference"]
+    assert review["By whom"] == "Conference chair"
+    assert review["When"].startswith("3 months after the initial conference. Starts when an initial conference is "
+                                     "held that decides the child needs a plan. Done when a review conference is held.")
+    assert review["Counted how"].startswith("Calendar months")
+    assert review["Source"].startswith("Source (grade V; from the guernsey plugin): Guernsey child protection "
+                                       "procedures, Child Protection Plan:")
+    enquiries = rows["Initial child protection conference"]
+    assert "Starts when a strategy discussion is held that starts enquiries" in enquiries["When"]
+    assert "Not needed when the enquiries are completed with no conference needed" in enquiries["When"]
+    assert enquiries["By whom"] == "Social worker (the key worker once there is a plan)"
+    assert enquiries["Counted how"].startswith("Working days: weekends, public holidays")
+    assert "Done when the review report is passed to the manager" in \
+        rows["Child protection plan updated and included in the review report"]["When"]
+    assert "Not needed when that conference is cancelled" in rows["Report sent to the conference chair"]["When"]
+    assert "Starts when an escalation is raised to refer to the Children's Convenor" in \
+        rows["Referral to the Children's Convenor"]["When"]
+    panel = rows["Resource panel approval of the plan (no timescale set)"]
+    assert panel["When"].startswith("No timescale in the source: a manager gives each one a date")
+    flat = " ".join(output.split())
+    assert "public holidays of Guernsey" in flat
+    assert "Grades of the sources: V: the primary source was seen" in flat
+    assert "V2: only a local restatement" in flat and "U: not verified" in flat
 
 
 def test_the_council_layer_overrides_the_jurisdiction_and_every_rule_shows_its_source():
-    result = CliRunner().invoke(rules, ["--plugins", "england,bromley"])
-    assert result.exit_code == 0, result.output
-    assert "London Borough of Bromley (BRM)" in result.output
-    assert "first-core-group  [bromley]" in result.output
-    assert "initial-conference  [england]" in result.output
-    assert result.output.count("source:") == 4
+    output = _table("england,bromley")
+    assert "Timescales of London Borough of Bromley" in output
+    rows = {row["Step"]: row for row in _rows(output)}
+    assert len(rows) == 4
+    core = rows["First core group meeting (Bromley: within ten working days of the conference)"]
+    assert core["Source"].startswith("Source (grade V, V2; from the bromley plugin): Bromley Safeguarding Children "
+                                     "Board")
+    assert rows["Initial child protection conference"]["Source"].startswith(
+        "Source (grade V, V2; from the england plugin): Working Together")
+
+
+def test_a_recurring_rule_says_how_it_repeats():
+    rows = {row["Step"]: row for row in _rows(_table("england,greenwich"))}
+    assert rows["Core group meeting"]["When"].startswith(
+        "14 calendar days after the initial conference, then every 6 to 9 weeks after the last core group meeting.")
+    assert rows["Core group meeting"]["Counted how"] == ("Calendar days for the first, weeks for the repeats: a date "
+                                                        "on a closed day moves back to the working day before.")
+
+
+def test_grades_are_read_from_the_citation():
+    assert grades("Working Together 2023 (V: DfE statistics; anchor V2: Tees CPP 1.1)") == ["V", "V2"]
+    assert grades("a figure (U)") == ["U"]
+    assert grades("Children's Hearings (Scotland) Act 2011, s.60") == []
 
 
 def test_json_lists_the_rules_as_the_api_does():
@@ -25,6 +147,8 @@ def test_json_lists_the_rules_as_the_api_does():
     assert body["authority"] == "GSY"
     assert by_id["resource-panel"]["offset"] is None
     assert by_id["report-to-chair"]["offset"] == {"amount": 1, "unit": "working_days", "direction": "before"}
+    assert by_id["initial-conference"]["trigger"] == ["strategy_discussion.held.v1"]
+    assert by_id["initial-conference"]["when"] == {"initiated_enquiries": True}
 
 
 def test_an_unknown_plugin_is_refused_by_name():

@@ -16,7 +16,7 @@ from __future__ import annotations
 from cpp_shared.hookspecs import hookimpl
 
 LEAFLET = ("Bromley Safeguarding Children Board, Protecting Children & Young People Through Child Protection "
-           "Plans: Information for Families (seed 002)")
+           "Plans: Information for Families")
 
 
 @hookimpl

@@ -111,7 +111,8 @@ def cpp_escalation_routes():
             "description": "Consider an application to court, for a care order, when the plan has not made the "
                            "child safe.",
             "recipient": None,
-            "source": "Greenwich child protection plan page (seed 001): the council may apply to court for a care order",
+            "source": "Royal Borough of Greenwich, Child protection plans (2024): the council may apply to court for a "
+                      "care order",
         },
     ]
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from cpp_shared.hookspecs import hookimpl
 
-PAGE = "Royal Borough of Greenwich, Child protection plans (2024) (seed 001)"
+PAGE = "Royal Borough of Greenwich, Child protection plans (2024)"
 
 
 @hookimpl

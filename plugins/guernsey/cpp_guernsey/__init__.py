@@ -28,9 +28,10 @@ from __future__ import annotations
 
 from cpp_shared.hookspecs import hookimpl
 
-TIMETABLE = "Guernsey child protection procedures, Child Protection Plans timetable (seed 004)"
-PLAN_PAGE = "Guernsey child protection procedures, Child Protection Plan (seed 003)"
-RESEARCH = "TIMESCALES.md section 5"
+TIMETABLE = "Guernsey child protection procedures, Child Protection Plans timetable"
+PLAN_PAGE = "Guernsey child protection procedures, Child Protection Plan"
+RESEARCH = ("Islands Safeguarding Children Partnership (ISCP) and Health and Social Care (HSC), child protection "
+            "procedures")
 
 
 @hookimpl

@@ -14,7 +14,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
-from cpp_shared import audit, limits, revocations
+from cpp_shared import audit, limits, revocations, staff
 from cpp_shared.auth import Principal, current_principal, requires_role
 from cpp_shared.idempotency import idempotent
 from cpp_shared.config import ConfigError, Settings
@@ -22,7 +22,7 @@ from cpp_shared.logs import get_logger
 from cpp_shared.store import DuplicateKey
 from cpp_shared.web import ServiceContext
 
-from . import ics
+from . import ics, people, words
 from . import store as st
 from .deadlines import OPEN, STATUSES, event_data, set_due_date
 from .runtime import Runtime, runtime
@@ -168,6 +168,17 @@ class MetSchema(Schema):
     type = fields.String()
 
 
+class StaffRefSchema(Schema):
+    user = fields.String()
+    name = fields.String(metadata={"description": "their name as the staff directory holds it now"})
+
+
+class ChildSchema(Schema):
+    name = fields.String(metadata={"description": "the child's name as the record holds it now"})
+    date_of_birth = fields.String(allow_none=True)
+    nhs_number = fields.String(allow_none=True)
+
+
 class DeadlineSchema(Schema):
     id = fields.String(attribute="_id")
     case_id = fields.String()
@@ -176,7 +187,13 @@ class DeadlineSchema(Schema):
     rule_id = fields.String()
     kind = fields.String()
     name = fields.String()
-    owner = fields.String()
+    owner = fields.String(metadata={"description": "the role that must act"})
+    assignee = fields.Nested(StaffRefSchema, allow_none=True, metadata={
+        "description": "the person who must act: the case's holder of the owner's role (the key worker, else the "
+                       "social worker; the team manager; the conference's chair); null when nobody holds it yet"})
+    team = fields.String(allow_none=True, metadata={"description": "the team that holds the case"})
+    child = fields.Nested(ChildSchema, allow_none=True, metadata={"description": "who the child is; null when the "
+                                                                  "scheduler has not heard"})
     source = fields.String()
     status = fields.String(metadata={"description": ", ".join(STATUSES)})
     needs_date = fields.Boolean(metadata={"description": "the source sets no timescale: a manager gives a date"})
@@ -220,10 +237,36 @@ class DeadlineQuerySchema(Schema):
     plan_id = fields.String(validate=validate.Length(min=1, max=100))
     case_id = fields.String(validate=validate.Length(min=1, max=100))
     status = fields.String(validate=validate.OneOf(STATUSES + ("open",)))
-    owner = fields.String(validate=validate.Length(min=1, max=100))
+    owner = fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "the role that must act"})
+    assignee = fields.String(validate=validate.Length(min=1, max=200), metadata={
+        "description": "the person who must act: a user id, or me for the caller"})
+    team = fields.String(validate=validate.Length(min=1, max=200), metadata={"description": "the case's team"})
+    child_id = fields.String(validate=validate.Length(min=1, max=100))
     due_before = fields.Date(metadata={"description": "due on or before this day"})
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+def named(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Deadlines as people read them: the child as the record holds them now
+    and the assignee by the name the staff directory holds now (each kept in
+    the deadline as it was, when the scheduler has heard nothing newer)."""
+    store = ctx().store
+    child_ids = sorted({d["child_id"] for d in docs if d.get("child_id")})
+    children = {c["_id"]: people.child_ref(c) for c in store.collection(people.CHILDREN).find(
+        {"_id": {"$in": child_ids}})} if child_ids else {}
+    users = [(d.get("assignee") or {}).get("user") for d in docs]
+    known = {e["_id"]: e.get("name") for e in store.collection(staff.COLLECTION).find(
+        {"_id": {"$in": sorted({u for u in users if u})}})} if any(users) else {}
+    out = []
+    for d in docs:
+        d = {**d, "child": children.get(d.get("child_id")) or d.get("child")}
+        who = d.get("assignee")
+        if who:
+            d["assignee"] = {"user": who["user"], "name": known.get(who["user"]) or who.get("name")
+                             or "a member of staff"}
+        out.append(d)
+    return out
 
 
 @deadlines_blp.route("")
@@ -232,11 +275,15 @@ class Deadlines(MethodView):
     @deadlines_blp.response(200, DeadlinePageSchema)
     @requires_role(*READERS)
     def get(self, args):
-        """Deadlines, earliest due first; ``status=open`` for pending, approaching and overdue."""
-        query: dict[str, Any] = {"authority": current_principal().authority}
-        for name in ("plan_id", "case_id", "owner"):
+        """Deadlines, earliest due first; ``status=open`` for pending, approaching and overdue;
+        ``assignee=me`` for the caller's own. Each names the child and the person who must act."""
+        principal = current_principal()
+        query: dict[str, Any] = {"authority": principal.authority}
+        for name in ("plan_id", "case_id", "child_id", "owner", "team"):
             if name in args:
                 query[name] = args[name]
+        if "assignee" in args:
+            query["assignee.user"] = principal.user if args["assignee"] == "me" else args["assignee"]
         if "status" in args:
             query["status"] = {"$in": list(OPEN)} if args["status"] == "open" else args["status"]
         if "due_before" in args:
@@ -245,6 +292,7 @@ class Deadlines(MethodView):
         size = args["page_size"]
         items = coll.find(query, sort=[("due_on", 1)], skip=(args["page"] - 1) * size, limit=size)
         total = coll.count_documents(query)
+        items = named(items)
         children = sorted({d["child_id"] for d in items if d.get("child_id")})
         audit.record_read(ctx().store, "deadlines", args.get("plan_id") or args.get("case_id") or "query",
                           action="list", child_id=children[0] if len(children) == 1 else None,
@@ -258,22 +306,19 @@ def explanation(doc: dict[str, Any]) -> dict[str, Any]:
     stored = doc.get("explanation") or {}
     computations = stored.get("computations") or []
     if doc.get("due_date_set"):
-        summary = (f"Due on {doc['due_on']}: set by {doc['due_date_set']['by']} on {doc['due_date_set']['at'][:10]} "
-                   f"({doc['due_date_set']['reason']}).")
+        set_ = doc["due_date_set"]
+        summary = (f"Due on {words.day(doc['due_on'])}: set by {staff.name_of(ctx().store, set_['by'])} on "
+                   f"{words.day(set_['at'])} ({set_['reason']}).")
     elif doc["needs_date"]:
         summary = "The source sets no timescale for this step: a manager gives it a date."
     else:
-        parts = []
-        for c in computations:
-            skipped = ", ".join(f"{s['date']} ({s['reason']})" for s in c["skipped"]) or "none"
-            rolled = f"; {c['rolled_back_from']} is not a working day, so the day before that is" \
-                if c.get("rolled_back_from") else ""
-            parts.append(f"{c['counted']} {c['unit'].replace('_', ' ')} {c['direction']} {c['anchor']} is "
-                         f"{c['due']}{rolled}; days skipped: {skipped}")
-        summary = ". ".join(parts) + "."
+        summary = ". ".join(words.computation(c) for c in computations) + "."
+        summary = summary[0].upper() + summary[1:]
     return {
         "rule": rule.as_dict() if rule else None,
-        "timescale": stored.get("timescale") or (rule.timescale() if rule else ""),
+        # the rule's words now (an explanation stored by an older scheduler named the data field counted from)
+        "timescale": (rule.timescale() if doc.get("occurrence", 1) == 1 else rule.recurrence_text()) if rule
+        else stored.get("timescale") or "",
         "anchor": doc["anchor"],
         "computations": computations,
         "summary": summary,
@@ -289,7 +334,7 @@ class DeadlineOne(MethodView):
         the days counted and the weekends, holidays and closures skipped."""
         doc = _load(deadline_id)
         audit.record_read(ctx().store, "deadline", deadline_id, child_id=doc.get("child_id"))
-        return {**doc, "explanation": explanation(doc)}
+        return {**named([doc])[0], "explanation": explanation(doc)}
 
 
 class DueDateSchema(Schema):
@@ -326,7 +371,7 @@ class DeadlineDueDate(MethodView):
                                detail={"due_on": due.isoformat(), "reason": args["reason"]})
             ctx().publish(uow, "deadline.scheduled.v1", subject=doc["case_id"], data=event_data(new))
         new["version"] = doc["version"] + 1
-        return new
+        return named([new])[0]
 
 
 # --- calendar feeds -------------------------------------------------------------
@@ -437,7 +482,17 @@ class PlanCalendar(MethodView):
             sort=[("due_on", 1)])
         meetings = store.collection(st.MEETINGS).find({"case_id": plan["case_id"], "status": {"$ne": "cancelled"}},
                                                       sort=[("on", 1)])
-        body = ics.plan_calendar(plan_id, deadlines, meetings, authority=rt().authority)
+        case = store.collection(people.CASES).find_one({"_id": plan["case_id"]}) or {}
+        chairs = {c["id"]: c["chair"] for c in case.get("conferences") or [] if c.get("chair")}
+        names = staff.names(store, [c["user"] for c in chairs.values()])
+        meetings = [{**m, "chair": names.get(chairs[m["_id"]]["user"]) if m["_id"] in chairs else None}
+                    for m in meetings]
+        child = people.child_ref(store.collection(people.CHILDREN).find_one({"_id": plan.get("child_id")})) \
+            if plan.get("child_id") else None
+        deadlines = named(deadlines)
+        child = child or next((d["child"] for d in deadlines if d.get("child")), None)
+        body = ics.plan_calendar(plan_id, deadlines, meetings, authority=rt().authority,
+                                 child=child["name"] if child else None)
         # A feed's key is its owner's credential: the read is theirs.
         audit.record_read(store, "plan_calendar", plan_id, child_id=plan.get("child_id"), principal=principal,
                           detail={"via": "bearer token" if "principal" in g else "feed key"})

@@ -42,6 +42,7 @@ class Computation:
     direction: str
     skipped: tuple[Skipped, ...] = ()
     rolled_back_from: date | None = None  # a calendar offset that landed on a closed day
+    amount: int | None = None  # the offset in its own unit (3, for 3 months)
 
     def as_dict(self) -> dict:
         return {
@@ -52,6 +53,7 @@ class Computation:
             "direction": self.direction,
             "skipped": [s.as_dict() for s in self.skipped],
             "rolled_back_from": self.rolled_back_from.isoformat() if self.rolled_back_from else None,
+            "amount": self.amount,
         }
 
 
@@ -149,7 +151,7 @@ class WorkingCalendar:
                 due, skipped = (anchor, []) if self.is_working_day(anchor) else self._walk(anchor, 1)
             else:
                 due, skipped = self._walk(anchor, sign * amount)
-            return Computation(anchor, due, amount, unit, direction, tuple(skipped))
+            return Computation(anchor, due, amount, unit, direction, tuple(skipped), amount=amount)
         if unit == "calendar_days":
             raw = anchor + timedelta(days=sign * amount)
         elif unit == "weeks":
@@ -160,4 +162,4 @@ class WorkingCalendar:
             raise ValueError(f"unknown unit {unit!r}")
         due, skipped = self.on_or_before(raw)
         return Computation(anchor, due, abs((raw - anchor).days), unit, direction, tuple(skipped),
-                           rolled_back_from=raw if due != raw else None)
+                           rolled_back_from=raw if due != raw else None, amount=amount)

@@ -61,7 +61,9 @@ class Scope:
 
 def event_data(doc: dict[str, Any]) -> dict[str, Any]:
     """What deadline events carry: enough for notify and partners to act
-    without reading the scheduler, and no narrative."""
+    without reading the scheduler: who must act, the team, and who the child
+    is (the child's name is narrative, for staff; a partner's scope decides
+    what it receives)."""
     return {
         "deadline_id": doc["_id"],
         "case_id": doc["case_id"],
@@ -71,6 +73,9 @@ def event_data(doc: dict[str, Any]) -> dict[str, Any]:
         "kind": doc["kind"],
         "name": doc["name"],
         "owner": doc["owner"],
+        "assignee": doc.get("assignee"),
+        "team": doc.get("team"),
+        "child": doc.get("child"),
         "status": doc["status"],
         "due_on": doc["due_on"],
         "latest_on": doc["latest_on"],
@@ -117,6 +122,9 @@ def new_deadline(rule: Rule, scope: Scope, cal: WorkingCalendar, *, anchor: date
         "kind": rule.deadline,
         "name": rule.name if occurrence == 1 else f"{rule.name} ({rule.recurrence.describe()}, #{occurrence})",
         "owner": rule.owner,
+        "assignee": None,  # who holds the owner's role, the team and the child: set by the handler (people.py)
+        "team": None,
+        "child": None,
         "source": rule.source,
         "key": key,
         "occurrence": occurrence,
@@ -153,7 +161,7 @@ def explain(rule: Rule, computations: list[Computation], occurrence: int) -> dic
     if occurrence == 1:
         timescale = rule.timescale()
     else:
-        timescale = f"{rule.recurrence.describe()} from the last {rule.deadline.replace('_', ' ')} ({rule.met_on})"
+        timescale = rule.recurrence_text()
     return {"timescale": timescale, "computations": [c.as_dict() for c in computations]}
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from cpp_shared import audit_checkpoints, case_events, revocations
+from cpp_shared import audit_checkpoints, case_events, revocations, staff
 from cpp_shared.logs import get_logger
 from cpp_shared.messaging.consumer import HandlerContext, Handlers
 
+from . import people
 from . import store as st
 from .deadlines import OPEN, Scope, event_data, on_event
 from .rules import anchor_date
@@ -33,8 +34,49 @@ handlers.on(audit_checkpoints.EVENT_TYPE)(audit_checkpoints.keep_checkpoint)
 handlers.on(revocations.EVENT_TYPE)(revocations.keep_revocation)
 
 
+@handlers.on(staff.EVENT_TYPE)
+def keep_staff(event: dict[str, Any], ctx: HandlerContext) -> None:
+    """The staff directory, kept from the plans service's events (people's
+    names for the deadlines' lists)."""
+    staff.keep(ctx.uow, event)
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat()
+
+
+def _set(uow, collection: str, record: dict[str, Any]) -> None:
+    fields = {k: v for k, v in record.items() if k not in ("_id", "version")}
+    uow.update(collection, {"_id": record["_id"]}, {"$set": fields}, upsert=True)
+
+
+def keep_child(ctx: HandlerContext, event: dict[str, Any]) -> tuple[dict[str, Any] | None, bool]:
+    """Who the event's child is now, and whether the event changed it."""
+    child_id = (event.get("data") or {}).get("child_id")
+    if not child_id:
+        return None, False
+    stored = ctx.store.collection(people.CHILDREN).find_one({"_id": child_id})
+    new = people.updated_child(stored, event)
+    if new is not None:
+        _set(ctx.uow, people.CHILDREN, new)
+    return people.child_ref(new or stored), new is not None
+
+
+def keep_case(ctx: HandlerContext, case_id: str, event: dict[str, Any]) -> dict[str, Any]:
+    """The case's people after the event."""
+    stored = ctx.store.collection(people.CASES).find_one({"_id": case_id})
+    new = people.updated_case(stored, case_id, event)
+    if new is not None:
+        _set(ctx.uow, people.CASES, new)
+    return new or stored or people.empty_case(case_id)
+
+
+def rename_child(ctx: HandlerContext, child_id: str, child: dict[str, Any]) -> None:
+    """A child renamed outside any case's events (child.updated.v1): their
+    open deadlines, in every case, name them anew."""
+    for doc in ctx.store.collection(st.DEADLINES).find({"child_id": child_id, "status": {"$in": list(OPEN)}}):
+        if doc.get("child") != child:
+            ctx.uow.replace(st.DEADLINES, {**doc, "child": child}, expected_version=doc["version"])
 
 
 @handlers.on("*")
@@ -42,16 +84,23 @@ def apply_timescales(event: dict[str, Any], ctx: HandlerContext) -> None:
     rt = runtime(ctx.app)
     data = event.get("data") or {}
     st.update_projections(ctx.uow, event)
+    child, renamed = keep_child(ctx, event)
     case_id = data.get("case_id")
     plan_id = data.get("plan_id")
     if not case_id and plan_id:
         plan = ctx.store.collection(st.PLANS).find_one({"_id": plan_id})
         case_id = plan and plan["case_id"]
     if not case_id:
+        if renamed:
+            rename_child(ctx, data["child_id"], child)
         return
     if not plan_id:
         plan = ctx.store.collection(st.PLANS).find_one({"case_id": case_id})
         plan_id = plan["_id"] if plan else None
+    case = keep_case(ctx, case_id, event)
+    child_id = data.get("child_id") or case.get("child_id")
+    if child is None and child_id:
+        child = people.child_ref(ctx.store.collection(people.CHILDREN).find_one({"_id": child_id}))
     live = ctx.store.collection(st.DEADLINES).find({"case_id": case_id, "status": {"$in": [*OPEN, "met"]}})
     scope = Scope(authority=event.get("authority") or rt.authority, case_id=case_id, plan_id=plan_id,
                   child_id=data.get("child_id"))
@@ -60,6 +109,21 @@ def apply_timescales(event: dict[str, Any], ctx: HandlerContext) -> None:
             log.warning("trigger without its anchor date: no deadline", rule=rule.id, anchor=rule.anchor,
                         type=event["type"])
     changes = on_event(event, scope, list(rt.rules), live, rt.calendar, now=_now())
+    # Who must act, the team and the child, on every open deadline of the
+    # case: new ones, changed ones, and the others when the event moved a
+    # role to someone else (an allocation, a new key worker, a chair) or
+    # renamed the child.
+    for doc in changes.inserts:
+        people.assign(doc, rt.rule(doc["rule_id"]), case, child)
+    touched = {doc["_id"] for doc, _ in changes.replaces}
+    for doc, _ in changes.replaces:
+        if doc["status"] in OPEN:
+            people.assign(doc, rt.rule(doc["rule_id"]), case, child)
+    for doc in live:
+        if doc["_id"] not in touched and doc["status"] in OPEN:
+            moved = {**doc}
+            if people.assign(moved, rt.rule(doc["rule_id"]), case, child):
+                changes.replaces.append((moved, doc["version"]))
     for doc in changes.inserts:
         ctx.uow.insert(st.DEADLINES, doc)
     for doc, version in changes.replaces:

@@ -4,8 +4,14 @@ Meetings (conferences scheduled or held, core group meetings held) and
 deadlines are all-day events, since the platform records days, not times.
 Each has a stable UID, so a calendar program that subscribes to the feed
 updates an event in place when its date moves. Open deadlines carry an
-alarm on their reminder day. Nothing narrative is in the feed: names of
-steps and dates only, since a subscribed calendar lives on a phone.
+alarm on their reminder day.
+
+What a person reads (the calendar's name, each entry's summary and
+description) names the child, the step and the person who must act, and
+never an internal id: a worker with several children's calendars must tell
+them apart. Only the child's name: no date of birth, NHS number or
+narrative about the child or family, since a subscribed calendar lives on a
+phone. UIDs, which calendar programs keep to themselves, hold the ids.
 """
 from __future__ import annotations
 
@@ -13,6 +19,8 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from icalendar import Alarm, Calendar, Event
+
+from . import words
 
 PRODID = "-//Child protection plan platform//Scheduler//EN"
 MEETING_TITLES = {
@@ -27,13 +35,17 @@ def _day(value: str) -> date:
 
 
 def plan_calendar(plan_id: str, deadlines: list[dict[str, Any]], meetings: list[dict[str, Any]], *,
-                  authority: str) -> bytes:
+                  authority: str, child: str | None = None) -> bytes:
+    """``child``: the child's name (None when the scheduler has not heard it);
+    deadlines as the API shows them, their assignee named; meetings with
+    their chair's name when known (``chair``)."""
+    whose = f" for {child}" if child else ""
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", f"Child protection plan {plan_id[:8]} ({authority})")
+    cal.add("x-wr-calname", f"Child protection plan{whose} ({authority})")
     stamp = datetime.now(timezone.utc)
     for m in meetings:
         if not m.get("on"):
@@ -41,7 +53,11 @@ def plan_calendar(plan_id: str, deadlines: list[dict[str, Any]], meetings: list[
         ev = Event()
         ev.add("uid", f"meeting-{m['_id']}@cpp")
         ev.add("dtstamp", stamp)
-        ev.add("summary", MEETING_TITLES.get(m.get("kind", ""), "Meeting") + (" (held)" if m.get("status") == "held" else ""))
+        title = MEETING_TITLES.get(m.get("kind", ""), "Meeting")
+        ev.add("summary", title + (f": {child}" if child else "") + (" (held)" if m.get("status") == "held" else ""))
+        chair = f" Chair: {m['chair']}." if m.get("chair") else ""
+        ev.add("description", f"{title}{whose}, {'held' if m.get('status') == 'held' else 'on'} "
+                              f"{words.day(m['on'])}.{chair}")
         ev.add("dtstart", _day(m["on"]))
         ev.add("dtend", _day(m["on"]) + timedelta(days=1))
         ev.add("transp", "OPAQUE")
@@ -55,17 +71,23 @@ def plan_calendar(plan_id: str, deadlines: list[dict[str, Any]], meetings: list[
         ev.add("dtstamp", stamp)
         status = d["status"]
         prefix = {"met": "Met: ", "overdue": "OVERDUE: "}.get(status, "Due: ")
-        ev.add("summary", prefix + d["name"])
+        ev.add("summary", prefix + d["name"] + (f": {child}" if child else ""))
         ev.add("dtstart", _day(d["due_on"]))
         ev.add("dtend", _day(d["due_on"]) + timedelta(days=1))
         ev.add("transp", "TRANSPARENT")
         ev.add("categories", ["deadline"])
-        latest = f" (at the latest {d['latest_on']})" if d.get("latest_on") and d["latest_on"] != d["due_on"] else ""
-        ev.add("description", f"{d['name']}{latest}. Owner: {d['owner'].replace('_', ' ')}. Source: {d['source']}")
+        ranged = d.get("latest_on") and d["latest_on"] != d["due_on"]
+        latest = f", at the latest {words.day(d['latest_on'])}" if ranged else ""
+        met_on = (d.get("met") or {}).get("on")
+        state = {"met": f"Done on {words.day(met_on)}. ", "overdue": "Overdue. "}.get(status, "")
+        role = d["owner"].replace("_", " ")
+        who = f"{d['assignee']['name']} ({role})" if d.get("assignee") else f"the {role} (nobody named yet)"
+        ev.add("description", f"{d['name']}{whose}: due {words.day(d['due_on'])}{latest}. {state}Who: {who}. "
+                              f"Source: {d['source']}")
         if status in ("pending", "approaching") and d.get("remind_on"):
             alarm = Alarm()
             alarm.add("action", "DISPLAY")
-            alarm.add("description", f"Due {d['due_on']}: {d['name']}")
+            alarm.add("description", f"Due {words.day(d['due_on'])}: {d['name']}{whose}")
             alarm.add("trigger", datetime.combine(_day(d["remind_on"]), datetime.min.time(), tzinfo=timezone.utc)
                       .replace(hour=9))
             ev.add_component(alarm)

@@ -14,6 +14,8 @@ from typing import Any
 
 from cpp_shared.plugins import PluginError, Plugins
 
+from . import words
+
 UNITS = ("working_days", "calendar_days", "weeks", "months")
 DIRECTIONS = ("after", "before")
 ROLES = ("social_worker", "team_manager", "chair", "admin")
@@ -34,6 +36,8 @@ class Offset:
     direction: str = "after"
 
     def describe(self) -> str:
+        if self.amount == 0:
+            return "on the first working day from"  # the anchor itself when it is a working day
         unit = self.unit.replace("_", " ")
         if self.amount == 1:
             unit = unit.rstrip("s").replace("days", "day")
@@ -47,7 +51,7 @@ class Every:
     unit: str
 
     def describe(self) -> str:
-        span = str(self.min) if self.min == self.max else f"{self.min}-{self.max}"
+        span = str(self.min) if self.min == self.max else f"{self.min} to {self.max}"
         return f"every {span} {self.unit.replace('_', ' ')}"
 
 
@@ -87,9 +91,17 @@ class Rule:
         return any(c.event == event_type and matches(c.when, data) for c in self.cancelled_by)
 
     def timescale(self) -> str:
+        """The rule in words: "3 months after the initial conference"."""
         if self.offset is None:
             return "no timescale set by the source: a date is needed"
-        return f"{self.offset.describe()} {self.anchor}"
+        return f"{self.offset.describe()} {words.anchor(self.triggers[0], self.when)}"
+
+    def recurrence_text(self) -> str:
+        """A recurring step in words: "every 6 to 9 weeks after the last core
+        group meeting"; empty when the step does not recur."""
+        if self.recurrence is None:
+            return ""
+        return f"{self.recurrence.describe()} after the last {words.anchor(self.met_by[0], self.met_when)[4:]}"
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -1,6 +1,7 @@
 """The scheduler's collections, their indexes, and the projections it keeps
 of the plans service's events (which plan belongs to which case; the
-meetings a plan's calendar shows)."""
+meetings a plan's calendar shows). Who is who (each case's people, each
+child, the staff directory) is kept by ``people.py`` and ``cpp_shared.staff``."""
 from __future__ import annotations
 
 from typing import Any
@@ -17,7 +18,8 @@ FEEDS = "calendar_feeds"
 def setup_store(store: Store) -> None:
     case_events.setup_store(store)
     deadlines = store.collection(DEADLINES)
-    for field in ("case_id", "plan_id", "status", "owner", "due_on", "next_check_on"):
+    for field in ("case_id", "plan_id", "child_id", "status", "owner", "assignee.user", "team", "due_on",
+                  "next_check_on"):
         deadlines.create_index(field)
     store.collection(PLANS).create_index("case_id")
     store.collection(MEETINGS).create_index("case_id")
