@@ -14,13 +14,13 @@ import json
 import time
 from typing import Any
 
-from cpp_shared import audit_checkpoints, case_events, revocations
+from cpp_shared import audit_checkpoints, case_events, revocations, staff
 from cpp_shared.messaging.consumer import HandlerContext, Handlers
 
 from . import store as st
 from .deliveries import chain_key, new_delivery
 from .minimise import minimise, partner_may_receive
-from .people import PEOPLE_EVENTS, owe_messages, update_people
+from .people import PEOPLE_EVENTS, keep_child, owe_messages, update_people
 from .runtime import runtime
 from .subscriptions import matches
 
@@ -28,6 +28,18 @@ handlers = Handlers(ordering_key=chain_key)
 handlers.on("case.*")(case_events.record_case_event)
 handlers.on(audit_checkpoints.EVENT_TYPE)(audit_checkpoints.keep_checkpoint)
 handlers.on(revocations.EVENT_TYPE)(revocations.keep_revocation)
+
+
+@handlers.on(staff.EVENT_TYPE)
+def keep_staff(event: dict[str, Any], ctx: HandlerContext) -> None:
+    """The staff directory, to address people by user id and name them."""
+    staff.keep(ctx.uow, event)
+
+
+@handlers.on("*")
+def keep_children(event: dict[str, Any], ctx: HandlerContext) -> None:
+    """The name of each child, as the latest event about them carried it."""
+    keep_child(ctx.uow, event)
 
 
 @handlers.on("*")
@@ -56,7 +68,7 @@ def owe_deliveries(event: dict[str, Any], ctx: HandlerContext) -> None:
             data = event.get("data") or {}
             delivery["announce"] = {"type": "escalation.delivered.v1", "subject": data.get("plan_id") or event["subject"],
                                     "data": {k: data.get(k) for k in ("escalation_id", "plan_id", "case_id",
-                                                                      "child_id", "route")}}
+                                                                      "child_id", "route", "child") if k in data}}
         if chain is None:
             delivery["seq"] = 1
             ctx.uow.insert(st.CHAINS, {"_id": chain_id, "subscription_id": sub["_id"], "pending": 1, "next_seq": 2})
@@ -90,6 +102,6 @@ def tell_people(event: dict[str, Any], ctx: HandlerContext) -> None:
     people = ctx.store.collection(st.PEOPLE).find_one({"_id": plan_id}) if plan_id else None
     rt = runtime(ctx.app)
     made = owe_messages(event, uow=ctx.uow, people=people, plugins=ctx.app.plugins, templates=rt.templates,
-                        channels=rt.channels, organiser=rt.organiser, now=time.time())
+                        channels=rt.channels, organiser=rt.organiser, now=time.time(), store=ctx.store)
     if made:
         rt.wake()
