@@ -22,7 +22,7 @@ from .deliveries import chain_key, new_delivery
 from .minimise import minimise, partner_may_receive
 from .people import PEOPLE_EVENTS, keep_child, owe_messages, update_people
 from .runtime import runtime
-from .subscriptions import matches
+from .subscriptions import ESCALATION, matches, receives_escalation
 
 handlers = Handlers(ordering_key=chain_key)
 handlers.on("case.*")(case_events.record_case_event)
@@ -53,8 +53,8 @@ def owe_deliveries(event: dict[str, Any], ctx: HandlerContext) -> None:
             continue
         if sub["audience"] == "partner" and not partner_may_receive(event["type"]):
             continue  # never, whatever the pattern says
-        if sub["audience"] == "partner" and event["type"] == "escalation.raised.v1" \
-                and sub["owner"] != escalation_recipient(event):
+        recipient = event["type"] == ESCALATION and receives_escalation(sub, event)
+        if sub["audience"] == "partner" and event["type"] == ESCALATION and not recipient:
             continue  # an escalation goes to the recipient its route names (the Convenor), not to every partner
         body = json.dumps(minimise(event, sub["scope"]["classes"]), separators=(",", ":"), sort_keys=True)
         chain_id = f"{sub['_id']}:{chain_key(event)}"
@@ -62,7 +62,7 @@ def owe_deliveries(event: dict[str, Any], ctx: HandlerContext) -> None:
         delivery = new_delivery(delivery_id=f"msg_{event['id']}_{sub['_id'][4:]}", subscription=sub, event=event,
                                 body=body, head=not chain or chain["pending"] == 0, now=now)
         delivery["chain"] = chain_id
-        if event["type"] == "escalation.raised.v1" and sub["owner"] == escalation_recipient(event):
+        if recipient:
             # The referral reached its recipient once this is delivered: the
             # scheduler's timescale for it (the Convenor's 2 days) is met then.
             data = event.get("data") or {}
@@ -80,16 +80,6 @@ def owe_deliveries(event: dict[str, Any], ctx: HandlerContext) -> None:
         owed = True
     if owed and ctx.app is not None and "notify" in ctx.app.extensions:
         ctx.app.extensions["notify"].wake()
-
-
-def escalation_recipient(event: dict[str, Any]) -> str | None:
-    """Who an escalation is for outside the council: its route's recipient
-    (by the recipient's id, else the route's id), or nobody."""
-    data = event.get("data") or {}
-    recipient = data.get("recipient")
-    if not recipient:
-        return None
-    return recipient.get("id") or data.get("route")
 
 
 @handlers.on("plan.*", *PEOPLE_EVENTS)
