@@ -225,6 +225,16 @@ def readable(value: Any) -> str:
     return "" if ID_SHAPED.search(text) else text
 
 
+def _actor(store, user: str | None) -> str:
+    """Who acted, for a notice that must say who (a break-glass): their
+    name, else the user id the audit log names them by, unless it is an
+    opaque id, which says nothing to a person."""
+    known = staff.entry(store, user) if store is not None and user else None
+    if known and known.get("name"):
+        return str(known["name"])
+    return f"user {readable(user)}" if readable(user) else "a member of staff"
+
+
 def child_name(event: dict[str, Any], store=None) -> str:
     """The child's name: the event's, else the latest an event carried; "" when unknown."""
     data = event.get("data") or {}
@@ -283,7 +293,7 @@ def context_for(event: dict[str, Any], recipient: dict[str, Any], people: dict[s
     ctx["granted_at_words"] = _moment_words(data.get("granted_at"))
     ctx["expires_at_words"] = _moment_words(data.get("expires_at"))
     ctx["performed_at_words"] = _moment_words(data.get("performed_at"))
-    ctx["actor_name"] = _staff_name(store, data.get("user")) if event["type"] == BREAK_GLASS else ""
+    ctx["actor_name"] = _actor(store, data.get("user")) if event["type"] == BREAK_GLASS else ""
     ctx["partner_label"] = readable(data.get("partner")) if event["type"] == "lookup.performed.v1" else ""
     ctx["key_worker_name"] = recipient.get("name") or data.get("key_worker") or ""
     return ctx

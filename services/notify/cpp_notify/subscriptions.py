@@ -11,8 +11,8 @@ An escalation outside the council (``escalation.raised.v1`` by a route
 whose recipient is external, such as the referral to the Children's
 Convenor) goes only to the subscriptions of that recipient: those whose
 ``escalation_routes`` name the route (an admin sets them), or whose owner
-is the route's id. A partner subscription that asks for escalations but is
-no route's recipient is refused, rather than accepted and never sent any.
+is the route's id. A partner that subscribes to escalations but is no
+route's recipient is refused, rather than accepted and never sent any.
 """
 from __future__ import annotations
 
@@ -201,7 +201,7 @@ class Subscriptions(MethodView):
                                                          f"recipient outside it: {', '.join(external) or 'none'}"]}})
         if routes is None:
             routes = [owner] if owner in external else []
-        if partner and matches(body["event_types"], ESCALATION) and not routes:
+        if not admin and matches(body["event_types"], ESCALATION) and not routes:
             abort(422, message="escalations go only to the recipient a route names",
                   errors={"json": {"event_types": [
                       f"{ESCALATION}: this subscription is not the recipient of an escalation route; an admin makes "
