@@ -90,7 +90,8 @@ def test_a_plan_reaches_a_partner_by_webhook_and_the_family_by_email(tmp_path, b
         wait_for(lambda: any("alex@home.example" in rcpts for rcpts, _ in mailbox.messages), timeout=60,
                  what="the family's email about the review conference")
         family = next(m for rcpts, m in mailbox.messages if "alex@home.example" in rcpts)
-        assert family["Subject"].startswith("A meeting about your child's plan on")
+        assert family["Subject"].startswith("A meeting about the plan for Sam Jones on")  # the child, by name
+        assert child_id not in family["Subject"] + family.get_body(("plain",)).get_content()
         def log():
             return requests.get(f"{notify}/v1/deliveries", params={"subscription_id": sub["id"]},
                                 headers=token("admin", "admin-1"), timeout=10).json()["items"]

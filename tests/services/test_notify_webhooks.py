@@ -14,6 +14,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from cpp_notify.app import create_app
 from cpp_notify.dispatcher import Dispatcher
 from cpp_notify.runtime import runtime
+from cpp_shared.messaging.catalogue import validate_event
 from tests.helpers import bearer, deliver_event, wait_for
 from tests.receivers import Receiver
 
@@ -301,25 +302,94 @@ def test_paused_deliveries_wait_and_a_redelivery_sends_the_same_webhook_id(api, 
     assert api.get(f"/v1/deliveries/{d['id']}", headers=owner).json["attempt_count"] == 1
 
 
-def test_an_escalation_outside_the_council_goes_to_the_recipient_its_route_names(api, nctx, dispatcher, receivers,
-                                                                                admin):
-    convenor, trust, internal = receivers(), receivers(), receivers()
-    subscribe(api, admin, convenor.url, types=("escalation.raised.v1",), owner="childrens_convenor", allow_private=True)
-    subscribe(api, admin, trust.url, types=("escalation.raised.v1",), owner="nhs-trust", allow_private=True)
+@pytest.fixture
+def gsy(make_settings, token_for):
+    """Guernsey's deployment: its route to the Children's Convenor has a recipient outside the council."""
+    app = create_app(make_settings("notify", CPP_PLUGINS="guernsey", CPP_NOTIFY_RETRY_SCHEDULE="0.05,0.1,0.2"))
+    ctx = app.extensions["cpp"]
+    d = Dispatcher(ctx, box=runtime(ctx).box)
+    yield app.test_client(), ctx, d, bearer(token_for("admin", authority="GSY", user="admin-1"))
+    d.sender.close()
+
+
+def escalation(escalation_id, route, recipient):
+    return {"escalation_id": escalation_id, "plan_id": "plan-1", "case_id": "case-1", "child_id": "child-1",
+            "route": route, "name": "Refer to the Children's Convenor", "recipient": recipient,
+            "raised_on": "2026-11-23", "key_worker": "Sam Social",
+            "child": {"name": "Ana Jones", "date_of_birth": "2019-04-02", "nhs_number": "9434765919"}}
+
+
+CONVENOR = {"name": "Children's Convenor", "kind": "external"}
+
+
+def test_an_escalation_outside_the_council_goes_to_the_recipient_its_route_names(gsy, receivers, token_for):
+    api, nctx, dispatcher, admin = gsy
+    convenor, by_route_id, internal = receivers(), receivers(), receivers()
+    # The Convenor's own organisation, made the route's recipient by an admin; and a subscription owned by the
+    # route's id, as the route names its recipient by default.
+    sub = subscribe(api, admin, convenor.url, types=("escalation.raised.v1",), owner="convenor-office",
+                    escalation_routes=["childrens_convenor"], allow_private=True)
+    assert sub["escalation_routes"] == ["childrens_convenor"]
+    assert subscribe(api, admin, by_route_id.url, types=("escalation.raised.v1",), owner="childrens_convenor",
+                     allow_private=True)["escalation_routes"] == ["childrens_convenor"]
     subscribe(api, admin, internal.url, types=("escalation.*",), allow_private=True)  # the council's own
-    raised = {"escalation_id": "esc-1", "plan_id": "plan-1", "case_id": "case-1", "child_id": "child-1",
-              "route": "childrens_convenor", "name": "Refer to the Children's Convenor",
-              "recipient": {"name": "Children's Convenor", "kind": "external"}, "raised_on": "2026-11-23",
-              "key_worker": "Sam Social"}
-    deliver_event(nctx, "escalation.raised.v1", raised, subject="plan-1")
-    deliver_event(nctx, "escalation.raised.v1", {**raised, "escalation_id": "esc-2", "route": "early_review_conference",
-                                                 "recipient": None}, subject="plan-1")
-    drain(dispatcher, until=lambda: len(convenor.received) == 1 and len(internal.received) == 2)
-    assert [e["data"]["escalation_id"] for e in convenor.events()] == ["esc-1"]
-    assert trust.received == []
+    # A partner that no route names is refused escalations when it subscribes, not accepted and sent none.
+    trust = bearer(token_for("partner", authority="GSY", user="nhs-trust"))
+    refused = api.post("/v1/subscriptions", json={"url": "https://93.184.216.34/hook",
+                                                  "event_types": ["plan.*", "escalation.raised.v1"]}, headers=trust)
+    assert refused.status_code == 422, refused.json
+    assert "childrens_convenor" in refused.json["errors"]["json"]["event_types"][0]
+    assert api.post("/v1/subscriptions", json={"url": "https://93.184.216.34/hook", "event_types": ["plan.*"],
+                                               "escalation_routes": ["childrens_convenor"]},
+                    headers=trust).status_code == 403  # only an admin names a route's recipient
+    wrong = api.post("/v1/subscriptions", json={"url": convenor.url, "event_types": ["escalation.raised.v1"],
+                                                "owner": "a-school", "escalation_routes": ["early_review_conference"],
+                                                "allow_private": True}, headers=admin)
+    assert wrong.status_code == 422 and "escalation_routes" in wrong.json["errors"]["json"]  # within the council
+
+    raised = deliver_event(nctx, "escalation.raised.v1", escalation("esc-1", "childrens_convenor", CONVENOR),
+                           subject="plan-1")
+    validate_event(raised)
+    deliver_event(nctx, "escalation.raised.v1", escalation("esc-2", "early_review_conference", None),
+                  subject="plan-1")
+    drain(dispatcher, until=lambda: len(convenor.received) == 1 and len(by_route_id.received) == 1
+          and len(internal.received) == 2)
+    [got] = convenor.events()
+    assert got["data"]["escalation_id"] == "esc-1" and got["data"]["recipient"] == CONVENOR
+    assert "child" not in got["data"]  # the default scope: neither the name nor the child's identifiers
+    assert [e["data"]["escalation_id"] for e in by_route_id.events()] == ["esc-1"]
     assert sorted(e["data"]["escalation_id"] for e in internal.events()
                   if e["type"] == "escalation.raised.v1") == ["esc-1", "esc-2"]
     # Reaching the Convenor is itself an event: the scheduler's timescale for the referral is met by it.
-    [delivered] = [m for m in nctx.store.outbox_pending(100) if m.routing_key == "escalation.delivered.v1"]
-    assert delivered.body["data"]["escalation_id"] == "esc-1"
-    assert delivered.body["data"]["recipient"] == "childrens_convenor"
+    delivered = [m for m in nctx.store.outbox_pending(100) if m.routing_key == "escalation.delivered.v1"]
+    assert sorted(m.body["data"]["recipient"] for m in delivered) == ["childrens_convenor", "convenor-office"]
+    for m in delivered:
+        validate_event(m.body)
+        assert m.body["data"]["escalation_id"] == "esc-1" and m.body["data"]["child"]["name"] == "Ana Jones"
+
+
+def test_a_subscription_with_identifier_scope_receives_the_nhs_number_never_the_name(api, nctx, dispatcher,
+                                                                                     receivers, admin):
+    gp = receivers()
+    sub = subscribe(api, admin, gp.url, owner="gp-practice-7", allow_private=True)
+    child = {"name": "Ana Jones", "date_of_birth": "2019-04-02", "nhs_number": "9434765919"}
+    snapshot = {**SNAPSHOT, "child": child}
+    deliver_event(nctx, "plan.created.v1", snapshot, subject="plan-1")
+    drain(dispatcher, until=lambda: len(gp.received) == 1)
+    assert "child" not in gp.events()[0]["data"]  # the default scope: no identifiers of the child
+
+    r = api.put(f"/v1/subscriptions/{sub['id']}/scope", headers=admin, json={"scope": {"classes": [
+        "identifier", "status", "date", "contact", "personal_identifier"]}})
+    assert r.status_code == 200, r.json
+    assert "personal_identifier" in r.json["scope"]["classes"]
+    deliver_event(nctx, "plan.activated.v1", snapshot, subject="plan-1")
+    drain(dispatcher, until=lambda: len(gp.received) == 2)
+    data = gp.events()[1]["data"]
+    assert data["child"] == {"nhs_number": "9434765919", "date_of_birth": "2019-04-02"}  # never the name
+    assert "content" not in data and "Ana" not in json.dumps(data)
+
+    api.put(f"/v1/subscriptions/{sub['id']}/scope", headers=admin, json={"scope": {"classes": [
+        "identifier", "personal_identifier", "narrative"]}})
+    deliver_event(nctx, "plan.reviewed.v1", snapshot, subject="plan-1")
+    drain(dispatcher, until=lambda: len(gp.received) == 3)
+    assert gp.events()[2]["data"]["child"] == child  # narrative too: the name as well

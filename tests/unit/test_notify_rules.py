@@ -13,7 +13,7 @@ from cpp_notify import urls
 from cpp_notify.sender import Sender
 from cpp_shared.config import ConfigError
 from cpp_notify.deliveries import DEFAULT_SCHEDULE, Outcome, next_delay, record_attempt, track_subscription
-from cpp_notify.minimise import DEFAULT_CLASSES, minimise, partner_may_receive
+from cpp_notify.minimise import DEFAULT_CLASSES, FIELD_CLASSES, minimise, partner_may_receive
 
 
 @pytest.mark.parametrize("url", [
@@ -161,8 +161,25 @@ def test_minimising_keeps_identifiers_status_dates_and_contacts_only():
                     "key_worker": kw, "categories": ["neglect"]}
     assert minimise(event, ("identifier",))["data"] == {"plan_id": "p1", "case_id": "c1", "child_id": "k1",
                                                         "ended": {"conference_id": "f1"}, "agreed": {"by": "sw-1"}}
-    assert minimise(event, ("identifier", "status", "date", "contact", "narrative"))["data"] == event["data"]
+    assert minimise(event, FIELD_CLASSES)["data"] == event["data"]
+    unclassed = {k: v for k, v in event["data"].items() if k != "unclassed"}
+    assert minimise(event, ("identifier", "status", "date", "contact", "narrative"))["data"] == unclassed
     assert minimise({**event, "type": "something.new.v1"}, DEFAULT_CLASSES)["data"] == {}
+
+
+def test_the_childs_identifiers_go_only_with_identifier_scope_and_the_name_only_with_narrative():
+    assert "personal_identifier" in FIELD_CLASSES and "personal_identifier" not in DEFAULT_CLASSES
+    child = {"name": "Ana Jones", "date_of_birth": "2019-04-02", "nhs_number": "9434765919"}
+    event = {"id": "e1", "type": "conference.scheduled.v1", "subject": "c1", "data": {
+        "conference_id": "f1", "case_id": "c1", "child_id": "k1", "kind": "initial", "scheduled_for": "2027-01-05",
+        "plan_id": None, "chair": {"user": "chair-1", "name": "Chris Chair"}, "child": child}}
+    assert "child" not in minimise(event, DEFAULT_CLASSES)["data"]
+    assert minimise(event, (*DEFAULT_CLASSES, "personal_identifier"))["data"]["child"] == {
+        "date_of_birth": "2019-04-02", "nhs_number": "9434765919"}
+    assert minimise(event, ("identifier", "narrative"))["data"]["child"] == {"name": "Ana Jones"}
+    assert minimise(event, ("personal_identifier", "narrative"))["data"] == {"child": child}
+    assert minimise({**event, "data": {**event["data"], "child": None}},
+                    (*DEFAULT_CLASSES, "personal_identifier"))["data"].get("child") is None
 
 
 @pytest.mark.parametrize("pattern, ok", [

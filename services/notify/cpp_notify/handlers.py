@@ -14,20 +14,32 @@ import json
 import time
 from typing import Any
 
-from cpp_shared import audit_checkpoints, case_events, revocations
+from cpp_shared import audit_checkpoints, case_events, revocations, staff
 from cpp_shared.messaging.consumer import HandlerContext, Handlers
 
 from . import store as st
 from .deliveries import chain_key, new_delivery
 from .minimise import minimise, partner_may_receive
-from .people import PEOPLE_EVENTS, owe_messages, update_people
+from .people import PEOPLE_EVENTS, keep_child, owe_messages, update_people
 from .runtime import runtime
-from .subscriptions import matches
+from .subscriptions import ESCALATION, matches, receives_escalation
 
 handlers = Handlers(ordering_key=chain_key)
 handlers.on("case.*")(case_events.record_case_event)
 handlers.on(audit_checkpoints.EVENT_TYPE)(audit_checkpoints.keep_checkpoint)
 handlers.on(revocations.EVENT_TYPE)(revocations.keep_revocation)
+
+
+@handlers.on(staff.EVENT_TYPE)
+def keep_staff(event: dict[str, Any], ctx: HandlerContext) -> None:
+    """The staff directory, to address people by user id and name them."""
+    staff.keep(ctx.uow, event)
+
+
+@handlers.on("*")
+def keep_children(event: dict[str, Any], ctx: HandlerContext) -> None:
+    """The name of each child, as the latest event about them carried it."""
+    keep_child(ctx.uow, event)
 
 
 @handlers.on("*")
@@ -41,8 +53,8 @@ def owe_deliveries(event: dict[str, Any], ctx: HandlerContext) -> None:
             continue
         if sub["audience"] == "partner" and not partner_may_receive(event["type"]):
             continue  # never, whatever the pattern says
-        if sub["audience"] == "partner" and event["type"] == "escalation.raised.v1" \
-                and sub["owner"] != escalation_recipient(event):
+        recipient = event["type"] == ESCALATION and receives_escalation(sub, event)
+        if sub["audience"] == "partner" and event["type"] == ESCALATION and not recipient:
             continue  # an escalation goes to the recipient its route names (the Convenor), not to every partner
         body = json.dumps(minimise(event, sub["scope"]["classes"]), separators=(",", ":"), sort_keys=True)
         chain_id = f"{sub['_id']}:{chain_key(event)}"
@@ -50,13 +62,13 @@ def owe_deliveries(event: dict[str, Any], ctx: HandlerContext) -> None:
         delivery = new_delivery(delivery_id=f"msg_{event['id']}_{sub['_id'][4:]}", subscription=sub, event=event,
                                 body=body, head=not chain or chain["pending"] == 0, now=now)
         delivery["chain"] = chain_id
-        if event["type"] == "escalation.raised.v1" and sub["owner"] == escalation_recipient(event):
+        if recipient:
             # The referral reached its recipient once this is delivered: the
             # scheduler's timescale for it (the Convenor's 2 days) is met then.
             data = event.get("data") or {}
             delivery["announce"] = {"type": "escalation.delivered.v1", "subject": data.get("plan_id") or event["subject"],
                                     "data": {k: data.get(k) for k in ("escalation_id", "plan_id", "case_id",
-                                                                      "child_id", "route")}}
+                                                                      "child_id", "route", "child") if k in data}}
         if chain is None:
             delivery["seq"] = 1
             ctx.uow.insert(st.CHAINS, {"_id": chain_id, "subscription_id": sub["_id"], "pending": 1, "next_seq": 2})
@@ -70,16 +82,6 @@ def owe_deliveries(event: dict[str, Any], ctx: HandlerContext) -> None:
         ctx.app.extensions["notify"].wake()
 
 
-def escalation_recipient(event: dict[str, Any]) -> str | None:
-    """Who an escalation is for outside the council: its route's recipient
-    (by the recipient's id, else the route's id), or nobody."""
-    data = event.get("data") or {}
-    recipient = data.get("recipient")
-    if not recipient:
-        return None
-    return recipient.get("id") or data.get("route")
-
-
 @handlers.on("plan.*", *PEOPLE_EVENTS)
 def tell_people(event: dict[str, Any], ctx: HandlerContext) -> None:
     update_people(ctx.uow, event)
@@ -90,6 +92,6 @@ def tell_people(event: dict[str, Any], ctx: HandlerContext) -> None:
     people = ctx.store.collection(st.PEOPLE).find_one({"_id": plan_id}) if plan_id else None
     rt = runtime(ctx.app)
     made = owe_messages(event, uow=ctx.uow, people=people, plugins=ctx.app.plugins, templates=rt.templates,
-                        channels=rt.channels, organiser=rt.organiser, now=time.time())
+                        channels=rt.channels, organiser=rt.organiser, now=time.time(), store=ctx.store)
     if made:
         rt.wake()

@@ -1,8 +1,11 @@
 """The in-app inbox: what the platform told each user, to read and mark read.
 
-A user's messages are those addressed to the email address in their token
-(the ``email`` claim, else the user name itself), so a key worker reads
-here what was also emailed, and what could not be emailed.
+A user's messages are those addressed to their user id (the token's
+``sub``), and those addressed to their email address (the ``email`` claim,
+else the user id itself: ``Principal.address``) with no user id: messages
+stored before the inbox was kept by user id, and messages to a core group
+member known only by address. So a key worker reads here what was also
+emailed, and what could not be emailed.
 """
 from __future__ import annotations
 
@@ -14,18 +17,13 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
 from cpp_shared import audit
-from cpp_shared.auth import current_principal, requires_role
+from cpp_shared.auth import Principal, current_principal, requires_role
 
 from . import store as st
 from .subscriptions import ctx
 
 blp = Blueprint("inbox", __name__, url_prefix="/v1/inbox", description="Each user's messages from the platform")
 USERS = ("social_worker", "team_manager", "chair", "auditor", "admin")
-
-
-def address() -> str:
-    principal = current_principal()
-    return str((principal.claims or {}).get("email") or principal.user).lower()
 
 
 class MessageSchema(Schema):
@@ -53,8 +51,21 @@ class InboxQuerySchema(Schema):
     page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
-def _mine() -> dict[str, Any]:
-    return {"authority": current_principal().authority, "channel": "inbox", "recipient.email": address()}
+def _queries(principal: Principal) -> list[dict[str, Any]]:
+    """The caller's messages, as queries the store answers (it has no $or):
+    by user id, and by address for messages that name no user."""
+    base = {"authority": principal.authority, "channel": "inbox"}
+    return [{**base, "recipient.user": principal.user},
+            {**base, "recipient.email": principal.address, "recipient.user": None}]
+
+
+def _is_mine(message: dict[str, Any], principal: Principal) -> bool:
+    r = message.get("recipient") or {}
+    if message.get("authority") != principal.authority or message.get("channel") != "inbox":
+        return False
+    if r.get("user"):
+        return r["user"] == principal.user
+    return (r.get("email") or "") == principal.address
 
 
 @blp.route("")
@@ -65,12 +76,16 @@ class Inbox(MethodView):
     def get(self, args):
         """The caller's messages, newest first."""
         coll = ctx().store.collection(st.MESSAGES)
-        query = _mine()
-        unread = coll.count_documents({**query, "read_at": None})
+        queries = _queries(current_principal())
+        unread = sum(coll.count_documents({**q, "read_at": None}) for q in queries)
         if args.get("unread"):
-            query["read_at"] = None
+            queries = [{**q, "read_at": None} for q in queries]
         size = args["page_size"]
-        items = coll.find(query, sort=[("created_at", -1)], skip=(args["page"] - 1) * size, limit=size)
+        skip = (args["page"] - 1) * size
+        # Each query's newest skip+size are enough to make this page of their union.
+        found = {m["_id"]: m for q in queries
+                 for m in coll.find(q, sort=[("created_at", -1)], limit=skip + size)}
+        items = sorted(found.values(), key=lambda m: (-m["created_at"], m["_id"]))[skip:skip + size]
         audit.record_read(ctx().store, "inbox", current_principal().user, action="list",
                           detail={"count": len(items), "messages": [m["_id"] for m in items]})
         return {"items": items, "unread": unread, "page": args["page"], "page_size": size}
@@ -83,8 +98,8 @@ class MarkRead(MethodView):
     def post(self, message_id):
         """Mark a message read (again is harmless)."""
         coll = ctx().store.collection(st.MESSAGES)
-        message = coll.find_one({"_id": message_id, **_mine()})
-        if message is None:
+        message = coll.find_one({"_id": message_id})
+        if message is None or not _is_mine(message, current_principal()):
             abort(404, message=f"no message {message_id} in your inbox")
         if message["read_at"] is None:
             coll.update_one({"_id": message_id, "read_at": None}, {"$set": {"read_at": time.time()}})

@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from email import policy
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from typing import Any, Callable
@@ -54,8 +55,14 @@ class SmtpSettings:
                    sender=settings.setting("MAIL_FROM", "cpp-notify@localhost"))
 
 
+# Headers are folded only past RFC 5322's hard limit: the default (78)
+# folds a subject that names the child before its first word, and a mail
+# client then shows it with a leading space.
+MAIL_POLICY = policy.default.clone(max_line_length=998)
+
+
 def email_message(message: dict[str, Any], sender: str) -> EmailMessage:
-    msg = EmailMessage()
+    msg = EmailMessage(policy=MAIL_POLICY)
     msg["From"] = sender
     r = message["recipient"]
     msg["To"] = formataddr((r.get("name") or "", r["email"]))

@@ -7,11 +7,18 @@ Partners must learn what they need and nothing more. Two gates:
   escalations); never lookups, deadlines, case work before a plan, or the
   children's records, whatever pattern it names;
 * **which fields**: every field of an event's data has a class in the
-  event catalogue (identifier, status, date, contact, narrative); a
-  subscription's scope, set by an admin, names the classes it receives. By
-  default a partner gets identifiers, status, dates and contacts (the key
-  worker's), never the plan's narrative. A field the catalogue does not
-  class, or an event type it does not know, is not delivered.
+  event catalogue (identifier, status, date, contact, personal_identifier,
+  narrative); a subscription's scope, set by an admin, names the classes it
+  receives. By default a partner gets identifiers, status, dates and
+  contacts (the key worker's), never the plan's narrative. A field the
+  catalogue does not class, or an event type it does not know, is not
+  delivered.
+* **who the child is**: every event about a child carries ``child``: its
+  ``nhs_number`` and ``date_of_birth`` are ``personal_identifier``, which
+  a partner receives only when its sharing agreement includes identifiers
+  (an admin adds the class to the subscription's scope; it is not in the
+  default), so that a GP practice can match the child to its own patient;
+  the child's ``name`` is narrative, and never sent without it.
 """
 from __future__ import annotations
 

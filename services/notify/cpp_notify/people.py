@@ -2,7 +2,10 @@
 
 The defaults (plugins change them with ``cpp_notification_recipients``):
 
-* ``deadline.approaching`` / ``deadline.overdue``: the plan's key worker;
+* ``deadline.approaching`` / ``deadline.overdue``: the deadline's assignee
+  (who must act), else the plan's key worker;
+* ``deadline.met`` recorded late, after an overdue notice: whoever was told
+  it was overdue hears that it is done, and how many working days late;
 * ``lookup.performed`` (a partner found the child on a plan): the key worker;
 * a conference scheduled, moved or cancelled: the core group's professionals,
   and the family members in it in plain language, each with the meeting as
@@ -13,13 +16,19 @@ The defaults (plugins change them with ``cpp_notification_recipients``):
 
 Who the key worker and the core group are comes from the plans service's
 plan events (the plan's content carries their names and addresses), kept
-here as a small projection per plan. A message is stored with the event's
+here as a small projection per plan. A recipient who is a member of staff
+carries their user id (``user``): their inbox is kept by it, and their
+email address, when the event has none, comes from the staff directory
+(``cpp_shared.staff``, kept from ``staff.updated.v1``). Every message names
+the child (from the event's ``child``, else the name the latest event about
+the child carried) and people by name, never by an internal id. A message is stored with the event's
 processed mark, in one commit, and sent afterwards by the mailer (email,
 plugin channels) or read in the platform (inbox): none is lost between the
 event and its sending.
 """
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime, timedelta, timezone
 from importlib.resources import files
@@ -29,75 +38,170 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event
 from jinja2 import ChoiceLoader, DictLoader, Environment, FileSystemLoader, StrictUndefined
 
+from cpp_shared import staff
 from cpp_shared.plugins import Plugins
 from cpp_shared.store import UnitOfWork
 
 from . import store as st
 
 BREAK_GLASS = "access.break_glass.v1"
-PEOPLE_EVENTS = ("deadline.approaching.v1", "deadline.overdue.v1", "lookup.performed.v1",
+OVERDUE = "deadline.overdue.v1"
+MET = "deadline.met.v1"
+PEOPLE_EVENTS = ("deadline.approaching.v1", OVERDUE, MET, "lookup.performed.v1",
                  "conference.scheduled.v1", "conference.rescheduled.v1", "conference.cancelled.v1", BREAK_GLASS)
+#: What a person must never read: an internal id (32 hex digits, or a uuid).
+ID_SHAPED = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}", re.IGNORECASE)
 BUILT_IN_CHANNELS = ("email", "inbox")
 LOCAL_TIME = ZoneInfo("Europe/London")
 CONFERENCE_TITLES = {"initial": "Initial child protection conference", "review": "Review child protection conference"}
 
 
 def update_people(uow: UnitOfWork, event: dict[str, Any]) -> None:
-    """Keep who is on each plan (key worker, core group) from its events."""
+    """Keep who is on each plan (key worker, core group) from its events.
+    The key worker is the snapshot's (a staff reference with ``user``)
+    over the content's (name, phone, email as written in the plan)."""
     data = event.get("data") or {}
     if not event["type"].startswith("plan.") or not data.get("plan_id") or "content" not in data:
         return
     content = data.get("content") or {}
+    written, linked = content.get("key_worker") or {}, data.get("key_worker") or {}
+    key_worker = {**written, **{k: v for k, v in linked.items() if v is not None}} or None
     uow.update(st.PEOPLE, {"_id": data["plan_id"]}, {"$set": {
         "case_id": data.get("case_id"),
         "child_id": data.get("child_id"),
         "status": data.get("status"),
-        "key_worker": content.get("key_worker"),
+        "key_worker": key_worker,
         "core_group": content.get("core_group") or [],
         "language": content.get("language"),
     }}, upsert=True)
 
 
-def default_recipients(event: dict[str, Any], people: dict[str, Any] | None) -> list[dict[str, Any]]:
+def keep_child(uow: UnitOfWork, event: dict[str, Any]) -> None:
+    """Keep the child's name as the latest event about them carried, to name
+    them in a message whose event does not (a break-glass notice). Only the
+    name: the child's identifiers stay in the events."""
+    data = event.get("data") or {}
+    child = data.get("child")
+    if data.get("child_id") and isinstance(child, dict) and child.get("name"):
+        uow.update(st.CHILDREN, {"_id": data["child_id"]}, {"$set": {"name": child["name"]}}, upsert=True)
+
+
+def _staff_name(store, user: str | None, default: str = "a member of staff") -> str:
+    """A member of staff's name from the directory, never their user id."""
+    if store is None or not user:
+        return default
+    return staff.name_of(store, user, default)
+
+
+def _key_worker(people: dict[str, Any] | None) -> dict[str, Any] | None:
+    kw = (people or {}).get("key_worker") or {}
+    if not kw:
+        return None
+    return {"user": kw.get("user"), "name": kw.get("name") or "key worker", "email": kw.get("email"),
+            "audience": "professional", "channels": ["email", "inbox"], "role": "key_worker"}
+
+
+def _same_person(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    if a.get("user") and b.get("user"):
+        return a["user"] == b["user"]
+    return bool(a.get("email")) and (a.get("email") or "").lower() == (b.get("email") or "").lower()
+
+
+def told_overdue(store, event: dict[str, Any]) -> list[dict[str, Any]]:
+    """Whoever was told this deadline was overdue, each with the channels
+    that told them."""
+    deadline_id = (event.get("data") or {}).get("deadline_id")
+    if store is None or not deadline_id:
+        return []
+    out: list[dict[str, Any]] = []
+    for message in store.collection(st.MESSAGES).find({"event_type": OVERDUE, "deadline_id": deadline_id},
+                                                      sort=[("created_at", 1)]):
+        r = message["recipient"]
+        known = next((o for o in out if _same_person(o, r) and o.get("name") == r.get("name")), None)
+        if known is None:
+            known = {"user": r.get("user"), "name": r.get("name"), "email": r.get("email"),
+                     "audience": r.get("audience") or "professional", "channels": [], "role": r.get("role")}
+            out.append(known)
+        if message["channel"] not in known["channels"]:
+            known["channels"].append(message["channel"])
+    return out
+
+
+def default_recipients(event: dict[str, Any], people: dict[str, Any] | None, store=None) -> list[dict[str, Any]]:
     etype = event["type"]
     data = event.get("data") or {}
     if etype == BREAK_GLASS:  # the event names whom to tell: the restriction's manager
         manager = data.get("manager") or {}
-        if not manager.get("email"):
+        if not manager.get("email") and not manager.get("user"):
             return []
-        return [{"name": manager.get("name") or manager.get("user"), "email": manager["email"],
-                 "audience": "professional", "channels": ["email", "inbox"], "role": "restriction_manager"}]
+        return [{"user": manager.get("user"), "name": manager.get("name") or _staff_name(store, manager.get("user")),
+                 "email": manager.get("email"), "audience": "professional", "channels": ["email", "inbox"],
+                 "role": "restriction_manager"}]
+    if etype == MET:  # done late: whoever was told it was overdue hears it is done
+        met = data.get("met") or {}
+        return told_overdue(store, event) if met.get("late") else []
+    key_worker = _key_worker(people)
+    if etype in ("deadline.approaching.v1", OVERDUE):
+        assignee = data.get("assignee") or {}
+        if assignee.get("user"):
+            if key_worker and key_worker.get("user") == assignee["user"]:
+                return [key_worker]
+            return [{"user": assignee["user"], "name": assignee.get("name") or _staff_name(store, assignee["user"]),
+                     "email": None, "audience": "professional", "channels": ["email", "inbox"],
+                     "role": data.get("owner") or "assignee"}]
+        return [key_worker] if key_worker else []
+    if etype == "lookup.performed.v1":
+        if not (data.get("subject_of_plan") or data.get("plan_status") == "in_force"):
+            return []
+        user = data.get("key_worker_user") or (key_worker or {}).get("user")
+        if key_worker and (not user or key_worker.get("user") in (None, user)):
+            return [{**key_worker, "user": user}]
+        if not user:
+            return []
+        return [{"user": user, "name": data.get("key_worker") or _staff_name(store, user),
+                 "email": None, "audience": "professional", "channels": ["email", "inbox"], "role": "key_worker"}]
     if people is None:
         return []
-    kw = people.get("key_worker") or {}
-    key_worker = [{"name": kw.get("name", "key worker"), "email": kw.get("email"), "audience": "professional",
-                   "channels": ["email", "inbox"], "role": "key_worker"}] if kw else []
-    if etype in ("deadline.approaching.v1", "deadline.overdue.v1"):
-        return key_worker
-    if etype == "lookup.performed.v1":
-        return key_worker if data.get("subject_of_plan") else []
     if etype.startswith("conference."):
         out = []
         for member in people.get("core_group") or []:
             family = bool(member.get("is_family_member"))
-            out.append({"name": member["name"], "email": member.get("email"),
-                        "audience": "family" if family else "professional",
+            out.append({"user": None if family else member.get("user"), "name": member["name"],
+                        "email": member.get("email"), "audience": "family" if family else "professional",
                         "channels": ["email"] if family else ["email", "inbox"],
                         "role": member.get("role") or ("family" if family else "core group")})
-        kw_email = (kw.get("email") or "").lower()
-        if kw and not any(r["email"] and r["email"].lower() == kw_email for r in out):
-            out += key_worker
+        if key_worker:
+            known = [r for r in out if _same_person(r, key_worker)]
+            for r in known:  # the key worker in the core group: addressed by their user id too
+                r["user"] = r.get("user") or key_worker.get("user")
+            if not known:
+                out.append(key_worker)
         return out
     return []
 
 
-def recipients(plugins: Plugins, event: dict[str, Any], people: dict[str, Any] | None) -> list[dict[str, Any]]:
-    current = default_recipients(event, people)
+def with_addresses(store, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A member of staff named by user id, without an email address, gets
+    the one the staff directory holds (and their name, when none is given)."""
+    out = []
+    for r in found:
+        r = dict(r)
+        if r.get("user") and store is not None and (not r.get("email") or not r.get("name")):
+            entry = staff.entry(store, r["user"]) or {}
+            r["email"] = r.get("email") or entry.get("email")
+            r["name"] = r.get("name") or entry.get("name") or "a member of staff"
+        out.append(r)
+    return out
+
+
+def recipients(plugins: Plugins, event: dict[str, Any], people: dict[str, Any] | None,
+               store=None) -> list[dict[str, Any]]:
+    current = default_recipients(event, people, store)
     for impl in plugins.hook.cpp_notification_recipients.get_hookimpls():  # CPP_PLUGINS order
         changed = impl.function(event=event, recipients=[dict(r) for r in current])
         if changed is not None:
             current = changed
-    return current
+    return with_addresses(store, current)
 
 
 def _words(value: str | None) -> str:
@@ -113,6 +217,35 @@ def _moment_words(value: str | None) -> str:
         return ""
     moment = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(LOCAL_TIME)
     return f"{moment:%A} {moment.day} {moment:%B %Y} at {moment:%H:%M}"
+
+
+def readable(value: Any) -> str:
+    """A value for people to read, or "" when it is an internal id."""
+    text = str(value or "").strip()
+    return "" if ID_SHAPED.search(text) else text
+
+
+def _actor(store, user: str | None) -> str:
+    """Who acted, for a notice that must say who (a break-glass): their
+    name, else the user id the audit log names them by, unless it is an
+    opaque id, which says nothing to a person."""
+    known = staff.entry(store, user) if store is not None and user else None
+    if known and known.get("name"):
+        return str(known["name"])
+    return f"user {readable(user)}" if readable(user) else "a member of staff"
+
+
+def child_name(event: dict[str, Any], store=None) -> str:
+    """The child's name: the event's, else the latest an event carried; "" when unknown."""
+    data = event.get("data") or {}
+    child = data.get("child")
+    if isinstance(child, dict) and child.get("name"):
+        return str(child["name"])
+    if store is not None and data.get("child_id"):
+        known = store.collection(st.CHILDREN).find_one({"_id": data["child_id"]})
+        if known and known.get("name"):
+            return str(known["name"])
+    return ""
 
 
 class Templates:
@@ -135,23 +268,38 @@ class Templates:
         return subject.strip(), body.strip() + "\n"
 
 
-def context_for(event: dict[str, Any], recipient: dict[str, Any], people: dict[str, Any] | None) -> dict[str, Any]:
+def context_for(event: dict[str, Any], recipient: dict[str, Any], people: dict[str, Any] | None,
+                store=None) -> dict[str, Any]:
     data = dict(event.get("data") or {})
     defaults = {"latest_on": None, "plan_id": None, "key_worker": None, "previous_scheduled_for": None,
-                "owner": "", "source": "", "name": "", "due_on": None}
+                "owner": "", "source": "", "name": "", "due_on": None, "met": None, "chair": None,
+                "assignee": None}
     ctx = {**defaults, **data, "recipient": recipient}
     ctx["key_worker"] = (people or {}).get("key_worker")
     ctx["owner"] = str(ctx.get("owner") or "").replace("_", " ")
+    ctx["child_name"] = child_name(event, store)
+    ctx["child_label"] = ctx["child_name"] or "the child"
     ctx["due_on_words"] = _words(data.get("due_on"))
+    ctx["latest_on_words"] = _words(data.get("latest_on") or data.get("due_on"))
     ctx["scheduled_for_words"] = _words(data.get("scheduled_for"))
     ctx["previous_scheduled_for_words"] = _words(data.get("previous_scheduled_for"))
     ctx["conference_title"] = CONFERENCE_TITLES.get(data.get("kind", ""), "Child protection conference")
+    ctx["chair_name"] = ((data.get("chair") or {}).get("name")) or ""
+    assignee = data.get("assignee") or {}
+    ctx["assignee_name"] = assignee.get("name") or (_staff_name(store, assignee.get("user")) if assignee else "")
+    met = data.get("met") or {}
+    ctx["met_on_words"] = _words(met.get("on"))
+    ctx["working_days_late"] = int(met.get("working_days_late") or 0)
     ctx["granted_at_words"] = _moment_words(data.get("granted_at"))
     ctx["expires_at_words"] = _moment_words(data.get("expires_at"))
+    ctx["performed_at_words"] = _moment_words(data.get("performed_at"))
+    ctx["actor_name"] = _actor(store, data.get("user")) if event["type"] == BREAK_GLASS else ""
+    ctx["partner_label"] = readable(data.get("partner")) if event["type"] == "lookup.performed.v1" else ""
+    ctx["key_worker_name"] = recipient.get("name") or data.get("key_worker") or ""
     return ctx
 
 
-def invitation(event: dict[str, Any], recipient: dict[str, Any], organiser: str) -> str | None:
+def invitation(event: dict[str, Any], recipient: dict[str, Any], organiser: str, child: str = "") -> str | None:
     """The conference as an iCalendar invitation (METHOD REQUEST), or its
     cancellation; the UID is the conference's, so a calendar updates it in
     place when it moves."""
@@ -169,7 +317,8 @@ def invitation(event: dict[str, Any], recipient: dict[str, Any], organiser: str)
     day = date.fromisoformat(data["scheduled_for"])
     ev.add("dtstart", day)
     ev.add("dtend", day + timedelta(days=1))
-    ev.add("summary", CONFERENCE_TITLES.get(data.get("kind", ""), "Child protection conference"))
+    title = CONFERENCE_TITLES.get(data.get("kind", ""), "Child protection conference")
+    ev.add("summary", f"{title} for {child}" if child else title)
     # A later change must carry a higher SEQUENCE: the event time (seconds) always grows.
     ev.add("sequence", int(datetime.fromisoformat(event["time"].replace("Z", "+00:00")).timestamp()))
     ev.add("status", "CANCELLED" if cancelled else "CONFIRMED")
@@ -181,17 +330,17 @@ def invitation(event: dict[str, Any], recipient: dict[str, Any], organiser: str)
 
 
 def owe_messages(event: dict[str, Any], *, uow: UnitOfWork, people: dict[str, Any] | None, plugins: Plugins,
-                 templates: Templates, channels: set[str], organiser: str, now: float) -> int:
+                 templates: Templates, channels: set[str], organiser: str, now: float, store=None) -> int:
     """Store the messages an event owes people; returns how many."""
     made = 0
-    for r in recipients(plugins, event, people):
+    for r in recipients(plugins, event, people, store):
         name = f"{event['type']}.{r.get('audience', 'professional')}.txt"
         if not templates.has(name):
             name = f"{event['type']}.professional.txt"
             if not templates.has(name):
                 continue
-        subject, body = templates.render(name, context_for(event, r, people))
-        ics = invitation(event, r, organiser)
+        subject, body = templates.render(name, context_for(event, r, people, store))
+        ics = invitation(event, r, organiser, child_name(event, store))
         for channel in r.get("channels") or ["email"]:
             if channel not in channels:
                 continue  # a channel this deployment does not have
@@ -203,8 +352,10 @@ def owe_messages(event: dict[str, Any], *, uow: UnitOfWork, people: dict[str, An
                 "event_id": event["id"],
                 "event_type": event["type"],
                 "channel": channel,
-                "recipient": {"name": r.get("name"), "email": (r.get("email") or "").lower() or None,
+                "recipient": {"user": r.get("user") or None, "name": r.get("name"),
+                              "email": (r.get("email") or "").lower() or None,
                               "audience": r.get("audience", "professional"), "role": r.get("role")},
+                "deadline_id": (event.get("data") or {}).get("deadline_id"),
                 "subject": subject,
                 "body": body,
                 "ics": ics,

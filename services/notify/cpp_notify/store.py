@@ -9,6 +9,7 @@ DELIVERIES = "deliveries"
 PEOPLE = "plan_people"  # per plan: its key worker and core group, from the plan's events
 MESSAGES = "messages"  # what people are told: email, inbox, plugin channels
 CHAINS = "delivery_chains"  # per (subscription, plan): how many wait, the next sequence number
+CHILDREN = "children"  # per child: the name the latest event about them carried, to name them in messages
 
 
 def setup_store(store: Store) -> None:
@@ -20,5 +21,6 @@ def setup_store(store: Store) -> None:
     for field in ("subscription_id", "event_id", "chain", "state", "next_attempt_at", "created_at", "seq"):
         deliveries.create_index(field)
     messages = store.collection(MESSAGES)
-    for field in ("recipient.email", "state", "next_attempt_at", "channel", "event_id"):
+    for field in ("recipient.email", "recipient.user", "state", "next_attempt_at", "channel", "event_id",
+                  "deadline_id"):
         messages.create_index(field)

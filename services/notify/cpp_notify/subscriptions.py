@@ -6,6 +6,13 @@ only its own subscriptions (its organisation, from the token's ``org``
 claim, else its user); an admin manages every subscription of the
 authority and alone may widen a subscription's scope or let it reach a
 private address.
+
+An escalation outside the council (``escalation.raised.v1`` by a route
+whose recipient is external, such as the referral to the Children's
+Convenor) goes only to the subscriptions of that recipient: those whose
+``escalation_routes`` name the route (an admin sets them), or whose owner
+is the route's id. A partner that subscribes to escalations but is no
+route's recipient is refused, rather than accepted and never sent any.
 """
 from __future__ import annotations
 
@@ -31,6 +38,7 @@ from .minimise import DEFAULT_CLASSES, FIELD_CLASSES, partner_may_receive
 from .runtime import runtime
 
 MANAGERS = ("partner", "admin")
+ESCALATION = "escalation.raised.v1"
 PATTERN = re.compile(r"^[a-z_*]+(\.[a-z_*]+)*(\.v[0-9*]+)?$")
 ROTATION_OVERLAP = 24 * 3600.0  # a rotated-out secret still signs for a day, so receivers can switch without loss
 
@@ -53,6 +61,20 @@ def new_secret() -> str:
 
 def matches(patterns: list[str], event_type: str) -> bool:
     return any(fnmatch.fnmatchcase(event_type, p) for p in patterns)
+
+
+def external_routes(plugins) -> dict[str, dict[str, Any]]:
+    """The deployment's escalation routes whose recipient is outside the council, by id."""
+    return {r["id"]: r for r in plugins.layered("cpp_escalation_routes")
+            if (r.get("recipient") or {}).get("kind") == "external"}
+
+
+def receives_escalation(subscription: dict[str, Any], event: dict[str, Any]) -> bool:
+    """Whether this subscription is the recipient the escalation's route names."""
+    data = event.get("data") or {}
+    if not data.get("recipient") or not data.get("route"):
+        return False  # a route within the council: no partner is its recipient
+    return data["route"] in (subscription.get("escalation_routes") or []) or subscription["owner"] == data["route"]
 
 
 def signing_secrets(subscription: dict[str, Any], box, now: float) -> list[str]:
@@ -78,6 +100,10 @@ class SubscriptionCreateSchema(Schema):
                           metadata={"description": "admin only: the partner organisation it is for"})
     allow_private = fields.Boolean(load_default=False, metadata={"description": "admin only: an internal receiver"})
     scope = fields.Nested(ScopeSchema, metadata={"description": "admin only: the fields delivered"})
+    escalation_routes = fields.List(fields.String(validate=validate.Length(min=1, max=100)),
+                                    validate=validate.Length(max=20), metadata={
+        "description": "admin only: the escalation routes (with a recipient outside the council) whose escalations "
+                       "this subscription receives as their recipient; by default the route whose id is the owner"})
 
     @validates("event_types")
     def _patterns(self, value, **kwargs):
@@ -101,6 +127,8 @@ class SubscriptionSchema(Schema):
     allow_private = fields.Boolean()
     audience = fields.String(metadata={"description": "partner (held to what partners may receive) or internal"})
     scope = fields.Nested(ScopeSchema)
+    escalation_routes = fields.List(fields.String(), metadata={
+        "description": "the escalation routes whose escalations it receives as their recipient"})
     created_by = fields.String()
     created_at = fields.Float()
     failing_since = fields.Float(allow_none=True)
@@ -154,7 +182,7 @@ class Subscriptions(MethodView):
         """Subscribe to events; the response gives the signing secret once."""
         principal = current_principal()
         admin = principal.role == "admin"
-        for field in ("owner", "allow_private", "scope"):
+        for field in ("owner", "allow_private", "scope", "escalation_routes"):
             if not admin and body.get(field) not in (None, False):
                 abort(403, message=f"only an admin may set {field}")
         partner = not admin or bool(body.get("owner"))
@@ -163,6 +191,22 @@ class Subscriptions(MethodView):
             abort(422, message="not events a partner receives",
                   errors={"json": {"event_types": [f"{', '.join(bad)}: not delivered to partners"]}})
         c = ctx()
+        owner = body.get("owner") or owner_of(principal)
+        external = external_routes(c.plugins)
+        routes = body.get("escalation_routes")
+        unknown = [r for r in routes or [] if r not in external]
+        if unknown:
+            abort(422, message="not an escalation route with a recipient outside the council",
+                  errors={"json": {"escalation_routes": [f"{', '.join(unknown)}: this authority's routes with a "
+                                                         f"recipient outside it: {', '.join(external) or 'none'}"]}})
+        if routes is None:
+            routes = [owner] if owner in external else []
+        if not admin and matches(body["event_types"], ESCALATION) and not routes:
+            abort(422, message="escalations go only to the recipient a route names",
+                  errors={"json": {"event_types": [
+                      f"{ESCALATION}: this subscription is not the recipient of an escalation route; an admin makes "
+                      f"the recipient's subscription with escalation_routes (this authority's routes with a recipient "
+                      f"outside it: {', '.join(external) or 'none'})"]}})
         try:
             urls.resolve(body["url"], allow_private=body["allow_private"], ports=runtime(c).receiver_ports)
         except urls.UrlRefused as exc:
@@ -172,7 +216,7 @@ class Subscriptions(MethodView):
         doc = {
             "_id": "sub_" + uuid.uuid4().hex,
             "authority": principal.authority,
-            "owner": body.get("owner") or owner_of(principal),
+            "owner": owner,
             "url": body["url"],
             "event_types": body["event_types"],
             "description": body["description"],
@@ -181,6 +225,7 @@ class Subscriptions(MethodView):
             # A partner's own, or one an admin makes for a partner, is held to what partners may receive.
             "audience": "partner" if (not admin or body.get("owner")) else "internal",
             "scope": body.get("scope") or {"classes": list(DEFAULT_CLASSES)},
+            "escalation_routes": routes,
             "secrets": [{"sealed": runtime(c).box.seal(secret), "created_at": now, "expires_at": None}],
             "created_by": principal.user,
             "created_at": now,
