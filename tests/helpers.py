@@ -98,3 +98,22 @@ def ensure_child(client, child_id: str) -> str:
     if store.collection("children").find_one({"_id": child_id}) is None:
         child_on_record(store, child_id)
     return child_id
+
+
+class Pump:
+    """Hands every event the plans service has committed, once, to a
+    consuming service; returns the types handed, but for the staff
+    directory's (each caller's first request adds one)."""
+
+    def __init__(self, plans_store, service_ctx):
+        self.plans_store, self.service, self.seen = plans_store, service_ctx, set()
+
+    def __call__(self) -> list[str]:
+        handed = []
+        for m in self.plans_store.outbox_pending(10_000):
+            if m.message_id not in self.seen:
+                self.seen.add(m.message_id)
+                hand_over(self.service, m.body)
+                if not m.routing_key.startswith("staff."):
+                    handed.append(m.routing_key)
+        return handed

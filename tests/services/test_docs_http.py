@@ -16,7 +16,7 @@ from cpp_docs.readability import scores
 from cpp_docs.render import Renderer
 from cpp_shared.messaging.events import new_event
 from cpp_shared.store import AlreadyProcessed
-from tests.helpers import ensure_child, bearer, deliver_event, hand_over
+from tests.helpers import Pump, ensure_child, bearer, deliver_event, hand_over
 from tests.services.test_plans_lifecycle_http import DETAILED, OUTLINE
 from tests.unit.test_docs_render import MAX_FAMILY_GRADE
 
@@ -29,22 +29,6 @@ PLAN = {**DETAILED, "actions": [
      "who": {"name": "Sam Social", "kind": "professional", "role": "social worker"},
      "by_when": "2099-01-30", "outcome_id": "safe-home"},
 ]}
-
-
-class Pump:
-    """Hands every event the plans service has committed, once, to docs."""
-
-    def __init__(self, plans_store, docs_ctx):
-        self.plans_store, self.docs, self.seen = plans_store, docs_ctx, set()
-
-    def __call__(self) -> list[str]:
-        handed = []
-        for m in self.plans_store.outbox_pending(10_000):
-            if m.message_id not in self.seen:
-                self.seen.add(m.message_id)
-                hand_over(self.docs, m.body)
-                handed.append(m.routing_key)
-        return handed
 
 
 @pytest.fixture

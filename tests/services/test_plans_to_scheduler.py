@@ -11,28 +11,10 @@ import pytest
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_scheduler.calendar import WorkingCalendar
 from cpp_shared import staff
-from tests.helpers import ensure_child, bearer, hand_over
+from tests.helpers import Pump, ensure_child, bearer, hand_over
 from tests.services.test_plans_lifecycle_http import DETAILED, OUTLINE
 
 ENG = WorkingCalendar("GB", "ENG")
-
-
-class Pump:
-    """Hands every event the plans service has committed, once, to the
-    scheduler; says which, but for the staff directory's."""
-
-    def __init__(self, plans_store, scheduler_ctx):
-        self.plans_store, self.scheduler, self.seen = plans_store, scheduler_ctx, set()
-
-    def __call__(self) -> list[str]:
-        handed = []
-        for m in self.plans_store.outbox_pending(10_000):
-            if m.message_id not in self.seen:
-                self.seen.add(m.message_id)
-                hand_over(self.scheduler, m.body)
-                if not m.routing_key.startswith("staff."):
-                    handed.append(m.routing_key)
-        return handed
 
 
 @pytest.fixture

@@ -30,10 +30,7 @@ handlers.on(audit_checkpoints.EVENT_TYPE)(audit_checkpoints.keep_checkpoint)
 handlers.on(revocations.EVENT_TYPE)(revocations.keep_revocation)
 
 
-@handlers.on(staff.EVENT_TYPE)
-def keep_staff(event: dict[str, Any], ctx: HandlerContext) -> None:
-    """The staff directory, to address people by user id and name them."""
-    staff.keep(ctx.uow, event)
+handlers.on(staff.EVENT_TYPE)(staff.keep)  # the staff directory, to name people
 
 
 @handlers.on("*")

@@ -34,11 +34,7 @@ handlers.on(audit_checkpoints.EVENT_TYPE)(audit_checkpoints.keep_checkpoint)
 handlers.on(revocations.EVENT_TYPE)(revocations.keep_revocation)
 
 
-@handlers.on(staff.EVENT_TYPE)
-def keep_staff(event: dict[str, Any], ctx: HandlerContext) -> None:
-    """The staff directory, kept from the plans service's events (people's
-    names for the deadlines' lists)."""
-    staff.keep(ctx.uow, event)
+handlers.on(staff.EVENT_TYPE)(staff.keep)  # the staff directory, to name people
 
 
 def _now() -> str:
