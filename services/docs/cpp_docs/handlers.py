@@ -42,7 +42,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from cpp_shared import audit_checkpoints, case_events, revocations, staff
+from cpp_shared import audit_checkpoints, case_events, children, revocations, staff
 from cpp_shared.logs import get_logger
 from cpp_shared.messaging.consumer import HandlerContext, Handlers
 
@@ -76,9 +76,7 @@ CHILD_EVENTS = ("child.registered.v1", "child.updated.v1", "case.*", "conference
 handlers.on(staff.EVENT_TYPE)(staff.keep)
 
 
-@handlers.on(*CHILD_EVENTS)
-def keep_child(event: dict[str, Any], ctx: HandlerContext) -> None:
-    st.keep_child(ctx.store, ctx.uow, event)
+handlers.on(*CHILD_EVENTS)(children.keep)
 
 
 def _child(ctx: HandlerContext, event: dict[str, Any], child_id: str | None) -> dict[str, Any] | None:

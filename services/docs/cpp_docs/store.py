@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cpp_shared import case_events
+from cpp_shared import case_events, children
 from cpp_shared.store import Store, UnitOfWork
 
 DOCUMENTS = "documents"
@@ -42,7 +42,7 @@ DEADLINES = "deadlines"
 MEETINGS = "meetings"
 AUDIT = "audit"
 RESTRICTIONS = "restrictions"
-CHILDREN = "children"
+CHILDREN = children.COLLECTION
 GRANTS = "grants"
 
 OPEN_DEADLINES = ("pending", "approaching", "overdue")
@@ -83,28 +83,10 @@ def update_projections(uow: UnitOfWork, event: dict[str, Any]) -> None:
         uow.update(MEETINGS, {"_id": data["conference_id"]}, {"$set": fields}, upsert=True)
 
 
-def keep_child(store: Store, uow: UnitOfWork, event: dict[str, Any]) -> None:
-    """Who the child is, from an event that says so: kept unless a later
-    event (by its time) has said so already, as a child's own events and
-    its cases' events reach the service in no set order."""
-    data = event.get("data") or {}
-    child, child_id = data.get("child"), data.get("child_id")
-    if not child_id or not isinstance(child, dict) or not child.get("name"):
-        return
-    at = event.get("time") or ""
-    known = store.collection(CHILDREN).find_one({"_id": child_id})
-    if known is not None and (known.get("at") or "") > at:
-        return
-    uow.update(CHILDREN, {"_id": child_id}, {"$set": {
-        "name": child["name"], "date_of_birth": child.get("date_of_birth"), "at": at}}, upsert=True)
-
-
 def child_named(store: Store, child_id: str | None) -> dict[str, Any] | None:
     """Who the child is as the service last heard: name and date of birth (None when not heard of)."""
-    row = store.collection(CHILDREN).find_one({"_id": child_id}) if child_id else None
-    if row is None or not row.get("name"):
-        return None
-    return {"name": row["name"], "date_of_birth": row.get("date_of_birth")}
+    child = children.named(store, child_id)
+    return {"name": child["name"], "date_of_birth": child["date_of_birth"]} if child else None
 
 
 def snapshot(store: Store, snapshot_id: str | None) -> dict[str, Any] | None:

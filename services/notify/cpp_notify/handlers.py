@@ -14,13 +14,13 @@ import json
 import time
 from typing import Any
 
-from cpp_shared import audit_checkpoints, case_events, revocations, staff
+from cpp_shared import audit_checkpoints, case_events, children, revocations, staff
 from cpp_shared.messaging.consumer import HandlerContext, Handlers
 
 from . import store as st
 from .deliveries import chain_key, new_delivery
 from .minimise import minimise, partner_may_receive
-from .people import PEOPLE_EVENTS, keep_child, owe_messages, update_people
+from .people import PEOPLE_EVENTS, owe_messages, update_people
 from .runtime import runtime
 from .subscriptions import ESCALATION, matches, receives_escalation
 
@@ -33,10 +33,7 @@ handlers.on(revocations.EVENT_TYPE)(revocations.keep_revocation)
 handlers.on(staff.EVENT_TYPE)(staff.keep)  # the staff directory, to name people
 
 
-@handlers.on("*")
-def keep_children(event: dict[str, Any], ctx: HandlerContext) -> None:
-    """The name of each child, as the latest event about them carried it."""
-    keep_child(ctx.uow, event)
+handlers.on("*")(children.keep)  # the name of each child, for a notice whose event does not carry it
 
 
 @handlers.on("*")

@@ -38,7 +38,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event
 from jinja2 import ChoiceLoader, DictLoader, Environment, FileSystemLoader, StrictUndefined
 
-from cpp_shared import staff
+from cpp_shared import children, staff
 from cpp_shared.plugins import Plugins
 from cpp_shared.store import UnitOfWork
 
@@ -74,16 +74,6 @@ def update_people(uow: UnitOfWork, event: dict[str, Any]) -> None:
         "core_group": content.get("core_group") or [],
         "language": content.get("language"),
     }}, upsert=True)
-
-
-def keep_child(uow: UnitOfWork, event: dict[str, Any]) -> None:
-    """Keep the child's name as the latest event about them carried, to name
-    them in a message whose event does not (a break-glass notice). Only the
-    name: the child's identifiers stay in the events."""
-    data = event.get("data") or {}
-    child = data.get("child")
-    if data.get("child_id") and isinstance(child, dict) and child.get("name"):
-        uow.update(st.CHILDREN, {"_id": data["child_id"]}, {"$set": {"name": child["name"]}}, upsert=True)
 
 
 def _staff_name(store, user: str | None, default: str = "a member of staff") -> str:
@@ -241,11 +231,8 @@ def child_name(event: dict[str, Any], store=None) -> str:
     child = data.get("child")
     if isinstance(child, dict) and child.get("name"):
         return str(child["name"])
-    if store is not None and data.get("child_id"):
-        known = store.collection(st.CHILDREN).find_one({"_id": data["child_id"]})
-        if known and known.get("name"):
-            return str(known["name"])
-    return ""
+    known = children.named(store, data.get("child_id")) if store is not None else None
+    return str(known["name"]) if known else ""
 
 
 class Templates:

@@ -9,7 +9,7 @@ DELIVERIES = "deliveries"
 PEOPLE = "plan_people"  # per plan: its key worker and core group, from the plan's events
 MESSAGES = "messages"  # what people are told: email, inbox, plugin channels
 CHAINS = "delivery_chains"  # per (subscription, plan): how many wait, the next sequence number
-CHILDREN = "children"  # per child: the name the latest event about them carried, to name them in messages
+CHILDREN = "children"  # per child: who they are, as the latest event about them said (cpp_shared.children)
 
 
 def setup_store(store: Store) -> None:

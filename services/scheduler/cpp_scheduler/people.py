@@ -32,8 +32,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from cpp_shared import children
+
 CASES = "case_people"
-CHILDREN = "children"
+CHILDREN = children.COLLECTION
 CONFERENCE_HELD = "conference.held.v1"
 
 
@@ -44,28 +46,9 @@ def staff_ref(value: Any) -> dict[str, Any] | None:
     return {"user": value["user"], "name": value.get("name") or None}
 
 
-def child_of(data: dict[str, Any]) -> dict[str, Any] | None:
-    """Who the child is, as an event says: name, date of birth, NHS number."""
-    child = data.get("child")
-    if not isinstance(child, dict) or not child.get("name"):
-        return None
-    return {"name": child["name"], "date_of_birth": child.get("date_of_birth"),
-            "nhs_number": child.get("nhs_number")}
-
-
-def updated_child(stored: dict[str, Any] | None, event: dict[str, Any]) -> dict[str, Any] | None:
-    """The child's record after ``event`` (None when it changes nothing): an
-    event older than the one the record was taken from does not undo it."""
-    data = event.get("data") or {}
-    child = child_of(data)
-    if child is None or not data.get("child_id"):
-        return None
-    time = event.get("time") or ""
-    if stored is not None and (stored.get("as_of") or "") > time:
-        return None
-    if stored is not None and all(stored.get(k) == v for k, v in child.items()):
-        return None
-    return {"_id": data["child_id"], **child, "as_of": time}
+# Who the child is, kept as every consuming service keeps it (cpp_shared.children).
+child_of = children.of_event
+updated_child = children.updated
 
 
 def empty_case(case_id: str) -> dict[str, Any]:
