@@ -37,6 +37,7 @@ def setup_app(app) -> None:
     # A break-glass grant's length, checked at start-up (a wrong value stops the service, naming the setting).
     ctx.extensions[access.MINUTES_SETTING] = access.break_glass_minutes(ctx.settings)
     children.install_identifier_schemes(app)
+    lookup.check_authority(ctx.authority)  # the lookup's settings from the authority plugin, checked at start-up
     app.before_request(staff.remember_caller)  # after authentication: the caller in the staff directory
 
 
