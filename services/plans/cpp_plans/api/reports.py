@@ -30,6 +30,9 @@ AUTHORS = ("social_worker", "team_manager")
 MANAGERS = ("team_manager",)
 STEP_TAKERS = ("social_worker", "team_manager")
 TEXT = validate.Length(min=1, max=20_000)
+REPORT_ETAG = {"ETag": {"description": "the report's revision, for If-Match", "schema": {"type": "string"}}}
+# What a create answers with (set for every create: etag_answers.py).
+CREATED_ETAG = {"ETag": {"description": 'the new record\'s revision, "1", for If-Match', "schema": {"type": "string"}}}
 
 
 def _on(body: dict, field: str):
@@ -163,7 +166,7 @@ def _commit(action: str, report_before: dict | None, report_after: dict, events,
 class ConferenceReports(MethodView):
     @idempotent
     @blp.arguments(ReportCreateSchema)
-    @blp.response(201, ReportSchema)
+    @blp.response(201, ReportSchema, headers=CREATED_ETAG)
     @requires_role(*AUTHORS)
     def post(self, body, conference_id):
         """Draft the report to a conference (section 47/35 enquiry report, or review report)."""
@@ -186,7 +189,7 @@ class ConferenceReports(MethodView):
 
 @blp.route("/reports/<report_id>")
 class ReportById(MethodView):
-    @blp.response(200, ReportSchema)
+    @blp.response(200, ReportSchema, headers=REPORT_ETAG)
     @requires_role(*READERS)
     def get(self, report_id):
         report = load("reports", report_id, "report")
@@ -196,7 +199,7 @@ class ReportById(MethodView):
     @requires_role(*AUTHORS)
     @requires_if_match
     @blp.arguments(ReportChangeSchema)
-    @blp.response(200, ReportSchema)
+    @blp.response(200, ReportSchema, headers=REPORT_ETAG)
     @blp.alt_response(412, description="the report changed since the If-Match ETag was read")
     @blp.alt_response(428, description="If-Match is missing")
     def patch(self, body, report_id):
@@ -210,7 +213,8 @@ class ReportById(MethodView):
             after = rp.revise_report(report, content=content, plan_content=plan, by=current_principal().user)
         except rp.NotAllowed as exc:
             _forbid(exc)
-        return _commit("change_report", report, after, [])
+        changed = _commit("change_report", report, after, [])
+        return changed, {"ETag": etag(changed["version"])}
 
 
 @blp.route("/reports/<report_id>/versions")
@@ -232,13 +236,14 @@ def _take_step(report_id: str, action: str, step, body: dict, **kw):
         after, events = step(report, conference, on=_on(body, "on"), today=today(), by=principal.user, **kw)
     except rp.NotAllowed as exc:
         _forbid(exc)
-    return _commit(action, report, after, events)
+    stepped = _commit(action, report, after, events)
+    return stepped, {"ETag": etag(stepped["version"])}
 
 
 @blp.route("/reports/<report_id>/submit")
 class Submit(MethodView):
     @blp.arguments(StepSchema)
-    @blp.response(200, ReportSchema)
+    @blp.response(200, ReportSchema, headers=REPORT_ETAG)
     @requires_role(*AUTHORS)
     def post(self, body, report_id):
         """Pass the report to a team manager for countersigning (its author)."""
@@ -248,7 +253,7 @@ class Submit(MethodView):
 @blp.route("/reports/<report_id>/countersign")
 class Countersign(MethodView):
     @blp.arguments(StepSchema)
-    @blp.response(200, ReportSchema)
+    @blp.response(200, ReportSchema, headers=REPORT_ETAG)
     @requires_role(*STEP_TAKERS)
     def post(self, body, report_id):
         """Countersign a submitted report (a team manager, not its author)."""
@@ -258,7 +263,7 @@ class Countersign(MethodView):
 @blp.route("/reports/<report_id>/return")
 class Return(MethodView):
     @blp.arguments(ReturnSchema)
-    @blp.response(200, ReportSchema)
+    @blp.response(200, ReportSchema, headers=REPORT_ETAG)
     @requires_role(*STEP_TAKERS)
     def post(self, body, report_id):
         """Return a submitted report to its author for changes, with the reason (a team manager)."""
@@ -269,7 +274,7 @@ class Return(MethodView):
 @blp.route("/reports/<report_id>/share")
 class Share(MethodView):
     @blp.arguments(ShareSchema)
-    @blp.response(200, ReportSchema)
+    @blp.response(200, ReportSchema, headers=REPORT_ETAG)
     @requires_role(*AUTHORS)
     def post(self, body, report_id):
         """Record that the countersigned report was shared with the parents (and the child where appropriate)."""
@@ -280,7 +285,7 @@ class Share(MethodView):
 @blp.route("/reports/<report_id>/send-to-chair")
 class SendToChair(MethodView):
     @blp.arguments(StepSchema)
-    @blp.response(200, ReportSchema)
+    @blp.response(200, ReportSchema, headers=REPORT_ETAG)
     @requires_role(*AUTHORS)
     def post(self, body, report_id):
         """Record that the shared report was sent to the conference chair."""
@@ -320,7 +325,7 @@ class PanelSchema(Schema):
 class PanelRequests(MethodView):
     @idempotent
     @blp.arguments(PanelRequestSchema)
-    @blp.response(201, PanelSchema)
+    @blp.response(201, PanelSchema, headers=CREATED_ETAG)
     @requires_role(*AUTHORS)
     def post(self, body, plan_id):
         """Take the plan to the resource panel for approval of services."""
@@ -379,13 +384,14 @@ class ChildInNeedPlanSchema(Schema):
     review_on = fields.String()
     created_on = fields.String()
     created_by = fields.String()
+    version = fields.Integer(metadata={"description": "the record's revision, as in its ETag"})
 
 
 @blp.route("/cases/<case_id>/child-in-need-plans")
 class ChildInNeedPlans(MethodView):
     @idempotent
     @blp.arguments(ChildInNeedPlanCreateSchema)
-    @blp.response(201, ChildInNeedPlanSchema)
+    @blp.response(201, ChildInNeedPlanSchema, headers=CREATED_ETAG)
     @requires_role(*STEP_TAKERS)
     def post(self, body, case_id):
         """The child in need plan that follows a step-down (the child protection plan's history stays)."""
