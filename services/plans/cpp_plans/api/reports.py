@@ -12,13 +12,14 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
+from cpp_shared import staff as directory
 from cpp_shared.auth import current_principal, requires_role
 from cpp_shared.idempotency import idempotent
 
 from .. import access, audit
 from ..domain import reports as rp
-from .common import (READERS, check_if_match, check_with_plugins, commit_step, ctx, etag, load, requires_if_match,
-                     saved, today)
+from .common import (READERS, check_if_match, check_with_plugins, commit_step, ctx, etag, load, named,
+                     requires_if_match, saved, today)
 from .conferences import plan_content
 from .fields import IsoDate, StrictBoolean
 from .plan_schemas import PlanContentSchema
@@ -418,9 +419,31 @@ class ApprovalSchema(Schema):
     id = fields.String()
     case_id = fields.String()
     child_id = fields.String()
-    since = fields.String(metadata={"description": "the day it started waiting"})
-    by = fields.String(metadata={"description": "who asked"})
-    summary = fields.String()
+    child_name = fields.String(metadata={"description": "the child's name as the record holds it now (the "
+                                                        "preferred name, else the given names, and the family name)"})
+    conference_id = fields.String(allow_none=True)
+    conference_kind = fields.String(allow_none=True, metadata={"description": "initial or review; null for a "
+                                                                              "resource panel request"})
+    conference_date = fields.String(allow_none=True, metadata={
+        "format": "date", "description": "the day of the conference the report is for (held, else scheduled)"})
+    since = fields.String(metadata={"description": "the day it started waiting (submitted, or requested)"})
+    waiting_days = fields.Integer(metadata={"description": "how many days it has waited, since then"})
+    by = fields.String(metadata={"description": "who asked (user id)"})
+    by_name = fields.String(metadata={"description": "who asked, by name"})
+    summary = fields.String(metadata={"description": "in words, naming the child and the conference's day"})
+
+
+UNNAMED = "a child not named in the record"
+UNKNOWN_STAFF = "a member of staff"
+
+
+def _child_names(child_ids) -> dict[str, str]:
+    """The children's names as their records hold them now."""
+    wanted = sorted(c for c in child_ids if c)
+    if not wanted:
+        return {}
+    found = ctx().store.collection("children").find({"_id": {"$in": wanted}})
+    return {c["_id"]: named(c)["name"] or UNNAMED for c in found}
 
 
 class ApprovalQuerySchema(Schema):
@@ -433,21 +456,28 @@ class Approvals(MethodView):
     @blp.response(200, ApprovalSchema(many=True))
     @requires_role(*MANAGERS)
     def get(self, args):
-        """What waits for a team manager, oldest first: reports to countersign, resource panel requests."""
+        """What waits for a team manager, oldest first: reports to countersign, resource panel requests, each
+        naming the child, the conference's day and how many days it has waited."""
         store, code = ctx().store, ctx().authority["code"]
-        items = []
         # Restricted children the manager may not see are left out (access.py).
-        reports = access.exclude_hidden({"authority": code, "status": "submitted"})
-        requests = access.exclude_hidden({"authority": code, "status": "waiting"})
-        for r in store.collection("reports").find(reports):
-            submitted = next(s for s in reversed(r["steps"]) if s["step"] == "submitted")
-            items.append({"kind": "report_countersigning", "id": r["_id"], "case_id": r["case_id"],
-                          "child_id": r["child_id"], "since": submitted["on"], "by": submitted["by"],
-                          "summary": f"{r['kind'].replace('_', ' ')} for conference {r['conference_id']}"})
-        for q in store.collection("resource_panel_requests").find(requests):
-            items.append({"kind": "resource_panel", "id": q["_id"], "case_id": q["case_id"], "child_id": q["child_id"],
-                          "since": q["requested_on"], "by": q["requested_by"],
-                          "summary": ", ".join(q["services"])})
+        reports = store.collection("reports").find(access.exclude_hidden({"authority": code, "status": "submitted"}))
+        requests = store.collection("resource_panel_requests").find(
+            access.exclude_hidden({"authority": code, "status": "waiting"}))
+        child_names = _child_names({r["child_id"] for r in reports + requests})
+        conferences = {c["_id"]: c for c in store.collection("conferences").find(
+            {"_id": {"$in": sorted({r["conference_id"] for r in reports})}, "authority": code})} if reports else {}
+        submitted_by = {r["_id"]: next(s for s in reversed(r["steps"]) if s["step"] == "submitted")["by"]
+                        for r in reports}
+        by_names = directory.names(store, [*submitted_by.values(), *(q["requested_by"] for q in requests)])
+        day = today()
+        items = []
+        for r in reports:
+            items.append(rp.report_awaiting(r, child_name=child_names.get(r["child_id"], UNNAMED),
+                                            conference=conferences.get(r["conference_id"]),
+                                            by_name=by_names.get(submitted_by[r["_id"]], UNKNOWN_STAFF), today=day))
+        for q in requests:
+            items.append(rp.panel_awaiting(q, child_name=child_names.get(q["child_id"], UNNAMED),
+                                           by_name=by_names.get(q["requested_by"], UNKNOWN_STAFF), today=day))
         items.sort(key=lambda i: (i["since"], i["id"]))
         audit.record_read(store, "approvals", args["status"], action="list",
                           detail={"count": len(items), "children": sorted({i["child_id"] for i in items})})
