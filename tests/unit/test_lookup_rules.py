@@ -78,3 +78,42 @@ def test_a_wrong_setting_stops_the_service_naming_the_key(key, value):
 def test_good_settings_pass():
     lookup.check_authority({"code": "ENG", "name": "England", lookup.ENDED_MONTHS: 0,
                             lookup.OUT_OF_HOURS: "020 7946 0888"})
+
+
+class Directory:
+    """A store holding the staff directory only."""
+
+    def __init__(self, entries):
+        self.entries = entries
+
+    def collection(self, name):
+        assert name == "staff"
+        entries = self.entries
+
+        class Staff:
+            @staticmethod
+            def find_one(query):
+                return entries.get(query["_id"])
+
+        return Staff()
+
+
+@pytest.mark.parametrize("plan, expected", [
+    # A free-text key worker: their name and the plan's number.
+    ({"key_worker": "Sam Social", "content": {"key_worker": {"name": "Sam Social", "phone": "020 7946 0000"}}},
+     {"user": None, "name": "Sam Social", "phone": "020 7946 0000"}),
+    # Linked to the directory: its name and direct number.
+    ({"key_worker": "Sam Social",
+      "content": {"key_worker": {"name": "Sam Social", "phone": "020 7946 0000", "user": "sw-1"}}},
+     {"user": "sw-1", "name": "Samira Social", "phone": "020 7946 0123"}),
+    # The plan keeping a reference to staff.
+    ({"key_worker": {"user": "sw-1", "name": "Sam Social"}, "content": {"key_worker": {"name": "Sam Social"}}},
+     {"user": "sw-1", "name": "Samira Social", "phone": "020 7946 0123"}),
+    # Linked to someone the directory does not know: the plan's name and number.
+    ({"key_worker": "Kim Key", "content": {"key_worker": {"name": "Kim Key", "phone": "01", "user": "sw-9"}}},
+     {"user": "sw-9", "name": "Kim Key", "phone": "01"}),
+])
+def test_the_key_worker_is_named_with_the_directorys_phone_else_the_plans(plan, expected):
+    store = Directory({"sw-1": {"_id": "sw-1", "name": "Samira Social", "phone": "020 7946 0123"}})
+    assert lookup.key_worker_of(store, plan) == expected
+    assert lookup.key_worker_of(store, None) == {"user": None, "name": None, "phone": None}

@@ -207,10 +207,13 @@ def key_worker_of(store: Store, plan: dict[str, Any] | None) -> dict[str, Any]:
     if plan is None:
         return {"user": None, "name": None, "phone": None}
     given = (plan.get("content") or {}).get("key_worker") or {}
-    user = given.get("user")
+    # The plan's own key_worker: the name (free text), or a reference to staff {"user", "name"}.
+    kept = plan.get("key_worker")
+    kept = kept if isinstance(kept, dict) else {"name": kept}
+    user = given.get("user") or kept.get("user")
     entry = directory.entry(store, user) if user else None
     return {"user": user,
-            "name": (entry or {}).get("name") or given.get("name") or plan.get("key_worker"),
+            "name": (entry or {}).get("name") or given.get("name") or kept.get("name"),
             "phone": (entry or {}).get("phone") or given.get("phone")}
 
 
