@@ -39,6 +39,10 @@ def cpp_authority() -> dict[str, Any] | None:
           "calendar": {"country": "GB", "subdiv": "ENG"},   # python-holidays
           "timezone": "Europe/London",        # optional; what "today" means for deadlines
           "contacts": [{"name": ..., "role": ..., "phone": ..., "email": ...}],
+          "out_of_hours_phone": "...",        # optional; the out-of-hours (emergency duty) number
+                                              # a partner's lookup gives
+          "lookup_ended_plan_months": 12,     # optional, 0-120 (default 12); a partner's lookup tells of a
+                                              # plan that ended within these months, older ones as no plan
         }
 
     The last plugin in CPP_PLUGINS order that returns a dict wins, so a council

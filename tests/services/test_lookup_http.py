@@ -8,7 +8,9 @@ from datetime import date, timedelta
 import pytest
 
 from cpp_plans.api import lookup
+from cpp_plans.app import create_app as create_plans_app
 from cpp_shared import revocations
+from cpp_shared.plugins import PluginError, Plugins
 from tests.helpers import ensure_child, bearer
 
 NHS = "9434765919"  # the standard NHS test number
@@ -16,10 +18,11 @@ NHS_NO_PLAN = "9434765870"
 NHS_UNKNOWN = "4010232137"
 BAD_CHECKSUM = "9434765918"
 
-TOP_KEYS = {"nhs_number", "subject_of_plan", "plan_status", "since", "categories", "contact"}
-CONTACT_KEYS = {"team", "phone", "email", "key_worker"}
-EVENT_KEYS = {"lookup_id", "performed_at", "partner", "partner_role", "authority", "child_id", "plan_id",
-              "key_worker", "subject_of_plan"}
+TOP_KEYS = {"nhs_number", "status", "summary", "subject_of_plan", "plan_status", "since", "ended_on",
+            "ended_plans_told_for_months", "categories", "contact"}
+CONTACT_KEYS = {"team", "phone", "email", "out_of_hours_phone", "key_worker", "key_worker_phone"}
+EVENT_KEYS = {"lookup_id", "performed_at", "partner", "partner_role", "authority", "child_id", "child", "plan_id",
+              "plan_status", "key_worker", "key_worker_user", "subject_of_plan"}
 
 OUTLINE = {
     "key_worker": {"name": "Sam Social", "role": "social worker", "phone": "020 7946 0000",
@@ -105,10 +108,26 @@ def lookup_events(store):
     return [m.body for m in store.outbox_pending(1000) if m.routing_key == "lookup.performed.v1"]
 
 
+def words(day: date) -> str:
+    return f"{day.day} {day:%B %Y}"
+
+
 def not_on_plan(nhs):
-    return {"nhs_number": nhs, "subject_of_plan": False, "plan_status": None, "since": None, "categories": [],
+    return {"nhs_number": nhs, "status": "none", "summary": "No child protection plan", "subject_of_plan": False,
+            "plan_status": None, "since": None, "ended_on": None, "ended_plans_told_for_months": 12,
+            "categories": [],
             "contact": {"team": "England (Working Together defaults)", "phone": None, "email": None,
-                        "key_worker": None}}
+                        "out_of_hours_phone": None, "key_worker": None, "key_worker_phone": None}}
+
+
+@pytest.fixture
+def authority(app):
+    """The deployment's authority dict, restored after the test."""
+    authority = app.extensions["cpp"].authority
+    kept = dict(authority)
+    yield authority
+    authority.clear()
+    authority.update(kept)
 
 
 def test_a_partner_gets_only_the_minimal_answer_for_a_child_on_a_plan(client, store, sw, chair, partner):
@@ -119,16 +138,21 @@ def test_a_partner_gets_only_the_minimal_answer_for_a_child_on_a_plan(client, st
     answer = look_up(client, partner, "943 476 5919")
     assert answer == {
         "nhs_number": NHS,
+        "status": "in_force",
+        "summary": f"Child protection plan in force since {words(d0)}",
         "subject_of_plan": True,
         "plan_status": "outline",
         "since": d0.isoformat(),
+        "ended_on": None,
+        "ended_plans_told_for_months": 12,
         "categories": ["neglect", "emotional_abuse"],
         "contact": {"team": "England (Working Together defaults)", "phone": None, "email": None,
-                    "key_worker": "Sam Social"},
+                    "out_of_hours_phone": None, "key_worker": "Sam Social",
+                    "key_worker_phone": "020 7946 0000"},  # the plan's, the directory having none
     }
-    # Nothing of the child, the family, the plan's content or the key worker's own contacts.
+    # Nothing of the child, the family, the plan's narrative or the key worker's email.
     text = json.dumps(answer)
-    for secret in ("Amira", "Okafor", "Garden Row", "SE1", "Ngozi", "Home conditions", "020 7946 0000",
+    for secret in ("Amira", "Okafor", "Garden Row", "SE1", "Ngozi", "Home conditions",
                    "sam.social@example.org", child_id, plan["id"]):
         assert secret not in text
 
@@ -143,24 +167,95 @@ def test_an_unknown_child_and_a_child_without_a_plan_get_the_same_answer(client,
     assert look_up(client, partner, "943-476-5870") == not_on_plan(NHS_NO_PLAN)
 
 
-def test_a_child_whose_plan_ended_is_not_subject_of_a_plan(client, sw, chair, partner):
+def test_a_partners_lookup_of_a_child_whose_plan_ended_is_told_so(client, store, sw, chair, partner):
     child_id = register(client, sw, NHS)
     d0 = date.today() - timedelta(days=30)
-    case_id, _ = put_on_plan(client, sw, chair, child_id, d0)
+    case_id, plan = put_on_plan(client, sw, chair, child_id, d0)
+    ended_on = d0 + timedelta(days=20)
+    end_plan(client, sw, chair, case_id, ended_on)
+
+    answer = look_up(client, partner, NHS)
+    assert answer == {
+        "nhs_number": NHS,
+        "status": "ended",
+        "summary": f"Child protection plan from {words(d0)}, ended on {words(ended_on)}",
+        "subject_of_plan": False,
+        "plan_status": None,
+        "since": d0.isoformat(),
+        "ended_on": ended_on.isoformat(),
+        "ended_plans_told_for_months": 12,
+        "categories": [],
+        "contact": {"team": "England (Working Together defaults)", "phone": None, "email": None,
+                    "out_of_hours_phone": None, "key_worker": "Sam Social", "key_worker_phone": "020 7946 0000"},
+    }
+    [event] = lookup_events(store)
+    assert event["data"] == {**event["data"], "plan_status": "ended", "subject_of_plan": False,
+                             "plan_id": plan["id"], "key_worker": "Sam Social"}
+
+
+def test_a_plan_ended_longer_ago_than_the_authority_tells_of_is_no_plan(client, store, sw, chair, partner,
+                                                                         authority):
+    child_id = register(client, sw, NHS)
+    d0 = date.today() - timedelta(days=60)
+    case_id, plan = put_on_plan(client, sw, chair, child_id, d0)
     end_plan(client, sw, chair, case_id, d0 + timedelta(days=20))
+    # Ended 13 months ago (moved back in the store): beyond the default 12 months.
+    long_ago = (date.today() - timedelta(days=400)).isoformat()
+    store.collection("plans").update_one({"_id": plan["id"]}, {"$set": {"ended": {
+        **store.collection("plans").find_one({"_id": plan["id"]})["ended"], "on": long_ago}}})
     assert look_up(client, partner, NHS) == not_on_plan(NHS)
 
+    authority[lookup.ENDED_MONTHS] = 24  # a council that tells of plans ended in the last two years
+    answer = look_up(client, partner, NHS)
+    assert (answer["status"], answer["ended_on"], answer["ended_plans_told_for_months"]) == ("ended", long_ago, 24)
 
-def test_the_team_contacts_are_the_authoritys(client, app, partner):
-    authority = app.extensions["cpp"].authority
+    authority[lookup.ENDED_MONTHS] = 0  # one that tells of plans in force only
+    assert look_up(client, partner, NHS) == {**not_on_plan(NHS), "ended_plans_told_for_months": 0}
+    assert [e["data"]["plan_status"] for e in lookup_events(store)] == ["none", "ended", "none"]
+    assert [e["data"]["key_worker"] for e in lookup_events(store)] == [None, "Sam Social", None]
+
+
+def test_a_new_plan_after_an_ended_one_is_in_force(client, sw, chair, partner):
+    child_id = register(client, sw, NHS)
+    d0 = date.today() - timedelta(days=90)
+    case_id, _ = put_on_plan(client, sw, chair, child_id, d0)
+    end_plan(client, sw, chair, case_id, d0 + timedelta(days=20))
+    again = date.today() - timedelta(days=5)
+    put_on_plan(client, sw, chair, child_id, again)
+    answer = look_up(client, partner, NHS)
+    assert (answer["status"], answer["since"], answer["ended_on"]) == ("in_force", again.isoformat(), None)
+
+
+def test_the_key_worker_linked_to_the_directory_is_named_with_their_direct_phone(client, store, sw, chair, partner,
+                                                                                 token_for):
+    child_id = register(client, sw, NHS)
+    _, plan = put_on_plan(client, sw, chair, child_id, date.today() - timedelta(days=3))
+    stored = store.collection("plans").find_one({"_id": plan["id"]})
+    store.collection("plans").update_one({"_id": plan["id"]}, {"$set": {"content": {
+        **stored["content"], "key_worker": {**stored["content"]["key_worker"], "user": "sw-7"}}}})
+    admin = bearer(token_for("admin", user="admin-1"))
+    put = client.put("/v1/staff/sw-7", headers=admin, json={"name": "Samira Social", "role": "social_worker",
+                                                            "phone": "020 7946 0123"})
+    assert put.status_code == 200, put.json
+
+    contact = look_up(client, partner, NHS)["contact"]
+    assert (contact["key_worker"], contact["key_worker_phone"]) == ("Samira Social", "020 7946 0123")
+    [event] = lookup_events(store)
+    assert (event["data"]["key_worker"], event["data"]["key_worker_user"]) == ("Samira Social", "sw-7")
+
+    # Without a direct number in the directory, the plan's number is given.
+    client.put("/v1/staff/sw-7", headers=admin, json={"name": "Samira Social", "role": "social_worker",
+                                                      "phone": None})
+    assert look_up(client, partner, NHS)["contact"]["key_worker_phone"] == "020 7946 0000"
+
+
+def test_the_team_contacts_and_out_of_hours_number_are_the_authoritys(client, partner, authority):
     authority["contacts"] = [{"name": "Duty desk", "role": "front door"},
                              {"name": "MASH", "phone": "020 7946 0999", "email": "mash@example.gov.uk"}]
-    try:
-        contact = look_up(client, partner, NHS_UNKNOWN)["contact"]
-    finally:
-        authority["contacts"] = []
+    authority[lookup.OUT_OF_HOURS] = "020 7946 0888"
+    contact = look_up(client, partner, NHS_UNKNOWN)["contact"]
     assert contact == {"team": authority["name"], "phone": "020 7946 0999", "email": "mash@example.gov.uk",
-                       "key_worker": None}
+                       "out_of_hours_phone": "020 7946 0888", "key_worker": None, "key_worker_phone": None}
 
 
 @pytest.mark.parametrize("query, field", [
@@ -208,17 +303,22 @@ def test_each_lookup_is_audited_and_tells_the_key_worker_without_the_nhs_number(
     assert known["subject"] == child_id
     assert set(known["data"]) == EVENT_KEYS
     assert known["data"] == {**known["data"], "partner": "hv-jones", "partner_role": "partner", "authority": "ENG",
-                             "child_id": child_id, "plan_id": plan["id"], "key_worker": "Sam Social",
-                             "subject_of_plan": True}
+                             "child_id": child_id, "plan_id": plan["id"], "plan_status": "in_force",
+                             "key_worker": "Sam Social", "key_worker_user": None, "subject_of_plan": True}
+    # A known child is named as in every event about them (their identifiers go only where scope allows).
+    assert known["data"]["child"] == {"name": "Amira Grace Okafor-Smith", "date_of_birth": "2019-05-31",
+                                      "nhs_number": NHS}
     assert unknown["subject"] == unknown["data"]["lookup_id"], "an unknown child's number is not the subject"
     assert set(unknown["data"]) == EVENT_KEYS
-    assert unknown["data"] == {**unknown["data"], "partner": "hv-jones", "child_id": None, "plan_id": None,
-                               "key_worker": None, "subject_of_plan": False}
+    assert unknown["data"] == {**unknown["data"], "partner": "hv-jones", "child_id": None, "child": None,
+                               "plan_id": None, "plan_status": "none", "key_worker": None, "key_worker_user": None,
+                               "subject_of_plan": False}
     assert known["data"]["lookup_id"] != unknown["data"]["lookup_id"]
     for event in events:
-        text = json.dumps(event)
+        text = json.dumps({**event, "data": {k: v for k, v in event["data"].items() if k != "child"}})
         for nhs in (NHS, NHS_UNKNOWN, "943 476 5919"):
             assert nhs not in text
+    assert NHS_UNKNOWN not in json.dumps(unknown)
 
     entries = [r.entry for r in store.read_log("audit")[audit_before:]]
     assert len(entries) == 2
@@ -247,9 +347,26 @@ def test_a_lookup_makes_two_indexed_reads(client, store, sw, chair, partner, mon
     assert len(reads) == 2, reads
     assert len(lookup_events(store)) == 2  # and each lookup's one commit happened
 
+    # A key worker linked to the staff directory: one more read, by primary key.
+    plan = store.collection("plans").find_one({"child_id": child_id})
+    store.collection("plans").update_one({"_id": plan["_id"]}, {"$set": {"content": {
+        **plan["content"], "key_worker": {**plan["content"]["key_worker"], "user": "sw-1"}}}})
+    reads.clear()
+    assert look_up(client, partner, NHS)["contact"]["key_worker"] == "Sam Social"
+    assert len(reads) == 3 and "c_staff" in reads[2], reads
+    staff_plan = store.collection("staff").explain({"_id": "sw-1"})
+    assert not any(re.match(r"SCAN c_staff\b", step) for step in staff_plan), staff_plan
+
     children_plan = store.collection("children").explain({"nhs_key": f"ENG:{NHS}", "authority": "ENG"})
     plans_plan = store.collection("plans").explain(
-        {"child_id": child_id, "authority": "ENG", "status": {"$in": lookup.IN_FORCE}}, sort=[("created_on", -1)])
+        {"child_id": child_id, "authority": "ENG", "status": {"$in": lookup.TOLD}}, sort=[("created_on", -1)])
     assert any("c_children USING INDEX ux:c_children:nhs_key" in step for step in children_plan), children_plan
     assert any("c_plans USING INDEX ix:c_plans:child_id" in step for step in plans_plan), plans_plan
     assert not any(re.match(r"SCAN c_(children|plans)\b", step) for step in children_plan + plans_plan)
+
+
+def test_the_service_does_not_start_with_a_wrong_lookup_setting(make_settings, monkeypatch):
+    real = Plugins.authority
+    monkeypatch.setattr(Plugins, "authority", lambda self: {**real(self), lookup.ENDED_MONTHS: "twelve"})
+    with pytest.raises(PluginError, match=lookup.ENDED_MONTHS):
+        create_plans_app(make_settings("plans"))

@@ -3,6 +3,7 @@ over the plans API, with the scheduler following the real events: a
 Guernsey case walked through every row of its timetable."""
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from cpp_plans.app import create_app as create_plans_app
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_scheduler.calendar import WorkingCalendar
-from tests.helpers import ensure_child, bearer
+from tests.helpers import a_child, bearer, ensure_child
 from tests.services.test_plans_lifecycle_http import DETAILED, OUTLINE
 from tests.services.test_plans_to_scheduler import Pump
 
@@ -69,6 +70,10 @@ def test_a_guernsey_case_meets_every_row_of_its_timetable(gsy):
     assert plans.post(f"/v1/reports/{report['id']}/countersign", json={}, headers=sw).status_code == 403
     approvals = ok(plans.get("/v1/approvals", headers=tm))
     assert [(a["kind"], a["id"]) for a in approvals] == [("report_countersigning", report["id"])]
+    [waiting] = approvals
+    submitted_on = date.fromisoformat(wd(conference_on, -3))
+    assert (waiting["child_name"], waiting["conference_date"], waiting["since"], waiting["waiting_days"]) == (
+        "Sam Jones", conference_on.isoformat(), submitted_on.isoformat(), (date.today() - submitted_on).days)
     ok(plans.post(f"/v1/reports/{report['id']}/countersign", json={"on": wd(conference_on, -3)}, headers=tm))
     late_share = wd(conference_on, -1)  # due 2 working days before: a day late
     shared = ok(plans.post(f"/v1/reports/{report['id']}/share", headers=sw,
@@ -204,3 +209,73 @@ def test_under_england_the_report_steps_exist_and_no_deadline_is_invented(plans,
     pump()
     rules = {d["rule_id"] for d in scheduler.store.collection("deadlines").find({"case_id": case_id})}
     assert rules == {"initial-conference"}
+
+
+HEX_ID = re.compile(r"\b[0-9a-f]{32}\b|\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
+
+
+def test_a_managers_approvals_name_the_child_the_conference_day_and_how_long_each_has_waited(plans, token_for):
+    sw = bearer(token_for("social_worker", user="sw-1", name="Sam Social"))
+    tm = bearer(token_for("team_manager", user="tm-1", name="Terry Manager"))
+    child_id = ok(plans.post("/v1/children", headers=sw, json=a_child(
+        given_names="Amira Grace", family_name="Okafor-Smith", preferred_name="Amy")), 201)["id"]
+    d0 = date.today() - timedelta(days=12)
+    case_id = ok(plans.post("/v1/cases", json={"child_id": child_id}, headers=sw), 201)["id"]
+    ok(plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": d0.isoformat()}, headers=sw), 201)
+    ok(plans.post(f"/v1/cases/{case_id}/enquiry-outcome", headers=sw,
+                  json={"completed_on": d0.isoformat(), "conference_required": True}))
+    conference_on = date.today() + timedelta(days=3)
+    conf = ok(plans.post(f"/v1/cases/{case_id}/conferences", headers=sw,
+                         json={"kind": "initial", "scheduled_for": conference_on.isoformat()}), 201)
+    report = ok(plans.post(f"/v1/conferences/{conf['id']}/reports", headers=sw,
+                           json={"findings": "Section 47.", "drafted_on": (d0 + timedelta(days=1)).isoformat()}), 201)
+    submitted_on = date.today() - timedelta(days=4)
+    ok(plans.post(f"/v1/reports/{report['id']}/submit", json={"on": submitted_on.isoformat()}, headers=sw))
+
+    [item] = ok(plans.get("/v1/approvals", headers=tm))
+    assert item == {
+        "kind": "report_countersigning", "id": report["id"], "case_id": case_id, "child_id": child_id,
+        "child_name": "Amy Okafor-Smith", "conference_id": conf["id"], "conference_kind": "initial",
+        "conference_date": conference_on.isoformat(), "since": submitted_on.isoformat(), "waiting_days": 4,
+        "by": "sw-1", "by_name": "Sam Social",
+        "summary": f"Enquiry report for Amy Okafor-Smith's initial conference on "
+                   f"{conference_on.day} {conference_on:%B %Y}",
+    }
+    assert not HEX_ID.search(item["summary"])
+
+    # The child's name as the record holds it now.
+    current = plans.get(f"/v1/children/{child_id}", headers=sw)
+    ok(plans.patch(f"/v1/children/{child_id}", json={"preferred_name": None}, headers={
+        **sw, "If-Match": current.headers["ETag"]}))
+    [item] = ok(plans.get("/v1/approvals", headers=tm))
+    assert item["child_name"] == "Amira Grace Okafor-Smith"
+
+    # Countersigned: no longer waiting.
+    ok(plans.post(f"/v1/reports/{report['id']}/countersign", json={}, headers=tm))
+    assert ok(plans.get("/v1/approvals", headers=tm)) == []
+
+
+def test_a_resource_panel_request_waiting_names_the_child_and_its_days(plans, plans_store, token_for):
+    sw = bearer(token_for("social_worker", user="sw-1", name="Sam Social"))
+    tm = bearer(token_for("team_manager", user="tm-1"))
+    chair = bearer(token_for("chair", user="chair-1"))
+    child_id = ok(plans.post("/v1/children", headers=sw, json=a_child()), 201)["id"]
+    d0 = date.today() - timedelta(days=30)
+    case_id = ok(plans.post("/v1/cases", json={"child_id": child_id}, headers=sw), 201)["id"]
+    ok(plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": d0.isoformat()}, headers=sw), 201)
+    ok(plans.post(f"/v1/cases/{case_id}/enquiry-outcome", headers=sw,
+                  json={"completed_on": d0.isoformat(), "conference_required": True}))
+    conf = ok(plans.post(f"/v1/cases/{case_id}/conferences", headers=sw,
+                         json={"kind": "initial", "scheduled_for": d0.isoformat()}), 201)
+    held = ok(plans.post(f"/v1/conferences/{conf['id']}/outcome", headers=chair, json={
+        "held_on": d0.isoformat(), "plan_required": True, "outline_plan": OUTLINE}))
+    requested_on = date.today() - timedelta(days=9)
+    panel = ok(plans.post(f"/v1/plans/{held['plan']['id']}/resource-panel-requests", headers=sw, json={
+        "reason": "Support at home.", "services": ["family support"], "requested_on": requested_on.isoformat()}),
+        201)
+    [item] = ok(plans.get("/v1/approvals", headers=tm))
+    assert {k: item[k] for k in ("kind", "id", "child_name", "conference_date", "since", "waiting_days", "by_name",
+                                 "summary")} == {
+        "kind": "resource_panel", "id": panel["id"], "child_name": "Sam Jones", "conference_date": None,
+        "since": requested_on.isoformat(), "waiting_days": 9, "by_name": "Sam Social",
+        "summary": "Resource panel request for Sam Jones: family support"}

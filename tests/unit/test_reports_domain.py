@@ -99,3 +99,62 @@ def test_the_resource_panel_and_the_child_in_need_plan():
     cin, [event] = rp.create_child_in_need_plan(stepped, key_worker={"name": "S"}, needs="N", services=[],
                                                 review_on=date(2027, 1, 1), on=TODAY, today=TODAY, by="sw-1")
     assert event[0] == "child_in_need_plan.created.v1" and cin["review_on"] == "2027-01-01"
+
+
+# --- what waits for a team manager ------------------------------------------------------
+
+def submitted_report(on=date(2026, 11, 18)):
+    report, _ = rp.submit(drafted(), CONFERENCE, on=on, today=TODAY, by="sw-1")
+    return report
+
+
+def test_a_submitted_report_waiting_names_the_child_the_conference_day_and_its_days():
+    item = rp.report_awaiting(submitted_report(), child_name="Amy Okafor-Smith",
+                              conference={**CONFERENCE, "scheduled_for": "2026-11-26"}, by_name="Sam Social",
+                              today=TODAY)
+    assert item == {
+        "kind": "report_countersigning", "id": item["id"], "case_id": "case-1", "child_id": "child-1",
+        "child_name": "Amy Okafor-Smith", "conference_id": "conf-1", "conference_kind": "initial",
+        "conference_date": "2026-11-26", "since": "2026-11-18", "waiting_days": 5, "by": "sw-1",
+        "by_name": "Sam Social",
+        "summary": "Enquiry report for Amy Okafor-Smith's initial conference on 26 November 2026",
+    }
+
+
+def test_the_days_waited_count_from_the_last_submission():
+    report = submitted_report(on=date(2026, 11, 17))
+    report, _ = rp.return_report(report, CONFERENCE, reason="More", on=date(2026, 11, 18), today=TODAY, by="tm-1",
+                                 role="team_manager")
+    report, _ = rp.submit(report, CONFERENCE, on=date(2026, 11, 20), today=TODAY, by="sw-1")
+    item = rp.report_awaiting(report, child_name="Sam Jones", conference=CONFERENCE, by_name="Sam Social",
+                              today=TODAY)
+    assert (item["since"], item["waiting_days"]) == ("2026-11-20", 3)
+    assert rp.report_awaiting(report, child_name="Sam Jones", conference=CONFERENCE, by_name="Sam Social",
+                              today=date(2026, 11, 20))["waiting_days"] == 0
+
+
+def test_a_held_conference_is_dated_by_its_holding_and_a_review_report_says_so():
+    held = {**CONFERENCE, "kind": "review", "scheduled_for": "2026-11-25", "outcome": {"held_on": "2026-11-27"}}
+    report = {**submitted_report(), "kind": "review_report"}
+    item = rp.report_awaiting(report, child_name="Sam Jones", conference=held, by_name="Sam Social", today=TODAY)
+    assert item["conference_date"] == "2026-11-27"
+    assert item["summary"] == "Review report for Sam Jones's review conference on 27 November 2026"
+
+
+def test_a_report_whose_conference_is_not_found_still_reads_without_an_id():
+    item = rp.report_awaiting(submitted_report(), child_name="Sam Jones", conference=None, by_name="Sam Social",
+                              today=TODAY)
+    assert (item["conference_date"], item["summary"]) == (None, "Enquiry report for Sam Jones's conference")
+
+
+def test_a_resource_panel_request_waiting_names_the_child_and_its_days():
+    plan = {"_id": "plan-1", "authority": "GSY", "case_id": "case-1", "child_id": "child-1", "status": "active",
+            "created_on": "2026-10-01"}
+    request, _ = rp.request_panel(plan, reason="R", services=["family support", "nursery place"],
+                                  on=date(2026, 11, 2), today=TODAY, by="sw-1")
+    item = rp.panel_awaiting(request, child_name="Sam Jones", by_name="Sam Social", today=TODAY)
+    assert {k: item[k] for k in ("kind", "child_name", "conference_date", "since", "waiting_days", "by_name",
+                                 "summary")} == {
+        "kind": "resource_panel", "child_name": "Sam Jones", "conference_date": None, "since": "2026-11-02",
+        "waiting_days": 21, "by_name": "Sam Social",
+        "summary": "Resource panel request for Sam Jones: family support, nursery place"}

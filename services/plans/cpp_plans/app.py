@@ -8,6 +8,7 @@ from cpp_shared.web import ServiceSpec, create_app as _create_app
 
 from . import access
 from .api import audit, cases, children, conferences, lookup, plans, reports, restrictions, revocations, staff
+from .api import etag_answers
 from .api.common import install_error_handlers
 
 handlers = Handlers()  # deadline.* handlers arrive with the scheduler's events
@@ -39,6 +40,8 @@ def setup_app(app) -> None:
     # A break-glass grant's length, checked at start-up (a wrong value stops the service, naming the setting).
     ctx.extensions[access.MINUTES_SETTING] = access.break_glass_minutes(ctx.settings)
     children.install_identifier_schemes(app)
+    lookup.check_authority(ctx.authority)  # the lookup's settings from the authority plugin, checked at start-up
+    etag_answers.install(app)  # every create's ETag; a 428 showing the record's own
     app.after_request(staff.remember_caller)  # a caller whose request succeeded, in the staff directory
 
 

@@ -12,13 +12,14 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
+from cpp_shared import staff as directory
 from cpp_shared.auth import current_principal, requires_role
 from cpp_shared.idempotency import idempotent
 
 from .. import access, audit
 from ..domain import reports as rp
-from .common import (READERS, check_if_match, check_with_plugins, commit_step, ctx, etag, load, requires_if_match,
-                     saved, today)
+from .common import (READERS, check_if_match, check_with_plugins, commit_step, ctx, etag, load, named,
+                     requires_if_match, saved, today)
 from .conferences import plan_content
 from .fields import IsoDate, StrictBoolean
 from .plan_schemas import PlanContentSchema
@@ -30,6 +31,9 @@ AUTHORS = ("social_worker", "team_manager")
 MANAGERS = ("team_manager",)
 STEP_TAKERS = ("social_worker", "team_manager")
 TEXT = validate.Length(min=1, max=20_000)
+REPORT_ETAG = {"ETag": {"description": "the report's revision, for If-Match", "schema": {"type": "string"}}}
+# What a create answers with (set for every create: etag_answers.py).
+CREATED_ETAG = {"ETag": {"description": 'the new record\'s revision, "1", for If-Match', "schema": {"type": "string"}}}
 
 
 def _on(body: dict, field: str):
@@ -163,7 +167,7 @@ def _commit(action: str, report_before: dict | None, report_after: dict, events,
 class ConferenceReports(MethodView):
     @idempotent
     @blp.arguments(ReportCreateSchema)
-    @blp.response(201, ReportSchema)
+    @blp.response(201, ReportSchema, headers=CREATED_ETAG)
     @requires_role(*AUTHORS)
     def post(self, body, conference_id):
         """Draft the report to a conference (section 47/35 enquiry report, or review report)."""
@@ -186,7 +190,7 @@ class ConferenceReports(MethodView):
 
 @blp.route("/reports/<report_id>")
 class ReportById(MethodView):
-    @blp.response(200, ReportSchema)
+    @blp.response(200, ReportSchema, headers=REPORT_ETAG)
     @requires_role(*READERS)
     def get(self, report_id):
         report = load("reports", report_id, "report")
@@ -196,7 +200,7 @@ class ReportById(MethodView):
     @requires_role(*AUTHORS)
     @requires_if_match
     @blp.arguments(ReportChangeSchema)
-    @blp.response(200, ReportSchema)
+    @blp.response(200, ReportSchema, headers=REPORT_ETAG)
     @blp.alt_response(412, description="the report changed since the If-Match ETag was read")
     @blp.alt_response(428, description="If-Match is missing")
     def patch(self, body, report_id):
@@ -210,7 +214,8 @@ class ReportById(MethodView):
             after = rp.revise_report(report, content=content, plan_content=plan, by=current_principal().user)
         except rp.NotAllowed as exc:
             _forbid(exc)
-        return _commit("change_report", report, after, [])
+        changed = _commit("change_report", report, after, [])
+        return changed, {"ETag": etag(changed["version"])}
 
 
 @blp.route("/reports/<report_id>/versions")
@@ -232,13 +237,14 @@ def _take_step(report_id: str, action: str, step, body: dict, **kw):
         after, events = step(report, conference, on=_on(body, "on"), today=today(), by=principal.user, **kw)
     except rp.NotAllowed as exc:
         _forbid(exc)
-    return _commit(action, report, after, events)
+    stepped = _commit(action, report, after, events)
+    return stepped, {"ETag": etag(stepped["version"])}
 
 
 @blp.route("/reports/<report_id>/submit")
 class Submit(MethodView):
     @blp.arguments(StepSchema)
-    @blp.response(200, ReportSchema)
+    @blp.response(200, ReportSchema, headers=REPORT_ETAG)
     @requires_role(*AUTHORS)
     def post(self, body, report_id):
         """Pass the report to a team manager for countersigning (its author)."""
@@ -248,7 +254,7 @@ class Submit(MethodView):
 @blp.route("/reports/<report_id>/countersign")
 class Countersign(MethodView):
     @blp.arguments(StepSchema)
-    @blp.response(200, ReportSchema)
+    @blp.response(200, ReportSchema, headers=REPORT_ETAG)
     @requires_role(*STEP_TAKERS)
     def post(self, body, report_id):
         """Countersign a submitted report (a team manager, not its author)."""
@@ -258,7 +264,7 @@ class Countersign(MethodView):
 @blp.route("/reports/<report_id>/return")
 class Return(MethodView):
     @blp.arguments(ReturnSchema)
-    @blp.response(200, ReportSchema)
+    @blp.response(200, ReportSchema, headers=REPORT_ETAG)
     @requires_role(*STEP_TAKERS)
     def post(self, body, report_id):
         """Return a submitted report to its author for changes, with the reason (a team manager)."""
@@ -269,7 +275,7 @@ class Return(MethodView):
 @blp.route("/reports/<report_id>/share")
 class Share(MethodView):
     @blp.arguments(ShareSchema)
-    @blp.response(200, ReportSchema)
+    @blp.response(200, ReportSchema, headers=REPORT_ETAG)
     @requires_role(*AUTHORS)
     def post(self, body, report_id):
         """Record that the countersigned report was shared with the parents (and the child where appropriate)."""
@@ -280,7 +286,7 @@ class Share(MethodView):
 @blp.route("/reports/<report_id>/send-to-chair")
 class SendToChair(MethodView):
     @blp.arguments(StepSchema)
-    @blp.response(200, ReportSchema)
+    @blp.response(200, ReportSchema, headers=REPORT_ETAG)
     @requires_role(*AUTHORS)
     def post(self, body, report_id):
         """Record that the shared report was sent to the conference chair."""
@@ -320,7 +326,7 @@ class PanelSchema(Schema):
 class PanelRequests(MethodView):
     @idempotent
     @blp.arguments(PanelRequestSchema)
-    @blp.response(201, PanelSchema)
+    @blp.response(201, PanelSchema, headers=CREATED_ETAG)
     @requires_role(*AUTHORS)
     def post(self, body, plan_id):
         """Take the plan to the resource panel for approval of services."""
@@ -379,13 +385,14 @@ class ChildInNeedPlanSchema(Schema):
     review_on = fields.String()
     created_on = fields.String()
     created_by = fields.String()
+    version = fields.Integer(metadata={"description": "the record's revision, as in its ETag"})
 
 
 @blp.route("/cases/<case_id>/child-in-need-plans")
 class ChildInNeedPlans(MethodView):
     @idempotent
     @blp.arguments(ChildInNeedPlanCreateSchema)
-    @blp.response(201, ChildInNeedPlanSchema)
+    @blp.response(201, ChildInNeedPlanSchema, headers=CREATED_ETAG)
     @requires_role(*STEP_TAKERS)
     def post(self, body, case_id):
         """The child in need plan that follows a step-down (the child protection plan's history stays)."""
@@ -412,9 +419,31 @@ class ApprovalSchema(Schema):
     id = fields.String()
     case_id = fields.String()
     child_id = fields.String()
-    since = fields.String(metadata={"description": "the day it started waiting"})
-    by = fields.String(metadata={"description": "who asked"})
-    summary = fields.String()
+    child_name = fields.String(metadata={"description": "the child's name as the record holds it now (the "
+                                                        "preferred name, else the given names, and the family name)"})
+    conference_id = fields.String(allow_none=True)
+    conference_kind = fields.String(allow_none=True, metadata={"description": "initial or review; null for a "
+                                                                              "resource panel request"})
+    conference_date = fields.String(allow_none=True, metadata={
+        "format": "date", "description": "the day of the conference the report is for (held, else scheduled)"})
+    since = fields.String(metadata={"description": "the day it started waiting (submitted, or requested)"})
+    waiting_days = fields.Integer(metadata={"description": "how many days it has waited, since then"})
+    by = fields.String(metadata={"description": "who asked (user id)"})
+    by_name = fields.String(metadata={"description": "who asked, by name"})
+    summary = fields.String(metadata={"description": "in words, naming the child and the conference's day"})
+
+
+UNNAMED = "a child not named in the record"
+UNKNOWN_STAFF = directory.UNNAMED
+
+
+def _child_names(child_ids) -> dict[str, str]:
+    """The children's names as their records hold them now."""
+    wanted = sorted(c for c in child_ids if c)
+    if not wanted:
+        return {}
+    found = ctx().store.collection("children").find({"_id": {"$in": wanted}})
+    return {c["_id"]: named(c)["name"] or UNNAMED for c in found}
 
 
 class ApprovalQuerySchema(Schema):
@@ -427,21 +456,28 @@ class Approvals(MethodView):
     @blp.response(200, ApprovalSchema(many=True))
     @requires_role(*MANAGERS)
     def get(self, args):
-        """What waits for a team manager, oldest first: reports to countersign, resource panel requests."""
+        """What waits for a team manager, oldest first: reports to countersign, resource panel requests, each
+        naming the child, the conference's day and how many days it has waited."""
         store, code = ctx().store, ctx().authority["code"]
-        items = []
         # Restricted children the manager may not see are left out (access.py).
-        reports = access.exclude_hidden({"authority": code, "status": "submitted"})
-        requests = access.exclude_hidden({"authority": code, "status": "waiting"})
-        for r in store.collection("reports").find(reports):
-            submitted = next(s for s in reversed(r["steps"]) if s["step"] == "submitted")
-            items.append({"kind": "report_countersigning", "id": r["_id"], "case_id": r["case_id"],
-                          "child_id": r["child_id"], "since": submitted["on"], "by": submitted["by"],
-                          "summary": f"{r['kind'].replace('_', ' ')} for conference {r['conference_id']}"})
-        for q in store.collection("resource_panel_requests").find(requests):
-            items.append({"kind": "resource_panel", "id": q["_id"], "case_id": q["case_id"], "child_id": q["child_id"],
-                          "since": q["requested_on"], "by": q["requested_by"],
-                          "summary": ", ".join(q["services"])})
+        reports = store.collection("reports").find(access.exclude_hidden({"authority": code, "status": "submitted"}))
+        requests = store.collection("resource_panel_requests").find(
+            access.exclude_hidden({"authority": code, "status": "waiting"}))
+        child_names = _child_names({r["child_id"] for r in reports + requests})
+        conferences = {c["_id"]: c for c in store.collection("conferences").find(
+            {"_id": {"$in": sorted({r["conference_id"] for r in reports})}, "authority": code})} if reports else {}
+        submitted_by = {r["_id"]: next(s for s in reversed(r["steps"]) if s["step"] == "submitted")["by"]
+                        for r in reports}
+        by_names = directory.names(store, [*submitted_by.values(), *(q["requested_by"] for q in requests)])
+        day = today()
+        items = []
+        for r in reports:
+            items.append(rp.report_awaiting(r, child_name=child_names.get(r["child_id"], UNNAMED),
+                                            conference=conferences.get(r["conference_id"]),
+                                            by_name=by_names.get(submitted_by[r["_id"]], UNKNOWN_STAFF), today=day))
+        for q in requests:
+            items.append(rp.panel_awaiting(q, child_name=child_names.get(q["child_id"], UNNAMED),
+                                           by_name=by_names.get(q["requested_by"], UNKNOWN_STAFF), today=day))
         items.sort(key=lambda i: (i["since"], i["id"]))
         audit.record_read(store, "approvals", args["status"], action="list",
                           detail={"count": len(items), "children": sorted({i["child_id"] for i in items})})

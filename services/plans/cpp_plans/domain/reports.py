@@ -251,3 +251,53 @@ def create_child_in_need_plan(case: dict, *, key_worker: dict, needs: str, servi
     return cin, [("child_in_need_plan.created.v1", case["_id"], {
         "child_in_need_plan_id": cin["_id"], "case_id": case["_id"], "child_id": case["child_id"],
         "created_on": cin["created_on"], "review_on": cin["review_on"]})]
+
+
+# --- what waits for a team manager ----------------------------------------------------
+
+def _words(day: str) -> str:
+    d = date.fromisoformat(day)
+    return f"{d.day} {d:%B %Y}"
+
+
+def waited_days(since: str, today: date) -> int:
+    """Whole calendar days since ``since`` (0 on the day itself)."""
+    return max(0, (today - date.fromisoformat(since[:10])).days)
+
+
+def conference_date(conference: dict | None) -> str | None:
+    """The conference's day: when it was held, else when it is scheduled for."""
+    if conference is None:
+        return None
+    return (conference.get("outcome") or {}).get("held_on") or conference.get("scheduled_for")
+
+
+def report_awaiting(report: dict, *, child_name: str, conference: dict | None, by_name: str, today: date) -> dict:
+    """A submitted report on a team manager's list: the child by name, the
+    conference's kind and day, who submitted it and how many days it has
+    waited for countersigning. Ids stay in their fields, never in the words."""
+    submitted = next(s for s in reversed(report["steps"]) if s["step"] == "submitted")
+    day = conference_date(conference)
+    kind = (conference or {}).get("kind")
+    what = "Enquiry report" if report["kind"] == "enquiry_report" else "Review report"
+    meeting = f"{kind} conference" if kind else "conference"
+    return {
+        "kind": "report_countersigning", "id": report["_id"], "case_id": report["case_id"],
+        "child_id": report["child_id"], "child_name": child_name,
+        "conference_id": report["conference_id"], "conference_kind": kind, "conference_date": day,
+        "since": submitted["on"], "waiting_days": waited_days(submitted["on"], today),
+        "by": submitted["by"], "by_name": by_name,
+        "summary": f"{what} for {child_name}'s {meeting}" + (f" on {_words(day)}" if day else ""),
+    }
+
+
+def panel_awaiting(request: dict, *, child_name: str, by_name: str, today: date) -> dict:
+    """A resource panel request waiting for its decision, on a team manager's list."""
+    return {
+        "kind": "resource_panel", "id": request["_id"], "case_id": request["case_id"],
+        "child_id": request["child_id"], "child_name": child_name,
+        "conference_id": None, "conference_kind": None, "conference_date": None,
+        "since": request["requested_on"], "waiting_days": waited_days(request["requested_on"], today),
+        "by": request["requested_by"], "by_name": by_name,
+        "summary": f"Resource panel request for {child_name}: {', '.join(request['services'])}",
+    }
