@@ -92,9 +92,13 @@ def _key_worker(people: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _same_person(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two recipients are one person: by user id, else by email, else
+    (a core group member written with a name only) by name."""
     if a.get("user") and b.get("user"):
         return a["user"] == b["user"]
-    return bool(a.get("email")) and (a.get("email") or "").lower() == (b.get("email") or "").lower()
+    if a.get("email") and b.get("email"):
+        return a["email"].lower() == b["email"].lower()
+    return bool(a.get("name")) and (a.get("name") or "").strip().casefold() == (b.get("name") or "").strip().casefold()
 
 
 def told_overdue(store, event: dict[str, Any]) -> list[dict[str, Any]]:
@@ -333,6 +337,8 @@ def owe_messages(event: dict[str, Any], *, uow: UnitOfWork, people: dict[str, An
                 continue  # a channel this deployment does not have
             if channel == "email" and not r.get("email"):
                 continue  # no address: the inbox (or another channel) carries it
+            if channel == "inbox" and not (r.get("user") or r.get("email")):
+                continue  # nobody's inbox: someone known by name only (a partner's practitioner) reads none
             uow.insert(st.MESSAGES, {
                 "_id": f"msg_{uuid.uuid4().hex}",
                 "authority": event.get("authority"),
