@@ -66,6 +66,12 @@ def test_every_create_answers_with_the_new_records_etag(plans, sw, tm, chair):
     panel = created(plans.post(f"/v1/plans/{held['plan']['id']}/resource-panel-requests", headers=sw,
                                json={"reason": "Support at home.", "services": ["family support"]}))
     assert panel["status"] == "waiting"
+    plan_id = held["plan"]["id"]
+    created(plans.post(f"/v1/plans/{plan_id}/visits", headers=sw, json={
+        "visited_on": (d0 + timedelta(days=11)).isoformat(), "announced": True, "child_seen": True,
+        "seen_alone": False, "by": "Sam Social"}))
+    created(plans.post(f"/v1/plans/{plan_id}/core-group-meetings", headers=sw, json={
+        "held_on": (d0 + timedelta(days=12)).isoformat(), "detailed_plan_agreed": False}))
 
     _, stepped_down = open_case(plans, sw, d0, conference_required=False)
     created(plans.post(f"/v1/cases/{stepped_down['id']}/child-in-need-plans", headers=sw, json={

@@ -210,6 +210,7 @@ class CoreGroupMeetingSchema(Schema):
     notes = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=4000))
     plan_version = fields.Integer(dump_only=True)
     recorded_by = fields.String(dump_only=True)
+    version = fields.Integer(dump_only=True, metadata={"description": "the record's revision, as in its ETag"})
 
 
 class VisitSchema(Schema):
@@ -221,6 +222,7 @@ class VisitSchema(Schema):
     by = fields.String(required=True, validate=validate.Length(min=1, max=200))
     notes = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=4000))
     recorded_by = fields.String(dump_only=True)
+    version = fields.Integer(dump_only=True, metadata={"description": "the record's revision, as in its ETag"})
 
 
 class EscalationSchema(Schema):
@@ -258,7 +260,7 @@ class CoreGroupMeetings(MethodView):
             missing_for_agreement=missing_for_agreement(would_agree), notes=body["notes"],
             recorded_by=current_principal().user)
         _save_plan(plan, after, events, "record_core_group_meeting", extra=("core_group_meetings", meeting))
-        return meeting
+        return saved(meeting)
 
 
 @blp.route("/<plan_id>/visits")
@@ -271,7 +273,7 @@ class Visits(MethodView):
         plan = load("plans", plan_id, "plan")
         visit, events = lc.record_visit(plan, today=today(), recorded_by=current_principal().user, **body)
         commit_step("record_visit", "plan", plan_id, child_id=plan["child_id"], events=events, inserts=[("visits", visit)])
-        return visit
+        return saved(visit)
 
 
 @blp.route("/<plan_id>/escalations")
