@@ -284,7 +284,8 @@ def context_for(event: dict[str, Any], recipient: dict[str, Any], people: dict[s
     ctx["granted_at_words"] = _moment_words(data.get("granted_at"))
     ctx["expires_at_words"] = _moment_words(data.get("expires_at"))
     ctx["performed_at_words"] = _moment_words(data.get("performed_at"))
-    ctx["actor_name"] = _actor(store, data.get("user")) if event["type"] == BREAK_GLASS else ""
+    ctx["actor_name"] = (data.get("user_name") or _actor(store, data.get("user"))) if event["type"] == BREAK_GLASS \
+        else ""
     ctx["partner_label"] = readable(data.get("partner")) if event["type"] == "lookup.performed.v1" else ""
     ctx["key_worker_name"] = recipient.get("name") or data.get("key_worker") or ""
     return ctx

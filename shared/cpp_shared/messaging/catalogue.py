@@ -484,11 +484,12 @@ class ChildRestrictionLiftedV1(EventData):
     lifted_at = _moment("when it was lifted")
 
 
-class AccessBreakGlassV1(EventData):
+class AccessBreakGlassV1(AboutAChild):
     grant_id = _identifier("the grant: every audit entry made under it names it")
     child_id = _identifier(CHILD_ID)
     restriction_id = _identifier("the restriction it was given under")
     user = _identifier("the user who broke glass")
+    user_name = _contact("their name, as their token gave it", required=False)
     role = _status("the role they broke glass with", validate=_one_of("social_worker", "team_manager", "chair"))
     reason = _narrative("why they need the record, as they wrote it")
     granted_at = _moment("when glass was broken")

@@ -36,7 +36,7 @@ from cpp_shared.store import DuplicateKey
 
 from .. import access, audit
 from .children import Text
-from .common import READERS, ctx, load
+from .common import READERS, child_named, ctx, load
 
 blp = Blueprint("restrictions", __name__, url_prefix="/v1/children",
                 description="Restricted records: need to know, break-glass and the access report")
@@ -308,7 +308,8 @@ class BreakGlass(MethodView):
                 "grant_id": grant["_id"], "child_id": child_id, "restriction_id": restriction["restriction_id"],
                 "user": principal.user, "role": principal.role, "reason": body["reason"],
                 "granted_at": grant["granted_at"], "expires_at": grant["expires_at"],
-                "manager": restriction["manager"]})
+                "manager": restriction["manager"], "child": child_named(child_id),
+                **({"user_name": principal.claims["name"]} if principal.claims.get("name") else {})})
         return grant
 
 
