@@ -144,7 +144,7 @@ def test_staff_are_told_by_user_id_with_the_address_the_staff_directory_holds(no
         "child": CHILD}, subject="child-1")
     assert mailer_of(notify).run_once() == 3
     subjects = [m["Subject"] for m in sent_to(received, "sam.social@council.example")]
-    assert subjects == ["OVERDUE: First core group meeting for Ana Jones (was due 2026-11-16)",
+    assert subjects == ["OVERDUE: First core group meeting for Ana Jones (was due Monday 16 November 2026)",
                         "A partner looked up Ana Jones, on your plan"]
     [due] = sent_to(received, "terry@council.example")
     assert due["Subject"] == "Due Wednesday 3 February 2027: Review conference for Ana Jones"

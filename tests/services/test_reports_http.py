@@ -12,6 +12,7 @@ from cpp_plans.app import create_app as create_plans_app
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_scheduler.calendar import WorkingCalendar
 from tests.helpers import a_child, bearer, ensure_child
+from tests.services.test_event_catalogue import NAMES
 from tests.services.test_plans_lifecycle_http import DETAILED, OUTLINE
 from tests.services.test_plans_to_scheduler import Pump
 
@@ -28,7 +29,7 @@ def ok(resp, status=200):
 def gsy(make_settings, token_for):
     plans_app = create_plans_app(make_settings("plans", CPP_PLUGINS="guernsey"))
     scheduler = create_scheduler_app(make_settings("scheduler", CPP_PLUGINS="guernsey")).extensions["cpp"]
-    who = {role: bearer(token_for(role, authority="GSY", user=f"{role}-1"))
+    who = {role: bearer(token_for(role, authority="GSY", user=f"{role}-1", name=NAMES.get(role)))
            for role in ("social_worker", "team_manager", "chair", "partner")}
     who["other_manager"] = bearer(token_for("team_manager", authority="GSY", user="team_manager-2"))
     return plans_app.test_client(), Pump(plans_app.extensions["cpp"].store, scheduler), scheduler, who

@@ -93,7 +93,7 @@ class Directory:
         class Staff:
             @staticmethod
             def find_one(query):
-                return entries.get(query["_id"])
+                return entries.get(query["user"])
 
         return Staff()
 
@@ -106,14 +106,14 @@ class Directory:
     ({"key_worker": "Sam Social",
       "content": {"key_worker": {"name": "Sam Social", "phone": "020 7946 0000", "user": "sw-1"}}},
      {"user": "sw-1", "name": "Samira Social", "phone": "020 7946 0123"}),
-    # The plan keeping a reference to staff.
-    ({"key_worker": {"user": "sw-1", "name": "Sam Social"}, "content": {"key_worker": {"name": "Sam Social"}}},
+    # The plan's own key worker's user id (kept beside the name).
+    ({"key_worker": "Sam Social", "key_worker_user": "sw-1", "content": {"key_worker": {"name": "Sam Social"}}},
      {"user": "sw-1", "name": "Samira Social", "phone": "020 7946 0123"}),
     # Linked to someone the directory does not know: the plan's name and number.
     ({"key_worker": "Kim Key", "content": {"key_worker": {"name": "Kim Key", "phone": "01", "user": "sw-9"}}},
      {"user": "sw-9", "name": "Kim Key", "phone": "01"}),
 ])
 def test_the_key_worker_is_named_with_the_directorys_phone_else_the_plans(plan, expected):
-    store = Directory({"sw-1": {"_id": "sw-1", "name": "Samira Social", "phone": "020 7946 0123"}})
+    store = Directory({"sw-1": {"user": "sw-1", "name": "Samira Social", "phone": "020 7946 0123"}})
     assert lookup.key_worker_of(store, plan) == expected
     assert lookup.key_worker_of(store, None) == {"user": None, "name": None, "phone": None}

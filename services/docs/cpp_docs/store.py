@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cpp_shared import case_events, children
+from cpp_shared import case_events, children, staff
 from cpp_shared.store import Store, UnitOfWork
 
 DOCUMENTS = "documents"
@@ -50,6 +50,7 @@ OPEN_DEADLINES = ("pending", "approaching", "overdue")
 
 def setup_store(store: Store) -> None:
     case_events.setup_store(store)
+    staff.setup_store(store)  # the staff directory, found by user id
     documents = store.collection(DOCUMENTS)
     documents.create_index("key", unique=True)
     documents.create_index("plan_id")

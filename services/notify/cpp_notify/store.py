@@ -1,7 +1,7 @@
 """The notify service's collections and their indexes."""
 from __future__ import annotations
 
-from cpp_shared import case_events
+from cpp_shared import case_events, staff
 from cpp_shared.store import Store
 
 SUBSCRIPTIONS = "subscriptions"
@@ -14,6 +14,7 @@ CHILDREN = "children"  # per child: who they are, as the latest event about them
 
 def setup_store(store: Store) -> None:
     case_events.setup_store(store)
+    staff.setup_store(store)  # the staff directory, found by user id
     subs = store.collection(SUBSCRIPTIONS)
     for field in ("authority", "owner", "status"):
         subs.create_index(field)

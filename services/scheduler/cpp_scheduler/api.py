@@ -256,8 +256,8 @@ def named(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     children = {c["_id"]: people.child_ref(c) for c in store.collection(people.CHILDREN).find(
         {"_id": {"$in": child_ids}})} if child_ids else {}
     users = [(d.get("assignee") or {}).get("user") for d in docs]
-    known = {e["_id"]: e.get("name") for e in store.collection(staff.COLLECTION).find(
-        {"_id": {"$in": sorted({u for u in users if u})}})} if any(users) else {}
+    known = {e["user"]: e.get("name") for e in store.collection(staff.COLLECTION).find(
+        {"user": {"$in": sorted({u for u in users if u})}})} if any(users) else {}
     out = []
     for d in docs:
         d = {**d, "child": children.get(d.get("child_id")) or d.get("child")}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cpp_shared import case_events
+from cpp_shared import case_events, staff
 from cpp_shared.store import Store, UnitOfWork
 
 DEADLINES = "deadlines"
@@ -17,6 +17,7 @@ FEEDS = "calendar_feeds"
 
 def setup_store(store: Store) -> None:
     case_events.setup_store(store)
+    staff.setup_store(store)  # the staff directory, found by user id
     deadlines = store.collection(DEADLINES)
     for field in ("case_id", "plan_id", "child_id", "status", "owner", "assignee.user", "team", "due_on",
                   "next_check_on"):

@@ -17,6 +17,7 @@ from marshmallow import Schema, fields, validate
 from cpp_shared import staff as directory
 from cpp_shared.logs import get_logger
 from cpp_shared.auth import current_principal, requires_role
+from cpp_shared.idempotency import idempotent
 
 from .. import audit, migrations
 from ..domain import lifecycle as lc
@@ -81,6 +82,10 @@ class StaffSchema(Schema):
                           metadata={"description": "their direct phone number (partners' lookups give it)"})
 
 
+class StaffEntrySchema(StaffSchema):
+    name = fields.String(allow_none=True, metadata={"description": "null while their tokens name nobody"})
+
+
 class StaffQuerySchema(Schema):
     team = fields.String(metadata={"description": "only this team's members"})
     role = fields.String(validate=validate.OneOf(directory.STAFF_ROLES))
@@ -88,7 +93,7 @@ class StaffQuerySchema(Schema):
 
 
 class StaffListSchema(Schema):
-    items = fields.List(fields.Nested(StaffSchema))
+    items = fields.List(fields.Nested(StaffEntrySchema))
 
 
 @blp.route("")
@@ -112,8 +117,9 @@ class NewStaffSchema(StaffSchema):
 
 @blp.route("", endpoint="add_staff", methods=["POST"])
 class AddStaff(MethodView):
+    @idempotent
     @blp.arguments(NewStaffSchema)
-    @blp.response(201, StaffSchema)
+    @blp.response(201, StaffEntrySchema)
     @requires_role("admin")
     def post(self, body):
         """Add a member of staff who has not signed in yet, e.g. a key worker to name on a plan (admin)"""
@@ -127,7 +133,7 @@ class AddStaff(MethodView):
 
 @blp.route("/me")
 class Me(MethodView):
-    @blp.response(200, StaffSchema)
+    @blp.response(200, StaffEntrySchema)
     @requires_role(*directory.STAFF_ROLES)
     def get(self):
         """Who the directory says you are (on a first sign-in: who your token says you are, as it is recorded)"""
@@ -139,7 +145,7 @@ class Me(MethodView):
 
 @blp.route("/<user>")
 class StaffMember(MethodView):
-    @blp.response(200, StaffSchema)
+    @blp.response(200, StaffEntrySchema)
     @requires_role(*READERS)
     def get(self, user):
         """One member of staff"""
@@ -149,7 +155,7 @@ class StaffMember(MethodView):
         return found
 
     @blp.arguments(StaffSchema)
-    @blp.response(200, StaffSchema)
+    @blp.response(200, StaffEntrySchema)
     @requires_role("admin")
     def put(self, body, user):
         """Change a member of staff's details (admin)"""
