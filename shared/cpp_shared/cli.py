@@ -105,6 +105,9 @@ def worker(service: str) -> None:
     from .worker import Worker
 
     spec, settings = _preflight(service)
+    if not spec.worker:
+        _fail(f"{service}: this service has no worker (it publishes and consumes no events); "
+              f"`cpp serve {service}` runs all of it")
     try:
         worker = Worker(build_context(spec, settings))
     except ConfigError as exc:  # e.g. no audit checkpoint key in production

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-DEFAULT_PORTS = {"plans": 5001, "scheduler": 5002, "notify": 5003, "docs": 5004}
+# The four services' APIs, and the caseworker web application people open in a browser.
+DEFAULT_PORTS = {"plans": 5001, "scheduler": 5002, "notify": 5003, "docs": 5004, "web": 5000}
 MODES = ("development", "production")
 
 

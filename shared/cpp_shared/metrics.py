@@ -28,7 +28,7 @@ SLOTS = 8
 
 
 class StoreMetricsCollector(Collector):
-    def __init__(self, service: str, store: Store):
+    def __init__(self, service: str, store: Store | None):
         self.service, self.store = service, store
 
     def collect(self) -> Iterable:
@@ -51,7 +51,7 @@ class StoreMetricsCollector(Collector):
 
 
 class ServiceMetrics:
-    def __init__(self, service: str, store: Store):
+    def __init__(self, service: str, store: Store | None):
         self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
         self.registry = CollectorRegistry()
         # In multiprocess mode the metric objects write to shared files and the
@@ -65,7 +65,8 @@ class ServiceMetrics:
         # Requests refused (429) by a rate limit (cpp_shared.limits), by the limit's name.
         self.limited = Counter("cpp_rate_limited", "Requests refused by a rate limit", ["service", "limit"],
                                registry=target)
-        self.registry.register(StoreMetricsCollector(service, store))
+        if store is not None:  # a service without a store (the web application) has no bus metrics
+            self.registry.register(StoreMetricsCollector(service, store))
         self.service = service
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:

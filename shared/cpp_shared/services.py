@@ -15,7 +15,8 @@ class UnknownService(Exception):
 
 def installed_services() -> list[str]:
     names = {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)}
-    return sorted(names, key=lambda n: (DEFAULT_PORTS.get(n, 9999), n))
+    # The APIs by port, then the web application (which calls them) last.
+    return sorted(names, key=lambda n: (n == "web", DEFAULT_PORTS.get(n, 9999), n))
 
 
 def load_service(name: str) -> ServiceSpec:
@@ -23,3 +24,8 @@ def load_service(name: str) -> ServiceSpec:
         if ep.name == name:
             return ep.load()
     raise UnknownService(f"unknown service {name!r}; installed: {', '.join(installed_services()) or 'none'}")
+
+
+def runs_worker(name: str) -> bool:
+    """Whether the service has a worker process (its spec's ``worker``)."""
+    return load_service(name).worker

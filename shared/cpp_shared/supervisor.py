@@ -2,7 +2,8 @@
 
 A private RabbitMQ node lives under CPP_DATA_DIR/rabbitmq (unless
 CPP_BROKER_URL names a running broker); each service runs as two processes,
-its gunicorn web server and its worker; their logs go to CPP_DATA_DIR/log.
+its gunicorn web server and its worker (the web application, which has no
+events to relay or consume, has no worker); their logs go to CPP_DATA_DIR/log.
 
 A process that exits is started again after a delay that doubles with each
 failure in a row (1 s up to CPP_UP_RESTART_MAX_DELAY, default 60 s) and
@@ -33,7 +34,7 @@ from typing import Callable
 
 from . import process_status
 from .config import ConfigError, Settings
-from .services import installed_services
+from .services import installed_services, runs_worker
 
 PR_SET_PDEATHSIG = 1
 # Exit codes of a process that cannot start at all: `cpp serve`/`cpp worker`
@@ -166,7 +167,7 @@ class Platform:
         children = []
         for service in self.services:
             service_dir = Settings.from_env(service).data_dir.resolve()  # where the service reads its status files
-            for role in ("web", "worker"):
+            for role in ("web", "worker") if runs_worker(service) else ("web",):
                 cmd = "serve" if role == "web" else "worker"
                 name = f"{service}-{role}"
                 children.append(Child(name, service, [sys.executable, "-m", "cpp_shared.cli", cmd, service],
@@ -299,6 +300,10 @@ class Platform:
             for service in self.services:
                 settings = Settings.from_env(service)
                 self.say(f"{service:10} http://{settings.host}:{settings.port}  (logs: {log_dir / service}-*.log)")
+            if "web" in self.services:
+                web = Settings.from_env("web")
+                host = "localhost" if web.host in ("127.0.0.1", "0.0.0.0", "::", "::1") else web.host
+                self.say(f"open http://{host}:{web.port} in a browser to use the platform")
             if pending:
                 self.say(f"services up but {', '.join(pending)}; Ctrl-C stops them")
             else:

@@ -48,6 +48,9 @@ class ServiceSpec:
     # token by other means (a calendar feed's key, for clients that cannot
     # send headers); with a bearer token they are checked as usual.
     keyed_endpoints: frozenset[str] = frozenset()
+    # False for a service with no worker process (no outbox, no events: the
+    # web application): `cpp up` starts none and `cpp worker` says so.
+    worker: bool = True
 
 
 @dataclass

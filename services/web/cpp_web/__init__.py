@@ -1,0 +1,1 @@
+"""The caseworker web application (see app.py)."""

@@ -1,0 +1,45 @@
+"""The people a developer can sign in as (development mode only): fictional
+staff, one for each role, made up for trying the platform. Their user ids
+are the tokens' subjects; the services record them in their staff
+directories the first time each signs in and calls them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ROLE_NAMES = {
+    "social_worker": "Social worker",
+    "team_manager": "Team manager",
+    "chair": "Conference chair",
+    "partner": "Partner agency",
+    "auditor": "Auditor",
+    "admin": "Administrator",
+}
+
+
+@dataclass(frozen=True)
+class Person:
+    user: str
+    role: str
+    name: str
+    email: str
+    team: str | None
+    manager: str | None = None
+
+    @property
+    def role_name(self) -> str:
+        return ROLE_NAMES[self.role]
+
+
+PEOPLE = (
+    Person("demo-sw-1", "social_worker", "Sam Okafor", "sam.okafor@council.example", "Area North",
+           manager="demo-tm-1"),
+    Person("demo-tm-1", "team_manager", "Priya Shah", "priya.shah@council.example", "Area North"),
+    Person("demo-chair-1", "chair", "Morgan Ellis", "morgan.ellis@council.example", "Safeguarding Reviews"),
+    Person("demo-partner-1", "partner", "Dr Jo Whitfield", "jo.whitfield@health.example", "Northside Health Centre"),
+    Person("demo-auditor-1", "auditor", "Chris Tan", "chris.tan@council.example", "Quality Assurance"),
+    Person("demo-admin-1", "admin", "Alex Byrne", "alex.byrne@council.example", "Systems Support"),
+)
+
+
+def by_user(user: str) -> Person | None:
+    return next((p for p in PEOPLE if p.user == user), None)

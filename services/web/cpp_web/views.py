@@ -1,0 +1,297 @@
+"""The pages: sign in and out, My work, a case, a deadline's explanation.
+
+Every page reads the services as the signed-in person (their bearer token,
+kept in the server-side session only); the services decide what each person
+may see and do. The role only decides the navigation.
+"""
+from __future__ import annotations
+
+import functools
+import time
+from datetime import date, timedelta
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+
+from cpp_shared.auth import issue_dev_token
+from cpp_shared.config import ConfigError
+from cpp_shared.plugins import Plugins
+
+from . import people
+from .client import NotFound, Services
+from .forms import SignInForm
+
+bp = Blueprint("web", __name__)
+
+SERVICE_NAME = "Child protection plans"
+WORKERS = ("social_worker", "team_manager", "chair")
+STAGES = {
+    "enquiries": "Enquiries",
+    "conference_pending": "Conference to be held",
+    "child_in_need": "Child in need plan",
+    "on_plan": "Child protection plan",
+    "plan_ended": "Plan ended",
+}
+SESSION_ENDED = "Your session has ended because you were inactive or your sign-in expired. Sign in again to continue."
+
+
+# --- helpers the templates use ---
+
+def day(value: str | None) -> str:
+    """'2026-12-07' as '7 December 2026' (GOV.UK's date style)."""
+    if not value:
+        return ""
+    try:
+        d = date.fromisoformat(value[:10])
+    except ValueError:
+        return value
+    return f"{d.day} {d:%B %Y}"
+
+
+bp.add_app_template_filter(day, "day")
+
+
+def _conf() -> dict:
+    return current_app.extensions["cpp_web"]
+
+
+def services() -> Services:
+    return _conf()["services"]
+
+
+def authority() -> dict:
+    conf = _conf()
+    if "authority" not in conf:
+        conf["authority"] = Plugins(conf["settings"].plugins).authority()
+    return conf["authority"]
+
+
+def navigation() -> list[dict]:
+    me = session.get("user")
+    if not me:
+        return []
+    items = []
+    if me["role"] in WORKERS:
+        items.append({"href": url_for("web.my_work"), "text": "My work",
+                      "active": request.endpoint in ("web.my_work", "web.case", "web.deadline")})
+    else:
+        items.append({"href": url_for("web.home"), "text": "Home", "active": request.endpoint == "web.home"})
+    items.append({"href": url_for("web.sign_out"), "text": "Sign out"})
+    return items
+
+
+@bp.app_context_processor
+def page_context() -> dict:
+    return {"service_name": SERVICE_NAME, "council": authority()["name"], "navigation": navigation(),
+            "me": session.get("user"), "csp_nonce": g.get("csp_nonce")}
+
+
+def api(service: str, path: str, **params: Any) -> Any:
+    """GET a service's resource as the signed-in person."""
+    return services().get(service, path, token=session.get("token"), request_id=g.get("request_id"),
+                          params={k: v for k, v in params.items() if v is not None} or None)
+
+
+def _local_path(target: str | None) -> str | None:
+    """A path on this site to go back to after signing in; anything else is dropped."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    return None if parts.scheme or parts.netloc else target
+
+
+def signed_in(*roles: str) -> Callable:
+    """The page needs a signed-in person (and, with ``roles``, one of these
+    roles for its navigation to make sense). An idle session ends here."""
+
+    def wrap(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def inner(*args: Any, **kwargs: Any):
+            idle = _conf()["idle"].total_seconds()
+            cookie = request.cookies.get(current_app.config["SESSION_COOKIE_NAME"])
+            if "token" not in session:
+                if cookie and not session:  # the session was there, and has expired
+                    flash(SESSION_ENDED, "expired")
+                return redirect(url_for("web.sign_in", next=request.full_path.rstrip("?")))
+            if time.time() - session.get("last_seen", 0) > idle:
+                end_session()
+                flash(SESSION_ENDED, "expired")
+                return redirect(url_for("web.sign_in", next=request.full_path.rstrip("?")))
+            session["last_seen"] = time.time()
+            if roles and session["user"]["role"] not in roles:
+                return redirect(url_for("web.home"))
+            return view(*args, **kwargs)
+
+        return inner
+
+    return wrap
+
+
+def end_session() -> None:
+    """Forget everything: the stored session is deleted and the browser's
+    session id is never used again (a new one is given when the session next
+    holds anything)."""
+    if session:
+        current_app.session_interface.regenerate(session)  # deletes the stored one, takes a new id
+    session.clear()
+
+
+# --- sign in and out ---
+
+@bp.get("/")
+def home_or_sign_in():
+    if "token" in session:
+        return redirect(url_for("web.my_work") if session["user"]["role"] in WORKERS else url_for("web.home"))
+    return redirect(url_for("web.sign_in"))
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+def sign_in():
+    settings = _conf()["settings"]
+    if not settings.is_development:
+        return render_template("sign_in_unavailable.html")
+    form = SignInForm()
+    next_path = _local_path(request.args.get("next"))
+    if form.validate_on_submit():
+        person = people.by_user(form.person.data)
+        key = settings.dev_signing_key_file
+        if not key.exists():
+            form.person.errors.append(
+                f"Signing in is not possible yet: there is no development signing key at {key.resolve()}. "
+                "Start the platform with make run, or set CPP_DATA_DIR to the folder the services use.")
+        else:
+            try:
+                token = issue_dev_token(settings, role=person.role, authority=authority()["code"], user=person.user,
+                                        name=person.name, email=person.email, team=person.team,
+                                        manager=person.manager, create_key=False)
+            except (ConfigError, ValueError) as exc:
+                form.person.errors.append(f"Signing in is not possible: {exc}")
+            else:
+                end_session()  # a new session id at sign-in: a session id known before it is worth nothing
+                session.update(token=token, last_seen=time.time(),
+                               user={"user": person.user, "name": person.name, "role": person.role,
+                                     "role_name": person.role_name, "team": person.team})
+                return redirect(next_path or url_for("web.home_or_sign_in"))
+    return render_template("sign_in.html", form=form, people=people.PEOPLE), (400 if form.errors else 200)
+
+
+@bp.route("/sign-out", methods=["GET", "POST"])
+def sign_out():
+    end_session()
+    session["signed_out"] = True
+    flash("You have signed out.", "success")
+    return redirect(url_for("web.sign_in"))
+
+
+@bp.get("/home")
+@signed_in()
+def home():
+    return render_template("home.html")
+
+
+# --- my work ---
+
+def _days_between(earlier: str, later: date) -> int:
+    return (later - date.fromisoformat(earlier[:10])).days
+
+
+@bp.get("/my-work")
+@signed_in(*WORKERS)
+def my_work():
+    cases = api("plans", "/v1/cases", worker="me", page_size=100)
+    deadlines = api("scheduler", "/v1/deadlines", assignee="me", status="open", page_size=200)
+    today = date.today()
+    week = today + timedelta(days=7)
+    overdue, due_soon = [], []
+    for d in deadlines["items"]:
+        if not d.get("due_on"):
+            continue
+        if d["status"] == "overdue" or d["due_on"] < today.isoformat():
+            overdue.append({**d, "days_overdue": _days_between(d["due_on"], today)})
+        elif d["due_on"] <= week.isoformat():
+            due_soon.append(d)
+    overdue.sort(key=lambda d: (d["due_on"], d.get("name") or ""))  # most overdue first
+    due_soon.sort(key=lambda d: (d["due_on"], d.get("name") or ""))
+    return render_template("my_work.html", cases=cases["items"], cases_total=cases.get("total", 0),
+                           overdue=overdue, due_soon=due_soon, stages=STAGES, today=today.isoformat())
+
+
+# --- a case ---
+
+def _conferences(case: dict, kind: str) -> list[dict]:
+    return [c for c in case.get("conferences") or [] if c.get("kind") == kind]
+
+
+def lifecycle(case: dict, plan: dict | None) -> list[dict]:
+    """The case's steps in order, each with its status as the task list shows it."""
+    done, todo, later = "Completed", "Not yet started", "Cannot start yet"
+    outcome = case.get("enquiry_outcome")
+    initial = _conferences(case, "initial")
+    reviews = _conferences(case, "review")
+    plan_status = (plan or {}).get("status")
+    ended = plan_status == "ended" or case.get("status") == "plan_ended" or case.get("step_down")
+
+    def step(title: str, status: str, hint: str | None = None) -> dict:
+        return {"title": title, "status": status, "hint": hint}
+
+    steps = [step("Strategy discussion", done if case.get("strategy_discussions") else todo)]
+    if outcome:
+        steps.append(step("Enquiry outcome", done, "Conference required" if outcome.get("conference_required")
+                          else "No conference needed"))
+    else:
+        steps.append(step("Enquiry outcome", todo if case.get("strategy_discussions") else later))
+    if outcome and not outcome.get("conference_required"):
+        steps.append(step("Initial conference", "Not needed"))
+    elif any(c.get("status") == "held" for c in initial):
+        steps.append(step("Initial conference", done))
+    elif any(c.get("status") == "scheduled" for c in initial):
+        steps.append(step("Initial conference", "Scheduled"))
+    else:
+        steps.append(step("Initial conference", todo if outcome else later))
+    steps.append(step("Conference outcome and outline plan", done if case.get("plan_id") or any(
+        c.get("status") == "held" for c in initial) else later))
+    if plan_status in ("active", "ended"):
+        steps.append(step("First core group", done))
+    else:
+        steps.append(step("First core group", todo if plan_status == "outline" else later))
+    steps.append(step("Visits", "In progress" if plan_status == "active" else (done if ended and plan else later)))
+    held_reviews = sum(1 for c in reviews if c.get("status") == "held")
+    if any(c.get("status") == "scheduled" for c in reviews):
+        steps.append(step("Review conferences", "Scheduled", f"{held_reviews} held"))
+    elif held_reviews:
+        steps.append(step("Review conferences", done if ended else "In progress", f"{held_reviews} held"))
+    else:
+        steps.append(step("Review conferences", later if not plan else todo))
+    steps.append(step("Ending or step-down", done if ended else later))
+    return steps
+
+
+@bp.get("/cases/<case_id>")
+@signed_in()
+def case(case_id: str):
+    record = api("plans", f"/v1/cases/{case_id}")
+    child = api("plans", f"/v1/children/{record['child_id']}")
+    plan = None
+    if record.get("plan_id"):
+        try:
+            plan = api("plans", f"/v1/plans/{record['plan_id']}")
+        except NotFound:
+            plan = None
+    deadlines = api("scheduler", "/v1/deadlines", case_id=case_id, page_size=200)["items"]
+    return render_template("case.html", case=record, child=child, plan=plan, deadlines=deadlines,
+                           steps=lifecycle(record, plan), stages=STAGES, child_name=child_name(child))
+
+
+def child_name(child: dict) -> str:
+    name = " ".join(p for p in (child.get("given_names"), child.get("family_name")) if p)
+    return name or child.get("name") or "Unnamed child"
+
+
+# --- a deadline ---
+
+@bp.get("/deadlines/<deadline_id>")
+@signed_in()
+def deadline(deadline_id: str):
+    record = api("scheduler", f"/v1/deadlines/{deadline_id}")
+    return render_template("deadline.html", deadline=record, explanation=record.get("explanation") or {})
