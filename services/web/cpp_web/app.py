@@ -131,7 +131,6 @@ def create_app(settings: Settings | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=timedelta(minutes=idle_minutes),
         SESSION_PERMANENT=True,
         SESSION_REFRESH_EACH_REQUEST=True,
-        SESSION_USE_SIGNER=True,
         # A __Host- cookie is only ever set over https, for this host, for every path.
         SESSION_COOKIE_NAME="__Host-cpp-session" if secure else "cpp-session",
         SESSION_COOKIE_SECURE=secure,

@@ -1,0 +1,284 @@
+"""The web application with Flask's test client, its services played by small
+HTTP servers on loopback: the client's error mapping, CSRF, the session
+cookie, the headers of every page and the sign-in flow."""
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+import pytest
+
+from cpp_shared.auth import load_dev_key
+from cpp_shared.config import Settings
+from cpp_web import client as web_client
+from cpp_web.app import create_app
+from tests.helpers import free_port
+
+
+@dataclass
+class FakeService:
+    """Answers ``routes[(method, path)] = (status, body)``; 404 otherwise.
+    Keeps each request's headers."""
+
+    routes: dict = field(default_factory=dict)
+    requests: list = field(default_factory=list)
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def start(self) -> "FakeService":
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                path = urlsplit(self.path).path
+                fake.requests.append({"method": self.command, "path": self.path, "headers": dict(self.headers),
+                                      "body": body})
+                status, answer = fake.routes.get((self.command, path), (404, {"code": 404, "message": "not found"}))
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def fakes():
+    started = {name: FakeService().start() for name in web_client.SERVICES}
+    for fake in started.values():
+        fake.routes[("GET", "/healthz")] = (200, {"status": "ok"})
+    yield started
+    for fake in started.values():
+        fake.stop()
+
+
+def make_settings(tmp_path, fakes, **extra) -> Settings:
+    env = {"CPP_MODE": "development", "CPP_DATA_DIR": str(tmp_path), "CPP_LOG_FORMAT": "console", **extra}
+    for name, fake in fakes.items():
+        env[f"CPP_WEB_{name.upper()}_URL"] = fake.url
+    return Settings.from_env("web", env)
+
+
+@pytest.fixture
+def settings(tmp_path, fakes):
+    s = make_settings(tmp_path, fakes)
+    load_dev_key(s.dev_signing_key_file, create=True)
+    return s
+
+
+@pytest.fixture
+def app(settings):
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    return app
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+
+
+def sign_in(client, user="demo-sw-1"):
+    page = client.get("/sign-in")
+    return client.post("/sign-in", data={"csrf_token": csrf_of(page.get_data(as_text=True)), "person": user})
+
+
+# --- the client's error mapping ---
+
+@pytest.mark.parametrize("status,error", [
+    (401, web_client.SignInAgain), (403, web_client.Forbidden), (404, web_client.NotFound),
+    (409, web_client.Refused), (412, web_client.ChangedSinceRead), (422, web_client.Invalid),
+    (500, web_client.ServiceUnavailable), (503, web_client.ServiceUnavailable),
+])
+def test_each_answer_becomes_its_error(fakes, status, error):
+    fakes["plans"].routes[("GET", "/v1/cases/c1")] = (status, {"code": status, "message": "the reason",
+                                                             "errors": {"json": {"held_on": ["Not a date."]}}})
+    services = web_client.Services({name: fake.url for name, fake in fakes.items()})
+    with pytest.raises(error) as caught:
+        services.get("plans", "/v1/cases/c1", token="t", request_id="req-1")
+    assert caught.value.service == "plans" and caught.value.status == status
+    if status == 409:
+        assert caught.value.message == "the reason"
+    if status == 422:
+        assert caught.value.fields == {"held_on": ["Not a date."]}
+    sent = fakes["plans"].requests[-1]["headers"]
+    assert sent["Authorization"] == "Bearer t" and sent["X-Request-Id"] == "req-1"
+
+
+def test_no_connection_is_the_service_unavailable_never_a_crash():
+    services = web_client.Services({"scheduler": f"http://127.0.0.1:{free_port()}"})
+    with pytest.raises(web_client.ServiceUnavailable) as caught:
+        services.get("scheduler", "/v1/deadlines", token="t")
+    assert caught.value.service == "scheduler" and "deadlines" in caught.value.part
+
+
+def test_a_create_sends_an_idempotency_key(fakes):
+    fakes["plans"].routes[("POST", "/v1/cases")] = (201, {"id": "c1"})
+    services = web_client.Services({name: fake.url for name, fake in fakes.items()})
+    answer = services.create("plans", "/v1/cases", {"child_id": "x"}, token="t")
+    assert answer.status == 201 and answer.body == {"id": "c1"}
+    services.create("plans", "/v1/cases", {"child_id": "x"}, token="t", idempotency_key="form-key-1")
+    keys = [r["headers"].get("Idempotency-Key") for r in fakes["plans"].requests]
+    assert keys[0] and len(keys[0]) >= 16 and keys[1] == "form-key-1"
+
+
+def test_nested_field_errors_are_flattened():
+    assert web_client.flatten_errors({"a": {"b": ["x"]}, "c": [{"d": ["y"]}]}) == {"a.b": ["x"], "c.0.d": ["y"]}
+
+
+# --- pages, headers and the session ---
+
+def test_every_page_is_no_store_with_a_csp_without_unsafe_inline(app):
+    client = app.test_client()
+    for path in ("/sign-in", "/no-such-page"):
+        resp = client.get(path)
+        assert resp.headers["Cache-Control"] == "no-store"
+        policy = resp.headers["Content-Security-Policy"]
+        assert "unsafe-inline" not in policy and "frame-ancestors 'none'" in policy
+        nonce = re.search(r"'nonce-([^']+)'", policy).group(1)
+        html = resp.get_data(as_text=True)
+        # every inline script carries this answer's nonce; the rest are files
+        assert all(f'nonce="{nonce}"' in tag for tag in re.findall(r"<script(?![^>]*src=)[^>]*>", html))
+        assert resp.headers["X-Frame-Options"] == "DENY"
+    assert client.get("/no-such-page").status_code == 404
+
+
+def test_sign_in_renews_the_session_and_keeps_the_token_server_side(app):
+    client = app.test_client()
+    client.get("/sign-in")
+    before = client.get_cookie("cpp-session").value
+    resp = sign_in(client)
+    assert resp.status_code == 302 and resp.headers["Location"] == "/"
+    cookie = client.get_cookie("cpp-session")
+    assert cookie.value != before, "a new session id at sign-in"
+    assert cookie.http_only and cookie.same_site == "Lax"
+    assert "." not in cookie.value.split(".")[0] and len(cookie.value) < 120  # an id, never the token
+    set_cookie = resp.headers["Set-Cookie"]
+    assert "HttpOnly" in set_cookie and "SameSite=Lax" in set_cookie
+    assert client.get("/").headers["Location"] == "/my-work"
+
+
+def test_a_form_without_its_csrf_token_is_refused(app):
+    client = app.test_client()
+    client.get("/sign-in")
+    resp = client.post("/sign-in", data={"person": "demo-sw-1"})
+    assert resp.status_code == 400 and "Your form could not be sent" in resp.get_data(as_text=True)
+    assert client.get("/my-work").status_code == 302  # not signed in
+
+
+def test_choosing_no_one_shows_the_error_summary(app):
+    client = app.test_client()
+    page = client.get("/sign-in").get_data(as_text=True)
+    resp = client.post("/sign-in", data={"csrf_token": csrf_of(page)})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "There is a problem" in html and 'href="#person"' in html
+    assert "<title>Error: Sign in" in html
+
+
+def test_no_signing_key_refuses_sign_in_with_the_reason(tmp_path, fakes):
+    app = create_app(make_settings(tmp_path, fakes))
+    client = app.test_client()
+    resp = sign_in(client)
+    assert resp.status_code == 400 and "no development signing key" in resp.get_data(as_text=True)
+
+
+def test_production_says_sign_in_is_not_set_up_and_the_cookie_is_secure(tmp_path, fakes):
+    app = create_app(make_settings(tmp_path, fakes, CPP_MODE="production"))
+    assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_NAME"].startswith("__Host-")
+    resp = app.test_client().get("/sign-in")
+    assert resp.status_code == 200 and "not set up yet" in resp.get_data(as_text=True)
+
+
+def test_my_work_lists_cases_by_child_and_overdue_first(app, fakes):
+    fakes["plans"].routes[("GET", "/v1/cases")] = (200, {"items": [
+        {"id": "case-1", "child": {"name": "Ana Parent"}, "status": "on_plan", "key_worker": {"name": "Kim Key"},
+         "social_worker": {"user": "demo-sw-1", "name": "Sam Okafor"}}], "total": 1})
+    fakes["scheduler"].routes[("GET", "/v1/deadlines")] = (200, {"items": [
+        {"id": "d-late", "name": "Initial conference", "status": "overdue", "due_on": "2020-01-10",
+         "child": {"name": "Ana Parent"}},
+        {"id": "d-later", "name": "Core group", "status": "overdue", "due_on": "2020-03-10",
+         "child": {"name": "Ana Parent"}}]})
+    client = app.test_client()
+    sign_in(client)
+    resp = client.get("/my-work")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200, html
+    assert "Ana Parent" in html and "Kim Key" in html and "Child protection plan" in html
+    assert html.index("/deadlines/d-late") < html.index("/deadlines/d-later")  # most overdue first
+    assert "10 January 2020" in html
+    sent = [r for r in fakes["plans"].requests if r["path"].startswith("/v1/cases")][-1]
+    assert "worker=me" in sent["path"] and sent["headers"]["Authorization"].startswith("Bearer ")
+    assert sent["headers"]["X-Request-Id"] == resp.headers["X-Request-Id"]
+
+
+def test_a_service_down_is_a_503_naming_it(app, fakes):
+    fakes["plans"].routes[("GET", "/v1/cases")] = (200, {"items": [], "total": 0})
+    fakes["scheduler"].stop()
+    client = app.test_client()
+    sign_in(client)
+    resp = client.get("/my-work")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 503 and "deadlines and timescales" in html and "scheduler service" in html
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready.get_json()["checks"]["scheduler"].startswith("unavailable")
+    fakes["scheduler"].start()  # for the fixture's stop
+
+
+def test_a_refused_token_ends_the_session(app, fakes):
+    fakes["plans"].routes[("GET", "/v1/cases")] = (401, {"code": 401, "message": "token expired"})
+    client = app.test_client()
+    sign_in(client)
+    resp = client.get("/my-work")
+    assert resp.status_code == 302 and resp.headers["Location"].startswith("/sign-in?next=/my-work")
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "Your session has ended" in page and "govuk-notification-banner" in page
+    assert client.get("/my-work").status_code == 302
+
+
+def test_an_idle_session_ends(app, fakes, monkeypatch):
+    client = app.test_client()
+    sign_in(client)
+    later = time.time() + 31 * 60
+    monkeypatch.setattr(time, "time", lambda: later)
+    resp = client.get("/my-work")
+    assert resp.status_code == 302 and resp.headers["Location"].startswith("/sign-in")
+    assert "Your session has ended" in client.get("/sign-in").get_data(as_text=True)
+
+
+def test_sign_out_forgets_the_session(app, fakes):
+    client = app.test_client()
+    sign_in(client)
+    resp = client.get("/sign-out")
+    assert resp.status_code == 302
+    assert "You have signed out" in client.get("/sign-in").get_data(as_text=True)
+    assert client.get("/my-work").status_code == 302
+
+
+def test_health_metrics_and_readiness(app):
+    client = app.test_client()
+    assert client.get("/healthz").get_json() == {"status": "ok", "service": "web"}
+    assert client.get("/readyz").status_code == 200
+    assert b"cpp_http_requests" in client.get("/metrics").data
