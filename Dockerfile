@@ -10,7 +10,9 @@ COPY shared ./shared
 COPY services ./services
 COPY plugins ./plugins
 RUN pip install --no-cache-dir -c constraints.txt ./shared ./services/plans ./services/scheduler \
-        ./services/notify ./services/docs ./plugins/england ./plugins/bromley ./plugins/greenwich ./plugins/guernsey ./plugins/scotland \
-    && useradd --system --no-create-home cpp
+        ./services/notify ./services/docs ./services/web ./plugins/england ./plugins/bromley ./plugins/greenwich ./plugins/guernsey ./plugins/scotland \
+    && useradd --system --no-create-home cpp \
+    && mkdir -p /var/lib/cpp/web && chown cpp /var/lib/cpp/web
+# /var/lib/cpp/web: the web application's sessions (a volume the cpp user writes).
 USER cpp
-EXPOSE 5001 5002 5003 5004
+EXPOSE 5000 5001 5002 5003 5004

@@ -49,7 +49,7 @@ from tests.e2e.test_cpp_up import Up, leftover_processes, worker_pids
 from tests.helpers import a_child, bearer, free_port, wait_for
 from tests.services.test_plans_lifecycle_http import OUTLINE
 
-SERVICES = tuple(DEFAULT_PORTS)
+SERVICES = tuple(s for s in DEFAULT_PORTS if s != "web")  # the APIs; the web application has no worker
 CONSUMERS = tuple(s for s in SERVICES if s in SUBSCRIPTIONS)
 CASE_EVENTS = ("scheduler", "notify", "docs")  # the services that show the events of a case they consumed
 RETRY_DELAYS = (0.2, 0.5)
@@ -318,7 +318,7 @@ def run(settings: Settings, workdir: Path, out=print) -> Report:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CPP_")}
     env.update({"CPP_DATA_DIR": str(data), "CPP_BUS_RETRY_DELAYS": ",".join(map(str, RETRY_DELAYS)),
                 "WEB_CONCURRENCY": "2", "CPP_UP_RESTART_MAX_DELAY": "2"})
-    for service in SERVICES:
+    for service in DEFAULT_PORTS:  # the web application too, which `cpp up` also starts
         env[f"CPP_{service.upper()}_PORT"] = str(free_port())
     url = {s: f"http://127.0.0.1:{env[f'CPP_{s.upper()}_PORT']}" for s in SERVICES}
 

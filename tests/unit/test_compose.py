@@ -22,9 +22,10 @@ KNOWN.update({"CPP_AUDIT_CHECKPOINT_DIR", "CPP_AUDIT_CHECKPOINT_KEY_FILE"})  # c
 
 
 def test_every_installed_service_is_in_compose():
-    assert installed_services() == ["plans", "scheduler", "notify", "docs"]
+    assert installed_services() == ["plans", "scheduler", "notify", "docs", "web"]
     for name in installed_services():
-        assert name in SERVICES and f"{name}-worker" in SERVICES
+        assert name in SERVICES
+        assert (f"{name}-worker" in SERVICES) == load_service(name).worker
 
 
 @pytest.mark.parametrize("name", ["plans", "scheduler", "notify", "docs"])
@@ -70,7 +71,7 @@ def test_infrastructure():
     assert "healthcheck" in SERVICES["rabbitmq"] and "healthcheck" in SERVICES["mongodb"]
     dockerfile = (ROOT / "Dockerfile").read_text()
     for package in ("./shared", "./services/plans", "./services/scheduler", "./services/notify", "./services/docs",
-                    "./plugins/england"):
+                    "./services/web", "./plugins/england"):
         assert package in dockerfile
 
 
@@ -93,3 +94,19 @@ def test_every_process_signs_its_audit_checkpoints_with_a_key_kept_outside_the_d
             assert env["CPP_AUDIT_CHECKPOINT_DIR"] == "/var/lib/cpp/audit-checkpoints"
             assert entry["secrets"] == ["audit_checkpoint_key"]
     assert "audit-checkpoints" in COMPOSE["volumes"] and "audit_checkpoint_key" in COMPOSE["secrets"]
+
+
+def test_the_web_application_calls_the_services_and_has_no_worker_or_database():
+    web = SERVICES["web"]
+    assert web["command"] == ["cpp", "serve", "web"] and "web-worker" not in SERVICES
+    assert load_service("web").app_module == "cpp_web.app" and not load_service("web").worker
+    env = web["environment"]
+    assert env["CPP_PORT"] == str(DEFAULT_PORTS["web"]) == "5000" and env["CPP_HOST"] == "0.0.0.0"
+    [mapping] = web["ports"]
+    assert mapping.rsplit(":", 1)[1] == "5000"
+    for service in ("plans", "scheduler", "notify", "docs"):
+        assert env[f"CPP_WEB_{service.upper()}_URL"] == f"http://{service}:{DEFAULT_PORTS[service]}"
+    assert "CPP_STORE_URL" not in env
+    assert env["CPP_WEB_SECRET_KEY_FILE"] == "/run/secrets/web_secret_key" and web["secrets"] == ["web_secret_key"]
+    assert web["volumes"] == ["web-sessions:/var/lib/cpp/web"] and env["CPP_DATA_DIR"] == "/var/lib/cpp/web"
+    assert "/healthz" in " ".join(web["healthcheck"]["test"])

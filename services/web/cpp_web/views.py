@@ -196,6 +196,24 @@ def _days_between(earlier: str, later: date) -> int:
     return (later - date.fromisoformat(earlier[:10])).days
 
 
+OPEN = ("pending", "approaching", "overdue")
+
+
+def is_overdue(d: dict, today: date | None = None) -> bool:
+    """Overdue as of today, also before the scheduler's next tick marks it:
+    open, and past its due date (a range rule's latest)."""
+    last = d.get("latest_on") or d.get("due_on")
+    return d.get("status") == "overdue" or (d.get("status") in OPEN and bool(last)
+                                            and last < (today or date.today()).isoformat())
+
+
+def status_words(d: dict) -> str:
+    return "Overdue" if is_overdue(d) else (d.get("status") or "").replace("_", " ").capitalize()
+
+
+bp.add_app_template_filter(status_words, "status_words")
+
+
 @bp.get("/my-work")
 @signed_in(*WORKERS)
 def my_work():
@@ -207,8 +225,8 @@ def my_work():
     for d in deadlines["items"]:
         if not d.get("due_on"):
             continue
-        if d["status"] == "overdue" or d["due_on"] < today.isoformat():
-            overdue.append({**d, "days_overdue": _days_between(d["due_on"], today)})
+        if is_overdue(d, today):
+            overdue.append({**d, "days_overdue": _days_between(d.get("latest_on") or d["due_on"], today)})
         elif d["due_on"] <= week.isoformat():
             due_soon.append(d)
     overdue.sort(key=lambda d: (d["due_on"], d.get("name") or ""))  # most overdue first
