@@ -120,9 +120,12 @@ class Services:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Services":
+        """CPP_WEB_<SERVICE>_URL; else the service on this machine, at the port
+        `cpp up` gives it (CPP_<SERVICE>_PORT, else its default port)."""
         urls = {}
         for service in SERVICES:
-            url = settings.setting(f"{service.upper()}_URL") or f"http://127.0.0.1:{DEFAULT_PORTS[service]}"
+            port = settings.environ.get(f"CPP_{service.upper()}_PORT") or DEFAULT_PORTS[service]
+            url = settings.setting(f"{service.upper()}_URL") or f"http://127.0.0.1:{port}"
             urls[service] = url.rstrip("/")
         return cls(urls)
 
