@@ -323,7 +323,9 @@ def run(settings: Settings, workdir: Path, out=print) -> Report:
     url = {s: f"http://127.0.0.1:{env[f'CPP_{s.upper()}_PORT']}" for s in SERVICES}
 
     def token(role: str) -> dict:
-        done = subprocess.run([sys.executable, "-m", "cpp_shared.cli", "token", "--role", role, "--user", f"{role}-1"],
+        named = ["--name", "Sam Social"] if role == "social_worker" else []  # the outline plan's key worker
+        done = subprocess.run([sys.executable, "-m", "cpp_shared.cli", "token", "--role", role, "--user", f"{role}-1",
+                               *named],
                               env=env, capture_output=True, text=True, check=True)
         return bearer(done.stdout.strip())
 

@@ -60,8 +60,9 @@ def test_an_event_from_plans_reaches_each_service_exactly_once(tmp_path, broker_
                 seen = wait_for(lambda: events_seen(svc, case_id, token), timeout=30,
                                 what=f"{name} to consume the event of case {case_id}")
                 assert [e["type"] for e in seen] == ["case.opened.v1"], f"{name} saw {seen}"
-            # notify hears every event, the child's registration too.
-            expected = len(case_ids) + (1 if name == "notify" else 0)
+            # Each also hears the child's registration (who the child is) and the caller's entry in the staff
+            # directory (who the staff are); notify hears every event.
+            expected = len(case_ids) + 2
             wait_for(lambda: metric(svc, "cpp_messages_total", outcome="consumed") == expected, timeout=10,
                      what=f"{name} consumed count to settle at {expected}")
         assert wait_for(lambda: metric(services["plans"], "cpp_outbox_backlog") == 0.0, timeout=10, what="outbox empty")

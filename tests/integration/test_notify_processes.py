@@ -46,7 +46,8 @@ def test_a_plan_reaches_a_partner_by_webhook_and_the_family_by_email(tmp_path, b
     settings = Settings.from_env("plans", {"CPP_MODE": "development", "CPP_DATA_DIR": str(data)})
 
     def token(role, user):
-        return bearer(issue_dev_token(settings, role=role, authority="ENG", user=user))
+        return bearer(issue_dev_token(settings, role=role, authority="ENG", user=user,
+                                      name="Sam Social" if user == "sw-1" else None))  # the plan's key worker
 
     mailbox = Mailbox()
     smtp = Controller(mailbox, hostname="127.0.0.1", port=free_port())
