@@ -161,6 +161,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from . import errors, views
     app.register_blueprint(views.bp)
+    from . import reports, team
+    app.register_blueprint(team.bp)
+    app.register_blueprint(reports.bp)
     errors.install(app)
     return app
 

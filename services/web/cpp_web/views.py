@@ -75,6 +75,10 @@ def navigation() -> list[dict]:
     if me["role"] in WORKERS:
         items.append({"href": url_for("web.my_work"), "text": "My work",
                       "active": request.endpoint in ("web.my_work", "web.case", "web.deadline")})
+    if me["role"] == "team_manager":
+        items.append({"href": url_for("team.team"), "text": "Team", "active": request.endpoint == "team.team"})
+        items.append({"href": url_for("team.approvals"), "text": "Approvals",
+                      "active": request.endpoint == "team.approvals"})
     else:
         items.append({"href": url_for("web.home"), "text": "Home", "active": request.endpoint == "web.home"})
     items.append({"href": url_for("web.sign_out"), "text": "Sign out"})

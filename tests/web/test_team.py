@@ -1,0 +1,401 @@
+"""A team manager's pages and reports to conference, with Flask's test
+client and the services played by small HTTP servers on loopback: what the
+pages ask the services, how they group and flag, the forms' errors (the
+form's own, a 422's on their fields, a 409's reason), Idempotency-Key on a
+draft, If-Match on a change and the page a 412 gives."""
+from __future__ import annotations
+
+import html
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from cpp_shared.auth import load_dev_key
+from cpp_shared.config import ConfigError
+from cpp_web import client as web_client
+from cpp_web.app import create_app
+from cpp_web.reports import step_deadlines
+from cpp_web.team import months_before, months_between, steps_by_worker
+from tests.web.test_web_app import csrf_of, make_settings, sign_in
+
+TODAY = date.today()
+
+
+def day(n: int) -> str:
+    return (TODAY + timedelta(days=n)).isoformat()
+
+
+@dataclass
+class Fake:
+    """Answers ``routes[(method, path)]``: a (status, body[, headers]) or a
+    function of the request giving one; 404 otherwise. Keeps each request."""
+
+    routes: dict = field(default_factory=dict)
+    requests: list = field(default_factory=list)
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def sent(self, method: str, path: str) -> list[dict]:
+        return [r for r in self.requests if r["method"] == method and r["path"] == path]
+
+    def start(self) -> "Fake":
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                parts = urlsplit(self.path)
+                req = {"method": self.command, "path": parts.path, "query": parse_qs(parts.query),
+                       "headers": dict(self.headers), "json": json.loads(self.rfile.read(length) or b"null")}
+                fake.requests.append(req)
+                answer = fake.routes.get((self.command, parts.path), (404, {"code": 404, "message": "not found"}))
+                if callable(answer):
+                    answer = answer(req)
+                status, body, *headers = answer
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in (headers[0] if headers else {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PATCH = _answer
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+
+@pytest.fixture
+def fakes():
+    started = {name: Fake().start() for name in web_client.SERVICES}
+    for fake in started.values():
+        fake.routes[("GET", "/healthz")] = (200, {"status": "ok"})
+    yield started
+    for fake in started.values():
+        fake.server.shutdown()
+        fake.server.server_close()
+
+
+def app_with(tmp_path, fakes, **env):
+    settings = make_settings(tmp_path, fakes, **env)
+    load_dev_key(settings.dev_signing_key_file, create=True)
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def app(tmp_path, fakes):
+    return app_with(tmp_path, fakes)
+
+
+def manager(app):
+    client = app.test_client()
+    sign_in(client, "demo-tm-1")
+    return client
+
+
+def worker(app):
+    client = app.test_client()
+    sign_in(client, "demo-sw-1")
+    return client
+
+
+def text_of(resp) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", resp.get_data(as_text=True)))
+
+
+def deadline(id_, due, who=("demo-sw-1", "Sam Okafor"), child="Rosa Fictional", status="pending", **extra):
+    return {"id": id_, "case_id": "case-1", "name": f"Step {id_}", "due_on": due, "latest_on": due, "status": status,
+            "assignee": {"user": who[0], "name": who[1]} if who else None, "child": {"name": child}, **extra}
+
+
+# --- the Team page ---
+
+def team_services(fakes, created_on: str, opened_at: str):
+    fakes["plans"].routes[("GET", "/v1/staff/me")] = (200, {"user": "demo-tm-1", "name": "Priya Shah",
+                                                           "team": "Area North", "role": "team_manager"})
+    case = {"id": "case-1", "child_id": "child-1", "child": {"name": "Rosa Fictional"}, "status": "on_plan",
+            "opened_at": opened_at, "plan_id": "plan-1", "social_worker": {"user": "demo-sw-1", "name": "Sam Okafor"},
+            "key_worker": {"user": "demo-sw-1", "name": "Sam Okafor"}}
+    fakes["plans"].routes[("GET", "/v1/cases")] = (200, {"items": [case], "page": 1, "page_size": 100, "total": 1})
+    fakes["plans"].routes[("GET", "/v1/plans/plan-1")] = (200, {"id": "plan-1", "status": "active",
+                                                               "created_on": created_on})
+    fakes["scheduler"].routes[("GET", "/v1/deadlines")] = (200, {"items": [
+        deadline("d1", day(-3)), deadline("d2", day(2)), deadline("d3", day(-10), who=("demo-sw-2", "Ana Lopes")),
+        deadline("d4", day(30)), deadline("d5", day(1), who=None)], "total": 5})
+
+
+def test_the_team_page_groups_the_teams_steps_by_worker_and_flags_long_plans(app, fakes):
+    team_services(fakes, created_on=day(-800), opened_at=day(-810) + "T09:00:00+00:00")
+    resp = manager(app).get("/team")
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    [asked] = fakes["scheduler"].sent("GET", "/v1/deadlines")
+    assert asked["query"]["team"] == ["Area North"] and asked["query"]["status"] == ["open"]
+    assert asked["query"]["due_before"] == [day(7)]
+    assert [q["query"].get("team") for q in fakes["plans"].sent("GET", "/v1/cases")] == [["mine"], ["mine"]]
+    groups = re.findall(r'<h3 class="govuk-heading-s" id="worker-\d">([^<]+)</h3>', html)
+    assert groups == ["Ana Lopes – 1 overdue", "Sam Okafor – 1 overdue", "No one yet"]  # by name, no one last
+    sam = html.split("Sam Okafor – 1 overdue")[1].split("<h3")[0]
+    assert sam.index("Step d1") < sam.index("Step d2") and "Overdue by 3 days" in sam and "Due soon" in sam
+    assert "Step d4" not in html  # due after the next 7 days
+    long_plans = html.split('id="long-plans"')[1].split('id="cases"')[0]
+    assert "Plans open longer than 24 months" in html and "Rosa Fictional" in long_plans and "26 months" in long_plans
+    assert "case-1" not in text_of(resp) and "plan-1" not in text_of(resp)  # ids only in links
+    assert resp.headers["Cache-Control"] == "no-store"
+
+
+def test_a_plan_younger_than_the_flag_is_not_flagged_and_the_flag_is_a_setting(tmp_path, fakes):
+    team_services(fakes, created_on=day(-400), opened_at=day(-410))
+    html = manager(app_with(tmp_path, fakes)).get("/team").get_data(as_text=True)
+    assert "No plan of the team's has been open longer than 24 months" in html
+    html = manager(app_with(tmp_path, fakes, CPP_WEB_LONG_PLAN_MONTHS="12")).get("/team").get_data(as_text=True)
+    assert "Plans open longer than 12 months" in html and "13 months" in html
+
+
+def test_a_bad_long_plan_setting_stops_the_start(tmp_path, fakes):
+    with pytest.raises(ConfigError, match="LONG_PLAN_MONTHS"):
+        app_with(tmp_path, fakes, CPP_WEB_LONG_PLAN_MONTHS="two years")
+
+
+def test_the_team_pages_are_a_team_managers(app, fakes):
+    client = worker(app)
+    assert client.get("/team").headers["Location"] == "/home"
+    assert client.get("/approvals").headers["Location"] == "/home"
+    nav = manager(app).get("/home").get_data(as_text=True)
+    assert 'href="/team"' in nav and 'href="/approvals"' in nav
+
+
+def test_no_team_says_so(app, fakes):
+    fakes["plans"].routes[("GET", "/v1/staff/me")] = (200, {"user": "demo-tm-1", "name": "Priya Shah"})
+    resp = manager(app).get("/team")
+    assert resp.status_code == 200 and "names no team for you" in resp.get_data(as_text=True)
+
+
+def test_scheduler_down_is_a_page_naming_it(app, fakes):
+    team_services(fakes, created_on=day(-10), opened_at=day(-10))
+    fakes["scheduler"].routes[("GET", "/v1/deadlines")] = (503, {"message": "down"})
+    resp = manager(app).get("/team")
+    assert resp.status_code == 503 and "deadlines and timescales" in resp.get_data(as_text=True)
+
+
+def test_steps_by_worker_and_months():
+    groups = steps_by_worker([deadline("a", day(-1)), deadline("b", None)], TODAY)
+    assert [(g["name"], [s["id"] for s in g["steps"]]) for g in groups] == [("Sam Okafor", ["a"])]
+    assert months_before(date(2026, 3, 31), 1) == date(2026, 2, 28)
+    assert months_before(date(2026, 5, 15), 24) == date(2024, 5, 15)
+    assert months_between(date(2024, 5, 16), date(2026, 5, 15)) == 23
+
+
+# --- the approvals queue ---
+
+APPROVAL = {"kind": "report_countersigning", "id": "rep-1", "case_id": "case-1", "child_id": "child-1",
+            "child_name": "Rosa Fictional", "conference_id": "conf-1", "conference_kind": "initial",
+            "conference_date": "2026-06-10", "since": "2026-06-05", "waiting_days": 4, "by": "demo-sw-1",
+            "by_name": "Sam Okafor", "summary": "Enquiry report for Rosa Fictional's initial conference"}
+
+
+def test_the_approvals_queue_names_the_child_the_conference_the_wait_and_who_asked(app, fakes):
+    fakes["plans"].routes[("GET", "/v1/approvals")] = (200, [APPROVAL])
+    resp = manager(app).get("/approvals")
+    text = text_of(resp)
+    assert resp.status_code == 200
+    assert "Rosa Fictional" in text and "10 June 2026" in text and "4 days, since 5 June 2026" in text
+    assert "Sam Okafor" in text and 'href="/reports/rep-1"' in resp.get_data(as_text=True)
+    assert "rep-1" not in text
+
+
+# --- a report ---
+
+REPORT = {"id": "rep-1", "conference_id": "conf-1", "case_id": "case-1", "child_id": "child-1", "plan_id": None,
+          "kind": "enquiry_report", "status": "submitted", "author": "demo-sw-1", "report_version": 2,
+          "content": {"findings": "Home conditions are poor.", "child_seen": [{"on": "2026-06-01", "alone": True}],
+                      "childs_views": "Wants to stay at school.", "family_views": ""},
+          "steps": [{"step": "drafted", "on": "2026-06-02", "by": "demo-sw-1"},
+                    {"step": "submitted", "on": "2026-06-03", "by": "demo-sw-1"},
+                    {"step": "returned", "on": "2026-06-04", "by": "demo-tm-1", "reason": "Add the school's view"},
+                    {"step": "submitted", "on": "2026-06-05", "by": "demo-sw-1"}],
+          "shared_with": None, "version": 4}
+RULES = [{"id": "report-to-manager", "met_by": ["report.submitted.v1"], "when": {"kind": "initial"}, "met_when": {}},
+         {"id": "report-to-chair", "met_by": ["report.sent_to_chair.v1"], "when": {"kind": "initial"}},
+         {"id": "plan-updated-for-review", "met_by": ["report.submitted.v1"], "when": {"kind": "review"},
+          "met_when": {"report_kind": "review_report"}}]
+
+
+def report_services(fakes, report=None, etag='"4"'):
+    plans, scheduler = fakes["plans"], fakes["scheduler"]
+    plans.routes[("GET", "/v1/reports/rep-1")] = (200, report or REPORT, {"ETag": etag})
+    plans.routes[("GET", "/v1/conferences/conf-1")] = (200, {"id": "conf-1", "case_id": "case-1", "child_id": "child-1",
+                                                            "kind": "initial", "status": "scheduled",
+                                                            "scheduled_for": "2026-06-10"})
+    plans.routes[("GET", "/v1/children/child-1")] = (200, {"id": "child-1", "given_names": "Rosa",
+                                                          "family_name": "Fictional"})
+    plans.routes[("GET", "/v1/staff/demo-sw-1")] = (200, {"user": "demo-sw-1", "name": "Sam Okafor"})
+    plans.routes[("GET", "/v1/staff/demo-tm-1")] = (200, {"user": "demo-tm-1", "name": "Priya Shah"})
+    scheduler.routes[("GET", "/v1/rules")] = (200, {"rules": RULES})
+    scheduler.routes[("GET", "/v1/deadlines")] = (200, {"items": [
+        {**deadline("due-submit", "2026-06-05"), "rule_id": "report-to-manager", "status": "met"},
+        {**deadline("due-review", "2026-06-04"), "rule_id": "plan-updated-for-review"},
+        {**deadline("due-chair", "2026-06-09"), "rule_id": "report-to-chair"}], "total": 3})
+
+
+def test_a_report_shows_each_step_with_its_deadline_and_the_managers_choices(app, fakes):
+    report_services(fakes)
+    resp = manager(app).get("/reports/rep-1")
+    html, text = resp.get_data(as_text=True), text_of(resp)
+    assert resp.status_code == 200
+    assert "Enquiry report to the initial conference" in text and "Rosa Fictional" in text
+    assert "Submitted for countersigning 5 June 2026 by Sam Okafor" in text  # the latest submission
+    assert 'href="/deadlines/due-submit"' in html and 'href="/deadlines/due-chair"' in html
+    assert "due-review" not in html  # a review's rule is not this report's
+    assert "4 June 2026, by Priya Shah: Add the school&#39;s view" in html
+    assert "Countersign the report" in html and 'href="/reports/rep-1/return"' in html
+    assert "rep-1" not in text and "child-1" not in text
+
+
+def test_the_author_sees_no_countersigning(app, fakes):
+    report_services(fakes)
+    html = worker(app).get("/reports/rep-1").get_data(as_text=True)
+    assert "Countersign the report" not in html and "waits for a team manager" in html
+
+
+def test_a_refused_countersigning_shows_the_services_reason(app, fakes):
+    report_services(fakes)
+    fakes["plans"].routes[("POST", "/v1/reports/rep-1/countersign")] = (
+        409, {"code": 409, "message": "the report is draft: submit it for countersigning first"})
+    client = manager(app)
+    page = client.get("/reports/rep-1").get_data(as_text=True)
+    resp = client.post("/reports/rep-1/countersign", data={"csrf_token": csrf_of(page)})
+    assert resp.status_code == 409
+    html = resp.get_data(as_text=True)
+    assert "There is a problem" in html and "submit it for countersigning first" in html
+    assert "<title>Error: " in html
+
+
+def test_countersigning_goes_back_to_the_queue(app, fakes):
+    report_services(fakes)
+    fakes["plans"].routes[("POST", "/v1/reports/rep-1/countersign")] = (200, {**REPORT, "status": "countersigned"})
+    client = manager(app)
+    page = client.get("/reports/rep-1").get_data(as_text=True)
+    resp = client.post("/reports/rep-1/countersign", data={"csrf_token": csrf_of(page)})
+    assert resp.status_code == 302 and resp.headers["Location"] == "/approvals"
+    assert client.post("/reports/rep-1/countersign").status_code == 400  # no CSRF token: refused
+
+
+def test_returning_needs_a_reason_and_sends_it(app, fakes):
+    report_services(fakes)
+    fakes["plans"].routes[("POST", "/v1/reports/rep-1/return")] = (200, {**REPORT, "status": "draft"})
+    client = manager(app)
+    page = client.get("/reports/rep-1/return").get_data(as_text=True)
+    assert "Why are you returning the report?" in page
+    resp = client.post("/reports/rep-1/return", data={"csrf_token": csrf_of(page), "reason": ""})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and 'href="#reason"' in html and "Enter why you are returning the report" in html
+    assert not fakes["plans"].sent("POST", "/v1/reports/rep-1/return")
+    resp = client.post("/reports/rep-1/return", data={"csrf_token": csrf_of(page), "reason": "Add the GP's view"})
+    assert resp.status_code == 302 and resp.headers["Location"] == "/approvals"
+    assert fakes["plans"].sent("POST", "/v1/reports/rep-1/return")[0]["json"] == {"reason": "Add the GP's view"}
+
+
+# --- drafting, changing, sharing ---
+
+def test_drafting_sends_an_idempotency_key_and_a_422_lands_on_its_field(app, fakes):
+    report_services(fakes)
+    answers = iter([(422, {"code": 422, "message": "invalid",
+                           "errors": {"json": {"child_seen": {"0": {"on": ["is after the conference"]}}}}}),
+                    (201, {**REPORT, "status": "draft"}, {"ETag": '"1"'})])
+    fakes["plans"].routes[("POST", "/v1/conferences/conf-1/reports")] = lambda req: next(answers)
+    client = worker(app)
+    page = client.get("/conferences/conf-1/reports/new").get_data(as_text=True)
+    key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', page).group(1)
+    form = {"csrf_token": csrf_of(page), "idempotency_key": key, "findings": "Poor home conditions.",
+            "seen_on_1": ["1", "6", "2026"], "seen_alone_1": "y", "childs_views": "", "family_views": "Worried."}
+    resp = client.post("/conferences/conf-1/reports/new", data=form)
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and 'href="#seen_on_1-day"' in html and "is after the conference" in html
+    resp = client.post("/conferences/conf-1/reports/new", data=form)
+    assert resp.status_code == 302 and resp.headers["Location"] == "/reports/rep-1"
+    first, again = fakes["plans"].sent("POST", "/v1/conferences/conf-1/reports")
+    assert first["headers"]["Idempotency-Key"] == again["headers"]["Idempotency-Key"] == key
+    assert again["json"] == {"findings": "Poor home conditions.", "child_seen": [{"on": "2026-06-01", "alone": True}],
+                             "childs_views": "", "family_views": "Worried."}
+
+
+def test_the_drafts_own_errors_are_in_the_summary(app, fakes):
+    report_services(fakes)
+    client = worker(app)
+    page = client.get("/conferences/conf-1/reports/new").get_data(as_text=True)
+    resp = client.post("/conferences/conf-1/reports/new", data={
+        "csrf_token": csrf_of(page), "findings": "", "seen_on_2": ["31", "2", "2026"], "seen_alone_3": "y"})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    for href in ("#findings", "#seen_on_2-day", "#seen_on_3-day"):
+        assert f'href="{href}"' in html
+    assert not fakes["plans"].sent("POST", "/v1/conferences/conf-1/reports")
+
+
+def test_a_change_sends_if_match_from_when_the_form_was_opened_and_412_says_so(app, fakes):
+    report_services(fakes, report={**REPORT, "status": "draft"}, etag='"7"')
+    answers = iter([(412, {"code": 412, "message": "changed"}), (200, {**REPORT, "status": "draft"}, {"ETag": '"8"'})])
+    fakes["plans"].routes[("PATCH", "/v1/reports/rep-1")] = lambda req: next(answers)
+    client = worker(app)
+    page = client.get("/reports/rep-1/edit").get_data(as_text=True)
+    assert "Home conditions are poor." in page and re.search(r'id="seen_on_1-year"[^>]*value="2026"', page)
+    etag = html.unescape(re.search(r'name="etag" type="hidden" value="([^"]+)"', page).group(1))
+    form = {"csrf_token": csrf_of(page), "etag": etag, "findings": "Better now."}
+    resp = client.post("/reports/rep-1/edit", data=form)
+    assert resp.status_code == 412 and "Someone changed this report since you opened it" in resp.get_data(as_text=True)
+    assert client.post("/reports/rep-1/edit", data=form).status_code == 302
+    assert [r["headers"]["If-Match"] for r in fakes["plans"].sent("PATCH", "/v1/reports/rep-1")] == ['"7"', '"7"']
+
+
+def test_sharing_sends_whom_how_the_interpreter_and_the_child(app, fakes):
+    report_services(fakes, report={**REPORT, "status": "countersigned"})
+    fakes["plans"].routes[("POST", "/v1/reports/rep-1/share")] = (
+        422, {"code": 422, "errors": {"json": {"with": {"0": {"how": ["Must be one of: in_person, post, email."]}}}}})
+    client = worker(app)
+    page = client.get("/reports/rep-1/share").get_data(as_text=True)
+    resp = client.post("/reports/rep-1/share", data={"csrf_token": csrf_of(page), "name_2": "Ali Parent"})
+    html = resp.get_data(as_text=True)
+    for href in ("#name_1", "#relationship_1", "#how_1", "#interpreter_1", "#relationship_2", "#how_2",
+                 "#child_included"):
+        assert f'href="{href}"' in html, href
+    resp = client.post("/reports/rep-1/share", data={
+        "csrf_token": csrf_of(page), "name_1": "Alex Parent", "relationship_1": "mother", "how_1": "in_person",
+        "interpreter_1": "yes", "child_included": "no"})
+    assert resp.status_code == 400 and "Must be one of" in resp.get_data(as_text=True)
+    [sent] = fakes["plans"].sent("POST", "/v1/reports/rep-1/share")
+    assert sent["json"] == {"with": [{"name": "Alex Parent", "relationship": "mother", "how": "in_person",
+                                      "interpreter_used": True}], "child_included": False}
+
+
+def test_a_conferences_report_link_opens_its_report_or_a_new_one(app, fakes):
+    fakes["plans"].routes[("GET", "/v1/conferences/conf-1/reports")] = (200, [REPORT])
+    client = worker(app)
+    assert client.get("/conferences/conf-1/report").headers["Location"] == "/reports/rep-1"
+    fakes["plans"].routes[("GET", "/v1/conferences/conf-1/reports")] = (200, [])
+    assert client.get("/conferences/conf-1/report").headers["Location"] == "/conferences/conf-1/reports/new"
+
+
+def test_step_deadlines_follow_the_rules_met_by():
+    found = step_deadlines(REPORT, {"kind": "initial"}, [
+        {"id": "x", "rule_id": "report-to-manager", "due_on": "2026-06-05"},
+        {"id": "y", "rule_id": "plan-updated-for-review", "due_on": "2026-06-04"}], RULES)
+    assert {k: v["id"] for k, v in found.items()} == {"submitted": "x"}
