@@ -161,6 +161,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from . import errors, views
     app.register_blueprint(views.bp)
+    app.register_blueprint(__import__("cpp_web.lifecycle", fromlist=["bp"]).bp)
     errors.install(app)
     return app
 
