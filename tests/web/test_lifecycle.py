@@ -339,6 +339,14 @@ def chair(client, plans):
     return client
 
 
+def test_each_group_of_inputs_has_its_legend(chair, plans):
+    html = chair.get("/conferences/conf-1/outcome").get_data(as_text=True)
+    legends = [re.sub(r"\s+", " ", t).strip() for t in re.findall(r"<legend[^>]*>(.*?)</legend>", html, re.S)]
+    for question in ("When was the conference held?", "Does the child need a child protection plan?",
+                     "Categories of harm", "Core group member 1", "Date of the first core group meeting"):
+        assert any(question in legend for legend in legends), (question, legends)
+
+
 def test_record_an_initial_conference_with_the_outline_plan(chair, plans):
     plans.routes[("POST", "/v1/conferences/conf-1/outcome")] = (200, {"plan": {"id": "plan-1"}})
     resp = post_form(chair, "/conferences/conf-1/outcome", {
