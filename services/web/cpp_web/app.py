@@ -161,9 +161,10 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from . import errors, views
     app.register_blueprint(views.bp)
-    from . import reports, team
+    from . import lifecycle, reports, team
     app.register_blueprint(team.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(lifecycle.bp)
     errors.install(app)
     return app
 

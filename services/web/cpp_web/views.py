@@ -81,6 +81,10 @@ def navigation() -> list[dict]:
                       "active": request.endpoint == "team.approvals"})
     else:
         items.append({"href": url_for("web.home"), "text": "Home", "active": request.endpoint == "web.home"})
+    if me["role"] in WORKERS + ("auditor", "admin"):
+        items.append({"href": url_for("lifecycle.find_child"), "text": "Find a child",
+                      "active": request.endpoint in ("lifecycle.find_child", "lifecycle.register_child",
+                                                     "lifecycle.child")})
     items.append({"href": url_for("web.sign_out"), "text": "Sign out"})
     return items
 
@@ -301,8 +305,10 @@ def case(case_id: str):
         except NotFound:
             plan = None
     deadlines = api("scheduler", "/v1/deadlines", case_id=case_id, page_size=200)["items"]
+    from .lifecycle import link_steps  # each step's form
+
     return render_template("case.html", case=record, child=child, plan=plan, deadlines=deadlines,
-                           steps=lifecycle(record, plan), stages=STAGES, child_name=child_name(child))
+                           steps=link_steps(record, lifecycle(record, plan)), stages=STAGES, child_name=child_name(child))
 
 
 def child_name(child: dict) -> str:

@@ -1,0 +1,572 @@
+"""Finding a child and walking a case through its lifecycle: find and
+register a child, the child's record and its cases, open a case, and each
+step of the case as a form (strategy discussion, enquiry outcome, schedule,
+move or cancel a conference, an initial conference's outcome with the
+outline plan).
+
+Each form posts to the plans service as the signed-in person: a create
+carries the Idempotency-Key made when the form was opened; a change carries
+the ETag read when it was opened (If-Match), and a 412 gives the page saying
+someone changed it meanwhile. A 422's field errors go on the form's fields; a
+409 (a step the case's state does not allow now) shows the service's reason
+in the error summary.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import (GovCheckboxesInput, GovCheckboxInput, GovSelect, GovSubmitInput,
+                                                GovTextArea, GovTextInput)
+from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, SelectField, SelectChoice, \
+    SelectMultipleField, StringField, SubmitField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from .client import Answer, ChangedSinceRead, Invalid, NotFound, Refused
+from .lifecycle_forms import DayField, DayRequired, KeyField, error_summary, show_service_errors, yes_no
+from .views import STAGES, api, child_name, services, signed_in
+
+bp = Blueprint("lifecycle", __name__)
+
+READERS = ("social_worker", "team_manager", "chair", "auditor", "admin")
+SCHEME_NAMES = {"nhs_number": "NHS number", "chi_number": "CHI number"}
+CATEGORIES = [SelectChoice("physical_abuse", "Physical abuse"), SelectChoice("sexual_abuse", "Sexual abuse"),
+              SelectChoice("emotional_abuse", "Emotional abuse"), SelectChoice("neglect", "Neglect")]
+CORE_GROUP_ROWS = 5
+KINDS = {"initial": "Initial conference", "review": "Review conference"}
+CONFERENCE_STATUS = {"scheduled": "Scheduled", "held": "Held", "cancelled": "Cancelled"}
+
+
+# --- talking to the plans service ---
+
+def _send(method: str, path: str, body: Any, *, key: str | None = None, etag: str | None = None) -> Answer:
+    headers = {"If-Match": etag} if etag else None
+    return services().call("plans", method, path, token=session.get("token"), request_id=g.get("request_id"),
+                           json=body, headers=headers, idempotency_key=key)
+
+
+def _staff(role: str, none: str) -> list[SelectChoice]:
+    """The directory's members of this role, by name, after a first choice meaning none."""
+    people = sorted(api("plans", "/v1/staff", role=role)["items"], key=lambda p: (p.get("name") or "").casefold())
+    return [SelectChoice("", none)] + [SelectChoice(p["user"], p.get("name") or "Name not known") for p in people]
+
+
+def _refused_words(exc: Refused) -> str:
+    message = (exc.message or "The service did not allow this step now.").strip()
+    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
+
+
+def _submit(label: str) -> SubmitField:
+    return SubmitField(label, widget=GovSubmitInput())
+
+
+def _text(label: str, *validators: Any, **kwargs: Any) -> StringField:
+    return StringField(label, validators=list(validators), widget=GovTextInput(), **kwargs)
+
+
+def _area(label: str, **kwargs: Any) -> TextAreaField:
+    return TextAreaField(label, validators=[Optional(), Length(max=4000, message=f"{label} must be 4,000 characters "
+                                                                                    "or fewer")],
+                         widget=GovTextArea(), **kwargs)
+
+
+# --- find a child ---
+
+class FindChildForm(FlaskForm):
+    class Meta:
+        csrf = False  # a search: nothing changes
+
+    name = _text("Name", Optional(), description="Their family name, or their full name")
+    date_of_birth = DayField("Date of birth", description="For example, 27 3 2019")
+    nhs_number = _text("NHS number", Optional(), description="10 digits, for example 485 777 3456")
+
+
+def _search(form: FindChildForm) -> list[dict]:
+    found: dict[str, dict] = {}
+    if form.nhs_number.data:
+        for child in api("plans", "/v1/children", nhs_number=form.nhs_number.data, page_size=100)["items"]:
+            found[child["id"]] = child
+    if form.name.data:
+        words = form.name.data.split()
+        names = [" ".join(words)] + ([words[-1]] if len(words) > 1 else [])
+        for family_name in names:
+            for child in api("plans", "/v1/children", family_name=family_name, page_size=100)["items"]:
+                given = (child.get("given_names") or "").casefold().split()
+                if family_name != names[0] and not all(w.casefold() in given for w in words[:-1]):
+                    continue  # the last word was the family name: the first ones must be given names
+                found[child["id"]] = child
+        if form.nhs_number.data:  # both given: the child must match both
+            by_nhs = {c["id"] for c in found.values() if _nhs(c) == _digits(form.nhs_number.data)}
+            found = {k: v for k, v in found.items() if k in by_nhs}
+    if form.date_of_birth.data:
+        born = form.date_of_birth.iso
+        found = {k: v for k, v in found.items() if born in (v.get("date_of_birth"), v.get("expected_date_of_birth"))}
+    return sorted(found.values(), key=lambda c: (child_name(c).casefold(), c.get("date_of_birth") or ""))
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+def _nhs(child: dict) -> str | None:
+    return next((i["value"] for i in child.get("identifiers") or [] if i["scheme"] == "nhs_number"), None)
+
+
+@bp.get("/children")
+@signed_in(*READERS)
+def find_child():
+    form = FindChildForm(request.args)
+    searched = any(request.args.get(k) for k in ("name", "nhs_number")) or any(
+        v.strip() for v in request.args.getlist("date_of_birth"))
+    results, problems = None, []
+    if searched and form.validate():
+        if not form.name.data and not form.nhs_number.data:
+            form.name.errors.append("Enter a name or an NHS number: a date of birth only narrows a search")
+        else:
+            try:
+                results = _search(form)
+            except Invalid as exc:
+                show_service_errors(form, exc.fields, {"nhs_number": "nhs_number", "query.nhs_number": "nhs_number",
+                                                         "family_name": "name", "query.family_name": "name"}, problems)
+    has_errors = bool(form.errors or problems)
+    return render_template("lifecycle/find_child.html", form=form, results=results, nhs=_nhs,
+                           summary=error_summary(form, problems) if has_errors else None,
+                           can_register=session["user"]["role"] in ("social_worker", "team_manager")), \
+        (400 if has_errors else 200)
+
+
+# --- register a child ---
+
+class RegisterChildForm(FlaskForm):
+    key = KeyField()
+    given_names = _text("First names", InputRequired("Enter the child's first names"))
+    family_name = _text("Family name", InputRequired("Enter the child's family name"))
+    date_of_birth = DayField("Date of birth", [DayRequired("Enter the child's date of birth")],
+                             description="For example, 27 3 2019")
+    nhs_number = _text("NHS number (optional)", Optional(), description="10 digits, for example 485 777 3456")
+    gender = _text("Gender", InputRequired("Enter the child's gender"), description="As the child or family describe it")
+    ethnicity = _text("Ethnicity", InputRequired("Enter the child's ethnicity"))
+    first_language = _text("First language", InputRequired("Enter the child's first language"))
+    interpreter_needed = yes_no("Does the child need an interpreter?", "Select yes if the child needs an interpreter")
+    address_line_1 = _text("Address line 1", InputRequired("Enter the first line of the address"))
+    address_line_2 = _text("Address line 2 (optional)", Optional())
+    address_town = _text("Town or city (optional)", Optional())
+    postcode = _text("Postcode (optional)", Optional())
+    submit = _submit("Register child")
+
+
+REGISTER_FIELDS = {
+    "given_names": "given_names", "family_name": "family_name", "date_of_birth": "date_of_birth",
+    "expected_date_of_birth": "date_of_birth", "identifiers": "nhs_number", "gender": "gender",
+    "ethnicity": "ethnicity", "first_language": "first_language", "interpreter_needed": "interpreter_needed",
+    "address": "address_line_1", "address.lines": "address_line_1", "address.lines.0": "address_line_1",
+    "address.lines.1": "address_line_2", "address.lines.2": "address_town", "address.postcode": "postcode",
+}
+
+
+def _child_body(form: RegisterChildForm) -> dict:
+    lines = [v.strip() for v in (form.address_line_1.data, form.address_line_2.data, form.address_town.data)
+             if v and v.strip()]
+    body = {
+        "given_names": form.given_names.data, "family_name": form.family_name.data,
+        "date_of_birth": form.date_of_birth.iso, "gender": form.gender.data, "ethnicity": form.ethnicity.data,
+        "first_language": form.first_language.data, "interpreter_needed": form.interpreter_needed.data == "yes",
+        "address": {"lines": lines, "postcode": (form.postcode.data or "").strip() or None},
+    }
+    if form.nhs_number.data and form.nhs_number.data.strip():
+        body["identifiers"] = [{"scheme": "nhs_number", "value": form.nhs_number.data.strip()}]
+    return body
+
+
+@bp.route("/children/new", methods=["GET", "POST"])
+@signed_in("social_worker", "team_manager")
+def register_child():
+    form = RegisterChildForm()
+    problems: list[str] = []
+    existing = None
+    if form.validate_on_submit():
+        try:
+            answer = services().create("plans", "/v1/children", _child_body(form), idempotency_key=form.key.data,
+                                       token=session.get("token"), request_id=g.get("request_id"))
+        except Invalid as exc:
+            show_service_errors(form, exc.fields, REGISTER_FIELDS, problems)
+        except Refused as exc:
+            existing = (exc.errors or {}).get("existing_child_id")
+            if existing:
+                form.nhs_number.errors.append("A child with this NHS number is already registered")
+            else:
+                problems.append(_refused_words(exc))
+        else:
+            flash(f"{child_name(answer.body)} is registered.", "success")
+            return redirect(url_for("lifecycle.child", child_id=answer.body["id"]))
+    has_errors = bool(form.errors or problems)
+    return render_template("lifecycle/register_child.html", form=form, existing=existing,
+                           summary=error_summary(form, problems) if has_errors else None), \
+        (400 if has_errors else 200)
+
+
+# --- the child's record ---
+
+class OpenCaseForm(FlaskForm):
+    key = KeyField()
+    submit = _submit("Open a case")
+
+
+@bp.get("/children/<child_id>")
+@signed_in(*READERS)
+def child(child_id: str):
+    record = api("plans", f"/v1/children/{child_id}")
+    cases = api("plans", "/v1/cases", child_id=child_id, page_size=100)["items"]
+    return render_template("lifecycle/child.html", child=record, child_name=child_name(record), cases=cases,
+                           stages=STAGES, schemes=SCHEME_NAMES, open_form=OpenCaseForm(),
+                           can_open=session["user"]["role"] in ("social_worker", "team_manager"))
+
+
+@bp.post("/children/<child_id>/cases")
+@signed_in("social_worker", "team_manager")
+def open_case(child_id: str):
+    form = OpenCaseForm()
+    if not form.validate_on_submit():
+        abort(400)
+    answer = services().create("plans", "/v1/cases", {"child_id": child_id}, idempotency_key=form.key.data,
+                               token=session.get("token"), request_id=g.get("request_id"))
+    flash("The case is open. Record the strategy discussion when it has been held.", "success")
+    return redirect(url_for("web.case", case_id=answer.body["id"]))
+
+
+# --- the case's steps ---
+
+def _case_and_child(case_id: str) -> tuple[dict, dict]:
+    case = api("plans", f"/v1/cases/{case_id}")
+    return case, api("plans", f"/v1/children/{case['child_id']}")
+
+
+def _step_page(template: str, form: FlaskForm, problems: list[str], refused: bool, **context: Any):
+    has_errors = bool(form.errors or problems)
+    status = 409 if refused else (400 if has_errors else 200)
+    return render_template(template, form=form, summary=error_summary(form, problems) if has_errors else None,
+                           **context), status
+
+
+class StrategyDiscussionForm(FlaskForm):
+    key = KeyField()
+    held_on = DayField("When was the strategy discussion held?", [DayRequired("Enter the date of the strategy "
+                                                                              "discussion")],
+                       description="For example, 27 3 2026")
+    initiated_enquiries = yes_no("Did this discussion start the enquiries?",
+                                 "Select yes if this discussion started the enquiries",
+                                 description="Section 47 enquiries, or your area's equivalent")
+    notes = _area("Notes (optional)")
+    submit = _submit("Save strategy discussion")
+
+
+@bp.route("/cases/<case_id>/strategy-discussion", methods=["GET", "POST"])
+@signed_in("social_worker", "team_manager")
+def strategy_discussion(case_id: str):
+    case, kid = _case_and_child(case_id)
+    form = StrategyDiscussionForm()
+    problems: list[str] = []
+    refused = False
+    if form.validate_on_submit():
+        body = {"held_on": form.held_on.iso, "initiated_enquiries": form.initiated_enquiries.data == "yes",
+                "notes": form.notes.data or None}
+        try:
+            _send("POST", f"/v1/cases/{case_id}/strategy-discussions", body, key=form.key.data)
+        except Invalid as exc:
+            show_service_errors(form, exc.fields, {"held_on": "held_on", "initiated_enquiries": "initiated_enquiries",
+                                                   "notes": "notes"}, problems)
+        except Refused as exc:
+            problems.append(_refused_words(exc))
+            refused = True
+        else:
+            flash("The strategy discussion is recorded.", "success")
+            return redirect(url_for("web.case", case_id=case_id))
+    return _step_page("lifecycle/strategy_discussion.html", form, problems, refused, case=case,
+                      child_name=child_name(kid))
+
+
+class EnquiryOutcomeForm(FlaskForm):
+    completed_on = DayField("When were the enquiries completed?",
+                            [DayRequired("Enter the date the enquiries were completed")],
+                            description="For example, 27 3 2026")
+    conference_required = yes_no("Is an initial child protection conference needed?",
+                                 "Select yes if an initial conference is needed",
+                                 description="No means the case steps down to a child in need plan")
+    summary = _area("Summary of the enquiries (optional)")
+    submit = _submit("Save enquiry outcome")
+
+
+@bp.route("/cases/<case_id>/enquiry-outcome", methods=["GET", "POST"])
+@signed_in("social_worker", "team_manager")
+def enquiry_outcome(case_id: str):
+    case, kid = _case_and_child(case_id)
+    form = EnquiryOutcomeForm()
+    problems: list[str] = []
+    refused = False
+    if form.validate_on_submit():
+        body = {"completed_on": form.completed_on.iso, "conference_required": form.conference_required.data == "yes",
+                "summary": form.summary.data or None}
+        try:
+            _send("POST", f"/v1/cases/{case_id}/enquiry-outcome", body)
+        except Invalid as exc:
+            show_service_errors(form, exc.fields, {k: k for k in ("completed_on", "conference_required", "summary")},
+                                problems)
+        except Refused as exc:
+            problems.append(_refused_words(exc))
+            refused = True
+        else:
+            flash("The enquiry outcome is recorded.", "success")
+            return redirect(url_for("web.case", case_id=case_id))
+    return _step_page("lifecycle/enquiry_outcome.html", form, problems, refused, case=case,
+                      child_name=child_name(kid))
+
+
+# --- conferences ---
+
+class ScheduleConferenceForm(FlaskForm):
+    key = KeyField()
+    kind = SelectField("Kind of conference", choices=[SelectChoice(k, v) for k, v in KINDS.items()], widget=GovSelect(),
+                       validators=[InputRequired("Select the kind of conference")])
+    scheduled_for = DayField("Date of the conference", [DayRequired("Enter the date of the conference")],
+                             description="For example, 27 3 2026")
+    chair = SelectField("Chair", choices=[], widget=GovSelect(), validate_choice=True,
+                        description="A conference chair; or leave it to the chair who records the outcome")
+    submit = _submit("Schedule conference")
+
+
+@bp.route("/cases/<case_id>/conferences/new", methods=["GET", "POST"])
+@signed_in("social_worker", "team_manager", "chair")
+def schedule_conference(case_id: str):
+    case, kid = _case_and_child(case_id)
+    form = ScheduleConferenceForm()
+    if request.method == "GET" and request.args.get("kind") in KINDS:
+        form.kind.data = request.args["kind"]
+    form.chair.choices = _staff("chair", "The chair who records the outcome")
+    problems: list[str] = []
+    refused = False
+    if form.validate_on_submit():
+        body = {"kind": form.kind.data, "scheduled_for": form.scheduled_for.iso}
+        if form.chair.data:
+            body["chair"] = form.chair.data
+        try:
+            _send("POST", f"/v1/cases/{case_id}/conferences", body, key=form.key.data)
+        except Invalid as exc:
+            show_service_errors(form, exc.fields, {k: k for k in ("kind", "scheduled_for", "chair")}, problems)
+        except Refused as exc:
+            problems.append(_refused_words(exc))
+            refused = True
+        else:
+            flash(f"The {KINDS[form.kind.data].lower()} is scheduled for {form.scheduled_for.data.day} "
+                  f"{form.scheduled_for.data:%B %Y}.", "success")
+            return redirect(url_for("web.case", case_id=case_id))
+    return _step_page("lifecycle/schedule_conference.html", form, problems, refused, case=case,
+                      child_name=child_name(kid))
+
+
+def _conference(conference_id: str) -> tuple[dict, str | None, dict, dict]:
+    answer = services().call("plans", "GET", f"/v1/conferences/{conference_id}", token=session.get("token"),
+                             request_id=g.get("request_id"))
+    conference = answer.body
+    case, kid = _case_and_child(conference["case_id"])
+    return conference, answer.etag, case, kid
+
+
+@bp.get("/conferences/<conference_id>")
+@signed_in(*READERS)
+def conference(conference_id: str):
+    record, _etag, case, kid = _conference(conference_id)
+    return render_template("lifecycle/conference.html", conference=record, case=case, child_name=child_name(kid),
+                           kinds=KINDS, statuses=CONFERENCE_STATUS)
+
+
+class MoveConferenceForm(FlaskForm):
+    etag = HiddenField()
+    scheduled_for = DayField("New date", [DayRequired("Enter the new date of the conference")],
+                             description="For example, 27 3 2026")
+    reason = TextAreaField("Why is the conference moving?", widget=GovTextArea(),
+                           validators=[InputRequired("Enter why the conference is moving"),
+                                       Length(max=4000, message="The reason must be 4,000 characters or fewer")])
+    submit = _submit("Move conference")
+
+
+def _changed(record: dict, case: dict, kid: dict):
+    return render_template("lifecycle/changed.html", conference=record, case=case, child_name=child_name(kid),
+                           kinds=KINDS), 412
+
+
+@bp.route("/conferences/<conference_id>/move", methods=["GET", "POST"])
+@signed_in("social_worker", "team_manager", "chair")
+def move_conference(conference_id: str):
+    record, etag, case, kid = _conference(conference_id)
+    form = MoveConferenceForm()
+    if request.method == "GET":
+        form.etag.data = etag  # the version this person saw: a move made meanwhile is a 412
+    problems: list[str] = []
+    refused = False
+    if form.validate_on_submit():
+        try:
+            _send("PATCH", f"/v1/conferences/{conference_id}",
+                  {"scheduled_for": form.scheduled_for.iso, "reason": form.reason.data}, etag=form.etag.data or None)
+        except ChangedSinceRead:
+            return _changed(record, case, kid)
+        except Invalid as exc:
+            show_service_errors(form, exc.fields, {"scheduled_for": "scheduled_for", "reason": "reason"}, problems)
+        except Refused as exc:
+            problems.append(_refused_words(exc))
+            refused = True
+        else:
+            flash(f"The conference is moved to {form.scheduled_for.data.day} {form.scheduled_for.data:%B %Y}.",
+                  "success")
+            return redirect(url_for("lifecycle.conference", conference_id=conference_id))
+    return _step_page("lifecycle/move_conference.html", form, problems, refused, conference=record, case=case,
+                      child_name=child_name(kid), kinds=KINDS)
+
+
+class CancelConferenceForm(FlaskForm):
+    reason = TextAreaField("Why is the conference cancelled?", widget=GovTextArea(),
+                           validators=[InputRequired("Enter why the conference is cancelled"),
+                                       Length(max=4000, message="The reason must be 4,000 characters or fewer")])
+    submit = _submit("Cancel conference")
+
+
+@bp.route("/conferences/<conference_id>/cancel", methods=["GET", "POST"])
+@signed_in("social_worker", "team_manager", "chair")
+def cancel_conference(conference_id: str):
+    record, _etag, case, kid = _conference(conference_id)
+    form = CancelConferenceForm()
+    problems: list[str] = []
+    refused = False
+    if form.validate_on_submit():
+        try:
+            _send("POST", f"/v1/conferences/{conference_id}/cancellation", {"reason": form.reason.data})
+        except Invalid as exc:
+            show_service_errors(form, exc.fields, {"reason": "reason"}, problems)
+        except Refused as exc:
+            problems.append(_refused_words(exc))
+            refused = True
+        else:
+            flash("The conference is cancelled. You can schedule another in its place.", "success")
+            return redirect(url_for("web.case", case_id=case["id"]))
+    return _step_page("lifecycle/cancel_conference.html", form, problems, refused, conference=record, case=case,
+                      child_name=child_name(kid), kinds=KINDS)
+
+
+class CoreGroupMemberForm(Form):
+    name = _text("Name", Optional())
+    role = _text("Role", Optional(), description="For example, health visitor, teacher, mother")
+    agency = _text("Agency", Optional(), description="Needed for a professional")
+    email = _text("Email address", Optional())
+    is_family_member = BooleanField("This person is a family member", widget=GovCheckboxInput())
+
+    def blank(self) -> bool:
+        return not any((f.data or "").strip() for f in (self.name, self.role, self.agency, self.email))
+
+
+class ConferenceOutcomeForm(FlaskForm):
+    key = KeyField()
+    held_on = DayField("When was the conference held?", [DayRequired("Enter the date the conference was held")],
+                       description="For example, 27 3 2026")
+    plan_required = yes_no("Does the child need a child protection plan?",
+                           "Select yes if the child needs a child protection plan",
+                           description="No means the case steps down to a child in need plan")
+    key_worker = SelectField("Key worker", choices=[], widget=GovSelect(), validate_choice=False,
+                             description="The social worker who leads the plan")
+    categories = SelectMultipleField("Categories of harm", choices=CATEGORIES, widget=GovCheckboxesInput(),
+                                     description="Select all that apply")
+    core_group = FieldList(FormField(CoreGroupMemberForm), min_entries=CORE_GROUP_ROWS, max_entries=CORE_GROUP_ROWS)
+    first_core_group_on = DayField("Date of the first core group meeting", description="For example, 27 3 2026")
+    concerns = _area("Concerns", description="The concerns, the main causes of harm, and why the work needs to happen")
+    submit = _submit("Save conference outcome")
+
+
+OUTCOME_FIELDS = {
+    "held_on": "held_on", "plan_required": "plan_required", "outline_plan": "key_worker",
+    "outline_plan.key_worker": "key_worker", "outline_plan.categories": "categories",
+    "outline_plan.core_group": "core_group", "outline_plan.first_core_group_on": "first_core_group_on",
+    "outline_plan.concerns": "concerns",
+}
+
+
+def _outline_plan(form: ConferenceOutcomeForm) -> dict:
+    plan: dict[str, Any] = {}
+    if form.key_worker.data:
+        plan["key_worker"] = {"user": form.key_worker.data}
+    if form.categories.data:
+        plan["categories"] = list(form.categories.data)
+    members = []
+    for row in form.core_group:
+        member = row.form
+        if member.blank():
+            continue
+        members.append({k: v for k, v in {
+            "name": (member.name.data or "").strip(), "role": (member.role.data or "").strip(),
+            "agency": (member.agency.data or "").strip() or None, "email": (member.email.data or "").strip() or None,
+            "is_family_member": bool(member.is_family_member.data)}.items() if v is not None})
+    if members:
+        plan["core_group"] = members
+    if form.first_core_group_on.data:
+        plan["first_core_group_on"] = form.first_core_group_on.iso
+    if form.concerns.data and form.concerns.data.strip():
+        plan["concerns"] = form.concerns.data
+    return plan
+
+
+@bp.route("/conferences/<conference_id>/outcome", methods=["GET", "POST"])
+@signed_in("chair", "team_manager")
+def conference_outcome(conference_id: str):
+    record, _etag, case, kid = _conference(conference_id)
+    form = ConferenceOutcomeForm()
+    form.key_worker.choices = _staff("social_worker", "Choose the key worker")
+    problems: list[str] = []
+    refused = record.get("kind") != "initial"
+    if refused:
+        problems.append("This form records an initial conference's outcome; this is a review conference.")
+    elif form.validate_on_submit():
+        body: dict[str, Any] = {"held_on": form.held_on.iso, "plan_required": form.plan_required.data == "yes"}
+        if body["plan_required"]:
+            body["outline_plan"] = _outline_plan(form)
+        try:
+            answer = _send("POST", f"/v1/conferences/{conference_id}/outcome", body, key=form.key.data)
+        except Invalid as exc:
+            show_service_errors(form, exc.fields, OUTCOME_FIELDS, problems)
+        except Refused as exc:
+            problems.append(_refused_words(exc))
+            refused = True
+        else:
+            plan = (answer.body or {}).get("plan")
+            flash("The conference outcome is recorded" + (": the outline plan is agreed." if plan else
+                                                          ": the case steps down to a child in need plan."), "success")
+            return redirect(url_for("web.case", case_id=case["id"]))
+    return _step_page("lifecycle/conference_outcome.html", form, problems, refused, conference=record, case=case,
+                      child_name=child_name(kid), kinds=KINDS)
+
+
+# --- the case page's task list: each step links to its form ---
+
+def link_steps(case: dict, steps: list[dict]) -> list[dict]:
+    """The task list's links: each step the case's stage may take next opens
+    its form (the service still decides, and a refusal shows its reason)."""
+    scheduled = [c for c in case.get("conferences") or [] if c.get("kind") == "initial" and c.get("status") == "scheduled"]
+    held = any(c.get("kind") == "initial" and c.get("status") == "held" for c in case.get("conferences") or [])
+    outcome = case.get("enquiry_outcome")
+    role = session["user"]["role"]
+    writer, decider = role in ("social_worker", "team_manager"), role in ("chair", "team_manager")
+    links = {}
+    if case.get("status") == "enquiries" and writer:
+        links["Strategy discussion"] = url_for("lifecycle.strategy_discussion", case_id=case["id"])
+        if case.get("strategy_discussions"):
+            links["Enquiry outcome"] = url_for("lifecycle.enquiry_outcome", case_id=case["id"])
+    if scheduled:
+        links["Initial conference"] = url_for("lifecycle.conference", conference_id=scheduled[0]["id"])
+        if decider:
+            links["Conference outcome and outline plan"] = url_for("lifecycle.conference_outcome",
+                                                                   conference_id=scheduled[0]["id"])
+    elif outcome and outcome.get("conference_required") and not held:
+        links["Initial conference"] = url_for("lifecycle.schedule_conference", case_id=case["id"], kind="initial")
+    for s in steps:
+        if s["title"] in links:
+            s["href"] = links[s["title"]]
+            if s["status"] == "Cannot start yet":  # its conference is scheduled: the outcome can be recorded
+                s["status"] = "Not yet started"
+    return steps

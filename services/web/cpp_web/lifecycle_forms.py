@@ -1,0 +1,166 @@
+"""Form pieces the lifecycle pages share: the GOV.UK date input as a WTForms
+field, yes/no radios, and the service's 422 field errors put on the form's
+fields so the error summary links each to its input."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any, Iterable
+
+from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovRadioInput
+from wtforms import DateField, Field, FieldList, FormField, HiddenField, RadioField, SelectChoice
+from wtforms.validators import ValidationError
+
+YES_NO = [SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
+
+
+class DayField(DateField):
+    """A date as the GOV.UK date input's three boxes (day, month, year, all
+    named after the field). All three empty is no date; anything else that
+    is not a real date is an error in GOV.UK's words."""
+
+    def __init__(self, label: str = "", validators: Any = None, **kwargs: Any):
+        kwargs.setdefault("widget", GovDateInput())
+        super().__init__(label, validators, format="%d %m %Y", **kwargs)
+
+    def process(self, formdata: Any, data: Any = None, **kwargs: Any) -> None:
+        super().process(formdata, data, **kwargs)
+        if self.raw_data is not None and len(self.raw_data) != 3:
+            self.raw_data = None  # the widget shows three boxes, or the date held
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if not valuelist or not any(v.strip() for v in valuelist):
+            self.data = None
+            return
+        if len(valuelist) != 3 or not all(v.strip() for v in valuelist):
+            self.data = None
+            missing = [part for part, v in zip(("day", "month", "year"), list(valuelist) + ["", "", ""]) if not v.strip()]
+            raise ValueError(f"{self.label.text} must include a {' and '.join(missing)}")
+        try:
+            day, month, year = (int(v.strip()) for v in valuelist)
+            if year < 1000:
+                raise ValueError
+            self.data = date(year, month, day)
+        except ValueError:
+            self.data = None
+            raise ValueError(f"{self.label.text} must be a real date") from None
+
+    def _value(self) -> str:
+        return ""
+
+    @property
+    def iso(self) -> str | None:
+        return self.data.isoformat() if self.data else None
+
+
+class DayRequired:
+    """The date must be given (after the field's own check that it is real)."""
+
+    def __init__(self, message: str):
+        self.message = message
+        self.field_flags = {"required": True}
+
+    def __call__(self, form: Any, field: Field) -> None:
+        if field.data is None and not field.errors:
+            raise ValidationError(self.message)
+
+
+def yes_no(label: str, message: str, **kwargs: Any) -> RadioField:
+    from wtforms.validators import InputRequired
+
+    return RadioField(label, choices=YES_NO, validators=[InputRequired(message=message)], widget=GovRadioInput(),
+                      **kwargs)
+
+
+class KeyField(HiddenField):
+    """The form's Idempotency-Key: made when the form is opened and sent back
+    with it, so a form posted twice creates one record."""
+
+    def process(self, formdata: Any, data: Any = None, **kwargs: Any) -> None:
+        super().process(formdata, data, **kwargs)
+        if not self.data:
+            self.data = uuid.uuid4().hex
+
+
+# --- the error summary ---
+
+def _leaves(field: Field) -> Iterable[Field]:
+    if isinstance(field, FormField):
+        for sub in field:
+            yield from _leaves(sub)
+    elif isinstance(field, FieldList):
+        for entry in field:
+            yield from _leaves(entry)
+    else:
+        yield field
+
+
+def anchor(field: Field) -> str:
+    """Where the summary's link for a field goes: its first input."""
+    if isinstance(field.widget, GovDateInput):
+        return f"#{field.name}-day"
+    return f"#{field.id}"
+
+
+def error_summary(form: Any, problems: list[str] | None = None) -> dict:
+    """The params of govukErrorSummary: each field's first error, in the
+    form's order, linked to its input; then problems that belong to no field."""
+    errors = []
+    for field in form:
+        for leaf in _leaves(field):
+            if leaf.errors and not isinstance(leaf.errors, dict):
+                errors.append({"text": leaf.errors[0], "href": anchor(leaf)})
+    errors += [{"text": text} for text in problems or []]
+    return {"titleText": "There is a problem", "errorList": errors}
+
+
+def _descend(field: Field, rest: list[str]) -> Field:
+    for part in rest:
+        try:
+            if isinstance(field, FieldList) and part.isdigit():
+                field = field[int(part)]
+            elif isinstance(field, FormField):
+                field = field[part]
+            else:
+                break
+        except (IndexError, KeyError):
+            break
+    if isinstance(field, (FormField, FieldList)):
+        field = next(iter(_leaves(field)), field)
+    return field
+
+
+def show_service_errors(form: Any, fields: dict[str, list[str]], mapping: dict[str, str],
+                        problems: list[str]) -> None:
+    """A 422's field errors (``{"address.lines.0": [...]}``) on the form's
+    fields: the longest prefix of each path found in ``mapping`` names the
+    form field, the rest of the path descends into its rows; errors on no
+    field of the form are added to ``problems`` (shown in the summary)."""
+    for path, messages in fields.items():
+        parts = path.split(".")
+        target = None
+        for n in range(len(parts), 0, -1):
+            name = mapping.get(".".join(parts[:n]))
+            if name is not None and name in form:
+                target = _descend(form[name], parts[n:])
+                break
+        if target is None:
+            problems.extend(_sentence(m) for m in messages)
+            continue
+        if not isinstance(target.errors, list):
+            target.errors = list(target.errors or ())
+        target.errors.extend(_sentence(m) for m in messages)
+
+
+def _sentence(message: str) -> str:
+    message = message.strip()
+    return message[:1].upper() + message[1:] if message else message
+
+
+def from_iso(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value[:10]).date()
+    except ValueError:
+        return None
