@@ -159,8 +159,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     _install_probes(app, services, metrics)
     _install_request_hooks(app, metrics)
 
-    from . import errors, views
+    from . import errors, plan, views
     app.register_blueprint(views.bp)
+    app.register_blueprint(plan.bp)
     errors.install(app)
     return app
 
@@ -213,7 +214,8 @@ def _install_request_hooks(app: Flask, metrics: ServiceMetrics) -> None:
         response.headers["X-Request-Id"] = g.get("request_id", "")
         if request.endpoint != "static":
             response.headers["Cache-Control"] = "no-store"  # every page may hold a child's data
-        if response.mimetype == "text/html":
+        if response.mimetype == "text/html" and "Content-Security-Policy" not in response.headers:
+            # (a document's file, passed through from the docs service, keeps its own stricter policy)
             response.headers["Content-Security-Policy"] = content_security_policy(g.get("csp_nonce", ""))
         edges.add_security_headers(response)
         if request.endpoint not in PUBLIC_ENDPOINTS:

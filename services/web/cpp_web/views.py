@@ -74,7 +74,8 @@ def navigation() -> list[dict]:
     items = []
     if me["role"] in WORKERS:
         items.append({"href": url_for("web.my_work"), "text": "My work",
-                      "active": request.endpoint in ("web.my_work", "web.case", "web.deadline")})
+                      "active": request.endpoint in ("web.my_work", "web.case", "web.deadline")
+                      or (request.endpoint or "").startswith("plan.")})
     else:
         items.append({"href": url_for("web.home"), "text": "Home", "active": request.endpoint == "web.home"})
     items.append({"href": url_for("web.sign_out"), "text": "Sign out"})
