@@ -176,6 +176,8 @@ def test_the_plan_page_shows_the_version_in_force_in_its_sections_and_names_peop
                      "alex.parent@home.example", "Rosa likes her school.", "Alex wants help with the house."):
         assert expected in text, expected
     assert not ID_SHAPED.search(text) and "demo-sw-1" not in text
+    assert 'href="mailto:sam.okafor@council.example"' in body and "&lt;" not in body  # links, not markup as text
+    assert '<span class="govuk-hint">Why: Hygiene risk</span>' in body
     for link in ("change", "versions", "documents", "core-group-meetings/new", "visits/new"):
         assert f"/plans/{PLAN_ID}/{link}" in body
 
