@@ -148,7 +148,8 @@ def plan_version(stack) -> int:
                            timeout=10))["plan_version"]
 
 
-def test_the_plan_its_versions_a_difference_a_change_a_visit_and_a_document(plan_stack, browser, artifacts):  # noqa: F811
+def test_the_plan_its_versions_a_difference_a_change_a_visit_and_a_document(plan_stack, browser,
+                                                                           artifacts):  # noqa: F811
     web, plan_id = plan_stack["web"], plan_stack["plan_id"]
     context, page = new_page(browser)
     try:
@@ -240,7 +241,8 @@ def test_two_people_change_the_plan_at_once_and_nothing_is_lost(plan_stack, brow
         assert f"Sam Okafor agreed version {opened + 1}" in main
         assert "Rosa says she wants to stay at her school." in main  # theirs, as it is now
         assert "Health appointments kept." in main and "The kitchen is unsafe again" in main  # mine, as typed
-        assert second.get_by_label("Concerns").input_value() == "Home conditions are improving.\nHealth appointments kept."
+        typed = "Home conditions are improving.\nHealth appointments kept."
+        assert second.get_by_label("Concerns").input_value() == typed
         assert second.get_by_label("The child's views").input_value() == "Rosa says she wants to stay at her school."
         check(second, artifacts, "plan-9-changed-since-opened")
 

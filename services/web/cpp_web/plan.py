@@ -21,7 +21,8 @@ from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (GovDateInput, GovRadioInput, GovSelect, GovSubmitInput, GovTextArea,
                                                 GovTextInput)
 from markupsafe import Markup
-from wtforms import DateField, HiddenField, RadioField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (DateField, HiddenField, RadioField, SelectChoice, SelectField, StringField, SubmitField,
+                     TextAreaField)
 from wtforms.validators import InputRequired, Length, Optional
 
 from .client import ChangedSinceRead, Forbidden, Invalid, NotFound, Refused
