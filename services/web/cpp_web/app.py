@@ -159,12 +159,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     _install_probes(app, services, metrics)
     _install_request_hooks(app, metrics)
 
-    from . import errors, views
-    app.register_blueprint(views.bp)
-    from . import lifecycle, reports, team
-    app.register_blueprint(team.bp)
-    app.register_blueprint(reports.bp)
-    app.register_blueprint(lifecycle.bp)
+    from . import errors, lifecycle, plan, reports, team, views
+    for area in (views, team, reports, lifecycle, plan):  # each page area is a blueprint of its own
+        app.register_blueprint(area.bp)
     errors.install(app)
     return app
 
@@ -217,7 +214,8 @@ def _install_request_hooks(app: Flask, metrics: ServiceMetrics) -> None:
         response.headers["X-Request-Id"] = g.get("request_id", "")
         if request.endpoint != "static":
             response.headers["Cache-Control"] = "no-store"  # every page may hold a child's data
-        if response.mimetype == "text/html":
+        if response.mimetype == "text/html" and "Content-Security-Policy" not in response.headers:
+            # (a document's file, passed through from the docs service, keeps its own stricter policy)
             response.headers["Content-Security-Policy"] = content_security_policy(g.get("csp_nonce", ""))
         edges.add_security_headers(response)
         if request.endpoint not in PUBLIC_ENDPOINTS:

@@ -168,6 +168,26 @@ class Services:
         return self.call(service, "POST", path, json=json, idempotency_key=idempotency_key or uuid.uuid4().hex,
                          **kwargs)
 
+    def download(self, service: str, path: str, *, token: str | None, request_id: str | None = None) -> requests.Response:
+        """A file, streamed: the open response to read with ``iter_content``
+        and then close; an error answer raises its typed error as ``call`` does."""
+        sent = {"Accept": "*/*"}
+        if token:
+            sent["Authorization"] = f"Bearer {token}"
+        if request_id:
+            sent["X-Request-Id"] = request_id
+        try:
+            resp = self.session.get(f"{self.urls[service]}{path}", headers=sent, stream=True, allow_redirects=False,
+                                    timeout=(self.connect_timeout, self.read_timeout))
+        except requests.RequestException as exc:
+            raise ServiceUnavailable(service, None, f"{type(exc).__name__}: {exc}") from None
+        if resp.status_code >= 400:
+            try:
+                _answer(service, resp)  # raises the answer's typed error
+            finally:
+                resp.close()
+        return resp
+
     def healthy(self, service: str, timeout: float = 1.0) -> str:
         """'ok', or why the service's /healthz did not answer 200."""
         try:

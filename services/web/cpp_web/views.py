@@ -74,7 +74,8 @@ def navigation() -> list[dict]:
     items = []
     if me["role"] in WORKERS:
         items.append({"href": url_for("web.my_work"), "text": "My work",
-                      "active": request.endpoint in ("web.my_work", "web.case", "web.deadline")})
+                      "active": request.endpoint in ("web.my_work", "web.case", "web.deadline")
+                      or (request.endpoint or "").startswith("plan.")})
     if me["role"] == "team_manager":
         items.append({"href": url_for("team.team"), "text": "Team", "active": request.endpoint == "team.team"})
         items.append({"href": url_for("team.approvals"), "text": "Approvals",

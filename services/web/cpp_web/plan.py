@@ -1,0 +1,580 @@
+"""The plan and its documents: the version in force, a change to its text
+sections (with the ETag read when the form was opened, and a page for a
+change someone else made first), every agreed version and the difference
+between any two, a core group meeting and a visit recorded from the plan,
+and every document of the plan and its case, opened through this
+application (the file is fetched from the docs service with the signed-in
+person's token and streamed; no token is ever in a URL).
+
+The difference between two versions is Python's ``difflib`` on each
+section's text, line by line (``plan_text`` writes each section as lines).
+"""
+from __future__ import annotations
+
+import difflib
+import uuid
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, session, url_for
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import (GovDateInput, GovRadioInput, GovSelect, GovSubmitInput, GovTextArea,
+                                                GovTextInput)
+from markupsafe import Markup
+from wtforms import (DateField, HiddenField, RadioField, SelectChoice, SelectField, StringField, SubmitField,
+                     TextAreaField)
+from wtforms.validators import InputRequired, Length, Optional
+
+from .client import ChangedSinceRead, Forbidden, Invalid, NotFound, Refused
+from .views import api, child_name, day, services, signed_in
+
+bp = Blueprint("plan", __name__)
+
+TEXT_MAX = 4000
+STATUSES = {"outline": "Outline plan", "active": "Active", "ended": "Ended"}
+AGREED_AT = {
+    "initial_conference": "At the initial child protection conference",
+    "core_group_meeting": "At a core group meeting",
+    "review_conference": "At a review conference",
+    "change": "As an agreed change",
+}
+ACTION_STATUSES = {"not_started": "Not started", "in_progress": "In progress", "done": "Done", "not_done": "Not done"}
+DOCUMENT_KINDS = {
+    "outline_plan": "Outline child protection plan",
+    "professional_plan": "Child protection plan",
+    "family_plan": "Child protection plan, family version",
+    "core_group_record": "Core group meeting record",
+    "conference_record": "Conference record",
+    "conference_report": "Report to conference",
+    "family_report": "Report to conference, family version",
+}
+FAMILY_KINDS = ("family_plan", "family_report")
+# The sections a change form holds, in the plan's order.
+CHANGEABLE = ("concerns", "childs_views", "familys_views", "contingency_plan")
+SECTION_TITLES = {
+    "key_worker": "Key worker",
+    "categories": "Categories of harm",
+    "concerns": "Concerns",
+    "causes_of_harm": "Causes of harm",
+    "childs_needs": "The child's needs",
+    "parents_needs": "The parents' needs",
+    "outcomes": "Outcomes",
+    "actions": "Actions",
+    "interventions": "Interventions",
+    "monitoring": "Monitoring",
+    "further_assessments": "Further assessments",
+    "review_arrangements": "Review arrangements",
+    "contingency_plan": "Contingency plan",
+    "core_group": "Core group",
+    "first_core_group_on": "First core group meeting",
+    "childs_views": "The child's views",
+    "familys_views": "The family's views",
+    "accessibility": "Language and accessibility",
+}
+
+
+# --- words ---
+
+def words(value: str | None) -> str:
+    """'physical_abuse' as 'Physical abuse'."""
+    return (value or "").replace("_", " ").capitalize()
+
+
+def frequency(value: Any) -> str:
+    if isinstance(value, dict):
+        every, unit = value.get("every"), value.get("unit", "")
+        return f"Every {unit.rstrip('s')}" if every == 1 else f"Every {every} {unit}"
+    return str(value or "")
+
+
+def paragraphs(text: str | None) -> Markup:
+    """Free text as GOV.UK paragraphs, one for each line (escaped)."""
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return Markup("").join(Markup('<p class="govuk-body">{}</p>').format(line) for line in lines)
+
+
+for _name, _filter in (("words", words), ("frequency", frequency), ("paragraphs", paragraphs)):
+    bp.add_app_template_filter(_filter, _name)
+
+
+def staff_name(user: str | None) -> str:
+    """A member of staff's name from the staff directory (never their id)."""
+    if not user:
+        return "Not recorded"
+    names = g.setdefault("staff_names", {})
+    if user not in names:
+        try:
+            names[user] = api("plans", f"/v1/staff/{user}").get("name") or "A member of staff"
+        except (NotFound, Forbidden):
+            names[user] = "A member of staff"
+    return names[user]
+
+
+def agreed_words(agreed: dict | None) -> dict:
+    agreed = agreed or {}
+    return {"by": staff_name(agreed.get("by")), "on": day(agreed.get("on")) or "Not recorded",
+            "at": AGREED_AT.get(agreed.get("at") or "", words(agreed.get("at")) or "Not recorded")}
+
+
+# --- the plan as text, section by section (the difference view's lines) ---
+
+def _person(p: dict) -> str:
+    parts = [p.get("name"), p.get("role") or p.get("relationship"), p.get("agency")]
+    text = ", ".join(x for x in parts if x)
+    if p.get("is_family_member"):
+        text += " (family member)"
+    contact = "; ".join(x for x in (p.get("phone"), p.get("email")) if x)
+    return f"{text} – {contact}" if contact else text
+
+
+def plan_text(content: dict) -> list[tuple[str, list[str]]]:
+    """Each section of a plan's content as its title and lines of text, in the plan's order."""
+    c = content or {}
+    out: list[tuple[str, list[str]]] = []
+
+    def add(key: str, lines: list[str]) -> None:
+        out.append((SECTION_TITLES[key], [line for line in lines if line]))
+
+    kw = c.get("key_worker") or {}
+    add("key_worker", [_person({**kw, "agency": kw.get("team")})] if kw else [])
+    add("categories", [words(x) for x in c.get("categories") or []])
+    add("concerns", (c.get("concerns") or "").splitlines())
+    add("causes_of_harm", list(c.get("causes_of_harm") or []))
+    add("childs_needs", [f"{n['need']}: {n['how_met']}" for n in c.get("childs_needs") or []])
+    add("parents_needs", [f"{n['need']}: {n['how_met']}" for n in c.get("parents_needs") or []])
+    outcomes = {o.get("id"): o for o in c.get("outcomes") or []}
+    add("outcomes", [f"{o['description']} ({words(o.get('term'))} term, by {day(o.get('target_date'))}). "
+                     f"Progress judged by: {o.get('how_progress_judged')}" for o in outcomes.values()])
+    add("actions", [f"{a['what']} – {_person(a.get('who') or {})}, by {day(a.get('by_when'))} "
+                    f"({ACTION_STATUSES.get(a.get('status'), words(a.get('status')))}). Why: {a.get('why')}. "
+                    f"Towards: {(outcomes.get(a.get('outcome_id')) or {}).get('description', 'an outcome')}"
+                    + (f". Notes: {a['notes']}" if a.get("notes") else "") for a in c.get("actions") or []])
+    add("interventions", [f"{words(i['kind'])}: {i['description']}" for i in c.get("interventions") or []])
+    add("monitoring", [f"{m['who']} ({m['agency']}): {m['what']} – {words(m.get('contact_type'))}, "
+                       f"{frequency(m.get('frequency')).lower()}" for m in c.get("monitoring") or []])
+    add("further_assessments", [f"{a['assessment']} – {a['by_whom']}"
+                                + (f", by {day(a['by_when'])}" if a.get("by_when") else "")
+                                for a in c.get("further_assessments") or []])
+    review = c.get("review_arrangements") or {}
+    add("review_arrangements", [f"Next review: {day(review.get('next_review_date'))}",
+                                f"Progress judged by: {review.get('how_progress_judged')}"] if review else [])
+    contingency = c.get("contingency_plan") or {}
+    add("contingency_plan", (contingency.get("plan") or "").splitlines()
+        + [f"Trigger: {t}" for t in contingency.get("triggers") or []])
+    add("core_group", [_person(m) for m in c.get("core_group") or []])
+    add("first_core_group_on", [day(c.get("first_core_group_on"))])
+    add("childs_views", (c.get("childs_views") or "").splitlines())
+    add("familys_views", (c.get("familys_views") or "").splitlines())
+    acc = c.get("accessibility") or {}
+    add("accessibility", [
+        f"First language: {acc['first_language']}" if acc.get("first_language") else "",
+        f"Interpreter: {acc.get('interpreter_language') or 'needed'}" if acc.get("interpreter_needed") else "",
+        ("Formats: " + ", ".join(words(f) for f in acc["accessible_formats"])) if acc.get("accessible_formats")
+        else "",
+        acc.get("cultural_considerations") or "", acc.get("disability_adjustments") or ""])
+    return out
+
+
+def difference(old: dict, new: dict) -> list[dict]:
+    """Each section whose text differs between two contents, with its lines
+    marked ``same``, ``removed`` or ``added`` (difflib's opcodes)."""
+    changed = []
+    for (title, a), (_, b) in zip(plan_text(old), plan_text(new)):
+        if a == b:
+            continue
+        lines = []
+        for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+            if tag == "equal":
+                lines += [("same", line) for line in a[i1:i2]]
+            else:
+                lines += [("removed", line) for line in a[i1:i2]] + [("added", line) for line in b[j1:j2]]
+        changed.append({"title": title, "lines": lines})
+    return changed
+
+
+# --- reading ---
+
+def read_plan(plan_id: str) -> tuple[dict, str | None]:
+    answer = services().call("plans", "GET", f"/v1/plans/{plan_id}", token=session.get("token"),
+                             request_id=g.get("request_id"))
+    return answer.body, answer.etag
+
+
+def child_of(plan: dict) -> str:
+    try:
+        return child_name(api("plans", f"/v1/children/{plan['child_id']}"))
+    except NotFound:
+        return "Unnamed child"
+
+
+def documents_of(path: str) -> list[dict]:
+    """A listing of the docs service; none yet is an empty list (the service answers 404)."""
+    try:
+        return api("docs", path)["documents"]
+    except NotFound:
+        return []
+
+
+@bp.get("/plans/<plan_id>")
+@signed_in()
+def plan(plan_id: str):
+    record, _ = read_plan(plan_id)
+    content = record.get("content") or {}
+    outcomes = {o.get("id"): o for o in content.get("outcomes") or []}
+    return render_template("plan/plan.html", plan=record, content=content, outcomes=outcomes,
+                           child_name=child_of(record), status=STATUSES.get(record.get("status"), record.get("status")),
+                           agreed=agreed_words(record.get("agreed")), action_statuses=ACTION_STATUSES,
+                           can_change=session["user"]["role"] in ("social_worker", "team_manager")
+                           and record.get("status") != "ended")
+
+
+# --- changing the plan ---
+
+class PlanChangeForm(FlaskForm):
+    etag = HiddenField()
+    base_version = HiddenField()
+    concerns = TextAreaField("Concerns", validators=[Optional(), Length(max=TEXT_MAX)], widget=GovTextArea(),
+                             description="The concerns and the main causes of harm, and why the work needs to happen")
+    childs_views = TextAreaField("The child's views", validators=[Optional(), Length(max=TEXT_MAX)],
+                                 widget=GovTextArea())
+    familys_views = TextAreaField("The family's views", validators=[Optional(), Length(max=TEXT_MAX)],
+                                  widget=GovTextArea())
+    contingency_plan = TextAreaField("Contingency plan", validators=[Optional(), Length(max=TEXT_MAX)],
+                                     widget=GovTextArea(), description="What happens if the plan is not working")
+    triggers = TextAreaField("What triggers the contingency plan", validators=[Optional(), Length(max=TEXT_MAX)],
+                             widget=GovTextArea(), description="One circumstance on each line")
+    submit = SubmitField("Save the change", widget=GovSubmitInput())
+
+
+def _clean(text: str | None) -> str | None:
+    text = (text or "").replace("\r\n", "\n").strip()
+    return text or None
+
+
+def sections_of(content: dict) -> dict:
+    """The changeable sections of a plan's content, as the form compares them."""
+    contingency = content.get("contingency_plan")
+    return {"concerns": _clean(content.get("concerns")), "childs_views": _clean(content.get("childs_views")),
+            "familys_views": _clean(content.get("familys_views")),
+            "contingency_plan": {"plan": _clean(contingency.get("plan")),
+                                 "triggers": [t.strip() for t in contingency.get("triggers") or [] if t.strip()]}
+            if contingency else None}
+
+
+def sections_typed(form: PlanChangeForm) -> dict:
+    """The changeable sections as the form holds them."""
+    plan_text_, triggers = _clean(form.contingency_plan.data), [
+        t.strip() for t in (form.triggers.data or "").splitlines() if t.strip()]
+    return {"concerns": _clean(form.concerns.data), "childs_views": _clean(form.childs_views.data),
+            "familys_views": _clean(form.familys_views.data),
+            "contingency_plan": {"plan": plan_text_, "triggers": triggers} if plan_text_ or triggers else None}
+
+
+def fill(form: PlanChangeForm, sections: dict, etag: str | None, version: Any) -> None:
+    contingency = sections.get("contingency_plan") or {}
+    form.concerns.data = sections.get("concerns") or ""
+    form.childs_views.data = sections.get("childs_views") or ""
+    form.familys_views.data = sections.get("familys_views") or ""
+    form.contingency_plan.data = contingency.get("plan") or ""
+    form.triggers.data = "\n".join(contingency.get("triggers") or [])
+    form.etag.data, form.base_version.data = etag or "", str(version or "")
+
+
+def content_of_version(plan_id: str, number: Any) -> dict | None:
+    try:
+        return api("plans", f"/v1/plans/{plan_id}/versions/{int(number)}").get("content") or {}
+    except (NotFound, ValueError, TypeError):
+        return None
+
+
+CHANGE_FIELDS = {"concerns": "concerns", "childs_views": "childs_views", "familys_views": "familys_views",
+                 "contingency_plan.plan": "contingency_plan", "contingency_plan.triggers": "triggers",
+                 "contingency_plan": "contingency_plan"}
+
+
+def show_service_errors(form: FlaskForm, fields: dict[str, list[str]], mapping: dict[str, str], fallback: str) -> None:
+    """A service's field errors (``Invalid.fields``) on the matching form
+    fields: the longest mapped prefix of each error's name decides."""
+    for name, messages in fields.items():
+        target = next((mapping[k] for k in sorted(mapping, key=len, reverse=True)
+                       if name == k or name.startswith(k + ".")), fallback)
+        getattr(form, target).errors = list(getattr(form, target).errors) + list(messages)
+
+
+@bp.route("/plans/<plan_id>/change", methods=["GET", "POST"])
+@signed_in("social_worker", "team_manager")
+def change(plan_id: str):
+    form = PlanChangeForm()
+    if request.method == "GET":
+        record, etag = read_plan(plan_id)
+        fill(form, sections_of(record.get("content") or {}), etag, record.get("plan_version"))
+        return render_template("plan/change.html", form=form, plan=record, child_name=child_of(record))
+    if not form.validate_on_submit():
+        record, _ = read_plan(plan_id)
+        return render_template("plan/change.html", form=form, plan=record, child_name=child_of(record)), 400
+    typed = sections_typed(form)
+    base = content_of_version(plan_id, form.base_version.data)
+    base_sections = sections_of(base) if base is not None else None
+    changes = {k: v for k, v in typed.items() if base_sections is None or v != base_sections[k]}
+    if not changes:
+        flash("You did not change anything, so the plan is as it was.", "success")
+        return redirect(url_for("plan.plan", plan_id=plan_id))
+    try:
+        answer = services().call("plans", "PATCH", f"/v1/plans/{plan_id}", json=changes,
+                                 headers={"If-Match": form.etag.data}, token=session.get("token"),
+                                 request_id=g.get("request_id"))
+    except ChangedSinceRead:
+        return conflict(plan_id, typed, base_sections)
+    except Invalid as exc:
+        show_service_errors(form, exc.fields, CHANGE_FIELDS, "concerns")
+    except Refused as exc:
+        form.concerns.errors = [*form.concerns.errors, f"This change cannot be made now: {exc.message}"]
+    else:
+        flash(f"The change is saved: this is version {answer.body.get('plan_version')} of the plan.", "success")
+        return redirect(url_for("plan.plan", plan_id=plan_id))
+    record, _ = read_plan(plan_id)
+    return render_template("plan/change.html", form=form, plan=record, child_name=child_of(record)), 422
+
+
+def conflict(plan_id: str, typed: dict, base: dict | None):
+    """Someone changed the plan since the form was opened: theirs as it is now
+    beside yours as you typed it, and a form holding yours on top of theirs
+    (with their ETag) to save again."""
+    theirs_record, theirs_etag = read_plan(plan_id)
+    theirs = sections_of(theirs_record.get("content") or {})
+    rows = []
+    for key in CHANGEABLE:
+        mine_changed = base is None or typed[key] != base[key]
+        theirs_changed = base is not None and theirs[key] != base[key]
+        rows.append({"key": key, "title": SECTION_TITLES[key], "theirs": theirs[key], "mine": typed[key],
+                     "mine_changed": mine_changed and typed[key] != theirs[key], "theirs_changed": theirs_changed,
+                     "both": mine_changed and theirs_changed and typed[key] != theirs[key]})
+    merged = {r["key"]: (r["mine"] if r["mine_changed"] else r["theirs"]) for r in rows}
+    form = PlanChangeForm(formdata=None)
+    fill(form, merged, theirs_etag, theirs_record.get("plan_version"))
+    return render_template("plan/conflict.html", form=form, plan=theirs_record, rows=rows,
+                           child_name=child_of(theirs_record),
+                           agreed=agreed_words(theirs_record.get("agreed"))), 409
+
+
+# --- versions ---
+
+def versions_of(plan_id: str) -> list[dict]:
+    return api("plans", f"/v1/plans/{plan_id}/versions").get("versions") or []
+
+
+class CompareForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET form that changes nothing
+
+    old = SelectField("Earlier version", widget=GovSelect())
+    new = SelectField("Later version", widget=GovSelect())
+    submit = SubmitField("Show the difference", widget=GovSubmitInput())
+
+
+def compare_form(versions: list[dict], old: int | None = None, new: int | None = None) -> CompareForm:
+    form = CompareForm(formdata=None)
+    choices = [SelectChoice(str(v["number"]), f"Version {v['number']}") for v in versions]
+    form.old.choices = form.new.choices = choices
+    if versions:
+        form.new.data = str(new or versions[-1]["number"])
+        form.old.data = str(old or versions[max(len(versions) - 2, 0)]["number"])
+    return form
+
+
+@bp.get("/plans/<plan_id>/versions")
+@signed_in()
+def versions(plan_id: str):
+    record, _ = read_plan(plan_id)
+    listed = versions_of(plan_id)
+    for v in listed:
+        v["agreed_words"] = agreed_words(v.get("agreed"))
+    return render_template("plan/versions.html", plan=record, versions=listed, child_name=child_of(record),
+                           form=compare_form(listed), statuses=STATUSES)
+
+
+@bp.get("/plans/<plan_id>/versions/difference")
+@signed_in()
+def version_difference(plan_id: str):
+    record, _ = read_plan(plan_id)
+    listed = {v["number"]: v for v in versions_of(plan_id)}
+    try:
+        old, new = int(request.args.get("old", "")), int(request.args.get("new", ""))
+    except ValueError:
+        abort(404)
+    if old not in listed or new not in listed:
+        abort(404)
+    if old > new:
+        old, new = new, old
+    form = compare_form(list(listed.values()), old, new)
+    return render_template("plan/difference.html", plan=record, child_name=child_of(record), old=listed[old],
+                           new=listed[new], old_agreed=agreed_words(listed[old].get("agreed")),
+                           new_agreed=agreed_words(listed[new].get("agreed")), form=form,
+                           changes=difference(listed[old].get("content") or {}, listed[new].get("content") or {}))
+
+
+# --- recording a core group meeting and a visit ---
+
+YES_NO = [SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
+
+
+def yes_or_no(label: str, message: str) -> RadioField:
+    """A yes-or-no question; no answer, or one not offered, is ``message``."""
+    return RadioField(label, choices=YES_NO, widget=GovRadioInput(), invalid_choice_message=message,
+                      validators=[InputRequired(message=message)])
+
+
+class DayMonthYearField(DateField):
+    """A GOV.UK date input's three boxes (day, month, year) as a date; all
+    three empty is no date (for InputRequired to name)."""
+
+    def process_formdata(self, valuelist):
+        parts = [v.strip() for v in [*valuelist, "", "", ""]][:3]
+        self.raw_data = parts
+        self.data = None
+        if not any(parts):
+            return
+        try:
+            self.data = date(int(parts[2]), int(parts[1]), int(parts[0]))
+        except ValueError:
+            raise ValueError("Enter a real date, with the day, month and year as numbers") from None
+
+
+class CoreGroupMeetingForm(FlaskForm):
+    idempotency_key = HiddenField()
+    held_on = DayMonthYearField("When was the meeting held?", widget=GovDateInput(),
+                        validators=[InputRequired(message="Enter the date the meeting was held")],
+                        description="For example, 27 3 2026")
+    attendees = TextAreaField("Who attended?", widget=GovTextArea(), validators=[Optional(), Length(max=TEXT_MAX)],
+                              description="One person on each line: their name, then their role and agency, "
+                                          "separated by commas. For example, Alex Parent, mother")
+    detailed_plan_agreed = yes_or_no("Did the meeting agree the detailed plan?", "Select yes if the meeting agreed the "
+                                                                        "detailed plan")
+    notes = TextAreaField("Notes", widget=GovTextArea(), validators=[Optional(), Length(max=TEXT_MAX)])
+    submit = SubmitField("Record the meeting", widget=GovSubmitInput())
+
+
+class VisitForm(FlaskForm):
+    idempotency_key = HiddenField()
+    visited_on = DayMonthYearField("When was the visit?", widget=GovDateInput(),
+                           validators=[InputRequired(message="Enter the date of the visit")],
+                           description="For example, 27 3 2026")
+    announced = yes_or_no("Was the visit announced?", "Select yes if the visit was announced")
+    child_seen = yes_or_no("Was the child seen?", "Select yes if the child was seen")
+    seen_alone = yes_or_no("Was the child seen alone?", "Select yes if the child was seen alone")
+    by = StringField("Who visited?", widget=GovTextInput(),
+                     validators=[InputRequired(message="Enter who visited"), Length(max=200)])
+    notes = TextAreaField("Notes", widget=GovTextArea(), validators=[Optional(), Length(max=TEXT_MAX)])
+    submit = SubmitField("Record the visit", widget=GovSubmitInput())
+
+
+def attendees_of(text: str | None) -> list[dict]:
+    people = []
+    for line in (text or "").splitlines():
+        parts = [p.strip() for p in line.split(",")]
+        if not parts[0]:
+            continue
+        person = {"name": parts[0]}
+        if len(parts) > 1 and parts[1]:
+            person["role"] = parts[1]
+        if len(parts) > 2 and any(parts[2:]):
+            person["agency"] = ", ".join(p for p in parts[2:] if p)
+        people.append(person)
+    return people
+
+
+def record(plan_id: str, form: FlaskForm, template: str, path: str, body: dict | None, mapping: dict[str, str],
+           fallback: str, done: str):
+    """Show the form; on a valid post, create the record (its Idempotency-Key
+    kept in the form, so a repeated post records it once)."""
+    if request.method == "GET":
+        form.idempotency_key.data = uuid.uuid4().hex
+    elif body is not None:  # the form is valid
+        try:
+            services().create("plans", f"/v1/plans/{plan_id}/{path}", body,
+                              idempotency_key=form.idempotency_key.data or None, token=session.get("token"),
+                              request_id=g.get("request_id"))
+        except Invalid as exc:
+            show_service_errors(form, exc.fields, mapping, fallback)
+        except Refused as exc:
+            getattr(form, fallback).errors = [*getattr(form, fallback).errors, f"This cannot be recorded now: "
+                                                                                f"{exc.message}"]
+        else:
+            flash(done, "success")
+            return redirect(url_for("plan.plan", plan_id=plan_id))
+    record_, _ = read_plan(plan_id)
+    return render_template(template, form=form, plan=record_, child_name=child_of(record_)), (
+        422 if request.method == "POST" else 200)
+
+
+@bp.route("/plans/<plan_id>/core-group-meetings/new", methods=["GET", "POST"])
+@signed_in("social_worker", "team_manager")
+def new_core_group_meeting(plan_id: str):
+    form = CoreGroupMeetingForm()
+    body = None
+    if form.validate_on_submit():
+        body = {"held_on": form.held_on.data.isoformat(), "attendees": attendees_of(form.attendees.data),
+                "detailed_plan_agreed": form.detailed_plan_agreed.data == "yes", "notes": _clean(form.notes.data)}
+    return record(plan_id, form, "plan/core_group_meeting.html", "core-group-meetings", body,
+                  {"held_on": "held_on", "attendees": "attendees", "detailed_plan_agreed": "detailed_plan_agreed",
+                   "plan": "detailed_plan_agreed", "notes": "notes"}, "detailed_plan_agreed",
+                  "The core group meeting is recorded.")
+
+
+@bp.route("/plans/<plan_id>/visits/new", methods=["GET", "POST"])
+@signed_in("social_worker", "team_manager")
+def new_visit(plan_id: str):
+    form = VisitForm()
+    if request.method == "GET":
+        form.by.data = session["user"]["name"]
+    body = None
+    if form.validate_on_submit():
+        body = {"visited_on": form.visited_on.data.isoformat(), "announced": form.announced.data == "yes",
+                "child_seen": form.child_seen.data == "yes", "seen_alone": form.seen_alone.data == "yes",
+                "by": form.by.data.strip(), "notes": _clean(form.notes.data)}
+    return record(plan_id, form, "plan/visit.html", "visits", body,
+                  {k: k for k in ("visited_on", "announced", "child_seen", "seen_alone", "by", "notes")},
+                  "visited_on", "The visit is recorded.")
+
+
+# --- documents ---
+
+def document_rows(documents: list[dict]) -> list[dict]:
+    return [{**d, "title": DOCUMENT_KINDS.get(d.get("kind"), words(d.get("kind"))),
+             "audience": "The family" if d.get("kind") in FAMILY_KINDS else "Professionals"} for d in documents]
+
+
+@bp.get("/plans/<plan_id>/documents")
+@signed_in()
+def documents(plan_id: str):
+    record_, _ = read_plan(plan_id)
+    of_plan = documents_of(f"/v1/plans/{plan_id}/documents")
+    listed = {d["id"] for d in of_plan}
+    of_case = [d for d in documents_of(f"/v1/cases/{record_['case_id']}/documents") if d["id"] not in listed]
+    return render_template("plan/documents.html", plan=record_, child_name=child_of(record_),
+                           of_plan=document_rows(of_plan), of_case=document_rows(of_case))
+
+
+# A document's HTML shows itself and loads nothing (the docs service's policy), in a sandbox: no script runs
+# and it has no access to this site's cookies or pages.
+DOCUMENT_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; sandbox"
+
+
+@bp.get("/documents/<doc_id>")
+@signed_in()
+def document(doc_id: str):
+    """The document's file from the docs service, fetched with the signed-in
+    person's token and streamed as it comes."""
+    upstream = services().download("docs", f"/v1/documents/{doc_id}", token=session.get("token"),
+                                   request_id=g.get("request_id"))
+    content_type = upstream.headers.get("Content-Type", "application/octet-stream")
+    response = Response(upstream.iter_content(64 * 1024), content_type=content_type)
+    response.call_on_close(upstream.close)
+    for name in ("Content-Disposition", "ETag"):
+        if name in upstream.headers:
+            response.headers[name] = upstream.headers[name]
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if response.mimetype == "text/html":
+        response.headers["Content-Security-Policy"] = DOCUMENT_POLICY
+    return response
+
