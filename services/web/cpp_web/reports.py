@@ -16,7 +16,8 @@ from flask_wtf import FlaskForm
 from govuk_frontend_wtf.main import wtforms_errors
 from govuk_frontend_wtf.wtforms_widgets import (GovCheckboxInput, GovDateInput, GovRadioInput, GovSubmitInput,
                                                 GovTextArea, GovTextInput)
-from wtforms import BooleanField, DateField, HiddenField, RadioField, StringField, SubmitField, TextAreaField
+from wtforms import (BooleanField, DateField, HiddenField, RadioField, SelectChoice, StringField, SubmitField,
+                     TextAreaField)
 from wtforms.validators import InputRequired, Length, Optional
 
 from .client import ChangedSinceRead, Forbidden, Invalid, NotFound, Refused
@@ -38,8 +39,8 @@ STEPS = (
     ("shared", "report.shared.v1", "Shared with the family"),
     ("sent_to_chair", "report.sent_to_chair.v1", "Sent to the conference chair"),
 )
-SHARE_WAYS = [("in_person", "In person"), ("post", "By post"), ("email", "By email")]
-YES_NO = [("yes", "Yes"), ("no", "No")]
+SHARE_WAYS = [SelectChoice("in_person", "In person"), SelectChoice("post", "By post"), SelectChoice("email", "By email")]
+YES_NO = [SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
 RULES_FOR_SECONDS = 300
 
 
