@@ -7,10 +7,6 @@ from __future__ import annotations
 import html as htmllib
 import json
 import re
-import threading
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -18,54 +14,8 @@ from cpp_shared.auth import load_dev_key
 from cpp_shared.config import Settings
 from cpp_web import client as web_client
 from cpp_web.app import create_app
+from tests.web.fakes import Fake
 from tests.web.test_web_app import csrf_of, sign_in
-
-
-@dataclass
-class Fake:
-    """Answers ``routes[(method, path)] = (status, body[, headers])``; 404 otherwise. Keeps each request."""
-
-    routes: dict = field(default_factory=dict)
-    requests: list = field(default_factory=list)
-    server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def start(self) -> "Fake":
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                parts = urlsplit(self.path)
-                fake.requests.append({"method": self.command, "path": parts.path, "query": parse_qs(parts.query),
-                                      "headers": dict(self.headers), "json": json.loads(body) if body else None})
-                status, answer, *extra = fake.routes.get((self.command, parts.path),
-                                                         (404, {"code": 404, "message": "not found"}))
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for name, value in (extra[0] if extra else {}).items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PATCH = _answer
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def sent(self, method: str, path: str) -> list[dict]:
-        return [r for r in self.requests if r["method"] == method and r["path"] == path]
 
 
 CHILD = {"id": "child-1", "given_names": "Rosa", "family_name": "Fictional", "date_of_birth": "2019-03-27",

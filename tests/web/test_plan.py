@@ -10,11 +10,7 @@ from __future__ import annotations
 import html
 import json
 import re
-import threading
 import uuid
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -23,7 +19,8 @@ from cpp_web import client as web_client
 from cpp_web.app import create_app
 from cpp_web.plan import difference, plan_text
 from tests.unit.test_docs_names import ID_SHAPED
-from tests.web.test_web_app import csrf_of, make_settings, sign_in
+from tests.web.fakes import Fake
+from tests.web.test_web_app import make_settings, sign_in
 
 PLAN_ID, CASE_ID, CHILD_ID = uuid.uuid4().hex, uuid.uuid4().hex, uuid.uuid4().hex
 DOC_PDF, DOC_HTML = uuid.uuid4().hex, uuid.uuid4().hex
@@ -56,58 +53,6 @@ VERSION_1 = {"plan_id": PLAN_ID, "number": 1, "status": "outline",
              "content": {**CONTENT, "concerns": "Home conditions.", "childs_views": None,
                          "contingency_plan": None}}
 VERSION_2 = {"plan_id": PLAN_ID, "number": 2, "status": "active", "agreed": PLAN["agreed"], "content": CONTENT}
-
-
-@dataclass
-class Fake:
-    """Answers ``routes[(method, path)]``: ``(status, body)`` or
-    ``(status, body, headers)`` (a bytes body is sent as it is), or a function
-    of the request giving one of those; 404 otherwise."""
-
-    routes: dict = field(default_factory=dict)
-    requests: list = field(default_factory=list)
-    server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def start(self) -> "Fake":
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                seen = {"method": self.command, "path": self.path, "headers": dict(self.headers),
-                        "json": json.loads(raw) if raw else None}
-                fake.requests.append(seen)
-                answer = fake.routes.get((self.command, urlsplit(self.path).path),
-                                         (404, {"code": 404, "message": "not found"}))
-                if callable(answer):
-                    answer = answer(seen)
-                status, body, headers = (*answer, {})[:3]
-                data = body if isinstance(body, bytes) else json.dumps(body).encode()
-                self.send_response(status)
-                headers = {"Content-Type": "application/json", **headers}
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PATCH = _answer
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def sent(self, method: str, path: str) -> list[dict]:
-        return [r for r in self.requests if r["method"] == method and urlsplit(r["path"]).path == path]
 
 
 @pytest.fixture
@@ -404,7 +349,7 @@ def test_documents_of_the_plan_and_case_open_through_the_app_with_the_token_in_a
     assert pdf.headers["Content-Disposition"] == 'inline; filename="professional_plan-v2-en.pdf"'
     assert pdf.headers["Cache-Control"] == "no-store"
     [fetched] = fakes["docs"].sent("GET", f"/v1/documents/{DOC_PDF}")
-    assert fetched["headers"]["Authorization"].startswith("Bearer ") and "?" not in fetched["path"]
+    assert fetched["headers"]["Authorization"].startswith("Bearer ") and "?" not in fetched["raw_path"]
     page = client.get(f"/documents/{DOC_HTML}")
     assert page.data.startswith(b"<html>") and "sandbox" in page.headers["Content-Security-Policy"]
     assert "script-src" not in page.headers["Content-Security-Policy"]

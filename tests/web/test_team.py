@@ -8,11 +8,7 @@ from __future__ import annotations
 import html
 import json
 import re
-import threading
-from dataclasses import dataclass, field
 from datetime import date, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -22,6 +18,7 @@ from cpp_web import client as web_client
 from cpp_web.app import create_app
 from cpp_web.reports import step_deadlines
 from cpp_web.team import months_before, months_between, steps_by_worker
+from tests.web.fakes import Fake
 from tests.web.test_web_app import csrf_of, make_settings, sign_in
 
 TODAY = date.today()
@@ -29,56 +26,6 @@ TODAY = date.today()
 
 def day(n: int) -> str:
     return (TODAY + timedelta(days=n)).isoformat()
-
-
-@dataclass
-class Fake:
-    """Answers ``routes[(method, path)]``: a (status, body[, headers]) or a
-    function of the request giving one; 404 otherwise. Keeps each request."""
-
-    routes: dict = field(default_factory=dict)
-    requests: list = field(default_factory=list)
-    server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def sent(self, method: str, path: str) -> list[dict]:
-        return [r for r in self.requests if r["method"] == method and r["path"] == path]
-
-    def start(self) -> "Fake":
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                parts = urlsplit(self.path)
-                req = {"method": self.command, "path": parts.path, "query": parse_qs(parts.query),
-                       "headers": dict(self.headers), "json": json.loads(self.rfile.read(length) or b"null")}
-                fake.requests.append(req)
-                answer = fake.routes.get((self.command, parts.path), (404, {"code": 404, "message": "not found"}))
-                if callable(answer):
-                    answer = answer(req)
-                status, body, *headers = answer
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for name, value in (headers[0] if headers else {}).items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PATCH = _answer
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
 
 
 @pytest.fixture
