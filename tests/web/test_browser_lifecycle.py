@@ -110,7 +110,7 @@ def test_a_case_from_registering_the_child_to_the_outline_plan(stack, page, arti
     assert page.locator("dd", has_text="Conference to be held").count() == 1
     at("case-after-enquiry-outcome", "Rosa Walkthrough")
 
-    page.get_by_role("link", name="Initial conference").click()
+    page.get_by_role("link", name="Initial conference", exact=True).click()
     at("schedule-conference", "Schedule a conference")
     fill_date(page, "scheduled_for", today)
     page.select_option("#chair", label="Morgan Ellis")
@@ -118,7 +118,7 @@ def test_a_case_from_registering_the_child_to_the_outline_plan(stack, page, arti
     assert page.url == case_url and "is scheduled for" in page.content()
     at("case-conference-scheduled", "Rosa Walkthrough")
 
-    page.get_by_role("link", name="Initial conference").click()
+    page.get_by_role("link", name="Initial conference", exact=True).click()
     at("conference", "Initial conference")
     assert "Morgan Ellis" in page.content()
 
