@@ -12,9 +12,7 @@ import pytest
 
 from cpp_shared.auth import load_dev_key
 from cpp_shared.config import Settings
-from cpp_web import client as web_client
 from cpp_web.app import create_app
-from tests.web.fakes import Fake
 from tests.web.test_web_app import csrf_of, sign_in
 
 
@@ -32,10 +30,7 @@ CONFERENCE = {"id": "conf-1", "case_id": "case-1", "child_id": "child-1", "kind"
 
 
 @pytest.fixture
-def plans():
-    fakes = {name: Fake().start() for name in web_client.SERVICES}
-    for fake in fakes.values():
-        fake.routes[("GET", "/healthz")] = (200, {"status": "ok"})
+def plans(fakes):
     plans = fakes["plans"]
     plans.fakes = fakes
     plans.routes.update({
@@ -46,10 +41,7 @@ def plans():
         ("GET", "/v1/staff"): (200, {"items": [{"user": "demo-chair-1", "name": "Morgan Ellis", "role": "chair"}]}),
     })
     fakes["scheduler"].routes[("GET", "/v1/deadlines")] = (200, {"items": []})
-    yield plans
-    for fake in fakes.values():
-        fake.server.shutdown()
-        fake.server.server_close()
+    return plans
 
 
 @pytest.fixture

@@ -15,11 +15,9 @@ import uuid
 import pytest
 
 from cpp_shared.auth import load_dev_key
-from cpp_web import client as web_client
 from cpp_web.app import create_app
 from cpp_web.plan import difference, plan_text
 from tests.unit.test_docs_names import ID_SHAPED
-from tests.web.fakes import Fake
 from tests.web.test_web_app import make_settings, sign_in
 
 PLAN_ID, CASE_ID, CHILD_ID = uuid.uuid4().hex, uuid.uuid4().hex, uuid.uuid4().hex
@@ -56,8 +54,8 @@ VERSION_2 = {"plan_id": PLAN_ID, "number": 2, "status": "active", "agreed": PLAN
 
 
 @pytest.fixture
-def fakes():
-    started = {name: Fake().start() for name in web_client.SERVICES}
+def fakes(fakes):
+    started = fakes  # the four services played on loopback (conftest), with the plan's answers
     plans = started["plans"]
     plans.routes.update({
         ("GET", "/healthz"): (200, {"status": "ok"}),
@@ -70,10 +68,7 @@ def fakes():
         ("GET", f"/v1/plans/{PLAN_ID}/versions/1"): (200, VERSION_1),
         ("GET", f"/v1/plans/{PLAN_ID}/versions/2"): (200, VERSION_2),
     })
-    yield started
-    for fake in started.values():
-        fake.server.shutdown()
-        fake.server.server_close()
+    return started
 
 
 @pytest.fixture

@@ -14,11 +14,9 @@ import pytest
 
 from cpp_shared.auth import load_dev_key
 from cpp_shared.config import ConfigError
-from cpp_web import client as web_client
 from cpp_web.app import create_app
 from cpp_web.reports import step_deadlines
 from cpp_web.team import months_before, months_between, steps_by_worker
-from tests.web.fakes import Fake
 from tests.web.test_web_app import csrf_of, make_settings, sign_in
 
 TODAY = date.today()
@@ -26,17 +24,6 @@ TODAY = date.today()
 
 def day(n: int) -> str:
     return (TODAY + timedelta(days=n)).isoformat()
-
-
-@pytest.fixture
-def fakes():
-    started = {name: Fake().start() for name in web_client.SERVICES}
-    for fake in started.values():
-        fake.routes[("GET", "/healthz")] = (200, {"status": "ok"})
-    yield started
-    for fake in started.values():
-        fake.server.shutdown()
-        fake.server.server_close()
 
 
 def app_with(tmp_path, fakes, **env):

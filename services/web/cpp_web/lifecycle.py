@@ -242,11 +242,36 @@ def _case_and_child(case_id: str) -> tuple[dict, dict]:
     return case, api("plans", f"/v1/children/{case['child_id']}")
 
 
-def _step_page(template: str, form: FlaskForm, problems: list[str], refused: bool, **context: Any):
-    has_errors = bool(form.errors or problems)
-    status = 409 if refused else (400 if has_errors else 200)
-    return render_template(template, form=form, summary=error_summary(form, problems) if has_errors else None,
-                           **context), status
+class Step:
+    """One case step's form sent to the plans service: a 422's field errors go
+    on the form's fields (``fields`` maps the service's names to them), a
+    refusal's reason to the error summary (the page is then a 409)."""
+
+    def __init__(self, form: FlaskForm, *, refused: str | None = None):
+        self.form, self.problems, self.refused = form, [refused] if refused else [], bool(refused)
+
+    def send(self, method: str, path: str, body: Any, fields: dict[str, str], *, key: str | None = None,
+             etag: str | None = None) -> Answer | None:
+        """The service's answer, or None when it did not take the step."""
+        try:
+            return _send(method, path, body, key=key, etag=etag)
+        except Invalid as exc:
+            show_service_errors(self.form, exc.fields, fields, self.problems)
+        except Refused as exc:
+            self.problems.append(_refused_words(exc))
+            self.refused = True
+        return None
+
+    def page(self, template: str, **context: Any):
+        has_errors = bool(self.form.errors or self.problems)
+        status = 409 if self.refused else (400 if has_errors else 200)
+        summary = error_summary(self.form, self.problems) if has_errors else None
+        return render_template(template, form=self.form, summary=summary, **context), status
+
+
+def _done(message: str, to: str):
+    flash(message, "success")
+    return redirect(to)
 
 
 class StrategyDiscussionForm(FlaskForm):
@@ -266,24 +291,14 @@ class StrategyDiscussionForm(FlaskForm):
 def strategy_discussion(case_id: str):
     case, kid = _case_and_child(case_id)
     form = StrategyDiscussionForm()
-    problems: list[str] = []
-    refused = False
+    step = Step(form)
     if form.validate_on_submit():
         body = {"held_on": form.held_on.iso, "initiated_enquiries": form.initiated_enquiries.data == "yes",
                 "notes": form.notes.data or None}
-        try:
-            _send("POST", f"/v1/cases/{case_id}/strategy-discussions", body, key=form.key.data)
-        except Invalid as exc:
-            show_service_errors(form, exc.fields, {"held_on": "held_on", "initiated_enquiries": "initiated_enquiries",
-                                                   "notes": "notes"}, problems)
-        except Refused as exc:
-            problems.append(_refused_words(exc))
-            refused = True
-        else:
-            flash("The strategy discussion is recorded.", "success")
-            return redirect(url_for("web.case", case_id=case_id))
-    return _step_page("lifecycle/strategy_discussion.html", form, problems, refused, case=case,
-                      child_name=child_name(kid))
+        if step.send("POST", f"/v1/cases/{case_id}/strategy-discussions", body,
+                     {k: k for k in ("held_on", "initiated_enquiries", "notes")}, key=form.key.data):
+            return _done("The strategy discussion is recorded.", url_for("web.case", case_id=case_id))
+    return step.page("lifecycle/strategy_discussion.html", case=case, child_name=child_name(kid))
 
 
 class EnquiryOutcomeForm(FlaskForm):
@@ -302,24 +317,14 @@ class EnquiryOutcomeForm(FlaskForm):
 def enquiry_outcome(case_id: str):
     case, kid = _case_and_child(case_id)
     form = EnquiryOutcomeForm()
-    problems: list[str] = []
-    refused = False
+    step = Step(form)
     if form.validate_on_submit():
         body = {"completed_on": form.completed_on.iso, "conference_required": form.conference_required.data == "yes",
                 "summary": form.summary.data or None}
-        try:
-            _send("POST", f"/v1/cases/{case_id}/enquiry-outcome", body)
-        except Invalid as exc:
-            show_service_errors(form, exc.fields, {k: k for k in ("completed_on", "conference_required", "summary")},
-                                problems)
-        except Refused as exc:
-            problems.append(_refused_words(exc))
-            refused = True
-        else:
-            flash("The enquiry outcome is recorded.", "success")
-            return redirect(url_for("web.case", case_id=case_id))
-    return _step_page("lifecycle/enquiry_outcome.html", form, problems, refused, case=case,
-                      child_name=child_name(kid))
+        if step.send("POST", f"/v1/cases/{case_id}/enquiry-outcome", body,
+                     {k: k for k in ("completed_on", "conference_required", "summary")}):
+            return _done("The enquiry outcome is recorded.", url_for("web.case", case_id=case_id))
+    return step.page("lifecycle/enquiry_outcome.html", case=case, child_name=child_name(kid))
 
 
 # --- conferences ---
@@ -343,25 +348,16 @@ def schedule_conference(case_id: str):
     if request.method == "GET" and request.args.get("kind") in KINDS:
         form.kind.data = request.args["kind"]
     form.chair.choices = _staff("chair", "The chair who records the outcome")
-    problems: list[str] = []
-    refused = False
+    step = Step(form)
     if form.validate_on_submit():
         body = {"kind": form.kind.data, "scheduled_for": form.scheduled_for.iso}
         if form.chair.data:
             body["chair"] = form.chair.data
-        try:
-            _send("POST", f"/v1/cases/{case_id}/conferences", body, key=form.key.data)
-        except Invalid as exc:
-            show_service_errors(form, exc.fields, {k: k for k in ("kind", "scheduled_for", "chair")}, problems)
-        except Refused as exc:
-            problems.append(_refused_words(exc))
-            refused = True
-        else:
-            flash(f"The {KINDS[form.kind.data].lower()} is scheduled for {form.scheduled_for.data.day} "
-                  f"{form.scheduled_for.data:%B %Y}.", "success")
-            return redirect(url_for("web.case", case_id=case_id))
-    return _step_page("lifecycle/schedule_conference.html", form, problems, refused, case=case,
-                      child_name=child_name(kid))
+        if step.send("POST", f"/v1/cases/{case_id}/conferences", body,
+                     {k: k for k in ("kind", "scheduled_for", "chair")}, key=form.key.data):
+            return _done(f"The {KINDS[form.kind.data].lower()} is scheduled for {form.scheduled_for.data.day} "
+                         f"{form.scheduled_for.data:%B %Y}.", url_for("web.case", case_id=case_id))
+    return step.page("lifecycle/schedule_conference.html", case=case, child_name=child_name(kid))
 
 
 def _conference(conference_id: str) -> tuple[dict, str | None, dict, dict]:
@@ -402,25 +398,19 @@ def move_conference(conference_id: str):
     form = MoveConferenceForm()
     if request.method == "GET":
         form.etag.data = etag  # the version this person saw: a move made meanwhile is a 412
-    problems: list[str] = []
-    refused = False
+    step = Step(form)
     if form.validate_on_submit():
         try:
-            _send("PATCH", f"/v1/conferences/{conference_id}",
-                  {"scheduled_for": form.scheduled_for.iso, "reason": form.reason.data}, etag=form.etag.data or None)
+            moved = step.send("PATCH", f"/v1/conferences/{conference_id}",
+                              {"scheduled_for": form.scheduled_for.iso, "reason": form.reason.data},
+                              {"scheduled_for": "scheduled_for", "reason": "reason"}, etag=form.etag.data or None)
         except ChangedSinceRead:
             return _changed(record, case, kid)
-        except Invalid as exc:
-            show_service_errors(form, exc.fields, {"scheduled_for": "scheduled_for", "reason": "reason"}, problems)
-        except Refused as exc:
-            problems.append(_refused_words(exc))
-            refused = True
-        else:
-            flash(f"The conference is moved to {form.scheduled_for.data.day} {form.scheduled_for.data:%B %Y}.",
-                  "success")
-            return redirect(url_for("lifecycle.conference", conference_id=conference_id))
-    return _step_page("lifecycle/move_conference.html", form, problems, refused, conference=record, case=case,
-                      child_name=child_name(kid), kinds=KINDS)
+        if moved:
+            return _done(f"The conference is moved to {form.scheduled_for.data.day} {form.scheduled_for.data:%B %Y}.",
+                         url_for("lifecycle.conference", conference_id=conference_id))
+    return step.page("lifecycle/move_conference.html", conference=record, case=case, child_name=child_name(kid),
+                     kinds=KINDS)
 
 
 class CancelConferenceForm(FlaskForm):
@@ -435,21 +425,13 @@ class CancelConferenceForm(FlaskForm):
 def cancel_conference(conference_id: str):
     record, _etag, case, kid = _conference(conference_id)
     form = CancelConferenceForm()
-    problems: list[str] = []
-    refused = False
-    if form.validate_on_submit():
-        try:
-            _send("POST", f"/v1/conferences/{conference_id}/cancellation", {"reason": form.reason.data})
-        except Invalid as exc:
-            show_service_errors(form, exc.fields, {"reason": "reason"}, problems)
-        except Refused as exc:
-            problems.append(_refused_words(exc))
-            refused = True
-        else:
-            flash("The conference is cancelled. You can schedule another in its place.", "success")
-            return redirect(url_for("web.case", case_id=case["id"]))
-    return _step_page("lifecycle/cancel_conference.html", form, problems, refused, conference=record, case=case,
-                      child_name=child_name(kid), kinds=KINDS)
+    step = Step(form)
+    if form.validate_on_submit() and step.send("POST", f"/v1/conferences/{conference_id}/cancellation",
+                                               {"reason": form.reason.data}, {"reason": "reason"}):
+        return _done("The conference is cancelled. You can schedule another in its place.",
+                     url_for("web.case", case_id=case["id"]))
+    return step.page("lifecycle/cancel_conference.html", conference=record, case=case, child_name=child_name(kid),
+                     kinds=KINDS)
 
 
 class CoreGroupMemberForm(Form):
@@ -518,28 +500,21 @@ def conference_outcome(conference_id: str):
     record, _etag, case, kid = _conference(conference_id)
     form = ConferenceOutcomeForm()
     form.key_worker.choices = _staff("social_worker", "Choose the key worker")
-    problems: list[str] = []
-    refused = record.get("kind") != "initial"
-    if refused:
-        problems.append("This form records an initial conference's outcome; this is a review conference.")
-    elif form.validate_on_submit():
+    initial = record.get("kind") == "initial"
+    step = Step(form, refused=None if initial else
+                "This form records an initial conference's outcome; this is a review conference.")
+    if initial and form.validate_on_submit():
         body: dict[str, Any] = {"held_on": form.held_on.iso, "plan_required": form.plan_required.data == "yes"}
         if body["plan_required"]:
             body["outline_plan"] = _outline_plan(form)
-        try:
-            answer = _send("POST", f"/v1/conferences/{conference_id}/outcome", body, key=form.key.data)
-        except Invalid as exc:
-            show_service_errors(form, exc.fields, OUTCOME_FIELDS, problems)
-        except Refused as exc:
-            problems.append(_refused_words(exc))
-            refused = True
-        else:
+        answer = step.send("POST", f"/v1/conferences/{conference_id}/outcome", body, OUTCOME_FIELDS, key=form.key.data)
+        if answer:
             plan = (answer.body or {}).get("plan")
-            flash("The conference outcome is recorded" + (": the outline plan is agreed." if plan else
-                                                          ": the case steps down to a child in need plan."), "success")
-            return redirect(url_for("web.case", case_id=case["id"]))
-    return _step_page("lifecycle/conference_outcome.html", form, problems, refused, conference=record, case=case,
-                      child_name=child_name(kid), kinds=KINDS)
+            return _done("The conference outcome is recorded" + (": the outline plan is agreed." if plan else
+                                                                 ": the case steps down to a child in need plan."),
+                         url_for("web.case", case_id=case["id"]))
+    return step.page("lifecycle/conference_outcome.html", conference=record, case=case, child_name=child_name(kid),
+                     kinds=KINDS)
 
 
 # --- the case page's task list: each step links to its form ---

@@ -162,16 +162,11 @@ def may_manage(restriction: dict[str, Any] | None, principal: Principal) -> bool
     return rule.on_access_list(restriction, principal.user) or restriction["manager"]["user"] == principal.user
 
 
-def _email_of(principal: Principal) -> str:
-    """The caller's email address: the token's ``email`` claim, else the user name."""
-    return str((principal.claims or {}).get("email") or principal.user).lower()
-
-
 def is_key_worker(child_id: str, principal: Principal) -> bool:
     """Whether the caller is the key worker of a plan in force for the child.
     A plan names its key worker by name and contact, not by user id: the
     caller is recognised by the email address the plan gives."""
-    email = _email_of(principal)
+    email = principal.address
     for plan in ctx().store.collection("plans").find({"child_id": child_id, "status": {"$in": IN_FORCE}}):
         key_worker = (plan.get("content") or {}).get("key_worker") or {}
         if key_worker.get("email") and key_worker["email"].lower() == email:
