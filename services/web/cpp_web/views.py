@@ -18,7 +18,7 @@ from cpp_shared.auth import issue_dev_token
 from cpp_shared.config import ConfigError
 from cpp_shared.plugins import Plugins
 
-from . import people
+from . import people, words
 from .client import NotFound, Services
 from .forms import SignInForm
 
@@ -50,6 +50,7 @@ def day(value: str | None) -> str:
 
 
 bp.add_app_template_filter(day, "day")
+bp.add_app_template_global(words.term, "term")
 
 
 def _conf() -> dict:
