@@ -124,7 +124,7 @@ def test_a_social_worker_signs_in_with_the_keyboard_and_reads_an_overdue_step(st
     with page.expect_navigation():
         page.keyboard.press("Enter")
 
-    assert page.url == f"{web}/my-work"
+    page.wait_for_url(f"{web}/my-work")
     assert page.locator("h1").inner_text() == "My work"
     cases = page.locator("#my-cases + table")
     assert "Rosa Fictional" in cases.inner_text()
@@ -133,7 +133,7 @@ def test_a_social_worker_signs_in_with_the_keyboard_and_reads_an_overdue_step(st
     check(page, artifacts, "2-my-work")
 
     cases.get_by_role("link", name="Rosa Fictional").click()
-    assert page.url == f"{web}/cases/{seeded['case_id']}"
+    page.wait_for_url(f"{web}/cases/{seeded['case_id']}")
     assert page.locator("h1").inner_text() == "Rosa Fictional"
     assert "Completed" in page.locator(".govuk-task-list").inner_text()
     check(page, artifacts, "3-case")

@@ -82,7 +82,7 @@ def test_a_report_is_drafted_returned_submitted_again_and_countersigned(stack, p
     assert "Mia Example" in queue.inner_text() and "Sam Okafor" in queue.inner_text()
     check(page, artifacts, "team-4-approvals")
     queue.get_by_role("link", name="Mia Example").click()
-    assert page.url == report_url
+    page.wait_for_url(report_url)
     check(page, artifacts, "team-5-report-to-countersign")
     page.get_by_role("link", name="Return it for changes").click()
     page.get_by_role("button", name="Return the report").click()  # no reason
@@ -90,7 +90,8 @@ def test_a_report_is_drafted_returned_submitted_again_and_countersigned(stack, p
     check(page, artifacts, "team-6-return-errors")
     page.get_by_label("Why are you returning the report?").fill("Add the school's view of Mia's attendance.")
     page.get_by_role("button", name="Return the report").click()
-    assert page.url == f"{web}/approvals" and "Nothing is waiting for you" in page.content()
+    page.wait_for_url(f"{web}/approvals")
+    assert "Nothing is waiting for you" in page.content()
 
     # The worker reads the reason and submits it again.
     sign_in_as(page, web, "Sam Okafor")
@@ -108,7 +109,8 @@ def test_a_report_is_drafted_returned_submitted_again_and_countersigned(stack, p
     page.goto(f"{web}/approvals")
     page.locator("table").get_by_role("link", name="Mia Example").click()
     page.get_by_role("button", name="Countersign the report").click()
-    assert page.url == f"{web}/approvals" and "The report is countersigned." in page.content()
+    page.wait_for_url(f"{web}/approvals")
+    assert "The report is countersigned." in page.content()
     page.goto(report_url)
     assert "Countersigned" in page.locator(".govuk-tag").first.inner_text()
     check(page, artifacts, "team-9-report-countersigned")

@@ -174,7 +174,7 @@ def test_the_childs_record_shows_details_identifiers_people_and_cases(client, pl
     assert resp.status_code == 200, html
     assert "<h1 class=\"govuk-heading-l\">Rosa Fictional</h1>" in html and "27 March 2019" in html
     assert "NHS number" in html and "4857773456" in html and "Ana Fictional" in html and "mother" in html
-    assert 'href="/cases/case-1"' in html and "Opened 5 January 2026" in html and "Enquiries" in html
+    assert 'href="/cases/case-1"' in html and "Opened 5 January 2026" in html and "Section 47 enquiries" in html
     assert plans.sent("GET", "/v1/cases")[-1]["query"]["child_id"] == ["child-1"]
     assert "child-1" not in re.sub(r'(href|action)="[^"]*"', "", html)  # ids only in addresses
 

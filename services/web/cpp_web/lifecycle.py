@@ -25,6 +25,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from .client import Answer, ChangedSinceRead, Invalid, NotFound, Refused
 from .lifecycle_forms import DayField, DayRequired, KeyField, error_summary, show_service_errors, yes_no
+from .words import Worded, term
 from .views import STAGES, api, child_name, services, signed_in
 
 bp = Blueprint("lifecycle", __name__)
@@ -34,7 +35,12 @@ SCHEME_NAMES = {"nhs_number": "NHS number", "chi_number": "CHI number"}
 CATEGORIES = [SelectChoice("physical_abuse", "Physical abuse"), SelectChoice("sexual_abuse", "Sexual abuse"),
               SelectChoice("emotional_abuse", "Emotional abuse"), SelectChoice("neglect", "Neglect")]
 CORE_GROUP_ROWS = 5
-KINDS = {"initial": "Initial conference", "review": "Review conference"}
+KINDS = {"initial": "initial_conference", "review": "review_conference"}  # the terms' keys (words.py)
+
+
+def kinds() -> dict[str, str]:
+    """Each kind of conference in the deployment's words, as a heading."""
+    return {kind: term(key, start=True) for kind, key in KINDS.items()}
 CONFERENCE_STATUS = {"scheduled": "Scheduled", "held": "Held", "cancelled": "Cancelled"}
 
 
@@ -274,14 +280,13 @@ def _done(message: str, to: str):
     return redirect(to)
 
 
-class StrategyDiscussionForm(FlaskForm):
+class StrategyDiscussionForm(Worded, FlaskForm):
     key = KeyField()
     held_on = DayField("When was the strategy discussion held?", [DayRequired("Enter the date of the strategy "
                                                                               "discussion")],
                        description="For example, 27 3 2026")
-    initiated_enquiries = yes_no("Did this discussion start the enquiries?",
-                                 "Select yes if this discussion started the enquiries",
-                                 description="Section 47 enquiries, or your area's equivalent")
+    initiated_enquiries = yes_no("Did this discussion start the {enquiries}?",
+                                 "Select yes if this discussion started the {enquiries}")
     notes = _area("Notes (optional)")
     submit = _submit("Save strategy discussion")
 
@@ -301,14 +306,14 @@ def strategy_discussion(case_id: str):
     return step.page("lifecycle/strategy_discussion.html", case=case, child_name=child_name(kid))
 
 
-class EnquiryOutcomeForm(FlaskForm):
-    completed_on = DayField("When were the enquiries completed?",
-                            [DayRequired("Enter the date the enquiries were completed")],
+class EnquiryOutcomeForm(Worded, FlaskForm):
+    completed_on = DayField("When were the {enquiries} completed?",
+                            [DayRequired("Enter the date the {enquiries} were completed")],
                             description="For example, 27 3 2026")
-    conference_required = yes_no("Is an initial child protection conference needed?",
-                                 "Select yes if an initial conference is needed",
+    conference_required = yes_no("Is an {initial_conference} needed?",
+                                 "Select yes if an {initial_conference} is needed",
                                  description="No means the case steps down to a child in need plan")
-    summary = _area("Summary of the enquiries (optional)")
+    summary = _area("Summary of the {enquiries} (optional)")
     submit = _submit("Save enquiry outcome")
 
 
@@ -329,9 +334,9 @@ def enquiry_outcome(case_id: str):
 
 # --- conferences ---
 
-class ScheduleConferenceForm(FlaskForm):
+class ScheduleConferenceForm(Worded, FlaskForm):
     key = KeyField()
-    kind = SelectField("Kind of conference", choices=[SelectChoice(k, v) for k, v in KINDS.items()], widget=GovSelect(),
+    kind = SelectField("Kind of conference", choices=[SelectChoice(k, "{" + v.capitalize() + "}") for k, v in KINDS.items()], widget=GovSelect(),
                        validators=[InputRequired("Select the kind of conference")])
     scheduled_for = DayField("Date of the conference", [DayRequired("Enter the date of the conference")],
                              description="For example, 27 3 2026")
@@ -355,7 +360,7 @@ def schedule_conference(case_id: str):
             body["chair"] = form.chair.data
         if step.send("POST", f"/v1/cases/{case_id}/conferences", body,
                      {k: k for k in ("kind", "scheduled_for", "chair")}, key=form.key.data):
-            return _done(f"The {KINDS[form.kind.data].lower()} is scheduled for {form.scheduled_for.data.day} "
+            return _done(f"The {term(KINDS[form.kind.data])} is scheduled for {form.scheduled_for.data.day} "
                          f"{form.scheduled_for.data:%B %Y}.", url_for("web.case", case_id=case_id))
     return step.page("lifecycle/schedule_conference.html", case=case, child_name=child_name(kid))
 
@@ -373,10 +378,10 @@ def _conference(conference_id: str) -> tuple[dict, str | None, dict, dict]:
 def conference(conference_id: str):
     record, _etag, case, kid = _conference(conference_id)
     return render_template("lifecycle/conference.html", conference=record, case=case, child_name=child_name(kid),
-                           kinds=KINDS, statuses=CONFERENCE_STATUS)
+                           kinds=kinds(), statuses=CONFERENCE_STATUS)
 
 
-class MoveConferenceForm(FlaskForm):
+class MoveConferenceForm(Worded, FlaskForm):
     etag = HiddenField()
     scheduled_for = DayField("New date", [DayRequired("Enter the new date of the conference")],
                              description="For example, 27 3 2026")
@@ -388,7 +393,7 @@ class MoveConferenceForm(FlaskForm):
 
 def _changed(record: dict, case: dict, kid: dict):
     return render_template("lifecycle/changed.html", conference=record, case=case, child_name=child_name(kid),
-                           kinds=KINDS), 412
+                           kinds=kinds()), 412
 
 
 @bp.route("/conferences/<conference_id>/move", methods=["GET", "POST"])
@@ -410,10 +415,10 @@ def move_conference(conference_id: str):
             return _done(f"The conference is moved to {form.scheduled_for.data.day} {form.scheduled_for.data:%B %Y}.",
                          url_for("lifecycle.conference", conference_id=conference_id))
     return step.page("lifecycle/move_conference.html", conference=record, case=case, child_name=child_name(kid),
-                     kinds=KINDS)
+                     kinds=kinds())
 
 
-class CancelConferenceForm(FlaskForm):
+class CancelConferenceForm(Worded, FlaskForm):
     reason = TextAreaField("Why is the conference cancelled?", widget=GovTextArea(),
                            validators=[InputRequired("Enter why the conference is cancelled"),
                                        Length(max=4000, message="The reason must be 4,000 characters or fewer")])
@@ -431,7 +436,7 @@ def cancel_conference(conference_id: str):
         return _done("The conference is cancelled. You can schedule another in its place.",
                      url_for("web.case", case_id=case["id"]))
     return step.page("lifecycle/cancel_conference.html", conference=record, case=case, child_name=child_name(kid),
-                     kinds=KINDS)
+                     kinds=kinds())
 
 
 class CoreGroupMemberForm(Form):
@@ -445,19 +450,19 @@ class CoreGroupMemberForm(Form):
         return not any((f.data or "").strip() for f in (self.name, self.role, self.agency, self.email))
 
 
-class ConferenceOutcomeForm(FlaskForm):
+class ConferenceOutcomeForm(Worded, FlaskForm):
     key = KeyField()
     held_on = DayField("When was the conference held?", [DayRequired("Enter the date the conference was held")],
                        description="For example, 27 3 2026")
-    plan_required = yes_no("Does the child need a child protection plan?",
-                           "Select yes if the child needs a child protection plan",
+    plan_required = yes_no("Does the child need a {plan}?",
+                           "Select yes if the child needs a {plan}",
                            description="No means the case steps down to a child in need plan")
     key_worker = SelectField("Key worker", choices=[], widget=GovSelect(), validate_choice=False,
                              description="The social worker who leads the plan")
     categories = SelectMultipleField("Categories of harm", choices=CATEGORIES, widget=GovCheckboxesInput(),
                                      description="Select all that apply")
     core_group = FieldList(FormField(CoreGroupMemberForm), min_entries=CORE_GROUP_ROWS, max_entries=CORE_GROUP_ROWS)
-    first_core_group_on = DayField("Date of the first core group meeting", description="For example, 27 3 2026")
+    first_core_group_on = DayField("Date of the first {core_group} meeting", description="For example, 27 3 2026")
     concerns = _area("Concerns", description="The concerns, the main causes of harm, and why the work needs to happen")
     submit = _submit("Save conference outcome")
 
@@ -514,7 +519,7 @@ def conference_outcome(conference_id: str):
                                                                  ": the case steps down to a child in need plan."),
                          url_for("web.case", case_id=case["id"]))
     return step.page("lifecycle/conference_outcome.html", conference=record, case=case, child_name=child_name(kid),
-                     kinds=KINDS)
+                     kinds=kinds())
 
 
 # --- the case page's task list: each step links to its form ---
@@ -529,19 +534,19 @@ def link_steps(case: dict, steps: list[dict]) -> list[dict]:
     writer, decider = role in ("social_worker", "team_manager"), role in ("chair", "team_manager")
     links = {}
     if case.get("status") == "enquiries" and writer:
-        links["Strategy discussion"] = url_for("lifecycle.strategy_discussion", case_id=case["id"])
+        links["strategy_discussion"] = url_for("lifecycle.strategy_discussion", case_id=case["id"])
         if case.get("strategy_discussions"):
-            links["Enquiry outcome"] = url_for("lifecycle.enquiry_outcome", case_id=case["id"])
+            links["enquiry_outcome"] = url_for("lifecycle.enquiry_outcome", case_id=case["id"])
     if scheduled:
-        links["Initial conference"] = url_for("lifecycle.conference", conference_id=scheduled[0]["id"])
+        links["initial_conference"] = url_for("lifecycle.conference", conference_id=scheduled[0]["id"])
         if decider:
-            links["Conference outcome and outline plan"] = url_for("lifecycle.conference_outcome",
+            links["initial_outcome"] = url_for("lifecycle.conference_outcome",
                                                                    conference_id=scheduled[0]["id"])
     elif outcome and outcome.get("conference_required") and not held:
-        links["Initial conference"] = url_for("lifecycle.schedule_conference", case_id=case["id"], kind="initial")
+        links["initial_conference"] = url_for("lifecycle.schedule_conference", case_id=case["id"], kind="initial")
     for s in steps:
-        if s["title"] in links:
-            s["href"] = links[s["title"]]
+        if s["key"] in links:
+            s["href"] = links[s["key"]]
             if s["status"] == "Cannot start yet":  # its conference is scheduled: the outcome can be recorded
                 s["status"] = "Not yet started"
     return steps

@@ -19,6 +19,7 @@ from cpp_shared.config import ConfigError
 from cpp_shared.plugins import Plugins
 
 from . import people, words
+from .words import term
 from .client import NotFound, Services
 from .forms import SignInForm
 
@@ -26,13 +27,13 @@ bp = Blueprint("web", __name__)
 
 SERVICE_NAME = "Child protection plans"
 WORKERS = ("social_worker", "team_manager", "chair")
-STAGES = {
-    "enquiries": "Enquiries",
-    "conference_pending": "Conference to be held",
+STAGES = words.Phrases({
+    "enquiries": "{Enquiries}",
+    "conference_pending": "{Initial_conference} to be held",
     "child_in_need": "Child in need plan",
-    "on_plan": "Child protection plan",
+    "on_plan": "{Plan}",
     "plan_ended": "Plan ended",
-}
+})
 SESSION_ENDED = "Your session has ended because you were inactive or your sign-in expired. Sign in again to continue."
 
 
@@ -260,38 +261,49 @@ def lifecycle(case: dict, plan: dict | None) -> list[dict]:
     plan_status = (plan or {}).get("status")
     ended = plan_status == "ended" or case.get("status") == "plan_ended" or case.get("step_down")
 
-    def step(title: str, status: str, hint: str | None = None) -> dict:
-        return {"title": title, "status": status, "hint": hint}
+    titles = {
+        "strategy_discussion": "Strategy discussion",
+        "enquiry_outcome": f"Outcome of the {term('enquiries')}",
+        "initial_conference": term("initial_conference", start=True),
+        "initial_outcome": "Outcome and outline plan",
+        "first_core_group": f"First {term('core_group')} meeting",
+        "visits": "Visits",
+        "reviews": term("review_conference", start=True) + "s",
+        "ending": "Ending or step-down",
+    }
 
-    steps = [step("Strategy discussion", done if case.get("strategy_discussions") else todo)]
+    def step(key: str, status: str, hint: str | None = None) -> dict:
+        return {"key": key, "title": titles[key], "status": status, "hint": hint}
+
+    steps = [step("strategy_discussion", done if case.get("strategy_discussions") else todo)]
     if outcome:
-        steps.append(step("Enquiry outcome", done, "Conference required" if outcome.get("conference_required")
+        steps.append(step("enquiry_outcome", done, "Conference required" if outcome.get("conference_required")
                           else "No conference needed"))
     else:
-        steps.append(step("Enquiry outcome", todo if case.get("strategy_discussions") else later))
+        steps.append(step("enquiry_outcome", todo if case.get("strategy_discussions") else later))
     if outcome and not outcome.get("conference_required"):
-        steps.append(step("Initial conference", "Not needed"))
+        steps.append(step("initial_conference", "Not needed"))
     elif any(c.get("status") == "held" for c in initial):
-        steps.append(step("Initial conference", done))
+        steps.append(step("initial_conference", done))
     elif any(c.get("status") == "scheduled" for c in initial):
-        steps.append(step("Initial conference", "Scheduled"))
+        steps.append(step("initial_conference", "Scheduled"))
     else:
-        steps.append(step("Initial conference", todo if outcome else later))
-    steps.append(step("Conference outcome and outline plan", done if case.get("plan_id") or any(
+        steps.append(step("initial_conference", todo if outcome else later))
+    steps.append(step("initial_outcome", done if case.get("plan_id") or any(
         c.get("status") == "held" for c in initial) else later))
     if plan_status in ("active", "ended"):
-        steps.append(step("First core group", done))
+        steps.append(step("first_core_group", done))
     else:
-        steps.append(step("First core group", todo if plan_status == "outline" else later))
-    steps.append(step("Visits", "In progress" if plan_status == "active" else (done if ended and plan else later)))
+        steps.append(step("first_core_group", todo if plan_status == "outline" else later))
+    steps.append(step("visits", "In progress" if plan_status == "active" else (done if ended and plan else later)))
     held_reviews = sum(1 for c in reviews if c.get("status") == "held")
     if any(c.get("status") == "scheduled" for c in reviews):
-        steps.append(step("Review conferences", "Scheduled", f"{held_reviews} held"))
+        steps.append(step("reviews", "Scheduled", f"{held_reviews} held"))
     elif held_reviews:
-        steps.append(step("Review conferences", done if ended else "In progress", f"{held_reviews} held"))
+        steps.append(step("reviews", done if ended else "In progress", f"{held_reviews} held"))
     else:
-        steps.append(step("Review conferences", later if not plan else todo))
-    steps.append(step("Ending or step-down", done if ended else later))
+        steps.append(step("reviews", later if not plan else todo))
+    steps.append(step("ending", done if ended else later))
     return steps
 
 

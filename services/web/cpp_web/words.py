@@ -9,7 +9,10 @@ England's words.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import current_app
+from wtforms import SelectChoice
 
 from cpp_shared.plugins import Plugins
 
@@ -40,3 +43,51 @@ def term(key: str, *, start: bool = False) -> str:
     """The deployment's words for ``key``; ``start=True`` for the start of a sentence or a heading."""
     words = terminology().get(key) or key.replace("_", " ")
     return capital(words) if start else words
+
+
+class _Words(dict):
+    """``{enquiries}`` as the deployment's words; ``{Enquiries}`` with a capital first letter."""
+
+    def __missing__(self, key: str) -> str:
+        lower = key[:1].lower() + key[1:]
+        if lower in terminology():
+            return term(lower, start=key != lower)
+        return "{" + key + "}"
+
+
+def fill(text: str) -> str:
+    """Text with ``{enquiries}``-style places filled with the deployment's words."""
+    return text.format_map(_Words()) if "{" in text else text
+
+
+class Worded:
+    """A form whose labels, hints, choices and error messages may name the
+    platform's terms as ``{enquiries}``, ``{Initial_conference}`` and so on:
+    they read in the deployment's words. Put it before FlaskForm in the bases."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self:
+            field.label.text = fill(field.label.text)
+            if isinstance(field.description, str):
+                field.description = fill(field.description)
+            choices = getattr(field, "choices", None)
+            if choices and all(isinstance(c, SelectChoice) for c in choices):  # the class's list stays as written
+                field.choices = [replace(c, label=fill(c.label)) for c in choices]
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in self:
+            field.errors = [fill(e) if isinstance(e, str) else e for e in field.errors]
+        return valid
+
+
+class Phrases(dict):
+    """A table of phrases that may name terms as ``{enquiries}``: each is read
+    in the deployment's words when looked up (in a request)."""
+
+    def __getitem__(self, key):
+        return fill(super().__getitem__(key))
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default

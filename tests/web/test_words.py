@@ -1,0 +1,58 @@
+"""The deployment's own words: each page names enquiries, conferences, the
+plan and the core group as the plugins in CPP_PLUGINS call them."""
+from __future__ import annotations
+
+import pytest
+
+from cpp_shared.auth import load_dev_key
+from cpp_shared.config import Settings
+from cpp_web.app import create_app
+from tests.web.test_lifecycle import CASE, CONFERENCE, plans  # noqa: F401 (fixture)
+from tests.web.test_web_app import sign_in
+
+
+def client_for(tmp_path, plans, plugins: str):  # noqa: F811
+    env = {"CPP_MODE": "development", "CPP_DATA_DIR": str(tmp_path / plugins), "CPP_LOG_FORMAT": "console",
+           "CPP_PLUGINS": plugins}
+    env.update({f"CPP_WEB_{name.upper()}_URL": fake.url for name, fake in plans.fakes.items()})
+    settings = Settings.from_env("web", env)
+    load_dev_key(settings.dev_signing_key_file, create=True)
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    client = app.test_client()
+    sign_in(client)
+    return client
+
+
+PENDING = {**CASE, "status": "conference_pending", "strategy_discussions": [{"held_on": "2026-01-06"}],
+           "enquiry_outcome": {"conference_required": True}}
+
+
+@pytest.mark.parametrize("plugins, enquiries, conference", [
+    ("england,bromley", "section 47 enquiries", "initial child protection conference"),
+    ("guernsey", "section 35 enquiries", "initial child protection conference"),
+    ("scotland", "child protection investigation", "initial child protection planning meeting"),
+])
+def test_the_forms_and_the_task_list_speak_the_deployments_words(tmp_path, plans, plugins, enquiries,  # noqa: F811
+                                                                  conference):
+    client = client_for(tmp_path, plans, plugins)
+    form = client.get("/cases/case-1/strategy-discussion").get_data(as_text=True)
+    assert f"Did this discussion start the {enquiries}?" in form
+    form = client.get("/cases/case-1/enquiry-outcome").get_data(as_text=True)
+    assert f"When were the {enquiries} completed?" in form and f"Is an {conference} needed?" in form
+    plans.routes[("GET", "/v1/cases/case-1")] = (200, PENDING)
+    case = client.get("/cases/case-1").get_data(as_text=True)
+    assert f"Outcome of the {enquiries}" in case and conference[:1].upper() + conference[1:] in case
+    schedule = client.get("/cases/case-1/conferences/new?kind=initial").get_data(as_text=True)
+    assert conference[:1].upper() + conference[1:] in schedule
+
+
+def test_an_error_message_names_the_deployments_words(tmp_path, plans):  # noqa: F811
+    client = client_for(tmp_path, plans, "guernsey")
+    page = client.get("/cases/case-1/enquiry-outcome").get_data(as_text=True)
+    from tests.web.test_web_app import csrf_of
+    resp = client.post("/cases/case-1/enquiry-outcome", data={"csrf_token": csrf_of(page)})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    assert "Enter the date the section 35 enquiries were completed" in html
+    assert "{enquiries}" not in html and "{" + "initial_conference}" not in html
