@@ -187,3 +187,48 @@ def test_the_owners_role_is_checked_with_one_read_on_an_index(scheduler_with):
     feeds = api.application.extensions["cpp"].store.collection("calendar_feeds")
     plan = feeds.explain({"user": "sw-1", "revoked_at": None})
     assert any("USING INDEX ix:c_calendar_feeds:user" in step for step in plan), plan
+
+
+# --- the owner's list of their feeds -------------------------------------------------------
+
+def feeds_of(api, headers, plan=PLAN):
+    return api.get(f"/v1/plans/{plan}/calendar-feeds", headers=headers)
+
+
+def test_the_owner_lists_their_own_feeds_of_the_plan_without_keys(scheduler_with, sw, token_for, clock):
+    api = scheduler_with()
+    first = make_feed(api, sw, days=7)
+    clock.now = MADE + timedelta(minutes=1)
+    second = make_feed(api, sw)
+    make_feed(api, bearer(token_for("social_worker", user="sw-2")))  # a colleague's
+    resp = feeds_of(api, sw)
+    assert resp.status_code == 200, resp.json
+    items = resp.json["items"]
+    assert [f["id"] for f in items] == [second["id"], first["id"]]  # newest first, only sw-1's
+    assert all(f["status"] == "active" and f["plan_id"] == PLAN for f in items)
+    assert items[1]["expires_at"] == (MADE + timedelta(days=7)).isoformat()
+    text = resp.get_data(as_text=True)
+    for feed in (first, second):
+        assert feed["key"] not in text and "key=" not in text
+    assert all(set(f) == {"id", "plan_id", "created_at", "expires_at", "revoked_at", "status"} for f in items)
+
+
+def test_a_listed_feed_says_when_it_is_revoked_or_expired(scheduler_with, sw, clock):
+    api = scheduler_with()
+    week, revoked, kept = make_feed(api, sw, days=7), make_feed(api, sw), make_feed(api, sw)
+    assert api.delete(f"/v1/calendar-feeds/{revoked['id']}", headers=sw).status_code == 204
+    clock.now = MADE + timedelta(days=8)
+    status = {f["id"]: f["status"] for f in feeds_of(api, sw).json["items"]}
+    assert status == {week["id"]: "expired", revoked["id"]: "revoked", kept["id"]: "active"}
+
+
+def test_no_feeds_is_an_empty_list_and_an_unknown_plan_is_404(scheduler_with, sw):
+    api = scheduler_with()
+    assert feeds_of(api, sw).json == {"items": []}
+    assert feeds_of(api, sw, plan="no-such-plan").status_code == 404
+
+
+@pytest.mark.parametrize("role", ["auditor", "partner", "admin"])
+def test_only_those_who_make_feeds_list_them(scheduler_with, token_for, role):
+    api = scheduler_with()
+    assert feeds_of(api, bearer(token_for(role, user=f"{role}-1"))).status_code == 403

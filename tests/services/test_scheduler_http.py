@@ -2,6 +2,8 @@
 manager's due date, the tick's events, and a plan's iCalendar feed."""
 from __future__ import annotations
 
+import json
+
 from datetime import date
 
 import pytest
@@ -300,6 +302,10 @@ def test_the_openapi_document_lists_the_scheduler_endpoints(api, headers):
     for path in ("/v1/rules", "/v1/deadlines", "/v1/deadlines/{deadline_id}", "/v1/deadlines/{deadline_id}/due-date",
                  "/v1/plans/{plan_id}/calendar.ics", "/v1/plans/{plan_id}/calendar-feeds"):
         assert path in paths
+    feeds = paths["/v1/plans/{plan_id}/calendar-feeds"]
+    assert {"get", "post"} <= set(feeds)
+    listed = feeds["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert "FeedList" in json.dumps(listed)
 
 
 def test_two_ticks_racing_on_one_store_move_each_deadline_once(make_settings):

@@ -463,6 +463,30 @@ class FeedSchema(Schema):
     key = fields.String(metadata={"description": "shown once, when the feed is created"})
 
 
+FEED_STATUSES = ("active", "expired", "revoked")
+
+
+class FeedListedSchema(Schema):
+    """A feed as its owner lists it: never its key or its address (they were shown once)."""
+    id = fields.String(attribute="_id")
+    plan_id = fields.String()
+    created_at = fields.String(metadata={"format": "date-time"})
+    expires_at = fields.String(metadata={"format": "date-time", "description": "when the key stops working"})
+    revoked_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    status = fields.String(metadata={"description": "active (its address works), expired or revoked",
+                                     "enum": list(FEED_STATUSES)})
+
+
+class FeedListSchema(Schema):
+    items = fields.List(fields.Nested(FeedListedSchema), metadata={"description": "newest first"})
+
+
+def feed_status(feed: dict[str, Any], now: datetime) -> str:
+    if feed.get("revoked_at") or _maker_revoked(feed):
+        return "revoked"
+    return "expired" if expires_at(feed) <= now else "active"
+
+
 @calendar_blp.route("/plans/<plan_id>/calendar.ics")
 class PlanCalendar(MethodView):
     @limits.limited(FEED_KEY_FAILURES)
@@ -534,6 +558,20 @@ class PlanCalendarFeeds(MethodView):
         path = url_for("calendar.PlanCalendar", plan_id=plan_id, key=key)
         url = ctx().extensions[PUBLIC_URL] + path.removeprefix(request.script_root)
         return {**feed, "url": url, "key": key}
+
+    @requires_role(*FEED_MAKERS)
+    @calendar_blp.response(200, FeedListSchema)
+    def get(self, plan_id: str):
+        """The caller's own feeds of the plan, newest first, each with whether
+        its address still works; never a key or an address (shown once, when
+        made). Another person's feeds are not listed."""
+        _plan(plan_id)
+        principal = current_principal()
+        feeds = ctx().store.collection(st.FEEDS).find(
+            {"user": principal.user, "plan_id": plan_id, "authority": principal.authority},
+            sort=[("created_at", -1)])
+        now = _clock()
+        return {"items": [{**f, "status": feed_status(f, now)} for f in feeds]}
 
 
 @calendar_blp.route("/calendar-feeds/<feed_id>")

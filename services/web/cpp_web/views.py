@@ -82,6 +82,13 @@ def navigation() -> list[dict]:
         items.append({"href": url_for("team.team"), "text": "Team", "active": request.endpoint == "team.team"})
         items.append({"href": url_for("team.approvals"), "text": "Approvals",
                       "active": request.endpoint == "team.approvals"})
+    elif me["role"] == "partner":
+        for endpoint, text, also in (("partner.lookup", "Lookup", ()),
+                                     ("partner.subscriptions", "Subscriptions", ("partner.subscription",
+                                      "partner.new_subscription", "partner.rotate_secret",
+                                      "partner.delete_subscription")),
+                                     ("partner.deliveries", "Deliveries", ())):
+            items.append({"href": url_for(endpoint), "text": text, "active": request.endpoint in (endpoint, *also)})
     else:
         items.append({"href": url_for("web.home"), "text": "Home", "active": request.endpoint == "web.home"})
     if me["role"] in WORKERS + ("auditor", "admin"):
@@ -153,7 +160,8 @@ def end_session() -> None:
 @bp.get("/")
 def home_or_sign_in():
     if "token" in session:
-        return redirect(url_for("web.my_work") if session["user"]["role"] in WORKERS else url_for("web.home"))
+        return redirect(url_for("web.my_work") if session["user"]["role"] in WORKERS else
+                        url_for("partner.lookup") if session["user"]["role"] == "partner" else url_for("web.home"))
     return redirect(url_for("web.sign_in"))
 
 
@@ -198,6 +206,8 @@ def sign_out():
 @bp.get("/home")
 @signed_in()
 def home():
+    if session["user"]["role"] == "partner":  # a partner's pages start at the lookup
+        return redirect(url_for("partner.lookup"))
     return render_template("home.html")
 
 
