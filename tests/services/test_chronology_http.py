@@ -37,8 +37,12 @@ def walk(plans, sw, chair, tm, child_id):
                          json={"held_on": iso(10), "plan_required": True, "outline_plan": OUTLINE}))["plan"]
     review = ok(plans.post(f"/v1/cases/{case_id}/conferences", headers=sw,
                            json={"kind": "review", "scheduled_for": iso(20)}))
-    ok(plans.post(f"/v1/conferences/{review['id']}/outcome", headers=chair,
-                  json={"held_on": iso(20), "decision": "end"}))
+    kept = plans.post(f"/v1/conferences/{review['id']}/outcome", headers=chair,
+                      json={"held_on": iso(20), "decision": "continue", "reason": "Home conditions are good."})
+    assert kept.status_code == 422 and "reason" in kept.json["errors"]["json"]  # a reason only ends a plan
+    ended = ok(plans.post(f"/v1/conferences/{review['id']}/outcome", headers=chair,
+                          json={"held_on": iso(20), "decision": "end", "reason": "Home conditions are good."}))
+    assert ended["plan"]["ended"]["reason"] == "Home conditions are good." and ended["plan"]["ended"]["by"] == "chair-1"
     ok(plans.post(f"/v1/cases/{case_id}/child-in-need-plans", headers=sw, json={
         "key_worker": {"name": "Sam Social"}, "needs": "Support at home.", "review_on": iso(60),
         "created_on": iso(21)}))
@@ -75,8 +79,9 @@ def test_every_step_of_every_case_newest_first_with_who_by_name(plans, token_for
         assert e["case_id"] == case_id
     assert by_type["plan_ended"]["by"] == {"user": "chair-1", "name": "Morgan Chair"}
     assert by_type["plan_ended"]["plan_id"] == plan_id and by_type["plan_ended"]["conference_id"] == review_id
-    assert by_type["plan_ended"]["detail"]["step_down"] == "child_in_need_plan"
-    assert by_type["conference_held"]["detail"] == {"kind": "review", "decision": "end"}
+    assert by_type["plan_ended"]["detail"] == {"step_down": "child_in_need_plan", "reason": "Home conditions are good."}
+    assert by_type["conference_held"]["detail"] == {"kind": "review", "decision": "end",
+                                                    "reason": "Home conditions are good."}
     moved = by_type["conference_moved"]
     assert moved["by"]["name"] == "Priya Manager" and moved["conference_id"] == initial_id
     assert moved["detail"] == {"kind": "initial", "moved_from": iso(9), "moved_to": iso(10),
