@@ -94,7 +94,7 @@ def test_a_partner_looks_up_a_child_and_subscribes_and_a_social_worker_subscribe
     context, page = new_page(browser)
     try:
         sign_in_as(page, web, "Dr Jo Whitfield")
-        assert page.url == f"{web}/lookup"
+        page.wait_for_url(f"{web}/lookup")
         assert page.locator("h1").inner_text() == "Is a child subject of a child protection plan?"
         check(page, artifacts, "partner-1-lookup")
         page.get_by_label("NHS number").fill("943 476 591")
@@ -159,7 +159,7 @@ def test_a_partner_looks_up_a_child_and_subscribes_and_a_social_worker_subscribe
         sign_in_as(page, web, "Sam Okafor")
         page.goto(f"{web}/plans/{plan_id}")
         page.get_by_role("link", name="Subscribe to this plan's calendar").click()
-        assert page.url == f"{web}/plans/{plan_id}/calendar"
+        page.wait_for_url(f"{web}/plans/{plan_id}/calendar")
         assert "You have no working calendar address for this plan" in page.locator("main").inner_text()
         check(page, artifacts, "calendar-1-subscribe")
         page.get_by_label("How many days should the address work?").fill("soon")

@@ -7,7 +7,7 @@ from cpp_shared.messaging.consumer import Handlers
 from cpp_shared.web import ServiceSpec, create_app as _create_app
 
 from . import access
-from .api import audit, cases, children, conferences, lookup, plans, reports, restrictions, revocations, staff
+from .api import audit, cases, children, chronology, conferences, lookup, plans, reports, restrictions, revocations, staff
 from .api import etag_answers
 from .api.common import install_error_handlers
 
@@ -49,7 +49,7 @@ SERVICE = ServiceSpec(
     name="plans",
     title="Child protection plans",
     description="The system of record: children, cases, conferences, plans and their versions.",
-    blueprints=lambda: [children.blp, restrictions.blp, cases.blp, conferences.blp, plans.blp, reports.blp, lookup.blp,
+    blueprints=lambda: [children.blp, chronology.blp, restrictions.blp, cases.blp, conferences.blp, plans.blp, reports.blp, lookup.blp,
                         audit.blp, revocations.blp, staff.blp],
     handlers=handlers,
     setup_store=setup_store,

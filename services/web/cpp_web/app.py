@@ -159,8 +159,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     _install_probes(app, services, metrics)
     _install_request_hooks(app, metrics)
 
-    from . import calendar_feeds, errors, lifecycle, partner, plan, reports, team, views
-    for area in (views, team, reports, lifecycle, plan, partner, calendar_feeds):  # each page area is a blueprint of its own
+    from . import calendar_feeds, errors, journey, lifecycle, partner, plan, reports, team, views
+    for area in (views, team, reports, lifecycle, plan, journey, partner, calendar_feeds):  # each a blueprint
         app.register_blueprint(area.bp)
     errors.install(app)
     return app

@@ -503,12 +503,12 @@ def _outline_plan(form: ConferenceOutcomeForm) -> dict:
 @signed_in("chair", "team_manager")
 def conference_outcome(conference_id: str):
     record, _etag, case, kid = _conference(conference_id)
+    if record.get("kind") == "review":  # a review's outcome has its own form (continue, revise or end the plan)
+        return redirect(url_for("journey.review_outcome", conference_id=conference_id))
     form = ConferenceOutcomeForm()
     form.key_worker.choices = _staff("social_worker", "Choose the key worker")
-    initial = record.get("kind") == "initial"
-    step = Step(form, refused=None if initial else
-                "This form records an initial conference's outcome; this is a review conference.")
-    if initial and form.validate_on_submit():
+    step = Step(form)
+    if form.validate_on_submit():
         body: dict[str, Any] = {"held_on": form.held_on.iso, "plan_required": form.plan_required.data == "yes"}
         if body["plan_required"]:
             body["outline_plan"] = _outline_plan(form)

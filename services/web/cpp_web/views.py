@@ -329,10 +329,13 @@ def case(case_id: str):
         except NotFound:
             plan = None
     deadlines = api("scheduler", "/v1/deadlines", case_id=case_id, page_size=200)["items"]
+    from .journey import case_extras, journey_steps  # the review, the ending and the step-down
     from .lifecycle import link_steps  # each step's form
 
+    extras = case_extras(record, plan)
+    steps = journey_steps(record, plan, link_steps(record, lifecycle(record, plan)), extras["cin_plans"])
     return render_template("case.html", case=record, child=child, plan=plan, deadlines=deadlines,
-                           steps=link_steps(record, lifecycle(record, plan)), stages=STAGES, child_name=child_name(child))
+                           steps=steps, stages=STAGES, child_name=child_name(child), **extras)
 
 
 def child_name(child: dict) -> str:

@@ -60,6 +60,8 @@ class ConferenceOutcomeSchema(Schema):
     decision = fields.String(validate=validate.OneOf(lc.REVIEW_DECISIONS),
                              metadata={"description": "review conference: continue, revise or end the plan"})
     plan = fields.Nested(PlanContentSchema, metadata={"description": "review conference that revises: the revised plan"})
+    reason = fields.String(validate=[validate.Length(min=1, max=4000), _not_blank], metadata={
+        "description": "review conference that ends the plan: why it ends (kept with the plan's ending)"})
 
     @validates_schema
     def one_kind_of_outcome(self, data, **kwargs):
@@ -92,6 +94,7 @@ class ConferenceSchema(Schema):
     status = fields.String(metadata={"description": "scheduled, held or cancelled"})
     scheduled_for = fields.String()
     scheduled_by = fields.String()
+    scheduled_on = fields.String(metadata={"description": "the day it was scheduled"})
     chair = fields.Nested(StaffRefSchema, allow_none=True, metadata={"description": "the chair, name as it was then"})
     reschedules = fields.List(fields.Nested(RescheduleSchema), metadata={"description": "every move, oldest first"})
     cancellation = fields.Nested(CancellationSchema)
@@ -241,7 +244,8 @@ class ConferenceOutcome(MethodView):
             if plan_before is None:
                 plan_before = load("plans", case["plan_id"], "plan")
             case_after, conf_after, plan, events = lc.hold_review_conference(
-                case, conference, plan_before, decision=body["decision"], plan_content=body.get("plan"), **common)
+                case, conference, plan_before, decision=body["decision"], plan_content=body.get("plan"),
+                reason=body.get("reason"), **common)
         replaces = [("cases", case_after, case), ("conferences", conf_after, conference)]
         inserts = []
         if plan is not None:

@@ -37,7 +37,8 @@ class PlanSchema(Schema):
     created_on = fields.String()
     activated_on = fields.String(allow_none=True)
     last_reviewed_on = fields.String(allow_none=True)
-    ended = fields.Dict(allow_none=True)
+    ended = fields.Dict(allow_none=True, metadata={"description": "how it ended: on, conference_id, step_down, by "
+                                                                 "(who decided it: a user id), reason (why)"})
     agreed = fields.Nested(AgreedSchema)
     key_worker = fields.String(allow_none=True, metadata={"description": "the key worker's name"})
     key_worker_user = fields.String(allow_none=True, metadata={

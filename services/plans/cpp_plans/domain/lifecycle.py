@@ -182,6 +182,7 @@ def schedule_conference(case: dict, plan: dict | None, *, kind: str, scheduled_f
         "status": "scheduled",
         "scheduled_for": _iso(scheduled_for),
         "scheduled_by": scheduled_by,
+        "scheduled_on": _iso(today),
         "chair": chair,
         "outcome": None,
     }
@@ -318,9 +319,11 @@ REVIEW_DECISIONS = ("continue", "revise", "end")
 
 def hold_review_conference(case: dict, conference: dict, plan: dict, *, held_on: date, today: date, decision: str,
                            plan_content: dict | None, decided_by: str, attendees: list[dict],
-                           chair: Person | None = None) -> tuple[dict, dict, dict, list[Event]]:
+                           chair: Person | None = None, reason: str | None = None
+                           ) -> tuple[dict, dict, dict, list[Event]]:
     """A review conference continues the plan, revises it (a new agreed
-    version) or ends it (the child steps down to a child in need plan)."""
+    version) or ends it (the child steps down to a child in need plan), with
+    the reason for ending it when given (kept with the plan's ending)."""
     _check_can_hold(conference, held_on, today)
     if conference["kind"] != "review":
         raise LifecycleError("this is an initial conference")
@@ -332,8 +335,12 @@ def hold_review_conference(case: dict, conference: dict, plan: dict, *, held_on:
         raise InvalidStep({"decision": [f"must be one of {', '.join(REVIEW_DECISIONS)}"]})
     if decision == "revise" and not plan_content:
         raise InvalidStep({"plan": ["a revision agrees the revised plan's content"]})
+    if reason is not None and decision != "end":
+        raise InvalidStep({"reason": ["a reason is given for ending the plan, and this decision does not end it"]})
     outcome = {"held_on": _iso(held_on), "decision": decision, "attendees": attendees, "decided_by": decided_by,
                "plan_id": plan["_id"]}
+    if reason is not None:
+        outcome["reason"] = reason
     new_conf = {**copy.deepcopy(conference), "status": "held", "outcome": outcome,
                 "chair": conference.get("chair") or chair}
     new_case = _mark_conference(case, conference["_id"], "held")
@@ -345,7 +352,8 @@ def hold_review_conference(case: dict, conference: dict, plan: dict, *, held_on:
     })]
     if decision == "end":
         new_plan_doc["status"] = "ended"
-        new_plan_doc["ended"] = {"on": _iso(held_on), "conference_id": conference["_id"], "step_down": STEP_DOWN_ROUTE}
+        new_plan_doc["ended"] = {"on": _iso(held_on), "conference_id": conference["_id"], "step_down": STEP_DOWN_ROUTE,
+                                 "by": decided_by, "reason": reason}
         new_case["status"] = "plan_ended"
         new_case["step_down"] = {"route": STEP_DOWN_ROUTE, "decided_on": _iso(held_on), "by": "review_conference"}
         events.append(("plan.ended.v1", plan["_id"], plan_snapshot(new_plan_doc)))
@@ -421,7 +429,8 @@ def plan_snapshot(plan: dict) -> dict:
         "plan_version": plan["plan_version"],
         "created_on": plan["created_on"],
         "activated_on": plan["activated_on"],
-        "ended": plan["ended"],
+        # how it ended as the event catalogue names it (who and why stay with the plan's record)
+        "ended": {k: plan["ended"].get(k) for k in ("on", "conference_id", "step_down")} if plan["ended"] else None,
         "agreed": plan["agreed"],
         # Whom to contact and under which categories, apart from the narrative
         # content, so a partner's minimal copy keeps them.
