@@ -31,6 +31,13 @@ def step(steps, name):
 
 # --- the plan's shape ---
 
+def test_each_social_worker_has_work_overdue_and_due_this_week():
+    for user in ("demo-sw-1", "demo-sw-2"):
+        stages = {f.stage for f in demo.CASELOAD if f.worker == user}
+        assert stages & {"initial_overdue", "core_group_overdue"}, user
+        assert stages & {"enquiries_due", "outline_plan"}, user
+
+
 def test_ten_children_of_made_up_families_cover_every_stage():
     families = demo.CASELOAD
     assert 8 <= len(families) <= 12
@@ -126,7 +133,7 @@ def test_nhs_numbers_are_of_the_made_up_range_and_valid():
 def test_who_holds_what():
     held = demo.holdings()
     assert len(held["demo-sw-1"]) + len(held["demo-sw-2"]) == len(demo.CASELOAD)
-    assert "Ava Example" in held["demo-sw-1"]
+    assert "Noah Madeup" in held["demo-sw-1"] and "Ava Example" in held["demo-sw-2"]
     assert len(held["demo-tm-1"]) == len(demo.CASELOAD)
     assert "Leo Sample" not in held["demo-chair-1"] and "Ruby Storybook" in held["demo-chair-1"]
     assert held["demo-partner-1"] == [] and held["demo-admin-1"] == []
@@ -308,7 +315,7 @@ def test_the_sign_in_page_lists_whose_cases_are_whose_once_seeded(app, settings)
     page = client.get("/sign-in").get_data(as_text=True)
     assert demo.NOTICE in page and 'id="demo-notice"' in page
     sam = len(demo.holdings()["demo-sw-1"])
-    assert re.search(rf"Social worker, Area North: {sam} children \(Leo Sample, Ava Example", page)
+    assert re.search(rf"Social worker, Area North: {sam} children \(Leo Sample, Isla Fictional", page)
     assert f"Team manager, Area North: {len(demo.CASELOAD)} children" in page
     assert page.index("Sam Okafor") < page.index("Jordan Reid") < page.index("Priya Shah") < page.index("Morgan Ellis")
     # Signed in, every page says so too.

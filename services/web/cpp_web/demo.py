@@ -81,12 +81,12 @@ SW1, SW2, TM, CHAIR = "demo-sw-1", "demo-sw-2", "demo-tm-1", "demo-chair-1"
 
 CASELOAD = (
     Family("leo", "Leo", "Sample", "2017-03-14", "male", "enquiries", SW1, ethnicity="White British"),
-    Family("ava", "Ava", "Example", "2019-08-02", "female", "enquiries_due", SW1, ethnicity="Black British",
+    Family("ava", "Ava", "Example", "2019-08-02", "female", "enquiries_due", SW2, ethnicity="Black British",
            parent="Jo"),
     Family("finn", "Finn", "Specimen", "2014-11-21", "male", "no_conference", SW2, ethnicity="Mixed"),
     Family("isla", "Isla", "Fictional", "2018-05-09", "female", "conference_scheduled", SW1,
            ethnicity="White Irish", parent="Sam"),
-    Family("noah", "Noah", "Madeup", "2016-01-30", "male", "initial_overdue", SW2, first_language="Polish",
+    Family("noah", "Noah", "Madeup", "2016-01-30", "male", "initial_overdue", SW1, first_language="Polish",
            interpreter_needed=True, ethnicity="White Polish", parent="Ola"),
     Family("maya", "Maya", "Pretend", "2020-09-17", "female", "outline_plan", SW1, ethnicity="Asian British",
            parent="Ravi"),
@@ -189,7 +189,7 @@ def _detailed(family: Family, today: date) -> dict:
              "who": {"name": carer, "kind": "family_member", "relationship": "parent"},
              "by_when": later(30), "outcome_id": "safe-home"},
             {"id": "appointments", "what": "Take the child to every health appointment", "why": "Missed check-ups",
-             "who": {"name": "Hana Visitor", "kind": "professional", "agency": "Northside Health Centre"},
+             "who": {"name": "Hana Visitor", "kind": "professional", "role": "health visitor"},
              "by_when": later(45), "outcome_id": "safe-home"},
         ],
         "monitoring": [{"who": "Hana Visitor", "agency": "Northside Health Centre", "what": "Sees the child at home",
