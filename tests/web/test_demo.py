@@ -284,7 +284,7 @@ def test_reset_refuses_while_the_platform_runs(monkeypatch, tmp_path):
 
 def test_reset_removes_the_data_folders_stores_and_keeps_its_keys(monkeypatch, tmp_path):
     monkeypatch.setattr(commands, "_running", lambda settings: [])
-    doomed = ["plans.db", "plans.db-wal", "scheduler.db", "notify.db", "docs.db", "web-sessions.db",
+    doomed = ["plans.db", "plans.db-wal", "plans.db-write-turn", "plans-limits.db", "scheduler.db", "notify.db", "docs.db", "web-sessions.db",
               demo.STATE, demo.MARKER, "audit-checkpoints/plans.jsonl"]
     kept = ["dev-signing.key", "web-secret.key", "audit-checkpoints/keys/plans.key", "log/plans-web.log"]
     for name in doomed + kept + ["docs/abc"]:

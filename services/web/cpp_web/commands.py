@@ -76,13 +76,14 @@ def _stores(settings: Settings, data_dir: Path) -> list[Path]:
         if not url.startswith("sqlite:///"):
             _fail(f"the {service} store is not a file in the data folder ({url.split('://')[0]}): "
                   "--reset clears only the data folder's stores")
-        paths.append(Path(url.removeprefix("sqlite:///")))
+        store = Path(url.removeprefix("sqlite:///"))
+        paths += [store, store.with_name(f"{store.stem}-limits{store.suffix}")]  # and its rate limits' counters
     if not settings.setting("SESSION_URL"):
         paths.append(data_dir / "web-sessions.db")
     for path in list(paths):
         if data_dir not in path.resolve().parents:
             _fail(f"{path} is outside the data folder {data_dir}: --reset clears only the data folder's stores")
-        paths += [Path(f"{path}{suffix}") for suffix in ("-wal", "-shm", "-journal")]
+        paths += [Path(f"{path}{suffix}") for suffix in ("-wal", "-shm", "-journal", "-write-turn")]
     paths.append(data_dir / "docs")  # the documents' files
     paths += sorted((data_dir / "audit-checkpoints").glob("*.jsonl"))  # checkpoints of the logs removed
     paths += [data_dir / demo_data.STATE, data_dir / demo_data.MARKER]
