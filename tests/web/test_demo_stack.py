@@ -3,7 +3,9 @@ scheduler's and the docs' web and worker processes, notify's API, the web
 application): seeded, seeded again and sent again with the same keys, it
 makes each record once; through the services' APIs every stage is there, a
 deadline is overdue and another met, a report waits for countersigning, and
-the docs worker made the documents."""
+the docs worker made the documents. In a browser, the sign-in page lists
+whose cases are whose, Sam Okafor's My work has work overdue and due this
+week, and the team manager's approvals hold the report; axe-core on each.""")
 from __future__ import annotations
 
 import json
@@ -19,14 +21,16 @@ from cpp_web import commands, demo, people
 from tests.helpers import bearer, wait_for
 from tests.integration.conftest import rabbit  # noqa: F401 (fixture)
 from tests.integration.processes import launch
+from tests.web.test_browser import artifacts, check, page  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.slow, pytest.mark.broker]
 
 
-@pytest.fixture
-def demo_stack(tmp_path, rabbit):  # noqa: F811 (the fixture imported above)
-    data = tmp_path / "var"
-    data.mkdir()
+@pytest.fixture(scope="module")
+def demo_stack(tmp_path_factory, rabbit):  # noqa: F811 (the fixture imported above)
+    """The stack, seeded; then seeded again; then every step sent again as if each
+    had been cut off after it committed (the state's "done" forgotten)."""
+    data = tmp_path_factory.mktemp("demo-stack")
     env = {"CPP_MODE": "development", "CPP_DATA_DIR": str(data)}
     load_dev_key(Settings.from_env("plans", env).dev_signing_key_file, create=True)
     broker_url = rabbit.add_vhost(f"test-demo-{uuid.uuid4().hex[:10]}")
@@ -39,7 +43,14 @@ def demo_stack(tmp_path, rabbit):  # noqa: F811 (the fixture imported above)
         web = launch("web", data, broker_url, "web", **{f"CPP_WEB_{s.upper()}_URL": u for s, u in urls.items()})
         running.append(web)
         settings = Settings.from_env("web", {**env, **{f"CPP_WEB_{s.upper()}_URL": u for s, u in urls.items()}})
-        yield {"web": web.url, **urls, "settings": settings, "data": data}
+        commands.seed(settings, wait=60)
+        first = json.loads((data / demo.STATE).read_text())
+        commands.seed(settings, wait=60)  # nothing to do
+        state = json.loads((data / demo.STATE).read_text())
+        state["done"] = {}  # creates answered from their Idempotency-Key, steps refused as already taken
+        (data / demo.STATE).write_text(json.dumps(state))
+        commands.seed(settings, wait=60)
+        yield {"web": web.url, **urls, "settings": settings, "data": data, "first": first}
     finally:
         for proc in running:
             proc.stop()
@@ -59,18 +70,9 @@ def get(url: str, headers: dict, **params):
 
 def test_the_demo_caseload_is_seeded_once_at_every_stage_with_its_deadlines_report_and_documents(demo_stack):
     stack, data = demo_stack, demo_stack["data"]
-    commands.seed(stack["settings"], wait=60)
     assert (data / demo.MARKER).exists()
     results = json.loads((data / demo.STATE).read_text())["results"]
-
-    # Again: nothing to do. Then every step sent again as if cut off after it committed: creates are
-    # answered from their Idempotency-Key, steps refused as already taken.
-    commands.seed(stack["settings"], wait=60)
-    state = json.loads((data / demo.STATE).read_text())
-    state["done"] = {}
-    (data / demo.STATE).write_text(json.dumps(state))
-    commands.seed(stack["settings"], wait=60)
-    assert json.loads((data / demo.STATE).read_text())["results"] == results
+    assert results == stack["first"]["results"]
 
     plans, tm, sw = stack["plans"], as_(stack, "demo-tm-1"), as_(stack, "demo-sw-1")
     cases = get(f"{plans}/v1/cases", tm, team="mine", page_size=100)["items"]
@@ -124,3 +126,26 @@ def test_the_demo_caseload_is_seeded_once_at_every_stage_with_its_deadlines_repo
     page = requests.get(f"{stack['web']}/sign-in", timeout=20).text
     assert demo.NOTICE in page and "Sam Okafor" in page
     assert f"{len(demo.holdings()['demo-sw-1'])} children (Leo Sample, Isla Fictional" in page
+
+
+@pytest.mark.browser
+def test_a_new_user_sees_the_made_up_caseload_from_the_sign_in_page(demo_stack, page, artifacts):  # noqa: F811
+    web = demo_stack["web"]
+    page.goto(f"{web}/sign-in")
+    assert demo.NOTICE in page.locator("#demo-notice").inner_text()
+    assert "6 children (Leo Sample" in page.get_by_text("Social worker, Area North: 6").inner_text()
+    check(page, artifacts, "demo-1-sign-in")
+    page.get_by_label("Sam Okafor").check()
+    page.get_by_role("button", name="Sign in").click()
+    assert page.locator("h1").inner_text() == "My work"
+    assert "Noah Madeup" in page.locator("#overdue + table").inner_text()
+    assert "Maya Pretend" in page.locator("#due-this-week + table").inner_text()
+    assert demo.NOTICE in page.locator("#demo-notice").inner_text()
+    check(page, artifacts, "demo-2-my-work")
+    page.goto(f"{web}/sign-out")
+    page.goto(f"{web}/sign-in")
+    page.get_by_label("Priya Shah").check()
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"{web}/approvals")
+    assert "Isla Fictional" in page.locator("table").inner_text()
+    check(page, artifacts, "demo-3-approvals")
