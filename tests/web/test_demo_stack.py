@@ -5,7 +5,7 @@ makes each record once; through the services' APIs every stage is there, a
 deadline is overdue and another met, a report waits for countersigning, and
 the docs worker made the documents. In a browser, the sign-in page lists
 whose cases are whose, Sam Okafor's My work has work overdue and due this
-week, and the team manager's approvals hold the report; axe-core on each.""")
+week, and the team manager's approvals hold the report; axe-core on each."""
 from __future__ import annotations
 
 import json
