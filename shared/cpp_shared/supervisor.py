@@ -128,6 +128,7 @@ class Platform:
         self.broker_restarts = 0
         self.broker_backoff = Backoff(cap=30.0)
         self.children: list[Child] = []
+        self.after_up: list[tuple[str, subprocess.Popen, Path]] = []  # (command, process, log), run once
         self.mark = process_status.supervisor_mark()
 
     def say(self, text: str) -> None:
@@ -155,6 +156,7 @@ class Platform:
             fatal = self._wait_healthy()
             if fatal is not None:
                 return fatal
+            self._start_after_up(data_dir)
             return self._supervise()
         except (ConfigError, RuntimeError) as exc:
             self.say(f"cpp up: {exc}")
@@ -310,6 +312,48 @@ class Platform:
                 self.say("all services up; Ctrl-C stops them")
         return None
 
+    def _start_after_up(self, data_dir: Path) -> None:
+        """Each service's ``after_up`` command (``cpp <args>``), once, in the
+        background: the platform is up already and never waits for it."""
+        from .services import load_service
+
+        if self.stopping:
+            return
+        for service in self.services:
+            try:
+                args = tuple(load_service(service).after_up)
+            except Exception:  # a service that cannot be loaded has said so already
+                continue
+            if not args:
+                continue
+            name = f"{service}-{args[0]}"
+            log_path = data_dir / "log" / f"{name}.log"
+            try:
+                with open(log_path, "ab") as log:
+                    proc = subprocess.Popen([sys.executable, "-m", "cpp_shared.cli", *args], stdout=log,
+                                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                            start_new_session=True, preexec_fn=_die_with_parent)
+            except OSError as exc:
+                self.say(f"cpp {' '.join(args)} could not be started: {exc}")
+                continue
+            self.after_up.append((f"cpp {' '.join(args)}", proc, log_path))
+            self.say(f"cpp {' '.join(args)}: running in the background (log: {log_path})")
+
+    def _watch_after_up(self) -> None:
+        for entry in list(self.after_up):
+            command, proc, log_path = entry
+            code = proc.poll()
+            if code is None:
+                continue
+            self.after_up.remove(entry)
+            last = _tail(log_path, 1)
+            if code == 0:
+                if last:
+                    self.say(last)
+            else:
+                self.say(f"{command} failed ({process_status.describe_exit(code)}); the platform runs on. "
+                         f"Its log: {log_path}\n{_tail(log_path, 5)}")
+
     def _supervise(self) -> int:
         while not self.stopping:
             fatal = self.step()
@@ -324,6 +368,7 @@ class Platform:
         process that cannot start at all)."""
         now = self.clock()
         self._watch_broker(now)
+        self._watch_after_up()
         for child in self.children:
             if self.stopping:
                 return None
@@ -360,6 +405,9 @@ class Platform:
 
     def _shutdown(self, code: int) -> int:
         self.stopping = True
+        for _command, proc, _log in self.after_up:
+            if proc.poll() is None:
+                _signal_group(proc, signal.SIGTERM)
         live = [c for c in self.children if c.proc and c.proc.poll() is None]
         for child in live:
             _signal_group(child.proc, signal.SIGTERM)

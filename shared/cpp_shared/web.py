@@ -51,6 +51,11 @@ class ServiceSpec:
     # False for a service with no worker process (no outbox, no events: the
     # web application): `cpp up` starts none and `cpp worker` says so.
     worker: bool = True
+    # A `cpp` command (its arguments) that `cpp up` runs once, in the
+    # background, after every service answers (the web application's
+    # ``demo --if-new``, which seeds a made-up caseload on a first start in
+    # development); its failure is reported, never fatal.
+    after_up: tuple[str, ...] = ()
 
 
 @dataclass

@@ -317,7 +317,8 @@ def run(settings: Settings, workdir: Path, out=print) -> Report:
     data = workdir / "var"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CPP_")}
     env.update({"CPP_DATA_DIR": str(data), "CPP_BUS_RETRY_DELAYS": ",".join(map(str, RETRY_DELAYS)),
-                "WEB_CONCURRENCY": "2", "CPP_UP_RESTART_MAX_DELAY": "2"})
+                "WEB_CONCURRENCY": "2", "CPP_UP_RESTART_MAX_DELAY": "2",
+                "CPP_DEMO": "0"})  # the walks' own records only: no made-up caseload
     for service in DEFAULT_PORTS:  # the web application too, which `cpp up` also starts
         env[f"CPP_{service.upper()}_PORT"] = str(free_port())
     url = {s: f"http://127.0.0.1:{env[f'CPP_{s.upper()}_PORT']}" for s in SERVICES}

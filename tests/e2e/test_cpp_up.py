@@ -95,7 +95,8 @@ def sigterm_pending(pid: int) -> bool:
 @pytest.fixture
 def up_env(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CPP_")}
-    env.update({"CPP_DATA_DIR": str(tmp_path / "var"), "CPP_BUS_RETRY_DELAYS": "0.2,0.5", "WEB_CONCURRENCY": "1"})
+    env.update({"CPP_DATA_DIR": str(tmp_path / "var"), "CPP_BUS_RETRY_DELAYS": "0.2,0.5", "WEB_CONCURRENCY": "1",
+                "CPP_DEMO": "0"})  # these tests count events: no made-up caseload
     for service in DEFAULT_PORTS:
         env[f"CPP_{service.upper()}_PORT"] = str(free_port())
     return env

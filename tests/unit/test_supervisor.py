@@ -220,3 +220,31 @@ def test_status_files_of_a_supervisor_that_is_gone_are_ignored(tmp_path):
         "state": "waiting", "restarts": 0})
     assert process_status.readiness(tmp_path, "docs") is None
     assert os.path.exists(process_status.status_path(tmp_path, "docs-worker"))
+
+
+def test_a_services_after_up_command_runs_once_in_the_background_and_its_failure_is_only_reported(tmp_path,
+                                                                                                   monkeypatch):
+    import time
+    from dataclasses import replace
+
+    from cpp_shared import services
+    from cpp_web.app import SERVICE as WEB
+
+    assert WEB.after_up == ("demo", "--if-new")  # the made-up caseload on a first start in development
+    specs = {"plans": replace(WEB, name="plans", after_up=("plugins",)),  # `cpp plugins`: quick, and succeeds
+             "docs": replace(WEB, name="docs", after_up=("no-such-command",))}
+    monkeypatch.setattr(services, "load_service", lambda name: specs[name])
+    (tmp_path / "log").mkdir()
+    up = Supervised(tmp_path)
+    up.start_all()
+    up._start_after_up(tmp_path)
+    assert [command for command, _, _ in up.after_up] == ["cpp plugins", "cpp no-such-command"]
+    assert "cpp plugins: running in the background" in up.output()
+    deadline = time.monotonic() + 60
+    while up.after_up and time.monotonic() < deadline:
+        assert up.step() is None  # the platform goes on whatever they do
+        time.sleep(0.05)
+    assert not up.after_up and up.shutdowns == []
+    assert "cpp no-such-command failed (code 2); the platform runs on" in up.output()
+    assert "No such command" in up.output()
+    assert (tmp_path / "log" / "plans-plugins.log").read_text().startswith("authority:")

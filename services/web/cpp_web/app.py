@@ -51,6 +51,7 @@ SERVICE = ServiceSpec(
     blueprints=lambda: [],
     app_module="cpp_web.app",
     worker=False,
+    after_up=("demo", "--if-new"),  # the made-up caseload on a first start in development (cpp_web/demo.py)
 )
 
 

@@ -1,5 +1,6 @@
 """The people a developer can sign in as (development mode only): fictional
-staff, one for each role, made up for trying the platform. Their user ids
+staff, one for each role (two social workers), made up for trying the
+platform, listed in the order of ROLE_NAMES. Their user ids
 are the tokens' subjects; the services record them in their staff
 directories the first time each signs in and calls them."""
 from __future__ import annotations
@@ -33,6 +34,8 @@ class Person:
 PEOPLE = (
     Person("demo-sw-1", "social_worker", "Sam Okafor", "sam.okafor@council.example", "Area North",
            manager="demo-tm-1"),
+    Person("demo-sw-2", "social_worker", "Jordan Reid", "jordan.reid@council.example", "Area North",
+           manager="demo-tm-1"),
     Person("demo-tm-1", "team_manager", "Priya Shah", "priya.shah@council.example", "Area North"),
     Person("demo-chair-1", "chair", "Morgan Ellis", "morgan.ellis@council.example", "Safeguarding Reviews"),
     Person("demo-partner-1", "partner", "Dr Jo Whitfield", "jo.whitfield@health.example", "Northside Health Centre"),
@@ -43,3 +46,4 @@ PEOPLE = (
 
 def by_user(user: str) -> Person | None:
     return next((p for p in PEOPLE if p.user == user), None)
+

@@ -18,7 +18,7 @@ from cpp_shared.auth import issue_dev_token
 from cpp_shared.config import ConfigError
 from cpp_shared.plugins import Plugins
 
-from . import people, words
+from . import demo, people, words
 from .words import term
 from .client import NotFound, Services
 from .forms import SignInForm
@@ -102,7 +102,14 @@ def navigation() -> list[dict]:
 @bp.app_context_processor
 def page_context() -> dict:
     return {"service_name": SERVICE_NAME, "council": authority()["name"], "navigation": navigation(),
-            "me": session.get("user"), "csp_nonce": g.get("csp_nonce")}
+            "me": session.get("user"), "csp_nonce": g.get("csp_nonce"),
+            "demo_notice": demo.NOTICE if demo_seeded() else None}
+
+
+def demo_seeded() -> bool:
+    """Whether this development deployment holds the made-up caseload (demo.py)."""
+    settings = _conf()["settings"]
+    return settings.is_development and demo.seeded(settings.data_dir)
 
 
 def api(service: str, path: str, **params: Any) -> Any:
@@ -192,7 +199,8 @@ def sign_in():
                                user={"user": person.user, "name": person.name, "role": person.role,
                                      "role_name": person.role_name, "team": person.team})
                 return redirect(next_path or url_for("web.home_or_sign_in"))
-    return render_template("sign_in.html", form=form, people=people.PEOPLE), (400 if form.errors else 200)
+    return render_template("sign_in.html", form=form, people=people.PEOPLE,
+                           holdings=demo.holdings() if demo_seeded() else None), (400 if form.errors else 200)
 
 
 @bp.route("/sign-out", methods=["GET", "POST"])
