@@ -132,6 +132,7 @@ def test_a_decision_needs_its_choice_and_sends_if_match_from_when_the_page_was_o
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
     assert "Family support worker" in text and "Support at home after school." in text and "Rosa Fictional" in text
     assert "What did the panel decide?" in page and "req-1" not in text
+    assert page.count('id="decision"') == 1  # the summary's link and the label go to the first radio
     etag = html.unescape(re.search(r'name="etag" type="hidden" value="([^"]+)"', page).group(1))
     assert etag == '"5"'
     resp = client.post("/resource-panel-requests/req-1", data={"csrf_token": csrf_of(page), "etag": etag})
