@@ -280,3 +280,55 @@ def test_a_resource_panel_request_waiting_names_the_child_and_its_days(plans, pl
         "kind": "resource_panel", "id": panel["id"], "child_name": "Sam Jones", "conference_date": None,
         "since": requested_on.isoformat(), "waiting_days": 9, "by_name": "Sam Social",
         "summary": "Resource panel request for Sam Jones: family support"}
+
+
+def test_a_plans_panel_requests_are_listed_and_read_and_a_decision_honours_if_match(plans, token_for):
+    sw = bearer(token_for("social_worker", user="sw-1", name="Sam Social"))
+    tm = bearer(token_for("team_manager", user="tm-1"))
+    other = bearer(token_for("team_manager", user="tm-2"))
+    chair = bearer(token_for("chair", user="chair-1"))
+    child_id = ok(plans.post("/v1/children", headers=sw, json=a_child()), 201)["id"]
+    d0 = date.today() - timedelta(days=30)
+    case_id = ok(plans.post("/v1/cases", json={"child_id": child_id}, headers=sw), 201)["id"]
+    ok(plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": d0.isoformat()}, headers=sw), 201)
+    ok(plans.post(f"/v1/cases/{case_id}/enquiry-outcome", headers=sw,
+                  json={"completed_on": d0.isoformat(), "conference_required": True}))
+    conf = ok(plans.post(f"/v1/cases/{case_id}/conferences", headers=sw,
+                         json={"kind": "initial", "scheduled_for": d0.isoformat()}), 201)
+    plan_id = ok(plans.post(f"/v1/conferences/{conf['id']}/outcome", headers=chair, json={
+        "held_on": d0.isoformat(), "plan_required": True, "outline_plan": OUTLINE}))["plan"]["id"]
+    assert ok(plans.get(f"/v1/plans/{plan_id}/resource-panel-requests", headers=sw)) == []
+    first = ok(plans.post(f"/v1/plans/{plan_id}/resource-panel-requests", headers=sw, json={
+        "reason": "Support at home.", "services": ["family support"], "requested_on": (d0 + timedelta(days=2)).isoformat()}),
+        201)
+    second = ok(plans.post(f"/v1/plans/{plan_id}/resource-panel-requests", headers=sw, json={
+        "reason": "Nursery place.", "services": ["nursery", "transport"]}), 201)
+
+    listed = ok(plans.get(f"/v1/plans/{plan_id}/resource-panel-requests", headers=tm))
+    assert [r["id"] for r in listed] == [first["id"], second["id"]]  # oldest first
+    read = plans.get(f"/v1/resource-panel-requests/{second['id']}", headers=sw)
+    assert read.status_code == 200 and read.headers["ETag"] == '"1"'
+    assert read.json["services"] == ["nursery", "transport"] and read.json["status"] == "waiting"
+    assert plans.get("/v1/resource-panel-requests/no-such", headers=sw).status_code == 404
+    assert plans.get("/v1/plans/no-such/resource-panel-requests", headers=sw).status_code == 404
+
+    # Deferred with conditions: still waiting, at revision 2; a decision with the old ETag is a 412.
+    deferred = plans.post(f"/v1/resource-panel-requests/{second['id']}/decision", headers={**tm, "If-Match": '"1"'},
+                          json={"decision": "deferred", "conditions": "Bring the nursery's costs."})
+    assert deferred.status_code == 200 and deferred.headers["ETag"] == '"2"'
+    assert deferred.json["status"] == "waiting"
+    stale = plans.post(f"/v1/resource-panel-requests/{second['id']}/decision", headers={**other, "If-Match": '"1"'},
+                       json={"decision": "declined"})
+    assert stale.status_code == 412
+    approved = ok(plans.post(f"/v1/resource-panel-requests/{second['id']}/decision",
+                             headers={**tm, "If-Match": '"2"'}, json={"decision": "approved", "conditions": "For 6 months."}))
+    assert approved["status"] == "approved"
+    assert [(h["decision"], h["conditions"]) for h in approved["history"]] == [
+        ("deferred", "Bring the nursery's costs."), ("approved", "For 6 months.")]
+    again = plans.post(f"/v1/resource-panel-requests/{second['id']}/decision", headers=tm,
+                       json={"decision": "declined"})
+    assert again.status_code == 409 and "already approved" in again.json["message"]
+    bad = plans.post(f"/v1/resource-panel-requests/{first['id']}/decision", headers=tm, json={"decision": "maybe"})
+    assert bad.status_code == 422 and "decision" in bad.json["errors"]["json"]
+    assert ok(plans.get(f"/v1/resource-panel-requests/{second['id']}", headers=sw))["decision"]["conditions"] == \
+        "For 6 months."

@@ -60,7 +60,7 @@ def test_a_report_is_drafted_returned_submitted_again_and_countersigned(stack, p
     page.get_by_role("button", name="Save the draft").click()  # nothing filled in
     assert "There is a problem" in page.content() and page.locator("a[href='#findings']").count() == 1
     check(page, artifacts, "team-2-draft-errors")
-    page.get_by_label("What the enquiries found").fill("Home conditions are poor; two missed health appointments.")
+    page.get_by_label("What the section 47 enquiries found").fill("Home conditions are poor; two missed health appointments.")
     seen = seeded["seen_on"]
     page.locator("#seen_on_1-day").fill(str(seen.day))
     page.locator("#seen_on_1-month").fill(str(seen.month))
@@ -68,7 +68,7 @@ def test_a_report_is_drafted_returned_submitted_again_and_countersigned(stack, p
     page.locator("#seen_alone_1").check()
     page.get_by_label("The child's views").fill("Mia wants to stay at her school.")
     page.get_by_role("button", name="Save the draft").click()
-    assert page.locator("h1").inner_text() == "Enquiry report to the initial conference"
+    assert page.locator("h1").inner_text() == "Enquiry report to the initial child protection conference"
     assert "Mia Example" in page.locator(".govuk-caption-l").inner_text()
     report_url = page.url
     check(page, artifacts, "team-3-report-draft")

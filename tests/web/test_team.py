@@ -195,7 +195,8 @@ def test_a_report_shows_each_step_with_its_deadline_and_the_managers_choices(app
     resp = manager(app).get("/reports/rep-1")
     html, text = resp.get_data(as_text=True), text_of(resp)
     assert resp.status_code == 200
-    assert "Enquiry report to the initial conference" in text and "Rosa Fictional" in text
+    assert "Enquiry report to the initial child protection conference" in text and "Rosa Fictional" in text
+    assert "What the section 47 enquiries found" in text and "made when a team manager countersigns it" in text
     assert "Submitted for countersigning 5 June 2026 by Sam Okafor" in text  # the latest submission
     assert 'href="/deadlines/due-submit"' in html and 'href="/deadlines/due-chair"' in html
     assert "due-review" not in html  # a review's rule is not this report's
@@ -333,3 +334,160 @@ def test_step_deadlines_follow_the_rules_met_by():
         {"id": "x", "rule_id": "report-to-manager", "due_on": "2026-06-05"},
         {"id": "y", "rule_id": "plan-updated-for-review", "due_on": "2026-06-04"}], RULES)
     assert {k: v["id"] for k, v in found.items()} == {"submitted": "x"}
+
+
+# --- a review report with its updated plan ---
+
+PLAN_CONTENT = {
+    "key_worker": {"user": "demo-sw-1", "name": "Sam Okafor", "role": "social worker", "phone": "020 7946 0000"},
+    "categories": ["neglect"], "concerns": "Home conditions.",
+    "core_group": [{"name": "Sam Okafor", "role": "social worker", "agency": "Children's services",
+                    "is_family_member": False}],
+    "outcomes": [{"id": "safe-home", "description": "Rosa lives in a safe home", "term": "short",
+                  "target_date": "2099-01-31", "how_progress_judged": "Home visits"}],
+    "actions": [{"id": "clean", "what": "Clear the kitchen", "why": "Hygiene", "status": "not_started",
+                 "who": {"name": "Alex Fictional", "kind": "family_member", "relationship": "mother"},
+                 "by_when": "2099-01-15", "outcome_id": "safe-home"},
+                {"id": "gp", "what": "Book the GP", "why": "Missed appointments", "status": "in_progress",
+                 "notes": "Booked once.", "who": {"name": "Alex Fictional", "kind": "family_member",
+                                                 "relationship": "mother"},
+                 "by_when": "2099-01-20", "outcome_id": "safe-home"}],
+    "review_arrangements": {"next_review_date": "2099-02-01", "how_progress_judged": "At the review"},
+    "contingency_plan": {"plan": "A legal planning meeting", "triggers": ["Rosa alone at home"]},
+    "childs_views": None,
+}
+REVIEW = {**REPORT, "kind": "review_report", "status": "draft", "plan_id": "plan-1", "conference_id": "conf-2",
+          "plan": PLAN_CONTENT, "steps": REPORT["steps"][:1]}
+
+
+def review_services(fakes, report=None, etag='"3"'):
+    report_services(fakes, report=report or REVIEW, etag=etag)
+    plans = fakes["plans"]
+    plans.routes[("GET", "/v1/conferences/conf-2")] = (200, {"id": "conf-2", "case_id": "case-1", "child_id": "child-1",
+                                                            "kind": "review", "status": "scheduled",
+                                                            "scheduled_for": "2026-09-10"})
+    plans.routes[("GET", "/v1/cases/case-1")] = (200, {"id": "case-1", "child_id": "child-1", "plan_id": "plan-1"})
+    plans.routes[("GET", "/v1/plans/plan-1")] = (200, {"id": "plan-1", "status": "active", "content": PLAN_CONTENT})
+
+
+def review_form(page: str, **changes) -> dict:
+    form = {"csrf_token": csrf_of(page), "findings": "The kitchen is clear; the GP is booked.",
+            "plan_concerns": "Home conditions are improving.", "contingency_plan": "A legal planning meeting",
+            "contingency_triggers": "Rosa alone at home\nThe kitchen is unsafe again",
+            "next_review_on": ["1", "3", "2099"], "how_progress_judged": "At the review",
+            "action_id_1": "clean", "action_status_1": "done", "action_notes_1": "Cleared in May.",
+            "action_id_2": "gp", "action_status_2": "in_progress", "action_notes_2": ""}
+    for name in ("idempotency_key", "etag"):
+        found = re.search(rf'name="{name}" type="hidden" value="([^"]*)"', page)
+        if found:
+            form[name] = html.unescape(found.group(1))
+    return {**form, **changes}
+
+
+def test_a_review_reports_form_asks_for_progress_and_the_updated_plan_prefilled_from_the_plan_in_force(app, fakes):
+    review_services(fakes)
+    page = worker(app).get("/conferences/conf-2/reports/new").get_data(as_text=True)
+    assert "Draft the report to the review child protection conference" in page
+    assert "Progress against the plan" in page and "The updated plan" in page
+    assert "Home conditions.</textarea>" in page and "Rosa alone at home</textarea>" in page
+    assert re.search(r'id="next_review_on-year"[^>]*value="2099"', page)
+    assert "Clear the kitchen" in page and "Book the GP" in page
+    assert re.search(r'name="action_id_2" type="hidden" value="gp"', page)
+    assert re.search(r'value="in_progress"[^>]*checked|checked[^>]*value="in_progress"', page)
+    assert "Booked once.</textarea>" in page
+    assert "Rosa lives in a safe home" in page  # the other sections, as the plan holds them
+
+
+def test_a_review_report_is_drafted_with_its_updated_plan_and_a_422_on_the_plan_lands_on_its_field(app, fakes):
+    review_services(fakes)
+    answers = iter([(422, {"code": 422, "errors": {"json": {"plan": {
+                        "actions": {"0": {"status": ["Must be one of: not_started, in_progress, done, not_done."]}},
+                        "review_arrangements": {"next_review_date": ["Not a valid date."]}}}}}),
+                    (201, {**REVIEW, "id": "rep-2"}, {"ETag": '"1"'})])
+    fakes["plans"].routes[("POST", "/v1/conferences/conf-2/reports")] = lambda req: next(answers)
+    client = worker(app)
+    page = client.get("/conferences/conf-2/reports/new").get_data(as_text=True)
+    resp = client.post("/conferences/conf-2/reports/new", data=review_form(page))
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    assert 'href="#action_status_1"' in body and 'href="#next_review_on-day"' in body
+    resp = client.post("/conferences/conf-2/reports/new", data=review_form(page))
+    assert resp.status_code == 302 and resp.headers["Location"] == "/reports/rep-2"
+    first, again = fakes["plans"].sent("POST", "/v1/conferences/conf-2/reports")
+    assert first["headers"]["Idempotency-Key"] == again["headers"]["Idempotency-Key"]
+    sent = again["json"]
+    assert sent["findings"] == "The kitchen is clear; the GP is booked."
+    plan = sent["plan"]
+    assert plan["concerns"] == "Home conditions are improving."
+    assert plan["contingency_plan"] == {"plan": "A legal planning meeting",
+                                        "triggers": ["Rosa alone at home", "The kitchen is unsafe again"]}
+    assert plan["review_arrangements"] == {"next_review_date": "2099-03-01", "how_progress_judged": "At the review"}
+    assert [(a["id"], a["status"], a.get("notes")) for a in plan["actions"]] == [
+        ("clean", "done", "Cleared in May."), ("gp", "in_progress", None)]
+    # the sections the form does not change carry over from the plan in force; empty ones are left out
+    assert plan["outcomes"] == PLAN_CONTENT["outcomes"] and plan["key_worker"] == PLAN_CONTENT["key_worker"]
+    assert "childs_views" not in plan
+
+
+def test_a_review_reports_own_errors_and_the_progress_required(app, fakes):
+    review_services(fakes)
+    client = worker(app)
+    page = client.get("/conferences/conf-2/reports/new").get_data(as_text=True)
+    resp = client.post("/conferences/conf-2/reports/new", data=review_form(
+        page, findings="", next_review_on=["31", "2", "2099"]))
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "Enter the progress against the plan" in body
+    assert 'href="#findings"' in body and 'href="#next_review_on-day"' in body
+    assert not fakes["plans"].sent("POST", "/v1/conferences/conf-2/reports")
+
+
+def test_changing_a_review_draft_starts_from_its_updated_plan_and_sends_if_match(app, fakes):
+    updated = {**PLAN_CONTENT, "concerns": "Improving."}
+    review_services(fakes, report={**REVIEW, "plan": updated}, etag='"9"')
+    answers = iter([(412, {"code": 412, "message": "changed"}), (200, REVIEW, {"ETag": '"10"'})])
+    fakes["plans"].routes[("PATCH", "/v1/reports/rep-1")] = lambda req: next(answers)
+    client = worker(app)
+    page = client.get("/reports/rep-1/edit").get_data(as_text=True)
+    assert "Improving.</textarea>" in page
+    form = review_form(page, plan_concerns="Much improved.")
+    resp = client.post("/reports/rep-1/edit", data=form)
+    assert resp.status_code == 412 and "Someone changed this report since you opened it" in resp.get_data(as_text=True)
+    assert client.post("/reports/rep-1/edit", data=form).status_code == 302
+    sent = fakes["plans"].sent("PATCH", "/v1/reports/rep-1")
+    assert [s["headers"]["If-Match"] for s in sent] == ['"9"', '"9"']
+    assert sent[-1]["json"]["plan"]["concerns"] == "Much improved."
+
+
+def test_a_review_report_shows_its_updated_plan_its_deadline_and_its_documents(app, fakes):
+    review_services(fakes, report={**REVIEW, "status": "countersigned", "steps": [
+        {"step": "drafted", "on": "2026-09-01", "by": "demo-sw-1"},
+        {"step": "submitted", "on": "2026-09-02", "by": "demo-sw-1"},
+        {"step": "countersigned", "on": "2026-09-03", "by": "demo-tm-1"}]})
+    fakes["scheduler"].routes[("GET", "/v1/deadlines")] = (200, {"items": [
+        {**deadline("due-review", "2026-09-03"), "rule_id": "plan-updated-for-review", "status": "met",
+         "anchor": {"field": "scheduled_for", "date": "2026-09-10"}},
+        {**deadline("due-old-review", "2026-03-03"), "rule_id": "plan-updated-for-review", "status": "met",
+         "anchor": {"field": "scheduled_for", "date": "2026-03-10"}, "due_on": "2026-12-31"}], "total": 2})
+    scheduler_rules = [{**r, "key": "conference_id"} if r["id"] == "plan-updated-for-review" else r for r in RULES]
+    fakes["scheduler"].routes[("GET", "/v1/rules")] = (200, {"rules": scheduler_rules})
+    fakes["docs"].routes[("GET", "/v1/reports/rep-1/documents")] = (200, {"report_id": "rep-1", "documents": [
+        {"id": "doc-1", "kind": "conference_report", "format": "pdf", "language": "en", "large_print": False,
+         "report_version": 2},
+        {"id": "doc-2", "kind": "family_report", "format": "html", "language": "en", "large_print": False,
+         "report_version": 2}]})
+    resp = manager(app).get("/reports/rep-1")
+    page, text = resp.get_data(as_text=True), text_of(resp)
+    assert resp.status_code == 200
+    assert "Review report to the review child protection conference" in text
+    assert "Progress against the plan" in text and "The updated plan" in text
+    assert "Clear the kitchen" in text and "Rosa lives in a safe home" in text and "A legal planning meeting" in text
+    assert 'href="/deadlines/due-review"' in page and "due-old-review" not in page  # this conference's deadline
+    assert 'href="/documents/doc-1"' in page and 'href="/documents/doc-2"' in page
+    assert "Report to conference, family version" in text
+    assert "doc-1" not in text and "plan-1" not in text
+
+
+def test_a_countersigned_reports_documents_not_made_yet_say_so(app, fakes):
+    review_services(fakes, report={**REVIEW, "status": "countersigned"})
+    text = text_of(manager(app).get("/reports/rep-1"))
+    assert "The documents are being made from the countersigned report" in text

@@ -160,8 +160,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     _install_probes(app, services, metrics)
     _install_request_hooks(app, metrics)
 
-    from . import calendar_feeds, errors, journey, lifecycle, partner, plan, reports, team, views
-    for area in (views, team, reports, lifecycle, plan, journey, partner, calendar_feeds):  # each a blueprint
+    from . import admin, calendar_feeds, errors, journey, lifecycle, panel, partner, plan, reports, team, views
+    areas = (views, team, reports, lifecycle, plan, journey, panel, partner, calendar_feeds, admin)
+    for area in areas:  # each page area is a blueprint of its own
         app.register_blueprint(area.bp)
     errors.install(app)
     return app

@@ -21,7 +21,9 @@ from wtforms import (BooleanField, DateField, HiddenField, RadioField, SelectCho
 from wtforms.validators import InputRequired, Length, Optional
 
 from .client import ChangedSinceRead, Forbidden, Invalid, NotFound, Refused
+from .lifecycle_forms import DayField
 from .views import _conf, api, child_name, services, signed_in
+from .words import term
 
 bp = Blueprint("reports", __name__)
 
@@ -118,6 +120,155 @@ def fill_report_form(form: ReportForm, report: dict) -> None:
     for (on, alone), seen in zip(_seen_rows(form), content.get("child_seen") or []):
         on.data = date.fromisoformat(seen["on"][:10])
         alone.data = bool(seen.get("alone"))
+
+
+# --- a review report: progress against the plan, and the plan as updated for the review ---
+
+ACTION_STATUSES = [SelectChoice("not_started", "Not started"), SelectChoice("in_progress", "In progress"),
+                   SelectChoice("done", "Done"), SelectChoice("not_done", "Not done")]
+# The plan's sections (the plans service's plan content): what an updated plan carries over.
+PLAN_SECTIONS = ("key_worker", "core_group", "first_core_group_on", "categories", "concerns", "causes_of_harm",
+                 "childs_needs", "parents_needs", "outcomes", "actions", "interventions", "monitoring",
+                 "further_assessments", "review_arrangements", "contingency_plan", "childs_views", "familys_views",
+                 "accessibility")
+
+
+class ReviewReportForm(ReportForm):
+    """The review report: progress against the plan (the report's findings),
+    the days the child was seen, the child's and the family's views, and the
+    plan as updated for the review: its concerns, each action's progress, the
+    contingency plan and the review arrangements (the other sections carry
+    over from the plan as they are)."""
+
+    findings = _text("Progress against the plan", "Enter the progress against the plan",
+                     "What has changed for the child since the plan was agreed or last reviewed, outcome by outcome")
+    plan_concerns = _text("Concerns", hint="The concerns and the main causes of harm as they are now",
+                          max_length=4000)
+    contingency_plan = _text("Contingency plan", hint="What happens if the plan is not working", max_length=4000)
+    contingency_triggers = _text("What triggers the contingency plan", hint="One circumstance on each line",
+                                 max_length=4000)
+    next_review_on = DayField("Next review", description="The date of the next review, for example, 27 9 2026")
+    how_progress_judged = _text("How progress is judged", max_length=4000)
+
+
+ACTION_FIELDS: dict[int, type] = {}
+
+
+def review_form_class(actions: int) -> type:
+    """A review report form with a status and notes for each of the plan's ``actions``."""
+    if actions not in ACTION_FIELDS:
+        fields = {}
+        for n in range(1, actions + 1):
+            fields[f"action_id_{n}"] = HiddenField()
+            fields[f"action_status_{n}"] = RadioField("Where is this action now?", choices=ACTION_STATUSES,
+                                                      widget=GovRadioInput(), validators=[Optional()])
+            fields[f"action_notes_{n}"] = _text("Progress notes (optional)", max_length=4000)
+        ACTION_FIELDS[actions] = type(f"ReviewReportForm{actions}", (ReviewReportForm,), fields)
+    return ACTION_FIELDS[actions]
+
+
+def report_form(conference: dict, plan: dict | None) -> ReportForm:
+    """The form for a conference's report: an enquiry report, or a review
+    report with a row for each action of the plan it updates."""
+    if conference.get("kind") != "review":
+        form = ReportForm()
+        form.findings.label.text = f"What the {term('enquiries')} found"
+        return form
+    return review_form_class(len((plan or {}).get("actions") or []))()
+
+
+def plan_sections(content: dict | None) -> dict:
+    """A plan's content with only the sections a plan holds (what the plans service accepts back)."""
+    return {k: v for k, v in (content or {}).items() if k in PLAN_SECTIONS and v not in (None, [], {})}
+
+
+def _lines(text: str | None) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def updated_plan(form: ReviewReportForm, base: dict) -> dict:
+    """The plan as updated for the review: ``base`` (the plan in force, or the
+    draft's updated plan) with the form's sections and each action's progress."""
+    plan = plan_sections(base)
+    text = (form.plan_concerns.data or "").strip()
+    if text:
+        plan["concerns"] = text
+    else:
+        plan.pop("concerns", None)
+    contingency, triggers = (form.contingency_plan.data or "").strip(), _lines(form.contingency_triggers.data)
+    if contingency or triggers:
+        plan["contingency_plan"] = {"plan": contingency, "triggers": triggers}
+    else:
+        plan.pop("contingency_plan", None)
+    judged = (form.how_progress_judged.data or "").strip()
+    if form.next_review_on.data or judged:
+        plan["review_arrangements"] = {"next_review_date": form.next_review_on.data.isoformat()
+                                       if form.next_review_on.data else None, "how_progress_judged": judged}
+        if plan["review_arrangements"]["next_review_date"] is None:
+            del plan["review_arrangements"]["next_review_date"]
+    else:
+        plan.pop("review_arrangements", None)
+    by_id = {a.get("id"): a for a in plan.get("actions") or []}
+    n = 1
+    while hasattr(form, f"action_id_{n}"):
+        action = by_id.get(getattr(form, f"action_id_{n}").data)
+        if action is not None:
+            status, notes = getattr(form, f"action_status_{n}").data, (getattr(form, f"action_notes_{n}").data
+                                                                        or "").strip()
+            if status:
+                action["status"] = status
+            if notes:
+                action["notes"] = notes
+            else:
+                action.pop("notes", None)
+        n += 1
+    return plan
+
+
+def fill_review_plan(form: ReviewReportForm, plan: dict) -> None:
+    """The updated plan's sections in the form (from the plan in force for a new report)."""
+    form.plan_concerns.data = plan.get("concerns") or ""
+    contingency = plan.get("contingency_plan") or {}
+    form.contingency_plan.data = contingency.get("plan") or ""
+    form.contingency_triggers.data = "\n".join(contingency.get("triggers") or [])
+    review = plan.get("review_arrangements") or {}
+    form.next_review_on.data = date.fromisoformat(review["next_review_date"]) if review.get("next_review_date") \
+        else None
+    form.how_progress_judged.data = review.get("how_progress_judged") or ""
+    for n, action in enumerate(plan.get("actions") or [], start=1):
+        if hasattr(form, f"action_id_{n}"):
+            getattr(form, f"action_id_{n}").data = action.get("id")
+            getattr(form, f"action_status_{n}").data = action.get("status") or "not_started"
+            getattr(form, f"action_notes_{n}").data = action.get("notes") or ""
+
+
+def review_field(name: str) -> str | None:
+    """A plans field of the updated plan ("plan.actions.0.status") as the form's field."""
+    parts = name.split(".")
+    if parts[0] != "plan":
+        return report_field(name)
+    rest = parts[1:]
+    if not rest:
+        return "plan_concerns"
+    if rest[0] == "actions" and len(rest) >= 2 and rest[1].isdigit():
+        which = "status" if rest[2:3] == ["status"] else "notes"
+        return f"action_{which}_{int(rest[1]) + 1}"
+    if rest[0] == "contingency_plan":
+        return "contingency_triggers" if rest[1:2] == ["triggers"] else "contingency_plan"
+    if rest[0] == "review_arrangements":
+        return "how_progress_judged" if rest[1:2] == ["how_progress_judged"] else "next_review_on"
+    return {"concerns": "plan_concerns"}.get(rest[0])
+
+
+def plan_in_force(conference: dict) -> dict | None:
+    """The content of the plan a review conference reviews (the case's plan)."""
+    case = api("plans", f"/v1/cases/{conference['case_id']}")
+    if not case.get("plan_id"):
+        return None
+    try:
+        return api("plans", f"/v1/plans/{case['plan_id']}").get("content") or {}
+    except NotFound:
+        return None
 
 
 class StepForm(FlaskForm):
@@ -243,6 +394,17 @@ def rules() -> list[dict]:
     return cached[1]
 
 
+def _of_this_conference(deadline: dict, rule: dict, conference: dict) -> bool:
+    """A deadline counted from a conference's day (a rule keyed by the
+    conference) belongs to this report's conference when it counts from its
+    day: a case's earlier review had its own."""
+    if rule.get("key") != "conference_id":
+        return True
+    anchor = deadline.get("anchor") or {}
+    day = conference.get(anchor.get("field") or "") if anchor.get("field") == "scheduled_for" else None
+    return not (day and anchor.get("date") and anchor["date"][:10] != day[:10])
+
+
 def step_deadlines(report: dict, conference: dict, deadlines: list[dict], rule_list: list[dict]) -> dict[str, dict]:
     """Each step's deadline: one of the case's deadlines whose rule the step's
     event meets (a rule for this kind of conference and report)."""
@@ -257,6 +419,8 @@ def step_deadlines(report: dict, conference: dict, deadlines: list[dict], rule_l
             if (rule.get("when") or {}).get("kind") not in (None, conference.get("kind")):
                 continue
             if (rule.get("met_when") or {}).get("report_kind") not in (None, report.get("kind")):
+                continue
+            if not _of_this_conference(d, rule, conference):
                 continue
             candidates.append(d)
         if candidates:  # the latest: a later conference's, when the case has had several
@@ -294,9 +458,22 @@ def report_context(report: dict) -> dict:
         done = next((r for r in reversed(records) if r.get("step") == step), None)
         steps.append({"step": step, "words": words, "done": done, "deadline": dues.get(step)})
     returns = [r for r in records if r.get("step") == "returned"]
-    return {"report": report, "conference": conference, "child": child, "child_name": child_name(child),
+    signed = report.get("status") not in ("draft", "submitted")
+    return {"documents": report_documents(report["id"]) if signed else [], "signed": signed,
+            "plan": report.get("plan") or {}, "conference_words": term(f"{conference.get('kind')}_conference"),
+            "report": report, "conference": conference, "child": child, "child_name": child_name(child),
             "steps": steps, "returns": returns, "names": names, "status_words": STATUS_WORDS,
             "kind_words": KIND_WORDS}
+
+
+def report_documents(report_id: str) -> list[dict]:
+    """The documents made when the report was countersigned (none yet: the docs service answers 404)."""
+    from .plan import document_rows
+
+    try:
+        return document_rows(api("docs", f"/v1/reports/{report_id}/documents")["documents"])
+    except NotFound:
+        return []
 
 
 def render_report(report_id: str, *, problems: list[str] | None = None, status: int = 200):
@@ -323,61 +500,81 @@ def conference_report(conference_id: str):
 
 # --- drafting and changing ---
 
+def _form_page(form: ReportForm, problems: list[str], conference: dict, child: dict, plan: dict | None, **kw):
+    review = isinstance(form, ReviewReportForm)
+    return render_template("team/report_form.html", form=form, problems=problems, conference=conference,
+                           child_name=child_name(child), review=review, plan=plan or {},
+                           actions=list(enumerate((plan or {}).get("actions") or [], start=1)), **kw
+                           ), (400 if form.errors or problems else 200)
+
+
+def _body(form: ReportForm, base_plan: dict | None) -> dict:
+    body = report_body(form)
+    if isinstance(form, ReviewReportForm):
+        body["plan"] = updated_plan(form, base_plan or {})
+    return body
+
+
 @bp.route("/conferences/<conference_id>/reports/new", methods=["GET", "POST"])
 @signed_in(*AUTHORS)
 def new_report(conference_id: str):
     conference = api("plans", f"/v1/conferences/{conference_id}")
     child = api("plans", f"/v1/children/{conference['child_id']}")
-    form = ReportForm()
+    plan = plan_in_force(conference) if conference.get("kind") == "review" else None
+    form = report_form(conference, plan)
+    to_field = review_field if isinstance(form, ReviewReportForm) else report_field
     problems: list[str] = []
     if request.method == "GET":
         form.idempotency_key.data = uuid.uuid4().hex
+        if isinstance(form, ReviewReportForm):
+            fill_review_plan(form, plan or {})
     elif form.validate_on_submit() & _check_seen(form):
         try:
-            answer = services().create("plans", f"/v1/conferences/{conference_id}/reports", report_body(form),
+            answer = services().create("plans", f"/v1/conferences/{conference_id}/reports", _body(form, plan),
                                        idempotency_key=form.idempotency_key.data or None, **_token())
         except Invalid as exc:
-            problems = show_invalid(form, exc, report_field)
+            problems = show_invalid(form, exc, to_field)
         except (Refused, Forbidden) as exc:
             problems = [exc.message or "The report cannot be drafted now."]
         else:
             flash("The draft report is saved.", "success")
             return redirect(url_for("reports.report", report_id=answer.body["id"]))
-    return render_template("team/report_form.html", form=form, problems=problems, conference=conference,
-                           child_name=child_name(child), drafting=True, title_words="Draft the report to conference"
-                           ), (400 if form.errors or problems else 200)
+    return _form_page(form, problems, conference, child, plan, drafting=True,
+                      title_words=f"Draft the report to the {term('review_conference')}"
+                      if conference.get("kind") == "review" else "Draft the report to conference")
 
 
 @bp.route("/reports/<report_id>/edit", methods=["GET", "POST"])
 @signed_in(*AUTHORS)
 def edit_report(report_id: str):
-    form = ReportForm()
-    problems: list[str] = []
-    if request.method == "GET":
-        record, etag = read_report(report_id)
-        fill_report_form(form, record)
-        form.etag.data = etag
-    else:
-        record, _ = read_report(report_id)
-        if form.validate_on_submit() & _check_seen(form):
-            try:
-                services().call("plans", "PATCH", f"/v1/reports/{report_id}", json=report_body(form),
-                                headers={"If-Match": form.etag.data or "*"}, **_token())
-            except ChangedSinceRead:
-                return render_template("team/changed.html", report=record, title="Someone changed this report"), 412
-            except Invalid as exc:
-                problems = show_invalid(form, exc, report_field)
-            except (Refused, Forbidden) as exc:
-                problems = [exc.message or "The report cannot be changed now."]
-            else:
-                flash("Your changes to the draft are saved.", "success")
-                return redirect(url_for("reports.report", report_id=report_id))
+    record, etag = read_report(report_id)
     conference = api("plans", f"/v1/conferences/{record['conference_id']}")
     child = api("plans", f"/v1/children/{record['child_id']}")
+    plan = (record.get("plan") or plan_in_force(conference)) if conference.get("kind") == "review" else None
+    form = report_form(conference, plan)
+    to_field = review_field if isinstance(form, ReviewReportForm) else report_field
+    problems: list[str] = []
+    if request.method == "GET":
+        fill_report_form(form, record)
+        if isinstance(form, ReviewReportForm):
+            fill_review_plan(form, plan or {})
+        form.etag.data = etag
+    elif form.validate_on_submit() & _check_seen(form):
+        try:
+            services().call("plans", "PATCH", f"/v1/reports/{report_id}", json=_body(form, plan),
+                            headers={"If-Match": form.etag.data or "*"}, **_token())
+        except ChangedSinceRead:
+            return render_template("team/changed.html", report=record, title="Someone changed this report"), 412
+        except Invalid as exc:
+            problems = show_invalid(form, exc, to_field)
+        except (Refused, Forbidden) as exc:
+            problems = [exc.message or "The report cannot be changed now."]
+        else:
+            flash("Your changes to the draft are saved.", "success")
+            return redirect(url_for("reports.report", report_id=report_id))
     form.submit.label.text = "Save the changes"
-    return render_template("team/report_form.html", form=form, problems=problems, conference=conference,
-                           child_name=child_name(child), report=record, drafting=False,
-                           title_words="Change the draft report"), (400 if form.errors or problems else 200)
+    return _form_page(form, problems, conference, child, plan, report=record, drafting=False,
+                      title_words="Change the draft report")
 
 
 # --- the steps ---

@@ -8,6 +8,7 @@ is a 409 naming the step missing; refusals write nothing.
 from __future__ import annotations
 
 
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
@@ -324,6 +325,16 @@ class PanelSchema(Schema):
 
 @blp.route("/plans/<plan_id>/resource-panel-requests")
 class PanelRequests(MethodView):
+    @blp.response(200, PanelSchema(many=True))
+    @requires_role(*READERS)
+    def get(self, plan_id):
+        """The plan's resource panel requests with their decisions, oldest first."""
+        plan = load("plans", plan_id, "plan")
+        audit.record_read(ctx().store, "resource_panel_requests", plan_id, action="list", child_id=plan["child_id"])
+        found = ctx().store.collection("resource_panel_requests").find(
+            {"plan_id": plan_id, "authority": ctx().authority["code"]})
+        return sorted(found, key=lambda r: (r["requested_on"], r["_id"]))
+
     @idempotent
     @blp.arguments(PanelRequestSchema)
     @blp.response(201, PanelSchema, headers=CREATED_ETAG)
@@ -338,14 +349,33 @@ class PanelRequests(MethodView):
         return saved(req)
 
 
+PANEL_ETAG = {"ETag": {"description": "the request's revision, for If-Match on its decision",
+                       "schema": {"type": "string"}}}
+
+
+@blp.route("/resource-panel-requests/<request_id>")
+class PanelRequestById(MethodView):
+    @blp.response(200, PanelSchema, headers=PANEL_ETAG)
+    @requires_role(*READERS)
+    def get(self, request_id):
+        """A resource panel request, with its decision and every decision before it (a deferral, then another)."""
+        req = load("resource_panel_requests", request_id, "resource panel request")
+        audit.record_read(ctx().store, "resource_panel_request", request_id, child_id=req["child_id"])
+        return req, {"ETag": etag(req["version"])}
+
+
 @blp.route("/resource-panel-requests/<request_id>/decision")
 class PanelDecision(MethodView):
     @blp.arguments(PanelDecisionSchema)
-    @blp.response(200, PanelSchema)
+    @blp.response(200, PanelSchema, headers=PANEL_ETAG)
+    @blp.alt_response(412, description="If-Match was given and the request changed since that ETag was read")
     @requires_role(*STEP_TAKERS)
     def post(self, body, request_id):
-        """Record the panel's decision (a team manager): approved, declined or deferred, with conditions."""
+        """Record the panel's decision (a team manager): approved, declined or deferred, with conditions. With
+        If-Match (the ETag of the request as read), a request decided by someone else meanwhile is a 412."""
         req = load("resource_panel_requests", request_id, "resource panel request")
+        if request.headers.get("If-Match"):
+            check_if_match(req, "resource panel request", "deciding it")
         principal = current_principal()
         try:
             after, events = rp.decide_panel(req, decision=body["decision"], conditions=body.get("conditions"),
@@ -355,7 +385,8 @@ class PanelDecision(MethodView):
             _forbid(exc)
         commit_step("decide_resource_panel", "resource_panel_request", request_id, child_id=req["child_id"],
                     events=events, replaces=[("resource_panel_requests", after, req)])
-        return saved(after, req)
+        decided = saved(after, req)
+        return decided, {"ETag": etag(decided["version"])}
 
 
 # --- child in need plans --------------------------------------------------------------
