@@ -159,8 +159,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     _install_probes(app, services, metrics)
     _install_request_hooks(app, metrics)
 
-    from . import errors, lifecycle, plan, reports, team, views
-    for area in (views, team, reports, lifecycle, plan):  # each page area is a blueprint of its own
+    from . import admin, errors, lifecycle, plan, reports, team, views
+    for area in (views, team, reports, lifecycle, plan, admin):  # each page area is a blueprint of its own
         app.register_blueprint(area.bp)
     errors.install(app)
     return app

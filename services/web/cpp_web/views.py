@@ -81,6 +81,9 @@ def navigation() -> list[dict]:
         items.append({"href": url_for("team.team"), "text": "Team", "active": request.endpoint == "team.team"})
         items.append({"href": url_for("team.approvals"), "text": "Approvals",
                       "active": request.endpoint == "team.approvals"})
+    elif me["role"] == "admin":
+        from .admin import navigation as admin_navigation
+        items.extend(admin_navigation(request.endpoint or ""))
     else:
         items.append({"href": url_for("web.home"), "text": "Home", "active": request.endpoint == "web.home"})
     if me["role"] in WORKERS + ("auditor", "admin"):
@@ -152,7 +155,9 @@ def end_session() -> None:
 @bp.get("/")
 def home_or_sign_in():
     if "token" in session:
-        return redirect(url_for("web.my_work") if session["user"]["role"] in WORKERS else url_for("web.home"))
+        role = session["user"]["role"]
+        return redirect(url_for("web.my_work") if role in WORKERS else
+                        url_for("admin.subscriptions") if role == "admin" else url_for("web.home"))
     return redirect(url_for("web.sign_in"))
 
 
