@@ -16,10 +16,10 @@ from typing import Any
 from flask import Blueprint, flash, g, redirect, render_template, session, url_for
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovCheckboxesInput, GovSubmitInput
-from wtforms import HiddenField, SelectMultipleField, SubmitField
+from wtforms import HiddenField, SelectChoice, SelectMultipleField, SubmitField
 from wtforms.validators import InputRequired
 
-from .client import SERVICES, Answer, ChangedSinceRead, Invalid, NotFound, Refused, ServiceUnavailable
+from .client import Answer, ChangedSinceRead, Invalid, NotFound, Refused, ServiceUnavailable
 from .people import ROLE_NAMES
 from .lifecycle_forms import error_summary, show_service_errors
 from .views import api, services, signed_in
@@ -95,9 +95,9 @@ def navigation(endpoint: str) -> list[dict]:
             {"href": url_for("admin.timetable"), "text": "Timetable", "active": endpoint == "admin.timetable"}]
 
 
-def _notify(method: str, path: str, body: Any = None) -> Answer:
+def _notify(method: str, path: str, body: Any = None, *, etag: str | None = None) -> Answer:
     return services().call("notify", method, path, token=session.get("token"), request_id=g.get("request_id"),
-                           json=body)
+                           json=body, headers={"If-Match": etag} if etag else None)
 
 
 # --- subscriptions ---
@@ -135,10 +135,10 @@ def _sentence(text: str) -> str:
 
 
 class ScopeForm(FlaskForm):
-    version = HiddenField()  # the subscription's version when the form was opened
+    etag = HiddenField()  # the subscription's ETag when the form was opened: sent back as If-Match
     classes = SelectMultipleField(
         "Which kinds of fields does this subscription receive?",
-        choices=[(key, label) for key, (label, _) in FIELD_CLASSES.items()],
+        choices=[SelectChoice(key, label) for key, (label, _) in FIELD_CLASSES.items()],
         validators=[InputRequired(message="Select at least one kind of field")],
         widget=GovCheckboxesInput(),
         description="Each field of an event is one of these kinds in the event catalogue. A field of a kind not "
@@ -149,19 +149,17 @@ class ScopeForm(FlaskForm):
 @bp.route("/subscriptions/<subscription_id>/scope", methods=["GET", "POST"])
 @signed_in("admin")
 def scope(subscription_id: str):
-    current = api("notify", f"/v1/subscriptions/{subscription_id}")
+    read = _notify("GET", f"/v1/subscriptions/{subscription_id}")
+    current = read.body
     form = ScopeForm()
     problems: list[str] = []
     if not form.is_submitted():
-        form.version.data = str(current.get("version", ""))
+        form.etag.data = read.etag or ""
         form.classes.data = list((current.get("scope") or {}).get("classes") or [])
     elif form.validate():
-        # Notify keeps a version but sends no ETag and takes no If-Match on this change: the version read
-        # when the form was opened is compared with the one read now, so a change made since is not undone.
-        if str(current.get("version")) != form.version.data:
-            return render_template("admin/changed.html", subscription=current), 412
         try:
-            _notify("PUT", f"/v1/subscriptions/{subscription_id}/scope", {"scope": {"classes": form.classes.data}})
+            _notify("PUT", f"/v1/subscriptions/{subscription_id}/scope", {"scope": {"classes": form.classes.data}},
+                    etag=form.etag.data or None)
         except Invalid as exc:
             show_service_errors(form, exc.fields, {"scope.classes": "classes", "scope": "classes"}, problems)
         except ChangedSinceRead:
@@ -240,8 +238,3 @@ def timetable():
     return render_template("admin/timetable.html", timetable=rules, offset_words=offset_words, counting=counting,
                            grades=grades, grade_words=SOURCE_GRADES,
                            roles=ROLE_NAMES)
-
-
-@bp.app_template_global("admin_services")
-def _admin_services() -> tuple[str, ...]:
-    return SERVICES
