@@ -19,7 +19,9 @@ from .auth import AuthError, Forbidden, TokenVerifier, authenticate_request
 from .config import Settings
 from .messaging.catalogue import asyncapi_document
 from .messaging.consumer import Handlers
+from .messaging import parked
 from .messaging.events import new_event
+from .messaging.topology import SUBSCRIPTIONS
 from .metrics import ServiceMetrics
 from .plugins import Plugins
 from .store import Store, StoreUnavailable, UnitOfWork, VersionConflict, open_store
@@ -162,6 +164,8 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> Flask:
     api = Api(app)
     for bp in spec.blueprints():
         api.register_blueprint(bp)
+    if spec.name in SUBSCRIPTIONS:  # a service with an event consumer: its parked messages, for admins
+        api.register_blueprint(parked.blp)
     _install_probes(app, ctx)
     _install_request_hooks(app, ctx)
     edges.install(app)  # JSON bodies that cannot be stored; every answer's security headers

@@ -37,7 +37,8 @@ class FuzzTarget:
         atexit.register(shutil.rmtree, self.data, ignore_errors=True)
         self.settings = Settings.from_env(service, {
             "CPP_MODE": "development", "CPP_DATA_DIR": self.data, "CPP_LOG_FORMAT": "console",
-            "CPP_BROKER_URL": "amqp://guest:guest@127.0.0.1:9//", **env})
+            # kombu's in-memory bus: the admin's parked-messages read answers (no broker is a 503 by design)
+            "CPP_BROKER_URL": f"memory://fuzz-{service}/", **env})
         self.app = create_app(self.settings)
         self.ctx = self.app.extensions["cpp"]
         doc = self.app.test_client().get("/openapi.json", headers=self.headers("auditor")).json

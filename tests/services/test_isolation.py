@@ -5,7 +5,9 @@ every operation of every service's OpenAPI document is called as each of
 BRM's roles, with every path id taken from ENG's records and the body and
 query ENG itself used. Each answer must be a 404 (or a 403 where the role is
 refused), no answer may name an ENG record, and ENG's records, events and
-audit entries must be exactly as they were.
+audit entries must be exactly as they were. The two share one bus (kombu's
+in-memory transport) on which some of ENG's events are parked for every
+service: BRM's admin reading its parked messages must not be shown them.
 
 The operations come from the OpenAPI documents, so a route added tomorrow is
 checked tomorrow; one whose body or path ids the walk does not give fails
@@ -15,11 +17,13 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from datetime import timedelta
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from kombu import Connection
 from flask import jsonify
 from flask.testing import FlaskClient
 from flask_smorest import Blueprint
@@ -31,8 +35,10 @@ from cpp_plans.app import create_app as create_plans_app
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_scheduler.runtime import runtime as scheduler_runtime
 from cpp_scheduler.tick import Ticker
+from cpp_shared.messaging.topology import parked_queue_name
 from cpp_shared.store.scoped import unscoped
 from tests.helpers import bearer, hand_over
+from tests.services.test_parked_messages_http import park
 from tests.services.test_event_catalogue import NAMES, walk, walk_revocations, walk_subscriptions
 
 ROLES = ("social_worker", "team_manager", "chair", "partner", "auditor", "admin")
@@ -88,8 +94,8 @@ class Deployment:
         return self.apps[service].config.get("RECORDED_REQUESTS", {})
 
 
-def deploy(make_settings, plugins: str) -> Deployment:
-    apps = {name: make(make_settings(name, CPP_PLUGINS=plugins)) for name, make in FACTORIES.items()}
+def deploy(make_settings, plugins: str, bus: str) -> Deployment:
+    apps = {name: make(make_settings(name, CPP_PLUGINS=plugins, CPP_BROKER_URL=bus)) for name, make in FACTORIES.items()}
     for app in apps.values():
         app.test_client_class = RecordingClient
     return Deployment(apps)
@@ -260,11 +266,28 @@ def leaks(brm: Deployment, eng: Deployment, token_for, services=FACTORIES, only=
     return problems, count, requests
 
 
+def park_events(eng: Deployment, bus: str, token_for) -> None:
+    """Some of ENG's events parked in every service's parked queue of the bus both deployments share
+    (kombu's in-memory transport): ENG's admin reads them, BRM's must not."""
+    events = [m.body for m in eng.ctx("plans").store.outbox_pending(10_000)][:3]
+    admin = bearer(token_for("admin", user="admin-1"))
+    for service in FACTORIES:
+        for event in events:
+            park(bus, service, event)
+        listed = eng.client(service).get("/v1/admin/parked-messages", headers=admin)
+        assert [m["id"] for m in listed.json["items"]] == [e["id"] for e in events], listed.json
+
+
 @pytest.fixture
 def shared(make_settings, token_for):
-    eng = deploy(make_settings, "england")
+    bus = f"memory://isolation-{uuid.uuid4().hex[:8]}/"
+    eng = deploy(make_settings, "england", bus)
     fill(eng, token_for)
-    return eng, deploy(make_settings, "england,bromley")
+    park_events(eng, bus, token_for)
+    yield eng, deploy(make_settings, "england,bromley", bus)
+    with Connection(bus) as conn:  # the in-memory transport's queues are the process's, whatever the address
+        for service in FACTORIES:
+            conn.channel().queue_purge(parked_queue_name(service))
 
 
 def test_no_operation_of_any_service_reaches_another_authoritys_records(shared, token_for):

@@ -393,3 +393,21 @@ def test_a_subscription_with_identifier_scope_receives_the_nhs_number_never_the_
     deliver_event(nctx, "plan.reviewed.v1", snapshot, subject="plan-1")
     drain(dispatcher, until=lambda: len(gp.received) == 3)
     assert gp.events()[2]["data"]["child"] == child  # narrative too: the name as well
+
+
+def test_a_scope_change_with_if_match_is_made_only_to_the_version_read(api, admin):
+    sub = subscribe(api, admin, "http://127.0.0.1:9/a", owner="trust-a", allow_private=True)
+    read = api.get(f"/v1/subscriptions/{sub['id']}", headers=admin)
+    assert read.headers["ETag"] == '"1"'
+    changed = api.put(f"/v1/subscriptions/{sub['id']}/scope", json={"scope": {"classes": ["identifier"]}},
+                      headers={**admin, "If-Match": read.headers["ETag"]})
+    assert changed.status_code == 200 and changed.headers["ETag"] == '"2"'
+    stale = api.put(f"/v1/subscriptions/{sub['id']}/scope", json={"scope": {"classes": ["narrative"]}},
+                    headers={**admin, "If-Match": read.headers["ETag"]})
+    assert stale.status_code == 412 and "changed since you read it" in stale.json["message"]
+    assert api.get(f"/v1/subscriptions/{sub['id']}", headers=admin).json["scope"] == {"classes": ["identifier"]}
+    assert api.put(f"/v1/subscriptions/{sub['id']}/scope", json={"scope": {"classes": ["status"]}},
+                   headers={**admin, "If-Match": '"1", "2"'}).status_code == 400  # one ETag only
+    # Without If-Match the change is made as before.
+    assert api.put(f"/v1/subscriptions/{sub['id']}/scope", json={"scope": {"classes": ["status"]}},
+                   headers=admin).status_code == 200

@@ -24,12 +24,13 @@ import time
 import uuid
 from typing import Any
 
-from flask import current_app
+from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from cpp_shared.auth import Principal, current_principal, requires_role
+from cpp_shared.etags import if_match_version
 from cpp_shared.idempotency import idempotent
 
 from . import store as st
@@ -248,12 +249,28 @@ class Subscriptions(MethodView):
         return {"items": ctx().store.collection(st.SUBSCRIPTIONS).find(query, sort=[("created_at", 1)])}
 
 
+def etag(doc: dict[str, Any]) -> dict[str, str]:
+    """The subscription's ETag (its version), for a later change's If-Match."""
+    return {"ETag": f'"{doc["version"]}"'}
+
+
+def check_if_match(doc: dict[str, Any]) -> None:
+    """A change that brings If-Match is made only to the version it names
+    (412 otherwise); one without it is made as before."""
+    header = request.headers.get("If-Match")
+    if header is not None and if_match_version(header, doc["version"]) != doc["version"]:
+        abort(412, message=f"the subscription changed since you read it (it is now version {doc['version']}); "
+                           "read it again")
+
+
 @blp.route("/<subscription_id>")
 class SubscriptionById(MethodView):
-    @blp.response(200, SubscriptionSchema)
+    @blp.response(200, SubscriptionSchema, headers={"ETag": {"description": "its version, for If-Match",
+                                                             "schema": {"type": "string"}}})
     @requires_role(*MANAGERS)
     def get(self, subscription_id):
-        return _load(subscription_id)
+        doc = _load(subscription_id)
+        return doc, 200, etag(doc)
 
     @blp.response(204)
     @requires_role(*MANAGERS)
@@ -323,8 +340,12 @@ class RotateSecret(MethodView):
 class Scope(MethodView):
     @blp.arguments(ScopeChangeSchema)
     @blp.response(200, SubscriptionSchema)
+    @blp.alt_response(412, description="If-Match named a version that is no longer the subscription's")
     @requires_role("admin")
     def put(self, body, subscription_id):
-        """Set which kinds of fields the subscription receives (admin only)."""
+        """Set which kinds of fields the subscription receives (admin only). With If-Match (the ETag of
+        GET /v1/subscriptions/{id}), only if the subscription is still that version."""
         doc = _load(subscription_id)
-        return _save({**doc, "scope": body["scope"]}, event="subscription.scope_changed.v1")
+        check_if_match(doc)
+        saved = _save({**doc, "scope": body["scope"]}, event="subscription.scope_changed.v1")
+        return saved, 200, etag(saved)

@@ -89,6 +89,9 @@ def navigation() -> list[dict]:
                                       "partner.delete_subscription")),
                                      ("partner.deliveries", "Deliveries", ())):
             items.append({"href": url_for(endpoint), "text": text, "active": request.endpoint in (endpoint, *also)})
+    elif me["role"] == "admin":
+        from .admin import navigation as admin_navigation
+        items.extend(admin_navigation(request.endpoint or ""))
     else:
         items.append({"href": url_for("web.home"), "text": "Home", "active": request.endpoint == "web.home"})
     if me["role"] in WORKERS + ("auditor", "admin"):
@@ -167,8 +170,9 @@ def end_session() -> None:
 @bp.get("/")
 def home_or_sign_in():
     if "token" in session:
-        return redirect(url_for("web.my_work") if session["user"]["role"] in WORKERS else
-                        url_for("partner.lookup") if session["user"]["role"] == "partner" else url_for("web.home"))
+        role = session["user"]["role"]
+        return redirect(url_for("web.my_work") if role in WORKERS else url_for("partner.lookup") if role == "partner"
+                        else url_for("admin.subscriptions") if role == "admin" else url_for("web.home"))
     return redirect(url_for("web.sign_in"))
 
 
