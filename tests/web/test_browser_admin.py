@@ -40,7 +40,7 @@ def test_an_admin_changes_a_scope_pauses_a_subscription_and_reads_the_parked_mes
     page.goto(f"{web}/sign-in")
     page.get_by_label("Alex Byrne").check()
     page.get_by_role("button", name="Sign in").click()
-    assert page.url == f"{web}/admin/subscriptions"
+    page.wait_for_url(f"{web}/admin/subscriptions")
     assert page.locator("h1").inner_text() == "Subscriptions"
     card = page.locator(".govuk-summary-card", has_text="Northside Health Centre")
     assert "Identifiers, Status, Dates, Contacts" in card.inner_text() and "Active" in card.inner_text()
@@ -57,7 +57,7 @@ def test_an_admin_changes_a_scope_pauses_a_subscription_and_reads_the_parked_mes
     page.get_by_role("checkbox", name="Identifiers", exact=True).check()
     page.get_by_role("checkbox", name="Personal identifiers", exact=True).check()
     page.get_by_role("button", name="Save the scope").click()
-    assert page.url == f"{web}/admin/subscriptions"
+    page.wait_for_url(f"{web}/admin/subscriptions")
     assert "The scope of the subscription for Northside Health Centre is saved." in page.content()
     card = page.locator(".govuk-summary-card", has_text="Northside Health Centre")
     assert "Identifiers, Personal identifiers" in card.inner_text()

@@ -65,7 +65,7 @@ def test_the_panel_decides_with_conditions_and_a_review_report_carries_the_updat
             "Family support worker, two afternoons a week\nNursery place for Rosa")
         page.get_by_label("Why does the plan need them?").fill("To keep the kitchen clear and Rosa fed after school.")
         page.get_by_role("button", name="Send to the resource panel").click()
-        assert page.url == f"{web}/plans/{plan_id}/resource-panel"
+        page.wait_for_url(f"{web}/plans/{plan_id}/resource-panel")
         assert "waiting for a decision" in page.locator("main").inner_text()
         check(page, artifacts, "panel-4-request-waiting")
 
@@ -85,7 +85,7 @@ def test_the_panel_decides_with_conditions_and_a_review_report_carries_the_updat
         page.get_by_label("Approved").check()
         page.get_by_label("Conditions (optional)").fill("For six months, then back to the panel.")
         page.get_by_role("button", name="Record the decision").click()
-        assert page.url == f"{web}/approvals"
+        page.wait_for_url(f"{web}/approvals")
         assert "The panel's decision is recorded: approved." in page.content()
 
         # The plan's panel page shows the decision and its conditions.
@@ -120,9 +120,10 @@ def test_the_panel_decides_with_conditions_and_a_review_report_carries_the_updat
         sign_in_as(page, web, "Priya Shah")
         page.goto(f"{web}/approvals")
         page.locator("table").get_by_role("link", name="Rosa Fictional").click()
-        assert page.url == report_url
+        page.wait_for_url(report_url)
         page.get_by_role("button", name="Countersign the report").click()
-        assert page.url == f"{web}/approvals" and "The report is countersigned." in page.content()
+        page.wait_for_url(f"{web}/approvals")
+        assert "The report is countersigned." in page.content()
 
         def documents_listed():
             page.goto(report_url)
