@@ -41,7 +41,8 @@ def stack(tmp_path, broker_url):  # noqa: F811 (the fixture imported above)
         urls = {p.service: p.url for p in running}
         web = launch("web", data, broker_url, "web", **{f"CPP_WEB_{s.upper()}_URL": u for s, u in urls.items()})
         running.append(web)
-        yield {"web": web.url, **urls, "settings": settings}
+        yield {"web": web.url, **urls, "settings": settings, "processes": {p.service: p for p in running},
+               "data": data}
     finally:
         for proc in running:
             proc.stop()
