@@ -297,10 +297,14 @@ def test_record_an_initial_conference_with_the_outline_plan(chair, plans):
         "core_group-0-name": "Sam Okafor", "core_group-0-role": "social worker", "core_group-0-agency": "Council",
         "core_group-0-email": "sam.okafor@council.example",
         "core_group-1-name": "Ana Fictional", "core_group-1-role": "mother", "core_group-1-is_family_member": "y",
-        "first_core_group_on": ["20", "2", "2026"], "concerns": "Neglect of basic care."})
+        "first_core_group_on": ["20", "2", "2026"], "concerns": "Neglect of basic care.",
+        "attendees-0-name": "Dr Hana Example", "attendees-0-role": "GP", "attendees-0-agency": "Health",
+        "attendees-1-name": "Ana Fictional", "attendees-1-role": "mother"})
     assert resp.status_code == 302, resp.get_data(as_text=True)
     [sent] = plans.sent("POST", "/v1/conferences/conf-1/outcome")
-    assert sent["json"] == {"held_on": "2026-02-10", "plan_required": True, "outline_plan": {
+    assert sent["json"] == {"held_on": "2026-02-10", "plan_required": True, "attendees": [
+        {"name": "Dr Hana Example", "role": "GP", "agency": "Health"}, {"name": "Ana Fictional", "role": "mother"}],
+        "outline_plan": {
         "key_worker": {"user": "demo-sw-1"}, "categories": ["neglect", "emotional_abuse"],
         "core_group": [{"name": "Sam Okafor", "role": "social worker", "agency": "Council",
                         "email": "sam.okafor@council.example", "is_family_member": False},

@@ -21,7 +21,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from .client import NotFound
 from .lifecycle import KINDS, READERS, Step, _area, _conference, _done, _submit, _text, _case_and_child
-from .lifecycle_forms import DayField, DayRequired, KeyField
+from .lifecycle_forms import ATTENDEE_ROWS, AttendeeForm, DayField, DayRequired, KeyField, attendees_of
 from .views import STAGES, api, child_name, services, signed_in
 from .words import term
 
@@ -29,7 +29,6 @@ bp = Blueprint("journey", __name__)
 
 DECIDERS = ("chair", "team_manager")
 STEP_TAKERS = ("social_worker", "team_manager")
-ATTENDEE_ROWS = 4
 
 
 def _decisions() -> list[SelectChoice]:
@@ -51,12 +50,6 @@ def _named(user: str | None, *, known: dict | None = None) -> str:
 
 
 # --- a review conference's outcome ---
-
-class AttendeeForm(Form):
-    name = _text("Name", Optional())
-    role = _text("Role", Optional(), description="For example, health visitor, teacher, mother")
-    agency = _text("Agency (optional)", Optional())
-
 
 class ReviewOutcomeForm(FlaskForm):
     key = KeyField()
@@ -93,16 +86,6 @@ REVIEW_FIELDS = {"held_on": "held_on", "decision": "decision", "reason": "reason
                  "plan.concerns": "concerns", "attendees": "attendees"}
 
 
-def _attendees(form: ReviewOutcomeForm) -> list[dict]:
-    people = []
-    for row in form.attendees:
-        name = (row.form.name.data or "").strip()
-        if name:
-            people.append({k: v for k, v in {"name": name, "role": (row.form.role.data or "").strip() or None,
-                                              "agency": (row.form.agency.data or "").strip() or None}.items() if v})
-    return people
-
-
 def _plan_and_etag(plan_id: str) -> tuple[dict, str | None]:
     answer = services().call("plans", "GET", f"/v1/plans/{plan_id}", token=session.get("token"),
                              request_id=g.get("request_id"))
@@ -131,7 +114,7 @@ def review_outcome(conference_id: str):
         if form.plan_etag.data and form.plan_etag.data != plan_etag:
             return render_template("journey/changed.html", **context), 412
         body: dict[str, Any] = {"held_on": form.held_on.iso, "decision": form.decision.data,
-                                "attendees": _attendees(form)}
+                                "attendees": attendees_of(form.attendees)}
         if form.decision.data == "end":
             body["reason"] = form.reason.data.strip()
         if form.decision.data == "revise":

@@ -24,7 +24,7 @@ from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, Selec
 from wtforms.validators import InputRequired, Length, Optional
 
 from .client import Answer, ChangedSinceRead, Invalid, NotFound, Refused
-from .lifecycle_forms import DayField, DayRequired, KeyField, error_summary, show_service_errors, yes_no
+from .lifecycle_forms import ATTENDEE_ROWS, AttendeeForm, attendees_of, DayField, DayRequired, KeyField, error_summary, show_service_errors, yes_no
 from .words import Worded, term
 from .views import STAGES, api, child_name, services, signed_in
 
@@ -464,6 +464,7 @@ class ConferenceOutcomeForm(Worded, FlaskForm):
     core_group = FieldList(FormField(CoreGroupMemberForm), min_entries=CORE_GROUP_ROWS, max_entries=CORE_GROUP_ROWS)
     first_core_group_on = DayField("Date of the first {core_group} meeting", description="For example, 27 3 2026")
     concerns = _area("Concerns", description="The concerns, the main causes of harm, and why the work needs to happen")
+    attendees = FieldList(FormField(AttendeeForm), min_entries=ATTENDEE_ROWS, max_entries=ATTENDEE_ROWS)
     submit = _submit("Save conference outcome")
 
 
@@ -471,7 +472,7 @@ OUTCOME_FIELDS = {
     "held_on": "held_on", "plan_required": "plan_required", "outline_plan": "key_worker",
     "outline_plan.key_worker": "key_worker", "outline_plan.categories": "categories",
     "outline_plan.core_group": "core_group", "outline_plan.first_core_group_on": "first_core_group_on",
-    "outline_plan.concerns": "concerns",
+    "outline_plan.concerns": "concerns", "attendees": "attendees",
 }
 
 
@@ -509,7 +510,8 @@ def conference_outcome(conference_id: str):
     form.key_worker.choices = _staff("social_worker", "Choose the key worker")
     step = Step(form)
     if form.validate_on_submit():
-        body: dict[str, Any] = {"held_on": form.held_on.iso, "plan_required": form.plan_required.data == "yes"}
+        body: dict[str, Any] = {"held_on": form.held_on.iso, "plan_required": form.plan_required.data == "yes",
+                                "attendees": attendees_of(form.attendees)}
         if body["plan_required"]:
             body["outline_plan"] = _outline_plan(form)
         answer = step.send("POST", f"/v1/conferences/{conference_id}/outcome", body, OUTCOME_FIELDS, key=form.key.data)

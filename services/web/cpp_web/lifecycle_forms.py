@@ -7,11 +7,31 @@ import uuid
 from datetime import date, datetime
 from typing import Any, Iterable
 
-from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovRadioInput
-from wtforms import DateField, Field, FieldList, FormField, HiddenField, RadioField, SelectChoice
-from wtforms.validators import ValidationError
+from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovRadioInput, GovTextInput
+from wtforms import DateField, Field, FieldList, Form, FormField, HiddenField, RadioField, SelectChoice, StringField
+from wtforms.validators import Optional, ValidationError
 
 YES_NO = [SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
+ATTENDEE_ROWS = 4
+
+
+class AttendeeForm(Form):
+    """One row of a meeting's attendees (rows left empty are not sent)."""
+    name = StringField("Name", [Optional()], widget=GovTextInput())
+    role = StringField("Role", [Optional()], widget=GovTextInput(),
+                       description="For example, health visitor, teacher, mother")
+    agency = StringField("Agency (optional)", [Optional()], widget=GovTextInput())
+
+
+def attendees_of(rows: Iterable[Any]) -> list[dict]:
+    """The attendees rows that name someone, as the plans service takes them."""
+    people = []
+    for row in rows:
+        name = (row.form.name.data or "").strip()
+        if name:
+            people.append({k: v for k, v in {"name": name, "role": (row.form.role.data or "").strip() or None,
+                                              "agency": (row.form.agency.data or "").strip() or None}.items() if v})
+    return people
 
 
 class DayField(DateField):
