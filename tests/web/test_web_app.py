@@ -105,6 +105,32 @@ def test_every_page_is_no_store_with_a_csp_without_unsafe_inline(app):
     assert client.get("/no-such-page").status_code == 404
 
 
+def test_a_worker_that_loses_the_race_to_create_the_sessions_table_still_starts(settings, monkeypatch):
+    """gunicorn's workers start at once: on a new sessions file another
+    worker can create the table between this one's check and its CREATE.
+    The worker tries again (and finds the table), rather than failing to
+    boot and taking the whole server down with it."""
+    from sqlalchemy import Table
+    from sqlalchemy.exc import OperationalError
+
+    create, raced = Table.create, []
+
+    def create_once_too_late(table, bind=None, checkfirst=False):
+        if not raced:
+            raced.append(table.name)
+            create(table, bind=bind, checkfirst=checkfirst)  # the other worker's CREATE
+            raise OperationalError("CREATE TABLE web_sessions", {}, Exception("table web_sessions already exists"))
+        return create(table, bind=bind, checkfirst=checkfirst)
+
+    monkeypatch.setattr(Table, "create", create_once_too_late)
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    assert raced == ["web_sessions"]
+    client = app.test_client()
+    assert sign_in(client).status_code == 302
+    assert client.get("/home").status_code == 200
+
+
 def test_sign_in_renews_the_session_and_keeps_the_token_server_side(app):
     client = app.test_client()
     client.get("/sign-in")
