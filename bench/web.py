@@ -29,8 +29,8 @@ days old, so some first core groups are overdue and some due this week.
 Servers, each ``gunicorn -c python:cpp_shared.gunicorn_conf`` (2 workers x 4
 threads, gthread, as ``cpp serve`` runs them), development mode, JSON logs to
 files: the plans service, the scheduler, and the web application pointed at
-them. The measured pages call no other service, and only read: no broker
-and no workers are started (their request logs show nothing else is called).
+them. The measured pages call no other service (the profile below lists
+every call each makes) and only read: no broker and no workers are started.
 
 Load: --users threads (20), each a user with its own requests.Session signed
 in through the development sign-in form (its CSRF token read from the form),
