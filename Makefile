@@ -41,7 +41,8 @@ test: install-dev debian-packages
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
-# bus.py, then plans_api.py (BENCH_ARGS go to bus.py, PLANS_BENCH_ARGS to plans_api.py). plans_api.py
+# bus.py, then plans_api.py (BENCH_ARGS go to bus.py, PLANS_BENCH_ARGS to plans_api.py), then the others, each
+# with its own *_BENCH_ARGS (WEB_BENCH_ARGS=--plans 2000: a quick try of web.py). plans_api.py
 # loads with wrk when it is installed (installed here when we are root), else with its Python generator.
 bench: install-dev
 	@scripts/ensure-rabbitmq
@@ -54,6 +55,7 @@ bench: install-dev
 	@$(PY) bench/scheduler.py $(SCHEDULER_BENCH_ARGS)
 	@$(PY) bench/notify.py $(NOTIFY_BENCH_ARGS)
 	@$(PY) bench/docs.py $(DOCS_BENCH_ARGS)
+	@$(PY) bench/web.py $(WEB_BENCH_ARGS)
 
 # Fault injection against `cpp up` (tests/chaos/driver.py): 4 minutes of walks while workers, web workers and the
 # broker fail; sized by CHAOS_SECONDS, CHAOS_WALKERS, CHAOS_KILL_EVERY (low,high seconds) and CHAOS_SEED.

@@ -88,3 +88,31 @@ def test_cpp_audit_verify_detects_a_tampered_entry(plans, plans_store, token_for
     broken = cpp_audit_verify(data_dir)
     assert broken.returncode == 1
     assert "BROKEN at entry 4" in broken.stderr, broken.stderr
+
+
+def test_a_listings_read_entries_are_committed_with_other_requests_units(plans, plans_store, token_for,
+                                                                          monkeypatch):
+    """The cases and plans listings append an entry for each record listed
+    and hand them, in one unit, to the group commit that the other audited
+    reads share (group_commit.py): under load they share its commits."""
+    from cpp_plans import group_commit
+
+    sw = token_for("social_worker", user="sw-1")
+    first, second = open_case(plans, sw, "child-1"), open_case(plans, sw, "child-2")
+    handed: list[list[tuple]] = []
+    commit = group_commit.GroupCommitter.commit
+
+    def spy(self, uow):
+        ops = getattr(uow, "inner", uow).ops  # (the service's store may be a scoped view)
+        handed.append([(op[2]["action"], op[2]["record_type"], op[2]["record_id"]) for op in ops
+                       if op[0] == "append"])
+        return commit(self, uow)
+
+    monkeypatch.setattr(group_commit.GroupCommitter, "commit", spy)
+    listed = plans.get("/v1/cases?worker=me", headers=bearer(sw)).json["items"]
+    assert {c["id"] for c in listed} == {first, second}
+    assert handed == [[("read", "case", c["id"]) for c in listed]]
+    assert plans.get("/v1/plans", headers=bearer(sw)).json["items"] == []
+    assert handed[1:] == [], "nothing listed, nothing to commit"
+    assert [r.entry["record_id"] for r in plans_store.read_log("audit")][-2:] == [c["id"] for c in listed]
+    assert plans_store.verify_log("audit").ok

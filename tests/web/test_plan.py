@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import threading
 import uuid
 
 import pytest
@@ -120,6 +121,25 @@ def test_the_plan_page_shows_the_version_in_force_in_its_sections_and_names_peop
     assert '<span class="govuk-hint">Why: Hygiene risk</span>' in body
     for link in ("change", "versions", "documents", "core-group-meetings/new", "visits/new"):
         assert f"/plans/{PLAN_ID}/{link}" in body
+
+
+def test_the_plan_page_reads_the_child_and_who_agreed_it_at_once(client, fakes):
+    both = threading.Barrier(2, timeout=5)
+    plans = fakes["plans"]
+    for path in (f"/v1/children/{CHILD_ID}", "/v1/staff/demo-sw-1"):
+        status, body, *_ = plans.routes[("GET", path)]
+        plans.routes[("GET", path)] = lambda request, body=body: (both.wait(), (200, body))[1]
+    text = text_of(client.get(f"/plans/{PLAN_ID}").get_data(as_text=True))
+    assert "Rosa Fictional" in text and "Agreed by Sam Okafor" in text
+
+
+def test_the_plan_page_without_its_child_or_the_agreeing_person_in_the_records(client, fakes):
+    plans = fakes["plans"]
+    plans.routes[("GET", f"/v1/children/{CHILD_ID}")] = (404, {"code": 404, "message": "no such child"})
+    plans.routes[("GET", "/v1/staff/demo-sw-1")] = (403, {"code": 403, "message": "not yours to see"})
+    page = client.get(f"/plans/{PLAN_ID}")
+    text = text_of(page.get_data(as_text=True))
+    assert page.status_code == 200 and "Unnamed child" in text and "Agreed by A member of staff" in text
 
 
 def test_the_case_page_links_to_its_plan(client, fakes):

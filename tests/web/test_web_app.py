@@ -4,6 +4,7 @@ cookie, the headers of every page and the sign-in flow."""
 from __future__ import annotations
 
 import re
+import threading
 import time
 
 import pytest
@@ -105,6 +106,32 @@ def test_every_page_is_no_store_with_a_csp_without_unsafe_inline(app):
     assert client.get("/no-such-page").status_code == 404
 
 
+def test_a_worker_that_loses_the_race_to_create_the_sessions_table_still_starts(settings, monkeypatch):
+    """gunicorn's workers start at once: on a new sessions file another
+    worker can create the table between this one's check and its CREATE.
+    The worker tries again (and finds the table), rather than failing to
+    boot and taking the whole server down with it."""
+    from sqlalchemy import Table
+    from sqlalchemy.exc import OperationalError
+
+    create, raced = Table.create, []
+
+    def create_once_too_late(table, bind=None, checkfirst=False):
+        if not raced:
+            raced.append(table.name)
+            create(table, bind=bind, checkfirst=checkfirst)  # the other worker's CREATE
+            raise OperationalError("CREATE TABLE web_sessions", {}, Exception("table web_sessions already exists"))
+        return create(table, bind=bind, checkfirst=checkfirst)
+
+    monkeypatch.setattr(Table, "create", create_once_too_late)
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    assert raced == ["web_sessions"]
+    client = app.test_client()
+    assert sign_in(client).status_code == 302
+    assert client.get("/home").status_code == 200
+
+
 def test_sign_in_renews_the_session_and_keeps_the_token_server_side(app):
     client = app.test_client()
     client.get("/sign-in")
@@ -171,6 +198,44 @@ def test_my_work_lists_cases_by_child_and_overdue_first(app, fakes):
     sent = [r for r in fakes["plans"].requests if r["path"].startswith("/v1/cases")][-1]
     assert "worker=me" in sent["raw_path"] and sent["headers"]["Authorization"].startswith("Bearer ")
     assert sent["headers"]["X-Request-Id"] == resp.headers["X-Request-Id"]
+
+
+def test_my_work_asks_for_the_cases_and_the_deadlines_at_once(app, fakes):
+    """Each service answers only once the other has been asked: one after
+    the other, the first would wait in vain."""
+    both = threading.Barrier(2, timeout=5)
+
+    def answer(body):
+        def route(request):
+            both.wait()
+            return 200, body
+        return route
+
+    fakes["plans"].routes[("GET", "/v1/cases")] = answer({"items": [
+        {"id": "case-1", "child": {"name": "Ana Parent"}, "status": "on_plan"}], "total": 1})
+    fakes["scheduler"].routes[("GET", "/v1/deadlines")] = answer({"items": [
+        {"id": "d-late", "name": "Initial conference", "status": "overdue", "due_on": "2020-01-10",
+         "child": {"name": "Ana Parent"}}]})
+    client = app.test_client()
+    sign_in(client)
+    resp = client.get("/my-work")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200, html
+    assert "Ana Parent" in html and "/deadlines/d-late" in html
+    for service, path in (("plans", "/v1/cases"), ("scheduler", "/v1/deadlines")):
+        [sent] = fakes[service].sent("GET", path)
+        assert sent["headers"]["Authorization"].startswith("Bearer ")
+        assert sent["headers"]["X-Request-Id"] == resp.headers["X-Request-Id"]
+
+
+def test_a_refusal_among_calls_made_at_once_is_shown_once_all_have_finished(app, fakes):
+    fakes["plans"].routes[("GET", "/v1/cases")] = (500, {"code": 500, "message": "broken"})
+    fakes["scheduler"].routes[("GET", "/v1/deadlines")] = (401, {"code": 401, "message": "token expired"})
+    client = app.test_client()
+    sign_in(client)
+    resp = client.get("/my-work")  # the first in order decides, as one after the other
+    assert resp.status_code == 503 and "case records" in resp.get_data(as_text=True)
+    assert fakes["scheduler"].sent("GET", "/v1/deadlines")
 
 
 def test_a_service_down_is_a_503_naming_it(app, fakes):

@@ -13,7 +13,7 @@ break-glass grant carries ``{"break_glass": <grant id>}`` in its detail
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 from cpp_shared import audit as shared_audit
 from cpp_shared.store import Store, UnitOfWork
@@ -36,6 +36,18 @@ def entry(action: str, record_type: str, record_id: str, *, child_id: str | None
 def record_write(uow: UnitOfWork, action: str, record_type: str, record_id: str, **kw: Any) -> None:
     """Append the entry of a write to the write's own unit of work."""
     uow.append(LOG, entry(action, record_type, record_id, **kw))
+
+
+def record_reads(store: Store, records: Iterable[tuple[str, str, str | None]]) -> None:
+    """Commit a read entry for each ``(record_type, record_id, child_id)``
+    (a listing's records) in one unit; returns once they are durable (in a
+    commit shared with other requests' units, as ``record_read``)."""
+    records = list(records)
+    if not records:
+        return
+    with group_commit.unit_of_work(store) as uow:
+        for record_type, record_id, child_id in records:
+            uow.append(LOG, entry("read", record_type, record_id, child_id=child_id))
 
 
 def record_read(store: Store, record_type: str, record_id: str, *, action: str = "read", **kw: Any) -> None:

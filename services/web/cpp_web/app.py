@@ -22,6 +22,7 @@ import os
 import secrets
 import threading
 import time
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from flask_wtf.csrf import CSRFProtect
 from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 from sqlalchemy import event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SAWarning
 
 from cpp_shared import edges, logs
 from cpp_shared.config import ConfigError, Settings
@@ -109,13 +110,21 @@ def _session_store(app: Flask, settings: Settings) -> None:
             def _wal(dbapi_connection, _record):  # readers never wait for a writer
                 dbapi_connection.execute("PRAGMA journal_mode=WAL")
     app.config["SESSION_SQLALCHEMY"] = db
+    table = app.config["SESSION_SQLALCHEMY_TABLE"]
     for attempt in range(5):  # gunicorn's workers create the table at once: one wins, the others see it
         try:
-            Session(app)
+            with warnings.catch_warnings():
+                # A retry defines the session model again, replacing the failed attempt's.
+                warnings.filterwarnings("ignore", "This declarative base already contains a class",
+                                        category=SAWarning)
+                Session(app)
             return
         except OperationalError:
             if attempt == 4:
                 raise
+            # The failed attempt left its table in the metadata: a second definition would be refused.
+            if table in db.metadata.tables:
+                db.metadata.remove(db.metadata.tables[table])
             time.sleep(0.1 * (attempt + 1))
 
 

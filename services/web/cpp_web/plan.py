@@ -26,7 +26,7 @@ from wtforms import (DateField, HiddenField, RadioField, SelectChoice, SelectFie
 from wtforms.validators import InputRequired, Length, Optional
 
 from .client import ChangedSinceRead, Forbidden, Invalid, NotFound, Refused
-from .views import api, child_name, day, services, signed_in
+from .views import api, api_at_once, child_name, day, services, signed_in
 
 bp = Blueprint("plan", __name__)
 
@@ -97,16 +97,20 @@ for _name, _filter in (("words", words), ("frequency", frequency), ("paragraphs"
     bp.add_app_template_filter(_filter, _name)
 
 
-def staff_name(user: str | None) -> str:
-    """A member of staff's name from the staff directory (never their id)."""
+def staff_name(user: str | None, entry: Any = None) -> str:
+    """A member of staff's name from the staff directory (never their id);
+    ``entry`` is their entry (or the error) when it was read already."""
     if not user:
         return "Not recorded"
     names = g.setdefault("staff_names", {})
     if user not in names:
-        try:
-            names[user] = api("plans", f"/v1/staff/{user}").get("name") or "A member of staff"
-        except (NotFound, Forbidden):
-            names[user] = "A member of staff"
+        if entry is None:
+            try:
+                entry = api("plans", f"/v1/staff/{user}")
+            except (NotFound, Forbidden) as exc:
+                entry = exc
+        names[user] = "A member of staff" if isinstance(entry, Exception) else (entry.get("name")
+                                                                                 or "A member of staff")
     return names[user]
 
 
@@ -221,8 +225,16 @@ def plan(plan_id: str):
     record, _ = read_plan(plan_id)
     content = record.get("content") or {}
     outcomes = {o.get("id"): o for o in content.get("outcomes") or []}
+    agreed_by = (record.get("agreed") or {}).get("by")
+    # The child and the person who agreed the version: two reads at once.
+    child, by = api_at_once(("plans", f"/v1/children/{record['child_id']}"),
+                            ("plans", f"/v1/staff/{agreed_by}") if agreed_by else None, keep=(NotFound, Forbidden))
+    if isinstance(child, Forbidden):
+        raise child
+    staff_name(agreed_by, by)
     return render_template("plan/plan.html", plan=record, content=content, outcomes=outcomes,
-                           child_name=child_of(record), status=STATUSES.get(record.get("status"), record.get("status")),
+                           child_name="Unnamed child" if isinstance(child, NotFound) else child_name(child),
+                           status=STATUSES.get(record.get("status"), record.get("status")),
                            agreed=agreed_words(record.get("agreed")), action_statuses=ACTION_STATUSES,
                            can_change=session["user"]["role"] in ("social_worker", "team_manager")
                            and record.get("status") != "ended")

@@ -6,8 +6,11 @@ may see and do. The role only decides the navigation.
 """
 from __future__ import annotations
 
+import contextvars
 import functools
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from typing import Any, Callable
 from urllib.parse import urlsplit
@@ -20,7 +23,7 @@ from cpp_shared.plugins import Plugins
 
 from . import demo, people, words
 from .words import term
-from .client import NotFound, Services
+from .client import NotFound, ServiceError, Services
 from .forms import SignInForm
 
 bp = Blueprint("web", __name__)
@@ -119,6 +122,56 @@ def api(service: str, path: str, **params: Any) -> Any:
     """GET a service's resource as the signed-in person."""
     return services().get(service, path, token=session.get("token"), request_id=g.get("request_id"),
                           params={k: v for k, v in params.items() if v is not None} or None)
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+CALLS_AT_ONCE = 8  # threads of a worker process for a page's calls made at once
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    with _POOL_LOCK:  # made on first use: in the worker process, after gunicorn's fork
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=CALLS_AT_ONCE, thread_name_prefix="web-calls")
+        return _POOL
+
+
+def api_at_once(*calls: tuple, keep: tuple[type[ServiceError], ...] = ()) -> list[Any]:
+    """Independent GETs of one page made at once, as the signed-in person:
+    each call ``(service, path)`` or ``(service, path, params)``, or None for
+    no call (answered None). Their answers come back in the order given. An
+    error of a type in ``keep`` is given back in its answer's place; any
+    other is raised once every call has finished (the first in order), as
+    ``api`` would have raised it making them one after another."""
+    token, request_id = session.get("token"), g.get("request_id")
+    sent = services()
+
+    def get(call: tuple | None) -> Any:
+        if call is None:
+            return None
+        service, path, params = (*call, None)[:3]
+        try:
+            return sent.get(service, path, token=token, request_id=request_id,
+                            params={k: v for k, v in (params or {}).items() if v is not None} or None)
+        except keep as exc:
+            return exc
+
+    if not calls:
+        return []
+    # The first in this thread, the others in the pool (each with this request's log context).
+    futures = [_pool().submit(contextvars.copy_context().run, get, call) for call in calls[1:]]
+    answers: list[Any] = []
+    failure: Exception | None = None
+    for outcome in [lambda: get(calls[0]), *(f.result for f in futures)]:
+        try:
+            answers.append(outcome())
+        except Exception as exc:  # noqa: BLE001 - raised below, after the other calls finished
+            failure = failure or exc
+            answers.append(None)
+    if failure is not None:
+        raise failure
+    return answers
 
 
 def _local_path(target: str | None) -> str | None:
@@ -250,8 +303,9 @@ bp.add_app_template_filter(status_words, "status_words")
 @bp.get("/my-work")
 @signed_in(*WORKERS)
 def my_work():
-    cases = api("plans", "/v1/cases", worker="me", page_size=100)
-    deadlines = api("scheduler", "/v1/deadlines", assignee="me", status="open", page_size=200)
+    cases, deadlines = api_at_once(("plans", "/v1/cases", {"worker": "me", "page_size": 100}),
+                                   ("scheduler", "/v1/deadlines", {"assignee": "me", "status": "open",
+                                                                   "page_size": 200}))
     today = date.today()
     week = today + timedelta(days=7)
     overdue, due_soon = [], []

@@ -218,9 +218,7 @@ class Cases(MethodView):
         children = {c["_id"]: c for c in ctx().store.collection("children").find(
             {"_id": {"$in": sorted({c["child_id"] for c in items})}})}
         plan_of = {p["_id"]: p for p in plans.find({"_id": {"$in": sorted({c["plan_id"] for c in items if c.get("plan_id")})}})}
-        with ctx().store.unit_of_work() as uow:  # one audit entry per case listed
-            for case in items:
-                audit.record_write(uow, "read", "case", case["_id"], child_id=case["child_id"])
+        audit.record_reads(ctx().store, [("case", case["_id"], case["child_id"]) for case in items])
         out = []
         for case in items:
             child, plan = children.get(case["child_id"]), plan_of.get(case.get("plan_id"))

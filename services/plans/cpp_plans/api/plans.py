@@ -107,9 +107,7 @@ class Plans(MethodView):
         plans = ctx().store.collection("plans")
         page, size = query["page"], query["page_size"]
         items = plans.find(filter_, sort=[("created_on", -1)], skip=(page - 1) * size, limit=size)
-        with ctx().store.unit_of_work() as uow:  # one audit entry per plan listed
-            for plan in items:
-                audit.record_write(uow, "read", "plan", plan["_id"], child_id=plan["child_id"])
+        audit.record_reads(ctx().store, [("plan", plan["_id"], plan["child_id"]) for plan in items])
         return {"items": [plan_response(p) for p in items], "page": page, "page_size": size,
                 "total": plans.count_documents(filter_)}
 
