@@ -177,6 +177,22 @@ def test_the_childs_record_shows_details_identifiers_people_and_cases(client, pl
     assert 'href="/cases/case-1"' in html and "Opened 5 January 2026" in html and "Section 47 enquiries" in html
     assert plans.sent("GET", "/v1/cases")[-1]["query"]["child_id"] == ["child-1"]
     assert "child-1" not in re.sub(r'(href|action)="[^"]*"', "", html)  # ids only in addresses
+    assert "Rosa Fictional is not subject to a child protection plan now." in html
+
+
+def test_the_childs_record_shows_the_plan_in_force(client, plans):
+    plans.routes[("GET", "/v1/cases")] = (200, {"items": [
+        {**CASE, "id": "case-0", "status": "plan_ended", "plan_id": "plan-0"},
+        {**CASE, "status": "on_plan", "plan_id": "plan-1"}], "total": 2})
+    plans.routes[("GET", "/v1/plans/plan-1")] = (200, {
+        "id": "plan-1", "status": "active", "plan_version": 3, "created_on": "2026-02-10",
+        "content": {"key_worker": {"user": "demo-sw-1", "name": "Sam Okafor"}, "categories": ["neglect", "emotional_abuse"],
+                    "review_arrangements": {"next_review_date": "2026-05-10"}}})
+    html = client.get("/children/child-1").get_data(as_text=True)
+    plan = html[html.index('id="plan"'):html.index('id="cases"')]
+    assert 'href="/plans/plan-1"' in plan and "Version 3: Active" in plan and "10 February 2026" in plan
+    assert "Sam Okafor" in plan and "Neglect, Emotional abuse" in plan and "10 May 2026" in plan
+    assert not plans.sent("GET", "/v1/plans/plan-0")  # an ended plan is not in force
 
 
 def test_open_a_case(client, plans):

@@ -22,7 +22,7 @@ from wtforms.validators import InputRequired
 from .client import Answer, ChangedSinceRead, Invalid, NotFound, Refused, ServiceUnavailable
 from .people import ROLE_NAMES
 from .lifecycle_forms import error_summary, show_service_errors
-from .views import api, services, signed_in
+from .views import api, services, signed_in, words_of
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -48,13 +48,6 @@ UNITS = {"working_days": ("working day", "working days"), "days": ("day", "days"
          "months": ("month", "months")}
 
 
-def _words(name: str | None) -> str:
-    """An event type or a name in words: 'strategy_discussion.held.v1' as
-    'Strategy discussion held', 'held_on' as 'Held on'."""
-    text = re.sub(r"\.v[0-9]+$", "", name or "").replace(".", " ").replace("_", " ").strip()
-    return text[:1].upper() + text[1:]
-
-
 def _condition(when: dict | None) -> str:
     """A rule's condition on an event's data in words: 'kind is initial and plan required is yes'."""
     def value(v: Any) -> str:
@@ -63,7 +56,7 @@ def _condition(when: dict | None) -> str:
         if isinstance(v, list):
             return " or ".join(value(x) for x in v)
         return str(v).replace("_", " ")
-    return " and ".join(f"{_words(k).lower()} is {value(v)}" for k, v in (when or {}).items())
+    return " and ".join(f"{words_of(k).lower()} is {value(v)}" for k, v in (when or {}).items())
 
 
 def _moment(value: Any) -> str:
@@ -83,7 +76,6 @@ def _moment(value: Any) -> str:
 
 
 bp.add_app_template_filter(_moment, "moment")
-bp.add_app_template_filter(_words, "words")
 bp.add_app_template_filter(_condition, "condition")
 
 

@@ -224,7 +224,11 @@ class OpenCaseForm(FlaskForm):
 def child(child_id: str):
     record = api("plans", f"/v1/children/{child_id}")
     cases = api("plans", "/v1/cases", child_id=child_id, page_size=100)["items"]
+    # The plan in force: the one of a case on a plan (a child has at most one case open at a time).
+    on_plan = next((c for c in cases if c.get("status") == "on_plan" and c.get("plan_id")), None)
+    in_force = api("plans", f"/v1/plans/{on_plan['plan_id']}") if on_plan else None
     return render_template("lifecycle/child.html", child=record, child_name=child_name(record), cases=cases,
+                           plan=in_force, plan_statuses={"outline": "Outline plan", "active": "Active"},
                            stages=STAGES, schemes=SCHEME_NAMES, open_form=OpenCaseForm(),
                            can_open=session["user"]["role"] in ("social_worker", "team_manager"))
 

@@ -26,7 +26,7 @@ from wtforms import (DateField, HiddenField, RadioField, SelectChoice, SelectFie
 from wtforms.validators import InputRequired, Length, Optional
 
 from .client import ChangedSinceRead, Forbidden, Invalid, NotFound, Refused
-from .views import api, api_at_once, child_name, day, services, signed_in
+from .views import api, api_at_once, child_name, day, services, signed_in, words_of
 
 bp = Blueprint("plan", __name__)
 
@@ -75,11 +75,6 @@ SECTION_TITLES = {
 
 # --- words ---
 
-def words(value: str | None) -> str:
-    """'physical_abuse' as 'Physical abuse'."""
-    return (value or "").replace("_", " ").capitalize()
-
-
 def frequency(value: Any) -> str:
     if isinstance(value, dict):
         every, unit = value.get("every"), value.get("unit", "")
@@ -93,7 +88,7 @@ def paragraphs(text: str | None) -> Markup:
     return Markup("").join(Markup('<p class="govuk-body">{}</p>').format(line) for line in lines)
 
 
-for _name, _filter in (("words", words), ("frequency", frequency), ("paragraphs", paragraphs)):
+for _name, _filter in (("frequency", frequency), ("paragraphs", paragraphs)):
     bp.add_app_template_filter(_filter, _name)
 
 
@@ -117,7 +112,7 @@ def staff_name(user: str | None, entry: Any = None) -> str:
 def agreed_words(agreed: dict | None) -> dict:
     agreed = agreed or {}
     return {"by": staff_name(agreed.get("by")), "on": day(agreed.get("on")) or "Not recorded",
-            "at": AGREED_AT.get(agreed.get("at") or "", words(agreed.get("at")) or "Not recorded")}
+            "at": AGREED_AT.get(agreed.get("at") or "", words_of(agreed.get("at")) or "Not recorded")}
 
 
 # --- the plan as text, section by section (the difference view's lines) ---
@@ -141,20 +136,20 @@ def plan_text(content: dict) -> list[tuple[str, list[str]]]:
 
     kw = c.get("key_worker") or {}
     add("key_worker", [_person({**kw, "agency": kw.get("team")})] if kw else [])
-    add("categories", [words(x) for x in c.get("categories") or []])
+    add("categories", [words_of(x) for x in c.get("categories") or []])
     add("concerns", (c.get("concerns") or "").splitlines())
     add("causes_of_harm", list(c.get("causes_of_harm") or []))
     add("childs_needs", [f"{n['need']}: {n['how_met']}" for n in c.get("childs_needs") or []])
     add("parents_needs", [f"{n['need']}: {n['how_met']}" for n in c.get("parents_needs") or []])
     outcomes = {o.get("id"): o for o in c.get("outcomes") or []}
-    add("outcomes", [f"{o['description']} ({words(o.get('term'))} term, by {day(o.get('target_date'))}). "
+    add("outcomes", [f"{o['description']} ({words_of(o.get('term'))} term, by {day(o.get('target_date'))}). "
                      f"Progress judged by: {o.get('how_progress_judged')}" for o in outcomes.values()])
     add("actions", [f"{a['what']} – {_person(a.get('who') or {})}, by {day(a.get('by_when'))} "
-                    f"({ACTION_STATUSES.get(a.get('status'), words(a.get('status')))}). Why: {a.get('why')}. "
+                    f"({ACTION_STATUSES.get(a.get('status'), words_of(a.get('status')))}). Why: {a.get('why')}. "
                     f"Towards: {(outcomes.get(a.get('outcome_id')) or {}).get('description', 'an outcome')}"
                     + (f". Notes: {a['notes']}" if a.get("notes") else "") for a in c.get("actions") or []])
-    add("interventions", [f"{words(i['kind'])}: {i['description']}" for i in c.get("interventions") or []])
-    add("monitoring", [f"{m['who']} ({m['agency']}): {m['what']} – {words(m.get('contact_type'))}, "
+    add("interventions", [f"{words_of(i['kind'])}: {i['description']}" for i in c.get("interventions") or []])
+    add("monitoring", [f"{m['who']} ({m['agency']}): {m['what']} – {words_of(m.get('contact_type'))}, "
                        f"{frequency(m.get('frequency')).lower()}" for m in c.get("monitoring") or []])
     add("further_assessments", [f"{a['assessment']} – {a['by_whom']}"
                                 + (f", by {day(a['by_when'])}" if a.get("by_when") else "")
@@ -173,7 +168,7 @@ def plan_text(content: dict) -> list[tuple[str, list[str]]]:
     add("accessibility", [
         f"First language: {acc['first_language']}" if acc.get("first_language") else "",
         f"Interpreter: {acc.get('interpreter_language') or 'needed'}" if acc.get("interpreter_needed") else "",
-        ("Formats: " + ", ".join(words(f) for f in acc["accessible_formats"])) if acc.get("accessible_formats")
+        ("Formats: " + ", ".join(words_of(f) for f in acc["accessible_formats"])) if acc.get("accessible_formats")
         else "",
         acc.get("cultural_considerations") or "", acc.get("disability_adjustments") or ""])
     return out
@@ -552,7 +547,7 @@ def new_visit(plan_id: str):
 # --- documents ---
 
 def document_rows(documents: list[dict]) -> list[dict]:
-    return [{**d, "title": DOCUMENT_KINDS.get(d.get("kind"), words(d.get("kind"))),
+    return [{**d, "title": DOCUMENT_KINDS.get(d.get("kind"), words_of(d.get("kind"))),
              "audience": "The family" if d.get("kind") in FAMILY_KINDS else "Professionals"} for d in documents]
 
 

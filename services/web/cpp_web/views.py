@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -53,7 +54,15 @@ def day(value: str | None) -> str:
     return f"{d.day} {d:%B %Y}"
 
 
+def words_of(name: str | None) -> str:
+    """A code in words: 'physical_abuse' as 'Physical abuse', an event type
+    'strategy_discussion.held.v1' as 'Strategy discussion held'."""
+    text = re.sub(r"\.v[0-9]+$", "", name or "").replace(".", " ").replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
 bp.add_app_template_filter(day, "day")
+bp.add_app_template_filter(words_of, "words")
 bp.add_app_template_global(words.term, "term")
 
 
