@@ -1,5 +1,5 @@
 """The end of a case's journey in a real browser against a real stack
-(RabbitMQ, the plans, scheduler and notify services, the web application): a
+(the shared `web_stack`: RabbitMQ, the four services, the web application): a
 case with an active plan seeded through the services' APIs. The chair
 schedules a review conference from the case's task list and records its
 outcome ending the plan (after the form's errors); the social worker steps
@@ -8,71 +8,19 @@ child's chronology. Each page of ours passes axe-core with zero violations
 and is saved as a screenshot."""
 from __future__ import annotations
 
-import uuid
 from datetime import date, timedelta
 
 import pytest
-import requests
 
-from cpp_shared.auth import issue_dev_token, load_dev_key
-from cpp_shared.config import Settings
-from tests.helpers import bearer, new_child_over_http
-from tests.integration.conftest import rabbit  # noqa: F401 (fixture)
-from tests.integration.processes import launch
 from tests.web.test_browser import artifacts, check  # noqa: F401 (fixture)
-from tests.web.test_browser_plan import DETAILED, OUTLINE, PEOPLE, browser, new_page, ok, sign_in_as  # noqa: F401
+from tests.web.test_browser_plan import browser, new_page, seed_plan, sign_in_as  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.broker]
 
 
 @pytest.fixture(scope="module")
-def journey_stack(tmp_path_factory, rabbit):  # noqa: F811 (the fixture imported above)
-    data = tmp_path_factory.mktemp("journey-stack")
-    settings = Settings.from_env("plans", {"CPP_MODE": "development", "CPP_DATA_DIR": str(data)})
-    load_dev_key(settings.dev_signing_key_file, create=True)
-    broker_url = rabbit.add_vhost(f"test-journey-{uuid.uuid4().hex[:10]}")
-    running = []
-    try:
-        for service in ("plans", "scheduler"):
-            running.append(launch(service, data, broker_url))
-        running.append(launch("notify", data, broker_url, "web"))
-        urls = {p.service: p.url for p in running}
-        web = launch("web", data, broker_url, "web", **{f"CPP_WEB_{s.upper()}_URL": u for s, u in urls.items()})
-        running.append(web)
-        stack = {"web": web.url, **urls, "settings": settings}
-        stack.update(seed_active_plan(stack))
-        yield stack
-    finally:
-        for proc in running:
-            proc.stop()
-
-
-def seed_active_plan(stack) -> dict:
-    """A case of the demo social worker with an active plan (the first core group agreed it), through the
-    services' APIs as each person would."""
-    plans = stack["plans"]
-    who = {k: bearer(issue_dev_token(stack["settings"], authority="ENG", create_key=False, **p))
-           for k, p in PEOPLE.items()}
-    for headers in who.values():  # each is in the staff directory before the plan names them
-        ok(requests.get(f"{plans}/v1/staff/me", headers=headers, timeout=20))
-    sw, chair = who["sw"], who["chair"]
-    d0 = date.today() - timedelta(days=60)
-    on = lambda days: (d0 + timedelta(days=days)).isoformat()  # noqa: E731
-    child_id = new_child_over_http(plans, sw, given_names="Rosa", family_name="Fictional")
-    case_id = ok(requests.post(f"{plans}/v1/cases", json={"child_id": child_id}, headers=sw, timeout=20))["id"]
-    ok(requests.post(f"{plans}/v1/cases/{case_id}/strategy-discussions", json={"held_on": on(0)}, headers=sw,
-                     timeout=20))
-    ok(requests.post(f"{plans}/v1/cases/{case_id}/enquiry-outcome", headers=sw, timeout=20,
-                     json={"completed_on": on(2), "conference_required": True}))
-    conference = ok(requests.post(f"{plans}/v1/cases/{case_id}/conferences", headers=sw, timeout=20,
-                                  json={"kind": "initial", "scheduled_for": on(10), "chair": "demo-chair-1"}))
-    held = ok(requests.post(f"{plans}/v1/conferences/{conference['id']}/outcome", headers=chair, timeout=20,
-                            json={"held_on": on(10), "plan_required": True, "outline_plan": OUTLINE}))
-    plan_id = held["plan"]["id"]
-    ok(requests.post(f"{plans}/v1/plans/{plan_id}/core-group-meetings", headers=sw, timeout=20, json={
-        "held_on": on(15), "detailed_plan_agreed": True, "attendees": [{"name": "Alex Fictional"}],
-        "plan": DETAILED}))
-    return {"case_id": case_id, "plan_id": plan_id, "child_id": child_id}
+def journey_stack(web_stack):
+    return {**web_stack, **seed_plan(web_stack, days_ago=60)}
 
 
 def fill_day(page, field: str, day: date) -> None:

@@ -9,19 +9,15 @@ makes the plan's calendar address, reads it once, and stops it. Each page
 passes axe-core with zero violations and is saved as a screenshot."""
 from __future__ import annotations
 
-import uuid
 from datetime import date, timedelta
 
 import pytest
 import requests
 
-from cpp_shared.auth import issue_dev_token, load_dev_key
-from cpp_shared.config import Settings
-from tests.helpers import bearer, new_child_over_http, wait_for
-from tests.integration.conftest import rabbit  # noqa: F401 (fixture)
-from tests.integration.processes import launch
+from cpp_shared.auth import issue_dev_token
+from tests.helpers import bearer, wait_for
 from tests.web.test_browser import artifacts, check  # noqa: F401 (fixture)
-from tests.web.test_browser_plan import OUTLINE, PEOPLE, browser, new_page, ok, sign_in_as  # noqa: F401 (fixture)
+from tests.web.test_browser_plan import PEOPLE, browser, new_page, seed_plan, sign_in_as  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.broker]
 
@@ -29,58 +25,18 @@ NHS = "9434765919"
 
 
 @pytest.fixture(scope="module")
-def partner_stack(tmp_path_factory, rabbit):  # noqa: F811 (the fixture imported above)
-    data = tmp_path_factory.mktemp("partner-stack")
-    settings = Settings.from_env("plans", {"CPP_MODE": "development", "CPP_DATA_DIR": str(data)})
-    load_dev_key(settings.dev_signing_key_file, create=True)
-    broker_url = rabbit.add_vhost(f"test-partner-{uuid.uuid4().hex[:10]}")
-    running = []
-    try:
-        for service in ("plans", "scheduler"):  # the scheduler learns of the plan from the plans' events
-            running.append(launch(service, data, broker_url))
-        for service in ("notify", "docs"):  # their APIs answer; nothing is delivered
-            running.append(launch(service, data, broker_url, "web"))
-        urls = {p.service: p.url for p in running}
-        web = launch("web", data, broker_url, "web", **{f"CPP_WEB_{s.upper()}_URL": u for s, u in urls.items()})
-        running.append(web)
-        stack = {"web": web.url, **urls, "settings": settings, "data": data}
-        stack.update(seed(stack))
-        yield stack
-    finally:
-        for proc in running:
-            proc.stop()
+def partner_stack(web_stack):
+    """A child with an NHS number and an outline plan in force (the social
+    worker's case, the chair's conference), known to the scheduler."""
+    seeded = seed_plan(web_stack, days_ago=20, active=False, identifiers=[{"scheme": "nhs_number", "value": NHS}])
+    feeds = f"{web_stack['scheduler']}/v1/plans/{seeded['plan_id']}/calendar-feeds"
+    wait_for(lambda: requests.get(feeds, headers=token(web_stack, "sw"), timeout=10).status_code == 200, timeout=60,
+             what="the scheduler to learn of the plan")
+    return {**web_stack, **seeded}
 
 
 def token(stack, who: str) -> dict:
     return bearer(issue_dev_token(stack["settings"], authority="ENG", create_key=False, **PEOPLE[who]))
-
-
-def seed(stack) -> dict:
-    """A child with an NHS number and an outline plan in force (the social
-    worker's case, the chair's conference), known to the scheduler."""
-    plans = stack["plans"]
-    who = {k: token(stack, k) for k in PEOPLE}
-    for headers in who.values():  # each is in the staff directory before the plan names them
-        ok(requests.get(f"{plans}/v1/staff/me", headers=headers, timeout=20))
-    sw, chair = who["sw"], who["chair"]
-    d0 = date.today() - timedelta(days=20)
-    on = lambda days: (d0 + timedelta(days=days)).isoformat()  # noqa: E731
-    child_id = new_child_over_http(plans, sw, given_names="Rosa", family_name="Fictional",
-                                   identifiers=[{"scheme": "nhs_number", "value": NHS}])
-    case_id = ok(requests.post(f"{plans}/v1/cases", json={"child_id": child_id}, headers=sw, timeout=20))["id"]
-    ok(requests.post(f"{plans}/v1/cases/{case_id}/strategy-discussions", json={"held_on": on(0)}, headers=sw,
-                     timeout=20))
-    ok(requests.post(f"{plans}/v1/cases/{case_id}/enquiry-outcome", headers=sw, timeout=20,
-                     json={"completed_on": on(2), "conference_required": True}))
-    conference = ok(requests.post(f"{plans}/v1/cases/{case_id}/conferences", headers=sw, timeout=20,
-                                  json={"kind": "initial", "scheduled_for": on(10), "chair": "demo-chair-1"}))
-    held = ok(requests.post(f"{plans}/v1/conferences/{conference['id']}/outcome", headers=chair, timeout=20,
-                            json={"held_on": on(10), "plan_required": True, "outline_plan": OUTLINE}))
-    plan_id = held["plan"]["id"]
-    feeds = f"{stack['scheduler']}/v1/plans/{plan_id}/calendar-feeds"
-    wait_for(lambda: requests.get(feeds, headers=sw, timeout=10).status_code == 200, timeout=60,
-             what="the scheduler to learn of the plan")
-    return {"plan_id": plan_id, "held_on": on(10)}
 
 
 def day(iso: str) -> str:

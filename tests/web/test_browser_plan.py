@@ -7,17 +7,13 @@ people in two browser contexts change the same plan at once. Each page of
 ours passes axe-core with zero violations and is saved as a screenshot."""
 from __future__ import annotations
 
-import uuid
 from datetime import date, timedelta
 
 import pytest
 import requests
 
-from cpp_shared.auth import issue_dev_token, load_dev_key
-from cpp_shared.config import Settings
+from cpp_shared.auth import issue_dev_token
 from tests.helpers import bearer, new_child_over_http, wait_for
-from tests.integration.conftest import rabbit  # noqa: F401 (fixture)
-from tests.integration.processes import launch
 from tests.web.test_browser import CHROMIUM, QUIET, artifacts, check  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.broker]
@@ -61,39 +57,24 @@ def ok(resp, *statuses):
 
 
 @pytest.fixture(scope="module")
-def plan_stack(tmp_path_factory, rabbit):  # noqa: F811 (the fixture imported above)
-    data = tmp_path_factory.mktemp("plan-stack")
-    settings = Settings.from_env("plans", {"CPP_MODE": "development", "CPP_DATA_DIR": str(data)})
-    load_dev_key(settings.dev_signing_key_file, create=True)
-    broker_url = rabbit.add_vhost(f"test-plan-{uuid.uuid4().hex[:10]}")
-    running = []
-    try:
-        for service in ("plans", "scheduler", "docs"):  # the docs worker renders the plan's documents
-            running.append(launch(service, data, broker_url))
-        running.append(launch("notify", data, broker_url, "web"))
-        urls = {p.service: p.url for p in running}
-        web = launch("web", data, broker_url, "web", **{f"CPP_WEB_{s.upper()}_URL": u for s, u in urls.items()})
-        running.append(web)
-        stack = {"web": web.url, **urls, "settings": settings}
-        stack.update(seed_plan(stack))
-        yield stack
-    finally:
-        for proc in running:
-            proc.stop()
+def plan_stack(web_stack):
+    return {**web_stack, **seed_plan(web_stack, documents=True)}
 
 
-def seed_plan(stack) -> dict:
-    """A case of the demo social worker with an active plan (version 2, agreed by the first core group),
-    through the services' APIs as each person would; then its documents, as the docs service makes them."""
+def seed_plan(stack, *, days_ago: int = 30, active: bool = True, documents: bool = False,
+              **child: object) -> dict:
+    """A case of the demo social worker with an outline plan, or an active one (version 2, agreed by the
+    first core group), through the services' APIs as each person would; with ``documents``, once the docs
+    service has made its documents."""
     plans = stack["plans"]
     who = {k: bearer(issue_dev_token(stack["settings"], authority="ENG", create_key=False, **p))
            for k, p in PEOPLE.items()}
     for headers in who.values():  # each is in the staff directory before the plan names them
         ok(requests.get(f"{plans}/v1/staff/me", headers=headers, timeout=20))
     sw, chair = who["sw"], who["chair"]
-    d0 = date.today() - timedelta(days=30)
+    d0 = date.today() - timedelta(days=days_ago)
     on = lambda days: (d0 + timedelta(days=days)).isoformat()  # noqa: E731
-    child_id = new_child_over_http(plans, sw, given_names="Rosa", family_name="Fictional")
+    child_id = new_child_over_http(plans, sw, **{"given_names": "Rosa", "family_name": "Fictional", **child})
     case_id = ok(requests.post(f"{plans}/v1/cases", json={"child_id": child_id}, headers=sw, timeout=20))["id"]
     ok(requests.post(f"{plans}/v1/cases/{case_id}/strategy-discussions", json={"held_on": on(0)}, headers=sw,
                      timeout=20))
@@ -104,18 +85,20 @@ def seed_plan(stack) -> dict:
     held = ok(requests.post(f"{plans}/v1/conferences/{conference['id']}/outcome", headers=chair, timeout=20,
                             json={"held_on": on(10), "plan_required": True, "outline_plan": OUTLINE}))
     plan_id = held["plan"]["id"]
-    ok(requests.post(f"{plans}/v1/plans/{plan_id}/core-group-meetings", headers=sw, timeout=20, json={
-        "held_on": on(15), "detailed_plan_agreed": True, "attendees": [{"name": "Alex Fictional"}],
-        "plan": DETAILED}))
+    if active:
+        ok(requests.post(f"{plans}/v1/plans/{plan_id}/core-group-meetings", headers=sw, timeout=20, json={
+            "held_on": on(15), "detailed_plan_agreed": True, "attendees": [{"name": "Alex Fictional"}],
+            "plan": DETAILED}))
 
-    def documents():
+    def made():
         resp = requests.get(f"{stack['docs']}/v1/plans/{plan_id}/documents", params={"version": 2}, headers=sw,
                             timeout=10)
         kinds = {(d["kind"], d["format"]) for d in resp.json()["documents"]} if resp.status_code == 200 else set()
         return {("professional_plan", "pdf"), ("family_plan", "html")} <= kinds
 
-    wait_for(documents, timeout=120, what="the docs service to make the plan's documents")
-    return {"case_id": case_id, "plan_id": plan_id}
+    if documents:
+        wait_for(made, timeout=120, what="the docs service to make the plan's documents")
+    return {"case_id": case_id, "plan_id": plan_id, "child_id": child_id, "held_on": on(10)}
 
 
 def new_page(browser):
