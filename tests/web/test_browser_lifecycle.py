@@ -125,7 +125,7 @@ def test_a_case_from_registering_the_child_to_the_outline_plan(stack, page, arti
     assert "Morgan Ellis" in page.content()
 
     page.goto(child_url)  # the child's record lists the case
-    assert page.locator("#cases + table").get_by_role("link").count() == 1
+    assert page.locator("#cases ~ table").get_by_role("link").count() == 1
     at("child-with-case", "Rosa Walkthrough")
 
     # The chair signs in (the case's address brings them back to it) and records the outcome.

@@ -54,7 +54,7 @@ def test_a_report_is_drafted_returned_submitted_again_and_countersigned(stack, p
     # The social worker drafts the report from the case's conference, and submits it.
     sign_in_as(page, web, "Sam Okafor")
     page.goto(f"{web}/cases/{seeded['case_id']}")
-    page.get_by_role("link", name="Report to the initial conference").click()
+    page.get_by_role("link", name="Report to the initial child protection conference").click()
     assert page.locator("h1").inner_text() == "Draft the report to conference"
     check(page, artifacts, "team-1-draft-form")
     page.get_by_role("button", name="Save the draft").click()  # nothing filled in

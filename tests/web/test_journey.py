@@ -261,7 +261,7 @@ def test_the_chronology_in_plain_words_with_names_never_ids(client, review):  # 
     assert said[2] == "20 April 2026 Review child protection conference held: the child protection plan ends Morgan Ellis"
     assert said[3] == ("1 April 2026 Review child protection conference moved from 15 April 2026 to 20 April 2026. "
                        "Reason: The chair is ill Priya Shah")
-    assert said[4] == "10 April 2026 Report to the review conference countersigned Priya Shah"
+    assert said[4] == "10 April 2026 Report to the review child protection conference countersigned Priya Shah"
     assert said[5] == "5 January 2026 Case opened Not recorded"
     assert "demo-" not in re.sub(r'href="[^"]*"', "", html)  # names, never ids
     assert "<h1" in html and html.count("<h1") == 1

@@ -5,17 +5,13 @@ from __future__ import annotations
 import pytest
 
 from cpp_shared.auth import load_dev_key
-from cpp_shared.config import Settings
 from cpp_web.app import create_app
 from tests.web.test_lifecycle import CASE, CONFERENCE, plans  # noqa: F401 (fixture)
-from tests.web.test_web_app import sign_in
+from tests.web.test_web_app import csrf_of, make_settings, sign_in
 
 
 def client_for(tmp_path, plans, plugins: str):  # noqa: F811
-    env = {"CPP_MODE": "development", "CPP_DATA_DIR": str(tmp_path / plugins), "CPP_LOG_FORMAT": "console",
-           "CPP_PLUGINS": plugins}
-    env.update({f"CPP_WEB_{name.upper()}_URL": fake.url for name, fake in plans.fakes.items()})
-    settings = Settings.from_env("web", env)
+    settings = make_settings(tmp_path / plugins, plans.fakes, CPP_PLUGINS=plugins)
     load_dev_key(settings.dev_signing_key_file, create=True)
     app = create_app(settings)
     app.config["TESTING"] = True
@@ -50,7 +46,6 @@ def test_the_forms_and_the_task_list_speak_the_deployments_words(tmp_path, plans
 def test_an_error_message_names_the_deployments_words(tmp_path, plans):  # noqa: F811
     client = client_for(tmp_path, plans, "guernsey")
     page = client.get("/cases/case-1/enquiry-outcome").get_data(as_text=True)
-    from tests.web.test_web_app import csrf_of
     resp = client.post("/cases/case-1/enquiry-outcome", data={"csrf_token": csrf_of(page)})
     html = resp.get_data(as_text=True)
     assert resp.status_code == 400

@@ -22,7 +22,7 @@ from wtforms.validators import InputRequired
 from .client import Answer, ChangedSinceRead, Invalid, NotFound, Refused, ServiceUnavailable
 from .people import ROLE_NAMES
 from .lifecycle_forms import error_summary, show_service_errors
-from .views import api, services, signed_in, words_of
+from .views import api, changed_since_read, services, signed_in, words_of
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -155,7 +155,11 @@ def scope(subscription_id: str):
         except Invalid as exc:
             show_service_errors(form, exc.fields, {"scope.classes": "classes", "scope": "classes"}, problems)
         except ChangedSinceRead:
-            return render_template("admin/changed.html", subscription=current), 412
+            return changed_since_read(
+                "Someone changed this subscription since you opened it",
+                ["Your change was not saved, so nothing of theirs was overwritten."],
+                [(url_for("admin.scope", subscription_id=current["id"]), "Open the scope as it is now",
+                  ", then change it again.")])
         except Refused as exc:
             problems.append(_sentence(exc.message or "Notify did not allow this change now"))
         else:

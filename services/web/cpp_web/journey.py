@@ -20,9 +20,9 @@ from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, Radio
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from .client import NotFound
-from .lifecycle import KINDS, READERS, Step, _area, _conference, _done, _submit, _text, _case_and_child
+from .lifecycle import READERS, Step, _area, _conference, _done, _submit, _text, _case_and_child
 from .lifecycle_forms import ATTENDEE_ROWS, AttendeeForm, DayField, DayRequired, KeyField, attendees_of
-from .views import STAGES, api, child_name, services, signed_in
+from .views import STAGES, api, changed_since_read, child_name, services, signed_in
 from .words import term
 
 bp = Blueprint("journey", __name__)
@@ -109,10 +109,17 @@ def review_outcome(conference_id: str):
     elif plan is None:
         refused = f"This case has no {term('plan')} to review."
     step = Step(form, refused=refused)
-    context = dict(conference=record, case=case, plan=plan, child_name=child_name(kid), kinds=KINDS)
+    context = dict(conference=record, case=case, plan=plan, child_name=child_name(kid))
     if refused is None and form.validate_on_submit():
         if form.plan_etag.data and form.plan_etag.data != plan_etag:
-            return render_template("journey/changed.html", **context), 412
+            read = [(url_for("plan.plan", plan_id=plan["id"]), f"Read the {term('plan')} as it is now",
+                     f" (version {plan.get('plan_version')}).")] if plan else []
+            return changed_since_read(
+                f"Someone changed the {term('plan')} since you opened this form",
+                [f"The {term('review_conference')}'s outcome for {child_name(kid)} was not saved, so that nothing "
+                 f"is decided on a {term('plan')} you have not seen."],
+                read + [(url_for("journey.review_outcome", conference_id=record["id"]),
+                         "Open the outcome form again", " to record the outcome.")])
         body: dict[str, Any] = {"held_on": form.held_on.iso, "decision": form.decision.data,
                                 "attendees": attendees_of(form.attendees)}
         if form.decision.data == "end":
@@ -252,7 +259,7 @@ def journey_steps(case: dict, plan: dict | None, steps: list[dict], cin_plans: l
 
 # --- the child's chronology ---
 
-REPORT_KINDS = {"initial_conference": "initial conference", "review_conference": "review conference"}
+REPORT_KINDS = ("initial_conference", "review_conference")  # the terms' keys (words.py)
 
 
 def _conference_words(kind: str | None) -> str:
@@ -301,7 +308,8 @@ def words(entry: dict) -> str:
             "the child was seen" if d.get("child_seen") else "the child was not seen")
         return f"Visit by {d['visitor']}: {seen}" if d.get("visitor") else f"Visit: {seen}"
     if type_.startswith("report_"):
-        report = f"Report to the {REPORT_KINDS.get(d.get('report_kind'), 'conference')}"
+        kind = d.get("report_kind")
+        report = f"Report to the {term(kind) if kind in REPORT_KINDS else 'conference'}"
         done = {"report_drafted": "drafted", "report_submitted": "submitted for countersigning",
                 "report_returned": "returned to its author", "report_countersigned": "countersigned",
                 "report_shared": "shared with the family", "report_sent_to_chair": "sent to the chair"}[type_]

@@ -26,7 +26,7 @@ from wtforms.validators import InputRequired, Length, Optional
 from .client import Answer, ChangedSinceRead, Invalid, NotFound, Refused
 from .lifecycle_forms import ATTENDEE_ROWS, AttendeeForm, attendees_of, DayField, DayRequired, KeyField, error_summary, show_service_errors, yes_no
 from .words import Worded, term
-from .views import STAGES, api, child_name, services, signed_in
+from .views import STAGES, api, changed_since_read, child_name, day, services, signed_in
 
 bp = Blueprint("lifecycle", __name__)
 
@@ -396,8 +396,13 @@ class MoveConferenceForm(Worded, FlaskForm):
 
 
 def _changed(record: dict, case: dict, kid: dict):
-    return render_template("lifecycle/changed.html", conference=record, case=case, child_name=child_name(kid),
-                           kinds=kinds()), 412
+    kind = kinds().get(record.get("kind"), "conference").lower()
+    return changed_since_read(
+        "Someone changed this conference since you opened it",
+        [f"Your change to the {kind} for {child_name(kid)} was not saved, so that theirs is not lost.",
+         f"It is now scheduled for {day(record.get('scheduled_for'))}."],
+        [(url_for("lifecycle.move_conference", conference_id=record["id"]), "Open the conference again",
+          " to see it as it is now and make your change.")])
 
 
 @bp.route("/conferences/<conference_id>/move", methods=["GET", "POST"])

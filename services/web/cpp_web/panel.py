@@ -20,7 +20,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from .client import ChangedSinceRead, NotFound
 from .lifecycle import Step, _done, _submit
 from .lifecycle_forms import DayField, KeyField
-from .views import api, child_name, services, signed_in
+from .views import api, changed_since_read, child_name, services, signed_in
 from .words import term
 
 bp = Blueprint("panel", __name__)
@@ -167,8 +167,11 @@ def request_page(request_id: str):
             answer = step.send("POST", f"/v1/resource-panel-requests/{request_id}/decision", body, DECISION_FIELDS,
                                etag=form.etag.data or None)
         except ChangedSinceRead:
-            return render_template("panel/changed.html", req=record, plan=plan, child_name=name,
-                                   title="Someone decided this request since you opened it"), 412
+            return changed_since_read(
+                "Someone decided this request since you opened it",
+                ["Your decision was not recorded, so theirs is not lost."],
+                [(url_for("panel.request_page", request_id=record["id"]), "Read the request as it is now",
+                  ", then record your decision again if it still needs one.")], child_name=name)
         if answer is not None:
             decided = DECISIONS[form.decision.data].lower()
             return _done(f"The panel's decision is recorded: {decided}.", url_for("team.approvals")

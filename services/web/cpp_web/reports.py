@@ -22,7 +22,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from .client import ChangedSinceRead, Forbidden, Invalid, NotFound, Refused
 from .lifecycle_forms import DayField
-from .views import _conf, api, child_name, services, signed_in
+from .views import _conf, api, changed_since_read, child_name, services, signed_in
 from .words import term
 
 bp = Blueprint("reports", __name__)
@@ -564,7 +564,11 @@ def edit_report(report_id: str):
             services().call("plans", "PATCH", f"/v1/reports/{report_id}", json=_body(form, plan),
                             headers={"If-Match": form.etag.data or "*"}, **_token())
         except ChangedSinceRead:
-            return render_template("team/changed.html", report=record, title="Someone changed this report"), 412
+            return changed_since_read(
+                "Someone changed this report since you opened it",
+                ["Your changes were not saved, so nothing of theirs was overwritten."],
+                [(url_for("reports.report", report_id=record["id"]), "Read the report as it is now",
+                  ", then change it again.")])
         except Invalid as exc:
             problems = show_invalid(form, exc, to_field)
         except (Refused, Forbidden) as exc:

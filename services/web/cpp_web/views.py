@@ -218,6 +218,14 @@ def signed_in(*roles: str) -> Callable:
     return wrap
 
 
+def changed_since_read(heading: str, lines: list[str], links: list[tuple[str, str, str]], *,
+                       child_name: str | None = None):
+    """The 412 page: a change not saved because someone changed the record
+    first; ``links`` are (address, link text, the words after the link)."""
+    return render_template("errors/changed.html", heading=heading, lines=lines, links=links,
+                           child_name=child_name), 412
+
+
 def end_session() -> None:
     """Forget everything: the stored session is deleted and the browser's
     session id is never used again (a new one is given when the session next
