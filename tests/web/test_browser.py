@@ -27,19 +27,24 @@ QUIET = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "-
 
 
 @pytest.fixture
-def stack(tmp_path, broker_url):  # noqa: F811 (the fixture imported above)
+def stack(request, tmp_path, broker_url):  # noqa: F811 (the fixture imported above)
+    """The stack. Parametrized (indirect) with {"plugins": "england,bromley"}, every process runs that
+    deployment's plugins; with {"workers": ("docs",)}, those services' workers run too (the docs service
+    then makes documents)."""
+    options = getattr(request, "param", None) or {}
+    extra = {"CPP_PLUGINS": options["plugins"]} if options.get("plugins") else {}
+    workers = ("plans", "scheduler", *options.get("workers", ()))
     data = tmp_path / "var"
     data.mkdir()
-    settings = Settings.from_env("plans", {"CPP_MODE": "development", "CPP_DATA_DIR": str(data)})
+    settings = Settings.from_env("plans", {"CPP_MODE": "development", "CPP_DATA_DIR": str(data), **extra})
     load_dev_key(settings.dev_signing_key_file, create=True)  # one key for every process
     running = []
     try:
-        for service in ("plans", "scheduler"):
-            running.append(launch(service, data, broker_url))
-        for service in ("notify", "docs"):  # their pages come later: their APIs answer, no worker needed
-            running.append(launch(service, data, broker_url, "web"))
+        for service in ("plans", "scheduler", "notify", "docs"):  # a service without its worker: its API answers
+            running.append(launch(service, data, broker_url, *(() if service in workers else ("web",)), **extra))
         urls = {p.service: p.url for p in running}
-        web = launch("web", data, broker_url, "web", **{f"CPP_WEB_{s.upper()}_URL": u for s, u in urls.items()})
+        web = launch("web", data, broker_url, "web", **extra,
+                     **{f"CPP_WEB_{s.upper()}_URL": u for s, u in urls.items()})
         running.append(web)
         yield {"web": web.url, **urls, "settings": settings, "processes": {p.service: p for p in running},
                "data": data}

@@ -381,3 +381,43 @@ def test_the_docs_service_down_is_a_page_naming_it(client, fakes):
     page = client.get(f"/documents/{DOC_PDF}")
     assert page.status_code == 503 and "documents" in page.get_data(as_text=True)
 
+
+
+def test_the_meeting_that_agrees_the_detailed_plan_adds_its_outcome_action_and_monitoring(client, fakes):
+    """An outline plan has no outcomes, actions, monitoring or review arrangements: the meeting's form adds
+    them to the plan's own content, the contingency plan prefilled as the plan has it."""
+    outline = {k: v for k, v in CONTENT.items() if k not in ("outcomes", "actions", "monitoring")}
+    fakes["plans"].routes[("GET", f"/v1/plans/{PLAN_ID}")] = (200, {**PLAN, "status": "outline", "content": outline})
+    fields = form_fields(client.get(f"/plans/{PLAN_ID}/core-group-meetings/new").get_data(as_text=True))
+    assert fields["contingency_plan"] == "A legal planning meeting is called"
+    assert fields["triggers"] == "Rosa is found alone at home"
+    fakes["plans"].routes[("POST", f"/v1/plans/{PLAN_ID}/core-group-meetings")] = (201, {"id": "m1"})
+    data = {**fields, "held_on": ["3", "3", "2026"], "detailed_plan_agreed": "yes",
+            "outcome": "Rosa lives in a safe home", "outcome_term": "short", "outcome_on": ["30", "9", "2026"],
+            "outcome_judged": "Visits find the home safe", "action_what": "Clear the kitchen",
+            "action_why": "Hygiene risk", "action_who": "Alex Parent", "action_who_kind": "family_member",
+            "action_by": ["30", "4", "2026"], "monitoring_who": "Hana Visitor", "monitoring_agency": "NHS",
+            "monitoring_what": "Sees Rosa at home", "monitoring_contact": "home_visit", "monitoring_every": "2",
+            "monitoring_unit": "weeks", "next_review_on": ["1", "6", "2026"], "review_judged": "At the review"}
+    assert client.post(f"/plans/{PLAN_ID}/core-group-meetings/new", data=data).status_code == 302
+    [sent] = fakes["plans"].sent("POST", f"/v1/plans/{PLAN_ID}/core-group-meetings")
+    plan = sent["json"]["plan"]
+    assert {k: plan[k] for k in outline} == outline  # the plan's own content, kept
+    assert plan["outcomes"] == [{"id": "outcome-1", "description": "Rosa lives in a safe home", "term": "short",
+                                 "target_date": "2026-09-30", "how_progress_judged": "Visits find the home safe"}]
+    assert plan["actions"] == [{"id": "action-1", "what": "Clear the kitchen", "why": "Hygiene risk",
+                                "who": {"name": "Alex Parent", "kind": "family_member"}, "by_when": "2026-04-30",
+                                "outcome_id": "outcome-1"}]
+    assert plan["monitoring"] == [{"who": "Hana Visitor", "agency": "NHS", "what": "Sees Rosa at home",
+                                   "contact_type": "home_visit", "frequency": {"every": 2, "unit": "weeks"}}]
+    assert plan["review_arrangements"] == {"next_review_date": "2026-06-01", "how_progress_judged": "At the review"}
+
+
+def test_a_detailed_plans_section_the_service_refuses_shows_on_its_field(client, fakes):
+    fields = form_fields(client.get(f"/plans/{PLAN_ID}/core-group-meetings/new").get_data(as_text=True))
+    fakes["plans"].routes[("POST", f"/v1/plans/{PLAN_ID}/core-group-meetings")] = (422, {
+        "code": 422, "errors": {"json": {"plan": {"outcomes": {"1": {"target_date": ["Not a valid date."]}}}}}})
+    page = client.post(f"/plans/{PLAN_ID}/core-group-meetings/new", data={
+        **fields, "held_on": ["3", "3", "2026"], "detailed_plan_agreed": "yes", "outcome": "Rosa is safe"})
+    body = page.get_data(as_text=True)
+    assert page.status_code == 422 and 'href="#outcome"' in body and "Not a valid date." in body

@@ -447,6 +447,9 @@ class DayMonthYearField(DateField):
             raise ValueError("Enter a real date, with the day, month and year as numbers") from None
 
 
+CONTACT_TYPES = ("home_visit", "school", "health_visitor", "gp", "phone")  # how a monitoring arrangement sees the child
+
+
 class CoreGroupMeetingForm(FlaskForm):
     idempotency_key = HiddenField()
     held_on = DayMonthYearField("When was the meeting held?", widget=GovDateInput(),
@@ -458,7 +461,102 @@ class CoreGroupMeetingForm(FlaskForm):
     detailed_plan_agreed = yes_or_no("Did the meeting agree the detailed plan?", "Select yes if the meeting agreed the "
                                                                         "detailed plan")
     notes = TextAreaField("Notes", widget=GovTextArea(), validators=[Optional(), Length(max=TEXT_MAX)])
+    # The detailed plan the meeting agrees: an outcome, an action, a monitoring arrangement added to the plan's
+    # own; the review arrangements and the contingency plan as they are now (prefilled from the plan).
+    outcome = TextAreaField("Outcome for the child", widget=GovTextArea(),
+                            validators=[Optional(), Length(max=TEXT_MAX)],
+                            description="What will be different for the child, for example, Rosa lives in a safe, "
+                                        "clean home")
+    outcome_term = SelectField("Short or long term", widget=GovSelect(),
+                               choices=[SelectChoice("short", "Short term"), SelectChoice("long", "Long term")], validate_choice=False)
+    outcome_on = DayMonthYearField("When is the outcome reviewed?", widget=GovDateInput(),
+                                   validators=[Optional()], description="For example, 27 9 2026")
+    outcome_judged = StringField("How progress towards the outcome is judged", widget=GovTextInput(),
+                                 validators=[Optional(), Length(max=TEXT_MAX)])
+    action_what = StringField("What will be done", widget=GovTextInput(), validators=[Optional(), Length(max=TEXT_MAX)])
+    action_why = StringField("Why", widget=GovTextInput(), validators=[Optional(), Length(max=TEXT_MAX)])
+    action_who = StringField("Who will do it", widget=GovTextInput(), validators=[Optional(), Length(max=200)])
+    action_who_kind = RadioField("Is this person a professional or a family member?", widget=GovRadioInput(),
+                                 choices=[SelectChoice("professional", "A professional"),
+                                          SelectChoice("family_member", "A family member")],
+                                 validators=[Optional()], validate_choice=False)
+    action_by = DayMonthYearField("By when", widget=GovDateInput(), validators=[Optional()],
+                                  description="For example, 27 4 2026")
+    monitoring_who = StringField("Who monitors the plan", widget=GovTextInput(),
+                                 validators=[Optional(), Length(max=200)])
+    monitoring_agency = StringField("Their agency", widget=GovTextInput(), validators=[Optional(), Length(max=200)])
+    monitoring_what = StringField("What they do", widget=GovTextInput(), validators=[Optional(), Length(max=TEXT_MAX)],
+                                  description="For example, sees Rosa at home")
+    monitoring_contact = SelectField("How", widget=GovSelect(), choices=[SelectChoice(k, words(k)) for k in CONTACT_TYPES],
+                                     validate_choice=False)
+    monitoring_every = StringField("How often: every", widget=GovTextInput(), validators=[Optional(), Length(max=3)],
+                                   description="A number, for example, 2")
+    monitoring_unit = SelectField("Days, weeks or months", widget=GovSelect(),
+                                  choices=[SelectChoice("weeks", "Weeks"), SelectChoice("days", "Days"),
+                                           SelectChoice("months", "Months")],
+                                  validate_choice=False)
+    next_review_on = DayMonthYearField("Date of the next review", widget=GovDateInput(), validators=[Optional()],
+                                       description="For example, 27 6 2026")
+    review_judged = StringField("How progress is judged at the review", widget=GovTextInput(),
+                                validators=[Optional(), Length(max=TEXT_MAX)])
+    contingency_plan = TextAreaField("Contingency plan", widget=GovTextArea(),
+                                     validators=[Optional(), Length(max=TEXT_MAX)],
+                                     description="What happens if the plan is not working")
+    triggers = TextAreaField("What triggers the contingency plan", widget=GovTextArea(),
+                             validators=[Optional(), Length(max=TEXT_MAX)], description="One circumstance on each line")
     submit = SubmitField("Record the meeting", widget=GovSubmitInput())
+
+
+DETAILED_FIELDS = {"plan.outcomes": "outcome", "plan.actions": "action_what", "plan.monitoring": "monitoring_who",
+                   "plan.review_arrangements": "next_review_on", "plan.contingency_plan": "contingency_plan"}
+
+
+def prefill_detailed(form: CoreGroupMeetingForm, content: dict) -> None:
+    """The review arrangements and the contingency plan as the plan has them."""
+    review, contingency = content.get("review_arrangements") or {}, content.get("contingency_plan") or {}
+    if review.get("next_review_date"):
+        form.next_review_on.data = date.fromisoformat(review["next_review_date"])
+    form.review_judged.data = review.get("how_progress_judged") or ""
+    form.contingency_plan.data = contingency.get("plan") or ""
+    form.triggers.data = "\n".join(contingency.get("triggers") or [])
+
+
+def detailed_plan(form: CoreGroupMeetingForm, content: dict) -> dict | None:
+    """The plan as the meeting agrees it: the plan's content with what the form adds and changes; None when
+    the form adds and changes nothing."""
+    plan, changed = dict(content), False
+    outcomes, actions = list(content.get("outcomes") or []), list(content.get("actions") or [])
+    if _clean(form.outcome.data) or form.outcome_on.data or _clean(form.outcome_judged.data):
+        taken = {o.get("id") for o in outcomes}
+        outcome_id = next(f"outcome-{n}" for n in range(1, len(taken) + 2) if f"outcome-{n}" not in taken)
+        outcomes.append({"id": outcome_id, "description": _clean(form.outcome.data), "term": form.outcome_term.data or "short",
+                         "target_date": form.outcome_on.data.isoformat() if form.outcome_on.data else None,
+                         "how_progress_judged": _clean(form.outcome_judged.data)})
+        plan["outcomes"], changed = outcomes, True
+    if _clean(form.action_what.data) or _clean(form.action_who.data) or form.action_by.data:
+        taken = {a.get("id") for a in actions}
+        action_id = next(f"action-{n}" for n in range(1, len(taken) + 2) if f"action-{n}" not in taken)
+        actions.append({"id": action_id, "what": _clean(form.action_what.data), "why": _clean(form.action_why.data),
+                        "who": {"name": _clean(form.action_who.data), "kind": form.action_who_kind.data or None},
+                        "by_when": form.action_by.data.isoformat() if form.action_by.data else None,
+                        "outcome_id": outcomes[-1]["id"] if outcomes else None})
+        plan["actions"], changed = actions, True
+    if _clean(form.monitoring_who.data) or _clean(form.monitoring_what.data):
+        every = (form.monitoring_every.data or "").strip()
+        plan["monitoring"] = [*(content.get("monitoring") or []), {
+            "who": _clean(form.monitoring_who.data), "agency": _clean(form.monitoring_agency.data),
+            "what": _clean(form.monitoring_what.data), "contact_type": form.monitoring_contact.data or CONTACT_TYPES[0],
+            "frequency": {"every": int(every) if every.isdigit() else every or None, "unit": form.monitoring_unit.data or "weeks"}}]
+        changed = True
+    review = {"next_review_date": form.next_review_on.data.isoformat() if form.next_review_on.data else None,
+              "how_progress_judged": _clean(form.review_judged.data)}
+    if any(review.values()) and review != content.get("review_arrangements"):
+        plan["review_arrangements"], changed = review, True
+    contingency = {"plan": _clean(form.contingency_plan.data),
+                   "triggers": [t.strip() for t in (form.triggers.data or "").splitlines() if t.strip()]}
+    if (contingency["plan"] or contingency["triggers"]) and contingency != content.get("contingency_plan"):
+        plan["contingency_plan"], changed = contingency, True
+    return plan if changed else None
 
 
 class VisitForm(FlaskForm):
@@ -491,11 +589,13 @@ def attendees_of(text: str | None) -> list[dict]:
 
 
 def record(plan_id: str, form: FlaskForm, template: str, path: str, body: dict | None, mapping: dict[str, str],
-           fallback: str, done: str):
+           fallback: str, done: str, prefill=None):
     """Show the form; on a valid post, create the record (its Idempotency-Key
     kept in the form, so a repeated post records it once)."""
     if request.method == "GET":
         form.idempotency_key.data = uuid.uuid4().hex
+        if prefill:
+            prefill(form)
     elif body is not None:  # the form is valid
         try:
             services().create("plans", f"/v1/plans/{plan_id}/{path}", body,
@@ -522,10 +622,15 @@ def new_core_group_meeting(plan_id: str):
     if form.validate_on_submit():
         body = {"held_on": form.held_on.data.isoformat(), "attendees": attendees_of(form.attendees.data),
                 "detailed_plan_agreed": form.detailed_plan_agreed.data == "yes", "notes": _clean(form.notes.data)}
+        if body["detailed_plan_agreed"]:
+            plan = detailed_plan(form, read_plan(plan_id)[0].get("content") or {})
+            if plan is not None:
+                body["plan"] = plan
     return record(plan_id, form, "plan/core_group_meeting.html", "core-group-meetings", body,
                   {"held_on": "held_on", "attendees": "attendees", "detailed_plan_agreed": "detailed_plan_agreed",
-                   "plan": "detailed_plan_agreed", "notes": "notes"}, "detailed_plan_agreed",
-                  "The core group meeting is recorded.")
+                   "plan": "detailed_plan_agreed", "notes": "notes", **DETAILED_FIELDS}, "detailed_plan_agreed",
+                  "The core group meeting is recorded.",
+                  prefill=lambda f: prefill_detailed(f, read_plan(plan_id)[0].get("content") or {}))
 
 
 @bp.route("/plans/<plan_id>/visits/new", methods=["GET", "POST"])
