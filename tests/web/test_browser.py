@@ -13,11 +13,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from cpp_shared.auth import issue_dev_token, load_dev_key
-from cpp_shared.config import Settings
+from cpp_shared.auth import issue_dev_token
 from tests.helpers import bearer, new_child_over_http, wait_for
 from tests.integration.conftest import broker_url, rabbit  # noqa: F401 (fixtures)
-from tests.integration.processes import launch
+from tests.web.conftest import running_stack
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.broker]
 
@@ -32,25 +31,10 @@ def stack(request, tmp_path, broker_url):  # noqa: F811 (the fixture imported ab
     deployment's plugins; with {"workers": ("docs",)}, those services' workers run too (the docs service
     then makes documents)."""
     options = getattr(request, "param", None) or {}
-    extra = {"CPP_PLUGINS": options["plugins"]} if options.get("plugins") else {}
-    workers = ("plans", "scheduler", *options.get("workers", ()))
     data = tmp_path / "var"
     data.mkdir()
-    settings = Settings.from_env("plans", {"CPP_MODE": "development", "CPP_DATA_DIR": str(data), **extra})
-    load_dev_key(settings.dev_signing_key_file, create=True)  # one key for every process
-    running = []
-    try:
-        for service in ("plans", "scheduler", "notify", "docs"):  # a service without its worker: its API answers
-            running.append(launch(service, data, broker_url, *(() if service in workers else ("web",)), **extra))
-        urls = {p.service: p.url for p in running}
-        web = launch("web", data, broker_url, "web", **extra,
-                     **{f"CPP_WEB_{s.upper()}_URL": u for s, u in urls.items()})
-        running.append(web)
-        yield {"web": web.url, **urls, "settings": settings, "processes": {p.service: p for p in running},
-               "data": data}
-    finally:
-        for proc in running:
-            proc.stop()
+    with running_stack(data, broker_url, plugins=options.get("plugins"), workers=options.get("workers", ())) as stack:
+        yield stack
 
 
 def seed_overdue_case(stack) -> dict:

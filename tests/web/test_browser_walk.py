@@ -296,7 +296,7 @@ def walk(web: str, page, artifacts, child=CHILD, nhs_number="943 476 5919") -> l
         assert urlsplit(page.url).path == case_path
 
         # The enquiry report: drafted and submitted for countersigning.
-        keys.link("Report to the initial conference", exact=False)
+        keys.link("Report to the initial child protection conference", exact=False)
         w.at("report-form", "Draft the report to conference")
         keys.label("What the section 47 enquiries found", "Home conditions are poor; missed health appointments.")
         keys.day("seen_on_1", enquiries_done)

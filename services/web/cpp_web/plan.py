@@ -487,7 +487,7 @@ class CoreGroupMeetingForm(FlaskForm):
     monitoring_agency = StringField("Their agency", widget=GovTextInput(), validators=[Optional(), Length(max=200)])
     monitoring_what = StringField("What they do", widget=GovTextInput(), validators=[Optional(), Length(max=TEXT_MAX)],
                                   description="For example, sees Rosa at home")
-    monitoring_contact = SelectField("How", widget=GovSelect(), choices=[SelectChoice(k, words(k)) for k in CONTACT_TYPES],
+    monitoring_contact = SelectField("How", widget=GovSelect(), choices=[SelectChoice(k, words_of(k)) for k in CONTACT_TYPES],
                                      validate_choice=False)
     monitoring_every = StringField("How often: every", widget=GovTextInput(), validators=[Optional(), Length(max=3)],
                                    description="A number, for example, 2")
