@@ -530,7 +530,18 @@ def test_search_by_nhs_number_and_family_name_in_pages(client, sw):
     assert empty_boxes["total"] == 6
 
 
+def test_search_by_date_of_birth_alone_or_with_the_family_name(client, sw):
+    jones = register(client, sw, minimal_child(date_of_birth="2019-03-27")).json["id"]
+    patel = register(client, sw, minimal_child(family_name="Patel", date_of_birth="2019-03-27")).json["id"]
+    register(client, sw, minimal_child(date_of_birth="2019-03-28"))
+    born = client.get("/v1/children?date_of_birth=2019-03-27", headers=sw).json
+    assert sorted(i["id"] for i in born["items"]) == sorted([jones, patel]) and born["total"] == 2
+    both = client.get("/v1/children?date_of_birth=2019-03-27&family_name=jones", headers=sw).json
+    assert [i["id"] for i in both["items"]] == [jones]
+
+
 @pytest.mark.parametrize("query,field", [
+    ("date_of_birth=2019-02-30", "date_of_birth"),
     ("nhs_number=9434765918", "nhs_number"),
     ("page=0", "page"),
     ("page_size=101", "page_size"),

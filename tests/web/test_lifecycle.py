@@ -91,10 +91,19 @@ def test_find_a_child_by_full_name_and_date_of_birth(client, plans):
     assert resp.headers["Cache-Control"] == "no-store"
 
 
-def test_a_date_of_birth_alone_is_not_a_search(client, plans):
+def test_find_children_by_date_of_birth_alone(client, plans):
+    plans.routes[("GET", "/v1/children")] = (200, {"items": [CHILD], "total": 1})
     resp = client.get("/children?name=&date_of_birth=27&date_of_birth=3&date_of_birth=2019&nhs_number=")
     html = resp.get_data(as_text=True)
-    assert resp.status_code == 400 and 'href="#name"' in html and not plans.sent("GET", "/v1/children")
+    assert resp.status_code == 200 and "1 child found" in html and 'href="/children/child-1"' in html
+    [sent] = plans.sent("GET", "/v1/children")
+    assert sent["query"]["date_of_birth"] == ["2019-03-27"] and "family_name" not in sent["query"]
+
+
+def test_a_date_that_is_not_real_is_not_searched(client, plans):
+    resp = client.get("/children?name=&date_of_birth=30&date_of_birth=2&date_of_birth=2019&nhs_number=")
+    assert resp.status_code == 400 and 'href="#date_of_birth' in resp.get_data(as_text=True)
+    assert not plans.sent("GET", "/v1/children")
 
 
 def test_an_nhs_number_the_service_refuses_is_shown_on_its_field(client, plans):

@@ -105,7 +105,10 @@ def _search(form: FindChildForm) -> list[dict]:
         if form.nhs_number.data:  # both given: the child must match both
             by_nhs = {c["id"] for c in found.values() if _nhs(c) == _digits(form.nhs_number.data)}
             found = {k: v for k, v in found.items() if k in by_nhs}
-    if form.date_of_birth.data:
+    if form.date_of_birth.data and not (form.name.data or form.nhs_number.data):  # the date of birth alone
+        for child in api("plans", "/v1/children", date_of_birth=form.date_of_birth.iso, page_size=100)["items"]:
+            found[child["id"]] = child
+    if form.date_of_birth.data:  # with a name or a number, it narrows what they found (an unborn child's too)
         born = form.date_of_birth.iso
         found = {k: v for k, v in found.items() if born in (v.get("date_of_birth"), v.get("expected_date_of_birth"))}
     return sorted(found.values(), key=lambda c: (child_name(c).casefold(), c.get("date_of_birth") or ""))
@@ -127,14 +130,13 @@ def find_child():
         v.strip() for v in request.args.getlist("date_of_birth"))
     results, problems = None, []
     if searched and form.validate():
-        if not form.name.data and not form.nhs_number.data:
-            form.name.errors.append("Enter a name or an NHS number: a date of birth only narrows a search")
-        else:
-            try:
-                results = _search(form)
-            except Invalid as exc:
-                show_service_errors(form, exc.fields, {"nhs_number": "nhs_number", "query.nhs_number": "nhs_number",
-                                                         "family_name": "name", "query.family_name": "name"}, problems)
+        try:
+            results = _search(form)
+        except Invalid as exc:
+            show_service_errors(form, exc.fields, {"nhs_number": "nhs_number", "query.nhs_number": "nhs_number",
+                                                     "family_name": "name", "query.family_name": "name",
+                                                     "date_of_birth": "date_of_birth",
+                                                     "query.date_of_birth": "date_of_birth"}, problems)
     has_errors = bool(form.errors or problems)
     return render_template("lifecycle/find_child.html", form=form, results=results, nhs=_nhs,
                            summary=error_summary(form, problems) if has_errors else None,

@@ -253,6 +253,7 @@ class ChildSchema(Schema):
 class ChildQuerySchema(Schema):
     nhs_number = Text(50, metadata={"description": "in any usual writing; matched exactly"})
     family_name = Text(NAME_MAX, metadata={"description": "matched whole, ignoring case and extra spaces"})
+    date_of_birth = fields.Date(metadata={"description": "the day the child was born, alone or with the others"})
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
     page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
@@ -297,6 +298,7 @@ def setup_store(store: Store) -> None:
     # "<authority>:<NHS number>": one child per NHS number in an authority.
     children.create_index("nhs_key", unique=True)
     children.create_index("family_name_key")
+    children.create_index("date_of_birth")
 
 
 def _name_key(name: str) -> str:
@@ -396,13 +398,15 @@ class Children(MethodView):
     @blp.arguments(ChildQuerySchema, location="query", unknown=RAISE)
     @blp.response(200, ChildPageSchema)
     def get(self, query):
-        """Find children (by NHS number or family name), a page at a time"""
+        """Find children (by NHS number, family name or date of birth), a page at a time"""
         ctx = current_app.extensions["cpp"]
         flt: dict[str, Any] = {"authority": ctx.authority["code"]}
         if "nhs_number" in query:
             flt["nhs_key"] = _nhs_key(ctx.authority["code"], query["nhs_number"])
         if "family_name" in query:
             flt["family_name_key"] = _name_key(query["family_name"])
+        if "date_of_birth" in query:
+            flt["date_of_birth"] = query["date_of_birth"].isoformat()
         flt = access.exclude_hidden(flt, "_id")  # restricted children the caller may not see are left out
         children = ctx.store.collection(COLLECTION)
         page, size = query["page"], query["page_size"]
