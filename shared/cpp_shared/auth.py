@@ -4,11 +4,16 @@ Two modes:
 * development (single machine, `cpp up`): tokens are HS256-signed with a
   random key kept in the data folder; `cpp token` prints one.
 * production: tokens are verified against the identity provider's OIDC JWKS
-  (RS256/ES256). A production service refuses to start when no JWKS URL is
-  set or when it is pointed at the development key.
+  (RS256/ES256), kept by ``cpp_shared.jwks.ProviderKeys``. A production
+  service refuses to start when no JWKS URL is set, when it is pointed at the
+  development key, or (its web app) when the keys cannot be fetched.
+
+A refused token is a 401 whose message is one of this module's own, never a
+library's nor anything of the token; the reason is logged.
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 import secrets
@@ -23,6 +28,7 @@ import jwt
 from flask import current_app, g, request
 
 from .config import ConfigError, Settings
+from .jwks import ProviderKeys, ProviderUnavailable, UnknownKey
 
 ROLES = ("social_worker", "team_manager", "chair", "partner", "auditor", "admin")
 DEV_ISSUER = "cpp-dev"
@@ -32,14 +38,40 @@ PRODUCTION_ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
 # it carries (CPP_DEV_SIGNING_KEY_FILE, CPP_PLANS_DEV_SIGNING_KEY_FILE...):
 # production refuses to start while one is set.
 DEV_KEY_SETTING = re.compile(r"CPP_(?:[A-Z0-9_]+_)?DEV_SIGNING_KEY(?:_[A-Z0-9_]+)?", re.IGNORECASE)
+# A key id worth looking up: printable ASCII, not too long (anything else is refused without a fetch).
+KID = re.compile(r"[\x21-\x7e]{1,256}")
 
 
 class AuthError(Exception):
-    """The request carries no valid token: a 401."""
+    """The request carries no valid token: a 401. The message is told to the
+    caller (this module's own words only); ``reason``, when given, is what
+    the logs say besides (a library's message, which may quote the token)."""
 
-    def __init__(self, message: str, *, error: str = "invalid_token"):
+    def __init__(self, message: str, *, error: str = "invalid_token", reason: str | None = None):
         super().__init__(message)
         self.error = error
+        self.reason = reason
+
+
+class IdentityProviderUnavailable(Exception):
+    """The token's signing key can only be checked with the identity provider, which cannot be reached: a 503
+    with Retry-After (the client should try again, not sign in again)."""
+
+    def __init__(self, reason: str, retry_after: int):
+        super().__init__("the identity provider cannot be reached to check this token's signing key; try again")
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+def _seconds(settings: Settings, name: str, default: str, *, minimum: float = 0.0) -> float:
+    text = settings.setting(name, default)
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not (value >= minimum and math.isfinite(value)):
+        raise ConfigError(f"CPP_{name} must be a number of seconds of at least {minimum:g}, got {text!r}")
+    return value
 
 
 class Forbidden(Exception):
@@ -167,39 +199,94 @@ class TokenVerifier:
                                   "for a single-machine trial set CPP_MODE=development")
             if not settings.oidc_issuer:
                 raise ConfigError("production mode needs CPP_OIDC_ISSUER (the identity provider's issuer)")
-            self._jwks = jwt.PyJWKClient(settings.oidc_jwks_url, cache_keys=True, lifespan=300, timeout=5)
+            self._jwks: ProviderKeys | None = ProviderKeys(
+                settings.oidc_jwks_url,
+                refresh_seconds=_seconds(settings, "OIDC_JWKS_REFRESH_SECONDS", "300", minimum=0.1),
+                grace_seconds=_seconds(settings, "OIDC_JWKS_GRACE_SECONDS", "3600"),
+                min_refetch_seconds=_seconds(settings, "OIDC_JWKS_MIN_REFETCH_SECONDS", "5"),
+                timeout=_seconds(settings, "OIDC_JWKS_TIMEOUT_SECONDS", "5", minimum=0.1),
+            )
             self._algorithms = PRODUCTION_ALGORITHMS
             self._issuer = settings.oidc_issuer
             self._key = None
+        self.leeway = _seconds(settings, "OIDC_LEEWAY_SECONDS", "60")
+
+    def load_keys(self) -> None:
+        """Production: fetch the identity provider's keys now, or refuse to start (ConfigError)."""
+        if self._jwks is None:
+            return
+        try:
+            self._jwks.load()
+        except Exception as exc:
+            raise ConfigError(f"could not fetch the identity provider's keys from {self._jwks.url} "
+                              f"(CPP_OIDC_JWKS_URL): {type(exc).__name__}: {exc}") from None
+
+    def readiness(self) -> str | None:
+        """The identity provider's check for /readyz (production), without waiting on it."""
+        return None if self._jwks is None else self._jwks.status()
+
+    def close(self) -> None:
+        if self._jwks is not None:
+            self._jwks.close()
+
+    @property
+    def keys(self) -> ProviderKeys | None:
+        """The identity provider's keys (production)."""
+        return self._jwks
+
+    def _provider_key(self, token: str) -> tuple[Any, list[str]]:
+        """The key of the token's ``kid`` and the one algorithm it may be used with."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError as exc:
+            raise AuthError("the token is not a well-formed JWT", reason=str(exc)) from None
+        kid, alg = header.get("kid"), header.get("alg")
+        if alg not in self._algorithms:
+            raise AuthError("the token is not signed with an algorithm the identity provider's keys use",
+                            reason=f"alg {alg!r}")
+        if not isinstance(kid, str) or not KID.fullmatch(kid):
+            raise AuthError("the token's header names no usable signing key (kid)", reason=f"kid {kid!r}"[:300])
+        try:
+            jwk = self._jwks.key(kid)
+        except UnknownKey as exc:
+            raise AuthError("the token's signing key is not one the identity provider publishes",
+                            reason=str(exc)) from None
+        except ProviderUnavailable as exc:
+            raise IdentityProviderUnavailable(str(exc), exc.retry_after) from None
+        if jwk.algorithm_name != alg:
+            raise AuthError("the token is not signed with an algorithm the identity provider's keys use",
+                            reason=f"alg {alg!r} with the {jwk.algorithm_name} key {kid!r}")
+        return jwk.key, [alg]
 
     def verify(self, token: str) -> Principal:
+        if self._jwks is not None:
+            key, algorithms = self._provider_key(token)
+        else:
+            key, algorithms = self._key, self._algorithms
         try:
-            if self._jwks is not None:
-                key = self._jwks.get_signing_key_from_jwt(token).key
-            else:
-                key = self._key
             claims = jwt.decode(
                 token,
                 key,
-                algorithms=self._algorithms,
+                algorithms=algorithms,
                 audience=self.audience,
                 issuer=self._issuer,
+                leeway=self.leeway,
                 options={"require": ["exp", "sub", "iss", "aud"]},
             )
         except jwt.ExpiredSignatureError:
             raise AuthError("the token has expired") from None
-        except jwt.PyJWKClientError as exc:
-            raise AuthError(f"the token's signing key could not be found: {exc}") from None
+        except jwt.ImmatureSignatureError as exc:
+            raise AuthError("the token is not valid yet", reason=str(exc)) from None
         except jwt.InvalidSignatureError:
             if self._jwks is None:
                 raise AuthError("the token was signed by another key, not this deployment's development key: "
                                 "make it with `cpp token` and the services' CPP_DATA_DIR") from None
             raise AuthError("the token's signature does not match the identity provider's key") from None
         except jwt.InvalidTokenError as exc:
-            raise AuthError(f"the token is not valid: {exc}") from None
+            raise AuthError("the token is not valid", reason=f"{type(exc).__name__}: {exc}") from None
         role, authority = claims.get("role"), claims.get("authority")
         if role not in ROLES:
-            raise AuthError(f"the token's role {role!r} is not one of {', '.join(ROLES)}")
+            raise AuthError(f"the token's role is not one of {', '.join(ROLES)}", reason=f"role {role!r}")
         if not isinstance(authority, str) or not authority:
             raise AuthError("the token names no authority")
         if self.revocations is not None and self.revocations.refuses(claims):

@@ -4,6 +4,7 @@ document, so each service's own code is only its blueprints and handlers."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from kombu import Connection
 from werkzeug.exceptions import HTTPException
 
 from . import audit_checkpoints, edges, idempotency, limits, logs, process_status, revocations
-from .auth import AuthError, Forbidden, TokenVerifier, authenticate_request
+from .auth import AuthError, Forbidden, IdentityProviderUnavailable, TokenVerifier, authenticate_request
 from .config import Settings
 from .messaging.catalogue import asyncapi_document
 from .messaging.consumer import Handlers
@@ -111,7 +112,12 @@ class ServiceContext:
             processes = process_status.readiness(self.settings.data_dir, self.spec.name)  # under `cpp up` only
             if processes is not None:
                 checks["processes"] = processes
-            result = (all(v == "ok" for v in checks.values()), checks)
+            provider = self.verifier.readiness()  # production only; never waits on the provider
+            if provider is not None:
+                checks["identity_provider"] = provider
+            # A provider that cannot be reached while its keys are still trusted is "degraded", not unready:
+            # every replica sees the same provider, and taking them all out would stop what still works.
+            result = (all(v == "ok" or v.startswith("degraded") for v in checks.values()), checks)
             self._ready_cache["result"] = (time.monotonic(), result)
             return result
 
@@ -173,6 +179,7 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> Flask:
     if spec.setup_app:
         spec.setup_app(app)
     limits.install(app, ctx)  # the endpoints' own limits and the bearer-token failures' limit
+    ctx.verifier.load_keys()  # production: the identity provider's keys, or no start
     return app
 
 
@@ -222,6 +229,17 @@ def _install_request_hooks(app: Flask, ctx: ServiceContext) -> None:
         return response
 
 
+# RFC 6750's error_description: %x20-21 / %x23-5B / %x5D-7E (no quote, no backslash, no control character).
+DESCRIPTION = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]+")
+
+
+def _printable(text: str | None) -> str | None:
+    """A reason for the logs, with anything a token put in it that could forge a log line escaped."""
+    if text is None:
+        return None
+    return "".join(c if " " <= c <= "~" else c.encode("unicode_escape").decode() for c in text[:500])
+
+
 def error_body(code: int, status: str, message: str, errors: Any = None) -> dict[str, Any]:
     body: dict[str, Any] = {"code": code, "status": status, "message": message}
     if errors:
@@ -232,9 +250,22 @@ def error_body(code: int, status: str, message: str, errors: Any = None) -> dict
 def _install_error_handlers(app: Flask, api: Api) -> None:
     @app.errorhandler(AuthError)
     def unauthorised(exc: AuthError):
+        log.info("bearer token refused", error=exc.error, message=str(exc), reason=_printable(exc.reason))
         response = jsonify(error_body(401, "Unauthorized", str(exc)))
         response.status_code = 401
-        response.headers["WWW-Authenticate"] = f'Bearer error="{exc.error}", error_description="{exc}"'
+        # RFC 6750: the description is the message only when it is made of the characters it allows.
+        challenge = f'Bearer error="{exc.error}"'
+        if DESCRIPTION.fullmatch(str(exc)):
+            challenge += f', error_description="{exc}"'
+        response.headers["WWW-Authenticate"] = challenge
+        return response
+
+    @app.errorhandler(IdentityProviderUnavailable)
+    def provider_down(exc: IdentityProviderUnavailable):
+        log.warning("identity provider unavailable", reason=_printable(exc.reason))
+        response = jsonify(error_body(503, "Service Unavailable", str(exc)))
+        response.status_code = 503
+        response.headers["Retry-After"] = str(exc.retry_after)
         return response
 
     @app.errorhandler(Forbidden)

@@ -289,7 +289,11 @@ def test_a_public_url_that_is_not_an_http_address_stops_start_up(make_settings, 
         create_app(make_settings("scheduler", CPP_SCHEDULER_PUBLIC_URL=value))
 
 
-def test_production_needs_a_public_url_for_calendar_feeds(make_settings):
+def test_production_needs_a_public_url_for_calendar_feeds(make_settings, monkeypatch):
+    from cpp_shared.auth import TokenVerifier
+
+    # No identity provider here: its keys are not fetched at start-up (tests/oidc starts a real one).
+    monkeypatch.setattr(TokenVerifier, "load_keys", lambda self: None)
     production = dict(CPP_MODE="production", CPP_OIDC_JWKS_URL="http://127.0.0.1:1/jwks",
                       CPP_OIDC_ISSUER="https://idp.example")
     with pytest.raises(ConfigError, match="CPP_SCHEDULER_PUBLIC_URL"):
