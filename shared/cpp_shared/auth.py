@@ -17,12 +17,14 @@ import math
 import os
 import re
 import secrets
+import ssl
 import time
 import uuid
 from dataclasses import dataclass, field
 from functools import wraps
 from pathlib import Path
 from typing import Any, Callable, Protocol
+from urllib.parse import urlparse
 
 import jwt
 from flask import current_app, g, request
@@ -72,6 +74,24 @@ def _seconds(settings: Settings, name: str, default: str, *, minimum: float = 0.
     if not (value >= minimum and math.isfinite(value)):
         raise ConfigError(f"CPP_{name} must be a number of seconds of at least {minimum:g}, got {text!r}")
     return value
+
+
+def _media_type(text: str) -> str:
+    """A JWT ``typ`` compared as RFC 7515 says: without case, with or without ``application/``."""
+    text = text.strip().lower()
+    return text[len("application/"):] if text.startswith("application/") else text
+
+
+def _ca_bundle(settings: Settings) -> ssl.SSLContext | None:
+    """The certificate authorities the identity provider is checked with: CPP_OIDC_CA_BUNDLE (a PEM file), else
+    the system's (which SSL_CERT_FILE also sets)."""
+    path = settings.setting("OIDC_CA_BUNDLE")
+    if not path:
+        return None
+    try:
+        return ssl.create_default_context(cafile=path)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"CPP_OIDC_CA_BUNDLE {path!r} cannot be loaded: {exc}") from None
 
 
 class Forbidden(Exception):
@@ -190,6 +210,7 @@ class TokenVerifier:
             self._algorithms = [DEV_ALGORITHM]
             self._issuer = DEV_ISSUER
             self._jwks = None
+            self._typ = None
         else:
             for name in sorted(settings.environ):
                 if DEV_KEY_SETTING.fullmatch(name):
@@ -199,13 +220,21 @@ class TokenVerifier:
                                   "for a single-machine trial set CPP_MODE=development")
             if not settings.oidc_issuer:
                 raise ConfigError("production mode needs CPP_OIDC_ISSUER (the identity provider's issuer)")
+            if settings.setting("OIDC_ALLOW_HTTP", "0").lower() not in ("1", "true", "yes"):
+                for name, url in (("CPP_OIDC_JWKS_URL", settings.oidc_jwks_url), ("CPP_OIDC_ISSUER", settings.oidc_issuer)):
+                    if urlparse(url).scheme.lower() != "https":
+                        raise ConfigError(f"{name} must be an https:// address in production, got {url!r}; for a "
+                                          f"lab identity provider over plain http set CPP_OIDC_ALLOW_HTTP=1")
             self._jwks: ProviderKeys | None = ProviderKeys(
                 settings.oidc_jwks_url,
                 refresh_seconds=_seconds(settings, "OIDC_JWKS_REFRESH_SECONDS", "300", minimum=0.1),
                 grace_seconds=_seconds(settings, "OIDC_JWKS_GRACE_SECONDS", "3600"),
                 min_refetch_seconds=_seconds(settings, "OIDC_JWKS_MIN_REFETCH_SECONDS", "5"),
                 timeout=_seconds(settings, "OIDC_JWKS_TIMEOUT_SECONDS", "5", minimum=0.1),
+                ssl_context=_ca_bundle(settings),
             )
+            # RFC 9068's "at+jwt" (or "application/at+jwt"): refuses ID tokens and other JWTs the provider signs.
+            self._typ = _media_type(settings.setting("OIDC_REQUIRE_TYP", "") or "") or None
             self._algorithms = PRODUCTION_ALGORITHMS
             self._issuer = settings.oidc_issuer
             self._key = None
@@ -241,6 +270,11 @@ class TokenVerifier:
         except jwt.InvalidTokenError as exc:
             raise AuthError("the token is not a well-formed JWT", reason=str(exc)) from None
         kid, alg = header.get("kid"), header.get("alg")
+        if self._typ is not None:
+            typ = header.get("typ")
+            if not isinstance(typ, str) or _media_type(typ) != self._typ:
+                raise AuthError(f"the token is not of the type this service accepts ({self._typ})",
+                                reason=f"typ {typ!r}"[:300])
         if alg not in self._algorithms:
             raise AuthError("the token is not signed with an algorithm the identity provider's keys use",
                             reason=f"alg {alg!r}")

@@ -99,8 +99,9 @@ class OpenIDProvider:
         now = int(time.time())
         body = {"iss": self.issuer, "aud": AUDIENCE, "sub": "signed-by-test", "iat": now, "exp": now + 300,
                 "role": "social_worker", "authority": "ENG", **claims}
-        return jwt.encode(body, key, algorithm=jwk["alg"], headers={"kid": kid, **headers})
+        return jwt.encode(body, key, algorithm=jwk["alg"], headers={"kid": kid, **headers})  # typ=None: no typ
 
     def settings_env(self, **env: str) -> dict[str, str]:
+        # Plain http on loopback: the tests' provider only (production needs https unless told it is a lab).
         return {"CPP_MODE": "production", "CPP_OIDC_ISSUER": self.issuer, "CPP_OIDC_JWKS_URL": self.jwks_url,
-                "CPP_OIDC_AUDIENCE": AUDIENCE, **env}
+                "CPP_OIDC_AUDIENCE": AUDIENCE, "CPP_OIDC_ALLOW_HTTP": "1", **env}

@@ -17,7 +17,7 @@ from cpp_shared.config import ConfigError
 from tests.helpers import bearer, wait_for
 
 from tests.oidc.op import rsa_jwk
-from tests.oidc.servers import pooled_server
+from tests.oidc.servers import pooled_server, self_signed, tls_proxy
 
 pytestmark = [pytest.mark.oidc, pytest.mark.slow]
 
@@ -227,3 +227,50 @@ def test_the_reason_of_a_401_is_logged_not_told(production, openid_provider, cap
     assert "audience" not in answer.get_data(as_text=True).lower()
     logged = capsys.readouterr()
     assert "Audience doesn't match" in logged.out + logged.err
+
+
+# --- (8) the token's type ---------------------------------------------------------------------------------
+
+def test_with_typ_checking_on_only_access_tokens_are_accepted(production, openid_provider):
+    client = production(CPP_OIDC_REQUIRE_TYP="at+jwt").test_client()
+    access = openid_provider.token()  # typ at+jwt (RFC 9068)
+    assert client.get(AUTHENTICATED, headers=bearer(access)).status_code == 200
+    assert client.get(AUTHENTICATED, headers=bearer(openid_provider.sign({}, kid="rsa-1", typ="application/at+jwt"))
+                      ).status_code == 200
+    # an ID token, whose aud is the client id: the same claims, signed by the same key, typ JWT
+    for typ in ("JWT", None):
+        id_token = openid_provider.sign({}, kid="rsa-1", typ=typ)
+        refused = client.get(AUTHENTICATED, headers=bearer(id_token))
+        assert refused.status_code == 401 and "type" in refused.json["message"], typ
+    # off by default (Entra ID does not issue at+jwt)
+    assert production().test_client().get(
+        AUTHENTICATED, headers=bearer(openid_provider.sign({}, kid="rsa-1", typ="JWT"))).status_code == 200
+
+
+# --- (7) https and the provider's certificate authority ---------------------------------------------------
+
+@pytest.mark.parametrize("setting", ["CPP_OIDC_JWKS_URL", "CPP_OIDC_ISSUER"])
+def test_production_refuses_a_plain_http_identity_provider_unless_told_it_is_a_lab(make_settings, openid_provider,
+                                                                                   setting):
+    env = {**openid_provider.settings_env(), "CPP_OIDC_ALLOW_HTTP": "0",
+           "CPP_OIDC_JWKS_URL": "https://idp.example/jwks", "CPP_OIDC_ISSUER": "https://idp.example",
+           setting: openid_provider.settings_env()[setting]}
+    with pytest.raises(ConfigError, match=f"{setting} must be an https:// address.*CPP_OIDC_ALLOW_HTTP=1"):
+        create_app(make_settings("plans", **env))
+
+
+def test_the_provider_is_reached_over_https_with_the_ca_bundle_named(make_settings, openid_provider, tmp_path):
+    cert, key = self_signed(tmp_path)
+    with tls_proxy(openid_provider.issuer, cert, key) as front:
+        # The keys over https; the issuer is only compared with the tokens' iss (the test provider's, http).
+        env = openid_provider.settings_env(CPP_OIDC_JWKS_URL=f"{front}/jwks")
+        with pytest.raises(ConfigError, match="CERTIFICATE_VERIFY_FAILED"):
+            create_app(make_settings("plans", **env))  # an authority the system does not trust
+        app = create_app(make_settings("plans", **env, CPP_OIDC_CA_BUNDLE=cert))
+        try:
+            answer = app.test_client().get(AUTHENTICATED, headers=bearer(openid_provider.token()))
+            assert answer.status_code == 200
+        finally:
+            app.extensions["cpp"].verifier.close()
+    with pytest.raises(ConfigError, match="CPP_OIDC_CA_BUNDLE"):
+        create_app(make_settings("plans", **env, CPP_OIDC_CA_BUNDLE=str(tmp_path / "missing.pem")))

@@ -294,7 +294,7 @@ def test_production_needs_a_public_url_for_calendar_feeds(make_settings, monkeyp
 
     # No identity provider here: its keys are not fetched at start-up (tests/oidc starts a real one).
     monkeypatch.setattr(TokenVerifier, "load_keys", lambda self: None)
-    production = dict(CPP_MODE="production", CPP_OIDC_JWKS_URL="http://127.0.0.1:1/jwks",
+    production = dict(CPP_MODE="production", CPP_OIDC_JWKS_URL="https://127.0.0.1:1/jwks",
                       CPP_OIDC_ISSUER="https://idp.example")
     with pytest.raises(ConfigError, match="CPP_SCHEDULER_PUBLIC_URL"):
         create_app(make_settings("scheduler", **production))

@@ -86,6 +86,7 @@ def test_production_reads_the_settings_environment_not_the_process_one(make_sett
     monkeypatch.setenv("CPP_DEV_SIGNING_KEY_FILE", str(tmp_path / "dev.key"))
     # The settings were read from a mapping without it: that mapping is the service's environment.
     TokenVerifier(make_settings(CPP_MODE="production", CPP_OIDC_JWKS_URL="http://127.0.0.1:1/jwks",
+                                CPP_OIDC_ALLOW_HTTP="1",
                                 CPP_OIDC_ISSUER="https://idp.example"))
 
 
@@ -115,7 +116,8 @@ def jwks_server():
 
 def test_production_verifies_against_the_jwks(make_settings, jwks_server):
     url, key = jwks_server
-    settings = make_settings(CPP_MODE="production", CPP_OIDC_JWKS_URL=url, CPP_OIDC_ISSUER="https://idp.example")
+    settings = make_settings(CPP_MODE="production", CPP_OIDC_JWKS_URL=url, CPP_OIDC_ISSUER="https://idp.example",
+                             CPP_OIDC_ALLOW_HTTP="1")
     verifier = TokenVerifier(settings)
     claims = {"iss": "https://idp.example", "aud": "cpp", "sub": "sw-9", "role": "social_worker", "authority": "ENG",
               "exp": int(time.time()) + 300}
