@@ -240,7 +240,7 @@ def test_rotating_the_secret_asks_first_and_shows_the_new_one_once(app, fakes):
     fakes["notify"].routes[("POST", "/v1/subscriptions/sub_1/secret")] = (200, {**subscription(), "secret": SECRET})
     client = partner(app)
     page = client.get("/subscriptions/sub_1/secret")
-    assert "The old secret still signs events for 24 hours" in text_of(page)
+    assert "The old secret still signs events for 24 hours" in text_of(page) and "Cancel" in text_of(page)
     assert not fakes["notify"].sent("POST", "/v1/subscriptions/sub_1/secret")
     resp = client.post("/subscriptions/sub_1/secret", data={"csrf_token": csrf_of(page.get_data(as_text=True))})
     assert resp.status_code == 200 and SECRET in resp.get_data(as_text=True)
@@ -254,6 +254,7 @@ def test_deleting_asks_first(app, fakes):
     client = partner(app)
     page = client.get("/subscriptions/sub_1/delete")
     assert "Are you sure you want to delete this subscription?" in text_of(page)
+    assert "Yes, delete the subscription" in text_of(page) and "No, keep it" in text_of(page)
     assert not fakes["notify"].sent("DELETE", "/v1/subscriptions/sub_1")
     resp = client.post("/subscriptions/sub_1/delete", data={"csrf_token": csrf_of(page.get_data(as_text=True))})
     assert resp.headers["Location"] == "/subscriptions"
