@@ -200,6 +200,21 @@ def test_my_work_lists_cases_by_child_and_overdue_first(app, fakes):
     assert sent["headers"]["X-Request-Id"] == resp.headers["X-Request-Id"]
 
 
+@pytest.mark.parametrize("user, expected", [
+    ("demo-sw-1", ["My work", "Find a child", "Sign out"]),
+    ("demo-tm-1", ["My work", "Team", "Approvals", "Find a child", "Sign out"]),
+    ("demo-chair-1", ["My work", "Find a child", "Sign out"]),
+])
+def test_each_role_sees_its_own_navigation(app, fakes, user, expected):
+    fakes["plans"].routes[("GET", "/v1/cases")] = (200, {"items": [], "total": 0})
+    fakes["scheduler"].routes[("GET", "/v1/deadlines")] = (200, {"items": []})
+    client = app.test_client()
+    sign_in(client, user)
+    html = client.get("/my-work").get_data(as_text=True)
+    nav = html.split('class="govuk-service-navigation__list"')[1].split("</ul>")[0]
+    assert re.findall(r'class="govuk-service-navigation__link"[^>]*>\s*(?:<strong[^>]*>)?([^<]+?)\s*<', nav) == expected
+
+
 def test_my_work_asks_for_the_cases_and_the_deadlines_at_once(app, fakes):
     """Each service answers only once the other has been asked: one after
     the other, the first would wait in vain."""

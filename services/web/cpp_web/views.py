@@ -104,7 +104,7 @@ def navigation() -> list[dict]:
     elif me["role"] == "admin":
         from .admin import navigation as admin_navigation
         items.extend(admin_navigation(request.endpoint or ""))
-    else:
+    elif me["role"] not in WORKERS:  # an auditor: who is signed in (My work is a worker's home)
         items.append({"href": url_for("web.home"), "text": "Home", "active": request.endpoint == "web.home"})
     if me["role"] in WORKERS + ("auditor", "admin"):
         items.append({"href": url_for("lifecycle.find_child"), "text": "Find a child",
