@@ -181,7 +181,11 @@ def test_production_says_sign_in_is_not_set_up_and_the_cookie_is_secure(tmp_path
 def test_my_work_lists_cases_by_child_and_overdue_first(app, fakes):
     fakes["plans"].routes[("GET", "/v1/cases")] = (200, {"items": [
         {"id": "case-1", "child": {"name": "Ana Parent"}, "status": "on_plan", "key_worker": {"name": "Kim Key"},
-         "social_worker": {"user": "demo-sw-1", "name": "Sam Okafor"}}], "total": 1})
+         "social_worker": {"user": "demo-sw-1", "name": "Sam Okafor"}},
+        {"id": "case-2", "child": {"name": "Bo Ended"}, "status": "plan_ended", "key_worker": None,
+         "social_worker": {"user": "demo-sw-1", "name": "Sam Okafor"}},
+        {"id": "case-3", "child": {"name": "Cy New"}, "status": "enquiries", "key_worker": None,
+         "social_worker": {"user": "demo-sw-1", "name": "Sam Okafor"}}], "total": 3})
     fakes["scheduler"].routes[("GET", "/v1/deadlines")] = (200, {"items": [
         {"id": "d-late", "name": "Initial conference", "status": "overdue", "due_on": "2020-01-10",
          "child": {"name": "Ana Parent"}},
@@ -195,6 +199,10 @@ def test_my_work_lists_cases_by_child_and_overdue_first(app, fakes):
     assert "Ana Parent" in html and "Kim Key" in html and "Child protection plan" in html
     assert html.index("/deadlines/d-late") < html.index("/deadlines/d-later")  # most overdue first
     assert "10 January 2020" in html
+    rows = re.findall(r"<tr class=\"govuk-table__row\">(.*?)</tr>", html, re.S)
+    ended = next(r for r in rows if "Bo Ended" in r)
+    new = next(r for r in rows if "Cy New" in r)
+    assert "No plan in force" in ended and "None yet" in new
     sent = [r for r in fakes["plans"].requests if r["path"].startswith("/v1/cases")][-1]
     assert "worker=me" in sent["raw_path"] and sent["headers"]["Authorization"].startswith("Bearer ")
     assert sent["headers"]["X-Request-Id"] == resp.headers["X-Request-Id"]
