@@ -325,10 +325,16 @@ def signed_in_user(base: str, person: str = ME["user"]) -> requests.Session:
     return s
 
 
+def _title(html: str) -> str:
+    found = re.search(r"<title>\s*(.*?)\s*</title>", html or "", re.S)
+    return found.group(1) if found else (html or "")[:120]
+
+
 def closed_loop(base: str, users: list[requests.Session], paths: list[str], seconds: float) -> dict:
     """Each user sends its next request as soon as the last is answered."""
     latencies: list[list[float]] = [[] for _ in users]
     errors = [0] * len(users)
+    failures: list[str] = []  # what the first few failed answers were (a status and the page's title, or the error)
     deadline = time.perf_counter() + seconds
 
     def run(k: int) -> None:
@@ -337,11 +343,15 @@ def closed_loop(base: str, users: list[requests.Session], paths: list[str], seco
             t0 = time.perf_counter()
             if t0 >= deadline:
                 break
+            path = paths[i % len(paths)]
             try:
-                resp = s.get(base + paths[i % len(paths)], timeout=60, allow_redirects=False)
+                resp = s.get(base + path, timeout=60, allow_redirects=False)
                 ok = resp.status_code == 200
-            except requests.RequestException:
-                ok = False
+                why = "" if ok else f"{resp.status_code} {_title(resp.text)}"
+            except requests.RequestException as exc:
+                ok, why = False, f"{type(exc).__name__}: {exc}"
+            if not ok and len(failures) < 5:
+                failures.append(f"{path}: {why}")
             latencies[k].append((time.perf_counter() - t0) * 1e3)
             errors[k] += not ok
             i += 1
@@ -354,7 +364,7 @@ def closed_loop(base: str, users: list[requests.Session], paths: list[str], seco
         t.join()
     elapsed = time.perf_counter() - start
     values = sorted(v for per in latencies for v in per)
-    out = {"rps": len(values) / elapsed, "requests": len(values), "errors": sum(errors)}
+    out = {"rps": len(values) / elapsed, "requests": len(values), "errors": sum(errors), "failures": failures}
     out.update({f"p{q}_ms": percentile(values, q) for q in (50, 95, 99)})
     return out
 
@@ -606,6 +616,9 @@ def main(argv=None) -> int:
                   f"  {ratio:>23}   {cpu}{aim}")
         if any(errors.values()):
             print("WARNING: failed or non-200 answers: " + ", ".join(f"{t} {k:,}" for t, k in errors.items() if k))
+            for t in TARGETS:
+                for failure in sorted({f for r in rounds[t] for f in r["failures"]})[:5]:
+                    print(f"    {LABELS[t]}: {failure}")
         print(f"\nwhere the time goes: each page alone, {args.profile_rounds} renders (medians), its service calls:")
         for t in TARGETS:
             p = profile[t]
