@@ -74,10 +74,18 @@ def services() -> Services:
     return _conf()["services"]
 
 
+def plugins() -> Plugins:
+    """The deployment's plugins (CPP_PLUGINS), loaded once per application."""
+    conf = _conf()
+    if "plugins" not in conf:
+        conf["plugins"] = Plugins(conf["settings"].plugins)
+    return conf["plugins"]
+
+
 def authority() -> dict:
     conf = _conf()
     if "authority" not in conf:
-        conf["authority"] = Plugins(conf["settings"].plugins).authority()
+        conf["authority"] = plugins().authority()
     return conf["authority"]
 
 
@@ -123,8 +131,11 @@ def page_context() -> dict:
 
 def demo_seeded() -> bool:
     """Whether this development deployment holds the made-up caseload (demo.py)."""
-    settings = _conf()["settings"]
-    return settings.is_development and demo.seeded(settings.data_dir)
+    conf = _conf()
+    if not conf.get("demo_seeded"):  # once seeded it stays so while the application runs (a reset stops it first)
+        settings = conf["settings"]
+        conf["demo_seeded"] = settings.is_development and demo.seeded(settings.data_dir)
+    return conf["demo_seeded"]
 
 
 def api(service: str, path: str, **params: Any) -> Any:

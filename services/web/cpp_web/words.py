@@ -14,7 +14,6 @@ from dataclasses import replace
 from flask import current_app
 from wtforms import SelectChoice
 
-from cpp_shared.plugins import Plugins
 
 DEFAULTS = {
     "initial_conference": "initial child protection conference",
@@ -29,7 +28,8 @@ DEFAULTS = {
 def terminology() -> dict[str, str]:
     conf = current_app.extensions["cpp_web"]
     if "terminology" not in conf:
-        merged = Plugins(conf["settings"].plugins).merged("cpp_terminology")
+        from .views import plugins  # views imports this module: the plugins are views' to load
+        merged = plugins().merged("cpp_terminology")
         conf["terminology"] = {**DEFAULTS, **{k: v for k, v in merged.items() if isinstance(v, str) and v}}
     return conf["terminology"]
 
