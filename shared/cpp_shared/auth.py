@@ -112,15 +112,30 @@ MANAGER_CLAIM = "manager"
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is asking: the token's ``sub``, role and authority, and who they
+    """Who is asking: the token's user, roles and authority, and who they
     are as a person from the identity token's claims (``name`` and
     ``email`` are OpenID Connect's standard claims; the team and manager
-    are this platform's)."""
+    are this platform's).
+
+    A person may hold several roles (``roles``, in ROLES order); ``role``
+    is the first of them, named where one role is recorded (a log line).
+    What a person may do is decided by ``holds``: any of their roles."""
 
     user: str
     role: str
     authority: str
     claims: dict[str, Any] = field(default_factory=dict)
+    roles: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.roles:
+            object.__setattr__(self, "roles", (self.role,))
+        elif self.role not in self.roles:
+            raise ValueError(f"role {self.role!r} is not one of the roles {self.roles!r}")
+
+    def holds(self, *roles: str) -> bool:
+        """Whether this person holds any of ``roles``."""
+        return any(r in self.roles for r in roles)
 
     def _claim(self, name: str) -> str | None:
         value = (self.claims or {}).get(name)
