@@ -30,6 +30,7 @@ def entry(action: str, record_type: str, record_id: str, *, child_id: str | None
         "at": datetime.now(timezone.utc).isoformat(),
         "actor": principal.user,
         "role": principal.role,
+        **({"roles": list(principal.roles)} if len(principal.roles) > 1 else {}),
         "authority": principal.authority,
         "action": action,
         "record_type": record_type,

@@ -13,12 +13,14 @@ library's nor anything of the token; the reason is logged.
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
 import secrets
 import ssl
 import time
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from functools import wraps
@@ -29,10 +31,10 @@ from urllib.parse import urlparse
 import jwt
 from flask import current_app, g, request
 
+from .claims import ROLES, ClaimError, ClaimMap, Hook
 from .config import ConfigError, Settings
 from .jwks import ProviderKeys, ProviderUnavailable, UnknownKey
 
-ROLES = ("social_worker", "team_manager", "chair", "partner", "auditor", "admin")
 DEV_ISSUER = "cpp-dev"
 DEV_ALGORITHM = "HS256"
 PRODUCTION_ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
@@ -104,9 +106,9 @@ class Revocations(Protocol):
     def forget(self) -> None: ...
 
 
-#: The token claim naming the user's team (OpenID Connect has no standard one).
+#: The development tokens' claim naming the user's team (OpenID Connect has no standard one).
 TEAM_CLAIM = "team"
-#: The token claim naming the user's manager, by user id (optional).
+#: The development tokens' claim naming the user's manager, by user id (optional).
 MANAGER_CLAIM = "manager"
 
 
@@ -126,6 +128,9 @@ class Principal:
     authority: str
     claims: dict[str, Any] = field(default_factory=dict)
     roles: tuple[str, ...] = ()
+    #: name, email, team and manager as the deployment's claim mapping read them (cpp_shared.claims); when
+    #: None (a principal made from claims alone), the claims of those names
+    person: dict[str, str | None] | None = None
 
     def __post_init__(self) -> None:
         if not self.roles:
@@ -137,8 +142,12 @@ class Principal:
         """Whether this person holds any of ``roles``."""
         return any(r in self.roles for r in roles)
 
+    def acting_as(self, *roles: str) -> str:
+        """The first of ``roles`` this person holds (the role a step is taken in), else their ``role``."""
+        return next((r for r in roles if r in self.roles), self.role)
+
     def _claim(self, name: str) -> str | None:
-        value = (self.claims or {}).get(name)
+        value = (self.person if self.person is not None else self.claims or {}).get(name)
         return value.strip() if isinstance(value, str) and value.strip() else None
 
     @property
@@ -147,17 +156,22 @@ class Principal:
         return self._claim("name") or self.user
 
     @property
+    def given_name(self) -> str | None:
+        """The display name the token gives, or None (``name`` falls back to the user id)."""
+        return self._claim("name")
+
+    @property
     def email(self) -> str | None:
         value = self._claim("email")
         return value.lower() if value else None
 
     @property
     def team(self) -> str | None:
-        return self._claim(TEAM_CLAIM)
+        return self._claim("team")
 
     @property
     def manager(self) -> str | None:
-        return self._claim(MANAGER_CLAIM)
+        return self._claim("manager")
 
     @property
     def address(self) -> str:
@@ -185,15 +199,18 @@ def load_dev_key(path: Path, *, create: bool = True) -> bytes:
 
 def issue_dev_token(settings: Settings, *, role: str, authority: str, user: str, ttl_seconds: int = 12 * 3600,
                     now: float | None = None, email: str | None = None, name: str | None = None,
-                    team: str | None = None, manager: str | None = None, create_key: bool = True) -> str:
+                    team: str | None = None, manager: str | None = None, create_key: bool = True,
+                    also: tuple[str, ...] = ()) -> str:
     """A development token; its ``jti`` (uuid4 hex) names it alone, so that
-    it can be revoked without its user's other tokens. ``create_key=False``
-    refuses to make a signing key: a token signed by a key the services do
-    not have would only get a 401."""
+    it can be revoked without its user's other tokens. ``also`` are roles
+    held besides ``role`` (a ``roles`` claim). ``create_key=False`` refuses
+    to make a signing key: a token signed by a key the services do not have
+    would only get a 401."""
     if not settings.is_development:
         raise ConfigError("development tokens are only issued in development mode (CPP_MODE=development)")
-    if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+    for r in (role, *also):
+        if r not in ROLES:
+            raise ValueError(f"unknown role {r!r}; roles: {', '.join(ROLES)}")
     now = time.time() if now is None else now
     claims = {
         "iss": DEV_ISSUER,
@@ -205,6 +222,8 @@ def issue_dev_token(settings: Settings, *, role: str, authority: str, user: str,
         "exp": int(now + ttl_seconds),
         "jti": uuid.uuid4().hex,
     }
+    if also:
+        claims["roles"] = list(dict.fromkeys((role, *also)))
     for claim, value in (("email", email), ("name", name), (TEAM_CLAIM, team), (MANAGER_CLAIM, manager)):
         if value is not None:
             claims[claim] = value
@@ -217,37 +236,50 @@ class TokenVerifier:
     ``revocations`` (the service's ``cpp_shared.revocations.RevocationList``),
     a well-signed token that has been revoked is refused too."""
 
-    def __init__(self, settings: Settings, revocations: Revocations | None = None):
+    def __init__(self, settings: Settings, revocations: Revocations | None = None, *,
+                 identity_hook: Hook | None = None):
         self.audience = settings.oidc_audience
         self.revocations = revocations
+        # Development tokens carry the platform's own claims, which the default mapping reads.
+        self.claim_map = ClaimMap.from_settings(settings, identity_hook)
+        self.production = not settings.is_development
+        #: the identity provider's discovery document, once fetched (production, with CPP_OIDC_DISCOVERY_URL)
+        self.discovery: dict[str, Any] | None = None
         if settings.is_development:
             self._key: Any = load_dev_key(settings.dev_signing_key_file)
             self._algorithms = [DEV_ALGORITHM]
             self._issuer = DEV_ISSUER
             self._jwks = None
             self._typ = None
+            self._discovery_url = None
         else:
             for name in sorted(settings.environ):
                 if DEV_KEY_SETTING.fullmatch(name):
                     raise ConfigError(f"production mode refuses the development signing key: unset {name}")
-            if not settings.oidc_jwks_url:
-                raise ConfigError("production mode needs CPP_OIDC_JWKS_URL (the identity provider's JWKS); "
+            self._discovery_url = (settings.setting("OIDC_DISCOVERY_URL") or "").strip() or None
+            if not settings.oidc_jwks_url and not self._discovery_url:
+                raise ConfigError("production mode needs CPP_OIDC_JWKS_URL (the identity provider's JWKS) or "
+                                  "CPP_OIDC_DISCOVERY_URL (its discovery document, which names the JWKS); "
                                   "for a single-machine trial set CPP_MODE=development")
             if not settings.oidc_issuer:
                 raise ConfigError("production mode needs CPP_OIDC_ISSUER (the identity provider's issuer)")
-            if settings.setting("OIDC_ALLOW_HTTP", "0").lower() not in ("1", "true", "yes"):
-                for name, url in (("CPP_OIDC_JWKS_URL", settings.oidc_jwks_url), ("CPP_OIDC_ISSUER", settings.oidc_issuer)):
-                    if urlparse(url).scheme.lower() != "https":
-                        raise ConfigError(f"{name} must be an https:// address in production, got {url!r}; for a "
-                                          f"lab identity provider over plain http set CPP_OIDC_ALLOW_HTTP=1")
-            self._jwks: ProviderKeys | None = ProviderKeys(
-                settings.oidc_jwks_url,
+            self._allow_http = settings.setting("OIDC_ALLOW_HTTP", "0").lower() in ("1", "true", "yes")
+            for name, url in (("CPP_OIDC_JWKS_URL", settings.oidc_jwks_url), ("CPP_OIDC_ISSUER", settings.oidc_issuer),
+                              ("CPP_OIDC_DISCOVERY_URL", self._discovery_url)):
+                if url:
+                    self._check_https(name, url)
+            self._ssl_context = _ca_bundle(settings)
+            self._timeout = _seconds(settings, "OIDC_JWKS_TIMEOUT_SECONDS", "5", minimum=0.1)
+            self._keys_settings = dict(
                 refresh_seconds=_seconds(settings, "OIDC_JWKS_REFRESH_SECONDS", "300", minimum=0.1),
                 grace_seconds=_seconds(settings, "OIDC_JWKS_GRACE_SECONDS", "3600"),
                 min_refetch_seconds=_seconds(settings, "OIDC_JWKS_MIN_REFETCH_SECONDS", "5"),
-                timeout=_seconds(settings, "OIDC_JWKS_TIMEOUT_SECONDS", "5", minimum=0.1),
-                ssl_context=_ca_bundle(settings),
+                timeout=self._timeout,
+                ssl_context=self._ssl_context,
             )
+            # Without a JWKS URL the keys are made once the discovery document has named them (load_keys).
+            self._jwks: ProviderKeys | None = (ProviderKeys(settings.oidc_jwks_url, **self._keys_settings)
+                                               if settings.oidc_jwks_url else None)
             # RFC 9068's "at+jwt" (or "application/at+jwt"): refuses ID tokens and other JWTs the provider signs.
             self._typ = _media_type(settings.setting("OIDC_REQUIRE_TYP", "") or "") or None
             self._algorithms = PRODUCTION_ALGORITHMS
@@ -255,10 +287,51 @@ class TokenVerifier:
             self._key = None
         self.leeway = _seconds(settings, "OIDC_LEEWAY_SECONDS", "60")
 
-    def load_keys(self) -> None:
-        """Production: fetch the identity provider's keys now, or refuse to start (ConfigError)."""
+    def check_authority(self, code: str) -> None:
+        """Refuse to start when CPP_OIDC_AUTHORITY names another authority than the deployment's."""
+        constant = self.claim_map.authority
+        if constant is not None and constant != code:
+            raise ConfigError(f"CPP_OIDC_AUTHORITY is {constant!r} but this deployment serves {code!r} (its plugins' "
+                              f"authority): every token would be refused")
+
+    def _check_https(self, name: str, url: str) -> None:
+        if not self._allow_http and urlparse(url).scheme.lower() != "https":
+            raise ConfigError(f"{name} must be an https:// address in production, got {url!r}; for a "
+                              f"lab identity provider over plain http set CPP_OIDC_ALLOW_HTTP=1")
+
+    def _load_discovery(self) -> None:
+        """Fetch the discovery document and check it names this issuer (and this JWKS, when one is set)."""
+        url = self._discovery_url
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers={"Accept": "application/json"}),
+                                        timeout=self._timeout, context=self._ssl_context) as answer:
+                document = json.loads(answer.read(1_000_000))
+        except Exception as exc:  # noqa: BLE001 - any failure stops the start, with its reason
+            raise ConfigError(f"could not fetch the identity provider's discovery document from {url} "
+                              f"(CPP_OIDC_DISCOVERY_URL): {type(exc).__name__}: {exc}") from None
+        if not isinstance(document, dict):
+            raise ConfigError(f"the discovery document at {url} (CPP_OIDC_DISCOVERY_URL) is not a JSON object")
+        if document.get("issuer") != self._issuer:
+            raise ConfigError(f"the discovery document at {url} names the issuer {document.get('issuer')!r}, not "
+                              f"CPP_OIDC_ISSUER {self._issuer!r}: tokens would be checked against the wrong issuer")
+        jwks_uri = document.get("jwks_uri")
+        if not isinstance(jwks_uri, str) or not jwks_uri:
+            raise ConfigError(f"the discovery document at {url} names no jwks_uri")
         if self._jwks is None:
+            self._check_https("the discovery document's jwks_uri", jwks_uri)
+            self._jwks = ProviderKeys(jwks_uri, **self._keys_settings)
+        elif jwks_uri != self._jwks.url:
+            raise ConfigError(f"CPP_OIDC_JWKS_URL is {self._jwks.url!r} but the issuer's discovery document names "
+                              f"{jwks_uri!r} as its keys: set one of them, or make them agree")
+        self.discovery = document
+
+    def load_keys(self) -> None:
+        """Production: fetch the discovery document (when CPP_OIDC_DISCOVERY_URL is set) and the identity
+        provider's keys now, or refuse to start (ConfigError)."""
+        if not self.production:
             return
+        if self._discovery_url and self.discovery is None:
+            self._load_discovery()
         try:
             self._jwks.load()
         except Exception as exc:
@@ -267,7 +340,9 @@ class TokenVerifier:
 
     def readiness(self) -> str | None:
         """The identity provider's check for /readyz (production), without waiting on it."""
-        return None if self._jwks is None else self._jwks.status()
+        if not self.production:
+            return None
+        return "unavailable" if self._jwks is None else self._jwks.status()
 
     def close(self) -> None:
         if self._jwks is not None:
@@ -308,7 +383,9 @@ class TokenVerifier:
         return jwk.key, [alg]
 
     def verify(self, token: str) -> Principal:
-        if self._jwks is not None:
+        if self.production:
+            if self._jwks is None:  # the discovery document has not named the keys yet
+                raise IdentityProviderUnavailable("the identity provider's keys are not loaded", 5)
             key, algorithms = self._provider_key(token)
         else:
             key, algorithms = self._key, self._algorithms
@@ -327,20 +404,20 @@ class TokenVerifier:
         except jwt.ImmatureSignatureError as exc:
             raise AuthError("the token is not valid yet", reason=str(exc)) from None
         except jwt.InvalidSignatureError:
-            if self._jwks is None:
+            if not self.production:
                 raise AuthError("the token was signed by another key, not this deployment's development key: "
                                 "make it with `cpp token` and the services' CPP_DATA_DIR") from None
             raise AuthError("the token's signature does not match the identity provider's key") from None
         except jwt.InvalidTokenError as exc:
             raise AuthError("the token is not valid", reason=f"{type(exc).__name__}: {exc}") from None
-        role, authority = claims.get("role"), claims.get("authority")
-        if role not in ROLES:
-            raise AuthError(f"the token's role is not one of {', '.join(ROLES)}", reason=f"role {role!r}")
-        if not isinstance(authority, str) or not authority:
-            raise AuthError("the token names no authority")
-        if self.revocations is not None and self.revocations.refuses(claims):
+        try:
+            who = self.claim_map.identity(claims)
+        except ClaimError as exc:
+            raise AuthError(str(exc), reason=exc.reason) from None
+        if self.revocations is not None and self.revocations.refuses({**claims, "sub": who.user}):
             raise AuthError("the token has been revoked")
-        return Principal(user=str(claims["sub"]), role=role, authority=authority, claims=claims)
+        return Principal(user=who.user, role=who.roles[0], roles=who.roles, authority=who.authority, claims=claims,
+                         person={"name": who.name, "email": who.email, "team": who.team, "manager": who.manager})
 
 
 def authenticate_request(verifier: TokenVerifier, authority_code: str) -> Principal:
@@ -354,6 +431,11 @@ def authenticate_request(verifier: TokenVerifier, authority_code: str) -> Princi
     if principal.authority != authority_code:
         raise Forbidden(f"the token is for authority {principal.authority!r}; this deployment serves {authority_code!r}")
     return principal
+
+
+def _held(principal: Principal) -> str:
+    return (f"role {principal.role!r}" if len(principal.roles) == 1
+            else "roles " + ", ".join(repr(r) for r in principal.roles))
 
 
 def current_principal() -> Principal:
@@ -370,8 +452,8 @@ def requires_role(*roles: str) -> Callable:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             principal = current_principal()
-            if principal.role not in roles:
-                raise Forbidden(f"role {principal.role!r} may not do this; allowed: {', '.join(roles)}")
+            if not principal.holds(*roles):
+                raise Forbidden(f"{_held(principal)} may not do this; allowed: {', '.join(roles)}")
             return view(*args, **kwargs)
 
         return wrapper

@@ -50,6 +50,26 @@ def cpp_authority() -> dict[str, Any] | None:
     """
 
 
+@hookspec(firstresult=True)
+def cpp_identity(claims: dict[str, Any], identity: dict[str, Any]) -> dict[str, Any] | None:
+    """Say who a signed-in person is where the deployment's claim settings
+    cannot (``cpp_shared.claims``): e.g. roles from an identity provider's
+    group ids and a directory lookup, or a team from a department claim.
+
+    Called for every verified token with its ``claims`` and the ``identity``
+    the settings read from them::
+
+        {"user": ..., "roles": [...], "authority": ..., "name": ..., "email": ...,
+         "team": ..., "manager": ...}
+
+    Return None to keep it, or a dict of the keys to change (only those
+    keys; ``roles`` a list of the platform's roles). The result is checked
+    as the settings' is: no platform role, or the partner role with a staff
+    role, refuses the token. The last plugin in CPP_PLUGINS order that
+    returns a dict wins. It runs on every request: no network calls.
+    """
+
+
 @hookspec
 def cpp_timescales() -> list[dict[str, Any]]:
     """Contribute timescale rules (statutory or local).

@@ -223,7 +223,7 @@ class _Pending:
         scope = "\0".join(("cpp idempotency", store.authority, principal.user, key))
         self.record_id = hashlib.sha256(scope.encode("utf-8")).hexdigest()
         self.fingerprint = hashlib.sha256(json.dumps(
-            [request.method, request.path, request.query_string.decode("latin-1"), principal.role,
+            [request.method, request.path, request.query_string.decode("latin-1"), " ".join(principal.roles),
              _canonical_body()]).encode("ascii")).hexdigest()
         self.held: _HeldUnit | None = None
         self.after: list[Callable[[], None]] = []  # what waits for the held unit's commit

@@ -23,26 +23,51 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from .auth import Principal
+from .claims import STAFF_ROLES
 
 COLLECTION = "staff"
 EVENT_TYPE = "staff.updated.v1"
-#: The roles of the council's own staff (partners are not staff).
-STAFF_ROLES = ("social_worker", "team_manager", "chair", "auditor", "admin")
-FIELDS = ("name", "email", "team", "role", "manager", "phone")
+#: ``role`` is the first of ``roles`` (everyone holds one role at least; some hold several).
+FIELDS = ("name", "email", "team", "role", "roles", "manager", "phone")
 
 
 def setup_store(store) -> None:
-    store.collection(COLLECTION).create_index("user")
-    store.collection(COLLECTION).create_index("team")
+    people = store.collection(COLLECTION)
+    people.create_index("user")
+    people.create_index("team")
+    people.create_index("roles")
+    # Entries kept before people could hold several roles have ``role`` alone: each is given its ``roles``
+    # (found by ``holding``). Safe to repeat; nothing else changes.
+    for found in people.find({"roles": {"$exists": False}}):
+        if found.get("role"):
+            people.update_one({"user": found["user"]}, {"$set": {"roles": [found["role"]]}})
+
+
+def with_roles(entry: dict[str, Any]) -> dict[str, Any]:
+    """The entry with ``roles`` every staff role it holds (in STAFF_ROLES order) and ``role`` the first."""
+    held = [r for r in STAFF_ROLES if r in (entry.get("roles") or ()) or r == entry.get("role")]
+    return {**entry, "roles": held, "role": held[0]} if held else entry
 
 
 def from_principal(principal: Principal) -> dict[str, Any] | None:
     """The directory entry a token's claims make; None for a partner."""
-    if principal.role not in STAFF_ROLES:
+    if not principal.holds(*STAFF_ROLES):
         return None
-    return {"user": principal.user, "name": principal.claims.get("name") or None,
-            "email": principal.email,
-            "team": principal.team, "role": principal.role, "manager": principal.manager}
+    return {"user": principal.user, "name": principal.given_name,
+            "email": principal.email, "team": principal.team, "role": principal.role,
+            "roles": list(principal.roles), "manager": principal.manager}
+
+
+def roles_of(found: dict[str, Any] | None) -> list[str]:
+    """The roles of a directory entry (one kept before people held several has ``role`` alone)."""
+    if not found:
+        return []
+    return list(found.get("roles") or ([found["role"]] if found.get("role") else []))
+
+
+def holding(role: str) -> dict[str, Any]:
+    """A query of the directory for the people holding ``role``."""
+    return {"roles": role}
 
 
 def differs(stored: dict[str, Any] | None, seen: dict[str, Any]) -> bool:
@@ -54,11 +79,14 @@ def differs(stored: dict[str, Any] | None, seen: dict[str, Any]) -> bool:
 
 
 def merged(stored: dict[str, Any] | None, seen: dict[str, Any]) -> dict[str, Any]:
+    """``seen`` over ``stored``; a ``role`` seen without ``roles`` is the only role held."""
     out = dict(stored or {})
+    if seen.get("role") and not seen.get("roles"):
+        out["roles"] = [seen["role"]]
     out.update({k: v for k, v in seen.items() if v is not None or k not in out})
     for f in FIELDS:
         out.setdefault(f, None)
-    return out
+    return with_roles(out)
 
 
 def event_data(entry: dict[str, Any]) -> dict[str, Any]:
@@ -72,7 +100,8 @@ def keep(event: dict[str, Any], ctx) -> None:
     data = event.get("data") or {}
     if not data.get("user"):
         return
-    ctx.uow.update(COLLECTION, {"user": data["user"]}, {"$set": {f: data.get(f) for f in FIELDS}}, upsert=True)
+    entry = with_roles({f: data.get(f) for f in FIELDS if f != "roles" or data.get(f)})
+    ctx.uow.update(COLLECTION, {"user": data["user"]}, {"$set": {f: entry.get(f) for f in FIELDS}}, upsert=True)
 
 
 def entry(store, user: str | None) -> dict[str, Any] | None:

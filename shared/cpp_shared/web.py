@@ -139,7 +139,9 @@ def build_context(spec: ServiceSpec, settings: Settings | None = None) -> Servic
     claimed = store.claim_unowned()
     if claimed:
         log.info("records without an authority claimed", authority=authority["code"], collections=claimed)
-    verifier = TokenVerifier(settings, revocations.RevocationList(store, revocations.cache_seconds(settings)))
+    verifier = TokenVerifier(settings, revocations.RevocationList(store, revocations.cache_seconds(settings)),
+                             identity_hook=plugins.hook.cpp_identity)
+    verifier.check_authority(authority["code"])
     metrics = ServiceMetrics(spec.name, store)
     metrics.registry.register(process_status.ProcessStatusCollector(spec.name, settings.data_dir))
     return ServiceContext(spec=spec, settings=settings, plugins=plugins, authority=authority, store=store,
@@ -247,17 +249,21 @@ def error_body(code: int, status: str, message: str, errors: Any = None) -> dict
     return body
 
 
+def _challenge(error: str, description: str) -> str:
+    """A Bearer challenge (RFC 6750 section 3); the description only when made of the characters it allows."""
+    challenge = f'Bearer error="{error}"'
+    if DESCRIPTION.fullmatch(description):
+        challenge += f', error_description="{description}"'
+    return challenge
+
+
 def _install_error_handlers(app: Flask, api: Api) -> None:
     @app.errorhandler(AuthError)
     def unauthorised(exc: AuthError):
         log.info("bearer token refused", error=exc.error, message=str(exc), reason=_printable(exc.reason))
         response = jsonify(error_body(401, "Unauthorized", str(exc)))
         response.status_code = 401
-        # RFC 6750: the description is the message only when it is made of the characters it allows.
-        challenge = f'Bearer error="{exc.error}"'
-        if DESCRIPTION.fullmatch(str(exc)):
-            challenge += f', error_description="{exc}"'
-        response.headers["WWW-Authenticate"] = challenge
+        response.headers["WWW-Authenticate"] = _challenge(exc.error, str(exc))
         return response
 
     @app.errorhandler(IdentityProviderUnavailable)
@@ -270,7 +276,11 @@ def _install_error_handlers(app: Flask, api: Api) -> None:
 
     @app.errorhandler(Forbidden)
     def forbidden(exc: Forbidden):
-        return jsonify(error_body(403, "Forbidden", str(exc))), 403
+        # RFC 6750 section 3.1: a valid token whose roles (or authority) do not allow this.
+        response = jsonify(error_body(403, "Forbidden", str(exc)))
+        response.status_code = 403
+        response.headers["WWW-Authenticate"] = _challenge("insufficient_scope", str(exc))
+        return response
 
     @app.errorhandler(VersionConflict)
     def conflict(exc: VersionConflict):

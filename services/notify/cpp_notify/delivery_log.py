@@ -60,7 +60,7 @@ class DeliveryQuerySchema(Schema):
 def _scope() -> dict[str, Any]:
     principal = current_principal()
     query: dict[str, Any] = {"authority": principal.authority}
-    if principal.role != "admin":
+    if not principal.holds("admin"):
         query["owner"] = owner_of(principal)
     return query
 

@@ -154,7 +154,7 @@ def _load(subscription_id: str) -> dict[str, Any]:
     principal = current_principal()
     doc = ctx().store.collection(st.SUBSCRIPTIONS).find_one({"_id": subscription_id})
     if doc is None or doc["authority"] != principal.authority or doc["status"] == "removed" or (
-            principal.role != "admin" and doc["owner"] != owner_of(principal)):
+            not principal.holds("admin") and doc["owner"] != owner_of(principal)):
         abort(404, message=f"no subscription {subscription_id}")
     return doc
 
@@ -182,7 +182,7 @@ class Subscriptions(MethodView):
     def post(self, body):
         """Subscribe to events; the response gives the signing secret once."""
         principal = current_principal()
-        admin = principal.role == "admin"
+        admin = principal.holds("admin")
         for field in ("owner", "allow_private", "scope", "escalation_routes"):
             if not admin and body.get(field) not in (None, False):
                 abort(403, message=f"only an admin may set {field}")
@@ -244,7 +244,7 @@ class Subscriptions(MethodView):
         """The caller's subscriptions (an admin: every subscription of the authority)."""
         principal = current_principal()
         query: dict[str, Any] = {"authority": principal.authority, "status": {"$ne": "removed"}}
-        if principal.role != "admin":
+        if not principal.holds("admin"):
             query["owner"] = owner_of(principal)
         return {"items": ctx().store.collection(st.SUBSCRIPTIONS).find(query, sort=[("created_at", 1)])}
 

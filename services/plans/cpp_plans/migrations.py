@@ -86,7 +86,7 @@ def link_people(store, publish: Callable[..., None], plan_snapshot: Callable[[di
         if "social_worker" in case and case["social_worker"] is not None:
             continue
         opener = staff.entry(store, case.get("opened_by"))
-        if opener is None or opener.get("role") != "social_worker":
+        if opener is None or "social_worker" not in staff.roles_of(opener):
             continue
         worker = {"user": opener["user"], "name": opener.get("name") or staff.UNNAMED}
         after = {**case, "social_worker": worker, "team_manager": case.get("team_manager"),

@@ -432,7 +432,7 @@ def feeds_follow_their_owners_role() -> None:
     may not make feeds (an auditor now, say) loses the feeds they made. One
     read on the feeds' indexed ``user``, and only for such roles."""
     principal = g.get("principal")
-    if principal is None or principal.role in FEED_MAKERS:
+    if principal is None or principal.holds(*FEED_MAKERS):
         return
     store = ctx().store
     live = store.collection(st.FEEDS).find({"user": principal.user, "revoked_at": None})
@@ -497,7 +497,7 @@ class PlanCalendar(MethodView):
         """The plan's calendar (iCalendar), with a bearer token or a feed
         key (``?key=``) from POST /v1/plans/{plan_id}/calendar-feeds."""
         principal = g.principal if "principal" in g else _feed_principal(plan_id)
-        if principal.role not in READERS:
+        if not principal.holds(*READERS):
             abort(403, message=f"role {principal.role!r} may not read a plan's calendar")
         plan = _plan(plan_id)
         store = ctx().store
@@ -543,8 +543,8 @@ class PlanCalendarFeeds(MethodView):
         principal = current_principal()
         key = secrets.token_urlsafe(32)
         now = _clock()
-        feed = {"plan_id": plan_id, "user": principal.user, "role": principal.role, "authority": principal.authority,
-                "key_hash": _hash(key), "created_at": now.isoformat(),
+        feed = {"plan_id": plan_id, "user": principal.user, "role": principal.acting_as(*FEED_MAKERS),
+                "authority": principal.authority, "key_hash": _hash(key), "created_at": now.isoformat(),
                 "expires_at": (now + timedelta(days=days)).isoformat(), "revoked_at": None,
                 # The token it was made with: revoking that token, or its user's tokens of that time, stops it.
                 "token_iat": principal.claims.get("iat"), "token_jti": principal.claims.get("jti")}
@@ -585,7 +585,7 @@ class CalendarFeed(MethodView):
         feed = coll.find_one({"_id": feed_id})
         if feed is None or feed["authority"] != principal.authority:
             abort(404, message=f"no calendar feed {feed_id}")
-        if feed["user"] != principal.user and principal.role not in MANAGERS:
+        if feed["user"] != principal.user and not principal.holds(*MANAGERS):
             abort(403, message="only the feed's owner or a manager may revoke it")
         coll.update_one({"_id": feed_id}, {"$set": {"revoked_at": feed.get("revoked_at") or _now()}})
         return None

@@ -189,7 +189,12 @@ class StaffUpdatedV1(EventData):
     name = _contact("their display name (the name claim); null when their tokens name nobody", allow_none=True)
     email = _contact("their email address (the email claim); null when unknown", allow_none=True)
     team = _contact("their team (the team claim); null when unknown", allow_none=True)
-    role = _status("their role", validate=_one_of("social_worker", "team_manager", "chair", "auditor", "admin"))
+    role = _status("their role (with several, the first of roles)",
+                   validate=_one_of("social_worker", "team_manager", "chair", "auditor", "admin"))
+    roles = _status("every role they hold, role first (absent from events made before people held several)",
+                    fields.List, cls_or_instance=fields.String(
+                        validate=_one_of("social_worker", "team_manager", "chair", "auditor", "admin")),
+                    required=False)
     manager = _identifier("their manager's user id (the manager claim); null when unknown", allow_none=True)
     phone = _contact("their direct phone number, as an admin recorded it; null when unknown", allow_none=True)
 

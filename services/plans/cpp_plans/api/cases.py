@@ -143,22 +143,23 @@ def _staff_member(user: str, field: str, roles: tuple[str, ...]) -> dict:
     if found is None:
         abort(422, message="no such member of staff", errors={"json": {field: [
             f"no member of staff has the user id {user!r}; an admin adds them (PUT /v1/staff/{{user}})"]}})
-    if found.get("role") not in roles:
+    held = staff.roles_of(found)
+    if not any(r in roles for r in held):
         abort(422, message="not a role that holds a case this way", errors={"json": {field: [
-            f"{found.get('name')} is a {str(found.get('role')).replace('_', ' ')}; "
+            f"{found.get('name')} is a {' and '.join(r.replace('_', ' ') for r in held) or 'person with no role'}; "
             f"a case's {field.replace('_', ' ')} is a {' or '.join(r.replace('_', ' ') for r in roles)}"]}})
     return {"user": found["user"], "name": found.get("name") or staff.UNNAMED}
 
 
 def _default_team_manager(social_worker: dict | None, team: str | None) -> dict | None:
     me = current_principal()
-    if me.role == "team_manager":
+    if me.holds("team_manager"):
         return staff.ref(ctx().store, me.user)
     people = ctx().store.collection(staff.COLLECTION)
     manager = (staff.entry(ctx().store, social_worker["user"]) or {}).get("manager") if social_worker else None
-    found = people.find_one({"user": manager, "role": "team_manager"}) if manager else None
+    found = people.find_one({"user": manager, **staff.holding("team_manager")}) if manager else None
     if found is None and team:
-        managers = people.find({"team": team, "role": "team_manager"}, limit=2)
+        managers = people.find({"team": team, **staff.holding("team_manager")}, limit=2)
         found = managers[0] if len(managers) == 1 else None
     return {"user": found["user"], "name": found.get("name") or staff.UNNAMED} if found else None
 
@@ -166,7 +167,7 @@ def _default_team_manager(social_worker: dict | None, team: str | None) -> dict 
 def _allocation(body: dict) -> dict:
     me = current_principal()
     social_worker = (_staff_member(body["social_worker"], "social_worker", SOCIAL_WORKERS) if "social_worker" in body
-                     else staff.ref(ctx().store, me.user) if me.role == "social_worker" else None)
+                     else staff.ref(ctx().store, me.user) if me.holds("social_worker") else None)
     team = body.get("team")
     if team is None and social_worker is not None:
         team = (staff.entry(ctx().store, social_worker["user"]) or {}).get("team")

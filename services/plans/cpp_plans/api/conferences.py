@@ -153,9 +153,10 @@ class CaseConferences(MethodView):
 def _chair(user: str) -> dict:
     """A reference to the chair named, or a 422: conferences are chaired by a chair in the staff directory."""
     found = staff.entry(ctx().store, user)
-    if found is None or found.get("role") != "chair":
+    if found is None or "chair" not in staff.roles_of(found):
         why = "no member of staff has this user id" if found is None else (
-            f"{found.get('name')} is not a chair (they are a {str(found.get('role')).replace('_', ' ')})")
+            f"{found.get('name')} is not a chair (they are a "
+            f"{' and '.join(r.replace('_', ' ') for r in staff.roles_of(found))})")
         abort(422, message="the conference's chair must be a chair", errors={"json": {"chair": [why]}})
     return {"user": found["user"], "name": found.get("name") or staff.UNNAMED}
 
@@ -232,7 +233,7 @@ class ConferenceOutcome(MethodView):
                 check_with_plugins(body[field], stage, field)
         me = current_principal()
         common = dict(held_on=body["held_on"], today=today(), decided_by=me.user, attendees=body["attendees"],
-                      chair=staff.ref(ctx().store, me.user) if me.role == "chair" else None)
+                      chair=staff.ref(ctx().store, me.user) if me.holds("chair") else None)
         if conference["kind"] == "initial":
             if "plan_required" not in body:
                 raise lc.InvalidStep({"plan_required": ["an initial conference decides whether a plan is required"]})

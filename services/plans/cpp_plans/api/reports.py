@@ -259,7 +259,8 @@ class Countersign(MethodView):
     @requires_role(*STEP_TAKERS)
     def post(self, body, report_id):
         """Countersign a submitted report (a team manager, not its author)."""
-        return _take_step(report_id, "countersign_report", rp.countersign, body, role=current_principal().role)
+        return _take_step(report_id, "countersign_report", rp.countersign, body,
+                          role=current_principal().acting_as("team_manager"))
 
 
 @blp.route("/reports/<report_id>/return")
@@ -270,7 +271,7 @@ class Return(MethodView):
     def post(self, body, report_id):
         """Return a submitted report to its author for changes, with the reason (a team manager)."""
         return _take_step(report_id, "return_report", rp.return_report, body, reason=body["reason"],
-                          role=current_principal().role)
+                          role=current_principal().acting_as("team_manager"))
 
 
 @blp.route("/reports/<report_id>/share")
@@ -380,7 +381,7 @@ class PanelDecision(MethodView):
         try:
             after, events = rp.decide_panel(req, decision=body["decision"], conditions=body.get("conditions"),
                                             on=_on(body, "decided_on"), today=today(), by=principal.user,
-                                            role=principal.role)
+                                            role=principal.acting_as("team_manager"))
         except rp.NotAllowed as exc:
             _forbid(exc)
         commit_step("decide_resource_panel", "resource_panel_request", request_id, child_id=req["child_id"],

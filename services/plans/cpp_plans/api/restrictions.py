@@ -153,9 +153,9 @@ class AccessReportSchema(Schema):
 def may_manage(restriction: dict[str, Any] | None, principal: Principal) -> bool:
     """An admin; a team manager while no restriction is in force; then its
     manager, or a team manager on its access list."""
-    if principal.role == "admin":
+    if principal.holds("admin"):
         return True
-    if principal.role != "team_manager":
+    if not principal.holds("team_manager"):
         return False
     if not rule.in_force(restriction):
         return True
@@ -304,7 +304,7 @@ class BreakGlass(MethodView):
                 "user": principal.user, "role": principal.role, "reason": body["reason"],
                 "granted_at": grant["granted_at"], "expires_at": grant["expires_at"],
                 "manager": restriction["manager"], "child": child_named(child_id),
-                **({"user_name": principal.claims["name"]} if principal.claims.get("name") else {})})
+                **({"user_name": principal.given_name} if principal.given_name else {})})
         return grant
 
 
@@ -333,7 +333,7 @@ class AccessReport(MethodView):
         load("children", child_id, "child", need_to_know=False)
         principal = current_principal()
         restriction = access.restriction_of(child_id)
-        allowed = (principal.role in REPORT_ROLES
+        allowed = (principal.holds(*REPORT_ROLES)
                    or (restriction is not None and restriction["manager"]["user"] == principal.user)
                    or is_key_worker(child_id, principal))
         if not allowed:

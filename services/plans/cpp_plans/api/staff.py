@@ -75,7 +75,11 @@ class StaffSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     email = fields.Email(load_default=None, allow_none=True)
     team = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
-    role = fields.String(required=True, validate=validate.OneOf(directory.STAFF_ROLES))
+    role = fields.String(required=True, validate=validate.OneOf(directory.STAFF_ROLES),
+                         metadata={"description": "their role; with several, the first of them"})
+    roles = fields.List(fields.String(validate=validate.OneOf(directory.STAFF_ROLES)), load_default=None,
+                        allow_none=True, validate=validate.Length(min=1),
+                        metadata={"description": "every role they hold (role among them); default [role]"})
     manager = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200),
                             metadata={"description": "the user id of their manager"})
     phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=50),
@@ -103,7 +107,9 @@ class StaffList(MethodView):
     @requires_role(*READERS)
     def get(self, args):
         """The staff directory (to choose a key worker, a social worker or a chair)"""
-        query = {k: args[k] for k in ("team", "role") if k in args}
+        query = {k: args[k] for k in ("team",) if k in args}
+        if "role" in args:
+            query.update(directory.holding(args["role"]))
         people = ctx().store.collection(directory.COLLECTION).find(query, sort=[("name", 1)])
         if "name" in args:
             people = [p for p in people if args["name"].casefold() in (p.get("name") or "").casefold()]
@@ -162,7 +168,8 @@ class StaffMember(MethodView):
         stored = directory.entry(ctx().store, user)
         if stored is None:
             abort(404, message=f"no member of staff {user}; add them with POST /v1/staff")
-        entry = {**directory.merged(stored, {}), **body, "user": user}
+        entry = directory.with_roles({**directory.merged(stored, {}), **body, "roles": body["roles"] or [body["role"]],
+                                      "user": user})
         with ctx().store.unit_of_work() as uow:
             _record(uow, entry, "update")
         return entry
