@@ -36,16 +36,17 @@ def make_settings(data_dir):
 
 @pytest.fixture
 def token_for(make_settings):
-    """token_for(role, authority="ENG", user=..., ttl=..., email=..., name=..., team=..., manager=...) -> a dev
+    """token_for(role, authority="ENG", user=..., ttl=..., email=..., name=..., team=..., manager=..., also=(roles
+    held besides role)) -> a dev
     bearer token. The social worker sw-1 is Sam Social unless named otherwise (the key worker of the tests' plans)."""
     settings = make_settings()
 
     def make(role: str = "social_worker", authority: str = "ENG", user: str = "sw-1", ttl: int = 3600, now=None,
              email: str | None = None, name: str | None = None, team: str | None = None,
-             manager: str | None = None) -> str:
+             manager: str | None = None, also: tuple[str, ...] = ()) -> str:
         if name is None and user == "sw-1":
             name = "Sam Social"
         return issue_dev_token(settings, role=role, authority=authority, user=user, ttl_seconds=ttl, now=now,
-                               email=email, name=name, team=team, manager=manager)
+                               email=email, name=name, team=team, manager=manager, also=also)
 
     return make

@@ -110,7 +110,7 @@ def _names(settings: Settings, name: str, default: str) -> tuple[str, ...]:
 def parse_role_map(text: str) -> dict[str, tuple[str, ...]]:
     """``value=role,value=role`` or a JSON object ``{"value": "role" | ["role", ...]}``."""
     text = text.strip()
-    if text.startswith("{"):
+    if text.startswith(("{", "[")):
         try:
             raw = json.loads(text)
         except ValueError as exc:

@@ -23,6 +23,20 @@ SECRET = "test-client-secret-test-client-secret"
 CLIENTS = {
     "social-worker": {"alg": "RS256", "claims": {"role": "social_worker", "authority": "ENG"}},
     "chair-es": {"alg": "ES256", "claims": {"role": "chair", "authority": "ENG"}},
+    # Shaped as Entra ID's v2 access tokens: app roles in an array, the user's own id in oid (sub is per
+    # application), a tenant id, no authority and no email claim.
+    "entra-style": {"alg": "RS256", "claims": {
+        "roles": ["team_manager", "social_worker", "Reports.Read"], "oid": "6f1c2e0a-3b7d-4e59-9a51-0c2d8e4f7b13",
+        "tid": "9188040d-6c67-4c5b-b112-36a304b66dad", "name": "Sam Entra",
+        "preferred_username": "sam.entra@council.example", "ver": "2.0"}},
+    # Shaped as an Okta custom authorization server's: the groups claim a council adds, and uid.
+    "okta-style": {"alg": "RS256", "claims": {
+        "groups": ["Everyone", "CPP Chairs"], "uid": "00u1a2b3c4d5e6f7g8h9", "name": "Chris Okta",
+        "email": "Chris.Okta@council.example"}},
+    # Shaped as Keycloak's: realm roles nested in realm_access, the login in preferred_username.
+    "keycloak-style": {"alg": "RS256", "claims": {
+        "realm_access": {"roles": ["offline_access", "uma_authorization", "auditor"]},
+        "preferred_username": "kim.keycloak", "name": "Kim Keycloak"}},
 }
 
 
