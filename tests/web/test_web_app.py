@@ -12,6 +12,7 @@ import pytest
 from cpp_shared.auth import load_dev_key
 from cpp_shared.config import Settings
 from cpp_web import client as web_client
+from cpp_web import people
 from cpp_web.app import create_app
 from tests.helpers import free_port
 
@@ -221,6 +222,25 @@ def test_each_role_sees_its_own_navigation(app, fakes, user, expected):
     html = client.get("/my-work").get_data(as_text=True)
     nav = html.split('class="govuk-service-navigation__list"')[1].split("</ul>")[0]
     assert re.findall(r'class="govuk-service-navigation__link"[^>]*>\s*(?:<strong[^>]*>)?([^<]+?)\s*<', nav) == expected
+
+
+def test_a_person_holding_several_roles_has_the_pages_of_each(app, fakes):
+    """A social worker who is also a team manager and a chair (an identity provider's roles array): the pages
+    of each role, once each, and their roles in words; a partner's or an admin's pages are not theirs."""
+    fakes["plans"].routes[("GET", "/v1/cases")] = (200, {"items": [], "total": 0})
+    fakes["scheduler"].routes[("GET", "/v1/deadlines")] = (200, {"items": []})
+    client = app.test_client()
+    sign_in(client, "demo-sw-1")
+    with client.session_transaction() as stored:
+        stored["user"] = {**stored["user"], "roles": ["social_worker", "team_manager", "chair"],
+                          "role_name": people.role_names(["social_worker", "team_manager", "chair"])}
+    html = client.get("/my-work").get_data(as_text=True)
+    nav = html.split('class="govuk-service-navigation__list"')[1].split("</ul>")[0]
+    assert re.findall(r'class="govuk-service-navigation__link"[^>]*>\s*(?:<strong[^>]*>)?([^<]+?)\s*<', nav) == [
+        "My work", "Team", "Approvals", "Find a child", "Sign out"]
+    assert "Sam Okafor, social worker, team manager and conference chair" in html
+    assert client.get("/lookup").status_code == 302  # not a partner: sent home
+    assert people.role_names(["auditor"]) == "Auditor"
 
 
 def test_my_work_asks_for_the_cases_and_the_deadlines_at_once(app, fakes):

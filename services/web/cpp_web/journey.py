@@ -22,7 +22,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from .client import NotFound
 from .lifecycle import READERS, Step, _area, _conference, _done, _submit, _text, _case_and_child
 from .lifecycle_forms import ATTENDEE_ROWS, AttendeeForm, DayField, DayRequired, KeyField, attendees_of
-from .views import STAGES, api, changed_since_read, child_name, services, signed_in
+from .views import STAGES, api, changed_since_read, child_name, holds, services, signed_in
 from .words import term
 
 bp = Blueprint("journey", __name__)
@@ -223,25 +223,24 @@ def case_extras(case: dict, plan: dict | None) -> dict:
         for cin in cin_plans:
             cin["created_by_name"] = _named(cin.get("created_by"))
     return {"ending": ending, "step_down": case.get("step_down"), "step_down_by": STEP_DOWN_BY,
-            "cin_plans": cin_plans, "can_step_down": session["user"]["role"] in STEP_TAKERS}
+            "cin_plans": cin_plans, "can_step_down": holds(*STEP_TAKERS)}
 
 
 def journey_steps(case: dict, plan: dict | None, steps: list[dict], cin_plans: list[dict]) -> list[dict]:
     """The task list's review and ending steps, linked to their forms when
     the case's stage allows them (the service still decides)."""
-    role = session["user"]["role"]
     reviews = [c for c in case.get("conferences") or [] if c.get("kind") == "review"]
     scheduled = next((c for c in reviews if c.get("status") == "scheduled"), None)
     in_force = case.get("status") == "on_plan" and plan is not None and plan.get("status") != "ended"
     stepped_down = case.get("status") in ("child_in_need", "plan_ended")
     review_href = ending_href = None
     if in_force and scheduled:
-        review_href = url_for("journey.review_outcome", conference_id=scheduled["id"]) if role in DECIDERS else \
+        review_href = url_for("journey.review_outcome", conference_id=scheduled["id"]) if holds(*DECIDERS) else \
             url_for("lifecycle.conference", conference_id=scheduled["id"])
-        ending_href = url_for("journey.review_outcome", conference_id=scheduled["id"]) if role in DECIDERS else None
-    elif in_force and role in ("social_worker", "team_manager", "chair"):
+        ending_href = url_for("journey.review_outcome", conference_id=scheduled["id"]) if holds(*DECIDERS) else None
+    elif in_force and holds("social_worker", "team_manager", "chair"):
         review_href = url_for("lifecycle.schedule_conference", case_id=case["id"], kind="review")
-    if stepped_down and not cin_plans and role in STEP_TAKERS:
+    if stepped_down and not cin_plans and holds(*STEP_TAKERS):
         ending_href = url_for("journey.child_in_need_plan", case_id=case["id"])
     for s in steps:
         if s["key"] == "reviews" and review_href:

@@ -26,7 +26,7 @@ from wtforms.validators import InputRequired, Length, Optional
 from .client import Answer, ChangedSinceRead, Invalid, NotFound, Refused
 from .lifecycle_forms import ATTENDEE_ROWS, AttendeeForm, attendees_of, DayField, DayRequired, KeyField, error_summary, show_service_errors, yes_no
 from .words import Worded, term
-from .views import STAGES, api, changed_since_read, child_name, day, services, signed_in
+from .views import STAGES, api, changed_since_read, child_name, day, holds, services, signed_in
 
 bp = Blueprint("lifecycle", __name__)
 
@@ -140,7 +140,7 @@ def find_child():
     has_errors = bool(form.errors or problems)
     return render_template("lifecycle/find_child.html", form=form, results=results, nhs=_nhs,
                            summary=error_summary(form, problems) if has_errors else None,
-                           can_register=session["user"]["role"] in ("social_worker", "team_manager")), \
+                           can_register=holds("social_worker", "team_manager")), \
         (400 if has_errors else 200)
 
 
@@ -232,7 +232,7 @@ def child(child_id: str):
     return render_template("lifecycle/child.html", child=record, child_name=child_name(record), cases=cases,
                            plan=in_force, plan_statuses={"outline": "Outline plan", "active": "Active"},
                            stages=STAGES, schemes=SCHEME_NAMES, open_form=OpenCaseForm(),
-                           can_open=session["user"]["role"] in ("social_worker", "team_manager"))
+                           can_open=holds("social_worker", "team_manager"))
 
 
 @bp.post("/children/<child_id>/cases")
@@ -543,8 +543,7 @@ def link_steps(case: dict, steps: list[dict]) -> list[dict]:
     scheduled = [c for c in case.get("conferences") or [] if c.get("kind") == "initial" and c.get("status") == "scheduled"]
     held = any(c.get("kind") == "initial" and c.get("status") == "held" for c in case.get("conferences") or [])
     outcome = case.get("enquiry_outcome")
-    role = session["user"]["role"]
-    writer, decider = role in ("social_worker", "team_manager"), role in ("chair", "team_manager")
+    writer, decider = holds("social_worker", "team_manager"), holds("chair", "team_manager")
     links = {}
     if case.get("status") == "enquiries" and writer:
         links["strategy_discussion"] = url_for("lifecycle.strategy_discussion", case_id=case["id"])

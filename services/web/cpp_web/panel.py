@@ -20,7 +20,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from .client import ChangedSinceRead, NotFound
 from .lifecycle import Step, _done, _submit
 from .lifecycle_forms import DayField, KeyField
-from .views import api, changed_since_read, child_name, services, signed_in
+from .views import api, changed_since_read, child_name, holds, services, signed_in
 from .words import term
 
 bp = Blueprint("panel", __name__)
@@ -120,7 +120,7 @@ def requests_of_plan(plan_id: str):
         r["decisions"] = decisions_of(r)
     return render_template("panel/requests.html", plan=plan, child_name=name, requests=listed,
                            names=_people_of(listed), decisions=DECISIONS, statuses=STATUS,
-                           can_ask=session["user"]["role"] in ASKERS and plan.get("status") != "ended")
+                           can_ask=holds(*ASKERS) and plan.get("status") != "ended")
 
 
 @bp.route("/plans/<plan_id>/resource-panel/new", methods=["GET", "POST"])
@@ -147,7 +147,7 @@ def new_request(plan_id: str):
 def request_page(request_id: str):
     record, etag = _read_request(request_id)
     plan, name = _plan(record["plan_id"])
-    can_decide = session["user"]["role"] == "team_manager" and record.get("status") == "waiting"
+    can_decide = holds("team_manager") and record.get("status") == "waiting"
     form = PanelDecisionForm()
     step = Step(form)
     if form.is_submitted() and not can_decide:
@@ -175,7 +175,7 @@ def request_page(request_id: str):
         if answer is not None:
             decided = DECISIONS[form.decision.data].lower()
             return _done(f"The panel's decision is recorded: {decided}.", url_for("team.approvals")
-                         if session["user"]["role"] == "team_manager" else url_for("panel.request_page",
+                         if holds("team_manager") else url_for("panel.request_page",
                                                                                      request_id=request_id))
     if not form.is_submitted():
         form.etag.data = etag or ""

@@ -17,6 +17,15 @@ ROLE_NAMES = {
 }
 
 
+def role_names(roles: list[str] | tuple[str, ...]) -> str:
+    """A person's roles in words: 'Social worker', 'Social worker and team manager'."""
+    names = [ROLE_NAMES.get(r, r) for r in roles]
+    if len(names) < 2:
+        return "".join(names)
+    rest = [n[:1].lower() + n[1:] for n in names[1:]]
+    return ", ".join([names[0], *rest[:-1]]) + " and " + rest[-1]
+
+
 @dataclass(frozen=True)
 class Person:
     user: str

@@ -26,7 +26,7 @@ from wtforms import (DateField, HiddenField, RadioField, SelectChoice, SelectFie
 from wtforms.validators import InputRequired, Length, Optional
 
 from .client import ChangedSinceRead, Forbidden, Invalid, NotFound, Refused
-from .views import api, api_at_once, child_name, day, services, signed_in, words_of
+from .views import api, api_at_once, child_name, day, holds, services, signed_in, words_of
 
 bp = Blueprint("plan", __name__)
 
@@ -231,7 +231,7 @@ def plan(plan_id: str):
                            child_name="Unnamed child" if isinstance(child, NotFound) else child_name(child),
                            status=STATUSES.get(record.get("status"), record.get("status")),
                            agreed=agreed_words(record.get("agreed")), action_statuses=ACTION_STATUSES,
-                           can_change=session["user"]["role"] in ("social_worker", "team_manager")
+                           can_change=holds("social_worker", "team_manager")
                            and record.get("status") != "ended")
 
 

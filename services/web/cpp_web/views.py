@@ -89,35 +89,43 @@ def authority() -> dict:
     return conf["authority"]
 
 
+def holds(*roles: str) -> bool:
+    """Whether the signed-in person holds any of ``roles`` (a person may hold several)."""
+    me = session.get("user") or {}
+    return any(r in (me.get("roles") or [me.get("role")]) for r in roles)
+
+
+bp.add_app_template_global(holds, "holds")
+
+
 def navigation() -> list[dict]:
+    """The signed-in person's pages: those of every role they hold."""
     me = session.get("user")
     if not me:
         return []
+    endpoint = request.endpoint or ""
     items = []
-    if me["role"] in WORKERS:
+    if holds(*WORKERS):
         items.append({"href": url_for("web.my_work"), "text": "My work",
-                      "active": request.endpoint in ("web.my_work", "web.case", "web.deadline")
-                      or (request.endpoint or "").startswith("plan.")})
-    if me["role"] == "team_manager":
-        items.append({"href": url_for("team.team"), "text": "Team", "active": request.endpoint == "team.team"})
-        items.append({"href": url_for("team.approvals"), "text": "Approvals",
-                      "active": request.endpoint == "team.approvals"})
-    elif me["role"] == "partner":
-        for endpoint, text, also in (("partner.lookup", "Lookup", ()),
-                                     ("partner.subscriptions", "Subscriptions", ("partner.subscription",
-                                      "partner.new_subscription", "partner.rotate_secret",
-                                      "partner.delete_subscription")),
-                                     ("partner.deliveries", "Deliveries", ())):
-            items.append({"href": url_for(endpoint), "text": text, "active": request.endpoint in (endpoint, *also)})
-    elif me["role"] == "admin":
+                      "active": endpoint in ("web.my_work", "web.case", "web.deadline") or endpoint.startswith("plan.")})
+    if holds("team_manager"):
+        items.append({"href": url_for("team.team"), "text": "Team", "active": endpoint == "team.team"})
+        items.append({"href": url_for("team.approvals"), "text": "Approvals", "active": endpoint == "team.approvals"})
+    if holds("partner"):
+        for target, text, also in (("partner.lookup", "Lookup", ()),
+                                   ("partner.subscriptions", "Subscriptions", ("partner.subscription",
+                                    "partner.new_subscription", "partner.rotate_secret",
+                                    "partner.delete_subscription")),
+                                   ("partner.deliveries", "Deliveries", ())):
+            items.append({"href": url_for(target), "text": text, "active": endpoint in (target, *also)})
+    if holds("admin"):
         from .admin import navigation as admin_navigation
-        items.extend(admin_navigation(request.endpoint or ""))
-    elif me["role"] not in WORKERS:  # an auditor: who is signed in (My work is a worker's home)
-        items.append({"href": url_for("web.home"), "text": "Home", "active": request.endpoint == "web.home"})
-    if me["role"] in WORKERS + ("auditor", "admin"):
+        items.extend(admin_navigation(endpoint))
+    if holds("auditor") and not holds(*WORKERS, "admin"):  # who is signed in (My work is a worker's home)
+        items.append({"href": url_for("web.home"), "text": "Home", "active": endpoint == "web.home"})
+    if holds(*WORKERS, "auditor", "admin"):
         items.append({"href": url_for("lifecycle.find_child"), "text": "Find a child",
-                      "active": request.endpoint in ("lifecycle.find_child", "lifecycle.register_child",
-                                                     "lifecycle.child")})
+                      "active": endpoint in ("lifecycle.find_child", "lifecycle.register_child", "lifecycle.child")})
     items.append({"href": url_for("web.sign_out"), "text": "Sign out"})
     return items
 
@@ -220,7 +228,7 @@ def signed_in(*roles: str) -> Callable:
                 flash(SESSION_ENDED, "expired")
                 return redirect(url_for("web.sign_in", next=request.full_path.rstrip("?")))
             session["last_seen"] = time.time()
-            if roles and session["user"]["role"] not in roles:
+            if roles and not holds(*roles):
                 return redirect(url_for("web.home"))
             return view(*args, **kwargs)
 
@@ -251,9 +259,8 @@ def end_session() -> None:
 @bp.get("/")
 def home_or_sign_in():
     if "token" in session:
-        role = session["user"]["role"]
-        return redirect(url_for("web.my_work") if role in WORKERS else url_for("partner.lookup") if role == "partner"
-                        else url_for("admin.subscriptions") if role == "admin" else url_for("web.home"))
+        return redirect(url_for("web.my_work") if holds(*WORKERS) else url_for("partner.lookup") if holds("partner")
+                        else url_for("admin.subscriptions") if holds("admin") else url_for("web.home"))
     return redirect(url_for("web.sign_in"))
 
 
@@ -282,7 +289,7 @@ def sign_in():
                 end_session()  # a new session id at sign-in: a session id known before it is worth nothing
                 session.update(token=token, last_seen=time.time(),
                                user={"user": person.user, "name": person.name, "role": person.role,
-                                     "role_name": person.role_name, "team": person.team})
+                                     "roles": [person.role], "role_name": person.role_name, "team": person.team})
                 return redirect(next_path or url_for("web.home_or_sign_in"))
     return render_template("sign_in.html", form=form, people=people.PEOPLE,
                            holdings=demo.holdings() if demo_seeded() else None), (400 if form.errors else 200)
@@ -299,7 +306,7 @@ def sign_out():
 @bp.get("/home")
 @signed_in()
 def home():
-    if session["user"]["role"] == "partner":  # a partner's pages start at the lookup
+    if holds("partner"):  # a partner's pages start at the lookup
         return redirect(url_for("partner.lookup"))
     return render_template("home.html")
 
