@@ -22,6 +22,7 @@ def main() -> None:
 @main.command(help="Print a development bearer token (single-machine mode only). It is signed with the "
                    "development key in CPP_DATA_DIR (default ./var), which the services must share.")
 @click.option("--role", required=True, help="social_worker, team_manager, chair, partner, auditor or admin")
+@click.option("--also", "also", multiple=True, help="another role the user holds (repeat for more)")
 @click.option("--authority", default=None, help="authority code (default: the deployment's, from its plugins)")
 @click.option("--user", default="dev-user", show_default=True, help="the user id (the token's sub)")
 @click.option("--name", default=None, help="the user's display name (the name claim)")
@@ -30,7 +31,7 @@ def main() -> None:
 @click.option("--manager", default=None, help="the user id of the user's manager (the manager claim)")
 @click.option("--ttl", default=12 * 3600, show_default=True, help="lifetime in seconds")
 def token(role: str, authority: str | None, user: str, name: str | None, email: str | None, team: str | None,
-          manager: str | None, ttl: int) -> None:
+          manager: str | None, ttl: int, also: tuple[str, ...]) -> None:
     from .auth import issue_dev_token
     from .plugins import PluginError, Plugins
 
@@ -46,7 +47,8 @@ def token(role: str, authority: str | None, user: str, name: str | None, email: 
             authority = Plugins(settings.plugins).authority()["code"]
         click.echo(f"cpp token: signed with the development key in {settings.data_dir.resolve()}", err=True)
         click.echo(issue_dev_token(settings, role=role, authority=authority, user=user, ttl_seconds=ttl,
-                                   name=name, email=email, team=team, manager=manager, create_key=False))
+                                   name=name, email=email, team=team, manager=manager, create_key=False,
+                                   also=also))
     except (ConfigError, PluginError, ValueError) as exc:
         _fail(str(exc))
 

@@ -35,3 +35,15 @@ def test_a_token_names_the_user_and_the_data_folder_it_was_signed_for(tmp_path, 
         "tm-7", "Tia Manager", "Tia@Council.Example", "Area North", "hd-1")
     principal = TokenVerifier(make_settings(CPP_DATA_DIR=str(data))).verify(token)
     assert (principal.name, principal.email, principal.team) == ("Tia Manager", "tia@council.example", "Area North")
+
+
+def test_a_token_may_hold_several_roles(tmp_path, make_settings):
+    data = tmp_path / "var"
+    load_dev_key(data / "dev-signing.key")
+    run = CliRunner().invoke(main, ["token", "--role", "team_manager", "--also", "social_worker", "--also", "chair"],
+                             env=env(data))
+    assert run.exit_code == 0, run.stderr
+    principal = TokenVerifier(make_settings(CPP_DATA_DIR=str(data))).verify(run.stdout.strip())
+    assert (principal.role, principal.roles) == ("social_worker", ("social_worker", "team_manager", "chair"))
+    wrong = CliRunner().invoke(main, ["token", "--role", "chair", "--also", "superuser"], env=env(data))
+    assert wrong.exit_code == 2 and "unknown role 'superuser'" in wrong.stderr
