@@ -37,7 +37,7 @@ run: install broker-package debian-packages
 # pytest's exit code 5 (no tests collected) is a failure here, not a pass.
 test: install-dev debian-packages
 	@scripts/ensure-debian-packages --tests
-	@scripts/ensure-test-provider
+	@scripts/ensure-test-node-packages
 	@scripts/ensure-rabbitmq
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
