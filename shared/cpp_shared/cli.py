@@ -15,8 +15,24 @@ def _fail(message: str) -> None:
 
 
 @click.group(help="The child protection plan platform.")
+@click.version_option(package_name="cpp-shared", prog_name="cpp",
+                      message="%(prog)s %(version)s (the platform's shared library and command)")
 def main() -> None:
     pass
+
+
+def service_main(service: str, argv: list[str] | None = None) -> None:
+    """``python -m cpp_<service> [serve [OPTIONS] | worker]``: the service's web (the default) or its worker,
+    as ``cpp serve <service>`` and ``cpp worker <service>`` run them."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in ("serve", "worker"):
+        command = args.pop(0)
+    elif args and not args[0].startswith("-"):
+        click.echo(f"usage: python -m cpp_{service} [serve [--bind HOST:PORT] [--workers N] | worker]", err=True)
+        sys.exit(2)
+    else:
+        command = "serve"
+    main.main([command, service, *args], prog_name=f"python -m cpp_{service}")
 
 
 @main.command(help="Print a development bearer token (single-machine mode only). It is signed with the "
