@@ -26,6 +26,24 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
+# Conditions (a timescale's ``when``) on the events that start most clocks, for plugins to share.
+#: an initial conference that decided a plan is needed (``conference.held.v1``)
+INITIAL_CONFERENCE_PLAN_REQUIRED: dict[str, Any] = {"kind": "initial", "plan_required": True}
+#: a review conference that kept the plan (continued it, or revised it) (``conference.held.v1``)
+REVIEW_CONTINUES_PLAN: dict[str, Any] = {"kind": "review", "decision": ["continue", "revise"]}
+#: a strategy discussion (or inter-agency referral discussion) that started the enquiries
+ENQUIRIES_INITIATED: dict[str, Any] = {"initiated_enquiries": True}
+
+
+@hookspec
+def cpp_builds_on() -> list[str]:
+    """Name the plugins this one builds on (a council's plugin on its
+    jurisdiction's: ``["england"]``). Each must come before it in
+    CPP_PLUGINS, or no service starts: without its base a council's plugin
+    would silently give a thinner rule set. Its package depends on theirs.
+    """
+
+
 @hookspec(firstresult=True)
 def cpp_authority() -> dict[str, Any] | None:
     """Describe the authority this deployment serves.

@@ -55,6 +55,19 @@ class Plugins:
             self._register(name, plugin)
         for name, plugin in extra:
             self._register(name, plugin)
+        self._check_bases()
+
+    def _check_bases(self) -> None:
+        """Every plugin's base (cpp_builds_on) is named before it in CPP_PLUGINS."""
+        for plugin, bases in self.answers("cpp_builds_on"):
+            if not isinstance(bases, (list, tuple)) or not all(isinstance(b, str) for b in bases):
+                raise PluginError(f"plugin {plugin!r}: cpp_builds_on must return a list of plugin names, got {bases!r}")
+            before = self.order[:self.order.index(plugin)]
+            missing = [b for b in bases if b not in before]
+            if missing:
+                wanted = ",".join(dict.fromkeys([*before, *missing, *self.order[len(before):]]))
+                raise PluginError(f"plugin {plugin!r} builds on {', '.join(map(repr, missing))}, which CPP_PLUGINS "
+                                  f"does not name before it: e.g. CPP_PLUGINS={wanted}")
 
     def _register(self, name: str, plugin: Any) -> None:
         try:
@@ -80,25 +93,48 @@ class Plugins:
             )
         return result
 
+    def answers(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Each active plugin's answer to a hook, as (plugin, answer) in CPP_PLUGINS order, skipping plugins
+        that do not implement it or answer None. Each is called through pluggy's hook calling (so tracing
+        and hook wrappers see it), one plugin at a time."""
+        caller = getattr(self.pm.hook, hook_name)
+        # Hook wrappers stay in every call; each answering implementation is called alone.
+        answering = [impl for impl in caller.get_hookimpls() if not (impl.hookwrapper or impl.wrapper)]
+        found = []
+        for name in self.order:
+            if name not in {impl.plugin_name for impl in answering}:
+                continue
+            others = [impl.plugin for impl in answering if impl.plugin_name != name]
+            results = self.pm.subset_hook_caller(hook_name, remove_plugins=others)(**kwargs)
+            answer = results if caller.spec and caller.spec.opts.get("firstresult") else (results or [None])[0]
+            if answer is not None:
+                found.append((name, answer))
+        return found
+
     def layered(self, hook_name: str) -> list[dict[str, Any]]:
         """Collect a list hook's items in CPP_PLUGINS order; a later plugin's
-        item replaces an earlier one with the same id, keeping its position."""
-        caller = getattr(self.pm.hook, hook_name)
+        item replaces an earlier one with the same id, keeping its position,
+        or, marked ``"extends": True``, changes only the fields it gives."""
         merged: dict[str, dict[str, Any]] = {}
-        for impl in caller.get_hookimpls():  # registration order
-            items = impl.function() or []
-            for item in items:
-                if "id" not in item:
-                    raise PluginError(f"plugin {impl.plugin_name!r}: every {hook_name} item needs an 'id', got {item!r}")
-                merged[item["id"]] = {**item, "plugin": impl.plugin_name}
+        for plugin, items in self.answers(hook_name):
+            for item in items or []:
+                if not isinstance(item, dict) or "id" not in item:
+                    raise PluginError(f"plugin {plugin!r}: every {hook_name} item needs an 'id', got {item!r}")
+                if item.get("extends"):
+                    if item["id"] not in merged:
+                        raise PluginError(f"plugin {plugin!r}: its {hook_name} item {item['id']!r} extends an item "
+                                          f"no plugin before it in CPP_PLUGINS gives ({', '.join(self.order)})")
+                    fields = {k: v for k, v in item.items() if k != "extends"}
+                    merged[item["id"]] = {**merged[item["id"]], **fields, "plugin": plugin}
+                else:
+                    merged[item["id"]] = {**item, "plugin": plugin}
         return list(merged.values())
 
     def merged(self, hook_name: str) -> dict[str, Any]:
         """Merge a dict hook's answers in CPP_PLUGINS order, key by key."""
-        caller = getattr(self.pm.hook, hook_name)
         result: dict[str, Any] = {}
-        for impl in caller.get_hookimpls():  # registration order
-            result.update(impl.function() or {})
+        for _, answer in self.answers(hook_name):
+            result.update(answer or {})
         return result
 
     def describe(self) -> list[LoadedPlugin]:

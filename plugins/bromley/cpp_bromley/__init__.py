@@ -20,6 +20,11 @@ LEAFLET = ("Bromley Safeguarding Children Board, Protecting Children & Young Peo
 
 
 @hookimpl
+def cpp_builds_on():
+    return ["england"]
+
+
+@hookimpl
 def cpp_authority():
     return {
         "code": "BRM",
@@ -56,26 +61,15 @@ def cpp_document_branding():
     }
 
 
-# The initial conference that decides on a plan, as england's rule listens for it.
-INITIAL_HELD = {"kind": "initial", "plan_required": True}
-
-
 @hookimpl
 def cpp_timescales():
     return [
         {
-            # Replaces england's rule of the same id; the figure is the same,
+            # Changes only the name and the citation of england's rule of the same id: the figure is the same,
             # the citation is Bromley's own.
             "id": "first-core-group",
+            "extends": True,
             "name": "First core group meeting (Bromley: within ten working days of the conference)",
-            "trigger": "conference.held.v1",
-            "when": INITIAL_HELD,
-            "anchor": "held_on",
-            "offset": {"amount": 10, "unit": "working_days", "direction": "after"},
-            "deadline": "first_core_group",
-            "owner": "social_worker",
-            "met_by": "core_group.held.v1",
-            "reminder_days": 2,
             "source": f"{LEAFLET}: \"The Core Group should meet with you within ten working days of the Conference "
             "to agree a detailed Child Protection Plan, and regularly thereafter according to the agreed plan\" "
             "(V: the board's own published leaflet; it restates the national 10 working days, itself V2)",

@@ -6,7 +6,7 @@ unverified), as graded in the platform's timescales research.
 """
 from __future__ import annotations
 
-from cpp_shared.hookspecs import hookimpl
+from cpp_shared.hookspecs import INITIAL_CONFERENCE_PLAN_REQUIRED, REVIEW_CONTINUES_PLAN, hookimpl
 
 WT = "Working Together to Safeguard Children 2023"
 
@@ -23,8 +23,6 @@ def cpp_authority():
 
 
 # What the scheduler listens for (events of the plans service).
-INITIAL_HELD = {"kind": "initial", "plan_required": True}
-REVIEW_CONTINUES = {"kind": "review", "decision": ["continue", "revise"]}
 NO_CONFERENCE = [{"event": "enquiry.completed.v1", "when": {"conference_required": False}}]
 
 
@@ -52,7 +50,7 @@ def cpp_timescales():
             "id": "first-core-group",
             "name": "First core group meeting",
             "trigger": "conference.held.v1",
-            "when": INITIAL_HELD,
+            "when": INITIAL_CONFERENCE_PLAN_REQUIRED,
             "anchor": "held_on",
             "offset": {"amount": 10, "unit": "working_days", "direction": "after"},
             "deadline": "first_core_group",
@@ -66,7 +64,7 @@ def cpp_timescales():
             "id": "first-review-conference",
             "name": "First review conference",
             "trigger": "conference.held.v1",
-            "when": INITIAL_HELD,
+            "when": INITIAL_CONFERENCE_PLAN_REQUIRED,
             "anchor": "held_on",
             "offset": {"amount": 3, "unit": "months", "direction": "after"},
             "deadline": "review_conference",
@@ -81,7 +79,7 @@ def cpp_timescales():
             "id": "later-review-conference",
             "name": "Review conference",
             "trigger": "conference.held.v1",
-            "when": REVIEW_CONTINUES,
+            "when": REVIEW_CONTINUES_PLAN,
             "anchor": "held_on",
             "offset": {"amount": 6, "unit": "months", "direction": "after"},
             "deadline": "review_conference",

@@ -17,9 +17,14 @@ unverified), as graded in the platform's timescales research.
 """
 from __future__ import annotations
 
-from cpp_shared.hookspecs import hookimpl
+from cpp_shared.hookspecs import INITIAL_CONFERENCE_PLAN_REQUIRED, hookimpl
 
 PAGE = "Royal Borough of Greenwich, Child protection plans (2024)"
+
+
+@hookimpl
+def cpp_builds_on():
+    return ["england"]
 
 
 @hookimpl
@@ -36,10 +41,6 @@ def cpp_authority():
     }
 
 
-# The initial conference that decides on a plan, as england's rule listens for it.
-INITIAL_HELD = {"kind": "initial", "plan_required": True}
-
-
 @hookimpl
 def cpp_timescales():
     return [
@@ -49,7 +50,7 @@ def cpp_timescales():
             "id": "first-core-group",
             "name": "Core group meeting",
             "trigger": "conference.held.v1",
-            "when": INITIAL_HELD,
+            "when": INITIAL_CONFERENCE_PLAN_REQUIRED,
             "anchor": "held_on",
             "offset": {"amount": 14, "unit": "calendar_days", "direction": "after"},
             "deadline": "first_core_group",

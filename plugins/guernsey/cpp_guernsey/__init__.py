@@ -26,7 +26,12 @@ not in it: an Alderney deployment adds it with ``cpp_extra_closure_days``.
 """
 from __future__ import annotations
 
-from cpp_shared.hookspecs import hookimpl
+from cpp_shared.hookspecs import (
+    ENQUIRIES_INITIATED,
+    INITIAL_CONFERENCE_PLAN_REQUIRED,
+    REVIEW_CONTINUES_PLAN,
+    hookimpl,
+)
 
 TIMETABLE = "Guernsey child protection procedures, Child Protection Plans timetable"
 PLAN_PAGE = "Guernsey child protection procedures, Child Protection Plan"
@@ -48,10 +53,7 @@ def cpp_authority():
 
 
 # What the scheduler listens for (events of the plans service).
-INITIATING_DISCUSSION = {"initiated_enquiries": True}
 NO_CONFERENCE = [{"event": "enquiry.completed.v1", "when": {"conference_required": False}}]
-INITIAL_HELD = {"kind": "initial", "plan_required": True}
-REVIEW_CONTINUES = {"kind": "review", "decision": ["continue", "revise"]}
 CONFERENCE_SET = ["conference.scheduled.v1", "conference.rescheduled.v1"]
 CONFERENCE_CANCELLED = [{"event": "conference.cancelled.v1"}]
 
@@ -85,7 +87,7 @@ def cpp_timescales():
             "id": "enquiries-complete",
             "name": "Section 35 enquiries completed and conference decision",
             "trigger": "strategy_discussion.held.v1",
-            "when": INITIATING_DISCUSSION,
+            "when": ENQUIRIES_INITIATED,
             "anchor": "held_on",
             "offset": {"amount": 10, "unit": "working_days", "direction": "after"},
             "deadline": "enquiry_outcome",
@@ -101,7 +103,7 @@ def cpp_timescales():
             "id": "initial-conference",
             "name": "Initial child protection conference",
             "trigger": "strategy_discussion.held.v1",
-            "when": INITIATING_DISCUSSION,
+            "when": ENQUIRIES_INITIATED,
             "anchor": "held_on",
             "offset": {"amount": 15, "unit": "working_days", "direction": "after"},
             "deadline": "initial_conference",
@@ -165,7 +167,7 @@ def cpp_timescales():
             "id": "first-core-group",
             "name": "First core group meeting",
             "trigger": "conference.held.v1",
-            "when": INITIAL_HELD,
+            "when": INITIAL_CONFERENCE_PLAN_REQUIRED,
             "anchor": "held_on",
             "offset": {"amount": 10, "unit": "working_days", "direction": "after"},
             "deadline": "first_core_group",
@@ -180,7 +182,7 @@ def cpp_timescales():
             "id": "first-review-conference",
             "name": "First review child protection conference",
             "trigger": "conference.held.v1",
-            "when": INITIAL_HELD,
+            "when": INITIAL_CONFERENCE_PLAN_REQUIRED,
             "anchor": "held_on",
             "offset": {"amount": 3, "unit": "months", "direction": "after"},
             "deadline": "review_conference",
@@ -195,7 +197,7 @@ def cpp_timescales():
             "id": "later-review-conference",
             "name": "Review child protection conference",
             "trigger": "conference.held.v1",
-            "when": REVIEW_CONTINUES,
+            "when": REVIEW_CONTINUES_PLAN,
             "anchor": "held_on",
             "offset": {"amount": 6, "unit": "months", "direction": "after"},
             "deadline": "review_conference",

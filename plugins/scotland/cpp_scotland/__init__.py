@@ -21,7 +21,12 @@ unverified), as graded in the platform's timescales research.
 """
 from __future__ import annotations
 
-from cpp_shared.hookspecs import hookimpl
+from cpp_shared.hookspecs import (
+    ENQUIRIES_INITIATED,
+    INITIAL_CONFERENCE_PLAN_REQUIRED,
+    REVIEW_CONTINUES_PLAN,
+    hookimpl,
+)
 
 NG = "National Guidance for Child Protection in Scotland 2021 (updated 2023)"
 
@@ -42,10 +47,7 @@ def cpp_authority():
 # platform's strategy discussion stands for the inter-agency referral
 # discussion (IRD); an enquiry outcome without a conference stands for the
 # IRD's decision that no CPPM is required.
-INITIATING_IRD = {"initiated_enquiries": True}
 NO_CPPM = [{"event": "enquiry.completed.v1", "when": {"conference_required": False}}]
-INITIAL_HELD = {"kind": "initial", "plan_required": True}
-REVIEW_CONTINUES = {"kind": "review", "decision": ["continue", "revise"]}
 
 
 @hookimpl
@@ -55,7 +57,7 @@ def cpp_timescales():
             "id": "initial-conference",
             "name": "Initial child protection planning meeting (CPPM)",
             "trigger": "strategy_discussion.held.v1",
-            "when": INITIATING_IRD,
+            "when": ENQUIRIES_INITIATED,
             "anchor": "held_on",
             "offset": {"amount": 28, "unit": "calendar_days", "direction": "after"},
             "deadline": "initial_conference",
@@ -75,7 +77,7 @@ def cpp_timescales():
             "id": "first-core-group",
             "name": "First child protection core group meeting",
             "trigger": "conference.held.v1",
-            "when": INITIAL_HELD,
+            "when": INITIAL_CONFERENCE_PLAN_REQUIRED,
             "anchor": "held_on",
             "offset": {"amount": 15, "unit": "working_days", "direction": "after"},
             "deadline": "first_core_group",
@@ -90,7 +92,7 @@ def cpp_timescales():
             "id": "first-review-conference",
             "name": "Review child protection planning meeting",
             "trigger": "conference.held.v1",
-            "when": INITIAL_HELD,
+            "when": INITIAL_CONFERENCE_PLAN_REQUIRED,
             "anchor": "held_on",
             "offset": {"amount": 6, "unit": "months", "direction": "after"},
             "deadline": "review_conference",
@@ -107,7 +109,7 @@ def cpp_timescales():
             "id": "later-review-conference",
             "name": "Review child protection planning meeting",
             "trigger": "conference.held.v1",
-            "when": REVIEW_CONTINUES,
+            "when": REVIEW_CONTINUES_PLAN,
             "anchor": "held_on",
             "offset": {"amount": 6, "unit": "months", "direction": "after"},
             "deadline": "review_conference",

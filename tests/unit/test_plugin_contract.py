@@ -1,0 +1,85 @@
+"""The plugin contract as a council's plugin author meets it: a plugin names the plugins it builds on and a
+deployment without them does not start; a later plugin changes one field of an earlier plugin's rule; the
+standard conditions are shared; every answer goes through pluggy's hook calling."""
+from __future__ import annotations
+
+import pytest
+
+from cpp_shared import hookspecs
+from cpp_shared.hookspecs import hookimpl
+from cpp_shared.plugins import PluginError, Plugins
+
+
+@pytest.mark.parametrize("names, missing", [(["bromley"], "england"), (["greenwich"], "england"),
+                                            (["bromley", "england"], "england"), (["scotland", "greenwich"], "england")])
+def test_a_council_plugin_without_its_base_stops_the_start(names, missing):
+    with pytest.raises(PluginError, match=f"builds on '{missing}', which CPP_PLUGINS does not name before it") as e:
+        Plugins(names)
+    assert "e.g. CPP_PLUGINS=" in str(e.value) and str(e.value).split("CPP_PLUGINS=")[-1].index("england") < \
+        str(e.value).split("CPP_PLUGINS=")[-1].index(names[-1] if names[-1] != "england" else names[0])
+
+
+def test_bromley_changes_only_the_citation_of_englands_first_core_group():
+    england = {r["id"]: r for r in Plugins(["england"]).layered("cpp_timescales")}
+    bromley = {r["id"]: r for r in Plugins(["england", "bromley"]).layered("cpp_timescales")}
+    assert set(bromley) == set(england)  # the whole rule set, not 1 rule instead of 4
+    ours, theirs = bromley["first-core-group"], england["first-core-group"]
+    assert ours["plugin"] == "bromley" and "Bromley Safeguarding Children Board" in ours["source"]
+    assert "extends" not in ours
+    rest = ("name", "source", "plugin")
+    assert {k: v for k, v in ours.items() if k not in rest} == {k: v for k, v in theirs.items() if k not in rest}
+
+
+class Extends:
+    @hookimpl
+    def cpp_timescales(self):
+        return [{"id": "no-such-rule", "extends": True, "source": "x"}]
+
+
+def test_extending_a_rule_nobody_gave_is_refused():
+    with pytest.raises(PluginError, match="extends an item no plugin before it in CPP_PLUGINS gives"):
+        Plugins(["england"], extra=[("extends", Extends())]).layered("cpp_timescales")
+
+
+class Based:
+    @hookimpl
+    def cpp_builds_on(self):
+        return "england"  # not a list
+
+
+def test_a_wrong_base_declaration_is_refused():
+    with pytest.raises(PluginError, match="cpp_builds_on must return a list"):
+        Plugins(["england"], extra=[("based", Based())])
+
+
+def test_the_standard_conditions_are_the_ones_the_plugins_listen_with():
+    rules = {r["id"]: r for r in Plugins(["england"]).layered("cpp_timescales")}
+    assert rules["first-core-group"]["when"] == hookspecs.INITIAL_CONFERENCE_PLAN_REQUIRED
+    assert rules["first-review-conference"]["when"] == hookspecs.INITIAL_CONFERENCE_PLAN_REQUIRED
+    assert any(r.get("when") == hookspecs.REVIEW_CONTINUES_PLAN for r in rules.values())
+    guernsey = Plugins(["guernsey"]).layered("cpp_timescales")
+    assert any(r.get("when") == hookspecs.ENQUIRIES_INITIATED for r in guernsey)
+
+
+class Wrapper:
+    def __init__(self):
+        self.seen = 0
+
+    @hookimpl(wrapper=True)
+    def cpp_terminology(self):
+        answer = yield
+        self.seen += 1
+        return answer
+
+
+def test_list_and_dict_hooks_are_called_through_pluggy(monkeypatch):
+    wrapper = Wrapper()
+    plugins = Plugins(["england", "bromley"], extra=[("wrapper", wrapper)])
+    calls = []
+    undo = plugins.pm.add_hookcall_monitoring(lambda name, impls, kwargs: calls.append(name), lambda *a: None)
+    plugins.layered("cpp_timescales")
+    merged = plugins.merged("cpp_terminology")
+    undo()
+    assert calls.count("cpp_timescales") == 2  # england's and bromley's, each traced
+    assert "cpp_terminology" in calls and merged
+    assert wrapper.seen == calls.count("cpp_terminology")  # the wrapper saw every call
