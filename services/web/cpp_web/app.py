@@ -166,11 +166,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     metrics = ServiceMetrics("web", None)
     app.extensions["cpp_web"] = {"settings": settings, "services": services, "metrics": metrics,
                                  "idle": timedelta(minutes=idle_minutes)}
+    from . import oidc
+    oidc.init_app(app, settings)  # production: the identity provider's client, or no start
     _install_probes(app, services, metrics)
     _install_request_hooks(app, metrics)
 
     from . import admin, calendar_feeds, errors, journey, lifecycle, panel, partner, plan, reports, team, views
-    areas = (views, team, reports, lifecycle, plan, journey, panel, partner, calendar_feeds, admin)
+    areas = (views, oidc, team, reports, lifecycle, plan, journey, panel, partner, calendar_feeds, admin)
     for area in areas:  # each page area is a blueprint of its own
         app.register_blueprint(area.bp)
     errors.install(app)
