@@ -272,7 +272,7 @@ def test_a_provider_that_cannot_be_reached_at_sign_in_is_a_503_naming_the_counci
     refused = client.post("/sign-in", data={"csrf_token": csrf_of(page), "next": ""})
     html = refused.get_data(as_text=True)
     assert refused.status_code == 503 and refused.headers["Retry-After"] == "30"
-    assert "sign-in service is not available" in html and "Traceback" not in html
+    assert "the sign-in service of England (Working Together defaults) is not available" in html and "Traceback" not in html
     assert "token" not in kept(client)
 
 
@@ -282,7 +282,7 @@ def test_a_provider_gone_before_the_code_is_exchanged_is_a_503(app, provider):
     back = at_provider(started.headers["Location"])
     provider.stop()
     refused = client.get(back)
-    assert refused.status_code == 503 and "sign-in service is not available" in refused.get_data(as_text=True)
+    assert refused.status_code == 503 and "the sign-in service of England (Working Together defaults) is not available" in refused.get_data(as_text=True)
     assert "token" not in kept(client)
 
 

@@ -163,8 +163,9 @@ def _failed(heading: str, lines: list[str], status: int, *, retry: bool = True):
 def _unreachable(reason: str):
     log.warning("identity provider unreachable", reason=reason[:500])
     council = _council()
-    return _failed(f"Sorry, {council}'s sign-in service is not available",
-                   [f"This service could not reach {council}'s sign-in service, so you have not been signed in.",
+    return _failed(f"Sorry, the sign-in service of {council} is not available",
+                   [f"This service could not reach the sign-in service of {council}, so you have not been signed "
+                    "in.",
                     "Try again in a few minutes. If it still does not work, contact your organisation's IT "
                     "service desk."], 503)
 
@@ -239,10 +240,10 @@ def callback():
                     description=description[:300] if PLAIN.fullmatch(description) else None)
         if code == "access_denied":
             return _failed("You have not been signed in",
-                           [f"{_council()}'s sign-in service did not sign you in (access_denied).",
+                           [f"The sign-in service of {_council()} did not sign you in (access_denied).",
                             "If you cancelled, you can sign in again. If you did not, ask your organisation's "
                             "IT service desk whether your account may use this service."], 403)
-        lines = [f"{_council()}'s sign-in service said: {code}."]
+        lines = [f"The sign-in service of {_council()} said: {code}."]
         if description and PLAIN.fullmatch(description):
             lines.append(description)
         lines.append("Try signing in again. If it happens again, tell your organisation's IT service desk the "
@@ -262,7 +263,7 @@ def callback():
         code = exc.error if isinstance(exc.error, str) and ERROR_CODE.fullmatch(exc.error) else "unknown"
         log.warning("the identity provider refused the code", error=code, description=str(exc.description)[:300])
         return _failed("You have not been signed in",
-                       [f"{_council()}'s sign-in service refused to finish the sign-in ({code}).",
+                       [f"The sign-in service of {_council()} refused to finish the sign-in ({code}).",
                         "Start again from the sign-in page."], 400)
     except Exception as exc:  # noqa: BLE001 - the ID token failed Authlib's checks (joserfc's errors)
         log.warning("the ID token was refused", reason=f"{type(exc).__name__}: {exc}"[:500])
