@@ -17,6 +17,7 @@ from cpp_web import client as web_client
 from cpp_web.app import create_app
 from cpp_web.views import SESSION_ENDED
 from tests.oidc.op import PROVIDER_DIR, RESOURCE, OpenIDProvider, rsa_jwk
+from tests.oidc.servers import self_signed, tls_proxy
 from tests.web.fakes import Fake
 
 pytestmark = [pytest.mark.oidc]
@@ -383,3 +384,21 @@ def test_the_redirect_uri_follows_the_external_address(make_app, provider):
     started = start_sign_in(app.test_client())
     sent = parse_qs(urlsplit(started.headers["Location"]).query)["redirect_uri"][0]
     assert sent == "https://cpp.council.example/sign-in/callback"
+
+
+def test_production_refuses_plain_http_addresses_for_the_web_application_and_in_the_provider_s_metadata(
+        tmp_path, fakes, provider, make_app):
+    cert, key = self_signed(tmp_path)
+    with tls_proxy(provider.issuer, cert, key) as front:  # the provider's keys and metadata over https
+        https = {"CPP_OIDC_ALLOW_HTTP": "0", "CPP_OIDC_CA_BUNDLE": cert, "CPP_OIDC_ISSUER": "https://idp.example",
+                 "CPP_OIDC_JWKS_URL": f"{front}/jwks",
+                 "CPP_OIDC_DISCOVERY_URL": f"{front}/.well-known/openid-configuration"}
+        with pytest.raises(ConfigError, match="CPP_WEB_EXTERNAL_URL must be an https:// address"):
+            create_app(Settings.from_env("web", web_env(tmp_path, fakes, provider, **https,
+                                                        CPP_WEB_EXTERNAL_URL="http://cpp.council.example")))
+        app = make_app(provider, **https, CPP_WEB_EXTERNAL_URL="https://cpp.council.example")
+        client = app.test_client()
+        page = client.get("/sign-in").get_data(as_text=True)
+        # The metadata (fetched over https) names the provider's plain-http endpoints: no sign-in there.
+        refused = client.post("/sign-in", data={"csrf_token": csrf_of(page), "next": ""})
+        assert refused.status_code == 503 and "Location" not in refused.headers

@@ -96,12 +96,12 @@ def init_app(app: Flask, settings: Settings) -> None:
             if url and urlparse(url).scheme.lower() != "https":
                 verifier.close()
                 raise ConfigError(f"{name} must be an https:// address in production, got {url!r}; for a lab "
-                                  "identity provider over plain http set CPP_OIDC_ALLOW_HTTP=1")
+                                  "(an identity provider or a web application over plain http) set "
+                                  "CPP_OIDC_ALLOW_HTTP=1")
     client_kwargs: dict[str, Any] = {
         "scope": settings.setting("OIDC_SCOPE") or DEFAULT_SCOPE,
         "code_challenge_method": "S256",
-        "default_timeout": TIMEOUT_SECONDS,
-        "trust_env": False,  # the provider is reached directly, as the verifier reaches its keys
+        "default_timeout": TIMEOUT_SECONDS,  # (a proxy in HTTPS_PROXY is used, as the verifier uses it)
     }
     ca_bundle = settings.setting("OIDC_CA_BUNDLE")
     if ca_bundle:
