@@ -312,3 +312,17 @@ def test_health_metrics_and_readiness(app):
     assert client.get("/healthz").get_json() == {"status": "ok", "service": "web"}
     assert client.get("/readyz").status_code == 200
     assert b"cpp_http_requests" in client.get("/metrics").data
+
+
+def test_cpp_serve_web_in_production_without_a_client_id_says_so_before_starting(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CPP_")}
+    env.update({"CPP_MODE": "production", "CPP_DATA_DIR": str(tmp_path), "CPP_OIDC_ISSUER": "https://idp.example",
+                "CPP_OIDC_JWKS_URL": "https://idp.example/jwks"})  # (checked, never fetched: it refuses first)
+    done = subprocess.run([sys.executable, "-m", "cpp_shared.cli", "serve", "web"], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2 and "cpp: web: production mode needs CPP_WEB_OIDC_CLIENT_ID" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -53,7 +53,13 @@ SERVICE = ServiceSpec(
     app_module="cpp_web.app",
     worker=False,
     after_up=("demo", "--if-new"),  # the made-up caseload on a first start in development (cpp_web/demo.py)
+    preflight=lambda settings: _check_sign_in_settings(settings),
 )
+
+
+def _check_sign_in_settings(settings: Settings) -> None:
+    from .oidc import client_settings
+    client_settings(settings)  # production: the identity provider's client id and addresses
 
 
 def _int_setting(settings: Settings, name: str, default: int) -> int:

@@ -72,47 +72,56 @@ def _allow_http(settings: Settings) -> bool:
     return (settings.setting("OIDC_ALLOW_HTTP", "0") or "0").lower() in ("1", "true", "yes")
 
 
-def init_app(app: Flask, settings: Settings) -> None:
-    """Production: the identity provider's client, and the verifier of its access tokens; a missing or unsafe
-    setting is a ConfigError (the web application does not start)."""
+def client_settings(settings: Settings) -> dict | None:
+    """The web client's settings, checked without reaching the provider (``cpp serve web`` checks them before
+    starting gunicorn); None in development. A missing or unsafe one is a ConfigError."""
     if settings.is_development:
-        return
+        return None
     client_id = settings.setting("OIDC_CLIENT_ID")
     if not client_id:
         raise ConfigError("production mode needs CPP_WEB_OIDC_CLIENT_ID (the web application's client id at the "
                           "organisation's identity provider, whose redirect URI is <CPP_WEB_EXTERNAL_URL>/sign-in/"
                           "callback); for a single-machine trial set CPP_MODE=development")
-    verifier = TokenVerifier(settings)  # refuses a missing JWKS URL or issuer, plain http...
-    try:
-        verifier.load_keys()
-    except ConfigError:
-        verifier.close()
-        raise
+    if not settings.oidc_issuer:
+        raise ConfigError("production mode needs CPP_OIDC_ISSUER (the identity provider's issuer)")
     discovery = settings.setting("OIDC_DISCOVERY_URL") or (
         f"{settings.oidc_issuer.rstrip('/')}/.well-known/openid-configuration")
     external = (settings.setting("EXTERNAL_URL") or "").rstrip("/") or None
     if not _allow_http(settings):
         for name, url in (("CPP_OIDC_DISCOVERY_URL", discovery), ("CPP_WEB_EXTERNAL_URL", external)):
             if url and urlparse(url).scheme.lower() != "https":
-                verifier.close()
                 raise ConfigError(f"{name} must be an https:// address in production, got {url!r}; for a lab "
                                   "(an identity provider or a web application over plain http) set "
                                   "CPP_OIDC_ALLOW_HTTP=1")
+    return {"client_id": client_id, "client_secret": settings.setting("OIDC_CLIENT_SECRET") or None,
+            "discovery": discovery, "external": external, "scope": settings.setting("OIDC_SCOPE") or DEFAULT_SCOPE,
+            "resource": settings.setting("OIDC_RESOURCE") or None, "allow_http": _allow_http(settings),
+            "ca_bundle": settings.setting("OIDC_CA_BUNDLE") or None}
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    """Production: the identity provider's client, and the verifier of its access tokens; a missing or unsafe
+    setting, or keys that cannot be fetched, is a ConfigError (the web application does not start)."""
+    client = client_settings(settings)
+    if client is None:
+        return
+    verifier = TokenVerifier(settings)  # refuses a missing JWKS URL, plain http...
+    try:
+        verifier.load_keys()
+    except ConfigError:
+        verifier.close()
+        raise
     client_kwargs: dict[str, Any] = {
-        "scope": settings.setting("OIDC_SCOPE") or DEFAULT_SCOPE,
+        "scope": client["scope"],
         "code_challenge_method": "S256",
         "default_timeout": TIMEOUT_SECONDS,  # (a proxy in HTTPS_PROXY is used, as the verifier uses it)
     }
-    ca_bundle = settings.setting("OIDC_CA_BUNDLE")
-    if ca_bundle:
-        client_kwargs["verify"] = ca_bundle
+    if client["ca_bundle"]:
+        client_kwargs["verify"] = client["ca_bundle"]
     oauth = OAuth(app)
-    oauth.register(CLIENT, client_id=client_id, client_secret=settings.setting("OIDC_CLIENT_SECRET") or None,
-                   server_metadata_url=discovery, client_kwargs=client_kwargs)
-    app.extensions["cpp_web"]["oidc"] = {
-        "oauth": oauth, "verifier": verifier, "resource": settings.setting("OIDC_RESOURCE") or None,
-        "external": external, "discovery": discovery, "allow_http": _allow_http(settings), "client_id": client_id,
-    }
+    oauth.register(CLIENT, client_id=client["client_id"], client_secret=client["client_secret"],
+                   server_metadata_url=client["discovery"], client_kwargs=client_kwargs)
+    app.extensions["cpp_web"]["oidc"] = {**client, "oauth": oauth, "verifier": verifier}
 
 
 def _conf() -> dict:
