@@ -202,9 +202,7 @@ def sign_in_page(next_path: str | None):
             # this service's saying so, not the browser's.
             _metadata(max_age=METADATA_MAX_AGE_SECONDS)
             found = client.create_authorization_url(redirect_uri, **_extra())
-        except requests.RequestException as exc:
-            return _unreachable(f"{type(exc).__name__}: {exc}")
-        except (ProviderSettingsError, ValueError) as exc:
+        except (requests.RequestException, ProviderSettingsError, ValueError) as exc:  # (ValueError: not JSON)
             return _unreachable(f"{type(exc).__name__}: {exc}")
         # Authlib keeps the state, nonce and code verifier in the session, with where to go back to.
         client.save_authorize_data(redirect_uri=redirect_uri, next=next_path, **found)
