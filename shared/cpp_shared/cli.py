@@ -97,6 +97,8 @@ def _preflight(service: str):
         settings = Settings.from_env(service)
         Plugins(settings.plugins).authority()
         TokenVerifier(settings)
+        if spec.preflight is not None:
+            spec.preflight(settings)
     except (UnknownService, ConfigError, PluginError) as exc:
         _fail(f"{service}: {exc}")
     return spec, settings

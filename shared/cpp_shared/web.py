@@ -59,6 +59,9 @@ class ServiceSpec:
     # ``demo --if-new``, which seeds a made-up caseload on a first start in
     # development); its failure is reported, never fatal.
     after_up: tuple[str, ...] = ()
+    # The service's own settings checked before `cpp serve` starts gunicorn (raises ConfigError with a plain
+    # message), without reaching anything: the web application's identity provider client.
+    preflight: Callable[[Settings], None] | None = None
 
 
 @dataclass

@@ -40,25 +40,40 @@ CLIENTS = {
 }
 
 
+# PyJWT marks a private JWK key_ops ["sign"], which the provider would publish with its public part: a key
+# published for signing only, that a strict client (joserfc, under Authlib) refuses to verify with.
 def rsa_jwk(kid: str) -> dict:
     key = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(rsa.generate_private_key(public_exponent=65537, key_size=2048)))
+    key.pop("key_ops", None)
     return {**key, "kid": kid, "alg": "RS256", "use": "sig"}
 
 
 def ec_jwk(kid: str) -> dict:
     key = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1())))
+    key.pop("key_ops", None)
     return {**key, "kid": kid, "alg": "ES256", "use": "sig"}
 
 
 class OpenIDProvider:
-    """One oidc-provider process. ``keys`` are private JWKs; it signs with the first key of each algorithm."""
+    """One oidc-provider process. ``keys`` are private JWKs; it signs with the first key of each algorithm.
 
-    def __init__(self, folder: Path, keys: list[dict]):
+    ``web_clients`` are authorization code clients ({client_id, client_secret (absent: a public client),
+    redirect_uris, post_logout_redirect_uris}) that sign people in through the provider's own login and consent
+    pages; ``accounts`` ({login: {"claims": {name, email}, "token_claims": {roles, authority...}}}) are those
+    people: their ID token claims, and the platform's claims added to their access tokens (any other login name
+    signs in too, with no claims). ``access_token_ttl`` is how many seconds their access tokens last."""
+
+    def __init__(self, folder: Path, keys: list[dict], *, web_clients: list[dict] | None = None,
+                 accounts: dict[str, dict] | None = None, access_token_ttl: int = 600, port: int | None = None):
         self.folder = folder
-        self.port = free_port()
+        self.port = port or free_port()
         self.issuer = f"http://127.0.0.1:{self.port}"
         self.jwks_url = f"{self.issuer}/jwks"
+        self.discovery_url = f"{self.issuer}/.well-known/openid-configuration"
         self.keys = keys
+        self.web_clients = list(web_clients or [])
+        self.accounts = dict(accounts or {})
+        self.access_token_ttl = access_token_ttl
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -68,6 +83,7 @@ class OpenIDProvider:
         config.write_text(json.dumps({
             "port": self.port, "issuer": self.issuer, "jwks": str(jwks), "resource": RESOURCE, "audience": AUDIENCE,
             "clients": [{"client_id": cid, "client_secret": SECRET, **c} for cid, c in CLIENTS.items()],
+            "web_clients": self.web_clients, "accounts": self.accounts, "access_token_ttl": self.access_token_ttl,
         }))
         log = open(self.folder / "provider.log", "ab")
         self.process = subprocess.Popen(["node", str(PROVIDER_DIR / "provider.mjs"), str(config)],

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from cpp_shared.auth import load_dev_key
-from cpp_shared.config import Settings
+from cpp_shared.config import ConfigError, Settings
 from cpp_web import client as web_client
 from cpp_web import people
 from cpp_web.app import create_app
@@ -172,11 +172,14 @@ def test_no_signing_key_refuses_sign_in_with_the_reason(tmp_path, fakes):
     assert resp.status_code == 400 and "no development signing key" in resp.get_data(as_text=True)
 
 
-def test_production_says_sign_in_is_not_set_up_and_the_cookie_is_secure(tmp_path, fakes):
-    app = create_app(make_settings(tmp_path, fakes, CPP_MODE="production"))
-    assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_NAME"].startswith("__Host-")
-    resp = app.test_client().get("/sign-in")
-    assert resp.status_code == 200 and "not set up yet" in resp.get_data(as_text=True)
+def test_production_without_the_identity_provider_s_client_id_refuses_to_start(tmp_path, fakes):
+    # (production's sign-in with a real identity provider: tests/oidc/test_web_sign_in.py)
+    with pytest.raises(ConfigError, match="production mode needs CPP_WEB_OIDC_CLIENT_ID"):
+        create_app(make_settings(tmp_path, fakes, CPP_MODE="production"))
+
+
+def test_development_has_no_identity_provider_callback(app):
+    assert app.test_client().get("/sign-in/callback?code=x&state=y").status_code == 404
 
 
 def test_my_work_lists_cases_by_child_and_overdue_first(app, fakes):
@@ -329,3 +332,17 @@ def test_health_metrics_and_readiness(app):
     assert client.get("/healthz").get_json() == {"status": "ok", "service": "web"}
     assert client.get("/readyz").status_code == 200
     assert b"cpp_http_requests" in client.get("/metrics").data
+
+
+def test_cpp_serve_web_in_production_without_a_client_id_says_so_before_starting(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CPP_")}
+    env.update({"CPP_MODE": "production", "CPP_DATA_DIR": str(tmp_path), "CPP_OIDC_ISSUER": "https://idp.example",
+                "CPP_OIDC_JWKS_URL": "https://idp.example/jwks"})  # (checked, never fetched: it refuses first)
+    done = subprocess.run([sys.executable, "-m", "cpp_shared.cli", "serve", "web"], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2 and "cpp: web: production mode needs CPP_WEB_OIDC_CLIENT_ID" in done.stderr
+    assert "Traceback" not in done.stderr

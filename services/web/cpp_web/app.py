@@ -53,7 +53,13 @@ SERVICE = ServiceSpec(
     app_module="cpp_web.app",
     worker=False,
     after_up=("demo", "--if-new"),  # the made-up caseload on a first start in development (cpp_web/demo.py)
+    preflight=lambda settings: _check_sign_in_settings(settings),
 )
+
+
+def _check_sign_in_settings(settings: Settings) -> None:
+    from .oidc import client_settings
+    client_settings(settings)  # production: the identity provider's client id and addresses
 
 
 def _int_setting(settings: Settings, name: str, default: int) -> int:
@@ -166,11 +172,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     metrics = ServiceMetrics("web", None)
     app.extensions["cpp_web"] = {"settings": settings, "services": services, "metrics": metrics,
                                  "idle": timedelta(minutes=idle_minutes)}
+    from . import oidc
+    oidc.init_app(app, settings)  # production: the identity provider's client, or no start
     _install_probes(app, services, metrics)
     _install_request_hooks(app, metrics)
 
     from . import admin, calendar_feeds, errors, journey, lifecycle, panel, partner, plan, reports, team, views
-    areas = (views, team, reports, lifecycle, plan, journey, panel, partner, calendar_feeds, admin)
+    areas = (views, oidc, team, reports, lifecycle, plan, journey, panel, partner, calendar_feeds, admin)
     for area in areas:  # each page area is a blueprint of its own
         app.register_blueprint(area.bp)
     errors.install(app)

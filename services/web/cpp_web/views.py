@@ -22,7 +22,7 @@ from cpp_shared.auth import issue_dev_token
 from cpp_shared.config import ConfigError
 from cpp_shared.plugins import Plugins
 
-from . import demo, people, words
+from . import demo, oidc, people, words
 from .words import term
 from .client import NotFound, ServiceError, Services
 from .forms import SignInForm
@@ -228,6 +228,10 @@ def signed_in(*roles: str) -> Callable:
                 flash(SESSION_ENDED, "expired")
                 return redirect(url_for("web.sign_in", next=request.full_path.rstrip("?")))
             session["last_seen"] = time.time()
+            if not oidc.fresh():  # the access token expired, and could not be renewed
+                end_session()
+                flash(SESSION_ENDED, "expired")
+                return redirect(url_for("web.sign_in", next=request.full_path.rstrip("?")))
             if roles and not holds(*roles):
                 return redirect(url_for("web.home"))
             return view(*args, **kwargs)
@@ -267,8 +271,8 @@ def home_or_sign_in():
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
     settings = _conf()["settings"]
-    if not settings.is_development:
-        return render_template("sign_in_unavailable.html")
+    if not settings.is_development:  # the organisation's identity provider (oidc.py)
+        return oidc.sign_in_page(_local_path(request.args.get("next")))
     form = SignInForm()
     next_path = _local_path(request.args.get("next"))
     if form.validate_on_submit():
@@ -297,10 +301,12 @@ def sign_in():
 
 @bp.route("/sign-out", methods=["GET", "POST"])
 def sign_out():
+    id_token = session.get("id_token")
     end_session()
     session["signed_out"] = True
     flash("You have signed out.", "success")
-    return redirect(url_for("web.sign_in"))
+    # Production: signed out at the identity provider too (RP-initiated logout), which sends the person back here.
+    return redirect(oidc.sign_out_address(id_token) or url_for("web.sign_in"))
 
 
 @bp.get("/home")
