@@ -396,9 +396,7 @@ def test_production_refuses_plain_http_addresses_for_the_web_application_and_in_
         with pytest.raises(ConfigError, match="CPP_WEB_EXTERNAL_URL must be an https:// address"):
             create_app(Settings.from_env("web", web_env(tmp_path, fakes, provider, **https,
                                                         CPP_WEB_EXTERNAL_URL="http://cpp.council.example")))
-        app = make_app(provider, **https, CPP_WEB_EXTERNAL_URL="https://cpp.council.example")
-        client = app.test_client()
-        page = client.get("/sign-in").get_data(as_text=True)
-        # The metadata (fetched over https) names the provider's plain-http endpoints: no sign-in there.
-        refused = client.post("/sign-in", data={"csrf_token": csrf_of(page), "next": ""})
-        assert refused.status_code == 503 and "Location" not in refused.headers
+        # Metadata fetched over https that names another (a plain-http) issuer: the start is refused, before
+        # any sign-in could be sent to its plain-http endpoints.
+        with pytest.raises(ConfigError, match="names the issuer 'http://"):
+            make_app(provider, **https, CPP_WEB_EXTERNAL_URL="https://cpp.council.example")

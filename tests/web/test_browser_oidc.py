@@ -1,6 +1,7 @@
 """Production sign-in in a real browser (Debian's chromium, driven by Playwright): the web application and the
 four services, all in production mode (their web processes; no workers), trust a real OpenID Provider (panva's
-oidc-provider, tests/oidc/op.py) on loopback. A social worker signs in through the provider's own login and
+oidc-provider, tests/oidc/op.py) on loopback, reading its tokens as Entra ID's are read (a roles array, the
+authority a setting). A social worker who is also a team manager signs in through the provider's own login and
 consent pages, lands on My work with their name, signs out (at the provider too), and going back to a page asks
 them to sign in again."""
 from __future__ import annotations
@@ -20,9 +21,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.broker, pytest.
 
 CLIENT_ID = "cpp-web"
 CLIENT_SECRET = "web-client-secret-web-client-secret"
+# Shaped as Entra ID's: the roles an array (this person holds two), no authority claim (the deployment says it).
 ACCOUNTS = {"sam.okafor": {"claims": {"name": "Sam Okafor", "email": "sam.okafor@council.example"},
-                           "token_claims": {"role": "social_worker", "authority": "ENG", "name": "Sam Okafor",
-                                            "team": "Area North"}}}
+                           "token_claims": {"roles": ["team_manager", "social_worker", "Reports.Read"],
+                                            "name": "Sam Okafor", "team": "Area North"}}}
 
 
 @pytest.fixture
@@ -40,7 +42,8 @@ def production_stack(tmp_path, broker_url):  # noqa: F811 (the fixture imported 
     provider.start()
     running = []
     try:
-        production = {**provider.settings_env(), "CPP_NOTIFY_SECRETS_KEY": Fernet.generate_key().decode()}
+        production = {**provider.settings_env(), "CPP_NOTIFY_SECRETS_KEY": Fernet.generate_key().decode(),
+                      "CPP_OIDC_ROLES_CLAIM": "roles", "CPP_OIDC_AUTHORITY": "ENG"}
         for service in ("plans", "scheduler", "notify", "docs"):
             extra = {"CPP_SCHEDULER_PUBLIC_URL": "http://127.0.0.1:1"} if service == "scheduler" else {}
             running.append(launch(service, data, broker_url, "web", **production, **extra))
@@ -75,7 +78,9 @@ def test_a_social_worker_signs_in_at_the_provider_and_signing_out_ends_both_sess
 
     page.wait_for_url(f"{web}/my-work")
     assert page.locator("h1").inner_text() == "My work"
-    assert "Sam Okafor, social worker" in page.locator(".govuk-caption-l").inner_text()
+    assert "Sam Okafor, social worker and team manager" in page.locator(".govuk-caption-l").inner_text()
+    navigation = page.locator(".govuk-service-navigation__list").inner_text()
+    assert "Team" in navigation and "Approvals" in navigation  # the pages of both roles
     check(page, artifacts, "2-my-work")
 
     page.get_by_role("link", name="Sign out").click()
