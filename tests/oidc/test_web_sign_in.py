@@ -400,3 +400,26 @@ def test_production_refuses_plain_http_addresses_for_the_web_application_and_in_
         # any sign-in could be sent to its plain-http endpoints.
         with pytest.raises(ConfigError, match="names the issuer 'http://"):
             make_app(provider, **https, CPP_WEB_EXTERNAL_URL="https://cpp.council.example")
+
+
+def test_readyz_reports_the_identity_provider_without_waiting_on_it(app, provider):
+    client = app.test_client()
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json["checks"]["identity_provider"] == "ok"
+    provider.freeze()
+    try:
+        started = time.monotonic()
+        frozen = client.get("/readyz")
+        assert time.monotonic() - started < 1.5  # never waits on the provider
+        assert frozen.json["checks"]["identity_provider"] == "ok"  # its keys, fetched at start, still trusted
+    finally:
+        provider.thaw()
+
+
+def test_the_web_application_reads_tokens_with_the_deployments_mapping(make_app, provider):
+    with pytest.raises(ConfigError, match="CPP_OIDC_AUTHORITY is 'BRO' but this deployment serves 'ENG'"):
+        make_app(provider, CPP_OIDC_AUTHORITY="BRO")
+    app = make_app(provider, CPP_OIDC_AUTHORITY="ENG", CPP_OIDC_ROLES_CLAIM="roles")
+    # The account's access token says role, not roles: with this mapping it holds no role of the platform.
+    landed = signed_in(app.test_client())
+    assert landed.status_code == 403 and "no role in this service" in landed.get_data(as_text=True)

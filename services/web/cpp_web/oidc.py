@@ -41,6 +41,7 @@ from wtforms import HiddenField, SubmitField
 from cpp_shared import logs
 from cpp_shared.auth import AuthError, IdentityProviderUnavailable, TokenVerifier
 from cpp_shared.config import ConfigError, Settings
+from cpp_shared.plugins import Plugins
 
 from . import people
 
@@ -105,8 +106,13 @@ def init_app(app: Flask, settings: Settings) -> None:
     client = client_settings(settings)
     if client is None:
         return
-    verifier = TokenVerifier(settings)  # refuses a missing JWKS URL, plain http...
+    conf = app.extensions["cpp_web"]
+    plugins = conf.setdefault("plugins", Plugins(settings.plugins))  # as views.plugins() keeps them
+    # The services' own checks and claim mapping (and the deployment's cpp_identity hook): refuses a missing
+    # JWKS URL, plain http, another authority...
+    verifier = TokenVerifier(settings, identity_hook=plugins.hook.cpp_identity)
     try:
+        verifier.check_authority(plugins.authority()["code"])
         verifier.load_keys()
     except ConfigError:
         verifier.close()
