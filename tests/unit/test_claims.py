@@ -2,11 +2,16 @@
 for the shapes Entra ID, Okta and Keycloak give."""
 from __future__ import annotations
 
+import time
+
+import jwt
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
 from cpp_shared.claims import ROLES, ClaimError, ClaimMap, claim, parse_role_map
+from cpp_shared.auth import TokenVerifier
 from cpp_shared.config import ConfigError
+from cpp_shared.hookspecs import hookimpl
 
 
 def mapping(make_settings, **env: str) -> ClaimMap:
@@ -147,3 +152,32 @@ def test_any_claims_give_a_checked_identity_or_a_refusal_never_anything_else(cla
     assert who.roles and set(who.roles) <= set(ROLES) and list(who.roles) == sorted(who.roles, key=ROLES.index)
     assert not ("partner" in who.roles and len(who.roles) > 1)
     assert who.user.strip() == who.user and who.user and who.authority
+
+
+class DepartmentTeams:
+    """A deployment plugin answering cpp_identity: the team from a department claim, roles from group ids."""
+
+    @hookimpl
+    def cpp_identity(self, claims, identity):
+        changed = {}
+        if claims.get("department"):
+            changed["team"] = f"Children's services: {claims['department']}"
+        if "7f3a" in claims.get("groups", []):
+            changed["roles"] = ["chair"]
+        return changed or None
+
+
+def test_a_deployments_cpp_identity_plugin_is_asked_by_the_services_verifier(make_settings, token_for):
+    from cpp_shared.plugins import Plugins
+
+    settings = make_settings("plans")
+    plugins = Plugins(["england"], extra=[("department-teams", DepartmentTeams())])
+    verifier = TokenVerifier(settings, identity_hook=plugins.hook.cpp_identity)
+    key = settings.dev_signing_key_file.read_bytes()
+    now = int(time.time())
+    claims = {"iss": "cpp-dev", "aud": "cpp", "sub": "u1", "authority": "ENG", "exp": now + 60, "iat": now,
+              "role": "social_worker", "department": "Area North", "groups": ["7f3a"]}
+    who = verifier.verify(jwt.encode(claims, key, algorithm="HS256"))
+    assert (who.team, who.roles) == ("Children's services: Area North", ("chair",))
+    plain = verifier.verify(jwt.encode({**claims, "department": None, "groups": []}, key, algorithm="HS256"))
+    assert (plain.team, plain.roles) == (None, ("social_worker",))

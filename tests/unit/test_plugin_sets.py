@@ -222,6 +222,14 @@ def test_bromley_names_the_council_and_its_safeguarding_board():
     assert board["email"] == "BSCB@bromley.gov.uk"
 
 
+def test_bromleys_documents_carry_the_boards_contact_block_and_footer():
+    branding = _plugins("bromley").merged("cpp_document_branding")
+    assert branding["organisation"] == "London Borough of Bromley"
+    assert branding["contact_block"]["address"] == ["St Blaise, B40a, Civic Centre", "Stockwell Close, Bromley BR1 3UH"]
+    assert "confidential" in branding["footer"]
+    assert _plugins("england").merged("cpp_document_branding") == {}  # England's documents name the authority
+
+
 def test_bromley_overrides_the_first_core_group_and_keeps_the_rest_of_england():
     england, bromley = _rules("england"), _rules("bromley")
     assert list(bromley) == list(england)
