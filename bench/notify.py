@@ -380,28 +380,13 @@ def expected_ids(events: list[dict], subs: list[dict]) -> dict[str, str]:
 
 
 def hand_over(ctx, event: dict, tries: int = 100) -> int:
-    """The handlers run as the worker's consumer runs them, without a broker
-    (tests.helpers.hand_over): one unit of work, marked processed. A version
-    conflict (the dispatcher advanced one of the event's chains meanwhile)
-    runs them again on fresh state, at once (the consumer tries twice, then
-    goes through its retry queue, and parks the event after its last
-    retry); returns the conflicts met."""
-    from cpp_shared.messaging.consumer import HandlerContext  # noqa: PLC0415
-    from cpp_shared.store import VersionConflict  # noqa: PLC0415
+    """The handlers run as the worker's consumer runs them, without a broker: one unit of work, marked
+    processed. A version conflict (the dispatcher advanced one of the event's chains meanwhile) runs them again
+    on fresh state, at once (the consumer tries twice, then goes through its retry queue, and parks the event
+    after its last retry); returns the conflicts met."""
+    from cpp_shared.testing import hand_over as apply  # noqa: PLC0415
 
-    store = ctx.store
-    for conflicts in range(tries):
-        uow = store.begin()
-        hctx = HandlerContext(service=ctx.spec.name, store=store, uow=uow, attempt=1, app=ctx)
-        for _, fn in ctx.spec.handlers.for_type(event["type"]):
-            fn(event, hctx)
-        uow.mark_processed(event["id"], ctx.spec.name)
-        [outcome] = store.commit_all([uow])
-        if outcome is None:
-            return conflicts
-        if not isinstance(outcome, VersionConflict):
-            raise outcome
-    raise outcome
+    return apply(ctx, event, tries=tries)
 
 
 # ---------------------------------------------------------------- the platform path

@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 # Before the import: detailed assertion messages from the installed suite.
-pytest.register_assert_rewrite("cpp_shared.store.contract")
+pytest.register_assert_rewrite("cpp_shared.testing.store_contract")
 
 from cpp_shared.store import (  # noqa: E402
     SUPPORTED_SCHEMES,
@@ -32,7 +32,7 @@ from cpp_shared.store import (  # noqa: E402
     open_store,
 )
 from cpp_shared.store.chain import GENESIS, canonical_json, entry_hash, verify_chain  # noqa: E402
-from cpp_shared.store.contract import StoreContract  # noqa: E402
+from cpp_shared.testing.store_contract import StoreContract  # noqa: E402
 from cpp_shared.store.mongo import STANDALONE_ERROR, MongoStore  # noqa: E402
 from cpp_shared.store.port import CorruptLogRecord, LogRecord  # noqa: E402
 from cpp_shared.store.sqlite import SQLiteStore  # noqa: E402

@@ -73,6 +73,20 @@ class HandlerContext:
 Handler = Callable[[dict[str, Any], HandlerContext], None]
 
 
+def run_handlers(handlers: "Handlers", event: dict[str, Any], *, service: str, store: Store, attempt: int = 1,
+                 app: Any = None) -> tuple[UnitOfWork, list[str]]:
+    """Run an event's handlers into a new unit of work, marked processed and not committed: the one way a
+    service applies an event (its worker's consumer, and ``cpp_shared.testing.hand_over``). Returns the unit
+    and the names of the handlers that ran."""
+    matched = handlers.for_type(event["type"])
+    uow = store.begin()
+    ctx = HandlerContext(service=service, store=store, uow=uow, attempt=attempt, app=app)
+    for _, fn in matched:
+        fn(event, ctx)
+    uow.mark_processed(event["id"], service)
+    return uow, [name for name, _ in matched]
+
+
 def by_subject(event: dict[str, Any]) -> str:
     return event.get("subject") or event["id"]
 
@@ -274,13 +288,9 @@ class EventConsumer(ConsumerMixin):
             # authority's event is never applied to this one's records.
             raise PermanentFailure(f"the event is for authority {event.get('authority')!r}; "
                                    f"this deployment serves {served!r}")
-        matched = self.handlers.for_type(event["type"])
-        uow = self.store.begin()
-        ctx = HandlerContext(service=self.service, store=self.store, uow=uow, attempt=attempt, app=self.app)
-        for _, fn in matched:
-            fn(event, ctx)
-        uow.mark_processed(event["id"], self.service)
-        names = ",".join(name for name, _ in matched) or "-"
+        uow, matched = run_handlers(self.handlers, event, service=self.service, store=self.store, attempt=attempt,
+                                    app=self.app)
+        names = ",".join(matched) or "-"
         self.counters.add(uow, "consumed" if matched else "ignored", names)
         return uow, names
 

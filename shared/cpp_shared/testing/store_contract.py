@@ -5,7 +5,7 @@ test module and provide a ``store`` fixture that yields a fresh, empty store
 for each test::
 
     import pytest
-    from cpp_shared.store.contract import StoreContract
+    from cpp_shared.testing.store_contract import StoreContract
 
     class TestMyCouncilStore(StoreContract):
         @pytest.fixture
@@ -15,8 +15,8 @@ for each test::
             store.close()
 
 Every test method of ``StoreContract`` then runs against it. The suite needs
-pytest and hypothesis (test dependencies, not runtime ones). Call
-``pytest.register_assert_rewrite("cpp_shared.store.contract")`` before
+pytest and hypothesis (``pip install cpp-shared[testing]``). Call
+``pytest.register_assert_rewrite("cpp_shared.testing.store_contract")`` before
 importing it to get detailed assertion messages.
 """
 from __future__ import annotations
@@ -35,8 +35,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from .chain import GENESIS, ChainReport, entry_hash
-from .port import (
+from ..store.chain import GENESIS, ChainReport, entry_hash
+from ..store.port import (
     AlreadyProcessed,
     Collection,
     DuplicateKey,
