@@ -205,12 +205,31 @@ def test_three_parsers_read_reminders_moves_and_refresh_from_the_feed(make_setti
     assert was["last_modified"] == datetime.fromisoformat(scheduled_at)
     assert now["last_modified"] == datetime.fromisoformat(moved_at) > was["last_modified"]
     assert now["dtstamp"] == now["last_modified"], "DTSTAMP is when the record changed, not when it was fetched"
+    # The initial conference, held on the day it was scheduled, never moved.
+    assert before["events"][f"meeting-{INITIAL}@cpp"]["sequence"] == 0
     # What did not move keeps its sequence and its stamp.
     for other in set(before["events"]) - {uid}:
         assert after["events"][other] == before["events"][other], other
 
     assert after["refresh"] == "PT1H"
     assert b"X-PUBLISHED-TTL:PT1H" in feed(api, headers)
+
+
+def test_a_conference_held_on_another_day_than_scheduled_has_moved(make_settings, token_for, clock):
+    ctx, api, headers = deployment(make_settings, token_for, "england", "ENG")
+    clock("2027-05-10T10:00:00+00:00")
+    plan_begins(ctx, "2027-05-10", "2027-06-02")
+    review(ctx, "conference.scheduled.v1", "2027-08-25")
+    clock("2027-08-26T16:00:00+00:00")
+    deliver_event(ctx, "conference.held.v1", {"conference_id": REVIEW, "case_id": CASE, "child_id": CHILD,
+                                              "kind": "review", "held_on": "2027-08-26", "plan_id": PLAN})
+    clock("2027-08-27T09:00:00+00:00")
+    deliver_event(ctx, "conference.held.v1", {"conference_id": REVIEW, "case_id": CASE, "child_id": CHILD,
+                                              "kind": "review", "held_on": "2027-08-26", "plan_id": PLAN})
+    event = read_feed(feed(api, headers))["events"][f"meeting-{REVIEW}@cpp"]
+    assert event["start"] == date(2027, 8, 26) and event["sequence"] == 1
+    # A later event that changes nothing about the meeting leaves its stamp.
+    assert event["last_modified"] == datetime(2027, 8, 26, 16, tzinfo=timezone.utc)
 
 
 def test_a_deadline_moved_with_its_conference_or_by_a_manager_stays_one_event(make_settings, token_for, clock):
