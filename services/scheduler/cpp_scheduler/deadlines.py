@@ -285,7 +285,7 @@ def carry_on(old: dict[str, Any], new: dict[str, Any]) -> None:
     """``new`` replaces ``old`` in the calendar: the same event, one more in
     its sequence when the due date moved."""
     new["calendar_id"] = old.get("calendar_id") or old["_id"]
-    new["sequence"] = (old.get("sequence") or 0) + (new["due_on"] != old["due_on"])
+    new["sequence"] = (old.get("sequence") or 0) + (1 if new["due_on"] != old["due_on"] else 0)
 
 
 def set_due_date(doc: dict[str, Any], rule_reminder_days: int, cal: WorkingCalendar, *, due: date, reason: str,
@@ -299,7 +299,7 @@ def set_due_date(doc: dict[str, Any], rule_reminder_days: int, cal: WorkingCalen
     new["notified"] = {"approaching": None, "overdue": None}
     schedule(new, rule_reminder_days, cal, due, due)
     new["due_date_set"] = {"due_on": due.isoformat(), "reason": reason, "by": by, "at": now}
-    new["sequence"] = (doc.get("sequence") or 0) + (new["due_on"] != doc["due_on"])
+    new["sequence"] = (doc.get("sequence") or 0) + (1 if new["due_on"] != doc["due_on"] else 0)
     new["changed_at"] = now
     return new
 
