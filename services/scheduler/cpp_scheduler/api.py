@@ -515,7 +515,7 @@ class PlanCalendar(MethodView):
             if plan.get("child_id") else None
         deadlines = named(deadlines)
         child = child or next((d["child"] for d in deadlines if d.get("child")), None)
-        body = ics.plan_calendar(plan_id, deadlines, meetings, authority=rt().authority,
+        body = ics.plan_calendar(plan_id, deadlines, meetings, authority=rt().authority, tz=rt().timezone,
                                  child=child["name"] if child else None)
         # A feed's key is its owner's credential: the read is theirs.
         audit.record_read(store, "plan_calendar", plan_id, child_id=plan.get("child_id"), principal=principal,

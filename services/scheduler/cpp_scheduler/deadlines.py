@@ -21,6 +21,12 @@ A deadline is ``pending`` until its reminder date, then ``approaching``,
 then ``overdue`` on the first working day after its latest date (the tick
 does those two, see ``tick.py``); ``met``, ``cancelled`` or ``superseded``
 end it.
+
+For the plan's calendar each deadline keeps when it last changed
+(``changed_at``, stamped by whoever stores the change) and how many times
+its due date moved (``sequence``). A deadline that supersedes another
+carries on its calendar event (``calendar_id``, the first one's id), so a
+calendar program moves the event rather than dropping it for a new one.
 """
 from __future__ import annotations
 
@@ -140,6 +146,9 @@ def new_deadline(rule: Rule, scope: Scope, cal: WorkingCalendar, *, anchor: date
         "notified": {"approaching": None, "overdue": None},
         "explanation": None,
         "created_at": created_at,
+        "changed_at": created_at,
+        "calendar_id": None,  # its own id, unless it carries on a superseded deadline's event
+        "sequence": 0,
     }
     if occurrence == 1 and rule.offset is None:
         schedule(doc, rule.reminder_days, cal, None, None)
@@ -263,12 +272,20 @@ def on_event(event: dict[str, Any], scope: Scope, rules: list[Rule], open_deadli
                 changes.inserts.remove(old)
                 changes.events = [(t, d) for t, d in changes.events if d is not old]
             else:
+                carry_on(old, fresh)
                 changes.events.append(("deadline.superseded.v1", target))
         changes.inserts.append(fresh)
         changes.events.append(("deadline.scheduled.v1", fresh))
 
     changes.replaces = [(doc, current[d_id][1]) for d_id, doc in changed.items()]
     return changes
+
+
+def carry_on(old: dict[str, Any], new: dict[str, Any]) -> None:
+    """``new`` replaces ``old`` in the calendar: the same event, one more in
+    its sequence when the due date moved."""
+    new["calendar_id"] = old.get("calendar_id") or old["_id"]
+    new["sequence"] = (old.get("sequence") or 0) + (1 if new["due_on"] != old["due_on"] else 0)
 
 
 def set_due_date(doc: dict[str, Any], rule_reminder_days: int, cal: WorkingCalendar, *, due: date, reason: str,
@@ -282,6 +299,8 @@ def set_due_date(doc: dict[str, Any], rule_reminder_days: int, cal: WorkingCalen
     new["notified"] = {"approaching": None, "overdue": None}
     schedule(new, rule_reminder_days, cal, due, due)
     new["due_date_set"] = {"due_on": due.isoformat(), "reason": reason, "by": by, "at": now}
+    new["sequence"] = (doc.get("sequence") or 0) + (1 if new["due_on"] != doc["due_on"] else 0)
+    new["changed_at"] = now
     return new
 
 
@@ -300,6 +319,6 @@ def tick_transition(doc: dict[str, Any], today: date) -> str | None:
 
 
 def apply_transition(doc: dict[str, Any], transition: str, now: str) -> dict[str, Any]:
-    new = {**doc, "status": transition, "notified": {**doc["notified"], transition: now}}
+    new = {**doc, "status": transition, "notified": {**doc["notified"], transition: now}, "changed_at": now}
     new["next_check_on"] = new["overdue_on"] if transition == "approaching" else None
     return new

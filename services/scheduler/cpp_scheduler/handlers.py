@@ -67,19 +67,20 @@ def keep_case(ctx: HandlerContext, case_id: str, event: dict[str, Any]) -> dict[
     return new or stored or people.empty_case(case_id)
 
 
-def rename_child(ctx: HandlerContext, child_id: str, child: dict[str, Any]) -> None:
+def rename_child(ctx: HandlerContext, child_id: str, child: dict[str, Any], now: str) -> None:
     """A child renamed outside any case's events (child.updated.v1): their
     open deadlines, in every case, name them anew."""
     for doc in ctx.store.collection(st.DEADLINES).find({"child_id": child_id, "status": {"$in": list(OPEN)}}):
         if doc.get("child") != child:
-            ctx.uow.replace(st.DEADLINES, {**doc, "child": child}, expected_version=doc["version"])
+            ctx.uow.replace(st.DEADLINES, {**doc, "child": child, "changed_at": now}, expected_version=doc["version"])
 
 
 @handlers.on("*")
 def apply_timescales(event: dict[str, Any], ctx: HandlerContext) -> None:
     rt = runtime(ctx.app)
     data = event.get("data") or {}
-    st.update_projections(ctx.uow, event)
+    now = _now()
+    st.update_projections(ctx.store, ctx.uow, event, now)
     child, renamed = keep_child(ctx, event)
     case_id = data.get("case_id")
     plan_id = data.get("plan_id")
@@ -88,7 +89,7 @@ def apply_timescales(event: dict[str, Any], ctx: HandlerContext) -> None:
         case_id = plan and plan["case_id"]
     if not case_id:
         if renamed:
-            rename_child(ctx, data["child_id"], child)
+            rename_child(ctx, data["child_id"], child, now)
         return
     if not plan_id:
         plan = ctx.store.collection(st.PLANS).find_one({"case_id": case_id})
@@ -104,7 +105,7 @@ def apply_timescales(event: dict[str, Any], ctx: HandlerContext) -> None:
         if rule.triggered_by(event["type"], data) and anchor_date(data, rule.anchor) is None:
             log.warning("trigger without its anchor date: no deadline", rule=rule.id, anchor=rule.anchor,
                         type=event["type"])
-    changes = on_event(event, scope, list(rt.rules), live, rt.calendar, now=_now())
+    changes = on_event(event, scope, list(rt.rules), live, rt.calendar, now=now)
     # Who must act, the team and the child, on every open deadline of the
     # case: new ones, changed ones, and the others when the event moved a
     # role to someone else (an allocation, a new key worker, a chair) or
@@ -123,7 +124,7 @@ def apply_timescales(event: dict[str, Any], ctx: HandlerContext) -> None:
     for doc in changes.inserts:
         ctx.uow.insert(st.DEADLINES, doc)
     for doc, version in changes.replaces:
-        ctx.uow.replace(st.DEADLINES, doc, expected_version=version)
+        ctx.uow.replace(st.DEADLINES, {**doc, "changed_at": now}, expected_version=version)
     publish = ctx.app.publish
     for etype, doc in changes.events:
         publish(ctx.uow, etype, subject=case_id, data=event_data(doc), correlation_id=event.get("correlationid"))

@@ -3,8 +3,13 @@
 Meetings (conferences scheduled or held, core group meetings held) and
 deadlines are all-day events, since the platform records days, not times.
 Each has a stable UID, so a calendar program that subscribes to the feed
-updates an event in place when its date moves. Open deadlines carry an
-alarm on their reminder day.
+updates an event in place when its date moves: its SEQUENCE counts the
+times its date changed and its DTSTAMP and LAST-MODIFIED say when its
+record last changed (not when the feed was fetched), which is how a
+program tells the newer version of an event. Open deadlines carry an alarm
+at 09:00 on their reminder day in the deployment's time zone, written in
+UTC (``TRIGGER;VALUE=DATE-TIME``). The feed asks to be fetched again every
+hour (RFC 7986 ``REFRESH-INTERVAL`` and Outlook's ``X-PUBLISHED-TTL``).
 
 What a person reads (the calendar's name, each entry's summary and
 description) names the child, the step and the person who must act, and
@@ -15,10 +20,10 @@ phone. UIDs, which calendar programs keep to themselves, hold the ids.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 
-from icalendar import Alarm, Calendar, Event
+from icalendar import Alarm, Calendar, Event, vDuration
 
 from . import words
 
@@ -28,17 +33,41 @@ MEETING_TITLES = {
     "review_conference": "Review child protection conference",
     "core_group": "Core group meeting",
 }
+REMIND_AT = time(9)  # local time on the reminder day
+REFRESH = timedelta(hours=1)
 
 
 def _day(value: str) -> date:
     return date.fromisoformat(value[:10])
 
 
+def reminder_time(remind_on: str, tz: tzinfo) -> datetime:
+    """09:00 on the reminder day in the deployment's time zone, in UTC
+    (08:00Z in British Summer Time, 09:00Z in winter)."""
+    return datetime.combine(_day(remind_on), REMIND_AT, tzinfo=tz).astimezone(timezone.utc)
+
+
+def _versioned(ev: Event, record: dict[str, Any], fetched: datetime) -> None:
+    """When the record last changed (DTSTAMP, LAST-MODIFIED) and how many
+    times its date changed (SEQUENCE). A record stored before the scheduler
+    kept these counts no change (SEQUENCE 0) and dates from its creation,
+    else (an old meeting) from the fetch."""
+    changed = record.get("changed_at") or record.get("created_at")
+    if changed:
+        stamp = datetime.fromisoformat(changed).astimezone(timezone.utc).replace(microsecond=0)
+        ev.add("dtstamp", stamp)
+        ev.add("last-modified", stamp)
+    else:
+        ev.add("dtstamp", fetched)
+    ev.add("sequence", record.get("sequence") or 0)
+
+
 def plan_calendar(plan_id: str, deadlines: list[dict[str, Any]], meetings: list[dict[str, Any]], *,
-                  authority: str, child: str | None = None) -> bytes:
+                  authority: str, tz: tzinfo, child: str | None = None) -> bytes:
     """``child``: the child's name (None when the scheduler has not heard it);
     deadlines as the API shows them, their assignee named; meetings with
-    their chair's name when known (``chair``)."""
+    their chair's name when known (``chair``); ``tz`` the deployment's time
+    zone, which reminders are at 09:00 in."""
     whose = f" for {child}" if child else ""
     cal = Calendar()
     cal.add("prodid", PRODID)
@@ -46,13 +75,15 @@ def plan_calendar(plan_id: str, deadlines: list[dict[str, Any]], meetings: list[
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", f"Child protection plan{whose} ({authority})")
-    stamp = datetime.now(timezone.utc)
+    cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
+    cal.add("x-published-ttl", vDuration(REFRESH))
+    fetched = datetime.now(timezone.utc).replace(microsecond=0)
     for m in meetings:
         if not m.get("on"):
             continue
         ev = Event()
         ev.add("uid", f"meeting-{m['_id']}@cpp")
-        ev.add("dtstamp", stamp)
+        _versioned(ev, m, fetched)
         title = MEETING_TITLES.get(m.get("kind", ""), "Meeting")
         ev.add("summary", title + (f": {child}" if child else "") + (" (held)" if m.get("status") == "held" else ""))
         chair = f" Chair: {m['chair']}." if m.get("chair") else ""
@@ -67,8 +98,8 @@ def plan_calendar(plan_id: str, deadlines: list[dict[str, Any]], meetings: list[
         if not d.get("due_on"):
             continue  # a deadline without a date is listed by the API, not placed in a calendar
         ev = Event()
-        ev.add("uid", f"deadline-{d['_id']}@cpp")
-        ev.add("dtstamp", stamp)
+        ev.add("uid", f"deadline-{d.get('calendar_id') or d['_id']}@cpp")
+        _versioned(ev, d, fetched)
         status = d["status"]
         prefix = {"met": "Met: ", "overdue": "OVERDUE: "}.get(status, "Due: ")
         ev.add("summary", prefix + d["name"] + (f": {child}" if child else ""))
@@ -88,8 +119,7 @@ def plan_calendar(plan_id: str, deadlines: list[dict[str, Any]], meetings: list[
             alarm = Alarm()
             alarm.add("action", "DISPLAY")
             alarm.add("description", f"Due {words.day(d['due_on'])}: {d['name']}{whose}")
-            alarm.add("trigger", datetime.combine(_day(d["remind_on"]), datetime.min.time(), tzinfo=timezone.utc)
-                      .replace(hour=9))
+            alarm.add("trigger", reminder_time(d["remind_on"], tz), parameters={"VALUE": "DATE-TIME"})
             ev.add_component(alarm)
         cal.add_component(ev)
     return cal.to_ical()

@@ -28,7 +28,7 @@ def setup_store(store: Store) -> None:
     store.collection(FEEDS).create_index("user")
 
 
-def update_projections(uow: UnitOfWork, event: dict[str, Any]) -> None:
+def update_projections(store: Store, uow: UnitOfWork, event: dict[str, Any], now: str) -> None:
     etype, data = event["type"], event.get("data") or {}
     if etype.startswith("plan.") and data.get("plan_id") and data.get("case_id"):
         uow.update(PLANS, {"_id": data["plan_id"]}, {
@@ -39,8 +39,22 @@ def update_projections(uow: UnitOfWork, event: dict[str, Any]) -> None:
         if data.get("plan_id"):
             fields["plan_id"] = data["plan_id"]
         fields.update(case_events.conference_state(etype, data))
-        uow.update(MEETINGS, {"_id": data["conference_id"]}, {"$set": fields}, upsert=True)
+        keep_meeting(store, uow, data["conference_id"], fields, now)
     elif etype == "core_group.held.v1" and data.get("meeting_id"):
-        uow.update(MEETINGS, {"_id": data["meeting_id"]}, {"$set": {
+        keep_meeting(store, uow, data["meeting_id"], {
             "case_id": data.get("case_id"), "plan_id": data.get("plan_id"), "kind": "core_group",
-            "status": "held", "on": data.get("held_on")}}, upsert=True)
+            "status": "held", "on": data.get("held_on")}, now)
+
+
+def keep_meeting(store: Store, uow: UnitOfWork, meeting_id: str, fields: dict[str, Any], now: str) -> None:
+    """A meeting's new state, for the plan's calendar: a change is stamped
+    (``changed_at``) and a new day counts one more ``sequence``, which is
+    how a calendar program tells that its copy of the meeting is out of
+    date. An event that changes nothing leaves both as they were."""
+    stored = store.collection(MEETINGS).find_one({"_id": meeting_id}) or {}
+    if stored and all(stored.get(k) == v for k, v in fields.items()):
+        return
+    fields = {**fields, "changed_at": now}
+    if stored.get("on") and fields.get("on", stored["on"]) != stored["on"]:
+        fields["sequence"] = (stored.get("sequence") or 0) + 1
+    uow.update(MEETINGS, {"_id": meeting_id}, {"$set": fields}, upsert=True)
