@@ -14,6 +14,7 @@ import pytest
 
 from cpp_shared.messaging.catalogue import CATALOGUE
 from cpp_shared.messaging.topology import SUBSCRIPTIONS, broker_vhost
+from cpp_shared.services import installed_services
 from tests.helpers import bearer, free_port
 
 VALIDATORS = Path(__file__).resolve().parents[1] / "validators"
@@ -63,6 +64,10 @@ def routed(pattern: str, event_type: str) -> bool:
     if last == "*":
         return bool(rest) and "." not in rest
     return event_type == pattern
+
+
+def test_every_installed_service_but_the_web_application_is_checked():
+    assert installed_services() == [*SERVICES, "web"]
 
 
 @pytest.mark.parametrize("service", SERVICES)

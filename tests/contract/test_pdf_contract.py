@@ -27,6 +27,9 @@ TITLES = {"outline_plan": "Outline child protection plan", "professional_plan": 
 WEASYPRINT_TABLE_WARNING = "UA-15-003"
 
 
+original_as_integer = structure.as_integer
+
+
 def tolerant_as_integer(value):
     """pdfua's ``as_integer``, for pikepdf 10: asking an array for an
     attribute raises ValueError there, not AttributeError, so pdfua 0.1.3's
@@ -36,7 +39,11 @@ def tolerant_as_integer(value):
     return None if isinstance(value, pikepdf.Array) else original_as_integer(value)
 
 
-original_as_integer = structure.as_integer
+def weasyprints_table_warning(finding) -> bool:
+    """The UA-15-003 warning WeasyPrint's tables cannot avoid (above), and
+    only it: not the rule's error for a table without header cells."""
+    return finding.rule_id == WEASYPRINT_TABLE_WARNING and finding.severity is Severity.WARNING \
+        and finding.evidence.get("associated_headers") == 0
 
 
 def pdfua_report(path):
@@ -105,9 +112,8 @@ def test_the_plans_pdfs_are_identified_as_pdf_ua_1_and_pass_pdfua(agreed_plan, d
         report = pdfua_report(path)
         assert not report.skipped, [(o.rule_id, o.skipped_reason) for o in report.skipped]
         others = [(f.rule_id, f.severity.name, f.message) for f in report.findings
-                  if f.rule_id != WEASYPRINT_TABLE_WARNING]
+                  if not weasyprints_table_warning(f)]
         assert not others, f"pdfua on the {kind} (version {version}): {others}"
-        assert all(f.severity is Severity.WARNING for f in report.findings)
         assert headers_are_associated(path) > 0
 
         info = fields(pdfinfo(path))
