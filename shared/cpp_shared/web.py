@@ -22,7 +22,7 @@ from .messaging.catalogue import asyncapi_document
 from .messaging.consumer import Handlers
 from .messaging import parked
 from .messaging.events import new_event
-from .messaging.topology import SUBSCRIPTIONS
+from .messaging.topology import SUBSCRIPTIONS, broker_vhost
 from .metrics import ServiceMetrics
 from .plugins import Plugins
 from .store import Store, StoreUnavailable, UnitOfWork, VersionConflict, open_store
@@ -204,9 +204,11 @@ def _install_probes(app: Flask, ctx: ServiceContext) -> None:
         return Response(ctx.metrics.render(), mimetype="text/plain; version=0.0.4")
 
     # The event catalogue; like /openapi.json, for any authenticated user (not in PUBLIC_ENDPOINTS).
+    vhost = broker_vhost(ctx.settings.broker_url)
+
     @app.get("/asyncapi.json", endpoint="asyncapi_json")
     def asyncapi_json():
-        return Response(json.dumps(asyncapi_document()), mimetype="application/json")
+        return Response(json.dumps(asyncapi_document(vhost=vhost)), mimetype="application/json")
 
 
 def _install_request_hooks(app: Flask, ctx: ServiceContext) -> None:

@@ -24,7 +24,7 @@ DRAFT7 = "http://json-schema.org/draft-07/schema#"
 
 @pytest.fixture(scope="module")
 def doc():
-    return asyncapi_document()
+    return asyncapi_document(vhost="/")
 
 
 def payload_schema(doc, event_type):
@@ -58,7 +58,9 @@ def test_the_document_has_every_registered_type_as_a_channel_an_operation_and_a_
     types = set(CATALOGUE)
     assert doc["asyncapi"] == "3.0.0"
     assert {"title", "version", "description"} <= set(doc["info"])
-    assert set(doc["channels"]) == set(doc["operations"]) == set(doc["components"]["messages"]) == types
+    queues = {f"queue.{s}" for s in SUBSCRIPTIONS}
+    assert set(doc["channels"]) == types | queues and set(doc["components"]["messages"]) == types
+    assert set(doc["operations"]) == types | {f"receive.{s}" for s in SUBSCRIPTIONS}
     for t in types:
         channel, operation = doc["channels"][t], doc["operations"][t]
         assert channel["address"] == t
@@ -162,10 +164,17 @@ def test_the_classes_are_in_the_document_and_free_text_is_narrative(doc):
 
 def test_unsupported_versions_are_refused_and_the_document_is_a_copy():
     with pytest.raises(ValueError, match="2.6.0"):
-        asyncapi_document("2.6.0")
-    first = asyncapi_document()
+        asyncapi_document(vhost="/", version="2.6.0")
+    first = asyncapi_document(vhost="/")
     first["channels"].clear()
-    assert asyncapi_document()["channels"]
+    assert asyncapi_document(vhost="/")["channels"]
+
+
+def test_the_exchange_and_the_queues_are_in_the_virtual_host_given():
+    doc = asyncapi_document(vhost="cpp")
+    assert doc["channels"]["case.opened.v1"]["bindings"]["amqp"]["exchange"]["vhost"] == "cpp"
+    assert doc["channels"]["queue.docs"]["bindings"]["amqp"]["queue"]["vhost"] == "cpp"
+    assert asyncapi_document(vhost="/")["channels"]["queue.docs"]["bindings"]["amqp"]["queue"]["vhost"] == "/"
 
 
 def test_the_consumers_follow_the_topic_bindings():

@@ -30,9 +30,13 @@ around it are avoided here:
   one thread. Documents fetch nothing, so an ``@font-face`` can only name
   an installed font.
 
-The PDF stays tagged (the tags cost ~10%: kept), and the same document
-gives the same bytes (the identifier comes from the key; see
-``documents.py`` for the fonts' dates).
+The PDF is PDF/UA-1 (WeasyPrint's ``pdf/ua-1`` variant): tagged (the tags
+cost ~10%: kept), with the identification ``pdfuaid:part`` 1 and the title in
+XMP metadata, the document's language (the template's ``<html lang>``) and
+its title (``<title>``) shown by readers. Header cells are tied to their
+data cells by IDs and ``Headers`` (a ``<th scope="row">`` to its row, any
+other to its column). The same document gives the same bytes (the
+identifier comes from the key; see ``documents.py`` for the fonts' dates).
 """
 from __future__ import annotations
 
@@ -188,10 +192,10 @@ def fix_table_layouts(root) -> int:
 
 
 def tagged_pdf(html: str, identifier: bytes, url_fetcher: Callable[..., Any]) -> bytes:
-    """The tagged PDF of ``html``, with this PDF file identifier."""
+    """The tagged PDF/UA-1 PDF of ``html``, with this PDF file identifier."""
     from weasyprint import HTML  # imported on first use: ~0.6 s, not every process renders
 
     with cycle_collector_paused():
         document = HTML(string=html, url_fetcher=url_fetcher)
         fix_table_layouts(document.etree_element)
-        return document.write_pdf(pdf_tags=True, pdf_identifier=identifier, font_config=font_config())
+        return document.write_pdf(pdf_variant="pdf/ua-1", pdf_identifier=identifier, font_config=font_config())

@@ -43,8 +43,16 @@ leave consumers unable to say which key carries which message. Each channel
 carries exactly its one message; each has a ``send`` operation (the
 platform publishes). The AMQP ``deliveryMode: 2`` (persistent) is in the
 operation bindings, where AsyncAPI's AMQP bindings define it; the message
-bindings name the event type. The document has no ``servers``: the broker
-is each deployment's own and internal; partners receive the same events,
+bindings name the event type.
+
+Each consuming service's queue (``topology.SUBSCRIPTIONS``) is a channel too,
+``queue.<service>``, with the binding ``is: queue`` and the queue as the
+topology declares it; its messages are every type its patterns route to it
+(``consumers``), and the service's ``receive`` operation
+(``receive.<service>``, ``ack: true``) lists them. The exchange and the
+queues are in the deployment's virtual host, the one its broker URL names
+(``topology.broker_vhost``). The document has no ``servers``: the broker is
+each deployment's own and internal; partners receive the same events,
 minimised, as webhooks from the notify service.
 
 Each message's payload is the whole CloudEvents 1.0 envelope in structured
@@ -65,7 +73,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from .events import TYPE_PATTERN
-from .topology import EXCHANGE_NAME, SUBSCRIPTIONS
+from .topology import EXCHANGE_NAME, SUBSCRIPTIONS, main_queue, parked_queue_name
 
 CLASS_KEY = "x-cpp-class"
 FIELD_CLASSES = ("identifier", "status", "date", "contact", "personal_identifier", "narrative")
@@ -934,9 +942,42 @@ def _published_by(entry: EventType) -> str:
     return entry.producer if entry.producer == EVERY_SERVICE else f"the {entry.producer} service"
 
 
+def _queue_channel(service: str, vhost: str) -> dict[str, Any]:
+    """The channel of a consumer's queue: the queue as the topology
+    declares it, bound by its patterns, with every type routed to it."""
+    queue = main_queue(service)
+    patterns = ", ".join(SUBSCRIPTIONS[service])
+    received = [t for t in CATALOGUE if service in consumers(t)]
+    return {
+        "address": queue.name,
+        "title": f"The {service} service's queue",
+        "description": f"The {service} service consumes from the durable queue {queue.name}, bound to the topic "
+                       f"exchange {EXCHANGE_NAME} by the routing-key patterns {patterns}. A message whose handling "
+                       f"fails comes back to it through {service}.retry.<N>ms, and one that keeps failing waits in "
+                       f"{parked_queue_name(service)}.",
+        "messages": {t: {"$ref": f"#/components/messages/{t}"} for t in received},
+        "bindings": {"amqp": {"is": "queue", "queue": {"name": queue.name, "durable": queue.durable,
+                                                       "exclusive": queue.exclusive,
+                                                       "autoDelete": queue.auto_delete, "vhost": vhost},
+                              "bindingVersion": AMQP_BINDING_VERSION}},
+    }
+
+
+def _receive_operation(service: str, key: str, channel: dict[str, Any]) -> dict[str, Any]:
+    """What a consumer receives from its queue's channel ``key``: each of its messages."""
+    return {
+        "action": "receive",
+        "channel": {"$ref": f"#/channels/{key}"},
+        "title": f"The {service} service receives",
+        "summary": f"The events the {service} service consumes, acknowledged once handled.",
+        "messages": [{"$ref": f"#/channels/{key}/messages/{t}"} for t in channel["messages"]],
+        "bindings": {"amqp": {"ack": True, "bindingVersion": AMQP_BINDING_VERSION}},
+    }
+
+
 @lru_cache(maxsize=4)
-def _document(version: str) -> dict[str, Any]:
-    exchange = {"name": EXCHANGE_NAME, "type": "topic", "durable": True, "autoDelete": False, "vhost": "/"}
+def _document(version: str, vhost: str) -> dict[str, Any]:
+    exchange = {"name": EXCHANGE_NAME, "type": "topic", "durable": True, "autoDelete": False, "vhost": vhost}
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
@@ -972,6 +1013,10 @@ def _document(version: str) -> dict[str, Any]:
             "messages": [{"$ref": f"#/channels/{key}/messages/{key}"}],
             "bindings": {"amqp": {"deliveryMode": 2, "bindingVersion": AMQP_BINDING_VERSION}},
         }
+    for service in SUBSCRIPTIONS:
+        key = f"queue.{service}"
+        channels[key] = _queue_channel(service, vhost)
+        operations[f"receive.{service}"] = _receive_operation(service, key, channels[key])
     return {
         "asyncapi": version,
         "info": {
@@ -981,9 +1026,11 @@ def _document(version: str) -> dict[str, Any]:
                 "Every event the platform's services publish, as CloudEvents 1.0 in structured JSON mode on the "
                 f"AMQP topic exchange `{EXCHANGE_NAME}` (durable), with the event type as the routing key. Event "
                 "types are versioned (`case.opened.v1`): a field is only ever added to a type; a change to an "
-                "existing field is a new version. Each data field has `x-cpp-class` (identifier, status, date, "
-                "contact or narrative): partner agencies receive these events as webhooks from the notify "
-                "service, with only the classes their subscription allows."
+                "existing field is a new version. Each consuming service's queue is a channel (`queue.<service>`) "
+                "with the service's receive operation, listing the types its bindings route to it. Each data "
+                "field has `x-cpp-class` (identifier, status, date, contact or narrative): partner agencies "
+                "receive these events as webhooks from the notify service, with only the classes their "
+                "subscription allows."
             ),
         },
         "defaultContentType": ENVELOPE_CONTENT_TYPE,
@@ -993,8 +1040,10 @@ def _document(version: str) -> dict[str, Any]:
     }
 
 
-def asyncapi_document(version: str = "3.0.0") -> dict[str, Any]:
-    """The catalogue as an AsyncAPI document (a fresh copy: the caller may change it)."""
+def asyncapi_document(*, vhost: str, version: str = "3.0.0") -> dict[str, Any]:
+    """The catalogue as an AsyncAPI document, its exchange and queues in the
+    deployment's virtual host ``vhost`` (``broker_vhost`` of the broker URL);
+    a fresh copy: the caller may change it."""
     if version not in SUPPORTED_VERSIONS:
         raise ValueError(f"AsyncAPI {version} is not supported; supported: {', '.join(SUPPORTED_VERSIONS)}")
-    return copy.deepcopy(_document(version))
+    return copy.deepcopy(_document(version, vhost))

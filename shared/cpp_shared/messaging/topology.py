@@ -17,7 +17,7 @@ Per consuming service ``S``:
 """
 from __future__ import annotations
 
-from kombu import Exchange, Queue, binding
+from kombu import Connection, Exchange, Queue, binding
 
 EXCHANGE_NAME = "cpp.events"
 UNROUTED_NAME = "cpp.unrouted"
@@ -45,6 +45,14 @@ events_exchange = Exchange(
     EXCHANGE_NAME, type="topic", durable=True, arguments={"alternate-exchange": UNROUTED_NAME}
 )
 unrouted_queue = Queue(UNROUTED_NAME, exchange=unrouted_exchange, routing_key="", durable=True)
+
+
+def broker_vhost(broker_url: str) -> str:
+    """The virtual host the publishers and consumers use with this broker
+    URL, as kombu reads it: ``/`` when the URL names none
+    (``amqp://host:5672//``), else its path unquoted (``/cpp``: ``cpp``).
+    Nothing is connected."""
+    return Connection(broker_url).virtual_host
 
 
 def retry_queue_name(service: str, delay_seconds: float) -> str:
