@@ -285,6 +285,7 @@ class StrategyDiscussions(MethodView):
 
 @blp.route("/<case_id>/enquiry-outcome")
 class EnquiryOutcome(MethodView):
+    @blp.doc(operationId="recordEnquiryOutcome")
     @blp.arguments(EnquiryOutcomeSchema)
     @blp.response(200, CaseSchema)
     @requires_role(*WRITERS)
