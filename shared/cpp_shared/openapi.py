@@ -6,13 +6,13 @@ or a 412's own reason); the rules here add to every operation what the
 shared setup does for all of them:
 
 * an ``operationId`` from the view's name: ``get``, ``update`` (PATCH),
-  ``replace`` (PUT) or ``delete`` and the view's class name (``ChildById``
-  without its ``ById``, or ``One``: ``getChild``); a POST that answers 201 is
-  ``create`` and the name made singular (``createCase``); any other POST
-  (a step: submit, pause...) names itself with ``@blp.doc(operationId=...)``,
-  else it is ``post`` and the name. A view function is its own name
-  (``add_staff``: ``addStaff``). Two operations given the same id stop
-  start-up;
+  ``replace`` (PUT) or ``delete`` and the view's class name, less a
+  trailing ``ById`` or ``One`` (``ChildById``: ``getChild``); a POST that
+  answers 201 is ``create`` and the name made singular (``Cases``:
+  ``createCase``); any other POST (a step: submit, pause...) names itself
+  with ``@blp.doc(operationId=...)``, else it is ``post`` and the name. A
+  view function is its own name (``add_staff``: ``addStaff``). Two
+  operations given the same id stop start-up;
 * 401 and 403 with the error body (every operation but the probes needs a
   bearer token and a role that may), 404 where the path names a record,
   409 on every change (a step the record's state does not allow, or another

@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from openapi_schema_validator import OAS30Validator
@@ -25,6 +26,7 @@ from cpp_docs.app import create_app as create_docs_app
 from cpp_notify.app import create_app as create_notify_app
 from cpp_plans.app import create_app as create_plans_app
 from cpp_scheduler.app import create_app as create_scheduler_app
+from cpp_shared.openapi import Contract, operation_id
 from tests.helpers import bearer
 
 FACTORIES = {"plans": create_plans_app, "scheduler": create_scheduler_app, "notify": create_notify_app,
@@ -180,6 +182,28 @@ def test_the_operation_ids_say_what_each_operation_does(document_of):
     ids = {path: op["operationId"] for path, _, op in operations(document_of("scheduler"))}
     assert ids["/v1/plans/{plan_id}/calendar.ics"] == "getPlanCalendar"
     assert ids["/v1/deadlines/{deadline_id}"] == "getDeadline"
+
+
+@pytest.mark.parametrize("endpoint, method, creates, expected", [
+    ("children.Children", "post", True, "createChild"), ("children.Children", "get", False, "getChildren"),
+    ("reports.ChildInNeedPlans", "post", True, "createChildInNeedPlan"),
+    ("restrictions.BreakGlass", "post", True, "createBreakGlass"),
+    ("deliveries.DeliveryById", "get", False, "getDelivery"), ("deadlines.DeadlineOne", "get", False, "getDeadline"),
+    ("cases.Allocation", "put", False, "replaceAllocation"), ("plans.PlanById", "patch", False, "updatePlan"),
+    ("calendar.CalendarFeed", "delete", False, "deleteCalendarFeed"), ("reports.Submit", "post", False, "postSubmit"),
+    ("staff.add_staff", "post", True, "addStaff"),
+])
+def test_the_operation_id_rule(endpoint, method, creates, expected):
+    assert operation_id(endpoint, method, creates) == expected
+
+
+def test_two_operations_given_the_same_id_stop_start_up():
+    contract = Contract()
+    contract.operation_helper(path="/v1/a", operations={"get": {"responses": {}}},
+                              rule=SimpleNamespace(endpoint="a.Children"))
+    with pytest.raises(ValueError, match="operationId 'getChildren' of b.Children .get. is already a.Children"):
+        contract.operation_helper(path="/v1/b", operations={"get": {"responses": {}}},
+                                  rule=SimpleNamespace(endpoint="b.Children"))
 
 
 @pytest.mark.parametrize("service", SERVICES)
