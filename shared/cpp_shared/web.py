@@ -15,7 +15,7 @@ from flask_smorest import Api
 from kombu import Connection
 from werkzeug.exceptions import HTTPException
 
-from . import audit_checkpoints, edges, idempotency, limits, logs, process_status, revocations
+from . import audit_checkpoints, edges, idempotency, limits, logs, openapi, process_status, revocations
 from .auth import AuthError, Forbidden, IdentityProviderUnavailable, TokenVerifier, authenticate_request
 from .config import Settings
 from .messaging.catalogue import asyncapi_document
@@ -160,11 +160,7 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> Flask:
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
-        API_SPEC_OPTIONS={
-            "info": {"description": spec.description},
-            "security": [{"bearerAuth": []}],
-            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
-        },
+        API_SPEC_OPTIONS=openapi.spec_options(ctx.settings, spec.description),
         # No legitimate request is larger; a larger one is refused (413) before it is read.
         MAX_CONTENT_LENGTH=ctx.settings.max_body_bytes,
     )
@@ -172,12 +168,14 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> Flask:
     # mixed str/int keys of a list's field errors (a 500 instead of a 422).
     app.json.sort_keys = False
     app.extensions["cpp"] = ctx
-    api = Api(app)
+    # Every operation completed by the same rules: its id, its error answers, If-Match, the feed key.
+    api = Api(app, spec_kwargs={"extra_plugins": [openapi.Contract(spec.keyed_endpoints)]})
     for bp in spec.blueprints():
         api.register_blueprint(bp)
     if spec.name in SUBSCRIPTIONS:  # a service with an event consumer: its parked messages, for admins
         api.register_blueprint(parked.blp)
     _install_probes(app, ctx)
+    openapi.document_probes(app, api.spec)
     _install_request_hooks(app, ctx)
     edges.install(app)  # JSON bodies that cannot be stored; every answer's security headers
     _install_error_handlers(app, api)

@@ -29,6 +29,15 @@ from .render import file_store
 READERS = ("social_worker", "team_manager", "chair", "auditor", "admin")
 JOB_STATUSES = ("parked", "failed", "pending")
 MAX_JOBS_LISTED = 500
+# A document's file: a PDF or an HTML page (its format), its SHA-256 as ETag, and its name.
+FILE_ANSWER = "the document's file (text/html or application/pdf); ETag: its sha256"
+FILE_HEADERS = {
+    "ETag": {"description": "the file's SHA-256", "schema": {"type": "string"}},
+    "Content-Disposition": {"description": 'inline; filename="<kind>-v<version>-<language>.<format>"',
+                            "schema": {"type": "string"}},
+}
+IF_NONE_MATCH = {"in": "header", "name": "If-None-Match", "required": False, "schema": {"type": "string"},
+                 "description": "the ETag of the file already held: a 304 without the file when it is the same"}
 
 
 def ctx() -> ServiceContext:
@@ -155,7 +164,12 @@ class ReportDocuments(MethodView):
 
 @blp.route("/documents/<doc_id>")
 class Document(MethodView):
-    @blp.response(200, description="the document's file (text/html or application/pdf); ETag: its sha256")
+    @blp.response(200, {"type": "string", "format": "binary"}, content_type="application/pdf",
+                  description=FILE_ANSWER, headers=FILE_HEADERS)
+    @blp.alt_response(200, schema={"type": "string"}, content_type="text/html", description=FILE_ANSWER,
+                      success=True)
+    @blp.alt_response(304, description="the file is the one If-None-Match names")
+    @blp.doc(parameters=[IF_NONE_MATCH])
     @requires_role(*READERS)
     def get(self, doc_id: str):
         """A document's file, with its content type; the ETag is its SHA-256."""

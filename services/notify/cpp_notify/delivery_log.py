@@ -104,6 +104,7 @@ class DeliveryById(MethodView):
 
 @blp.route("/<delivery_id>/redeliver")
 class Redeliver(MethodView):
+    @blp.doc(operationId="redeliverDelivery")
     @blp.response(202, DeliverySchema)
     @requires_role(*MANAGERS)
     def post(self, delivery_id):

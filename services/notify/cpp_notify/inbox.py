@@ -93,6 +93,7 @@ class Inbox(MethodView):
 
 @blp.route("/<message_id>/read")
 class MarkRead(MethodView):
+    @blp.doc(operationId="markMessageRead")
     @blp.response(200, MessageSchema)
     @requires_role(*USERS)
     def post(self, message_id):

@@ -302,6 +302,7 @@ def _status_change(subscription_id: str, status: str, event: str) -> dict[str, A
 
 @blp.route("/<subscription_id>/pause")
 class Pause(MethodView):
+    @blp.doc(operationId="pauseSubscription")
     @blp.response(200, SubscriptionSchema)
     @requires_role(*MANAGERS)
     def post(self, subscription_id):
@@ -311,6 +312,7 @@ class Pause(MethodView):
 
 @blp.route("/<subscription_id>/resume")
 class Resume(MethodView):
+    @blp.doc(operationId="resumeSubscription")
     @blp.response(200, SubscriptionSchema)
     @requires_role(*MANAGERS)
     def post(self, subscription_id):
@@ -320,6 +322,7 @@ class Resume(MethodView):
 
 @blp.route("/<subscription_id>/secret")
 class RotateSecret(MethodView):
+    @blp.doc(operationId="rotateSubscriptionSecret")
     @blp.response(200, SubscriptionCreatedSchema)
     @requires_role(*MANAGERS)
     def post(self, subscription_id):

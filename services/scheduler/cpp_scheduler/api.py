@@ -344,6 +344,7 @@ class DueDateSchema(Schema):
 
 @deadlines_blp.route("/<deadline_id>/due-date")
 class DeadlineDueDate(MethodView):
+    @deadlines_blp.doc(operationId="changeDeadlineDueDate")
     @deadlines_blp.arguments(DueDateSchema)
     @deadlines_blp.response(200, DeadlineSchema)
     @requires_role(*MANAGERS)
@@ -490,8 +491,8 @@ def feed_status(feed: dict[str, Any], now: datetime) -> str:
 @calendar_blp.route("/plans/<plan_id>/calendar.ics")
 class PlanCalendar(MethodView):
     @limits.limited(FEED_KEY_FAILURES)
-    @calendar_blp.response(200, content_type="text/calendar",
-                           description="the plan's conferences, core group meetings and deadlines")
+    @calendar_blp.response(200, {"type": "string"}, content_type="text/calendar",
+                           description="the plan's conferences, core group meetings and deadlines (RFC 5545)")
     @calendar_blp.alt_response(429, description="too many wrong feed keys from this address; see Retry-After")
     def get(self, plan_id: str):
         """The plan's calendar (iCalendar), with a bearer token or a feed

@@ -177,10 +177,14 @@ def _allocation(body: dict) -> dict:
     return {"social_worker": social_worker, "team_manager": team_manager, "team": team}
 
 
+# A case as the OpenAPI document shows it: the child's id is all a social worker opening it gives.
+CASE_EXAMPLE = {"child_id": "5b1e0c7d9a8f4e2b8c3d6a1f0e9b7c24"}
+
+
 @blp.route("")
 class Cases(MethodView):
     @idempotent
-    @blp.arguments(CaseCreateSchema)
+    @blp.arguments(CaseCreateSchema, example=CASE_EXAMPLE)
     @blp.response(201, CaseSchema)
     @requires_role(*WRITERS)
     def post(self, body):
@@ -285,6 +289,7 @@ class StrategyDiscussions(MethodView):
 
 @blp.route("/<case_id>/enquiry-outcome")
 class EnquiryOutcome(MethodView):
+    @blp.doc(operationId="recordEnquiryOutcome")
     @blp.arguments(EnquiryOutcomeSchema)
     @blp.response(200, CaseSchema)
     @requires_role(*WRITERS)

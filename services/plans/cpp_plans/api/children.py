@@ -361,11 +361,23 @@ def _headers(doc: dict[str, Any]) -> dict[str, str]:
 
 # --- the API ---
 
+# A child's registration as the OpenAPI document shows it (a made-up child; a test NHS number).
+CHILD_EXAMPLE = {
+    "given_names": "Ana Maria", "family_name": "Nowak", "date_of_birth": "2019-04-12",
+    "identifiers": [{"scheme": "nhs_number", "value": "9434765919"}],
+    "gender": "female", "ethnicity": "White Other", "first_language": "Polish", "interpreter_needed": True,
+    "address": {"lines": ["14 Elm Road", "Bromley"], "postcode": "BR1 3AA"},
+    "school_or_nursery": {"name": "Elm Road Primary School", "contact": "Ms Patel, designated safeguarding lead"},
+    "people_with_parental_responsibility": [
+        {"name": "Marta Nowak", "relationship": "mother", "first_language": "Polish", "interpreter_needed": True}],
+}
+
+
 @blp.route("")
 class Children(MethodView):
     @idempotent
     @requires_role(*WRITERS)
-    @blp.arguments(ChildCreateSchema)
+    @blp.arguments(ChildCreateSchema, example=CHILD_EXAMPLE)
     @blp.response(201, ChildSchema, headers={"ETag": {"description": 'the version, e.g. "1"', "schema": {"type": "string"}}})
     @blp.alt_response(409, schema=ErrorSchema, description="the NHS number is already registered (errors.existing_child_id)")
     @blp.alt_response(413, schema=ErrorSchema, description="the request body is too large")

@@ -199,6 +199,7 @@ class ConferenceById(MethodView):
 
 @blp.route("/conferences/<conference_id>/cancellation")
 class ConferenceCancellation(MethodView):
+    @blp.doc(operationId="cancelConference")
     @requires_role(*SCHEDULERS)
     @blp.arguments(ConferenceCancellationSchema)
     @blp.response(200, ConferenceCancellationResultSchema)
@@ -216,6 +217,7 @@ class ConferenceCancellation(MethodView):
 @blp.route("/conferences/<conference_id>/outcome")
 class ConferenceOutcome(MethodView):
     @idempotent
+    @blp.doc(operationId="recordConferenceOutcome")
     @blp.arguments(ConferenceOutcomeSchema)
     @blp.response(200, ConferenceOutcomeResultSchema)
     @requires_role(*DECIDERS)

@@ -76,6 +76,13 @@ class PlanChangeSchema(PlanContentSchema):
         super().__init__(*args, **kwargs)
 
 
+# A change to a plan as the OpenAPI document shows it: the child's and the family's views after a visit.
+PLAN_CHANGE_EXAMPLE = {
+    "childs_views": "Ana says she feels safe at home now and wants to keep seeing her dad at the contact centre.",
+    "familys_views": "Ana's mother agrees with the plan and asks for help getting Ana to school on time.",
+}
+
+
 class PlanQuerySchema(Schema):
     status = fields.String(validate=validate.OneOf(["outline", "active", "ended"]))
     key_worker = fields.String(validate=validate.Length(min=1, max=200), metadata={"description": "by name"})
@@ -143,7 +150,7 @@ class PlanById(MethodView):
         audit.record_read(ctx().store, "plan", plan_id, child_id=plan["child_id"])
         return _plan_with_etag(plan)
 
-    @blp.arguments(PlanChangeSchema)
+    @blp.arguments(PlanChangeSchema, example=PLAN_CHANGE_EXAMPLE)
     @blp.response(200, PlanSchema)
     @blp.alt_response(412, description="the plan changed since the If-Match ETag was read")
     @blp.alt_response(428, description="If-Match is missing")

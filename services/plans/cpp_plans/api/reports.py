@@ -244,6 +244,7 @@ def _take_step(report_id: str, action: str, step, body: dict, **kw):
 
 @blp.route("/reports/<report_id>/submit")
 class Submit(MethodView):
+    @blp.doc(operationId="submitReport")
     @blp.arguments(StepSchema)
     @blp.response(200, ReportSchema, headers=REPORT_ETAG)
     @requires_role(*AUTHORS)
@@ -254,6 +255,7 @@ class Submit(MethodView):
 
 @blp.route("/reports/<report_id>/countersign")
 class Countersign(MethodView):
+    @blp.doc(operationId="countersignReport")
     @blp.arguments(StepSchema)
     @blp.response(200, ReportSchema, headers=REPORT_ETAG)
     @requires_role(*STEP_TAKERS)
@@ -265,6 +267,7 @@ class Countersign(MethodView):
 
 @blp.route("/reports/<report_id>/return")
 class Return(MethodView):
+    @blp.doc(operationId="returnReport")
     @blp.arguments(ReturnSchema)
     @blp.response(200, ReportSchema, headers=REPORT_ETAG)
     @requires_role(*STEP_TAKERS)
@@ -276,6 +279,7 @@ class Return(MethodView):
 
 @blp.route("/reports/<report_id>/share")
 class Share(MethodView):
+    @blp.doc(operationId="shareReport")
     @blp.arguments(ShareSchema)
     @blp.response(200, ReportSchema, headers=REPORT_ETAG)
     @requires_role(*AUTHORS)
@@ -287,6 +291,7 @@ class Share(MethodView):
 
 @blp.route("/reports/<report_id>/send-to-chair")
 class SendToChair(MethodView):
+    @blp.doc(operationId="sendReportToChair")
     @blp.arguments(StepSchema)
     @blp.response(200, ReportSchema, headers=REPORT_ETAG)
     @requires_role(*AUTHORS)
@@ -367,6 +372,7 @@ class PanelRequestById(MethodView):
 
 @blp.route("/resource-panel-requests/<request_id>/decision")
 class PanelDecision(MethodView):
+    @blp.doc(operationId="decidePanelRequest")
     @blp.arguments(PanelDecisionSchema)
     @blp.response(200, PanelSchema, headers=PANEL_ETAG)
     @blp.alt_response(412, description="If-Match was given and the request changed since that ETag was read")

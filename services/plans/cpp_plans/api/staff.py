@@ -212,6 +212,7 @@ class KeyWorkerLinks(MethodView):
             migrations._unlinked(store, p, len(migrations.staff_named(store, p["key_worker"])))
             for p in migrations.unlinked_plans(store)]}
 
+    @blp.doc(operationId="linkKeyWorker")
     @blp.arguments(KeyWorkerLinkSchema)
     @blp.response(200, LinkReportSchema)
     @requires_role("admin")
@@ -239,6 +240,7 @@ class KeyWorkerLinks(MethodView):
 
 @blp.route("/key-worker-links/by-name")
 class KeyWorkerLinksByName(MethodView):
+    @blp.doc(operationId="linkKeyWorkersByName")
     @blp.response(200, LinkReportSchema)
     @requires_role("admin")
     def post(self):
