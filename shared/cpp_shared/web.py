@@ -22,7 +22,7 @@ from .messaging.catalogue import asyncapi_document
 from .messaging.consumer import Handlers
 from .messaging import parked
 from .messaging.events import new_event
-from .messaging.topology import SUBSCRIPTIONS, broker_vhost
+from .messaging.topology import broker_vhost
 from .metrics import ServiceMetrics
 from .plugins import Plugins
 from .store import Store, StoreUnavailable, UnitOfWork, VersionConflict, open_store
@@ -172,7 +172,7 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> Flask:
     api = Api(app, spec_kwargs={"extra_plugins": [openapi.Contract(spec.keyed_endpoints)]})
     for bp in spec.blueprints():
         api.register_blueprint(bp)
-    if spec.name in SUBSCRIPTIONS:  # a service with an event consumer: its parked messages, for admins
+    if spec.handlers is not None and len(spec.handlers):  # an event consumer: its parked messages, for admins
         api.register_blueprint(parked.blp)
     _install_probes(app, ctx)
     openapi.document_probes(app, api.spec)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from cpp_scheduler.rules import effective_rules
+from cpp_scheduler.rules import RuleError, effective_rules
 from cpp_shared.messaging import catalogue
+from cpp_shared.hookspecs import hookimpl
 from cpp_shared.plugins import Plugins
 
 DEPLOYMENTS = [["england"], ["england", "bromley"], ["england", "greenwich"], ["guernsey"], ["scotland"]]
@@ -23,3 +24,20 @@ def test_every_event_a_rule_names_is_published_and_reaches_the_scheduler(plugins
             elif "scheduler" not in catalogue.consumers(event_type):
                 problems.append(f"{rule.id}: {event_type} does not reach the scheduler's queue")
     assert not problems, "\n".join(problems)
+
+
+class HearsNothing:
+    """A plugin whose rule waits for an event the scheduler's queue is not bound to."""
+
+    @hookimpl
+    def cpp_timescales(self):
+        return [{"id": "lookup-follow-up", "name": "Follow up a lookup", "trigger": "lookup.performed.v1",
+                 "anchor": "performed_on", "offset": {"amount": 1, "unit": "working_days"},
+                 "deadline": "follow_up", "owner": "social_worker", "met_by": "visit.recorded.v1",
+                 "source": "a council's practice note (U)"}]
+
+
+def test_a_rule_waiting_for_an_event_the_scheduler_does_not_hear_stops_the_start():
+    with pytest.raises(RuleError, match="the scheduler does not hear 'lookup.performed.v1'") as refused:
+        effective_rules(Plugins(["england"], extra=[("hears-nothing", HearsNothing())]))
+    assert "hears-nothing" in str(refused.value) and "trigger" in str(refused.value)

@@ -16,7 +16,7 @@ from cpp_shared.messaging.consumer import HandlerContext, Handlers
 from . import people
 from . import store as st
 from .deadlines import OPEN, Scope, event_data, on_event
-from .rules import anchor_date
+from .rules import HEARD, anchor_date
 from .runtime import runtime
 
 log = get_logger("cpp.scheduler")
@@ -75,7 +75,7 @@ def rename_child(ctx: HandlerContext, child_id: str, child: dict[str, Any], now:
             ctx.uow.replace(st.DEADLINES, {**doc, "child": child, "changed_at": now}, expected_version=doc["version"])
 
 
-@handlers.on("*")
+@handlers.on(*HEARD)
 def apply_timescales(event: dict[str, Any], ctx: HandlerContext) -> None:
     rt = runtime(ctx.app)
     data = event.get("data") or {}

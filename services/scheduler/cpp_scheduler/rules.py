@@ -8,6 +8,7 @@ rule with ``{"id": ..., "disabled": True}``.
 """
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -16,6 +17,11 @@ from cpp_shared.plugins import PluginError, Plugins
 
 from . import words
 
+#: The events the scheduler's rules may listen for (fnmatch patterns): its queue is bound to exactly these (with
+#: the events its other handlers keep), so a rule naming another event would never hear it and is refused.
+HEARD = ("case.*", "strategy_discussion.*", "enquiry.*", "conference.*", "plan.*", "core_group.*", "visit.*",
+         "report.*", "escalation.*", "resource_panel.*", "child_in_need_plan.*", "child.registered.*",
+         "child.updated.*")
 UNITS = ("working_days", "calendar_days", "weeks", "months")
 DIRECTIONS = ("after", "before")
 ROLES = ("social_worker", "team_manager", "chair", "admin")
@@ -277,6 +283,11 @@ def parse_rule(raw: dict[str, Any]) -> Rule:
     )
     if rule.recurrence is not None and rule.offset is None:
         raise c.fail("recurrence", "a rule without a timescale cannot recur")
+    for field_name, types in (("trigger", rule.triggers), ("met_by", rule.met_by),
+                              ("cancelled_by", tuple(cancel.event for cancel in rule.cancelled_by))):
+        for etype in types:
+            if not any(fnmatch.fnmatchcase(etype, pattern) for pattern in HEARD):
+                raise c.fail(field_name, f"the scheduler does not hear {etype!r} (it hears {', '.join(HEARD)})")
     return rule
 
 
@@ -288,14 +299,14 @@ def effective_rules(plugins: Plugins) -> list[Rule]:
 def closure_days(plugins: Plugins) -> dict[date, str]:
     """Every plugin's extra closure days, by date."""
     days: dict[date, str] = {}
-    for impl in plugins.hook.cpp_extra_closure_days.get_hookimpls():
-        for item in impl.function() or []:
+    for plugin, items in plugins.answers("cpp_extra_closure_days"):
+        for item in items or []:
             try:
                 day = date.fromisoformat(item["date"])
                 name = item["name"]
                 if not isinstance(name, str) or not name.strip():
                     raise ValueError("a closure day needs a name")
             except (KeyError, TypeError, ValueError) as exc:
-                raise PluginError(f"plugin {impl.plugin_name!r}: closure day {item!r} is invalid: {exc}") from exc
+                raise PluginError(f"plugin {plugin!r}: closure day {item!r} is invalid: {exc}") from exc
             days[day] = name
     return days

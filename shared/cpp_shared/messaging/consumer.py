@@ -113,6 +113,10 @@ class Handlers:
 
         return register
 
+    def patterns(self) -> list[str]:
+        """Every event type pattern a handler is registered for, in registration order, once each."""
+        return list(dict.fromkeys(pattern for pattern, _, _ in self._routes))
+
     def for_type(self, event_type: str) -> list[tuple[str, Handler]]:
         return [(name, fn) for pattern, name, fn in self._routes if fnmatch.fnmatchcase(event_type, pattern)]
 

@@ -7,7 +7,9 @@ Anything published that no queue is bound for goes to the alternate exchange
 and waits in ``cpp.unrouted``, so nothing is dropped silently.
 
 Per consuming service ``S``:
-* ``S``            durable queue bound to ``cpp.events`` by S's patterns;
+* ``S``            durable queue bound to ``cpp.events`` by the patterns of S's
+  event handlers (``SUBSCRIPTIONS``, derived from each installed service's
+  ``Handlers``: what a service consumes is written once, where it is handled);
 * ``S.retry.<N>ms`` one durable delay queue per configured retry delay: a
   failed message is republished there and, when its TTL expires, dead-lettered
   through the default exchange back into ``S`` (only S, not every service
@@ -17,28 +19,85 @@ Per consuming service ``S``:
 """
 from __future__ import annotations
 
+import threading
+from collections.abc import Mapping
+
 from kombu import Connection, Exchange, Queue, binding
 
 EXCHANGE_NAME = "cpp.events"
 UNROUTED_NAME = "cpp.unrouted"
 
-# What each service consumes: the routing-key patterns of its queue. Every
-# service keeps the others' audit checkpoints (``audit.#``; notify's ``#``),
-# and every service but plans, which makes them, the revocations
-# (``access.#``).
-SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
+
+def binding_key(pattern: str) -> str:
+    """A handler's event type pattern (fnmatch: ``case.*``, ``*``, ``staff.updated.v1``) as a topic binding
+    key that routes every type it matches (``case.#``, ``#``, ``staff.updated.v1``): a word with a wildcard,
+    and every word after it, becomes ``#`` (fnmatch's ``*`` crosses dots). The handlers match again, so a key
+    wider than its pattern costs only the deliveries no handler takes."""
+    words = pattern.split(".")
+    for i, word in enumerate(words):
+        if any(ch in word for ch in "*?["):
+            return ".".join([*words[:i], "#"])
+    return pattern
+
+
+def _covers(wide: str, key: str) -> bool:
+    return wide != key and (wide == "#" or (wide.endswith(".#") and key.startswith(wide[:-1])))
+
+
+def bindings_of(patterns) -> tuple[str, ...]:
+    """The binding keys for handlers' patterns, once each, without keys a wider one already routes."""
+    keys = tuple(dict.fromkeys(binding_key(p) for p in patterns))
+    return tuple(k for k in keys if not any(_covers(w, k) for w in keys))
+
+
+#: What queues were bound to before bindings were derived from the handlers: a consumer unbinds those it no
+#: longer has when it declares its queue, so an existing broker stops routing it what no handler takes.
+RETIRED_BINDINGS: dict[str, tuple[str, ...]] = {
     "plans": ("deadline.#", "audit.#"),
-    "scheduler": (
-        "case.#", "strategy_discussion.#", "enquiry.#", "conference.#", "plan.#",
-        "core_group.#", "visit.#", "report.#", "escalation.#", "resource_panel.#", "child_in_need_plan.#",
-        "audit.#", "access.#", "staff.#", "child.registered.*", "child.updated.*",
-    ),
+    "scheduler": ("case.#", "strategy_discussion.#", "enquiry.#", "conference.#", "plan.#", "core_group.#",
+                  "visit.#", "report.#", "escalation.#", "resource_panel.#", "child_in_need_plan.#", "audit.#",
+                  "access.#", "staff.#", "child.registered.*", "child.updated.*"),
     "notify": ("#",),
-    # docs also keeps who may read a restricted child's documents.
     "docs": ("case.#", "conference.#", "plan.#", "core_group.#", "report.#", "deadline.#", "audit.#", "access.#",
              "child.restriction_set.*", "child.restriction_lifted.*", "child.registered.*", "child.updated.*",
              "staff.#"),
 }
+
+
+class _Subscriptions(Mapping):
+    """What each consuming service's queue is bound to: derived from the event handlers of every installed
+    service (``cpp.services`` entry points; a service with no handlers consumes nothing), read once."""
+
+    def __init__(self) -> None:
+        self._found: dict[str, tuple[str, ...]] | None = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> dict[str, tuple[str, ...]]:
+        if self._found is None:
+            with self._lock:
+                if self._found is None:
+                    from ..services import installed_services, load_service  # services name this module
+
+                    found = {}
+                    for name in installed_services():
+                        handlers = load_service(name).handlers
+                        if handlers is not None and len(handlers):
+                            found[name] = bindings_of(handlers.patterns())
+                    self._found = found
+        return self._found
+
+    def __getitem__(self, service: str) -> tuple[str, ...]:
+        return self._load()[service]
+
+    def __iter__(self):
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+
+#: Each consuming service's binding keys, by service (derived from its handlers; see ``_Subscriptions``).
+SUBSCRIPTIONS: Mapping[str, tuple[str, ...]] = _Subscriptions()
 
 unrouted_exchange = Exchange(UNROUTED_NAME, type="fanout", durable=True)
 events_exchange = Exchange(
@@ -105,7 +164,12 @@ def declare_all(channel) -> None:
 
 
 def declare_service(channel, service: str, delays: tuple[float, ...]) -> None:
-    """Declare one consumer's queues: main, retry delays and parked."""
+    """Declare one consumer's queues: main, retry delays and parked; and unbind its main queue from the keys
+    it no longer has (``RETIRED_BINDINGS``; unbinding a key that is not bound does nothing)."""
     declare_all(channel)
     for queue in (*retry_queues(service, delays), parked_queue(service)):
         queue(channel).declare()
+    current = set(SUBSCRIPTIONS.get(service, ()))
+    for key in RETIRED_BINDINGS.get(service, ()):
+        if key not in current:
+            channel.queue_unbind(queue=service, exchange=EXCHANGE_NAME, routing_key=key)
