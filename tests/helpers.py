@@ -13,6 +13,18 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def topic_matches(pattern: str, key: str) -> bool:
+    """RabbitMQ's topic matching, written for the tests: ``*`` one word, ``#`` zero or more."""
+    def match(p: list[str], k: list[str]) -> bool:
+        if not p:
+            return not k
+        if p[0] == "#":
+            return any(match(p[1:], k[i:]) for i in range(len(k) + 1))
+        return bool(k) and p[0] in ("*", k[0]) and match(p[1:], k[1:])
+
+    return match(pattern.split("."), key.split("."))
+
+
 def wait_for(probe: Callable[[], T], *, timeout: float = 30.0, interval: float = 0.1, what: str = "condition") -> T:
     """Poll until probe() returns something truthy; fail with `what` on timeout.
     (A bound on waiting for asynchronous work, not a timing assertion.)"""

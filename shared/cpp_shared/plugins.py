@@ -56,6 +56,15 @@ class Plugins:
         for name, plugin in extra:
             self._register(name, plugin)
         self._check_bases()
+        self._check_answers()
+
+    def _check_answers(self) -> None:
+        """The answers the contract can check, checked as the plugins load (``cpp_shared.timescales``): a
+        deployment whose rule or closure day could not be applied does not start, whichever service it is."""
+        from . import timescales  # it names this module's PluginError
+
+        timescales.timescale_rules(self)
+        timescales.closure_days(self)
 
     def _check_bases(self) -> None:
         """Every plugin's base (cpp_builds_on) is named before it in CPP_PLUGINS."""

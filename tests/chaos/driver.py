@@ -46,7 +46,7 @@ from cpp_shared.broker import RabbitNode
 from cpp_shared.config import DEFAULT_PORTS
 from cpp_shared.messaging.topology import SUBSCRIPTIONS, parked_queue_name, retry_queue_name
 from tests.e2e.test_cpp_up import Up, leftover_processes, worker_pids
-from tests.helpers import a_child, bearer, free_port, wait_for
+from tests.helpers import a_child, bearer, free_port, topic_matches, wait_for
 from tests.services.test_plans_lifecycle_http import OUTLINE
 
 SERVICES = tuple(s for s in DEFAULT_PORTS if s != "web")  # the APIs; the web application has no worker
@@ -262,16 +262,7 @@ def queue_depth(broker_url: str, name: str) -> int:
             return 0
 
 
-def matches(pattern: str, key: str) -> bool:
-    """AMQP topic matching: ``*`` one word, ``#`` zero or more."""
-    def match(p: list[str], k: list[str]) -> bool:
-        if not p:
-            return not k
-        if p[0] == "#":
-            return any(match(p[1:], k[i:]) for i in range(len(k) + 1))
-        return bool(k) and (p[0] == "*" or p[0] == k[0]) and match(p[1:], k[1:])
-
-    return match(pattern.split("."), key.split("."))
+matches = topic_matches
 
 
 def db(data: Path, service: str) -> sqlite3.Connection:

@@ -6,6 +6,8 @@ import shutil
 
 import pytest
 
+from cpp_plans.app import create_app
+
 from tests.oidc.op import PROVIDER_DIR, OpenIDProvider, ec_jwk, rsa_jwk
 
 
@@ -21,3 +23,20 @@ def openid_provider(tmp_path):
     provider.start()
     yield provider
     provider.stop()
+
+
+@pytest.fixture
+def production(make_settings, openid_provider):
+    """production(**env) -> a plans app in production mode that trusts the test provider (its keys refreshed
+    every second unless told otherwise); closed after the test."""
+    apps = []
+
+    def make(**env: str):
+        env = {"CPP_OIDC_JWKS_REFRESH_SECONDS": "1", **env}
+        app = create_app(make_settings("plans", **openid_provider.settings_env(**env)))
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.extensions["cpp"].verifier.close()

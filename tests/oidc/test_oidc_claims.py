@@ -19,20 +19,6 @@ KEYCLOAK = {"CPP_OIDC_USER_CLAIM": "preferred_username", "CPP_OIDC_AUTHORITY": "
             "CPP_OIDC_ROLES_CLAIM": "realm_access.roles"}
 
 
-@pytest.fixture
-def production(make_settings, openid_provider):
-    apps = []
-
-    def make(**env: str):
-        app = create_app(make_settings("plans", **openid_provider.settings_env(**env)))
-        apps.append(app)
-        return app
-
-    yield make
-    for app in apps:
-        app.extensions["cpp"].verifier.close()
-
-
 def me(app, token):
     return app.test_client().get("/v1/staff/me", headers=bearer(token))
 

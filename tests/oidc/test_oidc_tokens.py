@@ -24,22 +24,6 @@ pytestmark = [pytest.mark.oidc, pytest.mark.slow]
 AUTHENTICATED = "/openapi.json"  # any authenticated user may read it
 
 
-@pytest.fixture
-def production(make_settings, openid_provider):
-    """production(**env) -> a plans app in production mode that trusts the test provider."""
-    apps = []
-
-    def make(**env: str):
-        env = {"CPP_OIDC_JWKS_REFRESH_SECONDS": "1", **env}
-        app = create_app(make_settings("plans", **openid_provider.settings_env(**env)))
-        apps.append(app)
-        return app
-
-    yield make
-    for app in apps:
-        app.extensions["cpp"].verifier.close()
-
-
 def fetches(app) -> int:
     return app.extensions["cpp"].verifier.keys.fetches
 

@@ -83,3 +83,35 @@ def test_list_and_dict_hooks_are_called_through_pluggy(monkeypatch):
     assert calls.count("cpp_timescales") == 2  # england's and bromley's, each traced
     assert "cpp_terminology" in calls and merged
     assert wrapper.seen == calls.count("cpp_terminology")  # the wrapper saw every call
+
+
+class BadUnit:
+    @hookimpl
+    def cpp_timescales(self):
+        return [{"id": "first-core-group", "extends": True, "offset": {"amount": 10, "unit": "fortnights"}}]
+
+
+class BadClosure:
+    @hookimpl
+    def cpp_extra_closure_days(self):
+        return [{"date": "2026-13-01", "name": "Never"}]
+
+
+@pytest.mark.parametrize("plugin, message", [(BadUnit(), "timescale rule 'first-core-group', field 'offset"),
+                                             (BadClosure(), "closure day")])
+def test_a_rule_or_closure_day_that_cannot_be_applied_stops_the_plugins_loading(plugin, message):
+    """Checked by the contract as the plugins load, in any service (and by a plugin's own tests), not first
+    by the scheduler."""
+    with pytest.raises(PluginError, match=message) as refused:
+        Plugins(["england"], extra=[("broken", plugin)])
+    assert "'broken'" in str(refused.value)
+
+
+def test_the_contracts_rule_checks_need_no_service():
+    import subprocess
+    import sys
+
+    code = ("import sys; from cpp_shared.plugins import Plugins; from cpp_shared.timescales import timescale_rules; "
+            "rules = timescale_rules(Plugins(['england'])); "
+            "assert rules and not [m for m in sys.modules if m.startswith(('cpp_scheduler', 'cpp_plans', 'cpp_docs'))]")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

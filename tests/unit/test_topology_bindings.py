@@ -9,25 +9,14 @@ from cpp_shared.messaging import topology
 from cpp_shared.messaging.catalogue import CATALOGUE
 from cpp_shared.messaging.topology import SUBSCRIPTIONS, binding_key, bindings_of
 from cpp_shared.services import load_service
-
-
-def routes(key: str, event_type: str) -> bool:
-    """RabbitMQ's topic matching: `*` one word, `#` zero or more (written here, not taken from the module)."""
-    def match(p: list[str], k: list[str]) -> bool:
-        if not p:
-            return not k
-        if p[0] == "#":
-            return any(match(p[1:], k[i:]) for i in range(len(k) + 1))
-        return bool(k) and p[0] in ("*", k[0]) and match(p[1:], k[1:])
-
-    return match(key.split("."), event_type.split("."))
+from tests.helpers import topic_matches
 
 
 @pytest.mark.parametrize("service", ["plans", "scheduler", "notify", "docs"])
 def test_an_event_type_reaches_a_service_exactly_when_a_handler_takes_it(service):
     handlers = load_service(service).handlers
     for event_type in CATALOGUE:
-        bound = any(routes(key, event_type) for key in SUBSCRIPTIONS[service])
+        bound = any(topic_matches(key, event_type) for key in SUBSCRIPTIONS[service])
         handled = bool(handlers.for_type(event_type))
         assert bound == handled, (service, event_type, "bound" if bound else "handled", SUBSCRIPTIONS[service])
 
