@@ -92,9 +92,11 @@ def cpp_identity(claims: dict[str, Any], identity: dict[str, Any]) -> dict[str, 
 def cpp_timescales() -> list[dict[str, Any]]:
     """Contribute timescale rules (statutory or local).
 
-    Called by the scheduler at start-up and by ``cpp rules``. Return a list of
-    rule dicts (``cpp_scheduler.rules`` checks each and names the plugin and
-    field of any mistake at start-up)::
+    Called as the plugins load (every service, ``cpp rules``), by the
+    scheduler and by the documents. Return a list of rule dicts
+    (``cpp_shared.timescales`` checks each as the plugins load, naming the
+    plugin and field of any mistake; the scheduler also refuses a rule
+    waiting for an event it does not hear)::
 
         {
           "id": "first-core-group",           # a later plugin overrides by id
