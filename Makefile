@@ -6,7 +6,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check
 PACKAGES := shared services/plans services/scheduler services/notify services/docs services/web plugins/england plugins/bromley plugins/greenwich plugins/guernsey plugins/scotland
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 
-.PHONY: run test bench chaos install install-dev broker-package debian-packages clean
+.PHONY: run test lint bench chaos install install-dev broker-package debian-packages clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ test: install-dev debian-packages
 	@scripts/ensure-rabbitmq
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+# ruff.toml says which rules; .ci/run runs this after the tests.
+lint: install-dev
+	@$(VENV)/bin/ruff check shared services plugins tests bench
 
 # bus.py, then plans_api.py (BENCH_ARGS go to bus.py, PLANS_BENCH_ARGS to plans_api.py), then the others, each
 # with its own *_BENCH_ARGS (WEB_BENCH_ARGS=--plans 2000: a quick try of web.py). plans_api.py

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 from datetime import date, timedelta
-from io import BytesIO
 
 import pytest
 from PIL import Image, ImageStat
@@ -255,7 +254,7 @@ def test_documents_are_read_as_the_record_is(agreed_plan, docs, docs_ctx, token_
     theirs = {**docs_ctx.store.collection("documents").find_one({"_id": doc["id"]}), "_id": "their-doc",
               "plan_id": "plan-x", "authority": "BRM", "key": "their-doc"}
     docs_ctx.store.inner.collection("documents").insert_one(theirs)
-    assert docs.get(f"/v1/plans/plan-x/documents", headers=sw).status_code == 404
+    assert docs.get("/v1/plans/plan-x/documents", headers=sw).status_code == 404
     assert docs.get("/v1/documents/their-doc", headers=sw).status_code == 404
     assert docs.get("/v1/documents/nothing", headers=sw).status_code == 404
 

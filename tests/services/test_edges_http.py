@@ -89,7 +89,7 @@ def test_the_audit_entry_and_the_logs_keep_the_clients_id_apart(apps, roles, cap
     assert entry["request_id"] == server_id and entry["client_request_id"] == "case-42:7"
     [event] = [m for m in store.outbox_pending(10) if m.routing_key != "staff.updated.v1"]
     assert event.body["correlationid"] == server_id
-    assert f"client_request_id=case-42:7" in capsys.readouterr().err
+    assert "client_request_id=case-42:7" in capsys.readouterr().err
     resp = client.get(f"/v1/children/{resp.json['id']}", headers=roles["social_worker"])
     assert [r.entry["client_request_id"] for r in store.read_log("audit")] == ["case-42:7", None]
 

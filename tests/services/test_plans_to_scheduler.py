@@ -11,7 +11,7 @@ import pytest
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_scheduler.calendar import WorkingCalendar
 from cpp_shared import staff
-from tests.helpers import Pump, ensure_child, bearer, hand_over
+from tests.helpers import Pump, ensure_child, bearer
 from tests.services.test_plans_lifecycle_http import DETAILED, OUTLINE
 
 ENG = WorkingCalendar("GB", "ENG")

@@ -12,7 +12,6 @@ from itertools import count
 import pytest
 from click.testing import CliRunner
 
-from cpp_shared.auth import load_dev_key
 from cpp_web import commands, demo, people
 from tests.web.fakes import Fake
 from tests.web.test_web_app import app, csrf_of, settings  # noqa: F401 (fixtures)

@@ -5,7 +5,6 @@ and in the error summary, a 409's reason, a 412's page."""
 from __future__ import annotations
 
 import html as htmllib
-import json
 import re
 
 import pytest

@@ -8,7 +8,6 @@ person's token, never in a URL."""
 from __future__ import annotations
 
 import html
-import json
 import re
 import threading
 import uuid

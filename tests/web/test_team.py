@@ -6,7 +6,6 @@ draft, If-Match on a change and the page a 412 gives."""
 from __future__ import annotations
 
 import html
-import json
 import re
 from datetime import date, timedelta
 

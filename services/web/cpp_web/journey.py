@@ -15,12 +15,12 @@ from typing import Any
 
 from flask import Blueprint, g, render_template, request, session, url_for
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovCheckboxInput, GovRadioInput, GovTextArea
-from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, RadioField, SelectChoice, TextAreaField
+from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovTextArea
+from wtforms import FieldList, FormField, HiddenField, RadioField, SelectChoice, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from .client import NotFound
-from .lifecycle import READERS, Step, _area, _conference, _done, _submit, _text, _case_and_child
+from .lifecycle import READERS, Step, _conference, _done, _submit, _text, _case_and_child
 from .lifecycle_forms import ATTENDEE_ROWS, AttendeeForm, DayField, DayRequired, KeyField, attendees_of
 from .views import STAGES, api, changed_since_read, child_name, holds, services, signed_in
 from .words import term

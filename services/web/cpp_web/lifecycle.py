@@ -23,7 +23,7 @@ from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, Selec
     SelectMultipleField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from .client import Answer, ChangedSinceRead, Invalid, NotFound, Refused
+from .client import Answer, ChangedSinceRead, Invalid, Refused
 from .lifecycle_forms import ATTENDEE_ROWS, AttendeeForm, attendees_of, DayField, DayRequired, KeyField, error_summary, show_service_errors, yes_no
 from .words import Worded, term
 from .views import STAGES, api, changed_since_read, child_name, day, holds, services, signed_in

@@ -63,7 +63,6 @@ schema, converted from marshmallow by apispec's MarshmallowPlugin into
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, ClassVar
