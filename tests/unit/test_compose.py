@@ -58,7 +58,7 @@ def test_the_file_is_valid_for_compose_v2():
         errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(document)]
         assert not errors, "\n".join(errors)
     broken = resolved({})
-    broken["services"]["plans-worker"]["healthcheck"]["tests"] = broken["services"]["plans-worker"]["healthcheck"].pop("test")
+    broken["services"]["plans"]["healthcheck"]["tests"] = broken["services"]["plans"]["healthcheck"].pop("test")
     assert any("'tests' does not match" in e.message for e in validator.iter_errors(broken))
 
 
