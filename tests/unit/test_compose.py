@@ -235,6 +235,17 @@ def test_infrastructure():
         assert package in dockerfile
 
 
+def test_the_image_lets_its_user_write_every_volume_it_mounts():
+    """A new named volume takes the owner of the image's folder it is mounted
+    on: each must be made and given to the cpp user in the Dockerfile."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    [chown] = re.findall(r"chown cpp ([^\n&]+)", dockerfile)
+    assert "USER cpp" in dockerfile
+    for name in [*BACKEND, *(f"{s}-worker" for s in BACKEND), "web"]:
+        for volume in SERVICES[name]["volumes"]:
+            assert volume.split(":")[1] in chown.split(), f"{name}: {volume}"
+
+
 def test_docs_keeps_its_files_in_mongodb_not_a_volume(secrets_dir):
     """On MongoDB the docs service keeps its documents' bytes in GridFS
     (cpp_docs.files.open_file_store), so no process needs a shared folder."""
