@@ -6,8 +6,8 @@ import sys
 
 import click
 
+from . import heartbeat
 from .config import ConfigError, Settings
-from .heartbeat import STALE_AFTER
 
 
 def _fail(message: str) -> None:
@@ -122,10 +122,8 @@ def worker(service: str) -> None:
                                     "alive: its heartbeat file (CPP_WORKER_HEARTBEAT_FILE) is fresh and names no "
                                     "stopped thread; else say why and exit 1. For a container's healthcheck.")
 @click.argument("service")
-@click.option("--max-age", default=STALE_AFTER, show_default=True, help="seconds after which a heartbeat is stale")
+@click.option("--max-age", default=heartbeat.STALE_AFTER, show_default=True, help="seconds after which a heartbeat is stale")
 def worker_health(service: str, max_age: float) -> None:
-    from . import heartbeat
-
     try:
         path = heartbeat.heartbeat_path(Settings.from_env(service))
     except ConfigError as exc:
