@@ -12,7 +12,8 @@ COPY plugins ./plugins
 RUN pip install --no-cache-dir -c constraints.txt ./shared ./services/plans ./services/scheduler \
         ./services/notify ./services/docs ./services/web ./plugins/england ./plugins/bromley ./plugins/greenwich ./plugins/guernsey ./plugins/scotland \
     && useradd --system --no-create-home cpp \
-    && mkdir -p /var/lib/cpp/web && chown cpp /var/lib/cpp/web
-# /var/lib/cpp/web: the web application's sessions (a volume the cpp user writes).
+    && mkdir -p /var/lib/cpp/web /var/lib/cpp/audit-checkpoints && chown cpp /var/lib/cpp/web /var/lib/cpp/audit-checkpoints
+# The volumes the cpp user writes (a new volume takes the folder's owner): the
+# web application's sessions, and the services' signed audit checkpoints.
 USER cpp
 EXPOSE 5000 5001 5002 5003 5004

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from . import heartbeat
 from .config import ConfigError, Settings
 
 
@@ -133,6 +134,23 @@ def worker(service: str) -> None:
     except ConfigError as exc:  # e.g. no audit checkpoint key in production
         _fail(f"{service}: {exc}")
     worker.run()
+
+
+@main.command("worker-health", help="Exit 0 while the service's worker on this machine (or in this container) is "
+                                    "alive: its heartbeat file (CPP_WORKER_HEARTBEAT_FILE) is fresh and names no "
+                                    "stopped thread; else say why and exit 1. For a container's healthcheck.")
+@click.argument("service")
+@click.option("--max-age", default=heartbeat.STALE_AFTER, show_default=True, help="seconds after which a heartbeat is stale")
+def worker_health(service: str, max_age: float) -> None:
+    try:
+        path = heartbeat.heartbeat_path(Settings.from_env(service))
+    except ConfigError as exc:
+        _fail(f"{service}: {exc}")
+    problem = heartbeat.problem(path, stale_after=max_age)
+    if problem:
+        click.echo(f"{service}-worker unhealthy: {problem}", err=True)
+        sys.exit(1)
+    click.echo(f"{service}-worker healthy")
 
 
 @main.group(help="Each service's audit log: its hash chain and the signed checkpoints of its head.")

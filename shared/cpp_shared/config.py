@@ -3,6 +3,14 @@
 Every setting has a CPP_ name so that `cpp up`, gunicorn and docker-compose
 configure the services the same way. Service-specific settings are looked up
 as CPP_<SERVICE>_<NAME> first (e.g. CPP_PLANS_STORE_URL), then CPP_<NAME>.
+
+Each of these names may instead be given as <NAME>_FILE, the path of a file
+holding the value (docker compose's secrets under /run/secrets/), e.g.
+CPP_NOTIFY_SECRETS_KEY_FILE: the value is the file's content without its
+trailing newline (an empty file, like an empty variable, leaves the setting
+unset). Setting both forms of one name is refused, and so is a file that
+cannot be read. Settings whose own name ends in _FILE are paths
+already and have no such form.
 """
 from __future__ import annotations
 
@@ -21,11 +29,29 @@ class ConfigError(Exception):
 
 
 def _lookup(env: Mapping[str, str], service: str, name: str, default: str | None = None) -> str | None:
-    specific = env.get(f"CPP_{service.upper()}_{name}")
-    if specific not in (None, ""):
+    specific = env_value(env, f"CPP_{service.upper()}_{name}")
+    if specific is not None:
         return specific
-    general = env.get(f"CPP_{name}")
-    return general if general not in (None, "") else default
+    general = env_value(env, f"CPP_{name}")
+    return general if general is not None else default
+
+
+def env_value(env: Mapping[str, str], key: str) -> str | None:
+    """The variable ``key``, or the content of the file ``key``_FILE names
+    (without its trailing newline); None when neither is set or the value is
+    empty, as an empty variable is."""
+    value = env.get(key) or None
+    path = None if key.endswith("_FILE") else env.get(f"{key}_FILE") or None
+    if path is None:
+        return value
+    if value is not None:
+        raise ConfigError(f"both {key} and {key}_FILE are set: set one of them")
+    try:
+        content = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(f"{key}_FILE names {path}, which cannot be read: {reason}") from None
+    return content.rstrip("\r\n") or None
 
 
 def _float_list(text: str, setting: str) -> tuple[float, ...]:

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import process_status
-from .config import ConfigError, Settings
+from .config import ConfigError, Settings, env_value
 from .services import installed_services, runs_worker
 
 PR_SET_PDEATHSIG = 1
@@ -196,8 +196,9 @@ class Platform:
         _float_setting("CPP_UP_RESTART_RESET_AFTER", 60.0)
 
     def _start_broker(self, data_dir: Path) -> None:
-        if os.environ.get("CPP_BROKER_URL"):
-            self.say(f"broker     {os.environ['CPP_BROKER_URL'].rsplit('@', 1)[-1]} (CPP_BROKER_URL)")
+        given = env_value(os.environ, "CPP_BROKER_URL")  # or CPP_BROKER_URL_FILE
+        if given:
+            self.say(f"broker     {given.rsplit('@', 1)[-1]} (CPP_BROKER_URL)")
             return
         from .broker import BrokerError, RabbitNode
 

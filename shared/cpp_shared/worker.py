@@ -9,7 +9,7 @@ from __future__ import annotations
 import signal
 import threading
 
-from . import audit_checkpoints, idempotency
+from . import audit_checkpoints, heartbeat, idempotency
 from .logs import get_logger
 from .messaging.consumer import EventConsumer
 from .messaging.relay import OutboxRelay
@@ -39,6 +39,11 @@ class Worker:
             for name, loop in [*(ctx.spec.background(ctx) if ctx.spec.background else []),
                                *audit_checkpoints.background(ctx), *idempotency.background(ctx)]
         ]
+        # Its sign of life for a container's healthcheck (`cpp worker-health`).
+        self._heartbeat_thread = threading.Thread(
+            target=heartbeat.run, name="heartbeat",
+            args=(heartbeat.heartbeat_path(s), lambda: [self._relay_thread, *self._background], self.stop_event),
+            daemon=True)
 
     def stop(self, *_: object) -> None:
         if not self.stop_event.is_set():
@@ -55,6 +60,7 @@ class Worker:
         self._relay_thread.start()
         for thread in self._background:
             thread.start()
+        self._heartbeat_thread.start()
         try:
             if self.consumer is not None:
                 self.consumer.run()
@@ -63,7 +69,7 @@ class Worker:
         finally:
             self.stop()
             self._relay_thread.join(timeout=10)
-            for thread in self._background:
+            for thread in (*self._background, self._heartbeat_thread):
                 thread.join(timeout=10)
             if self.consumer is not None:
                 self.consumer.close()

@@ -248,3 +248,17 @@ def test_a_services_after_up_command_runs_once_in_the_background_and_its_failure
     assert "cpp no-such-command failed (code 2); the platform runs on" in up.output()
     assert "No such command" in up.output()
     assert (tmp_path / "log" / "plans-plugins.log").read_text().startswith("authority:")
+
+
+def test_a_broker_url_given_as_a_file_is_used_and_no_private_broker_is_started(tmp_path, monkeypatch):
+    """CPP_BROKER_URL_FILE counts as CPP_BROKER_URL: `cpp up` starts no node of
+    its own, whose URL would then be set beside the file and refused."""
+    secret = tmp_path / "broker-url"
+    secret.write_text("amqp://cpp:s3cret@broker.example:5672/cpp\n")
+    monkeypatch.delenv("CPP_BROKER_URL", raising=False)
+    monkeypatch.setenv("CPP_BROKER_URL_FILE", str(secret))
+    out = io.StringIO()
+    up = Platform(["plans"], out=out)
+    up._start_broker(tmp_path)
+    assert up.node is None and "CPP_BROKER_URL" not in os.environ
+    assert out.getvalue() == "broker     broker.example:5672/cpp (CPP_BROKER_URL)\n"

@@ -74,13 +74,14 @@ def _int_setting(settings: Settings, name: str, default: int) -> int:
 
 
 def secret_key(settings: Settings) -> str:
-    """CPP_WEB_SECRET_KEY, or the file CPP_WEB_SECRET_KEY_FILE names (default
-    CPP_DATA_DIR/web-secret.key, made on first start, readable by its owner
-    only): every worker process and replica must sign with the same key."""
+    """CPP_WEB_SECRET_KEY, or the content of the file CPP_WEB_SECRET_KEY_FILE
+    names (which must exist), else CPP_DATA_DIR/web-secret.key, made on first
+    start, readable by its owner only: every worker process and replica must
+    sign with the same key."""
     given = settings.setting("SECRET_KEY")
     if given:
         return given
-    path = Path(settings.setting("SECRET_KEY_FILE") or settings.data_dir / "web-secret.key")
+    path = settings.data_dir / "web-secret.key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
