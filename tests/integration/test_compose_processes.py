@@ -221,6 +221,7 @@ def test_every_process_of_the_compose_file_starts_and_is_healthy(tmp_path, broke
         "CPP_SECRETS_DIR": str(secrets),
         "CPP_OIDC_ISSUER": issuer, "CPP_OIDC_JWKS_URL": f"{issuer}/jwks",
         "CPP_SCHEDULER_PUBLIC_URL": "https://cpp.council.example",
+        "CPP_WEB_EXTERNAL_URL": "https://cpp.council.example", "CPP_WEB_OIDC_CLIENT_ID": "cpp-web",
         "CPP_NOTIFY_SMTP_HOST": "127.0.0.1", "CPP_NOTIFY_SMTP_PORT": str(free_port()),
         "CPP_NOTIFY_MAIL_FROM": "cpp@council.example",
         "WEB_CONCURRENCY": "1",

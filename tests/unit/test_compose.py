@@ -278,6 +278,8 @@ def test_the_web_application_calls_the_services_and_has_no_worker_database_or_br
     for service in BACKEND:
         assert env[f"CPP_WEB_{service.upper()}_URL"] == f"http://{service}:{DEFAULT_PORTS[service]}"
     assert not {"CPP_STORE_URL", "CPP_STORE_URL_FILE", "CPP_BROKER_URL", "CPP_BROKER_URL_FILE"} & set(env)
-    assert env["CPP_WEB_SECRET_KEY_FILE"] == "/run/secrets/web_secret_key" and web["secrets"] == ["web_secret_key"]
+    assert env["CPP_WEB_SECRET_KEY_FILE"] == "/run/secrets/web_secret_key"
+    assert env["CPP_WEB_OIDC_CLIENT_SECRET_FILE"] == "/run/secrets/web_oidc_client_secret"
+    assert web["secrets"] == ["web_secret_key", "web_oidc_client_secret"]
     assert web["volumes"] == ["web-sessions:/var/lib/cpp/web"] and env["CPP_DATA_DIR"] == "/var/lib/cpp/web"
     assert "/healthz" in " ".join(web["healthcheck"]["test"])
