@@ -11,6 +11,7 @@ from marshmallow import Schema, fields, validate
 
 from cpp_shared import audit
 from cpp_shared.auth import current_principal, requires_role
+from cpp_shared.paging import Page, paged
 
 from . import store as st
 from .subscriptions import MANAGERS, ctx, owner_of
@@ -42,19 +43,14 @@ class DeliverySchema(Schema):
     redeliveries = fields.List(fields.Dict())
 
 
-class DeliveryPageSchema(Schema):
+class DeliveryPageSchema(Page):
     items = fields.List(fields.Nested(DeliverySchema))
-    page = fields.Integer()
-    page_size = fields.Integer()
-    total = fields.Integer()
 
 
-class DeliveryQuerySchema(Schema):
+class DeliveryQuerySchema(paged(50, 200, 100_000)):
     subscription_id = fields.String(validate=validate.Length(min=1, max=100))
     event_id = fields.String(validate=validate.Length(min=1, max=100))
     state = fields.String(validate=validate.OneOf(STATES))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 def _scope() -> dict[str, Any]:

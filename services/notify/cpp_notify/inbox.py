@@ -14,10 +14,11 @@ from typing import Any
 
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
 from cpp_shared import audit
 from cpp_shared.auth import Principal, current_principal, requires_role
+from cpp_shared.paging import paged
 
 from . import store as st
 from .subscriptions import ctx
@@ -45,10 +46,8 @@ class InboxSchema(Schema):
     page_size = fields.Integer()
 
 
-class InboxQuerySchema(Schema):
+class InboxQuerySchema(paged(50, 200, 100_000)):
     unread = fields.Boolean(metadata={"description": "only the messages not yet read"})
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 def _queries(principal: Principal) -> list[dict[str, Any]]:

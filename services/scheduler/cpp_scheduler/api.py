@@ -19,6 +19,7 @@ from cpp_shared.auth import Principal, current_principal, requires_role
 from cpp_shared.idempotency import idempotent
 from cpp_shared.config import ConfigError, Settings
 from cpp_shared.logs import get_logger
+from cpp_shared.paging import Page, paged
 from cpp_shared.store import DuplicateKey
 from cpp_shared.web import ServiceContext
 
@@ -213,11 +214,8 @@ class DeadlineSchema(Schema):
     version = fields.Integer()
 
 
-class DeadlinePageSchema(Schema):
+class DeadlinePageSchema(Page):
     items = fields.List(fields.Nested(DeadlineSchema))
-    page = fields.Integer()
-    page_size = fields.Integer()
-    total = fields.Integer()
 
 
 class ExplanationSchema(Schema):
@@ -233,7 +231,7 @@ class DeadlineDetailSchema(DeadlineSchema):
     explanation = fields.Nested(ExplanationSchema)
 
 
-class DeadlineQuerySchema(Schema):
+class DeadlineQuerySchema(paged(50, 200, 100_000)):
     plan_id = fields.String(validate=validate.Length(min=1, max=100))
     case_id = fields.String(validate=validate.Length(min=1, max=100))
     status = fields.String(validate=validate.OneOf(STATUSES + ("open",)))
@@ -243,8 +241,6 @@ class DeadlineQuerySchema(Schema):
     team = fields.String(validate=validate.Length(min=1, max=200), metadata={"description": "the case's team"})
     child_id = fields.String(validate=validate.Length(min=1, max=100))
     due_before = fields.Date(metadata={"description": "due on or before this day"})
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 def named(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from marshmallow import Schema, fields, validate
 from cpp_shared import staff
 from cpp_shared.auth import current_principal, requires_role
 from cpp_shared.idempotency import idempotent
+from cpp_shared.paging import Page, paged
 
 from .. import access, audit
 from ..domain import lifecycle as lc
@@ -117,7 +118,7 @@ class CaseSummarySchema(Schema):
     version = fields.Integer()
 
 
-class CaseQuerySchema(Schema):
+class CaseQuerySchema(paged()):
     worker = fields.String(validate=validate.Length(min=1, max=200), metadata={
         "description": "cases a person holds as social worker, team manager or key worker of the plan in force: "
                        "a user id, or me"})
@@ -126,15 +127,10 @@ class CaseQuerySchema(Schema):
     status = fields.String(validate=validate.OneOf(
         ["enquiries", "conference_pending", "child_in_need", "on_plan", "plan_ended"]))
     child_id = fields.String(validate=validate.Length(min=1, max=100))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
-    page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
-class CasePageSchema(Schema):
+class CasePageSchema(Page):
     items = fields.List(fields.Nested(CaseSummarySchema))
-    page = fields.Integer()
-    page_size = fields.Integer()
-    total = fields.Integer()
 
 
 def _staff_member(user: str, field: str, roles: tuple[str, ...]) -> dict:

@@ -33,6 +33,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_l
 
 from cpp_shared.auth import current_principal, requires_role
 from cpp_shared.idempotency import idempotent
+from cpp_shared.paging import Page, paged
 from cpp_shared.store import DuplicateKey, Store, VersionConflict
 
 from .. import access, audit
@@ -250,12 +251,10 @@ class ChildSchema(Schema):
     updated_by = fields.String()
 
 
-class ChildQuerySchema(Schema):
+class ChildQuerySchema(paged()):
     nhs_number = Text(50, metadata={"description": "in any usual writing; matched exactly"})
     family_name = Text(NAME_MAX, metadata={"description": "matched whole, ignoring case and extra spaces"})
     date_of_birth = fields.Date(metadata={"description": "the day the child was born, alone or with the others"})
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
-    page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
     @pre_load
     def _empty_is_absent(self, data: Any, **kwargs: Any) -> dict[str, Any]:
@@ -272,11 +271,8 @@ class ChildQuerySchema(Schema):
         return data
 
 
-class ChildPageSchema(Schema):
+class ChildPageSchema(Page):
     items = fields.List(fields.Nested(ChildSchema))
-    page = fields.Integer()
-    page_size = fields.Integer()
-    total = fields.Integer()
 
 
 def _check_one_date_of_birth(record: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, validate
 
 from cpp_shared.auth import current_principal, requires_role
 from cpp_shared.idempotency import idempotent
+from cpp_shared.paging import Page, paged
 from cpp_shared.store import VersionConflict
 
 from .. import access, audit
@@ -83,21 +84,16 @@ PLAN_CHANGE_EXAMPLE = {
 }
 
 
-class PlanQuerySchema(Schema):
+class PlanQuerySchema(paged()):
     status = fields.String(validate=validate.OneOf(["outline", "active", "ended"]))
     key_worker = fields.String(validate=validate.Length(min=1, max=200), metadata={"description": "by name"})
     key_worker_user = fields.String(validate=validate.Length(min=1, max=200),
                                     metadata={"description": "by user id; me for the caller"})
     child_id = fields.String(validate=validate.Length(min=1, max=100))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
-    page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
-class PlanPageSchema(Schema):
+class PlanPageSchema(Page):
     items = fields.List(fields.Nested(PlanSchema))
-    page = fields.Integer()
-    page_size = fields.Integer()
-    total = fields.Integer()
 
 
 @blp.route("")

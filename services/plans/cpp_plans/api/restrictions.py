@@ -32,6 +32,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from cpp_shared import need_to_know as rule
 from cpp_shared.auth import Principal, current_principal, requires_role
 from cpp_shared.idempotency import idempotent
+from cpp_shared.paging import Page, paged
 from cpp_shared.store import DuplicateKey
 
 from .. import access, audit
@@ -116,9 +117,7 @@ class GrantSchema(Schema):
     expires_at = fields.String(metadata={"description": "after this moment the grant opens nothing"})
 
 
-class AccessReportQuery(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+class AccessReportQuery(paged(50, 200, 100_000)):
     before_seq = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1), metadata={
         "description": "only the entries before this place in the log: the first page's before_seq, so that "
                        "later pages stay where they were while the log grows"})
@@ -139,12 +138,9 @@ class AccessEntrySchema(Schema):
     request_id = fields.String(allow_none=True)
 
 
-class AccessReportSchema(Schema):
+class AccessReportSchema(Page):
     child_id = fields.String()
     items = fields.List(fields.Nested(AccessEntrySchema))
-    page = fields.Integer()
-    page_size = fields.Integer()
-    total = fields.Integer()
     before_seq = fields.Integer(metadata={"description": "pass it back with the next page"})
 
 

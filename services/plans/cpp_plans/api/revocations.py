@@ -22,6 +22,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from cpp_shared import revocations
 from cpp_shared.auth import Principal, current_principal, requires_role
 from cpp_shared.idempotency import after_commit, idempotent
+from cpp_shared.paging import Page, paged
 from cpp_shared.store import Store
 
 from .. import audit
@@ -82,17 +83,12 @@ class RevocationSchema(Schema):
     reason = fields.String()
 
 
-class RevocationQuerySchema(Schema):
+class RevocationQuerySchema(paged(50, 200, 100_000)):
     user = fields.String(validate=validate.Length(min=1, max=200))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
-class RevocationPageSchema(Schema):
+class RevocationPageSchema(Page):
     items = fields.List(fields.Nested(RevocationSchema))
-    page = fields.Integer()
-    page_size = fields.Integer()
-    total = fields.Integer()
 
 
 def revoke(store: Store, principal: Principal, *, reason: str, user: str | None = None, jti: str | None = None,
