@@ -6,7 +6,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check
 PACKAGES := shared services/plans services/scheduler services/notify services/docs services/web plugins/england plugins/bromley plugins/greenwich plugins/guernsey plugins/scotland
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 
-.PHONY: run test lint bench chaos install install-dev broker-package debian-packages clean
+.PHONY: run test lint fuzz bench chaos install install-dev broker-package debian-packages clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ test: install-dev debian-packages
 	@scripts/ensure-rabbitmq
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+# The services fuzzed from their OpenAPI documents (also part of `make test`).
+fuzz: install-dev
+	@$(PY) -m pytest -m fuzz tests/services
 
 # ruff.toml says which rules; .ci/run runs this after the tests.
 lint: install-dev

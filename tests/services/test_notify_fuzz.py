@@ -9,6 +9,8 @@ from cpp_notify.app import create_app
 from tests.helpers import deliver_event
 from tests.services.fuzzing import CHECKS, FuzzTarget
 
+pytestmark = [pytest.mark.fuzz, pytest.mark.slow]  # `make fuzz` runs them alone; `make test` too
+
 TARGET = FuzzTarget("notify", create_app)
 TARGET.app.test_client().post("/v1/subscriptions", headers=TARGET.headers("admin"), json={
     "url": "http://127.0.0.1:9/hook", "event_types": ["plan.*"], "allow_private": True, "owner": "fuzz-partner"})

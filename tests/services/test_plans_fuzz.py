@@ -7,6 +7,8 @@ from hypothesis import HealthCheck, settings
 from cpp_plans.app import create_app
 from tests.services.fuzzing import CHECKS, FuzzTarget
 
+pytestmark = [pytest.mark.fuzz, pytest.mark.slow]  # `make fuzz` runs them alone; `make test` too
+
 TARGET = FuzzTarget("plans", create_app)
 schema = TARGET.schema
 

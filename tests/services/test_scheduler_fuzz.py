@@ -9,6 +9,8 @@ from cpp_scheduler.app import create_app
 from tests.helpers import deliver_event
 from tests.services.fuzzing import CHECKS, FuzzTarget
 
+pytestmark = [pytest.mark.fuzz, pytest.mark.slow]  # `make fuzz` runs them alone; `make test` too
+
 TARGET = FuzzTarget("scheduler", create_app)
 deliver_event(TARGET.ctx, "strategy_discussion.held.v1", {"case_id": "case-1", "child_id": "child-1",
                                                           "held_on": "2026-11-02", "initiated_enquiries": True})
