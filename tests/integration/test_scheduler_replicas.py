@@ -65,7 +65,7 @@ def test_each_reminder_and_overdue_notice_is_published_once_by_two_replicas(tmp_
         for w in workers:
             w.stop()
 
-    events = drain(broker_url, "plans")  # the plans service's queue holds every deadline.* event
+    events = drain(broker_url, "docs")  # the docs service's queue holds every deadline.* event
     by_type = Counter((e["type"], e["data"]["deadline_id"]) for e in events if e["type"] in (
         "deadline.approaching.v1", "deadline.overdue.v1"))
     first = {d["_id"]: d for d in ctx.store.collection("deadlines").find({"rule_id": "first-core-group"})}
