@@ -251,8 +251,12 @@ def test_another_provider_error_shows_its_code_and_a_plain_description_only(app)
     assert "not plain" not in html and "<script>" not in html
     refused = client.get("/sign-in/callback?error=%3Cb%3Ehi%3C/b%3E%C3%A9")
     assert refused.status_code == 400 and "unknown" in refused.get_data(as_text=True)
-    plain = client.get("/sign-in/callback?error=server_error&error_description=The+provider+is+busy")
+    state = parse_qs(urlsplit(start_sign_in(client).headers["Location"]).query)["state"][0]
+    plain = client.get(f"/sign-in/callback?state={state}&error=server_error&error_description=The+provider+is+busy")
     assert plain.status_code == 400 and "The provider is busy" in plain.get_data(as_text=True)
+    # A link nobody's sign-in started (no state this browser holds) puts no words of its own on the page.
+    planted = client.get("/sign-in/callback?error=server_error&error_description=Call+0800+000+000+now")
+    assert planted.status_code == 400 and "0800" not in planted.get_data(as_text=True)
 
 
 def test_an_access_token_the_platform_refuses_is_a_403_and_nothing_is_kept(app, capsys):

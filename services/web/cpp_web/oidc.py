@@ -257,7 +257,8 @@ def callback():
                             "If you cancelled, you can sign in again. If you did not, ask your organisation's "
                             "IT service desk whether your account may use this service."], 403)
         lines = [f"The sign-in service of {_council()} said: {code}."]
-        if description and PLAIN.fullmatch(description):
+        # Its words only for a sign-in this browser started here: a made-up link cannot put words on this page.
+        if description and PLAIN.fullmatch(description) and state_data is not None:
             lines.append(description)
         lines.append("Try signing in again. If it happens again, tell your organisation's IT service desk the "
                      "words above.")
