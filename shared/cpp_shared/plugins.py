@@ -59,10 +59,12 @@ class Plugins:
         self._check_answers()
 
     def _check_answers(self) -> None:
-        """The answers the contract can check, checked as the plugins load (``cpp_shared.timescales``): a
-        deployment whose rule or closure day could not be applied does not start, whichever service it is."""
-        from . import timescales  # it names this module's PluginError
+        """The answers the contract can check, checked as the plugins load (``cpp_shared.hook_answers`` and
+        ``cpp_shared.timescales``): a deployment whose answer could not be used does not start, whichever
+        service it is."""
+        from . import hook_answers, timescales  # they name this module's PluginError
 
+        hook_answers.check(self)
         timescales.timescale_rules(self)
         timescales.closure_days(self)
 

@@ -3,6 +3,9 @@ deployment without them does not start; a later plugin changes one field of an e
 standard conditions are shared; every answer goes through pluggy's hook calling."""
 from __future__ import annotations
 
+import inspect
+import re
+
 import pytest
 
 from cpp_shared import hookspecs
@@ -75,6 +78,7 @@ class Wrapper:
 def test_list_and_dict_hooks_are_called_through_pluggy(monkeypatch):
     wrapper = Wrapper()
     plugins = Plugins(["england", "bromley"], extra=[("wrapper", wrapper)])
+    wrapper.seen = 0  # (the answers were checked as the plugins loaded)
     calls = []
     undo = plugins.pm.add_hookcall_monitoring(lambda name, impls, kwargs: calls.append(name), lambda *a: None)
     plugins.layered("cpp_timescales")
@@ -115,3 +119,46 @@ def test_the_contracts_rule_checks_need_no_service():
             "rules = timescale_rules(Plugins(['england'])); "
             "assert rules and not [m for m in sys.modules if m.startswith(('cpp_scheduler', 'cpp_plans', 'cpp_docs'))]")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def answering(hook: str, answer):
+    """A plugin answering one hook with ``answer``."""
+    class One:
+        pass
+
+    def impl(self):
+        return answer
+
+    impl.__name__ = hook
+    setattr(One, hook, hookimpl(impl))
+    return One()
+
+
+@pytest.mark.parametrize("hook, answer, message", [
+    ("cpp_authority", {"code": "camden", "name": "Camden", "jurisdiction": "england",
+                       "calendar": {"country": "GB"}}, "code must be 2 to 10 capital letters"),
+    ("cpp_authority", {"code": "CMD", "name": "Camden", "jurisdiction": "narnia",
+                       "calendar": {"country": "GB"}}, "jurisdiction must be one of"),
+    ("cpp_authority", {"code": "CMD", "name": "Camden", "jurisdiction": "england"}, "calendar must name its country"),
+    ("cpp_escalation_routes", [{"id": "call_the_head", "name": "Call the head"}], "field 'description'"),
+    ("cpp_escalation_routes", [{"name": "No id"}], "every item needs an 'id'"),
+    ("cpp_terminology", {"plan": ""}, "non-empty text"),
+    ("cpp_identifier_schemes", [{"id": "upn", "name": "UPN", "validate": "not callable", "source": "x"}],
+     "field 'validate'"),
+    ("cpp_notification_channels", [{"id": "sms", "name": "Text message"}], "field 'send'"),
+    ("cpp_document_branding", {"logo": "x.png"}, "unknown keys ['logo']"),
+    ("cpp_document_branding", {"accent_colour": "blue"}, "accent_colour must be #rrggbb"),
+    ("cpp_document_templates", ["base.html"], "must be a dict"),
+])
+def test_an_answer_that_cannot_be_used_stops_the_plugins_loading_naming_plugin_and_hook(hook, answer, message):
+    with pytest.raises(PluginError, match=re.escape(message)) as refused:
+        Plugins(["england"], extra=[("council", answering(hook, answer))])
+    assert f"plugin 'council', {hook}" in str(refused.value)
+
+
+def test_every_hook_without_arguments_has_its_answers_checked():
+    from cpp_shared.hook_answers import CHECKS
+
+    without_arguments = {name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
+                         if name.startswith("cpp_") and not inspect.signature(fn).parameters}
+    assert without_arguments - set(CHECKS) == {"cpp_timescales"}  # cpp_shared.timescales checks those

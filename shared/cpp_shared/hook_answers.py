@@ -1,0 +1,120 @@
+"""The checks of what plugins answer, beside the hooks (``cpp_shared.hookspecs``): run as a deployment's plugins
+load (``Plugins``), so that a mistake stops every service at start-up naming the plugin, the hook and the item,
+and a plugin's own tests meet it without any service. The timescale rules have their own module
+(``cpp_shared.timescales``); the hooks called with arguments (``cpp_validate_plan``, ``cpp_identity``,
+``cpp_notification_recipients``, ``cpp_document_phrases``) are checked where they are called.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+from .plugins import PluginError
+
+CODE = re.compile(r"[A-Z0-9]{2,10}")
+JURISDICTIONS = ("england", "wales", "scotland", "northern_ireland", "guernsey")
+BRANDING_KEYS = {"organisation", "accent_colour", "contact_block", "footer"}
+COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+class _Answer:
+    def __init__(self, plugin: str, hook: str):
+        self.plugin, self.hook = plugin, hook
+
+    def fail(self, problem: str, item: Any = None) -> PluginError:
+        where = f"plugin {self.plugin!r}, {self.hook}"
+        if isinstance(item, dict) and "id" in item:
+            where += f" item {item['id']!r}"
+        return PluginError(f"{where}: {problem}")
+
+
+def _authority(a: _Answer, answer: Any) -> None:
+    if not isinstance(answer, dict):
+        raise a.fail(f"must be a dict, not {type(answer).__name__}")
+    if not isinstance(answer.get("code"), str) or not CODE.fullmatch(answer["code"]):
+        raise a.fail(f"code must be 2 to 10 capital letters or digits, not {answer.get('code')!r}")
+    if not _text(answer.get("name")):
+        raise a.fail("name must be non-empty text")
+    if answer.get("jurisdiction") not in JURISDICTIONS:
+        raise a.fail(f"jurisdiction must be one of {', '.join(JURISDICTIONS)}, not {answer.get('jurisdiction')!r}")
+    calendar = answer.get("calendar")
+    if not isinstance(calendar, dict) or not _text(calendar.get("country")):
+        raise a.fail("calendar must name its country (python-holidays), e.g. {'country': 'GB', 'subdiv': 'ENG'}")
+    for contact in answer.get("contacts") or []:
+        if not isinstance(contact, dict) or not _text(contact.get("name")):
+            raise a.fail(f"every contact needs a name, not {contact!r}")
+
+
+def _listed(fields: dict[str, Callable[[Any], bool]], optional: dict[str, Callable[[Any], bool]] | None = None):
+    """A check of a list hook's items: each a dict with an ``id`` and these fields."""
+    def check(a: _Answer, answer: Any) -> None:
+        if not isinstance(answer, list):
+            raise a.fail(f"must be a list, not {type(answer).__name__}")
+        for item in answer:
+            if not isinstance(item, dict) or not _text(item.get("id")):
+                raise a.fail(f"every item needs an 'id', not {item!r}")
+            if item.get("disabled") or item.get("extends"):
+                continue  # dropping or changing an earlier item: checked once layered
+            for name, good in fields.items():
+                if not good(item.get(name)):
+                    raise a.fail(f"field {name!r} is missing or wrong: {item.get(name)!r}", item)
+            for name, good in (optional or {}).items():
+                if item.get(name) is not None and not good(item[name]):
+                    raise a.fail(f"field {name!r} is wrong: {item[name]!r}", item)
+    return check
+
+
+def _words(a: _Answer, answer: Any) -> None:
+    if not isinstance(answer, dict) or not all(isinstance(k, str) and _text(v) for k, v in answer.items()):
+        raise a.fail("must be a dict of names to non-empty text")
+
+
+def _branding(a: _Answer, answer: Any) -> None:
+    if not isinstance(answer, dict):
+        raise a.fail(f"must be a dict, not {type(answer).__name__}")
+    unknown = set(answer) - BRANDING_KEYS
+    if unknown:
+        raise a.fail(f"unknown keys {sorted(unknown)}; branding has {sorted(BRANDING_KEYS)}")
+    if answer.get("accent_colour") is not None and not (isinstance(answer["accent_colour"], str)
+                                                        and COLOUR.fullmatch(answer["accent_colour"])):
+        raise a.fail(f"accent_colour must be #rrggbb, not {answer['accent_colour']!r}")
+    block = answer.get("contact_block")
+    if block is not None and (not isinstance(block, dict) or not _text(block.get("title"))):
+        raise a.fail("contact_block must be a dict with a title")
+
+
+def _closure_days(a: _Answer, answer: Any) -> None:
+    if not isinstance(answer, list):
+        raise a.fail(f"must be a list, not {type(answer).__name__}")
+
+
+def _names(a: _Answer, answer: Any) -> None:
+    if not isinstance(answer, list) or not all(isinstance(n, str) and n for n in answer):
+        raise a.fail(f"must be a list of plugin names, not {answer!r}")
+
+
+#: Each hook with no arguments and the check of every plugin's answer to it.
+CHECKS: dict[str, Callable[[_Answer, Any], None]] = {
+    "cpp_builds_on": _names,
+    "cpp_authority": _authority,
+    "cpp_extra_closure_days": _closure_days,
+    "cpp_escalation_routes": _listed({"name": _text, "description": _text, "source": _text},
+                                     {"recipient": lambda r: isinstance(r, dict) and _text(r.get("name"))}),
+    "cpp_terminology": _words,
+    "cpp_identifier_schemes": _listed({"name": _text, "validate": callable, "source": _text}),
+    "cpp_notification_channels": _listed({"name": _text, "send": callable}),
+    "cpp_notification_templates": _words,
+    "cpp_document_branding": _branding,
+    "cpp_document_templates": _words,
+}
+
+
+def check(plugins) -> None:
+    """Check every plugin's answer to each hook of ``CHECKS`` (``plugins``: a ``Plugins``)."""
+    for hook, check_one in CHECKS.items():
+        for plugin, answer in plugins.answers(hook):
+            check_one(_Answer(plugin, hook), answer)
