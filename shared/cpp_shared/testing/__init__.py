@@ -5,6 +5,7 @@
   ``token_for`` (a development bearer token for a role).
 * ``hand_over`` and ``deliver_event``: an event applied by a service's handlers as its worker applies it (one
   unit of work, marked processed), without a broker.
+* ``plugin_set`` and ``rules_of``: a deployment's plugins, and its timescale rules by id, as they load.
 * ``free_port``: a free loopback port.
 * ``store_contract.StoreContract``: the behaviour every adapter of the store port must have, as a suite to
   subclass.
@@ -50,3 +51,17 @@ def deliver_event(service_ctx: Any, type: str, data: dict[str, Any], *, subject:
                       data=data, authority=service_ctx.authority["code"], event_id=event_id)
     hand_over(service_ctx, event)
     return event
+
+
+def plugin_set(*names: str):
+    """The plugins of a deployment named in CPP_PLUGINS order, loaded and checked as a service loads them."""
+    from ..plugins import Plugins
+
+    return Plugins(list(names))
+
+
+def rules_of(*names: str) -> dict[str, Any]:
+    """A deployment's timescale rules (``cpp_shared.timescales.Rule``), by id, in CPP_PLUGINS order."""
+    from ..timescales import timescale_rules
+
+    return {rule.id: rule for rule in timescale_rules(plugin_set(*names))}

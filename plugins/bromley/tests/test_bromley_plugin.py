@@ -1,0 +1,41 @@
+"""Bromley's plugin set as a deployment loads it: its authority, words and rules, read through the plugin
+contract (``cpp_shared.timescales``). The due dates its rules give on the working-day calendar are the
+scheduler's (tests/unit/test_plugin_sets.py)."""
+from __future__ import annotations
+
+from cpp_shared.testing import plugin_set, rules_of
+from cpp_shared.timescales import Offset
+
+BROMLEY = ("england", "bromley")  # CPP_PLUGINS
+
+
+def test_bromley_names_the_council_and_its_safeguarding_board():
+    authority = plugin_set(*BROMLEY).authority()
+    assert authority["name"] == "London Borough of Bromley"
+    assert authority["jurisdiction"] == "england"
+    assert authority["calendar"] == {"country": "GB", "subdiv": "ENG"}
+    [board] = authority["contacts"]
+    assert board["name"] == "Bromley Safeguarding Children Board"
+    assert board["phone"] == "020 8461 7816"
+    assert board["email"] == "BSCB@bromley.gov.uk"
+
+
+def test_bromleys_documents_carry_the_boards_contact_block_and_footer():
+    branding = plugin_set(*BROMLEY).merged("cpp_document_branding")
+    assert branding["organisation"] == "London Borough of Bromley"
+    assert branding["contact_block"]["address"] == ["St Blaise, B40a, Civic Centre", "Stockwell Close, Bromley BR1 3UH"]
+    assert "confidential" in branding["footer"]
+    assert plugin_set("england").merged("cpp_document_branding") == {}  # England's documents name the authority
+
+
+def test_bromley_overrides_the_first_core_group_and_keeps_the_rest_of_england():
+    england, bromley = rules_of("england"), rules_of(*BROMLEY)
+    assert list(bromley) == list(england)
+    rule = bromley["first-core-group"]
+    assert rule.plugin == "bromley"
+    assert rule.offset == Offset(10, "working_days", "after")
+    assert (rule.triggers, rule.when, rule.anchor, rule.met_by) == (
+        england["first-core-group"].triggers, england["first-core-group"].when,
+        england["first-core-group"].anchor, england["first-core-group"].met_by)
+    assert "Information for Families" in rule.source and "ten working days" in rule.source
+    assert all(r.plugin == "england" for rid, r in bromley.items() if rid != "first-core-group")

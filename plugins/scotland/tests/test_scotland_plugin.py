@@ -1,0 +1,40 @@
+"""Scotland's plugin set as a deployment loads it: its authority, words and rules, read through the plugin
+contract (``cpp_shared.timescales``). The due dates its rules give on the working-day calendar are the
+scheduler's (tests/unit/test_plugin_sets.py)."""
+from __future__ import annotations
+
+from cpp_shared.testing import plugin_set, rules_of
+from cpp_shared.timescales import Offset
+
+SCOTLAND = ("scotland",)  # CPP_PLUGINS
+
+
+def test_scotland_timescales_follow_the_national_guidance():
+    rules = rules_of(*SCOTLAND)
+    assert all(r.plugin == "scotland" for r in rules.values())
+    initial = rules["initial-conference"]
+    assert initial.offset == Offset(28, "calendar_days", "after")
+    assert initial.triggered_by("strategy_discussion.held.v1", {"initiated_enquiries": True})
+    assert initial.is_cancelled_by("enquiry.completed.v1", {"conference_required": False})
+    assert rules["first-core-group"].offset == Offset(15, "working_days", "after")
+    assert "3.137" in rules["first-core-group"].source, "the 2021/2023 inconsistency is noted"
+    assert rules["first-review-conference"].offset == Offset(6, "months", "after")
+    assert rules["later-review-conference"].offset == Offset(6, "months", "after")
+    assert all("Appendix D" in rules[i].source for i in ("initial-conference", "first-core-group"))
+
+
+def test_scotland_authority_route_and_words():
+    plugins = plugin_set(*SCOTLAND)
+    authority = plugins.authority()
+    assert authority["jurisdiction"] == "scotland"
+    assert authority["calendar"] == {"country": "GB", "subdiv": "SCT"}
+    [route] = plugins.layered("cpp_escalation_routes")
+    assert route["id"] == "childrens_reporter"
+    assert route["recipient"]["kind"] == "external"
+    assert "Principal Reporter" in route["recipient"]["name"]
+    assert "s.60" in route["source"]
+    terms = plugins.merged("cpp_terminology")
+    assert terms["initial_conference"] == "initial child protection planning meeting"
+    assert terms["review_conference"] == "review child protection planning meeting"
+    assert terms["enquiries"] == "child protection investigation"
+    assert "child protection register" in terms["register"]
