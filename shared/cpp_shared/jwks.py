@@ -154,6 +154,14 @@ class ProviderKeys:
     def _retry_after(self, now: float) -> int:
         return max(1, math.ceil(self._attempt_at + self._gap - now))
 
+    def _trusted(self, kid: str) -> tuple[float, jwt.PyJWK | None, float]:
+        """Now, the key ``kid`` if it is trusted now (fetched within the refresh interval and grace period),
+        and the age of the keys; called holding the lock."""
+        now = self._clock()
+        age = self._age(now)
+        found = self._keys.get(kid)
+        return now, (found if age < self.refresh_seconds + self.grace_seconds else None), age
+
     def key(self, kid: str) -> jwt.PyJWK:
         """The provider's key ``kid``; raises UnknownKey or ProviderUnavailable."""
         with self._lock:
@@ -162,21 +170,17 @@ class ProviderKeys:
             done = self._begin_fetch(now) if due else None
         self._wait(done)
         with self._lock:
-            now = self._clock()
-            found = self._keys.get(kid)
-            age = self._age(now)
-            if found is not None and age < self.refresh_seconds + self.grace_seconds:
+            now, found, age = self._trusted(kid)
+            if found is not None:
                 return found  # current, or the provider cannot be reached and the grace period is not over
-            if found is None and age < self.refresh_seconds:
+            if kid not in self._keys and age < self.refresh_seconds:
                 done = self._begin_fetch(now, unknown_kid=True)  # perhaps a key published since the last fetch
             else:
                 done = None
         self._wait(done)
         with self._lock:
-            now = self._clock()
-            found = self._keys.get(kid)
-            age = self._age(now)
-            if found is not None and age < self.refresh_seconds + self.grace_seconds:
+            now, found, age = self._trusted(kid)
+            if found is not None:
                 return found
             if age < self.refresh_seconds and self._error is None:
                 raise UnknownKey(f"the identity provider does not publish the key {kid!r}")

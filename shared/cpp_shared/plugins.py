@@ -39,6 +39,7 @@ class Plugins:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self.order: list[str] = []
+        self._callers: dict[tuple[str, str], Any] = {}  # (hook, plugin): that plugin's hook caller
         installed = available_plugins()
         seen: set[str] = set()
         for name in names:
@@ -115,8 +116,11 @@ class Plugins:
         for name in self.order:
             if name not in {impl.plugin_name for impl in answering}:
                 continue
-            others = [impl.plugin for impl in answering if impl.plugin_name != name]
-            results = self.pm.subset_hook_caller(hook_name, remove_plugins=others)(**kwargs)
+            key = (hook_name, name)
+            if key not in self._callers:  # made once: the plugins do not change once loaded
+                others = [impl.plugin for impl in answering if impl.plugin_name != name]
+                self._callers[key] = self.pm.subset_hook_caller(hook_name, remove_plugins=others)
+            results = self._callers[key](**kwargs)
             answer = results if caller.spec and caller.spec.opts.get("firstresult") else (results or [None])[0]
             if answer is not None:
                 found.append((name, answer))

@@ -107,7 +107,9 @@ def init_app(app: Flask, settings: Settings) -> None:
     if client is None:
         return
     conf = app.extensions["cpp_web"]
-    plugins = conf.setdefault("plugins", Plugins(settings.plugins))  # as views.plugins() keeps them
+    if "plugins" not in conf:  # as views.plugins() keeps them
+        conf["plugins"] = Plugins(settings.plugins)
+    plugins = conf["plugins"]
     # The services' own checks and claim mapping (and the deployment's cpp_identity hook): refuses a missing
     # JWKS URL, plain http, another authority...
     verifier = TokenVerifier(settings, identity_hook=plugins.hook.cpp_identity)
@@ -235,6 +237,12 @@ def _provider_origin() -> str:
     return " ".join(origins)
 
 
+def _person(principal, user: dict) -> dict:
+    """The session's ``user`` (``user`` with the roles and team the access token now gives)."""
+    return {**user, "role": principal.role, "roles": list(principal.roles),
+            "role_name": people.role_names(principal.roles), "team": principal.team}
+
+
 @bp.get("/sign-in/callback")
 def callback():
     from .views import end_session
@@ -310,8 +318,7 @@ def callback():
         token_expires_at=_expires_at(token, principal.claims),
         id_token=token.get("id_token"),
         last_seen=time.time(),
-        user={"user": principal.user, "name": name, "role": principal.role, "roles": list(principal.roles),
-              "role_name": people.role_names(principal.roles), "team": principal.team},
+        user=_person(principal, {"user": principal.user, "name": name}),
     )
     if token.get("refresh_token"):
         session["refresh_token"] = token["refresh_token"]
@@ -366,8 +373,7 @@ def fresh() -> bool:
         session["refresh_token"] = token["refresh_token"]
     if token.get("id_token"):
         session["id_token"] = token["id_token"]
-    session["user"] = {**user, "role": principal.role, "roles": list(principal.roles),
-                       "role_name": people.role_names(principal.roles), "team": principal.team}
+    session["user"] = _person(principal, user)
     log.info("renewed the access token", user=principal.user)
     return True
 
