@@ -157,13 +157,13 @@ def _handler(rx: _Receiver):
                     except WebhookVerificationError:
                         failed = 1
                     spent = time.perf_counter() - started
-                self.wfile.write(_RESPONSE)
-                with tally.lock:
+                with tally.lock:  # counted before the answer, so a collect after the last answer sees it
                     tally.requests += 1
                     tally.verified += verified
                     tally.verify_failed += failed
                     tally.unsigned += unsigned
                     tally.verify_s += spent
+                self.wfile.write(_RESPONSE)
                 if headers.get("connection", "").lower() == "close":
                     return
 
