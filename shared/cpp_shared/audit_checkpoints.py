@@ -339,7 +339,8 @@ class Checkpointer:
         seq, hash_ = last["seq"], last["hash"]
         try:
             if seq > 0:
-                [record] = self.store.read_log(self.log_name, after_seq=seq - 1, limit=1) or [None]
+                records = self.store.read_log(self.log_name, after_seq=seq - 1, limit=1)
+                record = records[0] if records else None
                 if record is None or record.seq != seq:
                     raise CheckpointRefused(f"the {self.log_name!r} log no longer has entry {seq}, which the last "
                                             f"checkpoint ({last['at']}) recorded: its tail was cut")

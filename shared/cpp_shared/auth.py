@@ -23,6 +23,7 @@ import time
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
+import functools
 from functools import wraps
 from pathlib import Path
 from typing import Any, Callable, Protocol
@@ -245,13 +246,13 @@ class TokenVerifier:
         self.production = not settings.is_development
         #: the identity provider's discovery document, once fetched (production, with CPP_OIDC_DISCOVERY_URL)
         self.discovery: dict[str, Any] | None = None
+        self._jwks: ProviderKeys | None = None
+        self._typ: str | None = None
+        self._discovery_url: str | None = None
         if settings.is_development:
             self._key: Any = load_dev_key(settings.dev_signing_key_file)
             self._algorithms = [DEV_ALGORITHM]
             self._issuer = DEV_ISSUER
-            self._jwks = None
-            self._typ = None
-            self._discovery_url = None
         else:
             for name in sorted(settings.environ):
                 if DEV_KEY_SETTING.fullmatch(name):
@@ -270,7 +271,8 @@ class TokenVerifier:
                     self._check_https(name, url)
             self._ssl_context = _ca_bundle(settings)
             self._timeout = _seconds(settings, "OIDC_JWKS_TIMEOUT_SECONDS", "5", minimum=0.1)
-            self._keys_settings = dict(
+            self._provider_keys = functools.partial(
+                ProviderKeys,
                 refresh_seconds=_seconds(settings, "OIDC_JWKS_REFRESH_SECONDS", "300", minimum=0.1),
                 grace_seconds=_seconds(settings, "OIDC_JWKS_GRACE_SECONDS", "3600"),
                 min_refetch_seconds=_seconds(settings, "OIDC_JWKS_MIN_REFETCH_SECONDS", "5"),
@@ -278,8 +280,8 @@ class TokenVerifier:
                 ssl_context=self._ssl_context,
             )
             # Without a JWKS URL the keys are made once the discovery document has named them (load_keys).
-            self._jwks: ProviderKeys | None = (ProviderKeys(settings.oidc_jwks_url, **self._keys_settings)
-                                               if settings.oidc_jwks_url else None)
+            if settings.oidc_jwks_url:
+                self._jwks = self._provider_keys(settings.oidc_jwks_url)
             # RFC 9068's "at+jwt" (or "application/at+jwt"): refuses ID tokens and other JWTs the provider signs.
             self._typ = _media_type(settings.setting("OIDC_REQUIRE_TYP", "") or "") or None
             self._algorithms = PRODUCTION_ALGORITHMS
@@ -302,6 +304,7 @@ class TokenVerifier:
     def _load_discovery(self) -> None:
         """Fetch the discovery document and check it names this issuer (and this JWKS, when one is set)."""
         url = self._discovery_url
+        assert url is not None, "only called with CPP_OIDC_DISCOVERY_URL set"
         try:
             with urllib.request.urlopen(urllib.request.Request(url, headers={"Accept": "application/json"}),
                                         timeout=self._timeout, context=self._ssl_context) as answer:
@@ -319,7 +322,7 @@ class TokenVerifier:
             raise ConfigError(f"the discovery document at {url} names no jwks_uri")
         if self._jwks is None:
             self._check_https("the discovery document's jwks_uri", jwks_uri)
-            self._jwks = ProviderKeys(jwks_uri, **self._keys_settings)
+            self._jwks = self._provider_keys(jwks_uri)
         elif jwks_uri != self._jwks.url:
             raise ConfigError(f"CPP_OIDC_JWKS_URL is {self._jwks.url!r} but the issuer's discovery document names "
                               f"{jwks_uri!r} as its keys: set one of them, or make them agree")
@@ -332,10 +335,12 @@ class TokenVerifier:
             return
         if self._discovery_url and self.discovery is None:
             self._load_discovery()
+        keys = self._jwks
+        assert keys is not None, "a JWKS URL, or a discovery document naming one (checked when made)"
         try:
-            self._jwks.load()
+            keys.load()
         except Exception as exc:
-            raise ConfigError(f"could not fetch the identity provider's keys from {self._jwks.url} "
+            raise ConfigError(f"could not fetch the identity provider's keys from {keys.url} "
                               f"(CPP_OIDC_JWKS_URL): {type(exc).__name__}: {exc}") from None
 
     def readiness(self) -> str | None:
@@ -353,7 +358,7 @@ class TokenVerifier:
         """The identity provider's keys (production)."""
         return self._jwks
 
-    def _provider_key(self, token: str) -> tuple[Any, list[str]]:
+    def _provider_key(self, token: str, keys: ProviderKeys) -> tuple[Any, list[str]]:
         """The key of the token's ``kid`` and the one algorithm it may be used with."""
         try:
             header = jwt.get_unverified_header(token)
@@ -371,7 +376,7 @@ class TokenVerifier:
         if not isinstance(kid, str) or not KID.fullmatch(kid):
             raise AuthError("the token's header names no usable signing key (kid)", reason=f"kid {kid!r}"[:300])
         try:
-            jwk = self._jwks.key(kid)
+            jwk = keys.key(kid)
         except UnknownKey as exc:
             raise AuthError("the token's signing key is not one the identity provider publishes",
                             reason=str(exc)) from None
@@ -386,7 +391,7 @@ class TokenVerifier:
         if self.production:
             if self._jwks is None:  # the discovery document has not named the keys yet
                 raise IdentityProviderUnavailable("the identity provider's keys are not loaded", 5)
-            key, algorithms = self._provider_key(token)
+            key, algorithms = self._provider_key(token, self._jwks)
         else:
             key, algorithms = self._key, self._algorithms
         try:

@@ -554,6 +554,8 @@ class RabbitNode:
     def _wait_ready(self, deadline: float, launcher: subprocess.Popen | None) -> None:
         """Poll until the AMQP port accepts TCP and a kombu connection opens a channel."""
         last_error: Exception | None = None
+        port = self.amqp_port
+        assert port is not None, "the node's ports are chosen before it starts"
         while True:
             if launcher is not None and launcher.poll() is not None:
                 raise BrokerStartError(
@@ -561,7 +563,7 @@ class RabbitNode:
                     + self._failure_report())
             if launcher is None and not self.is_running():
                 raise BrokerStartError(f"RabbitMQ node {self.node_name} is not running\n" + self._failure_report())
-            if _port_open(self.amqp_port, timeout=0.5):
+            if _port_open(port, timeout=0.5):
                 try:
                     self._check_amqp()
                     return

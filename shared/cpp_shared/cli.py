@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import NoReturn
 
 import click
 
@@ -10,7 +11,7 @@ from . import heartbeat
 from .config import ConfigError, Settings
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"cpp: {message}", err=True)
     sys.exit(2)
 
@@ -209,8 +210,7 @@ def audit_verify(service: str, public_key_file: str | None, checkpoint_file: str
     if not result.ok:
         click.echo(f"{service} audit log NOT intact: {len(result.problems)} problem(s) found", err=True)
         sys.exit(1)
-    if result.intact:
-        latest = result.latest
+    if result.intact and (latest := result.latest) is not None:
         click.echo(f"{service} audit log intact: {result.entries} entries, chain verified, consistent with "
                    f"{result.checkpoints} signed checkpoint(s) (latest: entry {latest['seq']} at {latest['at']}, "
                    f"key {latest['key_id']})")
@@ -231,6 +231,7 @@ def audit_checkpoint(service: str) -> None:
         authority = Plugins(settings.plugins).authority()["code"]
         checkpointer = ac.Checkpointer(open_store(settings.store_url), settings, authority)
         checkpoint = checkpointer.take(force=True)
+        assert checkpoint is not None  # forced: always taken
     except ac.CheckpointRefused as exc:
         click.echo(f"{service} audit log: checkpoint refused: {exc}", err=True)
         sys.exit(1)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, overload
 
 # The four services' APIs, and the caseworker web application people open in a browser.
 DEFAULT_PORTS = {"plans": 5001, "scheduler": 5002, "notify": 5003, "docs": 5004, "web": 5000}
@@ -26,6 +26,14 @@ MODES = ("development", "production")
 
 class ConfigError(Exception):
     """A setting is missing or unsafe; the service must not start."""
+
+
+@overload
+def _lookup(env: Mapping[str, str], service: str, name: str, default: str) -> str: ...
+
+
+@overload
+def _lookup(env: Mapping[str, str], service: str, name: str, default: None = None) -> str | None: ...
 
 
 def _lookup(env: Mapping[str, str], service: str, name: str, default: str | None = None) -> str | None:
@@ -91,6 +99,12 @@ class Settings:
     # The environment the settings were read from, for a service's own
     # settings (``setting``): CPP_<SERVICE>_<NAME>, then CPP_<NAME>.
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    @overload
+    def setting(self, name: str, default: str) -> str: ...
+
+    @overload
+    def setting(self, name: str, default: None = None) -> str | None: ...
 
     def setting(self, name: str, default: str | None = None) -> str | None:
         return _lookup(self.environ, self.service, name, default)

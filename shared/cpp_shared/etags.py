@@ -46,6 +46,7 @@ def _elements(header: str) -> list[str]:
     found, pos = [], 0
     while pos < len(header):
         match = _ELEMENT.match(header, pos)
+        assert match is not None  # the pattern matches at every position (an empty element at worst)
         if match.group(1):
             found.append(match.group(1))
         pos = max(match.end(), pos + 1)

@@ -61,6 +61,7 @@ from limits.storage import Storage
 from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.sansio.response import Response as WsgiResponse
 
 from . import logs
 from .config import ConfigError, Settings
@@ -332,7 +333,7 @@ class RateLimits:
                     declared += [(method, rule) for rule in getattr(fn, "cpp_rate_limits", ())]
             else:
                 declared += [(None, rule) for rule in getattr(view, "cpp_rate_limits", ())]
-            wrapped = view
+            wrapped: Any = view  # Flask-Limiter's decorator types allow async views, which these are not
             for method, rule in declared:
                 text = configured(settings, rule)
                 if text is None:
@@ -363,7 +364,7 @@ class RateLimits:
     def _breached(self, rule: Rule, limit: RequestLimit) -> Response:
         return self.refusal(rule, limit.limit, limit.window[0])
 
-    def _too_many(self, exc: TooManyRequests) -> Response:
+    def _too_many(self, exc: TooManyRequests) -> WsgiResponse:
         if exc.response is not None:
             return exc.response
         from .web import error_body  # a limit whose refusal could not be built (storage failed meanwhile)
@@ -395,7 +396,7 @@ class RateLimits:
 
     def _count_token_failure(self, response: Response) -> Response:
         key = g.pop("cpp_token_failure_key", None)
-        if key is not None and TOKEN_FAILURES.counts(response):
+        if key is not None and refused(response):  # TOKEN_FAILURES's counts
             try:
                 for item in self.token_failures:
                     self.strategy.hit(item, *self._token_ids(key))

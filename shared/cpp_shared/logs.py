@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO, cast
 
 import structlog
 from structlog.contextvars import bind_contextvars, clear_contextvars
@@ -43,14 +44,14 @@ def configure(service: str, fmt: str = "json", level: int = logging.INFO) -> Non
         wrapper_class=structlog.make_filtering_bound_logger(level),
         # One write() per line: processes sharing a log file never interleave
         # inside a line (print() writes the text and the newline apart).
-        logger_factory=structlog.WriteLoggerFactory(_CurrentStderr()),
+        logger_factory=structlog.WriteLoggerFactory(cast(TextIO, _CurrentStderr())),
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.bind_contextvars(service=service)
     _configured = True
 
 
-def bind_context(**ids: str) -> None:
+def bind_context(**ids: str | None) -> None:
     bind_contextvars(**{k: v for k, v in ids.items() if v})
 
 

@@ -20,7 +20,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from .store import DuplicateKey, Store, UnitOfWork
+from .store import DuplicateKey, Store, StoreError, UnitOfWork
 
 BUS_STATS = "bus_stats"  # collection: {_id: "[<authority>|]<kind>|<handler>|<slot>", kind, handler, n}
 BUS_OUTCOMES = "bus_outcomes"  # collection: {_id: a counted outcome's key} (see BusCounters.commit)
@@ -37,6 +37,8 @@ class StoreMetricsCollector(Collector):
         messages = CounterMetricFamily(
             "cpp_messages", "Messages handled by this service's consumers", labels=["service", "handler", "outcome"]
         )
+        if self.store is None:  # a service without a store (the web application): nothing to show
+            return
         try:
             stats = self.store.outbox_stats()
             backlog.add_metric([self.service], stats.pending)
@@ -123,6 +125,7 @@ class BusCounters:
         attempt), a repeat of an outcome already counted (a crash between
         this commit and the ack, then the redelivery) is not counted again.
         Raises ``StoreError`` when the count cannot be committed."""
+        outcome: StoreError | None = None
         for _ in range(3):
             uow = self.store.begin()
             if once is not None:
@@ -136,6 +139,7 @@ class BusCounters:
             if once is not None and self.store.collection(BUS_OUTCOMES).find_one({"_id": once}) is not None:
                 return  # counted before
             # Otherwise two processes of one slot created the same row at once: again.
+        assert outcome is not None  # the third DuplicateKey
         raise outcome
 
 

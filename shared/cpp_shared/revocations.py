@@ -65,6 +65,7 @@ def record(*, revocation_id: str, user: str | None, jti: str | None, not_before:
         # What the check compares a token's iat with (unix seconds).
         doc["iat_before"] = datetime.fromisoformat(not_before).astimezone(timezone.utc).timestamp()
     else:
+        assert jti is not None  # a user or a token, checked above
         doc["key"] = key(TOKEN, jti)
         doc["iat_before"] = None
     return doc

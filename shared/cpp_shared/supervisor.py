@@ -30,7 +30,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from .broker import RabbitNode
 
 from . import process_status
 from .config import ConfigError, Settings, env_value
@@ -122,7 +125,7 @@ class Platform:
         self.out = out or sys.stdout
         self.clock, self.wall = clock, wall
         self.stopping = False
-        self.node = None
+        self.node: RabbitNode | None = None
         self.broker_pid: int | None = None
         self.broker_next_start = 0.0
         self.broker_restarts = 0
@@ -202,15 +205,15 @@ class Platform:
             return
         from .broker import BrokerError, RabbitNode
 
-        self.node = RabbitNode(data_dir / "rabbitmq")
+        self.node = node = RabbitNode(data_dir / "rabbitmq")
         self.say("starting RabbitMQ (first start takes a few seconds)...")
         try:
-            self.node.start(owner_pid=os.getpid())  # stopped by a watchdog if this supervisor is killed
+            node.start(owner_pid=os.getpid())  # stopped by a watchdog if this supervisor is killed
         except BrokerError as exc:
             raise RuntimeError(f"{exc}\nOr set CPP_BROKER_URL to a running RabbitMQ (amqp://user:pass@host:5672//).") from None
-        os.environ["CPP_BROKER_URL"] = self.node.amqp_url
-        self.broker_pid = self.node.pid
-        self.say(f"broker     {self.node.amqp_url.rsplit('@', 1)[-1]} (data in {data_dir / 'rabbitmq'})")
+        os.environ["CPP_BROKER_URL"] = node.amqp_url
+        self.broker_pid = node.pid
+        self.say(f"broker     {node.amqp_url.rsplit('@', 1)[-1]} (data in {data_dir / 'rabbitmq'})")
 
     def _watch_broker(self, now: float) -> None:
         """A private broker that died is started again, on the same port (the
@@ -409,17 +412,17 @@ class Platform:
         for _command, proc, _log in self.after_up:
             if proc.poll() is None:
                 _signal_group(proc, signal.SIGTERM)
-        live = [c for c in self.children if c.proc and c.proc.poll() is None]
-        for child in live:
-            _signal_group(child.proc, signal.SIGTERM)
+        live = [(c.name, c.proc) for c in self.children if c.proc and c.proc.poll() is None]
+        for _name, proc in live:
+            _signal_group(proc, signal.SIGTERM)
         deadline = time.monotonic() + 25
-        for child in live:
+        for name, proc in live:
             try:
-                child.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                self.say(f"{child.name} did not stop in time; killing it")
-                _signal_group(child.proc, signal.SIGKILL)
-                child.proc.wait(timeout=5)
+                self.say(f"{name} did not stop in time; killing it")
+                _signal_group(proc, signal.SIGKILL)
+                proc.wait(timeout=5)
         # Grandchildren (gunicorn workers) share their parent's process group.
         for child in self.children:
             if child.proc:

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from flask import Flask, Response, g, has_request_context, jsonify, request
 from flask_smorest import Api
+from flask.json.provider import DefaultJSONProvider
 from kombu import Connection
 from werkzeug.exceptions import HTTPException
 
@@ -166,6 +167,7 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> Flask:
     )
     # Keys in the order the code gives them; sorting would also fail on the
     # mixed str/int keys of a list's field errors (a 500 instead of a 422).
+    assert isinstance(app.json, DefaultJSONProvider)
     app.json.sort_keys = False
     app.extensions["cpp"] = ctx
     # Every operation completed by the same rules: its id, its error answers, If-Match, the feed key.

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from typing import NoReturn
 from pathlib import Path
 
 import click
@@ -15,7 +16,7 @@ from . import people
 STORE_SERVICES = ("plans", "scheduler", "notify", "docs")
 
 
-def _fail(message: str, code: int = 2) -> None:
+def _fail(message: str, code: int = 2) -> NoReturn:
     click.echo(f"cpp demo: {message}", err=True)
     sys.exit(code)
 
@@ -58,6 +59,8 @@ def seed(settings: Settings, *, wait: float = 120.0) -> None:
     def token_for(user: str) -> str:
         if user not in tokens:
             p = people.by_user(user)
+            if p is None:
+                raise click.ClickException(f"{user!r} is not one of the made-up people")
             tokens[user] = issue_dev_token(settings, role=p.role, authority=authority, user=p.user, name=p.name,
                                            email=p.email, team=p.team, manager=p.manager, create_key=False)
         return tokens[user]

@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from . import people
 
@@ -375,7 +375,7 @@ def seeded(data_dir: Path | str) -> bool:
     return (Path(data_dir) / MARKER).exists()
 
 
-def enabled(environ: dict | None = None) -> bool:
+def enabled(environ: Mapping[str, str] | None = None) -> bool:
     """CPP_DEMO=0 (or false, no, off) starts empty."""
     value = (environ if environ is not None else os.environ).get("CPP_DEMO", "1").strip().lower()
     return value not in ("0", "false", "no", "off")

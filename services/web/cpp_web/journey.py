@@ -124,7 +124,7 @@ def review_outcome(conference_id: str):
                                 "attendees": attendees_of(form.attendees)}
         if form.decision.data == "end":
             body["reason"] = form.reason.data.strip()
-        if form.decision.data == "revise":
+        if form.decision.data == "revise" and plan is not None:  # refused above without one
             body["plan"] = {**_agreed_content(plan), "concerns": form.concerns.data}
         answer = step.send("POST", f"/v1/conferences/{conference_id}/outcome", body, REVIEW_FIELDS, key=form.key.data)
         if answer:
@@ -289,7 +289,7 @@ def words(entry: dict) -> str:
     if type_ == "conference_held":
         if d.get("kind") == "review":
             decided = {"continue": f"the {term('plan')} continues", "revise": f"the {term('plan')} is revised",
-                       "end": f"the {term('plan')} ends"}.get(d.get("decision"), "decision recorded")
+                       "end": f"the {term('plan')} ends"}.get(d.get("decision", ""), "decision recorded")
         else:
             decided = f"a {term('plan')} is needed" if d.get("plan_required") else \
                 f"no {term('plan')} needed, the child steps down to a child in need plan"

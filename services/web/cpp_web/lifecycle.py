@@ -366,8 +366,8 @@ def schedule_conference(case_id: str):
             body["chair"] = form.chair.data
         if step.send("POST", f"/v1/cases/{case_id}/conferences", body,
                      {k: k for k in ("kind", "scheduled_for", "chair")}, key=form.key.data):
-            return _done(f"The {term(KINDS[form.kind.data])} is scheduled for {form.scheduled_for.data.day} "
-                         f"{form.scheduled_for.data:%B %Y}.", url_for("web.case", case_id=case_id))
+            return _done(f"The {term(KINDS[form.kind.data])} is scheduled for {day(form.scheduled_for.iso)}.",
+                         url_for("web.case", case_id=case_id))
     return step.page("lifecycle/schedule_conference.html", case=case, child_name=child_name(kid))
 
 
@@ -398,7 +398,7 @@ class MoveConferenceForm(Worded, FlaskForm):
 
 
 def _changed(record: dict, case: dict, kid: dict):
-    kind = kinds().get(record.get("kind"), "conference").lower()
+    kind = kinds().get(record.get("kind", ""), "conference").lower()
     return changed_since_read(
         "Someone changed this conference since you opened it",
         [f"Your change to the {kind} for {child_name(kid)} was not saved, so that theirs is not lost.",
@@ -423,7 +423,7 @@ def move_conference(conference_id: str):
         except ChangedSinceRead:
             return _changed(record, case, kid)
         if moved:
-            return _done(f"The conference is moved to {form.scheduled_for.data.day} {form.scheduled_for.data:%B %Y}.",
+            return _done(f"The conference is moved to {day(form.scheduled_for.iso)}.",
                          url_for("lifecycle.conference", conference_id=conference_id))
     return step.page("lifecycle/move_conference.html", conference=record, case=case, child_name=child_name(kid),
                      kinds=kinds())

@@ -43,6 +43,8 @@ class DayField(DateField):
         kwargs.setdefault("widget", GovDateInput())
         super().__init__(label, validators, format="%d %m %Y", **kwargs)
 
+    raw_data: list[str] | None
+
     def process(self, formdata: Any, data: Any = None, **kwargs: Any) -> None:
         super().process(formdata, data, **kwargs)
         if self.raw_data is not None and len(self.raw_data) != 3:
@@ -95,6 +97,8 @@ def yes_no(label: str, message: str, **kwargs: Any) -> RadioField:
 class KeyField(HiddenField):
     """The form's Idempotency-Key: made when the form is opened and sent back
     with it, so a form posted twice creates one record."""
+
+    data: str | None
 
     def process(self, formdata: Any, data: Any = None, **kwargs: Any) -> None:
         super().process(formdata, data, **kwargs)

@@ -153,7 +153,7 @@ def request_page(request_id: str):
     if form.is_submitted() and not can_decide:
         if record.get("status") != "waiting":
             step.problems.append(f"This request is already decided: "
-                                 f"{STATUS.get(record.get('status'), 'decided').lower()}.")
+                                 f"{STATUS.get(record.get('status', ''), 'decided').lower()}.")
         else:
             step.problems.append("Only a team manager records the panel's decision.")
         step.refused = True

@@ -229,7 +229,7 @@ def plan(plan_id: str):
     staff_name(agreed_by, by)
     return render_template("plan/plan.html", plan=record, content=content, outcomes=outcomes,
                            child_name="Unnamed child" if isinstance(child, NotFound) else child_name(child),
-                           status=STATUSES.get(record.get("status"), record.get("status")),
+                           status=STATUSES.get(record.get("status", ""), record.get("status")),
                            agreed=agreed_words(record.get("agreed")), action_statuses=ACTION_STATUSES,
                            can_change=holds("social_worker", "team_manager")
                            and record.get("status") != "ended")
@@ -652,7 +652,7 @@ def new_visit(plan_id: str):
 # --- documents ---
 
 def document_rows(documents: list[dict]) -> list[dict]:
-    return [{**d, "title": DOCUMENT_KINDS.get(d.get("kind"), words_of(d.get("kind"))),
+    return [{**d, "title": DOCUMENT_KINDS.get(d.get("kind", ""), words_of(d.get("kind"))),
              "audience": "The family" if d.get("kind") in FAMILY_KINDS else "Professionals"} for d in documents]
 
 

@@ -352,7 +352,7 @@ def share_field(name: str) -> str | None:
 def show_invalid(form: FlaskForm, exc: Invalid, to_field) -> list[str]:
     """Put a 422's messages on the matching fields; the rest are returned,
     for the error summary on their own."""
-    rest = []
+    rest: list[str] = []
     for name, messages in exc.fields.items():
         target = to_field(name)
         field = getattr(form, target, None) if target else None

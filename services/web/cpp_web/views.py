@@ -13,10 +13,11 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
-from typing import Any, Callable
+from typing import Any, Callable, cast
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_session.base import ServerSideSessionInterface
 
 from cpp_shared.auth import issue_dev_token
 from cpp_shared.config import ConfigError
@@ -165,7 +166,7 @@ def _pool() -> ThreadPoolExecutor:
         return _POOL
 
 
-def api_at_once(*calls: tuple, keep: tuple[type[ServiceError], ...] = ()) -> list[Any]:
+def api_at_once(*calls: tuple | None, keep: tuple[type[ServiceError], ...] = ()) -> list[Any]:
     """Independent GETs of one page made at once, as the signed-in person:
     each call ``(service, path)`` or ``(service, path, params)``, or None for
     no call (answered None). Their answers come back in the order given. An
@@ -254,7 +255,7 @@ def end_session() -> None:
     session id is never used again (a new one is given when the session next
     holds anything)."""
     if session:
-        current_app.session_interface.regenerate(session)  # deletes the stored one, takes a new id
+        cast(ServerSideSessionInterface, current_app.session_interface).regenerate(session)  # deletes the stored one, takes a new id
     session.clear()
 
 
@@ -330,7 +331,7 @@ def is_overdue(d: dict, today: date | None = None) -> bool:
     """Overdue as of today, also before the scheduler's next tick marks it:
     open, and past its due date (a range rule's latest)."""
     last = d.get("latest_on") or d.get("due_on")
-    return d.get("status") == "overdue" or (d.get("status") in OPEN and bool(last)
+    return d.get("status") == "overdue" or (d.get("status") in OPEN and last is not None
                                             and last < (today or date.today()).isoformat())
 
 

@@ -10,6 +10,7 @@ England's words.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from wtforms import SelectChoice
@@ -60,7 +61,13 @@ def fill(text: str) -> str:
     return text.format_map(_Words()) if "{" in text else text
 
 
-class Worded:
+if TYPE_CHECKING:  # a mixin for forms: typed as the form it is mixed into
+    from flask_wtf import FlaskForm as _Form
+else:
+    _Form = object
+
+
+class Worded(_Form):
     """A form whose labels, hints, choices and error messages may name the
     platform's terms as ``{enquiries}``, ``{Initial_conference}`` and so on:
     they read in the deployment's words. Put it before FlaskForm in the bases."""

@@ -93,7 +93,7 @@ def open_store(url: str) -> Store:
         database = unquote(urlsplit(url).path.lstrip("/"))
         if not database:
             raise ValueError(f"the MongoDB URL must name the database, as in mongodb://host:27017/dbname: {_redact(url)}")
-        client = pymongo.MongoClient(url, serverSelectionTimeoutMS=3000, tz_aware=True)
+        client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(url, serverSelectionTimeoutMS=3000, tz_aware=True)
         return MongoStore(client, database, owns_client=True)
 
     if scheme == "mongomock":

@@ -67,7 +67,8 @@ class _NotJSON(Exception):
     way out, so the happy path builds no path strings at all."""
 
     def __init__(self, error: type[Exception], message: str) -> None:
-        self.error, self.message, self.path = error, message, []
+        self.error, self.message = error, message
+        self.path: list[str] = []
 
 
 def _json_copy(value: Any) -> Any:
@@ -309,8 +310,7 @@ def _set_path(doc: dict[str, Any], segs: list[str], value: Any) -> None:
             nxt = cur.get(seg)
             if nxt is None and seg not in cur:
                 nxt = cur[seg] = {}
-        elif isinstance(cur, list) and path_index(seg) is not None:
-            i = path_index(seg)
+        elif isinstance(cur, list) and (i := path_index(seg)) is not None:
             if i >= len(cur):
                 cur.extend([None] * (i + 1 - len(cur)))
             if cur[i] is None:
@@ -322,8 +322,7 @@ def _set_path(doc: dict[str, Any], segs: list[str], value: Any) -> None:
     last = segs[-1]
     if isinstance(cur, dict):
         cur[last] = value
-    elif isinstance(cur, list) and path_index(last) is not None:
-        i = path_index(last)
+    elif isinstance(cur, list) and (i := path_index(last)) is not None:
         if i >= len(cur):
             cur.extend([None] * (i + 1 - len(cur)))
         cur[i] = value
@@ -336,8 +335,8 @@ def _get_path(doc: Any, segs: list[str]) -> tuple[bool, Any]:
     for seg in segs:
         if isinstance(cur, dict) and seg in cur:
             cur = cur[seg]
-        elif isinstance(cur, list) and path_index(seg) is not None and path_index(seg) < len(cur):
-            cur = cur[path_index(seg)]
+        elif isinstance(cur, list) and (i := path_index(seg)) is not None and i < len(cur):
+            cur = cur[i]
         else:
             return False, None
     return True, cur
@@ -350,8 +349,8 @@ def _unset_path(doc: dict[str, Any], segs: list[str]) -> None:
     last = segs[-1]
     if isinstance(parent, dict):
         parent.pop(last, None)
-    elif isinstance(parent, list) and path_index(last) is not None and path_index(last) < len(parent):
-        parent[path_index(last)] = None  # MongoDB keeps array positions: the element becomes null
+    elif isinstance(parent, list) and (i := path_index(last)) is not None and i < len(parent):
+        parent[i] = None  # MongoDB keeps array positions: the element becomes null
 
 
 def apply_update(doc: dict[str, Any], update: dict[str, Any], *, inserting: bool,

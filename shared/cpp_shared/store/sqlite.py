@@ -40,7 +40,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, cast
 
 try:
     import fcntl as _fcntl
@@ -157,7 +157,7 @@ class _FilterCompiler:
         return ":" + name
 
     def compile(self, filter: dict[str, Any]) -> str:
-        parts = []
+        parts: list[str] = []
         for field, cond in filter.items():
             segs = field.split(".")
             if is_operator_dict(cond):
@@ -397,7 +397,7 @@ class _WriteTurns:
             try:
                 yield
             finally:
-                if locked:
+                if locked and fd is not None:
                     _fcntl.flock(fd, _fcntl.LOCK_UN)
 
 
@@ -616,9 +616,10 @@ class SQLiteStore(Store):
 
     def commit_all(self, units: list[UnitOfWork]) -> list[StoreError | None]:
         outcomes: list[StoreError | None] = [None] * len(units)
-        for uow in units:
-            uow.closed = True  # type: ignore[attr-defined]
-        work = [(i, u) for i, u in enumerate(units) if u.ordered_ops()]  # type: ignore[attr-defined]
+        buffered = [cast(BufferedUnitOfWork, uow) for uow in units]  # what begin() gives
+        for uow in buffered:
+            uow.closed = True
+        work = [(i, u) for i, u in enumerate(buffered) if u.ordered_ops()]
         if not work:
             return outcomes
         tables = self._tables_of([u for _, u in work])

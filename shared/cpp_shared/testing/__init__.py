@@ -47,7 +47,10 @@ def deliver_event(service_ctx: Any, type: str, data: dict[str, Any], *, subject:
     """Build one event and hand it to a service's handlers; returns it."""
     from ..messaging.events import new_event
 
-    event = new_event(type, source=source, subject=subject or data.get("case_id") or data.get("plan_id"),
+    about = subject or data.get("case_id") or data.get("plan_id")
+    if not about:
+        raise ValueError(f"give the {type} event a subject: its data has no case_id or plan_id")
+    event = new_event(type, source=source, subject=about,
                       data=data, authority=service_ctx.authority["code"], event_id=event_id)
     hand_over(service_ctx, event)
     return event

@@ -628,7 +628,7 @@ class StoreContract:
                 uow.replace("plans", {"no": "id"}, expected_version=1)
             with pytest.raises(ValueError):
                 uow.insert("outbox", {})
-            doc = {"_id": "p", "tags": ["a"]}
+            doc: dict[str, Any] = {"_id": "p", "tags": ["a"]}
             uow.insert("plans", doc)
             doc["tags"].append("changed after the call")
         assert store.collection("plans").find_one({"_id": "p"})["tags"] == ["a"]  # type: ignore[index]
@@ -656,7 +656,7 @@ class StoreContract:
         assert isinstance(outcomes[1], VersionConflict)
         assert isinstance(outcomes[2], DuplicateKey)
         cases = store.collection("cases")
-        assert cases.find_one({"_id": "a"})["ref"] == "r-a"
+        assert cases.find_one({"_id": "a"})["ref"] == "r-a"  # type: ignore[index]
         assert cases.find_one({"_id": "b"}) is None and cases.find_one({"_id": "c"}) is None
         assert cases.find_one({"_id": "existing"}) == {"_id": "existing", "n": 3, "version": 2}
         assert [m.message_id for m in store.outbox_pending()] == ["ev-a"]
@@ -943,6 +943,7 @@ class StoreContract:
         first, second = store.outbox_pending()
         stats = store.outbox_stats()
         assert stats.pending == 2
+        assert stats.oldest_created_at is not None
         assert stats.oldest_created_at == pytest.approx(first.created_at)
         assert 0 <= time.time() - stats.oldest_created_at < 60
         store.outbox_mark_sent([first.seq])
@@ -1139,13 +1140,13 @@ class StoreContract:
             for log in ("has space", "", "outbox", "log_entries", "system.x"):
                 with pytest.raises(ValueError):
                     uow.append(log, {"n": 1})
-            for entry in ({"_id": "x"}, {"_private": 1}, {"a.b": 1}, {"$set": 1}, {"x": float("nan")}, {"s": "\ud800"}):
+            for bad in ({"_id": "x"}, {"_private": 1}, {"a.b": 1}, {"$set": 1}, {"x": float("nan")}, {"s": "\ud800"}):
                 with pytest.raises(ValueError):
-                    uow.append("audit", entry)
-            for entry in ({"when": datetime.datetime(2024, 1, 1)}, ["not", "a", "dict"], None, {1: "int key"}):
+                    uow.append("audit", bad)
+            for wrong in ({"when": datetime.datetime(2024, 1, 1)}, ["not", "a", "dict"], None, {1: "int key"}):
                 with pytest.raises(TypeError):
-                    uow.append("audit", entry)  # type: ignore[arg-type]
-            entry = {"tags": ["a"], "pair": (1, 2)}
+                    uow.append("audit", wrong)  # type: ignore[arg-type]
+            entry: dict[str, Any] = {"tags": ["a"], "pair": (1, 2)}
             uow.append("audit", entry)
             entry["tags"].append("changed after the call")
         [record] = store.read_log("audit")
