@@ -192,9 +192,21 @@ def load_dev_key(path: Path, *, create: bool = True) -> bytes:
         raise ConfigError(f"no development signing key at {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32).encode()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(key)
+    # Written whole under a name of its own, then linked into place: a process starting at the same moment
+    # finds no key or a whole one, never an empty file; of two making one at once, the first link wins.
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(key)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            return load_dev_key(path, create=False)
+    finally:
+        draft.unlink(missing_ok=True)
     return key
 
 
