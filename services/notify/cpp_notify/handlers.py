@@ -20,8 +20,8 @@ from cpp_shared.messaging.consumer import HandlerContext, Handlers
 from . import store as st
 from .domain.deliveries import chain_key, new_delivery
 from .domain.minimise import minimise, partner_may_receive
+from .domain.people import PEOPLE_EVENTS, messages_for
 from .domain.subscriptions import ESCALATION, matches, receives_escalation
-from .people import PEOPLE_EVENTS, owe_messages, update_people
 from .runtime import EVENT_CATALOGUE, runtime
 
 handlers = Handlers(ordering_key=chain_key)
@@ -78,14 +78,16 @@ def owe_deliveries(event: dict[str, Any], ctx: HandlerContext) -> None:
 
 @handlers.on("plan.*", *PEOPLE_EVENTS)
 def tell_people(event: dict[str, Any], ctx: HandlerContext) -> None:
-    update_people(ctx.uow, event)
+    st.update_people(ctx.uow, event)
     if event["type"] not in PEOPLE_EVENTS:
         return
     data = event.get("data") or {}
     plan_id = data.get("plan_id")
     people = ctx.store.collection(st.PEOPLE).find_one({"_id": plan_id}) if plan_id else None
     rt = runtime(ctx.app)
-    made = owe_messages(event, uow=ctx.uow, people=people, plugins=ctx.app.plugins, templates=rt.templates,
-                        channels=rt.channels, organiser=rt.organiser, now=time.time(), store=ctx.store)
+    made = messages_for(event, people=people, plugins=ctx.app.plugins, templates=rt.templates, channels=rt.channels,
+                        organiser=rt.organiser, now=time.time(), heard=st.Heard(ctx.store))
+    for message in made:
+        ctx.uow.insert(st.MESSAGES, message)
     if made:
         rt.wake()

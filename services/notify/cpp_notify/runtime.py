@@ -12,8 +12,8 @@ from cpp_shared.web import ServiceContext
 
 from . import urls
 from .domain.minimise import Catalogue
+from .domain.people import BUILT_IN_CHANNELS, Templates
 from .mailer import SmtpSettings
-from .people import BUILT_IN_CHANNELS, Templates
 from .secretbox import SecretBox
 
 #: The platform's event catalogue, as minimisation reads it.
