@@ -74,7 +74,7 @@ def feed_key_days(settings: Settings) -> int:
 
 
 blp = Blueprint("calendar", __name__, url_prefix="/v1",
-                         description="A plan's meetings and deadlines as an iCalendar feed")
+                description="A plan's meetings and deadlines as an iCalendar feed")
 
 
 def _hash(key: str) -> str:

@@ -7,10 +7,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from flask import current_app
-from flask_smorest import abort
 
 from cpp_shared import staff
-from cpp_shared.auth import current_principal
 from cpp_shared.web import ServiceContext
 
 from .. import store as st
@@ -36,14 +34,6 @@ def clock() -> datetime:
 
 def now() -> str:
     return clock().isoformat()
-
-
-def load(record_id: str) -> dict[str, Any]:
-    """The caller's authority's deadline, or a 404."""
-    doc = ctx().store.collection(st.DEADLINES).find_one({"_id": record_id})
-    if doc is None or doc.get("authority") != current_principal().authority:
-        abort(404, message=f"no deadline {record_id}")
-    return doc
 
 
 def named(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -17,11 +17,19 @@ from .. import store as st
 from ..domain import words
 from ..domain.deadlines import OPEN, STATUSES, event_data, set_due_date
 from . import common
-from .common import MANAGERS, READERS, ctx, load, named, rt
+from .common import MANAGERS, READERS, ctx, named, rt
 from .rules import RuleSchema
 
 blp = Blueprint("deadlines", __name__, url_prefix="/v1/deadlines",
-                          description="Deadlines from the timescale rules, per case and plan")
+                description="Deadlines from the timescale rules, per case and plan")
+
+
+def _load(deadline_id: str) -> dict[str, Any]:
+    """The caller's authority's deadline, or a 404."""
+    doc = ctx().store.collection(st.DEADLINES).find_one({"_id": deadline_id})
+    if doc is None or doc.get("authority") != current_principal().authority:
+        abort(404, message=f"no deadline {deadline_id}")
+    return doc
 
 
 class MetSchema(Schema):
@@ -169,7 +177,7 @@ class DeadlineOne(MethodView):
     def get(self, deadline_id: str):
         """One deadline, with how its date was reached: the rule, the anchor,
         the days counted and the weekends, holidays and closures skipped."""
-        doc = load(deadline_id)
+        doc = _load(deadline_id)
         audit.record_read(ctx().store, "deadline", deadline_id, child_id=doc.get("child_id"))
         return {**named([doc])[0], "explanation": explanation(doc)}
 
@@ -189,7 +197,7 @@ class DeadlineDueDate(MethodView):
         """Give a date to a deadline whose source sets none (the resource
         panel's "timescale required"), or move an open one by decision, with
         the reason; who and when are recorded."""
-        doc = load(deadline_id)
+        doc = _load(deadline_id)
         r = rt()
         due: date = args["due_on"]
         if doc["status"] not in OPEN:
