@@ -16,6 +16,7 @@ MEETINGS = "meetings"
 FEEDS = "calendar_feeds"
 CASE_PEOPLE = "case_people"  # per case: its people and conferences (domain/people.py)
 CHILDREN = children.COLLECTION  # per child: who they are, as the latest event about them said
+STAFF = staff.COLLECTION  # the staff directory (cpp_shared.staff), found by user id
 
 
 def setup_store(store: Store) -> None:

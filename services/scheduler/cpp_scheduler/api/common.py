@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import current_app
 
-from cpp_shared import staff
 from cpp_shared.web import ServiceContext
 
 from .. import store as st
@@ -45,7 +44,7 @@ def named(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     children = {c["_id"]: people.child_ref(c) for c in store.collection(st.CHILDREN).find(
         {"_id": {"$in": child_ids}})} if child_ids else {}
     users = [(d.get("assignee") or {}).get("user") for d in docs]
-    known = {e["user"]: e.get("name") for e in store.collection(staff.COLLECTION).find(
+    known = {e["user"]: e.get("name") for e in store.collection(st.STAFF).find(
         {"user": {"$in": sorted({u for u in users if u})}})} if any(users) else {}
     out = []
     for d in docs:
