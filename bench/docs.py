@@ -46,8 +46,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cpp_docs import store as st  # noqa: E402
 from cpp_docs.app import create_app  # noqa: E402
-from cpp_docs.documents import Documents  # noqa: E402
+from cpp_docs.domain.documents import Documents  # noqa: E402
 from cpp_docs.handlers import handlers  # noqa: E402
+from cpp_docs.pdf import document_pdf  # noqa: E402
 from cpp_docs.render import Renderer, documents  # noqa: E402
 from cpp_shared.config import Settings  # noqa: E402
 from cpp_shared.logs import configure  # noqa: E402
@@ -133,13 +134,13 @@ def bench_render(ctx, rounds: int) -> dict:
                   "status": "pending"} for i in range(5)]
     out: dict = {"actions": len(content["actions"]), "rounds": rounds, "seconds": {}, "pages": {}, "bytes": {}}
     hello = "<!DOCTYPE html><html lang='en'><body><h1>Hello</h1><p>One paragraph.</p></body></html>"
-    out["seconds"]["baseline: one-paragraph PDF"] = timed(lambda: docs.pdf(hello, "hello"), rounds)
+    out["seconds"]["baseline: one-paragraph PDF"] = timed(lambda: document_pdf(hello, "hello"), rounds)
     for kind in ("professional_plan", "family_plan"):
         job = {"_id": f"bench:{kind}", "kind": kind, "snapshot": snapshot("p1", 2, content), "large_print": False}
         html = docs.html(job, deadlines=deadlines)
         out["seconds"][f"{kind} HTML"] = timed(lambda: docs.html(job, deadlines=deadlines), rounds)
-        out["seconds"][f"{kind} PDF"] = timed(lambda: docs.pdf(html, job["_id"]), rounds)
-        pdf = docs.pdf(html, job["_id"])
+        out["seconds"][f"{kind} PDF"] = timed(lambda: document_pdf(html, job["_id"]), rounds)
+        pdf = document_pdf(html, job["_id"])
         out["bytes"][kind] = {"html": len(html.encode()), "pdf": len(pdf)}
         out["pages"][kind] = pages_of(pdf)
     return out
@@ -185,7 +186,7 @@ def bench_consumer(workdir: Path, n_events: int, n_jobs: int) -> dict:
         for job in pending[n_jobs:]:
             uow.update(st.JOBS, {"_id": job["_id"]}, {"$set": {"status": "bench-skipped"}})
     renderer = Renderer(ctx, batch=n_jobs)
-    documents(ctx).pdf("<p>warm</p>", "warm")  # WeasyPrint's first call loads fonts
+    document_pdf("<p>warm</p>", "warm")  # WeasyPrint's first call loads fonts
     t, cpu = time.perf_counter(), time.process_time()
     result = renderer.run_once(use_lease=False)
     render_s, render_cpu = time.perf_counter() - t, time.process_time() - cpu

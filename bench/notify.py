@@ -285,7 +285,7 @@ def verify_cost(body: str, rounds: int = 2000) -> float:
     """Seconds of one standardwebhooks verification of ``body`` (signed as the
     sender signs), in this process: what each receiver adds per delivery."""
     from cpp_notify.sender import signature_header  # noqa: PLC0415
-    from cpp_notify.subscriptions import new_secret  # noqa: PLC0415
+    from cpp_notify.domain.subscriptions import new_secret  # noqa: PLC0415
     from datetime import datetime, timezone  # noqa: PLC0415
 
     secret = new_secret()
@@ -331,9 +331,10 @@ def plan_events(n: int, plans: int, round_no: int = 1) -> list[dict]:
 
 def delivery_bodies(events: list[dict]) -> list[bytes]:
     """The bodies the handlers store for a subscription of the default scope."""
-    from cpp_notify.minimise import DEFAULT_CLASSES, minimise  # noqa: PLC0415
+    from cpp_notify.domain.minimise import DEFAULT_CLASSES, minimise  # noqa: PLC0415
+    from cpp_notify.runtime import EVENT_CATALOGUE  # noqa: PLC0415
 
-    return [json.dumps(minimise(e, list(DEFAULT_CLASSES)), separators=(",", ":"), sort_keys=True).encode()
+    return [json.dumps(minimise(e, list(DEFAULT_CLASSES), EVENT_CATALOGUE), separators=(",", ":"), sort_keys=True).encode()
             for e in events]
 
 

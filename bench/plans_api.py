@@ -33,7 +33,7 @@ Measurements:
 Aims (the issue's): lookup >= 50% of hello's rate; p99 < 20 ms at 200 requests/s.
 Both requests write (an audit entry; the lookup also an event in the outbox)
 and answer only once it is committed (concurrent requests of a worker share
-a commit: cpp_plans/group_commit.py); the report does not assert, it tells.
+a commit: cpp_shared/store/group_commit.py); the report does not assert, it tells.
 """
 from __future__ import annotations
 

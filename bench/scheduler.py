@@ -53,9 +53,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cpp_scheduler import store as st  # noqa: E402
 from cpp_scheduler.app import create_app  # noqa: E402
-from cpp_scheduler.calendar import WorkingCalendar  # noqa: E402
-from cpp_scheduler.deadlines import Scope, new_deadline, set_due_date  # noqa: E402
-from cpp_scheduler.rules import closure_days  # noqa: E402
+from cpp_scheduler.domain.calendar import WorkingCalendar  # noqa: E402
+from cpp_scheduler.domain.deadlines import Scope, new_deadline, set_due_date  # noqa: E402
+from cpp_scheduler.domain.rules import closure_days  # noqa: E402
 from cpp_scheduler.runtime import runtime  # noqa: E402
 from cpp_scheduler.tick import Ticker  # noqa: E402
 from cpp_shared.config import Settings  # noqa: E402

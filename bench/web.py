@@ -83,9 +83,9 @@ from cpp_plans.api import children as children_api  # noqa: E402
 from cpp_plans.api.plan_schemas import PlanContentSchema  # noqa: E402
 from cpp_plans.app import setup_store as setup_plans_store  # noqa: E402
 from cpp_plans.domain import lifecycle  # noqa: E402
-from cpp_scheduler import people as sched_people  # noqa: E402
+from cpp_scheduler.domain import people as sched_people  # noqa: E402
 from cpp_scheduler import store as sched_store  # noqa: E402
-from cpp_scheduler.deadlines import OPEN, Scope, apply_transition, new_deadline, tick_transition  # noqa: E402
+from cpp_scheduler.domain.deadlines import OPEN, Scope, apply_transition, new_deadline, tick_transition  # noqa: E402
 from cpp_scheduler.runtime import build as build_runtime  # noqa: E402
 from cpp_shared import staff as directory  # noqa: E402
 from cpp_shared.auth import load_dev_key  # noqa: E402
@@ -274,7 +274,7 @@ def seed(plans_settings: Settings, scheduler_settings: Settings, n: int, caseloa
                 counts[status] += 1
                 child_ref = {"name": child_name, "date_of_birth": child["date_of_birth"],
                              "nhs_number": numbers[i]}
-                suow.insert(sched_people.CHILDREN, {"_id": child["_id"], **child_ref, "as_of": now})
+                suow.insert(sched_store.CHILDREN, {"_id": child["_id"], **child_ref, "as_of": now})
                 if status != "ended":
                     for doc in deadlines_of(rt, case, plan, conference, child_ref, worker, rng, today, now):
                         suow.insert(sched_store.DEADLINES, doc)

@@ -303,7 +303,7 @@ def cpp_document_phrases(language: str) -> dict[str, Any] | None:
         {
           "lang": "pl",                       # BCP 47 tag: the document's lang attribute
           "name": "Polski",
-          "phrases": {"title": "...", ...},   # keys of cpp_docs.phrases.ENGLISH; a missing
+          "phrases": {"title": "...", ...},   # keys of cpp_docs.domain.phrases.ENGLISH; a missing
                                               # key falls back to the English wording
         }
 

@@ -5,7 +5,7 @@ deployment's rules are checked when its plugins load (``Plugins``).
 Plugins return plain dicts; ``timescale_rules`` turns the effective set (layered by id in CPP_PLUGINS order)
 into ``Rule`` objects, refusing any rule that could not be applied, with the plugin and the field named. A later
 plugin may drop an earlier rule with ``{"id": ..., "disabled": True}``, or change some of its fields with
-``"extends": True``. The scheduler adds the words (``cpp_scheduler.rules``).
+``"extends": True``. The scheduler adds the words (``cpp_scheduler.domain.rules``).
 """
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ import pytest
 from kombu import Connection, Queue
 
 from cpp_scheduler.app import create_app
-from cpp_scheduler.calendar import WorkingCalendar
+from cpp_scheduler.domain.calendar import WorkingCalendar
 from cpp_shared.config import Settings
 from tests.helpers import deliver_event, wait_for
 from tests.integration.processes import launch

@@ -19,7 +19,7 @@ import pytest
 from icalendar import Calendar
 from ics.grammar.parse import ParseError
 
-from cpp_scheduler import api as scheduler_api
+from cpp_scheduler.api import common as scheduler_api
 from cpp_scheduler import handlers
 from cpp_scheduler.app import create_app
 from tests.helpers import bearer, deliver_event
@@ -121,7 +121,7 @@ def clock(monkeypatch):
     """Sets the time the scheduler records a change at."""
     def set_to(when: str) -> None:
         monkeypatch.setattr(handlers, "_now", lambda: when)
-        monkeypatch.setattr(scheduler_api, "_clock", lambda: datetime.fromisoformat(when))
+        monkeypatch.setattr(scheduler_api, "clock", lambda: datetime.fromisoformat(when))
     return set_to
 
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import jwt
 import pytest
 
-from cpp_scheduler import api as scheduler_api
+from cpp_scheduler.api import common as scheduler_api
 from cpp_scheduler.app import create_app
 from cpp_shared.config import ConfigError
 from tests.helpers import bearer, deliver_event
@@ -28,7 +28,7 @@ def clock(monkeypatch):
     class Clock:
         now = MADE
 
-    monkeypatch.setattr(scheduler_api, "_clock", lambda: Clock.now)
+    monkeypatch.setattr(scheduler_api, "clock", lambda: Clock.now)
     return Clock
 
 

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageStat
 
 from cpp_docs.app import create_app as create_docs_app
-from cpp_docs.readability import scores
+from cpp_docs.domain.readability import scores
 from cpp_docs.render import Renderer
 from cpp_shared.messaging.events import new_event
 from cpp_shared.store import AlreadyProcessed

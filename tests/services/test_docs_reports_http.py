@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 
 from cpp_docs.app import create_app as create_docs_app
-from cpp_docs.readability import scores
+from cpp_docs.domain.readability import scores
 from cpp_docs.render import Renderer
 from cpp_plans.app import create_app as create_plans_app
 from tests.helpers import ensure_child, bearer

@@ -95,7 +95,7 @@ def test_a_listings_read_entries_are_committed_with_other_requests_units(plans, 
     """The cases and plans listings append an entry for each record listed
     and hand them, in one unit, to the group commit that the other audited
     reads share (group_commit.py): under load they share its commits."""
-    from cpp_plans import group_commit
+    from cpp_shared.store import group_commit
 
     sw = token_for("social_worker", user="sw-1")
     first, second = open_case(plans, sw, "child-1"), open_case(plans, sw, "child-2")

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 
 from cpp_scheduler.app import create_app as create_scheduler_app
-from cpp_scheduler.calendar import WorkingCalendar
+from cpp_scheduler.domain.calendar import WorkingCalendar
 from cpp_shared import staff
 from tests.helpers import Pump, ensure_child, bearer
 from tests.services.test_plans_lifecycle_http import DETAILED, OUTLINE

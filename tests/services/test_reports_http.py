@@ -10,7 +10,7 @@ import pytest
 
 from cpp_plans.app import create_app as create_plans_app
 from cpp_scheduler.app import create_app as create_scheduler_app
-from cpp_scheduler.calendar import WorkingCalendar
+from cpp_scheduler.domain.calendar import WorkingCalendar
 from tests.helpers import a_child, bearer, ensure_child
 from tests.services.test_event_catalogue import NAMES
 from tests.services.test_plans_lifecycle_http import DETAILED, OUTLINE

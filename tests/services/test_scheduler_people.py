@@ -285,7 +285,7 @@ def test_an_old_deadline_without_people_is_assigned_at_the_cases_next_event(sctx
 
 
 def test_a_days_count_stored_before_counts_kept_their_unit_says_days():
-    from cpp_scheduler import words
+    from cpp_scheduler.domain import words
     old = {"anchor": "2026-05-14", "due": "2026-08-14", "counted": 92, "unit": "months", "direction": "after",
            "skipped": [], "rolled_back_from": None}
     assert words.computation(old) == "92 calendar days after 14 May 2026 is 14 August 2026"

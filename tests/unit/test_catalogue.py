@@ -270,11 +270,12 @@ def test_a_revocation_names_a_user_or_one_token_by_the_schema_and_the_document_a
 
 
 def test_a_revocations_reason_is_narrative_and_partners_never_receive_it():
-    from cpp_notify.minimise import partner_may_receive
+    from cpp_notify.domain.minimise import partner_may_receive
+    from cpp_notify.runtime import EVENT_CATALOGUE
 
     assert catalogue.field_classes("access.revoked.v1")["reason"] == "narrative"
     assert catalogue.field_classes("access.revoked.v1")["user"] == "identifier"
-    assert not any(partner_may_receive(p) for p in ("access.revoked.v1", "access.*", "access.#"))
+    assert not any(partner_may_receive(p, EVENT_CATALOGUE) for p in ("access.revoked.v1", "access.*", "access.#"))
 
 
 ESCALATION = {"escalation_id": "esc-1", "plan_id": "plan-1", "case_id": "case-1", "child_id": "child-1",

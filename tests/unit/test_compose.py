@@ -25,7 +25,7 @@ SCHEMA = ROOT / "tests" / "fixtures" / "compose-spec" / "compose-spec.json"
 BACKEND = ["plans", "scheduler", "notify", "docs"]
 # Every CPP_ setting the code reads (config.py's _lookup calls), and the services' own named here.
 KNOWN = {f"CPP_{n}" for n in re.findall(r'_lookup\(env, service, "([A-Z_]+)"', (ROOT / "shared/cpp_shared/config.py").read_text())}
-KNOWN.add("CPP_SCHEDULER_PUBLIC_URL")  # the scheduler's own (cpp_scheduler.api.public_url)
+KNOWN.add("CPP_SCHEDULER_PUBLIC_URL")  # the scheduler's own (cpp_scheduler.api.calendar_feeds.public_url)
 KNOWN.update({"CPP_AUDIT_CHECKPOINT_DIR", "CPP_AUDIT_CHECKPOINT_KEY_FILE"})  # cpp_shared.audit_checkpoints.config
 KNOWN.add("CPP_OIDC_DISCOVERY_URL")  # cpp_shared.auth.TokenVerifier
 KNOWN.add("CPP_WORKER_HEARTBEAT_FILE")  # cpp_shared.heartbeat

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from cpp_docs.documents import KINDS, Documents, birth_day
-from cpp_docs.phrases import ENGLISH
-from cpp_docs.readability import visible_text
+from cpp_docs.domain.documents import KINDS, Documents, birth_day
+from cpp_docs.domain.phrases import ENGLISH
+from cpp_docs.domain.readability import visible_text
+from cpp_docs.pdf import document_pdf
 from cpp_shared.plugins import Plugins
 from tests.unit.test_docs_render import FULL
 
@@ -115,7 +116,7 @@ def meetings(text):
 
 
 def pdf_text(docs, html, tmp_path: Path) -> str:
-    (tmp_path / "doc.pdf").write_bytes(docs.pdf(html, "doc:pdf"))
+    (tmp_path / "doc.pdf").write_bytes(document_pdf(html, "doc:pdf"))
     return subprocess.run(["pdftotext", str(tmp_path / "doc.pdf"), "-"], capture_output=True, text=True,
                           check=True).stdout
 
@@ -210,6 +211,6 @@ def test_nothing_a_person_reads_quotes_an_internal_reference():
     import cpp_docs
 
     root = Path(cpp_docs.__file__).parent
-    for path in [*root.glob("templates/*.html"), root / "phrases.py"]:
+    for path in [*root.glob("templates/*.html"), root / "domain" / "phrases.py"]:
         assert not re.search(r"\bseeds? \d{3}\b", path.read_text(), re.I), path
     assert not any(re.search(r"\bseed\b", text, re.I) for text in ENGLISH.values())

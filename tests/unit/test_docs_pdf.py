@@ -13,7 +13,6 @@ import pytest
 from weasyprint import HTML
 
 from cpp_docs import pdf
-from cpp_docs.documents import Documents, _refuse
 
 ROWS = "".join(
     f"<tr><td>Action {i}: keep the kitchen clean and safe every day</td><td>Alex Parent (mother)</td>"
@@ -50,18 +49,18 @@ def test_columns_get_at_least_their_longest_word_and_share_the_rest():
 
 
 def automatic(html: str) -> bytes:
-    return HTML(string=html, url_fetcher=_refuse).write_pdf(pdf_tags=True)
+    return HTML(string=html, url_fetcher=pdf.refuse_fetching).write_pdf(pdf_tags=True)
 
 
 def test_the_pdf_tables_are_fixed_but_the_html_is_not(tmp_path):
     html = PAGE.replace("{body}", "")
-    document = HTML(string=html, url_fetcher=_refuse)
+    document = HTML(string=html, url_fetcher=pdf.refuse_fetching)
     assert pdf.fix_table_layouts(document.etree_element) == 1  # not the table with merged cells
     first, merged = list(document.etree_element.iter("table"))
     assert "table-layout: fixed" in first.get("style") and merged.get("style") is None
     assert "table-layout" not in html
 
-    got = words(Documents.pdf(html, "plan-1:pdf"), tmp_path)
+    got = words(pdf.document_pdf(html, "plan-1:pdf"), tmp_path)
     assert set(got) <= set(words(automatic(html), tmp_path))  # no word broken in two
     for i in range(12):
         assert f"hana.visitor{i}@nhs.example" in got
@@ -70,13 +69,13 @@ def test_the_pdf_tables_are_fixed_but_the_html_is_not(tmp_path):
 
 def test_large_print_tables_are_measured_in_its_larger_type(tmp_path):
     html = PAGE.replace("{body}", " class='large-print'").replace("</style>", "body { font-size: 18pt }</style>")
-    document = HTML(string=html, url_fetcher=_refuse)
+    document = HTML(string=html, url_fetcher=pdf.refuse_fetching)
     assert pdf.fix_table_layouts(document.etree_element) == 0  # 18 pt: the five columns' words do not fit
     three = re.sub(r"<td>hana[^<]*</td>", "", html.replace("<th scope='col'>Email</th>", "")).replace(
         "<th scope='col'>Status</th>", "").replace("<td>Not started</td>", "")
-    document = HTML(string=three, url_fetcher=_refuse)
+    document = HTML(string=three, url_fetcher=pdf.refuse_fetching)
     assert pdf.fix_table_layouts(document.etree_element) == 1
-    got = words(Documents.pdf(three, "plan-1:pdf"), tmp_path)
+    got = words(pdf.document_pdf(three, "plan-1:pdf"), tmp_path)
     assert set(got) <= set(words(automatic(three), tmp_path))
     assert got.count("kitchen") == 12 and got.count("Wednesday") == 12
 
@@ -85,7 +84,7 @@ def test_large_print_tables_are_measured_in_its_larger_type(tmp_path):
 def test_the_cycle_collector_is_as_it_was_after_a_render(enabled):
     (gc.enable if enabled else gc.disable)()
     try:
-        Documents.pdf(PAGE.replace("{body}", ""), "plan-1:pdf")
+        pdf.document_pdf(PAGE.replace("{body}", ""), "plan-1:pdf")
         assert gc.isenabled() is enabled
     finally:
         gc.enable()
@@ -93,11 +92,11 @@ def test_the_cycle_collector_is_as_it_was_after_a_render(enabled):
 
 def test_threads_render_the_same_bytes():
     html = PAGE.replace("{body}", "")
-    alone = Documents.pdf(html, "plan-1:pdf")
+    alone = pdf.document_pdf(html, "plan-1:pdf")
     got = []
 
     def render():
-        got.append(Documents.pdf(html, "plan-1:pdf"))
+        got.append(pdf.document_pdf(html, "plan-1:pdf"))
 
     threads = [threading.Thread(target=render) for _ in range(3)]
     for thread in threads:

@@ -10,9 +10,10 @@ from html.parser import HTMLParser
 
 import pytest
 
-from cpp_docs.documents import Documents
-from cpp_docs.phrases import ENGLISH, phrase_set
-from cpp_docs.readability import scores, visible_text
+from cpp_docs.domain.documents import Documents
+from cpp_docs.domain.phrases import ENGLISH, phrase_set
+from cpp_docs.domain.readability import scores, visible_text
+from cpp_docs.pdf import document_pdf
 from cpp_plans.api.plan_schemas import PlanContentSchema
 from cpp_shared.hookspecs import hookimpl
 from cpp_shared.plugins import Plugins
@@ -253,7 +254,7 @@ def test_branding_and_templates_come_from_plugins():
 
 def test_the_same_document_renders_to_the_same_bytes_as_a_tagged_pdf(docs, tmp_path):
     html = docs.html(job("professional_plan"))
-    first, second = docs.pdf(html, "plan-1:professional_plan:pdf"), docs.pdf(html, "plan-1:professional_plan:pdf")
+    first, second = document_pdf(html, "plan-1:professional_plan:pdf"), document_pdf(html, "plan-1:professional_plan:pdf")
     assert hashlib.sha256(first).hexdigest() == hashlib.sha256(second).hexdigest()
     (tmp_path / "plan.pdf").write_bytes(first)
     info = subprocess.run(["pdfinfo", str(tmp_path / "plan.pdf")], capture_output=True, text=True, check=True).stdout

@@ -12,8 +12,10 @@ from hypothesis import strategies as st
 from cpp_notify import urls
 from cpp_notify.sender import Sender
 from cpp_shared.config import ConfigError
-from cpp_notify.deliveries import DEFAULT_SCHEDULE, Outcome, next_delay, record_attempt, track_subscription
-from cpp_notify.minimise import DEFAULT_CLASSES, FIELD_CLASSES, minimise, partner_may_receive
+from cpp_notify.domain.deliveries import DEFAULT_SCHEDULE, Outcome, next_delay, record_attempt, track_subscription
+from cpp_notify.domain.minimise import DEFAULT_CLASSES, minimise, partner_may_receive
+from cpp_notify.runtime import EVENT_CATALOGUE
+from cpp_shared.messaging.catalogue import FIELD_CLASSES
 
 
 @pytest.mark.parametrize("url", [
@@ -153,18 +155,19 @@ def test_minimising_keeps_identifiers_status_dates_and_contacts_only():
         "key_worker": kw, "categories": ["neglect"],
         "content": {"key_worker": kw, "categories": ["neglect"], "concerns": "text"},
         "unclassed": "anything the catalogue does not know"}}
-    data = minimise(event, DEFAULT_CLASSES)["data"]
+    data = minimise(event, DEFAULT_CLASSES, EVENT_CATALOGUE)["data"]
     assert data == {"plan_id": "p1", "case_id": "c1", "child_id": "k1", "status": "active", "plan_version": 3,
                     "created_on": "2026-11-02", "activated_on": "2026-11-16",
                     "ended": {"on": "2026-12-01", "conference_id": "f1", "step_down": "child_in_need_plan"},
                     "agreed": {"by": "sw-1", "on": "2026-11-16", "at": "core_group_meeting"},
                     "key_worker": kw, "categories": ["neglect"]}
-    assert minimise(event, ("identifier",))["data"] == {"plan_id": "p1", "case_id": "c1", "child_id": "k1",
-                                                        "ended": {"conference_id": "f1"}, "agreed": {"by": "sw-1"}}
-    assert minimise(event, FIELD_CLASSES)["data"] == event["data"]
+    assert minimise(event, ("identifier",), EVENT_CATALOGUE)["data"] == {
+        "plan_id": "p1", "case_id": "c1", "child_id": "k1", "ended": {"conference_id": "f1"}, "agreed": {"by": "sw-1"}}
+    assert minimise(event, FIELD_CLASSES, EVENT_CATALOGUE)["data"] == event["data"]
     unclassed = {k: v for k, v in event["data"].items() if k != "unclassed"}
-    assert minimise(event, ("identifier", "status", "date", "contact", "narrative"))["data"] == unclassed
-    assert minimise({**event, "type": "something.new.v1"}, DEFAULT_CLASSES)["data"] == {}
+    all_but_personal_identifiers = ("identifier", "status", "date", "contact", "narrative")
+    assert minimise(event, all_but_personal_identifiers, EVENT_CATALOGUE)["data"] == unclassed
+    assert minimise({**event, "type": "something.new.v1"}, DEFAULT_CLASSES, EVENT_CATALOGUE)["data"] == {}
 
 
 def test_the_childs_identifiers_go_only_with_identifier_scope_and_the_name_only_with_narrative():
@@ -173,13 +176,13 @@ def test_the_childs_identifiers_go_only_with_identifier_scope_and_the_name_only_
     event = {"id": "e1", "type": "conference.scheduled.v1", "subject": "c1", "data": {
         "conference_id": "f1", "case_id": "c1", "child_id": "k1", "kind": "initial", "scheduled_for": "2027-01-05",
         "plan_id": None, "chair": {"user": "chair-1", "name": "Chris Chair"}, "child": child}}
-    assert "child" not in minimise(event, DEFAULT_CLASSES)["data"]
-    assert minimise(event, (*DEFAULT_CLASSES, "personal_identifier"))["data"]["child"] == {
+    assert "child" not in minimise(event, DEFAULT_CLASSES, EVENT_CATALOGUE)["data"]
+    assert minimise(event, (*DEFAULT_CLASSES, "personal_identifier"), EVENT_CATALOGUE)["data"]["child"] == {
         "date_of_birth": "2019-04-02", "nhs_number": "9434765919"}
-    assert minimise(event, ("identifier", "narrative"))["data"]["child"] == {"name": "Ana Jones"}
-    assert minimise(event, ("personal_identifier", "narrative"))["data"] == {"child": child}
+    assert minimise(event, ("identifier", "narrative"), EVENT_CATALOGUE)["data"]["child"] == {"name": "Ana Jones"}
+    assert minimise(event, ("personal_identifier", "narrative"), EVENT_CATALOGUE)["data"] == {"child": child}
     assert minimise({**event, "data": {**event["data"], "child": None}},
-                    (*DEFAULT_CLASSES, "personal_identifier"))["data"].get("child") is None
+                    (*DEFAULT_CLASSES, "personal_identifier"), EVENT_CATALOGUE)["data"].get("child") is None
 
 
 @pytest.mark.parametrize("pattern, ok", [
@@ -188,4 +191,4 @@ def test_the_childs_identifiers_go_only_with_identifier_scope_and_the_name_only_
     ("visit.recorded.v1", False), ("subscription.disabled.v1", False), ("*.v1", False), ("plan.secret.v9", False),
 ])
 def test_partners_receive_only_partner_event_types(pattern, ok):
-    assert partner_may_receive(pattern) is ok
+    assert partner_may_receive(pattern, EVENT_CATALOGUE) is ok

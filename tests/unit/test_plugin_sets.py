@@ -9,8 +9,8 @@ from importlib.metadata import entry_points
 
 import pytest
 
-from cpp_scheduler.calendar import WorkingCalendar
-from cpp_scheduler.rules import Offset, anchor_date, effective_rules
+from cpp_scheduler.domain.calendar import WorkingCalendar
+from cpp_scheduler.domain.rules import Offset, anchor_date, effective_rules
 from cpp_shared.plugins import Plugins
 
 DEPLOYMENTS = {

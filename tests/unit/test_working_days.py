@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cpp_scheduler.calendar import WorkingCalendar
+from cpp_scheduler.domain.calendar import WorkingCalendar
 
 ENGLAND = WorkingCalendar("GB", "ENG")
 GUERNSEY = WorkingCalendar("GG")
@@ -133,7 +133,7 @@ def test_working_days_between_is_signed():
 
 
 def test_a_councils_closure_days_come_from_its_plugin():
-    from cpp_scheduler.rules import closure_days
+    from cpp_scheduler.domain.rules import closure_days
     from cpp_shared.hookspecs import hookimpl
     from cpp_shared.plugins import Plugins, PluginError
 

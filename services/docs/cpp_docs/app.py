@@ -4,7 +4,8 @@ from __future__ import annotations
 from cpp_shared import case_events
 from cpp_shared.web import ServiceSpec, create_app as _create_app
 
-from . import api, render
+from . import render
+from .api import documents, jobs
 from .handlers import handlers
 from .store import setup_store
 
@@ -19,7 +20,7 @@ SERVICE = ServiceSpec(
     name="docs",
     title="Documents",
     description="The plan as documents people can read: professional and family versions, HTML and PDF.",
-    blueprints=lambda: [api.blp, case_events.blueprint("docs")],
+    blueprints=lambda: [documents.blp, jobs.blp, case_events.blueprint("docs")],
     handlers=handlers,
     setup_store=setup_store,
     setup_app=_setup_app,

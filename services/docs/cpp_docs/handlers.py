@@ -48,7 +48,7 @@ from cpp_shared.messaging.consumer import HandlerContext, Handlers
 
 from . import access
 from . import store as st
-from .phrases import ENGLISH_TAG, is_english, phrase_set
+from .domain.phrases import ENGLISH_TAG, is_english, phrase_set
 
 log = get_logger("cpp.docs")
 

@@ -35,12 +35,16 @@ cost ~10%: kept), with the identification ``pdfuaid:part`` 1 and the title in
 XMP metadata, the document's language (the template's ``<html lang>``) and
 its title (``<title>``) shown by readers. Header cells are tied to their
 data cells by IDs and ``Headers`` (a ``<th scope="row">`` to its row, any
-other to its column). The same document gives the same bytes (the
-identifier comes from the key; see ``documents.py`` for the fonts' dates).
+other to its column). The same document gives the same bytes: the
+identifier comes from the document's key, and the fonts' subsets carry a
+fixed date. Documents never fetch anything: WeasyPrint's URL fetcher
+refuses every URL, so a template cannot make the worker call out.
 """
 from __future__ import annotations
 
 import gc
+import hashlib
+import os
 import threading
 from contextlib import contextmanager
 from typing import Any, Callable
@@ -58,6 +62,19 @@ OTHER_EM = 0.62
 BOLD_FACTOR = 1.1
 WORD_MARGIN = 1.08  # so that an estimate a little short does not break a word
 CELL_PADDING_EM = 0.85  # .4em each side, and the border
+
+# fontTools stamps each embedded font subset with the time it was made,
+# unless SOURCE_DATE_EPOCH (the reproducible-builds convention) says which
+# time: fixed here so that the same document gives the same bytes.
+os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
+
+
+class NoFetching(Exception):
+    pass
+
+
+def refuse_fetching(url: str, *args: Any, **kwargs: Any):
+    raise NoFetching(f"documents fetch nothing ({url})")
 LARGE_PRINT_PADDING_EM = 1.05
 
 _local = threading.local()
@@ -199,3 +216,10 @@ def tagged_pdf(html: str, identifier: bytes, url_fetcher: Callable[..., Any]) ->
         document = HTML(string=html, url_fetcher=url_fetcher)
         fix_table_layouts(document.etree_element)
         return document.write_pdf(pdf_variant="pdf/ua-1", pdf_identifier=identifier, font_config=font_config())
+
+
+def document_pdf(html: str, key: str) -> bytes:
+    """The PDF of a document's HTML; its file identifier comes from the
+    document's key, so the same document gives the same bytes."""
+    identifier = hashlib.sha256(key.encode()).hexdigest()[:32].encode()
+    return tagged_pdf(html, identifier, refuse_fetching)

@@ -36,9 +36,10 @@ from cpp_shared.store import DuplicateKey, StoreError, StoreUnavailable, Version
 from cpp_shared.web import ServiceContext
 
 from . import store as st
-from .documents import FAMILY_KINDS, FORMATS, Documents
+from .domain.documents import FAMILY_KINDS, FORMATS, Documents
+from .domain.phrases import EN, phrase_set
 from .files import DocumentFiles, open_file_store
-from .phrases import EN, phrase_set
+from .pdf import document_pdf
 
 log = get_logger("cpp.docs.render")
 LEASE = "docs-render"
@@ -120,7 +121,7 @@ def render_job(ctx: ServiceContext, job: dict[str, Any]) -> list[dict[str, Any]]
     now = datetime.now(timezone.utc).isoformat()
     rows = []
     for fmt in FORMATS:
-        data = html.encode("utf-8") if fmt == "html" else docs.pdf(html, f"{job['_id']}:{fmt}")
+        data = html.encode("utf-8") if fmt == "html" else document_pdf(html, f"{job['_id']}:{fmt}")
         digest = files.put(data)
         row = {
             "key": f"{job['_id']}:{fmt}", "job_id": job["_id"], "plan_id": job["plan_id"],
@@ -133,7 +134,7 @@ def render_job(ctx: ServiceContext, job: dict[str, Any]) -> list[dict[str, Any]]
             "source_event": {"id": job.get("event_id"), "type": job.get("event_type")},
         }
         if fmt == "html" and job["kind"] in FAMILY_KINDS and job["language"].lower().startswith("en"):
-            from .readability import scores
+            from .domain.readability import scores
             row["readability"] = scores(html)
         rows.append(row)
     return rows
@@ -240,7 +241,7 @@ class Renderer:
         try:
             # WeasyPrint's import and this thread's fonts (about half a second)
             # are paid now, not by the first document a family waits for.
-            documents(self.ctx).pdf("<p>warm-up</p>", "warm-up")
+            document_pdf("<p>warm-up</p>", "warm-up")
         except Exception:
             log.exception("PDF warm-up failed: the first render will say why")
         while not stop.is_set():

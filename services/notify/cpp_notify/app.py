@@ -4,7 +4,7 @@ from __future__ import annotations
 from cpp_shared import case_events
 from cpp_shared.web import ServiceContext, ServiceSpec, create_app as _create_app
 
-from . import delivery_log, inbox, subscriptions
+from .api import deliveries, inbox, subscriptions
 from .dispatcher import Dispatcher
 from .mailer import Mailer
 from .handlers import handlers
@@ -27,7 +27,7 @@ SERVICE = ServiceSpec(
     name="notify",
     title="Notifications",
     description="Partner subscriptions, webhook and email deliveries, and user inboxes.",
-    blueprints=lambda: [subscriptions.blp, delivery_log.blp, inbox.blp, case_events.blueprint("notify")],
+    blueprints=lambda: [subscriptions.blp, deliveries.blp, inbox.blp, case_events.blueprint("notify")],
     handlers=handlers,
     setup_store=setup_store,
     setup_app=_setup_app,

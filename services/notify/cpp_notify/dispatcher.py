@@ -29,10 +29,10 @@ from cpp_shared.web import ServiceContext
 
 from . import store as st
 from . import urls
-from .deliveries import DEFAULT_DISABLE_AFTER, DEFAULT_SCHEDULE, Outcome, record_attempt, track_subscription
+from .domain.deliveries import DEFAULT_DISABLE_AFTER, DEFAULT_SCHEDULE, Outcome, record_attempt, track_subscription
+from .domain.subscriptions import public_view, signing_secrets
 from .secretbox import SecretBox
 from .sender import Sender
-from .subscriptions import public_view, signing_secrets
 
 log = get_logger("cpp.notify.dispatch")
 LEASE = "notify-dispatch"

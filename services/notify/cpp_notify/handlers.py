@@ -18,11 +18,11 @@ from cpp_shared import audit_checkpoints, case_events, children, revocations, st
 from cpp_shared.messaging.consumer import HandlerContext, Handlers
 
 from . import store as st
-from .deliveries import chain_key, new_delivery
-from .minimise import minimise, partner_may_receive
-from .people import PEOPLE_EVENTS, owe_messages, update_people
-from .runtime import runtime
-from .subscriptions import ESCALATION, matches, receives_escalation
+from .domain.deliveries import chain_key, new_delivery
+from .domain.minimise import minimise, partner_may_receive
+from .domain.people import PEOPLE_EVENTS, messages_for
+from .domain.subscriptions import ESCALATION, matches, receives_escalation
+from .runtime import EVENT_CATALOGUE, runtime
 
 handlers = Handlers(ordering_key=chain_key)
 handlers.on("case.*")(case_events.record_case_event)
@@ -45,12 +45,12 @@ def owe_deliveries(event: dict[str, Any], ctx: HandlerContext) -> None:
     for sub in subs:
         if not matches(sub["event_types"], event["type"]):
             continue
-        if sub["audience"] == "partner" and not partner_may_receive(event["type"]):
+        if sub["audience"] == "partner" and not partner_may_receive(event["type"], EVENT_CATALOGUE):
             continue  # never, whatever the pattern says
         recipient = event["type"] == ESCALATION and receives_escalation(sub, event)
         if sub["audience"] == "partner" and event["type"] == ESCALATION and not recipient:
             continue  # an escalation goes to the recipient its route names (the Convenor), not to every partner
-        body = json.dumps(minimise(event, sub["scope"]["classes"]), separators=(",", ":"), sort_keys=True)
+        body = json.dumps(minimise(event, sub["scope"]["classes"], EVENT_CATALOGUE), separators=(",", ":"), sort_keys=True)
         chain_id = f"{sub['_id']}:{chain_key(event)}"
         chain = ctx.store.collection(st.CHAINS).find_one({"_id": chain_id})
         delivery = new_delivery(delivery_id=f"msg_{event['id']}_{sub['_id'][4:]}", subscription=sub, event=event,
@@ -78,14 +78,16 @@ def owe_deliveries(event: dict[str, Any], ctx: HandlerContext) -> None:
 
 @handlers.on("plan.*", *PEOPLE_EVENTS)
 def tell_people(event: dict[str, Any], ctx: HandlerContext) -> None:
-    update_people(ctx.uow, event)
+    st.update_people(ctx.uow, event)
     if event["type"] not in PEOPLE_EVENTS:
         return
     data = event.get("data") or {}
     plan_id = data.get("plan_id")
     people = ctx.store.collection(st.PEOPLE).find_one({"_id": plan_id}) if plan_id else None
     rt = runtime(ctx.app)
-    made = owe_messages(event, uow=ctx.uow, people=people, plugins=ctx.app.plugins, templates=rt.templates,
-                        channels=rt.channels, organiser=rt.organiser, now=time.time(), store=ctx.store)
+    made = messages_for(event, people=people, plugins=ctx.app.plugins, templates=rt.templates, channels=rt.channels,
+                        organiser=rt.organiser, now=time.time(), heard=st.Heard(ctx.store))
+    for message in made:
+        ctx.uow.insert(st.MESSAGES, message)
     if made:
         rt.wake()

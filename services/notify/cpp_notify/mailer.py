@@ -29,7 +29,7 @@ from cpp_shared.store import StoreUnavailable, VersionConflict
 from cpp_shared.web import ServiceContext
 
 from . import store as st
-from .deliveries import DEFAULT_SCHEDULE, Outcome, next_delay
+from .domain.deliveries import DEFAULT_SCHEDULE, Outcome, next_delay
 
 log = get_logger("cpp.notify.mail")
 LEASE = "notify-mail"

@@ -6,13 +6,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from cpp_shared.messaging import catalogue
 from cpp_shared.plugins import PluginError
 from cpp_shared.web import ServiceContext
 
 from . import urls
+from .domain.minimise import Catalogue
+from .domain.people import BUILT_IN_CHANNELS, Templates
 from .mailer import SmtpSettings
-from .people import BUILT_IN_CHANNELS, Templates
 from .secretbox import SecretBox
+
+#: The platform's event catalogue, as minimisation reads it.
+EVENT_CATALOGUE = Catalogue(types=frozenset(catalogue.CATALOGUE), classes=catalogue.FIELD_CLASSES,
+                            fields_of=catalogue.field_classes)
 
 
 @dataclass

@@ -19,7 +19,7 @@ import urllib3
 from standardwebhooks.webhooks import Webhook
 
 from . import urls
-from .deliveries import Outcome
+from .domain.deliveries import Outcome
 
 CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
 USER_AGENT = "cpp-notify/1 (Standard Webhooks)"

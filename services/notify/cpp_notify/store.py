@@ -1,15 +1,21 @@
-"""The notify service's collections and their indexes."""
+"""The notify service's collections, their indexes, the projection it keeps
+of who is on each plan, and what it has heard, as the rules of who is told
+what ask for it (``domain/people.py``)."""
 from __future__ import annotations
 
-from cpp_shared import case_events, staff
-from cpp_shared.store import Store
+from typing import Any
+
+from cpp_shared import case_events, children, staff
+from cpp_shared.store import Store, UnitOfWork
+
+from .domain.people import OVERDUE, plan_people
 
 SUBSCRIPTIONS = "subscriptions"
 DELIVERIES = "deliveries"
 PEOPLE = "plan_people"  # per plan: its key worker and core group, from the plan's events
 MESSAGES = "messages"  # what people are told: email, inbox, plugin channels
 CHAINS = "delivery_chains"  # per (subscription, plan): how many wait, the next sequence number
-CHILDREN = "children"  # per child: who they are, as the latest event about them said (cpp_shared.children)
+CHILDREN = children.COLLECTION  # per child: who they are, as the latest event about them said
 
 
 def setup_store(store: Store) -> None:
@@ -25,3 +31,29 @@ def setup_store(store: Store) -> None:
     for field in ("recipient.email", "recipient.user", "state", "next_attempt_at", "channel", "event_id",
                   "deadline_id"):
         messages.create_index(field)
+
+
+def update_people(uow: UnitOfWork, event: dict[str, Any]) -> None:
+    """Keep who is on each plan (key worker, core group) from its events."""
+    data = event.get("data") or {}
+    people = plan_people(event)
+    if people is not None:
+        uow.update(PEOPLE, {"_id": data["plan_id"]}, {"$set": people}, upsert=True)
+
+
+class Heard:
+    """What the service has heard, from its store: the staff directory, the
+    children, and the notices already sent."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def staff(self, user: str) -> dict[str, Any] | None:
+        return staff.entry(self.store, user)
+
+    def child(self, child_id: str | None) -> dict[str, Any] | None:
+        return children.named(self.store, child_id)
+
+    def overdue_notices(self, deadline_id: str) -> list[dict[str, Any]]:
+        return self.store.collection(MESSAGES).find({"event_type": OVERDUE, "deadline_id": deadline_id},
+                                                    sort=[("created_at", 1)])

@@ -16,9 +16,9 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from cpp_shared import audit as shared_audit
-from cpp_shared.store import Store, UnitOfWork
+from cpp_shared.store import Store, UnitOfWork, group_commit
 
-from . import access, group_commit
+from . import access
 
 LOG = shared_audit.LOG
 

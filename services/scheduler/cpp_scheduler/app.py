@@ -4,7 +4,8 @@ from __future__ import annotations
 from cpp_shared import case_events
 from cpp_shared.web import ServiceSpec, create_app as _create_app
 
-from . import api, tick
+from . import tick
+from .api import calendar_feeds, deadlines, rules
 from .handlers import handlers
 from .runtime import runtime
 from .store import setup_store
@@ -13,16 +14,16 @@ from .store import setup_store
 def _setup_app(app) -> None:
     ctx = app.extensions["cpp"]
     runtime(ctx)  # a broken rule or calendar stops start-up, naming the plugin
-    ctx.extensions[api.PUBLIC_URL] = api.public_url(ctx.settings)  # production needs one
-    ctx.extensions[api.FEED_KEY_DAYS] = api.feed_key_days(ctx.settings)
-    app.before_request(api.feeds_follow_their_owners_role)  # after the app factory's authentication
+    ctx.extensions[calendar_feeds.PUBLIC_URL] = calendar_feeds.public_url(ctx.settings)  # production needs one
+    ctx.extensions[calendar_feeds.FEED_KEY_DAYS] = calendar_feeds.feed_key_days(ctx.settings)
+    app.before_request(calendar_feeds.feeds_follow_their_owners_role)  # after the app factory's authentication
 
 
 SERVICE = ServiceSpec(
     name="scheduler",
     title="Scheduler",
     description="Deadlines from statutory and local timescales, on the authority's working days.",
-    blueprints=lambda: [api.rules_blp, api.deadlines_blp, api.calendar_blp, case_events.blueprint("scheduler")],
+    blueprints=lambda: [rules.blp, deadlines.blp, calendar_feeds.blp, case_events.blueprint("scheduler")],
     handlers=handlers,
     setup_store=setup_store,
     setup_app=_setup_app,

@@ -19,9 +19,9 @@ import click
 from cpp_shared.config import Settings
 from cpp_shared.plugins import PluginError, Plugins
 
-from . import words
-from .calendar import WorkingCalendar
-from .rules import Rule, closure_days, effective_rules
+from .domain import words
+from .domain.calendar import WorkingCalendar
+from .domain.rules import Rule, closure_days, effective_rules
 
 GRADE = re.compile(r"(?<![\w.])(V2|V|U)(?=[:);,])")
 GRADES = (

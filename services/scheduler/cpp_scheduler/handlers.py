@@ -13,10 +13,10 @@ from cpp_shared import audit_checkpoints, case_events, revocations, staff
 from cpp_shared.logs import get_logger
 from cpp_shared.messaging.consumer import HandlerContext, Handlers
 
-from . import people
 from . import store as st
-from .deadlines import OPEN, Scope, event_data, on_event
-from .rules import HEARD, anchor_date
+from .domain import people
+from .domain.deadlines import OPEN, Scope, event_data, on_event
+from .domain.rules import HEARD, anchor_date
 from .runtime import runtime
 
 log = get_logger("cpp.scheduler")
@@ -51,19 +51,19 @@ def keep_child(ctx: HandlerContext, event: dict[str, Any]) -> tuple[dict[str, An
     child_id = (event.get("data") or {}).get("child_id")
     if not child_id:
         return None, False
-    stored = ctx.store.collection(people.CHILDREN).find_one({"_id": child_id})
+    stored = ctx.store.collection(st.CHILDREN).find_one({"_id": child_id})
     new = people.updated_child(stored, event)
     if new is not None:
-        _set(ctx.uow, people.CHILDREN, new)
+        _set(ctx.uow, st.CHILDREN, new)
     return people.child_ref(new or stored), new is not None
 
 
 def keep_case(ctx: HandlerContext, case_id: str, event: dict[str, Any]) -> dict[str, Any]:
     """The case's people after the event."""
-    stored = ctx.store.collection(people.CASES).find_one({"_id": case_id})
+    stored = ctx.store.collection(st.CASE_PEOPLE).find_one({"_id": case_id})
     new = people.updated_case(stored, case_id, event)
     if new is not None:
-        _set(ctx.uow, people.CASES, new)
+        _set(ctx.uow, st.CASE_PEOPLE, new)
     return new or stored or people.empty_case(case_id)
 
 
@@ -97,7 +97,7 @@ def apply_timescales(event: dict[str, Any], ctx: HandlerContext) -> None:
     case = keep_case(ctx, case_id, event)
     child_id = data.get("child_id") or case.get("child_id")
     if child is None and child_id:
-        child = people.child_ref(ctx.store.collection(people.CHILDREN).find_one({"_id": child_id}))
+        child = people.child_ref(ctx.store.collection(st.CHILDREN).find_one({"_id": child_id}))
     live = ctx.store.collection(st.DEADLINES).find({"case_id": case_id, "status": {"$in": [*OPEN, "met"]}})
     scope = Scope(authority=event.get("authority") or rt.authority, case_id=case_id, plan_id=plan_id,
                   child_id=data.get("child_id"))

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 from cpp_shared.web import ServiceContext
 
-from .calendar import WorkingCalendar
-from .rules import Rule, closure_days, effective_rules
+from .domain.calendar import WorkingCalendar
+from .domain.rules import Rule, closure_days, effective_rules
 
 _lock = threading.Lock()
 

@@ -1,18 +1,22 @@
 """The scheduler's collections, their indexes, and the projections it keeps
 of the plans service's events (which plan belongs to which case; the
 meetings a plan's calendar shows). Who is who (each case's people, each
-child, the staff directory) is kept by ``people.py`` and ``cpp_shared.staff``."""
+child) is worked out by ``domain/people.py`` and kept here; the staff
+directory is ``cpp_shared.staff``'s."""
 from __future__ import annotations
 
 from typing import Any
 
-from cpp_shared import case_events, staff
+from cpp_shared import case_events, children, staff
 from cpp_shared.store import Store, UnitOfWork
 
 DEADLINES = "deadlines"
 PLANS = "plans"
 MEETINGS = "meetings"
 FEEDS = "calendar_feeds"
+CASE_PEOPLE = "case_people"  # per case: its people and conferences (domain/people.py)
+CHILDREN = children.COLLECTION  # per child: who they are, as the latest event about them said
+STAFF = staff.COLLECTION  # the staff directory (cpp_shared.staff), found by user id
 
 
 def setup_store(store: Store) -> None:

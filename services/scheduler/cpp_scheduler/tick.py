@@ -27,7 +27,7 @@ from cpp_shared.store import StoreError, StoreUnavailable, VersionConflict
 from cpp_shared.web import ServiceContext
 
 from . import store as st
-from .deadlines import apply_transition, event_data, tick_transition
+from .domain.deadlines import apply_transition, event_data, tick_transition
 from .runtime import runtime
 
 log = get_logger("cpp.scheduler.tick")

@@ -55,9 +55,9 @@ from cpp_shared import limits
 from cpp_shared import staff as directory
 from cpp_shared.auth import current_principal, requires_role
 from cpp_shared.plugins import PluginError
-from cpp_shared.store import Store
+from cpp_shared.store import Store, group_commit
 
-from .. import audit, group_commit
+from .. import audit
 from ..domain import identifiers
 from . import children
 from .common import named, today

@@ -4,11 +4,11 @@ A deadline names the person who must act (``assignee``), the team that holds
 the case and the child it is about. The scheduler keeps what it needs from
 the plans service's events, without asking it:
 
-- per case (collection ``case_people``): its social worker, team manager
+- per case (collection ``case_people``, ``store.CASE_PEOPLE``): its social worker, team manager
   and team (``case.opened.v1``, ``case.allocated.v1``), the plan's key worker
   (every ``plan.*`` snapshot's ``key_worker``) and each conference with its
   kind, state and chair (``conference.*``);
-- per child (collection ``children``): who the child is, from the ``child``
+- per child (collection ``children``, ``store.CHILDREN``): who the child is, from the ``child``
   every event about a child carries (``child.registered.v1`` and
   ``child.updated.v1`` among them), the latest by event time, since a
   child's own events and a case's events are not ordered with each other.
@@ -34,8 +34,6 @@ from typing import Any
 
 from cpp_shared import children
 
-CASES = "case_people"
-CHILDREN = children.COLLECTION
 CONFERENCE_HELD = "conference.held.v1"
 
 

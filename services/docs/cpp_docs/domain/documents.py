@@ -1,6 +1,7 @@
-"""Making a document: the Jinja2 templates (autoescaped, overridable by
-``cpp_document_templates``), the branding (``cpp_document_branding``), the
-family wording (``cpp_document_phrases``), and WeasyPrint for the PDF.
+"""What a document contains: the Jinja2 templates (autoescaped, overridable
+by ``cpp_document_templates``), the branding (``cpp_document_branding``) and
+the family wording (``cpp_document_phrases``) make its HTML; ``pdf.py``
+makes the PDF of that HTML.
 
 Kinds of document:
 
@@ -30,14 +31,11 @@ directory gives their user ids (``people``), meetings by kind and date.
 Rendering is deterministic: the same job, templates, upcoming dates, names
 and day of making (``today``: a family document says what happens next
 rather than a date that has passed) give the same bytes (the PDF has no creation date and a file identifier
-made from the document's key), so a render repeated after a crash writes
-the same file. Documents never fetch anything: WeasyPrint's URL fetcher
-refuses every URL, so a template cannot make the worker call out.
+made from the document's key: ``pdf.py``), so a render repeated after a
+crash writes the same file.
 """
 from __future__ import annotations
 
-import hashlib
-import os
 from datetime import date
 from importlib.resources import files
 from typing import Any
@@ -65,20 +63,6 @@ TITLES = {
 AGREED_AT = {"initial_conference": "the initial child protection conference",
              "core_group_meeting": "a core group meeting", "review_conference": "a review conference",
              "change": "an agreed change"}
-
-
-# fontTools stamps each embedded font subset with the time it was made,
-# unless SOURCE_DATE_EPOCH (the reproducible-builds convention) says which
-# time: fixed here so that the same document gives the same bytes.
-os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
-
-
-class NoFetching(Exception):
-    pass
-
-
-def _refuse(url: str, *args: Any, **kwargs: Any):
-    raise NoFetching(f"documents fetch nothing ({url})")
 
 
 def day(value: Any, lang: str = ENGLISH_TAG) -> str:
@@ -229,10 +213,3 @@ class Documents:
             "today": today,
         }
         return self.env.get_template(f"{kind}.html").render(**context)
-
-    @staticmethod
-    def pdf(html: str, key: str) -> bytes:
-        from .pdf import tagged_pdf  # WeasyPrint is imported on first use: ~0.6 s, not every process renders
-
-        identifier = hashlib.sha256(key.encode()).hexdigest()[:32].encode()
-        return tagged_pdf(html, identifier, _refuse)

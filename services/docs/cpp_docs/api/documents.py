@@ -1,4 +1,4 @@
-"""The docs service's HTTP API: a plan's documents, and each document's file.
+"""A plan's, a case's and a report's documents, and each document's file.
 
 Documents are as sensitive as the record: the plans service's readers may
 read them (partners may not), a document of another authority is a 404, a
@@ -11,24 +11,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, request, url_for
+from flask import Response, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
-from cpp_shared import audit as shared_audit
 from cpp_shared.auth import current_principal, requires_role
-from cpp_shared.web import ServiceContext
 
-from . import access
-from . import store as st
-from .documents import FORMATS, KINDS, PLAN_KINDS
-from .files import FileMissing
-from .render import file_store
+from .. import access
+from .. import store as st
+from ..domain.documents import FORMATS, KINDS, PLAN_KINDS
+from ..files import FileMissing
+from ..render import file_store
+from .common import READERS, audit, ctx
 
-READERS = ("social_worker", "team_manager", "chair", "auditor", "admin")
-JOB_STATUSES = ("parked", "failed", "pending")
-MAX_JOBS_LISTED = 500
 # A document's file: a PDF or an HTML page (its format), its SHA-256 as ETag, and its name.
 FILE_ANSWER = "the document's file (text/html or application/pdf); ETag: its sha256"
 FILE_HEADERS = {
@@ -39,20 +35,8 @@ FILE_HEADERS = {
 IF_NONE_MATCH = {"in": "header", "name": "If-None-Match", "required": False, "schema": {"type": "string"},
                  "description": "the ETag of the file already held: a 304 without the file when it is the same"}
 
-
-def ctx() -> ServiceContext:
-    return current_app.extensions["cpp"]
-
-
-def audit(action: str, record_type: str, record_id: str, *, child_id: str | None = None,
-          detail: dict[str, Any] | None = None) -> None:
-    """Commit the entry of a read; returns once it is durable."""
-    shared_audit.record_read(ctx().store, record_type, record_id, action=action, child_id=child_id, detail=detail)
-
-
 blp = Blueprint("documents", __name__, url_prefix="/v1", description="A plan's documents: professional and family "
-                                                                     "versions, meeting records, HTML and PDF; "
-                                                                     "the render jobs that did not make theirs")
+                                                                     "versions, meeting records, HTML and PDF")
 
 
 class DocumentSchema(Schema):
@@ -201,52 +185,3 @@ class Document(MethodView):
             response.headers["Content-Security-Policy"] = ("default-src 'none'; style-src 'unsafe-inline'; "
                                                            "frame-ancestors 'none'")
         return response
-
-
-class JobSchema(Schema):
-    id = fields.String(attribute="_id")
-    status = fields.String(metadata={"enum": list(JOB_STATUSES)})
-    kind = fields.String(metadata={"enum": list(KINDS)})
-    plan_id = fields.String(allow_none=True)
-    case_id = fields.String(allow_none=True)
-    plan_version = fields.Integer(allow_none=True)
-    report_id = fields.String(allow_none=True)
-    report_version = fields.Integer(allow_none=True)
-    meeting_id = fields.String(allow_none=True)
-    language = fields.String()
-    large_print = fields.Boolean()
-    attempts = fields.Integer(metadata={"description": "renders begun"})
-    failures = fields.Integer(metadata={"description": "renders that ended in an error"})
-    error = fields.String(allow_none=True, metadata={"description": "why it is parked (the worker died rendering "
-                                                                    "it) or failed (the last error)"})
-    started_at = fields.String(allow_none=True, metadata={"description": "when its last render began"})
-    parked_at = fields.String(allow_none=True)
-    created_at = fields.String()
-    event_id = fields.String(metadata={"description": "the event that asked for the document"})
-    event_type = fields.String()
-
-
-class JobListSchema(Schema):
-    status = fields.String()
-    count = fields.Integer(metadata={"description": "how many jobs have the status (at most "
-                                                    f"{MAX_JOBS_LISTED} are listed)"})
-    jobs = fields.List(fields.Nested(JobSchema))
-
-
-class JobQuery(Schema):
-    status = fields.String(load_default="parked", validate=validate.OneOf(JOB_STATUSES))
-
-
-@blp.route("/jobs")
-class Jobs(MethodView):
-    @blp.arguments(JobQuery, location="query")
-    @blp.response(200, JobListSchema)
-    @requires_role("admin")
-    def get(self, query: dict[str, Any]):
-        """Render jobs by status, oldest first: ``parked`` (the default: the worker died rendering them, so
-        they are not tried again), ``failed`` (their render kept raising an error) or ``pending``."""
-        jobs = ctx().store.collection(st.JOBS)
-        rows = jobs.find({"status": query["status"]}, sort=[("created_at", 1)], limit=MAX_JOBS_LISTED)
-        count = len(rows) if len(rows) < MAX_JOBS_LISTED else jobs.count_documents({"status": query["status"]})
-        audit("list", "render_jobs", query["status"], detail={"count": count})
-        return {"status": query["status"], "count": count, "jobs": rows}

@@ -16,73 +16,30 @@ route's recipient is refused, rather than accepted and never sent any.
 """
 from __future__ import annotations
 
-import base64
-import fnmatch
-import re
-import secrets
 import time
 import uuid
 from typing import Any
 
-from flask import current_app, request
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from cpp_shared.auth import Principal, current_principal, requires_role
+from cpp_shared.auth import current_principal, requires_role
 from cpp_shared.etags import if_match_version
 from cpp_shared.idempotency import idempotent
+from cpp_shared.messaging.catalogue import FIELD_CLASSES
 
-from . import store as st
-from . import urls
-from .minimise import DEFAULT_CLASSES, FIELD_CLASSES, partner_may_receive
-from .runtime import runtime
-
-MANAGERS = ("partner", "admin")
-ESCALATION = "escalation.raised.v1"
-PATTERN = re.compile(r"^[a-z_*]+(\.[a-z_*]+)*(\.v[0-9*]+)?$")
-ROTATION_OVERLAP = 24 * 3600.0  # a rotated-out secret still signs for a day, so receivers can switch without loss
+from .. import store as st
+from .. import urls
+from ..domain.minimise import DEFAULT_CLASSES, partner_may_receive
+from ..domain.subscriptions import (
+    ESCALATION, PATTERN, ROTATION_OVERLAP, external_routes, matches, new_secret, public_view)
+from ..runtime import EVENT_CATALOGUE, runtime
+from .common import MANAGERS, ctx, owner_of
 
 blp = Blueprint("subscriptions", __name__, url_prefix="/v1/subscriptions",
                 description="Partner agencies' subscriptions to plan events, delivered as signed webhooks")
-
-
-def ctx():
-    return current_app.extensions["cpp"]
-
-
-def owner_of(principal: Principal) -> str:
-    org = principal.claims.get("org") if principal.claims else None
-    return str(org) if org else principal.user
-
-
-def new_secret() -> str:
-    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-
-
-def matches(patterns: list[str], event_type: str) -> bool:
-    return any(fnmatch.fnmatchcase(event_type, p) for p in patterns)
-
-
-def external_routes(plugins) -> dict[str, dict[str, Any]]:
-    """The deployment's escalation routes whose recipient is outside the council, by id."""
-    return {r["id"]: r for r in plugins.layered("cpp_escalation_routes")
-            if (r.get("recipient") or {}).get("kind") == "external"}
-
-
-def receives_escalation(subscription: dict[str, Any], event: dict[str, Any]) -> bool:
-    """Whether this subscription is the recipient the escalation's route names."""
-    data = event.get("data") or {}
-    if not data.get("recipient") or not data.get("route"):
-        return False  # a route within the council: no partner is its recipient
-    return data["route"] in (subscription.get("escalation_routes") or []) or subscription["owner"] == data["route"]
-
-
-def signing_secrets(subscription: dict[str, Any], box, now: float) -> list[str]:
-    """The secrets a delivery is signed with now: the current one, and a
-    rotated-out one until its overlap ends."""
-    return [box.open(s["sealed"]) for s in subscription["secrets"]
-            if s.get("expires_at") is None or s["expires_at"] > now]
 
 
 class ScopeSchema(Schema):
@@ -168,11 +125,6 @@ def _save(doc: dict[str, Any], *, event: str | None = None) -> dict[str, Any]:
     return {**doc, "version": version}
 
 
-def public_view(doc: dict[str, Any]) -> dict[str, Any]:
-    return {"subscription_id": doc["_id"], "owner": doc["owner"], "status": doc["status"], "url": doc["url"],
-            "event_types": doc["event_types"], "disabled": doc.get("disabled")}
-
-
 @blp.route("")
 class Subscriptions(MethodView):
     @idempotent
@@ -187,7 +139,7 @@ class Subscriptions(MethodView):
             if not admin and body.get(field) not in (None, False):
                 abort(403, message=f"only an admin may set {field}")
         partner = not admin or bool(body.get("owner"))
-        bad = [p for p in body["event_types"] if partner and not partner_may_receive(p)]
+        bad = [p for p in body["event_types"] if partner and not partner_may_receive(p, EVENT_CATALOGUE)]
         if bad:
             abort(422, message="not events a partner receives",
                   errors={"json": {"event_types": [f"{', '.join(bad)}: not delivered to partners"]}})

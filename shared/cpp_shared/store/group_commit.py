@@ -24,8 +24,8 @@ when its turn to commit comes. A lone request commits at once, as it would
 alone; under load each commit carries the units that arrived during the one
 before.
 
-The service's processes (gunicorn workers) take turns to commit through the
-SQLite adapter's write turns (``cpp_shared.store.sqlite``): a blocking wait
+A service's processes (gunicorn workers) take turns to commit through the
+SQLite adapter's write turns (``sqlite.py``): a blocking wait
 on a file lock, where SQLite's own wait for its write lock polls.
 
 Only the SQLite adapter gains from this (MongoDB's server already groups its
@@ -41,7 +41,7 @@ import threading
 import weakref
 from typing import Iterator
 
-from cpp_shared.store import Store, StoreError, StoreUnavailable, UnitOfWork
+from .port import Store, StoreError, StoreUnavailable, UnitOfWork
 
 MAX_BATCH = 64  # units per commit; more wait for the next one
 
@@ -149,8 +149,8 @@ def _for_the_others(exc: BaseException) -> BaseException:
 
 
 def _shares_commits(store: Store) -> bool:
-    from cpp_shared.store import SQLiteStore
-    from cpp_shared.store.scoped import unscoped
+    from .scoped import unscoped
+    from .sqlite import SQLiteStore
 
     return isinstance(unscoped(store), SQLiteStore)
 

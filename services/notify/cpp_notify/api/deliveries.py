@@ -13,8 +13,8 @@ from cpp_shared import audit
 from cpp_shared.auth import current_principal, requires_role
 from cpp_shared.paging import Page, paged
 
-from . import store as st
-from .subscriptions import MANAGERS, ctx, owner_of
+from .. import store as st
+from .common import MANAGERS, ctx, owner_of
 
 blp = Blueprint("deliveries", __name__, url_prefix="/v1/deliveries",
                 description="The webhook delivery log, attempt by attempt, and redelivery")

@@ -19,13 +19,15 @@ Partners must learn what they need and nothing more. Two gates:
   (an admin adds the class to the subscription's scope; it is not in the
   default), so that a GP practice can match the child to its own patient;
   the child's ``name`` is narrative, and never sent without it.
+
+The catalogue is handed in (``Catalogue``; the service's is
+``runtime.EVENT_CATALOGUE``), so that these rules need no messaging.
 """
 from __future__ import annotations
 
 import fnmatch
-from typing import Any
-
-from cpp_shared.messaging.catalogue import CATALOGUE, FIELD_CLASSES, UnknownEventType, field_classes
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
 
 DEFAULT_CLASSES = ("identifier", "status", "date", "contact")
 
@@ -35,10 +37,20 @@ PARTNER_TYPES = frozenset({
     "conference.scheduled.v1", "conference.rescheduled.v1", "conference.cancelled.v1", "conference.held.v1",
     "core_group.held.v1", "escalation.raised.v1",
 })
-KNOWN_TYPES = frozenset(CATALOGUE)
 
 
-def _filter(data: dict[str, Any], classes: dict[str, str], allowed: set[str], prefix: str = "") -> dict[str, Any]:
+@dataclass(frozen=True)
+class Catalogue:
+    """What minimisation reads of the event catalogue: the event types it
+    knows, every class a field can have, and a known type's fields (dotted
+    paths) with their classes."""
+
+    types: frozenset[str]
+    classes: tuple[str, ...]
+    fields_of: Callable[[str], Mapping[str, str]]
+
+
+def _filter(data: dict[str, Any], classes: Mapping[str, str], allowed: set[str], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in data.items():
         path = f"{prefix}{key}"
@@ -54,27 +66,25 @@ def _filter(data: dict[str, Any], classes: dict[str, str], allowed: set[str], pr
     return out
 
 
-def minimise(event: dict[str, Any], classes: list[str] | tuple[str, ...]) -> dict[str, Any]:
+def minimise(event: dict[str, Any], classes: list[str] | tuple[str, ...], catalogue: Catalogue) -> dict[str, Any]:
     """The event as a subscription with these classes may see it: the whole
     CloudEvent envelope, and only the fields of its data whose class (in
     the event catalogue) is allowed; an event type the catalogue does not
     know carries no data at all."""
     allowed = set(classes)
     data = event.get("data") or {}
-    try:
-        known = field_classes(event["type"])
-    except UnknownEventType:
+    if event["type"] not in catalogue.types:
         return {**event, "data": {}}
-    if allowed >= set(FIELD_CLASSES):
+    if allowed >= set(catalogue.classes):
         return event
-    return {**event, "data": _filter(data, known, allowed)}
+    return {**event, "data": _filter(data, catalogue.fields_of(event["type"]), allowed)}
 
 
-def partner_may_receive(pattern: str) -> bool:
+def partner_may_receive(pattern: str, catalogue: Catalogue) -> bool:
     """Whether a partner may subscribe to ``pattern`` (or receive the event
     type it names): every known type it matches is a partner type, and it
     matches at least one."""
-    matched = [t for t in KNOWN_TYPES if fnmatch.fnmatchcase(t, pattern)]
+    matched = [t for t in catalogue.types if fnmatch.fnmatchcase(t, pattern)]
     if not matched:
         return pattern in PARTNER_TYPES
     return all(t in PARTNER_TYPES for t in matched)

@@ -20,8 +20,8 @@ from cpp_shared import audit
 from cpp_shared.auth import Principal, current_principal, requires_role
 from cpp_shared.paging import paged
 
-from . import store as st
-from .subscriptions import ctx
+from .. import store as st
+from .common import ctx
 
 blp = Blueprint("inbox", __name__, url_prefix="/v1/inbox", description="Each user's messages from the platform")
 USERS = ("social_worker", "team_manager", "chair", "auditor", "admin")

@@ -21,10 +21,15 @@ carries their user id (``user``): their inbox is kept by it, and their
 email address, when the event has none, comes from the staff directory
 (``cpp_shared.staff``, kept from ``staff.updated.v1``). Every message names
 the child (from the event's ``child``, else the name the latest event about
-the child carried) and people by name, never by an internal id. A message is stored with the event's
-processed mark, in one commit, and sent afterwards by the mailer (email,
-plugin channels) or read in the platform (inbox): none is lost between the
-event and its sending.
+the child carried) and people by name, never by an internal id. The handler
+stores the messages made here with the event's processed mark, in one
+commit, and they are sent afterwards by the mailer (email, plugin channels)
+or read in the platform (inbox): none is lost between the event and its
+sending.
+
+What the service has heard (the staff directory, the children, the notices
+already sent) is asked of ``Heard``, which the store answers
+(``store.Heard``), so that these rules read no store themselves.
 """
 from __future__ import annotations
 
@@ -32,17 +37,13 @@ import re
 import uuid
 from datetime import date, datetime, timedelta, timezone
 from importlib.resources import files
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 from jinja2 import ChoiceLoader, DictLoader, Environment, FileSystemLoader, StrictUndefined
 
-from cpp_shared import children, staff
 from cpp_shared.plugins import Plugins
-from cpp_shared.store import UnitOfWork
-
-from . import store as st
 
 BREAK_GLASS = "access.break_glass.v1"
 OVERDUE = "deadline.overdue.v1"
@@ -54,33 +55,48 @@ ID_SHAPED = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-
 BUILT_IN_CHANNELS = ("email", "inbox")
 LOCAL_TIME = ZoneInfo("Europe/London")
 CONFERENCE_TITLES = {"initial": "Initial child protection conference", "review": "Review child protection conference"}
+SOMEONE = "a member of staff"
 
 
-def update_people(uow: UnitOfWork, event: dict[str, Any]) -> None:
-    """Keep who is on each plan (key worker, core group) from its events.
-    The key worker is the snapshot's (a staff reference with ``user``)
-    over the content's (name, phone, email as written in the plan)."""
+class Heard(Protocol):
+    """What the service has heard, as these rules ask for it."""
+
+    def staff(self, user: str) -> dict[str, Any] | None:
+        """The staff directory's entry for a user id (name, email), if any."""
+
+    def child(self, child_id: str | None) -> dict[str, Any] | None:
+        """Who the child is as the latest event about them said, if heard of."""
+
+    def overdue_notices(self, deadline_id: str) -> list[dict[str, Any]]:
+        """The messages that told people the deadline was overdue, oldest first."""
+
+
+def plan_people(event: dict[str, Any]) -> dict[str, Any] | None:
+    """Who is on the plan (key worker, core group) after one of its events;
+    None for an event that does not say. The key worker is the snapshot's (a
+    staff reference with ``user``) over the content's (name, phone, email as
+    written in the plan)."""
     data = event.get("data") or {}
     if not event["type"].startswith("plan.") or not data.get("plan_id") or "content" not in data:
-        return
+        return None
     content = data.get("content") or {}
     written, linked = content.get("key_worker") or {}, data.get("key_worker") or {}
     key_worker = {**written, **{k: v for k, v in linked.items() if v is not None}} or None
-    uow.update(st.PEOPLE, {"_id": data["plan_id"]}, {"$set": {
+    return {
         "case_id": data.get("case_id"),
         "child_id": data.get("child_id"),
         "status": data.get("status"),
         "key_worker": key_worker,
         "core_group": content.get("core_group") or [],
         "language": content.get("language"),
-    }}, upsert=True)
+    }
 
 
-def _staff_name(store, user: str | None, default: str = "a member of staff") -> str:
+def _staff_name(heard: Heard, user: str | None, default: str = SOMEONE) -> str:
     """A member of staff's name from the directory, never their user id."""
-    if store is None or not user:
+    if not user:
         return default
-    return staff.name_of(store, user, default)
+    return (heard.staff(user) or {}).get("name") or SOMEONE
 
 
 def _key_worker(people: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -101,15 +117,14 @@ def _same_person(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return bool(a.get("name")) and (a.get("name") or "").strip().casefold() == (b.get("name") or "").strip().casefold()
 
 
-def told_overdue(store, event: dict[str, Any]) -> list[dict[str, Any]]:
+def told_overdue(heard: Heard, event: dict[str, Any]) -> list[dict[str, Any]]:
     """Whoever was told this deadline was overdue, each with the channels
     that told them."""
     deadline_id = (event.get("data") or {}).get("deadline_id")
-    if store is None or not deadline_id:
+    if not deadline_id:
         return []
     out: list[dict[str, Any]] = []
-    for message in store.collection(st.MESSAGES).find({"event_type": OVERDUE, "deadline_id": deadline_id},
-                                                      sort=[("created_at", 1)]):
+    for message in heard.overdue_notices(deadline_id):
         r = message["recipient"]
         known = next((o for o in out if _same_person(o, r) and o.get("name") == r.get("name")), None)
         if known is None:
@@ -121,26 +136,26 @@ def told_overdue(store, event: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def default_recipients(event: dict[str, Any], people: dict[str, Any] | None, store=None) -> list[dict[str, Any]]:
+def default_recipients(event: dict[str, Any], people: dict[str, Any] | None, heard: Heard) -> list[dict[str, Any]]:
     etype = event["type"]
     data = event.get("data") or {}
     if etype == BREAK_GLASS:  # the event names whom to tell: the restriction's manager
         manager = data.get("manager") or {}
         if not manager.get("email") and not manager.get("user"):
             return []
-        return [{"user": manager.get("user"), "name": manager.get("name") or _staff_name(store, manager.get("user")),
+        return [{"user": manager.get("user"), "name": manager.get("name") or _staff_name(heard, manager.get("user")),
                  "email": manager.get("email"), "audience": "professional", "channels": ["email", "inbox"],
                  "role": "restriction_manager"}]
     if etype == MET:  # done late: whoever was told it was overdue hears it is done
         met = data.get("met") or {}
-        return told_overdue(store, event) if met.get("late") else []
+        return told_overdue(heard, event) if met.get("late") else []
     key_worker = _key_worker(people)
     if etype in ("deadline.approaching.v1", OVERDUE):
         assignee = data.get("assignee") or {}
         if assignee.get("user"):
             if key_worker and key_worker.get("user") == assignee["user"]:
                 return [key_worker]
-            return [{"user": assignee["user"], "name": assignee.get("name") or _staff_name(store, assignee["user"]),
+            return [{"user": assignee["user"], "name": assignee.get("name") or _staff_name(heard, assignee["user"]),
                      "email": None, "audience": "professional", "channels": ["email", "inbox"],
                      "role": data.get("owner") or "assignee"}]
         return [key_worker] if key_worker else []
@@ -152,7 +167,7 @@ def default_recipients(event: dict[str, Any], people: dict[str, Any] | None, sto
             return [{**key_worker, "user": user}]
         if not user:
             return []
-        return [{"user": user, "name": data.get("key_worker") or _staff_name(store, user),
+        return [{"user": user, "name": data.get("key_worker") or _staff_name(heard, user),
                  "email": None, "audience": "professional", "channels": ["email", "inbox"], "role": "key_worker"}]
     if people is None:
         return []
@@ -174,28 +189,28 @@ def default_recipients(event: dict[str, Any], people: dict[str, Any] | None, sto
     return []
 
 
-def with_addresses(store, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def with_addresses(heard: Heard, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A member of staff named by user id, without an email address, gets
     the one the staff directory holds (and their name, when none is given)."""
     out = []
     for r in found:
         r = dict(r)
-        if r.get("user") and store is not None and (not r.get("email") or not r.get("name")):
-            entry = staff.entry(store, r["user"]) or {}
+        if r.get("user") and (not r.get("email") or not r.get("name")):
+            entry = heard.staff(r["user"]) or {}
             r["email"] = r.get("email") or entry.get("email")
-            r["name"] = r.get("name") or entry.get("name") or "a member of staff"
+            r["name"] = r.get("name") or entry.get("name") or SOMEONE
         out.append(r)
     return out
 
 
 def recipients(plugins: Plugins, event: dict[str, Any], people: dict[str, Any] | None,
-               store=None) -> list[dict[str, Any]]:
-    current = default_recipients(event, people, store)
+               heard: Heard) -> list[dict[str, Any]]:
+    current = default_recipients(event, people, heard)
     for impl in plugins.hook.cpp_notification_recipients.get_hookimpls():  # CPP_PLUGINS order
         changed = impl.function(event=event, recipients=[dict(r) for r in current])
         if changed is not None:
             current = changed
-    return with_addresses(store, current)
+    return with_addresses(heard, current)
 
 
 def _words(value: str | None) -> str:
@@ -219,23 +234,23 @@ def readable(value: Any) -> str:
     return "" if ID_SHAPED.search(text) else text
 
 
-def _actor(store, user: str | None) -> str:
+def _actor(heard: Heard, user: str | None) -> str:
     """Who acted, for a notice that must say who (a break-glass): their
     name, else the user id the audit log names them by, unless it is an
     opaque id, which says nothing to a person."""
-    known = staff.entry(store, user) if store is not None and user else None
+    known = heard.staff(user) if user else None
     if known and known.get("name"):
         return str(known["name"])
     return f"user {readable(user)}" if readable(user) else "a member of staff"
 
 
-def child_name(event: dict[str, Any], store=None) -> str:
+def child_name(event: dict[str, Any], heard: Heard) -> str:
     """The child's name: the event's, else the latest an event carried; "" when unknown."""
     data = event.get("data") or {}
     child = data.get("child")
     if isinstance(child, dict) and child.get("name"):
         return str(child["name"])
-    known = children.named(store, data.get("child_id")) if store is not None else None
+    known = heard.child(data.get("child_id"))
     return str(known["name"]) if known else ""
 
 
@@ -260,7 +275,7 @@ class Templates:
 
 
 def context_for(event: dict[str, Any], recipient: dict[str, Any], people: dict[str, Any] | None,
-                store=None) -> dict[str, Any]:
+                heard: Heard) -> dict[str, Any]:
     data = dict(event.get("data") or {})
     defaults = {"latest_on": None, "plan_id": None, "key_worker": None, "previous_scheduled_for": None,
                 "owner": "", "source": "", "name": "", "due_on": None, "met": None, "chair": None,
@@ -268,7 +283,7 @@ def context_for(event: dict[str, Any], recipient: dict[str, Any], people: dict[s
     ctx = {**defaults, **data, "recipient": recipient}
     ctx["key_worker"] = (people or {}).get("key_worker")
     ctx["owner"] = str(ctx.get("owner") or "").replace("_", " ")
-    ctx["child_name"] = child_name(event, store)
+    ctx["child_name"] = child_name(event, heard)
     ctx["child_label"] = ctx["child_name"] or "the child"
     ctx["due_on_words"] = _words(data.get("due_on"))
     ctx["latest_on_words"] = _words(data.get("latest_on") or data.get("due_on"))
@@ -277,14 +292,14 @@ def context_for(event: dict[str, Any], recipient: dict[str, Any], people: dict[s
     ctx["conference_title"] = CONFERENCE_TITLES.get(data.get("kind", ""), "Child protection conference")
     ctx["chair_name"] = ((data.get("chair") or {}).get("name")) or ""
     assignee = data.get("assignee") or {}
-    ctx["assignee_name"] = assignee.get("name") or (_staff_name(store, assignee.get("user")) if assignee else "")
+    ctx["assignee_name"] = assignee.get("name") or (_staff_name(heard, assignee.get("user")) if assignee else "")
     met = data.get("met") or {}
     ctx["met_on_words"] = _words(met.get("on"))
     ctx["working_days_late"] = int(met.get("working_days_late") or 0)
     ctx["granted_at_words"] = _moment_words(data.get("granted_at"))
     ctx["expires_at_words"] = _moment_words(data.get("expires_at"))
     ctx["performed_at_words"] = _moment_words(data.get("performed_at"))
-    ctx["actor_name"] = (data.get("user_name") or _actor(store, data.get("user"))) if event["type"] == BREAK_GLASS \
+    ctx["actor_name"] = (data.get("user_name") or _actor(heard, data.get("user"))) if event["type"] == BREAK_GLASS \
         else ""
     ctx["partner_label"] = readable(data.get("partner")) if event["type"] == "lookup.performed.v1" else ""
     ctx["key_worker_name"] = recipient.get("name") or data.get("key_worker") or ""
@@ -321,18 +336,18 @@ def invitation(event: dict[str, Any], recipient: dict[str, Any], organiser: str,
     return cal.to_ical().decode()
 
 
-def owe_messages(event: dict[str, Any], *, uow: UnitOfWork, people: dict[str, Any] | None, plugins: Plugins,
-                 templates: Templates, channels: set[str], organiser: str, now: float, store=None) -> int:
-    """Store the messages an event owes people; returns how many."""
-    made = 0
-    for r in recipients(plugins, event, people, store):
+def messages_for(event: dict[str, Any], *, people: dict[str, Any] | None, plugins: Plugins, templates: Templates,
+                 channels: set[str], organiser: str, now: float, heard: Heard) -> list[dict[str, Any]]:
+    """The messages an event owes people, one per recipient and channel."""
+    made = []
+    for r in recipients(plugins, event, people, heard):
         name = f"{event['type']}.{r.get('audience', 'professional')}.txt"
         if not templates.has(name):
             name = f"{event['type']}.professional.txt"
             if not templates.has(name):
                 continue
-        subject, body = templates.render(name, context_for(event, r, people, store))
-        ics = invitation(event, r, organiser, child_name(event, store))
+        subject, body = templates.render(name, context_for(event, r, people, heard))
+        ics = invitation(event, r, organiser, child_name(event, heard))
         for channel in r.get("channels") or ["email"]:
             if channel not in channels:
                 continue  # a channel this deployment does not have
@@ -340,7 +355,7 @@ def owe_messages(event: dict[str, Any], *, uow: UnitOfWork, people: dict[str, An
                 continue  # no address: the inbox (or another channel) carries it
             if channel == "inbox" and not (r.get("user") or r.get("email")):
                 continue  # nobody's inbox: someone known by name only (a partner's practitioner) reads none
-            uow.insert(st.MESSAGES, {
+            made.append({
                 "_id": f"msg_{uuid.uuid4().hex}",
                 "authority": event.get("authority"),
                 "event_id": event["id"],
@@ -360,5 +375,4 @@ def owe_messages(event: dict[str, Any], *, uow: UnitOfWork, people: dict[str, An
                 "created_at": now,
                 "read_at": None,
             })
-            made += 1
     return made
