@@ -96,7 +96,9 @@ def _variants(ctx: HandlerContext, content: dict[str, Any]) -> list[tuple[str, s
     """(language tag, the language as the plan names it, large print) of the family version."""
     access = content.get("accessibility") or {}
     large = "large_print" in (access.get("accessible_formats") or [])
-    out = [(ENGLISH_TAG, None, False)] + ([(ENGLISH_TAG, None, True)] if large else [])
+    out: list[tuple[str, str | None, bool]] = [(ENGLISH_TAG, None, False)]
+    if large:
+        out.append((ENGLISH_TAG, None, True))
     first = access.get("first_language")
     if first and not is_english(first):
         found = phrase_set(ctx.app.plugins, first)

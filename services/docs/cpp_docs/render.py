@@ -27,7 +27,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import Any, Sequence
 from zoneinfo import ZoneInfo
 
 from cpp_shared import staff
@@ -67,7 +67,7 @@ def today(ctx: ServiceContext) -> date:
     return datetime.now(ZoneInfo(ctx.authority.get("timezone") or "Europe/London")).date()
 
 
-def users_named(job: dict[str, Any], deadlines: list[dict[str, Any]] = (),
+def users_named(job: dict[str, Any], deadlines: Sequence[dict[str, Any]] = (),
                 conference: dict[str, Any] | None = None) -> set[str]:
     """The user ids a document names people by: who agreed the plan's
     version, the report's author and who did each of its steps, who must

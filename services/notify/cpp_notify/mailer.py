@@ -121,7 +121,7 @@ class Mailer:
             # make SQLite walk the whole index instead of searching the range).
             for message in sorted(due, key=lambda m: (m["created_at"], m["_id"])):
                 outcome = self._send(message)
-                attempt = {"at": time.time(), "ok": outcome.ok, "error": outcome.error,
+                attempt: dict[str, Any] = {"at": time.time(), "ok": outcome.ok, "error": outcome.error,
                            "latency_ms": round(outcome.latency_ms, 1)}
                 new = {**message, "attempts": [*message["attempts"], attempt],
                        "attempt_count": message["attempt_count"] + 1}

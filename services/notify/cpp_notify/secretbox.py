@@ -43,9 +43,9 @@ class SecretBox:
             with os.fdopen(fd, "wb") as f:
                 f.write(Fernet.generate_key())
         for _ in range(100):  # the other process may be writing it this instant
-            key = path.read_bytes().strip()
-            if key:
-                return cls(key)
+            made = path.read_bytes().strip()
+            if made:
+                return cls(made)
             time.sleep(0.01)
         raise ConfigError(f"{path} is empty")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import datetime, timezone
+from typing import Any
 
 import certifi
 import urllib3
@@ -54,7 +55,7 @@ class Sender:
         with self._lock:
             pool = self._pools.get(key)
             if pool is None:
-                common = dict(timeout=self.timeout, retries=False, maxsize=self.pool_size, block=False)
+                common: dict[str, Any] = dict(timeout=self.timeout, retries=False, maxsize=self.pool_size, block=False)
                 if t.scheme == "https":
                     pool = urllib3.HTTPSConnectionPool(t.address, t.port, server_hostname=t.host,
                                                        assert_hostname=t.host, cert_reqs="CERT_REQUIRED",

@@ -133,7 +133,7 @@ def resolve(url: str, *, allow_private: bool, ports: Collection[int] = DEFAULT_P
         raise UrlRefused(f"the host {host!r} does not resolve: {exc}") from None
     addresses = []
     for info in infos:
-        ip = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        ip = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
         why = None if allow_private else _not_public(ip)
         if why:
             detail = "" if why == "not global" else f" ({why})"

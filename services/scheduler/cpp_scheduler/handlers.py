@@ -88,7 +88,7 @@ def apply_timescales(event: dict[str, Any], ctx: HandlerContext) -> None:
         plan = ctx.store.collection(st.PLANS).find_one({"_id": plan_id})
         case_id = plan and plan["case_id"]
     if not case_id:
-        if renamed:
+        if renamed and child is not None:
             rename_child(ctx, data["child_id"], child, now)
         return
     if not plan_id:

@@ -128,7 +128,7 @@ class GroupCommitter:
                 raise StoreError(f"commit_all answered {len(outcomes)} outcomes for {len(batch)} units")
         except BaseException as exc:  # none of this batch is known to be committed
             failure = exc
-            outcomes = [exc] + [_for_the_others(exc) for _ in batch[1:]]
+            outcomes = [exc, *(_for_the_others(exc) for _ in batch[1:])]
         for ticket, outcome in zip(batch, outcomes):
             ticket.error, ticket.done = outcome, True
             ticket.wake.set()

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from datetime import date
 from importlib.resources import files
-from typing import Any
+from typing import Any, Sequence
 
 from jinja2 import ChainableUndefined, ChoiceLoader, DictLoader, Environment, FileSystemLoader, select_autoescape
 
@@ -136,8 +136,8 @@ class Documents:
                             "review_conference": "review child protection conference",
                             "enquiries": "enquiries", **plugins.merged("cpp_terminology")}
 
-    def html(self, job: dict[str, Any], *, phrases: PhraseSet = EN, deadlines: list[dict[str, Any]] = (),
-             conferences: list[dict[str, Any]] = (), conference: dict[str, Any] | None = None,
+    def html(self, job: dict[str, Any], *, phrases: PhraseSet = EN, deadlines: Sequence[dict[str, Any]] = (),
+             conferences: Sequence[dict[str, Any]] = (), conference: dict[str, Any] | None = None,
              people: dict[str, str] | None = None, today: date | None = None) -> str:
         """The document's HTML. ``people``: the names of the user ids it
         mentions (from the staff directory; anyone else is "a member of
@@ -185,7 +185,7 @@ class Documents:
             "content": content,
             "version": plan.get("plan_version"),
             "agreed": plan.get("agreed") or {},
-            "agreed_at": AGREED_AT.get((plan.get("agreed") or {}).get("at"), ""),
+            "agreed_at": AGREED_AT.get((plan.get("agreed") or {}).get("at", ""), ""),
             "meeting": job.get("meeting") or {},
             "deadlines": list(deadlines),
             "conferences": list(conferences),

@@ -119,7 +119,7 @@ def is_english(language: str | None) -> bool:
 def phrase_set(plugins: Plugins, language: str | None) -> PhraseSet | None:
     """The phrase set for a family's first language (as the plan records it):
     English for English, a plugin's set when one answers, else None."""
-    if is_english(language):
+    if language is None or is_english(language):
         return EN
     found = plugins.hook.cpp_document_phrases(language=language.strip())
     if not found:

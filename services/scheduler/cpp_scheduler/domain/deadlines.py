@@ -126,7 +126,8 @@ def new_deadline(rule: Rule, scope: Scope, cal: WorkingCalendar, *, anchor: date
         "rule_id": rule.id,
         "plugin": rule.plugin,
         "kind": rule.deadline,
-        "name": rule.name if occurrence == 1 else f"{rule.name} ({rule.recurrence.describe()}, #{occurrence})",
+        "name": rule.name if occurrence == 1 or rule.recurrence is None
+        else f"{rule.name} ({rule.recurrence.describe()}, #{occurrence})",
         "owner": rule.owner,
         "assignee": None,  # who holds the owner's role, the team and the child: set by the handler (people.py)
         "team": None,
@@ -154,11 +155,13 @@ def new_deadline(rule: Rule, scope: Scope, cal: WorkingCalendar, *, anchor: date
         schedule(doc, rule.reminder_days, cal, None, None)
         return doc
     if occurrence == 1:
+        assert rule.offset is not None
         first = cal.due_date(anchor, rule.offset.amount, rule.offset.unit, rule.offset.direction)
         computations = [first]
         due = latest = first.due
     else:
         every = rule.recurrence
+        assert every is not None, "a later occurrence is of a recurring rule"
         computations = [cal.due_date(anchor, every.min, every.unit), cal.due_date(anchor, every.max, every.unit)]
         due, latest = computations[0].due, computations[1].due
     doc["explanation"] = explain(rule, computations, occurrence)
@@ -233,9 +236,9 @@ def on_event(event: dict[str, Any], scope: Scope, rules: list[Rule], open_deadli
 
     # 2. cancelled
     for doc in still_open():
-        rule = by_rule.get(doc["rule_id"])
+        found = by_rule.get(doc["rule_id"])
         ended = etype == PLAN_ENDED
-        by_rule_event = rule is not None and rule.is_cancelled_by(etype, data) and _key_matches(rule, doc, data)
+        by_rule_event = found is not None and found.is_cancelled_by(etype, data) and _key_matches(found, doc, data)
         if ended or by_rule_event:
             d = doc_of(doc["_id"])
             d.update(status="cancelled", next_check_on=None, cancelled={"on": now[:10], **ref})

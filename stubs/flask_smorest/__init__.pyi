@@ -1,0 +1,6 @@
+# The one fact mypy needs about flask-smorest (which ships no types): abort() never returns, so a record
+# looked up and aborted on when missing is known to be there afterwards. Everything else is Any.
+from typing import Any, NoReturn
+
+def abort(http_status_code: int, exc: Exception | None = ..., **kwargs: Any) -> NoReturn: ...
+def __getattr__(name: str) -> Any: ...
