@@ -17,6 +17,7 @@ from cpp_shared.paging import Page, paged
 
 from .. import access, audit
 from ..domain import lifecycle as lc
+from ..store import CASES, CHILDREN, PLANS
 from .common import (READERS, WRITERS, PersonSchema, check_if_match, commit_step, ctx, etag, load, named,
                      requires_if_match, saved, today)
 from .fields import IsoDate
@@ -184,14 +185,14 @@ class Cases(MethodView):
     @blp.response(201, CaseSchema)
     @requires_role(*WRITERS)
     def post(self, body):
-        if ctx().store.collection("children").find_one({"_id": body["child_id"]}) is None:
+        if ctx().store.collection(CHILDREN).find_one({"_id": body["child_id"]}) is None:
             abort(422, message="no such child", errors={"json": {"child_id": [
                 "no child with this id is registered with this authority; register the child first"]}})
         access.check(body["child_id"])  # a restricted child's case is opened only by someone with need to know
         case, events = lc.open_case(uuid.uuid4().hex, body["child_id"], ctx().authority["code"],
                                     datetime.now(timezone.utc).isoformat(), current_principal().user,
                                     **_allocation(body))
-        commit_step("create", "case", case["_id"], child_id=case["child_id"], events=events, inserts=[("cases", case)])
+        commit_step("create", "case", case["_id"], child_id=case["child_id"], events=events, inserts=[(CASES, case)])
         return saved(case), {"ETag": etag(1)}
 
     @blp.arguments(CaseQuerySchema, location="query")
@@ -200,7 +201,7 @@ class Cases(MethodView):
     def get(self, query):
         """Cases: a person's (worker=me), a team's (team=mine), by stage or child; newest first."""
         me = current_principal()
-        cases, plans = ctx().store.collection("cases"), ctx().store.collection("plans")
+        cases, plans = ctx().store.collection(CASES), ctx().store.collection(PLANS)
         filter_: dict = {k: query[k] for k in ("status", "child_id") if k in query}
         if "team" in query:
             filter_["team"] = (me.team or (staff.entry(ctx().store, me.user) or {}).get("team")
@@ -216,7 +217,7 @@ class Cases(MethodView):
         filter_ = access.exclude_hidden(filter_)  # restricted children the caller may not see are left out
         page, size = query["page"], query["page_size"]
         items = cases.find(filter_, sort=[("opened_at", -1)], skip=(page - 1) * size, limit=size)
-        children = {c["_id"]: c for c in ctx().store.collection("children").find(
+        children = {c["_id"]: c for c in ctx().store.collection(CHILDREN).find(
             {"_id": {"$in": sorted({c["child_id"] for c in items})}})}
         plan_of = {p["_id"]: p for p in plans.find({"_id": {"$in": sorted({c["plan_id"] for c in items if c.get("plan_id")})}})}
         audit.record_reads(ctx().store, [("case", case["_id"], case["child_id"]) for case in items])
@@ -235,7 +236,7 @@ class CaseById(MethodView):
     @blp.response(200, CaseSchema)
     @requires_role(*READERS)
     def get(self, case_id):
-        case = load("cases", case_id, "case")
+        case = load(CASES, case_id, "case")
         audit.record_read(ctx().store, "case", case_id, child_id=case["child_id"])
         return case
 
@@ -250,7 +251,7 @@ class Allocation(MethodView):
     @requires_if_match
     def put(self, body, case_id):
         """Give the case to another social worker, team manager or team (a team manager's decision)."""
-        case = load("cases", case_id, "case")
+        case = load(CASES, case_id, "case")
         check_if_match(case, "case", "allocating it")
         people = {
             "social_worker": case.get("social_worker") if "social_worker" not in body else
@@ -265,7 +266,7 @@ class Allocation(MethodView):
 
 def _save_case(before: dict, after: dict, events, action: str) -> dict:
     commit_step(action, "case", after["_id"], child_id=after["child_id"], events=events,
-                replaces=[("cases", after, before)])
+                replaces=[(CASES, after, before)])
     return saved(after, before)
 
 
@@ -276,7 +277,7 @@ class StrategyDiscussions(MethodView):
     @blp.response(201, StrategyDiscussionSchema)
     @requires_role(*WRITERS)
     def post(self, body, case_id):
-        case = load("cases", case_id, "case")
+        case = load(CASES, case_id, "case")
         after, discussion, events = lc.record_strategy_discussion(case, today=today(), recorded_by=current_principal().user,
                                                                   **body)
         _save_case(case, after, events, "record_strategy_discussion")
@@ -290,6 +291,6 @@ class EnquiryOutcome(MethodView):
     @blp.response(200, CaseSchema)
     @requires_role(*WRITERS)
     def post(self, body, case_id):
-        case = load("cases", case_id, "case")
+        case = load(CASES, case_id, "case")
         after, events = lc.record_enquiry_outcome(case, today=today(), recorded_by=current_principal().user, **body)
         return _save_case(case, after, events, "record_enquiry_outcome")

@@ -34,16 +34,16 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_l
 from cpp_shared.auth import current_principal, requires_role
 from cpp_shared.idempotency import idempotent
 from cpp_shared.paging import Page, paged
-from cpp_shared.store import DuplicateKey, Store, VersionConflict
+from cpp_shared.store import DuplicateKey, VersionConflict
 
 from .. import access, audit
 from ..domain import identifiers
+from ..store import CHILDREN
 from .common import etag, if_match_version, load, named, requires_if_match, today
 from .fields import StrictBoolean
 
 blp = Blueprint("children", __name__, url_prefix="/v1/children", description="Children and their details")
 
-COLLECTION = "children"
 WRITERS = ("social_worker", "team_manager")
 READERS = ("social_worker", "team_manager", "chair", "auditor", "admin")
 
@@ -286,17 +286,6 @@ def _check_one_date_of_birth(record: dict[str, Any]) -> None:
     raise ValidationError({"date_of_birth": [message], "expected_date_of_birth": [message]})
 
 
-# --- the store ---
-
-def setup_store(store: Store) -> None:
-    """Indexes of the children collection (idempotent)."""
-    children = store.collection(COLLECTION)
-    # "<authority>:<NHS number>": one child per NHS number in an authority.
-    children.create_index("nhs_key", unique=True)
-    children.create_index("family_name_key")
-    children.create_index("date_of_birth")
-
-
 def _name_key(name: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", name).split()).casefold()
 
@@ -335,14 +324,14 @@ def _with_keys(doc: dict[str, Any], authority: str) -> dict[str, Any]:
 def _find(ctx: Any, child_id: str) -> dict[str, Any]:
     # Another authority's child is "not found", never "forbidden": its existence is not ours to tell.
     # A restricted child is a 403 to anyone without need to know (access.py).
-    return load(COLLECTION, child_id, "child")
+    return load(CHILDREN, child_id, "child")
 
 
 def _duplicate(ctx: Any, doc: dict[str, Any]) -> None:
     """Answer a DuplicateKey at commit: a 409 naming the child that has the NHS number."""
     existing = None
     if "nhs_key" in doc:
-        existing = ctx.store.collection(COLLECTION).find_one({"nhs_key": doc["nhs_key"], "_id": {"$ne": doc["_id"]}})
+        existing = ctx.store.collection(CHILDREN).find_one({"nhs_key": doc["nhs_key"], "_id": {"$ne": doc["_id"]}})
     if existing is None:  # the other record went meanwhile: nothing was written, so trying again is safe
         abort(409, message="the child could not be saved because of a conflicting record; nothing was written, try again")
     message = f"a child with this NHS number is already registered: {existing['_id']}"
@@ -393,7 +382,7 @@ class Children(MethodView):
         }, code)
         try:
             with ctx.store.unit_of_work() as uow:
-                uow.insert(COLLECTION, doc)
+                uow.insert(CHILDREN, doc)
                 audit.record_write(uow, "create", "child", doc["_id"], child_id=doc["_id"])
                 ctx.publish(uow, "child.registered.v1", subject=doc["_id"],
                             data={"child_id": doc["_id"], "child": named(doc)})
@@ -416,7 +405,7 @@ class Children(MethodView):
         if "date_of_birth" in query:
             flt["date_of_birth"] = query["date_of_birth"].isoformat()
         flt = access.exclude_hidden(flt, "_id")  # restricted children the caller may not see are left out
-        children = ctx.store.collection(COLLECTION)
+        children = ctx.store.collection(CHILDREN)
         page, size = query["page"], query["page_size"]
         items = children.find(flt, sort=[("family_name_key", 1), ("given_names", 1)], skip=(page - 1) * size, limit=size)
         total = children.count_documents(flt)
@@ -467,7 +456,7 @@ class ChildById(MethodView):
         doc = _with_keys(merged, ctx.authority["code"])
         try:
             with ctx.store.unit_of_work() as uow:
-                version = uow.replace(COLLECTION, doc, expected_version=current["version"])
+                version = uow.replace(CHILDREN, doc, expected_version=current["version"])
                 audit.record_write(uow, "update", "child", child_id, child_id=child_id,
                                    detail={"fields": sorted(changes), "version": version})
                 ctx.publish(uow, "child.updated.v1", subject=child_id,

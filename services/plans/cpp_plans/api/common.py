@@ -19,6 +19,7 @@ from cpp_shared.web import ServiceContext, error_body
 from .. import access, audit
 from ..domain import lifecycle as lc
 from ..domain.lifecycle import InvalidStep, LifecycleError
+from ..store import CHILDREN, PLAN_VERSIONS
 
 # Every timescale is counted in local days: a step recorded at 00:30 BST is that day's.
 LOCAL_TIME = ZoneInfo("Europe/London")
@@ -125,7 +126,7 @@ def child_named(child_id: str) -> dict[str, Any] | None:
     preferred one when recorded), the date of birth (or the expected one,
     for an unborn child) and the NHS number. None for a child not
     registered here."""
-    child = ctx().store.collection("children").find_one({"_id": child_id})
+    child = ctx().store.collection(CHILDREN).find_one({"_id": child_id})
     return named(child) if child is not None else None
 
 
@@ -177,7 +178,7 @@ def saved(after: dict, before: dict | None = None) -> dict:
 def plan_version_inserts(after: dict, before: dict | None) -> list[tuple[str, dict]]:
     """The numbered version record a plan step adds, when it agreed a new version."""
     if before is None or after["plan_version"] != before["plan_version"]:
-        return [("plan_versions", lc.plan_version_record(after))]
+        return [(PLAN_VERSIONS, lc.plan_version_record(after))]
     return []
 
 

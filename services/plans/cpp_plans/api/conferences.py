@@ -14,6 +14,7 @@ from cpp_shared.store import VersionConflict
 
 from .. import audit
 from ..domain import lifecycle as lc
+from ..store import CASES, CONFERENCES, PLANS
 from .cases import CaseSchema, StaffRefSchema
 from .common import (READERS, PersonSchema, check_if_match, check_with_plugins, commit_step, ctx, etag,
                      link_key_worker, load, plan_version_inserts, requires_if_match, saved, today)
@@ -139,14 +140,14 @@ class CaseConferences(MethodView):
     @blp.response(201, ConferenceSchema)
     @requires_role(*SCHEDULERS)
     def post(self, body, case_id):
-        case = load("cases", case_id, "case")
-        plan = load("plans", case["plan_id"], "plan") if case["plan_id"] else None
+        case = load(CASES, case_id, "case")
+        plan = load(PLANS, case["plan_id"], "plan") if case["plan_id"] else None
         chair = _chair(body["chair"]) if "chair" in body else None
         after, conference, events = lc.schedule_conference(case, plan, kind=body["kind"], scheduled_for=body["scheduled_for"],
                                                            today=today(), scheduled_by=current_principal().user,
                                                            chair=chair)
         commit_step("schedule_conference", "conference", conference["_id"], child_id=case["child_id"], events=events,
-                    replaces=[("cases", after, case)], inserts=[("conferences", conference)])
+                    replaces=[(CASES, after, case)], inserts=[(CONFERENCES, conference)])
         return saved(conference), {"ETag": etag(1)}
 
 
@@ -169,7 +170,7 @@ class ConferenceById(MethodView):
     @blp.response(200, ConferenceSchema, headers=ETAG_HEADER)
     @requires_role(*READERS)
     def get(self, conference_id):
-        conference = load("conferences", conference_id, "conference")
+        conference = load(CONFERENCES, conference_id, "conference")
         audit.record_read(ctx().store, "conference", conference_id, child_id=conference["child_id"])
         return conference, {"ETag": etag(conference["version"])}
 
@@ -181,16 +182,16 @@ class ConferenceById(MethodView):
     @blp.alt_response(428, description="If-Match is missing")
     def patch(self, body, conference_id):
         """Move a scheduled conference to another date, with the reason (If-Match required)."""
-        conference = load("conferences", conference_id, "conference")
+        conference = load(CONFERENCES, conference_id, "conference")
         check_if_match(conference, "conference", "moving it")
-        case = load("cases", conference["case_id"], "case")
-        plan = load("plans", case["plan_id"], "plan") if case["plan_id"] else None
+        case = load(CASES, conference["case_id"], "case")
+        plan = load(PLANS, case["plan_id"], "plan") if case["plan_id"] else None
         after, events = lc.reschedule_conference(case, conference, scheduled_for=body["scheduled_for"],
                                                  reason=body["reason"], today=today(),
                                                  rescheduled_by=current_principal().user, plan=plan)
         try:
             commit_step("reschedule_conference", "conference", conference_id, child_id=case["child_id"],
-                        events=events, replaces=[("conferences", after, conference)])
+                        events=events, replaces=[(CONFERENCES, after, conference)])
         except VersionConflict:  # another step committed after our read: the ETag is stale now
             abort(412, message="the conference changed while it was being moved; read it again")
         moved = saved(after, conference)
@@ -205,12 +206,12 @@ class ConferenceCancellation(MethodView):
     @blp.response(200, ConferenceCancellationResultSchema)
     def post(self, body, conference_id):
         """Cancel a scheduled conference; another can then be scheduled in its place."""
-        conference = load("conferences", conference_id, "conference")
-        case = load("cases", conference["case_id"], "case")
+        conference = load(CONFERENCES, conference_id, "conference")
+        case = load(CASES, conference["case_id"], "case")
         case_after, conf_after, events = lc.cancel_conference(case, conference, reason=body["reason"], today=today(),
                                                               cancelled_by=current_principal().user)
         commit_step("cancel_conference", "conference", conference_id, child_id=case["child_id"], events=events,
-                    replaces=[("cases", case_after, case), ("conferences", conf_after, conference)])
+                    replaces=[(CASES, case_after, case), ("conferences", conf_after, conference)])
         return {"conference": saved(conf_after, conference), "case": saved(case_after, case)}
 
 
@@ -222,11 +223,11 @@ class ConferenceOutcome(MethodView):
     @blp.response(200, ConferenceOutcomeResultSchema)
     @requires_role(*DECIDERS)
     def post(self, body, conference_id):
-        conference = load("conferences", conference_id, "conference")
-        case = load("cases", conference["case_id"], "case")
+        conference = load(CONFERENCES, conference_id, "conference")
+        case = load(CASES, conference["case_id"], "case")
         plan_before = None
         if conference["kind"] == "review" and case["plan_id"]:
-            plan_before = load("plans", case["plan_id"], "plan")
+            plan_before = load(PLANS, case["plan_id"], "plan")
         for field, stage in (("outline_plan", "outline"), ("plan", "revision")):
             if field in body:
                 began = plan_before["created_on"] if field == "plan" and plan_before else None
@@ -245,17 +246,17 @@ class ConferenceOutcome(MethodView):
             if "decision" not in body:
                 raise lc.InvalidStep({"decision": ["a review conference decides: continue, revise or end"]})
             if plan_before is None:
-                plan_before = load("plans", case["plan_id"], "plan")
+                plan_before = load(PLANS, case["plan_id"], "plan")
             case_after, conf_after, plan, events = lc.hold_review_conference(
                 case, conference, plan_before, decision=body["decision"], plan_content=body.get("plan"),
                 reason=body.get("reason"), **common)
-        replaces = [("cases", case_after, case), ("conferences", conf_after, conference)]
+        replaces = [(CASES, case_after, case), ("conferences", conf_after, conference)]
         inserts = []
         if plan is not None:
             if plan_before is None:
-                inserts.append(("plans", plan))
+                inserts.append((PLANS, plan))
             else:
-                replaces.append(("plans", plan, plan_before))
+                replaces.append((PLANS, plan, plan_before))
             inserts += plan_version_inserts(plan, plan_before)
         commit_step("record_conference_outcome", "conference", conference_id, child_id=case["child_id"], events=events,
                     inserts=inserts, replaces=replaces)

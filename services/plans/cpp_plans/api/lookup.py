@@ -59,6 +59,7 @@ from cpp_shared.store import Store
 
 from .. import audit, group_commit
 from ..domain import identifiers
+from ..store import CHILDREN, PLANS
 from . import children
 from .common import named, today
 
@@ -134,12 +135,6 @@ class LookupSchema(Schema):
     categories = fields.List(fields.String(), metadata={
         "description": "categories of abuse or neglect of the plan in force; [] otherwise"})
     contact = fields.Nested(ContactSchema)
-
-
-def setup_store(store: Store) -> None:
-    """The indexes the lookup reads by (idempotent)."""
-    children.setup_store(store)  # children.nhs_key (unique)
-    store.collection("plans").create_index("child_id")
 
 
 def _first(contacts: list[dict[str, Any]], key: str) -> str | None:
@@ -229,12 +224,12 @@ class Lookup(MethodView):
         code = authority["code"]
         nhs = query["nhs_number"]
 
-        child = ctx.store.collection(children.COLLECTION).find_one(
+        child = ctx.store.collection(CHILDREN).find_one(
             {"nhs_key": children._nhs_key(code, nhs), "authority": code})
         child_id = child["_id"] if child else None
         latest = None
         if child_id is not None:
-            found = ctx.store.collection("plans").find(
+            found = ctx.store.collection(PLANS).find(
                 {"child_id": child_id, "authority": code, "status": {"$in": TOLD}},
                 sort=[("created_on", -1)], limit=1)
             latest = found[0] if found else None

@@ -15,6 +15,7 @@ from cpp_shared.store import VersionConflict
 
 from .. import access, audit
 from ..domain import lifecycle as lc
+from ..store import PLANS, PLAN_VERSIONS, VISITS
 from .common import (READERS, WRITERS, PersonSchema, check_with_plugins, commit_step, ctx, etag, if_match_version,
                      link_key_worker, load, plan_version_inserts, requires_if_match, saved, today)
 from .fields import IsoDate, StrictBoolean
@@ -107,7 +108,7 @@ class Plans(MethodView):
         if filter_.get("key_worker_user") == "me":
             filter_["key_worker_user"] = current_principal().user
         filter_ = access.exclude_hidden(filter_)  # restricted children the caller may not see are left out
-        plans = ctx().store.collection("plans")
+        plans = ctx().store.collection(PLANS)
         page, size = query["page"], query["page_size"]
         items = plans.find(filter_, sort=[("created_on", -1)], skip=(page - 1) * size, limit=size)
         audit.record_reads(ctx().store, [("plan", plan["_id"], plan["child_id"]) for plan in items])
@@ -131,7 +132,7 @@ def _save_plan(before: dict, after: dict, events, action: str, *, extra=None) ->
     """Persist a plan step: the plan, a version record when a new version
     was agreed, any other new record, the audit entry and the events."""
     commit_step(action, "plan", after["_id"], child_id=after["child_id"], events=events,
-                replaces=[("plans", after, before)],
+                replaces=[(PLANS, after, before)],
                 inserts=plan_version_inserts(after, before) + ([extra] if extra else []))
     return saved(after, before)
 
@@ -142,7 +143,7 @@ class PlanById(MethodView):
                                                       "schema": {"type": "string"}}})
     @requires_role(*READERS)
     def get(self, plan_id):
-        plan = load("plans", plan_id, "plan")
+        plan = load(PLANS, plan_id, "plan")
         audit.record_read(ctx().store, "plan", plan_id, child_id=plan["child_id"])
         return _plan_with_etag(plan)
 
@@ -154,7 +155,7 @@ class PlanById(MethodView):
     @requires_if_match
     def patch(self, changes, plan_id):
         """Agree a change to the plan: a new numbered version, by whom and when."""
-        plan = load("plans", plan_id, "plan")
+        plan = load(PLANS, plan_id, "plan")
         if if_match_version(request.headers.get("If-Match")) != plan["version"]:
             abort(412, message=f"the plan is at revision {plan['version']}; read it again before changing it")
         if plan["status"] == "ended":
@@ -184,8 +185,8 @@ class PlanVersions(MethodView):
     @blp.response(200, PlanVersionListSchema)
     @requires_role(*READERS)
     def get(self, plan_id):
-        plan = load("plans", plan_id, "plan")
-        versions = ctx().store.collection("plan_versions").find({"plan_id": plan_id}, sort=[("number", 1)])
+        plan = load(PLANS, plan_id, "plan")
+        versions = ctx().store.collection(PLAN_VERSIONS).find({"plan_id": plan_id}, sort=[("number", 1)])
         audit.record_read(ctx().store, "plan_versions", plan_id, child_id=plan["child_id"])
         return {"plan_id": plan_id, "versions": versions}
 
@@ -195,8 +196,8 @@ class PlanVersionByNumber(MethodView):
     @blp.response(200, PlanVersionSchema)
     @requires_role(*READERS)
     def get(self, plan_id, number):
-        plan = load("plans", plan_id, "plan")
-        version = ctx().store.collection("plan_versions").find_one({"plan_id": plan_id, "number": number})
+        plan = load(PLANS, plan_id, "plan")
+        version = ctx().store.collection(PLAN_VERSIONS).find_one({"plan_id": plan_id, "number": number})
         if version is None:
             abort(404, message=f"plan {plan_id} has no version {number}")
         audit.record_read(ctx().store, "plan_version", f"{plan_id}:{number}", child_id=plan["child_id"])
@@ -244,7 +245,7 @@ class CoreGroupMeetings(MethodView):
     @blp.response(201, CoreGroupMeetingSchema)
     @requires_role(*WRITERS)
     def post(self, body, plan_id):
-        plan = load("plans", plan_id, "plan")
+        plan = load(PLANS, plan_id, "plan")
         content = None
         if "plan" in body:
             schema = PlanContentSchema(not_before=plan["created_on"])
@@ -272,9 +273,9 @@ class Visits(MethodView):
     @blp.response(201, VisitSchema)
     @requires_role(*WRITERS)
     def post(self, body, plan_id):
-        plan = load("plans", plan_id, "plan")
+        plan = load(PLANS, plan_id, "plan")
         visit, events = lc.record_visit(plan, today=today(), recorded_by=current_principal().user, **body)
-        commit_step("record_visit", "plan", plan_id, child_id=plan["child_id"], events=events, inserts=[("visits", visit)])
+        commit_step("record_visit", "plan", plan_id, child_id=plan["child_id"], events=events, inserts=[(VISITS, visit)])
         return saved(visit)
 
 
@@ -285,7 +286,7 @@ class Escalations(MethodView):
     @blp.response(201, EscalationSchema)
     @requires_role(*WRITERS)
     def post(self, body, plan_id):
-        plan = load("plans", plan_id, "plan")
+        plan = load(PLANS, plan_id, "plan")
         routes = ctx().plugins.layered("cpp_escalation_routes")
         after, escalation, events = lc.escalate(plan, route=body["route"], reason=body["reason"], routes=routes,
                                                 today=today(), raised_by=current_principal().user)
