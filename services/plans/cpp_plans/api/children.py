@@ -38,8 +38,9 @@ from cpp_shared.store import DuplicateKey, VersionConflict
 
 from .. import access, audit
 from ..domain import identifiers
+from ..service_layer.common import named
 from ..store import CHILDREN
-from .common import etag, if_match_version, load, named, requires_if_match, today
+from .common import etag, if_match_version, load, requires_if_match, today
 from .fields import StrictBoolean
 
 blp = Blueprint("children", __name__, url_prefix="/v1/children", description="Children and their details")

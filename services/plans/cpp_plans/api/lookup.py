@@ -59,9 +59,10 @@ from cpp_shared.store import Store
 
 from .. import audit, group_commit
 from ..domain import identifiers
+from ..service_layer.common import named
 from ..store import CHILDREN, PLANS
 from . import children
-from .common import named, today
+from .common import today
 
 blp = Blueprint("lookup", __name__, url_prefix="/v1/lookup",
                 description="Partner agencies: is this child subject of a child protection plan?")

@@ -18,12 +18,12 @@ from cpp_shared.auth import current_principal, requires_role
 from cpp_shared.idempotency import idempotent
 
 from .. import access, audit
+from ..domain import plan_content as plan_rules
 from ..domain import reports as rp
+from ..service_layer.common import named, saved
 from ..store import (CASES, CHILDREN, CHILD_IN_NEED_PLANS, CONFERENCES, PLANS, REPORTS, REPORT_VERSIONS,
                      RESOURCE_PANEL_REQUESTS)
-from .common import (READERS, check_if_match, check_with_plugins, commit_step, ctx, etag, load, named,
-                     requires_if_match, saved, today)
-from .conferences import plan_content
+from .common import READERS, check_if_match, check_with_plugins, commit_step, ctx, etag, load, requires_if_match, today
 from .fields import IsoDate, StrictBoolean
 from .plan_schemas import PlanContentSchema
 
@@ -147,7 +147,8 @@ def _checked_plan(body: dict, conference: dict, not_before) -> dict | None:
     if "plan" not in body:
         return None
     stage = "outline" if conference["kind"] == "initial" else "revision"
-    content = plan_content(body["plan"], not_before=not_before, field="plan")
+    content = PlanContentSchema().dump(body["plan"])
+    plan_rules.check(content, not_before, field="plan")
     check_with_plugins(content, stage, "plan")
     return content
 
