@@ -24,7 +24,8 @@ from cpp_plans import audit
 from cpp_plans.domain import lifecycle as lc
 from cpp_plans.domain import plan_content
 from cpp_plans.domain.lifecycle import InvalidStep, LifecycleError
-from cpp_plans.service_layer import cases, conferences, plans
+from cpp_plans.service_layer import cases, children, conferences, plans
+from cpp_plans.service_layer.children import DuplicateChild
 from cpp_plans.service_layer.common import NotFound
 from cpp_plans.store import CHILDREN, PLAN_VERSIONS, PLANS, setup_store
 
@@ -306,3 +307,29 @@ def test_what_a_detailed_plan_lacks_and_the_small_rules():
     assert plan_content.member_agency({"is_family_member": True}) == {}
     assert plan_content.duplicates(["neglect", "neglect"], "category") == "Duplicate category: neglect."
     assert plan_content.core_group_has_professional([{"is_family_member": True}]) is not None
+
+
+# --- a child's record -------------------------------------------------------------------------------------------
+
+CHILD = {"given_names": "Ben", "family_name": "Jones", "date_of_birth": "2020-02-02", "gender": "male",
+         "ethnicity": "White British", "first_language": "English", "interpreter_needed": False,
+         "address": {"lines": ["1 High Street"]}, "identifiers": [{"scheme": "nhs_number", "value": "9434765919"}]}
+
+
+def test_a_child_keeps_exactly_one_date_of_birth_and_one_nhs_number(deps):
+    sw = principal(deps, "sw-1", "social_worker")
+    now = datetime(2026, 3, 2, tzinfo=timezone.utc)
+    child = children.register_child(deps, CHILD, now=now, actor=sw)
+    assert child["version"] == 1 and child["family_name_key"] == "jones"
+    before = {**written(deps), "child": deps.store.collection(CHILDREN).find_one({"_id": child["_id"]})}
+    with pytest.raises(InvalidStep) as refused:
+        children.change_child(deps, child["_id"], {"date_of_birth": None}, expected_version=1, now=now, actor=sw)
+    assert refused.value.message == "the change would leave the child without exactly one date of birth"
+    assert set(refused.value.errors) == {"date_of_birth", "expected_date_of_birth"}
+    with pytest.raises(DuplicateChild) as duplicate:
+        children.register_child(deps, {**CHILD, "given_names": "Benjamin"}, now=now, actor=sw)
+    assert duplicate.value.existing == child["_id"]
+    assert {**written(deps), "child": deps.store.collection(CHILDREN).find_one({"_id": child["_id"]})} == before
+    changed = children.change_child(deps, child["_id"], {"preferred_name": "Benny"}, expected_version=1, now=now,
+                                    actor=sw)
+    assert changed["version"] == 2 and deps.published[-1] == "child.updated.v1"

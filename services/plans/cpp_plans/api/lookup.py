@@ -58,10 +58,10 @@ from cpp_shared.plugins import PluginError
 from cpp_shared.store import Store
 
 from .. import audit, group_commit
+from ..domain import children as child_rules
 from ..domain import identifiers
 from ..service_layer.common import named
 from ..store import CHILDREN, PLANS
-from . import children
 from .common import today
 
 blp = Blueprint("lookup", __name__, url_prefix="/v1/lookup",
@@ -226,7 +226,7 @@ class Lookup(MethodView):
         nhs = query["nhs_number"]
 
         child = ctx.store.collection(CHILDREN).find_one(
-            {"nhs_key": children._nhs_key(code, nhs), "authority": code})
+            {"nhs_key": child_rules.nhs_key(code, nhs), "authority": code})
         child_id = child["_id"] if child else None
         latest = None
         if child_id is not None:
