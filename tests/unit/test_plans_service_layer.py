@@ -24,7 +24,7 @@ from cpp_plans import audit
 from cpp_plans.domain import lifecycle as lc
 from cpp_plans.domain import plan_content
 from cpp_plans.domain.lifecycle import InvalidStep, LifecycleError
-from cpp_plans.service_layer import cases, children, conferences, plans
+from cpp_plans.service_layer import cases, children, conferences, plans, reports
 from cpp_plans.service_layer.children import DuplicateChild
 from cpp_plans.service_layer.common import NotFound
 from cpp_plans.store import CHILDREN, PLAN_VERSIONS, PLANS, setup_store
@@ -197,6 +197,20 @@ def test_a_plan_the_council_accepts_is_agreed_with_its_version_audit_entry_and_e
     assert deps.published[-2:] == ["core_group.held.v1", "plan.activated.v1"]
     [activated] = [m.body for m in deps.store.outbox_pending(10_000) if m.routing_key == "plan.activated.v1"]
     assert activated["data"]["child"]["name"] == "Ana Smith"  # the event names the child
+
+
+def test_the_council_refuses_the_plan_a_report_proposes_and_nothing_is_written(deps, council):
+    _, conference = conference_pending(deps)
+    before = written(deps)
+    sw = principal(deps, "sw-1", "social_worker")
+    with pytest.raises(InvalidStep) as refused:
+        reports.draft_report(deps, conference["_id"], content={"findings": "Neglect found."}, plan=OUTLINE,
+                             on=TODAY, today=TODAY, actor=sw)
+    assert refused.value.errors == {"plan": {"familys_views": ["our procedures need the family's views (outline)"]}}
+    assert written(deps) == before
+    report = reports.draft_report(deps, conference["_id"], content={"findings": "Neglect found."},
+                                  plan={**OUTLINE, "familys_views": "We agree."}, on=TODAY, today=TODAY, actor=sw)
+    assert report["version"] == 1 and written(deps)["audit"] == before["audit"] + 1
 
 
 # --- (b) an ended plan is not changed ---------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""What the plans API's resources share: loading scoped records, the local
-date, and turning lifecycle errors into HTTP answers."""
+"""What the plans API's resources share: loading scoped records (with the
+need-to-know check), the local date, ETags and If-Match, and turning the
+service layer's errors into HTTP answers."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -11,7 +12,6 @@ from flask import Flask, current_app, jsonify, request
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
-from cpp_shared.auth import current_principal
 from cpp_shared.etags import if_match_version
 from cpp_shared.web import ServiceContext, error_body
 
@@ -72,20 +72,9 @@ def requires_if_match(view: Any) -> Any:
     return wrapper
 
 
-
-def check_with_plugins(content: dict[str, Any], stage: str, field: str | None = None) -> None:
-    """A council's own rules for a plan about to be agreed (cpp_validate_plan)."""
-    steps.council_checks(ctx(), content, stage, field)
-
-
 def child_named(child_id: str) -> dict[str, Any] | None:
     """Who the child is, as events about them carry it (service_layer.common.child_named)."""
     return steps.child_named(ctx().store, child_id)
-
-
-def commit_step(action: str, record_type: str, record_id: str, **kw: Any) -> None:
-    """One step in one commit, by the request's principal (service_layer.common.commit_step)."""
-    steps.commit_step(ctx(), current_principal(), action, record_type, record_id, **kw)
 
 
 def install_error_handlers(app: Flask) -> None:
