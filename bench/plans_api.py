@@ -62,7 +62,7 @@ sys.path.insert(0, str(ROOT))
 
 from cpp_plans.api import children as children_api  # noqa: E402
 from cpp_plans.api.plan_schemas import CATEGORIES, PlanContentSchema  # noqa: E402
-from cpp_plans.app import setup_store  # noqa: E402
+from cpp_plans.store import setup_store  # noqa: E402
 from cpp_plans.domain import identifiers, lifecycle  # noqa: E402
 from cpp_shared.auth import issue_dev_token  # noqa: E402
 from cpp_shared.config import Settings  # noqa: E402

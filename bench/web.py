@@ -81,7 +81,7 @@ from plans_api import (FAMILY, GIVEN, Server, check_content_shape, child_doc, fr
 
 from cpp_plans.api import children as children_api  # noqa: E402
 from cpp_plans.api.plan_schemas import PlanContentSchema  # noqa: E402
-from cpp_plans.app import setup_store as setup_plans_store  # noqa: E402
+from cpp_plans.store import setup_store as setup_plans_store  # noqa: E402
 from cpp_plans.domain import lifecycle  # noqa: E402
 from cpp_scheduler.domain import people as sched_people  # noqa: E402
 from cpp_scheduler import store as sched_store  # noqa: E402

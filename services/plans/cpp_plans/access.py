@@ -38,8 +38,8 @@ from cpp_shared.auth import current_principal
 from cpp_shared.config import ConfigError, Settings
 from cpp_shared.store import Store
 
-RESTRICTIONS = "restrictions"  # one per child that was ever restricted, _id the child's id
-GRANTS = "break_glass_grants"
+from .store import CHILDREN, GRANTS, RESTRICTIONS
+
 MINUTES_SETTING = "BREAK_GLASS_MINUTES"
 DEFAULT_MINUTES = 60
 MAX_MINUTES = 24 * 60
@@ -50,13 +50,6 @@ _HIDDEN = "need_to_know_hidden"  # in flask.g: the children hidden from the call
 def now() -> datetime:
     """The moment grants are judged at (tests set it)."""
     return datetime.now(timezone.utc)
-
-
-def setup_store(store: Store) -> None:
-    store.collection(RESTRICTIONS).create_index("active")
-    grants = store.collection(GRANTS)
-    grants.create_index("child_id")
-    grants.create_index("user")
 
 
 def break_glass_minutes(settings: Settings) -> int:
@@ -75,7 +68,7 @@ def break_glass_minutes(settings: Settings) -> int:
 
 def child_of(collection: str, doc: dict[str, Any]) -> str | None:
     """The child a record is about: the child itself, or its ``child_id``."""
-    return doc["_id"] if collection == "children" else doc.get("child_id")
+    return doc["_id"] if collection == CHILDREN else doc.get("child_id")
 
 
 def _store() -> Store:

@@ -1,37 +1,14 @@
 """The plans service's wiring: its blueprints, handlers and store indexes."""
 from __future__ import annotations
 
-from cpp_shared import audit_checkpoints
-from cpp_shared import staff as staff_directory
-from cpp_shared.messaging.consumer import Handlers
 from cpp_shared.web import ServiceSpec, create_app as _create_app
 
 from . import access
 from .api import audit, cases, children, chronology, conferences, lookup, plans, reports, restrictions, revocations, staff
 from .api import etag_answers
 from .api.common import install_error_handlers
-
-handlers = Handlers()  # deadline.* handlers arrive with the scheduler's events
-handlers.on(audit_checkpoints.EVENT_TYPE)(audit_checkpoints.keep_checkpoint)
-
-
-def setup_store(store) -> None:
-    children.setup_store(store)
-    lookup.setup_store(store)
-    for field in ("child_id", "social_worker.user", "team_manager.user", "team", "status"):
-        store.collection("cases").create_index(field)
-    store.collection("conferences").create_index("case_id")
-    for field in ("child_id", "status", "key_worker", "key_worker_user"):
-        store.collection("plans").create_index(field)
-    store.collection("plan_versions").create_index("plan_id")
-    for field in ("conference_id", "status"):
-        store.collection("reports").create_index(field)
-    store.collection("report_versions").create_index("report_id")
-    for field in ("plan_id", "status"):
-        store.collection("resource_panel_requests").create_index(field)
-    store.collection("child_in_need_plans").create_index("case_id")
-    access.setup_store(store)
-    staff_directory.setup_store(store)
+from .handlers import handlers
+from .store import setup_store
 
 
 def setup_app(app) -> None:

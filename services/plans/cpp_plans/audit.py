@@ -5,7 +5,7 @@ breaks the chain where it happened).
 A write's entry is appended in the same unit of work as the write itself, so
 there is never a write without its entry nor an entry for a write that was
 undone; a read's entry is committed before the record is returned (in a
-commit it may share with other requests' units: see group_commit.py).
+commit it may share with other requests' units: see cpp_shared.store.group_commit).
 
 An entry about a restricted child whose record the request reached under a
 break-glass grant carries ``{"break_glass": <grant id>}`` in its detail
@@ -52,6 +52,6 @@ def record_reads(store: Store, records: Iterable[tuple[str, str, str | None]]) -
 
 def record_read(store: Store, record_type: str, record_id: str, *, action: str = "read", **kw: Any) -> None:
     """Commit the entry of a read; returns once it is durable (in a commit
-    shared with other requests' units: see group_commit.py)."""
+    shared with other requests' units: see cpp_shared.store.group_commit)."""
     with group_commit.unit_of_work(store) as uow:
         uow.append(LOG, entry(action, record_type, record_id, **kw))

@@ -26,6 +26,7 @@ from typing import Any, Callable
 from cpp_shared import staff
 
 from . import audit
+from .store import CASES, CHILDREN, PLANS
 
 LINKED = "plan.key_worker_linked.v1"
 
@@ -43,7 +44,7 @@ class Report:
 
 def unlinked_plans(store) -> list[dict[str, Any]]:
     """Plans whose key worker is a name only."""
-    return [p for p in store.collection("plans").find({}, sort=[("created_on", 1)])
+    return [p for p in store.collection(PLANS).find({}, sort=[("created_on", 1)])
             if p.get("key_worker") and not p.get("key_worker_user")]
 
 
@@ -76,13 +77,13 @@ def link_people(store, publish: Callable[..., None], plan_snapshot: Callable[[di
             continue
         after = linked(plan, people[0])
         with store.unit_of_work() as uow:
-            uow.replace("plans", after, expected_version=plan["version"])
+            uow.replace(PLANS, after, expected_version=plan["version"])
             audit.record_write(uow, "link_key_worker", "plan", plan["_id"], child_id=plan["child_id"],
                                detail={"user": people[0]["user"], "by": "migration"})
             publish(uow, LINKED, subject=plan["_id"],
                     data={**plan_snapshot(after), "child": child_named(plan["child_id"])})
         report.plans_linked.append(plan["_id"])
-    for case in store.collection("cases").find({}):
+    for case in store.collection(CASES).find({}):
         if "social_worker" in case and case["social_worker"] is not None:
             continue
         opener = staff.entry(store, case.get("opened_by"))
@@ -92,7 +93,7 @@ def link_people(store, publish: Callable[..., None], plan_snapshot: Callable[[di
         after = {**case, "social_worker": worker, "team_manager": case.get("team_manager"),
                  "team": case.get("team") or opener.get("team")}
         with store.unit_of_work() as uow:
-            uow.replace("cases", after, expected_version=case["version"])
+            uow.replace(CASES, after, expected_version=case["version"])
             audit.record_write(uow, "allocate_case", "case", case["_id"], child_id=case["child_id"],
                                detail={"by": "migration"})
             publish(uow, "case.allocated.v1", subject=case["_id"], data={
@@ -104,7 +105,7 @@ def link_people(store, publish: Callable[..., None], plan_snapshot: Callable[[di
 
 
 def _unlinked(store, plan: dict[str, Any], matches: int) -> dict[str, Any]:
-    child = store.collection("children").find_one({"_id": plan["child_id"]}) or {}
+    child = store.collection(CHILDREN).find_one({"_id": plan["child_id"]}) or {}
     given = child.get("preferred_name") or child.get("given_names") or ""
     return {"plan_id": plan["_id"], "status": plan["status"], "key_worker": plan["key_worker"],
             "child": " ".join(p for p in (given, child.get("family_name")) if p) or None,

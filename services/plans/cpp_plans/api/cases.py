@@ -3,7 +3,6 @@ discussion to the enquiry outcome (conferences and plans have their own
 resources)."""
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timezone
 
 from flask.views import MethodView
@@ -16,13 +15,13 @@ from cpp_shared.idempotency import idempotent
 from cpp_shared.paging import Page, paged
 
 from .. import access, audit
-from ..domain import lifecycle as lc
-from .common import (READERS, WRITERS, PersonSchema, check_if_match, commit_step, ctx, etag, load, named,
-                     requires_if_match, saved, today)
+from ..service_layer import cases as sl
+from ..service_layer.common import named
+from ..store import CASES, CHILDREN, PLANS
+from .common import READERS, WRITERS, PersonSchema, check_if_match, ctx, etag, load, requires_if_match, today
 from .fields import IsoDate
 
 blp = Blueprint("cases", __name__, url_prefix="/v1/cases", description="Child protection cases")
-SOCIAL_WORKERS = ("social_worker", "team_manager")  # a team manager may hold a case themself
 
 
 USER_ID = dict(validate=validate.Length(min=1, max=200))
@@ -133,46 +132,6 @@ class CasePageSchema(Page):
     items = fields.List(fields.Nested(CaseSummarySchema))
 
 
-def _staff_member(user: str, field: str, roles: tuple[str, ...]) -> dict:
-    """A reference to a member of staff who may hold the case in this way, or a 422."""
-    found = staff.entry(ctx().store, user)
-    if found is None:
-        abort(422, message="no such member of staff", errors={"json": {field: [
-            f"no member of staff has the user id {user!r}; an admin adds them (PUT /v1/staff/{{user}})"]}})
-    held = staff.roles_of(found)
-    if not any(r in roles for r in held):
-        abort(422, message="not a role that holds a case this way", errors={"json": {field: [
-            f"{found.get('name')} is a {' and '.join(r.replace('_', ' ') for r in held) or 'person with no role'}; "
-            f"a case's {field.replace('_', ' ')} is a {' or '.join(r.replace('_', ' ') for r in roles)}"]}})
-    return {"user": found["user"], "name": found.get("name") or staff.UNNAMED}
-
-
-def _default_team_manager(social_worker: dict | None, team: str | None) -> dict | None:
-    me = current_principal()
-    if me.holds("team_manager"):
-        return staff.ref(ctx().store, me.user)
-    people = ctx().store.collection(staff.COLLECTION)
-    manager = (staff.entry(ctx().store, social_worker["user"]) or {}).get("manager") if social_worker else None
-    found = people.find_one({"user": manager, **staff.holding("team_manager")}) if manager else None
-    if found is None and team:
-        managers = people.find({"team": team, **staff.holding("team_manager")}, limit=2)
-        found = managers[0] if len(managers) == 1 else None
-    return {"user": found["user"], "name": found.get("name") or staff.UNNAMED} if found else None
-
-
-def _allocation(body: dict) -> dict:
-    me = current_principal()
-    social_worker = (_staff_member(body["social_worker"], "social_worker", SOCIAL_WORKERS) if "social_worker" in body
-                     else staff.ref(ctx().store, me.user) if me.holds("social_worker") else None)
-    team = body.get("team")
-    if team is None and social_worker is not None:
-        team = (staff.entry(ctx().store, social_worker["user"]) or {}).get("team")
-    team = team or me.team
-    team_manager = (_staff_member(body["team_manager"], "team_manager", ("team_manager",)) if "team_manager" in body
-                    else _default_team_manager(social_worker, team))
-    return {"social_worker": social_worker, "team_manager": team_manager, "team": team}
-
-
 # A case as the OpenAPI document shows it: the child's id is all a social worker opening it gives.
 CASE_EXAMPLE = {"child_id": "5b1e0c7d9a8f4e2b8c3d6a1f0e9b7c24"}
 
@@ -184,15 +143,9 @@ class Cases(MethodView):
     @blp.response(201, CaseSchema)
     @requires_role(*WRITERS)
     def post(self, body):
-        if ctx().store.collection("children").find_one({"_id": body["child_id"]}) is None:
-            abort(422, message="no such child", errors={"json": {"child_id": [
-                "no child with this id is registered with this authority; register the child first"]}})
         access.check(body["child_id"])  # a restricted child's case is opened only by someone with need to know
-        case, events = lc.open_case(uuid.uuid4().hex, body["child_id"], ctx().authority["code"],
-                                    datetime.now(timezone.utc).isoformat(), current_principal().user,
-                                    **_allocation(body))
-        commit_step("create", "case", case["_id"], child_id=case["child_id"], events=events, inserts=[("cases", case)])
-        return saved(case), {"ETag": etag(1)}
+        case = sl.open_case(ctx(), now=datetime.now(timezone.utc), actor=current_principal(), **body)
+        return case, {"ETag": etag(1)}
 
     @blp.arguments(CaseQuerySchema, location="query")
     @blp.response(200, CasePageSchema)
@@ -200,7 +153,7 @@ class Cases(MethodView):
     def get(self, query):
         """Cases: a person's (worker=me), a team's (team=mine), by stage or child; newest first."""
         me = current_principal()
-        cases, plans = ctx().store.collection("cases"), ctx().store.collection("plans")
+        cases, plans = ctx().store.collection(CASES), ctx().store.collection(PLANS)
         filter_: dict = {k: query[k] for k in ("status", "child_id") if k in query}
         if "team" in query:
             filter_["team"] = (me.team or (staff.entry(ctx().store, me.user) or {}).get("team")
@@ -216,7 +169,7 @@ class Cases(MethodView):
         filter_ = access.exclude_hidden(filter_)  # restricted children the caller may not see are left out
         page, size = query["page"], query["page_size"]
         items = cases.find(filter_, sort=[("opened_at", -1)], skip=(page - 1) * size, limit=size)
-        children = {c["_id"]: c for c in ctx().store.collection("children").find(
+        children = {c["_id"]: c for c in ctx().store.collection(CHILDREN).find(
             {"_id": {"$in": sorted({c["child_id"] for c in items})}})}
         plan_of = {p["_id"]: p for p in plans.find({"_id": {"$in": sorted({c["plan_id"] for c in items if c.get("plan_id")})}})}
         audit.record_reads(ctx().store, [("case", case["_id"], case["child_id"]) for case in items])
@@ -235,7 +188,7 @@ class CaseById(MethodView):
     @blp.response(200, CaseSchema)
     @requires_role(*READERS)
     def get(self, case_id):
-        case = load("cases", case_id, "case")
+        case = load(CASES, case_id, "case")
         audit.record_read(ctx().store, "case", case_id, child_id=case["child_id"])
         return case
 
@@ -250,23 +203,11 @@ class Allocation(MethodView):
     @requires_if_match
     def put(self, body, case_id):
         """Give the case to another social worker, team manager or team (a team manager's decision)."""
-        case = load("cases", case_id, "case")
+        case = load(CASES, case_id, "case")
         check_if_match(case, "case", "allocating it")
-        people = {
-            "social_worker": case.get("social_worker") if "social_worker" not in body else
-            (_staff_member(body["social_worker"], "social_worker", SOCIAL_WORKERS) if body["social_worker"] else None),
-            "team_manager": case.get("team_manager") if "team_manager" not in body else
-            (_staff_member(body["team_manager"], "team_manager", ("team_manager",)) if body["team_manager"] else None),
-            "team": case.get("team") if "team" not in body else body["team"],
-        }
-        after, events = lc.allocate_case(case, **people)
-        return _save_case(case, after, events, "allocate_case"), {"ETag": etag(case["version"] + 1)}
-
-
-def _save_case(before: dict, after: dict, events, action: str) -> dict:
-    commit_step(action, "case", after["_id"], child_id=after["child_id"], events=events,
-                replaces=[("cases", after, before)])
-    return saved(after, before)
+        allocated = sl.allocate_case(ctx(), case_id, expected_version=case["version"], actor=current_principal(),
+                                     **body)
+        return allocated, {"ETag": etag(allocated["version"])}
 
 
 @blp.route("/<case_id>/strategy-discussions")
@@ -276,11 +217,8 @@ class StrategyDiscussions(MethodView):
     @blp.response(201, StrategyDiscussionSchema)
     @requires_role(*WRITERS)
     def post(self, body, case_id):
-        case = load("cases", case_id, "case")
-        after, discussion, events = lc.record_strategy_discussion(case, today=today(), recorded_by=current_principal().user,
-                                                                  **body)
-        _save_case(case, after, events, "record_strategy_discussion")
-        return discussion
+        load(CASES, case_id, "case")
+        return sl.record_strategy_discussion(ctx(), case_id, today=today(), actor=current_principal(), **body)
 
 
 @blp.route("/<case_id>/enquiry-outcome")
@@ -290,6 +228,5 @@ class EnquiryOutcome(MethodView):
     @blp.response(200, CaseSchema)
     @requires_role(*WRITERS)
     def post(self, body, case_id):
-        case = load("cases", case_id, "case")
-        after, events = lc.record_enquiry_outcome(case, today=today(), recorded_by=current_principal().user, **body)
-        return _save_case(case, after, events, "record_enquiry_outcome")
+        load(CASES, case_id, "case")
+        return sl.record_enquiry_outcome(ctx(), case_id, today=today(), actor=current_principal(), **body)

@@ -20,9 +20,7 @@ never personal details; every read and write is in the audit log.
 from __future__ import annotations
 
 import re
-import unicodedata
-import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from flask import current_app, request
@@ -34,16 +32,19 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_l
 from cpp_shared.auth import current_principal, requires_role
 from cpp_shared.idempotency import idempotent
 from cpp_shared.paging import Page, paged
-from cpp_shared.store import DuplicateKey, Store, VersionConflict
+from cpp_shared.store import VersionConflict
 
 from .. import access, audit
+from ..domain import children as rules
 from ..domain import identifiers
-from .common import etag, if_match_version, load, named, requires_if_match, today
+from ..service_layer import children as sl
+from ..service_layer.children import DuplicateChild
+from ..store import CHILDREN
+from .common import etag, if_match_version, load, requires_if_match, today
 from .fields import StrictBoolean
 
 blp = Blueprint("children", __name__, url_prefix="/v1/children", description="Children and their details")
 
-COLLECTION = "children"
 WRITERS = ("social_worker", "team_manager")
 READERS = ("social_worker", "team_manager", "chair", "auditor", "admin")
 
@@ -53,7 +54,6 @@ TEXT_MAX = 4000  # free text: disability, accessibility needs
 LIST_MAX = 20  # people with parental responsibility
 IDENTIFIERS_MAX = 10
 ADDRESS_LINES_MAX = 6
-EXPECTED_BIRTH_WINDOW = timedelta(days=366)  # an expected date of birth further from today is a typing error
 
 # Control characters other than tab, newline and carriage return.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -107,23 +107,22 @@ class Phone(Text):
         return text
 
 
+def _raise(errors: str | dict | None) -> None:
+    """A domain rule's answer (domain/children.py) as marshmallow's error."""
+    if errors:
+        raise ValidationError(errors)
+
+
 def _not_in_future(value: date) -> None:
-    if value > today():
-        raise ValidationError("Must not be in the future (for an unborn child give expected_date_of_birth instead).")
+    _raise(rules.born_in_future(value, today()))
 
 
 def _plausible_expected_birth(value: date) -> None:
-    now = today()
-    if not now - EXPECTED_BIRTH_WINDOW <= value <= now + EXPECTED_BIRTH_WINDOW:
-        raise ValidationError("Must be within a year of today.")
+    _raise(rules.implausible_expected_birth(value, today()))
 
 
 def _one_per_scheme(items: list[dict[str, Any]]) -> None:
-    seen: set[str] = set()
-    for item in items:
-        if item["scheme"] in seen:
-            raise ValidationError(f"At most one identifier per scheme; {item['scheme']} appears more than once.")
-        seen.add(item["scheme"])
+    _raise(rules.repeated_scheme(items))
 
 
 # --- schemas ---
@@ -212,8 +211,8 @@ class ChildCreateSchema(Schema):
     @validates_schema
     def _one_date_of_birth(self, data: dict[str, Any], partial: Any = None, **kwargs: Any) -> None:
         if partial:
-            return  # a PATCH: checked on the merged record
-        _check_one_date_of_birth(data)
+            return  # a PATCH: checked on the merged record (service_layer/children.py)
+        _raise(rules.date_of_birth_errors(data))
 
 
 class ChildPatchSchema(ChildCreateSchema):
@@ -275,36 +274,6 @@ class ChildPageSchema(Page):
     items = fields.List(fields.Nested(ChildSchema))
 
 
-def _check_one_date_of_birth(record: dict[str, Any]) -> None:
-    born, expected = record.get("date_of_birth") is not None, record.get("expected_date_of_birth") is not None
-    if born and expected:
-        message = "Give date_of_birth or, for an unborn child, expected_date_of_birth: not both."
-    elif not born and not expected:
-        message = "Give date_of_birth or, for an unborn child, expected_date_of_birth."
-    else:
-        return
-    raise ValidationError({"date_of_birth": [message], "expected_date_of_birth": [message]})
-
-
-# --- the store ---
-
-def setup_store(store: Store) -> None:
-    """Indexes of the children collection (idempotent)."""
-    children = store.collection(COLLECTION)
-    # "<authority>:<NHS number>": one child per NHS number in an authority.
-    children.create_index("nhs_key", unique=True)
-    children.create_index("family_name_key")
-    children.create_index("date_of_birth")
-
-
-def _name_key(name: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", name).split()).casefold()
-
-
-def _nhs_key(authority: str, nhs_number: str) -> str:
-    return f"{authority}:{nhs_number}"
-
-
 def _stored(value: Any) -> Any:
     """A loaded value as stored: dates as ISO strings, no null inside objects
     (an optional field given as null is simply not recorded)."""
@@ -322,31 +291,18 @@ def _to_document(fields_: dict[str, Any]) -> dict[str, Any]:
     return {k: _stored(v) for k, v in fields_.items()}
 
 
-def _with_keys(doc: dict[str, Any], authority: str) -> dict[str, Any]:
-    """The derived fields the indexes use, recomputed from the record."""
-    doc = {k: v for k, v in doc.items() if v is not None and k not in ("nhs_key", "family_name_key")}
-    doc["family_name_key"] = _name_key(doc["family_name"])
-    nhs = next((i["value"] for i in doc.get("identifiers", []) if i["scheme"] == "nhs_number"), None)
-    if nhs is not None:
-        doc["nhs_key"] = _nhs_key(authority, nhs)
-    return doc
-
-
 def _find(ctx: Any, child_id: str) -> dict[str, Any]:
     # Another authority's child is "not found", never "forbidden": its existence is not ours to tell.
     # A restricted child is a 403 to anyone without need to know (access.py).
-    return load(COLLECTION, child_id, "child")
+    return load(CHILDREN, child_id, "child")
 
 
-def _duplicate(ctx: Any, doc: dict[str, Any]) -> None:
-    """Answer a DuplicateKey at commit: a 409 naming the child that has the NHS number."""
-    existing = None
-    if "nhs_key" in doc:
-        existing = ctx.store.collection(COLLECTION).find_one({"nhs_key": doc["nhs_key"], "_id": {"$ne": doc["_id"]}})
-    if existing is None:  # the other record went meanwhile: nothing was written, so trying again is safe
+def _duplicate(exc: DuplicateChild) -> None:
+    """A 409 naming the child that has the NHS number."""
+    if exc.existing is None:  # the other record went meanwhile: nothing was written, so trying again is safe
         abort(409, message="the child could not be saved because of a conflicting record; nothing was written, try again")
-    message = f"a child with this NHS number is already registered: {existing['_id']}"
-    abort(409, message=message, errors={"json": {"identifiers": [message]}, "existing_child_id": existing["_id"]})
+    message = f"a child with this NHS number is already registered: {exc.existing}"
+    abort(409, message=message, errors={"json": {"identifiers": [message]}, "existing_child_id": exc.existing})
 
 
 # --- ETags ---
@@ -379,27 +335,11 @@ class Children(MethodView):
     @blp.alt_response(413, schema=ErrorSchema, description="the request body is too large")
     def post(self, body):
         """Register a child"""
-        ctx = current_app.extensions["cpp"]
-        principal = current_principal()
-        code = ctx.authority["code"]
-        doc = _with_keys({
-            "_id": uuid.uuid4().hex,
-            "authority": code,
-            "identifiers": [],
-            "people_with_parental_responsibility": [],
-            **_to_document(body),
-            "created_at": datetime.now(timezone.utc).isoformat(),
-            "created_by": principal.user,
-        }, code)
         try:
-            with ctx.store.unit_of_work() as uow:
-                uow.insert(COLLECTION, doc)
-                audit.record_write(uow, "create", "child", doc["_id"], child_id=doc["_id"])
-                ctx.publish(uow, "child.registered.v1", subject=doc["_id"],
-                            data={"child_id": doc["_id"], "child": named(doc)})
-        except DuplicateKey:
-            _duplicate(ctx, doc)
-        doc["version"] = 1
+            doc = sl.register_child(current_app.extensions["cpp"], _to_document(body), now=datetime.now(timezone.utc),
+                                    actor=current_principal())
+        except DuplicateChild as exc:
+            _duplicate(exc)
         return doc, _headers(doc)
 
     @requires_role(*READERS)
@@ -410,13 +350,13 @@ class Children(MethodView):
         ctx = current_app.extensions["cpp"]
         flt: dict[str, Any] = {"authority": ctx.authority["code"]}
         if "nhs_number" in query:
-            flt["nhs_key"] = _nhs_key(ctx.authority["code"], query["nhs_number"])
+            flt["nhs_key"] = rules.nhs_key(ctx.authority["code"], query["nhs_number"])
         if "family_name" in query:
-            flt["family_name_key"] = _name_key(query["family_name"])
+            flt["family_name_key"] = rules.name_key(query["family_name"])
         if "date_of_birth" in query:
             flt["date_of_birth"] = query["date_of_birth"].isoformat()
         flt = access.exclude_hidden(flt, "_id")  # restricted children the caller may not see are left out
-        children = ctx.store.collection(COLLECTION)
+        children = ctx.store.collection(CHILDREN)
         page, size = query["page"], query["page_size"]
         items = children.find(flt, sort=[("family_name_key", 1), ("given_names", 1)], skip=(page - 1) * size, limit=size)
         total = children.count_documents(flt)
@@ -451,32 +391,18 @@ class ChildById(MethodView):
         if not changes:
             abort(422, message="the body names no field to change", errors={"json": {"_schema": ["Give at least one field to change."]}})
         ctx = current_app.extensions["cpp"]
-        principal = current_principal()
         current = _find(ctx, child_id)
         if if_match_version(request.headers.get("If-Match")) != current["version"]:
             abort(412, message=f"the child has changed since you read it (it is now at {etag(current['version'])}); "
                                "GET it again and reapply your change")
-        merged = {k: v for k, v in current.items() if k != "version"}
-        merged.update(_to_document(changes))
         try:
-            _check_one_date_of_birth(merged)
-        except ValidationError as exc:
-            abort(422, message="the change would leave the child without exactly one date of birth",
-                  errors={"json": exc.normalized_messages()})
-        merged.update(updated_at=datetime.now(timezone.utc).isoformat(), updated_by=principal.user)
-        doc = _with_keys(merged, ctx.authority["code"])
-        try:
-            with ctx.store.unit_of_work() as uow:
-                version = uow.replace(COLLECTION, doc, expected_version=current["version"])
-                audit.record_write(uow, "update", "child", child_id, child_id=child_id,
-                                   detail={"fields": sorted(changes), "version": version})
-                ctx.publish(uow, "child.updated.v1", subject=child_id,
-                            data={"child_id": child_id, "version": version, "child": named(doc)})
+            doc = sl.change_child(ctx, child_id, _to_document(changes),
+                                  expected_version=current["version"], now=datetime.now(timezone.utc),
+                                  actor=current_principal())
         except VersionConflict as exc:
             now = "it no longer exists" if exc.actual is None else f"it is now at {etag(exc.actual)}"
             abort(412, message=f"the child was changed by someone else while you saved ({now}); "
                                "GET it again and reapply your change")
-        except DuplicateKey:
-            _duplicate(ctx, doc)
-        doc["version"] = version
-        return doc, {"ETag": etag(version)}
+        except DuplicateChild as exc:
+            _duplicate(exc)
+        return doc, {"ETag": etag(doc["version"])}

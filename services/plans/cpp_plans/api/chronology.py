@@ -20,6 +20,8 @@ from cpp_shared import staff
 from cpp_shared.auth import requires_role
 
 from .. import audit
+from ..store import (CASES, CHILDREN, CHILD_IN_NEED_PLANS, CONFERENCES, CORE_GROUP_MEETINGS, PLANS, PLAN_VERSIONS,
+                     REPORTS, VISITS)
 from .common import READERS, ctx, load
 
 blp = Blueprint("chronology", __name__, url_prefix="/v1/children",
@@ -138,9 +140,9 @@ def chronology(child_id: str) -> list[dict]:
     store = ctx().store
     code = ctx().authority["code"]
     mine = {"child_id": child_id, "authority": code}
-    cases = store.collection("cases").find(mine)
+    cases = store.collection(CASES).find(mine)
     case_ids = [c["_id"] for c in cases]
-    conferences = store.collection("conferences").find({"case_id": {"$in": case_ids}, "authority": code}) \
+    conferences = store.collection(CONFERENCES).find({"case_id": {"$in": case_ids}, "authority": code}) \
         if case_ids else []
     by_id = {c["_id"]: c for c in conferences}
     entries: list[dict] = []
@@ -148,15 +150,15 @@ def chronology(child_id: str) -> list[dict]:
         entries += _case_entries(case)
     for conference in conferences:
         entries += _conference_entries(conference)
-    for plan in store.collection("plans").find(mine):
-        versions = store.collection("plan_versions").find({"plan_id": plan["_id"]}, sort=[("number", 1)])
-        meetings = store.collection("core_group_meetings").find({"plan_id": plan["_id"], "authority": code})
-        visits = store.collection("visits").find({"plan_id": plan["_id"], "authority": code})
+    for plan in store.collection(PLANS).find(mine):
+        versions = store.collection(PLAN_VERSIONS).find({"plan_id": plan["_id"]}, sort=[("number", 1)])
+        meetings = store.collection(CORE_GROUP_MEETINGS).find({"plan_id": plan["_id"], "authority": code})
+        visits = store.collection(VISITS).find({"plan_id": plan["_id"], "authority": code})
         ending = by_id.get((plan.get("ended") or {}).get("conference_id")) or {}
         entries += _plan_entries(plan, versions, meetings, visits, (ending.get("outcome") or {}).get("decided_by"))
-    for report in store.collection("reports").find(mine):
+    for report in store.collection(REPORTS).find(mine):
         entries += _report_entries(report)
-    for cin in store.collection("child_in_need_plans").find(mine):
+    for cin in store.collection(CHILD_IN_NEED_PLANS).find(mine):
         entries.append(_entry("child_in_need_plan_created", cin.get("created_on"), cin.get("created_by"),
                               cin["case_id"], review_on=cin.get("review_on"), key_worker=(cin.get("key_worker") or {})
                               .get("name")))
@@ -175,6 +177,6 @@ class Chronology(MethodView):
     @blp.response(200, ChronologySchema)
     def get(self, child_id):
         """Every case of the child with its history, newest first: each step, its day and who took it"""
-        load("children", child_id, "child")  # another authority's child: 404; restricted without need to know: 403
+        load(CHILDREN, child_id, "child")  # another authority's child: 404; restricted without need to know: 403
         audit.record_read(ctx().store, "chronology", child_id, child_id=child_id)
         return {"child_id": child_id, "entries": chronology(child_id)}

@@ -20,15 +20,16 @@ from flask import Flask, Response, current_app, request
 from cpp_shared import etags
 
 from .. import access
+from ..store import CASES, CHILDREN, CONFERENCES, PLANS, REPORTS, RESOURCE_PANEL_REQUESTS
 
 #: The records a change can be about, by the name of the URL's last part.
 RECORDS = {
-    "child_id": "children",
-    "case_id": "cases",
-    "conference_id": "conferences",
-    "plan_id": "plans",
-    "report_id": "reports",
-    "request_id": "resource_panel_requests",
+    "child_id": CHILDREN,
+    "case_id": CASES,
+    "conference_id": CONFERENCES,
+    "plan_id": PLANS,
+    "report_id": REPORTS,
+    "request_id": RESOURCE_PANEL_REQUESTS,
 }
 
 

@@ -35,7 +35,7 @@ NHS numbers).
 Lean on purpose: two indexed reads (the child by its NHS key, the child's
 latest plan in force or ended by child_id), a third by the staff directory's user index for a key
 worker linked to the staff directory, and one commit, shared with the other
-lookups and reads being committed at the same moment (group_commit.py): the
+lookups and reads being committed at the same moment (cpp_shared.store.group_commit): the
 answer still goes out only once this lookup's audit entry and event are on
 disk.
 """
@@ -58,9 +58,11 @@ from cpp_shared.plugins import PluginError
 from cpp_shared.store import Store, group_commit
 
 from .. import audit
+from ..domain import children as child_rules
 from ..domain import identifiers
-from . import children
-from .common import named, today
+from ..service_layer.common import named
+from ..store import CHILDREN, PLANS
+from .common import today
 
 blp = Blueprint("lookup", __name__, url_prefix="/v1/lookup",
                 description="Partner agencies: is this child subject of a child protection plan?")
@@ -134,12 +136,6 @@ class LookupSchema(Schema):
     categories = fields.List(fields.String(), metadata={
         "description": "categories of abuse or neglect of the plan in force; [] otherwise"})
     contact = fields.Nested(ContactSchema)
-
-
-def setup_store(store: Store) -> None:
-    """The indexes the lookup reads by (idempotent)."""
-    children.setup_store(store)  # children.nhs_key (unique)
-    store.collection("plans").create_index("child_id")
 
 
 def _first(contacts: list[dict[str, Any]], key: str) -> str | None:
@@ -229,12 +225,12 @@ class Lookup(MethodView):
         code = authority["code"]
         nhs = query["nhs_number"]
 
-        child = ctx.store.collection(children.COLLECTION).find_one(
-            {"nhs_key": children._nhs_key(code, nhs), "authority": code})
+        child = ctx.store.collection(CHILDREN).find_one(
+            {"nhs_key": child_rules.nhs_key(code, nhs), "authority": code})
         child_id = child["_id"] if child else None
         latest = None
         if child_id is not None:
-            found = ctx.store.collection("plans").find(
+            found = ctx.store.collection(PLANS).find(
                 {"child_id": child_id, "authority": code, "status": {"$in": TOLD}},
                 sort=[("created_on", -1)], limit=1)
             latest = found[0] if found else None

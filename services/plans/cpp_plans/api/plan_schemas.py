@@ -18,7 +18,8 @@ Public API
     apispec sees one schema per name.
 ``missing_for_agreement(content) -> list[str]``
     What a detailed plan still lacks before the core group can agree it (the
-    names are those of ``AGREEMENT_ITEMS``), ``[]`` when nothing is missing.
+    names are those of ``AGREEMENT_ITEMS``), ``[]`` when nothing is missing
+    (the domain's, domain/plan_content.py, named here too).
 ``PlanContext`` / ``PlanContentSchema(not_before=...)``
     ``not_before`` (a date, e.g. the conference date): no outcome target date,
     action or assessment ``by_when``, next review date or first core group
@@ -29,6 +30,11 @@ Public API
 
 Rules
 -----
+This module gives the content its shape (fields, types, lengths, required
+items); the rules of what the items hold together are the domain's
+(domain/plan_content.py, no marshmallow), called here item by item so that a
+422 names the field at fault.
+
 * Unknown fields are rejected at every level (marshmallow 4's default,
   ``RAISE``; asserted by the tests).
 * Strings have a maximum length (``NAME_MAX`` for names, ``TEXT_MAX`` for free
@@ -45,8 +51,9 @@ Rules
 * The cross-item rules (unique ids, outcome references) run once every field
   is valid (marshmallow's ``skip_on_field_errors``), so their errors come with
   a second attempt. In a partial load whose body has no ``outcomes`` the
-  references cannot be checked: load the merged content (stored content with
-  the PATCH applied) again, without ``partial``, before saving it.
+  references cannot be checked: the service layer checks the merged content
+  (stored content with the PATCH applied) with ``plan_content.check`` before
+  saving it.
 """
 from __future__ import annotations
 
@@ -55,11 +62,16 @@ import functools
 import typing
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date
 
-from .fields import IsoDate, StrictBoolean
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from marshmallow.experimental.context import Context
+
+from ..domain import plan_content as rules
+from ..domain.plan_content import (ACCESSIBLE_FORMATS, ACTION_STATUSES, AGREEMENT_ITEMS, CATEGORIES, CONTACT_TYPES,
+                                   FREQUENCY_UNITS, INTERVENTION_KINDS, OUTCOME_TERMS, PERSON_KINDS,
+                                   missing_for_agreement)
+from .fields import IsoDate, StrictBoolean
 
 __all__ = [
     "ACCESSIBLE_FORMATS", "ACTION_STATUSES", "AGREEMENT_ITEMS", "CATEGORIES", "CONTACT_TYPES", "FREQUENCY_UNITS",
@@ -68,20 +80,6 @@ __all__ = [
     "missing_for_agreement",
 ]
 
-# The four categories of harm (seed 001). A plugin may give another list to make_plan_content_schema.
-CATEGORIES: tuple[str, ...] = ("physical_abuse", "sexual_abuse", "emotional_abuse", "neglect")
-# The components an intervention may have (seed 003).
-INTERVENTION_KINDS: tuple[str, ...] = (
-    "make_child_safe", "promote_growth_and_development", "help_parent_or_carer", "strengthen_connections",
-    "therapy_for_child", "perpetrator_support_or_assessment")
-ACCESSIBLE_FORMATS: tuple[str, ...] = ("large_print", "easy_read", "audio", "braille", "translated")
-# Suggested monitoring contact types (seed 003: GP, health visitor, teacher...); any short text is accepted.
-CONTACT_TYPES: tuple[str, ...] = ("home_visit", "school", "health_visitor", "gp", "phone")
-OUTCOME_TERMS: tuple[str, ...] = ("short", "long")
-ACTION_STATUSES: tuple[str, ...] = ("not_started", "in_progress", "done", "not_done")
-PERSON_KINDS: tuple[str, ...] = ("professional", "family_member")
-FREQUENCY_UNITS: tuple[str, ...] = ("days", "weeks", "months")
-
 NAME_MAX = 200      # names, roles, agencies, teams, languages
 SHORT_MAX = 500     # one-line texts: a cause of harm, a trigger, a need
 TEXT_MAX = 4000     # free text
@@ -89,12 +87,6 @@ CONTACT_TYPE_MAX = 100
 FREQUENCY_TEXT_MAX = 100
 LIST_MAX = 50
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
-
-# What a detailed plan must contain before the core group can agree it, in this order.
-AGREEMENT_ITEMS: tuple[str, ...] = (
-    "key_worker", "key_worker.contact", "core_group", "categories", "outcomes", "actions", "monitoring",
-    "review_arrangements", "contingency_plan")
-
 
 class PlanContextDict(typing.TypedDict, total=False):
     not_before: date
@@ -105,43 +97,31 @@ PlanContext = Context[PlanContextDict]
 
 # ---------------------------------------------------------------- helpers
 
-def _as_date(value: date | str | None) -> date | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        return date.fromisoformat(value)
-    raise TypeError(f"not_before must be a date, not {type(value).__name__}")
-
-
 def current_not_before() -> date | None:
     """The ``not_before`` of the marshmallow context around the load, if any."""
     ctx = Context.get(None)
     if isinstance(ctx, Mapping):
-        return _as_date(ctx.get("not_before"))
+        return rules.as_date(ctx.get("not_before"))
     return None
 
 
+def _raise(errors: str | dict | None) -> None:
+    """A domain rule's answer (plan_content.py) as marshmallow's error."""
+    if errors:
+        raise ValidationError(errors)
+
+
 def _not_before(value: date) -> None:
-    limit = current_not_before()
-    if limit is not None and value < limit:
-        raise ValidationError(f"Must not be before {limit.isoformat()}.")
+    _raise(rules.before(value, current_not_before()))
 
 
 def _not_blank(value: str) -> None:
-    if not value.strip():
-        raise ValidationError("Must not be blank.")
+    _raise(rules.blank(value))
 
 
 def _no_duplicates(what: str) -> typing.Callable[[list], None]:
     def check(values: list) -> None:
-        seen: set = set()
-        dupes = [v for v in values if v in seen or seen.add(v)]
-        if dupes:
-            raise ValidationError(f"Duplicate {what}: {', '.join(sorted(set(map(str, dupes))))}.")
+        _raise(rules.duplicates(values, what))
     return check
 
 
@@ -213,9 +193,7 @@ class KeyWorkerSchema(Schema):
 
     @validates_schema
     def _someone(self, data, **kwargs):
-        if not data.get("user") and not data.get("name"):
-            raise ValidationError("Missing data for required field: give the key worker's name or their user id "
-                                  "(user).", "name")
+        _raise(rules.key_worker_named(data))
 
 
 class CoreGroupMemberSchema(Schema):
@@ -228,13 +206,11 @@ class CoreGroupMemberSchema(Schema):
 
     @validates_schema
     def _professional_has_agency(self, data, **kwargs):
-        if not data["is_family_member"] and not data.get("agency"):
-            raise ValidationError("A professional member's agency is required.", "agency")
+        _raise(rules.member_agency(data))
 
 
 def _has_professional(members: list[dict]) -> None:
-    if not any(not m["is_family_member"] for m in members):
-        raise ValidationError("The core group needs at least one professional member.")
+    _raise(rules.core_group_has_professional(members))
 
 
 class NeedSchema(Schema):
@@ -260,13 +236,7 @@ class ActionOwnerSchema(Schema):
 
     @validates_schema
     def _role_or_relationship(self, data, **kwargs):
-        errors = {}
-        if data["kind"] == "professional" and data.get("relationship"):
-            errors["relationship"] = ["Only a family member has a relationship; give a professional's role."]
-        if data["kind"] == "family_member" and data.get("role"):
-            errors["role"] = ["Only a professional has a role; give a family member's relationship."]
-        if errors:
-            raise ValidationError(errors)
+        _raise(rules.action_owner(data))
 
 
 class ActionSchema(Schema):
@@ -354,8 +324,7 @@ class AccessibilitySchema(Schema):
 
     @validates_schema
     def _interpreter_language(self, data, **kwargs):
-        if data.get("interpreter_needed") and not data.get("interpreter_language"):
-            raise ValidationError("Required when an interpreter is needed.", "interpreter_language")
+        _raise(rules.interpreter_language(data))
 
 
 # ---------------------------------------------------------------- the plan
@@ -391,7 +360,7 @@ class _PlanContentBase(Schema):
 
     def __init__(self, *args, not_before: date | str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.not_before = _as_date(not_before)
+        self.not_before = rules.as_date(not_before)
 
     # partial=True means "any top-level item may be missing"; an item sent is whole.
     def _top_level_partial(self, partial):
@@ -417,29 +386,8 @@ class _PlanContentBase(Schema):
 
     @validates_schema
     def _cross_item_rules(self, data, partial=None, **kwargs):
-        errors: dict = {}
-        outcome_ids = _unique_ids(data.get("outcomes"), "outcomes", errors)
-        _unique_ids(data.get("actions"), "actions", errors)
-        if partial and "outcomes" not in data:
-            outcome_ids = None  # a PATCH without outcomes: checked on the merged content
-        if outcome_ids is not None:
-            for i, action in enumerate(data.get("actions") or []):
-                if action["outcome_id"] not in outcome_ids:
-                    errors.setdefault("actions", {}).setdefault(i, {})["outcome_id"] = [
-                        f"No outcome with id {action['outcome_id']!r} in this plan."]
-        if errors:
-            raise ValidationError(errors)
-
-
-def _unique_ids(items: list[dict] | None, where: str, errors: dict) -> set[str]:
-    first: dict[str, int] = {}
-    for i, item in enumerate(items or []):
-        if item["id"] in first:
-            errors.setdefault(where, {}).setdefault(i, {})["id"] = [
-                f"Duplicate id {item['id']!r} (also at {first[item['id']]})."]
-        else:
-            first[item["id"]] = i
-    return set(first)
+        # A PATCH without outcomes: its references are checked on the merged content.
+        _raise(rules.cross_item_errors(data, references=not (partial and "outcomes" not in data)))
 
 
 @functools.lru_cache(maxsize=None)
@@ -464,26 +412,3 @@ def make_plan_content_schema(categories: Sequence[str] = CATEGORIES, *, name: st
 
 
 PlanContentSchema = make_plan_content_schema(CATEGORIES)
-
-
-def missing_for_agreement(content: Mapping[str, typing.Any]) -> list[str]:
-    """The items (names from ``AGREEMENT_ITEMS``) that a detailed plan lacks
-    before the core group can agree it: the key worker and how to contact
-    them (``key_worker.contact``: a phone or an email), the core group, at
-    least one category, outcome and action, monitoring, review arrangements,
-    the contingency plan. ``[]`` when nothing is missing. ``content`` is plan
-    content already validated by a plan content schema (loaded or dumped):
-    this only looks at what is there."""
-    def present(key: str) -> bool:
-        value = content.get(key)
-        return value is not None and value != [] and value != {}
-
-    missing = []
-    for item in AGREEMENT_ITEMS:
-        if item == "key_worker.contact":
-            kw = content.get("key_worker") or {}
-            if present("key_worker") and not (kw.get("phone") or kw.get("email")):
-                missing.append(item)
-        elif not present(item):
-            missing.append(item)
-    return missing

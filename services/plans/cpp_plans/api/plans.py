@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import make_response, request
+from flask import make_response
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
@@ -14,11 +14,11 @@ from cpp_shared.paging import Page, paged
 from cpp_shared.store import VersionConflict
 
 from .. import access, audit
-from ..domain import lifecycle as lc
-from .common import (READERS, WRITERS, PersonSchema, check_with_plugins, commit_step, ctx, etag, if_match_version,
-                     link_key_worker, load, plan_version_inserts, requires_if_match, saved, today)
+from ..service_layer import plans as sl
+from ..store import PLAN_VERSIONS, PLANS
+from .common import READERS, WRITERS, PersonSchema, check_if_match, ctx, etag, load, requires_if_match, today
 from .fields import IsoDate, StrictBoolean
-from .plan_schemas import PlanContentSchema, missing_for_agreement
+from .plan_schemas import PlanContentSchema
 
 blp = Blueprint("plans", __name__, url_prefix="/v1/plans", description="Child protection plans and their versions")
 
@@ -107,7 +107,7 @@ class Plans(MethodView):
         if filter_.get("key_worker_user") == "me":
             filter_["key_worker_user"] = current_principal().user
         filter_ = access.exclude_hidden(filter_)  # restricted children the caller may not see are left out
-        plans = ctx().store.collection("plans")
+        plans = ctx().store.collection(PLANS)
         page, size = query["page"], query["page_size"]
         items = plans.find(filter_, sort=[("created_on", -1)], skip=(page - 1) * size, limit=size)
         audit.record_reads(ctx().store, [("plan", plan["_id"], plan["child_id"]) for plan in items])
@@ -127,22 +127,13 @@ def _plan_with_etag(plan: dict[str, Any], status: int = 200):
     return response
 
 
-def _save_plan(before: dict, after: dict, events, action: str, *, extra=None) -> dict:
-    """Persist a plan step: the plan, a version record when a new version
-    was agreed, any other new record, the audit entry and the events."""
-    commit_step(action, "plan", after["_id"], child_id=after["child_id"], events=events,
-                replaces=[("plans", after, before)],
-                inserts=plan_version_inserts(after, before) + ([extra] if extra else []))
-    return saved(after, before)
-
-
 @blp.route("/<plan_id>")
 class PlanById(MethodView):
     @blp.response(200, PlanSchema, headers={"ETag": {"description": "the plan's revision, for If-Match",
                                                       "schema": {"type": "string"}}})
     @requires_role(*READERS)
     def get(self, plan_id):
-        plan = load("plans", plan_id, "plan")
+        plan = load(PLANS, plan_id, "plan")
         audit.record_read(ctx().store, "plan", plan_id, child_id=plan["child_id"])
         return _plan_with_etag(plan)
 
@@ -154,26 +145,11 @@ class PlanById(MethodView):
     @requires_if_match
     def patch(self, changes, plan_id):
         """Agree a change to the plan: a new numbered version, by whom and when."""
-        plan = load("plans", plan_id, "plan")
-        if if_match_version(request.headers.get("If-Match")) != plan["version"]:
-            abort(412, message=f"the plan is at revision {plan['version']}; read it again before changing it")
-        if plan["status"] == "ended":
-            raise lc.LifecycleError("the plan has ended; it cannot be changed")
-        merged = {**plan["content"], **PlanContentSchema().dump(changes)}
-        schema = PlanContentSchema(not_before=plan["created_on"])
-        errors = schema.validate(merged)
-        if errors:
-            raise lc.InvalidStep(errors)
-        if "key_worker" in changes:  # a new key worker is a member of staff (an unchanged one stays as it is)
-            merged = link_key_worker(merged)
-        check_with_plugins(merged, "change")
-        after = {**plan, "content": merged, "plan_version": plan["plan_version"] + 1,
-                 "agreed": {"by": current_principal().user, "on": today().isoformat(), "at": "change"},
-                 "key_worker": merged.get("key_worker", {}).get("name"),
-                 "key_worker_user": merged.get("key_worker", {}).get("user"),
-                 "categories": list(merged.get("categories", []))}
+        plan = load(PLANS, plan_id, "plan")
+        check_if_match(plan, "plan")
         try:
-            saved = _save_plan(plan, after, [("plan.version_agreed.v1", plan_id, lc.plan_snapshot(after))], "change")
+            saved = sl.change_plan(ctx(), plan_id, PlanContentSchema().dump(changes), expected_version=plan["version"],
+                                   today=today(), actor=current_principal())
         except VersionConflict:  # another change committed after our read: the ETag is stale now
             abort(412, message="the plan changed while this change was made; read it again")
         return _plan_with_etag(saved)
@@ -184,8 +160,8 @@ class PlanVersions(MethodView):
     @blp.response(200, PlanVersionListSchema)
     @requires_role(*READERS)
     def get(self, plan_id):
-        plan = load("plans", plan_id, "plan")
-        versions = ctx().store.collection("plan_versions").find({"plan_id": plan_id}, sort=[("number", 1)])
+        plan = load(PLANS, plan_id, "plan")
+        versions = ctx().store.collection(PLAN_VERSIONS).find({"plan_id": plan_id}, sort=[("number", 1)])
         audit.record_read(ctx().store, "plan_versions", plan_id, child_id=plan["child_id"])
         return {"plan_id": plan_id, "versions": versions}
 
@@ -195,8 +171,8 @@ class PlanVersionByNumber(MethodView):
     @blp.response(200, PlanVersionSchema)
     @requires_role(*READERS)
     def get(self, plan_id, number):
-        plan = load("plans", plan_id, "plan")
-        version = ctx().store.collection("plan_versions").find_one({"plan_id": plan_id, "number": number})
+        plan = load(PLANS, plan_id, "plan")
+        version = ctx().store.collection(PLAN_VERSIONS).find_one({"plan_id": plan_id, "number": number})
         if version is None:
             abort(404, message=f"plan {plan_id} has no version {number}")
         audit.record_read(ctx().store, "plan_version", f"{plan_id}:{number}", child_id=plan["child_id"])
@@ -244,25 +220,10 @@ class CoreGroupMeetings(MethodView):
     @blp.response(201, CoreGroupMeetingSchema)
     @requires_role(*WRITERS)
     def post(self, body, plan_id):
-        plan = load("plans", plan_id, "plan")
-        content = None
-        if "plan" in body:
-            schema = PlanContentSchema(not_before=plan["created_on"])
-            content = schema.dump(body["plan"])
-            errors = schema.validate(content)
-            if errors:
-                raise lc.InvalidStep({"plan": errors})
-            content = link_key_worker(content, "plan")
-        would_agree = content if content is not None else plan["content"]
-        if body["detailed_plan_agreed"]:
-            check_with_plugins(would_agree, "detailed", "plan")
-        after, meeting, events = lc.record_core_group_meeting(
-            plan, held_on=body["held_on"], today=today(), attendees=body["attendees"],
-            detailed_plan_agreed=body["detailed_plan_agreed"], plan_content=content,
-            missing_for_agreement=missing_for_agreement(would_agree), notes=body["notes"],
-            recorded_by=current_principal().user)
-        _save_plan(plan, after, events, "record_core_group_meeting", extra=("core_group_meetings", meeting))
-        return saved(meeting)
+        plan = load(PLANS, plan_id, "plan")
+        content = PlanContentSchema().dump(body.pop("plan")) if "plan" in body else None
+        return sl.record_core_group_meeting(ctx(), plan["_id"], plan=content, today=today(),
+                                            actor=current_principal(), **body)
 
 
 @blp.route("/<plan_id>/visits")
@@ -272,10 +233,8 @@ class Visits(MethodView):
     @blp.response(201, VisitSchema)
     @requires_role(*WRITERS)
     def post(self, body, plan_id):
-        plan = load("plans", plan_id, "plan")
-        visit, events = lc.record_visit(plan, today=today(), recorded_by=current_principal().user, **body)
-        commit_step("record_visit", "plan", plan_id, child_id=plan["child_id"], events=events, inserts=[("visits", visit)])
-        return saved(visit)
+        plan = load(PLANS, plan_id, "plan")
+        return sl.record_visit(ctx(), plan["_id"], today=today(), actor=current_principal(), **body)
 
 
 @blp.route("/<plan_id>/escalations")
@@ -285,9 +244,5 @@ class Escalations(MethodView):
     @blp.response(201, EscalationSchema)
     @requires_role(*WRITERS)
     def post(self, body, plan_id):
-        plan = load("plans", plan_id, "plan")
-        routes = ctx().plugins.layered("cpp_escalation_routes")
-        after, escalation, events = lc.escalate(plan, route=body["route"], reason=body["reason"], routes=routes,
-                                                today=today(), raised_by=current_principal().user)
-        _save_plan(plan, after, events, "escalate")
-        return escalation
+        plan = load(PLANS, plan_id, "plan")
+        return sl.escalate(ctx(), plan["_id"], today=today(), actor=current_principal(), **body)

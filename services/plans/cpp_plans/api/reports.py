@@ -19,9 +19,11 @@ from cpp_shared.idempotency import idempotent
 
 from .. import access, audit
 from ..domain import reports as rp
-from .common import (READERS, check_if_match, check_with_plugins, commit_step, ctx, etag, load, named,
-                     requires_if_match, saved, today)
-from .conferences import plan_content
+from ..service_layer import reports as sl
+from ..service_layer.common import named
+from ..store import (CASES, CHILDREN, CHILD_IN_NEED_PLANS, CONFERENCES, PLANS, REPORTS, REPORT_VERSIONS,
+                     RESOURCE_PANEL_REQUESTS)
+from .common import READERS, check_if_match, ctx, etag, load, requires_if_match, today
 from .fields import IsoDate, StrictBoolean
 from .plan_schemas import PlanContentSchema
 
@@ -141,25 +143,9 @@ def _dump_content(content: dict) -> dict:
     return ReportContentSchema().dump(content)
 
 
-def _checked_plan(body: dict, conference: dict, not_before) -> dict | None:
-    if "plan" not in body:
-        return None
-    stage = "outline" if conference["kind"] == "initial" else "revision"
-    content = plan_content(body["plan"], not_before=not_before, field="plan")
-    check_with_plugins(content, stage, "plan")
-    return content
-
-
-def _commit(action: str, report_before: dict | None, report_after: dict, events, extra_inserts=()) -> dict:
-    inserts = list(extra_inserts)
-    if report_before is None or report_after["report_version"] != report_before["report_version"]:
-        inserts.append(("report_versions", rp.version_record(report_after)))
-    replaces = [("reports", report_after, report_before)] if report_before else []
-    if report_before is None:
-        inserts.insert(0, ("reports", report_after))
-    commit_step(action, "report", report_after["_id"], child_id=report_after["child_id"], events=events,
-                inserts=inserts, replaces=replaces)
-    return saved(report_after, report_before)
+def _plan(body: dict) -> dict | None:
+    """The plan a report proposes, as stored."""
+    return PlanContentSchema().dump(body["plan"]) if "plan" in body else None
 
 
 # --- reports --------------------------------------------------------------------
@@ -172,20 +158,16 @@ class ConferenceReports(MethodView):
     @requires_role(*AUTHORS)
     def post(self, body, conference_id):
         """Draft the report to a conference (section 47/35 enquiry report, or review report)."""
-        conference = load("conferences", conference_id, "conference")
-        case = load("cases", conference["case_id"], "case")
-        on = _on(body, "drafted_on")
-        plan = _checked_plan(body, conference, not_before=None)
-        report, events = rp.draft_report(conference, case, content=_dump_content(_content(body)), plan_content=plan,
-                                         on=on, today=today(), author=current_principal().user)
-        return _commit("draft_report", None, report, events)
+        load(CONFERENCES, conference_id, "conference")
+        return sl.draft_report(ctx(), conference_id, content=_dump_content(_content(body)), plan=_plan(body),
+                               on=_on(body, "drafted_on"), today=today(), actor=current_principal())
 
     @blp.response(200, ReportSchema(many=True))
     @requires_role(*READERS)
     def get(self, conference_id):
-        conference = load("conferences", conference_id, "conference")
+        conference = load(CONFERENCES, conference_id, "conference")
         audit.record_read(ctx().store, "conference_reports", conference_id, child_id=conference["child_id"])
-        return ctx().store.collection("reports").find({"conference_id": conference_id,
+        return ctx().store.collection(REPORTS).find({"conference_id": conference_id,
                                                        "authority": ctx().authority["code"]})
 
 
@@ -194,7 +176,7 @@ class ReportById(MethodView):
     @blp.response(200, ReportSchema, headers=REPORT_ETAG)
     @requires_role(*READERS)
     def get(self, report_id):
-        report = load("reports", report_id, "report")
+        report = load(REPORTS, report_id, "report")
         audit.record_read(ctx().store, "report", report_id, child_id=report["child_id"])
         return report, {"ETag": etag(report["version"])}
 
@@ -206,16 +188,13 @@ class ReportById(MethodView):
     @blp.alt_response(428, description="If-Match is missing")
     def patch(self, body, report_id):
         """Change a draft (its author only): a new numbered version of the report."""
-        report = load("reports", report_id, "report")
+        report = load(REPORTS, report_id, "report")
         check_if_match(report, "report")
-        conference = load("conferences", report["conference_id"], "conference")
-        plan = _checked_plan(body, conference, not_before=None)
-        content = {**report["content"], **_dump_content(_content(body))} if _content(body) else None
         try:
-            after = rp.revise_report(report, content=content, plan_content=plan, by=current_principal().user)
+            changed = sl.change_report(ctx(), report_id, content=_dump_content(_content(body)), plan=_plan(body),
+                                       expected_version=report["version"], actor=current_principal())
         except rp.NotAllowed as exc:
             _forbid(exc)
-        changed = _commit("change_report", report, after, [])
         return changed, {"ETag": etag(changed["version"])}
 
 
@@ -224,21 +203,18 @@ class ReportVersions(MethodView):
     @blp.response(200, ReportVersionListSchema)
     @requires_role(*READERS)
     def get(self, report_id):
-        report = load("reports", report_id, "report")
+        report = load(REPORTS, report_id, "report")
         audit.record_read(ctx().store, "report_versions", report_id, child_id=report["child_id"])
-        versions = ctx().store.collection("report_versions").find({"report_id": report_id}, sort=[("number", 1)])
+        versions = ctx().store.collection(REPORT_VERSIONS).find({"report_id": report_id}, sort=[("number", 1)])
         return {"report_id": report_id, "versions": versions}
 
 
-def _take_step(report_id: str, action: str, step, body: dict, **kw):
-    report = load("reports", report_id, "report")
-    conference = load("conferences", report["conference_id"], "conference")
-    principal = current_principal()
+def _take_step(step, report_id: str, body: dict, **kw):
+    load(REPORTS, report_id, "report")
     try:
-        after, events = step(report, conference, on=_on(body, "on"), today=today(), by=principal.user, **kw)
+        stepped = step(ctx(), report_id, on=_on(body, "on"), today=today(), actor=current_principal(), **kw)
     except rp.NotAllowed as exc:
         _forbid(exc)
-    stepped = _commit(action, report, after, events)
     return stepped, {"ETag": etag(stepped["version"])}
 
 
@@ -250,7 +226,7 @@ class Submit(MethodView):
     @requires_role(*AUTHORS)
     def post(self, body, report_id):
         """Pass the report to a team manager for countersigning (its author)."""
-        return _take_step(report_id, "submit_report", rp.submit, body)
+        return _take_step(sl.submit_report, report_id, body)
 
 
 @blp.route("/reports/<report_id>/countersign")
@@ -261,8 +237,7 @@ class Countersign(MethodView):
     @requires_role(*STEP_TAKERS)
     def post(self, body, report_id):
         """Countersign a submitted report (a team manager, not its author)."""
-        return _take_step(report_id, "countersign_report", rp.countersign, body,
-                          role=current_principal().acting_as("team_manager"))
+        return _take_step(sl.countersign_report, report_id, body)
 
 
 @blp.route("/reports/<report_id>/return")
@@ -273,8 +248,7 @@ class Return(MethodView):
     @requires_role(*STEP_TAKERS)
     def post(self, body, report_id):
         """Return a submitted report to its author for changes, with the reason (a team manager)."""
-        return _take_step(report_id, "return_report", rp.return_report, body, reason=body["reason"],
-                          role=current_principal().acting_as("team_manager"))
+        return _take_step(sl.return_report, report_id, body, reason=body["reason"])
 
 
 @blp.route("/reports/<report_id>/share")
@@ -285,8 +259,7 @@ class Share(MethodView):
     @requires_role(*AUTHORS)
     def post(self, body, report_id):
         """Record that the countersigned report was shared with the parents (and the child where appropriate)."""
-        return _take_step(report_id, "share_report", rp.share, body, with_=body["with_"],
-                          child_included=body["child_included"])
+        return _take_step(sl.share_report, report_id, body, with_=body["with_"], child_included=body["child_included"])
 
 
 @blp.route("/reports/<report_id>/send-to-chair")
@@ -297,7 +270,7 @@ class SendToChair(MethodView):
     @requires_role(*AUTHORS)
     def post(self, body, report_id):
         """Record that the shared report was sent to the conference chair."""
-        return _take_step(report_id, "send_report_to_chair", rp.send_to_chair, body)
+        return _take_step(sl.send_report_to_chair, report_id, body)
 
 
 # --- the resource panel -------------------------------------------------------------
@@ -335,9 +308,9 @@ class PanelRequests(MethodView):
     @requires_role(*READERS)
     def get(self, plan_id):
         """The plan's resource panel requests with their decisions, oldest first."""
-        plan = load("plans", plan_id, "plan")
+        plan = load(PLANS, plan_id, "plan")
         audit.record_read(ctx().store, "resource_panel_requests", plan_id, action="list", child_id=plan["child_id"])
-        found = ctx().store.collection("resource_panel_requests").find(
+        found = ctx().store.collection(RESOURCE_PANEL_REQUESTS).find(
             {"plan_id": plan_id, "authority": ctx().authority["code"]})
         return sorted(found, key=lambda r: (r["requested_on"], r["_id"]))
 
@@ -347,12 +320,9 @@ class PanelRequests(MethodView):
     @requires_role(*AUTHORS)
     def post(self, body, plan_id):
         """Take the plan to the resource panel for approval of services."""
-        plan = load("plans", plan_id, "plan")
-        req, events = rp.request_panel(plan, reason=body["reason"], services=body["services"],
-                                       on=_on(body, "requested_on"), today=today(), by=current_principal().user)
-        commit_step("request_resource_panel", "resource_panel_request", req["_id"], child_id=plan["child_id"],
-                    events=events, inserts=[("resource_panel_requests", req)])
-        return saved(req)
+        load(PLANS, plan_id, "plan")
+        return sl.request_resource_panel(ctx(), plan_id, reason=body["reason"], services=body["services"],
+                                         on=_on(body, "requested_on"), today=today(), actor=current_principal())
 
 
 PANEL_ETAG = {"ETag": {"description": "the request's revision, for If-Match on its decision",
@@ -365,7 +335,7 @@ class PanelRequestById(MethodView):
     @requires_role(*READERS)
     def get(self, request_id):
         """A resource panel request, with its decision and every decision before it (a deferral, then another)."""
-        req = load("resource_panel_requests", request_id, "resource panel request")
+        req = load(RESOURCE_PANEL_REQUESTS, request_id, "resource panel request")
         audit.record_read(ctx().store, "resource_panel_request", request_id, child_id=req["child_id"])
         return req, {"ETag": etag(req["version"])}
 
@@ -380,19 +350,17 @@ class PanelDecision(MethodView):
     def post(self, body, request_id):
         """Record the panel's decision (a team manager): approved, declined or deferred, with conditions. With
         If-Match (the ETag of the request as read), a request decided by someone else meanwhile is a 412."""
-        req = load("resource_panel_requests", request_id, "resource panel request")
+        req = load(RESOURCE_PANEL_REQUESTS, request_id, "resource panel request")
+        expected = None
         if request.headers.get("If-Match"):
             check_if_match(req, "resource panel request", "deciding it")
-        principal = current_principal()
+            expected = req["version"]
         try:
-            after, events = rp.decide_panel(req, decision=body["decision"], conditions=body.get("conditions"),
-                                            on=_on(body, "decided_on"), today=today(), by=principal.user,
-                                            role=principal.acting_as("team_manager"))
+            decided = sl.decide_resource_panel(ctx(), request_id, decision=body["decision"],
+                                               conditions=body.get("conditions"), on=_on(body, "decided_on"),
+                                               today=today(), actor=current_principal(), expected_version=expected)
         except rp.NotAllowed as exc:
             _forbid(exc)
-        commit_step("decide_resource_panel", "resource_panel_request", request_id, child_id=req["child_id"],
-                    events=events, replaces=[("resource_panel_requests", after, req)])
-        decided = saved(after, req)
         return decided, {"ETag": etag(decided["version"])}
 
 
@@ -434,20 +402,17 @@ class ChildInNeedPlans(MethodView):
     @requires_role(*STEP_TAKERS)
     def post(self, body, case_id):
         """The child in need plan that follows a step-down (the child protection plan's history stays)."""
-        case = load("cases", case_id, "case")
-        cin, events = rp.create_child_in_need_plan(
-            case, key_worker=body["key_worker"], needs=body["needs"], services=body["services"],
-            review_on=body["review_on"], on=_on(body, "created_on"), today=today(), by=current_principal().user)
-        commit_step("create_child_in_need_plan", "child_in_need_plan", cin["_id"], child_id=case["child_id"],
-                    events=events, inserts=[("child_in_need_plans", cin)])
-        return saved(cin)
+        load(CASES, case_id, "case")
+        return sl.create_child_in_need_plan(ctx(), case_id, key_worker=body["key_worker"], needs=body["needs"],
+                                            services=body["services"], review_on=body["review_on"],
+                                            on=_on(body, "created_on"), today=today(), actor=current_principal())
 
     @blp.response(200, ChildInNeedPlanSchema(many=True))
     @requires_role(*READERS)
     def get(self, case_id):
-        case = load("cases", case_id, "case")
+        case = load(CASES, case_id, "case")
         audit.record_read(ctx().store, "child_in_need_plans", case_id, child_id=case["child_id"])
-        return ctx().store.collection("child_in_need_plans").find({"case_id": case_id}, sort=[("created_on", 1)])
+        return ctx().store.collection(CHILD_IN_NEED_PLANS).find({"case_id": case_id}, sort=[("created_on", 1)])
 
 
 # --- what waits for a manager ---------------------------------------------------------
@@ -480,7 +445,7 @@ def _child_names(child_ids) -> dict[str, str]:
     wanted = sorted(c for c in child_ids if c)
     if not wanted:
         return {}
-    found = ctx().store.collection("children").find({"_id": {"$in": wanted}})
+    found = ctx().store.collection(CHILDREN).find({"_id": {"$in": wanted}})
     return {c["_id"]: named(c)["name"] or UNNAMED for c in found}
 
 
@@ -498,11 +463,11 @@ class Approvals(MethodView):
         naming the child, the conference's day and how many days it has waited."""
         store, code = ctx().store, ctx().authority["code"]
         # Restricted children the manager may not see are left out (access.py).
-        reports = store.collection("reports").find(access.exclude_hidden({"authority": code, "status": "submitted"}))
-        requests = store.collection("resource_panel_requests").find(
+        reports = store.collection(REPORTS).find(access.exclude_hidden({"authority": code, "status": "submitted"}))
+        requests = store.collection(RESOURCE_PANEL_REQUESTS).find(
             access.exclude_hidden({"authority": code, "status": "waiting"}))
         child_names = _child_names({r["child_id"] for r in reports + requests})
-        conferences = {c["_id"]: c for c in store.collection("conferences").find(
+        conferences = {c["_id"]: c for c in store.collection(CONFERENCES).find(
             {"_id": {"$in": sorted({r["conference_id"] for r in reports})}, "authority": code})} if reports else {}
         submitted_by = {r["_id"]: next(s for s in reversed(r["steps"]) if s["step"] == "submitted")["by"]
                         for r in reports}

@@ -36,6 +36,7 @@ from cpp_shared.paging import Page, paged
 from cpp_shared.store import DuplicateKey
 
 from .. import access, audit
+from ..store import CHILDREN, PLANS
 from .children import Text
 from .common import READERS, child_named, ctx, load
 
@@ -163,7 +164,7 @@ def is_key_worker(child_id: str, principal: Principal) -> bool:
     A plan names its key worker by name and contact, not by user id: the
     caller is recognised by the email address the plan gives."""
     email = principal.address
-    for plan in ctx().store.collection("plans").find({"child_id": child_id, "status": {"$in": IN_FORCE}}):
+    for plan in ctx().store.collection(PLANS).find({"child_id": child_id, "status": {"$in": IN_FORCE}}):
         key_worker = (plan.get("content") or {}).get("key_worker") or {}
         if key_worker.get("email") and key_worker["email"].lower() == email:
             return True
@@ -184,7 +185,7 @@ class Restriction(MethodView):
     @blp.response(200, RestrictionSchema)
     def get(self, child_id):
         """The child's restriction (in force or lifted): to those who may read the child's records or manage it"""
-        load("children", child_id, "child", need_to_know=False)
+        load(CHILDREN, child_id, "child", need_to_know=False)
         restriction = access.restriction_of(child_id)
         if restriction is None:
             abort(404, message=f"child {child_id}'s record has never been restricted")
@@ -198,7 +199,7 @@ class Restriction(MethodView):
     @blp.response(200, RestrictionSchema)
     def put(self, body, child_id):
         """Restrict the child's record to an access list, or change the restriction in force"""
-        load("children", child_id, "child", need_to_know=False)
+        load(CHILDREN, child_id, "child", need_to_know=False)
         before = access.restriction_of(child_id)
         _refuse_unless_manager(before)
         principal = current_principal()
@@ -239,7 +240,7 @@ class Restriction(MethodView):
     @blp.response(200, RestrictionSchema)
     def delete(self, body, child_id):
         """Lift the restriction, with the reason"""
-        load("children", child_id, "child", need_to_know=False)
+        load(CHILDREN, child_id, "child", need_to_know=False)
         before = access.restriction_of(child_id)
         if not rule.in_force(before):
             abort(409, message=f"child {child_id}'s record is not restricted")
@@ -269,7 +270,7 @@ class BreakGlass(MethodView):
     def post(self, body, child_id):
         """Break glass: read and change a restricted child's records for a limited time, with the reason (the
         restriction's manager is told at once)"""
-        load("children", child_id, "child", need_to_know=False)
+        load(CHILDREN, child_id, "child", need_to_know=False)
         restriction = access.restriction_of(child_id)
         if not rule.in_force(restriction):
             abort(409, message=f"child {child_id}'s record is not restricted: there is no glass to break")
@@ -326,7 +327,7 @@ class AccessReport(MethodView):
     def get(self, query, child_id):
         """Who read or changed the child's record, when and why (break-glass reasons), newest first: for the
         key worker, the restriction's manager, team managers and auditors"""
-        load("children", child_id, "child", need_to_know=False)
+        load(CHILDREN, child_id, "child", need_to_know=False)
         principal = current_principal()
         restriction = access.restriction_of(child_id)
         allowed = (principal.holds(*REPORT_ROLES)

@@ -21,6 +21,7 @@ from cpp_shared.idempotency import idempotent
 
 from .. import audit, migrations
 from ..domain import lifecycle as lc
+from ..store import PLANS
 from .common import READERS, child_named, ctx
 
 blp = Blueprint("staff", __name__, url_prefix="/v1/staff", description="The staff directory")
@@ -218,7 +219,7 @@ class KeyWorkerLinks(MethodView):
     @requires_role("admin")
     def post(self, body):
         """Link one plan's key worker to the member of staff named (admin)"""
-        plan = ctx().store.collection("plans").find_one({"_id": body["plan_id"]})
+        plan = ctx().store.collection(PLANS).find_one({"_id": body["plan_id"]})
         if plan is None:
             abort(404, message=f"no plan {body['plan_id']}")
         if plan.get("key_worker_user") and plan["key_worker_user"] != body["user"]:
@@ -230,7 +231,7 @@ class KeyWorkerLinks(MethodView):
                 f"no member of staff has the user id {body['user']!r}"]}})
         after = migrations.linked(plan, person)
         with ctx().store.unit_of_work() as uow:
-            uow.replace("plans", after, expected_version=plan["version"])
+            uow.replace(PLANS, after, expected_version=plan["version"])
             audit.record_write(uow, "link_key_worker", "plan", plan["_id"], child_id=plan["child_id"],
                                detail={"user": person["user"]})
             ctx().publish(uow, migrations.LINKED, subject=plan["_id"],

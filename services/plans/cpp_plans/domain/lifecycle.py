@@ -36,11 +36,14 @@ class LifecycleError(Exception):
 
 
 class InvalidStep(Exception):
-    """A step whose own data breaks a rule (an HTTP 422), by field."""
+    """A step whose own data breaks a rule (an HTTP 422), by field;
+    ``message`` says what the step is refused for, when more than that."""
 
-    def __init__(self, errors: dict[str, list[str]]):
+    def __init__(self, errors: dict[str, Any], message: str | None = None):
         self.errors = errors
-        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+        self.message = message
+        super().__init__(message or "; ".join(f"{k}: {' '.join(v) if isinstance(v, list) else v}"
+                                              for k, v in errors.items()))
 
 
 Event = tuple[str, str, dict[str, Any]]  # (type, subject, data)
@@ -273,11 +276,21 @@ def _mark_conference(case: dict, conference_id: str, status: str) -> dict:
     return new
 
 
-def hold_initial_conference(case: dict, conference: dict, *, held_on: date, today: date, plan_required: bool,
+def check_outcome_decides(conference: dict, *, plan_required: bool | None, decision: str | None) -> None:
+    """An initial conference decides whether a plan is required; a review
+    conference decides to continue, revise or end the plan."""
+    if conference["kind"] == "initial" and plan_required is None:
+        raise InvalidStep({"plan_required": ["an initial conference decides whether a plan is required"]})
+    if conference["kind"] == "review" and decision is None:
+        raise InvalidStep({"decision": ["a review conference decides: continue, revise or end"]})
+
+
+def hold_initial_conference(case: dict, conference: dict, *, held_on: date, today: date, plan_required: bool | None,
                             plan_content: dict | None, decided_by: str, attendees: list[dict],
                             plan_id: str | None = None, chair: Person | None = None
                             ) -> tuple[dict, dict, dict | None, list[Event]]:
     """Returns (case, conference, plan or None, events)."""
+    check_outcome_decides(conference, plan_required=plan_required, decision=None)
     _check_can_hold(conference, held_on, today)
     if conference["kind"] != "initial":
         raise LifecycleError("this is a review conference")
@@ -444,6 +457,23 @@ def _contact_of(key_worker: dict | None) -> dict | None:
     if not key_worker:
         return None
     return {k: key_worker.get(k) for k in ("user", "name", "role", "team", "phone", "email")}
+
+
+def check_plan_can_change(plan: dict) -> None:
+    if plan["status"] == "ended":
+        raise LifecycleError("the plan has ended; it cannot be changed")
+
+
+def change_plan(plan: dict, content: dict, *, today: date, agreed_by: str) -> tuple[dict, list[Event]]:
+    """Agree a change to a plan in force: ``content`` (the whole content,
+    checked) becomes a new numbered version, agreed by whom and when."""
+    check_plan_can_change(plan)
+    new = {**copy.deepcopy(plan), "content": copy.deepcopy(content), "plan_version": plan["plan_version"] + 1,
+           "agreed": {"by": agreed_by, "on": _iso(today), "at": "change"},
+           "key_worker": content.get("key_worker", {}).get("name"),
+           "key_worker_user": content.get("key_worker", {}).get("user"),
+           "categories": list(content.get("categories", []))}
+    return new, [("plan.version_agreed.v1", plan["_id"], plan_snapshot(new))]
 
 
 def _plan_in_force(plan: dict, step: str) -> None:

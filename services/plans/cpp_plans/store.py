@@ -1,0 +1,59 @@
+"""The plans service's collections and their indexes.
+
+* ``children``: each child registered with the authority (api/children.py);
+* ``cases``: a child's child protection episode, from the strategy
+  discussion to the plan's end;
+* ``conferences``: the initial and review conferences of a case;
+* ``plans`` and ``plan_versions``: each plan as it is now, and every
+  version of it that was agreed (immutable);
+* ``core_group_meetings`` and ``visits``: what was done under a plan;
+* ``reports`` and ``report_versions``: reports to conference;
+* ``resource_panel_requests`` and ``child_in_need_plans``;
+* ``restrictions`` and ``break_glass_grants``: who may see a restricted
+  child's records (access.py);
+* the staff directory keeps cpp_shared.staff's name.
+"""
+from __future__ import annotations
+
+from cpp_shared import staff as staff_directory
+from cpp_shared.store import Store
+
+CHILDREN = "children"
+CASES = "cases"
+CONFERENCES = "conferences"
+PLANS = "plans"
+PLAN_VERSIONS = "plan_versions"
+CORE_GROUP_MEETINGS = "core_group_meetings"
+VISITS = "visits"
+REPORTS = "reports"
+REPORT_VERSIONS = "report_versions"
+RESOURCE_PANEL_REQUESTS = "resource_panel_requests"
+CHILD_IN_NEED_PLANS = "child_in_need_plans"
+RESTRICTIONS = "restrictions"  # one per child that was ever restricted, _id the child's id
+GRANTS = "break_glass_grants"
+
+
+def setup_store(store: Store) -> None:
+    """Every index the plans service reads by (idempotent)."""
+    children = store.collection(CHILDREN)
+    # "<authority>:<NHS number>": one child per NHS number in an authority.
+    children.create_index("nhs_key", unique=True)
+    children.create_index("family_name_key")
+    children.create_index("date_of_birth")
+    for field in ("child_id", "social_worker.user", "team_manager.user", "team", "status"):
+        store.collection(CASES).create_index(field)
+    store.collection(CONFERENCES).create_index("case_id")
+    for field in ("child_id", "status", "key_worker", "key_worker_user"):
+        store.collection(PLANS).create_index(field)
+    store.collection(PLAN_VERSIONS).create_index("plan_id")
+    for field in ("conference_id", "status"):
+        store.collection(REPORTS).create_index(field)
+    store.collection(REPORT_VERSIONS).create_index("report_id")
+    for field in ("plan_id", "status"):
+        store.collection(RESOURCE_PANEL_REQUESTS).create_index(field)
+    store.collection(CHILD_IN_NEED_PLANS).create_index("case_id")
+    store.collection(RESTRICTIONS).create_index("active")
+    grants = store.collection(GRANTS)
+    grants.create_index("child_id")
+    grants.create_index("user")
+    staff_directory.setup_store(store)
