@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-SERVICES = ("cpp_scheduler", "cpp_notify", "cpp_docs")
+SERVICES = ("cpp_plans", "cpp_scheduler", "cpp_notify", "cpp_docs")
 FORBIDDEN = ("flask", "flask_smorest", "kombu", "pymongo", "cpp_shared.store", "cpp_shared.messaging",
              "cpp_shared.web")
 
