@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 from . import audit_checkpoints, edges, idempotency, limits, logs, openapi, process_status, revocations
 from .auth import AuthError, Forbidden, IdentityProviderUnavailable, TokenVerifier, authenticate_request
 from .config import Settings
-from .messaging.catalogue import asyncapi_document
+from .contracts.catalogue import asyncapi_document
 from .messaging.consumer import Handlers
 from .messaging import parked
 from .messaging.events import new_event

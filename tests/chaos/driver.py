@@ -44,7 +44,7 @@ from kombu import Connection, Queue
 
 from cpp_shared.broker import RabbitNode
 from cpp_shared.config import DEFAULT_PORTS
-from cpp_shared.messaging.topology import SUBSCRIPTIONS, parked_queue_name, retry_queue_name
+from cpp_shared.contracts.topology import SUBSCRIPTIONS, parked_queue_name, retry_queue_name
 from tests.e2e.test_cpp_up import Up, leftover_processes, worker_pids
 from tests.helpers import a_child, bearer, free_port, topic_matches, wait_for
 from tests.services.test_plans_lifecycle_http import OUTLINE

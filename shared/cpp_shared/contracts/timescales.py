@@ -1,0 +1,291 @@
+"""The timescale rules of the plugin contract (``cpp_shared.contracts.hookspecs.cpp_timescales``): their data types
+and their checks, beside the hooks, so that a plugin author can check a rule set without the scheduler, and every
+deployment's rules are checked when its plugins load (``cpp_shared.plugins.Plugins``).
+
+Plugins return plain dicts; ``timescale_rules`` turns the effective set (layered by id in CPP_PLUGINS order)
+into ``Rule`` objects, refusing any rule that could not be applied, with the plugin and the field named. A later
+plugin may drop an earlier rule with ``{"id": ..., "disabled": True}``, or change some of its fields with
+``"extends": True``. The scheduler adds the words (``cpp_scheduler.rules``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from .hookspecs import PluginError
+
+UNITS = ("working_days", "calendar_days", "weeks", "months")
+DIRECTIONS = ("after", "before")
+ROLES = ("social_worker", "team_manager", "chair", "admin")
+KNOWN_KEYS = {
+    "id", "name", "trigger", "when", "anchor", "key", "offset", "deadline", "owner", "met_by", "met_when",
+    "met_on", "cancelled_by", "recurrence", "reminder_days", "source", "plugin", "disabled",
+}
+
+
+class RuleError(PluginError):
+    """A plugin's rule that could not be applied (named by plugin, rule and field)."""
+
+
+@dataclass(frozen=True)
+class Offset:
+    amount: int
+    unit: str
+    direction: str = "after"
+
+    def describe(self) -> str:
+        if self.amount == 0:
+            return "on the first working day from"  # the anchor itself when it is a working day
+        unit = self.unit.replace("_", " ")
+        if self.amount == 1:
+            unit = unit.rstrip("s").replace("days", "day")
+        return f"{self.amount} {unit} {self.direction}"
+
+
+@dataclass(frozen=True)
+class Every:
+    min: int
+    max: int
+    unit: str
+
+    def describe(self) -> str:
+        span = str(self.min) if self.min == self.max else f"{self.min} to {self.max}"
+        return f"every {span} {self.unit.replace('_', ' ')}"
+
+
+@dataclass(frozen=True)
+class Cancel:
+    event: str
+    when: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    triggers: tuple[str, ...]
+    when: dict[str, Any]
+    anchor: str
+    key: str | None
+    offset: Offset | None  # None: the source sets no timescale; the deadline needs a date
+    deadline: str
+    owner: str
+    met_by: tuple[str, ...]
+    met_when: dict[str, Any]
+    met_on: str
+    cancelled_by: tuple[Cancel, ...]
+    recurrence: Every | None
+    reminder_days: int
+    source: str
+    plugin: str
+
+    def triggered_by(self, event_type: str, data: dict[str, Any]) -> bool:
+        return event_type in self.triggers and matches(self.when, data)
+
+    def is_met_by(self, event_type: str, data: dict[str, Any]) -> bool:
+        return event_type in self.met_by and matches(self.met_when, data)
+
+    def is_cancelled_by(self, event_type: str, data: dict[str, Any]) -> bool:
+        return any(c.event == event_type and matches(c.when, data) for c in self.cancelled_by)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "deadline": self.deadline,
+            "trigger": list(self.triggers),
+            "when": self.when,
+            "anchor": self.anchor,
+            "key": self.key,
+            "offset": None if self.offset is None else {
+                "amount": self.offset.amount, "unit": self.offset.unit, "direction": self.offset.direction},
+            "owner": self.owner,
+            "met_by": list(self.met_by),
+            "met_when": self.met_when,
+            "met_on": self.met_on,
+            "cancelled_by": [{"event": c.event, "when": c.when} for c in self.cancelled_by],
+            "recurrence": None if self.recurrence is None else {
+                "every": {"min": self.recurrence.min, "max": self.recurrence.max, "unit": self.recurrence.unit},
+                "description": self.recurrence.describe()},
+            "reminder_days": self.reminder_days,
+            "source": self.source,
+            "plugin": self.plugin,
+        }
+
+
+def lookup(data: dict[str, Any], path: str) -> Any:
+    """The value at a dotted path in an event's data, or None."""
+    value: Any = data
+    for step in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(step)
+    return value
+
+
+def matches(conditions: dict[str, Any], data: dict[str, Any]) -> bool:
+    for path, wanted in conditions.items():
+        value = lookup(data, path)
+        if isinstance(wanted, list):
+            if value not in wanted:
+                return False
+        elif value != wanted:
+            return False
+    return True
+
+
+def anchor_date(data: dict[str, Any], path: str) -> date | None:
+    value = lookup(data, path)
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+# --- parsing ------------------------------------------------------------
+
+class _Checker:
+    def __init__(self, raw: dict[str, Any]):
+        self.raw = raw
+        self.plugin = raw.get("plugin", "?")
+        self.rule_id = raw.get("id", "?")
+
+    def fail(self, field_name: str, problem: str) -> RuleError:
+        return RuleError(f"plugin {self.plugin!r}, timescale rule {self.rule_id!r}, field {field_name!r}: {problem}")
+
+    def text(self, name: str, *, default: str | None = None) -> str:
+        value = self.raw.get(name, default)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(name, "must be non-empty text")
+        return value
+
+    def optional_text(self, name: str) -> str | None:
+        return None if self.raw.get(name) is None else self.text(name)
+
+    def events(self, name: str, *, required: bool = True) -> tuple[str, ...]:
+        value = self.raw.get(name)
+        if value is None and not required:
+            return ()
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not items or not all(_is_event_type(v) for v in items):
+            raise self.fail(name, "must be an event type such as 'conference.held.v1', or a non-empty list of them")
+        return tuple(items)
+
+    def conditions(self, name: str, value: Any = None) -> dict[str, Any]:
+        value = self.raw.get(name) if value is None else value
+        if value is None:
+            return {}
+        if not isinstance(value, dict) or not all(isinstance(k, str) and k for k in value):
+            raise self.fail(name, "must map data fields to a value or a list of allowed values")
+        return dict(value)
+
+    def offset(self) -> Offset | None:
+        value = self.raw.get("offset")
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise self.fail("offset", "must be {amount, unit, direction} or null when the source sets no timescale")
+        amount, unit, direction = value.get("amount"), value.get("unit"), value.get("direction", "after")
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
+            raise self.fail("offset.amount", f"must be a whole number >= 0, not {amount!r}")
+        if unit not in UNITS:
+            raise self.fail("offset.unit", f"must be one of {', '.join(UNITS)}, not {unit!r}")
+        if direction not in DIRECTIONS:
+            raise self.fail("offset.direction", f"must be after or before, not {direction!r}")
+        return Offset(amount, unit, direction)
+
+    def recurrence(self) -> Every | None:
+        value = self.raw.get("recurrence")
+        if value is None:
+            return None
+        every = value.get("every") if isinstance(value, dict) else None
+        if not isinstance(every, dict):
+            raise self.fail("recurrence", "must be {'every': {'min': N, 'max': M, 'unit': ...}} or null")
+        lo = self._count("recurrence.every.min", every.get("min"))
+        hi = self._count("recurrence.every.max", every.get("max", every.get("min")))
+        unit = every.get("unit")
+        if hi < lo:
+            raise self.fail("recurrence.every.max", f"{hi} is less than min {lo}")
+        if unit not in UNITS:
+            raise self.fail("recurrence.every.unit", f"must be one of {', '.join(UNITS)}, not {unit!r}")
+        return Every(lo, hi, unit)
+
+    def _count(self, field_name: str, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise self.fail(field_name, f"must be a whole number >= 1, not {value!r}")
+        return value
+
+    def cancels(self) -> tuple[Cancel, ...]:
+        value = self.raw.get("cancelled_by") or []
+        if not isinstance(value, list):
+            raise self.fail("cancelled_by", "must be a list of {event, when}")
+        result = []
+        for i, item in enumerate(value):
+            if not isinstance(item, dict) or not _is_event_type(item.get("event")):
+                raise self.fail(f"cancelled_by.{i}.event", "must be an event type such as 'conference.cancelled.v1'")
+            result.append(Cancel(item["event"], self.conditions(f"cancelled_by.{i}.when", item.get("when") or {})))
+        return tuple(result)
+
+
+def _is_event_type(value: Any) -> bool:
+    parts = value.split(".") if isinstance(value, str) else []
+    return len(parts) >= 3 and all(parts) and parts[-1].startswith("v")
+
+
+def parse_rule(raw: dict[str, Any]) -> Rule:
+    c = _Checker(raw)
+    unknown = sorted(set(raw) - KNOWN_KEYS)
+    if unknown:
+        raise c.fail(unknown[0], f"is not a rule field (known: {', '.join(sorted(KNOWN_KEYS - {'plugin'}))})")
+    owner = c.text("owner")
+    if owner not in ROLES:
+        raise c.fail("owner", f"must be one of {', '.join(ROLES)}, not {owner!r}")
+    reminder = raw.get("reminder_days", 0)
+    if isinstance(reminder, bool) or not isinstance(reminder, int) or reminder < 0:
+        raise c.fail("reminder_days", f"must be a whole number of working days >= 0, not {reminder!r}")
+    rule = Rule(
+        id=c.text("id"),
+        name=c.text("name", default=str(raw.get("deadline", "")).replace("_", " ").capitalize() or None),
+        triggers=c.events("trigger"),
+        when=c.conditions("when"),
+        anchor=c.text("anchor"),
+        key=c.optional_text("key"),
+        offset=c.offset(),
+        deadline=c.text("deadline"),
+        owner=owner,
+        met_by=c.events("met_by"),
+        met_when=c.conditions("met_when"),
+        met_on=c.text("met_on", default="held_on"),
+        cancelled_by=c.cancels(),
+        recurrence=c.recurrence(),
+        reminder_days=reminder,
+        source=c.text("source"),
+        plugin=c.plugin,
+    )
+    if rule.recurrence is not None and rule.offset is None:
+        raise c.fail("recurrence", "a rule without a timescale cannot recur")
+    return rule
+
+
+def timescale_rules(plugins) -> list[Rule]:
+    """The deployment's rules (``plugins``: a ``Plugins``), layered by id in CPP_PLUGINS order, each checked."""
+    return [parse_rule(raw) for raw in plugins.layered("cpp_timescales") if not raw.get("disabled")]
+
+
+def closure_days(plugins) -> dict[date, str]:
+    """Every plugin's extra closure days, by date."""
+    days: dict[date, str] = {}
+    for plugin, items in plugins.answers("cpp_extra_closure_days"):
+        for item in items or []:
+            try:
+                day = date.fromisoformat(item["date"])
+                name = item["name"]
+                if not isinstance(name, str) or not name.strip():
+                    raise ValueError("a closure day needs a name")
+            except (KeyError, TypeError, ValueError) as exc:
+                raise PluginError(f"plugin {plugin!r}: closure day {item!r} is invalid: {exc}") from exc
+            days[day] = name
+    return days
