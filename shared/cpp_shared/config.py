@@ -15,12 +15,11 @@ already and have no such form.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import overload
 
-# The four services' APIs, and the caseworker web application people open in a browser.
-DEFAULT_PORTS = {"plans": 5001, "scheduler": 5002, "notify": 5003, "docs": 5004, "web": 5000}
 MODES = ("development", "production")
 
 
@@ -28,6 +27,45 @@ class ConfigError(Exception):
     """A setting is missing or unsafe; the service must not start."""
 
 
+def default_port(service: str) -> int:
+    """The port a service listens on when CPP_<SERVICE>_PORT (and CPP_PORT) is unset: the one its spec gives
+    (``ServiceSpec.port``, found through the ``cpp.services`` entry points). A service that is not installed has
+    none."""
+    from .services import UnknownService, load_service  # the services' specs import this module
+
+    try:
+        return load_service(service).port
+    except UnknownService as exc:
+        raise ConfigError(f"CPP_{service.upper()}_PORT is not set, and there is no default port: {exc}") from None
+
+
+class _DefaultPorts(Mapping[str, int]):
+    """Each installed service's default port (``default_port``), by service, read when asked."""
+
+    def __getitem__(self, service: str) -> int:
+        try:
+            return default_port(service)
+        except ConfigError:
+            raise KeyError(service) from None
+
+    def __iter__(self) -> Iterator[str]:
+        from .services import installed_services  # the services' specs import this module
+
+        return iter(installed_services())
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+#: Kept for the services' imports (the web application's client), which are updated separately: use
+#: ``default_port``.
+DEFAULT_PORTS: Mapping[str, int] = _DefaultPorts()
+
+
+@overload
+def _lookup(env: Mapping[str, str], service: str, name: str, default: str) -> str: ...
+@overload
+def _lookup(env: Mapping[str, str], service: str, name: str, default: None = None) -> str | None: ...
 def _lookup(env: Mapping[str, str], service: str, name: str, default: str | None = None) -> str | None:
     specific = env_value(env, f"CPP_{service.upper()}_{name}")
     if specific is not None:
@@ -73,7 +111,8 @@ class Settings:
     broker_url: str
     plugins: tuple[str, ...]
     host: str
-    port: int
+    # CPP_<SERVICE>_PORT, else CPP_PORT; None when neither is set: ``port`` is then the service's default.
+    configured_port: int | None
     # authentication
     dev_signing_key_file: Path
     oidc_jwks_url: str | None
@@ -96,6 +135,12 @@ class Settings:
         return _lookup(self.environ, self.service, name, default)
 
     @property
+    def port(self) -> int:
+        """The port the service listens on: the configured one, else its default (``default_port``), looked
+        up when asked, so that settings read for another purpose need no installed service."""
+        return default_port(self.service) if self.configured_port is None else self.configured_port
+
+    @property
     def max_attempts(self) -> int:
         """The first delivery plus one retry per configured delay."""
         return len(self.retry_delays) + 1
@@ -114,9 +159,9 @@ class Settings:
         store_url = _lookup(env, service, "STORE_URL") or f"sqlite:///{(data_dir / f'{service}.db').resolve()}"
         broker_url = _lookup(env, service, "BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
         plugins = tuple(p.strip() for p in (_lookup(env, service, "PLUGINS", "england") or "").split(",") if p.strip())
-        port_text = _lookup(env, service, "PORT", str(DEFAULT_PORTS.get(service, 5000)))
+        port_text = _lookup(env, service, "PORT")
         try:
-            port = int(port_text)
+            port = None if port_text is None else int(port_text)
         except ValueError:
             raise ConfigError(f"CPP_{service.upper()}_PORT must be a number, got {port_text!r}") from None
         try:
@@ -140,7 +185,7 @@ class Settings:
             broker_url=broker_url,
             plugins=plugins,
             host=_lookup(env, service, "HOST", "127.0.0.1"),
-            port=port,
+            configured_port=port,
             dev_signing_key_file=Path(_lookup(env, service, "DEV_SIGNING_KEY_FILE") or data_dir / "dev-signing.key"),
             oidc_jwks_url=_lookup(env, service, "OIDC_JWKS_URL"),
             oidc_issuer=_lookup(env, service, "OIDC_ISSUER"),

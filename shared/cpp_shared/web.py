@@ -40,6 +40,7 @@ class ServiceSpec:
     title: str
     description: str
     blueprints: Callable[[], list[Any]]
+    port: int  # where it listens when CPP_<SERVICE>_PORT (and CPP_PORT) is unset
     handlers: Handlers | None = None
     setup_store: Callable[[Store], None] | None = None
     setup_app: Callable[[Flask], None] | None = None  # the service's own error handlers, hooks...

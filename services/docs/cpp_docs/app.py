@@ -17,6 +17,7 @@ def _setup_app(app) -> None:
 
 SERVICE = ServiceSpec(
     name="docs",
+    port=5004,
     title="Documents",
     description="The plan as documents people can read: professional and family versions, HTML and PDF.",
     blueprints=lambda: [api.blp, case_events.blueprint("docs")],

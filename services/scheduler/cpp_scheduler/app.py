@@ -20,6 +20,7 @@ def _setup_app(app) -> None:
 
 SERVICE = ServiceSpec(
     name="scheduler",
+    port=5002,
     title="Scheduler",
     description="Deadlines from statutory and local timescales, on the authority's working days.",
     blueprints=lambda: [api.rules_blp, api.deadlines_blp, api.calendar_blp, case_events.blueprint("scheduler")],
