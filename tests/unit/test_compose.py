@@ -82,6 +82,25 @@ def test_web_entry_matches_the_code(name):
     assert load_service(name).app_module == f"cpp_{name}.app"
 
 
+def host_ports(entry: dict) -> set[int]:
+    """The host ports an entry's replicas may take: ``5001-5009:5001`` gives 5001 to 5009."""
+    taken = set()
+    for mapping in entry.get("ports", []):
+        first, _, last = mapping.rsplit(":", 1)[0].rsplit(":", 1)[-1].partition("-")
+        taken.update(range(int(first), int(last or first) + 1))
+    return taken
+
+
+def test_no_two_entries_may_take_the_same_host_port():
+    """The web application's 5000-5009 once took plans' 5001-5009 too: whichever started first got the port."""
+    seen: dict[int, str] = {}
+    for name, entry in SERVICES.items():
+        for port in host_ports(entry):
+            assert port not in seen, f"{name} and {seen[port]} may both take host port {port}"
+            seen[port] = name
+    assert seen[5000] == "web" and seen[5001] == "plans"
+
+
 def test_the_image_exposes_each_services_port():
     [exposed] = re.findall(r"^EXPOSE (.+)$", (ROOT / "Dockerfile").read_text(), re.M)
     assert sorted(map(int, exposed.split())) == sorted(load_service(s).port for s in installed_services())
