@@ -1,5 +1,6 @@
-"""What the services and the plugins agree on, and nothing else: no service's runtime, no Flask, broker client or
-store is imported here (tests/unit/test_contracts.py).
+"""What the services and the plugins agree on, and nothing else: importing it brings in no service, no Flask, broker
+client or store (tests/unit/test_contracts.py). Which services consume what (``topology.SUBSCRIPTIONS``, and so the
+AsyncAPI document) is read from the installed services' handlers when first asked.
 
 * ``catalogue``: every event type the platform publishes, its producer, its data's schema (marshmallow) and the
   AsyncAPI document made from them;
