@@ -51,9 +51,9 @@ topology declares it; its messages are every type its patterns route to it
 (``consumers``), and the service's ``receive`` operation
 (``receive.<service>``, ``ack: true``) lists them. The exchange and the
 queues are in the deployment's virtual host, the one its broker URL names
-(``cpp_shared.messaging.topology.broker_vhost``). The document has no ``servers``: the broker is
-each deployment's own and internal; partners receive the same events,
-minimised, as webhooks from the notify service.
+(``cpp_shared.messaging.topology.broker_vhost``). The document has no
+``servers``: the broker is each deployment's own and internal; partners
+receive the same events, minimised, as webhooks from the notify service.
 
 Each message's payload is the whole CloudEvents 1.0 envelope in structured
 JSON mode (``application/cloudevents+json``), its ``data`` the event's
