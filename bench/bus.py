@@ -30,6 +30,7 @@ from kombu import Connection, Exchange, Producer, Queue
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from cpp_shared.contracts.topology import SUBSCRIPTIONS  # noqa: E402
 from cpp_shared.logs import configure  # noqa: E402
 from cpp_shared.messaging import topology  # noqa: E402
 from cpp_shared.messaging.consumer import EventConsumer, Handlers  # noqa: E402
@@ -155,7 +156,7 @@ def main(argv=None) -> int:
             results["raw_consume_ack"].append(raw_consume(url, args.n))
             results["relay"].append(relay_rate(url, events, workdir))
             drain = Connection(url)
-            for name in topology.SUBSCRIPTIONS:
+            for name in SUBSCRIPTIONS:
                 Queue(name, durable=True)(drain.channel()).purge()
             drain.release()
             results["consumer"].append(consumer_rate(url, [sample_event(i) for i in range(args.n)], workdir))

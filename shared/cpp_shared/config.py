@@ -15,17 +15,30 @@ already and have no such form.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, overload
+from typing import overload
 
-# The four services' APIs, and the caseworker web application people open in a browser.
-DEFAULT_PORTS = {"plans": 5001, "scheduler": 5002, "notify": 5003, "docs": 5004, "web": 5000}
 MODES = ("development", "production")
 
 
 class ConfigError(Exception):
     """A setting is missing or unsafe; the service must not start."""
+
+
+def default_port(service: str) -> int:
+    """The port a service listens on when CPP_<SERVICE>_PORT (and CPP_PORT) is unset: the one its spec gives
+    (``ServiceSpec.port``, found through the ``cpp.services`` entry points). A service that is not installed has
+    none."""
+    from .services import UnknownService, load_service  # the services' specs import this module
+
+    try:
+        return load_service(service).port
+    except UnknownService as exc:
+        raise ConfigError(f"CPP_{service.upper()}_PORT is not set, and there is no default port: {exc}") from None
+
+
 
 
 @overload
@@ -81,7 +94,8 @@ class Settings:
     broker_url: str
     plugins: tuple[str, ...]
     host: str
-    port: int
+    # CPP_<SERVICE>_PORT, else CPP_PORT; None when neither is set: ``port`` is then the service's default.
+    configured_port: int | None
     # authentication
     dev_signing_key_file: Path
     oidc_jwks_url: str | None
@@ -110,6 +124,12 @@ class Settings:
         return _lookup(self.environ, self.service, name, default)
 
     @property
+    def port(self) -> int:
+        """The port the service listens on: the configured one, else its default (``default_port``), looked
+        up when asked, so that settings read for another purpose need no installed service."""
+        return default_port(self.service) if self.configured_port is None else self.configured_port
+
+    @property
     def max_attempts(self) -> int:
         """The first delivery plus one retry per configured delay."""
         return len(self.retry_delays) + 1
@@ -128,9 +148,9 @@ class Settings:
         store_url = _lookup(env, service, "STORE_URL") or f"sqlite:///{(data_dir / f'{service}.db').resolve()}"
         broker_url = _lookup(env, service, "BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
         plugins = tuple(p.strip() for p in (_lookup(env, service, "PLUGINS", "england") or "").split(",") if p.strip())
-        port_text = _lookup(env, service, "PORT", str(DEFAULT_PORTS.get(service, 5000)))
+        port_text = _lookup(env, service, "PORT")
         try:
-            port = int(port_text)
+            port = None if port_text is None else int(port_text)
         except ValueError:
             raise ConfigError(f"CPP_{service.upper()}_PORT must be a number, got {port_text!r}") from None
         try:
@@ -154,7 +174,7 @@ class Settings:
             broker_url=broker_url,
             plugins=plugins,
             host=_lookup(env, service, "HOST", "127.0.0.1"),
-            port=port,
+            configured_port=port,
             dev_signing_key_file=Path(_lookup(env, service, "DEV_SIGNING_KEY_FILE") or data_dir / "dev-signing.key"),
             oidc_jwks_url=_lookup(env, service, "OIDC_JWKS_URL"),
             oidc_issuer=_lookup(env, service, "OIDC_ISSUER"),

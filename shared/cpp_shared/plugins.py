@@ -7,13 +7,10 @@ from typing import Any, Iterable, Sequence
 
 import pluggy
 
-from . import hookspecs
+from .contracts import hook_answers, hookspecs, timescales
+from .contracts.hookspecs import PluginError
 
 ENTRY_POINT_GROUP = "cpp.plugins"
-
-
-class PluginError(Exception):
-    """A plugin named in CPP_PLUGINS is unknown, broken or invalid."""
 
 
 @dataclass(frozen=True)
@@ -60,11 +57,9 @@ class Plugins:
         self._check_answers()
 
     def _check_answers(self) -> None:
-        """The answers the contract can check, checked as the plugins load (``cpp_shared.hook_answers`` and
-        ``cpp_shared.timescales``): a deployment whose answer could not be used does not start, whichever
-        service it is."""
-        from . import hook_answers, timescales  # they name this module's PluginError
-
+        """The answers the contract can check, checked as the plugins load (``cpp_shared.contracts.hook_answers``
+        and ``cpp_shared.contracts.timescales``): a deployment whose answer could not be used does not start,
+        whichever service it is."""
         hook_answers.check(self)
         timescales.timescale_rules(self)
         timescales.closure_days(self)

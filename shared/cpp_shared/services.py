@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from importlib.metadata import entry_points
 
-from .config import DEFAULT_PORTS
 from .web import ServiceSpec
 
 ENTRY_POINT_GROUP = "cpp.services"
@@ -14,9 +13,9 @@ class UnknownService(Exception):
 
 
 def installed_services() -> list[str]:
-    names = {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)}
-    # The APIs by port, then the web application (which calls them) last.
-    return sorted(names, key=lambda n: (n == "web", DEFAULT_PORTS.get(n, 9999), n))
+    specs = {ep.name: ep.load() for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    # The APIs by their default port, then the web application (which calls them) last.
+    return sorted(specs, key=lambda n: (n == "web", specs[n].port, n))
 
 
 def load_service(name: str) -> ServiceSpec:

@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 from . import audit_checkpoints, edges, idempotency, limits, logs, openapi, process_status, revocations
 from .auth import AuthError, Forbidden, IdentityProviderUnavailable, TokenVerifier, authenticate_request
 from .config import Settings
-from .messaging.catalogue import asyncapi_document
+from .contracts.catalogue import asyncapi_document
 from .messaging.consumer import Handlers
 from .messaging import parked
 from .messaging.events import new_event
@@ -41,6 +41,7 @@ class ServiceSpec:
     title: str
     description: str
     blueprints: Callable[[], list[Any]]
+    port: int  # where it listens when CPP_<SERVICE>_PORT (and CPP_PORT) is unset
     handlers: Handlers | None = None
     setup_store: Callable[[Store], None] | None = None
     setup_app: Callable[[Flask], None] | None = None  # the service's own error handlers, hooks...

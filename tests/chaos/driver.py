@@ -43,13 +43,13 @@ import requests
 from kombu import Connection, Queue
 
 from cpp_shared.broker import RabbitNode
-from cpp_shared.config import DEFAULT_PORTS
-from cpp_shared.messaging.topology import SUBSCRIPTIONS, parked_queue_name, retry_queue_name
+from cpp_shared.contracts.topology import SUBSCRIPTIONS, parked_queue_name, retry_queue_name
+from cpp_shared.services import installed_services
 from tests.e2e.test_cpp_up import Up, leftover_processes, worker_pids
 from tests.helpers import a_child, bearer, free_port, topic_matches, wait_for
 from tests.services.test_plans_lifecycle_http import OUTLINE
 
-SERVICES = tuple(s for s in DEFAULT_PORTS if s != "web")  # the APIs; the web application has no worker
+SERVICES = tuple(s for s in installed_services() if s != "web")  # the APIs; the web application has no worker
 CONSUMERS = tuple(s for s in SERVICES if s in SUBSCRIPTIONS)
 CASE_EVENTS = ("scheduler", "notify", "docs")  # the services that show the events of a case they consumed
 RETRY_DELAYS = (0.2, 0.5)
@@ -310,7 +310,7 @@ def run(settings: Settings, workdir: Path, out=print) -> Report:
     env.update({"CPP_DATA_DIR": str(data), "CPP_BUS_RETRY_DELAYS": ",".join(map(str, RETRY_DELAYS)),
                 "WEB_CONCURRENCY": "2", "CPP_UP_RESTART_MAX_DELAY": "2",
                 "CPP_DEMO": "0"})  # the walks' own records only: no made-up caseload
-    for service in DEFAULT_PORTS:  # the web application too, which `cpp up` also starts
+    for service in installed_services():  # the web application too, which `cpp up` also starts
         env[f"CPP_{service.upper()}_PORT"] = str(free_port())
     url = {s: f"http://127.0.0.1:{env[f'CPP_{s.upper()}_PORT']}" for s in SERVICES}
 

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from cpp_shared.messaging.catalogue import CATALOGUE
-from cpp_shared.messaging.topology import SUBSCRIPTIONS, broker_vhost
+from cpp_shared.contracts.catalogue import CATALOGUE
+from cpp_shared.contracts.topology import SUBSCRIPTIONS
+from cpp_shared.messaging.topology import broker_vhost
 from cpp_shared.services import installed_services
 from tests.helpers import bearer, free_port
 

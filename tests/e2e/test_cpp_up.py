@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from cpp_shared.config import DEFAULT_PORTS
+from cpp_shared.services import installed_services
 from cpp_shared.store import open_store
 from tests.helpers import bearer, free_port, new_child_over_http, wait_for
 
@@ -97,14 +97,14 @@ def up_env(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CPP_")}
     env.update({"CPP_DATA_DIR": str(tmp_path / "var"), "CPP_BUS_RETRY_DELAYS": "0.2,0.5", "WEB_CONCURRENCY": "1",
                 "CPP_DEMO": "0"})  # these tests count events: no made-up caseload
-    for service in DEFAULT_PORTS:
+    for service in installed_services():
         env[f"CPP_{service.upper()}_PORT"] = str(free_port())
     return env
 
 
 def test_ctrl_c_with_events_in_flight_then_restart_handles_each_event_once(up_env, tmp_path):
     data = Path(up_env["CPP_DATA_DIR"])
-    url = {s: f"http://127.0.0.1:{up_env[f'CPP_{s.upper()}_PORT']}" for s in DEFAULT_PORTS}
+    url = {s: f"http://127.0.0.1:{up_env[f'CPP_{s.upper()}_PORT']}" for s in installed_services()}
     first = Up(up_env)
     try:
         first.wait_up()
@@ -183,7 +183,7 @@ def test_unknown_plugin_refuses_to_start_naming_it(up_env):
 def test_killing_the_docs_worker_ten_times_leaves_the_others_answering_and_writing_and_it_comes_back(up_env):
     env = {**up_env, "CPP_UP_RESTART_MAX_DELAY": "2"}  # the same behaviour, with shorter waits between restarts
     data = env["CPP_DATA_DIR"]
-    url = {s: f"http://127.0.0.1:{env[f'CPP_{s.upper()}_PORT']}" for s in DEFAULT_PORTS}
+    url = {s: f"http://127.0.0.1:{env[f'CPP_{s.upper()}_PORT']}" for s in installed_services()}
     up = Up(env)
     try:
         up.wait_up()
@@ -243,7 +243,7 @@ def test_a_killed_broker_is_started_again_on_its_port_and_nothing_is_lost(up_env
     from cpp_shared.broker import RabbitNode
 
     data = up_env["CPP_DATA_DIR"]
-    url = {s: f"http://127.0.0.1:{up_env[f'CPP_{s.upper()}_PORT']}" for s in DEFAULT_PORTS}
+    url = {s: f"http://127.0.0.1:{up_env[f'CPP_{s.upper()}_PORT']}" for s in installed_services()}
     up = Up(up_env)
     try:
         up.wait_up()
@@ -265,7 +265,7 @@ def test_a_killed_broker_is_started_again_on_its_port_and_nothing_is_lost(up_env
             wait_for(lambda: sum("RabbitMQ is back" in line for line in up.lines) == round + 1, timeout=120,
                      what=f"the broker to be started again ({round + 1})")
             assert RabbitNode(Path(data) / "rabbitmq").amqp_port == port
-        for service in DEFAULT_PORTS:
+        for service in installed_services():
             wait_for(lambda: requests.get(f"{url[service]}/readyz", timeout=10).status_code == 200, timeout=90,
                      what=f"{service} to be ready again")
         for service in CONSUMERS:

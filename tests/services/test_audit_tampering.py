@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from cpp_shared import audit_checkpoints as ac
 from cpp_shared.cli import main as cpp
-from cpp_shared.messaging.catalogue import validate_event
+from cpp_shared.contracts.catalogue import validate_event
 from cpp_shared.messaging.events import new_event
 from cpp_shared.store.chain import entry_hash
 from tests.helpers import bearer, hand_over

@@ -21,7 +21,7 @@ from cpp_notify.runtime import runtime as notify_runtime
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_scheduler.tick import Ticker
 from cpp_shared.audit_checkpoints import Checkpointer
-from cpp_shared.messaging.catalogue import CATALOGUE, validate_event
+from cpp_shared.contracts.catalogue import CATALOGUE, validate_event
 from tests.helpers import ensure_child, bearer, deliver_event
 from tests.receivers import Receiver
 from tests.services.test_children_http import NHS, full_child

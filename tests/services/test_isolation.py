@@ -35,7 +35,7 @@ from cpp_plans.app import create_app as create_plans_app
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_scheduler.runtime import runtime as scheduler_runtime
 from cpp_scheduler.tick import Ticker
-from cpp_shared.messaging.topology import parked_queue_name
+from cpp_shared.contracts.topology import parked_queue_name
 from cpp_shared.store.scoped import unscoped
 from tests.helpers import bearer, hand_over
 from tests.services.test_parked_messages_http import park

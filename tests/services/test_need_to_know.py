@@ -16,7 +16,7 @@ from cpp_notify.app import create_app as create_notify_app
 from cpp_plans import access
 from cpp_plans.app import create_app as create_plans_app
 from cpp_shared.config import ConfigError
-from cpp_shared.messaging.catalogue import validate_event
+from cpp_shared.contracts.catalogue import validate_event
 from tests.helpers import bearer, hand_over
 from tests.services.test_lookup_http import NHS, look_up, lookup_events, put_on_plan, register
 from tests.services.test_notify_people import mailer_of, sent_to, smtp  # noqa: F401 (smtp: a fixture)

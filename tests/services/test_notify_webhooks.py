@@ -14,7 +14,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from cpp_notify.app import create_app
 from cpp_notify.dispatcher import Dispatcher
 from cpp_notify.runtime import runtime
-from cpp_shared.messaging.catalogue import validate_event
+from cpp_shared.contracts.catalogue import validate_event
 from tests.helpers import bearer, deliver_event, wait_for
 from tests.receivers import Receiver
 

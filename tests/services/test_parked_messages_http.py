@@ -16,10 +16,11 @@ from cpp_docs.app import create_app as create_docs_app
 from cpp_notify.app import create_app as create_notify_app
 from cpp_plans.app import create_app as create_plans_app
 from cpp_scheduler.app import create_app as create_scheduler_app
+from cpp_shared.contracts.topology import parked_queue_name
 from cpp_shared.messaging.consumer import (ATTEMPT_HEADER, ERROR_HEADER, HANDLER_HEADER, PARKED_AT_HEADER,
                                            ROUTING_KEY_HEADER)
 from cpp_shared.messaging.events import new_event
-from cpp_shared.messaging.topology import parked_queue, parked_queue_name
+from cpp_shared.messaging.topology import parked_queue
 from tests.helpers import bearer
 
 FACTORIES = {"plans": create_plans_app, "scheduler": create_scheduler_app, "notify": create_notify_app,

@@ -23,7 +23,7 @@ from cpp_docs.render import Renderer
 from cpp_notify.app import create_app as create_notify_app
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_scheduler.tick import Ticker
-from cpp_shared.messaging.catalogue import consumers
+from cpp_shared.contracts.catalogue import consumers
 from tests.helpers import bearer, hand_over, new_child
 from tests.services.test_docs_http import pdf_text
 from tests.services.test_notify_people import Inbox, mailer_of, smtp  # noqa: F401 - the SMTP server fixture

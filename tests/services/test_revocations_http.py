@@ -21,7 +21,7 @@ from cpp_plans.api import revocations as revocations_api
 from cpp_plans.app import create_app as create_plans_app
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_shared import revocations
-from cpp_shared.messaging.catalogue import validate_event
+from cpp_shared.contracts.catalogue import validate_event
 from tests.helpers import bearer, hand_over
 
 NOW = time.time()

@@ -11,7 +11,7 @@ import pytest
 from icalendar import Calendar
 
 from cpp_scheduler.app import create_app
-from cpp_shared.messaging.catalogue import validate_event
+from cpp_shared.contracts.catalogue import validate_event
 from cpp_shared.messaging.events import new_event
 from tests.helpers import bearer, deliver_event, hand_over
 

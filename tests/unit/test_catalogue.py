@@ -11,11 +11,11 @@ import jsonschema_rs
 import pytest
 from marshmallow import ValidationError, fields
 
-from cpp_shared.messaging import catalogue
-from cpp_shared.messaging.catalogue import (CATALOGUE, CLASS_KEY, EVERY_SERVICE, FIELD_CLASSES, asyncapi_document,
+from cpp_shared.contracts import catalogue
+from cpp_shared.contracts.catalogue import (CATALOGUE, CLASS_KEY, EVERY_SERVICE, FIELD_CLASSES, asyncapi_document,
                                             validate_event)
-from cpp_shared.messaging.events import TYPE_PATTERN, new_event
-from cpp_shared.messaging.topology import EXCHANGE_NAME, SUBSCRIPTIONS
+from cpp_shared.contracts.topology import EXCHANGE_NAME, SUBSCRIPTIONS, TYPE_PATTERN
+from cpp_shared.messaging.events import new_event
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 KEY = re.compile(r"^[a-zA-Z0-9.\-_]+$")  # AsyncAPI 3.0: the keys of channels, operations and components

@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 import jsonschema
 import pytest
 
-from cpp_shared.config import DEFAULT_PORTS
 from cpp_shared.services import installed_services, load_service
 from tests.compose_file import ROOT, make_secrets, mounted_secrets, raw, resolved, secret_file
 
@@ -74,13 +73,37 @@ def test_web_entry_matches_the_code(name):
     web = SERVICES[name]
     assert web["command"] == ["cpp", "serve", name]
     env = web["environment"]
-    assert env["CPP_PORT"] == str(DEFAULT_PORTS[name]) and env["CPP_HOST"] == "0.0.0.0"
+    assert env["CPP_PORT"] == str(load_service(name).port) and env["CPP_HOST"] == "0.0.0.0"
     # published through a host-port range so that `--scale` can start several replicas
     [mapping] = web["ports"]
     host, container = mapping.rsplit(":", 1)
-    assert container == str(DEFAULT_PORTS[name]) and re.fullmatch(r"\d+-\d+", host)
+    assert container == str(load_service(name).port) and re.fullmatch(r"\d+-\d+", host)
     assert "/healthz" in " ".join(web["healthcheck"]["test"]) and "CPP_PORT" in " ".join(web["healthcheck"]["test"])
     assert load_service(name).app_module == f"cpp_{name}.app"
+
+
+def host_ports(entry: dict) -> set[int]:
+    """The host ports an entry's replicas may take: ``5001-5009:5001`` gives 5001 to 5009."""
+    taken = set()
+    for mapping in entry.get("ports", []):
+        first, _, last = mapping.rsplit(":", 1)[0].rsplit(":", 1)[-1].partition("-")
+        taken.update(range(int(first), int(last or first) + 1))
+    return taken
+
+
+def test_no_two_entries_may_take_the_same_host_port():
+    """The web application's 5000-5009 once took plans' 5001-5009 too: whichever started first got the port."""
+    seen: dict[int, str] = {}
+    for name, entry in SERVICES.items():
+        for port in host_ports(entry):
+            assert port not in seen, f"{name} and {seen[port]} may both take host port {port}"
+            seen[port] = name
+    assert seen[5000] == "web" and seen[5001] == "plans"
+
+
+def test_the_image_exposes_each_services_port():
+    [exposed] = re.findall(r"^EXPOSE (.+)$", (ROOT / "Dockerfile").read_text(), re.M)
+    assert sorted(map(int, exposed.split())) == sorted(load_service(s).port for s in installed_services())
 
 
 @pytest.mark.parametrize("name", BACKEND)
@@ -272,11 +295,11 @@ def test_the_web_application_calls_the_services_and_has_no_worker_database_or_br
     assert web["command"] == ["cpp", "serve", "web"] and "web-worker" not in SERVICES
     assert load_service("web").app_module == "cpp_web.app" and not load_service("web").worker
     env = web["environment"]
-    assert env["CPP_PORT"] == str(DEFAULT_PORTS["web"]) == "5000" and env["CPP_HOST"] == "0.0.0.0"
+    assert env["CPP_PORT"] == str(load_service("web").port) == "5000" and env["CPP_HOST"] == "0.0.0.0"
     [mapping] = web["ports"]
     assert mapping.rsplit(":", 1)[1] == "5000"
     for service in BACKEND:
-        assert env[f"CPP_WEB_{service.upper()}_URL"] == f"http://{service}:{DEFAULT_PORTS[service]}"
+        assert env[f"CPP_WEB_{service.upper()}_URL"] == f"http://{service}:{load_service(service).port}"
     assert not {"CPP_STORE_URL", "CPP_STORE_URL_FILE", "CPP_BROKER_URL", "CPP_BROKER_URL_FILE"} & set(env)
     assert env["CPP_WEB_SECRET_KEY_FILE"] == "/run/secrets/web_secret_key"
     assert env["CPP_WEB_OIDC_CLIENT_SECRET_FILE"] == "/run/secrets/web_oidc_client_secret"

@@ -15,7 +15,7 @@ from cpp_shared.config import ConfigError
 from cpp_notify.domain.deliveries import DEFAULT_SCHEDULE, Outcome, next_delay, record_attempt, track_subscription
 from cpp_notify.domain.minimise import DEFAULT_CLASSES, minimise, partner_may_receive
 from cpp_notify.runtime import EVENT_CATALOGUE
-from cpp_shared.messaging.catalogue import FIELD_CLASSES
+from cpp_shared.contracts.catalogue import FIELD_CLASSES
 
 
 @pytest.mark.parametrize("url", [

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from cpp_shared import hookspecs
+from cpp_shared.contracts import hookspecs
 from cpp_shared.hookspecs import hookimpl
 from cpp_shared.plugins import PluginError, Plugins
 
@@ -115,7 +115,7 @@ def test_the_contracts_rule_checks_need_no_service():
     import subprocess
     import sys
 
-    code = ("import sys; from cpp_shared.plugins import Plugins; from cpp_shared.timescales import timescale_rules; "
+    code = ("import sys; from cpp_shared.plugins import Plugins; from cpp_shared.contracts.timescales import timescale_rules; "
             "rules = timescale_rules(Plugins(['england'])); "
             "assert rules and not [m for m in sys.modules if m.startswith(('cpp_scheduler', 'cpp_plans', 'cpp_docs'))]")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
@@ -157,8 +157,8 @@ def test_an_answer_that_cannot_be_used_stops_the_plugins_loading_naming_plugin_a
 
 
 def test_every_hook_without_arguments_has_its_answers_checked():
-    from cpp_shared.hook_answers import CHECKS
+    from cpp_shared.contracts.hook_answers import CHECKS
 
     without_arguments = {name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
                          if name.startswith("cpp_") and not inspect.signature(fn).parameters}
-    assert without_arguments - set(CHECKS) == {"cpp_timescales"}  # cpp_shared.timescales checks those
+    assert without_arguments - set(CHECKS) == {"cpp_timescales"}  # cpp_shared.contracts.timescales checks those

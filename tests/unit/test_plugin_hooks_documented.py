@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cpp_shared import hookspecs
+from cpp_shared.contracts import hookspecs
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "plugins.md"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from cpp_scheduler.domain.rules import RuleError, effective_rules
-from cpp_shared.messaging import catalogue
+from cpp_shared.contracts import catalogue
 from cpp_shared.hookspecs import hookimpl
 from cpp_shared.plugins import Plugins
 

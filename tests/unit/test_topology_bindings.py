@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from cpp_shared.contracts.catalogue import CATALOGUE
+from cpp_shared.contracts.topology import SUBSCRIPTIONS, binding_key, bindings_of
 from cpp_shared.messaging import topology
-from cpp_shared.messaging.catalogue import CATALOGUE
-from cpp_shared.messaging.topology import SUBSCRIPTIONS, binding_key, bindings_of
 from cpp_shared.services import load_service
 from tests.helpers import topic_matches
 

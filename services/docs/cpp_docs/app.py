@@ -18,6 +18,7 @@ def _setup_app(app) -> None:
 
 SERVICE = ServiceSpec(
     name="docs",
+    port=5004,
     title="Documents",
     description="The plan as documents people can read: professional and family versions, HTML and PDF.",
     blueprints=lambda: [documents.blp, jobs.blp, case_events.blueprint("docs")],

@@ -25,6 +25,7 @@ def _background(ctx: ServiceContext):
 
 SERVICE = ServiceSpec(
     name="notify",
+    port=5003,
     title="Notifications",
     description="Partner subscriptions, webhook and email deliveries, and user inboxes.",
     blueprints=lambda: [subscriptions.blp, deliveries.blp, inbox.blp, case_events.blueprint("notify")],

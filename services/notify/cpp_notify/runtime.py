@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from cpp_shared.messaging import catalogue
+from cpp_shared.contracts import catalogue
 from cpp_shared.plugins import PluginError
 from cpp_shared.web import ServiceContext
 

@@ -24,6 +24,7 @@ def setup_app(app) -> None:
 
 SERVICE = ServiceSpec(
     name="plans",
+    port=5001,
     title="Child protection plans",
     description="The system of record: children, cases, conferences, plans and their versions.",
     blueprints=lambda: [children.blp, chronology.blp, restrictions.blp, cases.blp, conferences.blp, plans.blp, reports.blp, lookup.blp,

@@ -65,7 +65,7 @@ def linked(plan: dict[str, Any], person: dict[str, Any]) -> dict[str, Any]:
     return after
 
 
-def link_people(store, publish: Callable[..., None], plan_snapshot: Callable[[dict], dict],
+def link_people(store, publish: Callable[..., object], plan_snapshot: Callable[[dict], dict],
                 child_named: Callable[[str], dict | None]) -> Report:
     """Link what can be linked (see the module's docstring), each record in a
     commit of its own with its audit entry and event."""

@@ -21,6 +21,7 @@ def _setup_app(app) -> None:
 
 SERVICE = ServiceSpec(
     name="scheduler",
+    port=5002,
     title="Scheduler",
     description="Deadlines from statutory and local timescales, on the authority's working days.",
     blueprints=lambda: [rules.blp, deadlines.blp, calendar_feeds.blp, case_events.blueprint("scheduler")],

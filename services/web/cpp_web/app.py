@@ -47,6 +47,7 @@ PUBLIC_ENDPOINTS = {"healthz", "readyz", "metrics", "static"}
 
 SERVICE = ServiceSpec(
     name="web",
+    port=5000,
     title="Caseworker web application",
     description="The platform as pages for social workers, managers, chairs and partners.",
     blueprints=lambda: [],

@@ -24,7 +24,7 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
-from cpp_shared.config import DEFAULT_PORTS, Settings
+from cpp_shared.config import Settings, default_port
 
 SERVICES = ("plans", "scheduler", "notify", "docs")
 # Each service as the people using the pages know it, for the unavailable page.
@@ -124,8 +124,10 @@ class Services:
         `cpp up` gives it (CPP_<SERVICE>_PORT, else its default port)."""
         urls = {}
         for service in SERVICES:
-            port = settings.environ.get(f"CPP_{service.upper()}_PORT") or DEFAULT_PORTS[service]
-            url = settings.setting(f"{service.upper()}_URL") or f"http://127.0.0.1:{port}"
+            url = settings.setting(f"{service.upper()}_URL")
+            if not url:  # one machine, where every service is installed: its port, as `cpp up` gives it
+                port = settings.environ.get(f"CPP_{service.upper()}_PORT") or default_port(service)
+                url = f"http://127.0.0.1:{port}"
             urls[service] = url.rstrip("/")
         return cls(urls)
 

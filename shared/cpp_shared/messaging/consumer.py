@@ -41,11 +41,12 @@ from typing import Any, Callable
 from kombu import Connection, Producer
 from kombu.mixins import ConsumerMixin
 
+from ..contracts.topology import parked_queue_name, retry_queue_name
 from ..metrics import BusCounters
 from ..logs import bind_context, clear_context, get_logger
 from ..store import AlreadyProcessed, Store, StoreError, StoreUnavailable, UnitOfWork
 from .events import MalformedEvent, parse_event
-from .topology import declare_service, main_queue, parked_queue_name, retry_queue_name
+from .topology import declare_service, main_queue
 
 log = get_logger("cpp.consumer")
 

@@ -9,7 +9,6 @@ that caused the event, to follow it across services in the logs).
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from datetime import datetime, timezone
 from typing import Any
@@ -18,8 +17,9 @@ from cloudevents.core.exceptions import BaseCloudEventException
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
+from ..contracts.topology import TYPE_PATTERN
+
 CONTENT_TYPE = JSONFormat.CONTENT_TYPE  # application/cloudevents+json
-TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+\.v[0-9]+$")
 _FORMAT = JSONFormat()
 REQUIRED = ("specversion", "id", "source", "type")
 

@@ -35,10 +35,10 @@ from kombu import Connection
 from marshmallow import Schema, fields, validate
 
 from ..auth import current_principal, requires_role
+from ..contracts.catalogue import UnknownEventType, field_classes
+from ..contracts.topology import parked_queue_name
 from ..logs import get_logger
-from .catalogue import UnknownEventType, field_classes
 from .consumer import ATTEMPT_HEADER, ERROR_HEADER, HANDLER_HEADER, PARKED_AT_HEADER, ROUTING_KEY_HEADER
-from .topology import parked_queue_name
 
 log = get_logger("cpp.parked")
 

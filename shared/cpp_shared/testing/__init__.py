@@ -64,7 +64,7 @@ def plugin_set(*names: str):
 
 
 def rules_of(*names: str) -> dict[str, Any]:
-    """A deployment's timescale rules (``cpp_shared.timescales.Rule``), by id, in CPP_PLUGINS order."""
-    from ..timescales import timescale_rules
+    """A deployment's timescale rules (``cpp_shared.contracts.timescales.Rule``), by id, in CPP_PLUGINS order."""
+    from ..contracts.timescales import timescale_rules
 
     return {rule.id: rule for rule in timescale_rules(plugin_set(*names))}

@@ -3,6 +3,8 @@ discussion to the enquiry outcome (conferences and plans have their own
 resources)."""
 from __future__ import annotations
 
+from typing import Any
+
 from datetime import datetime, timezone
 
 from flask.views import MethodView
@@ -24,7 +26,7 @@ from .fields import IsoDate
 blp = Blueprint("cases", __name__, url_prefix="/v1/cases", description="Child protection cases")
 
 
-USER_ID = dict(validate=validate.Length(min=1, max=200))
+USER_ID: dict[str, Any] = dict(validate=validate.Length(min=1, max=200))
 
 
 class CaseCreateSchema(Schema):

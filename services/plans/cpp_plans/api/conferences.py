@@ -3,6 +3,8 @@ moving it to another date or cancelling it, and recording its outcome
 (which creates, continues, revises or ends the plan)."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -40,7 +42,7 @@ def _not_blank(value: str) -> None:
         raise ValidationError("Must not be blank.")
 
 
-REASON = dict(required=True, validate=[validate.Length(min=1, max=4000), _not_blank])
+REASON: dict[str, Any] = dict(required=True, validate=[validate.Length(min=1, max=4000), _not_blank])
 
 
 class ConferenceRescheduleSchema(Schema):

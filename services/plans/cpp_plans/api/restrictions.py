@@ -310,7 +310,7 @@ class BreakGlass(MethodView):
 def _entries_about(child_id: str) -> list[Any]:
     """Every entry of the audit log about the child, oldest first: a scan of
     the whole log (the log has no index by child)."""
-    store, after, found = ctx().store, 0, []
+    store, after, found = ctx().store, 0, []  # type: list[Any]
     while True:
         page = store.read_log(audit.LOG, after_seq=after, limit=SCAN_PAGE)
         found.extend(r for r in page if r.entry.get("child_id") == child_id)

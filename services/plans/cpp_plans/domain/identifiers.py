@@ -134,7 +134,7 @@ class IdentifierRegistry:
         return scheme in self._schemes
 
     def validate(self, scheme: str, value: object) -> str:
-        validator = self._schemes.get(scheme)  # type: ignore[arg-type]
+        validator = self._schemes.get(scheme)
         if validator is None:
             raise ValueError(f"unknown identifier scheme {scheme!r}; known schemes: {', '.join(self.schemes())}")
         normalised = validator(value)  # type: ignore[arg-type]

@@ -74,7 +74,11 @@ def blank(value: str) -> str | None:
 def duplicates(values: Iterable[Any], what: str) -> str | None:
     """A list that names a thing once (a category, an accessible format)."""
     seen: set = set()
-    dupes = [v for v in values if v in seen or seen.add(v)]
+    dupes = []
+    for v in values:
+        if v in seen:
+            dupes.append(v)
+        seen.add(v)
     if dupes:
         return f"Duplicate {what}: {', '.join(sorted(set(map(str, dupes))))}."
     return None

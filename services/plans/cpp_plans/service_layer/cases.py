@@ -95,7 +95,7 @@ def allocate_case(deps: Deployment, case_id: str, *, expected_version: int, acto
             return case.get(field)
         return _staff_member(deps, given[field], field, roles) if given[field] else None
 
-    people = {"social_worker": person("social_worker", SOCIAL_WORKERS),
+    people: dict[str, Any] = {"social_worker": person("social_worker", SOCIAL_WORKERS),
               "team_manager": person("team_manager", ("team_manager",)),
               "team": given["team"] if "team" in given else case.get("team")}
     after, events = lc.allocate_case(case, **people)

@@ -4,11 +4,11 @@ of staff, who the child is, and the step's one unit of work."""
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, Iterable, Protocol
+from typing import Any, Iterable, NoReturn, Protocol
 
 from cpp_shared import staff
 from cpp_shared.auth import Principal
-from cpp_shared.messaging.catalogue import CATALOGUE
+from cpp_shared.contracts.catalogue import CATALOGUE
 from cpp_shared.store import Store, UnitOfWork
 
 from .. import audit
@@ -60,7 +60,7 @@ def link_key_worker(deps: Deployment, content: dict[str, Any], field: str | None
     if not kw:
         return content
 
-    def refuse(key: str, message: str) -> None:
+    def refuse(key: str, message: str) -> NoReturn:
         errors = {"key_worker": {key: [message]}}
         raise InvalidStep({field: errors} if field else errors)
 

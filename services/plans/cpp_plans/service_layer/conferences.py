@@ -2,6 +2,8 @@
 recording its outcome (which creates, continues, revises or ends the plan)."""
 from __future__ import annotations
 
+from typing import Any
+
 from datetime import date
 
 from cpp_shared import staff
@@ -100,7 +102,7 @@ def record_conference_outcome(deps: Deployment, conference_id: str, *, held_on: 
         plan = _agreed_content(deps, plan, held_on=held_on, field="plan", stage="revision",
                                plan_began=plan_before["created_on"] if plan_before else None)
     lc.check_outcome_decides(conference, plan_required=plan_required, decision=decision)
-    common = dict(held_on=held_on, today=today, decided_by=actor.user, attendees=attendees,
+    common: dict[str, Any] = dict(held_on=held_on, today=today, decided_by=actor.user, attendees=attendees,
                   chair=staff.ref(deps.store, actor.user) if actor.holds("chair") else None)
     if conference["kind"] == "initial":
         case_after, conf_after, plan_after, events = lc.hold_initial_conference(

@@ -1,5 +1,5 @@
 """The deployment's timescale rules as the scheduler applies them: the plugin contract's rules
-(``cpp_shared.timescales``: their types and checks), the events the scheduler hears for them, and each rule in
+(``cpp_shared.contracts.timescales``: their types and checks), the events the scheduler hears for them, and each rule in
 words ("3 months after the initial conference").
 """
 from __future__ import annotations
@@ -8,9 +8,9 @@ import fnmatch
 from dataclasses import fields
 from typing import Any
 
-from cpp_shared import timescales
+from cpp_shared.contracts import timescales
 from cpp_shared.plugins import Plugins
-from cpp_shared.timescales import (  # noqa: F401 - the scheduler's names for the contract's types
+from cpp_shared.contracts.timescales import (  # noqa: F401 - the scheduler's names for the contract's types
     Cancel,
     Every,
     Offset,

@@ -51,9 +51,9 @@ topology declares it; its messages are every type its patterns route to it
 (``consumers``), and the service's ``receive`` operation
 (``receive.<service>``, ``ack: true``) lists them. The exchange and the
 queues are in the deployment's virtual host, the one its broker URL names
-(``topology.broker_vhost``). The document has no ``servers``: the broker is
-each deployment's own and internal; partners receive the same events,
-minimised, as webhooks from the notify service.
+(``cpp_shared.messaging.topology.broker_vhost``). The document has no
+``servers``: the broker is each deployment's own and internal; partners
+receive the same events, minimised, as webhooks from the notify service.
 
 Each message's payload is the whole CloudEvents 1.0 envelope in structured
 JSON mode (``application/cloudevents+json``), its ``data`` the event's
@@ -62,6 +62,7 @@ schema, converted from marshmallow by apispec's MarshmallowPlugin into
 """
 from __future__ import annotations
 
+import builtins
 import copy
 from dataclasses import dataclass
 from functools import lru_cache
@@ -71,8 +72,8 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from .events import TYPE_PATTERN
-from .topology import EXCHANGE_NAME, SUBSCRIPTIONS, main_queue, parked_queue_name
+from .topology import (EXCHANGE_NAME, MAIN_QUEUE_OPTIONS, SUBSCRIPTIONS, TYPE_PATTERN, main_queue_name,
+                       parked_queue_name, routes)
 
 CLASS_KEY = "x-cpp-class"
 FIELD_CLASSES = ("identifier", "status", "date", "contact", "personal_identifier", "narrative")
@@ -591,7 +592,7 @@ class EventType:
     producer: str  # the service that publishes it, or EVERY_SERVICE
     summary: str
     subject: str  # what the CloudEvent subject is
-    schema: type[EventData]
+    schema: builtins.type[EventData]  # builtins': in this class, type is the field above
     # The data fields the subject is a copy of: the first that is not null.
     subject_fields: tuple[str, ...]
 
@@ -920,21 +921,9 @@ def _data_schemas() -> dict[str, dict[str, Any]]:
     return schemas
 
 
-def _topic_matches(pattern: list[str], words: list[str]) -> bool:
-    """AMQP topic matching: ``*`` is one word, ``#`` zero or more."""
-    if not pattern:
-        return not words
-    head, rest = pattern[0], pattern[1:]
-    if head == "#":
-        return any(_topic_matches(rest, words[i:]) for i in range(len(words) + 1))
-    return bool(words) and head in ("*", words[0]) and _topic_matches(rest, words[1:])
-
-
 def consumers(event_type: str) -> list[str]:
     """The platform's services whose queue is bound for this type."""
-    words = event_type.split(".")
-    return [service for service, patterns in SUBSCRIPTIONS.items()
-            if any(_topic_matches(p.split("."), words) for p in patterns)]
+    return [service for service, keys in SUBSCRIPTIONS.items() if any(routes(k, event_type) for k in keys)]
 
 
 def _published_by(entry: EventType) -> str:
@@ -944,20 +933,21 @@ def _published_by(entry: EventType) -> str:
 def _queue_channel(service: str, vhost: str) -> dict[str, Any]:
     """The channel of a consumer's queue: the queue as the topology
     declares it, bound by its patterns, with every type routed to it."""
-    queue = main_queue(service)
+    name = main_queue_name(service)
     patterns = ", ".join(SUBSCRIPTIONS[service])
     received = [t for t in CATALOGUE if service in consumers(t)]
     return {
-        "address": queue.name,
+        "address": name,
         "title": f"The {service} service's queue",
-        "description": f"The {service} service consumes from the durable queue {queue.name}, bound to the topic "
+        "description": f"The {service} service consumes from the durable queue {name}, bound to the topic "
                        f"exchange {EXCHANGE_NAME} by the routing-key patterns {patterns}. A message whose handling "
                        f"fails comes back to it through {service}.retry.<N>ms, and one that keeps failing waits in "
                        f"{parked_queue_name(service)}.",
         "messages": {t: {"$ref": f"#/components/messages/{t}"} for t in received},
-        "bindings": {"amqp": {"is": "queue", "queue": {"name": queue.name, "durable": queue.durable,
-                                                       "exclusive": queue.exclusive,
-                                                       "autoDelete": queue.auto_delete, "vhost": vhost},
+        "bindings": {"amqp": {"is": "queue", "queue": {"name": name, "durable": MAIN_QUEUE_OPTIONS["durable"],
+                                                       "exclusive": MAIN_QUEUE_OPTIONS["exclusive"],
+                                                       "autoDelete": MAIN_QUEUE_OPTIONS["auto_delete"],
+                                                       "vhost": vhost},
                               "bindingVersion": AMQP_BINDING_VERSION}},
     }
 

@@ -1,6 +1,6 @@
-"""The timescale rules of the plugin contract (``cpp_shared.hookspecs.cpp_timescales``): their data types and
-their checks, beside the hooks, so that a plugin author can check a rule set without the scheduler, and every
-deployment's rules are checked when its plugins load (``Plugins``).
+"""The timescale rules of the plugin contract (``cpp_shared.contracts.hookspecs.cpp_timescales``): their data types
+and their checks, beside the hooks, so that a plugin author can check a rule set without the scheduler, and every
+deployment's rules are checked when its plugins load (``cpp_shared.plugins.Plugins``).
 
 Plugins return plain dicts; ``timescale_rules`` turns the effective set (layered by id in CPP_PLUGINS order)
 into ``Rule`` objects, refusing any rule that could not be applied, with the plugin and the field named. A later
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from .plugins import PluginError
+from .hookspecs import PluginError
 
 UNITS = ("working_days", "calendar_days", "weeks", "months")
 DIRECTIONS = ("after", "before")
@@ -156,13 +156,14 @@ class _Checker:
     def fail(self, field_name: str, problem: str) -> RuleError:
         return RuleError(f"plugin {self.plugin!r}, timescale rule {self.rule_id!r}, field {field_name!r}: {problem}")
 
-    def text(self, name: str, *, required: bool = True, default: str | None = None) -> str | None:
+    def text(self, name: str, *, default: str | None = None) -> str:
         value = self.raw.get(name, default)
-        if value is None and not required:
-            return None
         if not isinstance(value, str) or not value.strip():
             raise self.fail(name, "must be non-empty text")
         return value
+
+    def optional_text(self, name: str) -> str | None:
+        return None if self.raw.get(name) is None else self.text(name)
 
     def events(self, name: str, *, required: bool = True) -> tuple[str, ...]:
         value = self.raw.get(name)
@@ -203,15 +204,19 @@ class _Checker:
         every = value.get("every") if isinstance(value, dict) else None
         if not isinstance(every, dict):
             raise self.fail("recurrence", "must be {'every': {'min': N, 'max': M, 'unit': ...}} or null")
-        lo, hi, unit = every.get("min"), every.get("max", every.get("min")), every.get("unit")
-        for name, v in (("min", lo), ("max", hi)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise self.fail(f"recurrence.every.{name}", f"must be a whole number >= 1, not {v!r}")
+        lo = self._count("recurrence.every.min", every.get("min"))
+        hi = self._count("recurrence.every.max", every.get("max", every.get("min")))
+        unit = every.get("unit")
         if hi < lo:
             raise self.fail("recurrence.every.max", f"{hi} is less than min {lo}")
         if unit not in UNITS:
             raise self.fail("recurrence.every.unit", f"must be one of {', '.join(UNITS)}, not {unit!r}")
         return Every(lo, hi, unit)
+
+    def _count(self, field_name: str, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise self.fail(field_name, f"must be a whole number >= 1, not {value!r}")
+        return value
 
     def cancels(self) -> tuple[Cancel, ...]:
         value = self.raw.get("cancelled_by") or []
@@ -247,7 +252,7 @@ def parse_rule(raw: dict[str, Any]) -> Rule:
         triggers=c.events("trigger"),
         when=c.conditions("when"),
         anchor=c.text("anchor"),
-        key=c.text("key", required=False),
+        key=c.optional_text("key"),
         offset=c.offset(),
         deadline=c.text("deadline"),
         owner=owner,

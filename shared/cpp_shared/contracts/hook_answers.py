@@ -1,7 +1,7 @@
-"""The checks of what plugins answer, beside the hooks (``cpp_shared.hookspecs``): run as a deployment's plugins
-load (``Plugins``), so that a mistake stops every service at start-up naming the plugin, the hook and the item,
-and a plugin's own tests meet it without any service. The timescale rules have their own module
-(``cpp_shared.timescales``); the hooks called with arguments (``cpp_validate_plan``, ``cpp_identity``,
+"""The checks of what plugins answer, beside the hooks (``cpp_shared.contracts.hookspecs``): run as a deployment's
+plugins load (``cpp_shared.plugins.Plugins``), so that a mistake stops every service at start-up naming the plugin,
+the hook and the item, and a plugin's own tests meet it without any service. The timescale rules have their own
+module (``cpp_shared.contracts.timescales``); the hooks called with arguments (``cpp_validate_plan``, ``cpp_identity``,
 ``cpp_notification_recipients``, ``cpp_document_phrases``) are checked where they are called.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from .plugins import PluginError
+from .hookspecs import PluginError
 
 CODE = re.compile(r"[A-Z0-9]{2,10}")
 JURISDICTIONS = ("england", "wales", "scotland", "northern_ireland", "guernsey")

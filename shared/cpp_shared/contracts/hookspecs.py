@@ -1,0 +1,321 @@
+"""The plugin contract: every hook a council's plugin may implement.
+
+A plugin is an installed package that registers a module (or object) under
+the ``cpp.plugins`` entry-point group, e.g. in its pyproject.toml::
+
+    [project.entry-points."cpp.plugins"]
+    bromley = "cpp_bromley"
+
+and implements some of the hooks below with ``@hookimpl``. A deployment picks
+its plugins and their order with ``CPP_PLUGINS=england,bromley``: the
+jurisdiction first, then the council. Later plugins override earlier ones:
+for single-answer hooks the last plugin that answers wins; for list hooks a
+later plugin's item replaces an earlier item with the same ``id``. A plugin
+that has nothing to add answers None (or leaves the hook out).
+
+Hooks return plain data (dicts and lists of dicts), never objects of the
+services, so a plugin depends on nothing but ``cpp_shared.hookspecs`` (which
+re-exports this module). An answer that cannot be used is a ``PluginError``
+as the plugins load (``cpp_shared.contracts.hook_answers`` and
+``cpp_shared.contracts.timescales``).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pluggy
+
+PROJECT = "cpp"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+class PluginError(Exception):
+    """A plugin named in CPP_PLUGINS is unknown, broken or invalid."""
+
+
+# Conditions (a timescale's ``when``) on the events that start most clocks, for plugins to share.
+#: an initial conference that decided a plan is needed (``conference.held.v1``)
+INITIAL_CONFERENCE_PLAN_REQUIRED: dict[str, Any] = {"kind": "initial", "plan_required": True}
+#: a review conference that kept the plan (continued it, or revised it) (``conference.held.v1``)
+REVIEW_CONTINUES_PLAN: dict[str, Any] = {"kind": "review", "decision": ["continue", "revise"]}
+#: a strategy discussion (or inter-agency referral discussion) that started the enquiries
+ENQUIRIES_INITIATED: dict[str, Any] = {"initiated_enquiries": True}
+
+
+@hookspec
+def cpp_builds_on() -> list[str] | None:
+    """Name the plugins this one builds on (a council's plugin on its
+    jurisdiction's: ``["england"]``). Each must come before it in
+    CPP_PLUGINS, or no service starts: without its base a council's plugin
+    would silently give a thinner rule set. Its package depends on theirs.
+    """
+
+
+@hookspec(firstresult=True)
+def cpp_authority() -> dict[str, Any] | None:
+    """Describe the authority this deployment serves.
+
+    Called once at start-up by every service. Return a dict::
+
+        {
+          "code": "ENG",                      # the authority code in tokens
+          "name": "England (Working Together defaults)",
+          "jurisdiction": "england",          # england|wales|scotland|northern_ireland|guernsey
+          "calendar": {"country": "GB", "subdiv": "ENG"},   # python-holidays
+          "timezone": "Europe/London",        # optional; what "today" means for deadlines
+          "contacts": [{"name": ..., "role": ..., "phone": ..., "email": ...}],
+          "out_of_hours_phone": "...",        # optional; the out-of-hours (emergency duty) number
+                                              # a partner's lookup gives
+          "lookup_ended_plan_months": 12,     # optional, 0-120 (default 12); a partner's lookup tells of a
+                                              # plan that ended within these months, older ones as no plan
+        }
+
+    The last plugin in CPP_PLUGINS order that returns a dict wins, so a council
+    plugin listed after its jurisdiction's plugin names the council.
+    """
+
+
+@hookspec(firstresult=True)
+def cpp_identity(claims: dict[str, Any], identity: dict[str, Any]) -> dict[str, Any] | None:
+    """Say who a signed-in person is where the deployment's claim settings
+    cannot (``cpp_shared.claims``): e.g. roles from an identity provider's
+    group ids and a directory lookup, or a team from a department claim.
+
+    Called for every verified token with its ``claims`` and the ``identity``
+    the settings read from them::
+
+        {"user": ..., "roles": [...], "authority": ..., "name": ..., "email": ...,
+         "team": ..., "manager": ...}
+
+    Return None to keep it, or a dict of the keys to change (only those
+    keys; ``roles`` a list of the platform's roles). The result is checked
+    as the settings' is: no platform role, or the partner role with a staff
+    role, refuses the token. The last plugin in CPP_PLUGINS order that
+    returns a dict wins. It runs on every request: no network calls.
+    """
+
+
+@hookspec
+def cpp_timescales() -> list[dict[str, Any]] | None:
+    """Contribute timescale rules (statutory or local).
+
+    Called as the plugins load (every service, ``cpp rules``), by the
+    scheduler and by the documents. Return a list of rule dicts
+    (``cpp_shared.contracts.timescales`` checks each as the plugins load, naming the
+    plugin and field of any mistake; the scheduler also refuses a rule
+    waiting for an event it does not hear)::
+
+        {
+          "id": "first-core-group",           # a later plugin overrides by id
+          "name": "First core group meeting", # shown to people
+          "trigger": "conference.held.v1",    # the event(s) that start the clock (str or list)
+          "when": {"kind": "initial", "plan_required": True},
+                                              # optional: conditions on the trigger's data
+                                              # (a value, or a list of allowed values)
+          "anchor": "held_on",                # the date in the trigger's data (dotted path)
+          "key": None,                        # optional: a data field naming what the deadline
+                                              # hangs on (e.g. "conference_id"); a trigger with
+                                              # the same key (a conference rescheduled) supersedes
+                                              # the open deadline and recalculates it
+          "offset": {"amount": 10, "unit": "working_days", "direction": "after"},
+                                              # unit: working_days|calendar_days|weeks|months;
+                                              # direction: after|before
+          "deadline": "first_core_group",     # the kind of deadline created
+          "owner": "social_worker",           # role responsible
+          "met_by": "core_group.held.v1",     # the event(s) that meet it (str or list)
+          "met_when": None,                   # optional: conditions on the meeting event's data
+          "met_on": "held_on",                # the date in the meeting event's data (on time or late)
+          "cancelled_by": [],                 # optional: [{"event": type, "when": {...}}] that make
+                                              # it moot (an ended plan cancels every open deadline)
+          "recurrence": None,                 # or {"every": {"min": 6, "max": 9, "unit": "weeks"}}:
+                                              # once met, the next is due at the earliest from the
+                                              # meeting date and overdue after the latest
+          "reminder_days": 2,                 # working days before the due date
+          "source": "Working Together 2023 ...",   # citation shown to users
+        }
+
+    A rule whose source sets no timescale gives ``"offset": None``; the
+    deadline is then created without a date and shown as needing one.
+    """
+
+
+@hookspec
+def cpp_extra_closure_days() -> list[dict[str, Any]] | None:
+    """Add the council's own closure days to the working-day calendar.
+
+    The public holidays come from python-holidays, named by ``cpp_authority``'s
+    ``calendar``; a council adds the days its offices close beyond them::
+
+        [{"date": "2026-12-24", "name": "Council closure (Christmas Eve)"}]
+
+    Every plugin's days are added; the scheduler skips them as it skips
+    weekends and public holidays, and names them in its explanations.
+    """
+
+
+@hookspec
+def cpp_escalation_routes() -> list[dict[str, Any]] | None:
+    """Offer the routes by which a plan that is not working is escalated.
+
+    Called by the plans service when an escalation is recorded (an unknown
+    route is refused, listing these). Return a list of::
+
+        {
+          "id": "early_review_conference",    # a later plugin overrides by id
+          "name": "Convene an early review conference",
+          "description": "...",
+          "recipient": None,                  # or {"name": "Children's Convenor", "kind": "external"}
+                                              # for routes that go outside the council
+          "source": "Working Together 2023 ...",
+        }
+    """
+
+
+@hookspec
+def cpp_terminology() -> dict[str, str] | None:
+    """Give the local words for the platform's terms.
+
+    Keys: initial_conference, review_conference, enquiries, plan,
+    core_group, register (and any a later hook documents). Later plugins
+    override earlier ones key by key; the plans API returns the merged
+    wording with a plan so that clients show the local words (e.g.
+    "Child Protection Planning Meeting" in Scotland, "section 35 enquiries"
+    in Guernsey).
+    """
+
+
+@hookspec
+def cpp_validate_plan(content: dict[str, Any], stage: str) -> dict[str, list[str]] | None:
+    """Add a council's own checks of a plan's content.
+
+    Called by the plans service before a plan's content is agreed, with
+    ``stage`` one of ``outline`` (an initial conference's outline plan),
+    ``detailed`` (the core group agreeing the detailed plan), ``revision``
+    (a review conference's revised plan) or ``change`` (an agreed change).
+    ``content`` is the whole content as it would be stored (JSON: dates as
+    ISO text). Return ``{field: [message, ...]}`` for what the council
+    refuses, or None/{} when it is fine; every plugin's errors are merged and
+    the request is refused with a 422 listing them.
+    """
+
+
+@hookspec
+def cpp_identifier_schemes() -> list[dict[str, Any]] | None:
+    """Add identifier schemes for children (beyond the NHS and CHI numbers).
+
+    Called once when the plans service starts. Return a list of::
+
+        {
+          "id": "hc_number",                  # the scheme's name in the API
+          "name": "Health and Care Number (Northern Ireland)",
+          "validate": fn,                     # fn(text) -> the normalised value, or raise ValueError
+          "source": "...",
+        }
+
+    A later plugin's scheme replaces an earlier one with the same id.
+    """
+
+
+@hookspec
+def cpp_notification_recipients(event: dict[str, Any], recipients: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """Change who is told of an event (the notify service).
+
+    Called for each event that tells people something, in CPP_PLUGINS order,
+    each plugin with the list the one before left: the platform's defaults
+    first (the key worker of deadlines and lookups; the core group and the
+    family of conferences). Return a new list, or None to keep it. A
+    recipient::
+
+        {
+          "name": "Sam Social",
+          "email": "sam.social@council.example",   # or None
+          "audience": "professional",              # or "family": the plain-language template
+          "channels": ["email", "inbox"],          # built-in: email, inbox; or a plugin's channel id
+          "role": "key_worker",                    # why they are told (shown in the message)
+        }
+    """
+
+
+@hookspec
+def cpp_notification_channels() -> list[dict[str, Any]] | None:
+    """Add ways of telling people (the notify service), e.g. SMS.
+
+    Return a list of ``{"id": "sms", "name": "Text message", "send": fn}``
+    where ``fn(message)`` sends one rendered message (a dict with
+    ``recipient``, ``subject``, ``body``) and raises to have it retried. A
+    recipient names the channels it is reached by.
+    """
+
+
+@hookspec
+def cpp_notification_templates() -> dict[str, str] | None:
+    """Replace the notify service's message templates (Jinja2), by name.
+
+    Names are ``<event type>.<audience>`` (e.g.
+    ``conference.scheduled.v1.family``); the first line of a template is the
+    subject, the rest the body. Later plugins override earlier ones name by
+    name, so a council words its own letters to families.
+    """
+
+
+@hookspec
+def cpp_document_branding() -> dict[str, Any] | None:
+    """Brand the docs service's documents (professional and family plans,
+    meeting records): the organisation's name and the contact block for
+    families.
+
+    Later plugins override earlier ones key by key (a nested value such as
+    ``contact_block`` is replaced whole)::
+
+        {
+          "organisation": "London Borough of Bromley",   # shown at the top of every document
+          "accent_colour": "#1d4f91",         # rules and headings; never the only carrier of meaning
+          "contact_block": {                  # "to learn more" on the family version
+            "title": "Bromley Safeguarding Children Board",
+            "address": ["St Blaise, B40a, Civic Centre", "Stockwell Close, Bromley BR1 3UH"],
+            "phone": "020 8461 7816",
+            "fax": None,
+            "email": "BSCB@bromley.gov.uk",
+          },
+          "footer": "...",                    # one line at the foot of every document
+        }
+
+    Without any answer the documents name the authority (``cpp_authority``)
+    and give its first contact as the contact block.
+    """
+
+
+@hookspec
+def cpp_document_templates() -> dict[str, str] | None:
+    """Replace the docs service's HTML templates (Jinja2, autoescaped), by name.
+
+    Names are the files of ``cpp_docs/templates``: ``base.html`` (the page,
+    its styles and the branding), ``professional_plan.html``,
+    ``outline_plan.html``, ``family_plan.html``, ``core_group_record.html``.
+    A replacement may extend or include the built-in ones. Later plugins
+    override earlier ones name by name. A document already made for a plan
+    version is never made again, so a new template applies to versions
+    agreed after it is deployed.
+    """
+
+
+@hookspec(firstresult=True)
+def cpp_document_phrases(language: str) -> dict[str, Any] | None:
+    """Give the family version's fixed wording in a language.
+
+    Called by the docs service with the family's first language as the plan
+    records it (``accessibility.first_language``: e.g. "Polish" or "pl").
+    Return None when the plugin has no phrase set for it, or::
+
+        {
+          "lang": "pl",                       # BCP 47 tag: the document's lang attribute
+          "name": "Polski",
+          "phrases": {"title": "...", ...},   # keys of cpp_docs.domain.phrases.ENGLISH; a missing
+                                              # key falls back to the English wording
+        }
+
+    The last plugin in CPP_PLUGINS order that answers wins. When a set is
+    found the family version is made in that language as well as in
+    English; the plan's own words (actions, concerns...) stay as written.
+    """
