@@ -46,9 +46,11 @@ test: install-dev debian-packages
 fuzz: install-dev
 	@$(PY) -m pytest -m fuzz tests/services
 
-# ruff.toml says which rules; .ci/run runs this after the tests.
+# ruff.toml says which rules and the format, mypy.ini what is type-checked; .ci/run runs this after the tests.
 lint: install-dev
 	@$(VENV)/bin/ruff check shared services plugins tests bench
+	@$(VENV)/bin/ruff format --check shared services plugins tests bench
+	@$(VENV)/bin/mypy
 
 # bus.py, then plans_api.py (BENCH_ARGS go to bus.py, PLANS_BENCH_ARGS to plans_api.py), then the others, each
 # with its own *_BENCH_ARGS (WEB_BENCH_ARGS=--plans 2000: a quick try of web.py). plans_api.py

@@ -23,7 +23,7 @@ A restriction, as both services keep it: ``{"child_id", "restriction_id",
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Iterable, TypeGuard
 
 # Who may break glass: the practitioners who may need a child's record at
 # once (auditors read the audit log; admins manage, they do not practise).
@@ -32,7 +32,7 @@ REASON_MIN, REASON_MAX = 10, 1000
 ACCESS_LIST_MAX = 50
 
 
-def in_force(restriction: dict[str, Any] | None) -> bool:
+def in_force(restriction: dict[str, Any] | None) -> TypeGuard[dict[str, Any]]:
     return bool(restriction and restriction.get("active"))
 
 

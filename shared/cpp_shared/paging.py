@@ -4,14 +4,19 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 
-def paged(default: int = 20, most: int = 100, pages: int = 10_000) -> type[Schema]:
-    """The base of a list's query schema: ``page`` (from 1) and ``page_size`` (``default``, at most ``most``)."""
+class Paging(Schema):
+    """The base of a list's query schema: ``page`` (from 1) and ``page_size`` (20, at most 100)."""
 
-    class Paging(Schema):
-        page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=pages))
-        page_size = fields.Integer(load_default=default, validate=validate.Range(min=1, max=most))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
+    page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
-    return Paging
+
+class LongPaging(Schema):
+    """The base of a long list's query schema (logs, deliveries, an inbox, deadlines): ``page`` (from 1) and
+    ``page_size`` (50, at most 200)."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 class Page(Schema):

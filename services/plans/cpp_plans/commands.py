@@ -42,7 +42,7 @@ def revoke(user: str | None, jti: str | None, expires_at: str | None, reason: st
     try:
         body = RevocationCreateSchema().load(sent)
     except ValidationError as exc:
-        for field, messages in exc.messages.items():
+        for field, messages in exc.normalized_messages().items():
             click.echo(f"cpp revoke: --{field.replace('_', '-')}: {' '.join(messages)}", err=True)
         sys.exit(2)
     try:

@@ -11,7 +11,7 @@ from marshmallow import Schema, fields, validate
 
 from cpp_shared import audit
 from cpp_shared.auth import current_principal, requires_role
-from cpp_shared.paging import Page, paged
+from cpp_shared.paging import LongPaging, Page
 
 from .. import store as st
 from .common import MANAGERS, ctx, owner_of
@@ -47,7 +47,7 @@ class DeliveryPageSchema(Page):
     items = fields.List(fields.Nested(DeliverySchema))
 
 
-class DeliveryQuerySchema(paged(50, 200, 100_000)):
+class DeliveryQuerySchema(LongPaging):
     subscription_id = fields.String(validate=validate.Length(min=1, max=100))
     event_id = fields.String(validate=validate.Length(min=1, max=100))
     state = fields.String(validate=validate.OneOf(STATES))

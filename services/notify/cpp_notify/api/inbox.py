@@ -18,7 +18,7 @@ from marshmallow import Schema, fields
 
 from cpp_shared import audit
 from cpp_shared.auth import Principal, current_principal, requires_role
-from cpp_shared.paging import paged
+from cpp_shared.paging import LongPaging
 
 from .. import store as st
 from .common import ctx
@@ -46,7 +46,7 @@ class InboxSchema(Schema):
     page_size = fields.Integer()
 
 
-class InboxQuerySchema(paged(50, 200, 100_000)):
+class InboxQuerySchema(LongPaging):
     unread = fields.Boolean(metadata={"description": "only the messages not yet read"})
 
 

@@ -14,7 +14,7 @@ from marshmallow import Schema, fields, validate
 from cpp_shared import staff
 from cpp_shared.auth import current_principal, requires_role
 from cpp_shared.idempotency import idempotent
-from cpp_shared.paging import Page, paged
+from cpp_shared.paging import Page, Paging
 
 from .. import access, audit
 from ..service_layer import cases as sl
@@ -119,7 +119,7 @@ class CaseSummarySchema(Schema):
     version = fields.Integer()
 
 
-class CaseQuerySchema(paged()):
+class CaseQuerySchema(Paging):
     worker = fields.String(validate=validate.Length(min=1, max=200), metadata={
         "description": "cases a person holds as social worker, team manager or key worker of the plan in force: "
                        "a user id, or me"})

@@ -31,7 +31,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_l
 
 from cpp_shared.auth import current_principal, requires_role
 from cpp_shared.idempotency import idempotent
-from cpp_shared.paging import Page, paged
+from cpp_shared.paging import Page, Paging
 from cpp_shared.store import VersionConflict
 
 from .. import access, audit
@@ -250,7 +250,7 @@ class ChildSchema(Schema):
     updated_by = fields.String()
 
 
-class ChildQuerySchema(paged()):
+class ChildQuerySchema(Paging):
     nhs_number = Text(50, metadata={"description": "in any usual writing; matched exactly"})
     family_name = Text(NAME_MAX, metadata={"description": "matched whole, ignoring case and extra spaces"})
     date_of_birth = fields.Date(metadata={"description": "the day the child was born, alone or with the others"})

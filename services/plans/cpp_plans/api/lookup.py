@@ -189,6 +189,8 @@ def _words(day: str) -> str:
 
 
 def summary(status: str, plan: dict[str, Any] | None) -> str:
+    if plan is None:
+        return "No child protection plan"
     if status == "in_force":
         return f"Child protection plan in force since {_words(plan['created_on'])}"
     if status == "ended":

@@ -10,7 +10,7 @@ from marshmallow import Schema, fields, validate
 
 from cpp_shared.auth import current_principal, requires_role
 from cpp_shared.idempotency import idempotent
-from cpp_shared.paging import Page, paged
+from cpp_shared.paging import Page, Paging
 from cpp_shared.store import VersionConflict
 
 from .. import access, audit
@@ -69,7 +69,7 @@ def plan_response(plan: dict[str, Any]) -> dict[str, Any]:
     return {**plan, "terminology": ctx().plugins.merged("cpp_terminology")}
 
 
-class PlanChangeSchema(PlanContentSchema):
+class PlanChangeSchema(PlanContentSchema):  # type: ignore[misc,valid-type]  # built for the categories
     """Some items of a plan's content; each item given replaces the plan's whole."""
 
     def __init__(self, *args, **kwargs):
@@ -84,7 +84,7 @@ PLAN_CHANGE_EXAMPLE = {
 }
 
 
-class PlanQuerySchema(paged()):
+class PlanQuerySchema(Paging):
     status = fields.String(validate=validate.OneOf(["outline", "active", "ended"]))
     key_worker = fields.String(validate=validate.Length(min=1, max=200), metadata={"description": "by name"})
     key_worker_user = fields.String(validate=validate.Length(min=1, max=200),

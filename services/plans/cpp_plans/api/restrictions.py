@@ -32,7 +32,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from cpp_shared import need_to_know as rule
 from cpp_shared.auth import Principal, current_principal, requires_role
 from cpp_shared.idempotency import idempotent
-from cpp_shared.paging import Page, paged
+from cpp_shared.paging import LongPaging, Page
 from cpp_shared.store import DuplicateKey
 
 from .. import access, audit
@@ -118,7 +118,7 @@ class GrantSchema(Schema):
     expires_at = fields.String(metadata={"description": "after this moment the grant opens nothing"})
 
 
-class AccessReportQuery(paged(50, 200, 100_000)):
+class AccessReportQuery(LongPaging):
     before_seq = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1), metadata={
         "description": "only the entries before this place in the log: the first page's before_seq, so that "
                        "later pages stay where they were while the log grows"})
@@ -310,7 +310,8 @@ class BreakGlass(MethodView):
 def _entries_about(child_id: str) -> list[Any]:
     """Every entry of the audit log about the child, oldest first: a scan of
     the whole log (the log has no index by child)."""
-    store, after, found = ctx().store, 0, []  # type: list[Any]
+    store, after = ctx().store, 0
+    found: list[Any] = []
     while True:
         page = store.read_log(audit.LOG, after_seq=after, limit=SCAN_PAGE)
         found.extend(r for r in page if r.entry.get("child_id") == child_id)

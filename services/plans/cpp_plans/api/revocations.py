@@ -22,7 +22,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from cpp_shared import revocations
 from cpp_shared.auth import Principal, current_principal, requires_role
 from cpp_shared.idempotency import after_commit, idempotent
-from cpp_shared.paging import Page, paged
+from cpp_shared.paging import LongPaging, Page
 from cpp_shared.store import Store
 
 from .. import audit
@@ -83,7 +83,7 @@ class RevocationSchema(Schema):
     reason = fields.String()
 
 
-class RevocationQuerySchema(paged(50, 200, 100_000)):
+class RevocationQuerySchema(LongPaging):
     user = fields.String(validate=validate.Length(min=1, max=200))
 
 
@@ -106,10 +106,12 @@ def revoke(store: Store, principal: Principal, *, reason: str, user: str | None 
     with store.unit_of_work() as uow:
         uow.insert(revocations.COLLECTION, doc)
         audit.record_write(uow, ACTION, "revocation", revocation_id, detail=event)
-        ctx().publish(uow, revocations.EVENT_TYPE, subject=user if user is not None else jti,
+        ctx().publish(uow, revocations.EVENT_TYPE, subject=user or str(jti),  # one of the two, checked above
                       data={"revocation_id": revocation_id, **event})
     # This process refuses the tokens from the commit on, not after its kept answers.
-    after_commit(ctx().verifier.revocations.forget)
+    kept = ctx().verifier.revocations
+    if kept is not None:
+        after_commit(kept.forget)
     return doc
 
 

@@ -68,7 +68,7 @@ def open_case(case_id: str, child_id: str, authority: str, opened_at: str, opene
               team: str | None = None) -> tuple[dict, list[Event]]:
     """A new case, held by its social worker and team manager (references to
     staff) in their team."""
-    case = {
+    case: dict[str, Any] = {
         "_id": case_id,
         "authority": authority,
         "child_id": child_id,
@@ -330,7 +330,7 @@ def hold_initial_conference(case: dict, conference: dict, *, held_on: date, toda
 REVIEW_DECISIONS = ("continue", "revise", "end")
 
 
-def hold_review_conference(case: dict, conference: dict, plan: dict, *, held_on: date, today: date, decision: str,
+def hold_review_conference(case: dict, conference: dict, plan: dict, *, held_on: date, today: date, decision: str | None,
                            plan_content: dict | None, decided_by: str, attendees: list[dict],
                            chair: Person | None = None, reason: str | None = None
                            ) -> tuple[dict, dict, dict, list[Event]]:
@@ -371,6 +371,7 @@ def hold_review_conference(case: dict, conference: dict, plan: dict, *, held_on:
         new_case["step_down"] = {"route": STEP_DOWN_ROUTE, "decided_on": _iso(held_on), "by": "review_conference"}
         events.append(("plan.ended.v1", plan["_id"], plan_snapshot(new_plan_doc)))
     elif decision == "revise":
+        assert plan_content is not None  # refused above without it
         new_plan_doc["content"] = copy.deepcopy(plan_content)
         new_plan_doc["plan_version"] = plan["plan_version"] + 1
         new_plan_doc["agreed"] = {"by": decided_by, "on": _iso(held_on), "at": "review_conference"}

@@ -61,7 +61,8 @@ def as_date(value: date | str | None) -> date | None:
 def before(value: date | str, limit: date | None) -> str | None:
     """A plan's date (a target date, a by-when, the next review, the first
     core group) may not come before the conference that agrees the plan."""
-    if limit is not None and as_date(value) < limit:
+    day = as_date(value)
+    if limit is not None and day is not None and day < limit:
         return f"Must not be before {limit.isoformat()}."
     return None
 

@@ -11,7 +11,7 @@ from marshmallow import Schema, fields, validate
 
 from cpp_shared import audit, staff
 from cpp_shared.auth import current_principal, requires_role
-from cpp_shared.paging import Page, paged
+from cpp_shared.paging import LongPaging, Page
 
 from .. import store as st
 from ..domain import words
@@ -102,7 +102,7 @@ class DeadlineDetailSchema(DeadlineSchema):
     explanation = fields.Nested(ExplanationSchema)
 
 
-class DeadlineQuerySchema(paged(50, 200, 100_000)):
+class DeadlineQuerySchema(LongPaging):
     plan_id = fields.String(validate=validate.Length(min=1, max=100))
     case_id = fields.String(validate=validate.Length(min=1, max=100))
     status = fields.String(validate=validate.OneOf(STATUSES + ("open",)))
