@@ -13,6 +13,7 @@ Rates:
                    inserts a document, mark processed and count, commit, ack
 Targets: relay >= 50% of raw publish; consumer >= 25% of raw consume+ack.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,9 +42,18 @@ from cpp_shared.store import open_store  # noqa: E402
 
 def sample_event(i: int) -> dict:
     case_id = uuid.uuid4().hex
-    return new_event("bench.happened.v1", source="/bench", subject=case_id, authority="ENG",
-                     data={"case_id": case_id, "child_id": f"child-{i}", "opened_at": "2026-11-23T10:00:00+00:00",
-                           "note": "x" * 200})
+    return new_event(
+        "bench.happened.v1",
+        source="/bench",
+        subject=case_id,
+        authority="ENG",
+        data={
+            "case_id": case_id,
+            "child_id": f"child-{i}",
+            "opened_at": "2026-11-23T10:00:00+00:00",
+            "note": "x" * 200,
+        },
+    )
 
 
 def raw_publish(url: str, bodies: list[str]) -> float:
@@ -56,8 +66,14 @@ def raw_publish(url: str, bodies: list[str]) -> float:
         producer = Producer(channel, exchange=exchange)
         start = time.perf_counter()
         for body in bodies:
-            producer.publish(body, routing_key="bench.happened.v1", content_type="application/json",
-                             content_encoding="utf-8", delivery_mode=2, retry=False)
+            producer.publish(
+                body,
+                routing_key="bench.happened.v1",
+                content_type="application/json",
+                content_encoding="utf-8",
+                delivery_mode=2,
+                retry=False,
+            )
         return len(bodies) / (time.perf_counter() - start)
 
 
@@ -86,7 +102,7 @@ def relay_rate(url: str, events: list[dict], workdir: Path) -> float:
     store = open_store(f"sqlite:///{workdir / f'relay-{uuid.uuid4().hex[:6]}.db'}")
     for i in range(0, len(events), 500):
         with store.unit_of_work() as uow:
-            for e in events[i:i + 500]:
+            for e in events[i : i + 500]:
                 uow.publish(e["type"], e, message_id=e["id"])
     relay = OutboxRelay(store, url, batch=500)
     relay.publish_pending()  # connect and declare before the clock starts (sends the first batch)
@@ -107,8 +123,15 @@ def consumer_rate(url: str, events: list[dict], workdir: Path) -> float:
         Queue("docs", durable=True)(channel).purge()
         producer = Producer(channel)
         for e in events:  # straight into the docs queue: only the consumer is timed
-            producer.publish(json.dumps(e), exchange="", routing_key="docs", content_type="application/cloudevents+json",
-                             content_encoding="utf-8", delivery_mode=2, retry=False)
+            producer.publish(
+                json.dumps(e),
+                exchange="",
+                routing_key="docs",
+                content_type="application/cloudevents+json",
+                content_encoding="utf-8",
+                delivery_mode=2,
+                retry=False,
+            )
     store = open_store(f"sqlite:///{workdir / f'consumer-{uuid.uuid4().hex[:6]}.db'}")
     handlers = Handlers()
 
@@ -172,8 +195,18 @@ def main(argv=None) -> int:
         print(f"{'platform consumer':34} {med['consumer']:>9,.0f} msg/s   {consumer_ratio:6.1%} of raw (target >= 25%)")
         out = Path(__file__).resolve().parent / "results"
         out.mkdir(exist_ok=True)
-        (out / "bus.json").write_text(json.dumps({"n": args.n, "rounds": results, "medians": med,
-                                                  "relay_ratio": relay_ratio, "consumer_ratio": consumer_ratio}, indent=2))
+        (out / "bus.json").write_text(
+            json.dumps(
+                {
+                    "n": args.n,
+                    "rounds": results,
+                    "medians": med,
+                    "relay_ratio": relay_ratio,
+                    "consumer_ratio": consumer_ratio,
+                },
+                indent=2,
+            )
+        )
         return 0
     finally:
         if node is not None:

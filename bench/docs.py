@@ -29,6 +29,7 @@ docs app in-process, so with the service's indexes).
 Baseline for the handlers: the same events through a handler that inserts
 one small row (what the platform consumer does in bench/bus.py).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,47 +60,103 @@ PLUGINS = ("england", "bromley")
 
 
 def big_plan(actions: int = 40) -> dict:
-    outcomes = [{"id": f"o{i}", "description": f"Outcome {i}: Ana is safe and well at home and at school",
-                 "term": "short" if i % 2 else "long", "target_date": f"2099-0{1 + i % 8}-15",
-                 "how_progress_judged": "Home visits and school reports show steady progress"} for i in range(8)]
-    people = [("Alex Parent", "family_member", "mother"), ("Sam Social", "professional", "social worker"),
-              ("Hana Visitor", "professional", "health visitor"), ("Mr Teacher", "professional", "teacher")]
+    outcomes = [
+        {
+            "id": f"o{i}",
+            "description": f"Outcome {i}: Ana is safe and well at home and at school",
+            "term": "short" if i % 2 else "long",
+            "target_date": f"2099-0{1 + i % 8}-15",
+            "how_progress_judged": "Home visits and school reports show steady progress",
+        }
+        for i in range(8)
+    ]
+    people = [
+        ("Alex Parent", "family_member", "mother"),
+        ("Sam Social", "professional", "social worker"),
+        ("Hana Visitor", "professional", "health visitor"),
+        ("Mr Teacher", "professional", "teacher"),
+    ]
     acts = []
     for i in range(actions):
         name, kind, rel = people[i % len(people)]
         who = {"name": name, "kind": kind, **({"relationship": rel} if kind == "family_member" else {"role": rel})}
-        acts.append({"id": f"a{i}", "what": f"Action {i}: keep the kitchen clean and safe every day",
-                     "why": "The kitchen was found unsafe at the last two visits", "who": who,
-                     "by_when": f"2099-0{1 + i % 9}-{10 + i % 18}", "status": "not_started",
-                     "outcome_id": f"o{i % 8}", "notes": None})
+        acts.append(
+            {
+                "id": f"a{i}",
+                "what": f"Action {i}: keep the kitchen clean and safe every day",
+                "why": "The kitchen was found unsafe at the last two visits",
+                "who": who,
+                "by_when": f"2099-0{1 + i % 9}-{10 + i % 18}",
+                "status": "not_started",
+                "outcome_id": f"o{i % 8}",
+                "notes": None,
+            }
+        )
     return {
-        "key_worker": {"name": "Sam Social", "role": "social worker", "team": "Assessment team",
-                       "phone": "020 7946 0000", "email": "sam.social@council.example"},
-        "core_group": [{"name": f"Member {i}", "role": "health visitor", "agency": "NHS", "phone": "020 7946 0001",
-                        "email": f"m{i}@nhs.example", "is_family_member": i == 0} for i in range(8)],
-        "categories": ["neglect"], "concerns": "Home conditions and missed health appointments.",
-        "outcomes": outcomes, "actions": acts,
-        "monitoring": [{"who": "Hana Visitor", "agency": "NHS", "what": "Sees Ana at home",
-                        "contact_type": "home_visit", "frequency": {"every": 2, "unit": "weeks"}}] * 4,
+        "key_worker": {
+            "name": "Sam Social",
+            "role": "social worker",
+            "team": "Assessment team",
+            "phone": "020 7946 0000",
+            "email": "sam.social@council.example",
+        },
+        "core_group": [
+            {
+                "name": f"Member {i}",
+                "role": "health visitor",
+                "agency": "NHS",
+                "phone": "020 7946 0001",
+                "email": f"m{i}@nhs.example",
+                "is_family_member": i == 0,
+            }
+            for i in range(8)
+        ],
+        "categories": ["neglect"],
+        "concerns": "Home conditions and missed health appointments.",
+        "outcomes": outcomes,
+        "actions": acts,
+        "monitoring": [
+            {
+                "who": "Hana Visitor",
+                "agency": "NHS",
+                "what": "Sees Ana at home",
+                "contact_type": "home_visit",
+                "frequency": {"every": 2, "unit": "weeks"},
+            }
+        ]
+        * 4,
         "review_arrangements": {"next_review_date": "2099-02-01", "how_progress_judged": "At the review"},
-        "contingency_plan": {"plan": "A legal planning meeting is called",
-                             "triggers": ["Ana is found alone at home"]},
+        "contingency_plan": {"plan": "A legal planning meeting is called", "triggers": ["Ana is found alone at home"]},
         "familys_views": "We want help with the kitchen.",
     }
 
 
 def snapshot(plan_id: str, version: int, content: dict) -> dict:
-    return {"plan_id": plan_id, "case_id": f"case-{plan_id}", "child_id": f"child-{plan_id}", "status": "active",
-            "plan_version": version, "created_on": "2098-12-01", "activated_on": "2098-12-08", "ended": None,
-            "agreed": {"by": "sw-1", "on": "2098-12-08", "at": "change"},
-            "key_worker": {k: content["key_worker"].get(k) for k in ("name", "role", "team", "phone", "email")},
-            "categories": content["categories"], "content": content,
-            "child": {"name": "Ana Parent", "date_of_birth": "2019-05-31", "nhs_number": None}}
+    return {
+        "plan_id": plan_id,
+        "case_id": f"case-{plan_id}",
+        "child_id": f"child-{plan_id}",
+        "status": "active",
+        "plan_version": version,
+        "created_on": "2098-12-01",
+        "activated_on": "2098-12-08",
+        "ended": None,
+        "agreed": {"by": "sw-1", "on": "2098-12-08", "at": "change"},
+        "key_worker": {k: content["key_worker"].get(k) for k in ("name", "role", "team", "phone", "email")},
+        "categories": content["categories"],
+        "content": content,
+        "child": {"name": "Ana Parent", "date_of_birth": "2019-05-31", "nhs_number": None},
+    }
 
 
 def docs_context(data_dir: Path):
-    env = {"CPP_MODE": "development", "CPP_DATA_DIR": str(data_dir), "CPP_PLUGINS": ",".join(PLUGINS),
-           "CPP_LOG_FORMAT": "console", "CPP_BROKER_URL": "amqp://guest:guest@127.0.0.1:9//"}
+    env = {
+        "CPP_MODE": "development",
+        "CPP_DATA_DIR": str(data_dir),
+        "CPP_PLUGINS": ",".join(PLUGINS),
+        "CPP_LOG_FORMAT": "console",
+        "CPP_BROKER_URL": "amqp://guest:guest@127.0.0.1:9//",
+    }
     return create_app(Settings.from_env("docs", env)).extensions["cpp"]
 
 
@@ -130,8 +187,16 @@ def timed(fn, rounds: int) -> dict:
 def bench_render(ctx, rounds: int) -> dict:
     docs: Documents = documents(ctx)
     content = big_plan()
-    deadlines = [{"name": f"Step {i}", "due_on": f"2099-01-{10 + i}", "latest_on": None, "owner": "social_worker",
-                  "status": "pending"} for i in range(5)]
+    deadlines = [
+        {
+            "name": f"Step {i}",
+            "due_on": f"2099-01-{10 + i}",
+            "latest_on": None,
+            "owner": "social_worker",
+            "status": "pending",
+        }
+        for i in range(5)
+    ]
     out: dict = {"actions": len(content["actions"]), "rounds": rounds, "seconds": {}, "pages": {}, "bytes": {}}
     hello = "<!DOCTYPE html><html lang='en'><body><h1>Hello</h1><p>One paragraph.</p></body></html>"
     out["seconds"]["baseline: one-paragraph PDF"] = timed(lambda: document_pdf(hello, "hello"), rounds)
@@ -151,7 +216,7 @@ def run_events(ctx, events: list[dict], fns, batch: int = 50) -> float:
     t = time.perf_counter()
     for start in range(0, len(events), batch):
         units = []
-        for event in events[start:start + batch]:
+        for event in events[start : start + batch]:
             uow = store.begin()
             hctx = HandlerContext(service="docs", store=store, uow=uow, attempt=1, app=ctx)
             for fn in fns(event):
@@ -167,12 +232,26 @@ def bench_consumer(workdir: Path, n_events: int, n_jobs: int) -> dict:
     ctx = docs_context(workdir / "data")
     content = big_plan()
     plans = 50
-    events = [new_event("plan.version_agreed.v1", source="/services/plans", subject=f"p{i % plans}",
-                        data=snapshot(f"p{i % plans}", 2 + i // plans, content), authority=ctx.authority["code"])
-              for i in range(n_events)]
-    baseline_events = [new_event("case.opened.v1", source="/services/plans", subject=f"c{i}",
-                                 data={"case_id": f"c{i}", "child_id": "x", "opened_at": "2098-12-01T00:00:00Z"},
-                                 authority=ctx.authority["code"]) for i in range(n_events)]
+    events = [
+        new_event(
+            "plan.version_agreed.v1",
+            source="/services/plans",
+            subject=f"p{i % plans}",
+            data=snapshot(f"p{i % plans}", 2 + i // plans, content),
+            authority=ctx.authority["code"],
+        )
+        for i in range(n_events)
+    ]
+    baseline_events = [
+        new_event(
+            "case.opened.v1",
+            source="/services/plans",
+            subject=f"c{i}",
+            data={"case_id": f"c{i}", "child_id": "x", "opened_at": "2098-12-01T00:00:00Z"},
+            authority=ctx.authority["code"],
+        )
+        for i in range(n_events)
+    ]
 
     def insert_one(event, hctx):
         hctx.uow.insert("bench_rows", {"event_id": event["id"], "type": event["type"]})
@@ -190,35 +269,50 @@ def bench_consumer(workdir: Path, n_events: int, n_jobs: int) -> dict:
     t, cpu = time.perf_counter(), time.process_time()
     result = renderer.run_once(use_lease=False)
     render_s, render_cpu = time.perf_counter() - t, time.process_time() - cpu
-    return {"events": n_events, "jobs_asked": jobs, "baseline_seconds": base_s, "handler_seconds": handler_s,
-            "rendered_jobs": result.jobs, "rendered_documents": result.documents, "render_seconds": render_s,
-            "render_cpu_seconds": render_cpu}
+    return {
+        "events": n_events,
+        "jobs_asked": jobs,
+        "baseline_seconds": base_s,
+        "handler_seconds": handler_s,
+        "rendered_jobs": result.jobs,
+        "rendered_documents": result.documents,
+        "render_seconds": render_s,
+        "render_cpu_seconds": render_cpu,
+    }
 
 
 def print_results(r: dict) -> None:
     render = r["render"]
-    print(f"render, a plan of {render['actions']} actions (median of {render['rounds']}; "
-          f"x: to the baseline's median):")
+    print(f"render, a plan of {render['actions']} actions (median of {render['rounds']}; x: to the baseline's median):")
     base = {k: statistics.median(render["seconds"]["baseline: one-paragraph PDF"][k]) for k in ("wall", "cpu")}
     print(f"  {'':32} {'wall':>9} {'':>6} {'CPU':>9} {'':>6} {'first (wall)':>13}")
     for label, t in render["seconds"].items():
         wall, cpu = statistics.median(t["wall"]), statistics.median(t["cpu"])
-        ratios = (f"{wall / base['wall']:5.0f}x {cpu * 1000:6.1f} ms {cpu / base['cpu']:5.0f}x"
-                  if "PDF" in label else f"{'':6} {cpu * 1000:6.1f} ms {'':6}")
+        ratios = (
+            f"{wall / base['wall']:5.0f}x {cpu * 1000:6.1f} ms {cpu / base['cpu']:5.0f}x"
+            if "PDF" in label
+            else f"{'':6} {cpu * 1000:6.1f} ms {'':6}"
+        )
         print(f"  {label:32} {wall * 1000:6.1f} ms {ratios} {t['first'][0] * 1000:10.1f} ms")
     for kind, pages in render["pages"].items():
-        print(f"  {kind}: {pages} pages, {render['bytes'][kind]['pdf'] // 1024} KB PDF, "
-              f"{render['bytes'][kind]['html'] // 1024} KB HTML")
+        print(
+            f"  {kind}: {pages} pages, {render['bytes'][kind]['pdf'] // 1024} KB PDF, "
+            f"{render['bytes'][kind]['html'] // 1024} KB HTML"
+        )
     c = r["consumer"]
     base, hand = c["events"] / c["baseline_seconds"], c["events"] / c["handler_seconds"]
     print(f"consumer, {c['events']} events:")
     print(f"  baseline handler (one insert)    {base:8.0f} events/s")
-    print(f"  docs handlers (projection, jobs) {hand:8.0f} events/s ({hand / base:.0%} of baseline); "
-          f"{c['jobs_asked']} jobs asked")
-    print(f"  renderer                         {c['rendered_jobs'] / c['render_seconds']:8.2f} jobs/s, "
-          f"{c['rendered_documents'] / c['render_seconds']:.2f} documents/s "
-          f"({c['render_seconds'] / max(1, c['rendered_jobs']):.2f} s a job: HTML + PDF; "
-          f"CPU {c['render_cpu_seconds'] / max(1, c['rendered_jobs']):.2f} s)")
+    print(
+        f"  docs handlers (projection, jobs) {hand:8.0f} events/s ({hand / base:.0%} of baseline); "
+        f"{c['jobs_asked']} jobs asked"
+    )
+    print(
+        f"  renderer                         {c['rendered_jobs'] / c['render_seconds']:8.2f} jobs/s, "
+        f"{c['rendered_documents'] / c['render_seconds']:.2f} documents/s "
+        f"({c['render_seconds'] / max(1, c['rendered_jobs']):.2f} s a job: HTML + PDF; "
+        f"CPU {c['render_cpu_seconds'] / max(1, c['rendered_jobs']):.2f} s)"
+    )
 
 
 def main(argv=None) -> int:

@@ -59,6 +59,7 @@ Baselines, the same receivers in the same round:
 The ratio reported is the platform's deliveries/s over the raw POSTs/s; the
 report does not assert, it tells. Results go to bench/results/notify.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -209,9 +210,14 @@ def receivers_main(count: int, verify: bool) -> int:
             reply({"requests": tally.requests})
         elif op == "collect":
             with tally.lock:
-                stats = {"requests": tally.requests, "verified": tally.verified, "verify_failed": tally.verify_failed,
-                         "unsigned": tally.unsigned, "verify_s": tally.verify_s,
-                         "cpu_s": time.process_time() - tally.cpu_mark}
+                stats = {
+                    "requests": tally.requests,
+                    "verified": tally.verified,
+                    "verify_failed": tally.verify_failed,
+                    "unsigned": tally.unsigned,
+                    "verify_s": tally.verify_s,
+                    "cpu_s": time.process_time() - tally.cpu_mark,
+                }
             stats["arrivals"] = [[rx.index, msg_id, t] for rx in receivers for msg_id, t in list(rx.arrivals)]
             reply(stats)
         else:
@@ -290,8 +296,11 @@ def verify_cost(body: str, rounds: int = 2000) -> float:
 
     secret = new_secret()
     now = datetime.now(timezone.utc)
-    headers = {"webhook-id": "msg_x", "webhook-timestamp": str(int(now.timestamp())),
-               "webhook-signature": signature_header([secret], "msg_x", now, body)}
+    headers = {
+        "webhook-id": "msg_x",
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signature_header([secret], "msg_x", now, body),
+    }
     wh = Webhook(secret)
     raw = body.encode()
     wh.verify(raw, headers)
@@ -302,6 +311,7 @@ def verify_cost(body: str, rounds: int = 2000) -> float:
 
 
 # ---------------------------------------------------------------- events and the notify service
+
 
 def plan_events(n: int, plans: int, round_no: int = 1) -> list[dict]:
     """``n`` plan events over ``plans`` plans, round-robin over the plans,
@@ -315,15 +325,23 @@ def plan_events(n: int, plans: int, round_no: int = 1) -> list[dict]:
         etype = EVENT_TYPES[k] if k < 2 else EVENT_TYPES[2 + k % 2]
         plan_id, key_worker = f"plan-r{round_no}-{p:05d}", {"name": "Sam Social", "phone": "020 7946 0000"}
         data = {
-            "plan_id": plan_id, "case_id": f"case-r{round_no}-{p:05d}", "child_id": f"child-r{round_no}-{p:05d}",
-            "status": "outline" if k == 0 else "active", "plan_version": k + 1,
-            "created_on": "2026-11-02", "activated_on": None if k == 0 else "2026-11-16", "ended": None,
+            "plan_id": plan_id,
+            "case_id": f"case-r{round_no}-{p:05d}",
+            "child_id": f"child-r{round_no}-{p:05d}",
+            "status": "outline" if k == 0 else "active",
+            "plan_version": k + 1,
+            "created_on": "2026-11-02",
+            "activated_on": None if k == 0 else "2026-11-16",
+            "ended": None,
             "agreed": None if k == 0 else {"by": "sw-1", "on": "2026-11-16", "at": "core_group_meeting"},
             "key_worker": {**key_worker, "role": "social worker", "team": None, "email": None},
             "categories": ["neglect"],
-            "content": {"key_worker": key_worker, "categories": ["neglect"],
-                        "concerns": "Home conditions and missed health appointments.",
-                        "childs_views": "Ana says she likes her new bed."},
+            "content": {
+                "key_worker": key_worker,
+                "categories": ["neglect"],
+                "concerns": "Home conditions and missed health appointments.",
+                "childs_views": "Ana says she likes her new bed.",
+            },
         }
         events.append(new_event(etype, source="/services/plans", subject=plan_id, data=data, authority=AUTHORITY))
     return events
@@ -334,8 +352,10 @@ def delivery_bodies(events: list[dict]) -> list[bytes]:
     from cpp_notify.domain.minimise import DEFAULT_CLASSES, minimise  # noqa: PLC0415
     from cpp_notify.runtime import EVENT_CATALOGUE  # noqa: PLC0415
 
-    return [json.dumps(minimise(e, list(DEFAULT_CLASSES), EVENT_CATALOGUE), separators=(",", ":"), sort_keys=True).encode()
-            for e in events]
+    return [
+        json.dumps(minimise(e, list(DEFAULT_CLASSES), EVENT_CATALOGUE), separators=(",", ":"), sort_keys=True).encode()
+        for e in events
+    ]
 
 
 def notify_env(data_dir: Path, broker_url: str, threads: int) -> dict[str, str]:
@@ -366,9 +386,17 @@ def subscribe_all(app, urls: list[str]) -> list[dict]:
     client = app.test_client()
     subs = []
     for i, url in enumerate(urls):
-        r = client.post("/v1/subscriptions", headers={"Authorization": f"Bearer {token}"},
-                        json={"url": url, "event_types": ["plan.*"], "owner": f"partner-{i:02d}",
-                              "allow_private": True, "description": "bench receiver"})
+        r = client.post(
+            "/v1/subscriptions",
+            headers={"Authorization": f"Bearer {token}"},
+            json={
+                "url": url,
+                "event_types": ["plan.*"],
+                "owner": f"partner-{i:02d}",
+                "allow_private": True,
+                "description": "bench receiver",
+            },
+        )
         if r.status_code != 201:
             raise RuntimeError(f"subscribing {url}: HTTP {r.status_code} {r.get_data(as_text=True)}")
         subs.append(r.get_json())
@@ -391,6 +419,7 @@ def hand_over(ctx, event: dict, tries: int = 100) -> int:
 
 
 # ---------------------------------------------------------------- the platform path
+
 
 def percentile(sorted_values: list[float], q: float) -> float:
     """Nearest-rank percentile of an ascending list (q in 0..100)."""
@@ -422,12 +451,17 @@ def settle_report(store, owed: int, handed_first: float, timeout: float) -> dict
     send_ms = sorted(a["latency_ms"] for d in docs for a in d["attempts"])
     settles = sorted(a["at"] for d in docs for a in d["attempts"])
     gaps = sorted(b - a for a, b in zip(settles, settles[1:]))
-    return {"stored": len(docs), "delivered_in_store": len(delivered), "attempts": attempts,
-            "settled_s": last - handed_first, "owed_s": owed_at - handed_first,
-            "rate_while_owing": before / (owed_at - handed_first) if owed_at > handed_first else float("nan"),
-            "rate_after_owing": (len(delivered) - before) / (last - owed_at) if last > owed_at else float("nan"),
-            "settle_gap_ms": percentile(gaps, 50) * 1000,
-            "send_ms": {"p50": percentile(send_ms, 50), "p95": percentile(send_ms, 95), "p99": percentile(send_ms, 99)}}
+    return {
+        "stored": len(docs),
+        "delivered_in_store": len(delivered),
+        "attempts": attempts,
+        "settled_s": last - handed_first,
+        "owed_s": owed_at - handed_first,
+        "rate_while_owing": before / (owed_at - handed_first) if owed_at > handed_first else float("nan"),
+        "rate_after_owing": (len(delivered) - before) / (last - owed_at) if last > owed_at else float("nan"),
+        "settle_gap_ms": percentile(gaps, 50) * 1000,
+        "send_ms": {"p50": percentile(send_ms, 50), "p95": percentile(send_ms, 95), "p99": percentile(send_ms, 99)},
+    }
 
 
 def arrival_report(collected: dict, expected: dict[str, str], handed: dict[str, float]) -> dict:
@@ -447,15 +481,25 @@ def arrival_report(collected: dict, expected: dict[str, str], handed: dict[str, 
     latencies.sort()
     first_handed = min(handed.values())
     return {
-        "owed": len(expected), "arrived": len(seen), "missing": len(expected) - len(seen),
-        "duplicates": sum(n - 1 for n in seen.values()), "unexpected": unexpected,
-        "verified": collected["verified"], "verify_failed": collected["verify_failed"],
-        "unsigned": collected["unsigned"], "receiver_requests": collected["requests"],
-        "receiver_cpu_s": collected["cpu_s"], "receiver_verify_s": collected["verify_s"],
+        "owed": len(expected),
+        "arrived": len(seen),
+        "missing": len(expected) - len(seen),
+        "duplicates": sum(n - 1 for n in seen.values()),
+        "unexpected": unexpected,
+        "verified": collected["verified"],
+        "verify_failed": collected["verify_failed"],
+        "unsigned": collected["unsigned"],
+        "receiver_requests": collected["requests"],
+        "receiver_cpu_s": collected["cpu_s"],
+        "receiver_verify_s": collected["verify_s"],
         "first_arrival_ms": (first_arrival - first_handed) * 1000 if latencies else float("nan"),
         "elapsed_s": last_arrival - first_handed if latencies else float("nan"),
-        "latency_ms": {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95),
-                       "p99": percentile(latencies, 99), "max": latencies[-1] if latencies else float("nan")},
+        "latency_ms": {
+            "p50": percentile(latencies, 50),
+            "p95": percentile(latencies, 95),
+            "p99": percentile(latencies, 99),
+            "max": latencies[-1] if latencies else float("nan"),
+        },
     }
 
 
@@ -523,8 +567,13 @@ class Worker:
         self.log = open(log_path, "wb")
         code = "import sys; from cpp_shared.cli import main; sys.exit(main())"
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("CPP_")}  # only the bench's settings
-        self.proc = subprocess.Popen([sys.executable, "-c", code, "worker", "notify"], env={**inherited, **env},
-                                     stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", code, "worker", "notify"],
+            env={**inherited, **env},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def tail(self, lines: int = 30) -> str:
         try:
@@ -551,8 +600,9 @@ def _queue_state(channel, name: str) -> tuple[int, int]:
     return ok.message_count, ok.consumer_count
 
 
-def platform_broker(rx: Receivers, events: list[dict], workdir: Path, threads: int, timeout: float,
-                    broker_url: str) -> dict:
+def platform_broker(
+    rx: Receivers, events: list[dict], workdir: Path, threads: int, timeout: float, broker_url: str
+) -> dict:
     """A real notify worker process; the events published to the broker."""
     from kombu import Connection, Producer  # noqa: PLC0415
 
@@ -589,8 +639,16 @@ def platform_broker(rx: Receivers, events: list[dict], workdir: Path, threads: i
         start = time.time()
         for event, body in zip(events, bodies):
             handed[event["id"]] = time.time()
-            producer.publish(body, routing_key=event["type"], message_id=event["id"], content_type=EVENT_CONTENT_TYPE,
-                             content_encoding="utf-8", delivery_mode=2, headers={}, retry=False)
+            producer.publish(
+                body,
+                routing_key=event["type"],
+                message_id=event["id"],
+                content_type=EVENT_CONTENT_TYPE,
+                content_encoding="utf-8",
+                delivery_mode=2,
+                headers={},
+                retry=False,
+            )
         handover_s = time.time() - start
         result = _finish(rx, ctx.store, expected, handed, handover_s, timeout)
         if not worker.alive():
@@ -603,12 +661,14 @@ def platform_broker(rx: Receivers, events: list[dict], workdir: Path, threads: i
     # The consumer's second try after a conflict goes through its retry queue (a delay of CPP_BUS_RETRY_DELAYS[0]).
     result["handler_conflicts"] = log.count("handler failed; will retry")
     result["worker_errors"] = sum(1 for line in log.splitlines() if '"level": "error"' in line)
-    result.update(via="broker", dispatch_threads=threads,
-                  dispatch_batch=int(env.get("CPP_NOTIFY_DISPATCH_BATCH", "200")))
+    result.update(
+        via="broker", dispatch_threads=threads, dispatch_batch=int(env.get("CPP_NOTIFY_DISPATCH_BATCH", "200"))
+    )
     return result
 
 
 # ---------------------------------------------------------------- baselines
+
 
 def _run_threads(threads: int, total: int, work) -> float:
     """``work(i)`` for i in 0..total-1 from ``threads`` threads; seconds."""
@@ -634,15 +694,24 @@ def raw_posts(rx: Receivers, bodies: list[bytes], total: int, threads: int) -> d
     """Plain POSTs through urllib3 pools, as many client threads as the
     dispatcher has; each answer read and its connection returned."""
     timeout = urllib3.Timeout(connect=5.0, read=15.0)
-    pools = [urllib3.HTTPConnectionPool("127.0.0.1", port, timeout=timeout, retries=False, maxsize=threads,
-                                        block=False) for port in rx.ports]
+    pools = [
+        urllib3.HTTPConnectionPool("127.0.0.1", port, timeout=timeout, retries=False, maxsize=threads, block=False)
+        for port in rx.ports
+    ]
     headers = {"Content-Type": CONTENT_TYPE, "User-Agent": "bench-raw/1"}
     statuses: dict[int, int] = {}
     n_rx, n_bodies = len(pools), len(bodies)
 
     def post(i: int) -> None:
-        resp = pools[i % n_rx].urlopen("POST", RECEIVER_PATH, body=bodies[(i // n_rx) % n_bodies], headers=headers,
-                                       redirect=False, retries=False, preload_content=False)
+        resp = pools[i % n_rx].urlopen(
+            "POST",
+            RECEIVER_PATH,
+            body=bodies[(i // n_rx) % n_bodies],
+            headers=headers,
+            redirect=False,
+            retries=False,
+            preload_content=False,
+        )
         try:
             resp.read(64 * 1024)
         finally:
@@ -656,8 +725,14 @@ def raw_posts(rx: Receivers, bodies: list[bytes], total: int, threads: int) -> d
     collected = rx.collect()
     for pool in pools:
         pool.close()
-    return {"requests": total, "seconds": seconds, "rate": total / seconds, "received": collected["requests"],
-            "ok": statuses.get(200, 0), "receiver_cpu_s": collected["cpu_s"]}
+    return {
+        "requests": total,
+        "seconds": seconds,
+        "rate": total / seconds,
+        "received": collected["requests"],
+        "ok": statuses.get(200, 0),
+        "receiver_cpu_s": collected["cpu_s"],
+    }
 
 
 def send_path(rx: Receivers, bodies: list[bytes], total: int, threads: int, workdir: Path) -> dict:
@@ -688,12 +763,20 @@ def send_path(rx: Receivers, bodies: list[bytes], total: int, threads: int, work
     collected = rx.collect()
     dispatcher.sender.close()
     ctx.store.close()
-    return {"requests": total, "seconds": seconds, "rate": total / seconds, "received": collected["requests"],
-            "ok": statuses.get(200, 0), "verified": collected["verified"], "verify_failed": collected["verify_failed"],
-            "receiver_cpu_s": collected["cpu_s"]}
+    return {
+        "requests": total,
+        "seconds": seconds,
+        "rate": total / seconds,
+        "received": collected["requests"],
+        "ok": statuses.get(200, 0),
+        "verified": collected["verified"],
+        "verify_failed": collected["verify_failed"],
+        "receiver_cpu_s": collected["cpu_s"],
+    }
 
 
 # ---------------------------------------------------------------- the run
+
 
 def machine_notes(workdir: Path) -> dict:
     model = ""
@@ -713,14 +796,32 @@ def machine_notes(workdir: Path) -> dict:
                 best, fs = mount, f"{kind} on {mount}"
     except OSError:
         pass
-    return {"nproc": os.cpu_count(), "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-            else os.cpu_count(), "cpu": model, "loadavg": list(os.getloadavg()), "python": platform.python_version(),
-            "sqlite": sqlite3.sqlite_version, "urllib3": urllib3.__version__, "data_fs": fs}
+    return {
+        "nproc": os.cpu_count(),
+        "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "cpu": model,
+        "loadavg": list(os.getloadavg()),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "urllib3": urllib3.__version__,
+        "data_fs": fs,
+    }
 
 
-def run_bench(*, events: int, subscribers: int, plans: int, threads: int, via: str = "broker", rounds: int = 1,
-              verify: bool = True, timeout: float | None = None, broker_url: str | None = None,
-              workdir: Path | None = None, progress=print) -> dict:
+def run_bench(
+    *,
+    events: int,
+    subscribers: int,
+    plans: int,
+    threads: int,
+    via: str = "broker",
+    rounds: int = 1,
+    verify: bool = True,
+    timeout: float | None = None,
+    broker_url: str | None = None,
+    workdir: Path | None = None,
+    progress=print,
+) -> dict:
     """Rounds of (raw POSTs, send path, platform) on one set of receivers;
     returns every figure, medians and the ratio."""
     from cpp_shared.logs import configure  # noqa: PLC0415
@@ -760,9 +861,11 @@ def run_bench(*, events: int, subscribers: int, plans: int, threads: int, via: s
                 plat = platform_broker(rx, evs, data, threads, timeout, url)
             else:
                 plat = platform_inprocess(rx, evs, data, threads, timeout)
-            progress(f"round {round_no + 1}: platform {plat['rate']:,.0f} deliveries/s, "
-                     f"p95 {plat['latency_ms']['p95']:,.0f} ms ({plat['arrived']:,} of {plat['owed']:,} arrived)",
-                     flush=True)
+            progress(
+                f"round {round_no + 1}: platform {plat['rate']:,.0f} deliveries/s, "
+                f"p95 {plat['latency_ms']['p95']:,.0f} ms ({plat['arrived']:,} of {plat['owed']:,} arrived)",
+                flush=True,
+            )
             rows.append({"raw": raw, "send_path": sent, "platform": plat})
         notes["loadavg_after"] = list(os.getloadavg())
     finally:
@@ -781,17 +884,41 @@ def run_bench(*, events: int, subscribers: int, plans: int, threads: int, via: s
             values.append(v)
         return statistics.median(values)
 
-    medians = {k: med(k) for k in (
-        "raw.rate", "send_path.rate", "platform.rate", "platform.settled_rate", "platform.elapsed_s",
-        "platform.handover_s", "platform.first_arrival_ms", "platform.latency_ms.p50", "platform.latency_ms.p95",
-        "platform.latency_ms.p99", "platform.latency_ms.max", "platform.send_ms.p50", "platform.send_ms.p95",
-        "platform.owed_s", "platform.rate_while_owing", "platform.rate_after_owing", "platform.settle_gap_ms")}
+    medians = {
+        k: med(k)
+        for k in (
+            "raw.rate",
+            "send_path.rate",
+            "platform.rate",
+            "platform.settled_rate",
+            "platform.elapsed_s",
+            "platform.handover_s",
+            "platform.first_arrival_ms",
+            "platform.latency_ms.p50",
+            "platform.latency_ms.p95",
+            "platform.latency_ms.p99",
+            "platform.latency_ms.max",
+            "platform.send_ms.p50",
+            "platform.send_ms.p95",
+            "platform.owed_s",
+            "platform.rate_while_owing",
+            "platform.rate_after_owing",
+            "platform.settle_gap_ms",
+        )
+    }
     body_sizes = [len(b) for b in bodies]
     return {
-        "config": {"events": events, "subscribers": subscribers, "plans": plans, "threads": threads, "via": via,
-                   "rounds": rounds, "verify": verify, "deliveries": owed,
-                   "body_bytes": {"min": min(body_sizes), "median": statistics.median(body_sizes),
-                                  "max": max(body_sizes)}},
+        "config": {
+            "events": events,
+            "subscribers": subscribers,
+            "plans": plans,
+            "threads": threads,
+            "via": via,
+            "rounds": rounds,
+            "verify": verify,
+            "deliveries": owed,
+            "body_bytes": {"min": min(body_sizes), "median": statistics.median(body_sizes), "max": max(body_sizes)},
+        },
         "machine": notes,
         "verify_us": one_verify * 1e6,
         "rounds": rows,
@@ -811,58 +938,84 @@ def _rate(v: float) -> str:
 
 def print_report(r: dict) -> None:
     c, m, md = r["config"], r["machine"], r["medians"]
-    via = {"broker": "a notify worker process (cpp worker notify: relay, consumer, dispatcher) fed through RabbitMQ",
-           "inprocess": "IN-PROCESS: the handlers run as tests.helpers.hand_over does, Dispatcher.loop in a "
-                        "thread, no broker"}[c["via"]]
+    via = {
+        "broker": "a notify worker process (cpp worker notify: relay, consumer, dispatcher) fed through RabbitMQ",
+        "inprocess": "IN-PROCESS: the handlers run as tests.helpers.hand_over does, Dispatcher.loop in a "
+        "thread, no broker",
+    }[c["via"]]
     print()
-    print(f"notify fan-out: {c['events']:,} events over {c['plans']:,} plans to {c['subscribers']} subscribers "
-          f"= {c['deliveries']:,} deliveries; {c['threads']} sending threads; bodies {c['body_bytes']['min']}-"
-          f"{c['body_bytes']['max']} bytes; {c['rounds']} round(s) (medians)")
+    print(
+        f"notify fan-out: {c['events']:,} events over {c['plans']:,} plans to {c['subscribers']} subscribers "
+        f"= {c['deliveries']:,} deliveries; {c['threads']} sending threads; bodies {c['body_bytes']['min']}-"
+        f"{c['body_bytes']['max']} bytes; {c['rounds']} round(s) (medians)"
+    )
     print(f"platform path: {via}")
-    print(f"machine: nproc {m['nproc']} ({m['usable_cpus']} usable), {m['cpu']}; load average "
-          f"{' '.join(f'{x:.2f}' for x in m['loadavg'])} before, "
-          f"{' '.join(f'{x:.2f}' for x in m.get('loadavg_after', []))} after; Python {m['python']}, "
-          f"SQLite {m['sqlite']}, urllib3 {m['urllib3']}; store on {m['data_fs']}")
+    print(
+        f"machine: nproc {m['nproc']} ({m['usable_cpus']} usable), {m['cpu']}; load average "
+        f"{' '.join(f'{x:.2f}' for x in m['loadavg'])} before, "
+        f"{' '.join(f'{x:.2f}' for x in m.get('loadavg_after', []))} after; Python {m['python']}, "
+        f"SQLite {m['sqlite']}, urllib3 {m['urllib3']}; store on {m['data_fs']}"
+    )
     last = r["rounds"][-1]
     raw, sent, plat = last["raw"], last["send_path"], last["platform"]
-    per = {name: row["receiver_cpu_s"] / max(1, row.get("received", row.get("receiver_requests", 0))) * 1e6
-           for name, row in (("raw", raw), ("send path", sent), ("platform", plat))}
+    per = {
+        name: row["receiver_cpu_s"] / max(1, row.get("received", row.get("receiver_requests", 0))) * 1e6
+        for name, row in (("raw", raw), ("send path", sent), ("platform", plat))
+    }
     if c["verify"]:
-        print(f"receivers (one process, {c['subscribers']} servers) verify every signed request with "
-              f"standardwebhooks: {r['verify_us']:.0f} us each; their CPU per request (last round): "
-              + ", ".join(f"{n} {us:.0f} us" for n, us in per.items()))
+        print(
+            f"receivers (one process, {c['subscribers']} servers) verify every signed request with "
+            f"standardwebhooks: {r['verify_us']:.0f} us each; their CPU per request (last round): "
+            + ", ".join(f"{n} {us:.0f} us" for n, us in per.items())
+        )
     else:
-        print("receivers do not verify signatures (--no-verify); their CPU per request (last round): "
-              + ", ".join(f"{n} {us:.0f} us" for n, us in per.items()))
+        print(
+            "receivers do not verify signatures (--no-verify); their CPU per request (last round): "
+            + ", ".join(f"{n} {us:.0f} us" for n, us in per.items())
+        )
     print()
     print(f"{'':46} {'per second':>11} {'of raw':>8}")
     print(f"{'raw POSTs (urllib3, unsigned)':46} {md['raw.rate']:>11,.0f} {1:>8.1%}")
     print(f"{'send path (Dispatcher._send, no store)':46} {md['send_path.rate']:>11,.0f} {r['send_path_ratio']:>8.1%}")
     print(f"{'platform: events handed over -> all arrived':46} {md['platform.rate']:>11,.0f} {r['ratio']:>8.1%}")
-    print(f"{'platform: events handed over -> all settled':46} {md['platform.settled_rate']:>11,.0f} "
-          f"{md['platform.settled_rate'] / md['raw.rate']:>8.1%}")
+    print(
+        f"{'platform: events handed over -> all settled':46} {md['platform.settled_rate']:>11,.0f} "
+        f"{md['platform.settled_rate'] / md['raw.rate']:>8.1%}"
+    )
     print()
-    print(f"latency, event handed over -> arrival: p50 {_ms(md['platform.latency_ms.p50'])}, "
-          f"p95 {_ms(md['platform.latency_ms.p95'])}, p99 {_ms(md['platform.latency_ms.p99'])}, "
-          f"max {_ms(md['platform.latency_ms.max'])}; first arrival {_ms(md['platform.first_arrival_ms'])}")
-    print(f"timeline: events handed over in {md['platform.handover_s']:.2f} s; every delivery owed (handlers run) "
-          f"after {md['platform.owed_s']:.2f} s; all arrived after {md['platform.elapsed_s']:.2f} s")
-    print(f"dispatcher: {_rate(md['platform.rate_while_owing'])} delivered while events were still being handled, "
-          f"{_rate(md['platform.rate_after_owing'])} after; median gap between consecutive settlements "
-          f"{md['platform.settle_gap_ms']:.2f} ms; each POST as the sender timed it: p50 "
-          f"{md['platform.send_ms.p50']:.1f} ms, p95 {md['platform.send_ms.p95']:.1f} ms")
+    print(
+        f"latency, event handed over -> arrival: p50 {_ms(md['platform.latency_ms.p50'])}, "
+        f"p95 {_ms(md['platform.latency_ms.p95'])}, p99 {_ms(md['platform.latency_ms.p99'])}, "
+        f"max {_ms(md['platform.latency_ms.max'])}; first arrival {_ms(md['platform.first_arrival_ms'])}"
+    )
+    print(
+        f"timeline: events handed over in {md['platform.handover_s']:.2f} s; every delivery owed (handlers run) "
+        f"after {md['platform.owed_s']:.2f} s; all arrived after {md['platform.elapsed_s']:.2f} s"
+    )
+    print(
+        f"dispatcher: {_rate(md['platform.rate_while_owing'])} delivered while events were still being handled, "
+        f"{_rate(md['platform.rate_after_owing'])} after; median gap between consecutive settlements "
+        f"{md['platform.settle_gap_ms']:.2f} ms; each POST as the sender timed it: p50 "
+        f"{md['platform.send_ms.p50']:.1f} ms, p95 {md['platform.send_ms.p95']:.1f} ms"
+    )
     conflicts = plat.get("handler_conflicts", 0)
     if c["via"] == "broker":
-        print(f"consumer (last round): {conflicts} event(s) met a version conflict twice and went through the retry "
-              f"queue; {plat.get('worker_errors', 0)} error(s) in the worker's log")
+        print(
+            f"consumer (last round): {conflicts} event(s) met a version conflict twice and went through the retry "
+            f"queue; {plat.get('worker_errors', 0)} error(s) in the worker's log"
+        )
     else:
-        print(f"handlers (last round): {conflicts} version conflict(s) (run again at once), "
-              f"{plat.get('events_conflicted', 0)} event(s) affected, at most {plat.get('most_conflicts_per_event', 0)}"
-              f" for one event")
-    print(f"exactly once (last round): {plat['arrived']:,} of {plat['owed']:,} arrived, {plat['missing']} missing, "
-          f"{plat['duplicates']} duplicates, {plat['unexpected']} unexpected; {plat['verified']:,} verified, "
-          f"{plat['verify_failed']} failed verification; {plat['delivered_in_store']:,} delivered in the store "
-          f"after {plat['attempts']:,} attempts")
+        print(
+            f"handlers (last round): {conflicts} version conflict(s) (run again at once), "
+            f"{plat.get('events_conflicted', 0)} event(s) affected, at most {plat.get('most_conflicts_per_event', 0)}"
+            f" for one event"
+        )
+    print(
+        f"exactly once (last round): {plat['arrived']:,} of {plat['owed']:,} arrived, {plat['missing']} missing, "
+        f"{plat['duplicates']} duplicates, {plat['unexpected']} unexpected; {plat['verified']:,} verified, "
+        f"{plat['verify_failed']} failed verification; {plat['delivered_in_store']:,} delivered in the store "
+        f"after {plat['attempts']:,} attempts"
+    )
 
 
 def main(argv=None) -> int:
@@ -870,12 +1023,20 @@ def main(argv=None) -> int:
     parser.add_argument("--events", type=int, default=1000, help="events handed over (default 1000)")
     parser.add_argument("--subscribers", type=int, default=20, help="receivers, one subscription each (default 20)")
     parser.add_argument("--plans", type=int, default=100, help="plans the events are about (default 100)")
-    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS,
-                        help=f"the dispatcher's sending threads, and the raw baseline's client threads "
-                             f"(default {DEFAULT_THREADS}, the dispatcher's own default)")
-    parser.add_argument("--via", choices=("broker", "inprocess"), default="broker",
-                        help="a notify worker process fed through RabbitMQ (default), or the handlers and "
-                             "the dispatcher in this process")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=DEFAULT_THREADS,
+        help=f"the dispatcher's sending threads, and the raw baseline's client threads "
+        f"(default {DEFAULT_THREADS}, the dispatcher's own default)",
+    )
+    parser.add_argument(
+        "--via",
+        choices=("broker", "inprocess"),
+        default="broker",
+        help="a notify worker process fed through RabbitMQ (default), or the handlers and "
+        "the dispatcher in this process",
+    )
     parser.add_argument("--rounds", type=int, default=1, help="rounds; the median of each figure is reported")
     parser.add_argument("--no-verify", action="store_true", help="receivers do not verify signatures")
     parser.add_argument("--timeout", type=float, default=None, help="seconds to wait for every delivery")
@@ -886,9 +1047,17 @@ def main(argv=None) -> int:
     for name in ("events", "subscribers", "plans", "threads", "rounds"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
-    result = run_bench(events=args.events, subscribers=args.subscribers, plans=min(args.plans, args.events),
-                       threads=args.threads, via=args.via, rounds=args.rounds, verify=not args.no_verify,
-                       timeout=args.timeout, broker_url=os.environ.get("CPP_BENCH_BROKER_URL"))
+    result = run_bench(
+        events=args.events,
+        subscribers=args.subscribers,
+        plans=min(args.plans, args.events),
+        threads=args.threads,
+        via=args.via,
+        rounds=args.rounds,
+        verify=not args.no_verify,
+        timeout=args.timeout,
+        broker_url=os.environ.get("CPP_BENCH_BROKER_URL"),
+    )
     print_report(result)
     out = Path(__file__).resolve().parent / "results"
     out.mkdir(exist_ok=True)

@@ -35,6 +35,7 @@ Both requests write (an audit entry; the lookup also an event in the outbox)
 and answer only once it is committed (concurrent requests of a worker share
 a commit: cpp_shared/store/group_commit.py); the report does not assert, it tells.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -76,17 +77,84 @@ P99_AIM_MS = 20.0  # at the fixed rate
 
 # ---------------------------------------------------------------- the store
 
-GIVEN = ("Amelia", "Olivia", "Isla", "Ava", "Mia", "Ivy", "Lily", "Freya", "Noah", "Oliver", "George", "Arthur",
-         "Leo", "Muhammad", "Harry", "Oscar", "Archie", "Theo", "Aisha", "Zara", "Maya", "Kacper", "Ellie", "Jack")
-FAMILY = ("Smith", "Jones", "Williams", "Taylor", "Brown", "Davies", "Evans", "Wilson", "Thomas", "Johnson",
-          "Roberts", "Robinson", "Thompson", "Wright", "Walker", "White", "Edwards", "Hughes", "Green", "Hall",
-          "Khan", "Ahmed", "Patel", "Nowak", "Okafor", "Mensah", "O'Brien", "Murphy", "Begum", "Ali")
+GIVEN = (
+    "Amelia",
+    "Olivia",
+    "Isla",
+    "Ava",
+    "Mia",
+    "Ivy",
+    "Lily",
+    "Freya",
+    "Noah",
+    "Oliver",
+    "George",
+    "Arthur",
+    "Leo",
+    "Muhammad",
+    "Harry",
+    "Oscar",
+    "Archie",
+    "Theo",
+    "Aisha",
+    "Zara",
+    "Maya",
+    "Kacper",
+    "Ellie",
+    "Jack",
+)
+FAMILY = (
+    "Smith",
+    "Jones",
+    "Williams",
+    "Taylor",
+    "Brown",
+    "Davies",
+    "Evans",
+    "Wilson",
+    "Thomas",
+    "Johnson",
+    "Roberts",
+    "Robinson",
+    "Thompson",
+    "Wright",
+    "Walker",
+    "White",
+    "Edwards",
+    "Hughes",
+    "Green",
+    "Hall",
+    "Khan",
+    "Ahmed",
+    "Patel",
+    "Nowak",
+    "Okafor",
+    "Mensah",
+    "O'Brien",
+    "Murphy",
+    "Begum",
+    "Ali",
+)
 STREETS = ("High Street", "Station Road", "Church Lane", "Victoria Road", "Green Lane", "Manor Road", "Park Avenue")
-TOWNS = (("Leeds", "LS"), ("Manchester", "M"), ("Birmingham", "B"), ("Bristol", "BS"), ("London", "SE"),
-         ("Sheffield", "S"), ("Norwich", "NR"), ("Plymouth", "PL"), ("Newcastle upon Tyne", "NE"))
+TOWNS = (
+    ("Leeds", "LS"),
+    ("Manchester", "M"),
+    ("Birmingham", "B"),
+    ("Bristol", "BS"),
+    ("London", "SE"),
+    ("Sheffield", "S"),
+    ("Norwich", "NR"),
+    ("Plymouth", "PL"),
+    ("Newcastle upon Tyne", "NE"),
+)
 ETHNICITIES = ("White British", "White other", "Mixed", "Asian or Asian British", "Black or Black British", "Other")
-KEY_WORKERS = tuple(f"{g} {f}" for g, f in zip(("Sam", "Priya", "Tom", "Grace", "Yusuf", "Helen", "Dan", "Ngozi"),
-                                                ("Social", "Shah", "Reid", "Okoro", "Hussain", "Clarke", "Fox", "Eze")))
+KEY_WORKERS = tuple(
+    f"{g} {f}"
+    for g, f in zip(
+        ("Sam", "Priya", "Tom", "Grace", "Yusuf", "Helen", "Dan", "Ngozi"),
+        ("Social", "Shah", "Reid", "Okoro", "Hussain", "Clarke", "Fox", "Eze"),
+    )
+)
 STATUS_SHARE = {"outline": 0.4, "active": 0.4, "ended": 0.2}
 
 
@@ -131,14 +199,24 @@ def child_doc(rng: random.Random, authority: str, nhs: str, today: date) -> dict
         "ethnicity": rng.choice(ETHNICITIES),
         "first_language": rng.choice(("English",) * 8 + ("Polish", "Urdu")),
         "interpreter_needed": False,
-        "address": {"lines": [f"{rng.randrange(1, 200)} {rng.choice(STREETS)}", town],
-                    "postcode": _postcode(rng, area)},
-        "school_or_nursery": {"name": f"{rng.choice(STREETS).split()[0]} Primary School",
-                              "contact": "Designated safeguarding lead, via the school office"},
+        "address": {
+            "lines": [f"{rng.randrange(1, 200)} {rng.choice(STREETS)}", town],
+            "postcode": _postcode(rng, area),
+        },
+        "school_or_nursery": {
+            "name": f"{rng.choice(STREETS).split()[0]} Primary School",
+            "contact": "Designated safeguarding lead, via the school office",
+        },
         "people_with_parental_responsibility": [
-            {"name": parent, "relationship": rng.choice(("mother", "father")), "phone": _phone(rng),
-             "address": {"lines": [f"{rng.randrange(1, 200)} {rng.choice(STREETS)}", town],
-                         "postcode": _postcode(rng, area)}},
+            {
+                "name": parent,
+                "relationship": rng.choice(("mother", "father")),
+                "phone": _phone(rng),
+                "address": {
+                    "lines": [f"{rng.randrange(1, 200)} {rng.choice(STREETS)}", town],
+                    "postcode": _postcode(rng, area),
+                },
+            },
         ],
         "created_at": datetime.now(timezone.utc).isoformat(),
         "created_by": f"sw-{rng.randrange(1, 400)}",
@@ -151,14 +229,23 @@ def plan_content(rng: random.Random, family: str, created: date, detailed: bool)
     key_worker = rng.choice(KEY_WORKERS)
     email = key_worker.lower().replace(" ", ".") + "@example.org"
     content = {
-        "key_worker": {"name": key_worker, "role": "social worker", "team": "Children's services, Area team",
-                       "phone": "020 7946 0000", "email": email},
+        "key_worker": {
+            "name": key_worker,
+            "role": "social worker",
+            "team": "Children's services, Area team",
+            "phone": "020 7946 0000",
+            "email": email,
+        },
         "categories": sorted(rng.sample(CATEGORIES, rng.choice((1, 1, 2)))),
         "core_group": [
             {"name": key_worker, "role": "social worker", "agency": "Children's services", "is_family_member": False},
             {"name": "Hana Visitor", "role": "health visitor", "agency": "NHS", "is_family_member": False},
-            {"name": "Pat Teacher", "role": "designated safeguarding lead", "agency": "school",
-             "is_family_member": False},
+            {
+                "name": "Pat Teacher",
+                "role": "designated safeguarding lead",
+                "agency": "school",
+                "is_family_member": False,
+            },
             {"name": f"Alex {family}", "role": "parent", "is_family_member": True},
         ],
         "concerns": "Home conditions, missed health appointments and a pattern of school absence.",
@@ -166,35 +253,70 @@ def plan_content(rng: random.Random, family: str, created: date, detailed: bool)
     }
     if detailed:
         later = lambda days: (created + timedelta(days=days)).isoformat()  # noqa: E731
-        content.update({
-            "outcomes": [
-                {"id": "safe-home", "description": "The child lives in a safe and clean home.", "term": "short",
-                 "target_date": later(90), "how_progress_judged": "Unannounced visits find the home safe."},
-                {"id": "health", "description": "The child's health appointments are all kept.", "term": "long",
-                 "target_date": later(180), "how_progress_judged": "The GP and health visitor confirm attendance."},
-            ],
-            "actions": [
-                {"id": "a1", "what": "Weekly home visits, at least one unannounced a month.",
-                 "why": "To see the child and the home.", "who": {"name": key_worker, "kind": "professional",
-                                                                  "role": "social worker"},
-                 "by_when": later(90), "status": "in_progress", "outcome_id": "safe-home"},
-                {"id": "a2", "what": "Attend every health appointment and keep the red book up to date.",
-                 "why": "The child's health needs are met.", "who": {"name": f"Alex {family}",
-                                                                      "kind": "family_member",
-                                                                      "relationship": "parent"},
-                 "by_when": later(120), "status": "not_started", "outcome_id": "health"},
-            ],
-            "monitoring": [
-                {"who": "Hana Visitor", "agency": "NHS", "what": "Sees the child and checks growth and development.",
-                 "contact_type": "health_visitor", "frequency": {"every": 2, "unit": "weeks"}},
-                {"who": "Pat Teacher", "agency": "school", "what": "Checks attendance and how the child presents.",
-                 "contact_type": "school", "frequency": "every school day"},
-            ],
-            "review_arrangements": {"next_review_date": later(90),
-                                    "how_progress_judged": "Against the outcomes, at the review conference."},
-            "contingency_plan": {"plan": "A legal planning meeting is called.",
-                                 "triggers": ["the child is not seen for two weeks", "a further incident of harm"]},
-        })
+        content.update(
+            {
+                "outcomes": [
+                    {
+                        "id": "safe-home",
+                        "description": "The child lives in a safe and clean home.",
+                        "term": "short",
+                        "target_date": later(90),
+                        "how_progress_judged": "Unannounced visits find the home safe.",
+                    },
+                    {
+                        "id": "health",
+                        "description": "The child's health appointments are all kept.",
+                        "term": "long",
+                        "target_date": later(180),
+                        "how_progress_judged": "The GP and health visitor confirm attendance.",
+                    },
+                ],
+                "actions": [
+                    {
+                        "id": "a1",
+                        "what": "Weekly home visits, at least one unannounced a month.",
+                        "why": "To see the child and the home.",
+                        "who": {"name": key_worker, "kind": "professional", "role": "social worker"},
+                        "by_when": later(90),
+                        "status": "in_progress",
+                        "outcome_id": "safe-home",
+                    },
+                    {
+                        "id": "a2",
+                        "what": "Attend every health appointment and keep the red book up to date.",
+                        "why": "The child's health needs are met.",
+                        "who": {"name": f"Alex {family}", "kind": "family_member", "relationship": "parent"},
+                        "by_when": later(120),
+                        "status": "not_started",
+                        "outcome_id": "health",
+                    },
+                ],
+                "monitoring": [
+                    {
+                        "who": "Hana Visitor",
+                        "agency": "NHS",
+                        "what": "Sees the child and checks growth and development.",
+                        "contact_type": "health_visitor",
+                        "frequency": {"every": 2, "unit": "weeks"},
+                    },
+                    {
+                        "who": "Pat Teacher",
+                        "agency": "school",
+                        "what": "Checks attendance and how the child presents.",
+                        "contact_type": "school",
+                        "frequency": "every school day",
+                    },
+                ],
+                "review_arrangements": {
+                    "next_review_date": later(90),
+                    "how_progress_judged": "Against the outcomes, at the review conference.",
+                },
+                "contingency_plan": {
+                    "plan": "A legal planning meeting is called.",
+                    "triggers": ["the child is not seen for two weeks", "a further incident of harm"],
+                },
+            }
+        )
     return content
 
 
@@ -210,13 +332,19 @@ def plan_doc(rng: random.Random, child: dict, status: str, today: date) -> dict:
     plan = lifecycle.new_plan(case, conference, content, held_on=created, agreed_by=chair)
     if status != "outline":
         activated = created + timedelta(days=10)
-        plan.update(status="active", activated_on=activated.isoformat(), plan_version=2,
-                    agreed={"by": plan["key_worker"], "on": activated.isoformat(), "at": "core_group_meeting"})
+        plan.update(
+            status="active",
+            activated_on=activated.isoformat(),
+            plan_version=2,
+            agreed={"by": plan["key_worker"], "on": activated.isoformat(), "at": "core_group_meeting"},
+        )
     if status == "ended":
         ended = min(created + timedelta(days=rng.randrange(90, 400)), today - timedelta(days=1))
-        plan.update(status="ended", last_reviewed_on=ended.isoformat(),
-                    ended={"on": ended.isoformat(), "conference_id": uuid.uuid4().hex,
-                           "step_down": lifecycle.STEP_DOWN_ROUTE})
+        plan.update(
+            status="ended",
+            last_reviewed_on=ended.isoformat(),
+            ended={"on": ended.isoformat(), "conference_id": uuid.uuid4().hex, "step_down": lifecycle.STEP_DOWN_ROUTE},
+        )
     return plan
 
 
@@ -261,12 +389,22 @@ def seed(settings: Settings, n: int, batch: int, rng: random.Random) -> dict:
     store.close()
     db = Path(settings.store_url.removeprefix("sqlite:///"))
     size = sum(p.stat().st_size for p in db.parent.glob(db.name + "*"))
-    return {"children": n, "plans": n, "statuses": counts, "inserts_per_commit": 2 * per_unit,
-            "insert_seconds": inserted - start, "index_seconds": done - inserted, "seconds": done - start,
-            "db_bytes": size, "nhs_numbers": numbers, "plan_ids": plan_ids}
+    return {
+        "children": n,
+        "plans": n,
+        "statuses": counts,
+        "inserts_per_commit": 2 * per_unit,
+        "insert_seconds": inserted - start,
+        "index_seconds": done - inserted,
+        "seconds": done - start,
+        "db_bytes": size,
+        "nhs_numbers": numbers,
+        "plan_ids": plan_ids,
+    }
 
 
 # ---------------------------------------------------------------- the servers
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -277,15 +415,22 @@ def free_port() -> int:
 def server_env(data_dir: Path, broker_port: int) -> dict[str, str]:
     """The environment for both servers: none of the caller's CPP_* settings
     (a CPP_STORE_URL would point the service elsewhere) nor metrics folder."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("CPP_") and k not in ("PROMETHEUS_MULTIPROC_DIR", "WEB_CONCURRENCY", "GUNICORN_THREADS")}
-    env.update(CPP_MODE="development", CPP_DATA_DIR=str(data_dir), CPP_LOG_FORMAT="json",
-               # Nothing listens there: the requests measured do not use the broker.
-               CPP_BROKER_URL=f"amqp://guest:guest@127.0.0.1:{broker_port}//",
-               # One partner from one address sends every lookup: limits far above the
-               # load, so that each lookup still pays for its counters but none is refused.
-               CPP_RATE_LIMIT_LOOKUP_PER_PRINCIPAL="100000000/minute",
-               CPP_RATE_LIMIT_LOOKUP_PER_ADDRESS="100000000/minute")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("CPP_") and k not in ("PROMETHEUS_MULTIPROC_DIR", "WEB_CONCURRENCY", "GUNICORN_THREADS")
+    }
+    env.update(
+        CPP_MODE="development",
+        CPP_DATA_DIR=str(data_dir),
+        CPP_LOG_FORMAT="json",
+        # Nothing listens there: the requests measured do not use the broker.
+        CPP_BROKER_URL=f"amqp://guest:guest@127.0.0.1:{broker_port}//",
+        # One partner from one address sends every lookup: limits far above the
+        # load, so that each lookup still pays for its counters but none is refused.
+        CPP_RATE_LIMIT_LOOKUP_PER_PRINCIPAL="100000000/minute",
+        CPP_RATE_LIMIT_LOOKUP_PER_ADDRESS="100000000/minute",
+    )
     return env
 
 
@@ -293,16 +438,46 @@ class Server:
     """One gunicorn server in its own session (so that its workers can be
     found and killed with it), its output in a log file."""
 
-    def __init__(self, name: str, app: str, env: dict[str, str], workdir: Path, *, workers: int, threads: int,
-                 extra: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        name: str,
+        app: str,
+        env: dict[str, str],
+        workdir: Path,
+        *,
+        workers: int,
+        threads: int,
+        extra: tuple[str, ...] = (),
+    ):
         self.name, self.port = name, free_port()
         self.log_path = workdir / f"{name}.log"
-        self.argv = [sys.executable, "-m", "gunicorn", "-c", "python:cpp_shared.gunicorn_conf",
-                     "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
-                     "--bind", f"127.0.0.1:{self.port}", *extra, app]
+        self.argv = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "python:cpp_shared.gunicorn_conf",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--worker-class",
+            "gthread",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            *extra,
+            app,
+        ]
         with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(self.argv, env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+            self.proc = subprocess.Popen(
+                self.argv,
+                env=env,
+                cwd=ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -364,6 +539,7 @@ class Server:
 
 
 # ---------------------------------------------------------------- the load
+
 
 def percentile(sorted_values: list[float], q: float) -> float:
     """Nearest-rank percentile of already sorted values."""
@@ -444,9 +620,25 @@ class Load:
         return json.loads(body)
 
     def wrk(self, seconds: float, threads: int, connections: int) -> dict:
-        argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout", "10s",
-                "-H", f"Authorization: {self.headers['Authorization']}", "-H", "Accept: application/json",
-                "-s", str(self.lua), f"http://127.0.0.1:{self.port}", "--", str(self.paths_file), str(threads)]
+        argv = [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds:g}s",
+            "--latency",
+            "--timeout",
+            "10s",
+            "-H",
+            f"Authorization: {self.headers['Authorization']}",
+            "-H",
+            "Accept: application/json",
+            "-s",
+            str(self.lua),
+            f"http://127.0.0.1:{self.port}",
+            "--",
+            str(self.paths_file),
+            str(threads),
+        ]
         done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
         if done.returncode != 0:
             raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
@@ -455,8 +647,9 @@ class Load:
     def _connection(self) -> http.client.HTTPConnection:
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
 
-    def _send(self, conn: http.client.HTTPConnection | None,
-              path: str) -> tuple[http.client.HTTPConnection | None, int]:
+    def _send(
+        self, conn: http.client.HTTPConnection | None, path: str
+    ) -> tuple[http.client.HTTPConnection | None, int]:
         """One request on a keep-alive connection (a new one after an error)."""
         conn = conn or self._connection()
         try:
@@ -533,12 +726,20 @@ class Load:
             t.join()
         elapsed = time.perf_counter() - start
         values = sorted(latencies)
-        return {"rate": rate, "requests": n, "achieved_rps": n / elapsed, "errors": sum(s != 200 for s in statuses),
-                "p50_ms": percentile(values, 50), "p90_ms": percentile(values, 90), "p99_ms": percentile(values, 99),
-                "max_ms": values[-1]}
+        return {
+            "rate": rate,
+            "requests": n,
+            "achieved_rps": n / elapsed,
+            "errors": sum(s != 200 for s in statuses),
+            "p50_ms": percentile(values, 50),
+            "p90_ms": percentile(values, 90),
+            "p99_ms": percentile(values, 99),
+            "max_ms": values[-1],
+        }
 
 
 # ---------------------------------------------------------------- the run
+
 
 def _ms(value: float | None) -> str:
     return "" if value is None or value != value else f"{value:7.2f} ms"
@@ -574,10 +775,13 @@ def main(argv=None) -> int:
         print(f"seeding {args.n:,} children and {args.n:,} plans into {settings.store_url} ...", flush=True)
         seeded = seed(settings, args.n, args.batch, random.Random(args.seed))
         s = seeded["statuses"]
-        print(f"seeded in {seeded['seconds']:.1f} s (inserts {seeded['insert_seconds']:.1f} s at "
-              f"{seeded['inserts_per_commit']:,} per commit, indexes {seeded['index_seconds']:.1f} s); "
-              f"{s['outline']:,} outline, {s['active']:,} active, {s['ended']:,} ended; "
-              f"database {seeded['db_bytes'] / 1e6:.0f} MB", flush=True)
+        print(
+            f"seeded in {seeded['seconds']:.1f} s (inserts {seeded['insert_seconds']:.1f} s at "
+            f"{seeded['inserts_per_commit']:,} per commit, indexes {seeded['index_seconds']:.1f} s); "
+            f"{s['outline']:,} outline, {s['active']:,} active, {s['ended']:,} ended; "
+            f"database {seeded['db_bytes'] / 1e6:.0f} MB",
+            flush=True,
+        )
 
         authority = Plugins(settings.plugins).authority()["code"]
         partner = issue_dev_token(settings, role="partner", authority=authority, user="bench-partner")
@@ -612,9 +816,11 @@ def main(argv=None) -> int:
                 return loads[target].wrk(seconds, 2, args.connections)
         else:
             why = "--no-wrk" if args.no_wrk else "wrk is not installed (apt-get install wrk)"
-            generator = (f"Python generator, {args.connections} keep-alive connections, {args.duration:g} s "
-                         f"({why}; this client spends more CPU per request than wrk, on the servers' CPUs, "
-                         "so its figures are rougher)")
+            generator = (
+                f"Python generator, {args.connections} keep-alive connections, {args.duration:g} s "
+                f"({why}; this client spends more CPU per request than wrk, on the servers' CPUs, "
+                "so its figures are rougher)"
+            )
             print(f"closed-loop throughput from the Python generator: {why}", flush=True)
 
             def closed(target: str, seconds: float) -> dict:
@@ -638,28 +844,45 @@ def main(argv=None) -> int:
         for round_no in range(args.rounds):
             for target in TARGETS:  # interleaved: a noisy spell hits baseline and subjects alike
                 rounds[target].append(with_cpu(target, args.duration))
-            print(f"round {round_no + 1}: " + ", ".join(
-                f"{t} {rounds[t][-1]['rps']:,.0f}/s p99 {rounds[t][-1]['p99_ms']:.1f} ms "
-                f"cpu {rounds[t][-1]['cpu_us']:,.0f} us/req" for t in TARGETS), flush=True)
+            print(
+                f"round {round_no + 1}: "
+                + ", ".join(
+                    f"{t} {rounds[t][-1]['rps']:,.0f}/s p99 {rounds[t][-1]['p99_ms']:.1f} ms "
+                    f"cpu {rounds[t][-1]['cpu_us']:,.0f} us/req"
+                    for t in TARGETS
+                ),
+                flush=True,
+            )
 
         fixed = {}
         for target in TARGETS:
             fixed[target] = loads[target].fixed_rate(args.rate, args.rate_duration, connections=32)
             f = fixed[target]
-            print(f"{args.rate:g} req/s, {target}: p50 {f['p50_ms']:.1f} ms, p99 {f['p99_ms']:.1f} ms, "
-                  f"max {f['max_ms']:.1f} ms", flush=True)
+            print(
+                f"{args.rate:g} req/s, {target}: p50 {f['p50_ms']:.1f} ms, p99 {f['p99_ms']:.1f} ms, "
+                f"max {f['max_ms']:.1f} ms",
+                flush=True,
+            )
 
-        med = {t: {k: statistics.median(r[k] for r in rounds[t]) for k in ("rps", "p50_ms", "p90_ms", "p99_ms", "cpu_us")}
-               for t in TARGETS}
+        med = {
+            t: {k: statistics.median(r[k] for r in rounds[t]) for k in ("rps", "p50_ms", "p90_ms", "p99_ms", "cpu_us")}
+            for t in TARGETS
+        }
         errors = {t: sum(r["errors"] for r in rounds[t]) for t in TARGETS}
-        ratios = {"lookup_over_hello": med["lookup"]["rps"] / med["hello"]["rps"],
-                  "plan_over_hello": med["plan"]["rps"] / med["hello"]["rps"]}
+        ratios = {
+            "lookup_over_hello": med["lookup"]["rps"] / med["hello"]["rps"],
+            "plan_over_hello": med["plan"]["rps"] / med["hello"]["rps"],
+        }
 
         print()
-        print(f"store: {args.n:,} children, {args.n:,} plans ({s['outline'] + s['active']:,} in force), "
-              f"seeded in {seeded['seconds']:.1f} s")
-        print(f"servers: gunicorn -c python:cpp_shared.gunicorn_conf --workers {args.workers} "
-              f"--threads {args.threads} --worker-class gthread; {os.cpu_count()} CPUs shared with the load generator")
+        print(
+            f"store: {args.n:,} children, {args.n:,} plans ({s['outline'] + s['active']:,} in force), "
+            f"seeded in {seeded['seconds']:.1f} s"
+        )
+        print(
+            f"servers: gunicorn -c python:cpp_shared.gunicorn_conf --workers {args.workers} "
+            f"--threads {args.threads} --worker-class gthread; {os.cpu_count()} CPUs shared with the load generator"
+        )
         print(f"closed loop: {generator}; rounds: {args.rounds}, interleaved (medians)")
         print(f"{'':22} {'req/s':>9} {'p50':>10} {'p90':>10} {'p99':>10} {'CPU/req':>9}   of hello")
         for t in TARGETS:
@@ -668,36 +891,57 @@ def main(argv=None) -> int:
                 share = f"{ratios['lookup_over_hello']:6.1%} (aim >= {LOOKUP_AIM:.0%})"
             elif t == "plan":
                 share = f"{ratios['plan_over_hello']:6.1%}"
-            print(f"{LABELS[t]:22} {med[t]['rps']:>9,.0f} {_ms(med[t]['p50_ms']):>10} {_ms(med[t]['p90_ms']):>10} "
-                  f"{_ms(med[t]['p99_ms']):>10} {_us(med[t]['cpu_us']):>9}   {share}")
-        print(f"open loop: {args.rate:g} requests/s for {args.rate_duration:g} s each, Python generator, "
-              "latency from the scheduled send time")
+            print(
+                f"{LABELS[t]:22} {med[t]['rps']:>9,.0f} {_ms(med[t]['p50_ms']):>10} {_ms(med[t]['p90_ms']):>10} "
+                f"{_ms(med[t]['p99_ms']):>10} {_us(med[t]['cpu_us']):>9}   {share}"
+            )
+        print(
+            f"open loop: {args.rate:g} requests/s for {args.rate_duration:g} s each, Python generator, "
+            "latency from the scheduled send time"
+        )
         print(f"{'':22} {'p50':>10} {'p99':>10} {'max':>10}  {'achieved':>9}")
         for t in TARGETS:
             f = fixed[t]
             aim = ""
             if t != "hello":
                 aim = f"   p99 aim < {P99_AIM_MS:g} ms: {'met' if f['p99_ms'] < P99_AIM_MS else 'MISSED'}"
-            print(f"{LABELS[t]:22} {_ms(f['p50_ms']):>10} {_ms(f['p99_ms']):>10} {_ms(f['max_ms']):>10}  "
-                  f"{f['achieved_rps']:>7,.0f}/s{aim}")
+            print(
+                f"{LABELS[t]:22} {_ms(f['p50_ms']):>10} {_ms(f['p99_ms']):>10} {_ms(f['max_ms']):>10}  "
+                f"{f['achieved_rps']:>7,.0f}/s{aim}"
+            )
         failed = {t: errors[t] + fixed[t]["errors"] for t in TARGETS if errors[t] + fixed[t]["errors"]}
         if failed:
             print("WARNING: failed or non-2xx responses: " + ", ".join(f"{t} {k:,}" for t, k in failed.items()))
 
         out = Path(__file__).resolve().parent / "results"
         out.mkdir(exist_ok=True)
-        (out / "plans_api.json").write_text(json.dumps({
-            "n": args.n,
-            "seeding": {k: v for k, v in seeded.items() if k not in ("nhs_numbers", "plan_ids")},
-            "gunicorn": {"workers": args.workers, "threads": args.threads, "worker_class": "gthread",
-                         "config": "python:cpp_shared.gunicorn_conf"},
-            "cpus": os.cpu_count(),
-            "closed_loop": {"generator": "wrk" if wrk else "python", "connections": args.connections,
-                            "seconds": args.duration, "rounds": rounds, "medians": med, "errors": errors},
-            "ratios": ratios,
-            "aims": {"lookup_over_hello": LOOKUP_AIM, "p99_ms_at_rate": P99_AIM_MS},
-            "fixed_rate": fixed,
-        }, indent=2))
+        (out / "plans_api.json").write_text(
+            json.dumps(
+                {
+                    "n": args.n,
+                    "seeding": {k: v for k, v in seeded.items() if k not in ("nhs_numbers", "plan_ids")},
+                    "gunicorn": {
+                        "workers": args.workers,
+                        "threads": args.threads,
+                        "worker_class": "gthread",
+                        "config": "python:cpp_shared.gunicorn_conf",
+                    },
+                    "cpus": os.cpu_count(),
+                    "closed_loop": {
+                        "generator": "wrk" if wrk else "python",
+                        "connections": args.connections,
+                        "seconds": args.duration,
+                        "rounds": rounds,
+                        "medians": med,
+                        "errors": errors,
+                    },
+                    "ratios": ratios,
+                    "aims": {"lookup_over_hello": LOOKUP_AIM, "p99_ms_at_rate": P99_AIM_MS},
+                    "fixed_rate": fixed,
+                },
+                indent=2,
+            )
+        )
         return 0
     finally:
         for server in servers:

@@ -34,6 +34,7 @@ answer by reading every stored deadline: the cost of growing with N.
 SQLite's EXPLAIN QUERY PLAN of the queries is printed with the figures.
 The issue's aim: the scan's cost grows with the number due, not the number stored.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -97,7 +98,7 @@ def computation_inputs(n: int, rng: random.Random) -> list[tuple[date, int, str,
     kinds = [(unit, direction, amounts) for _, _, unit, direction, amounts in OFFSETS]
     weights = [share for _, share, *_ in OFFSETS]
     items = []
-    for (unit, direction, amounts) in rng.choices(kinds, weights, k=n):
+    for unit, direction, amounts in rng.choices(kinds, weights, k=n):
         items.append((rng.choice(days), rng.choice(amounts), unit, direction))
     return items
 
@@ -141,16 +142,25 @@ def bench_computations(n: int, rounds: int, seed: int = 1, progress=print) -> di
         for k, s in by_kind.items():
             seconds[k].append(s)
         seconds["calendar"].append(sum(by_kind.values()))
-        progress(f"computations round {round_no + 1}: plain {n / seconds['plain'][-1]:,.0f}/s, "
-                 f"due_date {n / seconds['calendar'][-1]:,.0f}/s", flush=True)
+        progress(
+            f"computations round {round_no + 1}: plain {n / seconds['plain'][-1]:,.0f}/s, "
+            f"due_date {n / seconds['calendar'][-1]:,.0f}/s",
+            flush=True,
+        )
     med = {k: statistics.median(v) for k, v in seconds.items()}
     counts = {"plain": n, "calendar": n, **{k: len(g) for k, g in groups.items()}}
     rates = {k: counts[k] / med[k] for k in med}
-    return {"computations": n, "rounds": rounds, "calendar": {"country": cal.country, "subdiv": cal.subdiv,
-                                                              "extra_closure_days": len(cal.extra)},
-            "anchors": [ANCHORS[0].isoformat(), ANCHORS[1].isoformat()], "counts": counts,
-            "seconds": seconds, "median_seconds": med, "rates": rates,
-            "ratio": rates["calendar"] / rates["plain"]}
+    return {
+        "computations": n,
+        "rounds": rounds,
+        "calendar": {"country": cal.country, "subdiv": cal.subdiv, "extra_closure_days": len(cal.extra)},
+        "anchors": [ANCHORS[0].isoformat(), ANCHORS[1].isoformat()],
+        "counts": counts,
+        "seconds": seconds,
+        "median_seconds": med,
+        "rates": rates,
+        "ratio": rates["calendar"] / rates["plain"],
+    }
 
 
 # ---------------------------------------------------------------- the due scan
@@ -159,10 +169,14 @@ def bench_computations(n: int, rounds: int, seed: int = 1, progress=print) -> di
 def scheduler_context(data_dir: Path):
     """The scheduler's ServiceContext, from its app built in-process with a
     development configuration (no broker is contacted by the tick)."""
-    env = {"CPP_MODE": "development", "CPP_DATA_DIR": str(data_dir), "CPP_PLUGINS": ",".join(PLUGINS),
-           "CPP_LOG_FORMAT": "console",
-           # Nothing listens there: run_once only writes the outbox.
-           "CPP_BROKER_URL": "amqp://guest:guest@127.0.0.1:9//"}
+    env = {
+        "CPP_MODE": "development",
+        "CPP_DATA_DIR": str(data_dir),
+        "CPP_PLUGINS": ",".join(PLUGINS),
+        "CPP_LOG_FORMAT": "console",
+        # Nothing listens there: run_once only writes the outbox.
+        "CPP_BROKER_URL": "amqp://guest:guest@127.0.0.1:9//",
+    }
     return create_app(Settings.from_env("scheduler", env)).extensions["cpp"]
 
 
@@ -170,8 +184,9 @@ def working_today(cal: WorkingCalendar, day: date) -> date:
     return day if cal.is_working_day(day) else cal.next_working_day(day)
 
 
-def seed_deadlines(ctx, count: int, today: date, rng: random.Random, pending: list[str], *, batch: int = 5000,
-                   progress=print) -> float:
+def seed_deadlines(
+    ctx, count: int, today: date, rng: random.Random, pending: list[str], *, batch: int = 5000, progress=print
+) -> float:
     """Add ``count`` deadlines (CLOSED_SHARE met, the others pending with a
     next check 30 days to 3 years ahead), ``batch`` inserts a unit of work;
     the pending ones' ids are appended to ``pending``. Returns the seconds."""
@@ -189,15 +204,27 @@ def seed_deadlines(ctx, count: int, today: date, rng: random.Random, pending: li
                 scope = Scope(rt.authority, f"case-{n}", f"plan-{n}", f"child-{n}")
                 closed = rng.random() < CLOSED_SHARE
                 anchor = today + timedelta(days=rng.randrange(-1500, -60) if closed else rng.randrange(30, 1100))
-                trigger = {"event_id": f"ev-{n}", "type": "conference.held.v1",
-                           "time": f"{anchor.isoformat()}T10:00:00+00:00"}
-                doc = new_deadline(rule, scope, cal, anchor=anchor, key=None, trigger=trigger, occurrence=1,
-                                   created_at=created_at)
+                trigger = {
+                    "event_id": f"ev-{n}",
+                    "type": "conference.held.v1",
+                    "time": f"{anchor.isoformat()}T10:00:00+00:00",
+                }
+                doc = new_deadline(
+                    rule, scope, cal, anchor=anchor, key=None, trigger=trigger, occurrence=1, created_at=created_at
+                )
                 if closed:
-                    doc.update(status="met", next_check_on=None,
-                               met={"on": doc["due_on"], "late": False, "working_days_late": 0,
-                                    "event_id": f"ev-met-{n}", "type": "conference.held.v1",
-                                    "time": f"{doc['due_on']}T10:00:00+00:00"})
+                    doc.update(
+                        status="met",
+                        next_check_on=None,
+                        met={
+                            "on": doc["due_on"],
+                            "late": False,
+                            "working_days_late": 0,
+                            "event_id": f"ev-met-{n}",
+                            "type": "conference.held.v1",
+                            "time": f"{doc['due_on']}T10:00:00+00:00",
+                        },
+                    )
                 else:
                     pending.append(doc["_id"])
                 uow.insert(st.DEADLINES, doc)
@@ -218,13 +245,14 @@ def make_due(ctx, ids: list[str], today: date, rng: random.Random) -> None:
     coll = ctx.store.collection(st.DEADLINES)
     now = datetime.now(timezone.utc).isoformat()
     for lo in range(0, len(ids), TICK_BATCH):
-        docs = coll.find({"_id": {"$in": ids[lo:lo + TICK_BATCH]}})
+        docs = coll.find({"_id": {"$in": ids[lo : lo + TICK_BATCH]}})
         with ctx.store.unit_of_work() as uow:
             for doc in docs:
                 rule = rt.rule(doc["rule_id"])
                 due = rt.calendar.add_working_days(today, rng.randint(-8, rule.reminder_days))
-                new = set_due_date(doc, rule.reminder_days, rt.calendar, due=due, reason="bench: brought forward",
-                                   by="bench", now=now)
+                new = set_due_date(
+                    doc, rule.reminder_days, rt.calendar, due=due, reason="bench: brought forward", by="bench", now=now
+                )
                 uow.replace(st.DEADLINES, new, expected_version=doc["version"])
 
 
@@ -241,8 +269,10 @@ def query_plans(ctx, query: dict, batch: int) -> dict[str, dict]:
     }
     conn = sqlite3.connect(f"file:{unscoped(ctx.store).path}?mode=ro", uri=True)
     try:
-        return {name: {"sql": sql, "plan": [row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]}
-                for name, (sql, params) in statements.items()}
+        return {
+            name: {"sql": sql, "plan": [row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]}
+            for name, (sql, params) in statements.items()
+        }
     finally:
         conn.close()
 
@@ -256,8 +286,9 @@ def _timed(fn, rounds: int):
     return statistics.median(times), value
 
 
-def measure_due(ctx, due: int, pending: list[str], today: date, rng: random.Random, rounds: int,
-                batch: int = TICK_BATCH) -> dict:
+def measure_due(
+    ctx, due: int, pending: list[str], today: date, rng: random.Random, rounds: int, batch: int = TICK_BATCH
+) -> dict:
     """Make ``due`` deadlines due, time the scan queries and one run_once."""
     coll = ctx.store.collection(st.DEADLINES)
     query = {"next_check_on": {"$lte": today.isoformat()}}
@@ -274,16 +305,29 @@ def measure_due(ctx, due: int, pending: list[str], today: date, rng: random.Rand
     result = ticker.run_once(today, use_lease=False)
     run_s = time.perf_counter() - start
     after = coll.count_documents(query)
-    return {"stored": stored, "due": due, "found": len(found), "found_unsorted": len(found_unsorted),
-            "first_batch": len(first), "first_batch_s": first_s, "all_due_sorted_s": sorted_s,
-            "all_due_unsorted_s": unsorted_s, "run_once_s": run_s, "approaching": result.approaching,
-            "overdue": result.overdue, "moved": result.approaching + result.overdue, "conflicts": result.conflicts,
-            "scanned": result.scanned, "due_after": after,
-            "ids_found": sorted(d["_id"] for d in found) == sorted(ids)}
+    return {
+        "stored": stored,
+        "due": due,
+        "found": len(found),
+        "found_unsorted": len(found_unsorted),
+        "first_batch": len(first),
+        "first_batch_s": first_s,
+        "all_due_sorted_s": sorted_s,
+        "all_due_unsorted_s": unsorted_s,
+        "run_once_s": run_s,
+        "approaching": result.approaching,
+        "overdue": result.overdue,
+        "moved": result.approaching + result.overdue,
+        "conflicts": result.conflicts,
+        "scanned": result.scanned,
+        "due_after": after,
+        "ids_found": sorted(d["_id"] for d in found) == sorted(ids),
+    }
 
 
-def bench_scan(sizes: list[int], dues: list[int], rounds: int, workdir: Path, *, seed: int = 1,
-               batch: int = 5000, progress=print) -> dict:
+def bench_scan(
+    sizes: list[int], dues: list[int], rounds: int, workdir: Path, *, seed: int = 1, batch: int = 5000, progress=print
+) -> dict:
     """Grow one scheduler store to each size in turn; at each, measure each
     number due (see the module docstring)."""
     sizes, dues = sorted(sizes), sorted(dues)
@@ -304,8 +348,10 @@ def bench_scan(sizes: list[int], dues: list[int], rounds: int, workdir: Path, *,
             stored = size
         rng.shuffle(pending)  # due ones picked at random over the whole store
         if sum(dues) > len(pending):
-            raise SystemExit(f"scheduler.py: {size:,} stored hold {len(pending):,} pending deadlines, "
-                             f"fewer than the {sum(dues):,} made due")
+            raise SystemExit(
+                f"scheduler.py: {size:,} stored hold {len(pending):,} pending deadlines, "
+                f"fewer than the {sum(dues):,} made due"
+            )
         full_s, none = _timed(lambda: coll.count_documents(UNINDEXED), rounds)
         assert none == 0
         baseline[size] = full_s
@@ -315,17 +361,32 @@ def bench_scan(sizes: list[int], dues: list[int], rounds: int, workdir: Path, *,
             row["size"] = size
             row["full_scan_s"] = full_s
             results.append(row)
-            progress(f"{size:,} stored, {due:,} due: first batch {row['first_batch_s'] * 1e3:,.1f} ms, "
-                     f"sorted {row['all_due_sorted_s'] * 1e3:,.1f} ms, "
-                     f"all due {row['all_due_unsorted_s'] * 1e3:,.1f} ms, "
-                     f"run_once {row['run_once_s']:,.2f} s (moved {row['moved']:,})", flush=True)
+            progress(
+                f"{size:,} stored, {due:,} due: first batch {row['first_batch_s'] * 1e3:,.1f} ms, "
+                f"sorted {row['all_due_sorted_s'] * 1e3:,.1f} ms, "
+                f"all due {row['all_due_unsorted_s'] * 1e3:,.1f} ms, "
+                f"run_once {row['run_once_s']:,.2f} s (moved {row['moved']:,})",
+                flush=True,
+            )
         plans[size] = query_plans(ctx, query, TICK_BATCH)
     db = Path(unscoped(ctx.store).path)
     size_bytes = sum(p.stat().st_size for p in db.parent.glob(db.name + "*"))
     ctx.store.close()
-    return {"today": today.isoformat(), "query": query, "sort": SORT, "tick_batch": TICK_BATCH,
-            "closed_share": CLOSED_SHARE, "sizes": sizes, "dues": dues, "rounds": rounds, "seeding": seeding,
-            "full_scan_s": baseline, "plans": plans, "rows": results, "db_bytes": size_bytes}
+    return {
+        "today": today.isoformat(),
+        "query": query,
+        "sort": SORT,
+        "tick_batch": TICK_BATCH,
+        "closed_share": CLOSED_SHARE,
+        "sizes": sizes,
+        "dues": dues,
+        "rounds": rounds,
+        "seeding": seeding,
+        "full_scan_s": baseline,
+        "plans": plans,
+        "rows": results,
+        "db_bytes": size_bytes,
+    }
 
 
 # ---------------------------------------------------------------- the run
@@ -349,13 +410,17 @@ def print_computations(c: dict) -> None:
     cal = c["calendar"]
     rates, med = c["rates"], c["median_seconds"]
     n = c["computations"]
-    print(f"working days: {n:,} computations, {cal['country']}/{cal['subdiv']} calendar "
-          f"(+{cal['extra_closure_days']} closure days from plugins), anchors {c['anchors'][0]} to {c['anchors'][1]}, "
-          f"{c['rounds']} interleaved rounds (medians)")
+    print(
+        f"working days: {n:,} computations, {cal['country']}/{cal['subdiv']} calendar "
+        f"(+{cal['extra_closure_days']} closure days from plugins), anchors {c['anchors'][0]} to {c['anchors'][1]}, "
+        f"{c['rounds']} interleaved rounds (medians)"
+    )
     print(f"{'':36} {'computations/s':>15} {'us each':>9}")
     print(f"{'plain anchor + timedelta(days=n)':36} {rates['plain']:>15,.0f} {med['plain'] / n * 1e6:>9.2f}")
-    print(f"{'cal.due_date(), all kinds':36} {rates['calendar']:>15,.0f} {med['calendar'] / n * 1e6:>9.2f}   "
-          f"{c['ratio']:6.2%} of plain ({1 / c['ratio']:,.0f}x the time)")
+    print(
+        f"{'cal.due_date(), all kinds':36} {rates['calendar']:>15,.0f} {med['calendar'] / n * 1e6:>9.2f}   "
+        f"{c['ratio']:6.2%} of plain ({1 / c['ratio']:,.0f}x the time)"
+    )
     for kind, *_ in OFFSETS:
         if kind in rates:
             count = c["counts"][kind]
@@ -365,23 +430,36 @@ def print_computations(c: dict) -> None:
 def print_scan(s: dict) -> None:
     rows = s["rows"]
     sizes, dues = s["sizes"], s["dues"]
-    print(f"due scan: {s['query']}, today {s['today']}; tick batch {s['tick_batch']}; "
-          f"{s['closed_share']:.0%} of the stored deadlines closed (met), the others pending; "
-          f"queries {s['rounds']} rounds (medians), run_once once")
-    print(f"{'stored':>10} {'due':>7} {'found':>7} {'first batch':>12} {'sorted':>11} {'all due':>10} "
-          f"{'run_once':>10} {'moved':>7} {'per moved':>10}   {'full scan (baseline)':>20}")
+    print(
+        f"due scan: {s['query']}, today {s['today']}; tick batch {s['tick_batch']}; "
+        f"{s['closed_share']:.0%} of the stored deadlines closed (met), the others pending; "
+        f"queries {s['rounds']} rounds (medians), run_once once"
+    )
+    print(
+        f"{'stored':>10} {'due':>7} {'found':>7} {'first batch':>12} {'sorted':>11} {'all due':>10} "
+        f"{'run_once':>10} {'moved':>7} {'per moved':>10}   {'full scan (baseline)':>20}"
+    )
     for r in rows:
         per = r["run_once_s"] / r["moved"] * 1e6 if r["moved"] else float("nan")
-        print(f"{r['stored']:>10,} {r['due']:>7,} {r['found']:>7,} {_ms(r['first_batch_s']):>12} "
-              f"{_ms(r['all_due_sorted_s']):>11} {_ms(r['all_due_unsorted_s']):>10} {r['run_once_s']:>8.2f} s "
-              f"{r['moved']:>7,} {per:>7,.0f} us   {_ms(r['full_scan_s']):>20}")
+        print(
+            f"{r['stored']:>10,} {r['due']:>7,} {r['found']:>7,} {_ms(r['first_batch_s']):>12} "
+            f"{_ms(r['all_due_sorted_s']):>11} {_ms(r['all_due_unsorted_s']):>10} {r['run_once_s']:>8.2f} s "
+            f"{r['moved']:>7,} {per:>7,.0f} us   {_ms(r['full_scan_s']):>20}"
+        )
     at = {(r["size"], r["due"]): r for r in rows}
-    keys = (("first_batch_s", "first batch"), ("all_due_sorted_s", "sorted"), ("all_due_unsorted_s", "all due"),
-            ("run_once_s", "run_once"), ("full_scan_s", "full scan"))
+    keys = (
+        ("first_batch_s", "first batch"),
+        ("all_due_sorted_s", "sorted"),
+        ("all_due_unsorted_s", "all due"),
+        ("run_once_s", "run_once"),
+        ("full_scan_s", "full scan"),
+    )
     if len(sizes) > 1:
         lo, hi = sizes[0], sizes[-1]
-        print(f"time at {hi:,} stored / time at {lo:,} stored (the store {hi / lo:g}x; a cost that follows "
-              f"the number due stays near 1x):")
+        print(
+            f"time at {hi:,} stored / time at {lo:,} stored (the store {hi / lo:g}x; a cost that follows "
+            f"the number due stays near 1x):"
+        )
         print(f"{'due':>10} " + " ".join(f"{label:>11}" for _, label in keys))
         for due in dues:
             print(f"{due:>10,} " + " ".join(f"{at[hi, due][k] / at[lo, due][k]:>10.1f}x" for k, _ in keys))
@@ -397,27 +475,51 @@ def print_scan(s: dict) -> None:
         print(f"  {name}: " + " | ".join(p["plan"]))
     tick_plan = s["plans"][largest]["tick (limit)"]["plan"]
     if any(line.startswith("SCAN c_deadlines") for line in tick_plan):
-        print("  the tick's query walks the whole next_check_on index in order (SCAN, not SEARCH) and reads each "
-              "deadline's row to test the filter: every stored deadline is visited, due or not")
+        print(
+            "  the tick's query walks the whole next_check_on index in order (SCAN, not SEARCH) and reads each "
+            "deadline's row to test the filter: every stored deadline is visited, due or not"
+        )
     elif any("SEARCH c_deadlines USING INDEX ix:c_deadlines:next_check_on" in line for line in tick_plan):
         print("  the tick's query is a range search on the next_check_on index: only the due deadlines are read")
     print(f"  tick's SQL: {s['plans'][largest]['tick (limit)']['sql']}")
-    bad = [r for r in rows if r["found"] != r["due"] or r["found_unsorted"] != r["due"] or r["moved"] != r["due"]
-           or r["due_after"] or r["conflicts"] or not r["ids_found"]]
+    bad = [
+        r
+        for r in rows
+        if r["found"] != r["due"]
+        or r["found_unsorted"] != r["due"]
+        or r["moved"] != r["due"]
+        or r["due_after"]
+        or r["conflicts"]
+        or not r["ids_found"]
+    ]
     if bad:
-        print("WARNING: counts differ from the number due: " + "; ".join(
-            f"{r['stored']:,} stored, {r['due']:,} due: found {r['found']:,}, moved {r['moved']:,}, "
-            f"due after {r['due_after']:,}, conflicts {r['conflicts']:,}" for r in bad))
+        print(
+            "WARNING: counts differ from the number due: "
+            + "; ".join(
+                f"{r['stored']:,} stored, {r['due']:,} due: found {r['found']:,}, moved {r['moved']:,}, "
+                f"due after {r['due_after']:,}, conflicts {r['conflicts']:,}"
+                for r in bad
+            )
+        )
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--computations", type=int, default=1_000_000,
-                        help="working-day computations (default 1,000,000)")
-    parser.add_argument("--stored", type=_int_list, default=[100_000, 1_000_000],
-                        help="store sizes, comma-separated (default 100000,1000000)")
-    parser.add_argument("--due", type=_int_list, default=[100, 1_000, 10_000],
-                        help="numbers due today, comma-separated (default 100,1000,10000)")
+    parser.add_argument(
+        "--computations", type=int, default=1_000_000, help="working-day computations (default 1,000,000)"
+    )
+    parser.add_argument(
+        "--stored",
+        type=_int_list,
+        default=[100_000, 1_000_000],
+        help="store sizes, comma-separated (default 100000,1000000)",
+    )
+    parser.add_argument(
+        "--due",
+        type=_int_list,
+        default=[100, 1_000, 10_000],
+        help="numbers due today, comma-separated (default 100,1000,10000)",
+    )
     parser.add_argument("--rounds", type=int, default=3, help="rounds; the median of each time is reported")
     parser.add_argument("--batch", type=int, default=5000, help="inserts per unit of work when seeding")
     parser.add_argument("--only", choices=("computations", "scan"), help="run one of the two measurements")
@@ -433,8 +535,7 @@ def main(argv=None) -> int:
     if args.only != "computations":
         workdir = Path(tempfile.mkdtemp(prefix="cpp-bench-scheduler-"))
         try:
-            results["scan"] = bench_scan(args.stored, args.due, args.rounds, workdir, seed=args.seed,
-                                         batch=args.batch)
+            results["scan"] = bench_scan(args.stored, args.due, args.rounds, workdir, seed=args.seed, batch=args.batch)
         finally:
             if args.keep:
                 print(f"kept {workdir}")

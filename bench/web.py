@@ -52,6 +52,7 @@ web application in this process (its Flask test client, the same services
 over HTTP), every service call it makes timed; and SQLite's query plan and
 time of each store query those calls make. Results: bench/results/web.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -76,8 +77,18 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import requests  # noqa: E402
 
-from plans_api import (FAMILY, GIVEN, Server, check_content_shape, child_doc, free_port, nhs_numbers,  # noqa: E402
-                       percentile, plan_content, server_env)
+from plans_api import (
+    FAMILY,
+    GIVEN,
+    Server,
+    check_content_shape,
+    child_doc,
+    free_port,
+    nhs_numbers,  # noqa: E402
+    percentile,
+    plan_content,
+    server_env,
+)
 
 from cpp_plans.api import children as children_api  # noqa: E402
 from cpp_plans.api.plan_schemas import PlanContentSchema  # noqa: E402
@@ -98,8 +109,13 @@ TARGETS = ("baseline", "my_work", "plan")
 LABELS = {"baseline": "baseline: /home (no data)", "my_work": "My work: /my-work", "plan": "plan: /plans/<id>"}
 P95_AIM_MS = 300.0
 # The development sign-in's social worker and their manager (cpp_web.people), as their tokens name them.
-ME = {"user": "demo-sw-1", "name": "Sam Okafor", "team": "Area North", "manager": "demo-tm-1",
-      "email": "sam.okafor@council.example"}
+ME = {
+    "user": "demo-sw-1",
+    "name": "Sam Okafor",
+    "team": "Area North",
+    "manager": "demo-tm-1",
+    "email": "sam.okafor@council.example",
+}
 MY_MANAGER = {"user": "demo-tm-1", "name": "Priya Shah", "team": "Area North", "email": "priya.shah@council.example"}
 STATUS_SHARE = {"outline": 0.4, "active": 0.4, "ended": 0.2}
 CASES_PER_TEAM = 8  # social workers to a team (and one team manager)
@@ -116,23 +132,42 @@ class Staff:
     social workers (eight to a team with a team manager) and chairs."""
 
     def __init__(self, rng: random.Random, workers: int, chairs: int = 40):
-        self.workers = [{"user": f"sw-{k:05d}", "name": _person_name(rng), "team": f"Area {k // CASES_PER_TEAM + 1}",
-                         "manager": f"tm-{k // CASES_PER_TEAM + 1:04d}"} for k in range(workers)]
-        self.managers = {w["manager"]: {"user": w["manager"], "name": _person_name(rng), "team": w["team"]}
-                         for w in self.workers}
-        self.chairs = [{"user": f"chair-{k:03d}", "name": _person_name(rng), "team": "Safeguarding Reviews"}
-                       for k in range(chairs)]
+        self.workers = [
+            {
+                "user": f"sw-{k:05d}",
+                "name": _person_name(rng),
+                "team": f"Area {k // CASES_PER_TEAM + 1}",
+                "manager": f"tm-{k // CASES_PER_TEAM + 1:04d}",
+            }
+            for k in range(workers)
+        ]
+        self.managers = {
+            w["manager"]: {"user": w["manager"], "name": _person_name(rng), "team": w["team"]} for w in self.workers
+        }
+        self.chairs = [
+            {"user": f"chair-{k:03d}", "name": _person_name(rng), "team": "Safeguarding Reviews"} for k in range(chairs)
+        ]
 
     def entries(self) -> list[dict]:
         """Staff directory entries (cpp_shared.staff's fields)."""
         out = []
-        for role, people in (("social_worker", [ME, *self.workers]), ("team_manager", [MY_MANAGER,
-                                                                                      *self.managers.values()]),
-                             ("chair", self.chairs)):
+        for role, people in (
+            ("social_worker", [ME, *self.workers]),
+            ("team_manager", [MY_MANAGER, *self.managers.values()]),
+            ("chair", self.chairs),
+        ):
             for p in people:
-                out.append({"user": p["user"], "name": p["name"], "team": p["team"], "role": role,
-                            "email": p.get("email") or f"{p['user']}@council.example",
-                            "manager": p.get("manager"), "phone": None})
+                out.append(
+                    {
+                        "user": p["user"],
+                        "name": p["name"],
+                        "team": p["team"],
+                        "role": role,
+                        "email": p.get("email") or f"{p['user']}@council.example",
+                        "manager": p.get("manager"),
+                        "phone": None,
+                    }
+                )
         return out
 
 
@@ -140,61 +175,112 @@ def ref(person: dict) -> dict:
     return {"user": person["user"], "name": person["name"]}
 
 
-def case_and_plan(rng: random.Random, child: dict, worker: dict, manager: dict, chair: dict, status: str,
-                  age_days: int, today: date) -> tuple[dict, dict, dict]:
+def case_and_plan(
+    rng: random.Random, child: dict, worker: dict, manager: dict, chair: dict, status: str, age_days: int, today: date
+) -> tuple[dict, dict, dict]:
     """A case and its plan as the lifecycle leaves them, and the initial
     conference (id, date) the scheduler's deadlines hang on."""
     created = today - timedelta(days=age_days)
     case_id, conference_id = uuid.uuid4().hex, uuid.uuid4().hex
     content = plan_content(rng, child["family_name"], created, detailed=status != "outline")
-    content["key_worker"] = {"user": worker["user"], "name": worker["name"], "role": "social worker",
-                             "team": worker["team"], "phone": "020 7946 0000",
-                             "email": f"{worker['user']}@council.example"}
+    content["key_worker"] = {
+        "user": worker["user"],
+        "name": worker["name"],
+        "role": "social worker",
+        "team": worker["team"],
+        "phone": "020 7946 0000",
+        "email": f"{worker['user']}@council.example",
+    }
     content["core_group"][0] = {**content["core_group"][0], "name": worker["name"]}
     case = {"_id": case_id, "authority": child["authority"], "child_id": child["_id"]}
     plan = lifecycle.new_plan(case, {"_id": conference_id}, content, held_on=created, agreed_by=chair["user"])
     if status != "outline":
         activated = created + timedelta(days=10)
-        plan.update(status="active", activated_on=activated.isoformat(), plan_version=2,
-                    agreed={"by": worker["user"], "on": activated.isoformat(), "at": "core_group_meeting"})
+        plan.update(
+            status="active",
+            activated_on=activated.isoformat(),
+            plan_version=2,
+            agreed={"by": worker["user"], "on": activated.isoformat(), "at": "core_group_meeting"},
+        )
     ended = None
     if status == "ended":
         ended = min(created + timedelta(days=rng.randrange(90, 400)), today - timedelta(days=1))
-        plan.update(status="ended", last_reviewed_on=ended.isoformat(),
-                    ended={"on": ended.isoformat(), "conference_id": uuid.uuid4().hex,
-                           "step_down": lifecycle.STEP_DOWN_ROUTE})
+        plan.update(
+            status="ended",
+            last_reviewed_on=ended.isoformat(),
+            ended={"on": ended.isoformat(), "conference_id": uuid.uuid4().hex, "step_down": lifecycle.STEP_DOWN_ROUTE},
+        )
     discussed = created - timedelta(days=rng.randrange(20, 30))
-    case.update({
-        "status": "plan_ended" if status == "ended" else "on_plan",
-        "opened_at": datetime.combine(discussed - timedelta(days=rng.randrange(1, 5)), datetime.min.time(),
-                                      tzinfo=timezone.utc).isoformat(),
-        "opened_by": worker["user"],
-        "strategy_discussions": [{"id": uuid.uuid4().hex, "held_on": discussed.isoformat(),
-                                  "initiated_enquiries": True, "attendees": [], "notes": None,
-                                  "recorded_by": worker["user"]}],
-        "enquiry_outcome": {"completed_on": (created - timedelta(days=8)).isoformat(), "conference_required": True,
-                            "summary": None, "recorded_by": worker["user"]},
-        "conferences": [{"id": conference_id, "kind": "initial", "status": "held"}],
-        "plan_id": plan["_id"],
-        "step_down": {"route": lifecycle.STEP_DOWN_ROUTE, "decided_on": ended.isoformat(), "by": chair["user"]}
-        if ended else None,
-        "social_worker": ref(worker), "team_manager": ref(manager), "team": worker["team"],
-    })
+    case.update(
+        {
+            "status": "plan_ended" if status == "ended" else "on_plan",
+            "opened_at": datetime.combine(
+                discussed - timedelta(days=rng.randrange(1, 5)), datetime.min.time(), tzinfo=timezone.utc
+            ).isoformat(),
+            "opened_by": worker["user"],
+            "strategy_discussions": [
+                {
+                    "id": uuid.uuid4().hex,
+                    "held_on": discussed.isoformat(),
+                    "initiated_enquiries": True,
+                    "attendees": [],
+                    "notes": None,
+                    "recorded_by": worker["user"],
+                }
+            ],
+            "enquiry_outcome": {
+                "completed_on": (created - timedelta(days=8)).isoformat(),
+                "conference_required": True,
+                "summary": None,
+                "recorded_by": worker["user"],
+            },
+            "conferences": [{"id": conference_id, "kind": "initial", "status": "held"}],
+            "plan_id": plan["_id"],
+            "step_down": {"route": lifecycle.STEP_DOWN_ROUTE, "decided_on": ended.isoformat(), "by": chair["user"]}
+            if ended
+            else None,
+            "social_worker": ref(worker),
+            "team_manager": ref(manager),
+            "team": worker["team"],
+        }
+    )
     plan["case_id"] = case_id
     return case, plan, {"id": conference_id, "on": created, "chair": chair}
 
 
-def deadlines_of(rt, case: dict, plan: dict, conference: dict, child_ref: dict, worker: dict, rng: random.Random,
-                 today: date, now: str) -> list[dict]:
+def deadlines_of(
+    rt,
+    case: dict,
+    plan: dict,
+    conference: dict,
+    child_ref: dict,
+    worker: dict,
+    rng: random.Random,
+    today: date,
+    now: str,
+) -> list[dict]:
     """The open deadlines the scheduler holds for a plan in force: its first
     core group while it is an outline plan (the key worker's) and its next
     review conference (the chair's), as the scheduler's handler makes and
     assigns them, moved by the tick's transitions as of today."""
-    people = {**sched_people.empty_case(case["_id"]), "child_id": case["child_id"], "plan_id": plan["_id"],
-              "social_worker": case["social_worker"], "team_manager": case["team_manager"], "team": case["team"],
-              "key_worker": ref(worker),
-              "conferences": [{"id": conference["id"], "kind": "initial", "status": "held",
-                               "on": conference["on"].isoformat(), "chair": ref(conference["chair"])}]}
+    people = {
+        **sched_people.empty_case(case["_id"]),
+        "child_id": case["child_id"],
+        "plan_id": plan["_id"],
+        "social_worker": case["social_worker"],
+        "team_manager": case["team_manager"],
+        "team": case["team"],
+        "key_worker": ref(worker),
+        "conferences": [
+            {
+                "id": conference["id"],
+                "kind": "initial",
+                "status": "held",
+                "on": conference["on"].isoformat(),
+                "chair": ref(conference["chair"]),
+            }
+        ],
+    }
     scope = Scope(authority=case["authority"], case_id=case["_id"], plan_id=plan["_id"], child_id=case["child_id"])
     trigger = {"event_id": uuid.uuid4().hex, "type": "conference.held.v1", "time": now}
     wanted = []
@@ -205,8 +291,9 @@ def deadlines_of(rt, case: dict, plan: dict, conference: dict, child_ref: dict, 
         wanted.append((rt.rule("later-review-conference"), today - timedelta(days=rng.randrange(0, 180))))
     out = []
     for rule, anchor in wanted:
-        doc = new_deadline(rule, scope, rt.calendar, anchor=anchor, key=None, trigger=trigger, occurrence=1,
-                           created_at=now)
+        doc = new_deadline(
+            rule, scope, rt.calendar, anchor=anchor, key=None, trigger=trigger, occurrence=1, created_at=now
+        )
         sched_people.assign(doc, rule, people, child_ref)
         transition = tick_transition(doc, today)
         if transition:
@@ -215,8 +302,9 @@ def deadlines_of(rt, case: dict, plan: dict, conference: dict, child_ref: dict, 
     return out
 
 
-def seed(plans_settings: Settings, scheduler_settings: Settings, n: int, caseload: int, batch: int,
-         rng: random.Random) -> dict:
+def seed(
+    plans_settings: Settings, scheduler_settings: Settings, n: int, caseload: int, batch: int, rng: random.Random
+) -> dict:
     """The two stores; returns the counts, the timings and the measured worker's plans."""
     plugins = Plugins(plans_settings.plugins)
     authority = plugins.authority()["code"]
@@ -259,12 +347,16 @@ def seed(plans_settings: Settings, scheduler_settings: Settings, n: int, caseloa
                     status = rng.choices(statuses, weights)[0]
                     age = None
                 if age is None:
-                    age = {"outline": rng.randrange(0, 31), "active": rng.randrange(21, 730),
-                           "ended": rng.randrange(200, 900)}[status]
+                    age = {
+                        "outline": rng.randrange(0, 31),
+                        "active": rng.randrange(21, 730),
+                        "ended": rng.randrange(200, 900),
+                    }[status]
                 case, plan, conference = case_and_plan(rng, child, worker, manager, chair, status, age, today)
                 if not checked:
                     errors = PlanContentSchema(not_before=date.fromisoformat(plan["created_on"])).validate(
-                        plan["content"])
+                        plan["content"]
+                    )
                     if errors:
                         raise SystemExit(f"web.py: the seeded plan content no longer validates: {errors}")
                     checked = True
@@ -272,8 +364,7 @@ def seed(plans_settings: Settings, scheduler_settings: Settings, n: int, caseloa
                 uow.insert("cases", case)
                 uow.insert("plans", plan)
                 counts[status] += 1
-                child_ref = {"name": child_name, "date_of_birth": child["date_of_birth"],
-                             "nhs_number": numbers[i]}
+                child_ref = {"name": child_name, "date_of_birth": child["date_of_birth"], "nhs_number": numbers[i]}
                 suow.insert(sched_store.CHILDREN, {"_id": child["_id"], **child_ref, "as_of": now})
                 if status != "ended":
                     for doc in deadlines_of(rt, case, plan, conference, child_ref, worker, rng, today, now):
@@ -285,24 +376,40 @@ def seed(plans_settings: Settings, scheduler_settings: Settings, n: int, caseloa
     setup_plans_store(plans_store)
     sched_store.setup_store(sched)
     done = time.perf_counter()
-    mine_open = [d for d in sched.collection(sched_store.DEADLINES).find(
-        {"assignee.user": ME["user"], "status": {"$in": list(OPEN)}})]
+    mine_open = [
+        d
+        for d in sched.collection(sched_store.DEADLINES).find(
+            {"assignee.user": ME["user"], "status": {"$in": list(OPEN)}}
+        )
+    ]
     sizes = {}
     for name, store, settings in (("plans", plans_store, plans_settings), ("scheduler", sched, scheduler_settings)):
         store.close()
         db = Path(settings.store_url.removeprefix("sqlite:///"))
         sizes[name] = sum(p.stat().st_size for p in db.parent.glob(db.name + "*"))
     week = (today + timedelta(days=7)).isoformat()
-    return {"plans": n, "children": n, "cases": n, "statuses": counts, "deadlines": deadlines,
-            "staff": len(staff.entries()), "social_workers": len(staff.workers) + 1,
-            "inserts_per_commit": 3 * per_unit, "insert_seconds": inserted - start, "index_seconds": done - inserted,
-            "seconds": done - start, "db_bytes": sizes,
-            "me": {"cases": caseload, "plans_in_force": sum(p["status"] != "ended" for p in my_plans),
-                   "open_deadlines": len(mine_open),
-                   "overdue": sum(d["status"] == "overdue" or (d["latest_on"] or "") < today.isoformat()
-                                  for d in mine_open),
-                   "due_in_7_days": sum(today.isoformat() <= d["due_on"] <= week for d in mine_open)},
-            "my_plans": my_plans}
+    return {
+        "plans": n,
+        "children": n,
+        "cases": n,
+        "statuses": counts,
+        "deadlines": deadlines,
+        "staff": len(staff.entries()),
+        "social_workers": len(staff.workers) + 1,
+        "inserts_per_commit": 3 * per_unit,
+        "insert_seconds": inserted - start,
+        "index_seconds": done - inserted,
+        "seconds": done - start,
+        "db_bytes": sizes,
+        "me": {
+            "cases": caseload,
+            "plans_in_force": sum(p["status"] != "ended" for p in my_plans),
+            "open_deadlines": len(mine_open),
+            "overdue": sum(d["status"] == "overdue" or (d["latest_on"] or "") < today.isoformat() for d in mine_open),
+            "due_in_7_days": sum(today.isoformat() <= d["due_on"] <= week for d in mine_open),
+        },
+        "my_plans": my_plans,
+    }
 
 
 # ---------------------------------------------------------------- the users
@@ -318,8 +425,9 @@ def signed_in_user(base: str, person: str = ME["user"]) -> requests.Session:
     token = CSRF.search(form.text)
     if form.status_code != 200 or not token:
         raise RuntimeError(f"GET /sign-in: {form.status_code}, no CSRF token in the form")
-    resp = s.post(f"{base}/sign-in", data={"csrf_token": token.group(1), "person": person}, timeout=30,
-                  allow_redirects=False)
+    resp = s.post(
+        f"{base}/sign-in", data={"csrf_token": token.group(1), "person": person}, timeout=30, allow_redirects=False
+    )
     if resp.status_code != 302:
         raise RuntimeError(f"POST /sign-in: {resp.status_code} {resp.text[:300]!r}")
     return s
@@ -371,6 +479,7 @@ def closed_loop(base: str, users: list[requests.Session], paths: list[str], seco
 
 # ---------------------------------------------------------------- where the time goes
 
+
 def profile_pages(web_env: dict[str, str], paths: dict[str, str], rounds: int) -> dict:
     """Each page rendered alone by the web application in this process, with
     every service call it makes timed (the services are the servers above)."""
@@ -389,8 +498,9 @@ def profile_pages(web_env: dict[str, str], paths: dict[str, str], rounds: int) -
         try:
             return original(self, service, method, path, **kwargs)
         finally:
-            calls.append((service, f"{method} {re.sub(r'/[0-9a-f]{32}', '/{id}', path)}",
-                          (time.perf_counter() - t) * 1e3))
+            calls.append(
+                (service, f"{method} {re.sub(r'/[0-9a-f]{32}', '/{id}', path)}", (time.perf_counter() - t) * 1e3)
+            )
 
     renders: list[float] = []
 
@@ -425,9 +535,13 @@ def profile_pages(web_env: dict[str, str], paths: dict[str, str], rounds: int) -
                     per_call.setdefault(f"{service}: {what}", []).append(ms)
             page = statistics.median(totals)
             sequential = sum(statistics.median(v) for v in per_call.values())
-            out[name] = {"page_ms": page, "calls": statistics.median(counts) if counts else 0,
-                         "call_ms": {k: statistics.median(v) for k, v in per_call.items()},
-                         "calls_total_ms": sequential, "render_ms": statistics.median(rendering)}
+            out[name] = {
+                "page_ms": page,
+                "calls": statistics.median(counts) if counts else 0,
+                "call_ms": {k: statistics.median(v) for k, v in per_call.items()},
+                "calls_total_ms": sequential,
+                "render_ms": statistics.median(rendering),
+            }
     finally:
         Services.call = original
         before_render_template.disconnect(render_started, app)
@@ -435,8 +549,9 @@ def profile_pages(web_env: dict[str, str], paths: dict[str, str], rounds: int) -
     return out
 
 
-def query_plans(plans_settings: Settings, scheduler_settings: Settings, my_plan_ids: list[str],
-                rounds: int = 20) -> list[dict]:
+def query_plans(
+    plans_settings: Settings, scheduler_settings: Settings, my_plan_ids: list[str], rounds: int = 20
+) -> list[dict]:
     """SQLite's plan and time of each store query the measured pages make."""
     plans, sched = open_store(plans_settings.store_url), open_store(scheduler_settings.store_url)
     me = ME["user"]
@@ -453,8 +568,13 @@ def query_plans(plans_settings: Settings, scheduler_settings: Settings, my_plan_
             ("plans", plans, "children", {"_id": {"$in": child_ids}}, None),
             ("plans", plans, "plans", {"_id": plan_id}, None),
             ("plans", plans, "staff", {"user": me}, None),
-            ("scheduler", sched, "deadlines", {"authority": authority, "assignee.user": me,
-                                               "status": {"$in": list(OPEN)}}, [("due_on", 1)]),
+            (
+                "scheduler",
+                sched,
+                "deadlines",
+                {"authority": authority, "assignee.user": me, "status": {"$in": list(OPEN)}},
+                [("due_on", 1)],
+            ),
             ("scheduler", sched, "children", {"_id": {"$in": child_ids}}, None),
             ("scheduler", sched, "staff", {"user": {"$in": [me]}}, None),
         ]
@@ -466,11 +586,20 @@ def query_plans(plans_settings: Settings, scheduler_settings: Settings, my_plan_
                 t = time.perf_counter()
                 found = coll.find(filter_, sort=sort, limit=200)
                 times.append((time.perf_counter() - t) * 1e3)
-            shown = {k: (f"[{len(v['$in'])} ids]" if isinstance(v, dict) and k == "_id" else v)
-                     for k, v in filter_.items()}
-            out.append({"service": service, "collection": collection, "filter": shown,
-                        "sort": sort, "plan": coll.explain(filter_, sort=sort), "found": len(found),
-                        "ms": statistics.median(times)})
+            shown = {
+                k: (f"[{len(v['$in'])} ids]" if isinstance(v, dict) and k == "_id" else v) for k, v in filter_.items()
+            }
+            out.append(
+                {
+                    "service": service,
+                    "collection": collection,
+                    "filter": shown,
+                    "sort": sort,
+                    "plan": coll.explain(filter_, sort=sort),
+                    "found": len(found),
+                    "ms": statistics.median(times),
+                }
+            )
         return out
     finally:
         plans.close()
@@ -481,8 +610,20 @@ def plan_summary(lines: list[str]) -> str:
     """A query plan in a line: the indexes it searches, or the tables it
     reads whole (``SCAN c_<table>``), and whether it sorts afterwards. (The
     other SCANs of a plan are json_each over one document's array.)"""
-    searched = sorted({m.group(1) for line in lines for m in [re.search(r"SEARCH c_\w+ USING (?:COVERING )?INDEX "
-                                                                         r"(\S+)", line)] if m})
+    searched = sorted(
+        {
+            m.group(1)
+            for line in lines
+            for m in [
+                re.search(
+                    r"SEARCH c_\w+ USING (?:COVERING )?INDEX "
+                    r"(\S+)",
+                    line,
+                )
+            ]
+            if m
+        }
+    )
     scanned = sorted({m.group(1) for line in lines for m in [re.search(r"SCAN (c_\w+)", line)] if m})
     words = []
     if scanned:
@@ -495,6 +636,7 @@ def plan_summary(lines: list[str]) -> str:
 
 
 # ---------------------------------------------------------------- the run
+
 
 def _load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -528,17 +670,24 @@ def main(argv=None) -> int:
     try:
         print(f"{os.cpu_count()} CPUs, load average {_load()}", flush=True)
         print(f"seeding {args.plans:,} plans (with their children and cases) and their deadlines ...", flush=True)
-        seeded = seed(plans_settings, scheduler_settings, args.plans, args.caseload, args.batch,
-                      random.Random(args.seed))
+        seeded = seed(
+            plans_settings, scheduler_settings, args.plans, args.caseload, args.batch, random.Random(args.seed)
+        )
         s, me = seeded["statuses"], seeded["me"]
-        print(f"seeded in {seeded['seconds']:.1f} s (inserts {seeded['insert_seconds']:.1f} s, indexes "
-              f"{seeded['index_seconds']:.1f} s): {s['outline']:,} outline, {s['active']:,} active, "
-              f"{s['ended']:,} ended; {seeded['deadlines']:,} deadlines; {seeded['social_workers']:,} social "
-              f"workers; databases {seeded['db_bytes']['plans'] / 1e6:.0f} MB (plans), "
-              f"{seeded['db_bytes']['scheduler'] / 1e6:.0f} MB (scheduler)", flush=True)
-        print(f"{ME['name']} holds {me['cases']} cases ({me['plans_in_force']} plans in force), "
-              f"{me['open_deadlines']} open deadlines: {me['overdue']} overdue, {me['due_in_7_days']} due in "
-              "the next 7 days", flush=True)
+        print(
+            f"seeded in {seeded['seconds']:.1f} s (inserts {seeded['insert_seconds']:.1f} s, indexes "
+            f"{seeded['index_seconds']:.1f} s): {s['outline']:,} outline, {s['active']:,} active, "
+            f"{s['ended']:,} ended; {seeded['deadlines']:,} deadlines; {seeded['social_workers']:,} social "
+            f"workers; databases {seeded['db_bytes']['plans'] / 1e6:.0f} MB (plans), "
+            f"{seeded['db_bytes']['scheduler'] / 1e6:.0f} MB (scheduler)",
+            flush=True,
+        )
+        print(
+            f"{ME['name']} holds {me['cases']} cases ({me['plans_in_force']} plans in force), "
+            f"{me['open_deadlines']} open deadlines: {me['overdue']} overdue, {me['due_in_7_days']} due in "
+            "the next 7 days",
+            flush=True,
+        )
 
         gunicorn = {"workers": args.workers, "threads": args.threads}
         plans = Server("plans", "cpp_plans.app:create_app()", env, workdir, **gunicorn)
@@ -547,9 +696,13 @@ def main(argv=None) -> int:
         plans.wait_ready("/healthz")
         scheduler.wait_ready("/healthz")
         nowhere = f"http://127.0.0.1:{free_port()}"  # notify and docs: not called by these pages
-        web_env = {**env, "CPP_WEB_PLANS_URL": f"http://127.0.0.1:{plans.port}",
-                   "CPP_WEB_SCHEDULER_URL": f"http://127.0.0.1:{scheduler.port}",
-                   "CPP_WEB_NOTIFY_URL": nowhere, "CPP_WEB_DOCS_URL": nowhere}
+        web_env = {
+            **env,
+            "CPP_WEB_PLANS_URL": f"http://127.0.0.1:{plans.port}",
+            "CPP_WEB_SCHEDULER_URL": f"http://127.0.0.1:{scheduler.port}",
+            "CPP_WEB_NOTIFY_URL": nowhere,
+            "CPP_WEB_DOCS_URL": nowhere,
+        }
         web = Server("web", "cpp_web.app:create_app()", web_env, workdir, **gunicorn)
         servers.append(web)
         web.wait_ready("/healthz")
@@ -576,17 +729,23 @@ def main(argv=None) -> int:
                 before = {k: v.cpu_seconds() for k, v in by_server.items()}
                 result = closed_loop(base, users, paths[target], args.duration)
                 after = {k: v.cpu_seconds() for k, v in by_server.items()}
-                result["cpu_ms"] = {k: (after[k] - before[k]) / result["requests"] * 1e3
-                                    if None not in (before[k], after[k]) and result["requests"] else float("nan")
-                                    for k in by_server}
+                result["cpu_ms"] = {
+                    k: (after[k] - before[k]) / result["requests"] * 1e3
+                    if None not in (before[k], after[k]) and result["requests"]
+                    else float("nan")
+                    for k in by_server
+                }
                 result["load"] = os.getloadavg()[0]
                 rounds[target].append(result)
-            print(f"round {round_no + 1} (load {_load()}): " + ", ".join(
-                f"{t} {rounds[t][-1]['rps']:.1f}/s p95 {rounds[t][-1]['p95_ms']:.0f} ms" for t in TARGETS),
-                flush=True)
+            print(
+                f"round {round_no + 1} (load {_load()}): "
+                + ", ".join(f"{t} {rounds[t][-1]['rps']:.1f}/s p95 {rounds[t][-1]['p95_ms']:.0f} ms" for t in TARGETS),
+                flush=True,
+            )
 
-        profile = profile_pages(web_env, {"baseline": "/home", "my_work": "/my-work", "plan": paths["plan"][0]},
-                                args.profile_rounds)
+        profile = profile_pages(
+            web_env, {"baseline": "/home", "my_work": "/my-work", "plan": paths["plan"][0]}, args.profile_rounds
+        )
         plans_of_queries = query_plans(plans_settings, scheduler_settings, [p["id"] for p in in_force])
         results["load_average_after"] = os.getloadavg()
 
@@ -598,22 +757,35 @@ def main(argv=None) -> int:
         b = med["baseline"]
 
         print()
-        print(f"store: {args.plans:,} plans, children and cases, {seeded['deadlines']:,} deadlines; seeded in "
-              f"{seeded['seconds']:.1f} s")
-        print(f"servers: web, plans, scheduler, each gunicorn -c python:cpp_shared.gunicorn_conf --workers "
-              f"{args.workers} --threads {args.threads} (gthread); {os.cpu_count()} CPUs shared with the load")
-        print(f"load: {args.users} signed-in users, closed loop, {args.duration:g} s a page a round, "
-              f"{args.rounds} interleaved rounds (medians)")
-        print(f"{'':28} {'req/s':>7} {'p50':>9} {'p95':>9} {'p99':>9}  {'p95 / base':>10} {'req/s / base':>12}"
-              f"   CPU ms/req: web, plans, scheduler")
+        print(
+            f"store: {args.plans:,} plans, children and cases, {seeded['deadlines']:,} deadlines; seeded in "
+            f"{seeded['seconds']:.1f} s"
+        )
+        print(
+            f"servers: web, plans, scheduler, each gunicorn -c python:cpp_shared.gunicorn_conf --workers "
+            f"{args.workers} --threads {args.threads} (gthread); {os.cpu_count()} CPUs shared with the load"
+        )
+        print(
+            f"load: {args.users} signed-in users, closed loop, {args.duration:g} s a page a round, "
+            f"{args.rounds} interleaved rounds (medians)"
+        )
+        print(
+            f"{'':28} {'req/s':>7} {'p50':>9} {'p95':>9} {'p99':>9}  {'p95 / base':>10} {'req/s / base':>12}"
+            f"   CPU ms/req: web, plans, scheduler"
+        )
         for t in TARGETS:
             m = med[t]
             cpu = ", ".join(f"{m['cpu_ms'][k]:.1f}" for k in by_server)
             ratio = "" if t == "baseline" else f"{m['p95_ms'] / b['p95_ms']:9.1f}x {m['rps'] / b['rps']:11.1%}"
-            aim = "" if t == "baseline" else f"   p95 aim < {P95_AIM_MS:g} ms: " + (
-                "met" if m["p95_ms"] < P95_AIM_MS else "MISSED")
-            print(f"{LABELS[t]:28} {m['rps']:7.1f} {m['p50_ms']:6.0f} ms {m['p95_ms']:6.0f} ms {m['p99_ms']:6.0f} ms"
-                  f"  {ratio:>23}   {cpu}{aim}")
+            aim = (
+                ""
+                if t == "baseline"
+                else f"   p95 aim < {P95_AIM_MS:g} ms: " + ("met" if m["p95_ms"] < P95_AIM_MS else "MISSED")
+            )
+            print(
+                f"{LABELS[t]:28} {m['rps']:7.1f} {m['p50_ms']:6.0f} ms {m['p95_ms']:6.0f} ms {m['p99_ms']:6.0f} ms"
+                f"  {ratio:>23}   {cpu}{aim}"
+            )
         if any(errors.values()):
             print("WARNING: failed or non-200 answers: " + ", ".join(f"{t} {k:,}" for t, k in errors.items() if k))
             for t in TARGETS:
@@ -622,29 +794,47 @@ def main(argv=None) -> int:
         print(f"\nwhere the time goes: each page alone, {args.profile_rounds} renders (medians), its service calls:")
         for t in TARGETS:
             p = profile[t]
-            print(f"  {LABELS[t]:28} {p['page_ms']:6.1f} ms: {p['calls']:.0f} service calls "
-                  f"({p['calls_total_ms']:.1f} ms if one after another), the template {p['render_ms']:.1f} ms")
+            print(
+                f"  {LABELS[t]:28} {p['page_ms']:6.1f} ms: {p['calls']:.0f} service calls "
+                f"({p['calls_total_ms']:.1f} ms if one after another), the template {p['render_ms']:.1f} ms"
+            )
             for what, ms in p["call_ms"].items():
                 print(f"      {ms:6.1f} ms  {what}")
         print("\nthe store queries those calls make (SQLite's plan, median time in-process):")
         for q in plans_of_queries:
             sort = f" sort {q['sort']}" if q["sort"] else ""
-            print(f"  {q['service']:9} {q['collection']:9} {json.dumps(q['filter'])}{sort}: {q['found']} found, "
-                  f"{q['ms']:.2f} ms")
+            print(
+                f"  {q['service']:9} {q['collection']:9} {json.dumps(q['filter'])}{sort}: {q['found']} found, "
+                f"{q['ms']:.2f} ms"
+            )
             print(f"      {plan_summary(q['plan'])}")
         print(f"load average after: {_load()}")
 
         out = Path(__file__).resolve().parent / "results"
         out.mkdir(exist_ok=True)
-        (out / "web.json").write_text(json.dumps({
-            **results, "args": vars(args),
-            "seeding": {k: v for k, v in seeded.items() if k != "my_plans"},
-            "gunicorn": {"workers": args.workers, "threads": args.threads, "worker_class": "gthread"},
-            "rounds": rounds, "medians": med, "errors": errors,
-            "ratios": {t: {"p95": med[t]["p95_ms"] / b["p95_ms"], "rps": med[t]["rps"] / b["rps"]}
-                       for t in TARGETS if t != "baseline"},
-            "aim": {"p95_ms": P95_AIM_MS}, "profile": profile, "queries": plans_of_queries,
-        }, indent=2, default=str))
+        (out / "web.json").write_text(
+            json.dumps(
+                {
+                    **results,
+                    "args": vars(args),
+                    "seeding": {k: v for k, v in seeded.items() if k != "my_plans"},
+                    "gunicorn": {"workers": args.workers, "threads": args.threads, "worker_class": "gthread"},
+                    "rounds": rounds,
+                    "medians": med,
+                    "errors": errors,
+                    "ratios": {
+                        t: {"p95": med[t]["p95_ms"] / b["p95_ms"], "rps": med[t]["rps"] / b["rps"]}
+                        for t in TARGETS
+                        if t != "baseline"
+                    },
+                    "aim": {"p95_ms": P95_AIM_MS},
+                    "profile": profile,
+                    "queries": plans_of_queries,
+                },
+                indent=2,
+                default=str,
+            )
+        )
         return 0
     finally:
         for server in servers:

@@ -2,6 +2,7 @@
 with no container engine: the YAML (PyYAML resolves its anchors and merge
 keys), the variables interpolated as the Compose Specification says, and
 the secrets scripts/make-compose-secrets writes."""
+
 from __future__ import annotations
 
 import copy
@@ -18,8 +19,10 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 SECRETS_SCRIPT = ROOT / "scripts" / "make-compose-secrets"
 
 # $$, ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error}, ${NAME:+other}, ${NAME+other}, $NAME
-_VARIABLE = re.compile(r"\$(?:(?P<escaped>\$)|\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?+])(?P<arg>[^}]*))?\}"
-                       r"|(?P<bare>[A-Za-z_][A-Za-z0-9_]*)|(?P<invalid>))")
+_VARIABLE = re.compile(
+    r"\$(?:(?P<escaped>\$)|\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?+])(?P<arg>[^}]*))?\}"
+    r"|(?P<bare>[A-Za-z_][A-Za-z0-9_]*)|(?P<invalid>))"
+)
 
 
 class InterpolationError(Exception):
@@ -54,6 +57,7 @@ def interpolate(text: str, variables: Mapping[str, str]) -> str:
 
 def resolved(variables: Mapping[str, str], document: dict[str, Any] | None = None) -> dict[str, Any]:
     """The compose file with every string's variables replaced, as `docker compose config` shows it."""
+
     def walk(node: Any) -> Any:
         if isinstance(node, str):
             return interpolate(node, variables)

@@ -1,4 +1,5 @@
 """Small helpers for tests at every level."""
+
 from __future__ import annotations
 
 import time
@@ -15,6 +16,7 @@ def bearer(token: str) -> dict[str, str]:
 
 def topic_matches(pattern: str, key: str) -> bool:
     """RabbitMQ's topic matching, written for the tests: ``*`` one word, ``#`` zero or more."""
+
     def match(p: list[str], k: list[str]) -> bool:
         if not p:
             return not k
@@ -40,9 +42,16 @@ def wait_for(probe: Callable[[], T], *, timeout: float = 30.0, interval: float =
 
 def a_child(**overrides) -> dict:
     """The least a child's registration needs."""
-    body = {"given_names": "Sam", "family_name": "Jones", "date_of_birth": "2020-01-02", "gender": "male",
-            "ethnicity": "White British", "first_language": "English", "interpreter_needed": False,
-            "address": {"lines": ["1 High Street"]}}
+    body = {
+        "given_names": "Sam",
+        "family_name": "Jones",
+        "date_of_birth": "2020-01-02",
+        "gender": "male",
+        "ethnicity": "White British",
+        "first_language": "English",
+        "interpreter_needed": False,
+        "address": {"lines": ["1 High Street"]},
+    }
     body.update(overrides)
     return body
 

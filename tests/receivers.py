@@ -1,6 +1,7 @@
 """Webhook receivers on loopback for the tests: real HTTP servers that
 verify each delivery with the standardwebhooks library, as a partner's
 receiver would, and can be told to fail or to go away for a while."""
+
 from __future__ import annotations
 
 import json

@@ -7,6 +7,7 @@ Entries go to the store's append-only, hash-chained log ``audit`` (see
 the write; a read's entry is committed before the answer is sent, so there
 is no answer about a child without its entry.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -20,8 +21,15 @@ from .store import Store, UnitOfWork
 LOG = "audit"
 
 
-def entry(action: str, record_type: str, record_id: str, *, child_id: str | None = None,
-          detail: dict[str, Any] | None = None, principal: Principal | None = None) -> dict[str, Any]:
+def entry(
+    action: str,
+    record_type: str,
+    record_id: str,
+    *,
+    child_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+    principal: Principal | None = None,
+) -> dict[str, Any]:
     """An audit entry for the request's principal (or ``principal``: a
     calendar feed's owner, when the feed's key is the credential)."""
     principal = principal or current_principal()

@@ -43,6 +43,7 @@ a head that does not extend the file's last checkpoint (a shorter log, or
 another hash at the checkpoint's entry, or a broken chain after it): it
 logs the refusal instead, and keeps refusing until an operator has looked.
 """
+
 from __future__ import annotations
 
 import base64
@@ -88,6 +89,7 @@ class CheckpointRefused(Exception):
 
 # --- settings --------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class CheckpointConfig:
     service: str
@@ -117,12 +119,18 @@ def config(settings: Settings) -> CheckpointConfig:
         interval = -1.0
     if not interval > 0:
         raise ConfigError(f"CPP_AUDIT_CHECKPOINT_SECONDS must be a positive number of seconds, got {text!r}")
-    return CheckpointConfig(service=settings.service, directory=directory, key_file=Path(key) if key else None,
-                            public_key_file=Path(public) if public else None, interval=interval,
-                            development=settings.is_development)
+    return CheckpointConfig(
+        service=settings.service,
+        directory=directory,
+        key_file=Path(key) if key else None,
+        public_key_file=Path(public) if public else None,
+        interval=interval,
+        development=settings.is_development,
+    )
 
 
 # --- keys -------------------------------------------------------------------
+
 
 def key_id(public_key: Ed25519PublicKey) -> str:
     """A short, stable name of a public key: the start of the SHA-256 of its raw bytes."""
@@ -150,17 +158,20 @@ def load_signing_key(cfg: CheckpointConfig, *, create: bool | None = None) -> Ed
     """The private key that signs checkpoints; in development mode it is
     created (0600, its public key beside it) on first use."""
     if cfg.key_file is None:
-        raise ConfigError("production mode needs CPP_AUDIT_CHECKPOINT_KEY_FILE (an Ed25519 private key in PEM, "
-                          "held apart from the database's credentials); for a single-machine trial set "
-                          "CPP_MODE=development")
+        raise ConfigError(
+            "production mode needs CPP_AUDIT_CHECKPOINT_KEY_FILE (an Ed25519 private key in PEM, "
+            "held apart from the database's credentials); for a single-machine trial set "
+            "CPP_MODE=development"
+        )
     path = cfg.key_file
     if create is None:
         create = cfg.development
     if create and not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         key = Ed25519PrivateKey.generate()
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:  # another process made it first
@@ -194,17 +205,34 @@ def load_public_key(cfg: CheckpointConfig, path: Path | None = None) -> Ed25519P
 
 # --- checkpoints ------------------------------------------------------------
 
+
 def digest(checkpoint: dict[str, Any]) -> str:
     """What the next checkpoint's ``previous`` names, and a kept copy's id."""
     return hashlib.sha256(canonical_json({k: checkpoint.get(k) for k in FIELDS})).hexdigest()
 
 
-def sign(key: Ed25519PrivateKey, *, service: str, authority: str, log_name: str, seq: int, hash: str,
-         previous: str, at: datetime | None = None) -> dict[str, Any]:
+def sign(
+    key: Ed25519PrivateKey,
+    *,
+    service: str,
+    authority: str,
+    log_name: str,
+    seq: int,
+    hash: str,
+    previous: str,
+    at: datetime | None = None,
+) -> dict[str, Any]:
     at = at or datetime.now(timezone.utc)
-    body = {"service": service, "authority": authority, "log": log_name, "seq": seq, "hash": hash,
-            "at": at.astimezone(timezone.utc).isoformat(), "previous": previous,
-            "key_id": key_id(key.public_key())}
+    body = {
+        "service": service,
+        "authority": authority,
+        "log": log_name,
+        "seq": seq,
+        "hash": hash,
+        "at": at.astimezone(timezone.utc).isoformat(),
+        "previous": previous,
+        "key_id": key_id(key.public_key()),
+    }
     body["signature"] = base64.b64encode(key.sign(canonical_json(body))).decode("ascii")
     return body
 
@@ -263,7 +291,7 @@ def _last_line(fd: int) -> bytes | None:
         data = os.pread(fd, step, pos) + data
         body = data[:-1] if data.endswith(b"\n") else data
         if b"\n" in body:
-            return body[body.rindex(b"\n") + 1:]
+            return body[body.rindex(b"\n") + 1 :]
     return data[:-1] if data.endswith(b"\n") else data
 
 
@@ -299,9 +327,16 @@ class Checkpointer:
                     return None
                 if last is None and seq == 0 and not force:
                     return None
-                checkpoint = sign(self.key, service=self.settings.service, authority=self.authority,
-                                  log_name=self.log_name, seq=seq, hash=hash_,
-                                  previous=GENESIS if last is None else digest(last), at=at)
+                checkpoint = sign(
+                    self.key,
+                    service=self.settings.service,
+                    authority=self.authority,
+                    log_name=self.log_name,
+                    seq=seq,
+                    hash=hash_,
+                    previous=GENESIS if last is None else digest(last),
+                    at=at,
+                )
                 os.write(fd, canonical_json(checkpoint) + b"\n")
                 os.fsync(fd)
             finally:
@@ -324,8 +359,10 @@ class Checkpointer:
         if problem is None and (last["service"], last["log"]) != (self.settings.service, self.log_name):
             problem = f"it is a checkpoint of {last['service']}'s {last['log']!r} log"
         if problem is not None:
-            raise CheckpointRefused(f"the last line of {self.path} is not a valid checkpoint: {problem}; "
-                                    f"run `cpp audit verify --service {self.settings.service}`")
+            raise CheckpointRefused(
+                f"the last line of {self.path} is not a valid checkpoint: {problem}; "
+                f"run `cpp audit verify --service {self.settings.service}`"
+            )
         return last
 
     def _head_after(self, last: dict[str, Any] | None) -> tuple[int, str]:
@@ -333,8 +370,9 @@ class Checkpointer:
         if last is None:
             report = self.store.verify_log(self.log_name)
             if not report.ok:
-                raise CheckpointRefused(f"the {self.log_name!r} log is broken at entry {report.first_bad_seq}: "
-                                        f"{report.reason}")
+                raise CheckpointRefused(
+                    f"the {self.log_name!r} log is broken at entry {report.first_bad_seq}: {report.reason}"
+                )
             return report.last_seq, report.last_hash
         seq, hash_ = last["seq"], last["hash"]
         try:
@@ -342,17 +380,22 @@ class Checkpointer:
                 records = self.store.read_log(self.log_name, after_seq=seq - 1, limit=1)
                 record = records[0] if records else None
                 if record is None or record.seq != seq:
-                    raise CheckpointRefused(f"the {self.log_name!r} log no longer has entry {seq}, which the last "
-                                            f"checkpoint ({last['at']}) recorded: its tail was cut")
+                    raise CheckpointRefused(
+                        f"the {self.log_name!r} log no longer has entry {seq}, which the last "
+                        f"checkpoint ({last['at']}) recorded: its tail was cut"
+                    )
                 if record.hash != hash_:
-                    raise CheckpointRefused(f"entry {seq} of the {self.log_name!r} log no longer has the hash the "
-                                            f"last checkpoint ({last['at']}) recorded: the log was rewritten")
+                    raise CheckpointRefused(
+                        f"entry {seq} of the {self.log_name!r} log no longer has the hash the "
+                        f"last checkpoint ({last['at']}) recorded: the log was rewritten"
+                    )
             while True:
                 page = self.store.read_log(self.log_name, after_seq=seq, limit=1000)
                 report = verify_chain(page, after_seq=seq, prev_hash=hash_)
                 if not report.ok:
-                    raise CheckpointRefused(f"the {self.log_name!r} log is broken at entry {report.first_bad_seq}: "
-                                            f"{report.reason}")
+                    raise CheckpointRefused(
+                        f"the {self.log_name!r} log is broken at entry {report.first_bad_seq}: {report.reason}"
+                    )
                 seq, hash_ = report.last_seq, report.last_hash
                 if len(page) < 1000:
                     return seq, hash_
@@ -360,8 +403,13 @@ class Checkpointer:
             raise CheckpointRefused(f"the {self.log_name!r} log has an unreadable entry: {exc}") from None
 
     def _publish(self, checkpoint: dict[str, Any]) -> None:
-        event = new_event(EVENT_TYPE, source=f"/services/{self.settings.service}", subject=self.settings.service,
-                          data=checkpoint, authority=self.authority)
+        event = new_event(
+            EVENT_TYPE,
+            source=f"/services/{self.settings.service}",
+            subject=self.settings.service,
+            data=checkpoint,
+            authority=self.authority,
+        )
         try:
             with self.store.unit_of_work() as uow:
                 uow.publish(EVENT_TYPE, event, message_id=event["id"])
@@ -406,6 +454,7 @@ def background(ctx: Any) -> list[tuple[str, Any]]:
 
 # --- readiness --------------------------------------------------------------
 
+
 def readiness(settings: Settings) -> str:
     """``ok`` when checkpoints can be taken (the directory is writable, the
     key loads), else ``unavailable: <why>``."""
@@ -428,6 +477,7 @@ def readiness(settings: Settings) -> str:
 
 # --- keeping other services' checkpoints -------------------------------------
 
+
 def keep_checkpoint(event: dict[str, Any], ctx: Any) -> None:
     """Handler of ``audit.checkpointed.v1`` in every service: keep another
     service's checkpoint, once (by its digest), as it was published. Its
@@ -436,8 +486,18 @@ def keep_checkpoint(event: dict[str, Any], ctx: Any) -> None:
     if data.get("service") == ctx.service:
         return  # our own: in our file
     checkpoint = {k: data.get(k) for k in FIELDS}
-    ctx.uow.update(COLLECTION, {"_id": digest(checkpoint)}, {"$setOnInsert": {
-        **checkpoint, "event_id": event["id"], "received_at": datetime.now(timezone.utc).isoformat()}}, upsert=True)
+    ctx.uow.update(
+        COLLECTION,
+        {"_id": digest(checkpoint)},
+        {
+            "$setOnInsert": {
+                **checkpoint,
+                "event_id": event["id"],
+                "received_at": datetime.now(timezone.utc).isoformat(),
+            }
+        },
+        upsert=True,
+    )
 
 
 def kept_copies(store: Store, service: str) -> list[dict[str, Any]]:
@@ -447,6 +507,7 @@ def kept_copies(store: Store, service: str) -> list[dict[str, Any]]:
 
 
 # --- verifying --------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -477,8 +538,15 @@ class Verification:
         return {f.kind for f in self.problems}
 
 
-def verify(store: Store, service: str, *, checkpoint_file: Path, public_key: Ed25519PublicKey | None,
-           log_name: str = LOG, copies: Iterable[tuple[str, dict[str, Any]]] = ()) -> Verification:
+def verify(
+    store: Store,
+    service: str,
+    *,
+    checkpoint_file: Path,
+    public_key: Ed25519PublicKey | None,
+    log_name: str = LOG,
+    copies: Iterable[tuple[str, dict[str, Any]]] = (),
+) -> Verification:
     """Check the log's chain, the checkpoint file (signatures, chaining, a head
     that went backwards) and the chain against every valid checkpoint (a cut
     tail, a rewrite). ``copies``: (where, checkpoint) pairs kept by other
@@ -488,20 +556,38 @@ def verify(store: Store, service: str, *, checkpoint_file: Path, public_key: Ed2
     chain = store.verify_log(log_name)
     result.entries = chain.last_seq if chain.ok else chain.checked
     if not chain.ok:
-        result.problems.append(Finding("chain", (
-            f"an entry was edited, removed or reordered: the chain is BROKEN at entry {chain.first_bad_seq} "
-            f"({chain.reason}); {chain.checked} entries before it are good")))
+        result.problems.append(
+            Finding(
+                "chain",
+                (
+                    f"an entry was edited, removed or reordered: the chain is BROKEN at entry {chain.first_bad_seq} "
+                    f"({chain.reason}); {chain.checked} entries before it are good"
+                ),
+            )
+        )
 
     lines = read_lines(checkpoint_file)
     copies = list(copies)
     if public_key is None:
         if lines or copies:
-            result.problems.append(Finding("key", (
-                "the checkpoints cannot be checked: no public key (set CPP_AUDIT_CHECKPOINT_PUBLIC_KEY_FILE "
-                "or pass --public-key)")))
+            result.problems.append(
+                Finding(
+                    "key",
+                    (
+                        "the checkpoints cannot be checked: no public key (set CPP_AUDIT_CHECKPOINT_PUBLIC_KEY_FILE "
+                        "or pass --public-key)"
+                    ),
+                )
+            )
         else:
-            result.warnings.append(Finding("no_checkpoint", (
-                f"no checkpoint yet ({checkpoint_file} does not exist): a cut or rewritten tail cannot be detected")))
+            result.warnings.append(
+                Finding(
+                    "no_checkpoint",
+                    (
+                        f"no checkpoint yet ({checkpoint_file} does not exist): a cut or rewritten tail cannot be detected"
+                    ),
+                )
+            )
         return result
 
     valid: list[tuple[str, dict[str, Any]]] = []  # (where, checkpoint)
@@ -518,7 +604,9 @@ def verify(store: Store, service: str, *, checkpoint_file: Path, public_key: Ed2
                     reason = "it does not start the file's chain (the lines before it were removed)"
                 else:
                     reason = "it does not follow the line before it (a line was removed, inserted or reordered)"
-                result.problems.append(Finding("checkpoint_file", f"the checkpoint file is broken at {where}: {reason}"))
+                result.problems.append(
+                    Finding("checkpoint_file", f"the checkpoint file is broken at {where}: {reason}")
+                )
             previous_digest = digest(line)
         if problem is not None:
             result.problems.append(Finding("checkpoint_file", f"the checkpoint file is broken at {where}: {problem}"))
@@ -539,17 +627,27 @@ def verify(store: Store, service: str, *, checkpoint_file: Path, public_key: Ed2
         if copy["service"] != service or copy["log"] != log_name:
             continue
         if digest(copy) not in file_digests:
-            result.problems.append(Finding("checkpoint_file", (
-                f"the checkpoint file lacks the checkpoint of entry {copy['seq']} taken {copy['at']}, which "
-                f"{where} keeps: lines were removed from the file")))
+            result.problems.append(
+                Finding(
+                    "checkpoint_file",
+                    (
+                        f"the checkpoint file lacks the checkpoint of entry {copy['seq']} taken {copy['at']}, which "
+                        f"{where} keeps: lines were removed from the file"
+                    ),
+                )
+            )
             valid.append((f"the copy kept by {where}", copy))
             if result.latest is None or copy["seq"] > result.latest["seq"]:
                 result.latest = copy
 
     if not valid:
         if not result.problems:
-            result.warnings.append(Finding("no_checkpoint", (
-                f"no checkpoint yet in {checkpoint_file}: a cut or rewritten tail cannot be detected")))
+            result.warnings.append(
+                Finding(
+                    "no_checkpoint",
+                    (f"no checkpoint yet in {checkpoint_file}: a cut or rewritten tail cannot be detected"),
+                )
+            )
         return result
     _against_chain(store, log_name, result, valid)
     return result
@@ -557,17 +655,28 @@ def verify(store: Store, service: str, *, checkpoint_file: Path, public_key: Ed2
 
 def _between(result: Verification, before: dict[str, Any], after: dict[str, Any], where: str) -> None:
     if after["seq"] < before["seq"]:
-        result.problems.append(Finding("backwards", (
-            f"the log's head went backwards between checkpoints: {where} records entry {after['seq']} "
-            f"({after['at']}) after a checkpoint of entry {before['seq']} ({before['at']})")))
+        result.problems.append(
+            Finding(
+                "backwards",
+                (
+                    f"the log's head went backwards between checkpoints: {where} records entry {after['seq']} "
+                    f"({after['at']}) after a checkpoint of entry {before['seq']} ({before['at']})"
+                ),
+            )
+        )
     elif after["seq"] == before["seq"] and after["hash"] != before["hash"]:
-        result.problems.append(Finding("rewritten", (
-            f"the log was rewritten between checkpoints: {where} records another hash for entry {after['seq']} "
-            f"than the checkpoint of {before['at']}")))
+        result.problems.append(
+            Finding(
+                "rewritten",
+                (
+                    f"the log was rewritten between checkpoints: {where} records another hash for entry {after['seq']} "
+                    f"than the checkpoint of {before['at']}"
+                ),
+            )
+        )
 
 
-def _against_chain(store: Store, log_name: str, result: Verification,
-                   valid: list[tuple[str, dict[str, Any]]]) -> None:
+def _against_chain(store: Store, log_name: str, result: Verification, valid: list[tuple[str, dict[str, Any]]]) -> None:
     """Every valid checkpoint's (seq, hash) against the stored log, read once."""
     wanted: dict[int, list[tuple[str, dict[str, Any]]]] = {}
     for where, cp in valid:
@@ -581,16 +690,33 @@ def _against_chain(store: Store, log_name: str, result: Verification,
     cut = [(where, cp) for seq, group in wanted.items() if seq not in hashes for where, cp in group]
     if cut:
         where, cp = max(cut, key=lambda item: item[1]["seq"])
-        result.problems.append(Finding("cut", (
-            f"the log's tail was cut: it ends at entry {last_seen}, but the checkpoint of {cp['at']} ({where}) "
-            f"records entry {cp['seq']}")))
-    rewritten = [(where, cp) for seq, group in wanted.items() if seq in hashes for where, cp in group
-                 if hashes[seq] != cp["hash"]]
+        result.problems.append(
+            Finding(
+                "cut",
+                (
+                    f"the log's tail was cut: it ends at entry {last_seen}, but the checkpoint of {cp['at']} ({where}) "
+                    f"records entry {cp['seq']}"
+                ),
+            )
+        )
+    rewritten = [
+        (where, cp)
+        for seq, group in wanted.items()
+        if seq in hashes
+        for where, cp in group
+        if hashes[seq] != cp["hash"]
+    ]
     if rewritten:
         where, cp = min(rewritten, key=lambda item: item[1]["seq"])
-        result.problems.append(Finding("rewritten", (
-            f"the log was rewritten from entry {cp['seq']} or earlier: entry {cp['seq']}'s hash differs from the "
-            f"one the checkpoint of {cp['at']} ({where}) records")))
+        result.problems.append(
+            Finding(
+                "rewritten",
+                (
+                    f"the log was rewritten from entry {cp['seq']} or earlier: entry {cp['seq']}'s hash differs from the "
+                    f"one the checkpoint of {cp['at']} ({where}) records"
+                ),
+            )
+        )
 
 
 def _readable_records(store: Store, log_name: str, *, until: int) -> Iterable[Any]:

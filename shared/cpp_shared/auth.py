@@ -11,6 +11,7 @@ Two modes:
 A refused token is a 401 whose message is one of this module's own, never a
 library's nor anything of the token; the reason is logged.
 """
+
 from __future__ import annotations
 
 import json
@@ -82,7 +83,7 @@ def _seconds(settings: Settings, name: str, default: str, *, minimum: float = 0.
 def _media_type(text: str) -> str:
     """A JWT ``typ`` compared as RFC 7515 says: without case, with or without ``application/``."""
     text = text.strip().lower()
-    return text[len("application/"):] if text.startswith("application/") else text
+    return text[len("application/") :] if text.startswith("application/") else text
 
 
 def _ca_bundle(settings: Settings) -> ssl.SSLContext | None:
@@ -210,10 +211,21 @@ def load_dev_key(path: Path, *, create: bool = True) -> bytes:
     return key
 
 
-def issue_dev_token(settings: Settings, *, role: str, authority: str, user: str, ttl_seconds: int = 12 * 3600,
-                    now: float | None = None, email: str | None = None, name: str | None = None,
-                    team: str | None = None, manager: str | None = None, create_key: bool = True,
-                    also: tuple[str, ...] = ()) -> str:
+def issue_dev_token(
+    settings: Settings,
+    *,
+    role: str,
+    authority: str,
+    user: str,
+    ttl_seconds: int = 12 * 3600,
+    now: float | None = None,
+    email: str | None = None,
+    name: str | None = None,
+    team: str | None = None,
+    manager: str | None = None,
+    create_key: bool = True,
+    also: tuple[str, ...] = (),
+) -> str:
     """A development token; its ``jti`` (uuid4 hex) names it alone, so that
     it can be revoked without its user's other tokens. ``also`` are roles
     held besides ``role`` (a ``roles`` claim). ``create_key=False`` refuses
@@ -249,8 +261,9 @@ class TokenVerifier:
     ``revocations`` (the service's ``cpp_shared.revocations.RevocationList``),
     a well-signed token that has been revoked is refused too."""
 
-    def __init__(self, settings: Settings, revocations: Revocations | None = None, *,
-                 identity_hook: Hook | None = None):
+    def __init__(
+        self, settings: Settings, revocations: Revocations | None = None, *, identity_hook: Hook | None = None
+    ):
         self.audience = settings.oidc_audience
         self.revocations = revocations
         # Development tokens carry the platform's own claims, which the default mapping reads.
@@ -271,14 +284,19 @@ class TokenVerifier:
                     raise ConfigError(f"production mode refuses the development signing key: unset {name}")
             self._discovery_url = (settings.setting("OIDC_DISCOVERY_URL") or "").strip() or None
             if not settings.oidc_jwks_url and not self._discovery_url:
-                raise ConfigError("production mode needs CPP_OIDC_JWKS_URL (the identity provider's JWKS) or "
-                                  "CPP_OIDC_DISCOVERY_URL (its discovery document, which names the JWKS); "
-                                  "for a single-machine trial set CPP_MODE=development")
+                raise ConfigError(
+                    "production mode needs CPP_OIDC_JWKS_URL (the identity provider's JWKS) or "
+                    "CPP_OIDC_DISCOVERY_URL (its discovery document, which names the JWKS); "
+                    "for a single-machine trial set CPP_MODE=development"
+                )
             if not settings.oidc_issuer:
                 raise ConfigError("production mode needs CPP_OIDC_ISSUER (the identity provider's issuer)")
             self._allow_http = settings.setting("OIDC_ALLOW_HTTP", "0").lower() in ("1", "true", "yes")
-            for name, url in (("CPP_OIDC_JWKS_URL", settings.oidc_jwks_url), ("CPP_OIDC_ISSUER", settings.oidc_issuer),
-                              ("CPP_OIDC_DISCOVERY_URL", self._discovery_url)):
+            for name, url in (
+                ("CPP_OIDC_JWKS_URL", settings.oidc_jwks_url),
+                ("CPP_OIDC_ISSUER", settings.oidc_issuer),
+                ("CPP_OIDC_DISCOVERY_URL", self._discovery_url),
+            ):
                 if url:
                     self._check_https(name, url)
             self._ssl_context = _ca_bundle(settings)
@@ -305,30 +323,41 @@ class TokenVerifier:
         """Refuse to start when CPP_OIDC_AUTHORITY names another authority than the deployment's."""
         constant = self.claim_map.authority
         if constant is not None and constant != code:
-            raise ConfigError(f"CPP_OIDC_AUTHORITY is {constant!r} but this deployment serves {code!r} (its plugins' "
-                              f"authority): every token would be refused")
+            raise ConfigError(
+                f"CPP_OIDC_AUTHORITY is {constant!r} but this deployment serves {code!r} (its plugins' "
+                f"authority): every token would be refused"
+            )
 
     def _check_https(self, name: str, url: str) -> None:
         if not self._allow_http and urlparse(url).scheme.lower() != "https":
-            raise ConfigError(f"{name} must be an https:// address in production, got {url!r}; for a "
-                              f"lab identity provider over plain http set CPP_OIDC_ALLOW_HTTP=1")
+            raise ConfigError(
+                f"{name} must be an https:// address in production, got {url!r}; for a "
+                f"lab identity provider over plain http set CPP_OIDC_ALLOW_HTTP=1"
+            )
 
     def _load_discovery(self) -> None:
         """Fetch the discovery document and check it names this issuer (and this JWKS, when one is set)."""
         url = self._discovery_url
         assert url is not None, "only called with CPP_OIDC_DISCOVERY_URL set"
         try:
-            with urllib.request.urlopen(urllib.request.Request(url, headers={"Accept": "application/json"}),
-                                        timeout=self._timeout, context=self._ssl_context) as answer:
+            with urllib.request.urlopen(
+                urllib.request.Request(url, headers={"Accept": "application/json"}),
+                timeout=self._timeout,
+                context=self._ssl_context,
+            ) as answer:
                 document = json.loads(answer.read(1_000_000))
         except Exception as exc:  # noqa: BLE001 - any failure stops the start, with its reason
-            raise ConfigError(f"could not fetch the identity provider's discovery document from {url} "
-                              f"(CPP_OIDC_DISCOVERY_URL): {type(exc).__name__}: {exc}") from None
+            raise ConfigError(
+                f"could not fetch the identity provider's discovery document from {url} "
+                f"(CPP_OIDC_DISCOVERY_URL): {type(exc).__name__}: {exc}"
+            ) from None
         if not isinstance(document, dict):
             raise ConfigError(f"the discovery document at {url} (CPP_OIDC_DISCOVERY_URL) is not a JSON object")
         if document.get("issuer") != self._issuer:
-            raise ConfigError(f"the discovery document at {url} names the issuer {document.get('issuer')!r}, not "
-                              f"CPP_OIDC_ISSUER {self._issuer!r}: tokens would be checked against the wrong issuer")
+            raise ConfigError(
+                f"the discovery document at {url} names the issuer {document.get('issuer')!r}, not "
+                f"CPP_OIDC_ISSUER {self._issuer!r}: tokens would be checked against the wrong issuer"
+            )
         jwks_uri = document.get("jwks_uri")
         if not isinstance(jwks_uri, str) or not jwks_uri:
             raise ConfigError(f"the discovery document at {url} names no jwks_uri")
@@ -336,8 +365,10 @@ class TokenVerifier:
             self._check_https("the discovery document's jwks_uri", jwks_uri)
             self._jwks = self._provider_keys(jwks_uri)
         elif jwks_uri != self._jwks.url:
-            raise ConfigError(f"CPP_OIDC_JWKS_URL is {self._jwks.url!r} but the issuer's discovery document names "
-                              f"{jwks_uri!r} as its keys: set one of them, or make them agree")
+            raise ConfigError(
+                f"CPP_OIDC_JWKS_URL is {self._jwks.url!r} but the issuer's discovery document names "
+                f"{jwks_uri!r} as its keys: set one of them, or make them agree"
+            )
         self.discovery = document
 
     def load_keys(self) -> None:
@@ -352,8 +383,10 @@ class TokenVerifier:
         try:
             keys.load()
         except Exception as exc:
-            raise ConfigError(f"could not fetch the identity provider's keys from {keys.url} "
-                              f"(CPP_OIDC_JWKS_URL): {type(exc).__name__}: {exc}") from None
+            raise ConfigError(
+                f"could not fetch the identity provider's keys from {keys.url} "
+                f"(CPP_OIDC_JWKS_URL): {type(exc).__name__}: {exc}"
+            ) from None
 
     def readiness(self) -> str | None:
         """The identity provider's check for /readyz (production), without waiting on it."""
@@ -380,23 +413,28 @@ class TokenVerifier:
         if self._typ is not None:
             typ = header.get("typ")
             if not isinstance(typ, str) or _media_type(typ) != self._typ:
-                raise AuthError(f"the token is not of the type this service accepts ({self._typ})",
-                                reason=f"typ {typ!r}"[:300])
+                raise AuthError(
+                    f"the token is not of the type this service accepts ({self._typ})", reason=f"typ {typ!r}"[:300]
+                )
         if alg not in self._algorithms:
-            raise AuthError("the token is not signed with an algorithm the identity provider's keys use",
-                            reason=f"alg {alg!r}")
+            raise AuthError(
+                "the token is not signed with an algorithm the identity provider's keys use", reason=f"alg {alg!r}"
+            )
         if not isinstance(kid, str) or not KID.fullmatch(kid):
             raise AuthError("the token's header names no usable signing key (kid)", reason=f"kid {kid!r}"[:300])
         try:
             jwk = keys.key(kid)
         except UnknownKey as exc:
-            raise AuthError("the token's signing key is not one the identity provider publishes",
-                            reason=str(exc)) from None
+            raise AuthError(
+                "the token's signing key is not one the identity provider publishes", reason=str(exc)
+            ) from None
         except ProviderUnavailable as exc:
             raise IdentityProviderUnavailable(str(exc), exc.retry_after) from None
         if jwk.algorithm_name != alg:
-            raise AuthError("the token is not signed with an algorithm the identity provider's keys use",
-                            reason=f"alg {alg!r} with the {jwk.algorithm_name} key {kid!r}")
+            raise AuthError(
+                "the token is not signed with an algorithm the identity provider's keys use",
+                reason=f"alg {alg!r} with the {jwk.algorithm_name} key {kid!r}",
+            )
         return jwk.key, [alg]
 
     def verify(self, token: str) -> Principal:
@@ -422,8 +460,10 @@ class TokenVerifier:
             raise AuthError("the token is not valid yet", reason=str(exc)) from None
         except jwt.InvalidSignatureError:
             if not self.production:
-                raise AuthError("the token was signed by another key, not this deployment's development key: "
-                                "make it with `cpp token` and the services' CPP_DATA_DIR") from None
+                raise AuthError(
+                    "the token was signed by another key, not this deployment's development key: "
+                    "make it with `cpp token` and the services' CPP_DATA_DIR"
+                ) from None
             raise AuthError("the token's signature does not match the identity provider's key") from None
         except jwt.InvalidTokenError as exc:
             raise AuthError("the token is not valid", reason=f"{type(exc).__name__}: {exc}") from None
@@ -433,8 +473,14 @@ class TokenVerifier:
             raise AuthError(str(exc), reason=exc.reason) from None
         if self.revocations is not None and self.revocations.refuses({**claims, "sub": who.user}):
             raise AuthError("the token has been revoked")
-        return Principal(user=who.user, role=who.roles[0], roles=who.roles, authority=who.authority, claims=claims,
-                         person={"name": who.name, "email": who.email, "team": who.team, "manager": who.manager})
+        return Principal(
+            user=who.user,
+            role=who.roles[0],
+            roles=who.roles,
+            authority=who.authority,
+            claims=claims,
+            person={"name": who.name, "email": who.email, "team": who.team, "manager": who.manager},
+        )
 
 
 def authenticate_request(verifier: TokenVerifier, authority_code: str) -> Principal:
@@ -446,13 +492,18 @@ def authenticate_request(verifier: TokenVerifier, authority_code: str) -> Princi
         raise AuthError("the Authorization header must be 'Bearer <token>'", error="invalid_request")
     principal = verifier.verify(token.strip())
     if principal.authority != authority_code:
-        raise Forbidden(f"the token is for authority {principal.authority!r}; this deployment serves {authority_code!r}")
+        raise Forbidden(
+            f"the token is for authority {principal.authority!r}; this deployment serves {authority_code!r}"
+        )
     return principal
 
 
 def _held(principal: Principal) -> str:
-    return (f"role {principal.role!r}" if len(principal.roles) == 1
-            else "roles " + ", ".join(repr(r) for r in principal.roles))
+    return (
+        f"role {principal.role!r}"
+        if len(principal.roles) == 1
+        else "roles " + ", ".join(repr(r) for r in principal.roles)
+    )
 
 
 def current_principal() -> Principal:

@@ -79,9 +79,22 @@ _STATE_VERSION = 1
 
 #: The files and folders a node folder may contain; destroy() refuses to delete others.
 _OWN_ENTRIES = {
-    STATE_FILE, ".lock", ".erlang.cookie", "rabbitmq.conf", "rabbitmq-env.conf",
-    "enabled_plugins", "advanced.config", "conf.d", "mnesia", "log", "rabbit.pid",
-    ".cache", ".config", ".hex", ".mix", "erl_crash.dump",
+    STATE_FILE,
+    ".lock",
+    ".erlang.cookie",
+    "rabbitmq.conf",
+    "rabbitmq-env.conf",
+    "enabled_plugins",
+    "advanced.config",
+    "conf.d",
+    "mnesia",
+    "log",
+    "rabbit.pid",
+    ".cache",
+    ".config",
+    ".hex",
+    ".mix",
+    "erl_crash.dump",
 }
 
 RABBITMQ_CONF = """\
@@ -126,7 +139,7 @@ def _proc_stat(pid: int) -> list[str] | None:
         raw = Path(f"/proc/{pid}/stat").read_bytes().decode("ascii", "replace")
     except OSError:
         return None
-    return raw[raw.rfind(")") + 2:].split()
+    return raw[raw.rfind(")") + 2 :].split()
 
 
 def _proc_alive(pid: int | None) -> bool:
@@ -365,7 +378,8 @@ class RabbitNode:
         """Environment for the RabbitMQ CLI tools (rabbitmqctl, rabbitmq-diagnostics ...)."""
         base = str(self.base_dir)
         env = {
-            k: v for k, v in os.environ.items()
+            k: v
+            for k, v in os.environ.items()
             if not k.startswith(("RABBITMQ_", "ERL_")) and k not in ("NOTIFY_SOCKET", _MARKER)
         }
         env.setdefault("LANG", "C.UTF-8")
@@ -408,12 +422,18 @@ class RabbitNode:
             raise BrokerNotInstalled(f"RabbitMQ is not installed: {path} is missing; {INSTALL_HINT}")
         return path
 
-    def _run_tool(self, tool: str, *args: str, timeout: float = 60, check: bool = True,
-                  input: str | None = None) -> subprocess.CompletedProcess:
+    def _run_tool(
+        self, tool: str, *args: str, timeout: float = 60, check: bool = True, input: str | None = None
+    ) -> subprocess.CompletedProcess:
         cmd = [str(self._tool(tool)), "-q", "-n", self.node_name, *map(str, args)]
         try:
             res = subprocess.run(
-                cmd, env=self.env(), cwd=self.base_dir, capture_output=True, text=True, timeout=timeout,
+                cmd,
+                env=self.env(),
+                cwd=self.base_dir,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
                 **({"input": input} if input is not None else {"stdin": subprocess.DEVNULL}),
             )
         except subprocess.TimeoutExpired as exc:
@@ -421,7 +441,9 @@ class RabbitNode:
         if check and res.returncode != 0:
             raise RabbitCtlError(
                 f"{shlex.join(cmd)} exited {res.returncode}: {(res.stderr or res.stdout).strip()}",
-                res.returncode, res.stdout, res.stderr,
+                res.returncode,
+                res.stdout,
+                res.stderr,
             )
         return res
 
@@ -489,8 +511,7 @@ class RabbitNode:
             saved = self._load_state()
             if self.is_running():
                 if saved.get("node_name") not in (None, self.node_name):
-                    raise BrokerError(
-                        f"{self.base_dir} already runs node {saved['node_name']}, not {self.node_name}")
+                    raise BrokerError(f"{self.base_dir} already runs node {saved['node_name']}, not {self.node_name}")
                 self.amqp_port = saved.get("amqp_port") or self.amqp_port
                 self.dist_port, self.epmd_port = saved.get("dist_port"), saved.get("epmd_port")
                 log.info("%s already running on port %s", self.node_name, self.amqp_port)
@@ -509,7 +530,8 @@ class RabbitNode:
                     break
                 except BaseException as exc:  # incl. KeyboardInterrupt: never leave a half-started node
                     in_use = isinstance(exc, BrokerStartError) and any(
-                        m in str(exc).lower() for m in ("eaddrinuse", "dist_port_already_used"))
+                        m in str(exc).lower() for m in ("eaddrinuse", "dist_port_already_used")
+                    )
                     self._stop_locked(timeout=30)
                     if not in_use or attempt == attempts or time.monotonic() > deadline:
                         raise
@@ -522,16 +544,30 @@ class RabbitNode:
         with contextlib.suppress(FileNotFoundError):
             (self.base_dir / "rabbit.pid").unlink()
         with open(self.console_log, "ab") as out:
-            out.write(f"\n{_CONSOLE_HEADER} {self.node_name} on 127.0.0.1:{self.amqp_port} "
-                      f"at {time.strftime('%Y-%m-%d %H:%M:%S')} ====\n".encode())
+            out.write(
+                f"\n{_CONSOLE_HEADER} {self.node_name} on 127.0.0.1:{self.amqp_port} "
+                f"at {time.strftime('%Y-%m-%d %H:%M:%S')} ====\n".encode()
+            )
             out.flush()
             self._proc = subprocess.Popen(
-                [str(server)], cwd=self.base_dir, env=self._server_env(), stdin=subprocess.DEVNULL,
-                stdout=out, stderr=subprocess.STDOUT, start_new_session=True, close_fds=True,
+                [str(server)],
+                cwd=self.base_dir,
+                env=self._server_env(),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                close_fds=True,
             )
         self._save_state(launcher_pid=self._proc.pid, beam_pid=None, watchdog_pid=None, started_at=None)
-        log.info("launched %s (pid %s, amqp %s, dist %s, epmd %s)", self.node_name, self._proc.pid,
-                 self.amqp_port, self.dist_port, self.epmd_port)
+        log.info(
+            "launched %s (pid %s, amqp %s, dist %s, epmd %s)",
+            self.node_name,
+            self._proc.pid,
+            self.amqp_port,
+            self.dist_port,
+            self.epmd_port,
+        )
 
     def _failure_report(self, head: int = 50, tail: int = 20) -> str:
         """This start's console output (the error comes first, the crash report last)
@@ -541,7 +577,7 @@ class RabbitNode:
             text = self.console_log.read_text(errors="replace")
         except OSError:
             text = ""
-        lines = [ln for ln in text[text.rfind(_CONSOLE_HEADER):].splitlines()[1:] if ln.strip()]
+        lines = [ln for ln in text[text.rfind(_CONSOLE_HEADER) :].splitlines()[1:] if ln.strip()]
         if len(lines) > head + tail:
             lines = lines[:head] + [f"[... {len(lines) - head - tail} lines ...]"] + lines[-tail:]
         if lines:
@@ -560,7 +596,8 @@ class RabbitNode:
             if launcher is not None and launcher.poll() is not None:
                 raise BrokerStartError(
                     f"RabbitMQ node {self.node_name} exited with status {launcher.returncode} while starting\n"
-                    + self._failure_report())
+                    + self._failure_report()
+                )
             if launcher is None and not self.is_running():
                 raise BrokerStartError(f"RabbitMQ node {self.node_name} is not running\n" + self._failure_report())
             if _port_open(port, timeout=0.5):
@@ -572,7 +609,8 @@ class RabbitNode:
             if time.monotonic() > deadline:
                 raise BrokerStartError(
                     f"RabbitMQ node {self.node_name} did not accept AMQP connections on port {self.amqp_port} "
-                    f"in time (last error: {last_error!r})\n" + self._failure_report())
+                    f"in time (last error: {last_error!r})\n" + self._failure_report()
+                )
             time.sleep(0.1)
 
     def _check_amqp(self) -> None:
@@ -653,8 +691,13 @@ class RabbitNode:
             if epmd:
                 env = {**self.env(), "ERL_EPMD_PORT": str(self.epmd_port)}
                 with contextlib.suppress(OSError, subprocess.TimeoutExpired):
-                    subprocess.run([str(epmd), "-port", str(self.epmd_port), "-kill"], env=env,
-                                   capture_output=True, timeout=10, stdin=subprocess.DEVNULL)
+                    subprocess.run(
+                        [str(epmd), "-port", str(self.epmd_port), "-kill"],
+                        env=env,
+                        capture_output=True,
+                        timeout=10,
+                        stdin=subprocess.DEVNULL,
+                    )
         until = time.monotonic() + 3
         while epmd_pids and time.monotonic() < until:
             epmd_pids = [p for p in epmd_pids if _proc_alive(p)]
@@ -667,10 +710,13 @@ class RabbitNode:
         """Stop the node and delete its folder (refuses folders holding foreign files)."""
         if not self.base_dir.exists():
             return
-        foreign = sorted(p.name for p in self.base_dir.iterdir()
-                         if p.name not in _OWN_ENTRIES and not p.name.startswith(STATE_FILE))
+        foreign = sorted(
+            p.name for p in self.base_dir.iterdir() if p.name not in _OWN_ENTRIES and not p.name.startswith(STATE_FILE)
+        )
         if foreign:
-            raise BrokerError(f"refusing to delete {self.base_dir}: it holds files that are not a node's: {foreign[:5]}")
+            raise BrokerError(
+                f"refusing to delete {self.base_dir}: it holds files that are not a node's: {foreign[:5]}"
+            )
         with self._locked():
             self._stop_locked(timeout)
             shutil.rmtree(self.base_dir)
@@ -687,16 +733,36 @@ class RabbitNode:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [pkg_root, env.get("PYTHONPATH")]))
         with open(self.log_dir / "watchdog.log", "ab") as errors:
             self._watchdog = subprocess.Popen(
-                [sys.executable, "-m", "cpp_shared.broker", "_watchdog", "--dir", str(self.base_dir),
-                 "--owner", f"{owner_pid}:{owner_start}", "--launcher", f"{launcher}:{_proc_start_time(launcher)}"],
-                env=env, cwd="/", stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=errors, start_new_session=True, close_fds=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "cpp_shared.broker",
+                    "_watchdog",
+                    "--dir",
+                    str(self.base_dir),
+                    "--owner",
+                    f"{owner_pid}:{owner_start}",
+                    "--launcher",
+                    f"{launcher}:{_proc_start_time(launcher)}",
+                ],
+                env=env,
+                cwd="/",
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=errors,
+                start_new_session=True,
+                close_fds=True,
             )
         self._save_state(watchdog_pid=self._watchdog.pid, owner_pid=owner_pid)
 
     def _stop_watchdog(self, pid: int | None) -> None:
-        if pid and pid != os.getpid() and _proc_alive(pid) and "_watchdog" in _proc_cmdline(pid) \
-                and str(self.base_dir) in _proc_cmdline(pid):
+        if (
+            pid
+            and pid != os.getpid()
+            and _proc_alive(pid)
+            and "_watchdog" in _proc_cmdline(pid)
+            and str(self.base_dir) in _proc_cmdline(pid)
+        ):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
         if self._watchdog is not None:
@@ -718,6 +784,7 @@ class RabbitNode:
 
 def _watchdog(base_dir: str, owner: str, launcher: str) -> int:
     """Stop the node of ``base_dir`` when the owner process is gone; exit when the node is."""
+
     def parse(spec: str) -> tuple[int, int | None]:
         pid, _, start = spec.partition(":")
         return int(pid), (int(start) if start not in ("", "None") else None)
@@ -730,8 +797,11 @@ def _watchdog(base_dir: str, owner: str, launcher: str) -> int:
         if _proc_start_time(launcher_pid) != launcher_start:
             return 0  # the node we watch has stopped (a later start has its own watchdog)
         if _proc_start_time(owner_pid) != owner_start:
-            print(f"{time.strftime('%H:%M:%S')} owner {owner_pid} is gone; stopping the node in {base_dir}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"{time.strftime('%H:%M:%S')} owner {owner_pid} is gone; stopping the node in {base_dir}",
+                file=sys.stderr,
+                flush=True,
+            )
             RabbitNode(base_dir).stop()
             return 0
         time.sleep(0.5)
@@ -748,13 +818,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = argparse.ArgumentParser(prog="python -m cpp_shared.broker", description="Private RabbitMQ node launcher")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, helptext in [("start", "start the node (no-op if running) and print export lines"),
-                           ("stop", "stop the node; keep its data"),
-                           ("destroy", "stop the node and delete its folder"),
-                           ("status", "print running/stopped; exit 0 if running, 3 if not")]:
+    for name, helptext in [
+        ("start", "start the node (no-op if running) and print export lines"),
+        ("stop", "stop the node; keep its data"),
+        ("destroy", "stop the node and delete its folder"),
+        ("status", "print running/stopped; exit 0 if running, 3 if not"),
+    ]:
         p = sub.add_parser(name, help=helptext)
-        p.add_argument("--dir", default=os.environ.get("CPP_BROKER_DIR"),
-                       help="node folder (default: $CPP_BROKER_DIR)")
+        p.add_argument("--dir", default=os.environ.get("CPP_BROKER_DIR"), help="node folder (default: $CPP_BROKER_DIR)")
         p.add_argument("--timeout", type=float, default=90 if name == "start" else 60)
         if name == "start":
             p.add_argument("--amqp-port", type=int, default=None)
@@ -788,8 +859,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         node = RabbitNode(args.dir)
         if args.command == "status":
             running = node.is_running()
-            print(f"{node.node_name} {'running' if running else 'stopped'}"
-                  + (f" on {node.amqp_url} (pid {node.pid})" if running else ""))
+            print(
+                f"{node.node_name} {'running' if running else 'stopped'}"
+                + (f" on {node.amqp_url} (pid {node.pid})" if running else "")
+            )
             return 0 if running else 3
         if not (node.base_dir / STATE_FILE).exists():
             print(f"broker: no node in {node.base_dir} (no {STATE_FILE}); nothing to do", file=sys.stderr)

@@ -5,6 +5,7 @@ the list at GET /v1/cases/{case_id}/events, so anyone can check that an event
 published by plans reached a service, and reached it once. Each record has an
 id of its own (not the event id): an event handled twice would show twice.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -27,13 +28,16 @@ def setup_store(store: Store) -> None:
 
 
 def record_case_event(event: dict, ctx: HandlerContext) -> None:
-    ctx.uow.insert(COLLECTION, {
-        "case_id": event["subject"],
-        "event_id": event["id"],
-        "type": event["type"],
-        "time": event["time"],
-        "received_at": datetime.now(timezone.utc).isoformat(),
-    })
+    ctx.uow.insert(
+        COLLECTION,
+        {
+            "case_id": event["subject"],
+            "event_id": event["id"],
+            "type": event["type"],
+            "time": event["time"],
+            "received_at": datetime.now(timezone.utc).isoformat(),
+        },
+    )
 
 
 def conference_state(event_type: str, data: dict) -> dict:
@@ -62,8 +66,9 @@ class CaseEventListSchema(Schema):
 
 
 def blueprint(service: str) -> Blueprint:
-    bp = Blueprint("case_events", __name__, url_prefix="/v1/cases",
-                   description=f"Case events the {service} service has consumed")
+    bp = Blueprint(
+        "case_events", __name__, url_prefix="/v1/cases", description=f"Case events the {service} service has consumed"
+    )
 
     @bp.route("/<case_id>/events")
     class CaseEvents(MethodView):

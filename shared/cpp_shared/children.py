@@ -8,6 +8,7 @@ record per child, kept from those events. A child's own events and its
 cases' events reach a service in no set order, so an event older (by its
 time) than the one the record was taken from does not undo it.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -45,8 +46,9 @@ def keep(event: dict[str, Any], ctx) -> None:
         return
     after = updated(ctx.store.collection(COLLECTION).find_one({"_id": data["child_id"]}), event)
     if after is not None:
-        ctx.uow.update(COLLECTION, {"_id": after["_id"]}, {"$set": {k: v for k, v in after.items() if k != "_id"}},
-                       upsert=True)
+        ctx.uow.update(
+            COLLECTION, {"_id": after["_id"]}, {"$set": {k: v for k, v in after.items() if k != "_id"}}, upsert=True
+        )
 
 
 def named(store, child_id: str | None) -> dict[str, Any] | None:

@@ -37,6 +37,7 @@ a provider's other roles and groups. A token naming no platform role is
 refused, as is one holding the partner role together with a staff role (a
 partner agency's account is never also a council's).
 """
+
 from __future__ import annotations
 
 import json
@@ -132,8 +133,10 @@ def parse_role_map(text: str) -> dict[str, tuple[str, ...]]:
             raise ConfigError(f"CPP_OIDC_ROLE_MAP: {value!r} must map to a role or a list of roles")
         unknown = [r for r in roles if r not in ROLES]
         if unknown:
-            raise ConfigError(f"CPP_OIDC_ROLE_MAP: {value!r} maps to {', '.join(map(repr, unknown))}, not a role "
-                              f"of the platform ({', '.join(ROLES)})")
+            raise ConfigError(
+                f"CPP_OIDC_ROLE_MAP: {value!r} maps to {', '.join(map(repr, unknown))}, not a role "
+                f"of the platform ({', '.join(ROLES)})"
+            )
         mapped[value] = tuple(dict.fromkeys((*mapped.get(value, ()), *roles)))
     if not mapped:
         raise ConfigError("CPP_OIDC_ROLE_MAP maps nothing")
@@ -218,17 +221,29 @@ class ClaimMap:
             roles = [roles]
         roles = tuple(r for r in ROLES if r in roles)
         if not roles:
-            raise ClaimError(f"the token holds none of the roles {', '.join(ROLES)}",
-                             reason=f"roles read from {', '.join(self.roles)}: "
-                                    + repr([claim(claims, n) for n in self.roles])[:300])
+            raise ClaimError(
+                f"the token holds none of the roles {', '.join(ROLES)}",
+                reason=f"roles read from {', '.join(self.roles)}: "
+                + repr([claim(claims, n) for n in self.roles])[:300],
+            )
         if "partner" in roles and len(roles) > 1:
-            raise ClaimError("the token holds the partner role with a council staff role; a partner agency's "
-                             "account may hold the partner role alone", reason=f"roles {list(roles)}")
+            raise ClaimError(
+                "the token holds the partner role with a council staff role; a partner agency's "
+                "account may hold the partner role alone",
+                reason=f"roles {list(roles)}",
+            )
         authority = _text(seen.get("authority"))
         if authority is None:
-            raise ClaimError("the token names no authority",
-                             reason=f"none of the claims {', '.join(self.authority_claim)}")
+            raise ClaimError(
+                "the token names no authority", reason=f"none of the claims {', '.join(self.authority_claim)}"
+            )
         email = _text(seen.get("email"))
-        return Identity(user=user, roles=roles, authority=authority, name=_text(seen.get("name")),
-                        email=email.lower() if email else None, team=_text(seen.get("team")),
-                        manager=_text(seen.get("manager")))
+        return Identity(
+            user=user,
+            roles=roles,
+            authority=authority,
+            name=_text(seen.get("name")),
+            email=email.lower() if email else None,
+            team=_text(seen.get("team")),
+            manager=_text(seen.get("manager")),
+        )

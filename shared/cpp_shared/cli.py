@@ -1,4 +1,5 @@
 """The ``cpp`` command line."""
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,11 @@ def _fail(message: str) -> NoReturn:
 
 
 @click.group(help="The child protection plan platform.")
-@click.version_option(package_name="cpp-shared", prog_name="cpp",
-                      message="%(prog)s %(version)s (the platform's shared library and command)")
+@click.version_option(
+    package_name="cpp-shared",
+    prog_name="cpp",
+    message="%(prog)s %(version)s (the platform's shared library and command)",
+)
 def main() -> None:
     pass
 
@@ -37,8 +41,10 @@ def service_main(service: str, argv: list[str] | None = None) -> None:
     main.main([command, service, *args], prog_name=f"python -m cpp_{service}")
 
 
-@main.command(help="Print a development bearer token (single-machine mode only). It is signed with the "
-                   "development key in CPP_DATA_DIR (default ./var), which the services must share.")
+@main.command(
+    help="Print a development bearer token (single-machine mode only). It is signed with the "
+    "development key in CPP_DATA_DIR (default ./var), which the services must share."
+)
 @click.option("--role", required=True, help="social_worker, team_manager, chair, partner, auditor or admin")
 @click.option("--also", "also", multiple=True, help="another role the user holds (repeat for more)")
 @click.option("--authority", default=None, help="authority code (default: the deployment's, from its plugins)")
@@ -48,8 +54,17 @@ def service_main(service: str, argv: list[str] | None = None) -> None:
 @click.option("--team", default=None, help="the user's team (the team claim)")
 @click.option("--manager", default=None, help="the user id of the user's manager (the manager claim)")
 @click.option("--ttl", default=12 * 3600, show_default=True, help="lifetime in seconds")
-def token(role: str, authority: str | None, user: str, name: str | None, email: str | None, team: str | None,
-          manager: str | None, ttl: int, also: tuple[str, ...]) -> None:
+def token(
+    role: str,
+    authority: str | None,
+    user: str,
+    name: str | None,
+    email: str | None,
+    team: str | None,
+    manager: str | None,
+    ttl: int,
+    also: tuple[str, ...],
+) -> None:
     from .auth import issue_dev_token
     from .plugins import PluginError, Plugins
 
@@ -58,15 +73,29 @@ def token(role: str, authority: str | None, user: str, name: str | None, email: 
         settings = Settings.from_env("plans")
         key = settings.dev_signing_key_file
         if not key.exists():
-            _fail(f"no development signing key at {key.resolve()} (data folder {settings.data_dir.resolve()}): "
-                  "start the platform once with `make run` (or `cpp up`), or set CPP_DATA_DIR to the folder the "
-                  "services use; a token signed by another key would only be refused")
+            _fail(
+                f"no development signing key at {key.resolve()} (data folder {settings.data_dir.resolve()}): "
+                "start the platform once with `make run` (or `cpp up`), or set CPP_DATA_DIR to the folder the "
+                "services use; a token signed by another key would only be refused"
+            )
         if authority is None:
             authority = Plugins(settings.plugins).authority()["code"]
         click.echo(f"cpp token: signed with the development key in {settings.data_dir.resolve()}", err=True)
-        click.echo(issue_dev_token(settings, role=role, authority=authority, user=user, ttl_seconds=ttl,
-                                   name=name, email=email, team=team, manager=manager, create_key=False,
-                                   also=also))
+        click.echo(
+            issue_dev_token(
+                settings,
+                role=role,
+                authority=authority,
+                user=user,
+                ttl_seconds=ttl,
+                name=name,
+                email=email,
+                team=team,
+                manager=manager,
+                create_key=False,
+                also=also,
+            )
+        )
     except (ConfigError, PluginError, ValueError) as exc:
         _fail(str(exc))
 
@@ -112,8 +141,17 @@ def _preflight(service: str):
 @click.option("--workers", default=None, type=int, help="gunicorn worker processes (default WEB_CONCURRENCY or 2)")
 def serve(service: str, bind: str | None, workers: int | None) -> None:
     spec, settings = _preflight(service)
-    argv = [sys.executable, "-m", "gunicorn", "--config", "python:cpp_shared.gunicorn_conf",
-            "--bind", bind or f"{settings.host}:{settings.port}", "--name", f"cpp-{service}"]
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        "python:cpp_shared.gunicorn_conf",
+        "--bind",
+        bind or f"{settings.host}:{settings.port}",
+        "--name",
+        f"cpp-{service}",
+    ]
     if workers:
         argv += ["--workers", str(workers)]
     argv.append(f"{spec.app_module}:create_app()")
@@ -128,8 +166,10 @@ def worker(service: str) -> None:
 
     spec, settings = _preflight(service)
     if not spec.worker:
-        _fail(f"{service}: this service has no worker (it publishes and consumes no events); "
-              f"`cpp serve {service}` runs all of it")
+        _fail(
+            f"{service}: this service has no worker (it publishes and consumes no events); "
+            f"`cpp serve {service}` runs all of it"
+        )
     try:
         worker = Worker(build_context(spec, settings))
     except ConfigError as exc:  # e.g. no audit checkpoint key in production
@@ -137,11 +177,16 @@ def worker(service: str) -> None:
     worker.run()
 
 
-@main.command("worker-health", help="Exit 0 while the service's worker on this machine (or in this container) is "
-                                    "alive: its heartbeat file (CPP_WORKER_HEARTBEAT_FILE) is fresh and names no "
-                                    "stopped thread; else say why and exit 1. For a container's healthcheck.")
+@main.command(
+    "worker-health",
+    help="Exit 0 while the service's worker on this machine (or in this container) is "
+    "alive: its heartbeat file (CPP_WORKER_HEARTBEAT_FILE) is fresh and names no "
+    "stopped thread; else say why and exit 1. For a container's healthcheck.",
+)
 @click.argument("service")
-@click.option("--max-age", default=heartbeat.STALE_AFTER, show_default=True, help="seconds after which a heartbeat is stale")
+@click.option(
+    "--max-age", default=heartbeat.STALE_AFTER, show_default=True, help="seconds after which a heartbeat is stale"
+)
 def worker_health(service: str, max_age: float) -> None:
     try:
         path = heartbeat.heartbeat_path(Settings.from_env(service))
@@ -170,21 +215,37 @@ def _audit_service(service: str) -> Settings:
         _fail(f"{service}: {exc}")
 
 
-@audit.command("verify", help="Check a service's audit log: its hash chain from the first entry to the last, "
-                              "its checkpoint file (signatures and chaining) and the log against every signed "
-                              "checkpoint (a cut tail, a rewrite, a head that went backwards). Exit 1 on any "
-                              "problem; 'intact' only when all hold.")
+@audit.command(
+    "verify",
+    help="Check a service's audit log: its hash chain from the first entry to the last, "
+    "its checkpoint file (signatures and chaining) and the log against every signed "
+    "checkpoint (a cut tail, a rewrite, a head that went backwards). Exit 1 on any "
+    "problem; 'intact' only when all hold.",
+)
 @click.option("--service", default="plans", show_default=True)
-@click.option("--public-key", "public_key_file", type=click.Path(dir_okay=False, exists=True), default=None,
-              help="the checkpoints' public key (PEM; default CPP_AUDIT_CHECKPOINT_PUBLIC_KEY_FILE, else derived "
-                   "from the private key)")
-@click.option("--checkpoint-file", type=click.Path(dir_okay=False), default=None,
-              help="the checkpoint file (default CPP_AUDIT_CHECKPOINT_DIR/<service>.jsonl), e.g. a copy kept in "
-                   "WORM storage")
-@click.option("--copies-from", multiple=True, metavar="SERVICE",
-              help="also compare the copies of the checkpoints this other service keeps (repeatable)")
-def audit_verify(service: str, public_key_file: str | None, checkpoint_file: str | None,
-                 copies_from: tuple[str, ...]) -> None:
+@click.option(
+    "--public-key",
+    "public_key_file",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="the checkpoints' public key (PEM; default CPP_AUDIT_CHECKPOINT_PUBLIC_KEY_FILE, else derived "
+    "from the private key)",
+)
+@click.option(
+    "--checkpoint-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="the checkpoint file (default CPP_AUDIT_CHECKPOINT_DIR/<service>.jsonl), e.g. a copy kept in WORM storage",
+)
+@click.option(
+    "--copies-from",
+    multiple=True,
+    metavar="SERVICE",
+    help="also compare the copies of the checkpoints this other service keeps (repeatable)",
+)
+def audit_verify(
+    service: str, public_key_file: str | None, checkpoint_file: str | None, copies_from: tuple[str, ...]
+) -> None:
     from pathlib import Path
 
     from . import audit_checkpoints as ac
@@ -198,9 +259,13 @@ def audit_verify(service: str, public_key_file: str | None, checkpoint_file: str
         for other in copies_from:
             other_store = open_store(_audit_service(other).store_url)
             copies += [(f"the {other} service", c) for c in ac.kept_copies(other_store, service)]
-        result = ac.verify(open_store(settings.store_url), service,
-                           checkpoint_file=Path(checkpoint_file) if checkpoint_file else cfg.file,
-                           public_key=public_key, copies=copies)
+        result = ac.verify(
+            open_store(settings.store_url),
+            service,
+            checkpoint_file=Path(checkpoint_file) if checkpoint_file else cfg.file,
+            public_key=public_key,
+            copies=copies,
+        )
     except (ConfigError, StoreError) as exc:
         _fail(f"{service}: {exc}")
     for warning in result.warnings:
@@ -211,15 +276,20 @@ def audit_verify(service: str, public_key_file: str | None, checkpoint_file: str
         click.echo(f"{service} audit log NOT intact: {len(result.problems)} problem(s) found", err=True)
         sys.exit(1)
     if result.intact and (latest := result.latest) is not None:
-        click.echo(f"{service} audit log intact: {result.entries} entries, chain verified, consistent with "
-                   f"{result.checkpoints} signed checkpoint(s) (latest: entry {latest['seq']} at {latest['at']}, "
-                   f"key {latest['key_id']})")
+        click.echo(
+            f"{service} audit log intact: {result.entries} entries, chain verified, consistent with "
+            f"{result.checkpoints} signed checkpoint(s) (latest: entry {latest['seq']} at {latest['at']}, "
+            f"key {latest['key_id']})"
+        )
     else:
         click.echo(f"{service} audit log chain verified: {result.entries} entries (no checkpoint to compare with)")
 
 
-@audit.command("checkpoint", help="Sign a checkpoint of a service's audit log head now, append it to the "
-                                  "service's checkpoint file and publish it (audit.checkpointed.v1).")
+@audit.command(
+    "checkpoint",
+    help="Sign a checkpoint of a service's audit log head now, append it to the "
+    "service's checkpoint file and publish it (audit.checkpointed.v1).",
+)
 @click.option("--service", default="plans", show_default=True)
 def audit_checkpoint(service: str) -> None:
     from . import audit_checkpoints as ac
@@ -237,8 +307,10 @@ def audit_checkpoint(service: str) -> None:
         sys.exit(1)
     except (ConfigError, PluginError, StoreError, OSError) as exc:
         _fail(f"{service}: {exc}")
-    click.echo(f"{service} audit log checkpointed at entry {checkpoint['seq']} ({checkpoint['at']}, key "
-               f"{checkpoint['key_id']}) in {checkpointer.path}")
+    click.echo(
+        f"{service} audit log checkpointed at entry {checkpoint['seq']} ({checkpoint['at']}, key "
+        f"{checkpoint['key_id']}) in {checkpointer.path}"
+    )
 
 
 @main.group(help="A private RabbitMQ node in a folder (for `cpp up` and tests).")

@@ -12,6 +12,7 @@ unset). Setting both forms of one name is refused, and so is a file that
 cannot be read. Settings whose own name ends in _FILE are paths
 already and have no such form.
 """
+
 from __future__ import annotations
 
 import os
@@ -37,8 +38,6 @@ def default_port(service: str) -> int:
         return load_service(service).port
     except UnknownService as exc:
         raise ConfigError(f"CPP_{service.upper()}_PORT is not set, and there is no default port: {exc}") from None
-
-
 
 
 @overload
@@ -165,7 +164,9 @@ class Settings:
         except ValueError:
             relay_lease_seconds = float("nan")
         if not 0.3 <= relay_lease_seconds <= 600:
-            raise ConfigError(f"CPP_RELAY_LEASE_SECONDS must be a number of seconds from 0.3 to 600, got {lease_text!r}")
+            raise ConfigError(
+                f"CPP_RELAY_LEASE_SECONDS must be a number of seconds from 0.3 to 600, got {lease_text!r}"
+            )
         return cls(
             service=service,
             mode=mode,
@@ -179,7 +180,9 @@ class Settings:
             oidc_jwks_url=_lookup(env, service, "OIDC_JWKS_URL"),
             oidc_issuer=_lookup(env, service, "OIDC_ISSUER"),
             oidc_audience=_lookup(env, service, "OIDC_AUDIENCE", "cpp"),
-            retry_delays=_float_list(_lookup(env, service, "BUS_RETRY_DELAYS", "1,5,30,120,600"), "CPP_BUS_RETRY_DELAYS"),
+            retry_delays=_float_list(
+                _lookup(env, service, "BUS_RETRY_DELAYS", "1,5,30,120,600"), "CPP_BUS_RETRY_DELAYS"
+            ),
             prefetch=prefetch,
             relay_batch=relay_batch,
             relay_lease_seconds=relay_lease_seconds,

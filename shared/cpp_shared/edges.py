@@ -18,6 +18,7 @@ id, JSON bodies that could not be stored, and the headers of every answer.
   that allows its inline styles, gets ``frame-ancestors 'none'`` added),
   ``X-Frame-Options: DENY``, ``Referrer-Policy: no-referrer`` and HSTS.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,8 +44,10 @@ def install(app: Flask) -> None:
 
 REQUEST_ID_HEADER = "X-Request-Id"
 CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-BAD_CLIENT_REQUEST_ID = (f"{REQUEST_ID_HEADER} must be at most 128 characters of letters, digits and . _ : - "
-                         "(the server gives each request its own id and answers it in this header)")
+BAD_CLIENT_REQUEST_ID = (
+    f"{REQUEST_ID_HEADER} must be at most 128 characters of letters, digits and . _ : - "
+    "(the server gives each request its own id and answers it in this header)"
+)
 
 
 def start_request_ids() -> None:
@@ -111,7 +114,7 @@ def _text_problem(text: str) -> str | None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
-        bad = text[exc.start:exc.end]
+        bad = text[exc.start : exc.end]
         return NOT_TEXT.format(what=f"a lone surrogate ({_shown(bad)})")
     return None
 
@@ -188,6 +191,7 @@ SECURITY_HEADERS = {
     "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
 }
 CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'"
+
 
 def add_security_headers(response: Response) -> Response:
     headers = response.headers

@@ -11,6 +11,7 @@ knows which record the request changes (it registers ``CURRENT_VERSION``:
 the version of the record the request is about, or None); otherwise it
 shows the header's form, never a made-up version.
 """
+
 from __future__ import annotations
 
 import re
@@ -28,10 +29,14 @@ CURRENT_VERSION = "cpp_etags_current_version"
 def no_etag_message(version: int | None = None) -> str:
     """The 428's message: with the record's own ETag when it is known."""
     if version is None:
-        return ('this update needs If-Match: the ETag of the record as you read it (GET it first and send its '
-                'ETag header back: If-Match: "<version>")')
-    return (f'this update needs If-Match: the ETag of the record as you read it, e.g. If-Match: "{version}" for '
-            f'the record as it is now (GET it first if you have not read this version)')
+        return (
+            "this update needs If-Match: the ETag of the record as you read it (GET it first and send its "
+            'ETag header back: If-Match: "<version>")'
+        )
+    return (
+        f'this update needs If-Match: the ETag of the record as you read it, e.g. If-Match: "{version}" for '
+        f"the record as it is now (GET it first if you have not read this version)"
+    )
 
 
 NO_ETAG = no_etag_message()

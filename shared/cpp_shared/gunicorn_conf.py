@@ -4,6 +4,7 @@ Tunable from the environment: WEB_CONCURRENCY (worker processes, default 2),
 GUNICORN_THREADS (threads per worker, default 4), GUNICORN_TIMEOUT (seconds).
 The bind address comes from ``cpp serve`` or --bind.
 """
+
 import os
 import shutil
 import tempfile

@@ -11,6 +11,7 @@ fresh and 1, saying why, when it is missing, older than ``STALE_AFTER``
 seconds or names a thread that stopped: a hung process, a dead loop and a
 worker that never started all show as unhealthy.
 """
+
 from __future__ import annotations
 
 import json
@@ -56,8 +57,9 @@ def problem(path: Path, now: float | None = None, stale_after: float = STALE_AFT
     return None
 
 
-def run(path: Path, threads: Callable[[], list[threading.Thread]], stop: threading.Event,
-        interval: float = INTERVAL) -> None:
+def run(
+    path: Path, threads: Callable[[], list[threading.Thread]], stop: threading.Event, interval: float = INTERVAL
+) -> None:
     """Beat every ``interval`` seconds until ``stop``, naming any of ``threads`` no longer alive; remove the file
     at the end."""
     try:

@@ -46,6 +46,7 @@ guess as a UUID keeps it so.
 Records past their time are ignored and removed when their key comes again,
 and by the worker's sweep (``background``).
 """
+
 from __future__ import annotations
 
 import base64
@@ -84,10 +85,14 @@ MOST_HOURS = 720
 SWEEP_SECONDS = 600.0
 SWEEP_BATCH = 500
 
-BAD_KEY = (f"{HEADER} must be 1 to {MAX_KEY} printable ASCII characters (letters, digits, punctuation, spaces); "
-           "a new UUID for each new request is best")
-OTHER_REQUEST = (f"This {HEADER} was already used for another request (another method, path, body or role) "
-                 "within the time keys are kept; send a new key with a new request")
+BAD_KEY = (
+    f"{HEADER} must be 1 to {MAX_KEY} printable ASCII characters (letters, digits, punctuation, spaces); "
+    "a new UUID for each new request is best"
+)
+OTHER_REQUEST = (
+    f"This {HEADER} was already used for another request (another method, path, body or role) "
+    "within the time keys are kept; send a new key with a new request"
+)
 
 _G = "cpp_idempotent_request"
 _INFO = b"cpp idempotency v1"
@@ -113,6 +118,7 @@ def hours_setting(settings: Settings) -> int:
 
 
 # --- the store view that holds an idempotent request's unit of work ---
+
 
 class HoldingStore(ScopedStore):
     """The authority's view (``ScopedStore``) whose ``unit_of_work``, while an
@@ -162,8 +168,9 @@ class _HeldUnit(UnitOfWork):
         self.wrote = True
         self.inner.update(collection, filter, update, upsert=upsert)
 
-    def publish(self, routing_key: str, body: dict[str, Any], *, message_id: str,
-                headers: dict[str, Any] | None = None) -> None:
+    def publish(
+        self, routing_key: str, body: dict[str, Any], *, message_id: str, headers: dict[str, Any] | None = None
+    ) -> None:
         self.wrote = True
         self.inner.publish(routing_key, body, message_id=message_id, headers=headers)
 
@@ -179,6 +186,7 @@ class _HeldUnit(UnitOfWork):
 
 
 # --- one idempotent request ---
+
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode("ascii")
@@ -222,9 +230,17 @@ class _Pending:
         self.store, self.key, self.principal = store, key, principal
         scope = "\0".join(("cpp idempotency", store.authority, principal.user, key))
         self.record_id = hashlib.sha256(scope.encode("utf-8")).hexdigest()
-        self.fingerprint = hashlib.sha256(json.dumps(
-            [request.method, request.path, request.query_string.decode("latin-1"), " ".join(principal.roles),
-             _canonical_body()]).encode("ascii")).hexdigest()
+        self.fingerprint = hashlib.sha256(
+            json.dumps(
+                [
+                    request.method,
+                    request.path,
+                    request.query_string.decode("latin-1"),
+                    " ".join(principal.roles),
+                    _canonical_body(),
+                ]
+            ).encode("ascii")
+        ).hexdigest()
         self.held: _HeldUnit | None = None
         self.after: list[Callable[[], None]] = []  # what waits for the held unit's commit
         self.failure: StoreError | None = None  # set when the view runs again to answer its commit's failure
@@ -259,8 +275,9 @@ class _Pending:
             return None
         try:
             _, salt, nonce, sealed = record["sealed"].split(".")
-            opened = AESGCM(_derive(self.key, _unb64(salt))).decrypt(_unb64(nonce), _unb64(sealed),
-                                                                      self.record_id.encode("ascii"))
+            opened = AESGCM(_derive(self.key, _unb64(salt))).decrypt(
+                _unb64(nonce), _unb64(sealed), self.record_id.encode("ascii")
+            )
             return json.loads(opened)
         except (InvalidTag, ValueError, KeyError):
             return {"fingerprint": None}
@@ -276,12 +293,16 @@ class _Pending:
             "request_id": g.get("request_id"),
         }
         salt, nonce = os.urandom(16), os.urandom(12)
-        sealed = AESGCM(_derive(self.key, salt)).encrypt(nonce, json.dumps(kept).encode("utf-8"),
-                                                        self.record_id.encode("ascii"))
+        sealed = AESGCM(_derive(self.key, salt)).encrypt(
+            nonce, json.dumps(kept).encode("utf-8"), self.record_id.encode("ascii")
+        )
         created = now()
-        return {"_id": self.record_id, "created_at": datetime.fromtimestamp(created, timezone.utc).isoformat(),
-                "expires_at": created + self.store.keep_hours * 3600.0,
-                "sealed": ".".join(("v1", _b64(salt), _b64(nonce), _b64(sealed)))}
+        return {
+            "_id": self.record_id,
+            "created_at": datetime.fromtimestamp(created, timezone.utc).isoformat(),
+            "expires_at": created + self.store.keep_hours * 3600.0,
+            "sealed": ".".join(("v1", _b64(salt), _b64(nonce), _b64(sealed))),
+        }
 
     def commit(self, response: Response) -> StoreError | None:
         """Commit the held unit with the answer; the error that undid it, if any."""
@@ -299,9 +320,14 @@ class _Pending:
             # It shows the record again: audited as the create was.
             shown = kept["audit"]
             with ScopedStore.unit_of_work(self.store) as uow:  # committed now, never held
-                audit.record_write(uow, "replay", shown["record_type"], shown["record_id"],
-                                   child_id=shown.get("child_id"),
-                                   detail={"replayed_request_id": kept.get("request_id")})
+                audit.record_write(
+                    uow,
+                    "replay",
+                    shown["record_type"],
+                    shown["record_id"],
+                    child_id=shown.get("child_id"),
+                    detail={"replayed_request_id": kept.get("request_id")},
+                )
         log.info("idempotent replay", replayed_request_id=kept.get("request_id"))
         response = current_app.response_class(kept["body"], status=kept["status"], mimetype=kept["mimetype"])
         for name, value in kept["headers"].items():
@@ -338,7 +364,8 @@ PARAMETER = {
         "again: within CPP_IDEMPOTENCY_HOURS (24 unless set) the same key with the same request gets the first "
         "request's answer again, with Idempotent-Replayed: true, and makes nothing new; the same key with another "
         "request is a 422. Keys are each user's own. Only an answer that was committed is kept: after a 4xx the "
-        "same key may be sent with the request put right."),
+        "same key may be sent with the request put right."
+    ),
     "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY, "pattern": "^[ -~]+$"},
 }
 
@@ -401,19 +428,29 @@ def _documented(apidoc: dict[str, Any]) -> dict[str, Any]:
             if isinstance(answer, dict):
                 answer.setdefault("headers", {})[REPLAYED] = {
                     "description": f"true when this is the kept answer of an earlier request with the same {HEADER}",
-                    "schema": {"type": "string", "enum": ["true"]}}
-    responses.setdefault(400, []).append({
-        "schema": ErrorSchema(), "content_type": None,
-        "description": f"a header is malformed: {HEADER} not 1 to {MAX_KEY} printable ASCII characters "
-                       "(errors.headers names it)"})
-    responses.setdefault(422, []).append({
-        "schema": ErrorSchema(), "content_type": None,
-        "description": f"the body is invalid (errors.json, by field), or the {HEADER} was used for another "
-                       "request (errors.headers)"})
+                    "schema": {"type": "string", "enum": ["true"]},
+                }
+    responses.setdefault(400, []).append(
+        {
+            "schema": ErrorSchema(),
+            "content_type": None,
+            "description": f"a header is malformed: {HEADER} not 1 to {MAX_KEY} printable ASCII characters "
+            "(errors.headers names it)",
+        }
+    )
+    responses.setdefault(422, []).append(
+        {
+            "schema": ErrorSchema(),
+            "content_type": None,
+            "description": f"the body is invalid (errors.json, by field), or the {HEADER} was used for another "
+            "request (errors.headers)",
+        }
+    )
     return doc
 
 
 # --- expired keys ---
+
 
 def remove_expired(store: Store, *, batch: int = SWEEP_BATCH) -> int:
     """Remove the authority's expired keys; how many went."""
@@ -438,8 +475,9 @@ def background(ctx: Any) -> list[tuple[str, Callable[[threading.Event], None]]]:
                 if removed:
                     log.info("expired idempotency keys removed", count=removed)
             except StoreError as exc:
-                log.warning("expired idempotency keys not removed; will try again",
-                            error=f"{type(exc).__name__}: {exc}")
+                log.warning(
+                    "expired idempotency keys not removed; will try again", error=f"{type(exc).__name__}: {exc}"
+                )
             if stop.wait(SWEEP_SECONDS):
                 return
 

@@ -20,6 +20,7 @@ trusted:
   unknown then cannot be checked: :class:`ProviderUnavailable` (a 503 with
   Retry-After, not a 401 that tells the client to sign in again).
 """
+
 from __future__ import annotations
 
 import math
@@ -48,9 +49,18 @@ class UnknownKey(Exception):
 
 
 class ProviderKeys:
-    def __init__(self, url: str, *, refresh_seconds: float = 300, grace_seconds: float = 3600,
-                 min_refetch_seconds: float = 5, timeout: float = 5, wait_seconds: float = 0.5,
-                 ssl_context: ssl.SSLContext | None = None, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        url: str,
+        *,
+        refresh_seconds: float = 300,
+        grace_seconds: float = 3600,
+        min_refetch_seconds: float = 5,
+        timeout: float = 5,
+        wait_seconds: float = 0.5,
+        ssl_context: ssl.SSLContext | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.url = url
         self.refresh_seconds = refresh_seconds
         self.grace_seconds = grace_seconds
@@ -58,8 +68,9 @@ class ProviderKeys:
         self.wait_seconds = wait_seconds
         self._clock = clock
         # No caching in PyJWT: this class is the cache.
-        self._client = jwt.PyJWKClient(url, cache_keys=False, cache_jwk_set=False, timeout=timeout,
-                                       ssl_context=ssl_context)
+        self._client = jwt.PyJWKClient(
+            url, cache_keys=False, cache_jwk_set=False, timeout=timeout, ssl_context=ssl_context
+        )
         self._lock = threading.Lock()
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at: float | None = None  # the last fetch that succeeded
@@ -188,7 +199,8 @@ class ProviderKeys:
                 f"the identity provider's keys could not be fetched from {self.url} "
                 f"({self._error or 'no answer yet'}); last fetched "
                 f"{'never' if self._fetched_at is None else f'{age:.0f} s ago'}",
-                retry_after=self._retry_after(now))
+                retry_after=self._retry_after(now),
+            )
 
     def status(self) -> str:
         """For /readyz, without waiting: ``ok``; ``degraded: ...`` while the provider cannot be reached and the
@@ -204,6 +216,8 @@ class ProviderKeys:
             why = self._error or ("no answer yet" if self._inflight is not None else "not fetched yet")
             if age < self.refresh_seconds + self.grace_seconds:
                 left = self.refresh_seconds + self.grace_seconds - age
-                return (f"degraded: the keys could not be fetched from {self.url} ({why}); "
-                        f"the keys fetched {age:.0f} s ago are trusted for {left:.0f} s more")
+                return (
+                    f"degraded: the keys could not be fetched from {self.url} ({why}); "
+                    f"the keys fetched {age:.0f} s ago are trusted for {left:.0f} s more"
+                )
             return f"unavailable: the keys could not be fetched from {self.url} ({why})"

@@ -40,6 +40,7 @@ and the platform's JSON error body naming the limit; it is counted in
 request through (and logs the error): the lookup must keep answering when
 only its counters are unavailable.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -76,6 +77,7 @@ OFF = ("off", "none", "no")
 
 
 # --- whom a limit counts ------------------------------------------------------
+
 
 def client_address() -> str:
     """The client's address: the peer's, or, behind CPP_TRUSTED_PROXIES
@@ -114,8 +116,14 @@ class Rule:
     exempt: Callable[[], bool] | None = None
 
 
-TOKEN_FAILURES = Rule("token_failures", "RATE_LIMIT_TOKEN_FAILURES", "30/minute", by_address,
-                      "requests with a missing or refused bearer token from this address", counts=refused)
+TOKEN_FAILURES = Rule(
+    "token_failures",
+    "RATE_LIMIT_TOKEN_FAILURES",
+    "30/minute",
+    by_address,
+    "requests with a missing or refused bearer token from this address",
+    counts=refused,
+)
 
 
 def limited(*rules: Rule) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -132,6 +140,7 @@ def limited(*rules: Rule) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 
 # --- settings -----------------------------------------------------------------
 
+
 def configured(settings: Settings, rule: Rule) -> str | None:
     """The rule's limits as set (validated), or None when it is off."""
     text = (settings.setting(rule.setting, rule.default) or "").strip()
@@ -140,10 +149,14 @@ def configured(settings: Settings, rule: Rule) -> str | None:
     try:
         items = parse_many(text)
     except ValueError:
-        raise ConfigError(f"CPP_{rule.setting} must be a limit such as {rule.default} "
-                          f"(several separated by ';', or off), got {text!r}") from None
+        raise ConfigError(
+            f"CPP_{rule.setting} must be a limit such as {rule.default} "
+            f"(several separated by ';', or off), got {text!r}"
+        ) from None
     if any(item.amount < 1 for item in items):
-        raise ConfigError(f"CPP_{rule.setting} must allow at least one request (set it to off to lift it), got {text!r}")
+        raise ConfigError(
+            f"CPP_{rule.setting} must allow at least one request (set it to off to lift it), got {text!r}"
+        )
     return text
 
 
@@ -154,7 +167,9 @@ def trusted_proxies(settings: Settings) -> int:
     except ValueError:
         n = -1
     if n < 0:
-        raise ConfigError(f"CPP_TRUSTED_PROXIES must be the number of proxies in front of the service (0 or more), got {text!r}")
+        raise ConfigError(
+            f"CPP_TRUSTED_PROXIES must be the number of proxies in front of the service (0 or more), got {text!r}"
+        )
     return n
 
 
@@ -187,6 +202,7 @@ def _sqlite_path(url: str) -> str:
 
 
 # --- SQLite storage -------------------------------------------------------------
+
 
 class SQLiteStorage(Storage):
     """Fixed-window counters in a SQLite file, shared by every process that
@@ -234,8 +250,10 @@ class SQLiteStorage(Storage):
         conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute(f"CREATE TABLE IF NOT EXISTS {self.TABLE} "
-                     "(key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires_at REAL NOT NULL) WITHOUT ROWID")
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.TABLE} "
+            "(key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires_at REAL NOT NULL) WITHOUT ROWID"
+        )
         self._local.conn, self._local.pid = conn, os.getpid()
         return conn
 
@@ -255,21 +273,28 @@ class SQLiteStorage(Storage):
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         now = time.time()
         with self._transaction() as conn:
-            [(count,)] = conn.execute(self._UPSERT, {"key": key, "amount": amount, "expires_at": now + expiry,
-                                                     "now": now}).fetchall()
+            [(count,)] = conn.execute(
+                self._UPSERT, {"key": key, "amount": amount, "expires_at": now + expiry, "now": now}
+            ).fetchall()
             if next(self._hits) % self.PRUNE_EVERY == 0:
                 conn.execute(f"DELETE FROM {self.TABLE} WHERE expires_at <= ?", (now,))
         return int(count)
 
     def get(self, key: str) -> int:
-        row = self._connection().execute(f"SELECT count FROM {self.TABLE} WHERE key = ? AND expires_at > ?",
-                                         (key, time.time())).fetchone()
+        row = (
+            self._connection()
+            .execute(f"SELECT count FROM {self.TABLE} WHERE key = ? AND expires_at > ?", (key, time.time()))
+            .fetchone()
+        )
         return int(row[0]) if row else 0
 
     def get_expiry(self, key: str) -> float:
         now = time.time()
-        row = self._connection().execute(f"SELECT expires_at FROM {self.TABLE} WHERE key = ? AND expires_at > ?",
-                                         (key, now)).fetchone()
+        row = (
+            self._connection()
+            .execute(f"SELECT expires_at FROM {self.TABLE} WHERE key = ? AND expires_at > ?", (key, now))
+            .fetchone()
+        )
         return float(row[0]) if row else now
 
     def check(self) -> bool:
@@ -292,6 +317,7 @@ class SQLiteStorage(Storage):
 
 # --- the app's limits -----------------------------------------------------------
 
+
 class RateLimited(TooManyRequests):
     """A refusal built here (the bearer-token limit); its response is ready."""
 
@@ -310,8 +336,16 @@ class RateLimits:
             app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies)  # type: ignore[method-assign]
         uri, options = storage_url(settings)
         self.storage_uri = uri
-        self.limiter = Limiter(by_address, app=app, storage_uri=uri, storage_options=options, strategy="fixed-window",
-                               headers_enabled=False, swallow_errors=True, key_prefix=KEY_PREFIX)
+        self.limiter = Limiter(
+            by_address,
+            app=app,
+            storage_uri=uri,
+            storage_options=options,
+            strategy="fixed-window",
+            headers_enabled=False,
+            swallow_errors=True,
+            key_prefix=KEY_PREFIX,
+        )
         self.strategy = FixedWindowRateLimiter(self.limiter.storage)
         self._limit_views(app, settings)
         app.register_error_handler(TooManyRequests, self._too_many)
@@ -340,9 +374,15 @@ class RateLimits:
                     continue
                 # A HEAD request runs the GET method (and is counted with it).
                 methods = None if method is None else [method, "HEAD"] if method == "GET" else [method]
-                wrapped = self.limiter.limit(text, key_func=rule.key, scope=rule.name,
-                                             methods=methods, deduct_when=rule.counts,
-                                             exempt_when=rule.exempt, on_breach=partial(self._breached, rule))(wrapped)
+                wrapped = self.limiter.limit(
+                    text,
+                    key_func=rule.key,
+                    scope=rule.name,
+                    methods=methods,
+                    deduct_when=rule.counts,
+                    exempt_when=rule.exempt,
+                    on_breach=partial(self._breached, rule),
+                )(wrapped)
             app.view_functions[endpoint] = wrapped
 
     # refusals
@@ -354,9 +394,13 @@ class RateLimits:
         retry_after = max(1, math.ceil(resets_at - time.time()))
         self.metrics.rate_limited(rule.name)
         logs.bind_context(rate_limit=rule.name)  # on the request's log line
-        response = jsonify(error_body(429, "Too Many Requests",
-                                      f"too many {rule.what} (limit {rule.name}: {item}); "
-                                      f"try again in {retry_after} s"))
+        response = jsonify(
+            error_body(
+                429,
+                "Too Many Requests",
+                f"too many {rule.what} (limit {rule.name}: {item}); try again in {retry_after} s",
+            )
+        )
         response.status_code = 429
         response.headers["Retry-After"] = str(retry_after)
         return response

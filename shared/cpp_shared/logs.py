@@ -4,6 +4,7 @@
 while handling one request or one message, so a single event can be followed
 from the HTTP call that caused it, through the outbox relay, to each consumer.
 """
+
 from __future__ import annotations
 
 import logging

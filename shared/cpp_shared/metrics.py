@@ -8,6 +8,7 @@ figures survive restarts and crashes: the outbox backlog and its oldest
 message's age, and the messages consumed, retried and parked by handler,
 counted in the same commits as the consumer's work (``BusCounters``).
 """
+
 from __future__ import annotations
 
 import os
@@ -33,7 +34,9 @@ class StoreMetricsCollector(Collector):
 
     def collect(self) -> Iterable:
         backlog = GaugeMetricFamily("cpp_outbox_backlog", "Events committed but not yet published", labels=["service"])
-        age = GaugeMetricFamily("cpp_outbox_oldest_age_seconds", "Age of the oldest unpublished event", labels=["service"])
+        age = GaugeMetricFamily(
+            "cpp_outbox_oldest_age_seconds", "Age of the oldest unpublished event", labels=["service"]
+        )
         messages = CounterMetricFamily(
             "cpp_messages", "Messages handled by this service's consumers", labels=["service", "handler", "outcome"]
         )
@@ -42,7 +45,9 @@ class StoreMetricsCollector(Collector):
         try:
             stats = self.store.outbox_stats()
             backlog.add_metric([self.service], stats.pending)
-            age.add_metric([self.service], max(0.0, time.time() - stats.oldest_created_at) if stats.oldest_created_at else 0.0)
+            age.add_metric(
+                [self.service], max(0.0, time.time() - stats.oldest_created_at) if stats.oldest_created_at else 0.0
+            )
             for (kind, handler), n in sorted(bus_counts(self.store).items()):
                 messages.add_metric([self.service, handler, kind], n)
         except Exception:  # an unreachable store shows up in /readyz; the scrape still answers
@@ -61,12 +66,16 @@ class ServiceMetrics:
         target = None if self.multiprocess else self.registry
         if self.multiprocess:
             MultiProcessCollector(self.registry)
-        self.requests = Counter("cpp_http_requests", "HTTP requests", ["service", "method", "route", "status"], registry=target)
-        self.latency = Histogram("cpp_http_request_duration_seconds", "HTTP request latency", ["service", "method", "route"],
-                                 registry=target)
+        self.requests = Counter(
+            "cpp_http_requests", "HTTP requests", ["service", "method", "route", "status"], registry=target
+        )
+        self.latency = Histogram(
+            "cpp_http_request_duration_seconds", "HTTP request latency", ["service", "method", "route"], registry=target
+        )
         # Requests refused (429) by a rate limit (cpp_shared.limits), by the limit's name.
-        self.limited = Counter("cpp_rate_limited", "Requests refused by a rate limit", ["service", "limit"],
-                               registry=target)
+        self.limited = Counter(
+            "cpp_rate_limited", "Requests refused by a rate limit", ["service", "limit"], registry=target
+        )
         if store is not None:  # a service without a store (the web application) has no bus metrics
             self.registry.register(StoreMetricsCollector(service, store))
         self.service = service

@@ -20,6 +20,7 @@ A restriction, as both services keep it: ``{"child_id", "restriction_id",
 "name"}, ...}``. A grant: ``{"_id", "child_id", "restriction_id", "user",
 "expires_at" (ISO, UTC), "expires_ts" (seconds since the epoch), ...}``.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -44,12 +45,15 @@ def grant_is_live(grant: dict[str, Any], restriction: dict[str, Any], at: dateti
     """A grant opens the child's records until it expires, and only under the
     restriction it was given under (a restriction lifted and set again needs
     glass broken again)."""
-    return (grant.get("restriction_id") == restriction.get("restriction_id")
-            and float(grant.get("expires_ts") or 0) > at.timestamp())
+    return (
+        grant.get("restriction_id") == restriction.get("restriction_id")
+        and float(grant.get("expires_ts") or 0) > at.timestamp()
+    )
 
 
-def live_grant(restriction: dict[str, Any], user: str, grants: Iterable[dict[str, Any]],
-               at: datetime) -> dict[str, Any] | None:
+def live_grant(
+    restriction: dict[str, Any], user: str, grants: Iterable[dict[str, Any]], at: datetime
+) -> dict[str, Any] | None:
     """The user's grant that is live at ``at`` (the one lasting longest), or None."""
     live = [g for g in grants if g.get("user") == user and grant_is_live(g, restriction, at)]
     return max(live, key=lambda g: g["expires_ts"]) if live else None
@@ -57,7 +61,9 @@ def live_grant(restriction: dict[str, Any], user: str, grants: Iterable[dict[str
 
 def refusal(child_id: str) -> str:
     """Why a restricted child's record is refused, and how to break glass."""
-    return (f"child {child_id}'s record is restricted: only the people on its access list may read or change "
-            f"it. If you need it now, break glass: POST /v1/children/{child_id}/break-glass to the plans service "
-            f"with your reason ({REASON_MIN} to {REASON_MAX} characters). Access is then yours for a limited "
-            "time, the restriction's manager is told at once, and every read is audited with your reason.")
+    return (
+        f"child {child_id}'s record is restricted: only the people on its access list may read or change "
+        f"it. If you need it now, break glass: POST /v1/children/{child_id}/break-glass to the plans service "
+        f"with your reason ({REASON_MIN} to {REASON_MAX} characters). Access is then yours for a limited "
+        "time, the restriction's manager is told at once, and every read is audited with your reason."
+    )

@@ -23,6 +23,7 @@ shared setup does for all of them:
   one (``ServiceSpec.keyed_endpoints``);
 * the probes (/healthz, /readyz, /metrics), which need no token.
 """
+
 from __future__ import annotations
 
 import copy
@@ -39,27 +40,41 @@ from .etags import ONE_ETAG_ONLY
 BEARER = "bearerAuth"
 FEED_KEY = "feedKey"
 SECURITY_SCHEMES = {
-    BEARER: {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-             "description": "an access token of the authority's identity provider (`cpp token` in development)"},
+    BEARER: {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "an access token of the authority's identity provider (`cpp token` in development)",
+    },
 }
-FEED_KEY_SCHEME = {"type": "apiKey", "in": "query", "name": "key",
-                   "description": "a calendar feed's key, for calendar programs that cannot send a bearer token"}
+FEED_KEY_SCHEME = {
+    "type": "apiKey",
+    "in": "query",
+    "name": "key",
+    "description": "a calendar feed's key, for calendar programs that cannot send a bearer token",
+}
 WRITES = ("post", "put", "patch", "delete")
 VERBS = {"get": "get", "put": "replace", "patch": "update", "delete": "delete", "post": "post"}
 
 # Answers every service may give, by the shared setup's own handlers.
 UNAUTHENTICATED, NOT_PERMITTED, NOT_FOUND, CONFLICT = "Unauthenticated", "NotPermitted", "NotFound", "Conflict"
 RESPONSES = {
-    UNAUTHENTICATED: ("no bearer token, or one that is not valid (expired, revoked, another audience...); "
-                      "WWW-Authenticate says why"),
-    NOT_PERMITTED: ("the token's roles (or authority) do not allow this, or the child's record is restricted "
-                    "to people with a need to know"),
+    UNAUTHENTICATED: (
+        "no bearer token, or one that is not valid (expired, revoked, another audience...); WWW-Authenticate says why"
+    ),
+    NOT_PERMITTED: (
+        "the token's roles (or authority) do not allow this, or the child's record is restricted "
+        "to people with a need to know"
+    ),
     NOT_FOUND: "no such record in this authority",
-    CONFLICT: ("the record's state does not allow this now (the message says why), or it changed while the "
-               "request was handled; nothing was written"),
+    CONFLICT: (
+        "the record's state does not allow this now (the message says why), or it changed while the "
+        "request was handled; nothing was written"
+    ),
 }
-CHALLENGE = {"WWW-Authenticate": {"description": "a Bearer challenge (RFC 6750) naming the error",
-                                  "schema": {"type": "string"}}}
+CHALLENGE = {
+    "WWW-Authenticate": {"description": "a Bearer challenge (RFC 6750) naming the error", "schema": {"type": "string"}}
+}
 
 
 def server_url(settings: Settings) -> str:
@@ -72,12 +87,14 @@ def server_url(settings: Settings) -> str:
 
 def spec_options(settings: Settings, description: str) -> dict[str, Any]:
     """The document's top level: its description, servers and bearer authentication."""
-    return copy.deepcopy({  # apispec merges its components into these options
-        "info": {"description": description},
-        "servers": [{"url": server_url(settings)}],
-        "security": [{BEARER: []}],
-        "components": {"securitySchemes": SECURITY_SCHEMES},
-    })
+    return copy.deepcopy(
+        {  # apispec merges its components into these options
+            "info": {"description": description},
+            "servers": [{"url": server_url(settings)}],
+            "security": [{BEARER: []}],
+            "components": {"securitySchemes": SECURITY_SCHEMES},
+        }
+    )
 
 
 def singular(name: str) -> str:
@@ -105,10 +122,13 @@ def operation_id(endpoint: str, method: str, creates: bool) -> str:
 
 def if_match(required: bool) -> dict[str, Any]:
     return {
-        "in": "header", "name": "If-Match", "required": required,
-        "description": ('the ETag of the record as read (GET it first), e.g. "3"; '
-                        + ("required" if required else "optional: without it the change is made to whatever "
-                                                       "version is current")),
+        "in": "header",
+        "name": "If-Match",
+        "required": required,
+        "description": (
+            'the ETag of the record as read (GET it first), e.g. "3"; '
+            + ("required" if required else "optional: without it the change is made to whatever version is current")
+        ),
         "schema": {"type": "string", "minLength": 1},
     }
 
@@ -123,15 +143,20 @@ class Contract(BasePlugin):
 
     def init_spec(self, spec: APISpec) -> None:
         for name, description in RESPONSES.items():
-            spec.components.response(name, {
-                "description": description,
-                "content": {"application/json": {"schema": ErrorSchema}},
-                **({"headers": CHALLENGE} if name == UNAUTHENTICATED else {})})
+            spec.components.response(
+                name,
+                {
+                    "description": description,
+                    "content": {"application/json": {"schema": ErrorSchema}},
+                    **({"headers": CHALLENGE} if name == UNAUTHENTICATED else {}),
+                },
+            )
         if self.keyed_endpoints:
             spec.components.security_scheme(FEED_KEY, FEED_KEY_SCHEME)
 
-    def operation_helper(self, path: str | None = None, operations: dict[str, Any] | None = None,
-                         **kwargs: Any) -> None:
+    def operation_helper(
+        self, path: str | None = None, operations: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
         for method, operation in (operations or {}).items():
             if operation.get("security") != []:  # the probes, which need no token, are documented whole
                 self._complete(kwargs["rule"].endpoint, method, path or "", operation)
@@ -141,8 +166,10 @@ class Contract(BasePlugin):
         codes = {str(code) for code in responses}
         oid = operation.setdefault("operationId", operation_id(endpoint, method, creates="201" in codes))
         if oid in self.ids:
-            raise ValueError(f"operationId {oid!r} of {endpoint} ({method}) is already {self.ids[oid]}'s: "
-                             "give one of them its own with @blp.doc(operationId=...)")
+            raise ValueError(
+                f"operationId {oid!r} of {endpoint} ({method}) is already {self.ids[oid]}'s: "
+                "give one of them its own with @blp.doc(operationId=...)"
+            )
         self.ids[oid] = f"{endpoint} ({method})"
         answers = {"401": UNAUTHENTICATED, "403": NOT_PERMITTED}
         if "{" in path:
@@ -156,31 +183,69 @@ class Contract(BasePlugin):
         if "412" in codes and "If-Match" not in named:
             operation.setdefault("parameters", []).append(if_match(required="428" in codes))
             if "400" not in codes:
-                responses["400"] = {"description": f"{ONE_ETAG_ONLY} (errors.headers names it)",
-                                    "content": {"application/json": {"schema": "Error"}}}
+                responses["400"] = {
+                    "description": f"{ONE_ETAG_ONLY} (errors.headers names it)",
+                    "content": {"application/json": {"schema": "Error"}},
+                }
         if endpoint in self.keyed_endpoints:
             operation["security"] = [{BEARER: []}, {FEED_KEY: []}]
 
 
 PROBES = {
-    "/healthz": ("getHealth", "the process answers (liveness)", {
-        "200": {"description": "the service is up",
-                "content": {"application/json": {"schema": {"type": "object", "properties": {
-                    "status": {"type": "string", "enum": ["ok"]}, "service": {"type": "string"}}}}}}}),
-    "/readyz": ("getReadiness", "the store, the broker and what else the service needs answer (readiness)", {
-        "200": {"description": "ready, with each check's result", "content": {"application/json": {
-            "schema": {"$ref": "#/components/schemas/Readiness"}}}},
-        "503": {"description": "not ready: a check failed (it says which)", "content": {"application/json": {
-            "schema": {"$ref": "#/components/schemas/Readiness"}}}}}),
-    "/metrics": ("getMetrics", "the service's metrics, for Prometheus", {
-        "200": {"description": "the Prometheus text format, version 0.0.4",
-                "content": {"text/plain": {"schema": {"type": "string"}}}}}),
+    "/healthz": (
+        "getHealth",
+        "the process answers (liveness)",
+        {
+            "200": {
+                "description": "the service is up",
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"status": {"type": "string", "enum": ["ok"]}, "service": {"type": "string"}},
+                        }
+                    }
+                },
+            }
+        },
+    ),
+    "/readyz": (
+        "getReadiness",
+        "the store, the broker and what else the service needs answer (readiness)",
+        {
+            "200": {
+                "description": "ready, with each check's result",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Readiness"}}},
+            },
+            "503": {
+                "description": "not ready: a check failed (it says which)",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Readiness"}}},
+            },
+        },
+    ),
+    "/metrics": (
+        "getMetrics",
+        "the service's metrics, for Prometheus",
+        {
+            "200": {
+                "description": "the Prometheus text format, version 0.0.4",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            }
+        },
+    ),
 }
-READINESS = {"type": "object", "properties": {
-    "status": {"type": "string", "enum": ["ready", "unready"]},
-    "service": {"type": "string"},
-    "checks": {"type": "object", "additionalProperties": {"type": "string"},
-               "description": "each check (store, broker...): ok, or why not"}}}
+READINESS = {
+    "type": "object",
+    "properties": {
+        "status": {"type": "string", "enum": ["ready", "unready"]},
+        "service": {"type": "string"},
+        "checks": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "each check (store, broker...): ok, or why not",
+        },
+    },
+}
 
 
 def document_probes(app: Flask, spec: APISpec) -> None:
@@ -188,6 +253,16 @@ def document_probes(app: Flask, spec: APISpec) -> None:
     spec.components.schema("Readiness", READINESS)
     for path, (oid, summary, responses) in PROBES.items():
         rule = next(r for r in app.url_map.iter_rules() if r.rule == path)
-        spec.path(rule=rule, operations={"get": {"operationId": oid, "summary": summary, "tags": ["probes"],
-                                                 "security": [], "responses": responses}})
+        spec.path(
+            rule=rule,
+            operations={
+                "get": {
+                    "operationId": oid,
+                    "summary": summary,
+                    "tags": ["probes"],
+                    "security": [],
+                    "responses": responses,
+                }
+            },
+        )
     spec.tag({"name": "probes", "description": "Liveness, readiness and metrics: no token needed"})

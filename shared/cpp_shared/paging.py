@@ -1,4 +1,5 @@
 """Lists answered a page at a time: the query's ``page`` and ``page_size``, and the answer's shape."""
+
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate

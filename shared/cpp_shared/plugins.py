@@ -1,4 +1,5 @@
 """Loading, ordering and validating a deployment's plugins (pluggy)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -69,12 +70,14 @@ class Plugins:
         for plugin, bases in self.answers("cpp_builds_on"):
             if not isinstance(bases, (list, tuple)) or not all(isinstance(b, str) for b in bases):
                 raise PluginError(f"plugin {plugin!r}: cpp_builds_on must return a list of plugin names, got {bases!r}")
-            before = self.order[:self.order.index(plugin)]
+            before = self.order[: self.order.index(plugin)]
             missing = [b for b in bases if b not in before]
             if missing:
-                wanted = ",".join(dict.fromkeys([*before, *missing, *self.order[len(before):]]))
-                raise PluginError(f"plugin {plugin!r} builds on {', '.join(map(repr, missing))}, which CPP_PLUGINS "
-                                  f"does not name before it: e.g. CPP_PLUGINS={wanted}")
+                wanted = ",".join(dict.fromkeys([*before, *missing, *self.order[len(before) :]]))
+                raise PluginError(
+                    f"plugin {plugin!r} builds on {', '.join(map(repr, missing))}, which CPP_PLUGINS "
+                    f"does not name before it: e.g. CPP_PLUGINS={wanted}"
+                )
 
     def _register(self, name: str, plugin: Any) -> None:
         try:
@@ -132,8 +135,10 @@ class Plugins:
                     raise PluginError(f"plugin {plugin!r}: every {hook_name} item needs an 'id', got {item!r}")
                 if item.get("extends"):
                     if item["id"] not in merged:
-                        raise PluginError(f"plugin {plugin!r}: its {hook_name} item {item['id']!r} extends an item "
-                                          f"no plugin before it in CPP_PLUGINS gives ({', '.join(self.order)})")
+                        raise PluginError(
+                            f"plugin {plugin!r}: its {hook_name} item {item['id']!r} extends an item "
+                            f"no plugin before it in CPP_PLUGINS gives ({', '.join(self.order)})"
+                        )
                     fields = {k: v for k, v in item.items() if k != "extends"}
                     merged[item["id"]] = {**merged[item["id"]], **fields, "plugin": plugin}
                 else:

@@ -13,6 +13,7 @@ removed when `cpp up` stops. A file left by a supervisor that is no longer
 running (killed) is ignored, so a service started some other way (gunicorn
 alone, docker compose) shows nothing of it.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,7 +50,7 @@ def _start_time(pid: int) -> int | None:
         raw = Path(f"/proc/{pid}/stat").read_bytes().decode("ascii", "replace")
     except OSError:
         return None
-    fields = raw[raw.rfind(")") + 2:].split()
+    fields = raw[raw.rfind(")") + 2 :].split()
     if fields[0] in ("Z", "X"):
         return None
     return int(fields[19])
@@ -99,9 +100,11 @@ def failing(status: dict[str, Any]) -> str | None:
     if status.get("state") == RUNNING:
         return None
     last = status.get("last_exit") or {}
-    return (f"{status.get('process')} is not running: it exited with {describe_exit(last.get('code'))} "
-            f"{status.get('failures_in_a_row', 0)} time(s) in a row ({status.get('restarts', 0)} restarts in "
-            f"all); next start at {status.get('next_start_at')}")
+    return (
+        f"{status.get('process')} is not running: it exited with {describe_exit(last.get('code'))} "
+        f"{status.get('failures_in_a_row', 0)} time(s) in a row ({status.get('restarts', 0)} restarts in "
+        f"all); next start at {status.get('next_start_at')}"
+    )
 
 
 def readiness(data_dir: Path | str, service: str) -> str | None:
@@ -125,10 +128,14 @@ class ProcessStatusCollector(Collector):
         statuses = read(self.data_dir, self.service)
         if not statuses:
             return
-        restarts = CounterMetricFamily("cpp_process_restarts", "Restarts of a process by `cpp up` since it started",
-                                       labels=["service", "process"])
-        up = GaugeMetricFamily("cpp_process_up", "1 while the process runs, 0 while it waits to be started again",
-                               labels=["service", "process"])
+        restarts = CounterMetricFamily(
+            "cpp_process_restarts", "Restarts of a process by `cpp up` since it started", labels=["service", "process"]
+        )
+        up = GaugeMetricFamily(
+            "cpp_process_up",
+            "1 while the process runs, 0 while it waits to be started again",
+            labels=["service", "process"],
+        )
         for status in statuses:
             labels = [self.service, str(status.get("process"))]
             restarts.add_metric(labels, int(status.get("restarts") or 0))

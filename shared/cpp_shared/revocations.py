@@ -25,6 +25,7 @@ pays for the read once in that time. So a revocation takes effect in every
 process of a service at most that long after its store has it (at once in
 the process that made it: ``forget``).
 """
+
 from __future__ import annotations
 
 import threading
@@ -49,15 +50,30 @@ def key(kind: str, value: str) -> str:
     return f"{kind}:{value}"
 
 
-def record(*, revocation_id: str, user: str | None, jti: str | None, not_before: str | None,
-           expires_at: str | None, revoked_at: str, by: str) -> dict[str, Any]:
+def record(
+    *,
+    revocation_id: str,
+    user: str | None,
+    jti: str | None,
+    not_before: str | None,
+    expires_at: str | None,
+    revoked_at: str,
+    by: str,
+) -> dict[str, Any]:
     """The record a service keeps of a revocation: of ``user``'s tokens
     issued before ``not_before`` (ISO-8601), or of the one token ``jti``
     (needed until ``expires_at``, when the token expires)."""
     if (user is None) == (jti is None):
         raise ValueError("a revocation names a user or a token's jti, not both")
-    doc: dict[str, Any] = {"_id": revocation_id, "user": user, "jti": jti, "not_before": not_before,
-                           "expires_at": expires_at, "revoked_at": revoked_at, "by": by}
+    doc: dict[str, Any] = {
+        "_id": revocation_id,
+        "user": user,
+        "jti": jti,
+        "not_before": not_before,
+        "expires_at": expires_at,
+        "revoked_at": revoked_at,
+        "by": by,
+    }
     if user is not None:
         if not_before is None:
             raise ValueError("a user's revocation needs not_before")
@@ -98,8 +114,9 @@ def cache_seconds(settings: Settings) -> float:
     except ValueError:
         seconds = -1.0
     if not 0 <= seconds <= MOST_CACHE_SECONDS:
-        raise ConfigError(f"CPP_REVOCATION_CACHE_SECONDS must be a number of seconds from 0 to "
-                          f"{MOST_CACHE_SECONDS:g}, got {text!r}")
+        raise ConfigError(
+            f"CPP_REVOCATION_CACHE_SECONDS must be a number of seconds from 0 to {MOST_CACHE_SECONDS:g}, got {text!r}"
+        )
     return seconds
 
 
@@ -163,11 +180,21 @@ def keep_revocation(event: dict[str, Any], ctx: Any) -> None:
     this commit on."""
     data = event.get("data") or {}
     try:
-        doc = record(revocation_id=data["revocation_id"], user=data.get("user"), jti=data.get("jti"),
-                     not_before=data.get("not_before"), expires_at=data.get("expires_at"),
-                     revoked_at=data["revoked_at"], by=data["by"])
+        doc = record(
+            revocation_id=data["revocation_id"],
+            user=data.get("user"),
+            jti=data.get("jti"),
+            not_before=data.get("not_before"),
+            expires_at=data.get("expires_at"),
+            revoked_at=data["revoked_at"],
+            by=data["by"],
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise PermanentFailure(f"not a revocation: {exc!r}") from None
     doc.pop("_id")
-    ctx.uow.update(COLLECTION, {"_id": data["revocation_id"]}, {"$setOnInsert": {
-        **doc, "event_id": event["id"], "received_at": datetime.now(timezone.utc).isoformat()}}, upsert=True)
+    ctx.uow.update(
+        COLLECTION,
+        {"_id": data["revocation_id"]},
+        {"$setOnInsert": {**doc, "event_id": event["id"], "received_at": datetime.now(timezone.utc).isoformat()}},
+        upsert=True,
+    )

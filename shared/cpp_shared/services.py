@@ -1,4 +1,5 @@
 """Finding the installed services (the ``cpp.services`` entry-point group)."""
+
 from __future__ import annotations
 
 from importlib.metadata import entry_points

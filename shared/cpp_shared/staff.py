@@ -18,6 +18,7 @@ Records name people by reference: ``{"user": id, "name": name}``, the name
 as it was when the record was made (``ref``). What a person reads shows
 the name; the id is kept for machines.
 """
+
 from __future__ import annotations
 
 from typing import Any, Iterable
@@ -53,9 +54,15 @@ def from_principal(principal: Principal) -> dict[str, Any] | None:
     """The directory entry a token's claims make; None for a partner."""
     if not principal.holds(*STAFF_ROLES):
         return None
-    return {"user": principal.user, "name": principal.given_name,
-            "email": principal.email, "team": principal.team, "role": principal.role,
-            "roles": list(principal.roles), "manager": principal.manager}
+    return {
+        "user": principal.user,
+        "name": principal.given_name,
+        "email": principal.email,
+        "team": principal.team,
+        "role": principal.role,
+        "roles": list(principal.roles),
+        "manager": principal.manager,
+    }
 
 
 def roles_of(found: dict[str, Any] | None) -> list[str]:

@@ -17,6 +17,7 @@ start-up with its message. Stopping stops every process and then the broker;
 the data, the outboxes and the queued messages stay under CPP_DATA_DIR for
 the next start.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -59,7 +60,7 @@ def _alive(pid: int) -> bool:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return False
-    return stat[stat.rfind(")") + 2:][:1] not in ("Z", "X")
+    return stat[stat.rfind(")") + 2 :][:1] not in ("Z", "X")
 
 
 @dataclass
@@ -119,8 +120,14 @@ def _iso(wall: float) -> str:
 
 
 class Platform:
-    def __init__(self, services: list[str] | None = None, *, out=None,
-                 clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        services: list[str] | None = None,
+        *,
+        out=None,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ):
         self.services = services or installed_services()
         self.out = out or sys.stdout
         self.clock, self.wall = clock, wall
@@ -175,10 +182,16 @@ class Platform:
             for role in ("web", "worker") if runs_worker(service) else ("web",):
                 cmd = "serve" if role == "web" else "worker"
                 name = f"{service}-{role}"
-                children.append(Child(name, service, [sys.executable, "-m", "cpp_shared.cli", cmd, service],
-                                      data_dir / "log" / f"{name}.log",
-                                      process_status.status_path(service_dir, name),
-                                      Backoff(first=min(first, cap), cap=cap, reset_after=reset_after)))
+                children.append(
+                    Child(
+                        name,
+                        service,
+                        [sys.executable, "-m", "cpp_shared.cli", cmd, service],
+                        data_dir / "log" / f"{name}.log",
+                        process_status.status_path(service_dir, name),
+                        Backoff(first=min(first, cap), cap=cap, reset_after=reset_after),
+                    )
+                )
         return children
 
     def _preflight(self) -> None:
@@ -193,8 +206,10 @@ class Platform:
                 raise ConfigError(f"{service}: {exc}") from None
             TokenVerifier(settings)  # creates the development key on first use
             if not _port_free(settings.host, settings.port):
-                raise ConfigError(f"{service}: {settings.host}:{settings.port} is in use by another program; "
-                                  f"stop it or set CPP_{service.upper()}_PORT")
+                raise ConfigError(
+                    f"{service}: {settings.host}:{settings.port} is in use by another program; "
+                    f"stop it or set CPP_{service.upper()}_PORT"
+                )
         _float_setting("CPP_UP_RESTART_MAX_DELAY", 60.0)
         _float_setting("CPP_UP_RESTART_RESET_AFTER", 60.0)
 
@@ -210,7 +225,9 @@ class Platform:
         try:
             node.start(owner_pid=os.getpid())  # stopped by a watchdog if this supervisor is killed
         except BrokerError as exc:
-            raise RuntimeError(f"{exc}\nOr set CPP_BROKER_URL to a running RabbitMQ (amqp://user:pass@host:5672//).") from None
+            raise RuntimeError(
+                f"{exc}\nOr set CPP_BROKER_URL to a running RabbitMQ (amqp://user:pass@host:5672//)."
+            ) from None
         os.environ["CPP_BROKER_URL"] = node.amqp_url
         self.broker_pid = node.pid
         self.say(f"broker     {node.amqp_url.rsplit('@', 1)[-1]} (data in {data_dir / 'rabbitmq'})")
@@ -246,8 +263,14 @@ class Platform:
     def spawn(self, child: Child) -> subprocess.Popen:
         log = open(child.log_path, "ab")
         try:
-            return subprocess.Popen(child.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True, preexec_fn=_die_with_parent)
+            return subprocess.Popen(
+                child.argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
         finally:
             log.close()
 
@@ -268,11 +291,15 @@ class Platform:
     def _write_status(self, child: Child) -> None:
         status = {
             **self.mark,
-            "process": child.name, "service": child.service,
+            "process": child.name,
+            "service": child.service,
             "state": process_status.RUNNING if child.proc is not None else process_status.WAITING,
             "pid": child.proc.pid if child.proc is not None else None,
-            "restarts": child.restarts, "failures_in_a_row": child.backoff.failures,
-            "last_exit": child.last_exit, "next_start_at": child.next_start_at, "updated_at": _iso(self.wall()),
+            "restarts": child.restarts,
+            "failures_in_a_row": child.backoff.failures,
+            "last_exit": child.last_exit,
+            "next_start_at": child.next_start_at,
+            "updated_at": _iso(self.wall()),
         }
         try:
             process_status.write(child.status_path, status)
@@ -334,9 +361,14 @@ class Platform:
             log_path = data_dir / "log" / f"{name}.log"
             try:
                 with open(log_path, "ab") as log:
-                    proc = subprocess.Popen([sys.executable, "-m", "cpp_shared.cli", *args], stdout=log,
-                                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                            start_new_session=True, preexec_fn=_die_with_parent)
+                    proc = subprocess.Popen(
+                        [sys.executable, "-m", "cpp_shared.cli", *args],
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        stdin=subprocess.DEVNULL,
+                        start_new_session=True,
+                        preexec_fn=_die_with_parent,
+                    )
             except OSError as exc:
                 self.say(f"cpp {' '.join(args)} could not be started: {exc}")
                 continue
@@ -355,8 +387,10 @@ class Platform:
                 if last:
                     self.say(last)
             else:
-                self.say(f"{command} failed ({process_status.describe_exit(code)}); the platform runs on. "
-                         f"Its log: {log_path}\n{_tail(log_path, 5)}")
+                self.say(
+                    f"{command} failed ({process_status.describe_exit(code)}); the platform runs on. "
+                    f"Its log: {log_path}\n{_tail(log_path, 5)}"
+                )
 
     def _supervise(self) -> int:
         while not self.stopping:
@@ -384,8 +418,10 @@ class Platform:
             if code is None:
                 continue
             if code in CANNOT_START and child.starts == 1 and now - child.started_at < child.backoff.reset_after:
-                self.say(f"{child.name} cannot start ({CANNOT_START[code]}, exit code {code}); stopping.\n"
-                         f"{_tail(child.log_path)}")
+                self.say(
+                    f"{child.name} cannot start ({CANNOT_START[code]}, exit code {code}); stopping.\n"
+                    f"{_tail(child.log_path)}"
+                )
                 child.proc = None
                 return self._shutdown(1)
             self._exited(child, code, now)
@@ -398,9 +434,11 @@ class Platform:
         child.next_start = now + delay
         child.next_start_at = _iso(self.wall() + delay)
         child.last_exit = {"code": code, "at": _iso(self.wall()), "after_seconds": round(uptime, 1)}
-        self.say(f"{child.name} exited with {process_status.describe_exit(code)} after {uptime:.1f}s; "
-                 f"failures in a row: {child.backoff.failures}, restarts so far: {child.restarts}; "
-                 f"next start in {delay:g}s (log: {child.log_path})")
+        self.say(
+            f"{child.name} exited with {process_status.describe_exit(code)} after {uptime:.1f}s; "
+            f"failures in a row: {child.backoff.failures}, restarts so far: {child.restarts}; "
+            f"next start in {delay:g}s (log: {child.log_path})"
+        )
         if child.backoff.failures == 1:
             tail = _tail(child.log_path, 10)
             if tail:

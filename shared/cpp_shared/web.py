@@ -1,6 +1,7 @@
 """The app factory every service uses: one Flask app per service with
 authentication, JSON errors, health and readiness, metrics and an OpenAPI
 document, so each service's own code is only its blueprints and handlers."""
+
 from __future__ import annotations
 
 import json
@@ -83,15 +84,22 @@ class ServiceContext:
     def source(self) -> str:
         return f"/services/{self.spec.name}"
 
-    def publish(self, uow: UnitOfWork, type: str, *, subject: str, data: dict[str, Any],
-                correlation_id: str | None = None) -> dict[str, Any]:
+    def publish(
+        self, uow: UnitOfWork, type: str, *, subject: str, data: dict[str, Any], correlation_id: str | None = None
+    ) -> dict[str, Any]:
         """Add an event to the unit of work's outbox. Its correlation id is
         the one given (an event handler passes its event's), else the
         request's."""
         if correlation_id is None and has_request_context():
             correlation_id = getattr(g, "request_id", None)
-        event = new_event(type, source=self.source, subject=subject, data=data, authority=self.authority["code"],
-                          correlation_id=correlation_id)
+        event = new_event(
+            type,
+            source=self.source,
+            subject=subject,
+            data=data,
+            authority=self.authority["code"],
+            correlation_id=correlation_id,
+        )
         uow.publish(type, event, message_id=event["id"])
         return event
 
@@ -137,20 +145,31 @@ def build_context(spec: ServiceSpec, settings: Settings | None = None) -> Servic
     # Every record the service reads or writes is its authority's: one view,
     # so that no view, handler or loop can forget the authority. It also holds
     # an idempotent create's unit of work until its answer is kept with it.
-    store = idempotency.HoldingStore(open_store(settings.store_url), authority["code"],
-                                     keep_hours=idempotency.hours_setting(settings))
+    store = idempotency.HoldingStore(
+        open_store(settings.store_url), authority["code"], keep_hours=idempotency.hours_setting(settings)
+    )
     if spec.setup_store:
         spec.setup_store(store)
     claimed = store.claim_unowned()
     if claimed:
         log.info("records without an authority claimed", authority=authority["code"], collections=claimed)
-    verifier = TokenVerifier(settings, revocations.RevocationList(store, revocations.cache_seconds(settings)),
-                             identity_hook=plugins.hook.cpp_identity)
+    verifier = TokenVerifier(
+        settings,
+        revocations.RevocationList(store, revocations.cache_seconds(settings)),
+        identity_hook=plugins.hook.cpp_identity,
+    )
     verifier.check_authority(authority["code"])
     metrics = ServiceMetrics(spec.name, store)
     metrics.registry.register(process_status.ProcessStatusCollector(spec.name, settings.data_dir))
-    return ServiceContext(spec=spec, settings=settings, plugins=plugins, authority=authority, store=store,
-                          verifier=verifier, metrics=metrics)
+    return ServiceContext(
+        spec=spec,
+        settings=settings,
+        plugins=plugins,
+        authority=authority,
+        store=store,
+        verifier=verifier,
+        metrics=metrics,
+    )
 
 
 def create_app(spec: ServiceSpec, settings: Settings | None = None) -> Flask:
@@ -230,7 +249,9 @@ def _install_request_hooks(app: Flask, ctx: ServiceContext) -> None:
     @app.after_request
     def finish_request(response):
         route = request.url_rule.rule if request.url_rule else "<unmatched>"
-        ctx.metrics.observe(request.method, route, response.status_code, time.perf_counter() - g.get("started", time.perf_counter()))
+        ctx.metrics.observe(
+            request.method, route, response.status_code, time.perf_counter() - g.get("started", time.perf_counter())
+        )
         response.headers["X-Request-Id"] = g.get("request_id", "")
         if request.endpoint not in PUBLIC_ENDPOINTS:
             log.info("request", method=request.method, path=request.path, status=response.status_code)
@@ -290,13 +311,18 @@ def _install_error_handlers(app: Flask, api: Api) -> None:
 
     @app.errorhandler(VersionConflict)
     def conflict(exc: VersionConflict):
-        return jsonify(error_body(409, "Conflict", "the record changed while this request was handled; "
-                                                  "read it again and retry")), 409
+        return jsonify(
+            error_body(409, "Conflict", "the record changed while this request was handled; read it again and retry")
+        ), 409
 
     @app.errorhandler(StoreUnavailable)
     def store_down(exc: StoreUnavailable):
         log.error("store unavailable", error=str(exc))
-        response = jsonify(error_body(503, "Service Unavailable", "the service's database is unavailable; nothing was written, try again"))
+        response = jsonify(
+            error_body(
+                503, "Service Unavailable", "the service's database is unavailable; nothing was written, try again"
+            )
+        )
         response.status_code = 503
         response.headers["Retry-After"] = "5"
         return response
@@ -306,4 +332,6 @@ def _install_error_handlers(app: Flask, api: Api) -> None:
         if isinstance(exc, HTTPException):  # smorest's handler covers these; keep them JSON regardless
             return api.handle_http_exception(exc)
         log.exception("unhandled error")
-        return jsonify(error_body(500, "Internal Server Error", "an unexpected error occurred; it has been logged")), 500
+        return jsonify(
+            error_body(500, "Internal Server Error", "an unexpected error occurred; it has been logged")
+        ), 500

@@ -4,6 +4,7 @@ Run apart from the web processes (``cpp worker SERVICE``) so that web and
 message handling scale separately; several workers of one service compete
 on its queue, and a lease lets one of them relay the outbox at a time.
 """
+
 from __future__ import annotations
 
 import signal
@@ -25,25 +26,39 @@ class Worker:
         self.stop_event = threading.Event()
         self.relay = OutboxRelay(ctx.store, s.broker_url, batch=s.relay_batch, lease_seconds=s.relay_lease_seconds)
         self.consumer = (
-            EventConsumer(ctx.spec.name, ctx.store, s.broker_url, ctx.spec.handlers,
-                          retry_delays=s.retry_delays, prefetch=s.prefetch, app=ctx)
-            if ctx.spec.handlers is not None else None
+            EventConsumer(
+                ctx.spec.name,
+                ctx.store,
+                s.broker_url,
+                ctx.spec.handlers,
+                retry_delays=s.retry_delays,
+                prefetch=s.prefetch,
+                app=ctx,
+            )
+            if ctx.spec.handlers is not None
+            else None
         )
-        self._relay_thread = threading.Thread(target=self.relay.run, args=(self.stop_event,), name="outbox-relay",
-                                              daemon=True)
+        self._relay_thread = threading.Thread(
+            target=self.relay.run, args=(self.stop_event,), name="outbox-relay", daemon=True
+        )
         # Beside the service's own loops, the signed checkpoints of its audit
         # log (a key that cannot be loaded stops the worker here: ConfigError)
         # and the sweep of expired idempotency keys.
         self._background = [
             threading.Thread(target=loop, args=(self.stop_event,), name=name, daemon=True)
-            for name, loop in [*(ctx.spec.background(ctx) if ctx.spec.background else []),
-                               *audit_checkpoints.background(ctx), *idempotency.background(ctx)]
+            for name, loop in [
+                *(ctx.spec.background(ctx) if ctx.spec.background else []),
+                *audit_checkpoints.background(ctx),
+                *idempotency.background(ctx),
+            ]
         ]
         # Its sign of life for a container's healthcheck (`cpp worker-health`).
         self._heartbeat_thread = threading.Thread(
-            target=heartbeat.run, name="heartbeat",
+            target=heartbeat.run,
+            name="heartbeat",
             args=(heartbeat.heartbeat_path(s), lambda: [self._relay_thread, *self._background], self.stop_event),
-            daemon=True)
+            daemon=True,
+        )
 
     def stop(self, *_: object) -> None:
         if not self.stop_event.is_set():

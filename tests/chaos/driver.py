@@ -21,6 +21,7 @@ its figures and the failures found.
 its sizes come from CHAOS_SECONDS, CHAOS_WALKERS, CHAOS_KILL_EVERY and
 CHAOS_SEED. tests/chaos/test_chaos.py runs a short one.
 """
+
 from __future__ import annotations
 
 import json
@@ -157,22 +158,40 @@ def walk(client: Client, plans: str, sw: dict, chair: dict, n: int, acknowledged
     case_id = case["id"]
     with lock:
         acknowledged.append(case_id)
-    expect(client.send("POST", f"{plans}/v1/cases/{case_id}/strategy-discussions", sw,
-                       {"held_on": d0.isoformat()})[0], 201)
+    expect(
+        client.send("POST", f"{plans}/v1/cases/{case_id}/strategy-discussions", sw, {"held_on": d0.isoformat()})[0], 201
+    )
     # The enquiry outcome takes no Idempotency-Key: sent again after a cut-off
     # that had committed, it is a 409, and the case shows the outcome recorded.
-    resp, cut_off = client.send("POST", f"{plans}/v1/cases/{case_id}/enquiry-outcome", sw,
-                                {"completed_on": (d0 + timedelta(days=7)).isoformat(), "conference_required": True})
+    resp, cut_off = client.send(
+        "POST",
+        f"{plans}/v1/cases/{case_id}/enquiry-outcome",
+        sw,
+        {"completed_on": (d0 + timedelta(days=7)).isoformat(), "conference_required": True},
+    )
     if not (cut_off and resp.status_code == 409):
         expect(resp, 200)
     got = expect(client.send("GET", f"{plans}/v1/cases/{case_id}", sw)[0], 200)
     if got["status"] != "conference_pending":
         raise AssertionError(f"case {case_id} is {got['status']} after its enquiry outcome")
-    conf = expect(client.send("POST", f"{plans}/v1/cases/{case_id}/conferences", sw,
-                              {"kind": "initial", "scheduled_for": (d0 + timedelta(days=14)).isoformat()})[0], 201)
-    held = expect(client.send("POST", f"{plans}/v1/conferences/{conf['id']}/outcome", chair,
-                              {"held_on": (d0 + timedelta(days=14)).isoformat(), "plan_required": True,
-                               "outline_plan": OUTLINE})[0], 200)
+    conf = expect(
+        client.send(
+            "POST",
+            f"{plans}/v1/cases/{case_id}/conferences",
+            sw,
+            {"kind": "initial", "scheduled_for": (d0 + timedelta(days=14)).isoformat()},
+        )[0],
+        201,
+    )
+    held = expect(
+        client.send(
+            "POST",
+            f"{plans}/v1/conferences/{conf['id']}/outcome",
+            chair,
+            {"held_on": (d0 + timedelta(days=14)).isoformat(), "plan_required": True, "outline_plan": OUTLINE},
+        )[0],
+        200,
+    )
     if held["case"]["status"] != "on_plan":
         raise AssertionError(f"case {case_id} is {held['case']['status']} after its conference")
 
@@ -247,7 +266,7 @@ def children_of(pid: int) -> list[int]:
                 stat = (entry / "stat").read_text()
             except OSError:
                 continue
-            fields = stat[stat.rfind(")") + 2:].split()
+            fields = stat[stat.rfind(")") + 2 :].split()
             if int(fields[1]) == pid and fields[0] != "Z":
                 found.append(int(entry.name))
     return found
@@ -307,18 +326,28 @@ def run(settings: Settings, workdir: Path, out=print) -> Report:
     rng = random.Random(settings.seed)
     data = workdir / "var"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CPP_")}
-    env.update({"CPP_DATA_DIR": str(data), "CPP_BUS_RETRY_DELAYS": ",".join(map(str, RETRY_DELAYS)),
-                "WEB_CONCURRENCY": "2", "CPP_UP_RESTART_MAX_DELAY": "2",
-                "CPP_DEMO": "0"})  # the walks' own records only: no made-up caseload
+    env.update(
+        {
+            "CPP_DATA_DIR": str(data),
+            "CPP_BUS_RETRY_DELAYS": ",".join(map(str, RETRY_DELAYS)),
+            "WEB_CONCURRENCY": "2",
+            "CPP_UP_RESTART_MAX_DELAY": "2",
+            "CPP_DEMO": "0",
+        }
+    )  # the walks' own records only: no made-up caseload
     for service in installed_services():  # the web application too, which `cpp up` also starts
         env[f"CPP_{service.upper()}_PORT"] = str(free_port())
     url = {s: f"http://127.0.0.1:{env[f'CPP_{s.upper()}_PORT']}" for s in SERVICES}
 
     def token(role: str) -> dict:
         named = ["--name", "Sam Social"] if role == "social_worker" else []  # the outline plan's key worker
-        done = subprocess.run([sys.executable, "-m", "cpp_shared.cli", "token", "--role", role, "--user", f"{role}-1",
-                               *named],
-                              env=env, capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "cpp_shared.cli", "token", "--role", role, "--user", f"{role}-1", *named],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return bearer(done.stdout.strip())
 
     chaos = Chaos(data, settings, rng)
@@ -364,16 +393,20 @@ def run(settings: Settings, workdir: Path, out=print) -> Report:
             t.join(timeout=300)
         report.check(not any(t.is_alive() for t in threads), "a walker did not finish")
         report.check(chaos.error is None, f"the chaos thread failed: {chaos.error!r}")
-        report.figures.update({
-            "chaos seconds": round(time.monotonic() - started),
-            "walkers": settings.walkers,
-            "walks completed": walks_done["completed"],
-            "walks failed": walks_done["failed"],
-            "cases acknowledged": len(acknowledged),
-            **{f"faults: {k}": chaos.done[k] for k in Chaos.KINDS},
-            **{f"http: {k}": stats[k] for k in ("requests", "connection errors", "5xx answers", "retries",
-                                                  "replayed answers")},
-        })
+        report.figures.update(
+            {
+                "chaos seconds": round(time.monotonic() - started),
+                "walkers": settings.walkers,
+                "walks completed": walks_done["completed"],
+                "walks failed": walks_done["failed"],
+                "cases acknowledged": len(acknowledged),
+                **{f"faults: {k}": chaos.done[k] for k in Chaos.KINDS},
+                **{
+                    f"http: {k}": stats[k]
+                    for k in ("requests", "connection errors", "5xx answers", "retries", "replayed answers")
+                },
+            }
+        )
         # A killed web worker cuts its connections off (retried); gunicorn and
         # the other worker answer everything else, so no request gets a 5xx.
         report.check(not report.fivexx, f"{len(report.fivexx)} requests answered 5xx")
@@ -387,8 +420,12 @@ def run(settings: Settings, workdir: Path, out=print) -> Report:
             return all(status(data, f"{s}-{r}").get("state") == "running" for s in SERVICES for r in ("web", "worker"))
 
         wait_for(every_process_running, timeout=60, what="every process to run again")
-        wait_for(lambda: all(requests.get(f"{url[s]}/readyz", timeout=10).status_code == 200 for s in SERVICES),
-                 timeout=120, interval=0.5, what="every service to be ready")
+        wait_for(
+            lambda: all(requests.get(f"{url[s]}/readyz", timeout=10).status_code == 200 for s in SERVICES),
+            timeout=120,
+            interval=0.5,
+            what="every service to be ready",
+        )
 
         def missing() -> dict[str, int]:
             events = published(data)
@@ -407,7 +444,9 @@ def run(settings: Settings, workdir: Path, out=print) -> Report:
             return not any(missing().values())
 
         try:
-            wait_for(settled, timeout=240, interval=1, what="outboxes and queues to empty and every event to be handled")
+            wait_for(
+                settled, timeout=240, interval=1, what="outboxes and queues to empty and every event to be handled"
+            )
         except AssertionError as exc:
             report.failures.append(f"{exc}; events not handled, by consumer: {missing()}")
 
@@ -422,8 +461,10 @@ def run(settings: Settings, workdir: Path, out=print) -> Report:
             report.figures[f"{service}: bus counts"] = dict(sorted(counts.items()))
             report.check(meant <= marked, f"{service}: {len(meant - marked)} events never handled")
             report.check(marked <= set(events), f"{service}: {len(marked - set(events))} marks of unknown events")
-            report.check(counts["consumed"] + counts["ignored"] == marks,
-                         f"{service}: consumed + ignored = {counts['consumed'] + counts['ignored']}, marks = {marks}")
+            report.check(
+                counts["consumed"] + counts["ignored"] == marks,
+                f"{service}: consumed + ignored = {counts['consumed'] + counts['ignored']}, marks = {marks}",
+            )
             report.check(counts["parked"] == 0, f"{service}: {counts['parked']} messages parked")
             depth = queue_depth(broker_url, parked_queue_name(service))
             report.figures[f"{service}: parked queue"] = depth
@@ -445,7 +486,9 @@ def run(settings: Settings, workdir: Path, out=print) -> Report:
             report.check(twice[service] == 0, f"{service} shows {twice[service]} case events twice")
         report.figures["cases checked"] = len(acknowledged)
 
-        restarts = {f"{s}-{r}": status(data, f"{s}-{r}").get("restarts", 0) for s in SERVICES for r in ("web", "worker")}
+        restarts = {
+            f"{s}-{r}": status(data, f"{s}-{r}").get("restarts", 0) for s in SERVICES for r in ("web", "worker")
+        }
         report.figures["restarts by cpp up"] = {k: v for k, v in restarts.items() if v}
         report.check(every_process_running(), "a process is not running at the end")
         report.check(up.proc.poll() is None, f"cpp up stopped:\n{up.output()[-2000:]}")

@@ -1,5 +1,6 @@
 """A short run of the fault-injection driver (tests/chaos/driver.py): a
 handful of faults while walks go on; `make chaos` is the long one."""
+
 from __future__ import annotations
 
 import pytest

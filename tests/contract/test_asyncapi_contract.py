@@ -2,6 +2,7 @@
 project's own parser (@asyncapi/parser 3.6.6, through
 tests/validators/asyncapi-check.mjs), and its broker bindings and receive
 operations checked against the deployment's broker URL and the topology."""
+
 from __future__ import annotations
 
 import importlib
@@ -29,12 +30,12 @@ def asyncapi_errors(document: dict, folder: Path) -> tuple[int, str]:
     if shutil.which("node") is None:
         pytest.fail("node is not installed: install Node.js 20.19 or later, then run scripts/ensure-test-node-packages")
     if not (VALIDATORS / "node_modules" / "@asyncapi" / "parser").is_dir():
-        pytest.fail("@asyncapi/parser is not installed: run scripts/ensure-test-node-packages "
-                    "(npm ci in tests/validators)")
+        pytest.fail(
+            "@asyncapi/parser is not installed: run scripts/ensure-test-node-packages (npm ci in tests/validators)"
+        )
     path = folder / "asyncapi.json"
     path.write_text(json.dumps(document))
-    done = subprocess.run(["node", str(CHECK), str(path)], cwd=VALIDATORS, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(["node", str(CHECK), str(path)], cwd=VALIDATORS, capture_output=True, text=True, timeout=120)
     return done.returncode, done.stdout + done.stderr
 
 
@@ -59,7 +60,7 @@ def routed(pattern: str, event_type: str) -> bool:
     *words, last = pattern.split(".")
     assert not {"*", "#"} & set(words), pattern
     head = ".".join(words)
-    rest = event_type[len(head) + 1:] if event_type.startswith(f"{head}.") else None
+    rest = event_type[len(head) + 1 :] if event_type.startswith(f"{head}.") else None
     if last == "#":
         return not head or event_type == head or rest is not None
     if last == "*":
@@ -80,7 +81,8 @@ def test_each_services_document_is_valid_for_the_asyncapi_parser(served, tmp_pat
 def test_the_parser_check_reports_a_broken_document(served, tmp_path):
     document = served("plans")
     document["operations"]["receive.plans"]["messages"].append(
-        {"$ref": "#/channels/case.opened.v1/messages/case.opened.v1"})
+        {"$ref": "#/channels/case.opened.v1/messages/case.opened.v1"}
+    )
     code, errors = asyncapi_errors(document, tmp_path)
     assert code == 1
     assert "asyncapi3-operation-messages-from-referred-channel /operations/receive.plans/messages/" in errors
@@ -89,18 +91,24 @@ def test_the_parser_check_reports_a_broken_document(served, tmp_path):
 def test_the_broker_bindings_are_in_the_deployments_virtual_host(served):
     for service in SERVICES:
         document = served(service)
-        vhosts = {name: binding.get("exchange", binding.get("queue"))["vhost"]
-                  for name, channel in document["channels"].items() for binding in [channel["bindings"]["amqp"]]}
+        vhosts = {
+            name: binding.get("exchange", binding.get("queue"))["vhost"]
+            for name, channel in document["channels"].items()
+            for binding in [channel["bindings"]["amqp"]]
+        }
         assert set(vhosts.values()) == {VHOST}, (service, {k: v for k, v in vhosts.items() if v != VHOST})
 
 
-@pytest.mark.parametrize("url, vhost", [
-    ("amqp://guest:guest@127.0.0.1:5672//", "/"),
-    ("amqp://guest:guest@127.0.0.1:5672/", "/"),
-    ("amqp://guest:guest@127.0.0.1:5672", "/"),
-    ("amqp://cpp:secret@rabbitmq:5672/cpp", "cpp"),  # docker-compose.yml's
-    ("amqps://cpp:secret@broker.example/%2Fcpp?heartbeat=30", "/cpp"),
-])
+@pytest.mark.parametrize(
+    "url, vhost",
+    [
+        ("amqp://guest:guest@127.0.0.1:5672//", "/"),
+        ("amqp://guest:guest@127.0.0.1:5672/", "/"),
+        ("amqp://guest:guest@127.0.0.1:5672", "/"),
+        ("amqp://cpp:secret@rabbitmq:5672/cpp", "cpp"),  # docker-compose.yml's
+        ("amqps://cpp:secret@broker.example/%2Fcpp?heartbeat=30", "/cpp"),
+    ],
+)
 def test_the_virtual_host_is_the_one_the_broker_url_names(url, vhost):
     assert broker_vhost(url) == vhost
 
@@ -113,14 +121,20 @@ def test_each_consumer_receives_from_its_queue_every_type_its_bindings_route_the
         channel = channels[f"queue.{service}"]
         assert channel["address"] == service
         assert channel["bindings"]["amqp"]["is"] == "queue"
-        assert channel["bindings"]["amqp"]["queue"] == {"name": service, "durable": True, "exclusive": False,
-                                                        "autoDelete": False, "vhost": VHOST}
+        assert channel["bindings"]["amqp"]["queue"] == {
+            "name": service,
+            "durable": True,
+            "exclusive": False,
+            "autoDelete": False,
+            "vhost": VHOST,
+        }
         assert set(channel["messages"]) == expected, service
         assert all(ref == {"$ref": f"#/components/messages/{t}"} for t, ref in channel["messages"].items())
         operation = operations[f"receive.{service}"]
         assert operation["action"] == "receive" and operation["channel"] == {"$ref": f"#/channels/queue.{service}"}
-        assert {m["$ref"] for m in operation["messages"]} == {f"#/channels/queue.{service}/messages/{t}"
-                                                               for t in expected}
+        assert {m["$ref"] for m in operation["messages"]} == {
+            f"#/channels/queue.{service}/messages/{t}" for t in expected
+        }
         assert operation["bindings"]["amqp"]["ack"] is True
     receivers = {name for name, op in operations.items() if op["action"] == "receive"}
     assert receivers == {f"receive.{s}" for s in SUBSCRIPTIONS}

@@ -7,6 +7,7 @@ Beside the tools, the documents are checked against the views: every
 operation has its own operationId; every one that needs a token documents
 401 and 403 with the error body; a view that reads If-Match or takes an
 Idempotency-Key documents the header."""
+
 from __future__ import annotations
 
 import inspect
@@ -29,8 +30,12 @@ from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_shared.openapi import Contract, operation_id
 from tests.helpers import bearer
 
-FACTORIES = {"plans": create_plans_app, "scheduler": create_scheduler_app, "notify": create_notify_app,
-             "docs": create_docs_app}
+FACTORIES = {
+    "plans": create_plans_app,
+    "scheduler": create_scheduler_app,
+    "notify": create_notify_app,
+    "docs": create_docs_app,
+}
 SERVICES = list(FACTORIES)
 METHODS = ("get", "put", "post", "patch", "delete")
 VALIDATORS = Path(__file__).resolve().parents[1] / "validators"
@@ -89,6 +94,7 @@ def documented_views(app, doc):
 
 # --- other people's tools ---------------------------------------------------------
 
+
 @pytest.mark.parametrize("service", SERVICES)
 def test_openapi_spec_validator_accepts_the_document(document_of, service):
     doc = document_of(service)
@@ -98,8 +104,10 @@ def test_openapi_spec_validator_accepts_the_document(document_of, service):
 
 def node_tool(script: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
     if shutil.which("node") is None:
-        pytest.fail("Node.js is not installed: install Node.js 20.19 or later with npm, then run "
-                    "scripts/ensure-test-node-packages")
+        pytest.fail(
+            "Node.js is not installed: install Node.js 20.19 or later with npm, then run "
+            "scripts/ensure-test-node-packages"
+        )
     if not script.is_file():
         pytest.fail(f"{script} is missing: run scripts/ensure-test-node-packages (npm ci in tests/validators)")
     return subprocess.run(["node", str(script), *args], cwd=cwd, capture_output=True, text=True, timeout=120)
@@ -116,46 +124,72 @@ export const notAllowed: Json<operations["{op}"]["responses"][403]> =
 export const health: paths["/healthz"]["get"]["responses"][200]["content"]["application/json"] = {{ status: "ok" }};
 """
 CLIENTS = {
-    "plans": ("getCase", """
+    "plans": (
+        "getCase",
+        """
 export const newCase: operations["createCase"]["requestBody"]["content"]["application/json"] = { child_id: "child-1" };
 export const planVersion: operations["updatePlan"]["parameters"]["header"]["If-Match"] = '"3"';
 export const allocationVersion: operations["replaceAllocation"]["parameters"]["header"]["If-Match"] = '"2"';
 export const gone: Json<operations["getChild"]["responses"][404]> = { code: 404, message: "no child child-9" };
 export const stale: Json<operations["updateChild"]["responses"][412]> = { code: 412, message: "read it again" };
 export const submitted: operations["submitReport"]["responses"][200]["content"]["application/json"]["id"] = "report-1";
-"""),
-    "scheduler": ("getDeadline", """
+""",
+    ),
+    "scheduler": (
+        "getDeadline",
+        """
 export const calendar: operations["getPlanCalendar"]["responses"][200]["content"]["text/calendar"] = "BEGIN:VCALENDAR";
 export const feed: operations["createPlanCalendarFeed"]["responses"][201]["content"]["application/json"]["url"] = "x";
 export const deadline: operations["changeDeadlineDueDate"]["parameters"]["path"]["deadline_id"] = "deadline-1";
-"""),
-    "notify": ("getSubscription", """
+""",
+    ),
+    "notify": (
+        "getSubscription",
+        """
 export const scopeVersion: NonNullable<operations["replaceScope"]["parameters"]["header"]>["If-Match"] = '"2"';
 export const paused: operations["pauseSubscription"]["responses"][200]["content"]["application/json"]["status"] =
     "paused";
 export const created: operations["createSubscription"]["responses"][201]["content"]["application/json"]["url"] =
     "https://partner.example.org/hook";
-"""),
-    "docs": ("getDocument", """
+""",
+    ),
+    "docs": (
+        "getDocument",
+        """
 export const pdf: operations["getDocument"]["responses"][200]["content"]["application/pdf"] = "%PDF-1.7";
 export const html: operations["getDocument"]["responses"][200]["content"]["text/html"] = "<!doctype html>";
 export const listed: operations["getPlanDocuments"]["parameters"]["path"]["plan_id"] = "plan-1";
-"""),
+""",
+    ),
 }
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("service", SERVICES)
-def test_openapi_typescript_generates_a_client_that_the_typescript_compiler_accepts(document_of, tmp_path,
-                                                                                      service):
+def test_openapi_typescript_generates_a_client_that_the_typescript_compiler_accepts(document_of, tmp_path, service):
     (tmp_path / "openapi.json").write_text(json.dumps(document_of(service)))
     made = node_tool(OPENAPI_TYPESCRIPT, "openapi.json", "-o", "api.d.ts", cwd=tmp_path)
     assert made.returncode == 0, made.stderr + made.stdout
     op, uses = CLIENTS[service]
-    (tmp_path / "client.ts").write_text('import type { operations, paths } from "./api";\n'
-                                        + ERRORS.format(op=op) + uses)
-    checked = node_tool(TSC, "--noEmit", "--strict", "--target", "es2022", "--lib", "es2022", "--skipDefaultLibCheck",
-                        "--module", "esnext", "--moduleResolution", "bundler", "client.ts", cwd=tmp_path)
+    (tmp_path / "client.ts").write_text(
+        'import type { operations, paths } from "./api";\n' + ERRORS.format(op=op) + uses
+    )
+    checked = node_tool(
+        TSC,
+        "--noEmit",
+        "--strict",
+        "--target",
+        "es2022",
+        "--lib",
+        "es2022",
+        "--skipDefaultLibCheck",
+        "--module",
+        "esnext",
+        "--moduleResolution",
+        "bundler",
+        "client.ts",
+        cwd=tmp_path,
+    )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     types = (tmp_path / "api.d.ts").read_text()
     for name in (op, *re.findall(r'operations\["(\w+)"\]', uses)):
@@ -164,6 +198,7 @@ def test_openapi_typescript_generates_a_client_that_the_typescript_compiler_acce
 
 
 # --- what the documents promise ---------------------------------------------------------------
+
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_every_operation_has_its_own_readable_operation_id(document_of, service):
@@ -184,26 +219,35 @@ def test_the_operation_ids_say_what_each_operation_does(document_of):
     assert ids["/v1/deadlines/{deadline_id}"] == "getDeadline"
 
 
-@pytest.mark.parametrize("endpoint, method, creates, expected", [
-    ("children.Children", "post", True, "createChild"), ("children.Children", "get", False, "getChildren"),
-    ("reports.ChildInNeedPlans", "post", True, "createChildInNeedPlan"),
-    ("restrictions.BreakGlass", "post", True, "createBreakGlass"),
-    ("deliveries.DeliveryById", "get", False, "getDelivery"), ("deadlines.DeadlineOne", "get", False, "getDeadline"),
-    ("cases.Allocation", "put", False, "replaceAllocation"), ("plans.PlanById", "patch", False, "updatePlan"),
-    ("calendar.CalendarFeed", "delete", False, "deleteCalendarFeed"), ("reports.Submit", "post", False, "postSubmit"),
-    ("staff.add_staff", "post", True, "addStaff"),
-])
+@pytest.mark.parametrize(
+    "endpoint, method, creates, expected",
+    [
+        ("children.Children", "post", True, "createChild"),
+        ("children.Children", "get", False, "getChildren"),
+        ("reports.ChildInNeedPlans", "post", True, "createChildInNeedPlan"),
+        ("restrictions.BreakGlass", "post", True, "createBreakGlass"),
+        ("deliveries.DeliveryById", "get", False, "getDelivery"),
+        ("deadlines.DeadlineOne", "get", False, "getDeadline"),
+        ("cases.Allocation", "put", False, "replaceAllocation"),
+        ("plans.PlanById", "patch", False, "updatePlan"),
+        ("calendar.CalendarFeed", "delete", False, "deleteCalendarFeed"),
+        ("reports.Submit", "post", False, "postSubmit"),
+        ("staff.add_staff", "post", True, "addStaff"),
+    ],
+)
 def test_the_operation_id_rule(endpoint, method, creates, expected):
     assert operation_id(endpoint, method, creates) == expected
 
 
 def test_two_operations_given_the_same_id_stop_start_up():
     contract = Contract()
-    contract.operation_helper(path="/v1/a", operations={"get": {"responses": {}}},
-                              rule=SimpleNamespace(endpoint="a.Children"))
+    contract.operation_helper(
+        path="/v1/a", operations={"get": {"responses": {}}}, rule=SimpleNamespace(endpoint="a.Children")
+    )
     with pytest.raises(ValueError, match="operationId 'getChildren' of b.Children .get. is already a.Children"):
-        contract.operation_helper(path="/v1/b", operations={"get": {"responses": {}}},
-                                  rule=SimpleNamespace(endpoint="b.Children"))
+        contract.operation_helper(
+            path="/v1/b", operations={"get": {"responses": {}}}, rule=SimpleNamespace(endpoint="b.Children")
+        )
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -211,15 +255,20 @@ def test_every_operation_that_needs_a_token_documents_401_and_403_with_the_error
     doc = document_of(service)
     assert doc["security"] == [{"bearerAuth": []}]
     assert doc["components"]["securitySchemes"]["bearerAuth"] == {
-        **doc["components"]["securitySchemes"]["bearerAuth"], "type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+        **doc["components"]["securitySchemes"]["bearerAuth"],
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
     checked = 0
     for path, method, op in operations(doc):
         if op.get("security") == []:
             continue
         for code in ("401", "403"):
             answer = resolved(doc, op["responses"].get(code, {"description": "missing"}))
-            assert answer.get("content", {}).get("application/json", {}).get("schema") == \
-                {"$ref": "#/components/schemas/Error"}, (method, path, code, answer)
+            assert answer.get("content", {}).get("application/json", {}).get("schema") == {
+                "$ref": "#/components/schemas/Error"
+            }, (method, path, code, answer)
         checked += 1
     assert checked >= 7
     assert "WWW-Authenticate" in doc["components"]["responses"]["Unauthenticated"]["headers"]
@@ -245,8 +294,7 @@ def test_the_probes_need_no_token_and_are_documented(document_of, service):
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_every_view_that_reads_if_match_or_takes_an_idempotency_key_documents_the_header(app_of, token_for,
-                                                                                          service):
+def test_every_view_that_reads_if_match_or_takes_an_idempotency_key_documents_the_header(app_of, token_for, service):
     app = app_of(service)
     doc = app.test_client().get("/openapi.json", headers=bearer(token_for("auditor"))).json
     readers = 0
@@ -264,9 +312,13 @@ def test_every_view_that_reads_if_match_or_takes_an_idempotency_key_documents_th
 
 def test_the_changes_that_need_if_match_say_so_with_their_412_and_428(document_of):
     doc = document_of("plans")
-    for path, method in (("/v1/children/{child_id}", "patch"), ("/v1/cases/{case_id}/allocation", "put"),
-                         ("/v1/conferences/{conference_id}", "patch"), ("/v1/plans/{plan_id}", "patch"),
-                         ("/v1/reports/{report_id}", "patch")):
+    for path, method in (
+        ("/v1/children/{child_id}", "patch"),
+        ("/v1/cases/{case_id}/allocation", "put"),
+        ("/v1/conferences/{conference_id}", "patch"),
+        ("/v1/plans/{plan_id}", "patch"),
+        ("/v1/reports/{report_id}", "patch"),
+    ):
         op = doc["paths"][path][method]
         assert header_parameters(op)["If-Match"]["required"] is True, (method, path)
         assert {"400", "412", "428"} <= set(op["responses"]), (method, path)
@@ -280,7 +332,11 @@ def test_the_calendar_feed_is_text_calendar_and_takes_a_feed_key_instead_of_a_to
     assert list(op["responses"]["200"]["content"]) == ["text/calendar"]
     assert op["security"] == [{"bearerAuth": []}, {"feedKey": []}]
     assert doc["components"]["securitySchemes"]["feedKey"] == {
-        **doc["components"]["securitySchemes"]["feedKey"], "type": "apiKey", "in": "query", "name": "key"}
+        **doc["components"]["securitySchemes"]["feedKey"],
+        "type": "apiKey",
+        "in": "query",
+        "name": "key",
+    }
     others = [op for path, _, op in operations(doc) if not path.endswith("calendar.ics")]
     assert not any({"feedKey": []} in op.get("security", []) for op in others)
 
@@ -294,8 +350,7 @@ def test_a_documents_file_is_a_pdf_or_an_html_page(document_of):
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_the_server_is_the_services_public_address_when_set_else_where_the_document_was_read(document_of,
-                                                                                              service):
+def test_the_server_is_the_services_public_address_when_set_else_where_the_document_was_read(document_of, service):
     assert document_of(service)["servers"] == [{"url": "/"}]
     setting = f"CPP_{service.upper()}_PUBLIC_URL"
     address = f"https://{service}.cpp.example.org"
@@ -319,8 +374,11 @@ def test_the_main_request_bodies_show_an_example_that_follows_their_schema(docum
     for (path, method), (example, schema) in examples.items():
         validate_instance(example, {**schema, "components": doc["components"]}, cls=OAS30Validator)
     with pytest.raises(Exception, match="'address' is a required property"):  # the validator does refuse
-        validate_instance({"given_names": "Ana"}, {"$ref": "#/components/schemas/ChildCreate",
-                                                   "components": doc["components"]}, cls=OAS30Validator)
+        validate_instance(
+            {"given_names": "Ana"},
+            {"$ref": "#/components/schemas/ChildCreate", "components": doc["components"]},
+            cls=OAS30Validator,
+        )
 
 
 def test_the_service_accepts_the_child_and_the_case_its_document_shows(app_of, token_for):

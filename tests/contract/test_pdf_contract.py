@@ -1,6 +1,7 @@
 """The docs service's PDFs, as served, identified as PDF/UA-1 and checked by
 other people's tools: pdfua 0.1.3 (PDF/UA-1's machine-checkable rules, on
 pikepdf) and poppler's pdfinfo (the metadata a reader shows)."""
+
 from __future__ import annotations
 
 import re
@@ -43,8 +44,11 @@ def tolerant_as_integer(value):
 def weasyprints_table_warning(finding) -> bool:
     """The UA-15-003 warning WeasyPrint's tables cannot avoid (above), and
     only it: not the rule's error for a table without header cells."""
-    return finding.rule_id == WEASYPRINT_TABLE_WARNING and finding.severity is Severity.WARNING \
+    return (
+        finding.rule_id == WEASYPRINT_TABLE_WARNING
+        and finding.severity is Severity.WARNING
         and finding.evidence.get("associated_headers") == 0
+    )
 
 
 def pdfua_report(path):
@@ -77,7 +81,7 @@ def tables(node, found: list | None = None, table: dict | None = None) -> list[d
         elif role == "/TD":
             table["headers"].append({bytes(h) for h in node.A.get("/Headers", [])})
         kids = node.get("/K")
-        for kid in (kids if isinstance(kids, pikepdf.Array) else [kids]):
+        for kid in kids if isinstance(kids, pikepdf.Array) else [kids]:
             tables(kid, found, table)
     return found
 
@@ -127,8 +131,11 @@ def check_documents(docs, documents: dict, headers, tmp_path) -> set[str]:
     for (kind, version, lang, large, fmt), row in sorted(documents.items(), key=str):
         if fmt == "pdf":
             html = documents[(kind, version, lang, large, "html")]
-            check_document(docs.get(html["url"], headers=headers).get_data(as_text=True),
-                           docs.get(row["url"], headers=headers).data, tmp_path / f"{kind}-{version}.pdf")
+            check_document(
+                docs.get(html["url"], headers=headers).get_data(as_text=True),
+                docs.get(row["url"], headers=headers).data,
+                tmp_path / f"{kind}-{version}.pdf",
+            )
     return {kind for kind, *_ in documents}
 
 

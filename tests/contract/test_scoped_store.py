@@ -1,5 +1,6 @@
 """Two authorities' views of one database: each sees, changes and sends
 only its own records, on every adapter."""
+
 from __future__ import annotations
 
 import uuid
@@ -75,8 +76,11 @@ def test_each_view_relays_its_own_events_under_its_own_lease(views):
     for view, n in ((eng, 3), (gg, 2)):
         for i in range(n):
             with view.unit_of_work() as uow:
-                uow.publish("case.opened.v1", {"id": f"{view.authority}-{i}", "authority": view.authority},
-                            message_id=f"{view.authority}-{i}")
+                uow.publish(
+                    "case.opened.v1",
+                    {"id": f"{view.authority}-{i}", "authority": view.authority},
+                    message_id=f"{view.authority}-{i}",
+                )
     assert [m.message_id for m in eng.outbox_pending()] == ["ENG-0", "ENG-1", "ENG-2"]
     assert [m.message_id for m in gg.outbox_pending(limit=1)] == ["GG-0"]
     assert eng.outbox_stats().pending == 3 and gg.outbox_stats().pending == 2

@@ -4,6 +4,7 @@ Targets: SQLite (a file under tmp_path), mongomock, and a real MongoDB
 replica set when CPP_TEST_MONGO_URL is set (for example
 ``mongodb://localhost:27017/?replicaSet=rs0``).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -172,7 +173,7 @@ class SQLiteLogTampering(LogTamperChecks):
 
     def make_unreadable(self, store: Any, log: str, seq: int) -> None:
         with _raw_sqlite(store) as conn:
-            conn.execute("UPDATE _log SET entry = '{\"n\": 6, \"act' WHERE log = ? AND seq = ?", (log, seq))
+            conn.execute('UPDATE _log SET entry = \'{"n": 6, "act\' WHERE log = ? AND seq = ?', (log, seq))
 
 
 class MongoLogTampering(LogTamperChecks):
@@ -282,7 +283,11 @@ class TestSQLiteStore(StoreContract, SQLiteLogTampering):
         assert "SEARCH c_people USING INDEX ix:c_people:name (<expr><?)" in ranged, ranged
         assert "USE TEMP B-TREE FOR ORDER BY" in ranged and "SCAN c_people" not in ranged, ranged
         assert [p["name"] for p in people.find({"name": {"$lt": "n12"}}, sort=[("name", -1)])] == [
-            "n11", "n10", "n1", "n0"]
+            "n11",
+            "n10",
+            "n1",
+            "n0",
+        ]
         assert people.find({"name": "n3"})[0]["email"] == "3@x"
 
     def test_two_processes_replacing_the_same_version_one_wins(self, store: SQLiteStore) -> None:
@@ -442,8 +447,10 @@ else:
 
     def test_contract_on_a_real_mongodb() -> None:
         """Reports the real-MongoDB target as not run (no mongod on these machines)."""
-        pytest.skip("optional target not configured: set CPP_TEST_MONGO_URL to a MongoDB replica set "
-                    "(e.g. mongodb://localhost:27017/?replicaSet=rs0) to run the contract against it")
+        pytest.skip(
+            "optional target not configured: set CPP_TEST_MONGO_URL to a MongoDB replica set "
+            "(e.g. mongodb://localhost:27017/?replicaSet=rs0) to run the contract against it"
+        )
 
 
 # ---------------------------------------------------------------- open_store

@@ -1,4 +1,5 @@
 """`cpp up`, the single-machine mode, as a user runs it."""
+
 from __future__ import annotations
 
 import os
@@ -26,8 +27,14 @@ class Up:
 
     def __init__(self, env: dict[str, str]):
         self.lines: list[str] = []
-        self.proc = subprocess.Popen([sys.executable, "-m", "cpp_shared.cli", "up"], env=env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "cpp_shared.cli", "up"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self):
@@ -95,8 +102,14 @@ def sigterm_pending(pid: int) -> bool:
 @pytest.fixture
 def up_env(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CPP_")}
-    env.update({"CPP_DATA_DIR": str(tmp_path / "var"), "CPP_BUS_RETRY_DELAYS": "0.2,0.5", "WEB_CONCURRENCY": "1",
-                "CPP_DEMO": "0"})  # these tests count events: no made-up caseload
+    env.update(
+        {
+            "CPP_DATA_DIR": str(tmp_path / "var"),
+            "CPP_BUS_RETRY_DELAYS": "0.2,0.5",
+            "WEB_CONCURRENCY": "1",
+            "CPP_DEMO": "0",
+        }
+    )  # these tests count events: no made-up caseload
     for service in installed_services():
         env[f"CPP_{service.upper()}_PORT"] = str(free_port())
     return env
@@ -108,14 +121,21 @@ def test_ctrl_c_with_events_in_flight_then_restart_handles_each_event_once(up_en
     first = Up(up_env)
     try:
         first.wait_up()
-        token = subprocess.run([sys.executable, "-m", "cpp_shared.cli", "token", "--role", "social_worker"],
-                               env=up_env, capture_output=True, text=True, check=True).stdout.strip()
+        token = subprocess.run(
+            [sys.executable, "-m", "cpp_shared.cli", "token", "--role", "social_worker"],
+            env=up_env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         assert token.count(".") == 2, "the token alone on stdout"
 
         child_id = new_child_over_http(url["plans"], bearer(token))
 
         def open_case(i):
-            resp = requests.post(f"{url['plans']}/v1/cases", json={"child_id": child_id}, headers=bearer(token), timeout=20)
+            resp = requests.post(
+                f"{url['plans']}/v1/cases", json={"child_id": child_id}, headers=bearer(token), timeout=20
+            )
             assert resp.status_code == 201, resp.text
             return resp.json()["id"]
 
@@ -126,8 +146,11 @@ def test_ctrl_c_with_events_in_flight_then_restart_handles_each_event_once(up_en
             os.kill(pid, signal.SIGSTOP)
         with ThreadPoolExecutor(8) as pool:
             case_ids = list(pool.map(open_case, range(60)))
-        wait_for(lambda: open_store(f"sqlite:///{data / 'plans.db'}").outbox_stats().pending == 0, timeout=30,
-                 what="the relay to publish every event")
+        wait_for(
+            lambda: open_store(f"sqlite:///{data / 'plans.db'}").outbox_stats().pending == 0,
+            timeout=30,
+            what="the relay to publish every event",
+        )
         os.killpg(first.proc.pid, signal.SIGINT)  # Ctrl-C with 180 messages queued...
         for pid in paused:  # ...and the consumers woken once their stop signal waits for them
             wait_for(lambda: sigterm_pending(pid), timeout=30, what=f"cpp up to signal worker {pid}")
@@ -149,16 +172,28 @@ def test_ctrl_c_with_events_in_flight_then_restart_handles_each_event_once(up_en
     second = Up(up_env)
     try:
         second.wait_up()
-        token = subprocess.run([sys.executable, "-m", "cpp_shared.cli", "token", "--role", "auditor"],
-                               env=up_env, capture_output=True, text=True, check=True).stdout.strip()
-        assert requests.get(f"{url['plans']}/v1/cases/{case_ids[0]}", headers=bearer(token), timeout=10).status_code == 200
+        token = subprocess.run(
+            [sys.executable, "-m", "cpp_shared.cli", "token", "--role", "auditor"],
+            env=up_env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        assert (
+            requests.get(f"{url['plans']}/v1/cases/{case_ids[0]}", headers=bearer(token), timeout=10).status_code == 200
+        )
         for service in CONSUMERS:
             store = open_store(f"sqlite:///{data / f'{service}.db'}")
-            wait_for(lambda: store.collection("case_events").count_documents({}) >= len(case_ids), timeout=60,
-                     what=f"{service} to handle every queued event")
+            wait_for(
+                lambda: store.collection("case_events").count_documents({}) >= len(case_ids),
+                timeout=60,
+                what=f"{service} to handle every queued event",
+            )
         for service in CONSUMERS:
             for case_id in case_ids:
-                seen = requests.get(f"{url[service]}/v1/cases/{case_id}/events", headers=bearer(token), timeout=10).json()
+                seen = requests.get(
+                    f"{url[service]}/v1/cases/{case_id}/events", headers=bearer(token), timeout=10
+                ).json()
                 assert len(seen["events"]) == 1, f"{service} handled case {case_id} {len(seen['events'])} times"
         assert second.ctrl_c() == 0, second.output()
     finally:
@@ -170,13 +205,19 @@ def test_ctrl_c_with_events_in_flight_then_restart_handles_each_event_once(up_en
 def test_unknown_plugin_refuses_to_start_naming_it(up_env):
     env = {**up_env, "CPP_PLUGINS": "england,wakanda", "CPP_MODE": "development"}
     for argv in (["serve", "plans"], ["worker", "docs"], ["up"]):
-        done = subprocess.run([sys.executable, "-m", "cpp_shared.cli", *argv], env=env, capture_output=True, text=True,
-                              timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-m", "cpp_shared.cli", *argv], env=env, capture_output=True, text=True, timeout=120
+        )
         assert done.returncode != 0, argv
         assert "unknown plugin 'wakanda'" in done.stdout + done.stderr, argv
     # gunicorn loading the app directly (as docker-compose does) refuses too.
-    done = subprocess.run([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{free_port()}", "cpp_plans.app:create_app()"],
-                          env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{free_port()}", "cpp_plans.app:create_app()"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode != 0 and "wakanda" in done.stderr
 
 
@@ -187,19 +228,28 @@ def test_killing_the_docs_worker_ten_times_leaves_the_others_answering_and_writi
     up = Up(env)
     try:
         up.wait_up()
-        token = subprocess.run([sys.executable, "-m", "cpp_shared.cli", "token", "--role", "social_worker"],
-                               env=env, capture_output=True, text=True, check=True).stdout.strip()
+        token = subprocess.run(
+            [sys.executable, "-m", "cpp_shared.cli", "token", "--role", "social_worker"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         killed: list[int] = []
         case_ids = []
         for _ in range(10):
-            [pid] = wait_for(lambda: [p for p in worker_pids(data, "docs") if p not in killed], timeout=60,
-                             what="cpp up to start the docs worker again")
+            [pid] = wait_for(
+                lambda: [p for p in worker_pids(data, "docs") if p not in killed],
+                timeout=60,
+                what="cpp up to start the docs worker again",
+            )
             os.kill(pid, signal.SIGKILL)
             killed.append(pid)
             # Meanwhile the system of record answers and writes, and the other services answer.
             child_id = new_child_over_http(url["plans"], bearer(token))
-            resp = requests.post(f"{url['plans']}/v1/cases", json={"child_id": child_id}, headers=bearer(token),
-                                 timeout=20)
+            resp = requests.post(
+                f"{url['plans']}/v1/cases", json={"child_id": child_id}, headers=bearer(token), timeout=20
+            )
             assert resp.status_code == 201, resp.text
             case_ids.append(resp.json()["id"])
             for service in ("scheduler", "notify"):
@@ -207,17 +257,31 @@ def test_killing_the_docs_worker_ten_times_leaves_the_others_answering_and_writi
             assert up.proc.poll() is None, f"cpp up stopped:\n{up.output()}"
 
         # The killing stops: the docs worker comes back and docs is ready again.
-        wait_for(lambda: [p for p in worker_pids(data, "docs") if p not in killed], timeout=60,
-                 what="the docs worker to be back")
-        wait_for(lambda: requests.get(f"{url['docs']}/readyz", timeout=10).status_code == 200, timeout=60,
-                 what="docs to be ready")
+        wait_for(
+            lambda: [p for p in worker_pids(data, "docs") if p not in killed],
+            timeout=60,
+            what="the docs worker to be back",
+        )
+        wait_for(
+            lambda: requests.get(f"{url['docs']}/readyz", timeout=10).status_code == 200,
+            timeout=60,
+            what="docs to be ready",
+        )
         # Scheduler and notify handled every case opened meanwhile; docs too, once back.
-        auditor = subprocess.run([sys.executable, "-m", "cpp_shared.cli", "token", "--role", "auditor"],
-                                 env=env, capture_output=True, text=True, check=True).stdout.strip()
+        auditor = subprocess.run(
+            [sys.executable, "-m", "cpp_shared.cli", "token", "--role", "auditor"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         for service in CONSUMERS:
             store = open_store(f"sqlite:///{Path(data) / f'{service}.db'}")
-            wait_for(lambda: store.collection("case_events").count_documents({}) >= len(case_ids), timeout=60,
-                     what=f"{service} to handle every case opened")
+            wait_for(
+                lambda: store.collection("case_events").count_documents({}) >= len(case_ids),
+                timeout=60,
+                what=f"{service} to handle every case opened",
+            )
         seen = requests.get(f"{url['docs']}/v1/cases/{case_ids[-1]}/events", headers=bearer(auditor), timeout=10)
         assert seen.status_code == 200 and len(seen.json()["events"]) == 1
 
@@ -226,8 +290,11 @@ def test_killing_the_docs_worker_ten_times_leaves_the_others_answering_and_writi
         assert 'cpp_process_up{process="docs-worker",service="docs"} 1.0' in metrics
         exits = [line for line in up.lines if line.startswith("docs-worker exited with code -9 (SIGKILL)")]
         assert len(exits) == 10, up.output()
-        assert not [line for line in up.lines if line.startswith(("plans-", "scheduler-", "notify-", "docs-web"))
-                    and "exited" in line], up.output()
+        assert not [
+            line
+            for line in up.lines
+            if line.startswith(("plans-", "scheduler-", "notify-", "docs-web")) and "exited" in line
+        ], up.output()
         assert up.proc.poll() is None, "cpp up is still running"
         assert up.ctrl_c() == 0, up.output()
     finally:
@@ -247,8 +314,13 @@ def test_a_killed_broker_is_started_again_on_its_port_and_nothing_is_lost(up_env
     up = Up(up_env)
     try:
         up.wait_up()
-        token = subprocess.run([sys.executable, "-m", "cpp_shared.cli", "token", "--role", "social_worker"],
-                               env=up_env, capture_output=True, text=True, check=True).stdout.strip()
+        token = subprocess.run(
+            [sys.executable, "-m", "cpp_shared.cli", "token", "--role", "social_worker"],
+            env=up_env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         node = RabbitNode(Path(data) / "rabbitmq")
         port = node.amqp_port
         case_ids = []
@@ -258,20 +330,30 @@ def test_a_killed_broker_is_started_again_on_its_port_and_nothing_is_lost(up_env
             os.kill(beam, signal.SIGKILL)
             # The system of record writes while the broker is down: its events wait in the outbox.
             child_id = new_child_over_http(url["plans"], bearer(token))
-            resp = requests.post(f"{url['plans']}/v1/cases", json={"child_id": child_id}, headers=bearer(token),
-                                 timeout=20)
+            resp = requests.post(
+                f"{url['plans']}/v1/cases", json={"child_id": child_id}, headers=bearer(token), timeout=20
+            )
             assert resp.status_code == 201, resp.text
             case_ids.append(resp.json()["id"])
-            wait_for(lambda: sum("RabbitMQ is back" in line for line in up.lines) == round + 1, timeout=120,
-                     what=f"the broker to be started again ({round + 1})")
+            wait_for(
+                lambda: sum("RabbitMQ is back" in line for line in up.lines) == round + 1,
+                timeout=120,
+                what=f"the broker to be started again ({round + 1})",
+            )
             assert RabbitNode(Path(data) / "rabbitmq").amqp_port == port
         for service in installed_services():
-            wait_for(lambda: requests.get(f"{url[service]}/readyz", timeout=10).status_code == 200, timeout=90,
-                     what=f"{service} to be ready again")
+            wait_for(
+                lambda: requests.get(f"{url[service]}/readyz", timeout=10).status_code == 200,
+                timeout=90,
+                what=f"{service} to be ready again",
+            )
         for service in CONSUMERS:
             store = open_store(f"sqlite:///{Path(data) / f'{service}.db'}")
-            wait_for(lambda: store.collection("case_events").count_documents({}) >= len(case_ids), timeout=90,
-                     what=f"{service} to handle the cases opened while the broker was down")
+            wait_for(
+                lambda: store.collection("case_events").count_documents({}) >= len(case_ids),
+                timeout=90,
+                what=f"{service} to handle the cases opened while the broker was down",
+            )
             assert store.collection("case_events").count_documents({}) == len(case_ids), service
         assert up.proc.poll() is None, f"cpp up stopped:\n{up.output()}"
         assert up.ctrl_c() == 0, up.output()

@@ -1,6 +1,7 @@
 """Real RabbitMQ for the integration tests: one node per session, started
 from Debian's rabbitmq-server, and a fresh vhost per test so tests never see
 each other's queues. A missing broker is a failure, never a skip."""
+
 from __future__ import annotations
 
 import os

@@ -9,6 +9,7 @@ next run (without CRASH_POINT) must give exactly one effect.
 PREFETCH (default 1) sets the consumer's prefetch, so its group commit;
 HANDLER_SECONDS (default 0) makes each handling take that long, so that a
 test can kill the process in the middle of a stream."""
+
 from __future__ import annotations
 
 import os

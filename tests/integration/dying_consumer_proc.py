@@ -2,6 +2,7 @@
 vhost, one handler that records its effect in a SQLite store, and that
 kills its own process (SIGKILL: no exception, no ack) on an event whose
 data says ``poison``."""
+
 from __future__ import annotations
 
 import os

@@ -1,5 +1,6 @@
 """Running services as real processes (gunicorn web + worker), as `cpp up`
 and docker-compose do."""
+
 from __future__ import annotations
 
 import os
@@ -30,9 +31,13 @@ class ServiceProcesses:
         for role in roles or ("web", "worker"):
             cmd = "serve" if role == "web" else "worker"
             log = open(self.log_dir / f"{self.service}-{role}.log", "ab")
-            self.procs[role] = subprocess.Popen([sys.executable, "-m", "cpp_shared.cli", cmd, self.service],
-                                                env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                                start_new_session=True)
+            self.procs[role] = subprocess.Popen(
+                [sys.executable, "-m", "cpp_shared.cli", cmd, self.service],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
             log.close()
         if "web" in (roles or ("web",)):
             wait_for(self._healthy, timeout=60, what=f"{self.service} web to answer /healthz")
@@ -66,19 +71,21 @@ class ServiceProcesses:
 
 def service_env(service: str, *, data_dir: Path, broker_url: str, port: int, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CPP_")}
-    env.update({
-        "CPP_MODE": "development",
-        "CPP_DATA_DIR": str(data_dir),
-        "CPP_BROKER_URL": broker_url,
-        f"CPP_{service.upper()}_PORT": str(port),
-        "CPP_BUS_RETRY_DELAYS": "0.2,0.5",
-        "CPP_LOG_FORMAT": "json",
-        "WEB_CONCURRENCY": "1",
-        "GUNICORN_THREADS": "4",
-        # These tests count the events each service consumes: no scheduled
-        # audit checkpoint (one more event) during a run.
-        "CPP_AUDIT_CHECKPOINT_SECONDS": "86400",
-    })
+    env.update(
+        {
+            "CPP_MODE": "development",
+            "CPP_DATA_DIR": str(data_dir),
+            "CPP_BROKER_URL": broker_url,
+            f"CPP_{service.upper()}_PORT": str(port),
+            "CPP_BUS_RETRY_DELAYS": "0.2,0.5",
+            "CPP_LOG_FORMAT": "json",
+            "WEB_CONCURRENCY": "1",
+            "GUNICORN_THREADS": "4",
+            # These tests count the events each service consumes: no scheduled
+            # audit checkpoint (one more event) during a run.
+            "CPP_AUDIT_CHECKPOINT_SECONDS": "86400",
+        }
+    )
     env.update(extra)
     return env
 

@@ -3,6 +3,7 @@ built as its worker builds it, and its renderer, rendering until no job is
 pending, then exiting. The render of a job of the plan POISON_PLAN kills
 the process with SIGKILL, as a crash in a native library or the kernel's
 out-of-memory killer would: no exception, no cleanup."""
+
 from __future__ import annotations
 
 import os

@@ -154,8 +154,9 @@ def test_persistent_message_survives_restart_in_same_folder(node):
     ex = Exchange("cpp.test.persist", type="direct", durable=True)
     q = Queue("cpp.test.persist", ex, routing_key="persist", durable=True)
     with Connection(node.amqp_url, transport_options=CONFIRMS) as conn:
-        conn.Producer().publish({"order": 42}, exchange=ex, routing_key="persist", declare=[q],
-                                delivery_mode=2, serializer="json")
+        conn.Producer().publish(
+            {"order": 42}, exchange=ex, routing_key="persist", declare=[q], delivery_mode=2, serializer="json"
+        )
         assert conn.default_channel._confirm_selected
         assert q(conn.default_channel).queue_declare(passive=True).message_count == 1
 
@@ -194,8 +195,9 @@ with RabbitNode(sys.argv[1]) as n:
 def test_second_folder_runs_alongside_and_dies_with_its_crashed_owner(node, tmp_path):
     base = tmp_path / "rabbit-b"
     t0 = time.monotonic()
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(base)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(base)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         ready, _, _ = select.select([child.stdout], [], [], 120)
         line = child.stdout.readline() if ready else ""
@@ -236,8 +238,9 @@ def test_second_folder_runs_alongside_and_dies_with_its_crashed_owner(node, tmp_
 
 
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cpp_shared.broker", *args], capture_output=True,
-                          text=True, timeout=150, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "cpp_shared.broker", *args], capture_output=True, text=True, timeout=150, env=env
+    )
 
 
 def test_cli_start_stop_destroy(tmp_path):
@@ -246,8 +249,9 @@ def test_cli_start_stop_destroy(tmp_path):
     res = run_cli("start", "--dir", str(base))
     timing("CLI start", time.monotonic() - t0)
     assert res.returncode == 0, res.stderr
-    exports = dict(line.removeprefix("export ").split("=", 1)
-                   for line in res.stdout.splitlines() if line.startswith("export "))
+    exports = dict(
+        line.removeprefix("export ").split("=", 1) for line in res.stdout.splitlines() if line.startswith("export ")
+    )
     assert exports["CPP_BROKER_DIR"] == str(base)
     cli_node = RabbitNode(base)
     try:

@@ -1,4 +1,5 @@
 """Failures of the bus on a real broker: crashes, poison messages, outages."""
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,15 @@ def publish(broker_url, body, routing_key="case.opened.v1", content_type="applic
     with Connection(broker_url, transport_options={"confirm_publish": True}) as conn:
         channel = conn.channel()
         topology.declare_all(channel)
-        Producer(channel).publish(body, exchange=topology.events_exchange, routing_key=routing_key,
-                                  content_type=content_type, content_encoding="utf-8", delivery_mode=2, retry=False)
+        Producer(channel).publish(
+            body,
+            exchange=topology.events_exchange,
+            routing_key=routing_key,
+            content_type=content_type,
+            content_encoding="utf-8",
+            delivery_mode=2,
+            retry=False,
+        )
 
 
 def case_event(type="case.opened.v1", case_id=None):
@@ -59,7 +67,9 @@ def drain(broker_url, name):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("crash_point", ["in_handler", "after_commit"])
-def test_a_consumer_killed_mid_handling_gets_the_message_again_and_the_effect_happens_once(tmp_path, broker_url, crash_point):
+def test_a_consumer_killed_mid_handling_gets_the_message_again_and_the_effect_happens_once(
+    tmp_path, broker_url, crash_point
+):
     store_url = f"sqlite:///{tmp_path / 'docs.db'}"
     marker = tmp_path / "marker"
     script = os.path.join(os.path.dirname(__file__), "consumer_proc.py")
@@ -101,8 +111,15 @@ def test_after_sigkills_the_message_counts_equal_the_processed_marks(tmp_path, b
         topology.declare_service(channel, "docs", (0.2,))  # the delays consumer_proc.py declares
         producer = Producer(channel)
         for e in events:
-            producer.publish(json.dumps(e), exchange="", routing_key="docs", content_type="application/cloudevents+json",
-                             content_encoding="utf-8", delivery_mode=2, retry=False)
+            producer.publish(
+                json.dumps(e),
+                exchange="",
+                routing_key="docs",
+                content_type="application/cloudevents+json",
+                content_encoding="utf-8",
+                delivery_mode=2,
+                retry=False,
+            )
     store = open_store(store_url)
     effects = store.collection("effects")
 
@@ -117,8 +134,12 @@ def test_after_sigkills_the_message_counts_equal_the_processed_marks(tmp_path, b
     for threshold in (60, 140, 220, 300):
         proc = start()
         try:
-            wait_for(lambda: effects.count_documents({}) >= threshold, timeout=60, interval=0.01,
-                     what=f"{threshold} events handled")
+            wait_for(
+                lambda: effects.count_documents({}) >= threshold,
+                timeout=60,
+                interval=0.01,
+                what=f"{threshold} events handled",
+            )
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=10)
@@ -126,8 +147,11 @@ def test_after_sigkills_the_message_counts_equal_the_processed_marks(tmp_path, b
         assert consumed == marked == effects.count_documents({}), f"after the kill at {threshold}"
     proc = start()
     try:
-        wait_for(lambda: effects.count_documents({}) == len(events) and queue_depth(broker_url, "docs") == 0,
-                 timeout=60, what="every event handled and acked")
+        wait_for(
+            lambda: effects.count_documents({}) == len(events) and queue_depth(broker_url, "docs") == 0,
+            timeout=60,
+            what="every event handled and acked",
+        )
     finally:
         proc.kill()
         proc.wait()
@@ -163,23 +187,31 @@ def test_a_relay_killed_mid_drain_is_replaced_and_its_successor_takes_the_lease_
     events = [case_event() for _ in range(3000)]
     for i in range(0, len(events), 500):
         with store.unit_of_work() as uow:
-            for e in events[i:i + 500]:
+            for e in events[i : i + 500]:
                 uow.publish(e["type"], e, message_id=e["id"])
     log = data / "plans-worker.log"
     first = launch("plans", data, broker_url, "worker", CPP_RELAY_BATCH="50")
     second = None
     try:
-        wait_for(lambda: store.outbox_stats().pending <= len(events) - 300, timeout=60, interval=0.02,
-                 what="the first relay to be draining")
+        wait_for(
+            lambda: store.outbox_stats().pending <= len(events) - 300,
+            timeout=60,
+            interval=0.02,
+            what="the first relay to be draining",
+        )
         killed_pid = first.procs["worker"].pid
         first.kill("worker")  # SIGKILL to its process group: the lease is not given up
         assert store.outbox_stats().pending > 0, "killed mid-drain"
         second = launch("plans", data, broker_url, "worker", CPP_RELAY_BATCH="50")
         pid = second.procs["worker"].pid
-        [took] = wait_for(lambda: log_lines(log, "relay took the lease", pid), timeout=60,
-                          what="the successor to take the lease")
-        [published] = wait_for(lambda: log_lines(log, "relay published its first events under the lease", pid),
-                               timeout=60, what="the successor's first publish")
+        [took] = wait_for(
+            lambda: log_lines(log, "relay took the lease", pid), timeout=60, what="the successor to take the lease"
+        )
+        [published] = wait_for(
+            lambda: log_lines(log, "relay published its first events under the lease", pid),
+            timeout=60,
+            what="the successor's first publish",
+        )
         assert took["waited_seconds"] < 2.0, (took, published)
         wait_for(lambda: store.outbox_stats().pending == 0, timeout=60, what="the successor to drain the outbox")
         # Every event reached its queues; those sent but not yet marked when
@@ -234,7 +266,12 @@ def test_malformed_and_always_failing_messages_are_parked_with_the_reason_and_ot
         assert failed.headers[ERROR_HEADER] == "RuntimeError: the template is broken"
         assert failed.headers["x-cpp-attempt"] == 3  # the first delivery and two retries
         assert failed.headers["x-cpp-routing-key"] == "case.closed.v1"
-        expected = {("parked", "-"): 1, ("parked", "always_fails"): 1, ("retried", "always_fails"): 2, ("consumed", "fine"): 5}
+        expected = {
+            ("parked", "-"): 1,
+            ("parked", "always_fails"): 1,
+            ("retried", "always_fails"): 2,
+            ("consumed", "fine"): 5,
+        }
 
         # Each count is committed before its message is acked, so the last
         # one may still be on its way when the queues look settled.
@@ -261,7 +298,9 @@ def test_writes_succeed_while_the_broker_is_down_and_every_event_arrives_once_af
         child_id = new_child_over_http(plans.url, bearer(token))
 
         def open_case(i):
-            resp = requests.post(f"{plans.url}/v1/cases", json={"child_id": child_id}, headers=bearer(token), timeout=10)
+            resp = requests.post(
+                f"{plans.url}/v1/cases", json={"child_id": child_id}, headers=bearer(token), timeout=10
+            )
             assert resp.status_code == 201, resp.text
             return resp.json()["id"]
 
@@ -278,12 +317,18 @@ def test_writes_succeed_while_the_broker_is_down_and_every_event_arrives_once_af
         node.start(owner_pid=os.getpid())
         wait_for(lambda: metric(plans, "cpp_outbox_backlog") == 0.0, timeout=60, what="the backlog to drain")
         for case_id in before + during:
-            seen = wait_for(lambda: events_seen(services["scheduler"], case_id, token), timeout=60,
-                            what=f"scheduler to get case {case_id}")
+            seen = wait_for(
+                lambda: events_seen(services["scheduler"], case_id, token),
+                timeout=60,
+                what=f"scheduler to get case {case_id}",
+            )
             assert len(seen) == 1
         # The thirteen cases, the child's registration and the caller's entry in the staff directory.
-        wait_for(lambda: metric(services["scheduler"], "cpp_messages_total", outcome="consumed") == 15, timeout=20,
-                 what="15 events consumed")
+        wait_for(
+            lambda: metric(services["scheduler"], "cpp_messages_total", outcome="consumed") == 15,
+            timeout=20,
+            what="15 events consumed",
+        )
         for case_id in before + during:
             assert len(events_seen(services["scheduler"], case_id, token)) == 1
     finally:
@@ -305,8 +350,9 @@ def test_another_authoritys_event_is_parked_at_once_and_never_applied(tmp_path, 
     thread.start()
     try:
         consumer.ready.wait(15)
-        theirs = new_event("case.opened.v1", source="/services/plans", subject="k", data={"case_id": "k"},
-                           authority="GG")
+        theirs = new_event(
+            "case.opened.v1", source="/services/plans", subject="k", data={"case_id": "k"}, authority="GG"
+        )
         ours = case_event()
         publish(broker_url, json.dumps(theirs))
         publish(broker_url, json.dumps(ours))
@@ -316,7 +362,9 @@ def test_another_authoritys_event_is_parked_at_once_and_never_applied(tmp_path, 
         assert json.loads(parked.body)["id"] == theirs["id"]
         assert "for authority 'GG'; this deployment serves 'ENG'" in parked.headers[ERROR_HEADER]
         assert parked.headers.get("x-cpp-attempt", 1) == 1  # parked on its first delivery, never retried
-        wait_for(lambda: store.inner.collection("effects").count_documents({}) == 1, timeout=10, what="its effect committed")
+        wait_for(
+            lambda: store.inner.collection("effects").count_documents({}) == 1, timeout=10, what="its effect committed"
+        )
     finally:
         consumer.stop()
         thread.join(10)

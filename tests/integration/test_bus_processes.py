@@ -1,6 +1,7 @@
 """The walking skeleton on a real broker, every service its own processes:
 plans stores a case and its event atomically; the relay publishes it; the
 scheduler, notify and docs workers each consume it exactly once."""
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,11 @@ def events_seen(svc, case_id, token):
 def metric(svc, name, **labels):
     """The sum of the series of ``name`` that carry ``labels`` (None when there is none)."""
     text = requests.get(f"{svc.url}/metrics", timeout=5).text
-    values = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-              if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items())]
+    values = [
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items())
+    ]
     return sum(values) if values else None
 
 
@@ -49,27 +53,37 @@ def test_an_event_from_plans_reaches_each_service_exactly_once(tmp_path, broker_
         case_ids = []
         child_id = new_child_over_http(services["plans"].url, bearer(token))
         for i in range(10):
-            resp = requests.post(f"{services['plans'].url}/v1/cases", json={"child_id": child_id},
-                                 headers=bearer(token), timeout=10)
+            resp = requests.post(
+                f"{services['plans'].url}/v1/cases", json={"child_id": child_id}, headers=bearer(token), timeout=10
+            )
             assert resp.status_code == 201, resp.text
             case_ids.append(resp.json()["id"])
 
         for name in CONSUMERS:
             svc = services[name]
             for case_id in case_ids:
-                seen = wait_for(lambda: events_seen(svc, case_id, token), timeout=30,
-                                what=f"{name} to consume the event of case {case_id}")
+                seen = wait_for(
+                    lambda: events_seen(svc, case_id, token),
+                    timeout=30,
+                    what=f"{name} to consume the event of case {case_id}",
+                )
                 assert [e["type"] for e in seen] == ["case.opened.v1"], f"{name} saw {seen}"
             # Each also hears the child's registration (who the child is) and the caller's entry in the staff
             # directory (who the staff are); notify hears every event.
             expected = len(case_ids) + 2
-            wait_for(lambda: metric(svc, "cpp_messages_total", outcome="consumed") == expected, timeout=10,
-                     what=f"{name} consumed count to settle at {expected}")
+            wait_for(
+                lambda: metric(svc, "cpp_messages_total", outcome="consumed") == expected,
+                timeout=10,
+                what=f"{name} consumed count to settle at {expected}",
+            )
         assert wait_for(lambda: metric(services["plans"], "cpp_outbox_backlog") == 0.0, timeout=10, what="outbox empty")
         for svc in services.values():  # every service reports its bus and its readiness
             assert metric(svc, "cpp_outbox_backlog", service=svc.service) == 0.0
-            assert requests.get(f"{svc.url}/readyz", timeout=10).json()["checks"] == {"store": "ok", "broker": "ok",
-                                                                                  "audit_checkpoints": "ok"}
+            assert requests.get(f"{svc.url}/readyz", timeout=10).json()["checks"] == {
+                "store": "ok",
+                "broker": "ok",
+                "audit_checkpoints": "ok",
+            }
         # Still exactly once after everything settled (no late duplicate effects).
         for name in CONSUMERS:
             for case_id in case_ids:
@@ -77,7 +91,9 @@ def test_an_event_from_plans_reaches_each_service_exactly_once(tmp_path, broker_
         # The event's id and the request id are in the logs of every process that touched it.
         event_id = events_seen(services["docs"], case_ids[0], token)[0]["event_id"]
         for name in CONSUMERS:
-            assert re.search(rf'"event_id": "{event_id}"', services[name].log("worker")), f"{name} worker log lacks the event id"
+            assert re.search(rf'"event_id": "{event_id}"', services[name].log("worker")), (
+                f"{name} worker log lacks the event id"
+            )
             for line in (data / f"{name}-worker.log").read_text().splitlines():
                 assert isinstance(json.loads(line), dict), f"{name}: not one JSON object per line: {line[:200]}"
     finally:

@@ -32,6 +32,7 @@ every worker must stay up for some seconds and pass its compose healthcheck
 (`cpp worker-health`); the failures of all the processes are reported
 together.
 """
+
 from __future__ import annotations
 
 import json
@@ -88,8 +89,9 @@ class Machine:
     def address(self, text: str) -> str:
         """A value or a secret's content with the containers' addresses replaced by this machine's."""
         text = re.sub(r"amqps?://[^\s]*@rabbitmq:5672/[^\s]*", self.broker_url, text)
-        text = re.sub(r"mongodb://[^\s/]*/([A-Za-z0-9_]+)[^\s]*",
-                      lambda m: f"sqlite:///{self.folder('stores') / m[1]}.db", text)
+        text = re.sub(
+            r"mongodb://[^\s/]*/([A-Za-z0-9_]+)[^\s]*", lambda m: f"sqlite:///{self.folder('stores') / m[1]}.db", text
+        )
         for (service, port), local in self.ports.items():
             text = text.replace(f"http://{service}:{port}", f"http://127.0.0.1:{local}")
         return text
@@ -105,13 +107,18 @@ class Machine:
         for volume in service.get("volumes") or []:
             source, target = volume.split(":")[:2]
             if value == target or value.startswith(target + "/"):
-                return str(self.folder("volumes", source)) + value[len(target):]
+                return str(self.folder("volumes", source)) + value[len(target) :]
         self.folder("containers", name, "fs", "tmp")
         return str(self.root / "containers" / name / "fs") + value  # the container's own files
 
     def environment(self, name: str, service: dict) -> dict[str, str]:
-        env = {"PATH": f"{VENV_BIN}:/usr/local/bin:/usr/bin:/bin", "HOME": str(self.folder("containers", name, "home")),
-               "LANG": "C.UTF-8", "SSL_CERT_FILE": self.trusted_cert, **image_env()}
+        env = {
+            "PATH": f"{VENV_BIN}:/usr/local/bin:/usr/bin:/bin",
+            "HOME": str(self.folder("containers", name, "home")),
+            "LANG": "C.UTF-8",
+            "SSL_CERT_FILE": self.trusted_cert,
+            **image_env(),
+        }
         for setting, value in (service.get("environment") or {}).items():
             value = "" if value is None else str(value)
             if setting == "CPP_PORT":
@@ -128,8 +135,14 @@ class Process:
         self.cwd = machine.folder("containers", name, "app")  # the image's WORKDIR
         self.log_path = machine.folder("logs") / f"{name}.log"
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(self._argv(service["command"]), env=env, cwd=self.cwd, stdout=log,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+            self.proc = subprocess.Popen(
+                self._argv(service["command"]),
+                env=env,
+                cwd=self.cwd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def _argv(self, command: list[str]) -> list[str]:
         found = shutil.which(command[0], path=self.env["PATH"])
@@ -183,8 +196,11 @@ def until_healthy(process: Process, timeout: float) -> str | None:
 
 def start_order(services: dict) -> list[list[str]]:
     """The services in waves: each after those it depends on (compose's depends_on)."""
-    waiting = {name: set(s.get("depends_on") or {}) - INFRASTRUCTURE for name, s in services.items()
-               if name not in INFRASTRUCTURE}
+    waiting = {
+        name: set(s.get("depends_on") or {}) - INFRASTRUCTURE
+        for name, s in services.items()
+        if name not in INFRASTRUCTURE
+    }
     started: set[str] = set()
     waves = []
     while waiting:
@@ -203,7 +219,9 @@ def identity_provider(tmp_path):
     folder = tmp_path / "idp"
     folder.mkdir()
     cert, key = self_signed(folder)
-    public = json.loads(RSAAlgorithm.to_jwk(rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()))
+    public = json.loads(
+        RSAAlgorithm.to_jwk(rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key())
+    )
     jwks = json.dumps({"keys": [{**public, "kid": "compose-test", "alg": "RS256", "use": "sig"}]}).encode()
 
     def app(environ, start_response):
@@ -219,10 +237,13 @@ def test_every_process_of_the_compose_file_starts_and_is_healthy(tmp_path, broke
     secrets = make_secrets(tmp_path / "secrets")
     variables = {  # the operator's .env
         "CPP_SECRETS_DIR": str(secrets),
-        "CPP_OIDC_ISSUER": issuer, "CPP_OIDC_JWKS_URL": f"{issuer}/jwks",
+        "CPP_OIDC_ISSUER": issuer,
+        "CPP_OIDC_JWKS_URL": f"{issuer}/jwks",
         "CPP_SCHEDULER_PUBLIC_URL": "https://cpp.council.example",
-        "CPP_WEB_EXTERNAL_URL": "https://cpp.council.example", "CPP_WEB_OIDC_CLIENT_ID": "cpp-web",
-        "CPP_NOTIFY_SMTP_HOST": "127.0.0.1", "CPP_NOTIFY_SMTP_PORT": str(free_port()),
+        "CPP_WEB_EXTERNAL_URL": "https://cpp.council.example",
+        "CPP_WEB_OIDC_CLIENT_ID": "cpp-web",
+        "CPP_NOTIFY_SMTP_HOST": "127.0.0.1",
+        "CPP_NOTIFY_SMTP_PORT": str(free_port()),
         "CPP_NOTIFY_MAIL_FROM": "cpp@council.example",
         "WEB_CONCURRENCY": "1",
     }
@@ -250,8 +271,17 @@ def test_every_process_of_the_compose_file_starts_and_is_healthy(tmp_path, broke
     finally:
         for process in processes.values():
             process.stop()
-    assert set(processes) == {"plans", "plans-worker", "scheduler", "scheduler-worker", "notify", "notify-worker",
-                              "docs", "docs-worker", "web"}
+    assert set(processes) == {
+        "plans",
+        "plans-worker",
+        "scheduler",
+        "scheduler-worker",
+        "notify",
+        "notify-worker",
+        "docs",
+        "docs-worker",
+        "web",
+    }
     assert not problems, "\n\n".join(problems.values())
     # The stores were the SQLite files the MongoDB URLs were swapped for.
     for database in ("cpp_plans", "cpp_scheduler", "cpp_notify", "cpp_docs"):

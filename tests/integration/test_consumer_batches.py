@@ -1,4 +1,5 @@
 """Group commit in the consumer keeps each event's handling as if alone."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,15 @@ def publish_all(broker_url, events):
         topology.declare_service(channel, "docs", (0.2,))
         producer = Producer(channel)
         for e in events:
-            producer.publish(json.dumps(e), exchange="", routing_key="docs", content_type="application/cloudevents+json",
-                             content_encoding="utf-8", delivery_mode=2, retry=False)
+            producer.publish(
+                json.dumps(e),
+                exchange="",
+                routing_key="docs",
+                content_type="application/cloudevents+json",
+                content_encoding="utf-8",
+                delivery_mode=2,
+                retry=False,
+            )
 
 
 def event(type, subject, **data):

@@ -9,6 +9,7 @@ module put on the processes' PYTHONPATH by this test alone: once the first
 idempotent create has committed, it writes its worker's pid to a file and
 sleeps; the test kills that pid with SIGKILL. No broker is needed (the
 events wait in the outbox)."""
+
 from __future__ import annotations
 
 import os
@@ -31,7 +32,7 @@ KEY = "Idempotency-Key"
 # Run at start-up by every Python process of the service (gunicorn's master
 # and, forked from it, its workers): the first create committed with its
 # key pauses its worker for the test to kill.
-SITECUSTOMIZE = '''
+SITECUSTOMIZE = """
 import os
 import time
 
@@ -51,11 +52,12 @@ if _pause_file:
         return outcome
 
     idempotency.commit_held = _commit_then_pause
-'''
+"""
 
 
 def test_a_create_retried_with_the_same_key_after_its_web_worker_is_killed_gives_one_record_and_the_same_answer(
-        tmp_path):
+    tmp_path,
+):
     hook = tmp_path / "hook"
     hook.mkdir()
     (hook / "sitecustomize.py").write_text(SITECUSTOMIZE)
@@ -63,13 +65,21 @@ def test_a_create_retried_with_the_same_key_after_its_web_worker_is_killed_gives
     data = tmp_path / "var"
     data.mkdir()
     settings = Settings.from_env("plans", {"CPP_MODE": "development", "CPP_DATA_DIR": str(data)})
-    headers = {**bearer(issue_dev_token(settings, role="social_worker", authority="ENG", user="sw-1")),
-               KEY: str(uuid.uuid4())}
+    headers = {
+        **bearer(issue_dev_token(settings, role="social_worker", authority="ENG", user="sw-1")),
+        KEY: str(uuid.uuid4()),
+    }
     body = a_child(family_name="Retried")
     closed_broker = f"amqp://guest:guest@127.0.0.1:{free_port()}//"
-    plans = launch("plans", data, closed_broker, "web", WEB_CONCURRENCY="1",
-                   PYTHONPATH=os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")])),
-                   CPP_TEST_PAUSE_AFTER_IDEMPOTENT_COMMIT=str(paused))
+    plans = launch(
+        "plans",
+        data,
+        closed_broker,
+        "web",
+        WEB_CONCURRENCY="1",
+        PYTHONPATH=os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")])),
+        CPP_TEST_PAUSE_AFTER_IDEMPOTENT_COMMIT=str(paused),
+    )
     try:
         url = f"{plans.url}/v1/children"
         lost: dict[str, object] = {}
@@ -101,20 +111,23 @@ def test_a_create_retried_with_the_same_key_after_its_web_worker_is_killed_gives
         assert again.headers["Idempotent-Replayed"] == "true"
         child_id = again.json()["id"]
         assert again.headers["Location"] == f"/v1/children/{child_id}"
-        fresh = requests.get(f"{plans.url}/v1/children/{child_id}", headers=bearer(headers["Authorization"][7:]),
-                             timeout=30)
+        fresh = requests.get(
+            f"{plans.url}/v1/children/{child_id}", headers=bearer(headers["Authorization"][7:]), timeout=30
+        )
         assert fresh.status_code == 200
         assert again.json() == fresh.json() and again.headers["ETag"] == fresh.headers["ETag"]
-        found = requests.get(url, params={"family_name": "Retried"}, headers=bearer(headers["Authorization"][7:]),
-                             timeout=30).json()
+        found = requests.get(
+            url, params={"family_name": "Retried"}, headers=bearer(headers["Authorization"][7:]), timeout=30
+        ).json()
         assert found["total"] == 1 and [c["id"] for c in found["items"]] == [child_id]
     finally:
         plans.stop()
     store = open_store(settings.store_url)
     try:
         assert store.collection("children").count_documents({}) == 1
-        assert [m.body["subject"] for m in store.outbox_pending(100)
-                if m.routing_key != "staff.updated.v1"] == [child_id]  # one child.registered
+        assert [m.body["subject"] for m in store.outbox_pending(100) if m.routing_key != "staff.updated.v1"] == [
+            child_id
+        ]  # one child.registered
         creates = [r.entry for r in store.read_log("audit") if r.entry["action"] == "create"]
         assert [e["record_id"] for e in creates] == [child_id]
     finally:

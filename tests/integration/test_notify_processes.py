@@ -2,6 +2,7 @@
 the plans API reaches a partner's receiver as a signed webhook (verified
 with the standardwebhooks library), and the core group's invitation reaches
 a real SMTP server."""
+
 from __future__ import annotations
 
 import email
@@ -24,8 +25,13 @@ OUTLINE = {
     "key_worker": {"name": "Sam Social", "phone": "020 7946 0000", "email": "sam.social@council.example"},
     "categories": ["neglect"],
     "core_group": [
-        {"name": "Sam Social", "role": "social worker", "agency": "Children's services",
-         "email": "sam.social@council.example", "is_family_member": False},
+        {
+            "name": "Sam Social",
+            "role": "social worker",
+            "agency": "Children's services",
+            "email": "sam.social@council.example",
+            "is_family_member": False,
+        },
         {"name": "Alex Parent", "role": "mother", "email": "alex@home.example", "is_family_member": True},
     ],
     "concerns": "Home conditions.",
@@ -46,8 +52,11 @@ def test_a_plan_reaches_a_partner_by_webhook_and_the_family_by_email(tmp_path, b
     settings = Settings.from_env("plans", {"CPP_MODE": "development", "CPP_DATA_DIR": str(data)})
 
     def token(role, user):
-        return bearer(issue_dev_token(settings, role=role, authority="ENG", user=user,
-                                      name="Sam Social" if user == "sw-1" else None))  # the plan's key worker
+        return bearer(
+            issue_dev_token(
+                settings, role=role, authority="ENG", user=user, name="Sam Social" if user == "sw-1" else None
+            )
+        )  # the plan's key worker
 
     mailbox = Mailbox()
     smtp = Controller(mailbox, hostname="127.0.0.1", port=free_port())
@@ -56,49 +65,91 @@ def test_a_plan_reaches_a_partner_by_webhook_and_the_family_by_email(tmp_path, b
     services = {}
     try:
         services["plans"] = launch("plans", data, broker_url)
-        services["notify"] = launch("notify", data, broker_url, CPP_NOTIFY_SMTP_HOST="127.0.0.1",
-                                    CPP_NOTIFY_SMTP_PORT=str(smtp.port))
+        services["notify"] = launch(
+            "notify", data, broker_url, CPP_NOTIFY_SMTP_HOST="127.0.0.1", CPP_NOTIFY_SMTP_PORT=str(smtp.port)
+        )
         notify, plans = services["notify"].url, services["plans"].url
-        sub = requests.post(f"{notify}/v1/subscriptions", headers=token("admin", "admin-1"), timeout=10, json={
-            "url": receiver.url, "event_types": ["plan.*", "conference.*"], "owner": "nhs-trust",
-            "allow_private": True}).json()
+        sub = requests.post(
+            f"{notify}/v1/subscriptions",
+            headers=token("admin", "admin-1"),
+            timeout=10,
+            json={
+                "url": receiver.url,
+                "event_types": ["plan.*", "conference.*"],
+                "owner": "nhs-trust",
+                "allow_private": True,
+            },
+        ).json()
         receiver.secret = sub["secret"]
 
         sw, chair = token("social_worker", "sw-1"), token("chair", "chair-1")
         d0 = date.today() - timedelta(days=5)
         child_id = new_child_over_http(plans, sw)
         case = requests.post(f"{plans}/v1/cases", json={"child_id": child_id}, headers=sw, timeout=10).json()["id"]
-        requests.post(f"{plans}/v1/cases/{case}/strategy-discussions", json={"held_on": d0.isoformat()}, headers=sw,
-                      timeout=10).raise_for_status()
-        requests.post(f"{plans}/v1/cases/{case}/enquiry-outcome", headers=sw, timeout=10,
-                      json={"completed_on": d0.isoformat(), "conference_required": True}).raise_for_status()
-        conf = requests.post(f"{plans}/v1/cases/{case}/conferences", headers=sw, timeout=10,
-                             json={"kind": "initial", "scheduled_for": d0.isoformat()}).json()
-        held = requests.post(f"{plans}/v1/conferences/{conf['id']}/outcome", headers=chair, timeout=10,
-                             json={"held_on": d0.isoformat(), "plan_required": True, "outline_plan": OUTLINE})
+        requests.post(
+            f"{plans}/v1/cases/{case}/strategy-discussions", json={"held_on": d0.isoformat()}, headers=sw, timeout=10
+        ).raise_for_status()
+        requests.post(
+            f"{plans}/v1/cases/{case}/enquiry-outcome",
+            headers=sw,
+            timeout=10,
+            json={"completed_on": d0.isoformat(), "conference_required": True},
+        ).raise_for_status()
+        conf = requests.post(
+            f"{plans}/v1/cases/{case}/conferences",
+            headers=sw,
+            timeout=10,
+            json={"kind": "initial", "scheduled_for": d0.isoformat()},
+        ).json()
+        held = requests.post(
+            f"{plans}/v1/conferences/{conf['id']}/outcome",
+            headers=chair,
+            timeout=10,
+            json={"held_on": d0.isoformat(), "plan_required": True, "outline_plan": OUTLINE},
+        )
         assert held.status_code == 200, held.text
         plan_id = held.json()["plan"]["id"]
-        review = requests.post(f"{plans}/v1/cases/{case}/conferences", headers=sw, timeout=10,
-                               json={"kind": "review", "scheduled_for": (d0 + timedelta(days=60)).isoformat()})
+        review = requests.post(
+            f"{plans}/v1/cases/{case}/conferences",
+            headers=sw,
+            timeout=10,
+            json={"kind": "review", "scheduled_for": (d0 + timedelta(days=60)).isoformat()},
+        )
         assert review.status_code == 201, review.text
 
-        wait_for(lambda: {e["type"] for e in receiver.events()} >= {
-            "conference.scheduled.v1", "conference.held.v1", "plan.created.v1"}, timeout=60,
-            what="the partner's receiver to get the plan's events")
+        wait_for(
+            lambda: (
+                {e["type"] for e in receiver.events()}
+                >= {"conference.scheduled.v1", "conference.held.v1", "plan.created.v1"}
+            ),
+            timeout=60,
+            what="the partner's receiver to get the plan's events",
+        )
         assert all(r.verified for r in receiver.received), [r.error for r in receiver.received]
         created = next(e for e in receiver.events() if e["type"] == "plan.created.v1")
         assert created["data"]["plan_id"] == plan_id and "concerns" not in str(created["data"])
-        wait_for(lambda: any("alex@home.example" in rcpts for rcpts, _ in mailbox.messages), timeout=60,
-                 what="the family's email about the review conference")
+        wait_for(
+            lambda: any("alex@home.example" in rcpts for rcpts, _ in mailbox.messages),
+            timeout=60,
+            what="the family's email about the review conference",
+        )
         family = next(m for rcpts, m in mailbox.messages if "alex@home.example" in rcpts)
         assert family["Subject"].startswith("A meeting about the plan for Sam Jones on")  # the child, by name
         assert child_id not in family["Subject"] + family.get_body(("plain",)).get_content()
-        def log():
-            return requests.get(f"{notify}/v1/deliveries", params={"subscription_id": sub["id"]},
-                                headers=token("admin", "admin-1"), timeout=10).json()["items"]
 
-        wait_for(lambda: len(log()) == 4 and all(d["state"] == "delivered" for d in log()), timeout=30,
-                 what="the four deliveries (two conferences scheduled, one held, the plan) settled")
+        def log():
+            return requests.get(
+                f"{notify}/v1/deliveries",
+                params={"subscription_id": sub["id"]},
+                headers=token("admin", "admin-1"),
+                timeout=10,
+            ).json()["items"]
+
+        wait_for(
+            lambda: len(log()) == 4 and all(d["state"] == "delivered" for d in log()),
+            timeout=30,
+            what="the four deliveries (two conferences scheduled, one held, the plan) settled",
+        )
         assert sorted(r.headers["webhook-id"] for r in receiver.received) == sorted(d["id"] for d in log())
     finally:
         for svc in services.values():

@@ -2,6 +2,7 @@
 GET /v1/admin/parked-messages: reading leaves every message where it was
 (two reads give the same list, in order, and draining the queue afterwards
 finds every message once), and a broker that stops answering is a 503."""
+
 from __future__ import annotations
 
 import pytest

@@ -2,6 +2,7 @@
 servers of the plans service on one SQLite store (so one limits file), each
 sent half the lookups directly, refuse together once their sum passes the
 limit."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -18,8 +19,9 @@ pytestmark = pytest.mark.slow
 LIMIT = 6
 
 
-def test_lookups_past_the_limit_get_429_across_two_worker_processes_sharing_one_limit(data_dir, make_settings,
-                                                                                         token_for):
+def test_lookups_past_the_limit_get_429_across_two_worker_processes_sharing_one_limit(
+    data_dir, make_settings, token_for
+):
     # A child on a plan, written to the store the servers will share.
     seed = create_app(make_settings("plans")).test_client()
     sw, chair = bearer(token_for("social_worker")), bearer(token_for("chair", user="chair-1"))
@@ -37,8 +39,14 @@ def test_lookups_past_the_limit_get_429_across_two_worker_processes_sharing_one_
         answers: list[tuple[int, requests.Response]] = []
         for i in range(LIMIT + 2):  # alternately, so each server sees only half of them
             server = i % 2
-            answers.append((server, requests.get(f"{servers[server].url}/v1/lookup", params={"nhs_number": NHS},
-                                                 headers=partner, timeout=30)))
+            answers.append(
+                (
+                    server,
+                    requests.get(
+                        f"{servers[server].url}/v1/lookup", params={"nhs_number": NHS}, headers=partner, timeout=30
+                    ),
+                )
+            )
 
         allowed, refused = answers[:LIMIT], answers[LIMIT:]
         assert [r.status_code for _, r in allowed] == [200] * LIMIT, [r.text for _, r in allowed]

@@ -1,5 +1,6 @@
 """On a real broker: a consumer's queue declared by an earlier version with bindings no handler takes (plans'
 `deadline.#`) loses them when the consumer declares its queues, and keeps what its handlers take."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,8 +20,12 @@ def test_a_consumer_unbinds_the_keys_its_handlers_no_longer_take(broker_url):
     with Connection(broker_url) as conn:
         channel = conn.channel()
         topology.declare_all(channel)
-        old = Queue("plans", exchange=topology.events_exchange, durable=True,
-                    bindings=[binding(topology.events_exchange, routing_key=k) for k in ("deadline.#", "audit.#")])
+        old = Queue(
+            "plans",
+            exchange=topology.events_exchange,
+            durable=True,
+            bindings=[binding(topology.events_exchange, routing_key=k) for k in ("deadline.#", "audit.#")],
+        )
         old(channel).declare()  # as a broker kept it from before
         producer = Producer(channel, exchange=topology.events_exchange)
         producer.publish({"n": 1}, routing_key="deadline.overdue.v1")

@@ -1,5 +1,6 @@
 """The test OpenID Provider (tests/oidc/op.py), started for a test and stopped after it. `make test` installs
 it (scripts/ensure-test-node-packages); a missing provider is a failure, never a skip."""
+
 from __future__ import annotations
 
 import shutil

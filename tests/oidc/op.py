@@ -1,5 +1,6 @@
 """A real OpenID Provider for the tests: panva's oidc-provider (npm, in tests/oidc/provider), run by node on a
 free loopback port over http."""
+
 from __future__ import annotations
 
 import json
@@ -25,18 +26,36 @@ CLIENTS = {
     "chair-es": {"alg": "ES256", "claims": {"role": "chair", "authority": "ENG"}},
     # Shaped as Entra ID's v2 access tokens: app roles in an array, the user's own id in oid (sub is per
     # application), a tenant id, no authority and no email claim.
-    "entra-style": {"alg": "RS256", "claims": {
-        "roles": ["team_manager", "social_worker", "Reports.Read"], "oid": "6f1c2e0a-3b7d-4e59-9a51-0c2d8e4f7b13",
-        "tid": "9188040d-6c67-4c5b-b112-36a304b66dad", "name": "Sam Entra",
-        "preferred_username": "sam.entra@council.example", "ver": "2.0"}},
+    "entra-style": {
+        "alg": "RS256",
+        "claims": {
+            "roles": ["team_manager", "social_worker", "Reports.Read"],
+            "oid": "6f1c2e0a-3b7d-4e59-9a51-0c2d8e4f7b13",
+            "tid": "9188040d-6c67-4c5b-b112-36a304b66dad",
+            "name": "Sam Entra",
+            "preferred_username": "sam.entra@council.example",
+            "ver": "2.0",
+        },
+    },
     # Shaped as an Okta custom authorization server's: the groups claim a council adds, and uid.
-    "okta-style": {"alg": "RS256", "claims": {
-        "groups": ["Everyone", "CPP Chairs"], "uid": "00u1a2b3c4d5e6f7g8h9", "name": "Chris Okta",
-        "email": "Chris.Okta@council.example"}},
+    "okta-style": {
+        "alg": "RS256",
+        "claims": {
+            "groups": ["Everyone", "CPP Chairs"],
+            "uid": "00u1a2b3c4d5e6f7g8h9",
+            "name": "Chris Okta",
+            "email": "Chris.Okta@council.example",
+        },
+    },
     # Shaped as Keycloak's: realm roles nested in realm_access, the login in preferred_username.
-    "keycloak-style": {"alg": "RS256", "claims": {
-        "realm_access": {"roles": ["offline_access", "uma_authorization", "auditor"]},
-        "preferred_username": "kim.keycloak", "name": "Kim Keycloak"}},
+    "keycloak-style": {
+        "alg": "RS256",
+        "claims": {
+            "realm_access": {"roles": ["offline_access", "uma_authorization", "auditor"]},
+            "preferred_username": "kim.keycloak",
+            "name": "Kim Keycloak",
+        },
+    },
 }
 
 
@@ -63,8 +82,16 @@ class OpenIDProvider:
     people: their ID token claims, and the platform's claims added to their access tokens (any other login name
     signs in too, with no claims). ``access_token_ttl`` is how many seconds their access tokens last."""
 
-    def __init__(self, folder: Path, keys: list[dict], *, web_clients: list[dict] | None = None,
-                 accounts: dict[str, dict] | None = None, access_token_ttl: int = 600, port: int | None = None):
+    def __init__(
+        self,
+        folder: Path,
+        keys: list[dict],
+        *,
+        web_clients: list[dict] | None = None,
+        accounts: dict[str, dict] | None = None,
+        access_token_ttl: int = 600,
+        port: int | None = None,
+    ):
         self.folder = folder
         self.port = port or free_port()
         self.issuer = f"http://127.0.0.1:{self.port}"
@@ -80,14 +107,28 @@ class OpenIDProvider:
         jwks = self.folder / "jwks.json"
         jwks.write_text(json.dumps({"keys": self.keys}))
         config = self.folder / "config.json"
-        config.write_text(json.dumps({
-            "port": self.port, "issuer": self.issuer, "jwks": str(jwks), "resource": RESOURCE, "audience": AUDIENCE,
-            "clients": [{"client_id": cid, "client_secret": SECRET, **c} for cid, c in CLIENTS.items()],
-            "web_clients": self.web_clients, "accounts": self.accounts, "access_token_ttl": self.access_token_ttl,
-        }))
+        config.write_text(
+            json.dumps(
+                {
+                    "port": self.port,
+                    "issuer": self.issuer,
+                    "jwks": str(jwks),
+                    "resource": RESOURCE,
+                    "audience": AUDIENCE,
+                    "clients": [{"client_id": cid, "client_secret": SECRET, **c} for cid, c in CLIENTS.items()],
+                    "web_clients": self.web_clients,
+                    "accounts": self.accounts,
+                    "access_token_ttl": self.access_token_ttl,
+                }
+            )
+        )
         log = open(self.folder / "provider.log", "ab")
-        self.process = subprocess.Popen(["node", str(PROVIDER_DIR / "provider.mjs"), str(config)],
-                                        stdout=subprocess.PIPE, stderr=log, cwd=PROVIDER_DIR)
+        self.process = subprocess.Popen(
+            ["node", str(PROVIDER_DIR / "provider.mjs"), str(config)],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            cwd=PROVIDER_DIR,
+        )
         line = self.process.stdout.readline().decode()
         if not line.startswith("listening"):
             self.process.kill()
@@ -117,8 +158,12 @@ class OpenIDProvider:
         os.kill(self.process.pid, signal.SIGCONT)
 
     def token(self, client: str = "social-worker") -> str:
-        answer = requests.post(f"{self.issuer}/token", auth=(client, SECRET), timeout=5,
-                               data={"grant_type": "client_credentials", "scope": "api", "resource": RESOURCE})
+        answer = requests.post(
+            f"{self.issuer}/token",
+            auth=(client, SECRET),
+            timeout=5,
+            data={"grant_type": "client_credentials", "scope": "api", "resource": RESOURCE},
+        )
         answer.raise_for_status()
         return answer.json()["access_token"]
 
@@ -127,11 +172,25 @@ class OpenIDProvider:
         jwk = next(k for k in self.keys if k["kid"] == kid)
         key = jwt.PyJWK(jwk).key
         now = int(time.time())
-        body = {"iss": self.issuer, "aud": AUDIENCE, "sub": "signed-by-test", "iat": now, "exp": now + 300,
-                "role": "social_worker", "authority": "ENG", **claims}
+        body = {
+            "iss": self.issuer,
+            "aud": AUDIENCE,
+            "sub": "signed-by-test",
+            "iat": now,
+            "exp": now + 300,
+            "role": "social_worker",
+            "authority": "ENG",
+            **claims,
+        }
         return jwt.encode(body, key, algorithm=jwk["alg"], headers={"kid": kid, **headers})  # typ=None: no typ
 
     def settings_env(self, **env: str) -> dict[str, str]:
         # Plain http on loopback: the tests' provider only (production needs https unless told it is a lab).
-        return {"CPP_MODE": "production", "CPP_OIDC_ISSUER": self.issuer, "CPP_OIDC_JWKS_URL": self.jwks_url,
-                "CPP_OIDC_AUDIENCE": AUDIENCE, "CPP_OIDC_ALLOW_HTTP": "1", **env}
+        return {
+            "CPP_MODE": "production",
+            "CPP_OIDC_ISSUER": self.issuer,
+            "CPP_OIDC_JWKS_URL": self.jwks_url,
+            "CPP_OIDC_AUDIENCE": AUDIENCE,
+            "CPP_OIDC_ALLOW_HTTP": "1",
+            **env,
+        }

@@ -1,6 +1,7 @@
 """A plans service in production mode verifying the access tokens of a real OpenID Provider (panva's
 oidc-provider, started by tests/oidc/conftest.py): keys that rotate and are dropped, a provider that freezes or
 is down, clock skew and token headers that are garbage."""
+
 from __future__ import annotations
 
 import base64
@@ -30,6 +31,7 @@ def fetches(app) -> int:
 
 def unsigned(header: dict, claims: dict | None = None) -> str:
     """A token with any header at all, and a signature that is not one."""
+
     def part(value: dict) -> str:
         return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
 
@@ -37,6 +39,7 @@ def unsigned(header: dict, claims: dict | None = None) -> str:
 
 
 # --- tokens of the provider -------------------------------------------------------------------------------
+
 
 def test_rs256_and_es256_access_tokens_of_the_provider_are_accepted(production, openid_provider):
     client = production().test_client()
@@ -48,6 +51,7 @@ def test_rs256_and_es256_access_tokens_of_the_provider_are_accepted(production, 
 
 
 # --- (1) keys dropped and rotated in ------------------------------------------------------------------------
+
 
 def test_a_key_dropped_from_the_provider_stops_working_within_the_refresh_interval(production, openid_provider):
     client = production(CPP_OIDC_JWKS_REFRESH_SECONDS="1").test_client()
@@ -83,6 +87,7 @@ def test_unknown_kids_fetch_the_keys_at_most_once_per_interval(production, openi
 
 # --- (2) a frozen provider stalls nothing ---------------------------------------------------------------------
 
+
 def test_a_frozen_provider_stalls_neither_the_probes_nor_a_request_whose_key_is_known(production, openid_provider):
     app = production(CPP_OIDC_JWKS_REFRESH_SECONDS="1")
     known = openid_provider.token()
@@ -99,8 +104,10 @@ def test_a_frozen_provider_stalls_neither_the_probes_nor_a_request_whose_key_is_
                 return answer, time.monotonic() - started
 
             with ThreadPoolExecutor(8) as pool:
-                made_up = [pool.submit(timed, AUTHENTICATED, unsigned({"alg": "RS256", "kid": f"made-up-{i}"}))
-                           for i in range(4)]
+                made_up = [
+                    pool.submit(timed, AUTHENTICATED, unsigned({"alg": "RS256", "kid": f"made-up-{i}"}))
+                    for i in range(4)
+                ]
                 time.sleep(0.1)
                 health = pool.submit(timed, "/healthz")
                 good = pool.submit(timed, AUTHENTICATED, known)
@@ -116,6 +123,7 @@ def test_a_frozen_provider_stalls_neither_the_probes_nor_a_request_whose_key_is_
 
 
 # --- (3) a provider that is down ------------------------------------------------------------------------------
+
 
 def test_start_up_in_production_refuses_when_the_keys_cannot_be_fetched(production, openid_provider):
     openid_provider.stop()
@@ -143,13 +151,17 @@ def test_provider_down_unknown_key_is_503_known_keys_work_for_the_grace_period(p
 
     degraded = provider_check()
     assert degraded.startswith("degraded: the keys could not be fetched"), degraded
-    wait_for(lambda: provider_check().startswith("unavailable"), timeout=10,
-             what="the identity provider check to say unavailable once the grace period is over")
+    wait_for(
+        lambda: provider_check().startswith("unavailable"),
+        timeout=10,
+        what="the identity provider check to say unavailable once the grace period is over",
+    )
     late = client.get(AUTHENTICATED, headers=bearer(known))
     assert late.status_code == 503, late.json  # past the grace period no key is trusted
 
 
 # --- (4) clock skew -------------------------------------------------------------------------------------------
+
 
 def test_a_provider_a_few_seconds_ahead_is_accepted(production, openid_provider):
     client = production().test_client()
@@ -169,19 +181,23 @@ def test_the_leeway_is_a_setting(production, openid_provider):
 
 # --- (6) token headers that are garbage -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("header", [
-    {"alg": "RS256", "kid": "k1\r\nX-Injected: yes"},
-    {"alg": "RS256", "kid": "k1\" , error=\"x"},
-    {"alg": "RS256", "kid": ["a", "list"]},
-    {"alg": "RS256", "kid": 7},
-    {"alg": "RS256", "kid": "é" * 5000},
-    {"alg": "none", "kid": "rsa-1"},
-    {"alg": "HS256", "kid": "rsa-1"},
-    {"kid": "rsa-1"},
-    {"alg": "RS256"},
-    {"alg": "RS256", "kid": "ec-1"},  # a key of another type
-    {"alg": "ES384", "kid": "ec-1"},  # the key's type, another algorithm
-])
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"alg": "RS256", "kid": "k1\r\nX-Injected: yes"},
+        {"alg": "RS256", "kid": 'k1" , error="x'},
+        {"alg": "RS256", "kid": ["a", "list"]},
+        {"alg": "RS256", "kid": 7},
+        {"alg": "RS256", "kid": "é" * 5000},
+        {"alg": "none", "kid": "rsa-1"},
+        {"alg": "HS256", "kid": "rsa-1"},
+        {"kid": "rsa-1"},
+        {"alg": "RS256"},
+        {"alg": "RS256", "kid": "ec-1"},  # a key of another type
+        {"alg": "ES384", "kid": "ec-1"},  # the key's type, another algorithm
+    ],
+)
 def test_garbage_in_a_token_header_is_a_plain_401_that_echoes_nothing(production, openid_provider, header, caplog):
     client = production().test_client()
     token = unsigned(header)
@@ -200,7 +216,9 @@ def test_a_token_that_is_not_a_jwt_at_all_is_a_plain_401(production):
     client = production().test_client()
     for token in ("not-a-jwt", "a.b.c", "e30.e30.", "\u00ff\u00fe.x.y"):
         answer = client.get(AUTHENTICATED, headers={"Authorization": f"Bearer {token}"})
-        assert answer.status_code == 401 and answer.headers["WWW-Authenticate"].startswith('Bearer error="invalid_token"')
+        assert answer.status_code == 401 and answer.headers["WWW-Authenticate"].startswith(
+            'Bearer error="invalid_token"'
+        )
 
 
 def test_the_reason_of_a_401_is_logged_not_told(production, openid_provider, capsys):
@@ -215,30 +233,46 @@ def test_the_reason_of_a_401_is_logged_not_told(production, openid_provider, cap
 
 # --- (8) the token's type ---------------------------------------------------------------------------------
 
+
 def test_with_typ_checking_on_only_access_tokens_are_accepted(production, openid_provider):
     client = production(CPP_OIDC_REQUIRE_TYP="at+jwt").test_client()
     access = openid_provider.token()  # typ at+jwt (RFC 9068)
     assert client.get(AUTHENTICATED, headers=bearer(access)).status_code == 200
-    assert client.get(AUTHENTICATED, headers=bearer(openid_provider.sign({}, kid="rsa-1", typ="application/at+jwt"))
-                      ).status_code == 200
+    assert (
+        client.get(
+            AUTHENTICATED, headers=bearer(openid_provider.sign({}, kid="rsa-1", typ="application/at+jwt"))
+        ).status_code
+        == 200
+    )
     # an ID token, whose aud is the client id: the same claims, signed by the same key, typ JWT
     for typ in ("JWT", None):
         id_token = openid_provider.sign({}, kid="rsa-1", typ=typ)
         refused = client.get(AUTHENTICATED, headers=bearer(id_token))
         assert refused.status_code == 401 and "type" in refused.json["message"], typ
     # off by default (Entra ID does not issue at+jwt)
-    assert production().test_client().get(
-        AUTHENTICATED, headers=bearer(openid_provider.sign({}, kid="rsa-1", typ="JWT"))).status_code == 200
+    assert (
+        production()
+        .test_client()
+        .get(AUTHENTICATED, headers=bearer(openid_provider.sign({}, kid="rsa-1", typ="JWT")))
+        .status_code
+        == 200
+    )
 
 
 # --- (7) https and the provider's certificate authority ---------------------------------------------------
 
+
 @pytest.mark.parametrize("setting", ["CPP_OIDC_JWKS_URL", "CPP_OIDC_ISSUER"])
-def test_production_refuses_a_plain_http_identity_provider_unless_told_it_is_a_lab(make_settings, openid_provider,
-                                                                                   setting):
-    env = {**openid_provider.settings_env(), "CPP_OIDC_ALLOW_HTTP": "0",
-           "CPP_OIDC_JWKS_URL": "https://idp.example/jwks", "CPP_OIDC_ISSUER": "https://idp.example",
-           setting: openid_provider.settings_env()[setting]}
+def test_production_refuses_a_plain_http_identity_provider_unless_told_it_is_a_lab(
+    make_settings, openid_provider, setting
+):
+    env = {
+        **openid_provider.settings_env(),
+        "CPP_OIDC_ALLOW_HTTP": "0",
+        "CPP_OIDC_JWKS_URL": "https://idp.example/jwks",
+        "CPP_OIDC_ISSUER": "https://idp.example",
+        setting: openid_provider.settings_env()[setting],
+    }
     with pytest.raises(ConfigError, match=f"{setting} must be an https:// address.*CPP_OIDC_ALLOW_HTTP=1"):
         create_app(make_settings("plans", **env))
 

@@ -2,6 +2,7 @@
 test client, against a real OpenID Provider (panva's oidc-provider, tests/oidc/op.py): a person signs in through
 the provider's own login and consent pages, driven here with requests; the web application's services are fakes
 on loopback."""
+
 from __future__ import annotations
 
 import re
@@ -26,9 +27,10 @@ CLIENT_ID = "cpp-web"
 CLIENT_SECRET = "web-client-secret-web-client-secret"
 APP = "http://localhost"  # the test client's own address
 ACCOUNTS = {
-    "sam": {"claims": {"name": "Sam Okafor", "email": "sam.okafor@council.example"},
-            "token_claims": {"role": "social_worker", "authority": "ENG", "name": "Sam Okafor",
-                             "team": "Area North"}},
+    "sam": {
+        "claims": {"name": "Sam Okafor", "email": "sam.okafor@council.example"},
+        "token_claims": {"role": "social_worker", "authority": "ENG", "name": "Sam Okafor", "team": "Area North"},
+    },
     # Known to the provider, but with no role in this service.
     "robin": {"claims": {"name": "Robin No-Role"}, "token_claims": {"authority": "ENG"}},
 }
@@ -62,10 +64,20 @@ def provider_for(tmp_path):
     def make(access_token_ttl: int = 600) -> OpenIDProvider:
         folder = tmp_path / f"op-{len(started)}"
         folder.mkdir()
-        provider = OpenIDProvider(folder, [rsa_jwk("rsa-1")], accounts=ACCOUNTS, access_token_ttl=access_token_ttl,
-                                  web_clients=[{"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-                                                "redirect_uris": [f"{APP}/sign-in/callback"],
-                                                "post_logout_redirect_uris": [f"{APP}/sign-in"]}])
+        provider = OpenIDProvider(
+            folder,
+            [rsa_jwk("rsa-1")],
+            accounts=ACCOUNTS,
+            access_token_ttl=access_token_ttl,
+            web_clients=[
+                {
+                    "client_id": CLIENT_ID,
+                    "client_secret": CLIENT_SECRET,
+                    "redirect_uris": [f"{APP}/sign-in/callback"],
+                    "post_logout_redirect_uris": [f"{APP}/sign-in"],
+                }
+            ],
+        )
         provider.start()
         started.append(provider)
         return provider
@@ -81,11 +93,16 @@ def provider(provider_for):
 
 
 def web_env(tmp_path, fakes, provider, **extra) -> dict[str, str]:
-    env = {"CPP_DATA_DIR": str(tmp_path / "web"), "CPP_LOG_FORMAT": "console",
-           **provider.settings_env(),
-           "CPP_WEB_OIDC_CLIENT_ID": CLIENT_ID, "CPP_WEB_OIDC_CLIENT_SECRET": CLIENT_SECRET,
-           "CPP_WEB_OIDC_SCOPE": "openid profile email api", "CPP_WEB_OIDC_RESOURCE": RESOURCE,
-           "CPP_WEB_COOKIE_SECURE": "0"}  # the test client's http://localhost
+    env = {
+        "CPP_DATA_DIR": str(tmp_path / "web"),
+        "CPP_LOG_FORMAT": "console",
+        **provider.settings_env(),
+        "CPP_WEB_OIDC_CLIENT_ID": CLIENT_ID,
+        "CPP_WEB_OIDC_CLIENT_SECRET": CLIENT_SECRET,
+        "CPP_WEB_OIDC_SCOPE": "openid profile email api",
+        "CPP_WEB_OIDC_RESOURCE": RESOURCE,
+        "CPP_WEB_COOKIE_SECURE": "0",
+    }  # the test client's http://localhost
     env.update({f"CPP_WEB_{name.upper()}_URL": fake.url for name, fake in fakes.items()})
     env.update(extra)
     return env
@@ -130,7 +147,7 @@ def at_provider(address: str, login: str = "sam", *, cancel: bool = False) -> st
             if answer.is_redirect:
                 target = urljoin(answer.url, answer.headers["Location"])
                 if target.startswith(APP + "/"):
-                    return target[len(APP):]
+                    return target[len(APP) :]
                 answer = browser.get(target, allow_redirects=False, timeout=10)
                 continue
             html = answer.text
@@ -160,6 +177,7 @@ def kept(client) -> dict:
 
 # --- signing in ---------------------------------------------------------------------------------------------
 
+
 def test_a_person_signs_in_with_pkce_state_and_nonce_and_lands_on_the_page_they_asked_for(app, fakes, provider):
     assert app.config["SESSION_COOKIE_SECURE"] is False  # (production's default is a __Host- cookie, below)
     client = app.test_client()
@@ -185,8 +203,14 @@ def test_a_person_signs_in_with_pkce_state_and_nonce_and_lands_on_the_page_they_
     assert landed.status_code == 302 and landed.headers["Location"] == "/my-work"
     assert client.get_cookie("cpp-session").value != before  # a fresh session id at sign-in
     session = kept(client)
-    assert session["user"] == {"user": "sam", "name": "Sam Okafor", "role": "social_worker",
-                               "roles": ["social_worker"], "role_name": "Social worker", "team": "Area North"}
+    assert session["user"] == {
+        "user": "sam",
+        "name": "Sam Okafor",
+        "role": "social_worker",
+        "roles": ["social_worker"],
+        "role_name": "Social worker",
+        "team": "Area North",
+    }
     assert session["refresh_token"] and session["id_token"] and session["token"]
     assert 500 < session["token_expires_at"] - time.time() <= 600
     assert not [k for k in session if k.startswith("_state_")]  # the state, nonce and verifier are used up
@@ -218,6 +242,7 @@ def test_the_sign_in_button_needs_the_form_s_csrf_token(app):
 
 # --- what goes wrong is a page --------------------------------------------------------------------------------
 
+
 def test_a_state_that_does_not_match_is_refused_and_nothing_is_kept(app):
     client = app.test_client()
     started = start_sign_in(client)
@@ -244,8 +269,10 @@ def test_another_provider_error_shows_its_code_and_a_plain_description_only(app)
     client = app.test_client()
     started = start_sign_in(client)
     state = parse_qs(urlsplit(started.headers["Location"]).query)["state"][0]
-    refused = client.get(f"/sign-in/callback?state={state}&error=temporarily_unavailable"
-                         "&error_description=%E2%80%AEnot+plain%3Cscript%3E")
+    refused = client.get(
+        f"/sign-in/callback?state={state}&error=temporarily_unavailable"
+        "&error_description=%E2%80%AEnot+plain%3Cscript%3E"
+    )
     html = refused.get_data(as_text=True)
     assert refused.status_code == 400 and "temporarily_unavailable" in html
     assert "not plain" not in html and "<script>" not in html
@@ -277,7 +304,10 @@ def test_a_provider_that_cannot_be_reached_at_sign_in_is_a_503_naming_the_counci
     refused = client.post("/sign-in", data={"csrf_token": csrf_of(page), "next": ""})
     html = refused.get_data(as_text=True)
     assert refused.status_code == 503 and refused.headers["Retry-After"] == "30"
-    assert "the sign-in service of England (Working Together defaults) is not available" in html and "Traceback" not in html
+    assert (
+        "the sign-in service of England (Working Together defaults) is not available" in html
+        and "Traceback" not in html
+    )
     assert "token" not in kept(client)
 
 
@@ -287,7 +317,11 @@ def test_a_provider_gone_before_the_code_is_exchanged_is_a_503(app, provider):
     back = at_provider(started.headers["Location"])
     provider.stop()
     refused = client.get(back)
-    assert refused.status_code == 503 and "the sign-in service of England (Working Together defaults) is not available" in refused.get_data(as_text=True)
+    assert (
+        refused.status_code == 503
+        and "the sign-in service of England (Working Together defaults) is not available"
+        in refused.get_data(as_text=True)
+    )
     assert "token" not in kept(client)
 
 
@@ -305,6 +339,7 @@ def test_a_code_used_twice_is_refused(app):
 
 
 # --- keeping the access token fresh ---------------------------------------------------------------------------
+
 
 def test_an_access_token_about_to_expire_is_renewed_with_the_refresh_token(make_app, provider_for, fakes):
     app = make_app(provider_for(access_token_ttl=30))  # within the minute: renewed on the next page
@@ -354,6 +389,7 @@ def test_a_token_not_yet_expired_without_a_refresh_token_is_used_until_it_expire
 
 # --- signing out --------------------------------------------------------------------------------------------
 
+
 def test_signing_out_ends_the_session_here_and_at_the_provider(app, provider):
     client = app.test_client()
     assert signed_in(client).status_code == 302
@@ -369,6 +405,7 @@ def test_signing_out_ends_the_session_here_and_at_the_provider(app, provider):
 
 
 # --- settings -------------------------------------------------------------------------------------------------
+
 
 def test_production_without_a_client_id_refuses_to_start(tmp_path, fakes, provider):
     env = web_env(tmp_path, fakes, provider)
@@ -391,15 +428,24 @@ def test_the_redirect_uri_follows_the_external_address(make_app, provider):
 
 
 def test_production_refuses_plain_http_addresses_for_the_web_application_and_in_the_provider_s_metadata(
-        tmp_path, fakes, provider, make_app):
+    tmp_path, fakes, provider, make_app
+):
     cert, key = self_signed(tmp_path)
     with tls_proxy(provider.issuer, cert, key) as front:  # the provider's keys and metadata over https
-        https = {"CPP_OIDC_ALLOW_HTTP": "0", "CPP_OIDC_CA_BUNDLE": cert, "CPP_OIDC_ISSUER": "https://idp.example",
-                 "CPP_OIDC_JWKS_URL": f"{front}/jwks",
-                 "CPP_OIDC_DISCOVERY_URL": f"{front}/.well-known/openid-configuration"}
+        https = {
+            "CPP_OIDC_ALLOW_HTTP": "0",
+            "CPP_OIDC_CA_BUNDLE": cert,
+            "CPP_OIDC_ISSUER": "https://idp.example",
+            "CPP_OIDC_JWKS_URL": f"{front}/jwks",
+            "CPP_OIDC_DISCOVERY_URL": f"{front}/.well-known/openid-configuration",
+        }
         with pytest.raises(ConfigError, match="CPP_WEB_EXTERNAL_URL must be an https:// address"):
-            create_app(Settings.from_env("web", web_env(tmp_path, fakes, provider, **https,
-                                                        CPP_WEB_EXTERNAL_URL="http://cpp.council.example")))
+            create_app(
+                Settings.from_env(
+                    "web",
+                    web_env(tmp_path, fakes, provider, **https, CPP_WEB_EXTERNAL_URL="http://cpp.council.example"),
+                )
+            )
         # Metadata fetched over https that names another (a plain-http) issuer: the start is refused, before
         # any sign-in could be sent to its plain-http endpoints.
         with pytest.raises(ConfigError, match="names the issuer 'http://"):

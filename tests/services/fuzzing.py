@@ -6,6 +6,7 @@ checked: that every request the document allows is accepted: an NHS
 number's check digit, or a step the case's state does not allow yet,
 cannot be said in OpenAPI, and those are refused with a 4xx by design.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -25,8 +26,13 @@ from schemathesis.checks import (
 from cpp_shared.auth import issue_dev_token
 from cpp_shared.config import Settings
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          response_headers_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 
 
 class FuzzTarget:
@@ -35,10 +41,17 @@ class FuzzTarget:
     def __init__(self, service: str, create_app: Callable, **env: str):
         self.data = tempfile.mkdtemp(prefix=f"cpp-fuzz-{service}-")
         atexit.register(shutil.rmtree, self.data, ignore_errors=True)
-        self.settings = Settings.from_env(service, {
-            "CPP_MODE": "development", "CPP_DATA_DIR": self.data, "CPP_LOG_FORMAT": "console",
-            # kombu's in-memory bus: the admin's parked-messages read answers (no broker is a 503 by design)
-            "CPP_BROKER_URL": f"memory://fuzz-{service}/", **env})
+        self.settings = Settings.from_env(
+            service,
+            {
+                "CPP_MODE": "development",
+                "CPP_DATA_DIR": self.data,
+                "CPP_LOG_FORMAT": "console",
+                # kombu's in-memory bus: the admin's parked-messages read answers (no broker is a 503 by design)
+                "CPP_BROKER_URL": f"memory://fuzz-{service}/",
+                **env,
+            },
+        )
         self.app = create_app(self.settings)
         self.ctx = self.app.extensions["cpp"]
         doc = self.app.test_client().get("/openapi.json", headers=self.headers("auditor")).json

@@ -5,6 +5,7 @@ collection holding the entries changed directly), is reported by
 ``cpp audit verify`` with its own sentence; the other services keep each
 other's checkpoints; a checkpoint store that cannot be used makes /readyz
 503."""
+
 from __future__ import annotations
 
 import json
@@ -25,9 +26,9 @@ from tests.services.test_plans_audit import open_case
 LOG = "audit"
 TRIGGERS = {
     "_log_no_update": "CREATE TRIGGER _log_no_update BEFORE UPDATE ON _log "
-                      "BEGIN SELECT RAISE(ABORT, '_log is append-only'); END",
+    "BEGIN SELECT RAISE(ABORT, '_log is append-only'); END",
     "_log_no_delete": "CREATE TRIGGER _log_no_delete BEFORE DELETE ON _log "
-                      "BEGIN SELECT RAISE(ABORT, '_log is append-only'); END",
+    "BEGIN SELECT RAISE(ABORT, '_log is append-only'); END",
 }
 
 
@@ -51,12 +52,20 @@ class SQLiteLog:
     def get(self, seq):
         with sqlite3.connect(self.path) as db:
             [(prev_hash, hash_, entry)] = db.execute(
-                "SELECT prev_hash, hash, entry FROM _log WHERE log = ? AND seq = ?", (LOG, seq)).fetchall()
+                "SELECT prev_hash, hash, entry FROM _log WHERE log = ? AND seq = ?", (LOG, seq)
+            ).fetchall()
         return prev_hash, hash_, json.loads(entry)
 
     def put(self, *rows):
-        self._tamper(*(("UPDATE _log SET prev_hash = ?, hash = ?, entry = ? WHERE log = ? AND seq = ?",
-                        (prev_hash, hash_, json.dumps(entry), LOG, seq)) for seq, prev_hash, hash_, entry in rows))
+        self._tamper(
+            *(
+                (
+                    "UPDATE _log SET prev_hash = ?, hash = ?, entry = ? WHERE log = ? AND seq = ?",
+                    (prev_hash, hash_, json.dumps(entry), LOG, seq),
+                )
+                for seq, prev_hash, hash_, entry in rows
+            )
+        )
 
     def delete(self, seqs):
         self._tamper(*(("DELETE FROM _log WHERE log = ? AND seq = ?", (LOG, seq)) for seq in seqs))
@@ -75,8 +84,9 @@ class MongoLog:
 
     def put(self, *rows):
         for seq, prev_hash, hash_, entry in rows:
-            self.entries.update_one({"log": LOG, "seq": seq},
-                                    {"$set": {"prev_hash": prev_hash, "hash": hash_, "entry": entry}})
+            self.entries.update_one(
+                {"log": LOG, "seq": seq}, {"$set": {"prev_hash": prev_hash, "hash": hash_, "entry": entry}}
+            )
         self._move_head()
 
     def delete(self, seqs):
@@ -89,6 +99,7 @@ class MongoLog:
 
 
 # --- the ways of tampering (the log holds 9 entries, checkpointed at 9) -----------------------
+
 
 def delete_an_entry(log):
     log.delete([5])
@@ -137,8 +148,12 @@ def kind(request):
 @pytest.fixture
 def env(kind, data_dir):
     """The environment of the plans service (and of `cpp audit`)."""
-    env = {"CPP_MODE": "development", "CPP_DATA_DIR": str(data_dir), "CPP_PLUGINS": "england",
-           "CPP_LOG_FORMAT": "console"}
+    env = {
+        "CPP_MODE": "development",
+        "CPP_DATA_DIR": str(data_dir),
+        "CPP_PLUGINS": "england",
+        "CPP_LOG_FORMAT": "console",
+    }
     if kind == "mongomock":
         env["CPP_STORE_URL"] = f"mongomock://audit_{uuid.uuid4().hex}"
     return env
@@ -188,8 +203,12 @@ def test_an_untouched_log_is_intact(checkpointed, env):
 def test_each_way_of_tampering_is_reported_distinctly(checkpointed, env, tamper):
     kind, sentence = CASES[tamper]
     tamper(tamperer(checkpointed))
-    result = ac.verify(checkpointed.store, "plans", checkpoint_file=ac.config(checkpointed.settings).file,
-                       public_key=ac.load_public_key(ac.config(checkpointed.settings)))
+    result = ac.verify(
+        checkpointed.store,
+        "plans",
+        checkpoint_file=ac.config(checkpointed.settings).file,
+        public_key=ac.load_public_key(ac.config(checkpointed.settings)),
+    )
     assert result.kinds() == {kind}, result.problems
     out = cpp_audit(env, "verify")
     assert out.exit_code == 1
@@ -234,6 +253,7 @@ def test_the_cli_checkpoints_now_and_verifies_with_the_public_key_alone(audited_
 
 # --- every service keeps the others' checkpoints ------------------------------------------
 
+
 @pytest.fixture
 def apps(make_settings, env):
     from cpp_docs.app import create_app as docs
@@ -260,8 +280,9 @@ def test_every_service_keeps_the_others_checkpoints_once(apps, env):
     for name in ("scheduler", "notify", "docs"):
         ctx = apps[name]
         hand_over(ctx, published)
-        again = new_event("audit.checkpointed.v1", source="/services/plans", subject="plans", data=checkpoint,
-                          authority="ENG")  # the same checkpoint published again: kept once
+        again = new_event(
+            "audit.checkpointed.v1", source="/services/plans", subject="plans", data=checkpoint, authority="ENG"
+        )  # the same checkpoint published again: kept once
         hand_over(ctx, again)
         [kept] = ctx.store.collection(ac.COLLECTION).find({})
         assert kept["_id"] == ac.digest(checkpoint) and kept["event_id"] == published["id"]
@@ -293,6 +314,7 @@ def test_verify_compares_the_copies_other_services_keep(apps, env):
 
 
 # --- readiness ------------------------------------------------------------------------------
+
 
 def test_a_broken_checkpoint_store_makes_the_service_unready(make_settings, tmp_path):
     from cpp_plans.app import create_app

@@ -5,6 +5,7 @@ the plans service's events, and all three must read the same events from it:
 reminders at 09:00 in the deployment's time zone, a moved meeting or
 deadline under the same UID with a higher SEQUENCE and a later
 LAST-MODIFIED, and the refresh interval."""
+
 from __future__ import annotations
 
 import json
@@ -31,6 +32,7 @@ INSTALL = "run scripts/ensure-test-node-packages (npm ci in tests/validators; No
 
 
 # --- the three parsers, each read into the same shape ---------------------------
+
 
 def _utc(value: datetime) -> datetime:
     return value.astimezone(timezone.utc)
@@ -75,8 +77,9 @@ def run_icaljs(body: bytes) -> subprocess.CompletedProcess:
         pytest.fail(f"ical.js needs Node.js, which is not installed: install Node.js, then {INSTALL}")
     if not (VALIDATORS / "node_modules" / "ical.js").is_dir():
         pytest.fail(f"ical.js is not installed in tests/validators: {INSTALL}")
-    return subprocess.run([node, str(VALIDATORS / "ical-check.mjs")], input=body, capture_output=True, timeout=60,
-                          cwd=VALIDATORS)
+    return subprocess.run(
+        [node, str(VALIDATORS / "ical-check.mjs")], input=body, capture_output=True, timeout=60, cwd=VALIDATORS
+    )
 
 
 def read_with_icaljs(body: bytes) -> dict:
@@ -116,42 +119,91 @@ def read_feed(body: bytes) -> dict:
 
 # --- a deployment and its events --------------------------------------------------
 
+
 @pytest.fixture
 def clock(monkeypatch):
     """Sets the time the scheduler records a change at."""
+
     def set_to(when: str) -> None:
         monkeypatch.setattr(handlers, "_now", lambda: when)
         monkeypatch.setattr(scheduler_api, "clock", lambda: datetime.fromisoformat(when))
+
     return set_to
 
 
 def deployment(make_settings, token_for, plugins: str, authority: str):
     app = create_app(make_settings("scheduler", CPP_PLUGINS=plugins))
     roles = ("social_worker", "team_manager")
-    return app.extensions["cpp"], app.test_client(), {r: bearer(token_for(r, authority=authority, user=f"{r}-1"))
-                                                     for r in roles}
+    return (
+        app.extensions["cpp"],
+        app.test_client(),
+        {r: bearer(token_for(r, authority=authority, user=f"{r}-1")) for r in roles},
+    )
 
 
 def plan_begins(ctx, strategy_on: str, initial_on: str) -> None:
-    deliver_event(ctx, "strategy_discussion.held.v1", {
-        "case_id": CASE, "child_id": CHILD, "strategy_discussion_id": "sd-1", "held_on": strategy_on,
-        "initiated_enquiries": True})
-    deliver_event(ctx, "enquiry.completed.v1", {
-        "case_id": CASE, "child_id": CHILD, "completed_on": strategy_on, "conference_required": True})
-    deliver_event(ctx, "conference.scheduled.v1", {
-        "conference_id": INITIAL, "case_id": CASE, "child_id": CHILD, "kind": "initial", "scheduled_for": initial_on,
-        "plan_id": None})
-    deliver_event(ctx, "conference.held.v1", {
-        "conference_id": INITIAL, "case_id": CASE, "child_id": CHILD, "kind": "initial", "held_on": initial_on,
-        "plan_required": True, "plan_id": PLAN})
-    deliver_event(ctx, "plan.created.v1", {
-        "plan_id": PLAN, "case_id": CASE, "child_id": CHILD, "status": "outline", "created_on": initial_on},
-        subject=PLAN)
+    deliver_event(
+        ctx,
+        "strategy_discussion.held.v1",
+        {
+            "case_id": CASE,
+            "child_id": CHILD,
+            "strategy_discussion_id": "sd-1",
+            "held_on": strategy_on,
+            "initiated_enquiries": True,
+        },
+    )
+    deliver_event(
+        ctx,
+        "enquiry.completed.v1",
+        {"case_id": CASE, "child_id": CHILD, "completed_on": strategy_on, "conference_required": True},
+    )
+    deliver_event(
+        ctx,
+        "conference.scheduled.v1",
+        {
+            "conference_id": INITIAL,
+            "case_id": CASE,
+            "child_id": CHILD,
+            "kind": "initial",
+            "scheduled_for": initial_on,
+            "plan_id": None,
+        },
+    )
+    deliver_event(
+        ctx,
+        "conference.held.v1",
+        {
+            "conference_id": INITIAL,
+            "case_id": CASE,
+            "child_id": CHILD,
+            "kind": "initial",
+            "held_on": initial_on,
+            "plan_required": True,
+            "plan_id": PLAN,
+        },
+    )
+    deliver_event(
+        ctx,
+        "plan.created.v1",
+        {"plan_id": PLAN, "case_id": CASE, "child_id": CHILD, "status": "outline", "created_on": initial_on},
+        subject=PLAN,
+    )
 
 
 def review(ctx, etype: str, on: str) -> None:
-    deliver_event(ctx, etype, {"conference_id": REVIEW, "case_id": CASE, "child_id": CHILD, "kind": "review",
-                               "scheduled_for": on, "plan_id": PLAN})
+    deliver_event(
+        ctx,
+        etype,
+        {
+            "conference_id": REVIEW,
+            "case_id": CASE,
+            "child_id": CHILD,
+            "kind": "review",
+            "scheduled_for": on,
+            "plan_id": PLAN,
+        },
+    )
 
 
 def feed(api, headers) -> bytes:
@@ -172,12 +224,18 @@ def at_nine_in_london(day: str) -> datetime:
 
 # --- the contract ------------------------------------------------------------------
 
-@pytest.mark.parametrize("strategy_on, initial_on, review_on, moved_to, utc_hour", [
-    ("2027-05-10", "2027-06-02", "2027-08-25", "2027-09-01", 8),  # British Summer Time: 09:00 is 08:00Z
-    ("2026-12-07", "2027-01-06", "2027-03-03", "2027-03-10", 9),  # winter: 09:00 is 09:00Z
-], ids=["summer", "winter"])
-def test_three_parsers_read_reminders_moves_and_refresh_from_the_feed(make_settings, token_for, clock, strategy_on,
-                                                                      initial_on, review_on, moved_to, utc_hour):
+
+@pytest.mark.parametrize(
+    "strategy_on, initial_on, review_on, moved_to, utc_hour",
+    [
+        ("2027-05-10", "2027-06-02", "2027-08-25", "2027-09-01", 8),  # British Summer Time: 09:00 is 08:00Z
+        ("2026-12-07", "2027-01-06", "2027-03-03", "2027-03-10", 9),  # winter: 09:00 is 09:00Z
+    ],
+    ids=["summer", "winter"],
+)
+def test_three_parsers_read_reminders_moves_and_refresh_from_the_feed(
+    make_settings, token_for, clock, strategy_on, initial_on, review_on, moved_to, utc_hour
+):
     ctx, api, headers = deployment(make_settings, token_for, "england", "ENG")
     clock(f"{strategy_on}T10:00:00+00:00")
     plan_begins(ctx, strategy_on, initial_on)
@@ -221,11 +279,31 @@ def test_a_conference_held_on_another_day_than_scheduled_has_moved(make_settings
     plan_begins(ctx, "2027-05-10", "2027-06-02")
     review(ctx, "conference.scheduled.v1", "2027-08-25")
     clock("2027-08-26T16:00:00+00:00")
-    deliver_event(ctx, "conference.held.v1", {"conference_id": REVIEW, "case_id": CASE, "child_id": CHILD,
-                                              "kind": "review", "held_on": "2027-08-26", "plan_id": PLAN})
+    deliver_event(
+        ctx,
+        "conference.held.v1",
+        {
+            "conference_id": REVIEW,
+            "case_id": CASE,
+            "child_id": CHILD,
+            "kind": "review",
+            "held_on": "2027-08-26",
+            "plan_id": PLAN,
+        },
+    )
     clock("2027-08-27T09:00:00+00:00")
-    deliver_event(ctx, "conference.held.v1", {"conference_id": REVIEW, "case_id": CASE, "child_id": CHILD,
-                                              "kind": "review", "held_on": "2027-08-26", "plan_id": PLAN})
+    deliver_event(
+        ctx,
+        "conference.held.v1",
+        {
+            "conference_id": REVIEW,
+            "case_id": CASE,
+            "child_id": CHILD,
+            "kind": "review",
+            "held_on": "2027-08-26",
+            "plan_id": PLAN,
+        },
+    )
     event = read_feed(feed(api, headers))["events"][f"meeting-{REVIEW}@cpp"]
     assert event["start"] == date(2027, 8, 26) and event["sequence"] == 1
     # A later event that changes nothing about the meeting leaves its stamp.
@@ -238,9 +316,12 @@ def test_a_deadline_moved_with_its_conference_or_by_a_manager_stays_one_event(ma
     # shows as the same events moved.
     ctx, api, headers = deployment(make_settings, token_for, "guernsey", "GSY")
     clock("2027-06-01T09:00:00+00:00")
-    deliver_event(ctx, "plan.created.v1", {
-        "plan_id": PLAN, "case_id": CASE, "child_id": CHILD, "status": "outline", "created_on": "2027-06-01"},
-        subject=PLAN)
+    deliver_event(
+        ctx,
+        "plan.created.v1",
+        {"plan_id": PLAN, "case_id": CASE, "child_id": CHILD, "status": "outline", "created_on": "2027-06-01"},
+        subject=PLAN,
+    )
     review(ctx, "conference.scheduled.v1", "2027-09-15")
     step = open_deadlines(api, headers)["plan-updated-for-review"]
     uid = f"deadline-{step['id']}@cpp"
@@ -259,8 +340,11 @@ def test_a_deadline_moved_with_its_conference_or_by_a_manager_stays_one_event(ma
 
     clock("2027-07-05T14:00:00+00:00")
     later = (date.fromisoformat(moved["due_on"]) + timedelta(days=7)).isoformat()
-    r = api.post(f"/v1/deadlines/{moved['id']}/due-date", json={"due_on": later, "reason": "the family's holiday"},
-                 headers=headers["team_manager"])
+    r = api.post(
+        f"/v1/deadlines/{moved['id']}/due-date",
+        json={"due_on": later, "reason": "the family's holiday"},
+        headers=headers["team_manager"],
+    )
     assert r.status_code == 200, r.json
     event = read_feed(feed(api, headers))["events"][uid]
     assert event["start"] == date.fromisoformat(later) and event["sequence"] == 2

@@ -3,6 +3,7 @@ the deployment or its creation says fewer), and an expired key is refused
 like a wrong one, counted against the address's feed-key failures; it stops
 when its owner's access is revoked (the user's tokens, or the token that
 made it), and when its owner is seen with a role that may not make feeds."""
+
 from __future__ import annotations
 
 import time
@@ -25,6 +26,7 @@ WRONG_KEY = "a bearer token or a valid calendar feed key is required"
 @pytest.fixture
 def clock(monkeypatch):
     """The scheduler's clock, set by the test: ``clock.now = ...``."""
+
     class Clock:
         now = MADE
 
@@ -79,8 +81,9 @@ def test_the_deployment_sets_the_longest_a_key_works(scheduler_with, sw, clock):
     assert make_feed(api, sw, days=30)["expires_at"] == (MADE + timedelta(days=30)).isoformat()
 
 
-@pytest.mark.parametrize("body", [{"days": 31}, {"days": 0}, {"days": -1}, {"days": "soon"}, {"days": 1.5},
-                                  {"days": None}, {"weeks": 2}])
+@pytest.mark.parametrize(
+    "body", [{"days": 31}, {"days": 0}, {"days": -1}, {"days": "soon"}, {"days": 1.5}, {"days": None}, {"weeks": 2}]
+)
 def test_a_bad_creation_body_is_422_by_field_and_writes_nothing(scheduler_with, sw, body):
     api = scheduler_with(CPP_SCHEDULER_FEED_KEY_DAYS="30")
     resp = api.post(f"/v1/plans/{PLAN}/calendar-feeds", headers=sw, json=body)
@@ -133,10 +136,21 @@ def iso(ts: float) -> str:
 
 def revoke(api, *, user=None, jti=None):
     """The plans service's revocation reaching the scheduler (made a minute ago)."""
-    deliver_event(api.application.extensions["cpp"], "access.revoked.v1", {
-        "revocation_id": f"rv-{user or jti}", "user": user, "jti": jti,
-        "not_before": iso(NOW - 60) if user else None, "expires_at": None if user else iso(NOW + 3600),
-        "revoked_at": iso(NOW - 60), "by": "admin-1", "reason": "Left the council."}, subject=user or jti)
+    deliver_event(
+        api.application.extensions["cpp"],
+        "access.revoked.v1",
+        {
+            "revocation_id": f"rv-{user or jti}",
+            "user": user,
+            "jti": jti,
+            "not_before": iso(NOW - 60) if user else None,
+            "expires_at": None if user else iso(NOW + 3600),
+            "revoked_at": iso(NOW - 60),
+            "by": "admin-1",
+            "reason": "Left the council.",
+        },
+        subject=user or jti,
+    )
 
 
 def test_a_feed_stops_when_its_owners_tokens_are_revoked(scheduler_with, token_for):
@@ -190,6 +204,7 @@ def test_the_owners_role_is_checked_with_one_read_on_an_index(scheduler_with):
 
 
 # --- the owner's list of their feeds -------------------------------------------------------
+
 
 def feeds_of(api, headers, plan=PLAN):
     return api.get(f"/v1/plans/{plan}/calendar-feeds", headers=headers)

@@ -3,6 +3,7 @@
 The app is built here from the same pieces as the plans service (the
 children blueprint and its store setup), so these tests hold before and
 after the blueprint is wired into cpp_plans.app."""
+
 from __future__ import annotations
 
 import json
@@ -38,8 +39,15 @@ def full_child(**overrides):
         "address": {"lines": ["Flat 2", "14 Garden Row", "London"], "postcode": "se1 7pb"},
         "school_or_nursery": {"name": "Garden Row Primary", "contact": "Ms Adeyemi (DSL), 020 7946 0000"},
         "people_with_parental_responsibility": [
-            {"name": "Ngozi Okafor", "relationship": "mother", "address": {"lines": ["14 Garden Row"], "postcode": "SE1 7PB"},
-             "phone": "+44 7700 900123", "email": "ngozi@example.org", "first_language": "Igbo", "interpreter_needed": True},
+            {
+                "name": "Ngozi Okafor",
+                "relationship": "mother",
+                "address": {"lines": ["14 Garden Row"], "postcode": "SE1 7PB"},
+                "phone": "+44 7700 900123",
+                "email": "ngozi@example.org",
+                "first_language": "Igbo",
+                "interpreter_needed": True,
+            },
             {"name": "Daniel Smith", "relationship": "father"},
         ],
     }
@@ -48,9 +56,16 @@ def full_child(**overrides):
 
 
 def minimal_child(**overrides):
-    body = {"given_names": "Sam", "family_name": "Jones", "date_of_birth": "2020-01-02", "gender": "male",
-            "ethnicity": "White British", "first_language": "English", "interpreter_needed": False,
-            "address": {"lines": ["1 High Street"]}}
+    body = {
+        "given_names": "Sam",
+        "family_name": "Jones",
+        "date_of_birth": "2020-01-02",
+        "gender": "male",
+        "ethnicity": "White British",
+        "first_language": "English",
+        "interpreter_needed": False,
+        "address": {"lines": ["1 High Street"]},
+    }
     body.update(overrides)
     return body
 
@@ -62,8 +77,9 @@ def register(client, headers, body=None):
 
 
 def nothing_written(store):
-    return (store.collection("children").count_documents({}) == 0 and pending(store) == 0
-            and store.read_log("audit") == [])
+    return (
+        store.collection("children").count_documents({}) == 0 and pending(store) == 0 and store.read_log("audit") == []
+    )
 
 
 def error_at(resp, *path):
@@ -86,6 +102,7 @@ def pending(store) -> int:
 
 # --- the round trip ---
 
+
 def test_register_read_and_change_a_child_with_every_field(client, store, sw, token_for):
     created = register(client, sw)
     child = created.json
@@ -107,13 +124,25 @@ def test_register_read_and_change_a_child_with_every_field(client, store, sw, to
     assert got.json == child
 
     changes = {
-        "given_names": "Amira", "family_name": "Okafor", "preferred_name": "Amy", "date_of_birth": "2019-06-01",
-        "identifiers": [{"scheme": "nhs_number", "value": OTHER_NHS}, {"scheme": "chi_number", "value": chi_with_check("010620123")}],
-        "gender": "girl", "ethnicity": "Black African", "first_language": "Igbo", "interpreter_needed": True,
-        "disability": "None known.", "accessibility_needs": "Large print.",
+        "given_names": "Amira",
+        "family_name": "Okafor",
+        "preferred_name": "Amy",
+        "date_of_birth": "2019-06-01",
+        "identifiers": [
+            {"scheme": "nhs_number", "value": OTHER_NHS},
+            {"scheme": "chi_number", "value": chi_with_check("010620123")},
+        ],
+        "gender": "girl",
+        "ethnicity": "Black African",
+        "first_language": "Igbo",
+        "interpreter_needed": True,
+        "disability": "None known.",
+        "accessibility_needs": "Large print.",
         "address": {"lines": ["3 New Road", "Bromley"], "postcode": "BR1 1AA"},
         "school_or_nursery": {"name": "Little Acorns Nursery"},
-        "people_with_parental_responsibility": [{"name": "Ngozi Okafor", "relationship": "mother", "phone": "020 7946 0001"}],
+        "people_with_parental_responsibility": [
+            {"name": "Ngozi Okafor", "relationship": "mother", "phone": "020 7946 0001"}
+        ],
     }
     patched = client.patch(f"/v1/children/{child_id}", json=changes, headers={**sw, "If-Match": '"1"'})
     assert patched.status_code == 200, patched.json
@@ -127,11 +156,21 @@ def test_register_read_and_change_a_child_with_every_field(client, store, sw, to
     assert store.collection("children").find_one({"_id": child_id})["nhs_key"] == f"ENG:{OTHER_NHS}"
 
     assert [(key, body["data"]) for key, body in events(store)] == [
-        ("child.registered.v1", {"child_id": child_id, "child": {"name": "Mira Okafor-Smith",
-                                                                 "date_of_birth": "2019-05-31", "nhs_number": NHS}}),
-        ("child.updated.v1", {"child_id": child_id, "version": 2, "child": {"name": "Amy Okafor",
-                                                                             "date_of_birth": "2019-06-01",
-                                                                             "nhs_number": OTHER_NHS}}),
+        (
+            "child.registered.v1",
+            {
+                "child_id": child_id,
+                "child": {"name": "Mira Okafor-Smith", "date_of_birth": "2019-05-31", "nhs_number": NHS},
+            },
+        ),
+        (
+            "child.updated.v1",
+            {
+                "child_id": child_id,
+                "version": 2,
+                "child": {"name": "Amy Okafor", "date_of_birth": "2019-06-01", "nhs_number": OTHER_NHS},
+            },
+        ),
     ]
     assert all(body["subject"] == child_id and body["authority"] == "ENG" for _, body in events(store))
 
@@ -149,7 +188,9 @@ def test_a_minimal_child_and_an_unborn_child(client, sw):
     assert born["identifiers"] == [] and born["people_with_parental_responsibility"] == []
     assert "preferred_name" not in born and "school_or_nursery" not in born
     due = (today() + timedelta(days=90)).isoformat()
-    unborn = register(client, sw, minimal_child(date_of_birth=None, expected_date_of_birth=due, gender="not known")).json
+    unborn = register(
+        client, sw, minimal_child(date_of_birth=None, expected_date_of_birth=due, gender="not known")
+    ).json
     assert unborn["expected_date_of_birth"] == due and "date_of_birth" not in unborn
 
 
@@ -157,12 +198,19 @@ def test_events_say_who_the_child_is_and_nothing_else_personal(client, store, sw
     """Events name the child (name, date of birth, NHS number: every service names them from the event), and
     carry nothing else of the record: no address, contacts, language."""
     child_id = register(client, sw).json["id"]
-    assert client.patch(f"/v1/children/{child_id}", json={"family_name": "Okafor"},
-                        headers={**sw, "If-Match": '"1"'}).status_code == 200
+    assert (
+        client.patch(
+            f"/v1/children/{child_id}", json={"family_name": "Okafor"}, headers={**sw, "If-Match": '"1"'}
+        ).status_code
+        == 200
+    )
     found = events(store)
     assert [key for key, _ in found] == ["child.registered.v1", "child.updated.v1"]
-    assert found[0][1]["data"]["child"] == {"name": "Mira Okafor-Smith", "date_of_birth": "2019-05-31",
-                                            "nhs_number": NHS}
+    assert found[0][1]["data"]["child"] == {
+        "name": "Mira Okafor-Smith",
+        "date_of_birth": "2019-05-31",
+        "nhs_number": NHS,
+    }
     assert found[1][1]["data"]["child"]["name"] == "Mira Okafor"  # as the record holds it after the change
     for key, body in found:
         assert set(body["data"]) <= {"child_id", "version", "child"}, key
@@ -172,6 +220,7 @@ def test_events_say_who_the_child_is_and_nothing_else_personal(client, store, sw
 
 
 # --- validation ---
+
 
 def mutate(path, value):
     """A full child with the value at path replaced (value DELETE removes it)."""
@@ -195,8 +244,11 @@ BAD_BODIES = [
     ("bad NHS check digit", mutate(["identifiers", 0, "value"], "943 476 5918"), ("identifiers", 0, "value")),
     ("NHS number too short", mutate(["identifiers", 0, "value"], "943476591"), ("identifiers", 0, "value")),
     ("unknown identifier scheme", mutate(["identifiers", 0, "scheme"], "passport"), ("identifiers", 0, "scheme")),
-    ("two NHS numbers", mutate(["identifiers"], [{"scheme": "nhs_number", "value": NHS},
-                                                 {"scheme": "nhs_number", "value": OTHER_NHS}]), ("identifiers",)),
+    (
+        "two NHS numbers",
+        mutate(["identifiers"], [{"scheme": "nhs_number", "value": NHS}, {"scheme": "nhs_number", "value": OTHER_NHS}]),
+        ("identifiers",),
+    ),
     ("both dates of birth", mutate(["expected_date_of_birth"], DUE), ("date_of_birth",)),
     ("neither date of birth", mutate(["date_of_birth"], DELETE), ("expected_date_of_birth",)),
     ("null date of birth and none expected", mutate(["date_of_birth"], None), ("date_of_birth",)),
@@ -205,8 +257,11 @@ BAD_BODIES = [
     ("impossible date", mutate(["date_of_birth"], "2019-02-30"), ("date_of_birth",)),
     ("unknown field", mutate(["nickname"], "Mimi"), ("nickname",)),
     ("unknown nested field", mutate(["address", "flat"], "2"), ("address", "flat")),
-    ("unknown field of a person", mutate(["people_with_parental_responsibility", 1, "age"], 40),
-     ("people_with_parental_responsibility", 1, "age")),
+    (
+        "unknown field of a person",
+        mutate(["people_with_parental_responsibility", 1, "age"], 40),
+        ("people_with_parental_responsibility", 1, "age"),
+    ),
     ("name not a string", mutate(["given_names"], 12), ("given_names",)),
     ("blank name", mutate(["given_names"], "   "), ("given_names",)),
     ("name with a line break", mutate(["family_name"], "Smith\nJones"), ("family_name",)),
@@ -224,15 +279,27 @@ BAD_BODIES = [
     ("oversize text", mutate(["disability"], "x" * 4001), ("disability",)),
     ("oversize address line", mutate(["address", "lines", 0], "x" * 201), ("address", "lines", 0)),
     ("too many address lines", mutate(["address", "lines"], ["x"] * 7), ("address", "lines")),
-    ("too many people", mutate(["people_with_parental_responsibility"], [{"name": "P", "relationship": "aunt"}] * 21),
-     ("people_with_parental_responsibility",)),
+    (
+        "too many people",
+        mutate(["people_with_parental_responsibility"], [{"name": "P", "relationship": "aunt"}] * 21),
+        ("people_with_parental_responsibility",),
+    ),
     ("too many identifiers", mutate(["identifiers"], [{"scheme": "nhs_number", "value": NHS}] * 11), ("identifiers",)),
-    ("bad email", mutate(["people_with_parental_responsibility", 0, "email"], "ngozi at example.org"),
-     ("people_with_parental_responsibility", 0, "email")),
-    ("bad phone", mutate(["people_with_parental_responsibility", 0, "phone"], "call me"),
-     ("people_with_parental_responsibility", 0, "phone")),
-    ("person without a relationship", mutate(["people_with_parental_responsibility", 1, "relationship"], DELETE),
-     ("people_with_parental_responsibility", 1, "relationship")),
+    (
+        "bad email",
+        mutate(["people_with_parental_responsibility", 0, "email"], "ngozi at example.org"),
+        ("people_with_parental_responsibility", 0, "email"),
+    ),
+    (
+        "bad phone",
+        mutate(["people_with_parental_responsibility", 0, "phone"], "call me"),
+        ("people_with_parental_responsibility", 0, "phone"),
+    ),
+    (
+        "person without a relationship",
+        mutate(["people_with_parental_responsibility", 1, "relationship"], DELETE),
+        ("people_with_parental_responsibility", 1, "relationship"),
+    ),
     ("school without a name", mutate(["school_or_nursery"], {"contact": "office"}), ("school_or_nursery", "name")),
 ]
 
@@ -265,12 +332,15 @@ def test_a_child_born_today_is_not_in_the_future(client, sw):
     register(client, sw, minimal_child(date_of_birth=today().isoformat()))
 
 
-@pytest.mark.parametrize("data,content_type,status", [
-    ("{not json", "application/json", 400),
-    ("[]", "application/json", 422),
-    ('"a string"', "application/json", 422),
-    ("given_names=Sam", "application/x-www-form-urlencoded", 422),
-])
+@pytest.mark.parametrize(
+    "data,content_type,status",
+    [
+        ("{not json", "application/json", 400),
+        ("[]", "application/json", 422),
+        ('"a string"', "application/json", 422),
+        ("given_names=Sam", "application/x-www-form-urlencoded", 422),
+    ],
+)
 def test_a_body_that_is_not_a_json_object_is_refused_without_a_500(client, store, sw, data, content_type, status):
     resp = client.post("/v1/children", data=data, content_type=content_type, headers=sw)
     assert resp.status_code == status and resp.is_json and resp.json["code"] == status
@@ -286,10 +356,12 @@ def test_an_oversize_body_is_a_json_413_when_the_deployment_caps_bodies(app, cli
 
 # --- duplicates ---
 
+
 def test_an_nhs_number_already_registered_is_a_409_naming_the_child(client, store, sw):
     first = register(client, sw).json["id"]
-    resp = client.post("/v1/children", json=full_child(identifiers=[{"scheme": "nhs_number", "value": "943-476-5919"}]),
-                       headers=sw)
+    resp = client.post(
+        "/v1/children", json=full_child(identifiers=[{"scheme": "nhs_number", "value": "943-476-5919"}]), headers=sw
+    )
     assert resp.status_code == 409
     assert resp.json["errors"]["existing_child_id"] == first and first in resp.json["message"]
     assert store.collection("children").count_documents({}) == 1
@@ -297,9 +369,15 @@ def test_an_nhs_number_already_registered_is_a_409_naming_the_child(client, stor
 
 
 def test_another_authoritys_child_with_the_same_nhs_number_does_not_block_or_leak(client, store, sw):
-    store.inner.collection("children").insert_one({"_id": "theirs", "authority": "BRO", "family_name": "Okafor-Smith",
-                                             "identifiers": [{"scheme": "nhs_number", "value": NHS}],
-                                             "nhs_key": f"BRO:{NHS}"})
+    store.inner.collection("children").insert_one(
+        {
+            "_id": "theirs",
+            "authority": "BRO",
+            "family_name": "Okafor-Smith",
+            "identifiers": [{"scheme": "nhs_number", "value": NHS}],
+            "nhs_key": f"BRO:{NHS}",
+        }
+    )
     resp = client.post("/v1/children", json=full_child(), headers=sw)
     assert resp.status_code == 201 and "theirs" not in resp.get_data(as_text=True)
 
@@ -307,14 +385,18 @@ def test_another_authoritys_child_with_the_same_nhs_number_does_not_block_or_lea
 def test_changing_to_an_nhs_number_already_registered_is_a_409(client, store, sw):
     first = register(client, sw).json["id"]
     second = register(client, sw, minimal_child(identifiers=[{"scheme": "nhs_number", "value": OTHER_NHS}])).json["id"]
-    resp = client.patch(f"/v1/children/{second}", json={"identifiers": [{"scheme": "nhs_number", "value": NHS}]},
-                        headers={**sw, "If-Match": '"1"'})
+    resp = client.patch(
+        f"/v1/children/{second}",
+        json={"identifiers": [{"scheme": "nhs_number", "value": NHS}]},
+        headers={**sw, "If-Match": '"1"'},
+    )
     assert resp.status_code == 409 and resp.json["errors"]["existing_child_id"] == first
     assert store.collection("children").find_one({"_id": second})["version"] == 1
     assert pending(store) == 2
 
 
 # --- PATCH preconditions ---
+
 
 def test_patch_without_if_match_is_428_and_nothing_is_written(client, store, sw):
     child_id = register(client, sw).json["id"]
@@ -325,10 +407,12 @@ def test_patch_without_if_match_is_428_and_nothing_is_written(client, store, sw)
     assert pending(store) == 1
 
 
-@pytest.mark.parametrize("if_match", ['"2"', '"0"', 'W/"7"', "nonsense", '"1', 'W/1'])
+@pytest.mark.parametrize("if_match", ['"2"', '"0"', 'W/"7"', "nonsense", '"1', "W/1"])
 def test_patch_with_a_stale_if_match_is_412(client, store, sw, if_match):
     child_id = register(client, sw).json["id"]
-    resp = client.patch(f"/v1/children/{child_id}", json={"family_name": "Okafor"}, headers={**sw, "If-Match": if_match})
+    resp = client.patch(
+        f"/v1/children/{child_id}", json={"family_name": "Okafor"}, headers={**sw, "If-Match": if_match}
+    )
     assert resp.status_code == 412 and '"1"' in resp.json["message"]
     assert store.collection("children").find_one({"_id": child_id})["version"] == 1
     assert pending(store) == 1
@@ -337,14 +421,18 @@ def test_patch_with_a_stale_if_match_is_412(client, store, sw, if_match):
 @pytest.mark.parametrize("if_match", ['W/"1"', "1"])
 def test_if_match_accepts_a_weakened_or_bare_etag(client, sw, if_match):
     child_id = register(client, sw).json["id"]
-    resp = client.patch(f"/v1/children/{child_id}", json={"family_name": "Okafor"}, headers={**sw, "If-Match": if_match})
+    resp = client.patch(
+        f"/v1/children/{child_id}", json={"family_name": "Okafor"}, headers={**sw, "If-Match": if_match}
+    )
     assert resp.status_code == 200 and resp.headers["ETag"] == '"2"'
 
 
 @pytest.mark.parametrize("if_match", ['"0","1","2","3"', '"5", "1"', '"1", *'])
 def test_if_match_naming_more_than_one_etag_is_400_and_nothing_is_written(client, store, sw, if_match):
     child_id = register(client, sw).json["id"]
-    resp = client.patch(f"/v1/children/{child_id}", json={"family_name": "Okafor"}, headers={**sw, "If-Match": if_match})
+    resp = client.patch(
+        f"/v1/children/{child_id}", json={"family_name": "Okafor"}, headers={**sw, "If-Match": if_match}
+    )
     assert resp.status_code == 400
     assert resp.json["message"] == "If-Match must name exactly one ETag, as returned by GET"
     assert resp.json["errors"] == {"headers": {"If-Match": [resp.json["message"]]}}
@@ -357,7 +445,9 @@ def test_two_patches_from_the_same_read_one_wins_one_is_412(client, store, sw, t
     etag = client.get(f"/v1/children/{child_id}", headers=sw).headers["ETag"]
     first = client.patch(f"/v1/children/{child_id}", json={"preferred_name": "Amy"}, headers={**sw, "If-Match": etag})
     other = bearer(token_for("team_manager", user="tm-1"))
-    second = client.patch(f"/v1/children/{child_id}", json={"preferred_name": "Mimi"}, headers={**other, "If-Match": etag})
+    second = client.patch(
+        f"/v1/children/{child_id}", json={"preferred_name": "Mimi"}, headers={**other, "If-Match": etag}
+    )
     assert sorted([first.status_code, second.status_code]) == [200, 412]
     stored = store.collection("children").find_one({"_id": child_id})
     assert stored["version"] == 2 and stored["preferred_name"] == "Amy"
@@ -379,8 +469,9 @@ def test_two_concurrent_patches_that_both_pass_the_read_check_one_is_412_at_comm
     results = {}
 
     def patch(name):
-        resp = app.test_client().patch(f"/v1/children/{child_id}", json={"preferred_name": name},
-                                       headers={**sw, "If-Match": '"1"'})
+        resp = app.test_client().patch(
+            f"/v1/children/{child_id}", json={"preferred_name": name}, headers={**sw, "If-Match": '"1"'}
+        )
         results[name] = (resp.status_code, resp.json)
 
     threads = [threading.Thread(target=patch, args=(name,)) for name in ("Amy", "Mimi")]
@@ -400,20 +491,27 @@ def test_two_concurrent_patches_that_both_pass_the_read_check_one_is_412_at_comm
 
 # --- PATCH validation ---
 
-@pytest.mark.parametrize("changes,path", [
-    ({"identifiers": [{"scheme": "nhs_number", "value": "9434765918"}]}, ("identifiers", 0, "value")),
-    ({"date_of_birth": FUTURE}, ("date_of_birth",)),
-    ({"given_names": None}, ("given_names",)),
-    ({"given_names": "x" * 201}, ("given_names",)),
-    ({"address": {"postcode": "SE1 7PB"}}, ("address", "lines")),  # an object is replaced whole, so checked whole
-    ({"people_with_parental_responsibility": [{"name": "A"}]}, ("people_with_parental_responsibility", 0, "relationship")),
-    ({"id": "other"}, ("id",)),
-    ({"version": 5}, ("version",)),
-    ({"interpreter_needed": "false"}, ("interpreter_needed",)),
-    ({"expected_date_of_birth": DUE}, ("date_of_birth",)),  # would leave both
-    ({"date_of_birth": None}, ("expected_date_of_birth",)),  # would leave neither
-    ({}, ("_schema",)),
-])
+
+@pytest.mark.parametrize(
+    "changes,path",
+    [
+        ({"identifiers": [{"scheme": "nhs_number", "value": "9434765918"}]}, ("identifiers", 0, "value")),
+        ({"date_of_birth": FUTURE}, ("date_of_birth",)),
+        ({"given_names": None}, ("given_names",)),
+        ({"given_names": "x" * 201}, ("given_names",)),
+        ({"address": {"postcode": "SE1 7PB"}}, ("address", "lines")),  # an object is replaced whole, so checked whole
+        (
+            {"people_with_parental_responsibility": [{"name": "A"}]},
+            ("people_with_parental_responsibility", 0, "relationship"),
+        ),
+        ({"id": "other"}, ("id",)),
+        ({"version": 5}, ("version",)),
+        ({"interpreter_needed": "false"}, ("interpreter_needed",)),
+        ({"expected_date_of_birth": DUE}, ("date_of_birth",)),  # would leave both
+        ({"date_of_birth": None}, ("expected_date_of_birth",)),  # would leave neither
+        ({}, ("_schema",)),
+    ],
+)
 def test_a_bad_patch_is_a_422_and_nothing_is_written(client, store, sw, changes, path):
     child_id = register(client, sw).json["id"]
     before = store.collection("children").find_one({"_id": child_id})
@@ -428,9 +526,15 @@ def test_a_birth_swaps_the_expected_date_for_the_date_of_birth(client, sw):
     due = (today() + timedelta(days=30)).isoformat()
     child = register(client, sw, minimal_child(date_of_birth=None, expected_date_of_birth=due)).json
     born = today().isoformat()
-    resp = client.patch(f"/v1/children/{child['id']}", json={"date_of_birth": born, "expected_date_of_birth": None,
-                                                              "identifiers": [{"scheme": "nhs_number", "value": NHS}]},
-                        headers={**sw, "If-Match": '"1"'})
+    resp = client.patch(
+        f"/v1/children/{child['id']}",
+        json={
+            "date_of_birth": born,
+            "expected_date_of_birth": None,
+            "identifiers": [{"scheme": "nhs_number", "value": NHS}],
+        },
+        headers={**sw, "If-Match": '"1"'},
+    )
     assert resp.status_code == 200, resp.json
     assert resp.json["date_of_birth"] == born and "expected_date_of_birth" not in resp.json
     assert resp.json["identifiers"] == [{"scheme": "nhs_number", "value": NHS}]
@@ -438,14 +542,20 @@ def test_a_birth_swaps_the_expected_date_for_the_date_of_birth(client, sw):
 
 def test_null_removes_an_optional_field_and_the_nhs_number_can_be_reused(client, store, sw):
     child_id = register(client, sw).json["id"]
-    resp = client.patch(f"/v1/children/{child_id}", json={"preferred_name": None, "school_or_nursery": None,
-                                                           "identifiers": []}, headers={**sw, "If-Match": '"1"'})
+    resp = client.patch(
+        f"/v1/children/{child_id}",
+        json={"preferred_name": None, "school_or_nursery": None, "identifiers": []},
+        headers={**sw, "If-Match": '"1"'},
+    )
     assert resp.status_code == 200
     assert "preferred_name" not in resp.json and "school_or_nursery" not in resp.json
     assert "nhs_key" not in store.collection("children").find_one({"_id": child_id})
     people = [{"name": "Ngozi Okafor", "relationship": "mother", "email": None, "address": None}]
-    resp = client.patch(f"/v1/children/{child_id}", json={"people_with_parental_responsibility": people},
-                        headers={**sw, "If-Match": '"2"'})
+    resp = client.patch(
+        f"/v1/children/{child_id}",
+        json={"people_with_parental_responsibility": people},
+        headers={**sw, "If-Match": '"2"'},
+    )
     assert resp.status_code == 200, resp.json
     assert resp.json["people_with_parental_responsibility"] == [{"name": "Ngozi Okafor", "relationship": "mother"}]
     register(client, sw)  # the NHS number is free again
@@ -453,9 +563,17 @@ def test_null_removes_an_optional_field_and_the_nhs_number_can_be_reused(client,
 
 # --- scoping and roles ---
 
+
 def test_another_authoritys_child_is_not_found(client, store, sw, token_for):
-    store.inner.collection("children").insert_one({**full_child(), "_id": "theirs", "authority": "BRO",
-                                             "family_name_key": "okafor-smith", "nhs_key": f"BRO:{NHS}"})
+    store.inner.collection("children").insert_one(
+        {
+            **full_child(),
+            "_id": "theirs",
+            "authority": "BRO",
+            "family_name_key": "okafor-smith",
+            "nhs_key": f"BRO:{NHS}",
+        }
+    )
     assert client.get("/v1/children/theirs", headers=sw).status_code == 404
     assert client.get("/v1/children/theirs", headers=bearer(token_for("admin"))).status_code == 404
     resp = client.patch("/v1/children/theirs", json={"family_name": "X"}, headers={**sw, "If-Match": '"1"'})
@@ -485,8 +603,12 @@ def test_a_partner_may_do_nothing_here(client, store, sw, token_for):
     assert client.post("/v1/children", json={"bad": 1}, headers=partner).status_code == 403  # the role before the body
     assert client.get(f"/v1/children/{child_id}", headers=partner).status_code == 403
     assert client.get("/v1/children", headers=partner).status_code == 403
-    assert client.patch(f"/v1/children/{child_id}", json={"family_name": "X"},
-                        headers={**partner, "If-Match": '"1"'}).status_code == 403
+    assert (
+        client.patch(
+            f"/v1/children/{child_id}", json={"family_name": "X"}, headers={**partner, "If-Match": '"1"'}
+        ).status_code
+        == 403
+    )
     assert store.collection("children").count_documents({}) == 1 and pending(store) == 1
 
 
@@ -497,8 +619,12 @@ def test_readers_who_are_not_writers_may_read_but_not_write(client, store, sw, t
     assert client.get(f"/v1/children/{child_id}", headers=token).status_code == 200
     assert client.get("/v1/children", headers=token).status_code == 200
     assert client.post("/v1/children", json=full_child(), headers=token).status_code == 403
-    assert client.patch(f"/v1/children/{child_id}", json={"family_name": "X"},
-                        headers={**token, "If-Match": '"1"'}).status_code == 403
+    assert (
+        client.patch(
+            f"/v1/children/{child_id}", json={"family_name": "X"}, headers={**token, "If-Match": '"1"'}
+        ).status_code
+        == 403
+    )
     assert store.collection("children").count_documents({}) == 1
 
 
@@ -506,19 +632,27 @@ def test_a_team_manager_may_register_and_change(client, token_for):
     tm = bearer(token_for("team_manager", user="tm-1"))
     child = register(client, tm).json
     assert child["created_by"] == "tm-1"
-    assert client.patch(f"/v1/children/{child['id']}", json={"gender": "f"},
-                        headers={**tm, "If-Match": '"1"'}).status_code == 200
+    assert (
+        client.patch(f"/v1/children/{child['id']}", json={"gender": "f"}, headers={**tm, "If-Match": '"1"'}).status_code
+        == 200
+    )
 
 
 # --- search ---
 
+
 def test_search_by_nhs_number_and_family_name_in_pages(client, sw):
-    ids = [register(client, sw, minimal_child(given_names=f"Child {i}", family_name="Jones")).json["id"] for i in range(5)]
-    nhs_child = register(client, sw, minimal_child(family_name="Patel",
-                                                   identifiers=[{"scheme": "nhs_number", "value": NHS}])).json["id"]
+    ids = [
+        register(client, sw, minimal_child(given_names=f"Child {i}", family_name="Jones")).json["id"] for i in range(5)
+    ]
+    nhs_child = register(
+        client, sw, minimal_child(family_name="Patel", identifiers=[{"scheme": "nhs_number", "value": NHS}])
+    ).json["id"]
     first = client.get("/v1/children?family_name=%20jones%20&page_size=2", headers=sw).json
     assert first["total"] == 5 and first["page"] == 1 and first["page_size"] == 2
-    pages = [first] + [client.get(f"/v1/children?family_name=JONES&page_size=2&page={p}", headers=sw).json for p in (2, 3)]
+    pages = [first] + [
+        client.get(f"/v1/children?family_name=JONES&page_size=2&page={p}", headers=sw).json for p in (2, 3)
+    ]
     seen = [item["id"] for page in pages for item in page["items"]]
     assert sorted(seen) == sorted(ids) and len(pages[2]["items"]) == 1
     assert [i["given_names"] for i in pages[0]["items"]] == ["Child 0", "Child 1"]
@@ -540,21 +674,25 @@ def test_search_by_date_of_birth_alone_or_with_the_family_name(client, sw):
     assert [i["id"] for i in both["items"]] == [jones]
 
 
-@pytest.mark.parametrize("query,field", [
-    ("date_of_birth=2019-02-30", "date_of_birth"),
-    ("nhs_number=9434765918", "nhs_number"),
-    ("page=0", "page"),
-    ("page_size=101", "page_size"),
-    ("page=two", "page"),
-    ("surname=Jones", "surname"),
-    ("family_name=" + "x" * 201, "family_name"),
-])
+@pytest.mark.parametrize(
+    "query,field",
+    [
+        ("date_of_birth=2019-02-30", "date_of_birth"),
+        ("nhs_number=9434765918", "nhs_number"),
+        ("page=0", "page"),
+        ("page_size=101", "page_size"),
+        ("page=two", "page"),
+        ("surname=Jones", "surname"),
+        ("family_name=" + "x" * 201, "family_name"),
+    ],
+)
 def test_a_bad_search_is_a_422_naming_the_parameter(client, sw, query, field):
     resp = client.get(f"/v1/children?{query}", headers=sw)
     assert resp.status_code == 422 and field in resp.json["errors"]["query"]
 
 
 # --- audit and documentation ---
+
 
 def test_reads_and_writes_of_a_child_are_audited(client, store, sw, token_for):
     child_id = register(client, sw).json["id"]
@@ -563,7 +701,11 @@ def test_reads_and_writes_of_a_child_are_audited(client, store, sw, token_for):
     client.get("/v1/children", headers=sw)
     entries = [r.entry for r in store.read_log("audit")]
     assert [(e["action"], e["actor"], e["record_id"]) for e in entries] == [
-        ("create", "sw-1", child_id), ("read", "au-1", child_id), ("update", "sw-1", child_id), ("read", "sw-1", child_id)]
+        ("create", "sw-1", child_id),
+        ("read", "au-1", child_id),
+        ("update", "sw-1", child_id),
+        ("read", "sw-1", child_id),
+    ]
     assert entries[2]["detail"] == {"fields": ["gender"], "version": 2}
     assert store.verify_log("audit").ok
 
@@ -571,7 +713,9 @@ def test_reads_and_writes_of_a_child_are_audited(client, store, sw, token_for):
 def test_the_openapi_document_lists_the_children_routes(client, sw):
     doc = client.get("/openapi.json", headers=sw).json
     assert {"/v1/children", "/v1/children/{child_id}"} <= set(doc["paths"])
-    assert {"get", "post"} <= set(doc["paths"]["/v1/children"]) and {"get", "patch"} <= set(doc["paths"]["/v1/children/{child_id}"])
+    assert {"get", "post"} <= set(doc["paths"]["/v1/children"]) and {"get", "patch"} <= set(
+        doc["paths"]["/v1/children/{child_id}"]
+    )
     assert {"412", "428"} <= set(doc["paths"]["/v1/children/{child_id}"]["patch"]["responses"])
     assert "ChildCreate" in doc["components"]["schemas"]
 
@@ -609,13 +753,19 @@ def test_a_plugin_adds_an_identifier_scheme_for_its_deployment(make_settings, mo
     other_store = f"sqlite:///{make_settings().data_dir / 'elsewhere.db'}"
     without = create_app(make_settings("plans", CPP_STORE_URL=other_store)).test_client()
     headers = bearer(token_for())
-    body = full_child(identifiers=[{"scheme": "nhs_number", "value": "943 476 5919"},
-                                   {"scheme": "bromley_ref", "value": "bro-123"}])
+    body = full_child(
+        identifiers=[{"scheme": "nhs_number", "value": "943 476 5919"}, {"scheme": "bromley_ref", "value": "bro-123"}]
+    )
     created = with_plugin.post("/v1/children", json=body, headers=headers)
     assert created.status_code == 201, created.json
     assert {"scheme": "bromley_ref", "value": "BRO-123"} in created.json["identifiers"]
-    bad = with_plugin.post("/v1/children", headers=headers, json=full_child(
-        identifiers=[{"scheme": "nhs_number", "value": "401 023 2137"}, {"scheme": "bromley_ref", "value": "X1"}]))
+    bad = with_plugin.post(
+        "/v1/children",
+        headers=headers,
+        json=full_child(
+            identifiers=[{"scheme": "nhs_number", "value": "401 023 2137"}, {"scheme": "bromley_ref", "value": "X1"}]
+        ),
+    )
     assert bad.status_code == 422 and "BRO-" in json.dumps(bad.json["errors"])
     elsewhere = without.post("/v1/children", json=body, headers=headers)
     assert elsewhere.status_code == 422 and "Unknown identifier scheme" in json.dumps(elsewhere.json["errors"])

@@ -2,6 +2,7 @@
 step with its day and who took it by name; read as the child is read
 (another authority's child is a 404, a restricted one a 403 to anyone
 without need to know), and itself a read on the audit log."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -26,26 +27,60 @@ def walk(plans, sw, chair, tm, child_id):
     """A case from its strategy discussion to a plan ended at a review, then a child in need plan."""
     case_id = ok(plans.post("/v1/cases", json={"child_id": child_id}, headers=sw))["id"]
     ok(plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": iso(0)}, headers=sw))
-    ok(plans.post(f"/v1/cases/{case_id}/enquiry-outcome", headers=sw,
-                  json={"completed_on": iso(2), "conference_required": True}))
-    conf = ok(plans.post(f"/v1/cases/{case_id}/conferences", headers=sw,
-                         json={"kind": "initial", "scheduled_for": iso(9)}))
+    ok(
+        plans.post(
+            f"/v1/cases/{case_id}/enquiry-outcome",
+            headers=sw,
+            json={"completed_on": iso(2), "conference_required": True},
+        )
+    )
+    conf = ok(
+        plans.post(f"/v1/cases/{case_id}/conferences", headers=sw, json={"kind": "initial", "scheduled_for": iso(9)})
+    )
     tag = plans.get(f"/v1/conferences/{conf['id']}", headers=sw).headers["ETag"]
-    ok(plans.patch(f"/v1/conferences/{conf['id']}", headers={**tm, "If-Match": tag},
-                   json={"scheduled_for": iso(10), "reason": "The chair is unwell"}))
-    plan = ok(plans.post(f"/v1/conferences/{conf['id']}/outcome", headers=chair,
-                         json={"held_on": iso(10), "plan_required": True, "outline_plan": OUTLINE}))["plan"]
-    review = ok(plans.post(f"/v1/cases/{case_id}/conferences", headers=sw,
-                           json={"kind": "review", "scheduled_for": iso(20)}))
-    kept = plans.post(f"/v1/conferences/{review['id']}/outcome", headers=chair,
-                      json={"held_on": iso(20), "decision": "continue", "reason": "Home conditions are good."})
+    ok(
+        plans.patch(
+            f"/v1/conferences/{conf['id']}",
+            headers={**tm, "If-Match": tag},
+            json={"scheduled_for": iso(10), "reason": "The chair is unwell"},
+        )
+    )
+    plan = ok(
+        plans.post(
+            f"/v1/conferences/{conf['id']}/outcome",
+            headers=chair,
+            json={"held_on": iso(10), "plan_required": True, "outline_plan": OUTLINE},
+        )
+    )["plan"]
+    review = ok(
+        plans.post(f"/v1/cases/{case_id}/conferences", headers=sw, json={"kind": "review", "scheduled_for": iso(20)})
+    )
+    kept = plans.post(
+        f"/v1/conferences/{review['id']}/outcome",
+        headers=chair,
+        json={"held_on": iso(20), "decision": "continue", "reason": "Home conditions are good."},
+    )
     assert kept.status_code == 422 and "reason" in kept.json["errors"]["json"]  # a reason only ends a plan
-    ended = ok(plans.post(f"/v1/conferences/{review['id']}/outcome", headers=chair,
-                          json={"held_on": iso(20), "decision": "end", "reason": "Home conditions are good."}))
+    ended = ok(
+        plans.post(
+            f"/v1/conferences/{review['id']}/outcome",
+            headers=chair,
+            json={"held_on": iso(20), "decision": "end", "reason": "Home conditions are good."},
+        )
+    )
     assert ended["plan"]["ended"]["reason"] == "Home conditions are good." and ended["plan"]["ended"]["by"] == "chair-1"
-    ok(plans.post(f"/v1/cases/{case_id}/child-in-need-plans", headers=sw, json={
-        "key_worker": {"name": "Sam Social"}, "needs": "Support at home.", "review_on": iso(60),
-        "created_on": iso(21)}))
+    ok(
+        plans.post(
+            f"/v1/cases/{case_id}/child-in-need-plans",
+            headers=sw,
+            json={
+                "key_worker": {"name": "Sam Social"},
+                "needs": "Support at home.",
+                "review_on": iso(60),
+                "created_on": iso(21),
+            },
+        )
+    )
     return case_id, plan["id"], conf["id"], review["id"]
 
 
@@ -80,12 +115,19 @@ def test_every_step_of_every_case_newest_first_with_who_by_name(plans, token_for
     assert by_type["plan_ended"]["by"] == {"user": "chair-1", "name": "Morgan Chair"}
     assert by_type["plan_ended"]["plan_id"] == plan_id and by_type["plan_ended"]["conference_id"] == review_id
     assert by_type["plan_ended"]["detail"] == {"step_down": "child_in_need_plan", "reason": "Home conditions are good."}
-    assert by_type["conference_held"]["detail"] == {"kind": "review", "decision": "end",
-                                                    "reason": "Home conditions are good."}
+    assert by_type["conference_held"]["detail"] == {
+        "kind": "review",
+        "decision": "end",
+        "reason": "Home conditions are good.",
+    }
     moved = by_type["conference_moved"]
     assert moved["by"]["name"] == "Priya Manager" and moved["conference_id"] == initial_id
-    assert moved["detail"] == {"kind": "initial", "moved_from": iso(9), "moved_to": iso(10),
-                               "reason": "The chair is unwell"}
+    assert moved["detail"] == {
+        "kind": "initial",
+        "moved_from": iso(9),
+        "moved_to": iso(10),
+        "reason": "The chair is unwell",
+    }
     initial = [e for e in entries if e["type"] == "conference_scheduled"][1]
     assert initial["conference_id"] == initial_id and initial["by"]["name"] == "Sam Social"
     assert initial["detail"]["scheduled_for"] == iso(9)  # the date it was first scheduled for

@@ -3,6 +3,7 @@ SQLite store, GridFS in the docs database for a MongoDB one (here through
 mongomock). Both stores behave the same: content-addressed, idempotent,
 checked on read. Then the docs service itself on a mongomock store: the
 renderer's documents are served from GridFS, with nothing on disk."""
+
 from __future__ import annotations
 
 import hashlib
@@ -213,8 +214,7 @@ def test_an_entry_of_the_wrong_length_is_replaced(mongo_store):
 def test_an_unreachable_mongodb_is_store_unavailable():
     import pymongo
 
-    client = pymongo.MongoClient(f"mongodb://127.0.0.1:{free_port()}/docs", serverSelectionTimeoutMS=200,
-                                 connect=False)
+    client = pymongo.MongoClient(f"mongodb://127.0.0.1:{free_port()}/docs", serverSelectionTimeoutMS=200, connect=False)
     store = MongoStore(client, "docs", owns_client=True)
     files = GridFSFileStore(store)  # no round trip yet: the service starts, and answers 503
     with pytest.raises(StoreUnavailable):
@@ -283,8 +283,7 @@ def test_rendered_documents_are_served_from_gridfs(docs_on_mongo, plans, plans_s
     # MongoDB out of reach while reading the bytes: 503, as for the store.
     import pymongo
 
-    client = pymongo.MongoClient(f"mongodb://127.0.0.1:{free_port()}/docs", serverSelectionTimeoutMS=200,
-                                 connect=False)
+    client = pymongo.MongoClient(f"mongodb://127.0.0.1:{free_port()}/docs", serverSelectionTimeoutMS=200, connect=False)
     docs_ctx.extensions["docs.files"] = GridFSFileStore(MongoStore(client, "cpp_docs", owns_client=True))
     html = next(r for r in rows if r["format"] == "html")
     assert docs.get(html["url"], headers=sw).status_code == 503

@@ -4,6 +4,7 @@ their tokens, from the initial conference to a review, every document docs
 makes read back over the docs API (HTML, and PDF through pdftotext) and
 scanned for id-shaped strings; the child as the document's version knew
 them; and who the child is kept from whichever event says so first."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -25,9 +26,11 @@ def ok(resp, status=200):
 
 @pytest.fixture
 def staff(token_for):
-    return {"sw": bearer(token_for("social_worker", user="sw-1")),  # Sam Social
-            "chair": bearer(token_for("chair", user="chair-1", name="Chris Chair")),
-            "tm": bearer(token_for("team_manager", user="tm-1", name="Tia Manager"))}
+    return {
+        "sw": bearer(token_for("social_worker", user="sw-1")),  # Sam Social
+        "chair": bearer(token_for("chair", user="chair-1", name="Chris Chair")),
+        "tm": bearer(token_for("team_manager", user="tm-1", name="Tia Manager")),
+    }
 
 
 @pytest.fixture
@@ -39,10 +42,19 @@ def walk(plans, plans_store, docs_ctx, staff):
     child_id = new_child(plans, sw, given_names="Ana", family_name="Parent", date_of_birth="2019-05-31")
     case_id = ok(plans.post("/v1/cases", json={"child_id": child_id}, headers=sw), 201)["id"]
     ok(plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": d0.isoformat()}, headers=sw), 201)
-    ok(plans.post(f"/v1/cases/{case_id}/enquiry-outcome", headers=sw,
-                  json={"completed_on": d0.isoformat(), "conference_required": True}))
-    conf = ok(plans.post(f"/v1/cases/{case_id}/conferences", headers=sw,
-                         json={"kind": "initial", "scheduled_for": d0.isoformat()}), 201)
+    ok(
+        plans.post(
+            f"/v1/cases/{case_id}/enquiry-outcome",
+            headers=sw,
+            json={"completed_on": d0.isoformat(), "conference_required": True},
+        )
+    )
+    conf = ok(
+        plans.post(
+            f"/v1/cases/{case_id}/conferences", headers=sw, json={"kind": "initial", "scheduled_for": d0.isoformat()}
+        ),
+        201,
+    )
     return {"pump": pump, "d0": d0, "child_id": child_id, "case_id": case_id, "conference": conf, **staff}
 
 
@@ -57,14 +69,21 @@ def read(docs, doc, headers, tmp_path) -> str:
     return got.get_data(as_text=True) if doc["format"] == "html" else pdf_text(got.data, tmp_path)
 
 
-def test_an_initial_conference_record_made_before_any_plan_event_names_the_child(walk, plans, docs, docs_ctx,
-                                                                                 tmp_path):
+def test_an_initial_conference_record_made_before_any_plan_event_names_the_child(walk, plans, docs, docs_ctx, tmp_path):
     sw, chair = walk["sw"], walk["chair"]
-    ok(plans.post(f"/v1/conferences/{walk['conference']['id']}/outcome", headers=chair,
-                  json={"held_on": walk["d0"].isoformat(), "plan_required": True, "outline_plan": OUTLINE}))
+    ok(
+        plans.post(
+            f"/v1/conferences/{walk['conference']['id']}/outcome",
+            headers=chair,
+            json={"held_on": walk["d0"].isoformat(), "plan_required": True, "outline_plan": OUTLINE},
+        )
+    )
     # Only the conference's outcome reaches docs, and its record is made before the plan's events arrive.
-    held = [m.body for m in plans.application.extensions["cpp"].store.outbox_pending(10_000)
-            if m.routing_key == "conference.held.v1"]
+    held = [
+        m.body
+        for m in plans.application.extensions["cpp"].store.outbox_pending(10_000)
+        if m.routing_key == "conference.held.v1"
+    ]
     assert len(held) == 1 and held[0]["data"]["child"]["name"] == "Ana Parent"
     hand_over(docs_ctx, held[0])
     assert Renderer(docs_ctx).run_once(use_lease=False).jobs == 1
@@ -74,14 +93,30 @@ def test_an_initial_conference_record_made_before_any_plan_event_names_the_child
     assert "Child Ana Parent, born 31 May 2019" in text and "not named" not in text
 
 
-def test_a_record_from_an_event_without_the_child_names_them_as_the_service_last_heard(docs_ctx, docs, token_for,
-                                                                                        tmp_path):
+def test_a_record_from_an_event_without_the_child_names_them_as_the_service_last_heard(
+    docs_ctx, docs, token_for, tmp_path
+):
     # Events from before each carried the child: who the child is comes from the child's own events.
-    deliver_event(docs_ctx, "child.registered.v1", {"child_id": "child-9", "child": {
-        "name": "Bea Old", "date_of_birth": "2018-03-04", "nhs_number": None}}, subject="child-9")
-    deliver_event(docs_ctx, "conference.held.v1", {
-        "conference_id": "conf-9", "case_id": "case-9", "child_id": "child-9", "kind": "initial",
-        "held_on": "2098-11-20", "plan_id": None, "plan_required": False, "first_core_group_on": None})
+    deliver_event(
+        docs_ctx,
+        "child.registered.v1",
+        {"child_id": "child-9", "child": {"name": "Bea Old", "date_of_birth": "2018-03-04", "nhs_number": None}},
+        subject="child-9",
+    )
+    deliver_event(
+        docs_ctx,
+        "conference.held.v1",
+        {
+            "conference_id": "conf-9",
+            "case_id": "case-9",
+            "child_id": "child-9",
+            "kind": "initial",
+            "held_on": "2098-11-20",
+            "plan_id": None,
+            "plan_required": False,
+            "first_core_group_on": None,
+        },
+    )
     Renderer(docs_ctx).run_once(use_lease=False)
     sw = bearer(token_for("social_worker"))
     [record] = [d for d in documents(docs, "case-9", sw) if d["format"] == "html"]
@@ -90,9 +125,13 @@ def test_a_record_from_an_event_without_the_child_names_them_as_the_service_last
 
 def test_who_the_child_is_is_kept_from_the_latest_event_whatever_order_they_arrive_in(docs_ctx):
     def child_event(name, time):
-        event = new_event("child.updated.v1", source="/services/plans", subject="child-5",
-                          data={"child_id": "child-5", "version": 2, "child": {"name": name, "date_of_birth": None}},
-                          authority=docs_ctx.authority["code"])
+        event = new_event(
+            "child.updated.v1",
+            source="/services/plans",
+            subject="child-5",
+            data={"child_id": "child-5", "version": 2, "child": {"name": name, "date_of_birth": None}},
+            authority=docs_ctx.authority["code"],
+        )
         hand_over(docs_ctx, {**event, "time": time})
 
     child_event("Cal Newer", "2026-12-02T10:00:00+00:00")
@@ -102,44 +141,101 @@ def test_who_the_child_is_is_kept_from_the_latest_event_whatever_order_they_arri
     assert docs_ctx.store.collection("children").find_one({"_id": "child-5"})["name"] == "Cal Newest"
 
 
-def test_no_document_of_a_childs_plan_shows_an_id_and_each_names_the_child_and_people(walk, plans, docs, docs_ctx,
-                                                                                      tmp_path):
-    sw, chair, tm, pump, case_id, d0 = walk["sw"], walk["chair"], walk["tm"], walk["pump"], walk["case_id"], \
-        walk["d0"]
-    plan_id = ok(plans.post(f"/v1/conferences/{walk['conference']['id']}/outcome", headers=chair,
-                            json={"held_on": d0.isoformat(), "plan_required": True, "outline_plan": OUTLINE})
-                 )["plan"]["id"]
-    ok(plans.post(f"/v1/plans/{plan_id}/core-group-meetings", headers=sw, json={
-        "held_on": (d0 + timedelta(days=7)).isoformat(), "detailed_plan_agreed": True, "notes": "Went well.",
-        "attendees": [{"name": "Hana Visitor", "role": "health visitor", "agency": "NHS"}], "plan": PLAN}), 201)
+def test_no_document_of_a_childs_plan_shows_an_id_and_each_names_the_child_and_people(
+    walk, plans, docs, docs_ctx, tmp_path
+):
+    sw, chair, tm, pump, case_id, d0 = walk["sw"], walk["chair"], walk["tm"], walk["pump"], walk["case_id"], walk["d0"]
+    plan_id = ok(
+        plans.post(
+            f"/v1/conferences/{walk['conference']['id']}/outcome",
+            headers=chair,
+            json={"held_on": d0.isoformat(), "plan_required": True, "outline_plan": OUTLINE},
+        )
+    )["plan"]["id"]
+    ok(
+        plans.post(
+            f"/v1/plans/{plan_id}/core-group-meetings",
+            headers=sw,
+            json={
+                "held_on": (d0 + timedelta(days=7)).isoformat(),
+                "detailed_plan_agreed": True,
+                "notes": "Went well.",
+                "attendees": [{"name": "Hana Visitor", "role": "health visitor", "agency": "NHS"}],
+                "plan": PLAN,
+            },
+        ),
+        201,
+    )
     review_on = date.today() - timedelta(days=2)
     drafted_on = (review_on - timedelta(days=5)).isoformat()
-    review = ok(plans.post(f"/v1/cases/{case_id}/conferences", headers=sw,
-                           json={"kind": "review", "scheduled_for": review_on.isoformat()}), 201)
-    report = ok(plans.post(f"/v1/conferences/{review['id']}/reports", headers=sw, json={
-        "findings": "The kitchen is clean now.", "plan": PLAN, "drafted_on": drafted_on}), 201)
+    review = ok(
+        plans.post(
+            f"/v1/cases/{case_id}/conferences",
+            headers=sw,
+            json={"kind": "review", "scheduled_for": review_on.isoformat()},
+        ),
+        201,
+    )
+    report = ok(
+        plans.post(
+            f"/v1/conferences/{review['id']}/reports",
+            headers=sw,
+            json={"findings": "The kitchen is clean now.", "plan": PLAN, "drafted_on": drafted_on},
+        ),
+        201,
+    )
     ok(plans.post(f"/v1/reports/{report['id']}/submit", json={"on": drafted_on}, headers=sw))
     ok(plans.post(f"/v1/reports/{report['id']}/countersign", json={"on": drafted_on}, headers=tm))
     pump()
-    deliver_event(docs_ctx, "deadline.scheduled.v1", {
-        "deadline_id": "dl-1", "case_id": case_id, "plan_id": plan_id, "child_id": walk["child_id"],
-        "rule_id": "first-review-conference", "kind": "review_conference", "name": "First review conference",
-        "owner": "chair", "status": "pending", "due_on": review_on.isoformat(), "latest_on": review_on.isoformat(),
-        "needs_date": False, "source": "Working Together 2023", "met": None,
-        "assignee": {"user": "chair-1", "name": "Chris Chair"}, "team": None})
+    deliver_event(
+        docs_ctx,
+        "deadline.scheduled.v1",
+        {
+            "deadline_id": "dl-1",
+            "case_id": case_id,
+            "plan_id": plan_id,
+            "child_id": walk["child_id"],
+            "rule_id": "first-review-conference",
+            "kind": "review_conference",
+            "name": "First review conference",
+            "owner": "chair",
+            "status": "pending",
+            "due_on": review_on.isoformat(),
+            "latest_on": review_on.isoformat(),
+            "needs_date": False,
+            "source": "Working Together 2023",
+            "met": None,
+            "assignee": {"user": "chair-1", "name": "Chris Chair"},
+            "team": None,
+        },
+    )
     assert Renderer(docs_ctx).run_once(use_lease=False).failed == 0
-    ok(plans.post(f"/v1/conferences/{review['id']}/outcome", headers=chair,
-                  json={"held_on": review_on.isoformat(), "decision": "continue"}))
+    ok(
+        plans.post(
+            f"/v1/conferences/{review['id']}/outcome",
+            headers=chair,
+            json={"held_on": review_on.isoformat(), "decision": "continue"},
+        )
+    )
     pump()
     assert Renderer(docs_ctx).run_once(use_lease=False).failed == 0
 
     made = documents(docs, case_id, sw)
     made += [d for d in ok(docs.get(f"/v1/reports/{report['id']}/documents", headers=sw))["documents"]]
     kinds = {(d["kind"], d["format"]) for d in made}
-    assert kinds == {(kind, fmt) for kind in ("outline_plan", "professional_plan", "family_plan",
-                                              "core_group_record", "conference_record", "conference_report",
-                                              "family_report")
-                     for fmt in ("html", "pdf")}
+    assert kinds == {
+        (kind, fmt)
+        for kind in (
+            "outline_plan",
+            "professional_plan",
+            "family_plan",
+            "core_group_record",
+            "conference_record",
+            "conference_report",
+            "family_report",
+        )
+        for fmt in ("html", "pdf")
+    }
     texts = {}
     for doc in made:
         text = " ".join(read(docs, doc, sw, tmp_path).split())
@@ -156,20 +252,38 @@ def test_no_document_of_a_childs_plan_shows_an_id_and_each_names_the_child_and_p
 
 def test_a_document_names_the_child_as_of_its_version(walk, plans, docs, docs_ctx, tmp_path):
     sw, chair, pump = walk["sw"], walk["chair"], walk["pump"]
-    plan_id = ok(plans.post(f"/v1/conferences/{walk['conference']['id']}/outcome", headers=chair,
-                            json={"held_on": walk["d0"].isoformat(), "plan_required": True,
-                                  "outline_plan": OUTLINE}))["plan"]["id"]
+    plan_id = ok(
+        plans.post(
+            f"/v1/conferences/{walk['conference']['id']}/outcome",
+            headers=chair,
+            json={"held_on": walk["d0"].isoformat(), "plan_required": True, "outline_plan": OUTLINE},
+        )
+    )["plan"]["id"]
     pump()
     Renderer(docs_ctx).run_once(use_lease=False)
     child = plans.get(f"/v1/children/{walk['child_id']}", headers=sw)
-    ok(plans.patch(f"/v1/children/{walk['child_id']}", headers={**sw, "If-Match": child.headers["ETag"]},
-                   json={"preferred_name": "Annie"}))
-    ok(plans.post(f"/v1/plans/{plan_id}/core-group-meetings", headers=sw, json={
-        "held_on": (walk["d0"] + timedelta(days=7)).isoformat(), "detailed_plan_agreed": True, "plan": PLAN}), 201)
+    ok(
+        plans.patch(
+            f"/v1/children/{walk['child_id']}",
+            headers={**sw, "If-Match": child.headers["ETag"]},
+            json={"preferred_name": "Annie"},
+        )
+    )
+    ok(
+        plans.post(
+            f"/v1/plans/{plan_id}/core-group-meetings",
+            headers=sw,
+            json={"held_on": (walk["d0"] + timedelta(days=7)).isoformat(), "detailed_plan_agreed": True, "plan": PLAN},
+        ),
+        201,
+    )
     pump()
     Renderer(docs_ctx).run_once(use_lease=False)
-    made = {(d["kind"], d["plan_version"]): d for d in ok(docs.get(f"/v1/plans/{plan_id}/documents",
-                                                                   headers=sw))["documents"] if d["format"] == "html"}
+    made = {
+        (d["kind"], d["plan_version"]): d
+        for d in ok(docs.get(f"/v1/plans/{plan_id}/documents", headers=sw))["documents"]
+        if d["format"] == "html"
+    }
     assert made[("outline_plan", 1)]["child_name"] == "Ana Parent"
     assert "Ana Parent" in read(docs, made[("outline_plan", 1)], sw, tmp_path)
     assert made[("professional_plan", 2)]["child_name"] == "Annie Parent"

@@ -3,6 +3,7 @@ tried again and set aside as failed; a render that kills its worker is put
 on record before it starts, so that after three deaths the job is parked,
 with its reason, and the others render. Admins list them; /metrics counts
 them. (A render that really kills its process: tests/integration/test_render_poison.py.)"""
+
 from __future__ import annotations
 
 import pytest
@@ -13,10 +14,20 @@ from tests.helpers import bearer
 from tests.services.test_docs_http import _job, docs, docs_app, docs_ctx  # noqa: F401 - fixtures
 from tests.services.test_plans_lifecycle_http import DETAILED
 
-SNAPSHOT = {"plan_id": "plan-old", "case_id": "case-old", "child_id": "child-old", "status": "active",
-            "plan_version": 2, "created_on": "2098-12-01", "activated_on": "2098-12-08", "ended": None,
-            "agreed": {"by": "sw-1", "on": "2098-12-08", "at": "core_group_meeting"}, "key_worker": None,
-            "categories": ["neglect"], "content": {**DETAILED, "key_worker": {"name": "Kim Older"}}}
+SNAPSHOT = {
+    "plan_id": "plan-old",
+    "case_id": "case-old",
+    "child_id": "child-old",
+    "status": "active",
+    "plan_version": 2,
+    "created_on": "2098-12-01",
+    "activated_on": "2098-12-08",
+    "ended": None,
+    "agreed": {"by": "sw-1", "on": "2098-12-08", "at": "core_group_meeting"},
+    "key_worker": None,
+    "categories": ["neglect"],
+    "content": {**DETAILED, "key_worker": {"name": "Kim Older"}},
+}
 POISON = "plan-old:professional_plan:v2:-:en-GB:std"
 FINE = "plan-old:professional_plan:v3:-:en-GB:std"
 
@@ -29,8 +40,9 @@ class WorkerDied(BaseException):
 def poisoned(docs_ctx, monkeypatch):
     """Two jobs, the older one's render killing the worker."""
     _job(docs_ctx, POISON, snapshot=SNAPSHOT, created_at="2026-11-20T00:00:00+00:00")
-    _job(docs_ctx, FINE, snapshot={**SNAPSHOT, "plan_version": 3}, plan_version=3,
-         created_at="2026-11-20T00:00:01+00:00")
+    _job(
+        docs_ctx, FINE, snapshot={**SNAPSHOT, "plan_version": 3}, plan_version=3, created_at="2026-11-20T00:00:01+00:00"
+    )
     real = render.render_job
 
     def render_or_die(ctx, job):
@@ -45,8 +57,7 @@ def jobs(docs_ctx):
     return {j["_id"]: j for j in docs_ctx.store.collection("jobs").find({})}
 
 
-def test_a_job_whose_render_kills_the_worker_is_parked_after_three_deaths_and_the_others_render(docs_ctx,
-                                                                                             poisoned):
+def test_a_job_whose_render_kills_the_worker_is_parked_after_three_deaths_and_the_others_render(docs_ctx, poisoned):
     for death in range(1, MAX_DEATHS + 1):
         with pytest.raises(WorkerDied):  # the worker dies, and its supervisor starts it again
             Renderer(docs_ctx).run_once(use_lease=False)
@@ -90,8 +101,11 @@ def test_admins_list_parked_jobs_with_the_reason_and_metrics_count_them(docs_ctx
         assert docs.get("/v1/jobs", headers=bearer(token_for(role))).status_code == 403, role
 
     entries = [r.entry for r in docs_ctx.store.read_log("audit")]
-    assert [(e["actor"], e["action"], e["record_type"], e["record_id"], e["detail"]) for e in entries
-            if e["record_type"] == "render_jobs"][0] == ("admin-1", "list", "render_jobs", "parked", {"count": 1})
+    assert [
+        (e["actor"], e["action"], e["record_type"], e["record_id"], e["detail"])
+        for e in entries
+        if e["record_type"] == "render_jobs"
+    ][0] == ("admin-1", "list", "render_jobs", "parked", {"count": 1})
 
     metrics = docs.get("/metrics").text
     assert 'cpp_render_jobs{service="docs",status="parked"} 1.0' in metrics
@@ -109,8 +123,14 @@ def test_a_render_that_raises_is_a_failure_not_a_death(docs_ctx):
 
 def test_a_job_from_before_renders_were_on_record_counts_its_attempts_as_failures(docs_ctx):
     # Before, `attempts` counted errors only and `failures` did not exist.
-    _job(docs_ctx, FINE, snapshot={**SNAPSHOT, "plan_version": 3}, plan_version=3, attempts=MAX_DEATHS,
-         error="OSError: a font was missing")
+    _job(
+        docs_ctx,
+        FINE,
+        snapshot={**SNAPSHOT, "plan_version": 3},
+        plan_version=3,
+        attempts=MAX_DEATHS,
+        error="OSError: a font was missing",
+    )
     result = Renderer(docs_ctx).run_once(use_lease=False)
     assert (result.jobs, result.parked) == (1, 0)
     assert jobs(docs_ctx)[FINE]["status"] == "done"

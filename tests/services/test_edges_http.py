@@ -1,6 +1,7 @@
 """Every service's edge, over HTTP: the request id, JSON bodies that cannot
 be stored, odd bytes in paths and query strings, and the headers of every
 answer (walked over each service's OpenAPI document)."""
+
 from __future__ import annotations
 
 import re
@@ -13,8 +14,12 @@ from cpp_plans.app import create_app as create_plans_app
 from cpp_scheduler.app import create_app as create_scheduler_app
 from tests.helpers import bearer, deliver_event
 
-FACTORIES = {"plans": create_plans_app, "scheduler": create_scheduler_app, "notify": create_notify_app,
-             "docs": create_docs_app}
+FACTORIES = {
+    "plans": create_plans_app,
+    "scheduler": create_scheduler_app,
+    "notify": create_notify_app,
+    "docs": create_docs_app,
+}
 SERVICES = list(FACTORIES)
 HEX32 = re.compile(r"[0-9a-f]{32}")
 
@@ -34,17 +39,28 @@ def apps(make_settings):
 
 @pytest.fixture
 def roles(token_for):
-    return {role: bearer(token_for(role, user=f"{role}-1"))
-            for role in ("social_worker", "team_manager", "chair", "partner", "auditor", "admin")}
+    return {
+        role: bearer(token_for(role, user=f"{role}-1"))
+        for role in ("social_worker", "team_manager", "chair", "partner", "auditor", "admin")
+    }
 
 
 def child(**overrides):
-    return {"given_names": "Sam", "family_name": "Jones", "date_of_birth": "2020-01-02", "gender": "male",
-            "ethnicity": "White British", "first_language": "English", "interpreter_needed": False,
-            "address": {"lines": ["1 High Street"]}, **overrides}
+    return {
+        "given_names": "Sam",
+        "family_name": "Jones",
+        "date_of_birth": "2020-01-02",
+        "gender": "male",
+        "ethnicity": "White British",
+        "first_language": "English",
+        "interpreter_needed": False,
+        "address": {"lines": ["1 High Street"]},
+        **overrides,
+    }
 
 
 # --- request ids ---------------------------------------------------------------
+
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_the_server_gives_every_request_its_own_id_and_keeps_the_clients_apart(apps, roles, service):
@@ -71,8 +87,9 @@ def test_a_client_request_id_that_is_not_a_short_token_is_400_naming_the_header(
 def test_a_write_with_a_bad_client_request_id_writes_nothing(apps, roles):
     app = apps("plans")
     store = app.extensions["cpp"].store
-    resp = app.test_client().post("/v1/children", json=child(), headers={**roles["social_worker"],
-                                                                          "X-Request-Id": "x" * 5000})
+    resp = app.test_client().post(
+        "/v1/children", json=child(), headers={**roles["social_worker"], "X-Request-Id": "x" * 5000}
+    )
     assert resp.status_code == 400
     assert store.collection("children").count_documents({}) == 0
     assert store.read_log("audit") == [] and store.outbox_stats().pending == 0
@@ -106,6 +123,7 @@ def test_a_document_read_is_audited_with_both_ids(apps, roles):
 
 # --- JSON bodies that cannot be stored --------------------------------------------
 
+
 def nested(depth: int, inner: str = "1") -> str:
     return "[" * depth + inner + "]" * depth
 
@@ -114,10 +132,12 @@ def test_a_lone_surrogate_in_a_childs_name_is_422_by_field_and_nothing_written(a
     app = apps("plans")
     store = app.extensions["cpp"].store
     client = app.test_client()
-    body = (b'{"given_names": "Sam\\ud800", "family_name": "Jones", "date_of_birth": "2020-01-02", '
-            b'"gender": "male", "ethnicity": "White British", "first_language": "English", '
-            b'"interpreter_needed": false, "address": {"lines": ["1 High Street", "\\udfff"]}, '
-            b'"people_with_parental_responsibility": [{"name": "A", "\\ud83d": "x"}]}')
+    body = (
+        b'{"given_names": "Sam\\ud800", "family_name": "Jones", "date_of_birth": "2020-01-02", '
+        b'"gender": "male", "ethnicity": "White British", "first_language": "English", '
+        b'"interpreter_needed": false, "address": {"lines": ["1 High Street", "\\udfff"]}, '
+        b'"people_with_parental_responsibility": [{"name": "A", "\\ud83d": "x"}]}'
+    )
     resp = client.post("/v1/children", data=body, content_type="application/json", headers=roles["social_worker"])
     assert resp.status_code == 422, resp.json
     errors = resp.json["errors"]["json"]
@@ -131,16 +151,22 @@ def test_a_lone_surrogate_in_a_childs_name_is_422_by_field_and_nothing_written(a
 
 def test_a_surrogate_pair_is_text_and_is_stored(apps, roles):
     client = apps("plans").test_client()
-    body = child(given_names="Sam \U0001F600")
+    body = child(given_names="Sam \U0001f600")
     resp = client.post("/v1/children", json=body, headers=roles["social_worker"])
     assert resp.status_code == 201, resp.json
-    assert resp.json["given_names"] == "Sam \U0001F600"
+    assert resp.json["given_names"] == "Sam \U0001f600"
 
 
-@pytest.mark.parametrize("service, path", [
-    ("plans", "/v1/children"), ("plans", "/v1/cases"), ("scheduler", "/v1/plans/p/calendar-feeds"),
-    ("notify", "/v1/subscriptions"), ("notify", "/v1/inbox/x/read"),
-])
+@pytest.mark.parametrize(
+    "service, path",
+    [
+        ("plans", "/v1/children"),
+        ("plans", "/v1/cases"),
+        ("scheduler", "/v1/plans/p/calendar-feeds"),
+        ("notify", "/v1/subscriptions"),
+        ("notify", "/v1/inbox/x/read"),
+    ],
+)
 def test_json_nested_thousands_deep_is_422_not_a_500(apps, roles, service, path):
     role = "admin" if service == "notify" else "social_worker"
     client = apps(service).test_client()
@@ -153,8 +179,12 @@ def test_json_nested_thousands_deep_is_422_not_a_500(apps, roles, service, path)
 
 def test_nesting_up_to_the_limit_is_left_to_the_schema(apps, roles):
     client = apps("plans").test_client()
-    resp = client.post("/v1/cases", data='{"child_id": ' + nested(63) + "}", content_type="application/json",
-                       headers=roles["social_worker"])
+    resp = client.post(
+        "/v1/cases",
+        data='{"child_id": ' + nested(63) + "}",
+        content_type="application/json",
+        headers=roles["social_worker"],
+    )
     assert resp.status_code == 422 and "deeper" not in str(resp.json)
     assert resp.json["errors"]["json"]["child_id"]  # the schema's own message: not a string
 
@@ -220,13 +250,27 @@ def _document(ctx, fmt="html"):
     """A stored document, as the renderer leaves it."""
     from cpp_docs.render import file_store
 
-    data = b"<!DOCTYPE html><html lang=\"en-GB\"><head><style>p { color: #000; }</style></head><body><p>Plan</p></body></html>"
+    data = b'<!DOCTYPE html><html lang="en-GB"><head><style>p { color: #000; }</style></head><body><p>Plan</p></body></html>'
     digest = file_store(ctx).put(data)
-    ctx.store.collection("documents").insert_one({
-        "_id": f"doc-{fmt}", "authority": "ENG", "plan_id": "plan-1", "case_id": "case-1", "child_id": "child-1",
-        "report_id": None, "kind": "professional_plan", "plan_version": 2, "report_version": None,
-        "language": "en-GB", "large_print": False, "format": fmt, "sha256": digest, "size": len(data),
-        "content_type": "text/html; charset=utf-8" if fmt == "html" else "application/pdf"})
+    ctx.store.collection("documents").insert_one(
+        {
+            "_id": f"doc-{fmt}",
+            "authority": "ENG",
+            "plan_id": "plan-1",
+            "case_id": "case-1",
+            "child_id": "child-1",
+            "report_id": None,
+            "kind": "professional_plan",
+            "plan_version": 2,
+            "report_version": None,
+            "language": "en-GB",
+            "large_print": False,
+            "format": fmt,
+            "sha256": digest,
+            "size": len(data),
+            "content_type": "text/html; charset=utf-8" if fmt == "html" else "application/pdf",
+        }
+    )
     return f"doc-{fmt}"
 
 
@@ -235,18 +279,42 @@ def test_a_documents_file_keeps_its_inline_styles_and_is_never_framed_or_kept(ap
     doc_id = _document(app.extensions["cpp"])
     resp = app.test_client().get(f"/v1/documents/{doc_id}", headers=roles["social_worker"])
     assert resp.status_code == 200
-    check_headers(resp, "document", cache="private, no-store",
-                  policy="default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+    check_headers(
+        resp,
+        "document",
+        cache="private, no-store",
+        policy="default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+    )
 
 
 def test_a_plans_calendar_is_never_kept(apps, roles):
     app = apps("scheduler")
     ctx = app.extensions["cpp"]
-    deliver_event(ctx, "conference.held.v1", {
-        "conference_id": "conf-1", "case_id": "case-1", "child_id": "child-1", "kind": "initial",
-        "held_on": "2027-01-06", "plan_required": True, "plan_id": "plan-1"})
-    deliver_event(ctx, "plan.created.v1", {"plan_id": "plan-1", "case_id": "case-1", "child_id": "child-1",
-                                           "status": "outline", "created_on": "2027-01-06"}, subject="plan-1")
+    deliver_event(
+        ctx,
+        "conference.held.v1",
+        {
+            "conference_id": "conf-1",
+            "case_id": "case-1",
+            "child_id": "child-1",
+            "kind": "initial",
+            "held_on": "2027-01-06",
+            "plan_required": True,
+            "plan_id": "plan-1",
+        },
+    )
+    deliver_event(
+        ctx,
+        "plan.created.v1",
+        {
+            "plan_id": "plan-1",
+            "case_id": "case-1",
+            "child_id": "child-1",
+            "status": "outline",
+            "created_on": "2027-01-06",
+        },
+        subject="plan-1",
+    )
     client = app.test_client()
     resp = client.get("/v1/plans/plan-1/calendar.ics", headers=roles["social_worker"])
     assert resp.status_code == 200 and resp.mimetype == "text/calendar"

@@ -7,6 +7,7 @@ checked against the AsyncAPI document they serve and against the
 catalogue's schemas. An event type missing from the catalogue, a field the
 catalogue does not list or a field of the wrong shape fails here, so the
 catalogue cannot drift from the code."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -48,8 +49,10 @@ NAMES = {"social_worker": "Sam Social", "team_manager": "Pat Manager", "chair": 
 
 @pytest.fixture
 def who(token_for):
-    return {role: bearer(token_for(role, user=f"{role}-1", name=NAMES.get(role), team="North"))
-            for role in ("social_worker", "team_manager", "chair", "partner", "auditor", "admin")}
+    return {
+        role: bearer(token_for(role, user=f"{role}-1", name=NAMES.get(role), team="North"))
+        for role in ("social_worker", "team_manager", "chair", "partner", "auditor", "admin")
+    }
 
 
 def walk_subscriptions(notify_app, who):
@@ -61,23 +64,62 @@ def walk_subscriptions(notify_app, who):
     receiver = Receiver(respond=lambda r: 410).start()
     convenor = Receiver().start()
     try:
-        sub = ok(api.post("/v1/subscriptions", headers=admin, json={
-            "url": receiver.url, "event_types": ["plan.*"], "owner": "nhs-trust", "allow_private": True}), 201)
+        sub = ok(
+            api.post(
+                "/v1/subscriptions",
+                headers=admin,
+                json={"url": receiver.url, "event_types": ["plan.*"], "owner": "nhs-trust", "allow_private": True},
+            ),
+            201,
+        )
         for path in ("pause", "resume", "secret"):
             ok(api.post(f"/v1/subscriptions/{sub['id']}/{path}", headers=admin))
-        ok(api.put(f"/v1/subscriptions/{sub['id']}/scope", headers=admin,
-                   json={"scope": {"classes": ["identifier", "status"]}}))
-        gone = ok(api.post("/v1/subscriptions", headers=admin, json={
-            "url": receiver.url, "event_types": ["plan.*"], "owner": "school", "allow_private": True}), 201)
+        ok(
+            api.put(
+                f"/v1/subscriptions/{sub['id']}/scope",
+                headers=admin,
+                json={"scope": {"classes": ["identifier", "status"]}},
+            )
+        )
+        gone = ok(
+            api.post(
+                "/v1/subscriptions",
+                headers=admin,
+                json={"url": receiver.url, "event_types": ["plan.*"], "owner": "school", "allow_private": True},
+            ),
+            201,
+        )
         assert api.delete(f"/v1/subscriptions/{sub['id']}", headers=admin).status_code == 204
-        ok(api.post("/v1/subscriptions", headers=admin, json={
-            "url": convenor.url, "event_types": ["escalation.raised.v1"], "owner": "childrens_convenor",
-            "allow_private": True}), 201)
+        ok(
+            api.post(
+                "/v1/subscriptions",
+                headers=admin,
+                json={
+                    "url": convenor.url,
+                    "event_types": ["escalation.raised.v1"],
+                    "owner": "childrens_convenor",
+                    "allow_private": True,
+                },
+            ),
+            201,
+        )
         deliver_event(ctx, "plan.created.v1", {"plan_id": "p-9", "case_id": "c-9", "child_id": "k-9"}, subject="p-9")
-        deliver_event(ctx, "escalation.raised.v1", {
-            "escalation_id": "e-9", "plan_id": "p-9", "case_id": "c-9", "child_id": "k-9", "route": "childrens_convenor",
-            "name": "Refer to the Children's Convenor", "recipient": {"name": "Children's Convenor", "kind": "external"},
-            "raised_on": "2026-11-23", "key_worker": "Sam Social"}, subject="p-9")
+        deliver_event(
+            ctx,
+            "escalation.raised.v1",
+            {
+                "escalation_id": "e-9",
+                "plan_id": "p-9",
+                "case_id": "c-9",
+                "child_id": "k-9",
+                "route": "childrens_convenor",
+                "name": "Refer to the Children's Convenor",
+                "recipient": {"name": "Children's Convenor", "kind": "external"},
+                "raised_on": "2026-11-23",
+                "key_worker": "Sam Social",
+            },
+            subject="p-9",
+        )
         dispatcher = Dispatcher(ctx, box=notify_runtime(ctx).box)
         dispatcher.run_once()
         dispatcher.sender.close()
@@ -102,72 +144,168 @@ def walk(plans, who, pump, ticker, scheduler_store):
 
     created = plans.post("/v1/children", json=full_child(), headers=sw)
     child_id = ok(created, 201)["id"]
-    ok(plans.patch(f"/v1/children/{child_id}", json={"preferred_name": "Amy"},
-                   headers={**sw, "If-Match": created.headers["ETag"]}))
+    ok(
+        plans.patch(
+            f"/v1/children/{child_id}",
+            json={"preferred_name": "Amy"},
+            headers={**sw, "If-Match": created.headers["ETag"]},
+        )
+    )
 
     case_id = ok(plans.post("/v1/cases", json={"child_id": ensure_child(plans, child_id)}, headers=sw), 201)["id"]
     ok(plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": on(0)}, headers=sw), 201)
     # Recorded late, an earlier discussion brings the initial conference's deadline forward: the first is superseded.
-    ok(plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": on(-3), "notes": "By phone."},
-                  headers=sw), 201)
-    ok(plans.post(f"/v1/cases/{case_id}/enquiry-outcome", headers=sw,
-                  json={"completed_on": on(1), "conference_required": True, "summary": "Concerns substantiated."}))
-    first = ok(plans.post(f"/v1/cases/{case_id}/conferences", json={"kind": "initial", "scheduled_for": on(10)},
-                          headers=sw), 201)
+    ok(
+        plans.post(
+            f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": on(-3), "notes": "By phone."}, headers=sw
+        ),
+        201,
+    )
+    ok(
+        plans.post(
+            f"/v1/cases/{case_id}/enquiry-outcome",
+            headers=sw,
+            json={"completed_on": on(1), "conference_required": True, "summary": "Concerns substantiated."},
+        )
+    )
+    first = ok(
+        plans.post(f"/v1/cases/{case_id}/conferences", json={"kind": "initial", "scheduled_for": on(10)}, headers=sw),
+        201,
+    )
     tag = plans.get(f"/v1/conferences/{first['id']}", headers=sw).headers["ETag"]
-    ok(plans.patch(f"/v1/conferences/{first['id']}", json={"scheduled_for": on(11), "reason": "The chair is away."},
-                   headers={**sw, "If-Match": tag}))
-    ok(plans.post(f"/v1/conferences/{first['id']}/cancellation", json={"reason": "The family moved house."},
-                  headers=sw))
-    conf = ok(plans.post(f"/v1/cases/{case_id}/conferences", json={"kind": "initial", "scheduled_for": on(12)},
-                         headers=sw), 201)
-    decided = ok(plans.post(f"/v1/conferences/{conf['id']}/outcome", headers=chair, json={
-        "held_on": on(12), "plan_required": True, "outline_plan": {**OUTLINE, "first_core_group_on": on(20)}}))
+    ok(
+        plans.patch(
+            f"/v1/conferences/{first['id']}",
+            json={"scheduled_for": on(11), "reason": "The chair is away."},
+            headers={**sw, "If-Match": tag},
+        )
+    )
+    ok(
+        plans.post(
+            f"/v1/conferences/{first['id']}/cancellation", json={"reason": "The family moved house."}, headers=sw
+        )
+    )
+    conf = ok(
+        plans.post(f"/v1/cases/{case_id}/conferences", json={"kind": "initial", "scheduled_for": on(12)}, headers=sw),
+        201,
+    )
+    decided = ok(
+        plans.post(
+            f"/v1/conferences/{conf['id']}/outcome",
+            headers=chair,
+            json={"held_on": on(12), "plan_required": True, "outline_plan": {**OUTLINE, "first_core_group_on": on(20)}},
+        )
+    )
     plan_id = decided["plan"]["id"]
     pump()
 
     # The tick: a deadline's reminder day, then long after every deadline.
-    [soonest] = scheduler_store.collection("deadlines").find({"case_id": case_id, "status": "pending"},
-                                                             sort=[("remind_on", 1)], limit=1)
+    [soonest] = scheduler_store.collection("deadlines").find(
+        {"case_id": case_id, "status": "pending"}, sort=[("remind_on", 1)], limit=1
+    )
     assert ticker.run_once(date.fromisoformat(soonest["remind_on"])).approaching >= 1
     assert ticker.run_once(date.today() + timedelta(days=400)).overdue >= 1
 
     assert ok(plans.get(f"/v1/lookup?nhs_number={NHS}", headers=partner))["subject_of_plan"] is True
     assert ok(plans.get(f"/v1/lookup?nhs_number={NHS_UNKNOWN}", headers=partner))["subject_of_plan"] is False
 
-    ok(plans.post(f"/v1/plans/{plan_id}/core-group-meetings", headers=sw, json={
-        "held_on": on(20), "detailed_plan_agreed": True, "attendees": [{"name": "Alex Parent"}], "plan": DETAILED,
-        "notes": "Everyone agreed."}), 201)
-    ok(plans.post(f"/v1/plans/{plan_id}/visits", headers=sw, json={
-        "visited_on": on(21), "announced": False, "child_seen": True, "seen_alone": True, "by": "Sam Social",
-        "notes": "Kitchen clean."}), 201)
+    ok(
+        plans.post(
+            f"/v1/plans/{plan_id}/core-group-meetings",
+            headers=sw,
+            json={
+                "held_on": on(20),
+                "detailed_plan_agreed": True,
+                "attendees": [{"name": "Alex Parent"}],
+                "plan": DETAILED,
+                "notes": "Everyone agreed.",
+            },
+        ),
+        201,
+    )
+    ok(
+        plans.post(
+            f"/v1/plans/{plan_id}/visits",
+            headers=sw,
+            json={
+                "visited_on": on(21),
+                "announced": False,
+                "child_seen": True,
+                "seen_alone": True,
+                "by": "Sam Social",
+                "notes": "Kitchen clean.",
+            },
+        ),
+        201,
+    )
     tag = plans.get(f"/v1/plans/{plan_id}", headers=sw).headers["ETag"]
-    ok(plans.patch(f"/v1/plans/{plan_id}", json={"childs_views": "Ana likes her new bed."},
-                   headers={**sw, "If-Match": tag}))
-    ok(plans.post(f"/v1/plans/{plan_id}/escalations", headers=sw,
-                  json={"route": "early_review_conference", "reason": "Home conditions worse again."}), 201)
-    for days, outcome in [(25, {"decision": "continue"}),
-                          (30, {"decision": "revise", "plan": {**DETAILED, "categories": ["neglect", "emotional_abuse"]}}),
-                          (35, {"decision": "end"})]:
-        review = ok(plans.post(f"/v1/cases/{case_id}/conferences", json={"kind": "review", "scheduled_for": on(days)},
-                               headers=sw), 201)
+    ok(
+        plans.patch(
+            f"/v1/plans/{plan_id}", json={"childs_views": "Ana likes her new bed."}, headers={**sw, "If-Match": tag}
+        )
+    )
+    ok(
+        plans.post(
+            f"/v1/plans/{plan_id}/escalations",
+            headers=sw,
+            json={"route": "early_review_conference", "reason": "Home conditions worse again."},
+        ),
+        201,
+    )
+    for days, outcome in [
+        (25, {"decision": "continue"}),
+        (30, {"decision": "revise", "plan": {**DETAILED, "categories": ["neglect", "emotional_abuse"]}}),
+        (35, {"decision": "end"}),
+    ]:
+        review = ok(
+            plans.post(
+                f"/v1/cases/{case_id}/conferences", json={"kind": "review", "scheduled_for": on(days)}, headers=sw
+            ),
+            201,
+        )
         ok(plans.post(f"/v1/conferences/{review['id']}/outcome", headers=chair, json={"held_on": on(days), **outcome}))
 
     # An initial conference that decides on no plan; enquiries that find no conference needed.
     no_plan = ok(plans.post("/v1/cases", json={"child_id": ensure_child(plans, "child-2")}, headers=sw), 201)["id"]
     ok(plans.post(f"/v1/cases/{no_plan}/strategy-discussions", json={"held_on": on(0)}, headers=sw), 201)
-    ok(plans.post(f"/v1/cases/{no_plan}/enquiry-outcome", headers=sw,
-                  json={"completed_on": on(1), "conference_required": True}))
-    conf = ok(plans.post(f"/v1/cases/{no_plan}/conferences", json={"kind": "initial", "scheduled_for": on(5)},
-                         headers=sw), 201)
-    ok(plans.post(f"/v1/conferences/{conf['id']}/outcome", headers=chair, json={"held_on": on(5), "plan_required": False}))
+    ok(
+        plans.post(
+            f"/v1/cases/{no_plan}/enquiry-outcome",
+            headers=sw,
+            json={"completed_on": on(1), "conference_required": True},
+        )
+    )
+    conf = ok(
+        plans.post(f"/v1/cases/{no_plan}/conferences", json={"kind": "initial", "scheduled_for": on(5)}, headers=sw),
+        201,
+    )
+    ok(
+        plans.post(
+            f"/v1/conferences/{conf['id']}/outcome", headers=chair, json={"held_on": on(5), "plan_required": False}
+        )
+    )
     step_down = ok(plans.post("/v1/cases", json={"child_id": ensure_child(plans, "child-3")}, headers=sw), 201)["id"]
     ok(plans.post(f"/v1/cases/{step_down}/strategy-discussions", json={"held_on": on(0)}, headers=sw), 201)
-    ok(plans.post(f"/v1/cases/{step_down}/enquiry-outcome", headers=sw,
-                  json={"completed_on": on(2), "conference_required": False}))
-    ok(plans.post(f"/v1/cases/{step_down}/child-in-need-plans", headers=sw, json={
-        "key_worker": {"name": "Sam Social"}, "needs": "Help with routines.", "review_on": on(40),
-        "created_on": on(4)}), 201)
+    ok(
+        plans.post(
+            f"/v1/cases/{step_down}/enquiry-outcome",
+            headers=sw,
+            json={"completed_on": on(2), "conference_required": False},
+        )
+    )
+    ok(
+        plans.post(
+            f"/v1/cases/{step_down}/child-in-need-plans",
+            headers=sw,
+            json={
+                "key_worker": {"name": "Sam Social"},
+                "needs": "Help with routines.",
+                "review_on": on(40),
+                "created_on": on(4),
+            },
+        ),
+        201,
+    )
     walk_reports(plans, who, on)
     walk_restriction(plans, who, child_id)
     walk_staff(plans, who, no_plan, plan_id)
@@ -178,10 +316,21 @@ def walk_staff(plans, who, case_id, plan_id):
     """The staff directory: an admin adds someone, the case is given to them, the lists a worker reads, and a
     plan made before key workers were staff (its key worker a name only) linked by name."""
     admin, tm, sw = who["admin"], who["team_manager"], who["social_worker"]
-    ok(plans.post("/v1/staff", headers=admin, json={"user": "kim-1", "name": "Kim Older", "role": "social_worker",
-                                                    "team": "North"}), 201)
-    ok(plans.put("/v1/staff/kim-1", headers=admin, json={"name": "Kim Older", "role": "social_worker",
-                                                         "team": "North", "phone": "020 7946 0009"}))
+    ok(
+        plans.post(
+            "/v1/staff",
+            headers=admin,
+            json={"user": "kim-1", "name": "Kim Older", "role": "social_worker", "team": "North"},
+        ),
+        201,
+    )
+    ok(
+        plans.put(
+            "/v1/staff/kim-1",
+            headers=admin,
+            json={"name": "Kim Older", "role": "social_worker", "team": "North", "phone": "020 7946 0009"},
+        )
+    )
     ok(plans.get("/v1/staff?team=North", headers=sw))
     ok(plans.get("/v1/staff/me", headers=sw))
     ok(plans.get("/v1/staff/kim-1", headers=sw))
@@ -202,13 +351,32 @@ def walk_staff(plans, who, case_id, plan_id):
 
 def walk_restriction(plans, who, child_id):
     """The child's record restricted, glass broken by someone not on its list, the restriction lifted."""
-    ok(plans.put(f"/v1/children/{child_id}/restriction", headers=who["team_manager"], json={
-        "reason": "The child of a member of staff.", "access_list": ["social_worker-1", "team_manager-1"],
-        "manager": {"user": "team_manager-1", "email": "tm@council.example", "name": "Pat Manager"}}))
-    ok(plans.post(f"/v1/children/{child_id}/break-glass", headers=who["chair"],
-                  json={"reason": "The conference is this morning."}), 201)
-    ok(plans.delete(f"/v1/children/{child_id}/restriction", headers=who["team_manager"],
-                    json={"reason": "The member of staff has left."}))
+    ok(
+        plans.put(
+            f"/v1/children/{child_id}/restriction",
+            headers=who["team_manager"],
+            json={
+                "reason": "The child of a member of staff.",
+                "access_list": ["social_worker-1", "team_manager-1"],
+                "manager": {"user": "team_manager-1", "email": "tm@council.example", "name": "Pat Manager"},
+            },
+        )
+    )
+    ok(
+        plans.post(
+            f"/v1/children/{child_id}/break-glass",
+            headers=who["chair"],
+            json={"reason": "The conference is this morning."},
+        ),
+        201,
+    )
+    ok(
+        plans.delete(
+            f"/v1/children/{child_id}/restriction",
+            headers=who["team_manager"],
+            json={"reason": "The member of staff has left."},
+        )
+    )
 
 
 def walk_reports(plans, who, on):
@@ -216,36 +384,89 @@ def walk_reports(plans, who, on):
     sw, tm, chair = who["social_worker"], who["team_manager"], who["chair"]
     case_id = ok(plans.post("/v1/cases", json={"child_id": ensure_child(plans, "child-4")}, headers=sw), 201)["id"]
     ok(plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": on(0)}, headers=sw), 201)
-    ok(plans.post(f"/v1/cases/{case_id}/enquiry-outcome", headers=sw,
-                  json={"completed_on": on(1), "conference_required": True}))
-    conf = ok(plans.post(f"/v1/cases/{case_id}/conferences", json={"kind": "initial", "scheduled_for": on(14)},
-                         headers=sw), 201)
-    report = ok(plans.post(f"/v1/conferences/{conf['id']}/reports", headers=sw, json={
-        "findings": "Findings.", "child_seen": [{"on": on(2), "alone": True}], "drafted_on": on(8)}), 201)
-    for step, body, who_ in (("submit", {"on": on(9)}, sw), ("return", {"reason": "Add the school.", "on": on(9)}, tm),
-                             ("submit", {"on": on(10)}, sw), ("countersign", {"on": on(10)}, tm),
-                             ("share", {"with": [{"name": "Alex Parent", "relationship": "mother", "how": "post"}],
-                                        "child_included": False, "on": on(11)}, sw),
-                             ("send-to-chair", {"on": on(13)}, sw)):
+    ok(
+        plans.post(
+            f"/v1/cases/{case_id}/enquiry-outcome",
+            headers=sw,
+            json={"completed_on": on(1), "conference_required": True},
+        )
+    )
+    conf = ok(
+        plans.post(f"/v1/cases/{case_id}/conferences", json={"kind": "initial", "scheduled_for": on(14)}, headers=sw),
+        201,
+    )
+    report = ok(
+        plans.post(
+            f"/v1/conferences/{conf['id']}/reports",
+            headers=sw,
+            json={"findings": "Findings.", "child_seen": [{"on": on(2), "alone": True}], "drafted_on": on(8)},
+        ),
+        201,
+    )
+    for step, body, who_ in (
+        ("submit", {"on": on(9)}, sw),
+        ("return", {"reason": "Add the school.", "on": on(9)}, tm),
+        ("submit", {"on": on(10)}, sw),
+        ("countersign", {"on": on(10)}, tm),
+        (
+            "share",
+            {
+                "with": [{"name": "Alex Parent", "relationship": "mother", "how": "post"}],
+                "child_included": False,
+                "on": on(11),
+            },
+            sw,
+        ),
+        ("send-to-chair", {"on": on(13)}, sw),
+    ):
         ok(plans.post(f"/v1/reports/{report['id']}/{step}", json=body, headers=who_))
-    plan_id = ok(plans.post(f"/v1/conferences/{conf['id']}/outcome", headers=chair, json={
-        "held_on": on(14), "plan_required": True, "outline_plan": OUTLINE}))["plan"]["id"]
-    panel = ok(plans.post(f"/v1/plans/{plan_id}/resource-panel-requests", headers=sw, json={
-        "reason": "Support at home.", "services": ["family support"], "requested_on": on(15)}), 201)
-    ok(plans.post(f"/v1/resource-panel-requests/{panel['id']}/decision", headers=tm,
-                  json={"decision": "approved", "decided_on": on(16)}))
+    plan_id = ok(
+        plans.post(
+            f"/v1/conferences/{conf['id']}/outcome",
+            headers=chair,
+            json={"held_on": on(14), "plan_required": True, "outline_plan": OUTLINE},
+        )
+    )["plan"]["id"]
+    panel = ok(
+        plans.post(
+            f"/v1/plans/{plan_id}/resource-panel-requests",
+            headers=sw,
+            json={"reason": "Support at home.", "services": ["family support"], "requested_on": on(15)},
+        ),
+        201,
+    )
+    ok(
+        plans.post(
+            f"/v1/resource-panel-requests/{panel['id']}/decision",
+            headers=tm,
+            json={"decision": "approved", "decided_on": on(16)},
+        )
+    )
 
 
 def walk_revocations(plans, who):
     """A user's tokens revoked, and one token of another's."""
-    ok(plans.post("/v1/revocations", json={"user": "someone-1", "reason": "Left the council."}, headers=who["admin"]),
-       201)
-    ok(plans.post("/v1/revocations", json={"jti": "0" * 32, "expires_at": (date.today() + timedelta(days=1)).isoformat()
-                                           + "T00:00:00+00:00", "reason": "Seen in a log."}, headers=who["admin"]), 201)
+    ok(
+        plans.post("/v1/revocations", json={"user": "someone-1", "reason": "Left the council."}, headers=who["admin"]),
+        201,
+    )
+    ok(
+        plans.post(
+            "/v1/revocations",
+            json={
+                "jti": "0" * 32,
+                "expires_at": (date.today() + timedelta(days=1)).isoformat() + "T00:00:00+00:00",
+                "reason": "Seen in a log.",
+            },
+            headers=who["admin"],
+        ),
+        201,
+    )
 
 
-def test_every_event_published_is_in_the_catalogue_and_matches_it(plans_app, plans, plans_store, scheduler_app,
-                                                                 notify_app, who):
+def test_every_event_published_is_in_the_catalogue_and_matches_it(
+    plans_app, plans, plans_store, scheduler_app, notify_app, who
+):
     scheduler_ctx = scheduler_app.extensions["cpp"]
     walk(plans, who, Pump(plans_store, scheduler_ctx), Ticker(scheduler_ctx), scheduler_ctx.store)
     walk_subscriptions(notify_app, who)
@@ -263,14 +484,21 @@ def test_every_event_published_is_in_the_catalogue_and_matches_it(plans_app, pla
     document = ok(plans.get("/asyncapi.json", headers=who["auditor"]))
     assert ok(scheduler_app.test_client().get("/asyncapi.json", headers=who["partner"])) == document
     validators = {
-        t: jsonschema_rs.validator_for({"$schema": DRAFT7, **document["components"]["messages"][t]["payload"],
-                                        "components": {"schemas": document["components"]["schemas"]}},
-                                       validate_formats=True)
+        t: jsonschema_rs.validator_for(
+            {
+                "$schema": DRAFT7,
+                **document["components"]["messages"][t]["payload"],
+                "components": {"schemas": document["components"]["schemas"]},
+            },
+            validate_formats=True,
+        )
         for t in published
     }
     failures = []
     for event in events:
-        errors = [f"/{'/'.join(map(str, e.instance_path))}: {e.message}" for e in validators[event["type"]].iter_errors(event)]
+        errors = [
+            f"/{'/'.join(map(str, e.instance_path))}: {e.message}" for e in validators[event["type"]].iter_errors(event)
+        ]
         try:
             validate_event(event)
         except Exception as exc:  # noqa: BLE001 - every kind of mismatch is reported together

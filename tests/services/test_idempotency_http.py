@@ -4,6 +4,7 @@ that key is a 422, a malformed key a 400; keys are each user's own and
 expire. Checked on a child's registration and a case in the plans service,
 a partner's subscription in notify and a calendar feed in the scheduler, and
 in the OpenAPI documents: every create takes the header."""
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,11 @@ def footprint(store) -> tuple:
     """Everything a request could have written: each collection's records
     (but the keys' own), the events waiting in the outbox, the audit log."""
     names = sorted(n for n in store.collection_names() if n != idempotency.COLLECTION)
-    return ({n: store.collection(n).count_documents({}) for n in names}, store.outbox_stats().pending,
-            len(store.read_log("audit")))
+    return (
+        {n: store.collection(n).count_documents({}) for n in names},
+        store.outbox_stats().pending,
+        len(store.read_log("audit")),
+    )
 
 
 def audit_actions(store) -> list[str]:
@@ -73,13 +77,29 @@ def _scheduler(make_settings):
 
 CREATES = [
     Create("child", _plans, "/v1/children", a_child(), a_child(given_names="Alex"), "children", "social_worker", True),
-    Create("case", _plans, "/v1/cases", {"child_id": "child-1"}, {"child_id": "child-2"}, "cases", "social_worker",
-           True),
-    Create("subscription", lambda ms: create_notify_app(ms("notify")), "/v1/subscriptions",
-           {"url": "https://93.184.216.34/hook", "event_types": ["plan.*"]},
-           {"url": "https://93.184.216.34/hook", "event_types": ["conference.*"]}, "subscriptions", "partner", False),
-    Create("calendar feed", _scheduler, f"/v1/plans/{PLAN}/calendar-feeds", {"days": 30}, {"days": 7},
-           "calendar_feeds", "social_worker", False),
+    Create(
+        "case", _plans, "/v1/cases", {"child_id": "child-1"}, {"child_id": "child-2"}, "cases", "social_worker", True
+    ),
+    Create(
+        "subscription",
+        lambda ms: create_notify_app(ms("notify")),
+        "/v1/subscriptions",
+        {"url": "https://93.184.216.34/hook", "event_types": ["plan.*"]},
+        {"url": "https://93.184.216.34/hook", "event_types": ["conference.*"]},
+        "subscriptions",
+        "partner",
+        False,
+    ),
+    Create(
+        "calendar feed",
+        _scheduler,
+        f"/v1/plans/{PLAN}/calendar-feeds",
+        {"days": 30},
+        {"days": 7},
+        "calendar_feeds",
+        "social_worker",
+        False,
+    ),
 ]
 
 
@@ -125,6 +145,7 @@ def same_answer(first, again) -> None:
 
 
 # --- the matrix: each create, each promise ---------------------------------
+
 
 def test_the_same_key_twice_makes_one_record_and_gives_the_same_answer(create):
     key = str(uuid.uuid4())
@@ -176,8 +197,11 @@ def test_an_expired_key_creates_anew(create, monkeypatch):
     assert create.records() == 2
 
 
-@pytest.mark.parametrize("bad", ["", "   ", "k" * 256, "clé", "tab\there", "\x7f"],
-                         ids=["empty", "spaces", "256 long", "not ascii", "tab", "delete"])
+@pytest.mark.parametrize(
+    "bad",
+    ["", "   ", "k" * 256, "clé", "tab\there", "\x7f"],
+    ids=["empty", "spaces", "256 long", "not ascii", "tab", "delete"],
+)
 def test_a_malformed_key_is_400_naming_the_header_and_writes_nothing(create, bad):
     before = footprint(create.store)
     refused = create.post(key=bad)
@@ -206,11 +230,18 @@ def test_the_kept_answer_is_not_readable_in_the_store(create):
     for value in (answer["id"], answer.get("secret"), answer.get("key"), answer.get("family_name")):
         if value:
             assert value not in raw
-    assert record["authority"] == "ENG" and set(record) == {"_id", "authority", "created_at", "expires_at", "sealed",
-                                                            "version"}
+    assert record["authority"] == "ENG" and set(record) == {
+        "_id",
+        "authority",
+        "created_at",
+        "expires_at",
+        "sealed",
+        "version",
+    }
 
 
 # --- beyond the matrix -------------------------------------------------------
+
 
 @pytest.fixture
 def plans_app(make_settings):
@@ -298,11 +329,11 @@ def test_two_requests_with_the_same_key_at_once_make_one_record(plans_app, sw, m
     store = plans_app.extensions["cpp"].store
     assert store.collection("children").count_documents({"_id": {"$ne": "child-1"}}) == 1
     assert [m.routing_key for m in store.outbox_pending(100) if m.routing_key != "staff.updated.v1"] == [
-        "child.registered.v1"]
+        "child.registered.v1"
+    ]
 
 
-def test_a_view_refused_because_the_same_key_committed_meanwhile_answers_that_answer(plans_app, token_for,
-                                                                                   monkeypatch):
+def test_a_view_refused_because_the_same_key_committed_meanwhile_answers_that_answer(plans_app, token_for, monkeypatch):
     """A request whose view refuses (the conference is held already) because
     a request with the same key committed after this one looked for the key
     gets that request's answer."""
@@ -381,6 +412,7 @@ def test_on_a_mongodb_store_too(make_settings, token_for):
 
 # --- how long keys are kept ---------------------------------------------------
 
+
 def test_keys_are_kept_for_the_hours_the_deployment_sets(make_settings, token_for):
     app = create_plans_app(make_settings("plans", CPP_IDEMPOTENCY_HOURS="48"))
     child_on_record(app.extensions["cpp"].store, "child-1")
@@ -416,18 +448,32 @@ def test_the_workers_sweep_removes_expired_keys_only(plans_app, sw, monkeypatch)
 # --- the OpenAPI documents ------------------------------------------------------
 
 CREATE_OPERATIONS = {
-    "plans": {"/v1/children", "/v1/cases", "/v1/cases/{case_id}/strategy-discussions",
-              "/v1/cases/{case_id}/conferences", "/v1/conferences/{conference_id}/outcome",
-              "/v1/plans/{plan_id}/core-group-meetings", "/v1/plans/{plan_id}/visits",
-              "/v1/plans/{plan_id}/escalations", "/v1/conferences/{conference_id}/reports",
-              "/v1/plans/{plan_id}/resource-panel-requests", "/v1/cases/{case_id}/child-in-need-plans",
-              "/v1/revocations", "/v1/children/{child_id}/break-glass", "/v1/staff"},
+    "plans": {
+        "/v1/children",
+        "/v1/cases",
+        "/v1/cases/{case_id}/strategy-discussions",
+        "/v1/cases/{case_id}/conferences",
+        "/v1/conferences/{conference_id}/outcome",
+        "/v1/plans/{plan_id}/core-group-meetings",
+        "/v1/plans/{plan_id}/visits",
+        "/v1/plans/{plan_id}/escalations",
+        "/v1/conferences/{conference_id}/reports",
+        "/v1/plans/{plan_id}/resource-panel-requests",
+        "/v1/cases/{case_id}/child-in-need-plans",
+        "/v1/revocations",
+        "/v1/children/{child_id}/break-glass",
+        "/v1/staff",
+    },
     "scheduler": {"/v1/plans/{plan_id}/calendar-feeds"},
     "notify": {"/v1/subscriptions"},
     "docs": set(),
 }
-FACTORIES = {"plans": create_plans_app, "scheduler": create_scheduler_app, "notify": create_notify_app,
-             "docs": create_docs_app}
+FACTORIES = {
+    "plans": create_plans_app,
+    "scheduler": create_scheduler_app,
+    "notify": create_notify_app,
+    "docs": create_docs_app,
+}
 
 
 @pytest.mark.parametrize("service", sorted(FACTORIES))

@@ -13,6 +13,7 @@ The operations come from the OpenAPI documents, so a route added tomorrow is
 checked tomorrow; one whose body or path ids the walk does not give fails
 here until the walk does.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,15 +43,26 @@ from tests.services.test_parked_messages_http import park
 from tests.services.test_event_catalogue import NAMES, walk, walk_revocations, walk_subscriptions
 
 ROLES = ("social_worker", "team_manager", "chair", "partner", "auditor", "admin")
-FACTORIES = {"plans": create_plans_app, "scheduler": create_scheduler_app, "notify": create_notify_app,
-             "docs": create_docs_app}
+FACTORIES = {
+    "plans": create_plans_app,
+    "scheduler": create_scheduler_app,
+    "notify": create_notify_app,
+    "docs": create_docs_app,
+}
 # Where each path id of the services' routes is found among ENG's records.
 PATH_IDS = {
-    "child_id": ("plans", "children"), "case_id": ("plans", "cases"), "conference_id": ("plans", "conferences"),
-    "plan_id": ("plans", "plans"), "report_id": ("plans", "reports"),
-    "request_id": ("plans", "resource_panel_requests"), "deadline_id": ("scheduler", "deadlines"),
-    "feed_id": ("scheduler", "calendar_feeds"), "subscription_id": ("notify", "subscriptions"),
-    "delivery_id": ("notify", "deliveries"), "message_id": ("notify", "messages"), "doc_id": ("docs", "documents"),
+    "child_id": ("plans", "children"),
+    "case_id": ("plans", "cases"),
+    "conference_id": ("plans", "conferences"),
+    "plan_id": ("plans", "plans"),
+    "report_id": ("plans", "reports"),
+    "request_id": ("plans", "resource_panel_requests"),
+    "deadline_id": ("scheduler", "deadlines"),
+    "feed_id": ("scheduler", "calendar_feeds"),
+    "subscription_id": ("notify", "subscriptions"),
+    "delivery_id": ("notify", "deliveries"),
+    "message_id": ("notify", "messages"),
+    "doc_id": ("docs", "documents"),
     "user": ("plans", "staff"),
 }
 PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
@@ -75,8 +87,10 @@ class RecordingClient(FlaskClient):
             except Exception:  # noqa: BLE001 - not a route of the app (never for a success)
                 return response
             self.application.config.setdefault("RECORDED_REQUESTS", {})[(method, rule.rule)] = {
-                "json": kwargs.get("json"), "query": kwargs.get("query_string") or query,
-                "if_match": (kwargs.get("headers") or {}).get("If-Match")}
+                "json": kwargs.get("json"),
+                "query": kwargs.get("query_string") or query,
+                "if_match": (kwargs.get("headers") or {}).get("If-Match"),
+            }
         return response
 
 
@@ -95,7 +109,9 @@ class Deployment:
 
 
 def deploy(make_settings, plugins: str, bus: str) -> Deployment:
-    apps = {name: make(make_settings(name, CPP_PLUGINS=plugins, CPP_BROKER_URL=bus)) for name, make in FACTORIES.items()}
+    apps = {
+        name: make(make_settings(name, CPP_PLUGINS=plugins, CPP_BROKER_URL=bus)) for name, make in FACTORIES.items()
+    }
     for app in apps.values():
         app.test_client_class = RecordingClient
     return Deployment(apps)
@@ -133,33 +149,53 @@ def fill(eng: Deployment, token_for) -> None:
     due = calendar.today() + timedelta(days=7)
     while calendar.calendar.closure(due):
         due += timedelta(days=1)
-    moved = sched.post(f"/v1/deadlines/{deadline['_id']}/due-date", headers=who["team_manager"],
-                       json={"due_on": due.isoformat(), "reason": "agreed at the core group"})
+    moved = sched.post(
+        f"/v1/deadlines/{deadline['_id']}/due-date",
+        headers=who["team_manager"],
+        json={"due_on": due.isoformat(), "reason": "agreed at the core group"},
+    )
     assert moved.status_code == 200, moved.json
     plans = eng.client("plans")
     child = plans_store.collection("children").find({}, limit=1)[0]["_id"]
     case_id = plans.post("/v1/cases", json={"child_id": child}, headers=sw).json["id"]
     today = calendar.today().isoformat()
-    assert plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": today}, headers=sw).status_code == 201
-    assert plans.post(f"/v1/cases/{case_id}/enquiry-outcome", headers=sw,
-                      json={"completed_on": today, "conference_required": True}).status_code == 200
-    conference = plans.post(f"/v1/cases/{case_id}/conferences", json={"kind": "initial", "scheduled_for": due.isoformat()},
-                            headers=sw)
+    assert (
+        plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": today}, headers=sw).status_code == 201
+    )
+    assert (
+        plans.post(
+            f"/v1/cases/{case_id}/enquiry-outcome",
+            headers=sw,
+            json={"completed_on": today, "conference_required": True},
+        ).status_code
+        == 200
+    )
+    conference = plans.post(
+        f"/v1/cases/{case_id}/conferences", json={"kind": "initial", "scheduled_for": due.isoformat()}, headers=sw
+    )
     assert conference.status_code == 201, conference.json
-    report = plans.post(f"/v1/conferences/{conference.json['id']}/reports", headers=sw,
-                        json={"findings": "Findings.", "child_seen": [], "drafted_on": today})
+    report = plans.post(
+        f"/v1/conferences/{conference.json['id']}/reports",
+        headers=sw,
+        json={"findings": "Findings.", "child_seen": [], "drafted_on": today},
+    )
     assert report.status_code == 201, report.json
     tag = plans.get(f"/v1/reports/{report.json['id']}", headers=sw).headers["ETag"]
-    edited = plans.patch(f"/v1/reports/{report.json['id']}", json={"findings": "More findings."},
-                         headers={**sw, "If-Match": tag})
+    edited = plans.patch(
+        f"/v1/reports/{report.json['id']}", json={"findings": "More findings."}, headers={**sw, "If-Match": tag}
+    )
     assert edited.status_code == 200, edited.json
     notify, docs = eng.client("notify"), eng.client("docs")
-    reads = [sched.get(f"/v1/deadlines?plan_id={plan_id}", headers=sw), sched.get("/v1/rules", headers=sw),
-             sched.get(f"/v1/deadlines/{deadline['_id']}", headers=sw),
-             sched.get(f"/v1/plans/{plan_id}/calendar.ics", headers=sw),
-             docs.get(f"/v1/plans/{plan_id}/documents", headers=sw),
-             notify.get("/v1/inbox", headers=sw), notify.get("/v1/deliveries", headers=who["admin"]),
-             notify.get("/v1/subscriptions", headers=who["admin"])]
+    reads = [
+        sched.get(f"/v1/deadlines?plan_id={plan_id}", headers=sw),
+        sched.get("/v1/rules", headers=sw),
+        sched.get(f"/v1/deadlines/{deadline['_id']}", headers=sw),
+        sched.get(f"/v1/plans/{plan_id}/calendar.ics", headers=sw),
+        docs.get(f"/v1/plans/{plan_id}/documents", headers=sw),
+        notify.get("/v1/inbox", headers=sw),
+        notify.get("/v1/deliveries", headers=who["admin"]),
+        notify.get("/v1/subscriptions", headers=who["admin"]),
+    ]
     assert all(r.status_code == 200 for r in reads), [(r.request.path, r.status_code) for r in reads]
 
 
@@ -178,7 +214,9 @@ def every_eng_id(eng: Deployment) -> set[str]:
     for service in FACTORIES:
         store = unscoped(eng.ctx(service).store)
         for name in store.collection_names():
-            found.update(str(d["_id"]) for d in store.collection(name).find({"authority": "ENG"}) if len(str(d["_id"])) >= 8)
+            found.update(
+                str(d["_id"]) for d in store.collection(name).find({"authority": "ENG"}) if len(str(d["_id"])) >= 8
+            )
     return found
 
 
@@ -188,8 +226,9 @@ def snapshot(eng: Deployment) -> dict[str, Any]:
     for service in FACTORIES:
         store = unscoped(eng.ctx(service).store)
         for name in store.collection_names():
-            state[f"{service}/{name}"] = sorted(json.dumps(d, sort_keys=True)
-                                                for d in store.collection(name).find({"authority": "ENG"}))
+            state[f"{service}/{name}"] = sorted(
+                json.dumps(d, sort_keys=True) for d in store.collection(name).find({"authority": "ENG"})
+            )
         state[f"{service}/outbox"] = [m.message_id for m in store.outbox_pending(100_000, authority="ENG")]
         state[f"{service}/audit"] = [r.hash for r in eng.ctx(service).store.read_log("audit", limit=100_000)]
     return state
@@ -200,14 +239,20 @@ def operations(app, auth) -> list[tuple[str, str, Any]]:
     that needs a token (the probes read no authority's records)."""
     doc = app.test_client().get("/openapi.json", headers=auth).json
     rules = {PARAM.sub(r"{\1}", r.rule): r for r in app.url_map.iter_rules()}
-    return [(method.upper(), path, rules[path]) for path, item in doc["paths"].items()
-            for method in item if method in ("get", "post", "put", "patch", "delete")
-            and item[method].get("security") != []]
+    return [
+        (method.upper(), path, rules[path])
+        for path, item in doc["paths"].items()
+        for method in item
+        if method in ("get", "post", "put", "patch", "delete") and item[method].get("security") != []
+    ]
 
 
 def mentions(payload: Any, ids: set[str]) -> set[str]:
-    text = json.dumps(payload) if not isinstance(payload, (bytes, str)) else (
-        payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload)
+    text = (
+        json.dumps(payload)
+        if not isinstance(payload, (bytes, str))
+        else (payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload)
+    )
     return {i for i in ids if i in text}
 
 
@@ -232,12 +277,23 @@ def leaks(brm: Deployment, eng: Deployment, token_for, services=FACTORIES, only=
                 continue
             url = rule.rule
             for p in params:
-                url = PARAM.sub(lambda m, p=p: str(ids[p]) if m.group(1) == p and p != "number" else
-                                ("1" if m.group(1) == p else m.group(0)), url)
+                url = PARAM.sub(
+                    lambda m, p=p: (
+                        str(ids[p]) if m.group(1) == p and p != "number" else ("1" if m.group(1) == p else m.group(0))
+                    ),
+                    url,
+                )
             sample = recorded[service].get((method, rule.rule))
-            if method in ("POST", "PUT", "PATCH") and "requestBody" in json.dumps(
-                    app.test_client().get("/openapi.json", headers=tokens["auditor"]).json["paths"][path][method.lower()]) \
-                    and sample is None:
+            if (
+                method in ("POST", "PUT", "PATCH")
+                and "requestBody"
+                in json.dumps(
+                    app.test_client()
+                    .get("/openapi.json", headers=tokens["auditor"])
+                    .json["paths"][path][method.lower()]
+                )
+                and sample is None
+            ):
                 problems.append(f"{service} {method} {path}: the walk never called it, so no body to replay")
                 continue
             sample = sample or {"json": None, "query": "", "if_match": None}
@@ -249,18 +305,23 @@ def leaks(brm: Deployment, eng: Deployment, token_for, services=FACTORIES, only=
                 headers = dict(auth)
                 if method in ("PATCH", "PUT", "POST", "DELETE"):
                     headers["If-Match"] = sample["if_match"] or '"1"'
-                resp = client.open(url, method=method, json=sample["json"], query_string=sample["query"],
-                                   headers=headers)
+                resp = client.open(
+                    url, method=method, json=sample["json"], query_string=sample["query"], headers=headers
+                )
                 requests += 1
                 what = f"{service} {method} {path} as BRM {role}"
                 if params:
                     if resp.status_code not in (403, 404):
-                        problems.append(f"{what}: {resp.status_code} for ENG's record, not 404 "
-                                        f"({resp.get_data(as_text=True)[:200]})")
+                        problems.append(
+                            f"{what}: {resp.status_code} for ENG's record, not 404 "
+                            f"({resp.get_data(as_text=True)[:200]})"
+                        )
                 elif resp.status_code >= 500:
                     problems.append(f"{what}: {resp.status_code}")
                 if resp.status_code < 400 and mentions(resp.get_data(), secret):
-                    problems.append(f"{what}: the answer names ENG's records {sorted(mentions(resp.get_data(), secret))[:3]}")
+                    problems.append(
+                        f"{what}: the answer names ENG's records {sorted(mentions(resp.get_data(), secret))[:3]}"
+                    )
             if snapshot(eng) != before:
                 after = snapshot(eng)
                 changed = [k for k in after if after[k] != before.get(k)]

@@ -1,4 +1,5 @@
 """The partner lookup over HTTP (Flask test client, real SQLite store)."""
+
 from __future__ import annotations
 
 import json
@@ -18,15 +19,41 @@ NHS_NO_PLAN = "9434765870"
 NHS_UNKNOWN = "4010232137"
 BAD_CHECKSUM = "9434765918"
 
-TOP_KEYS = {"nhs_number", "status", "summary", "subject_of_plan", "plan_status", "since", "ended_on",
-            "ended_plans_told_for_months", "categories", "contact"}
+TOP_KEYS = {
+    "nhs_number",
+    "status",
+    "summary",
+    "subject_of_plan",
+    "plan_status",
+    "since",
+    "ended_on",
+    "ended_plans_told_for_months",
+    "categories",
+    "contact",
+}
 CONTACT_KEYS = {"team", "phone", "email", "out_of_hours_phone", "key_worker", "key_worker_phone"}
-EVENT_KEYS = {"lookup_id", "performed_at", "partner", "partner_role", "authority", "child_id", "child", "plan_id",
-              "plan_status", "key_worker", "key_worker_user", "subject_of_plan"}
+EVENT_KEYS = {
+    "lookup_id",
+    "performed_at",
+    "partner",
+    "partner_role",
+    "authority",
+    "child_id",
+    "child",
+    "plan_id",
+    "plan_status",
+    "key_worker",
+    "key_worker_user",
+    "subject_of_plan",
+}
 
 OUTLINE = {
-    "key_worker": {"name": "Sam Social", "role": "social worker", "phone": "020 7946 0000",
-                   "email": "sam.social@example.org"},
+    "key_worker": {
+        "name": "Sam Social",
+        "role": "social worker",
+        "phone": "020 7946 0000",
+        "email": "sam.social@example.org",
+    },
     "categories": ["neglect", "emotional_abuse"],
     "core_group": [
         {"name": "Sam Social", "role": "social worker", "agency": "Children's services", "is_family_member": False},
@@ -74,25 +101,43 @@ def register(client, sw, nhs):
 def put_on_plan(client, sw, chair, child_id, d0):
     """A case from its strategy discussion to an outline plan at the initial conference."""
     case_id = client.post("/v1/cases", json={"child_id": ensure_child(client, child_id)}, headers=sw).json["id"]
-    assert client.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": d0.isoformat()},
-                       headers=sw).status_code == 201
-    assert client.post(f"/v1/cases/{case_id}/enquiry-outcome", headers=sw,
-                       json={"completed_on": d0.isoformat(), "conference_required": True}).status_code == 200
-    conf = client.post(f"/v1/cases/{case_id}/conferences", headers=sw,
-                       json={"kind": "initial", "scheduled_for": d0.isoformat()})
+    assert (
+        client.post(
+            f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": d0.isoformat()}, headers=sw
+        ).status_code
+        == 201
+    )
+    assert (
+        client.post(
+            f"/v1/cases/{case_id}/enquiry-outcome",
+            headers=sw,
+            json={"completed_on": d0.isoformat(), "conference_required": True},
+        ).status_code
+        == 200
+    )
+    conf = client.post(
+        f"/v1/cases/{case_id}/conferences", headers=sw, json={"kind": "initial", "scheduled_for": d0.isoformat()}
+    )
     assert conf.status_code == 201, conf.json
-    held = client.post(f"/v1/conferences/{conf.json['id']}/outcome", headers=chair,
-                       json={"held_on": d0.isoformat(), "plan_required": True, "outline_plan": OUTLINE})
+    held = client.post(
+        f"/v1/conferences/{conf.json['id']}/outcome",
+        headers=chair,
+        json={"held_on": d0.isoformat(), "plan_required": True, "outline_plan": OUTLINE},
+    )
     assert held.status_code == 200, held.json
     return case_id, held.json["plan"]
 
 
 def end_plan(client, sw, chair, case_id, on):
-    review = client.post(f"/v1/cases/{case_id}/conferences", headers=sw,
-                         json={"kind": "review", "scheduled_for": on.isoformat()})
+    review = client.post(
+        f"/v1/cases/{case_id}/conferences", headers=sw, json={"kind": "review", "scheduled_for": on.isoformat()}
+    )
     assert review.status_code == 201, review.json
-    ended = client.post(f"/v1/conferences/{review.json['id']}/outcome", headers=chair,
-                        json={"held_on": on.isoformat(), "decision": "end"})
+    ended = client.post(
+        f"/v1/conferences/{review.json['id']}/outcome",
+        headers=chair,
+        json={"held_on": on.isoformat(), "decision": "end"},
+    )
     assert ended.status_code == 200 and ended.json["plan"]["status"] == "ended", ended.json
 
 
@@ -113,11 +158,25 @@ def words(day: date) -> str:
 
 
 def not_on_plan(nhs):
-    return {"nhs_number": nhs, "status": "none", "summary": "No child protection plan", "subject_of_plan": False,
-            "plan_status": None, "since": None, "ended_on": None, "ended_plans_told_for_months": 12,
-            "categories": [],
-            "contact": {"team": "England (Working Together defaults)", "phone": None, "email": None,
-                        "out_of_hours_phone": None, "key_worker": None, "key_worker_phone": None}}
+    return {
+        "nhs_number": nhs,
+        "status": "none",
+        "summary": "No child protection plan",
+        "subject_of_plan": False,
+        "plan_status": None,
+        "since": None,
+        "ended_on": None,
+        "ended_plans_told_for_months": 12,
+        "categories": [],
+        "contact": {
+            "team": "England (Working Together defaults)",
+            "phone": None,
+            "email": None,
+            "out_of_hours_phone": None,
+            "key_worker": None,
+            "key_worker_phone": None,
+        },
+    }
 
 
 @pytest.fixture
@@ -146,14 +205,28 @@ def test_a_partner_gets_only_the_minimal_answer_for_a_child_on_a_plan(client, st
         "ended_on": None,
         "ended_plans_told_for_months": 12,
         "categories": ["neglect", "emotional_abuse"],
-        "contact": {"team": "England (Working Together defaults)", "phone": None, "email": None,
-                    "out_of_hours_phone": None, "key_worker": "Sam Social",
-                    "key_worker_phone": "020 7946 0000"},  # the plan's, the directory having none
+        "contact": {
+            "team": "England (Working Together defaults)",
+            "phone": None,
+            "email": None,
+            "out_of_hours_phone": None,
+            "key_worker": "Sam Social",
+            "key_worker_phone": "020 7946 0000",
+        },  # the plan's, the directory having none
     }
     # Nothing of the child, the family, the plan's narrative or the key worker's email.
     text = json.dumps(answer)
-    for secret in ("Amira", "Okafor", "Garden Row", "SE1", "Ngozi", "Home conditions",
-                   "sam.social@example.org", child_id, plan["id"]):
+    for secret in (
+        "Amira",
+        "Okafor",
+        "Garden Row",
+        "SE1",
+        "Ngozi",
+        "Home conditions",
+        "sam.social@example.org",
+        child_id,
+        plan["id"],
+    ):
         assert secret not in text
 
     # An active plan (after the first core group: no endpoint yet, so set in the store) is a plan too.
@@ -185,24 +258,36 @@ def test_a_partners_lookup_of_a_child_whose_plan_ended_is_told_so(client, store,
         "ended_on": ended_on.isoformat(),
         "ended_plans_told_for_months": 12,
         "categories": [],
-        "contact": {"team": "England (Working Together defaults)", "phone": None, "email": None,
-                    "out_of_hours_phone": None, "key_worker": "Sam Social", "key_worker_phone": "020 7946 0000"},
+        "contact": {
+            "team": "England (Working Together defaults)",
+            "phone": None,
+            "email": None,
+            "out_of_hours_phone": None,
+            "key_worker": "Sam Social",
+            "key_worker_phone": "020 7946 0000",
+        },
     }
     [event] = lookup_events(store)
-    assert event["data"] == {**event["data"], "plan_status": "ended", "subject_of_plan": False,
-                             "plan_id": plan["id"], "key_worker": "Sam Social"}
+    assert event["data"] == {
+        **event["data"],
+        "plan_status": "ended",
+        "subject_of_plan": False,
+        "plan_id": plan["id"],
+        "key_worker": "Sam Social",
+    }
 
 
-def test_a_plan_ended_longer_ago_than_the_authority_tells_of_is_no_plan(client, store, sw, chair, partner,
-                                                                         authority):
+def test_a_plan_ended_longer_ago_than_the_authority_tells_of_is_no_plan(client, store, sw, chair, partner, authority):
     child_id = register(client, sw, NHS)
     d0 = date.today() - timedelta(days=60)
     case_id, plan = put_on_plan(client, sw, chair, child_id, d0)
     end_plan(client, sw, chair, case_id, d0 + timedelta(days=20))
     # Ended 13 months ago (moved back in the store): beyond the default 12 months.
     long_ago = (date.today() - timedelta(days=400)).isoformat()
-    store.collection("plans").update_one({"_id": plan["id"]}, {"$set": {"ended": {
-        **store.collection("plans").find_one({"_id": plan["id"]})["ended"], "on": long_ago}}})
+    store.collection("plans").update_one(
+        {"_id": plan["id"]},
+        {"$set": {"ended": {**store.collection("plans").find_one({"_id": plan["id"]})["ended"], "on": long_ago}}},
+    )
     assert look_up(client, partner, NHS) == not_on_plan(NHS)
 
     authority[lookup.ENDED_MONTHS] = 24  # a council that tells of plans ended in the last two years
@@ -226,16 +311,22 @@ def test_a_new_plan_after_an_ended_one_is_in_force(client, sw, chair, partner):
     assert (answer["status"], answer["since"], answer["ended_on"]) == ("in_force", again.isoformat(), None)
 
 
-def test_the_key_worker_linked_to_the_directory_is_named_with_their_direct_phone(client, store, sw, chair, partner,
-                                                                                 token_for):
+def test_the_key_worker_linked_to_the_directory_is_named_with_their_direct_phone(
+    client, store, sw, chair, partner, token_for
+):
     child_id = register(client, sw, NHS)
     _, plan = put_on_plan(client, sw, chair, child_id, date.today() - timedelta(days=3))
     stored = store.collection("plans").find_one({"_id": plan["id"]})
-    store.collection("plans").update_one({"_id": plan["id"]}, {"$set": {"content": {
-        **stored["content"], "key_worker": {**stored["content"]["key_worker"], "user": "sw-7"}}}})
+    store.collection("plans").update_one(
+        {"_id": plan["id"]},
+        {"$set": {"content": {**stored["content"], "key_worker": {**stored["content"]["key_worker"], "user": "sw-7"}}}},
+    )
     admin = bearer(token_for("admin", user="admin-1"))
-    put = client.post("/v1/staff", headers=admin, json={"user": "sw-7", "name": "Samira Social",
-                                                        "role": "social_worker", "phone": "020 7946 0123"})
+    put = client.post(
+        "/v1/staff",
+        headers=admin,
+        json={"user": "sw-7", "name": "Samira Social", "role": "social_worker", "phone": "020 7946 0123"},
+    )
     assert put.status_code == 201, put.json
 
     contact = look_up(client, partner, NHS)["contact"]
@@ -244,27 +335,37 @@ def test_the_key_worker_linked_to_the_directory_is_named_with_their_direct_phone
     assert (event["data"]["key_worker"], event["data"]["key_worker_user"]) == ("Samira Social", "sw-7")
 
     # Without a direct number in the directory, the plan's number is given.
-    client.put("/v1/staff/sw-7", headers=admin, json={"name": "Samira Social", "role": "social_worker",
-                                                      "phone": None})
+    client.put("/v1/staff/sw-7", headers=admin, json={"name": "Samira Social", "role": "social_worker", "phone": None})
     assert look_up(client, partner, NHS)["contact"]["key_worker_phone"] == "020 7946 0000"
 
 
 def test_the_team_contacts_and_out_of_hours_number_are_the_authoritys(client, partner, authority):
-    authority["contacts"] = [{"name": "Duty desk", "role": "front door"},
-                             {"name": "MASH", "phone": "020 7946 0999", "email": "mash@example.gov.uk"}]
+    authority["contacts"] = [
+        {"name": "Duty desk", "role": "front door"},
+        {"name": "MASH", "phone": "020 7946 0999", "email": "mash@example.gov.uk"},
+    ]
     authority[lookup.OUT_OF_HOURS] = "020 7946 0888"
     contact = look_up(client, partner, NHS_UNKNOWN)["contact"]
-    assert contact == {"team": authority["name"], "phone": "020 7946 0999", "email": "mash@example.gov.uk",
-                       "out_of_hours_phone": "020 7946 0888", "key_worker": None, "key_worker_phone": None}
+    assert contact == {
+        "team": authority["name"],
+        "phone": "020 7946 0999",
+        "email": "mash@example.gov.uk",
+        "out_of_hours_phone": "020 7946 0888",
+        "key_worker": None,
+        "key_worker_phone": None,
+    }
 
 
-@pytest.mark.parametrize("query, field", [
-    ({"nhs_number": BAD_CHECKSUM}, "nhs_number"),
-    ({"nhs_number": "94347659"}, "nhs_number"),
-    ({"nhs_number": ""}, "nhs_number"),
-    ({}, "nhs_number"),
-    ({"nhs_number": NHS, "family_name": "Okafor-Smith"}, "family_name"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ({"nhs_number": BAD_CHECKSUM}, "nhs_number"),
+        ({"nhs_number": "94347659"}, "nhs_number"),
+        ({"nhs_number": ""}, "nhs_number"),
+        ({}, "nhs_number"),
+        ({"nhs_number": NHS, "family_name": "Okafor-Smith"}, "family_name"),
+    ],
+)
 def test_bad_queries_are_422_on_the_field_and_nothing_is_recorded(client, store, partner, query, field):
     resp = client.get("/v1/lookup", query_string=query, headers=partner)
     assert resp.status_code == 422, resp.json
@@ -302,17 +403,37 @@ def test_each_lookup_is_audited_and_tells_the_key_worker_without_the_nhs_number(
     known, unknown = events
     assert known["subject"] == child_id
     assert set(known["data"]) == EVENT_KEYS
-    assert known["data"] == {**known["data"], "partner": "hv-jones", "partner_role": "partner", "authority": "ENG",
-                             "child_id": child_id, "plan_id": plan["id"], "plan_status": "in_force",
-                             "key_worker": "Sam Social", "key_worker_user": "sw-1", "subject_of_plan": True}
+    assert known["data"] == {
+        **known["data"],
+        "partner": "hv-jones",
+        "partner_role": "partner",
+        "authority": "ENG",
+        "child_id": child_id,
+        "plan_id": plan["id"],
+        "plan_status": "in_force",
+        "key_worker": "Sam Social",
+        "key_worker_user": "sw-1",
+        "subject_of_plan": True,
+    }
     # A known child is named as in every event about them (their identifiers go only where scope allows).
-    assert known["data"]["child"] == {"name": "Amira Grace Okafor-Smith", "date_of_birth": "2019-05-31",
-                                      "nhs_number": NHS}
+    assert known["data"]["child"] == {
+        "name": "Amira Grace Okafor-Smith",
+        "date_of_birth": "2019-05-31",
+        "nhs_number": NHS,
+    }
     assert unknown["subject"] == unknown["data"]["lookup_id"], "an unknown child's number is not the subject"
     assert set(unknown["data"]) == EVENT_KEYS
-    assert unknown["data"] == {**unknown["data"], "partner": "hv-jones", "child_id": None, "child": None,
-                               "plan_id": None, "plan_status": "none", "key_worker": None, "key_worker_user": None,
-                               "subject_of_plan": False}
+    assert unknown["data"] == {
+        **unknown["data"],
+        "partner": "hv-jones",
+        "child_id": None,
+        "child": None,
+        "plan_id": None,
+        "plan_status": "none",
+        "key_worker": None,
+        "key_worker_user": None,
+        "subject_of_plan": False,
+    }
     assert known["data"]["lookup_id"] != unknown["data"]["lookup_id"]
     for event in events:
         text = json.dumps({**event, "data": {k: v for k, v in event["data"].items() if k != "child"}})
@@ -323,7 +444,9 @@ def test_each_lookup_is_audited_and_tells_the_key_worker_without_the_nhs_number(
     entries = [r.entry for r in store.read_log("audit")[audit_before:]]
     assert len(entries) == 2
     assert [(e["action"], e["record_type"], e["actor"], e["role"]) for e in entries] == [
-        ("lookup", "child", "hv-jones", "partner"), ("lookup", "lookup", "hv-jones", "partner")]
+        ("lookup", "child", "hv-jones", "partner"),
+        ("lookup", "lookup", "hv-jones", "partner"),
+    ]
     assert entries[0]["record_id"] == child_id and entries[0]["child_id"] == child_id
     assert entries[0]["detail"]["lookup_id"] == known["data"]["lookup_id"]
     assert entries[1]["record_id"] == unknown["data"]["lookup_id"] and entries[1]["child_id"] is None
@@ -352,7 +475,8 @@ def test_a_lookup_makes_three_indexed_reads(client, store, sw, chair, partner, m
 
     children_plan = store.collection("children").explain({"nhs_key": f"ENG:{NHS}", "authority": "ENG"})
     plans_plan = store.collection("plans").explain(
-        {"child_id": child_id, "authority": "ENG", "status": {"$in": lookup.TOLD}}, sort=[("created_on", -1)])
+        {"child_id": child_id, "authority": "ENG", "status": {"$in": lookup.TOLD}}, sort=[("created_on", -1)]
+    )
     assert any("c_children USING INDEX ux:c_children:nhs_key" in step for step in children_plan), children_plan
     assert any("c_plans USING INDEX ix:c_plans:child_id" in step for step in plans_plan), plans_plan
     assert not any(re.match(r"SCAN c_(children|plans)\b", step) for step in children_plan + plans_plan)

@@ -3,6 +3,7 @@ commit of concurrent requests' units of work (the processes taking turns to
 commit; the mechanism itself is tested in tests/unit/test_group_commit.py), and
 the plan dumped by one schema instance. Nothing of what is written, answered
 or refused changes."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -29,8 +30,10 @@ def chair(token_for):
 
 # --- over HTTP ---
 
-def test_concurrent_lookups_each_answer_after_their_own_audit_entry_and_event(app, store, sw, chair, partner,
-                                                                               monkeypatch):
+
+def test_concurrent_lookups_each_answer_after_their_own_audit_entry_and_event(
+    app, store, sw, chair, partner, monkeypatch
+):
     child_id = register(app.test_client(), sw, NHS)
     put_on_plan(app.test_client(), sw, chair, child_id, date.today() - timedelta(days=5))
     audit_before = len(store.read_log("audit"))
@@ -39,15 +42,17 @@ def test_concurrent_lookups_each_answer_after_their_own_audit_entry_and_event(ap
     found: dict[str, tuple[bool, bool]] = {}
 
     def lookup(nhs, request_id):
-        resp = app.test_client().get("/v1/lookup", query_string={"nhs_number": nhs},
-                                     headers={**partner, "X-Request-Id": request_id})
+        resp = app.test_client().get(
+            "/v1/lookup", query_string={"nhs_number": nhs}, headers={**partner, "X-Request-Id": request_id}
+        )
         assert resp.status_code == 200, resp.json
         # Answered: its audit entry and its event are already committed.
         entries = [r.entry for r in store.read_log("audit", after_seq=audit_before)]
         server_id = resp.headers["X-Request-Id"]  # the client's id is kept apart from the server's
-        found[request_id] = (any(e["request_id"] == server_id and e["client_request_id"] == request_id
-                                 for e in entries),
-                             any(m.body.get("correlationid") == server_id for m in store.outbox_pending(1000)))
+        found[request_id] = (
+            any(e["request_id"] == server_id and e["client_request_id"] == request_id for e in entries),
+            any(m.body.get("correlationid") == server_id for m in store.outbox_pending(1000)),
+        )
 
     first = run_threads([lambda: lookup(NHS, "r0")])
     assert held.entered.wait(WAIT)
@@ -98,8 +103,11 @@ def test_a_plan_read_is_audited_before_it_is_answered(client, store, sw, chair, 
 def test_the_plan_is_dumped_as_a_fresh_schema_would(app, client, store, sw, chair):
     child_id = register(client, sw, NHS)
     _, plan = put_on_plan(client, sw, chair, child_id, date.today() - timedelta(days=2))
-    changed = client.patch(f"/v1/plans/{plan['id']}", json={"familys_views": "We want to keep going."},
-                           headers={**sw, "If-Match": client.get(f"/v1/plans/{plan['id']}", headers=sw).headers["ETag"]})
+    changed = client.patch(
+        f"/v1/plans/{plan['id']}",
+        json={"familys_views": "We want to keep going."},
+        headers={**sw, "If-Match": client.get(f"/v1/plans/{plan['id']}", headers=sw).headers["ETag"]},
+    )
     assert changed.status_code == 200, changed.json
     for _ in range(2):  # the shared instance gives the same answer each time
         resp = client.get(f"/v1/plans/{plan['id']}", headers=sw)

@@ -1,6 +1,7 @@
 """Telling people: the key worker of deadlines and lookups, the core group
 and the family of conferences, by email over a real SMTP server on
 loopback (aiosmtpd), in the inbox, and through a plugin's channel."""
+
 from __future__ import annotations
 
 import email
@@ -18,19 +19,41 @@ from cpp_shared.hookspecs import hookimpl
 from cpp_shared.plugins import Plugins
 from tests.helpers import bearer, deliver_event, free_port
 
-KEY_WORKER = {"name": "Sam Social", "role": "social worker", "phone": "020 7946 0000", "email": "Sam.Social@council.example"}
+KEY_WORKER = {
+    "name": "Sam Social",
+    "role": "social worker",
+    "phone": "020 7946 0000",
+    "email": "Sam.Social@council.example",
+}
 CORE_GROUP = [
-    {"name": "Sam Social", "role": "social worker", "agency": "Children's services", "email": "sam.social@council.example",
-     "is_family_member": False},
-    {"name": "Hana Visitor", "role": "health visitor", "agency": "NHS", "email": "hana@nhs.example",
-     "is_family_member": False},
+    {
+        "name": "Sam Social",
+        "role": "social worker",
+        "agency": "Children's services",
+        "email": "sam.social@council.example",
+        "is_family_member": False,
+    },
+    {
+        "name": "Hana Visitor",
+        "role": "health visitor",
+        "agency": "NHS",
+        "email": "hana@nhs.example",
+        "is_family_member": False,
+    },
     {"name": "Alex Parent", "role": "mother", "email": "alex@home.example", "is_family_member": True},
     {"name": "Jo Parent", "role": "father", "is_family_member": True},  # no address: not emailed
 ]
 CHILD = {"name": "Ana Jones", "date_of_birth": "2019-04-02", "nhs_number": "9434765919"}
-PLAN = {"plan_id": "plan-1", "case_id": "case-1", "child_id": "child-1", "status": "active", "plan_version": 2,
-        "created_on": "2026-11-02", "content": {"key_worker": KEY_WORKER, "core_group": CORE_GROUP,
-                                                 "categories": ["neglect"]}, "child": CHILD}
+PLAN = {
+    "plan_id": "plan-1",
+    "case_id": "case-1",
+    "child_id": "child-1",
+    "status": "active",
+    "plan_version": 2,
+    "created_on": "2026-11-02",
+    "content": {"key_worker": KEY_WORKER, "core_group": CORE_GROUP, "categories": ["neglect"]},
+    "child": CHILD,
+}
 
 
 class Inbox:
@@ -54,9 +77,15 @@ def smtp():
 @pytest.fixture
 def notify(make_settings, smtp):
     controller, _ = smtp
-    app = create_app(make_settings("notify", CPP_NOTIFY_SMTP_HOST="127.0.0.1", CPP_NOTIFY_SMTP_PORT=str(controller.port),
-                                   CPP_NOTIFY_MAIL_FROM="cp-team@council.example",
-                                   CPP_NOTIFY_RETRY_SCHEDULE="0.05,0.1"))
+    app = create_app(
+        make_settings(
+            "notify",
+            CPP_NOTIFY_SMTP_HOST="127.0.0.1",
+            CPP_NOTIFY_SMTP_PORT=str(controller.port),
+            CPP_NOTIFY_MAIL_FROM="cp-team@council.example",
+            CPP_NOTIFY_RETRY_SCHEDULE="0.05,0.1",
+        )
+    )
     return app
 
 
@@ -74,12 +103,26 @@ def test_a_review_conference_invites_the_core_group_and_tells_the_family_plainly
     _, received = smtp
     ctx = notify.extensions["cpp"]
     deliver_event(ctx, "plan.activated.v1", PLAN, subject="plan-1")
-    deliver_event(ctx, "conference.scheduled.v1", {"conference_id": "conf-2", "case_id": "case-1", "child_id": "child-1",
-                                                   "kind": "review", "scheduled_for": "2027-02-03", "plan_id": "plan-1",
-                                                   "child": CHILD, "chair": {"user": "chair-1", "name": "Chris Chair"}})
+    deliver_event(
+        ctx,
+        "conference.scheduled.v1",
+        {
+            "conference_id": "conf-2",
+            "case_id": "case-1",
+            "child_id": "child-1",
+            "kind": "review",
+            "scheduled_for": "2027-02-03",
+            "plan_id": "plan-1",
+            "child": CHILD,
+            "chair": {"user": "chair-1", "name": "Chris Chair"},
+        },
+    )
     assert mailer_of(notify).run_once() == 3
     assert sorted(a for rcpts, _ in received.messages for a in rcpts) == [
-        "alex@home.example", "hana@nhs.example", "sam.social@council.example"]
+        "alex@home.example",
+        "hana@nhs.example",
+        "sam.social@council.example",
+    ]
     [family] = sent_to(received, "alex@home.example")
     assert family["Subject"] == "A meeting about the plan for Ana Jones on Wednesday 3 February 2027"
     text = family.get_body(("plain",)).get_content()
@@ -96,10 +139,21 @@ def test_a_review_conference_invites_the_core_group_and_tells_the_family_plainly
     assert str(event["uid"]) == "conference-conf-2@cpp" and str(event["attendee"]) == "mailto:hana@nhs.example"
     assert str(event["summary"]) == "Review child protection conference for Ana Jones"
 
-    deliver_event(ctx, "conference.rescheduled.v1", {
-        "conference_id": "conf-2", "case_id": "case-1", "child_id": "child-1", "kind": "review",
-        "scheduled_for": "2027-02-10", "previous_scheduled_for": "2027-02-03", "reason": "chair away",
-        "plan_id": "plan-1", "child": CHILD})
+    deliver_event(
+        ctx,
+        "conference.rescheduled.v1",
+        {
+            "conference_id": "conf-2",
+            "case_id": "case-1",
+            "child_id": "child-1",
+            "kind": "review",
+            "scheduled_for": "2027-02-10",
+            "previous_scheduled_for": "2027-02-03",
+            "reason": "chair away",
+            "plan_id": "plan-1",
+            "child": CHILD,
+        },
+    )
     assert mailer_of(notify).run_once() == 3
     moved = sent_to(received, "hana@nhs.example")[-1]
     [invite2] = [p for p in moved.iter_attachments() if p.get_content_type() == "text/calendar"]
@@ -110,19 +164,41 @@ def test_a_review_conference_invites_the_core_group_and_tells_the_family_plainly
 
 
 def staff_member(ctx, user, name, email, role="social_worker"):
-    deliver_event(ctx, "staff.updated.v1", {"user": user, "name": name, "email": email, "team": "Team A",
-                                            "role": role, "manager": None, "phone": None}, subject=user)
+    deliver_event(
+        ctx,
+        "staff.updated.v1",
+        {"user": user, "name": name, "email": email, "team": "Team A", "role": role, "manager": None, "phone": None},
+        subject=user,
+    )
 
 
 SAM = {"user": "sw-1", "name": "Sam Social"}
-LINKED_PLAN = {**PLAN, "key_worker": {**SAM, "role": "social worker", "team": "Team A", "phone": "020 7946 0000",
-                                      "email": None},
-               "content": {**PLAN["content"], "key_worker": {"name": "Sam Social", "phone": "020 7946 0000"}}}
-OVERDUE = {"deadline_id": "d-1", "case_id": "case-1", "plan_id": "plan-1", "child_id": "child-1",
-           "rule_id": "first-core-group", "kind": "first_core_group", "name": "First core group meeting",
-           "owner": "social_worker", "assignee": SAM, "team": "Team A", "status": "overdue", "due_on": "2026-11-16",
-           "latest_on": "2026-11-16", "needs_date": False, "source": "Working Together 2023", "met": None,
-           "closed_by": None, "superseded_by": None, "child": CHILD}
+LINKED_PLAN = {
+    **PLAN,
+    "key_worker": {**SAM, "role": "social worker", "team": "Team A", "phone": "020 7946 0000", "email": None},
+    "content": {**PLAN["content"], "key_worker": {"name": "Sam Social", "phone": "020 7946 0000"}},
+}
+OVERDUE = {
+    "deadline_id": "d-1",
+    "case_id": "case-1",
+    "plan_id": "plan-1",
+    "child_id": "child-1",
+    "rule_id": "first-core-group",
+    "kind": "first_core_group",
+    "name": "First core group meeting",
+    "owner": "social_worker",
+    "assignee": SAM,
+    "team": "Team A",
+    "status": "overdue",
+    "due_on": "2026-11-16",
+    "latest_on": "2026-11-16",
+    "needs_date": False,
+    "source": "Working Together 2023",
+    "met": None,
+    "closed_by": None,
+    "superseded_by": None,
+    "child": CHILD,
+}
 
 
 def test_staff_are_told_by_user_id_with_the_address_the_staff_directory_holds(notify, smtp, token_for):
@@ -133,39 +209,73 @@ def test_staff_are_told_by_user_id_with_the_address_the_staff_directory_holds(no
     staff_member(ctx, "tm-1", "Terry Manager", "terry@council.example", role="team_manager")
     deliver_event(ctx, "plan.activated.v1", LINKED_PLAN, subject="plan-1")  # the key worker by user id, no address
     deliver_event(ctx, "deadline.overdue.v1", OVERDUE, subject="case-1")
-    deliver_event(ctx, "deadline.approaching.v1", {
-        **OVERDUE, "deadline_id": "d-2", "rule_id": "review", "kind": "review_conference",
-        "name": "Review conference", "owner": "team_manager", "status": "approaching", "due_on": "2027-02-03",
-        "latest_on": "2027-02-03", "assignee": {"user": "tm-1", "name": "Terry Manager"}}, subject="case-1")
-    deliver_event(ctx, "lookup.performed.v1", {
-        "lookup_id": "l-1", "performed_at": "2026-11-23T10:00:00+00:00", "partner": "nurse-1",
-        "partner_role": "partner", "authority": "ENG", "child_id": "child-1", "plan_id": "plan-1",
-        "key_worker": "Sam Social", "subject_of_plan": True, "plan_status": "in_force", "key_worker_user": "sw-1",
-        "child": CHILD}, subject="child-1")
+    deliver_event(
+        ctx,
+        "deadline.approaching.v1",
+        {
+            **OVERDUE,
+            "deadline_id": "d-2",
+            "rule_id": "review",
+            "kind": "review_conference",
+            "name": "Review conference",
+            "owner": "team_manager",
+            "status": "approaching",
+            "due_on": "2027-02-03",
+            "latest_on": "2027-02-03",
+            "assignee": {"user": "tm-1", "name": "Terry Manager"},
+        },
+        subject="case-1",
+    )
+    deliver_event(
+        ctx,
+        "lookup.performed.v1",
+        {
+            "lookup_id": "l-1",
+            "performed_at": "2026-11-23T10:00:00+00:00",
+            "partner": "nurse-1",
+            "partner_role": "partner",
+            "authority": "ENG",
+            "child_id": "child-1",
+            "plan_id": "plan-1",
+            "key_worker": "Sam Social",
+            "subject_of_plan": True,
+            "plan_status": "in_force",
+            "key_worker_user": "sw-1",
+            "child": CHILD,
+        },
+        subject="child-1",
+    )
     assert mailer_of(notify).run_once() == 3
     subjects = [m["Subject"] for m in sent_to(received, "sam.social@council.example")]
-    assert subjects == ["OVERDUE: First core group meeting for Ana Jones (was due Monday 16 November 2026)",
-                        "A partner looked up Ana Jones, on your plan"]
+    assert subjects == [
+        "OVERDUE: First core group meeting for Ana Jones (was due Monday 16 November 2026)",
+        "A partner looked up Ana Jones, on your plan",
+    ]
     [due] = sent_to(received, "terry@council.example")
     assert due["Subject"] == "Due Wednesday 3 February 2027: Review conference for Ana Jones"
     assert "Who must act: Terry Manager (team manager)" in due.get_body(("plain",)).get_content()
     stored = ctx.store.collection("messages").find({"channel": "inbox"})
     assert sorted((m["event_type"], m["recipient"]["user"], m["recipient"]["name"]) for m in stored) == [
-        ("deadline.approaching.v1", "tm-1", "Terry Manager"), ("deadline.overdue.v1", "sw-1", "Sam Social"),
-        ("lookup.performed.v1", "sw-1", "Sam Social")]
+        ("deadline.approaching.v1", "tm-1", "Terry Manager"),
+        ("deadline.overdue.v1", "sw-1", "Sam Social"),
+        ("lookup.performed.v1", "sw-1", "Sam Social"),
+    ]
 
     # The inbox is the user's by their token's sub: no email claim is needed.
     sam = bearer(token_for("social_worker", user="sw-1"))
     terry = bearer(token_for("team_manager", user="tm-1"))
     other = bearer(token_for("social_worker", user="sw-9", email="sam.social@council.example"))
     box = client.get("/v1/inbox", headers=sam).json
-    assert box["unread"] == 2 and [m["event_type"] for m in box["items"]] == ["lookup.performed.v1",
-                                                                              "deadline.overdue.v1"]
+    assert box["unread"] == 2 and [m["event_type"] for m in box["items"]] == [
+        "lookup.performed.v1",
+        "deadline.overdue.v1",
+    ]
     lookup = box["items"][0]
     assert "Ana Jones" in lookup["body"] and "Sam Social" in lookup["body"] and "nurse-1" in lookup["body"]
     assert CHILD["nhs_number"] not in lookup["subject"] + lookup["body"]
     assert [m["event_type"] for m in client.get("/v1/inbox", headers=terry).json["items"]] == [
-        "deadline.approaching.v1"]
+        "deadline.approaching.v1"
+    ]
     # Someone else with the same email claim does not read messages addressed to sw-1.
     assert client.get("/v1/inbox", headers=other).json["items"] == []
     first = box["items"][0]["id"]
@@ -185,15 +295,20 @@ def test_a_message_addressed_by_email_alone_is_read_by_the_user_with_that_addres
     [message] = ctx.store.collection("messages").find({"channel": "inbox"})
     assert message["recipient"]["user"] is None and message["recipient"]["email"] == "sam.social@council.example"
     older = {k: v for k, v in message.items() if k != "version"}
-    older.update(_id="msg_older", created_at=message["created_at"] - 60,
-                 recipient={k: v for k, v in message["recipient"].items() if k != "user"})
+    older.update(
+        _id="msg_older",
+        created_at=message["created_at"] - 60,
+        recipient={k: v for k, v in message["recipient"].items() if k != "user"},
+    )
     ctx.store.collection("messages").insert_one(older)  # as stored before: no user in the recipient
 
     by_address = bearer(token_for("social_worker", user="sw-1", email="Sam.Social@council.example"))
     box = client.get("/v1/inbox", headers=by_address).json
     assert [m["id"] for m in box["items"]] == [message["_id"], "msg_older"] and box["unread"] == 2
-    assert client.get("/v1/inbox", query_string={"page_size": 1, "page": 2}, headers=by_address).json[
-        "items"][0]["id"] == "msg_older"
+    assert (
+        client.get("/v1/inbox", query_string={"page_size": 1, "page": 2}, headers=by_address).json["items"][0]["id"]
+        == "msg_older"
+    )
     assert client.post("/v1/inbox/msg_older/read", headers=by_address).status_code == 200
     # Without that address (the same user, no email claim) they are not theirs.
     assert client.get("/v1/inbox", headers=bearer(token_for("social_worker", user="sw-1"))).json["items"] == []
@@ -205,9 +320,19 @@ def test_an_smtp_server_down_is_retried_and_nothing_is_lost(make_settings, smtp)
     app = create_app(make_settings("notify", CPP_NOTIFY_SMTP_HOST="127.0.0.1", CPP_NOTIFY_SMTP_PORT=str(port)))
     ctx = app.extensions["cpp"]
     deliver_event(ctx, "plan.activated.v1", PLAN, subject="plan-1")
-    deliver_event(ctx, "conference.cancelled.v1", {"conference_id": "conf-2", "case_id": "case-1", "child_id": "child-1",
-                                                   "kind": "review", "scheduled_for": "2027-02-03", "reason": "moved",
-                                                   "plan_id": "plan-1"})
+    deliver_event(
+        ctx,
+        "conference.cancelled.v1",
+        {
+            "conference_id": "conf-2",
+            "case_id": "case-1",
+            "child_id": "child-1",
+            "kind": "review",
+            "scheduled_for": "2027-02-03",
+            "reason": "moved",
+            "plan_id": "plan-1",
+        },
+    )
     mailer = mailer_of(app)
     assert mailer.run_once() == 0
     messages = ctx.store.collection("messages").find({"channel": "email"})
@@ -254,9 +379,19 @@ def test_a_plugin_adds_a_channel_changes_recipients_and_rewords_a_letter(notify,
     ctx.plugins = Plugins(["england"], extra=[("texts", plugin)])
     ctx.extensions.pop("notify")
     deliver_event(ctx, "plan.activated.v1", PLAN, subject="plan-1")
-    deliver_event(ctx, "conference.cancelled.v1", {"conference_id": "conf-2", "case_id": "case-1", "child_id": "child-1",
-                                                   "kind": "review", "scheduled_for": "2027-02-03", "reason": "moved",
-                                                   "plan_id": "plan-1"})
+    deliver_event(
+        ctx,
+        "conference.cancelled.v1",
+        {
+            "conference_id": "conf-2",
+            "case_id": "case-1",
+            "child_id": "child-1",
+            "kind": "review",
+            "scheduled_for": "2027-02-03",
+            "reason": "moved",
+            "plan_id": "plan-1",
+        },
+    )
     assert mailer_of(notify).run_once() == 5  # 3 emails, and a text to each parent (one has no email)
     assert sorted(m["recipient"]["name"] for m in plugin.sent) == ["Alex Parent", "Jo Parent"]
     assert plugin.sent[0]["subject"] == "Meeting off: Wednesday 3 February 2027"

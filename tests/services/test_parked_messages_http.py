@@ -4,6 +4,7 @@ without their narrative, read without taking them off the queue, and a 503
 naming the broker when it cannot be reached. The bus is kombu's in-memory
 transport here; tests/integration/test_parked_messages_broker.py reads a
 real RabbitMQ."""
+
 from __future__ import annotations
 
 import json
@@ -17,38 +18,76 @@ from cpp_notify.app import create_app as create_notify_app
 from cpp_plans.app import create_app as create_plans_app
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_shared.contracts.topology import parked_queue_name
-from cpp_shared.messaging.consumer import (ATTEMPT_HEADER, ERROR_HEADER, HANDLER_HEADER, PARKED_AT_HEADER,
-                                           ROUTING_KEY_HEADER)
+from cpp_shared.messaging.consumer import (
+    ATTEMPT_HEADER,
+    ERROR_HEADER,
+    HANDLER_HEADER,
+    PARKED_AT_HEADER,
+    ROUTING_KEY_HEADER,
+)
 from cpp_shared.messaging.events import new_event
 from cpp_shared.messaging.topology import parked_queue
 from tests.helpers import bearer
 
-FACTORIES = {"plans": create_plans_app, "scheduler": create_scheduler_app, "notify": create_notify_app,
-             "docs": create_docs_app}
+FACTORIES = {
+    "plans": create_plans_app,
+    "scheduler": create_scheduler_app,
+    "notify": create_notify_app,
+    "docs": create_docs_app,
+}
 PATH = "/v1/admin/parked-messages"
 
 
 def case_opened(authority: str = "ENG", case_id: str | None = None) -> dict:
     case_id = case_id or f"case-{uuid.uuid4().hex[:8]}"
-    return new_event("case.opened.v1", source="/services/plans", subject=case_id, authority=authority, data={
-        "case_id": case_id, "child_id": "child-1", "opened_at": "2026-01-05T09:00:00+00:00",
-        "child": {"name": "Rosa Fictional", "date_of_birth": "2019-04-01", "nhs_number": "9434765919"},
-        "social_worker": {"user": "sw-1", "name": "Sam Social"}, "team_manager": None, "team": "North"})
+    return new_event(
+        "case.opened.v1",
+        source="/services/plans",
+        subject=case_id,
+        authority=authority,
+        data={
+            "case_id": case_id,
+            "child_id": "child-1",
+            "opened_at": "2026-01-05T09:00:00+00:00",
+            "child": {"name": "Rosa Fictional", "date_of_birth": "2019-04-01", "nhs_number": "9434765919"},
+            "social_worker": {"user": "sw-1", "name": "Sam Social"},
+            "team_manager": None,
+            "team": "North",
+        },
+    )
 
 
-def park(url: str, service: str, body, *, error: str = "KeyError: 'plan_id'", attempts: int = 6,
-         parked_at: float = 1767603600.0, message_id: str | None = None) -> None:
+def park(
+    url: str,
+    service: str,
+    body,
+    *,
+    error: str = "KeyError: 'plan_id'",
+    attempts: int = 6,
+    parked_at: float = 1767603600.0,
+    message_id: str | None = None,
+) -> None:
     """A message as the consumer parks it: the body as it came, the reason in the headers."""
     raw = body if isinstance(body, (bytes, str)) else json.dumps(body)
     with Connection(url) as conn:
         channel = conn.channel()
         parked_queue(service)(channel).declare()
-        Producer(channel).publish(raw, exchange="", routing_key=parked_queue_name(service), delivery_mode=2,
-                                  content_type="application/cloudevents+json", content_encoding="utf-8",
-                                  message_id=message_id or (body.get("id") if isinstance(body, dict) else None),
-                                  headers={ERROR_HEADER: error, HANDLER_HEADER: "on_case_opened",
-                                           ATTEMPT_HEADER: attempts, PARKED_AT_HEADER: parked_at,
-                                           ROUTING_KEY_HEADER: body.get("type") if isinstance(body, dict) else ""})
+        Producer(channel).publish(
+            raw,
+            exchange="",
+            routing_key=parked_queue_name(service),
+            delivery_mode=2,
+            content_type="application/cloudevents+json",
+            content_encoding="utf-8",
+            message_id=message_id or (body.get("id") if isinstance(body, dict) else None),
+            headers={
+                ERROR_HEADER: error,
+                HANDLER_HEADER: "on_case_opened",
+                ATTEMPT_HEADER: attempts,
+                PARKED_AT_HEADER: parked_at,
+                ROUTING_KEY_HEADER: body.get("type") if isinstance(body, dict) else "",
+            },
+        )
 
 
 def drain(url: str, service: str) -> list[dict]:
@@ -65,7 +104,9 @@ def drain(url: str, service: str) -> list[dict]:
 def memory_bus():
     url = f"memory://parked-{uuid.uuid4().hex[:8]}/"
     yield url
-    with Connection(url) as conn:  # the in-memory transport's queues are the process's, whatever the address: empty them
+    with Connection(
+        url
+    ) as conn:  # the in-memory transport's queues are the process's, whatever the address: empty them
         channel = conn.channel()
         for service in FACTORIES:
             channel.queue_purge(parked_queue_name(service))  # (a queue without bindings is not deleted)
@@ -76,8 +117,7 @@ def admin(token_for, authority="ENG"):
 
 
 @pytest.mark.parametrize("service", sorted(FACTORIES))
-def test_only_an_admin_reads_the_parked_messages_and_a_broker_that_is_down_is_a_503(service, make_settings,
-                                                                                    token_for):
+def test_only_an_admin_reads_the_parked_messages_and_a_broker_that_is_down_is_a_503(service, make_settings, token_for):
     client = FACTORIES[service](make_settings(service)).test_client()  # its broker's port is closed
     for role in ("social_worker", "team_manager", "chair", "partner", "auditor"):
         assert client.get(PATH, headers=bearer(token_for(role))).status_code == 403
@@ -93,8 +133,7 @@ def test_the_parked_events_of_the_admins_authority_without_their_narrative(make_
     first, second, brm = case_opened(), case_opened(), case_opened("BRM")
     park(memory_bus, "scheduler", first, attempts=6)
     park(memory_bus, "scheduler", brm)
-    park(memory_bus, "scheduler", b"{not json", error="MalformedEvent: not a CloudEvent", attempts=1,
-         message_id="m-1")
+    park(memory_bus, "scheduler", b"{not json", error="MalformedEvent: not a CloudEvent", attempts=1, message_id="m-1")
     park(memory_bus, "scheduler", second, error="x" * 3000)
     client = create_scheduler_app(make_settings("scheduler", CPP_BROKER_URL=memory_bus)).test_client()
 

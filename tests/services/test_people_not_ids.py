@@ -11,6 +11,7 @@ bound for it (as RabbitMQ would), and then what each person finds and reads:
   document (HTML, and PDF as pdftotext reads it) holds a 32-hex or
   uuid-shaped id, and every one names the child.
 """
+
 from __future__ import annotations
 
 import re
@@ -64,20 +65,41 @@ def ok(resp, status=200):
 @pytest.fixture
 def platform(plans_app, make_settings, smtp):  # noqa: F811 - the fixture imported above
     controller, _ = smtp
-    notify = create_notify_app(make_settings(
-        "notify", CPP_NOTIFY_SMTP_HOST="127.0.0.1", CPP_NOTIFY_SMTP_PORT=str(controller.port),
-        CPP_NOTIFY_MAIL_FROM="cp-team@council.example", CPP_NOTIFY_RETRY_SCHEDULE="0.05,0.1"))
-    return {"plans": plans_app, "scheduler": create_scheduler_app(make_settings("scheduler")), "notify": notify,
-            "docs": create_docs_app(make_settings("docs"))}
+    notify = create_notify_app(
+        make_settings(
+            "notify",
+            CPP_NOTIFY_SMTP_HOST="127.0.0.1",
+            CPP_NOTIFY_SMTP_PORT=str(controller.port),
+            CPP_NOTIFY_MAIL_FROM="cp-team@council.example",
+            CPP_NOTIFY_RETRY_SCHEDULE="0.05,0.1",
+        )
+    )
+    return {
+        "plans": plans_app,
+        "scheduler": create_scheduler_app(make_settings("scheduler")),
+        "notify": notify,
+        "docs": create_docs_app(make_settings("docs")),
+    }
 
 
 @pytest.fixture
 def people(token_for):
     return {
-        "sw": bearer(token_for("social_worker", user="sw-1", name="Sam Social", email="sam.social@council.example",
-                               team="Area North", manager="tm-1")),
-        "tm": bearer(token_for("team_manager", user="tm-1", name="Tia Manager", email="tia.manager@council.example",
-                               team="Area North")),
+        "sw": bearer(
+            token_for(
+                "social_worker",
+                user="sw-1",
+                name="Sam Social",
+                email="sam.social@council.example",
+                team="Area North",
+                manager="tm-1",
+            )
+        ),
+        "tm": bearer(
+            token_for(
+                "team_manager", user="tm-1", name="Tia Manager", email="tia.manager@council.example", team="Area North"
+            )
+        ),
         "chair": bearer(token_for("chair", user="chair-1", name="Chris Chair", email="chris.chair@council.example")),
     }
 
@@ -99,20 +121,46 @@ def test_every_worker_finds_their_work_and_everything_read_names_the_child(platf
 
     d0 = ENG.on_or_before(date.today() - timedelta(days=90))[0]
     on = lambda days: (d0 + timedelta(days=days)).isoformat()  # noqa: E731
-    child_id = new_child(plans, sw, given_names="Ana", family_name="Parent", date_of_birth="2019-05-31",
-                         identifiers=[{"scheme": "nhs_number", "value": "9434765919"}])
+    child_id = new_child(
+        plans,
+        sw,
+        given_names="Ana",
+        family_name="Parent",
+        date_of_birth="2019-05-31",
+        identifiers=[{"scheme": "nhs_number", "value": "9434765919"}],
+    )
     case = ok(plans.post("/v1/cases", json={"child_id": child_id}, headers=sw), 201)
     assert case["social_worker"] == {"user": "sw-1", "name": "Sam Social"}
     assert case["team_manager"] == {"user": "tm-1", "name": "Tia Manager"} and case["team"] == "Area North"
     case_id = case["id"]
     ok(plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": on(0)}, headers=sw), 201)
-    ok(plans.post(f"/v1/cases/{case_id}/enquiry-outcome", headers=sw,
-                  json={"completed_on": on(2), "conference_required": True}))
-    conference = ok(plans.post(f"/v1/cases/{case_id}/conferences", headers=sw,
-                               json={"kind": "initial", "scheduled_for": on(10), "chair": "chair-1"}), 201)
-    report = ok(plans.post(f"/v1/conferences/{conference['id']}/reports", headers=sw, json={
-        "findings": "Ana was seen at home and at nursery.", "child_seen": [{"on": on(3), "alone": True}],
-        "drafted_on": on(5)}), 201)
+    ok(
+        plans.post(
+            f"/v1/cases/{case_id}/enquiry-outcome",
+            headers=sw,
+            json={"completed_on": on(2), "conference_required": True},
+        )
+    )
+    conference = ok(
+        plans.post(
+            f"/v1/cases/{case_id}/conferences",
+            headers=sw,
+            json={"kind": "initial", "scheduled_for": on(10), "chair": "chair-1"},
+        ),
+        201,
+    )
+    report = ok(
+        plans.post(
+            f"/v1/conferences/{conference['id']}/reports",
+            headers=sw,
+            json={
+                "findings": "Ana was seen at home and at nursery.",
+                "child_seen": [{"on": on(3), "alone": True}],
+                "drafted_on": on(5),
+            },
+        ),
+        201,
+    )
     ok(plans.post(f"/v1/reports/{report['id']}/submit", json={"on": on(6)}, headers=sw))
     bus()
 
@@ -122,11 +170,18 @@ def test_every_worker_finds_their_work_and_everything_read_names_the_child(platf
     assert waiting["waiting_days"] >= 1 and not ID_SHAPED.search(waiting["summary"])
     ok(plans.post(f"/v1/reports/{report['id']}/countersign", json={"on": on(7)}, headers=tm))
 
-    outline = {**OUTLINE, "key_worker": {"user": "sw-1", "phone": "020 7946 0000"},
-               "core_group": [*OUTLINE["core_group"][:2],
-                              {**OUTLINE["core_group"][2], "email": "alex.parent@home.example"}]}
-    held = ok(plans.post(f"/v1/conferences/{conference['id']}/outcome", headers=chair, json={
-        "held_on": on(10), "plan_required": True, "outline_plan": outline}))
+    outline = {
+        **OUTLINE,
+        "key_worker": {"user": "sw-1", "phone": "020 7946 0000"},
+        "core_group": [*OUTLINE["core_group"][:2], {**OUTLINE["core_group"][2], "email": "alex.parent@home.example"}],
+    }
+    held = ok(
+        plans.post(
+            f"/v1/conferences/{conference['id']}/outcome",
+            headers=chair,
+            json={"held_on": on(10), "plan_required": True, "outline_plan": outline},
+        )
+    )
     plan_id = held["plan"]["id"]
     assert held["plan"]["key_worker_user"] == "sw-1" and held["conference"]["chair"]["name"] == "Chris Chair"
     bus()
@@ -140,17 +195,52 @@ def test_every_worker_finds_their_work_and_everything_read_names_the_child(platf
     bus()
     late = working_days_after(latest, 3)
     assert late < date.today()
-    ok(plans.post(f"/v1/plans/{plan_id}/core-group-meetings", headers=sw, json={
-        "held_on": late.isoformat(), "detailed_plan_agreed": True, "attendees": [{"name": "Alex Parent"}],
-        "plan": {**DETAILED, "key_worker": {"user": "sw-1", "phone": "020 7946 0000"},
-                 "core_group": outline["core_group"]}}), 201)
-    ok(plans.post(f"/v1/plans/{plan_id}/visits", headers=sw, json={
-        "visited_on": late.isoformat(), "announced": False, "child_seen": True, "seen_alone": True,
-        "by": "Sam Social"}), 201)
-    review = ok(plans.post(f"/v1/cases/{case_id}/conferences", headers=sw, json={
-        "kind": "review", "scheduled_for": (late + timedelta(days=7)).isoformat(), "chair": "chair-1"}), 201)
-    ok(plans.post(f"/v1/conferences/{review['id']}/outcome", headers=chair, json={
-        "held_on": (late + timedelta(days=7)).isoformat(), "decision": "continue"}))
+    ok(
+        plans.post(
+            f"/v1/plans/{plan_id}/core-group-meetings",
+            headers=sw,
+            json={
+                "held_on": late.isoformat(),
+                "detailed_plan_agreed": True,
+                "attendees": [{"name": "Alex Parent"}],
+                "plan": {
+                    **DETAILED,
+                    "key_worker": {"user": "sw-1", "phone": "020 7946 0000"},
+                    "core_group": outline["core_group"],
+                },
+            },
+        ),
+        201,
+    )
+    ok(
+        plans.post(
+            f"/v1/plans/{plan_id}/visits",
+            headers=sw,
+            json={
+                "visited_on": late.isoformat(),
+                "announced": False,
+                "child_seen": True,
+                "seen_alone": True,
+                "by": "Sam Social",
+            },
+        ),
+        201,
+    )
+    review = ok(
+        plans.post(
+            f"/v1/cases/{case_id}/conferences",
+            headers=sw,
+            json={"kind": "review", "scheduled_for": (late + timedelta(days=7)).isoformat(), "chair": "chair-1"},
+        ),
+        201,
+    )
+    ok(
+        plans.post(
+            f"/v1/conferences/{review['id']}/outcome",
+            headers=chair,
+            json={"held_on": (late + timedelta(days=7)).isoformat(), "decision": "continue"},
+        )
+    )
     bus()
 
     # The social worker's own work: the case and its deadlines, by the child's name.
@@ -158,25 +248,30 @@ def test_every_worker_finds_their_work_and_everything_read_names_the_child(platf
     assert [(c["id"], c["child"]["name"], c["key_worker"]["name"]) for c in mine] == [(case_id, CHILD, "Sam Social")]
     assert ok(plans.get("/v1/cases?team=mine", headers=tm))["total"] == 1
     deadlines = ok(scheduler.get("/v1/deadlines?assignee=me", headers=sw))["items"]
-    assert deadlines and all(d["child"]["name"] == CHILD and d["assignee"]["name"] == "Sam Social"
-                             for d in deadlines)
-    assert all(d["assignee"]["user"] == "tm-1"
-               for d in ok(scheduler.get("/v1/deadlines?assignee=me", headers=tm))["items"])
+    assert deadlines and all(d["child"]["name"] == CHILD and d["assignee"]["name"] == "Sam Social" for d in deadlines)
+    assert all(
+        d["assignee"]["user"] == "tm-1" for d in ok(scheduler.get("/v1/deadlines?assignee=me", headers=tm))["items"]
+    )
 
     # The inbox, by user id: named messages, the overdue step's "done, N working days late" among them.
     mailer_of(apps["notify"]).run_once()
     inbox = ok(notify.get("/v1/inbox?page_size=200", headers=sw))["items"]
     assert inbox and all(m["recipient"]["user"] == "sw-1" for m in inbox)
     assert any(re.search(r"done, \d+ working days? late", m["subject"] + m["body"]) for m in inbox), [
-        m["subject"] for m in inbox]
+        m["subject"] for m in inbox
+    ]
     stored = apps["notify"].extensions["cpp"].store.collection("messages").find({})
-    emails = [(", ".join(rcpts), m["Subject"], m.get_body(preferencelist=("plain",)).get_content())
-              for rcpts, m in received.messages]
+    emails = [
+        (", ".join(rcpts), m["Subject"], m.get_body(preferencelist=("plain",)).get_content())
+        for rcpts, m in received.messages
+    ]
     assert {r for r, _, _ in emails} == {"sam.social@council.example", "alex.parent@home.example"}
     assert all(m["recipient"]["user"] or m["recipient"]["email"] for m in stored)  # each reaches someone
-    for where, subject, body in [("inbox", m["subject"], m["body"]) for m in inbox] + [
-            (f"stored {m['channel']}", m["subject"], m["body"]) for m in stored] + [
-            (f"email to {r}", s, b) for r, s, b in emails]:
+    for where, subject, body in (
+        [("inbox", m["subject"], m["body"]) for m in inbox]
+        + [(f"stored {m['channel']}", m["subject"], m["body"]) for m in stored]
+        + [(f"email to {r}", s, b) for r, s, b in emails]
+    ):
         text = f"{subject}\n{body}"
         assert not ID_SHAPED.search(text), (where, text)
         assert "Ana" in text, (where, text)
@@ -185,8 +280,12 @@ def test_every_worker_finds_their_work_and_everything_read_names_the_child(platf
     Renderer(apps["docs"].extensions["cpp"]).run_once(use_lease=False)
     listing = ok(docs.get(f"/v1/plans/{plan_id}/documents", headers=sw))["documents"]
     listing += ok(docs.get(f"/v1/cases/{case_id}/documents", headers=sw))["documents"]
-    assert {d["kind"] for d in listing} >= {"professional_plan", "family_plan", "core_group_record",
-                                              "conference_record"}
+    assert {d["kind"] for d in listing} >= {
+        "professional_plan",
+        "family_plan",
+        "core_group_record",
+        "conference_record",
+    }
     for doc in {d["url"]: d for d in listing}.values():
         got = docs.get(doc["url"], headers=sw)
         assert got.status_code == 200, doc

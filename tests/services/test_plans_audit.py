@@ -1,4 +1,5 @@
 """The plans service's audit log: every read and write, hash-chained."""
+
 from __future__ import annotations
 
 import json
@@ -22,9 +23,17 @@ def test_writes_and_reads_are_audited_in_order(plans, plans_store, token_for):
     page = plans.get("/v1/audit", headers=bearer(token_for("auditor", user="au-1"))).json
     entries = [r["entry"] for r in page["records"]]
     assert [(e["action"], e["actor"], e["role"]) for e in entries] == [
-        ("create", "sw-1", "social_worker"), ("read", "tm-1", "team_manager")]
-    assert all(e["record_type"] == "case" and e["record_id"] == case_id and e["child_id"] == "child-1"
-               and e["authority"] == "ENG" and e["request_id"] for e in entries)
+        ("create", "sw-1", "social_worker"),
+        ("read", "tm-1", "team_manager"),
+    ]
+    assert all(
+        e["record_type"] == "case"
+        and e["record_id"] == case_id
+        and e["child_id"] == "child-1"
+        and e["authority"] == "ENG"
+        and e["request_id"]
+        for e in entries
+    )
     seqs = [r["seq"] for r in page["records"]]
     assert seqs == [1, 2] and page["records"][1]["prev_hash"] == page["records"][0]["hash"]
     assert plans_store.verify_log("audit").ok
@@ -32,7 +41,12 @@ def test_writes_and_reads_are_audited_in_order(plans, plans_store, token_for):
 
 def test_a_refused_write_leaves_no_audit_entry(plans, plans_store, token_for):
     assert plans.post("/v1/cases", json={}, headers=bearer(token_for())).status_code == 422
-    assert plans.post("/v1/cases", json={"child_id": ensure_child(plans, "c")}, headers=bearer(token_for("partner"))).status_code == 403
+    assert (
+        plans.post(
+            "/v1/cases", json={"child_id": ensure_child(plans, "c")}, headers=bearer(token_for("partner"))
+        ).status_code
+        == 403
+    )
     assert plans_store.read_log("audit") == []
 
 
@@ -58,7 +72,9 @@ def test_the_audit_log_pages(plans, token_for):
 
 
 def test_another_authoritys_case_is_not_found(plans, plans_store, token_for):
-    plans_store.inner.collection("cases").insert_one({"_id": "theirs", "authority": "BRO", "child_id": "x", "status": "open"})
+    plans_store.inner.collection("cases").insert_one(
+        {"_id": "theirs", "authority": "BRO", "child_id": "x", "status": "open"}
+    )
     assert plans.get("/v1/cases/theirs", headers=bearer(token_for())).status_code == 404
     assert plans_store.read_log("audit") == [], "nothing was read, so nothing is audited"
 
@@ -66,8 +82,9 @@ def test_another_authoritys_case_is_not_found(plans, plans_store, token_for):
 def cpp_audit_verify(data_dir):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CPP_")}
     env.update({"CPP_DATA_DIR": str(data_dir), "CPP_MODE": "development"})
-    return subprocess.run([sys.executable, "-m", "cpp_shared.cli", "audit", "verify"], env=env, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "cpp_shared.cli", "audit", "verify"], env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_cpp_audit_verify_detects_a_tampered_entry(plans, plans_store, token_for, data_dir):
@@ -90,8 +107,7 @@ def test_cpp_audit_verify_detects_a_tampered_entry(plans, plans_store, token_for
     assert "BROKEN at entry 4" in broken.stderr, broken.stderr
 
 
-def test_a_listings_read_entries_are_committed_with_other_requests_units(plans, plans_store, token_for,
-                                                                          monkeypatch):
+def test_a_listings_read_entries_are_committed_with_other_requests_units(plans, plans_store, token_for, monkeypatch):
     """The cases and plans listings append an entry for each record listed
     and hand them, in one unit, to the group commit that the other audited
     reads share (group_commit.py): under load they share its commits."""
@@ -104,8 +120,7 @@ def test_a_listings_read_entries_are_committed_with_other_requests_units(plans, 
 
     def spy(self, uow):
         ops = getattr(uow, "inner", uow).ops  # (the service's store may be a scoped view)
-        handed.append([(op[2]["action"], op[2]["record_type"], op[2]["record_id"]) for op in ops
-                       if op[0] == "append"])
+        handed.append([(op[2]["action"], op[2]["record_type"], op[2]["record_id"]) for op in ops if op[0] == "append"])
         return commit(self, uow)
 
     monkeypatch.setattr(group_commit.GroupCommitter, "commit", spy)

@@ -1,4 +1,5 @@
 """Fuzzing the plans service's API (see fuzzing.py), as four roles."""
+
 from __future__ import annotations
 
 import pytest

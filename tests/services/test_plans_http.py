@@ -1,4 +1,5 @@
 """The plans service over HTTP (Flask test client, real SQLite store)."""
+
 import time
 
 import pytest
@@ -31,12 +32,15 @@ def test_opening_a_case_stores_it_and_its_event_together(plans, plans_store, tok
     assert got.status_code == 200 and got.json["id"] == case["id"]
 
 
-@pytest.mark.parametrize("headers", [
-    {},
-    {"Authorization": "Basic dXNlcjpwYXNz"},
-    {"Authorization": "Bearer not-a-jwt"},
-    {"Authorization": "Bearer "},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"Authorization": "Bearer not-a-jwt"},
+        {"Authorization": "Bearer "},
+    ],
+)
 def test_missing_or_bad_token_is_401_and_nothing_is_written(plans, plans_store, headers):
     resp = plans.post("/v1/cases", json={"child_id": "child-1"}, headers=headers)
     assert resp.status_code == 401
@@ -64,8 +68,15 @@ def test_a_token_for_another_authority_is_403(plans, plans_store, token_for):
     assert nothing_written(plans_store)
 
 
-@pytest.mark.parametrize("body,field", [({}, "child_id"), ({"child_id": ""}, "child_id"), ({"child_id": 12}, "child_id"),
-                                        ({"child_id": "c", "extra": 1}, "extra")])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({}, "child_id"),
+        ({"child_id": ""}, "child_id"),
+        ({"child_id": 12}, "child_id"),
+        ({"child_id": "c", "extra": 1}, "extra"),
+    ],
+)
 def test_bad_input_is_422_with_field_errors_and_nothing_written(plans, plans_store, token_for, body, field):
     resp = plans.post("/v1/cases", json=body, headers=bearer(token_for()))
     assert resp.status_code == 422

@@ -1,6 +1,7 @@
 """A case over HTTP from its strategy discussion to the end of its plan:
 each state, version and event (the whole lifecycle test grows with the
 plans resource: core groups, visits and escalations come next)."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -20,8 +21,11 @@ OUTLINE = {
 
 
 def events_of(store):
-    return [(m.routing_key, m.body["subject"], m.body["data"]) for m in store.outbox_pending(1000)
-            if m.routing_key != "staff.updated.v1"]
+    return [
+        (m.routing_key, m.body["subject"], m.body["data"])
+        for m in store.outbox_pending(1000)
+        if m.routing_key != "staff.updated.v1"
+    ]
 
 
 def test_a_case_from_strategy_discussion_to_the_end_of_its_plan(plans, plans_store, token_for):
@@ -33,24 +37,37 @@ def test_a_case_from_strategy_discussion_to_the_end_of_its_plan(plans, plans_sto
     case_id = case["id"]
     assert case["status"] == "enquiries"
 
-    sd = plans.post(f"/v1/cases/{case_id}/strategy-discussions", headers=sw,
-                    json={"held_on": d0.isoformat(), "attendees": [{"name": "PC Lane", "agency": "police"}]})
+    sd = plans.post(
+        f"/v1/cases/{case_id}/strategy-discussions",
+        headers=sw,
+        json={"held_on": d0.isoformat(), "attendees": [{"name": "PC Lane", "agency": "police"}]},
+    )
     assert sd.status_code == 201, sd.json
 
     # No conference before the enquiry outcome says one is needed.
-    early = plans.post(f"/v1/cases/{case_id}/conferences", json={"kind": "initial", "scheduled_for": d0.isoformat()},
-                       headers=sw)
+    early = plans.post(
+        f"/v1/cases/{case_id}/conferences", json={"kind": "initial", "scheduled_for": d0.isoformat()}, headers=sw
+    )
     assert early.status_code == 409
 
-    out = plans.post(f"/v1/cases/{case_id}/enquiry-outcome", headers=sw,
-                     json={"completed_on": (d0 + timedelta(days=7)).isoformat(), "conference_required": True})
+    out = plans.post(
+        f"/v1/cases/{case_id}/enquiry-outcome",
+        headers=sw,
+        json={"completed_on": (d0 + timedelta(days=7)).isoformat(), "conference_required": True},
+    )
     assert out.status_code == 200 and out.json["status"] == "conference_pending" and out.json["version"] == 3
 
-    conf = plans.post(f"/v1/cases/{case_id}/conferences", headers=sw,
-                      json={"kind": "initial", "scheduled_for": (d0 + timedelta(days=14)).isoformat()})
+    conf = plans.post(
+        f"/v1/cases/{case_id}/conferences",
+        headers=sw,
+        json={"kind": "initial", "scheduled_for": (d0 + timedelta(days=14)).isoformat()},
+    )
     assert conf.status_code == 201, conf.json
-    again = plans.post(f"/v1/cases/{case_id}/conferences", headers=sw,
-                       json={"kind": "initial", "scheduled_for": (d0 + timedelta(days=15)).isoformat()})
+    again = plans.post(
+        f"/v1/cases/{case_id}/conferences",
+        headers=sw,
+        json={"kind": "initial", "scheduled_for": (d0 + timedelta(days=15)).isoformat()},
+    )
     assert again.status_code == 409 and "already has an initial conference" in again.json["message"]
 
     # A social worker records but does not decide; the chair does.
@@ -69,31 +86,55 @@ def test_a_case_from_strategy_discussion_to_the_end_of_its_plan(plans, plans_sto
     versions = plans.get(f"/v1/plans/{plan['id']}/versions", headers=sw).json["versions"]
     assert [v["number"] for v in versions] == [1] and versions[0]["agreed"]["by"] == "chair-1"
 
-    review = plans.post(f"/v1/cases/{case_id}/conferences", headers=sw,
-                        json={"kind": "review", "scheduled_for": (d0 + timedelta(days=30)).isoformat()})
+    review = plans.post(
+        f"/v1/cases/{case_id}/conferences",
+        headers=sw,
+        json={"kind": "review", "scheduled_for": (d0 + timedelta(days=30)).isoformat()},
+    )
     assert review.status_code == 201
     revised = {**OUTLINE, "categories": ["neglect", "emotional_abuse"]}
-    rev = plans.post(f"/v1/conferences/{review.json['id']}/outcome", headers=chair,
-                     json={"held_on": (d0 + timedelta(days=30)).isoformat(), "decision": "revise", "plan": revised})
+    rev = plans.post(
+        f"/v1/conferences/{review.json['id']}/outcome",
+        headers=chair,
+        json={"held_on": (d0 + timedelta(days=30)).isoformat(), "decision": "revise", "plan": revised},
+    )
     assert rev.status_code == 200, rev.json
     assert rev.json["plan"]["plan_version"] == 2 and rev.json["plan"]["version"] == 2
     assert plans.get(f"/v1/plans/{plan['id']}/versions/1", headers=sw).json["content"]["categories"] == ["neglect"]
     assert plans.get(f"/v1/plans/{plan['id']}/versions/2", headers=sw).json["content"]["categories"] == [
-        "neglect", "emotional_abuse"]
+        "neglect",
+        "emotional_abuse",
+    ]
     assert plans.get(f"/v1/plans/{plan['id']}/versions/3", headers=sw).status_code == 404
 
-    final = plans.post(f"/v1/cases/{case_id}/conferences", headers=sw,
-                       json={"kind": "review", "scheduled_for": (d0 + timedelta(days=35)).isoformat()})
-    ended = plans.post(f"/v1/conferences/{final.json['id']}/outcome", headers=chair,
-                       json={"held_on": (d0 + timedelta(days=35)).isoformat(), "decision": "end"})
+    final = plans.post(
+        f"/v1/cases/{case_id}/conferences",
+        headers=sw,
+        json={"kind": "review", "scheduled_for": (d0 + timedelta(days=35)).isoformat()},
+    )
+    ended = plans.post(
+        f"/v1/conferences/{final.json['id']}/outcome",
+        headers=chair,
+        json={"held_on": (d0 + timedelta(days=35)).isoformat(), "decision": "end"},
+    )
     assert ended.status_code == 200, ended.json
     assert ended.json["plan"]["status"] == "ended" and ended.json["plan"]["ended"]["step_down"] == "child_in_need_plan"
     assert ended.json["case"]["status"] == "plan_ended"
 
     assert [e[0] for e in events_of(plans_store)] == [
-        "case.opened.v1", "strategy_discussion.held.v1", "enquiry.completed.v1", "conference.scheduled.v1",
-        "conference.held.v1", "plan.created.v1", "conference.scheduled.v1", "conference.held.v1",
-        "plan.version_agreed.v1", "conference.scheduled.v1", "conference.held.v1", "plan.ended.v1"]
+        "case.opened.v1",
+        "strategy_discussion.held.v1",
+        "enquiry.completed.v1",
+        "conference.scheduled.v1",
+        "conference.held.v1",
+        "plan.created.v1",
+        "conference.scheduled.v1",
+        "conference.held.v1",
+        "plan.version_agreed.v1",
+        "conference.scheduled.v1",
+        "conference.held.v1",
+        "plan.ended.v1",
+    ]
     created = next(e for e in events_of(plans_store) if e[0] == "plan.created.v1")
     assert created[1] == plan["id"] and created[2]["content"]["key_worker"]["name"] == "Sam Social"
     assert plans_store.verify_log("audit").ok
@@ -116,43 +157,73 @@ def test_bad_steps_are_422_with_the_field_and_nothing_written(plans, plans_store
         assert field in resp.json["errors"]["json"], resp.json
     assert plans_store.outbox_stats().pending == before
     assert plans.get(f"/v1/cases/{case_id}", headers=sw).json["version"] == 1
-    assert plans.post("/v1/cases/nope/strategy-discussions", json={"held_on": "2026-01-01"}, headers=sw).status_code == 404
+    assert (
+        plans.post("/v1/cases/nope/strategy-discussions", json={"held_on": "2026-01-01"}, headers=sw).status_code == 404
+    )
 
 
 def a_plan_to_conference(plans, sw, d0):
     case_id = plans.post("/v1/cases", json={"child_id": ensure_child(plans, "child-2")}, headers=sw).json["id"]
     plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": d0.isoformat()}, headers=sw)
-    plans.post(f"/v1/cases/{case_id}/enquiry-outcome", headers=sw,
-               json={"completed_on": d0.isoformat(), "conference_required": True})
-    return plans.post(f"/v1/cases/{case_id}/conferences", headers=sw,
-                      json={"kind": "initial", "scheduled_for": d0.isoformat()}).json["id"]
+    plans.post(
+        f"/v1/cases/{case_id}/enquiry-outcome",
+        headers=sw,
+        json={"completed_on": d0.isoformat(), "conference_required": True},
+    )
+    return plans.post(
+        f"/v1/cases/{case_id}/conferences", headers=sw, json={"kind": "initial", "scheduled_for": d0.isoformat()}
+    ).json["id"]
 
 
 FULL_OUTLINE = {
     **OUTLINE,
-    "outcomes": [{"id": "safe-home", "description": "Ana lives in a safe, clean home", "term": "short",
-                  "target_date": "2099-01-31", "how_progress_judged": "Home visits find the home safe"}],
-    "actions": [{"id": "clean", "what": "Clear the kitchen", "why": "Hygiene risk",
-                 "who": {"name": "Alex Parent", "kind": "family_member", "relationship": "mother"},
-                 "by_when": "2099-01-15", "outcome_id": "safe-home"}],
+    "outcomes": [
+        {
+            "id": "safe-home",
+            "description": "Ana lives in a safe, clean home",
+            "term": "short",
+            "target_date": "2099-01-31",
+            "how_progress_judged": "Home visits find the home safe",
+        }
+    ],
+    "actions": [
+        {
+            "id": "clean",
+            "what": "Clear the kitchen",
+            "why": "Hygiene risk",
+            "who": {"name": "Alex Parent", "kind": "family_member", "relationship": "mother"},
+            "by_when": "2099-01-15",
+            "outcome_id": "safe-home",
+        }
+    ],
     "review_arrangements": {"next_review_date": "2099-02-01", "how_progress_judged": "At the review conference"},
 }
 
 
-def test_an_outline_plan_with_dates_is_stored_as_json_and_dates_are_not_before_the_conference(plans, plans_store,
-                                                                                             token_for):
+def test_an_outline_plan_with_dates_is_stored_as_json_and_dates_are_not_before_the_conference(
+    plans, plans_store, token_for
+):
     sw, chair = bearer(token_for()), bearer(token_for("chair"))
     d0 = date.today() - timedelta(days=5)
     conf_id = a_plan_to_conference(plans, sw, d0)
-    early = {**FULL_OUTLINE, "actions": [{**FULL_OUTLINE["actions"][0], "by_when": (d0 - timedelta(days=1)).isoformat()}]}
-    bad = plans.post(f"/v1/conferences/{conf_id}/outcome", headers=chair,
-                     json={"held_on": d0.isoformat(), "plan_required": True, "outline_plan": early})
+    early = {
+        **FULL_OUTLINE,
+        "actions": [{**FULL_OUTLINE["actions"][0], "by_when": (d0 - timedelta(days=1)).isoformat()}],
+    }
+    bad = plans.post(
+        f"/v1/conferences/{conf_id}/outcome",
+        headers=chair,
+        json={"held_on": d0.isoformat(), "plan_required": True, "outline_plan": early},
+    )
     assert bad.status_code == 422
     assert "by_when" in bad.json["errors"]["json"]["outline_plan"]["actions"]["0"]
     assert plans_store.collection("plans").count_documents({}) == 0
 
-    good = plans.post(f"/v1/conferences/{conf_id}/outcome", headers=chair,
-                      json={"held_on": d0.isoformat(), "plan_required": True, "outline_plan": FULL_OUTLINE})
+    good = plans.post(
+        f"/v1/conferences/{conf_id}/outcome",
+        headers=chair,
+        json={"held_on": d0.isoformat(), "plan_required": True, "outline_plan": FULL_OUTLINE},
+    )
     assert good.status_code == 200, good.json
     stored = plans_store.collection("plans").find_one({"_id": good.json["plan"]["id"]})
     assert stored["content"]["actions"][0]["by_when"] == "2099-01-15"
@@ -161,8 +232,15 @@ def test_an_outline_plan_with_dates_is_stored_as_json_and_dates_are_not_before_t
 
 DETAILED = {
     **FULL_OUTLINE,
-    "monitoring": [{"who": "Hana Visitor", "agency": "NHS", "what": "Sees Ana at home", "contact_type": "home_visit",
-                    "frequency": {"every": 2, "unit": "weeks"}}],
+    "monitoring": [
+        {
+            "who": "Hana Visitor",
+            "agency": "NHS",
+            "what": "Sees Ana at home",
+            "contact_type": "home_visit",
+            "frequency": {"every": 2, "unit": "weeks"},
+        }
+    ],
     "contingency_plan": {"plan": "A legal planning meeting is called", "triggers": ["Ana is found alone at home"]},
 }
 
@@ -174,26 +252,47 @@ def test_every_step_of_a_plan_over_http(plans, plans_store, token_for):
     sw, chair = bearer(token_for("social_worker", user="sw-1")), bearer(token_for("chair", user="chair-1"))
     d0 = date.today() - timedelta(days=20)
     conf_id = a_plan_to_conference(plans, sw, d0)
-    plan = plans.post(f"/v1/conferences/{conf_id}/outcome", headers=chair,
-                      json={"held_on": d0.isoformat(), "plan_required": True, "outline_plan": OUTLINE}).json["plan"]
+    plan = plans.post(
+        f"/v1/conferences/{conf_id}/outcome",
+        headers=chair,
+        json={"held_on": d0.isoformat(), "plan_required": True, "outline_plan": OUTLINE},
+    ).json["plan"]
     plan_id = plan["id"]
     assert plan["terminology"]["enquiries"] == "section 47 enquiries"
 
     # The outline plan lacks what a detailed plan needs: the core group cannot agree it as it is.
-    lacking = plans.post(f"/v1/plans/{plan_id}/core-group-meetings", headers=sw,
-                         json={"held_on": d0.isoformat(), "detailed_plan_agreed": True})
+    lacking = plans.post(
+        f"/v1/plans/{plan_id}/core-group-meetings",
+        headers=sw,
+        json={"held_on": d0.isoformat(), "detailed_plan_agreed": True},
+    )
     assert lacking.status_code == 422 and "outcomes" in lacking.json["errors"]["json"]["plan"][0]
-    meeting = plans.post(f"/v1/plans/{plan_id}/core-group-meetings", headers=sw,
-                         json={"held_on": (d0 + timedelta(days=7)).isoformat(), "detailed_plan_agreed": True,
-                               "attendees": [{"name": "Alex Parent"}], "plan": DETAILED})
+    meeting = plans.post(
+        f"/v1/plans/{plan_id}/core-group-meetings",
+        headers=sw,
+        json={
+            "held_on": (d0 + timedelta(days=7)).isoformat(),
+            "detailed_plan_agreed": True,
+            "attendees": [{"name": "Alex Parent"}],
+            "plan": DETAILED,
+        },
+    )
     assert meeting.status_code == 201, meeting.json
     active = plans.get(f"/v1/plans/{plan_id}", headers=sw)
     assert active.json["status"] == "active" and active.json["plan_version"] == 2
     assert active.json["activated_on"] == (d0 + timedelta(days=7)).isoformat()
 
-    visit = plans.post(f"/v1/plans/{plan_id}/visits", headers=sw,
-                       json={"visited_on": (d0 + timedelta(days=8)).isoformat(), "announced": False,
-                             "child_seen": True, "seen_alone": True, "by": "Sam Social"})
+    visit = plans.post(
+        f"/v1/plans/{plan_id}/visits",
+        headers=sw,
+        json={
+            "visited_on": (d0 + timedelta(days=8)).isoformat(),
+            "announced": False,
+            "child_seen": True,
+            "seen_alone": True,
+            "by": "Sam Social",
+        },
+    )
     assert visit.status_code == 201, visit.json
 
     # Changes need the ETag as read; a stale one is refused.
@@ -206,17 +305,25 @@ def test_every_step_of_a_plan_over_http(plans, plans_store, token_for):
     assert first.headers["ETag"] != etag
     second = plans.patch(f"/v1/plans/{plan_id}", json={"familys_views": "We agree."}, headers={**sw, "If-Match": etag})
     assert second.status_code == 412
-    bad = plans.patch(f"/v1/plans/{plan_id}", json={"categories": ["bad"]}, headers={**sw, "If-Match": first.headers["ETag"]})
+    bad = plans.patch(
+        f"/v1/plans/{plan_id}", json={"categories": ["bad"]}, headers={**sw, "If-Match": first.headers["ETag"]}
+    )
     assert bad.status_code == 422 and "categories" in bad.json["errors"]["json"]
     versions = plans.get(f"/v1/plans/{plan_id}/versions", headers=sw).json["versions"]
     assert [(v["number"], v["agreed"]["at"]) for v in versions] == [
-        (1, "initial_conference"), (2, "core_group_meeting"), (3, "change")]
+        (1, "initial_conference"),
+        (2, "core_group_meeting"),
+        (3, "change"),
+    ]
 
     unknown = plans.post(f"/v1/plans/{plan_id}/escalations", headers=sw, json={"route": "wishful", "reason": "x"})
     assert unknown.status_code == 422
     assert "early_review_conference" in unknown.json["errors"]["json"]["route"][0]
-    esc = plans.post(f"/v1/plans/{plan_id}/escalations", headers=sw,
-                     json={"route": "early_review_conference", "reason": "Home conditions worse again"})
+    esc = plans.post(
+        f"/v1/plans/{plan_id}/escalations",
+        headers=sw,
+        json={"route": "early_review_conference", "reason": "Home conditions worse again"},
+    )
     assert esc.status_code == 201 and esc.json["name"] == "Convene an early review conference"
 
     listed = plans.get("/v1/plans?status=active&key_worker=Sam Social", headers=sw).json
@@ -225,41 +332,83 @@ def test_every_step_of_a_plan_over_http(plans, plans_store, token_for):
     assert plans.get("/v1/plans?status=lost", headers=sw).status_code == 422
 
     case_id = plans.get(f"/v1/plans/{plan_id}", headers=sw).json["case_id"]
-    review = plans.post(f"/v1/cases/{case_id}/conferences", headers=sw,
-                        json={"kind": "review", "scheduled_for": (d0 + timedelta(days=10)).isoformat()}).json
+    review = plans.post(
+        f"/v1/cases/{case_id}/conferences",
+        headers=sw,
+        json={"kind": "review", "scheduled_for": (d0 + timedelta(days=10)).isoformat()},
+    ).json
     revised = {**DETAILED, "categories": ["neglect", "emotional_abuse"]}
-    rev = plans.post(f"/v1/conferences/{review['id']}/outcome", headers=chair,
-                     json={"held_on": (d0 + timedelta(days=10)).isoformat(), "decision": "revise", "plan": revised})
+    rev = plans.post(
+        f"/v1/conferences/{review['id']}/outcome",
+        headers=chair,
+        json={"held_on": (d0 + timedelta(days=10)).isoformat(), "decision": "revise", "plan": revised},
+    )
     assert rev.status_code == 200 and rev.json["plan"]["plan_version"] == 4 and rev.json["plan"]["status"] == "active"
-    final = plans.post(f"/v1/cases/{case_id}/conferences", headers=sw,
-                       json={"kind": "review", "scheduled_for": (d0 + timedelta(days=12)).isoformat()}).json
-    ended = plans.post(f"/v1/conferences/{final['id']}/outcome", headers=chair,
-                       json={"held_on": (d0 + timedelta(days=12)).isoformat(), "decision": "end"})
+    final = plans.post(
+        f"/v1/cases/{case_id}/conferences",
+        headers=sw,
+        json={"kind": "review", "scheduled_for": (d0 + timedelta(days=12)).isoformat()},
+    ).json
+    ended = plans.post(
+        f"/v1/conferences/{final['id']}/outcome",
+        headers=chair,
+        json={"held_on": (d0 + timedelta(days=12)).isoformat(), "decision": "end"},
+    )
     assert ended.json["plan"]["status"] == "ended" and ended.json["case"]["status"] == "plan_ended"
     assert ended.json["case"]["step_down"]["route"] == "child_in_need_plan"
-    late = plans.post(f"/v1/plans/{plan_id}/visits", headers=sw,
-                      json={"visited_on": (d0 + timedelta(days=13)).isoformat(), "announced": True,
-                            "child_seen": True, "seen_alone": False, "by": "Sam Social"})
+    late = plans.post(
+        f"/v1/plans/{plan_id}/visits",
+        headers=sw,
+        json={
+            "visited_on": (d0 + timedelta(days=13)).isoformat(),
+            "announced": True,
+            "child_seen": True,
+            "seen_alone": False,
+            "by": "Sam Social",
+        },
+    )
     assert late.status_code == 409 and "no visit on an ended plan" in late.json["message"]
-    assert plans.patch(f"/v1/plans/{plan_id}", json={"familys_views": "x"},
-                       headers={**sw, "If-Match": plans.get(f"/v1/plans/{plan_id}", headers=sw).headers["ETag"]}
-                       ).status_code == 409
+    assert (
+        plans.patch(
+            f"/v1/plans/{plan_id}",
+            json={"familys_views": "x"},
+            headers={**sw, "If-Match": plans.get(f"/v1/plans/{plan_id}", headers=sw).headers["ETag"]},
+        ).status_code
+        == 409
+    )
 
     versions = plans.get(f"/v1/plans/{plan_id}/versions", headers=sw).json["versions"]
     assert [(v["number"], v["agreed"]["at"]) for v in versions] == [
-        (1, "initial_conference"), (2, "core_group_meeting"), (3, "change"), (4, "review_conference")]
+        (1, "initial_conference"),
+        (2, "core_group_meeting"),
+        (3, "change"),
+        (4, "review_conference"),
+    ]
     assert [key for key, _, _ in events_of(plans_store)] == [
-        "case.opened.v1", "strategy_discussion.held.v1", "enquiry.completed.v1", "conference.scheduled.v1",
-        "conference.held.v1", "plan.created.v1",
-        "core_group.held.v1", "plan.activated.v1",
+        "case.opened.v1",
+        "strategy_discussion.held.v1",
+        "enquiry.completed.v1",
+        "conference.scheduled.v1",
+        "conference.held.v1",
+        "plan.created.v1",
+        "core_group.held.v1",
+        "plan.activated.v1",
         "visit.recorded.v1",
         "plan.version_agreed.v1",
         "escalation.raised.v1",
-        "conference.scheduled.v1", "conference.held.v1", "plan.version_agreed.v1",
-        "conference.scheduled.v1", "conference.held.v1", "plan.ended.v1"]
+        "conference.scheduled.v1",
+        "conference.held.v1",
+        "plan.version_agreed.v1",
+        "conference.scheduled.v1",
+        "conference.held.v1",
+        "plan.ended.v1",
+    ]
     snapshot = plans_store.outbox_pending(1000)[-1].body["data"]
-    assert snapshot["status"] == "ended" and snapshot["plan_version"] == 4 and snapshot["content"]["categories"] == [
-        "neglect", "emotional_abuse"]
+    assert (
+        snapshot["status"] == "ended"
+        and snapshot["plan_version"] == 4
+        and snapshot["content"]["categories"] == ["neglect", "emotional_abuse"]
+    )
     assert plans_store.verify_log("audit").ok
 
 
@@ -272,8 +421,11 @@ def test_two_changes_with_the_same_etag_one_wins(plans_app, token_for):
     sw, chair = bearer(token_for()), bearer(token_for("chair"))
     d0 = date.today() - timedelta(days=3)
     conf_id = a_plan_to_conference(client, sw, d0)
-    plan = client.post(f"/v1/conferences/{conf_id}/outcome", headers=chair,
-                       json={"held_on": d0.isoformat(), "plan_required": True, "outline_plan": OUTLINE}).json["plan"]
+    plan = client.post(
+        f"/v1/conferences/{conf_id}/outcome",
+        headers=chair,
+        json={"held_on": d0.isoformat(), "plan_required": True, "outline_plan": OUTLINE},
+    ).json["plan"]
     etag = client.get(f"/v1/plans/{plan['id']}", headers=sw).headers["ETag"]
     store = plans_app.extensions["cpp"].store
     real_uow = store.unit_of_work
@@ -287,8 +439,11 @@ def test_two_changes_with_the_same_etag_one_wins(plans_app, token_for):
     results = []
 
     def change(text):
-        results.append(plans_app.test_client().patch(f"/v1/plans/{plan['id']}", json={"familys_views": text},
-                                                     headers={**sw, "If-Match": etag}).status_code)
+        results.append(
+            plans_app.test_client()
+            .patch(f"/v1/plans/{plan['id']}", json={"familys_views": text}, headers={**sw, "If-Match": etag})
+            .status_code
+        )
 
     threads = [threading.Thread(target=change, args=(t,)) for t in ("first", "second")]
     for t in threads:
@@ -322,12 +477,21 @@ def test_a_councils_plugin_can_refuse_a_plan(plans_app, token_for):
     sw, chair = bearer(token_for()), bearer(token_for("chair"))
     d0 = date.today() - timedelta(days=3)
     conf_id = a_plan_to_conference(client, sw, d0)
-    refused = client.post(f"/v1/conferences/{conf_id}/outcome", headers=chair,
-                          json={"held_on": d0.isoformat(), "plan_required": True, "outline_plan": OUTLINE})
+    refused = client.post(
+        f"/v1/conferences/{conf_id}/outcome",
+        headers=chair,
+        json={"held_on": d0.isoformat(), "plan_required": True, "outline_plan": OUTLINE},
+    )
     assert refused.status_code == 422
     assert "our procedures" in refused.json["errors"]["json"]["outline_plan"]["contingency_plan"][0]
-    accepted = client.post(f"/v1/conferences/{conf_id}/outcome", headers=chair,
-                           json={"held_on": d0.isoformat(), "plan_required": True,
-                                 "outline_plan": {**OUTLINE, "contingency_plan": DETAILED["contingency_plan"]}})
+    accepted = client.post(
+        f"/v1/conferences/{conf_id}/outcome",
+        headers=chair,
+        json={
+            "held_on": d0.isoformat(),
+            "plan_required": True,
+            "outline_plan": {**OUTLINE, "contingency_plan": DETAILED["contingency_plan"]},
+        },
+    )
     assert accepted.status_code == 200, accepted.json
     assert seen == ["outline", "outline"]

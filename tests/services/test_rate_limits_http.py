@@ -2,6 +2,7 @@
 lookup, the calendar feed's keys and bearer-token failures. Small limits are
 set through the settings; the client address is set in the WSGI environment
 (no traffic leaves the test)."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -63,8 +64,10 @@ def plans_with(make_settings):
 
 # --- the partner lookup ---------------------------------------------------------------
 
+
 def test_lookups_past_the_per_principal_limit_get_429_and_another_partner_does_not(
-        plans_with, token_for, partner, other_partner):
+    plans_with, token_for, partner, other_partner
+):
     client = plans_with(CPP_RATE_LIMIT_LOOKUP_PER_PRINCIPAL="3/minute")
     sw, chair = bearer(token_for("social_worker")), bearer(token_for("chair", user="chair-1"))
     _, plan = put_on_plan(client, sw, chair, register(client, sw, NHS), date.today() - timedelta(days=3))
@@ -123,8 +126,11 @@ def test_a_forwarded_address_is_believed_only_behind_trusted_proxies(plans_with,
 
 
 def test_a_limit_set_to_off_is_lifted(plans_with, partner):
-    client = plans_with(CPP_RATE_LIMIT_LOOKUP_PER_PRINCIPAL="off", CPP_RATE_LIMIT_LOOKUP_PER_ADDRESS="2/minute",
-                        CPP_PLANS_RATE_LIMIT_LOOKUP_PER_ADDRESS="off")  # the service's own setting wins
+    client = plans_with(
+        CPP_RATE_LIMIT_LOOKUP_PER_PRINCIPAL="off",
+        CPP_RATE_LIMIT_LOOKUP_PER_ADDRESS="2/minute",
+        CPP_PLANS_RATE_LIMIT_LOOKUP_PER_ADDRESS="off",
+    )  # the service's own setting wins
     assert {lookup(client, partner).status_code for _ in range(5)} == {200}
 
 
@@ -134,6 +140,7 @@ def test_the_lookup_documents_its_429(plans_with, partner):
 
 
 # --- the calendar feed's keys -----------------------------------------------------------
+
 
 @pytest.fixture
 def scheduler(make_settings):
@@ -167,9 +174,18 @@ def test_a_good_feed_key_does_not_count_as_a_failure(scheduler, token_for):
 
 # --- bearer-token failures, on every service --------------------------------------------
 
-SERVICES = {"plans": create_plans_app, "scheduler": create_scheduler_app, "notify": create_notify_app,
-            "docs": create_docs_app}
-PATHS = {"plans": "/v1/plans", "scheduler": "/v1/rules", "notify": "/v1/subscriptions", "docs": "/v1/plans/p-1/documents"}
+SERVICES = {
+    "plans": create_plans_app,
+    "scheduler": create_scheduler_app,
+    "notify": create_notify_app,
+    "docs": create_docs_app,
+}
+PATHS = {
+    "plans": "/v1/plans",
+    "scheduler": "/v1/rules",
+    "notify": "/v1/subscriptions",
+    "docs": "/v1/plans/p-1/documents",
+}
 
 
 @pytest.mark.parametrize("service", sorted(SERVICES))
@@ -178,9 +194,11 @@ def test_token_failures_past_the_limit_get_429_before_the_token_is_verified(serv
     client = app.test_client()
     verifier = app.extensions["cpp"].verifier
     path = PATHS[service]
-    refusals = [client.get(path, **at(HERE)),  # no token
-                client.get(path, headers={"Authorization": "Bearer not-a-token"}, **at(HERE)),
-                client.get(path, headers=bearer(token_for("admin", ttl=-60)), **at(HERE))]  # expired
+    refusals = [
+        client.get(path, **at(HERE)),  # no token
+        client.get(path, headers={"Authorization": "Bearer not-a-token"}, **at(HERE)),
+        client.get(path, headers=bearer(token_for("admin", ttl=-60)), **at(HERE)),
+    ]  # expired
     assert [r.status_code for r in refusals] == [401, 401, 401]
 
     verified = []

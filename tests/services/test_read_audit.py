@@ -3,6 +3,7 @@ answered it, committed before the answer: the scheduler's deadlines and
 calendars (by token or by a feed's key), every service's case events, the
 notify service's inboxes and deliveries, the plans service's approvals and
 its audit log itself."""
+
 from __future__ import annotations
 
 import pytest
@@ -15,8 +16,7 @@ from tests.services.test_scheduler_http import CASE, CHILD, PLAN, hold_initial, 
 
 
 def entries(ctx, **match):
-    return [r.entry for r in ctx.store.read_log("audit")
-            if all(r.entry.get(k) == v for k, v in match.items())]
+    return [r.entry for r in ctx.store.read_log("audit") if all(r.entry.get(k) == v for k, v in match.items())]
 
 
 @pytest.fixture
@@ -35,7 +35,11 @@ def test_the_schedulers_reads_of_a_child_are_audited_with_who_and_how(scheduler,
     listed = api.get("/v1/deadlines", query_string={"plan_id": PLAN}, headers=sw).json["items"]
     [listing] = entries(ctx, record_type="deadlines")
     assert (listing["actor"], listing["action"], listing["record_id"], listing["child_id"]) == (
-        "sw-1", "list", PLAN, CHILD)
+        "sw-1",
+        "list",
+        PLAN,
+        CHILD,
+    )
     assert listing["detail"]["count"] == len(listed) and listing["request_id"]
 
     one = listed[0]["id"]
@@ -48,7 +52,9 @@ def test_the_schedulers_reads_of_a_child_are_audited_with_who_and_how(scheduler,
     assert api.get(f"/v1/plans/{PLAN}/calendar.ics", query_string={"key": feed["key"]}).status_code == 200
     calendars = entries(ctx, record_type="plan_calendar")
     assert [(e["actor"], e["child_id"], e["detail"]["via"]) for e in calendars] == [
-        ("sw-1", CHILD, "bearer token"), ("sw-1", CHILD, "feed key")]
+        ("sw-1", CHILD, "bearer token"),
+        ("sw-1", CHILD, "feed key"),
+    ]
 
     deliver_event(ctx, "case.opened.v1", {"case_id": CASE, "child_id": CHILD})
     assert api.get(f"/v1/cases/{CASE}/events", headers=sw).status_code == 200
@@ -69,10 +75,14 @@ def test_a_refused_or_unknown_read_leaves_no_entry(scheduler, token_for):
 def test_a_managers_new_date_is_audited_with_the_change(scheduler, token_for):
     ctx, api = scheduler.extensions["cpp"], scheduler.test_client()
     tm = bearer(token_for("team_manager", user="tm-1"))
-    deadline = next(d for d in api.get("/v1/deadlines", query_string={"plan_id": PLAN, "status": "open"},
-                                       headers=tm).json["items"])
-    resp = api.post(f"/v1/deadlines/{deadline['id']}/due-date", headers=tm,
-                    json={"due_on": deadline["due_on"], "reason": "agreed at the core group"})
+    deadline = next(
+        d for d in api.get("/v1/deadlines", query_string={"plan_id": PLAN, "status": "open"}, headers=tm).json["items"]
+    )
+    resp = api.post(
+        f"/v1/deadlines/{deadline['id']}/due-date",
+        headers=tm,
+        json={"due_on": deadline["due_on"], "reason": "agreed at the core group"},
+    )
     assert resp.status_code == 200, resp.json
     [write] = entries(ctx, action="set_due_date")
     assert write["record_id"] == deadline["id"] and write["child_id"] == CHILD
@@ -111,4 +121,6 @@ def test_plans_audits_the_approvals_list_and_reads_of_the_audit_log(plans, plans
     assert [r["entry"]["record_type"] for r in first] == ["approvals"]
     again = plans.get("/v1/audit", headers=auditor).json["records"]
     assert [(r["entry"]["record_type"], r["entry"]["actor"]) for r in again] == [
-        ("approvals", "tm-1"), ("audit_log", "au-1")]
+        ("approvals", "tm-1"),
+        ("audit_log", "au-1"),
+    ]

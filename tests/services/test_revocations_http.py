@@ -3,6 +3,7 @@ plans service; plans refuses them at once, every other service once the
 event is handed to it; the revocation is audited and published. A process
 that already answered for a token keeps that answer for its few seconds
 (CPP_REVOCATION_CACHE_SECONDS): the tests move that clock, never wait."""
+
 from __future__ import annotations
 
 import json
@@ -50,6 +51,7 @@ def revoked_a_minute_ago(monkeypatch):
 @pytest.fixture
 def clock(monkeypatch):
     """The clock of each process's kept answers, moved by the test."""
+
     class Clock:
         now = 1000.0
 
@@ -77,8 +79,11 @@ def revoke(plans, admin, **body):
 
 
 def refused(resp):
-    return resp.status_code == 401 and resp.json["message"] == "the token has been revoked" \
+    return (
+        resp.status_code == 401
+        and resp.json["message"] == "the token has been revoked"
         and 'error="invalid_token"' in resp.headers["WWW-Authenticate"]
+    )
 
 
 def published(store, type_="access.revoked.v1"):
@@ -98,7 +103,9 @@ def test_a_revoked_users_token_is_refused_by_plans_at_once(plans, admin, token_f
 
 def test_a_token_issued_after_the_users_revocation_works(plans, admin, token_for):
     revoke(plans, admin, user="sw-1")
-    assert plans.get("/v1/plans", headers=bearer(token_for("social_worker", user="sw-1", now=NOW - 30))).status_code == 200
+    assert (
+        plans.get("/v1/plans", headers=bearer(token_for("social_worker", user="sw-1", now=NOW - 30))).status_code == 200
+    )
     assert plans.get("/v1/plans", headers=bearer(token_for("social_worker", user="sw-1"))).status_code == 200
 
 
@@ -126,8 +133,9 @@ def test_a_revocation_is_audited_and_published_in_its_commit(plans, plans_store,
 
 @pytest.mark.parametrize("role", ["social_worker", "team_manager", "chair", "partner", "auditor"])
 def test_only_admins_revoke_and_a_refusal_writes_nothing(plans, plans_store, token_for, role):
-    resp = plans.post("/v1/revocations", json={"user": "sw-1", "reason": "Left."},
-                      headers=bearer(token_for(role, user=f"{role}-1")))
+    resp = plans.post(
+        "/v1/revocations", json={"user": "sw-1", "reason": "Left."}, headers=bearer(token_for(role, user=f"{role}-1"))
+    )
     assert resp.status_code == 403
     bad = plans.post("/v1/revocations", json={"user": ""}, headers=bearer(token_for(role, user=f"{role}-1")))
     assert bad.status_code == 403  # the body of a request it may not make is not even read
@@ -135,22 +143,25 @@ def test_only_admins_revoke_and_a_refusal_writes_nothing(plans, plans_store, tok
     assert published(plans_store) == []
 
 
-@pytest.mark.parametrize("body, fields", [
-    ({}, {"user", "jti", "reason"}),
-    ({"reason": "Left."}, {"user", "jti"}),
-    ({"user": "sw-1"}, {"reason"}),
-    ({"user": "sw-1", "reason": "   "}, {"reason"}),
-    ({"user": "", "reason": "Left."}, {"user"}),
-    ({"user": "sw-1", "jti": "abc", "reason": "Left."}, {"jti"}),
-    ({"user": "sw-1", "expires_at": LATER, "reason": "Left."}, {"expires_at"}),
-    ({"jti": "abc", "reason": "Stolen."}, {"expires_at"}),
-    ({"jti": "abc", "expires_at": "2020-01-01T00:00:00+00:00", "reason": "Stolen."}, {"expires_at"}),
-    ({"jti": "abc", "expires_at": "tomorrow", "reason": "Stolen."}, {"expires_at"}),
-    ({"jti": "abc", "expires_at": "2099-01-01T00:00:00", "reason": "Stolen."}, {"expires_at"}),  # no time zone
-    ({"user": "sw-1", "reason": "x" * 1001}, {"reason"}),
-    ({"user": "sw-1", "reason": "Left.", "not_before": "2020-01-01T00:00:00+00:00"}, {"not_before"}),
-    ({"user": ["sw-1"], "reason": "Left."}, {"user"}),
-])
+@pytest.mark.parametrize(
+    "body, fields",
+    [
+        ({}, {"user", "jti", "reason"}),
+        ({"reason": "Left."}, {"user", "jti"}),
+        ({"user": "sw-1"}, {"reason"}),
+        ({"user": "sw-1", "reason": "   "}, {"reason"}),
+        ({"user": "", "reason": "Left."}, {"user"}),
+        ({"user": "sw-1", "jti": "abc", "reason": "Left."}, {"jti"}),
+        ({"user": "sw-1", "expires_at": LATER, "reason": "Left."}, {"expires_at"}),
+        ({"jti": "abc", "reason": "Stolen."}, {"expires_at"}),
+        ({"jti": "abc", "expires_at": "2020-01-01T00:00:00+00:00", "reason": "Stolen."}, {"expires_at"}),
+        ({"jti": "abc", "expires_at": "tomorrow", "reason": "Stolen."}, {"expires_at"}),
+        ({"jti": "abc", "expires_at": "2099-01-01T00:00:00", "reason": "Stolen."}, {"expires_at"}),  # no time zone
+        ({"user": "sw-1", "reason": "x" * 1001}, {"reason"}),
+        ({"user": "sw-1", "reason": "Left.", "not_before": "2020-01-01T00:00:00+00:00"}, {"not_before"}),
+        ({"user": ["sw-1"], "reason": "Left."}, {"user"}),
+    ],
+)
 def test_a_bad_body_is_422_by_field_and_writes_nothing(plans, plans_store, admin, body, fields):
     resp = plans.post("/v1/revocations", json=body, headers=admin)
     assert resp.status_code == 422, resp.json
@@ -174,13 +185,16 @@ def test_admins_and_auditors_list_the_revocations_newest_first(plans, admin, tok
 
 @pytest.fixture
 def other_services(make_settings):
-    return {"scheduler": create_scheduler_app(make_settings("scheduler")),
-            "notify": create_notify_app(make_settings("notify")),
-            "docs": create_docs_app(make_settings("docs"))}
+    return {
+        "scheduler": create_scheduler_app(make_settings("scheduler")),
+        "notify": create_notify_app(make_settings("notify")),
+        "docs": create_docs_app(make_settings("docs")),
+    }
 
 
 def test_every_other_service_refuses_the_users_tokens_once_the_event_is_handed_to_it(
-        plans, plans_store, admin, token_for, other_services, clock):
+    plans, plans_store, admin, token_for, other_services, clock
+):
     old = bearer(token_for("social_worker", user="sw-1", now=NOW - 120))
     new = bearer(token_for("social_worker", user="sw-1"))
     revoke(plans, admin, user="sw-1")
@@ -198,7 +212,8 @@ def test_every_other_service_refuses_the_users_tokens_once_the_event_is_handed_t
 
 
 def test_every_other_service_refuses_a_revoked_jti_once_the_event_is_handed_to_it(
-        plans, plans_store, admin, token_for, other_services):
+    plans, plans_store, admin, token_for, other_services
+):
     stolen = token_for("social_worker", user="sw-1", now=NOW - 120)
     other = bearer(token_for("social_worker", user="sw-1", now=NOW - 120))
     revoke(plans, admin, jti=jti_of(stolen), expires_at=LATER)
@@ -213,12 +228,14 @@ def test_every_other_service_refuses_a_revoked_jti_once_the_event_is_handed_to_i
 def cpp_revoke(data_dir, *args):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CPP_")}
     env.update({"CPP_DATA_DIR": str(data_dir), "CPP_MODE": "development", "CPP_LOG_FORMAT": "console"})
-    return subprocess.run([sys.executable, "-m", "cpp_shared.cli", "revoke", *args], env=env, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "cpp_shared.cli", "revoke", *args], env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_another_plans_process_refuses_the_tokens_once_its_kept_answer_expires(
-        plans, admin, token_for, make_settings, clock):
+    plans, admin, token_for, make_settings, clock
+):
     old = bearer(token_for("social_worker", user="sw-1", now=NOW - 120))
     other_process = create_plans_app(make_settings("plans")).test_client()  # same store, its own kept answers
     assert other_process.get("/v1/plans", headers=old).status_code == 200

@@ -1,5 +1,6 @@
 """Fuzzing the scheduler's API (see fuzzing.py). A case with deadlines is on
 record, so that a plan's calendar has something to show."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,13 +13,30 @@ from tests.services.fuzzing import CHECKS, FuzzTarget
 pytestmark = [pytest.mark.fuzz, pytest.mark.slow]  # `make fuzz` runs them alone; `make test` too
 
 TARGET = FuzzTarget("scheduler", create_app)
-deliver_event(TARGET.ctx, "strategy_discussion.held.v1", {"case_id": "case-1", "child_id": "child-1",
-                                                          "held_on": "2026-11-02", "initiated_enquiries": True})
-deliver_event(TARGET.ctx, "conference.held.v1", {"conference_id": "conf-1", "case_id": "case-1", "child_id": "child-1",
-                                                 "kind": "initial", "held_on": "2026-11-20", "plan_required": True,
-                                                 "plan_id": "plan-1"})
-deliver_event(TARGET.ctx, "plan.created.v1", {"plan_id": "plan-1", "case_id": "case-1", "child_id": "child-1",
-                                              "status": "outline", "created_on": "2026-11-20"}, subject="plan-1")
+deliver_event(
+    TARGET.ctx,
+    "strategy_discussion.held.v1",
+    {"case_id": "case-1", "child_id": "child-1", "held_on": "2026-11-02", "initiated_enquiries": True},
+)
+deliver_event(
+    TARGET.ctx,
+    "conference.held.v1",
+    {
+        "conference_id": "conf-1",
+        "case_id": "case-1",
+        "child_id": "child-1",
+        "kind": "initial",
+        "held_on": "2026-11-20",
+        "plan_required": True,
+        "plan_id": "plan-1",
+    },
+)
+deliver_event(
+    TARGET.ctx,
+    "plan.created.v1",
+    {"plan_id": "plan-1", "case_id": "case-1", "child_id": "child-1", "status": "outline", "created_on": "2026-11-20"},
+    subject="plan-1",
+)
 schema = TARGET.schema
 
 

@@ -1,5 +1,6 @@
 """The scheduler over HTTP: rules, deadlines and their explanations, a
 manager's due date, the tick's events, and a plan's iCalendar feed."""
+
 from __future__ import annotations
 
 import json
@@ -34,28 +35,63 @@ def api(scheduler_app):
 
 @pytest.fixture
 def headers(token_for):
-    return {role: bearer(token_for(role, user=f"{role}-1"))
-            for role in ("social_worker", "team_manager", "chair", "partner", "auditor", "admin")}
+    return {
+        role: bearer(token_for(role, user=f"{role}-1"))
+        for role in ("social_worker", "team_manager", "chair", "partner", "auditor", "admin")
+    }
 
 
 def start_case(ctx, held_on="2026-12-15", conference_on="2027-01-06"):
-    deliver_event(ctx, "strategy_discussion.held.v1", {
-        "case_id": CASE, "child_id": CHILD, "strategy_discussion_id": "sd-1", "held_on": held_on,
-        "initiated_enquiries": True})
-    deliver_event(ctx, "enquiry.completed.v1", {
-        "case_id": CASE, "child_id": CHILD, "completed_on": held_on, "conference_required": True})
-    deliver_event(ctx, "conference.scheduled.v1", {
-        "conference_id": CONF, "case_id": CASE, "child_id": CHILD, "kind": "initial", "scheduled_for": conference_on,
-        "plan_id": None})
+    deliver_event(
+        ctx,
+        "strategy_discussion.held.v1",
+        {
+            "case_id": CASE,
+            "child_id": CHILD,
+            "strategy_discussion_id": "sd-1",
+            "held_on": held_on,
+            "initiated_enquiries": True,
+        },
+    )
+    deliver_event(
+        ctx,
+        "enquiry.completed.v1",
+        {"case_id": CASE, "child_id": CHILD, "completed_on": held_on, "conference_required": True},
+    )
+    deliver_event(
+        ctx,
+        "conference.scheduled.v1",
+        {
+            "conference_id": CONF,
+            "case_id": CASE,
+            "child_id": CHILD,
+            "kind": "initial",
+            "scheduled_for": conference_on,
+            "plan_id": None,
+        },
+    )
 
 
 def hold_initial(ctx, held_on="2027-01-06"):
-    deliver_event(ctx, "conference.held.v1", {
-        "conference_id": CONF, "case_id": CASE, "child_id": CHILD, "kind": "initial", "held_on": held_on,
-        "plan_required": True, "plan_id": PLAN})
-    deliver_event(ctx, "plan.created.v1", {
-        "plan_id": PLAN, "case_id": CASE, "child_id": CHILD, "status": "outline", "created_on": held_on},
-        subject=PLAN)
+    deliver_event(
+        ctx,
+        "conference.held.v1",
+        {
+            "conference_id": CONF,
+            "case_id": CASE,
+            "child_id": CHILD,
+            "kind": "initial",
+            "held_on": held_on,
+            "plan_required": True,
+            "plan_id": PLAN,
+        },
+    )
+    deliver_event(
+        ctx,
+        "plan.created.v1",
+        {"plan_id": PLAN, "case_id": CASE, "child_id": CHILD, "status": "outline", "created_on": held_on},
+        subject=PLAN,
+    )
 
 
 def by_rule(api, headers, **query):
@@ -116,8 +152,7 @@ def test_a_conference_held_meets_its_deadline_and_opens_the_plans_deadlines(sctx
     assert rules["first-review-conference"]["due_on"] == "2027-04-06"
     r = api.get("/v1/deadlines", query_string={"plan_id": PLAN, "status": "open"}, headers=headers["chair"])
     assert {d["rule_id"] for d in r.json["items"]} == {"first-core-group", "first-review-conference"}
-    r = api.get("/v1/deadlines", query_string={"owner": "chair", "due_before": "2027-12-31"},
-                headers=headers["chair"])
+    r = api.get("/v1/deadlines", query_string={"owner": "chair", "due_before": "2027-12-31"}, headers=headers["chair"])
     assert [d["rule_id"] for d in r.json["items"]] == ["first-review-conference"]
 
 
@@ -140,9 +175,19 @@ def test_the_tick_publishes_approaching_then_overdue_once_each(sctx, api, header
     assert [m.routing_key for m in new] == ["deadline.approaching.v1", "deadline.overdue.v1"]
     assert all(m.body["data"]["deadline_id"] == d["id"] and m.body["subject"] == CASE for m in new)
     # Met late once the meeting is recorded.
-    deliver_event(sctx, "core_group.held.v1", {"meeting_id": "m-1", "plan_id": PLAN, "case_id": CASE,
-                                              "child_id": CHILD, "held_on": "2027-01-22",
-                                              "detailed_plan_agreed": True}, subject=PLAN)
+    deliver_event(
+        sctx,
+        "core_group.held.v1",
+        {
+            "meeting_id": "m-1",
+            "plan_id": PLAN,
+            "case_id": CASE,
+            "child_id": CHILD,
+            "held_on": "2027-01-22",
+            "detailed_plan_agreed": True,
+        },
+        subject=PLAN,
+    )
     d = by_rule(api, headers)["first-core-group"]
     assert d["status"] == "met" and d["met"]["late"] is True and d["met"]["working_days_late"] == 2
 
@@ -152,11 +197,24 @@ def test_a_moved_conference_supersedes_and_recalculates_its_keyed_deadlines(make
     ctx, client = app.extensions["cpp"], app.test_client()
     h = bearer(token_for("social_worker", authority="GSY"))
     start_case(ctx, held_on="2026-11-02", conference_on="2026-11-20")
-    before = {d["rule_id"]: d for d in client.get("/v1/deadlines", query_string={"case_id": CASE}, headers=h).json["items"]}
+    before = {
+        d["rule_id"]: d for d in client.get("/v1/deadlines", query_string={"case_id": CASE}, headers=h).json["items"]
+    }
     assert before["report-to-chair"]["due_on"] == "2026-11-19"
-    deliver_event(ctx, "conference.rescheduled.v1", {
-        "conference_id": CONF, "case_id": CASE, "child_id": CHILD, "kind": "initial", "scheduled_for": "2026-11-27",
-        "previous_scheduled_for": "2026-11-20", "reason": "chair unavailable", "plan_id": None})
+    deliver_event(
+        ctx,
+        "conference.rescheduled.v1",
+        {
+            "conference_id": CONF,
+            "case_id": CASE,
+            "child_id": CHILD,
+            "kind": "initial",
+            "scheduled_for": "2026-11-27",
+            "previous_scheduled_for": "2026-11-20",
+            "reason": "chair unavailable",
+            "plan_id": None,
+        },
+    )
     items = client.get("/v1/deadlines", query_string={"case_id": CASE}, headers=h).json["items"]
     old = next(d for d in items if d["id"] == before["report-to-chair"]["id"])
     new = next(d for d in items if d["rule_id"] == "report-to-chair" and d["status"] == "pending")
@@ -164,20 +222,37 @@ def test_a_moved_conference_supersedes_and_recalculates_its_keyed_deadlines(make
     assert new["supersedes"] == old["id"] and new["due_on"] == "2026-11-26"
     assert new["anchor"]["date"] == "2026-11-27"
     # The superseded event says why: the move, with the day and the deadline that replaced it.
-    [superseded] = [m.body["data"] for m in ctx.store.outbox_pending(1000)
-                    if m.routing_key == "deadline.superseded.v1" and m.body["data"]["deadline_id"] == old["id"]]
+    [superseded] = [
+        m.body["data"]
+        for m in ctx.store.outbox_pending(1000)
+        if m.routing_key == "deadline.superseded.v1" and m.body["data"]["deadline_id"] == old["id"]
+    ]
     assert superseded["superseded_by"] == new["id"]
     assert superseded["closed_by"]["type"] == "conference.rescheduled.v1" and superseded["closed_by"]["on"]
 
     # A cancelled conference cancels its keyed deadlines, and each event names the cancelling event.
-    deliver_event(ctx, "conference.cancelled.v1", {
-        "conference_id": CONF, "case_id": CASE, "child_id": CHILD, "kind": "initial", "scheduled_for": "2026-11-27",
-        "reason": "no longer needed", "plan_id": None})
+    deliver_event(
+        ctx,
+        "conference.cancelled.v1",
+        {
+            "conference_id": CONF,
+            "case_id": CASE,
+            "child_id": CHILD,
+            "kind": "initial",
+            "scheduled_for": "2026-11-27",
+            "reason": "no longer needed",
+            "plan_id": None,
+        },
+    )
     cancelled = [m.body["data"] for m in ctx.store.outbox_pending(1000) if m.routing_key == "deadline.cancelled.v1"]
-    assert cancelled and all(c["closed_by"]["type"] == "conference.cancelled.v1" and c["superseded_by"] is None
-                             for c in cancelled)
-    assert all(m.body["data"]["closed_by"] is None for m in ctx.store.outbox_pending(1000)
-               if m.routing_key == "deadline.scheduled.v1")
+    assert cancelled and all(
+        c["closed_by"]["type"] == "conference.cancelled.v1" and c["superseded_by"] is None for c in cancelled
+    )
+    assert all(
+        m.body["data"]["closed_by"] is None
+        for m in ctx.store.outbox_pending(1000)
+        if m.routing_key == "deadline.scheduled.v1"
+    )
 
 
 def test_a_deadline_without_a_timescale_waits_for_a_managers_date(make_settings, token_for):
@@ -185,15 +260,20 @@ def test_a_deadline_without_a_timescale_waits_for_a_managers_date(make_settings,
     ctx, client = app.extensions["cpp"], app.test_client()
     sw = bearer(token_for("social_worker", authority="GSY"))
     tm = bearer(token_for("team_manager", authority="GSY", user="tm-1"))
-    deliver_event(ctx, "resource_panel.requested.v1", {
-        "request_id": "rp-1", "plan_id": PLAN, "case_id": CASE, "child_id": CHILD, "requested_on": "2026-11-23"})
+    deliver_event(
+        ctx,
+        "resource_panel.requested.v1",
+        {"request_id": "rp-1", "plan_id": PLAN, "case_id": CASE, "child_id": CHILD, "requested_on": "2026-11-23"},
+    )
     [d] = client.get("/v1/deadlines", query_string={"case_id": CASE}, headers=sw).json["items"]
     assert d["needs_date"] is True and d["due_on"] is None and d["status"] == "pending"
     detail = client.get(f"/v1/deadlines/{d['id']}", headers=sw).json
     assert "no timescale" in detail["explanation"]["summary"]
     assert detail["explanation"]["rule"]["offset"] is None
     url = f"/v1/deadlines/{d['id']}/due-date"
-    assert client.post(url, json={"due_on": "2027-01-15", "reason": "panel sits monthly"}, headers=sw).status_code == 403
+    assert (
+        client.post(url, json={"due_on": "2027-01-15", "reason": "panel sits monthly"}, headers=sw).status_code == 403
+    )
     r = client.post(url, json={"due_on": "2027-01-16", "reason": "panel"}, headers=tm)
     assert r.status_code == 422 and "Saturday" in r.json["errors"]["json"]["due_on"][0]
     r = client.post(url, json={"reason": "panel"}, headers=tm)
@@ -203,8 +283,20 @@ def test_a_deadline_without_a_timescale_waits_for_a_managers_date(make_settings,
     assert r.status_code == 200, r.json
     assert r.json["due_on"] == "2027-01-15" and r.json["needs_date"] is False
     assert r.json["due_date_set"]["by"] == "tm-1"
-    deliver_event(ctx, "staff.updated.v1", {"user": "tm-1", "name": "Tia Manager", "email": None, "team": None,
-                                           "role": "team_manager", "manager": None, "phone": None}, subject="tm-1")
+    deliver_event(
+        ctx,
+        "staff.updated.v1",
+        {
+            "user": "tm-1",
+            "name": "Tia Manager",
+            "email": None,
+            "team": None,
+            "role": "team_manager",
+            "manager": None,
+            "phone": None,
+        },
+        subject="tm-1",
+    )
     detail = client.get(f"/v1/deadlines/{d['id']}", headers=sw).json
     assert "third Friday" in detail["explanation"]["summary"]
     assert detail["explanation"]["summary"].startswith("Due on 15 January 2027: set by Tia Manager on ")
@@ -267,23 +359,44 @@ def feed_url(app, **request):
     return r.json["url"]
 
 
-@pytest.mark.parametrize("env, base", [
-    ({}, "http://127.0.0.1:5002"),  # development: this machine's port
-    ({"CPP_SCHEDULER_PORT": "6002"}, "http://127.0.0.1:6002"),
-    ({"CPP_PUBLIC_URL": "https://cpp.example.org"}, "https://cpp.example.org"),
-    ({"CPP_SCHEDULER_PUBLIC_URL": "https://cpp.example.org/scheduler/", "CPP_PUBLIC_URL": "https://other.example"},
-     "https://cpp.example.org/scheduler"),
-])
+@pytest.mark.parametrize(
+    "env, base",
+    [
+        ({}, "http://127.0.0.1:5002"),  # development: this machine's port
+        ({"CPP_SCHEDULER_PORT": "6002"}, "http://127.0.0.1:6002"),
+        ({"CPP_PUBLIC_URL": "https://cpp.example.org"}, "https://cpp.example.org"),
+        (
+            {
+                "CPP_SCHEDULER_PUBLIC_URL": "https://cpp.example.org/scheduler/",
+                "CPP_PUBLIC_URL": "https://other.example",
+            },
+            "https://cpp.example.org/scheduler",
+        ),
+    ],
+)
 def test_a_calendar_feed_address_comes_from_the_public_url_never_the_host_header(make_settings, headers, env, base):
     app = create_app(make_settings("scheduler", **env))
-    url = feed_url(app, headers={**headers["social_worker"], "Host": "evil.example",
-                                          "X-Forwarded-Host": "evil.example"}, base_url="http://evil.example")
+    url = feed_url(
+        app,
+        headers={**headers["social_worker"], "Host": "evil.example", "X-Forwarded-Host": "evil.example"},
+        base_url="http://evil.example",
+    )
     assert url.startswith(f"{base}/v1/plans/{PLAN}/calendar.ics?key="), url
     assert "evil" not in url
 
 
-@pytest.mark.parametrize("value", ["cpp.example.org", "ftp://cpp.example.org", "https://", "https://cpp.example.org?x=1",
-                                   "https://cpp.example.org/#x", "https://user:pw@cpp.example.org", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "cpp.example.org",
+        "ftp://cpp.example.org",
+        "https://",
+        "https://cpp.example.org?x=1",
+        "https://cpp.example.org/#x",
+        "https://user:pw@cpp.example.org",
+        "javascript:alert(1)",
+    ],
+)
 def test_a_public_url_that_is_not_an_http_address_stops_start_up(make_settings, value):
     with pytest.raises(ConfigError, match="CPP_SCHEDULER_PUBLIC_URL"):
         create_app(make_settings("scheduler", CPP_SCHEDULER_PUBLIC_URL=value))
@@ -294,8 +407,9 @@ def test_production_needs_a_public_url_for_calendar_feeds(make_settings, monkeyp
 
     # No identity provider here: its keys are not fetched at start-up (tests/oidc starts a real one).
     monkeypatch.setattr(TokenVerifier, "load_keys", lambda self: None)
-    production = dict(CPP_MODE="production", CPP_OIDC_JWKS_URL="https://127.0.0.1:1/jwks",
-                      CPP_OIDC_ISSUER="https://idp.example")
+    production = dict(
+        CPP_MODE="production", CPP_OIDC_JWKS_URL="https://127.0.0.1:1/jwks", CPP_OIDC_ISSUER="https://idp.example"
+    )
     with pytest.raises(ConfigError, match="CPP_SCHEDULER_PUBLIC_URL"):
         create_app(make_settings("scheduler", **production))
     assert create_app(make_settings("scheduler", CPP_PUBLIC_URL="https://cpp.example.org", **production))
@@ -303,8 +417,14 @@ def test_production_needs_a_public_url_for_calendar_feeds(make_settings, monkeyp
 
 def test_the_openapi_document_lists_the_scheduler_endpoints(api, headers):
     paths = api.get("/openapi.json", headers=headers["auditor"]).json["paths"]
-    for path in ("/v1/rules", "/v1/deadlines", "/v1/deadlines/{deadline_id}", "/v1/deadlines/{deadline_id}/due-date",
-                 "/v1/plans/{plan_id}/calendar.ics", "/v1/plans/{plan_id}/calendar-feeds"):
+    for path in (
+        "/v1/rules",
+        "/v1/deadlines",
+        "/v1/deadlines/{deadline_id}",
+        "/v1/deadlines/{deadline_id}/due-date",
+        "/v1/plans/{plan_id}/calendar.ics",
+        "/v1/plans/{plan_id}/calendar-feeds",
+    ):
         assert path in paths
     feeds = paths["/v1/plans/{plan_id}/calendar-feeds"]
     assert {"get", "post"} <= set(feeds)
@@ -320,9 +440,19 @@ def test_two_ticks_racing_on_one_store_move_each_deadline_once(make_settings):
     settings = make_settings("scheduler", CPP_PLUGINS="england")
     first, second = (create_app(settings).extensions["cpp"] for _ in range(2))
     for i in range(120):
-        deliver_event(first, "conference.held.v1", {
-            "conference_id": f"conf-{i}", "case_id": f"case-{i}", "child_id": f"child-{i}", "kind": "initial",
-            "held_on": "2027-01-06", "plan_required": True, "plan_id": f"plan-{i}"})
+        deliver_event(
+            first,
+            "conference.held.v1",
+            {
+                "conference_id": f"conf-{i}",
+                "case_id": f"case-{i}",
+                "child_id": f"child-{i}",
+                "kind": "initial",
+                "held_on": "2027-01-06",
+                "plan_required": True,
+                "plan_id": f"plan-{i}",
+            },
+        )
     ready, results = threading.Barrier(2), {}
 
     def tick(name, ctx):

@@ -4,6 +4,7 @@ the child; a worker finds their own work with ``assignee=me``; deadlines
 follow an allocation, a new key worker and a chair; a child renamed is
 renamed in their deadlines; explanations and calendar entries say it in
 words a person reads, with no internal id."""
+
 from __future__ import annotations
 
 import re
@@ -44,36 +45,108 @@ def api(app):
 def as_(token_for):
     def make(who: dict, role: str = "social_worker") -> dict:
         return bearer(token_for(role, user=who["user"], name=who["name"]))
+
     return make
 
 
 def staff_updated(ctx, who: dict, role: str, team: str | None = "Team A") -> None:
-    deliver_event(ctx, "staff.updated.v1", {"user": who["user"], "name": who["name"], "email": None, "team": team,
-                                            "role": role, "manager": None, "phone": None}, subject=who["user"])
+    deliver_event(
+        ctx,
+        "staff.updated.v1",
+        {
+            "user": who["user"],
+            "name": who["name"],
+            "email": None,
+            "team": team,
+            "role": role,
+            "manager": None,
+            "phone": None,
+        },
+        subject=who["user"],
+    )
 
 
 def open_case(ctx, *, child=ALEX, held_on="2026-12-15"):
-    for who, role in ((SAM, "social_worker"), (RIA, "social_worker"), (TIA, "team_manager"), (CHRIS, "chair"),
-                      (PAT, "chair")):
+    for who, role in (
+        (SAM, "social_worker"),
+        (RIA, "social_worker"),
+        (TIA, "team_manager"),
+        (CHRIS, "chair"),
+        (PAT, "chair"),
+    ):
         staff_updated(ctx, who, role)
-    deliver_event(ctx, "case.opened.v1", {
-        "case_id": CASE, "child_id": CHILD, "opened_at": "2026-12-14T10:00:00+00:00", "social_worker": SAM,
-        "team_manager": TIA, "team": "Team A", "child": child})
-    deliver_event(ctx, "strategy_discussion.held.v1", {
-        "case_id": CASE, "child_id": CHILD, "strategy_discussion_id": "sd-1", "held_on": held_on,
-        "initiated_enquiries": True, "child": child})
+    deliver_event(
+        ctx,
+        "case.opened.v1",
+        {
+            "case_id": CASE,
+            "child_id": CHILD,
+            "opened_at": "2026-12-14T10:00:00+00:00",
+            "social_worker": SAM,
+            "team_manager": TIA,
+            "team": "Team A",
+            "child": child,
+        },
+    )
+    deliver_event(
+        ctx,
+        "strategy_discussion.held.v1",
+        {
+            "case_id": CASE,
+            "child_id": CHILD,
+            "strategy_discussion_id": "sd-1",
+            "held_on": held_on,
+            "initiated_enquiries": True,
+            "child": child,
+        },
+    )
 
 
 def hold_initial(ctx, held_on="2027-01-06", key_worker: dict | None = None):
-    deliver_event(ctx, "conference.scheduled.v1", {
-        "conference_id": CONF, "case_id": CASE, "child_id": CHILD, "kind": "initial", "scheduled_for": held_on,
-        "plan_id": None, "chair": CHRIS, "child": ALEX})
-    deliver_event(ctx, "conference.held.v1", {
-        "conference_id": CONF, "case_id": CASE, "child_id": CHILD, "kind": "initial", "held_on": held_on,
-        "plan_required": True, "first_core_group_on": None, "plan_id": PLAN, "chair": CHRIS, "child": ALEX})
-    deliver_event(ctx, "plan.created.v1", {
-        "plan_id": PLAN, "case_id": CASE, "child_id": CHILD, "status": "outline", "created_on": held_on,
-        "key_worker": key_worker, "child": ALEX}, subject=PLAN)
+    deliver_event(
+        ctx,
+        "conference.scheduled.v1",
+        {
+            "conference_id": CONF,
+            "case_id": CASE,
+            "child_id": CHILD,
+            "kind": "initial",
+            "scheduled_for": held_on,
+            "plan_id": None,
+            "chair": CHRIS,
+            "child": ALEX,
+        },
+    )
+    deliver_event(
+        ctx,
+        "conference.held.v1",
+        {
+            "conference_id": CONF,
+            "case_id": CASE,
+            "child_id": CHILD,
+            "kind": "initial",
+            "held_on": held_on,
+            "plan_required": True,
+            "first_core_group_on": None,
+            "plan_id": PLAN,
+            "chair": CHRIS,
+            "child": ALEX,
+        },
+    )
+    deliver_event(
+        ctx,
+        "plan.created.v1",
+        {
+            "plan_id": PLAN,
+            "case_id": CASE,
+            "child_id": CHILD,
+            "status": "outline",
+            "created_on": held_on,
+            "key_worker": key_worker,
+            "child": ALEX,
+        },
+        subject=PLAN,
+    )
 
 
 def deadlines(api, headers, **query):
@@ -109,7 +182,8 @@ def test_a_worker_finds_their_own_deadlines_by_assignee_team_date_and_status(sct
     chair = deadlines(api, as_(CHRIS, "chair"), assignee="me")
     assert [(d["rule_id"], d["assignee"]["name"]) for d in chair] == [("first-review-conference", "Chris Chair")]
     assert [d["rule_id"] for d in deadlines(api, as_(TIA, "team_manager"), assignee="chair-1")] == [
-        "first-review-conference"]
+        "first-review-conference"
+    ]
     assert deadlines(api, as_(RIA), assignee="me") == []
     team = deadlines(api, as_(TIA, "team_manager"), team="Team A", status="open")
     assert [d["rule_id"] for d in team] == ["first-core-group", "first-review-conference"]
@@ -131,9 +205,19 @@ def test_the_list_shows_the_names_people_go_by_now(sctx, api, as_):
 def test_an_allocation_moves_the_open_deadlines_to_the_new_social_worker(sctx, api, as_):
     open_case(sctx)
     hold_initial(sctx)
-    deliver_event(sctx, "case.allocated.v1", {
-        "case_id": CASE, "child_id": CHILD, "plan_id": PLAN, "social_worker": RIA, "team_manager": TIA,
-        "team": "Team B", "child": ALEX})
+    deliver_event(
+        sctx,
+        "case.allocated.v1",
+        {
+            "case_id": CASE,
+            "child_id": CHILD,
+            "plan_id": PLAN,
+            "social_worker": RIA,
+            "team_manager": TIA,
+            "team": "Team B",
+            "child": ALEX,
+        },
+    )
     now = by_rule(sctx)
     assert now[("first-core-group", "pending")]["assignee"] == RIA
     assert now[("first-core-group", "pending")]["team"] == "Team B"
@@ -147,14 +231,34 @@ def test_a_linked_key_worker_holds_the_social_workers_steps_once_there_is_a_plan
     hold_initial(sctx, key_worker=RIA | {"role": "social worker", "team": "Team A", "phone": None, "email": None})
     assert by_rule(sctx)[("first-core-group", "pending")]["assignee"] == RIA
     # the key worker changes in a later plan event: the open steps follow
-    deliver_event(sctx, "plan.version_agreed.v1", {
-        "plan_id": PLAN, "case_id": CASE, "child_id": CHILD, "status": "outline",
-        "key_worker": SAM | {"role": "social worker"}, "child": ALEX}, subject=PLAN)
+    deliver_event(
+        sctx,
+        "plan.version_agreed.v1",
+        {
+            "plan_id": PLAN,
+            "case_id": CASE,
+            "child_id": CHILD,
+            "status": "outline",
+            "key_worker": SAM | {"role": "social worker"},
+            "child": ALEX,
+        },
+        subject=PLAN,
+    )
     assert by_rule(sctx)[("first-core-group", "pending")]["assignee"] == SAM
     # a key worker recorded as free text, not linked to staff: the case's social worker acts
-    deliver_event(sctx, "plan.version_agreed.v1", {
-        "plan_id": PLAN, "case_id": CASE, "child_id": CHILD, "status": "outline",
-        "key_worker": {"user": None, "name": "Someone Unlinked"}, "child": ALEX}, subject=PLAN)
+    deliver_event(
+        sctx,
+        "plan.version_agreed.v1",
+        {
+            "plan_id": PLAN,
+            "case_id": CASE,
+            "child_id": CHILD,
+            "status": "outline",
+            "key_worker": {"user": None, "name": "Someone Unlinked"},
+            "child": ALEX,
+        },
+        subject=PLAN,
+    )
     assert by_rule(sctx)[("first-core-group", "pending")]["assignee"] == SAM
 
 
@@ -162,21 +266,56 @@ def test_a_review_conference_with_its_own_chair_takes_the_review_deadline(sctx, 
     open_case(sctx)
     hold_initial(sctx)
     assert by_rule(sctx)[("first-review-conference", "pending")]["assignee"] == CHRIS
-    deliver_event(sctx, "conference.scheduled.v1", {
-        "conference_id": REVIEW, "case_id": CASE, "child_id": CHILD, "kind": "review", "scheduled_for": "2027-03-30",
-        "plan_id": PLAN, "chair": PAT, "child": ALEX})
+    deliver_event(
+        sctx,
+        "conference.scheduled.v1",
+        {
+            "conference_id": REVIEW,
+            "case_id": CASE,
+            "child_id": CHILD,
+            "kind": "review",
+            "scheduled_for": "2027-03-30",
+            "plan_id": PLAN,
+            "chair": PAT,
+            "child": ALEX,
+        },
+    )
     assert by_rule(sctx)[("first-review-conference", "pending")]["assignee"] == PAT
-    deliver_event(sctx, "conference.rescheduled.v1", {
-        "conference_id": REVIEW, "case_id": CASE, "child_id": CHILD, "kind": "review", "scheduled_for": "2027-03-31",
-        "previous_scheduled_for": "2027-03-30", "reason": "room", "plan_id": PLAN, "chair": CHRIS, "child": ALEX})
+    deliver_event(
+        sctx,
+        "conference.rescheduled.v1",
+        {
+            "conference_id": REVIEW,
+            "case_id": CASE,
+            "child_id": CHILD,
+            "kind": "review",
+            "scheduled_for": "2027-03-31",
+            "previous_scheduled_for": "2027-03-30",
+            "reason": "room",
+            "plan_id": PLAN,
+            "chair": CHRIS,
+            "child": ALEX,
+        },
+    )
     assert by_rule(sctx)[("first-review-conference", "pending")]["assignee"] == CHRIS
 
 
 def test_a_conference_without_a_chair_leaves_its_chairs_deadlines_unassigned(sctx):
     open_case(sctx)
-    deliver_event(sctx, "conference.held.v1", {
-        "conference_id": CONF, "case_id": CASE, "child_id": CHILD, "kind": "initial", "held_on": "2027-01-06",
-        "plan_required": True, "plan_id": PLAN, "chair": None})
+    deliver_event(
+        sctx,
+        "conference.held.v1",
+        {
+            "conference_id": CONF,
+            "case_id": CASE,
+            "child_id": CHILD,
+            "kind": "initial",
+            "held_on": "2027-01-06",
+            "plan_required": True,
+            "plan_id": PLAN,
+            "chair": None,
+        },
+    )
     review = by_rule(sctx)[("first-review-conference", "pending")]
     assert review["assignee"] is None and review["team"] == "Team A"
 
@@ -200,9 +339,20 @@ def test_a_child_renamed_is_renamed_in_their_open_deadlines(sctx, api, as_):
     # every list shows the child as the record holds them now
     assert {d["child"]["name"] for d in deadlines(api, as_(SAM), case_id=CASE)} == {"Alex Smith"}
     # an event made before the change, arriving after it, does not undo it
-    old = new_event("core_group.held.v1", source="/services/plans", subject=CASE, authority="ENG", data={
-        "meeting_id": "cg-1", "case_id": CASE, "child_id": CHILD, "plan_id": PLAN, "held_on": "2027-01-18",
-        "child": ALEX})
+    old = new_event(
+        "core_group.held.v1",
+        source="/services/plans",
+        subject=CASE,
+        authority="ENG",
+        data={
+            "meeting_id": "cg-1",
+            "case_id": CASE,
+            "child_id": CHILD,
+            "plan_id": PLAN,
+            "held_on": "2027-01-18",
+            "child": ALEX,
+        },
+    )
     old["time"] = "2020-01-01T00:00:00+00:00"
     hand_over(sctx, old)
     assert by_rule(sctx)[("first-core-group", "met")]["child"]["name"] == "Alex Smith"
@@ -210,9 +360,17 @@ def test_a_child_renamed_is_renamed_in_their_open_deadlines(sctx, api, as_):
 
 def test_a_child_registered_before_their_case_is_named_in_its_deadlines(sctx):
     deliver_event(sctx, "child.registered.v1", {"child_id": CHILD, "child": ALEX}, subject=CHILD)
-    deliver_event(sctx, "strategy_discussion.held.v1", {
-        "case_id": CASE, "child_id": CHILD, "strategy_discussion_id": "sd-1", "held_on": "2026-12-15",
-        "initiated_enquiries": True})
+    deliver_event(
+        sctx,
+        "strategy_discussion.held.v1",
+        {
+            "case_id": CASE,
+            "child_id": CHILD,
+            "strategy_discussion_id": "sd-1",
+            "held_on": "2026-12-15",
+            "initiated_enquiries": True,
+        },
+    )
     [d] = sctx.store.collection("deadlines").find({"case_id": CASE})
     assert d["child"] == ALEX and d["assignee"] is None
 
@@ -226,8 +384,9 @@ def test_the_explanation_of_a_three_month_rule_says_months(sctx, api, as_):
     assert exp["summary"] == "3 months after 6 January 2027 is 6 April 2027."
     core = by_rule(sctx)[("first-core-group", "pending")]
     exp = api.get(f"/v1/deadlines/{core['_id']}", headers=as_(SAM)).json["explanation"]
-    assert exp["summary"].startswith("10 working days after 6 January 2027 is 20 January 2027; days not counted: "
-                                     "9 January 2027 (Saturday)")
+    assert exp["summary"].startswith(
+        "10 working days after 6 January 2027 is 20 January 2027; days not counted: 9 January 2027 (Saturday)"
+    )
 
 
 def test_a_month_rule_landing_on_a_closed_day_says_so_in_months(sctx, api, as_):
@@ -236,8 +395,10 @@ def test_a_month_rule_landing_on_a_closed_day_says_so_in_months(sctx, api, as_):
     hold_initial(sctx, held_on="2026-11-30")
     review = by_rule(sctx)[("first-review-conference", "pending")]
     summary = api.get(f"/v1/deadlines/{review['_id']}", headers=as_(SAM)).json["explanation"]["summary"]
-    assert summary == ("3 months after 30 November 2026 is 28 February 2027, not a working day (28 February 2027 "
-                       "(Sunday), 27 February 2027 (Saturday)), so it is due the working day before: 26 February 2027.")
+    assert summary == (
+        "3 months after 30 November 2026 is 28 February 2027, not a working day (28 February 2027 "
+        "(Sunday), 27 February 2027 (Saturday)), so it is due the working day before: 26 February 2027."
+    )
     assert "months after" in summary and "90 months" not in summary
 
 
@@ -278,20 +439,43 @@ def test_an_old_deadline_without_people_is_assigned_at_the_cases_next_event(sctx
     [d] = coll.find({"case_id": CASE})
     coll.update_one({"_id": d["_id"]}, {"$unset": {"assignee": "", "team": "", "child": ""}})
     assert "assignee" not in coll.find_one({"_id": d["_id"]})
-    deliver_event(sctx, "enquiry.completed.v1", {
-        "case_id": CASE, "child_id": CHILD, "completed_on": "2026-12-20", "conference_required": True})
+    deliver_event(
+        sctx,
+        "enquiry.completed.v1",
+        {"case_id": CASE, "child_id": CHILD, "completed_on": "2026-12-20", "conference_required": True},
+    )
     again = coll.find_one({"_id": d["_id"]})
     assert again["assignee"] == SAM and again["child"] == ALEX and again["team"] == "Team A"
 
 
 def test_a_days_count_stored_before_counts_kept_their_unit_says_days():
     from cpp_scheduler.domain import words
-    old = {"anchor": "2026-05-14", "due": "2026-08-14", "counted": 92, "unit": "months", "direction": "after",
-           "skipped": [], "rolled_back_from": None}
+
+    old = {
+        "anchor": "2026-05-14",
+        "due": "2026-08-14",
+        "counted": 92,
+        "unit": "months",
+        "direction": "after",
+        "skipped": [],
+        "rolled_back_from": None,
+    }
     assert words.computation(old) == "92 calendar days after 14 May 2026 is 14 August 2026"
     assert words.computation({**old, "amount": 3}) == "3 months after 14 May 2026 is 14 August 2026"
-    assert words.computation({**old, "unit": "weeks", "amount": 1, "counted": 7, "due": "2026-05-21"}) == \
-        "1 week after 14 May 2026 is 21 May 2026"
-    assert words.computation({"anchor": "2026-05-14", "due": "2026-05-15", "counted": 1, "unit": "working_days",
-                              "direction": "after", "skipped": []}) == \
-        "1 working day after 14 May 2026 is 15 May 2026; no day in between is a closed day"
+    assert (
+        words.computation({**old, "unit": "weeks", "amount": 1, "counted": 7, "due": "2026-05-21"})
+        == "1 week after 14 May 2026 is 21 May 2026"
+    )
+    assert (
+        words.computation(
+            {
+                "anchor": "2026-05-14",
+                "due": "2026-05-15",
+                "counted": 1,
+                "unit": "working_days",
+                "direction": "after",
+                "skipped": [],
+            }
+        )
+        == "1 working day after 14 May 2026 is 15 May 2026; no day in between is a closed day"
+    )

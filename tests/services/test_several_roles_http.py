@@ -2,6 +2,7 @@
 service lets them do what any of their roles may, keeps every role in the staff directory (which carries
 entries made before people held several over), audits the roles held, and tells a caller whose roles do not
 allow a step so in RFC 6750's terms."""
+
 from __future__ import annotations
 
 from cpp_plans.app import create_app as create_plans_app
@@ -43,8 +44,7 @@ def test_the_audit_names_every_role_of_a_person_holding_several(plans, plans_sto
     both = bearer(token_for("social_worker", user="pat", also=("chair",)))
     child_id = new_child(plans, both)
     entries = [r.entry for r in plans_store.read_log("audit") if r.entry.get("record_id") == child_id]
-    assert entries and all(e["role"] == "social_worker" and e["roles"] == ["social_worker", "chair"]
-                           for e in entries)
+    assert entries and all(e["role"] == "social_worker" and e["roles"] == ["social_worker", "chair"] for e in entries)
     one = bearer(token_for("social_worker", user="sam"))
     other = new_child(plans, one)
     assert all("roles" not in r.entry for r in plans_store.read_log("audit") if r.entry.get("record_id") == other)
@@ -54,14 +54,18 @@ def test_directory_entries_kept_before_people_held_several_roles_are_found_by_ro
     settings = make_settings("plans")
     first = create_plans_app(settings)
     people = first.extensions["cpp"].store.collection(staff.COLLECTION)
-    people.update_one({"user": "old-tm"}, {"$set": {"name": "Olive Old", "role": "team_manager", "team": "West"}},
-                      upsert=True)
+    people.update_one(
+        {"user": "old-tm"}, {"$set": {"name": "Olive Old", "role": "team_manager", "team": "West"}}, upsert=True
+    )
     assert people.find({"user": "old-tm", **staff.holding("team_manager")}) == []
 
     again = create_plans_app(settings)  # the next start carries the entry over
     client = again.test_client()
-    found = ok(client.get("/v1/staff", query_string={"role": "team_manager"},
-                          headers=bearer(token_for("admin", user="admin-1"))))["items"]
+    found = ok(
+        client.get(
+            "/v1/staff", query_string={"role": "team_manager"}, headers=bearer(token_for("admin", user="admin-1"))
+        )
+    )["items"]
     assert [(p["user"], p["roles"]) for p in found] == [("old-tm", ["team_manager"])]
     # ...and a case of the team gets them as its team manager by default.
     sw = bearer(token_for("social_worker", user="sw-9", team="West"))
@@ -71,11 +75,18 @@ def test_directory_entries_kept_before_people_held_several_roles_are_found_by_ro
 
 def test_an_admin_gives_a_member_of_staff_several_roles_or_one(plans, token_for):
     admin = bearer(token_for("admin", user="admin-1"))
-    added = ok(plans.post("/v1/staff", json={"user": "cc", "name": "Cleo Chair", "role": "chair",
-                                               "roles": ["chair", "social_worker"]}, headers=admin), 201)
+    added = ok(
+        plans.post(
+            "/v1/staff",
+            json={"user": "cc", "name": "Cleo Chair", "role": "chair", "roles": ["chair", "social_worker"]},
+            headers=admin,
+        ),
+        201,
+    )
     assert (added["role"], added["roles"]) == ("social_worker", ["social_worker", "chair"])
     changed = ok(plans.put("/v1/staff/cc", json={"name": "Cleo Chair", "role": "chair"}, headers=admin))
     assert (changed["role"], changed["roles"]) == ("chair", ["chair"])
-    wrong = plans.post("/v1/staff", json={"user": "x", "name": "X", "role": "chair", "roles": ["partner"]},
-                       headers=admin)
+    wrong = plans.post(
+        "/v1/staff", json={"user": "x", "name": "X", "role": "chair", "roles": ["partner"]}, headers=admin
+    )
     assert wrong.status_code == 422 and "roles" in wrong.json["errors"]["json"]

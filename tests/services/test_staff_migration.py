@@ -2,6 +2,7 @@
 tests/fixtures/stores/make_plans_689b98e.py made it) is carried over: every
 record still reads, key workers whose name one member of staff has are linked,
 the rest are listed for an admin, and nothing is lost."""
+
 from __future__ import annotations
 
 import shutil
@@ -28,8 +29,10 @@ def old_store(data_dir, make_settings):
 
 def snapshot(store):
     """Every record of the old store, by collection (the staff directory and bookkeeping aside)."""
-    return {name: {d["_id"]: d for d in store.collection(name).find({})}
-            for name in ("children", "cases", "conferences", "plans", "plan_versions")}
+    return {
+        name: {d["_id"]: d for d in store.collection(name).find({})}
+        for name in ("children", "cases", "conferences", "plans", "plan_versions")
+    }
 
 
 def test_a_store_made_before_staff_is_carried_over_and_nothing_is_lost(old_store, token_for, monkeypatch):
@@ -49,7 +52,8 @@ def test_a_store_made_before_staff_is_carried_over_and_nothing_is_lost(old_store
     listed = client.get("/v1/staff/key-worker-links", headers=admin).json["unlinked"]
     assert sorted((u["key_worker"], u["child"], u["reason"]) for u in listed) == [
         ("Kim Older", "Noah Brook", "no member of staff has this name"),
-        ("Sam Social", "Lily Stone", "one member of staff has this name: linked by name (cpp migrate)")]
+        ("Sam Social", "Lily Stone", "one member of staff has this name: linked by name (cpp migrate)"),
+    ]
 
     monkeypatch.setenv("CPP_MODE", "development")
     monkeypatch.setenv("CPP_DATA_DIR", str(old_store.data_dir))
@@ -73,7 +77,8 @@ def test_a_store_made_before_staff_is_carried_over_and_nothing_is_lost(old_store
     for case_id, case in after["cases"].items():
         assert case["social_worker"] == {"user": "sw-1", "name": "Sam Social"} and case["team"] == "North"
         assert {k: v for k, v in case.items() if k not in ("social_worker", "team_manager", "team", "version")} == {
-            k: v for k, v in before["cases"][case_id].items() if k != "version"}
+            k: v for k, v in before["cases"][case_id].items() if k != "version"
+        }
     assert after["plan_versions"] == before["plan_versions"]  # the versions stay as they were agreed
     report = store.verify_log(LOG)
     assert report.ok and report.last_seq == log_before.last_seq + 3  # one link, two allocations, each audited
@@ -88,10 +93,17 @@ def test_a_store_made_before_staff_is_carried_over_and_nothing_is_lost(old_store
     assert "key workers linked to staff: 0" in again.output and "cases given their social worker: 0" in again.output
 
     # An admin links the rest by hand, once Kim Older is in the directory.
-    assert client.post("/v1/staff", headers=admin, json={
-        "user": "kim-1", "name": "Kim Older", "role": "social_worker", "phone": "020 7946 0009"}).status_code == 201
-    done = client.post("/v1/staff/key-worker-links", headers=admin,
-                       json={"plan_id": PLANS["Kim Older"], "user": "kim-1"})
+    assert (
+        client.post(
+            "/v1/staff",
+            headers=admin,
+            json={"user": "kim-1", "name": "Kim Older", "role": "social_worker", "phone": "020 7946 0009"},
+        ).status_code
+        == 201
+    )
+    done = client.post(
+        "/v1/staff/key-worker-links", headers=admin, json={"plan_id": PLANS["Kim Older"], "user": "kim-1"}
+    )
     assert done.status_code == 200 and done.json["plans_linked"] == 1
     assert client.get("/v1/staff/key-worker-links", headers=admin).json["unlinked"] == []
     plan = client.get(f"/v1/plans/{PLANS['Kim Older']}", headers=sam).json

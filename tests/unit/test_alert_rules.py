@@ -4,6 +4,7 @@ own promtool (Debian's prometheus package, installed by
 rules' syntax, and their unit tests (alerts.test.yml) that feed series and
 expect the alert to fire or not. And the metric they read is the one the
 services expose."""
+
 from __future__ import annotations
 
 import shutil

@@ -1,6 +1,7 @@
 """Signed checkpoints of an audit log's head (cpp_shared.audit_checkpoints):
 the key, the checkpoint file's signatures and chaining, the worker's loop
 and the readiness check, on a bare SQLite store."""
+
 from __future__ import annotations
 
 import json
@@ -53,6 +54,7 @@ def rewrite_lines(path, rows):
 
 # --- the key ------------------------------------------------------------------
 
+
 def test_in_development_the_key_is_made_on_first_use_private_and_kept(settings, data_dir):
     cfg = ac.config(settings)
     assert cfg.key_file == data_dir / "audit-checkpoints" / "keys" / "plans.key"
@@ -77,9 +79,12 @@ def test_in_production_a_missing_key_is_a_config_error(make_settings, tmp_path):
 
 
 def test_service_specific_settings_come_first(make_settings, tmp_path):
-    settings = make_settings("scheduler", CPP_AUDIT_CHECKPOINT_DIR=str(tmp_path / "all"),
-                             CPP_SCHEDULER_AUDIT_CHECKPOINT_DIR=str(tmp_path / "sched"),
-                             CPP_AUDIT_CHECKPOINT_SECONDS="15")
+    settings = make_settings(
+        "scheduler",
+        CPP_AUDIT_CHECKPOINT_DIR=str(tmp_path / "all"),
+        CPP_SCHEDULER_AUDIT_CHECKPOINT_DIR=str(tmp_path / "sched"),
+        CPP_AUDIT_CHECKPOINT_SECONDS="15",
+    )
     cfg = ac.config(settings)
     assert cfg.file == tmp_path / "sched" / "scheduler.jsonl" and cfg.interval == 15.0
     with pytest.raises(ConfigError, match="CPP_AUDIT_CHECKPOINT_SECONDS"):
@@ -87,6 +92,7 @@ def test_service_specific_settings_come_first(make_settings, tmp_path):
 
 
 # --- taking checkpoints -----------------------------------------------------------
+
 
 def test_a_checkpoint_is_taken_when_the_head_moved_and_chains_to_the_one_before(store, checkpointer):
     assert checkpointer.take() is None, "an empty log is not checkpointed"
@@ -104,7 +110,8 @@ def test_a_checkpoint_is_taken_when_the_head_moved_and_chains_to_the_one_before(
     published = [m.body for m in store.outbox_pending(10)]
     assert [(e["type"], e["subject"], e["source"], e["data"]) for e in published] == [
         ("audit.checkpointed.v1", "plans", "/services/plans", first),
-        ("audit.checkpointed.v1", "plans", "/services/plans", second)]
+        ("audit.checkpointed.v1", "plans", "/services/plans", second),
+    ]
     assert verify(store, checkpointer).intact
 
 
@@ -124,8 +131,9 @@ def test_a_checkpoint_line_edited_is_reported_and_never_extended(store, checkpoi
 def test_another_keys_checkpoint_is_reported(store, checkpointer):
     append(store, 2)
     checkpointer.take()
-    result = ac.verify(store, "plans", checkpoint_file=checkpointer.path,
-                       public_key=Ed25519PrivateKey.generate().public_key())
+    result = ac.verify(
+        store, "plans", checkpoint_file=checkpointer.path, public_key=Ed25519PrivateKey.generate().public_key()
+    )
     assert result.kinds() == {"checkpoint_file"} and "signed by key" in result.problems[0].message
 
 
@@ -157,11 +165,20 @@ def test_a_head_that_went_backwards_between_checkpoints_is_reported(store, check
     append(store, 6)
     key = checkpointer.key
     head = store.verify_log(ac.LOG)
-    six = ac.sign(key, service="plans", authority="ENG", log_name="audit", seq=6, hash=head.last_hash,
-                  previous=GENESIS, at=T0)
+    six = ac.sign(
+        key, service="plans", authority="ENG", log_name="audit", seq=6, hash=head.last_hash, previous=GENESIS, at=T0
+    )
     [four] = store.read_log(ac.LOG, after_seq=3, limit=1)
-    back = ac.sign(key, service="plans", authority="ENG", log_name="audit", seq=4, hash=four.hash,
-                   previous=ac.digest(six), at=T0 + timedelta(minutes=1))
+    back = ac.sign(
+        key,
+        service="plans",
+        authority="ENG",
+        log_name="audit",
+        seq=4,
+        hash=four.hash,
+        previous=ac.digest(six),
+        at=T0 + timedelta(minutes=1),
+    )
     rewrite_lines(checkpointer.path, [six, back])
     result = verify(store, checkpointer)
     assert result.kinds() == {"backwards"}
@@ -194,6 +211,7 @@ def test_a_copy_kept_elsewhere_shows_lines_cut_from_the_end_of_the_file(store, c
 
 # --- the worker's loop --------------------------------------------------------------
 
+
 class Steps:
     """A stop event for the loop: each wait runs the next step and reports
     whether the worker was told to stop (True ends the loop)."""
@@ -212,9 +230,11 @@ def test_the_loop_checkpoints_at_start_when_the_head_moved_and_at_shutdown(make_
     settings = make_settings("plans", CPP_AUDIT_CHECKPOINT_SECONDS="15")
     checkpointer = ac.Checkpointer(store, settings, "ENG")
     append(store, 3)
-    stop = Steps((lambda: append(store, 2, start=3), False),  # moved: a checkpoint
-                 (lambda: None, False),  # not moved: none
-                 (lambda: append(store, 1, start=5), True))  # shutdown: the last one
+    stop = Steps(
+        (lambda: append(store, 2, start=3), False),  # moved: a checkpoint
+        (lambda: None, False),  # not moved: none
+        (lambda: append(store, 1, start=5), True),
+    )  # shutdown: the last one
     checkpointer.loop(stop)
     assert stop.timeouts == [15.0, 15.0, 15.0] and not stop.steps
     assert [c["seq"] for c in lines(checkpointer.path)] == [3, 5, 6]
@@ -237,20 +257,26 @@ def test_the_worker_runs_the_checkpoint_loop_and_refuses_to_start_without_a_key(
 
     worker = Worker(build_context(SERVICE, make_settings("plans")))
     assert "audit-checkpoints" in [t.name for t in worker._background]
-    production = make_settings("plans", CPP_MODE="production", CPP_OIDC_JWKS_URL="https://idp.example/jwks",
-                               CPP_OIDC_ISSUER="https://idp.example")
+    production = make_settings(
+        "plans",
+        CPP_MODE="production",
+        CPP_OIDC_JWKS_URL="https://idp.example/jwks",
+        CPP_OIDC_ISSUER="https://idp.example",
+    )
     with pytest.raises(ConfigError, match="CPP_AUDIT_CHECKPOINT_KEY_FILE"):
         Worker(build_context(SERVICE, production))
 
 
 # --- readiness ------------------------------------------------------------------------
 
+
 def test_readiness_says_why_checkpoints_cannot_be_taken(make_settings, tmp_path):
     assert ac.readiness(make_settings("plans")) == "ok"
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("x")
     assert ac.readiness(make_settings("plans", CPP_AUDIT_CHECKPOINT_DIR=str(not_a_dir / "sub"))).startswith(
-        "unavailable: the checkpoint directory cannot be written")
+        "unavailable: the checkpoint directory cannot be written"
+    )
     bad_key = tmp_path / "bad.key"
     bad_key.write_text("not a key")
     assert "cannot be loaded" in ac.readiness(make_settings("plans", CPP_AUDIT_CHECKPOINT_KEY_FILE=str(bad_key)))

@@ -32,10 +32,17 @@ def test_token_signed_with_another_key_is_refused(make_settings, tmp_path):
 
 def test_a_token_names_its_user_as_a_person(make_settings, token_for):
     principal = TokenVerifier(make_settings()).verify(
-        token_for("social_worker", user="sw-9", name="Ada Lovelace", email="Ada@Council.Example", team="North",
-                  manager="tm-1"))
+        token_for(
+            "social_worker", user="sw-9", name="Ada Lovelace", email="Ada@Council.Example", team="North", manager="tm-1"
+        )
+    )
     assert (principal.name, principal.email, principal.team, principal.manager, principal.address) == (
-        "Ada Lovelace", "ada@council.example", "North", "tm-1", "ada@council.example")
+        "Ada Lovelace",
+        "ada@council.example",
+        "North",
+        "tm-1",
+        "ada@council.example",
+    )
     bare = TokenVerifier(make_settings()).verify(token_for("chair", user="Chair-2"))
     assert (bare.name, bare.email, bare.team, bare.address) == ("Chair-2", None, None, "chair-2")
 
@@ -51,8 +58,18 @@ def test_unknown_role_is_refused(make_settings):
     settings = make_settings()
     key = settings.dev_signing_key_file
     TokenVerifier(settings)  # creates the key
-    token = jwt.encode({"iss": "cpp-dev", "aud": "cpp", "sub": "x", "role": "superuser", "authority": "ENG",
-                        "exp": int(time.time()) + 60}, key.read_bytes(), algorithm="HS256")
+    token = jwt.encode(
+        {
+            "iss": "cpp-dev",
+            "aud": "cpp",
+            "sub": "x",
+            "role": "superuser",
+            "authority": "ENG",
+            "exp": int(time.time()) + 60,
+        },
+        key.read_bytes(),
+        algorithm="HS256",
+    )
     with pytest.raises(AuthError, match="the token holds none of the roles") as refused:
         TokenVerifier(settings).verify(token)
     assert "superuser" not in str(refused.value) and "superuser" in refused.value.reason  # logged, not told
@@ -68,26 +85,44 @@ def test_production_needs_a_jwks_url(make_settings):
         TokenVerifier(make_settings(CPP_MODE="production"))
 
 
-@pytest.mark.parametrize("service, variable", [
-    ("plans", "CPP_DEV_SIGNING_KEY_FILE"), ("plans", "CPP_PLANS_DEV_SIGNING_KEY_FILE"),
-    ("scheduler", "CPP_SCHEDULER_DEV_SIGNING_KEY_FILE"), ("notify", "CPP_NOTIFY_DEV_SIGNING_KEY_FILE"),
-    ("docs", "CPP_DOCS_DEV_SIGNING_KEY_FILE"),
-    # another service's name, or one no service has yet, is refused too
-    ("plans", "CPP_DOCS_DEV_SIGNING_KEY_FILE"), ("plans", "CPP_REPORTS_DEV_SIGNING_KEY_FILE"),
-    ("plans", "CPP_DEV_SIGNING_KEY"),
-])
+@pytest.mark.parametrize(
+    "service, variable",
+    [
+        ("plans", "CPP_DEV_SIGNING_KEY_FILE"),
+        ("plans", "CPP_PLANS_DEV_SIGNING_KEY_FILE"),
+        ("scheduler", "CPP_SCHEDULER_DEV_SIGNING_KEY_FILE"),
+        ("notify", "CPP_NOTIFY_DEV_SIGNING_KEY_FILE"),
+        ("docs", "CPP_DOCS_DEV_SIGNING_KEY_FILE"),
+        # another service's name, or one no service has yet, is refused too
+        ("plans", "CPP_DOCS_DEV_SIGNING_KEY_FILE"),
+        ("plans", "CPP_REPORTS_DEV_SIGNING_KEY_FILE"),
+        ("plans", "CPP_DEV_SIGNING_KEY"),
+    ],
+)
 def test_production_refuses_any_development_signing_key_setting(make_settings, tmp_path, service, variable):
     with pytest.raises(ConfigError, match=f"refuses the development signing key: unset {variable}"):
-        TokenVerifier(make_settings(service, CPP_MODE="production", CPP_OIDC_JWKS_URL="http://127.0.0.1:1/jwks",
-                                    CPP_OIDC_ISSUER="https://idp.example", **{variable: str(tmp_path / "dev.key")}))
+        TokenVerifier(
+            make_settings(
+                service,
+                CPP_MODE="production",
+                CPP_OIDC_JWKS_URL="http://127.0.0.1:1/jwks",
+                CPP_OIDC_ISSUER="https://idp.example",
+                **{variable: str(tmp_path / "dev.key")},
+            )
+        )
 
 
 def test_production_reads_the_settings_environment_not_the_process_one(make_settings, monkeypatch, tmp_path):
     monkeypatch.setenv("CPP_DEV_SIGNING_KEY_FILE", str(tmp_path / "dev.key"))
     # The settings were read from a mapping without it: that mapping is the service's environment.
-    TokenVerifier(make_settings(CPP_MODE="production", CPP_OIDC_JWKS_URL="http://127.0.0.1:1/jwks",
-                                CPP_OIDC_ALLOW_HTTP="1",
-                                CPP_OIDC_ISSUER="https://idp.example"))
+    TokenVerifier(
+        make_settings(
+            CPP_MODE="production",
+            CPP_OIDC_JWKS_URL="http://127.0.0.1:1/jwks",
+            CPP_OIDC_ALLOW_HTTP="1",
+            CPP_OIDC_ISSUER="https://idp.example",
+        )
+    )
 
 
 @pytest.fixture
@@ -116,15 +151,24 @@ def jwks_server():
 
 def test_production_verifies_against_the_jwks(make_settings, jwks_server):
     url, key = jwks_server
-    settings = make_settings(CPP_MODE="production", CPP_OIDC_JWKS_URL=url, CPP_OIDC_ISSUER="https://idp.example",
-                             CPP_OIDC_ALLOW_HTTP="1")
+    settings = make_settings(
+        CPP_MODE="production", CPP_OIDC_JWKS_URL=url, CPP_OIDC_ISSUER="https://idp.example", CPP_OIDC_ALLOW_HTTP="1"
+    )
     verifier = TokenVerifier(settings)
-    claims = {"iss": "https://idp.example", "aud": "cpp", "sub": "sw-9", "role": "social_worker", "authority": "ENG",
-              "exp": int(time.time()) + 300}
+    claims = {
+        "iss": "https://idp.example",
+        "aud": "cpp",
+        "sub": "sw-9",
+        "role": "social_worker",
+        "authority": "ENG",
+        "exp": int(time.time()) + 300,
+    }
     good = jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
     assert verifier.verify(good).user == "sw-9"
     with pytest.raises(AuthError):
-        verifier.verify(jwt.encode({**claims, "iss": "https://evil.example"}, key, algorithm="RS256", headers={"kid": "k1"}))
+        verifier.verify(
+            jwt.encode({**claims, "iss": "https://evil.example"}, key, algorithm="RS256", headers={"kid": "k1"})
+        )
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     with pytest.raises(AuthError):
         verifier.verify(jwt.encode(claims, other, algorithm="RS256", headers={"kid": "k1"}))

@@ -1,6 +1,7 @@
 """bench/notify.py at tiny sizes: every delivery arrives exactly once,
 verified, and the result has its shape (no timing is checked: the figures
 are for the full run)."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -27,8 +28,16 @@ def quiet(*args, **kwargs):
 
 def check_result(bench, r: dict, *, events: int, subscribers: int, plans: int, via: str) -> None:
     owed = events * subscribers
-    assert r["config"] == {**r["config"], "events": events, "subscribers": subscribers, "plans": plans,
-                           "via": via, "deliveries": owed, "rounds": 1, "verify": True}
+    assert r["config"] == {
+        **r["config"],
+        "events": events,
+        "subscribers": subscribers,
+        "plans": plans,
+        "via": via,
+        "deliveries": owed,
+        "rounds": 1,
+        "verify": True,
+    }
     assert len(r["rounds"]) == 1
     row = r["rounds"][0]
     assert set(row) == {"raw", "send_path", "platform"}
@@ -62,15 +71,16 @@ def test_plan_events_spread_over_the_plans_in_order(bench):
         assert e["type"].startswith("plan.") and e["subject"] == e["data"]["plan_id"]
         by_plan.setdefault(e["data"]["plan_id"], []).append(e["type"])
     assert len(by_plan) == 5
-    assert all(types == ["plan.created.v1", "plan.activated.v1", "plan.version_agreed.v1", "plan.reviewed.v1"]
-               for types in by_plan.values())
+    assert all(
+        types == ["plan.created.v1", "plan.activated.v1", "plan.version_agreed.v1", "plan.reviewed.v1"]
+        for types in by_plan.values()
+    )
     bodies = bench.delivery_bodies(events)
     assert all(b"concerns" not in b and b"Sam Social" in b for b in bodies)  # the default scope's copy
 
 
 def test_a_tiny_in_process_run_delivers_everything_exactly_once(bench, tmp_path, capsys):
-    r = bench.run_bench(events=20, subscribers=3, plans=5, threads=4, via="inprocess", workdir=tmp_path,
-                        progress=quiet)
+    r = bench.run_bench(events=20, subscribers=3, plans=5, threads=4, via="inprocess", workdir=tmp_path, progress=quiet)
     check_result(bench, r, events=20, subscribers=3, plans=5, via="inprocess")
     bench.print_report(r)
     out = capsys.readouterr().out
@@ -80,8 +90,7 @@ def test_a_tiny_in_process_run_delivers_everything_exactly_once(bench, tmp_path,
 @pytest.mark.broker
 @pytest.mark.slow
 def test_a_tiny_run_through_a_notify_worker_delivers_everything_exactly_once(bench, tmp_path, capsys):
-    r = bench.run_bench(events=20, subscribers=3, plans=5, threads=4, via="broker", workdir=tmp_path,
-                        progress=quiet)
+    r = bench.run_bench(events=20, subscribers=3, plans=5, threads=4, via="broker", workdir=tmp_path, progress=quiet)
     check_result(bench, r, events=20, subscribers=3, plans=5, via="broker")
     assert r["rounds"][0]["platform"]["worker_errors"] == 0
     bench.print_report(r)

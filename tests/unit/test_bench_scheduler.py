@@ -1,5 +1,6 @@
 """bench/scheduler.py at tiny sizes: the result's shape and counts (no
 timing is checked: the figures are for the full run)."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -42,7 +43,11 @@ def test_the_inputs_spread_over_the_years_and_offsets(bench):
     years = {anchor.year for anchor, *_ in items}
     assert years == set(range(2025, 2031))
     assert {(unit, direction) for _, _, unit, direction in items} == {
-        ("working_days", "after"), ("working_days", "before"), ("calendar_days", "after"), ("months", "after")}
+        ("working_days", "after"),
+        ("working_days", "before"),
+        ("calendar_days", "after"),
+        ("months", "after"),
+    }
     assert {amount for _, amount, unit, _ in items if unit == "months"} == {3, 6}
 
 

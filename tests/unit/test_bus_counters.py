@@ -2,6 +2,7 @@
 they count: a message's count commits with its processed mark or not at
 all, and an outcome that commits nothing else is counted in a unit of its
 own, once per key."""
+
 from __future__ import annotations
 
 import uuid

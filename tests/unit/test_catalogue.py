@@ -1,6 +1,7 @@
 """The event catalogue and its AsyncAPI document (see
 ``tests/services/test_event_catalogue.py`` for the events the services
 really publish, checked against it)."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,14 @@ import pytest
 from marshmallow import ValidationError, fields
 
 from cpp_shared.contracts import catalogue
-from cpp_shared.contracts.catalogue import (CATALOGUE, CLASS_KEY, EVERY_SERVICE, FIELD_CLASSES, asyncapi_document,
-                                            validate_event)
+from cpp_shared.contracts.catalogue import (
+    CATALOGUE,
+    CLASS_KEY,
+    EVERY_SERVICE,
+    FIELD_CLASSES,
+    asyncapi_document,
+    validate_event,
+)
 from cpp_shared.contracts.topology import EXCHANGE_NAME, SUBSCRIPTIONS, TYPE_PATTERN
 from cpp_shared.messaging.events import new_event
 
@@ -85,11 +92,20 @@ def test_the_amqp_bindings_describe_the_exchange_and_persistent_delivery(doc):
     for t in CATALOGUE:
         amqp = doc["channels"][t]["bindings"]["amqp"]
         assert amqp["is"] == "routingKey"
-        assert amqp["exchange"] == {"name": EXCHANGE_NAME, "type": "topic", "durable": True, "autoDelete": False,
-                                    "vhost": "/"}
+        assert amqp["exchange"] == {
+            "name": EXCHANGE_NAME,
+            "type": "topic",
+            "durable": True,
+            "autoDelete": False,
+            "vhost": "/",
+        }
         assert doc["operations"][t]["bindings"]["amqp"]["deliveryMode"] == 2
         assert doc["components"]["messages"][t]["bindings"]["amqp"]["messageType"] == t
-        for binding in (amqp, doc["operations"][t]["bindings"]["amqp"], doc["components"]["messages"][t]["bindings"]["amqp"]):
+        for binding in (
+            amqp,
+            doc["operations"][t]["bindings"]["amqp"],
+            doc["components"]["messages"][t]["bindings"]["amqp"],
+        ):
             assert binding["bindingVersion"] == "0.3.0"
 
 
@@ -115,8 +131,17 @@ def test_the_envelope_and_every_data_object_are_closed(doc):
     for t in CATALOGUE:
         payload = doc["components"]["messages"][t]["payload"]
         assert payload["additionalProperties"] is False
-        assert set(payload["required"]) == {"specversion", "id", "source", "type", "subject", "time",
-                                            "datacontenttype", "authority", "data"}
+        assert set(payload["required"]) == {
+            "specversion",
+            "id",
+            "source",
+            "type",
+            "subject",
+            "time",
+            "datacontenttype",
+            "authority",
+            "data",
+        }
         assert "correlationid" in payload["properties"]
     for name, schema in doc["components"]["schemas"].items():
         jsonschema_rs.meta.validate({"$schema": DRAFT7, **schema})
@@ -152,13 +177,22 @@ def test_the_classes_are_in_the_document_and_free_text_is_narrative(doc):
     assert catalogue.field_classes("escalation.raised.v1")["key_worker"] == "contact"
     assert catalogue.field_classes("escalation.raised.v1")["recipient.name"] == "contact"
     # Any string field classed status must be a closed set or a configured label, never someone's words.
-    free_status = {(t, p) for t, e in CATALOGUE.items() for p, f in leaves(e.schema())
-                   if f.metadata[CLASS_KEY] == "status" and isinstance(f, fields.String) and not f.validators}
+    free_status = {
+        (t, p)
+        for t, e in CATALOGUE.items()
+        for p, f in leaves(e.schema())
+        if f.metadata[CLASS_KEY] == "status" and isinstance(f, fields.String) and not f.validators
+    }
     assert free_status == {
-        ("escalation.raised.v1", "name"), ("escalation.raised.v1", "recipient.kind"),
+        ("escalation.raised.v1", "name"),
+        ("escalation.raised.v1", "recipient.kind"),
         ("lookup.performed.v1", "partner_role"),
-        *{(t, p) for t in CATALOGUE if t.startswith("deadline.")
-          for p in ("kind", "name", "met.type", "closed_by.type")},
+        *{
+            (t, p)
+            for t in CATALOGUE
+            if t.startswith("deadline.")
+            for p in ("kind", "name", "met.type", "closed_by.type")
+        },
     }
 
 
@@ -186,27 +220,51 @@ def test_the_consumers_follow_the_topic_bindings():
 
 
 def event(event_type, data, subject):
-    return new_event(event_type, source=f"/services/{CATALOGUE[event_type].producer}", subject=subject, data=data,
-                     authority="ENG", correlation_id="req-1")
+    return new_event(
+        event_type,
+        source=f"/services/{CATALOGUE[event_type].producer}",
+        subject=subject,
+        data=data,
+        authority="ENG",
+        correlation_id="req-1",
+    )
 
 
-HELD_INITIAL = {"conference_id": "cf-1", "case_id": "case-1", "child_id": "child-1", "kind": "initial",
-                "held_on": "2026-01-05", "plan_required": False, "plan_id": None, "first_core_group_on": None}
-HELD_REVIEW = {"conference_id": "cf-2", "case_id": "case-1", "child_id": "child-1", "kind": "review",
-               "held_on": "2026-04-05", "decision": "continue", "plan_id": "plan-1"}
+HELD_INITIAL = {
+    "conference_id": "cf-1",
+    "case_id": "case-1",
+    "child_id": "child-1",
+    "kind": "initial",
+    "held_on": "2026-01-05",
+    "plan_required": False,
+    "plan_id": None,
+    "first_core_group_on": None,
+}
+HELD_REVIEW = {
+    "conference_id": "cf-2",
+    "case_id": "case-1",
+    "child_id": "child-1",
+    "kind": "review",
+    "held_on": "2026-04-05",
+    "decision": "continue",
+    "plan_id": "plan-1",
+}
 
 
-@pytest.mark.parametrize("data, ok", [
-    (HELD_INITIAL, True),
-    (HELD_REVIEW, True),
-    ({**HELD_INITIAL, "notes": "Mother said ..."}, False),  # an unknown field
-    ({**HELD_INITIAL, "decision": "continue"}, False),  # a review's field in an initial conference's event
-    ({k: v for k, v in HELD_INITIAL.items() if k != "first_core_group_on"}, False),
-    ({**HELD_REVIEW, "plan_required": True}, False),
-    ({**HELD_REVIEW, "held_on": "05/04/2026"}, False),
-    ({**HELD_REVIEW, "decision": "adjourn"}, False),
-    ({k: v for k, v in HELD_REVIEW.items() if k != "plan_id"}, False),  # present, even when null
-])
+@pytest.mark.parametrize(
+    "data, ok",
+    [
+        (HELD_INITIAL, True),
+        (HELD_REVIEW, True),
+        ({**HELD_INITIAL, "notes": "Mother said ..."}, False),  # an unknown field
+        ({**HELD_INITIAL, "decision": "continue"}, False),  # a review's field in an initial conference's event
+        ({k: v for k, v in HELD_INITIAL.items() if k != "first_core_group_on"}, False),
+        ({**HELD_REVIEW, "plan_required": True}, False),
+        ({**HELD_REVIEW, "held_on": "05/04/2026"}, False),
+        ({**HELD_REVIEW, "decision": "adjourn"}, False),
+        ({k: v for k, v in HELD_REVIEW.items() if k != "plan_id"}, False),  # present, even when null
+    ],
+)
 def test_an_event_is_checked_by_the_schema_and_the_document_alike(doc, data, ok):
     assert judged_alike(doc, event("conference.held.v1", data, "case-1")) == (ok, ok)
 
@@ -220,26 +278,48 @@ def test_an_unknown_type_a_wrong_source_or_subject_is_refused():
         validate_event({**good, "source": "/services/notify"})
     with pytest.raises(ValidationError, match="subject"):
         validate_event({**good, "subject": "someone-else"})
-    lookup = {"lookup_id": "lk-1", "performed_at": "2026-01-05T10:00:00+00:00", "partner": "hv-1",
-              "partner_role": "partner", "authority": "ENG", "child_id": None, "plan_id": None, "key_worker": None,
-              "subject_of_plan": False}
+    lookup = {
+        "lookup_id": "lk-1",
+        "performed_at": "2026-01-05T10:00:00+00:00",
+        "partner": "hv-1",
+        "partner_role": "partner",
+        "authority": "ENG",
+        "child_id": None,
+        "plan_id": None,
+        "key_worker": None,
+        "subject_of_plan": False,
+    }
     validate_event(event("lookup.performed.v1", lookup, "lk-1"))  # an unknown child: the lookup's own id
 
 
-CHECKPOINT = {"service": "scheduler", "authority": "ENG", "log": "audit", "seq": 9, "hash": "ab" * 32,
-              "at": "2026-11-24T09:00:00+00:00", "previous": "0" * 64, "key_id": "fd56fd0b35a235cb",
-              "signature": "c2lnbmF0dXJl"}
+CHECKPOINT = {
+    "service": "scheduler",
+    "authority": "ENG",
+    "log": "audit",
+    "seq": 9,
+    "hash": "ab" * 32,
+    "at": "2026-11-24T09:00:00+00:00",
+    "previous": "0" * 64,
+    "key_id": "fd56fd0b35a235cb",
+    "signature": "c2lnbmF0dXJl",
+}
 
 
 def test_every_service_publishes_its_own_audit_checkpoints(doc):
     validator = jsonschema_rs.validator_for(payload_schema(doc, "audit.checkpointed.v1"), validate_formats=True)
     for service in SUBSCRIPTIONS:
-        ev = new_event("audit.checkpointed.v1", source=f"/services/{service}", subject="scheduler",
-                       data=CHECKPOINT, authority="ENG")
+        ev = new_event(
+            "audit.checkpointed.v1",
+            source=f"/services/{service}",
+            subject="scheduler",
+            data=CHECKPOINT,
+            authority="ENG",
+        )
         validate_event(ev)
         assert validator.is_valid(ev)
-    stranger = new_event("audit.checkpointed.v1", source="/services/billing", subject="scheduler", data=CHECKPOINT,
-                         authority="ENG")
+    stranger = new_event(
+        "audit.checkpointed.v1", source="/services/billing", subject="scheduler", data=CHECKPOINT, authority="ENG"
+    )
     assert not validator.is_valid(stranger)
     with pytest.raises(ValidationError, match="source"):
         validate_event(stranger)
@@ -248,23 +328,38 @@ def test_every_service_publishes_its_own_audit_checkpoints(doc):
     assert "every service" in doc["components"]["messages"]["audit.checkpointed.v1"]["description"]
 
 
-REVOKED_USER = {"revocation_id": "rv-1", "user": "sw-1", "jti": None, "not_before": "2026-11-24T09:00:00+00:00",
-                "expires_at": None, "revoked_at": "2026-11-24T09:00:00+00:00", "by": "admin-1",
-                "reason": "Left the council."}
-REVOKED_TOKEN = {**REVOKED_USER, "user": None, "jti": "ab" * 16, "not_before": None,
-                 "expires_at": "2026-11-24T21:00:00+00:00"}
+REVOKED_USER = {
+    "revocation_id": "rv-1",
+    "user": "sw-1",
+    "jti": None,
+    "not_before": "2026-11-24T09:00:00+00:00",
+    "expires_at": None,
+    "revoked_at": "2026-11-24T09:00:00+00:00",
+    "by": "admin-1",
+    "reason": "Left the council.",
+}
+REVOKED_TOKEN = {
+    **REVOKED_USER,
+    "user": None,
+    "jti": "ab" * 16,
+    "not_before": None,
+    "expires_at": "2026-11-24T21:00:00+00:00",
+}
 
 
-@pytest.mark.parametrize("data, subject, ok", [
-    (REVOKED_USER, "sw-1", True),
-    (REVOKED_TOKEN, "ab" * 16, True),
-    ({**REVOKED_USER, "jti": "ab" * 16}, "sw-1", False),  # a user and a token at once
-    ({**REVOKED_USER, "not_before": None}, "sw-1", False),  # a user's without its moment
-    ({**REVOKED_USER, "expires_at": "2026-11-24T21:00:00+00:00"}, "sw-1", False),
-    ({**REVOKED_TOKEN, "expires_at": None}, "ab" * 16, False),
-    ({**REVOKED_TOKEN, "not_before": "2026-11-24T09:00:00+00:00"}, "ab" * 16, False),
-    ({**REVOKED_USER, "user": None}, "sw-1", False),  # neither
-])
+@pytest.mark.parametrize(
+    "data, subject, ok",
+    [
+        (REVOKED_USER, "sw-1", True),
+        (REVOKED_TOKEN, "ab" * 16, True),
+        ({**REVOKED_USER, "jti": "ab" * 16}, "sw-1", False),  # a user and a token at once
+        ({**REVOKED_USER, "not_before": None}, "sw-1", False),  # a user's without its moment
+        ({**REVOKED_USER, "expires_at": "2026-11-24T21:00:00+00:00"}, "sw-1", False),
+        ({**REVOKED_TOKEN, "expires_at": None}, "ab" * 16, False),
+        ({**REVOKED_TOKEN, "not_before": "2026-11-24T09:00:00+00:00"}, "ab" * 16, False),
+        ({**REVOKED_USER, "user": None}, "sw-1", False),  # neither
+    ],
+)
 def test_a_revocation_names_a_user_or_one_token_by_the_schema_and_the_document_alike(doc, data, subject, ok):
     assert judged_alike(doc, event("access.revoked.v1", data, subject)) == (ok, ok)
 
@@ -278,18 +373,28 @@ def test_a_revocations_reason_is_narrative_and_partners_never_receive_it():
     assert not any(partner_may_receive(p, EVENT_CATALOGUE) for p in ("access.revoked.v1", "access.*", "access.#"))
 
 
-ESCALATION = {"escalation_id": "esc-1", "plan_id": "plan-1", "case_id": "case-1", "child_id": "child-1",
-              "route": "childrens_convenor", "name": "Refer to the Children's Convenor",
-              "recipient": {"name": "Children's Convenor", "kind": "external"}, "raised_on": "2026-01-05",
-              "key_worker": "Sam Social"}
+ESCALATION = {
+    "escalation_id": "esc-1",
+    "plan_id": "plan-1",
+    "case_id": "case-1",
+    "child_id": "child-1",
+    "route": "childrens_convenor",
+    "name": "Refer to the Children's Convenor",
+    "recipient": {"name": "Children's Convenor", "kind": "external"},
+    "raised_on": "2026-01-05",
+    "key_worker": "Sam Social",
+}
 
 
-@pytest.mark.parametrize("recipient, ok", [
-    ({"name": "Children's Convenor", "kind": "external"}, True),
-    (None, True),
-    ({"name": "Children's Convenor", "kind": "external", "email": "x@example.org"}, False),
-    ({"name": "Children's Convenor"}, False),
-])
+@pytest.mark.parametrize(
+    "recipient, ok",
+    [
+        ({"name": "Children's Convenor", "kind": "external"}, True),
+        (None, True),
+        ({"name": "Children's Convenor", "kind": "external", "email": "x@example.org"}, False),
+        ({"name": "Children's Convenor"}, False),
+    ],
+)
 def test_an_escalations_recipient_is_a_closed_object_or_null(doc, recipient, ok):
     ev = event("escalation.raised.v1", {**ESCALATION, "recipient": recipient}, "plan-1")
     validator = jsonschema_rs.validator_for(payload_schema(doc, "escalation.raised.v1"), validate_formats=True)
@@ -303,8 +408,8 @@ def test_an_escalations_recipient_is_a_closed_object_or_null(doc, recipient, ok)
 
 def test_the_readme_lists_every_event_type():
     text = README.read_text()
-    section = text[text.index("\n## Events\n"):]
-    section = section[:section.index("\n## ", 1)]
+    section = text[text.index("\n## Events\n") :]
+    section = section[: section.index("\n## ", 1)]
     rows = {}
     for line in section.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]

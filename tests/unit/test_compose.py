@@ -3,6 +3,7 @@ against the Compose Specification's JSON schema and against the code: every
 installed service has a web and a worker entry with the right command, port,
 settings, secrets, healthcheck and dependencies, and no password is written
 in it. tests/integration/test_compose_processes.py starts its processes."""
+
 from __future__ import annotations
 
 import json
@@ -23,13 +24,18 @@ SERVICES = COMPOSE["services"]
 SCHEMA = ROOT / "tests" / "fixtures" / "compose-spec" / "compose-spec.json"
 BACKEND = ["plans", "scheduler", "notify", "docs"]
 # Every CPP_ setting the code reads (config.py's _lookup calls), and the services' own named here.
-KNOWN = {f"CPP_{n}" for n in re.findall(r'_lookup\(env, service, "([A-Z_]+)"', (ROOT / "shared/cpp_shared/config.py").read_text())}
+KNOWN = {
+    f"CPP_{n}"
+    for n in re.findall(r'_lookup\(env, service, "([A-Z_]+)"', (ROOT / "shared/cpp_shared/config.py").read_text())
+}
 KNOWN.add("CPP_SCHEDULER_PUBLIC_URL")  # the scheduler's own (cpp_scheduler.api.calendar_feeds.public_url)
 KNOWN.update({"CPP_AUDIT_CHECKPOINT_DIR", "CPP_AUDIT_CHECKPOINT_KEY_FILE"})  # cpp_shared.audit_checkpoints.config
 KNOWN.add("CPP_OIDC_DISCOVERY_URL")  # cpp_shared.auth.TokenVerifier
 KNOWN.add("CPP_WORKER_HEARTBEAT_FILE")  # cpp_shared.heartbeat
-KNOWN.update(f"CPP_NOTIFY_{n}" for n in ("SECRETS_KEY", "SMTP_HOST", "SMTP_PORT", "SMTP_STARTTLS", "SMTP_USER",
-                                         "SMTP_PASSWORD", "MAIL_FROM"))  # cpp_notify.secretbox and .mailer
+KNOWN.update(
+    f"CPP_NOTIFY_{n}"
+    for n in ("SECRETS_KEY", "SMTP_HOST", "SMTP_PORT", "SMTP_STARTTLS", "SMTP_USER", "SMTP_PASSWORD", "MAIL_FROM")
+)  # cpp_notify.secretbox and .mailer
 
 
 def known(setting: str) -> bool:
@@ -131,8 +137,10 @@ def test_each_process_has_its_settings_and_dependencies(name, compose, secrets_d
         assert env["CPP_STORE_URL_FILE"] == f"/run/secrets/{name}_store_url"
         assert env["CPP_MODE"].startswith("${CPP_MODE:-production}")
         assert {"CPP_PLUGINS", "CPP_OIDC_JWKS_URL", "CPP_OIDC_ISSUER"} <= set(env)
-        assert entry["depends_on"] == {"rabbitmq": {"condition": "service_healthy"},
-                                       "mongodb": {"condition": "service_healthy"}}
+        assert entry["depends_on"] == {
+            "rabbitmq": {"condition": "service_healthy"},
+            "mongodb": {"condition": "service_healthy"},
+        }
         assert entry["build"] == "." and entry["restart"] == "unless-stopped"
     store_url = (secrets_dir / f"{name}-store-url").read_text().strip()
     assert re.fullmatch(rf"mongodb://cpp_{name}:[0-9a-f]{{48}}@mongodb:27017/cpp_{name}\?replicaSet=rs0", store_url)
@@ -180,19 +188,27 @@ def test_the_broker_keeps_its_user_in_a_secret_and_its_management_ui_on_this_hos
     assert rabbitmq["secrets"] == [{"source": "rabbitmq_conf", "target": "/etc/rabbitmq/conf.d/20-cpp.conf"}]
     assert "healthcheck" in rabbitmq and "environment" not in rabbitmq
     # RabbitMQ makes the user the services' broker URL signs in as.
-    conf = dict(line.split(" = ", 1) for line in (secrets_dir / "rabbitmq.conf").read_text().splitlines()
-                if " = " in line and not line.startswith("#"))
+    conf = dict(
+        line.split(" = ", 1)
+        for line in (secrets_dir / "rabbitmq.conf").read_text().splitlines()
+        if " = " in line and not line.startswith("#")
+    )
     url = urlsplit((secrets_dir / "broker-url").read_text().strip())
     assert (url.hostname, url.port) == ("rabbitmq", 5672)
-    assert (conf["default_user"], conf["default_pass"], conf["default_vhost"]) == (url.username, url.password,
-                                                                                    url.path.lstrip("/"))
+    assert (conf["default_user"], conf["default_pass"], conf["default_vhost"]) == (
+        url.username,
+        url.password,
+        url.path.lstrip("/"),
+    )
 
 
 def test_the_database_requires_sign_in_with_users_from_secrets():
     mongodb = SERVICES["mongodb"]
     assert mongodb["restart"] == "unless-stopped"
-    assert mongodb["environment"] == {"MONGO_INITDB_ROOT_USERNAME_FILE": "/run/secrets/mongo_root_username",
-                                      "MONGO_INITDB_ROOT_PASSWORD_FILE": "/run/secrets/mongo_root_password"}
+    assert mongodb["environment"] == {
+        "MONGO_INITDB_ROOT_USERNAME_FILE": "/run/secrets/mongo_root_username",
+        "MONGO_INITDB_ROOT_PASSWORD_FILE": "/run/secrets/mongo_root_password",
+    }
     command = mongodb["command"]
     assert command[command.index("--replSet") + 1] == "rs0"
     assert command[command.index("--keyFile") + 1] == "/data/configdb/keyfile"
@@ -223,16 +239,22 @@ console.log(JSON.stringify(made));
     mounted.mkdir()
     for service in BACKEND:  # as the mongodb container sees them: under their secrets' names
         (mounted / f"{service}_store_url").write_text((secrets_dir / f"{service}-store-url").read_text())
-    out = subprocess.run(["node", str(runner), str(ROOT / "deploy/mongodb/initdb/cpp-users.js"), str(mounted)],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["node", str(runner), str(ROOT / "deploy/mongodb/initdb/cpp-users.js"), str(mounted)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     made = {user["db"]: user for user in json.loads(out)}
     assert set(made) == {f"cpp_{s}" for s in BACKEND}
     for service in BACKEND:
         url = urlsplit((secrets_dir / f"{service}-store-url").read_text().strip())
         user = made[f"cpp_{service}"]
         assert (user["user"], user["pwd"]) == (url.username, url.password)
-        assert user["roles"] == [{"role": "readWrite", "db": f"cpp_{service}"},
-                                 {"role": "readWrite", "db": f"cpp_{service}_limits"}]
+        assert user["roles"] == [
+            {"role": "readWrite", "db": f"cpp_{service}"},
+            {"role": "readWrite", "db": f"cpp_{service}_limits"},
+        ]
 
 
 def test_the_secrets_script_keeps_what_exists(tmp_path):
@@ -253,8 +275,15 @@ def test_the_secrets_script_keeps_what_exists(tmp_path):
 
 def test_infrastructure():
     dockerfile = (ROOT / "Dockerfile").read_text()
-    for package in ("./shared", "./services/plans", "./services/scheduler", "./services/notify", "./services/docs",
-                    "./services/web", "./plugins/england"):
+    for package in (
+        "./shared",
+        "./services/plans",
+        "./services/scheduler",
+        "./services/notify",
+        "./services/docs",
+        "./services/web",
+        "./plugins/england",
+    ):
         assert package in dockerfile
 
 

@@ -1,6 +1,7 @@
 """cpp_shared.contracts is the agreement between the services and the plugins, not the machinery: importing it
 brings in no web framework, broker client, store or service. And the library names no service: a service's
 default port is its spec's (``ServiceSpec.port``), found through the ``cpp.services`` entry points."""
+
 from __future__ import annotations
 
 import json
@@ -20,9 +21,25 @@ from cpp_shared.services import installed_services, load_service
 from cpp_shared.web import ServiceSpec
 
 ROOT = Path(__file__).resolve().parents[2]
-MACHINERY = ("flask", "flask_smorest", "werkzeug", "kombu", "amqp", "pymongo", "cloudevents", "cpp_shared.store",
-             "cpp_shared.web", "cpp_shared.messaging", "cpp_shared.services", "cpp_shared.plugins", "cpp_plans",
-             "cpp_scheduler", "cpp_notify", "cpp_docs", "cpp_web")
+MACHINERY = (
+    "flask",
+    "flask_smorest",
+    "werkzeug",
+    "kombu",
+    "amqp",
+    "pymongo",
+    "cloudevents",
+    "cpp_shared.store",
+    "cpp_shared.web",
+    "cpp_shared.messaging",
+    "cpp_shared.services",
+    "cpp_shared.plugins",
+    "cpp_plans",
+    "cpp_scheduler",
+    "cpp_notify",
+    "cpp_docs",
+    "cpp_web",
+)
 CONTRACTS = sorted(m.name for m in pkgutil.iter_modules(cpp_shared.contracts.__path__, "cpp_shared.contracts."))
 
 #: A service of no other package, installed only for these tests (through the entry-point lookup below).
@@ -30,16 +47,22 @@ LEDGER = ServiceSpec(name="ledger", title="Ledger", description="A made-up servi
 
 
 def modules_after_importing(names: list[str]) -> list[str]:
-    code = (f"import importlib, json, sys; [importlib.import_module(n) for n in {names!r}]; "
-            "print(json.dumps(sorted(sys.modules)))")
+    code = (
+        f"import importlib, json, sys; [importlib.import_module(n) for n in {names!r}]; "
+        "print(json.dumps(sorted(sys.modules)))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     return json.loads(done.stdout)
 
 
 def test_the_contracts_are_the_catalogue_the_topology_and_the_plugin_hooks():
-    assert CONTRACTS == ["cpp_shared.contracts.catalogue", "cpp_shared.contracts.hook_answers",
-                         "cpp_shared.contracts.hookspecs", "cpp_shared.contracts.timescales",
-                         "cpp_shared.contracts.topology"]
+    assert CONTRACTS == [
+        "cpp_shared.contracts.catalogue",
+        "cpp_shared.contracts.hook_answers",
+        "cpp_shared.contracts.hookspecs",
+        "cpp_shared.contracts.timescales",
+        "cpp_shared.contracts.topology",
+    ]
 
 
 def test_the_contracts_import_no_web_framework_broker_client_store_or_service():
@@ -66,10 +89,14 @@ def test_the_main_queue_declared_on_the_broker_is_the_one_the_contract_names():
     queue = main_queue("docs")
     assert queue.name == main_queue_name("docs") == "docs"
     assert (queue.durable, queue.exclusive, queue.auto_delete) == (
-        MAIN_QUEUE_OPTIONS["durable"], MAIN_QUEUE_OPTIONS["exclusive"], MAIN_QUEUE_OPTIONS["auto_delete"])
+        MAIN_QUEUE_OPTIONS["durable"],
+        MAIN_QUEUE_OPTIONS["exclusive"],
+        MAIN_QUEUE_OPTIONS["auto_delete"],
+    )
 
 
 # --- the default ports --------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def only_the_ledger(monkeypatch):
@@ -88,8 +115,11 @@ def test_a_services_default_port_is_its_specs(only_the_ledger):
 
 def test_a_service_not_installed_has_no_default_port(only_the_ledger):
     settings = Settings.from_env("plans", {})  # read for another purpose (a token's signing key), it is fine
-    with pytest.raises(ConfigError, match=r"CPP_PLANS_PORT is not set, and there is no default port: unknown "
-                                          r"service 'plans'; installed: ledger"):
+    with pytest.raises(
+        ConfigError,
+        match=r"CPP_PLANS_PORT is not set, and there is no default port: unknown "
+        r"service 'plans'; installed: ledger",
+    ):
         settings.port
     assert Settings.from_env("plans", {"CPP_PLANS_PORT": "5001"}).port == 5001
     with pytest.raises(ConfigError):

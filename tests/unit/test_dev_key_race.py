@@ -1,6 +1,7 @@
 """The development signing key made by processes starting at the same moment
 (`cpp up` starts every service's web and worker processes at once): each
 gets the one key, whole, and none fails."""
+
 from __future__ import annotations
 
 import multiprocessing

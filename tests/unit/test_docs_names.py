@@ -4,6 +4,7 @@ name from the directory, a date of birth without its weekday, the family's
 own members apart from the people who work with them, and a family
 document made after the next review date says what happens next instead of
 the past date."""
+
 from __future__ import annotations
 
 import re
@@ -22,8 +23,11 @@ from cpp_shared.plugins import Plugins
 from tests.unit.test_docs_render import FULL
 
 #: What an id looks like: 32 hex digits (a uuid4().hex), or a uuid with its dashes.
-ID_SHAPED = re.compile(r"(?<![0-9a-f])(?:[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
-                       r"(?![0-9a-f])", re.I)
+ID_SHAPED = re.compile(
+    r"(?<![0-9a-f])(?:[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+    r"(?![0-9a-f])",
+    re.I,
+)
 
 
 def an_id() -> str:
@@ -36,57 +40,143 @@ PEOPLE = {SW: "Sam Social", CHAIR: "Chris Chair", TM: "Tia Manager"}
 CHILD = {"name": "Ana Parent", "date_of_birth": "2019-05-31", "nhs_number": "9434765919"}
 # Outcome ids may be generated (uuid hex): an action names its outcome by what it is.
 OUTCOME = an_id()
-CONTENT = {**FULL,
-           "outcomes": [{**FULL["outcomes"][0], "id": OUTCOME}, *FULL["outcomes"][1:]],
-           "actions": [{**a, "id": an_id(), "outcome_id": OUTCOME if a["outcome_id"] == "safe-home" else an_id()}
-                       for a in FULL["actions"]]}
-SNAPSHOT = {"plan_id": PLAN_ID, "case_id": CASE_ID, "child_id": CHILD_ID, "status": "active", "plan_version": 2,
-            "created_on": "2098-12-01", "activated_on": "2098-12-08", "ended": None,
-            "agreed": {"by": SW, "on": "2098-12-08", "at": "core_group_meeting"},
-            "key_worker": {"user": SW, "name": "Sam Social", "role": "social worker", "team": None,
-                           "phone": "020 7946 0000", "email": None},
-            "categories": ["neglect"], "content": CONTENT, "child": CHILD}
-DEADLINES = [{"name": "Core group meeting (every 6 to 9 weeks, #2)", "due_on": "2099-01-26",
-              "latest_on": "2099-02-09", "owner": "social_worker", "status": "pending",
-              "assignee": {"user": SW, "name": "Sam Social"}},
-             {"name": "First review conference", "due_on": "2099-01-28", "latest_on": "2099-01-28",
-              "owner": "chair", "status": "pending", "assignee": {"user": CHAIR, "name": CHAIR}},
-             {"name": "Review report countersigned", "due_on": "2099-01-25", "latest_on": "2099-01-25",
-              "owner": "team_manager", "status": "pending", "assignee": None}]
+CONTENT = {
+    **FULL,
+    "outcomes": [{**FULL["outcomes"][0], "id": OUTCOME}, *FULL["outcomes"][1:]],
+    "actions": [
+        {**a, "id": an_id(), "outcome_id": OUTCOME if a["outcome_id"] == "safe-home" else an_id()}
+        for a in FULL["actions"]
+    ],
+}
+SNAPSHOT = {
+    "plan_id": PLAN_ID,
+    "case_id": CASE_ID,
+    "child_id": CHILD_ID,
+    "status": "active",
+    "plan_version": 2,
+    "created_on": "2098-12-01",
+    "activated_on": "2098-12-08",
+    "ended": None,
+    "agreed": {"by": SW, "on": "2098-12-08", "at": "core_group_meeting"},
+    "key_worker": {
+        "user": SW,
+        "name": "Sam Social",
+        "role": "social worker",
+        "team": None,
+        "phone": "020 7946 0000",
+        "email": None,
+    },
+    "categories": ["neglect"],
+    "content": CONTENT,
+    "child": CHILD,
+}
+DEADLINES = [
+    {
+        "name": "Core group meeting (every 6 to 9 weeks, #2)",
+        "due_on": "2099-01-26",
+        "latest_on": "2099-02-09",
+        "owner": "social_worker",
+        "status": "pending",
+        "assignee": {"user": SW, "name": "Sam Social"},
+    },
+    {
+        "name": "First review conference",
+        "due_on": "2099-01-28",
+        "latest_on": "2099-01-28",
+        "owner": "chair",
+        "status": "pending",
+        "assignee": {"user": CHAIR, "name": CHAIR},
+    },
+    {
+        "name": "Review report countersigned",
+        "due_on": "2099-01-25",
+        "latest_on": "2099-01-25",
+        "owner": "team_manager",
+        "status": "pending",
+        "assignee": None,
+    },
+]
 CONFERENCES = [{"_id": CONFERENCE_ID, "kind": "review", "on": "2099-02-01", "status": "scheduled"}]
-REPORT = {"report_version": 1, "author": SW, "content": {
-    "findings": "The kitchen is clean now.", "child_seen": [{"on": "2098-12-20", "alone": True}],
-    "childs_views": "Ana likes her new bed.", "family_views": "We want help with money."},
+REPORT = {
+    "report_version": 1,
+    "author": SW,
+    "content": {
+        "findings": "The kitchen is clean now.",
+        "child_seen": [{"on": "2098-12-20", "alone": True}],
+        "childs_views": "Ana likes her new bed.",
+        "family_views": "We want help with money.",
+    },
     "plan": CONTENT,
-    "steps": [{"step": "drafted", "on": "2098-12-21", "by": SW}, {"step": "submitted", "on": "2098-12-22", "by": SW},
-              {"step": "countersigned", "on": "2098-12-23", "by": TM}]}
+    "steps": [
+        {"step": "drafted", "on": "2098-12-21", "by": SW},
+        {"step": "submitted", "on": "2098-12-22", "by": SW},
+        {"step": "countersigned", "on": "2098-12-23", "by": TM},
+    ],
+}
 
 
 def jobs() -> dict[str, dict]:
     """One job of each kind docs makes, as its handlers ask for it, ids and all."""
     base = {"plan_id": PLAN_ID, "case_id": CASE_ID, "child_id": CHILD_ID, "child": CHILD, "large_print": False}
-    initial = {"conference_id": CONFERENCE_ID, "case_id": CASE_ID, "child_id": CHILD_ID, "kind": "initial",
-               "held_on": "2098-11-20", "plan_id": PLAN_ID, "plan_required": True,
-               "first_core_group_on": "2098-12-08", "chair": {"user": CHAIR, "name": "Chris Chair"},
-               "child": CHILD}
+    initial = {
+        "conference_id": CONFERENCE_ID,
+        "case_id": CASE_ID,
+        "child_id": CHILD_ID,
+        "kind": "initial",
+        "held_on": "2098-11-20",
+        "plan_id": PLAN_ID,
+        "plan_required": True,
+        "first_core_group_on": "2098-12-08",
+        "chair": {"user": CHAIR, "name": "Chris Chair"},
+        "child": CHILD,
+    }
     review = {**initial, "kind": "review", "decision": "continue", "held_on": "2099-02-01"}
     for key in ("plan_required", "first_core_group_on"):
         review.pop(key)
-    report = {**base, "report_id": REPORT_ID, "report_version": 1, "report_kind": "review_report",
-              "conference_id": CONFERENCE_ID, "report": REPORT, "snapshot": None}
+    report = {
+        **base,
+        "report_id": REPORT_ID,
+        "report_version": 1,
+        "report_kind": "review_report",
+        "conference_id": CONFERENCE_ID,
+        "report": REPORT,
+        "snapshot": None,
+    }
     made = {
-        "outline_plan": {**base, "kind": "outline_plan", "snapshot": {**SNAPSHOT, "status": "outline",
-                                                                      "plan_version": 1}},
+        "outline_plan": {
+            **base,
+            "kind": "outline_plan",
+            "snapshot": {**SNAPSHOT, "status": "outline", "plan_version": 1},
+        },
         "professional_plan": {**base, "kind": "professional_plan", "snapshot": SNAPSHOT},
         "family_plan": {**base, "kind": "family_plan", "snapshot": SNAPSHOT},
-        "core_group_record": {**base, "kind": "core_group_record", "snapshot": SNAPSHOT, "meeting": {
-            "meeting_id": MEETING_ID, "held_on": "2098-12-08", "detailed_plan_agreed": True,
-            "attendees": [{"name": "Hana Visitor", "role": "health visitor", "agency": "NHS"}], "notes": "Good."}},
+        "core_group_record": {
+            **base,
+            "kind": "core_group_record",
+            "snapshot": SNAPSHOT,
+            "meeting": {
+                "meeting_id": MEETING_ID,
+                "held_on": "2098-12-08",
+                "detailed_plan_agreed": True,
+                "attendees": [{"name": "Hana Visitor", "role": "health visitor", "agency": "NHS"}],
+                "notes": "Good.",
+            },
+        },
         # An initial conference's record: no plan yet, only the event's own child.
-        "conference_record": {**base, "kind": "conference_record", "snapshot": None, "conference": initial,
-                              "conference_id": CONFERENCE_ID},
-        "review_conference_record": {**base, "kind": "conference_record", "snapshot": SNAPSHOT,
-                                     "conference": review, "conference_id": CONFERENCE_ID},
+        "conference_record": {
+            **base,
+            "kind": "conference_record",
+            "snapshot": None,
+            "conference": initial,
+            "conference_id": CONFERENCE_ID,
+        },
+        "review_conference_record": {
+            **base,
+            "kind": "conference_record",
+            "snapshot": SNAPSHOT,
+            "conference": review,
+            "conference_id": CONFERENCE_ID,
+        },
         "conference_report": {**report, "kind": "conference_report"},
         "family_report": {**report, "kind": "family_report"},
     }
@@ -101,9 +191,18 @@ def docs():
 
 def render(docs, job, **kw):
     kw.setdefault("people", PEOPLE)
-    return docs.html(job, deadlines=DEADLINES, conferences=CONFERENCES,
-                     conference={"_id": CONFERENCE_ID, "kind": "review", "on": "2099-02-01",
-                                 "chair": {"user": CHAIR, "name": "Chris Chair"}}, **kw)
+    return docs.html(
+        job,
+        deadlines=DEADLINES,
+        conferences=CONFERENCES,
+        conference={
+            "_id": CONFERENCE_ID,
+            "kind": "review",
+            "on": "2099-02-01",
+            "chair": {"user": CHAIR, "name": "Chris Chair"},
+        },
+        **kw,
+    )
 
 
 def text_of(html):
@@ -117,8 +216,9 @@ def meetings(text):
 
 def pdf_text(docs, html, tmp_path: Path) -> str:
     (tmp_path / "doc.pdf").write_bytes(document_pdf(html, "doc:pdf"))
-    return subprocess.run(["pdftotext", str(tmp_path / "doc.pdf"), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    return subprocess.run(
+        ["pdftotext", str(tmp_path / "doc.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def test_the_pattern_finds_ids():
@@ -197,9 +297,11 @@ def test_a_family_report_made_after_its_meeting_says_the_meeting_was(docs):
     report = jobs()["family_report"]
     conference = {"kind": "review", "on": "2099-02-01"}
     assert "The meeting is on Sunday 1 February 2099." in text_of(
-        docs.html(report, conference=conference, today=date(2099, 1, 20)))
+        docs.html(report, conference=conference, today=date(2099, 1, 20))
+    )
     assert "The meeting was on Sunday 1 February 2099." in text_of(
-        docs.html(report, conference=conference, today=date(2099, 3, 1)))
+        docs.html(report, conference=conference, today=date(2099, 3, 1))
+    )
 
 
 def test_a_professional_plan_made_after_its_next_review_date_says_it_has_passed(docs):

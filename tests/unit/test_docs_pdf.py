@@ -1,6 +1,7 @@
 """The docs service's PDFs: tables in the fixed layout with widths from
 their text (no word broken, the HTML itself untouched), the cycle collector
 paused only while a document renders, fonts kept per thread."""
+
 from __future__ import annotations
 
 import gc
@@ -17,13 +18,16 @@ from cpp_docs import pdf
 ROWS = "".join(
     f"<tr><td>Action {i}: keep the kitchen clean and safe every day</td><td>Alex Parent (mother)</td>"
     f"<td>hana.visitor{i}@nhs.example</td><td>Wednesday 15 April 2099</td><td>Not started</td></tr>"
-    for i in range(12))
-PAGE = ("<!DOCTYPE html><html lang='en-GB'><head><title>Plan</title><style>"
-        "table { border-collapse: collapse; width: 100% } th, td { border: 1px solid; padding: .25em .4em;"
-        " overflow-wrap: break-word }</style></head><body{body}><h1>Plan</h1>"
-        "<table><thead><tr><th scope='col'>What</th><th scope='col'>Who</th><th scope='col'>Email</th>"
-        "<th scope='col'>By when</th><th scope='col'>Status</th></tr></thead><tbody>" + ROWS + "</tbody></table>"
-        "<table><tr><td colspan='2'>Merged</td></tr><tr><td>a</td><td>b</td></tr></table></body></html>")
+    for i in range(12)
+)
+PAGE = (
+    "<!DOCTYPE html><html lang='en-GB'><head><title>Plan</title><style>"
+    "table { border-collapse: collapse; width: 100% } th, td { border: 1px solid; padding: .25em .4em;"
+    " overflow-wrap: break-word }</style></head><body{body}><h1>Plan</h1>"
+    "<table><thead><tr><th scope='col'>What</th><th scope='col'>Who</th><th scope='col'>Email</th>"
+    "<th scope='col'>By when</th><th scope='col'>Status</th></tr></thead><tbody>" + ROWS + "</tbody></table>"
+    "<table><tr><td colspan='2'>Merged</td></tr><tr><td>a</td><td>b</td></tr></table></body></html>"
+)
 
 
 def words(data: bytes, tmp_path) -> list[str]:
@@ -33,9 +37,14 @@ def words(data: bytes, tmp_path) -> list[str]:
 
 
 def test_columns_get_at_least_their_longest_word_and_share_the_rest():
-    texts = [[("What", True), ("Email", True), ("Done", True)],
-             [("Keep the kitchen clean and safe every day, and the stairs clear", False),
-              ("hana.visitor@nhs.example", False), ("No", False)]]
+    texts = [
+        [("What", True), ("Email", True), ("Done", True)],
+        [
+            ("Keep the kitchen clean and safe every day, and the stairs clear", False),
+            ("hana.visitor@nhs.example", False),
+            ("No", False),
+        ],
+    ]
     email = pdf._em("hana.visitor@nhs.example") + 0.85
     widths = pdf.column_widths(texts, width_em=45, padding_em=0.85)
     for table_em in (30, 45, 60):  # whatever the table's width and type size
@@ -71,8 +80,11 @@ def test_large_print_tables_are_measured_in_its_larger_type(tmp_path):
     html = PAGE.replace("{body}", " class='large-print'").replace("</style>", "body { font-size: 18pt }</style>")
     document = HTML(string=html, url_fetcher=pdf.refuse_fetching)
     assert pdf.fix_table_layouts(document.etree_element) == 0  # 18 pt: the five columns' words do not fit
-    three = re.sub(r"<td>hana[^<]*</td>", "", html.replace("<th scope='col'>Email</th>", "")).replace(
-        "<th scope='col'>Status</th>", "").replace("<td>Not started</td>", "")
+    three = (
+        re.sub(r"<td>hana[^<]*</td>", "", html.replace("<th scope='col'>Email</th>", ""))
+        .replace("<th scope='col'>Status</th>", "")
+        .replace("<td>Not started</td>", "")
+    )
     document = HTML(string=three, url_fetcher=pdf.refuse_fetching)
     assert pdf.fix_table_layouts(document.etree_element) == 1
     got = words(pdf.document_pdf(three, "plan-1:pdf"), tmp_path)

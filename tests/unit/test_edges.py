@@ -1,4 +1,5 @@
 """The edge checks every service makes, alone: JSON nesting and text."""
+
 from __future__ import annotations
 
 import json
@@ -13,7 +14,8 @@ def test_nesting_is_measured_on_the_text_without_recursion():
     assert nesting_problem(deep) == {"_schema": [f"Nested deeper than {MAX_JSON_DEPTH} levels."]}
     assert nesting_problem("[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH) is None
     assert nesting_problem('{"a": 1, "plan": {"b": ' + "[" * 70 + "]" * 70 + "}}") == {
-        "plan": [f"Nested deeper than {MAX_JSON_DEPTH} levels."]}
+        "plan": [f"Nested deeper than {MAX_JSON_DEPTH} levels."]
+    }
 
 
 def test_brackets_inside_strings_are_text_not_nesting():
@@ -23,15 +25,20 @@ def test_brackets_inside_strings_are_text_not_nesting():
 
 
 def test_strings_that_are_not_text_are_found_by_field_keys_included():
-    value = {"a": "ok", "b": "x\ud800", "c": [{"d": "\udc00"}, "fine", "\udfff"], "\ud83d": 1,
-             "e": {"f": {"\udead": {"g": "\ud800"}}}}
+    value = {
+        "a": "ok",
+        "b": "x\ud800",
+        "c": [{"d": "\udc00"}, "fine", "\udfff"],
+        "\ud83d": 1,
+        "e": {"f": {"\udead": {"g": "\ud800"}}},
+    }
     errors = text_problems(value)
     assert set(errors) == {"b", "c", "\\ud83d", "e"}
     assert "lone surrogate (\\ud800)" in errors["b"][0]
     assert list(errors["c"]) == [0, 2] and list(errors["c"][0]) == ["d"]
     assert errors["\\ud83d"][0].startswith("This key is not valid text")
     assert list(errors["e"]["f"]) == ["\\udead"]  # what is under a bad key is not looked at
-    assert text_problems({"name": "Zoë \U0001F600", "n": 1, "list": [None, True, 2.5]}) == {}
+    assert text_problems({"name": "Zoë \U0001f600", "n": 1, "list": [None, True, 2.5]}) == {}
     assert "lone surrogate (\\ud800)" in text_problems("\ud800")["_schema"][0]
 
 

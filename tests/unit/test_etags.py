@@ -1,4 +1,5 @@
 """If-Match, as every versioned change reads it: exactly one ETag."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,10 +9,20 @@ from werkzeug.exceptions import HTTPException
 from cpp_shared.etags import ONE_ETAG_ONLY, if_match_version
 
 
-@pytest.mark.parametrize("header, version", [
-    ('"3"', 3), ('W/"3"', 3), ("3", 3), (' "3" ', 3), ('"nonsense"', None), ("nonsense", None), ('"1', None),
-    ("W/1", None), ('"a,b"', None),
-])
+@pytest.mark.parametrize(
+    "header, version",
+    [
+        ('"3"', 3),
+        ('W/"3"', 3),
+        ("3", 3),
+        (' "3" ', 3),
+        ('"nonsense"', None),
+        ("nonsense", None),
+        ('"1', None),
+        ("W/1", None),
+        ('"a,b"', None),
+    ],
+)
 def test_if_match_names_one_version_or_one_etag_of_another_form(header, version):
     assert if_match_version(header) == version
 

@@ -1,4 +1,5 @@
 """The 428's example ETag: the record's own when known, else the header's form."""
+
 from __future__ import annotations
 
 import re

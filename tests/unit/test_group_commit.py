@@ -2,6 +2,7 @@
 concurrent threads hand over while a commit is under way share the next
 commit; each caller returns only once its own unit is durable, and raises
 its own unit's error, or the error that undid the whole commit."""
+
 from __future__ import annotations
 
 import threading

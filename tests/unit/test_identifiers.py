@@ -1,4 +1,5 @@
 """NHS and CHI numbers and the identifier scheme registry."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -9,7 +10,13 @@ from hypothesis import strategies as st
 
 from cpp_plans.domain import identifiers
 from cpp_plans.domain.identifiers import (
-    IdentifierRegistry, chi_number, mod11_check_digit, nhs_number, register_scheme, schemes, validate_identifier,
+    IdentifierRegistry,
+    chi_number,
+    mod11_check_digit,
+    nhs_number,
+    register_scheme,
+    schemes,
+    validate_identifier,
 )
 
 WEIGHTS_WITH_CHECK = (10, 9, 8, 7, 6, 5, 4, 3, 2, 1)
@@ -19,8 +26,12 @@ def reference_valid(digits: str) -> bool:
     """The Modulus 11 rule written independently: the weighted sum of all ten
     digits (the check digit weighing 1) is a multiple of 11, and the check
     digit is never 10 (it cannot be: it is one digit)."""
-    return len(digits) == 10 and digits.isascii() and digits.isdigit() and \
-        sum(int(c) * w for c, w in zip(digits, WEIGHTS_WITH_CHECK)) % 11 == 0
+    return (
+        len(digits) == 10
+        and digits.isascii()
+        and digits.isdigit()
+        and sum(int(c) * w for c, w in zip(digits, WEIGHTS_WITH_CHECK)) % 11 == 0
+    )
 
 
 nine_digits = st.text(alphabet="0123456789", min_size=9, max_size=9)
@@ -36,6 +47,7 @@ valid_nhs = nine_digits.map(with_check)
 
 
 # --- NHS number: examples ---
+
 
 @pytest.mark.parametrize("typed", ["9434765919", "943 476 5919", "943-476-5919", " 943 476 5919 "])
 def test_the_standard_test_number_in_every_usual_writing(typed):
@@ -54,21 +66,24 @@ def test_only_the_check_digit_is_checked_not_whether_the_number_was_issued():
     assert nhs_number("000 000 0000") == "0000000000"
 
 
-@pytest.mark.parametrize("typed,why", [
-    ("9434765918", "check digit"),      # last digit wrong
-    ("9434765929", "check digit"),      # one digit mistyped
-    ("4934765919", "check digit"),      # first two digits swapped
-    ("1234567890", "check digit"),      # the check would be 10: no valid number starts 123456789
-    ("943476591", "10 digits"),         # too short
-    ("94347659190", "10 digits"),       # too long
-    ("943 476-5919", "10 digits"),      # mixed separators
-    ("94 3476 5919", "10 digits"),      # not the 3-3-4 grouping
-    ("943  476 5919", "10 digits"),     # double space
-    ("943.476.5919", "10 digits"),
-    ("94347659l9", "10 digits"),        # a letter l
-    ("٩٤٣٤٧٦٥٩١٩", "10 digits"),        # Arabic-Indic digits are digits to Python, not to the NHS
-    ("", "10 digits"),
-])
+@pytest.mark.parametrize(
+    "typed,why",
+    [
+        ("9434765918", "check digit"),  # last digit wrong
+        ("9434765929", "check digit"),  # one digit mistyped
+        ("4934765919", "check digit"),  # first two digits swapped
+        ("1234567890", "check digit"),  # the check would be 10: no valid number starts 123456789
+        ("943476591", "10 digits"),  # too short
+        ("94347659190", "10 digits"),  # too long
+        ("943 476-5919", "10 digits"),  # mixed separators
+        ("94 3476 5919", "10 digits"),  # not the 3-3-4 grouping
+        ("943  476 5919", "10 digits"),  # double space
+        ("943.476.5919", "10 digits"),
+        ("94347659l9", "10 digits"),  # a letter l
+        ("٩٤٣٤٧٦٥٩١٩", "10 digits"),  # Arabic-Indic digits are digits to Python, not to the NHS
+        ("", "10 digits"),
+    ],
+)
 def test_invalid_numbers_are_refused_with_a_plain_message(typed, why):
     with pytest.raises(ValueError, match=why):
         nhs_number(typed)
@@ -88,6 +103,7 @@ def test_a_prefix_whose_check_would_be_10_has_no_check_digit():
 
 
 # --- NHS number: properties ---
+
 
 @given(nine_digits)
 def test_the_check_digit_agrees_with_the_reference_rule(prefix):
@@ -114,7 +130,7 @@ def test_a_single_changed_digit_is_always_caught_algebraically():
 @given(valid_nhs, st.integers(0, 9), st.integers(1, 9))
 def test_changing_any_single_digit_makes_a_valid_number_invalid(number, position, shift):
     changed_digit = str((int(number[position]) + shift) % 10)
-    changed = number[:position] + changed_digit + number[position + 1:]
+    changed = number[:position] + changed_digit + number[position + 1 :]
     assert changed != number
     with pytest.raises(ValueError):
         nhs_number(changed)
@@ -123,7 +139,7 @@ def test_changing_any_single_digit_makes_a_valid_number_invalid(number, position
 @given(valid_nhs, st.integers(0, 8))
 def test_swapping_two_different_adjacent_digits_is_caught(number, i):
     assume(number[i] != number[i + 1])
-    swapped = number[:i] + number[i + 1] + number[i] + number[i + 2:]
+    swapped = number[:i] + number[i + 1] + number[i] + number[i + 2 :]
     with pytest.raises(ValueError):
         nhs_number(swapped)
 
@@ -138,6 +154,7 @@ def test_any_text_is_either_refused_with_value_error_or_a_valid_number(text):
 
 
 # --- CHI number ---
+
 
 def with_check_digit(prefix: str) -> str:
     check = mod11_check_digit(prefix)
@@ -178,7 +195,9 @@ def test_a_chi_number_with_a_wrong_check_digit_is_refused():
         chi_number(wrong)
 
 
-@given(st.dates(min_value=date(1900, 1, 1), max_value=date(2099, 12, 31)), st.text("0123456789", min_size=3, max_size=3))
+@given(
+    st.dates(min_value=date(1900, 1, 1), max_value=date(2099, 12, 31)), st.text("0123456789", min_size=3, max_size=3)
+)
 def test_every_date_of_birth_with_a_check_digit_round_trips(born, serial):
     prefix = born.strftime("%d%m%y") + serial
     check = mod11_check_digit(prefix)
@@ -187,6 +206,7 @@ def test_every_date_of_birth_with_a_check_digit_round_trips(born, serial):
 
 
 # --- the registry ---
+
 
 def test_the_built_in_schemes():
     assert {"nhs_number", "chi_number"} <= set(schemes())

@@ -1,4 +1,5 @@
 """The lifecycle rules, alone (no HTTP, no store)."""
+
 from datetime import date, timedelta
 
 import pytest
@@ -7,8 +8,11 @@ from cpp_plans.domain import lifecycle as lc
 from cpp_plans.domain.lifecycle import InvalidStep, LifecycleError
 
 TODAY = date(2026, 11, 23)
-OUTLINE = {"key_worker": {"name": "Sam Social"}, "categories": ["neglect"],
-           "core_group": [{"name": "Sam Social", "role": "social worker", "agency": "council", "is_family_member": False}]}
+OUTLINE = {
+    "key_worker": {"name": "Sam Social"},
+    "categories": ["neglect"],
+    "core_group": [{"name": "Sam Social", "role": "social worker", "agency": "council", "is_family_member": False}],
+}
 
 
 def opened():
@@ -19,21 +23,36 @@ def opened():
 
 def after_strategy(held_on=date(2026, 11, 2), **kw):
     case, discussion, events = lc.record_strategy_discussion(
-        opened(), held_on=held_on, today=TODAY, initiated_enquiries=True, attendees=[], notes=None, recorded_by="sw-1", **kw)
+        opened(),
+        held_on=held_on,
+        today=TODAY,
+        initiated_enquiries=True,
+        attendees=[],
+        notes=None,
+        recorded_by="sw-1",
+        **kw,
+    )
     assert events[0][0] == "strategy_discussion.held.v1" and events[0][2]["held_on"] == held_on.isoformat()
     return case
 
 
 def pending():
-    case, events = lc.record_enquiry_outcome(after_strategy(), completed_on=date(2026, 11, 9), conference_required=True,
-                                             today=TODAY, summary=None, recorded_by="sw-1")
+    case, events = lc.record_enquiry_outcome(
+        after_strategy(),
+        completed_on=date(2026, 11, 9),
+        conference_required=True,
+        today=TODAY,
+        summary=None,
+        recorded_by="sw-1",
+    )
     assert case["status"] == "conference_pending" and events[0][2]["conference_required"] is True
     return case
 
 
 def scheduled(kind="initial", case=None, plan=None, on=date(2026, 11, 20)):
-    case, conf, events = lc.schedule_conference(case or pending(), plan, kind=kind, scheduled_for=on, today=TODAY,
-                                                scheduled_by="tm-1")
+    case, conf, events = lc.schedule_conference(
+        case or pending(), plan, kind=kind, scheduled_for=on, today=TODAY, scheduled_by="tm-1"
+    )
     assert conf["status"] == "scheduled" and events[0][0] == "conference.scheduled.v1"
     return case, conf
 
@@ -41,8 +60,15 @@ def scheduled(kind="initial", case=None, plan=None, on=date(2026, 11, 20)):
 def on_plan():
     case, conf = scheduled()
     case, conf, plan, events = lc.hold_initial_conference(
-        case, conf, held_on=date(2026, 11, 20), today=TODAY, plan_required=True, plan_content=OUTLINE,
-        decided_by="chair-1", attendees=[])
+        case,
+        conf,
+        held_on=date(2026, 11, 20),
+        today=TODAY,
+        plan_required=True,
+        plan_content=OUTLINE,
+        decided_by="chair-1",
+        attendees=[],
+    )
     assert [e[0] for e in events] == ["conference.held.v1", "plan.created.v1"]
     return case, conf, plan
 
@@ -55,20 +81,33 @@ def test_strategy_discussion_in_the_future_is_refused():
 
 def test_no_enquiry_outcome_without_a_strategy_discussion():
     with pytest.raises(LifecycleError, match="strategy discussion"):
-        lc.record_enquiry_outcome(opened(), completed_on=TODAY, conference_required=True, today=TODAY, summary=None,
-                                  recorded_by="sw")
+        lc.record_enquiry_outcome(
+            opened(), completed_on=TODAY, conference_required=True, today=TODAY, summary=None, recorded_by="sw"
+        )
 
 
 def test_enquiries_cannot_finish_before_they_started():
     with pytest.raises(InvalidStep) as err:
-        lc.record_enquiry_outcome(after_strategy(), completed_on=date(2026, 11, 1), conference_required=True,
-                                  today=TODAY, summary=None, recorded_by="sw")
+        lc.record_enquiry_outcome(
+            after_strategy(),
+            completed_on=date(2026, 11, 1),
+            conference_required=True,
+            today=TODAY,
+            summary=None,
+            recorded_by="sw",
+        )
     assert "completed_on" in err.value.errors
 
 
 def test_no_conference_needed_steps_down_to_child_in_need():
-    case, _ = lc.record_enquiry_outcome(after_strategy(), completed_on=date(2026, 11, 9), conference_required=False,
-                                        today=TODAY, summary=None, recorded_by="sw")
+    case, _ = lc.record_enquiry_outcome(
+        after_strategy(),
+        completed_on=date(2026, 11, 9),
+        conference_required=False,
+        today=TODAY,
+        summary=None,
+        recorded_by="sw",
+    )
     assert case["status"] == "child_in_need" and case["step_down"]["route"] == "child_in_need_plan"
     with pytest.raises(LifecycleError):
         lc.schedule_conference(case, None, kind="initial", scheduled_for=TODAY, today=TODAY, scheduled_by="tm")
@@ -77,11 +116,13 @@ def test_no_conference_needed_steps_down_to_child_in_need():
 def test_the_enquiry_outcome_is_recorded_once_and_strategy_discussions_come_before_it():
     case = pending()
     with pytest.raises(LifecycleError):
-        lc.record_enquiry_outcome(case, completed_on=TODAY, conference_required=True, today=TODAY, summary=None,
-                                  recorded_by="sw")
+        lc.record_enquiry_outcome(
+            case, completed_on=TODAY, conference_required=True, today=TODAY, summary=None, recorded_by="sw"
+        )
     with pytest.raises(LifecycleError):
-        lc.record_strategy_discussion(case, held_on=TODAY, today=TODAY, initiated_enquiries=False, attendees=[],
-                                      notes=None, recorded_by="sw")
+        lc.record_strategy_discussion(
+            case, held_on=TODAY, today=TODAY, initiated_enquiries=False, attendees=[], notes=None, recorded_by="sw"
+        )
 
 
 def test_no_second_initial_conference():
@@ -106,39 +147,70 @@ def test_initial_conference_deciding_on_a_plan_creates_an_outline_plan():
 def test_an_outline_plan_needs_its_key_worker_categories_and_core_group():
     case, conf = scheduled()
     with pytest.raises(InvalidStep) as err:
-        lc.hold_initial_conference(case, conf, held_on=TODAY, today=TODAY, plan_required=True,
-                                   plan_content={"key_worker": {"name": "x"}}, decided_by="c", attendees=[])
+        lc.hold_initial_conference(
+            case,
+            conf,
+            held_on=TODAY,
+            today=TODAY,
+            plan_required=True,
+            plan_content={"key_worker": {"name": "x"}},
+            decided_by="c",
+            attendees=[],
+        )
     assert "categories" in err.value.errors["outline_plan"][0] and "core_group" in err.value.errors["outline_plan"][0]
 
 
 def test_initial_conference_without_a_plan_steps_down():
     case, conf = scheduled()
-    case, conf, plan, events = lc.hold_initial_conference(case, conf, held_on=TODAY, today=TODAY, plan_required=False,
-                                                          plan_content=None, decided_by="c", attendees=[])
+    case, conf, plan, events = lc.hold_initial_conference(
+        case, conf, held_on=TODAY, today=TODAY, plan_required=False, plan_content=None, decided_by="c", attendees=[]
+    )
     assert plan is None and case["status"] == "child_in_need" and [e[0] for e in events] == ["conference.held.v1"]
 
 
 def test_a_conference_outcome_is_recorded_once_and_not_in_the_future():
     case, conf = scheduled()
     with pytest.raises(InvalidStep):
-        lc.hold_initial_conference(case, conf, held_on=TODAY + timedelta(days=1), today=TODAY, plan_required=False,
-                                   plan_content=None, decided_by="c", attendees=[])
+        lc.hold_initial_conference(
+            case,
+            conf,
+            held_on=TODAY + timedelta(days=1),
+            today=TODAY,
+            plan_required=False,
+            plan_content=None,
+            decided_by="c",
+            attendees=[],
+        )
     case, conf, plan = on_plan()
     with pytest.raises(LifecycleError, match="recorded once"):
-        lc.hold_initial_conference(case, conf, held_on=TODAY, today=TODAY, plan_required=False, plan_content=None,
-                                   decided_by="c", attendees=[])
+        lc.hold_initial_conference(
+            case, conf, held_on=TODAY, today=TODAY, plan_required=False, plan_content=None, decided_by="c", attendees=[]
+        )
 
 
-@pytest.mark.parametrize("decision,status,event", [("continue", "outline", "plan.reviewed.v1"),
-                                                   ("revise", "outline", "plan.version_agreed.v1"),
-                                                   ("end", "ended", "plan.ended.v1")])
+@pytest.mark.parametrize(
+    "decision,status,event",
+    [
+        ("continue", "outline", "plan.reviewed.v1"),
+        ("revise", "outline", "plan.version_agreed.v1"),
+        ("end", "ended", "plan.ended.v1"),
+    ],
+)
 def test_review_conference_decisions(decision, status, event):
     case, _, plan = on_plan()
     case, review = scheduled("review", case, plan, on=date(2026, 11, 22))
     revised = {**OUTLINE, "categories": ["neglect", "emotional_abuse"]}
     case, review, plan2, events = lc.hold_review_conference(
-        case, review, plan, held_on=date(2026, 11, 22), today=TODAY, decision=decision,
-        plan_content=revised if decision == "revise" else None, decided_by="chair", attendees=[])
+        case,
+        review,
+        plan,
+        held_on=date(2026, 11, 22),
+        today=TODAY,
+        decision=decision,
+        plan_content=revised if decision == "revise" else None,
+        decided_by="chair",
+        attendees=[],
+    )
     assert plan2["status"] == status and [e[0] for e in events] == ["conference.held.v1", event]
     assert plan2["plan_version"] == (2 if decision == "revise" else 1)
     if decision == "end":
@@ -154,9 +226,17 @@ DETAILED = {**OUTLINE, "outcomes": [{"id": "o1"}], "actions": [{"id": "a1"}]}
 
 
 def core_group(plan, agreed=True, content=None, missing=(), held_on=date(2026, 11, 21)):
-    return lc.record_core_group_meeting(plan, held_on=held_on, today=TODAY, attendees=[], detailed_plan_agreed=agreed,
-                                        plan_content=content, missing_for_agreement=list(missing), notes=None,
-                                        recorded_by="sw-1")
+    return lc.record_core_group_meeting(
+        plan,
+        held_on=held_on,
+        today=TODAY,
+        attendees=[],
+        detailed_plan_agreed=agreed,
+        plan_content=content,
+        missing_for_agreement=list(missing),
+        notes=None,
+        recorded_by="sw-1",
+    )
 
 
 def test_the_first_core_group_that_agrees_the_detailed_plan_activates_it():
@@ -190,8 +270,16 @@ def test_no_core_group_before_the_plan_or_in_the_future():
 
 
 def visit(plan, **kw):
-    args = dict(visited_on=date(2026, 11, 22), today=TODAY, announced=False, child_seen=True, seen_alone=True,
-                by="Sam Social", notes=None, recorded_by="sw-1")
+    args = dict(
+        visited_on=date(2026, 11, 22),
+        today=TODAY,
+        announced=False,
+        child_seen=True,
+        seen_alone=True,
+        by="Sam Social",
+        notes=None,
+        recorded_by="sw-1",
+    )
     args.update(kw)
     return lc.record_visit(plan, **args)
 
@@ -205,8 +293,17 @@ def test_visits_are_recorded_on_a_plan_in_force_only():
     with pytest.raises(InvalidStep):
         visit(plan, visited_on=date(2026, 11, 1))
     case, review = scheduled("review", case, plan, on=date(2026, 11, 22))
-    _, _, ended, _ = lc.hold_review_conference(case, review, plan, held_on=date(2026, 11, 22), today=TODAY,
-                                               decision="end", plan_content=None, decided_by="c", attendees=[])
+    _, _, ended, _ = lc.hold_review_conference(
+        case,
+        review,
+        plan,
+        held_on=date(2026, 11, 22),
+        today=TODAY,
+        decision="end",
+        plan_content=None,
+        decided_by="c",
+        attendees=[],
+    )
     with pytest.raises(LifecycleError, match="no visit on an ended plan"):
         visit(ended)
 
@@ -217,63 +314,84 @@ def test_escalation_routes_come_from_the_deployment():
     with pytest.raises(InvalidStep) as err:
         lc.escalate(plan, route="court", reason="not working", routes=routes, today=TODAY, raised_by="sw")
     assert "reporter" in err.value.errors["route"][0]
-    plan2, esc, events = lc.escalate(plan, route="reporter", reason="not working", routes=routes, today=TODAY,
-                                     raised_by="sw")
+    plan2, esc, events = lc.escalate(
+        plan, route="reporter", reason="not working", routes=routes, today=TODAY, raised_by="sw"
+    )
     assert plan2["escalations"] == [esc] and events[0][2]["recipient"] == {"name": "SCRA"}
 
 
 def test_a_scheduled_conference_moves_to_another_date_and_keeps_its_history():
     case, conf = scheduled()
-    moved, events = lc.reschedule_conference(case, conf, scheduled_for=date(2026, 11, 25), reason="chair unwell",
-                                             today=TODAY, rescheduled_by="tm-1")
+    moved, events = lc.reschedule_conference(
+        case, conf, scheduled_for=date(2026, 11, 25), reason="chair unwell", today=TODAY, rescheduled_by="tm-1"
+    )
     assert moved["scheduled_for"] == "2026-11-25" and moved["status"] == "scheduled"
-    assert moved["reschedules"] == [{"from": "2026-11-20", "to": "2026-11-25", "reason": "chair unwell", "by": "tm-1",
-                                     "on": TODAY.isoformat()}]
+    assert moved["reschedules"] == [
+        {"from": "2026-11-20", "to": "2026-11-25", "reason": "chair unwell", "by": "tm-1", "on": TODAY.isoformat()}
+    ]
     assert conf["scheduled_for"] == "2026-11-20" and "reschedules" not in conf  # the step is pure
-    (type_, subject, data), = events
+    ((type_, subject, data),) = events
     assert type_ == "conference.rescheduled.v1" and subject == case["_id"]
-    assert data == {"conference_id": conf["_id"], "case_id": case["_id"], "child_id": "child-1", "kind": "initial",
-                    "scheduled_for": "2026-11-25", "previous_scheduled_for": "2026-11-20", "reason": "chair unwell",
-                    "plan_id": None, "chair": None}
-    again, _ = lc.reschedule_conference(case, moved, scheduled_for=date(2026, 11, 21), reason="room free",
-                                        today=TODAY, rescheduled_by="sw-1")
-    assert [(r["from"], r["to"]) for r in again["reschedules"]] == [("2026-11-20", "2026-11-25"),
-                                                                     ("2026-11-25", "2026-11-21")]
+    assert data == {
+        "conference_id": conf["_id"],
+        "case_id": case["_id"],
+        "child_id": "child-1",
+        "kind": "initial",
+        "scheduled_for": "2026-11-25",
+        "previous_scheduled_for": "2026-11-20",
+        "reason": "chair unwell",
+        "plan_id": None,
+        "chair": None,
+    }
+    again, _ = lc.reschedule_conference(
+        case, moved, scheduled_for=date(2026, 11, 21), reason="room free", today=TODAY, rescheduled_by="sw-1"
+    )
+    assert [(r["from"], r["to"]) for r in again["reschedules"]] == [
+        ("2026-11-20", "2026-11-25"),
+        ("2026-11-25", "2026-11-21"),
+    ]
 
 
 def test_a_conference_moves_by_the_same_date_rules_as_it_is_scheduled():
     case, conf = scheduled()
     with pytest.raises(InvalidStep) as err:  # before the strategy discussion of 2026-11-02
-        lc.reschedule_conference(case, conf, scheduled_for=date(2026, 11, 1), reason="x", today=TODAY,
-                                 rescheduled_by="tm")
+        lc.reschedule_conference(
+            case, conf, scheduled_for=date(2026, 11, 1), reason="x", today=TODAY, rescheduled_by="tm"
+        )
     assert "strategy discussion" in err.value.errors["scheduled_for"][0]
     with pytest.raises(InvalidStep) as err:
-        lc.reschedule_conference(case, conf, scheduled_for=date(2026, 11, 20), reason="x", today=TODAY,
-                                 rescheduled_by="tm")
+        lc.reschedule_conference(
+            case, conf, scheduled_for=date(2026, 11, 20), reason="x", today=TODAY, rescheduled_by="tm"
+        )
     assert "already scheduled for" in err.value.errors["scheduled_for"][0]
     with pytest.raises(InvalidStep) as err:
-        lc.reschedule_conference(case, conf, scheduled_for=date(2026, 11, 21), reason="  ", today=TODAY,
-                                 rescheduled_by="tm")
+        lc.reschedule_conference(
+            case, conf, scheduled_for=date(2026, 11, 21), reason="  ", today=TODAY, rescheduled_by="tm"
+        )
     assert "reason" in err.value.errors
     case, _, plan = on_plan()
     case, review = scheduled("review", case, plan, on=date(2026, 11, 22))
     with pytest.raises(InvalidStep) as err:  # before the plan began on 2026-11-20
-        lc.reschedule_conference(case, review, scheduled_for=date(2026, 11, 19), reason="x", today=TODAY,
-                                 rescheduled_by="tm", plan=plan)
+        lc.reschedule_conference(
+            case, review, scheduled_for=date(2026, 11, 19), reason="x", today=TODAY, rescheduled_by="tm", plan=plan
+        )
     assert "plan began" in err.value.errors["scheduled_for"][0]
-    moved, events = lc.reschedule_conference(case, review, scheduled_for=date(2026, 12, 1), reason="x", today=TODAY,
-                                             rescheduled_by="tm", plan=plan)
+    moved, events = lc.reschedule_conference(
+        case, review, scheduled_for=date(2026, 12, 1), reason="x", today=TODAY, rescheduled_by="tm", plan=plan
+    )
     assert moved["scheduled_for"] == "2026-12-01" and events[0][2]["plan_id"] == plan["_id"]
     with pytest.raises(LifecycleError, match="plan in force"):
-        lc.reschedule_conference(case, review, scheduled_for=date(2026, 12, 1), reason="x", today=TODAY,
-                                 rescheduled_by="tm")
+        lc.reschedule_conference(
+            case, review, scheduled_for=date(2026, 12, 1), reason="x", today=TODAY, rescheduled_by="tm"
+        )
 
 
 def test_only_a_scheduled_conference_moves_or_is_cancelled():
     case, held, _ = on_plan()
     with pytest.raises(LifecycleError, match="only a scheduled conference can be rescheduled"):
-        lc.reschedule_conference(case, held, scheduled_for=date(2026, 11, 21), reason="x", today=TODAY,
-                                 rescheduled_by="tm")
+        lc.reschedule_conference(
+            case, held, scheduled_for=date(2026, 11, 21), reason="x", today=TODAY, rescheduled_by="tm"
+        )
     with pytest.raises(LifecycleError, match="only a scheduled conference can be cancelled"):
         lc.cancel_conference(case, held, reason="x", today=TODAY, cancelled_by="tm")
     case, conf = scheduled()
@@ -281,24 +399,42 @@ def test_only_a_scheduled_conference_moves_or_is_cancelled():
     with pytest.raises(LifecycleError, match="cancelled"):
         lc.cancel_conference(case, cancelled, reason="x", today=TODAY, cancelled_by="tm")
     with pytest.raises(LifecycleError, match="cancelled"):
-        lc.reschedule_conference(case, cancelled, scheduled_for=date(2026, 11, 21), reason="x", today=TODAY,
-                                 rescheduled_by="tm")
+        lc.reschedule_conference(
+            case, cancelled, scheduled_for=date(2026, 11, 21), reason="x", today=TODAY, rescheduled_by="tm"
+        )
     with pytest.raises(LifecycleError, match="recorded once"):
-        lc.hold_initial_conference(case, cancelled, held_on=TODAY, today=TODAY, plan_required=False,
-                                   plan_content=None, decided_by="c", attendees=[])
+        lc.hold_initial_conference(
+            case,
+            cancelled,
+            held_on=TODAY,
+            today=TODAY,
+            plan_required=False,
+            plan_content=None,
+            decided_by="c",
+            attendees=[],
+        )
 
 
 def test_a_cancelled_conference_makes_way_for_another():
     case, conf = scheduled()
-    case, cancelled, events = lc.cancel_conference(case, conf, reason="family moved area", today=TODAY,
-                                                   cancelled_by="tm-1")
+    case, cancelled, events = lc.cancel_conference(
+        case, conf, reason="family moved area", today=TODAY, cancelled_by="tm-1"
+    )
     assert cancelled["status"] == "cancelled" and conf["status"] == "scheduled"
     assert cancelled["cancellation"] == {"reason": "family moved area", "by": "tm-1", "on": TODAY.isoformat()}
     assert case["conferences"] == [{"id": conf["_id"], "kind": "initial", "status": "cancelled"}]
-    (type_, subject, data), = events
+    ((type_, subject, data),) = events
     assert type_ == "conference.cancelled.v1" and subject == case["_id"]
-    assert data == {"conference_id": conf["_id"], "case_id": case["_id"], "child_id": "child-1", "kind": "initial",
-                    "scheduled_for": "2026-11-20", "reason": "family moved area", "plan_id": None, "chair": None}
+    assert data == {
+        "conference_id": conf["_id"],
+        "case_id": case["_id"],
+        "child_id": "child-1",
+        "kind": "initial",
+        "scheduled_for": "2026-11-20",
+        "reason": "family moved area",
+        "plan_id": None,
+        "chair": None,
+    }
     with pytest.raises(InvalidStep) as err:
         lc.cancel_conference(case, conf, reason="", today=TODAY, cancelled_by="tm")
     assert "reason" in err.value.errors
@@ -315,11 +451,26 @@ def test_a_cancelled_conference_makes_way_for_another():
 def test_the_first_core_group_date_of_the_outline_plan_is_in_the_held_event():
     case, conf = scheduled()
     _, _, _, events = lc.hold_initial_conference(
-        case, conf, held_on=date(2026, 11, 20), today=TODAY, plan_required=True,
-        plan_content={**OUTLINE, "first_core_group_on": "2026-11-27"}, decided_by="chair-1", attendees=[])
+        case,
+        conf,
+        held_on=date(2026, 11, 20),
+        today=TODAY,
+        plan_required=True,
+        plan_content={**OUTLINE, "first_core_group_on": "2026-11-27"},
+        decided_by="chair-1",
+        attendees=[],
+    )
     assert events[0][2]["first_core_group_on"] == "2026-11-27"
-    _, _, _, events = lc.hold_initial_conference(case, conf, held_on=date(2026, 11, 20), today=TODAY,
-                                                 plan_required=True, plan_content=OUTLINE, decided_by="c", attendees=[])
+    _, _, _, events = lc.hold_initial_conference(
+        case,
+        conf,
+        held_on=date(2026, 11, 20),
+        today=TODAY,
+        plan_required=True,
+        plan_content=OUTLINE,
+        decided_by="c",
+        attendees=[],
+    )
     assert events[0][2]["first_core_group_on"] is None
 
 

@@ -1,5 +1,6 @@
 """The notify service's rules, alone: the receiver address policy, the retry
 schedule and disabling, and data minimisation."""
+
 from __future__ import annotations
 
 import random
@@ -18,23 +19,44 @@ from cpp_notify.runtime import EVENT_CATALOGUE
 from cpp_shared.contracts.catalogue import FIELD_CLASSES
 
 
-@pytest.mark.parametrize("url", [
-    "https://127.0.0.1/x", "https://127.1.2.3/x", "https://10.1.2.3/x", "https://172.16.0.1/x",
-    "https://192.168.1.1/x", "https://169.254.169.254/latest", "https://100.64.0.1/x", "https://0.0.0.0/x",
-    "https://[::1]/x", "https://[fe80::1]/x", "https://[fc00::1]/x", "https://[::ffff:10.0.0.1]/x",
-    "https://224.0.0.1/x", "https://localhost/x",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1/x",
+        "https://127.1.2.3/x",
+        "https://10.1.2.3/x",
+        "https://172.16.0.1/x",
+        "https://192.168.1.1/x",
+        "https://169.254.169.254/latest",
+        "https://100.64.0.1/x",
+        "https://0.0.0.0/x",
+        "https://[::1]/x",
+        "https://[fe80::1]/x",
+        "https://[fc00::1]/x",
+        "https://[::ffff:10.0.0.1]/x",
+        "https://224.0.0.1/x",
+        "https://localhost/x",
+    ],
+)
 def test_non_public_addresses_are_refused_unless_allowed(url):
     with pytest.raises(urls.UrlRefused, match="not a public address"):
         urls.resolve(url, allow_private=False)
     assert urls.resolve(url.replace("https", "http"), allow_private=True).address
 
 
-@pytest.mark.parametrize("url, why", [
-    ("http://93.184.216.34/x", "https"), ("ftp://93.184.216.34/x", "https"), ("https://u:p@93.184.216.34/x", "user"),
-    ("https://93.184.216.34/x#frag", "fragment"), ("https:///x", "host"), ("https://[zz]/x", "valid"),
-    ("", "URL"), ("https://93.184.216.34:99999/x", "valid"),
-])
+@pytest.mark.parametrize(
+    "url, why",
+    [
+        ("http://93.184.216.34/x", "https"),
+        ("ftp://93.184.216.34/x", "https"),
+        ("https://u:p@93.184.216.34/x", "user"),
+        ("https://93.184.216.34/x#frag", "fragment"),
+        ("https:///x", "host"),
+        ("https://[zz]/x", "valid"),
+        ("", "URL"),
+        ("https://93.184.216.34:99999/x", "valid"),
+    ],
+)
 def test_malformed_or_unsafe_urls_are_refused_with_the_reason(url, why):
     with pytest.raises(urls.UrlRefused, match=why):
         urls.resolve(url, allow_private=False)
@@ -42,28 +64,41 @@ def test_malformed_or_unsafe_urls_are_refused_with_the_reason(url, why):
 
 def test_a_public_literal_address_passes_and_keeps_its_path():
     t = urls.resolve("https://93.184.216.34:8443/hooks/cpp?x=1", allow_private=False)
-    assert (t.scheme, t.host, t.port, t.path, t.address) == ("https", "93.184.216.34", 8443, "/hooks/cpp?x=1",
-                                                             "93.184.216.34")
+    assert (t.scheme, t.host, t.port, t.path, t.address) == (
+        "https",
+        "93.184.216.34",
+        8443,
+        "/hooks/cpp?x=1",
+        "93.184.216.34",
+    )
 
 
-@pytest.mark.parametrize("url, why", [
-    ("https://[2002:7f00:1::]/x", "6to4"),  # 127.0.0.1 wrapped
-    ("https://[2002:5db8:d822::1]/x", "6to4"),  # even a public IPv4 address: the relay is not ours to trust
-    ("https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/x", "Teredo"),  # Teredo, client 127.0.0.1
-    ("https://[2001:0:5db8:d822::1]/x", "Teredo"),
-    ("https://[::ffff:127.0.0.1]/x", "IPv4-mapped"), ("https://[::ffff:93.184.216.34]/x", "IPv4-mapped"),
-    ("https://[::127.0.0.1]/x", "IPv4-compatible"), ("https://[::93.184.216.34]/x", "IPv4-compatible"),
-    ("https://[64:ff9b::7f00:1]/x", "NAT64"), ("https://[64:ff9b::5db8:d822]/x", "NAT64"),
-    ("https://[64:ff9b:1::5db8:d822]/x", "NAT64"),
-])
+@pytest.mark.parametrize(
+    "url, why",
+    [
+        ("https://[2002:7f00:1::]/x", "6to4"),  # 127.0.0.1 wrapped
+        ("https://[2002:5db8:d822::1]/x", "6to4"),  # even a public IPv4 address: the relay is not ours to trust
+        ("https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/x", "Teredo"),  # Teredo, client 127.0.0.1
+        ("https://[2001:0:5db8:d822::1]/x", "Teredo"),
+        ("https://[::ffff:127.0.0.1]/x", "IPv4-mapped"),
+        ("https://[::ffff:93.184.216.34]/x", "IPv4-mapped"),
+        ("https://[::127.0.0.1]/x", "IPv4-compatible"),
+        ("https://[::93.184.216.34]/x", "IPv4-compatible"),
+        ("https://[64:ff9b::7f00:1]/x", "NAT64"),
+        ("https://[64:ff9b::5db8:d822]/x", "NAT64"),
+        ("https://[64:ff9b:1::5db8:d822]/x", "NAT64"),
+    ],
+)
 def test_ipv6_addresses_that_carry_an_ipv4_address_are_refused(url, why):
     with pytest.raises(urls.UrlRefused, match=f"not a public address.*{why}"):
         urls.resolve(url, allow_private=False)
 
 
 def test_a_public_ipv6_address_passes():
-    assert urls.resolve("https://[2606:2800:220:1:248:1893:25c8:1946]/x", allow_private=False).address == \
-        "2606:2800:220:1:248:1893:25c8:1946"
+    assert (
+        urls.resolve("https://[2606:2800:220:1:248:1893:25c8:1946]/x", allow_private=False).address
+        == "2606:2800:220:1:248:1893:25c8:1946"
+    )
 
 
 @pytest.mark.parametrize("port", [22, 25, 80, 5001, 6379, 8080, 9443])
@@ -97,12 +132,22 @@ def test_the_check_runs_again_at_delivery_after_dns(monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     sender = Sender()
     try:
-        outcome = sender.send("https://receiver.example/hook", allow_private=False, msg_id="msg_1", body="{}",
-                              secrets=["whsec_" + "A" * 32])
+        outcome = sender.send(
+            "https://receiver.example/hook",
+            allow_private=False,
+            msg_id="msg_1",
+            body="{}",
+            secrets=["whsec_" + "A" * 32],
+        )
         assert outcome.status is None and "refused by the address policy" in outcome.error
         assert "6to4" in outcome.error
-        outcome = Sender(ports=(443,)).send("https://93.184.216.34:8443/hook", allow_private=False, msg_id="msg_2",
-                                            body="{}", secrets=["whsec_" + "A" * 32])
+        outcome = Sender(ports=(443,)).send(
+            "https://93.184.216.34:8443/hook",
+            allow_private=False,
+            msg_id="msg_2",
+            body="{}",
+            secrets=["whsec_" + "A" * 32],
+        )
         assert outcome.status is None and "port 8443" in outcome.error
         assert sender._pools == {}  # nothing was connected
     finally:
@@ -147,22 +192,47 @@ def test_only_failures_for_the_whole_window_disable_and_a_success_forgives():
 
 def test_minimising_keeps_identifiers_status_dates_and_contacts_only():
     kw = {"name": "Sam", "role": "social worker", "team": None, "phone": "020 7946 0000", "email": None}
-    event = {"id": "e1", "type": "plan.version_agreed.v1", "subject": "p1", "data": {
-        "plan_id": "p1", "case_id": "c1", "child_id": "k1", "status": "active", "plan_version": 3,
-        "created_on": "2026-11-02", "activated_on": "2026-11-16",
+    event = {
+        "id": "e1",
+        "type": "plan.version_agreed.v1",
+        "subject": "p1",
+        "data": {
+            "plan_id": "p1",
+            "case_id": "c1",
+            "child_id": "k1",
+            "status": "active",
+            "plan_version": 3,
+            "created_on": "2026-11-02",
+            "activated_on": "2026-11-16",
+            "ended": {"on": "2026-12-01", "conference_id": "f1", "step_down": "child_in_need_plan"},
+            "agreed": {"by": "sw-1", "on": "2026-11-16", "at": "core_group_meeting"},
+            "key_worker": kw,
+            "categories": ["neglect"],
+            "content": {"key_worker": kw, "categories": ["neglect"], "concerns": "text"},
+            "unclassed": "anything the catalogue does not know",
+        },
+    }
+    data = minimise(event, DEFAULT_CLASSES, EVENT_CATALOGUE)["data"]
+    assert data == {
+        "plan_id": "p1",
+        "case_id": "c1",
+        "child_id": "k1",
+        "status": "active",
+        "plan_version": 3,
+        "created_on": "2026-11-02",
+        "activated_on": "2026-11-16",
         "ended": {"on": "2026-12-01", "conference_id": "f1", "step_down": "child_in_need_plan"},
         "agreed": {"by": "sw-1", "on": "2026-11-16", "at": "core_group_meeting"},
-        "key_worker": kw, "categories": ["neglect"],
-        "content": {"key_worker": kw, "categories": ["neglect"], "concerns": "text"},
-        "unclassed": "anything the catalogue does not know"}}
-    data = minimise(event, DEFAULT_CLASSES, EVENT_CATALOGUE)["data"]
-    assert data == {"plan_id": "p1", "case_id": "c1", "child_id": "k1", "status": "active", "plan_version": 3,
-                    "created_on": "2026-11-02", "activated_on": "2026-11-16",
-                    "ended": {"on": "2026-12-01", "conference_id": "f1", "step_down": "child_in_need_plan"},
-                    "agreed": {"by": "sw-1", "on": "2026-11-16", "at": "core_group_meeting"},
-                    "key_worker": kw, "categories": ["neglect"]}
+        "key_worker": kw,
+        "categories": ["neglect"],
+    }
     assert minimise(event, ("identifier",), EVENT_CATALOGUE)["data"] == {
-        "plan_id": "p1", "case_id": "c1", "child_id": "k1", "ended": {"conference_id": "f1"}, "agreed": {"by": "sw-1"}}
+        "plan_id": "p1",
+        "case_id": "c1",
+        "child_id": "k1",
+        "ended": {"conference_id": "f1"},
+        "agreed": {"by": "sw-1"},
+    }
     assert minimise(event, FIELD_CLASSES, EVENT_CATALOGUE)["data"] == event["data"]
     unclassed = {k: v for k, v in event["data"].items() if k != "unclassed"}
     all_but_personal_identifiers = ("identifier", "status", "date", "contact", "narrative")
@@ -173,22 +243,55 @@ def test_minimising_keeps_identifiers_status_dates_and_contacts_only():
 def test_the_childs_identifiers_go_only_with_identifier_scope_and_the_name_only_with_narrative():
     assert "personal_identifier" in FIELD_CLASSES and "personal_identifier" not in DEFAULT_CLASSES
     child = {"name": "Ana Jones", "date_of_birth": "2019-04-02", "nhs_number": "9434765919"}
-    event = {"id": "e1", "type": "conference.scheduled.v1", "subject": "c1", "data": {
-        "conference_id": "f1", "case_id": "c1", "child_id": "k1", "kind": "initial", "scheduled_for": "2027-01-05",
-        "plan_id": None, "chair": {"user": "chair-1", "name": "Chris Chair"}, "child": child}}
+    event = {
+        "id": "e1",
+        "type": "conference.scheduled.v1",
+        "subject": "c1",
+        "data": {
+            "conference_id": "f1",
+            "case_id": "c1",
+            "child_id": "k1",
+            "kind": "initial",
+            "scheduled_for": "2027-01-05",
+            "plan_id": None,
+            "chair": {"user": "chair-1", "name": "Chris Chair"},
+            "child": child,
+        },
+    }
     assert "child" not in minimise(event, DEFAULT_CLASSES, EVENT_CATALOGUE)["data"]
     assert minimise(event, (*DEFAULT_CLASSES, "personal_identifier"), EVENT_CATALOGUE)["data"]["child"] == {
-        "date_of_birth": "2019-04-02", "nhs_number": "9434765919"}
+        "date_of_birth": "2019-04-02",
+        "nhs_number": "9434765919",
+    }
     assert minimise(event, ("identifier", "narrative"), EVENT_CATALOGUE)["data"]["child"] == {"name": "Ana Jones"}
     assert minimise(event, ("personal_identifier", "narrative"), EVENT_CATALOGUE)["data"] == {"child": child}
-    assert minimise({**event, "data": {**event["data"], "child": None}},
-                    (*DEFAULT_CLASSES, "personal_identifier"), EVENT_CATALOGUE)["data"].get("child") is None
+    assert (
+        minimise(
+            {**event, "data": {**event["data"], "child": None}},
+            (*DEFAULT_CLASSES, "personal_identifier"),
+            EVENT_CATALOGUE,
+        )["data"].get("child")
+        is None
+    )
 
 
-@pytest.mark.parametrize("pattern, ok", [
-    ("plan.*", True), ("plan.created.v1", True), ("conference.*", True), ("escalation.raised.v1", True),
-    ("*", False), ("lookup.*", False), ("deadline.*", False), ("child.*", False), ("case.*", False),
-    ("visit.recorded.v1", False), ("subscription.disabled.v1", False), ("*.v1", False), ("plan.secret.v9", False),
-])
+@pytest.mark.parametrize(
+    "pattern, ok",
+    [
+        ("plan.*", True),
+        ("plan.created.v1", True),
+        ("conference.*", True),
+        ("escalation.raised.v1", True),
+        ("*", False),
+        ("lookup.*", False),
+        ("deadline.*", False),
+        ("child.*", False),
+        ("case.*", False),
+        ("visit.recorded.v1", False),
+        ("subscription.disabled.v1", False),
+        ("*.v1", False),
+        ("plan.secret.v9", False),
+    ],
+)
 def test_partners_receive_only_partner_event_types(pattern, ok):
     assert partner_may_receive(pattern, EVENT_CATALOGUE) is ok

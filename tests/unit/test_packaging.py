@@ -1,5 +1,6 @@
 """What a package index, an operator and a packager see: every package's metadata (licence, readme), `cpp
 --version`, and each service run as `python -m cpp_<service>`."""
+
 from __future__ import annotations
 
 import subprocess
@@ -14,8 +15,19 @@ from click.testing import CliRunner
 from cpp_shared.cli import main
 from tests.helpers import free_port
 
-PACKAGES = ("cpp-shared", "cpp-plans", "cpp-scheduler", "cpp-notify", "cpp-docs", "cpp-web", "cpp-england",
-            "cpp-bromley", "cpp-greenwich", "cpp-guernsey", "cpp-scotland")
+PACKAGES = (
+    "cpp-shared",
+    "cpp-plans",
+    "cpp-scheduler",
+    "cpp-notify",
+    "cpp-docs",
+    "cpp-web",
+    "cpp-england",
+    "cpp-bromley",
+    "cpp-greenwich",
+    "cpp-guernsey",
+    "cpp-scotland",
+)
 SERVICES = ("plans", "scheduler", "notify", "docs", "web")
 
 
@@ -35,21 +47,32 @@ def test_cpp_says_its_version():
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_each_service_runs_as_a_python_module(service):
-    helped = subprocess.run([sys.executable, "-m", f"cpp_{service}", "--help"], capture_output=True, text=True,
-                            timeout=60)
+    helped = subprocess.run(
+        [sys.executable, "-m", f"cpp_{service}", "--help"], capture_output=True, text=True, timeout=60
+    )
     assert helped.returncode == 0 and f"python -m cpp_{service} serve" in helped.stdout
-    wrong = subprocess.run([sys.executable, "-m", f"cpp_{service}", "dance"], capture_output=True, text=True,
-                           timeout=60)
+    wrong = subprocess.run(
+        [sys.executable, "-m", f"cpp_{service}", "dance"], capture_output=True, text=True, timeout=60
+    )
     assert wrong.returncode == 2 and f"usage: python -m cpp_{service} [serve" in wrong.stderr
 
 
 @pytest.mark.slow
 def test_python_m_cpp_plans_serves_the_api(tmp_path):
     port = free_port()
-    env = {"PATH": "/usr/bin:/bin", "CPP_MODE": "development", "CPP_DATA_DIR": str(tmp_path), "CPP_PLUGINS": "england",
-           "CPP_BROKER_URL": f"amqp://guest:guest@127.0.0.1:{free_port()}//"}
-    served = subprocess.Popen([sys.executable, "-m", "cpp_plans", "serve", "--bind", f"127.0.0.1:{port}",
-                               "--workers", "1"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "CPP_MODE": "development",
+        "CPP_DATA_DIR": str(tmp_path),
+        "CPP_PLUGINS": "england",
+        "CPP_BROKER_URL": f"amqp://guest:guest@127.0.0.1:{free_port()}//",
+    }
+    served = subprocess.Popen(
+        [sys.executable, "-m", "cpp_plans", "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:

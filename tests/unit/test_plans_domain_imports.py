@@ -1,6 +1,7 @@
 """The plans domain (lifecycle, plan content, children, reports, identifiers) is plain
 Python: it imports the standard library and itself only, so its rules run
 and are tested without Flask, marshmallow or a store."""
+
 from __future__ import annotations
 
 import ast
@@ -28,7 +29,12 @@ def imports_of(path: Path) -> set[str]:
 
 def test_the_plans_domain_imports_only_the_standard_library():
     modules = sorted(DOMAIN.glob("*.py"))
-    assert {p.name for p in modules} >= {"lifecycle.py", "plan_content.py", "children.py", "reports.py",
-                                         "identifiers.py"}
+    assert {p.name for p in modules} >= {
+        "lifecycle.py",
+        "plan_content.py",
+        "children.py",
+        "reports.py",
+        "identifiers.py",
+    }
     outside = {p.name: sorted(n for n in imports_of(p) if n not in sys.stdlib_module_names) for p in modules}
     assert {name: found for name, found in outside.items() if found} == {}

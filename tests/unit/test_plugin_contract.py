@@ -1,6 +1,7 @@
 """The plugin contract as a council's plugin author meets it: a plugin names the plugins it builds on and a
 deployment without them does not start; a later plugin changes one field of an earlier plugin's rule; the
 standard conditions are shared; every answer goes through pluggy's hook calling."""
+
 from __future__ import annotations
 
 import inspect
@@ -13,13 +14,21 @@ from cpp_shared.hookspecs import hookimpl
 from cpp_shared.plugins import PluginError, Plugins
 
 
-@pytest.mark.parametrize("names, missing", [(["bromley"], "england"), (["greenwich"], "england"),
-                                            (["bromley", "england"], "england"), (["scotland", "greenwich"], "england")])
+@pytest.mark.parametrize(
+    "names, missing",
+    [
+        (["bromley"], "england"),
+        (["greenwich"], "england"),
+        (["bromley", "england"], "england"),
+        (["scotland", "greenwich"], "england"),
+    ],
+)
 def test_a_council_plugin_without_its_base_stops_the_start(names, missing):
     with pytest.raises(PluginError, match=f"builds on '{missing}', which CPP_PLUGINS does not name before it") as e:
         Plugins(names)
-    assert "e.g. CPP_PLUGINS=" in str(e.value) and str(e.value).split("CPP_PLUGINS=")[-1].index("england") < \
-        str(e.value).split("CPP_PLUGINS=")[-1].index(names[-1] if names[-1] != "england" else names[0])
+    assert "e.g. CPP_PLUGINS=" in str(e.value) and str(e.value).split("CPP_PLUGINS=")[-1].index("england") < str(
+        e.value
+    ).split("CPP_PLUGINS=")[-1].index(names[-1] if names[-1] != "england" else names[0])
 
 
 def test_bromley_changes_only_the_citation_of_englands_first_core_group():
@@ -101,8 +110,9 @@ class BadClosure:
         return [{"date": "2026-13-01", "name": "Never"}]
 
 
-@pytest.mark.parametrize("plugin, message", [(BadUnit(), "timescale rule 'first-core-group', field 'offset"),
-                                             (BadClosure(), "closure day")])
+@pytest.mark.parametrize(
+    "plugin, message", [(BadUnit(), "timescale rule 'first-core-group', field 'offset"), (BadClosure(), "closure day")]
+)
 def test_a_rule_or_closure_day_that_cannot_be_applied_stops_the_plugins_loading(plugin, message):
     """Checked by the contract as the plugins load, in any service (and by a plugin's own tests), not first
     by the scheduler."""
@@ -115,14 +125,17 @@ def test_the_contracts_rule_checks_need_no_service():
     import subprocess
     import sys
 
-    code = ("import sys; from cpp_shared.plugins import Plugins; from cpp_shared.contracts.timescales import timescale_rules; "
-            "rules = timescale_rules(Plugins(['england'])); "
-            "assert rules and not [m for m in sys.modules if m.startswith(('cpp_scheduler', 'cpp_plans', 'cpp_docs'))]")
+    code = (
+        "import sys; from cpp_shared.plugins import Plugins; from cpp_shared.contracts.timescales import timescale_rules; "
+        "rules = timescale_rules(Plugins(['england'])); "
+        "assert rules and not [m for m in sys.modules if m.startswith(('cpp_scheduler', 'cpp_plans', 'cpp_docs'))]"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
 def answering(hook: str, answer):
     """A plugin answering one hook with ``answer``."""
+
     class One:
         pass
 
@@ -134,22 +147,38 @@ def answering(hook: str, answer):
     return One()
 
 
-@pytest.mark.parametrize("hook, answer, message", [
-    ("cpp_authority", {"code": "camden", "name": "Camden", "jurisdiction": "england",
-                       "calendar": {"country": "GB"}}, "code must be 2 to 10 capital letters"),
-    ("cpp_authority", {"code": "CMD", "name": "Camden", "jurisdiction": "narnia",
-                       "calendar": {"country": "GB"}}, "jurisdiction must be one of"),
-    ("cpp_authority", {"code": "CMD", "name": "Camden", "jurisdiction": "england"}, "calendar must name its country"),
-    ("cpp_escalation_routes", [{"id": "call_the_head", "name": "Call the head"}], "field 'description'"),
-    ("cpp_escalation_routes", [{"name": "No id"}], "every item needs an 'id'"),
-    ("cpp_terminology", {"plan": ""}, "non-empty text"),
-    ("cpp_identifier_schemes", [{"id": "upn", "name": "UPN", "validate": "not callable", "source": "x"}],
-     "field 'validate'"),
-    ("cpp_notification_channels", [{"id": "sms", "name": "Text message"}], "field 'send'"),
-    ("cpp_document_branding", {"logo": "x.png"}, "unknown keys ['logo']"),
-    ("cpp_document_branding", {"accent_colour": "blue"}, "accent_colour must be #rrggbb"),
-    ("cpp_document_templates", ["base.html"], "must be a dict"),
-])
+@pytest.mark.parametrize(
+    "hook, answer, message",
+    [
+        (
+            "cpp_authority",
+            {"code": "camden", "name": "Camden", "jurisdiction": "england", "calendar": {"country": "GB"}},
+            "code must be 2 to 10 capital letters",
+        ),
+        (
+            "cpp_authority",
+            {"code": "CMD", "name": "Camden", "jurisdiction": "narnia", "calendar": {"country": "GB"}},
+            "jurisdiction must be one of",
+        ),
+        (
+            "cpp_authority",
+            {"code": "CMD", "name": "Camden", "jurisdiction": "england"},
+            "calendar must name its country",
+        ),
+        ("cpp_escalation_routes", [{"id": "call_the_head", "name": "Call the head"}], "field 'description'"),
+        ("cpp_escalation_routes", [{"name": "No id"}], "every item needs an 'id'"),
+        ("cpp_terminology", {"plan": ""}, "non-empty text"),
+        (
+            "cpp_identifier_schemes",
+            [{"id": "upn", "name": "UPN", "validate": "not callable", "source": "x"}],
+            "field 'validate'",
+        ),
+        ("cpp_notification_channels", [{"id": "sms", "name": "Text message"}], "field 'send'"),
+        ("cpp_document_branding", {"logo": "x.png"}, "unknown keys ['logo']"),
+        ("cpp_document_branding", {"accent_colour": "blue"}, "accent_colour must be #rrggbb"),
+        ("cpp_document_templates", ["base.html"], "must be a dict"),
+    ],
+)
 def test_an_answer_that_cannot_be_used_stops_the_plugins_loading_naming_plugin_and_hook(hook, answer, message):
     with pytest.raises(PluginError, match=re.escape(message)) as refused:
         Plugins(["england"], extra=[("council", answering(hook, answer))])
@@ -159,6 +188,9 @@ def test_an_answer_that_cannot_be_used_stops_the_plugins_loading_naming_plugin_a
 def test_every_hook_without_arguments_has_its_answers_checked():
     from cpp_shared.contracts.hook_answers import CHECKS
 
-    without_arguments = {name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
-                         if name.startswith("cpp_") and not inspect.signature(fn).parameters}
+    without_arguments = {
+        name
+        for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
+        if name.startswith("cpp_") and not inspect.signature(fn).parameters
+    }
     assert without_arguments - set(CHECKS) == {"cpp_timescales"}  # cpp_shared.contracts.timescales checks those

@@ -1,5 +1,6 @@
 """Every hook of the plugin contract is in the plugin author's guide (docs/plugins.md) and exercised by a test,
 and the guide names no hook that does not exist (as Datasette's test_plugin_hooks_are_documented)."""
+
 from __future__ import annotations
 
 import inspect

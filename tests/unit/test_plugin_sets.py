@@ -1,6 +1,7 @@
 """The shipped plugin sets, deployment by deployment: their rules parse, layer
 and cite their sources; their calendars, routes and words are the ones the
 sources give."""
+
 from __future__ import annotations
 
 import re
@@ -32,24 +33,57 @@ GRADE = re.compile(r"(?<![A-Za-z0-9])(V2|V|U)(?=[:)])")
 # Every rule's anchor must be found in each of its triggers' data, and its
 # met_on in each of its meeting events' data.
 EVENT_DATA = {
-    "strategy_discussion.held.v1": {"case_id": "c1", "strategy_discussion_id": "s1", "held_on": "2026-03-02",
-                                    "initiated_enquiries": True},
+    "strategy_discussion.held.v1": {
+        "case_id": "c1",
+        "strategy_discussion_id": "s1",
+        "held_on": "2026-03-02",
+        "initiated_enquiries": True,
+    },
     "enquiry.completed.v1": {"case_id": "c1", "completed_on": "2026-03-10", "conference_required": False},
-    "conference.scheduled.v1": {"conference_id": "k1", "case_id": "c1", "kind": "initial",
-                                "scheduled_for": "2026-03-20", "plan_id": None},
-    "conference.rescheduled.v1": {"conference_id": "k1", "case_id": "c1", "kind": "initial",
-                                  "scheduled_for": "2026-03-24", "plan_id": None},
-    "conference.cancelled.v1": {"conference_id": "k1", "case_id": "c1", "kind": "initial",
-                                "scheduled_for": "2026-03-24", "reason": "chair unwell", "plan_id": None},
-    "conference.held.v1": {"conference_id": "k1", "case_id": "c1", "kind": "initial", "held_on": "2026-03-24",
-                           "plan_required": True, "plan_id": "p1"},
-    "core_group.held.v1": {"meeting_id": "m1", "plan_id": "p1", "held_on": "2026-04-01",
-                           "detailed_plan_agreed": True},
+    "conference.scheduled.v1": {
+        "conference_id": "k1",
+        "case_id": "c1",
+        "kind": "initial",
+        "scheduled_for": "2026-03-20",
+        "plan_id": None,
+    },
+    "conference.rescheduled.v1": {
+        "conference_id": "k1",
+        "case_id": "c1",
+        "kind": "initial",
+        "scheduled_for": "2026-03-24",
+        "plan_id": None,
+    },
+    "conference.cancelled.v1": {
+        "conference_id": "k1",
+        "case_id": "c1",
+        "kind": "initial",
+        "scheduled_for": "2026-03-24",
+        "reason": "chair unwell",
+        "plan_id": None,
+    },
+    "conference.held.v1": {
+        "conference_id": "k1",
+        "case_id": "c1",
+        "kind": "initial",
+        "held_on": "2026-03-24",
+        "plan_required": True,
+        "plan_id": "p1",
+    },
+    "core_group.held.v1": {"meeting_id": "m1", "plan_id": "p1", "held_on": "2026-04-01", "detailed_plan_agreed": True},
     "plan.created.v1": {"plan_id": "p1", "status": "outline", "created_on": "2026-03-24", "ended": None},
-    "plan.ended.v1": {"plan_id": "p1", "status": "ended", "created_on": "2026-03-24",
-                      "ended": {"on": "2027-01-12", "conference_id": "k3", "step_down": "child_in_need_plan"}},
-    "escalation.raised.v1": {"escalation_id": "e1", "plan_id": "p1", "route": "childrens_convenor",
-                             "raised_on": "2026-06-01"},
+    "plan.ended.v1": {
+        "plan_id": "p1",
+        "status": "ended",
+        "created_on": "2026-03-24",
+        "ended": {"on": "2027-01-12", "conference_id": "k3", "step_down": "child_in_need_plan"},
+    },
+    "escalation.raised.v1": {
+        "escalation_id": "e1",
+        "plan_id": "p1",
+        "route": "childrens_convenor",
+        "raised_on": "2026-06-01",
+    },
     "escalation.delivered.v1": {"escalation_id": "e1", "plan_id": "p1", "delivered_on": "2026-06-02"},
     "child_in_need_plan.created.v1": {"case_id": "c1", "created_on": "2026-03-17"},
     "report.drafted.v1": {"conference_id": "k1", "report_kind": "section_35_report", "done_on": "2026-03-16"},
@@ -59,6 +93,7 @@ EVENT_DATA = {
     "resource_panel.requested.v1": {"request_id": "r1", "plan_id": "p1", "requested_on": "2026-04-02"},
     "resource_panel.decided.v1": {"request_id": "r1", "plan_id": "p1", "decided_on": "2026-04-09"},
 }
+
 
 def _plugins(deployment: str) -> Plugins:
     return Plugins(DEPLOYMENTS[deployment])
@@ -78,6 +113,7 @@ def _due(deployment: str, rule_id: str, anchor: date) -> date:
 
 
 # --- every deployment -----------------------------------------------------
+
 
 def test_each_plugin_set_is_installed_under_its_entry_point():
     installed = {ep.name: ep.value for ep in entry_points(group="cpp.plugins")}
@@ -114,7 +150,7 @@ def test_sources_people_read_cite_public_documents_not_internal_references(deplo
 
 def test_the_grade_check_tells_a_graded_citation_from_a_bare_one():
     assert GRADE.search("Working Together 2023: 10 working days (V2: Norfolk LSCB 3.6)")
-    assert GRADE.search("para 3.133: \"straight away\" (V)")
+    assert GRADE.search('para 3.133: "straight away" (V)')
     assert not GRADE.search("Children's Hearings (Scotland) Act 2011 (s.60)")
     assert not GRADE.search("Working Together 2023: 10 working days (Norfolk LSCB 3.6)")
     assert not GRADE.search("seed 004: Visits to child completed")
@@ -152,8 +188,10 @@ def test_every_deployment_has_all_the_words(deployment):
     assert all(isinstance(v, str) and v.strip() for v in terms.values())
 
 
-@pytest.mark.parametrize("deployment, closed", [
-    ("england", False), ("bromley", False), ("greenwich", False), ("guernsey", True), ("scotland", False)])
+@pytest.mark.parametrize(
+    "deployment, closed",
+    [("england", False), ("bromley", False), ("greenwich", False), ("guernsey", True), ("scotland", False)],
+)
 def test_liberation_day_is_closed_only_in_guernsey(deployment, closed):
     assert _calendar(deployment).is_working_day(date(2025, 5, 9)) is not closed
 
@@ -203,4 +241,3 @@ def test_scotland_reporter_referral_is_straight_away():
     assert not rule.triggered_by("escalation.raised.v1", {"route": "childrens_convenor"})
     assert "straight away" in rule.source
     assert _due("scotland", "reporter-referral", date(2026, 6, 3)) == date(2026, 6, 3)
-

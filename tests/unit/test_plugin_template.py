@@ -1,5 +1,6 @@
 """A council's plugin made from docs/plugin-template passes its own generated tests in one command
 (scripts/new-council-plugin)."""
+
 from __future__ import annotations
 
 import subprocess
@@ -15,8 +16,9 @@ pytestmark = pytest.mark.slow
 
 
 def make(tmp_path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(SCRIPT), *args, "--into", str(tmp_path)], capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args, "--into", str(tmp_path)], capture_output=True, text=True, timeout=300
+    )
 
 
 def test_a_new_councils_plugin_is_made_and_passes_its_tests(tmp_path):
@@ -33,14 +35,20 @@ def test_a_broken_plugin_fails_its_generated_tests(tmp_path):
     assert make(tmp_path, "barnet", "London Borough of Barnet", "BAR").returncode == 0
     module = tmp_path / "barnet" / "cpp_barnet" / "__init__.py"
     module.write_text(module.read_text().replace('return ["england"]', "return []"))
-    rerun = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path / "barnet")],
-                           capture_output=True, text=True, timeout=300, env={"PYTHONPATH": str(tmp_path / "barnet"),
-                                                                           "PATH": "/usr/bin:/bin"})
+    rerun = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path / "barnet")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PYTHONPATH": str(tmp_path / "barnet"), "PATH": "/usr/bin:/bin"},
+    )
     assert rerun.returncode == 1 and "test_without_its_base_no_deployment_starts" in rerun.stdout
 
 
-@pytest.mark.parametrize("args, message", [(("Camden!", "C", "CMD"), "must be lower case"),
-                                           (("camden", "C", "cmd"), "2 to 10 capital letters")])
+@pytest.mark.parametrize(
+    "args, message",
+    [(("Camden!", "C", "CMD"), "must be lower case"), (("camden", "C", "cmd"), "2 to 10 capital letters")],
+)
 def test_a_wrong_name_or_code_is_refused(tmp_path, args, message):
     refused = make(tmp_path, *args)
     assert refused.returncode == 2 and message in refused.stderr

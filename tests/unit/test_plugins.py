@@ -50,16 +50,35 @@ def test_a_later_plugin_overrides_authority_and_rules_by_id():
     class Council:
         @hookimpl
         def cpp_authority(self):
-            return {"code": "BRO", "name": "Bromley", "jurisdiction": "england", "calendar": {"country": "GB", "subdiv": "ENG"}}
+            return {
+                "code": "BRO",
+                "name": "Bromley",
+                "jurisdiction": "england",
+                "calendar": {"country": "GB", "subdiv": "ENG"},
+            }
 
         @hookimpl
         def cpp_timescales(self):
             # Every rule is checked as the plugins load: a whole rule, or the fields an "extends" changes.
-            return [{"id": "first-core-group", "extends": True,
-                     "offset": {"amount": 2, "unit": "weeks", "direction": "after"}, "source": "local"},
-                    {"id": "council-only", "name": "A council's own step", "trigger": "conference.held.v1",
-                     "anchor": "held_on", "offset": None, "deadline": "council_step", "owner": "social_worker",
-                     "met_by": "core_group.held.v1", "source": "local"}]
+            return [
+                {
+                    "id": "first-core-group",
+                    "extends": True,
+                    "offset": {"amount": 2, "unit": "weeks", "direction": "after"},
+                    "source": "local",
+                },
+                {
+                    "id": "council-only",
+                    "name": "A council's own step",
+                    "trigger": "conference.held.v1",
+                    "anchor": "held_on",
+                    "offset": None,
+                    "deadline": "council_step",
+                    "owner": "social_worker",
+                    "met_by": "core_group.held.v1",
+                    "source": "local",
+                },
+            ]
 
     active = Plugins(["england"], extra=[("council", Council())])
     assert active.authority()["code"] == "BRO"

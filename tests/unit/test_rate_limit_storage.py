@@ -1,4 +1,5 @@
 """The rate limits' SQLite storage and where each store's limits are kept."""
+
 from __future__ import annotations
 
 import multiprocessing
@@ -132,13 +133,17 @@ def test_two_connections_in_one_process_share_the_counts(url):
 
 # --- where the limits are kept, and the settings -----------------------------------------
 
+
 def settings(**env: str) -> Settings:
     return Settings.from_env("plans", {"CPP_MODE": "development", "CPP_DATA_DIR": "/srv/cpp", **env})
 
 
 def test_a_sqlite_store_keeps_its_limits_in_a_file_beside_it():
     assert limits.storage_url(settings()) == ("sqlite:////srv/cpp/plans-limits.db", {})
-    assert limits.storage_url(settings(CPP_STORE_URL="sqlite:///var/x.sqlite3")) == ("sqlite:///var/x-limits.sqlite3", {})
+    assert limits.storage_url(settings(CPP_STORE_URL="sqlite:///var/x.sqlite3")) == (
+        "sqlite:///var/x-limits.sqlite3",
+        {},
+    )
 
 
 def test_a_mongodb_store_keeps_its_limits_in_a_database_of_their_own_on_the_same_server(monkeypatch):
@@ -164,10 +169,17 @@ def test_the_test_only_mongomock_store_counts_in_process_memory():
 
 
 def test_an_operator_can_point_the_limits_elsewhere():
-    assert limits.storage_url(settings(CPP_RATE_LIMIT_STORAGE_URL="redis://cache:6379/2")) == ("redis://cache:6379/2", {})
+    assert limits.storage_url(settings(CPP_RATE_LIMIT_STORAGE_URL="redis://cache:6379/2")) == (
+        "redis://cache:6379/2",
+        {},
+    )
     # a service's own setting first
-    assert limits.storage_url(settings(CPP_RATE_LIMIT_STORAGE_URL="redis://a:6379",
-                                       CPP_PLANS_RATE_LIMIT_STORAGE_URL="redis://b:6379"))[0] == "redis://b:6379"
+    assert (
+        limits.storage_url(
+            settings(CPP_RATE_LIMIT_STORAGE_URL="redis://a:6379", CPP_PLANS_RATE_LIMIT_STORAGE_URL="redis://b:6379")
+        )[0]
+        == "redis://b:6379"
+    )
 
 
 @pytest.mark.parametrize("value", ["lots", "60/fortnight", "0/minute"])
@@ -178,8 +190,10 @@ def test_a_limit_that_cannot_be_read_stops_the_service(value):
 
 def test_limits_take_several_windows_or_off():
     assert limits.configured(settings(), limits.TOKEN_FAILURES) == "30/minute"
-    assert limits.configured(settings(CPP_RATE_LIMIT_TOKEN_FAILURES="5/second;100/hour"),
-                             limits.TOKEN_FAILURES) == "5/second;100/hour"
+    assert (
+        limits.configured(settings(CPP_RATE_LIMIT_TOKEN_FAILURES="5/second;100/hour"), limits.TOKEN_FAILURES)
+        == "5/second;100/hour"
+    )
     assert limits.configured(settings(CPP_RATE_LIMIT_TOKEN_FAILURES="off"), limits.TOKEN_FAILURES) is None
 
 
@@ -195,8 +209,10 @@ MONGO_URL = os.environ.get("CPP_TEST_MONGO_URL")
 
 def test_the_limits_mongodb_storage_counts_on_a_real_server():
     if not MONGO_URL:
-        pytest.skip("optional target not configured: set CPP_TEST_MONGO_URL to a MongoDB replica set "
-                    "(e.g. mongodb://127.0.0.1:27017/cpp_test?replicaSet=rs0)")
+        pytest.skip(
+            "optional target not configured: set CPP_TEST_MONGO_URL to a MongoDB replica set "
+            "(e.g. mongodb://127.0.0.1:27017/cpp_test?replicaSet=rs0)"
+        )
     uri, options = limits.storage_url(settings(CPP_STORE_URL=MONGO_URL))
     storage = storage_from_string(uri, **options)
     try:

@@ -1,6 +1,7 @@
 """The outbox relay's lease, on an injected clock: how often the holder
 renews, how soon a standby takes over from a relay that died, what a relay
 that was paused does when it wakes up, and the clock skew it tolerates."""
+
 from __future__ import annotations
 
 import threading
@@ -29,6 +30,7 @@ class Clock:
 @dataclass
 class Shared:
     """What the replicas' store holds: the lease and the outbox."""
+
     clock: Clock
     lease: dict = field(default_factory=dict)  # name -> (holder, expires_at on the writer's wall clock)
     outbox: list = field(default_factory=list)
@@ -81,14 +83,16 @@ def a_relay(shared: Shared, name: str, published: list, *, skew: float = 0.0, on
 
 
 def fill(shared: Shared, n: int) -> None:
-    shared.outbox.extend(OutboxMessage(seq=i, message_id=f"e{i}", routing_key="case.opened.v1", body={})
-                         for i in range(1, n + 1))
+    shared.outbox.extend(
+        OutboxMessage(seq=i, message_id=f"e{i}", routing_key="case.opened.v1", body={}) for i in range(1, n + 1)
+    )
 
 
 def test_the_default_lease_is_short_and_split_in_thirds():
     relay = OutboxRelay(LeaseStore(Shared(Clock())), "amqp://unused")
     assert (relay.lease_seconds, relay.renew_every, relay.publish_window, relay.standby_poll) == pytest.approx(
-        (1.5, 0.5, 1.0, 0.15))
+        (1.5, 0.5, 1.0, 0.15)
+    )
 
 
 def test_the_holder_renews_every_third_of_the_lease_and_writes_nothing_in_between():

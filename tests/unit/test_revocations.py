@@ -2,6 +2,7 @@
 moment, or one token by its jti, refused by the token check once the
 service's store holds the revocation (and a process's kept answer for the
 token has expired)."""
+
 from __future__ import annotations
 
 import time
@@ -47,6 +48,7 @@ def verifier(make_settings, store):
 @pytest.fixture
 def clock(monkeypatch):
     """The clock of the kept answers, moved by the test."""
+
     class Clock:
         now = 1000.0
 
@@ -55,10 +57,19 @@ def clock(monkeypatch):
 
 
 def revocation_event(*, user=None, jti=None, not_before=None, expires_at=None, revocation_id="rv-1", authority="ENG"):
-    data = {"revocation_id": revocation_id, "user": user, "jti": jti, "not_before": not_before,
-            "expires_at": expires_at, "revoked_at": iso(NOW - 60), "by": "admin-1", "reason": "Left the council."}
-    return new_event(revocations.EVENT_TYPE, source="/services/plans", subject=user or jti, data=data,
-                     authority=authority)
+    data = {
+        "revocation_id": revocation_id,
+        "user": user,
+        "jti": jti,
+        "not_before": not_before,
+        "expires_at": expires_at,
+        "revoked_at": iso(NOW - 60),
+        "by": "admin-1",
+        "reason": "Left the council.",
+    }
+    return new_event(
+        revocations.EVENT_TYPE, source="/services/plans", subject=user or jti, data=data, authority=authority
+    )
 
 
 def keep(store, event):
@@ -96,8 +107,14 @@ def test_a_revoked_jti_is_refused_while_the_users_other_tokens_work(store, verif
 
 def test_a_revoked_users_token_without_iat_is_refused(store, verifier, make_settings):
     settings = make_settings()
-    claims = {"iss": "cpp-dev", "aud": "cpp", "sub": "sw-1", "role": "social_worker", "authority": "ENG",
-              "exp": int(NOW) + 600}
+    claims = {
+        "iss": "cpp-dev",
+        "aud": "cpp",
+        "sub": "sw-1",
+        "role": "social_worker",
+        "authority": "ENG",
+        "exp": int(NOW) + 600,
+    }
     token = jwt.encode(claims, settings.dev_signing_key_file.read_bytes(), algorithm="HS256")
     assert verifier.verify(token).user == "sw-1"
     keep(store, revocation_event(user="sw-1", not_before=iso(NOW - 60)))
@@ -172,4 +189,3 @@ def test_how_long_answers_are_kept_is_a_setting(make_settings, value, seconds):
 def test_a_cache_setting_out_of_bounds_stops_start_up(make_settings, value):
     with pytest.raises(ConfigError, match="CPP_REVOCATION_CACHE_SECONDS"):
         revocations.cache_seconds(make_settings(CPP_REVOCATION_CACHE_SECONDS=value))
-

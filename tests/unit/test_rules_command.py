@@ -1,5 +1,6 @@
 """`cpp rules`: the effective timetable of a plugin set, as a table a
 council's manager reads, and as JSON for machines."""
+
 from __future__ import annotations
 
 import ast
@@ -35,7 +36,8 @@ def _literals(text: str) -> list[str]:
                 except (SyntaxError, ValueError):
                     continue
                 if isinstance(node, (ast.Dict, ast.List, ast.Set)) or (
-                        isinstance(node, ast.Constant) and line[start] == "'"):
+                    isinstance(node, ast.Constant) and line[start] == "'"
+                ):
                     found.append(f"a literal: {line[start:end]!r}")
                 break
     return found
@@ -52,13 +54,17 @@ def _rows(output: str) -> list[dict[str, str]]:
     lines = output.splitlines()
     top = next(i for i, line in enumerate(lines) if line.startswith("Step "))
     rows, cells, source = [], None, None
-    for line in lines[top + 2:]:
+    for line in lines[top + 2 :]:
         if line.startswith("Grades of the sources"):
             break
         if not line.strip():
             if cells:
-                rows.append({**{name: " ".join(" ".join(c).split()) for (name, _), c in zip(COLUMNS, cells)},
-                             "Source": " ".join(source.split())})
+                rows.append(
+                    {
+                        **{name: " ".join(" ".join(c).split()) for (name, _), c in zip(COLUMNS, cells)},
+                        "Source": " ".join(source.split()),
+                    }
+                )
             cells, source = None, None
         elif line.startswith("  Source") or source is not None:
             source = (source or "") + " " + line
@@ -66,7 +72,7 @@ def _rows(output: str) -> list[dict[str, str]]:
             cells = cells or [[] for _ in COLUMNS]
             at = 0
             for i, (_, width) in enumerate(COLUMNS):
-                cells[i].append(line[at:at + width])
+                cells[i].append(line[at : at + width])
                 at += width + 2
     return rows
 
@@ -90,21 +96,28 @@ def test_guernsey_table_says_each_step_who_when_how_and_the_source_with_its_grad
     assert len(rows) == 14
     review = rows["First review child protection conference"]
     assert review["By whom"] == "Conference chair"
-    assert review["When"].startswith("3 months after the initial conference. Starts when an initial conference is "
-                                     "held that decides the child needs a plan. Done when a review conference is held.")
+    assert review["When"].startswith(
+        "3 months after the initial conference. Starts when an initial conference is "
+        "held that decides the child needs a plan. Done when a review conference is held."
+    )
     assert review["Counted how"].startswith("Calendar months")
-    assert review["Source"].startswith("Source (grade V; from the guernsey plugin): Guernsey child protection "
-                                       "procedures, Child Protection Plan:")
+    assert review["Source"].startswith(
+        "Source (grade V; from the guernsey plugin): Guernsey child protection procedures, Child Protection Plan:"
+    )
     enquiries = rows["Initial child protection conference"]
     assert "Starts when a strategy discussion is held that starts enquiries" in enquiries["When"]
     assert "Not needed when the enquiries are completed with no conference needed" in enquiries["When"]
     assert enquiries["By whom"] == "Social worker (the key worker once there is a plan)"
     assert enquiries["Counted how"].startswith("Working days: weekends, public holidays")
-    assert "Done when the review report is passed to the manager" in \
-        rows["Child protection plan updated and included in the review report"]["When"]
+    assert (
+        "Done when the review report is passed to the manager"
+        in rows["Child protection plan updated and included in the review report"]["When"]
+    )
     assert "Not needed when that conference is cancelled" in rows["Report sent to the conference chair"]["When"]
-    assert "Starts when an escalation is raised to refer to the Children's Convenor" in \
-        rows["Referral to the Children's Convenor"]["When"]
+    assert (
+        "Starts when an escalation is raised to refer to the Children's Convenor"
+        in rows["Referral to the Children's Convenor"]["When"]
+    )
     panel = rows["Resource panel approval of the plan (no timescale set)"]
     assert panel["When"].startswith("No timescale in the source: a manager gives each one a date")
     flat = " ".join(output.split())
@@ -119,18 +132,23 @@ def test_the_council_layer_overrides_the_jurisdiction_and_every_rule_shows_its_s
     rows = {row["Step"]: row for row in _rows(output)}
     assert len(rows) == 4
     core = rows["First core group meeting (Bromley: within ten working days of the conference)"]
-    assert core["Source"].startswith("Source (grade V, V2; from the bromley plugin): Bromley Safeguarding Children "
-                                     "Board")
+    assert core["Source"].startswith(
+        "Source (grade V, V2; from the bromley plugin): Bromley Safeguarding Children Board"
+    )
     assert rows["Initial child protection conference"]["Source"].startswith(
-        "Source (grade V, V2; from the england plugin): Working Together")
+        "Source (grade V, V2; from the england plugin): Working Together"
+    )
 
 
 def test_a_recurring_rule_says_how_it_repeats():
     rows = {row["Step"]: row for row in _rows(_table("england,greenwich"))}
     assert rows["Core group meeting"]["When"].startswith(
-        "14 calendar days after the initial conference, then every 6 to 9 weeks after the last core group meeting.")
-    assert rows["Core group meeting"]["Counted how"] == ("Calendar days for the first, weeks for the repeats: a date "
-                                                        "on a closed day moves back to the working day before.")
+        "14 calendar days after the initial conference, then every 6 to 9 weeks after the last core group meeting."
+    )
+    assert rows["Core group meeting"]["Counted how"] == (
+        "Calendar days for the first, weeks for the repeats: a date "
+        "on a closed day moves back to the working day before."
+    )
 
 
 def test_grades_are_read_from_the_citation():

@@ -1,6 +1,7 @@
 """Every event a shipped rule waits for is published by some service (it is
 in the event catalogue) and reaches the scheduler's queue (its bindings):
 otherwise a deadline could never be met, nor cancelled, nor opened."""
+
 from __future__ import annotations
 
 import pytest
@@ -31,10 +32,19 @@ class HearsNothing:
 
     @hookimpl
     def cpp_timescales(self):
-        return [{"id": "lookup-follow-up", "name": "Follow up a lookup", "trigger": "lookup.performed.v1",
-                 "anchor": "performed_on", "offset": {"amount": 1, "unit": "working_days"},
-                 "deadline": "follow_up", "owner": "social_worker", "met_by": "visit.recorded.v1",
-                 "source": "a council's practice note (U)"}]
+        return [
+            {
+                "id": "lookup-follow-up",
+                "name": "Follow up a lookup",
+                "trigger": "lookup.performed.v1",
+                "anchor": "performed_on",
+                "offset": {"amount": 1, "unit": "working_days"},
+                "deadline": "follow_up",
+                "owner": "social_worker",
+                "met_by": "visit.recorded.v1",
+                "source": "a council's practice note (U)",
+            }
+        ]
 
 
 def test_a_rule_waiting_for_an_event_the_scheduler_does_not_hear_stops_the_start():

@@ -4,6 +4,7 @@ and ``store.py`` (its collections, named by constants). A service's domain
 is plain Python: it imports no Flask, no broker client, no database driver
 and none of the platform's store, messaging or web modules, directly or
 through another module."""
+
 from __future__ import annotations
 
 import ast
@@ -17,8 +18,7 @@ from pathlib import Path
 import pytest
 
 SERVICES = ("cpp_plans", "cpp_scheduler", "cpp_notify", "cpp_docs")
-FORBIDDEN = ("flask", "flask_smorest", "kombu", "pymongo", "cpp_shared.store", "cpp_shared.messaging",
-             "cpp_shared.web")
+FORBIDDEN = ("flask", "flask_smorest", "kombu", "pymongo", "cpp_shared.store", "cpp_shared.messaging", "cpp_shared.web")
 
 
 def root(package: str) -> Path:
@@ -47,10 +47,12 @@ def test_each_service_has_the_five_names(package):
 def test_a_services_domain_imports_nothing_of_the_web_the_broker_or_the_store(package):
     """Imported alone, in a fresh interpreter: what the domain pulls in,
     however indirectly."""
-    code = ("import importlib, json, sys\n"
-            f"for name in {domain_modules(package)!r}:\n"
-            "    importlib.import_module(name)\n"
-            "print(json.dumps(sorted(sys.modules)))\n")
+    code = (
+        "import importlib, json, sys\n"
+        f"for name in {domain_modules(package)!r}:\n"
+        "    importlib.import_module(name)\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     loaded = json.loads(done.stdout)
@@ -76,5 +78,6 @@ def test_no_import_in_a_domain_module_reaches_out(package):
                 continue
             for name in names:
                 assert not forbidden(name), f"{where} imports {name}"
-                assert name.split(".")[:2] == [package, "domain"] or name.split(".")[0] != package, \
+                assert name.split(".")[:2] == [package, "domain"] or name.split(".")[0] != package, (
                     f"{where} imports {name}"
+                )

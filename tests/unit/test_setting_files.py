@@ -1,6 +1,7 @@
 """Every setting may be given as a file (CPP_X_FILE, docker compose's
 secrets): the value is the file's content without its trailing newline, for
 the shared settings (from_env) and each service's own (Settings.setting)."""
+
 from __future__ import annotations
 
 import pytest
@@ -18,24 +19,32 @@ def secret(tmp_path, name: str, content: str):
 
 
 def test_the_shared_secrets_are_read_from_their_files(tmp_path):
-    env = {**BASE,
-           "CPP_BROKER_URL_FILE": secret(tmp_path, "broker", "amqp://cpp:s3cret@rabbitmq:5672/cpp\n"),
-           "CPP_STORE_URL_FILE": secret(tmp_path, "store", "sqlite:////data/plans.db\n\n")}
+    env = {
+        **BASE,
+        "CPP_BROKER_URL_FILE": secret(tmp_path, "broker", "amqp://cpp:s3cret@rabbitmq:5672/cpp\n"),
+        "CPP_STORE_URL_FILE": secret(tmp_path, "store", "sqlite:////data/plans.db\n\n"),
+    }
     settings = Settings.from_env("plans", env)
     assert settings.broker_url == "amqp://cpp:s3cret@rabbitmq:5672/cpp"
     assert settings.store_url == "sqlite:////data/plans.db"
 
 
 def test_a_service_s_own_name_with_file_comes_before_the_general_one(tmp_path):
-    env = {**BASE, "CPP_STORE_URL": "sqlite:////general.db",
-           "CPP_DOCS_STORE_URL_FILE": secret(tmp_path, "docs", "sqlite:////docs.db\n")}
+    env = {
+        **BASE,
+        "CPP_STORE_URL": "sqlite:////general.db",
+        "CPP_DOCS_STORE_URL_FILE": secret(tmp_path, "docs", "sqlite:////docs.db\n"),
+    }
     assert Settings.from_env("docs", env).store_url == "sqlite:////docs.db"
     assert Settings.from_env("plans", env).store_url == "sqlite:////general.db"
 
 
 def test_a_service_setting_is_read_from_its_file_only_the_trailing_newline_going(tmp_path):
-    env = {**BASE, "CPP_NOTIFY_SMTP_PASSWORD_FILE": secret(tmp_path, "smtp", "  pass word \n"),
-           "CPP_WEB_OIDC_CLIENT_SECRET_FILE": secret(tmp_path, "oidc", "client-secret\r\n")}
+    env = {
+        **BASE,
+        "CPP_NOTIFY_SMTP_PASSWORD_FILE": secret(tmp_path, "smtp", "  pass word \n"),
+        "CPP_WEB_OIDC_CLIENT_SECRET_FILE": secret(tmp_path, "oidc", "client-secret\r\n"),
+    }
     assert Settings.from_env("notify", env).setting("SMTP_PASSWORD") == "  pass word "
     assert Settings.from_env("web", env).setting("OIDC_CLIENT_SECRET") == "client-secret"
     assert Settings.from_env("plans", env).setting("SMTP_PASSWORD", "none") == "none"
@@ -53,8 +62,11 @@ def test_the_notify_secrets_key_from_a_file_opens_what_it_sealed(tmp_path):
 def test_the_web_secret_key_is_the_file_s_content(tmp_path):
     from cpp_web.app import secret_key
 
-    env = {**BASE, "CPP_DATA_DIR": str(tmp_path / "data"),
-           "CPP_WEB_SECRET_KEY_FILE": secret(tmp_path, "web", "a-long-random-key\n")}
+    env = {
+        **BASE,
+        "CPP_DATA_DIR": str(tmp_path / "data"),
+        "CPP_WEB_SECRET_KEY_FILE": secret(tmp_path, "web", "a-long-random-key\n"),
+    }
     assert secret_key(Settings.from_env("web", env)) == "a-long-random-key"
     assert not (tmp_path / "data" / "web-secret.key").exists()
 
@@ -75,8 +87,9 @@ def test_both_forms_of_a_service_setting_are_refused(tmp_path):
 
 def test_a_missing_file_is_refused_naming_the_setting_and_the_path(tmp_path):
     missing = tmp_path / "no-such-secret"
-    with pytest.raises(ConfigError, match=f"CPP_STORE_URL_FILE names {missing}, which cannot be read: "
-                                          "No such file or directory"):
+    with pytest.raises(
+        ConfigError, match=f"CPP_STORE_URL_FILE names {missing}, which cannot be read: No such file or directory"
+    ):
         Settings.from_env("plans", {**BASE, "CPP_STORE_URL_FILE": str(missing)})
 
 
@@ -98,7 +111,10 @@ def test_an_empty_file_leaves_the_setting_unset_as_an_empty_variable_does(tmp_pa
 
 def test_settings_that_are_paths_have_no_file_form(tmp_path):
     """CPP_AUDIT_CHECKPOINT_KEY_FILE is the key's path: no _FILE_FILE is read."""
-    env = {**BASE, "CPP_AUDIT_CHECKPOINT_KEY_FILE": "/run/secrets/audit_checkpoint_key",
-           "CPP_AUDIT_CHECKPOINT_KEY_FILE_FILE": str(tmp_path / "missing")}
+    env = {
+        **BASE,
+        "CPP_AUDIT_CHECKPOINT_KEY_FILE": "/run/secrets/audit_checkpoint_key",
+        "CPP_AUDIT_CHECKPOINT_KEY_FILE_FILE": str(tmp_path / "missing"),
+    }
     settings = Settings.from_env("plans", env)
     assert settings.setting("AUDIT_CHECKPOINT_KEY_FILE") == "/run/secrets/audit_checkpoint_key"

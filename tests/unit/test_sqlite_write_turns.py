@@ -2,6 +2,7 @@
 a lock of the store (the threads of a process) and an exclusive flock of a
 file beside the database (the processes), a blocking wait where SQLite's
 own wait for its write lock polls."""
+
 from __future__ import annotations
 
 import multiprocessing
@@ -26,8 +27,7 @@ def test_each_write_takes_the_turn_around_its_transaction(store, monkeypatch):
     real_flock = sqlite_store._fcntl.flock
 
     def flock(fd, op):
-        calls.append(("unlock" if op == sqlite_store._fcntl.LOCK_UN else "lock",
-                      os.readlink(f"/proc/self/fd/{fd}")))
+        calls.append(("unlock" if op == sqlite_store._fcntl.LOCK_UN else "lock", os.readlink(f"/proc/self/fd/{fd}")))
         return real_flock(fd, op)
 
     monkeypatch.setattr(sqlite_store._fcntl, "flock", flock)
@@ -81,8 +81,12 @@ def test_threads_and_processes_writing_together_all_commit_in_one_chain(store):
     for p in procs:
         p.start()
     barrier.wait()
-    threads = [threading.Thread(target=lambda k=k: [store.collection("things").insert_one({"k": k, "i": i})
-                                                     for i in range(20)]) for k in range(3)]
+    threads = [
+        threading.Thread(
+            target=lambda k=k: [store.collection("things").insert_one({"k": k, "i": i}) for i in range(20)]
+        )
+        for k in range(3)
+    ]
     for t in threads:
         t.start()
     for t in threads:

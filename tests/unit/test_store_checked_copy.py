@@ -2,6 +2,7 @@
 (``checked_copy``): the same values accepted and refused, with the same
 messages, as a plain recursive check followed by ``copy.deepcopy``, and a
 copy that shares nothing mutable with the caller's value."""
+
 from __future__ import annotations
 
 import copy
@@ -44,20 +45,31 @@ def reference_check(value, where):
     raise TypeError(f"{where}: {type(value).__name__} is not JSON-shaped (store dates as ISO-8601 strings)")
 
 
-scalars = st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) | st.floats() | st.text(max_size=5)
+scalars = (
+    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) | st.floats() | st.text(max_size=5)
+)
 keys = st.text(max_size=4) | st.integers(min_value=0, max_value=3) | st.sampled_from(["$set", "a.b", "ok", "x\x00"])
 values = st.recursive(
     scalars | st.sampled_from([object(), b"bytes", {1, 2}]),
-    lambda inner: st.lists(inner, max_size=4) | st.lists(inner, max_size=3).map(tuple)
-    | st.dictionaries(keys, inner, max_size=4),
-    max_leaves=25)
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.lists(inner, max_size=3).map(tuple) | st.dictionaries(keys, inner, max_size=4)
+    ),
+    max_leaves=25,
+)
 good_keys = st.text(alphabet="abcxyz_-", min_size=1, max_size=4)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(min_value=INT_MIN, max_value=INT_MAX)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=5),
-    lambda inner: st.lists(inner, max_size=4) | st.lists(inner, max_size=3).map(tuple)
-    | st.dictionaries(good_keys, inner, max_size=4),
-    max_leaves=30)
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=INT_MIN, max_value=INT_MAX)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.dictionaries(good_keys, inner, max_size=4)
+    ),
+    max_leaves=30,
+)
 
 
 def as_stored(value):
@@ -85,7 +97,7 @@ def test_refuses_what_the_rule_refuses_with_the_same_message(value):
 def mutable_ids(value, into):
     if isinstance(value, (list, dict)):
         into.add(id(value))
-        for item in (value.values() if isinstance(value, dict) else value):
+        for item in value.values() if isinstance(value, dict) else value:
             mutable_ids(item, into)
     elif isinstance(value, tuple):
         for item in value:
@@ -112,6 +124,7 @@ def test_a_document_copied_is_independent_of_the_callers():
         checked_document({"_id": 1})
     with pytest.raises(TypeError, match=r"document\.content\.actions\[0\]\.on: date is not JSON-shaped"):
         import datetime
+
         checked_document({"content": {"actions": [{"on": datetime.date(2026, 1, 1)}]}})
 
 

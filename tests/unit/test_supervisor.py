@@ -1,6 +1,7 @@
 """`cpp up`'s supervision, without processes or sleeps: a clock the test
 moves, processes that exit when the test says, and the status files the
 services read."""
+
 from __future__ import annotations
 
 import io
@@ -37,6 +38,7 @@ class Clock:
 
 class FakeProc:
     """A process that runs until the test ends it."""
+
     pids = iter(range(10_000_000, 20_000_000))
 
     def __init__(self):
@@ -53,12 +55,22 @@ class Supervised(Platform):
     def __init__(self, tmp_path, names=("plans-web", "plans-worker", "docs-web", "docs-worker"), **backoff):
         self.clock_ = Clock()
         self.out_ = io.StringIO()
-        super().__init__(["plans", "docs"], out=self.out_, clock=self.clock_, wall=lambda: 1_800_000_000 + self.clock_.now)
+        super().__init__(
+            ["plans", "docs"], out=self.out_, clock=self.clock_, wall=lambda: 1_800_000_000 + self.clock_.now
+        )
         self.spawned: list[str] = []
         self.shutdowns: list[int] = []
-        self.children = [Child(name, name.split("-")[0], ["true"], tmp_path / f"{name}.log",
-                               process_status.status_path(tmp_path, name), Backoff(**backoff))
-                         for name in names]
+        self.children = [
+            Child(
+                name,
+                name.split("-")[0],
+                ["true"],
+                tmp_path / f"{name}.log",
+                process_status.status_path(tmp_path, name),
+                Backoff(**backoff),
+            )
+            for name in names
+        ]
         self.procs: dict[str, FakeProc] = {}
 
     def spawn(self, child):
@@ -114,8 +126,10 @@ def test_a_process_that_keeps_failing_waits_longer_each_time_and_never_stops_the
     assert up.spawned.count("docs-worker") == 11
     lines = [line for line in up.output().splitlines() if line.startswith("docs-worker exited")]
     assert len(lines) == 10
-    assert lines[0].startswith("docs-worker exited with code -9 (SIGKILL) after 0.3s; failures in a row: 1, "
-                               "restarts so far: 0; next start in 1s (log: ")
+    assert lines[0].startswith(
+        "docs-worker exited with code -9 (SIGKILL) after 0.3s; failures in a row: 1, "
+        "restarts so far: 0; next start in 1s (log: "
+    )
     assert "failures in a row: 10, restarts so far: 9; next start in 8s" in lines[-1]
     assert "stopping" not in up.output()
 
@@ -195,7 +209,8 @@ def test_a_failing_process_shows_in_its_services_readiness_and_metrics(tmp_path,
     assert response.status_code == 503
     assert response.json["checks"]["processes"].startswith(
         "plans-worker is not running: it exited with code -9 (SIGKILL) 4 time(s) in a row (3 restarts in all); "
-        "next start at ")
+        "next start at "
+    )
     metrics = client.get("/metrics").text
     assert 'cpp_process_restarts_total{process="plans-worker",service="plans"} 3.0' in metrics
     assert 'cpp_process_up{process="plans-worker",service="plans"} 0.0' in metrics
@@ -205,25 +220,44 @@ def test_a_failing_process_shows_in_its_services_readiness_and_metrics(tmp_path,
 def test_status_files_of_a_supervisor_that_is_gone_are_ignored(tmp_path):
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     pid = int(gone.stdout)
-    process_status.write(process_status.status_path(tmp_path, "docs-worker"), {
-        "supervisor_pid": pid, "supervisor_started": None, "process": "docs-worker", "service": "docs",
-        "state": "waiting", "restarts": 9})
+    process_status.write(
+        process_status.status_path(tmp_path, "docs-worker"),
+        {
+            "supervisor_pid": pid,
+            "supervisor_started": None,
+            "process": "docs-worker",
+            "service": "docs",
+            "state": "waiting",
+            "restarts": 9,
+        },
+    )
     assert process_status.read(tmp_path, "docs") == []
     assert process_status.readiness(tmp_path, "docs") is None
     # The running supervisor's, and a pid reused by another process, told apart by the start time.
     mark = process_status.supervisor_mark()
-    process_status.write(process_status.status_path(tmp_path, "docs-worker"), {
-        **mark, "process": "docs-worker", "service": "docs", "state": "running", "restarts": 0})
+    process_status.write(
+        process_status.status_path(tmp_path, "docs-worker"),
+        {**mark, "process": "docs-worker", "service": "docs", "state": "running", "restarts": 0},
+    )
     assert process_status.readiness(tmp_path, "docs") == "ok"
-    process_status.write(process_status.status_path(tmp_path, "docs-worker"), {
-        **mark, "supervisor_started": mark["supervisor_started"] - 1, "process": "docs-worker", "service": "docs",
-        "state": "waiting", "restarts": 0})
+    process_status.write(
+        process_status.status_path(tmp_path, "docs-worker"),
+        {
+            **mark,
+            "supervisor_started": mark["supervisor_started"] - 1,
+            "process": "docs-worker",
+            "service": "docs",
+            "state": "waiting",
+            "restarts": 0,
+        },
+    )
     assert process_status.readiness(tmp_path, "docs") is None
     assert os.path.exists(process_status.status_path(tmp_path, "docs-worker"))
 
 
-def test_a_services_after_up_command_runs_once_in_the_background_and_its_failure_is_only_reported(tmp_path,
-                                                                                                   monkeypatch):
+def test_a_services_after_up_command_runs_once_in_the_background_and_its_failure_is_only_reported(
+    tmp_path, monkeypatch
+):
     import time
     from dataclasses import replace
 
@@ -231,8 +265,10 @@ def test_a_services_after_up_command_runs_once_in_the_background_and_its_failure
     from cpp_web.app import SERVICE as WEB
 
     assert WEB.after_up == ("demo", "--if-new")  # the made-up caseload on a first start in development
-    specs = {"plans": replace(WEB, name="plans", after_up=("plugins",)),  # `cpp plugins`: quick, and succeeds
-             "docs": replace(WEB, name="docs", after_up=("no-such-command",))}
+    specs = {
+        "plans": replace(WEB, name="plans", after_up=("plugins",)),  # `cpp plugins`: quick, and succeeds
+        "docs": replace(WEB, name="docs", after_up=("no-such-command",)),
+    }
     monkeypatch.setattr(services, "load_service", lambda name: specs[name])
     (tmp_path / "log").mkdir()
     up = Supervised(tmp_path)

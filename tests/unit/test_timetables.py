@@ -16,6 +16,7 @@ Working-day facts used below (python-holidays):
   Dec 2026 with its substitute day Mon 28 Dec 2026, New Year's Day Fri 1 Jan
   2027.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -29,8 +30,12 @@ from cpp_shared.store import AlreadyProcessed
 from tests.helpers import deliver_event
 
 OPEN = ("pending", "approaching", "overdue")
-BEFORE_INITIAL_CONFERENCE = ("draft-plan-in-report", "report-to-manager", "report-shared-with-family",
-                             "report-to-chair")
+BEFORE_INITIAL_CONFERENCE = (
+    "draft-plan-in-report",
+    "report-to-manager",
+    "report-shared-with-family",
+    "report-to-chair",
+)
 REPORT_EVENT = {
     "draft-plan-in-report": "report.drafted.v1",
     "report-to-manager": "report.submitted.v1",
@@ -40,6 +45,7 @@ REPORT_EVENT = {
 
 
 # --- the scheduler, in-process ------------------------------------------
+
 
 @pytest.fixture
 def scheduler(make_settings, tmp_path):
@@ -90,8 +96,10 @@ class Case:
 
     # the plans service's events
     def strategy_discussion(self, held_on: date, *, initiated: bool = True) -> None:
-        self.send("strategy_discussion.held.v1", {"strategy_discussion_id": self._id("sd"), "held_on": held_on,
-                                                  "initiated_enquiries": initiated})
+        self.send(
+            "strategy_discussion.held.v1",
+            {"strategy_discussion_id": self._id("sd"), "held_on": held_on, "initiated_enquiries": initiated},
+        )
 
     def enquiries_completed(self, on: date, *, conference_required: bool = True) -> None:
         self.send("enquiry.completed.v1", {"completed_on": on, "conference_required": conference_required})
@@ -99,70 +107,126 @@ class Case:
     def schedule_conference(self, on: date, *, kind: str = "initial") -> str:
         conference_id = self._id("conf")
         self.conferences[conference_id] = {"kind": kind, "scheduled_for": on}
-        self.send("conference.scheduled.v1", {"conference_id": conference_id, "kind": kind, "scheduled_for": on,
-                                              "plan_id": self.plan_id})
+        self.send(
+            "conference.scheduled.v1",
+            {"conference_id": conference_id, "kind": kind, "scheduled_for": on, "plan_id": self.plan_id},
+        )
         return conference_id
 
     def reschedule_conference(self, conference_id: str, on: date) -> None:
         conf = self.conferences[conference_id]
         previous, conf["scheduled_for"] = conf["scheduled_for"], on
-        self.send("conference.rescheduled.v1", {
-            "conference_id": conference_id, "kind": conf["kind"], "scheduled_for": on,
-            "previous_scheduled_for": previous, "reason": "chair unavailable", "plan_id": self.plan_id})
+        self.send(
+            "conference.rescheduled.v1",
+            {
+                "conference_id": conference_id,
+                "kind": conf["kind"],
+                "scheduled_for": on,
+                "previous_scheduled_for": previous,
+                "reason": "chair unavailable",
+                "plan_id": self.plan_id,
+            },
+        )
 
     def cancel_conference(self, conference_id: str) -> None:
         conf = self.conferences[conference_id]
-        self.send("conference.cancelled.v1", {
-            "conference_id": conference_id, "kind": conf["kind"], "scheduled_for": conf["scheduled_for"],
-            "reason": "no longer needed", "plan_id": self.plan_id})
+        self.send(
+            "conference.cancelled.v1",
+            {
+                "conference_id": conference_id,
+                "kind": conf["kind"],
+                "scheduled_for": conf["scheduled_for"],
+                "reason": "no longer needed",
+                "plan_id": self.plan_id,
+            },
+        )
 
     def hold_initial_conference(self, conference_id: str, on: date, *, plan_required: bool = True) -> None:
         """conference.held.v1, then plan.created.v1 when it decides on a plan."""
         plan_id = self._id("plan") if plan_required else None
-        self.send("conference.held.v1", {"conference_id": conference_id, "kind": "initial", "held_on": on,
-                                         "plan_required": plan_required, "plan_id": plan_id})
+        self.send(
+            "conference.held.v1",
+            {
+                "conference_id": conference_id,
+                "kind": "initial",
+                "held_on": on,
+                "plan_required": plan_required,
+                "plan_id": plan_id,
+            },
+        )
         if plan_required:
             self.plan_id = plan_id
             self.created_on = on
             self.send("plan.created.v1", self._snapshot(status="outline", created_on=on, ended=None))
 
     def core_group(self, on: date, *, detailed_plan_agreed: bool = False) -> None:
-        self.send("core_group.held.v1", {"meeting_id": self._id("cg"), "plan_id": self.plan_id, "held_on": on,
-                                         "detailed_plan_agreed": detailed_plan_agreed})
+        self.send(
+            "core_group.held.v1",
+            {
+                "meeting_id": self._id("cg"),
+                "plan_id": self.plan_id,
+                "held_on": on,
+                "detailed_plan_agreed": detailed_plan_agreed,
+            },
+        )
 
     def hold_review(self, conference_id: str, on: date, *, decision: str = "continue") -> None:
         """conference.held.v1 (review), then plan.ended.v1 when it ends the plan."""
-        self.send("conference.held.v1", {"conference_id": conference_id, "kind": "review", "held_on": on,
-                                         "decision": decision, "plan_id": self.plan_id})
+        self.send(
+            "conference.held.v1",
+            {
+                "conference_id": conference_id,
+                "kind": "review",
+                "held_on": on,
+                "decision": decision,
+                "plan_id": self.plan_id,
+            },
+        )
         if decision == "end":
-            self.send("plan.ended.v1", self._snapshot(status="ended", created_on=self.created_on, ended={
-                "on": on, "conference_id": conference_id, "step_down": "child_in_need_plan"}))
+            self.send(
+                "plan.ended.v1",
+                self._snapshot(
+                    status="ended",
+                    created_on=self.created_on,
+                    ended={"on": on, "conference_id": conference_id, "step_down": "child_in_need_plan"},
+                ),
+            )
 
     def _snapshot(self, *, status: str, created_on: date, ended: dict | None) -> dict[str, Any]:
-        return {"plan_id": self.plan_id, "status": status, "plan_version": 1, "created_on": _iso(created_on),
-                "activated_on": None, "ended": ended and {k: _iso(v) for k, v in ended.items()}, "agreed": None,
-                "content": {}}
+        return {
+            "plan_id": self.plan_id,
+            "status": status,
+            "plan_version": 1,
+            "created_on": _iso(created_on),
+            "activated_on": None,
+            "ended": ended and {k: _iso(v) for k, v in ended.items()},
+            "agreed": None,
+            "content": {},
+        }
 
     def escalate(self, route: str, on: date) -> str:
         escalation_id = self._id("esc")
-        self.send("escalation.raised.v1", {"escalation_id": escalation_id, "plan_id": self.plan_id, "route": route,
-                                           "raised_on": on})
+        self.send(
+            "escalation.raised.v1",
+            {"escalation_id": escalation_id, "plan_id": self.plan_id, "route": route, "raised_on": on},
+        )
         return escalation_id
 
     # events the later reports work will publish
     def report(self, etype: str, conference_id: str, on: date, *, kind: str = "enquiry_report") -> None:
-        self.send(etype, {"report_id": self._id("rep"), "conference_id": conference_id, "report_kind": kind,
-                          "done_on": on})
+        self.send(
+            etype, {"report_id": self._id("rep"), "conference_id": conference_id, "report_kind": kind, "done_on": on}
+        )
 
     def resource_panel_requested(self, on: date) -> str:
         request_id = self._id("panel")
-        self.send("resource_panel.requested.v1", {"request_id": request_id, "plan_id": self.plan_id,
-                                                  "requested_on": on})
+        self.send(
+            "resource_panel.requested.v1", {"request_id": request_id, "plan_id": self.plan_id, "requested_on": on}
+        )
         return request_id
 
     def resource_panel_decided(self, request_id: str, on: date) -> None:
-        self.send("resource_panel.decided.v1", {"request_id": request_id, "plan_id": self.plan_id,
-                                                "decided_on": on})
+        self.send("resource_panel.decided.v1", {"request_id": request_id, "plan_id": self.plan_id, "decided_on": on})
 
     def child_in_need_plan(self, on: date) -> None:
         self.send("child_in_need_plan.created.v1", {"created_on": on})
@@ -195,9 +259,16 @@ def _summary(docs: list[dict]) -> list[tuple]:
     return [(d["rule_id"], d["status"], d["due_on"], d["latest_on"]) for d in docs]
 
 
-def walk(case: Case, *, discussion: date, enquiries: date | None = None, conference: date | None = None,
-         held: date | None = None, core_groups: tuple[date, ...] = (),
-         reviews: tuple[tuple[date, str], ...] = ()) -> Case:
+def walk(
+    case: Case,
+    *,
+    discussion: date,
+    enquiries: date | None = None,
+    conference: date | None = None,
+    held: date | None = None,
+    core_groups: tuple[date, ...] = (),
+    reviews: tuple[tuple[date, str], ...] = (),
+) -> Case:
     """A case's timetable, as far as the dates given: the strategy discussion
     that starts the enquiries, their outcome (a conference needed when a
     conference date is given), the initial conference scheduled for
@@ -225,24 +296,35 @@ def walk(case: Case, *, discussion: date, enquiries: date | None = None, confere
 
 # --- 1. the same case under Bromley and under Greenwich -----------------------
 
-@pytest.mark.parametrize("held, bromley_due, greenwich_due", [
-    # Held Tue 20 May 2025.
-    # Bromley, 10 working days: Wed 21, Thu 22, Fri 23 (3); Sat 24, Sun 25 and the Spring
-    # bank holiday Mon 26 May skipped; Tue 27 .. Fri 30 (7); Sat 31 May, Sun 1 Jun skipped;
-    # Mon 2, Tue 3, Wed 4 Jun (10) -> Wed 4 Jun.
-    # Greenwich, 14 calendar days: Tue 3 Jun 2025, a working day.
-    (date(2025, 5, 20), date(2025, 6, 4), date(2025, 6, 3)),
-    # Held Mon 12 May 2025.
-    # Bromley: Tue 13 .. Fri 16 (4); weekend; Mon 19 .. Fri 23 (9); weekend and the Spring bank
-    # holiday Mon 26 May skipped; Tue 27 May (10).
-    # Greenwich: 14 days is Mon 26 May, the Spring bank holiday: brought back to Fri 23 May.
-    (date(2025, 5, 12), date(2025, 5, 27), date(2025, 5, 23)),
-])
+
+@pytest.mark.parametrize(
+    "held, bromley_due, greenwich_due",
+    [
+        # Held Tue 20 May 2025.
+        # Bromley, 10 working days: Wed 21, Thu 22, Fri 23 (3); Sat 24, Sun 25 and the Spring
+        # bank holiday Mon 26 May skipped; Tue 27 .. Fri 30 (7); Sat 31 May, Sun 1 Jun skipped;
+        # Mon 2, Tue 3, Wed 4 Jun (10) -> Wed 4 Jun.
+        # Greenwich, 14 calendar days: Tue 3 Jun 2025, a working day.
+        (date(2025, 5, 20), date(2025, 6, 4), date(2025, 6, 3)),
+        # Held Mon 12 May 2025.
+        # Bromley: Tue 13 .. Fri 16 (4); weekend; Mon 19 .. Fri 23 (9); weekend and the Spring bank
+        # holiday Mon 26 May skipped; Tue 27 May (10).
+        # Greenwich: 14 days is Mon 26 May, the Spring bank holiday: brought back to Fri 23 May.
+        (date(2025, 5, 12), date(2025, 5, 27), date(2025, 5, 23)),
+    ],
+)
 def test_first_core_group_bromley_working_days_greenwich_two_weeks(scheduler, held, bromley_due, greenwich_due):
-    for plugins, council, code, due in (("england,bromley", "bromley", "BRM", bromley_due),
-                                        ("england,greenwich", "greenwich", "GRN", greenwich_due)):
-        case = walk(Case(scheduler(plugins)), discussion=date(2025, 4, 28), enquiries=date(2025, 5, 6),
-                    conference=held, held=held)
+    for plugins, council, code, due in (
+        ("england,bromley", "bromley", "BRM", bromley_due),
+        ("england,greenwich", "greenwich", "GRN", greenwich_due),
+    ):
+        case = walk(
+            Case(scheduler(plugins)),
+            discussion=date(2025, 4, 28),
+            enquiries=date(2025, 5, 6),
+            conference=held,
+            held=held,
+        )
         first = case.one("first-core-group")
         assert (first["status"], first["due_on"], first["latest_on"]) == ("pending", due.isoformat(), due.isoformat())
         assert first["plugin"] == council
@@ -254,14 +336,20 @@ def test_first_core_group_bromley_working_days_greenwich_two_weeks(scheduler, he
 
 # --- 2. Greenwich: core groups every six to nine weeks -----------------------
 
+
 def test_greenwich_core_groups_recur_every_six_to_nine_weeks(scheduler):
-    case = walk(Case(scheduler("england,greenwich")), discussion=date(2025, 4, 28), enquiries=date(2025, 5, 6),
-                conference=date(2025, 5, 20), held=date(2025, 5, 20))
+    case = walk(
+        Case(scheduler("england,greenwich")),
+        discussion=date(2025, 4, 28),
+        enquiries=date(2025, 5, 6),
+        conference=date(2025, 5, 20),
+        held=date(2025, 5, 20),
+    )
     # Conference Tue 20 May 2025: first core group within 14 days, Tue 3 Jun.
     meetings = [
-        date(2025, 6, 2),   # Mon 2 Jun: on time (due Tue 3 Jun)
+        date(2025, 6, 2),  # Mon 2 Jun: on time (due Tue 3 Jun)
         date(2025, 7, 14),  # Mon 14 Jul: 6 weeks after 2 Jun, the earliest
-        date(2025, 9, 4),   # Thu 4 Sep: 7.5 weeks after 14 Jul, inside the window
+        date(2025, 9, 4),  # Thu 4 Sep: 7.5 weeks after 14 Jul, inside the window
     ]
     for on in meetings:
         case.core_group(on)
@@ -291,18 +379,27 @@ def test_greenwich_core_groups_recur_every_six_to_nine_weeks(scheduler):
     # The next from Thu 13 Nov: +6 weeks Thu 25 Dec (Christmas Day) brought back to Wed 24 Dec;
     # +9 weeks Thu 15 Jan 2026.
     assert [(d["occurrence"], d["status"], d["due_on"], d["latest_on"]) for d in docs[4:]] == [
-        (5, "pending", "2025-12-24", "2026-01-15")]
+        (5, "pending", "2025-12-24", "2026-01-15")
+    ]
 
 
 def test_greenwich_a_core_group_recorded_late_does_not_restart_the_cycle(scheduler):
-    case = walk(Case(scheduler("england,greenwich")), discussion=date(2025, 4, 28), enquiries=date(2025, 5, 6),
-                conference=date(2025, 5, 20), held=date(2025, 5, 20))
-    case.core_group(date(2025, 6, 2))   # meets the first; the next is due 14 Jul, at the latest 4 Aug
+    case = walk(
+        Case(scheduler("england,greenwich")),
+        discussion=date(2025, 4, 28),
+        enquiries=date(2025, 5, 6),
+        conference=date(2025, 5, 20),
+        held=date(2025, 5, 20),
+    )
+    case.core_group(date(2025, 6, 2))  # meets the first; the next is due 14 Jul, at the latest 4 Aug
     case.core_group(date(2025, 7, 14))  # meets the second; the third counts from 14 Jul
     case.core_group(date(2025, 6, 30))  # an earlier meeting recorded afterwards: history, not the third
     docs = case.deadlines("first-core-group")
     assert [(d["occurrence"], d["status"], d["due_on"]) for d in docs] == [
-        (1, "met", "2025-06-03"), (2, "met", "2025-07-14"), (3, "pending", "2025-08-22")]
+        (1, "met", "2025-06-03"),
+        (2, "met", "2025-07-14"),
+        (3, "pending", "2025-08-22"),
+    ]
 
 
 # --- 3. Guernsey, row by row ---------------------------------------------
@@ -311,16 +408,19 @@ GSY_DISCUSSION = date(2025, 4, 28)  # Mon 28 Apr 2025
 GSY_CONFERENCE = date(2025, 5, 13)  # Tue 13 May 2025, the week after Liberation Day
 
 
-@pytest.mark.parametrize("plugins, due", [
-    # From Mon 28 Apr 2025, 15 working days.
-    # Guernsey: Tue 29, Wed 30 Apr, Thu 1, Fri 2 May (4); weekend; May Day Mon 5 May skipped;
-    # Tue 6, Wed 7, Thu 8 (7); Liberation Day Fri 9 May skipped; weekend; Mon 12 .. Fri 16
-    # (12); weekend; Mon 19, Tue 20, Wed 21 (15) -> Wed 21 May.
-    ("guernsey", date(2025, 5, 21)),
-    # England: the same but Fri 9 May is a working day (8 by then): Mon 12 .. Fri 16 (13);
-    # Mon 19, Tue 20 (15) -> Tue 20 May, a day earlier.
-    ("england", date(2025, 5, 20)),
-])
+@pytest.mark.parametrize(
+    "plugins, due",
+    [
+        # From Mon 28 Apr 2025, 15 working days.
+        # Guernsey: Tue 29, Wed 30 Apr, Thu 1, Fri 2 May (4); weekend; May Day Mon 5 May skipped;
+        # Tue 6, Wed 7, Thu 8 (7); Liberation Day Fri 9 May skipped; weekend; Mon 12 .. Fri 16
+        # (12); weekend; Mon 19, Tue 20, Wed 21 (15) -> Wed 21 May.
+        ("guernsey", date(2025, 5, 21)),
+        # England: the same but Fri 9 May is a working day (8 by then): Mon 12 .. Fri 16 (13);
+        # Mon 19, Tue 20 (15) -> Tue 20 May, a day earlier.
+        ("england", date(2025, 5, 20)),
+    ],
+)
 def test_initial_conference_15_working_days_across_liberation_day(scheduler, plugins, due):
     case = Case(scheduler(plugins))
     case.strategy_discussion(GSY_DISCUSSION)
@@ -329,18 +429,22 @@ def test_initial_conference_15_working_days_across_liberation_day(scheduler, plu
     assert initial["plugin"] == plugins
 
 
-@pytest.mark.parametrize("plugins, due", [
-    # Conference held Fri 2 May 2025, first core group 10 working days after.
-    # Guernsey: weekend; May Day Mon 5 May skipped; Tue 6, Wed 7, Thu 8 (3); Liberation Day
-    # Fri 9 skipped; weekend; Mon 12 .. Fri 16 (8); weekend; Mon 19, Tue 20 (10) -> Tue 20 May.
-    ("guernsey", date(2025, 5, 20)),
-    # England: Fri 9 May counts: Tue 6 .. Fri 9 (4); Mon 12 .. Fri 16 (9); Mon 19 (10).
-    ("england", date(2025, 5, 19)),
-])
+@pytest.mark.parametrize(
+    "plugins, due",
+    [
+        # Conference held Fri 2 May 2025, first core group 10 working days after.
+        # Guernsey: weekend; May Day Mon 5 May skipped; Tue 6, Wed 7, Thu 8 (3); Liberation Day
+        # Fri 9 skipped; weekend; Mon 12 .. Fri 16 (8); weekend; Mon 19, Tue 20 (10) -> Tue 20 May.
+        ("guernsey", date(2025, 5, 20)),
+        # England: Fri 9 May counts: Tue 6 .. Fri 9 (4); Mon 12 .. Fri 16 (9); Mon 19 (10).
+        ("england", date(2025, 5, 19)),
+    ],
+)
 def test_first_core_group_across_liberation_day_guernsey_and_england(scheduler, plugins, due):
     held = date(2025, 5, 2)
-    case = walk(Case(scheduler(plugins)), discussion=date(2025, 4, 14), enquiries=date(2025, 4, 24),
-                conference=held, held=held)
+    case = walk(
+        Case(scheduler(plugins)), discussion=date(2025, 4, 14), enquiries=date(2025, 4, 24), conference=held, held=held
+    )
     assert case.one("first-core-group")["due_on"] == due.isoformat()
 
 
@@ -386,10 +490,10 @@ def test_guernsey_child_in_need_plan_when_no_conference(scheduler):
 #   Mon 12 May (1); Sun 11, Sat 10 and Liberation Day Fri 9 May skipped; Thu 8 (2);
 #   Wed 7 (3); Tue 6 May (4).
 LIBERATION_WEEK = {
-    "draft-plan-in-report": "2025-05-06",       # 4 working days before
-    "report-to-manager": "2025-05-07",          # 3
+    "draft-plan-in-report": "2025-05-06",  # 4 working days before
+    "report-to-manager": "2025-05-07",  # 3
     "report-shared-with-family": "2025-05-08",  # 2
-    "report-to-chair": "2025-05-12",            # 1
+    "report-to-chair": "2025-05-12",  # 1
 }
 # Conference Mon 4 Jan 2027, counting back:
 #   Sun 3, Sat 2 Jan and New Year's Day Fri 1 Jan skipped; Thu 31 Dec (1); Wed 30 (2);
@@ -404,10 +508,14 @@ NEW_YEAR = {
 
 
 @pytest.mark.parametrize("rule_id", BEFORE_INITIAL_CONFERENCE)
-@pytest.mark.parametrize("discussion, conference, expected", [
-    (GSY_DISCUSSION, GSY_CONFERENCE, LIBERATION_WEEK),
-    (date(2026, 12, 10), date(2027, 1, 4), NEW_YEAR),
-], ids=["liberation-day", "christmas"])
+@pytest.mark.parametrize(
+    "discussion, conference, expected",
+    [
+        (GSY_DISCUSSION, GSY_CONFERENCE, LIBERATION_WEEK),
+        (date(2026, 12, 10), date(2027, 1, 4), NEW_YEAR),
+    ],
+    ids=["liberation-day", "christmas"],
+)
 def test_guernsey_report_steps_before_the_initial_conference(scheduler, rule_id, discussion, conference, expected):
     case = walk(Case(scheduler("guernsey")), discussion=discussion, enquiries=discussion, conference=conference)
     doc = case.one(rule_id)
@@ -418,8 +526,9 @@ def test_guernsey_report_steps_before_the_initial_conference(scheduler, rule_id,
 
 
 def test_guernsey_report_count_names_the_days_skipped(scheduler):
-    case = walk(Case(scheduler("guernsey")), discussion=GSY_DISCUSSION, enquiries=date(2025, 5, 1),
-                conference=GSY_CONFERENCE)
+    case = walk(
+        Case(scheduler("guernsey")), discussion=GSY_DISCUSSION, enquiries=date(2025, 5, 1), conference=GSY_CONFERENCE
+    )
     computation = case.one("draft-plan-in-report")["explanation"]["computations"][0]
     assert (computation["counted"], computation["direction"], computation["due"]) == (4, "before", "2025-05-06")
     assert computation["skipped"] == [
@@ -427,11 +536,19 @@ def test_guernsey_report_count_names_the_days_skipped(scheduler):
         {"date": "2025-05-10", "reason": "Saturday"},
         {"date": "2025-05-09", "reason": "Liberation Day"},
     ]
-    christmas = walk(Case(case.ctx), discussion=date(2026, 12, 10), enquiries=date(2026, 12, 10),
-                     conference=date(2027, 1, 4))
+    christmas = walk(
+        Case(case.ctx), discussion=date(2026, 12, 10), enquiries=date(2026, 12, 10), conference=date(2027, 1, 4)
+    )
     skipped = christmas.one("draft-plan-in-report")["explanation"]["computations"][0]["skipped"]
-    assert [s["date"] for s in skipped] == ["2027-01-03", "2027-01-02", "2027-01-01", "2026-12-28", "2026-12-27",
-                                            "2026-12-26", "2026-12-25"]
+    assert [s["date"] for s in skipped] == [
+        "2027-01-03",
+        "2027-01-02",
+        "2027-01-01",
+        "2026-12-28",
+        "2026-12-27",
+        "2026-12-26",
+        "2026-12-25",
+    ]
     assert {"date": "2026-12-28", "reason": "Boxing Day (substitute day)"} in skipped
 
 
@@ -446,8 +563,13 @@ def test_guernsey_initial_conference_across_christmas(scheduler):
 
 
 def test_guernsey_resource_panel_needs_a_date(scheduler):
-    case = walk(Case(scheduler("guernsey")), discussion=GSY_DISCUSSION, enquiries=date(2025, 5, 1),
-                conference=GSY_CONFERENCE, held=GSY_CONFERENCE)
+    case = walk(
+        Case(scheduler("guernsey")),
+        discussion=GSY_DISCUSSION,
+        enquiries=date(2025, 5, 1),
+        conference=GSY_CONFERENCE,
+        held=GSY_CONFERENCE,
+    )
     request_id = case.resource_panel_requested(date(2025, 5, 20))
     doc = case.one("resource-panel")
     assert doc["status"] == "pending"
@@ -463,8 +585,13 @@ def test_guernsey_resource_panel_needs_a_date(scheduler):
 
 
 def test_guernsey_first_core_group_10_working_days_and_no_further_timescale(scheduler):
-    case = walk(Case(scheduler("guernsey")), discussion=GSY_DISCUSSION, enquiries=date(2025, 5, 1),
-                conference=GSY_CONFERENCE, held=GSY_CONFERENCE)
+    case = walk(
+        Case(scheduler("guernsey")),
+        discussion=GSY_DISCUSSION,
+        enquiries=date(2025, 5, 1),
+        conference=GSY_CONFERENCE,
+        held=GSY_CONFERENCE,
+    )
     # Conference Tue 13 May 2025: Wed 14 .. Fri 16 (3); weekend; Mon 19 .. Fri 23 (8); weekend
     # and the Spring bank holiday Mon 26 May skipped; Tue 27, Wed 28 May (10).
     doc = case.one("first-core-group")
@@ -477,13 +604,17 @@ def test_guernsey_first_core_group_10_working_days_and_no_further_timescale(sche
     # rules open nothing more.
     case.core_group(date(2025, 7, 1))
     assert len(case.deadlines("first-core-group")) == 1
-    assert sorted(d["rule_id"] for d in case.open()) == sorted([*BEFORE_INITIAL_CONFERENCE,
-                                                               "first-review-conference"])
+    assert sorted(d["rule_id"] for d in case.open()) == sorted([*BEFORE_INITIAL_CONFERENCE, "first-review-conference"])
 
 
 def test_guernsey_first_review_three_months_then_six_monthly(scheduler):
-    case = walk(Case(scheduler("guernsey")), discussion=GSY_DISCUSSION, enquiries=date(2025, 5, 1),
-                conference=GSY_CONFERENCE, held=GSY_CONFERENCE)
+    case = walk(
+        Case(scheduler("guernsey")),
+        discussion=GSY_DISCUSSION,
+        enquiries=date(2025, 5, 1),
+        conference=GSY_CONFERENCE,
+        held=GSY_CONFERENCE,
+    )
     # Tue 13 May 2025 + 3 months: Wed 13 Aug 2025, a working day.
     first = case.one("first-review-conference")
     assert (first["status"], first["due_on"], first["owner"]) == ("pending", "2025-08-13", "chair")
@@ -505,8 +636,13 @@ def test_guernsey_first_review_three_months_then_six_monthly(scheduler):
 
 
 def test_guernsey_plan_updated_5_working_days_before_the_review(scheduler):
-    case = walk(Case(scheduler("guernsey")), discussion=GSY_DISCUSSION, enquiries=date(2025, 5, 1),
-                conference=GSY_CONFERENCE, held=GSY_CONFERENCE)
+    case = walk(
+        Case(scheduler("guernsey")),
+        discussion=GSY_DISCUSSION,
+        enquiries=date(2025, 5, 1),
+        conference=GSY_CONFERENCE,
+        held=GSY_CONFERENCE,
+    )
     # Review conference Thu 28 Aug 2025, counting back: Wed 27 (1), Tue 26 (2); the Summer bank
     # holiday Mon 25 Aug and the weekend skipped; Fri 22 (3), Thu 21 (4), Wed 20 Aug (5).
     review = case.schedule_conference(date(2025, 8, 28), kind="review")
@@ -521,9 +657,14 @@ def test_guernsey_plan_updated_5_working_days_before_the_review(scheduler):
 
 
 def test_guernsey_child_in_need_plan_7_working_days_after_the_ending_conference(scheduler):
-    case = walk(Case(scheduler("guernsey")), discussion=GSY_DISCUSSION, enquiries=date(2025, 5, 1),
-                conference=GSY_CONFERENCE, core_groups=(date(2025, 5, 27),),
-                reviews=((date(2025, 8, 22), "end"),))
+    case = walk(
+        Case(scheduler("guernsey")),
+        discussion=GSY_DISCUSSION,
+        enquiries=date(2025, 5, 1),
+        conference=GSY_CONFERENCE,
+        core_groups=(date(2025, 5, 27),),
+        reviews=((date(2025, 8, 22), "end"),),
+    )
     # Ended at the review Fri 22 Aug 2025: weekend and the Summer bank holiday Mon 25 Aug
     # skipped; Tue 26 .. Fri 29 (4); weekend; Mon 1, Tue 2, Wed 3 Sep (7).
     cin = case.one("child-in-need-after-plan")
@@ -540,8 +681,13 @@ def test_guernsey_child_in_need_plan_7_working_days_after_the_ending_conference(
 
 
 def test_guernsey_convenor_referral_2_working_days_after_the_escalation(scheduler):
-    case = walk(Case(scheduler("guernsey")), discussion=GSY_DISCUSSION, enquiries=date(2025, 5, 1),
-                conference=GSY_CONFERENCE, held=GSY_CONFERENCE)
+    case = walk(
+        Case(scheduler("guernsey")),
+        discussion=GSY_DISCUSSION,
+        enquiries=date(2025, 5, 1),
+        conference=GSY_CONFERENCE,
+        held=GSY_CONFERENCE,
+    )
     # Raised Fri 22 Aug 2025: weekend and the Summer bank holiday Mon 25 Aug skipped;
     # Tue 26 (1), Wed 27 Aug (2).
     escalation_id = case.escalate("childrens_convenor", date(2025, 8, 22))
@@ -558,9 +704,11 @@ def test_guernsey_convenor_referral_2_working_days_after_the_escalation(schedule
 
 # --- 4. a conference moved, then cancelled --------------------------------
 
+
 def test_rescheduled_conference_moves_its_report_steps_and_a_cancelled_one_drops_them(scheduler):
-    case = walk(Case(scheduler("guernsey")), discussion=GSY_DISCUSSION, enquiries=date(2025, 5, 1),
-                conference=GSY_CONFERENCE)
+    case = walk(
+        Case(scheduler("guernsey")), discussion=GSY_DISCUSSION, enquiries=date(2025, 5, 1), conference=GSY_CONFERENCE
+    )
     conference_id = case.initial_conference_id
     old = {rule: case.one(rule) for rule in BEFORE_INITIAL_CONFERENCE}
     assert {rule: d["due_on"] for rule, d in old.items()} == LIBERATION_WEEK
@@ -569,8 +717,12 @@ def test_rescheduled_conference_moves_its_report_steps_and_a_cancelled_one_drops
     # Mon 19 (1); weekend; Fri 16 (2), Thu 15 (3), Wed 14 May (4). By working days, so the
     # first three move 8 calendar days (Liberation Day is no longer in the count), the last 7.
     case.reschedule_conference(conference_id, date(2025, 5, 20))
-    moved = {"draft-plan-in-report": "2025-05-14", "report-to-manager": "2025-05-15",
-             "report-shared-with-family": "2025-05-16", "report-to-chair": "2025-05-19"}
+    moved = {
+        "draft-plan-in-report": "2025-05-14",
+        "report-to-manager": "2025-05-15",
+        "report-shared-with-family": "2025-05-16",
+        "report-to-chair": "2025-05-19",
+    }
     for rule in BEFORE_INITIAL_CONFERENCE:
         before = case.one(rule, status="superseded")
         after = case.one(rule, status=OPEN)
@@ -582,8 +734,16 @@ def test_rescheduled_conference_moves_its_report_steps_and_a_cancelled_one_drops
         assert after["trigger"]["type"] == "conference.rescheduled.v1"
 
     # Cancelling another conference leaves this one's steps alone.
-    case.send("conference.cancelled.v1", {"conference_id": "another-conference", "kind": "initial",
-                                          "scheduled_for": date(2025, 5, 20), "reason": "x", "plan_id": None})
+    case.send(
+        "conference.cancelled.v1",
+        {
+            "conference_id": "another-conference",
+            "kind": "initial",
+            "scheduled_for": date(2025, 5, 20),
+            "reason": "x",
+            "plan_id": None,
+        },
+    )
     assert len(case.deadlines(status=OPEN)) == 4 + 1  # the four steps and the initial conference
 
     case.cancel_conference(conference_id)
@@ -598,8 +758,9 @@ def test_rescheduled_conference_moves_its_report_steps_and_a_cancelled_one_drops
 
 
 def test_a_step_done_before_the_conference_moved_is_not_asked_for_again(scheduler):
-    case = walk(Case(scheduler("guernsey")), discussion=GSY_DISCUSSION, enquiries=date(2025, 5, 1),
-                conference=GSY_CONFERENCE)
+    case = walk(
+        Case(scheduler("guernsey")), discussion=GSY_DISCUSSION, enquiries=date(2025, 5, 1), conference=GSY_CONFERENCE
+    )
     case.report("report.drafted.v1", case.initial_conference_id, date(2025, 5, 6))  # due Tue 6 May: on time
     case.reschedule_conference(case.initial_conference_id, date(2025, 5, 20))
     # The steps still to do move (to Thu 15 May, see above) ...
@@ -609,8 +770,13 @@ def test_a_step_done_before_the_conference_moved_is_not_asked_for_again(schedule
 
 
 def test_rescheduled_review_conference_moves_the_plan_update(scheduler):
-    case = walk(Case(scheduler("guernsey")), discussion=GSY_DISCUSSION, enquiries=date(2025, 5, 1),
-                conference=GSY_CONFERENCE, held=GSY_CONFERENCE)
+    case = walk(
+        Case(scheduler("guernsey")),
+        discussion=GSY_DISCUSSION,
+        enquiries=date(2025, 5, 1),
+        conference=GSY_CONFERENCE,
+        held=GSY_CONFERENCE,
+    )
     review = case.schedule_conference(date(2025, 8, 28), kind="review")  # due Wed 20 Aug (see above)
     # Moved to Thu 4 Sep 2025, counting back: Wed 3 (1), Tue 2 (2), Mon 1 Sep (3); weekend;
     # Fri 29 (4), Thu 28 Aug (5).
@@ -623,21 +789,26 @@ def test_rescheduled_review_conference_moves_the_plan_update(scheduler):
 
 # --- 5. on time, and late ------------------------------------------------
 
-@pytest.mark.parametrize("rule_id, done_on, late, working_days_late", [
-    # Report to the manager due Wed 7 May 2025 (3 working days before Tue 13 May).
-    ("report-to-manager", date(2025, 5, 7), False, 0),
-    ("report-to-manager", date(2025, 5, 6), False, 0),
-    ("report-to-manager", date(2025, 5, 8), True, 1),  # Thu 8 May, a day after
-    # Shared with the family due Thu 8 May, done Mon 12 May: late by the working days after
-    # 8 May up to 12 May: Liberation Day Fri 9 and the weekend do not count, Mon 12 does (1).
-    ("report-shared-with-family", date(2025, 5, 12), True, 1),
-    # Sent to the chair due Mon 12 May: done on the day of the conference, Tue 13 May.
-    ("report-to-chair", date(2025, 5, 13), True, 1),
-    ("report-to-chair", date(2025, 5, 12), False, 0),
-])
+
+@pytest.mark.parametrize(
+    "rule_id, done_on, late, working_days_late",
+    [
+        # Report to the manager due Wed 7 May 2025 (3 working days before Tue 13 May).
+        ("report-to-manager", date(2025, 5, 7), False, 0),
+        ("report-to-manager", date(2025, 5, 6), False, 0),
+        ("report-to-manager", date(2025, 5, 8), True, 1),  # Thu 8 May, a day after
+        # Shared with the family due Thu 8 May, done Mon 12 May: late by the working days after
+        # 8 May up to 12 May: Liberation Day Fri 9 and the weekend do not count, Mon 12 does (1).
+        ("report-shared-with-family", date(2025, 5, 12), True, 1),
+        # Sent to the chair due Mon 12 May: done on the day of the conference, Tue 13 May.
+        ("report-to-chair", date(2025, 5, 13), True, 1),
+        ("report-to-chair", date(2025, 5, 12), False, 0),
+    ],
+)
 def test_guernsey_report_step_on_time_or_late(scheduler, rule_id, done_on, late, working_days_late):
-    case = walk(Case(scheduler("guernsey")), discussion=GSY_DISCUSSION, enquiries=date(2025, 5, 1),
-                conference=GSY_CONFERENCE)
+    case = walk(
+        Case(scheduler("guernsey")), discussion=GSY_DISCUSSION, enquiries=date(2025, 5, 1), conference=GSY_CONFERENCE
+    )
     case.report(REPORT_EVENT[rule_id], case.initial_conference_id, done_on)
     doc = case.one(rule_id)
     assert doc["status"] == "met"
@@ -650,25 +821,39 @@ def test_guernsey_report_step_on_time_or_late(scheduler, rule_id, done_on, late,
 
 
 def test_guernsey_report_for_another_conference_meets_nothing(scheduler):
-    case = walk(Case(scheduler("guernsey")), discussion=GSY_DISCUSSION, enquiries=date(2025, 5, 1),
-                conference=GSY_CONFERENCE)
+    case = walk(
+        Case(scheduler("guernsey")), discussion=GSY_DISCUSSION, enquiries=date(2025, 5, 1), conference=GSY_CONFERENCE
+    )
     case.report("report.drafted.v1", "another-conference", date(2025, 5, 6))
     assert case.one("draft-plan-in-report")["status"] == "pending"
 
 
 # --- 6. the plan ends ------------------------------------------------------
 
+
 def test_guernsey_plan_end_cancels_the_case_open_deadlines_but_not_the_child_in_need_plan(scheduler):
-    case = walk(Case(scheduler("guernsey")), discussion=GSY_DISCUSSION, enquiries=date(2025, 5, 1),
-                conference=GSY_CONFERENCE, held=GSY_CONFERENCE)
+    case = walk(
+        Case(scheduler("guernsey")),
+        discussion=GSY_DISCUSSION,
+        enquiries=date(2025, 5, 1),
+        conference=GSY_CONFERENCE,
+        held=GSY_CONFERENCE,
+    )
     case.resource_panel_requested(date(2025, 5, 20))
     case.escalate("childrens_convenor", date(2025, 8, 7))
     review = case.schedule_conference(date(2025, 8, 12), kind="review")
     # Open before the review: the report steps of the initial conference (never done), the
     # first core group, the first review, the resource panel, the referral, the plan update.
-    assert sorted(d["rule_id"] for d in case.open()) == sorted([
-        *BEFORE_INITIAL_CONFERENCE, "first-core-group", "first-review-conference", "resource-panel",
-        "convenor-referral", "plan-updated-for-review"])
+    assert sorted(d["rule_id"] for d in case.open()) == sorted(
+        [
+            *BEFORE_INITIAL_CONFERENCE,
+            "first-core-group",
+            "first-review-conference",
+            "resource-panel",
+            "convenor-referral",
+            "plan-updated-for-review",
+        ]
+    )
     was_open = {d["_id"] for d in case.open()}
 
     case.hold_review(review, date(2025, 8, 12), decision="end")  # conference.held.v1, then plan.ended.v1
@@ -680,17 +865,26 @@ def test_guernsey_plan_end_cancels_the_case_open_deadlines_but_not_the_child_in_
             assert d["cancelled"]["type"] == "plan.ended.v1"
     # Ended Tue 12 Aug 2025, 7 working days: Wed 13 .. Fri 15 (3); Mon 18 .. Thu 21 Aug (7).
     assert [(d["rule_id"], d["status"], d["due_on"]) for d in case.open()] == [
-        ("child-in-need-after-plan", "pending", "2025-08-21")]
+        ("child-in-need-after-plan", "pending", "2025-08-21")
+    ]
 
 
 def test_greenwich_plan_end_meets_the_two_year_flag_and_cancels_the_rest(scheduler):
-    case = walk(Case(scheduler("england,greenwich")), discussion=date(2025, 4, 28), enquiries=date(2025, 5, 6),
-                conference=date(2025, 5, 20), core_groups=(date(2025, 6, 2),))
+    case = walk(
+        Case(scheduler("england,greenwich")),
+        discussion=date(2025, 4, 28),
+        enquiries=date(2025, 5, 6),
+        conference=date(2025, 5, 20),
+        core_groups=(date(2025, 6, 2),),
+    )
     # Plan created Tue 20 May 2025: + 24 months Thu 20 May 2027, a working day.
     flag = case.one("plan-two-years")
     assert (flag["status"], flag["due_on"], flag["owner"]) == ("pending", "2027-05-20", "team_manager")
-    assert sorted(d["rule_id"] for d in case.open()) == ["first-core-group", "first-review-conference",
-                                                          "plan-two-years"]
+    assert sorted(d["rule_id"] for d in case.open()) == [
+        "first-core-group",
+        "first-review-conference",
+        "plan-two-years",
+    ]
     core_group = case.one("first-core-group", status=OPEN)
     assert core_group["occurrence"] == 2
 
@@ -709,6 +903,7 @@ def test_greenwich_plan_end_meets_the_two_year_flag_and_cancels_the_rest(schedul
 
 
 # --- 7. a second strategy discussion ---------------------------------------
+
 
 def test_england_second_strategy_discussion_never_moves_the_initial_conference_later(scheduler):
     case = Case(scheduler("england"))
@@ -735,6 +930,7 @@ def test_england_second_strategy_discussion_never_moves_the_initial_conference_l
 
 
 # --- the same event twice ---------------------------------------------------
+
 
 def test_the_same_event_delivered_twice_is_refused_and_creates_nothing_twice(scheduler):
     ctx = scheduler("england")

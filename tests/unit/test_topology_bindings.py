@@ -1,6 +1,7 @@
 """What each service's queue is bound to is derived from its event handlers: every event type of the
 catalogue reaches a service exactly when one of its handlers takes it (no binding without a handler, as
 plans' `deadline.#` was; no handler without a binding)."""
+
 from __future__ import annotations
 
 import pytest
@@ -26,17 +27,28 @@ def test_the_web_application_consumes_nothing_and_plans_only_the_audit_checkpoin
     assert SUBSCRIPTIONS["plans"] == ("audit.checkpointed.v1",)
 
 
-@pytest.mark.parametrize("pattern, key", [
-    ("case.*", "case.#"), ("*", "#"), ("staff.updated.v1", "staff.updated.v1"), ("child.registered.*",
-     "child.registered.#"), ("plan.*ed.v1", "plan.#"), ("a.b?.c", "a.#"), ("x.[ab].y", "x.#"),
-])
+@pytest.mark.parametrize(
+    "pattern, key",
+    [
+        ("case.*", "case.#"),
+        ("*", "#"),
+        ("staff.updated.v1", "staff.updated.v1"),
+        ("child.registered.*", "child.registered.#"),
+        ("plan.*ed.v1", "plan.#"),
+        ("a.b?.c", "a.#"),
+        ("x.[ab].y", "x.#"),
+    ],
+)
 def test_a_handlers_pattern_becomes_a_key_routing_every_type_it_matches(pattern, key):
     assert binding_key(pattern) == key
 
 
 def test_keys_a_wider_key_routes_are_left_out():
     assert bindings_of(["plan.created.v1", "plan.*", "case.*", "case.opened.v1", "staff.updated.v1"]) == (
-        "plan.#", "case.#", "staff.updated.v1")
+        "plan.#",
+        "case.#",
+        "staff.updated.v1",
+    )
     assert bindings_of(["case.*", "*", "staff.updated.v1"]) == ("#",)
 
 

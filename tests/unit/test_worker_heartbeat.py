@@ -1,6 +1,7 @@
 """A worker's heartbeat file and `cpp worker-health`, the check a
 container's healthcheck runs: healthy while the file is fresh and names no
 stopped thread."""
+
 from __future__ import annotations
 
 import json

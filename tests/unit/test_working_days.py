@@ -1,5 +1,6 @@
 """Working-day arithmetic on real calendars (python-holidays), with
 properties checked over many dates by hypothesis."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -33,9 +34,13 @@ def test_adding_then_counting_back_gives_the_start(cal, start, n):
 
 
 @settings(max_examples=300, deadline=None)
-@given(cal=CALENDARS, start=DAYS, n=st.integers(min_value=1, max_value=60),
-       unit=st.sampled_from(["working_days", "calendar_days", "weeks", "months"]),
-       direction=st.sampled_from(["after", "before"]))
+@given(
+    cal=CALENDARS,
+    start=DAYS,
+    n=st.integers(min_value=1, max_value=60),
+    unit=st.sampled_from(["working_days", "calendar_days", "weeks", "months"]),
+    direction=st.sampled_from(["after", "before"]),
+)
 def test_a_due_date_is_never_a_weekend_or_holiday(cal, start, n, unit, direction):
     due = cal.due_date(start, n, unit, direction).due
     assert due.weekday() < 5

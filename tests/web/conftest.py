@@ -1,5 +1,6 @@
 """The web application's test fixtures: the four services played on loopback
 for the fast tests, and a real stack for the browser walks."""
+
 from __future__ import annotations
 
 import uuid
@@ -43,11 +44,11 @@ def running_stack(data: Path, broker_url: str, *, plugins: str | None = None, wo
             with_worker = service in ("plans", "scheduler", *workers)
             running.append(launch(service, data, broker_url, *(() if with_worker else ("web",)), **extra))
         urls = {p.service: p.url for p in running}
-        web = launch("web", data, broker_url, "web", **extra,
-                     **{f"CPP_WEB_{s.upper()}_URL": u for s, u in urls.items()})
+        web = launch(
+            "web", data, broker_url, "web", **extra, **{f"CPP_WEB_{s.upper()}_URL": u for s, u in urls.items()}
+        )
         running.append(web)
-        yield {"web": web.url, **urls, "settings": settings, "processes": {p.service: p for p in running},
-               "data": data}
+        yield {"web": web.url, **urls, "settings": settings, "processes": {p.service: p for p in running}, "data": data}
     finally:
         for proc in running:
             proc.stop()

@@ -6,6 +6,7 @@ function of the request giving one of those; any other request is a 404.
 Each request is kept: its method, path (without the query), raw path,
 parsed query, headers and JSON body.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,9 +34,14 @@ class Fake:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 parts = urlsplit(self.path)
-                seen = {"method": self.command, "path": parts.path, "raw_path": self.path,
-                        "query": parse_qs(parts.query), "headers": dict(self.headers),
-                        "json": json.loads(raw) if raw else None}
+                seen = {
+                    "method": self.command,
+                    "path": parts.path,
+                    "raw_path": self.path,
+                    "query": parse_qs(parts.query),
+                    "headers": dict(self.headers),
+                    "json": json.loads(raw) if raw else None,
+                }
                 fake.requests.append(seen)
                 answer = fake.routes.get((self.command, parts.path), (404, {"code": 404, "message": "not found"}))
                 if callable(answer):

@@ -3,6 +3,7 @@ Playwright) against a real stack on free ports: RabbitMQ, the four services
 and the web application, a case seeded through the services' APIs. Each page
 reached passes axe-core with zero violations and is saved as a screenshot
 under the test's output folder (CPP_TEST_ARTIFACTS, else pytest's tmp_path)."""
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,15 @@ from tests.web.conftest import running_stack
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.broker]
 
 CHROMIUM = "/usr/bin/chromium"
-QUIET = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
+QUIET = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture
@@ -40,22 +48,37 @@ def stack(request, tmp_path, broker_url):  # noqa: F811 (the fixture imported ab
 def seed_overdue_case(stack) -> dict:
     """A case of the demo social worker whose strategy discussion was six weeks ago: its initial
     conference is overdue."""
-    token = issue_dev_token(stack["settings"], role="social_worker", authority="ENG", user="demo-sw-1",
-                            name="Sam Okafor", email="sam.okafor@council.example", team="Area North",
-                            create_key=False)
+    token = issue_dev_token(
+        stack["settings"],
+        role="social_worker",
+        authority="ENG",
+        user="demo-sw-1",
+        name="Sam Okafor",
+        email="sam.okafor@council.example",
+        team="Area North",
+        create_key=False,
+    )
     headers = bearer(token)
     child_id = new_child_over_http(stack["plans"], headers, given_names="Rosa", family_name="Fictional")
     resp = requests.post(f"{stack['plans']}/v1/cases", json={"child_id": child_id}, headers=headers, timeout=20)
     assert resp.status_code == 201, resp.text
     case_id = resp.json()["id"]
     held_on = (date.today() - timedelta(days=42)).isoformat()
-    resp = requests.post(f"{stack['plans']}/v1/cases/{case_id}/strategy-discussions", json={"held_on": held_on},
-                         headers=headers, timeout=20)
+    resp = requests.post(
+        f"{stack['plans']}/v1/cases/{case_id}/strategy-discussions",
+        json={"held_on": held_on},
+        headers=headers,
+        timeout=20,
+    )
     assert resp.status_code in (200, 201), resp.text
 
     def deadlines():
-        resp = requests.get(f"{stack['scheduler']}/v1/deadlines", params={"case_id": case_id, "status": "open"},
-                            headers=headers, timeout=10)
+        resp = requests.get(
+            f"{stack['scheduler']}/v1/deadlines",
+            params={"case_id": case_id, "status": "open"},
+            headers=headers,
+            timeout=10,
+        )
         return resp.status_code == 200 and resp.json()["items"]
 
     [deadline, *_] = wait_for(deadlines, timeout=60, what="the scheduler to set the case's deadlines")

@@ -5,6 +5,7 @@ summary), pauses and resumes it, reads the messages the bus parked for each
 service (one parked on the real RabbitMQ, named by its event's id and type
 and never by the child's name) and the effective timetable. axe-core on
 each page, zero violations, and a screenshot of each."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,18 +21,28 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.broker]
 
 
 def seed_subscription(stack) -> dict:
-    token = issue_dev_token(stack["settings"], role="admin", authority="ENG", user="demo-admin-1", name="Alex Byrne",
-                            create_key=False)
-    resp = requests.post(f"{stack['notify']}/v1/subscriptions", headers={**bearer(token), "Idempotency-Key": "seed-1"},
-                         json={"url": "http://127.0.0.1:9/hooks/cpp", "event_types": ["plan.created.v1", "conference.held.v1"],
-                               "owner": "Northside Health Centre", "description": "Health visiting",
-                               "allow_private": True}, timeout=20)
+    token = issue_dev_token(
+        stack["settings"], role="admin", authority="ENG", user="demo-admin-1", name="Alex Byrne", create_key=False
+    )
+    resp = requests.post(
+        f"{stack['notify']}/v1/subscriptions",
+        headers={**bearer(token), "Idempotency-Key": "seed-1"},
+        json={
+            "url": "http://127.0.0.1:9/hooks/cpp",
+            "event_types": ["plan.created.v1", "conference.held.v1"],
+            "owner": "Northside Health Centre",
+            "description": "Health visiting",
+            "allow_private": True,
+        },
+        timeout=20,
+    )
     assert resp.status_code == 201, resp.text
     return resp.json()
 
 
 def test_an_admin_changes_a_scope_pauses_a_subscription_and_reads_the_parked_messages_and_the_timetable(
-        stack, page, artifacts, broker_url):  # noqa: F811
+    stack, page, artifacts, broker_url
+):  # noqa: F811
     subscription = seed_subscription(stack)
     parked = case_opened()
     park(broker_url, "scheduler", parked, error="KeyError: 'plan_id'", attempts=6)

@@ -2,6 +2,7 @@
 service refuses, a session that has ended (idle, and a token the services
 no longer accept). Each page says what happened in plain words, keeps the
 person's way back, and passes axe-core."""
+
 from __future__ import annotations
 
 import math
@@ -46,12 +47,17 @@ def test_a_refused_step_an_ended_session_and_a_stopped_service(stack, page, arti
     assert "reviews a plan in force; this case has none" in summary.inner_text()
     check(page, artifacts, "2-refused-step")
     page.goto(case)
-    assert "Review child protection conferences" in page.content() and "Scheduled" not in page.locator(
-        ".govuk-task-list").inner_text()  # nothing was recorded
+    assert (
+        "Review child protection conferences" in page.content()
+        and "Scheduled" not in page.locator(".govuk-task-list").inner_text()
+    )  # nothing was recorded
 
     # An idle session: the session's row has expired on the server; the next page asks to sign in again.
     with sqlite3.connect(stack["data"] / "web-sessions.db") as db:
-        db.execute("UPDATE web_sessions SET expiry = ?", (datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(minutes=1),))
+        db.execute(
+            "UPDATE web_sessions SET expiry = ?",
+            (datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(minutes=1),),
+        )
     page.goto(case)
     page.wait_for_url(f"{web}/sign-in**")
     assert "Your session has ended" in page.locator(".govuk-notification-banner").inner_text()
@@ -62,8 +68,12 @@ def test_a_refused_step_an_ended_session_and_a_stopped_service(stack, page, arti
 
     # A sign-in the services no longer accept: an admin revokes the person's tokens.
     admin = issue_dev_token(stack["settings"], role="admin", authority="ENG", user="admin-1", create_key=False)
-    resp = requests.post(f"{stack['plans']}/v1/revocations", headers=bearer(admin), timeout=20,
-                         json={"user": "demo-sw-1", "reason": "Left the council"})
+    resp = requests.post(
+        f"{stack['plans']}/v1/revocations",
+        headers=bearer(admin),
+        timeout=20,
+        json={"user": "demo-sw-1", "reason": "Left the council"},
+    )
     assert resp.status_code in (200, 201), resp.text
     page.goto(f"{web}/my-work")
     page.wait_for_url(f"{web}/sign-in**")

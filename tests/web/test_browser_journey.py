@@ -6,6 +6,7 @@ outcome ending the plan (after the form's errors); the social worker steps
 the child down to a child in need plan from the task list; then reads the
 child's chronology. Each page of ours passes axe-core with zero violations
 and is saved as a screenshot."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -29,8 +30,7 @@ def fill_day(page, field: str, day: date) -> None:
     page.locator(f"#{field}-year").fill(str(day.year))
 
 
-def test_a_review_ends_the_plan_the_child_steps_down_and_the_chronology_tells_it(journey_stack, browser,
-                                                                                artifacts):  # noqa: F811
+def test_a_review_ends_the_plan_the_child_steps_down_and_the_chronology_tells_it(journey_stack, browser, artifacts):  # noqa: F811
     web, case_id, child_id = journey_stack["web"], journey_stack["case_id"], journey_stack["child_id"]
     review_day = date.today() - timedelta(days=2)
     context, page = new_page(browser)
@@ -58,7 +58,8 @@ def test_a_review_ends_the_plan_the_child_steps_down_and_the_chronology_tells_it
         fill_day(page, "held_on", review_day)
         page.get_by_label("End the child protection plan").check()
         page.get_by_label("Why does the child protection plan end?").fill(
-            "Home conditions are good and Rosa is seen regularly at school.")
+            "Home conditions are good and Rosa is seen regularly at school."
+        )
         page.locator("#attendees-0-name").fill("Hana Visitor")
         page.locator("#attendees-0-role").fill("health visitor")
         page.get_by_role("button", name="Save conference outcome").click()
@@ -66,10 +67,13 @@ def test_a_review_ends_the_plan_the_child_steps_down_and_the_chronology_tells_it
         banner = page.locator(".govuk-notification-banner").inner_text()
         assert "the child protection plan has ended" in banner
         ended = page.locator("main").inner_text()
-        for expected in ("The child protection plan has ended", review_day.strftime("%B %Y"),
-                         "Morgan Ellis, at the review child protection conference",
-                         "Home conditions are good and Rosa is seen regularly at school.",
-                         "No child in need plan has been made yet."):
+        for expected in (
+            "The child protection plan has ended",
+            review_day.strftime("%B %Y"),
+            "Morgan Ellis, at the review child protection conference",
+            "Home conditions are good and Rosa is seen regularly at school.",
+            "No child in need plan has been made yet.",
+        ):
             assert expected in ended, expected
         check(page, artifacts, "journey-3-plan-ended")
         page.get_by_role("link", name="Sign out").click()
@@ -92,8 +96,13 @@ def test_a_review_ends_the_plan_the_child_steps_down_and_the_chronology_tells_it
         assert page.url.startswith(f"{web}/cases/{case_id}")
         main = page.locator("main").inner_text()
         assert "The child in need plan is made." in main
-        for expected in ("Help with routines at home; school attendance.", "Family support", "Early help",
-                         "Sam Okafor, 020 7946 0000", "by Sam Okafor"):
+        for expected in (
+            "Help with routines at home; school attendance.",
+            "Family support",
+            "Early help",
+            "Sam Okafor, 020 7946 0000",
+            "by Sam Okafor",
+        ):
             assert expected in main, expected
         check(page, artifacts, "journey-5-child-in-need-plan")
 
@@ -105,15 +114,21 @@ def test_a_review_ends_the_plan_the_child_steps_down_and_the_chronology_tells_it
         rows = page.locator("tbody tr").all_inner_texts()
         said = "\n".join(rows)
         assert "Child in need plan made" in rows[0] and "Sam Okafor" in rows[0]
-        for expected in ("Child protection plan ended: the child steps down to a child in need plan. Reason: Home "
-                         "conditions are good and Rosa is seen regularly at school.",
-                         "Review child protection conference held: the child protection plan ends",
-                         "Review child protection conference scheduled for",
-                         "Detailed child protection plan agreed at the first core group meeting",
-                         "Core group meeting held", "Outline child protection plan agreed",
-                         "Initial child protection conference held: a child protection plan is needed",
-                         "Section 47 enquiries completed: an initial child protection conference is needed",
-                         "Strategy discussion held", "Case opened", "Morgan Ellis", "Sam Okafor"):
+        for expected in (
+            "Child protection plan ended: the child steps down to a child in need plan. Reason: Home "
+            "conditions are good and Rosa is seen regularly at school.",
+            "Review child protection conference held: the child protection plan ends",
+            "Review child protection conference scheduled for",
+            "Detailed child protection plan agreed at the first core group meeting",
+            "Core group meeting held",
+            "Outline child protection plan agreed",
+            "Initial child protection conference held: a child protection plan is needed",
+            "Section 47 enquiries completed: an initial child protection conference is needed",
+            "Strategy discussion held",
+            "Case opened",
+            "Morgan Ellis",
+            "Sam Okafor",
+        ):
             assert expected in said, expected
         assert "demo-" not in said  # names, never ids
         check(page, artifacts, "journey-6-chronology")

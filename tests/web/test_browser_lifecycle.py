@@ -4,6 +4,7 @@ and the enquiry outcome and schedules the initial conference with a chair;
 the chair signs in and records the outcome with an outline plan; the case
 page then shows the plan's stage. Every page reached passes axe-core with
 zero violations and is saved as a screenshot (test_browser.py's fixtures)."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -33,9 +34,16 @@ def sign_in_as(page, user: str) -> None:
 
 def chair_has_signed_in_before(stack) -> None:
     """The chair is in the staff directory once their token has reached the plans service."""
-    token = issue_dev_token(stack["settings"], role="chair", authority="ENG", user="demo-chair-1",
-                            name="Morgan Ellis", email="morgan.ellis@council.example", team="Safeguarding Reviews",
-                            create_key=False)
+    token = issue_dev_token(
+        stack["settings"],
+        role="chair",
+        authority="ENG",
+        user="demo-chair-1",
+        name="Morgan Ellis",
+        email="morgan.ellis@council.example",
+        team="Safeguarding Reviews",
+        create_key=False,
+    )
     resp = requests.get(f"{stack['plans']}/v1/staff/me", headers=bearer(token), timeout=20)
     assert resp.status_code == 200, resp.text
 
@@ -158,8 +166,21 @@ def test_a_case_from_registering_the_child_to_the_outline_plan(stack, page, arti
     at("case-on-plan", "Rosa Walkthrough")
 
     page.get_by_role("link", name="Sign out").click()
-    assert seen == ["find-a-child", "find-a-child-none-found", "register-a-child", "register-a-child-errors",
-                    "child", "case-opened", "strategy-discussion", "case-after-strategy-discussion",
-                    "enquiry-outcome", "case-after-enquiry-outcome", "schedule-conference",
-                    "case-conference-scheduled", "conference", "child-with-case", "conference-outcome",
-                    "case-on-plan"]
+    assert seen == [
+        "find-a-child",
+        "find-a-child-none-found",
+        "register-a-child",
+        "register-a-child-errors",
+        "child",
+        "case-opened",
+        "strategy-discussion",
+        "case-after-strategy-discussion",
+        "enquiry-outcome",
+        "case-after-enquiry-outcome",
+        "schedule-conference",
+        "case-conference-scheduled",
+        "conference",
+        "child-with-case",
+        "conference-outcome",
+        "case-on-plan",
+    ]

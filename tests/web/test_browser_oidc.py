@@ -4,6 +4,7 @@ oidc-provider, tests/oidc/op.py) on loopback, reading its tokens as Entra ID's a
 authority a setting). A social worker who is also a team manager signs in through the provider's own login and
 consent pages, lands on My work with their name, signs out (at the provider too), and going back to a page asks
 them to sign in again."""
+
 from __future__ import annotations
 
 import shutil
@@ -22,9 +23,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.broker, pytest.
 CLIENT_ID = "cpp-web"
 CLIENT_SECRET = "web-client-secret-web-client-secret"
 # Shaped as Entra ID's: the roles an array (this person holds two), no authority claim (the deployment says it).
-ACCOUNTS = {"sam.okafor": {"claims": {"name": "Sam Okafor", "email": "sam.okafor@council.example"},
-                           "token_claims": {"roles": ["team_manager", "social_worker", "Reports.Read"],
-                                            "name": "Sam Okafor", "team": "Area North"}}}
+ACCOUNTS = {
+    "sam.okafor": {
+        "claims": {"name": "Sam Okafor", "email": "sam.okafor@council.example"},
+        "token_claims": {
+            "roles": ["team_manager", "social_worker", "Reports.Read"],
+            "name": "Sam Okafor",
+            "team": "Area North",
+        },
+    }
+}
 
 
 @pytest.fixture
@@ -36,22 +44,45 @@ def production_stack(tmp_path, broker_url):  # noqa: F811 (the fixture imported 
     web_port = free_port()
     web = f"http://127.0.0.1:{web_port}"
     (tmp_path / "op").mkdir()
-    provider = OpenIDProvider(tmp_path / "op", [rsa_jwk("rsa-1")], accounts=ACCOUNTS, web_clients=[
-        {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uris": [f"{web}/sign-in/callback"],
-         "post_logout_redirect_uris": [f"{web}/sign-in"]}])
+    provider = OpenIDProvider(
+        tmp_path / "op",
+        [rsa_jwk("rsa-1")],
+        accounts=ACCOUNTS,
+        web_clients=[
+            {
+                "client_id": CLIENT_ID,
+                "client_secret": CLIENT_SECRET,
+                "redirect_uris": [f"{web}/sign-in/callback"],
+                "post_logout_redirect_uris": [f"{web}/sign-in"],
+            }
+        ],
+    )
     provider.start()
     running = []
     try:
-        production = {**provider.settings_env(), "CPP_NOTIFY_SECRETS_KEY": Fernet.generate_key().decode(),
-                      "CPP_OIDC_ROLES_CLAIM": "roles", "CPP_OIDC_AUTHORITY": "ENG"}
+        production = {
+            **provider.settings_env(),
+            "CPP_NOTIFY_SECRETS_KEY": Fernet.generate_key().decode(),
+            "CPP_OIDC_ROLES_CLAIM": "roles",
+            "CPP_OIDC_AUTHORITY": "ENG",
+        }
         for service in ("plans", "scheduler", "notify", "docs"):
             extra = {"CPP_SCHEDULER_PUBLIC_URL": "http://127.0.0.1:1"} if service == "scheduler" else {}
             running.append(launch(service, data, broker_url, "web", **production, **extra))
-        env = service_env("web", data_dir=data, broker_url=broker_url, port=web_port, **production,
-                          CPP_WEB_OIDC_CLIENT_ID=CLIENT_ID, CPP_WEB_OIDC_CLIENT_SECRET=CLIENT_SECRET,
-                          CPP_WEB_OIDC_SCOPE="openid profile email api", CPP_WEB_OIDC_RESOURCE=RESOURCE,
-                          CPP_WEB_EXTERNAL_URL=web, CPP_WEB_COOKIE_SECURE="0",  # plain http on loopback
-                          **{f"CPP_WEB_{p.service.upper()}_URL": p.url for p in running})
+        env = service_env(
+            "web",
+            data_dir=data,
+            broker_url=broker_url,
+            port=web_port,
+            **production,
+            CPP_WEB_OIDC_CLIENT_ID=CLIENT_ID,
+            CPP_WEB_OIDC_CLIENT_SECRET=CLIENT_SECRET,
+            CPP_WEB_OIDC_SCOPE="openid profile email api",
+            CPP_WEB_OIDC_RESOURCE=RESOURCE,
+            CPP_WEB_EXTERNAL_URL=web,
+            CPP_WEB_COOKIE_SECURE="0",  # plain http on loopback
+            **{f"CPP_WEB_{p.service.upper()}_URL": p.url for p in running},
+        )
         running.append(ServiceProcesses("web", env, data, web_port).start("web"))
         yield {"web": web, "provider": provider}
     finally:
@@ -60,8 +91,7 @@ def production_stack(tmp_path, broker_url):  # noqa: F811 (the fixture imported 
         provider.stop()
 
 
-def test_a_social_worker_signs_in_at_the_provider_and_signing_out_ends_both_sessions(production_stack, page,
-                                                                                     artifacts):
+def test_a_social_worker_signs_in_at_the_provider_and_signing_out_ends_both_sessions(production_stack, page, artifacts):
     web, provider = production_stack["web"], production_stack["provider"]
 
     page.goto(f"{web}/my-work")  # not signed in: to the sign-in page, and back after

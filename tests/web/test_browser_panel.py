@@ -8,6 +8,7 @@ decision. Then the worker drafts the review report with its updated plan and
 submits it; the team manager countersigns it; the report page shows the
 updated plan and opens the documents made of it. axe-core on each page,
 zero violations, and a screenshot of each."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -34,14 +35,22 @@ def sign_in_as(page, web: str, name: str) -> None:
 
 def schedule_review(stack) -> str:
     sw = bearer(issue_dev_token(stack["settings"], authority="ENG", create_key=False, **PEOPLE["sw"]))
-    conference = ok(requests.post(f"{stack['plans']}/v1/cases/{stack['case_id']}/conferences", headers=sw, timeout=20,
-                                  json={"kind": "review", "scheduled_for": (date.today() + timedelta(days=20)).isoformat(),
-                                        "chair": "demo-chair-1"}))
+    conference = ok(
+        requests.post(
+            f"{stack['plans']}/v1/cases/{stack['case_id']}/conferences",
+            headers=sw,
+            timeout=20,
+            json={
+                "kind": "review",
+                "scheduled_for": (date.today() + timedelta(days=20)).isoformat(),
+                "chair": "demo-chair-1",
+            },
+        )
+    )
     return conference["id"]
 
 
-def test_the_panel_decides_with_conditions_and_a_review_report_carries_the_updated_plan(plan_stack, browser,
-                                                                                        artifacts):  # noqa: F811
+def test_the_panel_decides_with_conditions_and_a_review_report_carries_the_updated_plan(plan_stack, browser, artifacts):  # noqa: F811
     web, plan_id = plan_stack["web"], plan_stack["plan_id"]
     conference_id = schedule_review(plan_stack)
     context, page = new_page(browser)
@@ -62,7 +71,8 @@ def test_the_panel_decides_with_conditions_and_a_review_report_carries_the_updat
         assert page.locator(".govuk-error-summary a[href='#reason']").count() == 1
         check(page, artifacts, "panel-3-request-errors")
         page.get_by_label("What services are you asking the panel for?").fill(
-            "Family support worker, two afternoons a week\nNursery place for Rosa")
+            "Family support worker, two afternoons a week\nNursery place for Rosa"
+        )
         page.get_by_label("Why does the plan need them?").fill("To keep the kitchen clear and Rosa fed after school.")
         page.get_by_role("button", name="Send to the resource panel").click()
         page.wait_for_url(f"{web}/plans/{plan_id}/resource-panel")

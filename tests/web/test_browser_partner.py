@@ -7,6 +7,7 @@ public one is accepted: nothing is sent, its event type never fires here),
 sees the signing secret once and pauses the subscription; a social worker
 makes the plan's calendar address, reads it once, and stops it. Each page
 passes axe-core with zero violations and is saved as a screenshot."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -30,8 +31,11 @@ def partner_stack(web_stack):
     worker's case, the chair's conference), known to the scheduler."""
     seeded = seed_plan(web_stack, days_ago=20, active=False, identifiers=[{"scheme": "nhs_number", "value": NHS}])
     feeds = f"{web_stack['scheduler']}/v1/plans/{seeded['plan_id']}/calendar-feeds"
-    wait_for(lambda: requests.get(feeds, headers=token(web_stack, "sw"), timeout=10).status_code == 200, timeout=60,
-             what="the scheduler to learn of the plan")
+    wait_for(
+        lambda: requests.get(feeds, headers=token(web_stack, "sw"), timeout=10).status_code == 200,
+        timeout=60,
+        what="the scheduler to learn of the plan",
+    )
     return {**web_stack, **seeded}
 
 
@@ -45,7 +49,8 @@ def day(iso: str) -> str:
 
 
 def test_a_partner_looks_up_a_child_and_subscribes_and_a_social_worker_subscribes_to_the_plans_calendar(
-        partner_stack, browser, artifacts):  # noqa: F811
+    partner_stack, browser, artifacts
+):  # noqa: F811
     web = partner_stack["web"]
     context, page = new_page(browser)
     try:
@@ -61,8 +66,12 @@ def test_a_partner_looks_up_a_child_and_subscribes_and_a_social_worker_subscribe
         page.get_by_role("button", name="Look up").click()
         assert page.locator("h1").inner_text() == "Child protection plan in force"
         main = page.locator("main").inner_text()
-        for expected in (f"since {day(partner_stack['held_on'])}", "Sam Okafor", "020 7946 0000",
-                         "Sam Okafor, the key worker, has been told that you looked up this child"):
+        for expected in (
+            f"since {day(partner_stack['held_on'])}",
+            "Sam Okafor",
+            "020 7946 0000",
+            "Sam Okafor, the key worker, has been told that you looked up this child",
+        ):
             assert expected in main, expected
         assert "Rosa" not in main and "Neglect" not in main  # the minimal answer only
         assert NHS not in page.url

@@ -5,6 +5,7 @@ rendered by the docs service. One test walks the plan page, its versions and
 a difference, the change form, a visit and a document; the other has two
 people in two browser contexts change the same plan at once. Each page of
 ours passes axe-core with zero violations and is saved as a screenshot."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -19,32 +20,79 @@ from tests.web.test_browser import CHROMIUM, QUIET, artifacts, check  # noqa: F4
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.broker]
 
 PEOPLE = {
-    "sw": dict(role="social_worker", user="demo-sw-1", name="Sam Okafor", email="sam.okafor@council.example",
-               team="Area North", manager="demo-tm-1"),
-    "tm": dict(role="team_manager", user="demo-tm-1", name="Priya Shah", email="priya.shah@council.example",
-               team="Area North"),
-    "chair": dict(role="chair", user="demo-chair-1", name="Morgan Ellis", email="morgan.ellis@council.example",
-                  team="Safeguarding Reviews"),
+    "sw": dict(
+        role="social_worker",
+        user="demo-sw-1",
+        name="Sam Okafor",
+        email="sam.okafor@council.example",
+        team="Area North",
+        manager="demo-tm-1",
+    ),
+    "tm": dict(
+        role="team_manager", user="demo-tm-1", name="Priya Shah", email="priya.shah@council.example", team="Area North"
+    ),
+    "chair": dict(
+        role="chair",
+        user="demo-chair-1",
+        name="Morgan Ellis",
+        email="morgan.ellis@council.example",
+        team="Safeguarding Reviews",
+    ),
 }
 CORE_GROUP = [
-    {"name": "Sam Okafor", "role": "social worker", "agency": "Children's services", "phone": "020 7946 0000",
-     "is_family_member": False},
-    {"name": "Hana Visitor", "role": "health visitor", "agency": "NHS", "phone": "020 7946 0101",
-     "is_family_member": False},
+    {
+        "name": "Sam Okafor",
+        "role": "social worker",
+        "agency": "Children's services",
+        "phone": "020 7946 0000",
+        "is_family_member": False,
+    },
+    {
+        "name": "Hana Visitor",
+        "role": "health visitor",
+        "agency": "NHS",
+        "phone": "020 7946 0101",
+        "is_family_member": False,
+    },
     {"name": "Alex Fictional", "role": "mother", "email": "alex@home.example", "is_family_member": True},
 ]
-OUTLINE = {"key_worker": {"user": "demo-sw-1", "phone": "020 7946 0000"}, "categories": ["neglect"],
-           "core_group": CORE_GROUP, "concerns": "Home conditions."}
+OUTLINE = {
+    "key_worker": {"user": "demo-sw-1", "phone": "020 7946 0000"},
+    "categories": ["neglect"],
+    "core_group": CORE_GROUP,
+    "concerns": "Home conditions.",
+}
 DETAILED = {
     **OUTLINE,
     "concerns": "Home conditions.\nMissed health appointments.",
-    "outcomes": [{"id": "safe-home", "description": "Rosa lives in a safe, clean home", "term": "short",
-                  "target_date": "2099-01-31", "how_progress_judged": "Home visits find the home safe"}],
-    "actions": [{"id": "clean", "what": "Clear the kitchen", "why": "Hygiene risk",
-                 "who": {"name": "Alex Fictional", "kind": "family_member", "relationship": "mother"},
-                 "by_when": "2099-01-15", "outcome_id": "safe-home"}],
-    "monitoring": [{"who": "Hana Visitor", "agency": "NHS", "what": "Sees Rosa at home", "contact_type": "home_visit",
-                    "frequency": {"every": 2, "unit": "weeks"}}],
+    "outcomes": [
+        {
+            "id": "safe-home",
+            "description": "Rosa lives in a safe, clean home",
+            "term": "short",
+            "target_date": "2099-01-31",
+            "how_progress_judged": "Home visits find the home safe",
+        }
+    ],
+    "actions": [
+        {
+            "id": "clean",
+            "what": "Clear the kitchen",
+            "why": "Hygiene risk",
+            "who": {"name": "Alex Fictional", "kind": "family_member", "relationship": "mother"},
+            "by_when": "2099-01-15",
+            "outcome_id": "safe-home",
+        }
+    ],
+    "monitoring": [
+        {
+            "who": "Hana Visitor",
+            "agency": "NHS",
+            "what": "Sees Rosa at home",
+            "contact_type": "home_visit",
+            "frequency": {"every": 2, "unit": "weeks"},
+        }
+    ],
     "review_arrangements": {"next_review_date": "2099-02-01", "how_progress_judged": "At the review conference"},
     "contingency_plan": {"plan": "A legal planning meeting is called", "triggers": ["Rosa is found alone at home"]},
     "childs_views": "Rosa likes her school.",
@@ -61,14 +109,14 @@ def plan_stack(web_stack):
     return {**web_stack, **seed_plan(web_stack, documents=True)}
 
 
-def seed_plan(stack, *, days_ago: int = 30, active: bool = True, documents: bool = False,
-              **child: object) -> dict:
+def seed_plan(stack, *, days_ago: int = 30, active: bool = True, documents: bool = False, **child: object) -> dict:
     """A case of the demo social worker with an outline plan, or an active one (version 2, agreed by the
     first core group), through the services' APIs as each person would; with ``documents``, once the docs
     service has made its documents."""
     plans = stack["plans"]
-    who = {k: bearer(issue_dev_token(stack["settings"], authority="ENG", create_key=False, **p))
-           for k, p in PEOPLE.items()}
+    who = {
+        k: bearer(issue_dev_token(stack["settings"], authority="ENG", create_key=False, **p)) for k, p in PEOPLE.items()
+    }
     for headers in who.values():  # each is in the staff directory before the plan names them
         ok(requests.get(f"{plans}/v1/staff/me", headers=headers, timeout=20))
     sw, chair = who["sw"], who["chair"]
@@ -76,23 +124,55 @@ def seed_plan(stack, *, days_ago: int = 30, active: bool = True, documents: bool
     on = lambda days: (d0 + timedelta(days=days)).isoformat()  # noqa: E731
     child_id = new_child_over_http(plans, sw, **{"given_names": "Rosa", "family_name": "Fictional", **child})
     case_id = ok(requests.post(f"{plans}/v1/cases", json={"child_id": child_id}, headers=sw, timeout=20))["id"]
-    ok(requests.post(f"{plans}/v1/cases/{case_id}/strategy-discussions", json={"held_on": on(0)}, headers=sw,
-                     timeout=20))
-    ok(requests.post(f"{plans}/v1/cases/{case_id}/enquiry-outcome", headers=sw, timeout=20,
-                     json={"completed_on": on(2), "conference_required": True}))
-    conference = ok(requests.post(f"{plans}/v1/cases/{case_id}/conferences", headers=sw, timeout=20,
-                                  json={"kind": "initial", "scheduled_for": on(10), "chair": "demo-chair-1"}))
-    held = ok(requests.post(f"{plans}/v1/conferences/{conference['id']}/outcome", headers=chair, timeout=20,
-                            json={"held_on": on(10), "plan_required": True, "outline_plan": OUTLINE}))
+    ok(
+        requests.post(
+            f"{plans}/v1/cases/{case_id}/strategy-discussions", json={"held_on": on(0)}, headers=sw, timeout=20
+        )
+    )
+    ok(
+        requests.post(
+            f"{plans}/v1/cases/{case_id}/enquiry-outcome",
+            headers=sw,
+            timeout=20,
+            json={"completed_on": on(2), "conference_required": True},
+        )
+    )
+    conference = ok(
+        requests.post(
+            f"{plans}/v1/cases/{case_id}/conferences",
+            headers=sw,
+            timeout=20,
+            json={"kind": "initial", "scheduled_for": on(10), "chair": "demo-chair-1"},
+        )
+    )
+    held = ok(
+        requests.post(
+            f"{plans}/v1/conferences/{conference['id']}/outcome",
+            headers=chair,
+            timeout=20,
+            json={"held_on": on(10), "plan_required": True, "outline_plan": OUTLINE},
+        )
+    )
     plan_id = held["plan"]["id"]
     if active:
-        ok(requests.post(f"{plans}/v1/plans/{plan_id}/core-group-meetings", headers=sw, timeout=20, json={
-            "held_on": on(15), "detailed_plan_agreed": True, "attendees": [{"name": "Alex Fictional"}],
-            "plan": DETAILED}))
+        ok(
+            requests.post(
+                f"{plans}/v1/plans/{plan_id}/core-group-meetings",
+                headers=sw,
+                timeout=20,
+                json={
+                    "held_on": on(15),
+                    "detailed_plan_agreed": True,
+                    "attendees": [{"name": "Alex Fictional"}],
+                    "plan": DETAILED,
+                },
+            )
+        )
 
     def made():
-        resp = requests.get(f"{stack['docs']}/v1/plans/{plan_id}/documents", params={"version": 2}, headers=sw,
-                            timeout=10)
+        resp = requests.get(
+            f"{stack['docs']}/v1/plans/{plan_id}/documents", params={"version": 2}, headers=sw, timeout=10
+        )
         kinds = {(d["kind"], d["format"]) for d in resp.json()["documents"]} if resp.status_code == 200 else set()
         return {("professional_plan", "pdf"), ("family_plan", "html")} <= kinds
 
@@ -127,12 +207,12 @@ def sign_in_as(page, web: str, name: str) -> None:
 
 def plan_version(stack) -> int:
     token = issue_dev_token(stack["settings"], authority="ENG", create_key=False, **PEOPLE["sw"])
-    return ok(requests.get(f"{stack['plans']}/v1/plans/{stack['plan_id']}", headers=bearer(token),
-                           timeout=10))["plan_version"]
+    return ok(requests.get(f"{stack['plans']}/v1/plans/{stack['plan_id']}", headers=bearer(token), timeout=10))[
+        "plan_version"
+    ]
 
 
-def test_the_plan_its_versions_a_difference_a_change_a_visit_and_a_document(plan_stack, browser,
-                                                                           artifacts):  # noqa: F811
+def test_the_plan_its_versions_a_difference_a_change_a_visit_and_a_document(plan_stack, browser, artifacts):  # noqa: F811
     web, plan_id = plan_stack["web"], plan_stack["plan_id"]
     context, page = new_page(browser)
     try:
@@ -142,9 +222,20 @@ def test_the_plan_its_versions_a_difference_a_change_a_visit_and_a_document(plan
         page.wait_for_url(f"{web}/plans/{plan_id}")
         assert page.locator("h1").inner_text() == "Child protection plan"
         body = page.locator("main").inner_text()
-        for expected in ("Rosa Fictional", "Active", "Sam Okafor", "020 7946 0000", "Neglect", "Clear the kitchen",
-                         "Alex Fictional (mother)", "15 January 2099", "Every 2 weeks",
-                         "A legal planning meeting is called", "alex@home.example", "Rosa likes her school."):
+        for expected in (
+            "Rosa Fictional",
+            "Active",
+            "Sam Okafor",
+            "020 7946 0000",
+            "Neglect",
+            "Clear the kitchen",
+            "Alex Fictional (mother)",
+            "15 January 2099",
+            "Every 2 weeks",
+            "A legal planning meeting is called",
+            "alex@home.example",
+            "Rosa likes her school.",
+        ):
             assert expected in body, expected
         check(page, artifacts, "plan-1-plan")
 
@@ -218,7 +309,8 @@ def test_two_people_change_the_plan_at_once_and_nothing_is_lost(plan_stack, brow
 
         second.get_by_label("Concerns").fill("Home conditions are improving.\nHealth appointments kept.")
         second.get_by_label("What triggers the contingency plan").fill(
-            "Rosa is found alone at home\nThe kitchen is unsafe again")
+            "Rosa is found alone at home\nThe kitchen is unsafe again"
+        )
         second.get_by_role("button", name="Save the change").click()
         assert second.locator("h1").inner_text() == "Someone changed this plan since you opened it"
         main = second.locator("main").inner_text()
@@ -234,8 +326,11 @@ def test_two_people_change_the_plan_at_once_and_nothing_is_lost(plan_stack, brow
         assert second.url == f"{web}/plans/{plan_id}"
         assert f"this is version {opened + 2} of the plan" in second.content()
         plan = second.locator("main").inner_text()
-        for kept in ("Rosa says she wants to stay at her school.", "Health appointments kept.",
-                     "The kitchen is unsafe again"):
+        for kept in (
+            "Rosa says she wants to stay at her school.",
+            "Health appointments kept.",
+            "The kitchen is unsafe again",
+        ):
             assert kept in plan, kept
         check(second, artifacts, "plan-10-both-changes")
     finally:

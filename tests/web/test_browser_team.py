@@ -4,6 +4,7 @@ drafts and submits a report, the team manager finds it in the approvals
 queue by the child's name and returns it with a reason, the worker submits
 it again, the manager countersigns it, and the Team page lists the team's
 steps. axe-core on each page, zero violations, and a screenshot of each."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -21,19 +22,32 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.broker]
 
 def seed_conference(stack) -> dict:
     """A case of the demo social worker with its initial conference scheduled."""
-    token = issue_dev_token(stack["settings"], role="social_worker", authority="ENG", user="demo-sw-1",
-                            name="Sam Okafor", email="sam.okafor@council.example", team="Area North",
-                            create_key=False)
+    token = issue_dev_token(
+        stack["settings"],
+        role="social_worker",
+        authority="ENG",
+        user="demo-sw-1",
+        name="Sam Okafor",
+        email="sam.okafor@council.example",
+        team="Area North",
+        create_key=False,
+    )
     headers = bearer(token)
     plans = stack["plans"]
     child_id = new_child_over_http(plans, headers, given_names="Mia", family_name="Example")
     case_id = requests.post(f"{plans}/v1/cases", json={"child_id": child_id}, headers=headers, timeout=20).json()["id"]
     held_on = (date.today() - timedelta(days=5)).isoformat()
-    for path, body in ((f"/v1/cases/{case_id}/strategy-discussions", {"held_on": held_on}),
-                       (f"/v1/cases/{case_id}/enquiry-outcome",
-                        {"completed_on": date.today().isoformat(), "conference_required": True}),
-                       (f"/v1/cases/{case_id}/conferences",
-                        {"kind": "initial", "scheduled_for": (date.today() + timedelta(days=14)).isoformat()})):
+    for path, body in (
+        (f"/v1/cases/{case_id}/strategy-discussions", {"held_on": held_on}),
+        (
+            f"/v1/cases/{case_id}/enquiry-outcome",
+            {"completed_on": date.today().isoformat(), "conference_required": True},
+        ),
+        (
+            f"/v1/cases/{case_id}/conferences",
+            {"kind": "initial", "scheduled_for": (date.today() + timedelta(days=14)).isoformat()},
+        ),
+    ):
         resp = requests.post(f"{plans}{path}", json=body, headers=headers, timeout=20)
         assert resp.status_code in (200, 201), resp.text
     return {"case_id": case_id, "seen_on": date.today() - timedelta(days=4)}
@@ -60,7 +74,9 @@ def test_a_report_is_drafted_returned_submitted_again_and_countersigned(stack, p
     page.get_by_role("button", name="Save the draft").click()  # nothing filled in
     assert "There is a problem" in page.content() and page.locator("a[href='#findings']").count() == 1
     check(page, artifacts, "team-2-draft-errors")
-    page.get_by_label("What the section 47 enquiries found").fill("Home conditions are poor; two missed health appointments.")
+    page.get_by_label("What the section 47 enquiries found").fill(
+        "Home conditions are poor; two missed health appointments."
+    )
     seen = seeded["seen_on"]
     page.locator("#seen_on_1-day").fill(str(seen.day))
     page.locator("#seen_on_1-month").fill(str(seen.month))

@@ -21,6 +21,7 @@ Every control is reached by pressing Tab and used with Enter, Space, the
 arrow keys or typing: no mouse and no filling by script. Every page reached
 passes axe-core with zero violations and is saved as a screenshot; the list
 of pages checked is written to the test's output folder as pages.txt."""
+
 from __future__ import annotations
 
 import re
@@ -40,10 +41,31 @@ MAX_TABS = 150  # a page's focusable controls, and round again
 CHILD = ("Rosa", "Walkthrough")
 
 # The pages the walk must reach, each checked with axe-core at least once.
-REQUIRED = ("sign-in", "find-a-child", "register", "child", "case", "strategy-discussion", "enquiry-outcome",
-            "schedule-conference", "report-form", "report", "approvals", "conference-outcome", "plan", "plan-change",
-            "core-group-meeting", "visit", "review-outcome", "child-in-need-plan", "chronology", "deadline",
-            "documents", "my-work", "team")
+REQUIRED = (
+    "sign-in",
+    "find-a-child",
+    "register",
+    "child",
+    "case",
+    "strategy-discussion",
+    "enquiry-outcome",
+    "schedule-conference",
+    "report-form",
+    "report",
+    "approvals",
+    "conference-outcome",
+    "plan",
+    "plan-change",
+    "core-group-meeting",
+    "visit",
+    "review-outcome",
+    "child-in-need-plan",
+    "chronology",
+    "deadline",
+    "documents",
+    "my-work",
+    "team",
+)
 
 
 class Keyboard:
@@ -63,8 +85,10 @@ class Keyboard:
             if self.has_focus(locator):
                 return
             self.page.keyboard.press("Tab")
-        pytest.fail(f"{what}: not reached by pressing Tab {MAX_TABS} times on {self.page.url} "
-                    f"(focus on {self.page.evaluate('document.activeElement.outerHTML.slice(0, 120)')})")
+        pytest.fail(
+            f"{what}: not reached by pressing Tab {MAX_TABS} times on {self.page.url} "
+            f"(focus on {self.page.evaluate('document.activeElement.outerHTML.slice(0, 120)')})"
+        )
 
     def follow(self, locator, what: str) -> None:
         """A link or a button that opens another page."""
@@ -104,8 +128,10 @@ class Keyboard:
     def choose(self, radio, what: str) -> None:
         """A radio: Tab into its group, the arrow keys to it, Space."""
         name = radio.get_attribute("name")
-        in_group = ("n => document.activeElement && document.activeElement.type === 'radio' "
-                    "&& document.activeElement.name === n")
+        in_group = (
+            "n => document.activeElement && document.activeElement.type === 'radio' "
+            "&& document.activeElement.name === n"
+        )
         for _ in range(MAX_TABS):
             if self.page.evaluate(in_group, name):
                 break
@@ -193,8 +219,9 @@ class Walk:
 
 
 def deadline_row(page, name_starts: str):
-    return page.locator("table tbody tr").filter(has=page.locator("td:first-child", has_text=re.compile(
-        f"^{re.escape(name_starts)}")))
+    return page.locator("table tbody tr").filter(
+        has=page.locator("td:first-child", has_text=re.compile(f"^{re.escape(name_starts)}"))
+    )
 
 
 def walk(web: str, page, artifacts, child=CHILD, nhs_number="943 476 5919") -> list[tuple[str, str]]:
@@ -357,8 +384,10 @@ def walk(web: str, page, artifacts, child=CHILD, nhs_number="943 476 5919") -> l
         assert urlsplit(page.url).path == case_path and "the outline plan is agreed" in w.main()
         # The initial conference's deadline is met; Bromley's first core group's appears.
         core_group_deadline = lambda: deadline_row(page, "First core group meeting (Bromley")  # noqa: E731
-        w.reload_until(lambda: core_group_deadline().count() == 1 and "Met" in conference_deadline().inner_text(),
-                       "the initial conference's deadline met and the first core group's")
+        w.reload_until(
+            lambda: core_group_deadline().count() == 1 and "Met" in conference_deadline().inner_text(),
+            "the initial conference's deadline met and the first core group's",
+        )
         w.at("case-on-plan", child_name)
         keys.follow(core_group_deadline().get_by_role("link"), "the first core group's due date")
         explained = w.main()
@@ -430,8 +459,10 @@ def walk(web: str, page, artifacts, child=CHILD, nhs_number="943 476 5919") -> l
         # The plan's documents: the professional and the family versions, opened as HTML and as PDF.
         keys.link("Documents")
         listed = lambda: page.locator("main").inner_text()  # noqa: E731
-        w.reload_until(lambda: "Child protection plan, family version" in listed() and "Professionals" in listed(),
-                       "the plan's documents, professional and family")
+        w.reload_until(
+            lambda: "Child protection plan, family version" in listed() and "Professionals" in listed(),
+            "the plan's documents, professional and family",
+        )
         w.at("documents", "Documents")
         html_link = page.get_by_role("link", name=re.compile(r"family version.* as HTML$")).first
         with page.expect_response(lambda r: urlsplit(r.url).path.startswith("/documents/")) as opened:
@@ -493,10 +524,16 @@ def walk(web: str, page, artifacts, child=CHILD, nhs_number="943 476 5919") -> l
         rows = page.locator("tbody tr").all_inner_texts()
         said = "\n".join(rows)
         assert "Child in need plan made" in rows[0]
-        for expected in ("Review child protection conference held: the child protection plan ends",
-                         "Core group meeting held", "Outline child protection plan agreed",
-                         "Initial child protection conference held: a child protection plan is needed",
-                         "Strategy discussion held", "Case opened", "Morgan Ellis", "Sam Okafor"):
+        for expected in (
+            "Review child protection conference held: the child protection plan ends",
+            "Core group meeting held",
+            "Outline child protection plan agreed",
+            "Initial child protection conference held: a child protection plan is needed",
+            "Strategy discussion held",
+            "Case opened",
+            "Morgan Ellis",
+            "Sam Okafor",
+        ):
             assert expected in said, expected
         w.at("chronology", "Chronology")
         return w.pages
@@ -505,8 +542,7 @@ def walk(web: str, page, artifacts, child=CHILD, nhs_number="943 476 5919") -> l
 
 
 @pytest.mark.parametrize("stack", [BROMLEY], ids=["bromley"], indirect=True)
-def test_a_bromley_case_walked_with_the_keyboard_by_a_social_worker_a_manager_and_a_chair(
-        stack, page, artifacts):  # noqa: F811
+def test_a_bromley_case_walked_with_the_keyboard_by_a_social_worker_a_manager_and_a_chair(stack, page, artifacts):  # noqa: F811
     pages = walk(stack["web"], page, artifacts)
     names = {name for name, _ in pages}
     assert set(REQUIRED) <= names, f"not checked: {sorted(set(REQUIRED) - names)}"

@@ -2,6 +2,7 @@
 right person for each step, dates that make deadlines due, overdue and met),
 its seeding against a played plans service (run again, or cut off and run
 again, it makes nothing twice), `cpp demo` and the sign-in page."""
+
 from __future__ import annotations
 
 import json
@@ -30,6 +31,7 @@ def step(steps, name):
 
 # --- the plan's shape ---
 
+
 def test_each_social_worker_has_work_overdue_and_due_this_week():
     for user in ("demo-sw-1", "demo-sw-2"):
         stages = {f.stage for f in demo.CASELOAD if f.worker == user}
@@ -41,8 +43,18 @@ def test_ten_children_of_made_up_families_cover_every_stage():
     families = demo.CASELOAD
     assert 8 <= len(families) <= 12
     assert {f.stage for f in families} == set(demo.STAGES)
-    made_up = {"Example", "Sample", "Fictional", "Madeup", "Pretend", "Imaginary", "Storybook", "Invented",
-               "Placeholder", "Specimen"}
+    made_up = {
+        "Example",
+        "Sample",
+        "Fictional",
+        "Madeup",
+        "Pretend",
+        "Imaginary",
+        "Storybook",
+        "Invented",
+        "Placeholder",
+        "Specimen",
+    }
     assert {f.family_name for f in families} <= made_up
     assert len({f.key for f in families}) == len({f.name for f in families}) == len(families)
     workers = {f.worker for f in families}
@@ -63,9 +75,21 @@ def test_each_step_is_taken_by_the_role_the_service_expects():
                 assert role == "team_manager"
             else:
                 assert s.user == family.worker, (family.name, s.name)
-            assert s.create == (s.path.endswith(("/children", "/cases", "/strategy-discussions", "/conferences",
-                                                  "/outcome", "/reports", "/core-group-meetings", "/visits",
-                                                  "/child-in-need-plans"))), s.name
+            assert s.create == (
+                s.path.endswith(
+                    (
+                        "/children",
+                        "/cases",
+                        "/strategy-discussions",
+                        "/conferences",
+                        "/outcome",
+                        "/reports",
+                        "/core-group-meetings",
+                        "/visits",
+                        "/child-in-need-plans",
+                    )
+                )
+            ), s.name
 
 
 def test_nothing_is_recorded_as_held_in_the_future_and_conferences_name_the_chair():
@@ -147,6 +171,7 @@ def test_working_days_skip_weekends():
 
 # --- seeding against a played plans service ---
 
+
 class AnyPath(dict):
     """Every request to one function."""
 
@@ -216,7 +241,10 @@ def test_seeding_twice_makes_nothing_the_second_time(played, tmp_path):
     assert set(first) == {f.key for f in demo.CASELOAD} and all("case" in r for r in first.values())
     # Every person is in the staff directory before anyone names them.
     gets = [r for r in fake.requests if r["method"] == "GET"]
-    assert {r["headers"]["Authorization"] for r in gets} >= {"Bearer token-of-demo-chair-1", "Bearer token-of-demo-sw-2"}
+    assert {r["headers"]["Authorization"] for r in gets} >= {
+        "Bearer token-of-demo-chair-1",
+        "Bearer token-of-demo-sw-2",
+    }
     posts = len(fake.requests)
     again = seeder(fake, tmp_path).run()
     assert again == first
@@ -238,7 +266,7 @@ def test_a_seeding_cut_off_goes_on_where_it_stopped_and_makes_nothing_twice(play
     plans.commit_then_fail.clear()
     seeder(fake, tmp_path).run()
     assert (tmp_path / demo.MARKER).exists()
-    assert plans.made[:len(made)] == made
+    assert plans.made[: len(made)] == made
     assert len(plans.made) == sum(s.create for _, steps in demo.plan(date.today()) for s in steps)
     keys = [r["headers"]["Idempotency-Key"] for r in fake.requests if r["path"].endswith("/visits")]
     assert len(keys) > len(set(keys))  # the cut-off visit was sent again with its key, and made once
@@ -252,6 +280,7 @@ def test_a_step_refused_that_was_never_tried_is_an_error(played, tmp_path):
 
 
 # --- cpp demo ---
+
 
 def run_demo(monkeypatch, tmp_path, *args, **env):
     for name, value in {"CPP_MODE": "development", "CPP_DATA_DIR": str(tmp_path), **env}.items():
@@ -283,8 +312,19 @@ def test_reset_refuses_while_the_platform_runs(monkeypatch, tmp_path):
 
 def test_reset_removes_the_data_folders_stores_and_keeps_its_keys(monkeypatch, tmp_path):
     monkeypatch.setattr(commands, "_running", lambda settings: [])
-    doomed = ["plans.db", "plans.db-wal", "plans.db-write-turn", "plans-limits.db", "scheduler.db", "notify.db", "docs.db", "web-sessions.db",
-              demo.STATE, demo.MARKER, "audit-checkpoints/plans.jsonl"]
+    doomed = [
+        "plans.db",
+        "plans.db-wal",
+        "plans.db-write-turn",
+        "plans-limits.db",
+        "scheduler.db",
+        "notify.db",
+        "docs.db",
+        "web-sessions.db",
+        demo.STATE,
+        demo.MARKER,
+        "audit-checkpoints/plans.jsonl",
+    ]
     kept = ["dev-signing.key", "web-secret.key", "audit-checkpoints/keys/plans.key", "log/plans-web.log"]
     for name in doomed + kept + ["docs/abc"]:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -305,6 +345,7 @@ def test_reset_leaves_a_store_outside_the_data_folder_alone(monkeypatch, tmp_pat
 
 
 # --- the sign-in page ---
+
 
 def test_the_sign_in_page_lists_whose_cases_are_whose_once_seeded(app, settings):  # noqa: F811
     client = app.test_client()

@@ -6,6 +6,7 @@ deadline is overdue and another met, a report waits for countersigning, and
 the docs worker made the documents. In a browser, the sign-in page lists
 whose cases are whose, Sam Okafor's My work has work overdue and due this
 week, and the team manager's approvals hold the report; axe-core on each."""
+
 from __future__ import annotations
 
 import json
@@ -58,8 +59,19 @@ def demo_stack(tmp_path_factory, rabbit):  # noqa: F811 (the fixture imported ab
 
 def as_(stack, user: str) -> dict:
     p = people.by_user(user)
-    return bearer(issue_dev_token(stack["settings"], role=p.role, authority="ENG", user=p.user, name=p.name,
-                                  email=p.email, team=p.team, manager=p.manager, create_key=False))
+    return bearer(
+        issue_dev_token(
+            stack["settings"],
+            role=p.role,
+            authority="ENG",
+            user=p.user,
+            name=p.name,
+            email=p.email,
+            team=p.team,
+            manager=p.manager,
+            create_key=False,
+        )
+    )
 
 
 def get(url: str, headers: dict, **params):
@@ -83,11 +95,24 @@ def test_the_demo_caseload_is_seeded_once_at_every_stage_with_its_deadlines_repo
     stage_of = {c["id"]: c["status"] for c in cases}
     case = {key: r["case"] for key, r in results.items()}
     assert {stage_of[case[f.key]] for f in demo.CASELOAD} == {
-        "enquiries", "child_in_need", "conference_pending", "on_plan", "plan_ended"}
-    plan_status = {f.stage: get(f"{plans}/v1/plans/{results[f.key]['plan']}", tm)["status"]
-                   for f in demo.CASELOAD if "plan" in results[f.key]}
-    assert plan_status == {"outline_plan": "outline", "core_group_overdue": "outline", "active_plan": "active",
-                           "reviewed_plan": "active", "plan_ended": "ended"}
+        "enquiries",
+        "child_in_need",
+        "conference_pending",
+        "on_plan",
+        "plan_ended",
+    }
+    plan_status = {
+        f.stage: get(f"{plans}/v1/plans/{results[f.key]['plan']}", tm)["status"]
+        for f in demo.CASELOAD
+        if "plan" in results[f.key]
+    }
+    assert plan_status == {
+        "outline_plan": "outline",
+        "core_group_overdue": "outline",
+        "active_plan": "active",
+        "reviewed_plan": "active",
+        "plan_ended": "ended",
+    }
 
     # The report waiting for the team manager.
     waiting = get(f"{plans}/v1/approvals", tm)

@@ -3,6 +3,7 @@ played on loopback: a review conference's outcome (its body, a 422's field
 errors, a 409's reason, a plan changed since the form was opened), the
 plan's ending and the step-down on the case page, the child in need plan's
 form, the task list's links, and the child's chronology in plain words."""
+
 from __future__ import annotations
 
 import re
@@ -11,36 +12,77 @@ import pytest
 
 from tests.web.test_lifecycle import CASE, CHILD, CONFERENCE, client, plans, post_form, summary_links  # noqa: F401
 
-PLAN = {"id": "plan-1", "case_id": "case-1", "child_id": "child-1", "status": "active", "plan_version": 2,
-        "created_on": "2026-01-20", "agreed": {"by": "demo-sw-1", "on": "2026-01-25", "at": "core_group_meeting"},
-        "key_worker": "Sam Okafor", "ended": None, "version": 4,
-        "content": {"key_worker": {"user": "demo-sw-1", "name": "Sam Okafor", "phone": "020 7946 0000"},
-                    "categories": ["neglect"], "core_group": [{"name": "Hana Visitor", "role": "health visitor"}],
-                    "concerns": "Home conditions."}}
-ON_PLAN = {**CASE, "status": "on_plan", "plan_id": "plan-1",
-           "strategy_discussions": [{"held_on": "2026-01-06", "initiated_enquiries": True}],
-           "enquiry_outcome": {"completed_on": "2026-01-10", "conference_required": True},
-           "conferences": [{"id": "conf-1", "kind": "initial", "status": "held"},
-                           {"id": "conf-2", "kind": "review", "status": "scheduled"}]}
+PLAN = {
+    "id": "plan-1",
+    "case_id": "case-1",
+    "child_id": "child-1",
+    "status": "active",
+    "plan_version": 2,
+    "created_on": "2026-01-20",
+    "agreed": {"by": "demo-sw-1", "on": "2026-01-25", "at": "core_group_meeting"},
+    "key_worker": "Sam Okafor",
+    "ended": None,
+    "version": 4,
+    "content": {
+        "key_worker": {"user": "demo-sw-1", "name": "Sam Okafor", "phone": "020 7946 0000"},
+        "categories": ["neglect"],
+        "core_group": [{"name": "Hana Visitor", "role": "health visitor"}],
+        "concerns": "Home conditions.",
+    },
+}
+ON_PLAN = {
+    **CASE,
+    "status": "on_plan",
+    "plan_id": "plan-1",
+    "strategy_discussions": [{"held_on": "2026-01-06", "initiated_enquiries": True}],
+    "enquiry_outcome": {"completed_on": "2026-01-10", "conference_required": True},
+    "conferences": [
+        {"id": "conf-1", "kind": "initial", "status": "held"},
+        {"id": "conf-2", "kind": "review", "status": "scheduled"},
+    ],
+}
 REVIEW = {**CONFERENCE, "id": "conf-2", "kind": "review", "scheduled_for": "2026-04-20"}
-ENDED_CASE = {**ON_PLAN, "status": "plan_ended", "conferences": [
-    {"id": "conf-1", "kind": "initial", "status": "held"}, {"id": "conf-2", "kind": "review", "status": "held"}],
-    "step_down": {"route": "child_in_need_plan", "decided_on": "2026-04-20", "by": "review_conference"}}
-ENDED_PLAN = {**PLAN, "status": "ended", "ended": {"on": "2026-04-20", "conference_id": "conf-2",
-                                                   "step_down": "child_in_need_plan", "by": "demo-chair-1",
-                                                   "reason": "Home conditions are good now."}}
-HELD_REVIEW = {**REVIEW, "status": "held", "outcome": {"held_on": "2026-04-20", "decision": "end",
-                                                       "decided_by": "demo-chair-1",
-                                                       "reason": "Home conditions are good now."}}
+ENDED_CASE = {
+    **ON_PLAN,
+    "status": "plan_ended",
+    "conferences": [
+        {"id": "conf-1", "kind": "initial", "status": "held"},
+        {"id": "conf-2", "kind": "review", "status": "held"},
+    ],
+    "step_down": {"route": "child_in_need_plan", "decided_on": "2026-04-20", "by": "review_conference"},
+}
+ENDED_PLAN = {
+    **PLAN,
+    "status": "ended",
+    "ended": {
+        "on": "2026-04-20",
+        "conference_id": "conf-2",
+        "step_down": "child_in_need_plan",
+        "by": "demo-chair-1",
+        "reason": "Home conditions are good now.",
+    },
+}
+HELD_REVIEW = {
+    **REVIEW,
+    "status": "held",
+    "outcome": {
+        "held_on": "2026-04-20",
+        "decision": "end",
+        "decided_by": "demo-chair-1",
+        "reason": "Home conditions are good now.",
+    },
+}
 
 
 @pytest.fixture
 def review(plans):  # noqa: F811 (the fixture imported above)
-    plans.routes.update({
-        ("GET", "/v1/cases/case-1"): (200, ON_PLAN),
-        ("GET", "/v1/conferences/conf-2"): (200, REVIEW, {"ETag": '"1"'}),
-        ("GET", "/v1/plans/plan-1"): (200, PLAN, {"ETag": '"4"'}),
-    })
+    plans.routes.update(
+        {
+            ("GET", "/v1/cases/case-1"): (200, ON_PLAN),
+            ("GET", "/v1/conferences/conf-2"): (200, REVIEW, {"ETag": '"1"'}),
+            ("GET", "/v1/plans/plan-1"): (200, PLAN, {"ETag": '"4"'}),
+        }
+    )
     return plans
 
 
@@ -57,32 +99,49 @@ def post_review(client, data):  # noqa: F811
     html = page.get_data(as_text=True)
     assert page.status_code == 200, html
     etag = re.search(r'name="plan_etag" type="hidden" value="([^"]*)"', html).group(1)
-    return post_form(client, "/conferences/conf-2/review-outcome", {"plan_etag": etag.replace("&#34;", '"'),
-                                                                    **data})
+    return post_form(client, "/conferences/conf-2/review-outcome", {"plan_etag": etag.replace("&#34;", '"'), **data})
 
 
 # --- a review conference's outcome ---
 
+
 def test_a_review_that_ends_the_plan_sends_the_decision_the_reason_and_the_attendees(client, review):  # noqa: F811
     review.routes[("POST", "/v1/conferences/conf-2/outcome")] = (200, {"plan": ENDED_PLAN})
-    resp = post_review(as_chair(client), {
-        "held_on": ["20", "4", "2026"], "decision": "end", "reason": "Home conditions are good now.",
-        "attendees-0-name": "Hana Visitor", "attendees-0-role": "health visitor", "attendees-0-agency": "NHS"})
+    resp = post_review(
+        as_chair(client),
+        {
+            "held_on": ["20", "4", "2026"],
+            "decision": "end",
+            "reason": "Home conditions are good now.",
+            "attendees-0-name": "Hana Visitor",
+            "attendees-0-role": "health visitor",
+            "attendees-0-agency": "NHS",
+        },
+    )
     assert resp.status_code == 302 and resp.headers["Location"] == "/cases/case-1"
     [sent] = review.sent("POST", "/v1/conferences/conf-2/outcome")
-    assert sent["json"] == {"held_on": "2026-04-20", "decision": "end", "reason": "Home conditions are good now.",
-                            "attendees": [{"name": "Hana Visitor", "role": "health visitor", "agency": "NHS"}]}
+    assert sent["json"] == {
+        "held_on": "2026-04-20",
+        "decision": "end",
+        "reason": "Home conditions are good now.",
+        "attendees": [{"name": "Hana Visitor", "role": "health visitor", "agency": "NHS"}],
+    }
     assert len(sent["headers"]["Idempotency-Key"]) == 32
 
 
 def test_a_revision_sends_the_plan_with_its_revised_concerns_and_the_key_worker_by_id(client, review):  # noqa: F811
     review.routes[("POST", "/v1/conferences/conf-2/outcome")] = (200, {"plan": PLAN})
-    resp = post_review(as_chair(client), {"held_on": ["20", "4", "2026"], "decision": "revise",
-                                          "concerns": "Home conditions.\nSchool attendance."})
+    resp = post_review(
+        as_chair(client),
+        {"held_on": ["20", "4", "2026"], "decision": "revise", "concerns": "Home conditions.\nSchool attendance."},
+    )
     assert resp.status_code == 302
     [sent] = review.sent("POST", "/v1/conferences/conf-2/outcome")
-    assert sent["json"]["plan"] == {**PLAN["content"], "concerns": "Home conditions.\nSchool attendance.",
-                                    "key_worker": {"user": "demo-sw-1", "phone": "020 7946 0000"}}
+    assert sent["json"]["plan"] == {
+        **PLAN["content"],
+        "concerns": "Home conditions.\nSchool attendance.",
+        "key_worker": {"user": "demo-sw-1", "phone": "020 7946 0000"},
+    }
 
 
 def test_an_ending_needs_its_reason_and_a_decision_is_needed(client, review):  # noqa: F811
@@ -96,19 +155,33 @@ def test_an_ending_needs_its_reason_and_a_decision_is_needed(client, review):  #
 
 
 def test_the_services_field_errors_go_on_the_fields(client, review):  # noqa: F811
-    review.routes[("POST", "/v1/conferences/conf-2/outcome")] = (422, {"code": 422, "message": "invalid", "errors": {
-        "json": {"held_on": ["is before the plan began on 2026-01-20"],
-                 "plan": {"concerns": ["Must not be blank."]}}}})
+    review.routes[("POST", "/v1/conferences/conf-2/outcome")] = (
+        422,
+        {
+            "code": 422,
+            "message": "invalid",
+            "errors": {
+                "json": {
+                    "held_on": ["is before the plan began on 2026-01-20"],
+                    "plan": {"concerns": ["Must not be blank."]},
+                }
+            },
+        },
+    )
     resp = post_review(as_chair(client), {"held_on": ["1", "1", "2026"], "decision": "revise", "concerns": "x"})
     html = resp.get_data(as_text=True)
     assert resp.status_code == 400, html
-    assert summary_links(html) == {"#held_on-day": "Is before the plan began on 2026-01-20",
-                                   "#concerns": "Must not be blank."}
+    assert summary_links(html) == {
+        "#held_on-day": "Is before the plan began on 2026-01-20",
+        "#concerns": "Must not be blank.",
+    }
 
 
 def test_a_refusal_shows_the_services_reason(client, review):  # noqa: F811
-    review.routes[("POST", "/v1/conferences/conf-2/outcome")] = (409, {
-        "code": 409, "message": "the conference is held; its outcome is recorded once"})
+    review.routes[("POST", "/v1/conferences/conf-2/outcome")] = (
+        409,
+        {"code": 409, "message": "the conference is held; its outcome is recorded once"},
+    )
     resp = post_review(as_chair(client), {"held_on": ["20", "4", "2026"], "decision": "continue"})
     html = resp.get_data(as_text=True)
     assert resp.status_code == 409 and "The conference is held; its outcome is recorded once." in html
@@ -119,10 +192,18 @@ def test_a_plan_changed_since_the_form_was_opened_is_a_412_and_nothing_is_sent(c
     page = client.get("/conferences/conf-2/review-outcome").get_data(as_text=True)
     review.routes[("GET", "/v1/plans/plan-1")] = (200, {**PLAN, "plan_version": 3}, {"ETag": '"5"'})
     from tests.web.test_web_app import csrf_of
+
     key = re.search(r'name="key" type="hidden" value="([^"]*)"', page).group(1)
-    resp = client.post("/conferences/conf-2/review-outcome", data={
-        "csrf_token": csrf_of(page), "key": key, "plan_etag": '"4"', "held_on": ["20", "4", "2026"],
-        "decision": "continue"})
+    resp = client.post(
+        "/conferences/conf-2/review-outcome",
+        data={
+            "csrf_token": csrf_of(page),
+            "key": key,
+            "plan_etag": '"4"',
+            "held_on": ["20", "4", "2026"],
+            "decision": "continue",
+        },
+    )
     html = resp.get_data(as_text=True)
     assert resp.status_code == 412 and "Someone changed the child protection plan since you opened this form" in html
     assert "version 3" in html and not review.sent("POST", "/v1/conferences/conf-2/outcome")
@@ -143,13 +224,14 @@ def test_a_social_worker_does_not_record_a_review_outcome(client, review):  # no
 
 # --- the case page: links, the ending, the step-down ---
 
+
 def task(html: str, title: str) -> str:
-    return re.search(rf'<li class="govuk-task-list__item[^>]*>(?:(?!</li>).)*?{title}(?:(?!</li>).)*</li>', html,
-                     re.S).group(0)
+    return re.search(
+        rf'<li class="govuk-task-list__item[^>]*>(?:(?!</li>).)*?{title}(?:(?!</li>).)*</li>', html, re.S
+    ).group(0)
 
 
-def test_the_task_list_links_the_review_to_its_outcome_for_a_chair_and_scheduling_one_otherwise(
-        client, review):  # noqa: F811
+def test_the_task_list_links_the_review_to_its_outcome_for_a_chair_and_scheduling_one_otherwise(client, review):  # noqa: F811
     html = as_chair(client).get("/cases/case-1").get_data(as_text=True)
     assert 'href="/conferences/conf-2/review-outcome"' in task(html, "Review child protection conferences")
     assert 'href="/conferences/conf-2/review-outcome"' in task(html, "Ending or step-down")
@@ -159,12 +241,15 @@ def test_the_task_list_links_the_review_to_its_outcome_for_a_chair_and_schedulin
 
 
 def test_an_ended_plan_shows_why_when_and_by_whom_and_links_the_step_down(client, review):  # noqa: F811
-    review.routes.update({
-        ("GET", "/v1/cases/case-1"): (200, ENDED_CASE), ("GET", "/v1/plans/plan-1"): (200, ENDED_PLAN),
-        ("GET", "/v1/conferences/conf-2"): (200, HELD_REVIEW),
-        ("GET", "/v1/staff/demo-chair-1"): (200, {"user": "demo-chair-1", "name": "Morgan Ellis"}),
-        ("GET", "/v1/cases/case-1/child-in-need-plans"): (200, []),
-    })
+    review.routes.update(
+        {
+            ("GET", "/v1/cases/case-1"): (200, ENDED_CASE),
+            ("GET", "/v1/plans/plan-1"): (200, ENDED_PLAN),
+            ("GET", "/v1/conferences/conf-2"): (200, HELD_REVIEW),
+            ("GET", "/v1/staff/demo-chair-1"): (200, {"user": "demo-chair-1", "name": "Morgan Ellis"}),
+            ("GET", "/v1/cases/case-1/child-in-need-plans"): (200, []),
+        }
+    )
     html = client.get("/cases/case-1").get_data(as_text=True)
     assert "has ended" in html and "20 April 2026" in html and "Home conditions are good now." in html
     assert "Morgan Ellis, at the review child protection conference" in html and "demo-chair-1" not in html
@@ -173,16 +258,26 @@ def test_an_ended_plan_shows_why_when_and_by_whom_and_links_the_step_down(client
 
 
 def test_a_child_in_need_plan_made_shows_on_the_case_page(client, review):  # noqa: F811
-    cin = {"id": "cin-1", "case_id": "case-1", "key_worker": {"name": "Sam Okafor", "phone": "020 7946 0000"},
-           "needs": "Support at home.", "services": ["Family support", "Early help"], "review_on": "2026-07-20",
-           "created_on": "2026-04-21", "created_by": "demo-sw-1"}
-    review.routes.update({
-        ("GET", "/v1/cases/case-1"): (200, ENDED_CASE), ("GET", "/v1/plans/plan-1"): (200, ENDED_PLAN),
-        ("GET", "/v1/conferences/conf-2"): (200, HELD_REVIEW),
-        ("GET", "/v1/staff/demo-chair-1"): (200, {"user": "demo-chair-1", "name": "Morgan Ellis"}),
-        ("GET", "/v1/staff/demo-sw-1"): (200, {"user": "demo-sw-1", "name": "Sam Okafor"}),
-        ("GET", "/v1/cases/case-1/child-in-need-plans"): (200, [cin]),
-    })
+    cin = {
+        "id": "cin-1",
+        "case_id": "case-1",
+        "key_worker": {"name": "Sam Okafor", "phone": "020 7946 0000"},
+        "needs": "Support at home.",
+        "services": ["Family support", "Early help"],
+        "review_on": "2026-07-20",
+        "created_on": "2026-04-21",
+        "created_by": "demo-sw-1",
+    }
+    review.routes.update(
+        {
+            ("GET", "/v1/cases/case-1"): (200, ENDED_CASE),
+            ("GET", "/v1/plans/plan-1"): (200, ENDED_PLAN),
+            ("GET", "/v1/conferences/conf-2"): (200, HELD_REVIEW),
+            ("GET", "/v1/staff/demo-chair-1"): (200, {"user": "demo-chair-1", "name": "Morgan Ellis"}),
+            ("GET", "/v1/staff/demo-sw-1"): (200, {"user": "demo-sw-1", "name": "Sam Okafor"}),
+            ("GET", "/v1/cases/case-1/child-in-need-plans"): (200, [cin]),
+        }
+    )
     html = client.get("/cases/case-1").get_data(as_text=True)
     assert "Support at home." in html and "Family support<br>Early help" in html and "20 July 2026" in html
     assert "21 April 2026, by Sam Okafor" in html
@@ -192,35 +287,57 @@ def test_a_child_in_need_plan_made_shows_on_the_case_page(client, review):  # no
 
 # --- the child in need plan's form ---
 
+
 def test_the_child_in_need_plan_is_sent_with_its_key(client, review):  # noqa: F811
     review.routes[("GET", "/v1/cases/case-1")] = (200, ENDED_CASE)
     review.routes[("POST", "/v1/cases/case-1/child-in-need-plans")] = (201, {"id": "cin-1"})
-    resp = post_form(client, "/cases/case-1/child-in-need-plan", {
-        "key_worker": "Sam Okafor", "key_worker_phone": "020 7946 0000", "needs": "Support at home.",
-        "services_given": "Family support\n\nEarly help\n", "created_on": ["21", "4", "2026"],
-        "review_on": ["20", "7", "2026"]})
+    resp = post_form(
+        client,
+        "/cases/case-1/child-in-need-plan",
+        {
+            "key_worker": "Sam Okafor",
+            "key_worker_phone": "020 7946 0000",
+            "needs": "Support at home.",
+            "services_given": "Family support\n\nEarly help\n",
+            "created_on": ["21", "4", "2026"],
+            "review_on": ["20", "7", "2026"],
+        },
+    )
     assert resp.status_code == 302 and resp.headers["Location"] == "/cases/case-1#child-in-need"
     [sent] = review.sent("POST", "/v1/cases/case-1/child-in-need-plans")
-    assert sent["json"] == {"key_worker": {"name": "Sam Okafor", "phone": "020 7946 0000"},
-                            "needs": "Support at home.", "services": ["Family support", "Early help"],
-                            "review_on": "2026-07-20", "created_on": "2026-04-21"}
+    assert sent["json"] == {
+        "key_worker": {"name": "Sam Okafor", "phone": "020 7946 0000"},
+        "needs": "Support at home.",
+        "services": ["Family support", "Early help"],
+        "review_on": "2026-07-20",
+        "created_on": "2026-04-21",
+    }
     assert len(sent["headers"]["Idempotency-Key"]) == 32
 
 
 def test_the_child_in_need_plan_field_errors_and_refusal(client, review):  # noqa: F811
-    resp = post_form(client, "/cases/case-1/child-in-need-plan", {"key_worker": "", "needs": "",
-                                                                  "review_on": ["", "", ""]})
+    resp = post_form(
+        client, "/cases/case-1/child-in-need-plan", {"key_worker": "", "needs": "", "review_on": ["", "", ""]}
+    )
     links = summary_links(resp.get_data(as_text=True))
     assert resp.status_code == 400 and list(links) == ["#key_worker", "#needs", "#review_on-day"]
-    review.routes[("POST", "/v1/cases/case-1/child-in-need-plans")] = (422, {"code": 422, "message": "invalid",
-                                                                            "errors": {"json": {"review_on": [
-                                                                                "must be after the plan is made"]}}})
+    review.routes[("POST", "/v1/cases/case-1/child-in-need-plans")] = (
+        422,
+        {"code": 422, "message": "invalid", "errors": {"json": {"review_on": ["must be after the plan is made"]}}},
+    )
     data = {"key_worker": "Sam Okafor", "needs": "Support.", "review_on": ["20", "4", "2026"]}
     links = summary_links(post_form(client, "/cases/case-1/child-in-need-plan", data).get_data(as_text=True))
     assert links == {"#review_on-day": "Must be after the plan is made"}
-    review.routes[("POST", "/v1/cases/case-1/child-in-need-plans")] = (409, {"code": 409, "message": (
-        "the case is on_plan: a child in need plan follows a step-down (no conference needed, no plan, or a plan "
-        "ended)")})
+    review.routes[("POST", "/v1/cases/case-1/child-in-need-plans")] = (
+        409,
+        {
+            "code": 409,
+            "message": (
+                "the case is on_plan: a child in need plan follows a step-down (no conference needed, no plan, or a plan "
+                "ended)"
+            ),
+        },
+    )
     resp = post_form(client, "/cases/case-1/child-in-need-plan", data)
     assert resp.status_code == 409 and "a child in need plan follows a step-down" in resp.get_data(as_text=True)
 
@@ -228,22 +345,65 @@ def test_the_child_in_need_plan_field_errors_and_refusal(client, review):  # noq
 # --- the chronology ---
 
 ENTRIES = [
-    {"type": "child_in_need_plan_created", "on": "2026-04-21", "by": {"user": "demo-sw-1", "name": "Sam Okafor"},
-     "case_id": "case-1", "conference_id": None, "plan_id": None, "detail": {"review_on": "2026-07-20"}},
-    {"type": "plan_ended", "on": "2026-04-20", "by": {"user": "demo-chair-1", "name": "Morgan Ellis"},
-     "case_id": "case-1", "conference_id": "conf-2", "plan_id": "plan-1",
-     "detail": {"reason": "Home conditions are good now.", "step_down": "child_in_need_plan"}},
-    {"type": "conference_held", "on": "2026-04-20", "by": {"user": "demo-chair-1", "name": "Morgan Ellis"},
-     "case_id": "case-1", "conference_id": "conf-2", "plan_id": "plan-1", "detail": {"kind": "review",
-                                                                                   "decision": "end"}},
-    {"type": "conference_moved", "on": "2026-04-01", "by": {"user": "demo-tm-1", "name": "Priya Shah"},
-     "case_id": "case-1", "conference_id": "conf-2", "plan_id": None,
-     "detail": {"kind": "review", "moved_from": "2026-04-15", "moved_to": "2026-04-20", "reason": "The chair is ill"}},
-    {"type": "report_countersigned", "on": "2026-04-10", "by": {"user": "demo-tm-1", "name": "Priya Shah"},
-     "case_id": "case-1", "conference_id": "conf-2", "plan_id": "plan-1",
-     "detail": {"report_kind": "review_conference"}},
-    {"type": "case_opened", "on": "2026-01-05", "by": None, "case_id": "case-1", "conference_id": None,
-     "plan_id": None, "detail": {}},
+    {
+        "type": "child_in_need_plan_created",
+        "on": "2026-04-21",
+        "by": {"user": "demo-sw-1", "name": "Sam Okafor"},
+        "case_id": "case-1",
+        "conference_id": None,
+        "plan_id": None,
+        "detail": {"review_on": "2026-07-20"},
+    },
+    {
+        "type": "plan_ended",
+        "on": "2026-04-20",
+        "by": {"user": "demo-chair-1", "name": "Morgan Ellis"},
+        "case_id": "case-1",
+        "conference_id": "conf-2",
+        "plan_id": "plan-1",
+        "detail": {"reason": "Home conditions are good now.", "step_down": "child_in_need_plan"},
+    },
+    {
+        "type": "conference_held",
+        "on": "2026-04-20",
+        "by": {"user": "demo-chair-1", "name": "Morgan Ellis"},
+        "case_id": "case-1",
+        "conference_id": "conf-2",
+        "plan_id": "plan-1",
+        "detail": {"kind": "review", "decision": "end"},
+    },
+    {
+        "type": "conference_moved",
+        "on": "2026-04-01",
+        "by": {"user": "demo-tm-1", "name": "Priya Shah"},
+        "case_id": "case-1",
+        "conference_id": "conf-2",
+        "plan_id": None,
+        "detail": {
+            "kind": "review",
+            "moved_from": "2026-04-15",
+            "moved_to": "2026-04-20",
+            "reason": "The chair is ill",
+        },
+    },
+    {
+        "type": "report_countersigned",
+        "on": "2026-04-10",
+        "by": {"user": "demo-tm-1", "name": "Priya Shah"},
+        "case_id": "case-1",
+        "conference_id": "conf-2",
+        "plan_id": "plan-1",
+        "detail": {"report_kind": "review_conference"},
+    },
+    {
+        "type": "case_opened",
+        "on": "2026-01-05",
+        "by": None,
+        "case_id": "case-1",
+        "conference_id": None,
+        "plan_id": None,
+        "detail": {},
+    },
 ]
 
 
@@ -252,15 +412,23 @@ def test_the_chronology_in_plain_words_with_names_never_ids(client, review):  # 
     resp = client.get("/children/child-1/chronology")
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200, html
-    rows = [re.sub(r"<[^>]+>|\s+", " ", r).split() for r in re.findall(r"<tr class=\"govuk-table__row\">(.*?)</tr>",
-                                                                       html, re.S)[1:]]
+    rows = [
+        re.sub(r"<[^>]+>|\s+", " ", r).split()
+        for r in re.findall(r"<tr class=\"govuk-table__row\">(.*?)</tr>", html, re.S)[1:]
+    ]
     said = [" ".join(r) for r in rows]
     assert said[0] == "21 April 2026 Child in need plan made, to be reviewed on 20 July 2026 Sam Okafor"
-    assert said[1] == ("20 April 2026 Child protection plan ended: the child steps down to a child in need plan. "
-                       "Reason: Home conditions are good now. Morgan Ellis")
-    assert said[2] == "20 April 2026 Review child protection conference held: the child protection plan ends Morgan Ellis"
-    assert said[3] == ("1 April 2026 Review child protection conference moved from 15 April 2026 to 20 April 2026. "
-                       "Reason: The chair is ill Priya Shah")
+    assert said[1] == (
+        "20 April 2026 Child protection plan ended: the child steps down to a child in need plan. "
+        "Reason: Home conditions are good now. Morgan Ellis"
+    )
+    assert (
+        said[2] == "20 April 2026 Review child protection conference held: the child protection plan ends Morgan Ellis"
+    )
+    assert said[3] == (
+        "1 April 2026 Review child protection conference moved from 15 April 2026 to 20 April 2026. "
+        "Reason: The chair is ill Priya Shah"
+    )
     assert said[4] == "10 April 2026 Report to the review child protection conference countersigned Priya Shah"
     assert said[5] == "5 January 2026 Case opened Not recorded"
     assert "demo-" not in re.sub(r'href="[^"]*"', "", html)  # names, never ids

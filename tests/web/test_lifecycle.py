@@ -2,6 +2,7 @@
 the services played on loopback: each form's request to the plans service,
 its Idempotency-Key and If-Match, a 422's field errors on the form's fields
 and in the error summary, a 409's reason, a 412's page."""
+
 from __future__ import annotations
 
 import html as htmllib
@@ -15,30 +16,58 @@ from cpp_web.app import create_app
 from tests.web.test_web_app import csrf_of, sign_in
 
 
-CHILD = {"id": "child-1", "given_names": "Rosa", "family_name": "Fictional", "date_of_birth": "2019-03-27",
-         "gender": "Girl", "ethnicity": "White British", "first_language": "English", "interpreter_needed": False,
-         "address": {"lines": ["1 Made Up Road", "Bromley"], "postcode": "BR1 1AA"},
-         "identifiers": [{"scheme": "nhs_number", "value": "4857773456"}],
-         "people_with_parental_responsibility": [{"name": "Ana Fictional", "relationship": "mother"}]}
-CASE = {"id": "case-1", "child_id": "child-1", "status": "enquiries", "opened_at": "2026-01-05T10:00:00+00:00",
-        "strategy_discussions": [], "enquiry_outcome": None, "conferences": [], "plan_id": None,
-        "social_worker": {"user": "demo-sw-1", "name": "Sam Okafor"}, "team_manager": None, "team": "Area North"}
-CONFERENCE = {"id": "conf-1", "case_id": "case-1", "child_id": "child-1", "kind": "initial", "status": "scheduled",
-              "scheduled_for": "2026-02-10", "chair": {"user": "demo-chair-1", "name": "Morgan Ellis"},
-              "reschedules": [], "version": 2}
+CHILD = {
+    "id": "child-1",
+    "given_names": "Rosa",
+    "family_name": "Fictional",
+    "date_of_birth": "2019-03-27",
+    "gender": "Girl",
+    "ethnicity": "White British",
+    "first_language": "English",
+    "interpreter_needed": False,
+    "address": {"lines": ["1 Made Up Road", "Bromley"], "postcode": "BR1 1AA"},
+    "identifiers": [{"scheme": "nhs_number", "value": "4857773456"}],
+    "people_with_parental_responsibility": [{"name": "Ana Fictional", "relationship": "mother"}],
+}
+CASE = {
+    "id": "case-1",
+    "child_id": "child-1",
+    "status": "enquiries",
+    "opened_at": "2026-01-05T10:00:00+00:00",
+    "strategy_discussions": [],
+    "enquiry_outcome": None,
+    "conferences": [],
+    "plan_id": None,
+    "social_worker": {"user": "demo-sw-1", "name": "Sam Okafor"},
+    "team_manager": None,
+    "team": "Area North",
+}
+CONFERENCE = {
+    "id": "conf-1",
+    "case_id": "case-1",
+    "child_id": "child-1",
+    "kind": "initial",
+    "status": "scheduled",
+    "scheduled_for": "2026-02-10",
+    "chair": {"user": "demo-chair-1", "name": "Morgan Ellis"},
+    "reschedules": [],
+    "version": 2,
+}
 
 
 @pytest.fixture
 def plans(fakes):
     plans = fakes["plans"]
     plans.fakes = fakes
-    plans.routes.update({
-        ("GET", "/v1/children/child-1"): (200, CHILD, {"ETag": '"1"'}),
-        ("GET", "/v1/cases/case-1"): (200, CASE),
-        ("GET", "/v1/cases"): (200, {"items": [], "total": 0}),
-        ("GET", "/v1/conferences/conf-1"): (200, CONFERENCE, {"ETag": '"2"'}),
-        ("GET", "/v1/staff"): (200, {"items": [{"user": "demo-chair-1", "name": "Morgan Ellis", "role": "chair"}]}),
-    })
+    plans.routes.update(
+        {
+            ("GET", "/v1/children/child-1"): (200, CHILD, {"ETag": '"1"'}),
+            ("GET", "/v1/cases/case-1"): (200, CASE),
+            ("GET", "/v1/cases"): (200, {"items": [], "total": 0}),
+            ("GET", "/v1/conferences/conf-1"): (200, CONFERENCE, {"ETag": '"2"'}),
+            ("GET", "/v1/staff"): (200, {"items": [{"user": "demo-chair-1", "name": "Morgan Ellis", "role": "chair"}]}),
+        }
+    )
     fakes["scheduler"].routes[("GET", "/v1/deadlines")] = (200, {"items": []})
     return plans
 
@@ -70,17 +99,19 @@ def post_form(client, path: str, data: dict):
 
 def summary_links(html: str) -> dict[str, str]:
     block = re.search(r'govuk-error-summary__list">(.*?)</ul>', html, re.S).group(1)
-    return {href: re.sub(r"\s+", " ", text).strip()
-            for href, text in re.findall(r'<a href="([^"]+)">(.*?)</a>', block, re.S)}
+    return {
+        href: re.sub(r"\s+", " ", text).strip()
+        for href, text in re.findall(r'<a href="([^"]+)">(.*?)</a>', block, re.S)
+    }
 
 
 # --- find and register a child ---
 
+
 def test_find_a_child_by_full_name_and_date_of_birth(client, plans):
     other = {**CHILD, "id": "child-2", "given_names": "Tom", "date_of_birth": "2018-01-01"}
     plans.routes[("GET", "/v1/children")] = (200, {"items": [CHILD, other], "total": 2})
-    resp = client.get("/children?name=Rosa+Fictional&date_of_birth=27&date_of_birth=3&date_of_birth=2019"
-                      "&nhs_number=")
+    resp = client.get("/children?name=Rosa+Fictional&date_of_birth=27&date_of_birth=3&date_of_birth=2019&nhs_number=")
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200, html
     assert "1 child found" in html and 'href="/children/child-1"' in html and "child-2" not in html
@@ -106,8 +137,10 @@ def test_a_date_that_is_not_real_is_not_searched(client, plans):
 
 
 def test_an_nhs_number_the_service_refuses_is_shown_on_its_field(client, plans):
-    plans.routes[("GET", "/v1/children")] = (422, {"code": 422, "message": "invalid",
-                                                   "errors": {"query": {"nhs_number": ["not a valid NHS number"]}}})
+    plans.routes[("GET", "/v1/children")] = (
+        422,
+        {"code": 422, "message": "invalid", "errors": {"query": {"nhs_number": ["not a valid NHS number"]}}},
+    )
     html = client.get("/children?nhs_number=123").get_data(as_text=True)
     assert summary_links(html) == {"#nhs_number": "Not a valid NHS number"}
     assert "govuk-input--error" in html
@@ -115,18 +148,36 @@ def test_an_nhs_number_the_service_refuses_is_shown_on_its_field(client, plans):
 
 def test_register_a_child_sends_the_form_with_its_key(client, plans):
     plans.routes[("POST", "/v1/children")] = (201, {**CHILD, "id": "child-9"})
-    resp = post_form(client, "/children/new", {
-        "given_names": "Rosa", "family_name": "Fictional", "date_of_birth": ["27", "3", "2019"],
-        "nhs_number": "485 777 3456", "gender": "Girl", "ethnicity": "White British", "first_language": "English",
-        "interpreter_needed": "no", "address_line_1": "1 Made Up Road", "address_town": "Bromley",
-        "postcode": "br1 1aa"})
+    resp = post_form(
+        client,
+        "/children/new",
+        {
+            "given_names": "Rosa",
+            "family_name": "Fictional",
+            "date_of_birth": ["27", "3", "2019"],
+            "nhs_number": "485 777 3456",
+            "gender": "Girl",
+            "ethnicity": "White British",
+            "first_language": "English",
+            "interpreter_needed": "no",
+            "address_line_1": "1 Made Up Road",
+            "address_town": "Bromley",
+            "postcode": "br1 1aa",
+        },
+    )
     assert resp.status_code == 302 and resp.headers["Location"] == "/children/child-9"
     [sent] = plans.sent("POST", "/v1/children")
     assert sent["json"] == {
-        "given_names": "Rosa", "family_name": "Fictional", "date_of_birth": "2019-03-27", "gender": "Girl",
-        "ethnicity": "White British", "first_language": "English", "interpreter_needed": False,
+        "given_names": "Rosa",
+        "family_name": "Fictional",
+        "date_of_birth": "2019-03-27",
+        "gender": "Girl",
+        "ethnicity": "White British",
+        "first_language": "English",
+        "interpreter_needed": False,
         "address": {"lines": ["1 Made Up Road", "Bromley"], "postcode": "br1 1aa"},
-        "identifiers": [{"scheme": "nhs_number", "value": "485 777 3456"}]}
+        "identifiers": [{"scheme": "nhs_number", "value": "485 777 3456"}],
+    }
     assert len(sent["headers"]["Idempotency-Key"]) == 32
 
 
@@ -143,14 +194,37 @@ def test_register_a_child_missing_answers_and_a_date_that_is_not_real(client, pl
 
 
 def test_register_a_child_the_services_field_errors_go_on_the_fields(client, plans):
-    plans.routes[("POST", "/v1/children")] = (422, {"code": 422, "message": "invalid", "errors": {"json": {
-        "identifiers": {"0": {"value": ["not a valid NHS number: the check digit is wrong"]}},
-        "address": {"postcode": ["Not a valid UK postcode (for example SE1 7PB)."]},
-        "date_of_birth": ["Must not be in the future."], "something_else": ["Unknown field."]}}})
-    resp = post_form(client, "/children/new", {
-        "given_names": "Rosa", "family_name": "Fictional", "date_of_birth": ["27", "3", "2030"],
-        "nhs_number": "1234567890", "gender": "Girl", "ethnicity": "White British", "first_language": "English",
-        "interpreter_needed": "no", "address_line_1": "1 Made Up Road", "postcode": "nowhere"})
+    plans.routes[("POST", "/v1/children")] = (
+        422,
+        {
+            "code": 422,
+            "message": "invalid",
+            "errors": {
+                "json": {
+                    "identifiers": {"0": {"value": ["not a valid NHS number: the check digit is wrong"]}},
+                    "address": {"postcode": ["Not a valid UK postcode (for example SE1 7PB)."]},
+                    "date_of_birth": ["Must not be in the future."],
+                    "something_else": ["Unknown field."],
+                }
+            },
+        },
+    )
+    resp = post_form(
+        client,
+        "/children/new",
+        {
+            "given_names": "Rosa",
+            "family_name": "Fictional",
+            "date_of_birth": ["27", "3", "2030"],
+            "nhs_number": "1234567890",
+            "gender": "Girl",
+            "ethnicity": "White British",
+            "first_language": "English",
+            "interpreter_needed": "no",
+            "address_line_1": "1 Made Up Road",
+            "postcode": "nowhere",
+        },
+    )
     html = resp.get_data(as_text=True)
     assert resp.status_code == 400
     links = summary_links(html)
@@ -162,12 +236,29 @@ def test_register_a_child_the_services_field_errors_go_on_the_fields(client, pla
 
 
 def test_an_nhs_number_already_registered_links_to_that_child(client, plans):
-    plans.routes[("POST", "/v1/children")] = (409, {"code": 409, "message": "a child with this NHS number is already "
-                                                    "registered: child-1", "errors": {"existing_child_id": "child-1"}})
-    resp = post_form(client, "/children/new", {
-        "given_names": "Rosa", "family_name": "Fictional", "date_of_birth": ["27", "3", "2019"],
-        "nhs_number": "4857773456", "gender": "Girl", "ethnicity": "x", "first_language": "English",
-        "interpreter_needed": "no", "address_line_1": "1 Made Up Road"})
+    plans.routes[("POST", "/v1/children")] = (
+        409,
+        {
+            "code": 409,
+            "message": "a child with this NHS number is already registered: child-1",
+            "errors": {"existing_child_id": "child-1"},
+        },
+    )
+    resp = post_form(
+        client,
+        "/children/new",
+        {
+            "given_names": "Rosa",
+            "family_name": "Fictional",
+            "date_of_birth": ["27", "3", "2019"],
+            "nhs_number": "4857773456",
+            "gender": "Girl",
+            "ethnicity": "x",
+            "first_language": "English",
+            "interpreter_needed": "no",
+            "address_line_1": "1 Made Up Road",
+        },
+    )
     html = resp.get_data(as_text=True)
     assert summary_links(html) == {"#nhs_number": "A child with this NHS number is already registered"}
     assert 'href="/children/child-1"' in html and "registered: child-1" not in html  # no id in the words
@@ -175,12 +266,13 @@ def test_an_nhs_number_already_registered_links_to_that_child(client, plans):
 
 # --- the child's record ---
 
+
 def test_the_childs_record_shows_details_identifiers_people_and_cases(client, plans):
     plans.routes[("GET", "/v1/cases")] = (200, {"items": [{**CASE, "key_worker": None}], "total": 1})
     resp = client.get("/children/child-1")
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200, html
-    assert "<h1 class=\"govuk-heading-l\">Rosa Fictional</h1>" in html and "27 March 2019" in html
+    assert '<h1 class="govuk-heading-l">Rosa Fictional</h1>' in html and "27 March 2019" in html
     assert "NHS number" in html and "4857773456" in html and "Ana Fictional" in html and "mother" in html
     assert 'href="/cases/case-1"' in html and "Opened 5 January 2026" in html and "Section 47 enquiries" in html
     assert plans.sent("GET", "/v1/cases")[-1]["query"]["child_id"] == ["child-1"]
@@ -189,15 +281,32 @@ def test_the_childs_record_shows_details_identifiers_people_and_cases(client, pl
 
 
 def test_the_childs_record_shows_the_plan_in_force(client, plans):
-    plans.routes[("GET", "/v1/cases")] = (200, {"items": [
-        {**CASE, "id": "case-0", "status": "plan_ended", "plan_id": "plan-0"},
-        {**CASE, "status": "on_plan", "plan_id": "plan-1"}], "total": 2})
-    plans.routes[("GET", "/v1/plans/plan-1")] = (200, {
-        "id": "plan-1", "status": "active", "plan_version": 3, "created_on": "2026-02-10",
-        "content": {"key_worker": {"user": "demo-sw-1", "name": "Sam Okafor"}, "categories": ["neglect", "emotional_abuse"],
-                    "review_arrangements": {"next_review_date": "2026-05-10"}}})
+    plans.routes[("GET", "/v1/cases")] = (
+        200,
+        {
+            "items": [
+                {**CASE, "id": "case-0", "status": "plan_ended", "plan_id": "plan-0"},
+                {**CASE, "status": "on_plan", "plan_id": "plan-1"},
+            ],
+            "total": 2,
+        },
+    )
+    plans.routes[("GET", "/v1/plans/plan-1")] = (
+        200,
+        {
+            "id": "plan-1",
+            "status": "active",
+            "plan_version": 3,
+            "created_on": "2026-02-10",
+            "content": {
+                "key_worker": {"user": "demo-sw-1", "name": "Sam Okafor"},
+                "categories": ["neglect", "emotional_abuse"],
+                "review_arrangements": {"next_review_date": "2026-05-10"},
+            },
+        },
+    )
     html = client.get("/children/child-1").get_data(as_text=True)
-    plan = html[html.index('id="plan"'):html.index('id="cases"')]
+    plan = html[html.index('id="plan"') : html.index('id="cases"')]
     assert 'href="/plans/plan-1"' in plan and "Version 3: Active" in plan and "10 February 2026" in plan
     assert "Sam Okafor" in plan and "Neglect, Emotional abuse" in plan and "10 May 2026" in plan
     assert not plans.sent("GET", "/v1/plans/plan-0")  # an ended plan is not in force
@@ -215,20 +324,30 @@ def test_open_a_case(client, plans):
 
 # --- the case's steps ---
 
+
 def test_the_task_list_links_each_step_the_stage_allows(client, plans):
     html = client.get("/cases/case-1").get_data(as_text=True)
     assert 'href="/cases/case-1/strategy-discussion"' in html and "/enquiry-outcome" not in html
-    plans.routes[("GET", "/v1/cases/case-1")] = (200, {**CASE, "status": "conference_pending",
-                                                       "strategy_discussions": [{"held_on": "2026-01-06"}],
-                                                       "enquiry_outcome": {"conference_required": True}})
+    plans.routes[("GET", "/v1/cases/case-1")] = (
+        200,
+        {
+            **CASE,
+            "status": "conference_pending",
+            "strategy_discussions": [{"held_on": "2026-01-06"}],
+            "enquiry_outcome": {"conference_required": True},
+        },
+    )
     html = client.get("/cases/case-1").get_data(as_text=True)
     assert 'href="/cases/case-1/conferences/new?kind=initial"' in html and "/strategy-discussion" not in html
 
 
 def test_a_strategy_discussion_is_recorded(client, plans):
     plans.routes[("POST", "/v1/cases/case-1/strategy-discussions")] = (201, {"id": "sd-1"})
-    resp = post_form(client, "/cases/case-1/strategy-discussion", {
-        "held_on": ["6", "1", "2026"], "initiated_enquiries": "yes", "notes": "Police and health present."})
+    resp = post_form(
+        client,
+        "/cases/case-1/strategy-discussion",
+        {"held_on": ["6", "1", "2026"], "initiated_enquiries": "yes", "notes": "Police and health present."},
+    )
     assert resp.status_code == 302 and resp.headers["Location"] == "/cases/case-1"
     [sent] = plans.sent("POST", "/v1/cases/case-1/strategy-discussions")
     assert sent["json"] == {"held_on": "2026-01-06", "initiated_enquiries": True, "notes": "Police and health present."}
@@ -237,10 +356,13 @@ def test_a_strategy_discussion_is_recorded(client, plans):
 
 
 def test_a_step_the_stage_does_not_allow_shows_the_services_reason(client, plans):
-    plans.routes[("POST", "/v1/cases/case-1/enquiry-outcome")] = (409, {
-        "code": 409, "message": "record the strategy discussion that started the enquiries first"})
-    resp = post_form(client, "/cases/case-1/enquiry-outcome", {
-        "completed_on": ["20", "1", "2026"], "conference_required": "yes"})
+    plans.routes[("POST", "/v1/cases/case-1/enquiry-outcome")] = (
+        409,
+        {"code": 409, "message": "record the strategy discussion that started the enquiries first"},
+    )
+    resp = post_form(
+        client, "/cases/case-1/enquiry-outcome", {"completed_on": ["20", "1", "2026"], "conference_required": "yes"}
+    )
     html = resp.get_data(as_text=True)
     assert resp.status_code == 409
     assert "Record the strategy discussion that started the enquiries first." in html
@@ -248,10 +370,17 @@ def test_a_step_the_stage_does_not_allow_shows_the_services_reason(client, plans
 
 
 def test_a_422_on_a_step_links_to_the_date(client, plans):
-    plans.routes[("POST", "/v1/cases/case-1/enquiry-outcome")] = (422, {"code": 422, "message": "invalid", "errors": {
-        "json": {"completed_on": ["is before the strategy discussion of 2026-01-06"]}}})
-    html = post_form(client, "/cases/case-1/enquiry-outcome", {
-        "completed_on": ["2", "1", "2026"], "conference_required": "no"}).get_data(as_text=True)
+    plans.routes[("POST", "/v1/cases/case-1/enquiry-outcome")] = (
+        422,
+        {
+            "code": 422,
+            "message": "invalid",
+            "errors": {"json": {"completed_on": ["is before the strategy discussion of 2026-01-06"]}},
+        },
+    )
+    html = post_form(
+        client, "/cases/case-1/enquiry-outcome", {"completed_on": ["2", "1", "2026"], "conference_required": "no"}
+    ).get_data(as_text=True)
     assert summary_links(html) == {"#completed_on-day": "Is before the strategy discussion of 2026-01-06"}
 
 
@@ -259,20 +388,27 @@ def test_schedule_a_conference_with_a_chair_from_the_directory(client, plans):
     plans.routes[("POST", "/v1/cases/case-1/conferences")] = (201, CONFERENCE)
     page = client.get("/cases/case-1/conferences/new?kind=initial").get_data(as_text=True)
     assert "Morgan Ellis" in page and plans.sent("GET", "/v1/staff")[-1]["query"]["role"] == ["chair"]
-    resp = post_form(client, "/cases/case-1/conferences/new", {
-        "kind": "initial", "scheduled_for": ["10", "2", "2026"], "chair": "demo-chair-1"})
+    resp = post_form(
+        client,
+        "/cases/case-1/conferences/new",
+        {"kind": "initial", "scheduled_for": ["10", "2", "2026"], "chair": "demo-chair-1"},
+    )
     assert resp.status_code == 302
     [sent] = plans.sent("POST", "/v1/cases/case-1/conferences")
     assert sent["json"] == {"kind": "initial", "scheduled_for": "2026-02-10", "chair": "demo-chair-1"}
-    bad = post_form(client, "/cases/case-1/conferences/new", {
-        "kind": "initial", "scheduled_for": ["10", "2", "2026"], "chair": "someone-else"})
+    bad = post_form(
+        client,
+        "/cases/case-1/conferences/new",
+        {"kind": "initial", "scheduled_for": ["10", "2", "2026"], "chair": "someone-else"},
+    )
     assert bad.status_code == 400 and "#chair" in summary_links(bad.get_data(as_text=True))
 
 
 def test_move_a_conference_sends_the_etag_read_when_the_form_was_opened(client, plans):
     plans.routes[("PATCH", "/v1/conferences/conf-1")] = (200, CONFERENCE, {"ETag": '"3"'})
-    resp = post_form(client, "/conferences/conf-1/move", {"scheduled_for": ["12", "2", "2026"],
-                                                          "reason": "The chair is ill."})
+    resp = post_form(
+        client, "/conferences/conf-1/move", {"scheduled_for": ["12", "2", "2026"], "reason": "The chair is ill."}
+    )
     assert resp.status_code == 302 and resp.headers["Location"] == "/conferences/conf-1"
     [sent] = plans.sent("PATCH", "/v1/conferences/conf-1")
     assert sent["headers"]["If-Match"] == '"2"'
@@ -300,50 +436,108 @@ def test_cancel_a_conference_needs_the_reason(client, plans):
 def chair(client, plans):
     client.get("/sign-out")
     sign_in(client, "demo-chair-1")
-    plans.routes[("GET", "/v1/staff")] = (200, {"items": [
-        {"user": "demo-sw-1", "name": "Sam Okafor", "role": "social_worker"}]})
+    plans.routes[("GET", "/v1/staff")] = (
+        200,
+        {"items": [{"user": "demo-sw-1", "name": "Sam Okafor", "role": "social_worker"}]},
+    )
     return client
 
 
 def test_each_group_of_inputs_has_its_legend(chair, plans):
     html = chair.get("/conferences/conf-1/outcome").get_data(as_text=True)
     legends = [re.sub(r"\s+", " ", t).strip() for t in re.findall(r"<legend[^>]*>(.*?)</legend>", html, re.S)]
-    for question in ("When was the conference held?", "Does the child need a child protection plan?",
-                     "Categories of harm", "Core group member 1", "Date of the first core group meeting"):
+    for question in (
+        "When was the conference held?",
+        "Does the child need a child protection plan?",
+        "Categories of harm",
+        "Core group member 1",
+        "Date of the first core group meeting",
+    ):
         assert any(question in legend for legend in legends), (question, legends)
 
 
 def test_record_an_initial_conference_with_the_outline_plan(chair, plans):
     plans.routes[("POST", "/v1/conferences/conf-1/outcome")] = (200, {"plan": {"id": "plan-1"}})
-    resp = post_form(chair, "/conferences/conf-1/outcome", {
-        "held_on": ["10", "2", "2026"], "plan_required": "yes", "key_worker": "demo-sw-1",
-        "categories": ["neglect", "emotional_abuse"],
-        "core_group-0-name": "Sam Okafor", "core_group-0-role": "social worker", "core_group-0-agency": "Council",
-        "core_group-0-email": "sam.okafor@council.example",
-        "core_group-1-name": "Ana Fictional", "core_group-1-role": "mother", "core_group-1-is_family_member": "y",
-        "first_core_group_on": ["20", "2", "2026"], "concerns": "Neglect of basic care.",
-        "attendees-0-name": "Dr Hana Example", "attendees-0-role": "GP", "attendees-0-agency": "Health",
-        "attendees-1-name": "Ana Fictional", "attendees-1-role": "mother"})
+    resp = post_form(
+        chair,
+        "/conferences/conf-1/outcome",
+        {
+            "held_on": ["10", "2", "2026"],
+            "plan_required": "yes",
+            "key_worker": "demo-sw-1",
+            "categories": ["neglect", "emotional_abuse"],
+            "core_group-0-name": "Sam Okafor",
+            "core_group-0-role": "social worker",
+            "core_group-0-agency": "Council",
+            "core_group-0-email": "sam.okafor@council.example",
+            "core_group-1-name": "Ana Fictional",
+            "core_group-1-role": "mother",
+            "core_group-1-is_family_member": "y",
+            "first_core_group_on": ["20", "2", "2026"],
+            "concerns": "Neglect of basic care.",
+            "attendees-0-name": "Dr Hana Example",
+            "attendees-0-role": "GP",
+            "attendees-0-agency": "Health",
+            "attendees-1-name": "Ana Fictional",
+            "attendees-1-role": "mother",
+        },
+    )
     assert resp.status_code == 302, resp.get_data(as_text=True)
     [sent] = plans.sent("POST", "/v1/conferences/conf-1/outcome")
-    assert sent["json"] == {"held_on": "2026-02-10", "plan_required": True, "attendees": [
-        {"name": "Dr Hana Example", "role": "GP", "agency": "Health"}, {"name": "Ana Fictional", "role": "mother"}],
+    assert sent["json"] == {
+        "held_on": "2026-02-10",
+        "plan_required": True,
+        "attendees": [
+            {"name": "Dr Hana Example", "role": "GP", "agency": "Health"},
+            {"name": "Ana Fictional", "role": "mother"},
+        ],
         "outline_plan": {
-        "key_worker": {"user": "demo-sw-1"}, "categories": ["neglect", "emotional_abuse"],
-        "core_group": [{"name": "Sam Okafor", "role": "social worker", "agency": "Council",
-                        "email": "sam.okafor@council.example", "is_family_member": False},
-                       {"name": "Ana Fictional", "role": "mother", "is_family_member": True}],
-        "first_core_group_on": "2026-02-20", "concerns": "Neglect of basic care."}}
+            "key_worker": {"user": "demo-sw-1"},
+            "categories": ["neglect", "emotional_abuse"],
+            "core_group": [
+                {
+                    "name": "Sam Okafor",
+                    "role": "social worker",
+                    "agency": "Council",
+                    "email": "sam.okafor@council.example",
+                    "is_family_member": False,
+                },
+                {"name": "Ana Fictional", "role": "mother", "is_family_member": True},
+            ],
+            "first_core_group_on": "2026-02-20",
+            "concerns": "Neglect of basic care.",
+        },
+    }
     assert sent["headers"]["Idempotency-Key"]
 
 
 def test_the_outline_plans_errors_go_on_its_rows(chair, plans):
-    plans.routes[("POST", "/v1/conferences/conf-1/outcome")] = (422, {"code": 422, "message": "invalid", "errors": {
-        "json": {"outline_plan": {"core_group": {"0": {"agency": ["A professional member's agency is required."]}},
-                                  "categories": ["Shorter than minimum length 1."]}}}})
-    html = post_form(chair, "/conferences/conf-1/outcome", {
-        "held_on": ["10", "2", "2026"], "plan_required": "yes", "key_worker": "demo-sw-1",
-        "core_group-0-name": "Jo Nurse", "core_group-0-role": "health visitor"}).get_data(as_text=True)
+    plans.routes[("POST", "/v1/conferences/conf-1/outcome")] = (
+        422,
+        {
+            "code": 422,
+            "message": "invalid",
+            "errors": {
+                "json": {
+                    "outline_plan": {
+                        "core_group": {"0": {"agency": ["A professional member's agency is required."]}},
+                        "categories": ["Shorter than minimum length 1."],
+                    }
+                }
+            },
+        },
+    )
+    html = post_form(
+        chair,
+        "/conferences/conf-1/outcome",
+        {
+            "held_on": ["10", "2", "2026"],
+            "plan_required": "yes",
+            "key_worker": "demo-sw-1",
+            "core_group-0-name": "Jo Nurse",
+            "core_group-0-role": "health visitor",
+        },
+    ).get_data(as_text=True)
     links = summary_links(html)
     assert links["#core_group-0-agency"] == "A professional member&#39;s agency is required."
     assert links["#categories"] == "Shorter than minimum length 1."

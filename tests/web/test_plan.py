@@ -5,6 +5,7 @@ lost, and it saves on top of theirs), a service's field errors on the form's
 fields, every version and the difference of two, a core group meeting and a
 visit (with the form's Idempotency-Key), and documents streamed with the
 person's token, never in a URL."""
+
 from __future__ import annotations
 
 import html
@@ -24,32 +25,78 @@ PLAN_ID, CASE_ID, CHILD_ID = uuid.uuid4().hex, uuid.uuid4().hex, uuid.uuid4().he
 DOC_PDF, DOC_HTML = uuid.uuid4().hex, uuid.uuid4().hex
 
 CONTENT = {
-    "key_worker": {"user": "demo-sw-1", "name": "Sam Okafor", "role": "social worker", "team": "Area North",
-                   "phone": "020 7946 0000", "email": "sam.okafor@council.example"},
+    "key_worker": {
+        "user": "demo-sw-1",
+        "name": "Sam Okafor",
+        "role": "social worker",
+        "team": "Area North",
+        "phone": "020 7946 0000",
+        "email": "sam.okafor@council.example",
+    },
     "categories": ["neglect", "emotional_abuse"],
     "concerns": "Home conditions.\nMissed health appointments.",
-    "outcomes": [{"id": "safe-home", "description": "Rosa lives in a safe, clean home", "term": "short",
-                  "target_date": "2099-01-31", "how_progress_judged": "Home visits find the home safe"}],
-    "actions": [{"id": "clean", "what": "Clear the kitchen", "why": "Hygiene risk", "status": "in_progress",
-                 "who": {"name": "Alex Parent", "kind": "family_member", "relationship": "mother"},
-                 "by_when": "2099-01-15", "outcome_id": "safe-home"}],
-    "monitoring": [{"who": "Hana Visitor", "agency": "NHS", "what": "Sees Rosa at home", "contact_type": "home_visit",
-                    "frequency": {"every": 2, "unit": "weeks"}}],
+    "outcomes": [
+        {
+            "id": "safe-home",
+            "description": "Rosa lives in a safe, clean home",
+            "term": "short",
+            "target_date": "2099-01-31",
+            "how_progress_judged": "Home visits find the home safe",
+        }
+    ],
+    "actions": [
+        {
+            "id": "clean",
+            "what": "Clear the kitchen",
+            "why": "Hygiene risk",
+            "status": "in_progress",
+            "who": {"name": "Alex Parent", "kind": "family_member", "relationship": "mother"},
+            "by_when": "2099-01-15",
+            "outcome_id": "safe-home",
+        }
+    ],
+    "monitoring": [
+        {
+            "who": "Hana Visitor",
+            "agency": "NHS",
+            "what": "Sees Rosa at home",
+            "contact_type": "home_visit",
+            "frequency": {"every": 2, "unit": "weeks"},
+        }
+    ],
     "contingency_plan": {"plan": "A legal planning meeting is called", "triggers": ["Rosa is found alone at home"]},
     "core_group": [
-        {"name": "Hana Visitor", "role": "health visitor", "agency": "NHS", "phone": "020 7946 0101",
-         "is_family_member": False},
-        {"name": "Alex Parent", "role": "mother", "email": "alex.parent@home.example", "is_family_member": True}],
+        {
+            "name": "Hana Visitor",
+            "role": "health visitor",
+            "agency": "NHS",
+            "phone": "020 7946 0101",
+            "is_family_member": False,
+        },
+        {"name": "Alex Parent", "role": "mother", "email": "alex.parent@home.example", "is_family_member": True},
+    ],
     "childs_views": "Rosa likes her school.",
     "familys_views": "Alex wants help with the house.",
 }
-PLAN = {"id": PLAN_ID, "case_id": CASE_ID, "child_id": CHILD_ID, "status": "active", "plan_version": 2,
-        "agreed": {"by": "demo-sw-1", "on": "2026-03-02", "at": "core_group_meeting"}, "key_worker": "Sam Okafor",
-        "content": CONTENT, "version": 7, "created_on": "2026-02-20"}
-VERSION_1 = {"plan_id": PLAN_ID, "number": 1, "status": "outline",
-             "agreed": {"by": "demo-chair-1", "on": "2026-02-20", "at": "initial_conference"},
-             "content": {**CONTENT, "concerns": "Home conditions.", "childs_views": None,
-                         "contingency_plan": None}}
+PLAN = {
+    "id": PLAN_ID,
+    "case_id": CASE_ID,
+    "child_id": CHILD_ID,
+    "status": "active",
+    "plan_version": 2,
+    "agreed": {"by": "demo-sw-1", "on": "2026-03-02", "at": "core_group_meeting"},
+    "key_worker": "Sam Okafor",
+    "content": CONTENT,
+    "version": 7,
+    "created_on": "2026-02-20",
+}
+VERSION_1 = {
+    "plan_id": PLAN_ID,
+    "number": 1,
+    "status": "outline",
+    "agreed": {"by": "demo-chair-1", "on": "2026-02-20", "at": "initial_conference"},
+    "content": {**CONTENT, "concerns": "Home conditions.", "childs_views": None, "contingency_plan": None},
+}
 VERSION_2 = {"plan_id": PLAN_ID, "number": 2, "status": "active", "agreed": PLAN["agreed"], "content": CONTENT}
 
 
@@ -57,17 +104,21 @@ VERSION_2 = {"plan_id": PLAN_ID, "number": 2, "status": "active", "agreed": PLAN
 def fakes(fakes):
     started = fakes  # the four services played on loopback (conftest), with the plan's answers
     plans = started["plans"]
-    plans.routes.update({
-        ("GET", "/healthz"): (200, {"status": "ok"}),
-        ("GET", f"/v1/plans/{PLAN_ID}"): (200, PLAN, {"ETag": '"7"'}),
-        ("GET", f"/v1/children/{CHILD_ID}"): (200, {"id": CHILD_ID, "given_names": "Rosa",
-                                                    "family_name": "Fictional"}),
-        ("GET", "/v1/staff/demo-sw-1"): (200, {"user": "demo-sw-1", "name": "Sam Okafor"}),
-        ("GET", "/v1/staff/demo-chair-1"): (200, {"user": "demo-chair-1", "name": "Morgan Ellis"}),
-        ("GET", f"/v1/plans/{PLAN_ID}/versions"): (200, {"plan_id": PLAN_ID, "versions": [VERSION_1, VERSION_2]}),
-        ("GET", f"/v1/plans/{PLAN_ID}/versions/1"): (200, VERSION_1),
-        ("GET", f"/v1/plans/{PLAN_ID}/versions/2"): (200, VERSION_2),
-    })
+    plans.routes.update(
+        {
+            ("GET", "/healthz"): (200, {"status": "ok"}),
+            ("GET", f"/v1/plans/{PLAN_ID}"): (200, PLAN, {"ETag": '"7"'}),
+            ("GET", f"/v1/children/{CHILD_ID}"): (
+                200,
+                {"id": CHILD_ID, "given_names": "Rosa", "family_name": "Fictional"},
+            ),
+            ("GET", "/v1/staff/demo-sw-1"): (200, {"user": "demo-sw-1", "name": "Sam Okafor"}),
+            ("GET", "/v1/staff/demo-chair-1"): (200, {"user": "demo-chair-1", "name": "Morgan Ellis"}),
+            ("GET", f"/v1/plans/{PLAN_ID}/versions"): (200, {"plan_id": PLAN_ID, "versions": [VERSION_1, VERSION_2]}),
+            ("GET", f"/v1/plans/{PLAN_ID}/versions/1"): (200, VERSION_1),
+            ("GET", f"/v1/plans/{PLAN_ID}/versions/2"): (200, VERSION_2),
+        }
+    )
     return started
 
 
@@ -102,18 +153,37 @@ def form_fields(page: str) -> dict[str, str]:
 
 # --- the plan page ---
 
+
 def test_the_plan_page_shows_the_version_in_force_in_its_sections_and_names_people_not_ids(client):
     page = client.get(f"/plans/{PLAN_ID}")
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
     body = page.get_data(as_text=True)
     text = text_of(body)
     assert body.count("<h1") == 1 and "Rosa Fictional" in text
-    for expected in ("Active", "Version 2", "Agreed by Sam Okafor", "2 March 2026", "At a core group meeting",
-                     "020 7946 0000", "sam.okafor@council.example", "Neglect", "Emotional abuse",
-                     "Missed health appointments.", "Rosa lives in a safe, clean home", "Clear the kitchen",
-                     "Alex Parent (mother)", "15 January 2099", "In progress", "Every 2 weeks",
-                     "A legal planning meeting is called", "Rosa is found alone at home", "020 7946 0101",
-                     "alex.parent@home.example", "Rosa likes her school.", "Alex wants help with the house."):
+    for expected in (
+        "Active",
+        "Version 2",
+        "Agreed by Sam Okafor",
+        "2 March 2026",
+        "At a core group meeting",
+        "020 7946 0000",
+        "sam.okafor@council.example",
+        "Neglect",
+        "Emotional abuse",
+        "Missed health appointments.",
+        "Rosa lives in a safe, clean home",
+        "Clear the kitchen",
+        "Alex Parent (mother)",
+        "15 January 2099",
+        "In progress",
+        "Every 2 weeks",
+        "A legal planning meeting is called",
+        "Rosa is found alone at home",
+        "020 7946 0101",
+        "alex.parent@home.example",
+        "Rosa likes her school.",
+        "Alex wants help with the house.",
+    ):
         assert expected in text, expected
     assert not ID_SHAPED.search(text) and "demo-sw-1" not in text
     assert 'href="mailto:sam.okafor@council.example"' in body and "&lt;" not in body  # links, not markup as text
@@ -142,8 +212,10 @@ def test_the_plan_page_without_its_child_or_the_agreeing_person_in_the_records(c
 
 
 def test_the_case_page_links_to_its_plan(client, fakes):
-    fakes["plans"].routes[("GET", f"/v1/cases/{CASE_ID}")] = (200, {"id": CASE_ID, "child_id": CHILD_ID,
-                                                                      "plan_id": PLAN_ID, "status": "on_plan"})
+    fakes["plans"].routes[("GET", f"/v1/cases/{CASE_ID}")] = (
+        200,
+        {"id": CASE_ID, "child_id": CHILD_ID, "plan_id": PLAN_ID, "status": "on_plan"},
+    )
     fakes["scheduler"].routes[("GET", "/v1/deadlines")] = (200, {"items": []})
     assert f'href="/plans/{PLAN_ID}"' in client.get(f"/cases/{CASE_ID}").get_data(as_text=True)
 
@@ -156,6 +228,7 @@ def test_a_chair_reads_the_plan_with_no_way_to_change_it(client):
 
 
 # --- changing it ---
+
 
 def open_change(client) -> dict:
     page = client.get(f"/plans/{PLAN_ID}/change")
@@ -190,10 +263,17 @@ def test_a_change_without_the_forms_csrf_token_is_refused(client, fakes):
 
 def test_someone_elses_change_first_shows_both_versions_and_saves_mine_on_top_of_theirs(client, fakes):
     fields = open_change(client)  # version 2, ETag "7"
-    theirs = {**PLAN, "plan_version": 3, "version": 8, "agreed": {"by": "demo-chair-1", "on": "2026-03-05",
-                                                                  "at": "change"},
-              "content": {**CONTENT, "familys_views": "Alex says the house is tidy now.",
-                          "concerns": "Home conditions, now better."}}
+    theirs = {
+        **PLAN,
+        "plan_version": 3,
+        "version": 8,
+        "agreed": {"by": "demo-chair-1", "on": "2026-03-05", "at": "change"},
+        "content": {
+            **CONTENT,
+            "familys_views": "Alex says the house is tidy now.",
+            "concerns": "Home conditions, now better.",
+        },
+    }
 
     def patch(request):
         if request["headers"].get("If-Match") != '"8"':
@@ -210,32 +290,48 @@ def test_someone_elses_change_first_shows_both_versions_and_saves_mine_on_top_of
     assert body.count("<h1") == 1 and "Someone changed this plan since you opened it" in text
     assert "Morgan Ellis agreed version 3" in text
     # Both versions side by side: theirs as now, mine as typed; nothing typed is lost.
-    for expected in ("Alex says the house is tidy now.", "Home conditions, now better.", "Rosa wants a dog.",
-                     "She sleeps well.", "Home conditions, my words.", "Changed by both of you", "Changed by you",
-                     "Changed by them"):
+    for expected in (
+        "Alex says the house is tidy now.",
+        "Home conditions, now better.",
+        "Rosa wants a dog.",
+        "She sleeps well.",
+        "Home conditions, my words.",
+        "Changed by both of you",
+        "Changed by you",
+        "Changed by them",
+    ):
         assert expected in text, expected
     again = form_fields(body)
     assert again["etag"] == '"8"' and again["base_version"] == "3"
     assert again["childs_views"] == "Rosa wants a dog.\nShe sleeps well."  # mine
-    assert again["familys_views"] == "Alex says the house is tidy now."   # theirs, kept
-    assert again["concerns"] == "Home conditions, my words."              # both changed: mine, with a warning
+    assert again["familys_views"] == "Alex says the house is tidy now."  # theirs, kept
+    assert again["concerns"] == "Home conditions, my words."  # both changed: mine, with a warning
     assert "You both changed Concerns" in text
 
-    fakes["plans"].routes[("GET", f"/v1/plans/{PLAN_ID}/versions/3")] = (200, {"number": 3,
-                                                                             "content": theirs["content"]})
+    fakes["plans"].routes[("GET", f"/v1/plans/{PLAN_ID}/versions/3")] = (
+        200,
+        {"number": 3, "content": theirs["content"]},
+    )
     saved = client.post(f"/plans/{PLAN_ID}/change", data=again)
     assert saved.status_code == 302
     first, second = fakes["plans"].sent("PATCH", f"/v1/plans/{PLAN_ID}")
     assert first["headers"]["If-Match"] == '"7"' and second["headers"]["If-Match"] == '"8"'
-    assert second["json"] == {"childs_views": "Rosa wants a dog.\nShe sleeps well.",
-                              "concerns": "Home conditions, my words."}  # their family's views untouched
+    assert second["json"] == {
+        "childs_views": "Rosa wants a dog.\nShe sleeps well.",
+        "concerns": "Home conditions, my words.",
+    }  # their family's views untouched
 
 
 def test_a_services_field_errors_show_on_the_forms_fields(client, fakes):
     fields = open_change(client)
-    fakes["plans"].routes[("PATCH", f"/v1/plans/{PLAN_ID}")] = (422, {
-        "code": 422, "message": "the step breaks a rule",
-        "errors": {"json": {"contingency_plan": {"triggers": ["Shorter than minimum length 1."]}}}})
+    fakes["plans"].routes[("PATCH", f"/v1/plans/{PLAN_ID}")] = (
+        422,
+        {
+            "code": 422,
+            "message": "the step breaks a rule",
+            "errors": {"json": {"contingency_plan": {"triggers": ["Shorter than minimum length 1."]}}},
+        },
+    )
     page = client.post(f"/plans/{PLAN_ID}/change", data={**fields, "triggers": ""})
     body = page.get_data(as_text=True)
     assert page.status_code == 422 and "There is a problem" in body
@@ -246,13 +342,16 @@ def test_a_services_field_errors_show_on_the_forms_fields(client, fakes):
 
 def test_a_refusal_says_why_in_plain_words(client, fakes):
     fields = open_change(client)
-    fakes["plans"].routes[("PATCH", f"/v1/plans/{PLAN_ID}")] = (409, {
-        "code": 409, "message": "the plan has ended; it cannot be changed"})
+    fakes["plans"].routes[("PATCH", f"/v1/plans/{PLAN_ID}")] = (
+        409,
+        {"code": 409, "message": "the plan has ended; it cannot be changed"},
+    )
     body = client.post(f"/plans/{PLAN_ID}/change", data={**fields, "concerns": "New"}).get_data(as_text=True)
     assert "This change cannot be made now: the plan has ended; it cannot be changed" in body
 
 
 # --- versions ---
+
 
 def test_every_version_with_who_agreed_it_when_and_where(client):
     body = client.get(f"/plans/{PLAN_ID}/versions").get_data(as_text=True)
@@ -281,33 +380,50 @@ def test_difference_is_difflib_on_each_sections_lines():
     assert section == {"title": "Concerns", "lines": [("same", "One."), ("removed", "Two."), ("added", "Three.")]}
     assert dict(plan_text(CONTENT))["Core group"] == [
         "Hana Visitor, health visitor, NHS – 020 7946 0101",
-        "Alex Parent, mother (family member) – alex.parent@home.example"]
+        "Alex Parent, mother (family member) – alex.parent@home.example",
+    ]
 
 
 # --- a core group meeting and a visit ---
+
 
 def test_a_core_group_meeting_is_recorded_once_with_the_forms_idempotency_key(client, fakes):
     page = client.get(f"/plans/{PLAN_ID}/core-group-meetings/new").get_data(as_text=True)
     fields = form_fields(page)
     assert re.fullmatch(r"[0-9a-f]{32}", fields["idempotency_key"])
     fakes["plans"].routes[("POST", f"/v1/plans/{PLAN_ID}/core-group-meetings")] = (201, {"id": "m1"})
-    data = {**fields, "held_on": ["3", "3", "2026"], "detailed_plan_agreed": "yes",
-            "attendees": "Alex Parent, mother\nHana Visitor, health visitor, NHS", "notes": "Went well."}
+    data = {
+        **fields,
+        "held_on": ["3", "3", "2026"],
+        "detailed_plan_agreed": "yes",
+        "attendees": "Alex Parent, mother\nHana Visitor, health visitor, NHS",
+        "notes": "Went well.",
+    }
     assert client.post(f"/plans/{PLAN_ID}/core-group-meetings/new", data=data).status_code == 302
     assert client.post(f"/plans/{PLAN_ID}/core-group-meetings/new", data=data).status_code == 302  # resent
     first, second = fakes["plans"].sent("POST", f"/v1/plans/{PLAN_ID}/core-group-meetings")
     assert first["headers"]["Idempotency-Key"] == second["headers"]["Idempotency-Key"] == fields["idempotency_key"]
-    assert first["json"] == {"held_on": "2026-03-03", "detailed_plan_agreed": True, "notes": "Went well.",
-                             "attendees": [{"name": "Alex Parent", "role": "mother"},
-                                           {"name": "Hana Visitor", "role": "health visitor", "agency": "NHS"}]}
+    assert first["json"] == {
+        "held_on": "2026-03-03",
+        "detailed_plan_agreed": True,
+        "notes": "Went well.",
+        "attendees": [
+            {"name": "Alex Parent", "role": "mother"},
+            {"name": "Hana Visitor", "role": "health visitor", "agency": "NHS"},
+        ],
+    }
 
 
 def test_a_detailed_plan_the_service_finds_lacking_shows_on_the_question(client, fakes):
     fields = form_fields(client.get(f"/plans/{PLAN_ID}/core-group-meetings/new").get_data(as_text=True))
-    fakes["plans"].routes[("POST", f"/v1/plans/{PLAN_ID}/core-group-meetings")] = (422, {
-        "code": 422, "errors": {"json": {"plan": ["the detailed plan lacks: outcomes, monitoring"]}}})
-    page = client.post(f"/plans/{PLAN_ID}/core-group-meetings/new",
-                       data={**fields, "held_on": ["3", "3", "2026"], "detailed_plan_agreed": "yes"})
+    fakes["plans"].routes[("POST", f"/v1/plans/{PLAN_ID}/core-group-meetings")] = (
+        422,
+        {"code": 422, "errors": {"json": {"plan": ["the detailed plan lacks: outcomes, monitoring"]}}},
+    )
+    page = client.post(
+        f"/plans/{PLAN_ID}/core-group-meetings/new",
+        data={**fields, "held_on": ["3", "3", "2026"], "detailed_plan_agreed": "yes"},
+    )
     body = page.get_data(as_text=True)
     assert page.status_code == 422 and 'href="#detailed_plan_agreed"' in body
     assert "the detailed plan lacks: outcomes, monitoring" in body
@@ -322,35 +438,72 @@ def test_a_visit_needs_its_answers_and_is_sent_as_yes_and_no(client, fakes):
     assert "Select yes if the child was seen alone" in body
     assert not fakes["plans"].sent("POST", f"/v1/plans/{PLAN_ID}/visits")
     fakes["plans"].routes[("POST", f"/v1/plans/{PLAN_ID}/visits")] = (201, {"id": "v1"})
-    done = client.post(f"/plans/{PLAN_ID}/visits/new", data={
-        **fields, "visited_on": ["4", "3", "2026"], "announced": "no", "child_seen": "yes", "seen_alone": "yes"})
+    done = client.post(
+        f"/plans/{PLAN_ID}/visits/new",
+        data={**fields, "visited_on": ["4", "3", "2026"], "announced": "no", "child_seen": "yes", "seen_alone": "yes"},
+    )
     assert done.status_code == 302
     [sent] = fakes["plans"].sent("POST", f"/v1/plans/{PLAN_ID}/visits")
-    assert sent["json"] == {"visited_on": "2026-03-04", "announced": False, "child_seen": True, "seen_alone": True,
-                            "by": "Sam Okafor", "notes": None}
+    assert sent["json"] == {
+        "visited_on": "2026-03-04",
+        "announced": False,
+        "child_seen": True,
+        "seen_alone": True,
+        "by": "Sam Okafor",
+        "notes": None,
+    }
     assert "The visit is recorded." in client.get(f"/plans/{PLAN_ID}").get_data(as_text=True)
 
 
 # --- documents ---
 
+
 def a_document(doc_id, kind, fmt, version=2):
-    return {"id": doc_id, "kind": kind, "plan_version": version, "format": fmt, "language": "en",
-            "large_print": False, "created_at": "2026-03-02T10:00:00+00:00", "url": f"/v1/documents/{doc_id}"}
+    return {
+        "id": doc_id,
+        "kind": kind,
+        "plan_version": version,
+        "format": fmt,
+        "language": "en",
+        "large_print": False,
+        "created_at": "2026-03-02T10:00:00+00:00",
+        "url": f"/v1/documents/{doc_id}",
+    }
 
 
 def test_documents_of_the_plan_and_case_open_through_the_app_with_the_token_in_a_header(client, fakes):
     record = a_document(uuid.uuid4().hex, "conference_record", "pdf", None)
-    fakes["docs"].routes.update({
-        ("GET", f"/v1/plans/{PLAN_ID}/documents"): (200, {"documents": [
-            a_document(DOC_PDF, "professional_plan", "pdf"), a_document(DOC_HTML, "family_plan", "html")]}),
-        ("GET", f"/v1/cases/{CASE_ID}/documents"): (200, {"documents": [
-            a_document(DOC_PDF, "professional_plan", "pdf"), record]}),
-        ("GET", f"/v1/documents/{DOC_PDF}"): (200, b"%PDF-1.7 a plan", {
-            "Content-Type": "application/pdf", "ETag": '"abc"',
-            "Content-Disposition": 'inline; filename="professional_plan-v2-en.pdf"'}),
-        ("GET", f"/v1/documents/{DOC_HTML}"): (200, b"<html><body><p style='color:red'>Your plan</p></body></html>",
-                                               {"Content-Type": "text/html; charset=utf-8"}),
-    })
+    fakes["docs"].routes.update(
+        {
+            ("GET", f"/v1/plans/{PLAN_ID}/documents"): (
+                200,
+                {
+                    "documents": [
+                        a_document(DOC_PDF, "professional_plan", "pdf"),
+                        a_document(DOC_HTML, "family_plan", "html"),
+                    ]
+                },
+            ),
+            ("GET", f"/v1/cases/{CASE_ID}/documents"): (
+                200,
+                {"documents": [a_document(DOC_PDF, "professional_plan", "pdf"), record]},
+            ),
+            ("GET", f"/v1/documents/{DOC_PDF}"): (
+                200,
+                b"%PDF-1.7 a plan",
+                {
+                    "Content-Type": "application/pdf",
+                    "ETag": '"abc"',
+                    "Content-Disposition": 'inline; filename="professional_plan-v2-en.pdf"',
+                },
+            ),
+            ("GET", f"/v1/documents/{DOC_HTML}"): (
+                200,
+                b"<html><body><p style='color:red'>Your plan</p></body></html>",
+                {"Content-Type": "text/html; charset=utf-8"},
+            ),
+        }
+    )
     body = client.get(f"/plans/{PLAN_ID}/documents").get_data(as_text=True)
     text = text_of(body)
     assert "Child protection plan" in text and "Child protection plan, family version" in text
@@ -381,7 +534,6 @@ def test_the_docs_service_down_is_a_page_naming_it(client, fakes):
     assert page.status_code == 503 and "documents" in page.get_data(as_text=True)
 
 
-
 def test_the_meeting_that_agrees_the_detailed_plan_adds_its_outcome_action_and_monitoring(client, fakes):
     """An outline plan has no outcomes, actions, monitoring or review arrangements: the meeting's form adds
     them to the plan's own content, the contingency plan prefilled as the plan has it."""
@@ -391,32 +543,72 @@ def test_the_meeting_that_agrees_the_detailed_plan_adds_its_outcome_action_and_m
     assert fields["contingency_plan"] == "A legal planning meeting is called"
     assert fields["triggers"] == "Rosa is found alone at home"
     fakes["plans"].routes[("POST", f"/v1/plans/{PLAN_ID}/core-group-meetings")] = (201, {"id": "m1"})
-    data = {**fields, "held_on": ["3", "3", "2026"], "detailed_plan_agreed": "yes",
-            "outcome": "Rosa lives in a safe home", "outcome_term": "short", "outcome_on": ["30", "9", "2026"],
-            "outcome_judged": "Visits find the home safe", "action_what": "Clear the kitchen",
-            "action_why": "Hygiene risk", "action_who": "Alex Parent", "action_who_kind": "family_member",
-            "action_by": ["30", "4", "2026"], "monitoring_who": "Hana Visitor", "monitoring_agency": "NHS",
-            "monitoring_what": "Sees Rosa at home", "monitoring_contact": "home_visit", "monitoring_every": "2",
-            "monitoring_unit": "weeks", "next_review_on": ["1", "6", "2026"], "review_judged": "At the review"}
+    data = {
+        **fields,
+        "held_on": ["3", "3", "2026"],
+        "detailed_plan_agreed": "yes",
+        "outcome": "Rosa lives in a safe home",
+        "outcome_term": "short",
+        "outcome_on": ["30", "9", "2026"],
+        "outcome_judged": "Visits find the home safe",
+        "action_what": "Clear the kitchen",
+        "action_why": "Hygiene risk",
+        "action_who": "Alex Parent",
+        "action_who_kind": "family_member",
+        "action_by": ["30", "4", "2026"],
+        "monitoring_who": "Hana Visitor",
+        "monitoring_agency": "NHS",
+        "monitoring_what": "Sees Rosa at home",
+        "monitoring_contact": "home_visit",
+        "monitoring_every": "2",
+        "monitoring_unit": "weeks",
+        "next_review_on": ["1", "6", "2026"],
+        "review_judged": "At the review",
+    }
     assert client.post(f"/plans/{PLAN_ID}/core-group-meetings/new", data=data).status_code == 302
     [sent] = fakes["plans"].sent("POST", f"/v1/plans/{PLAN_ID}/core-group-meetings")
     plan = sent["json"]["plan"]
     assert {k: plan[k] for k in outline} == outline  # the plan's own content, kept
-    assert plan["outcomes"] == [{"id": "outcome-1", "description": "Rosa lives in a safe home", "term": "short",
-                                 "target_date": "2026-09-30", "how_progress_judged": "Visits find the home safe"}]
-    assert plan["actions"] == [{"id": "action-1", "what": "Clear the kitchen", "why": "Hygiene risk",
-                                "who": {"name": "Alex Parent", "kind": "family_member"}, "by_when": "2026-04-30",
-                                "outcome_id": "outcome-1"}]
-    assert plan["monitoring"] == [{"who": "Hana Visitor", "agency": "NHS", "what": "Sees Rosa at home",
-                                   "contact_type": "home_visit", "frequency": {"every": 2, "unit": "weeks"}}]
+    assert plan["outcomes"] == [
+        {
+            "id": "outcome-1",
+            "description": "Rosa lives in a safe home",
+            "term": "short",
+            "target_date": "2026-09-30",
+            "how_progress_judged": "Visits find the home safe",
+        }
+    ]
+    assert plan["actions"] == [
+        {
+            "id": "action-1",
+            "what": "Clear the kitchen",
+            "why": "Hygiene risk",
+            "who": {"name": "Alex Parent", "kind": "family_member"},
+            "by_when": "2026-04-30",
+            "outcome_id": "outcome-1",
+        }
+    ]
+    assert plan["monitoring"] == [
+        {
+            "who": "Hana Visitor",
+            "agency": "NHS",
+            "what": "Sees Rosa at home",
+            "contact_type": "home_visit",
+            "frequency": {"every": 2, "unit": "weeks"},
+        }
+    ]
     assert plan["review_arrangements"] == {"next_review_date": "2026-06-01", "how_progress_judged": "At the review"}
 
 
 def test_a_detailed_plans_section_the_service_refuses_shows_on_its_field(client, fakes):
     fields = form_fields(client.get(f"/plans/{PLAN_ID}/core-group-meetings/new").get_data(as_text=True))
-    fakes["plans"].routes[("POST", f"/v1/plans/{PLAN_ID}/core-group-meetings")] = (422, {
-        "code": 422, "errors": {"json": {"plan": {"outcomes": {"1": {"target_date": ["Not a valid date."]}}}}}})
-    page = client.post(f"/plans/{PLAN_ID}/core-group-meetings/new", data={
-        **fields, "held_on": ["3", "3", "2026"], "detailed_plan_agreed": "yes", "outcome": "Rosa is safe"})
+    fakes["plans"].routes[("POST", f"/v1/plans/{PLAN_ID}/core-group-meetings")] = (
+        422,
+        {"code": 422, "errors": {"json": {"plan": {"outcomes": {"1": {"target_date": ["Not a valid date."]}}}}}},
+    )
+    page = client.post(
+        f"/plans/{PLAN_ID}/core-group-meetings/new",
+        data={**fields, "held_on": ["3", "3", "2026"], "detailed_plan_agreed": "yes", "outcome": "Rosa is safe"},
+    )
     body = page.get_data(as_text=True)
     assert page.status_code == 422 and 'href="#outcome"' in body and "Not a valid date." in body

@@ -3,6 +3,7 @@ client and the services played by small HTTP servers on loopback: what the
 pages ask the services, how they group and flag, the forms' errors (the
 form's own, a 422's on their fields, a 409's reason), Idempotency-Key on a
 draft, If-Match on a change and the page a 412 gives."""
+
 from __future__ import annotations
 
 import html
@@ -55,24 +56,55 @@ def text_of(resp) -> str:
 
 
 def deadline(id_, due, who=("demo-sw-1", "Sam Okafor"), child="Rosa Fictional", status="pending", **extra):
-    return {"id": id_, "case_id": "case-1", "name": f"Step {id_}", "due_on": due, "latest_on": due, "status": status,
-            "assignee": {"user": who[0], "name": who[1]} if who else None, "child": {"name": child}, **extra}
+    return {
+        "id": id_,
+        "case_id": "case-1",
+        "name": f"Step {id_}",
+        "due_on": due,
+        "latest_on": due,
+        "status": status,
+        "assignee": {"user": who[0], "name": who[1]} if who else None,
+        "child": {"name": child},
+        **extra,
+    }
 
 
 # --- the Team page ---
 
+
 def team_services(fakes, created_on: str, opened_at: str):
-    fakes["plans"].routes[("GET", "/v1/staff/me")] = (200, {"user": "demo-tm-1", "name": "Priya Shah",
-                                                           "team": "Area North", "role": "team_manager"})
-    case = {"id": "case-1", "child_id": "child-1", "child": {"name": "Rosa Fictional"}, "status": "on_plan",
-            "opened_at": opened_at, "plan_id": "plan-1", "social_worker": {"user": "demo-sw-1", "name": "Sam Okafor"},
-            "key_worker": {"user": "demo-sw-1", "name": "Sam Okafor"}}
+    fakes["plans"].routes[("GET", "/v1/staff/me")] = (
+        200,
+        {"user": "demo-tm-1", "name": "Priya Shah", "team": "Area North", "role": "team_manager"},
+    )
+    case = {
+        "id": "case-1",
+        "child_id": "child-1",
+        "child": {"name": "Rosa Fictional"},
+        "status": "on_plan",
+        "opened_at": opened_at,
+        "plan_id": "plan-1",
+        "social_worker": {"user": "demo-sw-1", "name": "Sam Okafor"},
+        "key_worker": {"user": "demo-sw-1", "name": "Sam Okafor"},
+    }
     fakes["plans"].routes[("GET", "/v1/cases")] = (200, {"items": [case], "page": 1, "page_size": 100, "total": 1})
-    fakes["plans"].routes[("GET", "/v1/plans/plan-1")] = (200, {"id": "plan-1", "status": "active",
-                                                               "created_on": created_on})
-    fakes["scheduler"].routes[("GET", "/v1/deadlines")] = (200, {"items": [
-        deadline("d1", day(-3)), deadline("d2", day(2)), deadline("d3", day(-10), who=("demo-sw-2", "Ana Lopes")),
-        deadline("d4", day(30)), deadline("d5", day(1), who=None)], "total": 5})
+    fakes["plans"].routes[("GET", "/v1/plans/plan-1")] = (
+        200,
+        {"id": "plan-1", "status": "active", "created_on": created_on},
+    )
+    fakes["scheduler"].routes[("GET", "/v1/deadlines")] = (
+        200,
+        {
+            "items": [
+                deadline("d1", day(-3)),
+                deadline("d2", day(2)),
+                deadline("d3", day(-10), who=("demo-sw-2", "Ana Lopes")),
+                deadline("d4", day(30)),
+                deadline("d5", day(1), who=None),
+            ],
+            "total": 5,
+        },
+    )
 
 
 def test_the_team_page_groups_the_teams_steps_by_worker_and_flags_long_plans(app, fakes):
@@ -139,10 +171,21 @@ def test_steps_by_worker_and_months():
 
 # --- the approvals queue ---
 
-APPROVAL = {"kind": "report_countersigning", "id": "rep-1", "case_id": "case-1", "child_id": "child-1",
-            "child_name": "Rosa Fictional", "conference_id": "conf-1", "conference_kind": "initial",
-            "conference_date": "2026-06-10", "since": "2026-06-05", "waiting_days": 4, "by": "demo-sw-1",
-            "by_name": "Sam Okafor", "summary": "Enquiry report for Rosa Fictional's initial conference"}
+APPROVAL = {
+    "kind": "report_countersigning",
+    "id": "rep-1",
+    "case_id": "case-1",
+    "child_id": "child-1",
+    "child_name": "Rosa Fictional",
+    "conference_id": "conf-1",
+    "conference_kind": "initial",
+    "conference_date": "2026-06-10",
+    "since": "2026-06-05",
+    "waiting_days": 4,
+    "by": "demo-sw-1",
+    "by_name": "Sam Okafor",
+    "summary": "Enquiry report for Rosa Fictional's initial conference",
+}
 
 
 def test_the_approvals_queue_names_the_child_the_conference_the_wait_and_who_asked(app, fakes):
@@ -157,36 +200,75 @@ def test_the_approvals_queue_names_the_child_the_conference_the_wait_and_who_ask
 
 # --- a report ---
 
-REPORT = {"id": "rep-1", "conference_id": "conf-1", "case_id": "case-1", "child_id": "child-1", "plan_id": None,
-          "kind": "enquiry_report", "status": "submitted", "author": "demo-sw-1", "report_version": 2,
-          "content": {"findings": "Home conditions are poor.", "child_seen": [{"on": "2026-06-01", "alone": True}],
-                      "childs_views": "Wants to stay at school.", "family_views": ""},
-          "steps": [{"step": "drafted", "on": "2026-06-02", "by": "demo-sw-1"},
-                    {"step": "submitted", "on": "2026-06-03", "by": "demo-sw-1"},
-                    {"step": "returned", "on": "2026-06-04", "by": "demo-tm-1", "reason": "Add the school's view"},
-                    {"step": "submitted", "on": "2026-06-05", "by": "demo-sw-1"}],
-          "shared_with": None, "version": 4}
-RULES = [{"id": "report-to-manager", "met_by": ["report.submitted.v1"], "when": {"kind": "initial"}, "met_when": {}},
-         {"id": "report-to-chair", "met_by": ["report.sent_to_chair.v1"], "when": {"kind": "initial"}},
-         {"id": "plan-updated-for-review", "met_by": ["report.submitted.v1"], "when": {"kind": "review"},
-          "met_when": {"report_kind": "review_report"}}]
+REPORT = {
+    "id": "rep-1",
+    "conference_id": "conf-1",
+    "case_id": "case-1",
+    "child_id": "child-1",
+    "plan_id": None,
+    "kind": "enquiry_report",
+    "status": "submitted",
+    "author": "demo-sw-1",
+    "report_version": 2,
+    "content": {
+        "findings": "Home conditions are poor.",
+        "child_seen": [{"on": "2026-06-01", "alone": True}],
+        "childs_views": "Wants to stay at school.",
+        "family_views": "",
+    },
+    "steps": [
+        {"step": "drafted", "on": "2026-06-02", "by": "demo-sw-1"},
+        {"step": "submitted", "on": "2026-06-03", "by": "demo-sw-1"},
+        {"step": "returned", "on": "2026-06-04", "by": "demo-tm-1", "reason": "Add the school's view"},
+        {"step": "submitted", "on": "2026-06-05", "by": "demo-sw-1"},
+    ],
+    "shared_with": None,
+    "version": 4,
+}
+RULES = [
+    {"id": "report-to-manager", "met_by": ["report.submitted.v1"], "when": {"kind": "initial"}, "met_when": {}},
+    {"id": "report-to-chair", "met_by": ["report.sent_to_chair.v1"], "when": {"kind": "initial"}},
+    {
+        "id": "plan-updated-for-review",
+        "met_by": ["report.submitted.v1"],
+        "when": {"kind": "review"},
+        "met_when": {"report_kind": "review_report"},
+    },
+]
 
 
 def report_services(fakes, report=None, etag='"4"'):
     plans, scheduler = fakes["plans"], fakes["scheduler"]
     plans.routes[("GET", "/v1/reports/rep-1")] = (200, report or REPORT, {"ETag": etag})
-    plans.routes[("GET", "/v1/conferences/conf-1")] = (200, {"id": "conf-1", "case_id": "case-1", "child_id": "child-1",
-                                                            "kind": "initial", "status": "scheduled",
-                                                            "scheduled_for": "2026-06-10"})
-    plans.routes[("GET", "/v1/children/child-1")] = (200, {"id": "child-1", "given_names": "Rosa",
-                                                          "family_name": "Fictional"})
+    plans.routes[("GET", "/v1/conferences/conf-1")] = (
+        200,
+        {
+            "id": "conf-1",
+            "case_id": "case-1",
+            "child_id": "child-1",
+            "kind": "initial",
+            "status": "scheduled",
+            "scheduled_for": "2026-06-10",
+        },
+    )
+    plans.routes[("GET", "/v1/children/child-1")] = (
+        200,
+        {"id": "child-1", "given_names": "Rosa", "family_name": "Fictional"},
+    )
     plans.routes[("GET", "/v1/staff/demo-sw-1")] = (200, {"user": "demo-sw-1", "name": "Sam Okafor"})
     plans.routes[("GET", "/v1/staff/demo-tm-1")] = (200, {"user": "demo-tm-1", "name": "Priya Shah"})
     scheduler.routes[("GET", "/v1/rules")] = (200, {"rules": RULES})
-    scheduler.routes[("GET", "/v1/deadlines")] = (200, {"items": [
-        {**deadline("due-submit", "2026-06-05"), "rule_id": "report-to-manager", "status": "met"},
-        {**deadline("due-review", "2026-06-04"), "rule_id": "plan-updated-for-review"},
-        {**deadline("due-chair", "2026-06-09"), "rule_id": "report-to-chair"}], "total": 3})
+    scheduler.routes[("GET", "/v1/deadlines")] = (
+        200,
+        {
+            "items": [
+                {**deadline("due-submit", "2026-06-05"), "rule_id": "report-to-manager", "status": "met"},
+                {**deadline("due-review", "2026-06-04"), "rule_id": "plan-updated-for-review"},
+                {**deadline("due-chair", "2026-06-09"), "rule_id": "report-to-chair"},
+            ],
+            "total": 3,
+        },
+    )
 
 
 def test_a_report_shows_each_step_with_its_deadline_and_the_managers_choices(app, fakes):
@@ -213,7 +295,9 @@ def test_the_author_sees_no_countersigning(app, fakes):
 def test_a_refused_countersigning_shows_the_services_reason(app, fakes):
     report_services(fakes)
     fakes["plans"].routes[("POST", "/v1/reports/rep-1/countersign")] = (
-        409, {"code": 409, "message": "the report is draft: submit it for countersigning first"})
+        409,
+        {"code": 409, "message": "the report is draft: submit it for countersigning first"},
+    )
     client = manager(app)
     page = client.get("/reports/rep-1").get_data(as_text=True)
     resp = client.post("/reports/rep-1/countersign", data={"csrf_token": csrf_of(page)})
@@ -250,17 +334,35 @@ def test_returning_needs_a_reason_and_sends_it(app, fakes):
 
 # --- drafting, changing, sharing ---
 
+
 def test_drafting_sends_an_idempotency_key_and_a_422_lands_on_its_field(app, fakes):
     report_services(fakes)
-    answers = iter([(422, {"code": 422, "message": "invalid",
-                           "errors": {"json": {"child_seen": {"0": {"on": ["is after the conference"]}}}}}),
-                    (201, {**REPORT, "status": "draft"}, {"ETag": '"1"'})])
+    answers = iter(
+        [
+            (
+                422,
+                {
+                    "code": 422,
+                    "message": "invalid",
+                    "errors": {"json": {"child_seen": {"0": {"on": ["is after the conference"]}}}},
+                },
+            ),
+            (201, {**REPORT, "status": "draft"}, {"ETag": '"1"'}),
+        ]
+    )
     fakes["plans"].routes[("POST", "/v1/conferences/conf-1/reports")] = lambda req: next(answers)
     client = worker(app)
     page = client.get("/conferences/conf-1/reports/new").get_data(as_text=True)
     key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', page).group(1)
-    form = {"csrf_token": csrf_of(page), "idempotency_key": key, "findings": "Poor home conditions.",
-            "seen_on_1": ["1", "6", "2026"], "seen_alone_1": "y", "childs_views": "", "family_views": "Worried."}
+    form = {
+        "csrf_token": csrf_of(page),
+        "idempotency_key": key,
+        "findings": "Poor home conditions.",
+        "seen_on_1": ["1", "6", "2026"],
+        "seen_alone_1": "y",
+        "childs_views": "",
+        "family_views": "Worried.",
+    }
     resp = client.post("/conferences/conf-1/reports/new", data=form)
     html = resp.get_data(as_text=True)
     assert resp.status_code == 400 and 'href="#seen_on_1-day"' in html and "is after the conference" in html
@@ -268,16 +370,22 @@ def test_drafting_sends_an_idempotency_key_and_a_422_lands_on_its_field(app, fak
     assert resp.status_code == 302 and resp.headers["Location"] == "/reports/rep-1"
     first, again = fakes["plans"].sent("POST", "/v1/conferences/conf-1/reports")
     assert first["headers"]["Idempotency-Key"] == again["headers"]["Idempotency-Key"] == key
-    assert again["json"] == {"findings": "Poor home conditions.", "child_seen": [{"on": "2026-06-01", "alone": True}],
-                             "childs_views": "", "family_views": "Worried."}
+    assert again["json"] == {
+        "findings": "Poor home conditions.",
+        "child_seen": [{"on": "2026-06-01", "alone": True}],
+        "childs_views": "",
+        "family_views": "Worried.",
+    }
 
 
 def test_the_drafts_own_errors_are_in_the_summary(app, fakes):
     report_services(fakes)
     client = worker(app)
     page = client.get("/conferences/conf-1/reports/new").get_data(as_text=True)
-    resp = client.post("/conferences/conf-1/reports/new", data={
-        "csrf_token": csrf_of(page), "findings": "", "seen_on_2": ["31", "2", "2026"], "seen_alone_3": "y"})
+    resp = client.post(
+        "/conferences/conf-1/reports/new",
+        data={"csrf_token": csrf_of(page), "findings": "", "seen_on_2": ["31", "2", "2026"], "seen_alone_3": "y"},
+    )
     html = resp.get_data(as_text=True)
     assert resp.status_code == 400
     for href in ("#findings", "#seen_on_2-day", "#seen_on_3-day"):
@@ -303,21 +411,40 @@ def test_a_change_sends_if_match_from_when_the_form_was_opened_and_412_says_so(a
 def test_sharing_sends_whom_how_the_interpreter_and_the_child(app, fakes):
     report_services(fakes, report={**REPORT, "status": "countersigned"})
     fakes["plans"].routes[("POST", "/v1/reports/rep-1/share")] = (
-        422, {"code": 422, "errors": {"json": {"with": {"0": {"how": ["Must be one of: in_person, post, email."]}}}}})
+        422,
+        {"code": 422, "errors": {"json": {"with": {"0": {"how": ["Must be one of: in_person, post, email."]}}}}},
+    )
     client = worker(app)
     page = client.get("/reports/rep-1/share").get_data(as_text=True)
     resp = client.post("/reports/rep-1/share", data={"csrf_token": csrf_of(page), "name_2": "Ali Parent"})
     html = resp.get_data(as_text=True)
-    for href in ("#name_1", "#relationship_1", "#how_1", "#interpreter_1", "#relationship_2", "#how_2",
-                 "#child_included"):
+    for href in (
+        "#name_1",
+        "#relationship_1",
+        "#how_1",
+        "#interpreter_1",
+        "#relationship_2",
+        "#how_2",
+        "#child_included",
+    ):
         assert f'href="{href}"' in html, href
-    resp = client.post("/reports/rep-1/share", data={
-        "csrf_token": csrf_of(page), "name_1": "Alex Parent", "relationship_1": "mother", "how_1": "in_person",
-        "interpreter_1": "yes", "child_included": "no"})
+    resp = client.post(
+        "/reports/rep-1/share",
+        data={
+            "csrf_token": csrf_of(page),
+            "name_1": "Alex Parent",
+            "relationship_1": "mother",
+            "how_1": "in_person",
+            "interpreter_1": "yes",
+            "child_included": "no",
+        },
+    )
     assert resp.status_code == 400 and "Must be one of" in resp.get_data(as_text=True)
     [sent] = fakes["plans"].sent("POST", "/v1/reports/rep-1/share")
-    assert sent["json"] == {"with": [{"name": "Alex Parent", "relationship": "mother", "how": "in_person",
-                                      "interpreter_used": True}], "child_included": False}
+    assert sent["json"] == {
+        "with": [{"name": "Alex Parent", "relationship": "mother", "how": "in_person", "interpreter_used": True}],
+        "child_included": False,
+    }
 
 
 def test_a_conferences_report_link_opens_its_report_or_a_new_one(app, fakes):
@@ -329,9 +456,15 @@ def test_a_conferences_report_link_opens_its_report_or_a_new_one(app, fakes):
 
 
 def test_step_deadlines_follow_the_rules_met_by():
-    found = step_deadlines(REPORT, {"kind": "initial"}, [
-        {"id": "x", "rule_id": "report-to-manager", "due_on": "2026-06-05"},
-        {"id": "y", "rule_id": "plan-updated-for-review", "due_on": "2026-06-04"}], RULES)
+    found = step_deadlines(
+        REPORT,
+        {"kind": "initial"},
+        [
+            {"id": "x", "rule_id": "report-to-manager", "due_on": "2026-06-05"},
+            {"id": "y", "rule_id": "plan-updated-for-review", "due_on": "2026-06-04"},
+        ],
+        RULES,
+    )
     assert {k: v["id"] for k, v in found.items()} == {"submitted": "x"}
 
 
@@ -339,43 +472,90 @@ def test_step_deadlines_follow_the_rules_met_by():
 
 PLAN_CONTENT = {
     "key_worker": {"user": "demo-sw-1", "name": "Sam Okafor", "role": "social worker", "phone": "020 7946 0000"},
-    "categories": ["neglect"], "concerns": "Home conditions.",
-    "core_group": [{"name": "Sam Okafor", "role": "social worker", "agency": "Children's services",
-                    "is_family_member": False}],
-    "outcomes": [{"id": "safe-home", "description": "Rosa lives in a safe home", "term": "short",
-                  "target_date": "2099-01-31", "how_progress_judged": "Home visits"}],
-    "actions": [{"id": "clean", "what": "Clear the kitchen", "why": "Hygiene", "status": "not_started",
-                 "who": {"name": "Alex Fictional", "kind": "family_member", "relationship": "mother"},
-                 "by_when": "2099-01-15", "outcome_id": "safe-home"},
-                {"id": "gp", "what": "Book the GP", "why": "Missed appointments", "status": "in_progress",
-                 "notes": "Booked once.", "who": {"name": "Alex Fictional", "kind": "family_member",
-                                                 "relationship": "mother"},
-                 "by_when": "2099-01-20", "outcome_id": "safe-home"}],
+    "categories": ["neglect"],
+    "concerns": "Home conditions.",
+    "core_group": [
+        {"name": "Sam Okafor", "role": "social worker", "agency": "Children's services", "is_family_member": False}
+    ],
+    "outcomes": [
+        {
+            "id": "safe-home",
+            "description": "Rosa lives in a safe home",
+            "term": "short",
+            "target_date": "2099-01-31",
+            "how_progress_judged": "Home visits",
+        }
+    ],
+    "actions": [
+        {
+            "id": "clean",
+            "what": "Clear the kitchen",
+            "why": "Hygiene",
+            "status": "not_started",
+            "who": {"name": "Alex Fictional", "kind": "family_member", "relationship": "mother"},
+            "by_when": "2099-01-15",
+            "outcome_id": "safe-home",
+        },
+        {
+            "id": "gp",
+            "what": "Book the GP",
+            "why": "Missed appointments",
+            "status": "in_progress",
+            "notes": "Booked once.",
+            "who": {"name": "Alex Fictional", "kind": "family_member", "relationship": "mother"},
+            "by_when": "2099-01-20",
+            "outcome_id": "safe-home",
+        },
+    ],
     "review_arrangements": {"next_review_date": "2099-02-01", "how_progress_judged": "At the review"},
     "contingency_plan": {"plan": "A legal planning meeting", "triggers": ["Rosa alone at home"]},
     "childs_views": None,
 }
-REVIEW = {**REPORT, "kind": "review_report", "status": "draft", "plan_id": "plan-1", "conference_id": "conf-2",
-          "plan": PLAN_CONTENT, "steps": REPORT["steps"][:1]}
+REVIEW = {
+    **REPORT,
+    "kind": "review_report",
+    "status": "draft",
+    "plan_id": "plan-1",
+    "conference_id": "conf-2",
+    "plan": PLAN_CONTENT,
+    "steps": REPORT["steps"][:1],
+}
 
 
 def review_services(fakes, report=None, etag='"3"'):
     report_services(fakes, report=report or REVIEW, etag=etag)
     plans = fakes["plans"]
-    plans.routes[("GET", "/v1/conferences/conf-2")] = (200, {"id": "conf-2", "case_id": "case-1", "child_id": "child-1",
-                                                            "kind": "review", "status": "scheduled",
-                                                            "scheduled_for": "2026-09-10"})
+    plans.routes[("GET", "/v1/conferences/conf-2")] = (
+        200,
+        {
+            "id": "conf-2",
+            "case_id": "case-1",
+            "child_id": "child-1",
+            "kind": "review",
+            "status": "scheduled",
+            "scheduled_for": "2026-09-10",
+        },
+    )
     plans.routes[("GET", "/v1/cases/case-1")] = (200, {"id": "case-1", "child_id": "child-1", "plan_id": "plan-1"})
     plans.routes[("GET", "/v1/plans/plan-1")] = (200, {"id": "plan-1", "status": "active", "content": PLAN_CONTENT})
 
 
 def review_form(page: str, **changes) -> dict:
-    form = {"csrf_token": csrf_of(page), "findings": "The kitchen is clear; the GP is booked.",
-            "plan_concerns": "Home conditions are improving.", "contingency_plan": "A legal planning meeting",
-            "contingency_triggers": "Rosa alone at home\nThe kitchen is unsafe again",
-            "next_review_on": ["1", "3", "2099"], "how_progress_judged": "At the review",
-            "action_id_1": "clean", "action_status_1": "done", "action_notes_1": "Cleared in May.",
-            "action_id_2": "gp", "action_status_2": "in_progress", "action_notes_2": ""}
+    form = {
+        "csrf_token": csrf_of(page),
+        "findings": "The kitchen is clear; the GP is booked.",
+        "plan_concerns": "Home conditions are improving.",
+        "contingency_plan": "A legal planning meeting",
+        "contingency_triggers": "Rosa alone at home\nThe kitchen is unsafe again",
+        "next_review_on": ["1", "3", "2099"],
+        "how_progress_judged": "At the review",
+        "action_id_1": "clean",
+        "action_status_1": "done",
+        "action_notes_1": "Cleared in May.",
+        "action_id_2": "gp",
+        "action_status_2": "in_progress",
+        "action_notes_2": "",
+    }
     for name in ("idempotency_key", "etag"):
         found = re.search(rf'name="{name}" type="hidden" value="([^"]*)"', page)
         if found:
@@ -399,10 +579,27 @@ def test_a_review_reports_form_asks_for_progress_and_the_updated_plan_prefilled_
 
 def test_a_review_report_is_drafted_with_its_updated_plan_and_a_422_on_the_plan_lands_on_its_field(app, fakes):
     review_services(fakes)
-    answers = iter([(422, {"code": 422, "errors": {"json": {"plan": {
-                        "actions": {"0": {"status": ["Must be one of: not_started, in_progress, done, not_done."]}},
-                        "review_arrangements": {"next_review_date": ["Not a valid date."]}}}}}),
-                    (201, {**REVIEW, "id": "rep-2"}, {"ETag": '"1"'})])
+    answers = iter(
+        [
+            (
+                422,
+                {
+                    "code": 422,
+                    "errors": {
+                        "json": {
+                            "plan": {
+                                "actions": {
+                                    "0": {"status": ["Must be one of: not_started, in_progress, done, not_done."]}
+                                },
+                                "review_arrangements": {"next_review_date": ["Not a valid date."]},
+                            }
+                        }
+                    },
+                },
+            ),
+            (201, {**REVIEW, "id": "rep-2"}, {"ETag": '"1"'}),
+        ]
+    )
     fakes["plans"].routes[("POST", "/v1/conferences/conf-2/reports")] = lambda req: next(answers)
     client = worker(app)
     page = client.get("/conferences/conf-2/reports/new").get_data(as_text=True)
@@ -418,11 +615,15 @@ def test_a_review_report_is_drafted_with_its_updated_plan_and_a_422_on_the_plan_
     assert sent["findings"] == "The kitchen is clear; the GP is booked."
     plan = sent["plan"]
     assert plan["concerns"] == "Home conditions are improving."
-    assert plan["contingency_plan"] == {"plan": "A legal planning meeting",
-                                        "triggers": ["Rosa alone at home", "The kitchen is unsafe again"]}
+    assert plan["contingency_plan"] == {
+        "plan": "A legal planning meeting",
+        "triggers": ["Rosa alone at home", "The kitchen is unsafe again"],
+    }
     assert plan["review_arrangements"] == {"next_review_date": "2099-03-01", "how_progress_judged": "At the review"}
     assert [(a["id"], a["status"], a.get("notes")) for a in plan["actions"]] == [
-        ("clean", "done", "Cleared in May."), ("gp", "in_progress", None)]
+        ("clean", "done", "Cleared in May."),
+        ("gp", "in_progress", None),
+    ]
     # the sections the form does not change carry over from the plan in force; empty ones are left out
     assert plan["outcomes"] == PLAN_CONTENT["outcomes"] and plan["key_worker"] == PLAN_CONTENT["key_worker"]
     assert "childs_views" not in plan
@@ -432,8 +633,9 @@ def test_a_review_reports_own_errors_and_the_progress_required(app, fakes):
     review_services(fakes)
     client = worker(app)
     page = client.get("/conferences/conf-2/reports/new").get_data(as_text=True)
-    resp = client.post("/conferences/conf-2/reports/new", data=review_form(
-        page, findings="", next_review_on=["31", "2", "2099"]))
+    resp = client.post(
+        "/conferences/conf-2/reports/new", data=review_form(page, findings="", next_review_on=["31", "2", "2099"])
+    )
     body = resp.get_data(as_text=True)
     assert resp.status_code == 400 and "Enter the progress against the plan" in body
     assert 'href="#findings"' in body and 'href="#next_review_on-day"' in body
@@ -458,22 +660,65 @@ def test_changing_a_review_draft_starts_from_its_updated_plan_and_sends_if_match
 
 
 def test_a_review_report_shows_its_updated_plan_its_deadline_and_its_documents(app, fakes):
-    review_services(fakes, report={**REVIEW, "status": "countersigned", "steps": [
-        {"step": "drafted", "on": "2026-09-01", "by": "demo-sw-1"},
-        {"step": "submitted", "on": "2026-09-02", "by": "demo-sw-1"},
-        {"step": "countersigned", "on": "2026-09-03", "by": "demo-tm-1"}]})
-    fakes["scheduler"].routes[("GET", "/v1/deadlines")] = (200, {"items": [
-        {**deadline("due-review", "2026-09-03"), "rule_id": "plan-updated-for-review", "status": "met",
-         "anchor": {"field": "scheduled_for", "date": "2026-09-10"}},
-        {**deadline("due-old-review", "2026-03-03"), "rule_id": "plan-updated-for-review", "status": "met",
-         "anchor": {"field": "scheduled_for", "date": "2026-03-10"}, "due_on": "2026-12-31"}], "total": 2})
+    review_services(
+        fakes,
+        report={
+            **REVIEW,
+            "status": "countersigned",
+            "steps": [
+                {"step": "drafted", "on": "2026-09-01", "by": "demo-sw-1"},
+                {"step": "submitted", "on": "2026-09-02", "by": "demo-sw-1"},
+                {"step": "countersigned", "on": "2026-09-03", "by": "demo-tm-1"},
+            ],
+        },
+    )
+    fakes["scheduler"].routes[("GET", "/v1/deadlines")] = (
+        200,
+        {
+            "items": [
+                {
+                    **deadline("due-review", "2026-09-03"),
+                    "rule_id": "plan-updated-for-review",
+                    "status": "met",
+                    "anchor": {"field": "scheduled_for", "date": "2026-09-10"},
+                },
+                {
+                    **deadline("due-old-review", "2026-03-03"),
+                    "rule_id": "plan-updated-for-review",
+                    "status": "met",
+                    "anchor": {"field": "scheduled_for", "date": "2026-03-10"},
+                    "due_on": "2026-12-31",
+                },
+            ],
+            "total": 2,
+        },
+    )
     scheduler_rules = [{**r, "key": "conference_id"} if r["id"] == "plan-updated-for-review" else r for r in RULES]
     fakes["scheduler"].routes[("GET", "/v1/rules")] = (200, {"rules": scheduler_rules})
-    fakes["docs"].routes[("GET", "/v1/reports/rep-1/documents")] = (200, {"report_id": "rep-1", "documents": [
-        {"id": "doc-1", "kind": "conference_report", "format": "pdf", "language": "en", "large_print": False,
-         "report_version": 2},
-        {"id": "doc-2", "kind": "family_report", "format": "html", "language": "en", "large_print": False,
-         "report_version": 2}]})
+    fakes["docs"].routes[("GET", "/v1/reports/rep-1/documents")] = (
+        200,
+        {
+            "report_id": "rep-1",
+            "documents": [
+                {
+                    "id": "doc-1",
+                    "kind": "conference_report",
+                    "format": "pdf",
+                    "language": "en",
+                    "large_print": False,
+                    "report_version": 2,
+                },
+                {
+                    "id": "doc-2",
+                    "kind": "family_report",
+                    "format": "html",
+                    "language": "en",
+                    "large_print": False,
+                    "report_version": 2,
+                },
+            ],
+        },
+    )
     resp = manager(app).get("/reports/rep-1")
     page, text = resp.get_data(as_text=True), text_of(resp)
     assert resp.status_code == 200

@@ -1,6 +1,7 @@
 """The web application with Flask's test client, its services played by small
 HTTP servers on loopback: the client's error mapping, CSRF, the session
 cookie, the headers of every page and the sign-in flow."""
+
 from __future__ import annotations
 
 import re
@@ -49,14 +50,25 @@ def sign_in(client, user="demo-sw-1"):
 
 # --- the client's error mapping ---
 
-@pytest.mark.parametrize("status,error", [
-    (401, web_client.SignInAgain), (403, web_client.Forbidden), (404, web_client.NotFound),
-    (409, web_client.Refused), (412, web_client.ChangedSinceRead), (422, web_client.Invalid),
-    (500, web_client.ServiceUnavailable), (503, web_client.ServiceUnavailable),
-])
+
+@pytest.mark.parametrize(
+    "status,error",
+    [
+        (401, web_client.SignInAgain),
+        (403, web_client.Forbidden),
+        (404, web_client.NotFound),
+        (409, web_client.Refused),
+        (412, web_client.ChangedSinceRead),
+        (422, web_client.Invalid),
+        (500, web_client.ServiceUnavailable),
+        (503, web_client.ServiceUnavailable),
+    ],
+)
 def test_each_answer_becomes_its_error(fakes, status, error):
-    fakes["plans"].routes[("GET", "/v1/cases/c1")] = (status, {"code": status, "message": "the reason",
-                                                             "errors": {"json": {"held_on": ["Not a date."]}}})
+    fakes["plans"].routes[("GET", "/v1/cases/c1")] = (
+        status,
+        {"code": status, "message": "the reason", "errors": {"json": {"held_on": ["Not a date."]}}},
+    )
     services = web_client.Services({name: fake.url for name, fake in fakes.items()})
     with pytest.raises(error) as caught:
         services.get("plans", "/v1/cases/c1", token="t", request_id="req-1")
@@ -91,6 +103,7 @@ def test_nested_field_errors_are_flattened():
 
 
 # --- pages, headers and the session ---
+
 
 def test_every_page_is_no_store_with_a_csp_without_unsafe_inline(app):
     client = app.test_client()
@@ -183,18 +196,56 @@ def test_development_has_no_identity_provider_callback(app):
 
 
 def test_my_work_lists_cases_by_child_and_overdue_first(app, fakes):
-    fakes["plans"].routes[("GET", "/v1/cases")] = (200, {"items": [
-        {"id": "case-1", "child": {"name": "Ana Parent"}, "status": "on_plan", "key_worker": {"name": "Kim Key"},
-         "social_worker": {"user": "demo-sw-1", "name": "Sam Okafor"}},
-        {"id": "case-2", "child": {"name": "Bo Ended"}, "status": "plan_ended", "key_worker": None,
-         "social_worker": {"user": "demo-sw-1", "name": "Sam Okafor"}},
-        {"id": "case-3", "child": {"name": "Cy New"}, "status": "enquiries", "key_worker": None,
-         "social_worker": {"user": "demo-sw-1", "name": "Sam Okafor"}}], "total": 3})
-    fakes["scheduler"].routes[("GET", "/v1/deadlines")] = (200, {"items": [
-        {"id": "d-late", "name": "Initial conference", "status": "overdue", "due_on": "2020-01-10",
-         "child": {"name": "Ana Parent"}},
-        {"id": "d-later", "name": "Core group", "status": "overdue", "due_on": "2020-03-10",
-         "child": {"name": "Ana Parent"}}]})
+    fakes["plans"].routes[("GET", "/v1/cases")] = (
+        200,
+        {
+            "items": [
+                {
+                    "id": "case-1",
+                    "child": {"name": "Ana Parent"},
+                    "status": "on_plan",
+                    "key_worker": {"name": "Kim Key"},
+                    "social_worker": {"user": "demo-sw-1", "name": "Sam Okafor"},
+                },
+                {
+                    "id": "case-2",
+                    "child": {"name": "Bo Ended"},
+                    "status": "plan_ended",
+                    "key_worker": None,
+                    "social_worker": {"user": "demo-sw-1", "name": "Sam Okafor"},
+                },
+                {
+                    "id": "case-3",
+                    "child": {"name": "Cy New"},
+                    "status": "enquiries",
+                    "key_worker": None,
+                    "social_worker": {"user": "demo-sw-1", "name": "Sam Okafor"},
+                },
+            ],
+            "total": 3,
+        },
+    )
+    fakes["scheduler"].routes[("GET", "/v1/deadlines")] = (
+        200,
+        {
+            "items": [
+                {
+                    "id": "d-late",
+                    "name": "Initial conference",
+                    "status": "overdue",
+                    "due_on": "2020-01-10",
+                    "child": {"name": "Ana Parent"},
+                },
+                {
+                    "id": "d-later",
+                    "name": "Core group",
+                    "status": "overdue",
+                    "due_on": "2020-03-10",
+                    "child": {"name": "Ana Parent"},
+                },
+            ]
+        },
+    )
     client = app.test_client()
     sign_in(client)
     resp = client.get("/my-work")
@@ -212,11 +263,14 @@ def test_my_work_lists_cases_by_child_and_overdue_first(app, fakes):
     assert sent["headers"]["X-Request-Id"] == resp.headers["X-Request-Id"]
 
 
-@pytest.mark.parametrize("user, expected", [
-    ("demo-sw-1", ["My work", "Find a child", "Sign out"]),
-    ("demo-tm-1", ["My work", "Team", "Approvals", "Find a child", "Sign out"]),
-    ("demo-chair-1", ["My work", "Find a child", "Sign out"]),
-])
+@pytest.mark.parametrize(
+    "user, expected",
+    [
+        ("demo-sw-1", ["My work", "Find a child", "Sign out"]),
+        ("demo-tm-1", ["My work", "Team", "Approvals", "Find a child", "Sign out"]),
+        ("demo-chair-1", ["My work", "Find a child", "Sign out"]),
+    ],
+)
 def test_each_role_sees_its_own_navigation(app, fakes, user, expected):
     fakes["plans"].routes[("GET", "/v1/cases")] = (200, {"items": [], "total": 0})
     fakes["scheduler"].routes[("GET", "/v1/deadlines")] = (200, {"items": []})
@@ -235,12 +289,20 @@ def test_a_person_holding_several_roles_has_the_pages_of_each(app, fakes):
     client = app.test_client()
     sign_in(client, "demo-sw-1")
     with client.session_transaction() as stored:
-        stored["user"] = {**stored["user"], "roles": ["social_worker", "team_manager", "chair"],
-                          "role_name": people.role_names(["social_worker", "team_manager", "chair"])}
+        stored["user"] = {
+            **stored["user"],
+            "roles": ["social_worker", "team_manager", "chair"],
+            "role_name": people.role_names(["social_worker", "team_manager", "chair"]),
+        }
     html = client.get("/my-work").get_data(as_text=True)
     nav = html.split('class="govuk-service-navigation__list"')[1].split("</ul>")[0]
     assert re.findall(r'class="govuk-service-navigation__link"[^>]*>\s*(?:<strong[^>]*>)?([^<]+?)\s*<', nav) == [
-        "My work", "Team", "Approvals", "Find a child", "Sign out"]
+        "My work",
+        "Team",
+        "Approvals",
+        "Find a child",
+        "Sign out",
+    ]
     assert "Sam Okafor, social worker, team manager and conference chair" in html
     assert client.get("/lookup").status_code == 302  # not a partner: sent home
     assert people.role_names(["auditor"]) == "Auditor"
@@ -255,13 +317,25 @@ def test_my_work_asks_for_the_cases_and_the_deadlines_at_once(app, fakes):
         def route(request):
             both.wait()
             return 200, body
+
         return route
 
-    fakes["plans"].routes[("GET", "/v1/cases")] = answer({"items": [
-        {"id": "case-1", "child": {"name": "Ana Parent"}, "status": "on_plan"}], "total": 1})
-    fakes["scheduler"].routes[("GET", "/v1/deadlines")] = answer({"items": [
-        {"id": "d-late", "name": "Initial conference", "status": "overdue", "due_on": "2020-01-10",
-         "child": {"name": "Ana Parent"}}]})
+    fakes["plans"].routes[("GET", "/v1/cases")] = answer(
+        {"items": [{"id": "case-1", "child": {"name": "Ana Parent"}, "status": "on_plan"}], "total": 1}
+    )
+    fakes["scheduler"].routes[("GET", "/v1/deadlines")] = answer(
+        {
+            "items": [
+                {
+                    "id": "d-late",
+                    "name": "Initial conference",
+                    "status": "overdue",
+                    "due_on": "2020-01-10",
+                    "child": {"name": "Ana Parent"},
+                }
+            ]
+        }
+    )
     client = app.test_client()
     sign_in(client)
     resp = client.get("/my-work")
@@ -340,9 +414,16 @@ def test_cpp_serve_web_in_production_without_a_client_id_says_so_before_starting
     import sys
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("CPP_")}
-    env.update({"CPP_MODE": "production", "CPP_DATA_DIR": str(tmp_path), "CPP_OIDC_ISSUER": "https://idp.example",
-                "CPP_OIDC_JWKS_URL": "https://idp.example/jwks"})  # (checked, never fetched: it refuses first)
-    done = subprocess.run([sys.executable, "-m", "cpp_shared.cli", "serve", "web"], env=env, capture_output=True,
-                          text=True, timeout=60)
+    env.update(
+        {
+            "CPP_MODE": "production",
+            "CPP_DATA_DIR": str(tmp_path),
+            "CPP_OIDC_ISSUER": "https://idp.example",
+            "CPP_OIDC_JWKS_URL": "https://idp.example/jwks",
+        }
+    )  # (checked, never fetched: it refuses first)
+    done = subprocess.run(
+        [sys.executable, "-m", "cpp_shared.cli", "serve", "web"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 2 and "cpp: web: production mode needs CPP_WEB_OIDC_CLIENT_ID" in done.stderr
     assert "Traceback" not in done.stderr

@@ -1,5 +1,6 @@
 """The deployment's own words: each page names enquiries, conferences, the
 plan and the core group as the plugins in CPP_PLUGINS call them."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,17 +21,29 @@ def client_for(tmp_path, plans, plugins: str):  # noqa: F811
     return client
 
 
-PENDING = {**CASE, "status": "conference_pending", "strategy_discussions": [{"held_on": "2026-01-06"}],
-           "enquiry_outcome": {"conference_required": True}}
+PENDING = {
+    **CASE,
+    "status": "conference_pending",
+    "strategy_discussions": [{"held_on": "2026-01-06"}],
+    "enquiry_outcome": {"conference_required": True},
+}
 
 
-@pytest.mark.parametrize("plugins, enquiries, conference", [
-    ("england,bromley", "section 47 enquiries", "initial child protection conference"),
-    ("guernsey", "section 35 enquiries", "initial child protection conference"),
-    ("scotland", "child protection investigation", "initial child protection planning meeting"),
-])
-def test_the_forms_and_the_task_list_speak_the_deployments_words(tmp_path, plans, plugins, enquiries,  # noqa: F811
-                                                                  conference):
+@pytest.mark.parametrize(
+    "plugins, enquiries, conference",
+    [
+        ("england,bromley", "section 47 enquiries", "initial child protection conference"),
+        ("guernsey", "section 35 enquiries", "initial child protection conference"),
+        ("scotland", "child protection investigation", "initial child protection planning meeting"),
+    ],
+)
+def test_the_forms_and_the_task_list_speak_the_deployments_words(
+    tmp_path,
+    plans,
+    plugins,
+    enquiries,  # noqa: F811
+    conference,
+):
     client = client_for(tmp_path, plans, plugins)
     form = client.get("/cases/case-1/strategy-discussion").get_data(as_text=True)
     assert f"Did this discussion start the {enquiries}?" in form

@@ -11,12 +11,15 @@ Every rule cites where its figure comes from and how firmly it is
 established (V: primary source seen; V2: only a local restatement seen; U:
 unverified), as graded in the platform's timescales research.
 """
+
 from __future__ import annotations
 
 from cpp_shared.hookspecs import hookimpl
 
-LEAFLET = ("Bromley Safeguarding Children Board, Protecting Children & Young People Through Child Protection "
-           "Plans: Information for Families")
+LEAFLET = (
+    "Bromley Safeguarding Children Board, Protecting Children & Young People Through Child Protection "
+    "Plans: Information for Families"
+)
 
 
 @hookimpl
@@ -36,7 +39,7 @@ def cpp_authority():
             {
                 "name": "Bromley Safeguarding Children Board",
                 "role": "Local safeguarding children board: information for families about child protection plans "
-                        "(St Blaise, B40a, Civic Centre, Stockwell Close, Bromley BR1 3UH)",
+                "(St Blaise, B40a, Civic Centre, Stockwell Close, Bromley BR1 3UH)",
                 "phone": "020 8461 7816",
                 "email": "BSCB@bromley.gov.uk",
             },
@@ -57,7 +60,7 @@ def cpp_document_branding():
             "email": "BSCB@bromley.gov.uk",
         },
         "footer": "London Borough of Bromley. Protecting Children & Young People Through Child Protection Plans. "
-                  "This document is confidential.",
+        "This document is confidential.",
     }
 
 
@@ -70,8 +73,8 @@ def cpp_timescales():
             "id": "first-core-group",
             "extends": True,
             "name": "First core group meeting (Bromley: within ten working days of the conference)",
-            "source": f"{LEAFLET}: \"The Core Group should meet with you within ten working days of the Conference "
-            "to agree a detailed Child Protection Plan, and regularly thereafter according to the agreed plan\" "
+            "source": f'{LEAFLET}: "The Core Group should meet with you within ten working days of the Conference '
+            'to agree a detailed Child Protection Plan, and regularly thereafter according to the agreed plan" '
             "(V: the board's own published leaflet; it restates the national 10 working days, itself V2)",
         },
     ]

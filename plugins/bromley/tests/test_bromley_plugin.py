@@ -1,6 +1,7 @@
 """Bromley's plugin set as a deployment loads it: its authority, words and rules, read through the plugin
 contract (``cpp_shared.contracts.timescales``). The due dates its rules give on the working-day calendar are the
 scheduler's (tests/unit/test_plugin_sets.py)."""
+
 from __future__ import annotations
 
 from cpp_shared.testing import plugin_set, rules_of
@@ -35,7 +36,10 @@ def test_bromley_overrides_the_first_core_group_and_keeps_the_rest_of_england():
     assert rule.plugin == "bromley"
     assert rule.offset == Offset(10, "working_days", "after")
     assert (rule.triggers, rule.when, rule.anchor, rule.met_by) == (
-        england["first-core-group"].triggers, england["first-core-group"].when,
-        england["first-core-group"].anchor, england["first-core-group"].met_by)
+        england["first-core-group"].triggers,
+        england["first-core-group"].when,
+        england["first-core-group"].anchor,
+        england["first-core-group"].met_by,
+    )
     assert "Information for Families" in rule.source and "ten working days" in rule.source
     assert all(r.plugin == "england" for rid, r in bromley.items() if rid != "first-core-group")

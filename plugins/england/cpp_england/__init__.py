@@ -4,6 +4,7 @@ Every rule cites where its figure comes from and how firmly it is
 established (V: primary source seen; V2: only a local restatement seen; U:
 unverified), as graded in the platform's timescales research.
 """
+
 from __future__ import annotations
 
 from cpp_shared.hookspecs import INITIAL_CONFERENCE_PLAN_REQUIRED, REVIEW_CONTINUES_PLAN, hookimpl
@@ -107,10 +108,10 @@ def cpp_escalation_routes():
             "id": "legal_planning",
             "name": "Legal planning meeting (public law outline)",
             "description": "Consider an application to court, for a care order, when the plan has not made the "
-                           "child safe.",
+            "child safe.",
             "recipient": None,
             "source": "Royal Borough of Greenwich, Child protection plans (2024): the council may apply to court for a "
-                      "care order",
+            "care order",
         },
     ]
 

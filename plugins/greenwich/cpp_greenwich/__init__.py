@@ -15,6 +15,7 @@ Every rule cites where its figure comes from and how firmly it is
 established (V: primary source seen; V2: only a local restatement seen; U:
 unverified), as graded in the platform's timescales research.
 """
+
 from __future__ import annotations
 
 from cpp_shared.hookspecs import INITIAL_CONFERENCE_PLAN_REQUIRED, hookimpl
@@ -59,7 +60,7 @@ def cpp_timescales():
             "met_on": "held_on",
             "recurrence": {"every": {"min": 6, "max": 9, "unit": "weeks"}},
             "reminder_days": 2,
-            "source": f"{PAGE}: \"The core group should meet with you within two weeks of the conference to agree a "
+            "source": f'{PAGE}: "The core group should meet with you within two weeks of the conference to agree a '
             "detailed child protection plan, and after that regularly on a six to nine weekly cycle in order to "
             "review it\" (V: the council's own published page; two weeks counted as 14 calendar days)",
         },
@@ -76,7 +77,7 @@ def cpp_timescales():
             "met_by": "plan.ended.v1",
             "met_on": "ended.on",
             "reminder_days": 20,
-            "source": f"{PAGE}: \"Usually a child will require a child protection plan for no longer than two years\" "
+            "source": f'{PAGE}: "Usually a child will require a child protection plan for no longer than two years" '
             "(V: the council's own published page; a local expectation flagged for the manager, not a "
             "statutory limit)",
         },

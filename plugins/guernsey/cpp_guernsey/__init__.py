@@ -24,6 +24,7 @@ Working days use python-holidays' ``GG`` calendar (no subdivisions; Liberation
 Day, 9 May, has no substitute day). Alderney's Homecoming Day (15 December) is
 not in it: an Alderney deployment adds it with ``cpp_extra_closure_days``.
 """
+
 from __future__ import annotations
 
 from cpp_shared.hookspecs import (
@@ -35,8 +36,9 @@ from cpp_shared.hookspecs import (
 
 TIMETABLE = "Guernsey child protection procedures, Child Protection Plans timetable"
 PLAN_PAGE = "Guernsey child protection procedures, Child Protection Plan"
-RESEARCH = ("Islands Safeguarding Children Partnership (ISCP) and Health and Social Care (HSC), child protection "
-            "procedures")
+RESEARCH = (
+    "Islands Safeguarding Children Partnership (ISCP) and Health and Social Care (HSC), child protection procedures"
+)
 
 
 @hookimpl
@@ -76,7 +78,7 @@ def _before_initial_conference(rule_id: str, name: str, days: int, met_by: str, 
         "met_on": "done_on",
         "cancelled_by": CONFERENCE_CANCELLED,
         "reminder_days": 1,
-        "source": f"{TIMETABLE}: \"{wording}\", social worker (V: the Islands' own procedures)",
+        "source": f'{TIMETABLE}: "{wording}", social worker (V: the Islands\' own procedures)',
     }
 
 
@@ -95,8 +97,8 @@ def cpp_timescales():
             "met_by": "enquiry.completed.v1",
             "met_on": "completed_on",
             "reminder_days": 2,
-            "source": f"{TIMETABLE}: \"Section 35 enquiries completed and agreement that conference required\", "
-            "social worker and unit manager, \"Within 10 working days of strategy discussion\" "
+            "source": f'{TIMETABLE}: "Section 35 enquiries completed and agreement that conference required", '
+            'social worker and unit manager, "Within 10 working days of strategy discussion" '
             "(V: the Islands' own procedures)",
         },
         {
@@ -112,8 +114,8 @@ def cpp_timescales():
             "met_when": {"kind": "initial"},
             "cancelled_by": NO_CONFERENCE,
             "reminder_days": 3,
-            "source": f"{RESEARCH}: initial child protection conference \"within 15 working days of the strategy "
-            "discussion / meeting\" (V: HSC procedures, Section 35 enquiries; ISCP tri.x manual, Child Protection "
+            "source": f'{RESEARCH}: initial child protection conference "within 15 working days of the strategy '
+            'discussion / meeting" (V: HSC procedures, Section 35 enquiries; ISCP tri.x manual, Child Protection '
             "Enquiries). The older ISCP site (iscp.gg articles 118097 and 118067, flowchart of 2015) says 10 working "
             "days; the current manual is followed",
         },
@@ -129,26 +131,40 @@ def cpp_timescales():
             "met_by": "child_in_need_plan.created.v1",
             "met_on": "created_on",
             "reminder_days": 2,
-            "source": f"{TIMETABLE}: \"If conference not required, child in need plan to be considered\", social "
-            "worker, \"Within 7 working days of decision not to take to conference\" (V: the Islands' own procedures)",
+            "source": f'{TIMETABLE}: "If conference not required, child in need plan to be considered", social '
+            'worker, "Within 7 working days of decision not to take to conference" (V: the Islands\' own procedures)',
         },
         _before_initial_conference(
-            "draft-plan-in-report", "Draft plan entered into the report to conference", 4, "report.drafted.v1",
+            "draft-plan-in-report",
+            "Draft plan entered into the report to conference",
+            4,
+            "report.drafted.v1",
             "Draft plan drawn up based on outcome of s35 enquiries and entered into report to conference ... "
-            "4 working days prior to conference"),
+            "4 working days prior to conference",
+        ),
         _before_initial_conference(
-            "report-to-manager", "Section 35 report and draft plan passed to the manager to countersign", 3,
+            "report-to-manager",
+            "Section 35 report and draft plan passed to the manager to countersign",
+            3,
             "report.submitted.v1",
             "Section 35 report and draft plan passed to manager for countersigning ... 3 working days prior to "
-            "conference"),
+            "conference",
+        ),
         _before_initial_conference(
-            "report-shared-with-family", "Report shared with the parents (and the child where appropriate)", 2,
+            "report-shared-with-family",
+            "Report shared with the parents (and the child where appropriate)",
+            2,
             "report.shared.v1",
             "Report to be shared with parents / those with parental responsibility and child where appropriate ... "
-            "2 working days prior to conference"),
+            "2 working days prior to conference",
+        ),
         _before_initial_conference(
-            "report-to-chair", "Report sent to the conference chair", 1, "report.sent_to_chair.v1",
-            "Report to be sent to conference chair ... 1 working day prior to conference"),
+            "report-to-chair",
+            "Report sent to the conference chair",
+            1,
+            "report.sent_to_chair.v1",
+            "Report to be sent to conference chair ... 1 working day prior to conference",
+        ),
         {
             "id": "resource-panel",
             "name": "Resource panel approval of the plan (no timescale set)",
@@ -160,8 +176,8 @@ def cpp_timescales():
             "owner": "social_worker",
             "met_by": "resource_panel.decided.v1",
             "met_on": "decided_on",
-            "source": f"{TIMETABLE}: \"If necessary plan taken to resource panel for approval\", social worker, "
-            "\"***Timescale required***\" (V: the Islands' own procedures set no timescale; a date is needed)",
+            "source": f'{TIMETABLE}: "If necessary plan taken to resource panel for approval", social worker, '
+            '"***Timescale required***" (V: the Islands\' own procedures set no timescale; a date is needed)',
         },
         {
             "id": "first-core-group",
@@ -174,9 +190,9 @@ def cpp_timescales():
             "owner": "social_worker",
             "met_by": "core_group.held.v1",
             "reminder_days": 2,
-            "source": f"{TIMETABLE}: \"First core group held and draws up child protection plan\", \"Within 10 "
+            "source": f'{TIMETABLE}: "First core group held and draws up child protection plan", "Within 10 '
             f"working days of conference\" (V: the Islands' own procedures; also {RESEARCH}, iscp.gg article 118069, "
-            f"V). {PLAN_PAGE} says \"within 10 days of the conference\" without \"working\"",
+            f'V). {PLAN_PAGE} says "within 10 days of the conference" without "working"',
         },
         {
             "id": "first-review-conference",
@@ -190,7 +206,7 @@ def cpp_timescales():
             "met_by": "conference.held.v1",
             "met_when": {"kind": "review"},
             "reminder_days": 10,
-            "source": f"{PLAN_PAGE}: \"the first review child protection conference (3 months after the initial "
+            "source": f'{PLAN_PAGE}: "the first review child protection conference (3 months after the initial '
             f"conference)\" (V: the Islands' own procedures; also {RESEARCH}, iscp.gg article 118099, V)",
         },
         {
@@ -205,7 +221,7 @@ def cpp_timescales():
             "met_by": "conference.held.v1",
             "met_when": {"kind": "review"},
             "reminder_days": 10,
-            "source": f"{RESEARCH}: \"further review conferences within 6 months of each other\" "
+            "source": f'{RESEARCH}: "further review conferences within 6 months of each other" '
             "(V: iscp.gg article 118099, Meetings)",
         },
         {
@@ -223,8 +239,8 @@ def cpp_timescales():
             "met_on": "done_on",
             "cancelled_by": CONFERENCE_CANCELLED,
             "reminder_days": 2,
-            "source": f"{TIMETABLE}: \"Child protection plan updated for conference and included in review report\", "
-            "social worker and unit manager, \"5 working days prior to conference\" (V: the Islands' own procedures)",
+            "source": f'{TIMETABLE}: "Child protection plan updated for conference and included in review report", '
+            'social worker and unit manager, "5 working days prior to conference" (V: the Islands\' own procedures)',
         },
         {
             "id": "child-in-need-after-plan",
@@ -237,8 +253,8 @@ def cpp_timescales():
             "met_by": "child_in_need_plan.created.v1",
             "met_on": "created_on",
             "reminder_days": 2,
-            "source": f"{TIMETABLE}: \"Once child protection plan no longer required, child in need plan should be "
-            "drawn up\", social worker, \"Within 7 working days of conference where child protection plans bought to "
+            "source": f'{TIMETABLE}: "Once child protection plan no longer required, child in need plan should be '
+            'drawn up", social worker, "Within 7 working days of conference where child protection plans bought to '
             "an end\" (V: the Islands' own procedures)",
         },
         {
@@ -255,7 +271,7 @@ def cpp_timescales():
             "met_on": "delivered_on",
             "reminder_days": 1,
             "source": f"{RESEARCH}: the conference decides whether to refer to the Children's Convenor and \"The "
-            "referral will be made no later than within two working days.\" (V: iscp.gg article 118058, Initial CP "
+            'referral will be made no later than within two working days." (V: iscp.gg article 118058, Initial CP '
             "case conference; HSC, Children's Convenor); counted from the day the decision is recorded as an "
             "escalation",
         },
@@ -269,28 +285,28 @@ def cpp_escalation_routes():
             "id": "early_review_conference",
             "name": "Convene a review child protection conference",
             "description": "The plan is not achieving its objectives: a review child protection conference must be "
-                           "convened.",
+            "convened.",
             "recipient": None,
-            "source": f"{PLAN_PAGE}: \"If the child protection plan is not successful in achieving its objectives, a "
-                      "review child protection conference must be convened.\"",
+            "source": f'{PLAN_PAGE}: "If the child protection plan is not successful in achieving its objectives, a '
+            'review child protection conference must be convened."',
         },
         {
             "id": "childrens_convenor",
             "name": "Refer to the Children's Convenor",
             "description": "The plan is not working, or a parent does not comply with it: refer the child to the "
-                           "Children's Convenor (Convenor's Meeting, then the Child, Youth and Community Tribunal).",
+            "Children's Convenor (Convenor's Meeting, then the Child, Youth and Community Tribunal).",
             "recipient": {"name": "Children's Convenor", "kind": "external"},
-            "source": f"{PLAN_PAGE}: \"a referral must be made to the Children's Convenor\"; the referral within two "
-                      f"working days of the conference's decision ({RESEARCH}, V: iscp.gg article 118058)",
+            "source": f'{PLAN_PAGE}: "a referral must be made to the Children\'s Convenor"; the referral within two '
+            f"working days of the conference's decision ({RESEARCH}, V: iscp.gg article 118058)",
         },
         {
             "id": "legal_threshold_meeting",
             "name": "Hold a legal threshold meeting (towards the Juvenile Court)",
             "description": "Consider an application to the Juvenile Court, through a legal threshold meeting, "
-                           "depending on the urgency of the situation.",
+            "depending on the urgency of the situation.",
             "recipient": None,
-            "source": f"{PLAN_PAGE}: \"or to the Juvenile Court (through holding a legal threshold meeting, depending "
-                      "on the urgency of the situation)\"",
+            "source": f'{PLAN_PAGE}: "or to the Juvenile Court (through holding a legal threshold meeting, depending '
+            'on the urgency of the situation)"',
         },
     ]
 

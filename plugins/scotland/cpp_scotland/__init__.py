@@ -19,6 +19,7 @@ Every rule cites where its figure comes from and how firmly it is
 established (V: primary source seen; V2: only a local restatement seen; U:
 unverified), as graded in the platform's timescales research.
 """
+
 from __future__ import annotations
 
 from cpp_shared.hookspecs import (
@@ -66,8 +67,8 @@ def cpp_timescales():
             "met_when": {"kind": "initial"},
             "cancelled_by": NO_CPPM,
             "reminder_days": 5,
-            "source": f"{NG}, Appendix D: \"a CPPM will follow within 28 calendar days ... unless there is an IRD "
-            "decision that this is not required\" (V: Appendix D, 2023); counted from the inter-agency referral "
+            "source": f'{NG}, Appendix D: "a CPPM will follow within 28 calendar days ... unless there is an IRD '
+            'decision that this is not required" (V: Appendix D, 2023); counted from the inter-agency referral '
             "discussion, recorded here as the strategy discussion",
         },
         {
@@ -85,8 +86,8 @@ def cpp_timescales():
             "met_by": "core_group.held.v1",
             "reminder_days": 3,
             "source": f"{NG}, Appendix D: first core group within 15 working days of the CPPM (V: Appendix D, 2023). "
-            "The 2021 v1.0 text, para 3.137, says \"the first time being within 15 days of the CPPM\" without "
-            "\"working\": the two versions are inconsistent and the 2023 Appendix D is followed",
+            'The 2021 v1.0 text, para 3.137, says "the first time being within 15 days of the CPPM" without '
+            '"working": the two versions are inconsistent and the 2023 Appendix D is followed',
         },
         {
             "id": "first-review-conference",
@@ -100,7 +101,7 @@ def cpp_timescales():
             "met_by": "conference.held.v1",
             "met_when": {"kind": "review"},
             "reminder_days": 10,
-            "source": f"{NG}: \"Review CPPMs should be held within six months of the CPPM\" (V2: the national text "
+            "source": f'{NG}: "Review CPPMs should be held within six months of the CPPM" (V2: the national text '
             "as reproduced in Highland Interagency Child Protection Procedures 2024 and NHS Grampian/Aberdeen "
             "Appendix C; the Appendix D line itself was not seen whole). Not 3 months: that was the superseded "
             "2014 rule",
@@ -117,7 +118,7 @@ def cpp_timescales():
             "met_by": "conference.held.v1",
             "met_when": {"kind": "review"},
             "reminder_days": 10,
-            "source": f"{NG}: \"Thereafter, reviews should take place six-monthly\" (V2: the national text as "
+            "source": f'{NG}: "Thereafter, reviews should take place six-monthly" (V2: the national text as '
             "reproduced in Highland Interagency Child Protection Procedures 2024)",
         },
         {
@@ -135,7 +136,7 @@ def cpp_timescales():
             "met_by": "escalation.delivered.v1",
             "met_on": "delivered_on",
             "reminder_days": 0,
-            "source": f"{NG}, para 3.133: \"Any decision to refer to the Principal Reporter should be actioned "
+            "source": f'{NG}, para 3.133: "Any decision to refer to the Principal Reporter should be actioned '
             "straight away.\" (V); the duty to refer: Children's Hearings (Scotland) Act 2011, s.60 (V)",
         },
     ]
@@ -148,13 +149,15 @@ def cpp_escalation_routes():
             "id": "childrens_reporter",
             "name": "Refer to the Principal Reporter (Children's Reporter)",
             "description": "Compulsory measures of supervision may be needed: give the Principal Reporter the "
-                           "information the local authority has about the child, for a children's hearing to be "
-                           "considered.",
-            "recipient": {"name": "Principal Reporter (Scottish Children's Reporter Administration)",
-                          "kind": "external"},
+            "information the local authority has about the child, for a children's hearing to be "
+            "considered.",
+            "recipient": {
+                "name": "Principal Reporter (Scottish Children's Reporter Administration)",
+                "kind": "external",
+            },
             "source": "Children's Hearings (Scotland) Act 2011, s.60: \"the local authority must give any information "
-                      f"that it has about the child to the Principal Reporter\" (V); {NG}, para 3.133: every CPPM "
-                      "considers a referral, acted on straight away (V)",
+            f'that it has about the child to the Principal Reporter" (V); {NG}, para 3.133: every CPPM '
+            "considers a referral, acted on straight away (V)",
         },
     ]
 

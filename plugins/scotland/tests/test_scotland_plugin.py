@@ -1,6 +1,7 @@
 """Scotland's plugin set as a deployment loads it: its authority, words and rules, read through the plugin
 contract (``cpp_shared.contracts.timescales``). The due dates its rules give on the working-day calendar are the
 scheduler's (tests/unit/test_plugin_sets.py)."""
+
 from __future__ import annotations
 
 from cpp_shared.testing import plugin_set, rules_of

@@ -8,6 +8,7 @@ projection in the docs store: ``child.restriction_set`` and
 ``access.break_glass`` (one row per grant in ``grants``). A document's
 listing or file is refused with a 403 to anyone else, before it is read.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -44,17 +45,33 @@ def keep(event: dict[str, Any], ctx: HandlerContext) -> None:
     if not child_id:
         return
     if event["type"] == BREAK_GLASS:
-        ctx.uow.update(st.GRANTS, {"_id": data["grant_id"]}, {"$set": {
-            "child_id": child_id, "restriction_id": data["restriction_id"], "user": data["user"],
-            "expires_at": data["expires_at"], "expires_ts": _ts(data["expires_at"])}}, upsert=True)
+        ctx.uow.update(
+            st.GRANTS,
+            {"_id": data["grant_id"]},
+            {
+                "$set": {
+                    "child_id": child_id,
+                    "restriction_id": data["restriction_id"],
+                    "user": data["user"],
+                    "expires_at": data["expires_at"],
+                    "expires_ts": _ts(data["expires_at"]),
+                }
+            },
+            upsert=True,
+        )
         return
     as_of = _ts(data["set_at"] if event["type"] == RESTRICTION_SET else data["lifted_at"])
     current = ctx.store.collection(st.RESTRICTIONS).find_one({"_id": child_id})
     if current is not None and current.get("as_of", 0) > as_of:
         return  # a later change is kept already
     if event["type"] == RESTRICTION_SET:
-        fields = {"active": True, "restriction_id": data["restriction_id"], "access_list": data["access_list"],
-                  "manager": data["manager"], "as_of": as_of}
+        fields = {
+            "active": True,
+            "restriction_id": data["restriction_id"],
+            "access_list": data["access_list"],
+            "manager": data["manager"],
+            "as_of": as_of,
+        }
     else:
         fields = {"active": False, "restriction_id": data["restriction_id"], "access_list": [], "as_of": as_of}
     ctx.uow.update(st.RESTRICTIONS, {"_id": child_id}, {"$set": fields}, upsert=True)
@@ -73,8 +90,9 @@ def check(child_id: str | None) -> str | None:
     user = current_principal().user
     if rule.on_access_list(restriction, user):
         return None
-    grant = rule.live_grant(restriction, user, store.collection(st.GRANTS).find({"child_id": child_id, "user": user}),
-                            now())
+    grant = rule.live_grant(
+        restriction, user, store.collection(st.GRANTS).find({"child_id": child_id, "user": user}), now()
+    )
     if grant is None:
         abort(403, message=rule.refusal(child_id))
     return grant["_id"]

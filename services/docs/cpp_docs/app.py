@@ -1,4 +1,5 @@
 """The docs service's wiring: its blueprints, handlers, store and renderer."""
+
 from __future__ import annotations
 
 from cpp_shared import case_events

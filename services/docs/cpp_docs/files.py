@@ -33,6 +33,7 @@ no-op, and lets a reader check the bytes against the row's hash (``read``
 does, in both stores, and raises ``FileMissing`` when they are missing or
 do not match).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -235,7 +236,7 @@ class GridFSFileStore:
             try:
                 self._chunks.update_one(
                     {"files_id": digest, "n": n},
-                    {"$setOnInsert": {"data": Binary(data[start:start + CHUNK_SIZE])}},
+                    {"$setOnInsert": {"data": Binary(data[start : start + CHUNK_SIZE])}},
                     upsert=True,
                 )
             except DuplicateKeyError:
@@ -246,10 +247,15 @@ class GridFSFileStore:
             # at), and no entry is written to name them.
             raise StoreError(f"GridFS holds other chunks under {digest}")
         try:
-            self._files.insert_one({
-                "_id": digest, "filename": digest, "length": Int64(len(data)), "chunkSize": CHUNK_SIZE,
-                "uploadDate": datetime.now(timezone.utc),
-            })
+            self._files.insert_one(
+                {
+                    "_id": digest,
+                    "filename": digest,
+                    "length": Int64(len(data)),
+                    "chunkSize": CHUNK_SIZE,
+                    "uploadDate": datetime.now(timezone.utc),
+                }
+            )
         except DuplicateKeyError:
             pass  # the other writer's entry: checked below
         try:

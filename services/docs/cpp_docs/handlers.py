@@ -37,6 +37,7 @@ And who may read a restricted child's documents: ``child.restriction_set``,
 ``child.restriction_lifted`` and ``access.break_glass`` keep its projection
 (access.py).
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -52,8 +53,13 @@ from .domain.phrases import ENGLISH_TAG, is_english, phrase_set
 
 log = get_logger("cpp.docs")
 
-PLAN_DOCUMENT_EVENTS = ("plan.created.v1", "plan.activated.v1", "plan.version_agreed.v1", "plan.reviewed.v1",
-                        "plan.ended.v1")
+PLAN_DOCUMENT_EVENTS = (
+    "plan.created.v1",
+    "plan.activated.v1",
+    "plan.version_agreed.v1",
+    "plan.reviewed.v1",
+    "plan.ended.v1",
+)
 
 
 def case_of(event: dict[str, Any]) -> str:
@@ -69,8 +75,16 @@ handlers.on(revocations.EVENT_TYPE)(revocations.keep_revocation)
 handlers.on(*access.EVENTS)(access.keep)
 
 #: Events that say who a child is (each event about a child carries ``child``).
-CHILD_EVENTS = ("child.registered.v1", "child.updated.v1", "case.*", "conference.*", "plan.*", "core_group.*",
-                "report.*", "deadline.*")
+CHILD_EVENTS = (
+    "child.registered.v1",
+    "child.updated.v1",
+    "case.*",
+    "conference.*",
+    "plan.*",
+    "core_group.*",
+    "report.*",
+    "deadline.*",
+)
 
 
 handlers.on(staff.EVENT_TYPE)(staff.keep)
@@ -111,9 +125,19 @@ def _variants(ctx: HandlerContext, content: dict[str, Any]) -> list[tuple[str, s
     return out
 
 
-def _add_job(ctx: HandlerContext, event: dict[str, Any], kind: str, owner_id: str, version: int, *,
-             language: str = ENGLISH_TAG, language_name: str | None = None, large_print: bool = False,
-             meeting: dict[str, Any] | None = None, **fields: Any) -> None:
+def _add_job(
+    ctx: HandlerContext,
+    event: dict[str, Any],
+    kind: str,
+    owner_id: str,
+    version: int,
+    *,
+    language: str = ENGLISH_TAG,
+    language_name: str | None = None,
+    large_print: bool = False,
+    meeting: dict[str, Any] | None = None,
+    **fields: Any,
+) -> None:
     """Ask for one document (a job per kind, version, meeting, language and
     print size), unless it was asked for already: a version's documents are
     made once. ``fields`` are what the template needs (the snapshot, the
@@ -122,34 +146,81 @@ def _add_job(ctx: HandlerContext, event: dict[str, Any], kind: str, owner_id: st
     key = job_key(owner_id, kind, version, meeting_id, language, large_print)
     if ctx.store.collection(st.JOBS).find_one({"_id": key}) is not None:
         return
-    ctx.uow.insert(st.JOBS, {
-        "plan_id": None, "case_id": None, "child_id": None, "plan_version": None, "snapshot": None, **fields,
-        "child": _child(ctx, event, fields.get("child_id")),
-        "_id": key, "status": "pending", "kind": kind, "meeting_id": meeting_id, "meeting": meeting,
-        "language": language, "language_name": language_name, "large_print": large_print,
-        "authority": event.get("authority"), "event_id": event["id"], "event_type": event["type"],
-        "attempts": 0, "failures": 0, "error": None, "created_at": datetime.now(timezone.utc).isoformat(),
-    })
+    ctx.uow.insert(
+        st.JOBS,
+        {
+            "plan_id": None,
+            "case_id": None,
+            "child_id": None,
+            "plan_version": None,
+            "snapshot": None,
+            **fields,
+            "child": _child(ctx, event, fields.get("child_id")),
+            "_id": key,
+            "status": "pending",
+            "kind": kind,
+            "meeting_id": meeting_id,
+            "meeting": meeting,
+            "language": language,
+            "language_name": language_name,
+            "large_print": large_print,
+            "authority": event.get("authority"),
+            "event_id": event["id"],
+            "event_type": event["type"],
+            "attempts": 0,
+            "failures": 0,
+            "error": None,
+            "created_at": datetime.now(timezone.utc).isoformat(),
+        },
+    )
 
 
-def _add_plan_job(ctx: HandlerContext, event: dict[str, Any], snapshot: dict[str, Any], snapshot_id: str | None,
-                  kind: str, **variant: Any) -> None:
+def _add_plan_job(
+    ctx: HandlerContext,
+    event: dict[str, Any],
+    snapshot: dict[str, Any],
+    snapshot_id: str | None,
+    kind: str,
+    **variant: Any,
+) -> None:
     """A plan document's job: it names the stored snapshot it renders (or,
     for a snapshot kept from before they were stored once, holds it)."""
     version = snapshot.get("plan_version") or 0
     plan = {"snapshot_id": snapshot_id} if snapshot_id else {"snapshot": snapshot}
-    _add_job(ctx, event, kind, snapshot["plan_id"], version, plan_id=snapshot["plan_id"],
-             case_id=snapshot.get("case_id"), child_id=snapshot.get("child_id"), plan_version=version,
-             **plan, **variant)
+    _add_job(
+        ctx,
+        event,
+        kind,
+        snapshot["plan_id"],
+        version,
+        plan_id=snapshot["plan_id"],
+        case_id=snapshot.get("case_id"),
+        child_id=snapshot.get("child_id"),
+        plan_version=version,
+        **plan,
+        **variant,
+    )
 
 
 def _add_report_job(ctx: HandlerContext, event: dict[str, Any], kind: str, **variant: Any) -> None:
     data = event["data"]
     report = data["report"]
-    _add_job(ctx, event, kind, data["report_id"], report["report_version"], plan_id=data.get("plan_id"),
-             case_id=data.get("case_id"), child_id=data.get("child_id"), report_id=data["report_id"],
-             report_version=report["report_version"], report_kind=data.get("report_kind"),
-             conference_id=data.get("conference_id"), report=report, **variant)
+    _add_job(
+        ctx,
+        event,
+        kind,
+        data["report_id"],
+        report["report_version"],
+        plan_id=data.get("plan_id"),
+        case_id=data.get("case_id"),
+        child_id=data.get("child_id"),
+        report_id=data["report_id"],
+        report_version=report["report_version"],
+        report_kind=data.get("report_kind"),
+        conference_id=data.get("conference_id"),
+        report=report,
+        **variant,
+    )
 
 
 @handlers.on("plan.*", "deadline.*", "conference.*")
@@ -166,8 +237,9 @@ def plan_documents(event: dict[str, Any], ctx: HandlerContext) -> None:
     # keep_projections stored the snapshot under the event's id, in this unit of work.
     _add_plan_job(ctx, event, snapshot, event["id"], "outline_plan" if first else "professional_plan")
     for language, name, large in _variants(ctx, snapshot.get("content") or {}):
-        _add_plan_job(ctx, event, snapshot, event["id"], "family_plan", language=language, language_name=name,
-                      large_print=large)
+        _add_plan_job(
+            ctx, event, snapshot, event["id"], "family_plan", language=language, language_name=name, large_print=large
+        )
 
 
 @handlers.on("core_group.held.v1")
@@ -202,10 +274,23 @@ def conference_record(event: dict[str, Any], ctx: HandlerContext) -> None:
     # A review's plan is known (its own events came first on the case's
     # queue); an initial conference's plan is made by this very outcome, and
     # its outline plan is a document of its own.
-    snapshot_id, snapshot = st.latest_plan(ctx.store, data["plan_id"]) \
-        if data.get("plan_id") and data.get("kind") == "review" else (None, None)
+    snapshot_id, snapshot = (
+        st.latest_plan(ctx.store, data["plan_id"])
+        if data.get("plan_id") and data.get("kind") == "review"
+        else (None, None)
+    )
     plan = {"snapshot_id": snapshot_id} if snapshot_id else {"snapshot": snapshot}
-    _add_job(ctx, event, "conference_record", data["conference_id"], 1, plan_id=data.get("plan_id"),
-             case_id=data.get("case_id"), child_id=data.get("child_id"),
-             plan_version=(snapshot or {}).get("plan_version"), conference_id=data["conference_id"],
-             conference=data, **plan)
+    _add_job(
+        ctx,
+        event,
+        "conference_record",
+        data["conference_id"],
+        1,
+        plan_id=data.get("plan_id"),
+        case_id=data.get("case_id"),
+        child_id=data.get("child_id"),
+        plan_version=(snapshot or {}).get("plan_version"),
+        conference_id=data["conference_id"],
+        conference=data,
+        **plan,
+    )

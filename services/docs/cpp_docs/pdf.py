@@ -40,6 +40,7 @@ identifier comes from the document's key, and the fonts' subsets carry a
 fixed date. Documents never fetch anything: WeasyPrint's URL fetcher
 refuses every URL, so a template cannot make the worker call out.
 """
+
 from __future__ import annotations
 
 import gc
@@ -56,8 +57,12 @@ BODY_PT = 11.0  # base.html's type size
 LARGE_PRINT_PT = 18.0  # and in large print (<body class="large-print">)
 # Characters' widths (em) in DejaVu Sans, roughly: narrow, wide, capitals,
 # and 0.62 for the rest; its bold (the header cells) is a tenth wider.
-_WIDTHS = {**dict.fromkeys(" ", 0.32), **dict.fromkeys("fijlrtI!'.,:;|/\\()[]-", 0.36),
-           **dict.fromkeys("mwMW@%", 0.97), **dict.fromkeys("ABCDEFGHJKLNOPQRSTUVXYZ", 0.70)}
+_WIDTHS = {
+    **dict.fromkeys(" ", 0.32),
+    **dict.fromkeys("fijlrtI!'.,:;|/\\()[]-", 0.36),
+    **dict.fromkeys("mwMW@%", 0.97),
+    **dict.fromkeys("ABCDEFGHJKLNOPQRSTUVXYZ", 0.70),
+}
 OTHER_EM = 0.62
 BOLD_FACTOR = 1.1
 WORD_MARGIN = 1.08  # so that an estimate a little short does not break a word
@@ -75,6 +80,8 @@ class NoFetching(Exception):
 
 def refuse_fetching(url: str, *args: Any, **kwargs: Any):
     raise NoFetching(f"documents fetch nothing ({url})")
+
+
 LARGE_PRINT_PADDING_EM = 1.05
 
 _local = threading.local()
@@ -136,8 +143,9 @@ def _rows(table) -> list:
     return rows
 
 
-def column_widths(texts: list[list[tuple[str, bool]]], width_em: float,
-                  padding_em: float) -> list[tuple[float, float]] | None:
+def column_widths(
+    texts: list[list[tuple[str, bool]]], width_em: float, padding_em: float
+) -> list[tuple[float, float]] | None:
     """Each column's width, from its cells' texts ((text, is_header) by row)
     in a table ``width_em`` wide: at least its longest word, at most its
     longest text, the space between shared as the automatic table layout
@@ -188,22 +196,33 @@ def fix_table_layouts(root) -> int:
     changed = 0
     for table in root.iter("table"):
         if "table-layout" in (table.get("style") or "") or any(
-                element.tag in ("col", "colgroup", "table") for element in table.iter() if element is not table):
+            element.tag in ("col", "colgroup", "table") for element in table.iter() if element is not table
+        ):
             continue
         rows = _rows(table)
         cells = [[cell for cell in row if cell.tag in ("td", "th")] for row in rows]
-        if not cells or not cells[0] or any(
+        if (
+            not cells
+            or not cells[0]
+            or any(
                 cell.get("colspan", "1").strip() != "1" or cell.get("rowspan", "1").strip() != "1"
-                for row in cells for cell in row) or len({len(row) for row in cells}) != 1:
+                for row in cells
+                for cell in row
+            )
+            or len({len(row) for row in cells}) != 1
+        ):
             continue
-        widths = column_widths([[(_text(cell), cell.tag == "th") for cell in row] for row in cells],
-                               width_em, padding_em)
+        widths = column_widths(
+            [[(_text(cell), cell.tag == "th") for cell in row] for row in cells], width_em, padding_em
+        )
         if widths is None:
             continue
         _add_style(table, "table-layout: fixed;")
         for cell, (share, em) in zip(cells[0], widths):
-            _add_style(cell, f"width: calc({100 * share:.4f}% {'-' if em < 0 else '+'} {abs(em):.4f}em); "
-                             "box-sizing: border-box;")
+            _add_style(
+                cell,
+                f"width: calc({100 * share:.4f}% {'-' if em < 0 else '+'} {abs(em):.4f}em); box-sizing: border-box;",
+            )
         changed += 1
     return changed
 

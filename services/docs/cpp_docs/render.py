@@ -19,6 +19,7 @@ raised is ``parked`` with that reason and never rendered again
 automatically, so a restarted worker carries on with the other jobs
 (``GET /v1/jobs?status=parked`` lists them for admins).
 """
+
 from __future__ import annotations
 
 import os
@@ -67,16 +68,19 @@ def today(ctx: ServiceContext) -> date:
     return datetime.now(ZoneInfo(ctx.authority.get("timezone") or "Europe/London")).date()
 
 
-def users_named(job: dict[str, Any], deadlines: Sequence[dict[str, Any]] = (),
-                conference: dict[str, Any] | None = None) -> set[str]:
+def users_named(
+    job: dict[str, Any], deadlines: Sequence[dict[str, Any]] = (), conference: dict[str, Any] | None = None
+) -> set[str]:
     """The user ids a document names people by: who agreed the plan's
     version, the report's author and who did each of its steps, who must
     act on each deadline, the conference's chair."""
     plan, report = job.get("snapshot") or {}, job.get("report") or {}
     users = {(plan.get("agreed") or {}).get("by"), report.get("author")}
     users.update(step.get("by") for step in report.get("steps") or [])
-    refs = [d.get("assignee") for d in deadlines] + [(job.get("conference") or {}).get("chair"),
-                                                      (conference or {}).get("chair")]
+    refs = [d.get("assignee") for d in deadlines] + [
+        (job.get("conference") or {}).get("chair"),
+        (conference or {}).get("chair"),
+    ]
     users.update(ref.get("user") for ref in refs if isinstance(ref, dict))
     return {u for u in users if isinstance(u, str) and u}
 
@@ -107,16 +111,26 @@ def render_job(ctx: ServiceContext, job: dict[str, Any]) -> list[dict[str, Any]]
     if not (job.get("child") or {}).get("name"):
         # Not known when the job was asked for (a job from before jobs held
         # the child, or the child's name had not reached the service yet).
-        job = {**job, "child": (job.get("snapshot") or {}).get("child") or st.child_named(ctx.store,
-                                                                                           job.get("child_id"))}
+        job = {
+            **job,
+            "child": (job.get("snapshot") or {}).get("child") or st.child_named(ctx.store, job.get("child_id")),
+        }
     phrases = EN
     if job["kind"] in FAMILY_KINDS and job.get("language_name"):
         phrases = phrase_set(ctx.plugins, job["language_name"]) or EN
     deadlines, conferences = st.upcoming(ctx.store, job.get("case_id"))
-    conference = ctx.store.collection(st.MEETINGS).find_one({"_id": job["conference_id"]}) \
-        if job.get("conference_id") else None
-    html = docs.html(job, phrases=phrases, deadlines=deadlines, conferences=conferences, conference=conference,
-                     people=people(ctx, users_named(job, deadlines, conference)), today=today(ctx))
+    conference = (
+        ctx.store.collection(st.MEETINGS).find_one({"_id": job["conference_id"]}) if job.get("conference_id") else None
+    )
+    html = docs.html(
+        job,
+        phrases=phrases,
+        deadlines=deadlines,
+        conferences=conferences,
+        conference=conference,
+        people=people(ctx, users_named(job, deadlines, conference)),
+        today=today(ctx),
+    )
     files = file_store(ctx)
     now = datetime.now(timezone.utc).isoformat()
     rows = []
@@ -124,25 +138,39 @@ def render_job(ctx: ServiceContext, job: dict[str, Any]) -> list[dict[str, Any]]
         data = html.encode("utf-8") if fmt == "html" else document_pdf(html, f"{job['_id']}:{fmt}")
         digest = files.put(data)
         row = {
-            "key": f"{job['_id']}:{fmt}", "job_id": job["_id"], "plan_id": job["plan_id"],
-            "case_id": job.get("case_id"), "child_id": job.get("child_id"), "authority": job.get("authority"),
-            "kind": job["kind"], "plan_version": job["plan_version"], "meeting_id": job.get("meeting_id"),
-            "report_id": job.get("report_id"), "report_version": job.get("report_version"),
+            "key": f"{job['_id']}:{fmt}",
+            "job_id": job["_id"],
+            "plan_id": job["plan_id"],
+            "case_id": job.get("case_id"),
+            "child_id": job.get("child_id"),
+            "authority": job.get("authority"),
+            "kind": job["kind"],
+            "plan_version": job["plan_version"],
+            "meeting_id": job.get("meeting_id"),
+            "report_id": job.get("report_id"),
+            "report_version": job.get("report_version"),
             "child_name": (job.get("child") or {}).get("name"),
-            "language": job["language"], "large_print": job["large_print"], "format": fmt,
-            "content_type": FORMATS[fmt], "sha256": digest, "size": len(data), "created_at": now,
+            "language": job["language"],
+            "large_print": job["large_print"],
+            "format": fmt,
+            "content_type": FORMATS[fmt],
+            "sha256": digest,
+            "size": len(data),
+            "created_at": now,
             "source_event": {"id": job.get("event_id"), "type": job.get("event_type")},
         }
         if fmt == "html" and job["kind"] in FAMILY_KINDS and job["language"].lower().startswith("en"):
             from .domain.readability import scores
+
             row["readability"] = scores(html)
         rows.append(row)
     return rows
 
 
 class Renderer:
-    def __init__(self, ctx: ServiceContext, *, interval: float | None = None, batch: int = 20,
-                 lease_seconds: float = 120.0):
+    def __init__(
+        self, ctx: ServiceContext, *, interval: float | None = None, batch: int = 20, lease_seconds: float = 120.0
+    ):
         self.ctx = ctx
         self.interval = interval if interval is not None else float(ctx.settings.setting("RENDER_SECONDS", "1"))
         self.batch = batch
@@ -159,9 +187,13 @@ class Renderer:
         try:
             tried: set[str] = set()
             while stop is None or not stop.is_set():
-                jobs = [j for j in store.collection(st.JOBS).find({"status": "pending"}, sort=[("created_at", 1)],
-                                                                  limit=self.batch + len(tried))
-                        if j["_id"] not in tried][:self.batch]
+                jobs = [
+                    j
+                    for j in store.collection(st.JOBS).find(
+                        {"status": "pending"}, sort=[("created_at", 1)], limit=self.batch + len(tried)
+                    )
+                    if j["_id"] not in tried
+                ][: self.batch]
                 for job in jobs:
                     if stop is not None and stop.is_set():
                         break
@@ -175,8 +207,9 @@ class Renderer:
             if use_lease:
                 store.release_lease(LEASE, self.holder)
         if result.jobs or result.failed or result.parked:
-            log.info("rendered", jobs=result.jobs, documents=result.documents, failed=result.failed,
-                     parked=result.parked)
+            log.info(
+                "rendered", jobs=result.jobs, documents=result.documents, failed=result.failed, parked=result.parked
+            )
         return result
 
     def _one(self, job: dict[str, Any], result: RenderResult) -> None:
@@ -189,8 +222,12 @@ class Renderer:
             return
         # On record before the render starts, so that a render that kills
         # this process is counted all the same.
-        begun = {**job, "attempts": attempts + 1, "failures": failures,
-                 "started_at": datetime.now(timezone.utc).isoformat()}
+        begun = {
+            **job,
+            "attempts": attempts + 1,
+            "failures": failures,
+            "started_at": datetime.now(timezone.utc).isoformat(),
+        }
         try:
             with store.unit_of_work() as uow:
                 uow.replace(st.JOBS, begun, expected_version=job["version"])
@@ -203,19 +240,31 @@ class Renderer:
         except Exception as exc:
             failures += 1
             failed = failures >= MAX_ATTEMPTS
-            log.exception("render failed", job=job["_id"], attempts=job["attempts"], failures=failures,
-                          set_aside=failed)
+            log.exception(
+                "render failed", job=job["_id"], attempts=job["attempts"], failures=failures, set_aside=failed
+            )
             with store.unit_of_work() as uow:
-                uow.replace(st.JOBS, {**job, "failures": failures, "error": f"{type(exc).__name__}: {exc}"[:2000],
-                                      "status": "failed" if failed else "pending"}, expected_version=job["version"])
+                uow.replace(
+                    st.JOBS,
+                    {
+                        **job,
+                        "failures": failures,
+                        "error": f"{type(exc).__name__}: {exc}"[:2000],
+                        "status": "failed" if failed else "pending",
+                    },
+                    expected_version=job["version"],
+                )
             result.failed += failed
             return
         try:
             with store.unit_of_work() as uow:
                 for row in rows:
                     uow.insert(st.DOCUMENTS, row)
-                uow.replace(st.JOBS, {**job, "status": "done", "error": None,
-                                      "documents": [r["key"] for r in rows]}, expected_version=job["version"])
+                uow.replace(
+                    st.JOBS,
+                    {**job, "status": "done", "error": None, "documents": [r["key"] for r in rows]},
+                    expected_version=job["version"],
+                )
         except (DuplicateKey, VersionConflict):
             result.skipped += 1  # another renderer committed this job first
             return
@@ -223,15 +272,26 @@ class Renderer:
         result.documents += len(rows)
 
     def _park(self, job: dict[str, Any], deaths: int, result: RenderResult) -> None:
-        reason = (f"the worker died {deaths} times rendering it (last begun at {job.get('started_at')}); "
-                  f"not rendered again automatically")
-        log.error("render job parked", job=job["_id"], kind=job.get("kind"), plan_id=job.get("plan_id"),
-                  report_id=job.get("report_id"), attempts=job.get("attempts"), reason=reason)
+        reason = (
+            f"the worker died {deaths} times rendering it (last begun at {job.get('started_at')}); "
+            f"not rendered again automatically"
+        )
+        log.error(
+            "render job parked",
+            job=job["_id"],
+            kind=job.get("kind"),
+            plan_id=job.get("plan_id"),
+            report_id=job.get("report_id"),
+            attempts=job.get("attempts"),
+            reason=reason,
+        )
         try:
             with self.ctx.store.unit_of_work() as uow:
-                uow.replace(st.JOBS, {**job, "status": "parked", "error": reason,
-                                      "parked_at": datetime.now(timezone.utc).isoformat()},
-                            expected_version=job["version"])
+                uow.replace(
+                    st.JOBS,
+                    {**job, "status": "parked", "error": reason, "parked_at": datetime.now(timezone.utc).isoformat()},
+                    expected_version=job["version"],
+                )
         except VersionConflict:
             result.skipped += 1
             return

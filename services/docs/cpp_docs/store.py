@@ -27,6 +27,7 @@ keeps of other services' events.
   ``child.restriction_*`` and ``access.break_glass`` events (access.py);
 * the append-only log ``audit``: every list and read of a document.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -66,16 +67,33 @@ def update_projections(uow: UnitOfWork, event: dict[str, Any]) -> None:
     etype, data = event["type"], event.get("data") or {}
     if etype.startswith("plan.") and data.get("plan_id"):
         uow.insert(SNAPSHOTS, {"_id": event["id"], "plan_id": data["plan_id"], "snapshot": data})
-        uow.update(PLANS, {"_id": data["plan_id"]}, {"$set": {"snapshot_id": event["id"],
-                                                               "authority": event.get("authority")},
-                                                      "$unset": {"snapshot": ""}}, upsert=True)
+        uow.update(
+            PLANS,
+            {"_id": data["plan_id"]},
+            {"$set": {"snapshot_id": event["id"], "authority": event.get("authority")}, "$unset": {"snapshot": ""}},
+            upsert=True,
+        )
     elif etype.startswith("deadline.") and data.get("deadline_id"):
-        uow.update(DEADLINES, {"_id": data["deadline_id"]}, {"$set": {
-            "case_id": data.get("case_id"), "plan_id": data.get("plan_id"), "name": data.get("name"),
-            "kind": data.get("kind"), "owner": data.get("owner"), "status": data.get("status"),
-            "due_on": data.get("due_on"), "latest_on": data.get("latest_on"),
-            "needs_date": data.get("needs_date", False), "assignee": data.get("assignee"),
-            "team": data.get("team")}}, upsert=True)
+        uow.update(
+            DEADLINES,
+            {"_id": data["deadline_id"]},
+            {
+                "$set": {
+                    "case_id": data.get("case_id"),
+                    "plan_id": data.get("plan_id"),
+                    "name": data.get("name"),
+                    "kind": data.get("kind"),
+                    "owner": data.get("owner"),
+                    "status": data.get("status"),
+                    "due_on": data.get("due_on"),
+                    "latest_on": data.get("latest_on"),
+                    "needs_date": data.get("needs_date", False),
+                    "assignee": data.get("assignee"),
+                    "team": data.get("team"),
+                }
+            },
+            upsert=True,
+        )
     elif etype.startswith("conference.") and data.get("conference_id"):
         fields: dict[str, Any] = {"case_id": data.get("case_id"), "kind": data.get("kind")}
         fields.update(case_events.conference_state(etype, data))

@@ -1,4 +1,5 @@
 """The notify service's wiring: its blueprints, handlers, store and dispatcher."""
+
 from __future__ import annotations
 
 from cpp_shared import case_events

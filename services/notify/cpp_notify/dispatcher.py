@@ -9,6 +9,7 @@ published to tell the admin. A lease in the store lets one worker dispatch
 at a time; a crash between a send and its settlement sends it again with
 the same ``webhook-id``, which receivers recognise.
 """
+
 from __future__ import annotations
 
 import os
@@ -37,7 +38,9 @@ from .sender import Sender
 log = get_logger("cpp.notify.dispatch")
 LEASE = "notify-dispatch"
 PAUSED_RECHECK = 30.0
-LOCAL_TIME = ZoneInfo("Europe/London")  # the day a referral reached its recipient, as the timescales count days  # seconds before a delivery of a paused or disabled subscription is looked at again
+LOCAL_TIME = ZoneInfo(
+    "Europe/London"
+)  # the day a referral reached its recipient, as the timescales count days  # seconds before a delivery of a paused or disabled subscription is looked at again
 
 
 def _floats(text: str, name: str) -> tuple[float, ...]:
@@ -63,14 +66,18 @@ class Dispatcher:
         s = ctx.settings
         self.ctx = ctx
         self.box = box
-        self.schedule = _floats(s.setting("RETRY_SCHEDULE", ",".join(str(x) for x in DEFAULT_SCHEDULE)),
-                                "CPP_NOTIFY_RETRY_SCHEDULE")
+        self.schedule = _floats(
+            s.setting("RETRY_SCHEDULE", ",".join(str(x) for x in DEFAULT_SCHEDULE)), "CPP_NOTIFY_RETRY_SCHEDULE"
+        )
         self.disable_after = float(s.setting("DISABLE_AFTER_SECONDS", str(DEFAULT_DISABLE_AFTER)))
         self.threads = int(s.setting("DISPATCH_THREADS", "16"))
         self.batch = int(s.setting("DISPATCH_BATCH", "200"))
         self.idle = float(s.setting("DISPATCH_IDLE_SECONDS", "0.2"))
-        self.sender = Sender(timeout=float(s.setting("DELIVERY_TIMEOUT_SECONDS", "15")), pool_size=self.threads,
-                             ports=urls.receiver_ports(s))
+        self.sender = Sender(
+            timeout=float(s.setting("DELIVERY_TIMEOUT_SECONDS", "15")),
+            pool_size=self.threads,
+            ports=urls.receiver_ports(s),
+        )
         self.rng = random.Random()
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.wakeup = threading.Event()
@@ -84,12 +91,17 @@ class Dispatcher:
             return result
         try:
             now = time.time() if now is None else now
-            due = store.collection(st.DELIVERIES).find({"state": "ready", "next_attempt_at": {"$lte": now}},
-                                                       limit=self.batch)
+            due = store.collection(st.DELIVERIES).find(
+                {"state": "ready", "next_attempt_at": {"$lte": now}}, limit=self.batch
+            )
             if not due:
                 return result
-            subs = {s["_id"]: s for s in store.collection(st.SUBSCRIPTIONS).find(
-                {"_id": {"$in": sorted({d["subscription_id"] for d in due})}})}
+            subs = {
+                s["_id"]: s
+                for s in store.collection(st.SUBSCRIPTIONS).find(
+                    {"_id": {"$in": sorted({d["subscription_id"] for d in due})}}
+                )
+            }
             sendable = []
             for d in due:
                 sub = subs.get(d["subscription_id"])
@@ -116,16 +128,21 @@ class Dispatcher:
             secrets = signing_secrets(sub, self.box, time.time())
         except Exception as exc:  # a secret that cannot be opened: a failed attempt, logged, never a crash
             return Outcome(None, 0.0, f"cannot sign: {exc}")
-        return self.sender.send(sub["url"], allow_private=sub["allow_private"], msg_id=delivery["_id"],
-                                body=delivery["body"], secrets=secrets)
+        return self.sender.send(
+            sub["url"],
+            allow_private=sub["allow_private"],
+            msg_id=delivery["_id"],
+            body=delivery["body"],
+            secrets=secrets,
+        )
 
     def _hold(self, delivery: dict[str, Any]) -> None:
         """A delivery of a paused or disabled subscription waits; it is
         looked at again later (and at once when the subscription resumes)."""
         try:
             self.ctx.store.collection(st.DELIVERIES).update_one(
-                {"_id": delivery["_id"], "state": "ready"},
-                {"$set": {"next_attempt_at": time.time() + PAUSED_RECHECK}})
+                {"_id": delivery["_id"], "state": "ready"}, {"$set": {"next_attempt_at": time.time() + PAUSED_RECHECK}}
+            )
         except StoreError as exc:
             log.warning("could not hold a delivery", delivery=delivery["_id"], error=str(exc))
 
@@ -194,12 +211,20 @@ class Dispatcher:
         if new_sub != sub:
             uow.replace(st.SUBSCRIPTIONS, new_sub, expected_version=sub["version"])
         if disabling:
-            self.ctx.publish(uow, "subscription.disabled.v1", subject=sub["_id"],
-                             data={**public_view(new_sub), "reason": reason})
+            self.ctx.publish(
+                uow, "subscription.disabled.v1", subject=sub["_id"], data={**public_view(new_sub), "reason": reason}
+            )
         if announce:
-            self.ctx.publish(uow, announce["type"], subject=announce["subject"], data={
-                **announce["data"], "recipient": sub["owner"],
-                "delivered_on": datetime.now(LOCAL_TIME).date().isoformat()})
+            self.ctx.publish(
+                uow,
+                announce["type"],
+                subject=announce["subject"],
+                data={
+                    **announce["data"],
+                    "recipient": sub["owner"],
+                    "delivered_on": datetime.now(LOCAL_TIME).date().isoformat(),
+                },
+            )
         return reason if disabling else None
 
     def _advance_chain(self, uow, head: dict[str, Any]) -> None:
@@ -207,7 +232,8 @@ class Dispatcher:
         if chain is None:
             return
         nxt = self.ctx.store.collection(st.DELIVERIES).find(
-            {"chain": head["chain"], "state": "queued"}, sort=[("seq", 1)], limit=1)
+            {"chain": head["chain"], "state": "queued"}, sort=[("seq", 1)], limit=1
+        )
         uow.replace(st.CHAINS, {**chain, "pending": max(0, chain["pending"] - 1)}, expected_version=chain["version"])
         if nxt:
             promoted = {**nxt[0], "state": "ready", "next_attempt_at": time.time()}

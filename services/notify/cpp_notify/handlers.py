@@ -8,6 +8,7 @@ dispatcher both change it with versioned writes, so a delivery added while
 the head is being settled is never left queued behind nothing: one of the
 two writes conflicts and is done again on fresh state.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,7 +40,8 @@ handlers.on("*")(children.keep)  # the name of each child, for a notice whose ev
 @handlers.on("*")
 def owe_deliveries(event: dict[str, Any], ctx: HandlerContext) -> None:
     subs = ctx.store.collection(st.SUBSCRIPTIONS).find(
-        {"authority": event.get("authority"), "status": {"$in": ["active", "paused", "disabled"]}})
+        {"authority": event.get("authority"), "status": {"$in": ["active", "paused", "disabled"]}}
+    )
     now = time.time()
     owed = False
     for sub in subs:
@@ -50,26 +52,43 @@ def owe_deliveries(event: dict[str, Any], ctx: HandlerContext) -> None:
         recipient = event["type"] == ESCALATION and receives_escalation(sub, event)
         if sub["audience"] == "partner" and event["type"] == ESCALATION and not recipient:
             continue  # an escalation goes to the recipient its route names (the Convenor), not to every partner
-        body = json.dumps(minimise(event, sub["scope"]["classes"], EVENT_CATALOGUE), separators=(",", ":"), sort_keys=True)
+        body = json.dumps(
+            minimise(event, sub["scope"]["classes"], EVENT_CATALOGUE), separators=(",", ":"), sort_keys=True
+        )
         chain_id = f"{sub['_id']}:{chain_key(event)}"
         chain = ctx.store.collection(st.CHAINS).find_one({"_id": chain_id})
-        delivery = new_delivery(delivery_id=f"msg_{event['id']}_{sub['_id'][4:]}", subscription=sub, event=event,
-                                body=body, head=not chain or chain["pending"] == 0, now=now)
+        delivery = new_delivery(
+            delivery_id=f"msg_{event['id']}_{sub['_id'][4:]}",
+            subscription=sub,
+            event=event,
+            body=body,
+            head=not chain or chain["pending"] == 0,
+            now=now,
+        )
         delivery["chain"] = chain_id
         if recipient:
             # The referral reached its recipient once this is delivered: the
             # scheduler's timescale for it (the Convenor's 2 days) is met then.
             data = event.get("data") or {}
-            delivery["announce"] = {"type": "escalation.delivered.v1", "subject": data.get("plan_id") or event["subject"],
-                                    "data": {k: data.get(k) for k in ("escalation_id", "plan_id", "case_id",
-                                                                      "child_id", "route", "child") if k in data}}
+            delivery["announce"] = {
+                "type": "escalation.delivered.v1",
+                "subject": data.get("plan_id") or event["subject"],
+                "data": {
+                    k: data.get(k)
+                    for k in ("escalation_id", "plan_id", "case_id", "child_id", "route", "child")
+                    if k in data
+                },
+            }
         if chain is None:
             delivery["seq"] = 1
             ctx.uow.insert(st.CHAINS, {"_id": chain_id, "subscription_id": sub["_id"], "pending": 1, "next_seq": 2})
         else:
             delivery["seq"] = chain["next_seq"]
-            ctx.uow.replace(st.CHAINS, {**chain, "pending": chain["pending"] + 1, "next_seq": chain["next_seq"] + 1},
-                            expected_version=chain["version"])
+            ctx.uow.replace(
+                st.CHAINS,
+                {**chain, "pending": chain["pending"] + 1, "next_seq": chain["next_seq"] + 1},
+                expected_version=chain["version"],
+            )
         ctx.uow.insert(st.DELIVERIES, delivery)
         owed = True
     if owed and ctx.app is not None and "notify" in ctx.app.extensions:
@@ -85,8 +104,16 @@ def tell_people(event: dict[str, Any], ctx: HandlerContext) -> None:
     plan_id = data.get("plan_id")
     people = ctx.store.collection(st.PEOPLE).find_one({"_id": plan_id}) if plan_id else None
     rt = runtime(ctx.app)
-    made = messages_for(event, people=people, plugins=ctx.app.plugins, templates=rt.templates, channels=rt.channels,
-                        organiser=rt.organiser, now=time.time(), heard=st.Heard(ctx.store))
+    made = messages_for(
+        event,
+        people=people,
+        plugins=ctx.app.plugins,
+        templates=rt.templates,
+        channels=rt.channels,
+        organiser=rt.organiser,
+        now=time.time(),
+        heard=st.Heard(ctx.store),
+    )
     for message in made:
         ctx.uow.insert(st.MESSAGES, message)
     if made:

@@ -9,6 +9,7 @@ people are told in their inbox), ``_SMTP_PORT`` (25), ``_SMTP_STARTTLS``
 A conference's invitation travels as a ``text/calendar; method=REQUEST``
 part (or ``CANCEL``), which Outlook and other calendars offer to add.
 """
+
 from __future__ import annotations
 
 import os
@@ -49,10 +50,14 @@ class SmtpSettings:
         host = settings.setting("SMTP_HOST")
         if not host:
             return None
-        return cls(host=host, port=int(settings.setting("SMTP_PORT", "25")),
-                   starttls=(settings.setting("SMTP_STARTTLS", "false") or "").lower() in ("1", "true", "yes"),
-                   user=settings.setting("SMTP_USER"), password=settings.setting("SMTP_PASSWORD"),
-                   sender=settings.setting("MAIL_FROM", "cpp-notify@localhost"))
+        return cls(
+            host=host,
+            port=int(settings.setting("SMTP_PORT", "25")),
+            starttls=(settings.setting("SMTP_STARTTLS", "false") or "").lower() in ("1", "true", "yes"),
+            user=settings.setting("SMTP_USER"),
+            password=settings.setting("SMTP_PASSWORD"),
+            sender=settings.setting("MAIL_FROM", "cpp-notify@localhost"),
+        )
 
 
 # Headers are folded only past RFC 5322's hard limit: the default (78)
@@ -71,14 +76,25 @@ def email_message(message: dict[str, Any], sender: str) -> EmailMessage:
     msg.set_content(message["body"])
     if message.get("ics"):
         method = "CANCEL" if "METHOD:CANCEL" in message["ics"] else "REQUEST"
-        msg.add_attachment(message["ics"].encode(), maintype="text", subtype="calendar",
-                           filename="invite.ics", params={"method": method})
+        msg.add_attachment(
+            message["ics"].encode(),
+            maintype="text",
+            subtype="calendar",
+            filename="invite.ics",
+            params={"method": method},
+        )
     return msg
 
 
 class Mailer:
-    def __init__(self, ctx: ServiceContext, *, smtp: SmtpSettings | None,
-                 channels: dict[str, Callable[[dict[str, Any]], None]], schedule: tuple[float, ...]):
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        *,
+        smtp: SmtpSettings | None,
+        channels: dict[str, Callable[[dict[str, Any]], None]],
+        schedule: tuple[float, ...],
+    ):
         self.ctx = ctx
         self.smtp = smtp
         self.channels = channels
@@ -121,10 +137,17 @@ class Mailer:
             # make SQLite walk the whole index instead of searching the range).
             for message in sorted(due, key=lambda m: (m["created_at"], m["_id"])):
                 outcome = self._send(message)
-                attempt: dict[str, Any] = {"at": time.time(), "ok": outcome.ok, "error": outcome.error,
-                           "latency_ms": round(outcome.latency_ms, 1)}
-                new = {**message, "attempts": [*message["attempts"], attempt],
-                       "attempt_count": message["attempt_count"] + 1}
+                attempt: dict[str, Any] = {
+                    "at": time.time(),
+                    "ok": outcome.ok,
+                    "error": outcome.error,
+                    "latency_ms": round(outcome.latency_ms, 1),
+                }
+                new = {
+                    **message,
+                    "attempts": [*message["attempts"], attempt],
+                    "attempt_count": message["attempt_count"] + 1,
+                }
                 if outcome.ok:
                     new.update(state="sent", next_attempt_at=None, sent_at=attempt["at"])
                     sent += 1

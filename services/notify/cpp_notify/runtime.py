@@ -1,6 +1,7 @@
 """What the notify service's processes share: the secret box, the message
 templates and channels, and (in the worker) the dispatcher and the mailer
 that new work wakes."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -17,8 +18,9 @@ from .mailer import SmtpSettings
 from .secretbox import SecretBox
 
 #: The platform's event catalogue, as minimisation reads it.
-EVENT_CATALOGUE = Catalogue(types=frozenset(catalogue.CATALOGUE), classes=catalogue.FIELD_CLASSES,
-                            fields_of=catalogue.field_classes)
+EVENT_CATALOGUE = Catalogue(
+    types=frozenset(catalogue.CATALOGUE), classes=catalogue.FIELD_CLASSES, fields_of=catalogue.field_classes
+)
 
 
 @dataclass
@@ -60,7 +62,10 @@ def runtime(ctx: ServiceContext) -> NotifyRuntime:
     rt = ctx.extensions.get("notify")
     if rt is None:
         rt = ctx.extensions["notify"] = NotifyRuntime(
-            box=SecretBox.for_settings(ctx.settings), templates=Templates(ctx.plugins),
-            smtp=SmtpSettings.from_settings(ctx.settings), receiver_ports=urls.receiver_ports(ctx.settings),
-            plugin_channels=_plugin_channels(ctx))
+            box=SecretBox.for_settings(ctx.settings),
+            templates=Templates(ctx.plugins),
+            smtp=SmtpSettings.from_settings(ctx.settings),
+            receiver_ports=urls.receiver_ports(ctx.settings),
+            plugin_channels=_plugin_channels(ctx),
+        )
     return rt

@@ -6,6 +6,7 @@ sealed, with the key outside the database: ``CPP_NOTIFY_SECRETS_KEY`` (a
 Fernet key) in production, a key file created in the data folder in
 development. A copy of the database alone does not give the secrets.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,9 +31,11 @@ class SecretBox:
         if key:
             return cls(key.encode())
         if not settings.is_development:
-            raise ConfigError("CPP_NOTIFY_SECRETS_KEY is required outside development mode "
-                              "(a Fernet key: python -c 'from cryptography.fernet import Fernet; "
-                              "print(Fernet.generate_key().decode())')")
+            raise ConfigError(
+                "CPP_NOTIFY_SECRETS_KEY is required outside development mode "
+                "(a Fernet key: python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())')"
+            )
         path = Path(settings.data_dir) / "notify-secrets.key"
         path.parent.mkdir(parents=True, exist_ok=True)
         try:

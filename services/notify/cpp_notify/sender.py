@@ -8,6 +8,7 @@ verifies them. The connection goes to the address the URL policy checked
 (``urls.resolve``), with the host name kept for Host, SNI and the
 certificate; redirects are not followed; the answer is read up to 64 KiB.
 """
+
 from __future__ import annotations
 
 import threading
@@ -57,9 +58,15 @@ class Sender:
             if pool is None:
                 common: dict[str, Any] = dict(timeout=self.timeout, retries=False, maxsize=self.pool_size, block=False)
                 if t.scheme == "https":
-                    pool = urllib3.HTTPSConnectionPool(t.address, t.port, server_hostname=t.host,
-                                                       assert_hostname=t.host, cert_reqs="CERT_REQUIRED",
-                                                       ca_certs=certifi.where(), **common)
+                    pool = urllib3.HTTPSConnectionPool(
+                        t.address,
+                        t.port,
+                        server_hostname=t.host,
+                        assert_hostname=t.host,
+                        cert_reqs="CERT_REQUIRED",
+                        ca_certs=certifi.where(),
+                        **common,
+                    )
                 else:
                     pool = urllib3.HTTPConnectionPool(t.address, t.port, **common)
                 self._pools[key] = pool
@@ -82,16 +89,26 @@ class Sender:
             "webhook-signature": signature_header(secrets, msg_id, now, body),
         }
         try:
-            resp = self._pool(target).urlopen("POST", target.path, body=body.encode(), headers=headers,
-                                              redirect=False, retries=False, preload_content=False,
-                                              assert_same_host=False)
+            resp = self._pool(target).urlopen(
+                "POST",
+                target.path,
+                body=body.encode(),
+                headers=headers,
+                redirect=False,
+                retries=False,
+                preload_content=False,
+                assert_same_host=False,
+            )
             try:
                 resp.read(READ_LIMIT)
             finally:
                 resp.release_conn()
-            return Outcome(resp.status, (time.perf_counter() - started) * 1000,
-                           None if 200 <= resp.status < 300 else f"HTTP {resp.status}",
-                           _retry_after(resp.headers.get("Retry-After")))
+            return Outcome(
+                resp.status,
+                (time.perf_counter() - started) * 1000,
+                None if 200 <= resp.status < 300 else f"HTTP {resp.status}",
+                _retry_after(resp.headers.get("Retry-After")),
+            )
         except urllib3.exceptions.HTTPError as exc:
             return Outcome(None, (time.perf_counter() - started) * 1000, f"{type(exc).__name__}: {exc}"[:500])
 

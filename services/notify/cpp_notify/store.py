@@ -1,6 +1,7 @@
 """The notify service's collections, their indexes, the projection it keeps
 of who is on each plan, and what it has heard, as the rules of who is told
 what ask for it (``domain/people.py``)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -28,8 +29,15 @@ def setup_store(store: Store) -> None:
     for field in ("subscription_id", "event_id", "chain", "state", "next_attempt_at", "created_at", "seq"):
         deliveries.create_index(field)
     messages = store.collection(MESSAGES)
-    for field in ("recipient.email", "recipient.user", "state", "next_attempt_at", "channel", "event_id",
-                  "deadline_id"):
+    for field in (
+        "recipient.email",
+        "recipient.user",
+        "state",
+        "next_attempt_at",
+        "channel",
+        "event_id",
+        "deadline_id",
+    ):
         messages.create_index(field)
 
 
@@ -55,5 +63,6 @@ class Heard:
         return children.named(self.store, child_id)
 
     def overdue_notices(self, deadline_id: str) -> list[dict[str, Any]]:
-        return self.store.collection(MESSAGES).find({"event_type": OVERDUE, "deadline_id": deadline_id},
-                                                    sort=[("created_at", 1)])
+        return self.store.collection(MESSAGES).find(
+            {"event_type": OVERDUE, "deadline_id": deadline_id}, sort=[("created_at", 1)]
+        )

@@ -22,6 +22,7 @@ would make the platform call its own network. So:
   answer that changes between the check and the connection (rebinding)
   cannot redirect it; redirects are never followed.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -76,8 +77,15 @@ def _not_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None
         carried = _carried_ipv4(ip)
         if carried:
             return carried
-    if not ip.is_global or ip.is_multicast or ip.is_reserved or ip.is_loopback or ip.is_link_local \
-            or ip.is_private or ip.is_unspecified:
+    if (
+        not ip.is_global
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_private
+        or ip.is_unspecified
+    ):
         return "not global"
     return None
 
@@ -118,8 +126,10 @@ def parse(url: str, *, allow_private: bool, ports: Collection[int] = DEFAULT_POR
         path += "?" + parts.query
     port = port or (443 if parts.scheme == "https" else 80)
     if not allow_private and port not in ports:
-        raise UrlRefused(f"port {port} is not one a receiver may use; allowed: {', '.join(map(str, ports))} "
-                         "(a deployment allows others with CPP_NOTIFY_RECEIVER_PORTS)")
+        raise UrlRefused(
+            f"port {port} is not one a receiver may use; allowed: {', '.join(map(str, ports))} "
+            "(a deployment allows others with CPP_NOTIFY_RECEIVER_PORTS)"
+        )
     return parts.scheme, host, port, path
 
 
@@ -137,8 +147,10 @@ def resolve(url: str, *, allow_private: bool, ports: Collection[int] = DEFAULT_P
         why = None if allow_private else _not_public(ip)
         if why:
             detail = "" if why == "not global" else f" ({why})"
-            raise UrlRefused(f"the host {host!r} resolves to {ip}, which is not a public address{detail}; "
-                             "an admin may allow a private receiver")
+            raise UrlRefused(
+                f"the host {host!r} resolves to {ip}, which is not a public address{detail}; "
+                "an admin may allow a private receiver"
+            )
         addresses.append(str(ip))
     if not addresses:
         raise UrlRefused(f"the host {host!r} has no address")

@@ -25,6 +25,7 @@ The partner lookup answers from the child's NHS number without this check
 (whether a child is subject of a plan is what a partner must always be able
 to learn), and the audit log stays the auditors' whole.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -61,8 +62,10 @@ def break_glass_minutes(settings: Settings) -> int:
     except (TypeError, ValueError):
         minutes = 0
     if not 1 <= minutes <= MAX_MINUTES:
-        raise ConfigError(f"CPP_{settings.service.upper()}_{MINUTES_SETTING} must be a whole number of minutes "
-                          f"from 1 to {MAX_MINUTES}, got {text!r}")
+        raise ConfigError(
+            f"CPP_{settings.service.upper()}_{MINUTES_SETTING} must be a whole number of minutes "
+            f"from 1 to {MAX_MINUTES}, got {text!r}"
+        )
     return minutes
 
 
@@ -116,8 +119,11 @@ def hidden_children() -> list[str]:
 
 
 def _hidden_now() -> list[str]:
-    restricted = [r for r in _store().collection(RESTRICTIONS).find({"active": True})
-                  if not rule.on_access_list(r, current_principal().user)]
+    restricted = [
+        r
+        for r in _store().collection(RESTRICTIONS).find({"active": True})
+        if not rule.on_access_list(r, current_principal().user)
+    ]
     if not restricted:
         return []
     user, at = current_principal().user, now()

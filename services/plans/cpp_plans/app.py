@@ -1,10 +1,23 @@
 """The plans service's wiring: its blueprints, handlers and store indexes."""
+
 from __future__ import annotations
 
 from cpp_shared.web import ServiceSpec, create_app as _create_app
 
 from . import access
-from .api import audit, cases, children, chronology, conferences, lookup, plans, reports, restrictions, revocations, staff
+from .api import (
+    audit,
+    cases,
+    children,
+    chronology,
+    conferences,
+    lookup,
+    plans,
+    reports,
+    restrictions,
+    revocations,
+    staff,
+)
 from .api import etag_answers
 from .api.common import install_error_handlers
 from .handlers import handlers
@@ -27,8 +40,19 @@ SERVICE = ServiceSpec(
     port=5001,
     title="Child protection plans",
     description="The system of record: children, cases, conferences, plans and their versions.",
-    blueprints=lambda: [children.blp, chronology.blp, restrictions.blp, cases.blp, conferences.blp, plans.blp, reports.blp, lookup.blp,
-                        audit.blp, revocations.blp, staff.blp],
+    blueprints=lambda: [
+        children.blp,
+        chronology.blp,
+        restrictions.blp,
+        cases.blp,
+        conferences.blp,
+        plans.blp,
+        reports.blp,
+        lookup.blp,
+        audit.blp,
+        revocations.blp,
+        staff.blp,
+    ],
     handlers=handlers,
     setup_store=setup_store,
     setup_app=setup_app,

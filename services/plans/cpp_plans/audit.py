@@ -11,6 +11,7 @@ An entry about a restricted child whose record the request reached under a
 break-glass grant carries ``{"break_glass": <grant id>}`` in its detail
 (see access.py), so that every read under a grant can be told apart.
 """
+
 from __future__ import annotations
 
 from typing import Any, Iterable
@@ -23,8 +24,15 @@ from . import access
 LOG = shared_audit.LOG
 
 
-def entry(action: str, record_type: str, record_id: str, *, child_id: str | None = None,
-          detail: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
+def entry(
+    action: str,
+    record_type: str,
+    record_id: str,
+    *,
+    child_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+    **kw: Any,
+) -> dict[str, Any]:
     """An audit entry for the request's principal; one about a child reached
     under a break-glass grant names the grant."""
     grant = access.grant_in_use(child_id)

@@ -6,6 +6,7 @@ same record, audit entry and event, in one commit). For when no admin can
 sign in, or the admin's own tokens are the ones to revoke.
 
 `cpp migrate`: carry records made by earlier versions over (see migrations.py)."""
+
 from __future__ import annotations
 
 import getpass
@@ -26,9 +27,11 @@ from cpp_shared.store import StoreError
 OPERATOR = "operator"
 
 
-@click.command(help="Revoke a user's tokens (--user: every token of theirs issued before now) or one token (--jti "
-                    "with --expires-at, its exp), with the reason: the plans service refuses them at once, the "
-                    "others when the event reaches them. Audited as operator:<login>.")
+@click.command(
+    help="Revoke a user's tokens (--user: every token of theirs issued before now) or one token (--jti "
+    "with --expires-at, its exp), with the reason: the plans service refuses them at once, the "
+    "others when the event reaches them. Audited as operator:<login>."
+)
 @click.option("--user", default=None, help="the user (the tokens' sub)")
 @click.option("--jti", default=None, help="one token's jti")
 @click.option("--expires-at", default=None, help="with --jti: when that token expires (ISO-8601 with a time zone)")
@@ -37,8 +40,9 @@ def revoke(user: str | None, jti: str | None, expires_at: str | None, reason: st
     from .api.revocations import RevocationCreateSchema, revoke as make_revocation
     from .app import create_app
 
-    sent = {k: v for k, v in {"user": user, "jti": jti, "expires_at": expires_at, "reason": reason}.items()
-            if v is not None}
+    sent = {
+        k: v for k, v in {"user": user, "jti": jti, "expires_at": expires_at, "reason": reason}.items() if v is not None
+    }
     try:
         body = RevocationCreateSchema().load(sent)
     except ValidationError as exc:
@@ -55,14 +59,19 @@ def revoke(user: str | None, jti: str | None, expires_at: str | None, reason: st
     except (ConfigError, PluginError, StoreError) as exc:
         click.echo(f"cpp revoke: {exc}", err=True)
         sys.exit(2)
-    click.echo(json.dumps({k: doc[k] for k in ("user", "jti", "not_before", "expires_at", "revoked_at", "by")}
-                          | {"id": doc["_id"]}))
+    click.echo(
+        json.dumps(
+            {k: doc[k] for k in ("user", "jti", "not_before", "expires_at", "revoked_at", "by")} | {"id": doc["_id"]}
+        )
+    )
 
 
-@click.command(help="Carry records made before key workers were staff over: link each plan's key worker to the "
-                    "one member of staff with that name, give each case with no social worker the social worker "
-                    "who opened it, and list what an admin must link by hand. Safe to repeat. Audited as "
-                    "operator:<login>.")
+@click.command(
+    help="Carry records made before key workers were staff over: link each plan's key worker to the "
+    "one member of staff with that name, give each case with no social worker the social worker "
+    "who opened it, and list what an admin must link by hand. Safe to repeat. Audited as "
+    "operator:<login>."
+)
 def migrate() -> None:
     from .api.staff import link_everyone
     from .app import create_app
@@ -82,5 +91,7 @@ def migrate() -> None:
     if report.unlinked:
         click.echo(f"to link by hand (POST /v1/staff/key-worker-links with plan_id and user): {len(report.unlinked)}")
         for item in report.unlinked:
-            click.echo(f"  plan {item['plan_id']} ({item['status']}), child {item['child'] or 'not named'}: "
-                       f"key worker {item['key_worker']!r}: {item['reason']}")
+            click.echo(
+                f"  plan {item['plan_id']} ({item['status']}), child {item['child'] or 'not named'}: "
+                f"key worker {item['key_worker']!r}: {item['reason']}"
+            )

@@ -1,5 +1,6 @@
 """The plans service's event handlers: the audit checkpoints it keeps
 (deadline.* handlers arrive with the scheduler's events)."""
+
 from __future__ import annotations
 
 from cpp_shared import audit_checkpoints

@@ -17,6 +17,7 @@ What cannot be linked (nobody, or more than one person, has the name) is
 listed for an admin, who links it with ``PUT /v1/plans/{id}/key-worker``.
 Running it again links only what is still unlinked: it is safe to repeat.
 """
+
 from __future__ import annotations
 
 import copy
@@ -38,20 +39,27 @@ class Report:
     unlinked: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"plans_linked": len(self.plans_linked), "cases_allocated": len(self.cases_allocated),
-                "unlinked": self.unlinked}
+        return {
+            "plans_linked": len(self.plans_linked),
+            "cases_allocated": len(self.cases_allocated),
+            "unlinked": self.unlinked,
+        }
 
 
 def unlinked_plans(store) -> list[dict[str, Any]]:
     """Plans whose key worker is a name only."""
-    return [p for p in store.collection(PLANS).find({}, sort=[("created_on", 1)])
-            if p.get("key_worker") and not p.get("key_worker_user")]
+    return [
+        p
+        for p in store.collection(PLANS).find({}, sort=[("created_on", 1)])
+        if p.get("key_worker") and not p.get("key_worker_user")
+    ]
 
 
 def staff_named(store, name: str) -> list[dict[str, Any]]:
     wanted = name.strip().casefold()
-    return [p for p in store.collection(staff.COLLECTION).find({})
-            if (p.get("name") or "").strip().casefold() == wanted]
+    return [
+        p for p in store.collection(staff.COLLECTION).find({}) if (p.get("name") or "").strip().casefold() == wanted
+    ]
 
 
 def linked(plan: dict[str, Any], person: dict[str, Any]) -> dict[str, Any]:
@@ -65,8 +73,12 @@ def linked(plan: dict[str, Any], person: dict[str, Any]) -> dict[str, Any]:
     return after
 
 
-def link_people(store, publish: Callable[..., object], plan_snapshot: Callable[[dict], dict],
-                child_named: Callable[[str], dict | None]) -> Report:
+def link_people(
+    store,
+    publish: Callable[..., object],
+    plan_snapshot: Callable[[dict], dict],
+    child_named: Callable[[str], dict | None],
+) -> Report:
     """Link what can be linked (see the module's docstring), each record in a
     commit of its own with its audit entry and event."""
     report = Report()
@@ -78,10 +90,17 @@ def link_people(store, publish: Callable[..., object], plan_snapshot: Callable[[
         after = linked(plan, people[0])
         with store.unit_of_work() as uow:
             uow.replace(PLANS, after, expected_version=plan["version"])
-            audit.record_write(uow, "link_key_worker", "plan", plan["_id"], child_id=plan["child_id"],
-                               detail={"user": people[0]["user"], "by": "migration"})
-            publish(uow, LINKED, subject=plan["_id"],
-                    data={**plan_snapshot(after), "child": child_named(plan["child_id"])})
+            audit.record_write(
+                uow,
+                "link_key_worker",
+                "plan",
+                plan["_id"],
+                child_id=plan["child_id"],
+                detail={"user": people[0]["user"], "by": "migration"},
+            )
+            publish(
+                uow, LINKED, subject=plan["_id"], data={**plan_snapshot(after), "child": child_named(plan["child_id"])}
+            )
         report.plans_linked.append(plan["_id"])
     for case in store.collection(CASES).find({}):
         if "social_worker" in case and case["social_worker"] is not None:
@@ -90,16 +109,31 @@ def link_people(store, publish: Callable[..., object], plan_snapshot: Callable[[
         if opener is None or "social_worker" not in staff.roles_of(opener):
             continue
         worker = {"user": opener["user"], "name": opener.get("name") or staff.UNNAMED}
-        after = {**case, "social_worker": worker, "team_manager": case.get("team_manager"),
-                 "team": case.get("team") or opener.get("team")}
+        after = {
+            **case,
+            "social_worker": worker,
+            "team_manager": case.get("team_manager"),
+            "team": case.get("team") or opener.get("team"),
+        }
         with store.unit_of_work() as uow:
             uow.replace(CASES, after, expected_version=case["version"])
-            audit.record_write(uow, "allocate_case", "case", case["_id"], child_id=case["child_id"],
-                               detail={"by": "migration"})
-            publish(uow, "case.allocated.v1", subject=case["_id"], data={
-                "case_id": case["_id"], "child_id": case["child_id"], "plan_id": case.get("plan_id"),
-                "social_worker": worker, "team_manager": after["team_manager"], "team": after["team"],
-                "child": child_named(case["child_id"])})
+            audit.record_write(
+                uow, "allocate_case", "case", case["_id"], child_id=case["child_id"], detail={"by": "migration"}
+            )
+            publish(
+                uow,
+                "case.allocated.v1",
+                subject=case["_id"],
+                data={
+                    "case_id": case["_id"],
+                    "child_id": case["child_id"],
+                    "plan_id": case.get("plan_id"),
+                    "social_worker": worker,
+                    "team_manager": after["team_manager"],
+                    "team": after["team"],
+                    "child": child_named(case["child_id"]),
+                },
+            )
         report.cases_allocated.append(case["_id"])
     return report
 
@@ -107,8 +141,14 @@ def link_people(store, publish: Callable[..., object], plan_snapshot: Callable[[
 def _unlinked(store, plan: dict[str, Any], matches: int) -> dict[str, Any]:
     child = store.collection(CHILDREN).find_one({"_id": plan["child_id"]}) or {}
     given = child.get("preferred_name") or child.get("given_names") or ""
-    return {"plan_id": plan["_id"], "status": plan["status"], "key_worker": plan["key_worker"],
-            "child": " ".join(p for p in (given, child.get("family_name")) if p) or None,
-            "reason": "no member of staff has this name" if matches == 0 else
-            "one member of staff has this name: linked by name (cpp migrate)" if matches == 1 else
-            f"{matches} members of staff have this name"}
+    return {
+        "plan_id": plan["_id"],
+        "status": plan["status"],
+        "key_worker": plan["key_worker"],
+        "child": " ".join(p for p in (given, child.get("family_name")) if p) or None,
+        "reason": "no member of staff has this name"
+        if matches == 0
+        else "one member of staff has this name: linked by name (cpp migrate)"
+        if matches == 1
+        else f"{matches} members of staff have this name",
+    }

@@ -13,6 +13,7 @@
   child's records (access.py);
 * the staff directory keeps cpp_shared.staff's name.
 """
+
 from __future__ import annotations
 
 from cpp_shared import staff as staff_directory

@@ -1,4 +1,5 @@
 """The scheduler service's wiring: its blueprints, handlers, store and tick."""
+
 from __future__ import annotations
 
 from cpp_shared import case_events

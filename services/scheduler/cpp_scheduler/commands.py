@@ -6,6 +6,7 @@ clock, what counts as done, what makes the step unnecessary), how the days
 are counted, and where the timescale comes from with its grade, explained in
 a legend. ``--json`` gives the rules as GET /v1/rules does, for machines.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,15 @@ GRADES = (
     ("V2", "only a local restatement of the source was seen (a council's or partnership's procedures)"),
     ("U", "not verified against a source"),
 )
-REGIONS = {"GB-ENG": "England", "GB-SCT": "Scotland", "GB-WLS": "Wales", "GB-NIR": "Northern Ireland",
-           "GG": "Guernsey", "JE": "Jersey", "IM": "the Isle of Man"}
+REGIONS = {
+    "GB-ENG": "England",
+    "GB-SCT": "Scotland",
+    "GB-WLS": "Wales",
+    "GB-NIR": "Northern Ireland",
+    "GG": "Guernsey",
+    "JE": "Jersey",
+    "IM": "the Isle of Man",
+}
 COLUMNS = (("Step", 26), ("By whom", 18), ("When", 46), ("Counted how", 24))
 
 
@@ -47,9 +55,11 @@ def when_text(rule: Rule, routes: dict[str, str]) -> str:
         if rule.recurrence is not None:
             due += f", then {rule.recurrence_text()}"
         due += "."
-    parts = [due,
-             f"Starts when {words.either([words.happening(t, rule.when, routes) for t in rule.triggers])}.",
-             f"Done when {words.either([words.happening(t, rule.met_when, routes) for t in rule.met_by])}."]
+    parts = [
+        due,
+        f"Starts when {words.either([words.happening(t, rule.when, routes) for t in rule.triggers])}.",
+        f"Done when {words.either([words.happening(t, rule.met_when, routes) for t in rule.met_by])}.",
+    ]
     if rule.cancelled_by:
         cancels = [words.happening(c.event, c.when, routes) for c in rule.cancelled_by]
         if rule.key:  # a step of one conference (or request): that one's cancellation drops it
@@ -84,13 +94,17 @@ def table(rows: list[list[str]], width: int) -> list[str]:
     return out
 
 
-@click.command(help="Print the effective timescale rules (the deployment's CPP_PLUGINS, or --plugins) as a table: "
-                    "each step, who does it, when, how the days are counted, and its source with the source's "
-                    "grade.")
+@click.command(
+    help="Print the effective timescale rules (the deployment's CPP_PLUGINS, or --plugins) as a table: "
+    "each step, who does it, when, how the days are counted, and its source with the source's "
+    "grade."
+)
 @click.option("--plugins", "names", default=None, help="comma-separated plugin names, e.g. england,bromley")
 @click.option("--json", "as_json", is_flag=True, help="print JSON (as GET /v1/rules returns the rules)")
 def rules(names: str | None, as_json: bool) -> None:
-    chosen = [n.strip() for n in names.split(",") if n.strip()] if names else list(Settings.from_env("scheduler").plugins)
+    chosen = (
+        [n.strip() for n in names.split(",") if n.strip()] if names else list(Settings.from_env("scheduler").plugins)
+    )
     try:
         plugins = Plugins(chosen)
         authority = plugins.authority()
@@ -101,8 +115,11 @@ def rules(names: str | None, as_json: bool) -> None:
         click.echo(f"cpp rules: {exc}", err=True)
         sys.exit(2)
     if as_json:
-        click.echo(json.dumps({"authority": authority["code"], "plugins": chosen,
-                               "rules": [r.as_dict() for r in timetable]}, indent=2))
+        click.echo(
+            json.dumps(
+                {"authority": authority["code"], "plugins": chosen, "rules": [r.as_dict() for r in timetable]}, indent=2
+            )
+        )
         return
     width = sum(w for _, w in COLUMNS) + 2 * (len(COLUMNS) - 1)
     wrap = max(60, min(width, shutil.get_terminal_size((width, 24)).columns))
@@ -111,15 +128,21 @@ def rules(names: str | None, as_json: bool) -> None:
     region = calendar.country + (f"-{calendar.subdiv}" if calendar.subdiv else "")
     region = REGIONS.get(region, region)
     closures = f", and {len(calendar.extra)} closure days of the council's own" if calendar.extra else ""
-    echo(textwrap.fill(f"Plugins, in order: {', '.join(chosen)}. Working days are Monday to Friday except the "
-                       f"public holidays of {region}{closures}.", wrap))
+    echo(
+        textwrap.fill(
+            f"Plugins, in order: {', '.join(chosen)}. Working days are Monday to Friday except the "
+            f"public holidays of {region}{closures}.",
+            wrap,
+        )
+    )
     echo("")
     echo("  ".join(title.ljust(w) for title, w in COLUMNS).rstrip())
     echo("  ".join("-" * w for _, w in COLUMNS))
     seen: list[str] = []
     for r in timetable:
-        for line in table([[r.name, words.ROLES.get(r.owner, words.value(r.owner)), when_text(r, routes),
-                            counted_text(r)]], width):
+        for line in table(
+            [[r.name, words.ROLES.get(r.owner, words.value(r.owner)), when_text(r, routes), counted_text(r)]], width
+        ):
             echo(line)
         graded = grades(r.source)
         seen += graded
@@ -129,7 +152,18 @@ def rules(names: str | None, as_json: bool) -> None:
         echo("")
     echo("Grades of the sources:")
     for grade, meaning in GRADES:
-        echo(textwrap.fill(f"{grade}: {meaning}" + ("" if grade in seen else " (no step here has it)"), wrap,
-                           initial_indent="  ", subsequent_indent="      "))
-    echo(textwrap.fill("A step's first source is the document it comes from; the grade in brackets says how firmly "
-                       "the figure is established, with the documents that restate it.", wrap))
+        echo(
+            textwrap.fill(
+                f"{grade}: {meaning}" + ("" if grade in seen else " (no step here has it)"),
+                wrap,
+                initial_indent="  ",
+                subsequent_indent="      ",
+            )
+        )
+    echo(
+        textwrap.fill(
+            "A step's first source is the document it comes from; the grade in brackets says how firmly "
+            "the figure is established, with the documents that restate it.",
+            wrap,
+        )
+    )

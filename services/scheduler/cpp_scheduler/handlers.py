@@ -4,6 +4,7 @@ Every event the scheduler hears is filed under its case (a plan's events
 carry their case id; the plans projection answers for any that do not), so
 that the deadlines of one case are changed by one event at a time.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -99,12 +100,17 @@ def apply_timescales(event: dict[str, Any], ctx: HandlerContext) -> None:
     if child is None and child_id:
         child = people.child_ref(ctx.store.collection(st.CHILDREN).find_one({"_id": child_id}))
     live = ctx.store.collection(st.DEADLINES).find({"case_id": case_id, "status": {"$in": [*OPEN, "met"]}})
-    scope = Scope(authority=event.get("authority") or rt.authority, case_id=case_id, plan_id=plan_id,
-                  child_id=data.get("child_id"))
+    scope = Scope(
+        authority=event.get("authority") or rt.authority,
+        case_id=case_id,
+        plan_id=plan_id,
+        child_id=data.get("child_id"),
+    )
     for rule in rt.rules:
         if rule.triggered_by(event["type"], data) and anchor_date(data, rule.anchor) is None:
-            log.warning("trigger without its anchor date: no deadline", rule=rule.id, anchor=rule.anchor,
-                        type=event["type"])
+            log.warning(
+                "trigger without its anchor date: no deadline", rule=rule.id, anchor=rule.anchor, type=event["type"]
+            )
     changes = on_event(event, scope, list(rt.rules), live, rt.calendar, now=now)
     # Who must act, the team and the child, on every open deadline of the
     # case: new ones, changed ones, and the others when the event moved a

@@ -4,6 +4,7 @@ calendar and its time zone, built once per process from the plugins.
 Built when the web app or the worker starts, so a plugin's broken rule or
 unknown calendar stops start-up with a message naming it.
 """
+
 from __future__ import annotations
 
 import threading

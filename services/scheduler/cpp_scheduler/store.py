@@ -3,6 +3,7 @@ of the plans service's events (which plan belongs to which case; the
 meetings a plan's calendar shows). Who is who (each case's people, each
 child) is worked out by ``domain/people.py`` and kept here; the staff
 directory is ``cpp_shared.staff``'s."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,8 +24,17 @@ def setup_store(store: Store) -> None:
     case_events.setup_store(store)
     staff.setup_store(store)  # the staff directory, found by user id
     deadlines = store.collection(DEADLINES)
-    for field in ("case_id", "plan_id", "child_id", "status", "owner", "assignee.user", "team", "due_on",
-                  "next_check_on"):
+    for field in (
+        "case_id",
+        "plan_id",
+        "child_id",
+        "status",
+        "owner",
+        "assignee.user",
+        "team",
+        "due_on",
+        "next_check_on",
+    ):
         deadlines.create_index(field)
     store.collection(PLANS).create_index("case_id")
     store.collection(MEETINGS).create_index("case_id")
@@ -35,9 +45,14 @@ def setup_store(store: Store) -> None:
 def update_projections(store: Store, uow: UnitOfWork, event: dict[str, Any], now: str) -> None:
     etype, data = event["type"], event.get("data") or {}
     if etype.startswith("plan.") and data.get("plan_id") and data.get("case_id"):
-        uow.update(PLANS, {"_id": data["plan_id"]}, {
-            "$set": {"case_id": data["case_id"], "child_id": data.get("child_id"), "status": data.get("status")},
-        }, upsert=True)
+        uow.update(
+            PLANS,
+            {"_id": data["plan_id"]},
+            {
+                "$set": {"case_id": data["case_id"], "child_id": data.get("child_id"), "status": data.get("status")},
+            },
+            upsert=True,
+        )
     elif etype.startswith("conference.") and data.get("conference_id"):
         fields: dict[str, Any] = {"case_id": data.get("case_id"), "kind": f"{data.get('kind', '')}_conference"}
         if data.get("plan_id"):
@@ -45,9 +60,19 @@ def update_projections(store: Store, uow: UnitOfWork, event: dict[str, Any], now
         fields.update(case_events.conference_state(etype, data))
         keep_meeting(store, uow, data["conference_id"], fields, now)
     elif etype == "core_group.held.v1" and data.get("meeting_id"):
-        keep_meeting(store, uow, data["meeting_id"], {
-            "case_id": data.get("case_id"), "plan_id": data.get("plan_id"), "kind": "core_group",
-            "status": "held", "on": data.get("held_on")}, now)
+        keep_meeting(
+            store,
+            uow,
+            data["meeting_id"],
+            {
+                "case_id": data.get("case_id"),
+                "plan_id": data.get("plan_id"),
+                "kind": "core_group",
+                "status": "held",
+                "on": data.get("held_on"),
+            },
+            now,
+        )
 
 
 def keep_meeting(store: Store, uow: UnitOfWork, meeting_id: str, fields: dict[str, Any], now: str) -> None:

@@ -13,6 +13,7 @@ same deadline both try; the store lets one commit and refuses the other
 ``deadline.overdue.v1`` are published once each. A lease in the store lets
 one replica scan at a time, so the others do not even try.
 """
+
 from __future__ import annotations
 
 import os
@@ -43,8 +44,9 @@ class TickResult:
 
 
 class Ticker:
-    def __init__(self, ctx: ServiceContext, *, interval: float | None = None, batch: int = 500,
-                 lease_seconds: float = 60.0):
+    def __init__(
+        self, ctx: ServiceContext, *, interval: float | None = None, batch: int = 500, lease_seconds: float = 60.0
+    ):
         self.ctx = ctx
         self.interval = interval if interval is not None else float(ctx.settings.setting("TICK_SECONDS", "30"))
         self.batch = batch

@@ -7,6 +7,7 @@ Admins are not entitled to children's records: these pages show ids, types,
 reasons and settings, never an event's narrative. The services decide what
 an admin may do; a service that does not answer is named on the page.
 """
+
 from __future__ import annotations
 
 import re
@@ -32,30 +33,46 @@ FIELD_CLASSES = {
     "status": ("Status", "A plan's or meeting's status, decisions and categories"),
     "date": ("Dates", "When things happened or are due"),
     "contact": ("Contacts", "The key worker's and other staff's names and how to reach them"),
-    "personal_identifier": ("Personal identifiers", "The child's NHS number and date of birth, to match the child "
-                                                    "to the partner's own record (only with a sharing agreement)"),
+    "personal_identifier": (
+        "Personal identifiers",
+        "The child's NHS number and date of birth, to match the child "
+        "to the partner's own record (only with a sharing agreement)",
+    ),
     "narrative": ("Narrative", "Free text and the child's name: the plan's content, reasons and notes"),
 }
-SUBSCRIPTION_STATUS = {"active": ("Active", "govuk-tag--green"), "paused": ("Paused", "govuk-tag--yellow"),
-                       "disabled": ("Disabled after failing", "govuk-tag--red")}
+SUBSCRIPTION_STATUS = {
+    "active": ("Active", "govuk-tag--green"),
+    "paused": ("Paused", "govuk-tag--yellow"),
+    "disabled": ("Disabled after failing", "govuk-tag--red"),
+}
 PARKED_SERVICES = ("plans", "scheduler", "notify", "docs")
-SERVICE_WORDS = {"plans": "Plans (case records)", "scheduler": "Scheduler (deadlines)",
-                 "notify": "Notify (notifications and partners)", "docs": "Docs (documents)"}
+SERVICE_WORDS = {
+    "plans": "Plans (case records)",
+    "scheduler": "Scheduler (deadlines)",
+    "notify": "Notify (notifications and partners)",
+    "docs": "Docs (documents)",
+}
 # How firmly a rule's figure is established, as its source grades it (see the plugins' rules).
 SOURCE_GRADES = {"V": "V: primary source seen", "V2": "V2: only a local restatement seen", "U": "U: unverified"}
-UNITS = {"working_days": ("working day", "working days"), "days": ("day", "days"),
-         "calendar_days": ("calendar day", "calendar days"), "weeks": ("week", "weeks"),
-         "months": ("month", "months")}
+UNITS = {
+    "working_days": ("working day", "working days"),
+    "days": ("day", "days"),
+    "calendar_days": ("calendar day", "calendar days"),
+    "weeks": ("week", "weeks"),
+    "months": ("month", "months"),
+}
 
 
 def _condition(when: dict | None) -> str:
     """A rule's condition on an event's data in words: 'kind is initial and plan required is yes'."""
+
     def value(v: Any) -> str:
         if isinstance(v, bool):
             return "yes" if v else "no"
         if isinstance(v, list):
             return " or ".join(value(x) for x in v)
         return str(v).replace("_", " ")
+
     return " and ".join(f"{words_of(k).lower()} is {value(v)}" for k, v in (when or {}).items())
 
 
@@ -81,18 +98,31 @@ bp.add_app_template_filter(_condition, "condition")
 
 def navigation(endpoint: str) -> list[dict]:
     """An admin's menu items."""
-    return [{"href": url_for("admin.subscriptions"), "text": "Subscriptions",
-             "active": endpoint.startswith("admin.subscription") or endpoint == "admin.scope"},
-            {"href": url_for("admin.parked"), "text": "Parked messages", "active": endpoint == "admin.parked"},
-            {"href": url_for("admin.timetable"), "text": "Timetable", "active": endpoint == "admin.timetable"}]
+    return [
+        {
+            "href": url_for("admin.subscriptions"),
+            "text": "Subscriptions",
+            "active": endpoint.startswith("admin.subscription") or endpoint == "admin.scope",
+        },
+        {"href": url_for("admin.parked"), "text": "Parked messages", "active": endpoint == "admin.parked"},
+        {"href": url_for("admin.timetable"), "text": "Timetable", "active": endpoint == "admin.timetable"},
+    ]
 
 
 def _notify(method: str, path: str, body: Any = None, *, etag: str | None = None) -> Answer:
-    return services().call("notify", method, path, token=session.get("token"), request_id=g.get("request_id"),
-                           json=body, headers={"If-Match": etag} if etag else None)
+    return services().call(
+        "notify",
+        method,
+        path,
+        token=session.get("token"),
+        request_id=g.get("request_id"),
+        json=body,
+        headers={"If-Match": etag} if etag else None,
+    )
 
 
 # --- subscriptions ---
+
 
 class ActionForm(FlaskForm):
     """Pause or resume: the CSRF token only."""
@@ -102,8 +132,13 @@ class ActionForm(FlaskForm):
 @signed_in("admin")
 def subscriptions():
     items = api("notify", "/v1/subscriptions")["items"]
-    return render_template("admin/subscriptions.html", items=items, classes=FIELD_CLASSES,
-                           statuses=SUBSCRIPTION_STATUS, action=ActionForm())
+    return render_template(
+        "admin/subscriptions.html",
+        items=items,
+        classes=FIELD_CLASSES,
+        statuses=SUBSCRIPTION_STATUS,
+        action=ActionForm(),
+    )
 
 
 @bp.post("/subscriptions/<subscription_id>/<any(pause, resume):action>")
@@ -116,8 +151,10 @@ def subscription_status(subscription_id: str, action: str):
         except Refused as exc:
             flash(_sentence(exc.message or "Notify did not allow this now"), "refused")
         else:
-            flash(f"The subscription for {saved.get('owner')} is {'paused' if action == 'pause' else 'resumed'}.",
-                  "success")
+            flash(
+                f"The subscription for {saved.get('owner')} is {'paused' if action == 'pause' else 'resumed'}.",
+                "success",
+            )
     return redirect(url_for("admin.subscriptions"))
 
 
@@ -134,7 +171,8 @@ class ScopeForm(FlaskForm):
         validators=[InputRequired(message="Select at least one kind of field")],
         widget=GovCheckboxesInput(),
         description="Each field of an event is one of these kinds in the event catalogue. A field of a kind not "
-                    "selected is never sent.")
+        "selected is never sent.",
+    )
     submit = SubmitField("Save the scope", widget=GovSubmitInput())
 
 
@@ -150,27 +188,43 @@ def scope(subscription_id: str):
         form.classes.data = list((current.get("scope") or {}).get("classes") or [])
     elif form.validate():
         try:
-            _notify("PUT", f"/v1/subscriptions/{subscription_id}/scope", {"scope": {"classes": form.classes.data}},
-                    etag=form.etag.data or None)
+            _notify(
+                "PUT",
+                f"/v1/subscriptions/{subscription_id}/scope",
+                {"scope": {"classes": form.classes.data}},
+                etag=form.etag.data or None,
+            )
         except Invalid as exc:
             show_service_errors(form, exc.fields, {"scope.classes": "classes", "scope": "classes"}, problems)
         except ChangedSinceRead:
             return changed_since_read(
                 "Someone changed this subscription since you opened it",
                 ["Your change was not saved, so nothing of theirs was overwritten."],
-                [(url_for("admin.scope", subscription_id=current["id"]), "Open the scope as it is now",
-                  ", then change it again.")])
+                [
+                    (
+                        url_for("admin.scope", subscription_id=current["id"]),
+                        "Open the scope as it is now",
+                        ", then change it again.",
+                    )
+                ],
+            )
         except Refused as exc:
             problems.append(_sentence(exc.message or "Notify did not allow this change now"))
         else:
             flash(f"The scope of the subscription for {current.get('owner')} is saved.", "success")
             return redirect(url_for("admin.subscriptions"))
     has_errors = bool(form.errors or problems)
-    return render_template("admin/scope.html", form=form, subscription=current, classes=FIELD_CLASSES,
-                           summary=error_summary(form, problems) if has_errors else None), (400 if has_errors else 200)
+    return render_template(
+        "admin/scope.html",
+        form=form,
+        subscription=current,
+        classes=FIELD_CLASSES,
+        summary=error_summary(form, problems) if has_errors else None,
+    ), (400 if has_errors else 200)
 
 
 # --- parked messages ---
+
 
 def _read(service: str, path: str, what: str, **params: Any) -> tuple[Any, str | None]:
     """The service's answer, or None and why it could not be read."""
@@ -196,6 +250,7 @@ def parked():
 
 
 # --- the timetable ---
+
 
 def offset_words(offset: dict | None) -> str:
     if not offset:
@@ -231,6 +286,12 @@ def grades(source: str | None) -> list[str]:
 @signed_in("admin")
 def timetable():
     rules = api("scheduler", "/v1/rules")
-    return render_template("admin/timetable.html", timetable=rules, offset_words=offset_words, counting=counting,
-                           grades=grades, grade_words=SOURCE_GRADES,
-                           roles=ROLE_NAMES)
+    return render_template(
+        "admin/timetable.html",
+        timetable=rules,
+        offset_words=offset_words,
+        counting=counting,
+        grades=grades,
+        grade_words=SOURCE_GRADES,
+        roles=ROLE_NAMES,
+    )

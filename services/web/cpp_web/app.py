@@ -16,6 +16,7 @@ write), which cachelib's in-memory caches cannot do, and a restart keeps
 people signed in. The cookie holds only the session's id; the bearer token
 stays in the row.
 """
+
 from __future__ import annotations
 
 import os
@@ -60,6 +61,7 @@ SERVICE = ServiceSpec(
 
 def _check_sign_in_settings(settings: Settings) -> None:
     from .oidc import client_settings
+
     client_settings(settings)  # production: the identity provider's client id and addresses
 
 
@@ -114,17 +116,18 @@ def _session_store(app: Flask, settings: Settings) -> None:
     db = SQLAlchemy(app)
     if url.startswith("sqlite"):
         with app.app_context():
+
             @event.listens_for(db.engine, "connect")
             def _wal(dbapi_connection, _record):  # readers never wait for a writer
                 dbapi_connection.execute("PRAGMA journal_mode=WAL")
+
     app.config["SESSION_SQLALCHEMY"] = db
     table = app.config["SESSION_SQLALCHEMY_TABLE"]
     for attempt in range(5):  # gunicorn's workers create the table at once: one wins, the others see it
         try:
             with warnings.catch_warnings():
                 # A retry defines the session model again, replacing the failed attempt's.
-                warnings.filterwarnings("ignore", "This declarative base already contains a class",
-                                        category=SAWarning)
+                warnings.filterwarnings("ignore", "This declarative base already contains a class", category=SAWarning)
                 Session(app)
             return
         except OperationalError:
@@ -141,7 +144,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     logs.configure("web", settings.log_format)
     app = Flask("cpp_web")
     idle_minutes = _int_setting(settings, "IDLE_MINUTES", 30)
-    secure = (settings.setting("COOKIE_SECURE") or ("0" if settings.is_development else "1")) not in ("0", "false", "no")
+    secure = (settings.setting("COOKIE_SECURE") or ("0" if settings.is_development else "1")) not in (
+        "0",
+        "false",
+        "no",
+    )
     app.config.update(
         SECRET_KEY=secret_key(settings),
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
@@ -159,11 +166,17 @@ def create_app(settings: Settings | None = None) -> Flask:
         WTF_CSRF_SSL_STRICT=secure,
         SEND_FILE_MAX_AGE_DEFAULT=3600,  # the GOV.UK assets: no one's data
     )
-    app.jinja_loader = ChoiceLoader([
-        PackageLoader("cpp_web"),
-        PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
-                      "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf")}),
-    ])
+    app.jinja_loader = ChoiceLoader(
+        [
+            PackageLoader("cpp_web"),
+            PrefixLoader(
+                {
+                    "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
+                    "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
+                }
+            ),
+        ]
+    )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     _session_store(app, settings)
@@ -172,14 +185,20 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     services = Services.from_settings(settings)
     metrics = ServiceMetrics("web", None)
-    app.extensions["cpp_web"] = {"settings": settings, "services": services, "metrics": metrics,
-                                 "idle": timedelta(minutes=idle_minutes)}
+    app.extensions["cpp_web"] = {
+        "settings": settings,
+        "services": services,
+        "metrics": metrics,
+        "idle": timedelta(minutes=idle_minutes),
+    }
     from . import oidc
+
     oidc.init_app(app, settings)  # production: the identity provider's client, or no start
     _install_probes(app, services, metrics)
     _install_request_hooks(app, metrics)
 
     from . import admin, calendar_feeds, errors, journey, lifecycle, panel, partner, plan, reports, team, views
+
     areas = (views, oidc, team, reports, lifecycle, plan, journey, panel, partner, calendar_feeds, admin)
     for area in areas:  # each page area is a blueprint of its own
         app.register_blueprint(area.bp)
@@ -217,9 +236,11 @@ def _install_probes(app: Flask, services: Services, metrics: ServiceMetrics) -> 
 def content_security_policy(nonce: str) -> str:
     """Scripts are the app's files or carry this page's nonce; no inline
     styles, nothing from elsewhere, never framed, forms post only here."""
-    return ("default-src 'none'; "
-            f"script-src 'self' 'nonce-{nonce}'; style-src 'self'; img-src 'self'; font-src 'self'; "
-            "connect-src 'self'; manifest-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+    return (
+        "default-src 'none'; "
+        f"script-src 'self' 'nonce-{nonce}'; style-src 'self'; img-src 'self'; font-src 'self'; "
+        "connect-src 'self'; manifest-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    )
 
 
 def _install_request_hooks(app: Flask, metrics: ServiceMetrics) -> None:
@@ -233,8 +254,9 @@ def _install_request_hooks(app: Flask, metrics: ServiceMetrics) -> None:
     @app.after_request
     def finish_request(response: Response):
         route = request.url_rule.rule if request.url_rule else "<unmatched>"
-        metrics.observe(request.method, route, response.status_code,
-                        time.perf_counter() - g.get("started", time.perf_counter()))
+        metrics.observe(
+            request.method, route, response.status_code, time.perf_counter() - g.get("started", time.perf_counter())
+        )
         response.headers["X-Request-Id"] = g.get("request_id", "")
         if request.endpoint != "static":
             response.headers["Cache-Control"] = "no-store"  # every page may hold a child's data

@@ -8,6 +8,7 @@ nowhere here: not in the session, not in a flash message, not in a log
 feeds of the plan as the scheduler lists them, without keys, and can revoke
 one behind a confirmation.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, session, url_for
@@ -44,10 +45,12 @@ class WholeDays(IntegerField):
 
 class FeedForm(FlaskForm):
     key = KeyField()
-    days = WholeDays("How many days should the address work? (optional)",
-                     validators=[Optional(), NumberRange(min=1, message="Enter a number of days of 1 or more")],
-                     description="Leave it empty for the longest your council allows (usually 90 days). "
-                                 "You can stop it sooner.", widget=GovTextInput())
+    days = WholeDays(
+        "How many days should the address work? (optional)",
+        validators=[Optional(), NumberRange(min=1, message="Enter a number of days of 1 or more")],
+        description="Leave it empty for the longest your council allows (usually 90 days). You can stop it sooner.",
+        widget=GovTextInput(),
+    )
     submit = _submit("Create calendar address")
 
 
@@ -69,19 +72,34 @@ def subscribe(plan_id: str):
     if form.validate_on_submit():
         body = {"days": form.days.data} if form.days.data else {}
         try:
-            answer = services().create("scheduler", f"/v1/plans/{plan_id}/calendar-feeds", body,
-                                       idempotency_key=form.key.data, token=session.get("token"),
-                                       request_id=g.get("request_id"))
+            answer = services().create(
+                "scheduler",
+                f"/v1/plans/{plan_id}/calendar-feeds",
+                body,
+                idempotency_key=form.key.data,
+                token=session.get("token"),
+                request_id=g.get("request_id"),
+            )
         except Invalid as exc:
             show_service_errors(form, exc.fields, {"days": "days"}, problems)
         else:  # the address, shown this once
-            return render_template("calendar/address.html", plan=plan, child_name=child_name,
-                                   address=answer.body["url"], expires_at=answer.body.get("expires_at"))
+            return render_template(
+                "calendar/address.html",
+                plan=plan,
+                child_name=child_name,
+                address=answer.body["url"],
+                expires_at=answer.body.get("expires_at"),
+            )
     has_errors = bool(form.errors or problems)
     feeds = [f for f in _feeds(plan_id) if f.get("status") == "active"]
-    return render_template("calendar/subscribe.html", plan=plan, child_name=child_name, form=form, feeds=feeds,
-                           summary=error_summary(form, problems) if has_errors else None), \
-        (400 if has_errors else 200)
+    return render_template(
+        "calendar/subscribe.html",
+        plan=plan,
+        child_name=child_name,
+        form=form,
+        feeds=feeds,
+        summary=error_summary(form, problems) if has_errors else None,
+    ), (400 if has_errors else 200)
 
 
 class RevokeForm(FlaskForm):
@@ -97,10 +115,14 @@ def revoke(plan_id: str, feed_id: str):
         raise NotFound("scheduler", 404, "no such calendar feed of yours")
     form = RevokeForm()
     if form.validate_on_submit():
-        services().call("scheduler", "DELETE", f"/v1/calendar-feeds/{feed_id}", token=session.get("token"),
-                        request_id=g.get("request_id"))
-        flash("The calendar address is stopped. Calendars subscribed to it no longer get the plan's dates.",
-              "success")
+        services().call(
+            "scheduler",
+            "DELETE",
+            f"/v1/calendar-feeds/{feed_id}",
+            token=session.get("token"),
+            request_id=g.get("request_id"),
+        )
+        flash("The calendar address is stopped. Calendars subscribed to it no longer get the plan's dates.", "success")
         return redirect(url_for("calendar.subscribe", plan_id=plan_id))
     if feed.get("status") != "active":
         abort(404)

@@ -14,6 +14,7 @@ Every call sends the request's id in ``X-Request-Id``, and every POST that
 creates sends an ``Idempotency-Key``, so that a retried or repeated form
 creates one record.
 """
+
 from __future__ import annotations
 
 import threading
@@ -143,9 +144,19 @@ class Services:
                 self._session = session
             return self._session
 
-    def call(self, service: str, method: str, path: str, *, token: str | None, request_id: str | None = None,
-             params: dict | None = None, json: Any = None, headers: dict | None = None,
-             idempotency_key: str | None = None) -> Answer:
+    def call(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        *,
+        token: str | None,
+        request_id: str | None = None,
+        params: dict | None = None,
+        json: Any = None,
+        headers: dict | None = None,
+        idempotency_key: str | None = None,
+    ) -> Answer:
         sent = {"Accept": "application/json", **(headers or {})}
         if token:
             sent["Authorization"] = f"Bearer {token}"
@@ -154,9 +165,15 @@ class Services:
         if idempotency_key:
             sent["Idempotency-Key"] = idempotency_key
         try:
-            resp = self.session.request(method, f"{self.urls[service]}{path}", params=params, json=json,
-                                        headers=sent, timeout=(self.connect_timeout, self.read_timeout),
-                                        allow_redirects=False)
+            resp = self.session.request(
+                method,
+                f"{self.urls[service]}{path}",
+                params=params,
+                json=json,
+                headers=sent,
+                timeout=(self.connect_timeout, self.read_timeout),
+                allow_redirects=False,
+            )
         except requests.RequestException as exc:
             raise ServiceUnavailable(service, None, f"{type(exc).__name__}: {exc}") from None
         return _answer(service, resp)
@@ -164,13 +181,17 @@ class Services:
     def get(self, service: str, path: str, **kwargs: Any) -> Any:
         return self.call(service, "GET", path, **kwargs).body
 
-    def create(self, service: str, path: str, json: Any, *, idempotency_key: str | None = None,
-               **kwargs: Any) -> Answer:
+    def create(
+        self, service: str, path: str, json: Any, *, idempotency_key: str | None = None, **kwargs: Any
+    ) -> Answer:
         """A POST that creates: with an Idempotency-Key (the form's, else a new one)."""
-        return self.call(service, "POST", path, json=json, idempotency_key=idempotency_key or uuid.uuid4().hex,
-                         **kwargs)
+        return self.call(
+            service, "POST", path, json=json, idempotency_key=idempotency_key or uuid.uuid4().hex, **kwargs
+        )
 
-    def download(self, service: str, path: str, *, token: str | None, request_id: str | None = None) -> requests.Response:
+    def download(
+        self, service: str, path: str, *, token: str | None, request_id: str | None = None
+    ) -> requests.Response:
         """A file, streamed: the open response to read with ``iter_content``
         and then close; an error answer raises its typed error as ``call`` does."""
         sent = {"Accept": "*/*"}
@@ -179,8 +200,13 @@ class Services:
         if request_id:
             sent["X-Request-Id"] = request_id
         try:
-            resp = self.session.get(f"{self.urls[service]}{path}", headers=sent, stream=True, allow_redirects=False,
-                                    timeout=(self.connect_timeout, self.read_timeout))
+            resp = self.session.get(
+                f"{self.urls[service]}{path}",
+                headers=sent,
+                stream=True,
+                allow_redirects=False,
+                timeout=(self.connect_timeout, self.read_timeout),
+            )
         except requests.RequestException as exc:
             raise ServiceUnavailable(service, None, f"{type(exc).__name__}: {exc}") from None
         if resp.status_code >= 400:

@@ -21,6 +21,7 @@ everything is made, ``CPP_DATA_DIR/demo-seeded`` marks the deployment as
 seeded: the sign-in page then lists whose cases are whose, and every page
 says the data is made up.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -81,27 +82,68 @@ SW1, SW2, TM, CHAIR = "demo-sw-1", "demo-sw-2", "demo-tm-1", "demo-chair-1"
 
 CASELOAD = (
     Family("leo", "Leo", "Sample", "2017-03-14", "male", "enquiries", SW1, ethnicity="White British"),
-    Family("ava", "Ava", "Example", "2019-08-02", "female", "enquiries_due", SW2, ethnicity="Black British",
-           parent="Jo"),
+    Family(
+        "ava", "Ava", "Example", "2019-08-02", "female", "enquiries_due", SW2, ethnicity="Black British", parent="Jo"
+    ),
     Family("finn", "Finn", "Specimen", "2014-11-21", "male", "no_conference", SW2, ethnicity="Mixed"),
-    Family("isla", "Isla", "Fictional", "2018-05-09", "female", "conference_scheduled", SW1,
-           ethnicity="White Irish", parent="Sam"),
-    Family("noah", "Noah", "Madeup", "2016-01-30", "male", "initial_overdue", SW1, first_language="Polish",
-           interpreter_needed=True, ethnicity="White Polish", parent="Ola"),
-    Family("maya", "Maya", "Pretend", "2020-09-17", "female", "outline_plan", SW1, ethnicity="Asian British",
-           parent="Ravi"),
-    Family("oscar", "Oscar", "Imaginary", "2015-06-04", "male", "core_group_overdue", SW2,
-           ethnicity="White British", parent="Kim"),
-    Family("ruby", "Ruby", "Storybook", "2013-12-12", "female", "active_plan", SW1, ethnicity="Black African",
-           parent="Ade"),
-    Family("theo", "Theo", "Invented", "2018-02-26", "male", "reviewed_plan", SW2, ethnicity="White British",
-           parent="Chris"),
-    Family("lily", "Lily", "Placeholder", "2012-07-19", "female", "plan_ended", SW1, ethnicity="Mixed",
-           parent="Dana"),
+    Family(
+        "isla",
+        "Isla",
+        "Fictional",
+        "2018-05-09",
+        "female",
+        "conference_scheduled",
+        SW1,
+        ethnicity="White Irish",
+        parent="Sam",
+    ),
+    Family(
+        "noah",
+        "Noah",
+        "Madeup",
+        "2016-01-30",
+        "male",
+        "initial_overdue",
+        SW1,
+        first_language="Polish",
+        interpreter_needed=True,
+        ethnicity="White Polish",
+        parent="Ola",
+    ),
+    Family(
+        "maya", "Maya", "Pretend", "2020-09-17", "female", "outline_plan", SW1, ethnicity="Asian British", parent="Ravi"
+    ),
+    Family(
+        "oscar",
+        "Oscar",
+        "Imaginary",
+        "2015-06-04",
+        "male",
+        "core_group_overdue",
+        SW2,
+        ethnicity="White British",
+        parent="Kim",
+    ),
+    Family(
+        "ruby", "Ruby", "Storybook", "2013-12-12", "female", "active_plan", SW1, ethnicity="Black African", parent="Ade"
+    ),
+    Family(
+        "theo",
+        "Theo",
+        "Invented",
+        "2018-02-26",
+        "male",
+        "reviewed_plan",
+        SW2,
+        ethnicity="White British",
+        parent="Chris",
+    ),
+    Family("lily", "Lily", "Placeholder", "2012-07-19", "female", "plan_ended", SW1, ethnicity="Mixed", parent="Dana"),
 )
 
 
 # --- the dates: working days (Monday to Friday) from the day seeding began ---
+
 
 def working_day(start: date, n: int) -> date:
     """``n`` working days after ``start`` (before it when negative); a
@@ -132,6 +174,7 @@ def nhs_number(index: int) -> str:
 
 # --- the plan of calls ---
 
+
 @dataclass(frozen=True)
 class Step:
     """One call as one person: ``path`` may name earlier results in braces
@@ -156,22 +199,46 @@ def _person(user: str) -> people.Person:
 def _core_group(family: Family) -> list[dict]:
     worker = _person(family.worker)
     return [
-        {"name": worker.name, "role": "social worker", "agency": "Children's services", "email": worker.email,
-         "phone": "020 7946 0000", "is_family_member": False},
-        {"name": "Hana Visitor", "role": "health visitor", "agency": "Northside Health Centre",
-         "email": "hana.visitor@health.example", "phone": "020 7946 0101", "is_family_member": False},
-        {"name": "Ms Dee Teacher", "role": "designated safeguarding lead", "agency": "Example Primary School",
-         "email": "dsl@school.example", "is_family_member": False},
-        {"name": f"{family.parent} {family.family_name}", "role": "parent", "email": f"{family.key}@home.example",
-         "is_family_member": True},
+        {
+            "name": worker.name,
+            "role": "social worker",
+            "agency": "Children's services",
+            "email": worker.email,
+            "phone": "020 7946 0000",
+            "is_family_member": False,
+        },
+        {
+            "name": "Hana Visitor",
+            "role": "health visitor",
+            "agency": "Northside Health Centre",
+            "email": "hana.visitor@health.example",
+            "phone": "020 7946 0101",
+            "is_family_member": False,
+        },
+        {
+            "name": "Ms Dee Teacher",
+            "role": "designated safeguarding lead",
+            "agency": "Example Primary School",
+            "email": "dsl@school.example",
+            "is_family_member": False,
+        },
+        {
+            "name": f"{family.parent} {family.family_name}",
+            "role": "parent",
+            "email": f"{family.key}@home.example",
+            "is_family_member": True,
+        },
     ]
 
 
 def _outline(family: Family) -> dict:
-    return {"key_worker": {"user": family.worker, "phone": "020 7946 0000"}, "categories": ["neglect"],
-            "core_group": _core_group(family),
-            "concerns": f"{family.given_names}'s home conditions are poor and health appointments are missed "
-                        "(made-up example)."}
+    return {
+        "key_worker": {"user": family.worker, "phone": "020 7946 0000"},
+        "categories": ["neglect"],
+        "core_group": _core_group(family),
+        "concerns": f"{family.given_names}'s home conditions are poor and health appointments are missed "
+        "(made-up example).",
+    }
 
 
 def _detailed(family: Family, today: date) -> dict:
@@ -180,33 +247,60 @@ def _detailed(family: Family, today: date) -> dict:
     return {
         **_outline(family),
         "concerns": f"{family.given_names}'s home conditions are poor.\nHealth appointments are missed.\n"
-                    "(A made-up example.)",
-        "outcomes": [{"id": "safe-home", "description": f"{family.given_names} lives in a safe, clean home",
-                      "term": "short", "target_date": later(90),
-                      "how_progress_judged": "Home visits find the home safe and clean"}],
-        "actions": [
-            {"id": "kitchen", "what": "Clear and clean the kitchen", "why": "Hygiene risk",
-             "who": {"name": carer, "kind": "family_member", "relationship": "parent"},
-             "by_when": later(30), "outcome_id": "safe-home"},
-            {"id": "appointments", "what": "Take the child to every health appointment", "why": "Missed check-ups",
-             "who": {"name": "Hana Visitor", "kind": "professional", "role": "health visitor"},
-             "by_when": later(45), "outcome_id": "safe-home"},
+        "(A made-up example.)",
+        "outcomes": [
+            {
+                "id": "safe-home",
+                "description": f"{family.given_names} lives in a safe, clean home",
+                "term": "short",
+                "target_date": later(90),
+                "how_progress_judged": "Home visits find the home safe and clean",
+            }
         ],
-        "monitoring": [{"who": "Hana Visitor", "agency": "Northside Health Centre", "what": "Sees the child at home",
-                        "contact_type": "home_visit", "frequency": {"every": 2, "unit": "weeks"}}],
+        "actions": [
+            {
+                "id": "kitchen",
+                "what": "Clear and clean the kitchen",
+                "why": "Hygiene risk",
+                "who": {"name": carer, "kind": "family_member", "relationship": "parent"},
+                "by_when": later(30),
+                "outcome_id": "safe-home",
+            },
+            {
+                "id": "appointments",
+                "what": "Take the child to every health appointment",
+                "why": "Missed check-ups",
+                "who": {"name": "Hana Visitor", "kind": "professional", "role": "health visitor"},
+                "by_when": later(45),
+                "outcome_id": "safe-home",
+            },
+        ],
+        "monitoring": [
+            {
+                "who": "Hana Visitor",
+                "agency": "Northside Health Centre",
+                "what": "Sees the child at home",
+                "contact_type": "home_visit",
+                "frequency": {"every": 2, "unit": "weeks"},
+            }
+        ],
         "review_arrangements": {"next_review_date": later(80), "how_progress_judged": "At the review conference"},
-        "contingency_plan": {"plan": "A legal planning meeting is called",
-                             "triggers": [f"{family.given_names} is found alone at home"]},
+        "contingency_plan": {
+            "plan": "A legal planning meeting is called",
+            "triggers": [f"{family.given_names} is found alone at home"],
+        },
         "childs_views": f"{family.given_names} likes school and wants to stay at home.",
     }
 
 
 def _report(family: Family, seen: date) -> dict:
-    return {"findings": f"Made-up example: {family.given_names}'s home conditions are poor; two health "
-                        "appointments were missed.",
-            "child_seen": [{"on": seen.isoformat(), "alone": True}],
-            "childs_views": f"{family.given_names} wants things at home to get better.",
-            "family_views": "The family agree the home needs work."}
+    return {
+        "findings": f"Made-up example: {family.given_names}'s home conditions are poor; two health "
+        "appointments were missed.",
+        "child_seen": [{"on": seen.isoformat(), "alone": True}],
+        "childs_views": f"{family.given_names} wants things at home to get better.",
+        "family_views": "The family agree the home needs work.",
+    }
 
 
 def steps_for(family: Family, today: date) -> list[Step]:
@@ -214,8 +308,12 @@ def steps_for(family: Family, today: date) -> list[Step]:
     wd = lambda n: working_day(today, n).isoformat()  # noqa: E731
     index = [f.key for f in CASELOAD].index(family.key)
     child = {
-        "given_names": family.given_names, "family_name": family.family_name, "date_of_birth": family.date_of_birth,
-        "gender": family.gender, "ethnicity": family.ethnicity, "first_language": family.first_language,
+        "given_names": family.given_names,
+        "family_name": family.family_name,
+        "date_of_birth": family.date_of_birth,
+        "gender": family.gender,
+        "ethnicity": family.ethnicity,
+        "first_language": family.first_language,
         "interpreter_needed": family.interpreter_needed,
         "identifiers": [{"scheme": "nhs_number", "value": nhs_number(index)}],
         "address": {"lines": [f"{index + 1} Example Road", "Madeup Town"]},
@@ -230,53 +328,111 @@ def steps_for(family: Family, today: date) -> list[Step]:
         out.append(Step(name, user, "plans", path, body, create, tuple(saves)))
 
     def strategy(n: int) -> None:
-        add("strategy", sw, "/v1/cases/{case}/strategy-discussions",
-            {"held_on": wd(n), "initiated_enquiries": True, "notes": "Made-up example."})
+        add(
+            "strategy",
+            sw,
+            "/v1/cases/{case}/strategy-discussions",
+            {"held_on": wd(n), "initiated_enquiries": True, "notes": "Made-up example."},
+        )
 
     def outcome(n: int, needed: bool = True) -> None:
-        add("enquiry-outcome", sw, "/v1/cases/{case}/enquiry-outcome",
-            {"completed_on": wd(n), "conference_required": needed, "summary": "Made-up example."}, create=False)
+        add(
+            "enquiry-outcome",
+            sw,
+            "/v1/cases/{case}/enquiry-outcome",
+            {"completed_on": wd(n), "conference_required": needed, "summary": "Made-up example."},
+            create=False,
+        )
 
     def conference(name: str, kind: str, n: int, saves: str) -> None:
-        add(name, sw, "/v1/cases/{case}/conferences", {"kind": kind, "scheduled_for": wd(n), "chair": CHAIR},
-            saves=[(saves, "id")])
+        add(
+            name,
+            sw,
+            "/v1/cases/{case}/conferences",
+            {"kind": kind, "scheduled_for": wd(n), "chair": CHAIR},
+            saves=[(saves, "id")],
+        )
 
     def report(draft: int, *, last: str) -> None:
-        add("report", sw, "/v1/conferences/{conference}/reports",
-            {**_report(family, working_day(today, draft - 1)), "drafted_on": wd(draft)}, saves=[("report", "id")])
+        add(
+            "report",
+            sw,
+            "/v1/conferences/{conference}/reports",
+            {**_report(family, working_day(today, draft - 1)), "drafted_on": wd(draft)},
+            saves=[("report", "id")],
+        )
         add("report-submit", sw, "/v1/reports/{report}/submit", {"on": wd(draft + 1)}, create=False)
         if last == "submitted":
             return
         add("report-countersign", TM, "/v1/reports/{report}/countersign", {"on": wd(draft + 2)}, create=False)
-        add("report-share", sw, "/v1/reports/{report}/share", {
-            "on": wd(draft + 3), "child_included": False,
-            "with": [{"name": f"{family.parent} {family.family_name}", "relationship": "parent", "how": "in_person",
-                      "interpreter_used": family.interpreter_needed}]}, create=False)
+        add(
+            "report-share",
+            sw,
+            "/v1/reports/{report}/share",
+            {
+                "on": wd(draft + 3),
+                "child_included": False,
+                "with": [
+                    {
+                        "name": f"{family.parent} {family.family_name}",
+                        "relationship": "parent",
+                        "how": "in_person",
+                        "interpreter_used": family.interpreter_needed,
+                    }
+                ],
+            },
+            create=False,
+        )
         add("report-send", sw, "/v1/reports/{report}/send-to-chair", {"on": wd(draft + 4)}, create=False)
 
     def initial_held(n: int) -> None:
-        add("initial-outcome", CHAIR, "/v1/conferences/{conference}/outcome",
-            {"held_on": wd(n), "plan_required": True, "outline_plan": _outline(family),
-             "attendees": [{"name": f"{family.parent} {family.family_name}"}]}, saves=[("plan", "plan.id")])
+        add(
+            "initial-outcome",
+            CHAIR,
+            "/v1/conferences/{conference}/outcome",
+            {
+                "held_on": wd(n),
+                "plan_required": True,
+                "outline_plan": _outline(family),
+                "attendees": [{"name": f"{family.parent} {family.family_name}"}],
+            },
+            saves=[("plan", "plan.id")],
+        )
 
     def core_group(name: str, n: int, agree: bool) -> None:
-        body: dict[str, Any] = {"held_on": wd(n), "detailed_plan_agreed": agree,
-                                "attendees": [{"name": f"{family.parent} {family.family_name}"},
-                                              {"name": "Hana Visitor"}],
-                                "notes": "Made-up example."}
+        body: dict[str, Any] = {
+            "held_on": wd(n),
+            "detailed_plan_agreed": agree,
+            "attendees": [{"name": f"{family.parent} {family.family_name}"}, {"name": "Hana Visitor"}],
+            "notes": "Made-up example.",
+        }
         if agree:
             body["plan"] = _detailed(family, today)
         add(name, sw, "/v1/plans/{plan}/core-group-meetings", body)
 
     def visits(*days: int) -> None:
         for n in days:
-            add(f"visit-{-n}", sw, "/v1/plans/{plan}/visits",
-                {"visited_on": wd(n), "announced": n % 2 == 0, "child_seen": True, "seen_alone": n % 3 != 0,
-                 "by": _person(sw).name, "notes": "Made-up example."})
+            add(
+                f"visit-{-n}",
+                sw,
+                "/v1/plans/{plan}/visits",
+                {
+                    "visited_on": wd(n),
+                    "announced": n % 2 == 0,
+                    "child_seen": True,
+                    "seen_alone": n % 3 != 0,
+                    "by": _person(sw).name,
+                    "notes": "Made-up example.",
+                },
+            )
 
     def review_held(name: str, conf: str, n: int, decision: str) -> None:
-        add(name, CHAIR, f"/v1/conferences/{{{conf}}}/outcome",
-            {"held_on": wd(n), "decision": decision, "attendees": [{"name": f"{family.parent} {family.family_name}"}]})
+        add(
+            name,
+            CHAIR,
+            f"/v1/conferences/{{{conf}}}/outcome",
+            {"held_on": wd(n), "decision": decision, "attendees": [{"name": f"{family.parent} {family.family_name}"}]},
+        )
 
     stage = family.stage
     if stage == "enquiries":
@@ -334,10 +490,18 @@ def steps_for(family: Family, today: date) -> list[Step]:
         review_held("review-1-outcome", "review", -128, "continue")
         conference("review-2", "review", -5, "last_review")
         review_held("review-2-outcome", "last_review", -5, "end")
-        add("child-in-need-plan", sw, "/v1/cases/{case}/child-in-need-plans", {
-            "key_worker": {"name": _person(sw).name, "phone": "020 7946 0000", "email": _person(sw).email},
-            "needs": "Made-up example: support with the home and health appointments.",
-            "services": ["Family support worker", "Health visitor"], "review_on": wd(60), "created_on": wd(-3)})
+        add(
+            "child-in-need-plan",
+            sw,
+            "/v1/cases/{case}/child-in-need-plans",
+            {
+                "key_worker": {"name": _person(sw).name, "phone": "020 7946 0000", "email": _person(sw).email},
+                "needs": "Made-up example: support with the home and health appointments.",
+                "services": ["Family support worker", "Health visitor"],
+                "review_on": wd(60),
+                "created_on": wd(-3),
+            },
+        )
     else:  # pragma: no cover
         raise ValueError(f"unknown stage {stage!r}")
     return out
@@ -359,6 +523,7 @@ def plan(today: date) -> list[tuple[Family, list[Step]]]:
 
 
 # --- who holds what (for the sign-in page) ---
+
 
 def holdings() -> dict[str, list[str]]:
     """Each person's children in the caseload, by user id."""
@@ -382,6 +547,7 @@ def enabled(environ: Mapping[str, str] | None = None) -> bool:
 
 
 # --- running the plan ---
+
 
 class SeedError(Exception):
     pass
@@ -408,8 +574,13 @@ class Seeder:
         if self.state_path.exists():
             self.state = json.loads(self.state_path.read_text())
         else:
-            self.state = {"secret": secrets.token_hex(16), "today": date.today().isoformat(), "done": {},
-                          "tried": [], "results": {}}
+            self.state = {
+                "secret": secrets.token_hex(16),
+                "today": date.today().isoformat(),
+                "done": {},
+                "tried": [],
+                "results": {},
+            }
             self.save_state()
         return self.state
 
@@ -445,9 +616,16 @@ class Seeder:
                 if not tried:
                     self.state["tried"].append(done_key)
                     self.save_state()
-                status, answer = self._call(session, step.user, "POST", step.service, path, body,
-                                            key=self.key(family, step) if step.create else None,
-                                            accept_409=tried and not step.create)
+                status, answer = self._call(
+                    session,
+                    step.user,
+                    "POST",
+                    step.service,
+                    path,
+                    body,
+                    key=self.key(family, step) if step.create else None,
+                    accept_409=tried and not step.create,
+                )
                 for name, dotted in step.saves:
                     value: Any = answer
                     for part in dotted.split("."):
@@ -458,12 +636,23 @@ class Seeder:
                 self.state["done"][done_key] = status
                 self.save_state()
             self.say(f"demo: {family.name}: {STAGES[family.stage].lower()}")
-        (self.data_dir / MARKER).write_text(json.dumps({"seeded_on": date.today().isoformat(),
-                                                        "children": len(CASELOAD)}) + "\n")
+        (self.data_dir / MARKER).write_text(
+            json.dumps({"seeded_on": date.today().isoformat(), "children": len(CASELOAD)}) + "\n"
+        )
         return self.state["results"]
 
-    def _call(self, session, user: str, method: str, service: str, path: str, body: Any = None, *,
-              key: str | None = None, accept_409: bool = False) -> tuple[int, Any]:
+    def _call(
+        self,
+        session,
+        user: str,
+        method: str,
+        service: str,
+        path: str,
+        body: Any = None,
+        *,
+        key: str | None = None,
+        accept_409: bool = False,
+    ) -> tuple[int, Any]:
         import requests
 
         headers = {"Authorization": f"Bearer {self.token_for(user)}", "Accept": "application/json"}

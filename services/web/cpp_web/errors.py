@@ -1,5 +1,6 @@
 """What a person sees when something goes wrong: GOV.UK error pages, never
 a stack trace and never a 500 for a service that is down."""
+
 from __future__ import annotations
 
 from flask import Flask, flash, redirect, render_template, request, url_for

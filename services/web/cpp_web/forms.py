@@ -1,5 +1,6 @@
 """The web application's forms: Flask-WTF (CSRF on every form) with the
 GOV.UK Frontend WTForms widgets."""
+
 from __future__ import annotations
 
 from flask_wtf import FlaskForm

@@ -9,6 +9,7 @@ plan: the plan's ETag read when the form was opened is sent back, and a plan
 changed meanwhile (a version agreed, a change made) gives the page saying
 someone changed it, before anything is decided on what the chair did not see.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -32,9 +33,11 @@ STEP_TAKERS = ("social_worker", "team_manager")
 
 
 def _decisions() -> list[SelectChoice]:
-    return [SelectChoice("continue", f"Continue the {term('plan')}"),
-            SelectChoice("revise", f"Revise the {term('plan')}"),
-            SelectChoice("end", f"End the {term('plan')}")]
+    return [
+        SelectChoice("continue", f"Continue the {term('plan')}"),
+        SelectChoice("revise", f"Revise the {term('plan')}"),
+        SelectChoice("end", f"End the {term('plan')}"),
+    ]
 
 
 def _named(user: str | None, *, known: dict | None = None) -> str:
@@ -51,20 +54,34 @@ def _named(user: str | None, *, known: dict | None = None) -> str:
 
 # --- a review conference's outcome ---
 
+
 class ReviewOutcomeForm(FlaskForm):
     key = KeyField()
     plan_etag = HiddenField()
-    held_on = DayField("When was the conference held?", [DayRequired("Enter the date the conference was held")],
-                       description="For example, 27 3 2026")
-    decision = RadioField("What did the conference decide?", choices=[], widget=GovRadioInput(),
-                          validators=[InputRequired("Select what the conference decided")])
-    reason = TextAreaField("Why does the plan end?", widget=GovTextArea(),
-                           validators=[Length(max=4000, message="The reason must be 4,000 characters or fewer")],
-                           description="Only when the conference ends the plan: what has changed for the child")
-    concerns = TextAreaField("The revised concerns", widget=GovTextArea(),
-                             validators=[Length(max=4000, message="The concerns must be 4,000 characters or fewer")],
-                             description="Only when the conference revises the plan: the concerns as the conference "
-                                         "agreed them; the rest of the plan stays as it is")
+    held_on = DayField(
+        "When was the conference held?",
+        [DayRequired("Enter the date the conference was held")],
+        description="For example, 27 3 2026",
+    )
+    decision = RadioField(
+        "What did the conference decide?",
+        choices=[],
+        widget=GovRadioInput(),
+        validators=[InputRequired("Select what the conference decided")],
+    )
+    reason = TextAreaField(
+        "Why does the plan end?",
+        widget=GovTextArea(),
+        validators=[Length(max=4000, message="The reason must be 4,000 characters or fewer")],
+        description="Only when the conference ends the plan: what has changed for the child",
+    )
+    concerns = TextAreaField(
+        "The revised concerns",
+        widget=GovTextArea(),
+        validators=[Length(max=4000, message="The concerns must be 4,000 characters or fewer")],
+        description="Only when the conference revises the plan: the concerns as the conference "
+        "agreed them; the rest of the plan stays as it is",
+    )
     attendees = FieldList(FormField(AttendeeForm), min_entries=ATTENDEE_ROWS, max_entries=ATTENDEE_ROWS)
     submit = _submit("Save conference outcome")
 
@@ -82,13 +99,20 @@ class ReviewOutcomeForm(FlaskForm):
             raise ValidationError("Enter the revised concerns, as the conference agreed them")
 
 
-REVIEW_FIELDS = {"held_on": "held_on", "decision": "decision", "reason": "reason", "plan": "concerns",
-                 "plan.concerns": "concerns", "attendees": "attendees"}
+REVIEW_FIELDS = {
+    "held_on": "held_on",
+    "decision": "decision",
+    "reason": "reason",
+    "plan": "concerns",
+    "plan.concerns": "concerns",
+    "attendees": "attendees",
+}
 
 
 def _plan_and_etag(plan_id: str) -> tuple[dict, str | None]:
-    answer = services().call("plans", "GET", f"/v1/plans/{plan_id}", token=session.get("token"),
-                             request_id=g.get("request_id"))
+    answer = services().call(
+        "plans", "GET", f"/v1/plans/{plan_id}", token=session.get("token"), request_id=g.get("request_id")
+    )
     return answer.body, answer.etag
 
 
@@ -104,35 +128,59 @@ def review_outcome(conference_id: str):
             form.concerns.data = (plan.get("content") or {}).get("concerns")
     refused = None
     if record.get("kind") != "review":
-        refused = (f"This form records a {term('review_conference')}'s outcome; this is an "
-                   f"{term('initial_conference')}.")
+        refused = f"This form records a {term('review_conference')}'s outcome; this is an {term('initial_conference')}."
     elif plan is None:
         refused = f"This case has no {term('plan')} to review."
     step = Step(form, refused=refused)
     context = dict(conference=record, case=case, plan=plan, child_name=child_name(kid))
     if refused is None and form.validate_on_submit():
         if form.plan_etag.data and form.plan_etag.data != plan_etag:
-            read = [(url_for("plan.plan", plan_id=plan["id"]), f"Read the {term('plan')} as it is now",
-                     f" (version {plan.get('plan_version')}).")] if plan else []
+            read = (
+                [
+                    (
+                        url_for("plan.plan", plan_id=plan["id"]),
+                        f"Read the {term('plan')} as it is now",
+                        f" (version {plan.get('plan_version')}).",
+                    )
+                ]
+                if plan
+                else []
+            )
             return changed_since_read(
                 f"Someone changed the {term('plan')} since you opened this form",
-                [f"The {term('review_conference')}'s outcome for {child_name(kid)} was not saved, so that nothing "
-                 f"is decided on a {term('plan')} you have not seen."],
-                read + [(url_for("journey.review_outcome", conference_id=record["id"]),
-                         "Open the outcome form again", " to record the outcome.")])
-        body: dict[str, Any] = {"held_on": form.held_on.iso, "decision": form.decision.data,
-                                "attendees": attendees_of(form.attendees)}
+                [
+                    f"The {term('review_conference')}'s outcome for {child_name(kid)} was not saved, so that nothing "
+                    f"is decided on a {term('plan')} you have not seen."
+                ],
+                read
+                + [
+                    (
+                        url_for("journey.review_outcome", conference_id=record["id"]),
+                        "Open the outcome form again",
+                        " to record the outcome.",
+                    )
+                ],
+            )
+        body: dict[str, Any] = {
+            "held_on": form.held_on.iso,
+            "decision": form.decision.data,
+            "attendees": attendees_of(form.attendees),
+        }
         if form.decision.data == "end":
             body["reason"] = form.reason.data.strip()
         if form.decision.data == "revise" and plan is not None:  # refused above without one
             body["plan"] = {**_agreed_content(plan), "concerns": form.concerns.data}
         answer = step.send("POST", f"/v1/conferences/{conference_id}/outcome", body, REVIEW_FIELDS, key=form.key.data)
         if answer:
-            said = {"continue": f"the {term('plan')} continues.",
-                    "revise": f"the revised {term('plan')} is agreed.",
-                    "end": f"the {term('plan')} has ended. Make the child in need plan the child steps down to."}
-            return _done(f"The {term('review_conference')}'s outcome is recorded: {said[form.decision.data]}",
-                         url_for("web.case", case_id=case["id"]))
+            said = {
+                "continue": f"the {term('plan')} continues.",
+                "revise": f"the revised {term('plan')} is agreed.",
+                "end": f"the {term('plan')} has ended. Make the child in need plan the child steps down to.",
+            }
+            return _done(
+                f"The {term('review_conference')}'s outcome is recorded: {said[form.decision.data]}",
+                url_for("web.case", case_id=case["id"]),
+            )
     return step.page("journey/review_outcome.html", **context)
 
 
@@ -147,26 +195,49 @@ def _agreed_content(plan: dict) -> dict:
 
 # --- the step-down: a child in need plan ---
 
+
 class ChildInNeedPlanForm(FlaskForm):
     key = KeyField()
-    key_worker = _text("Key worker", InputRequired("Enter the name of the child in need plan's key worker"),
-                       description="The social worker who leads the child in need plan")
+    key_worker = _text(
+        "Key worker",
+        InputRequired("Enter the name of the child in need plan's key worker"),
+        description="The social worker who leads the child in need plan",
+    )
     key_worker_phone = _text("Key worker's phone number (optional)", Optional())
     key_worker_email = _text("Key worker's email address (optional)", Optional())
-    needs = TextAreaField("The child's needs", widget=GovTextArea(),
-                          validators=[InputRequired("Enter a summary of the child's needs"),
-                                      Length(max=4000, message="The needs must be 4,000 characters or fewer")])
-    services_given = TextAreaField("Services to support the child and family (optional)", widget=GovTextArea(),
-                                   validators=[Optional()], description="One service on each line")
+    needs = TextAreaField(
+        "The child's needs",
+        widget=GovTextArea(),
+        validators=[
+            InputRequired("Enter a summary of the child's needs"),
+            Length(max=4000, message="The needs must be 4,000 characters or fewer"),
+        ],
+    )
+    services_given = TextAreaField(
+        "Services to support the child and family (optional)",
+        widget=GovTextArea(),
+        validators=[Optional()],
+        description="One service on each line",
+    )
     created_on = DayField("When was the plan made?", description="For example, 27 3 2026. Leave empty for today")
-    review_on = DayField("When will the plan be reviewed?", [DayRequired("Enter the date of the plan's review")],
-                         description="For example, 27 6 2026")
+    review_on = DayField(
+        "When will the plan be reviewed?",
+        [DayRequired("Enter the date of the plan's review")],
+        description="For example, 27 6 2026",
+    )
     submit = _submit("Save child in need plan")
 
 
-CIN_FIELDS = {"key_worker": "key_worker", "key_worker.name": "key_worker", "key_worker.phone": "key_worker_phone",
-              "key_worker.email": "key_worker_email", "needs": "needs", "services": "services_given",
-              "review_on": "review_on", "created_on": "created_on"}
+CIN_FIELDS = {
+    "key_worker": "key_worker",
+    "key_worker.name": "key_worker",
+    "key_worker.phone": "key_worker_phone",
+    "key_worker.email": "key_worker_email",
+    "needs": "needs",
+    "services": "services_given",
+    "review_on": "review_on",
+    "created_on": "created_on",
+}
 
 
 @bp.route("/cases/<case_id>/child-in-need-plan", methods=["GET", "POST"])
@@ -183,22 +254,28 @@ def child_in_need_plan(case_id: str):
             worker["phone"] = form.key_worker_phone.data.strip()
         if (form.key_worker_email.data or "").strip():
             worker["email"] = form.key_worker_email.data.strip()
-        body = {"key_worker": worker, "needs": form.needs.data,
-                "services": [s.strip() for s in (form.services_given.data or "").splitlines() if s.strip()],
-                "review_on": form.review_on.iso}
+        body = {
+            "key_worker": worker,
+            "needs": form.needs.data,
+            "services": [s.strip() for s in (form.services_given.data or "").splitlines() if s.strip()],
+            "review_on": form.review_on.iso,
+        }
         if form.created_on.data:
             body["created_on"] = form.created_on.iso
         if step.send("POST", f"/v1/cases/{case_id}/child-in-need-plans", body, CIN_FIELDS, key=form.key.data):
             return _done("The child in need plan is made.", url_for("web.case", case_id=case_id) + "#child-in-need")
-    return step.page("journey/child_in_need_plan.html", case=case, child_name=child_name(kid),
-                     ending=case.get("step_down"))
+    return step.page(
+        "journey/child_in_need_plan.html", case=case, child_name=child_name(kid), ending=case.get("step_down")
+    )
 
 
 # --- the case page: the plan's ending, the child in need plans, the task list's links ---
 
-STEP_DOWN_BY = {"enquiry_outcome": "the enquiries found no conference was needed",
-                "initial_conference": "the initial conference decided no plan was needed",
-                "review_conference": "a review conference ended the plan"}
+STEP_DOWN_BY = {
+    "enquiry_outcome": "the enquiries found no conference was needed",
+    "initial_conference": "the initial conference decided no plan was needed",
+    "review_conference": "a review conference ended the plan",
+}
 
 
 def case_extras(case: dict, plan: dict | None) -> dict:
@@ -214,16 +291,24 @@ def case_extras(case: dict, plan: dict | None) -> dict:
             except NotFound:
                 conference = None
         by = ended.get("by") or ((conference or {}).get("outcome") or {}).get("decided_by")
-        ending = {"on": ended.get("on"), "by": _named(by, known=(conference or {}).get("chair")),
-                  "reason": ended.get("reason") or ((conference or {}).get("outcome") or {}).get("reason"),
-                  "conference_id": ended.get("conference_id")}
+        ending = {
+            "on": ended.get("on"),
+            "by": _named(by, known=(conference or {}).get("chair")),
+            "reason": ended.get("reason") or ((conference or {}).get("outcome") or {}).get("reason"),
+            "conference_id": ended.get("conference_id"),
+        }
     cin_plans = []
     if case.get("status") in ("child_in_need", "plan_ended"):
         cin_plans = api("plans", f"/v1/cases/{case['id']}/child-in-need-plans")
         for cin in cin_plans:
             cin["created_by_name"] = _named(cin.get("created_by"))
-    return {"ending": ending, "step_down": case.get("step_down"), "step_down_by": STEP_DOWN_BY,
-            "cin_plans": cin_plans, "can_step_down": holds(*STEP_TAKERS)}
+    return {
+        "ending": ending,
+        "step_down": case.get("step_down"),
+        "step_down_by": STEP_DOWN_BY,
+        "cin_plans": cin_plans,
+        "can_step_down": holds(*STEP_TAKERS),
+    }
 
 
 def journey_steps(case: dict, plan: dict | None, steps: list[dict], cin_plans: list[dict]) -> list[dict]:
@@ -235,8 +320,11 @@ def journey_steps(case: dict, plan: dict | None, steps: list[dict], cin_plans: l
     stepped_down = case.get("status") in ("child_in_need", "plan_ended")
     review_href = ending_href = None
     if in_force and scheduled:
-        review_href = url_for("journey.review_outcome", conference_id=scheduled["id"]) if holds(*DECIDERS) else \
-            url_for("lifecycle.conference", conference_id=scheduled["id"])
+        review_href = (
+            url_for("journey.review_outcome", conference_id=scheduled["id"])
+            if holds(*DECIDERS)
+            else url_for("lifecycle.conference", conference_id=scheduled["id"])
+        )
         ending_href = url_for("journey.review_outcome", conference_id=scheduled["id"]) if holds(*DECIDERS) else None
     elif in_force and holds("social_worker", "team_manager", "chair"):
         review_href = url_for("lifecycle.schedule_conference", case_id=case["id"], kind="review")
@@ -270,29 +358,45 @@ def words(entry: dict) -> str:
     d, type_ = entry.get("detail") or {}, entry["type"]
     conference = _conference_words(d.get("kind"))
     from .views import day
+
     if type_ == "case_opened":
         return "Case opened"
     if type_ == "strategy_discussion_held":
         return "Strategy discussion held" + (f": {term('enquiries')} started" if d.get("initiated_enquiries") else "")
     if type_ == "enquiries_completed":
-        return term("enquiries", start=True) + " completed: " + (
-            f"an {term('initial_conference')} is needed" if d.get("conference_required")
-            else "no conference needed, the child steps down to a child in need plan")
+        return (
+            term("enquiries", start=True)
+            + " completed: "
+            + (
+                f"an {term('initial_conference')} is needed"
+                if d.get("conference_required")
+                else "no conference needed, the child steps down to a child in need plan"
+            )
+        )
     if type_ == "conference_scheduled":
         return f"{conference[:1].upper()}{conference[1:]} scheduled for {day(d.get('scheduled_for'))}"
     if type_ == "conference_moved":
-        return (f"{conference[:1].upper()}{conference[1:]} moved from {day(d.get('moved_from'))} to "
-                f"{day(d.get('moved_to'))}" + (f". Reason: {d['reason']}" if d.get("reason") else ""))
+        return (
+            f"{conference[:1].upper()}{conference[1:]} moved from {day(d.get('moved_from'))} to "
+            f"{day(d.get('moved_to'))}" + (f". Reason: {d['reason']}" if d.get("reason") else "")
+        )
     if type_ == "conference_cancelled":
         return f"{conference[:1].upper()}{conference[1:]} cancelled" + (
-            f". Reason: {d['reason']}" if d.get("reason") else "")
+            f". Reason: {d['reason']}" if d.get("reason") else ""
+        )
     if type_ == "conference_held":
         if d.get("kind") == "review":
-            decided = {"continue": f"the {term('plan')} continues", "revise": f"the {term('plan')} is revised",
-                       "end": f"the {term('plan')} ends"}.get(d.get("decision", ""), "decision recorded")
+            decided = {
+                "continue": f"the {term('plan')} continues",
+                "revise": f"the {term('plan')} is revised",
+                "end": f"the {term('plan')} ends",
+            }.get(d.get("decision", ""), "decision recorded")
         else:
-            decided = f"a {term('plan')} is needed" if d.get("plan_required") else \
-                f"no {term('plan')} needed, the child steps down to a child in need plan"
+            decided = (
+                f"a {term('plan')} is needed"
+                if d.get("plan_required")
+                else f"no {term('plan')} needed, the child steps down to a child in need plan"
+            )
         return f"{conference[:1].upper()}{conference[1:]} held: {decided}"
     if type_ == "plan_created":
         return f"Outline {term('plan')} agreed"
@@ -303,19 +407,28 @@ def words(entry: dict) -> str:
     if type_ == "core_group_held":
         return f"{term('core_group', start=True)} meeting held"
     if type_ == "visit_recorded":
-        seen = "the child was seen alone" if d.get("seen_alone") else (
-            "the child was seen" if d.get("child_seen") else "the child was not seen")
+        seen = (
+            "the child was seen alone"
+            if d.get("seen_alone")
+            else ("the child was seen" if d.get("child_seen") else "the child was not seen")
+        )
         return f"Visit by {d['visitor']}: {seen}" if d.get("visitor") else f"Visit: {seen}"
     if type_.startswith("report_"):
         kind = d.get("report_kind")
         report = f"Report to the {term(kind) if kind in REPORT_KINDS else 'conference'}"
-        done = {"report_drafted": "drafted", "report_submitted": "submitted for countersigning",
-                "report_returned": "returned to its author", "report_countersigned": "countersigned",
-                "report_shared": "shared with the family", "report_sent_to_chair": "sent to the chair"}[type_]
+        done = {
+            "report_drafted": "drafted",
+            "report_submitted": "submitted for countersigning",
+            "report_returned": "returned to its author",
+            "report_countersigned": "countersigned",
+            "report_shared": "shared with the family",
+            "report_sent_to_chair": "sent to the chair",
+        }[type_]
         return f"{report} {done}"
     if type_ == "plan_ended":
         return f"{term('plan', start=True)} ended: the child steps down to a child in need plan" + (
-            f". Reason: {d['reason']}" if d.get("reason") else "")
+            f". Reason: {d['reason']}" if d.get("reason") else ""
+        )
     if type_ == "child_in_need_plan_created":
         return "Child in need plan made" + (f", to be reviewed on {day(d['review_on'])}" if d.get("review_on") else "")
     return type_.replace("_", " ").capitalize()
@@ -327,7 +440,14 @@ def chronology(child_id: str):
     record = api("plans", f"/v1/children/{child_id}")
     found = api("plans", f"/v1/children/{child_id}/chronology")
     cases = {c["id"]: c for c in api("plans", "/v1/cases", child_id=child_id, page_size=100)["items"]}
-    entries = [{**e, "words": words(e), "who": (e.get("by") or {}).get("name") or "Not recorded"}
-               for e in found["entries"]]
-    return render_template("journey/chronology.html", child=record, child_name=child_name(record), entries=entries,
-                           cases=cases, stages=STAGES)
+    entries = [
+        {**e, "words": words(e), "who": (e.get("by") or {}).get("name") or "Not recorded"} for e in found["entries"]
+    ]
+    return render_template(
+        "journey/chronology.html",
+        child=record,
+        child_name=child_name(record),
+        entries=entries,
+        cases=cases,
+        stages=STAGES,
+    )

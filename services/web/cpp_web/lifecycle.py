@@ -11,20 +11,48 @@ someone changed it meanwhile. A 422's field errors go on the form's fields; a
 409 (a step the case's state does not allow now) shows the service's reason
 in the error summary.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import (GovCheckboxesInput, GovCheckboxInput, GovSelect, GovSubmitInput,
-                                                GovTextArea, GovTextInput)
-from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, SelectField, SelectChoice, \
-    SelectMultipleField, StringField, SubmitField, TextAreaField
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxesInput,
+    GovCheckboxInput,
+    GovSelect,
+    GovSubmitInput,
+    GovTextArea,
+    GovTextInput,
+)
+from wtforms import (
+    BooleanField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    SelectField,
+    SelectChoice,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import InputRequired, Length, Optional
 
 from .client import Answer, ChangedSinceRead, Invalid, Refused
-from .lifecycle_forms import ATTENDEE_ROWS, AttendeeForm, attendees_of, DayField, DayRequired, KeyField, error_summary, show_service_errors, yes_no
+from .lifecycle_forms import (
+    ATTENDEE_ROWS,
+    AttendeeForm,
+    attendees_of,
+    DayField,
+    DayRequired,
+    KeyField,
+    error_summary,
+    show_service_errors,
+    yes_no,
+)
 from .words import Worded, term
 from .views import STAGES, api, changed_since_read, child_name, day, holds, services, signed_in
 
@@ -32,8 +60,12 @@ bp = Blueprint("lifecycle", __name__)
 
 READERS = ("social_worker", "team_manager", "chair", "auditor", "admin")
 SCHEME_NAMES = {"nhs_number": "NHS number", "chi_number": "CHI number"}
-CATEGORIES = [SelectChoice("physical_abuse", "Physical abuse"), SelectChoice("sexual_abuse", "Sexual abuse"),
-              SelectChoice("emotional_abuse", "Emotional abuse"), SelectChoice("neglect", "Neglect")]
+CATEGORIES = [
+    SelectChoice("physical_abuse", "Physical abuse"),
+    SelectChoice("sexual_abuse", "Sexual abuse"),
+    SelectChoice("emotional_abuse", "Emotional abuse"),
+    SelectChoice("neglect", "Neglect"),
+]
 CORE_GROUP_ROWS = 5
 KINDS = {"initial": "initial_conference", "review": "review_conference"}  # the terms' keys (words.py)
 
@@ -41,15 +73,26 @@ KINDS = {"initial": "initial_conference", "review": "review_conference"}  # the 
 def kinds() -> dict[str, str]:
     """Each kind of conference in the deployment's words, as a heading."""
     return {kind: term(key, start=True) for kind, key in KINDS.items()}
+
+
 CONFERENCE_STATUS = {"scheduled": "Scheduled", "held": "Held", "cancelled": "Cancelled"}
 
 
 # --- talking to the plans service ---
 
+
 def _send(method: str, path: str, body: Any, *, key: str | None = None, etag: str | None = None) -> Answer:
     headers = {"If-Match": etag} if etag else None
-    return services().call("plans", method, path, token=session.get("token"), request_id=g.get("request_id"),
-                           json=body, headers=headers, idempotency_key=key)
+    return services().call(
+        "plans",
+        method,
+        path,
+        token=session.get("token"),
+        request_id=g.get("request_id"),
+        json=body,
+        headers=headers,
+        idempotency_key=key,
+    )
 
 
 def _staff(role: str, none: str) -> list[SelectChoice]:
@@ -72,12 +115,16 @@ def _text(label: str, *validators: Any, **kwargs: Any) -> StringField:
 
 
 def _area(label: str, **kwargs: Any) -> TextAreaField:
-    return TextAreaField(label, validators=[Optional(), Length(max=4000, message=f"{label} must be 4,000 characters "
-                                                                                    "or fewer")],
-                         widget=GovTextArea(), **kwargs)
+    return TextAreaField(
+        label,
+        validators=[Optional(), Length(max=4000, message=f"{label} must be 4,000 characters or fewer")],
+        widget=GovTextArea(),
+        **kwargs,
+    )
 
 
 # --- find a child ---
+
 
 class FindChildForm(FlaskForm):
     class Meta:
@@ -127,33 +174,51 @@ def _nhs(child: dict) -> str | None:
 def find_child():
     form = FindChildForm(request.args)
     searched = any(request.args.get(k) for k in ("name", "nhs_number")) or any(
-        v.strip() for v in request.args.getlist("date_of_birth"))
+        v.strip() for v in request.args.getlist("date_of_birth")
+    )
     results, problems = None, []
     if searched and form.validate():
         try:
             results = _search(form)
         except Invalid as exc:
-            show_service_errors(form, exc.fields, {"nhs_number": "nhs_number", "query.nhs_number": "nhs_number",
-                                                     "family_name": "name", "query.family_name": "name",
-                                                     "date_of_birth": "date_of_birth",
-                                                     "query.date_of_birth": "date_of_birth"}, problems)
+            show_service_errors(
+                form,
+                exc.fields,
+                {
+                    "nhs_number": "nhs_number",
+                    "query.nhs_number": "nhs_number",
+                    "family_name": "name",
+                    "query.family_name": "name",
+                    "date_of_birth": "date_of_birth",
+                    "query.date_of_birth": "date_of_birth",
+                },
+                problems,
+            )
     has_errors = bool(form.errors or problems)
-    return render_template("lifecycle/find_child.html", form=form, results=results, nhs=_nhs,
-                           summary=error_summary(form, problems) if has_errors else None,
-                           can_register=holds("social_worker", "team_manager")), \
-        (400 if has_errors else 200)
+    return render_template(
+        "lifecycle/find_child.html",
+        form=form,
+        results=results,
+        nhs=_nhs,
+        summary=error_summary(form, problems) if has_errors else None,
+        can_register=holds("social_worker", "team_manager"),
+    ), (400 if has_errors else 200)
 
 
 # --- register a child ---
+
 
 class RegisterChildForm(FlaskForm):
     key = KeyField()
     given_names = _text("First names", InputRequired("Enter the child's first names"))
     family_name = _text("Family name", InputRequired("Enter the child's family name"))
-    date_of_birth = DayField("Date of birth", [DayRequired("Enter the child's date of birth")],
-                             description="For example, 27 3 2019")
+    date_of_birth = DayField(
+        "Date of birth", [DayRequired("Enter the child's date of birth")], description="For example, 27 3 2019"
+    )
     nhs_number = _text("NHS number (optional)", Optional(), description="10 digits, for example 485 777 3456")
-    gender = _text("Gender", InputRequired("Enter the child's gender"), description="As the child or family describe it")
+    gender = _text(
+        "Gender", InputRequired("Enter the child's gender"), description="As the child or family describe it"
+    )
     ethnicity = _text("Ethnicity", InputRequired("Enter the child's ethnicity"))
     first_language = _text("First language", InputRequired("Enter the child's first language"))
     interpreter_needed = yes_no("Does the child need an interpreter?", "Select yes if the child needs an interpreter")
@@ -165,21 +230,38 @@ class RegisterChildForm(FlaskForm):
 
 
 REGISTER_FIELDS = {
-    "given_names": "given_names", "family_name": "family_name", "date_of_birth": "date_of_birth",
-    "expected_date_of_birth": "date_of_birth", "identifiers": "nhs_number", "gender": "gender",
-    "ethnicity": "ethnicity", "first_language": "first_language", "interpreter_needed": "interpreter_needed",
-    "address": "address_line_1", "address.lines": "address_line_1", "address.lines.0": "address_line_1",
-    "address.lines.1": "address_line_2", "address.lines.2": "address_town", "address.postcode": "postcode",
+    "given_names": "given_names",
+    "family_name": "family_name",
+    "date_of_birth": "date_of_birth",
+    "expected_date_of_birth": "date_of_birth",
+    "identifiers": "nhs_number",
+    "gender": "gender",
+    "ethnicity": "ethnicity",
+    "first_language": "first_language",
+    "interpreter_needed": "interpreter_needed",
+    "address": "address_line_1",
+    "address.lines": "address_line_1",
+    "address.lines.0": "address_line_1",
+    "address.lines.1": "address_line_2",
+    "address.lines.2": "address_town",
+    "address.postcode": "postcode",
 }
 
 
 def _child_body(form: RegisterChildForm) -> dict:
-    lines = [v.strip() for v in (form.address_line_1.data, form.address_line_2.data, form.address_town.data)
-             if v and v.strip()]
+    lines = [
+        v.strip()
+        for v in (form.address_line_1.data, form.address_line_2.data, form.address_town.data)
+        if v and v.strip()
+    ]
     body = {
-        "given_names": form.given_names.data, "family_name": form.family_name.data,
-        "date_of_birth": form.date_of_birth.iso, "gender": form.gender.data, "ethnicity": form.ethnicity.data,
-        "first_language": form.first_language.data, "interpreter_needed": form.interpreter_needed.data == "yes",
+        "given_names": form.given_names.data,
+        "family_name": form.family_name.data,
+        "date_of_birth": form.date_of_birth.iso,
+        "gender": form.gender.data,
+        "ethnicity": form.ethnicity.data,
+        "first_language": form.first_language.data,
+        "interpreter_needed": form.interpreter_needed.data == "yes",
         "address": {"lines": lines, "postcode": (form.postcode.data or "").strip() or None},
     }
     if form.nhs_number.data and form.nhs_number.data.strip():
@@ -195,8 +277,14 @@ def register_child():
     existing = None
     if form.validate_on_submit():
         try:
-            answer = services().create("plans", "/v1/children", _child_body(form), idempotency_key=form.key.data,
-                                       token=session.get("token"), request_id=g.get("request_id"))
+            answer = services().create(
+                "plans",
+                "/v1/children",
+                _child_body(form),
+                idempotency_key=form.key.data,
+                token=session.get("token"),
+                request_id=g.get("request_id"),
+            )
         except Invalid as exc:
             show_service_errors(form, exc.fields, REGISTER_FIELDS, problems)
         except Refused as exc:
@@ -209,12 +297,16 @@ def register_child():
             flash(f"{child_name(answer.body)} is registered.", "success")
             return redirect(url_for("lifecycle.child", child_id=answer.body["id"]))
     has_errors = bool(form.errors or problems)
-    return render_template("lifecycle/register_child.html", form=form, existing=existing,
-                           summary=error_summary(form, problems) if has_errors else None), \
-        (400 if has_errors else 200)
+    return render_template(
+        "lifecycle/register_child.html",
+        form=form,
+        existing=existing,
+        summary=error_summary(form, problems) if has_errors else None,
+    ), (400 if has_errors else 200)
 
 
 # --- the child's record ---
+
 
 class OpenCaseForm(FlaskForm):
     key = KeyField()
@@ -229,10 +321,18 @@ def child(child_id: str):
     # The plan in force: the one of a case on a plan (a child has at most one case open at a time).
     on_plan = next((c for c in cases if c.get("status") == "on_plan" and c.get("plan_id")), None)
     in_force = api("plans", f"/v1/plans/{on_plan['plan_id']}") if on_plan else None
-    return render_template("lifecycle/child.html", child=record, child_name=child_name(record), cases=cases,
-                           plan=in_force, plan_statuses={"outline": "Outline plan", "active": "Active"},
-                           stages=STAGES, schemes=SCHEME_NAMES, open_form=OpenCaseForm(),
-                           can_open=holds("social_worker", "team_manager"))
+    return render_template(
+        "lifecycle/child.html",
+        child=record,
+        child_name=child_name(record),
+        cases=cases,
+        plan=in_force,
+        plan_statuses={"outline": "Outline plan", "active": "Active"},
+        stages=STAGES,
+        schemes=SCHEME_NAMES,
+        open_form=OpenCaseForm(),
+        can_open=holds("social_worker", "team_manager"),
+    )
 
 
 @bp.post("/children/<child_id>/cases")
@@ -241,13 +341,20 @@ def open_case(child_id: str):
     form = OpenCaseForm()
     if not form.validate_on_submit():
         abort(400)
-    answer = services().create("plans", "/v1/cases", {"child_id": child_id}, idempotency_key=form.key.data,
-                               token=session.get("token"), request_id=g.get("request_id"))
+    answer = services().create(
+        "plans",
+        "/v1/cases",
+        {"child_id": child_id},
+        idempotency_key=form.key.data,
+        token=session.get("token"),
+        request_id=g.get("request_id"),
+    )
     flash("The case is open. Record the strategy discussion when it has been held.", "success")
     return redirect(url_for("web.case", case_id=answer.body["id"]))
 
 
 # --- the case's steps ---
+
 
 def _case_and_child(case_id: str) -> tuple[dict, dict]:
     case = api("plans", f"/v1/cases/{case_id}")
@@ -262,8 +369,16 @@ class Step:
     def __init__(self, form: FlaskForm, *, refused: str | None = None):
         self.form, self.problems, self.refused = form, [refused] if refused else [], bool(refused)
 
-    def send(self, method: str, path: str, body: Any, fields: dict[str, str], *, key: str | None = None,
-             etag: str | None = None) -> Answer | None:
+    def send(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        fields: dict[str, str],
+        *,
+        key: str | None = None,
+        etag: str | None = None,
+    ) -> Answer | None:
         """The service's answer, or None when it did not take the step."""
         try:
             return _send(method, path, body, key=key, etag=etag)
@@ -288,11 +403,14 @@ def _done(message: str, to: str):
 
 class StrategyDiscussionForm(Worded, FlaskForm):
     key = KeyField()
-    held_on = DayField("When was the strategy discussion held?", [DayRequired("Enter the date of the strategy "
-                                                                              "discussion")],
-                       description="For example, 27 3 2026")
-    initiated_enquiries = yes_no("Did this discussion start the {enquiries}?",
-                                 "Select yes if this discussion started the {enquiries}")
+    held_on = DayField(
+        "When was the strategy discussion held?",
+        [DayRequired("Enter the date of the strategy discussion")],
+        description="For example, 27 3 2026",
+    )
+    initiated_enquiries = yes_no(
+        "Did this discussion start the {enquiries}?", "Select yes if this discussion started the {enquiries}"
+    )
     notes = _area("Notes (optional)")
     submit = _submit("Save strategy discussion")
 
@@ -304,21 +422,33 @@ def strategy_discussion(case_id: str):
     form = StrategyDiscussionForm()
     step = Step(form)
     if form.validate_on_submit():
-        body = {"held_on": form.held_on.iso, "initiated_enquiries": form.initiated_enquiries.data == "yes",
-                "notes": form.notes.data or None}
-        if step.send("POST", f"/v1/cases/{case_id}/strategy-discussions", body,
-                     {k: k for k in ("held_on", "initiated_enquiries", "notes")}, key=form.key.data):
+        body = {
+            "held_on": form.held_on.iso,
+            "initiated_enquiries": form.initiated_enquiries.data == "yes",
+            "notes": form.notes.data or None,
+        }
+        if step.send(
+            "POST",
+            f"/v1/cases/{case_id}/strategy-discussions",
+            body,
+            {k: k for k in ("held_on", "initiated_enquiries", "notes")},
+            key=form.key.data,
+        ):
             return _done("The strategy discussion is recorded.", url_for("web.case", case_id=case_id))
     return step.page("lifecycle/strategy_discussion.html", case=case, child_name=child_name(kid))
 
 
 class EnquiryOutcomeForm(Worded, FlaskForm):
-    completed_on = DayField("When were the {enquiries} completed?",
-                            [DayRequired("Enter the date the {enquiries} were completed")],
-                            description="For example, 27 3 2026")
-    conference_required = yes_no("Is an {initial_conference} needed?",
-                                 "Select yes if an {initial_conference} is needed",
-                                 description="No means the case steps down to a child in need plan")
+    completed_on = DayField(
+        "When were the {enquiries} completed?",
+        [DayRequired("Enter the date the {enquiries} were completed")],
+        description="For example, 27 3 2026",
+    )
+    conference_required = yes_no(
+        "Is an {initial_conference} needed?",
+        "Select yes if an {initial_conference} is needed",
+        description="No means the case steps down to a child in need plan",
+    )
     summary = _area("Summary of the {enquiries} (optional)")
     submit = _submit("Save enquiry outcome")
 
@@ -330,24 +460,44 @@ def enquiry_outcome(case_id: str):
     form = EnquiryOutcomeForm()
     step = Step(form)
     if form.validate_on_submit():
-        body = {"completed_on": form.completed_on.iso, "conference_required": form.conference_required.data == "yes",
-                "summary": form.summary.data or None}
-        if step.send("POST", f"/v1/cases/{case_id}/enquiry-outcome", body,
-                     {k: k for k in ("completed_on", "conference_required", "summary")}):
+        body = {
+            "completed_on": form.completed_on.iso,
+            "conference_required": form.conference_required.data == "yes",
+            "summary": form.summary.data or None,
+        }
+        if step.send(
+            "POST",
+            f"/v1/cases/{case_id}/enquiry-outcome",
+            body,
+            {k: k for k in ("completed_on", "conference_required", "summary")},
+        ):
             return _done("The enquiry outcome is recorded.", url_for("web.case", case_id=case_id))
     return step.page("lifecycle/enquiry_outcome.html", case=case, child_name=child_name(kid))
 
 
 # --- conferences ---
 
+
 class ScheduleConferenceForm(Worded, FlaskForm):
     key = KeyField()
-    kind = SelectField("Kind of conference", choices=[SelectChoice(k, "{" + v.capitalize() + "}") for k, v in KINDS.items()], widget=GovSelect(),
-                       validators=[InputRequired("Select the kind of conference")])
-    scheduled_for = DayField("Date of the conference", [DayRequired("Enter the date of the conference")],
-                             description="For example, 27 3 2026")
-    chair = SelectField("Chair", choices=[], widget=GovSelect(), validate_choice=True,
-                        description="A conference chair; or leave it to the chair who records the outcome")
+    kind = SelectField(
+        "Kind of conference",
+        choices=[SelectChoice(k, "{" + v.capitalize() + "}") for k, v in KINDS.items()],
+        widget=GovSelect(),
+        validators=[InputRequired("Select the kind of conference")],
+    )
+    scheduled_for = DayField(
+        "Date of the conference",
+        [DayRequired("Enter the date of the conference")],
+        description="For example, 27 3 2026",
+    )
+    chair = SelectField(
+        "Chair",
+        choices=[],
+        widget=GovSelect(),
+        validate_choice=True,
+        description="A conference chair; or leave it to the chair who records the outcome",
+    )
     submit = _submit("Schedule conference")
 
 
@@ -364,16 +514,24 @@ def schedule_conference(case_id: str):
         body = {"kind": form.kind.data, "scheduled_for": form.scheduled_for.iso}
         if form.chair.data:
             body["chair"] = form.chair.data
-        if step.send("POST", f"/v1/cases/{case_id}/conferences", body,
-                     {k: k for k in ("kind", "scheduled_for", "chair")}, key=form.key.data):
-            return _done(f"The {term(KINDS[form.kind.data])} is scheduled for {day(form.scheduled_for.iso)}.",
-                         url_for("web.case", case_id=case_id))
+        if step.send(
+            "POST",
+            f"/v1/cases/{case_id}/conferences",
+            body,
+            {k: k for k in ("kind", "scheduled_for", "chair")},
+            key=form.key.data,
+        ):
+            return _done(
+                f"The {term(KINDS[form.kind.data])} is scheduled for {day(form.scheduled_for.iso)}.",
+                url_for("web.case", case_id=case_id),
+            )
     return step.page("lifecycle/schedule_conference.html", case=case, child_name=child_name(kid))
 
 
 def _conference(conference_id: str) -> tuple[dict, str | None, dict, dict]:
-    answer = services().call("plans", "GET", f"/v1/conferences/{conference_id}", token=session.get("token"),
-                             request_id=g.get("request_id"))
+    answer = services().call(
+        "plans", "GET", f"/v1/conferences/{conference_id}", token=session.get("token"), request_id=g.get("request_id")
+    )
     conference = answer.body
     case, kid = _case_and_child(conference["case_id"])
     return conference, answer.etag, case, kid
@@ -383,17 +541,29 @@ def _conference(conference_id: str) -> tuple[dict, str | None, dict, dict]:
 @signed_in(*READERS)
 def conference(conference_id: str):
     record, _etag, case, kid = _conference(conference_id)
-    return render_template("lifecycle/conference.html", conference=record, case=case, child_name=child_name(kid),
-                           kinds=kinds(), statuses=CONFERENCE_STATUS)
+    return render_template(
+        "lifecycle/conference.html",
+        conference=record,
+        case=case,
+        child_name=child_name(kid),
+        kinds=kinds(),
+        statuses=CONFERENCE_STATUS,
+    )
 
 
 class MoveConferenceForm(Worded, FlaskForm):
     etag = HiddenField()
-    scheduled_for = DayField("New date", [DayRequired("Enter the new date of the conference")],
-                             description="For example, 27 3 2026")
-    reason = TextAreaField("Why is the conference moving?", widget=GovTextArea(),
-                           validators=[InputRequired("Enter why the conference is moving"),
-                                       Length(max=4000, message="The reason must be 4,000 characters or fewer")])
+    scheduled_for = DayField(
+        "New date", [DayRequired("Enter the new date of the conference")], description="For example, 27 3 2026"
+    )
+    reason = TextAreaField(
+        "Why is the conference moving?",
+        widget=GovTextArea(),
+        validators=[
+            InputRequired("Enter why the conference is moving"),
+            Length(max=4000, message="The reason must be 4,000 characters or fewer"),
+        ],
+    )
     submit = _submit("Move conference")
 
 
@@ -401,10 +571,18 @@ def _changed(record: dict, case: dict, kid: dict):
     kind = kinds().get(record.get("kind", ""), "conference").lower()
     return changed_since_read(
         "Someone changed this conference since you opened it",
-        [f"Your change to the {kind} for {child_name(kid)} was not saved, so that theirs is not lost.",
-         f"It is now scheduled for {day(record.get('scheduled_for'))}."],
-        [(url_for("lifecycle.move_conference", conference_id=record["id"]), "Open the conference again",
-          " to see it as it is now and make your change.")])
+        [
+            f"Your change to the {kind} for {child_name(kid)} was not saved, so that theirs is not lost.",
+            f"It is now scheduled for {day(record.get('scheduled_for'))}.",
+        ],
+        [
+            (
+                url_for("lifecycle.move_conference", conference_id=record["id"]),
+                "Open the conference again",
+                " to see it as it is now and make your change.",
+            )
+        ],
+    )
 
 
 @bp.route("/conferences/<conference_id>/move", methods=["GET", "POST"])
@@ -417,22 +595,34 @@ def move_conference(conference_id: str):
     step = Step(form)
     if form.validate_on_submit():
         try:
-            moved = step.send("PATCH", f"/v1/conferences/{conference_id}",
-                              {"scheduled_for": form.scheduled_for.iso, "reason": form.reason.data},
-                              {"scheduled_for": "scheduled_for", "reason": "reason"}, etag=form.etag.data or None)
+            moved = step.send(
+                "PATCH",
+                f"/v1/conferences/{conference_id}",
+                {"scheduled_for": form.scheduled_for.iso, "reason": form.reason.data},
+                {"scheduled_for": "scheduled_for", "reason": "reason"},
+                etag=form.etag.data or None,
+            )
         except ChangedSinceRead:
             return _changed(record, case, kid)
         if moved:
-            return _done(f"The conference is moved to {day(form.scheduled_for.iso)}.",
-                         url_for("lifecycle.conference", conference_id=conference_id))
-    return step.page("lifecycle/move_conference.html", conference=record, case=case, child_name=child_name(kid),
-                     kinds=kinds())
+            return _done(
+                f"The conference is moved to {day(form.scheduled_for.iso)}.",
+                url_for("lifecycle.conference", conference_id=conference_id),
+            )
+    return step.page(
+        "lifecycle/move_conference.html", conference=record, case=case, child_name=child_name(kid), kinds=kinds()
+    )
 
 
 class CancelConferenceForm(Worded, FlaskForm):
-    reason = TextAreaField("Why is the conference cancelled?", widget=GovTextArea(),
-                           validators=[InputRequired("Enter why the conference is cancelled"),
-                                       Length(max=4000, message="The reason must be 4,000 characters or fewer")])
+    reason = TextAreaField(
+        "Why is the conference cancelled?",
+        widget=GovTextArea(),
+        validators=[
+            InputRequired("Enter why the conference is cancelled"),
+            Length(max=4000, message="The reason must be 4,000 characters or fewer"),
+        ],
+    )
     submit = _submit("Cancel conference")
 
 
@@ -442,12 +632,16 @@ def cancel_conference(conference_id: str):
     record, _etag, case, kid = _conference(conference_id)
     form = CancelConferenceForm()
     step = Step(form)
-    if form.validate_on_submit() and step.send("POST", f"/v1/conferences/{conference_id}/cancellation",
-                                               {"reason": form.reason.data}, {"reason": "reason"}):
-        return _done("The conference is cancelled. You can schedule another in its place.",
-                     url_for("web.case", case_id=case["id"]))
-    return step.page("lifecycle/cancel_conference.html", conference=record, case=case, child_name=child_name(kid),
-                     kinds=kinds())
+    if form.validate_on_submit() and step.send(
+        "POST", f"/v1/conferences/{conference_id}/cancellation", {"reason": form.reason.data}, {"reason": "reason"}
+    ):
+        return _done(
+            "The conference is cancelled. You can schedule another in its place.",
+            url_for("web.case", case_id=case["id"]),
+        )
+    return step.page(
+        "lifecycle/cancel_conference.html", conference=record, case=case, child_name=child_name(kid), kinds=kinds()
+    )
 
 
 class CoreGroupMemberForm(Form):
@@ -463,15 +657,26 @@ class CoreGroupMemberForm(Form):
 
 class ConferenceOutcomeForm(Worded, FlaskForm):
     key = KeyField()
-    held_on = DayField("When was the conference held?", [DayRequired("Enter the date the conference was held")],
-                       description="For example, 27 3 2026")
-    plan_required = yes_no("Does the child need a {plan}?",
-                           "Select yes if the child needs a {plan}",
-                           description="No means the case steps down to a child in need plan")
-    key_worker = SelectField("Key worker", choices=[], widget=GovSelect(), validate_choice=False,
-                             description="The social worker who leads the plan")
-    categories = SelectMultipleField("Categories of harm", choices=CATEGORIES, widget=GovCheckboxesInput(),
-                                     description="Select all that apply")
+    held_on = DayField(
+        "When was the conference held?",
+        [DayRequired("Enter the date the conference was held")],
+        description="For example, 27 3 2026",
+    )
+    plan_required = yes_no(
+        "Does the child need a {plan}?",
+        "Select yes if the child needs a {plan}",
+        description="No means the case steps down to a child in need plan",
+    )
+    key_worker = SelectField(
+        "Key worker",
+        choices=[],
+        widget=GovSelect(),
+        validate_choice=False,
+        description="The social worker who leads the plan",
+    )
+    categories = SelectMultipleField(
+        "Categories of harm", choices=CATEGORIES, widget=GovCheckboxesInput(), description="Select all that apply"
+    )
     core_group = FieldList(FormField(CoreGroupMemberForm), min_entries=CORE_GROUP_ROWS, max_entries=CORE_GROUP_ROWS)
     first_core_group_on = DayField("Date of the first {core_group} meeting", description="For example, 27 3 2026")
     concerns = _area("Concerns", description="The concerns, the main causes of harm, and why the work needs to happen")
@@ -480,10 +685,15 @@ class ConferenceOutcomeForm(Worded, FlaskForm):
 
 
 OUTCOME_FIELDS = {
-    "held_on": "held_on", "plan_required": "plan_required", "outline_plan": "key_worker",
-    "outline_plan.key_worker": "key_worker", "outline_plan.categories": "categories",
-    "outline_plan.core_group": "core_group", "outline_plan.first_core_group_on": "first_core_group_on",
-    "outline_plan.concerns": "concerns", "attendees": "attendees",
+    "held_on": "held_on",
+    "plan_required": "plan_required",
+    "outline_plan": "key_worker",
+    "outline_plan.key_worker": "key_worker",
+    "outline_plan.categories": "categories",
+    "outline_plan.core_group": "core_group",
+    "outline_plan.first_core_group_on": "first_core_group_on",
+    "outline_plan.concerns": "concerns",
+    "attendees": "attendees",
 }
 
 
@@ -498,10 +708,19 @@ def _outline_plan(form: ConferenceOutcomeForm) -> dict:
         member = row.form
         if member.blank():
             continue
-        members.append({k: v for k, v in {
-            "name": (member.name.data or "").strip(), "role": (member.role.data or "").strip(),
-            "agency": (member.agency.data or "").strip() or None, "email": (member.email.data or "").strip() or None,
-            "is_family_member": bool(member.is_family_member.data)}.items() if v is not None})
+        members.append(
+            {
+                k: v
+                for k, v in {
+                    "name": (member.name.data or "").strip(),
+                    "role": (member.role.data or "").strip(),
+                    "agency": (member.agency.data or "").strip() or None,
+                    "email": (member.email.data or "").strip() or None,
+                    "is_family_member": bool(member.is_family_member.data),
+                }.items()
+                if v is not None
+            }
+        )
     if members:
         plan["core_group"] = members
     if form.first_core_group_on.data:
@@ -521,26 +740,35 @@ def conference_outcome(conference_id: str):
     form.key_worker.choices = _staff("social_worker", "Choose the key worker")
     step = Step(form)
     if form.validate_on_submit():
-        body: dict[str, Any] = {"held_on": form.held_on.iso, "plan_required": form.plan_required.data == "yes",
-                                "attendees": attendees_of(form.attendees)}
+        body: dict[str, Any] = {
+            "held_on": form.held_on.iso,
+            "plan_required": form.plan_required.data == "yes",
+            "attendees": attendees_of(form.attendees),
+        }
         if body["plan_required"]:
             body["outline_plan"] = _outline_plan(form)
         answer = step.send("POST", f"/v1/conferences/{conference_id}/outcome", body, OUTCOME_FIELDS, key=form.key.data)
         if answer:
             plan = (answer.body or {}).get("plan")
-            return _done("The conference outcome is recorded" + (": the outline plan is agreed." if plan else
-                                                                 ": the case steps down to a child in need plan."),
-                         url_for("web.case", case_id=case["id"]))
-    return step.page("lifecycle/conference_outcome.html", conference=record, case=case, child_name=child_name(kid),
-                     kinds=kinds())
+            return _done(
+                "The conference outcome is recorded"
+                + (": the outline plan is agreed." if plan else ": the case steps down to a child in need plan."),
+                url_for("web.case", case_id=case["id"]),
+            )
+    return step.page(
+        "lifecycle/conference_outcome.html", conference=record, case=case, child_name=child_name(kid), kinds=kinds()
+    )
 
 
 # --- the case page's task list: each step links to its form ---
 
+
 def link_steps(case: dict, steps: list[dict]) -> list[dict]:
     """The task list's links: each step the case's stage may take next opens
     its form (the service still decides, and a refusal shows its reason)."""
-    scheduled = [c for c in case.get("conferences") or [] if c.get("kind") == "initial" and c.get("status") == "scheduled"]
+    scheduled = [
+        c for c in case.get("conferences") or [] if c.get("kind") == "initial" and c.get("status") == "scheduled"
+    ]
     held = any(c.get("kind") == "initial" and c.get("status") == "held" for c in case.get("conferences") or [])
     outcome = case.get("enquiry_outcome")
     writer, decider = holds("social_worker", "team_manager"), holds("chair", "team_manager")
@@ -552,8 +780,7 @@ def link_steps(case: dict, steps: list[dict]) -> list[dict]:
     if scheduled:
         links["initial_conference"] = url_for("lifecycle.conference", conference_id=scheduled[0]["id"])
         if decider:
-            links["initial_outcome"] = url_for("lifecycle.conference_outcome",
-                                                                   conference_id=scheduled[0]["id"])
+            links["initial_outcome"] = url_for("lifecycle.conference_outcome", conference_id=scheduled[0]["id"])
     elif outcome and outcome.get("conference_required") and not held:
         links["initial_conference"] = url_for("lifecycle.schedule_conference", case_id=case["id"], kind="initial")
     for s in steps:

@@ -1,6 +1,7 @@
 """Form pieces the lifecycle pages share: the GOV.UK date input as a WTForms
 field, yes/no radios, and the service's 422 field errors put on the form's
 fields so the error summary links each to its input."""
+
 from __future__ import annotations
 
 import uuid
@@ -17,9 +18,11 @@ ATTENDEE_ROWS = 4
 
 class AttendeeForm(Form):
     """One row of a meeting's attendees (rows left empty are not sent)."""
+
     name = StringField("Name", [Optional()], widget=GovTextInput())
-    role = StringField("Role", [Optional()], widget=GovTextInput(),
-                       description="For example, health visitor, teacher, mother")
+    role = StringField(
+        "Role", [Optional()], widget=GovTextInput(), description="For example, health visitor, teacher, mother"
+    )
     agency = StringField("Agency (optional)", [Optional()], widget=GovTextInput())
 
 
@@ -29,8 +32,17 @@ def attendees_of(rows: Iterable[Any]) -> list[dict]:
     for row in rows:
         name = (row.form.name.data or "").strip()
         if name:
-            people.append({k: v for k, v in {"name": name, "role": (row.form.role.data or "").strip() or None,
-                                              "agency": (row.form.agency.data or "").strip() or None}.items() if v})
+            people.append(
+                {
+                    k: v
+                    for k, v in {
+                        "name": name,
+                        "role": (row.form.role.data or "").strip() or None,
+                        "agency": (row.form.agency.data or "").strip() or None,
+                    }.items()
+                    if v
+                }
+            )
     return people
 
 
@@ -56,7 +68,9 @@ class DayField(DateField):
             return
         if len(valuelist) != 3 or not all(v.strip() for v in valuelist):
             self.data = None
-            missing = [part for part, v in zip(("day", "month", "year"), list(valuelist) + ["", "", ""]) if not v.strip()]
+            missing = [
+                part for part, v in zip(("day", "month", "year"), list(valuelist) + ["", "", ""]) if not v.strip()
+            ]
             raise ValueError(f"{self.label.text} must include a {' and '.join(missing)}")
         try:
             day, month, year = (int(v.strip()) for v in valuelist)
@@ -90,8 +104,9 @@ class DayRequired:
 def yes_no(label: str, message: str, **kwargs: Any) -> RadioField:
     from wtforms.validators import InputRequired
 
-    return RadioField(label, choices=YES_NO, validators=[InputRequired(message=message)], widget=GovRadioInput(),
-                      **kwargs)
+    return RadioField(
+        label, choices=YES_NO, validators=[InputRequired(message=message)], widget=GovRadioInput(), **kwargs
+    )
 
 
 class KeyField(HiddenField):
@@ -107,6 +122,7 @@ class KeyField(HiddenField):
 
 
 # --- the error summary ---
+
 
 def _leaves(field: Field) -> Iterable[Field]:
     if isinstance(field, FormField):
@@ -154,8 +170,7 @@ def _descend(field: Field, rest: list[str]) -> Field:
     return field
 
 
-def show_service_errors(form: Any, fields: dict[str, list[str]], mapping: dict[str, str],
-                        problems: list[str]) -> None:
+def show_service_errors(form: Any, fields: dict[str, list[str]], mapping: dict[str, str], problems: list[str]) -> None:
     """A 422's field errors (``{"address.lines.0": [...]}``) on the form's
     fields: the longest prefix of each path found in ``mapping`` names the
     form field, the rest of the path descends into its rows; errors on no

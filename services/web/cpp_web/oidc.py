@@ -23,6 +23,7 @@ resource indicator sent on the authorization and token requests),
 WEB_EXTERNAL_URL (the redirect URI is <it>/sign-in/callback), and the
 verifier's OIDC_ALLOW_HTTP and OIDC_CA_BUNDLE for the provider's addresses.
 """
+
 from __future__ import annotations
 
 import re
@@ -80,24 +81,35 @@ def client_settings(settings: Settings) -> dict | None:
         return None
     client_id = settings.setting("OIDC_CLIENT_ID")
     if not client_id:
-        raise ConfigError("production mode needs CPP_WEB_OIDC_CLIENT_ID (the web application's client id at the "
-                          "organisation's identity provider, whose redirect URI is <CPP_WEB_EXTERNAL_URL>/sign-in/"
-                          "callback); for a single-machine trial set CPP_MODE=development")
+        raise ConfigError(
+            "production mode needs CPP_WEB_OIDC_CLIENT_ID (the web application's client id at the "
+            "organisation's identity provider, whose redirect URI is <CPP_WEB_EXTERNAL_URL>/sign-in/"
+            "callback); for a single-machine trial set CPP_MODE=development"
+        )
     if not settings.oidc_issuer:
         raise ConfigError("production mode needs CPP_OIDC_ISSUER (the identity provider's issuer)")
     discovery = settings.setting("OIDC_DISCOVERY_URL") or (
-        f"{settings.oidc_issuer.rstrip('/')}/.well-known/openid-configuration")
+        f"{settings.oidc_issuer.rstrip('/')}/.well-known/openid-configuration"
+    )
     external = (settings.setting("EXTERNAL_URL") or "").rstrip("/") or None
     if not _allow_http(settings):
         for name, url in (("CPP_OIDC_DISCOVERY_URL", discovery), ("CPP_WEB_EXTERNAL_URL", external)):
             if url and urlparse(url).scheme.lower() != "https":
-                raise ConfigError(f"{name} must be an https:// address in production, got {url!r}; for a lab "
-                                  "(an identity provider or a web application over plain http) set "
-                                  "CPP_OIDC_ALLOW_HTTP=1")
-    return {"client_id": client_id, "client_secret": settings.setting("OIDC_CLIENT_SECRET") or None,
-            "discovery": discovery, "external": external, "scope": settings.setting("OIDC_SCOPE") or DEFAULT_SCOPE,
-            "resource": settings.setting("OIDC_RESOURCE") or None, "allow_http": _allow_http(settings),
-            "ca_bundle": settings.setting("OIDC_CA_BUNDLE") or None}
+                raise ConfigError(
+                    f"{name} must be an https:// address in production, got {url!r}; for a lab "
+                    "(an identity provider or a web application over plain http) set "
+                    "CPP_OIDC_ALLOW_HTTP=1"
+                )
+    return {
+        "client_id": client_id,
+        "client_secret": settings.setting("OIDC_CLIENT_SECRET") or None,
+        "discovery": discovery,
+        "external": external,
+        "scope": settings.setting("OIDC_SCOPE") or DEFAULT_SCOPE,
+        "resource": settings.setting("OIDC_RESOURCE") or None,
+        "allow_http": _allow_http(settings),
+        "ca_bundle": settings.setting("OIDC_CA_BUNDLE") or None,
+    }
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -127,8 +139,13 @@ def init_app(app: Flask, settings: Settings) -> None:
     if client["ca_bundle"]:
         client_kwargs["verify"] = client["ca_bundle"]
     oauth = OAuth(app)
-    oauth.register(CLIENT, client_id=client["client_id"], client_secret=client["client_secret"],
-                   server_metadata_url=client["discovery"], client_kwargs=client_kwargs)
+    oauth.register(
+        CLIENT,
+        client_id=client["client_id"],
+        client_secret=client["client_secret"],
+        server_metadata_url=client["discovery"],
+        client_kwargs=client_kwargs,
+    )
     app.extensions["cpp_web"]["oidc"] = {**client, "oauth": oauth, "verifier": verifier}
 
 
@@ -170,8 +187,9 @@ def _external(endpoint: str) -> str:
 
 
 def _failed(heading: str, lines: list[str], status: int, *, retry: bool = True):
-    response = current_app.make_response((render_template("errors/sign_in_failed.html", heading=heading,
-                                                          lines=lines, retry=retry), status))
+    response = current_app.make_response(
+        (render_template("errors/sign_in_failed.html", heading=heading, lines=lines, retry=retry), status)
+    )
     if status == 503:
         response.headers["Retry-After"] = "30"
     return response
@@ -180,19 +198,24 @@ def _failed(heading: str, lines: list[str], status: int, *, retry: bool = True):
 def _unreachable(reason: str):
     log.warning("identity provider unreachable", reason=reason[:500])
     council = _council()
-    return _failed(f"Sorry, the sign-in service of {council} is not available",
-                   [f"This service could not reach the sign-in service of {council}, so you have not been signed "
-                    "in.",
-                    "Try again in a few minutes. If it still does not work, contact your organisation's IT "
-                    "service desk."], 503)
+    return _failed(
+        f"Sorry, the sign-in service of {council} is not available",
+        [
+            f"This service could not reach the sign-in service of {council}, so you have not been signed in.",
+            "Try again in a few minutes. If it still does not work, contact your organisation's IT service desk.",
+        ],
+        503,
+    )
 
 
 def _council() -> str:
     from .views import authority
+
     return authority()["name"]
 
 
 # --- sign in ----------------------------------------------------------------------------------------------
+
 
 def sign_in_page(next_path: str | None):
     """GET /sign-in shows the button; its POST sends the person to the provider."""
@@ -202,6 +225,7 @@ def sign_in_page(next_path: str | None):
         if not form.validate_on_submit():  # only the CSRF token can be wrong
             return render_template("errors/form_expired.html"), 400
         from .views import _local_path
+
         next_path = _local_path(form.next.data)
         client = _client()
         redirect_uri = _external("oidc.callback")
@@ -219,8 +243,10 @@ def sign_in_page(next_path: str | None):
     response = current_app.make_response(render_template("sign_in_oidc.html", form=form))
     # The form's answer is a redirect to the provider: a browser follows it only if form-action allows it.
     from .app import content_security_policy
+
     response.headers["Content-Security-Policy"] = content_security_policy(g.get("csp_nonce", "")).replace(
-        "form-action 'self'", f"form-action 'self' {_provider_origin()}")
+        "form-action 'self'", f"form-action 'self' {_provider_origin()}"
+    )
     return response
 
 
@@ -239,8 +265,13 @@ def _provider_origin() -> str:
 
 def _person(principal, user: dict) -> dict:
     """The session's ``user`` (``user`` with the roles and team the access token now gives)."""
-    return {**user, "role": principal.role, "roles": list(principal.roles),
-            "role_name": people.role_names(principal.roles), "team": principal.team}
+    return {
+        **user,
+        "role": principal.role,
+        "roles": list(principal.roles),
+        "role_name": people.role_names(principal.roles),
+        "team": principal.team,
+    }
 
 
 @bp.get("/sign-in/callback")
@@ -257,25 +288,39 @@ def callback():
             client.framework.clear_state_data(session, state)
         code = error if ERROR_CODE.fullmatch(error) else "unknown"
         description = request.args.get("error_description") or ""
-        log.warning("the identity provider refused the sign-in", error=code[:80],
-                    description=description[:300] if PLAIN.fullmatch(description) else None)
+        log.warning(
+            "the identity provider refused the sign-in",
+            error=code[:80],
+            description=description[:300] if PLAIN.fullmatch(description) else None,
+        )
         if code == "access_denied":
-            return _failed("You have not been signed in",
-                           [f"The sign-in service of {_council()} did not sign you in (access_denied).",
-                            "If you cancelled, you can sign in again. If you did not, ask your organisation's "
-                            "IT service desk whether your account may use this service."], 403)
+            return _failed(
+                "You have not been signed in",
+                [
+                    f"The sign-in service of {_council()} did not sign you in (access_denied).",
+                    "If you cancelled, you can sign in again. If you did not, ask your organisation's "
+                    "IT service desk whether your account may use this service.",
+                ],
+                403,
+            )
         lines = [f"The sign-in service of {_council()} said: {code}."]
         # Its words only for a sign-in this browser started here: a made-up link cannot put words on this page.
         if description and PLAIN.fullmatch(description) and state_data is not None:
             lines.append(description)
-        lines.append("Try signing in again. If it happens again, tell your organisation's IT service desk the "
-                     "words above.")
+        lines.append(
+            "Try signing in again. If it happens again, tell your organisation's IT service desk the words above."
+        )
         return _failed("You have not been signed in", lines, 400)
     if state_data is None:
         log.warning("sign-in callback with an unknown state", state_given=bool(state))
-        return _failed("You have not been signed in",
-                       ["The sign-in did not start here, or it took too long, or it was already finished in "
-                        "another tab.", "Start again from the sign-in page."], 400)
+        return _failed(
+            "You have not been signed in",
+            [
+                "The sign-in did not start here, or it took too long, or it was already finished in another tab.",
+                "Start again from the sign-in page.",
+            ],
+            400,
+        )
     next_path = state_data.get("next")
     try:
         token = client.authorize_access_token(**_extra())
@@ -284,14 +329,24 @@ def callback():
     except OAuthError as exc:  # the token endpoint refused the code (used, expired...)
         code = exc.error if isinstance(exc.error, str) and ERROR_CODE.fullmatch(exc.error) else "unknown"
         log.warning("the identity provider refused the code", error=code, description=str(exc.description)[:300])
-        return _failed("You have not been signed in",
-                       [f"The sign-in service of {_council()} refused to finish the sign-in ({code}).",
-                        "Start again from the sign-in page."], 400)
+        return _failed(
+            "You have not been signed in",
+            [
+                f"The sign-in service of {_council()} refused to finish the sign-in ({code}).",
+                "Start again from the sign-in page.",
+            ],
+            400,
+        )
     except Exception as exc:  # noqa: BLE001 - the ID token failed Authlib's checks (joserfc's errors)
         log.warning("the ID token was refused", reason=f"{type(exc).__name__}: {exc}"[:500])
-        return _failed("You have not been signed in",
-                       ["The answer from the sign-in service could not be checked, so you have not been signed "
-                        "in.", "Start again from the sign-in page."], 400)
+        return _failed(
+            "You have not been signed in",
+            [
+                "The answer from the sign-in service could not be checked, so you have not been signed in.",
+                "Start again from the sign-in page.",
+            ],
+            400,
+        )
     access_token = token.get("access_token")
     if not access_token:
         log.warning("the identity provider gave no access token")
@@ -302,12 +357,18 @@ def callback():
         return _unreachable(exc.reason)
     except AuthError as exc:
         log.warning("the access token was refused at sign-in", error=str(exc), reason=exc.reason)
-        return _failed("You cannot use this service",
-                       ["Your account has no role in this service, or your sign-in could not be accepted, so you "
-                        "have not been signed in.",
-                        "Ask your organisation's IT service desk to give your account a role in this service "
-                        "(a social worker, team manager, conference chair, partner agency, auditor or "
-                        "administrator)."], 403, retry=False)
+        return _failed(
+            "You cannot use this service",
+            [
+                "Your account has no role in this service, or your sign-in could not be accepted, so you "
+                "have not been signed in.",
+                "Ask your organisation's IT service desk to give your account a role in this service "
+                "(a social worker, team manager, conference chair, partner agency, auditor or "
+                "administrator).",
+            ],
+            403,
+            retry=False,
+        )
     id_claims = token.get("userinfo") or {}
     name = principal.name
     if name == principal.user and isinstance(id_claims.get("name"), str) and id_claims["name"].strip():
@@ -336,6 +397,7 @@ def _expires_at(token: dict, claims: dict) -> float:
 
 # --- keeping the access token fresh -------------------------------------------------------------------------
 
+
 def fresh() -> bool:
     """Called on every signed-in page: False when the session must end (the access token expired and cannot be
     renewed). An access token expiring within a minute is renewed with the refresh token and checked again."""
@@ -354,8 +416,10 @@ def fresh() -> bool:
         principal = conf["verifier"].verify(token["access_token"])
     except (requests.RequestException, IdentityProviderUnavailable) as exc:
         # The provider is down: the token still good is used until it expires.
-        log.warning("could not renew the access token: the identity provider is unreachable",
-                    reason=f"{type(exc).__name__}: {exc}"[:500])
+        log.warning(
+            "could not renew the access token: the identity provider is unreachable",
+            reason=f"{type(exc).__name__}: {exc}"[:500],
+        )
         return now < expires_at
     except AuthError as exc:
         log.warning("the renewed access token was refused", error=str(exc), reason=exc.reason)
@@ -379,6 +443,7 @@ def fresh() -> bool:
 
 
 # --- sign out ---------------------------------------------------------------------------------------------
+
 
 def sign_out_address(id_token: str | None) -> str | None:
     """Where to send someone who signed out here: the provider's end_session_endpoint (RP-initiated logout),

@@ -9,6 +9,7 @@ opened; a decision carries the request's ETag read when its page was opened
 says so. A 422's field errors go on the fields, a 409's reason (the request
 is already decided, the plan has ended) to the error summary.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, render_template, session, url_for
@@ -32,9 +33,12 @@ TEXT_MAX = 4000
 
 
 def _area(label: str, *validators, **kwargs) -> TextAreaField:
-    return TextAreaField(label, validators=[*validators, Length(max=TEXT_MAX, message=f"{label} must be 4,000 "
-                                                                                      "characters or fewer")],
-                         widget=GovTextArea(), **kwargs)
+    return TextAreaField(
+        label,
+        validators=[*validators, Length(max=TEXT_MAX, message=f"{label} must be 4,000 characters or fewer")],
+        widget=GovTextArea(),
+        **kwargs,
+    )
 
 
 def _lines(text: str | None) -> list[str]:
@@ -43,13 +47,20 @@ def _lines(text: str | None) -> list[str]:
 
 class PanelRequestForm(FlaskForm):
     key = KeyField()
-    services = _area("What services are you asking the panel for?",
-                     InputRequired(message="Enter the services you are asking the panel for"),
-                     description="One service on each line, for example, family support worker 2 days a week")
-    reason = _area("Why does the plan need them?", InputRequired(message="Enter why the plan needs these services"),
-                   description="What the services will do towards the plan's outcomes")
-    requested_on = DayField("When was the plan taken to the panel? (optional)",
-                            description="Leave this empty for today. For example, 27 3 2026")
+    services = _area(
+        "What services are you asking the panel for?",
+        InputRequired(message="Enter the services you are asking the panel for"),
+        description="One service on each line, for example, family support worker 2 days a week",
+    )
+    reason = _area(
+        "Why does the plan need them?",
+        InputRequired(message="Enter why the plan needs these services"),
+        description="What the services will do towards the plan's outcomes",
+    )
+    requested_on = DayField(
+        "When was the plan taken to the panel? (optional)",
+        description="Leave this empty for today. For example, 27 3 2026",
+    )
     submit = _submit("Send to the resource panel")
 
     def validate_services(self, field) -> None:
@@ -59,13 +70,21 @@ class PanelRequestForm(FlaskForm):
 
 class PanelDecisionForm(FlaskForm):
     etag = HiddenField()
-    decision = RadioField("What did the panel decide?", choices=[SelectChoice(k, v) for k, v in DECISIONS.items()],
-                          widget=GovRadioInput(), validators=[InputRequired(message="Select what the panel decided")],
-                          invalid_choice_message="Select what the panel decided")
-    conditions = _area("Conditions (optional)", Optional(),
-                       description="What the approval depends on, or what the panel wants before it decides again")
-    decided_on = DayField("When did the panel decide? (optional)",
-                          description="Leave this empty for today. For example, 27 3 2026")
+    decision = RadioField(
+        "What did the panel decide?",
+        choices=[SelectChoice(k, v) for k, v in DECISIONS.items()],
+        widget=GovRadioInput(),
+        validators=[InputRequired(message="Select what the panel decided")],
+        invalid_choice_message="Select what the panel decided",
+    )
+    conditions = _area(
+        "Conditions (optional)",
+        Optional(),
+        description="What the approval depends on, or what the panel wants before it decides again",
+    )
+    decided_on = DayField(
+        "When did the panel decide? (optional)", description="Leave this empty for today. For example, 27 3 2026"
+    )
     submit = _submit("Record the decision")
 
 
@@ -74,6 +93,7 @@ DECISION_FIELDS = {"decision": "decision", "conditions": "conditions", "decided_
 
 
 # --- reading ---
+
 
 def _plan(plan_id: str) -> tuple[dict, str]:
     plan = api("plans", f"/v1/plans/{plan_id}")
@@ -104,12 +124,12 @@ def decisions_of(request: dict) -> list[dict]:
 
 
 def _read_request(request_id: str) -> tuple[dict, str | None]:
-    answer = services().call("plans", "GET", f"/v1/resource-panel-requests/{request_id}",
-                             token=session.get("token"))
+    answer = services().call("plans", "GET", f"/v1/resource-panel-requests/{request_id}", token=session.get("token"))
     return answer.body, answer.etag
 
 
 # --- a plan's requests ---
+
 
 @bp.get("/plans/<plan_id>/resource-panel")
 @signed_in()
@@ -118,9 +138,16 @@ def requests_of_plan(plan_id: str):
     listed = api("plans", f"/v1/plans/{plan_id}/resource-panel-requests")
     for r in listed:
         r["decisions"] = decisions_of(r)
-    return render_template("panel/requests.html", plan=plan, child_name=name, requests=listed,
-                           names=_people_of(listed), decisions=DECISIONS, statuses=STATUS,
-                           can_ask=holds(*ASKERS) and plan.get("status") != "ended")
+    return render_template(
+        "panel/requests.html",
+        plan=plan,
+        child_name=name,
+        requests=listed,
+        names=_people_of(listed),
+        decisions=DECISIONS,
+        statuses=STATUS,
+        can_ask=holds(*ASKERS) and plan.get("status") != "ended",
+    )
 
 
 @bp.route("/plans/<plan_id>/resource-panel/new", methods=["GET", "POST"])
@@ -133,14 +160,16 @@ def new_request(plan_id: str):
         body = {"services": _lines(form.services.data), "reason": form.reason.data.strip()}
         if form.requested_on.iso:
             body["requested_on"] = form.requested_on.iso
-        if step.send("POST", f"/v1/plans/{plan_id}/resource-panel-requests", body, REQUEST_FIELDS,
-                     key=form.key.data):
-            return _done("The plan is sent to the resource panel. A team manager records the panel's decision.",
-                         url_for("panel.requests_of_plan", plan_id=plan_id))
+        if step.send("POST", f"/v1/plans/{plan_id}/resource-panel-requests", body, REQUEST_FIELDS, key=form.key.data):
+            return _done(
+                "The plan is sent to the resource panel. A team manager records the panel's decision.",
+                url_for("panel.requests_of_plan", plan_id=plan_id),
+            )
     return step.page("panel/new_request.html", plan=plan, child_name=name, title="Take the plan to the resource panel")
 
 
 # --- one request, and its decision ---
+
 
 @bp.route("/resource-panel-requests/<request_id>", methods=["GET", "POST"])
 @signed_in()
@@ -152,8 +181,9 @@ def request_page(request_id: str):
     step = Step(form)
     if form.is_submitted() and not can_decide:
         if record.get("status") != "waiting":
-            step.problems.append(f"This request is already decided: "
-                                 f"{STATUS.get(record.get('status', ''), 'decided').lower()}.")
+            step.problems.append(
+                f"This request is already decided: {STATUS.get(record.get('status', ''), 'decided').lower()}."
+            )
         else:
             step.problems.append("Only a team manager records the panel's decision.")
         step.refused = True
@@ -164,22 +194,47 @@ def request_page(request_id: str):
         if form.decided_on.iso:
             body["decided_on"] = form.decided_on.iso
         try:
-            answer = step.send("POST", f"/v1/resource-panel-requests/{request_id}/decision", body, DECISION_FIELDS,
-                               etag=form.etag.data or None)
+            answer = step.send(
+                "POST",
+                f"/v1/resource-panel-requests/{request_id}/decision",
+                body,
+                DECISION_FIELDS,
+                etag=form.etag.data or None,
+            )
         except ChangedSinceRead:
             return changed_since_read(
                 "Someone decided this request since you opened it",
                 ["Your decision was not recorded, so theirs is not lost."],
-                [(url_for("panel.request_page", request_id=record["id"]), "Read the request as it is now",
-                  ", then record your decision again if it still needs one.")], child_name=name)
+                [
+                    (
+                        url_for("panel.request_page", request_id=record["id"]),
+                        "Read the request as it is now",
+                        ", then record your decision again if it still needs one.",
+                    )
+                ],
+                child_name=name,
+            )
         if answer is not None:
             decided = DECISIONS[form.decision.data].lower()
-            return _done(f"The panel's decision is recorded: {decided}.", url_for("team.approvals")
-                         if holds("team_manager") else url_for("panel.request_page",
-                                                                                     request_id=request_id))
+            return _done(
+                f"The panel's decision is recorded: {decided}.",
+                url_for("team.approvals")
+                if holds("team_manager")
+                else url_for("panel.request_page", request_id=request_id),
+            )
     if not form.is_submitted():
         form.etag.data = etag or ""
     names = _people_of([record])
-    return step.page("panel/request.html", req=record, plan=plan, child_name=name, names=names,
-                     decisions=DECISIONS, statuses=STATUS, history=decisions_of(record), can_decide=can_decide,
-                     title=f"Resource panel request for {name}", plan_words=term("plan"))
+    return step.page(
+        "panel/request.html",
+        req=record,
+        plan=plan,
+        child_name=name,
+        names=names,
+        decisions=DECISIONS,
+        statuses=STATUS,
+        history=decisions_of(record),
+        can_decide=can_decide,
+        title=f"Resource panel request for {name}",
+        plan_words=term("plan"),
+    )

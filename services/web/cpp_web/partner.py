@@ -14,6 +14,7 @@ subscriptions and their deliveries.
   its organisation's own. A subscription's signing secret is shown once, on
   the page that answers its creation or a rotation, and kept nowhere here.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -34,11 +35,18 @@ from .views import api, services, signed_in
 bp = Blueprint("partner", __name__)
 
 LONDON = ZoneInfo("Europe/London")
-HEADINGS = {"none": "No child protection plan", "in_force": "Child protection plan in force",
-            "ended": "Child protection plan ended"}
+HEADINGS = {
+    "none": "No child protection plan",
+    "in_force": "Child protection plan in force",
+    "ended": "Child protection plan ended",
+}
 SUBSCRIPTION_STATUS = {"active": "Active", "paused": "Paused", "disabled": "Stopped after failures"}
-DELIVERY_STATE = {"ready": "Waiting to be sent", "queued": "Queued behind an earlier delivery",
-                  "delivered": "Delivered", "failed": "Failed"}
+DELIVERY_STATE = {
+    "ready": "Waiting to be sent",
+    "queued": "Queued behind an earlier delivery",
+    "delivered": "Delivered",
+    "failed": "Failed",
+}
 PAGE_SIZE = 25
 
 
@@ -63,6 +71,7 @@ def _notify(method: str, path: str, body: Any = None, *, key: str | None = None)
 
 # --- the lookup ---
 
+
 def nhs_digits(text: str | None) -> str:
     return "".join(ch for ch in text or "" if ch.isdigit())
 
@@ -80,8 +89,12 @@ def _ten_digits(form: FlaskForm, field: Any) -> None:
 
 
 class LookupForm(FlaskForm):
-    nhs_number = _text("NHS number", InputRequired("Enter the child's NHS number"), _ten_digits,
-                       description="It's 10 digits, like 943 476 5919")
+    nhs_number = _text(
+        "NHS number",
+        InputRequired("Enter the child's NHS number"),
+        _ten_digits,
+        description="It's 10 digits, like 943 476 5919",
+    )
     submit = _submit("Look up")
 
 
@@ -92,25 +105,38 @@ def lookup():
     problems: list[str] = []
     if form.validate_on_submit():
         try:
-            answer = services().call("plans", "GET", "/v1/lookup",
-                                     params={"nhs_number": nhs_digits(form.nhs_number.data)}, **_token()).body
+            answer = (
+                services()
+                .call("plans", "GET", "/v1/lookup", params={"nhs_number": nhs_digits(form.nhs_number.data)}, **_token())
+                .body
+            )
         except Invalid as exc:
-            show_service_errors(form, exc.fields, {"nhs_number": "nhs_number", "query.nhs_number": "nhs_number",
-                                                   "query": "nhs_number"}, problems)
+            show_service_errors(
+                form,
+                exc.fields,
+                {"nhs_number": "nhs_number", "query.nhs_number": "nhs_number", "query": "nhs_number"},
+                problems,
+            )
         except ServiceError as exc:
             if exc.status != 429:
                 raise
             return render_template("partner/too_many.html"), 429
         else:
-            return render_template("partner/answer.html", answer=answer, heading=HEADINGS.get(answer.get("status"),
-                                                                                              "Answer"),
-                                   contact=answer.get("contact") or {}, nhs=nhs_words(answer.get("nhs_number")))
+            return render_template(
+                "partner/answer.html",
+                answer=answer,
+                heading=HEADINGS.get(answer.get("status"), "Answer"),
+                contact=answer.get("contact") or {},
+                nhs=nhs_words(answer.get("nhs_number")),
+            )
     has_errors = bool(form.errors or problems)
-    return render_template("partner/lookup.html", form=form,
-                           summary=error_summary(form, problems) if has_errors else None), (400 if has_errors else 200)
+    return render_template(
+        "partner/lookup.html", form=form, summary=error_summary(form, problems) if has_errors else None
+    ), (400 if has_errors else 200)
 
 
 # --- subscriptions ---
+
 
 def _patterns(text: str | None) -> list[str]:
     return [p.strip() for p in (text or "").replace(",", "\n").splitlines() if p.strip()]
@@ -131,16 +157,26 @@ def _https(form: FlaskForm, field: Any) -> None:
 
 class SubscriptionForm(FlaskForm):
     key = KeyField()
-    url = _text("Receiver address", InputRequired("Enter the receiver's address"), _https,
-                Length(max=2000, message="The receiver's address must be 2,000 characters or fewer"),
-                description="The https address your system receives events at, like "
-                            "https://hooks.example.org/child-protection")
-    event_types = TextAreaField("Event types", widget=GovTextArea(), validators=[_some_patterns],
-                                description="One on each line. A * stands for any part, like plan.* for every "
-                                            "plan event, or conference.held.v1 for one kind only")
-    description = _text("Description (optional)", Optional(),
-                        Length(max=500, message="The description must be 500 characters or fewer"),
-                        description="What the subscription is for, so your colleagues know it")
+    url = _text(
+        "Receiver address",
+        InputRequired("Enter the receiver's address"),
+        _https,
+        Length(max=2000, message="The receiver's address must be 2,000 characters or fewer"),
+        description="The https address your system receives events at, like https://hooks.example.org/child-protection",
+    )
+    event_types = TextAreaField(
+        "Event types",
+        widget=GovTextArea(),
+        validators=[_some_patterns],
+        description="One on each line. A * stands for any part, like plan.* for every "
+        "plan event, or conference.held.v1 for one kind only",
+    )
+    description = _text(
+        "Description (optional)",
+        Optional(),
+        Length(max=500, message="The description must be 500 characters or fewer"),
+        description="What the subscription is for, so your colleagues know it",
+    )
     submit = _submit("Create subscription")
 
 
@@ -171,8 +207,11 @@ def new_subscription():
     if request.method == "GET" and not form.event_types.data:
         form.event_types.data = "plan.*\nconference.*"
     if form.validate_on_submit():
-        body = {"url": form.url.data.strip(), "event_types": _patterns(form.event_types.data),
-                "description": (form.description.data or "").strip()}
+        body = {
+            "url": form.url.data.strip(),
+            "event_types": _patterns(form.event_types.data),
+            "description": (form.description.data or "").strip(),
+        }
         try:
             answer = _notify("POST", "/v1/subscriptions", body, key=form.key.data)
         except Invalid as exc:
@@ -181,12 +220,13 @@ def new_subscription():
             problems.append(_refused_words(exc))
             refused = True
         else:
-            return render_template("partner/secret.html", subscription=answer.body, secret=answer.body["secret"],
-                                   created=True)
+            return render_template(
+                "partner/secret.html", subscription=answer.body, secret=answer.body["secret"], created=True
+            )
     has_errors = bool(form.errors or problems)
-    return render_template("partner/new_subscription.html", form=form,
-                           summary=error_summary(form, problems) if has_errors else None), \
-        (409 if refused else 400 if has_errors else 200)
+    return render_template(
+        "partner/new_subscription.html", form=form, summary=error_summary(form, problems) if has_errors else None
+    ), (409 if refused else 400 if has_errors else 200)
 
 
 @bp.get("/subscriptions/<subscription_id>")
@@ -202,8 +242,13 @@ def problem_summary(problems: list[str] | None) -> dict | None:
 
 def _subscription_page(record: dict, problems: list[str] | None = None, status: int = 200):
     summary = problem_summary(problems)
-    return render_template("partner/subscription.html", subscription=record, statuses=SUBSCRIPTION_STATUS,
-                           action=ActionForm(), summary=summary), status
+    return render_template(
+        "partner/subscription.html",
+        subscription=record,
+        statuses=SUBSCRIPTION_STATUS,
+        action=ActionForm(),
+        summary=summary,
+    ), status
 
 
 @bp.post("/subscriptions/<subscription_id>/<any(pause, resume):change>")
@@ -215,8 +260,12 @@ def pause_or_resume(subscription_id: str, change: str):
         _notify("POST", f"/v1/subscriptions/{subscription_id}/{change}")
     except Refused as exc:
         return _subscription_page(_subscription(subscription_id), [_refused_words(exc)], 409)
-    flash("The subscription is paused. Events wait, in order, until you resume it." if change == "pause" else
-          "The subscription is resumed. Events that waited are sent now, in order.", "success")
+    flash(
+        "The subscription is paused. Events wait, in order, until you resume it."
+        if change == "pause"
+        else "The subscription is resumed. Events that waited are sent now, in order.",
+        "success",
+    )
     return redirect(url_for("partner.subscription", subscription_id=subscription_id))
 
 
@@ -226,8 +275,9 @@ def rotate_secret(subscription_id: str):
     form = ActionForm()
     if form.validate_on_submit():
         answer = _notify("POST", f"/v1/subscriptions/{subscription_id}/secret")
-        return render_template("partner/secret.html", subscription=answer.body, secret=answer.body["secret"],
-                               created=False)
+        return render_template(
+            "partner/secret.html", subscription=answer.body, secret=answer.body["secret"], created=False
+        )
     return render_template("partner/rotate.html", subscription=_subscription(subscription_id), form=form)
 
 
@@ -244,6 +294,7 @@ def delete_subscription(subscription_id: str):
 
 
 # --- deliveries ---
+
 
 def _page_number() -> int:
     try:
@@ -263,9 +314,17 @@ def _deliveries_page(problems: list[str] | None = None, status: int = 200):
     listing = api("notify", "/v1/deliveries", page=page, page_size=PAGE_SIZE)
     receivers = {s["id"]: s["url"] for s in api("notify", "/v1/subscriptions")["items"]}
     pages = max(1, -(-int(listing.get("total") or 0) // PAGE_SIZE))
-    return render_template("partner/deliveries.html", items=listing["items"], receivers=receivers, page=page,
-                           pages=pages, total=listing.get("total") or 0, states=DELIVERY_STATE, action=ActionForm(),
-                           summary=problem_summary(problems)), status
+    return render_template(
+        "partner/deliveries.html",
+        items=listing["items"],
+        receivers=receivers,
+        page=page,
+        pages=pages,
+        total=listing.get("total") or 0,
+        states=DELIVERY_STATE,
+        action=ActionForm(),
+        summary=problem_summary(problems),
+    ), status
 
 
 @bp.post("/deliveries/<delivery_id>/redeliver")

@@ -3,6 +3,7 @@ staff, one for each role (two social workers), made up for trying the
 platform, listed in the order of ROLE_NAMES. Their user ids
 are the tokens' subjects; the services record them in their staff
 directories the first time each signs in and calls them."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -41,10 +42,10 @@ class Person:
 
 
 PEOPLE = (
-    Person("demo-sw-1", "social_worker", "Sam Okafor", "sam.okafor@council.example", "Area North",
-           manager="demo-tm-1"),
-    Person("demo-sw-2", "social_worker", "Jordan Reid", "jordan.reid@council.example", "Area North",
-           manager="demo-tm-1"),
+    Person("demo-sw-1", "social_worker", "Sam Okafor", "sam.okafor@council.example", "Area North", manager="demo-tm-1"),
+    Person(
+        "demo-sw-2", "social_worker", "Jordan Reid", "jordan.reid@council.example", "Area North", manager="demo-tm-1"
+    ),
     Person("demo-tm-1", "team_manager", "Priya Shah", "priya.shah@council.example", "Area North"),
     Person("demo-chair-1", "chair", "Morgan Ellis", "morgan.ellis@council.example", "Safeguarding Reviews"),
     Person("demo-partner-1", "partner", "Dr Jo Whitfield", "jo.whitfield@health.example", "Northside Health Centre"),
@@ -55,4 +56,3 @@ PEOPLE = (
 
 def by_user(user: str) -> Person | None:
     return next((p for p in PEOPLE if p.user == user), None)
-

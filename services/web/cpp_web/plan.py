@@ -9,6 +9,7 @@ person's token and streamed; no token is ever in a URL).
 The difference between two versions is Python's ``difflib`` on each
 section's text, line by line (``plan_text`` writes each section as lines).
 """
+
 from __future__ import annotations
 
 import difflib
@@ -18,11 +19,25 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import (GovDateInput, GovRadioInput, GovSelect, GovSubmitInput, GovTextArea,
-                                                GovTextInput)
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovDateInput,
+    GovRadioInput,
+    GovSelect,
+    GovSubmitInput,
+    GovTextArea,
+    GovTextInput,
+)
 from markupsafe import Markup
-from wtforms import (DateField, HiddenField, RadioField, SelectChoice, SelectField, StringField, SubmitField,
-                     TextAreaField)
+from wtforms import (
+    DateField,
+    HiddenField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import InputRequired, Length, Optional
 
 from .client import ChangedSinceRead, Forbidden, Invalid, NotFound, Refused
@@ -75,6 +90,7 @@ SECTION_TITLES = {
 
 # --- words ---
 
+
 def frequency(value: Any) -> str:
     if isinstance(value, dict):
         every, unit = value.get("every"), value.get("unit", "")
@@ -104,18 +120,23 @@ def staff_name(user: str | None, entry: Any = None) -> str:
                 entry = api("plans", f"/v1/staff/{user}")
             except (NotFound, Forbidden) as exc:
                 entry = exc
-        names[user] = "A member of staff" if isinstance(entry, Exception) else (entry.get("name")
-                                                                                 or "A member of staff")
+        names[user] = (
+            "A member of staff" if isinstance(entry, Exception) else (entry.get("name") or "A member of staff")
+        )
     return names[user]
 
 
 def agreed_words(agreed: dict | None) -> dict:
     agreed = agreed or {}
-    return {"by": staff_name(agreed.get("by")), "on": day(agreed.get("on")) or "Not recorded",
-            "at": AGREED_AT.get(agreed.get("at") or "", words_of(agreed.get("at")) or "Not recorded")}
+    return {
+        "by": staff_name(agreed.get("by")),
+        "on": day(agreed.get("on")) or "Not recorded",
+        "at": AGREED_AT.get(agreed.get("at") or "", words_of(agreed.get("at")) or "Not recorded"),
+    }
 
 
 # --- the plan as text, section by section (the difference view's lines) ---
+
 
 def _person(p: dict) -> str:
     parts = [p.get("name"), p.get("role") or p.get("relationship"), p.get("agency")]
@@ -142,35 +163,72 @@ def plan_text(content: dict) -> list[tuple[str, list[str]]]:
     add("childs_needs", [f"{n['need']}: {n['how_met']}" for n in c.get("childs_needs") or []])
     add("parents_needs", [f"{n['need']}: {n['how_met']}" for n in c.get("parents_needs") or []])
     outcomes = {o.get("id"): o for o in c.get("outcomes") or []}
-    add("outcomes", [f"{o['description']} ({words_of(o.get('term'))} term, by {day(o.get('target_date'))}). "
-                     f"Progress judged by: {o.get('how_progress_judged')}" for o in outcomes.values()])
-    add("actions", [f"{a['what']} – {_person(a.get('who') or {})}, by {day(a.get('by_when'))} "
-                    f"({ACTION_STATUSES.get(a.get('status'), words_of(a.get('status')))}). Why: {a.get('why')}. "
-                    f"Towards: {(outcomes.get(a.get('outcome_id')) or {}).get('description', 'an outcome')}"
-                    + (f". Notes: {a['notes']}" if a.get("notes") else "") for a in c.get("actions") or []])
+    add(
+        "outcomes",
+        [
+            f"{o['description']} ({words_of(o.get('term'))} term, by {day(o.get('target_date'))}). "
+            f"Progress judged by: {o.get('how_progress_judged')}"
+            for o in outcomes.values()
+        ],
+    )
+    add(
+        "actions",
+        [
+            f"{a['what']} – {_person(a.get('who') or {})}, by {day(a.get('by_when'))} "
+            f"({ACTION_STATUSES.get(a.get('status'), words_of(a.get('status')))}). Why: {a.get('why')}. "
+            f"Towards: {(outcomes.get(a.get('outcome_id')) or {}).get('description', 'an outcome')}"
+            + (f". Notes: {a['notes']}" if a.get("notes") else "")
+            for a in c.get("actions") or []
+        ],
+    )
     add("interventions", [f"{words_of(i['kind'])}: {i['description']}" for i in c.get("interventions") or []])
-    add("monitoring", [f"{m['who']} ({m['agency']}): {m['what']} – {words_of(m.get('contact_type'))}, "
-                       f"{frequency(m.get('frequency')).lower()}" for m in c.get("monitoring") or []])
-    add("further_assessments", [f"{a['assessment']} – {a['by_whom']}"
-                                + (f", by {day(a['by_when'])}" if a.get("by_when") else "")
-                                for a in c.get("further_assessments") or []])
+    add(
+        "monitoring",
+        [
+            f"{m['who']} ({m['agency']}): {m['what']} – {words_of(m.get('contact_type'))}, "
+            f"{frequency(m.get('frequency')).lower()}"
+            for m in c.get("monitoring") or []
+        ],
+    )
+    add(
+        "further_assessments",
+        [
+            f"{a['assessment']} – {a['by_whom']}" + (f", by {day(a['by_when'])}" if a.get("by_when") else "")
+            for a in c.get("further_assessments") or []
+        ],
+    )
     review = c.get("review_arrangements") or {}
-    add("review_arrangements", [f"Next review: {day(review.get('next_review_date'))}",
-                                f"Progress judged by: {review.get('how_progress_judged')}"] if review else [])
+    add(
+        "review_arrangements",
+        [
+            f"Next review: {day(review.get('next_review_date'))}",
+            f"Progress judged by: {review.get('how_progress_judged')}",
+        ]
+        if review
+        else [],
+    )
     contingency = c.get("contingency_plan") or {}
-    add("contingency_plan", (contingency.get("plan") or "").splitlines()
-        + [f"Trigger: {t}" for t in contingency.get("triggers") or []])
+    add(
+        "contingency_plan",
+        (contingency.get("plan") or "").splitlines() + [f"Trigger: {t}" for t in contingency.get("triggers") or []],
+    )
     add("core_group", [_person(m) for m in c.get("core_group") or []])
     add("first_core_group_on", [day(c.get("first_core_group_on"))])
     add("childs_views", (c.get("childs_views") or "").splitlines())
     add("familys_views", (c.get("familys_views") or "").splitlines())
     acc = c.get("accessibility") or {}
-    add("accessibility", [
-        f"First language: {acc['first_language']}" if acc.get("first_language") else "",
-        f"Interpreter: {acc.get('interpreter_language') or 'needed'}" if acc.get("interpreter_needed") else "",
-        ("Formats: " + ", ".join(words_of(f) for f in acc["accessible_formats"])) if acc.get("accessible_formats")
-        else "",
-        acc.get("cultural_considerations") or "", acc.get("disability_adjustments") or ""])
+    add(
+        "accessibility",
+        [
+            f"First language: {acc['first_language']}" if acc.get("first_language") else "",
+            f"Interpreter: {acc.get('interpreter_language') or 'needed'}" if acc.get("interpreter_needed") else "",
+            ("Formats: " + ", ".join(words_of(f) for f in acc["accessible_formats"]))
+            if acc.get("accessible_formats")
+            else "",
+            acc.get("cultural_considerations") or "",
+            acc.get("disability_adjustments") or "",
+        ],
+    )
     return out
 
 
@@ -193,9 +251,11 @@ def difference(old: dict, new: dict) -> list[dict]:
 
 # --- reading ---
 
+
 def read_plan(plan_id: str) -> tuple[dict, str | None]:
-    answer = services().call("plans", "GET", f"/v1/plans/{plan_id}", token=session.get("token"),
-                             request_id=g.get("request_id"))
+    answer = services().call(
+        "plans", "GET", f"/v1/plans/{plan_id}", token=session.get("token"), request_id=g.get("request_id")
+    )
     return answer.body, answer.etag
 
 
@@ -222,34 +282,57 @@ def plan(plan_id: str):
     outcomes = {o.get("id"): o for o in content.get("outcomes") or []}
     agreed_by = (record.get("agreed") or {}).get("by")
     # The child and the person who agreed the version: two reads at once.
-    child, by = api_at_once(("plans", f"/v1/children/{record['child_id']}"),
-                            ("plans", f"/v1/staff/{agreed_by}") if agreed_by else None, keep=(NotFound, Forbidden))
+    child, by = api_at_once(
+        ("plans", f"/v1/children/{record['child_id']}"),
+        ("plans", f"/v1/staff/{agreed_by}") if agreed_by else None,
+        keep=(NotFound, Forbidden),
+    )
     if isinstance(child, Forbidden):
         raise child
     staff_name(agreed_by, by)
-    return render_template("plan/plan.html", plan=record, content=content, outcomes=outcomes,
-                           child_name="Unnamed child" if isinstance(child, NotFound) else child_name(child),
-                           status=STATUSES.get(record.get("status", ""), record.get("status")),
-                           agreed=agreed_words(record.get("agreed")), action_statuses=ACTION_STATUSES,
-                           can_change=holds("social_worker", "team_manager")
-                           and record.get("status") != "ended")
+    return render_template(
+        "plan/plan.html",
+        plan=record,
+        content=content,
+        outcomes=outcomes,
+        child_name="Unnamed child" if isinstance(child, NotFound) else child_name(child),
+        status=STATUSES.get(record.get("status", ""), record.get("status")),
+        agreed=agreed_words(record.get("agreed")),
+        action_statuses=ACTION_STATUSES,
+        can_change=holds("social_worker", "team_manager") and record.get("status") != "ended",
+    )
 
 
 # --- changing the plan ---
 
+
 class PlanChangeForm(FlaskForm):
     etag = HiddenField()
     base_version = HiddenField()
-    concerns = TextAreaField("Concerns", validators=[Optional(), Length(max=TEXT_MAX)], widget=GovTextArea(),
-                             description="The concerns and the main causes of harm, and why the work needs to happen")
-    childs_views = TextAreaField("The child's views", validators=[Optional(), Length(max=TEXT_MAX)],
-                                 widget=GovTextArea())
-    familys_views = TextAreaField("The family's views", validators=[Optional(), Length(max=TEXT_MAX)],
-                                  widget=GovTextArea())
-    contingency_plan = TextAreaField("Contingency plan", validators=[Optional(), Length(max=TEXT_MAX)],
-                                     widget=GovTextArea(), description="What happens if the plan is not working")
-    triggers = TextAreaField("What triggers the contingency plan", validators=[Optional(), Length(max=TEXT_MAX)],
-                             widget=GovTextArea(), description="One circumstance on each line")
+    concerns = TextAreaField(
+        "Concerns",
+        validators=[Optional(), Length(max=TEXT_MAX)],
+        widget=GovTextArea(),
+        description="The concerns and the main causes of harm, and why the work needs to happen",
+    )
+    childs_views = TextAreaField(
+        "The child's views", validators=[Optional(), Length(max=TEXT_MAX)], widget=GovTextArea()
+    )
+    familys_views = TextAreaField(
+        "The family's views", validators=[Optional(), Length(max=TEXT_MAX)], widget=GovTextArea()
+    )
+    contingency_plan = TextAreaField(
+        "Contingency plan",
+        validators=[Optional(), Length(max=TEXT_MAX)],
+        widget=GovTextArea(),
+        description="What happens if the plan is not working",
+    )
+    triggers = TextAreaField(
+        "What triggers the contingency plan",
+        validators=[Optional(), Length(max=TEXT_MAX)],
+        widget=GovTextArea(),
+        description="One circumstance on each line",
+    )
     submit = SubmitField("Save the change", widget=GovSubmitInput())
 
 
@@ -261,20 +344,31 @@ def _clean(text: str | None) -> str | None:
 def sections_of(content: dict) -> dict:
     """The changeable sections of a plan's content, as the form compares them."""
     contingency = content.get("contingency_plan")
-    return {"concerns": _clean(content.get("concerns")), "childs_views": _clean(content.get("childs_views")),
-            "familys_views": _clean(content.get("familys_views")),
-            "contingency_plan": {"plan": _clean(contingency.get("plan")),
-                                 "triggers": [t.strip() for t in contingency.get("triggers") or [] if t.strip()]}
-            if contingency else None}
+    return {
+        "concerns": _clean(content.get("concerns")),
+        "childs_views": _clean(content.get("childs_views")),
+        "familys_views": _clean(content.get("familys_views")),
+        "contingency_plan": {
+            "plan": _clean(contingency.get("plan")),
+            "triggers": [t.strip() for t in contingency.get("triggers") or [] if t.strip()],
+        }
+        if contingency
+        else None,
+    }
 
 
 def sections_typed(form: PlanChangeForm) -> dict:
     """The changeable sections as the form holds them."""
-    plan_text_, triggers = _clean(form.contingency_plan.data), [
-        t.strip() for t in (form.triggers.data or "").splitlines() if t.strip()]
-    return {"concerns": _clean(form.concerns.data), "childs_views": _clean(form.childs_views.data),
-            "familys_views": _clean(form.familys_views.data),
-            "contingency_plan": {"plan": plan_text_, "triggers": triggers} if plan_text_ or triggers else None}
+    plan_text_, triggers = (
+        _clean(form.contingency_plan.data),
+        [t.strip() for t in (form.triggers.data or "").splitlines() if t.strip()],
+    )
+    return {
+        "concerns": _clean(form.concerns.data),
+        "childs_views": _clean(form.childs_views.data),
+        "familys_views": _clean(form.familys_views.data),
+        "contingency_plan": {"plan": plan_text_, "triggers": triggers} if plan_text_ or triggers else None,
+    }
 
 
 def fill(form: PlanChangeForm, sections: dict, etag: str | None, version: Any) -> None:
@@ -294,17 +388,24 @@ def content_of_version(plan_id: str, number: Any) -> dict | None:
         return None
 
 
-CHANGE_FIELDS = {"concerns": "concerns", "childs_views": "childs_views", "familys_views": "familys_views",
-                 "contingency_plan.plan": "contingency_plan", "contingency_plan.triggers": "triggers",
-                 "contingency_plan": "contingency_plan"}
+CHANGE_FIELDS = {
+    "concerns": "concerns",
+    "childs_views": "childs_views",
+    "familys_views": "familys_views",
+    "contingency_plan.plan": "contingency_plan",
+    "contingency_plan.triggers": "triggers",
+    "contingency_plan": "contingency_plan",
+}
 
 
 def show_service_errors(form: FlaskForm, fields: dict[str, list[str]], mapping: dict[str, str], fallback: str) -> None:
     """A service's field errors (``Invalid.fields``) on the matching form
     fields: the longest mapped prefix of each error's name decides."""
     for name, messages in fields.items():
-        target = next((mapping[k] for k in sorted(mapping, key=len, reverse=True)
-                       if name == k or name.startswith(k + ".")), fallback)
+        target = next(
+            (mapping[k] for k in sorted(mapping, key=len, reverse=True) if name == k or name.startswith(k + ".")),
+            fallback,
+        )
         getattr(form, target).errors = list(getattr(form, target).errors) + list(messages)
 
 
@@ -327,9 +428,15 @@ def change(plan_id: str):
         flash("You did not change anything, so the plan is as it was.", "success")
         return redirect(url_for("plan.plan", plan_id=plan_id))
     try:
-        answer = services().call("plans", "PATCH", f"/v1/plans/{plan_id}", json=changes,
-                                 headers={"If-Match": form.etag.data}, token=session.get("token"),
-                                 request_id=g.get("request_id"))
+        answer = services().call(
+            "plans",
+            "PATCH",
+            f"/v1/plans/{plan_id}",
+            json=changes,
+            headers={"If-Match": form.etag.data},
+            token=session.get("token"),
+            request_id=g.get("request_id"),
+        )
     except ChangedSinceRead:
         return conflict(plan_id, typed, base_sections)
     except Invalid as exc:
@@ -353,18 +460,32 @@ def conflict(plan_id: str, typed: dict, base: dict | None):
     for key in CHANGEABLE:
         mine_changed = base is None or typed[key] != base[key]
         theirs_changed = base is not None and theirs[key] != base[key]
-        rows.append({"key": key, "title": SECTION_TITLES[key], "theirs": theirs[key], "mine": typed[key],
-                     "mine_changed": mine_changed and typed[key] != theirs[key], "theirs_changed": theirs_changed,
-                     "both": mine_changed and theirs_changed and typed[key] != theirs[key]})
+        rows.append(
+            {
+                "key": key,
+                "title": SECTION_TITLES[key],
+                "theirs": theirs[key],
+                "mine": typed[key],
+                "mine_changed": mine_changed and typed[key] != theirs[key],
+                "theirs_changed": theirs_changed,
+                "both": mine_changed and theirs_changed and typed[key] != theirs[key],
+            }
+        )
     merged = {r["key"]: (r["mine"] if r["mine_changed"] else r["theirs"]) for r in rows}
     form = PlanChangeForm(formdata=None)
     fill(form, merged, theirs_etag, theirs_record.get("plan_version"))
-    return render_template("plan/conflict.html", form=form, plan=theirs_record, rows=rows,
-                           child_name=child_of(theirs_record),
-                           agreed=agreed_words(theirs_record.get("agreed"))), 409
+    return render_template(
+        "plan/conflict.html",
+        form=form,
+        plan=theirs_record,
+        rows=rows,
+        child_name=child_of(theirs_record),
+        agreed=agreed_words(theirs_record.get("agreed")),
+    ), 409
 
 
 # --- versions ---
+
 
 def versions_of(plan_id: str) -> list[dict]:
     return api("plans", f"/v1/plans/{plan_id}/versions").get("versions") or []
@@ -396,8 +517,14 @@ def versions(plan_id: str):
     listed = versions_of(plan_id)
     for v in listed:
         v["agreed_words"] = agreed_words(v.get("agreed"))
-    return render_template("plan/versions.html", plan=record, versions=listed, child_name=child_of(record),
-                           form=compare_form(listed), statuses=STATUSES)
+    return render_template(
+        "plan/versions.html",
+        plan=record,
+        versions=listed,
+        child_name=child_of(record),
+        form=compare_form(listed),
+        statuses=STATUSES,
+    )
 
 
 @bp.get("/plans/<plan_id>/versions/difference")
@@ -414,10 +541,17 @@ def version_difference(plan_id: str):
     if old > new:
         old, new = new, old
     form = compare_form(list(listed.values()), old, new)
-    return render_template("plan/difference.html", plan=record, child_name=child_of(record), old=listed[old],
-                           new=listed[new], old_agreed=agreed_words(listed[old].get("agreed")),
-                           new_agreed=agreed_words(listed[new].get("agreed")), form=form,
-                           changes=difference(listed[old].get("content") or {}, listed[new].get("content") or {}))
+    return render_template(
+        "plan/difference.html",
+        plan=record,
+        child_name=child_of(record),
+        old=listed[old],
+        new=listed[new],
+        old_agreed=agreed_words(listed[old].get("agreed")),
+        new_agreed=agreed_words(listed[new].get("agreed")),
+        form=form,
+        changes=difference(listed[old].get("content") or {}, listed[new].get("content") or {}),
+    )
 
 
 # --- recording a core group meeting and a visit ---
@@ -427,8 +561,13 @@ YES_NO = [SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
 
 def yes_or_no(label: str, message: str) -> RadioField:
     """A yes-or-no question; no answer, or one not offered, is ``message``."""
-    return RadioField(label, choices=YES_NO, widget=GovRadioInput(), invalid_choice_message=message,
-                      validators=[InputRequired(message=message)])
+    return RadioField(
+        label,
+        choices=YES_NO,
+        widget=GovRadioInput(),
+        invalid_choice_message=message,
+        validators=[InputRequired(message=message)],
+    )
 
 
 class DayMonthYearField(DateField):
@@ -452,63 +591,114 @@ CONTACT_TYPES = ("home_visit", "school", "health_visitor", "gp", "phone")  # how
 
 class CoreGroupMeetingForm(FlaskForm):
     idempotency_key = HiddenField()
-    held_on = DayMonthYearField("When was the meeting held?", widget=GovDateInput(),
-                        validators=[InputRequired(message="Enter the date the meeting was held")],
-                        description="For example, 27 3 2026")
-    attendees = TextAreaField("Who attended?", widget=GovTextArea(), validators=[Optional(), Length(max=TEXT_MAX)],
-                              description="One person on each line: their name, then their role and agency, "
-                                          "separated by commas. For example, Alex Parent, mother")
-    detailed_plan_agreed = yes_or_no("Did the meeting agree the detailed plan?", "Select yes if the meeting agreed the "
-                                                                        "detailed plan")
+    held_on = DayMonthYearField(
+        "When was the meeting held?",
+        widget=GovDateInput(),
+        validators=[InputRequired(message="Enter the date the meeting was held")],
+        description="For example, 27 3 2026",
+    )
+    attendees = TextAreaField(
+        "Who attended?",
+        widget=GovTextArea(),
+        validators=[Optional(), Length(max=TEXT_MAX)],
+        description="One person on each line: their name, then their role and agency, "
+        "separated by commas. For example, Alex Parent, mother",
+    )
+    detailed_plan_agreed = yes_or_no(
+        "Did the meeting agree the detailed plan?", "Select yes if the meeting agreed the detailed plan"
+    )
     notes = TextAreaField("Notes", widget=GovTextArea(), validators=[Optional(), Length(max=TEXT_MAX)])
     # The detailed plan the meeting agrees: an outcome, an action, a monitoring arrangement added to the plan's
     # own; the review arrangements and the contingency plan as they are now (prefilled from the plan).
-    outcome = TextAreaField("Outcome for the child", widget=GovTextArea(),
-                            validators=[Optional(), Length(max=TEXT_MAX)],
-                            description="What will be different for the child, for example, Rosa lives in a safe, "
-                                        "clean home")
-    outcome_term = SelectField("Short or long term", widget=GovSelect(),
-                               choices=[SelectChoice("short", "Short term"), SelectChoice("long", "Long term")], validate_choice=False)
-    outcome_on = DayMonthYearField("When is the outcome reviewed?", widget=GovDateInput(),
-                                   validators=[Optional()], description="For example, 27 9 2026")
-    outcome_judged = StringField("How progress towards the outcome is judged", widget=GovTextInput(),
-                                 validators=[Optional(), Length(max=TEXT_MAX)])
+    outcome = TextAreaField(
+        "Outcome for the child",
+        widget=GovTextArea(),
+        validators=[Optional(), Length(max=TEXT_MAX)],
+        description="What will be different for the child, for example, Rosa lives in a safe, clean home",
+    )
+    outcome_term = SelectField(
+        "Short or long term",
+        widget=GovSelect(),
+        choices=[SelectChoice("short", "Short term"), SelectChoice("long", "Long term")],
+        validate_choice=False,
+    )
+    outcome_on = DayMonthYearField(
+        "When is the outcome reviewed?",
+        widget=GovDateInput(),
+        validators=[Optional()],
+        description="For example, 27 9 2026",
+    )
+    outcome_judged = StringField(
+        "How progress towards the outcome is judged",
+        widget=GovTextInput(),
+        validators=[Optional(), Length(max=TEXT_MAX)],
+    )
     action_what = StringField("What will be done", widget=GovTextInput(), validators=[Optional(), Length(max=TEXT_MAX)])
     action_why = StringField("Why", widget=GovTextInput(), validators=[Optional(), Length(max=TEXT_MAX)])
     action_who = StringField("Who will do it", widget=GovTextInput(), validators=[Optional(), Length(max=200)])
-    action_who_kind = RadioField("Is this person a professional or a family member?", widget=GovRadioInput(),
-                                 choices=[SelectChoice("professional", "A professional"),
-                                          SelectChoice("family_member", "A family member")],
-                                 validators=[Optional()], validate_choice=False)
-    action_by = DayMonthYearField("By when", widget=GovDateInput(), validators=[Optional()],
-                                  description="For example, 27 4 2026")
-    monitoring_who = StringField("Who monitors the plan", widget=GovTextInput(),
-                                 validators=[Optional(), Length(max=200)])
+    action_who_kind = RadioField(
+        "Is this person a professional or a family member?",
+        widget=GovRadioInput(),
+        choices=[SelectChoice("professional", "A professional"), SelectChoice("family_member", "A family member")],
+        validators=[Optional()],
+        validate_choice=False,
+    )
+    action_by = DayMonthYearField(
+        "By when", widget=GovDateInput(), validators=[Optional()], description="For example, 27 4 2026"
+    )
+    monitoring_who = StringField(
+        "Who monitors the plan", widget=GovTextInput(), validators=[Optional(), Length(max=200)]
+    )
     monitoring_agency = StringField("Their agency", widget=GovTextInput(), validators=[Optional(), Length(max=200)])
-    monitoring_what = StringField("What they do", widget=GovTextInput(), validators=[Optional(), Length(max=TEXT_MAX)],
-                                  description="For example, sees Rosa at home")
-    monitoring_contact = SelectField("How", widget=GovSelect(), choices=[SelectChoice(k, words_of(k)) for k in CONTACT_TYPES],
-                                     validate_choice=False)
-    monitoring_every = StringField("How often: every", widget=GovTextInput(), validators=[Optional(), Length(max=3)],
-                                   description="A number, for example, 2")
-    monitoring_unit = SelectField("Days, weeks or months", widget=GovSelect(),
-                                  choices=[SelectChoice("weeks", "Weeks"), SelectChoice("days", "Days"),
-                                           SelectChoice("months", "Months")],
-                                  validate_choice=False)
-    next_review_on = DayMonthYearField("Date of the next review", widget=GovDateInput(), validators=[Optional()],
-                                       description="For example, 27 6 2026")
-    review_judged = StringField("How progress is judged at the review", widget=GovTextInput(),
-                                validators=[Optional(), Length(max=TEXT_MAX)])
-    contingency_plan = TextAreaField("Contingency plan", widget=GovTextArea(),
-                                     validators=[Optional(), Length(max=TEXT_MAX)],
-                                     description="What happens if the plan is not working")
-    triggers = TextAreaField("What triggers the contingency plan", widget=GovTextArea(),
-                             validators=[Optional(), Length(max=TEXT_MAX)], description="One circumstance on each line")
+    monitoring_what = StringField(
+        "What they do",
+        widget=GovTextInput(),
+        validators=[Optional(), Length(max=TEXT_MAX)],
+        description="For example, sees Rosa at home",
+    )
+    monitoring_contact = SelectField(
+        "How", widget=GovSelect(), choices=[SelectChoice(k, words_of(k)) for k in CONTACT_TYPES], validate_choice=False
+    )
+    monitoring_every = StringField(
+        "How often: every",
+        widget=GovTextInput(),
+        validators=[Optional(), Length(max=3)],
+        description="A number, for example, 2",
+    )
+    monitoring_unit = SelectField(
+        "Days, weeks or months",
+        widget=GovSelect(),
+        choices=[SelectChoice("weeks", "Weeks"), SelectChoice("days", "Days"), SelectChoice("months", "Months")],
+        validate_choice=False,
+    )
+    next_review_on = DayMonthYearField(
+        "Date of the next review", widget=GovDateInput(), validators=[Optional()], description="For example, 27 6 2026"
+    )
+    review_judged = StringField(
+        "How progress is judged at the review", widget=GovTextInput(), validators=[Optional(), Length(max=TEXT_MAX)]
+    )
+    contingency_plan = TextAreaField(
+        "Contingency plan",
+        widget=GovTextArea(),
+        validators=[Optional(), Length(max=TEXT_MAX)],
+        description="What happens if the plan is not working",
+    )
+    triggers = TextAreaField(
+        "What triggers the contingency plan",
+        widget=GovTextArea(),
+        validators=[Optional(), Length(max=TEXT_MAX)],
+        description="One circumstance on each line",
+    )
     submit = SubmitField("Record the meeting", widget=GovSubmitInput())
 
 
-DETAILED_FIELDS = {"plan.outcomes": "outcome", "plan.actions": "action_what", "plan.monitoring": "monitoring_who",
-                   "plan.review_arrangements": "next_review_on", "plan.contingency_plan": "contingency_plan"}
+DETAILED_FIELDS = {
+    "plan.outcomes": "outcome",
+    "plan.actions": "action_what",
+    "plan.monitoring": "monitoring_who",
+    "plan.review_arrangements": "next_review_on",
+    "plan.contingency_plan": "contingency_plan",
+}
 
 
 def prefill_detailed(form: CoreGroupMeetingForm, content: dict) -> None:
@@ -529,31 +719,56 @@ def detailed_plan(form: CoreGroupMeetingForm, content: dict) -> dict | None:
     if _clean(form.outcome.data) or form.outcome_on.data or _clean(form.outcome_judged.data):
         taken = {o.get("id") for o in outcomes}
         outcome_id = next(f"outcome-{n}" for n in range(1, len(taken) + 2) if f"outcome-{n}" not in taken)
-        outcomes.append({"id": outcome_id, "description": _clean(form.outcome.data), "term": form.outcome_term.data or "short",
-                         "target_date": form.outcome_on.data.isoformat() if form.outcome_on.data else None,
-                         "how_progress_judged": _clean(form.outcome_judged.data)})
+        outcomes.append(
+            {
+                "id": outcome_id,
+                "description": _clean(form.outcome.data),
+                "term": form.outcome_term.data or "short",
+                "target_date": form.outcome_on.data.isoformat() if form.outcome_on.data else None,
+                "how_progress_judged": _clean(form.outcome_judged.data),
+            }
+        )
         plan["outcomes"], changed = outcomes, True
     if _clean(form.action_what.data) or _clean(form.action_who.data) or form.action_by.data:
         taken = {a.get("id") for a in actions}
         action_id = next(f"action-{n}" for n in range(1, len(taken) + 2) if f"action-{n}" not in taken)
-        actions.append({"id": action_id, "what": _clean(form.action_what.data), "why": _clean(form.action_why.data),
-                        "who": {"name": _clean(form.action_who.data), "kind": form.action_who_kind.data or None},
-                        "by_when": form.action_by.data.isoformat() if form.action_by.data else None,
-                        "outcome_id": outcomes[-1]["id"] if outcomes else None})
+        actions.append(
+            {
+                "id": action_id,
+                "what": _clean(form.action_what.data),
+                "why": _clean(form.action_why.data),
+                "who": {"name": _clean(form.action_who.data), "kind": form.action_who_kind.data or None},
+                "by_when": form.action_by.data.isoformat() if form.action_by.data else None,
+                "outcome_id": outcomes[-1]["id"] if outcomes else None,
+            }
+        )
         plan["actions"], changed = actions, True
     if _clean(form.monitoring_who.data) or _clean(form.monitoring_what.data):
         every = (form.monitoring_every.data or "").strip()
-        plan["monitoring"] = [*(content.get("monitoring") or []), {
-            "who": _clean(form.monitoring_who.data), "agency": _clean(form.monitoring_agency.data),
-            "what": _clean(form.monitoring_what.data), "contact_type": form.monitoring_contact.data or CONTACT_TYPES[0],
-            "frequency": {"every": int(every) if every.isdigit() else every or None, "unit": form.monitoring_unit.data or "weeks"}}]
+        plan["monitoring"] = [
+            *(content.get("monitoring") or []),
+            {
+                "who": _clean(form.monitoring_who.data),
+                "agency": _clean(form.monitoring_agency.data),
+                "what": _clean(form.monitoring_what.data),
+                "contact_type": form.monitoring_contact.data or CONTACT_TYPES[0],
+                "frequency": {
+                    "every": int(every) if every.isdigit() else every or None,
+                    "unit": form.monitoring_unit.data or "weeks",
+                },
+            },
+        ]
         changed = True
-    review = {"next_review_date": form.next_review_on.data.isoformat() if form.next_review_on.data else None,
-              "how_progress_judged": _clean(form.review_judged.data)}
+    review = {
+        "next_review_date": form.next_review_on.data.isoformat() if form.next_review_on.data else None,
+        "how_progress_judged": _clean(form.review_judged.data),
+    }
     if any(review.values()) and review != content.get("review_arrangements"):
         plan["review_arrangements"], changed = review, True
-    contingency = {"plan": _clean(form.contingency_plan.data),
-                   "triggers": [t.strip() for t in (form.triggers.data or "").splitlines() if t.strip()]}
+    contingency = {
+        "plan": _clean(form.contingency_plan.data),
+        "triggers": [t.strip() for t in (form.triggers.data or "").splitlines() if t.strip()],
+    }
     if (contingency["plan"] or contingency["triggers"]) and contingency != content.get("contingency_plan"):
         plan["contingency_plan"], changed = contingency, True
     return plan if changed else None
@@ -561,14 +776,18 @@ def detailed_plan(form: CoreGroupMeetingForm, content: dict) -> dict | None:
 
 class VisitForm(FlaskForm):
     idempotency_key = HiddenField()
-    visited_on = DayMonthYearField("When was the visit?", widget=GovDateInput(),
-                           validators=[InputRequired(message="Enter the date of the visit")],
-                           description="For example, 27 3 2026")
+    visited_on = DayMonthYearField(
+        "When was the visit?",
+        widget=GovDateInput(),
+        validators=[InputRequired(message="Enter the date of the visit")],
+        description="For example, 27 3 2026",
+    )
     announced = yes_or_no("Was the visit announced?", "Select yes if the visit was announced")
     child_seen = yes_or_no("Was the child seen?", "Select yes if the child was seen")
     seen_alone = yes_or_no("Was the child seen alone?", "Select yes if the child was seen alone")
-    by = StringField("Who visited?", widget=GovTextInput(),
-                     validators=[InputRequired(message="Enter who visited"), Length(max=200)])
+    by = StringField(
+        "Who visited?", widget=GovTextInput(), validators=[InputRequired(message="Enter who visited"), Length(max=200)]
+    )
     notes = TextAreaField("Notes", widget=GovTextArea(), validators=[Optional(), Length(max=TEXT_MAX)])
     submit = SubmitField("Record the visit", widget=GovSubmitInput())
 
@@ -588,8 +807,17 @@ def attendees_of(text: str | None) -> list[dict]:
     return people
 
 
-def record(plan_id: str, form: FlaskForm, template: str, path: str, body: dict | None, mapping: dict[str, str],
-           fallback: str, done: str, prefill=None):
+def record(
+    plan_id: str,
+    form: FlaskForm,
+    template: str,
+    path: str,
+    body: dict | None,
+    mapping: dict[str, str],
+    fallback: str,
+    done: str,
+    prefill=None,
+):
     """Show the form; on a valid post, create the record (its Idempotency-Key
     kept in the form, so a repeated post records it once)."""
     if request.method == "GET":
@@ -598,20 +826,28 @@ def record(plan_id: str, form: FlaskForm, template: str, path: str, body: dict |
             prefill(form)
     elif body is not None:  # the form is valid
         try:
-            services().create("plans", f"/v1/plans/{plan_id}/{path}", body,
-                              idempotency_key=form.idempotency_key.data or None, token=session.get("token"),
-                              request_id=g.get("request_id"))
+            services().create(
+                "plans",
+                f"/v1/plans/{plan_id}/{path}",
+                body,
+                idempotency_key=form.idempotency_key.data or None,
+                token=session.get("token"),
+                request_id=g.get("request_id"),
+            )
         except Invalid as exc:
             show_service_errors(form, exc.fields, mapping, fallback)
         except Refused as exc:
-            getattr(form, fallback).errors = [*getattr(form, fallback).errors, f"This cannot be recorded now: "
-                                                                                f"{exc.message}"]
+            getattr(form, fallback).errors = [
+                *getattr(form, fallback).errors,
+                f"This cannot be recorded now: {exc.message}",
+            ]
         else:
             flash(done, "success")
             return redirect(url_for("plan.plan", plan_id=plan_id))
     record_, _ = read_plan(plan_id)
     return render_template(template, form=form, plan=record_, child_name=child_of(record_)), (
-        422 if request.method == "POST" else 200)
+        422 if request.method == "POST" else 200
+    )
 
 
 @bp.route("/plans/<plan_id>/core-group-meetings/new", methods=["GET", "POST"])
@@ -620,17 +856,34 @@ def new_core_group_meeting(plan_id: str):
     form = CoreGroupMeetingForm()
     body = None
     if form.validate_on_submit():
-        body = {"held_on": form.held_on.data.isoformat(), "attendees": attendees_of(form.attendees.data),
-                "detailed_plan_agreed": form.detailed_plan_agreed.data == "yes", "notes": _clean(form.notes.data)}
+        body = {
+            "held_on": form.held_on.data.isoformat(),
+            "attendees": attendees_of(form.attendees.data),
+            "detailed_plan_agreed": form.detailed_plan_agreed.data == "yes",
+            "notes": _clean(form.notes.data),
+        }
         if body["detailed_plan_agreed"]:
             plan = detailed_plan(form, read_plan(plan_id)[0].get("content") or {})
             if plan is not None:
                 body["plan"] = plan
-    return record(plan_id, form, "plan/core_group_meeting.html", "core-group-meetings", body,
-                  {"held_on": "held_on", "attendees": "attendees", "detailed_plan_agreed": "detailed_plan_agreed",
-                   "plan": "detailed_plan_agreed", "notes": "notes", **DETAILED_FIELDS}, "detailed_plan_agreed",
-                  "The core group meeting is recorded.",
-                  prefill=lambda f: prefill_detailed(f, read_plan(plan_id)[0].get("content") or {}))
+    return record(
+        plan_id,
+        form,
+        "plan/core_group_meeting.html",
+        "core-group-meetings",
+        body,
+        {
+            "held_on": "held_on",
+            "attendees": "attendees",
+            "detailed_plan_agreed": "detailed_plan_agreed",
+            "plan": "detailed_plan_agreed",
+            "notes": "notes",
+            **DETAILED_FIELDS,
+        },
+        "detailed_plan_agreed",
+        "The core group meeting is recorded.",
+        prefill=lambda f: prefill_detailed(f, read_plan(plan_id)[0].get("content") or {}),
+    )
 
 
 @bp.route("/plans/<plan_id>/visits/new", methods=["GET", "POST"])
@@ -641,19 +894,38 @@ def new_visit(plan_id: str):
         form.by.data = session["user"]["name"]
     body = None
     if form.validate_on_submit():
-        body = {"visited_on": form.visited_on.data.isoformat(), "announced": form.announced.data == "yes",
-                "child_seen": form.child_seen.data == "yes", "seen_alone": form.seen_alone.data == "yes",
-                "by": form.by.data.strip(), "notes": _clean(form.notes.data)}
-    return record(plan_id, form, "plan/visit.html", "visits", body,
-                  {k: k for k in ("visited_on", "announced", "child_seen", "seen_alone", "by", "notes")},
-                  "visited_on", "The visit is recorded.")
+        body = {
+            "visited_on": form.visited_on.data.isoformat(),
+            "announced": form.announced.data == "yes",
+            "child_seen": form.child_seen.data == "yes",
+            "seen_alone": form.seen_alone.data == "yes",
+            "by": form.by.data.strip(),
+            "notes": _clean(form.notes.data),
+        }
+    return record(
+        plan_id,
+        form,
+        "plan/visit.html",
+        "visits",
+        body,
+        {k: k for k in ("visited_on", "announced", "child_seen", "seen_alone", "by", "notes")},
+        "visited_on",
+        "The visit is recorded.",
+    )
 
 
 # --- documents ---
 
+
 def document_rows(documents: list[dict]) -> list[dict]:
-    return [{**d, "title": DOCUMENT_KINDS.get(d.get("kind", ""), words_of(d.get("kind"))),
-             "audience": "The family" if d.get("kind") in FAMILY_KINDS else "Professionals"} for d in documents]
+    return [
+        {
+            **d,
+            "title": DOCUMENT_KINDS.get(d.get("kind", ""), words_of(d.get("kind"))),
+            "audience": "The family" if d.get("kind") in FAMILY_KINDS else "Professionals",
+        }
+        for d in documents
+    ]
 
 
 @bp.get("/plans/<plan_id>/documents")
@@ -663,8 +935,13 @@ def documents(plan_id: str):
     of_plan = documents_of(f"/v1/plans/{plan_id}/documents")
     listed = {d["id"] for d in of_plan}
     of_case = [d for d in documents_of(f"/v1/cases/{record_['case_id']}/documents") if d["id"] not in listed]
-    return render_template("plan/documents.html", plan=record_, child_name=child_of(record_),
-                           of_plan=document_rows(of_plan), of_case=document_rows(of_case))
+    return render_template(
+        "plan/documents.html",
+        plan=record_,
+        child_name=child_of(record_),
+        of_plan=document_rows(of_plan),
+        of_case=document_rows(of_case),
+    )
 
 
 # A document's HTML shows itself and loads nothing (the docs service's policy), in a sandbox: no script runs
@@ -677,8 +954,9 @@ DOCUMENT_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestor
 def document(doc_id: str):
     """The document's file from the docs service, fetched with the signed-in
     person's token and streamed as it comes."""
-    upstream = services().download("docs", f"/v1/documents/{doc_id}", token=session.get("token"),
-                                   request_id=g.get("request_id"))
+    upstream = services().download(
+        "docs", f"/v1/documents/{doc_id}", token=session.get("token"), request_id=g.get("request_id")
+    )
     content_type = upstream.headers.get("Content-Type", "application/octet-stream")
     response = Response(upstream.iter_content(64 * 1024), content_type=content_type)
     response.call_on_close(upstream.close)
@@ -689,4 +967,3 @@ def document(doc_id: str):
     if response.mimetype == "text/html":
         response.headers["Content-Security-Policy"] = DOCUMENT_POLICY
     return response
-

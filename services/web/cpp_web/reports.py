@@ -5,6 +5,7 @@ share with the family, send to the chair; each step with its deadline.
 The plans service decides every step (who may take it, in what order); a
 step it refuses is shown on the report's page with its reason in words.
 """
+
 from __future__ import annotations
 
 import time
@@ -14,10 +15,24 @@ from datetime import date
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.main import wtforms_errors
-from govuk_frontend_wtf.wtforms_widgets import (GovCheckboxInput, GovDateInput, GovRadioInput, GovSubmitInput,
-                                                GovTextArea, GovTextInput)
-from wtforms import (BooleanField, DateField, HiddenField, RadioField, SelectChoice, StringField, SubmitField,
-                     TextAreaField)
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxInput,
+    GovDateInput,
+    GovRadioInput,
+    GovSubmitInput,
+    GovTextArea,
+    GovTextInput,
+)
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    RadioField,
+    SelectChoice,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import InputRequired, Length, Optional
 
 from .client import ChangedSinceRead, Forbidden, Invalid, NotFound, Refused
@@ -29,8 +44,13 @@ bp = Blueprint("reports", __name__)
 
 AUTHORS = ("social_worker", "team_manager")
 SEEN_ROWS = 3
-STATUS_WORDS = {"draft": "Draft", "submitted": "Waiting for countersigning", "countersigned": "Countersigned",
-                "shared": "Shared with the family", "sent_to_chair": "Sent to the chair"}
+STATUS_WORDS = {
+    "draft": "Draft",
+    "submitted": "Waiting for countersigning",
+    "countersigned": "Countersigned",
+    "shared": "Shared with the family",
+    "sent_to_chair": "Sent to the chair",
+}
 KIND_WORDS = {"enquiry_report": "Enquiry report", "review_report": "Review report"}
 # Each step of a report: its record's name in the report's steps, the event
 # that meets its deadline, and the words for it.
@@ -41,12 +61,17 @@ STEPS = (
     ("shared", "report.shared.v1", "Shared with the family"),
     ("sent_to_chair", "report.sent_to_chair.v1", "Sent to the conference chair"),
 )
-SHARE_WAYS = [SelectChoice("in_person", "In person"), SelectChoice("post", "By post"), SelectChoice("email", "By email")]
+SHARE_WAYS = [
+    SelectChoice("in_person", "In person"),
+    SelectChoice("post", "By post"),
+    SelectChoice("email", "By email"),
+]
 YES_NO = [SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
 RULES_FOR_SECONDS = 300
 
 
 # --- forms ---
+
 
 class DateInput(GovDateInput):
     """GOV.UK's day, month and year boxes; a date left out of the form
@@ -60,16 +85,23 @@ class DateInput(GovDateInput):
 
 def _text(label: str, required: str | None = None, hint: str | None = None, max_length: int = 20_000):
     validators = [InputRequired(message=required)] if required else [Optional()]
-    return TextAreaField(label, description=hint, widget=GovTextArea(),
-                         validators=[*validators, Length(max=max_length, message=f"Keep it under {max_length:,} characters")])
+    return TextAreaField(
+        label,
+        description=hint,
+        widget=GovTextArea(),
+        validators=[*validators, Length(max=max_length, message=f"Keep it under {max_length:,} characters")],
+    )
 
 
 class ReportForm(FlaskForm):
     """A report's content. The days the child was seen are rows of a day and
     whether they were seen alone."""
 
-    findings = _text("What the enquiries found", "Enter what the enquiries found",
-                     "The concerns, what you found and what you think needs to happen")
+    findings = _text(
+        "What the enquiries found",
+        "Enter what the enquiries found",
+        "The concerns, what you found and what you think needs to happen",
+    )
     childs_views = _text("The child's views", hint="In the child's own words where you can")
     family_views = _text("The family's views")
     etag = HiddenField()
@@ -78,9 +110,17 @@ class ReportForm(FlaskForm):
 
 
 for _n in range(1, SEEN_ROWS + 1):
-    setattr(ReportForm, f"seen_on_{_n}", DateField(
-        f"Day the child was seen ({_n} of {SEEN_ROWS})", format="%d %m %Y", widget=DateInput(),
-        validators=[Optional()], description="For example, 27 3 2026" if _n == 1 else None))
+    setattr(
+        ReportForm,
+        f"seen_on_{_n}",
+        DateField(
+            f"Day the child was seen ({_n} of {SEEN_ROWS})",
+            format="%d %m %Y",
+            widget=DateInput(),
+            validators=[Optional()],
+            description="For example, 27 3 2026" if _n == 1 else None,
+        ),
+    )
     setattr(ReportForm, f"seen_alone_{_n}", BooleanField("The child was seen alone", widget=GovCheckboxInput()))
 
 
@@ -105,8 +145,11 @@ def _check_seen(form: ReportForm) -> bool:
 def report_body(form: ReportForm) -> dict:
     return {
         "findings": form.findings.data,
-        "child_seen": [{"on": on.data.isoformat(), "alone": bool(alone.data)}
-                       for on, alone in _seen_rows(form) if on.data is not None],
+        "child_seen": [
+            {"on": on.data.isoformat(), "alone": bool(alone.data)}
+            for on, alone in _seen_rows(form)
+            if on.data is not None
+        ],
         "childs_views": form.childs_views.data or "",
         "family_views": form.family_views.data or "",
     }
@@ -124,13 +167,33 @@ def fill_report_form(form: ReportForm, report: dict) -> None:
 
 # --- a review report: progress against the plan, and the plan as updated for the review ---
 
-ACTION_STATUSES = [SelectChoice("not_started", "Not started"), SelectChoice("in_progress", "In progress"),
-                   SelectChoice("done", "Done"), SelectChoice("not_done", "Not done")]
+ACTION_STATUSES = [
+    SelectChoice("not_started", "Not started"),
+    SelectChoice("in_progress", "In progress"),
+    SelectChoice("done", "Done"),
+    SelectChoice("not_done", "Not done"),
+]
 # The plan's sections (the plans service's plan content): what an updated plan carries over.
-PLAN_SECTIONS = ("key_worker", "core_group", "first_core_group_on", "categories", "concerns", "causes_of_harm",
-                 "childs_needs", "parents_needs", "outcomes", "actions", "interventions", "monitoring",
-                 "further_assessments", "review_arrangements", "contingency_plan", "childs_views", "familys_views",
-                 "accessibility")
+PLAN_SECTIONS = (
+    "key_worker",
+    "core_group",
+    "first_core_group_on",
+    "categories",
+    "concerns",
+    "causes_of_harm",
+    "childs_needs",
+    "parents_needs",
+    "outcomes",
+    "actions",
+    "interventions",
+    "monitoring",
+    "further_assessments",
+    "review_arrangements",
+    "contingency_plan",
+    "childs_views",
+    "familys_views",
+    "accessibility",
+)
 
 
 class ReviewReportForm(ReportForm):
@@ -140,13 +203,16 @@ class ReviewReportForm(ReportForm):
     contingency plan and the review arrangements (the other sections carry
     over from the plan as they are)."""
 
-    findings = _text("Progress against the plan", "Enter the progress against the plan",
-                     "What has changed for the child since the plan was agreed or last reviewed, outcome by outcome")
-    plan_concerns = _text("Concerns", hint="The concerns and the main causes of harm as they are now",
-                          max_length=4000)
+    findings = _text(
+        "Progress against the plan",
+        "Enter the progress against the plan",
+        "What has changed for the child since the plan was agreed or last reviewed, outcome by outcome",
+    )
+    plan_concerns = _text("Concerns", hint="The concerns and the main causes of harm as they are now", max_length=4000)
     contingency_plan = _text("Contingency plan", hint="What happens if the plan is not working", max_length=4000)
-    contingency_triggers = _text("What triggers the contingency plan", hint="One circumstance on each line",
-                                 max_length=4000)
+    contingency_triggers = _text(
+        "What triggers the contingency plan", hint="One circumstance on each line", max_length=4000
+    )
     next_review_on = DayField("Next review", description="The date of the next review, for example, 27 9 2026")
     how_progress_judged = _text("How progress is judged", max_length=4000)
 
@@ -160,8 +226,9 @@ def review_form_class(actions: int) -> type:
         fields = {}
         for n in range(1, actions + 1):
             fields[f"action_id_{n}"] = HiddenField()
-            fields[f"action_status_{n}"] = RadioField("Where is this action now?", choices=ACTION_STATUSES,
-                                                      widget=GovRadioInput(), validators=[Optional()])
+            fields[f"action_status_{n}"] = RadioField(
+                "Where is this action now?", choices=ACTION_STATUSES, widget=GovRadioInput(), validators=[Optional()]
+            )
             fields[f"action_notes_{n}"] = _text("Progress notes (optional)", max_length=4000)
         ACTION_FIELDS[actions] = type(f"ReviewReportForm{actions}", (ReviewReportForm,), fields)
     return ACTION_FIELDS[actions]
@@ -202,8 +269,10 @@ def updated_plan(form: ReviewReportForm, base: dict) -> dict:
         plan.pop("contingency_plan", None)
     judged = (form.how_progress_judged.data or "").strip()
     if form.next_review_on.data or judged:
-        plan["review_arrangements"] = {"next_review_date": form.next_review_on.data.isoformat()
-                                       if form.next_review_on.data else None, "how_progress_judged": judged}
+        plan["review_arrangements"] = {
+            "next_review_date": form.next_review_on.data.isoformat() if form.next_review_on.data else None,
+            "how_progress_judged": judged,
+        }
         if plan["review_arrangements"]["next_review_date"] is None:
             del plan["review_arrangements"]["next_review_date"]
     else:
@@ -213,8 +282,10 @@ def updated_plan(form: ReviewReportForm, base: dict) -> dict:
     while hasattr(form, f"action_id_{n}"):
         action = by_id.get(getattr(form, f"action_id_{n}").data)
         if action is not None:
-            status, notes = getattr(form, f"action_status_{n}").data, (getattr(form, f"action_notes_{n}").data
-                                                                        or "").strip()
+            status, notes = (
+                getattr(form, f"action_status_{n}").data,
+                (getattr(form, f"action_notes_{n}").data or "").strip(),
+            )
             if status:
                 action["status"] = status
             if notes:
@@ -232,8 +303,9 @@ def fill_review_plan(form: ReviewReportForm, plan: dict) -> None:
     form.contingency_plan.data = contingency.get("plan") or ""
     form.contingency_triggers.data = "\n".join(contingency.get("triggers") or [])
     review = plan.get("review_arrangements") or {}
-    form.next_review_on.data = date.fromisoformat(review["next_review_date"]) if review.get("next_review_date") \
-        else None
+    form.next_review_on.data = (
+        date.fromisoformat(review["next_review_date"]) if review.get("next_review_date") else None
+    )
     form.how_progress_judged.data = review.get("how_progress_judged") or ""
     for n, action in enumerate(plan.get("actions") or [], start=1):
         if hasattr(form, f"action_id_{n}"):
@@ -273,34 +345,58 @@ def plan_in_force(conference: dict) -> dict | None:
 
 class StepForm(FlaskForm):
     """A step with nothing to fill in: the button, and the CSRF token."""
+
     submit = SubmitField("Continue", widget=GovSubmitInput())
 
 
 class ReturnForm(FlaskForm):
-    reason = _text("Why are you returning the report?", "Enter why you are returning the report",
-                   "The author reads this and changes the report before submitting it again", 4000)
+    reason = _text(
+        "Why are you returning the report?",
+        "Enter why you are returning the report",
+        "The author reads this and changes the report before submitting it again",
+        4000,
+    )
     submit = SubmitField("Return the report", widget=GovSubmitInput())
 
 
 class ShareForm(FlaskForm):
-    name_1 = StringField("Full name", validators=[InputRequired(message="Enter the name of the person the report was "
-                                                                         "shared with"), Length(max=200)],
-                         widget=GovTextInput())
-    relationship_1 = StringField("Relationship to the child", description="For example, mother, father or carer",
-                                 validators=[InputRequired(message="Enter their relationship to the child"),
-                                             Length(max=200)], widget=GovTextInput())
-    how_1 = RadioField("How was it shared?", choices=SHARE_WAYS, widget=GovRadioInput(),
-                       validators=[InputRequired(message="Select how the report was shared")])
-    interpreter_1 = RadioField("Was an interpreter used?", choices=YES_NO, widget=GovRadioInput(),
-                               validators=[InputRequired(message="Select yes if an interpreter was used")])
+    name_1 = StringField(
+        "Full name",
+        validators=[InputRequired(message="Enter the name of the person the report was shared with"), Length(max=200)],
+        widget=GovTextInput(),
+    )
+    relationship_1 = StringField(
+        "Relationship to the child",
+        description="For example, mother, father or carer",
+        validators=[InputRequired(message="Enter their relationship to the child"), Length(max=200)],
+        widget=GovTextInput(),
+    )
+    how_1 = RadioField(
+        "How was it shared?",
+        choices=SHARE_WAYS,
+        widget=GovRadioInput(),
+        validators=[InputRequired(message="Select how the report was shared")],
+    )
+    interpreter_1 = RadioField(
+        "Was an interpreter used?",
+        choices=YES_NO,
+        widget=GovRadioInput(),
+        validators=[InputRequired(message="Select yes if an interpreter was used")],
+    )
     name_2 = StringField("Full name (optional)", validators=[Optional(), Length(max=200)], widget=GovTextInput())
-    relationship_2 = StringField("Relationship to the child", validators=[Optional(), Length(max=200)],
-                                 widget=GovTextInput())
+    relationship_2 = StringField(
+        "Relationship to the child", validators=[Optional(), Length(max=200)], widget=GovTextInput()
+    )
     how_2 = RadioField("How was it shared?", choices=SHARE_WAYS, widget=GovRadioInput(), validators=[Optional()])
-    interpreter_2 = RadioField("Was an interpreter used?", choices=YES_NO, widget=GovRadioInput(),
-                               validators=[Optional()])
-    child_included = RadioField("Did the child see the report too?", choices=YES_NO, widget=GovRadioInput(),
-                                validators=[InputRequired(message="Select yes if the child saw the report")])
+    interpreter_2 = RadioField(
+        "Was an interpreter used?", choices=YES_NO, widget=GovRadioInput(), validators=[Optional()]
+    )
+    child_included = RadioField(
+        "Did the child see the report too?",
+        choices=YES_NO,
+        widget=GovRadioInput(),
+        validators=[InputRequired(message="Select yes if the child saw the report")],
+    )
     submit = SubmitField("Record the sharing", widget=GovSubmitInput())
 
     def validate(self, extra_validators=None) -> bool:
@@ -309,10 +405,15 @@ class ShareForm(FlaskForm):
         ok = super().validate(extra_validators)
         second = (self.name_2, self.relationship_2, self.how_2, self.interpreter_2)
         if any(f.data for f in second):
-            for f, message in zip(second, ("Enter the second person's name, or leave their details empty",
-                                           "Enter the second person's relationship to the child",
-                                           "Select how the report was shared with the second person",
-                                           "Select yes if an interpreter was used with the second person")):
+            for f, message in zip(
+                second,
+                (
+                    "Enter the second person's name, or leave their details empty",
+                    "Enter the second person's relationship to the child",
+                    "Select how the report was shared with the second person",
+                    "Select yes if an interpreter was used with the second person",
+                ),
+            ):
                 if not f.data and not f.errors:
                     f.errors = [*f.errors, message]
                     ok = False
@@ -323,13 +424,19 @@ class ShareForm(FlaskForm):
         for n in (1, 2):
             name = getattr(self, f"name_{n}").data
             if name:
-                people.append({"name": name, "relationship": getattr(self, f"relationship_{n}").data,
-                               "how": getattr(self, f"how_{n}").data,
-                               "interpreter_used": getattr(self, f"interpreter_{n}").data == "yes"})
+                people.append(
+                    {
+                        "name": name,
+                        "relationship": getattr(self, f"relationship_{n}").data,
+                        "how": getattr(self, f"how_{n}").data,
+                        "interpreter_used": getattr(self, f"interpreter_{n}").data == "yes",
+                    }
+                )
         return {"with": people, "child_included": self.child_included.data == "yes"}
 
 
 # --- the services' field errors on the form's fields ---
+
 
 def report_field(name: str) -> str | None:
     """A plans field ("child_seen.0.on") as the form's field ("seen_on_1")."""
@@ -357,8 +464,9 @@ def show_invalid(form: FlaskForm, exc: Invalid, to_field) -> list[str]:
         target = to_field(name)
         field = getattr(form, target, None) if target else None
         if field is None:
-            rest.extend(f"{name.replace('_', ' ').replace('.', ' ')}: {m}" if name != "_schema" else m
-                        for m in messages)
+            rest.extend(
+                f"{name.replace('_', ' ').replace('.', ' ')}: {m}" if name != "_schema" else m for m in messages
+            )
         else:
             field.errors = [*field.errors, *messages]
     return rest or ([exc.message] if not exc.fields and exc.message else [])
@@ -380,6 +488,7 @@ def error_summary(form: FlaskForm | None, extra: list[str] | None = None) -> dic
 
 
 # --- reading a report ---
+
 
 def _token() -> dict:
     return {"token": session.get("token"), "request_id": g.get("request_id")}
@@ -459,11 +568,21 @@ def report_context(report: dict) -> dict:
         steps.append({"step": step, "words": words, "done": done, "deadline": dues.get(step)})
     returns = [r for r in records if r.get("step") == "returned"]
     signed = report.get("status") not in ("draft", "submitted")
-    return {"documents": report_documents(report["id"]) if signed else [], "signed": signed,
-            "plan": report.get("plan") or {}, "conference_words": term(f"{conference.get('kind')}_conference"),
-            "report": report, "conference": conference, "child": child, "child_name": child_name(child),
-            "steps": steps, "returns": returns, "names": names, "status_words": STATUS_WORDS,
-            "kind_words": KIND_WORDS}
+    return {
+        "documents": report_documents(report["id"]) if signed else [],
+        "signed": signed,
+        "plan": report.get("plan") or {},
+        "conference_words": term(f"{conference.get('kind')}_conference"),
+        "report": report,
+        "conference": conference,
+        "child": child,
+        "child_name": child_name(child),
+        "steps": steps,
+        "returns": returns,
+        "names": names,
+        "status_words": STATUS_WORDS,
+        "kind_words": KIND_WORDS,
+    }
 
 
 def report_documents(report_id: str) -> list[dict]:
@@ -478,8 +597,9 @@ def report_documents(report_id: str) -> list[dict]:
 
 def render_report(report_id: str, *, problems: list[str] | None = None, status: int = 200):
     report, _ = read_report(report_id)
-    return render_template("team/report.html", step_form=StepForm(), problems=problems or [],
-                           **report_context(report)), status
+    return render_template(
+        "team/report.html", step_form=StepForm(), problems=problems or [], **report_context(report)
+    ), status
 
 
 @bp.get("/reports/<report_id>")
@@ -500,12 +620,20 @@ def conference_report(conference_id: str):
 
 # --- drafting and changing ---
 
+
 def _form_page(form: ReportForm, problems: list[str], conference: dict, child: dict, plan: dict | None, **kw):
     review = isinstance(form, ReviewReportForm)
-    return render_template("team/report_form.html", form=form, problems=problems, conference=conference,
-                           child_name=child_name(child), review=review, plan=plan or {},
-                           actions=list(enumerate((plan or {}).get("actions") or [], start=1)), **kw
-                           ), (400 if form.errors or problems else 200)
+    return render_template(
+        "team/report_form.html",
+        form=form,
+        problems=problems,
+        conference=conference,
+        child_name=child_name(child),
+        review=review,
+        plan=plan or {},
+        actions=list(enumerate((plan or {}).get("actions") or [], start=1)),
+        **kw,
+    ), (400 if form.errors or problems else 200)
 
 
 def _body(form: ReportForm, base_plan: dict | None) -> dict:
@@ -530,8 +658,13 @@ def new_report(conference_id: str):
             fill_review_plan(form, plan or {})
     elif form.validate_on_submit() & _check_seen(form):
         try:
-            answer = services().create("plans", f"/v1/conferences/{conference_id}/reports", _body(form, plan),
-                                       idempotency_key=form.idempotency_key.data or None, **_token())
+            answer = services().create(
+                "plans",
+                f"/v1/conferences/{conference_id}/reports",
+                _body(form, plan),
+                idempotency_key=form.idempotency_key.data or None,
+                **_token(),
+            )
         except Invalid as exc:
             problems = show_invalid(form, exc, to_field)
         except (Refused, Forbidden) as exc:
@@ -539,9 +672,17 @@ def new_report(conference_id: str):
         else:
             flash("The draft report is saved.", "success")
             return redirect(url_for("reports.report", report_id=answer.body["id"]))
-    return _form_page(form, problems, conference, child, plan, drafting=True,
-                      title_words=f"Draft the report to the {term('review_conference')}"
-                      if conference.get("kind") == "review" else "Draft the report to conference")
+    return _form_page(
+        form,
+        problems,
+        conference,
+        child,
+        plan,
+        drafting=True,
+        title_words=f"Draft the report to the {term('review_conference')}"
+        if conference.get("kind") == "review"
+        else "Draft the report to conference",
+    )
 
 
 @bp.route("/reports/<report_id>/edit", methods=["GET", "POST"])
@@ -561,14 +702,26 @@ def edit_report(report_id: str):
         form.etag.data = etag
     elif form.validate_on_submit() & _check_seen(form):
         try:
-            services().call("plans", "PATCH", f"/v1/reports/{report_id}", json=_body(form, plan),
-                            headers={"If-Match": form.etag.data or "*"}, **_token())
+            services().call(
+                "plans",
+                "PATCH",
+                f"/v1/reports/{report_id}",
+                json=_body(form, plan),
+                headers={"If-Match": form.etag.data or "*"},
+                **_token(),
+            )
         except ChangedSinceRead:
             return changed_since_read(
                 "Someone changed this report since you opened it",
                 ["Your changes were not saved, so nothing of theirs was overwritten."],
-                [(url_for("reports.report", report_id=record["id"]), "Read the report as it is now",
-                  ", then change it again.")])
+                [
+                    (
+                        url_for("reports.report", report_id=record["id"]),
+                        "Read the report as it is now",
+                        ", then change it again.",
+                    )
+                ],
+            )
         except Invalid as exc:
             problems = show_invalid(form, exc, to_field)
         except (Refused, Forbidden) as exc:
@@ -577,15 +730,18 @@ def edit_report(report_id: str):
             flash("Your changes to the draft are saved.", "success")
             return redirect(url_for("reports.report", report_id=report_id))
     form.submit.label.text = "Save the changes"
-    return _form_page(form, problems, conference, child, plan, report=record, drafting=False,
-                      title_words="Change the draft report")
+    return _form_page(
+        form, problems, conference, child, plan, report=record, drafting=False, title_words="Change the draft report"
+    )
 
 
 # --- the steps ---
 
-DONE = {"submit": "The report is submitted for countersigning.",
-        "countersign": "The report is countersigned.",
-        "send-to-chair": "The report is recorded as sent to the chair."}
+DONE = {
+    "submit": "The report is submitted for countersigning.",
+    "countersign": "The report is countersigned.",
+    "send-to-chair": "The report is recorded as sent to the chair.",
+}
 
 
 @bp.post("/reports/<report_id>/<any(submit, countersign, 'send-to-chair'):step>")
@@ -597,19 +753,29 @@ def take_step(report_id: str, step: str):
     try:
         services().call("plans", "POST", f"/v1/reports/{report_id}/{step}", json={}, **_token())
     except (Refused, Forbidden) as exc:
-        return render_report(report_id, problems=[exc.message or "This step cannot be taken now."],
-                             status=exc.status or 409)
+        return render_report(
+            report_id, problems=[exc.message or "This step cannot be taken now."], status=exc.status or 409
+        )
     except Invalid as exc:
-        return render_report(report_id, problems=[m for ms in exc.fields.values() for m in ms] or [exc.message],
-                             status=422)
+        return render_report(
+            report_id, problems=[m for ms in exc.fields.values() for m in ms] or [exc.message], status=422
+        )
     flash(DONE[step], "success")
     if step == "countersign":
         return redirect(url_for("team.approvals"))
     return redirect(url_for("reports.report", report_id=report_id))
 
 
-def _step_form_page(report_id: str, form: FlaskForm, path: str, body: dict | None, to_field, template: str,
-                    done: str, after: str | None = None):
+def _step_form_page(
+    report_id: str,
+    form: FlaskForm,
+    path: str,
+    body: dict | None,
+    to_field,
+    template: str,
+    done: str,
+    after: str | None = None,
+):
     record, _ = read_report(report_id)
     problems: list[str] = []
     if body is not None:
@@ -624,7 +790,8 @@ def _step_form_page(report_id: str, form: FlaskForm, path: str, body: dict | Non
             return redirect(after or url_for("reports.report", report_id=report_id))
     child = api("plans", f"/v1/children/{record['child_id']}")
     return render_template(template, form=form, problems=problems, report=record, child_name=child_name(child)), (
-        400 if form.errors or problems else 200)
+        400 if form.errors or problems else 200
+    )
 
 
 @bp.route("/reports/<report_id>/return", methods=["GET", "POST"])
@@ -632,8 +799,16 @@ def _step_form_page(report_id: str, form: FlaskForm, path: str, body: dict | Non
 def return_report(report_id: str):
     form = ReturnForm()
     body = {"reason": form.reason.data} if form.validate_on_submit() else None
-    return _step_form_page(report_id, form, "return", body, share_field, "team/return.html",
-                           "The report is returned to its author with your reason.", url_for("team.approvals"))
+    return _step_form_page(
+        report_id,
+        form,
+        "return",
+        body,
+        share_field,
+        "team/return.html",
+        "The report is returned to its author with your reason.",
+        url_for("team.approvals"),
+    )
 
 
 @bp.route("/reports/<report_id>/share", methods=["GET", "POST"])
@@ -641,6 +816,6 @@ def return_report(report_id: str):
 def share_report(report_id: str):
     form = ShareForm()
     body = form.body() if form.validate_on_submit() else None
-    return _step_form_page(report_id, form, "share", body, share_field, "team/share.html",
-                           "The sharing with the family is recorded.")
-
+    return _step_form_page(
+        report_id, form, "share", body, share_field, "team/share.html", "The sharing with the family is recorded."
+    )

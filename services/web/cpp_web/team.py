@@ -5,6 +5,7 @@ approvals queue (reports to countersign, resource panel requests).
 The manager's team is the one the plans service's staff directory holds for
 them (``GET /v1/staff/me``); the services decide what they may see.
 """
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -96,8 +97,14 @@ def long_plans(months: int, today: date) -> list[dict]:
         created = (plan.get("created_on") or "")[:10]
         if plan.get("status") == "ended" or not created or created > cutoff:
             continue
-        found.append({"case": case, "plan": plan, "created_on": created,
-                      "months": months_between(date.fromisoformat(created), today)})
+        found.append(
+            {
+                "case": case,
+                "plan": plan,
+                "created_on": created,
+                "months": months_between(date.fromisoformat(created), today),
+            }
+        )
     return sorted(found, key=lambda p: p["created_on"])
 
 
@@ -113,9 +120,17 @@ def team():
     soon = (today + timedelta(days=DUE_SOON_DAYS)).isoformat()
     deadlines = _pages("scheduler", "/v1/deadlines", team=team_name, status="open", due_before=soon, page_size=200)
     cases = api("plans", "/v1/cases", team="mine", page_size=100)
-    return render_template("team/team.html", team_name=team_name, groups=steps_by_worker(deadlines, today),
-                           cases=cases["items"], cases_total=cases.get("total", 0), stages=STAGES,
-                           long_plans=long_plans(months, today), months=months, soon_days=DUE_SOON_DAYS)
+    return render_template(
+        "team/team.html",
+        team_name=team_name,
+        groups=steps_by_worker(deadlines, today),
+        cases=cases["items"],
+        cases_total=cases.get("total", 0),
+        stages=STAGES,
+        long_plans=long_plans(months, today),
+        months=months,
+        soon_days=DUE_SOON_DAYS,
+    )
 
 
 KINDS = {"report_countersigning": "Report to countersign", "resource_panel": "Resource panel request"}

@@ -4,6 +4,7 @@ Every page reads the services as the signed-in person (their bearer token,
 kept in the server-side session only); the services decide what each person
 may see and do. The role only decides the navigation.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -32,17 +33,20 @@ bp = Blueprint("web", __name__)
 
 SERVICE_NAME = "Child protection plans"
 WORKERS = ("social_worker", "team_manager", "chair")
-STAGES = words.Phrases({
-    "enquiries": "{Enquiries}",
-    "conference_pending": "{Initial_conference} to be held",
-    "child_in_need": "Child in need plan",
-    "on_plan": "{Plan}",
-    "plan_ended": "Plan ended",
-})
+STAGES = words.Phrases(
+    {
+        "enquiries": "{Enquiries}",
+        "conference_pending": "{Initial_conference} to be held",
+        "child_in_need": "Child in need plan",
+        "on_plan": "{Plan}",
+        "plan_ended": "Plan ended",
+    }
+)
 SESSION_ENDED = "Your session has ended because you were inactive or your sign-in expired. Sign in again to continue."
 
 
 # --- helpers the templates use ---
+
 
 def day(value: str | None) -> str:
     """'2026-12-07' as '7 December 2026' (GOV.UK's date style)."""
@@ -107,35 +111,60 @@ def navigation() -> list[dict]:
     endpoint = request.endpoint or ""
     items = []
     if holds(*WORKERS):
-        items.append({"href": url_for("web.my_work"), "text": "My work",
-                      "active": endpoint in ("web.my_work", "web.case", "web.deadline") or endpoint.startswith("plan.")})
+        items.append(
+            {
+                "href": url_for("web.my_work"),
+                "text": "My work",
+                "active": endpoint in ("web.my_work", "web.case", "web.deadline") or endpoint.startswith("plan."),
+            }
+        )
     if holds("team_manager"):
         items.append({"href": url_for("team.team"), "text": "Team", "active": endpoint == "team.team"})
         items.append({"href": url_for("team.approvals"), "text": "Approvals", "active": endpoint == "team.approvals"})
     if holds("partner"):
-        for target, text, also in (("partner.lookup", "Lookup", ()),
-                                   ("partner.subscriptions", "Subscriptions", ("partner.subscription",
-                                    "partner.new_subscription", "partner.rotate_secret",
-                                    "partner.delete_subscription")),
-                                   ("partner.deliveries", "Deliveries", ())):
+        for target, text, also in (
+            ("partner.lookup", "Lookup", ()),
+            (
+                "partner.subscriptions",
+                "Subscriptions",
+                (
+                    "partner.subscription",
+                    "partner.new_subscription",
+                    "partner.rotate_secret",
+                    "partner.delete_subscription",
+                ),
+            ),
+            ("partner.deliveries", "Deliveries", ()),
+        ):
             items.append({"href": url_for(target), "text": text, "active": endpoint in (target, *also)})
     if holds("admin"):
         from .admin import navigation as admin_navigation
+
         items.extend(admin_navigation(endpoint))
     if holds("auditor") and not holds(*WORKERS, "admin"):  # who is signed in (My work is a worker's home)
         items.append({"href": url_for("web.home"), "text": "Home", "active": endpoint == "web.home"})
     if holds(*WORKERS, "auditor", "admin"):
-        items.append({"href": url_for("lifecycle.find_child"), "text": "Find a child",
-                      "active": endpoint in ("lifecycle.find_child", "lifecycle.register_child", "lifecycle.child")})
+        items.append(
+            {
+                "href": url_for("lifecycle.find_child"),
+                "text": "Find a child",
+                "active": endpoint in ("lifecycle.find_child", "lifecycle.register_child", "lifecycle.child"),
+            }
+        )
     items.append({"href": url_for("web.sign_out"), "text": "Sign out"})
     return items
 
 
 @bp.app_context_processor
 def page_context() -> dict:
-    return {"service_name": SERVICE_NAME, "council": authority()["name"], "navigation": navigation(),
-            "me": session.get("user"), "csp_nonce": g.get("csp_nonce"),
-            "demo_notice": demo.NOTICE if demo_seeded() else None}
+    return {
+        "service_name": SERVICE_NAME,
+        "council": authority()["name"],
+        "navigation": navigation(),
+        "me": session.get("user"),
+        "csp_nonce": g.get("csp_nonce"),
+        "demo_notice": demo.NOTICE if demo_seeded() else None,
+    }
 
 
 def demo_seeded() -> bool:
@@ -149,8 +178,13 @@ def demo_seeded() -> bool:
 
 def api(service: str, path: str, **params: Any) -> Any:
     """GET a service's resource as the signed-in person."""
-    return services().get(service, path, token=session.get("token"), request_id=g.get("request_id"),
-                          params={k: v for k, v in params.items() if v is not None} or None)
+    return services().get(
+        service,
+        path,
+        token=session.get("token"),
+        request_id=g.get("request_id"),
+        params={k: v for k, v in params.items() if v is not None} or None,
+    )
 
 
 _POOL: ThreadPoolExecutor | None = None
@@ -181,8 +215,13 @@ def api_at_once(*calls: tuple | None, keep: tuple[type[ServiceError], ...] = ())
             return None
         service, path, params = (*call, None)[:3]
         try:
-            return sent.get(service, path, token=token, request_id=request_id,
-                            params={k: v for k, v in (params or {}).items() if v is not None} or None)
+            return sent.get(
+                service,
+                path,
+                token=token,
+                request_id=request_id,
+                params={k: v for k, v in (params or {}).items() if v is not None} or None,
+            )
         except keep as exc:
             return exc
 
@@ -242,12 +281,12 @@ def signed_in(*roles: str) -> Callable:
     return wrap
 
 
-def changed_since_read(heading: str, lines: list[str], links: list[tuple[str, str, str]], *,
-                       child_name: str | None = None):
+def changed_since_read(
+    heading: str, lines: list[str], links: list[tuple[str, str, str]], *, child_name: str | None = None
+):
     """The 412 page: a change not saved because someone changed the record
     first; ``links`` are (address, link text, the words after the link)."""
-    return render_template("errors/changed.html", heading=heading, lines=lines, links=links,
-                           child_name=child_name), 412
+    return render_template("errors/changed.html", heading=heading, lines=lines, links=links, child_name=child_name), 412
 
 
 def end_session() -> None:
@@ -255,17 +294,27 @@ def end_session() -> None:
     session id is never used again (a new one is given when the session next
     holds anything)."""
     if session:
-        cast(ServerSideSessionInterface, current_app.session_interface).regenerate(session)  # deletes the stored one, takes a new id
+        cast(ServerSideSessionInterface, current_app.session_interface).regenerate(
+            session
+        )  # deletes the stored one, takes a new id
     session.clear()
 
 
 # --- sign in and out ---
 
+
 @bp.get("/")
 def home_or_sign_in():
     if "token" in session:
-        return redirect(url_for("web.my_work") if holds(*WORKERS) else url_for("partner.lookup") if holds("partner")
-                        else url_for("admin.subscriptions") if holds("admin") else url_for("web.home"))
+        return redirect(
+            url_for("web.my_work")
+            if holds(*WORKERS)
+            else url_for("partner.lookup")
+            if holds("partner")
+            else url_for("admin.subscriptions")
+            if holds("admin")
+            else url_for("web.home")
+        )
     return redirect(url_for("web.sign_in"))
 
 
@@ -282,22 +331,41 @@ def sign_in():
         if not key.exists():
             form.person.errors.append(
                 f"Signing in is not possible yet: there is no development signing key at {key.resolve()}. "
-                "Start the platform with make run, or set CPP_DATA_DIR to the folder the services use.")
+                "Start the platform with make run, or set CPP_DATA_DIR to the folder the services use."
+            )
         else:
             try:
-                token = issue_dev_token(settings, role=person.role, authority=authority()["code"], user=person.user,
-                                        name=person.name, email=person.email, team=person.team,
-                                        manager=person.manager, create_key=False)
+                token = issue_dev_token(
+                    settings,
+                    role=person.role,
+                    authority=authority()["code"],
+                    user=person.user,
+                    name=person.name,
+                    email=person.email,
+                    team=person.team,
+                    manager=person.manager,
+                    create_key=False,
+                )
             except (ConfigError, ValueError) as exc:
                 form.person.errors.append(f"Signing in is not possible: {exc}")
             else:
                 end_session()  # a new session id at sign-in: a session id known before it is worth nothing
-                session.update(token=token, last_seen=time.time(),
-                               user={"user": person.user, "name": person.name, "role": person.role,
-                                     "roles": [person.role], "role_name": person.role_name, "team": person.team})
+                session.update(
+                    token=token,
+                    last_seen=time.time(),
+                    user={
+                        "user": person.user,
+                        "name": person.name,
+                        "role": person.role,
+                        "roles": [person.role],
+                        "role_name": person.role_name,
+                        "team": person.team,
+                    },
+                )
                 return redirect(next_path or url_for("web.home_or_sign_in"))
-    return render_template("sign_in.html", form=form, people=people.PEOPLE,
-                           holdings=demo.holdings() if demo_seeded() else None), (400 if form.errors else 200)
+    return render_template(
+        "sign_in.html", form=form, people=people.PEOPLE, holdings=demo.holdings() if demo_seeded() else None
+    ), (400 if form.errors else 200)
 
 
 @bp.route("/sign-out", methods=["GET", "POST"])
@@ -320,6 +388,7 @@ def home():
 
 # --- my work ---
 
+
 def _days_between(earlier: str, later: date) -> int:
     return (later - date.fromisoformat(earlier[:10])).days
 
@@ -331,8 +400,9 @@ def is_overdue(d: dict, today: date | None = None) -> bool:
     """Overdue as of today, also before the scheduler's next tick marks it:
     open, and past its due date (a range rule's latest)."""
     last = d.get("latest_on") or d.get("due_on")
-    return d.get("status") == "overdue" or (d.get("status") in OPEN and last is not None
-                                            and last < (today or date.today()).isoformat())
+    return d.get("status") == "overdue" or (
+        d.get("status") in OPEN and last is not None and last < (today or date.today()).isoformat()
+    )
 
 
 def status_words(d: dict) -> str:
@@ -345,9 +415,10 @@ bp.add_app_template_filter(status_words, "status_words")
 @bp.get("/my-work")
 @signed_in(*WORKERS)
 def my_work():
-    cases, deadlines = api_at_once(("plans", "/v1/cases", {"worker": "me", "page_size": 100}),
-                                   ("scheduler", "/v1/deadlines", {"assignee": "me", "status": "open",
-                                                                   "page_size": 200}))
+    cases, deadlines = api_at_once(
+        ("plans", "/v1/cases", {"worker": "me", "page_size": 100}),
+        ("scheduler", "/v1/deadlines", {"assignee": "me", "status": "open", "page_size": 200}),
+    )
     today = date.today()
     week = today + timedelta(days=7)
     overdue, due_soon = [], []
@@ -360,11 +431,19 @@ def my_work():
             due_soon.append(d)
     overdue.sort(key=lambda d: (d["due_on"], d.get("name") or ""))  # most overdue first
     due_soon.sort(key=lambda d: (d["due_on"], d.get("name") or ""))
-    return render_template("my_work.html", cases=cases["items"], cases_total=cases.get("total", 0),
-                           overdue=overdue, due_soon=due_soon, stages=STAGES, today=today.isoformat())
+    return render_template(
+        "my_work.html",
+        cases=cases["items"],
+        cases_total=cases.get("total", 0),
+        overdue=overdue,
+        due_soon=due_soon,
+        stages=STAGES,
+        today=today.isoformat(),
+    )
 
 
 # --- a case ---
+
 
 def _conferences(case: dict, kind: str) -> list[dict]:
     return [c for c in case.get("conferences") or [] if c.get("kind") == kind]
@@ -395,8 +474,13 @@ def lifecycle(case: dict, plan: dict | None) -> list[dict]:
 
     steps = [step("strategy_discussion", done if case.get("strategy_discussions") else todo)]
     if outcome:
-        steps.append(step("enquiry_outcome", done, "Conference required" if outcome.get("conference_required")
-                          else "No conference needed"))
+        steps.append(
+            step(
+                "enquiry_outcome",
+                done,
+                "Conference required" if outcome.get("conference_required") else "No conference needed",
+            )
+        )
     else:
         steps.append(step("enquiry_outcome", todo if case.get("strategy_discussions") else later))
     if outcome and not outcome.get("conference_required"):
@@ -407,8 +491,11 @@ def lifecycle(case: dict, plan: dict | None) -> list[dict]:
         steps.append(step("initial_conference", "Scheduled"))
     else:
         steps.append(step("initial_conference", todo if outcome else later))
-    steps.append(step("initial_outcome", done if case.get("plan_id") or any(
-        c.get("status") == "held" for c in initial) else later))
+    steps.append(
+        step(
+            "initial_outcome", done if case.get("plan_id") or any(c.get("status") == "held" for c in initial) else later
+        )
+    )
     if plan_status in ("active", "ended"):
         steps.append(step("first_core_group", done))
     else:
@@ -442,8 +529,17 @@ def case(case_id: str):
 
     extras = case_extras(record, plan)
     steps = journey_steps(record, plan, link_steps(record, lifecycle(record, plan)), extras["cin_plans"])
-    return render_template("case.html", case=record, child=child, plan=plan, deadlines=deadlines,
-                           steps=steps, stages=STAGES, child_name=child_name(child), **extras)
+    return render_template(
+        "case.html",
+        case=record,
+        child=child,
+        plan=plan,
+        deadlines=deadlines,
+        steps=steps,
+        stages=STAGES,
+        child_name=child_name(child),
+        **extras,
+    )
 
 
 def child_name(child: dict) -> str:
@@ -452,6 +548,7 @@ def child_name(child: dict) -> str:
 
 
 # --- a deadline ---
+
 
 @bp.get("/deadlines/<deadline_id>")
 @signed_in()

@@ -7,6 +7,7 @@ ask ``term("enquiries")`` (in a template too), and the plugins in
 the plans service merges them for a plan. A key no plugin gives falls back to
 England's words.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -30,6 +31,7 @@ def terminology() -> dict[str, str]:
     conf = current_app.extensions["cpp_web"]
     if "terminology" not in conf:
         from .views import plugins  # views imports this module: the plugins are views' to load
+
         merged = plugins().merged("cpp_terminology")
         conf["terminology"] = {**DEFAULTS, **{k: v for k, v in merged.items() if isinstance(v, str) and v}}
     return conf["terminology"]

@@ -60,6 +60,7 @@ JSON mode (``application/cloudevents+json``), its ``data`` the event's
 schema, converted from marshmallow by apispec's MarshmallowPlugin into
 ``components.schemas`` (JSON Schema draft 07, as AsyncAPI schemas are).
 """
+
 from __future__ import annotations
 
 import builtins
@@ -72,8 +73,15 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from .topology import (EXCHANGE_NAME, MAIN_QUEUE_OPTIONS, SUBSCRIPTIONS, TYPE_PATTERN, main_queue_name,
-                       parked_queue_name, routes)
+from .topology import (
+    EXCHANGE_NAME,
+    MAIN_QUEUE_OPTIONS,
+    SUBSCRIPTIONS,
+    TYPE_PATTERN,
+    main_queue_name,
+    parked_queue_name,
+    routes,
+)
 
 CLASS_KEY = "x-cpp-class"
 FIELD_CLASSES = ("identifier", "status", "date", "contact", "personal_identifier", "narrative")
@@ -83,6 +91,7 @@ SUPPORTED_VERSIONS = ("3.0.0",)
 
 
 # --- fields -------------------------------------------------------------
+
 
 def _meta(cls: str, description: str) -> dict[str, str]:
     return {"description": description, CLASS_KEY: cls}
@@ -158,17 +167,21 @@ STAFF_ROLES = ("social_worker", "team_manager", "chair", "admin")
 
 
 class ChildNamed(EventData):
-    name = _narrative("the child's name as the record holds it when the event is made (the preferred name when "
-                      "recorded): it identifies the child, so narrative")
-    date_of_birth = _personal("the date of birth (or the expected one, for an unborn child)", fields.Date,
-                              allow_none=True)
-    nhs_number = _personal("the child's NHS number; null when the record has none", allow_none=True,
-                           required=False)
+    name = _narrative(
+        "the child's name as the record holds it when the event is made (the preferred name when "
+        "recorded): it identifies the child, so narrative"
+    )
+    date_of_birth = _personal(
+        "the date of birth (or the expected one, for an unborn child)", fields.Date, allow_none=True
+    )
+    nhs_number = _personal("the child's NHS number; null when the record has none", allow_none=True, required=False)
 
 
-CHILD_NAMED = ("who the child is, as the record holds it when the event is made: name, date of birth and NHS "
-               "number; null when the child is not registered with the plans service. A partner receives the "
-               "date of birth and NHS number only with personal_identifier in its scope, the name never.")
+CHILD_NAMED = (
+    "who the child is, as the record holds it when the event is made: name, date of birth and NHS "
+    "number; null when the child is not registered with the plans service. A partner receives the "
+    "date of birth and NHS number only with personal_identifier in its scope, the name never."
+)
 
 
 class AboutAChild(EventData):
@@ -188,6 +201,7 @@ STAFF_REF = "a reference to a member of staff (user id and name); null when nobo
 
 # --- plans: staff -------------------------------------------------------------
 
+
 class StaffUpdatedV1(EventData):
     """A member of staff as the directory now holds them: recorded from their
     identity token's claims the first time it reached the plans service and
@@ -197,17 +211,22 @@ class StaffUpdatedV1(EventData):
     name = _contact("their display name (the name claim); null when their tokens name nobody", allow_none=True)
     email = _contact("their email address (the email claim); null when unknown", allow_none=True)
     team = _contact("their team (the team claim); null when unknown", allow_none=True)
-    role = _status("their role (with several, the first of roles)",
-                   validate=_one_of("social_worker", "team_manager", "chair", "auditor", "admin"))
-    roles = _status("every role they hold, role first (absent from events made before people held several)",
-                    fields.List, cls_or_instance=fields.String(
-                        validate=_one_of("social_worker", "team_manager", "chair", "auditor", "admin")),
-                    required=False)
+    role = _status(
+        "their role (with several, the first of roles)",
+        validate=_one_of("social_worker", "team_manager", "chair", "auditor", "admin"),
+    )
+    roles = _status(
+        "every role they hold, role first (absent from events made before people held several)",
+        fields.List,
+        cls_or_instance=fields.String(validate=_one_of("social_worker", "team_manager", "chair", "auditor", "admin")),
+        required=False,
+    )
     manager = _identifier("their manager's user id (the manager claim); null when unknown", allow_none=True)
     phone = _contact("their direct phone number, as an admin recorded it; null when unknown", allow_none=True)
 
 
 # --- plans: cases and conferences -----------------------------------------
+
 
 class CaseOpenedV1(AboutAChild):
     case_id = _identifier(CASE_ID)
@@ -234,16 +253,18 @@ class StrategyDiscussionHeldV1(AboutAChild):
     child_id = _identifier(CHILD_ID)
     strategy_discussion_id = _identifier("the strategy discussion, within its case")
     held_on = _day("the day the strategy discussion was held")
-    initiated_enquiries = _status("whether this discussion started the enquiries (section 47 in England)",
-                                 fields.Boolean)
+    initiated_enquiries = _status(
+        "whether this discussion started the enquiries (section 47 in England)", fields.Boolean
+    )
 
 
 class EnquiryCompletedV1(AboutAChild):
     case_id = _identifier(CASE_ID)
     child_id = _identifier(CHILD_ID)
     completed_on = _day("the day the enquiries were completed")
-    conference_required = _status("true: an initial conference follows; false: the child steps down to a child "
-                                 "in need plan", fields.Boolean)
+    conference_required = _status(
+        "true: an initial conference follows; false: the child steps down to a child in need plan", fields.Boolean
+    )
 
 
 class _ConferenceBase(AboutAChild):
@@ -278,26 +299,32 @@ _REVIEW_ONLY = ("decision",)
 
 class ConferenceHeldV1(_ConferenceBase):
     held_on = _day("the day the conference was held")
-    plan_id = _identifier("initial: the plan it decided on, null when no plan; review: the plan reviewed",
-                         allow_none=True)
-    plan_required = _status("initial conferences only: whether the child needs a child protection plan",
-                           fields.Boolean, required=False)
-    first_core_group_on = _day("initial conferences only: the day set for the first core group meeting, "
-                              "null when not set or no plan", allow_none=True, required=False)
-    decision = _status("review conferences only: continue, revise or end the plan", required=False,
-                      validate=_one_of(*REVIEW_DECISIONS))
+    plan_id = _identifier(
+        "initial: the plan it decided on, null when no plan; review: the plan reviewed", allow_none=True
+    )
+    plan_required = _status(
+        "initial conferences only: whether the child needs a child protection plan", fields.Boolean, required=False
+    )
+    first_core_group_on = _day(
+        "initial conferences only: the day set for the first core group meeting, null when not set or no plan",
+        allow_none=True,
+        required=False,
+    )
+    decision = _status(
+        "review conferences only: continue, revise or end the plan", required=False, validate=_one_of(*REVIEW_DECISIONS)
+    )
 
     json_schema_extra: ClassVar[dict[str, Any]] = {
         "if": {"properties": {"kind": {"const": "initial"}}},
         "then": {"required": list(_INITIAL_ONLY), "not": {"required": list(_REVIEW_ONLY)}},
-        "else": {"required": list(_REVIEW_ONLY),
-                 "not": {"anyOf": [{"required": [name]} for name in _INITIAL_ONLY]}},
+        "else": {"required": list(_REVIEW_ONLY), "not": {"anyOf": [{"required": [name]} for name in _INITIAL_ONLY]}},
     }
 
     @validates_schema
     def _fields_of_its_kind(self, data: dict[str, Any], **kwargs: Any) -> None:
-        needed, refused = (_INITIAL_ONLY, _REVIEW_ONLY) if data.get("kind") == "initial" else (_REVIEW_ONLY,
-                                                                                              _INITIAL_ONLY)
+        needed, refused = (
+            (_INITIAL_ONLY, _REVIEW_ONLY) if data.get("kind") == "initial" else (_REVIEW_ONLY, _INITIAL_ONLY)
+        )
         errors = {name: ["Missing data for required field."] for name in needed if name not in data}
         errors.update({name: [f"Not in a {data.get('kind')} conference's event."] for name in refused if name in data})
         if errors:
@@ -306,12 +333,16 @@ class ConferenceHeldV1(_ConferenceBase):
 
 # --- plans: the plan ------------------------------------------------------
 
+
 class PlanAgreed(EventData):
-    by = _identifier("the user who agreed this version (the chair, or the social worker recording a core group "
-                    "meeting or a change)")
+    by = _identifier(
+        "the user who agreed this version (the chair, or the social worker recording a core group meeting or a change)"
+    )
     on = _day("the day this version was agreed")
-    at = _status("where it was agreed", validate=_one_of("initial_conference", "core_group_meeting",
-                                                        "review_conference", "change"))
+    at = _status(
+        "where it was agreed",
+        validate=_one_of("initial_conference", "core_group_meeting", "review_conference", "change"),
+    )
 
 
 class PlanEnded(EventData):
@@ -321,8 +352,12 @@ class PlanEnded(EventData):
 
 
 class PlanKeyWorker(EventData):
-    user = _identifier("the key worker's user id in the staff directory; null for a key worker recorded before "
-                       "key workers were staff references and not yet linked", allow_none=True, required=False)
+    user = _identifier(
+        "the key worker's user id in the staff directory; null for a key worker recorded before "
+        "key workers were staff references and not yet linked",
+        allow_none=True,
+        required=False,
+    )
     name = _contact("the key worker's name")
     role = _contact("their role (usually social worker)", allow_none=True)
     team = _contact("their team", allow_none=True)
@@ -338,24 +373,29 @@ class PlanSnapshotV1(AboutAChild):
     case_id = _identifier(CASE_ID)
     child_id = _identifier(CHILD_ID)
     status = _status("outline, active or ended", validate=_one_of(*PLAN_STATUSES))
-    plan_version = _status("the number of the agreed version in force (1, 2, ...)", fields.Integer,
-                          validate=validate.Range(min=1))
+    plan_version = _status(
+        "the number of the agreed version in force (1, 2, ...)", fields.Integer, validate=validate.Range(min=1)
+    )
     created_on = _day("the day the plan began (its initial conference)")
     activated_on = _day("the day a core group agreed the detailed plan; null while outline", allow_none=True)
     ended = _nested(PlanEnded, "how it ended; null while in force", allow_none=True)
     agreed = _nested(PlanAgreed, "who agreed the version in force, when and where")
     key_worker = _nested(PlanKeyWorker, "the key worker and how to contact them (from the content)", allow_none=True)
-    categories = _status("the categories of abuse or neglect (from the content)", fields.List,
-                         cls_or_instance=fields.String())
+    categories = _status(
+        "the categories of abuse or neglect (from the content)", fields.List, cls_or_instance=fields.String()
+    )
     content = _narrative(
         "the agreed plan itself, in the shape of the plans service's OpenAPI schema PlanContent (GET "
         "/openapi.json of the plans service, #/components/schemas/PlanContent): key worker and core group "
         "(names, roles, phone numbers), categories, concerns, needs, outcomes, actions, monitoring, contingency "
         "plan, the child's and the family's views. Free text about the child and family throughout, so narrative "
-        "as a whole.", fields.Dict)
+        "as a whole.",
+        fields.Dict,
+    )
 
 
 # --- plans: core groups, visits, escalations -------------------------------
+
 
 class CoreGroupHeldV1(AboutAChild):
     meeting_id = _identifier("the core group meeting")
@@ -366,9 +406,12 @@ class CoreGroupHeldV1(AboutAChild):
     detailed_plan_agreed = _status("whether the meeting agreed the detailed plan", fields.Boolean)
     attendees = _narrative(
         "who attended: each {name, role, agency}. Parents and relatives attend core groups, so the list is "
-        "narrative as a whole, not contact.", fields.List, cls_or_instance=fields.Dict(), required=False)
-    notes = _narrative("the meeting's notes (its minutes), as written; null when none", allow_none=True,
-                       required=False)
+        "narrative as a whole, not contact.",
+        fields.List,
+        cls_or_instance=fields.Dict(),
+        required=False,
+    )
+    notes = _narrative("the meeting's notes (its minutes), as written; null when none", allow_none=True, required=False)
 
 
 class VisitRecordedV1(AboutAChild):
@@ -394,13 +437,15 @@ class EscalationRaisedV1(AboutAChild):
     child_id = _identifier(CHILD_ID)
     route = _identifier("the route's id among the authority's escalation routes")
     name = _status("the route's name, from the authority's configuration")
-    recipient = _nested(EscalationRecipient, "who outside the council receives it; null for a route within the "
-                                            "council", allow_none=True)
+    recipient = _nested(
+        EscalationRecipient, "who outside the council receives it; null for a route within the council", allow_none=True
+    )
     raised_on = _day("the day it was raised")
     key_worker = _contact("the plan's key worker's name", allow_none=True)
 
 
 # --- plans: children and the partner lookup -------------------------------
+
 
 class ChildRegisteredV1(AboutAChild):
     child_id = _identifier("the child's new record")
@@ -420,12 +465,17 @@ class LookupPerformedV1(AboutAChild):
     child_id = _identifier("the child, when the number is known to the council; else null", allow_none=True)
     plan_id = _identifier("the plan in force, when the child is subject of one; else null", allow_none=True)
     key_worker = _contact("the plan's key worker's name, when on a plan; else null", allow_none=True)
-    subject_of_plan = _status("whether the child is subject of a child protection plan (outline or active)",
-                             fields.Boolean)
-    plan_status = _status("none (the number is unknown, or the child has had no plan), in_force, or ended",
-                          validate=_one_of("none", "in_force", "ended"), required=False)
-    key_worker_user = _identifier("the key worker's user id, when on a plan; else null", allow_none=True,
-                                  required=False)
+    subject_of_plan = _status(
+        "whether the child is subject of a child protection plan (outline or active)", fields.Boolean
+    )
+    plan_status = _status(
+        "none (the number is unknown, or the child has had no plan), in_force, or ended",
+        validate=_one_of("none", "in_force", "ended"),
+        required=False,
+    )
+    key_worker_user = _identifier(
+        "the key worker's user id, when on a plan; else null", allow_none=True, required=False
+    )
 
 
 # --- plans: access ---------------------------------------------------------
@@ -439,29 +489,54 @@ class AccessRevokedV1(EventData):
     sent to partners."""
 
     revocation_id = _identifier("the revocation")
-    user = _identifier("the user (the tokens' sub) whose every token issued before not_before is refused; null "
-                       "when one token is revoked", allow_none=True)
+    user = _identifier(
+        "the user (the tokens' sub) whose every token issued before not_before is refused; null "
+        "when one token is revoked",
+        allow_none=True,
+    )
     jti = _identifier("the one token revoked (its jti); null when a user's tokens are revoked", allow_none=True)
-    not_before = _moment("a user's revocation: the user's tokens issued (iat) before this moment are refused; null "
-                         "for one token", allow_none=True)
-    expires_at = _moment("one token's revocation: when that token expires (it is refused until then anyway); null "
-                         "for a user's", allow_none=True)
+    not_before = _moment(
+        "a user's revocation: the user's tokens issued (iat) before this moment are refused; null for one token",
+        allow_none=True,
+    )
+    expires_at = _moment(
+        "one token's revocation: when that token expires (it is refused until then anyway); null for a user's",
+        allow_none=True,
+    )
     revoked_at = _moment("when the revocation was made")
     by = _identifier("the admin who made it")
     reason = _narrative("why, as the admin wrote it")
 
-    json_schema_extra: ClassVar[dict[str, Any]] = {"oneOf": [
-        {"properties": {**{f: {"type": "string"} for f in _USER_ONLY}, **{f: {"const": None} for f in _TOKEN_ONLY}}},
-        {"properties": {**{f: {"const": None} for f in _USER_ONLY}, **{f: {"type": "string"} for f in _TOKEN_ONLY}}},
-    ]}
+    json_schema_extra: ClassVar[dict[str, Any]] = {
+        "oneOf": [
+            {
+                "properties": {
+                    **{f: {"type": "string"} for f in _USER_ONLY},
+                    **{f: {"const": None} for f in _TOKEN_ONLY},
+                }
+            },
+            {
+                "properties": {
+                    **{f: {"const": None} for f in _USER_ONLY},
+                    **{f: {"type": "string"} for f in _TOKEN_ONLY},
+                }
+            },
+        ]
+    }
 
     @validates_schema
     def _a_user_or_a_token(self, data: dict[str, Any], **kwargs: Any) -> None:
         given, empty = (_USER_ONLY, _TOKEN_ONLY) if data.get("user") is not None else (_TOKEN_ONLY, _USER_ONLY)
-        errors = {name: ["Null only when the other kind of revocation is made."] for name in given
-                  if data.get(name) is None}
-        errors.update({name: [f"Null in a revocation of {'a user' if given is _USER_ONLY else 'one token'}."]
-                       for name in empty if data.get(name) is not None})
+        errors = {
+            name: ["Null only when the other kind of revocation is made."] for name in given if data.get(name) is None
+        }
+        errors.update(
+            {
+                name: [f"Null in a revocation of {'a user' if given is _USER_ONLY else 'one token'}."]
+                for name in empty
+                if data.get(name) is not None
+            }
+        )
         if errors:
             raise ValidationError(errors)
 
@@ -470,6 +545,7 @@ class AccessRevokedV1(EventData):
 # For the platform's own services (docs keeps who may read a restricted
 # child's documents; notify tells the restriction's manager of a
 # break-glass), never for partners: none is a partner event type.
+
 
 class RestrictionManager(EventData):
     user = _identifier("the manager's user id")
@@ -483,8 +559,11 @@ RESTRICTION_ID = "the restriction (a restriction lifted and set again is a new o
 class ChildRestrictionSetV1(EventData):
     child_id = _identifier(CHILD_ID)
     restriction_id = _identifier(RESTRICTION_ID)
-    access_list = fields.List(fields.String(), required=True, metadata=_meta(
-        "identifier", "the user ids who may read and change the child's records"))
+    access_list = fields.List(
+        fields.String(),
+        required=True,
+        metadata=_meta("identifier", "the user ids who may read and change the child's records"),
+    )
     manager = _nested(RestrictionManager, "who is told of every break-glass")
     set_by = _identifier("the user who set or changed the restriction (a team manager or an admin)")
     set_at = _moment("when it was set or changed")
@@ -512,11 +591,13 @@ class AccessBreakGlassV1(AboutAChild):
 
 # --- scheduler: deadlines ---------------------------------------------------
 
+
 class DeadlineMet(EventData):
     on = _day("the day the step was done (from the event that met it)")
     late = _status("whether it was done after the latest day", fields.Boolean)
-    working_days_late = _status("working days after the latest day; 0 when on time", fields.Integer,
-                               validate=validate.Range(min=0))
+    working_days_late = _status(
+        "working days after the latest day; 0 when on time", fields.Integer, validate=validate.Range(min=0)
+    )
     event_id = _identifier("the event that met it")
     type = _status("that event's type")
     time = _moment("that event's time", allow_none=True)
@@ -538,29 +619,43 @@ class DeadlineV1(AboutAChild):
     child_id = _identifier(CHILD_ID, allow_none=True)
     rule_id = _identifier("the timescale rule (from the deployment's plugins) that made it")
     kind = _status("what is due (first_core_group, review_conference...), from the rule")
-    name = _status("the rule's name, with the occurrence for a recurring step ('Core group meeting (every 6 to "
-                  "9 weeks, #2)')")
+    name = _status(
+        "the rule's name, with the occurrence for a recurring step ('Core group meeting (every 6 to 9 weeks, #2)')"
+    )
     owner = _status("the role that must act", validate=_one_of(*STAFF_ROLES))
-    assignee = _nested(StaffRef, "the person who must act: the case's holder of the owner's role (its key worker "
-                       "or social worker, team manager, the conference's chair); null when nobody holds it yet",
-                       allow_none=True, required=False)
+    assignee = _nested(
+        StaffRef,
+        "the person who must act: the case's holder of the owner's role (its key worker "
+        "or social worker, team manager, the conference's chair); null when nobody holds it yet",
+        allow_none=True,
+        required=False,
+    )
     team = _contact("the team that holds the case; null when not known", allow_none=True, required=False)
     status = _status("the deadline's state after the change", validate=_one_of(*DEADLINE_STATUSES))
-    due_on = _day("the day it is due; null while the source sets no timescale and no one has given a date",
-                 allow_none=True)
-    latest_on = _day("the last day it is on time (after due_on for a range, such as every 6 to 9 weeks); "
-                    "null with due_on", allow_none=True)
+    due_on = _day(
+        "the day it is due; null while the source sets no timescale and no one has given a date", allow_none=True
+    )
+    latest_on = _day(
+        "the last day it is on time (after due_on for a range, such as every 6 to 9 weeks); null with due_on",
+        allow_none=True,
+    )
     needs_date = _status("true while it has no date: a manager must give one", fields.Boolean)
-    source = _narrative("the rule's cited source (statutory guidance or the council's own page), free text from "
-                       "the deployment's configuration, never about the child")
+    source = _narrative(
+        "the rule's cited source (statutory guidance or the council's own page), free text from "
+        "the deployment's configuration, never about the child"
+    )
     met = _nested(DeadlineMet, "when and by what it was met; null unless met", allow_none=True)
-    closed_by = _nested(DeadlineClosed, "why it no longer applies: when, and the event that cancelled or "
-                        "superseded it; null unless cancelled or superseded", allow_none=True)
-    superseded_by = _identifier("the deadline that replaced it (recalculated); null unless superseded",
-                                allow_none=True)
+    closed_by = _nested(
+        DeadlineClosed,
+        "why it no longer applies: when, and the event that cancelled or "
+        "superseded it; null unless cancelled or superseded",
+        allow_none=True,
+    )
+    superseded_by = _identifier("the deadline that replaced it (recalculated); null unless superseded", allow_none=True)
 
 
 # --- every service ---------------------------------------------------------
+
 
 class AuditCheckpointedV1(EventData):
     """A signed checkpoint of the head of a service's hash-chained audit log
@@ -571,8 +666,11 @@ class AuditCheckpointedV1(EventData):
     service = _identifier("the service whose audit log this is")
     authority = _identifier("the authority whose deployment the service serves")
     log = _identifier("the name of the log (audit)")
-    seq = _status("the number of entries in the log when the checkpoint was taken (the head's seq)",
-                  fields.Integer, validate=validate.Range(min=0))
+    seq = _status(
+        "the number of entries in the log when the checkpoint was taken (the head's seq)",
+        fields.Integer,
+        validate=validate.Range(min=0),
+    )
     hash = _identifier("the head entry's hash (SHA-256, hex); 64 zeros for an empty log")
     at = _moment("when the checkpoint was taken (UTC)")
     previous = _identifier("the digest of the service's checkpoint before this one (64 zeros for the first)")
@@ -611,6 +709,8 @@ class EventType:
 
 
 CASE = ("the case's id", ("case_id",))
+
+
 class ReportStepV1(AboutAChild):
     """A step of a report to conference (drafted, submitted, countersigned,
     returned, shared with the family, sent to the chair)."""
@@ -625,17 +725,22 @@ class ReportStepV1(AboutAChild):
     by = _identifier("the user who did it")
     reason = _narrative("why it was returned (report.returned only)", required=False)
     child_included = _status("whether the child saw it too (report.shared only)", fields.Boolean, required=False)
-    ways = _status("how it was shared: in_person, post, email (report.shared only)", fields.List,
-                   cls_or_instance=fields.String(), required=False)
-    interpreter_used = _status("whether an interpreter was used (report.shared only)", fields.Boolean,
-                               required=False)
+    ways = _status(
+        "how it was shared: in_person, post, email (report.shared only)",
+        fields.List,
+        cls_or_instance=fields.String(),
+        required=False,
+    )
+    interpreter_used = _status("whether an interpreter was used (report.shared only)", fields.Boolean, required=False)
     report = _narrative(
         "report.countersigned only: the report as countersigned (a countersigned report no longer changes, so "
         "it is also the version shared with the family): report_version, author, content (findings, the days "
         "the child was seen and whether alone, the child's and the family's views), plan (the draft or updated "
         "plan, in the shape of the plans service's PlanContent schema; null when none) and steps (each step "
-        "with who and when). Written about the child and family, so narrative as a whole.", fields.Dict,
-        required=False)
+        "with who and when). Written about the child and family, so narrative as a whole.",
+        fields.Dict,
+        required=False,
+    )
 
 
 class ResourcePanelRequestedV1(AboutAChild):
@@ -696,94 +801,257 @@ STAFF = ("the member of staff's user id", ("user",))
 ACCESS = ("the user whose tokens are revoked, or the revoked token's jti", ("user", "jti"))
 
 
-def _entries(producer: str, rows: list[tuple[str, str, type[EventData], tuple[str, tuple[str, ...]]]]
-             ) -> list[EventType]:
-    return [EventType(t, producer, summary, subject, schema, subject_fields)
-            for t, summary, schema, (subject, subject_fields) in rows]
+def _entries(
+    producer: str, rows: list[tuple[str, str, type[EventData], tuple[str, tuple[str, ...]]]]
+) -> list[EventType]:
+    return [
+        EventType(t, producer, summary, subject, schema, subject_fields)
+        for t, summary, schema, (subject, subject_fields) in rows
+    ]
 
 
-CATALOGUE: dict[str, EventType] = {e.type: e for e in [
-    *_entries("plans", [
-        ("case.opened.v1", "A case (a child protection episode) was opened for a child.", CaseOpenedV1, CASE),
-        ("case.allocated.v1", "A case's social worker, team manager or team changed.", CaseAllocatedV1, CASE),
-        ("staff.updated.v1", "A member of staff was added to the staff directory, or their details changed.",
-         StaffUpdatedV1, STAFF),
-        ("strategy_discussion.held.v1", "A strategy discussion was recorded.", StrategyDiscussionHeldV1, CASE),
-        ("enquiry.completed.v1", "The enquiries' outcome: an initial conference, or step-down.",
-         EnquiryCompletedV1, CASE),
-        ("conference.scheduled.v1", "An initial or review conference was scheduled.", ConferenceScheduledV1, CASE),
-        ("conference.rescheduled.v1", "A scheduled conference moved to another day.", ConferenceRescheduledV1,
-         CASE),
-        ("conference.cancelled.v1", "A scheduled conference was cancelled.", ConferenceCancelledV1, CASE),
-        ("conference.held.v1", "A conference was held: initial (plan or not) or review (continue, revise or end).",
-         ConferenceHeldV1, CASE),
-        ("plan.created.v1", "An initial conference made an outline plan.", PlanSnapshotV1, PLAN),
-        ("plan.activated.v1", "A core group agreed the detailed plan: the plan is active.", PlanSnapshotV1, PLAN),
-        ("plan.version_agreed.v1", "A new version of the plan was agreed (core group, review conference or change).",
-         PlanSnapshotV1, PLAN),
-        ("plan.reviewed.v1", "A review conference continued the plan unchanged.", PlanSnapshotV1, PLAN),
-        ("plan.ended.v1", "A review conference ended the plan (step-down to a child in need plan).",
-         PlanSnapshotV1, PLAN),
-        ("plan.key_worker_linked.v1", "A plan's key worker, recorded by name before key workers were staff, was "
-         "linked to the staff directory (not a new version).", PlanSnapshotV1, PLAN),
-        ("core_group.held.v1", "A core group meeting was recorded.", CoreGroupHeldV1, PLAN),
-        ("visit.recorded.v1", "A visit to the child was recorded.", VisitRecordedV1, PLAN),
-        ("escalation.raised.v1", "A plan that is not working was escalated by one of the authority's routes.",
-         EscalationRaisedV1, PLAN),
-        ("child.registered.v1", "A child's record was created.", ChildRegisteredV1, CHILD),
-        ("child.updated.v1", "A child's record was changed.", ChildUpdatedV1, CHILD),
-        ("lookup.performed.v1", "A partner asked whether a child is subject of a plan.", LookupPerformedV1, LOOKUP),
-        ("child.restriction_set.v1", "A child's record was restricted to an access list, or its restriction changed.",
-         ChildRestrictionSetV1, CHILD),
-        ("child.restriction_lifted.v1", "A child's record is no longer restricted.", ChildRestrictionLiftedV1, CHILD),
-        ("access.break_glass.v1", "Someone not on a restricted record's access list broke glass to reach it, with "
-         "their reason.", AccessBreakGlassV1, CHILD),
-        ("report.drafted.v1", "A report to conference was drafted (with the draft or updated plan).", ReportStepV1,
-         CASE),
-        ("report.submitted.v1", "A report was passed to a team manager for countersigning.", ReportStepV1, CASE),
-        ("report.countersigned.v1", "A team manager countersigned a report.", ReportStepV1, CASE),
-        ("report.returned.v1", "A team manager returned a report to its author for changes.", ReportStepV1, CASE),
-        ("report.shared.v1", "A report was shared with the parents (and the child where appropriate).",
-         ReportStepV1, CASE),
-        ("report.sent_to_chair.v1", "A report was sent to the conference chair.", ReportStepV1, CASE),
-        ("resource_panel.requested.v1", "A plan was taken to the resource panel for approval.",
-         ResourcePanelRequestedV1, PLAN),
-        ("resource_panel.decided.v1", "The resource panel decided (approved, declined or deferred).",
-         ResourcePanelDecidedV1, PLAN),
-        ("child_in_need_plan.created.v1", "A child in need plan followed a step-down.", ChildInNeedPlanCreatedV1,
-         CASE),
-        ("access.revoked.v1", "An admin revoked a user's tokens, or one token: every service refuses them.",
-         AccessRevokedV1, ACCESS),
-    ]),
-    *_entries("scheduler", [
-        ("deadline.scheduled.v1", "A deadline was opened, or given a date by a manager.", DeadlineV1, CASE),
-        ("deadline.approaching.v1", "A deadline reached its reminder day.", DeadlineV1, CASE),
-        ("deadline.overdue.v1", "A deadline passed its latest day undone.", DeadlineV1, CASE),
-        ("deadline.met.v1", "The step a deadline was waiting for was done (on time or late).", DeadlineV1, CASE),
-        ("deadline.cancelled.v1", "A deadline no longer applies (the plan ended, the conference was cancelled...).",
-         DeadlineV1, CASE),
-        ("deadline.superseded.v1", "A deadline was replaced by a recalculated one (a second trigger brought it "
-         "earlier, or its conference moved).", DeadlineV1, CASE),
-    ]),
-    *_entries("notify", [
-        ("escalation.delivered.v1", "An escalation reached the recipient outside the council its route names "
-         "(e.g. the referral to the Children's Convenor).", EscalationDeliveredV1, PLAN),
-        ("subscription.created.v1", "A partner subscription was created.", SubscriptionV1, SUBSCRIPTION),
-        ("subscription.paused.v1", "A subscription was paused: its deliveries wait.", SubscriptionV1, SUBSCRIPTION),
-        ("subscription.resumed.v1", "A paused or disabled subscription was resumed.", SubscriptionV1, SUBSCRIPTION),
-        ("subscription.removed.v1", "A subscription was removed (its log stays).", SubscriptionV1, SUBSCRIPTION),
-        ("subscription.disabled.v1", "A subscription was disabled: its receiver failed for days, or answered 410.",
-         SubscriptionV1, SUBSCRIPTION),
-        ("subscription.secret_rotated.v1", "A subscription's signing secret was rotated.", SubscriptionV1,
-         SUBSCRIPTION),
-        ("subscription.scope_changed.v1", "An admin changed which fields a subscription receives.", SubscriptionV1,
-         SUBSCRIPTION),
-    ]),
-    *_entries(EVERY_SERVICE, [
-        ("audit.checkpointed.v1", "A service signed a checkpoint of its audit log's head (the other services "
-         "keep it).", AuditCheckpointedV1, SERVICE),
-    ]),
-]}
+CATALOGUE: dict[str, EventType] = {
+    e.type: e
+    for e in [
+        *_entries(
+            "plans",
+            [
+                ("case.opened.v1", "A case (a child protection episode) was opened for a child.", CaseOpenedV1, CASE),
+                ("case.allocated.v1", "A case's social worker, team manager or team changed.", CaseAllocatedV1, CASE),
+                (
+                    "staff.updated.v1",
+                    "A member of staff was added to the staff directory, or their details changed.",
+                    StaffUpdatedV1,
+                    STAFF,
+                ),
+                ("strategy_discussion.held.v1", "A strategy discussion was recorded.", StrategyDiscussionHeldV1, CASE),
+                (
+                    "enquiry.completed.v1",
+                    "The enquiries' outcome: an initial conference, or step-down.",
+                    EnquiryCompletedV1,
+                    CASE,
+                ),
+                (
+                    "conference.scheduled.v1",
+                    "An initial or review conference was scheduled.",
+                    ConferenceScheduledV1,
+                    CASE,
+                ),
+                (
+                    "conference.rescheduled.v1",
+                    "A scheduled conference moved to another day.",
+                    ConferenceRescheduledV1,
+                    CASE,
+                ),
+                ("conference.cancelled.v1", "A scheduled conference was cancelled.", ConferenceCancelledV1, CASE),
+                (
+                    "conference.held.v1",
+                    "A conference was held: initial (plan or not) or review (continue, revise or end).",
+                    ConferenceHeldV1,
+                    CASE,
+                ),
+                ("plan.created.v1", "An initial conference made an outline plan.", PlanSnapshotV1, PLAN),
+                (
+                    "plan.activated.v1",
+                    "A core group agreed the detailed plan: the plan is active.",
+                    PlanSnapshotV1,
+                    PLAN,
+                ),
+                (
+                    "plan.version_agreed.v1",
+                    "A new version of the plan was agreed (core group, review conference or change).",
+                    PlanSnapshotV1,
+                    PLAN,
+                ),
+                ("plan.reviewed.v1", "A review conference continued the plan unchanged.", PlanSnapshotV1, PLAN),
+                (
+                    "plan.ended.v1",
+                    "A review conference ended the plan (step-down to a child in need plan).",
+                    PlanSnapshotV1,
+                    PLAN,
+                ),
+                (
+                    "plan.key_worker_linked.v1",
+                    "A plan's key worker, recorded by name before key workers were staff, was "
+                    "linked to the staff directory (not a new version).",
+                    PlanSnapshotV1,
+                    PLAN,
+                ),
+                ("core_group.held.v1", "A core group meeting was recorded.", CoreGroupHeldV1, PLAN),
+                ("visit.recorded.v1", "A visit to the child was recorded.", VisitRecordedV1, PLAN),
+                (
+                    "escalation.raised.v1",
+                    "A plan that is not working was escalated by one of the authority's routes.",
+                    EscalationRaisedV1,
+                    PLAN,
+                ),
+                ("child.registered.v1", "A child's record was created.", ChildRegisteredV1, CHILD),
+                ("child.updated.v1", "A child's record was changed.", ChildUpdatedV1, CHILD),
+                (
+                    "lookup.performed.v1",
+                    "A partner asked whether a child is subject of a plan.",
+                    LookupPerformedV1,
+                    LOOKUP,
+                ),
+                (
+                    "child.restriction_set.v1",
+                    "A child's record was restricted to an access list, or its restriction changed.",
+                    ChildRestrictionSetV1,
+                    CHILD,
+                ),
+                (
+                    "child.restriction_lifted.v1",
+                    "A child's record is no longer restricted.",
+                    ChildRestrictionLiftedV1,
+                    CHILD,
+                ),
+                (
+                    "access.break_glass.v1",
+                    "Someone not on a restricted record's access list broke glass to reach it, with their reason.",
+                    AccessBreakGlassV1,
+                    CHILD,
+                ),
+                (
+                    "report.drafted.v1",
+                    "A report to conference was drafted (with the draft or updated plan).",
+                    ReportStepV1,
+                    CASE,
+                ),
+                (
+                    "report.submitted.v1",
+                    "A report was passed to a team manager for countersigning.",
+                    ReportStepV1,
+                    CASE,
+                ),
+                ("report.countersigned.v1", "A team manager countersigned a report.", ReportStepV1, CASE),
+                (
+                    "report.returned.v1",
+                    "A team manager returned a report to its author for changes.",
+                    ReportStepV1,
+                    CASE,
+                ),
+                (
+                    "report.shared.v1",
+                    "A report was shared with the parents (and the child where appropriate).",
+                    ReportStepV1,
+                    CASE,
+                ),
+                ("report.sent_to_chair.v1", "A report was sent to the conference chair.", ReportStepV1, CASE),
+                (
+                    "resource_panel.requested.v1",
+                    "A plan was taken to the resource panel for approval.",
+                    ResourcePanelRequestedV1,
+                    PLAN,
+                ),
+                (
+                    "resource_panel.decided.v1",
+                    "The resource panel decided (approved, declined or deferred).",
+                    ResourcePanelDecidedV1,
+                    PLAN,
+                ),
+                (
+                    "child_in_need_plan.created.v1",
+                    "A child in need plan followed a step-down.",
+                    ChildInNeedPlanCreatedV1,
+                    CASE,
+                ),
+                (
+                    "access.revoked.v1",
+                    "An admin revoked a user's tokens, or one token: every service refuses them.",
+                    AccessRevokedV1,
+                    ACCESS,
+                ),
+            ],
+        ),
+        *_entries(
+            "scheduler",
+            [
+                ("deadline.scheduled.v1", "A deadline was opened, or given a date by a manager.", DeadlineV1, CASE),
+                ("deadline.approaching.v1", "A deadline reached its reminder day.", DeadlineV1, CASE),
+                ("deadline.overdue.v1", "A deadline passed its latest day undone.", DeadlineV1, CASE),
+                (
+                    "deadline.met.v1",
+                    "The step a deadline was waiting for was done (on time or late).",
+                    DeadlineV1,
+                    CASE,
+                ),
+                (
+                    "deadline.cancelled.v1",
+                    "A deadline no longer applies (the plan ended, the conference was cancelled...).",
+                    DeadlineV1,
+                    CASE,
+                ),
+                (
+                    "deadline.superseded.v1",
+                    "A deadline was replaced by a recalculated one (a second trigger brought it "
+                    "earlier, or its conference moved).",
+                    DeadlineV1,
+                    CASE,
+                ),
+            ],
+        ),
+        *_entries(
+            "notify",
+            [
+                (
+                    "escalation.delivered.v1",
+                    "An escalation reached the recipient outside the council its route names "
+                    "(e.g. the referral to the Children's Convenor).",
+                    EscalationDeliveredV1,
+                    PLAN,
+                ),
+                ("subscription.created.v1", "A partner subscription was created.", SubscriptionV1, SUBSCRIPTION),
+                (
+                    "subscription.paused.v1",
+                    "A subscription was paused: its deliveries wait.",
+                    SubscriptionV1,
+                    SUBSCRIPTION,
+                ),
+                (
+                    "subscription.resumed.v1",
+                    "A paused or disabled subscription was resumed.",
+                    SubscriptionV1,
+                    SUBSCRIPTION,
+                ),
+                (
+                    "subscription.removed.v1",
+                    "A subscription was removed (its log stays).",
+                    SubscriptionV1,
+                    SUBSCRIPTION,
+                ),
+                (
+                    "subscription.disabled.v1",
+                    "A subscription was disabled: its receiver failed for days, or answered 410.",
+                    SubscriptionV1,
+                    SUBSCRIPTION,
+                ),
+                (
+                    "subscription.secret_rotated.v1",
+                    "A subscription's signing secret was rotated.",
+                    SubscriptionV1,
+                    SUBSCRIPTION,
+                ),
+                (
+                    "subscription.scope_changed.v1",
+                    "An admin changed which fields a subscription receives.",
+                    SubscriptionV1,
+                    SUBSCRIPTION,
+                ),
+            ],
+        ),
+        *_entries(
+            EVERY_SERVICE,
+            [
+                (
+                    "audit.checkpointed.v1",
+                    "A service signed a checkpoint of its audit log's head (the other services keep it).",
+                    AuditCheckpointedV1,
+                    SERVICE,
+                ),
+            ],
+        ),
+    ]
+}
 
 
 class UnknownEventType(KeyError):
@@ -822,22 +1090,26 @@ def _classes(schema: Schema, prefix: str) -> dict[str, str]:
 
 # --- checking an event ---------------------------------------------------------
 
+
 @lru_cache(maxsize=1)
 def _envelope_schemas() -> dict[str, type[Schema]]:
     schemas = {}
     for entry in CATALOGUE.values():
-        schemas[entry.type] = Schema.from_dict({
-            "specversion": fields.String(required=True, validate=validate.Equal("1.0")),
-            "id": fields.String(required=True, validate=validate.Length(min=1)),
-            "source": fields.String(required=True, validate=validate.OneOf(entry.sources)),
-            "type": fields.String(required=True, validate=validate.Equal(entry.type)),
-            "subject": fields.String(required=True, validate=validate.Length(min=1)),
-            "time": fields.DateTime(required=True),
-            "datacontenttype": fields.String(required=True, validate=validate.Equal("application/json")),
-            "authority": fields.String(required=True, validate=validate.Length(min=1)),
-            "correlationid": fields.String(validate=validate.Length(min=1)),
-            "data": fields.Nested(entry.schema, required=True),
-        }, name=f"{entry.schema.__name__}Envelope")
+        schemas[entry.type] = Schema.from_dict(
+            {
+                "specversion": fields.String(required=True, validate=validate.Equal("1.0")),
+                "id": fields.String(required=True, validate=validate.Length(min=1)),
+                "source": fields.String(required=True, validate=validate.OneOf(entry.sources)),
+                "type": fields.String(required=True, validate=validate.Equal(entry.type)),
+                "subject": fields.String(required=True, validate=validate.Length(min=1)),
+                "time": fields.DateTime(required=True),
+                "datacontenttype": fields.String(required=True, validate=validate.Equal("application/json")),
+                "authority": fields.String(required=True, validate=validate.Length(min=1)),
+                "correlationid": fields.String(validate=validate.Length(min=1)),
+                "data": fields.Nested(entry.schema, required=True),
+            },
+            name=f"{entry.schema.__name__}Envelope",
+        )
     return schemas
 
 
@@ -851,11 +1123,13 @@ def validate_event(event: dict[str, Any]) -> None:
     data = event["data"]
     expected = next((data[f] for f in entry.subject_fields if data[f] is not None), None)
     if event["subject"] != expected:
-        raise ValidationError({"subject": [f"is {event['subject']!r}; a {entry.type} event's subject is "
-                                           f"{entry.subject} ({expected!r})"]})
+        raise ValidationError(
+            {"subject": [f"is {event['subject']!r}; a {entry.type} event's subject is {entry.subject} ({expected!r})"]}
+        )
 
 
 # --- the AsyncAPI document ----------------------------------------------------
+
 
 def _schema_name(schema: Any) -> str:
     cls = schema if isinstance(schema, type) else type(schema)
@@ -869,6 +1143,7 @@ def _title(event_type: str) -> str:
 
 def _envelope(entry: EventType) -> dict[str, Any]:
     """The JSON Schema of the CloudEvent carrying one event type."""
+
     def attr(cls: str, description: str, **schema: Any) -> dict[str, Any]:
         return {**schema, "description": description, CLASS_KEY: cls}
 
@@ -878,23 +1153,39 @@ def _envelope(entry: EventType) -> dict[str, Any]:
         "type": "object",
         "properties": {
             "specversion": attr("status", "the CloudEvents version", type="string", const="1.0"),
-            "id": attr("identifier", "the event's unique id: a consumer that sees it again ignores it",
-                       type="string", minLength=1),
-            "source": attr("identifier", "the producing service", type="string",
-                           **({"const": entry.sources[0]} if len(entry.sources) == 1 else {"enum": list(entry.sources)})),
+            "id": attr(
+                "identifier",
+                "the event's unique id: a consumer that sees it again ignores it",
+                type="string",
+                minLength=1,
+            ),
+            "source": attr(
+                "identifier",
+                "the producing service",
+                type="string",
+                **({"const": entry.sources[0]} if len(entry.sources) == 1 else {"enum": list(entry.sources)}),
+            ),
             "type": attr("status", "the event type, also the AMQP routing key", type="string", const=entry.type),
             "subject": attr("identifier", entry.subject, type="string", minLength=1),
             "time": attr("date", "when the event happened (UTC)", type="string", format="date-time"),
             "datacontenttype": attr("status", "the data's media type", type="string", const="application/json"),
-            "authority": attr("identifier", "the code of the authority (the council) whose deployment published "
-                              "it", type="string", minLength=1),
-            "correlationid": attr("identifier", "the id of the HTTP request that caused the event, to follow it "
-                                  "across services in the logs; absent when no request caused it (the scheduler's "
-                                  "tick)", type="string", minLength=1),
+            "authority": attr(
+                "identifier",
+                "the code of the authority (the council) whose deployment published it",
+                type="string",
+                minLength=1,
+            ),
+            "correlationid": attr(
+                "identifier",
+                "the id of the HTTP request that caused the event, to follow it "
+                "across services in the logs; absent when no request caused it (the scheduler's "
+                "tick)",
+                type="string",
+                minLength=1,
+            ),
             "data": {"$ref": f"#/components/schemas/{_schema_name(entry.schema)}"},
         },
-        "required": ["specversion", "id", "source", "type", "subject", "time", "datacontenttype", "authority",
-                     "data"],
+        "required": ["specversion", "id", "source", "type", "subject", "time", "datacontenttype", "authority", "data"],
         "additionalProperties": False,
     }
 
@@ -940,15 +1231,23 @@ def _queue_channel(service: str, vhost: str) -> dict[str, Any]:
         "address": name,
         "title": f"The {service} service's queue",
         "description": f"The {service} service consumes from the durable queue {name}, bound to the topic "
-                       f"exchange {EXCHANGE_NAME} by the routing-key patterns {patterns}. A message whose handling "
-                       f"fails comes back to it through {service}.retry.<N>ms, and one that keeps failing waits in "
-                       f"{parked_queue_name(service)}.",
+        f"exchange {EXCHANGE_NAME} by the routing-key patterns {patterns}. A message whose handling "
+        f"fails comes back to it through {service}.retry.<N>ms, and one that keeps failing waits in "
+        f"{parked_queue_name(service)}.",
         "messages": {t: {"$ref": f"#/components/messages/{t}"} for t in received},
-        "bindings": {"amqp": {"is": "queue", "queue": {"name": name, "durable": MAIN_QUEUE_OPTIONS["durable"],
-                                                       "exclusive": MAIN_QUEUE_OPTIONS["exclusive"],
-                                                       "autoDelete": MAIN_QUEUE_OPTIONS["auto_delete"],
-                                                       "vhost": vhost},
-                              "bindingVersion": AMQP_BINDING_VERSION}},
+        "bindings": {
+            "amqp": {
+                "is": "queue",
+                "queue": {
+                    "name": name,
+                    "durable": MAIN_QUEUE_OPTIONS["durable"],
+                    "exclusive": MAIN_QUEUE_OPTIONS["exclusive"],
+                    "autoDelete": MAIN_QUEUE_OPTIONS["auto_delete"],
+                    "vhost": vhost,
+                },
+                "bindingVersion": AMQP_BINDING_VERSION,
+            }
+        },
     }
 
 
@@ -978,11 +1277,13 @@ def _document(version: str, vhost: str) -> dict[str, Any]:
             "title": _title(key),
             "summary": entry.summary,
             "description": f"Published by {_published_by(entry)}. Subject: {entry.subject}. Consumed "
-                           f"within the platform by: {', '.join(consumers_) or 'none'}.",
+            f"within the platform by: {', '.join(consumers_) or 'none'}.",
             "contentType": ENVELOPE_CONTENT_TYPE,
             "payload": _envelope(entry),
-            "correlationId": {"description": "the HTTP request that caused the event",
-                              "location": "$message.payload#/correlationid"},
+            "correlationId": {
+                "description": "the HTTP request that caused the event",
+                "location": "$message.payload#/correlationid",
+            },
             "bindings": {"amqp": {"messageType": key, "bindingVersion": AMQP_BINDING_VERSION}},
             "x-cpp-producer": entry.producer,
             "x-cpp-subject": entry.subject,

@@ -4,6 +4,7 @@ the hook and the item, and a plugin's own tests meet it without any service. The
 module (``cpp_shared.contracts.timescales``); the hooks called with arguments (``cpp_validate_plan``, ``cpp_identity``,
 ``cpp_notification_recipients``, ``cpp_document_phrases``) are checked where they are called.
 """
+
 from __future__ import annotations
 
 import re
@@ -51,6 +52,7 @@ def _authority(a: _Answer, answer: Any) -> None:
 
 def _listed(fields: dict[str, Callable[[Any], bool]], optional: dict[str, Callable[[Any], bool]] | None = None):
     """A check of a list hook's items: each a dict with an ``id`` and these fields."""
+
     def check(a: _Answer, answer: Any) -> None:
         if not isinstance(answer, list):
             raise a.fail(f"must be a list, not {type(answer).__name__}")
@@ -65,6 +67,7 @@ def _listed(fields: dict[str, Callable[[Any], bool]], optional: dict[str, Callab
             for name, good in (optional or {}).items():
                 if item.get(name) is not None and not good(item[name]):
                     raise a.fail(f"field {name!r} is wrong: {item[name]!r}", item)
+
     return check
 
 
@@ -79,8 +82,9 @@ def _branding(a: _Answer, answer: Any) -> None:
     unknown = set(answer) - BRANDING_KEYS
     if unknown:
         raise a.fail(f"unknown keys {sorted(unknown)}; branding has {sorted(BRANDING_KEYS)}")
-    if answer.get("accent_colour") is not None and not (isinstance(answer["accent_colour"], str)
-                                                        and COLOUR.fullmatch(answer["accent_colour"])):
+    if answer.get("accent_colour") is not None and not (
+        isinstance(answer["accent_colour"], str) and COLOUR.fullmatch(answer["accent_colour"])
+    ):
         raise a.fail(f"accent_colour must be #rrggbb, not {answer['accent_colour']!r}")
     block = answer.get("contact_block")
     if block is not None and (not isinstance(block, dict) or not _text(block.get("title"))):
@@ -102,8 +106,10 @@ CHECKS: dict[str, Callable[[_Answer, Any], None]] = {
     "cpp_builds_on": _names,
     "cpp_authority": _authority,
     "cpp_extra_closure_days": _closure_days,
-    "cpp_escalation_routes": _listed({"name": _text, "description": _text, "source": _text},
-                                     {"recipient": lambda r: isinstance(r, dict) and _text(r.get("name"))}),
+    "cpp_escalation_routes": _listed(
+        {"name": _text, "description": _text, "source": _text},
+        {"recipient": lambda r: isinstance(r, dict) and _text(r.get("name"))},
+    ),
     "cpp_terminology": _words,
     "cpp_identifier_schemes": _listed({"name": _text, "validate": callable, "source": _text}),
     "cpp_notification_channels": _listed({"name": _text, "send": callable}),

@@ -19,6 +19,7 @@ re-exports this module). An answer that cannot be used is a ``PluginError``
 as the plugins load (``cpp_shared.contracts.hook_answers`` and
 ``cpp_shared.contracts.timescales``).
 """
+
 from __future__ import annotations
 
 from typing import Any

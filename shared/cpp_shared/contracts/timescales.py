@@ -7,6 +7,7 @@ into ``Rule`` objects, refusing any rule that could not be applied, with the plu
 plugin may drop an earlier rule with ``{"id": ..., "disabled": True}``, or change some of its fields with
 ``"extends": True``. The scheduler adds the words (``cpp_scheduler.domain.rules``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -19,8 +20,24 @@ UNITS = ("working_days", "calendar_days", "weeks", "months")
 DIRECTIONS = ("after", "before")
 ROLES = ("social_worker", "team_manager", "chair", "admin")
 KNOWN_KEYS = {
-    "id", "name", "trigger", "when", "anchor", "key", "offset", "deadline", "owner", "met_by", "met_when",
-    "met_on", "cancelled_by", "recurrence", "reminder_days", "source", "plugin", "disabled",
+    "id",
+    "name",
+    "trigger",
+    "when",
+    "anchor",
+    "key",
+    "offset",
+    "deadline",
+    "owner",
+    "met_by",
+    "met_when",
+    "met_on",
+    "cancelled_by",
+    "recurrence",
+    "reminder_days",
+    "source",
+    "plugin",
+    "disabled",
 }
 
 
@@ -98,16 +115,20 @@ class Rule:
             "when": self.when,
             "anchor": self.anchor,
             "key": self.key,
-            "offset": None if self.offset is None else {
-                "amount": self.offset.amount, "unit": self.offset.unit, "direction": self.offset.direction},
+            "offset": None
+            if self.offset is None
+            else {"amount": self.offset.amount, "unit": self.offset.unit, "direction": self.offset.direction},
             "owner": self.owner,
             "met_by": list(self.met_by),
             "met_when": self.met_when,
             "met_on": self.met_on,
             "cancelled_by": [{"event": c.event, "when": c.when} for c in self.cancelled_by],
-            "recurrence": None if self.recurrence is None else {
+            "recurrence": None
+            if self.recurrence is None
+            else {
                 "every": {"min": self.recurrence.min, "max": self.recurrence.max, "unit": self.recurrence.unit},
-                "description": self.recurrence.describe()},
+                "description": self.recurrence.describe(),
+            },
             "reminder_days": self.reminder_days,
             "source": self.source,
             "plugin": self.plugin,
@@ -146,6 +167,7 @@ def anchor_date(data: dict[str, Any], path: str) -> date | None:
 
 
 # --- parsing ------------------------------------------------------------
+
 
 class _Checker:
     def __init__(self, raw: dict[str, Any]):

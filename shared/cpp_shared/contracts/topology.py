@@ -13,6 +13,7 @@ Per consuming service ``S``:
 
 Declaring these on a broker connection is ``cpp_shared.messaging.topology``'s.
 """
+
 from __future__ import annotations
 
 import re

@@ -28,6 +28,7 @@ not the handler, owns acks, retries and connection recovery:
   begun is committed (``bus_redeliveries``); one found with ``crash_limit``
   begun is parked instead. First deliveries pay nothing for this.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -74,8 +75,9 @@ class HandlerContext:
 Handler = Callable[[dict[str, Any], HandlerContext], None]
 
 
-def run_handlers(handlers: "Handlers", event: dict[str, Any], *, service: str, store: Store, attempt: int = 1,
-                 app: Any = None) -> tuple[UnitOfWork, list[str]]:
+def run_handlers(
+    handlers: "Handlers", event: dict[str, Any], *, service: str, store: Store, attempt: int = 1, app: Any = None
+) -> tuple[UnitOfWork, list[str]]:
     """Run an event's handlers into a new unit of work, marked processed and not committed: the one way a
     service applies an event (its worker's consumer, and ``cpp_shared.testing.hand_over``). Returns the unit
     and the names of the handlers that ran."""
@@ -126,8 +128,18 @@ class Handlers:
 
 
 class EventConsumer(ConsumerMixin):
-    def __init__(self, service: str, store: Store, broker_url: str, handlers: Handlers, *,
-                 retry_delays: tuple[float, ...], prefetch: int = 50, app: Any = None, crash_limit: int = 3):
+    def __init__(
+        self,
+        service: str,
+        store: Store,
+        broker_url: str,
+        handlers: Handlers,
+        *,
+        retry_delays: tuple[float, ...],
+        prefetch: int = 50,
+        app: Any = None,
+        crash_limit: int = 3,
+    ):
         self.service = service
         self.crash_limit = crash_limit
         self.app = app
@@ -152,8 +164,14 @@ class EventConsumer(ConsumerMixin):
     # --- kombu ConsumerMixin ---
     def get_consumers(self, Consumer, channel):
         declare_service(channel, self.service, self.retry_delays)
-        return [Consumer(queues=[main_queue(self.service)], on_message=self.on_message,
-                         prefetch_count=self.prefetch, no_ack=False)]
+        return [
+            Consumer(
+                queues=[main_queue(self.service)],
+                on_message=self.on_message,
+                prefetch_count=self.prefetch,
+                no_ack=False,
+            )
+        ]
 
     def on_consume_ready(self, connection, channel, consumers, **kwargs):
         log.info("consumer ready", queue=self.service)
@@ -258,8 +276,7 @@ class EventConsumer(ConsumerMixin):
             begun = (counts.find_one({"_id": key}) or {}).get("begun", 0)
             if begun >= self.crash_limit:
                 raise PermanentFailure(f"the worker died {begun} times handling it (redelivered each time)")
-            counts.update_one({"_id": key}, {"$inc": {"begun": 1}, "$set": {"last_begun_at": time.time()}},
-                              upsert=True)
+            counts.update_one({"_id": key}, {"$inc": {"begun": 1}, "$set": {"last_begun_at": time.time()}}, upsert=True)
         except Exception as exc:
             self._settle_failure(message, event, exc)
             return
@@ -291,10 +308,12 @@ class EventConsumer(ConsumerMixin):
         if served is not None and event.get("authority") != served:
             # A broker shared by deployments, or a misrouted message: another
             # authority's event is never applied to this one's records.
-            raise PermanentFailure(f"the event is for authority {event.get('authority')!r}; "
-                                   f"this deployment serves {served!r}")
-        uow, matched = run_handlers(self.handlers, event, service=self.service, store=self.store, attempt=attempt,
-                                    app=self.app)
+            raise PermanentFailure(
+                f"the event is for authority {event.get('authority')!r}; this deployment serves {served!r}"
+            )
+        uow, matched = run_handlers(
+            self.handlers, event, service=self.service, store=self.store, attempt=attempt, app=self.app
+        )
         names = ",".join(matched) or "-"
         self.counters.add(uow, "consumed" if matched else "ignored", names)
         return uow, names
@@ -325,10 +344,18 @@ class EventConsumer(ConsumerMixin):
         elif attempt < self.max_attempts:
             reason = f"{type(exc).__name__}: {exc}"
             delay = self.retry_delays[attempt - 1]
-            log.warning("handler failed; will retry", error=reason, attempt=attempt, retry_in=delay,
-                        trace="".join(traceback.format_exception(exc, limit=5)))
-            self._republish(message, retry_queue_name(self.service, delay),
-                            {ATTEMPT_HEADER: attempt + 1, ERROR_HEADER: reason[:1000]})
+            log.warning(
+                "handler failed; will retry",
+                error=reason,
+                attempt=attempt,
+                retry_in=delay,
+                trace="".join(traceback.format_exception(exc, limit=5)),
+            )
+            self._republish(
+                message,
+                retry_queue_name(self.service, delay),
+                {ATTEMPT_HEADER: attempt + 1, ERROR_HEADER: reason[:1000]},
+            )
             counted = self._count(message, "retried", self._names(event), once=once)
         else:
             reason = f"{type(exc).__name__}: {exc}"
@@ -362,8 +389,11 @@ class EventConsumer(ConsumerMixin):
         """Park a copy, then count it; False when the count could not be
         committed (the original is back in the queue, see ``_count``)."""
         log.error("message parked", reason=reason, handler=handler)
-        self._republish(message, parked_queue_name(self.service),
-                        {ERROR_HEADER: reason[:2000], HANDLER_HEADER: handler, PARKED_AT_HEADER: time.time()})
+        self._republish(
+            message,
+            parked_queue_name(self.service),
+            {ERROR_HEADER: reason[:2000], HANDLER_HEADER: handler, PARKED_AT_HEADER: time.time()},
+        )
         return self._count(message, "parked", handler, once=once)
 
     def _republish(self, message, queue: str, extra_headers: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ binds ``case.#`` to hear every case event. Extensions: ``authority`` (the
 authority code of the deployment) and ``correlationid`` (the HTTP request id
 that caused the event, to follow it across services in the logs).
 """
+
 from __future__ import annotations
 
 import json

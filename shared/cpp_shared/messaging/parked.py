@@ -22,6 +22,7 @@ headers (see ``consumer.py``). ``read_parked`` lists them for an admin:
 ``GET /v1/admin/parked-messages`` (admin only), registered by every
 service's app factory, answers it; 503 when the broker cannot be reached.
 """
+
 from __future__ import annotations
 
 import json
@@ -127,8 +128,15 @@ def read_parked(broker_url: str, service: str, authority: str, limit: int = DEFA
             try:
                 _, total, _ = channel.queue_declare(queue=queue, passive=True)
             except conn.channel_errors:  # no such queue: the service's worker never started on this broker
-                return {"service": service, "queue": queue, "total": 0, "read": 0, "items": [],
-                        "other_authorities": 0, "unreadable": 0}
+                return {
+                    "service": service,
+                    "queue": queue,
+                    "total": 0,
+                    "read": 0,
+                    "items": [],
+                    "other_authorities": 0,
+                    "unreadable": 0,
+                }
             try:
                 for _ in range(limit):
                     message = channel.basic_get(queue=queue, no_ack=False)
@@ -145,9 +153,15 @@ def read_parked(broker_url: str, service: str, authority: str, limit: int = DEFA
     except conn_errors() as exc:
         raise BrokerUnavailable(f"{type(exc).__name__}: {exc}") from None
     mine = [item for owner, item in seen if owner == authority]
-    return {"service": service, "queue": queue, "total": total, "read": len(seen), "items": mine,
-            "other_authorities": sum(1 for owner, _ in seen if owner is not None and owner != authority),
-            "unreadable": sum(1 for owner, _ in seen if owner is None)}
+    return {
+        "service": service,
+        "queue": queue,
+        "total": total,
+        "read": len(seen),
+        "items": mine,
+        "other_authorities": sum(1 for owner, _ in seen if owner is not None and owner != authority),
+        "unreadable": sum(1 for owner, _ in seen if owner is None),
+    }
 
 
 def conn_errors() -> tuple[type[BaseException], ...]:
@@ -166,13 +180,20 @@ def conn_errors() -> tuple[type[BaseException], ...]:
 
 # --- the endpoint ---
 
-blp = Blueprint("admin_parked", __name__, url_prefix="/v1/admin",
-                description="For admins: what the service's event consumer could not handle")
+blp = Blueprint(
+    "admin_parked",
+    __name__,
+    url_prefix="/v1/admin",
+    description="For admins: what the service's event consumer could not handle",
+)
 
 
 class ParkedQuery(Schema):
-    limit = fields.Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT),
-                           metadata={"description": "how many messages to read from the front of the queue"})
+    limit = fields.Integer(
+        load_default=DEFAULT_LIMIT,
+        validate=validate.Range(min=1, max=MAX_LIMIT),
+        metadata={"description": "how many messages to read from the front of the queue"},
+    )
 
 
 class ParkedMessageSchema(Schema):
@@ -180,9 +201,13 @@ class ParkedMessageSchema(Schema):
     type = fields.String(allow_none=True, metadata={"description": "the event's type (none: not an event)"})
     subject = fields.String(allow_none=True, metadata={"description": "the record the event is about"})
     time = fields.String(allow_none=True, metadata={"description": "when the event happened"})
-    identifiers = fields.Dict(keys=fields.String(), metadata={
-        "description": "the event's data fields classed 'identifier' in the event catalogue, by dotted path; "
-                       "never any other field"})
+    identifiers = fields.Dict(
+        keys=fields.String(),
+        metadata={
+            "description": "the event's data fields classed 'identifier' in the event catalogue, by dotted path; "
+            "never any other field"
+        },
+    )
     routing_key = fields.String(allow_none=True)
     parked_at = fields.String(allow_none=True)
     error = fields.String(allow_none=True, metadata={"description": "why it was parked (the handler's last error)"})
@@ -221,7 +246,10 @@ class ParkedMessages(MethodView):
             answer = read_parked(ctx.settings.broker_url, ctx.spec.name, principal.authority, query["limit"])
         except BrokerUnavailable as exc:
             log.error("parked messages unreadable: broker unavailable", error=str(exc))
-            abort(503, message="the message broker cannot be reached, so the parked messages cannot be read now; "
-                               "try again later")
+            abort(
+                503,
+                message="the message broker cannot be reached, so the parked messages cannot be read now; "
+                "try again later",
+            )
         log.info("parked messages read", count=len(answer["items"]), total=answer["total"])
         return answer

@@ -35,6 +35,7 @@ send for that moment, duplicates and events out of order as above. Keep
 the replicas' clocks synchronised (NTP keeps them within milliseconds) or
 raise ``CPP_RELAY_LEASE_SECONDS``, which lengthens a take-over as much.
 """
+
 from __future__ import annotations
 
 import json
@@ -58,9 +59,17 @@ LEASE_SECONDS = 1.5
 
 
 class OutboxRelay:
-    def __init__(self, store: Store, broker_url: str, *, batch: int = 200, idle_sleep: float = 0.05,
-                 lease_seconds: float = LEASE_SECONDS, max_backoff: float = 5.0,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        store: Store,
+        broker_url: str,
+        *,
+        batch: int = 200,
+        idle_sleep: float = 0.05,
+        lease_seconds: float = LEASE_SECONDS,
+        max_backoff: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.store = store
         self.broker_url = broker_url
         self.batch = batch
@@ -92,8 +101,7 @@ class OutboxRelay:
         held = self.store.acquire_lease(LEASE, self.holder, self.lease_seconds)
         if held and self._renewed_at is None:
             self._taken_at = started
-            log.info("relay took the lease", holder=self.holder,
-                     waited_seconds=round(started - self._started_at, 3))
+            log.info("relay took the lease", holder=self.holder, waited_seconds=round(started - self._started_at, 3))
         elif not held and self._renewed_at is not None:
             log.warning("relay lost the lease", holder=self.holder)
         self._renewed_at = started if held else None
@@ -171,8 +179,12 @@ class OutboxRelay:
             if sent:
                 self.store.outbox_mark_sent(sent)
                 if self._taken_at is not None:
-                    log.info("relay published its first events under the lease", holder=self.holder, count=len(sent),
-                             seconds_since_taking=round(self.clock() - self._taken_at, 3))
+                    log.info(
+                        "relay published its first events under the lease",
+                        holder=self.holder,
+                        count=len(sent),
+                        seconds_since_taking=round(self.clock() - self._taken_at, 3),
+                    )
                     self._taken_at = None
                 log.debug("events published", count=len(sent), last_event_id=pending[len(sent) - 1].message_id)
         return len(sent)
@@ -206,8 +218,11 @@ class OutboxRelay:
                 stop.wait(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
             except Exception as exc:  # broker down, connection reset, channel closed...
-                log.warning("relay cannot publish; events stay in the outbox", error=f"{type(exc).__name__}: {exc}",
-                            retry_in=backoff)
+                log.warning(
+                    "relay cannot publish; events stay in the outbox",
+                    error=f"{type(exc).__name__}: {exc}",
+                    retry_in=backoff,
+                )
                 self.close()
                 stop.wait(backoff)
                 backoff = min(backoff * 2, self.max_backoff)

@@ -8,6 +8,7 @@ exchange and waits in ``cpp.unrouted``, so nothing is dropped silently. A failed
 ``S.retry.<N>ms`` queue and, when its TTL expires, dead-lettered through the default exchange back into ``S``
 (only S, not every service bound to its routing key).
 """
+
 from __future__ import annotations
 
 from kombu import Connection, Exchange, Queue, binding
@@ -28,19 +29,44 @@ from ..contracts.topology import (  # noqa: F401 - the names, re-exported for se
 #: longer has when it declares its queue, so an existing broker stops routing it what no handler takes.
 RETIRED_BINDINGS: dict[str, tuple[str, ...]] = {
     "plans": ("deadline.#", "audit.#"),
-    "scheduler": ("case.#", "strategy_discussion.#", "enquiry.#", "conference.#", "plan.#", "core_group.#",
-                  "visit.#", "report.#", "escalation.#", "resource_panel.#", "child_in_need_plan.#", "audit.#",
-                  "access.#", "staff.#", "child.registered.*", "child.updated.*"),
+    "scheduler": (
+        "case.#",
+        "strategy_discussion.#",
+        "enquiry.#",
+        "conference.#",
+        "plan.#",
+        "core_group.#",
+        "visit.#",
+        "report.#",
+        "escalation.#",
+        "resource_panel.#",
+        "child_in_need_plan.#",
+        "audit.#",
+        "access.#",
+        "staff.#",
+        "child.registered.*",
+        "child.updated.*",
+    ),
     "notify": ("#",),
-    "docs": ("case.#", "conference.#", "plan.#", "core_group.#", "report.#", "deadline.#", "audit.#", "access.#",
-             "child.restriction_set.*", "child.restriction_lifted.*", "child.registered.*", "child.updated.*",
-             "staff.#"),
+    "docs": (
+        "case.#",
+        "conference.#",
+        "plan.#",
+        "core_group.#",
+        "report.#",
+        "deadline.#",
+        "audit.#",
+        "access.#",
+        "child.restriction_set.*",
+        "child.restriction_lifted.*",
+        "child.registered.*",
+        "child.updated.*",
+        "staff.#",
+    ),
 }
 
 unrouted_exchange = Exchange(UNROUTED_NAME, type="fanout", durable=True)
-events_exchange = Exchange(
-    EXCHANGE_NAME, type="topic", durable=True, arguments={"alternate-exchange": UNROUTED_NAME}
-)
+events_exchange = Exchange(EXCHANGE_NAME, type="topic", durable=True, arguments={"alternate-exchange": UNROUTED_NAME})
 unrouted_queue = Queue(UNROUTED_NAME, exchange=unrouted_exchange, routing_key="", durable=True)
 
 

@@ -9,6 +9,7 @@
 * ``mongomock://dbname``: an in-memory mongomock database, for tests. Within
   one process the same name reaches the same data, like a real server.
 """
+
 from __future__ import annotations
 
 import threading
@@ -92,8 +93,12 @@ def open_store(url: str) -> Store:
 
         database = unquote(urlsplit(url).path.lstrip("/"))
         if not database:
-            raise ValueError(f"the MongoDB URL must name the database, as in mongodb://host:27017/dbname: {_redact(url)}")
-        client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(url, serverSelectionTimeoutMS=3000, tz_aware=True)
+            raise ValueError(
+                f"the MongoDB URL must name the database, as in mongodb://host:27017/dbname: {_redact(url)}"
+            )
+        client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
+            url, serverSelectionTimeoutMS=3000, tz_aware=True
+        )
         return MongoStore(client, database, owns_client=True)
 
     if scheme == "mongomock":

@@ -17,6 +17,7 @@ and entry): put a time in the entry itself when it must be tamper-evident.
 The adapters compute hashes here, and ``Store.verify_log`` checks them here,
 so that a chain written by one adapter verifies with the same code on any.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -91,9 +92,7 @@ def _problem(record: "LogRecord", seq: int, prev_hash: str) -> str | None:
     return None
 
 
-def verify_chain(
-    records: Iterable["LogRecord"], *, after_seq: int = 0, prev_hash: str = GENESIS
-) -> ChainReport:
+def verify_chain(records: Iterable["LogRecord"], *, after_seq: int = 0, prev_hash: str = GENESIS) -> ChainReport:
     """Check records given oldest first: each hash recomputed, each prev_hash
     linked to the record before, seqs running on without gaps.
 

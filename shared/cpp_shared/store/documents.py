@@ -4,6 +4,7 @@ What a document, a filter and an update may contain, and how updates apply,
 are checked here once so that SQLite and MongoDB accept and refuse the same
 things; the unit of work buffers writes until the adapter commits them.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,9 +23,7 @@ from .port import UnitOfWork
 #: Collection names the adapters use for their own bookkeeping (the Mongo
 #: adapter stores these as collections next to the services' ones; the
 #: append-only logs live in ``log_entries``, their heads in ``log_heads``).
-RESERVED_COLLECTIONS = frozenset(
-    {"outbox", "outbox_seq", "processed_events", "leases", "log_entries", "log_heads"}
-)
+RESERVED_COLLECTIONS = frozenset({"outbox", "outbox_seq", "processed_events", "leases", "log_entries", "log_heads"})
 
 _COLLECTION_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
 
@@ -353,8 +352,9 @@ def _unset_path(doc: dict[str, Any], segs: list[str]) -> None:
         parent[i] = None  # MongoDB keeps array positions: the element becomes null
 
 
-def apply_update(doc: dict[str, Any], update: dict[str, Any], *, inserting: bool,
-                 copy_doc: bool = True) -> dict[str, Any]:
+def apply_update(
+    doc: dict[str, Any], update: dict[str, Any], *, inserting: bool, copy_doc: bool = True
+) -> dict[str, Any]:
     """Return a copy of ``doc`` with the (already checked) update applied;
     or ``doc`` itself, changed, when the caller owns it (``copy_doc=False``:
     a document just read from the store)."""
@@ -447,7 +447,9 @@ class BufferedUnitOfWork(UnitOfWork):
         check_update(update)
         self._add(("update", collection, plain_copy(filter), plain_copy(update), bool(upsert)))
 
-    def publish(self, routing_key: str, body: dict[str, Any], *, message_id: str, headers: dict[str, Any] | None = None) -> None:
+    def publish(
+        self, routing_key: str, body: dict[str, Any], *, message_id: str, headers: dict[str, Any] | None = None
+    ) -> None:
         if not isinstance(routing_key, str) or not routing_key:
             raise ValueError("routing_key must be a non-empty string")
         if not isinstance(message_id, str) or not message_id:
@@ -469,5 +471,3 @@ class BufferedUnitOfWork(UnitOfWork):
         redelivered event reports AlreadyProcessed (skip it) rather than a
         VersionConflict caused by its own first delivery (retry it)."""
         return [op for op in self.ops if op[0] == "mark"] + [op for op in self.ops if op[0] != "mark"]
-
-

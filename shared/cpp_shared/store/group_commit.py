@@ -33,6 +33,7 @@ journal commits, and its ``commit_all`` commits one unit after another, which
 would serialise requests that can commit in parallel): for any other store
 ``commit`` commits the unit on its own, in the caller's thread.
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -29,6 +29,7 @@ documents are checked against the same portable subset as the SQLite adapter
 (see ``cpp_shared.store.sqlite``), so a service passing its tests here also
 runs on SQLite and the other way round.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -410,9 +411,7 @@ class MongoStore(Store):
         if not seqs:
             return
         with self._op():
-            self.db["outbox"].update_many(
-                {"seq": {"$in": seqs}, "sent_at": None}, {"$set": {"sent_at": time.time()}}
-            )
+            self.db["outbox"].update_many({"seq": {"$in": seqs}, "sent_at": None}, {"$set": {"sent_at": time.time()}})
 
     def outbox_stats(self, *, authority: str | None = None) -> OutboxStats:
         query: dict[str, Any] = {"sent_at": None}
@@ -461,8 +460,11 @@ class MongoStore(Store):
         with self._op():
             names = self.db.list_collection_names()
         # Not records: the store's own bookkeeping, and GridFS's files and chunks.
-        return sorted(n for n in names if n not in RESERVED_COLLECTIONS and not n.startswith("system.")
-                      and not n.endswith((".files", ".chunks")))
+        return sorted(
+            n
+            for n in names
+            if n not in RESERVED_COLLECTIONS and not n.startswith("system.") and not n.endswith((".files", ".chunks"))
+        )
 
     def close(self) -> None:
         if self._owns_client:

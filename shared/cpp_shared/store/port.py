@@ -35,6 +35,7 @@ on every adapter, so a service that works on one adapter works on all.
 Documents that are not JSON-shaped raise ``TypeError``; keys may not contain
 ``.`` or start with ``$`` (``ValueError``).
 """
+
 from __future__ import annotations
 
 import abc
@@ -200,7 +201,9 @@ class UnitOfWork(abc.ABC):
         """An unversioned update (counters, indexes of other aggregates)."""
 
     @abc.abstractmethod
-    def publish(self, routing_key: str, body: dict[str, Any], *, message_id: str, headers: dict[str, Any] | None = None) -> None:
+    def publish(
+        self, routing_key: str, body: dict[str, Any], *, message_id: str, headers: dict[str, Any] | None = None
+    ) -> None:
         """Put an event in the outbox; it is sent only if the commit succeeds.
         ``message_id`` must be unique in the outbox (``DuplicateKey`` at commit)."""
 

@@ -24,6 +24,7 @@ What the view does to each call:
 
 Indexes, processed-event marks and the outbox's bookkeeping pass through.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -62,8 +63,7 @@ class ScopedStore(Store):
     def scope(self, filter: dict[str, Any] | None) -> dict[str, Any]:
         scoped = dict(filter or {})
         if FIELD in scoped and scoped[FIELD] != self.authority:
-            raise ValueError(f"this view holds authority {self.authority!r}'s records only, "
-                             f"not {scoped[FIELD]!r}")
+            raise ValueError(f"this view holds authority {self.authority!r}'s records only, not {scoped[FIELD]!r}")
         scoped[FIELD] = self.authority
         return scoped
 
@@ -71,8 +71,9 @@ class ScopedStore(Store):
         if not isinstance(doc, dict):
             raise TypeError("a document must be a dict")
         if doc.get(FIELD, self.authority) != self.authority:
-            raise ValueError(f"a record of authority {doc[FIELD]!r} cannot be written through "
-                             f"authority {self.authority!r}'s view")
+            raise ValueError(
+                f"a record of authority {doc[FIELD]!r} cannot be written through authority {self.authority!r}'s view"
+            )
         return {**doc, FIELD: self.authority}
 
     def check_update(self, update: dict[str, Any]) -> dict[str, Any]:
@@ -164,8 +165,9 @@ class ScopedStore(Store):
             while True:
                 rows = coll.find({FIELD: {"$exists": False}}, limit=batch)
                 for row in rows:
-                    count += coll.update_one({"_id": row["_id"], FIELD: {"$exists": False}},
-                                             {"$set": {FIELD: self.authority}})
+                    count += coll.update_one(
+                        {"_id": row["_id"], FIELD: {"$exists": False}}, {"$set": {FIELD: self.authority}}
+                    )
                 if len(rows) < batch:
                     break
             done.update_one({"_id": name}, {"$set": {"claimed_by": self.authority, "count": count}}, upsert=True)
@@ -184,8 +186,14 @@ class ScopedCollection(Collection):
     def find_one(self, filter: dict[str, Any] | None = None) -> dict[str, Any] | None:
         return self.inner.find_one(self.view.scope(filter))
 
-    def find(self, filter: dict[str, Any] | None = None, *, sort: list[tuple[str, int]] | None = None,
-             skip: int = 0, limit: int = 0) -> list[dict[str, Any]]:
+    def find(
+        self,
+        filter: dict[str, Any] | None = None,
+        *,
+        sort: list[tuple[str, int]] | None = None,
+        skip: int = 0,
+        limit: int = 0,
+    ) -> list[dict[str, Any]]:
         return self.inner.find(self.view.scope(filter), sort=sort, skip=skip, limit=limit)
 
     def count_documents(self, filter: dict[str, Any] | None = None) -> int:
@@ -223,11 +231,14 @@ class ScopedUnitOfWork(UnitOfWork):
     def update(self, collection: str, filter: dict[str, Any], update: dict[str, Any], *, upsert: bool = False) -> None:
         self.inner.update(collection, self.view.scope(filter), self.view.check_update(update), upsert=upsert)
 
-    def publish(self, routing_key: str, body: dict[str, Any], *, message_id: str,
-                headers: dict[str, Any] | None = None) -> None:
+    def publish(
+        self, routing_key: str, body: dict[str, Any], *, message_id: str, headers: dict[str, Any] | None = None
+    ) -> None:
         if body.get(FIELD, self.view.authority) != self.view.authority:
-            raise ValueError(f"an event of authority {body[FIELD]!r} cannot be published through "
-                             f"authority {self.view.authority!r}'s view")
+            raise ValueError(
+                f"an event of authority {body[FIELD]!r} cannot be published through "
+                f"authority {self.view.authority!r}'s view"
+            )
         self.inner.publish(routing_key, self.view.stamp(body), message_id=message_id, headers=headers)
 
     def mark_processed(self, event_id: str, consumer: str) -> None:

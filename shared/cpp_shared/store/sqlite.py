@@ -31,6 +31,7 @@ The portable document rules every adapter enforces (names, paths, filters,
 updates) and the buffered unit of work live in ``documents.py``; this module
 compiles filters to SQL and runs the transactions.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -323,7 +324,7 @@ def path_from_url(url: str) -> str:
     prefix = "sqlite:///"
     if not url.startswith(prefix):
         raise ValueError(f"not an SQLite URL (expected sqlite:///relative.db or sqlite:////absolute.db): {url!r}")
-    path = unquote(url[len(prefix):].split("?", 1)[0])
+    path = unquote(url[len(prefix) :].split("?", 1)[0])
     if not path or path.endswith("/"):
         raise ValueError(f"SQLite URL {url!r} names no file")
     return path
@@ -342,7 +343,16 @@ _UNAVAILABLE_CODES = {
     15,  # SQLITE_PROTOCOL
     26,  # SQLITE_NOTADB
 }
-_UNAVAILABLE_WORDS = ("unable to open", "disk i/o", "readonly", "read-only", "locked", "not a database", "disk is full", "malformed")
+_UNAVAILABLE_WORDS = (
+    "unable to open",
+    "disk i/o",
+    "readonly",
+    "read-only",
+    "locked",
+    "not a database",
+    "disk is full",
+    "malformed",
+)
 
 # Connections inherited through fork(). Dropping them would let the garbage
 # collector close them in the child, which may touch the parent's locks and
@@ -476,9 +486,7 @@ class SQLiteStore(Store):
             # isolation_level=None: no implicit transactions; we issue BEGIN
             # IMMEDIATE ourselves. check_same_thread=False only so close() may
             # close every connection; each is used by a single thread.
-            conn = sqlite3.connect(
-                self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
-            )
+            conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False)
         except OSError as exc:
             raise StoreUnavailable(f"cannot use SQLite database {self.path}: {exc}") from exc
         except sqlite3.Error as exc:
@@ -639,8 +647,12 @@ class SQLiteStore(Store):
     def _tables_of(self, units: list[BufferedUnitOfWork]) -> dict[str, str]:
         # Create tables before the transaction: a CREATE inside it would be
         # rolled back with a failed commit while the cache said it exists.
-        return {op[1]: self._table(op[1]) for uow in units for op in uow.ordered_ops()
-                if op[0] in ("insert", "replace", "update")}
+        return {
+            op[1]: self._table(op[1])
+            for uow in units
+            for op in uow.ordered_ops()
+            if op[0] in ("insert", "replace", "update")
+        }
 
     def _apply(self, conn: sqlite3.Connection, uow: BufferedUnitOfWork, tables: dict[str, str], now: float) -> None:
         # Heads of the logs this unit appends to, read from _log on the
@@ -748,18 +760,20 @@ class SQLiteStore(Store):
 
     def outbox_stats(self, *, authority: str | None = None) -> OutboxStats:
         if authority is None:
-            (count, oldest), = self._read("SELECT count(*), min(created_at) FROM _outbox WHERE sent_at IS NULL")
+            ((count, oldest),) = self._read("SELECT count(*), min(created_at) FROM _outbox WHERE sent_at IS NULL")
         else:
-            (count, oldest), = self._read("SELECT count(*), min(created_at) FROM _outbox WHERE sent_at IS NULL"
-                                          " AND json_extract(body, '$.authority') = ?", (authority,))
+            ((count, oldest),) = self._read(
+                "SELECT count(*), min(created_at) FROM _outbox WHERE sent_at IS NULL"
+                " AND json_extract(body, '$.authority') = ?",
+                (authority,),
+            )
         return OutboxStats(pending=count, oldest_created_at=oldest)
 
     def read_log(self, log: str, *, after_seq: int = 0, limit: int = 1000) -> list[LogRecord]:
         check_collection_name(log)
         check_log_page(after_seq, limit)
         rows = self._read(
-            "SELECT seq, prev_hash, hash, entry, committed_at FROM _log"
-            " WHERE log = ? AND seq > ? ORDER BY seq LIMIT ?",
+            "SELECT seq, prev_hash, hash, entry, committed_at FROM _log WHERE log = ? AND seq > ? ORDER BY seq LIMIT ?",
             (log, after_seq, limit),
         )
         records = []
@@ -870,8 +884,9 @@ class SQLiteCollection(Collection):
         if skip < 0 or limit < 0:
             raise ValueError("skip and limit must not be negative")
         # LIMIT -1 is SQLite's "no limit", the meaning of limit=0 in the port.
-        sql, params = self._select("_id, doc", filter,
-                                   f"{_order_by(sort, filter)} LIMIT {int(limit) or -1} OFFSET {int(skip)}")
+        sql, params = self._select(
+            "_id, doc", filter, f"{_order_by(sort, filter)} LIMIT {int(limit) or -1} OFFSET {int(skip)}"
+        )
         return [_load(_id, doc) for _id, doc in self.store._read(sql, params)]
 
     def explain(self, filter: dict[str, Any] | None = None, *, sort: list[tuple[str, int]] | None = None) -> list[str]:

@@ -10,6 +10,7 @@
 * ``store_contract.StoreContract``: the behaviour every adapter of the store port must have, as a suite to
   subclass.
 """
+
 from __future__ import annotations
 
 import socket
@@ -42,16 +43,24 @@ def hand_over(service_ctx: Any, event: dict[str, Any], *, tries: int = 1) -> int
     raise AssertionError("unreachable")
 
 
-def deliver_event(service_ctx: Any, type: str, data: dict[str, Any], *, subject: str | None = None,
-                  event_id: str | None = None, source: str = "/services/plans") -> dict[str, Any]:
+def deliver_event(
+    service_ctx: Any,
+    type: str,
+    data: dict[str, Any],
+    *,
+    subject: str | None = None,
+    event_id: str | None = None,
+    source: str = "/services/plans",
+) -> dict[str, Any]:
     """Build one event and hand it to a service's handlers; returns it."""
     from ..messaging.events import new_event
 
     about = subject or data.get("case_id") or data.get("plan_id")
     if not about:
         raise ValueError(f"give the {type} event a subject: its data has no case_id or plan_id")
-    event = new_event(type, source=source, subject=about,
-                      data=data, authority=service_ctx.authority["code"], event_id=event_id)
+    event = new_event(
+        type, source=source, subject=about, data=data, authority=service_ctx.authority["code"], event_id=event_id
+    )
     hand_over(service_ctx, event)
     return event
 

@@ -1,5 +1,6 @@
 """The pytest plugin of ``cpp-shared[testing]`` (entry point ``pytest11``: ``cpp_shared``): fixtures for a
 service's or a plugin's tests. A project's own conftest.py may override any of them."""
+
 from __future__ import annotations
 
 import pytest
@@ -42,12 +43,32 @@ def token_for(make_settings):
     otherwise."""
     settings = make_settings()
 
-    def make(role: str = "social_worker", authority: str = "ENG", user: str = "sw-1", ttl: int = 3600, now=None,
-             email: str | None = None, name: str | None = None, team: str | None = None,
-             manager: str | None = None, also: tuple[str, ...] = ()) -> str:
+    def make(
+        role: str = "social_worker",
+        authority: str = "ENG",
+        user: str = "sw-1",
+        ttl: int = 3600,
+        now=None,
+        email: str | None = None,
+        name: str | None = None,
+        team: str | None = None,
+        manager: str | None = None,
+        also: tuple[str, ...] = (),
+    ) -> str:
         if name is None and user == "sw-1":
             name = "Sam Social"
-        return issue_dev_token(settings, role=role, authority=authority, user=user, ttl_seconds=ttl, now=now,
-                               email=email, name=name, team=team, manager=manager, also=also)
+        return issue_dev_token(
+            settings,
+            role=role,
+            authority=authority,
+            user=user,
+            ttl_seconds=ttl,
+            now=now,
+            email=email,
+            name=name,
+            team=team,
+            manager=manager,
+            also=also,
+        )
 
     return make

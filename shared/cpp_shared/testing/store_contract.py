@@ -19,6 +19,7 @@ pytest and hypothesis (``pip install cpp-shared[testing]``). Call
 ``pytest.register_assert_rewrite("cpp_shared.testing.store_contract")`` before
 importing it to get detailed assertion messages.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -451,7 +452,10 @@ class StoreContract:
         assert bob["tags"] == ["parent", "carer"] and bob["notes"] == [{"text": "first"}]  # type: ignore[index]
 
     def test_set_on_insert_is_ignored_when_a_document_matches(self, people: Collection) -> None:
-        assert people.update_one({"_id": "bob"}, {"$set": {"age": 30}, "$setOnInsert": {"created": "now"}}, upsert=True) == 1
+        assert (
+            people.update_one({"_id": "bob"}, {"$set": {"age": 30}, "$setOnInsert": {"created": "now"}}, upsert=True)
+            == 1
+        )
         bob = people.find_one({"_id": "bob"})
         assert bob["age"] == 30 and "created" not in bob  # type: ignore[index,operator]
         assert people.count_documents() == 4
@@ -586,7 +590,12 @@ class StoreContract:
         for expected in (1, 2, 3):
             with store.unit_of_work() as uow:
                 # the version in the document itself does not matter
-                assert uow.replace("plans", {"_id": "p", "status": f"s{expected}", "version": 1}, expected_version=expected) == expected + 1
+                assert (
+                    uow.replace(
+                        "plans", {"_id": "p", "status": f"s{expected}", "version": 1}, expected_version=expected
+                    )
+                    == expected + 1
+                )
             assert plans.find_one({"_id": "p"}) == {"_id": "p", "status": f"s{expected}", "version": expected + 1}
 
     def test_unit_of_work_insert_starts_at_version_1(self, store: Store) -> None:
@@ -738,7 +747,9 @@ class StoreContract:
                 barrier.wait()  # both have read version 1 before either writes
                 try:
                     with store.unit_of_work() as uow:
-                        uow.replace("plans", {**doc, "writers": doc["writers"] + [name]}, expected_version=doc["version"])
+                        uow.replace(
+                            "plans", {**doc, "writers": doc["writers"] + [name]}, expected_version=doc["version"]
+                        )
                     outcomes[name] = "won"
                 except VersionConflict as exc:
                     outcomes[name] = exc
@@ -747,7 +758,11 @@ class StoreContract:
                         assert doc is not None
                         try:
                             with store.unit_of_work() as uow:
-                                uow.replace("plans", {**doc, "writers": doc["writers"] + [name]}, expected_version=doc["version"])
+                                uow.replace(
+                                    "plans",
+                                    {**doc, "writers": doc["writers"] + [name]},
+                                    expected_version=doc["version"],
+                                )
                             break
                         except VersionConflict:
                             continue

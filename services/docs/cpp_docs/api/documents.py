@@ -7,6 +7,7 @@ restricted child's documents are a 403 to anyone without need to know
 hash-chained audit log (``audit``) and committed before the answer; one made
 under a break-glass grant names it (``{"break_glass": <grant id>}``).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -29,26 +30,39 @@ from .common import READERS, audit, ctx
 FILE_ANSWER = "the document's file (text/html or application/pdf); ETag: its sha256"
 FILE_HEADERS = {
     "ETag": {"description": "the file's SHA-256", "schema": {"type": "string"}},
-    "Content-Disposition": {"description": 'inline; filename="<kind>-v<version>-<language>.<format>"',
-                            "schema": {"type": "string"}},
+    "Content-Disposition": {
+        "description": 'inline; filename="<kind>-v<version>-<language>.<format>"',
+        "schema": {"type": "string"},
+    },
 }
-IF_NONE_MATCH = {"in": "header", "name": "If-None-Match", "required": False, "schema": {"type": "string"},
-                 "description": "the ETag of the file already held: a 304 without the file when it is the same"}
+IF_NONE_MATCH = {
+    "in": "header",
+    "name": "If-None-Match",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "the ETag of the file already held: a 304 without the file when it is the same",
+}
 
-blp = Blueprint("documents", __name__, url_prefix="/v1", description="A plan's documents: professional and family "
-                                                                     "versions, meeting records, HTML and PDF")
+blp = Blueprint(
+    "documents",
+    __name__,
+    url_prefix="/v1",
+    description="A plan's documents: professional and family versions, meeting records, HTML and PDF",
+)
 
 
 class DocumentSchema(Schema):
     id = fields.String(attribute="_id")
     kind = fields.String(metadata={"enum": list(KINDS)})
-    plan_version = fields.Integer(allow_none=True, metadata={"description": "the plan's version; null for a "
-                                                                            "report's documents"})
+    plan_version = fields.Integer(
+        allow_none=True, metadata={"description": "the plan's version; null for a report's documents"}
+    )
     report_id = fields.String(allow_none=True, metadata={"description": "a report's documents: the report"})
     report_version = fields.Integer(allow_none=True, metadata={"description": "a report's documents: its version"})
     meeting_id = fields.String(allow_none=True)
-    child_name = fields.String(allow_none=True, metadata={"description": "the child the document names, as it "
-                                                                        "named them when it was made"})
+    child_name = fields.String(
+        allow_none=True, metadata={"description": "the child the document names, as it named them when it was made"}
+    )
     format = fields.String(metadata={"enum": list(FORMATS)})
     language = fields.String(metadata={"description": "BCP 47 tag"})
     large_print = fields.Boolean()
@@ -56,8 +70,12 @@ class DocumentSchema(Schema):
     sha256 = fields.String()
     size = fields.Integer()
     created_at = fields.String()
-    readability = fields.Dict(metadata={"description": "family versions in English: Flesch-Kincaid grade and "
-                                                       "Flesch reading ease of the visible text"})
+    readability = fields.Dict(
+        metadata={
+            "description": "family versions in English: Flesch-Kincaid grade and "
+            "Flesch reading ease of the visible text"
+        }
+    )
     url = fields.String()
 
 
@@ -97,13 +115,25 @@ def _listing(owner: str, owner_id: str, query: dict[str, Any]) -> list[dict[str,
         rows = [r for r in rows if r.get(version) == query["version"]]
     if "format" in query:
         rows = [r for r in rows if r["format"] == query["format"]]
-    rows.sort(key=lambda r: (-(r.get(version) or 0), KINDS.index(r["kind"]), r.get("meeting_id") or "",
-                             r["language"], r["large_print"], r["format"]))
+    rows.sort(
+        key=lambda r: (
+            -(r.get(version) or 0),
+            KINDS.index(r["kind"]),
+            r.get("meeting_id") or "",
+            r["language"],
+            r["large_print"],
+            r["format"],
+        )
+    )
     if owner == "case_id":
         rows.sort(key=lambda r: r["created_at"], reverse=True)  # stable: ties keep the order above
-    audit("list", f"{owner.removesuffix('_id')}_documents", owner_id,
-          child_id=rows[0]["child_id"] if rows else None,
-          detail={"count": len(rows), **({"break_glass": grant} if grant else {})})
+    audit(
+        "list",
+        f"{owner.removesuffix('_id')}_documents",
+        owner_id,
+        child_id=rows[0]["child_id"] if rows else None,
+        detail={"count": len(rows), **({"break_glass": grant} if grant else {})},
+    )
     for r in rows:
         r["url"] = url_for("documents.Document", doc_id=r["_id"])
     return rows
@@ -148,10 +178,14 @@ class ReportDocuments(MethodView):
 
 @blp.route("/documents/<doc_id>")
 class Document(MethodView):
-    @blp.response(200, {"type": "string", "format": "binary"}, content_type="application/pdf",
-                  description=FILE_ANSWER, headers=FILE_HEADERS)
-    @blp.alt_response(200, schema={"type": "string"}, content_type="text/html", description=FILE_ANSWER,
-                      success=True)
+    @blp.response(
+        200,
+        {"type": "string", "format": "binary"},
+        content_type="application/pdf",
+        description=FILE_ANSWER,
+        headers=FILE_HEADERS,
+    )
+    @blp.alt_response(200, schema={"type": "string"}, content_type="text/html", description=FILE_ANSWER, success=True)
     @blp.alt_response(304, description="the file is the one If-None-Match names")
     @blp.doc(parameters=[IF_NONE_MATCH])
     @requires_role(*READERS)
@@ -166,11 +200,22 @@ class Document(MethodView):
             data = file_store(ctx()).read(row["sha256"])
         except FileMissing as exc:
             abort(503, message=f"the document's file is unavailable: {exc}")
-        audit("read", "document", doc_id, child_id=row.get("child_id"),
-              detail={"plan_id": row["plan_id"], "report_id": row.get("report_id"), "kind": row["kind"],
-                      "plan_version": row["plan_version"], "report_version": row.get("report_version"),
-                      "format": row["format"], "sha256": row["sha256"],
-                      **({"break_glass": grant} if grant else {})})
+        audit(
+            "read",
+            "document",
+            doc_id,
+            child_id=row.get("child_id"),
+            detail={
+                "plan_id": row["plan_id"],
+                "report_id": row.get("report_id"),
+                "kind": row["kind"],
+                "plan_version": row["plan_version"],
+                "report_version": row.get("report_version"),
+                "format": row["format"],
+                "sha256": row["sha256"],
+                **({"break_glass": grant} if grant else {}),
+            },
+        )
         ext = row["format"]
         version = row.get("report_version") or row.get("plan_version") or 1
         name = f"{row['kind']}-v{version}-{row['language']}{'-large' if row['large_print'] else ''}.{ext}"
@@ -182,6 +227,7 @@ class Document(MethodView):
         response.make_conditional(request)
         if ext == "html":
             # A document shows itself and loads nothing: no script, no fetch.
-            response.headers["Content-Security-Policy"] = ("default-src 'none'; style-src 'unsafe-inline'; "
-                                                           "frame-ancestors 'none'")
+            response.headers["Content-Security-Policy"] = (
+                "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+            )
         return response

@@ -1,6 +1,7 @@
 """The render jobs that did not make their documents, for admins: parked
 (the worker died rendering them), failed (their render kept raising an
 error) or still pending."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -35,8 +36,10 @@ class JobSchema(Schema):
     large_print = fields.Boolean()
     attempts = fields.Integer(metadata={"description": "renders begun"})
     failures = fields.Integer(metadata={"description": "renders that ended in an error"})
-    error = fields.String(allow_none=True, metadata={"description": "why it is parked (the worker died rendering "
-                                                                    "it) or failed (the last error)"})
+    error = fields.String(
+        allow_none=True,
+        metadata={"description": "why it is parked (the worker died rendering it) or failed (the last error)"},
+    )
     started_at = fields.String(allow_none=True, metadata={"description": "when its last render began"})
     parked_at = fields.String(allow_none=True)
     created_at = fields.String()
@@ -46,8 +49,9 @@ class JobSchema(Schema):
 
 class JobListSchema(Schema):
     status = fields.String()
-    count = fields.Integer(metadata={"description": "how many jobs have the status (at most "
-                                                    f"{MAX_JOBS_LISTED} are listed)"})
+    count = fields.Integer(
+        metadata={"description": f"how many jobs have the status (at most {MAX_JOBS_LISTED} are listed)"}
+    )
     jobs = fields.List(fields.Nested(JobSchema))
 
 

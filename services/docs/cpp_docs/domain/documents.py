@@ -34,6 +34,7 @@ rather than a date that has passed) give the same bytes (the PDF has no creation
 made from the document's key: ``pdf.py``), so a render repeated after a
 crash writes the same file.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -46,8 +47,15 @@ from cpp_shared.plugins import Plugins
 
 from .phrases import EN, ENGLISH_TAG, PhraseSet
 
-KINDS = ("outline_plan", "professional_plan", "family_plan", "core_group_record", "conference_record",
-         "conference_report", "family_report")
+KINDS = (
+    "outline_plan",
+    "professional_plan",
+    "family_plan",
+    "core_group_record",
+    "conference_record",
+    "conference_report",
+    "family_report",
+)
 PLAN_KINDS = ("outline_plan", "professional_plan", "family_plan", "core_group_record")
 FAMILY_KINDS = ("family_plan", "family_report")
 REPORT_KINDS = ("conference_report", "family_report")
@@ -60,9 +68,12 @@ TITLES = {
     "conference_report": "Report to the {conference}",
     "conference_record": "Record of the {conference}",
 }
-AGREED_AT = {"initial_conference": "the initial child protection conference",
-             "core_group_meeting": "a core group meeting", "review_conference": "a review conference",
-             "change": "an agreed change"}
+AGREED_AT = {
+    "initial_conference": "the initial child protection conference",
+    "core_group_meeting": "a core group meeting",
+    "review_conference": "a review conference",
+    "change": "an agreed change",
+}
 
 
 def day(value: Any, lang: str = ENGLISH_TAG) -> str:
@@ -113,8 +124,13 @@ def branding(plugins: Plugins, authority: dict[str, Any]) -> dict[str, Any]:
     base: dict[str, Any] = {
         "organisation": authority.get("name", ""),
         "accent_colour": "#1d4f91",
-        "contact_block": {"title": first.get("name") or authority.get("name", ""), "address": [],
-                          "phone": first.get("phone"), "fax": None, "email": first.get("email")},
+        "contact_block": {
+            "title": first.get("name") or authority.get("name", ""),
+            "address": [],
+            "phone": first.get("phone"),
+            "fax": None,
+            "email": first.get("email"),
+        },
         "footer": f"{authority.get('name', '')}. This document is confidential.",
     }
     base.update(plugins.merged("cpp_document_branding"))
@@ -129,16 +145,30 @@ class Documents:
         self.env = Environment(
             loader=ChoiceLoader([DictLoader(overrides), FileSystemLoader(str(files("cpp_docs") / "templates"))]),
             autoescape=select_autoescape(default=True, default_for_string=True),
-            undefined=ChainableUndefined, trim_blocks=True, lstrip_blocks=True)
+            undefined=ChainableUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
         self.env.filters.update(words=words, frequency=frequency)
         self.branding = branding(plugins, authority)
-        self.terminology = {"initial_conference": "initial child protection conference",
-                            "review_conference": "review child protection conference",
-                            "enquiries": "enquiries", **plugins.merged("cpp_terminology")}
+        self.terminology = {
+            "initial_conference": "initial child protection conference",
+            "review_conference": "review child protection conference",
+            "enquiries": "enquiries",
+            **plugins.merged("cpp_terminology"),
+        }
 
-    def html(self, job: dict[str, Any], *, phrases: PhraseSet = EN, deadlines: Sequence[dict[str, Any]] = (),
-             conferences: Sequence[dict[str, Any]] = (), conference: dict[str, Any] | None = None,
-             people: dict[str, str] | None = None, today: date | None = None) -> str:
+    def html(
+        self,
+        job: dict[str, Any],
+        *,
+        phrases: PhraseSet = EN,
+        deadlines: Sequence[dict[str, Any]] = (),
+        conferences: Sequence[dict[str, Any]] = (),
+        conference: dict[str, Any] | None = None,
+        people: dict[str, str] | None = None,
+        today: date | None = None,
+    ) -> str:
         """The document's HTML. ``people``: the names of the user ids it
         mentions (from the staff directory; anyone else is "a member of
         staff", never their id); ``today``: the day it is made (a date
@@ -202,8 +232,7 @@ class Documents:
             "conference": conference,
             "conference_term": conference_term,
             "held": held,
-            "countersigned": next((st for st in report.get("steps") or [] if st.get("step") == "countersigned"),
-                                  {}),
+            "countersigned": next((st for st in report.get("steps") or [] if st.get("step") == "countersigned"), {}),
             "t": phrases,
             "day": lambda value: day(value, lang),
             "born": lambda value: birth_day(value, lang),

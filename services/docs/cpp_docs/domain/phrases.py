@@ -10,6 +10,7 @@ another language's with ``cpp_document_phrases(language)`` (see
 ``cpp_shared.hookspecs``). A phrase may hold ``{placeholders}``, filled by
 the template; a key a plugin's set lacks falls back to English.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,13 +25,12 @@ ENGLISH: dict[str, str] = {
     "for_family": "A plan for you and your family",
     "about_child": "This is about {name}.",
     "intro": "This plan is about keeping your child safe. It says what you need to do. "
-             "It says what other people will do to help. Please read it and keep it.",
+    "It says what other people will do to help. Please read it and keep it.",
     "version": "This is version {version} of the plan. It was agreed on {day}.",
     "ended": "This plan ended on {day}.",
     "what_you_do": "What you need to do",
     "what_you_do_intro": "The plan says you need to do these things.",
-    "nothing_for_you": "The plan does not ask you to do anything yet. Your key worker will tell you if this "
-                       "changes.",
+    "nothing_for_you": "The plan does not ask you to do anything yet. Your key worker will tell you if this changes.",
     "what_others_do": "What other people will do",
     "col_what": "What",
     "col_why": "Why",
@@ -54,8 +54,7 @@ ENGLISH: dict[str, str] = {
     "meetings": "When the next meetings are",
     "meetings_intro": "Please come to every meeting. Your views matter. You can bring someone with you.",
     "next_review": "The next review of the plan is on {day}.",
-    "review_due": "It is time for the next review of the plan. Your key worker will tell you the date of the "
-                  "meeting.",
+    "review_due": "It is time for the next review of the plan. Your key worker will tell you the date of the meeting.",
     "first_core_group": "The first core group meeting is on {day}.",
     "meeting_on": "{what}: {day}.",
     "review_conference": "Review meeting",
@@ -77,9 +76,9 @@ ENGLISH: dict[str, str] = {
     "fax": "Fax: {fax}",
     "report_title": "The report for the meeting about your child",
     "report_intro": "We wrote this report for the child protection meeting about your child. "
-                    "It says what we found when we looked into our worries.",
+    "It says what we found when we looked into our worries.",
     "review_report_intro": "We wrote this report for the meeting that will look at your child's plan again. "
-                           "It says how things have gone since the last meeting.",
+    "It says how things have gone since the last meeting.",
     "report_meeting": "The meeting is on {day}.",
     "report_meeting_was": "The meeting was on {day}.",
     "report_checked": "A manager checked the report on {day}.",
@@ -93,8 +92,8 @@ ENGLISH: dict[str, str] = {
     "report_plan_intro": "This plan is not agreed yet. The people at the meeting will talk about it with you.",
     "report_talk": "Talk to us before the meeting",
     "report_talk_intro": "Your key worker will go through this report with you. You can ask about anything in "
-                         "it. If you think something is wrong, tell us before the meeting. We will write down "
-                         "what you say.",
+    "it. If you think something is wrong, tell us before the meeting. We will write down "
+    "what you say.",
 }
 
 

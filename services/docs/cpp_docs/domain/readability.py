@@ -6,12 +6,32 @@ The visible text is the body's text without the styles; each block
 its own, ended with a full stop when it has none, as a reader meets it: a
 table of short cells is not one long sentence.
 """
+
 from __future__ import annotations
 
 from html.parser import HTMLParser
 
-BLOCKS = {"h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "td", "th", "dt", "dd", "caption", "title", "br",
-          "section", "header", "footer", "tr"}
+BLOCKS = {
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "p",
+    "li",
+    "td",
+    "th",
+    "dt",
+    "dd",
+    "caption",
+    "title",
+    "br",
+    "section",
+    "header",
+    "footer",
+    "tr",
+}
 HIDDEN = {"style", "script", "head"}
 
 
@@ -59,5 +79,7 @@ def scores(html: str) -> dict[str, float]:
     import textstat  # loads its syllable dictionary on first use
 
     text = visible_text(html)
-    return {"flesch_kincaid_grade": round(float(textstat.flesch_kincaid_grade(text)), 2),
-            "flesch_reading_ease": round(float(textstat.flesch_reading_ease(text)), 2)}
+    return {
+        "flesch_kincaid_grade": round(float(textstat.flesch_kincaid_grade(text)), 2),
+        "flesch_reading_ease": round(float(textstat.flesch_reading_ease(text)), 2),
+    }

@@ -1,5 +1,6 @@
 """What the notify service's resources share: the service's context, who
 manages subscriptions, and whose they are."""
+
 from __future__ import annotations
 
 from flask import current_app

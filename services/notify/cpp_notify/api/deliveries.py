@@ -1,5 +1,6 @@
 """The delivery log: every delivery owed to a subscription and every
 attempt at it (when, the status code, how long), and redelivery by hand."""
+
 from __future__ import annotations
 
 import time
@@ -16,8 +17,12 @@ from cpp_shared.paging import LongPaging, Page
 from .. import store as st
 from .common import MANAGERS, ctx, owner_of
 
-blp = Blueprint("deliveries", __name__, url_prefix="/v1/deliveries",
-                description="The webhook delivery log, attempt by attempt, and redelivery")
+blp = Blueprint(
+    "deliveries",
+    __name__,
+    url_prefix="/v1/deliveries",
+    description="The webhook delivery log, attempt by attempt, and redelivery",
+)
 STATES = ("ready", "queued", "delivered", "failed")
 
 
@@ -76,8 +81,13 @@ class Deliveries(MethodView):
         size = args["page_size"]
         items = coll.find(query, sort=[("created_at", -1)], skip=(args["page"] - 1) * size, limit=size)
         total = coll.count_documents(query)
-        audit.record_read(ctx().store, "deliveries", args.get("subscription_id") or args.get("event_id") or "query",
-                          action="list", detail={"count": len(items), "deliveries": [d["_id"] for d in items]})
+        audit.record_read(
+            ctx().store,
+            "deliveries",
+            args.get("subscription_id") or args.get("event_id") or "query",
+            action="list",
+            detail={"count": len(items), "deliveries": [d["_id"] for d in items]},
+        )
         return {"items": items, "page": args["page"], "page_size": size, "total": total}
 
 
@@ -110,8 +120,14 @@ class Redeliver(MethodView):
         if doc["state"] not in ("delivered", "failed"):
             abort(409, message=f"the delivery is {doc['state']}: it will be sent in its turn")
         now = time.time()
-        new = {**doc, "state": "ready", "next_attempt_at": now, "attempt_count": 0, "in_chain": False,
-               "redeliveries": [*doc["redeliveries"], {"at": now, "by": current_principal().user}]}
+        new = {
+            **doc,
+            "state": "ready",
+            "next_attempt_at": now,
+            "attempt_count": 0,
+            "in_chain": False,
+            "redeliveries": [*doc["redeliveries"], {"at": now, "by": current_principal().user}],
+        }
         with ctx().store.unit_of_work() as uow:
             version = uow.replace(st.DELIVERIES, new, expected_version=doc["version"])
         ctx().extensions["notify"].wake()

@@ -7,6 +7,7 @@ stored before the inbox was kept by user id, and messages to a core group
 member known only by address. So a key worker reads here what was also
 emailed, and what could not be emailed.
 """
+
 from __future__ import annotations
 
 import time
@@ -54,8 +55,10 @@ def _queries(principal: Principal) -> list[dict[str, Any]]:
     """The caller's messages, as queries the store answers (it has no $or):
     by user id, and by address for messages that name no user."""
     base = {"authority": principal.authority, "channel": "inbox"}
-    return [{**base, "recipient.user": principal.user},
-            {**base, "recipient.email": principal.address, "recipient.user": None}]
+    return [
+        {**base, "recipient.user": principal.user},
+        {**base, "recipient.email": principal.address, "recipient.user": None},
+    ]
 
 
 def _is_mine(message: dict[str, Any], principal: Principal) -> bool:
@@ -82,11 +85,15 @@ class Inbox(MethodView):
         size = args["page_size"]
         skip = (args["page"] - 1) * size
         # Each query's newest skip+size are enough to make this page of their union.
-        found = {m["_id"]: m for q in queries
-                 for m in coll.find(q, sort=[("created_at", -1)], limit=skip + size)}
-        items = sorted(found.values(), key=lambda m: (-m["created_at"], m["_id"]))[skip:skip + size]
-        audit.record_read(ctx().store, "inbox", current_principal().user, action="list",
-                          detail={"count": len(items), "messages": [m["_id"] for m in items]})
+        found = {m["_id"]: m for q in queries for m in coll.find(q, sort=[("created_at", -1)], limit=skip + size)}
+        items = sorted(found.values(), key=lambda m: (-m["created_at"], m["_id"]))[skip : skip + size]
+        audit.record_read(
+            ctx().store,
+            "inbox",
+            current_principal().user,
+            action="list",
+            detail={"count": len(items), "messages": [m["_id"] for m in items]},
+        )
         return {"items": items, "unread": unread, "page": args["page"], "page_size": size}
 
 

@@ -14,6 +14,7 @@ Convenor) goes only to the subscriptions of that recipient: those whose
 is the route's id. A partner that subscribes to escalations but is no
 route's recipient is refused, rather than accepted and never sent any.
 """
+
 from __future__ import annotations
 
 import time
@@ -34,34 +35,57 @@ from .. import store as st
 from .. import urls
 from ..domain.minimise import DEFAULT_CLASSES, partner_may_receive
 from ..domain.subscriptions import (
-    ESCALATION, PATTERN, ROTATION_OVERLAP, external_routes, matches, new_secret, public_view)
+    ESCALATION,
+    PATTERN,
+    ROTATION_OVERLAP,
+    external_routes,
+    matches,
+    new_secret,
+    public_view,
+)
 from ..runtime import EVENT_CATALOGUE, runtime
 from .common import MANAGERS, ctx, owner_of
 
-blp = Blueprint("subscriptions", __name__, url_prefix="/v1/subscriptions",
-                description="Partner agencies' subscriptions to plan events, delivered as signed webhooks")
+blp = Blueprint(
+    "subscriptions",
+    __name__,
+    url_prefix="/v1/subscriptions",
+    description="Partner agencies' subscriptions to plan events, delivered as signed webhooks",
+)
 
 
 class ScopeSchema(Schema):
-    classes = fields.List(fields.String(validate=validate.OneOf(FIELD_CLASSES)), required=True,
-                          validate=validate.Length(min=1),
-                          metadata={"description": "the kinds of event fields delivered: " + ", ".join(FIELD_CLASSES)})
+    classes = fields.List(
+        fields.String(validate=validate.OneOf(FIELD_CLASSES)),
+        required=True,
+        validate=validate.Length(min=1),
+        metadata={"description": "the kinds of event fields delivered: " + ", ".join(FIELD_CLASSES)},
+    )
 
 
 class SubscriptionCreateSchema(Schema):
     url = fields.String(required=True, validate=validate.Length(min=1, max=urls.MAX_URL))
-    event_types = fields.List(fields.String(validate=validate.Length(min=1, max=100)), required=True,
-                              validate=validate.Length(min=1, max=50),
-                              metadata={"description": "patterns such as plan.* or conference.held.v1"})
+    event_types = fields.List(
+        fields.String(validate=validate.Length(min=1, max=100)),
+        required=True,
+        validate=validate.Length(min=1, max=50),
+        metadata={"description": "patterns such as plan.* or conference.held.v1"},
+    )
     description = fields.String(load_default="", validate=validate.Length(max=500))
-    owner = fields.String(validate=validate.Length(min=1, max=200),
-                          metadata={"description": "admin only: the partner organisation it is for"})
+    owner = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "admin only: the partner organisation it is for"},
+    )
     allow_private = fields.Boolean(load_default=False, metadata={"description": "admin only: an internal receiver"})
     scope = fields.Nested(ScopeSchema, metadata={"description": "admin only: the fields delivered"})
-    escalation_routes = fields.List(fields.String(validate=validate.Length(min=1, max=100)),
-                                    validate=validate.Length(max=20), metadata={
-        "description": "admin only: the escalation routes (with a recipient outside the council) whose escalations "
-                       "this subscription receives as their recipient; by default the route whose id is the owner"})
+    escalation_routes = fields.List(
+        fields.String(validate=validate.Length(min=1, max=100)),
+        validate=validate.Length(max=20),
+        metadata={
+            "description": "admin only: the escalation routes (with a recipient outside the council) whose escalations "
+            "this subscription receives as their recipient; by default the route whose id is the owner"
+        },
+    )
 
     @validates("event_types")
     def _patterns(self, value, **kwargs):
@@ -85,13 +109,17 @@ class SubscriptionSchema(Schema):
     allow_private = fields.Boolean()
     audience = fields.String(metadata={"description": "partner (held to what partners may receive) or internal"})
     scope = fields.Nested(ScopeSchema)
-    escalation_routes = fields.List(fields.String(), metadata={
-        "description": "the escalation routes whose escalations it receives as their recipient"})
+    escalation_routes = fields.List(
+        fields.String(),
+        metadata={"description": "the escalation routes whose escalations it receives as their recipient"},
+    )
     created_by = fields.String()
     created_at = fields.Float()
     failing_since = fields.Float(allow_none=True)
     disabled = fields.Dict(allow_none=True)
-    secrets = fields.List(fields.Nested(SecretSchema), metadata={"description": "when each secret was made; never the secret"})
+    secrets = fields.List(
+        fields.Nested(SecretSchema), metadata={"description": "when each secret was made; never the secret"}
+    )
     version = fields.Integer()
 
 
@@ -110,8 +138,12 @@ class ScopeChangeSchema(Schema):
 def _load(subscription_id: str) -> dict[str, Any]:
     principal = current_principal()
     doc = ctx().store.collection(st.SUBSCRIPTIONS).find_one({"_id": subscription_id})
-    if doc is None or doc["authority"] != principal.authority or doc["status"] == "removed" or (
-            not principal.holds("admin") and doc["owner"] != owner_of(principal)):
+    if (
+        doc is None
+        or doc["authority"] != principal.authority
+        or doc["status"] == "removed"
+        or (not principal.holds("admin") and doc["owner"] != owner_of(principal))
+    ):
         abort(404, message=f"no subscription {subscription_id}")
     return doc
 
@@ -141,25 +173,45 @@ class Subscriptions(MethodView):
         partner = not admin or bool(body.get("owner"))
         bad = [p for p in body["event_types"] if partner and not partner_may_receive(p, EVENT_CATALOGUE)]
         if bad:
-            abort(422, message="not events a partner receives",
-                  errors={"json": {"event_types": [f"{', '.join(bad)}: not delivered to partners"]}})
+            abort(
+                422,
+                message="not events a partner receives",
+                errors={"json": {"event_types": [f"{', '.join(bad)}: not delivered to partners"]}},
+            )
         c = ctx()
         owner = body.get("owner") or owner_of(principal)
         external = external_routes(c.plugins)
         routes = body.get("escalation_routes")
         unknown = [r for r in routes or [] if r not in external]
         if unknown:
-            abort(422, message="not an escalation route with a recipient outside the council",
-                  errors={"json": {"escalation_routes": [f"{', '.join(unknown)}: this authority's routes with a "
-                                                         f"recipient outside it: {', '.join(external) or 'none'}"]}})
+            abort(
+                422,
+                message="not an escalation route with a recipient outside the council",
+                errors={
+                    "json": {
+                        "escalation_routes": [
+                            f"{', '.join(unknown)}: this authority's routes with a "
+                            f"recipient outside it: {', '.join(external) or 'none'}"
+                        ]
+                    }
+                },
+            )
         if routes is None:
             routes = [owner] if owner in external else []
         if not admin and matches(body["event_types"], ESCALATION) and not routes:
-            abort(422, message="escalations go only to the recipient a route names",
-                  errors={"json": {"event_types": [
-                      f"{ESCALATION}: this subscription is not the recipient of an escalation route; an admin makes "
-                      f"the recipient's subscription with escalation_routes (this authority's routes with a recipient "
-                      f"outside it: {', '.join(external) or 'none'})"]}})
+            abort(
+                422,
+                message="escalations go only to the recipient a route names",
+                errors={
+                    "json": {
+                        "event_types": [
+                            f"{ESCALATION}: this subscription is not the recipient of an escalation route; an admin makes "
+                            f"the recipient's subscription with escalation_routes (this authority's routes with a recipient "
+                            f"outside it: {', '.join(external) or 'none'})"
+                        ]
+                    }
+                },
+            )
         try:
             urls.resolve(body["url"], allow_private=body["allow_private"], ports=runtime(c).receiver_ports)
         except urls.UrlRefused as exc:
@@ -211,14 +263,19 @@ def check_if_match(doc: dict[str, Any]) -> None:
     (412 otherwise); one without it is made as before."""
     header = request.headers.get("If-Match")
     if header is not None and if_match_version(header, doc["version"]) != doc["version"]:
-        abort(412, message=f"the subscription changed since you read it (it is now version {doc['version']}); "
-                           "read it again")
+        abort(
+            412,
+            message=f"the subscription changed since you read it (it is now version {doc['version']}); read it again",
+        )
 
 
 @blp.route("/<subscription_id>")
 class SubscriptionById(MethodView):
-    @blp.response(200, SubscriptionSchema, headers={"ETag": {"description": "its version, for If-Match",
-                                                             "schema": {"type": "string"}}})
+    @blp.response(
+        200,
+        SubscriptionSchema,
+        headers={"ETag": {"description": "its version, for If-Match", "schema": {"type": "string"}}},
+    )
     @requires_role(*MANAGERS)
     def get(self, subscription_id):
         doc = _load(subscription_id)
@@ -230,8 +287,10 @@ class SubscriptionById(MethodView):
         """Remove a subscription: nothing more is delivered to it; its
         record and delivery log stay for the audit trail."""
         doc = _load(subscription_id)
-        _save({**doc, "status": "removed", "removed": {"at": time.time(), "by": current_principal().user}},
-              event="subscription.removed.v1")
+        _save(
+            {**doc, "status": "removed", "removed": {"at": time.time(), "by": current_principal().user}},
+            event="subscription.removed.v1",
+        )
         return None
 
 

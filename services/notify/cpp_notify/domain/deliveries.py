@@ -18,6 +18,7 @@ States: ``ready`` (head of its chain; sent when ``next_attempt_at`` comes),
 ``queued`` (behind the head), ``delivered`` (2xx), ``failed`` (retries
 exhausted: kept, and redeliverable by hand).
 """
+
 from __future__ import annotations
 
 import random
@@ -38,8 +39,9 @@ def chain_key(event: dict[str, Any]) -> str:
     return str(data.get("plan_id") or event.get("subject") or event["id"])
 
 
-def new_delivery(*, delivery_id: str, subscription: dict[str, Any], event: dict[str, Any], body: str,
-                 head: bool, now: float) -> dict[str, Any]:
+def new_delivery(
+    *, delivery_id: str, subscription: dict[str, Any], event: dict[str, Any], body: str, head: bool, now: float
+) -> dict[str, Any]:
     return {
         "_id": delivery_id,
         "authority": subscription["authority"],
@@ -89,12 +91,23 @@ def next_delay(attempt_count: int, outcome: Outcome, schedule: tuple[float, ...]
     return delay
 
 
-def record_attempt(delivery: dict[str, Any], outcome: Outcome, *, now: float, schedule: tuple[float, ...],
-                   rng: random.Random) -> dict[str, Any]:
+def record_attempt(
+    delivery: dict[str, Any], outcome: Outcome, *, now: float, schedule: tuple[float, ...], rng: random.Random
+) -> dict[str, Any]:
     """The delivery after one attempt."""
-    new = {**delivery, "attempts": [*delivery["attempts"], {
-        "at": now, "status_code": outcome.status, "latency_ms": round(outcome.latency_ms, 1), "error": outcome.error,
-    }], "attempt_count": delivery["attempt_count"] + 1}
+    new = {
+        **delivery,
+        "attempts": [
+            *delivery["attempts"],
+            {
+                "at": now,
+                "status_code": outcome.status,
+                "latency_ms": round(outcome.latency_ms, 1),
+                "error": outcome.error,
+            },
+        ],
+        "attempt_count": delivery["attempt_count"] + 1,
+    }
     if outcome.ok:
         new.update(state="delivered", delivered_at=now, next_attempt_at=None)
         return new
@@ -106,8 +119,9 @@ def record_attempt(delivery: dict[str, Any], outcome: Outcome, *, now: float, sc
     return new
 
 
-def track_subscription(subscription: dict[str, Any], outcome: Outcome, *, now: float,
-                       disable_after: float) -> tuple[dict[str, Any], str | None]:
+def track_subscription(
+    subscription: dict[str, Any], outcome: Outcome, *, now: float, disable_after: float
+) -> tuple[dict[str, Any], str | None]:
     """The subscription after an attempt, and the reason to disable it, if
     any: a 410 Gone at once; otherwise only failures for ``disable_after``
     seconds (any success forgives)."""

@@ -23,6 +23,7 @@ Partners must learn what they need and nothing more. Two gates:
 The catalogue is handed in (``Catalogue``; the service's is
 ``runtime.EVENT_CATALOGUE``), so that these rules need no messaging.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -31,12 +32,22 @@ from typing import Any, Callable, Mapping
 
 DEFAULT_CLASSES = ("identifier", "status", "date", "contact")
 
-PARTNER_TYPES = frozenset({
-    "plan.created.v1", "plan.activated.v1", "plan.version_agreed.v1", "plan.reviewed.v1", "plan.ended.v1",
-    "plan.key_worker_linked.v1",
-    "conference.scheduled.v1", "conference.rescheduled.v1", "conference.cancelled.v1", "conference.held.v1",
-    "core_group.held.v1", "escalation.raised.v1",
-})
+PARTNER_TYPES = frozenset(
+    {
+        "plan.created.v1",
+        "plan.activated.v1",
+        "plan.version_agreed.v1",
+        "plan.reviewed.v1",
+        "plan.ended.v1",
+        "plan.key_worker_linked.v1",
+        "conference.scheduled.v1",
+        "conference.rescheduled.v1",
+        "conference.cancelled.v1",
+        "conference.held.v1",
+        "core_group.held.v1",
+        "escalation.raised.v1",
+    }
+)
 
 
 @dataclass(frozen=True)

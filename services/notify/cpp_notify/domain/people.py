@@ -31,6 +31,7 @@ What the service has heard (the staff directory, the children, the notices
 already sent) is asked of ``Heard``, which the store answers
 (``store.Heard``), so that these rules read no store themselves.
 """
+
 from __future__ import annotations
 
 import re
@@ -48,8 +49,16 @@ from cpp_shared.plugins import Plugins
 BREAK_GLASS = "access.break_glass.v1"
 OVERDUE = "deadline.overdue.v1"
 MET = "deadline.met.v1"
-PEOPLE_EVENTS = ("deadline.approaching.v1", OVERDUE, MET, "lookup.performed.v1",
-                 "conference.scheduled.v1", "conference.rescheduled.v1", "conference.cancelled.v1", BREAK_GLASS)
+PEOPLE_EVENTS = (
+    "deadline.approaching.v1",
+    OVERDUE,
+    MET,
+    "lookup.performed.v1",
+    "conference.scheduled.v1",
+    "conference.rescheduled.v1",
+    "conference.cancelled.v1",
+    BREAK_GLASS,
+)
 #: What a person must never read: an internal id (32 hex digits, or a uuid).
 ID_SHAPED = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}", re.IGNORECASE)
 BUILT_IN_CHANNELS = ("email", "inbox")
@@ -103,8 +112,14 @@ def _key_worker(people: dict[str, Any] | None) -> dict[str, Any] | None:
     kw = (people or {}).get("key_worker") or {}
     if not kw:
         return None
-    return {"user": kw.get("user"), "name": kw.get("name") or "key worker", "email": kw.get("email"),
-            "audience": "professional", "channels": ["email", "inbox"], "role": "key_worker"}
+    return {
+        "user": kw.get("user"),
+        "name": kw.get("name") or "key worker",
+        "email": kw.get("email"),
+        "audience": "professional",
+        "channels": ["email", "inbox"],
+        "role": "key_worker",
+    }
 
 
 def _same_person(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -128,8 +143,14 @@ def told_overdue(heard: Heard, event: dict[str, Any]) -> list[dict[str, Any]]:
         r = message["recipient"]
         known = next((o for o in out if _same_person(o, r) and o.get("name") == r.get("name")), None)
         if known is None:
-            known = {"user": r.get("user"), "name": r.get("name"), "email": r.get("email"),
-                     "audience": r.get("audience") or "professional", "channels": [], "role": r.get("role")}
+            known = {
+                "user": r.get("user"),
+                "name": r.get("name"),
+                "email": r.get("email"),
+                "audience": r.get("audience") or "professional",
+                "channels": [],
+                "role": r.get("role"),
+            }
             out.append(known)
         if message["channel"] not in known["channels"]:
             known["channels"].append(message["channel"])
@@ -143,9 +164,16 @@ def default_recipients(event: dict[str, Any], people: dict[str, Any] | None, hea
         manager = data.get("manager") or {}
         if not manager.get("email") and not manager.get("user"):
             return []
-        return [{"user": manager.get("user"), "name": manager.get("name") or _staff_name(heard, manager.get("user")),
-                 "email": manager.get("email"), "audience": "professional", "channels": ["email", "inbox"],
-                 "role": "restriction_manager"}]
+        return [
+            {
+                "user": manager.get("user"),
+                "name": manager.get("name") or _staff_name(heard, manager.get("user")),
+                "email": manager.get("email"),
+                "audience": "professional",
+                "channels": ["email", "inbox"],
+                "role": "restriction_manager",
+            }
+        ]
     if etype == MET:  # done late: whoever was told it was overdue hears it is done
         met = data.get("met") or {}
         return told_overdue(heard, event) if met.get("late") else []
@@ -155,9 +183,16 @@ def default_recipients(event: dict[str, Any], people: dict[str, Any] | None, hea
         if assignee.get("user"):
             if key_worker and key_worker.get("user") == assignee["user"]:
                 return [key_worker]
-            return [{"user": assignee["user"], "name": assignee.get("name") or _staff_name(heard, assignee["user"]),
-                     "email": None, "audience": "professional", "channels": ["email", "inbox"],
-                     "role": data.get("owner") or "assignee"}]
+            return [
+                {
+                    "user": assignee["user"],
+                    "name": assignee.get("name") or _staff_name(heard, assignee["user"]),
+                    "email": None,
+                    "audience": "professional",
+                    "channels": ["email", "inbox"],
+                    "role": data.get("owner") or "assignee",
+                }
+            ]
         return [key_worker] if key_worker else []
     if etype == "lookup.performed.v1":
         if not (data.get("subject_of_plan") or data.get("plan_status") == "in_force"):
@@ -167,18 +202,32 @@ def default_recipients(event: dict[str, Any], people: dict[str, Any] | None, hea
             return [{**key_worker, "user": user}]
         if not user:
             return []
-        return [{"user": user, "name": data.get("key_worker") or _staff_name(heard, user),
-                 "email": None, "audience": "professional", "channels": ["email", "inbox"], "role": "key_worker"}]
+        return [
+            {
+                "user": user,
+                "name": data.get("key_worker") or _staff_name(heard, user),
+                "email": None,
+                "audience": "professional",
+                "channels": ["email", "inbox"],
+                "role": "key_worker",
+            }
+        ]
     if people is None:
         return []
     if etype.startswith("conference."):
         out = []
         for member in people.get("core_group") or []:
             family = bool(member.get("is_family_member"))
-            out.append({"user": None if family else member.get("user"), "name": member["name"],
-                        "email": member.get("email"), "audience": "family" if family else "professional",
-                        "channels": ["email"] if family else ["email", "inbox"],
-                        "role": member.get("role") or ("family" if family else "core group")})
+            out.append(
+                {
+                    "user": None if family else member.get("user"),
+                    "name": member["name"],
+                    "email": member.get("email"),
+                    "audience": "family" if family else "professional",
+                    "channels": ["email"] if family else ["email", "inbox"],
+                    "role": member.get("role") or ("family" if family else "core group"),
+                }
+            )
         if key_worker:
             known = [r for r in out if _same_person(r, key_worker)]
             for r in known:  # the key worker in the core group: addressed by their user id too
@@ -203,8 +252,9 @@ def with_addresses(heard: Heard, found: list[dict[str, Any]]) -> list[dict[str, 
     return out
 
 
-def recipients(plugins: Plugins, event: dict[str, Any], people: dict[str, Any] | None,
-               heard: Heard) -> list[dict[str, Any]]:
+def recipients(
+    plugins: Plugins, event: dict[str, Any], people: dict[str, Any] | None, heard: Heard
+) -> list[dict[str, Any]]:
     current = default_recipients(event, people, heard)
     for impl in plugins.hook.cpp_notification_recipients.get_hookimpls():  # CPP_PLUGINS order
         changed = impl.function(event=event, recipients=[dict(r) for r in current])
@@ -259,7 +309,10 @@ class Templates:
         overrides = plugins.merged("cpp_notification_templates")
         self.env = Environment(
             loader=ChoiceLoader([DictLoader(overrides), FileSystemLoader(str(files("cpp_notify") / "templates"))]),
-            undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+            undefined=StrictUndefined,
+            autoescape=False,
+            keep_trailing_newline=False,
+        )
 
     def has(self, name: str) -> bool:
         try:
@@ -274,12 +327,23 @@ class Templates:
         return subject.strip(), body.strip() + "\n"
 
 
-def context_for(event: dict[str, Any], recipient: dict[str, Any], people: dict[str, Any] | None,
-                heard: Heard) -> dict[str, Any]:
+def context_for(
+    event: dict[str, Any], recipient: dict[str, Any], people: dict[str, Any] | None, heard: Heard
+) -> dict[str, Any]:
     data = dict(event.get("data") or {})
-    defaults = {"latest_on": None, "plan_id": None, "key_worker": None, "previous_scheduled_for": None,
-                "owner": "", "source": "", "name": "", "due_on": None, "met": None, "chair": None,
-                "assignee": None}
+    defaults = {
+        "latest_on": None,
+        "plan_id": None,
+        "key_worker": None,
+        "previous_scheduled_for": None,
+        "owner": "",
+        "source": "",
+        "name": "",
+        "due_on": None,
+        "met": None,
+        "chair": None,
+        "assignee": None,
+    }
     ctx = {**defaults, **data, "recipient": recipient}
     ctx["key_worker"] = (people or {}).get("key_worker")
     ctx["owner"] = str(ctx.get("owner") or "").replace("_", " ")
@@ -299,8 +363,9 @@ def context_for(event: dict[str, Any], recipient: dict[str, Any], people: dict[s
     ctx["granted_at_words"] = _moment_words(data.get("granted_at"))
     ctx["expires_at_words"] = _moment_words(data.get("expires_at"))
     ctx["performed_at_words"] = _moment_words(data.get("performed_at"))
-    ctx["actor_name"] = (data.get("user_name") or _actor(heard, data.get("user"))) if event["type"] == BREAK_GLASS \
-        else ""
+    ctx["actor_name"] = (
+        (data.get("user_name") or _actor(heard, data.get("user"))) if event["type"] == BREAK_GLASS else ""
+    )
     ctx["partner_label"] = readable(data.get("partner")) if event["type"] == "lookup.performed.v1" else ""
     ctx["key_worker_name"] = recipient.get("name") or data.get("key_worker") or ""
     return ctx
@@ -336,8 +401,17 @@ def invitation(event: dict[str, Any], recipient: dict[str, Any], organiser: str,
     return cal.to_ical().decode()
 
 
-def messages_for(event: dict[str, Any], *, people: dict[str, Any] | None, plugins: Plugins, templates: Templates,
-                 channels: set[str], organiser: str, now: float, heard: Heard) -> list[dict[str, Any]]:
+def messages_for(
+    event: dict[str, Any],
+    *,
+    people: dict[str, Any] | None,
+    plugins: Plugins,
+    templates: Templates,
+    channels: set[str],
+    organiser: str,
+    now: float,
+    heard: Heard,
+) -> list[dict[str, Any]]:
     """The messages an event owes people, one per recipient and channel."""
     made = []
     for r in recipients(plugins, event, people, heard):
@@ -355,24 +429,30 @@ def messages_for(event: dict[str, Any], *, people: dict[str, Any] | None, plugin
                 continue  # no address: the inbox (or another channel) carries it
             if channel == "inbox" and not (r.get("user") or r.get("email")):
                 continue  # nobody's inbox: someone known by name only (a partner's practitioner) reads none
-            made.append({
-                "_id": f"msg_{uuid.uuid4().hex}",
-                "authority": event.get("authority"),
-                "event_id": event["id"],
-                "event_type": event["type"],
-                "channel": channel,
-                "recipient": {"user": r.get("user") or None, "name": r.get("name"),
-                              "email": (r.get("email") or "").lower() or None,
-                              "audience": r.get("audience", "professional"), "role": r.get("role")},
-                "deadline_id": (event.get("data") or {}).get("deadline_id"),
-                "subject": subject,
-                "body": body,
-                "ics": ics,
-                "state": "delivered" if channel == "inbox" else "ready",
-                "next_attempt_at": None if channel == "inbox" else now,
-                "attempt_count": 0,
-                "attempts": [],
-                "created_at": now,
-                "read_at": None,
-            })
+            made.append(
+                {
+                    "_id": f"msg_{uuid.uuid4().hex}",
+                    "authority": event.get("authority"),
+                    "event_id": event["id"],
+                    "event_type": event["type"],
+                    "channel": channel,
+                    "recipient": {
+                        "user": r.get("user") or None,
+                        "name": r.get("name"),
+                        "email": (r.get("email") or "").lower() or None,
+                        "audience": r.get("audience", "professional"),
+                        "role": r.get("role"),
+                    },
+                    "deadline_id": (event.get("data") or {}).get("deadline_id"),
+                    "subject": subject,
+                    "body": body,
+                    "ics": ics,
+                    "state": "delivered" if channel == "inbox" else "ready",
+                    "next_attempt_at": None if channel == "inbox" else now,
+                    "attempt_count": 0,
+                    "attempts": [],
+                    "created_at": now,
+                    "read_at": None,
+                }
+            )
     return made

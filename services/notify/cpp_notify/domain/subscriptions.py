@@ -8,6 +8,7 @@ Convenor) goes only to the subscriptions of that recipient: those whose
 ``escalation_routes`` name the route (an admin sets them), or whose owner
 is the route's id.
 """
+
 from __future__ import annotations
 
 import base64
@@ -33,8 +34,11 @@ def matches(patterns: list[str], event_type: str) -> bool:
 
 def external_routes(plugins: Plugins) -> dict[str, dict[str, Any]]:
     """The deployment's escalation routes whose recipient is outside the council, by id."""
-    return {r["id"]: r for r in plugins.layered("cpp_escalation_routes")
-            if (r.get("recipient") or {}).get("kind") == "external"}
+    return {
+        r["id"]: r
+        for r in plugins.layered("cpp_escalation_routes")
+        if (r.get("recipient") or {}).get("kind") == "external"
+    }
 
 
 def receives_escalation(subscription: dict[str, Any], event: dict[str, Any]) -> bool:
@@ -48,10 +52,17 @@ def receives_escalation(subscription: dict[str, Any], event: dict[str, Any]) -> 
 def signing_secrets(subscription: dict[str, Any], box, now: float) -> list[str]:
     """The secrets a delivery is signed with now: the current one, and a
     rotated-out one until its overlap ends."""
-    return [box.open(s["sealed"]) for s in subscription["secrets"]
-            if s.get("expires_at") is None or s["expires_at"] > now]
+    return [
+        box.open(s["sealed"]) for s in subscription["secrets"] if s.get("expires_at") is None or s["expires_at"] > now
+    ]
 
 
 def public_view(doc: dict[str, Any]) -> dict[str, Any]:
-    return {"subscription_id": doc["_id"], "owner": doc["owner"], "status": doc["status"], "url": doc["url"],
-            "event_types": doc["event_types"], "disabled": doc.get("disabled")}
+    return {
+        "subscription_id": doc["_id"],
+        "owner": doc["owner"],
+        "status": doc["status"],
+        "url": doc["url"],
+        "event_types": doc["event_types"],
+        "disabled": doc.get("disabled"),
+    }

@@ -1,4 +1,5 @@
 """GET /v1/audit: the audit log, for auditors."""
+
 from __future__ import annotations
 
 from flask import current_app
@@ -41,6 +42,11 @@ class AuditLog(MethodView):
         records = store.read_log(audit.LOG, after_seq=query["after_seq"], limit=query["limit"])
         # Reading the log is itself recorded (after the page was read: the
         # page never holds its own entry).
-        audit.record_read(store, "audit_log", str(query["after_seq"]), action="list",
-                          detail={"count": len(records), "last_seq": records[-1].seq if records else None})
+        audit.record_read(
+            store,
+            "audit_log",
+            str(query["after_seq"]),
+            action="list",
+            detail={"count": len(records), "last_seq": records[-1].seq if records else None},
+        )
         return {"records": records, "next_after_seq": records[-1].seq if len(records) == query["limit"] else None}

@@ -1,6 +1,7 @@
 """Cases: one child protection episode of a child, from the strategy
 discussion to the enquiry outcome (conferences and plans have their own
 resources)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -31,20 +32,34 @@ USER_ID: dict[str, Any] = dict(validate=validate.Length(min=1, max=200))
 
 class CaseCreateSchema(Schema):
     child_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    social_worker = fields.String(**USER_ID, metadata={
-        "description": "the user id of the case's social worker (default: the caller, when a social worker)"})
-    team_manager = fields.String(**USER_ID, metadata={
-        "description": "the user id of the case's team manager (default: the caller, when a team manager; else "
-                       "the social worker's manager; else the one team manager of their team)"})
-    team = fields.String(validate=validate.Length(min=1, max=200), metadata={
-        "description": "the team that holds the case (default: the social worker's)"})
+    social_worker = fields.String(
+        **USER_ID,
+        metadata={"description": "the user id of the case's social worker (default: the caller, when a social worker)"},
+    )
+    team_manager = fields.String(
+        **USER_ID,
+        metadata={
+            "description": "the user id of the case's team manager (default: the caller, when a team manager; else "
+            "the social worker's manager; else the one team manager of their team)"
+        },
+    )
+    team = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "the team that holds the case (default: the social worker's)"},
+    )
 
 
 class AllocationSchema(Schema):
-    social_worker = fields.String(allow_none=True, **USER_ID, metadata={
-        "description": "the new social worker's user id; null for none; left out: unchanged"})
-    team_manager = fields.String(allow_none=True, **USER_ID, metadata={
-        "description": "the new team manager's user id; null for none; left out: unchanged"})
+    social_worker = fields.String(
+        allow_none=True,
+        **USER_ID,
+        metadata={"description": "the new social worker's user id; null for none; left out: unchanged"},
+    )
+    team_manager = fields.String(
+        allow_none=True,
+        **USER_ID,
+        metadata={"description": "the new team manager's user id; null for none; left out: unchanged"},
+    )
     team = fields.String(allow_none=True, validate=validate.Length(min=1, max=200))
 
 
@@ -61,8 +76,12 @@ class ChildRefSchema(Schema):
 class StrategyDiscussionSchema(Schema):
     id = fields.String(dump_only=True)
     held_on = IsoDate(required=True)
-    initiated_enquiries = fields.Boolean(load_default=True, metadata={
-        "description": "whether the enquiries (section 47, or the local equivalent) started at this discussion"})
+    initiated_enquiries = fields.Boolean(
+        load_default=True,
+        metadata={
+            "description": "whether the enquiries (section 47, or the local equivalent) started at this discussion"
+        },
+    )
     attendees = fields.List(fields.Nested(PersonSchema), load_default=list, validate=validate.Length(max=50))
     notes = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=4000))
     recorded_by = fields.String(dump_only=True)
@@ -90,7 +109,9 @@ class ConferenceRefSchema(Schema):
 class CaseSchema(Schema):
     id = fields.String(attribute="_id", dump_only=True)
     child_id = fields.String()
-    status = fields.String(metadata={"description": "enquiries, conference_pending, child_in_need, on_plan, plan_ended"})
+    status = fields.String(
+        metadata={"description": "enquiries, conference_pending, child_in_need, on_plan, plan_ended"}
+    )
     opened_at = fields.String()
     opened_by = fields.String()
     strategy_discussions = fields.List(fields.Nested(StrategyDiscussionSchema))
@@ -107,8 +128,9 @@ class CaseSchema(Schema):
 class CaseSummarySchema(Schema):
     id = fields.String(attribute="_id")
     child_id = fields.String()
-    child = fields.Nested(ChildRefSchema, allow_none=True, metadata={"description": "who the child is, as the "
-                                                                                   "record holds it now"})
+    child = fields.Nested(
+        ChildRefSchema, allow_none=True, metadata={"description": "who the child is, as the record holds it now"}
+    )
     status = fields.String()
     opened_at = fields.String()
     social_worker = fields.Nested(StaffRefSchema, allow_none=True)
@@ -120,13 +142,20 @@ class CaseSummarySchema(Schema):
 
 
 class CaseQuerySchema(Paging):
-    worker = fields.String(validate=validate.Length(min=1, max=200), metadata={
-        "description": "cases a person holds as social worker, team manager or key worker of the plan in force: "
-                       "a user id, or me"})
-    team = fields.String(validate=validate.Length(min=1, max=200), metadata={
-        "description": "the team's cases: a team's name, or mine (the caller's team)"})
-    status = fields.String(validate=validate.OneOf(
-        ["enquiries", "conference_pending", "child_in_need", "on_plan", "plan_ended"]))
+    worker = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={
+            "description": "cases a person holds as social worker, team manager or key worker of the plan in force: "
+            "a user id, or me"
+        },
+    )
+    team = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "the team's cases: a team's name, or mine (the caller's team)"},
+    )
+    status = fields.String(
+        validate=validate.OneOf(["enquiries", "conference_pending", "child_in_need", "on_plan", "plan_ended"])
+    )
     child_id = fields.String(validate=validate.Length(min=1, max=100))
 
 
@@ -158,30 +187,50 @@ class Cases(MethodView):
         cases, plans = ctx().store.collection(CASES), ctx().store.collection(PLANS)
         filter_: dict = {k: query[k] for k in ("status", "child_id") if k in query}
         if "team" in query:
-            filter_["team"] = (me.team or (staff.entry(ctx().store, me.user) or {}).get("team")
-                               if query["team"] == "mine" else query["team"])
+            filter_["team"] = (
+                me.team or (staff.entry(ctx().store, me.user) or {}).get("team")
+                if query["team"] == "mine"
+                else query["team"]
+            )
             if filter_["team"] is None:
-                abort(422, message="you have no team", errors={"query": {"team": [
-                    "your sign-in names no team; give the team's name"]}})
+                abort(
+                    422,
+                    message="you have no team",
+                    errors={"query": {"team": ["your sign-in names no team; give the team's name"]}},
+                )
         if "worker" in query:
             user = me.user if query["worker"] == "me" else query["worker"]
-            held = {c["_id"] for field in ("social_worker.user", "team_manager.user") for c in cases.find({field: user})}
-            held |= {p["case_id"] for p in plans.find({"key_worker_user": user, "status": {"$in": ["outline", "active"]}})}
+            held = {
+                c["_id"] for field in ("social_worker.user", "team_manager.user") for c in cases.find({field: user})
+            }
+            held |= {
+                p["case_id"] for p in plans.find({"key_worker_user": user, "status": {"$in": ["outline", "active"]}})
+            }
             filter_["_id"] = {"$in": sorted(held)}
         filter_ = access.exclude_hidden(filter_)  # restricted children the caller may not see are left out
         page, size = query["page"], query["page_size"]
         items = cases.find(filter_, sort=[("opened_at", -1)], skip=(page - 1) * size, limit=size)
-        children = {c["_id"]: c for c in ctx().store.collection(CHILDREN).find(
-            {"_id": {"$in": sorted({c["child_id"] for c in items})}})}
-        plan_of = {p["_id"]: p for p in plans.find({"_id": {"$in": sorted({c["plan_id"] for c in items if c.get("plan_id")})}})}
+        children = {
+            c["_id"]: c
+            for c in ctx().store.collection(CHILDREN).find({"_id": {"$in": sorted({c["child_id"] for c in items})}})
+        }
+        plan_of = {
+            p["_id"]: p for p in plans.find({"_id": {"$in": sorted({c["plan_id"] for c in items if c.get("plan_id")})}})
+        }
         audit.record_reads(ctx().store, [("case", case["_id"], case["child_id"]) for case in items])
         out = []
         for case in items:
             child, plan = children.get(case["child_id"]), plan_of.get(case.get("plan_id"))
             in_force = plan is not None and plan["status"] != "ended"
-            out.append({**case, "child": named(child) if child else None,
-                        "key_worker": {"user": plan.get("key_worker_user"), "name": plan.get("key_worker")}
-                        if in_force and plan.get("key_worker") else None})
+            out.append(
+                {
+                    **case,
+                    "child": named(child) if child else None,
+                    "key_worker": {"user": plan.get("key_worker_user"), "name": plan.get("key_worker")}
+                    if in_force and plan.get("key_worker")
+                    else None,
+                }
+            )
         return {"items": out, "page": page, "page_size": size, "total": cases.count_documents(filter_)}
 
 
@@ -207,8 +256,9 @@ class Allocation(MethodView):
         """Give the case to another social worker, team manager or team (a team manager's decision)."""
         case = load(CASES, case_id, "case")
         check_if_match(case, "case", "allocating it")
-        allocated = sl.allocate_case(ctx(), case_id, expected_version=case["version"], actor=current_principal(),
-                                     **body)
+        allocated = sl.allocate_case(
+            ctx(), case_id, expected_version=case["version"], actor=current_principal(), **body
+        )
         return allocated, {"ETag": etag(allocated["version"])}
 
 

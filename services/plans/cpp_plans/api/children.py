@@ -17,6 +17,7 @@ a restricted child is "forbidden" to anyone without need to know, and left
 out of searches for them (access.py); events carry ids and versions only,
 never personal details; every read and write is in the audit log.
 """
+
 from __future__ import annotations
 
 import re
@@ -62,6 +63,7 @@ _PHONE = re.compile(r"\+?[0-9][0-9 ()-]{4,28}[0-9]")
 
 # --- fields ---
 
+
 class Text(fields.String):
     """A string, stripped of surrounding white space, not blank, at most
     ``max_length`` characters, without control characters (new lines are
@@ -78,7 +80,9 @@ class Text(fields.String):
         if not text:
             raise ValidationError("Must not be blank.")
         if _CONTROL.search(text) or (not self.multiline and re.search(r"[\r\n\t]", text)):
-            raise ValidationError("Must not contain control characters" + ("." if self.multiline else " or line breaks."))
+            raise ValidationError(
+                "Must not contain control characters" + ("." if self.multiline else " or line breaks.")
+            )
         return text
 
 
@@ -103,7 +107,9 @@ class Phone(Text):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
         if not _PHONE.fullmatch(text):
-            raise ValidationError("Not a valid phone number (digits, spaces, brackets, hyphens, an optional leading +).")
+            raise ValidationError(
+                "Not a valid phone number (digits, spaces, brackets, hyphens, an optional leading +)."
+            )
         return text
 
 
@@ -127,6 +133,7 @@ def _one_per_scheme(items: list[dict[str, Any]]) -> None:
 
 # --- schemas ---
 
+
 class IdentifierSchema(Schema):
     scheme = Text(50, required=True, metadata={"description": "nhs_number, chi_number, or a scheme a plugin adds"})
     value = Text(50, required=True, metadata={"description": "stored normalised, e.g. an NHS number as 10 digits"})
@@ -135,8 +142,9 @@ class IdentifierSchema(Schema):
     def _valid_for_scheme(self, data: dict[str, Any], **kwargs: Any) -> None:
         registry = schemes_of_this_deployment()
         if data["scheme"] not in registry:
-            raise ValidationError(f"Unknown identifier scheme; known schemes: {', '.join(registry.schemes())}.",
-                                  field_name="scheme")
+            raise ValidationError(
+                f"Unknown identifier scheme; known schemes: {', '.join(registry.schemes())}.", field_name="scheme"
+            )
         try:
             registry.validate(data["scheme"], data["value"])
         except ValueError as exc:
@@ -174,7 +182,9 @@ class SchoolSchema(Schema):
 
 class ParentalResponsibilitySchema(Schema):
     name = Text(NAME_MAX, required=True)
-    relationship = Text(SHORT_MAX, required=True, metadata={"description": "e.g. mother, father, special guardian, the local authority"})
+    relationship = Text(
+        SHORT_MAX, required=True, metadata={"description": "e.g. mother, father, special guardian, the local authority"}
+    )
     address = fields.Nested(AddressSchema, allow_none=True)
     phone = Phone(allow_none=True)
     email = fields.Email(allow_none=True, validate=validate.Length(max=254))
@@ -191,13 +201,22 @@ class ChildCreateSchema(Schema):
     given_names = Text(NAME_MAX, required=True)
     family_name = Text(NAME_MAX, required=True)
     preferred_name = Text(NAME_MAX, allow_none=True)
-    date_of_birth = fields.Date(allow_none=True, validate=_not_in_future,
-                                metadata={"description": "exactly one of date_of_birth and expected_date_of_birth"})
-    expected_date_of_birth = fields.Date(allow_none=True, validate=_plausible_expected_birth,
-                                         metadata={"description": "for an unborn child (a pre-birth plan)"})
-    identifiers = fields.List(fields.Nested(IdentifierSchema),
-                              validate=[validate.Length(max=IDENTIFIERS_MAX), _one_per_scheme])
-    gender = Text(SHORT_MAX, required=True, metadata={"description": "as recorded; free text ('not known' for an unborn child)"})
+    date_of_birth = fields.Date(
+        allow_none=True,
+        validate=_not_in_future,
+        metadata={"description": "exactly one of date_of_birth and expected_date_of_birth"},
+    )
+    expected_date_of_birth = fields.Date(
+        allow_none=True,
+        validate=_plausible_expected_birth,
+        metadata={"description": "for an unborn child (a pre-birth plan)"},
+    )
+    identifiers = fields.List(
+        fields.Nested(IdentifierSchema), validate=[validate.Length(max=IDENTIFIERS_MAX), _one_per_scheme]
+    )
+    gender = Text(
+        SHORT_MAX, required=True, metadata={"description": "as recorded; free text ('not known' for an unborn child)"}
+    )
     ethnicity = Text(SHORT_MAX, required=True)
     first_language = Text(SHORT_MAX, required=True)
     interpreter_needed = StrictBoolean(required=True)
@@ -205,8 +224,9 @@ class ChildCreateSchema(Schema):
     accessibility_needs = Text(TEXT_MAX, multiline=True, allow_none=True)
     address = fields.Nested(AddressSchema, required=True)
     school_or_nursery = fields.Nested(SchoolSchema, allow_none=True)
-    people_with_parental_responsibility = fields.List(fields.Nested(ParentalResponsibilitySchema),
-                                                      validate=validate.Length(max=LIST_MAX))
+    people_with_parental_responsibility = fields.List(
+        fields.Nested(ParentalResponsibilitySchema), validate=validate.Length(max=LIST_MAX)
+    )
 
     @validates_schema
     def _one_date_of_birth(self, data: dict[str, Any], partial: Any = None, **kwargs: Any) -> None:
@@ -300,12 +320,15 @@ def _find(ctx: Any, child_id: str) -> dict[str, Any]:
 def _duplicate(exc: DuplicateChild) -> None:
     """A 409 naming the child that has the NHS number."""
     if exc.existing is None:  # the other record went meanwhile: nothing was written, so trying again is safe
-        abort(409, message="the child could not be saved because of a conflicting record; nothing was written, try again")
+        abort(
+            409, message="the child could not be saved because of a conflicting record; nothing was written, try again"
+        )
     message = f"a child with this NHS number is already registered: {exc.existing}"
     abort(409, message=message, errors={"json": {"identifiers": [message]}, "existing_child_id": exc.existing})
 
 
 # --- ETags ---
+
 
 def _headers(doc: dict[str, Any]) -> dict[str, str]:
     return {"ETag": etag(doc["version"]), "Location": f"{blp.url_prefix}/{doc['_id']}"}
@@ -315,13 +338,19 @@ def _headers(doc: dict[str, Any]) -> dict[str, str]:
 
 # A child's registration as the OpenAPI document shows it (a made-up child; a test NHS number).
 CHILD_EXAMPLE = {
-    "given_names": "Ana Maria", "family_name": "Nowak", "date_of_birth": "2019-04-12",
+    "given_names": "Ana Maria",
+    "family_name": "Nowak",
+    "date_of_birth": "2019-04-12",
     "identifiers": [{"scheme": "nhs_number", "value": "9434765919"}],
-    "gender": "female", "ethnicity": "White Other", "first_language": "Polish", "interpreter_needed": True,
+    "gender": "female",
+    "ethnicity": "White Other",
+    "first_language": "Polish",
+    "interpreter_needed": True,
     "address": {"lines": ["14 Elm Road", "Bromley"], "postcode": "BR1 3AA"},
     "school_or_nursery": {"name": "Elm Road Primary School", "contact": "Ms Patel, designated safeguarding lead"},
     "people_with_parental_responsibility": [
-        {"name": "Marta Nowak", "relationship": "mother", "first_language": "Polish", "interpreter_needed": True}],
+        {"name": "Marta Nowak", "relationship": "mother", "first_language": "Polish", "interpreter_needed": True}
+    ],
 }
 
 
@@ -330,14 +359,22 @@ class Children(MethodView):
     @idempotent
     @requires_role(*WRITERS)
     @blp.arguments(ChildCreateSchema, example=CHILD_EXAMPLE)
-    @blp.response(201, ChildSchema, headers={"ETag": {"description": 'the version, e.g. "1"', "schema": {"type": "string"}}})
-    @blp.alt_response(409, schema=ErrorSchema, description="the NHS number is already registered (errors.existing_child_id)")
+    @blp.response(
+        201, ChildSchema, headers={"ETag": {"description": 'the version, e.g. "1"', "schema": {"type": "string"}}}
+    )
+    @blp.alt_response(
+        409, schema=ErrorSchema, description="the NHS number is already registered (errors.existing_child_id)"
+    )
     @blp.alt_response(413, schema=ErrorSchema, description="the request body is too large")
     def post(self, body):
         """Register a child"""
         try:
-            doc = sl.register_child(current_app.extensions["cpp"], _to_document(body), now=datetime.now(timezone.utc),
-                                    actor=current_principal())
+            doc = sl.register_child(
+                current_app.extensions["cpp"],
+                _to_document(body),
+                now=datetime.now(timezone.utc),
+                actor=current_principal(),
+            )
         except DuplicateChild as exc:
             _duplicate(exc)
         return doc, _headers(doc)
@@ -358,20 +395,26 @@ class Children(MethodView):
         flt = access.exclude_hidden(flt, "_id")  # restricted children the caller may not see are left out
         children = ctx.store.collection(CHILDREN)
         page, size = query["page"], query["page_size"]
-        items = children.find(flt, sort=[("family_name_key", 1), ("given_names", 1)], skip=(page - 1) * size, limit=size)
+        items = children.find(
+            flt, sort=[("family_name_key", 1), ("given_names", 1)], skip=(page - 1) * size, limit=size
+        )
         total = children.count_documents(flt)
         if items:
             with ctx.store.unit_of_work() as uow:
                 for child in items:
-                    uow.append(audit.LOG, audit.entry("read", "child", child["_id"], child_id=child["_id"],
-                                                      detail={"via": "search"}))
+                    uow.append(
+                        audit.LOG,
+                        audit.entry("read", "child", child["_id"], child_id=child["_id"], detail={"via": "search"}),
+                    )
         return {"items": items, "page": page, "page_size": size, "total": total}
 
 
 @blp.route("/<child_id>")
 class ChildById(MethodView):
     @requires_role(*READERS)
-    @blp.response(200, ChildSchema, headers={"ETag": {"description": 'the version, e.g. "3"', "schema": {"type": "string"}}})
+    @blp.response(
+        200, ChildSchema, headers={"ETag": {"description": 'the version, e.g. "3"', "schema": {"type": "string"}}}
+    )
     def get(self, child_id):
         """A child's details, with its version as the ETag"""
         ctx = current_app.extensions["cpp"]
@@ -383,26 +426,43 @@ class ChildById(MethodView):
     @requires_if_match
     @blp.arguments(ChildPatchSchema)
     @blp.response(200, ChildSchema, headers={"ETag": {"description": "the new version", "schema": {"type": "string"}}})
-    @blp.alt_response(409, schema=ErrorSchema, description="the NHS number is already registered (errors.existing_child_id)")
+    @blp.alt_response(
+        409, schema=ErrorSchema, description="the NHS number is already registered (errors.existing_child_id)"
+    )
     @blp.alt_response(412, schema=ErrorSchema, description="If-Match is not the child's current version: GET it again")
     @blp.alt_response(428, schema=ErrorSchema, description="If-Match is missing")
     def patch(self, changes, child_id):
         """Change some of a child's details (If-Match required)"""
         if not changes:
-            abort(422, message="the body names no field to change", errors={"json": {"_schema": ["Give at least one field to change."]}})
+            abort(
+                422,
+                message="the body names no field to change",
+                errors={"json": {"_schema": ["Give at least one field to change."]}},
+            )
         ctx = current_app.extensions["cpp"]
         current = _find(ctx, child_id)
         if if_match_version(request.headers.get("If-Match")) != current["version"]:
-            abort(412, message=f"the child has changed since you read it (it is now at {etag(current['version'])}); "
-                               "GET it again and reapply your change")
+            abort(
+                412,
+                message=f"the child has changed since you read it (it is now at {etag(current['version'])}); "
+                "GET it again and reapply your change",
+            )
         try:
-            doc = sl.change_child(ctx, child_id, _to_document(changes),
-                                  expected_version=current["version"], now=datetime.now(timezone.utc),
-                                  actor=current_principal())
+            doc = sl.change_child(
+                ctx,
+                child_id,
+                _to_document(changes),
+                expected_version=current["version"],
+                now=datetime.now(timezone.utc),
+                actor=current_principal(),
+            )
         except VersionConflict as exc:
             now = "it no longer exists" if exc.actual is None else f"it is now at {etag(exc.actual)}"
-            abort(412, message=f"the child was changed by someone else while you saved ({now}); "
-                               "GET it again and reapply your change")
+            abort(
+                412,
+                message=f"the child was changed by someone else while you saved ({now}); "
+                "GET it again and reapply your change",
+            )
         except DuplicateChild as exc:
             _duplicate(exc)
         return doc, {"ETag": etag(doc["version"])}

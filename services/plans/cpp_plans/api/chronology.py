@@ -8,6 +8,7 @@ each keeps when a step happened and who took it. The same authorisation as
 reading the child: another authority's child is a 404, a restricted child a
 403 to anyone without need to know.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,20 +21,49 @@ from cpp_shared import staff
 from cpp_shared.auth import requires_role
 
 from .. import audit
-from ..store import (CASES, CHILDREN, CHILD_IN_NEED_PLANS, CONFERENCES, CORE_GROUP_MEETINGS, PLANS, PLAN_VERSIONS,
-                     REPORTS, VISITS)
+from ..store import (
+    CASES,
+    CHILDREN,
+    CHILD_IN_NEED_PLANS,
+    CONFERENCES,
+    CORE_GROUP_MEETINGS,
+    PLANS,
+    PLAN_VERSIONS,
+    REPORTS,
+    VISITS,
+)
 from .common import READERS, ctx, load
 
-blp = Blueprint("chronology", __name__, url_prefix="/v1/children",
-                description="A child's chronology: every case's history, newest first")
+blp = Blueprint(
+    "chronology",
+    __name__,
+    url_prefix="/v1/children",
+    description="A child's chronology: every case's history, newest first",
+)
 
 # What each entry says happened (``type``), in the order the steps of one
 # day follow each other (for entries of the same day).
 TYPES = (
-    "case_opened", "strategy_discussion_held", "enquiries_completed", "conference_scheduled", "conference_moved",
-    "conference_cancelled", "report_drafted", "report_submitted", "report_returned", "report_countersigned",
-    "report_shared", "report_sent_to_chair", "conference_held", "plan_created", "core_group_held", "plan_activated",
-    "plan_version_agreed", "visit_recorded", "plan_ended", "child_in_need_plan_created",
+    "case_opened",
+    "strategy_discussion_held",
+    "enquiries_completed",
+    "conference_scheduled",
+    "conference_moved",
+    "conference_cancelled",
+    "report_drafted",
+    "report_submitted",
+    "report_returned",
+    "report_countersigned",
+    "report_shared",
+    "report_sent_to_chair",
+    "conference_held",
+    "plan_created",
+    "core_group_held",
+    "plan_activated",
+    "plan_version_agreed",
+    "visit_recorded",
+    "plan_ended",
+    "child_in_need_plan_created",
 )
 ORDER = {t: n for n, t in enumerate(TYPES)}
 
@@ -50,8 +80,12 @@ class ChronologyEntrySchema(Schema):
     case_id = fields.String()
     conference_id = fields.String(allow_none=True)
     plan_id = fields.String(allow_none=True)
-    detail = fields.Dict(metadata={"description": "what the type's words need: the conference's kind, its "
-                                                 "decision, dates moved from and to, the reason, the version..."})
+    detail = fields.Dict(
+        metadata={
+            "description": "what the type's words need: the conference's kind, its "
+            "decision, dates moved from and to, the reason, the version..."
+        }
+    )
 
 
 class ChronologySchema(Schema):
@@ -59,69 +93,176 @@ class ChronologySchema(Schema):
     entries = fields.List(fields.Nested(ChronologyEntrySchema), metadata={"description": "newest first"})
 
 
-def _entry(type_: str, on: str | None, by: str | None, case_id: str, *, conference_id: str | None = None,
-           plan_id: str | None = None, **detail: Any) -> dict[str, Any]:
-    return {"type": type_, "on": on, "by": by, "case_id": case_id, "conference_id": conference_id,
-            "plan_id": plan_id, "detail": {k: v for k, v in detail.items() if v is not None}}
+def _entry(
+    type_: str,
+    on: str | None,
+    by: str | None,
+    case_id: str,
+    *,
+    conference_id: str | None = None,
+    plan_id: str | None = None,
+    **detail: Any,
+) -> dict[str, Any]:
+    return {
+        "type": type_,
+        "on": on,
+        "by": by,
+        "case_id": case_id,
+        "conference_id": conference_id,
+        "plan_id": plan_id,
+        "detail": {k: v for k, v in detail.items() if v is not None},
+    }
 
 
 def _case_entries(case: dict) -> list[dict]:
     out = [_entry("case_opened", (case.get("opened_at") or "")[:10] or None, case.get("opened_by"), case["_id"])]
     for sd in case.get("strategy_discussions") or []:
-        out.append(_entry("strategy_discussion_held", sd.get("held_on"), sd.get("recorded_by"), case["_id"],
-                          initiated_enquiries=sd.get("initiated_enquiries")))
+        out.append(
+            _entry(
+                "strategy_discussion_held",
+                sd.get("held_on"),
+                sd.get("recorded_by"),
+                case["_id"],
+                initiated_enquiries=sd.get("initiated_enquiries"),
+            )
+        )
     outcome = case.get("enquiry_outcome")
     if outcome:
-        out.append(_entry("enquiries_completed", outcome.get("completed_on"), outcome.get("recorded_by"), case["_id"],
-                          conference_required=outcome.get("conference_required")))
+        out.append(
+            _entry(
+                "enquiries_completed",
+                outcome.get("completed_on"),
+                outcome.get("recorded_by"),
+                case["_id"],
+                conference_required=outcome.get("conference_required"),
+            )
+        )
     return out
 
 
 def _conference_entries(conference: dict) -> list[dict]:
     ids = dict(conference_id=conference["_id"], kind=conference.get("kind"))
     case_id = conference["case_id"]
-    out = [_entry("conference_scheduled", conference.get("scheduled_on"), conference.get("scheduled_by"), case_id,
-                  scheduled_for=conference.get("scheduled_for") if not conference.get("reschedules") else
-                  conference["reschedules"][0]["from"], **ids)]
+    out = [
+        _entry(
+            "conference_scheduled",
+            conference.get("scheduled_on"),
+            conference.get("scheduled_by"),
+            case_id,
+            scheduled_for=conference.get("scheduled_for")
+            if not conference.get("reschedules")
+            else conference["reschedules"][0]["from"],
+            **ids,
+        )
+    ]
     for move in conference.get("reschedules") or []:
-        out.append(_entry("conference_moved", move.get("on"), move.get("by"), case_id, moved_from=move.get("from"),
-                          moved_to=move.get("to"), reason=move.get("reason"), **ids))
+        out.append(
+            _entry(
+                "conference_moved",
+                move.get("on"),
+                move.get("by"),
+                case_id,
+                moved_from=move.get("from"),
+                moved_to=move.get("to"),
+                reason=move.get("reason"),
+                **ids,
+            )
+        )
     cancelled = conference.get("cancellation")
     if cancelled:
-        out.append(_entry("conference_cancelled", cancelled.get("on"), cancelled.get("by"), case_id,
-                          reason=cancelled.get("reason"), **ids))
+        out.append(
+            _entry(
+                "conference_cancelled",
+                cancelled.get("on"),
+                cancelled.get("by"),
+                case_id,
+                reason=cancelled.get("reason"),
+                **ids,
+            )
+        )
     outcome = conference.get("outcome")
     if outcome:
-        out.append(_entry("conference_held", outcome.get("held_on"), outcome.get("decided_by"), case_id,
-                          plan_id=outcome.get("plan_id"), decision=outcome.get("decision"),
-                          plan_required=outcome.get("plan_required"), reason=outcome.get("reason"), **ids))
+        out.append(
+            _entry(
+                "conference_held",
+                outcome.get("held_on"),
+                outcome.get("decided_by"),
+                case_id,
+                plan_id=outcome.get("plan_id"),
+                decision=outcome.get("decision"),
+                plan_required=outcome.get("plan_required"),
+                reason=outcome.get("reason"),
+                **ids,
+            )
+        )
     return out
 
 
-def _plan_entries(plan: dict, versions: list[dict], meetings: list[dict], visits: list[dict],
-                  ended_by: str | None) -> list[dict]:
+def _plan_entries(
+    plan: dict, versions: list[dict], meetings: list[dict], visits: list[dict], ended_by: str | None
+) -> list[dict]:
     ids = dict(plan_id=plan["_id"])
     case_id = plan["case_id"]
     out = []
     first_active = min((v["number"] for v in versions if v.get("status") == "active"), default=None)
     for version in versions:
         agreed = version.get("agreed") or {}
-        type_ = ("plan_created" if version["number"] == 1 else
-                 "plan_activated" if version["number"] == first_active else "plan_version_agreed")
-        out.append(_entry(type_, agreed.get("on"), agreed.get("by"), case_id, version=version["number"],
-                          agreed_at=agreed.get("at"), **ids))
+        type_ = (
+            "plan_created"
+            if version["number"] == 1
+            else "plan_activated"
+            if version["number"] == first_active
+            else "plan_version_agreed"
+        )
+        out.append(
+            _entry(
+                type_,
+                agreed.get("on"),
+                agreed.get("by"),
+                case_id,
+                version=version["number"],
+                agreed_at=agreed.get("at"),
+                **ids,
+            )
+        )
     for meeting in meetings:
-        out.append(_entry("core_group_held", meeting.get("held_on"), meeting.get("recorded_by"), case_id,
-                          detailed_plan_agreed=meeting.get("detailed_plan_agreed"), **ids))
+        out.append(
+            _entry(
+                "core_group_held",
+                meeting.get("held_on"),
+                meeting.get("recorded_by"),
+                case_id,
+                detailed_plan_agreed=meeting.get("detailed_plan_agreed"),
+                **ids,
+            )
+        )
     for visit in visits:
-        out.append(_entry("visit_recorded", visit.get("visited_on"), visit.get("recorded_by"), case_id,
-                          visitor=visit.get("by"), child_seen=visit.get("child_seen"),
-                          seen_alone=visit.get("seen_alone"), **ids))
+        out.append(
+            _entry(
+                "visit_recorded",
+                visit.get("visited_on"),
+                visit.get("recorded_by"),
+                case_id,
+                visitor=visit.get("by"),
+                child_seen=visit.get("child_seen"),
+                seen_alone=visit.get("seen_alone"),
+                **ids,
+            )
+        )
     ended = plan.get("ended")
     if ended:
-        out.append(_entry("plan_ended", ended.get("on"), ended.get("by") or ended_by, case_id,
-                          conference_id=ended.get("conference_id"), step_down=ended.get("step_down"),
-                          reason=ended.get("reason"), **ids))
+        out.append(
+            _entry(
+                "plan_ended",
+                ended.get("on"),
+                ended.get("by") or ended_by,
+                case_id,
+                conference_id=ended.get("conference_id"),
+                step_down=ended.get("step_down"),
+                reason=ended.get("reason"),
+                **ids,
+            )
+        )
     return out
 
 
@@ -130,9 +271,19 @@ def _report_entries(report: dict) -> list[dict]:
     for step in report.get("steps") or []:
         type_ = f"report_{step.get('step')}"
         if type_ in ORDER:
-            out.append(_entry(type_, step.get("on"), step.get("by"), report["case_id"],
-                              conference_id=report.get("conference_id"), plan_id=report.get("plan_id"),
-                              report_id=report["_id"], report_kind=report.get("kind"), reason=step.get("reason")))
+            out.append(
+                _entry(
+                    type_,
+                    step.get("on"),
+                    step.get("by"),
+                    report["case_id"],
+                    conference_id=report.get("conference_id"),
+                    plan_id=report.get("plan_id"),
+                    report_id=report["_id"],
+                    report_kind=report.get("kind"),
+                    reason=step.get("reason"),
+                )
+            )
     return out
 
 
@@ -142,8 +293,9 @@ def chronology(child_id: str) -> list[dict]:
     mine = {"child_id": child_id, "authority": code}
     cases = store.collection(CASES).find(mine)
     case_ids = [c["_id"] for c in cases]
-    conferences = store.collection(CONFERENCES).find({"case_id": {"$in": case_ids}, "authority": code}) \
-        if case_ids else []
+    conferences = (
+        store.collection(CONFERENCES).find({"case_id": {"$in": case_ids}, "authority": code}) if case_ids else []
+    )
     by_id = {c["_id"]: c for c in conferences}
     entries: list[dict] = []
     for case in cases:
@@ -159,15 +311,28 @@ def chronology(child_id: str) -> list[dict]:
     for report in store.collection(REPORTS).find(mine):
         entries += _report_entries(report)
     for cin in store.collection(CHILD_IN_NEED_PLANS).find(mine):
-        entries.append(_entry("child_in_need_plan_created", cin.get("created_on"), cin.get("created_by"),
-                              cin["case_id"], review_on=cin.get("review_on"), key_worker=(cin.get("key_worker") or {})
-                              .get("name")))
+        entries.append(
+            _entry(
+                "child_in_need_plan_created",
+                cin.get("created_on"),
+                cin.get("created_by"),
+                cin["case_id"],
+                review_on=cin.get("review_on"),
+                key_worker=(cin.get("key_worker") or {}).get("name"),
+            )
+        )
     names = staff.names(store, (e["by"] for e in entries))
     for e in entries:
         e["by"] = {"user": e["by"], "name": names[e["by"]]} if e["by"] else None
     # Newest first; the steps of one day in the order they follow each other, latest first.
-    entries.sort(key=lambda e: (e["on"] or e["detail"].get("scheduled_for") or "", ORDER[e["type"]],
-                                e["detail"].get("scheduled_for") or ""), reverse=True)
+    entries.sort(
+        key=lambda e: (
+            e["on"] or e["detail"].get("scheduled_for") or "",
+            ORDER[e["type"]],
+            e["detail"].get("scheduled_for") or "",
+        ),
+        reverse=True,
+    )
     return entries
 
 

@@ -1,6 +1,7 @@
 """What the plans API's resources share: loading scoped records (with the
 need-to-know check), the local date, ETags and If-Match, and turning the
 service layer's errors into HTTP answers."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -49,6 +50,7 @@ def load(collection: str, record_id: str, what: str, *, need_to_know: bool = Tru
 
 
 # --- ETag / If-Match: the record's revision (its store version) ---
+
 
 def etag(version: int) -> str:
     return f'"{version}"'

@@ -1,6 +1,7 @@
 """Conferences: scheduling an initial or review conference for a case,
 moving it to another date or cancelling it, and recording its outcome
 (which creates, continues, revises or ends the plan)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -32,9 +33,13 @@ DECIDERS = ("chair", "team_manager")
 class ConferenceCreateSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(["initial", "review"]))
     scheduled_for = fields.Date(required=True)
-    chair = fields.String(validate=validate.Length(min=1, max=200), metadata={
-        "description": "the user id of the conference's chair (a chair in the staff directory); when left out, "
-                       "the chair who records the outcome"})
+    chair = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={
+            "description": "the user id of the conference's chair (a chair in the staff directory); when left out, "
+            "the chair who records the outcome"
+        },
+    )
 
 
 def _not_blank(value: str) -> None:
@@ -59,19 +64,26 @@ class ConferenceOutcomeSchema(Schema):
     attendees = fields.List(fields.Nested(PersonSchema), load_default=list, validate=validate.Length(max=50))
     plan_required = fields.Boolean(metadata={"description": "initial conference: whether the child needs a plan"})
     outline_plan = fields.Nested(PlanContentSchema, metadata={"description": "initial conference: the outline plan"})
-    decision = fields.String(validate=validate.OneOf(lc.REVIEW_DECISIONS),
-                             metadata={"description": "review conference: continue, revise or end the plan"})
-    plan = fields.Nested(PlanContentSchema, metadata={"description": "review conference that revises: the revised plan"})
-    reason = fields.String(validate=[validate.Length(min=1, max=4000), _not_blank], metadata={
-        "description": "review conference that ends the plan: why it ends (kept with the plan's ending)"})
+    decision = fields.String(
+        validate=validate.OneOf(lc.REVIEW_DECISIONS),
+        metadata={"description": "review conference: continue, revise or end the plan"},
+    )
+    plan = fields.Nested(
+        PlanContentSchema, metadata={"description": "review conference that revises: the revised plan"}
+    )
+    reason = fields.String(
+        validate=[validate.Length(min=1, max=4000), _not_blank],
+        metadata={"description": "review conference that ends the plan: why it ends (kept with the plan's ending)"},
+    )
 
     @validates_schema
     def one_kind_of_outcome(self, data, **kwargs):
         if "plan_required" in data and "decision" in data:
             raise ValidationError("give plan_required (initial) or decision (review), not both", "decision")
         if "plan_required" not in data and "decision" not in data:
-            raise ValidationError("an initial conference decides plan_required; a review conference a decision",
-                                  "plan_required")
+            raise ValidationError(
+                "an initial conference decides plan_required; a review conference a decision", "plan_required"
+            )
 
 
 class RescheduleSchema(Schema):
@@ -150,8 +162,14 @@ class ConferenceById(MethodView):
         conference = load(CONFERENCES, conference_id, "conference")
         check_if_match(conference, "conference", "moving it")
         try:
-            moved = sl.reschedule_conference(ctx(), conference_id, expected_version=conference["version"],
-                                             today=today(), actor=current_principal(), **body)
+            moved = sl.reschedule_conference(
+                ctx(),
+                conference_id,
+                expected_version=conference["version"],
+                today=today(),
+                actor=current_principal(),
+                **body,
+            )
         except VersionConflict:  # another step committed after our read: the ETag is stale now
             abort(412, message="the conference changed while it was being moved; read it again")
         return moved, {"ETag": etag(moved["version"])}

@@ -11,6 +11,7 @@
   unknown one and a restricted child's record the caller may not see get
   the header's form only, so a 428 tells nothing a GET would not.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -43,7 +44,7 @@ def record_version() -> int | None:
     rule, args = request.url_rule, request.view_args or {}
     if rule is None or len(args) != 1:
         return None
-    (name, record_id), = args.items()
+    ((name, record_id),) = args.items()
     collection = RECORDS.get(name)
     if collection is None or not rule.rule.endswith(f"/<{name}>"):
         return None

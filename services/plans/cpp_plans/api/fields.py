@@ -1,4 +1,5 @@
 """Marshmallow fields the plans API's schemas share."""
+
 from __future__ import annotations
 
 import re

@@ -39,6 +39,7 @@ lookups and reads being committed at the same moment (cpp_shared.store.group_com
 answer still goes out only once this lookup's audit entry and event are on
 disk.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -64,8 +65,12 @@ from ..service_layer.common import named
 from ..store import CHILDREN, PLANS
 from .common import today
 
-blp = Blueprint("lookup", __name__, url_prefix="/v1/lookup",
-                description="Partner agencies: is this child subject of a child protection plan?")
+blp = Blueprint(
+    "lookup",
+    __name__,
+    url_prefix="/v1/lookup",
+    description="Partner agencies: is this child subject of a child protection plan?",
+)
 
 EVENT = "lookup.performed.v1"
 IN_FORCE = ["outline", "active"]  # a plan in these states makes the child "subject of a plan"
@@ -80,10 +85,20 @@ STATUSES = ("none", "in_force", "ended")
 
 # Looking numbers up one after another is how a list of children on plans
 # would be drawn out: each partner, and each address, gets a budget.
-PER_PRINCIPAL = limits.Rule("lookup_per_principal", "RATE_LIMIT_LOOKUP_PER_PRINCIPAL", "60/minute",
-                            limits.by_principal, "partner lookups by this user")
-PER_ADDRESS = limits.Rule("lookup_per_address", "RATE_LIMIT_LOOKUP_PER_ADDRESS", "300/minute",
-                          limits.by_address, "partner lookups from this address")
+PER_PRINCIPAL = limits.Rule(
+    "lookup_per_principal",
+    "RATE_LIMIT_LOOKUP_PER_PRINCIPAL",
+    "60/minute",
+    limits.by_principal,
+    "partner lookups by this user",
+)
+PER_ADDRESS = limits.Rule(
+    "lookup_per_address",
+    "RATE_LIMIT_LOOKUP_PER_ADDRESS",
+    "300/minute",
+    limits.by_address,
+    "partner lookups from this address",
+)
 
 
 class NhsNumber(fields.String):
@@ -108,33 +123,52 @@ class ContactSchema(Schema):
     team = fields.String(metadata={"description": "the council's children's services"})
     phone = fields.String(allow_none=True, metadata={"description": "the team's number"})
     email = fields.String(allow_none=True)
-    out_of_hours_phone = fields.String(allow_none=True, metadata={
-        "description": "the council's out-of-hours (emergency duty) number, when the authority gives one"})
-    key_worker = fields.String(allow_none=True, metadata={
-        "description": "the key worker's name, when the child is or was on a plan (status in_force or ended)"})
-    key_worker_phone = fields.String(allow_none=True, metadata={
-        "description": "the key worker's direct phone number, when known"})
+    out_of_hours_phone = fields.String(
+        allow_none=True,
+        metadata={"description": "the council's out-of-hours (emergency duty) number, when the authority gives one"},
+    )
+    key_worker = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "the key worker's name, when the child is or was on a plan (status in_force or ended)"
+        },
+    )
+    key_worker_phone = fields.String(
+        allow_none=True, metadata={"description": "the key worker's direct phone number, when known"}
+    )
 
 
 class LookupSchema(Schema):
     nhs_number = fields.String(metadata={"description": "as normalised: 10 digits"})
-    status = fields.String(metadata={"description": "none (no plan: an unknown child, a child never on a plan, or a "
-                                                    "plan ended longer ago than the authority tells of), in_force, "
-                                                    "or ended (a plan that ended within the last months told of)",
-                                     "enum": list(STATUSES)})
-    summary = fields.String(metadata={"description": "the answer in words, e.g. \"Child protection plan in force "
-                                                     "since 14 May 2026\""})
+    status = fields.String(
+        metadata={
+            "description": "none (no plan: an unknown child, a child never on a plan, or a "
+            "plan ended longer ago than the authority tells of), in_force, "
+            "or ended (a plan that ended within the last months told of)",
+            "enum": list(STATUSES),
+        }
+    )
+    summary = fields.String(
+        metadata={"description": 'the answer in words, e.g. "Child protection plan in force since 14 May 2026"'}
+    )
     subject_of_plan = fields.Boolean(metadata={"description": "true only while a plan is in force"})
-    plan_status = fields.String(allow_none=True, metadata={
-        "description": "the plan in force's stage, outline or active; null when no plan is in force"})
-    since = fields.String(allow_none=True, metadata={
-        "format": "date", "description": "the day the plan began (in force or ended); null for none"})
-    ended_on = fields.String(allow_none=True, metadata={
-        "format": "date", "description": "the day the plan ended (status ended); else null"})
-    ended_plans_told_for_months = fields.Integer(metadata={
-        "description": "how many months after its end a plan is told of as ended"})
-    categories = fields.List(fields.String(), metadata={
-        "description": "categories of abuse or neglect of the plan in force; [] otherwise"})
+    plan_status = fields.String(
+        allow_none=True,
+        metadata={"description": "the plan in force's stage, outline or active; null when no plan is in force"},
+    )
+    since = fields.String(
+        allow_none=True,
+        metadata={"format": "date", "description": "the day the plan began (in force or ended); null for none"},
+    )
+    ended_on = fields.String(
+        allow_none=True, metadata={"format": "date", "description": "the day the plan ended (status ended); else null"}
+    )
+    ended_plans_told_for_months = fields.Integer(
+        metadata={"description": "how many months after its end a plan is told of as ended"}
+    )
+    categories = fields.List(
+        fields.String(), metadata={"description": "categories of abuse or neglect of the plan in force; [] otherwise"}
+    )
     contact = fields.Nested(ContactSchema)
 
 
@@ -148,8 +182,9 @@ def check_authority(authority: dict[str, Any]) -> None:
     ended_months(authority)
     phone = authority.get(OUT_OF_HOURS)
     if phone is not None and not (isinstance(phone, str) and 0 < len(phone.strip()) <= 50):
-        raise PluginError(f"cpp_authority's {OUT_OF_HOURS!r} must be a phone number (text of at most 50 "
-                          f"characters), got {phone!r}")
+        raise PluginError(
+            f"cpp_authority's {OUT_OF_HOURS!r} must be a phone number (text of at most 50 characters), got {phone!r}"
+        )
 
 
 def ended_months(authority: dict[str, Any]) -> int:
@@ -158,8 +193,10 @@ def ended_months(authority: dict[str, Any]) -> int:
     if months is None:
         return DEFAULT_ENDED_MONTHS
     if isinstance(months, bool) or not isinstance(months, int) or not 0 <= months <= MOST_ENDED_MONTHS:
-        raise PluginError(f"cpp_authority's {ENDED_MONTHS!r} must be a whole number of months from 0 to "
-                          f"{MOST_ENDED_MONTHS}, got {months!r}")
+        raise PluginError(
+            f"cpp_authority's {ENDED_MONTHS!r} must be a whole number of months from 0 to "
+            f"{MOST_ENDED_MONTHS}, got {months!r}"
+        )
     return months
 
 
@@ -194,8 +231,7 @@ def summary(status: str, plan: dict[str, Any] | None) -> str:
     if status == "in_force":
         return f"Child protection plan in force since {_words(plan['created_on'])}"
     if status == "ended":
-        return (f"Child protection plan from {_words(plan['created_on'])}, "
-                f"ended on {_words(plan['ended']['on'])}")
+        return f"Child protection plan from {_words(plan['created_on'])}, ended on {_words(plan['ended']['on'])}"
     return "No child protection plan"
 
 
@@ -207,9 +243,11 @@ def key_worker_of(store: Store, plan: dict[str, Any] | None) -> dict[str, Any]:
     given = (plan.get("content") or {}).get("key_worker") or {}
     user = given.get("user") or plan.get("key_worker_user")
     entry = directory.entry(store, user) if user else None
-    return {"user": user,
-            "name": (entry or {}).get("name") or given.get("name") or plan.get("key_worker"),
-            "phone": (entry or {}).get("phone") or given.get("phone")}
+    return {
+        "user": user,
+        "name": (entry or {}).get("name") or given.get("name") or plan.get("key_worker"),
+        "phone": (entry or {}).get("phone") or given.get("phone"),
+    }
 
 
 @blp.route("")
@@ -227,14 +265,13 @@ class Lookup(MethodView):
         code = authority["code"]
         nhs = query["nhs_number"]
 
-        child = ctx.store.collection(CHILDREN).find_one(
-            {"nhs_key": child_rules.nhs_key(code, nhs), "authority": code})
+        child = ctx.store.collection(CHILDREN).find_one({"nhs_key": child_rules.nhs_key(code, nhs), "authority": code})
         child_id = child["_id"] if child else None
         latest = None
         if child_id is not None:
             found = ctx.store.collection(PLANS).find(
-                {"child_id": child_id, "authority": code, "status": {"$in": TOLD}},
-                sort=[("created_on", -1)], limit=1)
+                {"child_id": child_id, "authority": code, "status": {"$in": TOLD}}, sort=[("created_on", -1)], limit=1
+            )
             latest = found[0] if found else None
         months = ended_months(authority)
         status, plan = told_plan(latest, today=today(), months=months)
@@ -243,24 +280,39 @@ class Lookup(MethodView):
         lookup_id = uuid.uuid4().hex
         subject_of_plan = status == "in_force"
         with group_commit.unit_of_work(ctx.store) as uow:
-            audit.record_write(uow, "lookup", "child" if child_id else "lookup", child_id or lookup_id,
-                               child_id=child_id,
-                               detail={"lookup_id": lookup_id, "nhs_number": nhs, "plan_status": status,
-                                       "subject_of_plan": subject_of_plan, "plan_id": plan["_id"] if plan else None})
-            ctx.publish(uow, EVENT, subject=child_id or lookup_id, data={
-                "lookup_id": lookup_id,
-                "performed_at": datetime.now(timezone.utc).isoformat(),
-                "partner": principal.user,
-                "partner_role": principal.role,
-                "authority": code,
-                "child_id": child_id,
-                "child": named(child) if child else None,
-                "plan_id": plan["_id"] if plan else None,
-                "plan_status": status,
-                "key_worker": key_worker["name"],
-                "key_worker_user": key_worker["user"],
-                "subject_of_plan": subject_of_plan,
-            })
+            audit.record_write(
+                uow,
+                "lookup",
+                "child" if child_id else "lookup",
+                child_id or lookup_id,
+                child_id=child_id,
+                detail={
+                    "lookup_id": lookup_id,
+                    "nhs_number": nhs,
+                    "plan_status": status,
+                    "subject_of_plan": subject_of_plan,
+                    "plan_id": plan["_id"] if plan else None,
+                },
+            )
+            ctx.publish(
+                uow,
+                EVENT,
+                subject=child_id or lookup_id,
+                data={
+                    "lookup_id": lookup_id,
+                    "performed_at": datetime.now(timezone.utc).isoformat(),
+                    "partner": principal.user,
+                    "partner_role": principal.role,
+                    "authority": code,
+                    "child_id": child_id,
+                    "child": named(child) if child else None,
+                    "plan_id": plan["_id"] if plan else None,
+                    "plan_status": status,
+                    "key_worker": key_worker["name"],
+                    "key_worker_user": key_worker["user"],
+                    "subject_of_plan": subject_of_plan,
+                },
+            )
 
         contacts = authority.get("contacts") or []
         return {

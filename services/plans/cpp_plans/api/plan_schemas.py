@@ -55,6 +55,7 @@ items); the rules of what the items hold together are the domain's
   (stored content with the PATCH applied) with ``plan_content.check`` before
   saving it.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -68,25 +69,50 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from marshmallow.experimental.context import Context
 
 from ..domain import plan_content as rules
-from ..domain.plan_content import (ACCESSIBLE_FORMATS, ACTION_STATUSES, AGREEMENT_ITEMS, CATEGORIES, CONTACT_TYPES,
-                                   FREQUENCY_UNITS, INTERVENTION_KINDS, OUTCOME_TERMS, PERSON_KINDS,
-                                   missing_for_agreement)
+from ..domain.plan_content import (
+    ACCESSIBLE_FORMATS,
+    ACTION_STATUSES,
+    AGREEMENT_ITEMS,
+    CATEGORIES,
+    CONTACT_TYPES,
+    FREQUENCY_UNITS,
+    INTERVENTION_KINDS,
+    OUTCOME_TERMS,
+    PERSON_KINDS,
+    missing_for_agreement,
+)
 from .fields import IsoDate, StrictBoolean
 
 __all__ = [
-    "ACCESSIBLE_FORMATS", "ACTION_STATUSES", "AGREEMENT_ITEMS", "CATEGORIES", "CONTACT_TYPES", "FREQUENCY_UNITS",
-    "ID_PATTERN", "INTERVENTION_KINDS", "LIST_MAX", "NAME_MAX", "OUTCOME_TERMS", "PERSON_KINDS", "SHORT_MAX",
-    "TEXT_MAX", "PlanContentSchema", "PlanContext", "PlanContextDict", "make_plan_content_schema",
+    "ACCESSIBLE_FORMATS",
+    "ACTION_STATUSES",
+    "AGREEMENT_ITEMS",
+    "CATEGORIES",
+    "CONTACT_TYPES",
+    "FREQUENCY_UNITS",
+    "ID_PATTERN",
+    "INTERVENTION_KINDS",
+    "LIST_MAX",
+    "NAME_MAX",
+    "OUTCOME_TERMS",
+    "PERSON_KINDS",
+    "SHORT_MAX",
+    "TEXT_MAX",
+    "PlanContentSchema",
+    "PlanContext",
+    "PlanContextDict",
+    "make_plan_content_schema",
     "missing_for_agreement",
 ]
 
-NAME_MAX = 200      # names, roles, agencies, teams, languages
-SHORT_MAX = 500     # one-line texts: a cause of harm, a trigger, a need
-TEXT_MAX = 4000     # free text
+NAME_MAX = 200  # names, roles, agencies, teams, languages
+SHORT_MAX = 500  # one-line texts: a cause of harm, a trigger, a need
+TEXT_MAX = 4000  # free text
 CONTACT_TYPE_MAX = 100
 FREQUENCY_TEXT_MAX = 100
 LIST_MAX = 50
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
 
 class PlanContextDict(typing.TypedDict, total=False):
     not_before: date
@@ -96,6 +122,7 @@ PlanContext = Context[PlanContextDict]
 
 
 # ---------------------------------------------------------------- helpers
+
 
 def current_not_before() -> date | None:
     """The ``not_before`` of the marshmallow context around the load, if any."""
@@ -122,6 +149,7 @@ def _not_blank(value: str) -> None:
 def _no_duplicates(what: str) -> typing.Callable[[list], None]:
     def check(values: list) -> None:
         _raise(rules.duplicates(values, what))
+
     return check
 
 
@@ -162,8 +190,10 @@ def _one_of(choices: Sequence[str], **kw) -> fields.String:
 
 
 def _phone() -> fields.String:
-    return fields.String(allow_none=True, validate=validate.Regexp(
-        r"^\+?[0-9(][0-9 ()\-]{4,28}[0-9]$", error="Not a valid phone number."))
+    return fields.String(
+        allow_none=True,
+        validate=validate.Regexp(r"^\+?[0-9(][0-9 ()\-]{4,28}[0-9]$", error="Not a valid phone number."),
+    )
 
 
 def _email() -> fields.Email:
@@ -171,25 +201,34 @@ def _email() -> fields.Email:
 
 
 def _id(**kw) -> fields.String:
-    return fields.String(validate=validate.Regexp(
-        ID_PATTERN, error="Must be 1-64 characters of a-z, 0-9, '_' or '-', starting with a letter or digit."), **kw)
+    return fields.String(
+        validate=validate.Regexp(
+            ID_PATTERN, error="Must be 1-64 characters of a-z, 0-9, '_' or '-', starting with a letter or digit."
+        ),
+        **kw,
+    )
 
 
 # ---------------------------------------------------------------- parts of a plan
+
 
 class KeyWorkerSchema(Schema):
     """The key worker / lead professional (usually the social worker) and how to contact them: a member of
     staff, by user id (``user``) or by their name in the staff directory; the plans service keeps both, the
     name as it was when the plan was agreed."""
-    user = fields.String(validate=[validate.Length(min=1, max=200), _not_blank],
-                         metadata={"description": "the key worker's user id in the staff directory (GET /v1/staff)"})
-    name = fields.String(validate=[validate.Length(max=NAME_MAX), _not_blank], metadata={
-        "description": "their name; when no user id is given, the name of exactly one member of staff"})
+
+    user = fields.String(
+        validate=[validate.Length(min=1, max=200), _not_blank],
+        metadata={"description": "the key worker's user id in the staff directory (GET /v1/staff)"},
+    )
+    name = fields.String(
+        validate=[validate.Length(max=NAME_MAX), _not_blank],
+        metadata={"description": "their name; when no user id is given, the name of exactly one member of staff"},
+    )
     role = fields.String(load_default="social worker", validate=[validate.Length(max=NAME_MAX), _not_blank])
     team = _name()
     phone = _phone()
     email = _email()
-
 
     @validates_schema
     def _someone(self, data, **kwargs):
@@ -220,6 +259,7 @@ class NeedSchema(Schema):
 
 class OutcomeSchema(Schema):
     """A specific, achievable, child-focused outcome."""
+
     id = _id(load_default=_new_id, metadata={"description": "client-chosen slug, or a generated uuid hex"})
     description = _text(required=True)
     term = _one_of(OUTCOME_TERMS, required=True)
@@ -229,6 +269,7 @@ class OutcomeSchema(Schema):
 
 class ActionOwnerSchema(Schema):
     """Who does an action: a professional (with a role) or a family member (with a relationship to the child)."""
+
     name = _name(required=True)
     kind = _one_of(PERSON_KINDS, required=True)
     role = _name(metadata={"description": "a professional's role"})
@@ -264,7 +305,8 @@ class Frequency(fields.Field):
     """How often: a short text ("weekly", "every school day") or ``{"every": 2, "unit": "weeks"}``."""
 
     default_error_messages = {
-        "invalid": 'Not a valid frequency: give a text such as "weekly" or {{"every": 2, "unit": "weeks"}}.'}
+        "invalid": 'Not a valid frequency: give a text such as "weekly" or {{"every": 2, "unit": "weeks"}}.'
+    }
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str):
@@ -283,17 +325,33 @@ class Frequency(fields.Field):
 
 class MonitoringSchema(Schema):
     """Who checks day to day that the child is safe; the nature and frequency of the contacts."""
+
     who = _name(required=True)
     agency = _name(required=True)
     what = _text(required=True)
-    contact_type = _string(CONTACT_TYPE_MAX, required=True, metadata={
-        "description": "e.g. " + ", ".join(CONTACT_TYPES) + "; any short text"})
-    frequency = Frequency(required=True, metadata={
-        "description": 'how often: a short text ("weekly") or {"every": 2, "unit": "weeks"}',
-        "oneOf": [{"type": "string", "minLength": 1, "maxLength": FREQUENCY_TEXT_MAX},
-                  {"type": "object", "additionalProperties": False, "required": ["every", "unit"], "properties": {
-                      "every": {"type": "integer", "minimum": 1, "maximum": 366},
-                      "unit": {"type": "string", "enum": list(FREQUENCY_UNITS)}}}]})
+    contact_type = _string(
+        CONTACT_TYPE_MAX,
+        required=True,
+        metadata={"description": "e.g. " + ", ".join(CONTACT_TYPES) + "; any short text"},
+    )
+    frequency = Frequency(
+        required=True,
+        metadata={
+            "description": 'how often: a short text ("weekly") or {"every": 2, "unit": "weeks"}',
+            "oneOf": [
+                {"type": "string", "minLength": 1, "maxLength": FREQUENCY_TEXT_MAX},
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["every", "unit"],
+                    "properties": {
+                        "every": {"type": "integer", "minimum": 1, "maximum": 366},
+                        "unit": {"type": "string", "enum": list(FREQUENCY_UNITS)},
+                    },
+                },
+            ],
+        },
+    )
 
 
 class FurtherAssessmentSchema(Schema):
@@ -309,12 +367,17 @@ class ReviewArrangementsSchema(Schema):
 
 class ContingencyPlanSchema(Schema):
     plan = _text(required=True)
-    triggers = _list(_short(required=True), min_len=1, required=True,
-                     metadata={"description": "the circumstances that trigger the contingency plan"})
+    triggers = _list(
+        _short(required=True),
+        min_len=1,
+        required=True,
+        metadata={"description": "the circumstances that trigger the contingency plan"},
+    )
 
 
 class AccessibilitySchema(Schema):
     """Cultural sensitivity and disabilities (seed 003): language, interpreter, accessible formats."""
+
     first_language = _name()
     interpreter_needed = StrictBoolean(load_default=False)
     interpreter_language = _name()
@@ -329,6 +392,7 @@ class AccessibilitySchema(Schema):
 
 # ---------------------------------------------------------------- the plan
 
+
 class _PlanContentBase(Schema):
     """The content of a child protection plan (outline or detailed). Built by
     make_plan_content_schema, which adds the categories field."""
@@ -337,15 +401,23 @@ class _PlanContentBase(Schema):
 
     key_worker = fields.Nested(KeyWorkerSchema)
     core_group = _list(fields.Nested(CoreGroupMemberSchema), validators=[_has_professional])
-    first_core_group_on = _date(metadata={
-        "description": "the date the initial conference sets for the first core group meeting; "
-                       "not before the conference"})
+    first_core_group_on = _date(
+        metadata={
+            "description": "the date the initial conference sets for the first core group meeting; "
+            "not before the conference"
+        }
+    )
     # categories: added by make_plan_content_schema
-    concerns = _text(metadata={
-        "description": "the concerns and the main causes of harm, and why the work needs to happen"})
+    concerns = _text(
+        metadata={"description": "the concerns and the main causes of harm, and why the work needs to happen"}
+    )
     causes_of_harm = _list(_short(required=True))
-    childs_needs = _list(fields.Nested(NeedSchema), metadata={
-        "description": "the child's needs (developmental needs, therapeutic services) and how they will be met"})
+    childs_needs = _list(
+        fields.Nested(NeedSchema),
+        metadata={
+            "description": "the child's needs (developmental needs, therapeutic services) and how they will be met"
+        },
+    )
     parents_needs = _list(fields.Nested(NeedSchema))
     outcomes = _list(fields.Nested(OutcomeSchema))
     actions = _list(fields.Nested(ActionSchema))
@@ -392,15 +464,31 @@ class _PlanContentBase(Schema):
 
 @functools.lru_cache(maxsize=None)
 def _make(categories: tuple[str, ...], name: str) -> type[Schema]:
-    field = _list(_one_of(categories), min_len=1, validators=[_no_duplicates("category")], metadata={
-        "description": "the categories of harm: " + ", ".join(categories)})
-    return typing.cast(type[Schema], type(name, (_PlanContentBase,), {
-        "categories": field, "allowed_categories": categories, "__module__": __name__, "__qualname__": name,
-        "__doc__": f"The content of a child protection plan; categories of harm: {', '.join(categories)}."}))
+    field = _list(
+        _one_of(categories),
+        min_len=1,
+        validators=[_no_duplicates("category")],
+        metadata={"description": "the categories of harm: " + ", ".join(categories)},
+    )
+    return typing.cast(
+        type[Schema],
+        type(
+            name,
+            (_PlanContentBase,),
+            {
+                "categories": field,
+                "allowed_categories": categories,
+                "__module__": __name__,
+                "__qualname__": name,
+                "__doc__": f"The content of a child protection plan; categories of harm: {', '.join(categories)}.",
+            },
+        ),
+    )
 
 
-def make_plan_content_schema(categories: Sequence[str] = CATEGORIES, *, name: str = "PlanContentSchema"
-                             ) -> type[Schema]:
+def make_plan_content_schema(
+    categories: Sequence[str] = CATEGORIES, *, name: str = "PlanContentSchema"
+) -> type[Schema]:
     """The plan content schema with ``categories`` as the allowed categories
     of harm (a plugin setting). The same arguments give the same class."""
     if isinstance(categories, str):

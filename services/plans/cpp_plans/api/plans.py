@@ -1,4 +1,5 @@
 """Plans: read a plan (with its ETag) and every agreed version of it."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -38,17 +39,28 @@ class PlanSchema(Schema):
     created_on = fields.String()
     activated_on = fields.String(allow_none=True)
     last_reviewed_on = fields.String(allow_none=True)
-    ended = fields.Dict(allow_none=True, metadata={"description": "how it ended: on, conference_id, step_down, by "
-                                                                 "(who decided it: a user id), reason (why)"})
+    ended = fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": "how it ended: on, conference_id, step_down, by (who decided it: a user id), reason (why)"
+        },
+    )
     agreed = fields.Nested(AgreedSchema)
     key_worker = fields.String(allow_none=True, metadata={"description": "the key worker's name"})
-    key_worker_user = fields.String(allow_none=True, metadata={
-        "description": "the key worker's user id in the staff directory; null for a key worker not yet linked"})
+    key_worker_user = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "the key worker's user id in the staff directory; null for a key worker not yet linked"
+        },
+    )
     categories = fields.List(fields.String())
     content = fields.Nested(PlanContentSchema)
     escalations = fields.List(fields.Dict())
-    terminology = fields.Dict(keys=fields.String(), values=fields.String(),
-                              metadata={"description": "this authority's words for the platform's terms"})
+    terminology = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "this authority's words for the platform's terms"},
+    )
     version = fields.Integer(metadata={"description": "the record's revision, as in its ETag"})
 
 
@@ -87,8 +99,9 @@ PLAN_CHANGE_EXAMPLE = {
 class PlanQuerySchema(Paging):
     status = fields.String(validate=validate.OneOf(["outline", "active", "ended"]))
     key_worker = fields.String(validate=validate.Length(min=1, max=200), metadata={"description": "by name"})
-    key_worker_user = fields.String(validate=validate.Length(min=1, max=200),
-                                    metadata={"description": "by user id; me for the caller"})
+    key_worker_user = fields.String(
+        validate=validate.Length(min=1, max=200), metadata={"description": "by user id; me for the caller"}
+    )
     child_id = fields.String(validate=validate.Length(min=1, max=100))
 
 
@@ -111,8 +124,12 @@ class Plans(MethodView):
         page, size = query["page"], query["page_size"]
         items = plans.find(filter_, sort=[("created_on", -1)], skip=(page - 1) * size, limit=size)
         audit.record_reads(ctx().store, [("plan", plan["_id"], plan["child_id"]) for plan in items])
-        return {"items": [plan_response(p) for p in items], "page": page, "page_size": size,
-                "total": plans.count_documents(filter_)}
+        return {
+            "items": [plan_response(p) for p in items],
+            "page": page,
+            "page_size": size,
+            "total": plans.count_documents(filter_),
+        }
 
 
 # One instance for every request: a new PlanSchema would build its nested
@@ -129,8 +146,11 @@ def _plan_with_etag(plan: dict[str, Any], status: int = 200):
 
 @blp.route("/<plan_id>")
 class PlanById(MethodView):
-    @blp.response(200, PlanSchema, headers={"ETag": {"description": "the plan's revision, for If-Match",
-                                                      "schema": {"type": "string"}}})
+    @blp.response(
+        200,
+        PlanSchema,
+        headers={"ETag": {"description": "the plan's revision, for If-Match", "schema": {"type": "string"}}},
+    )
     @requires_role(*READERS)
     def get(self, plan_id):
         plan = load(PLANS, plan_id, "plan")
@@ -148,8 +168,14 @@ class PlanById(MethodView):
         plan = load(PLANS, plan_id, "plan")
         check_if_match(plan, "plan")
         try:
-            saved = sl.change_plan(ctx(), plan_id, PlanContentSchema().dump(changes), expected_version=plan["version"],
-                                   today=today(), actor=current_principal())
+            saved = sl.change_plan(
+                ctx(),
+                plan_id,
+                PlanContentSchema().dump(changes),
+                expected_version=plan["version"],
+                today=today(),
+                actor=current_principal(),
+            )
         except VersionConflict:  # another change committed after our read: the ETag is stale now
             abort(412, message="the plan changed while this change was made; read it again")
         return _plan_with_etag(saved)
@@ -222,8 +248,9 @@ class CoreGroupMeetings(MethodView):
     def post(self, body, plan_id):
         plan = load(PLANS, plan_id, "plan")
         content = PlanContentSchema().dump(body.pop("plan")) if "plan" in body else None
-        return sl.record_core_group_meeting(ctx(), plan["_id"], plan=content, today=today(),
-                                            actor=current_principal(), **body)
+        return sl.record_core_group_meeting(
+            ctx(), plan["_id"], plan=content, today=today(), actor=current_principal(), **body
+        )
 
 
 @blp.route("/<plan_id>/visits")

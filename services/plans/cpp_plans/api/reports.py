@@ -5,6 +5,7 @@ Every step is an action by the right role with who and when, committed with
 its audit entry and its event (see domain/reports.py); a step out of order
 is a 409 naming the step missing; refusals write nothing.
 """
+
 from __future__ import annotations
 
 
@@ -21,14 +22,26 @@ from .. import access, audit
 from ..domain import reports as rp
 from ..service_layer import reports as sl
 from ..service_layer.common import named
-from ..store import (CASES, CHILDREN, CHILD_IN_NEED_PLANS, CONFERENCES, PLANS, REPORTS, REPORT_VERSIONS,
-                     RESOURCE_PANEL_REQUESTS)
+from ..store import (
+    CASES,
+    CHILDREN,
+    CHILD_IN_NEED_PLANS,
+    CONFERENCES,
+    PLANS,
+    REPORTS,
+    REPORT_VERSIONS,
+    RESOURCE_PANEL_REQUESTS,
+)
 from .common import READERS, check_if_match, ctx, etag, load, requires_if_match, today
 from .fields import IsoDate, StrictBoolean
 from .plan_schemas import PlanContentSchema
 
-blp = Blueprint("reports", __name__, url_prefix="/v1",
-                description="Reports to conference and their steps; the resource panel; child in need plans")
+blp = Blueprint(
+    "reports",
+    __name__,
+    url_prefix="/v1",
+    description="Reports to conference and their steps; the resource panel; child in need plans",
+)
 
 AUTHORS = ("social_worker", "team_manager")
 MANAGERS = ("team_manager",)
@@ -49,23 +62,33 @@ def _forbid(exc: rp.NotAllowed):
 
 # --- schemas ------------------------------------------------------------------
 
+
 class SeenSchema(Schema):
     on = IsoDate(required=True)
     alone = StrictBoolean(required=True, metadata={"description": "whether the child was seen alone"})
 
 
 class ReportContentSchema(Schema):
-    findings = fields.String(required=True, validate=TEXT,
-                             metadata={"description": "what the enquiries (or the plan's work) found"})
-    child_seen = fields.List(fields.Nested(SeenSchema), load_default=list, validate=validate.Length(max=100),
-                             metadata={"description": "the days the child was seen during the enquiries, and whether alone"})
+    findings = fields.String(
+        required=True, validate=TEXT, metadata={"description": "what the enquiries (or the plan's work) found"}
+    )
+    child_seen = fields.List(
+        fields.Nested(SeenSchema),
+        load_default=list,
+        validate=validate.Length(max=100),
+        metadata={"description": "the days the child was seen during the enquiries, and whether alone"},
+    )
     childs_views = fields.String(validate=validate.Length(max=20_000))
     family_views = fields.String(validate=validate.Length(max=20_000))
 
 
 class ReportCreateSchema(ReportContentSchema):
-    plan = fields.Nested(PlanContentSchema, metadata={
-        "description": "the draft plan (initial conference) or the plan as updated for the review (required then)"})
+    plan = fields.Nested(
+        PlanContentSchema,
+        metadata={
+            "description": "the draft plan (initial conference) or the plan as updated for the review (required then)"
+        },
+    )
     drafted_on = IsoDate(metadata={"description": "default today"})
 
 
@@ -87,15 +110,19 @@ class ReturnSchema(StepSchema):
 
 class SharedWithSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    relationship = fields.String(required=True, validate=validate.Length(min=1, max=200),
-                                 metadata={"description": "mother, father, carer, the child..."})
+    relationship = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "mother, father, carer, the child..."},
+    )
     how = fields.String(required=True, validate=validate.OneOf(rp.SHARE_WAYS))
     interpreter_used = StrictBoolean(load_default=False)
 
 
 class ShareSchema(StepSchema):
-    with_ = fields.List(fields.Nested(SharedWithSchema), data_key="with", required=True,
-                        validate=validate.Length(min=1, max=20))
+    with_ = fields.List(
+        fields.Nested(SharedWithSchema), data_key="with", required=True, validate=validate.Length(min=1, max=20)
+    )
     child_included = StrictBoolean(required=True, metadata={"description": "whether the child saw it too"})
 
 
@@ -150,6 +177,7 @@ def _plan(body: dict) -> dict | None:
 
 # --- reports --------------------------------------------------------------------
 
+
 @blp.route("/conferences/<conference_id>/reports")
 class ConferenceReports(MethodView):
     @idempotent
@@ -159,16 +187,24 @@ class ConferenceReports(MethodView):
     def post(self, body, conference_id):
         """Draft the report to a conference (section 47/35 enquiry report, or review report)."""
         load(CONFERENCES, conference_id, "conference")
-        return sl.draft_report(ctx(), conference_id, content=_dump_content(_content(body)), plan=_plan(body),
-                               on=_on(body, "drafted_on"), today=today(), actor=current_principal())
+        return sl.draft_report(
+            ctx(),
+            conference_id,
+            content=_dump_content(_content(body)),
+            plan=_plan(body),
+            on=_on(body, "drafted_on"),
+            today=today(),
+            actor=current_principal(),
+        )
 
     @blp.response(200, ReportSchema(many=True))
     @requires_role(*READERS)
     def get(self, conference_id):
         conference = load(CONFERENCES, conference_id, "conference")
         audit.record_read(ctx().store, "conference_reports", conference_id, child_id=conference["child_id"])
-        return ctx().store.collection(REPORTS).find({"conference_id": conference_id,
-                                                       "authority": ctx().authority["code"]})
+        return (
+            ctx().store.collection(REPORTS).find({"conference_id": conference_id, "authority": ctx().authority["code"]})
+        )
 
 
 @blp.route("/reports/<report_id>")
@@ -191,8 +227,14 @@ class ReportById(MethodView):
         report = load(REPORTS, report_id, "report")
         check_if_match(report, "report")
         try:
-            changed = sl.change_report(ctx(), report_id, content=_dump_content(_content(body)), plan=_plan(body),
-                                       expected_version=report["version"], actor=current_principal())
+            changed = sl.change_report(
+                ctx(),
+                report_id,
+                content=_dump_content(_content(body)),
+                plan=_plan(body),
+                expected_version=report["version"],
+                actor=current_principal(),
+            )
         except rp.NotAllowed as exc:
             _forbid(exc)
         return changed, {"ETag": etag(changed["version"])}
@@ -275,10 +317,15 @@ class SendToChair(MethodView):
 
 # --- the resource panel -------------------------------------------------------------
 
+
 class PanelRequestSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=4000))
-    services = fields.List(fields.String(validate=validate.Length(min=1, max=300)), required=True,
-                           validate=validate.Length(min=1, max=50), metadata={"description": "the services requested"})
+    services = fields.List(
+        fields.String(validate=validate.Length(min=1, max=300)),
+        required=True,
+        validate=validate.Length(min=1, max=50),
+        metadata={"description": "the services requested"},
+    )
     requested_on = IsoDate(metadata={"description": "default today"})
 
 
@@ -310,8 +357,11 @@ class PanelRequests(MethodView):
         """The plan's resource panel requests with their decisions, oldest first."""
         plan = load(PLANS, plan_id, "plan")
         audit.record_read(ctx().store, "resource_panel_requests", plan_id, action="list", child_id=plan["child_id"])
-        found = ctx().store.collection(RESOURCE_PANEL_REQUESTS).find(
-            {"plan_id": plan_id, "authority": ctx().authority["code"]})
+        found = (
+            ctx()
+            .store.collection(RESOURCE_PANEL_REQUESTS)
+            .find({"plan_id": plan_id, "authority": ctx().authority["code"]})
+        )
         return sorted(found, key=lambda r: (r["requested_on"], r["_id"]))
 
     @idempotent
@@ -321,12 +371,20 @@ class PanelRequests(MethodView):
     def post(self, body, plan_id):
         """Take the plan to the resource panel for approval of services."""
         load(PLANS, plan_id, "plan")
-        return sl.request_resource_panel(ctx(), plan_id, reason=body["reason"], services=body["services"],
-                                         on=_on(body, "requested_on"), today=today(), actor=current_principal())
+        return sl.request_resource_panel(
+            ctx(),
+            plan_id,
+            reason=body["reason"],
+            services=body["services"],
+            on=_on(body, "requested_on"),
+            today=today(),
+            actor=current_principal(),
+        )
 
 
-PANEL_ETAG = {"ETag": {"description": "the request's revision, for If-Match on its decision",
-                       "schema": {"type": "string"}}}
+PANEL_ETAG = {
+    "ETag": {"description": "the request's revision, for If-Match on its decision", "schema": {"type": "string"}}
+}
 
 
 @blp.route("/resource-panel-requests/<request_id>")
@@ -356,15 +414,23 @@ class PanelDecision(MethodView):
             check_if_match(req, "resource panel request", "deciding it")
             expected = req["version"]
         try:
-            decided = sl.decide_resource_panel(ctx(), request_id, decision=body["decision"],
-                                               conditions=body.get("conditions"), on=_on(body, "decided_on"),
-                                               today=today(), actor=current_principal(), expected_version=expected)
+            decided = sl.decide_resource_panel(
+                ctx(),
+                request_id,
+                decision=body["decision"],
+                conditions=body.get("conditions"),
+                on=_on(body, "decided_on"),
+                today=today(),
+                actor=current_principal(),
+                expected_version=expected,
+            )
         except rp.NotAllowed as exc:
             _forbid(exc)
         return decided, {"ETag": etag(decided["version"])}
 
 
 # --- child in need plans --------------------------------------------------------------
+
 
 class ChildInNeedKeyWorkerSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
@@ -375,8 +441,9 @@ class ChildInNeedKeyWorkerSchema(Schema):
 class ChildInNeedPlanCreateSchema(Schema):
     key_worker = fields.Nested(ChildInNeedKeyWorkerSchema, required=True)
     needs = fields.String(required=True, validate=TEXT, metadata={"description": "a summary of the child's needs"})
-    services = fields.List(fields.String(validate=validate.Length(min=1, max=300)), load_default=list,
-                           validate=validate.Length(max=50))
+    services = fields.List(
+        fields.String(validate=validate.Length(min=1, max=300)), load_default=list, validate=validate.Length(max=50)
+    )
     review_on = IsoDate(required=True)
     created_on = IsoDate(metadata={"description": "default today"})
 
@@ -403,9 +470,17 @@ class ChildInNeedPlans(MethodView):
     def post(self, body, case_id):
         """The child in need plan that follows a step-down (the child protection plan's history stays)."""
         load(CASES, case_id, "case")
-        return sl.create_child_in_need_plan(ctx(), case_id, key_worker=body["key_worker"], needs=body["needs"],
-                                            services=body["services"], review_on=body["review_on"],
-                                            on=_on(body, "created_on"), today=today(), actor=current_principal())
+        return sl.create_child_in_need_plan(
+            ctx(),
+            case_id,
+            key_worker=body["key_worker"],
+            needs=body["needs"],
+            services=body["services"],
+            review_on=body["review_on"],
+            on=_on(body, "created_on"),
+            today=today(),
+            actor=current_principal(),
+        )
 
     @blp.response(200, ChildInNeedPlanSchema(many=True))
     @requires_role(*READERS)
@@ -417,18 +492,29 @@ class ChildInNeedPlans(MethodView):
 
 # --- what waits for a manager ---------------------------------------------------------
 
+
 class ApprovalSchema(Schema):
     kind = fields.String(metadata={"description": "report_countersigning or resource_panel"})
     id = fields.String()
     case_id = fields.String()
     child_id = fields.String()
-    child_name = fields.String(metadata={"description": "the child's name as the record holds it now (the "
-                                                        "preferred name, else the given names, and the family name)"})
+    child_name = fields.String(
+        metadata={
+            "description": "the child's name as the record holds it now (the "
+            "preferred name, else the given names, and the family name)"
+        }
+    )
     conference_id = fields.String(allow_none=True)
-    conference_kind = fields.String(allow_none=True, metadata={"description": "initial or review; null for a "
-                                                                              "resource panel request"})
-    conference_date = fields.String(allow_none=True, metadata={
-        "format": "date", "description": "the day of the conference the report is for (held, else scheduled)"})
+    conference_kind = fields.String(
+        allow_none=True, metadata={"description": "initial or review; null for a resource panel request"}
+    )
+    conference_date = fields.String(
+        allow_none=True,
+        metadata={
+            "format": "date",
+            "description": "the day of the conference the report is for (held, else scheduled)",
+        },
+    )
     since = fields.String(metadata={"description": "the day it started waiting (submitted, or requested)"})
     waiting_days = fields.Integer(metadata={"description": "how many days it has waited, since then"})
     by = fields.String(metadata={"description": "who asked (user id)"})
@@ -465,23 +551,50 @@ class Approvals(MethodView):
         # Restricted children the manager may not see are left out (access.py).
         reports = store.collection(REPORTS).find(access.exclude_hidden({"authority": code, "status": "submitted"}))
         requests = store.collection(RESOURCE_PANEL_REQUESTS).find(
-            access.exclude_hidden({"authority": code, "status": "waiting"}))
+            access.exclude_hidden({"authority": code, "status": "waiting"})
+        )
         child_names = _child_names({r["child_id"] for r in reports + requests})
-        conferences = {c["_id"]: c for c in store.collection(CONFERENCES).find(
-            {"_id": {"$in": sorted({r["conference_id"] for r in reports})}, "authority": code})} if reports else {}
-        submitted_by = {r["_id"]: next(s for s in reversed(r["steps"]) if s["step"] == "submitted")["by"]
-                        for r in reports}
+        conferences = (
+            {
+                c["_id"]: c
+                for c in store.collection(CONFERENCES).find(
+                    {"_id": {"$in": sorted({r["conference_id"] for r in reports})}, "authority": code}
+                )
+            }
+            if reports
+            else {}
+        )
+        submitted_by = {
+            r["_id"]: next(s for s in reversed(r["steps"]) if s["step"] == "submitted")["by"] for r in reports
+        }
         by_names = directory.names(store, [*submitted_by.values(), *(q["requested_by"] for q in requests)])
         day = today()
         items = []
         for r in reports:
-            items.append(rp.report_awaiting(r, child_name=child_names.get(r["child_id"], UNNAMED),
-                                            conference=conferences.get(r["conference_id"]),
-                                            by_name=by_names.get(submitted_by[r["_id"]], UNKNOWN_STAFF), today=day))
+            items.append(
+                rp.report_awaiting(
+                    r,
+                    child_name=child_names.get(r["child_id"], UNNAMED),
+                    conference=conferences.get(r["conference_id"]),
+                    by_name=by_names.get(submitted_by[r["_id"]], UNKNOWN_STAFF),
+                    today=day,
+                )
+            )
         for q in requests:
-            items.append(rp.panel_awaiting(q, child_name=child_names.get(q["child_id"], UNNAMED),
-                                           by_name=by_names.get(q["requested_by"], UNKNOWN_STAFF), today=day))
+            items.append(
+                rp.panel_awaiting(
+                    q,
+                    child_name=child_names.get(q["child_id"], UNNAMED),
+                    by_name=by_names.get(q["requested_by"], UNKNOWN_STAFF),
+                    today=day,
+                )
+            )
         items.sort(key=lambda i: (i["since"], i["id"]))
-        audit.record_read(store, "approvals", args["status"], action="list",
-                          detail={"count": len(items), "children": sorted({i["child_id"] for i in items})})
+        audit.record_read(
+            store,
+            "approvals",
+            args["status"],
+            action="list",
+            detail={"count": len(items), "children": sorted({i["child_id"] for i in items})},
+        )
         return items

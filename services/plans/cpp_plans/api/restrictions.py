@@ -19,6 +19,7 @@ breaking glass, and the child's access report.
 Each change is committed with its audit entry and its event; bad input is a
 422 by field and writes nothing.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -40,8 +41,12 @@ from ..store import CHILDREN, PLANS
 from .children import Text
 from .common import READERS, child_named, ctx, load
 
-blp = Blueprint("restrictions", __name__, url_prefix="/v1/children",
-                description="Restricted records: need to know, break-glass and the access report")
+blp = Blueprint(
+    "restrictions",
+    __name__,
+    url_prefix="/v1/children",
+    description="Restricted records: need to know, break-glass and the access report",
+)
 
 MANAGERS = ("team_manager", "admin")
 REPORT_ROLES = ("team_manager", "auditor")  # besides the key worker and the restriction's manager
@@ -50,8 +55,13 @@ SCAN_PAGE = 1000
 
 
 def _reason(description: str) -> Text:
-    return Text(rule.REASON_MAX, multiline=True, required=True, validate=validate.Length(min=rule.REASON_MIN),
-                metadata={"description": f"{description} ({rule.REASON_MIN} to {rule.REASON_MAX} characters)"})
+    return Text(
+        rule.REASON_MAX,
+        multiline=True,
+        required=True,
+        validate=validate.Length(min=rule.REASON_MIN),
+        metadata={"description": f"{description} ({rule.REASON_MIN} to {rule.REASON_MAX} characters)"},
+    )
 
 
 def _each_once(users: list[str]) -> None:
@@ -64,8 +74,11 @@ class ManagerSchema(Schema):
         unknown = RAISE
 
     user = Text(200, required=True, metadata={"description": "the manager's user id"})
-    email = fields.Email(required=True, validate=validate.Length(max=254),
-                         metadata={"description": "where the notice of a break-glass goes (email and inbox)"})
+    email = fields.Email(
+        required=True,
+        validate=validate.Length(max=254),
+        metadata={"description": "where the notice of a break-glass goes (email and inbox)"},
+    )
     name = Text(200, required=True)
 
 
@@ -74,11 +87,13 @@ class RestrictionSetSchema(Schema):
         unknown = RAISE
 
     reason = _reason("why the record is restricted")
-    access_list = fields.List(Text(200), required=True,
-                              validate=[validate.Length(min=1, max=rule.ACCESS_LIST_MAX), _each_once],
-                              metadata={"description": "the user ids who may read and change the child's records"})
-    manager = fields.Nested(ManagerSchema, required=True,
-                            metadata={"description": "who is told of every break-glass"})
+    access_list = fields.List(
+        Text(200),
+        required=True,
+        validate=[validate.Length(min=1, max=rule.ACCESS_LIST_MAX), _each_once],
+        metadata={"description": "the user ids who may read and change the child's records"},
+    )
+    manager = fields.Nested(ManagerSchema, required=True, metadata={"description": "who is told of every break-glass"})
 
 
 class ReasonSchema(Schema):
@@ -119,9 +134,13 @@ class GrantSchema(Schema):
 
 
 class AccessReportQuery(LongPaging):
-    before_seq = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1), metadata={
-        "description": "only the entries before this place in the log: the first page's before_seq, so that "
-                       "later pages stay where they were while the log grows"})
+    before_seq = fields.Integer(
+        validate=validate.Range(min=1, max=2**63 - 1),
+        metadata={
+            "description": "only the entries before this place in the log: the first page's before_seq, so that "
+            "later pages stay where they were while the log grows"
+        },
+    )
 
 
 class AccessEntrySchema(Schema):
@@ -133,9 +152,14 @@ class AccessEntrySchema(Schema):
     record_type = fields.String()
     record_id = fields.String()
     break_glass = fields.String(allow_none=True, metadata={"description": "the grant it was done under, if any"})
-    reason = fields.String(allow_none=True, metadata={"description": "the reason given: for breaking glass (and "
-                                                                      "for every read under that grant), or for "
-                                                                      "setting or lifting the restriction"})
+    reason = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "the reason given: for breaking glass (and "
+            "for every read under that grant), or for "
+            "setting or lifting the restriction"
+        },
+    )
     request_id = fields.String(allow_none=True)
 
 
@@ -146,6 +170,7 @@ class AccessReportSchema(Page):
 
 
 # --- who may do what ------------------------------------------------------------
+
 
 def may_manage(restriction: dict[str, Any] | None, principal: Principal) -> bool:
     """An admin; a team manager while no restriction is in force; then its
@@ -173,11 +198,15 @@ def is_key_worker(child_id: str, principal: Principal) -> bool:
 
 def _refuse_unless_manager(restriction: dict[str, Any] | None) -> None:
     if not may_manage(restriction, current_principal()):
-        abort(403, message="only an admin, the restriction's manager or a team manager on its access list may "
-                           "change or lift a restriction in force")
+        abort(
+            403,
+            message="only an admin, the restriction's manager or a team manager on its access list may "
+            "change or lift a restriction in force",
+        )
 
 
 # --- the restriction ---------------------------------------------------------------
+
 
 @blp.route("/<child_id>/restriction")
 class Restriction(MethodView):
@@ -223,14 +252,33 @@ class Restriction(MethodView):
                     uow.insert(access.RESTRICTIONS, after)
                 else:
                     uow.replace(access.RESTRICTIONS, after, expected_version=before["version"])
-                audit.record_write(uow, "set_restriction", "restriction", child_id, child_id=child_id, detail={
-                    "restriction_id": after["restriction_id"], "reason": body["reason"],
-                    "access_list": body["access_list"], "manager": body["manager"]})
+                audit.record_write(
+                    uow,
+                    "set_restriction",
+                    "restriction",
+                    child_id,
+                    child_id=child_id,
+                    detail={
+                        "restriction_id": after["restriction_id"],
+                        "reason": body["reason"],
+                        "access_list": body["access_list"],
+                        "manager": body["manager"],
+                    },
+                )
                 # The reason stays in the system of record: it is not the other services' to keep.
-                ctx().publish(uow, "child.restriction_set.v1", subject=child_id, data={
-                    "child_id": child_id, "restriction_id": after["restriction_id"],
-                    "access_list": body["access_list"], "manager": body["manager"],
-                    "set_by": principal.user, "set_at": at})
+                ctx().publish(
+                    uow,
+                    "child.restriction_set.v1",
+                    subject=child_id,
+                    data={
+                        "child_id": child_id,
+                        "restriction_id": after["restriction_id"],
+                        "access_list": body["access_list"],
+                        "manager": body["manager"],
+                        "set_by": principal.user,
+                        "set_at": at,
+                    },
+                )
         except DuplicateKey:
             abort(409, message="the child's restriction was set by someone else meanwhile; read it and try again")
         return {**after, "version": before["version"] + 1 if before else 1}
@@ -251,15 +299,30 @@ class Restriction(MethodView):
         after.pop("version")
         with ctx().store.unit_of_work() as uow:
             uow.replace(access.RESTRICTIONS, after, expected_version=before["version"])
-            audit.record_write(uow, "lift_restriction", "restriction", child_id, child_id=child_id, detail={
-                "restriction_id": before["restriction_id"], "reason": body["reason"]})
-            ctx().publish(uow, "child.restriction_lifted.v1", subject=child_id, data={
-                "child_id": child_id, "restriction_id": before["restriction_id"],
-                "lifted_by": principal.user, "lifted_at": at})
+            audit.record_write(
+                uow,
+                "lift_restriction",
+                "restriction",
+                child_id,
+                child_id=child_id,
+                detail={"restriction_id": before["restriction_id"], "reason": body["reason"]},
+            )
+            ctx().publish(
+                uow,
+                "child.restriction_lifted.v1",
+                subject=child_id,
+                data={
+                    "child_id": child_id,
+                    "restriction_id": before["restriction_id"],
+                    "lifted_by": principal.user,
+                    "lifted_at": at,
+                },
+            )
         return {**after, "version": before["version"] + 1}
 
 
 # --- break-glass ------------------------------------------------------------------------
+
 
 @blp.route("/<child_id>/break-glass")
 class BreakGlass(MethodView):
@@ -293,19 +356,42 @@ class BreakGlass(MethodView):
         }
         with ctx().store.unit_of_work() as uow:
             uow.insert(access.GRANTS, grant)
-            audit.record_write(uow, "break_glass", "break_glass_grant", grant["_id"], child_id=child_id, detail={
-                "break_glass": grant["_id"], "reason": body["reason"], "expires_at": grant["expires_at"],
-                "restriction_id": restriction["restriction_id"]})
-            ctx().publish(uow, "access.break_glass.v1", subject=child_id, data={
-                "grant_id": grant["_id"], "child_id": child_id, "restriction_id": restriction["restriction_id"],
-                "user": principal.user, "role": principal.role, "reason": body["reason"],
-                "granted_at": grant["granted_at"], "expires_at": grant["expires_at"],
-                "manager": restriction["manager"], "child": child_named(child_id),
-                **({"user_name": principal.given_name} if principal.given_name else {})})
+            audit.record_write(
+                uow,
+                "break_glass",
+                "break_glass_grant",
+                grant["_id"],
+                child_id=child_id,
+                detail={
+                    "break_glass": grant["_id"],
+                    "reason": body["reason"],
+                    "expires_at": grant["expires_at"],
+                    "restriction_id": restriction["restriction_id"],
+                },
+            )
+            ctx().publish(
+                uow,
+                "access.break_glass.v1",
+                subject=child_id,
+                data={
+                    "grant_id": grant["_id"],
+                    "child_id": child_id,
+                    "restriction_id": restriction["restriction_id"],
+                    "user": principal.user,
+                    "role": principal.role,
+                    "reason": body["reason"],
+                    "granted_at": grant["granted_at"],
+                    "expires_at": grant["expires_at"],
+                    "manager": restriction["manager"],
+                    "child": child_named(child_id),
+                    **({"user_name": principal.given_name} if principal.given_name else {}),
+                },
+            )
         return grant
 
 
 # --- the access report ----------------------------------------------------------------------
+
 
 def _entries_about(child_id: str) -> list[Any]:
     """Every entry of the audit log about the child, oldest first: a scan of
@@ -331,30 +417,59 @@ class AccessReport(MethodView):
         load(CHILDREN, child_id, "child", need_to_know=False)
         principal = current_principal()
         restriction = access.restriction_of(child_id)
-        allowed = (principal.holds(*REPORT_ROLES)
-                   or (restriction is not None and restriction["manager"]["user"] == principal.user)
-                   or is_key_worker(child_id, principal))
+        allowed = (
+            principal.holds(*REPORT_ROLES)
+            or (restriction is not None and restriction["manager"]["user"] == principal.user)
+            or is_key_worker(child_id, principal)
+        )
         if not allowed:
-            abort(403, message="a child's access report is for the child's key worker, the restriction's manager, "
-                               "team managers and auditors")
+            abort(
+                403,
+                message="a child's access report is for the child's key worker, the restriction's manager, "
+                "team managers and auditors",
+            )
         records = _entries_about(child_id)
         before = query.get("before_seq") or (records[-1].seq + 1 if records else 1)
         records = [r for r in records if r.seq < before]
-        reasons = {r.entry["detail"]["break_glass"]: r.entry["detail"].get("reason")
-                   for r in records if r.entry.get("action") == "break_glass" and r.entry.get("detail")}
+        reasons = {
+            r.entry["detail"]["break_glass"]: r.entry["detail"].get("reason")
+            for r in records
+            if r.entry.get("action") == "break_glass" and r.entry.get("detail")
+        }
         page, size = query["page"], query["page_size"]
-        newest_first = records[::-1][(page - 1) * size: page * size]
+        newest_first = records[::-1][(page - 1) * size : page * size]
         items = []
         for record in newest_first:
             e = record.entry
             detail = e.get("detail") or {}
             grant = detail.get("break_glass")
-            items.append({"seq": record.seq, "at": e.get("at"), "actor": e.get("actor"), "role": e.get("role"),
-                          "action": e.get("action"), "record_type": e.get("record_type"),
-                          "record_id": e.get("record_id"), "break_glass": grant,
-                          "reason": detail.get("reason") or (reasons.get(grant) if grant else None),
-                          "request_id": e.get("request_id")})
-        audit.record_read(ctx().store, "access_report", child_id, action="list", child_id=child_id,
-                          detail={"page": page, "count": len(items), "total": len(records)})
-        return {"child_id": child_id, "items": items, "page": page, "page_size": size, "total": len(records),
-                "before_seq": before}
+            items.append(
+                {
+                    "seq": record.seq,
+                    "at": e.get("at"),
+                    "actor": e.get("actor"),
+                    "role": e.get("role"),
+                    "action": e.get("action"),
+                    "record_type": e.get("record_type"),
+                    "record_id": e.get("record_id"),
+                    "break_glass": grant,
+                    "reason": detail.get("reason") or (reasons.get(grant) if grant else None),
+                    "request_id": e.get("request_id"),
+                }
+            )
+        audit.record_read(
+            ctx().store,
+            "access_report",
+            child_id,
+            action="list",
+            child_id=child_id,
+            detail={"page": page, "count": len(items), "total": len(records)},
+        )
+        return {
+            "child_id": child_id,
+            "items": items,
+            "page": page,
+            "page_size": size,
+            "total": len(records),
+            "before_seq": before,
+        }

@@ -9,6 +9,7 @@ once, its other processes once their kept answers expire: see
 ``cpp_shared.revocations``), every other service once it keeps the event.
 ``GET /v1/revocations`` lists them for admins and auditors.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -28,8 +29,12 @@ from cpp_shared.store import Store
 from .. import audit
 from .common import ctx
 
-blp = Blueprint("revocations", __name__, url_prefix="/v1/revocations",
-                description="Admins: revoke a user's tokens, or one token, before they expire")
+blp = Blueprint(
+    "revocations",
+    __name__,
+    url_prefix="/v1/revocations",
+    description="Admins: revoke a user's tokens, or one token, before they expire",
+)
 
 ACTION = "revoke_access"
 
@@ -42,13 +47,20 @@ class RevocationCreateSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    user = fields.String(validate=validate.Length(min=1, max=200), metadata={
-        "description": "the user (the tokens' sub): every token of theirs issued before now is refused"})
-    jti = fields.String(validate=validate.Length(min=1, max=200), metadata={
-        "description": "one token (its jti claim): that token alone is refused"})
+    user = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "the user (the tokens' sub): every token of theirs issued before now is refused"},
+    )
+    jti = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "one token (its jti claim): that token alone is refused"},
+    )
     expires_at = fields.AwareDateTime(metadata={"description": "with jti: when that token expires (its exp)"})
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=1000), metadata={
-        "description": "why, for the audit log and the event"})
+    reason = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=1000),
+        metadata={"description": "why, for the audit log and the event"},
+    )
 
     @validates_schema(skip_on_field_errors=False, pass_original=True)
     def _a_user_or_a_token(self, data: dict[str, Any], original: Any, **kwargs: Any) -> None:
@@ -75,8 +87,10 @@ class RevocationSchema(Schema):
     id = fields.String(attribute="_id")
     user = fields.String(allow_none=True)
     jti = fields.String(allow_none=True)
-    not_before = fields.String(allow_none=True, metadata={
-        "format": "date-time", "description": "a user's: their tokens issued before this moment are refused"})
+    not_before = fields.String(
+        allow_none=True,
+        metadata={"format": "date-time", "description": "a user's: their tokens issued before this moment are refused"},
+    )
     expires_at = fields.String(allow_none=True, metadata={"format": "date-time"})
     revoked_at = fields.String(metadata={"format": "date-time"})
     by = fields.String()
@@ -91,23 +105,39 @@ class RevocationPageSchema(Page):
     items = fields.List(fields.Nested(RevocationSchema))
 
 
-def revoke(store: Store, principal: Principal, *, reason: str, user: str | None = None, jti: str | None = None,
-           expires_at: datetime | None = None) -> dict[str, Any]:
+def revoke(
+    store: Store,
+    principal: Principal,
+    *,
+    reason: str,
+    user: str | None = None,
+    jti: str | None = None,
+    expires_at: datetime | None = None,
+) -> dict[str, Any]:
     """Store the revocation, its audit entry and its event in one commit;
     returns it as stored. (The caller has checked the request.)"""
     now = _now()
     revocation_id = uuid.uuid4().hex
     doc = revocations.record(
-        revocation_id=revocation_id, user=user, jti=jti, not_before=now.isoformat() if user is not None else None,
+        revocation_id=revocation_id,
+        user=user,
+        jti=jti,
+        not_before=now.isoformat() if user is not None else None,
         expires_at=expires_at.astimezone(timezone.utc).isoformat() if expires_at is not None else None,
-        revoked_at=now.isoformat(), by=principal.user)
+        revoked_at=now.isoformat(),
+        by=principal.user,
+    )
     doc["reason"] = reason
     event = {k: doc[k] for k in ("user", "jti", "not_before", "expires_at", "revoked_at", "by", "reason")}
     with store.unit_of_work() as uow:
         uow.insert(revocations.COLLECTION, doc)
         audit.record_write(uow, ACTION, "revocation", revocation_id, detail=event)
-        ctx().publish(uow, revocations.EVENT_TYPE, subject=user or str(jti),  # one of the two, checked above
-                      data={"revocation_id": revocation_id, **event})
+        ctx().publish(
+            uow,
+            revocations.EVENT_TYPE,
+            subject=user or str(jti),  # one of the two, checked above
+            data={"revocation_id": revocation_id, **event},
+        )
     # This process refuses the tokens from the commit on, not after its kept answers.
     kept = ctx().verifier.revocations
     if kept is not None:

@@ -4,6 +4,7 @@ who have not signed in yet (a key worker named on a plan before their
 first sign-in) or gives their direct phone number. Every change is a
 ``staff.updated.v1`` event, so the other services keep the same directory.
 """
+
 from __future__ import annotations
 
 import threading
@@ -34,9 +35,12 @@ def _record(uow, entry: dict[str, Any], action: str | None) -> None:
     """Store an entry and publish it; an admin's change (``action``) is audited,
     the claims of a caller's own token are not (they are the identity
     provider's record, not ours)."""
-    uow.update(directory.COLLECTION, {"user": entry["user"]},
-               {"$set": {k: v for k, v in entry.items() if k not in ("_id", "user", "authority", "version")}},
-               upsert=True)
+    uow.update(
+        directory.COLLECTION,
+        {"user": entry["user"]},
+        {"$set": {k: v for k, v in entry.items() if k not in ("_id", "user", "authority", "version")}},
+        upsert=True,
+    )
     if action:
         audit.record_write(uow, action, "staff", entry["user"])
     ctx().publish(uow, directory.EVENT_TYPE, subject=entry["user"], data=directory.event_data(entry))
@@ -76,15 +80,30 @@ class StaffSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     email = fields.Email(load_default=None, allow_none=True)
     team = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
-    role = fields.String(required=True, validate=validate.OneOf(directory.STAFF_ROLES),
-                         metadata={"description": "their role; with several, the first of them"})
-    roles = fields.List(fields.String(validate=validate.OneOf(directory.STAFF_ROLES)), load_default=None,
-                        allow_none=True, validate=validate.Length(min=1),
-                        metadata={"description": "every role they hold (role among them); default [role]"})
-    manager = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200),
-                            metadata={"description": "the user id of their manager"})
-    phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=50),
-                          metadata={"description": "their direct phone number (partners' lookups give it)"})
+    role = fields.String(
+        required=True,
+        validate=validate.OneOf(directory.STAFF_ROLES),
+        metadata={"description": "their role; with several, the first of them"},
+    )
+    roles = fields.List(
+        fields.String(validate=validate.OneOf(directory.STAFF_ROLES)),
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1),
+        metadata={"description": "every role they hold (role among them); default [role]"},
+    )
+    manager = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=200),
+        metadata={"description": "the user id of their manager"},
+    )
+    phone = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=50),
+        metadata={"description": "their direct phone number (partners' lookups give it)"},
+    )
 
 
 class StaffEntrySchema(StaffSchema):
@@ -118,8 +137,11 @@ class StaffList(MethodView):
 
 
 class NewStaffSchema(StaffSchema):
-    user = fields.String(required=True, validate=validate.Length(min=1, max=200),
-                         metadata={"description": "their user id: the sub of their identity tokens"})
+    user = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "their user id: the sub of their identity tokens"},
+    )
 
 
 @blp.route("", endpoint="add_staff", methods=["POST"])
@@ -169,14 +191,16 @@ class StaffMember(MethodView):
         stored = directory.entry(ctx().store, user)
         if stored is None:
             abort(404, message=f"no member of staff {user}; add them with POST /v1/staff")
-        entry = directory.with_roles({**directory.merged(stored, {}), **body, "roles": body["roles"] or [body["role"]],
-                                      "user": user})
+        entry = directory.with_roles(
+            {**directory.merged(stored, {}), **body, "roles": body["roles"] or [body["role"]], "user": user}
+        )
         with ctx().store.unit_of_work() as uow:
             _record(uow, entry, "update")
         return entry
 
 
 # --- carrying records made before key workers were staff over ----------------
+
 
 class UnlinkedSchema(Schema):
     plan_id = fields.String()
@@ -194,8 +218,11 @@ class LinkReportSchema(Schema):
 
 class KeyWorkerLinkSchema(Schema):
     plan_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    user = fields.String(required=True, validate=validate.Length(min=1, max=200),
-                         metadata={"description": "the member of staff who is the plan's key worker"})
+    user = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "the member of staff who is the plan's key worker"},
+    )
 
 
 def link_everyone() -> migrations.Report:
@@ -209,9 +236,14 @@ class KeyWorkerLinks(MethodView):
     def get(self):
         """Plans whose key worker is still a name only, with why (admin)"""
         store = ctx().store
-        return {"plans_linked": 0, "cases_allocated": 0, "unlinked": [
-            migrations._unlinked(store, p, len(migrations.staff_named(store, p["key_worker"])))
-            for p in migrations.unlinked_plans(store)]}
+        return {
+            "plans_linked": 0,
+            "cases_allocated": 0,
+            "unlinked": [
+                migrations._unlinked(store, p, len(migrations.staff_named(store, p["key_worker"])))
+                for p in migrations.unlinked_plans(store)
+            ],
+        }
 
     @blp.doc(operationId="linkKeyWorker")
     @blp.arguments(KeyWorkerLinkSchema)
@@ -223,19 +255,30 @@ class KeyWorkerLinks(MethodView):
         if plan is None:
             abort(404, message=f"no plan {body['plan_id']}")
         if plan.get("key_worker_user") and plan["key_worker_user"] != body["user"]:
-            abort(409, message="the plan's key worker is already a member of staff; a new key worker is agreed as "
-                               "a change to the plan (PATCH /v1/plans/{plan_id})")
+            abort(
+                409,
+                message="the plan's key worker is already a member of staff; a new key worker is agreed as "
+                "a change to the plan (PATCH /v1/plans/{plan_id})",
+            )
         person = directory.entry(ctx().store, body["user"])
         if person is None:
-            abort(422, message="no such member of staff", errors={"json": {"user": [
-                f"no member of staff has the user id {body['user']!r}"]}})
+            abort(
+                422,
+                message="no such member of staff",
+                errors={"json": {"user": [f"no member of staff has the user id {body['user']!r}"]}},
+            )
         after = migrations.linked(plan, person)
         with ctx().store.unit_of_work() as uow:
             uow.replace(PLANS, after, expected_version=plan["version"])
-            audit.record_write(uow, "link_key_worker", "plan", plan["_id"], child_id=plan["child_id"],
-                               detail={"user": person["user"]})
-            ctx().publish(uow, migrations.LINKED, subject=plan["_id"],
-                          data={**lc.plan_snapshot(after), "child": child_named(plan["child_id"])})
+            audit.record_write(
+                uow, "link_key_worker", "plan", plan["_id"], child_id=plan["child_id"], detail={"user": person["user"]}
+            )
+            ctx().publish(
+                uow,
+                migrations.LINKED,
+                subject=plan["_id"],
+                data={**lc.plan_snapshot(after), "child": child_named(plan["child_id"])},
+            )
         return {"plans_linked": 1, "cases_allocated": 0, "unlinked": []}
 
 

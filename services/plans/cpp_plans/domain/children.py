@@ -6,6 +6,7 @@ The API's schemas (api/children.py) call these rules field by field, so a
 422 names the field at fault; the service layer checks the record as a
 whole once a change is merged into it.
 """
+
 from __future__ import annotations
 
 import unicodedata

@@ -20,6 +20,7 @@ number invalid; so does swapping two adjacent different digits.
 
 Other code (a jurisdiction's plugin) adds schemes with ``register_scheme``.
 """
+
 from __future__ import annotations
 
 import re

@@ -21,6 +21,7 @@ cancelled conference makes way for another of its kind.
 A plan is `outline` from the initial conference until the first core group
 meeting that agrees the detailed plan, then `active`, then `ended`.
 """
+
 from __future__ import annotations
 
 import copy
@@ -42,8 +43,9 @@ class InvalidStep(Exception):
     def __init__(self, errors: dict[str, Any], message: str | None = None):
         self.errors = errors
         self.message = message
-        super().__init__(message or "; ".join(f"{k}: {' '.join(v) if isinstance(v, list) else v}"
-                                              for k, v in errors.items()))
+        super().__init__(
+            message or "; ".join(f"{k}: {' '.join(v) if isinstance(v, list) else v}" for k, v in errors.items())
+        )
 
 
 Event = tuple[str, str, dict[str, Any]]  # (type, subject, data)
@@ -63,9 +65,17 @@ def _not_in_future(field: str, value: date, today: date) -> None:
 Person = dict[str, Any]  # a reference to a member of staff: {"user": id, "name": name as it was then}
 
 
-def open_case(case_id: str, child_id: str, authority: str, opened_at: str, opened_by: str, *,
-              social_worker: Person | None = None, team_manager: Person | None = None,
-              team: str | None = None) -> tuple[dict, list[Event]]:
+def open_case(
+    case_id: str,
+    child_id: str,
+    authority: str,
+    opened_at: str,
+    opened_by: str,
+    *,
+    social_worker: Person | None = None,
+    team_manager: Person | None = None,
+    team: str | None = None,
+) -> tuple[dict, list[Event]]:
     """A new case, held by its social worker and team manager (references to
     staff) in their team."""
     case: dict[str, Any] = {
@@ -84,13 +94,25 @@ def open_case(case_id: str, child_id: str, authority: str, opened_at: str, opene
         "team_manager": team_manager,
         "team": team,
     }
-    return case, [("case.opened.v1", case_id, {"case_id": case_id, "child_id": child_id, "opened_at": opened_at,
-                                               "social_worker": social_worker, "team_manager": team_manager,
-                                               "team": team})]
+    return case, [
+        (
+            "case.opened.v1",
+            case_id,
+            {
+                "case_id": case_id,
+                "child_id": child_id,
+                "opened_at": opened_at,
+                "social_worker": social_worker,
+                "team_manager": team_manager,
+                "team": team,
+            },
+        )
+    ]
 
 
-def allocate_case(case: dict, *, social_worker: Person | None, team_manager: Person | None,
-                  team: str | None) -> tuple[dict, list[Event]]:
+def allocate_case(
+    case: dict, *, social_worker: Person | None, team_manager: Person | None, team: str | None
+) -> tuple[dict, list[Event]]:
     """Give the case to another social worker, team manager or team (any
     time before the plan ends: an ended case is not allocated)."""
     if case["status"] == "plan_ended":
@@ -99,15 +121,36 @@ def allocate_case(case: dict, *, social_worker: Person | None, team_manager: Per
     if (social_worker, team_manager, team) == now:
         raise InvalidStep({"social_worker": ["the case is already held by these people in this team"]})
     new = {**copy.deepcopy(case), "social_worker": social_worker, "team_manager": team_manager, "team": team}
-    return new, [("case.allocated.v1", case["_id"], {
-        "case_id": case["_id"], "child_id": case["child_id"], "plan_id": case["plan_id"],
-        "social_worker": social_worker, "team_manager": team_manager, "team": team})]
+    return new, [
+        (
+            "case.allocated.v1",
+            case["_id"],
+            {
+                "case_id": case["_id"],
+                "child_id": case["child_id"],
+                "plan_id": case["plan_id"],
+                "social_worker": social_worker,
+                "team_manager": team_manager,
+                "team": team,
+            },
+        )
+    ]
 
 
-def record_strategy_discussion(case: dict, *, held_on: date, today: date, initiated_enquiries: bool,
-                               attendees: list[dict], notes: str | None, recorded_by: str) -> tuple[dict, dict, list[Event]]:
+def record_strategy_discussion(
+    case: dict,
+    *,
+    held_on: date,
+    today: date,
+    initiated_enquiries: bool,
+    attendees: list[dict],
+    notes: str | None,
+    recorded_by: str,
+) -> tuple[dict, dict, list[Event]]:
     if case["status"] != "enquiries":
-        raise LifecycleError(f"the case is {case['status']}: strategy discussions are recorded before the enquiry outcome")
+        raise LifecycleError(
+            f"the case is {case['status']}: strategy discussions are recorded before the enquiry outcome"
+        )
     _not_in_future("held_on", held_on, today)
     discussion = {
         "id": uuid.uuid4().hex,
@@ -119,10 +162,17 @@ def record_strategy_discussion(case: dict, *, held_on: date, today: date, initia
     }
     new = copy.deepcopy(case)
     new["strategy_discussions"].append(discussion)
-    event = ("strategy_discussion.held.v1", case["_id"], {
-        "case_id": case["_id"], "child_id": case["child_id"], "strategy_discussion_id": discussion["id"],
-        "held_on": discussion["held_on"], "initiated_enquiries": initiated_enquiries,
-    })
+    event = (
+        "strategy_discussion.held.v1",
+        case["_id"],
+        {
+            "case_id": case["_id"],
+            "child_id": case["child_id"],
+            "strategy_discussion_id": discussion["id"],
+            "held_on": discussion["held_on"],
+            "initiated_enquiries": initiated_enquiries,
+        },
+    )
     return new, discussion, [event]
 
 
@@ -134,8 +184,9 @@ def _enquiries_started_on(case: dict) -> date | None:
     return min((date.fromisoformat(d["held_on"]) for d in initiating), default=None)
 
 
-def record_enquiry_outcome(case: dict, *, completed_on: date, conference_required: bool, today: date,
-                           summary: str | None, recorded_by: str) -> tuple[dict, list[Event]]:
+def record_enquiry_outcome(
+    case: dict, *, completed_on: date, conference_required: bool, today: date, summary: str | None, recorded_by: str
+) -> tuple[dict, list[Event]]:
     if case["status"] != "enquiries":
         raise LifecycleError(f"the case is {case['status']}: its enquiry outcome is already recorded")
     started = _enquiries_started_on(case)
@@ -145,30 +196,51 @@ def record_enquiry_outcome(case: dict, *, completed_on: date, conference_require
     if completed_on < started:
         raise InvalidStep({"completed_on": [f"is before the strategy discussion of {started.isoformat()}"]})
     new = copy.deepcopy(case)
-    new["enquiry_outcome"] = {"completed_on": _iso(completed_on), "conference_required": conference_required,
-                              "summary": summary, "recorded_by": recorded_by}
+    new["enquiry_outcome"] = {
+        "completed_on": _iso(completed_on),
+        "conference_required": conference_required,
+        "summary": summary,
+        "recorded_by": recorded_by,
+    }
     if conference_required:
         new["status"] = "conference_pending"
     else:
         new["status"] = "child_in_need"
         new["step_down"] = {"route": STEP_DOWN_ROUTE, "decided_on": _iso(completed_on), "by": "enquiry_outcome"}
-    event = ("enquiry.completed.v1", case["_id"], {
-        "case_id": case["_id"], "child_id": case["child_id"], "completed_on": _iso(completed_on),
-        "conference_required": conference_required,
-    })
+    event = (
+        "enquiry.completed.v1",
+        case["_id"],
+        {
+            "case_id": case["_id"],
+            "child_id": case["child_id"],
+            "completed_on": _iso(completed_on),
+            "conference_required": conference_required,
+        },
+    )
     return new, [event]
 
 
 # --- conferences --------------------------------------------------------
 
-def schedule_conference(case: dict, plan: dict | None, *, kind: str, scheduled_for: date,
-                        today: date, scheduled_by: str, chair: Person | None = None) -> tuple[dict, dict, list[Event]]:
+
+def schedule_conference(
+    case: dict,
+    plan: dict | None,
+    *,
+    kind: str,
+    scheduled_for: date,
+    today: date,
+    scheduled_by: str,
+    chair: Person | None = None,
+) -> tuple[dict, dict, list[Event]]:
     live = [c for c in case["conferences"] if c["status"] != "cancelled"]
     if kind == "initial":
         if any(c["kind"] == "initial" for c in live):
             raise LifecycleError("the case already has an initial conference; later ones are review conferences")
         if case["status"] != "conference_pending":
-            raise LifecycleError(f"the case is {case['status']}: an initial conference follows enquiries that found one needed")
+            raise LifecycleError(
+                f"the case is {case['status']}: an initial conference follows enquiries that found one needed"
+            )
     elif kind == "review":
         _review_has_a_plan(case, plan)
         if any(c["kind"] == "review" and c["status"] == "scheduled" for c in live):
@@ -191,10 +263,19 @@ def schedule_conference(case: dict, plan: dict | None, *, kind: str, scheduled_f
     }
     new = copy.deepcopy(case)
     new["conferences"].append({"id": conference["_id"], "kind": kind, "status": "scheduled"})
-    event = ("conference.scheduled.v1", case["_id"], {
-        "conference_id": conference["_id"], "case_id": case["_id"], "child_id": case["child_id"], "kind": kind,
-        "scheduled_for": conference["scheduled_for"], "plan_id": case["plan_id"], "chair": chair,
-    })
+    event = (
+        "conference.scheduled.v1",
+        case["_id"],
+        {
+            "conference_id": conference["_id"],
+            "case_id": case["_id"],
+            "child_id": case["child_id"],
+            "kind": kind,
+            "scheduled_for": conference["scheduled_for"],
+            "plan_id": case["plan_id"],
+            "chair": chair,
+        },
+    )
     return new, conference, [event]
 
 
@@ -225,8 +306,16 @@ def _reason(reason: str) -> str:
     return reason
 
 
-def reschedule_conference(case: dict, conference: dict, *, scheduled_for: date, reason: str, today: date,
-                          rescheduled_by: str, plan: dict | None = None) -> tuple[dict, list[Event]]:
+def reschedule_conference(
+    case: dict,
+    conference: dict,
+    *,
+    scheduled_for: date,
+    reason: str,
+    today: date,
+    rescheduled_by: str,
+    plan: dict | None = None,
+) -> tuple[dict, list[Event]]:
     """Move a scheduled conference to another date, with the same date rules
     as scheduling it (a review conference needs its ``plan``). The
     conference keeps every move in ``reschedules``. Returns (conference, events)."""
@@ -241,30 +330,54 @@ def reschedule_conference(case: dict, conference: dict, *, scheduled_for: date, 
     new = copy.deepcopy(conference)
     new["scheduled_for"] = _iso(scheduled_for)
     new.setdefault("reschedules", []).append(
-        {"from": previous, "to": new["scheduled_for"], "reason": reason, "by": rescheduled_by, "on": _iso(today)})
-    event = ("conference.rescheduled.v1", case["_id"], {
-        "conference_id": conference["_id"], "case_id": case["_id"], "child_id": case["child_id"],
-        "kind": conference["kind"], "scheduled_for": new["scheduled_for"], "previous_scheduled_for": previous,
-        "reason": reason, "plan_id": case["plan_id"], "chair": conference.get("chair"),
-    })
+        {"from": previous, "to": new["scheduled_for"], "reason": reason, "by": rescheduled_by, "on": _iso(today)}
+    )
+    event = (
+        "conference.rescheduled.v1",
+        case["_id"],
+        {
+            "conference_id": conference["_id"],
+            "case_id": case["_id"],
+            "child_id": case["child_id"],
+            "kind": conference["kind"],
+            "scheduled_for": new["scheduled_for"],
+            "previous_scheduled_for": previous,
+            "reason": reason,
+            "plan_id": case["plan_id"],
+            "chair": conference.get("chair"),
+        },
+    )
     return new, [event]
 
 
-def cancel_conference(case: dict, conference: dict, *, reason: str, today: date,
-                      cancelled_by: str) -> tuple[dict, dict, list[Event]]:
+def cancel_conference(
+    case: dict, conference: dict, *, reason: str, today: date, cancelled_by: str
+) -> tuple[dict, dict, list[Event]]:
     """Cancel a scheduled conference. A cancelled conference no longer
     counts: another initial or review conference can be scheduled in its
     place. Returns (case, conference, events)."""
     _check_still_scheduled(conference, "cancelled")
     _reason(reason)
-    new_conf = {**copy.deepcopy(conference), "status": "cancelled",
-                "cancellation": {"reason": reason, "by": cancelled_by, "on": _iso(today)}}
+    new_conf = {
+        **copy.deepcopy(conference),
+        "status": "cancelled",
+        "cancellation": {"reason": reason, "by": cancelled_by, "on": _iso(today)},
+    }
     new_case = _mark_conference(case, conference["_id"], "cancelled")
-    event = ("conference.cancelled.v1", case["_id"], {
-        "conference_id": conference["_id"], "case_id": case["_id"], "child_id": case["child_id"],
-        "kind": conference["kind"], "scheduled_for": conference["scheduled_for"], "reason": reason,
-        "plan_id": case["plan_id"], "chair": conference.get("chair"),
-    })
+    event = (
+        "conference.cancelled.v1",
+        case["_id"],
+        {
+            "conference_id": conference["_id"],
+            "case_id": case["_id"],
+            "child_id": case["child_id"],
+            "kind": conference["kind"],
+            "scheduled_for": conference["scheduled_for"],
+            "reason": reason,
+            "plan_id": case["plan_id"],
+            "chair": conference.get("chair"),
+        },
+    )
     return new_case, new_conf, [event]
 
 
@@ -285,10 +398,19 @@ def check_outcome_decides(conference: dict, *, plan_required: bool | None, decis
         raise InvalidStep({"decision": ["a review conference decides: continue, revise or end"]})
 
 
-def hold_initial_conference(case: dict, conference: dict, *, held_on: date, today: date, plan_required: bool | None,
-                            plan_content: dict | None, decided_by: str, attendees: list[dict],
-                            plan_id: str | None = None, chair: Person | None = None
-                            ) -> tuple[dict, dict, dict | None, list[Event]]:
+def hold_initial_conference(
+    case: dict,
+    conference: dict,
+    *,
+    held_on: date,
+    today: date,
+    plan_required: bool | None,
+    plan_content: dict | None,
+    decided_by: str,
+    attendees: list[dict],
+    plan_id: str | None = None,
+    chair: Person | None = None,
+) -> tuple[dict, dict, dict | None, list[Event]]:
     """Returns (case, conference, plan or None, events)."""
     check_outcome_decides(conference, plan_required=plan_required, decision=None)
     _check_can_hold(conference, held_on, today)
@@ -297,9 +419,18 @@ def hold_initial_conference(case: dict, conference: dict, *, held_on: date, toda
     started = _enquiries_started_on(case)
     if started and held_on < started:
         raise InvalidStep({"held_on": [f"is before the strategy discussion of {started.isoformat()}"]})
-    outcome = {"held_on": _iso(held_on), "plan_required": plan_required, "attendees": attendees, "decided_by": decided_by}
-    new_conf = {**copy.deepcopy(conference), "status": "held", "outcome": outcome,
-                "chair": conference.get("chair") or chair}
+    outcome = {
+        "held_on": _iso(held_on),
+        "plan_required": plan_required,
+        "attendees": attendees,
+        "decided_by": decided_by,
+    }
+    new_conf = {
+        **copy.deepcopy(conference),
+        "status": "held",
+        "outcome": outcome,
+        "chair": conference.get("chair") or chair,
+    }
     new_case = _mark_conference(case, conference["_id"], "held")
     plan = None
     events: list[Event] = []
@@ -316,12 +447,23 @@ def hold_initial_conference(case: dict, conference: dict, *, held_on: date, toda
     else:
         new_case["status"] = "child_in_need"
         new_case["step_down"] = {"route": STEP_DOWN_ROUTE, "decided_on": _iso(held_on), "by": "initial_conference"}
-    events.append(("conference.held.v1", case["_id"], {
-        "conference_id": conference["_id"], "case_id": case["_id"], "child_id": case["child_id"], "kind": "initial",
-        "held_on": _iso(held_on), "plan_required": plan_required, "plan_id": plan["_id"] if plan else None,
-        "first_core_group_on": plan["content"].get("first_core_group_on") if plan else None,
-        "chair": new_conf["chair"],
-    }))
+    events.append(
+        (
+            "conference.held.v1",
+            case["_id"],
+            {
+                "conference_id": conference["_id"],
+                "case_id": case["_id"],
+                "child_id": case["child_id"],
+                "kind": "initial",
+                "held_on": _iso(held_on),
+                "plan_required": plan_required,
+                "plan_id": plan["_id"] if plan else None,
+                "first_core_group_on": plan["content"].get("first_core_group_on") if plan else None,
+                "chair": new_conf["chair"],
+            },
+        )
+    )
     if plan:
         events.append(("plan.created.v1", plan["_id"], plan_snapshot(plan)))
     return new_case, new_conf, plan, events
@@ -330,10 +472,20 @@ def hold_initial_conference(case: dict, conference: dict, *, held_on: date, toda
 REVIEW_DECISIONS = ("continue", "revise", "end")
 
 
-def hold_review_conference(case: dict, conference: dict, plan: dict, *, held_on: date, today: date, decision: str | None,
-                           plan_content: dict | None, decided_by: str, attendees: list[dict],
-                           chair: Person | None = None, reason: str | None = None
-                           ) -> tuple[dict, dict, dict, list[Event]]:
+def hold_review_conference(
+    case: dict,
+    conference: dict,
+    plan: dict,
+    *,
+    held_on: date,
+    today: date,
+    decision: str | None,
+    plan_content: dict | None,
+    decided_by: str,
+    attendees: list[dict],
+    chair: Person | None = None,
+    reason: str | None = None,
+) -> tuple[dict, dict, dict, list[Event]]:
     """A review conference continues the plan, revises it (a new agreed
     version) or ends it (the child steps down to a child in need plan), with
     the reason for ending it when given (kept with the plan's ending)."""
@@ -350,23 +502,49 @@ def hold_review_conference(case: dict, conference: dict, plan: dict, *, held_on:
         raise InvalidStep({"plan": ["a revision agrees the revised plan's content"]})
     if reason is not None and decision != "end":
         raise InvalidStep({"reason": ["a reason is given for ending the plan, and this decision does not end it"]})
-    outcome = {"held_on": _iso(held_on), "decision": decision, "attendees": attendees, "decided_by": decided_by,
-               "plan_id": plan["_id"]}
+    outcome = {
+        "held_on": _iso(held_on),
+        "decision": decision,
+        "attendees": attendees,
+        "decided_by": decided_by,
+        "plan_id": plan["_id"],
+    }
     if reason is not None:
         outcome["reason"] = reason
-    new_conf = {**copy.deepcopy(conference), "status": "held", "outcome": outcome,
-                "chair": conference.get("chair") or chair}
+    new_conf = {
+        **copy.deepcopy(conference),
+        "status": "held",
+        "outcome": outcome,
+        "chair": conference.get("chair") or chair,
+    }
     new_case = _mark_conference(case, conference["_id"], "held")
     new_plan_doc = copy.deepcopy(plan)
     new_plan_doc["last_reviewed_on"] = _iso(held_on)
-    events: list[Event] = [("conference.held.v1", case["_id"], {
-        "conference_id": conference["_id"], "case_id": case["_id"], "child_id": case["child_id"], "kind": "review",
-        "held_on": _iso(held_on), "decision": decision, "plan_id": plan["_id"], "chair": new_conf["chair"],
-    })]
+    events: list[Event] = [
+        (
+            "conference.held.v1",
+            case["_id"],
+            {
+                "conference_id": conference["_id"],
+                "case_id": case["_id"],
+                "child_id": case["child_id"],
+                "kind": "review",
+                "held_on": _iso(held_on),
+                "decision": decision,
+                "plan_id": plan["_id"],
+                "chair": new_conf["chair"],
+            },
+        )
+    ]
     if decision == "end":
         new_plan_doc["status"] = "ended"
-        new_plan_doc["ended"] = {"on": _iso(held_on), "conference_id": conference["_id"], "step_down": STEP_DOWN_ROUTE,
-                                 "by": decided_by, "reason": reason}
+        new_plan_doc["ended"] = {
+            "on": _iso(held_on),
+            "conference_id": conference["_id"],
+            "step_down": STEP_DOWN_ROUTE,
+            "by": decided_by,
+            "reason": reason,
+        }
         new_case["status"] = "plan_ended"
         new_case["step_down"] = {"route": STEP_DOWN_ROUTE, "decided_on": _iso(held_on), "by": "review_conference"}
         events.append(("plan.ended.v1", plan["_id"], plan_snapshot(new_plan_doc)))
@@ -391,8 +569,10 @@ def _check_can_hold(conference: dict, held_on: date, today: date) -> None:
 
 # --- plans --------------------------------------------------------------
 
-def new_plan(case: dict, conference: dict, content: dict, *, held_on: date, agreed_by: str,
-             plan_id: str | None = None) -> dict:
+
+def new_plan(
+    case: dict, conference: dict, content: dict, *, held_on: date, agreed_by: str, plan_id: str | None = None
+) -> dict:
     return {
         "_id": plan_id or uuid.uuid4().hex,
         "authority": case["authority"],
@@ -469,11 +649,15 @@ def change_plan(plan: dict, content: dict, *, today: date, agreed_by: str) -> tu
     """Agree a change to a plan in force: ``content`` (the whole content,
     checked) becomes a new numbered version, agreed by whom and when."""
     check_plan_can_change(plan)
-    new = {**copy.deepcopy(plan), "content": copy.deepcopy(content), "plan_version": plan["plan_version"] + 1,
-           "agreed": {"by": agreed_by, "on": _iso(today), "at": "change"},
-           "key_worker": content.get("key_worker", {}).get("name"),
-           "key_worker_user": content.get("key_worker", {}).get("user"),
-           "categories": list(content.get("categories", []))}
+    new = {
+        **copy.deepcopy(plan),
+        "content": copy.deepcopy(content),
+        "plan_version": plan["plan_version"] + 1,
+        "agreed": {"by": agreed_by, "on": _iso(today), "at": "change"},
+        "key_worker": content.get("key_worker", {}).get("name"),
+        "key_worker_user": content.get("key_worker", {}).get("user"),
+        "categories": list(content.get("categories", [])),
+    }
     return new, [("plan.version_agreed.v1", plan["_id"], plan_snapshot(new))]
 
 
@@ -487,9 +671,18 @@ def _not_before_plan(field: str, value: date, plan: dict) -> None:
         raise InvalidStep({field: [f"is before the plan began on {plan['created_on']}"]})
 
 
-def record_core_group_meeting(plan: dict, *, held_on: date, today: date, attendees: list[dict],
-                              detailed_plan_agreed: bool, plan_content: dict | None, missing_for_agreement: list[str],
-                              notes: str | None, recorded_by: str) -> tuple[dict, dict, list[Event]]:
+def record_core_group_meeting(
+    plan: dict,
+    *,
+    held_on: date,
+    today: date,
+    attendees: list[dict],
+    detailed_plan_agreed: bool,
+    plan_content: dict | None,
+    missing_for_agreement: list[str],
+    notes: str | None,
+    recorded_by: str,
+) -> tuple[dict, dict, list[Event]]:
     """A core group meeting; the first that agrees the detailed plan makes
     the plan active. ``missing_for_agreement`` is what the content that
     would be agreed still lacks (the API's schema knows the items)."""
@@ -513,11 +706,22 @@ def record_core_group_meeting(plan: dict, *, held_on: date, today: date, attende
         "recorded_by": recorded_by,
     }
     new = copy.deepcopy(plan)
-    events: list[Event] = [("core_group.held.v1", plan["_id"], {
-        "meeting_id": meeting["_id"], "plan_id": plan["_id"], "case_id": plan["case_id"], "child_id": plan["child_id"],
-        "held_on": meeting["held_on"], "detailed_plan_agreed": detailed_plan_agreed,
-        "attendees": copy.deepcopy(attendees), "notes": notes,
-    })]
+    events: list[Event] = [
+        (
+            "core_group.held.v1",
+            plan["_id"],
+            {
+                "meeting_id": meeting["_id"],
+                "plan_id": plan["_id"],
+                "case_id": plan["case_id"],
+                "child_id": plan["child_id"],
+                "held_on": meeting["held_on"],
+                "detailed_plan_agreed": detailed_plan_agreed,
+                "attendees": copy.deepcopy(attendees),
+                "notes": notes,
+            },
+        )
+    ]
     # A new agreed version when the meeting agrees new content, or agrees the
     # outline as the detailed plan; re-agreeing an active plan unchanged is not a change.
     if detailed_plan_agreed and (plan_content is not None or plan["status"] == "outline"):
@@ -537,8 +741,18 @@ def record_core_group_meeting(plan: dict, *, held_on: date, today: date, attende
     return new, meeting, events
 
 
-def record_visit(plan: dict, *, visited_on: date, today: date, announced: bool, child_seen: bool, seen_alone: bool,
-                 by: str, notes: str | None, recorded_by: str) -> tuple[dict, list[Event]]:
+def record_visit(
+    plan: dict,
+    *,
+    visited_on: date,
+    today: date,
+    announced: bool,
+    child_seen: bool,
+    seen_alone: bool,
+    by: str,
+    notes: str | None,
+    recorded_by: str,
+) -> tuple[dict, list[Event]]:
     _plan_in_force(plan, "visit")
     _not_in_future("visited_on", visited_on, today)
     _not_before_plan("visited_on", visited_on, plan)
@@ -557,29 +771,58 @@ def record_visit(plan: dict, *, visited_on: date, today: date, announced: bool, 
         "notes": notes,
         "recorded_by": recorded_by,
     }
-    event = ("visit.recorded.v1", plan["_id"], {
-        "visit_id": visit["_id"], "plan_id": plan["_id"], "case_id": plan["case_id"], "child_id": plan["child_id"],
-        "visited_on": visit["visited_on"],
-        "announced": announced, "child_seen": child_seen, "seen_alone": seen_alone,
-    })
+    event = (
+        "visit.recorded.v1",
+        plan["_id"],
+        {
+            "visit_id": visit["_id"],
+            "plan_id": plan["_id"],
+            "case_id": plan["case_id"],
+            "child_id": plan["child_id"],
+            "visited_on": visit["visited_on"],
+            "announced": announced,
+            "child_seen": child_seen,
+            "seen_alone": seen_alone,
+        },
+    )
     return visit, [event]
 
 
-def escalate(plan: dict, *, route: str, reason: str, routes: list[dict], today: date,
-             raised_by: str) -> tuple[dict, dict, list[Event]]:
+def escalate(
+    plan: dict, *, route: str, reason: str, routes: list[dict], today: date, raised_by: str
+) -> tuple[dict, dict, list[Event]]:
     """The plan is not working: escalate by one of the deployment's routes."""
     _plan_in_force(plan, "escalation")
     by_id = {r["id"]: r for r in routes}
     if route not in by_id:
-        raise InvalidStep({"route": [f"unknown route {route!r}; this authority's routes: {', '.join(by_id) or 'none'}"]})
+        raise InvalidStep(
+            {"route": [f"unknown route {route!r}; this authority's routes: {', '.join(by_id) or 'none'}"]}
+        )
     chosen = by_id[route]
-    escalation = {"id": uuid.uuid4().hex, "route": route, "name": chosen.get("name"), "reason": reason,
-                  "recipient": chosen.get("recipient"), "raised_on": _iso(today), "raised_by": raised_by}
+    escalation = {
+        "id": uuid.uuid4().hex,
+        "route": route,
+        "name": chosen.get("name"),
+        "reason": reason,
+        "recipient": chosen.get("recipient"),
+        "raised_on": _iso(today),
+        "raised_by": raised_by,
+    }
     new = copy.deepcopy(plan)
     new["escalations"].append(escalation)
-    event = ("escalation.raised.v1", plan["_id"], {
-        "escalation_id": escalation["id"], "plan_id": plan["_id"], "case_id": plan["case_id"],
-        "child_id": plan["child_id"], "route": route, "name": chosen.get("name"), "recipient": chosen.get("recipient"),
-        "raised_on": escalation["raised_on"], "key_worker": plan["key_worker"],
-    })
+    event = (
+        "escalation.raised.v1",
+        plan["_id"],
+        {
+            "escalation_id": escalation["id"],
+            "plan_id": plan["_id"],
+            "case_id": plan["case_id"],
+            "child_id": plan["child_id"],
+            "route": route,
+            "name": chosen.get("name"),
+            "recipient": chosen.get("recipient"),
+            "raised_on": escalation["raised_on"],
+            "key_worker": plan["key_worker"],
+        },
+    )
     return new, escalation, [event]

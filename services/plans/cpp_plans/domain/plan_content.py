@@ -13,6 +13,7 @@ step knows: the content a change makes, and the day the plan began.
 Errors have the API's shape: ``{item: [messages]}``, a list item's by its
 index (``{"outcomes": {0: {"target_date": [...]}}}``).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -25,8 +26,13 @@ from .lifecycle import InvalidStep
 CATEGORIES: tuple[str, ...] = ("physical_abuse", "sexual_abuse", "emotional_abuse", "neglect")
 # The components an intervention may have (seed 003).
 INTERVENTION_KINDS: tuple[str, ...] = (
-    "make_child_safe", "promote_growth_and_development", "help_parent_or_carer", "strengthen_connections",
-    "therapy_for_child", "perpetrator_support_or_assessment")
+    "make_child_safe",
+    "promote_growth_and_development",
+    "help_parent_or_carer",
+    "strengthen_connections",
+    "therapy_for_child",
+    "perpetrator_support_or_assessment",
+)
 ACCESSIBLE_FORMATS: tuple[str, ...] = ("large_print", "easy_read", "audio", "braille", "translated")
 # Suggested monitoring contact types (seed 003: GP, health visitor, teacher...); any short text is accepted.
 CONTACT_TYPES: tuple[str, ...] = ("home_visit", "school", "health_visitor", "gp", "phone")
@@ -37,8 +43,16 @@ FREQUENCY_UNITS: tuple[str, ...] = ("days", "weeks", "months")
 
 # What a detailed plan must contain before the core group can agree it, in this order.
 AGREEMENT_ITEMS: tuple[str, ...] = (
-    "key_worker", "key_worker.contact", "core_group", "categories", "outcomes", "actions", "monitoring",
-    "review_arrangements", "contingency_plan")
+    "key_worker",
+    "key_worker.contact",
+    "core_group",
+    "categories",
+    "outcomes",
+    "actions",
+    "monitoring",
+    "review_arrangements",
+    "contingency_plan",
+)
 
 Errors = dict[Any, Any]
 
@@ -57,6 +71,7 @@ def as_date(value: date | str | None) -> date | None:
 
 
 # --- one value or one item ------------------------------------------------------
+
 
 def before(value: date | str, limit: date | None) -> str | None:
     """A plan's date (a target date, a by-when, the next review, the first
@@ -123,6 +138,7 @@ def interpreter_language(accessibility: Mapping[str, Any]) -> Errors:
 
 # --- the content as a whole -----------------------------------------------------
 
+
 def cross_item_errors(content: Mapping[str, Any], *, references: bool = True) -> Errors:
     """Outcome and action ids are unique among their kind, and every action
     names an outcome of the same plan (``references=False``: content that
@@ -134,7 +150,8 @@ def cross_item_errors(content: Mapping[str, Any], *, references: bool = True) ->
         for i, action in enumerate(content.get("actions") or []):
             if action["outcome_id"] not in outcome_ids:
                 errors.setdefault("actions", {}).setdefault(i, {})["outcome_id"] = [
-                    f"No outcome with id {action['outcome_id']!r} in this plan."]
+                    f"No outcome with id {action['outcome_id']!r} in this plan."
+                ]
     return errors
 
 
@@ -143,7 +160,8 @@ def _unique_ids(items: list[Mapping[str, Any]] | None, where: str, errors: Error
     for i, item in enumerate(items or []):
         if item["id"] in first:
             errors.setdefault(where, {}).setdefault(i, {})["id"] = [
-                f"Duplicate id {item['id']!r} (also at {first[item['id']]})."]
+                f"Duplicate id {item['id']!r} (also at {first[item['id']]})."
+            ]
         else:
             first[item["id"]] = i
     return set(first)
@@ -151,12 +169,17 @@ def _unique_ids(items: list[Mapping[str, Any]] | None, where: str, errors: Error
 
 # Where a plan's dates are: (item, the date's key in each entry), or (item, None) for a date item.
 DATED: tuple[tuple[str, str | None], ...] = (
-    ("outcomes", "target_date"), ("actions", "by_when"), ("further_assessments", "by_when"),
-    ("review_arrangements", "next_review_date"), ("first_core_group_on", None))
+    ("outcomes", "target_date"),
+    ("actions", "by_when"),
+    ("further_assessments", "by_when"),
+    ("review_arrangements", "next_review_date"),
+    ("first_core_group_on", None),
+)
 
 
-def date_errors(content: Mapping[str, Any], not_before: date | str | None, *,
-                first_core_group_not_before: date | str | None = None) -> Errors:
+def date_errors(
+    content: Mapping[str, Any], not_before: date | str | None, *, first_core_group_not_before: date | str | None = None
+) -> Errors:
     """Every date of the plan before ``not_before`` (the conference that
     agrees it, or the day the plan began); the first core group date has its
     own limit when given (a revision keeps the initial conference's date)."""
@@ -183,16 +206,23 @@ def date_errors(content: Mapping[str, Any], not_before: date | str | None, *,
     return errors
 
 
-def content_errors(content: Mapping[str, Any], not_before: date | str | None, *,
-                   first_core_group_not_before: date | str | None = None) -> Errors:
+def content_errors(
+    content: Mapping[str, Any], not_before: date | str | None, *, first_core_group_not_before: date | str | None = None
+) -> Errors:
     """What is wrong with a whole plan, each item's shape already checked:
     its dates first; the rules across items once the dates are right."""
-    return (date_errors(content, not_before, first_core_group_not_before=first_core_group_not_before)
-            or cross_item_errors(content))
+    return date_errors(
+        content, not_before, first_core_group_not_before=first_core_group_not_before
+    ) or cross_item_errors(content)
 
 
-def check(content: Mapping[str, Any], not_before: date | str | None, *, field: str | None = None,
-          first_core_group_not_before: date | str | None = None) -> None:
+def check(
+    content: Mapping[str, Any],
+    not_before: date | str | None,
+    *,
+    field: str | None = None,
+    first_core_group_not_before: date | str | None = None,
+) -> None:
     """InvalidStep (a 422) naming what is wrong with a whole plan, under
     ``field`` when the plan is one field of the step."""
     errors = content_errors(content, not_before, first_core_group_not_before=first_core_group_not_before)
@@ -208,6 +238,7 @@ def missing_for_agreement(content: Mapping[str, Any]) -> list[str]:
     the contingency plan. ``[]`` when nothing is missing. ``content`` is plan
     content already validated by a plan content schema (loaded or dumped):
     this only looks at what is there."""
+
     def present(key: str) -> bool:
         value = content.get(key)
         return value is not None and value != [] and value != {}

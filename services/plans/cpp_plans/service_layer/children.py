@@ -1,4 +1,5 @@
 """A child's record: registering a child and changing their details."""
+
 from __future__ import annotations
 
 import uuid
@@ -22,8 +23,11 @@ class DuplicateChild(Exception):
 
     def __init__(self, existing: str | None):
         self.existing = existing
-        super().__init__(f"a child with this NHS number is already registered: {existing}" if existing else
-                         "the child could not be saved because of a conflicting record")
+        super().__init__(
+            f"a child with this NHS number is already registered: {existing}"
+            if existing
+            else "the child could not be saved because of a conflicting record"
+        )
 
 
 def _duplicate(deps: Deployment, doc: dict[str, Any]) -> DuplicateChild:
@@ -37,22 +41,33 @@ def register_child(deps: Deployment, details: dict[str, Any], *, now: datetime, 
     """A new child from ``details`` as stored (checked field by field).
     Returns the record as saved."""
     code = deps.authority["code"]
-    doc = rules.with_keys({"_id": uuid.uuid4().hex, "authority": code, "identifiers": [],
-                           "people_with_parental_responsibility": [], **details,
-                           "created_at": now.isoformat(), "created_by": actor.user}, code)
+    doc = rules.with_keys(
+        {
+            "_id": uuid.uuid4().hex,
+            "authority": code,
+            "identifiers": [],
+            "people_with_parental_responsibility": [],
+            **details,
+            "created_at": now.isoformat(),
+            "created_by": actor.user,
+        },
+        code,
+    )
     try:
         with deps.store.unit_of_work() as uow:
             uow.insert(CHILDREN, doc)
             audit.record_write(uow, "create", "child", doc["_id"], child_id=doc["_id"], principal=actor)
-            deps.publish(uow, "child.registered.v1", subject=doc["_id"], data={"child_id": doc["_id"],
-                                                                               "child": named(doc)})
+            deps.publish(
+                uow, "child.registered.v1", subject=doc["_id"], data={"child_id": doc["_id"], "child": named(doc)}
+            )
     except DuplicateKey:
         raise _duplicate(deps, doc) from None
     return {**doc, "version": 1}
 
 
-def change_child(deps: Deployment, child_id: str, changes: dict[str, Any], *, expected_version: int, now: datetime,
-                 actor: Principal) -> dict:
+def change_child(
+    deps: Deployment, child_id: str, changes: dict[str, Any], *, expected_version: int, now: datetime, actor: Principal
+) -> dict:
     """Replace the top-level fields ``changes`` names (as stored; None
     removes one). The child keeps exactly one date of birth. A
     VersionConflict when the record is no longer at ``expected_version``."""
@@ -68,10 +83,21 @@ def change_child(deps: Deployment, child_id: str, changes: dict[str, Any], *, ex
     try:
         with deps.store.unit_of_work() as uow:
             version = uow.replace(CHILDREN, doc, expected_version=current["version"])
-            audit.record_write(uow, "update", "child", child_id, child_id=child_id, principal=actor,
-                               detail={"fields": sorted(changes), "version": version})
-            deps.publish(uow, "child.updated.v1", subject=child_id,
-                         data={"child_id": child_id, "version": version, "child": named(doc)})
+            audit.record_write(
+                uow,
+                "update",
+                "child",
+                child_id,
+                child_id=child_id,
+                principal=actor,
+                detail={"fields": sorted(changes), "version": version},
+            )
+            deps.publish(
+                uow,
+                "child.updated.v1",
+                subject=child_id,
+                data={"child_id": child_id, "version": version, "child": named(doc)},
+            )
     except DuplicateKey:
         raise _duplicate(deps, doc) from None
     return {**doc, "version": version}

@@ -1,6 +1,7 @@
 """What every step shares: the deployment it runs in, loading a record of
 this authority, the council's checks of a plan, the key worker as a member
 of staff, who the child is, and the step's one unit of work."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -68,17 +69,25 @@ def link_key_worker(deps: Deployment, content: dict[str, Any], field: str | None
     if kw.get("user"):
         found = people.find_one({"user": kw["user"]})
         if found is None:
-            refuse("user", f"no member of staff has the user id {kw['user']!r}; an admin adds them "
-                           "(PUT /v1/staff/{user})")
+            refuse(
+                "user",
+                f"no member of staff has the user id {kw['user']!r}; an admin adds them (PUT /v1/staff/{{user}})",
+            )
     else:
         wanted = kw["name"].strip().casefold()
         matches = [p for p in people.find({}) if (p.get("name") or "").strip().casefold() == wanted]
         if not matches:
-            refuse("name", f"no member of staff is named {kw['name']!r}: give their user id (key_worker.user), "
-                           "or an admin adds them to the staff directory")
+            refuse(
+                "name",
+                f"no member of staff is named {kw['name']!r}: give their user id (key_worker.user), "
+                "or an admin adds them to the staff directory",
+            )
         if len(matches) > 1:
-            refuse("name", f"{len(matches)} members of staff are named {kw['name']!r}: give the key worker's "
-                           "user id (key_worker.user)")
+            refuse(
+                "name",
+                f"{len(matches)} members of staff are named {kw['name']!r}: give the key worker's "
+                "user id (key_worker.user)",
+            )
         found = matches[0]
     linked = {**kw, "user": found["user"], "name": found.get("name") or kw.get("name") or staff.UNNAMED}
     for key in ("email", "team", "phone"):
@@ -99,9 +108,11 @@ def child_named(store: Store, child_id: str) -> dict[str, Any] | None:
 def named(child: dict[str, Any]) -> dict[str, Any]:
     given = child.get("preferred_name") or child.get("given_names") or ""
     nhs = next((i["value"] for i in child.get("identifiers") or [] if i.get("scheme") == "nhs_number"), None)
-    return {"name": " ".join(part for part in (given, child.get("family_name")) if part),
-            "date_of_birth": child.get("date_of_birth") or child.get("expected_date_of_birth"),
-            "nhs_number": nhs}
+    return {
+        "name": " ".join(part for part in (given, child.get("family_name")) if part),
+        "date_of_birth": child.get("date_of_birth") or child.get("expected_date_of_birth"),
+        "nhs_number": nhs,
+    }
 
 
 @lru_cache(maxsize=None)
@@ -122,9 +133,18 @@ def publish_all(deps: Deployment, uow: UnitOfWork, events: Iterable[Event]) -> N
         deps.publish(uow, type_, subject=subject, data=data)
 
 
-def commit_step(deps: Deployment, actor: Principal, action: str, record_type: str, record_id: str, *,
-                child_id: str, events: Iterable[Event] = (), inserts: Iterable[tuple[str, dict]] = (),
-                replaces: Iterable[tuple[str, dict, dict]] = ()) -> None:
+def commit_step(
+    deps: Deployment,
+    actor: Principal,
+    action: str,
+    record_type: str,
+    record_id: str,
+    *,
+    child_id: str,
+    events: Iterable[Event] = (),
+    inserts: Iterable[tuple[str, dict]] = (),
+    replaces: Iterable[tuple[str, dict, dict]] = (),
+) -> None:
     """One step of the lifecycle in one commit: its new records, its changed
     records (``(collection, after, before)``: ``after`` is written only if
     the stored record is still at ``before``'s version), its audit entry (by

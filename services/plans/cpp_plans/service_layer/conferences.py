@@ -1,5 +1,6 @@
 """A case's conferences: scheduling one, moving it, cancelling it, and
 recording its outcome (which creates, continues, revises or ends the plan)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -21,9 +22,14 @@ def _chair(deps: Deployment, user: str) -> dict:
     """A reference to the chair named, or a 422: conferences are chaired by a chair in the staff directory."""
     found = staff.entry(deps.store, user)
     if found is None or "chair" not in staff.roles_of(found):
-        why = "no member of staff has this user id" if found is None else (
-            f"{found.get('name')} is not a chair (they are a "
-            f"{' and '.join(r.replace('_', ' ') for r in staff.roles_of(found))})")
+        why = (
+            "no member of staff has this user id"
+            if found is None
+            else (
+                f"{found.get('name')} is not a chair (they are a "
+                f"{' and '.join(r.replace('_', ' ') for r in staff.roles_of(found))})"
+            )
+        )
         raise InvalidStep({"chair": [why]}, message="the conference's chair must be a chair")
     return {"user": found["user"], "name": found.get("name") or staff.UNNAMED}
 
@@ -32,32 +38,73 @@ def _plan_of(deps: Deployment, case: dict) -> dict | None:
     return load(deps, PLANS, case["plan_id"], "plan") if case["plan_id"] else None
 
 
-def schedule_conference(deps: Deployment, case_id: str, *, kind: str, scheduled_for: date, chair: str | None = None,
-                        today: date, actor: Principal) -> dict:
+def schedule_conference(
+    deps: Deployment,
+    case_id: str,
+    *,
+    kind: str,
+    scheduled_for: date,
+    chair: str | None = None,
+    today: date,
+    actor: Principal,
+) -> dict:
     """An initial or review conference for the case, chaired by ``chair``
     (a chair's user id) when given. Returns the conference as saved."""
     case = load(deps, CASES, case_id, "case")
     plan = _plan_of(deps, case)
     chair_ref = _chair(deps, chair) if chair is not None else None
-    after, conference, events = lc.schedule_conference(case, plan, kind=kind, scheduled_for=scheduled_for, today=today,
-                                                       scheduled_by=actor.user, chair=chair_ref)
-    commit_step(deps, actor, "schedule_conference", "conference", conference["_id"], child_id=case["child_id"],
-                events=events, replaces=[(CASES, after, case)], inserts=[(CONFERENCES, conference)])
+    after, conference, events = lc.schedule_conference(
+        case, plan, kind=kind, scheduled_for=scheduled_for, today=today, scheduled_by=actor.user, chair=chair_ref
+    )
+    commit_step(
+        deps,
+        actor,
+        "schedule_conference",
+        "conference",
+        conference["_id"],
+        child_id=case["child_id"],
+        events=events,
+        replaces=[(CASES, after, case)],
+        inserts=[(CONFERENCES, conference)],
+    )
     return saved(conference)
 
 
-def reschedule_conference(deps: Deployment, conference_id: str, *, scheduled_for: date, reason: str,
-                          expected_version: int, today: date, actor: Principal) -> dict:
+def reschedule_conference(
+    deps: Deployment,
+    conference_id: str,
+    *,
+    scheduled_for: date,
+    reason: str,
+    expected_version: int,
+    today: date,
+    actor: Principal,
+) -> dict:
     """Move a scheduled conference to another date, with the reason. A
     VersionConflict when the conference is no longer at ``expected_version``."""
     conference = load(deps, CONFERENCES, conference_id, "conference")
     if conference["version"] != expected_version:
         raise VersionConflict(CONFERENCES, conference_id, expected_version, conference["version"])
     case = load(deps, CASES, conference["case_id"], "case")
-    after, events = lc.reschedule_conference(case, conference, scheduled_for=scheduled_for, reason=reason, today=today,
-                                             rescheduled_by=actor.user, plan=_plan_of(deps, case))
-    commit_step(deps, actor, "reschedule_conference", "conference", conference_id, child_id=case["child_id"],
-                events=events, replaces=[(CONFERENCES, after, conference)])
+    after, events = lc.reschedule_conference(
+        case,
+        conference,
+        scheduled_for=scheduled_for,
+        reason=reason,
+        today=today,
+        rescheduled_by=actor.user,
+        plan=_plan_of(deps, case),
+    )
+    commit_step(
+        deps,
+        actor,
+        "reschedule_conference",
+        "conference",
+        conference_id,
+        child_id=case["child_id"],
+        events=events,
+        replaces=[(CONFERENCES, after, conference)],
+    )
     return saved(after, conference)
 
 
@@ -66,15 +113,25 @@ def cancel_conference(deps: Deployment, conference_id: str, *, reason: str, toda
     place. Returns the conference and the case as saved."""
     conference = load(deps, CONFERENCES, conference_id, "conference")
     case = load(deps, CASES, conference["case_id"], "case")
-    case_after, conf_after, events = lc.cancel_conference(case, conference, reason=reason, today=today,
-                                                          cancelled_by=actor.user)
-    commit_step(deps, actor, "cancel_conference", "conference", conference_id, child_id=case["child_id"],
-                events=events, replaces=[(CASES, case_after, case), (CONFERENCES, conf_after, conference)])
+    case_after, conf_after, events = lc.cancel_conference(
+        case, conference, reason=reason, today=today, cancelled_by=actor.user
+    )
+    commit_step(
+        deps,
+        actor,
+        "cancel_conference",
+        "conference",
+        conference_id,
+        child_id=case["child_id"],
+        events=events,
+        replaces=[(CASES, case_after, case), (CONFERENCES, conf_after, conference)],
+    )
     return {"conference": saved(conf_after, conference), "case": saved(case_after, case)}
 
 
-def _agreed_content(deps: Deployment, content: dict, *, held_on: date, field: str, stage: str,
-                    plan_began: str | None = None) -> dict:
+def _agreed_content(
+    deps: Deployment, content: dict, *, held_on: date, field: str, stage: str, plan_began: str | None = None
+) -> dict:
     """Plan content a conference agrees (as stored), checked: no date before
     the conference (a revision's first core group date, kept from the
     initial conference, not before the plan began), the key worker linked,
@@ -85,10 +142,20 @@ def _agreed_content(deps: Deployment, content: dict, *, held_on: date, field: st
     return linked
 
 
-def record_conference_outcome(deps: Deployment, conference_id: str, *, held_on: date, attendees: list[dict],
-                              plan_required: bool | None = None, outline_plan: dict | None = None,
-                              decision: str | None = None, plan: dict | None = None, reason: str | None = None,
-                              today: date, actor: Principal) -> dict:
+def record_conference_outcome(
+    deps: Deployment,
+    conference_id: str,
+    *,
+    held_on: date,
+    attendees: list[dict],
+    plan_required: bool | None = None,
+    outline_plan: dict | None = None,
+    decision: str | None = None,
+    plan: dict | None = None,
+    reason: str | None = None,
+    today: date,
+    actor: Principal,
+) -> dict:
     """An initial conference decides whether a plan is required (and agrees
     its ``outline_plan``); a review conference continues, revises (``plan``)
     or ends the plan (``reason``). Plan content is as stored (dates as ISO
@@ -99,19 +166,32 @@ def record_conference_outcome(deps: Deployment, conference_id: str, *, held_on: 
     if outline_plan is not None:
         outline_plan = _agreed_content(deps, outline_plan, held_on=held_on, field="outline_plan", stage="outline")
     if plan is not None:
-        plan = _agreed_content(deps, plan, held_on=held_on, field="plan", stage="revision",
-                               plan_began=plan_before["created_on"] if plan_before else None)
+        plan = _agreed_content(
+            deps,
+            plan,
+            held_on=held_on,
+            field="plan",
+            stage="revision",
+            plan_began=plan_before["created_on"] if plan_before else None,
+        )
     lc.check_outcome_decides(conference, plan_required=plan_required, decision=decision)
-    common: dict[str, Any] = dict(held_on=held_on, today=today, decided_by=actor.user, attendees=attendees,
-                  chair=staff.ref(deps.store, actor.user) if actor.holds("chair") else None)
+    common: dict[str, Any] = dict(
+        held_on=held_on,
+        today=today,
+        decided_by=actor.user,
+        attendees=attendees,
+        chair=staff.ref(deps.store, actor.user) if actor.holds("chair") else None,
+    )
     if conference["kind"] == "initial":
         case_after, conf_after, plan_after, events = lc.hold_initial_conference(
-            case, conference, plan_required=plan_required, plan_content=outline_plan, **common)
+            case, conference, plan_required=plan_required, plan_content=outline_plan, **common
+        )
     else:
         if plan_before is None:
             plan_before = load(deps, PLANS, case["plan_id"], "plan")
         case_after, conf_after, plan_after, events = lc.hold_review_conference(
-            case, conference, plan_before, decision=decision, plan_content=plan, reason=reason, **common)
+            case, conference, plan_before, decision=decision, plan_content=plan, reason=reason, **common
+        )
     replaces = [(CASES, case_after, case), (CONFERENCES, conf_after, conference)]
     inserts = []
     if plan_after is not None:
@@ -120,7 +200,19 @@ def record_conference_outcome(deps: Deployment, conference_id: str, *, held_on: 
         else:
             replaces.append((PLANS, plan_after, plan_before))
         inserts += plan_version_inserts(plan_after, plan_before)
-    commit_step(deps, actor, "record_conference_outcome", "conference", conference_id, child_id=case["child_id"],
-                events=events, inserts=inserts, replaces=replaces)
-    return {"conference": saved(conf_after, conference), "case": saved(case_after, case),
-            "plan": saved(plan_after, plan_before) if plan_after else None}
+    commit_step(
+        deps,
+        actor,
+        "record_conference_outcome",
+        "conference",
+        conference_id,
+        child_id=case["child_id"],
+        events=events,
+        inserts=inserts,
+        replaces=replaces,
+    )
+    return {
+        "conference": saved(conf_after, conference),
+        "case": saved(case_after, case),
+        "plan": saved(plan_after, plan_before) if plan_after else None,
+    }

@@ -1,5 +1,6 @@
 """A plan's steps once it exists: a change agreed, a core group meeting, a
 visit, an escalation."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -14,18 +15,35 @@ from ..store import CORE_GROUP_MEETINGS, PLANS, VISITS
 from .common import Deployment, commit_step, council_checks, link_key_worker, load, plan_version_inserts, saved
 
 
-def _save_plan(deps: Deployment, actor: Principal, before: dict, after: dict, events, action: str, *,
-               extra: tuple[str, dict] | None = None) -> dict:
+def _save_plan(
+    deps: Deployment,
+    actor: Principal,
+    before: dict,
+    after: dict,
+    events,
+    action: str,
+    *,
+    extra: tuple[str, dict] | None = None,
+) -> dict:
     """Persist a plan step: the plan, a version record when a new version
     was agreed, any other new record, the audit entry and the events."""
-    commit_step(deps, actor, action, "plan", after["_id"], child_id=after["child_id"], events=events,
-                replaces=[(PLANS, after, before)],
-                inserts=plan_version_inserts(after, before) + ([extra] if extra else []))
+    commit_step(
+        deps,
+        actor,
+        action,
+        "plan",
+        after["_id"],
+        child_id=after["child_id"],
+        events=events,
+        replaces=[(PLANS, after, before)],
+        inserts=plan_version_inserts(after, before) + ([extra] if extra else []),
+    )
     return saved(after, before)
 
 
-def change_plan(deps: Deployment, plan_id: str, changes: dict[str, Any], *, expected_version: int, today: date,
-                actor: Principal) -> dict:
+def change_plan(
+    deps: Deployment, plan_id: str, changes: dict[str, Any], *, expected_version: int, today: date, actor: Principal
+) -> dict:
     """Agree a change to a plan: ``changes`` (items of content as stored,
     each replacing the plan's whole item) make a new numbered version. A
     VersionConflict when the plan is no longer at ``expected_version``."""
@@ -42,9 +60,18 @@ def change_plan(deps: Deployment, plan_id: str, changes: dict[str, Any], *, expe
     return _save_plan(deps, actor, plan, after, events, "change")
 
 
-def record_core_group_meeting(deps: Deployment, plan_id: str, *, held_on: date, attendees: list[dict],
-                              detailed_plan_agreed: bool, plan: dict | None, notes: str | None, today: date,
-                              actor: Principal) -> dict:
+def record_core_group_meeting(
+    deps: Deployment,
+    plan_id: str,
+    *,
+    held_on: date,
+    attendees: list[dict],
+    detailed_plan_agreed: bool,
+    plan: dict | None,
+    notes: str | None,
+    today: date,
+    actor: Principal,
+) -> dict:
     """A core group meeting; one that agrees the detailed plan (``plan``:
     its content as stored, or the plan's own when left out) agrees a new
     version, checked by the council. Returns the meeting as saved."""
@@ -57,21 +84,55 @@ def record_core_group_meeting(deps: Deployment, plan_id: str, *, held_on: date, 
     if detailed_plan_agreed:
         council_checks(deps, would_agree, "detailed", "plan")
     after, meeting, events = lc.record_core_group_meeting(
-        before, held_on=held_on, today=today, attendees=attendees, detailed_plan_agreed=detailed_plan_agreed,
-        plan_content=content, missing_for_agreement=plan_content.missing_for_agreement(would_agree), notes=notes,
-        recorded_by=actor.user)
+        before,
+        held_on=held_on,
+        today=today,
+        attendees=attendees,
+        detailed_plan_agreed=detailed_plan_agreed,
+        plan_content=content,
+        missing_for_agreement=plan_content.missing_for_agreement(would_agree),
+        notes=notes,
+        recorded_by=actor.user,
+    )
     _save_plan(deps, actor, before, after, events, "record_core_group_meeting", extra=(CORE_GROUP_MEETINGS, meeting))
     return saved(meeting)
 
 
-def record_visit(deps: Deployment, plan_id: str, *, visited_on: date, announced: bool, child_seen: bool,
-                 seen_alone: bool, by: str, notes: str | None, today: date, actor: Principal) -> dict:
+def record_visit(
+    deps: Deployment,
+    plan_id: str,
+    *,
+    visited_on: date,
+    announced: bool,
+    child_seen: bool,
+    seen_alone: bool,
+    by: str,
+    notes: str | None,
+    today: date,
+    actor: Principal,
+) -> dict:
     plan = load(deps, PLANS, plan_id, "plan")
-    visit, events = lc.record_visit(plan, visited_on=visited_on, today=today, announced=announced,
-                                    child_seen=child_seen, seen_alone=seen_alone, by=by, notes=notes,
-                                    recorded_by=actor.user)
-    commit_step(deps, actor, "record_visit", "plan", plan_id, child_id=plan["child_id"], events=events,
-                inserts=[(VISITS, visit)])
+    visit, events = lc.record_visit(
+        plan,
+        visited_on=visited_on,
+        today=today,
+        announced=announced,
+        child_seen=child_seen,
+        seen_alone=seen_alone,
+        by=by,
+        notes=notes,
+        recorded_by=actor.user,
+    )
+    commit_step(
+        deps,
+        actor,
+        "record_visit",
+        "plan",
+        plan_id,
+        child_id=plan["child_id"],
+        events=events,
+        inserts=[(VISITS, visit)],
+    )
     return saved(visit)
 
 
@@ -79,7 +140,8 @@ def escalate(deps: Deployment, plan_id: str, *, route: str, reason: str, today: 
     """The plan is not working: escalate by one of the deployment's routes."""
     plan = load(deps, PLANS, plan_id, "plan")
     routes = deps.plugins.layered("cpp_escalation_routes")
-    after, escalation, events = lc.escalate(plan, route=route, reason=reason, routes=routes, today=today,
-                                            raised_by=actor.user)
+    after, escalation, events = lc.escalate(
+        plan, route=route, reason=reason, routes=routes, today=today, raised_by=actor.user
+    )
     _save_plan(deps, actor, plan, after, events, "escalate")
     return escalation

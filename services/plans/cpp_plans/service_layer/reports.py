@@ -1,6 +1,7 @@
 """Reports to conference and their steps, the resource panel, and the child
 in need plan after a step-down. A step the person may not take is the
 domain's ``NotAllowed`` (an HTTP 403)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -31,24 +32,36 @@ def _commit(deps: Deployment, actor: Principal, action: str, before: dict | None
     if before is None or after["report_version"] != before["report_version"]:
         inserts.append((REPORT_VERSIONS, rp.version_record(after)))
     replaces = [(REPORTS, after, before)] if before else []
-    commit_step(deps, actor, action, "report", after["_id"], child_id=after["child_id"], events=events,
-                inserts=inserts, replaces=replaces)
+    commit_step(
+        deps,
+        actor,
+        action,
+        "report",
+        after["_id"],
+        child_id=after["child_id"],
+        events=events,
+        inserts=inserts,
+        replaces=replaces,
+    )
     return saved(after, before)
 
 
-def draft_report(deps: Deployment, conference_id: str, *, content: dict, plan: dict | None, on: date, today: date,
-                 actor: Principal) -> dict:
+def draft_report(
+    deps: Deployment, conference_id: str, *, content: dict, plan: dict | None, on: date, today: date, actor: Principal
+) -> dict:
     """Draft the report to a conference (``content`` and ``plan`` as stored)."""
     conference = load(deps, CONFERENCES, conference_id, "conference")
     case = load(deps, CASES, conference["case_id"], "case")
     plan = _checked_plan(deps, plan, conference)
-    report, events = rp.draft_report(conference, case, content=content, plan_content=plan, on=on, today=today,
-                                     author=actor.user)
+    report, events = rp.draft_report(
+        conference, case, content=content, plan_content=plan, on=on, today=today, author=actor.user
+    )
     return _commit(deps, actor, "draft_report", None, report, events)
 
 
-def change_report(deps: Deployment, report_id: str, *, content: dict, plan: dict | None, expected_version: int,
-                  actor: Principal) -> dict:
+def change_report(
+    deps: Deployment, report_id: str, *, content: dict, plan: dict | None, expected_version: int, actor: Principal
+) -> dict:
     """Change a draft (its author only): ``content`` (the items given)
     replaces the report's, ``plan`` its plan; a new numbered version."""
     report = load(deps, REPORTS, report_id, "report")
@@ -56,13 +69,15 @@ def change_report(deps: Deployment, report_id: str, *, content: dict, plan: dict
         raise VersionConflict(REPORTS, report_id, expected_version, report["version"])
     conference = load(deps, CONFERENCES, report["conference_id"], "conference")
     plan = _checked_plan(deps, plan, conference)
-    after = rp.revise_report(report, content={**report["content"], **content} if content else None, plan_content=plan,
-                             by=actor.user)
+    after = rp.revise_report(
+        report, content={**report["content"], **content} if content else None, plan_content=plan, by=actor.user
+    )
     return _commit(deps, actor, "change_report", report, after, [])
 
 
-def _take_step(deps: Deployment, report_id: str, action: str, step: Callable, *, on: date, today: date,
-               actor: Principal, **kw: Any) -> dict:
+def _take_step(
+    deps: Deployment, report_id: str, action: str, step: Callable, *, on: date, today: date, actor: Principal, **kw: Any
+) -> dict:
     report = load(deps, REPORTS, report_id, "report")
     conference = load(deps, CONFERENCES, report["conference_id"], "conference")
     after, events = step(report, conference, on=on, today=today, by=actor.user, **kw)
@@ -76,21 +91,55 @@ def submit_report(deps: Deployment, report_id: str, *, on: date, today: date, ac
 
 def countersign_report(deps: Deployment, report_id: str, *, on: date, today: date, actor: Principal) -> dict:
     """Countersign a submitted report (a team manager, not its author)."""
-    return _take_step(deps, report_id, "countersign_report", rp.countersign, on=on, today=today, actor=actor,
-                      role=actor.acting_as("team_manager"))
+    return _take_step(
+        deps,
+        report_id,
+        "countersign_report",
+        rp.countersign,
+        on=on,
+        today=today,
+        actor=actor,
+        role=actor.acting_as("team_manager"),
+    )
 
 
 def return_report(deps: Deployment, report_id: str, *, reason: str, on: date, today: date, actor: Principal) -> dict:
     """Return a submitted report to its author for changes, with the reason (a team manager)."""
-    return _take_step(deps, report_id, "return_report", rp.return_report, on=on, today=today, actor=actor,
-                      reason=reason, role=actor.acting_as("team_manager"))
+    return _take_step(
+        deps,
+        report_id,
+        "return_report",
+        rp.return_report,
+        on=on,
+        today=today,
+        actor=actor,
+        reason=reason,
+        role=actor.acting_as("team_manager"),
+    )
 
 
-def share_report(deps: Deployment, report_id: str, *, with_: list[dict], child_included: bool, on: date, today: date,
-                 actor: Principal) -> dict:
+def share_report(
+    deps: Deployment,
+    report_id: str,
+    *,
+    with_: list[dict],
+    child_included: bool,
+    on: date,
+    today: date,
+    actor: Principal,
+) -> dict:
     """The countersigned report shared with the parents (and the child where appropriate)."""
-    return _take_step(deps, report_id, "share_report", rp.share, on=on, today=today, actor=actor, with_=with_,
-                      child_included=child_included)
+    return _take_step(
+        deps,
+        report_id,
+        "share_report",
+        rp.share,
+        on=on,
+        today=today,
+        actor=actor,
+        with_=with_,
+        child_included=child_included,
+    )
 
 
 def send_report_to_chair(deps: Deployment, report_id: str, *, on: date, today: date, actor: Principal) -> dict:
@@ -98,36 +147,95 @@ def send_report_to_chair(deps: Deployment, report_id: str, *, on: date, today: d
     return _take_step(deps, report_id, "send_report_to_chair", rp.send_to_chair, on=on, today=today, actor=actor)
 
 
-def request_resource_panel(deps: Deployment, plan_id: str, *, reason: str, services: list[str], on: date,
-                           today: date, actor: Principal) -> dict:
+def request_resource_panel(
+    deps: Deployment, plan_id: str, *, reason: str, services: list[str], on: date, today: date, actor: Principal
+) -> dict:
     """Take the plan to the resource panel for approval of services."""
     plan = load(deps, PLANS, plan_id, "plan")
     req, events = rp.request_panel(plan, reason=reason, services=services, on=on, today=today, by=actor.user)
-    commit_step(deps, actor, "request_resource_panel", "resource_panel_request", req["_id"],
-                child_id=plan["child_id"], events=events, inserts=[(RESOURCE_PANEL_REQUESTS, req)])
+    commit_step(
+        deps,
+        actor,
+        "request_resource_panel",
+        "resource_panel_request",
+        req["_id"],
+        child_id=plan["child_id"],
+        events=events,
+        inserts=[(RESOURCE_PANEL_REQUESTS, req)],
+    )
     return saved(req)
 
 
-def decide_resource_panel(deps: Deployment, request_id: str, *, decision: str, conditions: str | None, on: date,
-                          today: date, actor: Principal, expected_version: int | None = None) -> dict:
+def decide_resource_panel(
+    deps: Deployment,
+    request_id: str,
+    *,
+    decision: str,
+    conditions: str | None,
+    on: date,
+    today: date,
+    actor: Principal,
+    expected_version: int | None = None,
+) -> dict:
     """The panel's decision (a team manager); with ``expected_version``, a
     VersionConflict when the request is no longer at it."""
     req = load(deps, RESOURCE_PANEL_REQUESTS, request_id, "resource panel request")
     if expected_version is not None and req["version"] != expected_version:
         raise VersionConflict(RESOURCE_PANEL_REQUESTS, request_id, expected_version, req["version"])
-    after, events = rp.decide_panel(req, decision=decision, conditions=conditions, on=on, today=today,
-                                    by=actor.user, role=actor.acting_as("team_manager"))
-    commit_step(deps, actor, "decide_resource_panel", "resource_panel_request", request_id, child_id=req["child_id"],
-                events=events, replaces=[(RESOURCE_PANEL_REQUESTS, after, req)])
+    after, events = rp.decide_panel(
+        req,
+        decision=decision,
+        conditions=conditions,
+        on=on,
+        today=today,
+        by=actor.user,
+        role=actor.acting_as("team_manager"),
+    )
+    commit_step(
+        deps,
+        actor,
+        "decide_resource_panel",
+        "resource_panel_request",
+        request_id,
+        child_id=req["child_id"],
+        events=events,
+        replaces=[(RESOURCE_PANEL_REQUESTS, after, req)],
+    )
     return saved(after, req)
 
 
-def create_child_in_need_plan(deps: Deployment, case_id: str, *, key_worker: dict, needs: str, services: list[str],
-                              review_on: date, on: date, today: date, actor: Principal) -> dict:
+def create_child_in_need_plan(
+    deps: Deployment,
+    case_id: str,
+    *,
+    key_worker: dict,
+    needs: str,
+    services: list[str],
+    review_on: date,
+    on: date,
+    today: date,
+    actor: Principal,
+) -> dict:
     """The child in need plan that follows a step-down."""
     case = load(deps, CASES, case_id, "case")
-    cin, events = rp.create_child_in_need_plan(case, key_worker=key_worker, needs=needs, services=services,
-                                               review_on=review_on, on=on, today=today, by=actor.user)
-    commit_step(deps, actor, "create_child_in_need_plan", "child_in_need_plan", cin["_id"], child_id=case["child_id"],
-                events=events, inserts=[(CHILD_IN_NEED_PLANS, cin)])
+    cin, events = rp.create_child_in_need_plan(
+        case,
+        key_worker=key_worker,
+        needs=needs,
+        services=services,
+        review_on=review_on,
+        on=on,
+        today=today,
+        by=actor.user,
+    )
+    commit_step(
+        deps,
+        actor,
+        "create_child_in_need_plan",
+        "child_in_need_plan",
+        cin["_id"],
+        child_id=case["child_id"],
+        events=events,
+        inserts=[(CHILD_IN_NEED_PLANS, cin)],
+    )
     return saved(cin)

@@ -2,6 +2,7 @@
 (keys) that calendar programs subscribe to; with the deployment's settings
 for them: the address people reach the service at, and how long a key
 works."""
+
 from __future__ import annotations
 
 import hashlib
@@ -43,18 +44,30 @@ def public_url(settings: Settings) -> str:
     value = settings.setting("PUBLIC_URL")
     if value is None:
         if not settings.is_development:
-            raise ConfigError("production mode needs CPP_SCHEDULER_PUBLIC_URL (or CPP_PUBLIC_URL): the https address "
-                              "people reach the scheduler at, which calendar feed addresses start with")
+            raise ConfigError(
+                "production mode needs CPP_SCHEDULER_PUBLIC_URL (or CPP_PUBLIC_URL): the https address "
+                "people reach the scheduler at, which calendar feed addresses start with"
+            )
         return f"http://127.0.0.1:{settings.port}"
     try:
         parts = urlsplit(value.strip())
         parts.port  # noqa: B018 - a malformed port raises here
     except ValueError:
         parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.username \
-            or parts.password or parts.query or parts.fragment or value.strip().endswith(("?", "#")):
-        raise ConfigError(f"CPP_SCHEDULER_PUBLIC_URL (or CPP_PUBLIC_URL) must be an http or https address such as "
-                          f"https://cpp.example.org, without user, query or fragment; got {value!r}")
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.username
+        or parts.password
+        or parts.query
+        or parts.fragment
+        or value.strip().endswith(("?", "#"))
+    ):
+        raise ConfigError(
+            f"CPP_SCHEDULER_PUBLIC_URL (or CPP_PUBLIC_URL) must be an http or https address such as "
+            f"https://cpp.example.org, without user, query or fragment; got {value!r}"
+        )
     return value.strip().rstrip("/")
 
 
@@ -68,13 +81,15 @@ def feed_key_days(settings: Settings) -> int:
     except ValueError:
         days = 0
     if not 1 <= days <= MOST_FEED_KEY_DAYS:
-        raise ConfigError(f"CPP_SCHEDULER_FEED_KEY_DAYS must be a whole number of days from 1 to "
-                          f"{MOST_FEED_KEY_DAYS}; got {text!r}")
+        raise ConfigError(
+            f"CPP_SCHEDULER_FEED_KEY_DAYS must be a whole number of days from 1 to {MOST_FEED_KEY_DAYS}; got {text!r}"
+        )
     return days
 
 
-blp = Blueprint("calendar", __name__, url_prefix="/v1",
-                description="A plan's meetings and deadlines as an iCalendar feed")
+blp = Blueprint(
+    "calendar", __name__, url_prefix="/v1", description="A plan's meetings and deadlines as an iCalendar feed"
+)
 
 
 def _hash(key: str) -> str:
@@ -83,9 +98,15 @@ def _hash(key: str) -> str:
 
 # Feed keys are guessed by asking: each address gets a few wrong keys a
 # minute (a request with a bearer token is not asking with a key).
-FEED_KEY_FAILURES = limits.Rule("feed_key_failures", "RATE_LIMIT_FEED_KEY_FAILURES", "10/minute", limits.by_address,
-                                "requests with a wrong calendar feed key from this address", counts=limits.refused,
-                                exempt=lambda: "principal" in g)
+FEED_KEY_FAILURES = limits.Rule(
+    "feed_key_failures",
+    "RATE_LIMIT_FEED_KEY_FAILURES",
+    "10/minute",
+    limits.by_address,
+    "requests with a wrong calendar feed key from this address",
+    counts=limits.refused,
+    exempt=lambda: "principal" in g,
+)
 
 
 def _plan(plan_id: str) -> dict[str, Any]:
@@ -108,8 +129,9 @@ def _maker_revoked(feed: dict[str, Any]) -> bool:
     of that time, or that token itself): a feed works no longer than the
     access it was made with. A feed made before feeds recorded their token
     stops at any revocation of its owner's tokens."""
-    return revocations.refuses(ctx().store, {"sub": feed["user"], "iat": feed.get("token_iat"),
-                                             "jti": feed.get("token_jti")})
+    return revocations.refuses(
+        ctx().store, {"sub": feed["user"], "iat": feed.get("token_iat"), "jti": feed.get("token_jti")}
+    )
 
 
 def _feed_principal(plan_id: str) -> Principal:
@@ -118,8 +140,13 @@ def _feed_principal(plan_id: str) -> Principal:
     key is refused alike."""
     key = request.args.get("key", "")
     feed = ctx().store.collection(st.FEEDS).find_one({"key_hash": _hash(key)}) if key else None
-    if feed is None or feed["plan_id"] != plan_id or feed.get("revoked_at") or expires_at(feed) <= common.clock() \
-            or _maker_revoked(feed):
+    if (
+        feed is None
+        or feed["plan_id"] != plan_id
+        or feed.get("revoked_at")
+        or expires_at(feed) <= common.clock()
+        or _maker_revoked(feed)
+    ):
         abort(401, message="a bearer token or a valid calendar feed key is required")
     return Principal(user=feed["user"], role=feed["role"], authority=feed["authority"])
 
@@ -138,15 +165,23 @@ def feeds_follow_their_owners_role() -> None:
     now, because = common.now(), f"its owner is now {principal.role}, a role that may not make calendar feeds"
     with store.unit_of_work() as uow:
         for feed in live:
-            uow.update(st.FEEDS, {"_id": feed["_id"], "revoked_at": None},
-                       {"$set": {"revoked_at": now, "revoked_because": because}})
+            uow.update(
+                st.FEEDS,
+                {"_id": feed["_id"], "revoked_at": None},
+                {"$set": {"revoked_at": now, "revoked_because": because}},
+            )
     log.info("calendar feeds revoked", owner=principal.user, role=principal.role, feeds=len(live))
 
 
 class FeedCreateSchema(Schema):
-    days = fields.Integer(strict=True, validate=validate.Range(min=1), metadata={
-        "description": "how many days the key works (default and most: the deployment's CPP_SCHEDULER_FEED_KEY_DAYS, "
-                       "90 unless set)"})
+    days = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1),
+        metadata={
+            "description": "how many days the key works (default and most: the deployment's CPP_SCHEDULER_FEED_KEY_DAYS, "
+            "90 unless set)"
+        },
+    )
 
 
 class FeedSchema(Schema):
@@ -165,13 +200,15 @@ FEED_STATUSES = ("active", "expired", "revoked")
 
 class FeedListedSchema(Schema):
     """A feed as its owner lists it: never its key or its address (they were shown once)."""
+
     id = fields.String(attribute="_id")
     plan_id = fields.String()
     created_at = fields.String(metadata={"format": "date-time"})
     expires_at = fields.String(metadata={"format": "date-time", "description": "when the key stops working"})
     revoked_at = fields.String(allow_none=True, metadata={"format": "date-time"})
-    status = fields.String(metadata={"description": "active (its address works), expired or revoked",
-                                     "enum": list(FEED_STATUSES)})
+    status = fields.String(
+        metadata={"description": "active (its address works), expired or revoked", "enum": list(FEED_STATUSES)}
+    )
 
 
 class FeedListSchema(Schema):
@@ -187,8 +224,12 @@ def feed_status(feed: dict[str, Any], now: datetime) -> str:
 @blp.route("/plans/<plan_id>/calendar.ics")
 class PlanCalendar(MethodView):
     @limits.limited(FEED_KEY_FAILURES)
-    @blp.response(200, {"type": "string"}, content_type="text/calendar",
-                           description="the plan's conferences, core group meetings and deadlines (RFC 5545)")
+    @blp.response(
+        200,
+        {"type": "string"},
+        content_type="text/calendar",
+        description="the plan's conferences, core group meetings and deadlines (RFC 5545)",
+    )
     @blp.alt_response(429, description="too many wrong feed keys from this address; see Retry-After")
     def get(self, plan_id: str):
         """The plan's calendar (iCalendar), with a bearer token or a feed
@@ -200,25 +241,44 @@ class PlanCalendar(MethodView):
         store = ctx().store
         deadlines = store.collection(st.DEADLINES).find(
             {"case_id": plan["case_id"], "status": {"$in": list(OPEN) + ["met"]}, "authority": principal.authority},
-            sort=[("due_on", 1)])
-        meetings = store.collection(st.MEETINGS).find({"case_id": plan["case_id"], "status": {"$ne": "cancelled"}},
-                                                      sort=[("on", 1)])
+            sort=[("due_on", 1)],
+        )
+        meetings = store.collection(st.MEETINGS).find(
+            {"case_id": plan["case_id"], "status": {"$ne": "cancelled"}}, sort=[("on", 1)]
+        )
         case = store.collection(st.CASE_PEOPLE).find_one({"_id": plan["case_id"]}) or {}
         chairs = {c["id"]: c["chair"] for c in case.get("conferences") or [] if c.get("chair")}
         names = staff.names(store, [c["user"] for c in chairs.values()])
-        meetings = [{**m, "chair": names.get(chairs[m["_id"]]["user"]) if m["_id"] in chairs else None}
-                    for m in meetings]
-        child = people.child_ref(store.collection(st.CHILDREN).find_one({"_id": plan.get("child_id")})) \
-            if plan.get("child_id") else None
+        meetings = [
+            {**m, "chair": names.get(chairs[m["_id"]]["user"]) if m["_id"] in chairs else None} for m in meetings
+        ]
+        child = (
+            people.child_ref(store.collection(st.CHILDREN).find_one({"_id": plan.get("child_id")}))
+            if plan.get("child_id")
+            else None
+        )
         deadlines = named(deadlines)
         child = child or next((d["child"] for d in deadlines if d.get("child")), None)
-        body = ics.plan_calendar(plan_id, deadlines, meetings, authority=rt().authority, tz=rt().timezone,
-                                 child=child["name"] if child else None)
+        body = ics.plan_calendar(
+            plan_id,
+            deadlines,
+            meetings,
+            authority=rt().authority,
+            tz=rt().timezone,
+            child=child["name"] if child else None,
+        )
         # A feed's key is its owner's credential: the read is theirs.
-        audit.record_read(store, "plan_calendar", plan_id, child_id=plan.get("child_id"), principal=principal,
-                          detail={"via": "bearer token" if "principal" in g else "feed key"})
-        return Response(body, mimetype="text/calendar",
-                        headers={"Content-Disposition": f'inline; filename="plan-{plan_id}.ics"'})
+        audit.record_read(
+            store,
+            "plan_calendar",
+            plan_id,
+            child_id=plan.get("child_id"),
+            principal=principal,
+            detail={"via": "bearer token" if "principal" in g else "feed key"},
+        )
+        return Response(
+            body, mimetype="text/calendar", headers={"Content-Disposition": f'inline; filename="plan-{plan_id}.ics"'}
+        )
 
 
 @blp.route("/plans/<plan_id>/calendar-feeds")
@@ -240,11 +300,19 @@ class PlanCalendarFeeds(MethodView):
         principal = current_principal()
         key = secrets.token_urlsafe(32)
         now = common.clock()
-        feed = {"plan_id": plan_id, "user": principal.user, "role": principal.acting_as(*FEED_MAKERS),
-                "authority": principal.authority, "key_hash": _hash(key), "created_at": now.isoformat(),
-                "expires_at": (now + timedelta(days=days)).isoformat(), "revoked_at": None,
-                # The token it was made with: revoking that token, or its user's tokens of that time, stops it.
-                "token_iat": principal.claims.get("iat"), "token_jti": principal.claims.get("jti")}
+        feed = {
+            "plan_id": plan_id,
+            "user": principal.user,
+            "role": principal.acting_as(*FEED_MAKERS),
+            "authority": principal.authority,
+            "key_hash": _hash(key),
+            "created_at": now.isoformat(),
+            "expires_at": (now + timedelta(days=days)).isoformat(),
+            "revoked_at": None,
+            # The token it was made with: revoking that token, or its user's tokens of that time, stops it.
+            "token_iat": principal.claims.get("iat"),
+            "token_jti": principal.claims.get("jti"),
+        }
         try:
             with ctx().store.unit_of_work() as uow:  # the unit an Idempotency-Key's answer commits with
                 feed["_id"] = uow.insert(st.FEEDS, feed)
@@ -264,9 +332,14 @@ class PlanCalendarFeeds(MethodView):
         made). Another person's feeds are not listed."""
         _plan(plan_id)
         principal = current_principal()
-        feeds = ctx().store.collection(st.FEEDS).find(
-            {"user": principal.user, "plan_id": plan_id, "authority": principal.authority},
-            sort=[("created_at", -1)])
+        feeds = (
+            ctx()
+            .store.collection(st.FEEDS)
+            .find(
+                {"user": principal.user, "plan_id": plan_id, "authority": principal.authority},
+                sort=[("created_at", -1)],
+            )
+        )
         now = common.clock()
         return {"items": [{**f, "status": feed_status(f, now)} for f in feeds]}
 

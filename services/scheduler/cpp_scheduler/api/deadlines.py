@@ -1,5 +1,6 @@
 """The deadlines: listed and read with the explanation of their dates, and
 a manager's date for a deadline whose source sets none."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -20,8 +21,12 @@ from . import common
 from .common import MANAGERS, READERS, ctx, named, rt
 from .rules import RuleSchema
 
-blp = Blueprint("deadlines", __name__, url_prefix="/v1/deadlines",
-                description="Deadlines from the timescale rules, per case and plan")
+blp = Blueprint(
+    "deadlines",
+    __name__,
+    url_prefix="/v1/deadlines",
+    description="Deadlines from the timescale rules, per case and plan",
+)
 
 
 def _load(deadline_id: str) -> dict[str, Any]:
@@ -60,17 +65,27 @@ class DeadlineSchema(Schema):
     kind = fields.String()
     name = fields.String()
     owner = fields.String(metadata={"description": "the role that must act"})
-    assignee = fields.Nested(StaffRefSchema, allow_none=True, metadata={
-        "description": "the person who must act: the case's holder of the owner's role (the key worker, else the "
-                       "social worker; the team manager; the conference's chair); null when nobody holds it yet"})
+    assignee = fields.Nested(
+        StaffRefSchema,
+        allow_none=True,
+        metadata={
+            "description": "the person who must act: the case's holder of the owner's role (the key worker, else the "
+            "social worker; the team manager; the conference's chair); null when nobody holds it yet"
+        },
+    )
     team = fields.String(allow_none=True, metadata={"description": "the team that holds the case"})
-    child = fields.Nested(ChildSchema, allow_none=True, metadata={"description": "who the child is; null when the "
-                                                                  "scheduler has not heard"})
+    child = fields.Nested(
+        ChildSchema,
+        allow_none=True,
+        metadata={"description": "who the child is; null when the scheduler has not heard"},
+    )
     source = fields.String()
     status = fields.String(metadata={"description": ", ".join(STATUSES)})
     needs_date = fields.Boolean(metadata={"description": "the source sets no timescale: a manager gives a date"})
     due_on = fields.String(allow_none=True)
-    latest_on = fields.String(allow_none=True, metadata={"description": "overdue after this day (a range rule's latest)"})
+    latest_on = fields.String(
+        allow_none=True, metadata={"description": "overdue after this day (a range rule's latest)"}
+    )
     remind_on = fields.String(allow_none=True)
     overdue_on = fields.String(allow_none=True)
     anchor = fields.Dict()
@@ -93,8 +108,12 @@ class ExplanationSchema(Schema):
     rule = fields.Nested(RuleSchema, allow_none=True)
     timescale = fields.String()
     anchor = fields.Dict()
-    computations = fields.List(fields.Dict(), metadata={
-        "description": "each count: the anchor, the days counted, the due date, and every day skipped by name"})
+    computations = fields.List(
+        fields.Dict(),
+        metadata={
+            "description": "each count: the anchor, the days counted, the due date, and every day skipped by name"
+        },
+    )
     summary = fields.String()
 
 
@@ -107,8 +126,10 @@ class DeadlineQuerySchema(LongPaging):
     case_id = fields.String(validate=validate.Length(min=1, max=100))
     status = fields.String(validate=validate.OneOf(STATUSES + ("open",)))
     owner = fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "the role that must act"})
-    assignee = fields.String(validate=validate.Length(min=1, max=200), metadata={
-        "description": "the person who must act: a user id, or me for the caller"})
+    assignee = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "the person who must act: a user id, or me for the caller"},
+    )
     team = fields.String(validate=validate.Length(min=1, max=200), metadata={"description": "the case's team"})
     child_id = fields.String(validate=validate.Length(min=1, max=100))
     due_before = fields.Date(metadata={"description": "due on or before this day"})
@@ -139,10 +160,14 @@ class Deadlines(MethodView):
         total = coll.count_documents(query)
         items = named(items)
         children = sorted({d["child_id"] for d in items if d.get("child_id")})
-        audit.record_read(ctx().store, "deadlines", args.get("plan_id") or args.get("case_id") or "query",
-                          action="list", child_id=children[0] if len(children) == 1 else None,
-                          detail={"query": {k: str(v) for k, v in args.items()}, "count": len(items),
-                                  "children": children})
+        audit.record_read(
+            ctx().store,
+            "deadlines",
+            args.get("plan_id") or args.get("case_id") or "query",
+            action="list",
+            child_id=children[0] if len(children) == 1 else None,
+            detail={"query": {k: str(v) for k, v in args.items()}, "count": len(items), "children": children},
+        )
         return {"items": items, "page": args["page"], "page_size": size, "total": total}
 
 
@@ -152,8 +177,10 @@ def explanation(doc: dict[str, Any]) -> dict[str, Any]:
     computations = stored.get("computations") or []
     if doc.get("due_date_set"):
         set_ = doc["due_date_set"]
-        summary = (f"Due on {words.day(doc['due_on'])}: set by {staff.name_of(ctx().store, set_['by'])} on "
-                   f"{words.day(set_['at'])} ({set_['reason']}).")
+        summary = (
+            f"Due on {words.day(doc['due_on'])}: set by {staff.name_of(ctx().store, set_['by'])} on "
+            f"{words.day(set_['at'])} ({set_['reason']})."
+        )
     elif doc["needs_date"]:
         summary = "The source sets no timescale for this step: a manager gives it a date."
     else:
@@ -162,7 +189,8 @@ def explanation(doc: dict[str, Any]) -> dict[str, Any]:
     return {
         "rule": rule.as_dict() if rule else None,
         # the rule's words now (an explanation stored by an older scheduler named the data field counted from)
-        "timescale": (rule.timescale() if doc.get("occurrence", 1) == 1 else rule.recurrence_text()) if rule
+        "timescale": (rule.timescale() if doc.get("occurrence", 1) == 1 else rule.recurrence_text())
+        if rule
         else stored.get("timescale") or "",
         "anchor": doc["anchor"],
         "computations": computations,
@@ -209,12 +237,25 @@ class DeadlineDueDate(MethodView):
             abort(422, message="in the past", errors={"json": {"due_on": [f"{due.isoformat()} has passed"]}})
         rule = r.rule(doc["rule_id"])
         principal = current_principal()
-        new = set_due_date(doc, rule.reminder_days if rule else 0, r.calendar, due=due, reason=args["reason"],
-                           by=principal.user, now=common.now())
+        new = set_due_date(
+            doc,
+            rule.reminder_days if rule else 0,
+            r.calendar,
+            due=due,
+            reason=args["reason"],
+            by=principal.user,
+            now=common.now(),
+        )
         with ctx().store.unit_of_work() as uow:
             uow.replace(st.DEADLINES, new, expected_version=doc["version"])
-            audit.record_write(uow, "set_due_date", "deadline", deadline_id, child_id=doc.get("child_id"),
-                               detail={"due_on": due.isoformat(), "reason": args["reason"]})
+            audit.record_write(
+                uow,
+                "set_due_date",
+                "deadline",
+                deadline_id,
+                child_id=doc.get("child_id"),
+                detail={"due_on": due.isoformat(), "reason": args["reason"]},
+            )
             ctx().publish(uow, "deadline.scheduled.v1", subject=doc["case_id"], data=event_data(new))
         new["version"] = doc["version"] + 1
         return named([new])[0]

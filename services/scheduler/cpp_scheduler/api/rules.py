@@ -1,5 +1,6 @@
 """GET /v1/rules: the deployment's timescale rules in force, with the
 working-day calendar they count on."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -51,8 +52,12 @@ def timetable(context: ServiceContext) -> dict[str, Any]:
     return {
         "authority": r.authority,
         "plugins": list(context.plugins.order),
-        "calendar": {"country": cal.country, "subdiv": cal.subdiv, "timezone": str(r.timezone),
-                     "closure_days": [{"date": d.isoformat(), "name": n} for d, n in sorted(cal.extra.items())]},
+        "calendar": {
+            "country": cal.country,
+            "subdiv": cal.subdiv,
+            "timezone": str(r.timezone),
+            "closure_days": [{"date": d.isoformat(), "name": n} for d, n in sorted(cal.extra.items())],
+        },
         "rules": [rule.as_dict() for rule in r.rules],
     }
 

@@ -11,6 +11,7 @@ is the next working day); a calendar offset (14 days, 3 months) that lands on a
 closed day is brought back to the working day before it: the work is due
 before the office closes, never after the timescale.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -69,14 +70,18 @@ class WorkingCalendar:
         try:
             holidays.country_holidays(self.country, subdiv=self.subdiv, years=2026)
         except NotImplementedError as exc:
-            raise ValueError(f"python-holidays has no calendar {self.country!r}"
-                             f"{' subdivision ' + repr(self.subdiv) if self.subdiv else ''}: {exc}") from exc
+            raise ValueError(
+                f"python-holidays has no calendar {self.country!r}"
+                f"{' subdivision ' + repr(self.subdiv) if self.subdiv else ''}: {exc}"
+            ) from exc
 
     @classmethod
     def for_authority(cls, authority: dict, extra: dict[date, str] | None = None) -> "WorkingCalendar":
         cal = authority.get("calendar") or {}
         if not cal.get("country"):
-            raise ValueError(f"authority {authority.get('code')!r} names no calendar country (cpp_authority 'calendar')")
+            raise ValueError(
+                f"authority {authority.get('code')!r} names no calendar country (cpp_authority 'calendar')"
+            )
         return cls(cal["country"], cal.get("subdiv"), dict(extra or {}))
 
     def _load(self, year: int) -> None:
@@ -161,5 +166,13 @@ class WorkingCalendar:
         else:
             raise ValueError(f"unknown unit {unit!r}")
         due, skipped = self.on_or_before(raw)
-        return Computation(anchor, due, abs((raw - anchor).days), unit, direction, tuple(skipped),
-                           rolled_back_from=raw if due != raw else None, amount=amount)
+        return Computation(
+            anchor,
+            due,
+            abs((raw - anchor).days),
+            unit,
+            direction,
+            tuple(skipped),
+            rolled_back_from=raw if due != raw else None,
+            amount=amount,
+        )

@@ -28,6 +28,7 @@ its due date moved (``sequence``). A deadline that supersedes another
 carries on its calendar event (``calendar_id``, the first one's id), so a
 calendar program moves the event rather than dropping it for a new one.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -100,8 +101,9 @@ def _closed_by(doc: dict[str, Any]) -> dict[str, Any] | None:
     return {"on": closed["on"], "event_id": closed["event_id"], "type": closed["type"], "time": closed.get("time")}
 
 
-def schedule(doc: dict[str, Any], rule_reminder_days: int, cal: WorkingCalendar,
-             due: date | None, latest: date | None) -> None:
+def schedule(
+    doc: dict[str, Any], rule_reminder_days: int, cal: WorkingCalendar, due: date | None, latest: date | None
+) -> None:
     """Set a deadline's dates, and the day the tick must next look at it."""
     if due is None:
         doc.update(due_on=None, latest_on=None, remind_on=None, overdue_on=None, next_check_on=None, needs_date=True)
@@ -109,14 +111,31 @@ def schedule(doc: dict[str, Any], rule_reminder_days: int, cal: WorkingCalendar,
     latest = latest or due
     remind = cal.add_working_days(due, -rule_reminder_days) if rule_reminder_days else due
     overdue = cal.next_working_day(latest)
-    doc.update(due_on=due.isoformat(), latest_on=latest.isoformat(), remind_on=remind.isoformat(),
-               overdue_on=overdue.isoformat(), needs_date=False)
-    doc["next_check_on"] = doc["remind_on"] if doc["status"] == "pending" else (
-        doc["overdue_on"] if doc["status"] == "approaching" else None)
+    doc.update(
+        due_on=due.isoformat(),
+        latest_on=latest.isoformat(),
+        remind_on=remind.isoformat(),
+        overdue_on=overdue.isoformat(),
+        needs_date=False,
+    )
+    doc["next_check_on"] = (
+        doc["remind_on"]
+        if doc["status"] == "pending"
+        else (doc["overdue_on"] if doc["status"] == "approaching" else None)
+    )
 
 
-def new_deadline(rule: Rule, scope: Scope, cal: WorkingCalendar, *, anchor: date, key: Any, trigger: dict[str, Any],
-                 occurrence: int, created_at: str) -> dict[str, Any]:
+def new_deadline(
+    rule: Rule,
+    scope: Scope,
+    cal: WorkingCalendar,
+    *,
+    anchor: date,
+    key: Any,
+    trigger: dict[str, Any],
+    occurrence: int,
+    created_at: str,
+) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "_id": uuid.uuid4().hex,
         "authority": scope.authority,
@@ -126,7 +145,8 @@ def new_deadline(rule: Rule, scope: Scope, cal: WorkingCalendar, *, anchor: date
         "rule_id": rule.id,
         "plugin": rule.plugin,
         "kind": rule.deadline,
-        "name": rule.name if occurrence == 1 or rule.recurrence is None
+        "name": rule.name
+        if occurrence == 1 or rule.recurrence is None
         else f"{rule.name} ({rule.recurrence.describe()}, #{occurrence})",
         "owner": rule.owner,
         "assignee": None,  # who holds the owner's role, the team and the child: set by the handler (people.py)
@@ -188,8 +208,15 @@ def _key_matches(rule: Rule, doc: dict[str, Any], data: dict[str, Any]) -> bool:
     return value is None or value == doc["key"]
 
 
-def on_event(event: dict[str, Any], scope: Scope, rules: list[Rule], open_deadlines: list[dict[str, Any]],
-             cal: WorkingCalendar, *, now: str) -> Changes:
+def on_event(
+    event: dict[str, Any],
+    scope: Scope,
+    rules: list[Rule],
+    open_deadlines: list[dict[str, Any]],
+    cal: WorkingCalendar,
+    *,
+    now: str,
+) -> Changes:
     """The changes one event makes to its case's deadlines (see the module
     docstring). ``open_deadlines`` are the case's deadlines in an open
     status, and its met ones (a step done is not asked for again when its
@@ -218,19 +245,35 @@ def on_event(event: dict[str, Any], scope: Scope, rules: list[Rule], open_deadli
         met_on = _met_date(rule, data, event.get("time") or now)
         # A recurring step's next occurrence counts from the last meeting: a
         # meeting dated before that (recorded late) is history, not the next one.
-        candidates = [d for d in still_open() if d["rule_id"] == rule.id and _key_matches(rule, d, data)
-                      and not (d["occurrence"] > 1 and met_on.isoformat() <= d["anchor"]["date"])]
+        candidates = [
+            d
+            for d in still_open()
+            if d["rule_id"] == rule.id
+            and _key_matches(rule, d, data)
+            and not (d["occurrence"] > 1 and met_on.isoformat() <= d["anchor"]["date"])
+        ]
         if not candidates:
             continue
         doc = doc_of(min(candidates, key=lambda d: (d["due_on"] is None, d["due_on"] or "", d["created_at"]))["_id"])
         late = doc["latest_on"] is not None and met_on.isoformat() > doc["latest_on"]
         working_days_late = cal.working_days_between(date.fromisoformat(doc["latest_on"]), met_on) if late else 0
-        doc.update(status="met", next_check_on=None,
-                   met={"on": met_on.isoformat(), "late": late, "working_days_late": working_days_late, **ref})
+        doc.update(
+            status="met",
+            next_check_on=None,
+            met={"on": met_on.isoformat(), "late": late, "working_days_late": working_days_late, **ref},
+        )
         changes.events.append(("deadline.met.v1", doc))
         if rule.recurrence is not None:
-            nxt = new_deadline(rule, scope, cal, anchor=met_on, key=doc["key"], trigger=ref,
-                               occurrence=doc["occurrence"] + 1, created_at=now)
+            nxt = new_deadline(
+                rule,
+                scope,
+                cal,
+                anchor=met_on,
+                key=doc["key"],
+                trigger=ref,
+                occurrence=doc["occurrence"] + 1,
+                created_at=now,
+            )
             changes.inserts.append(nxt)
             changes.events.append(("deadline.scheduled.v1", nxt))
 
@@ -256,8 +299,9 @@ def on_event(event: dict[str, Any], scope: Scope, rules: list[Rule], open_deadli
         if anchor is None:
             continue  # the event lacks the anchor date: nothing to count from (logged by the handler)
         key = lookup(data, rule.key) if rule.key else None
-        if rule.key and any(d["rule_id"] == rule.id and d["key"] == key and d["status"] == "met"
-                            for d, _ in current.values()):
+        if rule.key and any(
+            d["rule_id"] == rule.id and d["key"] == key and d["status"] == "met" for d, _ in current.values()
+        ):
             continue  # done already: a conference moved after its report was drafted keeps it drafted
         fresh = new_deadline(rule, scope, cal, anchor=anchor, key=key, trigger=ref, occurrence=1, created_at=now)
         same = [d for d in still_open() if d["rule_id"] == rule.id and d["key"] == key]
@@ -268,8 +312,9 @@ def on_event(event: dict[str, Any], scope: Scope, rules: list[Rule], open_deadli
                 continue  # keep the earlier deadline: a second trigger never moves one later
         for old in same:
             target = old if old in changes.inserts else doc_of(old["_id"])
-            target.update(status="superseded", next_check_on=None, superseded_by=fresh["_id"],
-                          superseded={"on": now[:10], **ref})
+            target.update(
+                status="superseded", next_check_on=None, superseded_by=fresh["_id"], superseded={"on": now[:10], **ref}
+            )
             fresh["supersedes"] = old["_id"]
             if old in changes.inserts:
                 changes.inserts.remove(old)
@@ -291,8 +336,9 @@ def carry_on(old: dict[str, Any], new: dict[str, Any]) -> None:
     new["sequence"] = (old.get("sequence") or 0) + (1 if new["due_on"] != old["due_on"] else 0)
 
 
-def set_due_date(doc: dict[str, Any], rule_reminder_days: int, cal: WorkingCalendar, *, due: date, reason: str,
-                 by: str, now: str) -> dict[str, Any]:
+def set_due_date(
+    doc: dict[str, Any], rule_reminder_days: int, cal: WorkingCalendar, *, due: date, reason: str, by: str, now: str
+) -> dict[str, Any]:
     """A manager gives a date to a deadline whose source set none (or moves
     one by decision, recorded with the reason)."""
     new = {**doc}

@@ -18,6 +18,7 @@ them apart. Only the child's name: no date of birth, NHS number or
 narrative about the child or family, since a subscribed calendar lives on a
 phone. UIDs, which calendar programs keep to themselves, hold the ids.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
@@ -62,8 +63,15 @@ def _versioned(ev: Event, record: dict[str, Any], fetched: datetime) -> None:
     ev.add("sequence", record.get("sequence") or 0)
 
 
-def plan_calendar(plan_id: str, deadlines: list[dict[str, Any]], meetings: list[dict[str, Any]], *,
-                  authority: str, tz: tzinfo, child: str | None = None) -> bytes:
+def plan_calendar(
+    plan_id: str,
+    deadlines: list[dict[str, Any]],
+    meetings: list[dict[str, Any]],
+    *,
+    authority: str,
+    tz: tzinfo,
+    child: str | None = None,
+) -> bytes:
     """``child``: the child's name (None when the scheduler has not heard it);
     deadlines as the API shows them, their assignee named; meetings with
     their chair's name when known (``chair``); ``tz`` the deployment's time
@@ -87,8 +95,10 @@ def plan_calendar(plan_id: str, deadlines: list[dict[str, Any]], meetings: list[
         title = MEETING_TITLES.get(m.get("kind", ""), "Meeting")
         ev.add("summary", title + (f": {child}" if child else "") + (" (held)" if m.get("status") == "held" else ""))
         chair = f" Chair: {m['chair']}." if m.get("chair") else ""
-        ev.add("description", f"{title}{whose}, {'held' if m.get('status') == 'held' else 'on'} "
-                              f"{words.day(m['on'])}.{chair}")
+        ev.add(
+            "description",
+            f"{title}{whose}, {'held' if m.get('status') == 'held' else 'on'} {words.day(m['on'])}.{chair}",
+        )
         ev.add("dtstart", _day(m["on"]))
         ev.add("dtend", _day(m["on"]) + timedelta(days=1))
         ev.add("transp", "OPAQUE")
@@ -113,8 +123,10 @@ def plan_calendar(plan_id: str, deadlines: list[dict[str, Any]], meetings: list[
         state = {"met": f"Done on {words.day(met_on)}. ", "overdue": "Overdue. "}.get(status, "")
         role = d["owner"].replace("_", " ")
         who = f"{d['assignee']['name']} ({role})" if d.get("assignee") else f"the {role} (nobody named yet)"
-        ev.add("description", f"{d['name']}{whose}: due {words.day(d['due_on'])}{latest}. {state}Who: {who}. "
-                              f"Source: {d['source']}")
+        ev.add(
+            "description",
+            f"{d['name']}{whose}: due {words.day(d['due_on'])}{latest}. {state}Who: {who}. Source: {d['source']}",
+        )
         if status in ("pending", "approaching") and d.get("remind_on"):
             alarm = Alarm()
             alarm.add("action", "DISPLAY")

@@ -28,6 +28,7 @@ Who holds an owner's role (the platform's contract):
 Plain functions over plain documents, like ``deadlines.py``: the handler
 reads the records, calls these, and stores what they return.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -50,8 +51,16 @@ updated_child = children.updated
 
 
 def empty_case(case_id: str) -> dict[str, Any]:
-    return {"_id": case_id, "child_id": None, "social_worker": None, "team_manager": None, "team": None,
-            "plan_id": None, "key_worker": None, "conferences": []}
+    return {
+        "_id": case_id,
+        "child_id": None,
+        "social_worker": None,
+        "team_manager": None,
+        "team": None,
+        "plan_id": None,
+        "key_worker": None,
+        "conferences": [],
+    }
 
 
 def updated_case(stored: dict[str, Any] | None, case_id: str, event: dict[str, Any]) -> dict[str, Any] | None:
@@ -100,8 +109,11 @@ def _conference_chair(deadline: dict[str, Any], rule, case: dict[str, Any]) -> d
     if rule is not None and CONFERENCE_HELD in rule.met_by:
         kind = rule.met_when.get("kind")
         kinds = kind if isinstance(kind, list) else [kind] if kind else None
-        coming = [c for c in conferences if c.get("status") == "scheduled" and c.get("chair")
-                  and (kinds is None or c.get("kind") in kinds)]
+        coming = [
+            c
+            for c in conferences
+            if c.get("status") == "scheduled" and c.get("chair") and (kinds is None or c.get("kind") in kinds)
+        ]
         if coming:
             return min(coming, key=lambda c: c.get("on") or "")["chair"]
     held = [c for c in conferences if c.get("status") == "held" and c.get("chair")]
@@ -125,8 +137,11 @@ def assignee(deadline: dict[str, Any], rule, case: dict[str, Any] | None) -> dic
 def assign(deadline: dict[str, Any], rule, case: dict[str, Any] | None, child: dict[str, Any] | None) -> bool:
     """Set a deadline's assignee, team and child; whether any changed. A
     child the scheduler has not heard of leaves the child it had."""
-    new = {"assignee": assignee(deadline, rule, case), "team": (case or {}).get("team"),
-           "child": child if child is not None else deadline.get("child")}
+    new = {
+        "assignee": assignee(deadline, rule, case),
+        "team": (case or {}).get("team"),
+        "child": child if child is not None else deadline.get("child"),
+    }
     if all(deadline.get(k) == v for k, v in new.items()) and all(k in deadline for k in new):
         return False
     deadline.update(new)
@@ -137,5 +152,8 @@ def child_ref(record: dict[str, Any] | None) -> dict[str, Any] | None:
     """The child as a deadline carries it (without the record's bookkeeping)."""
     if not record:
         return None
-    return {"name": record["name"], "date_of_birth": record.get("date_of_birth"),
-            "nhs_number": record.get("nhs_number")}
+    return {
+        "name": record["name"],
+        "date_of_birth": record.get("date_of_birth"),
+        "nhs_number": record.get("nhs_number"),
+    }

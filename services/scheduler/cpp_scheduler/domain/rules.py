@@ -2,6 +2,7 @@
 (``cpp_shared.contracts.timescales``: their types and checks), the events the scheduler hears for them, and each rule in
 words ("3 months after the initial conference").
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -25,9 +26,21 @@ from . import words
 
 #: The events the scheduler's rules may listen for (fnmatch patterns): its queue is bound to exactly these (with
 #: the events its other handlers keep), so a rule naming another event would never hear it and is refused.
-HEARD = ("case.*", "strategy_discussion.*", "enquiry.*", "conference.*", "plan.*", "core_group.*", "visit.*",
-         "report.*", "escalation.*", "resource_panel.*", "child_in_need_plan.*", "child.registered.*",
-         "child.updated.*")
+HEARD = (
+    "case.*",
+    "strategy_discussion.*",
+    "enquiry.*",
+    "conference.*",
+    "plan.*",
+    "core_group.*",
+    "visit.*",
+    "report.*",
+    "escalation.*",
+    "resource_panel.*",
+    "child_in_need_plan.*",
+    "child.registered.*",
+    "child.updated.*",
+)
 
 
 class Rule(timescales.Rule):
@@ -55,12 +68,17 @@ class Rule(timescales.Rule):
 
 def heard(rule: timescales.Rule) -> Rule:
     """The rule, refused unless the scheduler hears every event it names."""
-    for field_name, types in (("trigger", rule.triggers), ("met_by", rule.met_by),
-                              ("cancelled_by", tuple(cancel.event for cancel in rule.cancelled_by))):
+    for field_name, types in (
+        ("trigger", rule.triggers),
+        ("met_by", rule.met_by),
+        ("cancelled_by", tuple(cancel.event for cancel in rule.cancelled_by)),
+    ):
         for etype in types:
             if not any(fnmatch.fnmatchcase(etype, pattern) for pattern in HEARD):
-                raise RuleError(f"plugin {rule.plugin!r}, timescale rule {rule.id!r}, field {field_name!r}: the scheduler "
-                                f"does not hear {etype!r} (it hears {', '.join(HEARD)})")
+                raise RuleError(
+                    f"plugin {rule.plugin!r}, timescale rule {rule.id!r}, field {field_name!r}: the scheduler "
+                    f"does not hear {etype!r} (it hears {', '.join(HEARD)})"
+                )
     return Rule(**{f.name: getattr(rule, f.name) for f in fields(rule)})
 
 

@@ -6,13 +6,26 @@ with ``{"kind": "initial"}``); a person reads "an initial conference is
 held". An event or a condition this module does not know is still said in
 words (its name with spaces), never as an event type or a Python value.
 """
+
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
 
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December")
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 # event type -> (what happens, the thing it is about: what a timescale counts from)
 EVENTS: dict[str, tuple[str, str]] = {
@@ -50,10 +63,18 @@ QUALIFIERS: dict[tuple[str, Any], str] = {
     ("decision", "revise"): "that revises the plan",
     ("decision", "end"): "that ends the plan",
 }
-ROLES = {"social_worker": "Social worker (the key worker once there is a plan)", "team_manager": "Team manager",
-         "chair": "Conference chair", "admin": "Administrator"}
-UNIT_NAMES = {"working_days": "Working days", "calendar_days": "Calendar days", "weeks": "Weeks",
-              "months": "Calendar months"}
+ROLES = {
+    "social_worker": "Social worker (the key worker once there is a plan)",
+    "team_manager": "Team manager",
+    "chair": "Conference chair",
+    "admin": "Administrator",
+}
+UNIT_NAMES = {
+    "working_days": "Working days",
+    "calendar_days": "Calendar days",
+    "weeks": "Weeks",
+    "months": "Calendar months",
+}
 WORKING_DAYS_RULE = "weekends, public holidays and the council's closure days are not counted"
 CALENDAR_RULE = "a date on a closed day moves back to the working day before"
 
@@ -166,5 +187,7 @@ def computation(c: dict[str, Any]) -> str:
     if not rolled:
         return f"{span} {direction} {day(c['anchor'])} is {day(c['due'])}"
     reasons = ", ".join(f"{day(s['date'])} ({s['reason']})" for s in c.get("skipped") or [])
-    return (f"{span} {direction} {day(c['anchor'])} is {day(rolled)}, not a working day ({reasons}), so it is due "
-            f"the working day before: {day(c['due'])}")
+    return (
+        f"{span} {direction} {day(c['anchor'])} is {day(rolled)}, not a working day ({reasons}), so it is due "
+        f"the working day before: {day(c['due'])}"
+    )
