@@ -83,6 +83,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from datetime import UTC
+
 import urllib3  # noqa: E402
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError  # noqa: E402
 
@@ -100,7 +102,7 @@ _RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 class _Receiver:
     """One receiver's state, in the receivers' process."""
 
-    def __init__(self, index: int, tally: "_Tally"):
+    def __init__(self, index: int, tally: _Tally):
         self.index = index
         self.tally = tally
         self.webhook: Webhook | None = None
@@ -290,12 +292,13 @@ class Receivers:
 def verify_cost(body: str, rounds: int = 2000) -> float:
     """Seconds of one standardwebhooks verification of ``body`` (signed as the
     sender signs), in this process: what each receiver adds per delivery."""
-    from cpp_notify.sender import signature_header  # noqa: PLC0415
+    from datetime import datetime  # noqa: PLC0415
+
     from cpp_notify.domain.subscriptions import new_secret  # noqa: PLC0415
-    from datetime import datetime, timezone  # noqa: PLC0415
+    from cpp_notify.sender import signature_header  # noqa: PLC0415
 
     secret = new_secret()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     headers = {
         "webhook-id": "msg_x",
         "webhook-timestamp": str(int(now.timestamp())),

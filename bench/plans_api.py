@@ -55,7 +55,7 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,8 +63,8 @@ sys.path.insert(0, str(ROOT))
 
 from cpp_plans.api import children as children_api  # noqa: E402
 from cpp_plans.api.plan_schemas import CATEGORIES, PlanContentSchema  # noqa: E402
-from cpp_plans.store import setup_store  # noqa: E402
 from cpp_plans.domain import identifiers, lifecycle  # noqa: E402
+from cpp_plans.store import setup_store  # noqa: E402
 from cpp_shared.auth import issue_dev_token  # noqa: E402
 from cpp_shared.config import Settings  # noqa: E402
 from cpp_shared.plugins import Plugins  # noqa: E402
@@ -218,7 +218,7 @@ def child_doc(rng: random.Random, authority: str, nhs: str, today: date) -> dict
                 },
             },
         ],
-        "created_at": datetime.now(timezone.utc).isoformat(),
+        "created_at": datetime.now(UTC).isoformat(),
         "created_by": f"sw-{rng.randrange(1, 400)}",
     }
     return children_api._with_keys(doc, authority)

@@ -47,7 +47,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -113,7 +113,7 @@ def _time_calendar(cal: WorkingCalendar, items: list) -> float:
 
 def _time_plain(items: list) -> float:
     start = time.perf_counter()
-    for anchor, amount, unit, direction in items:
+    for anchor, amount, _unit, _direction in items:
         anchor + timedelta(days=amount)
     return time.perf_counter() - start
 
@@ -193,7 +193,7 @@ def seed_deadlines(
     rt = runtime(ctx)
     rules = [r for r in rt.rules if r.offset is not None]
     store, cal = ctx.store, rt.calendar
-    created_at = datetime.now(timezone.utc).isoformat()
+    created_at = datetime.now(UTC).isoformat()
     start = last = time.perf_counter()
     done = 0
     while done < count:
@@ -243,7 +243,7 @@ def make_due(ctx, ids: list[str], today: date, rng: random.Random) -> None:
     (overdue)."""
     rt = runtime(ctx)
     coll = ctx.store.collection(st.DEADLINES)
-    now = datetime.now(timezone.utc).isoformat()
+    now = datetime.now(UTC).isoformat()
     for lo in range(0, len(ids), TICK_BATCH):
         docs = coll.find({"_id": {"$in": ids[lo : lo + TICK_BATCH]}})
         with ctx.store.unit_of_work() as uow:

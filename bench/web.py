@@ -67,7 +67,7 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -76,7 +76,6 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import requests  # noqa: E402
-
 from plans_api import (
     FAMILY,
     GIVEN,
@@ -92,10 +91,10 @@ from plans_api import (
 
 from cpp_plans.api import children as children_api  # noqa: E402
 from cpp_plans.api.plan_schemas import PlanContentSchema  # noqa: E402
-from cpp_plans.store import setup_store as setup_plans_store  # noqa: E402
 from cpp_plans.domain import lifecycle  # noqa: E402
-from cpp_scheduler.domain import people as sched_people  # noqa: E402
+from cpp_plans.store import setup_store as setup_plans_store  # noqa: E402
 from cpp_scheduler import store as sched_store  # noqa: E402
+from cpp_scheduler.domain import people as sched_people  # noqa: E402
 from cpp_scheduler.domain.deadlines import OPEN, Scope, apply_transition, new_deadline, tick_transition  # noqa: E402
 from cpp_scheduler.runtime import build as build_runtime  # noqa: E402
 from cpp_shared import staff as directory  # noqa: E402
@@ -215,7 +214,7 @@ def case_and_plan(
         {
             "status": "plan_ended" if status == "ended" else "on_plan",
             "opened_at": datetime.combine(
-                discussed - timedelta(days=rng.randrange(1, 5)), datetime.min.time(), tzinfo=timezone.utc
+                discussed - timedelta(days=rng.randrange(1, 5)), datetime.min.time(), tzinfo=UTC
             ).isoformat(),
             "opened_by": worker["user"],
             "strategy_discussions": [
@@ -315,7 +314,7 @@ def seed(
     mine = set(rng.sample(range(n), caseload))
     numbers = nhs_numbers(n, rng)
     today = date.today()
-    now = datetime.now(timezone.utc).isoformat()
+    now = datetime.now(UTC).isoformat()
     statuses, weights = list(STATUS_SHARE), list(STATUS_SHARE.values())
     counts = dict.fromkeys(statuses, 0)
     plans_store, sched = open_store(plans_settings.store_url), open_store(scheduler_settings.store_url)
@@ -376,12 +375,9 @@ def seed(
     setup_plans_store(plans_store)
     sched_store.setup_store(sched)
     done = time.perf_counter()
-    mine_open = [
-        d
-        for d in sched.collection(sched_store.DEADLINES).find(
-            {"assignee.user": ME["user"], "status": {"$in": list(OPEN)}}
-        )
-    ]
+    mine_open = sched.collection(sched_store.DEADLINES).find(
+        {"assignee.user": ME["user"], "status": {"$in": list(OPEN)}}
+    )
     sizes = {}
     for name, store, settings in (("plans", plans_store, plans_settings), ("scheduler", sched, scheduler_settings)):
         store.close()

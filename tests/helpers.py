@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from cpp_shared.testing import deliver_event, free_port, hand_over  # noqa: F401 - the tests' names for them
 

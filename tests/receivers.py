@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
@@ -30,7 +30,7 @@ class Receiver:
     """``respond(received) -> status`` decides each answer (200 by default)."""
 
     secret: str | None = None
-    respond: Callable[["Received"], int] = lambda r: 200
+    respond: Callable[[Received], int] = lambda r: 200
     received: list[Received] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
     _port: int | None = None
@@ -40,7 +40,7 @@ class Receiver:
     def url(self) -> str:
         return f"http://127.0.0.1:{self._port}/hook"
 
-    def start(self, port: int = 0) -> "Receiver":
+    def start(self, port: int = 0) -> Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):

@@ -10,7 +10,7 @@ is no answer about a child without its entry.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import g, has_request_context
@@ -35,7 +35,7 @@ def entry(
     principal = principal or current_principal()
     in_request = has_request_context()
     return {
-        "at": datetime.now(timezone.utc).isoformat(),
+        "at": datetime.now(UTC).isoformat(),
         "actor": principal.user,
         "role": principal.role,
         **({"roles": list(principal.roles)} if len(principal.roles) > 1 else {}),

@@ -53,10 +53,11 @@ import json
 import os
 import threading
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -222,14 +223,14 @@ def sign(
     previous: str,
     at: datetime | None = None,
 ) -> dict[str, Any]:
-    at = at or datetime.now(timezone.utc)
+    at = at or datetime.now(UTC)
     body = {
         "service": service,
         "authority": authority,
         "log": log_name,
         "seq": seq,
         "hash": hash,
-        "at": at.astimezone(timezone.utc).isoformat(),
+        "at": at.astimezone(UTC).isoformat(),
         "previous": previous,
         "key_id": key_id(key.public_key()),
     }
@@ -493,7 +494,7 @@ def keep_checkpoint(event: dict[str, Any], ctx: Any) -> None:
             "$setOnInsert": {
                 **checkpoint,
                 "event_id": event["id"],
-                "received_at": datetime.now(timezone.utc).isoformat(),
+                "received_at": datetime.now(UTC).isoformat(),
             }
         },
         upsert=True,

@@ -14,6 +14,7 @@ library's nor anything of the token; the reason is logged.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -23,11 +24,11 @@ import ssl
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-import functools
 from functools import wraps
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 from urllib.parse import urlparse
 
 import jwt

@@ -52,8 +52,8 @@ import string
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 from urllib.parse import quote
 
 __all__ = [
@@ -261,7 +261,7 @@ class RabbitNode:
         saved = self._load_state()
         if node_name and "@" not in node_name:
             node_name = f"{node_name}@localhost"
-        default_name = "cpp-%s@localhost" % hashlib.sha1(str(self.base_dir).encode()).hexdigest()[:10]
+        default_name = f"cpp-{hashlib.sha1(str(self.base_dir).encode()).hexdigest()[:10]}@localhost"
         self.node_name: str = node_name or saved.get("node_name") or default_name
         self._requested_amqp_port = amqp_port
         self.amqp_port: int | None = amqp_port or saved.get("amqp_port")
@@ -501,7 +501,7 @@ class RabbitNode:
         self.dist_port = _free_port(exclude=[self.amqp_port])
         self.epmd_port = _free_port(exclude=[self.amqp_port, self.dist_port])
 
-    def start(self, timeout: float = 90, *, owner_pid: int | None = None) -> "RabbitNode":
+    def start(self, timeout: float = 90, *, owner_pid: int | None = None) -> RabbitNode:
         """Start the node (no-op when this folder's node already runs) and wait until an
         AMQP connection opens.  With ``owner_pid``, a small watchdog process stops the
         node once that process is gone (even after SIGKILL)."""
@@ -772,7 +772,7 @@ class RabbitNode:
 
     # ------------------------------------------------------------------ context manager
 
-    def __enter__(self) -> "RabbitNode":
+    def __enter__(self) -> RabbitNode:
         """Start the node, stopped again on exit, and by a watchdog if this process dies.
         A node that was already running (started by someone else) is used and left running."""
         return self.start(owner_pid=os.getpid())

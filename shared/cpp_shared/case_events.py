@@ -8,7 +8,7 @@ id of its own (not the event id): an event handled twice would show twice.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import current_app
 from flask.views import MethodView
@@ -35,7 +35,7 @@ def record_case_event(event: dict, ctx: HandlerContext) -> None:
             "event_id": event["id"],
             "type": event["type"],
             "time": event["time"],
-            "received_at": datetime.now(timezone.utc).isoformat(),
+            "received_at": datetime.now(UTC).isoformat(),
         },
     )
 

@@ -41,8 +41,9 @@ partner agency's account is never also a council's).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from .config import ConfigError, Settings
 

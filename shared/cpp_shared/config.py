@@ -138,7 +138,7 @@ class Settings:
         return self.mode == "development"
 
     @classmethod
-    def from_env(cls, service: str, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, service: str, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         mode = (_lookup(env, service, "MODE", "production") or "production").lower()
         if mode not in MODES:

@@ -15,7 +15,7 @@ shows the header's form, never a made-up version.
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from flask import current_app, has_request_context
 from flask_smorest import abort

@@ -57,9 +57,10 @@ import json
 import os
 import threading
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from functools import wraps
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -299,7 +300,7 @@ class _Pending:
         created = now()
         return {
             "_id": self.record_id,
-            "created_at": datetime.fromtimestamp(created, timezone.utc).isoformat(),
+            "created_at": datetime.fromtimestamp(created, UTC).isoformat(),
             "expires_at": created + self.store.keep_hours * 3600.0,
             "sealed": ".".join(("v1", _b64(salt), _b64(nonce), _b64(sealed))),
         }

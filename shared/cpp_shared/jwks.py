@@ -27,7 +27,7 @@ import math
 import ssl
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import jwt
 

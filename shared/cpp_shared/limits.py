@@ -50,9 +50,10 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from flask import Flask, Response, current_app, g, jsonify, request
@@ -326,7 +327,7 @@ class RateLimits:
     """One app's limiter: Flask-Limiter for the endpoints' own limits, the
     same storage and strategy for the bearer-token limit."""
 
-    def __init__(self, app: Flask, ctx: "ServiceContext"):
+    def __init__(self, app: Flask, ctx: ServiceContext):
         settings = ctx.settings
         self.service = ctx.spec.name
         self.metrics = ctx.metrics
@@ -449,7 +450,7 @@ class RateLimits:
         return response
 
 
-def install(app: Flask, ctx: "ServiceContext") -> RateLimits:
+def install(app: Flask, ctx: ServiceContext) -> RateLimits:
     """The app's limits (the app factory calls this once its views are registered)."""
     return RateLimits(app, ctx)
 

@@ -23,8 +23,9 @@ A restriction, as both services keep it: ``{"child_id", "restriction_id",
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable, TypeGuard
+from typing import Any, TypeGuard
 
 # Who may break glass: the practitioners who may need a child's record at
 # once (auditors read the audit log; admins manage, they do not practise).

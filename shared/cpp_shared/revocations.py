@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .config import ConfigError, Settings
@@ -79,7 +79,7 @@ def record(
             raise ValueError("a user's revocation needs not_before")
         doc["key"] = key(USER, user)
         # What the check compares a token's iat with (unix seconds).
-        doc["iat_before"] = datetime.fromisoformat(not_before).astimezone(timezone.utc).timestamp()
+        doc["iat_before"] = datetime.fromisoformat(not_before).astimezone(UTC).timestamp()
     else:
         assert jti is not None  # a user or a token, checked above
         doc["key"] = key(TOKEN, jti)
@@ -195,6 +195,6 @@ def keep_revocation(event: dict[str, Any], ctx: Any) -> None:
     ctx.uow.update(
         COLLECTION,
         {"_id": data["revocation_id"]},
-        {"$setOnInsert": {**doc, "event_id": event["id"], "received_at": datetime.now(timezone.utc).isoformat()}},
+        {"$setOnInsert": {**doc, "event_id": event["id"], "received_at": datetime.now(UTC).isoformat()}},
         upsert=True,
     )

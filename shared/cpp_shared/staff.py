@@ -21,7 +21,8 @@ the name; the id is kept for machines.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .auth import Principal
 from .claims import STAFF_ROLES

@@ -28,10 +28,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .broker import RabbitNode
@@ -116,7 +117,7 @@ def _float_setting(name: str, default: float) -> float:
 
 
 def _iso(wall: float) -> str:
-    return datetime.fromtimestamp(wall, timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(wall, UTC).isoformat(timespec="seconds")
 
 
 class Platform:

@@ -8,12 +8,13 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from flask import Flask, Response, g, has_request_context, jsonify, request
-from flask_smorest import Api
 from flask.json.provider import DefaultJSONProvider
+from flask_smorest import Api
 from kombu import Connection
 from werkzeug.exceptions import HTTPException
 
@@ -21,8 +22,8 @@ from . import audit_checkpoints, edges, idempotency, limits, logs, openapi, proc
 from .auth import AuthError, Forbidden, IdentityProviderUnavailable, TokenVerifier, authenticate_request
 from .config import Settings
 from .contracts.catalogue import asyncapi_document
-from .messaging.consumer import Handlers
 from .messaging import parked
+from .messaging.consumer import Handlers
 from .messaging.events import new_event
 from .messaging.topology import broker_vhost
 from .metrics import ServiceMetrics
@@ -49,7 +50,7 @@ class ServiceSpec:
     app_module: str = ""  # "cpp_plans.app" — gunicorn loads "<app_module>:create_app()"
     # Loops the worker runs beside its relay and consumer (the scheduler's
     # tick): each gets the context and the worker's stop event.
-    background: Callable[["ServiceContext"], list[tuple[str, Callable[[threading.Event], None]]]] | None = None
+    background: Callable[[ServiceContext], list[tuple[str, Callable[[threading.Event], None]]]] | None = None
     # Endpoints whose view authenticates a request that brings no bearer
     # token by other means (a calendar feed's key, for clients that cannot
     # send headers); with a bearer token they are checked as usual.

@@ -65,7 +65,7 @@ class Settings:
     seed: int | None = None
 
     @classmethod
-    def from_env(cls, **defaults) -> "Settings":
+    def from_env(cls, **defaults) -> Settings:
         s = cls(**defaults)
         env = os.environ
         if env.get("CHAOS_SECONDS"):

@@ -14,8 +14,9 @@ import multiprocessing
 import os
 import sqlite3
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -33,10 +34,10 @@ from cpp_shared.store import (  # noqa: E402
     open_store,
 )
 from cpp_shared.store.chain import GENESIS, canonical_json, entry_hash, verify_chain  # noqa: E402
-from cpp_shared.testing.store_contract import StoreContract  # noqa: E402
 from cpp_shared.store.mongo import STANDALONE_ERROR, MongoStore  # noqa: E402
 from cpp_shared.store.port import CorruptLogRecord, LogRecord  # noqa: E402
 from cpp_shared.store.sqlite import SQLiteStore  # noqa: E402
+from cpp_shared.testing.store_contract import StoreContract  # noqa: E402
 
 MONGO_URL = os.environ.get("CPP_TEST_MONGO_URL")
 

@@ -27,7 +27,7 @@ class ServiceProcesses:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, *roles: str) -> "ServiceProcesses":
+    def start(self, *roles: str) -> ServiceProcesses:
         for role in roles or ("web", "worker"):
             cmd = "serve" if role == "web" else "worker"
             log = open(self.log_dir / f"{self.service}-{role}.log", "ab")

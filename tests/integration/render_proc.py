@@ -10,7 +10,8 @@ import os
 import signal
 import time
 
-from cpp_docs import render, store as st
+from cpp_docs import render
+from cpp_docs import store as st
 from cpp_docs.app import SERVICE
 from cpp_shared.config import Settings
 from cpp_shared.web import build_context

@@ -52,7 +52,7 @@ def test_an_event_from_plans_reaches_each_service_exactly_once(tmp_path, broker_
         token = dev_token(data)
         case_ids = []
         child_id = new_child_over_http(services["plans"].url, bearer(token))
-        for i in range(10):
+        for _ in range(10):
             resp = requests.post(
                 f"{services['plans'].url}/v1/cases", json={"child_id": child_id}, headers=bearer(token), timeout=10
             )

@@ -26,15 +26,10 @@ def test_a_revocation_reaches_every_services_web_processes(tmp_path, broker_url)
     try:
         for name in ("plans", *CONSUMERS):
             services[name] = launch(name, data, broker_url)
-        token = lambda role, user, **kw: bearer(
-            issue_dev_token(
-                settings,
-                role=role,
-                authority="ENG",  # noqa: E731
-                user=user,
-                **kw,
-            )
-        )
+
+        def token(role, user, **kw):
+            return bearer(issue_dev_token(settings, role=role, authority="ENG", user=user, **kw))
+
         old = token("social_worker", "sw-1", now=time.time() - 120)
         for svc in services.values():
             assert requests.get(f"{svc.url}/asyncapi.json", headers=old, timeout=10).status_code == 200

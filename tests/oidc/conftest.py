@@ -8,7 +8,6 @@ import shutil
 import pytest
 
 from cpp_plans.app import create_app
-
 from tests.oidc.op import PROVIDER_DIR, OpenIDProvider, ec_jwk, rsa_jwk
 
 

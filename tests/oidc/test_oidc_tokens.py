@@ -16,7 +16,6 @@ import requests
 from cpp_plans.app import create_app
 from cpp_shared.config import ConfigError
 from tests.helpers import bearer, wait_for
-
 from tests.oidc.op import rsa_jwk
 from tests.oidc.servers import pooled_server, self_signed, tls_proxy
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import atexit
 import shutil
 import tempfile
-from typing import Callable
+from collections.abc import Callable
 
 import schemathesis
 from schemathesis.checks import (

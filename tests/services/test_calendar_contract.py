@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -20,8 +20,8 @@ import pytest
 from icalendar import Calendar
 from ics.grammar.parse import ParseError
 
-from cpp_scheduler.api import common as scheduler_api
 from cpp_scheduler import handlers
+from cpp_scheduler.api import common as scheduler_api
 from cpp_scheduler.app import create_app
 from tests.helpers import bearer, deliver_event
 
@@ -35,7 +35,7 @@ INSTALL = "run scripts/ensure-test-node-packages (npm ci in tests/validators; No
 
 
 def _utc(value: datetime) -> datetime:
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 def read_with_icalendar(body: bytes) -> dict:
@@ -219,7 +219,7 @@ def open_deadlines(api, headers) -> dict[str, dict]:
 
 
 def at_nine_in_london(day: str) -> datetime:
-    return datetime.combine(date.fromisoformat(day), time(9), tzinfo=LONDON).astimezone(timezone.utc)
+    return datetime.combine(date.fromisoformat(day), time(9), tzinfo=LONDON).astimezone(UTC)
 
 
 # --- the contract ------------------------------------------------------------------
@@ -307,7 +307,7 @@ def test_a_conference_held_on_another_day_than_scheduled_has_moved(make_settings
     event = read_feed(feed(api, headers))["events"][f"meeting-{REVIEW}@cpp"]
     assert event["start"] == date(2027, 8, 26) and event["sequence"] == 1
     # A later event that changes nothing about the meeting leaves its stamp.
-    assert event["last_modified"] == datetime(2027, 8, 26, 16, tzinfo=timezone.utc)
+    assert event["last_modified"] == datetime(2027, 8, 26, 16, tzinfo=UTC)
 
 
 def test_a_deadline_moved_with_its_conference_or_by_a_manager_stays_one_event(make_settings, token_for, clock):
@@ -335,7 +335,7 @@ def test_a_deadline_moved_with_its_conference_or_by_a_manager_stays_one_event(ma
     assert f"deadline-{moved['id']}@cpp" not in after
     assert after[uid]["start"] == date.fromisoformat(moved["due_on"]) > before["start"]
     assert (before["sequence"], after[uid]["sequence"]) == (0, 1)
-    assert after[uid]["last_modified"] == datetime(2027, 7, 1, 11, tzinfo=timezone.utc) > before["last_modified"]
+    assert after[uid]["last_modified"] == datetime(2027, 7, 1, 11, tzinfo=UTC) > before["last_modified"]
     assert after[uid]["triggers"] == [at_nine_in_london(moved["remind_on"])]
 
     clock("2027-07-05T14:00:00+00:00")
@@ -348,7 +348,7 @@ def test_a_deadline_moved_with_its_conference_or_by_a_manager_stays_one_event(ma
     assert r.status_code == 200, r.json
     event = read_feed(feed(api, headers))["events"][uid]
     assert event["start"] == date.fromisoformat(later) and event["sequence"] == 2
-    assert event["last_modified"] == datetime(2027, 7, 5, 14, tzinfo=timezone.utc)
+    assert event["last_modified"] == datetime(2027, 7, 5, 14, tzinfo=UTC)
 
 
 def test_the_parsers_reject_an_absolute_trigger_without_its_value_type(make_settings, token_for, clock):

@@ -7,7 +7,7 @@ made it), and when its owner is seen with a role that may not make feeds."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
@@ -19,7 +19,7 @@ from tests.helpers import bearer, deliver_event
 from tests.services.test_rate_limits_http import HERE, assert_limited, at
 from tests.services.test_scheduler_http import PLAN, hold_initial, start_case
 
-MADE = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+MADE = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 WRONG_KEY = "a bearer token or a valid calendar feed key is required"
 
 
@@ -131,7 +131,7 @@ def _now_is_this_tests():
 
 
 def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat()
+    return datetime.fromtimestamp(ts, UTC).isoformat()
 
 
 def revoke(api, *, user=None, jti=None):

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.helpers import ensure_child, bearer
+from tests.helpers import bearer, ensure_child
 
 OUTLINE = {
     "key_worker": {"name": "Sam Social", "role": "social worker", "phone": "020 7946 0000"},

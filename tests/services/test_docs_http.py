@@ -16,7 +16,7 @@ from cpp_docs.domain.readability import scores
 from cpp_docs.render import Renderer
 from cpp_shared.messaging.events import new_event
 from cpp_shared.store import AlreadyProcessed
-from tests.helpers import Pump, ensure_child, bearer, deliver_event, hand_over
+from tests.helpers import Pump, bearer, deliver_event, ensure_child, hand_over
 from tests.services.test_plans_lifecycle_http import DETAILED, OUTLINE
 from tests.unit.test_docs_render import MAX_FAMILY_GRADE
 

@@ -221,7 +221,7 @@ def test_no_document_of_a_childs_plan_shows_an_id_and_each_names_the_child_and_p
     assert Renderer(docs_ctx).run_once(use_lease=False).failed == 0
 
     made = documents(docs, case_id, sw)
-    made += [d for d in ok(docs.get(f"/v1/reports/{report['id']}/documents", headers=sw))["documents"]]
+    made += ok(docs.get(f"/v1/reports/{report['id']}/documents", headers=sw))["documents"]
     kinds = {(d["kind"], d["format"]) for d in made}
     assert kinds == {
         (kind, fmt)

@@ -23,7 +23,7 @@ from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_scheduler.tick import Ticker
 from cpp_shared.audit_checkpoints import Checkpointer
 from cpp_shared.contracts.catalogue import CATALOGUE, validate_event
-from tests.helpers import ensure_child, bearer, deliver_event
+from tests.helpers import bearer, deliver_event, ensure_child
 from tests.receivers import Receiver
 from tests.services.test_children_http import NHS, full_child
 from tests.services.test_lookup_http import NHS_UNKNOWN

@@ -19,15 +19,15 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from datetime import timedelta
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from kombu import Connection
 from flask import jsonify
 from flask.testing import FlaskClient
 from flask_smorest import Blueprint
+from kombu import Connection
 
 from cpp_docs.app import create_app as create_docs_app
 from cpp_docs.render import Renderer
@@ -39,8 +39,8 @@ from cpp_scheduler.tick import Ticker
 from cpp_shared.contracts.topology import parked_queue_name
 from cpp_shared.store.scoped import unscoped
 from tests.helpers import bearer, hand_over
-from tests.services.test_parked_messages_http import park
 from tests.services.test_event_catalogue import NAMES, walk, walk_revocations, walk_subscriptions
+from tests.services.test_parked_messages_http import park
 
 ROLES = ("social_worker", "team_manager", "chair", "partner", "auditor", "admin")
 FACTORIES = {

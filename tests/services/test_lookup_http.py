@@ -12,7 +12,7 @@ from cpp_plans.api import lookup
 from cpp_plans.app import create_app as create_plans_app
 from cpp_shared import revocations
 from cpp_shared.plugins import PluginError, Plugins
-from tests.helpers import ensure_child, bearer
+from tests.helpers import bearer, ensure_child
 
 NHS = "9434765919"  # the standard NHS test number
 NHS_NO_PLAN = "9434765870"

@@ -13,9 +13,8 @@ import pytest
 from cpp_plans.api.plans import PlanSchema, plan_response
 from cpp_shared.store import StoreUnavailable, group_commit
 from tests.helpers import bearer, wait_for
-from tests.unit.test_group_commit import WAIT, HeldCommits, join, run_threads
-
 from tests.services.test_lookup_http import NHS, NHS_UNKNOWN, look_up, lookup_events, put_on_plan, register
+from tests.unit.test_group_commit import WAIT, HeldCommits, join, run_threads
 
 
 @pytest.fixture

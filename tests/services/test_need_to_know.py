@@ -7,7 +7,7 @@ others as their workers would."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -29,7 +29,7 @@ RESTRICTION = {
     "manager": MANAGER,
 }
 REASON = "Child brought to A&E tonight; I am the duty social worker."
-T0 = datetime(2026, 12, 7, 21, 30, tzinfo=timezone.utc)
+T0 = datetime(2026, 12, 7, 21, 30, tzinfo=UTC)
 
 
 @pytest.fixture

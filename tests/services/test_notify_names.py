@@ -13,8 +13,8 @@ import pytest
 from icalendar import Calendar
 
 from cpp_notify.app import create_app
-from cpp_notify.mailer import email_message
 from cpp_notify.domain.people import PEOPLE_EVENTS
+from cpp_notify.mailer import email_message
 from tests.helpers import bearer, deliver_event
 from tests.services.test_notify_people import mailer_of, sent_to, smtp  # noqa: F401 (smtp: a fixture)
 

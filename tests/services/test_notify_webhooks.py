@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -222,7 +222,7 @@ def test_every_delivery_verifies_and_a_tampered_or_replayed_one_does_not(api, nc
     tampered = got.body.replace(b"active", b"ended")
     with pytest.raises(WebhookVerificationError):
         wh.verify(tampered, got.headers)
-    old = datetime.now(timezone.utc) - timedelta(minutes=10)
+    old = datetime.now(UTC) - timedelta(minutes=10)
     replay = {
         **got.headers,
         "webhook-timestamp": str(int(old.timestamp())),

@@ -5,7 +5,7 @@ import time
 import pytest
 
 from cpp_shared.store import StoreUnavailable
-from tests.helpers import new_child, bearer
+from tests.helpers import bearer, new_child
 
 
 def nothing_written(store):

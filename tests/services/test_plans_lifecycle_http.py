@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from tests.helpers import ensure_child, bearer
+from tests.helpers import bearer, ensure_child
 
 OUTLINE = {
     "key_worker": {"name": "Sam Social", "role": "social worker", "phone": "020 7946 0000"},

@@ -12,7 +12,7 @@ import pytest
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_scheduler.domain.calendar import WorkingCalendar
 from cpp_shared import staff
-from tests.helpers import Pump, ensure_child, bearer
+from tests.helpers import Pump, bearer, ensure_child
 from tests.services.test_plans_lifecycle_http import DETAILED, OUTLINE
 
 ENG = WorkingCalendar("GB", "ENG")

@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
@@ -26,7 +26,7 @@ from cpp_shared.contracts.catalogue import validate_event
 from tests.helpers import bearer, hand_over
 
 NOW = time.time()
-REVOKED_AT = datetime.fromtimestamp(NOW - 60, timezone.utc)  # the revocation's moment, a minute ago
+REVOKED_AT = datetime.fromtimestamp(NOW - 60, UTC)  # the revocation's moment, a minute ago
 
 
 @pytest.fixture(autouse=True)
@@ -35,10 +35,10 @@ def _now_is_this_tests():
     in a long suite must not meet tokens that expired meanwhile."""
     global NOW, REVOKED_AT
     NOW = time.time()
-    REVOKED_AT = datetime.fromtimestamp(NOW - 60, timezone.utc)
+    REVOKED_AT = datetime.fromtimestamp(NOW - 60, UTC)
 
 
-LATER = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
+LATER = (datetime.now(UTC) + timedelta(days=1)).isoformat()
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,6 @@ manager's due date, the tick's events, and a plan's iCalendar feed."""
 from __future__ import annotations
 
 import json
-
 from datetime import date
 
 import pytest

@@ -8,6 +8,7 @@ words a person reads, with no internal id."""
 from __future__ import annotations
 
 import re
+
 import pytest
 from icalendar import Calendar
 

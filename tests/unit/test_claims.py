@@ -7,10 +7,12 @@ import time
 
 import jwt
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
-from cpp_shared.claims import ROLES, ClaimError, ClaimMap, claim, parse_role_map
 from cpp_shared.auth import TokenVerifier
+from cpp_shared.claims import ROLES, ClaimError, ClaimMap, claim, parse_role_map
 from cpp_shared.config import ConfigError
 from cpp_shared.hookspecs import hookimpl
 

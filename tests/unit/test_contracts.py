@@ -73,7 +73,8 @@ def test_the_contracts_import_no_web_framework_broker_client_store_or_service():
 
 def test_the_old_import_paths_are_the_contracts_own_objects():
     from cpp_shared import hookspecs
-    from cpp_shared.contracts import hookspecs as contract_hooks, topology
+    from cpp_shared.contracts import hookspecs as contract_hooks
+    from cpp_shared.contracts import topology
     from cpp_shared.messaging import topology as old_topology
 
     assert hookspecs.hookimpl is contract_hooks.hookimpl and hookspecs.PluginError is contract_hooks.PluginError
@@ -120,7 +121,7 @@ def test_a_service_not_installed_has_no_default_port(only_the_ledger):
         match=r"CPP_PLANS_PORT is not set, and there is no default port: unknown "
         r"service 'plans'; installed: ledger",
     ):
-        settings.port
+        _ = settings.port
     assert Settings.from_env("plans", {"CPP_PLANS_PORT": "5001"}).port == 5001
     with pytest.raises(ConfigError):
         default_port("plans")

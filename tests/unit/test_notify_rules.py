@@ -11,11 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cpp_notify import urls
-from cpp_notify.sender import Sender
-from cpp_shared.config import ConfigError
 from cpp_notify.domain.deliveries import DEFAULT_SCHEDULE, Outcome, next_delay, record_attempt, track_subscription
 from cpp_notify.domain.minimise import DEFAULT_CLASSES, minimise, partner_may_receive
 from cpp_notify.runtime import EVENT_CATALOGUE
+from cpp_notify.sender import Sender
+from cpp_shared.config import ConfigError
 from cpp_shared.contracts.catalogue import FIELD_CLASSES
 
 

@@ -8,18 +8,12 @@ entry, no event."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import given, strategies as st
-
-from cpp_shared.auth import Principal
-from cpp_shared.hookspecs import hookimpl
-from cpp_shared.messaging.events import new_event
-from cpp_shared.plugins import Plugins
-from cpp_shared.store import open_store
-from cpp_shared.store.scoped import ScopedStore
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cpp_plans import audit
 from cpp_plans.domain import lifecycle as lc
@@ -29,6 +23,12 @@ from cpp_plans.service_layer import cases, children, conferences, plans, reports
 from cpp_plans.service_layer.children import DuplicateChild
 from cpp_plans.service_layer.common import NotFound
 from cpp_plans.store import CHILDREN, PLAN_VERSIONS, PLANS, setup_store
+from cpp_shared.auth import Principal
+from cpp_shared.hookspecs import hookimpl
+from cpp_shared.messaging.events import new_event
+from cpp_shared.plugins import Plugins
+from cpp_shared.store import open_store
+from cpp_shared.store.scoped import ScopedStore
 
 TODAY = date(2026, 3, 2)
 D0 = TODAY - timedelta(days=40)
@@ -151,7 +151,7 @@ def written(deps) -> dict[str, int]:
 def conference_pending(deps) -> tuple[dict, dict]:
     """A case whose enquiries found an initial conference needed, and the conference scheduled."""
     sw = principal(deps, "sw-1", "social_worker")
-    case = cases.open_case(deps, "child-1", now=datetime(2026, 1, 2, tzinfo=timezone.utc), actor=sw)
+    case = cases.open_case(deps, "child-1", now=datetime(2026, 1, 2, tzinfo=UTC), actor=sw)
     cases.record_strategy_discussion(
         deps, case["_id"], held_on=D0, initiated_enquiries=True, attendees=[], notes=None, today=TODAY, actor=sw
     )
@@ -495,7 +495,7 @@ CHILD = {
 
 def test_a_child_keeps_exactly_one_date_of_birth_and_one_nhs_number(deps):
     sw = principal(deps, "sw-1", "social_worker")
-    now = datetime(2026, 3, 2, tzinfo=timezone.utc)
+    now = datetime(2026, 3, 2, tzinfo=UTC)
     child = children.register_child(deps, CHILD, now=now, actor=sw)
     assert child["version"] == 1 and child["family_name_key"] == "jones"
     before = {**written(deps), "child": deps.store.collection(CHILDREN).find_one({"_id": child["_id"]})}

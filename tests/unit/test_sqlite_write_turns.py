@@ -11,6 +11,7 @@ import threading
 
 import pytest
 
+from cpp_shared.store import DuplicateKey
 from cpp_shared.store import sqlite as sqlite_store
 from cpp_shared.store.sqlite import SQLiteStore
 
@@ -48,7 +49,7 @@ def test_each_write_takes_the_turn_around_its_transaction(store, monkeypatch):
 
 def test_a_failed_transaction_gives_its_turn_back(store):
     store.collection("things").insert_one({"_id": "a"})
-    with pytest.raises(Exception):
+    with pytest.raises(DuplicateKey):
         store.collection("things").insert_one({"_id": "a"})  # a duplicate: rolled back
     assert not store._turns._threads.locked()
     store.collection("things").insert_one({"_id": "b"})  # the next writer is not kept waiting

@@ -140,7 +140,7 @@ def test_working_days_between_is_signed():
 def test_a_councils_closure_days_come_from_its_plugin():
     from cpp_scheduler.domain.rules import closure_days
     from cpp_shared.hookspecs import hookimpl
-    from cpp_shared.plugins import Plugins, PluginError
+    from cpp_shared.plugins import PluginError, Plugins
 
     class Closures:
         @hookimpl

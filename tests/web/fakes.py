@@ -26,7 +26,7 @@ class Fake:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def start(self) -> "Fake":
+    def start(self) -> Fake:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):

@@ -8,15 +8,15 @@ from __future__ import annotations
 import math
 import sqlite3
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 
 from cpp_shared.auth import issue_dev_token
 from tests.helpers import bearer
-from tests.web.test_browser import artifacts, check, page, seed_overdue_case, stack  # noqa: F401 (fixtures)
 from tests.integration.conftest import broker_url, rabbit  # noqa: F401 (fixtures)
+from tests.web.test_browser import artifacts, check, page, seed_overdue_case, stack  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.broker]
 
@@ -56,7 +56,7 @@ def test_a_refused_step_an_ended_session_and_a_stopped_service(stack, page, arti
     with sqlite3.connect(stack["data"] / "web-sessions.db") as db:
         db.execute(
             "UPDATE web_sessions SET expiry = ?",
-            (datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(minutes=1),),
+            (datetime.now(UTC).replace(tzinfo=None) - timedelta(minutes=1),),
         )
     page.goto(case)
     page.wait_for_url(f"{web}/sign-in**")

@@ -14,8 +14,8 @@ import requests
 
 from cpp_shared.auth import issue_dev_token
 from tests.helpers import bearer, new_child_over_http
-from tests.web.test_browser import artifacts, check, page, seed_overdue_case, stack  # noqa: F401 (fixtures)
 from tests.integration.conftest import broker_url, rabbit  # noqa: F401 (fixtures)
+from tests.web.test_browser import artifacts, check, page, seed_overdue_case, stack  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.broker]
 

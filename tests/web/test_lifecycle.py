@@ -15,7 +15,6 @@ from cpp_shared.config import Settings
 from cpp_web.app import create_app
 from tests.web.test_web_app import csrf_of, sign_in
 
-
 CHILD = {
     "id": "child-1",
     "given_names": "Rosa",

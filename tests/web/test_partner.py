@@ -13,7 +13,8 @@ import logging
 import pytest
 
 from cpp_web.partner import moment, nhs_words
-from tests.web.test_team import app_with, text_of as tags_off
+from tests.web.test_team import app_with
+from tests.web.test_team import text_of as tags_off
 from tests.web.test_web_app import csrf_of, sign_in
 
 NHS = "9434765919"

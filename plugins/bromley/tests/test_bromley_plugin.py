@@ -4,8 +4,8 @@ scheduler's (tests/unit/test_plugin_sets.py)."""
 
 from __future__ import annotations
 
-from cpp_shared.testing import plugin_set, rules_of
 from cpp_shared.contracts.timescales import Offset
+from cpp_shared.testing import plugin_set, rules_of
 
 BROMLEY = ("england", "bromley")  # CPP_PLUGINS
 

@@ -1,4 +1,5 @@
-"""`python -m cpp_docs [serve [--bind HOST:PORT] [--workers N] | worker]`: as `cpp serve docs` and `cpp worker docs`."""
+"""`python -m cpp_docs [serve [--bind HOST:PORT] [--workers N] | worker]`: as `cpp serve docs` and
+`cpp worker docs`."""
 
 from cpp_shared.cli import service_main
 

@@ -11,7 +11,7 @@ listing or file is refused with a 403 to anyone else, before it is read.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
@@ -31,7 +31,7 @@ EVENTS = (RESTRICTION_SET, RESTRICTION_LIFTED, BREAK_GLASS)
 
 def now() -> datetime:
     """The moment grants are judged at (tests set it)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _ts(moment: str) -> float:

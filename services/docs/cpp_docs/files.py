@@ -42,7 +42,7 @@ import re
 import sys
 import tempfile
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -253,7 +253,7 @@ class GridFSFileStore:
                     "filename": digest,
                     "length": Int64(len(data)),
                     "chunkSize": CHUNK_SIZE,
-                    "uploadDate": datetime.now(timezone.utc),
+                    "uploadDate": datetime.now(UTC),
                 }
             )
         except DuplicateKeyError:

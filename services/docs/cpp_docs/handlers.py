@@ -40,7 +40,7 @@ And who may read a restricted child's documents: ``child.restriction_set``,
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from cpp_shared import audit_checkpoints, case_events, children, revocations, staff
@@ -170,7 +170,7 @@ def _add_job(
             "attempts": 0,
             "failures": 0,
             "error": None,
-            "created_at": datetime.now(timezone.utc).isoformat(),
+            "created_at": datetime.now(UTC).isoformat(),
         },
     )
 

@@ -47,8 +47,9 @@ import gc
 import hashlib
 import os
 import threading
+from collections.abc import Callable
 from contextlib import contextmanager
-from typing import Any, Callable
+from typing import Any
 
 # The width of a table: A4 (210 mm) less the page's margins in base.html
 # (16 mm each side) and the body's (8 px each side, WeasyPrint's default), in points.

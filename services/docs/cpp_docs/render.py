@@ -26,9 +26,10 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
-from typing import Any, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from cpp_shared import staff
@@ -132,7 +133,7 @@ def render_job(ctx: ServiceContext, job: dict[str, Any]) -> list[dict[str, Any]]
         today=today(ctx),
     )
     files = file_store(ctx)
-    now = datetime.now(timezone.utc).isoformat()
+    now = datetime.now(UTC).isoformat()
     rows = []
     for fmt in FORMATS:
         data = html.encode("utf-8") if fmt == "html" else document_pdf(html, f"{job['_id']}:{fmt}")
@@ -226,7 +227,7 @@ class Renderer:
             **job,
             "attempts": attempts + 1,
             "failures": failures,
-            "started_at": datetime.now(timezone.utc).isoformat(),
+            "started_at": datetime.now(UTC).isoformat(),
         }
         try:
             with store.unit_of_work() as uow:
@@ -289,7 +290,7 @@ class Renderer:
             with self.ctx.store.unit_of_work() as uow:
                 uow.replace(
                     st.JOBS,
-                    {**job, "status": "parked", "error": reason, "parked_at": datetime.now(timezone.utc).isoformat()},
+                    {**job, "status": "parked", "error": reason, "parked_at": datetime.now(UTC).isoformat()},
                     expected_version=job["version"],
                 )
         except VersionConflict:

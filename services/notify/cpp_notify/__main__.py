@@ -1,4 +1,5 @@
-"""`python -m cpp_notify [serve [--bind HOST:PORT] [--workers N] | worker]`: as `cpp serve notify` and `cpp worker notify`."""
+"""`python -m cpp_notify [serve [--bind HOST:PORT] [--workers N] | worker]`: as `cpp serve notify` and
+`cpp worker notify`."""
 
 from cpp_shared.cli import service_main
 

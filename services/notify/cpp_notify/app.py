@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from cpp_shared import case_events
-from cpp_shared.web import ServiceContext, ServiceSpec, create_app as _create_app
+from cpp_shared.web import ServiceContext, ServiceSpec
+from cpp_shared.web import create_app as _create_app
 
 from .api import deliveries, inbox, subscriptions
 from .dispatcher import Dispatcher
-from .mailer import Mailer
 from .handlers import handlers
+from .mailer import Mailer
 from .runtime import runtime
 from .store import setup_store
 

@@ -19,10 +19,10 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
-from zoneinfo import ZoneInfo
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from cpp_shared.logs import get_logger
 from cpp_shared.store import StoreError, StoreUnavailable, VersionConflict
@@ -37,10 +37,8 @@ from .sender import Sender
 
 log = get_logger("cpp.notify.dispatch")
 LEASE = "notify-dispatch"
-PAUSED_RECHECK = 30.0
-LOCAL_TIME = ZoneInfo(
-    "Europe/London"
-)  # the day a referral reached its recipient, as the timescales count days  # seconds before a delivery of a paused or disabled subscription is looked at again
+PAUSED_RECHECK = 30.0  # seconds before a delivery of a paused or disabled subscription is looked at again
+LOCAL_TIME = ZoneInfo("Europe/London")  # the day a referral reached its recipient, as the timescales count days
 
 
 def _floats(text: str, name: str) -> tuple[float, ...]:

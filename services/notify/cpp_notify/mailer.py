@@ -19,11 +19,12 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
-from typing import Any, Callable
+from typing import Any
 
 from cpp_shared.logs import get_logger
 from cpp_shared.store import StoreUnavailable, VersionConflict
@@ -46,7 +47,7 @@ class SmtpSettings:
     sender: str = "cpp-notify@localhost"
 
     @classmethod
-    def from_settings(cls, settings) -> "SmtpSettings | None":
+    def from_settings(cls, settings) -> SmtpSettings | None:
         host = settings.setting("SMTP_HOST")
         if not host:
             return None

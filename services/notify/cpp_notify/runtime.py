@@ -4,8 +4,9 @@ that new work wakes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from cpp_shared.contracts import catalogue
 from cpp_shared.plugins import PluginError

@@ -26,7 +26,7 @@ class SecretBox:
             raise ConfigError(f"CPP_NOTIFY_SECRETS_KEY is not a Fernet key: {exc}") from None
 
     @classmethod
-    def for_settings(cls, settings: Settings) -> "SecretBox":
+    def for_settings(cls, settings: Settings) -> SecretBox:
         key = settings.setting("SECRETS_KEY")
         if key:
             return cls(key.encode())

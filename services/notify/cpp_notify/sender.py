@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import certifi
@@ -78,7 +78,7 @@ class Sender:
             target = urls.resolve(url, allow_private=allow_private, ports=self.ports)
         except urls.UrlRefused as exc:
             return Outcome(None, (time.perf_counter() - started) * 1000, f"refused by the address policy: {exc}")
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         host = target.host if target.port in (80, 443) else f"{target.host}:{target.port}"
         headers = {
             "Host": host,

@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Collection
 from urllib.parse import urlsplit
 
 from cpp_shared.config import ConfigError, Settings

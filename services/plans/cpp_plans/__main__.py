@@ -1,4 +1,5 @@
-"""`python -m cpp_plans [serve [--bind HOST:PORT] [--workers N] | worker]`: as `cpp serve plans` and `cpp worker plans`."""
+"""`python -m cpp_plans [serve [--bind HOST:PORT] [--workers N] | worker]`: as `cpp serve plans` and
+`cpp worker plans`."""
 
 from cpp_shared.cli import service_main
 

@@ -28,7 +28,7 @@ to learn), and the audit log stays the auditors' whole.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app, g, has_request_context
@@ -50,7 +50,7 @@ _HIDDEN = "need_to_know_hidden"  # in flask.g: the children hidden from the call
 
 def now() -> datetime:
     """The moment grants are judged at (tests set it)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def break_glass_minutes(settings: Settings) -> int:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from cpp_shared.web import ServiceSpec, create_app as _create_app
+from cpp_shared.web import ServiceSpec
+from cpp_shared.web import create_app as _create_app
 
 from . import access
 from .api import (
@@ -11,6 +12,7 @@ from .api import (
     children,
     chronology,
     conferences,
+    etag_answers,
     lookup,
     plans,
     reports,
@@ -18,7 +20,6 @@ from .api import (
     revocations,
     staff,
 )
-from .api import etag_answers
 from .api.common import install_error_handlers
 from .handlers import handlers
 from .store import setup_store

@@ -14,7 +14,8 @@ break-glass grant carries ``{"break_glass": <grant id>}`` in its detail
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from cpp_shared import audit as shared_audit
 from cpp_shared.store import Store, UnitOfWork, group_commit

@@ -37,7 +37,8 @@ OPERATOR = "operator"
 @click.option("--expires-at", default=None, help="with --jti: when that token expires (ISO-8601 with a time zone)")
 @click.option("--reason", required=True, help="why, for the audit log and the event")
 def revoke(user: str | None, jti: str | None, expires_at: str | None, reason: str) -> None:
-    from .api.revocations import RevocationCreateSchema, revoke as make_revocation
+    from .api.revocations import RevocationCreateSchema
+    from .api.revocations import revoke as make_revocation
     from .app import create_app
 
     sent = {

@@ -21,8 +21,9 @@ Running it again links only what is still unlinked: it is safe to repeat.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from cpp_shared import staff
 

@@ -1,4 +1,5 @@
-"""`python -m cpp_scheduler [serve [--bind HOST:PORT] [--workers N] | worker]`: as `cpp serve scheduler` and `cpp worker scheduler`."""
+"""`python -m cpp_scheduler [serve [--bind HOST:PORT] [--workers N] | worker]`: as `cpp serve scheduler` and
+`cpp worker scheduler`."""
 
 from cpp_shared.cli import service_main
 

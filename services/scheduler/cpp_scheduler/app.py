@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from cpp_shared import case_events
-from cpp_shared.web import ServiceSpec, create_app as _create_app
+from cpp_shared.web import ServiceSpec
+from cpp_shared.web import create_app as _create_app
 
 from . import tick
 from .api import calendar_feeds, deadlines, rules

@@ -7,7 +7,7 @@ that the deadlines of one case are changed by one event at a time.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from cpp_shared import audit_checkpoints, case_events, revocations, staff
@@ -39,7 +39,7 @@ handlers.on(staff.EVENT_TYPE)(staff.keep)  # the staff directory, to name people
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 def _set(uow, collection: str, record: dict[str, Any]) -> None:

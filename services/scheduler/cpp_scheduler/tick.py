@@ -21,7 +21,7 @@ import socket
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from cpp_shared.logs import get_logger
 from cpp_shared.store import StoreError, StoreUnavailable, VersionConflict
@@ -84,7 +84,7 @@ class Ticker:
             docs = store.collection(st.DEADLINES).find(query, limit=self.batch)
             result.scanned += len(docs)
             units, moves = [], []
-            now = datetime.now(timezone.utc).isoformat()
+            now = datetime.now(UTC).isoformat()
             for doc in docs:
                 transition = tick_transition(doc, today)
                 if transition is None:

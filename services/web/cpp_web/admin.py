@@ -11,7 +11,7 @@ an admin may do; a service that does not answer is named on the page.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, flash, g, redirect, render_template, session, url_for
@@ -21,8 +21,8 @@ from wtforms import HiddenField, SelectChoice, SelectMultipleField, SubmitField
 from wtforms.validators import InputRequired
 
 from .client import Answer, ChangedSinceRead, Invalid, NotFound, Refused, ServiceUnavailable
-from .people import ROLE_NAMES
 from .lifecycle_forms import error_summary, show_service_errors
+from .people import ROLE_NAMES
 from .views import api, changed_since_read, services, signed_in, words_of
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -82,13 +82,13 @@ def _moment(value: Any) -> str:
         return ""
     try:
         if isinstance(value, (int, float)):
-            moment = datetime.fromtimestamp(value, timezone.utc)
+            moment = datetime.fromtimestamp(value, UTC)
         else:
             moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except (ValueError, OverflowError, OSError):
         return str(value)
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc)
+        moment = moment.astimezone(UTC)
     return f"{moment.day} {moment:%B %Y at %H:%M} UTC"
 
 

@@ -120,7 +120,7 @@ class Services:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Services":
+    def from_settings(cls, settings: Settings) -> Services:
         """CPP_WEB_<SERVICE>_URL; else the service on this machine, at the port
         `cpp up` gives it (CPP_<SERVICE>_PORT, else its default port)."""
         urls = {}

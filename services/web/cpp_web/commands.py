@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import shutil
 import sys
-from typing import NoReturn
 from pathlib import Path
+from typing import NoReturn
 
 import click
 

@@ -21,7 +21,7 @@ from wtforms import FieldList, FormField, HiddenField, RadioField, SelectChoice,
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from .client import NotFound
-from .lifecycle import READERS, Step, _conference, _done, _submit, _text, _case_and_child
+from .lifecycle import READERS, Step, _case_and_child, _conference, _done, _submit, _text
 from .lifecycle_forms import ATTENDEE_ROWS, AttendeeForm, DayField, DayRequired, KeyField, attendees_of
 from .views import STAGES, api, changed_since_read, child_name, holds, services, signed_in
 from .words import term

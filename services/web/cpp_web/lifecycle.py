@@ -32,8 +32,8 @@ from wtforms import (
     Form,
     FormField,
     HiddenField,
-    SelectField,
     SelectChoice,
+    SelectField,
     SelectMultipleField,
     StringField,
     SubmitField,
@@ -45,16 +45,16 @@ from .client import Answer, ChangedSinceRead, Invalid, Refused
 from .lifecycle_forms import (
     ATTENDEE_ROWS,
     AttendeeForm,
-    attendees_of,
     DayField,
     DayRequired,
     KeyField,
+    attendees_of,
     error_summary,
     show_service_errors,
     yes_no,
 )
-from .words import Worded, term
 from .views import STAGES, api, changed_since_read, child_name, day, holds, services, signed_in
+from .words import Worded, term
 
 bp = Blueprint("lifecycle", __name__)
 

@@ -5,8 +5,9 @@ fields so the error summary links each to its input."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any, Iterable
+from typing import Any
 
 from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovRadioInput, GovTextInput
 from wtforms import DateField, Field, FieldList, Form, FormField, HiddenField, RadioField, SelectChoice, StringField

@@ -12,9 +12,10 @@ import functools
 import re
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
-from typing import Any, Callable, cast
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
@@ -25,9 +26,9 @@ from cpp_shared.config import ConfigError
 from cpp_shared.plugins import Plugins
 
 from . import demo, oidc, people, words
-from .words import term
 from .client import NotFound, ServiceError, Services
 from .forms import SignInForm
+from .words import term
 
 bp = Blueprint("web", __name__)
 

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from flask import current_app
 from wtforms import SelectChoice
 
-
 DEFAULTS = {
     "initial_conference": "initial child protection conference",
     "review_conference": "review child protection conference",

@@ -66,7 +66,7 @@ from __future__ import annotations
 import builtins
 import copy
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, ClassVar
 
 from apispec import APISpec
@@ -1072,7 +1072,7 @@ def field_classes(event_type: str) -> dict[str, str]:
     return dict(_field_classes(event_type))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _field_classes(event_type: str) -> dict[str, str]:
     return _classes(get(event_type).schema(), "")
 

@@ -8,7 +8,8 @@ module (``cpp_shared.contracts.timescales``); the hooks called with arguments (`
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .hookspecs import PluginError
 

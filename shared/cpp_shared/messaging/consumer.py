@@ -32,19 +32,19 @@ not the handler, owns acks, retries and connection recovery:
 from __future__ import annotations
 
 import fnmatch
-import socket
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from kombu import Connection, Producer
 from kombu.mixins import ConsumerMixin
 
 from ..contracts.topology import parked_queue_name, retry_queue_name
-from ..metrics import BusCounters
 from ..logs import bind_context, clear_context, get_logger
+from ..metrics import BusCounters
 from ..store import AlreadyProcessed, Store, StoreError, StoreUnavailable, UnitOfWork
 from .events import MalformedEvent, parse_event
 from .topology import declare_service, main_queue
@@ -76,7 +76,7 @@ Handler = Callable[[dict[str, Any], HandlerContext], None]
 
 
 def run_handlers(
-    handlers: "Handlers", event: dict[str, Any], *, service: str, store: Store, attempt: int = 1, app: Any = None
+    handlers: Handlers, event: dict[str, Any], *, service: str, store: Store, attempt: int = 1, app: Any = None
 ) -> tuple[UnitOfWork, list[str]]:
     """Run an event's handlers into a new unit of work, marked processed and not committed: the one way a
     service applies an event (its worker's consumer, and ``cpp_shared.testing.hand_over``). Returns the unit
@@ -199,7 +199,7 @@ class EventConsumer(ConsumerMixin):
                         break
                     try:
                         conn.drain_events(timeout=0 if self._batch else safety_interval)
-                    except socket.timeout:
+                    except TimeoutError:
                         if self._batch:
                             self._flush()
                         else:

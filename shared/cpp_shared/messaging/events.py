@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from cloudevents.core.exceptions import BaseCloudEventException
@@ -48,7 +48,7 @@ def new_event(
         "source": source,
         "type": type,
         "subject": subject,
-        "time": time or datetime.now(timezone.utc),
+        "time": time or datetime.now(UTC),
         "datacontenttype": "application/json",
         "authority": authority,
     }

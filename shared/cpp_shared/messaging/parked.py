@@ -26,7 +26,7 @@ service's app factory, answers it; 503 when the broker cannot be reached.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
@@ -78,7 +78,7 @@ def _identifiers(event_type: str, data: Any) -> dict[str, Any]:
 
 def _moment(value: Any) -> str | None:
     try:
-        return datetime.fromtimestamp(float(value), timezone.utc).isoformat()
+        return datetime.fromtimestamp(float(value), UTC).isoformat()
     except (TypeError, ValueError, OverflowError, OSError):
         return None
 

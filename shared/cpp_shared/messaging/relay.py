@@ -44,7 +44,7 @@ import socket
 import threading
 import time
 import uuid
-from typing import Callable
+from collections.abc import Callable
 
 from kombu import Connection, Producer
 

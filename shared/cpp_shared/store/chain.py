@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .port import LogRecord
@@ -67,7 +68,7 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _problem(record: "LogRecord", seq: int, prev_hash: str) -> str | None:
+def _problem(record: LogRecord, seq: int, prev_hash: str) -> str | None:
     """Why ``record`` cannot be record ``seq`` following ``prev_hash``, or None."""
     if not _is_int(record.seq):
         return f"seq {record.seq!r} is not an integer"
@@ -92,7 +93,7 @@ def _problem(record: "LogRecord", seq: int, prev_hash: str) -> str | None:
     return None
 
 
-def verify_chain(records: Iterable["LogRecord"], *, after_seq: int = 0, prev_hash: str = GENESIS) -> ChainReport:
+def verify_chain(records: Iterable[LogRecord], *, after_seq: int = 0, prev_hash: str = GENESIS) -> ChainReport:
     """Check records given oldest first: each hash recomputed, each prev_hash
     linked to the record before, seqs running on without gaps.
 

@@ -40,7 +40,7 @@ import contextlib
 import os
 import threading
 import weakref
-from typing import Iterator
+from collections.abc import Iterator
 
 from .port import Store, StoreError, StoreUnavailable, UnitOfWork
 
@@ -157,9 +157,9 @@ def _shares_commits(store: Store) -> bool:
 
 
 # One committer per store in a process.
-_BY_STORE: "weakref.WeakKeyDictionary[Store, GroupCommitter]" = weakref.WeakKeyDictionary()
+_BY_STORE: weakref.WeakKeyDictionary[Store, GroupCommitter] = weakref.WeakKeyDictionary()
 _BY_STORE_LOCK = threading.Lock()
-_COMMITTERS: "weakref.WeakSet[GroupCommitter]" = weakref.WeakSet()
+_COMMITTERS: weakref.WeakSet[GroupCommitter] = weakref.WeakSet()
 
 
 def committer_for(store: Store) -> GroupCommitter:

@@ -36,13 +36,27 @@ import contextlib
 import copy
 import threading
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure
 from pymongo.write_concern import WriteConcern
 
 from .chain import GENESIS, entry_hash
+from .documents import (
+    RESERVED_COLLECTIONS,
+    BufferedUnitOfWork,
+    check_collection_name,
+    check_filter,
+    check_log_page,
+    check_update,
+    checked_document,
+    new_id,
+    sort_with_tiebreak,
+    split_path,
+    upsert_defaults,
+)
 from .port import (
     AlreadyProcessed,
     Collection,
@@ -56,19 +70,6 @@ from .port import (
     StoreUnavailable,
     UnitOfWork,
     VersionConflict,
-)
-from .documents import (
-    RESERVED_COLLECTIONS,
-    BufferedUnitOfWork,
-    check_collection_name,
-    checked_document,
-    check_filter,
-    check_log_page,
-    check_update,
-    new_id,
-    sort_with_tiebreak,
-    split_path,
-    upsert_defaults,
 )
 
 STANDALONE_ERROR = (
@@ -204,7 +205,7 @@ class MongoStore(Store):
             yield self.db
 
     # -- port --
-    def collection(self, name: str) -> "MongoCollection":
+    def collection(self, name: str) -> MongoCollection:
         check_collection_name(name)
         return MongoCollection(self, name)
 

@@ -322,5 +322,5 @@ class Store(abc.ABC):
         """The collections holding records (not the store's own bookkeeping)."""
         raise NotImplementedError(f"{type(self).__name__} cannot list its collections")
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a default on purpose, not an abstract method
         """Release connections; adapters that hold none keep this default."""

@@ -28,7 +28,8 @@ Indexes, processed-event marks and the outbox's bookkeeping pass through.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from .port import (
     Collection,
@@ -91,7 +92,7 @@ class ScopedStore(Store):
         return self.inner.collection(collection).find_one({"_id": record_id, FIELD: self.authority}) is not None
 
     # -- records -----------------------------------------------------------
-    def collection(self, name: str) -> "ScopedCollection":
+    def collection(self, name: str) -> ScopedCollection:
         return ScopedCollection(self, self.inner.collection(name))
 
     @contextlib.contextmanager

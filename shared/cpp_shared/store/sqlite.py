@@ -41,7 +41,8 @@ import sqlite3
 import threading
 import time
 import weakref
-from typing import Any, Callable, Iterator, cast
+from collections.abc import Callable, Iterator
+from typing import Any, cast
 
 try:
     import fcntl as _fcntl
@@ -54,10 +55,10 @@ from .documents import (
     apply_update,
     check_collection_name,
     check_document,
-    checked_document,
     check_filter,
     check_log_page,
     check_update,
+    checked_document,
     is_operator_dict,
     new_id,
     path_index,
@@ -110,7 +111,7 @@ class _Node:
     def sql(self) -> str:
         return _lit(self.literal) if self.literal is not None else self.expr  # type: ignore[return-value]
 
-    def child(self, segs: list[str]) -> "_Node":
+    def child(self, segs: list[str]) -> _Node:
         if not segs:
             return self
         suffix = "".join(f'."{s}"' for s in segs)
@@ -118,7 +119,7 @@ class _Node:
             return _Node(literal=self.literal + suffix)
         return _Node(expr=f"({self.expr} || {_lit(suffix)})")
 
-    def item(self, i: int) -> "_Node":
+    def item(self, i: int) -> _Node:
         if self.literal is not None:
             return _Node(literal=f"{self.literal}[{i}]")
         return _Node(expr=f"({self.expr} || '[{i}]')")
@@ -359,7 +360,7 @@ _UNAVAILABLE_WORDS = (
 # WAL; they are kept referenced (and unused) until the process exits.
 _INHERITED: list[sqlite3.Connection] = []
 
-_STORES: "weakref.WeakSet[SQLiteStore]" = weakref.WeakSet()
+_STORES: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
 
 
 class _WriteTurns:
@@ -597,7 +598,7 @@ class SQLiteStore(Store):
         return table
 
     # -- port --
-    def collection(self, name: str) -> "SQLiteCollection":
+    def collection(self, name: str) -> SQLiteCollection:
         check_collection_name(name)
         return SQLiteCollection(self, name)
 

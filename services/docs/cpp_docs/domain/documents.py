@@ -37,9 +37,10 @@ crash writes the same file.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from importlib.resources import files
-from typing import Any, Sequence
+from typing import Any
 
 from jinja2 import ChainableUndefined, ChoiceLoader, DictLoader, Environment, FileSystemLoader, select_autoescape
 

@@ -27,9 +27,9 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from cpp_shared.auth import current_principal, requires_role
+from cpp_shared.contracts.catalogue import FIELD_CLASSES
 from cpp_shared.etags import if_match_version
 from cpp_shared.idempotency import idempotent
-from cpp_shared.contracts.catalogue import FIELD_CLASSES
 
 from .. import store as st
 from .. import urls

@@ -27,8 +27,9 @@ The catalogue is handed in (``Catalogue``; the service's is
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 DEFAULT_CLASSES = ("identifier", "status", "date", "contact")
 

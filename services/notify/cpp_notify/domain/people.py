@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from importlib.resources import files
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -385,7 +385,7 @@ def invitation(event: dict[str, Any], recipient: dict[str, Any], organiser: str,
     cal.add("method", "CANCEL" if cancelled else "REQUEST")
     ev = Event()
     ev.add("uid", f"conference-{data['conference_id']}@cpp")
-    ev.add("dtstamp", datetime.now(timezone.utc))
+    ev.add("dtstamp", datetime.now(UTC))
     day = date.fromisoformat(data["scheduled_for"])
     ev.add("dtstart", day)
     ev.add("dtend", day + timedelta(days=1))

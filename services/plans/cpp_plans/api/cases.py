@@ -4,9 +4,8 @@ resources)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
-
-from datetime import datetime, timezone
 
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
@@ -175,7 +174,7 @@ class Cases(MethodView):
     @requires_role(*WRITERS)
     def post(self, body):
         access.check(body["child_id"])  # a restricted child's case is opened only by someone with need to know
-        case = sl.open_case(ctx(), now=datetime.now(timezone.utc), actor=current_principal(), **body)
+        case = sl.open_case(ctx(), now=datetime.now(UTC), actor=current_principal(), **body)
         return case, {"ETag": etag(1)}
 
     @blp.arguments(CaseQuerySchema, location="query")

@@ -21,7 +21,7 @@ never personal details; every read and write is in the audit log.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import current_app, request
@@ -372,7 +372,7 @@ class Children(MethodView):
             doc = sl.register_child(
                 current_app.extensions["cpp"],
                 _to_document(body),
-                now=datetime.now(timezone.utc),
+                now=datetime.now(UTC),
                 actor=current_principal(),
             )
         except DuplicateChild as exc:
@@ -453,7 +453,7 @@ class ChildById(MethodView):
                 child_id,
                 _to_document(changes),
                 expected_version=current["version"],
-                now=datetime.now(timezone.utc),
+                now=datetime.now(UTC),
                 actor=current_principal(),
             )
         except VersionConflict as exc:

@@ -23,12 +23,12 @@ from cpp_shared.auth import requires_role
 from .. import audit
 from ..store import (
     CASES,
-    CHILDREN,
     CHILD_IN_NEED_PLANS,
+    CHILDREN,
     CONFERENCES,
     CORE_GROUP_MEETINGS,
-    PLANS,
     PLAN_VERSIONS,
+    PLANS,
     REPORTS,
     VISITS,
 )

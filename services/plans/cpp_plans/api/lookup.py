@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import uuid
 from calendar import monthrange
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import current_app
@@ -300,7 +300,7 @@ class Lookup(MethodView):
                 subject=child_id or lookup_id,
                 data={
                     "lookup_id": lookup_id,
-                    "performed_at": datetime.now(timezone.utc).isoformat(),
+                    "performed_at": datetime.now(UTC).isoformat(),
                     "partner": principal.user,
                     "partner_role": principal.role,
                     "authority": code,

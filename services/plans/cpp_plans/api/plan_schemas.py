@@ -462,7 +462,7 @@ class _PlanContentBase(Schema):
         _raise(rules.cross_item_errors(data, references=not (partial and "outcomes" not in data)))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _make(categories: tuple[str, ...], name: str) -> type[Schema]:
     field = _list(
         _one_of(categories),

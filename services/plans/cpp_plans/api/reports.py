@@ -8,7 +8,6 @@ is a 409 naming the step missing; refusals write nothing.
 
 from __future__ import annotations
 
-
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
@@ -24,12 +23,12 @@ from ..service_layer import reports as sl
 from ..service_layer.common import named
 from ..store import (
     CASES,
-    CHILDREN,
     CHILD_IN_NEED_PLANS,
+    CHILDREN,
     CONFERENCES,
     PLANS,
-    REPORTS,
     REPORT_VERSIONS,
+    REPORTS,
     RESOURCE_PANEL_REQUESTS,
 )
 from .common import READERS, check_if_match, ctx, etag, load, requires_if_match, today

@@ -13,7 +13,7 @@ once, its other processes once their kept answers expire: see
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask.views import MethodView
@@ -40,7 +40,7 @@ ACTION = "revoke_access"
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class RevocationCreateSchema(Schema):
@@ -123,7 +123,7 @@ def revoke(
         user=user,
         jti=jti,
         not_before=now.isoformat() if user is not None else None,
-        expires_at=expires_at.astimezone(timezone.utc).isoformat() if expires_at is not None else None,
+        expires_at=expires_at.astimezone(UTC).isoformat() if expires_at is not None else None,
         revoked_at=now.isoformat(),
         by=principal.user,
     )

@@ -16,9 +16,9 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
 from cpp_shared import staff as directory
-from cpp_shared.logs import get_logger
 from cpp_shared.auth import current_principal, requires_role
 from cpp_shared.idempotency import idempotent
+from cpp_shared.logs import get_logger
 
 from .. import audit, migrations
 from ..domain import lifecycle as lc

@@ -10,8 +10,9 @@ whole once a change is merged into it.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from datetime import date, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 EXPECTED_BIRTH_WINDOW = timedelta(days=366)  # an expected date of birth further from today is a typing error
 

@@ -24,8 +24,8 @@ Other code (a jurisdiction's plugin) adds schemes with ``register_scheme``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
-from typing import Callable
 
 Validator = Callable[[str], str]
 
@@ -120,7 +120,7 @@ class IdentifierRegistry:
             raise ValueError(f"the identifier scheme {scheme!r} is already registered (pass replace=True to override)")
         self._schemes[scheme] = validator
 
-    def copy(self) -> "IdentifierRegistry":
+    def copy(self) -> IdentifierRegistry:
         other = IdentifierRegistry()
         other._schemes = dict(self._schemes)
         return other

@@ -4,8 +4,9 @@ of staff, who the child is, and the step's one unit of work."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Any, Iterable, NoReturn, Protocol
+from collections.abc import Iterable
+from functools import cache
+from typing import Any, NoReturn, Protocol
 
 from cpp_shared import staff
 from cpp_shared.auth import Principal
@@ -115,7 +116,7 @@ def named(child: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _named(type_: str) -> bool:
     """Events whose catalogue entry carries who the child is."""
     entry = CATALOGUE.get(type_)

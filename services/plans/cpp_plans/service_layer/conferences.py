@@ -3,9 +3,8 @@ recording its outcome (which creates, continues, revises or ends the plan)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from datetime import date
+from typing import Any
 
 from cpp_shared import staff
 from cpp_shared.auth import Principal

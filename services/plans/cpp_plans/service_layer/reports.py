@@ -4,8 +4,9 @@ domain's ``NotAllowed`` (an HTTP 403)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Any, Callable
+from typing import Any
 
 from cpp_shared.auth import Principal
 from cpp_shared.store import VersionConflict

@@ -76,7 +76,7 @@ class WorkingCalendar:
             ) from exc
 
     @classmethod
-    def for_authority(cls, authority: dict, extra: dict[date, str] | None = None) -> "WorkingCalendar":
+    def for_authority(cls, authority: dict, extra: dict[date, str] | None = None) -> WorkingCalendar:
         cal = authority.get("calendar") or {}
         if not cal.get("country"):
             raise ValueError(

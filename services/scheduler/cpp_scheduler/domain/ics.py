@@ -21,7 +21,7 @@ phone. UIDs, which calendar programs keep to themselves, hold the ids.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from icalendar import Alarm, Calendar, Event, vDuration
@@ -45,7 +45,7 @@ def _day(value: str) -> date:
 def reminder_time(remind_on: str, tz: tzinfo) -> datetime:
     """09:00 on the reminder day in the deployment's time zone, in UTC
     (08:00Z in British Summer Time, 09:00Z in winter)."""
-    return datetime.combine(_day(remind_on), REMIND_AT, tzinfo=tz).astimezone(timezone.utc)
+    return datetime.combine(_day(remind_on), REMIND_AT, tzinfo=tz).astimezone(UTC)
 
 
 def _versioned(ev: Event, record: dict[str, Any], fetched: datetime) -> None:
@@ -55,7 +55,7 @@ def _versioned(ev: Event, record: dict[str, Any], fetched: datetime) -> None:
     else (an old meeting) from the fetch."""
     changed = record.get("changed_at") or record.get("created_at")
     if changed:
-        stamp = datetime.fromisoformat(changed).astimezone(timezone.utc).replace(microsecond=0)
+        stamp = datetime.fromisoformat(changed).astimezone(UTC).replace(microsecond=0)
         ev.add("dtstamp", stamp)
         ev.add("last-modified", stamp)
     else:
@@ -85,7 +85,7 @@ def plan_calendar(
     cal.add("x-wr-calname", f"Child protection plan{whose} ({authority})")
     cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", vDuration(REFRESH))
-    fetched = datetime.now(timezone.utc).replace(microsecond=0)
+    fetched = datetime.now(UTC).replace(microsecond=0)
     for m in meetings:
         if not m.get("on"):
             continue

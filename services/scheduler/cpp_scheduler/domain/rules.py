@@ -10,7 +10,6 @@ from dataclasses import fields
 from typing import Any
 
 from cpp_shared.contracts import timescales
-from cpp_shared.plugins import Plugins
 from cpp_shared.contracts.timescales import (  # noqa: F401 - the scheduler's names for the contract's types
     Cancel,
     Every,
@@ -21,6 +20,7 @@ from cpp_shared.contracts.timescales import (  # noqa: F401 - the scheduler's na
     lookup,
     matches,
 )
+from cpp_shared.plugins import Plugins
 
 from . import words
 
