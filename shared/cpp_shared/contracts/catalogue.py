@@ -345,10 +345,29 @@ class PlanAgreed(EventData):
     )
 
 
+#: The ways a plan ends: at a review conference, or otherwise (the plans service's lifecycle.ENDINGS).
+PLAN_ENDINGS = ("review_conference", "reached_18", "died", "moved_to_another_council", "left_the_uk", "looked_after")
+
+
 class PlanEnded(EventData):
     on = _day("the day the plan ended")
-    conference_id = _identifier("the review conference that ended it")
-    step_down = _status("where the child goes next", validate=_one_of("child_in_need_plan"))
+    conference_id = _identifier("the review conference that ended it; null when it ended otherwise", allow_none=True)
+    step_down = _status(
+        "where the child goes next; null when the case closes with no step-down",
+        validate=_one_of("child_in_need_plan"),
+        allow_none=True,
+    )
+    reason = _status(
+        "how it ended: review_conference, or reached_18, died, moved_to_another_council, left_the_uk, "
+        "looked_after (a team manager's decision); absent from events before there were other ways",
+        validate=_one_of(*PLAN_ENDINGS),
+        required=False,
+    )
+    details = _narrative("why it ended, in the words of who decided it", required=False)
+    receiving_council = _contact("the council the child moved to (moved_to_another_council)", required=False)
+    transfer_in_conference_on = _day(
+        "the day the receiving council held its transfer-in conference (moved_to_another_council)", required=False
+    )
 
 
 class PlanKeyWorker(EventData):
@@ -608,6 +627,11 @@ class DeadlineClosed(EventData):
     event_id = _identifier("the event that cancelled or superseded it")
     type = _status("that event's type (plan.ended.v1, conference.cancelled.v1, conference.rescheduled.v1...)")
     time = _moment("that event's time", allow_none=True)
+    reason = _status(
+        "why, for a deadline cancelled by its plan's ending: how the plan ended (plan.ended.v1's ended.reason)",
+        validate=_one_of(*PLAN_ENDINGS),
+        required=False,
+    )
 
 
 class DeadlineV1(AboutAChild):
@@ -866,7 +890,10 @@ CATALOGUE: dict[str, EventType] = {
                 ("plan.reviewed.v1", "A review conference continued the plan unchanged.", PlanSnapshotV1, PLAN),
                 (
                     "plan.ended.v1",
-                    "A review conference ended the plan (step-down to a child in need plan).",
+                    "The plan ended: at a review conference (step-down to a child in need plan), or by a team "
+                    "manager's decision because the child reached 18, died, moved for good to another council "
+                    "(after its transfer-in conference), left the UK or became looked after where the council's "
+                    "procedures end the plan (the case closes); ended.reason says which.",
                     PlanSnapshotV1,
                     PLAN,
                 ),

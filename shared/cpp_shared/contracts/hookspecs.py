@@ -70,6 +70,9 @@ def cpp_authority() -> dict[str, Any] | None:
                                               # a partner's lookup gives
           "lookup_ended_plan_months": 12,     # optional, 0-120 (default 12); a partner's lookup tells of a
                                               # plan that ended within these months, older ones as no plan
+          "looked_after_ends_plan": False,    # optional (default False); True where the council's procedures
+                                              # end a plan when the child becomes looked after, so that a team
+                                              # manager may end it for that reason without a review conference
         }
 
     The last plugin in CPP_PLUGINS order that returns a dict wins, so a council

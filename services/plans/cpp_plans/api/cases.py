@@ -109,7 +109,9 @@ class CaseSchema(Schema):
     id = fields.String(attribute="_id", dump_only=True)
     child_id = fields.String()
     status = fields.String(
-        metadata={"description": "enquiries, conference_pending, child_in_need, on_plan, plan_ended"}
+        metadata={
+            "description": "enquiries, conference_pending, child_in_need, on_plan, plan_ended (stepped down at a review), closed (the plan ended otherwise)"
+        }
     )
     opened_at = fields.String()
     opened_by = fields.String()
@@ -153,7 +155,7 @@ class CaseQuerySchema(Paging):
         metadata={"description": "the team's cases: a team's name, or mine (the caller's team)"},
     )
     status = fields.String(
-        validate=validate.OneOf(["enquiries", "conference_pending", "child_in_need", "on_plan", "plan_ended"])
+        validate=validate.OneOf(["enquiries", "conference_pending", "child_in_need", "on_plan", "plan_ended", "closed"])
     )
     child_id = fields.String(validate=validate.Length(min=1, max=100))
 

@@ -15,6 +15,7 @@ from cpp_shared.paging import Page, Paging
 from cpp_shared.store import VersionConflict
 
 from .. import access, audit
+from ..domain import lifecycle as lc
 from ..service_layer import plans as sl
 from ..store import PLAN_VERSIONS, PLANS
 from .common import READERS, WRITERS, PersonSchema, check_if_match, ctx, etag, load, requires_if_match, today
@@ -42,7 +43,10 @@ class PlanSchema(Schema):
     ended = fields.Dict(
         allow_none=True,
         metadata={
-            "description": "how it ended: on, conference_id, step_down, by (who decided it: a user id), reason (why)"
+            "description": "how it ended: on, how (review_conference, reached_18, died, moved_to_another_council, "
+            "left_the_uk, looked_after), conference_id (a review conference's; else null), step_down (null when the "
+            "case closed), by (who decided it: a user id), reason (why, in words), and for a move to another "
+            "council receiving_council and transfer_in_conference_on"
         },
     )
     agreed = fields.Nested(AgreedSchema)
@@ -273,3 +277,60 @@ class Escalations(MethodView):
     def post(self, body, plan_id):
         plan = load(PLANS, plan_id, "plan")
         return sl.escalate(ctx(), plan["_id"], today=today(), actor=current_principal(), **body)
+
+
+class PlanEndingSchema(Schema):
+    reason = fields.String(
+        required=True,
+        validate=validate.OneOf(list(lc.ENDINGS)),
+        metadata={"description": "how the plan ends (a review conference's ending is its outcome instead)"},
+    )
+    on = IsoDate(required=True, metadata={"description": "the day it ends: since the plan began, not in the future"})
+    details = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=4000),
+        metadata={"description": "why, in words (kept as the plan's ended.reason)"},
+    )
+    receiving_council = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "moved_to_another_council: the council the child moved to"},
+    )
+    transfer_in_conference_on = IsoDate(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "moved_to_another_council: the day its transfer-in conference was held"},
+    )
+
+
+PLAN_ETAG = {"ETag": {"description": "the plan's revision, for If-Match", "schema": {"type": "string"}}}
+
+
+@blp.route("/<plan_id>/ending")
+class PlanEnding(MethodView):
+    @idempotent
+    @blp.doc(operationId="endPlan")
+    @blp.arguments(PlanEndingSchema)
+    @blp.response(201, PlanSchema, headers=PLAN_ETAG)
+    @blp.alt_response(409, description="the plan has already ended")
+    @blp.alt_response(412, description="the plan changed since the If-Match ETag was read")
+    @blp.alt_response(428, description="If-Match is missing")
+    @requires_role("team_manager")
+    @requires_if_match
+    def post(self, body, plan_id):
+        """End the plan otherwise than at a review conference (a team manager's decision; a chair ends a plan
+        by a review conference's outcome): the child reached 18 (on or after the birthday), died, moved for
+        good to another council once its transfer-in conference was held, left the UK, or became looked after
+        where the authority's procedures end the plan (its looked_after_ends_plan setting). The case closes;
+        plan.ended.v1 says how (ended.reason), and the scheduler cancels the plan's deadlines with it."""
+        plan = load(PLANS, plan_id, "plan")
+        check_if_match(plan, "plan", "ending it")
+        try:
+            ended = sl.end_plan(
+                ctx(), plan_id, expected_version=plan["version"], today=today(), actor=current_principal(), **body
+            )
+        except VersionConflict:
+            abort(412, message="the plan changed while it was being ended; read it again")
+        return _plan_with_etag(ended, 201)

@@ -12,7 +12,14 @@ A case moves:
         └─(enquiry outcome: conference required)─► conference_pending
                 │
                 └─(initial conference held)─┬─ plan required ─► on_plan ──(review: end)──► plan_ended
+                                            │                      └─(ended otherwise)──► closed
                                             └─ no plan ──────► child_in_need
+
+A plan ends at a review conference (the child steps down to a child in need
+plan) or otherwise (``end_plan``, the ways in ``ENDINGS``): the child is 18,
+has died, has moved for good to another council, has left the UK, or has
+become looked after where the council's procedures end the plan; each of
+those closes the case, with no step-down.
 
 A conference is `scheduled` until it is `held`; while scheduled it can move
 to another date (its moves kept in `reschedules`) or be `cancelled`, and a
@@ -115,7 +122,7 @@ def allocate_case(
 ) -> tuple[dict, list[Event]]:
     """Give the case to another social worker, team manager or team (any
     time before the plan ends: an ended case is not allocated)."""
-    if case["status"] == "plan_ended":
+    if case["status"] in ("plan_ended", "closed"):
         raise LifecycleError("the plan has ended: the case is no longer allocated")
     now = (case.get("social_worker"), case.get("team_manager"), case.get("team"))
     if (social_worker, team_manager, team) == now:
@@ -544,6 +551,7 @@ def hold_review_conference(
             "step_down": STEP_DOWN_ROUTE,
             "by": decided_by,
             "reason": reason,
+            "how": "review_conference",
         }
         new_case["status"] = "plan_ended"
         new_case["step_down"] = {"route": STEP_DOWN_ROUTE, "decided_on": _iso(held_on), "by": "review_conference"}
@@ -623,8 +631,8 @@ def plan_snapshot(plan: dict) -> dict:
         "plan_version": plan["plan_version"],
         "created_on": plan["created_on"],
         "activated_on": plan["activated_on"],
-        # how it ended as the event catalogue names it (who and why stay with the plan's record)
-        "ended": {k: plan["ended"].get(k) for k in ("on", "conference_id", "step_down")} if plan["ended"] else None,
+        # how it ended as the event catalogue names it (who and why in words stay with the plan's record)
+        "ended": _ending_of(plan["ended"]) if plan["ended"] else None,
         "agreed": plan["agreed"],
         # Whom to contact and under which categories, apart from the narrative
         # content, so a partner's minimal copy keeps them.
@@ -632,6 +640,17 @@ def plan_snapshot(plan: dict) -> dict:
         "categories": list(plan.get("categories") or []),
         "content": plan["content"],
     }
+
+
+def _ending_of(ended: dict) -> dict:
+    """How a plan ended, as its events carry it: the way (``reason``, one of
+    ``ENDINGS`` or ``review_conference``) and what that way records."""
+    out = {k: ended.get(k) for k in ("on", "conference_id", "step_down")}
+    out["reason"] = ended.get("how") or "review_conference"  # a plan ended before there were other ways
+    if ended.get("reason"):
+        out["details"] = ended["reason"]
+    out.update({k: ended[k] for k in ENDING_FIELDS if ended.get(k) is not None})
+    return out
 
 
 def _contact_of(key_worker: dict | None) -> dict | None:
@@ -826,3 +845,113 @@ def escalate(
         },
     )
     return new, escalation, [event]
+
+
+# --- ending a plan otherwise than at a review conference ------------------
+
+#: Each way a plan ends other than by a review conference, and where the
+#: child goes next: None, as each of them closes the case (an adult, a child
+#: who has died, a child another council or country now protects, a looked
+#: after child under their care plan); only a review conference steps down
+#: to a child in need plan.
+ENDINGS: dict[str, str | None] = {
+    "reached_18": None,
+    "died": None,
+    "moved_to_another_council": None,
+    "left_the_uk": None,
+    "looked_after": None,
+}
+
+#: What a move to another council records (required for that way only).
+ENDING_FIELDS = ("receiving_council", "transfer_in_conference_on")
+
+ADULT_AGE = 18
+
+
+def eighteenth_birthday(date_of_birth: date) -> date:
+    """The day a child turns 18 (1 March for a child born on 29 February)."""
+    try:
+        return date_of_birth.replace(year=date_of_birth.year + ADULT_AGE)
+    except ValueError:
+        return date(date_of_birth.year + ADULT_AGE, 3, 1)
+
+
+def end_plan(
+    case: dict,
+    plan: dict,
+    *,
+    reason: str,
+    on: date,
+    today: date,
+    ended_by: str,
+    details: str | None = None,
+    date_of_birth: date | None = None,
+    receiving_council: str | None = None,
+    transfer_in_conference_on: date | None = None,
+    looked_after_ends_plan: bool = False,
+) -> tuple[dict, dict, list[Event]]:
+    """End a plan in one of the ``ENDINGS`` ways, ``on`` a day since it
+    began and not in the future: ``reached_18`` on or after the child's 18th
+    birthday (``date_of_birth``); ``moved_to_another_council`` once the
+    ``receiving_council`` held its transfer-in conference
+    (``transfer_in_conference_on``, which is the day it ends at the
+    earliest); ``looked_after`` only where the council's procedures end a
+    plan then (``looked_after_ends_plan``, its authority's setting).
+    Returns (case, plan, events)."""
+    if plan["status"] == "ended":
+        raise LifecycleError(f"the plan ended on {plan['ended']['on']}; it ends once")
+    if reason not in ENDINGS:
+        raise InvalidStep({"reason": [f"must be one of {', '.join(ENDINGS)}"]})
+    _not_in_future("on", on, today)
+    _not_before_plan("on", on, plan)
+    recorded: dict[str, Any] = {}
+    if reason == "reached_18":
+        if date_of_birth is None:
+            raise InvalidStep({"reason": ["the child's date of birth is not recorded: record it first"]})
+        adult_on = eighteenth_birthday(date_of_birth)
+        if on < adult_on:
+            raise InvalidStep({"on": [f"the child is 18 on {adult_on.isoformat()}"]})
+    elif reason == "moved_to_another_council":
+        missing = {
+            field: ["give it for a move to another council"]
+            for field, value in (
+                ("receiving_council", receiving_council and receiving_council.strip()),
+                ("transfer_in_conference_on", transfer_in_conference_on),
+            )
+            if not value
+        }
+        if missing:
+            raise InvalidStep(missing)
+        assert transfer_in_conference_on is not None and receiving_council is not None
+        _not_in_future("transfer_in_conference_on", transfer_in_conference_on, today)
+        if on < transfer_in_conference_on:
+            raise InvalidStep({"on": ["the plan ends once the receiving council's transfer-in conference is held"]})
+        recorded = {
+            "receiving_council": receiving_council.strip(),
+            "transfer_in_conference_on": _iso(transfer_in_conference_on),
+        }
+    elif reason == "looked_after" and not looked_after_ends_plan:
+        raise InvalidStep(
+            {
+                "reason": [
+                    "this council's procedures do not end a plan when the child becomes looked after: "
+                    "a review conference decides"
+                ]
+            }
+        )
+    if reason != "moved_to_another_council" and (receiving_council or transfer_in_conference_on):
+        raise InvalidStep({"receiving_council": ["only a move to another council names one"]})
+    new_plan_doc = copy.deepcopy(plan)
+    new_plan_doc["status"] = "ended"
+    new_plan_doc["ended"] = {
+        "on": _iso(on),
+        "conference_id": None,
+        "step_down": ENDINGS[reason],
+        "by": ended_by,
+        "reason": details,  # why, in words (as a review conference's reason)
+        "how": reason,
+        **recorded,
+    }
+    new_case = copy.deepcopy(case)
+    new_case["status"] = "closed"
+    return new_case, new_plan_doc, [("plan.ended.v1", plan["_id"], plan_snapshot(new_plan_doc))]

@@ -1,5 +1,5 @@
 """A plan's steps once it exists: a change agreed, a core group meeting, a
-visit, an escalation."""
+visit, an escalation, its ending otherwise than at a review conference."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from cpp_shared.store import VersionConflict
 
 from ..domain import lifecycle as lc
 from ..domain import plan_content
-from ..store import CORE_GROUP_MEETINGS, PLANS, VISITS
+from ..store import CASES, CHILDREN, CORE_GROUP_MEETINGS, PLANS, VISITS
 from .common import Deployment, commit_step, council_checks, link_key_worker, load, plan_version_inserts, saved
 
 
@@ -145,3 +145,56 @@ def escalate(deps: Deployment, plan_id: str, *, route: str, reason: str, today: 
     )
     _save_plan(deps, actor, plan, after, events, "escalate")
     return escalation
+
+
+#: The authority's setting (cpp_authority) saying its procedures end a plan when the child becomes looked after.
+LOOKED_AFTER_ENDS_PLAN = "looked_after_ends_plan"
+
+
+def end_plan(
+    deps: Deployment,
+    plan_id: str,
+    *,
+    reason: str,
+    on: date,
+    details: str | None = None,
+    receiving_council: str | None = None,
+    transfer_in_conference_on: date | None = None,
+    expected_version: int | None = None,
+    today: date,
+    actor: Principal,
+) -> dict:
+    """End a plan otherwise than at a review conference (the ways in
+    lifecycle.ENDINGS): the plan ends, its case closes, ``plan.ended.v1``
+    says how. A VersionConflict when the plan is no longer at
+    ``expected_version``. Returns the plan as saved."""
+    plan = load(deps, PLANS, plan_id, "plan")
+    if expected_version is not None and plan["version"] != expected_version:
+        raise VersionConflict(PLANS, plan_id, expected_version, plan["version"])
+    case = load(deps, CASES, plan["case_id"], "case")
+    child = deps.store.collection(CHILDREN).find_one({"_id": plan["child_id"]}) or {}
+    born = child.get("date_of_birth")
+    case_after, plan_after, events = lc.end_plan(
+        case,
+        plan,
+        reason=reason,
+        on=on,
+        today=today,
+        ended_by=actor.user,
+        details=details,
+        date_of_birth=date.fromisoformat(born) if born else None,
+        receiving_council=receiving_council,
+        transfer_in_conference_on=transfer_in_conference_on,
+        looked_after_ends_plan=bool(deps.authority.get(LOOKED_AFTER_ENDS_PLAN)),
+    )
+    commit_step(
+        deps,
+        actor,
+        "end_plan",
+        "plan",
+        plan_id,
+        child_id=plan["child_id"],
+        events=events,
+        replaces=[(PLANS, plan_after, plan), (CASES, case_after, case)],
+    )
+    return saved(plan_after, plan)
