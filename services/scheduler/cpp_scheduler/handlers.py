@@ -16,6 +16,7 @@ from cpp_shared.messaging.consumer import HandlerContext, Handlers
 
 from . import store as st
 from .domain import people
+from .domain.adulthood import AGE_RULE
 from .domain.deadlines import OPEN, Scope, event_data, on_event
 from .domain.rules import HEARD, anchor_date
 from .runtime import runtime
@@ -111,7 +112,7 @@ def apply_timescales(event: dict[str, Any], ctx: HandlerContext) -> None:
             log.warning(
                 "trigger without its anchor date: no deadline", rule=rule.id, anchor=rule.anchor, type=event["type"]
             )
-    changes = on_event(event, scope, list(rt.rules), live, rt.calendar, now=now)
+    changes = on_event(event, scope, [*rt.rules, AGE_RULE], live, rt.calendar, now=now)
     # Who must act, the team and the child, on every open deadline of the
     # case: new ones, changed ones, and the others when the event moved a
     # role to someone else (an allocation, a new key worker, a chair) or

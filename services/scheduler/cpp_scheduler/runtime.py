@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from cpp_shared.web import ServiceContext
 
+from .domain.adulthood import AGE_RULE
 from .domain.calendar import WorkingCalendar
 from .domain.rules import Rule, closure_days, effective_rules
 
@@ -28,7 +29,8 @@ class Runtime:
     authority: str
 
     def rule(self, rule_id: str) -> Rule | None:
-        return next((r for r in self.rules if r.id == rule_id), None)
+        """The deployment's rule, or the platform's own (the plan's end at 18)."""
+        return next((r for r in (*self.rules, AGE_RULE) if r.id == rule_id), None)
 
     def today(self) -> date:
         return datetime.now(self.timezone).date()

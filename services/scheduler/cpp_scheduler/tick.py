@@ -12,6 +12,9 @@ same deadline both try; the store lets one commit and refuses the other
 (``VersionConflict``), so ``deadline.approaching.v1`` and
 ``deadline.overdue.v1`` are published once each. A lease in the store lets
 one replica scan at a time, so the others do not even try.
+
+Once a day the tick also asks a team manager to confirm the end of each
+plan whose child is 18 (``domain/adulthood.py``).
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from cpp_shared.store import StoreError, StoreUnavailable, VersionConflict
 from cpp_shared.web import ServiceContext
 
 from . import store as st
-from .domain.deadlines import apply_transition, event_data, tick_transition
+from .domain import adulthood, people
+from .domain.deadlines import Scope, apply_transition, event_data, tick_transition
 from .runtime import runtime
 
 log = get_logger("cpp.scheduler.tick")
@@ -41,6 +45,7 @@ class TickResult:
     overdue: int = 0
     conflicts: int = 0  # changed meanwhile by another replica or an event: left to it
     scanned: int = 0
+    adults: int = 0  # plans whose child is 18, newly put to their team manager
 
 
 class Ticker:
@@ -52,6 +57,7 @@ class Ticker:
         self.batch = batch
         self.lease_seconds = lease_seconds
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.adults_asked_on: date | None = None  # the last day plans were checked for a child of 18
 
     def run_once(self, today: date | None = None, *, use_lease: bool = True) -> TickResult:
         """One pass over every deadline due for a change today."""
@@ -62,6 +68,9 @@ class Ticker:
         if use_lease and not store.acquire_lease(LEASE, self.holder, self.lease_seconds):
             return result
         try:
+            if self.adults_asked_on != today:
+                self._ask_about_adults(today, result)
+                self.adults_asked_on = today
             self._scan(today, result, renew=use_lease)
         finally:
             if use_lease:
@@ -69,6 +78,31 @@ class Ticker:
         if result.approaching or result.overdue:
             log.info("tick", approaching=result.approaching, overdue=result.overdue, conflicts=result.conflicts)
         return result
+
+    def _ask_about_adults(self, today: date, result: TickResult) -> None:
+        """A deadline for the team manager of each plan in force whose child
+        is 18 today or earlier, unless it has one already."""
+        store, rt = self.ctx.store, runtime(self.ctx)
+        now = datetime.now(UTC).isoformat()
+        for plan in store.collection(st.PLANS).find({"status": {"$in": list(adulthood.IN_FORCE)}}):
+            child = (
+                store.collection(st.CHILDREN).find_one({"_id": plan.get("child_id")}) if plan.get("child_id") else None
+            )
+            birthday = adulthood.adult_on(child)
+            if birthday is None or birthday > today:
+                continue
+            if store.collection(st.DEADLINES).find_one({"plan_id": plan["_id"], "rule_id": adulthood.RULE_ID}):
+                continue
+            scope = Scope(rt.authority, plan["case_id"], plan["_id"], plan.get("child_id"))
+            doc = adulthood.confirmation(scope, birthday, rt.calendar, created_at=now, today=today)
+            if doc is None:
+                continue
+            case = store.collection(st.CASE_PEOPLE).find_one({"_id": plan["case_id"]})
+            people.assign(doc, adulthood.AGE_RULE, case, people.child_ref(child))
+            with store.unit_of_work() as uow:
+                uow.insert(st.DEADLINES, doc)
+                self.ctx.publish(uow, "deadline.scheduled.v1", subject=doc["case_id"], data=event_data(doc))
+            result.adults += 1
 
     def _scan(self, today: date, result: TickResult, *, renew: bool) -> None:
         # Batch after batch: a deadline moved leaves the query (its next check

@@ -7,7 +7,8 @@ returns. For one event, in this order:
 1. **met**: each open deadline whose rule the event meets is met, on time or
    late (by the date in the event, not the day it arrived); a recurring rule
    then opens its next occurrence from that date;
-2. **cancelled**: an ended plan cancels every open deadline of its case; a
+2. **cancelled**: an ended plan cancels every open deadline of its case
+   (recording how it ended, the event's ``ended.reason``); a
    rule's own ``cancelled_by`` events cancel its deadlines (a cancelled
    conference, enquiries that found no conference needed);
 3. **triggered**: each rule the event triggers opens a deadline. A rule with
@@ -98,7 +99,10 @@ def _closed_by(doc: dict[str, Any]) -> dict[str, Any] | None:
     closed = doc.get("cancelled") if doc["status"] == "cancelled" else doc.get("superseded")
     if doc["status"] not in ("cancelled", "superseded") or not closed:
         return None
-    return {"on": closed["on"], "event_id": closed["event_id"], "type": closed["type"], "time": closed.get("time")}
+    out = {"on": closed["on"], "event_id": closed["event_id"], "type": closed["type"], "time": closed.get("time")}
+    if closed.get("reason"):
+        out["reason"] = closed["reason"]
+    return out
 
 
 def schedule(
@@ -277,14 +281,15 @@ def on_event(
             changes.inserts.append(nxt)
             changes.events.append(("deadline.scheduled.v1", nxt))
 
-    # 2. cancelled
+    # 2. cancelled (by an ended plan, with how it ended)
+    ending = {"reason": (data.get("ended") or {}).get("reason") or "review_conference"} if etype == PLAN_ENDED else {}
     for doc in still_open():
         found = by_rule.get(doc["rule_id"])
         ended = etype == PLAN_ENDED
         by_rule_event = found is not None and found.is_cancelled_by(etype, data) and _key_matches(found, doc, data)
         if ended or by_rule_event:
             d = doc_of(doc["_id"])
-            d.update(status="cancelled", next_check_on=None, cancelled={"on": now[:10], **ref})
+            d.update(status="cancelled", next_check_on=None, cancelled={"on": now[:10], **ref, **ending})
             changes.events.append(("deadline.cancelled.v1", d))
     for nxt in list(changes.inserts):  # a recurrence opened by an event that also ends the plan
         if etype == PLAN_ENDED:
