@@ -411,3 +411,32 @@ def test_the_same_document_renders_to_the_same_bytes_as_a_tagged_pdf(docs, tmp_p
     info = subprocess.run(["pdfinfo", str(tmp_path / "plan.pdf")], capture_output=True, text=True, check=True).stdout
     assert re.search(r"^Tagged:\s+yes$", info, re.M), info
     assert re.search(r"^Title:\s+Child protection plan$", info, re.M), info
+
+
+@pytest.mark.parametrize(
+    "ended, says",
+    [
+        (
+            {"on": "2099-03-01", "conference_id": "c-2", "step_down": "child_in_need_plan"},
+            "step-down to a child in need plan",
+        ),
+        (
+            {
+                "on": "2099-03-01",
+                "conference_id": None,
+                "step_down": None,
+                "reason": "moved_to_another_council",
+                "receiving_council": "Leeds City Council",
+            },
+            "(the child moved to Leeds City Council)",
+        ),
+        (
+            {"on": "2099-03-01", "conference_id": None, "step_down": None, "reason": "left_the_uk"},
+            "(the child left the UK)",
+        ),
+    ],
+)
+def test_the_professional_plan_says_how_the_plan_ended(docs, ended, says):
+    html = docs.html({**job("professional_plan"), "snapshot": {**SNAPSHOT, "status": "ended", "ended": ended}})
+    status = re.search(r"<dt>Status</dt><dd>(.*?)</dd>", html, re.S).group(1)
+    assert "ended on" in status and says in status and "None" not in status

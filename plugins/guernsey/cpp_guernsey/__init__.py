@@ -246,6 +246,7 @@ def cpp_timescales():
             "id": "child-in-need-after-plan",
             "name": "Child in need plan drawn up after the plan ends",
             "trigger": "plan.ended.v1",
+            "when": {"ended.step_down": "child_in_need_plan"},  # not a child who died, moved away or is 18
             "anchor": "ended.on",
             "offset": {"amount": 7, "unit": "working_days", "direction": "after"},
             "deadline": "child_in_need_plan",

@@ -103,6 +103,8 @@ def test_guernsey_child_in_need_rules():
     assert after_enquiries.deadline == "child_in_need_plan"
     after_plan = rules["child-in-need-after-plan"]
     assert after_plan.triggers == ("plan.ended.v1",) and after_plan.anchor == "ended.on"
+    assert after_plan.triggered_by("plan.ended.v1", {"ended": {"step_down": "child_in_need_plan"}})
+    assert not after_plan.triggered_by("plan.ended.v1", {"ended": {"reason": "died", "step_down": None}})
     for rule in (after_enquiries, after_plan):
         assert rule.met_by == ("child_in_need_plan.created.v1",) and rule.met_on == "created_on"
 
