@@ -114,7 +114,11 @@ def test_every_step_of_every_case_newest_first_with_who_by_name(plans, token_for
         assert e["case_id"] == case_id
     assert by_type["plan_ended"]["by"] == {"user": "chair-1", "name": "Morgan Chair"}
     assert by_type["plan_ended"]["plan_id"] == plan_id and by_type["plan_ended"]["conference_id"] == review_id
-    assert by_type["plan_ended"]["detail"] == {"step_down": "child_in_need_plan", "reason": "Home conditions are good."}
+    assert by_type["plan_ended"]["detail"] == {
+        "step_down": "child_in_need_plan",
+        "reason": "Home conditions are good.",
+        "how": "review_conference",
+    }
     assert by_type["conference_held"]["detail"] == {
         "kind": "review",
         "decision": "end",

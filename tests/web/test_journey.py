@@ -439,3 +439,52 @@ def test_the_childs_record_links_the_chronology(client, review):  # noqa: F811
     review.routes[("GET", "/v1/cases")] = (200, {"items": [ENDED_CASE], "total": 1})
     html = client.get("/children/child-1").get_data(as_text=True)
     assert 'href="/children/child-1/chronology"' in html
+
+
+CLOSED_CASE = {**ON_PLAN, "status": "closed"}
+PLAN_ENDED_BY_A_MOVE = {
+    **PLAN,
+    "status": "ended",
+    "ended": {
+        "on": "2026-04-20",
+        "conference_id": None,
+        "step_down": None,
+        "by": "demo-tm-1",
+        "how": "moved_to_another_council",
+        "reason": "The family moved north.",
+        "receiving_council": "Leeds City Council",
+        "transfer_in_conference_on": "2026-04-18",
+    },
+}
+
+
+def test_a_plan_ended_by_a_team_manager_shows_how_why_and_by_whom_with_no_step_down(client, review):  # noqa: F811
+    review.routes.update(
+        {
+            ("GET", "/v1/cases/case-1"): (200, CLOSED_CASE),
+            ("GET", "/v1/plans/plan-1"): (200, PLAN_ENDED_BY_A_MOVE),
+            ("GET", "/v1/staff/demo-tm-1"): (200, {"user": "demo-tm-1", "name": "Priya Shah"}),
+        }
+    )
+    html = client.get("/cases/case-1").get_data(as_text=True)
+    text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    assert "has ended" in text and "20 April 2026" in text and "The family moved north." in text
+    assert "The child moved to another council: Leeds City Council; the case is closed" in text
+    assert "Priya Shah" in text and "at the review child protection conference" not in text
+    assert "Make the child in need plan" not in text
+
+
+def test_the_chronology_says_how_a_plan_that_closed_the_case_ended(client, review):  # noqa: F811
+    entry = {
+        **ENTRIES[1],
+        "by": {"user": "demo-tm-1", "name": "Priya Shah"},
+        "conference_id": None,
+        "detail": {"reason": "The child died in hospital.", "how": "died"},
+    }
+    review.routes[("GET", "/v1/children/child-1/chronology")] = (200, {"child_id": "child-1", "entries": [entry]})
+    html = client.get("/children/child-1/chronology").get_data(as_text=True)
+    text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    assert (
+        "Child protection plan ended: the child died, and the case closed. Reason: The child died in hospital." in text
+    )
+    assert "steps down" not in text

@@ -278,6 +278,16 @@ STEP_DOWN_BY = {
 }
 
 
+#: How a plan ended otherwise than at a review conference (the plans service's ended.how), in words.
+ENDED_HOW = {
+    "reached_18": "the child reached 18",
+    "died": "the child died",
+    "moved_to_another_council": "the child moved to another council",
+    "left_the_uk": "the child left the UK",
+    "looked_after": "the child became looked after",
+}
+
+
 def case_extras(case: dict, plan: dict | None) -> dict:
     """What the case page shows of the journey's end: how the plan ended
     (why, when, by whom), the step-down and its child in need plans."""
@@ -296,6 +306,8 @@ def case_extras(case: dict, plan: dict | None) -> dict:
             "by": _named(by, known=(conference or {}).get("chair")),
             "reason": ended.get("reason") or ((conference or {}).get("outcome") or {}).get("reason"),
             "conference_id": ended.get("conference_id"),
+            "how": ENDED_HOW.get(ended.get("how") or ""),
+            "receiving_council": ended.get("receiving_council"),
         }
     cin_plans = []
     if case.get("status") in ("child_in_need", "plan_ended"):
@@ -425,6 +437,10 @@ def words(entry: dict) -> str:
             "report_sent_to_chair": "sent to the chair",
         }[type_]
         return f"{report} {done}"
+    if type_ == "plan_ended" and not d.get("step_down") and d.get("how") in ENDED_HOW:
+        return f"{term('plan', start=True)} ended: {ENDED_HOW[d['how']]}, and the case closed" + (
+            f". Reason: {d['reason']}" if d.get("reason") else ""
+        )
     if type_ == "plan_ended":
         return f"{term('plan', start=True)} ended: the child steps down to a child in need plan" + (
             f". Reason: {d['reason']}" if d.get("reason") else ""

@@ -41,6 +41,7 @@ STAGES = words.Phrases(
         "child_in_need": "Child in need plan",
         "on_plan": "{Plan}",
         "plan_ended": "Plan ended",
+        "closed": "Closed: the plan ended",
     }
 )
 SESSION_ENDED = "Your session has ended because you were inactive or your sign-in expired. Sign in again to continue."

@@ -260,6 +260,8 @@ def _plan_entries(
                 conference_id=ended.get("conference_id"),
                 step_down=ended.get("step_down"),
                 reason=ended.get("reason"),
+                how=ended.get("how"),
+                receiving_council=ended.get("receiving_council"),
                 **ids,
             )
         )
