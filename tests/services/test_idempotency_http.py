@@ -458,6 +458,7 @@ CREATE_OPERATIONS = {
         "/v1/plans/{plan_id}/core-group-meetings",
         "/v1/plans/{plan_id}/visits",
         "/v1/plans/{plan_id}/escalations",
+        "/v1/plans/{plan_id}/ending",
         "/v1/conferences/{conference_id}/reports",
         "/v1/plans/{plan_id}/resource-panel-requests",
         "/v1/cases/{case_id}/child-in-need-plans",

@@ -12,7 +12,7 @@ import uuid
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovRadioInput, GovSubmitInput, GovTextArea, GovTextInput
-from wtforms import HiddenField, RadioField, StringField, SubmitField, TextAreaField
+from wtforms import HiddenField, RadioField, SelectChoice, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from .client import ChangedSinceRead, Invalid, Refused
@@ -36,7 +36,7 @@ class EndPlanForm(FlaskForm):
     etag = HiddenField()
     reason = RadioField(
         "Why does the plan end?",
-        choices=list(WAYS.items()),
+        choices=[SelectChoice(value, label) for value, label in WAYS.items()],
         widget=GovRadioInput(),
         invalid_choice_message="Select why the plan ends",
         validators=[InputRequired(message="Select why the plan ends")],
