@@ -187,6 +187,34 @@ def cpp_terminology() -> dict[str, str] | None:
 
 
 @hookspec
+def cpp_categories() -> list[dict[str, Any]] | None:
+    """Offer the categories of harm (England, Wales, Northern Ireland) or the
+    areas of concern (Scotland) a plan records.
+
+    Called as the plugins load and when the plans service starts; the plans
+    service refuses a category outside the set (a 422 naming the allowed
+    ids) and lists the set at ``GET /v1/categories``. Return a list of::
+
+        {
+          "id": "neglect",                    # a lower_snake slug, stored with plans; a later plugin
+                                              # overrides by id ("disabled": True drops it,
+                                              # "extends": True renames it)
+          "name": "Neglect",                  # shown to people
+          "census_code": "NEG",               # optional: England's Children in Need census code,
+                                              # PHY, EMO, SAB or NEG (the census records a plan
+                                              # with more than one category as MUL)
+        }
+
+    Ids stay as they are once plans use them: a plan keeps the categories it
+    was agreed with, so one no longer offered stays readable. A deployment
+    whose plugins offer no category does not start. Sources: DOMAIN.md
+    (seed 001: physical, sexual, emotional abuse, neglect) and TIMESCALES.md
+    (England's census categories; Wales adds financial abuse, Northern
+    Ireland exploitation; Scotland records areas of concern, paras 1.87-1.88).
+    """
+
+
+@hookspec
 def cpp_validate_plan(content: dict[str, Any], stage: str) -> dict[str, list[str]] | None:
     """Add a council's own checks of a plan's content.
 
