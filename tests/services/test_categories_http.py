@@ -121,3 +121,26 @@ def test_a_second_plan_for_the_same_child_records_the_first(plans, plans_store, 
     assert plan["previous_plan_ids"] == [first["id"]] and plan["previous_plans"] == 1
     created = [m.body["data"] for m in plans_store.outbox_pending(1000) if m.routing_key == "plan.created.v1"][-1]
     assert created["previous_plan_ids"] == [first["id"]] and created["previous_plans"] == 1
+
+
+def test_a_stored_plan_whose_category_is_no_longer_offered_stays_readable_and_changeable(plans, plans_store, people):
+    sw, chair = people
+    plan = held(plans, sw, chair, "child-1", OUTLINE).json["plan"]
+    stored = plans_store.collection("plans").find_one({"_id": plan["id"]})
+    withdrawn = {**stored["content"], "categories": ["financial_abuse"]}
+    with plans_store.unit_of_work() as uow:  # as a deployment that offered it once stored it
+        uow.replace(
+            "plans",
+            {**stored, "content": withdrawn, "categories": ["financial_abuse"]},
+            expected_version=stored["version"],
+        )
+
+    got = plans.get(f"/v1/plans/{plan['id']}", headers=sw)
+    assert got.status_code == 200 and got.json["content"]["categories"] == ["financial_abuse"]
+    changed = plans.patch(
+        f"/v1/plans/{plan['id']}",
+        json={"childs_views": "Ana says she feels safer."},
+        headers={**sw, "If-Match": got.headers["ETag"]},
+    )
+    assert changed.status_code == 200, changed.json
+    assert changed.json["categories"] == ["financial_abuse"] and changed.json["initial_categories"] == ["neglect"]
