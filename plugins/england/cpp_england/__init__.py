@@ -125,6 +125,7 @@ def cpp_terminology():
         "plan": "child protection plan",
         "core_group": "core group",
         "register": "subject of a child protection plan",
+        "categories": "categories of harm",
     }
 
 

@@ -326,6 +326,7 @@ def cpp_terminology():
         "plan": "child protection plan",
         "core_group": "core group",
         "register": "on the Islands' child protection register",
+        "categories": "categories of harm",
     }
 
 

@@ -177,6 +177,7 @@ def cpp_terminology():
         "plan": "child protection plan",
         "core_group": "child protection core group",
         "register": "on the child protection register",
+        "categories": "areas of concern",  # paras 1.87-1.88: "record the areas of concern"
     }
 
 

@@ -674,7 +674,7 @@ class ConferenceOutcomeForm(Worded, FlaskForm):
         description="The social worker who leads the plan",
     )
     categories = SelectMultipleField(
-        "Categories of harm", choices=[], widget=GovCheckboxesInput(), description="Select all that apply"
+        "{Categories}", choices=[], widget=GovCheckboxesInput(), description="Select all that apply"
     )
     core_group = FieldList(FormField(CoreGroupMemberForm), min_entries=CORE_GROUP_ROWS, max_entries=CORE_GROUP_ROWS)
     first_core_group_on = DayField("Date of the first {core_group} meeting", description="For example, 27 3 2026")

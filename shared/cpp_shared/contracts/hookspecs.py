@@ -178,7 +178,9 @@ def cpp_terminology() -> dict[str, str] | None:
     """Give the local words for the platform's terms.
 
     Keys: initial_conference, review_conference, enquiries, plan,
-    core_group, register (and any a later hook documents). Later plugins
+    core_group, register, categories (what ``cpp_categories`` offers:
+    "categories of harm", Scotland's "areas of concern"), and any a later
+    hook documents. Later plugins
     override earlier ones key by key; the plans API returns the merged
     wording with a plan so that clients show the local words (e.g.
     "Child Protection Planning Meeting" in Scotland, "section 35 enquiries"
