@@ -22,7 +22,7 @@ DEPLOYMENTS = {
     "scotland": ["scotland"],
 }
 AUTHORITY_CODES = {"england": "ENG", "bromley": "BRM", "greenwich": "GRN", "guernsey": "GSY", "scotland": "SCT"}
-TERM_KEYS = {"initial_conference", "review_conference", "enquiries", "plan", "core_group", "register"}
+TERM_KEYS = {"initial_conference", "review_conference", "enquiries", "plan", "core_group", "register", "categories"}
 
 # A grade as the citations write it: "(V: ...", "V2: ...", "(U)".
 GRADE = re.compile(r"(?<![A-Za-z0-9])(V2|V|U)(?=[:)])")

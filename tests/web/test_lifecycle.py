@@ -54,6 +54,14 @@ CONFERENCE = {
 }
 
 
+ENGLAND_CATEGORIES = [
+    {"id": "physical_abuse", "name": "Physical abuse", "census_code": "PHY"},
+    {"id": "sexual_abuse", "name": "Sexual abuse", "census_code": "SAB"},
+    {"id": "emotional_abuse", "name": "Emotional abuse", "census_code": "EMO"},
+    {"id": "neglect", "name": "Neglect", "census_code": "NEG"},
+]
+
+
 @pytest.fixture
 def plans(fakes):
     plans = fakes["plans"]
@@ -65,6 +73,7 @@ def plans(fakes):
             ("GET", "/v1/cases"): (200, {"items": [], "total": 0}),
             ("GET", "/v1/conferences/conf-1"): (200, CONFERENCE, {"ETag": '"2"'}),
             ("GET", "/v1/staff"): (200, {"items": [{"user": "demo-chair-1", "name": "Morgan Ellis", "role": "chair"}]}),
+            ("GET", "/v1/categories"): (200, {"items": ENGLAND_CATEGORIES}),
         }
     )
     fakes["scheduler"].routes[("GET", "/v1/deadlines")] = (200, {"items": []})
@@ -508,6 +517,32 @@ def test_record_an_initial_conference_with_the_outline_plan(chair, plans):
         },
     }
     assert sent["headers"]["Idempotency-Key"]
+
+
+def test_the_outline_plan_offers_the_deployments_categories_by_name(chair, plans):
+    plans.routes[("GET", "/v1/categories")] = (
+        200,
+        {
+            "items": [
+                {"id": "domestic_abuse", "name": "Domestic abuse", "census_code": None},
+                {"id": "child_sexual_abuse", "name": "Child sexual abuse", "census_code": None},
+            ]
+        },
+    )
+    html = chair.get("/conferences/conf-1/outcome").get_data(as_text=True)
+    boxes = dict(
+        re.findall(r'name="categories"[^>]*value="([a-z_]+)"[^>]*>\s*<label[^>]*>\s*([^<]+?)\s*</label>', html)
+    )
+    assert boxes == {"domestic_abuse": "Domestic abuse", "child_sexual_abuse": "Child sexual abuse"}
+    assert "Physical abuse" not in html
+    plans.routes[("POST", "/v1/conferences/conf-1/outcome")] = (200, {"plan": {"id": "plan-1"}})
+    post_form(
+        chair,
+        "/conferences/conf-1/outcome",
+        {"held_on": ["10", "2", "2026"], "plan_required": "yes", "categories": ["domestic_abuse", "neglect"]},
+    )
+    # A category the deployment does not offer is not sent.
+    assert plans.sent("POST", "/v1/conferences/conf-1/outcome") == []
 
 
 def test_the_outline_plans_errors_go_on_its_rows(chair, plans):

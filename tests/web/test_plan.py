@@ -211,6 +211,53 @@ def test_the_plan_page_without_its_child_or_the_agreeing_person_in_the_records(c
     assert page.status_code == 200 and "Unnamed child" in text and "Agreed by A member of staff" in text
 
 
+def test_the_plan_page_names_its_initial_and_latest_categories_and_the_childs_earlier_plans(client, fakes):
+    plans = fakes["plans"]
+    earlier = [uuid.uuid4().hex, uuid.uuid4().hex]
+    plans.routes[("GET", f"/v1/plans/{PLAN_ID}")] = (
+        200,
+        {
+            **PLAN,
+            "categories": ["emotional_abuse"],
+            "initial_categories": ["neglect", "domestic_abuse"],
+            "previous_plan_ids": earlier,
+            "previous_plans": 2,
+        },
+        {"ETag": '"7"'},
+    )
+    plans.routes[("GET", "/v1/categories")] = (
+        200,
+        {
+            "items": [
+                {"id": "neglect", "name": "Neglect (the deployment's name)", "census_code": "NEG"},
+                {"id": "emotional_abuse", "name": "Emotional abuse", "census_code": "EMO"},
+            ]
+        },
+    )
+    body = client.get(f"/plans/{PLAN_ID}").get_data(as_text=True)
+    text = text_of(body)
+    section = text.split("Categories of harm", 1)[1].split("Concerns", 1)[0]
+    assert (
+        section.split()
+        == (
+            "Now Emotional abuse When the plan was made Neglect (the deployment's name) Domestic abuse "
+            "Earlier plans This is the child's third child protection plan. Earlier plan 1 Earlier plan 2"
+        ).split()
+    )  # a category no longer offered keeps its id in words
+    assert all(f'href="/plans/{plan_id}"' in body for plan_id in earlier)
+
+
+def test_a_first_plan_says_so_and_a_plan_made_before_they_were_counted_says_nothing(client, fakes):
+    plans = fakes["plans"]
+    plans.routes[("GET", f"/v1/plans/{PLAN_ID}")] = (200, {**PLAN, "previous_plans": 0}, {"ETag": '"7"'})
+    assert "This is the child's first child protection plan." in text_of(
+        client.get(f"/plans/{PLAN_ID}").get_data(as_text=True)
+    )
+    plans.routes[("GET", f"/v1/plans/{PLAN_ID}")] = (200, PLAN, {"ETag": '"7"'})
+    text = text_of(client.get(f"/plans/{PLAN_ID}").get_data(as_text=True))
+    assert "Earlier plans" not in text and "Neglect" in text
+
+
 def test_the_case_page_links_to_its_plan(client, fakes):
     fakes["plans"].routes[("GET", f"/v1/cases/{CASE_ID}")] = (
         200,

@@ -64,3 +64,15 @@ def test_an_error_message_names_the_deployments_words(tmp_path, plans):  # noqa:
     assert resp.status_code == 400
     assert "Enter the date the section 35 enquiries were completed" in html
     assert "{enquiries}" not in html and "{" + "initial_conference}" not in html
+
+
+def test_a_scottish_outline_plan_asks_for_the_areas_of_concern_the_plans_service_offers(tmp_path, plans):  # noqa: F811
+    plans.routes[("GET", "/v1/categories")] = (
+        200,
+        {"items": [{"id": "domestic_abuse", "name": "Domestic abuse", "census_code": None}]},
+    )
+    client = client_for(tmp_path, plans, "scotland")
+    client.get("/sign-out")
+    sign_in(client, "demo-chair-1")
+    form = client.get("/conferences/conf-1/outcome").get_data(as_text=True)
+    assert "Areas of concern" in form and "Domestic abuse" in form and "Categories of harm" not in form

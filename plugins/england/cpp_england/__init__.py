@@ -125,4 +125,21 @@ def cpp_terminology():
         "plan": "child protection plan",
         "core_group": "core group",
         "register": "subject of a child protection plan",
+        "categories": "categories of harm",
     }
+
+
+@hookimpl
+def cpp_categories():
+    # The four categories of abuse or neglect a plan is made under (seed 001,
+    # Greenwich: physical, sexual, emotional abuse, neglect) with the codes the
+    # Children in Need census returns them under; the census records a plan
+    # under more than one as "multiple" (MUL), so that is not a category of
+    # its own (TIMESCALES.md section 1, "Categories of abuse on a CP plan":
+    # the census enumeration is V2/U). The ids are those plans already use.
+    return [
+        {"id": "physical_abuse", "name": "Physical abuse", "census_code": "PHY"},
+        {"id": "sexual_abuse", "name": "Sexual abuse", "census_code": "SAB"},
+        {"id": "emotional_abuse", "name": "Emotional abuse", "census_code": "EMO"},
+        {"id": "neglect", "name": "Neglect", "census_code": "NEG"},
+    ]

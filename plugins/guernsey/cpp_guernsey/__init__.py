@@ -327,4 +327,18 @@ def cpp_terminology():
         "plan": "child protection plan",
         "core_group": "core group",
         "register": "on the Islands' child protection register",
+        "categories": "categories of harm",
     }
+
+
+@hookimpl
+def cpp_categories():
+    # The Islands' register category list was not captured (TIMESCALES.md
+    # section 5, "Register": U); the seeds' four categories of harm (seed 001)
+    # stand until it is, with England's ids so that a plan reads the same.
+    return [
+        {"id": "physical_abuse", "name": "Physical abuse"},
+        {"id": "sexual_abuse", "name": "Sexual abuse"},
+        {"id": "emotional_abuse", "name": "Emotional abuse"},
+        {"id": "neglect", "name": "Neglect"},
+    ]

@@ -177,4 +177,37 @@ def cpp_terminology():
         "plan": "child protection plan",
         "core_group": "child protection core group",
         "register": "on the child protection register",
+        "categories": "areas of concern",  # paras 1.87-1.88: "record the areas of concern"
     }
+
+
+@hookimpl
+def cpp_categories():
+    # Scotland registers no category of abuse: "No category of registration
+    # is needed; record the areas of concern" (National Guidance, paras 1.87-1.88, as
+    # TIMESCALES.md section 2 gives them). The areas are Part 4's, "Specific
+    # Support Needs and Concerns" (2023 contents), in its words; a council
+    # adds or drops one by id. None has a census code: England's census does
+    # not apply.
+    return [
+        {"id": area_id, "name": name}
+        for area_id, name in (
+            ("domestic_abuse", "Domestic abuse"),
+            ("parental_alcohol_and_drug_use", "Parental alcohol and drug use"),
+            ("neglect", "Neglect"),
+            ("emotional_abuse", "Emotional abuse"),
+            ("physical_abuse", "Physical abuse"),
+            ("child_sexual_abuse", "Child sexual abuse"),
+            ("child_sexual_exploitation", "Child sexual exploitation"),
+            ("child_criminal_exploitation", "Child criminal exploitation"),
+            ("parental_mental_health", "Impact of parental mental health or health problems"),
+            ("parental_learning_disability", "Parents with learning disabilities"),
+            ("hard_to_engage", "Services find it hard to engage with the family"),
+            ("suicide_and_self_harm", "Suicide and self-harm"),
+            ("online_safety", "Online safety"),
+            ("harmful_sexual_behaviour", "Harmful sexual behaviour by children"),
+            ("female_genital_mutilation", "Female genital mutilation"),
+            ("honour_based_abuse_and_forced_marriage", "Honour-based abuse and forced marriage"),
+            ("fabricated_or_induced_illness", "Fabricated or induced illness"),
+        )
+    ]

@@ -4,6 +4,7 @@ scheduler's (tests/unit/test_plugin_sets.py)."""
 
 from __future__ import annotations
 
+from cpp_shared.contracts.hook_answers import categories
 from cpp_shared.contracts.timescales import Offset
 from cpp_shared.testing import plugin_set, rules_of
 
@@ -39,3 +40,10 @@ def test_scotland_authority_route_and_words():
     assert terms["review_conference"] == "review child protection planning meeting"
     assert terms["enquiries"] == "child protection investigation"
     assert "child protection register" in terms["register"]
+
+
+def test_scotland_records_areas_of_concern_not_englands_categories():
+    offered = {c["id"]: c["name"] for c in categories(plugin_set(*SCOTLAND))}
+    assert offered["domestic_abuse"] == "Domestic abuse"
+    assert offered["parental_alcohol_and_drug_use"] == "Parental alcohol and drug use"
+    assert "sexual_abuse" not in offered and offered["child_sexual_abuse"] == "Child sexual abuse"

@@ -9,6 +9,7 @@ from . import access
 from .api import (
     audit,
     cases,
+    categories,
     children,
     chronology,
     conferences,
@@ -31,6 +32,7 @@ def setup_app(app) -> None:
     # A break-glass grant's length, checked at start-up (a wrong value stops the service, naming the setting).
     ctx.extensions[access.MINUTES_SETTING] = access.break_glass_minutes(ctx.settings)
     children.install_identifier_schemes(app)
+    categories.install(app)  # the deployment's categories of harm (none stops the start)
     lookup.check_authority(ctx.authority)  # the lookup's settings from the authority plugin, checked at start-up
     etag_answers.install(app)  # every create's ETag; a 428 showing the record's own
     app.after_request(staff.remember_caller)  # a caller whose request succeeded, in the staff directory
@@ -48,6 +50,7 @@ SERVICE = ServiceSpec(
         cases.blp,
         conferences.blp,
         plans.blp,
+        categories.blp,
         reports.blp,
         lookup.blp,
         audit.blp,

@@ -71,11 +71,13 @@ def revoke(user: str | None, jti: str | None, expires_at: str | None, reason: st
     help="Carry records made before key workers were staff over: link each plan's key worker to the "
     "one member of staff with that name, give each case with no social worker the social worker "
     "who opened it, and list what an admin must link by hand. Safe to repeat. Audited as "
-    "operator:<login>."
+    "operator:<login>. Then gives plans made before they were kept their initial categories and the "
+    "child's previous plans."
 )
 def migrate() -> None:
     from .api.staff import link_everyone
     from .app import create_app
+    from .migrations import MIGRATIONS
 
     try:
         app = create_app(Settings.from_env("plans"))
@@ -84,11 +86,14 @@ def migrate() -> None:
         with app.app_context():
             g.principal, g.request_id = operator, uuid.uuid4().hex
             report = link_everyone()
+            carried = [(name, len(carry_over(ctx.store))) for name, carry_over in MIGRATIONS]
     except (ConfigError, PluginError, StoreError) as exc:
         click.echo(f"cpp migrate: {exc}", err=True)
         sys.exit(2)
     click.echo(f"key workers linked to staff: {len(report.plans_linked)}")
     click.echo(f"cases given their social worker: {len(report.cases_allocated)}")
+    for name, count in carried:
+        click.echo(f"{name}: {count}")
     if report.unlinked:
         click.echo(f"to link by hand (POST /v1/staff/key-worker-links with plan_id and user): {len(report.unlinked)}")
         for item in report.unlinked:

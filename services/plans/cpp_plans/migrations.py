@@ -16,6 +16,13 @@ carries such records over without losing anything:
 What cannot be linked (nobody, or more than one person, has the name) is
 listed for an admin, who links it with ``PUT /v1/plans/{id}/key-worker``.
 Running it again links only what is still unlinked: it is safe to repeat.
+
+Plans made before a plan kept its initial categories and the child's earlier
+plans are given them by ``fill_categories_and_previous_plans``: the
+categories of its version 1 (its current ones when no version is on record),
+and the child's plans in the authority that began before it. ``MIGRATIONS``
+lists every carry-over in the order ``cpp migrate`` runs them; each is safe
+to repeat and goes through the store port, so SQLite and MongoDB alike.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from typing import Any
 from cpp_shared import staff
 
 from . import audit
-from .store import CASES, CHILDREN, PLANS
+from .store import CASES, CHILDREN, PLAN_VERSIONS, PLANS
 
 LINKED = "plan.key_worker_linked.v1"
 
@@ -153,3 +160,39 @@ def _unlinked(store, plan: dict[str, Any], matches: int) -> dict[str, Any]:
         if matches == 1
         else f"{matches} members of staff have this name",
     }
+
+
+def _first_categories(store, plan: dict[str, Any]) -> list[str]:
+    first = store.collection(PLAN_VERSIONS).find_one({"plan_id": plan["_id"], "number": 1})
+    return list((first or {}).get("content", {}).get("categories") or plan.get("categories") or [])
+
+
+def fill_categories_and_previous_plans(store) -> list[str]:
+    """Give each plan that lacks them its ``initial_categories`` and its ``previous_plan_ids`` and
+    ``previous_plans`` (see the module's docstring); the ids of the plans given them. Facts already on
+    record, not a decision of anyone's: no audit entry and no event (events carry them from the plan's next
+    step on)."""
+    children: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for plan in sorted(store.collection(PLANS).find({}), key=lambda p: (p["created_on"], p["_id"])):
+        children.setdefault((plan["authority"], plan["child_id"]), []).append(plan)
+    filled = []
+    for plans in children.values():
+        for earlier, plan in enumerate(plans):
+            missing: dict[str, Any] = {}
+            if "initial_categories" not in plan:
+                missing["initial_categories"] = _first_categories(store, plan)
+            if "previous_plan_ids" not in plan:
+                missing["previous_plan_ids"] = [p["_id"] for p in plans[:earlier]]
+                missing["previous_plans"] = earlier
+            if not missing:
+                continue
+            with store.unit_of_work() as uow:
+                uow.replace(PLANS, {**plan, **missing}, expected_version=plan["version"])
+            filled.append(plan["_id"])
+    return filled
+
+
+#: Every carry-over of records ``cpp migrate`` runs, in this order: (name, what it does to a store).
+MIGRATIONS: list[tuple[str, Callable[..., list[str]]]] = [
+    ("plans given their initial categories and previous plans", fill_categories_and_previous_plans),
+]

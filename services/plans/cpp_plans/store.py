@@ -58,3 +58,9 @@ def setup_store(store: Store) -> None:
     grants.create_index("child_id")
     grants.create_index("user")
     staff_directory.setup_store(store)
+
+
+def plans_of_child(store: Store, authority: str, child_id: str) -> list[dict]:
+    """A child's plans in an authority, oldest first (by the day each began, then by id)."""
+    found = store.collection(PLANS).find({"authority": authority, "child_id": child_id})
+    return sorted(found, key=lambda plan: (plan["created_on"], plan["_id"]))

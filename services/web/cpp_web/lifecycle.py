@@ -60,12 +60,6 @@ bp = Blueprint("lifecycle", __name__)
 
 READERS = ("social_worker", "team_manager", "chair", "auditor", "admin")
 SCHEME_NAMES = {"nhs_number": "NHS number", "chi_number": "CHI number"}
-CATEGORIES = [
-    SelectChoice("physical_abuse", "Physical abuse"),
-    SelectChoice("sexual_abuse", "Sexual abuse"),
-    SelectChoice("emotional_abuse", "Emotional abuse"),
-    SelectChoice("neglect", "Neglect"),
-]
 CORE_GROUP_ROWS = 5
 KINDS = {"initial": "initial_conference", "review": "review_conference"}  # the terms' keys (words.py)
 
@@ -99,6 +93,11 @@ def _staff(role: str, none: str) -> list[SelectChoice]:
     """The directory's members of this role, by name, after a first choice meaning none."""
     people = sorted(api("plans", "/v1/staff", role=role)["items"], key=lambda p: (p.get("name") or "").casefold())
     return [SelectChoice("", none)] + [SelectChoice(p["user"], p.get("name") or "Name not known") for p in people]
+
+
+def _categories() -> list[SelectChoice]:
+    """The deployment's categories of harm (the plans service's, from its plugins), by name."""
+    return [SelectChoice(c["id"], c["name"]) for c in api("plans", "/v1/categories")["items"]]
 
 
 def _refused_words(exc: Refused) -> str:
@@ -675,7 +674,7 @@ class ConferenceOutcomeForm(Worded, FlaskForm):
         description="The social worker who leads the plan",
     )
     categories = SelectMultipleField(
-        "Categories of harm", choices=CATEGORIES, widget=GovCheckboxesInput(), description="Select all that apply"
+        "{Categories}", choices=[], widget=GovCheckboxesInput(), description="Select all that apply"
     )
     core_group = FieldList(FormField(CoreGroupMemberForm), min_entries=CORE_GROUP_ROWS, max_entries=CORE_GROUP_ROWS)
     first_core_group_on = DayField("Date of the first {core_group} meeting", description="For example, 27 3 2026")
@@ -738,6 +737,7 @@ def conference_outcome(conference_id: str):
         return redirect(url_for("journey.review_outcome", conference_id=conference_id))
     form = ConferenceOutcomeForm()
     form.key_worker.choices = _staff("social_worker", "Choose the key worker")
+    form.categories.choices = _categories()
     step = Step(form)
     if form.validate_on_submit():
         body: dict[str, Any] = {

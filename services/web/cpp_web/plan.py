@@ -42,6 +42,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from .client import ChangedSinceRead, Forbidden, Invalid, NotFound, Refused
 from .views import api, api_at_once, child_name, day, holds, services, signed_in, words_of
+from .words import term
 
 bp = Blueprint("plan", __name__)
 
@@ -89,6 +90,31 @@ SECTION_TITLES = {
 
 
 # --- words ---
+
+ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+
+
+def ordinal(n: int) -> str:
+    """1 -> "first", ..., 10 -> "tenth", then "11th", "21st"..."""
+    if 1 <= n <= len(ORDINALS):
+        return ORDINALS[n - 1]
+    suffix = "th" if 11 <= n % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def nth_plan(plan: dict) -> str | None:
+    """ "This is the child's third child protection plan." from the plan's number of earlier plans; None for a
+    plan made before they were counted."""
+    previous = plan.get("previous_plans")
+    if not isinstance(previous, int):
+        return None
+    return f"This is the child's {ordinal(previous + 1)} {term('plan')}."
+
+
+def category_names(answer: Any) -> dict[str, str]:
+    """The deployment's categories by id (GET /v1/categories); {} when they could not be read, so that the
+    page names each by its id in words."""
+    return {c["id"]: c["name"] for c in answer["items"]} if isinstance(answer, dict) else {}
 
 
 def frequency(value: Any) -> str:
@@ -282,9 +308,10 @@ def plan(plan_id: str):
     outcomes = {o.get("id"): o for o in content.get("outcomes") or []}
     agreed_by = (record.get("agreed") or {}).get("by")
     # The child and the person who agreed the version: two reads at once.
-    child, by = api_at_once(
+    child, by, categories = api_at_once(
         ("plans", f"/v1/children/{record['child_id']}"),
         ("plans", f"/v1/staff/{agreed_by}") if agreed_by else None,
+        ("plans", "/v1/categories"),
         keep=(NotFound, Forbidden),
     )
     if isinstance(child, Forbidden):
@@ -300,6 +327,8 @@ def plan(plan_id: str):
         agreed=agreed_words(record.get("agreed")),
         action_statuses=ACTION_STATUSES,
         can_change=holds("social_worker", "team_manager") and record.get("status") != "ended",
+        category_names=category_names(categories),
+        nth_plan=nth_plan(record),
     )
 
 

@@ -23,6 +23,7 @@ DEFAULTS = {
     "plan": "child protection plan",
     "core_group": "core group",
     "register": "subject of a child protection plan",
+    "categories": "categories of harm",
 }
 
 

@@ -403,6 +403,25 @@ class PlanSnapshotV1(AboutAChild):
     categories = _status(
         "the categories of abuse or neglect (from the content)", fields.List, cls_or_instance=fields.String()
     )
+    initial_categories = _status(
+        "the categories the plan was made under (its first version), kept as they were; absent from older events",
+        fields.List,
+        cls_or_instance=fields.String(),
+        required=False,
+    )
+    previous_plan_ids = fields.List(
+        fields.String(),
+        required=False,
+        metadata=_meta(
+            "identifier", "the child's earlier plans in this authority, oldest first; absent from older events"
+        ),
+    )
+    previous_plans = _status(
+        "how many plans the child had before this one (the census counts them); absent from older events",
+        fields.Integer,
+        required=False,
+        validate=validate.Range(min=0),
+    )
     content = _narrative(
         "the agreed plan itself, in the shape of the plans service's OpenAPI schema PlanContent (GET "
         "/openapi.json of the plans service, #/components/schemas/PlanContent): key worker and core group "

@@ -17,6 +17,9 @@ CODE = re.compile(r"[A-Z0-9]{2,10}")
 JURISDICTIONS = ("england", "wales", "scotland", "northern_ireland", "guernsey")
 BRANDING_KEYS = {"organisation", "accent_colour", "contact_block", "footer"}
 COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+SLUG = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
+# The Children in Need census's codes for one category of abuse (MUL, "multiple", is a plan with more than one).
+CENSUS_CODES = ("PHY", "EMO", "SAB", "NEG")
 
 
 def _text(value: Any) -> bool:
@@ -72,6 +75,46 @@ def _listed(fields: dict[str, Callable[[Any], bool]], optional: dict[str, Callab
     return check
 
 
+def _categories(a: _Answer, answer: Any) -> None:
+    if not isinstance(answer, list):
+        raise a.fail(f"must be a list, not {type(answer).__name__}")
+    seen: set[str] = set()
+    for item in answer:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not SLUG.fullmatch(item["id"]):
+            got = item.get("id") if isinstance(item, dict) else item
+            raise a.fail(f"field 'id' must be a lower_snake slug (e.g. 'neglect'), not {got!r}")
+        if item["id"] in seen:
+            raise a.fail("field 'id' is given twice", item)
+        seen.add(item["id"])
+        _category_fields(a, item)
+
+
+def _category_fields(a: _Answer, item: dict[str, Any]) -> None:
+    """A category's name and census code; an item that drops or changes an earlier one gives only what it changes."""
+    partial = item.get("disabled") or item.get("extends")
+    if not (partial and "name" not in item) and not _text(item.get("name")):
+        raise a.fail(f"field 'name' must be non-empty text, not {item.get('name')!r}", item)
+    code = item.get("census_code")
+    if code is not None and code not in CENSUS_CODES:
+        raise a.fail(f"field 'census_code' must be one of {', '.join(CENSUS_CODES)}, not {code!r}", item)
+
+
+def categories(plugins) -> list[dict[str, Any]]:
+    """The deployment's categories (``cpp_categories`` layered in CPP_PLUGINS order, the disabled dropped), each
+    ``{"id", "name", "census_code"}``; a deployment that offers none is a ``PluginError``."""
+    offered = [
+        {"id": item["id"], "name": item["name"], "census_code": item.get("census_code")}
+        for item in plugins.layered("cpp_categories")
+        if not item.get("disabled")
+    ]
+    if not offered:
+        raise PluginError(
+            f"no active plugin offers a category of harm or area of concern (cpp_categories); "
+            f"active plugins: {', '.join(plugins.order)}"
+        )
+    return offered
+
+
 def _words(a: _Answer, answer: Any) -> None:
     if not isinstance(answer, dict) or not all(isinstance(k, str) and _text(v) for k, v in answer.items()):
         raise a.fail("must be a dict of names to non-empty text")
@@ -112,6 +155,7 @@ CHECKS: dict[str, Callable[[_Answer, Any], None]] = {
         {"recipient": lambda r: isinstance(r, dict) and _text(r.get("name"))},
     ),
     "cpp_terminology": _words,
+    "cpp_categories": _categories,
     "cpp_identifier_schemes": _listed({"name": _text, "validate": callable, "source": _text}),
     "cpp_notification_channels": _listed({"name": _text, "send": callable}),
     "cpp_notification_templates": _words,

@@ -181,11 +181,41 @@ def cpp_terminology() -> dict[str, str] | None:
     """Give the local words for the platform's terms.
 
     Keys: initial_conference, review_conference, enquiries, plan,
-    core_group, register (and any a later hook documents). Later plugins
+    core_group, register, categories (what ``cpp_categories`` offers:
+    "categories of harm", Scotland's "areas of concern"), and any a later
+    hook documents. Later plugins
     override earlier ones key by key; the plans API returns the merged
     wording with a plan so that clients show the local words (e.g.
     "Child Protection Planning Meeting" in Scotland, "section 35 enquiries"
     in Guernsey).
+    """
+
+
+@hookspec
+def cpp_categories() -> list[dict[str, Any]] | None:
+    """Offer the categories of harm (England, Wales, Northern Ireland) or the
+    areas of concern (Scotland) a plan records.
+
+    Called as the plugins load and when the plans service starts; the plans
+    service refuses a category outside the set (a 422 naming the allowed
+    ids) and lists the set at ``GET /v1/categories``. Return a list of::
+
+        {
+          "id": "neglect",                    # a lower_snake slug, stored with plans; a later plugin
+                                              # overrides by id ("disabled": True drops it,
+                                              # "extends": True renames it)
+          "name": "Neglect",                  # shown to people
+          "census_code": "NEG",               # optional: England's Children in Need census code,
+                                              # PHY, EMO, SAB or NEG (the census records a plan
+                                              # with more than one category as MUL)
+        }
+
+    Ids stay as they are once plans use them: a plan keeps the categories it
+    was agreed with, so one no longer offered stays readable. A deployment
+    whose plugins offer no category does not start. Sources: DOMAIN.md
+    (seed 001: physical, sexual, emotional abuse, neglect) and TIMESCALES.md
+    (England's census categories; Wales adds financial abuse, Northern
+    Ireland exploitation; Scotland records areas of concern, paras 1.87-1.88).
     """
 
 

@@ -13,8 +13,10 @@ Public API
     A dotted ``partial`` collection (``partial=("key_worker.name",)``) keeps
     marshmallow's own meaning.
 ``make_plan_content_schema(categories, *, name="PlanContentSchema")``
-    The same schema with another list of allowed categories of harm (a plugin
-    setting): returns a Schema class. Same arguments, same class (cached), so
+    The same schema with another list of allowed categories of harm: returns
+    a Schema class. Where a plans service runs, the deployment's categories
+    (``cpp_categories``, set as it starts: api/categories.py) are the allowed
+    ones whatever the list. Same arguments, same class (cached), so
     apispec sees one schema per name.
 ``missing_for_agreement(content) -> list[str]``
     What a detailed plan still lacks before the core group can agree it (the
@@ -65,6 +67,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import date
 
+from flask import current_app, has_app_context
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from marshmallow.experimental.context import Context
 
@@ -462,10 +465,36 @@ class _PlanContentBase(Schema):
         _raise(rules.cross_item_errors(data, references=not (partial and "outcomes" not in data)))
 
 
+#: Where a running plans service keeps its deployment's categories (``cpp_categories``; api/categories.py).
+OFFERED = "categories"
+
+
+def offered_categories() -> tuple[str, ...]:
+    """The ids of the running deployment's categories; () outside a plans service's request or command."""
+    if not has_app_context():
+        return ()
+    cpp = current_app.extensions.get("cpp")
+    return tuple(c["id"] for c in (cpp.extensions.get(OFFERED) if cpp else None) or ())
+
+
+class _OfferedCategory(validate.Validator):
+    """One of the deployment's categories where a plans service runs (set as it starts, from the plugins), else
+    one of the schema's own list."""
+
+    def __init__(self, categories: tuple[str, ...]):
+        self.categories = categories
+
+    def __call__(self, value: str) -> str:
+        allowed = offered_categories() or self.categories
+        if value not in allowed:
+            raise ValidationError(f"Must be one of: {', '.join(allowed)}.")
+        return value
+
+
 @functools.cache
 def _make(categories: tuple[str, ...], name: str) -> type[Schema]:
     field = _list(
-        _one_of(categories),
+        fields.String(validate=_OfferedCategory(categories)),
         min_len=1,
         validators=[_no_duplicates("category")],
         metadata={"description": "the categories of harm: " + ", ".join(categories)},

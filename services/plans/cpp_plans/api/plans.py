@@ -57,7 +57,17 @@ class PlanSchema(Schema):
             "description": "the key worker's user id in the staff directory; null for a key worker not yet linked"
         },
     )
-    categories = fields.List(fields.String())
+    categories = fields.List(fields.String(), metadata={"description": "the latest agreed categories of harm"})
+    initial_categories = fields.List(
+        fields.String(),
+        metadata={"description": "the categories the plan was made under (its first version), never changed"},
+    )
+    previous_plan_ids = fields.List(
+        fields.String(), metadata={"description": "the child's earlier plans in this authority, oldest first"}
+    )
+    previous_plans = fields.Integer(
+        metadata={"description": "how many plans the child had before this one (the census counts them)"}
+    )
     content = fields.Nested(PlanContentSchema)
     escalations = fields.List(fields.Dict())
     terminology = fields.Dict(

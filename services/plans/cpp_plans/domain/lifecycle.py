@@ -417,8 +417,10 @@ def hold_initial_conference(
     attendees: list[dict],
     plan_id: str | None = None,
     chair: Person | None = None,
+    previous_plan_ids: list[str] | None = None,
 ) -> tuple[dict, dict, dict | None, list[Event]]:
-    """Returns (case, conference, plan or None, events)."""
+    """Returns (case, conference, plan or None, events). ``previous_plan_ids``: the child's earlier plans in
+    this authority, oldest first, which a new plan records."""
     check_outcome_decides(conference, plan_required=plan_required, decision=None)
     _check_can_hold(conference, held_on, today)
     if conference["kind"] != "initial":
@@ -447,7 +449,15 @@ def hold_initial_conference(
         missing = [f for f in ("key_worker", "categories", "core_group") if not plan_content.get(f)]
         if missing:
             raise InvalidStep({"outline_plan": [f"the outline plan needs {', '.join(missing)}"]})
-        plan = new_plan(new_case, new_conf, plan_content, held_on=held_on, agreed_by=decided_by, plan_id=plan_id)
+        plan = new_plan(
+            new_case,
+            new_conf,
+            plan_content,
+            held_on=held_on,
+            agreed_by=decided_by,
+            plan_id=plan_id,
+            previous_plan_ids=previous_plan_ids,
+        )
         new_case["status"] = "on_plan"
         new_case["plan_id"] = plan["_id"]
         new_conf["outcome"]["plan_id"] = plan["_id"]
@@ -579,8 +589,18 @@ def _check_can_hold(conference: dict, held_on: date, today: date) -> None:
 
 
 def new_plan(
-    case: dict, conference: dict, content: dict, *, held_on: date, agreed_by: str, plan_id: str | None = None
+    case: dict,
+    conference: dict,
+    content: dict,
+    *,
+    held_on: date,
+    agreed_by: str,
+    plan_id: str | None = None,
+    previous_plan_ids: list[str] | None = None,
 ) -> dict:
+    """A plan as its initial conference makes it: its categories are also its initial ones, kept as they are
+    whatever later versions agree, and it names the child's earlier plans (a repeat plan)."""
+    previous = list(previous_plan_ids or [])
     return {
         "_id": plan_id or uuid.uuid4().hex,
         "authority": case["authority"],
@@ -595,6 +615,9 @@ def new_plan(
         "key_worker": content.get("key_worker", {}).get("name"),
         "key_worker_user": content.get("key_worker", {}).get("user"),
         "categories": list(content.get("categories", [])),
+        "initial_categories": list(content.get("categories", [])),
+        "previous_plan_ids": previous,
+        "previous_plans": len(previous),
         "activated_on": None,
         "ended": None,
         "escalations": [],
@@ -638,6 +661,7 @@ def plan_snapshot(plan: dict) -> dict:
         # content, so a partner's minimal copy keeps them.
         "key_worker": _contact_of(plan["content"].get("key_worker")),
         "categories": list(plan.get("categories") or []),
+        **{k: plan[k] for k in ("initial_categories", "previous_plan_ids", "previous_plans") if k in plan},
         "content": plan["content"],
     }
 

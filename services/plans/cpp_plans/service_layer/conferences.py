@@ -13,7 +13,7 @@ from cpp_shared.store import VersionConflict
 from ..domain import lifecycle as lc
 from ..domain import plan_content
 from ..domain.lifecycle import InvalidStep
-from ..store import CASES, CONFERENCES, PLANS
+from ..store import CASES, CONFERENCES, PLANS, plans_of_child
 from .common import Deployment, commit_step, council_checks, link_key_worker, load, plan_version_inserts, saved
 
 
@@ -183,7 +183,12 @@ def record_conference_outcome(
     )
     if conference["kind"] == "initial":
         case_after, conf_after, plan_after, events = lc.hold_initial_conference(
-            case, conference, plan_required=plan_required, plan_content=outline_plan, **common
+            case,
+            conference,
+            plan_required=plan_required,
+            plan_content=outline_plan,
+            previous_plan_ids=[p["_id"] for p in plans_of_child(deps.store, case["authority"], case["child_id"])],
+            **common,
         )
     else:
         if plan_before is None:
