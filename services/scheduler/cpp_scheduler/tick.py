@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from cpp_shared.logs import get_logger
-from cpp_shared.store import StoreError, StoreUnavailable, VersionConflict
+from cpp_shared.store import DuplicateKey, StoreError, StoreUnavailable, VersionConflict
 from cpp_shared.web import ServiceContext
 
 from . import store as st
@@ -99,9 +99,12 @@ class Ticker:
                 continue
             case = store.collection(st.CASE_PEOPLE).find_one({"_id": plan["case_id"]})
             people.assign(doc, adulthood.AGE_RULE, case, people.child_ref(child))
-            with store.unit_of_work() as uow:
-                uow.insert(st.DEADLINES, doc)
-                self.ctx.publish(uow, "deadline.scheduled.v1", subject=doc["case_id"], data=event_data(doc))
+            try:
+                with store.unit_of_work() as uow:
+                    uow.insert(st.DEADLINES, doc)
+                    self.ctx.publish(uow, "deadline.scheduled.v1", subject=doc["case_id"], data=event_data(doc))
+            except DuplicateKey:  # made meanwhile by another tick: the one deadline stands
+                continue
             result.adults += 1
 
     def _scan(self, today: date, result: TickResult, *, renew: bool) -> None:

@@ -11,6 +11,7 @@ manager confirms by ending the plan (``reason: reached_18``), whose
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from typing import Any
 
@@ -78,4 +79,7 @@ def confirmation(
     )
     doc["explanation"] = {"timescale": "on the child's 18th birthday", "computations": []}
     schedule(doc, 0, cal, birthday, birthday)
+    # One per plan, whoever makes it: a second tick (another replica, a lease that lapsed) makes the same id,
+    # which the store refuses as a duplicate.
+    doc["_id"] = uuid.uuid5(uuid.NAMESPACE_URL, f"cpp:{RULE_ID}:{scope.plan_id}").hex
     return doc
