@@ -197,6 +197,14 @@ def fill(eng: Deployment, token_for) -> None:
         notify.get("/v1/subscriptions", headers=who["admin"]),
     ]
     assert all(r.status_code == 200 for r in reads), [(r.request.path, r.status_code) for r in reads]
+    # Last, as it ends ENG's plan: a plan's ending (another authority's replay of it must find no plan).
+    tm = who["team_manager"]
+    [live] = plans_store.collection("plans").find({"status": {"$in": ["outline", "active"]}}, limit=1)
+    tag = plans.get(f"/v1/plans/{live['_id']}", headers=tm).headers["ETag"]
+    ended = plans.post(
+        f"/v1/plans/{live['_id']}/ending", json={"reason": "left_the_uk", "on": today}, headers={**tm, "If-Match": tag}
+    )
+    assert ended.status_code == 201, ended.json
 
 
 def eng_ids(eng: Deployment) -> dict[str, str]:
