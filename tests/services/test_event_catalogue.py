@@ -135,6 +135,26 @@ def ok(resp, status=200):
     return resp.json
 
 
+def walk_referral(plans, who, child_id, on):
+    """A case that begins with a referral: its decision, then the assessment
+    started and completed (authorised by the team manager)."""
+    sw, tm = who["social_worker"], who["team_manager"]
+    opened = plans.post("/v1/cases", json={"child_id": child_id}, headers=sw)
+    case_id, tag = ok(opened, 201)["id"], opened.headers["ETag"]
+    for path, body, headers in (
+        ("referral", {"received_on": on(-10), "source": "school", "summary": "A bruise seen at school."}, sw),
+        ("referral/decision", {"decided_on": on(-9), "decision": "assessment", "reason": "Needs assessing."}, tm),
+        ("assessment", {"started_on": on(-9), "factors": ["domestic_abuse"], "other_factors": None}, sw),
+        (
+            "assessment/completion",
+            {"completed_on": on(-2), "outcome": "early_help", "authorised_by": "team_manager-1"},
+            sw,
+        ),
+    ):
+        answer = plans.post(f"/v1/cases/{case_id}/{path}", json=body, headers={**headers, "If-Match": tag})
+        tag = f'"{ok(answer)["version"]}"'
+
+
 def walk(plans, who, pump, ticker, scheduler_store):
     """Every step the plans service publishes an event for, with the
     scheduler following; returns nothing: the outboxes are the result."""
@@ -152,6 +172,7 @@ def walk(plans, who, pump, ticker, scheduler_store):
         )
     )
 
+    walk_referral(plans, who, child_id, on)
     case_id = ok(plans.post("/v1/cases", json={"child_id": ensure_child(plans, child_id)}, headers=sw), 201)["id"]
     ok(plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": on(0)}, headers=sw), 201)
     # Recorded late, an earlier discussion brings the initial conference's deadline forward: the first is superseded.

@@ -452,6 +452,10 @@ CREATE_OPERATIONS = {
     "plans": {
         "/v1/children",
         "/v1/cases",
+        "/v1/cases/{case_id}/referral",
+        "/v1/cases/{case_id}/referral/decision",
+        "/v1/cases/{case_id}/assessment",
+        "/v1/cases/{case_id}/assessment/completion",
         "/v1/cases/{case_id}/strategy-discussions",
         "/v1/cases/{case_id}/conferences",
         "/v1/conferences/{conference_id}/outcome",

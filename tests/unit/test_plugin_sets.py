@@ -33,6 +33,20 @@ GRADE = re.compile(r"(?<![A-Za-z0-9])(V2|V|U)(?=[:)])")
 # Every rule's anchor must be found in each of its triggers' data, and its
 # met_on in each of its meeting events' data.
 EVENT_DATA = {
+    "referral.received.v1": {"case_id": "c1", "received_on": "2026-02-26", "source": "school"},
+    "referral.decided.v1": {
+        "case_id": "c1",
+        "received_on": "2026-02-26",
+        "decided_on": "2026-02-27",
+        "decision": "assessment",
+    },
+    "assessment.completed.v1": {
+        "case_id": "c1",
+        "received_on": "2026-02-26",
+        "started_on": "2026-02-27",
+        "completed_on": "2026-03-20",
+        "outcome": "strategy_discussion",
+    },
     "strategy_discussion.held.v1": {
         "case_id": "c1",
         "strategy_discussion_id": "s1",
@@ -241,3 +255,11 @@ def test_scotland_reporter_referral_is_straight_away():
     assert not rule.triggered_by("escalation.raised.v1", {"route": "childrens_convenor"})
     assert "straight away" in rule.source
     assert _due("scotland", "reporter-referral", date(2026, 6, 3)) == date(2026, 6, 3)
+
+
+def test_england_referral_decided_by_the_next_working_day_across_christmas():
+    # A referral on Thursday 24 December 2026: Christmas Day, the weekend and
+    # Monday 28 December (Boxing Day's substitute) are not counted.
+    assert _due("england", "referral-decision", date(2026, 12, 24)) == date(2026, 12, 29)
+    assert _due("england", "child-and-family-assessment", date(2026, 12, 24)) == date(2027, 3, 2)
+    assert _due("guernsey", "child-and-family-assessment", date(2026, 12, 24)) == date(2027, 3, 2)

@@ -93,7 +93,11 @@ def test_guernsey_table_says_each_step_who_when_how_and_the_source_with_its_grad
     output = _table("guernsey")
     assert "Timescales of States of Guernsey" in output
     rows = {row["Step"]: row for row in _rows(output)}
-    assert len(rows) == 14
+    assert len(rows) == 15
+    assert rows["Assessment"]["When"].startswith(
+        "45 working days after the referral. Starts when the referral is decided on for an assessment or a "
+        "strategy discussion. Done when the assessment is completed."
+    )
     review = rows["First review child protection conference"]
     assert review["By whom"] == "Conference chair"
     assert review["When"].startswith(
@@ -130,7 +134,8 @@ def test_the_council_layer_overrides_the_jurisdiction_and_every_rule_shows_its_s
     output = _table("england,bromley")
     assert "Timescales of London Borough of Bromley" in output
     rows = {row["Step"]: row for row in _rows(output)}
-    assert len(rows) == 4
+    assert len(rows) == 6
+    assert rows["Decision on the referral"]["When"].startswith("1 working day after the referral.")
     core = rows["First core group meeting (Bromley: within ten working days of the conference)"]
     assert core["Source"].startswith(
         "Source (grade V, V2; from the bromley plugin): Bromley Safeguarding Children Board"

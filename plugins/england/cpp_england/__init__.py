@@ -25,6 +25,9 @@ def cpp_authority():
 
 # What the scheduler listens for (events of the plans service).
 NO_CONFERENCE = [{"event": "enquiry.completed.v1", "when": {"conference_required": False}}]
+# A referral decided for an assessment (a section 47 strategy discussion is one too).
+TO_BE_ASSESSED = {"decision": ["assessment", "strategy_discussion"]}
+WT_2013 = "Working Together to Safeguard Children 2013"
 
 
 @hookimpl
@@ -90,6 +93,37 @@ def cpp_timescales():
             "reminder_days": 10,
             "source": f"{WT}: later review conferences not more than 6 months apart "
             "(V2: Pan-Sussex 5.5 and the same sources)",
+        },
+        {
+            "id": "referral-decision",
+            "name": "Decision on the referral",
+            "trigger": "referral.received.v1",
+            "anchor": "received_on",
+            "offset": {"amount": 1, "unit": "working_days", "direction": "after"},
+            "deadline": "referral_decision",
+            "owner": "team_manager",
+            "met_by": "referral.decided.v1",
+            "met_on": "decided_on",
+            "reminder_days": 0,
+            "source": f'{WT_2013} p.26: a decision within one working day of a referral, "they must decide within '
+            'one working day what kind of assessment" (V2: N. Loynes, Protecting children: processes from referral '
+            "to conference, slides citing WT 2013 p.26)",
+        },
+        {
+            "id": "child-and-family-assessment",
+            "name": "Child and family assessment",
+            "trigger": "referral.decided.v1",
+            "when": TO_BE_ASSESSED,
+            "anchor": "received_on",
+            "offset": {"amount": 45, "unit": "working_days", "direction": "after"},
+            "deadline": "assessment",
+            "owner": "social_worker",
+            "met_by": "assessment.completed.v1",
+            "met_on": "completed_on",
+            "reminder_days": 10,
+            "source": f'{WT_2013}/2018: the child and family assessment (which includes the section 47 work) "no '
+            'longer than 45 working days from the point of referral" (V2: procedures online glossary, '
+            '"Assessment", citing WT 2013 and 2018)',
         },
     ]
 

@@ -86,6 +86,22 @@ def _before_initial_conference(rule_id: str, name: str, days: int, met_by: str, 
 def cpp_timescales():
     return [
         {
+            "id": "child-and-family-assessment",
+            "name": "Assessment",
+            "trigger": "referral.decided.v1",
+            "when": {"decision": ["assessment", "strategy_discussion"]},
+            "anchor": "received_on",
+            "offset": {"amount": 45, "unit": "working_days", "direction": "after"},
+            "deadline": "assessment",
+            "owner": "social_worker",
+            "met_by": "assessment.completed.v1",
+            "met_on": "completed_on",
+            "reminder_days": 10,
+            "source": 'Islands Safeguarding Children Partnership (ISCP) tri.x manual: "the timescale within which the '
+            'assessment must be completed is 45 working days" (V); the manual does not say from when: counted from '
+            "the referral, as in England (U)",
+        },
+        {
             "id": "enquiries-complete",
             "name": "Section 35 enquiries completed and conference decision",
             "trigger": "strategy_discussion.held.v1",

@@ -14,6 +14,7 @@ GUERNSEY = ("guernsey",)  # CPP_PLUGINS
 # row by row: the rule that carries it, or None when the row sets no
 # timescale of its own (the plan sets it).
 GUERNSEY_ROWS = [
+    ("assessment: 45 working days (ISCP tri.x; TIMESCALES.md section 5)", "child-and-family-assessment"),
     ("initial conference held: 15 working days from the strategy discussion", "initial-conference"),
     ("enquiries done, conference agreed: 10 working days from strategy discussion", "enquiries-complete"),
     ("child in need plan if no conference: 7 working days from that decision", "child-in-need-after-enquiries"),
@@ -33,6 +34,7 @@ GUERNSEY_ROWS = [
 ]
 # The figure of each Guernsey rule: (amount, unit, direction), None for no timescale.
 GUERNSEY_FIGURES = {
+    "child-and-family-assessment": (45, "working_days", "after"),
     "initial-conference": (15, "working_days", "after"),
     "enquiries-complete": (10, "working_days", "after"),
     "child-in-need-after-enquiries": (7, "working_days", "after"),
@@ -168,3 +170,17 @@ def test_guernsey_authority_routes_and_words():
     assert terms["initial_conference"] == "initial child protection conference"
     assert terms["review_conference"] == "review child protection conference"
     assert "Islands' child protection register" in terms["register"]
+
+
+def test_guernsey_assessment_is_due_45_working_days_from_the_referral_without_englands_rules():
+    rules = rules_of(*GUERNSEY)
+    rule = rules["child-and-family-assessment"]
+    assert rule.plugin == "guernsey" and "referral-decision" not in rules
+    assert (rule.triggers, rule.anchor, rule.met_by) == (
+        ("referral.decided.v1",),
+        "received_on",
+        ("assessment.completed.v1",),
+    )
+    assert rule.triggered_by("referral.decided.v1", {"decision": "strategy_discussion"})
+    assert not rule.triggered_by("referral.decided.v1", {"decision": "early_help"})
+    assert "ISCP" in rule.source and "45 working days" in rule.source and "(V)" in rule.source

@@ -197,9 +197,37 @@ def create_app(settings: Settings | None = None) -> Flask:
     _install_probes(app, services, metrics)
     _install_request_hooks(app, metrics)
 
-    from . import admin, calendar_feeds, ending, errors, journey, lifecycle, panel, partner, plan, reports, team, views
+    from . import (
+        admin,
+        calendar_feeds,
+        ending,
+        errors,
+        journey,
+        lifecycle,
+        panel,
+        partner,
+        plan,
+        referral,
+        reports,
+        team,
+        views,
+    )
 
-    areas = (views, oidc, team, reports, lifecycle, plan, ending, journey, panel, partner, calendar_feeds, admin)
+    areas = (
+        views,
+        oidc,
+        team,
+        reports,
+        lifecycle,
+        referral,
+        plan,
+        ending,
+        journey,
+        panel,
+        partner,
+        calendar_feeds,
+        admin,
+    )
     for area in areas:  # each page area is a blueprint of its own
         app.register_blueprint(area.bp)
     errors.install(app)

@@ -267,6 +267,55 @@ class EnquiryCompletedV1(AboutAChild):
     )
 
 
+REFERRAL_SOURCES = ("police", "school", "health", "family", "self", "other_agency", "anonymous", "other")
+REFERRAL_DECISIONS = ("no_further_action", "early_help", "assessment", "strategy_discussion", "other")
+ASSESSMENT_OUTCOMES = ("no_further_action", "early_help", "child_in_need_plan", "strategy_discussion", "other")
+REFERRAL_RECEIVED_ON = "the day the referral reached the council (what its timescales count from)"
+
+
+class ReferralReceivedV1(AboutAChild):
+    """The referral that brought the child to the council was recorded on their case."""
+
+    case_id = _identifier(CASE_ID)
+    child_id = _identifier(CHILD_ID)
+    received_on = _day(REFERRAL_RECEIVED_ON)
+    source = _status("who referred the child", validate=_one_of(*REFERRAL_SOURCES))
+
+
+class ReferralDecidedV1(AboutAChild):
+    """The council decided what follows a referral (the reason stays with the case)."""
+
+    case_id = _identifier(CASE_ID)
+    child_id = _identifier(CHILD_ID)
+    received_on = _day(REFERRAL_RECEIVED_ON)
+    decided_on = _day("the day the referral was decided on")
+    decision = _status(
+        "what follows: strategy_discussion is a strategy discussion (section 47 enquiries in England)",
+        validate=_one_of(*REFERRAL_DECISIONS),
+    )
+
+
+class AssessmentStartedV1(AboutAChild):
+    """The assessment of the child and family started (its factors stay with the case)."""
+
+    case_id = _identifier(CASE_ID)
+    child_id = _identifier(CHILD_ID)
+    received_on = _day(REFERRAL_RECEIVED_ON)
+    started_on = _day("the day the assessment started")
+
+
+class AssessmentCompletedV1(AboutAChild):
+    """The assessment of the child and family was completed and authorised by a team manager."""
+
+    case_id = _identifier(CASE_ID)
+    child_id = _identifier(CHILD_ID)
+    received_on = _day(REFERRAL_RECEIVED_ON)
+    started_on = _day("the day the assessment started")
+    completed_on = _day("the day the assessment was completed")
+    outcome = _status("what the assessment concluded", validate=_one_of(*ASSESSMENT_OUTCOMES))
+    authorised_by = _nested(StaffRef, "the team manager who authorised it: " + STAFF_REF)
+
+
 class _ConferenceBase(AboutAChild):
     conference_id = _identifier("the conference")
     case_id = _identifier(CASE_ID)
@@ -866,6 +915,15 @@ CATALOGUE: dict[str, EventType] = {
                     "A member of staff was added to the staff directory, or their details changed.",
                     StaffUpdatedV1,
                     STAFF,
+                ),
+                ("referral.received.v1", "A referral was recorded on a case.", ReferralReceivedV1, CASE),
+                ("referral.decided.v1", "The decision on a referral was recorded.", ReferralDecidedV1, CASE),
+                ("assessment.started.v1", "A child and family assessment started.", AssessmentStartedV1, CASE),
+                (
+                    "assessment.completed.v1",
+                    "A child and family assessment was completed and authorised.",
+                    AssessmentCompletedV1,
+                    CASE,
                 ),
                 ("strategy_discussion.held.v1", "A strategy discussion was recorded.", StrategyDiscussionHeldV1, CASE),
                 (

@@ -15,9 +15,12 @@ from cpp_shared import staff
 from cpp_shared.auth import current_principal, requires_role
 from cpp_shared.idempotency import idempotent
 from cpp_shared.paging import Page, Paging
+from cpp_shared.store import VersionConflict
 
 from .. import access, audit
+from ..domain import referral as rf
 from ..service_layer import cases as sl
+from ..service_layer import referral as sl_referral
 from ..service_layer.common import named
 from ..store import CASES, CHILDREN, PLANS
 from .common import READERS, WRITERS, PersonSchema, check_if_match, ctx, etag, load, requires_if_match, today
@@ -99,6 +102,60 @@ class StepDownSchema(Schema):
     by = fields.String()
 
 
+class ReferralDecisionSchema(Schema):
+    decided_on = IsoDate(required=True)
+    decision = fields.String(
+        required=True,
+        validate=validate.OneOf(rf.DECISIONS),
+        metadata={"description": "what was decided on the referral (strategy_discussion: section 47 enquiries)"},
+    )
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+    decided_by = fields.String(dump_only=True)
+
+
+class ReferralSchema(Schema):
+    received_on = IsoDate(required=True, metadata={"description": "the day the referral reached the council"})
+    source = fields.String(required=True, validate=validate.OneOf(rf.SOURCES), metadata={"description": "who referred"})
+    summary = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=4000))
+    recorded_by = fields.String(dump_only=True)
+    decision = fields.Nested(ReferralDecisionSchema, dump_only=True, allow_none=True)
+
+
+class AssessmentCompletionSchema(Schema):
+    completed_on = IsoDate(required=True)
+    outcome = fields.String(required=True, validate=validate.OneOf(rf.OUTCOMES))
+    summary = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=4000))
+    authorised_by = fields.String(
+        required=True,
+        load_only=True,
+        **USER_ID,
+        metadata={"description": "the user id of the team manager who authorised the assessment"},
+    )
+    recorded_by = fields.String(dump_only=True)
+
+
+class CompletedAssessmentSchema(AssessmentCompletionSchema):
+    authorised_by = fields.Nested(StaffRefSchema, dump_only=True)  # type: ignore[assignment]
+
+
+class AssessmentSchema(Schema):
+    started_on = IsoDate(required=True)
+    factors = fields.List(
+        fields.String(validate=validate.OneOf(rf.FACTORS)),
+        load_default=list,
+        validate=validate.Length(max=len(rf.FACTORS)),
+        metadata={"description": "the factors identified, from the child and family assessment's domains"},
+    )
+    other_factors = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=4000),
+        metadata={"description": "factors identified that the list does not name, in words"},
+    )
+    started_by = fields.String(dump_only=True)
+    completion = fields.Nested(CompletedAssessmentSchema, dump_only=True, allow_none=True)
+
+
 class ConferenceRefSchema(Schema):
     id = fields.String()
     kind = fields.String()
@@ -115,6 +172,8 @@ class CaseSchema(Schema):
     )
     opened_at = fields.String()
     opened_by = fields.String()
+    referral = fields.Nested(ReferralSchema, allow_none=True, metadata={"description": "null when none recorded"})
+    assessment = fields.Nested(AssessmentSchema, allow_none=True, metadata={"description": "null until it starts"})
     strategy_discussions = fields.List(fields.Nested(StrategyDiscussionSchema))
     enquiry_outcome = fields.Nested(EnquiryOutcomeSchema, allow_none=True)
     conferences = fields.List(fields.Nested(ConferenceRefSchema))
@@ -283,3 +342,79 @@ class EnquiryOutcome(MethodView):
     def post(self, body, case_id):
         load(CASES, case_id, "case")
         return sl.record_enquiry_outcome(ctx(), case_id, today=today(), actor=current_principal(), **body)
+
+
+# --- before the strategy discussion: the referral and the assessment -------------
+
+CASE_ETAG = {"ETag": {"description": "the case's revision, for If-Match", "schema": {"type": "string"}}}
+
+
+def _case_step(case_id: str, step, doing: str, body: dict) -> tuple[dict, dict]:
+    """A step on the case at the revision If-Match names: the case as saved, with its ETag."""
+    case = load(CASES, case_id, "case")
+    check_if_match(case, "case", doing)
+    try:
+        after = step(ctx(), case_id, expected_version=case["version"], today=today(), actor=current_principal(), **body)
+    except VersionConflict:  # another step committed after our read: the ETag is stale now
+        abort(412, message=f"the case changed while {doing}; read it again")
+    return after, {"ETag": etag(after["version"])}
+
+
+@blp.route("/<case_id>/referral")
+class Referral(MethodView):
+    @idempotent
+    @blp.doc(operationId="recordReferral")
+    @requires_role(*WRITERS)
+    @requires_if_match
+    @blp.arguments(ReferralSchema)
+    @blp.response(200, CaseSchema, headers=CASE_ETAG)
+    @blp.alt_response(412, description="the case changed since the If-Match ETag was read")
+    @blp.alt_response(428, description="If-Match is missing")
+    def post(self, body, case_id):
+        """Record the referral that brought the child to the council (If-Match: the case's ETag)."""
+        return _case_step(case_id, sl_referral.record_referral, "recording its referral", body)
+
+
+@blp.route("/<case_id>/referral/decision")
+class ReferralDecision(MethodView):
+    @idempotent
+    @blp.doc(operationId="decideReferral")
+    @requires_role(*WRITERS)
+    @requires_if_match
+    @blp.arguments(ReferralDecisionSchema)
+    @blp.response(200, CaseSchema, headers=CASE_ETAG)
+    @blp.alt_response(412, description="the case changed since the If-Match ETag was read")
+    @blp.alt_response(428, description="If-Match is missing")
+    def post(self, body, case_id):
+        """Record the decision on the case's referral, with the reason (If-Match: the case's ETag)."""
+        return _case_step(case_id, sl_referral.decide_referral, "deciding its referral", body)
+
+
+@blp.route("/<case_id>/assessment")
+class Assessment(MethodView):
+    @idempotent
+    @blp.doc(operationId="startAssessment")
+    @requires_role(*WRITERS)
+    @requires_if_match
+    @blp.arguments(AssessmentSchema)
+    @blp.response(200, CaseSchema, headers=CASE_ETAG)
+    @blp.alt_response(412, description="the case changed since the If-Match ETag was read")
+    @blp.alt_response(428, description="If-Match is missing")
+    def post(self, body, case_id):
+        """Start the assessment of the child and family, with the factors identified (If-Match: the case's ETag)."""
+        return _case_step(case_id, sl_referral.start_assessment, "starting its assessment", body)
+
+
+@blp.route("/<case_id>/assessment/completion")
+class AssessmentCompletion(MethodView):
+    @idempotent
+    @blp.doc(operationId="completeAssessment")
+    @requires_role(*WRITERS)
+    @requires_if_match
+    @blp.arguments(AssessmentCompletionSchema)
+    @blp.response(200, CaseSchema, headers=CASE_ETAG)
+    @blp.alt_response(412, description="the case changed since the If-Match ETag was read")
+    @blp.alt_response(428, description="If-Match is missing")
+    def post(self, body, case_id):
+        """Record the assessment's completion, authorised by a team manager (If-Match: the case's ETag)."""
+        return _case_step(case_id, sl_referral.complete_assessment, "completing its assessment", body)

@@ -12,6 +12,7 @@ from cpp_shared.auth import Principal
 from cpp_shared.store import VersionConflict
 
 from ..domain import lifecycle as lc
+from ..domain import referral as rf
 from ..domain.lifecycle import InvalidStep
 from ..store import CASES, CHILDREN
 from .common import Deployment, commit_step, load, saved
@@ -148,8 +149,10 @@ def record_strategy_discussion(
     today: date,
     actor: Principal,
 ) -> dict:
-    """Returns the discussion as recorded."""
+    """Returns the discussion as recorded (after the referral's decision to
+    hold one, or its assessment, when the case has a referral)."""
     case = load(deps, CASES, case_id, "case")
+    rf.check_strategy_discussion_may_follow(case)
     after, discussion, events = lc.record_strategy_discussion(
         case,
         held_on=held_on,

@@ -28,6 +28,8 @@ from . import words
 #: the events its other handlers keep), so a rule naming another event would never hear it and is refused.
 HEARD = (
     "case.*",
+    "referral.*",
+    "assessment.*",
     "strategy_discussion.*",
     "enquiry.*",
     "conference.*",

@@ -29,6 +29,10 @@ MONTHS = (
 
 # event type -> (what happens, the thing it is about: what a timescale counts from)
 EVENTS: dict[str, tuple[str, str]] = {
+    "referral.received.v1": ("a referral is received", "the referral"),
+    "referral.decided.v1": ("the referral is decided on", "the referral"),
+    "assessment.started.v1": ("an assessment starts", "the start of the assessment"),
+    "assessment.completed.v1": ("the assessment is completed", "the end of the assessment"),
     "strategy_discussion.held.v1": ("a strategy discussion is held", "the strategy discussion"),
     "enquiry.completed.v1": ("the enquiries are completed", "the end of the enquiries"),
     "conference.scheduled.v1": ("a {kind}conference is scheduled", "the {kind}conference"),
@@ -56,6 +60,7 @@ QUALIFIERS: dict[tuple[str, Any], str] = {
     ("initiated_enquiries", False): "that starts no enquiries",
     ("plan_required", True): "that decides the child needs a plan",
     ("plan_required", False): "that decides the child needs no plan",
+    ("decision", ("assessment", "strategy_discussion")): "for an assessment or a strategy discussion",
     ("conference_required", True): "with a conference needed",
     ("conference_required", False): "with no conference needed",
     ("decision", ("continue", "revise")): "that continues or revises the plan",

@@ -1,0 +1,30 @@
+"""England's rules before the strategy discussion, read through the plugin contract
+(``cpp_shared.contracts.timescales``). The due dates they give on the working-day calendar are the
+scheduler's (tests/unit/test_plugin_sets.py)."""
+
+from __future__ import annotations
+
+from cpp_shared.contracts.timescales import Offset
+from cpp_shared.testing import rules_of
+
+
+def test_a_referral_is_decided_within_one_working_day_of_its_receipt():
+    rule = rules_of("england")["referral-decision"]
+    assert rule.offset == Offset(1, "working_days", "after")
+    assert (rule.triggers, rule.when, rule.anchor) == (("referral.received.v1",), {}, "received_on")
+    assert (rule.met_by, rule.met_on, rule.owner) == (("referral.decided.v1",), "decided_on", "team_manager")
+    assert rule.triggered_by("referral.received.v1", {"received_on": "2026-12-24", "source": "police"})
+    assert rule.is_met_by("referral.decided.v1", {"decision": "no_further_action"})
+    assert "one working day" in rule.source and "(V2" in rule.source and "WT 2013 p.26" in rule.source
+
+
+def test_an_assessment_is_completed_within_45_working_days_of_the_referral():
+    rule = rules_of("england")["child-and-family-assessment"]
+    assert rule.offset == Offset(45, "working_days", "after")
+    assert (rule.triggers, rule.anchor) == (("referral.decided.v1",), "received_on")
+    for decision in ("assessment", "strategy_discussion"):
+        assert rule.triggered_by("referral.decided.v1", {"decision": decision, "received_on": "2026-12-24"})
+    for decision in ("no_further_action", "early_help", "other"):
+        assert not rule.triggered_by("referral.decided.v1", {"decision": decision, "received_on": "2026-12-24"})
+    assert (rule.met_by, rule.met_on) == (("assessment.completed.v1",), "completed_on")
+    assert "45 working days from the point of referral" in rule.source and "(V2" in rule.source
