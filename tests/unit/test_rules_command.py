@@ -130,7 +130,7 @@ def test_the_council_layer_overrides_the_jurisdiction_and_every_rule_shows_its_s
     output = _table("england,bromley")
     assert "Timescales of London Borough of Bromley" in output
     rows = {row["Step"]: row for row in _rows(output)}
-    assert len(rows) == 4
+    assert len(rows) == 5  # England's 4, one changed, and Bromley's pre-birth plan's first review
     core = rows["First core group meeting (Bromley: within ten working days of the conference)"]
     assert core["Source"].startswith(
         "Source (grade V, V2; from the bromley plugin): Bromley Safeguarding Children Board"
