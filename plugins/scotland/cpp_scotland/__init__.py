@@ -217,6 +217,7 @@ def cpp_terminology():
     return {
         "initial_conference": "initial child protection planning meeting",
         "review_conference": "review child protection planning meeting",
+        "pre_birth_conference": "pre-birth child protection planning meeting",  # para 3.142: "pre-birth CPPM"
         "enquiries": "child protection investigation",
         "plan": "child protection plan",
         "core_group": "child protection core group",

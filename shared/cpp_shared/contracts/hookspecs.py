@@ -184,7 +184,8 @@ def cpp_escalation_routes() -> list[dict[str, Any]] | None:
 def cpp_terminology() -> dict[str, str] | None:
     """Give the local words for the platform's terms.
 
-    Keys: initial_conference, review_conference, enquiries, plan,
+    Keys: initial_conference, review_conference, pre_birth_conference (an
+    initial conference about an unborn child), enquiries, plan,
     core_group, register, categories (what ``cpp_categories`` offers:
     "categories of harm", Scotland's "areas of concern"), and any a later
     hook documents. Later plugins
