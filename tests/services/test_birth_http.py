@@ -16,6 +16,7 @@ from dateutil.relativedelta import relativedelta
 from cpp_plans.api import children
 from cpp_plans.app import create_app as create_plans_app
 from cpp_scheduler.app import create_app as create_scheduler_app
+from cpp_scheduler.domain import words
 from cpp_scheduler.domain.calendar import WorkingCalendar
 from tests.helpers import Pump, bearer
 from tests.services.test_children_http import events, minimal_child
@@ -187,10 +188,16 @@ def test_a_born_childs_record_keeps_a_date_of_birth(plans, people):
 
 def deployment(make_settings, token_for, plugins: str, authority: str):
     plans_app = create_plans_app(make_settings("plans", CPP_PLUGINS=plugins))
-    scheduler = create_scheduler_app(make_settings("scheduler", CPP_PLUGINS=plugins)).extensions["cpp"]
+    scheduler_app = create_scheduler_app(make_settings("scheduler", CPP_PLUGINS=plugins))
+    scheduler = scheduler_app.extensions["cpp"]
+    scheduler.test_client = scheduler_app.test_client
     sw = bearer(token_for("social_worker", user="sw-1", authority=authority))
     chair = bearer(token_for("chair", user="chair-1", authority=authority))
     return plans_app.test_client(), Pump(plans_app.extensions["cpp"].store, scheduler), scheduler, sw, chair
+
+
+def day_words(on: date, cal: WorkingCalendar) -> str:
+    return words.day(cal.on_or_before(on)[0])
 
 
 def open_deadlines(scheduler, case_id: str) -> dict[str, dict]:
@@ -223,6 +230,9 @@ def test_scotlands_pre_birth_cppm_is_due_by_the_earlier_of_its_two_counts(
     assert min(due - timedelta(weeks=12), concern + timedelta(days=28)) == expected
     assert deadlines["pre-birth-conference"]["due_on"] == sct.on_or_before(expected)[0].isoformat()
     assert len(deadlines["pre-birth-conference"]["explanation"]["computations"]) == 2
+    shown = scheduler.test_client().get(f"/v1/deadlines/{deadlines['pre-birth-conference']['_id']}", headers=sw).json
+    assert "12 weeks before the expected date of birth if that is earlier" in shown["explanation"]["timescale"]
+    assert shown["explanation"]["summary"].endswith(f"The earliest is the deadline: {day_words(expected, sct)}.")
 
 
 def test_scotlands_pre_birth_cppm_opens_a_review_within_three_months(make_settings, token_for):
@@ -255,3 +265,18 @@ def test_bromley_reviews_a_pre_birth_plan_within_ten_days_of_the_birth(make_sett
     # the scheduler's record of the child has the date of birth now
     kept = scheduler.store.collection("children").find_one({"_id": child["id"]})
     assert kept["date_of_birth"] == birthday.isoformat()
+
+    # the review conference held meets it
+    review_on = TODAY.isoformat()
+    conf = plans.post(
+        f"/v1/cases/{steps['case_id']}/conferences", headers=sw, json={"kind": "review", "scheduled_for": review_on}
+    )
+    assert conf.status_code == 201, conf.json
+    assert "pre_birth" not in conf.json  # the child is born: a review conference, as any other
+    held = plans.post(
+        f"/v1/conferences/{conf.json['id']}/outcome", headers=chair, json={"held_on": review_on, "decision": "continue"}
+    )
+    assert held.status_code == 200, held.json
+    pump()
+    [met] = scheduler.store.collection("deadlines").find({"rule_id": "pre-birth-first-review"})
+    assert met["status"] == "met" and met["met"]["on"] == review_on and met["met"]["late"] is False
