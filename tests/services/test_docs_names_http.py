@@ -288,3 +288,23 @@ def test_a_document_names_the_child_as_of_its_version(walk, plans, docs, docs_ct
     assert "Ana Parent" in read(docs, made[("outline_plan", 1)], sw, tmp_path)
     assert made[("professional_plan", 2)]["child_name"] == "Annie Parent"
     assert "Annie Parent" in read(docs, made[("professional_plan", 2)], sw, tmp_path)
+
+
+def test_a_name_given_at_birth_names_the_child_in_later_documents(docs_ctx):
+    deliver_event(
+        docs_ctx,
+        "child.born.v1",
+        {
+            "child_id": "child-7",
+            "version": 2,
+            "born_on": "2026-02-27",
+            "expected_date_of_birth": "2026-03-02",
+            "case_id": None,
+            "plan_id": None,
+            "on_plan": False,
+            "child": {"name": "Lena Jones", "date_of_birth": "2026-02-27", "nhs_number": None},
+        },
+        subject="child-7",
+    )
+    kept = docs_ctx.store.collection("children").find_one({"_id": "child-7"})
+    assert (kept["name"], kept["date_of_birth"]) == ("Lena Jones", "2026-02-27")

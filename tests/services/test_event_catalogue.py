@@ -171,6 +171,16 @@ def walk(plans, who, pump, ticker, scheduler_store):
             headers={**sw, "If-Match": created.headers["ETag"]},
         )
     )
+    expected = (date.today() + timedelta(days=30)).isoformat()
+    unborn = {**full_child(), "date_of_birth": None, "expected_date_of_birth": expected, "identifiers": []}
+    baby = ok(plans.post("/v1/children", json=unborn, headers=sw), 201)
+    ok(
+        plans.post(
+            f"/v1/children/{baby['id']}/birth",
+            json={"date_of_birth": on(59), "given_names": "Lena"},
+            headers={**sw, "If-Match": '"1"'},
+        )
+    )
 
     walk_referral(plans, who, child_id, on)
     case_id = ok(plans.post("/v1/cases", json={"child_id": ensure_child(plans, child_id)}, headers=sw), 201)["id"]

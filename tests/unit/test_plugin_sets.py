@@ -54,6 +54,12 @@ EVENT_DATA = {
         "initiated_enquiries": True,
     },
     "enquiry.completed.v1": {"case_id": "c1", "completed_on": "2026-03-10", "conference_required": False},
+    "child.born.v1": {
+        "child_id": "b1",
+        "born_on": "2026-03-02",
+        "expected_date_of_birth": "2026-03-09",
+        "on_plan": True,
+    },
     "conference.scheduled.v1": {
         "conference_id": "k1",
         "case_id": "c1",

@@ -5,7 +5,8 @@ defaults apply except where this plugin answers. Source: the Bromley
 Safeguarding Children Board leaflet "Protecting Children & Young People
 Through Child Protection Plans: Information for Families" (the platform's
 seed 002), which gives the board's contact details and the first core group
-timescale.
+timescale; and the London Child Protection Procedures, 4.1.22, as Bromley
+quotes them, for the first review of a pre-birth plan.
 
 Every rule cites where its figure comes from and how firmly it is
 established (V: primary source seen; V2: only a local restatement seen; U:
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from cpp_shared.hookspecs import hookimpl
 
+LONDON_PROCEDURES = "London Child Protection Procedures, 4.1.22 (as quoted by Bromley)"
 LEAFLET = (
     "Bromley Safeguarding Children Board, Protecting Children & Young People Through Child Protection "
     "Plans: Information for Families"
@@ -76,5 +78,23 @@ def cpp_timescales():
             "source": f'{LEAFLET}: "The Core Group should meet with you within ten working days of the Conference '
             'to agree a detailed Child Protection Plan, and regularly thereafter according to the agreed plan" '
             "(V: the board's own published leaflet; it restates the national 10 working days, itself V2)",
+        },
+        {
+            # England sets no national timescale for the first review of a pre-birth plan; London's procedures do.
+            "id": "pre-birth-first-review",
+            "name": "First review conference of a pre-birth plan (within 10 days of the birth)",
+            "trigger": "child.born.v1",
+            "when": {"on_plan": True},
+            "anchor": "born_on",
+            "offset": {"amount": 10, "unit": "calendar_days", "direction": "after"},
+            "deadline": "review_conference",
+            "owner": "chair",
+            "met_by": "conference.held.v1",
+            "met_when": {"kind": "review"},
+            "reminder_days": 3,
+            "source": f"{LONDON_PROCEDURES}: the first review of a pre-birth plan within 10 days of the birth (20 "
+            "days if the mother is unfit to attend) (V2: local, Bromley quoting the London procedures; no national "
+            "rule in England). The 20 days are not applied: a manager gives the deadline its later date when the "
+            "mother is unfit to attend",
         },
     ]

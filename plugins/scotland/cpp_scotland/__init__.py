@@ -25,6 +25,8 @@ from __future__ import annotations
 from cpp_shared.hookspecs import (
     ENQUIRIES_INITIATED,
     INITIAL_CONFERENCE_PLAN_REQUIRED,
+    NOT_PRE_BIRTH,
+    PRE_BIRTH,
     REVIEW_CONTINUES_PLAN,
     hookimpl,
 )
@@ -58,7 +60,7 @@ def cpp_timescales():
             "id": "initial-conference",
             "name": "Initial child protection planning meeting (CPPM)",
             "trigger": "strategy_discussion.held.v1",
-            "when": ENQUIRIES_INITIATED,
+            "when": {**ENQUIRIES_INITIATED, **NOT_PRE_BIRTH},
             "anchor": "held_on",
             "offset": {"amount": 28, "unit": "calendar_days", "direction": "after"},
             "deadline": "initial_conference",
@@ -70,6 +72,32 @@ def cpp_timescales():
             "source": f'{NG}, Appendix D: "a CPPM will follow within 28 calendar days ... unless there is an IRD '
             'decision that this is not required" (V: Appendix D, 2023); counted from the inter-agency referral '
             "discussion, recorded here as the strategy discussion",
+        },
+        {
+            # An unborn child: the same 28 days from the concern, and never later than 28 weeks of gestation, which
+            # is 12 weeks before the expected date of birth (taken at 40 weeks).
+            "id": "pre-birth-conference",
+            "name": "Pre-birth child protection planning meeting (CPPM)",
+            "trigger": "strategy_discussion.held.v1",
+            "when": {**ENQUIRIES_INITIATED, **PRE_BIRTH},
+            "anchor": "held_on",
+            "offset": {"amount": 28, "unit": "calendar_days", "direction": "after"},
+            "earliest_of": [
+                {
+                    "anchor": "expected_date_of_birth",
+                    "offset": {"amount": 12, "unit": "weeks", "direction": "before"},
+                }
+            ],
+            "deadline": "initial_conference",
+            "owner": "social_worker",
+            "met_by": "conference.held.v1",
+            "met_when": {"kind": "initial"},
+            "cancelled_by": NO_CPPM,
+            "reminder_days": 5,
+            "source": f'{NG}, para 3.142 and Appendix D: a pre-birth CPPM "within 28 calendar days of the concern '
+            'being raised and always within 28 weeks of gestation" (V); the concern counted from the inter-agency '
+            "referral discussion, recorded here as the strategy discussion, and 28 weeks of gestation as 12 weeks "
+            "before the expected date of birth",
         },
         {
             # Appendix D (2023) says 15 working days; the 2021 v1.0 text, para
@@ -93,7 +121,7 @@ def cpp_timescales():
             "id": "first-review-conference",
             "name": "Review child protection planning meeting",
             "trigger": "conference.held.v1",
-            "when": INITIAL_CONFERENCE_PLAN_REQUIRED,
+            "when": {**INITIAL_CONFERENCE_PLAN_REQUIRED, **NOT_PRE_BIRTH},
             "anchor": "held_on",
             "offset": {"amount": 6, "unit": "months", "direction": "after"},
             "deadline": "review_conference",
@@ -105,6 +133,22 @@ def cpp_timescales():
             "as reproduced in Highland Interagency Child Protection Procedures 2024 and NHS Grampian/Aberdeen "
             "Appendix C; the Appendix D line itself was not seen whole). Not 3 months: that was the superseded "
             "2014 rule",
+        },
+        {
+            "id": "pre-birth-review-conference",
+            "name": "Pre-birth review child protection planning meeting",
+            "trigger": "conference.held.v1",
+            "when": {**INITIAL_CONFERENCE_PLAN_REQUIRED, **PRE_BIRTH},
+            "anchor": "held_on",
+            "offset": {"amount": 3, "unit": "months", "direction": "after"},
+            "deadline": "review_conference",
+            "owner": "chair",
+            "met_by": "conference.held.v1",
+            "met_when": {"kind": "review"},
+            "reminder_days": 10,
+            "source": f'{NG}, para 3.143: "A review may be held within three months of the previous CPPM", using '
+            "professional judgement about its timing after the birth (V: para 3.143; Appendix D fragment). The "
+            "guidance says may: the deadline is the latest the review is expected, not a statutory limit",
         },
         {
             "id": "later-review-conference",
@@ -173,6 +217,7 @@ def cpp_terminology():
     return {
         "initial_conference": "initial child protection planning meeting",
         "review_conference": "review child protection planning meeting",
+        "pre_birth_conference": "pre-birth child protection planning meeting",  # para 3.142: "pre-birth CPPM"
         "enquiries": "child protection investigation",
         "plan": "child protection plan",
         "core_group": "child protection core group",

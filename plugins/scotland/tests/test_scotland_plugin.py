@@ -5,7 +5,7 @@ scheduler's (tests/unit/test_plugin_sets.py)."""
 from __future__ import annotations
 
 from cpp_shared.contracts.hook_answers import categories
-from cpp_shared.contracts.timescales import Offset
+from cpp_shared.contracts.timescales import Limit, Offset
 from cpp_shared.testing import plugin_set, rules_of
 
 SCOTLAND = ("scotland",)  # CPP_PLUGINS
@@ -47,3 +47,28 @@ def test_scotland_records_areas_of_concern_not_englands_categories():
     assert offered["domestic_abuse"] == "Domestic abuse"
     assert offered["parental_alcohol_and_drug_use"] == "Parental alcohol and drug use"
     assert "sexual_abuse" not in offered and offered["child_sexual_abuse"] == "Child sexual abuse"
+
+
+def test_an_unborn_childs_pre_birth_cppm_and_its_review_follow_paras_3_142_and_3_143():
+    rules = rules_of(*SCOTLAND)
+    unborn = {"initiated_enquiries": True, "pre_birth": True, "expected_date_of_birth": "2026-09-01"}
+    pre_birth = rules["pre-birth-conference"]
+    assert pre_birth.triggered_by("strategy_discussion.held.v1", unborn)
+    assert not rules["initial-conference"].triggered_by("strategy_discussion.held.v1", unborn)
+    assert not pre_birth.triggered_by("strategy_discussion.held.v1", {"initiated_enquiries": True})
+    assert rules["initial-conference"].triggered_by("strategy_discussion.held.v1", {"initiated_enquiries": True})
+    assert pre_birth.offset == Offset(28, "calendar_days", "after")
+    assert pre_birth.earliest_of == (Limit("expected_date_of_birth", Offset(12, "weeks", "before")),)
+    assert pre_birth.is_met_by("conference.held.v1", {"kind": "initial", "pre_birth": True})
+    assert pre_birth.is_cancelled_by("enquiry.completed.v1", {"conference_required": False})
+    assert "para 3.142" in pre_birth.source and "28 weeks of gestation" in pre_birth.source
+
+    held = {"kind": "initial", "plan_required": True, "pre_birth": True}
+    review = rules["pre-birth-review-conference"]
+    assert review.triggered_by("conference.held.v1", held)
+    assert not rules["first-review-conference"].triggered_by("conference.held.v1", held)
+    born = {k: v for k, v in held.items() if k != "pre_birth"}
+    assert rules["first-review-conference"].triggered_by("conference.held.v1", born)
+    assert review.offset == Offset(3, "months", "after")
+    assert review.is_met_by("conference.held.v1", {"kind": "review"})
+    assert "para 3.143" in review.source and "(V:" in review.source

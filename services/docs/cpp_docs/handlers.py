@@ -78,6 +78,7 @@ handlers.on(*access.EVENTS)(access.keep)
 CHILD_EVENTS = (
     "child.registered.v1",
     "child.updated.v1",
+    "child.born.v1",  # a name given at birth
     "case.*",
     "conference.*",
     "plan.*",

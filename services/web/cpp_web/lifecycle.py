@@ -69,6 +69,13 @@ def kinds() -> dict[str, str]:
     return {kind: term(key, start=True) for kind, key in KINDS.items()}
 
 
+def kinds_of(conference: dict) -> dict[str, str]:
+    """The kinds as ``kinds()``, an initial conference about an unborn child read as a pre-birth conference."""
+    if conference.get("pre_birth"):
+        return {**kinds(), "initial": term("pre_birth_conference", start=True)}
+    return kinds()
+
+
 CONFERENCE_STATUS = {"scheduled": "Scheduled", "held": "Held", "cancelled": "Cancelled"}
 
 
@@ -331,6 +338,9 @@ def child(child_id: str):
         schemes=SCHEME_NAMES,
         open_form=OpenCaseForm(),
         can_open=holds("social_worker", "team_manager"),
+        can_record_birth=holds("social_worker", "team_manager")
+        and bool(record.get("expected_date_of_birth"))
+        and not record.get("date_of_birth"),
     )
 
 
@@ -350,6 +360,57 @@ def open_case(child_id: str):
     )
     flash("The case is open. Record the strategy discussion when it has been held.", "success")
     return redirect(url_for("web.case", case_id=answer.body["id"]))
+
+
+class BirthForm(FlaskForm):
+    key = KeyField()
+    etag = HiddenField()
+    date_of_birth = DayField(
+        "What is the date of birth?", [DayRequired("Enter the date of birth")], description="For example, 27 3 2026"
+    )
+    given_names = _text(
+        "Given names (optional)",
+        Optional(),
+        Length(max=200, message="Given names must be 200 characters or fewer"),
+        description="When they have been chosen",
+    )
+    submit = _submit("Record the birth")
+
+
+@bp.route("/children/<child_id>/birth", methods=["GET", "POST"])
+@signed_in("social_worker", "team_manager")
+def record_birth(child_id: str):
+    answer = services().call(
+        "plans", "GET", f"/v1/children/{child_id}", token=session.get("token"), request_id=g.get("request_id")
+    )
+    record = answer.body
+    form = BirthForm()
+    if request.method == "GET":
+        form.etag.data = answer.etag  # the record this person saw: a change made meanwhile is a 412
+    step = Step(form)
+    if form.validate_on_submit():
+        body = {"date_of_birth": form.date_of_birth.iso}
+        if form.given_names.data:
+            body["given_names"] = form.given_names.data
+        try:
+            sent = step.send(
+                "POST",
+                f"/v1/children/{child_id}/birth",
+                body,
+                {"date_of_birth": "date_of_birth", "given_names": "given_names"},
+                key=form.key.data,
+                etag=form.etag.data or None,
+            )
+        except ChangedSinceRead:
+            return changed_since_read(
+                "Someone changed this child's record since you opened it",
+                [f"The birth of {child_name(record)} was not recorded, so that their change is not lost."],
+                [(url_for("lifecycle.record_birth", child_id=child_id), "Open the form again", " and record it.")],
+                child_name=child_name(record),
+            )
+        if sent:
+            return _done("The birth is recorded.", url_for("lifecycle.child", child_id=child_id))
+    return step.page("lifecycle/birth.html", child=record, child_name=child_name(record))
 
 
 # --- the case's steps ---
@@ -545,7 +606,7 @@ def conference(conference_id: str):
         conference=record,
         case=case,
         child_name=child_name(kid),
-        kinds=kinds(),
+        kinds=kinds_of(record),
         statuses=CONFERENCE_STATUS,
     )
 
@@ -567,7 +628,7 @@ class MoveConferenceForm(Worded, FlaskForm):
 
 
 def _changed(record: dict, case: dict, kid: dict):
-    kind = kinds().get(record.get("kind", ""), "conference").lower()
+    kind = kinds_of(record).get(record.get("kind", ""), "conference").lower()
     return changed_since_read(
         "Someone changed this conference since you opened it",
         [
@@ -609,7 +670,11 @@ def move_conference(conference_id: str):
                 url_for("lifecycle.conference", conference_id=conference_id),
             )
     return step.page(
-        "lifecycle/move_conference.html", conference=record, case=case, child_name=child_name(kid), kinds=kinds()
+        "lifecycle/move_conference.html",
+        conference=record,
+        case=case,
+        child_name=child_name(kid),
+        kinds=kinds_of(record),
     )
 
 
@@ -639,7 +704,11 @@ def cancel_conference(conference_id: str):
             url_for("web.case", case_id=case["id"]),
         )
     return step.page(
-        "lifecycle/cancel_conference.html", conference=record, case=case, child_name=child_name(kid), kinds=kinds()
+        "lifecycle/cancel_conference.html",
+        conference=record,
+        case=case,
+        child_name=child_name(kid),
+        kinds=kinds_of(record),
     )
 
 
@@ -756,7 +825,11 @@ def conference_outcome(conference_id: str):
                 url_for("web.case", case_id=case["id"]),
             )
     return step.page(
-        "lifecycle/conference_outcome.html", conference=record, case=case, child_name=child_name(kid), kinds=kinds()
+        "lifecycle/conference_outcome.html",
+        conference=record,
+        case=case,
+        child_name=child_name(kid),
+        kinds=kinds_of(record),
     )
 
 

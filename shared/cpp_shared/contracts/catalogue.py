@@ -256,6 +256,14 @@ class StrategyDiscussionHeldV1(AboutAChild):
     initiated_enquiries = _status(
         "whether this discussion started the enquiries (section 47 in England)", fields.Boolean
     )
+    pre_birth = _status(
+        "true when the child is unborn (recorded by expected date of birth); absent otherwise",
+        fields.Boolean,
+        required=False,
+    )
+    expected_date_of_birth = _personal(
+        "an unborn child's expected date of birth (with pre_birth); absent otherwise", fields.Date, required=False
+    )
 
 
 class EnquiryCompletedV1(AboutAChild):
@@ -322,6 +330,16 @@ class _ConferenceBase(AboutAChild):
     child_id = _identifier(CHILD_ID)
     kind = _status("initial or review", validate=_one_of(*CONFERENCE_KINDS))
     chair = _nested(StaffRef, "the conference's chair: " + STAFF_REF, allow_none=True, required=False)
+    pre_birth = _status(
+        "true for a pre-birth conference: an initial conference about a child still unborn when it was scheduled "
+        "(conference.scheduled.v1) or held (conference.held.v1); absent otherwise, and from the other "
+        "conference events",
+        fields.Boolean,
+        required=False,
+    )
+    expected_date_of_birth = _personal(
+        "the unborn child's expected date of birth (with pre_birth); absent otherwise", fields.Date, required=False
+    )
 
 
 class ConferenceScheduledV1(_ConferenceBase):
@@ -541,6 +559,21 @@ class ChildRegisteredV1(AboutAChild):
 class ChildUpdatedV1(AboutAChild):
     child_id = _identifier(CHILD_ID)
     version = _status("the record's revision after the change", fields.Integer, validate=validate.Range(min=1))
+
+
+class ChildBornV1(AboutAChild):
+    """The birth of a child recorded as unborn: the same record, now with
+    its date of birth (the expected one kept)."""
+
+    child_id = _identifier(CHILD_ID)
+    version = _status("the record's revision after the change", fields.Integer, validate=validate.Range(min=1))
+    born_on = _personal("the child's date of birth", fields.Date)
+    expected_date_of_birth = _personal("the date of birth that had been expected", fields.Date)
+    case_id = _identifier("the child's case still open at the birth; null when none", allow_none=True)
+    plan_id = _identifier("that case's plan, when it has one; else null", allow_none=True)
+    on_plan = _status(
+        "whether a child protection plan (a pre-birth plan) is in force for the child at the birth", fields.Boolean
+    )
 
 
 class LookupPerformedV1(AboutAChild):
@@ -991,6 +1024,12 @@ CATALOGUE: dict[str, EventType] = {
                 ),
                 ("child.registered.v1", "A child's record was created.", ChildRegisteredV1, CHILD),
                 ("child.updated.v1", "A child's record was changed.", ChildUpdatedV1, CHILD),
+                (
+                    "child.born.v1",
+                    "A child recorded as unborn was born: the record has its date of birth.",
+                    ChildBornV1,
+                    CHILD,
+                ),
                 (
                     "lookup.performed.v1",
                     "A partner asked whether a child is subject of a plan.",

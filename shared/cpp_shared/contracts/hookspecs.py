@@ -42,6 +42,10 @@ INITIAL_CONFERENCE_PLAN_REQUIRED: dict[str, Any] = {"kind": "initial", "plan_req
 REVIEW_CONTINUES_PLAN: dict[str, Any] = {"kind": "review", "decision": ["continue", "revise"]}
 #: a strategy discussion (or inter-agency referral discussion) that started the enquiries
 ENQUIRIES_INITIATED: dict[str, Any] = {"initiated_enquiries": True}
+#: about an unborn child: a pre-birth conference, or the strategy discussion before one (their events' pre_birth)
+PRE_BIRTH: dict[str, Any] = {"pre_birth": True}
+#: about a child born (the events of a conference that is not a pre-birth conference carry no pre_birth)
+NOT_PRE_BIRTH: dict[str, Any] = {"pre_birth": [False, None]}
 
 
 @hookspec
@@ -180,7 +184,8 @@ def cpp_escalation_routes() -> list[dict[str, Any]] | None:
 def cpp_terminology() -> dict[str, str] | None:
     """Give the local words for the platform's terms.
 
-    Keys: initial_conference, review_conference, enquiries, plan,
+    Keys: initial_conference, review_conference, pre_birth_conference (an
+    initial conference about an unborn child), enquiries, plan,
     core_group, register, categories (what ``cpp_categories`` offers:
     "categories of harm", Scotland's "areas of concern"), and any a later
     hook documents. Later plugins

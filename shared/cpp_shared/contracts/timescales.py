@@ -6,6 +6,11 @@ Plugins return plain dicts; ``timescale_rules`` turns the effective set (layered
 into ``Rule`` objects, refusing any rule that could not be applied, with the plugin and the field named. A later
 plugin may drop an earlier rule with ``{"id": ..., "disabled": True}``, or change some of its fields with
 ``"extends": True``. The scheduler adds the words (``cpp_scheduler.domain.rules``).
+
+A rule whose step is due by the earlier of two dates (Scotland's pre-birth conference: 28 days from the concern,
+and always by 28 weeks of gestation) names the other counts in ``earliest_of``: a list of ``{anchor, offset}``,
+each another date of the trigger's data and an offset from it. The deadline falls on the earliest of them all; a
+count whose anchor the event lacks is left out.
 """
 
 from __future__ import annotations
@@ -38,7 +43,9 @@ KNOWN_KEYS = {
     "source",
     "plugin",
     "disabled",
+    "earliest_of",
 }
+LIMIT_KEYS = {"anchor", "offset"}
 
 
 class RuleError(PluginError):
@@ -58,6 +65,14 @@ class Offset:
         if self.amount == 1:
             unit = unit.rstrip("s").replace("days", "day")
         return f"{self.amount} {unit} {self.direction}"
+
+
+@dataclass(frozen=True)
+class Limit:
+    """Another count a deadline must not fall after: ``offset`` from the date at ``anchor`` in the trigger's data."""
+
+    anchor: str
+    offset: Offset
 
 
 @dataclass(frozen=True)
@@ -96,6 +111,7 @@ class Rule:
     reminder_days: int
     source: str
     plugin: str
+    earliest_of: tuple[Limit, ...] = ()  # the deadline falls on the earliest of its counts
 
     def triggered_by(self, event_type: str, data: dict[str, Any]) -> bool:
         return event_type in self.triggers and matches(self.when, data)
@@ -132,6 +148,17 @@ class Rule:
             "reminder_days": self.reminder_days,
             "source": self.source,
             "plugin": self.plugin,
+            "earliest_of": [
+                {
+                    "anchor": limit.anchor,
+                    "offset": {
+                        "amount": limit.offset.amount,
+                        "unit": limit.offset.unit,
+                        "direction": limit.offset.direction,
+                    },
+                }
+                for limit in self.earliest_of
+            ],
         }
 
 
@@ -204,20 +231,42 @@ class _Checker:
             raise self.fail(name, "must map data fields to a value or a list of allowed values")
         return dict(value)
 
-    def offset(self) -> Offset | None:
-        value = self.raw.get("offset")
+    def offset(self, value: Any = None, name: str = "offset") -> Offset | None:
+        value = self.raw.get("offset") if name == "offset" else value
         if value is None:
             return None
         if not isinstance(value, dict):
-            raise self.fail("offset", "must be {amount, unit, direction} or null when the source sets no timescale")
+            raise self.fail(name, "must be {amount, unit, direction} or null when the source sets no timescale")
         amount, unit, direction = value.get("amount"), value.get("unit"), value.get("direction", "after")
         if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
-            raise self.fail("offset.amount", f"must be a whole number >= 0, not {amount!r}")
+            raise self.fail(f"{name}.amount", f"must be a whole number >= 0, not {amount!r}")
         if unit not in UNITS:
-            raise self.fail("offset.unit", f"must be one of {', '.join(UNITS)}, not {unit!r}")
+            raise self.fail(f"{name}.unit", f"must be one of {', '.join(UNITS)}, not {unit!r}")
         if direction not in DIRECTIONS:
-            raise self.fail("offset.direction", f"must be after or before, not {direction!r}")
+            raise self.fail(f"{name}.direction", f"must be after or before, not {direction!r}")
         return Offset(amount, unit, direction)
+
+    def limits(self) -> tuple[Limit, ...]:
+        value = self.raw.get("earliest_of")
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not value:
+            raise self.fail("earliest_of", "must be a non-empty list of {anchor, offset}")
+        result = []
+        for i, item in enumerate(value):
+            name = f"earliest_of.{i}"
+            if not isinstance(item, dict) or set(item) != LIMIT_KEYS:
+                raise self.fail(
+                    name, "must be {anchor, offset}: another date of the trigger's data and a count from it"
+                )
+            anchor = item["anchor"]
+            if not isinstance(anchor, str) or not anchor.strip():
+                raise self.fail(f"{name}.anchor", "must be non-empty text: a date field of the trigger's data")
+            offset = self.offset(item["offset"], f"{name}.offset")
+            if offset is None:
+                raise self.fail(f"{name}.offset", "must be {amount, unit, direction}: a count needs a timescale")
+            result.append(Limit(anchor, offset))
+        return tuple(result)
 
     def recurrence(self) -> Every | None:
         value = self.raw.get("recurrence")
@@ -286,9 +335,12 @@ def parse_rule(raw: dict[str, Any]) -> Rule:
         reminder_days=reminder,
         source=c.text("source"),
         plugin=c.plugin,
+        earliest_of=c.limits(),
     )
     if rule.recurrence is not None and rule.offset is None:
         raise c.fail("recurrence", "a rule without a timescale cannot recur")
+    if rule.earliest_of and rule.offset is None:
+        raise c.fail("earliest_of", "a rule without a timescale has no count to compare with")
     return rule
 
 

@@ -41,7 +41,7 @@ from ..domain import identifiers
 from ..service_layer import children as sl
 from ..service_layer.children import DuplicateChild
 from ..store import CHILDREN
-from .common import etag, if_match_version, load, requires_if_match, today
+from .common import check_if_match, etag, if_match_version, load, requires_if_match, today
 from .fields import StrictBoolean
 
 blp = Blueprint("children", __name__, url_prefix="/v1/children", description="Children and their details")
@@ -246,6 +246,25 @@ class ChildPatchSchema(ChildCreateSchema):
         super().__init__(**kwargs)
 
 
+class BirthSchema(Schema):
+    """The birth of a child recorded as unborn. Unknown fields are refused."""
+
+    class Meta:
+        unknown = RAISE
+
+    date_of_birth = fields.Date(
+        required=True,
+        metadata={"description": "not in the future, nor more than 24 weeks before the expected date of birth"},
+    )
+    given_names = Text(NAME_MAX, metadata={"description": "the child's given names, when chosen"})
+    family_name = Text(NAME_MAX, metadata={"description": "the child's family name, when other than recorded"})
+
+
+class BornOnRecordSchema(Schema):
+    by = fields.String(metadata={"description": "the user id of who recorded the birth"})
+    at = fields.String(metadata={"description": "when the birth was recorded"})
+
+
 class ChildSchema(Schema):
     id = fields.String(attribute="_id", dump_only=True)
     version = fields.Integer()
@@ -264,6 +283,10 @@ class ChildSchema(Schema):
     address = fields.Nested(AddressSchema)
     school_or_nursery = fields.Nested(SchoolSchema)
     people_with_parental_responsibility = fields.List(fields.Nested(ParentalResponsibilitySchema))
+    born_on_record = fields.Nested(
+        BornOnRecordSchema,
+        metadata={"description": "for a child recorded as unborn whose birth was then recorded: who, and when"},
+    )
     created_at = fields.String()
     created_by = fields.String()
     updated_at = fields.String()
@@ -465,4 +488,38 @@ class ChildById(MethodView):
             )
         except DuplicateChild as exc:
             _duplicate(exc)
+        return doc, {"ETag": etag(doc["version"])}
+
+
+@blp.route("/<child_id>/birth")
+class ChildBirth(MethodView):
+    @idempotent
+    @requires_role(*WRITERS)
+    @requires_if_match
+    @blp.arguments(BirthSchema, example={"date_of_birth": "2026-03-02", "given_names": "Lena"})
+    @blp.response(200, ChildSchema, headers={"ETag": {"description": "the new version", "schema": {"type": "string"}}})
+    @blp.alt_response(409, schema=ErrorSchema, description="the child is not recorded as unborn")
+    @blp.alt_response(412, schema=ErrorSchema, description="If-Match is not the child's current version: GET it again")
+    @blp.alt_response(428, schema=ErrorSchema, description="If-Match is missing")
+    def post(self, body, child_id):
+        """Record the birth of a child recorded as unborn (If-Match required): the record gains its date of
+        birth, and the names given, and keeps the expected date of birth and all its history: the case, plan,
+        conferences, deadlines and documents stay with the same child. child.born.v1 follows."""
+        ctx = current_app.extensions["cpp"]
+        current = _find(ctx, child_id)
+        check_if_match(current, "child", "recording the birth")
+        names = {k: body[k] for k in ("given_names", "family_name") if k in body}
+        try:
+            doc = sl.record_birth(
+                ctx,
+                child_id,
+                born_on=body["date_of_birth"],
+                names=names,
+                expected_version=current["version"],
+                today=today(),
+                now=datetime.now(UTC),
+                actor=current_principal(),
+            )
+        except VersionConflict:
+            abort(412, message="the child was changed by someone else while you saved; GET it again")
         return doc, {"ETag": etag(doc["version"])}

@@ -113,6 +113,12 @@ class ConferenceSchema(Schema):
     reschedules = fields.List(fields.Nested(RescheduleSchema), metadata={"description": "every move, oldest first"})
     cancellation = fields.Nested(CancellationSchema)
     outcome = fields.Dict(allow_none=True)
+    pre_birth = fields.Boolean(
+        metadata={"description": "true for a pre-birth conference: an initial conference about an unborn child"}
+    )
+    expected_date_of_birth = fields.String(
+        metadata={"format": "date", "description": "the unborn child's expected date of birth (with pre_birth)"}
+    )
     version = fields.Integer(metadata={"description": "the record's revision, as in its ETag"})
 
 

@@ -15,6 +15,10 @@ from datetime import date, timedelta
 from typing import Any
 
 EXPECTED_BIRTH_WINDOW = timedelta(days=366)  # an expected date of birth further from today is a typing error
+# A birth recorded more than 24 weeks before the expected date would be before 16 weeks' gestation (the expected
+# date is at 40 weeks): far earlier than any baby survives (about 22 weeks), with room for an expected date that
+# was itself wrong by some weeks. Earlier than that, the date typed is wrong, or the record is another child's.
+EARLIEST_BIRTH_BEFORE_EXPECTED = timedelta(weeks=24)
 
 
 def born_in_future(value: date, today: date) -> str | None:
@@ -39,9 +43,46 @@ def repeated_scheme(items: Iterable[dict[str, Any]]) -> str | None:
     return None
 
 
+def is_unborn(child: dict[str, Any]) -> bool:
+    """A child recorded by expected date of birth, whose birth is not yet recorded."""
+    return child.get("expected_date_of_birth") is not None and child.get("date_of_birth") is None
+
+
+def pre_birth(child: dict[str, Any]) -> dict[str, Any]:
+    """What a conference about the child, and the events about it, carry
+    when the child is unborn: ``pre_birth`` and the expected date of birth
+    (a timescale may count back from it). Empty for a child born."""
+    if not is_unborn(child):
+        return {}
+    return {"pre_birth": True, "expected_date_of_birth": child["expected_date_of_birth"]}
+
+
+def birth_errors(child: dict[str, Any], born_on: date, today: date) -> dict[str, list[str]]:
+    """A date of birth recorded for an unborn child: not in the future, and
+    not implausibly long before the expected date."""
+    if born_on > today:
+        return {"date_of_birth": ["Must not be in the future."]}
+    expected = date.fromisoformat(child["expected_date_of_birth"])
+    if born_on < expected - EARLIEST_BIRTH_BEFORE_EXPECTED:
+        earliest = expected - EARLIEST_BIRTH_BEFORE_EXPECTED
+        return {
+            "date_of_birth": [
+                f"Must not be more than 24 weeks before the expected date of birth ({expected.isoformat()}): "
+                f"{earliest.isoformat()} or later."
+            ]
+        }
+    return {}
+
+
 def date_of_birth_errors(record: dict[str, Any]) -> dict[str, list[str]]:
-    """A child has a date of birth or, unborn, an expected one: exactly one."""
+    """A child has a date of birth or, unborn, an expected one: exactly one,
+    except that a child whose birth was recorded (``born_on_record``) keeps
+    the expected date beside the real one."""
     born, expected = record.get("date_of_birth") is not None, record.get("expected_date_of_birth") is not None
+    if record.get("born_on_record"):
+        if born:
+            return {}
+        return {"date_of_birth": ["The child's birth is recorded: the date of birth can be corrected, not removed."]}
     if born and expected:
         message = "Give date_of_birth or, for an unborn child, expected_date_of_birth: not both."
     elif not born and not expected:

@@ -15,7 +15,7 @@ from ..domain import lifecycle as lc
 from ..domain import referral as rf
 from ..domain.lifecycle import InvalidStep
 from ..store import CASES, CHILDREN
-from .common import Deployment, commit_step, load, saved
+from .common import Deployment, commit_step, load, mark_pre_birth, saved
 
 SOCIAL_WORKERS = ("social_worker", "team_manager")  # a team manager may hold a case themself
 
@@ -162,6 +162,7 @@ def record_strategy_discussion(
         notes=notes,
         recorded_by=actor.user,
     )
+    mark_pre_birth(deps, case["child_id"], events, "strategy_discussion.held.v1")  # a pre-birth timescale may follow
     _save_case(deps, actor, case, after, events, "record_strategy_discussion")
     return discussion
 

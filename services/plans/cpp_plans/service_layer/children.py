@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from cpp_shared.auth import Principal
@@ -11,8 +11,8 @@ from cpp_shared.store import DuplicateKey, VersionConflict
 
 from .. import audit
 from ..domain import children as rules
-from ..domain.lifecycle import InvalidStep
-from ..store import CHILDREN
+from ..domain.lifecycle import InvalidStep, LifecycleError
+from ..store import CASES, CHILDREN
 from .common import Deployment, load, named
 
 
@@ -100,4 +100,75 @@ def change_child(
             )
     except DuplicateKey:
         raise _duplicate(deps, doc) from None
+    return {**doc, "version": version}
+
+
+def _case_at_birth(deps: Deployment, child_id: str) -> dict | None:
+    """The child's case still open at birth (the latest opened), or None."""
+    cases = deps.store.collection(CASES).find(
+        {"authority": deps.authority["code"], "child_id": child_id, "status": {"$nin": ["plan_ended", "closed"]}}
+    )
+    return max(cases, key=lambda case: (case.get("opened_at") or "", case["_id"]), default=None)
+
+
+def record_birth(
+    deps: Deployment,
+    child_id: str,
+    *,
+    born_on: date,
+    names: dict[str, str],
+    expected_version: int,
+    today: date,
+    now: datetime,
+    actor: Principal,
+) -> dict:
+    """The birth of a child recorded as unborn: the record gains its date of
+    birth (and the names given, in ``names``) and who recorded the birth,
+    and keeps everything else, the expected date of birth among it, so the
+    case, plan, conferences, deadlines and documents stay with the same
+    child. A LifecycleError (409) for a child not recorded as unborn."""
+    current = load(deps, CHILDREN, child_id, "child")
+    if current["version"] != expected_version:
+        raise VersionConflict(CHILDREN, child_id, expected_version, current["version"])
+    if not rules.is_unborn(current):
+        raise LifecycleError("the child is not recorded as unborn: their date of birth is already recorded")
+    errors = rules.birth_errors(current, born_on, today)
+    if errors:
+        raise InvalidStep(errors, message="the date of birth is not plausible for this child")
+    doc = {k: v for k, v in current.items() if k != "version"}
+    doc.update(
+        names,
+        date_of_birth=born_on.isoformat(),
+        born_on_record={"by": actor.user, "at": now.isoformat()},
+        updated_at=now.isoformat(),
+        updated_by=actor.user,
+    )
+    doc = rules.with_keys(doc, deps.authority["code"])
+    case = _case_at_birth(deps, child_id)
+    with deps.store.unit_of_work() as uow:
+        version = uow.replace(CHILDREN, doc, expected_version=current["version"])
+        audit.record_write(
+            uow,
+            "record_birth",
+            "child",
+            child_id,
+            child_id=child_id,
+            principal=actor,
+            detail={"fields": sorted(["date_of_birth", *names]), "version": version},
+        )
+        deps.publish(
+            uow,
+            "child.born.v1",
+            subject=child_id,
+            data={
+                "child_id": child_id,
+                "version": version,
+                "born_on": doc["date_of_birth"],
+                "expected_date_of_birth": doc["expected_date_of_birth"],
+                "case_id": case["_id"] if case else None,
+                "plan_id": case.get("plan_id") if case else None,
+                "on_plan": case is not None and case["status"] == "on_plan",
+                "child": named(doc),
+            },
+        )
     return {**doc, "version": version}

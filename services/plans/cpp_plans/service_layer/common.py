@@ -14,6 +14,7 @@ from cpp_shared.contracts.catalogue import CATALOGUE
 from cpp_shared.store import Store, UnitOfWork
 
 from .. import audit
+from ..domain import children as children_rules
 from ..domain import lifecycle as lc
 from ..domain.lifecycle import Event, InvalidStep
 from ..store import CHILDREN, PLAN_VERSIONS
@@ -104,6 +105,18 @@ def child_named(store: Store, child_id: str) -> dict[str, Any] | None:
     registered here."""
     child = store.collection(CHILDREN).find_one({"_id": child_id})
     return named(child) if child is not None else None
+
+
+def mark_pre_birth(deps: Deployment, child_id: str, events: list[Event], event_type: str) -> dict[str, Any]:
+    """The step's ``event_type`` events, about a child still unborn, carry
+    ``pre_birth`` and the expected date of birth (children.pre_birth);
+    returns those fields (empty for a child born)."""
+    child = deps.store.collection(CHILDREN).find_one({"_id": child_id})
+    fields = children_rules.pre_birth(child) if child is not None else {}
+    for type_, _subject, data in events:
+        if type_ == event_type:
+            data.update(fields)
+    return fields
 
 
 def named(child: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,16 @@ from ..domain import lifecycle as lc
 from ..domain import plan_content
 from ..domain.lifecycle import InvalidStep
 from ..store import CASES, CONFERENCES, PLANS, plans_of_child
-from .common import Deployment, commit_step, council_checks, link_key_worker, load, plan_version_inserts, saved
+from .common import (
+    Deployment,
+    commit_step,
+    council_checks,
+    link_key_worker,
+    load,
+    mark_pre_birth,
+    plan_version_inserts,
+    saved,
+)
 
 
 def _chair(deps: Deployment, user: str) -> dict:
@@ -55,6 +64,8 @@ def schedule_conference(
     after, conference, events = lc.schedule_conference(
         case, plan, kind=kind, scheduled_for=scheduled_for, today=today, scheduled_by=actor.user, chair=chair_ref
     )
+    if kind == "initial":  # an initial conference about an unborn child is a pre-birth conference
+        conference.update(mark_pre_birth(deps, case["child_id"], events, "conference.scheduled.v1"))
     commit_step(
         deps,
         actor,
@@ -196,6 +207,9 @@ def record_conference_outcome(
         case_after, conf_after, plan_after, events = lc.hold_review_conference(
             case, conference, plan_before, decision=decision, plan_content=plan, reason=reason, **common
         )
+    if conference["kind"] == "initial":  # pre-birth when the child is still unborn on the day it is recorded
+        conf_after = {k: v for k, v in conf_after.items() if k not in ("pre_birth", "expected_date_of_birth")}
+        conf_after.update(mark_pre_birth(deps, case["child_id"], events, "conference.held.v1"))
     replaces = [(CASES, case_after, case), (CONFERENCES, conf_after, conference)]
     inserts = []
     if plan_after is not None:

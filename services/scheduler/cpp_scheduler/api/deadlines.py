@@ -186,6 +186,8 @@ def explanation(doc: dict[str, Any]) -> dict[str, Any]:
     else:
         summary = ". ".join(words.computation(c) for c in computations) + "."
         summary = summary[0].upper() + summary[1:]
+        if doc.get("occurrence", 1) == 1 and len(computations) > 1:  # a rule due by the earliest of its counts
+            summary += f" The earliest is the deadline: {words.day(doc['due_on'])}."
     return {
         "rule": rule.as_dict() if rule else None,
         # the rule's words now (an explanation stored by an older scheduler named the data field counted from)

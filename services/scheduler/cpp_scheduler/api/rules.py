@@ -37,6 +37,10 @@ class RuleSchema(Schema):
     reminder_days = fields.Integer()
     source = fields.String(metadata={"description": "where the timescale comes from, and how firmly"})
     plugin = fields.String(metadata={"description": "the plugin whose rule is in force"})
+    earliest_of = fields.List(
+        fields.Dict(),
+        metadata={"description": "other counts ({anchor, offset}) the deadline must not fall after; often empty"},
+    )
 
 
 class TimetableSchema(Schema):

@@ -139,7 +139,10 @@ def new_deadline(
     trigger: dict[str, Any],
     occurrence: int,
     created_at: str,
+    data: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """A deadline of ``rule`` counted from ``anchor`` (``data``: the
+    trigger's, for a rule's other counts, ``earliest_of``)."""
     doc: dict[str, Any] = {
         "_id": uuid.uuid4().hex,
         "authority": scope.authority,
@@ -181,8 +184,8 @@ def new_deadline(
     if occurrence == 1:
         assert rule.offset is not None
         first = cal.due_date(anchor, rule.offset.amount, rule.offset.unit, rule.offset.direction)
-        computations = [first]
-        due = latest = first.due
+        computations = [first, *_other_counts(rule, cal, data or {})]
+        due = latest = min(c.due for c in computations)
     else:
         every = rule.recurrence
         assert every is not None, "a later occurrence is of a recurring rule"
@@ -191,6 +194,16 @@ def new_deadline(
     doc["explanation"] = explain(rule, computations, occurrence)
     schedule(doc, rule.reminder_days, cal, due, latest)
     return doc
+
+
+def _other_counts(rule: Rule, cal: WorkingCalendar, data: dict[str, Any]) -> list[Computation]:
+    """The rule's other counts (``earliest_of``) whose anchor the trigger's data has."""
+    counts = []
+    for limit in rule.earliest_of:
+        other = anchor_date(data, limit.anchor)
+        if other is not None:
+            counts.append(cal.due_date(other, limit.offset.amount, limit.offset.unit, limit.offset.direction))
+    return counts
 
 
 def explain(rule: Rule, computations: list[Computation], occurrence: int) -> dict[str, Any]:
@@ -308,7 +321,9 @@ def on_event(
             d["rule_id"] == rule.id and d["key"] == key and d["status"] == "met" for d, _ in current.values()
         ):
             continue  # done already: a conference moved after its report was drafted keeps it drafted
-        fresh = new_deadline(rule, scope, cal, anchor=anchor, key=key, trigger=ref, occurrence=1, created_at=now)
+        fresh = new_deadline(
+            rule, scope, cal, anchor=anchor, key=key, trigger=ref, occurrence=1, created_at=now, data=data
+        )
         same = [d for d in still_open() if d["rule_id"] == rule.id and d["key"] == key]
         same += [d for d in changes.inserts if d["rule_id"] == rule.id and d["key"] == key and d["status"] in OPEN]
         if same and rule.key is None:

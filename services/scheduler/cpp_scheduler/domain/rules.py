@@ -42,6 +42,7 @@ HEARD = (
     "child_in_need_plan.*",
     "child.registered.*",
     "child.updated.*",
+    "child.born.*",
 )
 
 
@@ -52,7 +53,10 @@ class Rule(timescales.Rule):
         """The rule in words: "3 months after the initial conference"."""
         if self.offset is None:
             return "no timescale set by the source: a date is needed"
-        return f"{self.offset.describe()} {words.anchor(self.triggers[0], self.when)}"
+        text = f"{self.offset.describe()} {words.anchor(self.triggers[0], self.when)}"
+        for limit in self.earliest_of:
+            text += f", or {limit.offset.describe()} the {limit.anchor.replace('_', ' ')} if that is earlier"
+        return text
 
     def recurrence_text(self) -> str:
         """A recurring step in words: "every 6 to 9 weeks after the last core

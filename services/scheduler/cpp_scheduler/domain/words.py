@@ -52,6 +52,7 @@ EVENTS: dict[str, tuple[str, str]] = {
     "escalation.raised.v1": ("an escalation is raised{route}", "the escalation"),
     "escalation.delivered.v1": ("the escalation is delivered", "the escalation's delivery"),
     "visit.recorded.v1": ("a visit to the child is recorded", "the visit"),
+    "child.born.v1": ("the birth of a child recorded as unborn is recorded", "the birth"),
 }
 
 # (field, value) -> a qualifier, after the event's words
@@ -67,6 +68,9 @@ QUALIFIERS: dict[tuple[str, Any], str] = {
     ("decision", "continue"): "that continues the plan",
     ("decision", "revise"): "that revises the plan",
     ("decision", "end"): "that ends the plan",
+    ("pre_birth", True): "about an unborn child",
+    ("pre_birth", (False, None)): "about a child already born",
+    ("on_plan", True): "on a plan",
 }
 ROLES = {
     "social_worker": "Social worker (the key worker once there is a plan)",
