@@ -451,6 +451,7 @@ def test_the_workers_sweep_removes_expired_keys_only(plans_app, sw, monkeypatch)
 CREATE_OPERATIONS = {
     "plans": {
         "/v1/children",
+        "/v1/children/{child_id}/birth",
         "/v1/cases",
         "/v1/cases/{case_id}/referral",
         "/v1/cases/{case_id}/referral/decision",
