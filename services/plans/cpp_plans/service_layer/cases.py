@@ -9,7 +9,6 @@ from typing import Any
 
 from cpp_shared import staff
 from cpp_shared.auth import Principal
-from cpp_shared.store import VersionConflict
 
 from ..domain import lifecycle as lc
 from ..domain import referral as rf
@@ -120,9 +119,7 @@ def allocate_case(deps: Deployment, case_id: str, *, expected_version: int, acto
     ``given`` (a user id, or None for nobody) replaces the case's; one left
     out stays. A VersionConflict when the case is no longer at
     ``expected_version``."""
-    case = load(deps, CASES, case_id, "case")
-    if case["version"] != expected_version:
-        raise VersionConflict(CASES, case_id, expected_version, case["version"])
+    case = load(deps, CASES, case_id, "case", at=expected_version)
 
     def person(field: str, roles: tuple[str, ...]) -> dict | None:
         if field not in given:

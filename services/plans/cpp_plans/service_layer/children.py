@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from cpp_shared.auth import Principal
-from cpp_shared.store import DuplicateKey, VersionConflict
+from cpp_shared.store import DuplicateKey
 
 from .. import audit
 from ..domain import children as rules
@@ -71,9 +71,7 @@ def change_child(
     """Replace the top-level fields ``changes`` names (as stored; None
     removes one). The child keeps exactly one date of birth. A
     VersionConflict when the record is no longer at ``expected_version``."""
-    current = load(deps, CHILDREN, child_id, "child")
-    if current["version"] != expected_version:
-        raise VersionConflict(CHILDREN, child_id, expected_version, current["version"])
+    current = load(deps, CHILDREN, child_id, "child", at=expected_version)
     merged = {**{k: v for k, v in current.items() if k != "version"}, **changes}
     errors = rules.date_of_birth_errors(merged)
     if errors:
@@ -127,9 +125,7 @@ def record_birth(
     and keeps everything else, the expected date of birth among it, so the
     case, plan, conferences, deadlines and documents stay with the same
     child. A LifecycleError (409) for a child not recorded as unborn."""
-    current = load(deps, CHILDREN, child_id, "child")
-    if current["version"] != expected_version:
-        raise VersionConflict(CHILDREN, child_id, expected_version, current["version"])
+    current = load(deps, CHILDREN, child_id, "child", at=expected_version)
     if not rules.is_unborn(current):
         raise LifecycleError("the child is not recorded as unborn: their date of birth is already recorded")
     errors = rules.birth_errors(current, born_on, today)

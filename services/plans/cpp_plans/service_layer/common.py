@@ -11,7 +11,7 @@ from typing import Any, NoReturn, Protocol
 from cpp_shared import staff
 from cpp_shared.auth import Principal
 from cpp_shared.contracts.catalogue import CATALOGUE
-from cpp_shared.store import Store, UnitOfWork
+from cpp_shared.store import Store, UnitOfWork, VersionConflict
 
 from .. import audit
 from ..domain import children as children_rules
@@ -36,10 +36,14 @@ class NotFound(LookupError):
     record is not found either, its existence is not ours to tell."""
 
 
-def load(deps: Deployment, collection: str, record_id: str, what: str) -> dict[str, Any]:
+def load(deps: Deployment, collection: str, record_id: str, what: str, *, at: int | None = None) -> dict[str, Any]:
+    """The record, or NotFound; with ``at``, a VersionConflict unless it is still at that version (the
+    caller's If-Match)."""
     doc = deps.store.collection(collection).find_one({"_id": record_id, "authority": deps.authority["code"]})
     if doc is None:
         raise NotFound(f"no {what} {record_id}")
+    if at is not None and doc["version"] != at:
+        raise VersionConflict(collection, record_id, at, doc["version"])
     return doc
 
 

@@ -8,7 +8,6 @@ from typing import Any
 
 from cpp_shared import staff
 from cpp_shared.auth import Principal
-from cpp_shared.store import VersionConflict
 
 from ..domain import lifecycle as lc
 from ..domain import plan_content
@@ -92,9 +91,7 @@ def reschedule_conference(
 ) -> dict:
     """Move a scheduled conference to another date, with the reason. A
     VersionConflict when the conference is no longer at ``expected_version``."""
-    conference = load(deps, CONFERENCES, conference_id, "conference")
-    if conference["version"] != expected_version:
-        raise VersionConflict(CONFERENCES, conference_id, expected_version, conference["version"])
+    conference = load(deps, CONFERENCES, conference_id, "conference", at=expected_version)
     case = load(deps, CASES, conference["case_id"], "case")
     after, events = lc.reschedule_conference(
         case,

@@ -7,7 +7,6 @@ from datetime import date
 from typing import Any
 
 from cpp_shared.auth import Principal
-from cpp_shared.store import VersionConflict
 
 from ..domain import lifecycle as lc
 from ..domain import plan_content
@@ -47,9 +46,7 @@ def change_plan(
     """Agree a change to a plan: ``changes`` (items of content as stored,
     each replacing the plan's whole item) make a new numbered version. A
     VersionConflict when the plan is no longer at ``expected_version``."""
-    plan = load(deps, PLANS, plan_id, "plan")
-    if plan["version"] != expected_version:
-        raise VersionConflict(PLANS, plan_id, expected_version, plan["version"])
+    plan = load(deps, PLANS, plan_id, "plan", at=expected_version)
     lc.check_plan_can_change(plan)
     merged = {**plan["content"], **changes}
     plan_content.check(merged, plan["created_on"])
@@ -168,9 +165,7 @@ def end_plan(
     lifecycle.ENDINGS): the plan ends, its case closes, ``plan.ended.v1``
     says how. A VersionConflict when the plan is no longer at
     ``expected_version``. Returns the plan as saved."""
-    plan = load(deps, PLANS, plan_id, "plan")
-    if expected_version is not None and plan["version"] != expected_version:
-        raise VersionConflict(PLANS, plan_id, expected_version, plan["version"])
+    plan = load(deps, PLANS, plan_id, "plan", at=expected_version)
     case = load(deps, CASES, plan["case_id"], "case")
     child = deps.store.collection(CHILDREN).find_one({"_id": plan["child_id"]}) or {}
     born = child.get("date_of_birth")

@@ -8,19 +8,11 @@ from datetime import date
 
 from cpp_shared import staff
 from cpp_shared.auth import Principal
-from cpp_shared.store import VersionConflict
 
 from ..domain import referral as rf
 from ..store import CASES
 from .cases import _save_case
 from .common import Deployment, load
-
-
-def _case_at(deps: Deployment, case_id: str, expected_version: int) -> dict:
-    case = load(deps, CASES, case_id, "case")
-    if case["version"] != expected_version:
-        raise VersionConflict(CASES, case_id, expected_version, case["version"])
-    return case
 
 
 def record_referral(
@@ -35,7 +27,7 @@ def record_referral(
     actor: Principal,
 ) -> dict:
     """Returns the case as saved."""
-    case = _case_at(deps, case_id, expected_version)
+    case = load(deps, CASES, case_id, "case", at=expected_version)
     after, events = rf.record_referral(
         case, received_on=received_on, source=source, summary=summary, today=today, recorded_by=actor.user
     )
@@ -54,7 +46,7 @@ def decide_referral(
     actor: Principal,
 ) -> dict:
     """Returns the case as saved."""
-    case = _case_at(deps, case_id, expected_version)
+    case = load(deps, CASES, case_id, "case", at=expected_version)
     after, events = rf.decide_referral(
         case, decided_on=decided_on, decision=decision, reason=reason, today=today, decided_by=actor.user
     )
@@ -73,7 +65,7 @@ def start_assessment(
     actor: Principal,
 ) -> dict:
     """Returns the case as saved."""
-    case = _case_at(deps, case_id, expected_version)
+    case = load(deps, CASES, case_id, "case", at=expected_version)
     after, events = rf.start_assessment(
         case, started_on=started_on, factors=factors, other_factors=other_factors, today=today, started_by=actor.user
     )
@@ -94,7 +86,7 @@ def complete_assessment(
 ) -> dict:
     """The completion, authorised by the team manager ``authorised_by`` (a
     user id in the staff directory). Returns the case as saved."""
-    case = _case_at(deps, case_id, expected_version)
+    case = load(deps, CASES, case_id, "case", at=expected_version)
     found = staff.entry(deps.store, authorised_by)
     after, events = rf.complete_assessment(
         case,

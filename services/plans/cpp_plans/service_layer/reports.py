@@ -9,7 +9,6 @@ from datetime import date
 from typing import Any
 
 from cpp_shared.auth import Principal
-from cpp_shared.store import VersionConflict
 
 from ..domain import plan_content
 from ..domain import reports as rp
@@ -65,9 +64,7 @@ def change_report(
 ) -> dict:
     """Change a draft (its author only): ``content`` (the items given)
     replaces the report's, ``plan`` its plan; a new numbered version."""
-    report = load(deps, REPORTS, report_id, "report")
-    if report["version"] != expected_version:
-        raise VersionConflict(REPORTS, report_id, expected_version, report["version"])
+    report = load(deps, REPORTS, report_id, "report", at=expected_version)
     conference = load(deps, CONFERENCES, report["conference_id"], "conference")
     plan = _checked_plan(deps, plan, conference)
     after = rp.revise_report(
@@ -180,9 +177,7 @@ def decide_resource_panel(
 ) -> dict:
     """The panel's decision (a team manager); with ``expected_version``, a
     VersionConflict when the request is no longer at it."""
-    req = load(deps, RESOURCE_PANEL_REQUESTS, request_id, "resource panel request")
-    if expected_version is not None and req["version"] != expected_version:
-        raise VersionConflict(RESOURCE_PANEL_REQUESTS, request_id, expected_version, req["version"])
+    req = load(deps, RESOURCE_PANEL_REQUESTS, request_id, "resource panel request", at=expected_version)
     after, events = rp.decide_panel(
         req,
         decision=decision,
