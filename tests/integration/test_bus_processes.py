@@ -12,6 +12,7 @@ import requests
 
 from cpp_shared.auth import issue_dev_token
 from cpp_shared.config import Settings
+from cpp_shared.contracts.topology import SUBSCRIPTIONS, routes
 from tests.helpers import bearer, new_child_over_http, wait_for
 from tests.integration.processes import launch
 
@@ -51,8 +52,10 @@ def test_an_event_from_plans_reaches_each_service_exactly_once(tmp_path, broker_
             services[name] = launch(name, data, broker_url)
         token = dev_token(data)
         case_ids = []
-        child_id = new_child_over_http(services["plans"].url, bearer(token))
-        for _ in range(10):
+        for n in range(10):  # a child each: a child is in one open case at a time
+            child_id = new_child_over_http(
+                services["plans"].url, bearer(token), given_names=f"Child{n}", identifiers=[]
+            )
             resp = requests.post(
                 f"{services['plans'].url}/v1/cases", json={"child_id": child_id}, headers=bearer(token), timeout=10
             )
@@ -68,9 +71,10 @@ def test_an_event_from_plans_reaches_each_service_exactly_once(tmp_path, broker_
                     what=f"{name} to consume the event of case {case_id}",
                 )
                 assert [e["type"] for e in seen] == ["case.opened.v1"], f"{name} saw {seen}"
-            # Each also hears the child's registration (who the child is) and the caller's entry in the staff
-            # directory (who the staff are); notify hears every event.
-            expected = len(case_ids) + 2
+            # Each also hears each child's registration (who the child is) and the caller's entry in the staff
+            # directory (who the staff are); and each child's family of one where it handles families.
+            families = any(routes(key, "family.recorded.v1") for key in SUBSCRIPTIONS[name])
+            expected = len(case_ids) * (3 if families else 2) + 1
             wait_for(
                 lambda: metric(svc, "cpp_messages_total", outcome="consumed") == expected,
                 timeout=10,

@@ -155,6 +155,44 @@ def walk_referral(plans, who, child_id, on):
         tag = f'"{ok(answer)["version"]}"'
 
 
+def walk_family(plans, who, on):
+    """Two children of a family: their cases opened together, one strategy
+    discussion, their outcomes, one conference: a plan for one, none for the other."""
+    sw, chair = who["social_worker"], who["chair"]
+    children = [
+        ok(plans.post("/v1/children", json={**full_child(), "given_names": name, "identifiers": []}, headers=sw), 201)[
+            "id"
+        ]
+        for name in ("Dee", "Eli")
+    ]
+    person = {"name": "Pat Parent", "role": "parent", "parental_responsibility": True, "relationships": []}
+    created = plans.post("/v1/families", json={"name": "A family", "children": children[:1], "people": []}, headers=sw)
+    family = ok(created, 201)["id"]
+    person["relationships"] = [{"child_id": c, "relationship": "mother"} for c in children]
+    changed = {"name": "A family", "children": children, "people": [person]}
+    ok(plans.put(f"/v1/families/{family}", json=changed, headers={**sw, "If-Match": created.headers["ETag"]}))
+    ok(plans.get(f"/v1/families/{family}", headers=sw))
+    ok(plans.get(f"/v1/families?child_id={children[0]}", headers=sw))
+    ok(plans.post(f"/v1/families/{family}/cases", json={"children": children}, headers=sw), 201)
+    body = {"children": children, "held_on": on(0)}
+    ok(plans.post(f"/v1/families/{family}/strategy-discussions", json=body, headers=sw), 201)
+    outcomes = [{"child_id": c, "conference_required": True} for c in children]
+    ok(
+        plans.post(
+            f"/v1/families/{family}/enquiry-outcomes", json={"completed_on": on(1), "outcomes": outcomes}, headers=sw
+        )
+    )
+    body = {"children": children, "kind": "initial", "scheduled_for": on(2)}
+    group = ok(plans.post(f"/v1/families/{family}/conferences", json=body, headers=sw), 201)["id"]
+    ok(plans.get(f"/v1/family-conferences/{group}", headers=sw))
+    decisions = [
+        {"child_id": children[0], "plan_required": True, "outline_plan": OUTLINE},
+        {"child_id": children[1], "plan_required": False},
+    ]
+    body = {"held_on": on(2), "decisions": decisions}
+    ok(plans.post(f"/v1/family-conferences/{group}/outcome", json=body, headers=chair))
+
+
 def walk(plans, who, pump, ticker, scheduler_store):
     """Every step the plans service publishes an event for, with the
     scheduler following; returns nothing: the outboxes are the result."""
@@ -183,6 +221,7 @@ def walk(plans, who, pump, ticker, scheduler_store):
     )
 
     walk_referral(plans, who, child_id, on)
+    walk_family(plans, who, on)
     case_id = ok(plans.post("/v1/cases", json={"child_id": ensure_child(plans, child_id)}, headers=sw), 201)["id"]
     ok(plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": on(0)}, headers=sw), 201)
     # Recorded late, an earlier discussion brings the initial conference's deadline forward: the first is superseded.

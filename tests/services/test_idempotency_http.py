@@ -181,7 +181,7 @@ def test_another_body_with_the_same_key_is_422_and_writes_nothing(create):
 def test_the_same_key_by_another_user_creates_separately(create):
     key = str(uuid.uuid4())
     mine = create.post(key=key, headers=create.user("user-1"))
-    theirs = create.post(key=key, headers=create.user("user-2"))
+    theirs = create.post(create.c.other_body, key=key, headers=create.user("user-2"))  # a case: another child's
     assert mine.status_code == theirs.status_code == 201
     assert "Idempotent-Replayed" not in theirs.headers and theirs.get_json()["id"] != mine.get_json()["id"]
     assert create.records() == 2
@@ -191,10 +191,11 @@ def test_an_expired_key_creates_anew(create, monkeypatch):
     key = str(uuid.uuid4())
     first = create.post(key=key)
     monkeypatch.setattr(idempotency, "now", lambda: time.time() + 24 * 3600 + 1)
-    again = create.post(key=key)
+    again = create.post(create.c.other_body, key=key)  # a case: another child's (one open case per child)
     assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
     assert again.get_json()["id"] != first.get_json()["id"] and create.records() == 2
-    assert create.post(key=key).headers["Idempotent-Replayed"] == "true"  # the new answer is kept in its place
+    replayed = create.post(create.c.other_body, key=key)
+    assert replayed.headers["Idempotent-Replayed"] == "true"  # the new answer is kept in its place
     assert create.records() == 2
 
 
@@ -247,7 +248,8 @@ def test_the_kept_answer_is_not_readable_in_the_store(create):
 @pytest.fixture
 def plans_app(make_settings):
     app = create_plans_app(make_settings("plans"))
-    child_on_record(app.extensions["cpp"].store, "child-1")
+    for n in range(1, 5):  # a child has one open case at a time: a case each
+        child_on_record(app.extensions["cpp"].store, f"child-{n}")
     return app
 
 
@@ -328,7 +330,10 @@ def test_two_requests_with_the_same_key_at_once_make_one_record(plans_app, sw, m
     first, again = sorted(answers, key=lambda a: "Idempotent-Replayed" in a.headers)
     same_answer(first, again)
     store = plans_app.extensions["cpp"].store
-    assert store.collection("children").count_documents({"_id": {"$ne": "child-1"}}) == 1
+    assert (
+        store.collection("children").count_documents({"_id": {"$nin": ["child-1", "child-2", "child-3", "child-4"]}})
+        == 1
+    )
     assert [m.routing_key for m in store.outbox_pending(100) if m.routing_key != "staff.updated.v1"] == [
         "child.registered.v1"
     ]
@@ -388,8 +393,8 @@ def test_a_replayed_calendar_feed_key_works(make_settings, token_for):
 
 def test_requests_without_a_key_are_unchanged(plans_app, sw):
     client = plans_app.test_client()
-    for _ in range(2):
-        resp = client.post("/v1/cases", json={"child_id": "child-1"}, headers=sw)
+    for n in (1, 2):
+        resp = client.post("/v1/cases", json={"child_id": f"child-{n}"}, headers=sw)
         assert resp.status_code == 201 and "Idempotent-Replayed" not in resp.headers
     store = plans_app.extensions["cpp"].store
     assert store.collection("cases").count_documents({}) == 2
@@ -432,10 +437,11 @@ def test_a_wrong_number_of_hours_stops_start_up_naming_the_setting(make_settings
 
 def test_the_workers_sweep_removes_expired_keys_only(plans_app, sw, monkeypatch):
     client = plans_app.test_client()
-    for n in range(3):
-        client.post("/v1/cases", json={"child_id": "child-1"}, headers={**sw, KEY: f"old-{n}"})
+    for n in (1, 2, 3):
+        opened = client.post("/v1/cases", json={"child_id": f"child-{n}"}, headers={**sw, KEY: f"old-{n}"})
+        assert opened.status_code == 201
     monkeypatch.setattr(idempotency, "now", lambda: time.time() + 24 * 3600 + 1)
-    client.post("/v1/cases", json={"child_id": "child-1"}, headers={**sw, KEY: "new"})
+    assert client.post("/v1/cases", json={"child_id": "child-4"}, headers={**sw, KEY: "new"}).status_code == 201
     ctx = plans_app.extensions["cpp"]
     [(name, sweep)] = idempotency.background(ctx)
     stop = threading.Event()

@@ -53,6 +53,8 @@ FACTORIES = {
 PATH_IDS = {
     "child_id": ("plans", "children"),
     "case_id": ("plans", "cases"),
+    "family_id": ("plans", "families"),
+    "family_conference_id": ("plans", "family_conferences"),
     "conference_id": ("plans", "conferences"),
     "plan_id": ("plans", "plans"),
     "report_id": ("plans", "reports"),

@@ -23,8 +23,10 @@ def test_opening_a_case_stores_it_and_its_event_together(plans, plans_store, tok
     assert case["opened_by"] == "sw-1"
     stored = plans_store.collection("cases").find_one({"_id": case["id"]})
     assert stored["child_id"] == child_id and stored["authority"] == "ENG"
-    [event] = plans_store.outbox_pending()[before:]
+    event, family = plans_store.outbox_pending()[before:]
     assert event.routing_key == "case.opened.v1"
+    # a child in no family is given a family of one with the case
+    assert family.routing_key == "family.recorded.v1" and family.body["data"]["children"] == [child_id]
     assert event.body["subject"] == case["id"] and event.body["data"]["child_id"] == child_id
     assert event.body["authority"] == "ENG" and event.body["source"] == "/services/plans"
     assert event.body["correlationid"] == resp.headers["X-Request-Id"]
@@ -133,12 +135,16 @@ def test_openapi_document_needs_a_token_and_lists_the_routes(plans, token_for):
     assert "CaseCreate" in doc["components"]["schemas"]
 
 
-def test_metrics_show_requests_and_outbox_backlog(plans, token_for):
-    child_id = new_child(plans, bearer(token_for()))  # two events: the caller in the staff directory, child.registered
-    for _ in range(3):
+def test_metrics_show_requests_and_outbox_backlog(plans, plans_store, token_for):
+    children = [
+        new_child(plans, bearer(token_for()), given_names=name, identifiers=[]) for name in ("Ann", "Ben", "Cy")
+    ]
+    before = len(plans_store.outbox_pending())  # the caller in the staff directory, and each child registered
+    for child_id in children:  # a case each: a child has one open case at a time
         assert plans.post("/v1/cases", json={"child_id": child_id}, headers=bearer(token_for())).status_code == 201
     text = plans.get("/metrics").get_data(as_text=True)
-    assert 'cpp_outbox_backlog{service="plans"} 5.0' in text
+    # each case two events: case.opened, and the child's family of one
+    assert f'cpp_outbox_backlog{{service="plans"}} {before + 6}.0' in text
     assert 'cpp_http_requests_total{method="POST",route="/v1/cases",service="plans",status="201"} 3.0' in text
 
 

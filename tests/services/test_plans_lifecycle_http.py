@@ -123,6 +123,7 @@ def test_a_case_from_strategy_discussion_to_the_end_of_its_plan(plans, plans_sto
 
     assert [e[0] for e in events_of(plans_store)] == [
         "case.opened.v1",
+        "family.recorded.v1",
         "strategy_discussion.held.v1",
         "enquiry.completed.v1",
         "conference.scheduled.v1",
@@ -386,6 +387,7 @@ def test_every_step_of_a_plan_over_http(plans, plans_store, token_for):
     ]
     assert [key for key, _, _ in events_of(plans_store)] == [
         "case.opened.v1",
+        "family.recorded.v1",
         "strategy_discussion.held.v1",
         "enquiry.completed.v1",
         "conference.scheduled.v1",

@@ -39,7 +39,7 @@ def test_a_case_walked_over_the_plans_api_keeps_its_deadlines(plans, plans_store
         ).status_code
         == 201
     )
-    assert pump() == ["case.opened.v1", "strategy_discussion.held.v1"]
+    assert pump() == ["case.opened.v1", "family.recorded.v1", "strategy_discussion.held.v1"]
     # the staff directory reaches the scheduler from the plans service's staff.updated.v1
     assert staff.name_of(scheduler_ctx.store, "sw-1") == "Sam Social"
     initial = deadlines(scheduler_ctx, case_id)[("initial-conference", "pending")]

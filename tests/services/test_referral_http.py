@@ -67,7 +67,7 @@ def test_a_referral_and_an_assessment_produce_their_deadlines_and_meet_them(plan
     etag = ok(
         step(plans, sw, case_id, "referral", {"received_on": "2025-12-24", "source": "police", "summary": "x"}, etag)
     )
-    assert pump() == ["case.opened.v1", "referral.received.v1"]
+    assert pump() == ["case.opened.v1", "family.recorded.v1", "referral.received.v1"]
     decision = deadlines(scheduler_ctx, case_id)["referral-decision"]
     assert (decision["status"], decision["due_on"], decision["owner"]) == ("pending", "2025-12-29", "team_manager")
 

@@ -3,6 +3,9 @@
 * ``children``: each child registered with the authority (api/children.py);
 * ``cases``: a child's child protection episode, from the strategy
   discussion to the plan's end;
+* ``families``: a household's children and the people around them, and
+  ``family_conferences``: a conference about several of its children (each
+  child's own conference is in ``conferences``);
 * ``conferences``: the initial and review conferences of a case;
 * ``plans`` and ``plan_versions``: each plan as it is now, and every
   version of it that was agreed (immutable);
@@ -32,6 +35,8 @@ RESOURCE_PANEL_REQUESTS = "resource_panel_requests"
 CHILD_IN_NEED_PLANS = "child_in_need_plans"
 RESTRICTIONS = "restrictions"  # one per child that was ever restricted, _id the child's id
 GRANTS = "break_glass_grants"
+FAMILIES = "families"
+FAMILY_CONFERENCES = "family_conferences"
 
 
 def setup_store(store: Store) -> None:
@@ -43,6 +48,10 @@ def setup_store(store: Store) -> None:
     children.create_index("date_of_birth")
     for field in ("child_id", "social_worker.user", "team_manager.user", "team", "status"):
         store.collection(CASES).create_index(field)
+    # "<authority>:<child id>" on an open case only: one open case per child (lifecycle.with_open_key).
+    store.collection(CASES).create_index("open_key", unique=True)
+    store.collection(FAMILIES).create_index("children")
+    store.collection(FAMILY_CONFERENCES).create_index("family_id")
     store.collection(CONFERENCES).create_index("case_id")
     for field in ("child_id", "status", "key_worker", "key_worker_user"):
         store.collection(PLANS).create_index(field)

@@ -340,6 +340,11 @@ class _ConferenceBase(AboutAChild):
     expected_date_of_birth = _personal(
         "the unborn child's expected date of birth (with pre_birth); absent otherwise", fields.Date, required=False
     )
+    family_conference_id = _identifier(
+        "the family conference this child's conference is part of (brothers and sisters conferenced together); "
+        "absent for a conference about one child",
+        required=False,
+    )
 
 
 class ConferenceScheduledV1(_ConferenceBase):
@@ -396,6 +401,88 @@ class ConferenceHeldV1(_ConferenceBase):
         errors.update({name: [f"Not in a {data.get('kind')} conference's event."] for name in refused if name in data})
         if errors:
             raise ValidationError(errors)
+
+
+# --- plans: families -------------------------------------------------------
+# For the platform's own services (docs addresses the family's letters),
+# never for partners: partners count children, not families.
+
+FAMILY_ID = "the family (a household's children and the people around them)"
+FAMILY_RELATIONSHIPS = (
+    "mother",
+    "father",
+    "parent",
+    "step_parent",
+    "foster_carer",
+    "kinship_carer",
+    "grandparent",
+    "other_relative",
+    "other",
+)
+
+
+class FamilyRelationship(EventData):
+    child_id = _identifier(CHILD_ID)
+    relationship = _status("who the person is to the child", validate=_one_of(*FAMILY_RELATIONSHIPS))
+
+
+class FamilyPerson(EventData):
+    id = _identifier("the person, within the family")
+    name = _narrative("the person's name")
+    role = _status("parent, carer or other", validate=_one_of("parent", "carer", "other"))
+    parental_responsibility = _status("whether they have parental responsibility", fields.Boolean)
+    first_language = _narrative("their first language, when recorded", allow_none=True, required=False)
+    relationships = fields.List(
+        fields.Nested(FamilyRelationship), required=True, metadata=_meta("status", "who they are to each child")
+    )
+
+
+class FamilyRecordedV1(EventData):
+    family_id = _identifier(FAMILY_ID)
+    name = _narrative("the family's name, as the council calls it (e.g. the Sample family)")
+    children = fields.List(fields.String(), required=True, metadata=_meta("identifier", "the family's children"))
+    people = fields.List(
+        fields.Nested(FamilyPerson),
+        required=True,
+        metadata=_meta("narrative", "the people around the children: who they are is about the family"),
+    )
+
+
+class FamilyConferenceChild(AboutAChild):
+    child_id = _identifier(CHILD_ID)
+    case_id = _identifier(CASE_ID)
+    conference_id = _identifier("this child's conference")
+    plan_required = _status("initial: whether this child needs a child protection plan", fields.Boolean, required=False)
+    decision = _status(
+        "review: continue, revise or end this child's plan", required=False, validate=_one_of(*REVIEW_DECISIONS)
+    )
+    plan_id = _identifier("the child's plan decided on or reviewed; null when none", allow_none=True)
+    categories = fields.List(
+        fields.String(),
+        required=True,
+        metadata=_meta("status", "the categories of the child's plan, as the deployment codes them; empty when none"),
+    )
+    first_core_group_on = _day("the first core group meeting, when set", allow_none=True)
+    key_worker = _nested(StaffRef, "the plan's key worker: " + STAFF_REF, allow_none=True)
+    step_down = _status("where a child with no plan goes (child_in_need_plan); null otherwise", allow_none=True)
+
+
+class FamilyConferenceHeldV1(EventData):
+    family_id = _identifier(FAMILY_ID)
+    family_conference_id = _identifier("the family conference")
+    family_name = _narrative("the family's name")
+    kind = _status("initial or review", validate=_one_of(*CONFERENCE_KINDS))
+    held_on = _day("the day the conference was held")
+    people = fields.List(
+        fields.Nested(FamilyPerson),
+        required=True,
+        metadata=_meta("narrative", "the people around the children, as the family is recorded (letters address them)"),
+    )
+    children = fields.List(
+        fields.Nested(FamilyConferenceChild),
+        required=True,
+        metadata=_meta("narrative", "each child of the conference and what was decided for them"),
+    )
 
 
 # --- plans: the plan ------------------------------------------------------
@@ -918,6 +1005,8 @@ class SubscriptionV1(EventData):
 
 
 PLAN = ("the plan's id", ("plan_id",))
+FAMILY = ("the family's id", ("family_id",))
+FAMILY_CONFERENCE = ("the family conference's id", ("family_conference_id",))
 CHILD = ("the child's id", ("child_id",))
 LOOKUP = ("the child's id; for a number the council does not know, the lookup's id", ("child_id", "lookup_id"))
 SUBSCRIPTION = ("the subscription's id", ("subscription_id",))
@@ -957,6 +1046,18 @@ CATALOGUE: dict[str, EventType] = {
                     "A child and family assessment was completed and authorised.",
                     AssessmentCompletedV1,
                     CASE,
+                ),
+                (
+                    "family.recorded.v1",
+                    "A family was recorded, or its children or people changed.",
+                    FamilyRecordedV1,
+                    FAMILY,
+                ),
+                (
+                    "family_conference.held.v1",
+                    "A conference about several children of a family was held, deciding for each child.",
+                    FamilyConferenceHeldV1,
+                    FAMILY_CONFERENCE,
                 ),
                 ("strategy_discussion.held.v1", "A strategy discussion was recorded.", StrategyDiscussionHeldV1, CASE),
                 (

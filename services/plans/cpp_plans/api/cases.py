@@ -102,6 +102,16 @@ class StepDownSchema(Schema):
     by = fields.String()
 
 
+class ClosureSchema(Schema):
+    on = fields.String(metadata={"format": "date"})
+    reason = fields.String(
+        metadata={
+            "description": "referral_<decision> (no_further_action, early_help, other) or assessment_<outcome> "
+            "(no_further_action, early_help, other)"
+        }
+    )
+
+
 class ReferralDecisionSchema(Schema):
     decided_on = IsoDate(required=True)
     decision = fields.String(
@@ -167,7 +177,8 @@ class CaseSchema(Schema):
     child_id = fields.String()
     status = fields.String(
         metadata={
-            "description": "enquiries, conference_pending, child_in_need, on_plan, plan_ended (stepped down at a review), closed (the plan ended otherwise)"
+            "description": "enquiries, conference_pending, child_in_need, on_plan, plan_ended (stepped down at a review), closed (the plan ended otherwise, or the referral or its "
+            "assessment led to no enquiries: see closure)"
         }
     )
     opened_at = fields.String()
@@ -179,6 +190,10 @@ class CaseSchema(Schema):
     conferences = fields.List(fields.Nested(ConferenceRefSchema))
     plan_id = fields.String(allow_none=True)
     step_down = fields.Nested(StepDownSchema, allow_none=True)
+    closure = fields.Nested(
+        ClosureSchema,
+        metadata={"description": "a case closed before any enquiries: the day, and why (absent otherwise)"},
+    )
     social_worker = fields.Nested(StaffRefSchema, allow_none=True)
     team_manager = fields.Nested(StaffRefSchema, allow_none=True)
     team = fields.String(allow_none=True)

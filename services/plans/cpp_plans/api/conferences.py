@@ -59,9 +59,9 @@ class ConferenceCancellationSchema(Schema):
     reason = fields.String(**REASON, metadata={"description": "why the conference is cancelled"})
 
 
-class ConferenceOutcomeSchema(Schema):
-    held_on = fields.Date(required=True)
-    attendees = fields.List(fields.Nested(PersonSchema), load_default=list, validate=validate.Length(max=50))
+class DecisionSchema(Schema):
+    """What a conference decides for a child."""
+
     plan_required = fields.Boolean(metadata={"description": "initial conference: whether the child needs a plan"})
     outline_plan = fields.Nested(PlanContentSchema, metadata={"description": "initial conference: the outline plan"})
     decision = fields.String(
@@ -84,6 +84,11 @@ class ConferenceOutcomeSchema(Schema):
             raise ValidationError(
                 "an initial conference decides plan_required; a review conference a decision", "plan_required"
             )
+
+
+class ConferenceOutcomeSchema(DecisionSchema):
+    held_on = fields.Date(required=True)
+    attendees = fields.List(fields.Nested(PersonSchema), load_default=list, validate=validate.Length(max=50))
 
 
 class RescheduleSchema(Schema):

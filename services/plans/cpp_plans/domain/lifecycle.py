@@ -37,6 +37,10 @@ from datetime import date
 from typing import Any
 
 STEP_DOWN_ROUTE = "child_in_need_plan"
+# A case is open while the child protection process runs: a child is in at
+# most one open case of an authority. A child in need, a plan ended or a
+# case closed is over (a new referral opens a new case).
+OPEN_STATUSES = ("enquiries", "conference_pending", "on_plan")
 
 
 class LifecycleError(Exception):
@@ -68,6 +72,20 @@ def _not_in_future(field: str, value: date, today: date) -> None:
 
 
 # --- case ---------------------------------------------------------------
+
+
+def open_key(authority: str, child_id: str) -> str:
+    """What an open case is keyed by, unique in the store: one open case per child and authority."""
+    return f"{authority}:{child_id}"
+
+
+def with_open_key(case: dict) -> dict:
+    """The case as stored: with ``open_key`` while it is open, without once it is not."""
+    stored = {k: v for k, v in case.items() if k != "open_key"}
+    if case["status"] in OPEN_STATUSES:
+        stored["open_key"] = open_key(case["authority"], case["child_id"])
+    return stored
+
 
 Person = dict[str, Any]  # a reference to a member of staff: {"user": id, "name": name as it was then}
 
@@ -153,14 +171,17 @@ def record_strategy_discussion(
     attendees: list[dict],
     notes: str | None,
     recorded_by: str,
+    discussion_id: str | None = None,
 ) -> tuple[dict, dict, list[Event]]:
+    """A strategy discussion (``discussion_id``: the family's one discussion,
+    recorded on each child's case under one id)."""
     if case["status"] != "enquiries":
         raise LifecycleError(
             f"the case is {case['status']}: strategy discussions are recorded before the enquiry outcome"
         )
     _not_in_future("held_on", held_on, today)
     discussion = {
-        "id": uuid.uuid4().hex,
+        "id": discussion_id or uuid.uuid4().hex,
         "held_on": _iso(held_on),
         "initiated_enquiries": initiated_enquiries,
         "attendees": attendees,

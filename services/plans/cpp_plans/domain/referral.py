@@ -11,6 +11,12 @@ in the future or before the referral.
 A case with a referral goes to a strategy discussion once the referral's
 decision was one, or once an assessment has started; a case opened without a
 referral (as every case was before) goes straight to it.
+
+A decision that leads to neither (no further action, early help, other)
+closes the case, and so does an assessment completed before any strategy
+discussion with an outcome other than one: a child in need plan steps the
+child down to it, any other outcome closes the case. A closed case is no
+longer open: the child's next referral opens a new case.
 """
 
 from __future__ import annotations
@@ -133,8 +139,16 @@ def decide_referral(
         "reason": reason,
         "decided_by": decided_by,
     }
+    if decision not in ASSESSED_AFTER:
+        _close(new, decided_on, f"referral_{decision}")
     data = {"received_on": referral["received_on"], "decided_on": _iso(decided_on), "decision": decision}
     return new, [_event(case, "referral.decided.v1", data)]
+
+
+def _close(case: dict, on: date, reason: str) -> None:
+    """The case closed before any enquiries: ``closure`` says on which day and why."""
+    case["status"] = "closed"
+    case["closure"] = {"on": _iso(on), "reason": reason}
 
 
 def start_assessment(
@@ -206,6 +220,12 @@ def complete_assessment(
         "authorised_by": authoriser,
         "recorded_by": recorded_by,
     }
+    if outcome != "strategy_discussion" and case["status"] == "enquiries" and not case["strategy_discussions"]:
+        if outcome == "child_in_need_plan":
+            new["status"] = "child_in_need"
+            new["step_down"] = {"route": "child_in_need_plan", "decided_on": _iso(completed_on), "by": "assessment"}
+        else:
+            _close(new, completed_on, f"assessment_{outcome}")
     data = {
         "received_on": case["referral"]["received_on"],
         "started_on": assessment["started_on"],

@@ -10,13 +10,20 @@ from typing import Any
 from cpp_shared import staff
 from cpp_shared.auth import Principal
 
+from ..domain import families as family_rules
 from ..domain import lifecycle as lc
 from ..domain import referral as rf
 from ..domain.lifecycle import InvalidStep
-from ..store import CASES, CHILDREN
-from .common import Deployment, commit_step, load, mark_pre_birth, saved
+from ..store import CASES, CHILDREN, FAMILIES
+from .common import Deployment, Step, commit_steps, load, mark_pre_birth, saved
 
-SOCIAL_WORKERS = ("social_worker", "team_manager")  # a team manager may hold a case themself
+SOCIAL_WORKERS = ("social_worker", "team_manager")
+FAMILIES_OF_ONE = uuid.UUID("6c1d5f0e-3a47-4b8e-9d2c-f1a0b7e4c8d3")  # the namespace of a family of one's id
+
+
+def family_id_of_one(authority: str, child_id: str) -> str:
+    """The id of a child's family of one: the same wherever it is made (opening a case, or the migration)."""
+    return uuid.uuid5(FAMILIES_OF_ONE, f"{authority}:{child_id}").hex  # a team manager may hold a case themself
 
 
 def _staff_member(deps: Deployment, user: str, field: str, roles: tuple[str, ...]) -> dict:
@@ -77,14 +84,40 @@ def _allocation(deps: Deployment, actor: Principal, given: dict[str, Any]) -> di
     return {"social_worker": social_worker, "team_manager": team_manager, "team": team}
 
 
+def open_case_of(deps: Deployment, child_id: str) -> dict | None:
+    """The child's open case in this authority (lifecycle.OPEN_STATUSES), or None."""
+    return deps.store.collection(CASES).find_one(
+        {"authority": deps.authority["code"], "child_id": child_id, "status": {"$in": list(lc.OPEN_STATUSES)}}
+    )
+
+
 def open_case(deps: Deployment, child_id: str, *, now: datetime, actor: Principal, **given: Any) -> dict:
     """A new case of a registered child, held by the social worker, team
     manager and team ``given`` (user ids; each left out defaults from who
-    opens it). Returns the case as saved."""
-    if deps.store.collection(CHILDREN).find_one({"_id": child_id}) is None:
+    opens it). A child in no family is given a family of one. Returns the
+    case as saved."""
+    step, case = opening(deps, child_id, now=now, actor=actor, **given)
+    commit_steps(deps, actor, [step])
+    return saved(case)
+
+
+def opening(
+    deps: Deployment, child_id: str, *, now: datetime, actor: Principal, field: str = "child_id", **given: Any
+) -> tuple[Step, dict]:
+    """The step that opens a case for the child (and a family of one, when
+    the child is in no family), and the case. A 409 when the child already
+    has an open case: a child is in one open case of an authority."""
+    child = deps.store.collection(CHILDREN).find_one({"_id": child_id})
+    if child is None:
         raise InvalidStep(
-            {"child_id": ["no child with this id is registered with this authority; register the child first"]},
+            {field: ["no child with this id is registered with this authority; register the child first"]},
             message="no such child",
+        )
+    already = open_case_of(deps, child_id)
+    if already is not None:
+        raise lc.LifecycleError(
+            f"the child already has an open case ({already['_id']}, {already['status'].replace('_', ' ')}): "
+            "a child is in one open case at a time; record this on that case"
         )
     case, events = lc.open_case(
         uuid.uuid4().hex,
@@ -94,23 +127,26 @@ def open_case(deps: Deployment, child_id: str, *, now: datetime, actor: Principa
         actor.user,
         **_allocation(deps, actor, given),
     )
-    commit_step(
-        deps, actor, "create", "case", case["_id"], child_id=case["child_id"], events=events, inserts=[(CASES, case)]
-    )
-    return saved(case)
+    step = Step("create", "case", case["_id"], child_id, events, inserts=[(CASES, case)])
+    if deps.store.collection(FAMILIES).find_one({"authority": deps.authority["code"], "children": child_id}) is None:
+        family = family_rules.family_of_one(
+            family_id_of_one(deps.authority["code"], child_id),
+            deps.authority["code"],
+            child,
+            created_at=now.isoformat(),
+            created_by=actor.user,
+        )
+        step.inserts.append((FAMILIES, family))
+        step.events.append(family_rules.recorded(family))
+    return step, case
+
+
+def _case_step(before: dict, after: dict, events: list, action: str) -> Step:
+    return Step(action, "case", after["_id"], after["child_id"], events, replaces=[(CASES, after, before)])
 
 
 def _save_case(deps: Deployment, actor: Principal, before: dict, after: dict, events, action: str) -> dict:
-    commit_step(
-        deps,
-        actor,
-        action,
-        "case",
-        after["_id"],
-        child_id=after["child_id"],
-        events=events,
-        replaces=[(CASES, after, before)],
-    )
+    commit_steps(deps, actor, [_case_step(before, after, events, action)])
     return saved(after, before)
 
 
@@ -149,6 +185,34 @@ def record_strategy_discussion(
     """Returns the discussion as recorded (after the referral's decision to
     hold one, or its assessment, when the case has a referral)."""
     case = load(deps, CASES, case_id, "case")
+    step, discussion = discussing(
+        deps,
+        case,
+        held_on=held_on,
+        initiated_enquiries=initiated_enquiries,
+        attendees=attendees,
+        notes=notes,
+        today=today,
+        actor=actor,
+    )
+    commit_steps(deps, actor, [step])
+    return discussion
+
+
+def discussing(
+    deps: Deployment,
+    case: dict,
+    *,
+    held_on: date,
+    initiated_enquiries: bool,
+    attendees: list[dict],
+    notes: str | None,
+    today: date,
+    actor: Principal,
+    discussion_id: str | None = None,
+) -> tuple[Step, dict]:
+    """The step that records a strategy discussion on the case (the family's
+    one discussion, ``discussion_id``, when it is about several children)."""
     rf.check_strategy_discussion_may_follow(case)
     after, discussion, events = lc.record_strategy_discussion(
         case,
@@ -158,10 +222,10 @@ def record_strategy_discussion(
         attendees=attendees,
         notes=notes,
         recorded_by=actor.user,
+        discussion_id=discussion_id,
     )
     mark_pre_birth(deps, case["child_id"], events, "strategy_discussion.held.v1")  # a pre-birth timescale may follow
-    _save_case(deps, actor, case, after, events, "record_strategy_discussion")
-    return discussion
+    return _case_step(case, after, events, "record_strategy_discussion"), discussion
 
 
 def record_enquiry_outcome(
@@ -176,6 +240,22 @@ def record_enquiry_outcome(
 ) -> dict:
     """Returns the case as saved."""
     case = load(deps, CASES, case_id, "case")
+    step, after = concluding(
+        case,
+        completed_on=completed_on,
+        conference_required=conference_required,
+        summary=summary,
+        today=today,
+        actor=actor,
+    )
+    commit_steps(deps, actor, [step])
+    return saved(after, case)
+
+
+def concluding(
+    case: dict, *, completed_on: date, conference_required: bool, summary: str | None, today: date, actor: Principal
+) -> tuple[Step, dict]:
+    """The step that records the enquiries' outcome on the case, and the case after it."""
     after, events = lc.record_enquiry_outcome(
         case,
         completed_on=completed_on,
@@ -184,4 +264,4 @@ def record_enquiry_outcome(
         summary=summary,
         recorded_by=actor.user,
     )
-    return _save_case(deps, actor, case, after, events, "record_enquiry_outcome")
+    return _case_step(case, after, events, "record_enquiry_outcome"), after

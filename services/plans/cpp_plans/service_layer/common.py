@@ -5,6 +5,7 @@ of staff, who the child is, and the step's one unit of work."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, NoReturn, Protocol
 
@@ -17,7 +18,7 @@ from .. import audit
 from ..domain import children as children_rules
 from ..domain import lifecycle as lc
 from ..domain.lifecycle import Event, InvalidStep
-from ..store import CHILDREN, PLAN_VERSIONS
+from ..store import CASES, CHILDREN, PLAN_VERSIONS
 
 
 class Deployment(Protocol):
@@ -151,6 +152,45 @@ def publish_all(deps: Deployment, uow: UnitOfWork, events: Iterable[Event]) -> N
         deps.publish(uow, type_, subject=subject, data=data)
 
 
+@dataclass
+class Step:
+    """One step on one child's records, ready to commit: its audit entry
+    (``action`` on ``record_type`` ``record_id``, about ``child_id``), its
+    events, its new records and its changed ones (``(collection, after,
+    before)``: ``after`` is written only if the stored record is still at
+    ``before``'s version)."""
+
+    action: str
+    record_type: str
+    record_id: str
+    child_id: str
+    events: list[Event] = field(default_factory=list)
+    inserts: list[tuple[str, dict]] = field(default_factory=list)
+    replaces: list[tuple[str, dict, dict]] = field(default_factory=list)
+
+
+def _keyed(collection: str, doc: dict) -> dict:
+    """A case as stored: with its open key while it is open (cases.open_key)."""
+    return lc.with_open_key(doc) if collection == CASES else doc
+
+
+def commit_steps(deps: Deployment, actor: Principal, steps: Iterable[Step], *, events: Iterable[Event] = ()) -> None:
+    """Steps taken together (a family step: the same step on each child's
+    case) in one commit: all of them or none, then ``events`` about them
+    all."""
+    with deps.store.unit_of_work() as uow:
+        for step in steps:
+            for collection, after, before in step.replaces:
+                uow.replace(collection, _keyed(collection, after), expected_version=before["version"])
+            for collection, doc in step.inserts:
+                uow.insert(collection, _keyed(collection, doc))
+            audit.record_write(
+                uow, step.action, step.record_type, step.record_id, child_id=step.child_id, principal=actor
+            )
+            publish_all(deps, uow, step.events)
+        publish_all(deps, uow, events)
+
+
 def commit_step(
     deps: Deployment,
     actor: Principal,
@@ -164,16 +204,12 @@ def commit_step(
     replaces: Iterable[tuple[str, dict, dict]] = (),
 ) -> None:
     """One step of the lifecycle in one commit: its new records, its changed
-    records (``(collection, after, before)``: ``after`` is written only if
-    the stored record is still at ``before``'s version), its audit entry (by
-    ``actor``) and its events."""
-    with deps.store.unit_of_work() as uow:
-        for collection, after, before in replaces:
-            uow.replace(collection, after, expected_version=before["version"])
-        for collection, doc in inserts:
-            uow.insert(collection, doc)
-        audit.record_write(uow, action, record_type, record_id, child_id=child_id, principal=actor)
-        publish_all(deps, uow, events)
+    records, its audit entry (by ``actor``) and its events (Step)."""
+    commit_steps(
+        deps,
+        actor,
+        [Step(action, record_type, record_id, child_id, list(events), list(inserts), list(replaces))],
+    )
 
 
 def saved(after: dict, before: dict | None = None) -> dict:

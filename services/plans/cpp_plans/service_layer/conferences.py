@@ -15,7 +15,9 @@ from ..domain.lifecycle import InvalidStep
 from ..store import CASES, CONFERENCES, PLANS, plans_of_child
 from .common import (
     Deployment,
+    Step,
     commit_step,
+    commit_steps,
     council_checks,
     link_key_worker,
     load,
@@ -45,6 +47,14 @@ def _plan_of(deps: Deployment, case: dict) -> dict | None:
     return load(deps, PLANS, case["plan_id"], "plan") if case["plan_id"] else None
 
 
+def _of_family(conference: dict, events: list) -> None:
+    """A conference that is part of a family conference says so in each of its events."""
+    if conference.get("family_conference_id"):
+        for type_, _subject, data in events:
+            if type_.startswith("conference."):
+                data["family_conference_id"] = conference["family_conference_id"]
+
+
 def schedule_conference(
     deps: Deployment,
     case_id: str,
@@ -58,6 +68,26 @@ def schedule_conference(
     """An initial or review conference for the case, chaired by ``chair``
     (a chair's user id) when given. Returns the conference as saved."""
     case = load(deps, CASES, case_id, "case")
+    step, conference = scheduling(
+        deps, case, kind=kind, scheduled_for=scheduled_for, chair=chair, today=today, actor=actor
+    )
+    commit_steps(deps, actor, [step])
+    return saved(conference)
+
+
+def scheduling(
+    deps: Deployment,
+    case: dict,
+    *,
+    kind: str,
+    scheduled_for: date,
+    chair: str | None,
+    today: date,
+    actor: Principal,
+    family_conference_id: str | None = None,
+) -> tuple[Step, dict]:
+    """The step that schedules a conference for the case (part of the family
+    conference ``family_conference_id``, when one), and the conference."""
     plan = _plan_of(deps, case)
     chair_ref = _chair(deps, chair) if chair is not None else None
     after, conference, events = lc.schedule_conference(
@@ -65,18 +95,19 @@ def schedule_conference(
     )
     if kind == "initial":  # an initial conference about an unborn child is a pre-birth conference
         conference.update(mark_pre_birth(deps, case["child_id"], events, "conference.scheduled.v1"))
-    commit_step(
-        deps,
-        actor,
+    if family_conference_id is not None:
+        conference["family_conference_id"] = family_conference_id
+    _of_family(conference, events)
+    step = Step(
         "schedule_conference",
         "conference",
         conference["_id"],
-        child_id=case["child_id"],
-        events=events,
-        replaces=[(CASES, after, case)],
+        case["child_id"],
+        events,
         inserts=[(CONFERENCES, conference)],
+        replaces=[(CASES, after, case)],
     )
-    return saved(conference)
+    return step, conference
 
 
 def reschedule_conference(
@@ -102,6 +133,7 @@ def reschedule_conference(
         rescheduled_by=actor.user,
         plan=_plan_of(deps, case),
     )
+    _of_family(conference, events)
     commit_step(
         deps,
         actor,
@@ -123,6 +155,7 @@ def cancel_conference(deps: Deployment, conference_id: str, *, reason: str, toda
     case_after, conf_after, events = lc.cancel_conference(
         case, conference, reason=reason, today=today, cancelled_by=actor.user
     )
+    _of_family(conference, events)
     commit_step(
         deps,
         actor,
@@ -168,6 +201,39 @@ def record_conference_outcome(
     or ends the plan (``reason``). Plan content is as stored (dates as ISO
     text). Returns the conference, the case and the plan (or None) as saved."""
     conference = load(deps, CONFERENCES, conference_id, "conference")
+    step, outcome = holding(
+        deps,
+        conference,
+        held_on=held_on,
+        attendees=attendees,
+        plan_required=plan_required,
+        outline_plan=outline_plan,
+        decision=decision,
+        plan=plan,
+        reason=reason,
+        today=today,
+        actor=actor,
+    )
+    commit_steps(deps, actor, [step])
+    return outcome
+
+
+def holding(
+    deps: Deployment,
+    conference: dict,
+    *,
+    held_on: date,
+    attendees: list[dict],
+    plan_required: bool | None = None,
+    outline_plan: dict | None = None,
+    decision: str | None = None,
+    plan: dict | None = None,
+    reason: str | None = None,
+    today: date,
+    actor: Principal,
+) -> tuple[Step, dict]:
+    """The step that records a conference's outcome, and the conference,
+    the case and the plan (or None) as it saves them."""
     case = load(deps, CASES, conference["case_id"], "case")
     plan_before = _plan_of(deps, case) if conference["kind"] == "review" else None
     if outline_plan is not None:
@@ -207,26 +273,22 @@ def record_conference_outcome(
     if conference["kind"] == "initial":  # pre-birth when the child is still unborn on the day it is recorded
         conf_after = {k: v for k, v in conf_after.items() if k not in ("pre_birth", "expected_date_of_birth")}
         conf_after.update(mark_pre_birth(deps, case["child_id"], events, "conference.held.v1"))
-    replaces = [(CASES, case_after, case), (CONFERENCES, conf_after, conference)]
-    inserts = []
-    if plan_after is not None:
-        if plan_before is None:
-            inserts.append((PLANS, plan_after))
-        else:
-            replaces.append((PLANS, plan_after, plan_before))
-        inserts += plan_version_inserts(plan_after, plan_before)
-    commit_step(
-        deps,
-        actor,
+    _of_family(conference, events)
+    step = Step(
         "record_conference_outcome",
         "conference",
-        conference_id,
-        child_id=case["child_id"],
-        events=events,
-        inserts=inserts,
-        replaces=replaces,
+        conference["_id"],
+        case["child_id"],
+        events,
+        replaces=[(CASES, case_after, case), (CONFERENCES, conf_after, conference)],
     )
-    return {
+    if plan_after is not None:
+        if plan_before is None:
+            step.inserts.append((PLANS, plan_after))
+        else:
+            step.replaces.append((PLANS, plan_after, plan_before))
+        step.inserts += plan_version_inserts(plan_after, plan_before)
+    return step, {
         "conference": saved(conf_after, conference),
         "case": saved(case_after, case),
         "plan": saved(plan_after, plan_before) if plan_after else None,
