@@ -161,6 +161,7 @@ class Platform:
             self._start_broker(data_dir)
             if self.stopping:
                 return self._shutdown(0)
+            self._run_before_up(data_dir)
             self.children = self.make_children(data_dir)
             for child in self.children:
                 self._start(child)
@@ -343,6 +344,28 @@ class Platform:
             else:
                 self.say("all services up; Ctrl-C stops them")
         return None
+
+    def _run_before_up(self, data_dir: Path) -> None:
+        """Each service's ``before_up`` command (``cpp <args>``), to its end, before any process starts: a
+        failure stops the platform (ConfigError naming the command and its log)."""
+        from .services import load_service
+
+        for service in self.services:
+            args = tuple(load_service(service).before_up)
+            if not args or self.stopping:
+                continue
+            log_path = data_dir / "log" / f"{service}-{args[0]}.log"
+            self.say(f"cpp {' '.join(args)} ({service})...")
+            with open(log_path, "ab") as log:
+                done = subprocess.run(
+                    [sys.executable, "-m", "cpp_shared.cli", *args],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    check=False,
+                )
+            if done.returncode != 0:
+                raise ConfigError(f"cpp {' '.join(args)} failed (exit {done.returncode}); see {log_path}")
 
     def _start_after_up(self, data_dir: Path) -> None:
         """Each service's ``after_up`` command (``cpp <args>``), once, in the

@@ -63,6 +63,10 @@ class ServiceSpec:
     # ``demo --if-new``, which seeds a made-up caseload on a first start in
     # development); its failure is reported, never fatal.
     after_up: tuple[str, ...] = ()
+    # A `cpp` command (its arguments) that `cpp up` runs to its end before it starts any process (the plans
+    # service's ``migrate``: records made by earlier code carried over before anything reads them); its
+    # failure stops `cpp up`, naming its log.
+    before_up: tuple[str, ...] = ()
     # The service's own settings checked before `cpp serve` starts gunicorn (raises ConfigError with a plain
     # message), without reaching anything: the web application's identity provider client.
     preflight: Callable[[Settings], None] | None = None

@@ -130,11 +130,14 @@ def test_ctrl_c_with_events_in_flight_then_restart_handles_each_event_once(up_en
         ).stdout.strip()
         assert token.count(".") == 2, "the token alone on stdout"
 
-        child_id = new_child_over_http(url["plans"], bearer(token))
+        # a child each: a child is in one open case at a time
+        children = [
+            new_child_over_http(url["plans"], bearer(token), given_names=f"Child{i}", identifiers=[]) for i in range(60)
+        ]
 
         def open_case(i):
             resp = requests.post(
-                f"{url['plans']}/v1/cases", json={"child_id": child_id}, headers=bearer(token), timeout=20
+                f"{url['plans']}/v1/cases", json={"child_id": children[i]}, headers=bearer(token), timeout=20
             )
             assert resp.status_code == 201, resp.text
             return resp.json()["id"]

@@ -191,6 +191,8 @@ def walk_family(plans, who, on):
     ]
     body = {"held_on": on(2), "decisions": decisions}
     ok(plans.post(f"/v1/family-conferences/{group}/outcome", json=body, headers=chair))
+    body = {"held_on": on(3), "plans": [{"child_id": children[0], "detailed_plan_agreed": False}]}
+    ok(plans.post(f"/v1/families/{family}/core-group-meetings", json=body, headers=sw), 201)
 
 
 def walk(plans, who, pump, ticker, scheduler_store):

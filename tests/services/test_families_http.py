@@ -168,6 +168,16 @@ def test_a_family_of_three_from_one_strategy_discussion_to_one_conference(plans,
             assert not plan_deadlines
         else:
             assert "first-review-conference" in plan_deadlines, plan_deadlines
+    # one core group shared by the two children on a plan; the third has none to meet about
+    shared = {"held_on": on(14), "plans": [{"child_id": c, "detailed_plan_agreed": False} for c in (amy, ben)]}
+    meeting = ok(plans.post(f"/v1/families/{family['id']}/core-group-meetings", json=shared, headers=sw), 201)
+    assert {m["plan_version"] for m in meeting["meetings"]} == {1} and len(meeting["meetings"]) == 2
+    for child_id in (amy, ben):
+        [mine] = plans_store.collection("core_group_meetings").find({"plan_id": result[child_id]["plan"]["id"]})
+        assert mine["family_meeting_id"] == meeting["id"]
+    no_plan = {"held_on": on(14), "plans": [{"child_id": cal, "detailed_plan_agreed": False}]}
+    refused = plans.post(f"/v1/families/{family['id']}/core-group-meetings", json=no_plan, headers=sw)
+    assert refused.status_code == 409 and "Cal Sample" in refused.json["message"]
     # each child's events name the child, and the family conference
     held_events = [m.body["data"] for m in plans_store.outbox_pending(10_000) if m.routing_key == "conference.held.v1"]
     assert {e["child_id"] for e in held_events} == set(children)
@@ -275,3 +285,40 @@ def test_two_open_cases_of_one_child_are_refused_by_the_store_too(plans_store):
     closed = {k: v for k, v in case.items() if k != "open_key"} | {"status": "closed"}
     for n in (3, 4):  # a case no longer open has no open key: a child has as many of those as it had
         plans_store.collection("cases").insert_one({**closed, "_id": f"c-{n}"})
+
+
+def test_two_cases_opened_for_one_child_at_the_same_moment_are_one_and_a_409(
+    plans_app, plans_store, token_for, monkeypatch
+):
+    """Both requests pass the check before either commits: the second's commit is refused by the open key."""
+    import threading
+
+    from cpp_plans.service_layer import cases as case_steps
+
+    sw = bearer(token_for("social_worker", user="sw-1"))
+    client = plans_app.test_client()
+    child_id = new_child(client, sw, identifiers=[])
+    both_checked = threading.Barrier(2, timeout=30)
+    check = case_steps.open_case_of
+
+    def checked_then_wait(deps, child):
+        found = check(deps, child)
+        both_checked.wait()
+        return found
+
+    monkeypatch.setattr(case_steps, "open_case_of", checked_then_wait)
+    answers = []
+    threads = [
+        threading.Thread(
+            target=lambda: answers.append(
+                plans_app.test_client().post("/v1/cases", json={"child_id": child_id}, headers=sw)
+            )
+        )
+        for _ in range(2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(a.status_code for a in answers) == [201, 409], [a.json for a in answers]
+    assert plans_store.collection("cases").count_documents({"child_id": child_id}) == 1

@@ -63,6 +63,7 @@ SERVICE = ServiceSpec(
     setup_store=setup_store,
     setup_app=setup_app,
     app_module="cpp_plans.app",
+    before_up=("migrate",),  # records made by earlier code carried over before anything reads them
 )
 
 

@@ -72,12 +72,13 @@ def revoke(user: str | None, jti: str | None, expires_at: str | None, reason: st
     "one member of staff with that name, give each case with no social worker the social worker "
     "who opened it, and list what an admin must link by hand. Safe to repeat. Audited as "
     "operator:<login>. Then gives plans made before they were kept their initial categories and the "
-    "child's previous plans."
+    "child's previous plans, and children with cases a family of one. Each migration runs once "
+    "(recorded by version); `cpp up` runs this before the platform starts."
 )
 def migrate() -> None:
     from .api.staff import link_everyone
     from .app import create_app
-    from .migrations import MIGRATIONS
+    from .migrations import run_pending
 
     try:
         app = create_app(Settings.from_env("plans"))
@@ -86,14 +87,14 @@ def migrate() -> None:
         with app.app_context():
             g.principal, g.request_id = operator, uuid.uuid4().hex
             report = link_everyone()
-            carried = [(name, len(carry_over(ctx.store))) for name, carry_over in MIGRATIONS]
+            runs = run_pending(ctx.store, ctx.authority["code"])
     except (ConfigError, PluginError, StoreError) as exc:
         click.echo(f"cpp migrate: {exc}", err=True)
         sys.exit(2)
     click.echo(f"key workers linked to staff: {len(report.plans_linked)}")
     click.echo(f"cases given their social worker: {len(report.cases_allocated)}")
-    for name, count in carried:
-        click.echo(f"{name}: {count}")
+    for run in runs:
+        click.echo(f"{run.version} {run.name}: {'applied before' if run.carried is None else run.carried}")
     if report.unlinked:
         click.echo(f"to link by hand (POST /v1/staff/key-worker-links with plan_id and user): {len(report.unlinked)}")
         for item in report.unlinked:

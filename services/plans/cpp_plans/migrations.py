@@ -30,12 +30,14 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from cpp_shared import staff
+from cpp_shared.store import DuplicateKey
 
 from . import audit
-from .store import CASES, CHILDREN, PLAN_VERSIONS, PLANS
+from .store import CASES, CHILDREN, FAMILIES, PLAN_VERSIONS, PLANS
 
 LINKED = "plan.key_worker_linked.v1"
 
@@ -192,7 +194,72 @@ def fill_categories_and_previous_plans(store) -> list[str]:
     return filled
 
 
-#: Every carry-over of records ``cpp migrate`` runs, in this order: (name, what it does to a store).
-MIGRATIONS: list[tuple[str, Callable[..., list[str]]]] = [
-    ("plans given their initial categories and previous plans", fill_categories_and_previous_plans),
+def families_of_one(store) -> list[str]:
+    """Give each child with a case, and in no family, a family of one (domain.families.family_of_one),
+    with the id opening a case would give it (service_layer.cases.family_id_of_one), made when and by
+    whom the child's first case was opened; the ids of the families made. No case, plan, version, event
+    or audit entry changes: the family of one is what every case already was. A family someone else made
+    at the same moment (a second process running this) is theirs, and is not made twice."""
+    from .domain.families import family_of_one
+    from .service_layer.cases import family_id_of_one
+
+    first_case: dict[tuple[str, str], dict[str, Any]] = {}
+    for case in store.collection(CASES).find({}, sort=[("opened_at", 1), ("_id", 1)]):
+        first_case.setdefault((case["authority"], case["child_id"]), case)
+    made = []
+    for (authority, child_id), case in first_case.items():
+        if store.collection(FAMILIES).find_one({"authority": authority, "children": child_id}) is not None:
+            continue
+        child = store.collection(CHILDREN).find_one({"_id": child_id}) or {"_id": child_id}
+        family = family_of_one(
+            family_id_of_one(authority, child_id),
+            authority,
+            child,
+            created_at=case["opened_at"],
+            created_by=case["opened_by"],
+        )
+        try:
+            with store.unit_of_work() as uow:
+                uow.insert(FAMILIES, family)
+        except DuplicateKey:
+            continue
+        made.append(family["_id"])
+    return made
+
+
+#: Every carry-over of records ``cpp migrate`` runs, in this order: (version, name, what it does to a
+#: store). Each is recorded once run (``APPLIED``), so a later ``cpp migrate`` runs only the new ones;
+#: each is safe to repeat anyway.
+MIGRATIONS: list[tuple[str, str, Callable[..., list[str]]]] = [
+    ("0001", "plans given their initial categories and previous plans", fill_categories_and_previous_plans),
+    ("0002", "children with cases given a family of one", families_of_one),
 ]
+APPLIED = "schema_migrations"
+
+
+@dataclass
+class Run:
+    version: str
+    name: str
+    carried: int | None  # None: applied before, not run again
+
+
+def run_pending(store, authority: str) -> list[Run]:
+    """Every migration not yet recorded for ``authority`` in this store, in order; each recorded once it
+    has run."""
+    done = {d["version"] for d in store.collection(APPLIED).find({"authority": authority})}
+    runs = []
+    for version, name, carry_over in MIGRATIONS:
+        if version in done:
+            runs.append(Run(version, name, None))
+            continue
+        carried = carry_over(store)
+        record = {"_id": f"{authority}:{version}", "authority": authority, "version": version, "name": name}
+        try:
+            store.collection(APPLIED).insert_one(
+                {**record, "applied_at": datetime.now(UTC).isoformat(), "carried": len(carried)}
+            )
+        except DuplicateKey:  # another process ran it at the same moment: recorded once
+            pass
+        runs.append(Run(version, name, len(carried)))
+    return runs

@@ -24,9 +24,9 @@ from ..store import CASES, CHILDREN, FAMILIES, FAMILY_CONFERENCES, PLANS
 from .cases import USER_ID, CaseSchema, StrategyDiscussionSchema
 from .common import READERS, WRITERS, PersonSchema, check_if_match, ctx, etag, load, requires_if_match, today
 from .conferences import DECIDERS, SCHEDULERS, ConferenceCreateSchema, ConferenceSchema, DecisionSchema
-from .fields import IsoDate
+from .fields import IsoDate, StrictBoolean
 from .plan_schemas import PlanContentSchema
-from .plans import PlanSchema, plan_response
+from .plans import CoreGroupMeetingSchema, PlanSchema, plan_response
 
 blp = Blueprint("families", __name__, url_prefix="/v1", description="Families and the steps for several children")
 
@@ -148,6 +148,31 @@ class FamilyEnquiryOutcomesSchema(Schema):
         required=True,
         validate=validate.Length(min=1, max=rules.MAX_CHILDREN),
         metadata={"description": "for each child: whether an initial conference is needed"},
+    )
+
+
+class ChildMeetingSchema(Schema):
+    child_id = CHILD_ID
+    detailed_plan_agreed = StrictBoolean(required=True)
+    plan = fields.Nested(
+        PlanContentSchema, metadata={"description": "this child's detailed plan agreed at the meeting"}
+    )
+
+
+class FamilyCoreGroupMeetingSchema(Schema):
+    id = fields.String(dump_only=True, metadata={"description": "the shared meeting (each child's record names it)"})
+    held_on = IsoDate(required=True)
+    attendees = fields.List(fields.Nested(PersonSchema), load_default=list, validate=validate.Length(max=50))
+    notes = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=4000))
+    plans = fields.List(
+        fields.Nested(ChildMeetingSchema),
+        required=True,
+        load_only=True,
+        validate=validate.Length(min=1, max=rules.MAX_CHILDREN),
+        metadata={"description": "each child on a plan the core group meets about, and what it agreed for them"},
+    )
+    meetings = fields.List(
+        fields.Nested(CoreGroupMeetingSchema), dump_only=True, metadata={"description": "each child's record of it"}
     )
 
 
@@ -326,6 +351,21 @@ class FamilyEnquiryOutcomes(MethodView):
         _load_family(family_id)
         cases = sl.record_enquiry_outcomes(ctx(), family_id, today=today(), actor=current_principal(), **body)
         return {"items": cases}
+
+
+@blp.route("/families/<family_id>/core-group-meetings")
+class FamilyCoreGroupMeetings(MethodView):
+    @idempotent
+    @blp.arguments(FamilyCoreGroupMeetingSchema)
+    @blp.response(201, FamilyCoreGroupMeetingSchema)
+    @requires_role(*WRITERS)
+    def post(self, body, family_id):
+        """One core group meeting shared by several children's plans: recorded on each plan under one id."""
+        _load_family(family_id)
+        for item in body["plans"]:
+            if "plan" in item:  # plan content as stored
+                item["plan"] = PlanContentSchema().dump(item["plan"])
+        return sl.record_core_group_meeting(ctx(), family_id, today=today(), actor=current_principal(), **body)
 
 
 @blp.route("/families/<family_id>/conferences")

@@ -9,6 +9,7 @@ from typing import Any
 
 from cpp_shared import staff
 from cpp_shared.auth import Principal
+from cpp_shared.store import DuplicateKey
 
 from ..domain import families as family_rules
 from ..domain import lifecycle as lc
@@ -97,8 +98,20 @@ def open_case(deps: Deployment, child_id: str, *, now: datetime, actor: Principa
     opens it). A child in no family is given a family of one. Returns the
     case as saved."""
     step, case = opening(deps, child_id, now=now, actor=actor, **given)
-    commit_steps(deps, actor, [step])
+    commit_openings(deps, actor, [step])
     return saved(case)
+
+
+def commit_openings(deps: Deployment, actor: Principal, steps: list[Step]) -> None:
+    """Cases opened together; a 409 when another request opened a case for one of the children at the
+    same moment (the store's unique open key, or the same family of one, refuses the second)."""
+    try:
+        commit_steps(deps, actor, steps)
+    except DuplicateKey:
+        raise lc.LifecycleError(
+            "a case was opened for the child by another request at the same moment: a child is in one open "
+            "case at a time; read the child's cases again"
+        ) from None
 
 
 def opening(

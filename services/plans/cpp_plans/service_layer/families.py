@@ -19,8 +19,9 @@ from cpp_shared.auth import Principal
 
 from ..domain import families as rules
 from ..domain.lifecycle import InvalidStep, LifecycleError
-from ..store import CHILDREN, CONFERENCES, FAMILIES, FAMILY_CONFERENCES
+from ..store import CHILDREN, CONFERENCES, FAMILIES, FAMILY_CONFERENCES, PLANS
 from . import cases, conferences
+from . import plans as plan_steps
 from .common import Deployment, Step, commit_steps, load, named, saved
 
 
@@ -123,7 +124,7 @@ def open_cases(
     done = _per_child(
         deps, family, children, lambda i, child_id: cases.opening(deps, child_id, now=now, actor=actor, **given)
     )
-    commit_steps(deps, actor, [step for step, _ in done])
+    cases.commit_openings(deps, actor, [step for step, _ in done])
     return [saved(case) for _, case in done]
 
 
@@ -182,6 +183,50 @@ def record_enquiry_outcomes(
         raise InvalidStep({"outcomes": refused.errors.get("children", refused.errors)}, refused.message) from refused
     commit_steps(deps, actor, [step for step, _ in done])
     return [case for _, case in done]
+
+
+def record_core_group_meeting(
+    deps: Deployment,
+    family_id: str,
+    *,
+    held_on: date,
+    attendees: list[dict],
+    notes: str | None,
+    plans: list[dict],
+    today: date,
+    actor: Principal,
+) -> dict:
+    """One core group meeting shared by several children of the family, each
+    on a plan (``plans``: child_id, detailed_plan_agreed and, when it agrees
+    a detailed plan of its own, plan): the meeting recorded on each child's
+    plan under one id, together. Returns the meeting, with each child's record of it."""
+    family = load(deps, FAMILIES, family_id, "family")
+    meeting_id = uuid.uuid4().hex
+    given = {p["child_id"]: p for p in plans}
+
+    def take(i: int, child_id: str) -> tuple[Step, dict]:
+        case = cases.open_case_of(deps, child_id)
+        if case is None or not case.get("plan_id"):
+            raise LifecycleError("has no plan in force: a core group meets about a plan")
+        return plan_steps.meeting_step(
+            deps,
+            load(deps, PLANS, case["plan_id"], "plan"),
+            held_on=held_on,
+            attendees=attendees,
+            notes=notes,
+            detailed_plan_agreed=given[child_id]["detailed_plan_agreed"],
+            plan=given[child_id].get("plan"),
+            today=today,
+            actor=actor,
+            family_meeting_id=meeting_id,
+        )
+
+    try:
+        done = _per_child(deps, family, list(given), take)
+    except InvalidStep as refused:  # plans name the children: the errors are under plans
+        raise InvalidStep({"plans": refused.errors.get("children", refused.errors)}, refused.message) from refused
+    commit_steps(deps, actor, [step for step, _ in done])
+    return {"id": meeting_id, "held_on": held_on.isoformat(), "meetings": [saved(m) for _, m in done]}
 
 
 def schedule_conference(

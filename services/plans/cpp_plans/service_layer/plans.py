@@ -11,7 +11,17 @@ from cpp_shared.auth import Principal
 from ..domain import lifecycle as lc
 from ..domain import plan_content
 from ..store import CASES, CHILDREN, CORE_GROUP_MEETINGS, PLANS, VISITS
-from .common import Deployment, commit_step, council_checks, link_key_worker, load, plan_version_inserts, saved
+from .common import (
+    Deployment,
+    Step,
+    commit_step,
+    commit_steps,
+    council_checks,
+    link_key_worker,
+    load,
+    plan_version_inserts,
+    saved,
+)
 
 
 def _save_plan(
@@ -73,6 +83,37 @@ def record_core_group_meeting(
     its content as stored, or the plan's own when left out) agrees a new
     version, checked by the council. Returns the meeting as saved."""
     before = load(deps, PLANS, plan_id, "plan")
+    step, meeting = meeting_step(
+        deps,
+        before,
+        held_on=held_on,
+        attendees=attendees,
+        detailed_plan_agreed=detailed_plan_agreed,
+        plan=plan,
+        notes=notes,
+        today=today,
+        actor=actor,
+    )
+    commit_steps(deps, actor, [step])
+    return saved(meeting)
+
+
+def meeting_step(
+    deps: Deployment,
+    before: dict,
+    *,
+    held_on: date,
+    attendees: list[dict],
+    detailed_plan_agreed: bool,
+    plan: dict | None,
+    notes: str | None,
+    today: date,
+    actor: Principal,
+    family_meeting_id: str | None = None,
+) -> tuple[Step, dict]:
+    """The step that records a core group meeting on the plan (part of a
+    core group shared by a family's children, ``family_meeting_id``, when
+    one), and the meeting."""
     content = None
     if plan is not None:
         plan_content.check(plan, before["created_on"], field="plan")
@@ -91,8 +132,18 @@ def record_core_group_meeting(
         notes=notes,
         recorded_by=actor.user,
     )
-    _save_plan(deps, actor, before, after, events, "record_core_group_meeting", extra=(CORE_GROUP_MEETINGS, meeting))
-    return saved(meeting)
+    if family_meeting_id is not None:
+        meeting["family_meeting_id"] = family_meeting_id
+    step = Step(
+        "record_core_group_meeting",
+        "plan",
+        after["_id"],
+        after["child_id"],
+        events,
+        inserts=[*plan_version_inserts(after, before), (CORE_GROUP_MEETINGS, meeting)],
+        replaces=[(PLANS, after, before)],
+    )
+    return step, meeting
 
 
 def record_visit(
