@@ -183,8 +183,13 @@ def walk_family(plans, who, on):
         )
     )
     body = {"children": children, "kind": "initial", "scheduled_for": on(2)}
+    first = ok(plans.post(f"/v1/families/{family}/conferences", json=body, headers=sw), 201)["id"]
+    ok(plans.post(f"/v1/family-conferences/{first}/cancellation", json={"reason": "Chair ill."}, headers=sw))
+    body = {"children": children, "kind": "initial", "scheduled_for": on(3)}
     group = ok(plans.post(f"/v1/families/{family}/conferences", json=body, headers=sw), 201)["id"]
-    ok(plans.get(f"/v1/family-conferences/{group}", headers=sw))
+    tag = plans.get(f"/v1/family-conferences/{group}", headers=sw).headers["ETag"]
+    moved = {"scheduled_for": on(2), "reason": "A room came free."}
+    ok(plans.patch(f"/v1/family-conferences/{group}", json=moved, headers={**sw, "If-Match": tag}))
     decisions = [
         {"child_id": children[0], "plan_required": True, "outline_plan": OUTLINE},
         {"child_id": children[1], "plan_required": False},

@@ -322,3 +322,73 @@ def test_two_cases_opened_for_one_child_at_the_same_moment_are_one_and_a_409(
         t.join(timeout=60)
     assert sorted(a.status_code for a in answers) == [201, 409], [a.json for a in answers]
     assert plans_store.collection("cases").count_documents({"child_id": child_id}) == 1
+
+
+def test_a_family_conference_moves_and_is_cancelled_with_each_childs_conference(plans, plans_store, sw, chair):
+    d0 = ENG.on_or_before(date.today() - timedelta(days=30))[0]
+    on = lambda days: (d0 + timedelta(days=days)).isoformat()  # noqa: E731
+    children = three_children(plans, sw)[:2]
+    family = a_family(plans, sw, children)
+    ok(plans.post(f"/v1/families/{family['id']}/cases", json={"children": children}, headers=sw), 201)
+    ok(
+        plans.post(
+            f"/v1/families/{family['id']}/strategy-discussions",
+            json={"children": children, "held_on": on(0)},
+            headers=sw,
+        ),
+        201,
+    )
+    outcomes = [{"child_id": c, "conference_required": True} for c in children]
+    ok(
+        plans.post(
+            f"/v1/families/{family['id']}/enquiry-outcomes",
+            json={"completed_on": on(1), "outcomes": outcomes},
+            headers=sw,
+        )
+    )
+    body = {"children": children, "kind": "initial", "scheduled_for": on(9)}
+    group = ok(plans.post(f"/v1/families/{family['id']}/conferences", json=body, headers=sw), 201)
+    member = group["children"][0]["conference_id"]
+
+    # one child's conference alone is neither moved, cancelled nor held: the family conference is
+    tag = plans.get(f"/v1/conferences/{member}", headers=sw).headers["ETag"]
+    alone = plans.patch(
+        f"/v1/conferences/{member}", json={"scheduled_for": on(8), "reason": "x"}, headers={**sw, "If-Match": tag}
+    )
+    assert alone.status_code == 409 and group["id"] in alone.json["message"]
+    assert plans.post(f"/v1/conferences/{member}/cancellation", json={"reason": "x"}, headers=sw).status_code == 409
+    held_alone = plans.post(
+        f"/v1/conferences/{member}/outcome", json={"held_on": on(9), "plan_required": False}, headers=chair
+    )
+    assert held_alone.status_code == 409
+
+    tag = plans.get(f"/v1/family-conferences/{group['id']}", headers=sw).headers["ETag"]
+    moved = plans.patch(
+        f"/v1/family-conferences/{group['id']}",
+        json={"scheduled_for": on(8), "reason": "The chair is away on the 9th."},
+        headers={**sw, "If-Match": tag},
+    )
+    assert moved.status_code == 200, moved.json
+    assert moved.json["scheduled_for"] == on(8) and moved.json["reschedules"][0]["from"] == on(9)
+    for m in group["children"]:
+        assert ok(plans.get(f"/v1/conferences/{m['conference_id']}", headers=sw))["scheduled_for"] == on(8)
+    stale = plans.patch(
+        f"/v1/family-conferences/{group['id']}",
+        json={"scheduled_for": on(7), "reason": "x"},
+        headers={**sw, "If-Match": tag},
+    )
+    assert stale.status_code == 412
+    events = [
+        m.body["data"] for m in plans_store.outbox_pending(10_000) if m.routing_key == "conference.rescheduled.v1"
+    ]
+    assert sorted(e["child_id"] for e in events) == sorted(children)
+    assert {e["family_conference_id"] for e in events} == {group["id"]}
+
+    cancelled = ok(
+        plans.post(f"/v1/family-conferences/{group['id']}/cancellation", json={"reason": "Family moved."}, headers=sw)
+    )
+    assert cancelled["status"] == "cancelled"
+    for m in group["children"]:
+        assert ok(plans.get(f"/v1/conferences/{m['conference_id']}", headers=sw))["status"] == "cancelled"
+    again = plans.post(f"/v1/families/{family['id']}/conferences", json=body, headers=sw)  # another in its place
+    assert again.status_code == 201, again.json

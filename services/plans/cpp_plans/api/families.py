@@ -23,7 +23,17 @@ from ..service_layer.common import named
 from ..store import CASES, CHILDREN, FAMILIES, FAMILY_CONFERENCES, PLANS
 from .cases import USER_ID, CaseSchema, StrategyDiscussionSchema
 from .common import READERS, WRITERS, PersonSchema, check_if_match, ctx, etag, load, requires_if_match, today
-from .conferences import DECIDERS, SCHEDULERS, ConferenceCreateSchema, ConferenceSchema, DecisionSchema
+from .conferences import (
+    DECIDERS,
+    SCHEDULERS,
+    CancellationSchema,
+    ConferenceCancellationSchema,
+    ConferenceCreateSchema,
+    ConferenceRescheduleSchema,
+    ConferenceSchema,
+    DecisionSchema,
+    RescheduleSchema,
+)
 from .fields import IsoDate, StrictBoolean
 from .plan_schemas import PlanContentSchema
 from .plans import CoreGroupMeetingSchema, PlanSchema, plan_response
@@ -195,6 +205,8 @@ class FamilyConferenceSchema(Schema):
     scheduled_by = fields.String()
     scheduled_on = fields.String()
     children = fields.List(fields.Nested(GroupMemberSchema), metadata={"description": "each child's own conference"})
+    reschedules = fields.List(fields.Nested(RescheduleSchema), metadata={"description": "every move, oldest first"})
+    cancellation = fields.Nested(CancellationSchema)
     outcome = fields.Dict(allow_none=True, metadata={"description": "when held: the day, and each child's decision"})
     version = fields.Integer()
 
@@ -388,14 +400,52 @@ def _load_group(group_id: str) -> dict:
     return group
 
 
+GROUP_ETAG = {"ETag": {"description": "the family conference's revision, for If-Match", "schema": {"type": "string"}}}
+
+
 @blp.route("/family-conferences/<family_conference_id>")
 class FamilyConferenceById(MethodView):
-    @blp.response(200, FamilyConferenceSchema)
+    @blp.response(200, FamilyConferenceSchema, headers=GROUP_ETAG)
     @requires_role(*READERS)
     def get(self, family_conference_id):
         group = _load_group(family_conference_id)
         audit.record_reads(ctx().store, [("family_conference", group["_id"], m["child_id"]) for m in group["children"]])
-        return group
+        return group, {"ETag": etag(group["version"])}
+
+    @requires_role(*SCHEDULERS)
+    @requires_if_match
+    @blp.arguments(ConferenceRescheduleSchema)
+    @blp.response(200, FamilyConferenceSchema, headers=GROUP_ETAG)
+    @blp.alt_response(412, description="the family conference changed since the If-Match ETag was read")
+    @blp.alt_response(428, description="If-Match is missing")
+    def patch(self, body, family_conference_id):
+        """Move the family conference, and each child's conference with it, to another date, with the reason."""
+        group = _load_group(family_conference_id)
+        check_if_match(group, "family conference", "moving it")
+        try:
+            moved = sl.reschedule_conference(
+                ctx(),
+                family_conference_id,
+                expected_version=group["version"],
+                today=today(),
+                actor=current_principal(),
+                **body,
+            )
+        except VersionConflict:
+            abort(412, message="the family conference changed while it was being moved; read it again")
+        return moved, {"ETag": etag(moved["version"])}
+
+
+@blp.route("/family-conferences/<family_conference_id>/cancellation")
+class FamilyConferenceCancellation(MethodView):
+    @blp.doc(operationId="cancelFamilyConference")
+    @requires_role(*SCHEDULERS)
+    @blp.arguments(ConferenceCancellationSchema)
+    @blp.response(200, FamilyConferenceSchema)
+    def post(self, body, family_conference_id):
+        """Cancel the family conference, and each child's conference with it."""
+        _load_group(family_conference_id)
+        return sl.cancel_conference(ctx(), family_conference_id, today=today(), actor=current_principal(), **body)
 
 
 @blp.route("/family-conferences/<family_conference_id>/outcome")

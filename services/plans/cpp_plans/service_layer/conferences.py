@@ -16,7 +16,6 @@ from ..store import CASES, CONFERENCES, PLANS, plans_of_child
 from .common import (
     Deployment,
     Step,
-    commit_step,
     commit_steps,
     council_checks,
     link_key_worker,
@@ -123,6 +122,25 @@ def reschedule_conference(
     """Move a scheduled conference to another date, with the reason. A
     VersionConflict when the conference is no longer at ``expected_version``."""
     conference = load(deps, CONFERENCES, conference_id, "conference", at=expected_version)
+    _not_alone(conference, "moved")
+    step, after = rescheduling(deps, conference, scheduled_for=scheduled_for, reason=reason, today=today, actor=actor)
+    commit_steps(deps, actor, [step])
+    return saved(after, conference)
+
+
+def _not_alone(conference: dict, doing: str) -> None:
+    """A child's conference that is part of a family conference is moved, cancelled and held with it."""
+    if conference.get("family_conference_id"):
+        raise lc.LifecycleError(
+            f"the conference is part of the family conference {conference['family_conference_id']}: it is {doing} "
+            "with the family conference (/v1/family-conferences/{id})"
+        )
+
+
+def rescheduling(
+    deps: Deployment, conference: dict, *, scheduled_for: date, reason: str, today: date, actor: Principal
+) -> tuple[Step, dict]:
+    """The step that moves a scheduled conference to another date, and the conference after it."""
     case = load(deps, CASES, conference["case_id"], "case")
     after, events = lc.reschedule_conference(
         case,
@@ -134,39 +152,43 @@ def reschedule_conference(
         plan=_plan_of(deps, case),
     )
     _of_family(conference, events)
-    commit_step(
-        deps,
-        actor,
+    step = Step(
         "reschedule_conference",
         "conference",
-        conference_id,
-        child_id=case["child_id"],
-        events=events,
+        conference["_id"],
+        case["child_id"],
+        events,
         replaces=[(CONFERENCES, after, conference)],
     )
-    return saved(after, conference)
+    return step, after
 
 
 def cancel_conference(deps: Deployment, conference_id: str, *, reason: str, today: date, actor: Principal) -> dict:
     """Cancel a scheduled conference; another can then be scheduled in its
     place. Returns the conference and the case as saved."""
     conference = load(deps, CONFERENCES, conference_id, "conference")
+    _not_alone(conference, "cancelled")
+    step, result = cancelling(deps, conference, reason=reason, today=today, actor=actor)
+    commit_steps(deps, actor, [step])
+    return result
+
+
+def cancelling(deps: Deployment, conference: dict, *, reason: str, today: date, actor: Principal) -> tuple[Step, dict]:
+    """The step that cancels a scheduled conference, and the conference and case as it saves them."""
     case = load(deps, CASES, conference["case_id"], "case")
     case_after, conf_after, events = lc.cancel_conference(
         case, conference, reason=reason, today=today, cancelled_by=actor.user
     )
     _of_family(conference, events)
-    commit_step(
-        deps,
-        actor,
+    step = Step(
         "cancel_conference",
         "conference",
-        conference_id,
-        child_id=case["child_id"],
-        events=events,
+        conference["_id"],
+        case["child_id"],
+        events,
         replaces=[(CASES, case_after, case), (CONFERENCES, conf_after, conference)],
     )
-    return {"conference": saved(conf_after, conference), "case": saved(case_after, case)}
+    return step, {"conference": saved(conf_after, conference), "case": saved(case_after, case)}
 
 
 def _agreed_content(
@@ -201,6 +223,7 @@ def record_conference_outcome(
     or ends the plan (``reason``). Plan content is as stored (dates as ISO
     text). Returns the conference, the case and the plan (or None) as saved."""
     conference = load(deps, CONFERENCES, conference_id, "conference")
+    _not_alone(conference, "held")
     step, outcome = holding(
         deps,
         conference,

@@ -278,6 +278,73 @@ def schedule_conference(
     return saved(group)
 
 
+def _scheduled_group(deps: Deployment, group_id: str, doing: str, at: int | None = None) -> dict:
+    """The family conference while it is scheduled (at version ``at``, when given), or a 409."""
+    group = load(deps, FAMILY_CONFERENCES, group_id, "family conference", at=at)
+    if group["status"] != "scheduled":
+        raise LifecycleError(f"the family conference is {group['status']}: only a scheduled one is {doing}")
+    return group
+
+
+def _members_of(deps: Deployment, group: dict) -> list[dict]:
+    return [load(deps, CONFERENCES, m["conference_id"], "conference") for m in group["children"]]
+
+
+def reschedule_conference(
+    deps: Deployment,
+    family_conference_id: str,
+    *,
+    scheduled_for: date,
+    reason: str,
+    expected_version: int,
+    today: date,
+    actor: Principal,
+) -> dict:
+    """Move the family conference, and each child's conference with it, to
+    another date, with the reason. A VersionConflict when the family
+    conference is no longer at ``expected_version``."""
+    group = _scheduled_group(deps, family_conference_id, "moved", at=expected_version)
+    steps = []
+    for conference in _members_of(deps, group):
+        step, _ = conferences.rescheduling(
+            deps, conference, scheduled_for=scheduled_for, reason=reason, today=today, actor=actor
+        )
+        steps.append(step)
+    after = {**group, "scheduled_for": scheduled_for.isoformat()}
+    after.setdefault("reschedules", []).append(
+        {
+            "from": group["scheduled_for"],
+            "to": after["scheduled_for"],
+            "reason": reason,
+            "by": actor.user,
+            "on": today.isoformat(),
+        }
+    )
+    steps[0].replaces.append((FAMILY_CONFERENCES, after, group))
+    commit_steps(deps, actor, steps)
+    return saved(after, group)
+
+
+def cancel_conference(
+    deps: Deployment, family_conference_id: str, *, reason: str, today: date, actor: Principal
+) -> dict:
+    """Cancel the family conference and each child's conference with it;
+    another can then be scheduled. Returns the family conference as saved."""
+    group = _scheduled_group(deps, family_conference_id, "cancelled")
+    steps = [
+        conferences.cancelling(deps, conference, reason=reason, today=today, actor=actor)[0]
+        for conference in _members_of(deps, group)
+    ]
+    after = {
+        **group,
+        "status": "cancelled",
+        "cancellation": {"reason": reason, "by": actor.user, "on": today.isoformat()},
+    }
+    steps[0].replaces.append((FAMILY_CONFERENCES, after, group))
+    commit_steps(deps, actor, steps)
+    return saved(after, group)
+
+
 def record_conference_outcome(
     deps: Deployment,
     family_conference_id: str,
@@ -294,9 +361,7 @@ def record_conference_outcome(
     together; a decision for a child outside the conference is refused.
     Returns the family conference as saved, and each child's conference,
     case and plan."""
-    group = load(deps, FAMILY_CONFERENCES, family_conference_id, "family conference")
-    if group["status"] != "scheduled":
-        raise LifecycleError(f"the family conference is {group['status']}: only a scheduled one is held")
+    group = _scheduled_group(deps, family_conference_id, "held")
     members = {c["child_id"]: c for c in group["children"]}
     rules.check_decisions(list(members), decisions)
     family = load(deps, FAMILIES, group["family_id"], "family")
