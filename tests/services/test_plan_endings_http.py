@@ -111,6 +111,17 @@ def test_an_ended_plan_does_not_end_again(plans, plans_store, sw, tm, chair):
     assert again.status_code == 409, again.json
 
 
+def test_the_lists_of_cases_say_when_and_how_a_closed_cases_plan_ended(plans, plans_store, sw, tm, chair):
+    case_id, plan_id = on_plan(plans, plans_store, sw, chair)
+    [listed] = plans.get("/v1/cases?worker=me", headers=sw).json["items"]
+    assert (listed["id"], listed["status"], listed["ended"]) == (case_id, "on_plan", None)
+    assert end(plans, tm, plan_id, {"reason": "left_the_uk", "on": TODAY.isoformat()}).status_code == 201
+    [listed] = plans.get("/v1/cases?worker=me", headers=sw).json["items"]
+    assert (listed["status"], listed["ended"]) == ("closed", {"on": TODAY.isoformat(), "how": "left_the_uk"})
+    [closed] = plans.get("/v1/cases?status=closed", headers=tm).json["items"]
+    assert closed["ended"]["how"] == "left_the_uk" and closed["key_worker"] is None
+
+
 def test_a_repeated_request_ends_the_plan_once(plans, plans_store, sw, tm, chair):
     _, plan_id = on_plan(plans, plans_store, sw, chair)
     etag = plans.get(f"/v1/plans/{plan_id}", headers=tm).headers["ETag"]

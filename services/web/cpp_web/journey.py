@@ -289,6 +289,17 @@ ENDED_HOW = {
 }
 
 
+@bp.app_template_filter("stage")
+def stage_words(case: dict) -> str:
+    """A case's stage in words, as the lists of cases show it: a closed case's
+    with how its plan ended ("Closed: the child died")."""
+    status = case.get("status") or ""
+    how = ENDED_HOW.get((case.get("ended") or {}).get("how") or "")
+    if status == "closed" and how:
+        return f"Closed: {how}"
+    return STAGES.get(status, status)
+
+
 def case_extras(case: dict, plan: dict | None) -> dict:
     """What the case page shows of the journey's end: how the plan ended
     (why, when, by whom), the step-down and its child in need plans."""

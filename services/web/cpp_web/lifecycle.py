@@ -53,7 +53,7 @@ from .lifecycle_forms import (
     show_service_errors,
     yes_no,
 )
-from .views import STAGES, api, changed_since_read, child_name, day, holds, services, signed_in
+from .views import api, changed_since_read, child_name, day, holds, services, signed_in
 from .words import Worded, term
 
 bp = Blueprint("lifecycle", __name__)
@@ -334,7 +334,6 @@ def child(child_id: str):
         cases=cases,
         plan=in_force,
         plan_statuses={"outline": "Outline plan", "active": "Active"},
-        stages=STAGES,
         schemes=SCHEME_NAMES,
         open_form=OpenCaseForm(),
         can_open=holds("social_worker", "team_manager"),
