@@ -52,11 +52,15 @@ def schedule_conference(
     kind: str,
     scheduled_for: date,
     chair: str | None = None,
+    mother_unfit_to_attend: bool = False,
     today: date,
     actor: Principal,
 ) -> dict:
     """An initial or review conference for the case, chaired by ``chair``
-    (a chair's user id) when given. Returns the conference as saved."""
+    (a chair's user id) when given. A pre-birth conference records whether
+    the mother is expected to be unfit to attend after the birth (the birth's
+    event carries it, for the first review's timescale). Returns the
+    conference as saved."""
     case = load(deps, CASES, case_id, "case")
     plan = _plan_of(deps, case)
     chair_ref = _chair(deps, chair) if chair is not None else None
@@ -65,6 +69,16 @@ def schedule_conference(
     )
     if kind == "initial":  # an initial conference about an unborn child is a pre-birth conference
         conference.update(mark_pre_birth(deps, case["child_id"], events, "conference.scheduled.v1"))
+    if conference.get("pre_birth"):
+        conference["mother_unfit_to_attend"] = mother_unfit_to_attend
+    elif mother_unfit_to_attend:
+        raise InvalidStep(
+            {
+                "mother_unfit_to_attend": [
+                    "only a pre-birth conference (an initial conference about an unborn child) records it"
+                ]
+            }
+        )
     commit_step(
         deps,
         actor,
