@@ -11,9 +11,10 @@ from datetime import date, timedelta
 
 import pytest
 
+from cpp_plans.app import create_app as create_plans_app
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_scheduler.tick import Ticker
-from cpp_shared.plugins import Plugins
+from cpp_shared.plugins import PluginError, Plugins
 from tests.helpers import Pump, bearer, child_on_record
 from tests.services.test_lookup_http import put_on_plan
 
@@ -70,6 +71,23 @@ def looked_after_ends_plan(monkeypatch):
     """A council whose procedures end a plan when the child becomes looked after (its cpp_authority answer)."""
     real = Plugins.authority
     monkeypatch.setattr(Plugins, "authority", lambda self: {**real(self), "looked_after_ends_plan": True})
+
+
+@pytest.mark.parametrize("value", ["no", "false", 1, 0, [True], {"answer": False}])
+def test_a_looked_after_setting_that_is_not_true_or_false_stops_the_start_naming_it(monkeypatch, make_settings, value):
+    real = Plugins.authority
+    monkeypatch.setattr(Plugins, "authority", lambda self: {**real(self), "looked_after_ends_plan": value})
+    with pytest.raises(PluginError) as stopped:
+        create_plans_app(make_settings("plans"))
+    assert "'looked_after_ends_plan' must be true or false" in str(stopped.value)
+    assert repr(value) in str(stopped.value)
+
+
+@pytest.mark.parametrize("value", [True, False, None])
+def test_a_looked_after_setting_of_true_or_false_or_none_starts(monkeypatch, make_settings, value):
+    real = Plugins.authority
+    monkeypatch.setattr(Plugins, "authority", lambda self: {**real(self), "looked_after_ends_plan": value})
+    assert create_plans_app(make_settings("plans")).extensions["cpp"].authority["code"] == "ENG"
 
 
 @pytest.mark.parametrize("reason", list(WAYS))
