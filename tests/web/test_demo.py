@@ -367,7 +367,7 @@ def test_each_step_on_a_case_sends_the_revision_its_last_answer_gave(played_case
     results = seeder(fake, tmp_path).run()
     sent = referral_steps(fake)
     per_family = {f.key: sum(s.name in REFERRAL_STEPS for s in steps) for f, steps in demo.plan(date.today())}
-    assert len(sent) == sum(per_family.values())
+    assert sent and len(sent) == sum(per_family.values())
     assert all(r["headers"].get("If-Match") for r in sent)
     assert not [r for r in fake.requests if r["method"] == "GET" and r["path"].startswith("/v1/cases/")]
     for key, taken in per_family.items():
