@@ -3,7 +3,8 @@ recorded (``POST /v1/children/{id}/birth``): the same child, its history
 kept, and the deadlines the deployment's rules give a pre-birth plan
 (Scotland: the pre-birth CPPM by the earlier of 28 days from the concern
 and 28 weeks of gestation; Bromley: the first review within 10 days of the
-birth), the plans service's events handed to the scheduler as its worker
+birth, 20 when the pre-birth conference recorded the mother unfit to
+attend), the plans service's events handed to the scheduler as its worker
 would."""
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ def unborn(plans, sw, due: date) -> dict:
     return resp.json
 
 
-def pre_birth_plan(plans, sw, chair, child_id: str, concern: date) -> dict:
-    """A case for the child from a strategy discussion on ``concern``, its initial conference held with a plan."""
+def pre_birth_plan(plans, sw, chair, child_id: str, concern: date, **scheduling) -> dict:
+    """A case for the child from a strategy discussion on ``concern``, its initial conference (scheduled with
+    ``scheduling``'s fields too) held with a plan."""
     case_id = plans.post("/v1/cases", json={"child_id": child_id}, headers=sw).json["id"]
     sd = plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": concern.isoformat()}, headers=sw)
     assert sd.status_code == 201, sd.json
@@ -45,7 +47,7 @@ def pre_birth_plan(plans, sw, chair, child_id: str, concern: date) -> dict:
     conf = plans.post(
         f"/v1/cases/{case_id}/conferences",
         headers=sw,
-        json={"kind": "initial", "scheduled_for": (concern + timedelta(days=3)).isoformat()},
+        json={"kind": "initial", "scheduled_for": (concern + timedelta(days=3)).isoformat(), **scheduling},
     )
     assert conf.status_code == 201, conf.json
     held = plans.post(
@@ -280,3 +282,45 @@ def test_bromley_reviews_a_pre_birth_plan_within_ten_days_of_the_birth(make_sett
     pump()
     [met] = scheduler.store.collection("deadlines").find({"rule_id": "pre-birth-first-review"})
     assert met["status"] == "met" and met["met"]["on"] == review_on and met["met"]["late"] is False
+
+
+@pytest.mark.parametrize(
+    "unfit, rule_id, days", [(True, "pre-birth-first-review-mother-unfit", 20), (False, "pre-birth-first-review", 10)]
+)
+def test_bromley_gives_the_first_review_twenty_days_when_the_mother_is_unfit_to_attend(
+    make_settings, token_for, unfit, rule_id, days
+):
+    plans, pump, scheduler, sw, chair = deployment(make_settings, token_for, "england,bromley", "BRM")
+    child = unborn(plans, sw, TODAY + timedelta(days=20))
+    steps = pre_birth_plan(plans, sw, chair, child["id"], TODAY - timedelta(days=20), mother_unfit_to_attend=unfit)
+    assert steps["scheduled"]["mother_unfit_to_attend"] is unfit
+    assert plans.get(f"/v1/conferences/{steps['conference']['id']}", headers=sw).json["mother_unfit_to_attend"] is unfit
+    pump()
+
+    birthday = TODAY - timedelta(days=2)
+    assert born(plans, sw, child, {"date_of_birth": birthday.isoformat()}).status_code == 200
+    assert "child.born.v1" in pump()
+    deadlines = open_deadlines(scheduler, steps["case_id"])
+    assert {"pre-birth-first-review", "pre-birth-first-review-mother-unfit"} & set(deadlines) == {rule_id}
+    expected = WorkingCalendar("GB", "ENG").on_or_before(birthday + timedelta(days=days))[0]
+    assert deadlines[rule_id]["due_on"] == expected.isoformat()
+    shown = scheduler.test_client().get(f"/v1/deadlines/{deadlines[rule_id]['_id']}", headers=sw).json
+    assert f"{days} calendar days after" in shown["explanation"]["timescale"]
+
+
+def test_only_a_pre_birth_conference_records_the_mother_unfit_to_attend(plans, plans_store, people):
+    sw, _ = people
+    child = plans.post("/v1/children", json=minimal_child(), headers=sw).json  # born
+    case_id = plans.post("/v1/cases", json={"child_id": child["id"]}, headers=sw).json["id"]
+    plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": TODAY.isoformat()}, headers=sw)
+    plans.post(
+        f"/v1/cases/{case_id}/enquiry-outcome",
+        headers=sw,
+        json={"completed_on": TODAY.isoformat(), "conference_required": True},
+    )
+    body = {"kind": "initial", "scheduled_for": TODAY.isoformat(), "mother_unfit_to_attend": True}
+    refused = plans.post(f"/v1/cases/{case_id}/conferences", json=body, headers=sw)
+    assert refused.status_code == 422 and "pre-birth" in refused.json["errors"]["json"]["mother_unfit_to_attend"][0]
+    assert "conference.scheduled.v1" not in [key for key, _ in events(plans_store)]  # nothing written
+    plain = plans.post(f"/v1/cases/{case_id}/conferences", json={**body, "mother_unfit_to_attend": False}, headers=sw)
+    assert plain.status_code == 201 and "mother_unfit_to_attend" not in plain.json

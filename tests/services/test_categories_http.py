@@ -144,3 +144,29 @@ def test_a_stored_plan_whose_category_is_no_longer_offered_stays_readable_and_ch
     )
     assert changed.status_code == 200, changed.json
     assert changed.json["categories"] == ["financial_abuse"] and changed.json["initial_categories"] == ["neglect"]
+
+
+def test_a_partner_reads_the_categories_and_nothing_else_it_could_not(plans, people, token_for):
+    sw, chair = people
+    partner = bearer(token_for("partner", user="police-1"))
+    listed = plans.get("/v1/categories", headers=partner)
+    assert listed.status_code == 200, listed.json
+    assert listed.json == plans.get("/v1/categories", headers=sw).json
+    answer = held(plans, sw, chair, "child-p", OUTLINE)
+    assert answer.status_code == 200, answer.json
+    plan, case_id, child_id = answer.json["plan"], answer.json["case"]["id"], answer.json["plan"]["child_id"]
+    for path in (
+        "/v1/children",
+        f"/v1/children/{child_id}",
+        f"/v1/children/{child_id}/chronology",
+        "/v1/cases",
+        f"/v1/cases/{case_id}",
+        "/v1/plans",
+        f"/v1/plans/{plan['id']}",
+        f"/v1/plans/{plan['id']}/versions",
+        "/v1/staff",
+        "/v1/approvals",
+        "/v1/audit",
+    ):
+        assert plans.get(path, headers=partner).status_code == 403, path
+    assert plans.post("/v1/cases", json={"child_id": child_id}, headers=partner).status_code == 403

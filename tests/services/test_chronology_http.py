@@ -164,3 +164,53 @@ def test_the_chronology_is_in_the_openapi_document(plans, sw):
     doc = plans.get("/openapi.json", headers=sw).json
     assert "get" in doc["paths"]["/v1/children/{child_id}/chronology"]
     assert "entries" in doc["components"]["schemas"]["Chronology"]["properties"]
+
+
+def test_the_referral_its_decision_and_the_assessment_are_entries_in_their_order(plans, token_for):
+    sw = bearer(token_for("social_worker", user="sw-1", name="Sam Social"))
+    tm = bearer(token_for("team_manager", user="tm-1", name="Priya Manager"))
+    assert plans.get("/v1/staff/me", headers=tm).status_code == 200  # in the staff directory, to authorise
+    child_id = register(plans, sw, NHS)
+    opened = plans.post("/v1/cases", json={"child_id": child_id}, headers=sw)
+    case_id, etag = opened.json["id"], opened.headers["ETag"]
+    steps = [
+        (sw, "referral", {"received_on": iso(-3), "source": "school", "summary": "A bruise seen at school."}),
+        (tm, "referral/decision", {"decided_on": iso(-2), "decision": "assessment", "reason": "A bruise on a baby"}),
+        (sw, "assessment", {"started_on": iso(-2), "factors": ["physical_abuse"], "other_factors": "A new partner"}),
+        (
+            sw,
+            "assessment/completion",
+            {"completed_on": iso(-1), "outcome": "strategy_discussion", "authorised_by": "tm-1"},
+        ),
+    ]
+    for headers, path, body in steps:
+        answer = plans.post(f"/v1/cases/{case_id}/{path}", json=body, headers={**headers, "If-Match": etag})
+        assert answer.status_code == 200, answer.json
+        etag = answer.headers["ETag"]
+    ok(plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": iso(0)}, headers=sw))
+
+    entries = ok(plans.get(f"/v1/children/{child_id}/chronology", headers=sw))["entries"]
+    assert [(e["type"], e["on"], e["by"]["name"]) for e in entries] == [
+        ("case_opened", date.today().isoformat(), "Sam Social"),
+        ("strategy_discussion_held", iso(0), "Sam Social"),
+        ("assessment_completed", iso(-1), "Sam Social"),
+        ("assessment_started", iso(-2), "Sam Social"),  # the same day as the decision, and after it
+        ("referral_decided", iso(-2), "Priya Manager"),
+        ("referral_received", iso(-3), "Sam Social"),
+    ]
+    detail = {e["type"]: e["detail"] for e in entries}
+    assert detail["referral_received"] == {"source": "school"}
+    assert detail["referral_decided"] == {"decision": "assessment", "reason": "A bruise on a baby"}
+    assert detail["assessment_started"] == {"factors": ["physical_abuse"], "other_factors": "A new partner"}
+    assert detail["assessment_completed"] == {"outcome": "strategy_discussion", "authorised_by": "Priya Manager"}
+    assert all(e["case_id"] == case_id for e in entries)
+
+
+def test_a_referral_not_yet_decided_is_the_only_one_of_its_entries(plans, sw):
+    child_id = register(plans, sw, NHS)
+    opened = plans.post("/v1/cases", json={"child_id": child_id}, headers=sw)
+    body = {"received_on": iso(0), "source": "anonymous"}
+    headers = {**sw, "If-Match": opened.headers["ETag"]}
+    assert plans.post(f"/v1/cases/{opened.json['id']}/referral", json=body, headers=headers).status_code == 200
+    entries = ok(plans.get(f"/v1/children/{child_id}/chronology", headers=sw))["entries"]
+    assert [e["type"] for e in entries] == ["case_opened", "referral_received"]

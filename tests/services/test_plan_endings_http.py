@@ -11,9 +11,10 @@ from datetime import date, timedelta
 
 import pytest
 
+from cpp_plans.app import create_app as create_plans_app
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_scheduler.tick import Ticker
-from cpp_shared.plugins import Plugins
+from cpp_shared.plugins import PluginError, Plugins
 from tests.helpers import Pump, bearer, child_on_record
 from tests.services.test_lookup_http import put_on_plan
 
@@ -72,6 +73,23 @@ def looked_after_ends_plan(monkeypatch):
     monkeypatch.setattr(Plugins, "authority", lambda self: {**real(self), "looked_after_ends_plan": True})
 
 
+@pytest.mark.parametrize("value", ["no", "false", 1, 0, [True], {"answer": False}])
+def test_a_looked_after_setting_that_is_not_true_or_false_stops_the_start_naming_it(monkeypatch, make_settings, value):
+    real = Plugins.authority
+    monkeypatch.setattr(Plugins, "authority", lambda self: {**real(self), "looked_after_ends_plan": value})
+    with pytest.raises(PluginError) as stopped:
+        create_plans_app(make_settings("plans"))
+    assert "'looked_after_ends_plan' must be true or false" in str(stopped.value)
+    assert repr(value) in str(stopped.value)
+
+
+@pytest.mark.parametrize("value", [True, False, None])
+def test_a_looked_after_setting_of_true_or_false_or_none_starts(monkeypatch, make_settings, value):
+    real = Plugins.authority
+    monkeypatch.setattr(Plugins, "authority", lambda self: {**real(self), "looked_after_ends_plan": value})
+    assert create_plans_app(make_settings("plans")).extensions["cpp"].authority["code"] == "ENG"
+
+
 @pytest.mark.parametrize("reason", list(WAYS))
 def test_each_way_ends_the_plan_and_cancels_its_deadlines_with_the_reason(
     reason, looked_after_ends_plan, plans_app, plans_store, scheduler_ctx, sw, tm, chair
@@ -109,6 +127,17 @@ def test_an_ended_plan_does_not_end_again(plans, plans_store, sw, tm, chair):
     assert end(plans, tm, plan_id, {"reason": "died", "on": TODAY.isoformat()}).status_code == 201
     again = end(plans, tm, plan_id, {"reason": "left_the_uk", "on": TODAY.isoformat()})
     assert again.status_code == 409, again.json
+
+
+def test_the_lists_of_cases_say_when_and_how_a_closed_cases_plan_ended(plans, plans_store, sw, tm, chair):
+    case_id, plan_id = on_plan(plans, plans_store, sw, chair)
+    [listed] = plans.get("/v1/cases?worker=me", headers=sw).json["items"]
+    assert (listed["id"], listed["status"], listed["ended"]) == (case_id, "on_plan", None)
+    assert end(plans, tm, plan_id, {"reason": "left_the_uk", "on": TODAY.isoformat()}).status_code == 201
+    [listed] = plans.get("/v1/cases?worker=me", headers=sw).json["items"]
+    assert (listed["status"], listed["ended"]) == ("closed", {"on": TODAY.isoformat(), "how": "left_the_uk"})
+    [closed] = plans.get("/v1/cases?status=closed", headers=tm).json["items"]
+    assert closed["ended"]["how"] == "left_the_uk" and closed["key_worker"] is None
 
 
 def test_a_repeated_request_ends_the_plan_once(plans, plans_store, sw, tm, chair):

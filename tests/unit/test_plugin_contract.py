@@ -34,8 +34,8 @@ def test_a_council_plugin_without_its_base_stops_the_start(names, missing):
 def test_bromley_changes_only_the_citation_of_englands_first_core_group():
     england = {r["id"]: r for r in Plugins(["england"]).layered("cpp_timescales")}
     bromley = {r["id"]: r for r in Plugins(["england", "bromley"]).layered("cpp_timescales")}
-    # the whole rule set, not 1 rule instead of 4; and Bromley's own rule for a pre-birth plan's first review
-    assert set(bromley) == set(england) | {"pre-birth-first-review"}
+    # the whole rule set, not 1 rule instead of 4; and Bromley's own rules for a pre-birth plan's first review
+    assert set(bromley) == set(england) | {"pre-birth-first-review", "pre-birth-first-review-mother-unfit"}
     ours, theirs = bromley["first-core-group"], england["first-core-group"]
     assert ours["plugin"] == "bromley" and "Bromley Safeguarding Children Board" in ours["source"]
     assert "extends" not in ours

@@ -143,6 +143,35 @@ def test_the_plans_are_active_continued_and_ended_with_a_step_down():
     assert step(cin, "enquiry-outcome").body["conference_required"] is False
 
 
+REFERRAL_STEPS = ("referral", "referral-decision", "assessment", "assessment-completion")
+
+
+def test_some_cases_began_with_a_referral_decided_and_an_assessment_started_and_one_completed():
+    with_referral = {}
+    for family, steps in demo.plan(TODAY):
+        names = [s.name for s in steps]
+        taken = [n for n in REFERRAL_STEPS if n in names]
+        if not taken:
+            continue
+        with_referral[family.stage] = taken
+        assert names[2 : 2 + len(taken)] == taken and names[2 + len(taken)] == "strategy", family.name
+        days = [
+            date.fromisoformat(v) for s in steps[2 : 3 + len(taken)] for k, v in s.body.items() if k.endswith("_on")
+        ]
+        assert days == sorted(days) and days[-1] <= TODAY, family.name  # in order, none in the future
+        for s in steps[2 : 2 + len(taken)]:
+            assert s.if_match == "/v1/cases/{case}" and s.path.startswith("/v1/cases/{case}/") and not s.create
+        received = date.fromisoformat(step(steps, "referral").body["received_on"])
+        assert step(steps, "referral-decision").body["decided_on"] == demo.working_day(received, 1).isoformat()
+        if "assessment-completion" in taken:
+            completion = step(steps, "assessment-completion").body
+            assert completion["authorised_by"] == demo.TM
+            assert date.fromisoformat(completion["completed_on"]) <= demo.working_day(received, 45)  # met in time
+    assert len(with_referral) >= 3
+    assert all(taken[:3] == ["referral", "referral-decision", "assessment"] for taken in with_referral.values())
+    assert sum("assessment-completion" in taken for taken in with_referral.values()) == 1
+
+
 def test_nhs_numbers_are_of_the_made_up_range_and_valid():
     numbers = [json.dumps(steps[0].body["identifiers"]) for _, steps in demo.plan(TODAY)]
     assert len(set(numbers)) == len(numbers)
@@ -277,6 +306,87 @@ def test_a_step_refused_that_was_never_tried_is_an_error(played, tmp_path):
     plans.fail["/enquiry-outcome"] = 409
     with pytest.raises(demo.SeedError, match="409"):
         seeder(fake, tmp_path).run()
+
+
+class PlayedCases(PlayedPlans):
+    """As PlayedPlans, and each case keeps its revision, as the plans service
+    does: a create answers its ETag, a step on the case (the referral, the
+    assessment) needs If-Match naming the revision (428 without, 412 for an
+    older one) and answers the next, and a read of the case gives its version."""
+
+    STEPS = ("/referral", "/referral/decision", "/assessment", "/assessment/completion")
+
+    def __init__(self):
+        super().__init__()
+        self.revisions: dict[str, int] = {}
+
+    def tagged(self, case_id: str, status: int = 200):
+        revision = self.revisions[case_id]
+        return status, {"id": case_id, "version": revision}, {"ETag": f'"{revision}"'}
+
+    def __call__(self, seen):
+        path, method = seen["path"], seen["method"]
+        parts = path.split("/")  # "", "v1", "cases", the case's id, the step...
+        if method == "POST" and path == "/v1/cases":
+            status, body = super().__call__(seen)
+            self.revisions.setdefault(body["id"], 1)
+            return self.tagged(body["id"], status) if status == 201 else (status, body)
+        if len(parts) < 4 or parts[2] != "cases" or parts[3] not in self.revisions:
+            return super().__call__(seen)
+        case_id = parts[3]
+        if method == "GET":  # as the plans service: the case with its version, no ETag header
+            return 200, {"id": case_id, "version": self.revisions[case_id]}
+        if not path.endswith(self.STEPS):
+            return super().__call__(seen)
+        given = seen["headers"].get("If-Match")
+        if given is None:
+            return 428, {"code": 428, "message": "If-Match is missing"}
+        if given != f'"{self.revisions[case_id]}"':
+            return 412, {"code": 412, "message": "the case changed"}
+        fresh = path not in self.steps
+        status, body = super().__call__(seen)
+        if fresh and path in self.steps:  # taken (even when cut off after)
+            self.revisions[case_id] += 1
+        return self.tagged(case_id) if status == 200 else (status, body)
+
+
+@pytest.fixture
+def played_cases():
+    plans = PlayedCases()
+    fake = Fake(routes=AnyPath(plans)).start()
+    yield plans, fake
+    fake.stop()
+
+
+def referral_steps(fake) -> list[dict]:
+    return [r for r in fake.requests if r["method"] == "POST" and r["path"].endswith(PlayedCases.STEPS)]
+
+
+def test_each_step_on_a_case_sends_the_revision_its_last_answer_gave(played_cases, tmp_path):
+    plans, fake = played_cases
+    results = seeder(fake, tmp_path).run()
+    sent = referral_steps(fake)
+    per_family = {f.key: sum(s.name in REFERRAL_STEPS for s in steps) for f, steps in demo.plan(date.today())}
+    assert sent and len(sent) == sum(per_family.values())
+    assert all(r["headers"].get("If-Match") for r in sent)
+    assert not [r for r in fake.requests if r["method"] == "GET" and r["path"].startswith("/v1/cases/")]
+    for key, taken in per_family.items():
+        assert plans.revisions[results[key]["case"]] == 1 + taken  # each step taken once, none refused
+
+
+def test_a_step_on_a_case_cut_off_after_it_committed_reads_the_case_again_and_goes_on(played_cases, tmp_path):
+    plans, fake = played_cases
+    plans.commit_then_fail = {"/referral/decision"}
+    with pytest.raises(demo.SeedError, match="503"):
+        seeder(fake, tmp_path).run()
+    plans.commit_then_fail.clear()
+    before = len(fake.requests)
+    results = seeder(fake, tmp_path).run()  # a new run: it knows no revision, and the decision was taken
+    assert (tmp_path / demo.MARKER).exists()
+    case_id = results["leo"]["case"]
+    after = [(r["method"], r["path"].rsplit("/", 1)[-1]) for r in fake.requests[before:] if case_id in r["path"]]
+    assert after[:3] == [("POST", "decision"), ("GET", case_id), ("POST", "decision")]  # 428, read, refused: taken
+    assert plans.revisions[case_id] == 4  # opened, referral, decision, assessment: each once
 
 
 # --- cpp demo ---

@@ -153,6 +153,26 @@ def test_the_demo_caseload_is_seeded_once_at_every_stage_with_its_deadlines_repo
     assert f"{len(demo.holdings()['demo-sw-1'])} children (Leo Sample, Isla Fictional" in page
 
 
+def test_the_referrals_and_assessments_have_their_deadlines_met_and_open(demo_stack):
+    stack, tm = demo_stack, as_(demo_stack, "demo-tm-1")
+    results = json.loads((stack["data"] / demo.STATE).read_text())["results"]
+
+    def deadlines(key: str) -> dict[str, str]:
+        items = get(f"{stack['scheduler']}/v1/deadlines", tm, case_id=results[key]["case"], page_size=50)["items"]
+        return {d["rule_id"]: d["status"] for d in items}
+
+    def made():
+        found = {key: deadlines(key) for key in ("leo", "finn")}
+        return found if all("child-and-family-assessment" in d for d in found.values()) else None
+
+    found = wait_for(made, timeout=60, what="the scheduler to make the referrals' deadlines")
+    assert found["finn"]["referral-decision"] == found["finn"]["child-and-family-assessment"] == "met"
+    assert found["leo"]["referral-decision"] == "met" and found["leo"]["child-and-family-assessment"] == "pending"
+    case = get(f"{stack['plans']}/v1/cases/{results['finn']['case']}", tm)
+    assert case["referral"]["decision"]["decision"] == "assessment"
+    assert case["assessment"]["completion"]["authorised_by"]["user"] == demo.TM
+
+
 @pytest.mark.browser
 def test_a_new_user_sees_the_made_up_caseload_from_the_sign_in_page(demo_stack, page, artifacts):  # noqa: F811
     web = demo_stack["web"]

@@ -488,3 +488,61 @@ def test_the_chronology_says_how_a_plan_that_closed_the_case_ended(client, revie
         "Child protection plan ended: the child died, and the case closed. Reason: The child died in hospital." in text
     )
     assert "steps down" not in text
+
+
+REFERRAL_ENTRIES = [
+    {
+        "type": "assessment_completed",
+        "on": "2026-03-02",
+        "by": {"user": "demo-sw-1", "name": "Sam Okafor"},
+        "case_id": "case-1",
+        "conference_id": None,
+        "plan_id": None,
+        "detail": {"outcome": "strategy_discussion", "authorised_by": "Priya Shah"},
+    },
+    {
+        "type": "assessment_started",
+        "on": "2026-01-06",
+        "by": {"user": "demo-sw-1", "name": "Sam Okafor"},
+        "case_id": "case-1",
+        "conference_id": None,
+        "plan_id": None,
+        "detail": {"factors": ["domestic_abuse", "parenting_capacity"], "other_factors": "A new partner"},
+    },
+    {
+        "type": "referral_decided",
+        "on": "2026-01-06",
+        "by": {"user": "demo-tm-1", "name": "Priya Shah"},
+        "case_id": "case-1",
+        "conference_id": None,
+        "plan_id": None,
+        "detail": {"decision": "assessment", "reason": "A bruise on a baby"},
+    },
+    {
+        "type": "referral_received",
+        "on": "2026-01-05",
+        "by": {"user": "demo-sw-1", "name": "Sam Okafor"},
+        "case_id": "case-1",
+        "conference_id": None,
+        "plan_id": None,
+        "detail": {"source": "school"},
+    },
+]
+
+
+def test_the_chronology_shows_the_referral_its_decision_and_the_assessment_in_words(client, review):  # noqa: F811
+    review.routes[("GET", "/v1/children/child-1/chronology")] = (
+        200,
+        {"child_id": "child-1", "entries": REFERRAL_ENTRIES},
+    )
+    html = client.get("/children/child-1/chronology").get_data(as_text=True)
+    rows = re.findall(r"<tr class=\"govuk-table__row\">(.*?)</tr>", html, re.S)[1:]
+    said = [" ".join(re.sub(r"<[^>]+>", " ", r).split()) for r in rows]
+    assert said == [
+        "2 March 2026 Assessment completed: Strategy discussion (section 47 enquiries), authorised by Priya Shah "
+        "Sam Okafor",
+        "6 January 2026 Assessment started. Factors identified: Domestic abuse, Parenting capacity, A new partner "
+        "Sam Okafor",
+        "6 January 2026 Decision on the referral: Child and family assessment. Reason: A bruise on a baby Priya Shah",
+        "5 January 2026 Referral received from: School or nursery Sam Okafor",
+    ]

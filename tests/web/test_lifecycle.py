@@ -412,6 +412,55 @@ def test_schedule_a_conference_with_a_chair_from_the_directory(client, plans):
     assert bad.status_code == 400 and "#chair" in summary_links(bad.get_data(as_text=True))
 
 
+UNBORN = {**CHILD, "date_of_birth": None, "expected_date_of_birth": "2026-06-01"}
+UNFIT = "The mother is expected to be unfit to attend a conference in the days after the birth"
+
+
+def bromley_client(tmp_path, plans):
+    env = {"CPP_MODE": "development", "CPP_DATA_DIR": str(tmp_path), "CPP_PLUGINS": "england,bromley"}
+    env.update({f"CPP_WEB_{name.upper()}_URL": fake.url for name, fake in plans.fakes.items()})
+    settings = Settings.from_env("web", env)
+    load_dev_key(settings.dev_signing_key_file, create=True)
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    client = app.test_client()
+    sign_in(client)
+    return client
+
+
+def test_a_pre_birth_conference_in_bromley_records_the_mother_unfit_to_attend(tmp_path, plans):
+    plans.routes[("GET", "/v1/children/child-1")] = (200, UNBORN, {"ETag": '"1"'})
+    plans.routes[("POST", "/v1/cases/case-1/conferences")] = (201, CONFERENCE)
+    client = bromley_client(tmp_path, plans)
+    page = client.get("/cases/case-1/conferences/new?kind=initial").get_data(as_text=True)
+    assert UNFIT in page and 'name="mother_unfit_to_attend"' in page
+    fields = {"kind": "initial", "scheduled_for": ["10", "2", "2026"], "chair": "demo-chair-1"}
+    assert (
+        post_form(client, "/cases/case-1/conferences/new", {**fields, "mother_unfit_to_attend": "y"}).status_code == 302
+    )
+    assert post_form(client, "/cases/case-1/conferences/new", fields).status_code == 302
+    sent = [r["json"] for r in plans.sent("POST", "/v1/cases/case-1/conferences")]
+    assert sent == [
+        {"kind": "initial", "scheduled_for": "2026-02-10", "chair": "demo-chair-1", "mother_unfit_to_attend": True},
+        {"kind": "initial", "scheduled_for": "2026-02-10", "chair": "demo-chair-1"},
+    ]
+    plans.routes[("GET", "/v1/conferences/conf-1")] = (
+        200,
+        {**CONFERENCE, "pre_birth": True, "mother_unfit_to_attend": True},
+    )
+    assert UNFIT in client.get("/conferences/conf-1").get_data(as_text=True)
+
+
+def test_the_mother_unfit_to_attend_is_asked_only_about_an_unborn_child_where_a_rule_reads_it(tmp_path, client, plans):
+    assert UNFIT not in client.get("/cases/case-1/conferences/new?kind=initial").get_data(as_text=True)  # born
+    plans.routes[("GET", "/v1/children/child-1")] = (200, UNBORN, {"ETag": '"1"'})
+    assert UNFIT not in client.get("/cases/case-1/conferences/new?kind=initial").get_data(as_text=True)  # england
+    plans.routes[("POST", "/v1/cases/case-1/conferences")] = (201, CONFERENCE)
+    fields = {"kind": "initial", "scheduled_for": ["10", "2", "2026"], "chair": "", "mother_unfit_to_attend": "y"}
+    assert post_form(client, "/cases/case-1/conferences/new", fields).status_code == 302
+    assert "mother_unfit_to_attend" not in plans.sent("POST", "/v1/cases/case-1/conferences")[-1]["json"]
+
+
 def test_move_a_conference_sends_the_etag_read_when_the_form_was_opened(client, plans):
     plans.routes[("PATCH", "/v1/conferences/conf-1")] = (200, CONFERENCE, {"ETag": '"3"'})
     resp = post_form(

@@ -135,6 +135,60 @@ def test_a_plan_younger_than_the_flag_is_not_flagged_and_the_flag_is_a_setting(t
     assert "Plans open longer than 12 months" in html and "13 months" in html
 
 
+def listed(status: str, ended: dict | None) -> dict:
+    return {
+        "id": f"case-{status}",
+        "child_id": f"child-{status}",
+        "child": {"name": f"Child {status.replace('_', ' ').title()}"},
+        "status": status,
+        "opened_at": day(-300),
+        "plan_id": f"plan-{status}",
+        "social_worker": {"user": "demo-sw-1", "name": "Sam Okafor"},
+        "key_worker": None,
+        "ended": ended,
+    }
+
+
+CLOSED_AND_ENDED = [
+    ("closed", {"on": day(-2), "how": "moved_to_another_council"}),
+    ("closed", {"on": day(-9), "how": "died"}),
+    ("plan_ended", {"on": day(-30), "how": "review_conference"}),
+]
+
+
+def case_rows(html: str, table_id: str) -> list[str]:
+    part = html.split(f'id="{table_id}"')[1]
+    rows = re.findall(r'<tr class="govuk-table__row">(.*?)</tr>', part, re.S)[1:]
+    return [" ".join(re.sub(r"<[^>]+>", " ", r).split()) for r in rows]
+
+
+def test_closed_cases_are_in_the_teams_and_the_workers_cases_with_how_the_plan_ended(app, fakes):
+    team_services(fakes, created_on=day(-40), opened_at=day(-50))
+    cases = [listed(status, ended) for status, ended in CLOSED_AND_ENDED]
+    cases[1]["id"], cases[1]["child"] = "case-closed-2", {"name": "Child Closed Too"}
+    fakes["plans"].routes[("GET", "/v1/cases")] = (200, {"items": cases, "page": 1, "page_size": 100, "total": 3})
+    expected = [
+        "Child Closed Closed: the child moved to another council Sam Okafor No plan in force",
+        "Child Closed Too Closed: the child died Sam Okafor No plan in force",
+        "Child Plan Ended Plan ended Sam Okafor No plan in force",
+    ]
+    assert case_rows(manager(app).get("/team").get_data(as_text=True), "cases") == expected
+    mine = case_rows(worker(app).get("/my-work").get_data(as_text=True), "my-cases")
+    assert mine == [
+        "Child Closed Closed: the child moved to another council No plan in force Sam Okafor",
+        "Child Closed Too Closed: the child died No plan in force Sam Okafor",
+        "Child Plan Ended Plan ended No plan in force Sam Okafor",
+    ]
+
+
+def test_a_closed_case_whose_ending_is_not_known_says_its_plan_ended(app, fakes):
+    team_services(fakes, created_on=day(-40), opened_at=day(-50))
+    fakes["plans"].routes[("GET", "/v1/cases")] = (200, {"items": [listed("closed", None)], "total": 1})
+    assert case_rows(manager(app).get("/team").get_data(as_text=True), "cases") == [
+        "Child Closed Closed: the plan ended Sam Okafor No plan in force"
+    ]
+
+
 def test_a_bad_long_plan_setting_stops_the_start(tmp_path, fakes):
     with pytest.raises(ConfigError, match="LONG_PLAN_MONTHS"):
         app_with(tmp_path, fakes, CPP_WEB_LONG_PLAN_MONTHS="two years")

@@ -6,7 +6,8 @@ Safeguarding Children Board leaflet "Protecting Children & Young People
 Through Child Protection Plans: Information for Families" (the platform's
 seed 002), which gives the board's contact details and the first core group
 timescale; and the London Child Protection Procedures, 4.1.22, as Bromley
-quotes them, for the first review of a pre-birth plan.
+quotes them, for the first review of a pre-birth plan (10 days after the
+birth, 20 when the mother is unfit to attend).
 
 Every rule cites where its figure comes from and how firmly it is
 established (V: primary source seen; V2: only a local restatement seen; U:
@@ -66,6 +67,33 @@ def cpp_document_branding():
     }
 
 
+# England sets no national timescale for the first review of a pre-birth plan; London's procedures do, with a
+# longer one when the mother is unfit to attend. Which applies is what the pre-birth conference recorded
+# (mother_unfit_to_attend, carried by the birth's event).
+PRE_BIRTH_FIRST_REVIEW_SOURCE = (
+    f"{LONDON_PROCEDURES}: the first review of a pre-birth plan within 10 days of birth (20 days if the mother is "
+    "unfit to attend) (V2: local, Bromley quoting the London procedures; no national rule in England). Whether the "
+    "mother is unfit to attend is recorded when the pre-birth conference is scheduled"
+)
+
+
+def _pre_birth_first_review(id_: str, name: str, *, days: int, mother_unfit_to_attend: bool | list) -> dict:
+    return {
+        "id": id_,
+        "name": name,
+        "trigger": "child.born.v1",
+        "when": {"on_plan": True, "mother_unfit_to_attend": mother_unfit_to_attend},
+        "anchor": "born_on",
+        "offset": {"amount": days, "unit": "calendar_days", "direction": "after"},
+        "deadline": "review_conference",
+        "owner": "chair",
+        "met_by": "conference.held.v1",
+        "met_when": {"kind": "review"},
+        "reminder_days": 3,
+        "source": PRE_BIRTH_FIRST_REVIEW_SOURCE,
+    }
+
+
 @hookimpl
 def cpp_timescales():
     return [
@@ -79,22 +107,16 @@ def cpp_timescales():
             'to agree a detailed Child Protection Plan, and regularly thereafter according to the agreed plan" '
             "(V: the board's own published leaflet; it restates the national 10 working days, itself V2)",
         },
-        {
-            # England sets no national timescale for the first review of a pre-birth plan; London's procedures do.
-            "id": "pre-birth-first-review",
-            "name": "First review conference of a pre-birth plan (within 10 days of the birth)",
-            "trigger": "child.born.v1",
-            "when": {"on_plan": True},
-            "anchor": "born_on",
-            "offset": {"amount": 10, "unit": "calendar_days", "direction": "after"},
-            "deadline": "review_conference",
-            "owner": "chair",
-            "met_by": "conference.held.v1",
-            "met_when": {"kind": "review"},
-            "reminder_days": 3,
-            "source": f"{LONDON_PROCEDURES}: the first review of a pre-birth plan within 10 days of the birth (20 "
-            "days if the mother is unfit to attend) (V2: local, Bromley quoting the London procedures; no national "
-            "rule in England). The 20 days are not applied: a manager gives the deadline its later date when the "
-            "mother is unfit to attend",
-        },
+        _pre_birth_first_review(
+            "pre-birth-first-review",
+            "First review conference of a pre-birth plan (within 10 days of the birth)",
+            days=10,
+            mother_unfit_to_attend=[False, None],
+        ),
+        _pre_birth_first_review(
+            "pre-birth-first-review-mother-unfit",
+            "First review conference of a pre-birth plan, the mother unfit to attend (within 20 days of the birth)",
+            days=20,
+            mother_unfit_to_attend=True,
+        ),
     ]

@@ -31,7 +31,7 @@ def test_bromleys_documents_carry_the_boards_contact_block_and_footer():
 
 def test_bromley_overrides_the_first_core_group_and_keeps_the_rest_of_england():
     england, bromley = rules_of("england"), rules_of(*BROMLEY)
-    assert list(bromley) == [*england, "pre-birth-first-review"]  # its one rule of its own: see below
+    assert list(bromley) == [*england, MINE, UNFIT]  # its rules of its own: see below
     rule = bromley["first-core-group"]
     assert rule.plugin == "bromley"
     assert rule.offset == Offset(10, "working_days", "after")
@@ -42,16 +42,18 @@ def test_bromley_overrides_the_first_core_group_and_keeps_the_rest_of_england():
         england["first-core-group"].met_by,
     )
     assert "Information for Families" in rule.source and "ten working days" in rule.source
-    assert all(r.plugin == "england" for rid, r in bromley.items() if rid not in ("first-core-group", MINE))
+    assert all(r.plugin == "england" for rid, r in bromley.items() if rid not in ("first-core-group", MINE, UNFIT))
 
 
 MINE = "pre-birth-first-review"
+UNFIT = "pre-birth-first-review-mother-unfit"
 
 
 def test_bromley_reviews_a_pre_birth_plan_within_ten_days_of_the_birth():
     rule = rules_of(*BROMLEY)[MINE]
     assert rule.plugin == "bromley"
-    assert rule.triggers == ("child.born.v1",) and rule.when == {"on_plan": True}
+    assert rule.triggers == ("child.born.v1",)
+    assert rule.when == {"on_plan": True, "mother_unfit_to_attend": [False, None]}
     assert (rule.anchor, rule.offset) == ("born_on", Offset(10, "calendar_days", "after"))
     assert rule.met_by == ("conference.held.v1",) and rule.met_when == {"kind": "review"}
     assert rule.owner == "chair" and rule.deadline == "review_conference"
@@ -59,3 +61,18 @@ def test_bromley_reviews_a_pre_birth_plan_within_ten_days_of_the_birth():
     assert rule.triggered_by("child.born.v1", {"on_plan": True, "born_on": "2026-03-02"})
     assert not rule.triggered_by("child.born.v1", {"on_plan": False, "born_on": "2026-03-02"})
     assert MINE not in rules_of("england")  # England has no national rule
+
+
+def test_bromley_gives_twenty_days_when_the_mother_is_unfit_to_attend():
+    rules = rules_of(*BROMLEY)
+    rule = rules[UNFIT]
+    assert rule.plugin == "bromley"
+    assert rule.triggers == ("child.born.v1",) and rule.when == {"on_plan": True, "mother_unfit_to_attend": True}
+    assert (rule.anchor, rule.offset) == ("born_on", Offset(20, "calendar_days", "after"))
+    assert (rule.met_by, rule.met_when, rule.owner) == (rules[MINE].met_by, rules[MINE].met_when, "chair")
+    assert "20 days if the mother is unfit to attend" in rule.source and "(V2: local" in rule.source
+    # exactly one of the two follows a birth, by what the pre-birth conference recorded
+    for unfit, follows in ((True, UNFIT), (False, MINE), (None, MINE)):
+        birth = {"on_plan": True, "born_on": "2026-03-02", "mother_unfit_to_attend": unfit}
+        assert [r for r in (MINE, UNFIT) if rules[r].triggered_by("child.born.v1", birth)] == [follows]
+    assert not rule.triggered_by("child.born.v1", {"on_plan": False, "mother_unfit_to_attend": True})

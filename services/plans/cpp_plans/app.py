@@ -24,6 +24,7 @@ from .api import (
 )
 from .api.common import install_error_handlers
 from .handlers import handlers
+from .service_layer import plans as plan_steps
 from .store import setup_store
 
 
@@ -35,6 +36,7 @@ def setup_app(app) -> None:
     children.install_identifier_schemes(app)
     categories.install(app)  # the deployment's categories of harm (none stops the start)
     lookup.check_authority(ctx.authority)  # the lookup's settings from the authority plugin, checked at start-up
+    plan_steps.check_authority(ctx.authority)  # looked_after_ends_plan: true or false, checked at start-up
     etag_answers.install(app)  # every create's ETag; a 428 showing the record's own
     app.after_request(staff.remember_caller)  # a caller whose request succeeded, in the staff directory
 

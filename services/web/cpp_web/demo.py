@@ -189,6 +189,8 @@ class Step:
     body: dict
     create: bool = True
     saves: tuple[tuple[str, str], ...] = ()  # (name, dotted field of the answer)
+    # The record a step changes at the revision it read (e.g. "/v1/cases/{case}"): its ETag is sent as If-Match.
+    if_match: str = ""
 
 
 def _person(user: str) -> people.Person:
@@ -325,8 +327,47 @@ def steps_for(family: Family, today: date) -> list[Step]:
         Step("case", sw, "plans", "/v1/cases", {"child_id": "{child}"}, saves=(("case", "id"),)),
     ]
 
-    def add(name: str, user: str, path: str, body: dict, create: bool = True, saves=()) -> None:
-        out.append(Step(name, user, "plans", path, body, create, tuple(saves)))
+    def add(name: str, user: str, path: str, body: dict, create: bool = True, saves=(), if_match: str = "") -> None:
+        out.append(Step(name, user, "plans", path, body, create, tuple(saves), if_match))
+
+    def on_case(name: str, path: str, body: dict) -> None:
+        add(name, sw, f"/v1/cases/{{case}}/{path}", body, create=False, if_match="/v1/cases/{case}")
+
+    def referral(received: int, decision: str) -> None:
+        on_case(
+            "referral", "referral", {"received_on": wd(received), "source": "school", "summary": "Made-up example."}
+        )
+        on_case(
+            "referral-decision",
+            "referral/decision",
+            {
+                "decided_on": wd(received + 1),
+                "decision": decision,
+                "reason": "Made-up example: a bruise seen at school.",
+            },
+        )
+
+    def assessment(started: int, completed: int | None = None) -> None:
+        on_case(
+            "assessment",
+            "assessment",
+            {
+                "started_on": wd(started),
+                "factors": ["neglect", "parenting_capacity"],
+                "other_factors": "Made-up example.",
+            },
+        )
+        if completed is not None:
+            on_case(
+                "assessment-completion",
+                "assessment/completion",
+                {
+                    "completed_on": wd(completed),
+                    "outcome": "strategy_discussion",
+                    "summary": "Made-up example.",
+                    "authorised_by": TM,
+                },
+            )
 
     def strategy(n: int) -> None:
         add(
@@ -437,10 +478,16 @@ def steps_for(family: Family, today: date) -> list[Step]:
 
     stage = family.stage
     if stage == "enquiries":
+        referral(-4, "assessment")  # the assessment, started, is due in about eight weeks
+        assessment(-3)
         strategy(-2)  # the initial conference is due in about three weeks
     elif stage == "enquiries_due":
+        referral(-14, "strategy_discussion")
+        assessment(-13)
         strategy(-12)  # due in three working days
     elif stage == "no_conference":
+        referral(-14, "assessment")  # decided in a working day, assessed in three: both met on time
+        assessment(-13, completed=-11)
         strategy(-10)
         outcome(-3, needed=False)
     elif stage == "conference_scheduled":
@@ -566,6 +613,7 @@ class Seeder:
     timeout: float = 30.0
     pause: float = 1.0  # before a retry after no answer or a 5xx: pause, 2 pause... (4 retries)
     state: dict = field(default_factory=dict)
+    etags: dict[str, str | None] = field(default_factory=dict)  # each record's path: its ETag as last answered
 
     @property
     def state_path(self) -> Path:
@@ -617,16 +665,7 @@ class Seeder:
                 if not tried:
                     self.state["tried"].append(done_key)
                     self.save_state()
-                status, answer = self._call(
-                    session,
-                    step.user,
-                    "POST",
-                    step.service,
-                    path,
-                    body,
-                    key=self.key(family, step) if step.create else None,
-                    accept_409=tried and not step.create,
-                )
+                status, answer = self._take(session, family, step, path, body, results, tried)
                 for name, dotted in step.saves:
                     value: Any = answer
                     for part in dotted.split("."):
@@ -642,6 +681,34 @@ class Seeder:
         )
         return self.state["results"]
 
+    def _take(
+        self, session, family: Family, step: Step, path: str, body: Any, results: dict, tried: bool
+    ) -> tuple[int, Any]:
+        """Sends one step. A step on a record at its revision sends the ETag of
+        this run's last answer about the record; when there was none (428) or
+        the record changed since (412, as after a step cut off once it
+        committed), it reads the record and sends the step again."""
+        record = step.if_match.format(**results) if step.if_match else ""
+        taken = (409,) if tried and not step.create else ()  # taken before this run was cut off
+
+        def send(accept: tuple[int, ...]) -> tuple[int, Any, str | None]:
+            key = self.key(family, step) if step.create else None
+            if_match = self.etags.get(record)
+            return self._call(
+                session, step.user, "POST", step.service, path, body, key=key, if_match=if_match, accept=accept
+            )
+
+        status, answer, etag = send(taken + ((412, 428) if record else ()))
+        if status in (412, 428):
+            _, found, etag = self._call(session, step.user, "GET", step.service, record)
+            self.etags[record] = etag or f'"{found["version"]}"'  # a read answers the record with its version
+            status, answer, etag = send(taken)
+        if record:
+            self.etags[record] = etag  # none after a 409: read again when next needed
+        elif etag and step.create and isinstance(answer, dict) and answer.get("id"):
+            self.etags[f"{path}/{answer['id']}"] = etag
+        return status, answer
+
     def _call(
         self,
         session,
@@ -652,13 +719,18 @@ class Seeder:
         body: Any = None,
         *,
         key: str | None = None,
-        accept_409: bool = False,
-    ) -> tuple[int, Any]:
+        if_match: str | None = None,
+        accept: tuple[int, ...] = (),
+    ) -> tuple[int, Any, str | None]:
+        """The answer's status, its JSON and its ETag; a status in ``accept``
+        answers with neither."""
         import requests
 
         headers = {"Authorization": f"Bearer {self.token_for(user)}", "Accept": "application/json"}
         if key:
             headers["Idempotency-Key"] = key
+        if if_match:
+            headers["If-Match"] = if_match
         url = f"{self.urls[service]}{path}"
         for attempt in range(5):
             try:
@@ -672,11 +744,11 @@ class Seeder:
                 time.sleep(self.pause * (1 + attempt))
                 continue
             break
-        if resp.status_code == 409 and accept_409:  # taken before this run was cut off
-            return 409, None
+        if resp.status_code in accept:  # e.g. a step taken before this run was cut off (409)
+            return resp.status_code, None, None
         if resp.status_code >= 400:
             raise SeedError(f"{method} {path} as {user}: {service} answered {resp.status_code}: {resp.text[:500]}")
-        return resp.status_code, resp.json() if resp.content else None
+        return resp.status_code, resp.json() if resp.content else None, resp.headers.get("ETag")
 
 
 def wait_until_ready(urls: dict[str, str], timeout: float = 120.0, say: Callable[[str], None] = print) -> None:

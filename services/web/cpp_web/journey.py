@@ -20,6 +20,7 @@ from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovTextArea
 from wtforms import FieldList, FormField, HiddenField, RadioField, SelectChoice, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from . import referral as referral_words
 from .client import NotFound
 from .lifecycle import READERS, Step, _case_and_child, _conference, _done, _submit, _text
 from .lifecycle_forms import ATTENDEE_ROWS, AttendeeForm, DayField, DayRequired, KeyField, attendees_of
@@ -288,6 +289,17 @@ ENDED_HOW = {
 }
 
 
+@bp.app_template_filter("stage")
+def stage_words(case: dict) -> str:
+    """A case's stage in words, as the lists of cases show it: a closed case's
+    with how its plan ended ("Closed: the child died")."""
+    status = case.get("status") or ""
+    how = ENDED_HOW.get((case.get("ended") or {}).get("how") or "")
+    if status == "closed" and how:
+        return f"Closed: {how}"
+    return STAGES.get(status, status)
+
+
 def case_extras(case: dict, plan: dict | None) -> dict:
     """What the case page shows of the journey's end: how the plan ended
     (why, when, by whom), the step-down and its child in need plans."""
@@ -365,6 +377,27 @@ def _conference_words(kind: str | None) -> str:
     return term("review_conference") if kind == "review" else term("initial_conference")
 
 
+def _listed(labels: dict[str, str], key: str | None) -> str:
+    return labels.get(key or "", (key or "").replace("_", " "))
+
+
+def _referral_words(type_: str, d: dict) -> str:
+    """The referral, its decision and the assessment, with the words of their forms."""
+    if type_ == "referral_received":
+        return "Referral received from: " + _listed(referral_words.SOURCES, d.get("source"))
+    if type_ == "referral_decided":
+        return f"Decision on the referral: {_listed(referral_words.DECISIONS, d.get('decision'))}" + (
+            f". Reason: {d['reason']}" if d.get("reason") else ""
+        )
+    if type_ == "assessment_started":
+        factors = [_listed(referral_words.FACTORS, f) for f in d.get("factors") or []]
+        factors += [d["other_factors"]] if d.get("other_factors") else []
+        return "Assessment started" + (f". Factors identified: {', '.join(factors)}" if factors else "")
+    return f"Assessment completed: {_listed(referral_words.OUTCOMES, d.get('outcome'))}" + (
+        f", authorised by {d['authorised_by']}" if d.get("authorised_by") else ""
+    )
+
+
 def words(entry: dict) -> str:
     """What happened, in plain words (the deployment's terms)."""
     d, type_ = entry.get("detail") or {}, entry["type"]
@@ -373,6 +406,8 @@ def words(entry: dict) -> str:
 
     if type_ == "case_opened":
         return "Case opened"
+    if type_.startswith(("referral_", "assessment_")):
+        return _referral_words(type_, d)
     if type_ == "strategy_discussion_held":
         return "Strategy discussion held" + (f": {term('enquiries')} started" if d.get("initiated_enquiries") else "")
     if type_ == "enquiries_completed":

@@ -53,7 +53,7 @@ from .lifecycle_forms import (
     show_service_errors,
     yes_no,
 )
-from .views import STAGES, api, changed_since_read, child_name, day, holds, services, signed_in
+from .views import api, changed_since_read, child_name, day, holds, plugins, services, signed_in
 from .words import Worded, term
 
 bp = Blueprint("lifecycle", __name__)
@@ -334,7 +334,6 @@ def child(child_id: str):
         cases=cases,
         plan=in_force,
         plan_statuses={"outline": "Outline plan", "active": "Active"},
-        stages=STAGES,
         schemes=SCHEME_NAMES,
         open_form=OpenCaseForm(),
         can_open=holds("social_worker", "team_manager"),
@@ -558,7 +557,22 @@ class ScheduleConferenceForm(Worded, FlaskForm):
         validate_choice=True,
         description="A conference chair; or leave it to the chair who records the outcome",
     )
+    mother_unfit_to_attend = BooleanField(
+        "The mother is expected to be unfit to attend a conference in the days after the birth",
+        widget=GovCheckboxInput(),
+        description="For a pre-birth conference: the council's procedures then give the first review after the "
+        "birth longer",
+    )
     submit = _submit("Schedule conference")
+
+
+def _asks_if_mother_unfit(kid: dict) -> bool:
+    """Whether scheduling asks if the mother will be unfit to attend: for an
+    unborn child, where one of the deployment's timescales reads it."""
+    if not kid.get("expected_date_of_birth") or kid.get("date_of_birth"):
+        return False
+    rules = plugins().layered("cpp_timescales")
+    return any("mother_unfit_to_attend" in (rule.get("when") or {}) for rule in rules)
 
 
 @bp.route("/cases/<case_id>/conferences/new", methods=["GET", "POST"])
@@ -569,23 +583,31 @@ def schedule_conference(case_id: str):
     if request.method == "GET" and request.args.get("kind") in KINDS:
         form.kind.data = request.args["kind"]
     form.chair.choices = _staff("chair", "The chair who records the outcome")
+    asks_if_mother_unfit = _asks_if_mother_unfit(kid)
     step = Step(form)
     if form.validate_on_submit():
         body = {"kind": form.kind.data, "scheduled_for": form.scheduled_for.iso}
         if form.chair.data:
             body["chair"] = form.chair.data
+        if asks_if_mother_unfit and form.kind.data == "initial" and form.mother_unfit_to_attend.data:
+            body["mother_unfit_to_attend"] = True
         if step.send(
             "POST",
             f"/v1/cases/{case_id}/conferences",
             body,
-            {k: k for k in ("kind", "scheduled_for", "chair")},
+            {k: k for k in ("kind", "scheduled_for", "chair", "mother_unfit_to_attend")},
             key=form.key.data,
         ):
             return _done(
                 f"The {term(KINDS[form.kind.data])} is scheduled for {day(form.scheduled_for.iso)}.",
                 url_for("web.case", case_id=case_id),
             )
-    return step.page("lifecycle/schedule_conference.html", case=case, child_name=child_name(kid))
+    return step.page(
+        "lifecycle/schedule_conference.html",
+        case=case,
+        child_name=child_name(kid),
+        asks_if_mother_unfit=asks_if_mother_unfit,
+    )
 
 
 def _conference(conference_id: str) -> tuple[dict, str | None, dict, dict]:

@@ -14,7 +14,7 @@ from flask import Blueprint, render_template
 
 from .app import _int_setting
 from .client import NotFound
-from .views import STAGES, _conf, _days_between, api, is_overdue, signed_in
+from .views import _conf, _days_between, api, is_overdue, signed_in
 
 bp = Blueprint("team", __name__)
 
@@ -126,7 +126,6 @@ def team():
         groups=steps_by_worker(deadlines, today),
         cases=cases["items"],
         cases_total=cases.get("total", 0),
-        stages=STAGES,
         long_plans=long_plans(months, today),
         months=months,
         soon_days=DUE_SOON_DAYS,

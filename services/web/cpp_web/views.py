@@ -439,7 +439,6 @@ def my_work():
         cases_total=cases.get("total", 0),
         overdue=overdue,
         due_soon=due_soon,
-        stages=STAGES,
         today=today.isoformat(),
     )
 

@@ -661,6 +661,12 @@ class ChildBornV1(AboutAChild):
     on_plan = _status(
         "whether a child protection plan (a pre-birth plan) is in force for the child at the birth", fields.Boolean
     )
+    mother_unfit_to_attend = _narrative(
+        "whether the case's pre-birth conference recorded that the mother is expected to be unfit to attend a "
+        "conference in the days after the birth (about her health, so shared as narrative)",
+        fields.Boolean,
+        required=False,
+    )
 
 
 class LookupPerformedV1(AboutAChild):

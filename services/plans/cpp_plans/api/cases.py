@@ -200,6 +200,16 @@ class CaseSchema(Schema):
     version = fields.Integer()
 
 
+class EndingRefSchema(Schema):
+    on = fields.String(metadata={"description": "the day the plan ended"})
+    how = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "review_conference, reached_18, died, moved_to_another_council, left_the_uk or looked_after"
+        },
+    )
+
+
 class CaseSummarySchema(Schema):
     id = fields.String(attribute="_id")
     child_id = fields.String()
@@ -213,6 +223,11 @@ class CaseSummarySchema(Schema):
     team = fields.String(allow_none=True)
     plan_id = fields.String(allow_none=True)
     key_worker = fields.Nested(StaffRefSchema, allow_none=True, metadata={"description": "the plan's key worker"})
+    ended = fields.Nested(
+        EndingRefSchema,
+        allow_none=True,
+        metadata={"description": "when and how the case's plan ended; null while none has"},
+    )
     version = fields.Integer()
 
 
@@ -303,6 +318,9 @@ class Cases(MethodView):
                     "child": named(child) if child else None,
                     "key_worker": {"user": plan.get("key_worker_user"), "name": plan.get("key_worker")}
                     if in_force and plan.get("key_worker")
+                    else None,
+                    "ended": {"on": plan["ended"].get("on"), "how": plan["ended"].get("how")}
+                    if plan is not None and plan.get("ended")
                     else None,
                 }
             )

@@ -41,9 +41,9 @@ class CategoryListSchema(Schema):
 @blp.route("")
 class Categories(MethodView):
     @blp.response(200, CategoryListSchema)
-    @requires_role(*READERS)
+    @requires_role(*READERS, "partner")  # a partner reads the category codes a lookup answers with
     def get(self):
-        """The categories this deployment's plans record, in its plugins' order."""
+        """The categories this deployment's plans record, in its plugins' order (readers and partners)."""
         return {"items": ctx().extensions[OFFERED]}
 
 

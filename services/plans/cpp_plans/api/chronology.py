@@ -2,8 +2,9 @@
 case of a child, newest first, each entry with its day and the member of
 staff who did it (by name; the id only for machines).
 
-Built from the records the lifecycle keeps (cases, conferences, plans and
-their versions, core group meetings, visits, reports, child in need plans):
+Built from the records the lifecycle keeps (cases with their referral and
+assessment, conferences, plans and their versions, core group meetings,
+visits, reports, child in need plans):
 each keeps when a step happened and who took it. The same authorisation as
 reading the child: another authority's child is a 404, a restricted child a
 403 to anyone without need to know.
@@ -45,6 +46,10 @@ blp = Blueprint(
 # day follow each other (for entries of the same day).
 TYPES = (
     "case_opened",
+    "referral_received",
+    "referral_decided",
+    "assessment_started",
+    "assessment_completed",
     "strategy_discussion_held",
     "enquiries_completed",
     "conference_scheduled",
@@ -114,8 +119,62 @@ def _entry(
     }
 
 
+def _referral_entries(case: dict) -> list[dict]:
+    """The referral, its decision, and the assessment's start and completion, as far as they went."""
+    referral, assessment = case.get("referral"), case.get("assessment")
+    if not referral:
+        return []
+    case_id = case["_id"]
+    out = [
+        _entry(
+            "referral_received",
+            referral["received_on"],
+            referral.get("recorded_by"),
+            case_id,
+            source=referral.get("source"),
+        )
+    ]
+    decision = referral.get("decision")
+    if decision:
+        out.append(
+            _entry(
+                "referral_decided",
+                decision["decided_on"],
+                decision.get("decided_by"),
+                case_id,
+                decision=decision.get("decision"),
+                reason=decision.get("reason"),
+            )
+        )
+    if assessment:
+        out.append(
+            _entry(
+                "assessment_started",
+                assessment["started_on"],
+                assessment.get("started_by"),
+                case_id,
+                factors=assessment.get("factors") or None,
+                other_factors=assessment.get("other_factors"),
+            )
+        )
+    completion = (assessment or {}).get("completion")
+    if completion:
+        out.append(
+            _entry(
+                "assessment_completed",
+                completion["completed_on"],
+                completion.get("recorded_by"),
+                case_id,
+                outcome=completion.get("outcome"),
+                authorised_by=(completion.get("authorised_by") or {}).get("name"),
+            )
+        )
+    return out
+
+
 def _case_entries(case: dict) -> list[dict]:
     out = [_entry("case_opened", (case.get("opened_at") or "")[:10] or None, case.get("opened_by"), case["_id"])]
+    out += _referral_entries(case)
     for sd in case.get("strategy_discussions") or []:
         out.append(
             _entry(

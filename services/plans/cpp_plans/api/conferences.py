@@ -40,6 +40,12 @@ class ConferenceCreateSchema(Schema):
             "the chair who records the outcome"
         },
     )
+    mother_unfit_to_attend = fields.Boolean(
+        metadata={
+            "description": "a pre-birth conference only: the mother is expected to be unfit to attend a conference "
+            "in the days after the birth (a deployment's rules may give the first review longer: Bromley 20 days)"
+        },
+    )
 
 
 def _not_blank(value: str) -> None:
@@ -123,6 +129,11 @@ class ConferenceSchema(Schema):
     )
     expected_date_of_birth = fields.String(
         metadata={"format": "date", "description": "the unborn child's expected date of birth (with pre_birth)"}
+    )
+    mother_unfit_to_attend = fields.Boolean(
+        metadata={
+            "description": "a pre-birth conference's: the mother is expected to be unfit to attend after the birth"
+        }
     )
     version = fields.Integer(metadata={"description": "the record's revision, as in its ETag"})
 

@@ -12,7 +12,7 @@ from cpp_shared.store import DuplicateKey
 from .. import audit
 from ..domain import children as rules
 from ..domain.lifecycle import InvalidStep, LifecycleError
-from ..store import CASES, CHILDREN
+from ..store import CASES, CHILDREN, CONFERENCES
 from .common import Deployment, load, named
 
 
@@ -109,6 +109,17 @@ def _case_at_birth(deps: Deployment, child_id: str) -> dict | None:
     return max(cases, key=lambda case: (case.get("opened_at") or "", case["_id"]), default=None)
 
 
+def _mother_unfit_to_attend(deps: Deployment, case: dict | None) -> bool:
+    """Whether the case's pre-birth conference recorded that the mother is
+    expected to be unfit to attend after the birth."""
+    if case is None:
+        return False
+    found = deps.store.collection(CONFERENCES).find(
+        {"authority": deps.authority["code"], "case_id": case["_id"], "kind": "initial", "status": {"$ne": "cancelled"}}
+    )
+    return any(c.get("mother_unfit_to_attend") for c in found)
+
+
 def record_birth(
     deps: Deployment,
     child_id: str,
@@ -164,6 +175,7 @@ def record_birth(
                 "case_id": case["_id"] if case else None,
                 "plan_id": case.get("plan_id") if case else None,
                 "on_plan": case is not None and case["status"] == "on_plan",
+                "mother_unfit_to_attend": _mother_unfit_to_attend(deps, case),
                 "child": named(doc),
             },
         )

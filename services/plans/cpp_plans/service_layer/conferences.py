@@ -61,14 +61,25 @@ def schedule_conference(
     kind: str,
     scheduled_for: date,
     chair: str | None = None,
+    mother_unfit_to_attend: bool = False,
     today: date,
     actor: Principal,
 ) -> dict:
     """An initial or review conference for the case, chaired by ``chair``
-    (a chair's user id) when given. Returns the conference as saved."""
+    (a chair's user id) when given. A pre-birth conference records whether
+    the mother is expected to be unfit to attend after the birth (the birth's
+    event carries it, for the first review's timescale). Returns the
+    conference as saved."""
     case = load(deps, CASES, case_id, "case")
     step, conference = scheduling(
-        deps, case, kind=kind, scheduled_for=scheduled_for, chair=chair, today=today, actor=actor
+        deps,
+        case,
+        kind=kind,
+        scheduled_for=scheduled_for,
+        chair=chair,
+        mother_unfit_to_attend=mother_unfit_to_attend,
+        today=today,
+        actor=actor,
     )
     commit_steps(deps, actor, [step])
     return saved(conference)
@@ -83,6 +94,7 @@ def scheduling(
     chair: str | None,
     today: date,
     actor: Principal,
+    mother_unfit_to_attend: bool = False,
     family_conference_id: str | None = None,
 ) -> tuple[Step, dict]:
     """The step that schedules a conference for the case (part of the family
@@ -94,6 +106,16 @@ def scheduling(
     )
     if kind == "initial":  # an initial conference about an unborn child is a pre-birth conference
         conference.update(mark_pre_birth(deps, case["child_id"], events, "conference.scheduled.v1"))
+    if conference.get("pre_birth"):
+        conference["mother_unfit_to_attend"] = mother_unfit_to_attend
+    elif mother_unfit_to_attend:
+        raise InvalidStep(
+            {
+                "mother_unfit_to_attend": [
+                    "only a pre-birth conference (an initial conference about an unborn child) records it"
+                ]
+            }
+        )
     if family_conference_id is not None:
         conference["family_conference_id"] = family_conference_id
     _of_family(conference, events)

@@ -17,6 +17,7 @@ from typing import Any
 
 from cpp_shared.auth import Principal
 
+from ..domain import children as children_rules
 from ..domain import families as rules
 from ..domain.lifecycle import InvalidStep, LifecycleError
 from ..store import CHILDREN, CONFERENCES, FAMILIES, FAMILY_CONFERENCES, PLANS
@@ -106,6 +107,11 @@ def _per_child(
 def _name(deps: Deployment, child_id: str) -> str:
     child = deps.store.collection(CHILDREN).find_one({"_id": child_id})
     return (named(child)["name"] or child_id) if child else child_id
+
+
+def _unborn(deps: Deployment, child_id: str) -> bool:
+    child = deps.store.collection(CHILDREN).find_one({"_id": child_id})
+    return child is not None and children_rules.is_unborn(child)
 
 
 def _open_case(deps: Deployment, child_id: str) -> dict:
@@ -237,6 +243,7 @@ def schedule_conference(
     kind: str,
     scheduled_for: date,
     chair: str | None = None,
+    mother_unfit_to_attend: bool = False,
     today: date,
     actor: Principal,
 ) -> dict:
@@ -257,6 +264,7 @@ def schedule_conference(
             chair=chair,
             today=today,
             actor=actor,
+            mother_unfit_to_attend=mother_unfit_to_attend and _unborn(deps, child_id),  # a pre-birth conference's
             family_conference_id=group_id,
         ),
     )

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from cpp_shared.auth import Principal
+from cpp_shared.plugins import PluginError
 
 from ..domain import lifecycle as lc
 from ..domain import plan_content
@@ -197,6 +198,18 @@ def escalate(deps: Deployment, plan_id: str, *, route: str, reason: str, today: 
 
 #: The authority's setting (cpp_authority) saying its procedures end a plan when the child becomes looked after.
 LOOKED_AFTER_ENDS_PLAN = "looked_after_ends_plan"
+
+
+def check_authority(authority: dict[str, Any]) -> None:
+    """The authority plugin's ``looked_after_ends_plan``, checked at start-up:
+    true or false (false when not given); anything else stops the service,
+    naming the setting, rather than a word such as "no" counting as true."""
+    value = authority.get(LOOKED_AFTER_ENDS_PLAN)
+    if value is not None and not isinstance(value, bool):
+        raise PluginError(
+            f"cpp_authority's {LOOKED_AFTER_ENDS_PLAN!r} must be true or false (whether the council's procedures "
+            f"end a plan when the child becomes looked after), got {value!r}"
+        )
 
 
 def end_plan(
