@@ -55,7 +55,7 @@ def schedule_conference(
     today: date,
     actor: Principal,
 ) -> dict:
-    """An initial or review conference for the case, chaired by ``chair``
+    """An initial, review or transfer-in conference for the case, chaired by ``chair``
     (a chair's user id) when given. Returns the conference as saved."""
     case = load(deps, CASES, case_id, "case")
     plan = _plan_of(deps, case)
@@ -189,7 +189,7 @@ def record_conference_outcome(
         attendees=attendees,
         chair=staff.ref(deps.store, actor.user) if actor.holds("chair") else None,
     )
-    if conference["kind"] == "initial":
+    if conference["kind"] in lc.INITIAL_KINDS:
         case_after, conf_after, plan_after, events = lc.hold_initial_conference(
             case,
             conference,

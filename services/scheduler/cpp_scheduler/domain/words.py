@@ -53,6 +53,11 @@ EVENTS: dict[str, tuple[str, str]] = {
     "escalation.delivered.v1": ("the escalation is delivered", "the escalation's delivery"),
     "visit.recorded.v1": ("a visit to the child is recorded", "the visit"),
     "child.born.v1": ("the birth of a child recorded as unborn is recorded", "the birth"),
+    "transfer.received.v1": (
+        "a child on a plan moves here from another council",
+        "the notification of the permanent move",
+    ),
+    "transfer.out_started.v1": ("the family's move to another council is recorded", "the notification of the move"),
 }
 
 # (field, value) -> a qualifier, after the event's words
