@@ -470,6 +470,8 @@ CREATE_OPERATIONS = {
         "/v1/revocations",
         "/v1/children/{child_id}/break-glass",
         "/v1/staff",
+        "/v1/cases/{case_id}/transfer-out",
+        "/v1/transfers/in",
     },
     "scheduler": {"/v1/plans/{plan_id}/calendar-feeds"},
     "notify": {"/v1/subscriptions"},

@@ -134,7 +134,10 @@ def test_the_council_layer_overrides_the_jurisdiction_and_every_rule_shows_its_s
     output = _table("england,bromley")
     assert "Timescales of London Borough of Bromley" in output
     rows = {row["Step"]: row for row in _rows(output)}
-    assert len(rows) == 7  # England's 6, one changed, and Bromley's pre-birth plan's first review
+    assert len(rows) == 8  # England's 7, one changed, and Bromley's pre-birth plan's first review
+    assert rows["Transfer-in child protection conference"]["When"].startswith(
+        "15 working days after the notification of the permanent move."
+    )
     assert rows["Decision on the referral"]["When"].startswith("1 working day after the referral.")
     core = rows["First core group meeting (Bromley: within ten working days of the conference)"]
     assert core["Source"].startswith(
