@@ -256,7 +256,10 @@ def test_a_family_moves_from_bromley_to_greenwich(bromley, greenwich):
     assert held.status_code == 200, held.json
     assert held.json["case"]["status"] == "on_plan" and held.json["plan"]["status"] == "outline"
     greenwich.pump()
-    assert greenwich.deadlines(g_case["id"])["transfer-in-conference"]["status"] == "met"
+    after_conference = greenwich.deadlines(g_case["id"])
+    assert after_conference["transfer-in-conference"]["status"] == "met"
+    # The plan made here has the clocks of a plan an initial conference made (Greenwich's first core group).
+    assert {"first-core-group", "first-review-conference"} <= set(after_conference)
     told = greenwich.plans.get(f"/v1/lookup?nhs_number={NHS}", headers=greenwich.who["partner"]).json
     assert told["plan_status"] == "outline" and told["since"] == TODAY.isoformat()
 

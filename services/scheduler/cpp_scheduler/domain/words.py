@@ -118,7 +118,11 @@ def value(v: Any) -> str:
         return "none"
     if isinstance(v, (list, tuple)):
         return " or ".join(value(x) for x in v)
-    return str(v).replace("_", " ")
+    return VALUES.get(v, str(v).replace("_", " ")) if isinstance(v, str) else str(v)
+
+
+# Values whose words are not the code's with spaces.
+VALUES = {"transfer_in": "transfer-in"}
 
 
 def _fallback(event_type: str) -> tuple[str, str]:
@@ -129,8 +133,6 @@ def _fallback(event_type: str) -> tuple[str, str]:
 
 def _kind(when: dict[str, Any], field: str) -> str:
     kind = when.get(field)
-    if isinstance(kind, (list, tuple)):
-        kind = " or ".join(str(k) for k in kind)
     return f"{value(kind)} " if kind else ""
 
 
