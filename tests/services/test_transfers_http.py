@@ -386,3 +386,22 @@ def test_a_move_is_recorded_once_and_only_for_a_plan_in_force(bromley):
     )
     assert future.status_code == 409  # already moving: the state is checked first
     assert bromley.plans.get(f"/v1/cases/{case_id}/transfer-package", headers=bromley.who["partner"]).status_code == 403
+
+
+def test_a_package_sent_twice_with_its_key_receives_the_child_once(bromley, greenwich):
+    _, case_id, _ = on_plan_at(bromley)
+    token = move_out(bromley, case_id)
+    headers = {**greenwich.who["social_worker"], "Idempotency-Key": "package-1"}
+    first = greenwich.plans.post("/v1/transfers/in", json={"package": token}, headers=headers)
+    again = greenwich.plans.post("/v1/transfers/in", json={"package": token}, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 201) and first.json == again.json
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert len(greenwich.store.collection("cases").find({})) == 1
+    assert len(greenwich.store.collection("transfer_histories").find({})) == 1
+    # Without its key, the same package again finds the child already in an open case here.
+    assert (
+        greenwich.plans.post(
+            "/v1/transfers/in", json={"package": token}, headers=greenwich.who["social_worker"]
+        ).status_code
+        == 409
+    )
