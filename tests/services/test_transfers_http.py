@@ -405,3 +405,23 @@ def test_a_package_sent_twice_with_its_key_receives_the_child_once(bromley, gree
         ).status_code
         == 409
     )
+
+
+def test_a_package_that_follows_a_notification_joins_its_case(bromley, greenwich):
+    _, case_id, _ = on_plan_at(bromley)
+    token = move_out(bromley, case_id)
+    sw = greenwich.who["social_worker"]
+    notice = {"from_council": "Bromley", "notified_on": NOTIFIED.isoformat(), "child": child_body(NHS)}
+    notified = greenwich.plans.post("/v1/transfers/in", json={"notification": notice}, headers=sw).json
+    assert notified["transfer_in"]["package_id"] is None
+    joined = greenwich.plans.post("/v1/transfers/in", json={"package": token}, headers=sw)
+    assert joined.status_code == 201, joined.json
+    assert joined.json["id"] == notified["id"] and joined.json["transfer_in"]["package_id"]
+    assert joined.json["transfer_in"]["from_council"] == {"code": "BRM", "name": "London Borough of Bromley"}
+    assert joined.json["transfer_in"]["notified_on"] == NOTIFIED.isoformat()  # the timescale still counts from it
+    [history] = greenwich.plans.get(f"/v1/children/{notified['child_id']}/transfer-history", headers=sw).json["items"]
+    assert history["package"]["sending_authority"]["code"] == "BRM" and history["signed_by"].startswith("BRM-")
+    told = greenwich.plans.get(f"/v1/lookup?nhs_number={NHS}", headers=greenwich.who["partner"]).json
+    assert told["since"] == D0.isoformat()  # since the previous council's plan began
+    # Once it has its package, another is refused: the child is in an open case here.
+    assert greenwich.plans.post("/v1/transfers/in", json={"package": token}, headers=sw).status_code == 409

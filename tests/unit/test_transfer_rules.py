@@ -162,3 +162,20 @@ def test_only_a_case_transferred_in_has_a_transfer_in_conference():
     with pytest.raises(LifecycleError, match="transferred in"):
         lc.schedule_conference(case, plan, kind="transfer_in", scheduled_for=TODAY, today=TODAY, scheduled_by="sw")
     assert date.fromisoformat(plan["created_on"]) == BEGAN
+
+
+def test_a_package_that_follows_a_notification_joins_its_history_once():
+    case, _, kept = transferred_in()
+    payload = {
+        "package_id": "pkg-2",
+        "sending_authority": BROMLEY,
+        "plans": [{"_id": "p1", "created_on": "2026-06-01", "categories": ["neglect"]}],
+    }
+    joined, history = tr.attach_package(case, kept, payload, signed_by="BRM-1", today=TODAY)
+    assert history["_id"] == kept["_id"] and history["package"] == payload and history["signed_by"] == "BRM-1"
+    assert joined["transfer_in"]["package_id"] == "pkg-2" and joined["transfer_in"]["notified_on"] == "2026-11-16"
+    assert tr.pending_plan(joined)["since"] == "2026-06-01"
+    with pytest.raises(LifecycleError, match="already in an open case"):
+        tr.attach_package(joined, history, payload, signed_by="BRM-1", today=TODAY)
+    with pytest.raises(LifecycleError):
+        tr.attach_package({**case, "status": "on_plan"}, kept, payload, signed_by="BRM-1", today=TODAY)

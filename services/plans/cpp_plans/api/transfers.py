@@ -9,8 +9,8 @@ its transfer-in conference; ``POST /v1/plans/{id}/ending`` with
 
 In: ``POST /v1/transfers/in`` takes a package, or a notification without
 one, and opens a case waiting for the transfer-in conference; a package
-whose signature or schema fails is refused whole (422) and nothing is
-written. ``GET /v1/children/{id}/transfer-history`` reads what the previous
+that follows a notification joins the case it opened; a package whose
+signature or schema fails is refused whole (422) and nothing is written. ``GET /v1/children/{id}/transfer-history`` reads what the previous
 councils sent.
 """
 
@@ -85,6 +85,9 @@ class TransferHistorySchema(Schema):
     received_by = fields.String()
     signed_by = fields.String(allow_none=True, metadata={"description": "the kid of the key that signed the package"})
     package_id = fields.String(allow_none=True)
+    package_received_on = fields.String(
+        metadata={"format": "date", "description": "for a package that followed the notification: when it came"}
+    )
     package = fields.Dict(
         allow_none=True,
         metadata={"description": "the package's payload as it arrived (cpp-transfer-package/1); null: notified only"},

@@ -10,7 +10,8 @@ the records the receiving council is sent (docs/transfer-package.md).
 Transfer in (the council the family moves to): a signed package, or a
 notification without one, opens a case at ``transfer_in_pending``
 (``open_transferred_case``), waiting for its transfer-in conference, which is
-scheduled and held like an initial conference (lifecycle). The previous
+scheduled and held like an initial conference (lifecycle); a package that
+follows a notification joins it (``attach_package``). The previous
 council's records are kept apart, read-only, as the child's history
 (``history_record``); until the conference is held a partner's lookup tells
 of the child as on a plan (``pending_plan``).
@@ -173,17 +174,14 @@ def open_transferred_case(
         team_manager=team_manager,
         team=team,
     )
-    previous_plan = latest_plan(history.get("package"))
     case["status"] = PENDING
     case["transfer_in"] = {
         "from_council": copy.deepcopy(history["from_council"]),
         "notified_on": history["notified_on"],
         "history_id": history["_id"],
-        "package_id": history["package_id"],
         "received_at": history["received_at"],
         "received_by": opened_by,
-        "previous_plan_since": previous_plan["created_on"] if previous_plan else None,
-        "previous_categories": list(previous_plan.get("categories") or []) if previous_plan else [],
+        **_from_package(history),
     }
     events.append(
         (
@@ -201,6 +199,42 @@ def open_transferred_case(
         )
     )
     return case, events
+
+
+def _from_package(history: dict[str, Any]) -> dict[str, Any]:
+    """What a case transferred in keeps of the previous council's package: its id, and the day its latest plan
+    began with its categories (what a lookup tells until the transfer-in conference)."""
+    previous_plan = latest_plan(history.get("package"))
+    return {
+        "package_id": history["package_id"],
+        "previous_plan_since": previous_plan["created_on"] if previous_plan else None,
+        "previous_categories": list(previous_plan.get("categories") or []) if previous_plan else [],
+    }
+
+
+def attach_package(
+    case: dict, history: dict, payload: dict[str, Any], *, signed_by: str | None, today: date
+) -> tuple[dict, dict]:
+    """The package that follows a notification, kept with the history the
+    notification began, while the case still waits for its transfer-in
+    conference (its timescale still counts from the notification).
+    Returns (case, history)."""
+    if case["status"] != PENDING or history.get("package") is not None:
+        raise LifecycleError(
+            f"the child is already in an open case here ({case['_id']}, {case['status']}); "
+            "a package is added only to a case notified without one, before its transfer-in conference"
+        )
+    new_history = {
+        **copy.deepcopy(history),
+        "from_council": copy.deepcopy(payload["sending_authority"]),
+        "package_id": payload["package_id"],
+        "package": copy.deepcopy(payload),
+        "signed_by": signed_by,
+        "package_received_on": today.isoformat(),
+    }
+    moved = {**case["transfer_in"], "from_council": copy.deepcopy(payload["sending_authority"])}
+    new_case = {**copy.deepcopy(case), "transfer_in": {**moved, **_from_package(new_history)}}
+    return new_case, new_history
 
 
 def latest_plan(payload: dict | None) -> dict | None:

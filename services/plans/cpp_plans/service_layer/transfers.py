@@ -133,12 +133,16 @@ def receive_transfer(
 ) -> dict:
     """A child who moved here: registered (or found by NHS number), a case
     opened waiting for its transfer-in conference, the previous council's
-    package kept as history. All in one commit. Returns the case as saved."""
+    package kept as history. All in one commit. Returns the case as saved.
+    A package for a child whose case here was opened by a notification and
+    still waits for its conference joins that case instead."""
     record, new_child = _child_here(deps, child, now, actor)
     if not new_child:
         open_case = deps.store.collection(CASES).find_one(
             {"child_id": record["_id"], "status": {"$in": list(OPEN_STATUSES)}}
         )
+        if open_case is not None and payload is not None and open_case["status"] == tr.PENDING:
+            return _attach(deps, open_case, payload, signed_by, now, actor)
         if open_case is not None:
             raise LifecycleError(
                 f"the child is already in an open case here ({open_case['_id']}, {open_case['status']})"
@@ -174,6 +178,24 @@ def receive_transfer(
         deps, actor, "receive_transfer", "case", case_id, child_id=record["_id"], events=events, inserts=inserts
     )
     return saved(case)
+
+
+def _attach(
+    deps: Deployment, case: dict, payload: dict[str, Any], signed_by: str | None, now: datetime, actor: Principal
+) -> dict:
+    """The package that follows a notification, kept with its history; the case as saved."""
+    history = load(deps, TRANSFER_HISTORIES, case["transfer_in"]["history_id"], "transfer history")
+    case_after, history_after = tr.attach_package(case, history, payload, signed_by=signed_by, today=now.date())
+    commit_step(
+        deps,
+        actor,
+        "attach_transfer_package",
+        "case",
+        case["_id"],
+        child_id=case["child_id"],
+        replaces=[(CASES, case_after, case), (TRANSFER_HISTORIES, history_after, history)],
+    )
+    return saved(case_after, case)
 
 
 def histories_of(deps: Deployment, child_id: str) -> list[dict]:
