@@ -143,16 +143,39 @@ def public_pem(public_key: Ed25519PublicKey) -> bytes:
     return public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-def _read_private_key(path: Path) -> Ed25519PrivateKey:
+def _read_private_key(path: Path, what: str = "audit checkpoint key") -> Ed25519PrivateKey:
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except FileNotFoundError:
-        raise ConfigError(f"no audit checkpoint key at {path}") from None
+        raise ConfigError(f"no {what} at {path}") from None
     except (OSError, ValueError, TypeError) as exc:
-        raise ConfigError(f"the audit checkpoint key {path} cannot be loaded: {exc}") from None
+        raise ConfigError(f"the {what} {path} cannot be loaded: {exc}") from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise ConfigError(f"the audit checkpoint key {path} is not an Ed25519 private key")
+        raise ConfigError(f"the {what} {path} is not an Ed25519 private key")
     return key
+
+
+def ed25519_key(path: Path, *, create: bool, what: str) -> Ed25519PrivateKey:
+    """The Ed25519 private key in the PEM file ``path`` (``what`` names it in
+    errors); with ``create``, made on first use (0600, in a 0700 folder, its
+    public key beside it as ``.pub``), once however many processes race."""
+    if create and not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        key = Ed25519PrivateKey.generate()
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it first
+            return _read_private_key(path, what)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pem)
+            fh.flush()
+            os.fsync(fh.fileno())
+        path.with_suffix(".pub").write_bytes(public_pem(key.public_key()))
+        return key
+    return _read_private_key(path, what)
 
 
 def load_signing_key(cfg: CheckpointConfig, *, create: bool | None = None) -> Ed25519PrivateKey:
@@ -164,26 +187,7 @@ def load_signing_key(cfg: CheckpointConfig, *, create: bool | None = None) -> Ed
             "held apart from the database's credentials); for a single-machine trial set "
             "CPP_MODE=development"
         )
-    path = cfg.key_file
-    if create is None:
-        create = cfg.development
-    if create and not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        key = Ed25519PrivateKey.generate()
-        pem = key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process made it first
-            return _read_private_key(path)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(pem)
-            fh.flush()
-            os.fsync(fh.fileno())
-        path.with_suffix(".pub").write_bytes(public_pem(key.public_key()))
-        return key
-    return _read_private_key(path)
+    return ed25519_key(cfg.key_file, create=cfg.development if create is None else create, what="audit checkpoint key")
 
 
 def load_public_key(cfg: CheckpointConfig, path: Path | None = None) -> Ed25519PublicKey | None:

@@ -384,9 +384,46 @@ def walk(plans, who, pump, ticker, scheduler_store):
         201,
     )
     walk_reports(plans, who, on)
+    walk_transfers(plans, who, on)
     walk_restriction(plans, who, child_id)
     walk_staff(plans, who, no_plan, plan_id)
     pump()
+
+
+def walk_transfers(plans, who, on):
+    """A family on a plan moving to another council (the move recorded, its package made), and a child who moved
+    here, notified without a package, to the transfer-in conference and its history."""
+    sw, chair = who["social_worker"], who["chair"]
+    case_id = ok(plans.post("/v1/cases", json={"child_id": ensure_child(plans, "child-5")}, headers=sw), 201)["id"]
+    ok(plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": on(0)}, headers=sw), 201)
+    ok(
+        plans.post(
+            f"/v1/cases/{case_id}/enquiry-outcome",
+            headers=sw,
+            json={"completed_on": on(1), "conference_required": True},
+        )
+    )
+    conf = ok(
+        plans.post(f"/v1/cases/{case_id}/conferences", json={"kind": "initial", "scheduled_for": on(6)}, headers=sw),
+        201,
+    )
+    held = {"held_on": on(6), "plan_required": True, "outline_plan": OUTLINE}
+    ok(plans.post(f"/v1/conferences/{conf['id']}/outcome", headers=chair, json=held))
+    moving = {"receiving_council": "Leeds City Council", "notified_on": on(8)}
+    ok(plans.post(f"/v1/cases/{case_id}/transfer-out", json=moving, headers=sw))
+    package = plans.get(f"/v1/cases/{case_id}/transfer-package", headers=sw)
+    assert package.status_code == 200 and package.mimetype == "application/jose", package.get_data(as_text=True)
+    child = {**full_child(), "given_names": "Zara", "identifiers": []}
+    notice = {"from_council": "Leeds City Council", "notified_on": on(9), "child": child}
+    moved = ok(plans.post("/v1/transfers/in", json={"notification": notice}, headers=sw), 201)
+    conf = ok(
+        plans.post(
+            f"/v1/cases/{moved['id']}/conferences", json={"kind": "transfer_in", "scheduled_for": on(20)}, headers=sw
+        ),
+        201,
+    )
+    ok(plans.post(f"/v1/conferences/{conf['id']}/outcome", headers=chair, json={"held_on": on(20), **held}))
+    ok(plans.get(f"/v1/children/{moved['child_id']}/transfer-history", headers=sw))
 
 
 def walk_staff(plans, who, case_id, plan_id):

@@ -381,7 +381,7 @@ def test_the_explanation_of_a_three_month_rule_says_months(sctx, api, as_):
     hold_initial(sctx)
     review = by_rule(sctx)[("first-review-conference", "pending")]
     exp = api.get(f"/v1/deadlines/{review['_id']}", headers=as_(SAM)).json["explanation"]
-    assert exp["timescale"] == "3 months after the initial conference"
+    assert exp["timescale"] == "3 months after the initial or transfer-in conference"
     assert exp["summary"] == "3 months after 6 January 2027 is 6 April 2027."
     core = by_rule(sctx)[("first-core-group", "pending")]
     exp = api.get(f"/v1/deadlines/{core['_id']}", headers=as_(SAM)).json["explanation"]

@@ -54,6 +54,13 @@ EVENT_DATA = {
         "initiated_enquiries": True,
     },
     "enquiry.completed.v1": {"case_id": "c1", "completed_on": "2026-03-10", "conference_required": False},
+    "transfer.received.v1": {
+        "case_id": "c1",
+        "child_id": "b1",
+        "from_council": {"code": "BRM", "name": "London Borough of Bromley"},
+        "notified_on": "2026-03-02",
+        "with_package": True,
+    },
     "child.born.v1": {
         "child_id": "b1",
         "born_on": "2026-03-02",

@@ -101,7 +101,7 @@ def test_guernsey_table_says_each_step_who_when_how_and_the_source_with_its_grad
     review = rows["First review child protection conference"]
     assert review["By whom"] == "Conference chair"
     assert review["When"].startswith(
-        "3 months after the initial conference. Starts when an initial conference is "
+        "3 months after the initial or transfer-in conference. Starts when an initial or transfer-in conference is "
         "held that decides the child needs a plan. Done when a review conference is held."
     )
     assert review["Counted how"].startswith("Calendar months")
@@ -134,7 +134,11 @@ def test_the_council_layer_overrides_the_jurisdiction_and_every_rule_shows_its_s
     output = _table("england,bromley")
     assert "Timescales of London Borough of Bromley" in output
     rows = {row["Step"]: row for row in _rows(output)}
-    assert len(rows) == 8  # England's 6, one changed, and Bromley's pre-birth plan's first review (10 or 20 days)
+    # England's 7, one changed, and Bromley's pre-birth plan's first review (10 or 20 days)
+    assert len(rows) == 9
+    assert rows["Transfer-in child protection conference"]["When"].startswith(
+        "15 working days after the notification of the permanent move."
+    )
     unfit = rows[
         "First review conference of a pre-birth plan, the mother unfit to attend (within 20 days of the birth)"
     ]
@@ -154,7 +158,8 @@ def test_the_council_layer_overrides_the_jurisdiction_and_every_rule_shows_its_s
 def test_a_recurring_rule_says_how_it_repeats():
     rows = {row["Step"]: row for row in _rows(_table("england,greenwich"))}
     assert rows["Core group meeting"]["When"].startswith(
-        "14 calendar days after the initial conference, then every 6 to 9 weeks after the last core group meeting."
+        "14 calendar days after the initial or transfer-in conference, then every 6 to 9 weeks after the last core "
+        "group meeting."
     )
     assert rows["Core group meeting"]["Counted how"] == (
         "Calendar days for the first, weeks for the repeats: a date "

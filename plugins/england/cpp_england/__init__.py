@@ -125,6 +125,21 @@ def cpp_timescales():
             'longer than 45 working days from the point of referral" (V2: procedures online glossary, '
             '"Assessment", citing WT 2013 and 2018)',
         },
+        {
+            "id": "transfer-in-conference",
+            "name": "Transfer-in child protection conference",
+            "trigger": "transfer.received.v1",
+            "anchor": "notified_on",
+            "offset": {"amount": 15, "unit": "working_days", "direction": "after"},
+            "deadline": "transfer_in_conference",
+            "owner": "social_worker",
+            "met_by": "conference.held.v1",
+            "met_when": {"kind": "transfer_in"},
+            "reminder_days": 3,
+            "source": f"{WT}: a child on a plan who moves for good has a transfer-in conference in the new area "
+            '"within 15 working days of being notified of the permanent move" (V: Tees CPP, Section 4, '
+            "De-registration, chi-i-c4/c4-p9)",
+        },
     ]
 
 

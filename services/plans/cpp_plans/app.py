@@ -21,6 +21,7 @@ from .api import (
     restrictions,
     revocations,
     staff,
+    transfers,
 )
 from .api.common import install_error_handlers
 from .handlers import handlers
@@ -60,6 +61,7 @@ SERVICE = ServiceSpec(
         audit.blp,
         revocations.blp,
         staff.blp,
+        transfers.blp,
     ],
     handlers=handlers,
     setup_store=setup_store,

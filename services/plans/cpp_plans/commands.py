@@ -102,3 +102,28 @@ def migrate() -> None:
                 f"  plan {item['plan_id']} ({item['status']}), child {item['child'] or 'not named'}: "
                 f"key worker {item['key_worker']!r}: {item['reason']}"
             )
+
+
+@click.group(help="Transfers between councils: this council's transfer key, for the councils it sends packages to.")
+def transfer() -> None:
+    pass
+
+
+@transfer.command(
+    "public-key",
+    help="Print this council's transfer public key as a JWK (with its kid), for a receiving council to add to its "
+    "CPP_TRANSFER_TRUSTED_KEYS_FILE. In development the key is made on first use.",
+)
+def public_key() -> None:
+    from cpp_shared.plugins import Plugins
+
+    from .transfer_package import signing_key
+
+    try:
+        settings = Settings.from_env("plans")
+        authority = Plugins(settings.plugins).authority()
+        key = signing_key(settings, authority["code"])
+    except (ConfigError, PluginError) as exc:
+        click.echo(f"cpp transfer public-key: {exc}", err=True)
+        sys.exit(2)
+    click.echo(json.dumps({"keys": [key.public_jwk()]}, indent=2))

@@ -14,6 +14,8 @@
 * ``resource_panel_requests`` and ``child_in_need_plans``;
 * ``restrictions`` and ``break_glass_grants``: who may see a restricted
   child's records (access.py);
+* ``transfer_histories``: the records of the council a child moved from,
+  as its package brought them (read-only history);
 * the staff directory keeps cpp_shared.staff's name.
 """
 
@@ -37,6 +39,7 @@ RESTRICTIONS = "restrictions"  # one per child that was ever restricted, _id the
 GRANTS = "break_glass_grants"
 FAMILIES = "families"
 FAMILY_CONFERENCES = "family_conferences"
+TRANSFER_HISTORIES = "transfer_histories"
 
 
 def setup_store(store: Store) -> None:
@@ -66,6 +69,7 @@ def setup_store(store: Store) -> None:
     grants = store.collection(GRANTS)
     grants.create_index("child_id")
     grants.create_index("user")
+    store.collection(TRANSFER_HISTORIES).create_index("child_id")
     staff_directory.setup_store(store)
 
 

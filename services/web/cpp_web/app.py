@@ -210,6 +210,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         referral,
         reports,
         team,
+        transfers,
         views,
     )
 
@@ -226,6 +227,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         panel,
         partner,
         calendar_feeds,
+        transfers,
         admin,
     )
     for area in areas:  # each page area is a blueprint of its own

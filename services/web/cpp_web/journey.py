@@ -374,7 +374,9 @@ REPORT_KINDS = ("initial_conference", "review_conference")  # the terms' keys (w
 
 
 def _conference_words(kind: str | None) -> str:
-    return term("review_conference") if kind == "review" else term("initial_conference")
+    return term(
+        {"review": "review_conference", "transfer_in": "transfer_in_conference"}.get(kind or "", "initial_conference")
+    )
 
 
 def _listed(labels: dict[str, str], key: str | None) -> str:
@@ -480,6 +482,10 @@ def words(entry: dict) -> str:
         return f"{term('plan', start=True)} ended: the child steps down to a child in need plan" + (
             f". Reason: {d['reason']}" if d.get("reason") else ""
         )
+    if type_ == "transfer_out_started":
+        return f"Moving to {d.get('receiving_council')}: the family's permanent move is recorded"
+    if type_ == "transfer_received":
+        return f"Transferred in from {d.get('from_council')}: the {term('transfer_in_conference')} is to be held"
     if type_ == "child_in_need_plan_created":
         return "Child in need plan made" + (f", to be reviewed on {day(d['review_on'])}" if d.get("review_on") else "")
     return type_.replace("_", " ").capitalize()

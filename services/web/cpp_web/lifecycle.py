@@ -61,7 +61,8 @@ bp = Blueprint("lifecycle", __name__)
 READERS = ("social_worker", "team_manager", "chair", "auditor", "admin")
 SCHEME_NAMES = {"nhs_number": "NHS number", "chi_number": "CHI number"}
 CORE_GROUP_ROWS = 5
-KINDS = {"initial": "initial_conference", "review": "review_conference"}  # the terms' keys (words.py)
+# the terms' keys (words.py); a transfer-in conference only for a case transferred in (see schedule_conference)
+KINDS = {"initial": "initial_conference", "review": "review_conference", "transfer_in": "transfer_in_conference"}
 
 
 def kinds() -> dict[str, str]:
@@ -327,8 +328,11 @@ def child(child_id: str):
     # The plan in force: the one of a case on a plan (a child has at most one case open at a time).
     on_plan = next((c for c in cases if c.get("status") == "on_plan" and c.get("plan_id")), None)
     in_force = api("plans", f"/v1/plans/{on_plan['plan_id']}") if on_plan else None
+    from .transfers import history_of  # what the councils the child moved from sent
+
     return render_template(
         "lifecycle/child.html",
+        previous_councils=history_of(child_id),
         child=record,
         child_name=child_name(record),
         cases=cases,
@@ -584,6 +588,8 @@ def schedule_conference(case_id: str):
         form.kind.data = request.args["kind"]
     form.chair.choices = _staff("chair", "The chair who records the outcome")
     asks_if_mother_unfit = _asks_if_mother_unfit(kid)
+    if case.get("status") != "transfer_in_pending":
+        form.kind.choices = [c for c in form.kind.choices if c.value != "transfer_in"]
     step = Step(form)
     if form.validate_on_submit():
         body = {"kind": form.kind.data, "scheduled_for": form.scheduled_for.iso}

@@ -42,6 +42,7 @@ STAGES = words.Phrases(
         "on_plan": "{Plan}",
         "plan_ended": "Plan ended",
         "closed": "Closed: the plan ended",
+        "transfer_in_pending": "Transferred in: the {transfer_in_conference} to be held",
     }
 )
 SESSION_ENDED = "Your session has ended because you were inactive or your sign-in expired. Sign in again to continue."

@@ -20,6 +20,7 @@ DEFAULTS = {
     "initial_conference": "initial child protection conference",
     "review_conference": "review child protection conference",
     "pre_birth_conference": "pre-birth child protection conference",
+    "transfer_in_conference": "transfer-in child protection conference",
     "enquiries": "section 47 enquiries",
     "plan": "child protection plan",
     "core_group": "core group",

@@ -159,7 +159,7 @@ class EventData(Schema):
 CASE_ID = "the case (the child protection episode)"
 CHILD_ID = "the child's record in the plans service"
 PLAN_ID_OR_NULL = "the case's plan; null before the initial conference decides on one"
-CONFERENCE_KINDS = ("initial", "review")
+CONFERENCE_KINDS = ("initial", "review", "transfer_in")
 REVIEW_DECISIONS = ("continue", "revise", "end")
 PLAN_STATUSES = ("outline", "active", "ended")
 DEADLINE_STATUSES = ("pending", "approaching", "overdue", "met", "cancelled", "superseded")
@@ -328,7 +328,11 @@ class _ConferenceBase(AboutAChild):
     conference_id = _identifier("the conference")
     case_id = _identifier(CASE_ID)
     child_id = _identifier(CHILD_ID)
-    kind = _status("initial or review", validate=_one_of(*CONFERENCE_KINDS))
+    kind = _status(
+        "initial, review, or transfer_in (a case transferred in from another council; it decides as an initial "
+        "conference does)",
+        validate=_one_of(*CONFERENCE_KINDS),
+    )
     chair = _nested(StaffRef, "the conference's chair: " + STAFF_REF, allow_none=True, required=False)
     pre_birth = _status(
         "true for a pre-birth conference: an initial conference about a child still unborn when it was scheduled "
@@ -366,6 +370,7 @@ class ConferenceCancelledV1(_ConferenceBase):
 
 
 _INITIAL_ONLY = ("plan_required", "first_core_group_on")
+_DECIDES_ON_A_PLAN = ("initial", "transfer_in")  # the kinds that decide whether a plan is needed
 _REVIEW_ONLY = ("decision",)
 
 
@@ -387,7 +392,7 @@ class ConferenceHeldV1(_ConferenceBase):
     )
 
     json_schema_extra: ClassVar[dict[str, Any]] = {
-        "if": {"properties": {"kind": {"const": "initial"}}},
+        "if": {"properties": {"kind": {"enum": list(_DECIDES_ON_A_PLAN)}}},
         "then": {"required": list(_INITIAL_ONLY), "not": {"required": list(_REVIEW_ONLY)}},
         "else": {"required": list(_REVIEW_ONLY), "not": {"anyOf": [{"required": [name]} for name in _INITIAL_ONLY]}},
     }
@@ -395,7 +400,7 @@ class ConferenceHeldV1(_ConferenceBase):
     @validates_schema
     def _fields_of_its_kind(self, data: dict[str, Any], **kwargs: Any) -> None:
         needed, refused = (
-            (_INITIAL_ONLY, _REVIEW_ONLY) if data.get("kind") == "initial" else (_REVIEW_ONLY, _INITIAL_ONLY)
+            (_INITIAL_ONLY, _REVIEW_ONLY) if data.get("kind") in _DECIDES_ON_A_PLAN else (_REVIEW_ONLY, _INITIAL_ONLY)
         )
         errors = {name: ["Missing data for required field."] for name in needed if name not in data}
         errors.update({name: [f"Not in a {data.get('kind')} conference's event."] for name in refused if name in data})
@@ -483,6 +488,48 @@ class FamilyConferenceHeldV1(EventData):
         required=True,
         metadata=_meta("narrative", "each child of the conference and what was decided for them"),
     )
+
+
+# --- plans: transfers between councils ------------------------------------------
+
+
+class CouncilRef(EventData):
+    code = _identifier(
+        "the council's authority code on the platform; null when not known (a notification without a package)",
+        allow_none=True,
+    )
+    name = _contact("the council's name")
+
+
+TRANSFER_NOTIFIED_ON = "the day the receiving council was told of the family's permanent move"
+
+
+class TransferOutStartedV1(AboutAChild):
+    """A family on a plan is moving for good to another council: the case
+    stays open, its plan in force, until that council holds its transfer-in
+    conference."""
+
+    case_id = _identifier(CASE_ID)
+    child_id = _identifier(CHILD_ID)
+    plan_id = _identifier("the plan in force")
+    receiving_council = _contact("the council the family moves to")
+    notified_on = _day(TRANSFER_NOTIFIED_ON)
+    started_on = _day("the day the move was recorded here")
+    by = _identifier("the user who recorded the move")
+
+
+class TransferReceivedV1(AboutAChild):
+    """A child moved here from another council: a case opened waiting for its
+    transfer-in conference (the timescales count from notified_on), with the
+    previous council's records kept as history."""
+
+    case_id = _identifier("the case opened here, waiting for its transfer-in conference")
+    child_id = _identifier(CHILD_ID)
+    from_council = _nested(CouncilRef, "the council the family moved from (its code null for a notification)")
+    notified_on = _day(TRANSFER_NOTIFIED_ON)
+    with_package = _status("true when the previous council's signed package came with it", fields.Boolean)
+    package_id = _identifier("the package's id; null for a notification without one", allow_none=True)
+    history_id = _identifier("the previous council's records as kept here")
 
 
 # --- plans: the plan ------------------------------------------------------
@@ -1089,6 +1136,19 @@ CATALOGUE: dict[str, EventType] = {
                     "conference.held.v1",
                     "A conference was held: initial (plan or not) or review (continue, revise or end).",
                     ConferenceHeldV1,
+                    CASE,
+                ),
+                (
+                    "transfer.out_started.v1",
+                    "A family on a plan is moving for good to another council (the plan stays in force until "
+                    "that council's transfer-in conference).",
+                    TransferOutStartedV1,
+                    CASE,
+                ),
+                (
+                    "transfer.received.v1",
+                    "A child moved here from another council: a case waits for its transfer-in conference.",
+                    TransferReceivedV1,
                     CASE,
                 ),
                 ("plan.created.v1", "An initial conference made an outline plan.", PlanSnapshotV1, PLAN),

@@ -36,8 +36,9 @@ class PluginError(Exception):
 
 
 # Conditions (a timescale's ``when``) on the events that start most clocks, for plugins to share.
-#: an initial conference that decided a plan is needed (``conference.held.v1``)
-INITIAL_CONFERENCE_PLAN_REQUIRED: dict[str, Any] = {"kind": "initial", "plan_required": True}
+#: an initial conference that decided a plan is needed (``conference.held.v1``), or the transfer-in conference of a
+#: child who moved in from another council, which decides as an initial conference does and starts the same clocks
+INITIAL_CONFERENCE_PLAN_REQUIRED: dict[str, Any] = {"kind": ["initial", "transfer_in"], "plan_required": True}
 #: a review conference that kept the plan (continued it, or revised it) (``conference.held.v1``)
 REVIEW_CONTINUES_PLAN: dict[str, Any] = {"kind": "review", "decision": ["continue", "revise"]}
 #: a strategy discussion (or inter-agency referral discussion) that started the enquiries

@@ -155,6 +155,7 @@ class Documents:
         self.terminology = {
             "initial_conference": "initial child protection conference",
             "review_conference": "review child protection conference",
+            "transfer_in_conference": "transfer-in child protection conference",
             "enquiries": "enquiries",
             **plugins.merged("cpp_terminology"),
         }
@@ -200,7 +201,10 @@ class Documents:
         conference = conference or {}
         held = job.get("conference") or {}
         review = job.get("report_kind") == "review_report" or held.get("kind") == "review"
-        conference_term = self.terminology["review_conference" if review else "initial_conference"]
+        transfer_in = held.get("kind") == "transfer_in"
+        conference_term = self.terminology[
+            "review_conference" if review else "transfer_in_conference" if transfer_in else "initial_conference"
+        ]
         if kind in ("conference_report", "conference_record"):
             title = TITLES[kind].format(conference=conference_term)
         elif kind in FAMILY_KINDS:

@@ -59,6 +59,7 @@ ENGLISH: dict[str, str] = {
     "meeting_on": "{what}: {day}.",
     "review_conference": "Review meeting",
     "initial_conference": "First meeting",
+    "transfer_in_conference": "First meeting with your new council",
     "no_dates": "Your key worker will tell you the dates of the next meetings.",
     "not_working": "What happens if the plan is not working",
     "not_working_intro": "The plan must keep your child safe. If it does not, this is what will happen:",

@@ -63,7 +63,11 @@ PEOPLE_EVENTS = (
 ID_SHAPED = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}", re.IGNORECASE)
 BUILT_IN_CHANNELS = ("email", "inbox")
 LOCAL_TIME = ZoneInfo("Europe/London")
-CONFERENCE_TITLES = {"initial": "Initial child protection conference", "review": "Review child protection conference"}
+CONFERENCE_TITLES = {
+    "initial": "Initial child protection conference",
+    "review": "Review child protection conference",
+    "transfer_in": "Transfer-in child protection conference",
+}
 SOMEONE = "a member of staff"
 
 

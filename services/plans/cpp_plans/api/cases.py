@@ -172,13 +172,32 @@ class ConferenceRefSchema(Schema):
     status = fields.String()
 
 
+class TransferOutRecordSchema(Schema):
+    receiving_council = fields.String()
+    notified_on = fields.String(metadata={"format": "date"})
+    started_on = fields.String(metadata={"format": "date", "description": "the day the move was recorded"})
+    by = fields.String()
+
+
+class TransferInRecordSchema(Schema):
+    from_council = fields.Dict(metadata={"description": "code (null when notified without a package) and name"})
+    notified_on = fields.String(metadata={"format": "date"})
+    history_id = fields.String(metadata={"description": "the previous council's records (transfer-history)"})
+    package_id = fields.String(allow_none=True)
+    received_at = fields.String()
+    received_by = fields.String()
+    previous_plan_since = fields.String(allow_none=True, metadata={"format": "date"})
+    previous_categories = fields.List(fields.String())
+
+
 class CaseSchema(Schema):
     id = fields.String(attribute="_id", dump_only=True)
     child_id = fields.String()
     status = fields.String(
         metadata={
             "description": "enquiries, conference_pending, child_in_need, on_plan, plan_ended (stepped down at a review), closed (the plan ended otherwise, or the referral or its "
-            "assessment led to no enquiries: see closure)"
+            "assessment led to no enquiries: see closure), transfer_in_pending (moved here, waiting for the "
+            "transfer-in conference)"
         }
     )
     opened_at = fields.String()
@@ -197,6 +216,12 @@ class CaseSchema(Schema):
     social_worker = fields.Nested(StaffRefSchema, allow_none=True)
     team_manager = fields.Nested(StaffRefSchema, allow_none=True)
     team = fields.String(allow_none=True)
+    transfer_out = fields.Nested(
+        TransferOutRecordSchema, metadata={"description": "the family's move to another council, once recorded"}
+    )
+    transfer_in = fields.Nested(
+        TransferInRecordSchema, metadata={"description": "for a case opened by a move from another council"}
+    )
     version = fields.Integer()
 
 
@@ -244,7 +269,17 @@ class CaseQuerySchema(Paging):
         metadata={"description": "the team's cases: a team's name, or mine (the caller's team)"},
     )
     status = fields.String(
-        validate=validate.OneOf(["enquiries", "conference_pending", "child_in_need", "on_plan", "plan_ended", "closed"])
+        validate=validate.OneOf(
+            [
+                "enquiries",
+                "conference_pending",
+                "child_in_need",
+                "on_plan",
+                "plan_ended",
+                "closed",
+                "transfer_in_pending",
+            ]
+        )
     )
     child_id = fields.String(validate=validate.Length(min=1, max=100))
 

@@ -20,6 +20,7 @@ from marshmallow import Schema, fields
 
 from cpp_shared import staff
 from cpp_shared.auth import requires_role
+from cpp_shared.store import Store
 
 from .. import audit
 from ..store import (
@@ -69,6 +70,8 @@ TYPES = (
     "visit_recorded",
     "plan_ended",
     "child_in_need_plan_created",
+    "transfer_out_started",
+    "transfer_received",
 )
 ORDER = {t: n for n, t in enumerate(TYPES)}
 
@@ -85,6 +88,12 @@ class ChronologyEntrySchema(Schema):
     case_id = fields.String()
     conference_id = fields.String(allow_none=True)
     plan_id = fields.String(allow_none=True)
+    previous_council = fields.Dict(
+        metadata={
+            "description": "only on an entry of the council the child moved from (code and name): its records, "
+            "kept here as history, read-only"
+        }
+    )
     detail = fields.Dict(
         metadata={
             "description": "what the type's words need: the conference's kind, its "
@@ -183,6 +192,30 @@ def _case_entries(case: dict) -> list[dict]:
                 sd.get("recorded_by"),
                 case["_id"],
                 initiated_enquiries=sd.get("initiated_enquiries"),
+            )
+        )
+    moved = case.get("transfer_in")
+    if moved:
+        out.append(
+            _entry(
+                "transfer_received",
+                (moved.get("received_at") or "")[:10] or None,
+                moved.get("received_by"),
+                case["_id"],
+                from_council=(moved.get("from_council") or {}).get("name"),
+                notified_on=moved.get("notified_on"),
+            )
+        )
+    moving = case.get("transfer_out")
+    if moving:
+        out.append(
+            _entry(
+                "transfer_out_started",
+                moving.get("started_on"),
+                moving.get("by"),
+                case["_id"],
+                receiving_council=moving.get("receiving_council"),
+                notified_on=moving.get("notified_on"),
             )
         )
     outcome = case.get("enquiry_outcome")
@@ -348,9 +381,18 @@ def _report_entries(report: dict) -> list[dict]:
     return out
 
 
-def chronology(child_id: str) -> list[dict]:
-    store = ctx().store
-    code = ctx().authority["code"]
+def chronology(store: Store, code: str, child_id: str) -> list[dict]:
+    """The child's chronology in the authority ``code``, with the entries of the councils they moved from
+    (each marked ``previous_council``), newest first."""
+    from ..service_layer.transfers import previous_councils_entries
+
+    entries = chronology_of(store, code, child_id) + previous_councils_entries(store, code, child_id)
+    entries.sort(key=_newest_first, reverse=True)
+    return entries
+
+
+def chronology_of(store: Store, code: str, child_id: str) -> list[dict]:
+    """Every step of every case of the child in the authority ``code``, newest first."""
     mine = {"child_id": child_id, "authority": code}
     cases = store.collection(CASES).find(mine)
     case_ids = [c["_id"] for c in cases]
@@ -385,16 +427,17 @@ def chronology(child_id: str) -> list[dict]:
     names = staff.names(store, (e["by"] for e in entries))
     for e in entries:
         e["by"] = {"user": e["by"], "name": names[e["by"]]} if e["by"] else None
-    # Newest first; the steps of one day in the order they follow each other, latest first.
-    entries.sort(
-        key=lambda e: (
-            e["on"] or e["detail"].get("scheduled_for") or "",
-            ORDER[e["type"]],
-            e["detail"].get("scheduled_for") or "",
-        ),
-        reverse=True,
-    )
+    entries.sort(key=_newest_first, reverse=True)
     return entries
+
+
+def _newest_first(e: dict[str, Any]) -> tuple[str, int, str]:
+    """Newest first; the steps of one day in the order they follow each other, latest first."""
+    return (
+        e["on"] or e["detail"].get("scheduled_for") or "",
+        ORDER.get(e["type"], -1),
+        e["detail"].get("scheduled_for") or "",
+    )
 
 
 @blp.route("/<child_id>/chronology")
@@ -405,4 +448,4 @@ class Chronology(MethodView):
         """Every case of the child with its history, newest first: each step, its day and who took it"""
         load(CHILDREN, child_id, "child")  # another authority's child: 404; restricted without need to know: 403
         audit.record_read(ctx().store, "chronology", child_id, child_id=child_id)
-        return {"child_id": child_id, "entries": chronology(child_id)}
+        return {"child_id": child_id, "entries": chronology(ctx().store, ctx().authority["code"], child_id)}

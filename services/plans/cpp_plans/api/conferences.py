@@ -31,7 +31,11 @@ DECIDERS = ("chair", "team_manager")
 
 
 class ConferenceCreateSchema(Schema):
-    kind = fields.String(required=True, validate=validate.OneOf(["initial", "review"]))
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(["initial", "review", "transfer_in"]),
+        metadata={"description": "transfer_in: the conference of a case transferred in from another council"},
+    )
     scheduled_for = fields.Date(required=True)
     chair = fields.String(
         validate=validate.Length(min=1, max=200),
@@ -68,8 +72,12 @@ class ConferenceCancellationSchema(Schema):
 class DecisionSchema(Schema):
     """What a conference decides for a child."""
 
-    plan_required = fields.Boolean(metadata={"description": "initial conference: whether the child needs a plan"})
-    outline_plan = fields.Nested(PlanContentSchema, metadata={"description": "initial conference: the outline plan"})
+    plan_required = fields.Boolean(
+        metadata={"description": "initial or transfer-in conference: whether the child needs a plan"}
+    )
+    outline_plan = fields.Nested(
+        PlanContentSchema, metadata={"description": "initial or transfer-in conference: the outline plan"}
+    )
     decision = fields.String(
         validate=validate.OneOf(lc.REVIEW_DECISIONS),
         metadata={"description": "review conference: continue, revise or end the plan"},

@@ -62,6 +62,7 @@ from .. import audit
 from ..domain import children as child_rules
 from ..domain import identifiers
 from ..service_layer.common import named
+from ..service_layer.transfers import pending_transfer_in
 from ..store import CHILDREN, PLANS
 from .common import today
 
@@ -154,7 +155,10 @@ class LookupSchema(Schema):
     subject_of_plan = fields.Boolean(metadata={"description": "true only while a plan is in force"})
     plan_status = fields.String(
         allow_none=True,
-        metadata={"description": "the plan in force's stage, outline or active; null when no plan is in force"},
+        metadata={
+            "description": "the plan in force's stage, outline or active, or transfer_in_pending (the child moved "
+            "here on a plan, and this council's transfer-in conference is not yet held); null when no plan is in force"
+        },
     )
     since = fields.String(
         allow_none=True,
@@ -276,6 +280,11 @@ class Lookup(MethodView):
         months = ended_months(authority)
         status, plan = told_plan(latest, today=today(), months=months)
         key_worker = key_worker_of(ctx.store, plan)
+        # A child who moved here on a plan is told of as on one until the transfer-in conference decides.
+        moving = pending_transfer_in(ctx.store, code, child_id) if child_id and status != "in_force" else None
+        if moving is not None:
+            status, plan = "in_force", None
+            key_worker = social_worker_of(ctx.store, moving["social_worker"])
 
         lookup_id = uuid.uuid4().hex
         subject_of_plan = status == "in_force"
@@ -315,6 +324,19 @@ class Lookup(MethodView):
             )
 
         contacts = authority.get("contacts") or []
+        if moving is not None:
+            return {
+                "nhs_number": nhs,
+                "status": status,
+                "summary": transferred_summary(moving),
+                "subject_of_plan": True,
+                "plan_status": "transfer_in_pending",
+                "since": moving["since"],
+                "ended_on": None,
+                "ended_plans_told_for_months": months,
+                "categories": moving["categories"],
+                "contact": _contact(authority, contacts, key_worker),
+            }
         return {
             "nhs_number": nhs,
             "status": status,
@@ -325,12 +347,31 @@ class Lookup(MethodView):
             "ended_on": plan["ended"]["on"] if status == "ended" else None,
             "ended_plans_told_for_months": months,
             "categories": list(plan.get("categories") or []) if subject_of_plan else [],
-            "contact": {
-                "team": authority["name"],
-                "phone": _first(contacts, "phone"),
-                "email": _first(contacts, "email"),
-                "out_of_hours_phone": authority.get(OUT_OF_HOURS),
-                "key_worker": key_worker["name"],
-                "key_worker_phone": key_worker["phone"],
-            },
+            "contact": _contact(authority, contacts, key_worker),
         }
+
+
+def _contact(authority: dict[str, Any], contacts: list[dict[str, Any]], key_worker: dict[str, Any]) -> dict:
+    return {
+        "team": authority["name"],
+        "phone": _first(contacts, "phone"),
+        "email": _first(contacts, "email"),
+        "out_of_hours_phone": authority.get(OUT_OF_HOURS),
+        "key_worker": key_worker["name"],
+        "key_worker_phone": key_worker["phone"],
+    }
+
+
+def social_worker_of(store: Store, person: dict[str, Any] | None) -> dict[str, Any]:
+    """Whom to call about a child waiting for the transfer-in conference: the case's social worker."""
+    user = (person or {}).get("user")
+    entry = directory.entry(store, user) if user else None
+    return {"user": user, "name": (person or {}).get("name"), "phone": (entry or {}).get("phone")}
+
+
+def transferred_summary(moving: dict[str, Any]) -> str:
+    """A child transferred in, waiting for the transfer-in conference, in words."""
+    return (
+        f"Child protection plan in force since {_words(moving['since'])} (transferred in from "
+        f"{moving['from_council']['name']}, pending the transfer-in conference)"
+    )

@@ -21,6 +21,10 @@ has died, has moved for good to another council, has left the UK, or has
 become looked after where the council's procedures end the plan; each of
 those closes the case, with no step-down.
 
+A case opened by a family's move from another council waits at
+``transfer_in_pending`` for its transfer-in conference, which decides as an
+initial conference does (``domain/transfers.py``).
+
 A conference is `scheduled` until it is `held`; while scheduled it can move
 to another date (its moves kept in `reschedules`) or be `cancelled`, and a
 cancelled conference makes way for another of its kind.
@@ -39,8 +43,9 @@ from typing import Any
 STEP_DOWN_ROUTE = "child_in_need_plan"
 # A case is open while the child protection process runs: a child is in at
 # most one open case of an authority. A child in need, a plan ended or a
-# case closed is over (a new referral opens a new case).
-OPEN_STATUSES = ("enquiries", "conference_pending", "on_plan")
+# case closed is over (a new referral opens a new case). A case opened by a
+# transfer in waits for its transfer-in conference (domain/transfers.py).
+OPEN_STATUSES = ("enquiries", "conference_pending", "on_plan", "transfer_in_pending")
 
 
 class LifecycleError(Exception):
@@ -269,12 +274,17 @@ def schedule_conference(
             raise LifecycleError(
                 f"the case is {case['status']}: an initial conference follows enquiries that found one needed"
             )
+    elif kind == "transfer_in":
+        if case["status"] != "transfer_in_pending" or any(c["kind"] == "transfer_in" for c in live):
+            raise LifecycleError(
+                f"the case is {case['status']}: a transfer-in conference is held once, for a case transferred in"
+            )
     elif kind == "review":
         _review_has_a_plan(case, plan)
         if any(c["kind"] == "review" and c["status"] == "scheduled" for c in live):
             raise LifecycleError("a review conference is already scheduled for this case")
-    else:  # the schema allows only the two kinds; this guards direct callers
-        raise InvalidStep({"kind": [f"must be initial or review, not {kind!r}"]})
+    else:  # the schema allows only these kinds; this guards direct callers
+        raise InvalidStep({"kind": [f"must be initial, review or transfer_in, not {kind!r}"]})
     _check_conference_date(case, plan, kind, scheduled_for)
     conference = {
         "_id": uuid.uuid4().hex,
@@ -418,12 +428,17 @@ def _mark_conference(case: dict, conference_id: str, status: str) -> dict:
 
 
 def check_outcome_decides(conference: dict, *, plan_required: bool | None, decision: str | None) -> None:
-    """An initial conference decides whether a plan is required; a review
-    conference decides to continue, revise or end the plan."""
-    if conference["kind"] == "initial" and plan_required is None:
+    """An initial (or transfer-in) conference decides whether a plan is
+    required; a review conference decides to continue, revise or end the plan."""
+    if conference["kind"] in INITIAL_KINDS and plan_required is None:
         raise InvalidStep({"plan_required": ["an initial conference decides whether a plan is required"]})
     if conference["kind"] == "review" and decision is None:
         raise InvalidStep({"decision": ["a review conference decides: continue, revise or end"]})
+
+
+#: The conferences that decide whether a plan is needed: the initial one, and
+#: the receiving council's after a family moved in (a transfer-in conference).
+INITIAL_KINDS = ("initial", "transfer_in")
 
 
 def hold_initial_conference(
@@ -444,7 +459,7 @@ def hold_initial_conference(
     this authority, oldest first, which a new plan records."""
     check_outcome_decides(conference, plan_required=plan_required, decision=None)
     _check_can_hold(conference, held_on, today)
-    if conference["kind"] != "initial":
+    if conference["kind"] not in INITIAL_KINDS:
         raise LifecycleError("this is a review conference")
     started = _enquiries_started_on(case)
     if started and held_on < started:
@@ -493,7 +508,7 @@ def hold_initial_conference(
                 "conference_id": conference["_id"],
                 "case_id": case["_id"],
                 "child_id": case["child_id"],
-                "kind": "initial",
+                "kind": conference["kind"],
                 "held_on": _iso(held_on),
                 "plan_required": plan_required,
                 "plan_id": plan["_id"] if plan else None,

@@ -28,7 +28,8 @@ from typing import Any
 
 from .lifecycle import Event, InvalidStep, LifecycleError
 
-KINDS = {"initial": "enquiry_report", "review": "review_report"}
+# A transfer-in conference decides as an initial one does, from the receiving council's enquiry report.
+KINDS = {"initial": "enquiry_report", "review": "review_report", "transfer_in": "enquiry_report"}
 STEPS = ("draft", "submitted", "countersigned", "shared", "sent_to_chair")
 SHARE_WAYS = ("in_person", "post", "email")
 PANEL_DECISIONS = ("approved", "declined", "deferred")

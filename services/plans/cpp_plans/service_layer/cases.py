@@ -102,6 +102,18 @@ def open_case(deps: Deployment, child_id: str, *, now: datetime, actor: Principa
     return saved(case)
 
 
+def add_family_of_one(deps: Deployment, step: Step, child: dict, *, now: datetime, actor: Principal) -> None:
+    """A family of one for the child of a case being opened, in the same step, when the child is in no family."""
+    code = deps.authority["code"]
+    if deps.store.collection(FAMILIES).find_one({"authority": code, "children": child["_id"]}) is not None:
+        return
+    family = family_rules.family_of_one(
+        family_id_of_one(code, child["_id"]), code, child, created_at=now.isoformat(), created_by=actor.user
+    )
+    step.inserts.append((FAMILIES, family))
+    step.events.append(family_rules.recorded(family))
+
+
 def commit_openings(deps: Deployment, actor: Principal, steps: list[Step]) -> None:
     """Cases opened together; a 409 when another request opened a case for one of the children at the
     same moment (the store's unique open key, or the same family of one, refuses the second)."""
@@ -141,16 +153,7 @@ def opening(
         **_allocation(deps, actor, given),
     )
     step = Step("create", "case", case["_id"], child_id, events, inserts=[(CASES, case)])
-    if deps.store.collection(FAMILIES).find_one({"authority": deps.authority["code"], "children": child_id}) is None:
-        family = family_rules.family_of_one(
-            family_id_of_one(deps.authority["code"], child_id),
-            deps.authority["code"],
-            child,
-            created_at=now.isoformat(),
-            created_by=actor.user,
-        )
-        step.inserts.append((FAMILIES, family))
-        step.events.append(family_rules.recorded(family))
+    add_family_of_one(deps, step, child, now=now, actor=actor)
     return step, case
 
 

@@ -65,10 +65,10 @@ def schedule_conference(
     today: date,
     actor: Principal,
 ) -> dict:
-    """An initial or review conference for the case, chaired by ``chair``
-    (a chair's user id) when given. A pre-birth conference records whether
-    the mother is expected to be unfit to attend after the birth (the birth's
-    event carries it, for the first review's timescale). Returns the
+    """An initial, review or transfer-in conference for the case, chaired by
+    ``chair`` (a chair's user id) when given. A pre-birth conference records
+    whether the mother is expected to be unfit to attend after the birth (the
+    birth's event carries it, for the first review's timescale). Returns the
     conference as saved."""
     case = load(deps, CASES, case_id, "case")
     step, conference = scheduling(
@@ -300,7 +300,7 @@ def holding(
         attendees=attendees,
         chair=staff.ref(deps.store, actor.user) if actor.holds("chair") else None,
     )
-    if conference["kind"] == "initial":
+    if conference["kind"] in lc.INITIAL_KINDS:
         case_after, conf_after, plan_after, events = lc.hold_initial_conference(
             case,
             conference,

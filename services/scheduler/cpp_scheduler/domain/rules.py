@@ -43,6 +43,7 @@ HEARD = (
     "child.registered.*",
     "child.updated.*",
     "child.born.*",
+    "transfer.*",
 )
 
 

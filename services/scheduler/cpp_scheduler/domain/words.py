@@ -53,6 +53,11 @@ EVENTS: dict[str, tuple[str, str]] = {
     "escalation.delivered.v1": ("the escalation is delivered", "the escalation's delivery"),
     "visit.recorded.v1": ("a visit to the child is recorded", "the visit"),
     "child.born.v1": ("the birth of a child recorded as unborn is recorded", "the birth"),
+    "transfer.received.v1": (
+        "a child on a plan moves here from another council",
+        "the notification of the permanent move",
+    ),
+    "transfer.out_started.v1": ("the family's move to another council is recorded", "the notification of the move"),
 }
 
 # (field, value) -> a qualifier, after the event's words
@@ -113,7 +118,11 @@ def value(v: Any) -> str:
         return "none"
     if isinstance(v, (list, tuple)):
         return " or ".join(value(x) for x in v)
-    return str(v).replace("_", " ")
+    return VALUES.get(v, str(v).replace("_", " ")) if isinstance(v, str) else str(v)
+
+
+# Values whose words are not the code's with spaces.
+VALUES = {"transfer_in": "transfer-in"}
 
 
 def _fallback(event_type: str) -> tuple[str, str]:
@@ -124,8 +133,6 @@ def _fallback(event_type: str) -> tuple[str, str]:
 
 def _kind(when: dict[str, Any], field: str) -> str:
     kind = when.get(field)
-    if isinstance(kind, (list, tuple)):
-        kind = " or ".join(str(k) for k in kind)
     return f"{value(kind)} " if kind else ""
 
 
