@@ -327,8 +327,11 @@ def child(child_id: str):
     # The plan in force: the one of a case on a plan (a child has at most one case open at a time).
     on_plan = next((c for c in cases if c.get("status") == "on_plan" and c.get("plan_id")), None)
     in_force = api("plans", f"/v1/plans/{on_plan['plan_id']}") if on_plan else None
+    from .families import families_of  # families.py builds on this module's forms
+
     return render_template(
         "lifecycle/child.html",
+        families=families_of(child_id),
         child=record,
         child_name=child_name(record),
         cases=cases,
