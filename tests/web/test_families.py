@@ -110,6 +110,8 @@ def test_a_family_of_three_walked_to_one_conference_deciding_two_plans_and_a_ste
 
     d0 = date.today() - timedelta(days=20)
     ok(post_form(web, f"/families/{family_id}/cases", {"children": children}))
+    again = post_form(web, f"/families/{family_id}/cases", {"children": [amy]})  # refused: the service's reason
+    assert again.status_code == 409 and "open case" in again.get_data(as_text=True)
     ok(
         post_form(
             web,
