@@ -179,6 +179,36 @@ def jobs() -> dict[str, dict]:
         },
         "conference_report": {**report, "kind": "conference_report"},
         "family_report": {**report, "kind": "family_report"},
+        # A family conference's letter: each child's part from the event, the plan from its snapshot.
+        "family_letter": {
+            **base,
+            "kind": "family_letter",
+            "plan_id": None,
+            "case_id": None,
+            "child_id": None,
+            "child": None,
+            "snapshot": None,
+            "letter": {
+                "family_name": "Parent family",
+                "kind": "initial",
+                "held_on": "2098-11-20",
+                "people": [{"id": an_id(), "name": "Alex Parent", "role": "parent", "parental_responsibility": True}],
+                "children": [
+                    {
+                        "child_id": CHILD_ID,
+                        "case_id": CASE_ID,
+                        "conference_id": CONFERENCE_ID,
+                        "plan_id": PLAN_ID,
+                        "categories": ["neglect"],
+                        "first_core_group_on": "2098-12-08",
+                        "key_worker": {"user": SW, "name": "Sam Social"},
+                        "step_down": None,
+                        "child": CHILD,
+                        "plan": {**SNAPSHOT, "status": "outline", "plan_version": 1},
+                    }
+                ],
+            },
+        },
     }
     assert {j["kind"] for j in made.values()} == set(KINDS)  # every kind docs makes
     return made

@@ -440,3 +440,49 @@ def test_the_professional_plan_says_how_the_plan_ended(docs, ended, says):
     html = docs.html({**job("professional_plan"), "snapshot": {**SNAPSHOT, "status": "ended", "ended": ended}})
     status = re.search(r"<dt>Status</dt><dd>(.*?)</dd>", html, re.S).group(1)
     assert "ended on" in status and says in status and "None" not in status
+
+
+def letter_job(kind: str, children: list[dict]) -> dict:
+    return {
+        "_id": "fc-1:family_letter",
+        "kind": "family_letter",
+        "large_print": False,
+        "letter": {
+            "family_name": "Sample family",
+            "kind": kind,
+            "held_on": "2099-02-01",
+            "people": [{"name": "Pat Sample", "parental_responsibility": True}],
+            "children": children,
+        },
+    }
+
+
+def test_a_review_letter_says_for_each_child_whether_the_plan_goes_on_changes_or_ends(docs):
+    plan = {"content": {"key_worker": {"name": "Sam Social", "phone": "020 7946 0000"}, "categories": ["neglect"]}}
+    child = {"plan_id": "p", "categories": ["neglect"], "plan": plan, "step_down": None}
+    html = docs.html(
+        letter_job(
+            "review",
+            [
+                {**child, "child": {"name": "Amy Sample"}, "decision": "continue"},
+                {**child, "child": {"name": "Ben Sample"}, "decision": "revise"},
+                {**child, "child": {"name": "Cal Sample"}, "decision": "end", "step_down": "child_in_need_plan"},
+            ],
+        )
+    )
+    text = " ".join(visible_text(html).split())
+    assert "Dear Pat Sample," in text and "We held a meeting on Sunday 1 February 2099" in text
+    assert "the child protection plan for Amy Sample goes on." in text
+    assert "decided to change the child protection plan for Ben Sample." in text
+    cal = text.split("Cal Sample can end.")[1].split("What happens next")[0]
+    assert "We will do this with a child in need plan." in cal
+    assert "Neglect" not in cal and "Sam Social" not in cal  # an ended plan has no key worker to call
+    assert scores(html)["flesch_kincaid_grade"] <= MAX_FAMILY_GRADE
+
+
+def test_a_letter_names_categories_in_the_deployments_words():
+    scotland = Documents(Plugins(["scotland"]), {"code": "SCT", "name": "Scotland", "contacts": []})
+    concern, name = next(iter(scotland.categories.items()))
+    child = {"plan_id": "p", "categories": [concern], "child": {"name": "Amy Sample"}, "plan": None}
+    html = scotland.html(letter_job("initial", [child]))
+    assert f"<td>The areas of concern</td><td>{name}</td>" in html

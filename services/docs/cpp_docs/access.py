@@ -77,22 +77,35 @@ def keep(event: dict[str, Any], ctx: HandlerContext) -> None:
     ctx.uow.update(st.RESTRICTIONS, {"_id": child_id}, {"$set": fields}, upsert=True)
 
 
+def _judge(child_id: str | None) -> tuple[bool, str | None]:
+    """Whether the caller may read the child's documents now, and the id of
+    the break-glass grant they would read under, if any."""
+    if child_id is None:
+        return True, None
+    store = current_app.extensions["cpp"].store
+    restriction = store.collection(st.RESTRICTIONS).find_one({"_id": child_id})
+    if not rule.in_force(restriction):
+        return True, None
+    user = current_principal().user
+    if rule.on_access_list(restriction, user):
+        return True, None
+    grant = rule.live_grant(
+        restriction, user, store.collection(st.GRANTS).find({"child_id": child_id, "user": user}), now()
+    )
+    return grant is not None, grant["_id"] if grant else None
+
+
 def check(child_id: str | None) -> str | None:
     """Return if the caller may read the child's documents now (the id of
     the break-glass grant they read under, if any); otherwise answer 403,
     saying the record is restricted and how to break glass."""
-    if child_id is None:
-        return None
-    store = current_app.extensions["cpp"].store
-    restriction = store.collection(st.RESTRICTIONS).find_one({"_id": child_id})
-    if not rule.in_force(restriction):
-        return None
-    user = current_principal().user
-    if rule.on_access_list(restriction, user):
-        return None
-    grant = rule.live_grant(
-        restriction, user, store.collection(st.GRANTS).find({"child_id": child_id, "user": user}), now()
-    )
-    if grant is None:
+    allowed, grant = _judge(child_id)
+    if not allowed and child_id is not None:
         abort(403, message=rule.refusal(child_id))
-    return grant["_id"]
+    return grant
+
+
+def may_read(child_ids: list[str]) -> bool:
+    """Whether the caller may read a document about all of these children
+    (a family letter: a restricted child's only with need to know)."""
+    return all(_judge(child_id)[0] for child_id in child_ids)

@@ -22,6 +22,10 @@ What is made:
 * ``report.countersigned``: the report to conference (professional) and its
   family version, ready to share with the parents before the meeting (the
   report as countersigned travels in the event; it no longer changes);
+* ``family_conference.held``: the family letter, to the people with
+  parental responsibility, about every child of the conference (each
+  child's plan, with its key worker from the plan's own snapshot, or why
+  none is needed), listed with each child's case and with the family;
 * the family version is made in English, and also in the family's first
   language when a phrase set answers for it (``cpp_document_phrases``), and
   in large print too when the plan's accessible formats ask for it.
@@ -295,3 +299,56 @@ def conference_record(event: dict[str, Any], ctx: HandlerContext) -> None:
         conference=data,
         **plan,
     )
+
+
+@handlers.on("family_conference.held.v1")
+def family_letter(event: dict[str, Any], ctx: HandlerContext) -> None:
+    data = event.get("data") or {}
+    children = []
+    for child in data.get("children") or []:
+        snapshot_id, plan = st.latest_plan(ctx.store, child.get("plan_id"))
+        if child.get("plan_id") and plan is None:
+            # Each child's plan events come first on their case's queue; one
+            # not seen yet is retried later, as for a core group's record.
+            raise LookupError(
+                f"family conference {data.get('family_conference_id')}: plan {child['plan_id']} not known yet"
+            )
+        children.append(
+            {**child, "snapshot_id": snapshot_id, "accessibility": (plan or {}).get("content", {}).get("accessibility")}
+        )
+    letter = {k: data.get(k) for k in ("family_name", "kind", "held_on")}
+    letter["people"] = [p for p in data.get("people") or [] if p.get("parental_responsibility")]
+    letter["children"] = children
+    fields = dict(
+        family_id=data.get("family_id"),
+        family_conference_id=data["family_conference_id"],
+        case_ids=[c["case_id"] for c in children],
+        child_ids=[c["child_id"] for c in children],
+        letter=letter,
+    )
+    for language, name, large in _variants(ctx, _letter_needs(letter)):
+        _add_job(
+            ctx,
+            event,
+            "family_letter",
+            data["family_conference_id"],
+            1,
+            language=language,
+            language_name=name,
+            large_print=large,
+            **fields,
+        )
+
+
+def _letter_needs(letter: dict[str, Any]) -> dict[str, Any]:
+    """The letter's languages and print, as a plan's content would say them:
+    large print when any child's plan asks for it; the first language of the
+    first person with parental responsibility (or plan) giving one other than English."""
+    formats: set[str] = set()
+    languages = [p.get("first_language") for p in letter["people"]]
+    for child in letter["children"]:
+        access = child.get("accessibility") or {}
+        formats.update(access.get("accessible_formats") or [])
+        languages.append(access.get("first_language"))
+    first = next((lang for lang in languages if lang and not is_english(lang)), None)
+    return {"accessibility": {"accessible_formats": sorted(formats), "first_language": first}}

@@ -92,6 +92,25 @@ def people(ctx: ServiceContext, users: set[str]) -> dict[str, str]:
     return {user: name for user, name in staff.names(ctx.store, users).items() if name not in (user, staff.UNNAMED)}
 
 
+#: What a family letter's rows keep, to be listed with each child's case and with the family.
+FAMILY_FIELDS = ("family_id", "family_conference_id", "case_ids", "child_ids")
+
+
+def _letter(ctx: ServiceContext, letter: dict[str, Any]) -> dict[str, Any]:
+    """A family letter's children with their plans (the snapshot each was
+    decided with, for the key worker's contact) and their names (as the
+    event named them, else as the service last heard)."""
+    children = []
+    for child in letter["children"]:
+        named = (
+            child.get("child")
+            if (child.get("child") or {}).get("name")
+            else st.child_named(ctx.store, child["child_id"])
+        )
+        children.append({**child, "child": named or {}, "plan": st.snapshot(ctx.store, child.get("snapshot_id"))})
+    return {**letter, "children": children}
+
+
 @dataclass
 class RenderResult:
     jobs: int = 0
@@ -116,6 +135,8 @@ def render_job(ctx: ServiceContext, job: dict[str, Any]) -> list[dict[str, Any]]
             **job,
             "child": (job.get("snapshot") or {}).get("child") or st.child_named(ctx.store, job.get("child_id")),
         }
+    if job.get("letter"):
+        job = {**job, "letter": _letter(ctx, job["letter"])}
     phrases = EN
     if job["kind"] in FAMILY_KINDS and job.get("language_name"):
         phrases = phrase_set(ctx.plugins, job["language_name"]) or EN
@@ -159,6 +180,7 @@ def render_job(ctx: ServiceContext, job: dict[str, Any]) -> list[dict[str, Any]]
             "size": len(data),
             "created_at": now,
             "source_event": {"id": job.get("event_id"), "type": job.get("event_type")},
+            **{k: job[k] for k in FAMILY_FIELDS if k in job},
         }
         if fmt == "html" and job["kind"] in FAMILY_KINDS and job["language"].lower().startswith("en"):
             from .domain.readability import scores

@@ -57,6 +57,7 @@ def setup_store(store: Store) -> None:
     documents.create_index("plan_id")
     documents.create_index("case_id")
     documents.create_index("report_id")
+    documents.create_index("family_id")
     store.collection(JOBS).create_index("status")
     store.collection(DEADLINES).create_index("case_id")
     store.collection(MEETINGS).create_index("case_id")

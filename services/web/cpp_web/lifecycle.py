@@ -328,11 +328,13 @@ def child(child_id: str):
     # The plan in force: the one of a case on a plan (a child has at most one case open at a time).
     on_plan = next((c for c in cases if c.get("status") == "on_plan" and c.get("plan_id")), None)
     in_force = api("plans", f"/v1/plans/{on_plan['plan_id']}") if on_plan else None
+    from .families import families_of  # families.py builds on this module's forms
     from .transfers import history_of  # what the councils the child moved from sent
 
     return render_template(
         "lifecycle/child.html",
         previous_councils=history_of(child_id),
+        families=families_of(child_id),
         child=record,
         child_name=child_name(record),
         cases=cases,
@@ -446,17 +448,22 @@ class Step:
         try:
             return _send(method, path, body, key=key, etag=etag)
         except Invalid as exc:
-            show_service_errors(self.form, exc.fields, fields, self.problems)
+            show_service_errors(self.form, self.paths(exc.fields), fields, self.problems)
         except Refused as exc:
             self.problems.append(_refused_words(exc))
             self.refused = True
         return None
 
+    def paths(self, errors: dict[str, list[str]]) -> dict[str, list[str]]:
+        """The service's field errors by the paths ``fields`` maps (a family step renames some)."""
+        return errors
+
     def page(self, template: str, **context: Any):
-        has_errors = bool(self.form.errors or self.problems)
+        # From every field, rows' too: the form's own errors leave out those a 422 put on a row's fields.
+        summary = error_summary(self.form, self.problems)
+        has_errors = bool(summary["errorList"])
         status = 409 if self.refused else (400 if has_errors else 200)
-        summary = error_summary(self.form, self.problems) if has_errors else None
-        return render_template(template, form=self.form, summary=summary, **context), status
+        return render_template(template, form=self.form, summary=summary if has_errors else None, **context), status
 
 
 def _done(message: str, to: str):
@@ -751,18 +758,12 @@ class CoreGroupMemberForm(Form):
         return not any((f.data or "").strip() for f in (self.name, self.role, self.agency, self.email))
 
 
-class ConferenceOutcomeForm(Worded, FlaskForm):
-    key = KeyField()
-    held_on = DayField(
-        "When was the conference held?",
-        [DayRequired("Enter the date the conference was held")],
-        description="For example, 27 3 2026",
-    )
-    plan_required = yes_no(
-        "Does the child need a {plan}?",
-        "Select yes if the child needs a {plan}",
-        description="No means the case steps down to a child in need plan",
-    )
+class OutlinePlanFields:
+    """The outline plan's fields, as an initial conference's outcome asks for
+    them: on one child's outcome form, and on each child's row of a family
+    conference's (families.py). Set ``key_worker.choices`` and
+    ``categories.choices`` (``_staff``, ``_categories``) before validating."""
+
     key_worker = SelectField(
         "Key worker",
         choices=[],
@@ -776,6 +777,20 @@ class ConferenceOutcomeForm(Worded, FlaskForm):
     core_group = FieldList(FormField(CoreGroupMemberForm), min_entries=CORE_GROUP_ROWS, max_entries=CORE_GROUP_ROWS)
     first_core_group_on = DayField("Date of the first {core_group} meeting", description="For example, 27 3 2026")
     concerns = _area("Concerns", description="The concerns, the main causes of harm, and why the work needs to happen")
+
+
+class ConferenceOutcomeForm(Worded, OutlinePlanFields, FlaskForm):
+    key = KeyField()
+    held_on = DayField(
+        "When was the conference held?",
+        [DayRequired("Enter the date the conference was held")],
+        description="For example, 27 3 2026",
+    )
+    plan_required = yes_no(
+        "Does the child need a {plan}?",
+        "Select yes if the child needs a {plan}",
+        description="No means the case steps down to a child in need plan",
+    )
     attendees = FieldList(FormField(AttendeeForm), min_entries=ATTENDEE_ROWS, max_entries=ATTENDEE_ROWS)
     submit = _submit("Save conference outcome")
 
@@ -793,7 +808,8 @@ OUTCOME_FIELDS = {
 }
 
 
-def _outline_plan(form: ConferenceOutcomeForm) -> dict:
+def outline_plan(form: OutlinePlanFields) -> dict:
+    """The outline plan as the plans service takes it, from its fields (blank core group rows left out)."""
     plan: dict[str, Any] = {}
     if form.key_worker.data:
         plan["key_worker"] = {"user": form.key_worker.data}
@@ -843,7 +859,7 @@ def conference_outcome(conference_id: str):
             "attendees": attendees_of(form.attendees),
         }
         if body["plan_required"]:
-            body["outline_plan"] = _outline_plan(form)
+            body["outline_plan"] = outline_plan(form)
         answer = step.send("POST", f"/v1/conferences/{conference_id}/outcome", body, OUTCOME_FIELDS, key=form.key.data)
         if answer:
             plan = (answer.body or {}).get("plan")

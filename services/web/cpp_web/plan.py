@@ -63,8 +63,9 @@ DOCUMENT_KINDS = {
     "conference_record": "Conference record",
     "conference_report": "Report to conference",
     "family_report": "Report to conference, family version",
+    "family_letter": "Letter to the family about the conference",
 }
-FAMILY_KINDS = ("family_plan", "family_report")
+FAMILY_KINDS = ("family_plan", "family_report", "family_letter")
 # The sections a change form holds, in the plan's order.
 CHANGEABLE = ("concerns", "childs_views", "familys_views", "contingency_plan")
 SECTION_TITLES = {

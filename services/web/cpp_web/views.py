@@ -526,6 +526,7 @@ def case(case_id: str):
         except NotFound:
             plan = None
     deadlines = api("scheduler", "/v1/deadlines", case_id=case_id, page_size=200)["items"]
+    from .families import families_of  # the child's family, linked from the case
     from .journey import case_extras, journey_steps  # the review, the ending and the step-down
     from .lifecycle import link_steps  # each step's form
 
@@ -540,6 +541,7 @@ def case(case_id: str):
         steps=steps,
         stages=STAGES,
         child_name=child_name(child),
+        families=families_of(record["child_id"]),
         **extras,
     )
 

@@ -10,11 +10,12 @@ England's words.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from flask import current_app
-from wtforms import SelectChoice
+from wtforms import Field, FieldList, FormField, SelectChoice
 
 DEFAULTS = {
     "initial_conference": "initial child protection conference",
@@ -71,6 +72,28 @@ else:
     _Form = object
 
 
+def _every_field(fields: Iterable[Field]) -> Iterator[Field]:
+    """The fields, and those of their rows (a FieldList's entries, a FormField's form)."""
+    for field in fields:
+        yield field
+        if isinstance(field, FieldList):
+            yield from _every_field(field.entries)
+        elif isinstance(field, FormField):
+            yield from _every_field(field.form)
+
+
+def fill_fields(fields: Iterable[Field]) -> None:
+    """The fields' labels, hints and choices, and their rows', in the deployment's words (rows added after
+    the form was made are filled with this)."""
+    for field in _every_field(fields):
+        field.label.text = fill(field.label.text)
+        if isinstance(field.description, str):
+            field.description = fill(field.description)
+        choices = getattr(field, "choices", None)
+        if choices and all(isinstance(c, SelectChoice) for c in choices):  # the class's list stays as written
+            field.choices = [replace(c, label=fill(c.label)) for c in choices]
+
+
 class Worded(_Form):
     """A form whose labels, hints, choices and error messages may name the
     platform's terms as ``{enquiries}``, ``{Initial_conference}`` and so on:
@@ -78,13 +101,7 @@ class Worded(_Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for field in self:
-            field.label.text = fill(field.label.text)
-            if isinstance(field.description, str):
-                field.description = fill(field.description)
-            choices = getattr(field, "choices", None)
-            if choices and all(isinstance(c, SelectChoice) for c in choices):  # the class's list stays as written
-                field.choices = [replace(c, label=fill(c.label)) for c in choices]
+        fill_fields(self)
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)

@@ -60,6 +60,9 @@ class DocumentSchema(Schema):
     report_id = fields.String(allow_none=True, metadata={"description": "a report's documents: the report"})
     report_version = fields.Integer(allow_none=True, metadata={"description": "a report's documents: its version"})
     meeting_id = fields.String(allow_none=True)
+    family_conference_id = fields.String(
+        allow_none=True, metadata={"description": "a family letter: the family conference it tells of"}
+    )
     child_name = fields.String(
         allow_none=True, metadata={"description": "the child the document names, as it named them when it was made"}
     )
@@ -97,16 +100,21 @@ class DocumentQuery(Schema):
 
 def _listing(owner: str, owner_id: str, query: dict[str, Any]) -> list[dict[str, Any]]:
     """The documents of a plan (``plan_id``: its own kinds), of a report
-    (``report_id``) or of a case (``case_id``: all of them), of the caller's
-    authority; newest version first (a case's: newest made first). The
-    listing is audited."""
+    (``report_id``), of a case (``case_id``: all of them, and the family
+    letters about its child that the caller may read) or of a family
+    (``family_id``: its letters), of the caller's authority; newest version
+    first (a case's: newest made first). The listing is audited."""
     principal = current_principal()
-    rows = ctx().store.collection(st.DOCUMENTS).find({owner: owner_id, "authority": principal.authority})
+    documents = ctx().store.collection(st.DOCUMENTS)
+    rows = documents.find({owner: owner_id, "authority": principal.authority})
     if owner == "plan_id":  # a report's are listed with the report; a conference's with the case
         rows = [r for r in rows if r["kind"] in PLAN_KINDS]
+    if owner == "case_id":  # a letter about several children is each child's, unless another is restricted
+        letters = documents.find({"case_ids": owner_id, "authority": principal.authority})
+        rows += [r for r in letters if access.may_read(r["child_ids"])]
     if not rows:
         abort(404, message=f"no documents for {owner.removesuffix('_id')} {owner_id}")
-    grants = {child: access.check(child) for child in {r.get("child_id") for r in rows}}
+    grants = {child: access.check(child) for child in _children(rows)}
     grant = next((g for g in grants.values() if g), None)
     version = "report_version" if owner == "report_id" else "plan_version"
     if "kind" in query:
@@ -125,7 +133,7 @@ def _listing(owner: str, owner_id: str, query: dict[str, Any]) -> list[dict[str,
             r["format"],
         )
     )
-    if owner == "case_id":
+    if owner in ("case_id", "family_id"):
         rows.sort(key=lambda r: r["created_at"], reverse=True)  # stable: ties keep the order above
     audit(
         "list",
@@ -137,6 +145,11 @@ def _listing(owner: str, owner_id: str, query: dict[str, Any]) -> list[dict[str,
     for r in rows:
         r["url"] = url_for("documents.Document", doc_id=r["_id"])
     return rows
+
+
+def _children(rows: list[dict[str, Any]]) -> set[str | None]:
+    """The children the documents are about: a plan's or a case's child, a family letter's children."""
+    return {r.get("child_id") for r in rows} | {child for r in rows for child in r.get("child_ids") or []}
 
 
 @blp.route("/plans/<plan_id>/documents")
@@ -176,6 +189,22 @@ class ReportDocuments(MethodView):
         return {"report_id": report_id, "documents": _listing("report_id", report_id, query)}
 
 
+class FamilyDocumentListSchema(Schema):
+    family_id = fields.String()
+    documents = fields.List(fields.Nested(DocumentSchema))
+
+
+@blp.route("/families/<family_id>/documents")
+class FamilyDocuments(MethodView):
+    @blp.arguments(DocumentQuery, location="query")
+    @blp.response(200, FamilyDocumentListSchema)
+    @requires_role(*READERS)
+    def get(self, query: dict[str, Any], family_id: str):
+        """A family's letters, one for each family conference (in each language and print size, HTML and PDF),
+        newest first; a family with a restricted child is listed only to those who may read that child's."""
+        return {"family_id": family_id, "documents": _listing("family_id", family_id, query)}
+
+
 @blp.route("/documents/<doc_id>")
 class Document(MethodView):
     @blp.response(
@@ -195,7 +224,7 @@ class Document(MethodView):
         row = ctx().store.collection(st.DOCUMENTS).find_one({"_id": doc_id})
         if row is None or row.get("authority") != principal.authority:
             abort(404, message=f"no document {doc_id}")
-        grant = access.check(row.get("child_id"))
+        grant = next((g for g in map(access.check, sorted(_children([row]), key=str)) if g), None)
         try:
             data = file_store(ctx()).read(row["sha256"])
         except FileMissing as exc:

@@ -22,7 +22,14 @@ Kinds of document:
   or updated plan), titled in the deployment's words (``cpp_terminology``);
 * ``family_report``: the same report written to the parents, made when it
   is countersigned so that it can be shared with them before the meeting
-  (a countersigned report no longer changes: it is the version shared).
+  (a countersigned report no longer changes: it is the version shared);
+* ``family_letter``: what a family conference decided, written to the
+  people with parental responsibility by name about all the children of
+  the conference, each child's part headed with their name: the plan made,
+  continued, changed or ended, its categories in the deployment's words
+  (``cpp_categories``, ``cpp_terminology``), the key worker and how to
+  contact them and the first core group meeting; or that no plan is
+  needed and the child in need plan that follows.
 
 Documents name people, never ids: the child by name (as the job found
 them: as of the document's version), staff by the names the staff
@@ -44,6 +51,7 @@ from typing import Any
 
 from jinja2 import ChainableUndefined, ChoiceLoader, DictLoader, Environment, FileSystemLoader, select_autoescape
 
+from cpp_shared.contracts.hook_answers import categories
 from cpp_shared.plugins import Plugins
 
 from .phrases import EN, ENGLISH_TAG, PhraseSet
@@ -56,9 +64,10 @@ KINDS = (
     "conference_record",
     "conference_report",
     "family_report",
+    "family_letter",
 )
 PLAN_KINDS = ("outline_plan", "professional_plan", "family_plan", "core_group_record")
-FAMILY_KINDS = ("family_plan", "family_report")
+FAMILY_KINDS = ("family_plan", "family_report", "family_letter")
 REPORT_KINDS = ("conference_report", "family_report")
 FORMATS = {"html": "text/html; charset=utf-8", "pdf": "application/pdf"}
 TITLES = {
@@ -69,6 +78,7 @@ TITLES = {
     "conference_report": "Report to the {conference}",
     "conference_record": "Record of the {conference}",
 }
+FAMILY_TITLES = {"family_plan": "title", "family_report": "report_title", "family_letter": "letter_title"}
 AGREED_AT = {
     "initial_conference": "the initial child protection conference",
     "core_group_meeting": "a core group meeting",
@@ -157,8 +167,12 @@ class Documents:
             "review_conference": "review child protection conference",
             "transfer_in_conference": "transfer-in child protection conference",
             "enquiries": "enquiries",
+            "categories": "categories of harm",
             **plugins.merged("cpp_terminology"),
         }
+        # A plan keeps the categories it was agreed with: one no longer offered is shown as its id in words.
+        self.categories = {c["id"]: c["name"] for c in categories(plugins)}
+        self.env.filters["category"] = lambda value: self.categories.get(value) or words(value)
 
     def html(
         self,
@@ -208,7 +222,7 @@ class Documents:
         if kind in ("conference_report", "conference_record"):
             title = TITLES[kind].format(conference=conference_term)
         elif kind in FAMILY_KINDS:
-            title = phrases("title" if kind == "family_plan" else "report_title")
+            title = phrases(FAMILY_TITLES[kind])
         else:
             title = TITLES[kind]
         context = {
@@ -245,5 +259,6 @@ class Documents:
             "staff_name": staff_name,
             "passed": passed,
             "today": today,
+            "letter": job.get("letter") or {},
         }
         return self.env.get_template(f"{kind}.html").render(**context)

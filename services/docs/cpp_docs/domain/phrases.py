@@ -95,6 +95,34 @@ ENGLISH: dict[str, str] = {
     "report_talk_intro": "Your key worker will go through this report with you. You can ask about anything in "
     "it. If you think something is wrong, tell us before the meeting. We will write down "
     "what you say.",
+    "letter_title": "What the meeting decided for your children",
+    "letter_dear": "Dear {names},",
+    "letter_intro": "We held a child protection meeting about your children on {day}. "
+    "This letter tells you what the meeting decided for each child.",
+    "letter_review_intro": "We held a meeting on {day} to look again at the plans for your children. "
+    "This letter tells you what the meeting decided for each child.",
+    "letter_plan_made": "The meeting decided that {name} needs a child protection plan.",
+    "letter_plan_continue": "The meeting decided that the child protection plan for {name} goes on.",
+    "letter_plan_revise": "The meeting decided to change the child protection plan for {name}.",
+    "letter_plan_end": "The meeting decided that the child protection plan for {name} can end.",
+    "letter_no_plan": "The meeting decided that {name} does not need a child protection plan.",
+    "letter_child_in_need": "We will still help {name}. We will do this with a child in need plan.",
+    "letter_col_about": "About",
+    "letter_col_what": "What the meeting decided",
+    "letter_row_plan": "Plan",
+    "letter_row_categories": "The {term}",
+    "letter_row_key_worker": "Key worker",
+    "letter_row_contact": "How to contact them",
+    "letter_row_core_group": "First core group meeting",
+    "letter_plan_yes": "A child protection plan",
+    "letter_plan_no": "No child protection plan. A child in need plan instead.",
+    "letter_plan_none": "No child protection plan.",
+    "letter_contact_office": "Call or write to us. Our details are at the end of this letter.",
+    "letter_core_group": "The core group is a small group of people who work with you on the plan. "
+    "Please come to its meetings.",
+    "letter_next": "What happens next",
+    "letter_copy": "You will get a copy of each plan. Your key worker will go through it with you.",
+    "letter_from": "From {organisation}",
 }
 
 
