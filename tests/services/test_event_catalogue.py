@@ -190,6 +190,8 @@ def walk_family(plans, who, on):
     tag = plans.get(f"/v1/family-conferences/{group}", headers=sw).headers["ETag"]
     moved = {"scheduled_for": on(2), "reason": "A room came free."}
     ok(plans.patch(f"/v1/family-conferences/{group}", json=moved, headers={**sw, "If-Match": tag}))
+    report = {"findings": "Found.", "children": [{"child_id": c} for c in children]}
+    ok(plans.post(f"/v1/family-conferences/{group}/reports", json=report, headers=sw), 201)
     decisions = [
         {"child_id": children[0], "plan_required": True, "outline_plan": OUTLINE},
         {"child_id": children[1], "plan_required": False},

@@ -219,7 +219,7 @@ def test_a_conference_cannot_decide_for_a_child_outside_its_group_and_writes_not
         json={"held_on": d0.isoformat(), "decisions": decisions[:1]},
         headers=chair,
     )
-    assert missing.status_code == 422 and "not decided" in missing.json["errors"]["json"]["decisions"][0]
+    assert missing.status_code == 422 and "missing" in missing.json["errors"]["json"]["decisions"][0]
     # a bad decision for one child refuses them all, named by its place
     bad = [{"child_id": amy, "plan_required": False}, {"child_id": ben, "plan_required": True}]
     refused_one = plans.post(
@@ -392,3 +392,49 @@ def test_a_family_conference_moves_and_is_cancelled_with_each_childs_conference(
         assert ok(plans.get(f"/v1/conferences/{m['conference_id']}", headers=sw))["status"] == "cancelled"
     again = plans.post(f"/v1/families/{family['id']}/conferences", json=body, headers=sw)  # another in its place
     assert again.status_code == 201, again.json
+
+
+def test_one_report_to_a_family_conference_is_each_childs_report(plans, plans_store, sw, token_for):
+    d0 = ENG.on_or_before(date.today() - timedelta(days=30))[0]
+    on = lambda days: (d0 + timedelta(days=days)).isoformat()  # noqa: E731
+    children = three_children(plans, sw)
+    amy, ben, cal = children
+    family = a_family(plans, sw, children)
+    ok(plans.post(f"/v1/families/{family['id']}/cases", json={"children": children}, headers=sw), 201)
+    body = {"children": [amy, ben], "held_on": on(0)}
+    ok(plans.post(f"/v1/families/{family['id']}/strategy-discussions", json=body, headers=sw), 201)
+    outcomes = [{"child_id": c, "conference_required": True} for c in (amy, ben)]
+    body = {"completed_on": on(1), "outcomes": outcomes}
+    ok(plans.post(f"/v1/families/{family['id']}/enquiry-outcomes", json=body, headers=sw))
+    body = {"children": [amy, ben], "kind": "initial", "scheduled_for": on(12)}
+    group = ok(plans.post(f"/v1/families/{family['id']}/conferences", json=body, headers=sw), 201)
+
+    report = {
+        "findings": "Both children were left alone at night.",
+        "family_views": "Their mother disagrees.",
+        "drafted_on": on(5),
+        "children": [
+            {"child_id": amy, "child_seen": [{"on": on(2), "alone": True}], "childs_views": "Amy wants to stay."},
+            {"child_id": ben, "child_seen": [{"on": on(2), "alone": False}]},
+        ],
+    }
+    before = footprint(plans_store)
+    outside = {**report, "children": [*report["children"], {"child_id": cal}]}
+    refused = plans.post(f"/v1/family-conferences/{group['id']}/reports", json=outside, headers=sw)
+    assert refused.status_code == 422 and "2" in refused.json["errors"]["json"]["children"]
+    assert footprint(plans_store) == before
+    drafted = ok(plans.post(f"/v1/family-conferences/{group['id']}/reports", json=report, headers=sw), 201)
+    amy_report, ben_report = drafted["reports"]
+    assert amy_report["child_id"] == amy and ben_report["child_id"] == ben
+    assert amy_report["content"]["findings"] == ben_report["content"]["findings"] == report["findings"]
+    assert amy_report["content"]["childs_views"] == "Amy wants to stay." and "childs_views" not in ben_report["content"]
+    assert ben_report["content"]["child_seen"] == [{"on": on(2), "alone": False}]
+    for mine in drafted["reports"]:  # each child's own report, to their own conference, taking its own steps
+        stored = plans_store.collection("reports").find_one({"_id": mine["id"]})
+        assert stored["family_report_id"] == drafted["id"] and stored["status"] == "draft"
+    submitted = plans.post(f"/v1/reports/{amy_report['id']}/submit", json={"on": on(6)}, headers=sw)
+    assert submitted.status_code == 200, submitted.json
+    drafted_events = [
+        m.body["data"] for m in plans_store.outbox_pending(10_000) if m.routing_key == "report.drafted.v1"
+    ]
+    assert sorted(e["child_id"] for e in drafted_events) == sorted([amy, ben])

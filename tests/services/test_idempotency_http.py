@@ -482,6 +482,7 @@ CREATE_OPERATIONS = {
         "/v1/families/{family_id}/core-group-meetings",
         "/v1/families/{family_id}/conferences",
         "/v1/family-conferences/{family_conference_id}/outcome",
+        "/v1/family-conferences/{family_conference_id}/reports",
         "/v1/cases/{case_id}/transfer-out",
         "/v1/transfers/in",
     },

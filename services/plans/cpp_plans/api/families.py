@@ -37,6 +37,7 @@ from .conferences import (
 from .fields import IsoDate, StrictBoolean
 from .plan_schemas import PlanContentSchema
 from .plans import CoreGroupMeetingSchema, PlanSchema, plan_response
+from .reports import ReportContentSchema, ReportSchema, SeenSchema
 
 blp = Blueprint("families", __name__, url_prefix="/v1", description="Families and the steps for several children")
 
@@ -159,6 +160,43 @@ class FamilyEnquiryOutcomesSchema(Schema):
         validate=validate.Length(min=1, max=rules.MAX_CHILDREN),
         metadata={"description": "for each child: whether an initial conference is needed"},
     )
+
+
+class ChildReportPartSchema(Schema):
+    child_id = CHILD_ID
+    child_seen = fields.List(
+        fields.Nested(SeenSchema),
+        load_default=list,
+        validate=validate.Length(max=100),
+        metadata={"description": "the days this child was seen during the enquiries, and whether alone"},
+    )
+    childs_views = fields.String(validate=validate.Length(max=20_000), metadata={"description": "this child's views"})
+    plan = fields.Nested(
+        PlanContentSchema,
+        metadata={"description": "this child's draft plan (initial) or plan as updated for the review (required then)"},
+    )
+
+
+class FamilyReportCreateSchema(Schema):
+    findings = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=20_000),
+        metadata={"description": "what the enquiries (or the plans' work) found, for the family"},
+    )
+    family_views = fields.String(validate=validate.Length(max=20_000))
+    drafted_on = IsoDate(metadata={"description": "default today"})
+    children = fields.List(
+        fields.Nested(ChildReportPartSchema),
+        required=True,
+        validate=validate.Length(min=1, max=rules.MAX_CHILDREN),
+        metadata={"description": "each child of the conference, with their own part of the report"},
+    )
+
+
+class FamilyReportSchema(Schema):
+    id = fields.String(metadata={"description": "the family's report (each child's report names it)"})
+    family_conference_id = fields.String()
+    reports = fields.List(fields.Nested(ReportSchema), metadata={"description": "each child's report, in order"})
 
 
 class ChildMeetingSchema(Schema):
@@ -446,6 +484,34 @@ class FamilyConferenceCancellation(MethodView):
         """Cancel the family conference, and each child's conference with it."""
         _load_group(family_conference_id)
         return sl.cancel_conference(ctx(), family_conference_id, today=today(), actor=current_principal(), **body)
+
+
+@blp.route("/family-conferences/<family_conference_id>/reports")
+class FamilyConferenceReports(MethodView):
+    @idempotent
+    @blp.arguments(FamilyReportCreateSchema)
+    @blp.response(201, FamilyReportSchema)
+    @requires_role(*WRITERS)
+    def post(self, body, family_conference_id):
+        """Draft one report to the family conference: each child's report, sharing the findings and the family's
+        views, each with the child's own part; each then takes its own steps (submit, countersign, share)."""
+        _load_group(family_conference_id)
+        content = ReportContentSchema(only=("findings", "family_views")).dump(body)  # as stored
+        children = []
+        for part in body["children"]:
+            own = ReportContentSchema(only=("child_seen", "childs_views")).dump(part)
+            if "plan" in part:
+                own["plan"] = PlanContentSchema().dump(part["plan"])
+            children.append({"child_id": part["child_id"], **own})
+        return sl.draft_report(
+            ctx(),
+            family_conference_id,
+            content=content,
+            children=children,
+            on=body.get("drafted_on") or today(),
+            today=today(),
+            actor=current_principal(),
+        )
 
 
 @blp.route("/family-conferences/<family_conference_id>/outcome")

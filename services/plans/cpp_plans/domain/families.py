@@ -178,8 +178,9 @@ def check_group(family: dict, children: Sequence[str], field: str = "children") 
         raise InvalidStep({field: outside}, message="a child of the step is not in the family")
 
 
-def check_decisions(group: Sequence[str], decisions: Sequence[dict[str, Any]]) -> None:
-    """A conference decides for each child of its group once, and for no other child."""
+def check_decisions(group: Sequence[str], decisions: Sequence[dict[str, Any]], field: str = "decisions") -> None:
+    """A conference decides for each child of its group once, and for no other
+    child (``field``: what the list is called; a family report's children too)."""
     errors: dict[int, Any] = {}
     seen: set[str] = set()
     for i, decision in enumerate(decisions):
@@ -187,13 +188,13 @@ def check_decisions(group: Sequence[str], decisions: Sequence[dict[str, Any]]) -
         if child_id not in group:
             errors[i] = {"child_id": [f"child {child_id} is not one of the children this conference is about"]}
         elif child_id in seen:
-            errors[i] = {"child_id": [f"child {child_id} is decided twice"]}
+            errors[i] = {"child_id": [f"child {child_id} is named twice"]}
         seen.add(child_id)
     if errors:
-        raise InvalidStep({"decisions": errors}, message="a decision is for a child outside the conference's group")
+        raise InvalidStep({field: errors}, message=f"a child of {field} is outside the conference's group")
     missing = [c for c in group if c not in seen]
     if missing:
         raise InvalidStep(
-            {"decisions": [f"decide for every child of the conference; not decided: {', '.join(missing)}"]},
-            message="a child of the conference is not decided",
+            {field: [f"one for every child of the conference; missing: {', '.join(missing)}"]},
+            message=f"a child of the conference is missing from {field}",
         )

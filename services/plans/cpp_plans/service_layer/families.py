@@ -23,6 +23,7 @@ from ..domain.lifecycle import InvalidStep, LifecycleError
 from ..store import CHILDREN, CONFERENCES, FAMILIES, FAMILY_CONFERENCES, PLANS
 from . import cases, conferences
 from . import plans as plan_steps
+from . import reports as report_steps
 from .common import Deployment, Step, commit_steps, load, named, saved
 
 
@@ -351,6 +352,51 @@ def cancel_conference(
     steps[0].replaces.append((FAMILY_CONFERENCES, after, group))
     commit_steps(deps, actor, steps)
     return saved(after, group)
+
+
+def draft_report(
+    deps: Deployment,
+    family_conference_id: str,
+    *,
+    content: dict,
+    children: list[dict],
+    on: date,
+    today: date,
+    actor: Principal,
+) -> dict:
+    """One report to the family conference: each child's report to their own
+    conference drafted together, sharing ``content`` (the findings and the
+    family's views, as stored), each with the child's own part (``children``:
+    child_id, and child_seen, childs_views and plan as for one report), tied
+    by one id. Each child's report then takes its own steps (submitted,
+    countersigned, shared). Returns the reports."""
+    group = _scheduled_group(deps, family_conference_id, "reported on")
+    members = {c["child_id"]: c for c in group["children"]}
+    rules.check_decisions(list(members), children, field="children")
+    report_id = uuid.uuid4().hex
+    done = []
+    for i, part in enumerate(children):
+        own = {k: part[k] for k in ("child_seen", "childs_views") if k in part}
+        conference = load(deps, CONFERENCES, members[part["child_id"]]["conference_id"], "conference")
+        try:
+            done.append(
+                report_steps.drafting(
+                    deps,
+                    conference,
+                    content={**content, **own},
+                    plan=part.get("plan"),
+                    on=on,
+                    today=today,
+                    actor=actor,
+                    family_report_id=report_id,
+                )
+            )
+        except InvalidStep as refused:
+            raise InvalidStep({"children": {i: refused.errors}}, message=refused.message) from refused
+        except LifecycleError as refused:
+            raise LifecycleError(f"{_name(deps, part['child_id'])}: {refused}") from refused
+    commit_steps(deps, actor, [step for step, _ in done])
+    return {"id": report_id, "family_conference_id": group["_id"], "reports": [saved(r) for _, r in done]}
 
 
 def record_conference_outcome(

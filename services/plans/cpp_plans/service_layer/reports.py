@@ -13,7 +13,7 @@ from cpp_shared.auth import Principal
 from ..domain import plan_content
 from ..domain import reports as rp
 from ..store import CASES, CHILD_IN_NEED_PLANS, CONFERENCES, PLANS, REPORT_VERSIONS, REPORTS, RESOURCE_PANEL_REQUESTS
-from .common import Deployment, commit_step, council_checks, load, saved
+from .common import Deployment, Step, commit_step, commit_steps, council_checks, load, saved
 
 
 def _checked_plan(deps: Deployment, plan: dict | None, conference: dict) -> dict | None:
@@ -51,12 +51,40 @@ def draft_report(
 ) -> dict:
     """Draft the report to a conference (``content`` and ``plan`` as stored)."""
     conference = load(deps, CONFERENCES, conference_id, "conference")
+    step, report = drafting(deps, conference, content=content, plan=plan, on=on, today=today, actor=actor)
+    commit_steps(deps, actor, [step])
+    return saved(report)
+
+
+def drafting(
+    deps: Deployment,
+    conference: dict,
+    *,
+    content: dict,
+    plan: dict | None,
+    on: date,
+    today: date,
+    actor: Principal,
+    family_report_id: str | None = None,
+) -> tuple[Step, dict]:
+    """The step that drafts a report to the conference (one child's part of
+    the family's report ``family_report_id``, when one), and the report."""
     case = load(deps, CASES, conference["case_id"], "case")
     plan = _checked_plan(deps, plan, conference)
     report, events = rp.draft_report(
         conference, case, content=content, plan_content=plan, on=on, today=today, author=actor.user
     )
-    return _commit(deps, actor, "draft_report", None, report, events)
+    if family_report_id is not None:
+        report["family_report_id"] = family_report_id
+    step = Step(
+        "draft_report",
+        "report",
+        report["_id"],
+        report["child_id"],
+        events,
+        inserts=[(REPORTS, report), (REPORT_VERSIONS, rp.version_record(report))],
+    )
+    return step, report
 
 
 def change_report(
