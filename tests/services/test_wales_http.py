@@ -1,6 +1,7 @@
 """A Welsh deployment (``CPP_PLUGINS=wales``): its categories over the plans API (financial abuse among them), a
 case walked over the API with each deadline the scheduler gives it on a Welsh working day (the initial
-conference's, graded U, without a date), and ``cpp rules --plugins wales`` in Wales's words.
+conference's, graded U, without a date), a move into Wales's transfer-in conference, and ``cpp rules --plugins wales``
+in Wales's words.
 
 Expected dates are counted by hand in the comments (the Welsh bank holidays of 2026: Good Friday 3 April,
 Easter Monday 6 April), never with the calendar under test."""
@@ -14,6 +15,7 @@ from cpp_plans.app import create_app as create_plans_app
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_scheduler.commands import rules
 from tests.helpers import Pump, bearer, ensure_child
+from tests.services.test_lookup_http import NHS, child_body
 from tests.services.test_plans_lifecycle_http import OUTLINE
 from tests.services.test_referral_http import ok, step
 from tests.unit.test_rules_command import _literals, _rows
@@ -149,6 +151,18 @@ def test_a_welsh_case_walked_over_the_api_gets_each_deadline_on_a_welsh_working_
     }
     assert (met["assessment"]["on"], met["assessment"]["late"]) == ("2026-04-30", False)
     assert met["initial-conference"]["on"] == "2026-03-20"
+
+
+def test_a_move_into_wales_gets_its_transfer_in_conference_15_welsh_working_days_on(wales):
+    plans, pump, scheduler, people = wales
+    notice = {"from_council": "Bristol City Council", "notified_on": "2026-05-15", "child": child_body(NHS)}
+    received = plans.post("/v1/transfers/in", json={"notification": notice}, headers=people["social_worker"])
+    assert received.status_code == 201, received.json
+    pump()
+    # Fri 15 May 2026: 18-22 May (5), the Spring bank holiday Mon 25 May skipped, 26-29 (9), 1-5 Jun (14), Mon 8 Jun.
+    due = open_deadlines(scheduler, received.json["id"])["transfer-in-conference"]
+    assert due["due_on"] == "2026-06-08" and due["plugin"] == "wales"
+    assert "c4-p9" in due["source"]
 
 
 def test_cpp_rules_lists_the_welsh_timetable_in_its_own_terms():
