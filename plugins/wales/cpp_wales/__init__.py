@@ -1,4 +1,4 @@
-"""Wales: the Wales Safeguarding Procedures defaults, used alone.
+"""Wales: the Wales Safeguarding Procedures defaults, for a Welsh council's deployment.
 
 Deploy with ``CPP_PLUGINS=wales``, or with a council's plugin after it
 (``CPP_PLUGINS=wales,<council>``). Sources:
@@ -21,7 +21,7 @@ conference has no timescale the research could confirm in the current
 procedures (U): its deadline is made without a date, for a manager to date
 or for a council's plugin to give its own figure.
 
-Not here, because the platform publishes no event that would meet them: the
+Not here, because the platform publishes no event that would meet it: the
 outline plan and the conference's decisions circulated within 5 working days
 (c3pt2-p11). Visits have no child protection frequency in the procedures
 (U), so no rule.
@@ -84,7 +84,9 @@ def cpp_timescales():
         },
         {
             # The anchor is the strategy discussion that started the section 47 enquiries, as the initial
-            # conference's. The assessment is the one the plans service records for the case.
+            # conference's. The assessment is the one the plans service records for the case (after a referral), so
+            # a case opened without a referral, or whose assessment was completed before the strategy discussion,
+            # keeps this deadline open until its plan ends.
             "id": "assessment",
             "name": "Assessment completed",
             "trigger": "strategy_discussion.held.v1",
