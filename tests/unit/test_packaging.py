@@ -27,6 +27,7 @@ PACKAGES = (
     "cpp-greenwich",
     "cpp-guernsey",
     "cpp-scotland",
+    "cpp-wales",
 )
 SERVICES = ("plans", "scheduler", "notify", "docs", "web")
 

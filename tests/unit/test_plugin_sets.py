@@ -20,8 +20,10 @@ DEPLOYMENTS = {
     "greenwich": ["england", "greenwich"],
     "guernsey": ["guernsey"],
     "scotland": ["scotland"],
+    "wales": ["wales"],
 }
 AUTHORITY_CODES = {"england": "ENG", "bromley": "BRM", "greenwich": "GRN", "guernsey": "GSY", "scotland": "SCT"}
+AUTHORITY_CODES["wales"] = "WLS"
 TERM_KEYS = {"initial_conference", "review_conference", "enquiries", "plan", "core_group", "register", "categories"}
 
 # A grade as the citations write it: "(V: ...", "V2: ...", "(U)".
