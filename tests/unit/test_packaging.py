@@ -27,6 +27,7 @@ PACKAGES = (
     "cpp-greenwich",
     "cpp-guernsey",
     "cpp-scotland",
+    "cpp-northern-ireland",
 )
 SERVICES = ("plans", "scheduler", "notify", "docs", "web")
 
