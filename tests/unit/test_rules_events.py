@@ -12,6 +12,7 @@ from cpp_shared.hookspecs import hookimpl
 from cpp_shared.plugins import Plugins
 
 DEPLOYMENTS = [["england"], ["england", "bromley"], ["england", "greenwich"], ["guernsey"], ["scotland"]]
+DEPLOYMENTS.append(["northern_ireland"])
 
 
 @pytest.mark.parametrize("plugins", DEPLOYMENTS, ids=",".join)
