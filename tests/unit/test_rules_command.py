@@ -212,5 +212,5 @@ def test_northern_ireland_table_reads_in_its_own_terms_with_the_unverified_steps
     strategy = rows["Strategy discussion after a referral with child protection concerns"]
     assert "Starts when the referral is decided on for a strategy discussion." in strategy["When"]
     assert strategy["Source"].startswith(
-        "Source (grade V2; from the northern_ireland plugin): Co-operating to Safeguard"
+        "Source (grade V2; from the northern_ireland plugin): Northern Ireland's gateway response to a referral"
     )

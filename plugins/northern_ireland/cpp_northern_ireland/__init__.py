@@ -12,9 +12,9 @@ Deploy with ``CPP_PLUGINS=northern_ireland``, with a Health and Social Care
   procedures), "The Child Protection Register"
   (proceduresonline.com/sbni/p_ch_protect_register.html): the reviews and
   the four-weekly visits.
-- The gateway response as restated by the NSPCC's Northern Ireland page and
-  childprotectionuk.co.uk: the strategy discussion and the initial
-  assessment.
+- The gateway response to a referral as the NSPCC's Northern Ireland page and
+  childprotectionuk.co.uk restate it: the strategy discussion and the
+  initial assessment (the regional text itself was not seen).
 
 Every rule cites where its figure comes from and how firmly it is
 established (V: primary source seen; V2: only a local restatement seen; U:
@@ -40,7 +40,7 @@ from cpp_shared.hookspecs import (
 
 SBNI = "SBNI Regional Core Policies and Procedures"
 REGISTER = f"{SBNI}, The Child Protection Register"
-GATEWAY = "Co-operating to Safeguard Children and Young People in Northern Ireland, the gateway response"
+GATEWAY = "Northern Ireland's gateway response to a referral"
 
 
 @hookimpl
@@ -110,9 +110,9 @@ def cpp_timescales():
             "met_by": "conference.held.v1",
             "met_when": {"kind": "initial"},
             "cancelled_by": NO_CONFERENCE,
-            "source": f"{SBNI}, Child Protection Case Conferences: the timescale from the strategy discussion "
-            'was not found; "within 15 working days" is remembered, not confirmed (U). No date is set until a '
-            "Trust's plugin gives the figure its procedures give",
+            "source": f"{SBNI}, Child Protection Case Conferences (the chapter's text was not seen): the timescale "
+            'from the strategy discussion was not found; "within 15 working days" is remembered, not confirmed (U). '
+            "No date is set until a Trust's plugin gives the figure its procedures give",
         },
         {
             "id": "first-core-group",
@@ -125,8 +125,9 @@ def cpp_timescales():
             "owner": "social_worker",
             "met_by": "core_group.held.v1",
             "met_on": "held_on",
-            "source": f"{SBNI}, Child Protection Case Conferences: the timescale of the first core group was not "
-            "found (U). No date is set until a Trust's plugin gives the figure its procedures give",
+            "source": f"{SBNI}, Child Protection Case Conferences (the chapter's text was not seen): the timescale "
+            "of the first core group was not found (U). No date is set until a Trust's plugin gives the figure its "
+            "procedures give",
         },
         {
             "id": "first-review-conference",
