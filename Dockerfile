@@ -11,7 +11,7 @@ COPY services ./services
 COPY plugins ./plugins
 RUN pip install --no-cache-dir -c constraints.txt ./shared ./services/plans ./services/scheduler \
         ./services/notify ./services/docs ./services/web ./plugins/england ./plugins/bromley ./plugins/greenwich ./plugins/guernsey ./plugins/scotland \
-        ./plugins/wales \
+        ./plugins/wales ./plugins/northern_ireland \
     && useradd --system --no-create-home cpp \
     && mkdir -p /var/lib/cpp/web /var/lib/cpp/audit-checkpoints && chown cpp /var/lib/cpp/web /var/lib/cpp/audit-checkpoints
 # The volumes the cpp user writes (a new volume takes the folder's owner): the

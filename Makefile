@@ -5,6 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 PACKAGES := shared services/plans services/scheduler services/notify services/docs services/web plugins/england plugins/bromley plugins/greenwich plugins/guernsey plugins/scotland
 PACKAGES += plugins/wales
+PACKAGES += plugins/northern_ireland
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 
 .PHONY: run test lint fuzz bench chaos install install-dev broker-package debian-packages clean

@@ -28,6 +28,7 @@ PACKAGES = (
     "cpp-guernsey",
     "cpp-scotland",
     "cpp-wales",
+    "cpp-northern-ireland",
 )
 SERVICES = ("plans", "scheduler", "notify", "docs", "web")
 

@@ -21,9 +21,11 @@ DEPLOYMENTS = {
     "guernsey": ["guernsey"],
     "scotland": ["scotland"],
     "wales": ["wales"],
+    "northern_ireland": ["northern_ireland"],
 }
 AUTHORITY_CODES = {"england": "ENG", "bromley": "BRM", "greenwich": "GRN", "guernsey": "GSY", "scotland": "SCT"}
 AUTHORITY_CODES["wales"] = "WLS"
+AUTHORITY_CODES["northern_ireland"] = "NIR"
 TERM_KEYS = {"initial_conference", "review_conference", "enquiries", "plan", "core_group", "register", "categories"}
 
 # A grade as the citations write it: "(V: ...", "V2: ...", "(U)".
@@ -121,6 +123,7 @@ EVENT_DATA = {
     "report.sent_to_chair.v1": {"conference_id": "k1", "done_on": "2026-03-19"},
     "resource_panel.requested.v1": {"request_id": "r1", "plan_id": "p1", "requested_on": "2026-04-02"},
     "resource_panel.decided.v1": {"request_id": "r1", "plan_id": "p1", "decided_on": "2026-04-09"},
+    "visit.recorded.v1": {"visit_id": "v1", "plan_id": "p1", "visited_on": "2026-04-14", "child_seen": True},
 }
 
 
@@ -146,7 +149,7 @@ def _due(deployment: str, rule_id: str, anchor: date) -> date:
 
 def test_each_plugin_set_is_installed_under_its_entry_point():
     installed = {ep.name: ep.value for ep in entry_points(group="cpp.plugins")}
-    for name in ("bromley", "greenwich", "guernsey", "scotland"):
+    for name in ("bromley", "greenwich", "guernsey", "scotland", "northern_ireland"):
         assert installed.get(name) == f"cpp_{name}"
 
 
@@ -256,6 +259,12 @@ def test_guernsey_report_steps_skip_liberation_day():
     assert _due("guernsey", "report-shared-with-family", conference) == date(2025, 5, 7)
     assert _due("guernsey", "report-to-manager", conference) == date(2025, 5, 6)
     assert _due("guernsey", "draft-plan-in-report", conference) == date(2025, 5, 2)
+
+
+@pytest.mark.parametrize("deployment, closed", [("england", False), ("scotland", False), ("northern_ireland", True)])
+def test_st_patricks_day_and_the_twelfth_are_closed_only_in_northern_ireland(deployment, closed):
+    assert _calendar(deployment).is_working_day(date(2026, 3, 17)) is not closed
+    assert _calendar(deployment).is_working_day(date(2026, 7, 13)) is not closed  # the Twelfth, a Sunday, in lieu
 
 
 def test_scotland_cppm_landing_on_st_andrews_day_is_due_the_friday_before():

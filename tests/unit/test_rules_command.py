@@ -189,3 +189,28 @@ def test_an_unknown_plugin_is_refused_by_name():
     result = CliRunner().invoke(rules, ["--plugins", "england,bromly"])
     assert result.exit_code == 2
     assert "bromly" in result.output
+
+
+def test_northern_ireland_table_reads_in_its_own_terms_with_the_unverified_steps_needing_a_date():
+    output = _table("northern_ireland")
+    # The plugin's name, as CPP_PLUGINS spells it, is the one word with an underscore a manager reads.
+    assert "Plugins, in order: northern_ireland." in output
+    assert _literals(output.replace("northern_ireland", "Northern Ireland")) == []
+    assert "Timescales of Northern Ireland (SBNI Regional Core Policies and Procedures defaults)" in output
+    assert "public holidays of Northern Ireland" in " ".join(output.split())
+    rows = {row["Step"]: row for row in _rows(output)}
+    assert len(rows) == 7
+    conference = rows["Initial child protection case conference (timescale unverified: a date is needed)"]
+    assert conference["When"].startswith("No timescale in the source: a manager gives each one a date.")
+    assert conference["Source"].startswith("Source (grade U; from the northern_ireland plugin): SBNI Regional Core")
+    assert rows["First review child protection case conference"]["When"].startswith("3 months after the initial")
+    assert rows["Review child protection case conference"]["Source"].startswith("Source (grade V;")
+    seen = rows["Child seen by the social worker (at least every four weeks)"]
+    assert "then every 4 weeks after the last visit" in seen["When"]
+    assert "Done when a visit to the child is recorded at which the child was seen." in seen["When"]
+    assert rows["Initial assessment"]["When"].startswith("10 working days after the referral.")
+    strategy = rows["Strategy discussion after a referral with child protection concerns"]
+    assert "Starts when the referral is decided on for a strategy discussion." in strategy["When"]
+    assert strategy["Source"].startswith(
+        "Source (grade V2; from the northern_ireland plugin): Northern Ireland's gateway response to a referral"
+    )

@@ -13,6 +13,7 @@ from cpp_shared.plugins import Plugins
 
 DEPLOYMENTS = [["england"], ["england", "bromley"], ["england", "greenwich"], ["guernsey"], ["scotland"]]
 DEPLOYMENTS.append(["wales"])
+DEPLOYMENTS.append(["northern_ireland"])
 
 
 @pytest.mark.parametrize("plugins", DEPLOYMENTS, ids=",".join)

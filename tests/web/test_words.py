@@ -35,6 +35,7 @@ PENDING = {
         ("england,bromley", "section 47 enquiries", "initial child protection conference"),
         ("guernsey", "section 35 enquiries", "initial child protection conference"),
         ("scotland", "child protection investigation", "initial child protection planning meeting"),
+        ("northern_ireland", "child protection investigation", "initial child protection case conference"),
     ],
 )
 def test_the_forms_and_the_task_list_speak_the_deployments_words(

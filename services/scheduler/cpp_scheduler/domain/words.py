@@ -76,6 +76,8 @@ QUALIFIERS: dict[tuple[str, Any], str] = {
     ("pre_birth", True): "about an unborn child",
     ("pre_birth", (False, None)): "about a child already born",
     ("on_plan", True): "on a plan",
+    ("decision", "strategy_discussion"): "for a strategy discussion",
+    ("child_seen", True): "at which the child was seen",
 }
 ROLES = {
     "social_worker": "Social worker (the key worker once there is a plan)",
