@@ -295,11 +295,14 @@ def test_writes_succeed_while_the_broker_is_down_and_every_event_arrives_once_af
         token = dev_token(data)
         plans = services["plans"]
 
-        child_id = new_child_over_http(plans.url, bearer(token))
+        # a child each, registered while the broker is up: a child is in one open case at a time
+        children = [
+            new_child_over_http(plans.url, bearer(token), given_names=f"Child{i}", identifiers=[]) for i in range(13)
+        ]
 
         def open_case(i):
             resp = requests.post(
-                f"{plans.url}/v1/cases", json={"child_id": child_id}, headers=bearer(token), timeout=10
+                f"{plans.url}/v1/cases", json={"child_id": children[i]}, headers=bearer(token), timeout=10
             )
             assert resp.status_code == 201, resp.text
             return resp.json()["id"]
@@ -310,7 +313,7 @@ def test_writes_succeed_while_the_broker_is_down_and_every_event_arrives_once_af
         node.stop()
         during = [open_case(i) for i in range(3, 13)]
         backlog = wait_for(lambda: metric(plans, "cpp_outbox_backlog"), timeout=10, what="backlog to show")
-        assert backlog == 10.0, "the events wait in the outbox while the broker is down"
+        assert backlog == 20.0, "the events wait in the outbox while the broker is down (each case and its family)"
         assert metric(plans, "cpp_outbox_oldest_age_seconds") > 0
         assert requests.get(f"{plans.url}/readyz", timeout=10).status_code == 503
 
@@ -323,11 +326,12 @@ def test_writes_succeed_while_the_broker_is_down_and_every_event_arrives_once_af
                 what=f"scheduler to get case {case_id}",
             )
             assert len(seen) == 1
-        # The thirteen cases, the child's registration and the caller's entry in the staff directory.
+        # The thirteen cases, the children's registrations and the caller's entry in the staff directory (the
+        # scheduler does not take the families' events).
         wait_for(
-            lambda: metric(services["scheduler"], "cpp_messages_total", outcome="consumed") == 15,
+            lambda: metric(services["scheduler"], "cpp_messages_total", outcome="consumed") == 27,
             timeout=20,
-            what="15 events consumed",
+            what="27 events consumed",
         )
         for case_id in before + during:
             assert len(events_seen(services["scheduler"], case_id, token)) == 1
