@@ -298,3 +298,24 @@ def test_a_broker_url_given_as_a_file_is_used_and_no_private_broker_is_started(t
     up._start_broker(tmp_path)
     assert up.node is None and "CPP_BROKER_URL" not in os.environ
     assert out.getvalue() == "broker     broker.example:5672/cpp (CPP_BROKER_URL)\n"
+
+
+def test_a_services_before_up_command_runs_to_its_end_first_and_its_failure_stops_the_platform(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from cpp_plans.app import SERVICE as PLANS
+    from cpp_shared import services
+    from cpp_shared.config import ConfigError
+
+    assert PLANS.before_up == ("migrate",)  # records made by earlier code carried over before anything reads them
+    (tmp_path / "log").mkdir()
+    specs = {"plans": replace(PLANS, before_up=("plugins",)), "docs": replace(PLANS, name="docs", before_up=())}
+    monkeypatch.setattr(services, "load_service", lambda name: specs[name])
+    up = Supervised(tmp_path)
+    up._run_before_up(tmp_path)  # `cpp plugins`: quick, and succeeds; it has ended when this returns
+    assert (tmp_path / "log" / "plans-plugins.log").read_text().startswith("authority:")
+    assert "cpp plugins (plans)" in up.output()
+
+    specs["plans"] = replace(PLANS, before_up=("no-such-command",))
+    with pytest.raises(ConfigError, match=r"cpp no-such-command failed \(exit 2\); see .*plans-no-such-command.log"):
+        up._run_before_up(tmp_path)
