@@ -22,7 +22,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from . import referral as referral_words
 from .client import NotFound
-from .lifecycle import READERS, Step, _case_and_child, _conference, _done, _submit, _text
+from .lifecycle import READERS, Step, _case_and_child, _conference, _done, _submit, _text, to_family_conference
 from .lifecycle_forms import ATTENDEE_ROWS, AttendeeForm, DayField, DayRequired, KeyField, attendees_of
 from .views import STAGES, api, changed_since_read, child_name, holds, services, signed_in
 from .words import term
@@ -132,6 +132,8 @@ def plan_and_etag(plan_id: str) -> tuple[dict, str | None]:
 @signed_in(*DECIDERS)
 def review_outcome(conference_id: str):
     record, _etag, case, kid = _conference(conference_id)
+    if elsewhere := to_family_conference(record):
+        return elsewhere
     plan, plan_etag = plan_and_etag(case["plan_id"]) if case.get("plan_id") else (None, None)
     form = ReviewOutcomeForm()
     if request.method == "GET":
