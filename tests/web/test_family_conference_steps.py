@@ -4,8 +4,10 @@ the family conference's page, moved (If-Match; a move made meanwhile gives
 the changed page) and cancelled with each child's conference, whose own page
 then leads to it instead of offering those steps; one report to it, each
 child's report going on from its own page; one core group meeting about two
-children's plans; and a review conference deciding for each child. Each
-page shows one refusal of the plans service against its field."""
+children's plans; and a review conference, with one review report carrying
+each child's updated plan, deciding for each child (a plan changed meanwhile
+gives the changed page). Each page shows one refusal of the plans service
+against its field."""
 
 from __future__ import annotations
 
@@ -207,13 +209,35 @@ def test_one_core_group_meeting_then_a_review_deciding_for_each_child(web, child
     )
     page = web.get(f"/families/{family_id}").get_data(as_text=True)
     [review_id] = set(re.findall(r'href="/family-conferences/([0-9a-f]+)/outcome"', page))
+    # one review report: the progress against the plans, and each child's plan as updated for the review
+    path = f"/family-conferences/{review_id}/report"
+    form = web.get(path).get_data(as_text=True)
+    assert "Progress against the plan" in form and 'name="children-1-plan_concerns"' in form
+    report = {
+        "findings": "Amy is settled; Ben has moved to his grandmother's.",
+        "children-0-child_id": amy,
+        "children-0-seen_on_1": on(11),
+        "children-0-plan_concerns": "Amy is sometimes left alone in the evening.",
+        "children-1-child_id": ben,
+        "children-1-plan_concerns": "Ben lives with his grandmother.",
+    }
+    ok(post_form(web, path, report))
+    headers = bearer(token_for("social_worker", user="demo-sw-1", name="Sam Okafor"))
+    in_force = requests.get(f"{plans_url}/v1/plans/{plan_of[amy]}", headers=headers, timeout=10).json()
+    review_page = web.get(f"/family-conferences/{review_id}").get_data(as_text=True)
+    amy_review = re.findall(r'href="/conferences/([0-9a-f]+)"', review_page)[0]
+    mine = requests.get(f"{plans_url}/v1/conferences/{amy_review}/reports", headers=headers, timeout=10).json()
+    assert mine[-1]["plan"]["concerns"] == "Amy is sometimes left alone in the evening."
+    assert mine[-1]["plan"]["categories"] == in_force["content"]["categories"]  # carried over
+
     path = f"/family-conferences/{review_id}/outcome"
     form = web.get(path).get_data(as_text=True)
     assert "What did the conference decide for Ben Sample?" in form and "Continue the child protection plan" in form
     review = {
         "held_on": on(12),
         "decisions-0-child_id": amy,
-        "decisions-0-decision": "continue",
+        "decisions-0-decision": "revise",
+        "decisions-0-concerns": "Amy is safe at home in the evenings now.",
         "decisions-1-child_id": ben,
         "decisions-1-decision": "end",
         "decisions-1-reason": "Ben lives with his grandmother now.",
@@ -228,7 +252,6 @@ def test_one_core_group_meeting_then_a_review_deciding_for_each_child(web, child
     links = summary_links(refused.get_data(as_text=True))
     assert "not one of the children this conference is about" in links["#decisions-1-decision"]
     # a plan changed meanwhile: nothing is decided on a plan the chair did not see
-    headers = bearer(token_for("social_worker", user="demo-sw-1", name="Sam Okafor"))
     now = requests.get(f"{plans_url}/v1/plans/{plan_of[amy]}", headers=headers, timeout=10)
     meanwhile = requests.patch(
         f"{plans_url}/v1/plans/{plan_of[amy]}",
@@ -249,3 +272,5 @@ def test_one_core_group_meeting_then_a_review_deciding_for_each_child(web, child
     page = web.get(f"/families/{family_id}").get_data(as_text=True)
     amy_row, ben_row = (page.split(f'href="/children/{c}"')[1].split("</tr>")[0] for c in (amy, ben))
     assert "Ended" in ben_row and "Ended" not in amy_row
+    revised = requests.get(f"{plans_url}/v1/plans/{plan_of[amy]}", headers=headers, timeout=10).json()
+    assert revised["content"]["concerns"] == "Amy is safe at home in the evenings now."
