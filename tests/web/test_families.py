@@ -22,7 +22,7 @@ from cpp_shared.auth import load_dev_key
 from cpp_shared.config import Settings
 from cpp_web.app import create_app
 from tests.helpers import bearer, new_child_over_http
-from tests.web.test_lifecycle import chair, client, plans, post_form, summary_links  # noqa: F401 - fixtures
+from tests.web.test_lifecycle import post_form, summary_links
 from tests.web.test_web_app import sign_in
 
 
@@ -225,13 +225,3 @@ def test_changing_the_family_sends_if_match_and_a_change_made_meanwhile_is_not_l
     assert again.headers["Location"] == f"/families/{family_id}"
     page = web.get(f"/families/{family_id}").get_data(as_text=True)
     assert "Cal Sample" not in page and "Ben Sample" in page
-
-
-def test_a_review_about_several_children_is_not_taken_for_an_initial_outcome(chair, plans):
-    plans.routes[("GET", "/v1/family-conferences/fc-1")] = (
-        200,
-        {"id": "fc-1", "family_id": "fam-1", "kind": "review", "status": "scheduled", "children": []},
-    )
-    answer = chair.get("/family-conferences/fc-1/outcome")
-    assert answer.status_code == 302 and answer.headers["Location"] == "/families/fam-1"
-    assert plans.sent("GET", "/v1/families/fam-1") == []  # no form was made for it

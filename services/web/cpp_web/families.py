@@ -10,7 +10,12 @@ and changed with the family's ETag as read when the form was opened
 children chosen, one strategy discussion, the enquiries' outcome for each
 child, one conference, and its outcome with a decision for each child (the
 outline plan's fields as one child's outcome asks for them,
-``lifecycle.OutlinePlanFields``).
+``lifecycle.OutlinePlanFields``; a review's decisions as one child's review
+outcome asks for them). The family conference has its own page: moved
+(If-Match) or cancelled with each child's conference, one report to it for
+the children, its outcome. One core group meeting is recorded about several
+children's plans, with the detailed plan's fields for each child
+(``plan.DetailedPlanFields``).
 
 As on the case's pages, a 422's field errors go on the form's fields (a
 child's on that child's part of the form), a 409's reason in the error
@@ -40,9 +45,12 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional
 
 from .client import ChangedSinceRead, NotFound
+from .journey import ReviewDecisionChecks, ReviewOutcomeForm, agreed_content, plan_and_etag
 from .lifecycle import (
     KINDS,
     READERS,
+    CancelConferenceForm,
+    MoveConferenceForm,
     OutlinePlanFields,
     Step,
     _area,
@@ -54,7 +62,27 @@ from .lifecycle import (
     outline_plan,
 )
 from .lifecycle_forms import ATTENDEE_ROWS, AttendeeForm, DayField, DayRequired, KeyField, attendees_of, yes_no
-from .plan import document_rows, documents_of
+from .plan import (
+    DETAILED_FIELDS,
+    CoreGroupMeetingFields,
+    DetailedPlanFields,
+    detailed_plan,
+    document_rows,
+    documents_of,
+    prefill_detailed,
+)
+from .plan import attendees_of as meeting_attendees
+from .reports import (
+    SEEN_ROWS,
+    ReportForm,
+    ReviewReportForm,
+    check_seen,
+    fill_review_plan,
+    plan_in_force,
+    review_field,
+    seen_rows,
+    updated_plan,
+)
 from .views import STAGES, api, changed_since_read, child_name, day, holds, services, signed_in
 from .words import Worded, fill_fields, term
 
@@ -393,11 +421,10 @@ def _rows(rows: FieldList, child_ids: list[str]) -> None:
         fill_fields(rows.entries)
 
 
-def _name_rows(rows: FieldList, names: dict[str, str], question: str) -> None:
-    """Each row's question names its child (``question`` holds ``{name}``)."""
+def _name_rows(rows: FieldList, field: str, names: dict[str, str], question: str) -> None:
+    """Each row's question (its ``field``) names its child (``question`` holds ``{name}``)."""
     for row in rows:
-        field = row.form.conference_required if "conference_required" in row.form else row.form.plan_required
-        field.label.text = question.format(name=names.get(row.form.child_id.data, "this child"))
+        row.form[field].label.text = question.format(name=names.get(row.form.child_id.data, "this child"))
 
 
 @bp.route("/families/<family_id>/enquiry-outcomes", methods=["GET", "POST"])
@@ -407,7 +434,12 @@ def enquiry_outcomes(family_id: str):
     form = FamilyEnquiryOutcomesForm()
     in_enquiries = _members_in(record, "enquiries")
     _rows(form.outcomes, [c for c in record["children"] if c in in_enquiries])
-    _name_rows(form.outcomes, _names(record), "Is an " + term("initial_conference") + " needed for {name}?")
+    _name_rows(
+        form.outcomes,
+        "conference_required",
+        _names(record),
+        "Is an " + term("initial_conference") + " needed for {name}?",
+    )
     step = FamilyStep(form, ((r"^(outcomes\.\d+)\.child_id$", r"\1.conference_required"),))
     if form.validate_on_submit():
         body = {
@@ -506,21 +538,112 @@ def _decision(row: ChildDecisionForm) -> dict:
     return decision
 
 
+# --- the family conference's page: moved or cancelled with each child's conference ---
+
+SCHEDULERS = (*WRITERS, "chair")
+
+
+def _group(group_id: str) -> tuple[dict, str | None]:
+    answer = services().call(
+        "plans",
+        "GET",
+        f"/v1/family-conferences/{group_id}",
+        token=session.get("token"),
+        request_id=g.get("request_id"),
+    )
+    return answer.body, answer.etag
+
+
+def _back_to_group(message: str, group_id: str):
+    flash(message, "success")
+    return redirect(url_for("families.family_conference", group_id=group_id))
+
+
+@bp.get("/family-conferences/<group_id>")
+@signed_in(*READERS)
+def family_conference(group_id: str):
+    group, _ = _group(group_id)
+    record, _ = _family(group["family_id"])
+    return render_template(
+        "families/conference.html",
+        group=group,
+        family=record,
+        names=_names(record),
+        kinds=kinds(),
+        statuses=CONFERENCE_STATUS,
+        can_schedule=holds(*SCHEDULERS),
+        can_write=holds(*WRITERS),
+        can_decide=holds("chair", "team_manager"),
+    )
+
+
+@bp.route("/family-conferences/<group_id>/move", methods=["GET", "POST"])
+@signed_in(*SCHEDULERS)
+def move_conference(group_id: str):
+    group, etag = _group(group_id)
+    record, _ = _family(group["family_id"])
+    form = MoveConferenceForm()
+    if request.method == "GET":
+        form.etag.data = etag  # the version this person saw: a move made meanwhile is a 412
+    step = FamilyStep(form)
+    if form.validate_on_submit():
+        try:
+            moved = step.send(
+                "PATCH",
+                f"/v1/family-conferences/{group_id}",
+                {"scheduled_for": form.scheduled_for.iso, "reason": form.reason.data},
+                {"scheduled_for": "scheduled_for", "reason": "reason"},
+                etag=form.etag.data or None,
+            )
+        except ChangedSinceRead:
+            return changed_since_read(
+                "Someone changed this conference since you opened it",
+                [
+                    "Your change to the conference about the children was not saved, so that theirs is not lost.",
+                    f"It is now scheduled for {day(group.get('scheduled_for'))}.",
+                ],
+                [
+                    (
+                        url_for("families.move_conference", group_id=group_id),
+                        "Open the conference again",
+                        " to see it as it is now and make your change.",
+                    )
+                ],
+            )
+        if moved:
+            return _back_to_group(
+                f"The conference is moved to {day(form.scheduled_for.iso)}, with each child's conference.", group_id
+            )
+    return step.page("families/move_conference.html", family=record, group=group, kinds=kinds())
+
+
+@bp.route("/family-conferences/<group_id>/cancel", methods=["GET", "POST"])
+@signed_in(*SCHEDULERS)
+def cancel_conference(group_id: str):
+    group, _ = _group(group_id)
+    record, _ = _family(group["family_id"])
+    form = CancelConferenceForm()
+    step = FamilyStep(form)
+    if form.validate_on_submit() and step.send(
+        "POST", f"/v1/family-conferences/{group_id}/cancellation", {"reason": form.reason.data}, {"reason": "reason"}
+    ):
+        return _done(
+            "The conference is cancelled, with each child's conference. You can schedule another.", record["id"]
+        )
+    return step.page("families/cancel_conference.html", family=record, group=group, kinds=kinds())
+
+
 @bp.route("/family-conferences/<group_id>/outcome", methods=["GET", "POST"])
 @signed_in("chair", "team_manager")
 def conference_outcome(group_id: str):
     group = api("plans", f"/v1/family-conferences/{group_id}")
-    if group["kind"] != "initial":
-        flash(
-            "This page records an initial conference's outcome: a review about several children cannot be recorded here yet.",
-            "refused",
-        )
-        return redirect(url_for("families.family", family_id=group["family_id"]))
+    if group["kind"] == "review":
+        return _review_outcome(group)
     record, _ = _family(group["family_id"])
     names = _names(record)
     form = FamilyOutcomeForm()
     _rows(form.decisions, [m["child_id"] for m in group["children"]])
-    _name_rows(form.decisions, names, "Does {name} need a " + term("plan") + "?")
+    _name_rows(form.decisions, "plan_required", names, "Does {name} need a " + term("plan") + "?")
     key_workers, categories = _staff("social_worker", "Choose the key worker"), _categories()
     for row in form.decisions:
         row.form.key_worker.choices, row.form.categories.choices = key_workers, categories
@@ -535,3 +658,285 @@ def conference_outcome(group_id: str):
         if step.send("POST", f"/v1/family-conferences/{group_id}/outcome", body, fields, key=form.key.data):
             return _done("The conference outcome is recorded for each child.", record["id"])
     return step.page("families/conference_outcome.html", family=record, group=group, names=names, kinds=kinds())
+
+
+# --- a review conference about several children: each child's review decision ---
+
+
+class ChildReviewForm(ReviewDecisionChecks, Form):
+    """One child's review decision: the questions of one child's review outcome form (``journey``), and the
+    ETag of the child's plan as read when the form was opened."""
+
+    child_id = HiddenField()
+    plan_etag = HiddenField()
+    decision = ReviewOutcomeForm.decision
+    reason = ReviewOutcomeForm.reason
+    concerns = ReviewOutcomeForm.concerns
+
+
+class FamilyReviewOutcomeForm(FlaskForm):
+    key = KeyField()
+    held_on = FamilyOutcomeForm.held_on
+    decisions = FieldList(FormField(ChildReviewForm))
+    attendees = FieldList(FormField(AttendeeForm), min_entries=ATTENDEE_ROWS, max_entries=ATTENDEE_ROWS)
+    submit = _submit("Save conference outcome")
+
+
+# A review decision's errors on that child's part: its child onto its question, its revised plan onto its concerns.
+REVIEW_RENAMES = (
+    (r"^(decisions\.\d+)(\.child_id)?$", r"\1.decision"),
+    (r"^(decisions\.\d+)\.plan(\..*)?$", r"\1.concerns"),
+)
+
+
+def _plans_reviewed(group: dict) -> dict[str, tuple[dict | None, str | None]]:
+    """Each child's plan in force and its ETag (None for a child whose case has no plan)."""
+    found: dict[str, tuple[dict | None, str | None]] = {}
+    for member in group["children"]:
+        plan_id = api("plans", f"/v1/cases/{member['case_id']}").get("plan_id")
+        found[member["child_id"]] = plan_and_etag(plan_id) if plan_id else (None, None)
+    return found
+
+
+def _review_decision(row: ChildReviewForm, plan: dict | None) -> dict:
+    decision: dict[str, Any] = {"child_id": row.child_id.data, "decision": row.decision.data}
+    if row.decision.data == "end":
+        decision["reason"] = row.reason.data.strip()
+    if row.decision.data == "revise" and plan is not None:
+        decision["plan"] = {**agreed_content(plan), "concerns": row.concerns.data}
+    return decision
+
+
+def _plans_changed(group: dict, names: dict[str, str], changed: list[str]):
+    return changed_since_read(
+        f"Someone changed a {term('plan')} since you opened this form",
+        [
+            f"The {term('plan')} of {', '.join(names.get(c, 'a child') for c in changed)} changed. The outcome "
+            f"was not saved, so that nothing is decided on a {term('plan')} you have not seen."
+        ],
+        [
+            (
+                url_for("families.conference_outcome", group_id=group["id"]),
+                "Open the outcome form again",
+                " to record the outcome for each child.",
+            )
+        ],
+    )
+
+
+def _review_outcome(group: dict):
+    """The review's outcome: for each child, continue, revise (the concerns as agreed) or end (the reason)
+    their plan, the plans' ETags as read when the form was opened checked before anything is sent."""
+    record, _ = _family(group["family_id"])
+    names, plans = _names(record), _plans_reviewed(group)
+    form = FamilyReviewOutcomeForm()
+    _rows(form.decisions, [m["child_id"] for m in group["children"]])
+    _name_rows(form.decisions, "decision", names, "What did the conference decide for {name}?")
+    if request.method == "GET":
+        for row in form.decisions:
+            plan, etag = plans.get(row.form.child_id.data, (None, None))
+            row.form.plan_etag.data = etag
+            row.form.concerns.data = ((plan or {}).get("content") or {}).get("concerns")
+    step = FamilyStep(form, REVIEW_RENAMES)
+    if form.validate_on_submit():
+        changed = [
+            row.form.child_id.data
+            for row in form.decisions
+            if row.form.plan_etag.data
+            and row.form.child_id.data in plans
+            and row.form.plan_etag.data != plans[row.form.child_id.data][1]
+        ]
+        if changed:
+            return _plans_changed(group, names, changed)
+        body = {
+            "held_on": form.held_on.iso,
+            "decisions": [
+                _review_decision(row.form, plans.get(row.form.child_id.data, (None, None))[0]) for row in form.decisions
+            ],
+            "attendees": attendees_of(form.attendees),
+        }
+        fields = {"held_on": "held_on", "decisions": "decisions", "attendees": "attendees"}
+        if step.send("POST", f"/v1/family-conferences/{group['id']}/outcome", body, fields, key=form.key.data):
+            return _done(f"The {term('review_conference')}'s outcome is recorded for each child.", record["id"])
+    return step.page(
+        "families/review_outcome.html", family=record, group=group, names=names, plans=plans, kinds=kinds()
+    )
+
+
+# --- one core group meeting about several children's plans ---
+
+
+class ChildMeetingForm(DetailedPlanFields, Form):
+    """One child's part of the family's core group meeting: whether it agreed their detailed plan, and that
+    plan's fields as one plan's meeting form asks for them (``plan``)."""
+
+    child_id = HiddenField()
+    detailed_plan_agreed = CoreGroupMeetingFields.detailed_plan_agreed
+
+
+class FamilyMeetingForm(FlaskForm):
+    key = KeyField()
+    held_on = CoreGroupMeetingFields.held_on
+    attendees = CoreGroupMeetingFields.attendees
+    notes = CoreGroupMeetingFields.notes
+    plans = FieldList(FormField(ChildMeetingForm))
+    submit = _submit("Record the meeting")
+
+
+# A child's errors on their part: the detailed plan's sections onto their fields, the rest onto the agreement.
+MEETING_RENAMES = (
+    *((rf"^(plans\.\d+)\.{re.escape(path)}(\..*)?$", rf"\1.{field}") for path, field in DETAILED_FIELDS.items()),
+    (r"^(plans\.\d+)(\.child_id|\.plan(\..*)?)?$", r"\1.detailed_plan_agreed"),
+)
+
+
+def _plans_of(record: dict) -> dict[str, dict]:
+    """The content of each plan in force of the family's children, by child."""
+    return {
+        m["child_id"]: api("plans", f"/v1/plans/{m['case']['plan_id']}").get("content") or {}
+        for m in record.get("members") or []
+        if (m.get("case") or {}).get("plan_id") and m["case"].get("plan_status") in ("outline", "active")
+    }
+
+
+def _meeting_part(row: ChildMeetingForm, content: dict) -> dict:
+    part: dict[str, Any] = {
+        "child_id": row.child_id.data,
+        "detailed_plan_agreed": row.detailed_plan_agreed.data == "yes",
+    }
+    plan = detailed_plan(row, content) if part["detailed_plan_agreed"] else None
+    if plan is not None:
+        part["plan"] = plan
+    return part
+
+
+@bp.route("/families/<family_id>/core-group-meeting", methods=["GET", "POST"])
+@signed_in(*WRITERS)
+def core_group_meeting(family_id: str):
+    record, _ = _family(family_id)
+    names, contents = _names(record), _plans_of(record)
+    form = FamilyMeetingForm()
+    _rows(form.plans, [c for c in record["children"] if c in contents])
+    _name_rows(form.plans, "detailed_plan_agreed", names, "Did the meeting agree {name}'s detailed plan?")
+    if request.method == "GET":
+        for row in form.plans:
+            prefill_detailed(row.form, contents[row.form.child_id.data])
+    step = FamilyStep(form, MEETING_RENAMES)
+    if form.validate_on_submit():
+        body = {
+            "held_on": form.held_on.data.isoformat(),
+            "attendees": meeting_attendees(form.attendees.data),
+            "notes": (form.notes.data or "").strip() or None,
+            "plans": [_meeting_part(row.form, contents.get(row.form.child_id.data) or {}) for row in form.plans],
+        }
+        fields = {k: k for k in ("held_on", "attendees", "notes", "plans")}
+        if step.send("POST", f"/v1/families/{family_id}/core-group-meetings", body, fields, key=form.key.data):
+            return _done("The core group meeting is recorded on each child's plan.", family_id)
+    return step.page("families/core_group_meeting.html", family=record, names=names)
+
+
+# --- one report to a family conference: each child's report drafted together ---
+
+
+class ChildReportForm(Form):
+    """One child's part of the family's report: the days they were seen and whether alone, and their views
+    (the fields of one child's report form, ``reports.ReportForm``)."""
+
+    child_id = HiddenField()
+    childs_views = ReportForm.childs_views
+
+
+for _n in range(1, SEEN_ROWS + 1):
+    setattr(ChildReportForm, f"seen_on_{_n}", getattr(ReportForm, f"seen_on_{_n}"))
+    setattr(ChildReportForm, f"seen_alone_{_n}", getattr(ReportForm, f"seen_alone_{_n}"))
+
+
+class ChildReviewReportForm(ChildReportForm):
+    """A review's: the child's plan as updated for the review, in the sections one child's review report
+    changes (``reports.ReviewReportForm``); each action's progress is carried over, to be changed on the
+    child's own report."""
+
+    plan_concerns = ReviewReportForm.plan_concerns
+    contingency_plan = ReviewReportForm.contingency_plan
+    contingency_triggers = ReviewReportForm.contingency_triggers
+    next_review_on = ReviewReportForm.next_review_on
+    how_progress_judged = ReviewReportForm.how_progress_judged
+
+
+class FamilyReportForm(FlaskForm):
+    key = KeyField()
+    findings = ReportForm.findings
+    family_views = ReportForm.family_views
+    children = FieldList(FormField(ChildReportForm))
+    submit = _submit("Save the draft reports")
+
+
+class FamilyReviewReportForm(FamilyReportForm):
+    findings = ReviewReportForm.findings
+    children = FieldList(FormField(ChildReviewReportForm))
+
+
+class FamilyReportStep(FamilyStep):
+    """A child's errors on their part: each as on one child's report form (``reports.review_field``), a
+    child refused as a whole on their views."""
+
+    def paths(self, errors: dict[str, list[str]]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for path, messages in errors.items():
+            part = re.fullmatch(r"(children\.\d+)(?:\.(.+))?", path)
+            if part:
+                path = f"{part[1]}.{(part[2] and review_field(part[2])) or 'childs_views'}"
+            out.setdefault(path, []).extend(messages)
+        return out
+
+
+def _report_part(row: ChildReportForm, plan: dict | None) -> dict:
+    part: dict[str, Any] = {
+        "child_id": row.child_id.data,
+        "child_seen": [
+            {"on": on.data.isoformat(), "alone": bool(alone.data)}
+            for on, alone in seen_rows(row)
+            if on.data is not None
+        ],
+    }
+    if (row.childs_views.data or "").strip():
+        part["childs_views"] = row.childs_views.data
+    if plan is not None:
+        part["plan"] = updated_plan(row, plan)
+    return part
+
+
+def _seen_checked(rows: FieldList) -> bool:
+    """Each child's days seen are real days (every row checked, so that each shows its errors)."""
+    return not [row for row in rows if not check_seen(row.form)]
+
+
+@bp.route("/family-conferences/<group_id>/report", methods=["GET", "POST"])
+@signed_in(*WRITERS)
+def conference_report(group_id: str):
+    group, _ = _group(group_id)
+    record, _ = _family(group["family_id"])
+    review = group["kind"] == "review"
+    plans = {m["child_id"]: plan_in_force(m) or {} for m in group["children"]} if review else {}
+    form = FamilyReviewReportForm() if review else FamilyReportForm()
+    if not review:
+        form.findings.label.text = f"What the {term('enquiries')} found"
+    _rows(form.children, [m["child_id"] for m in group["children"]])
+    if request.method == "GET" and review:
+        for row in form.children:
+            fill_review_plan(row.form, plans[row.form.child_id.data])
+    step = FamilyReportStep(form)
+    if form.validate_on_submit() & _seen_checked(form.children):
+        body = {
+            "findings": form.findings.data,
+            "family_views": form.family_views.data or "",
+            "children": [_report_part(row.form, plans.get(row.form.child_id.data)) for row in form.children],
+        }
+        fields = {k: k for k in ("findings", "family_views", "children")}
+        if step.send("POST", f"/v1/family-conferences/{group_id}/reports", body, fields, key=form.key.data):
+            return _back_to_group(
+                "Each child's draft report is saved. Each goes on from its own report page.", group_id
+            )
+    return step.page(
+        "families/report.html", family=record, group=group, names=_names(record), review=review, kinds=kinds()
+    )

@@ -22,7 +22,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from . import referral as referral_words
 from .client import NotFound
-from .lifecycle import READERS, Step, _case_and_child, _conference, _done, _submit, _text
+from .lifecycle import READERS, Step, _case_and_child, _conference, _done, _submit, _text, to_family_conference
 from .lifecycle_forms import ATTENDEE_ROWS, AttendeeForm, DayField, DayRequired, KeyField, attendees_of
 from .views import STAGES, api, changed_since_read, child_name, holds, services, signed_in
 from .words import term
@@ -56,7 +56,31 @@ def _named(user: str | None, *, known: dict | None = None) -> str:
 # --- a review conference's outcome ---
 
 
-class ReviewOutcomeForm(FlaskForm):
+class ReviewDecisionChecks:
+    """A review decision's choices and checks: the decision's choices and the
+    reason's label in the deployment's words, a reason to end the plan and
+    the concerns of a revised one. On one child's review outcome form, and on
+    each child's row of a family review conference's (families.py), with the
+    fields ``decision``, ``reason`` and ``concerns`` of ``ReviewOutcomeForm``."""
+
+    decision: Any
+    reason: Any
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.decision.choices = _decisions()
+        self.reason.label.text = f"Why does the {term('plan')} end?"
+
+    def validate_reason(self, field: Any) -> None:
+        if self.decision.data == "end" and not (field.data or "").strip():
+            raise ValidationError(f"Enter why the {term('plan')} ends")
+
+    def validate_concerns(self, field: Any) -> None:
+        if self.decision.data == "revise" and not (field.data or "").strip():
+            raise ValidationError("Enter the revised concerns, as the conference agreed them")
+
+
+class ReviewOutcomeForm(ReviewDecisionChecks, FlaskForm):
     key = KeyField()
     plan_etag = HiddenField()
     held_on = DayField(
@@ -86,19 +110,6 @@ class ReviewOutcomeForm(FlaskForm):
     attendees = FieldList(FormField(AttendeeForm), min_entries=ATTENDEE_ROWS, max_entries=ATTENDEE_ROWS)
     submit = _submit("Save conference outcome")
 
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.decision.choices = _decisions()
-        self.reason.label.text = f"Why does the {term('plan')} end?"
-
-    def validate_reason(self, field: Any) -> None:
-        if self.decision.data == "end" and not (field.data or "").strip():
-            raise ValidationError(f"Enter why the {term('plan')} ends")
-
-    def validate_concerns(self, field: Any) -> None:
-        if self.decision.data == "revise" and not (field.data or "").strip():
-            raise ValidationError("Enter the revised concerns, as the conference agreed them")
-
 
 REVIEW_FIELDS = {
     "held_on": "held_on",
@@ -110,7 +121,7 @@ REVIEW_FIELDS = {
 }
 
 
-def _plan_and_etag(plan_id: str) -> tuple[dict, str | None]:
+def plan_and_etag(plan_id: str) -> tuple[dict, str | None]:
     answer = services().call(
         "plans", "GET", f"/v1/plans/{plan_id}", token=session.get("token"), request_id=g.get("request_id")
     )
@@ -121,7 +132,9 @@ def _plan_and_etag(plan_id: str) -> tuple[dict, str | None]:
 @signed_in(*DECIDERS)
 def review_outcome(conference_id: str):
     record, _etag, case, kid = _conference(conference_id)
-    plan, plan_etag = _plan_and_etag(case["plan_id"]) if case.get("plan_id") else (None, None)
+    if elsewhere := to_family_conference(record):
+        return elsewhere
+    plan, plan_etag = plan_and_etag(case["plan_id"]) if case.get("plan_id") else (None, None)
     form = ReviewOutcomeForm()
     if request.method == "GET":
         form.plan_etag.data = plan_etag  # the plan this person saw: a plan changed meanwhile is a 412
@@ -170,7 +183,7 @@ def review_outcome(conference_id: str):
         if form.decision.data == "end":
             body["reason"] = form.reason.data.strip()
         if form.decision.data == "revise" and plan is not None:  # refused above without one
-            body["plan"] = {**_agreed_content(plan), "concerns": form.concerns.data}
+            body["plan"] = {**agreed_content(plan), "concerns": form.concerns.data}
         answer = step.send("POST", f"/v1/conferences/{conference_id}/outcome", body, REVIEW_FIELDS, key=form.key.data)
         if answer:
             said = {
@@ -185,7 +198,7 @@ def review_outcome(conference_id: str):
     return step.page("journey/review_outcome.html", **context)
 
 
-def _agreed_content(plan: dict) -> dict:
+def agreed_content(plan: dict) -> dict:
     """The plan's content as the service takes it back: the key worker by their user id."""
     content = dict(plan.get("content") or {})
     kw = content.get("key_worker")

@@ -632,6 +632,16 @@ def _conference(conference_id: str) -> tuple[dict, str | None, dict, dict]:
     return conference, answer.etag, case, kid
 
 
+def to_family_conference(record: dict):
+    """A child's part of a family conference is moved, cancelled and held with
+    the others: its steps are the family conference's (None for a child's own
+    conference)."""
+    if not record.get("family_conference_id"):
+        return None
+    flash("This conference is part of a conference about several children: take this step for all of them.", "info")
+    return redirect(url_for("families.family_conference", group_id=record["family_conference_id"]))
+
+
 @bp.get("/conferences/<conference_id>")
 @signed_in(*READERS)
 def conference(conference_id: str):
@@ -684,6 +694,8 @@ def _changed(record: dict, case: dict, kid: dict):
 @signed_in("social_worker", "team_manager", "chair")
 def move_conference(conference_id: str):
     record, etag, case, kid = _conference(conference_id)
+    if elsewhere := to_family_conference(record):
+        return elsewhere
     form = MoveConferenceForm()
     if request.method == "GET":
         form.etag.data = etag  # the version this person saw: a move made meanwhile is a 412
@@ -729,6 +741,8 @@ class CancelConferenceForm(Worded, FlaskForm):
 @signed_in("social_worker", "team_manager", "chair")
 def cancel_conference(conference_id: str):
     record, _etag, case, kid = _conference(conference_id)
+    if elsewhere := to_family_conference(record):
+        return elsewhere
     form = CancelConferenceForm()
     step = Step(form)
     if form.validate_on_submit() and step.send(
@@ -846,6 +860,8 @@ def outline_plan(form: OutlinePlanFields) -> dict:
 @signed_in("chair", "team_manager")
 def conference_outcome(conference_id: str):
     record, _etag, case, kid = _conference(conference_id)
+    if elsewhere := to_family_conference(record):
+        return elsewhere
     if record.get("kind") == "review":  # a review's outcome has its own form (continue, revise or end the plan)
         return redirect(url_for("journey.review_outcome", conference_id=conference_id))
     form = ConferenceOutcomeForm()

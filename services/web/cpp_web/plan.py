@@ -619,8 +619,11 @@ class DayMonthYearField(DateField):
 CONTACT_TYPES = ("home_visit", "school", "health_visitor", "gp", "phone")  # how a monitoring arrangement sees the child
 
 
-class CoreGroupMeetingForm(FlaskForm):
-    idempotency_key = HiddenField()
+class CoreGroupMeetingFields:
+    """A core group meeting's own questions: when, who attended, whether it
+    agreed the detailed plan, notes. On one plan's meeting form, and on the
+    family's meeting form (families.py: the agreement asked for each child)."""
+
     held_on = DayMonthYearField(
         "When was the meeting held?",
         widget=GovDateInput(),
@@ -638,8 +641,15 @@ class CoreGroupMeetingForm(FlaskForm):
         "Did the meeting agree the detailed plan?", "Select yes if the meeting agreed the detailed plan"
     )
     notes = TextAreaField("Notes", widget=GovTextArea(), validators=[Optional(), Length(max=TEXT_MAX)])
-    # The detailed plan the meeting agrees: an outcome, an action, a monitoring arrangement added to the plan's
-    # own; the review arrangements and the contingency plan as they are now (prefilled from the plan).
+
+
+class DetailedPlanFields:
+    """The detailed plan a core group meeting agrees: an outcome, an action, a
+    monitoring arrangement added to the plan's own; the review arrangements
+    and the contingency plan as they are now (``prefill_detailed``). Read
+    back with ``detailed_plan``; the plans service's errors on them by
+    ``DETAILED_FIELDS``."""
+
     outcome = TextAreaField(
         "Outcome for the child",
         widget=GovTextArea(),
@@ -719,6 +729,10 @@ class CoreGroupMeetingForm(FlaskForm):
         validators=[Optional(), Length(max=TEXT_MAX)],
         description="One circumstance on each line",
     )
+
+
+class CoreGroupMeetingForm(CoreGroupMeetingFields, DetailedPlanFields, FlaskForm):
+    idempotency_key = HiddenField()
     submit = SubmitField("Record the meeting", widget=GovSubmitInput())
 
 
@@ -731,7 +745,7 @@ DETAILED_FIELDS = {
 }
 
 
-def prefill_detailed(form: CoreGroupMeetingForm, content: dict) -> None:
+def prefill_detailed(form: DetailedPlanFields, content: dict) -> None:
     """The review arrangements and the contingency plan as the plan has them."""
     review, contingency = content.get("review_arrangements") or {}, content.get("contingency_plan") or {}
     if review.get("next_review_date"):
@@ -741,7 +755,7 @@ def prefill_detailed(form: CoreGroupMeetingForm, content: dict) -> None:
     form.triggers.data = "\n".join(contingency.get("triggers") or [])
 
 
-def detailed_plan(form: CoreGroupMeetingForm, content: dict) -> dict | None:
+def detailed_plan(form: DetailedPlanFields, content: dict) -> dict | None:
     """The plan as the meeting agrees it: the plan's content with what the form adds and changes; None when
     the form adds and changes nothing."""
     plan, changed = dict(content), False

@@ -124,14 +124,14 @@ for _n in range(1, SEEN_ROWS + 1):
     setattr(ReportForm, f"seen_alone_{_n}", BooleanField("The child was seen alone", widget=GovCheckboxInput()))
 
 
-def _seen_rows(form: ReportForm) -> list[tuple]:
+def seen_rows(form: ReportForm) -> list[tuple]:
     return [(getattr(form, f"seen_on_{n}"), getattr(form, f"seen_alone_{n}")) for n in range(1, SEEN_ROWS + 1)]
 
 
-def _check_seen(form: ReportForm) -> bool:
+def check_seen(form: ReportForm) -> bool:
     """Each row's day is a real day, and a row marked "alone" has its day."""
     ok = True
-    for on, alone in _seen_rows(form):
+    for on, alone in seen_rows(form):
         typed = any((part or "").strip() for part in on.raw_data or [])
         if typed and on.data is None:
             on.errors = ["Enter a real day the child was seen, for example 27 3 2026"]
@@ -147,7 +147,7 @@ def report_body(form: ReportForm) -> dict:
         "findings": form.findings.data,
         "child_seen": [
             {"on": on.data.isoformat(), "alone": bool(alone.data)}
-            for on, alone in _seen_rows(form)
+            for on, alone in seen_rows(form)
             if on.data is not None
         ],
         "childs_views": form.childs_views.data or "",
@@ -160,7 +160,7 @@ def fill_report_form(form: ReportForm, report: dict) -> None:
     form.findings.data = content.get("findings")
     form.childs_views.data = content.get("childs_views")
     form.family_views.data = content.get("family_views")
-    for (on, alone), seen in zip(_seen_rows(form), content.get("child_seen") or []):
+    for (on, alone), seen in zip(seen_rows(form), content.get("child_seen") or []):
         on.data = date.fromisoformat(seen["on"][:10])
         alone.data = bool(seen.get("alone"))
 
@@ -656,7 +656,7 @@ def new_report(conference_id: str):
         form.idempotency_key.data = uuid.uuid4().hex
         if isinstance(form, ReviewReportForm):
             fill_review_plan(form, plan or {})
-    elif form.validate_on_submit() & _check_seen(form):
+    elif form.validate_on_submit() & check_seen(form):
         try:
             answer = services().create(
                 "plans",
@@ -700,7 +700,7 @@ def edit_report(report_id: str):
         if isinstance(form, ReviewReportForm):
             fill_review_plan(form, plan or {})
         form.etag.data = etag
-    elif form.validate_on_submit() & _check_seen(form):
+    elif form.validate_on_submit() & check_seen(form):
         try:
             services().call(
                 "plans",

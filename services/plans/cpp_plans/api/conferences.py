@@ -143,6 +143,12 @@ class ConferenceSchema(Schema):
             "description": "a pre-birth conference's: the mother is expected to be unfit to attend after the birth"
         }
     )
+    family_conference_id = fields.String(
+        metadata={
+            "description": "when this conference is one child's part of a family conference: that conference, "
+            "which is moved, cancelled and held instead of this one"
+        }
+    )
     version = fields.Integer(metadata={"description": "the record's revision, as in its ETag"})
 
 
