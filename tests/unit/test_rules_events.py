@@ -39,11 +39,12 @@ class HearsNothing:
                 "id": "lookup-follow-up",
                 "name": "Follow up a lookup",
                 "trigger": "lookup.performed.v1",
-                "anchor": "performed_on",
+                "anchor": "performed_at",
                 "offset": {"amount": 1, "unit": "working_days"},
                 "deadline": "follow_up",
                 "owner": "social_worker",
                 "met_by": "visit.recorded.v1",
+                "met_on": "visited_on",
                 "source": "a council's practice note (U)",
             }
         ]

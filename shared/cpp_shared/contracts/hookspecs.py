@@ -112,8 +112,9 @@ def cpp_timescales() -> list[dict[str, Any]] | None:
     Called as the plugins load (every service, ``cpp rules``), by the
     scheduler and by the documents. Return a list of rule dicts
     (``cpp_shared.contracts.timescales`` checks each as the plugins load, naming the
-    plugin and field of any mistake; the scheduler also refuses a rule
-    waiting for an event it does not hear)::
+    plugin and field of any mistake: its events must be in the event
+    catalogue and every field it reads in that event's data; the scheduler
+    also refuses a rule waiting for an event it does not hear)::
 
         {
           "id": "first-core-group",           # a later plugin overrides by id

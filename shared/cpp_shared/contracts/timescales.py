@@ -3,8 +3,10 @@ and their checks, beside the hooks, so that a plugin author can check a rule set
 deployment's rules are checked when its plugins load (``cpp_shared.plugins.Plugins``).
 
 Plugins return plain dicts; ``timescale_rules`` turns the effective set (layered by id in CPP_PLUGINS order)
-into ``Rule`` objects, refusing any rule that could not be applied, with the plugin and the field named. A later
-plugin may drop an earlier rule with ``{"id": ..., "disabled": True}``, or change some of its fields with
+into ``Rule`` objects, refusing any rule that could not be applied, with the plugin and the field named: one of the
+wrong shape (``parse_rule``), or one naming an event no service publishes or a field its event does not carry
+(``check_events``, against the event catalogue's data schemas), with the nearest name suggested. A later plugin
+may drop an earlier rule with ``{"id": ..., "disabled": True}``, or change some of its fields with
 ``"extends": True``. The scheduler adds the words (``cpp_scheduler.domain.rules``).
 
 A rule whose step is due by the earlier of two dates (Scotland's pre-birth conference: 28 days from the concern,
@@ -15,10 +17,15 @@ count whose anchor the event lacks is left out.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from typing import Any
 
+from marshmallow import fields as ma_fields
+
+from . import catalogue
 from .hookspecs import PluginError
 
 UNITS = ("working_days", "calendar_days", "weeks", "months")
@@ -344,9 +351,95 @@ def parse_rule(raw: dict[str, Any]) -> Rule:
     return rule
 
 
+# --- against the event catalogue ------------------------------------------
+
+
+@cache
+def data_fields(event_type: str) -> dict[str, ma_fields.Field]:
+    """Every field of an event type's data (``catalogue.CATALOGUE``), by dotted path: a nested object's own path
+    and each of its fields'."""
+
+    def walk(schema: Any, prefix: str) -> dict[str, ma_fields.Field]:
+        found: dict[str, ma_fields.Field] = {}
+        for name, item in schema.fields.items():
+            path = prefix + (item.data_key or name)
+            found[path] = item
+            if isinstance(item, ma_fields.Nested):
+                found.update(walk(item.schema, path + "."))
+        return found
+
+    return walk(catalogue.get(event_type).schema(), "")
+
+
+def _nearest(word: str, choices: Any) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+class _Against:
+    """One rule's events and fields, checked against what the platform's events carry."""
+
+    def __init__(self, rule: Rule):
+        self.rule = rule
+
+    def fail(self, field_name: str, problem: str) -> RuleError:
+        return RuleError(
+            f"plugin {self.rule.plugin!r}, timescale rule {self.rule.id!r}, field {field_name!r}: {problem}"
+        )
+
+    def event(self, field_name: str, event_type: str) -> None:
+        if event_type not in catalogue.CATALOGUE:
+            raise self.fail(
+                field_name,
+                f"no service publishes {event_type!r} (it is not in the event catalogue, "
+                f"cpp_shared.contracts.catalogue){_nearest(event_type, catalogue.CATALOGUE)}",
+            )
+
+    def data(self, field_name: str, event_type: str, path: str, *, day: bool = False) -> None:
+        """``path`` is a field of ``event_type``'s data (a date, when ``day``)."""
+        carried = data_fields(event_type)
+        if path not in carried:
+            raise self.fail(field_name, f"{event_type} does not carry {path!r}{_nearest(path, carried)}")
+        if day and not isinstance(carried[path], (ma_fields.Date, ma_fields.DateTime)):
+            dates = [p for p, f in carried.items() if isinstance(f, (ma_fields.Date, ma_fields.DateTime))]
+            raise self.fail(field_name, f"{event_type}'s {path!r} is not a date (its dates: {', '.join(dates)})")
+
+
+def check_events(rule: Rule) -> Rule:
+    """The rule, refused unless every event it names is one the platform publishes (in the event catalogue) and
+    every field it reads is in that event's data: the trigger's anchor, key, conditions and other counts' anchors,
+    the meeting event's date and conditions, and the cancelling events' conditions. Otherwise the deadline would
+    silently never open, never be met or never be cancelled."""
+    c = _Against(rule)
+    for field_name, types in (
+        ("trigger", rule.triggers),
+        ("met_by", rule.met_by),
+        *((f"cancelled_by.{i}.event", (cancel.event,)) for i, cancel in enumerate(rule.cancelled_by)),
+    ):
+        for event_type in types:
+            c.event(field_name, event_type)
+    for event_type in rule.triggers:
+        c.data("anchor", event_type, rule.anchor, day=True)
+        if rule.key is not None:
+            c.data("key", event_type, rule.key)
+        for path in rule.when:
+            c.data(f"when.{path}", event_type, path)
+        for i, limit in enumerate(rule.earliest_of):
+            c.data(f"earliest_of.{i}.anchor", event_type, limit.anchor, day=True)
+    for event_type in rule.met_by:
+        c.data("met_on", event_type, rule.met_on, day=True)
+        for path in rule.met_when:
+            c.data(f"met_when.{path}", event_type, path)
+    for i, cancel in enumerate(rule.cancelled_by):
+        for path in cancel.when:
+            c.data(f"cancelled_by.{i}.when.{path}", cancel.event, path)
+    return rule
+
+
 def timescale_rules(plugins) -> list[Rule]:
-    """The deployment's rules (``plugins``: a ``Plugins``), layered by id in CPP_PLUGINS order, each checked."""
-    return [parse_rule(raw) for raw in plugins.layered("cpp_timescales") if not raw.get("disabled")]
+    """The deployment's rules (``plugins``: a ``Plugins``), layered by id in CPP_PLUGINS order, each checked for
+    its shape and against the event catalogue."""
+    return [check_events(parse_rule(raw)) for raw in plugins.layered("cpp_timescales") if not raw.get("disabled")]
 
 
 def closure_days(plugins) -> dict[date, str]:
