@@ -110,8 +110,11 @@ def plugins() -> None:
         _fail(str(exc))
     authority = active.authority()
     click.echo(f"authority: {authority['code']} ({authority['name']})")
+    layers = active.layers()
     for p in active.describe():
-        click.echo(f"{p.name:12} {p.module:20} {', '.join(p.hooks)}")
+        click.echo(f"{p.name:12} {p.module:20} {layers[p.name] or 'layer not said':14} {', '.join(p.hooks)}")
+    for warning in active.warnings:
+        click.echo(f"warning: {warning}")
     inactive = sorted(set(available_plugins()) - set(active.order))
     if inactive:
         click.echo(f"installed but not active: {', '.join(inactive)}")

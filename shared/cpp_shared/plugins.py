@@ -10,7 +10,7 @@ from typing import Any
 import pluggy
 
 from .contracts import hook_answers, hookspecs, timescales
-from .contracts.hookspecs import PluginError
+from .contracts.hookspecs import JURISDICTION, PluginError
 
 ENTRY_POINT_GROUP = "cpp.plugins"
 
@@ -57,6 +57,7 @@ class Plugins:
             self._register(name, plugin)
         self._check_bases()
         self._check_answers()
+        self.warnings = self._order_warnings()
 
     def _check_answers(self) -> None:
         """The answers the contract can check, checked as the plugins load (``cpp_shared.contracts.hook_answers``
@@ -79,6 +80,29 @@ class Plugins:
                     f"plugin {plugin!r} builds on {', '.join(map(repr, missing))}, which CPP_PLUGINS "
                     f"does not name before it: e.g. CPP_PLUGINS={wanted}"
                 )
+
+    def layers(self) -> dict[str, str | None]:
+        """What each plugin says it is (``cpp_layer``: a jurisdiction set or a council layer), None when it does not
+        say, in CPP_PLUGINS order."""
+        said = dict(self.answers("cpp_layer"))
+        return {name: said.get(name) for name in self.order}
+
+    def _order_warnings(self) -> list[str]:
+        """A jurisdiction set named after a plugin that is not one (``cardiff,england``) overrides that plugin's
+        answers: allowed, as a council's plugin that does not name its base in cpp_builds_on may be, but said."""
+        layers = self.layers()
+        sets = [p for p in self.order if layers[p] == JURISDICTION]
+        wanted = ",".join([*sets, *(p for p in self.order if p not in sets)])
+        warnings = []
+        for i, name in enumerate(self.order):
+            earlier = [p for p in self.order[:i] if p not in sets]
+            if name in sets and earlier:
+                warnings.append(
+                    f"the jurisdiction set {name!r} is named in CPP_PLUGINS after {', '.join(map(repr, earlier))} "
+                    f"(not a jurisdiction set: cpp_layer), so its rules, words and authority override theirs; "
+                    f"a council's layer comes after its jurisdiction: e.g. CPP_PLUGINS={wanted}"
+                )
+        return warnings
 
     def _register(self, name: str, plugin: Any) -> None:
         try:

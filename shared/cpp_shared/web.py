@@ -146,6 +146,8 @@ def build_context(spec: ServiceSpec, settings: Settings | None = None) -> Servic
     settings = settings or Settings.from_env(spec.name)
     logs.configure(spec.name, settings.log_format)
     plugins = Plugins(settings.plugins)
+    for warning in plugins.warnings:
+        log.warning("plugins in an unexpected order", problem=warning)
     authority = plugins.authority()
     # Every record the service reads or writes is its authority's: one view,
     # so that no view, handler or loop can forget the authority. It also holds

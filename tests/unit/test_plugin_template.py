@@ -24,11 +24,11 @@ def make(tmp_path, *args: str) -> subprocess.CompletedProcess:
 def test_a_new_councils_plugin_is_made_and_passes_its_tests(tmp_path):
     made = make(tmp_path, "camden", "London Borough of Camden", "CMD")
     assert made.returncode == 0, made.stdout + made.stderr
-    assert "5 passed" in made.stdout
+    assert "6 passed" in made.stdout
     plugin = tmp_path / "camden"
     assert (plugin / "cpp_camden" / "__init__.py").is_file() and (plugin / "tests" / "test_camden.py").is_file()
     source = (plugin / "cpp_camden" / "__init__.py").read_text()
-    assert '"code": "CMD"' in source and 'return ["england"]' in source
+    assert '"code": "CMD"' in source and 'return ["england"]' in source and 'return "council"' in source
 
 
 def test_a_broken_plugin_fails_its_generated_tests(tmp_path):

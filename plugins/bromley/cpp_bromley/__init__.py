@@ -26,6 +26,11 @@ LEAFLET = (
 
 
 @hookimpl
+def cpp_layer():
+    return "council"  # a council's layer, after its jurisdiction's set
+
+
+@hookimpl
 def cpp_builds_on():
     return ["england"]
 

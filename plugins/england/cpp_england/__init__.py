@@ -13,6 +13,11 @@ WT = "Working Together to Safeguard Children 2023"
 
 
 @hookimpl
+def cpp_layer():
+    return "jurisdiction"  # a jurisdiction's set: deployed first, a council's layer after it
+
+
+@hookimpl
 def cpp_authority():
     return {
         "code": "ENG",

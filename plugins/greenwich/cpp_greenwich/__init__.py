@@ -24,6 +24,11 @@ PAGE = "Royal Borough of Greenwich, Child protection plans (2024)"
 
 
 @hookimpl
+def cpp_layer():
+    return "council"  # a council's layer, after its jurisdiction's set
+
+
+@hookimpl
 def cpp_builds_on():
     return ["england"]
 

@@ -42,6 +42,11 @@ RESEARCH = (
 
 
 @hookimpl
+def cpp_layer():
+    return "jurisdiction"  # a jurisdiction's set: deployed first, a council's layer after it
+
+
+@hookimpl
 def cpp_authority():
     # Seeds 003 and 004 give no telephone number or address, so no contact is listed.
     return {

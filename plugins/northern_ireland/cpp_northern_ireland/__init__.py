@@ -44,6 +44,11 @@ GATEWAY = "Northern Ireland's gateway response to a referral"
 
 
 @hookimpl
+def cpp_layer():
+    return "jurisdiction"  # a jurisdiction's set: deployed first, a council's layer after it
+
+
+@hookimpl
 def cpp_authority():
     # A made-up code for development; a Trust's plugin names the Trust.
     return {

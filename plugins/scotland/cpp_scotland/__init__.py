@@ -35,6 +35,11 @@ NG = "National Guidance for Child Protection in Scotland 2021 (updated 2023)"
 
 
 @hookimpl
+def cpp_layer():
+    return "jurisdiction"  # a jurisdiction's set: deployed first, a council's layer after it
+
+
+@hookimpl
 def cpp_authority():
     return {
         "code": "SCT",

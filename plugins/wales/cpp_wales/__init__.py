@@ -40,6 +40,11 @@ WSP = "Wales Safeguarding Procedures (2019/2020)"
 
 
 @hookimpl
+def cpp_layer():
+    return "jurisdiction"  # a jurisdiction's set: deployed first, a council's layer after it
+
+
+@hookimpl
 def cpp_authority():
     # De-registration is only by a review conference, or on the child reaching 18, dying or leaving the UK for
     # good (Section 4, De-registration, c4-p9, V): becoming looked after does not end a plan.

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .hookspecs import PluginError
+from .hookspecs import LAYERS, PluginError
 
 CODE = re.compile(r"[A-Z0-9]{2,10}")
 JURISDICTIONS = ("england", "wales", "scotland", "northern_ireland", "guernsey")
@@ -145,9 +145,15 @@ def _names(a: _Answer, answer: Any) -> None:
         raise a.fail(f"must be a list of plugin names, not {answer!r}")
 
 
+def _layer(a: _Answer, answer: Any) -> None:
+    if answer not in LAYERS:
+        raise a.fail(f"must be one of {', '.join(map(repr, LAYERS))}, not {answer!r}")
+
+
 #: Each hook with no arguments and the check of every plugin's answer to it.
 CHECKS: dict[str, Callable[[_Answer, Any], None]] = {
     "cpp_builds_on": _names,
+    "cpp_layer": _layer,
     "cpp_authority": _authority,
     "cpp_extra_closure_days": _closure_days,
     "cpp_escalation_routes": _listed(

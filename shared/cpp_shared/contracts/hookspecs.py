@@ -48,6 +48,11 @@ PRE_BIRTH: dict[str, Any] = {"pre_birth": True}
 #: about a child born (the events of a conference that is not a pre-birth conference carry no pre_birth)
 NOT_PRE_BIRTH: dict[str, Any] = {"pre_birth": [False, None]}
 
+#: What a plugin is (``cpp_layer``): a jurisdiction's set, which comes first in CPP_PLUGINS, or a council's layer on it.
+JURISDICTION = "jurisdiction"
+COUNCIL = "council"
+LAYERS = (JURISDICTION, COUNCIL)
+
 
 @hookspec
 def cpp_builds_on() -> list[str] | None:
@@ -55,6 +60,19 @@ def cpp_builds_on() -> list[str] | None:
     jurisdiction's: ``["england"]``). Each must come before it in
     CPP_PLUGINS, or no service starts: without its base a council's plugin
     would silently give a thinner rule set. Its package depends on theirs.
+    """
+
+
+@hookspec
+def cpp_layer() -> str | None:
+    """Say what this plugin is: ``"jurisdiction"``, a jurisdiction's set
+    (england, wales, scotland, northern_ireland, guernsey), or ``"council"``,
+    a council's (or a Trust's) layer on one. A jurisdiction set named in
+    CPP_PLUGINS after a plugin that is not one (``cardiff,england``) would
+    override the council's answers with its own: every service logs a
+    warning at start-up, and ``cpp plugins`` shows it. (A council layer
+    that names its base in ``cpp_builds_on`` is refused outright in that
+    order.)
     """
 
 

@@ -44,6 +44,12 @@ def test_every_closure_day_is_a_named_date():
             assert date.fromisoformat(day["date"]) and day["name"].strip()
 
 
+def test_it_is_a_council_layer_named_after_its_jurisdiction():
+    plugins = deployment()
+    assert plugins.layers()[NAME] == "council"
+    assert plugins.warnings == []
+
+
 def test_without_its_base_no_deployment_starts():
     with pytest.raises(PluginError, match=f"builds on '{BASE}'"):
         Plugins([], extra=[(NAME, {{ cookiecutter.module_name }})])

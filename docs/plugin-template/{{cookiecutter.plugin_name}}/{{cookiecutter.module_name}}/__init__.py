@@ -10,6 +10,11 @@ from cpp_shared.hookspecs import hookimpl
 
 
 @hookimpl
+def cpp_layer():
+    return "council"  # a council's layer: CPP_PLUGINS names it after its jurisdiction's set
+
+
+@hookimpl
 def cpp_builds_on():
     return ["{{ cookiecutter.builds_on }}"]
 
