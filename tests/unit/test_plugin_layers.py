@@ -1,6 +1,6 @@
 """Each plugin says whether it is a jurisdiction's set or a council's layer (``cpp_layer``). A jurisdiction set
-named after a plugin that is not one (``cardiff,england``) overrides that council's answers: every service says so
-at start-up, in its log, and ``cpp plugins`` shows it; a council's layer naming its base (``cpp_builds_on``) is
+named after a plugin that is not one (``cardiff,england``) overrides that council's answers: the services say so
+as they start, in their logs, and ``cpp plugins`` shows it; a council's layer naming its base (``cpp_builds_on``) is
 refused in that order, as before."""
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def test_cpp_plugins_shows_each_plugins_layer_and_the_warning(installed_cardiff,
     assert "warning: the jurisdiction set 'wales' is named in CPP_PLUGINS after 'cardiff'" in result.output
 
 
-def test_every_service_logs_the_warning_as_it_starts(installed_cardiff, make_settings, capsys):
+def test_a_service_logs_the_warning_as_it_starts(installed_cardiff, make_settings, capsys):
     from cpp_plans.app import SERVICE
     from cpp_shared.web import build_context
 

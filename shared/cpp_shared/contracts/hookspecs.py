@@ -69,8 +69,8 @@ def cpp_layer() -> str | None:
     (england, wales, scotland, northern_ireland, guernsey), or ``"council"``,
     a council's (or a Trust's) layer on one. A jurisdiction set named in
     CPP_PLUGINS after a plugin that is not one (``cardiff,england``) would
-    override the council's answers with its own: every service logs a
-    warning at start-up, and ``cpp plugins`` shows it. (A council layer
+    override the council's answers with its own: the services log a
+    warning as they start, and ``cpp plugins`` shows it. (A council layer
     that names its base in ``cpp_builds_on`` is refused outright in that
     order.)
     """
