@@ -102,6 +102,12 @@ def test_every_shipped_plugin_set_passes_the_catalogue_check(plugins):
             "cancelled_by.0.when.reason",
             "plan.ended.v1 does not carry 'reason'",
         ),
+        # a condition on a value the field never has: a reason for ending a plan misspelt
+        (
+            {"cancelled_by": [{"event": "plan.ended.v1", "when": {"ended.reason": ["died", "reached18"]}}]},
+            "cancelled_by.0.when.ended.reason",
+            "plan.ended.v1's 'ended.reason' is never 'reached18' (it is one of 'review_conference', ",
+        ),
     ],
 )
 def test_a_rule_naming_what_no_event_carries_stops_the_start_naming_plugin_rule_and_field(change, field, words):
@@ -113,6 +119,12 @@ def test_a_rule_naming_what_no_event_carries_stops_the_start_naming_plugin_rule_
 def test_a_trigger_carrying_the_anchor_is_not_enough_when_another_trigger_does_not():
     message = refusal(trigger=["core_group.held.v1", "visit.recorded.v1"], when={})
     assert "field 'anchor': visit.recorded.v1 does not carry 'held_on'" in message
+
+
+def test_a_conference_kind_misspelt_is_refused_with_the_kinds_there_are():
+    message = refusal(trigger="conference.held.v1", when={"kind": "intial"}, key=None, met_when={})
+    assert "field 'when.kind': conference.held.v1's 'kind' is never 'intial'" in message
+    assert "(it is one of 'initial', 'review', 'transfer_in') (did you mean 'initial'?)" in message
 
 
 def test_an_extended_rule_is_checked_as_it_is_after_layering():

@@ -24,6 +24,7 @@ from functools import cache
 from typing import Any
 
 from marshmallow import fields as ma_fields
+from marshmallow import validate as ma_validate
 
 from . import catalogue
 from .hookspecs import PluginError
@@ -404,11 +405,25 @@ class _Against:
             dates = [p for p, f in carried.items() if isinstance(f, (ma_fields.Date, ma_fields.DateTime))]
             raise self.fail(field_name, f"{event_type}'s {path!r} is not a date (its dates: {', '.join(dates)})")
 
+    def condition(self, field_name: str, event_type: str, path: str, wanted: Any) -> None:
+        """``path`` is a field of ``event_type``'s data, and each value a condition allows is one it can have (for a
+        field of fixed values: a conference's ``kind``, a review's ``decision``)."""
+        self.data(field_name, event_type, path)
+        choices = [v.choices for v in data_fields(event_type)[path].validators if isinstance(v, ma_validate.OneOf)]
+        for value in wanted if isinstance(wanted, list) else [wanted]:
+            if choices and value is not None and value not in choices[0]:
+                words = ", ".join(map(repr, choices[0]))
+                nearest = _nearest(value, choices[0]) if isinstance(value, str) else ""
+                raise self.fail(
+                    field_name, f"{event_type}'s {path!r} is never {value!r} (it is one of {words}){nearest}"
+                )
+
 
 def check_events(rule: Rule) -> Rule:
     """The rule, refused unless every event it names is one the platform publishes (in the event catalogue) and
     every field it reads is in that event's data: the trigger's anchor, key, conditions and other counts' anchors,
-    the meeting event's date and conditions, and the cancelling events' conditions. Otherwise the deadline would
+    the meeting event's date and conditions, and the cancelling events' conditions, each condition's values ones
+    the field can have. Otherwise the deadline would
     silently never open, never be met or never be cancelled."""
     c = _Against(rule)
     for field_name, types in (
@@ -422,17 +437,17 @@ def check_events(rule: Rule) -> Rule:
         c.data("anchor", event_type, rule.anchor, day=True)
         if rule.key is not None:
             c.data("key", event_type, rule.key)
-        for path in rule.when:
-            c.data(f"when.{path}", event_type, path)
+        for path, wanted in rule.when.items():
+            c.condition(f"when.{path}", event_type, path, wanted)
         for i, limit in enumerate(rule.earliest_of):
             c.data(f"earliest_of.{i}.anchor", event_type, limit.anchor, day=True)
     for event_type in rule.met_by:
         c.data("met_on", event_type, rule.met_on, day=True)
-        for path in rule.met_when:
-            c.data(f"met_when.{path}", event_type, path)
+        for path, wanted in rule.met_when.items():
+            c.condition(f"met_when.{path}", event_type, path, wanted)
     for i, cancel in enumerate(rule.cancelled_by):
-        for path in cancel.when:
-            c.data(f"cancelled_by.{i}.when.{path}", cancel.event, path)
+        for path, wanted in cancel.when.items():
+            c.condition(f"cancelled_by.{i}.when.{path}", cancel.event, path, wanted)
     return rule
 
 
