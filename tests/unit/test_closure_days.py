@@ -152,3 +152,35 @@ def test_a_closure_that_could_not_be_applied_stops_the_plugins_loading_naming_it
     with pytest.raises(PluginError, match="plugin 'council': closure day") as caught:
         Plugins(["england"], extra=[("council", Council(closure))])
     assert problem in str(caught.value)
+
+
+def test_the_timetable_the_api_gives_lists_each_closure_with_its_words():
+    from types import SimpleNamespace
+    from zoneinfo import ZoneInfo
+
+    from cpp_scheduler.api.rules import timetable
+    from cpp_scheduler.runtime import Runtime
+
+    cal = calendar(CHRISTMAS_EVE, {"date": "2026-12-23", "name": "Offices close at noon", "half_day": True})
+    context = SimpleNamespace(
+        extensions={"scheduler": Runtime((), cal, ZoneInfo("Europe/London"), "ENG")},
+        plugins=SimpleNamespace(order=["england", "council"]),
+    )
+    assert timetable(context)["calendar"]["closure_days"] == [
+        {
+            "name": "Council closure (Christmas Eve)",
+            "date": None,
+            "yearly": "12-24",
+            "half_day": False,
+            "day_lost": True,
+            "description": "every 24 December",
+        },
+        {
+            "name": "Offices close at noon",
+            "date": "2026-12-23",
+            "yearly": None,
+            "half_day": True,
+            "day_lost": False,
+            "description": "23 December 2026, a half day counted as worked",
+        },
+    ]

@@ -325,3 +325,31 @@ def test_a_recurrence_with_a_norm_and_a_limit_reads_as_the_procedures_word_it():
         )
     )
     assert core["Counted how"].startswith("Working days for the first, calendar months and weeks for the repeats:")
+
+
+def test_from_names_a_half_day_it_counted_as_worked_and_skips_one_counted_as_lost(monkeypatch):
+    from cpp_scheduler import commands
+
+    def with_closures(*closures):
+        class Closures:
+            @hookimpl
+            def cpp_extra_closure_days(self):
+                return list(closures)
+
+        real = commands.Plugins
+        monkeypatch.setattr(commands, "Plugins", lambda names: real(names, extra=[("closures", Closures())]))
+        output = _dates("--event", "strategy_discussion.held.v1")
+        monkeypatch.setattr(commands, "Plugins", real)
+        return _steps(output)["Initial child protection conference"]
+
+    half = {"date": "2026-05-20", "name": "Offices close at noon", "half_day": True}
+    # Wed 20 May is counted: still Tue 9 June, as without it.
+    assert with_closures(half).endswith(
+        "Due Tuesday 9 June 2026: 15 working days after 18 May 2026, not counting 25 May 2026 (Spring Bank Holiday) "
+        "and 6 weekend days. Half days counted as working days: 20 May 2026 (Offices close at noon)."
+    )
+    # Counted as a day lost, it is skipped: one working day later, Wed 10 June.
+    assert with_closures({**half, "day_lost": True}).endswith(
+        "Due Wednesday 10 June 2026: 15 working days after 18 May 2026, not counting 20 May 2026 (Offices close at "
+        "noon), 25 May 2026 (Spring Bank Holiday) and 6 weekend days."
+    )
