@@ -19,7 +19,7 @@ import re
 import shutil
 import sys
 import textwrap
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import click
 
@@ -123,7 +123,7 @@ def table(rows: list[list[str]], width: int) -> list[str]:
 @click.option(
     "--event", "event", default=None, help="with --from: only the rules this event starts (conference.held.v1)"
 )
-def rules(names: str | None, as_json: bool, start, event: str | None) -> None:
+def rules(names: str | None, as_json: bool, start: datetime | None, event: str | None) -> None:
     chosen = (
         [n.strip() for n in names.split(",") if n.strip()] if names else list(Settings.from_env("scheduler").plugins)
     )
