@@ -153,7 +153,7 @@ def bench_computations(n: int, rounds: int, seed: int = 1, progress=print) -> di
     return {
         "computations": n,
         "rounds": rounds,
-        "calendar": {"country": cal.country, "subdiv": cal.subdiv, "extra_closure_days": len(cal.extra)},
+        "calendar": {"country": cal.country, "subdiv": cal.subdiv, "extra_closure_days": len(cal.closures)},
         "anchors": [ANCHORS[0].isoformat(), ANCHORS[1].isoformat()],
         "counts": counts,
         "seconds": seconds,

@@ -143,9 +143,10 @@ def test_a_welsh_case_walked_over_the_api_gets_each_deadline_on_a_welsh_working_
 
     deadlines = open_deadlines(scheduler, case_id)
     assert "assessment" not in deadlines
-    # The next core group: 4 weeks after Tue 7 Apr is Tue 5 May (the norm), 6 weeks Tue 19 May (the limit).
+    # The next core group: a calendar month after Tue 7 Apr is Thu 7 May (the norm; the Early May bank holiday,
+    # Mon 4 May, is before it), 6 weeks Tue 19 May (the limit).
     core = deadlines["first-core-group"]
-    assert (core["occurrence"], core["due_on"], core["latest_on"]) == (2, "2026-05-05", "2026-05-19")
+    assert (core["occurrence"], core["due_on"], core["latest_on"]) == (2, "2026-05-07", "2026-05-19")
     met = {
         d["rule_id"]: d["met"] for d in scheduler.store.collection("deadlines").find({"case_id": case_id}) if d["met"]
     }
@@ -180,7 +181,7 @@ def test_cpp_rules_lists_the_welsh_timetable_in_its_own_terms():
     assert initial["Source"].startswith("Source (grade U; from the wales plugin): Wales Safeguarding Procedures")
     core = rows["Core group meeting of the care and support protection plan"]
     assert core["When"].startswith("10 working days after the initial or transfer-")
-    assert "then every 4 to 6 weeks after the last core group meeting." in core["When"]
+    assert "then monthly, and no more than 6-weekly, counted from the last core group meeting." in core["When"]
     assert "monthly but no more than at 6 weekly intervals" in core["Source"]
     assert rows["Assessment completed"]["When"].startswith("42 working days after the strategy discussion.")
     review = rows["Review child protection conference"]

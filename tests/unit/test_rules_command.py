@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from cpp_scheduler.commands import COLUMNS, grades, rules
+from cpp_shared.hookspecs import hookimpl
 
 # What a Python value or an event type looks like in text.
 PYTHON = [
@@ -213,4 +214,142 @@ def test_northern_ireland_table_reads_in_its_own_terms_with_the_unverified_steps
     assert "Starts when the referral is decided on for a strategy discussion." in strategy["When"]
     assert strategy["Source"].startswith(
         "Source (grade V2; from the northern_ireland plugin): Northern Ireland's gateway response to a referral"
+    )
+
+
+def _dates(*args: str) -> str:
+    result = CliRunner().invoke(rules, ["--plugins", "england", "--from", "2026-05-18", *args], terminal_width=120)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _steps(output: str) -> dict[str, str]:
+    """Each step of ``cpp rules --from``'s output, its lines unwrapped, by name."""
+    blocks = output.split("\n\n")[1:]
+    return {block.splitlines()[0]: " ".join(block.split("\n", 1)[1].split()) for block in blocks}
+
+
+def test_from_prints_each_rules_date_across_a_bank_holiday_naming_the_days_not_counted():
+    output = _dates()
+    assert output.startswith(
+        "Timescales of England (Working Together defaults), each counted from Monday 18 May 2026\n"
+    )
+    steps = _steps(output)
+    # Mon 18 May 2026: Tue 19 - Fri 22 (4), the weekend, the Spring bank holiday Mon 25 May, Tue 26 - Fri 29 (8),
+    # the weekend, Mon 1 June (9), Tue 2 June (10), ..., Tue 9 June (15).
+    assert steps["Initial child protection conference"] == (
+        "Starts when a strategy discussion is held that starts enquiries. Due Tuesday 9 June 2026: 15 working days "
+        "after 18 May 2026, not counting 25 May 2026 (Spring Bank Holiday) and 6 weekend days."
+    )
+    assert steps["First core group meeting"].endswith(
+        "Due Tuesday 2 June 2026: 10 working days after 18 May 2026, not counting 25 May 2026 (Spring Bank Holiday) "
+        "and 4 weekend days."
+    )
+    # 3 months from Mon 18 May 2026 is Tue 18 August, a working day.
+    assert steps["First review conference"].endswith(
+        "Due Tuesday 18 August 2026: 3 months after 18 May 2026 is 18 August 2026."
+    )
+    # The next working day, no day closed between.
+    assert steps["Decision on the referral"].endswith(
+        "Due Tuesday 19 May 2026: 1 working day after 18 May 2026, no day in between closed."
+    )
+    assert len(steps) == 7
+    assert _literals(output) == []
+
+
+def test_from_with_an_event_gives_only_the_rules_that_event_starts():
+    steps = _steps(_dates("--event", "conference.held.v1"))
+    assert list(steps) == ["First core group meeting", "First review conference", "Review conference"]
+
+
+def test_from_names_a_councils_yearly_closure_and_a_recurrence_with_a_norm_and_a_limit(monkeypatch):
+    class Closures:
+        @hookimpl
+        def cpp_extra_closure_days(self):
+            return [{"yearly": "12-24", "name": "Council closure"}]
+
+    from cpp_scheduler import commands
+
+    real = commands.Plugins
+    monkeypatch.setattr(commands, "Plugins", lambda names: real(names, extra=[("closures", Closures())]))
+    result = CliRunner().invoke(
+        rules, ["--plugins", "wales", "--from", "2026-11-16", "--event", "conference.held.v1"], terminal_width=120
+    )
+    assert result.exit_code == 0, result.output
+    assert "and the council's own closure days: Council closure, every 24 December." in " ".join(result.output.split())
+    core = _steps(result.output)["Core group meeting of the care and support protection plan"]
+    # Mon 16 Nov 2026 + 10 working days = Mon 30 Nov. A calendar month on is Wed 30 Dec 2026, a working day; 6 weeks
+    # on is Mon 11 Jan 2027.
+    assert "Due Monday 30 November 2026: 10 working days after 16 November 2026, not counting 4 weekend days." in core
+    assert "Then, if it is done that day, the next is due Wednesday 30 December 2026 (1 month after 30 November" in core
+    assert "and overdue after Monday 11 January 2027 (6 weeks after 30 November 2026 is 11 January 2027)." in core
+
+
+def test_from_as_json_gives_each_rules_counts():
+    result = CliRunner().invoke(
+        rules, ["--plugins", "england", "--from", "2026-05-18", "--event", "strategy_discussion.held.v1", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert (body["authority"], body["from"]) == ("ENG", "2026-05-18")
+    [conference] = body["dates"]
+    assert conference["rule"] == "initial-conference"
+    [count] = conference["computations"]
+    assert count["due"] == "2026-06-09"
+    assert {"date": "2026-05-25", "reason": "Spring Bank Holiday"} in count["skipped"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--from", "2026-05-18", "--event", "conference.heldd.v1"], "no rule starts on conference.heldd.v1"),
+        (["--event", "conference.held.v1"], "--event needs --from"),
+        (["--from", "18/05/2026"], "Invalid value for '--from'"),
+    ],
+)
+def test_from_refuses_what_it_cannot_count(args, message):
+    result = CliRunner().invoke(rules, ["--plugins", "england", *args])
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_a_recurrence_with_a_norm_and_a_limit_reads_as_the_procedures_word_it():
+    rows = {row["Step"]: row for row in _rows(_table("wales"))}
+    core = rows["Core group meeting of the care and support protection plan"]
+    assert (
+        core["When"]
+        .replace("- ", "-")
+        .startswith(  # the table wraps at a hyphen
+            "10 working days after the initial or transfer-in conference, then monthly, and no more than 6-weekly, "
+            "counted from the last core group meeting."
+        )
+    )
+    assert core["Counted how"].startswith("Working days for the first, calendar months and weeks for the repeats:")
+
+
+def test_from_names_a_half_day_it_counted_as_worked_and_skips_one_counted_as_lost(monkeypatch):
+    from cpp_scheduler import commands
+
+    def with_closures(*closures):
+        class Closures:
+            @hookimpl
+            def cpp_extra_closure_days(self):
+                return list(closures)
+
+        real = commands.Plugins
+        monkeypatch.setattr(commands, "Plugins", lambda names: real(names, extra=[("closures", Closures())]))
+        output = _dates("--event", "strategy_discussion.held.v1")
+        monkeypatch.setattr(commands, "Plugins", real)
+        return _steps(output)["Initial child protection conference"]
+
+    half = {"date": "2026-05-20", "name": "Offices close at noon", "half_day": True}
+    # Wed 20 May is counted: still Tue 9 June, as without it.
+    assert with_closures(half).endswith(
+        "Due Tuesday 9 June 2026: 15 working days after 18 May 2026, not counting 25 May 2026 (Spring Bank Holiday) "
+        "and 6 weekend days. Half days counted as working days: 20 May 2026 (Offices close at noon)."
+    )
+    # Counted as a day lost, it is skipped: one working day later, Wed 10 June.
+    assert with_closures({**half, "day_lost": True}).endswith(
+        "Due Wednesday 10 June 2026: 15 working days after 18 May 2026, not counting 20 May 2026 (Offices close at "
+        "noon), 25 May 2026 (Spring Bank Holiday) and 6 weekend days."
     )

@@ -291,7 +291,17 @@ RULES = {
         "country": "GB",
         "subdiv": "ENG",
         "timezone": "Europe/London",
-        "closure_days": [{"date": "2026-12-29", "name": "Council closure"}],
+        "closure_days": [
+            {"date": "2026-12-29", "name": "Council closure"},
+            {
+                "date": None,
+                "yearly": "12-24",
+                "name": "Christmas Eve",
+                "half_day": False,
+                "day_lost": True,
+                "description": "every 24 December",
+            },
+        ],
     },
     "rules": [
         {
@@ -347,7 +357,11 @@ def test_the_timetable_shows_every_rule_the_calendar_and_the_plugins(admin, fake
     assert "Calendar days" in text and "Every 10 days" in text or "every 10 days" in text
     assert "Conference held when kind is initial" in text and "Enquiry completed when conference required is no" in text
     assert "Social worker" in text and "1 day before" in text and "3 days before" in text
-    assert "GB, ENG" in text and "Europe/London" in text and "29 December 2026 (Council closure)" in text
+    assert (
+        "GB, ENG" in text
+        and "Europe/London" in text
+        and "29 December 2026 (Council closure); every 24 December (Christmas Eve)" in text
+    )
     assert "england, bromley" in text
     body = page.get_data(as_text=True)
     assert re.search(r"govuk-tag--green[^>]*>\s*V\s*<", body) and re.search(r"govuk-tag--blue[^>]*>\s*V2\s*<", body)

@@ -15,7 +15,7 @@ import pytest
 import cpp_northern_ireland
 from cpp_scheduler.app import create_app
 from cpp_shared.contracts.hook_answers import categories
-from cpp_shared.contracts.timescales import Offset, closure_days, timescale_rules
+from cpp_shared.contracts.timescales import Closure, Offset, closure_days, timescale_rules
 from cpp_shared.hookspecs import PluginError, hookimpl
 from cpp_shared.plugins import Plugins
 from cpp_shared.testing import deliver_event, plugin_set, rules_of
@@ -139,7 +139,7 @@ def test_a_trusts_layer_names_the_trust_and_dates_the_unverified_conference():
     assert rules["initial-conference"].met_when == {"kind": "initial"}, "the rest of the rule is Northern Ireland's"
     assert rules["first-core-group"].offset is None and rules["first-core-group"].plugin == "northern_ireland"
     assert plugins.merged("cpp_terminology") == plugin_set(*NORTHERN_IRELAND).merged("cpp_terminology")
-    assert closure_days(plugins) == {date(2026, 12, 24): "Trust closure (Christmas Eve)"}
+    assert closure_days(plugins) == [Closure("Trust closure (Christmas Eve)", on=date(2026, 12, 24))]
 
 
 def test_a_trusts_layer_named_before_northern_ireland_is_refused_naming_the_order():

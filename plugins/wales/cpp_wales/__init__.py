@@ -116,12 +116,12 @@ def cpp_timescales():
             "deadline": "first_core_group",
             "owner": "social_worker",
             "met_by": "core_group.held.v1",
-            "recurrence": {"every": {"min": 4, "max": 6, "unit": "weeks"}},
+            "recurrence": {"norm": {"amount": 1, "unit": "months"}, "limit": {"amount": 6, "unit": "weeks"}},
             "reminder_days": 2,
             "source": f'{WSP}, Section 3 part 2 (c3pt2-p13) and Section 4 (c4-p4): the core group meets "within 10 '
             "working days of the date of the initial child protection conference and thereafter at monthly but no "
-            'more than at 6 weekly intervals" (V). Monthly is counted as every 4 weeks: each later meeting is due '
-            "4 weeks after the last and overdue after 6",
+            'more than at 6 weekly intervals" (V): each later meeting is due a calendar month after the last and '
+            "overdue only after 6 weeks",
         },
         {
             "id": "first-review-conference",

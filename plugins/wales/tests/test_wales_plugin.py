@@ -17,7 +17,7 @@ from cpp_scheduler.domain.calendar import WorkingCalendar
 from cpp_scheduler.domain.deadlines import Scope, on_event
 from cpp_scheduler.domain.rules import closure_days, effective_rules
 from cpp_shared.contracts.hook_answers import categories
-from cpp_shared.contracts.timescales import Every, Offset
+from cpp_shared.contracts.timescales import NormAndLimit, Offset
 from cpp_shared.hookspecs import PluginError, hookimpl
 from cpp_shared.plugins import Plugins
 from cpp_shared.testing import plugin_set, rules_of
@@ -179,19 +179,29 @@ def test_each_rule_falls_on_the_welsh_working_day_its_row_gives(row, rule_id, et
 
 
 def test_core_groups_recur_monthly_and_no_more_than_six_weekly_across_christmas():
-    # TIMESCALES.md section 3, "First core group": "thereafter at monthly but no more than at 6 weekly intervals".
+    # TIMESCALES.md section 3, "First core group": "thereafter at monthly but no more than at 6 weekly intervals":
+    # each meeting due a calendar month after the last, overdue only after 6 weeks.
     walk = Walk(plugin_set(*WALES))
     walk.send("conference.held.v1", **_initial_conference(date(2026, 11, 16)))
     # Mon 16 Nov 2026 + 10 working days = Mon 30 Nov (no holiday between).
     assert walk.open("first-core-group")["due_on"] == working_days_after(date(2026, 11, 16), 10).isoformat()
-    walk.send("core_group.held.v1", meeting_id="m1", plan_id="plan-1", held_on="2026-11-30", detailed_plan_agreed=True)
-    second = walk.open("first-core-group")
-    assert second["occurrence"] == 2
-    # 4 weeks from Mon 30 Nov 2026 is Mon 28 Dec, Boxing Day's substitute: back over Christmas Day and the
-    # weekend to Thu 24 Dec. 6 weeks is Mon 11 Jan 2027, the latest.
-    assert second["due_on"] == on_or_before(date(2026, 12, 28)).isoformat() == "2026-12-24"
-    assert second["latest_on"] == "2027-01-11"
-    assert "care and support protection plan" in second["name"]
+    meetings = [
+        # (held on, due by hand, overdue after by hand)
+        # Wed 25 Nov 2026 + 1 month = Christmas Day, Fri 25 Dec: back to Thu 24 Dec. + 6 weeks = Wed 6 Jan 2027.
+        (date(2026, 11, 25), date(2026, 12, 24), date(2027, 1, 6)),
+        # Thu 31 Dec 2026 + 1 month = Sun 31 Jan 2027: back to Fri 29 Jan. + 6 weeks = Thu 11 Feb 2027.
+        (date(2026, 12, 31), date(2027, 1, 29), date(2027, 2, 11)),
+        # Fri 29 Jan 2027 + 1 month = 28 Feb (2027 has no 29th), a Sunday: back to Fri 26 Feb. + 6 weeks = Fri 12 Mar.
+        (date(2027, 1, 29), date(2027, 2, 26), date(2027, 3, 12)),
+    ]
+    for occurrence, (held, due, latest) in enumerate(meetings, start=2):
+        walk.send("core_group.held.v1", meeting_id="m", plan_id="plan-1", held_on=held.isoformat())
+        doc = walk.open("first-core-group")
+        assert doc["occurrence"] == occurrence
+        assert (due, latest) == (months_after(held, 1), on_or_before(held + timedelta(weeks=6)))
+        assert (doc["due_on"], doc["latest_on"]) == (due.isoformat(), latest.isoformat()), held
+        assert doc["name"].endswith(f"(monthly, and no more than 6-weekly, #{occurrence})")
+    assert "care and support protection plan" in doc["name"]
 
 
 def test_the_initial_conference_is_graded_u_and_made_without_a_date():
@@ -223,7 +233,7 @@ def test_wales_loads_alone_with_its_authority_and_calendar():
     }
     assert all(r.plugin == "wales" for r in rules.values())
     assert rules["first-core-group"].offset == Offset(10, "working_days", "after")
-    assert rules["first-core-group"].recurrence == Every(4, 6, "weeks")
+    assert rules["first-core-group"].recurrence == NormAndLimit(1, "months", 6, "weeks")
     assert rules["first-review-conference"].offset == Offset(3, "months", "after")
     assert rules["later-review-conference"].offset == Offset(6, "months", "after")
     assert rules["assessment"].met_by == ("assessment.completed.v1",) and rules["assessment"].met_on == "completed_on"

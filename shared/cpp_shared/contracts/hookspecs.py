@@ -158,7 +158,10 @@ def cpp_timescales() -> list[dict[str, Any]] | None:
                                               # it moot (an ended plan cancels every open deadline)
           "recurrence": None,                 # or {"every": {"min": 6, "max": 9, "unit": "weeks"}}:
                                               # once met, the next is due at the earliest from the
-                                              # meeting date and overdue after the latest
+                                              # meeting date and overdue after the latest; or
+                                              # {"norm": {"amount": 1, "unit": "months"},
+                                              #  "limit": {"amount": 6, "unit": "weeks"}}: due at
+                                              # the norm, overdue only after the limit
           "reminder_days": 2,                 # working days before the due date
           "source": "Working Together 2023 ...",   # citation shown to users
         }
@@ -175,8 +178,12 @@ def cpp_extra_closure_days() -> list[dict[str, Any]] | None:
     The public holidays come from python-holidays, named by ``cpp_authority``'s
     ``calendar``; a council adds the days its offices close beyond them::
 
-        [{"date": "2026-12-24", "name": "Council closure (Christmas Eve)"}]
+        [{"date": "2026-12-29", "name": "Council closure"},
+         {"yearly": "12-24", "name": "Council closure (Christmas Eve)"},
+         {"date": "2026-12-23", "name": "Offices close at noon", "half_day": True}]
 
+    A closure is on a ``date`` or ``yearly`` (month and day, every year). A
+    ``half_day`` is still a working day unless it says ``"day_lost": True``.
     Every plugin's days are added; the scheduler skips them as it skips
     weekends and public holidays, and names them in its explanations.
     """

@@ -13,6 +13,15 @@ A rule whose step is due by the earlier of two dates (Scotland's pre-birth confe
 and always by 28 weeks of gestation) names the other counts in ``earliest_of``: a list of ``{anchor, offset}``,
 each another date of the trigger's data and an offset from it. The deadline falls on the earliest of them all; a
 count whose anchor the event lacks is left out.
+
+A recurring step repeats from the date each occurrence is met: ``{"every": {min, max, unit}}`` (due at the
+earliest, overdue after the latest, in one unit), or a norm and a limit in units of their own, ``{"norm": {amount,
+unit}, "limit": {amount, unit}}``: Wales's core groups, "monthly, and no more than 6-weekly", are due a calendar
+month after the last meeting and overdue only after 6 weeks.
+
+A council's closure days (``cpp_extra_closure_days``) are dated (``"date": "2026-12-29"``) or yearly (``"yearly":
+"12-24"``, every 24 December); a ``"half_day": True`` closure is still a working day unless it also says
+``"day_lost": True``.
 """
 
 from __future__ import annotations
@@ -93,6 +102,44 @@ class Every:
         span = str(self.min) if self.min == self.max else f"{self.min} to {self.max}"
         return f"every {span} {self.unit.replace('_', ' ')}"
 
+    def counts(self) -> tuple[tuple[int, str], tuple[int, str]]:
+        """The due count and the latest count, each (amount, unit)."""
+        return (self.min, self.unit), (self.max, self.unit)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"every": {"min": self.min, "max": self.max, "unit": self.unit}, "description": self.describe()}
+
+
+def _adverb(amount: int, unit: str) -> str:
+    """How often, in a word where there is one: "monthly", "6-weekly", "every 10 working days"."""
+    if unit in ("weeks", "months"):
+        return f"{unit[:-1]}ly" if amount == 1 else f"{amount}-{unit[:-1]}ly"
+    return f"every {unit.replace('_', ' ')[:-1]}" if amount == 1 else f"every {amount} {unit.replace('_', ' ')}"
+
+
+@dataclass(frozen=True)
+class NormAndLimit:
+    """A step due ``norm`` after the last one and overdue only after ``limit``, each in its own unit."""
+
+    norm: int
+    norm_unit: str
+    limit: int
+    limit_unit: str
+
+    def describe(self) -> str:
+        return f"{_adverb(self.norm, self.norm_unit)}, and no more than {_adverb(self.limit, self.limit_unit)}"
+
+    def counts(self) -> tuple[tuple[int, str], tuple[int, str]]:
+        """The due count and the latest count, each (amount, unit)."""
+        return (self.norm, self.norm_unit), (self.limit, self.limit_unit)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "norm": {"amount": self.norm, "unit": self.norm_unit},
+            "limit": {"amount": self.limit, "unit": self.limit_unit},
+            "description": self.describe(),
+        }
+
 
 @dataclass(frozen=True)
 class Cancel:
@@ -115,7 +162,7 @@ class Rule:
     met_when: dict[str, Any]
     met_on: str
     cancelled_by: tuple[Cancel, ...]
-    recurrence: Every | None
+    recurrence: Every | NormAndLimit | None
     reminder_days: int
     source: str
     plugin: str
@@ -147,12 +194,7 @@ class Rule:
             "met_when": self.met_when,
             "met_on": self.met_on,
             "cancelled_by": [{"event": c.event, "when": c.when} for c in self.cancelled_by],
-            "recurrence": None
-            if self.recurrence is None
-            else {
-                "every": {"min": self.recurrence.min, "max": self.recurrence.max, "unit": self.recurrence.unit},
-                "description": self.recurrence.describe(),
-            },
+            "recurrence": None if self.recurrence is None else self.recurrence.as_dict(),
             "reminder_days": self.reminder_days,
             "source": self.source,
             "plugin": self.plugin,
@@ -276,13 +318,19 @@ class _Checker:
             result.append(Limit(anchor, offset))
         return tuple(result)
 
-    def recurrence(self) -> Every | None:
+    def recurrence(self) -> Every | NormAndLimit | None:
         value = self.raw.get("recurrence")
         if value is None:
             return None
-        every = value.get("every") if isinstance(value, dict) else None
+        if isinstance(value, dict) and set(value) == {"norm", "limit"}:
+            return self.norm_and_limit(value["norm"], value["limit"])
+        every = value.get("every") if isinstance(value, dict) and set(value) == {"every"} else None
         if not isinstance(every, dict):
-            raise self.fail("recurrence", "must be {'every': {'min': N, 'max': M, 'unit': ...}} or null")
+            raise self.fail(
+                "recurrence",
+                "must be {'every': {'min': N, 'max': M, 'unit': ...}}, "
+                "{'norm': {'amount': N, 'unit': ...}, 'limit': {'amount': M, 'unit': ...}} or null",
+            )
         lo = self._count("recurrence.every.min", every.get("min"))
         hi = self._count("recurrence.every.max", every.get("max", every.get("min")))
         unit = every.get("unit")
@@ -291,6 +339,22 @@ class _Checker:
         if unit not in UNITS:
             raise self.fail("recurrence.every.unit", f"must be one of {', '.join(UNITS)}, not {unit!r}")
         return Every(lo, hi, unit)
+
+    def norm_and_limit(self, norm: Any, limit: Any) -> NormAndLimit:
+        counts = []
+        for name, value in (("recurrence.norm", norm), ("recurrence.limit", limit)):
+            if not isinstance(value, dict) or set(value) != {"amount", "unit"}:
+                raise self.fail(name, "must be {amount, unit}: a count from the last one held")
+            if value["unit"] not in UNITS:
+                raise self.fail(f"{name}.unit", f"must be one of {', '.join(UNITS)}, not {value['unit']!r}")
+            counts.append((self._count(f"{name}.amount", value["amount"]), value["unit"]))
+        (n, n_unit), (m, m_unit) = counts
+        if _longest_days(n, n_unit) > _shortest_days(m, m_unit) and not (n_unit == m_unit and n <= m):
+            raise self.fail(
+                "recurrence.limit",
+                f"{m} {m_unit.replace('_', ' ')} can fall before the norm, {n} {n_unit.replace('_', ' ')}",
+            )
+        return NormAndLimit(n, n_unit, m, m_unit)
 
     def _count(self, field_name: str, value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -307,6 +371,19 @@ class _Checker:
                 raise self.fail(f"cancelled_by.{i}.event", "must be an event type such as 'conference.cancelled.v1'")
             result.append(Cancel(item["event"], self.conditions(f"cancelled_by.{i}.when", item.get("when") or {})))
         return tuple(result)
+
+
+def _shortest_days(amount: int, unit: str) -> int:
+    """The fewest calendar days a count can span (a month is at least 28 days; a working day at least one)."""
+    return amount * {"working_days": 1, "calendar_days": 1, "weeks": 7, "months": 28}[unit]
+
+
+def _longest_days(amount: int, unit: str) -> int:
+    """The most calendar days a count can span, closures aside (a month is at most 31 days; 5 working days a
+    week)."""
+    if unit == "working_days":
+        return amount + 2 * ((amount + 4) // 5)
+    return amount * {"calendar_days": 1, "weeks": 7, "months": 31}[unit]
 
 
 def _is_event_type(value: Any) -> bool:
@@ -457,17 +534,83 @@ def timescale_rules(plugins) -> list[Rule]:
     return [check_events(parse_rule(raw)) for raw in plugins.layered("cpp_timescales") if not raw.get("disabled")]
 
 
-def closure_days(plugins) -> dict[date, str]:
-    """Every plugin's extra closure days, by date."""
-    days: dict[date, str] = {}
-    for plugin, items in plugins.answers("cpp_extra_closure_days"):
-        for item in items or []:
-            try:
-                day = date.fromisoformat(item["date"])
-                name = item["name"]
-                if not isinstance(name, str) or not name.strip():
-                    raise ValueError("a closure day needs a name")
-            except (KeyError, TypeError, ValueError) as exc:
-                raise PluginError(f"plugin {plugin!r}: closure day {item!r} is invalid: {exc}") from exc
-            days[day] = name
-    return days
+CLOSURE_KEYS = {"date", "yearly", "name", "half_day", "day_lost"}
+
+
+@dataclass(frozen=True)
+class Closure:
+    """A council's own closure: on one date, or every year on a day ("12-24", every 24 December). A half day is
+    still a working day unless the plugin says it counts as a day lost."""
+
+    name: str
+    on: date | None = None
+    yearly: tuple[int, int] | None = None  # (month, day)
+    half_day: bool = False
+    day_lost: bool = True
+
+    @property
+    def closes(self) -> bool:
+        """Whether the day is lost to the count (a whole day, or a half day the plugin counts as lost)."""
+        return not self.half_day or self.day_lost
+
+    def in_year(self, year: int) -> date | None:
+        """The day this closure falls on in ``year`` (None if it does not: 29 February, or another year's)."""
+        if self.on is not None:
+            return self.on if self.on.year == year else None
+        assert self.yearly is not None
+        try:
+            return date(year, *self.yearly)
+        except ValueError:
+            return None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "date": self.on.isoformat() if self.on else None,
+            "yearly": f"{self.yearly[0]:02d}-{self.yearly[1]:02d}" if self.yearly else None,
+            "half_day": self.half_day,
+            "day_lost": self.closes,
+        }
+
+
+def parse_closure(plugin: str, item: Any) -> Closure:
+    """One closure day of a plugin's ``cpp_extra_closure_days``, checked."""
+
+    def fail(problem: str) -> PluginError:
+        return PluginError(f"plugin {plugin!r}: closure day {item!r} is invalid: {problem}")
+
+    if not isinstance(item, dict):
+        raise fail("must be a dict with a date or a yearly day, and a name")
+    unknown = sorted(set(item) - CLOSURE_KEYS)
+    if unknown:
+        raise fail(f"{unknown[0]!r} is not a closure field (known: {', '.join(sorted(CLOSURE_KEYS))})")
+    name = item.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise fail("a closure day needs a name")
+    if ("date" in item) == ("yearly" in item):
+        raise fail("give either a date (2026-12-24) or a yearly day (12-24), not both or neither")
+    for flag in ("half_day", "day_lost"):
+        if not isinstance(item.get(flag, False), bool):
+            raise fail(f"{flag} must be true or false")
+    half_day = item.get("half_day", False)
+    if item.get("day_lost") is not None and not half_day:
+        raise fail("day_lost is said only of a half day (a whole closure day is always lost)")
+    try:
+        if "date" in item:
+            on, yearly = date.fromisoformat(item["date"]), None
+        else:
+            month, day = (int(part) for part in str(item["yearly"]).split("-"))
+            date(2000, month, day)  # a leap year: 02-29 is a day, kept only in the years that have it
+            on, yearly = None, (month, day)
+    except (TypeError, ValueError) as exc:
+        raise fail(f"{exc} (a date is YYYY-MM-DD, a yearly day MM-DD)") from exc
+    return Closure(name, on, yearly, half_day, item.get("day_lost", False) if half_day else True)
+
+
+def closure_days(plugins) -> list[Closure]:
+    """Every plugin's closure days, checked, in CPP_PLUGINS order."""
+    return [
+        parse_closure(plugin, item)
+        for plugin, items in plugins.answers("cpp_extra_closure_days")
+        for item in items or []
+    ]

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import tomllib
-from datetime import date
 from pathlib import Path
 
 import pytest
 
 import {{ cookiecutter.module_name }}
+from cpp_shared.contracts.timescales import closure_days
 from cpp_shared.plugins import PluginError, Plugins
 
 NAME = "{{ cookiecutter.plugin_name }}"
@@ -38,10 +38,9 @@ def test_it_keeps_every_rule_of_its_base_and_each_cites_a_source():
     assert all(isinstance(r.get("source"), str) and r["source"].strip() for r in rules)
 
 
-def test_every_closure_day_is_a_named_date():
-    for _, days in deployment().answers("cpp_extra_closure_days"):
-        for day in days:
-            assert date.fromisoformat(day["date"]) and day["name"].strip()
+def test_every_closure_day_is_named_and_dated_or_yearly():
+    for closure in closure_days(deployment()):
+        assert closure.name.strip() and (closure.on or closure.yearly)
 
 
 def test_it_is_a_council_layer_named_after_its_jurisdiction():

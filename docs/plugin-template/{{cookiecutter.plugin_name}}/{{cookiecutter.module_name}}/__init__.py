@@ -41,5 +41,6 @@ def cpp_timescales():
 @hookimpl
 def cpp_extra_closure_days():
     # Days the council's offices close beyond the public holidays, e.g.
-    # {"date": "2026-12-24", "name": "Council closure (Christmas Eve)"}
+    # {"date": "2026-12-29", "name": "Council closure"}, {"yearly": "12-24", "name": "Council closure (Christmas Eve)"}
+    # or a half day still counted as worked: {"date": "2026-12-23", "name": "Close at noon", "half_day": True}
     return []

@@ -12,6 +12,7 @@ from marshmallow import Schema, fields
 from cpp_shared.auth import requires_role
 from cpp_shared.web import ServiceContext
 
+from ..domain import words
 from ..runtime import runtime
 from .common import READERS, ctx
 
@@ -60,7 +61,7 @@ def timetable(context: ServiceContext) -> dict[str, Any]:
             "country": cal.country,
             "subdiv": cal.subdiv,
             "timezone": str(r.timezone),
-            "closure_days": [{"date": d.isoformat(), "name": n} for d, n in sorted(cal.extra.items())],
+            "closure_days": [{**c.as_dict(), "description": words.closure(c)} for c in cal.closures],
         },
         "rules": [rule.as_dict() for rule in r.rules],
     }

@@ -10,15 +10,22 @@ one by construction (nothing to count, "straight away", from a closed day
 is the next working day); a calendar offset (14 days, 3 months) that lands on a
 closed day is brought back to the working day before it: the work is due
 before the office closes, never after the timescale.
+
+A council's closures (``cpp_shared.contracts.timescales.Closure``) are dated or
+yearly (every 24 December); a half-day closure stays a working day, named by
+``half_day``, unless its plugin counts it as a day lost.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import holidays
 from dateutil.relativedelta import relativedelta
+
+from cpp_shared.contracts.timescales import Closure
 
 WEEKEND = {5: "Saturday", 6: "Sunday"}
 
@@ -62,8 +69,10 @@ class Computation:
 class WorkingCalendar:
     country: str
     subdiv: str | None = None
-    extra: dict[date, str] = field(default_factory=dict)
+    extra: dict[date, str] = field(default_factory=dict)  # whole days closed, by date
+    closures: tuple[Closure, ...] = ()  # the council's closures: dated or yearly, whole or half days
     _closed: dict[date, str] = field(default_factory=dict, init=False, repr=False)
+    _half: dict[date, str] = field(default_factory=dict, init=False, repr=False)
     _years: set[int] = field(default_factory=set, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -76,13 +85,13 @@ class WorkingCalendar:
             ) from exc
 
     @classmethod
-    def for_authority(cls, authority: dict, extra: dict[date, str] | None = None) -> WorkingCalendar:
+    def for_authority(cls, authority: dict, closures: Iterable[Closure] = ()) -> WorkingCalendar:
         cal = authority.get("calendar") or {}
         if not cal.get("country"):
             raise ValueError(
                 f"authority {authority.get('code')!r} names no calendar country (cpp_authority 'calendar')"
             )
-        return cls(cal["country"], cal.get("subdiv"), dict(extra or {}))
+        return cls(cal["country"], cal.get("subdiv"), closures=tuple(closures))
 
     def _load(self, year: int) -> None:
         # A year at a time, once: membership tests stay plain dict lookups.
@@ -91,6 +100,10 @@ class WorkingCalendar:
                 continue
             for day, name in holidays.country_holidays(self.country, subdiv=self.subdiv, years=y).items():
                 self._closed.setdefault(day, name)
+            for closure in self.closures:
+                on = closure.in_year(y)
+                if on is not None:
+                    (self._closed if closure.closes else self._half).setdefault(on, closure.name)
             self._years.add(y)
         for day, name in self.extra.items():
             self._closed.setdefault(day, name)
@@ -103,6 +116,12 @@ class WorkingCalendar:
         if holiday is not None:
             return holiday
         return WEEKEND.get(day.weekday())
+
+    def half_day(self, day: date) -> str | None:
+        """The name of a half-day closure on ``day`` that still counts as a working day (None when there is none)."""
+        if day.year not in self._years:
+            self._load(day.year)
+        return None if day in self._closed else self._half.get(day)
 
     def is_working_day(self, day: date) -> bool:
         return self.closure(day) is None

@@ -6,7 +6,9 @@ returns. For one event, in this order:
 
 1. **met**: each open deadline whose rule the event meets is met, on time or
    late (by the date in the event, not the day it arrived); a recurring rule
-   then opens its next occurrence from that date;
+   then opens its next occurrence from that date, due at its earliest (or
+   its norm: a calendar month) and overdue after its latest (or its limit:
+   6 weeks);
 2. **cancelled**: an ended plan cancels every open deadline of its case
    (recording how it ended, the event's ``ended.reason``); a
    rule's own ``cancelled_by`` events cancel its deadlines (a cancelled
@@ -187,10 +189,9 @@ def new_deadline(
         computations = [first, *_other_counts(rule, cal, data or {})]
         due = latest = min(c.due for c in computations)
     else:
-        every = rule.recurrence
-        assert every is not None, "a later occurrence is of a recurring rule"
-        computations = [cal.due_date(anchor, every.min, every.unit), cal.due_date(anchor, every.max, every.unit)]
-        due, latest = computations[0].due, computations[1].due
+        assert rule.recurrence is not None, "a later occurrence is of a recurring rule"
+        computations = [cal.due_date(anchor, amount, unit) for amount, unit in rule.recurrence.counts()]
+        due, latest = computations[0].due, max(computations[0].due, computations[1].due)
     doc["explanation"] = explain(rule, computations, occurrence)
     schedule(doc, rule.reminder_days, cal, due, latest)
     return doc

@@ -13,6 +13,7 @@ from cpp_shared.contracts import timescales
 from cpp_shared.contracts.timescales import (  # noqa: F401 - the scheduler's names for the contract's types
     Cancel,
     Every,
+    NormAndLimit,
     Offset,
     RuleError,
     anchor_date,
@@ -61,10 +62,14 @@ class Rule(timescales.Rule):
 
     def recurrence_text(self) -> str:
         """A recurring step in words: "every 6 to 9 weeks after the last core
-        group meeting"; empty when the step does not recur."""
+        group meeting", "monthly, and no more than 6-weekly, counted from the
+        last core group meeting"; empty when the step does not recur."""
         if self.recurrence is None:
             return ""
-        return f"{self.recurrence.describe()} after the last {words.anchor(self.met_by[0], self.met_when)[4:]}"
+        last = f"the last {words.anchor(self.met_by[0], self.met_when)[4:]}"
+        if isinstance(self.recurrence, NormAndLimit):
+            return f"{self.recurrence.describe()}, counted from {last}"
+        return f"{self.recurrence.describe()} after {last}"
 
     def as_dict(self) -> dict[str, Any]:
         described = super().as_dict()

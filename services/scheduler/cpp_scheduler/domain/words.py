@@ -12,6 +12,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from cpp_shared.contracts.timescales import Closure
+
 MONTHS = (
     "January",
     "February",
@@ -101,6 +103,14 @@ def day(value: str | date | None) -> str:
         return "no date"
     d = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
     return f"{d.day} {MONTHS[d.month - 1]} {d.year}"
+
+
+def closure(c: Closure) -> str:
+    """A council's closure in words: "every 24 December", "23 December 2026, a half day counted as worked"."""
+    when = day(c.on) if c.on else f"every {c.yearly[1]} {MONTHS[c.yearly[0] - 1]}" if c.yearly else "no date"
+    if c.half_day:
+        when += ", a half day " + ("counted as a working day lost" if c.closes else "counted as worked")
+    return when
 
 
 def count(amount: int, unit: str) -> str:
