@@ -330,10 +330,7 @@ class Families(MethodView):
     def get(self, query):
         """The families a child is in."""
         access.check(query["child_id"])
-        found = (
-            ctx().store.collection(FAMILIES).find({"authority": ctx().authority["code"], "children": query["child_id"]})
-        )
-        return {"items": [_view(_load_family(f["_id"])) for f in found]}
+        return {"items": [_view(_load_family(f["_id"])) for f in sl.families_of(ctx(), query["child_id"])]}
 
 
 @blp.route("/families/<family_id>")
