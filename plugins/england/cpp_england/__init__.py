@@ -7,7 +7,7 @@ unverified), as graded in the platform's timescales research.
 
 from __future__ import annotations
 
-from cpp_shared.hookspecs import INITIAL_CONFERENCE_PLAN_REQUIRED, REVIEW_CONTINUES_PLAN, hookimpl
+from cpp_shared.hookspecs import INITIAL_CONFERENCE_PLAN_REQUIRED, NO_CONFERENCE, REVIEW_CONTINUES_PLAN, hookimpl
 
 WT = "Working Together to Safeguard Children 2023"
 
@@ -29,7 +29,6 @@ def cpp_authority():
 
 
 # What the scheduler listens for (events of the plans service).
-NO_CONFERENCE = [{"event": "enquiry.completed.v1", "when": {"conference_required": False}}]
 # A referral decided for an assessment (a section 47 strategy discussion is one too).
 TO_BE_ASSESSED = {"decision": ["assessment", "strategy_discussion"]}
 WT_2013 = "Working Together to Safeguard Children 2013"

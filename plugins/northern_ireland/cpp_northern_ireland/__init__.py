@@ -34,6 +34,7 @@ from __future__ import annotations
 from cpp_shared.hookspecs import (
     ENQUIRIES_INITIATED,
     INITIAL_CONFERENCE_PLAN_REQUIRED,
+    NO_CONFERENCE,
     REVIEW_CONTINUES_PLAN,
     hookimpl,
 )
@@ -62,7 +63,6 @@ def cpp_authority():
 
 
 # What the scheduler listens for (events of the plans service).
-NO_CONFERENCE = [{"event": "enquiry.completed.v1", "when": {"conference_required": False}}]
 
 
 @hookimpl

@@ -25,6 +25,7 @@ from __future__ import annotations
 from cpp_shared.hookspecs import (
     ENQUIRIES_INITIATED,
     INITIAL_CONFERENCE_PLAN_REQUIRED,
+    NO_CONFERENCE,
     NOT_PRE_BIRTH,
     PRE_BIRTH,
     REVIEW_CONTINUES_PLAN,
@@ -55,7 +56,7 @@ def cpp_authority():
 # platform's strategy discussion stands for the inter-agency referral
 # discussion (IRD); an enquiry outcome without a conference stands for the
 # IRD's decision that no CPPM is required.
-NO_CPPM = [{"event": "enquiry.completed.v1", "when": {"conference_required": False}}]
+NO_CPPM = NO_CONFERENCE
 
 
 @hookimpl

@@ -47,6 +47,8 @@ ENQUIRIES_INITIATED: dict[str, Any] = {"initiated_enquiries": True}
 PRE_BIRTH: dict[str, Any] = {"pre_birth": True}
 #: about a child born (the events of a conference that is not a pre-birth conference carry no pre_birth)
 NOT_PRE_BIRTH: dict[str, Any] = {"pre_birth": [False, None]}
+#: what cancels a clock that waits for an initial conference: enquiries that found none needed (a ``cancelled_by``)
+NO_CONFERENCE: list[dict[str, Any]] = [{"event": "enquiry.completed.v1", "when": {"conference_required": False}}]
 
 #: What a plugin is (``cpp_layer``): a jurisdiction's set, which comes first in CPP_PLUGINS, or a council's layer on it.
 JURISDICTION = "jurisdiction"

@@ -37,11 +37,10 @@ def _duplicate(deps: Deployment, doc: dict[str, Any]) -> DuplicateChild:
     return DuplicateChild(existing["_id"] if existing else None)
 
 
-def register_child(deps: Deployment, details: dict[str, Any], *, now: datetime, actor: Principal) -> dict:
-    """A new child from ``details`` as stored (checked field by field).
-    Returns the record as saved."""
+def new_record(deps: Deployment, details: dict[str, Any], *, now: datetime, actor: Principal) -> dict[str, Any]:
+    """A child's new record from ``details`` as stored, with the keys a child is found by (not yet stored)."""
     code = deps.authority["code"]
-    doc = rules.with_keys(
+    return rules.with_keys(
         {
             "_id": uuid.uuid4().hex,
             "authority": code,
@@ -53,6 +52,12 @@ def register_child(deps: Deployment, details: dict[str, Any], *, now: datetime, 
         },
         code,
     )
+
+
+def register_child(deps: Deployment, details: dict[str, Any], *, now: datetime, actor: Principal) -> dict:
+    """A new child from ``details`` as stored (checked field by field).
+    Returns the record as saved."""
+    doc = new_record(deps, details, now=now, actor=actor)
     try:
         with deps.store.unit_of_work() as uow:
             uow.insert(CHILDREN, doc)

@@ -89,17 +89,29 @@ def families_of(deps: Deployment, child_id: str) -> list[dict]:
 
 
 def _per_child(
-    deps: Deployment, family: dict, children: list[str], take: Callable[[int, str], tuple[Step, Any]]
+    deps: Deployment,
+    family: dict,
+    children: list[str],
+    take: Callable[[int, str], tuple[Step, Any]],
+    field: str = "children",
 ) -> list[tuple[Step, Any]]:
-    """``take`` for each child of the step, in order; a refusal for one child
-    is named under that child's place in ``children``."""
-    rules.check_group(family, children)
+    """``take`` for each child of the step (each of the family), in order;
+    a refusal is named as ``_each`` names it."""
+    rules.check_group(family, children, field)
+    return _each(deps, children, take, field)
+
+
+def _each(
+    deps: Deployment, children: list[str], take: Callable[[int, str], tuple[Step, Any]], field: str
+) -> list[tuple[Step, Any]]:
+    """``take`` for each child, in order; a refusal for one child is named
+    under that child's place in ``field`` (a 422), or by the child's name (a 409)."""
     done = []
     for i, child_id in enumerate(children):
         try:
             done.append(take(i, child_id))
         except InvalidStep as refused:
-            raise InvalidStep({"children": {i: refused.errors}}, message=refused.message) from refused
+            raise InvalidStep({field: {i: refused.errors}}, message=refused.message) from refused
         except LifecycleError as refused:
             raise LifecycleError(f"{_name(deps, child_id)}: {refused}") from refused
     return done
@@ -184,10 +196,7 @@ def record_enquiry_outcomes(
         )
         return step, saved(after, case)
 
-    try:
-        done = _per_child(deps, family, children, take)
-    except InvalidStep as refused:  # outcomes name the children: the errors are under outcomes
-        raise InvalidStep({"outcomes": refused.errors.get("children", refused.errors)}, refused.message) from refused
+    done = _per_child(deps, family, children, take, "outcomes")
     commit_steps(deps, actor, [step for step, _ in done])
     return [case for _, case in done]
 
@@ -228,10 +237,7 @@ def record_core_group_meeting(
             family_meeting_id=meeting_id,
         )
 
-    try:
-        done = _per_child(deps, family, list(given), take)
-    except InvalidStep as refused:  # plans name the children: the errors are under plans
-        raise InvalidStep({"plans": refused.errors.get("children", refused.errors)}, refused.message) from refused
+    done = _per_child(deps, family, list(given), take, "plans")
     commit_steps(deps, actor, [step for step, _ in done])
     return {"id": meeting_id, "held_on": held_on.isoformat(), "meetings": [saved(m) for _, m in done]}
 
@@ -374,27 +380,23 @@ def draft_report(
     members = {c["child_id"]: c for c in group["children"]}
     rules.check_decisions(list(members), children, field="children")
     report_id = uuid.uuid4().hex
-    done = []
-    for i, part in enumerate(children):
+    parts = {part["child_id"]: part for part in children}
+
+    def take(i: int, child_id: str) -> tuple[Step, dict]:
+        part = parts[child_id]
         own = {k: part[k] for k in ("child_seen", "childs_views") if k in part}
-        conference = load(deps, CONFERENCES, members[part["child_id"]]["conference_id"], "conference")
-        try:
-            done.append(
-                report_steps.drafting(
-                    deps,
-                    conference,
-                    content={**content, **own},
-                    plan=part.get("plan"),
-                    on=on,
-                    today=today,
-                    actor=actor,
-                    family_report_id=report_id,
-                )
-            )
-        except InvalidStep as refused:
-            raise InvalidStep({"children": {i: refused.errors}}, message=refused.message) from refused
-        except LifecycleError as refused:
-            raise LifecycleError(f"{_name(deps, part['child_id'])}: {refused}") from refused
+        return report_steps.drafting(
+            deps,
+            load(deps, CONFERENCES, members[child_id]["conference_id"], "conference"),
+            content={**content, **own},
+            plan=part.get("plan"),
+            on=on,
+            today=today,
+            actor=actor,
+            family_report_id=report_id,
+        )
+
+    done = _each(deps, list(parts), take, "children")
     commit_steps(deps, actor, [step for step, _ in done])
     return {"id": report_id, "family_conference_id": group["_id"], "reports": [saved(r) for _, r in done]}
 
@@ -419,20 +421,15 @@ def record_conference_outcome(
     members = {c["child_id"]: c for c in group["children"]}
     rules.check_decisions(list(members), decisions)
     family = load(deps, FAMILIES, group["family_id"], "family")
-    done = []
-    for i, decision in enumerate(decisions):
-        conference = load(deps, CONFERENCES, members[decision["child_id"]]["conference_id"], "conference")
-        given = {k: v for k, v in decision.items() if k != "child_id"}
-        try:
-            done.append(
-                conferences.holding(
-                    deps, conference, held_on=held_on, attendees=attendees, today=today, actor=actor, **given
-                )
-            )
-        except InvalidStep as refused:
-            raise InvalidStep({"decisions": {i: refused.errors}}, message=refused.message) from refused
-        except LifecycleError as refused:
-            raise LifecycleError(f"{_name(deps, decision['child_id'])}: {refused}") from refused
+    given = {d["child_id"]: {k: v for k, v in d.items() if k != "child_id"} for d in decisions}
+
+    def take(i: int, child_id: str) -> tuple[Step, dict]:
+        conference = load(deps, CONFERENCES, members[child_id]["conference_id"], "conference")
+        return conferences.holding(
+            deps, conference, held_on=held_on, attendees=attendees, today=today, actor=actor, **given[child_id]
+        )
+
+    done = _each(deps, list(given), take, "decisions")
     outcome = {
         "held_on": held_on.isoformat(),
         "decided_by": actor.user,

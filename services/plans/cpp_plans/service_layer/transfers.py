@@ -26,6 +26,7 @@ from ..store import (
     VISITS,
 )
 from .cases import _allocation, add_family_of_one, commit_openings, open_case_of
+from .children import new_record
 from .common import Deployment, Step, commit_step, load, named, saved
 
 #: A child in one of these cases is in a case still open (a second one is refused).
@@ -103,18 +104,7 @@ def _child_here(deps: Deployment, details: dict[str, Any], now: datetime, actor:
         found = deps.store.collection(CHILDREN).find_one({"nhs_key": child_rules.nhs_key(code, nhs)})
         if found is not None:
             return found, False
-    doc = child_rules.with_keys(
-        {
-            "_id": uuid.uuid4().hex,
-            "authority": code,
-            "identifiers": [],
-            "people_with_parental_responsibility": [],
-            **details,
-            "created_at": now.isoformat(),
-            "created_by": actor.user,
-        },
-        code,
-    )
+    doc = new_record(deps, details, now=now, actor=actor)
     return doc, True
 
 
