@@ -307,7 +307,7 @@ def test_every_view_that_reads_if_match_or_takes_an_idempotency_key_documents_th
             assert headers["If-Match"]["required"] == ("@requires_if_match" in source), (method, path)
         if "@idempotent" in source:
             assert "Idempotency-Key" in headers, (method, path)
-    assert readers == {"plans": 14, "scheduler": 0, "notify": 1, "docs": 0}[service]
+    assert readers == {"plans": 15, "scheduler": 0, "notify": 1, "docs": 0}[service]
 
 
 def test_the_changes_that_need_if_match_say_so_with_their_412_and_428(document_of):

@@ -259,6 +259,9 @@ def walk(plans, who, pump, ticker, scheduler_store):
             headers={**sw, "If-Match": tag},
         )
     )
+    tag = plans.get(f"/v1/conferences/{first['id']}", headers=sw).headers["ETag"]
+    inquorate = {"met_on": on(11), "reason": "Police could not attend.", "scheduled_for": on(13)}
+    ok(plans.post(f"/v1/conferences/{first['id']}/inquorate-meetings", json=inquorate, headers={**sw, "If-Match": tag}))
     ok(
         plans.post(
             f"/v1/conferences/{first['id']}/cancellation", json={"reason": "The family moved house."}, headers=sw
@@ -268,6 +271,7 @@ def walk(plans, who, pump, ticker, scheduler_store):
         plans.post(f"/v1/cases/{case_id}/conferences", json={"kind": "initial", "scheduled_for": on(12)}, headers=sw),
         201,
     )
+    ok(plans.post(f"/v1/conferences/{conf['id']}/invitations", json={"sent_on": on(7)}, headers=sw), 201)
     decided = ok(
         plans.post(
             f"/v1/conferences/{conf['id']}/outcome",
@@ -275,6 +279,7 @@ def walk(plans, who, pump, ticker, scheduler_store):
             json={"held_on": on(12), "plan_required": True, "outline_plan": {**OUTLINE, "first_core_group_on": on(20)}},
         )
     )
+    ok(plans.post(f"/v1/conferences/{conf['id']}/record-issue", json={"issued_on": on(15)}, headers=chair), 201)
     plan_id = decided["plan"]["id"]
     pump()
 

@@ -466,6 +466,8 @@ CREATE_OPERATIONS = {
         "/v1/cases/{case_id}/strategy-discussions",
         "/v1/cases/{case_id}/conferences",
         "/v1/conferences/{conference_id}/outcome",
+        "/v1/conferences/{conference_id}/invitations",
+        "/v1/conferences/{conference_id}/record-issue",
         "/v1/plans/{plan_id}/core-group-meetings",
         "/v1/plans/{plan_id}/visits",
         "/v1/plans/{plan_id}/escalations",

@@ -131,6 +131,10 @@ def test_a_welsh_case_walked_over_the_api_gets_each_deadline_on_a_welsh_working_
     assert deadlines["first-core-group"]["due_on"] == "2026-04-07"
     # Fri 20 Mar + 3 months = Sat 20 Jun: back to Fri 19 Jun.
     assert deadlines["first-review-conference"]["due_on"] == "2026-06-19"
+    # The outline plan and decisions circulated: Fri 20 Mar + 5 working days, Mon 23 - Fri 27 Mar.
+    assert deadlines["outline-plan-circulated"]["due_on"] == "2026-03-27"
+    issued = plans.post(f"/v1/conferences/{conf['id']}/record-issue", json={"issued_on": "2026-03-31"}, headers=chair)
+    assert issued.status_code == 201, issued.json
 
     meeting = {"held_on": "2026-04-07", "detailed_plan_agreed": False}
     assert plans.post(f"/v1/plans/{plan_id}/core-group-meetings", json=meeting, headers=sw).status_code == 201
@@ -152,6 +156,9 @@ def test_a_welsh_case_walked_over_the_api_gets_each_deadline_on_a_welsh_working_
     }
     assert (met["assessment"]["on"], met["assessment"]["late"]) == ("2026-04-30", False)
     assert met["initial-conference"]["on"] == "2026-03-20"
+    # Circulated on Tue 31 Mar: late by Mon 30 and Tue 31.
+    circulated = met["outline-plan-circulated"]
+    assert (circulated["on"], circulated["late"], circulated["working_days_late"]) == ("2026-03-31", True, 2)
 
 
 def test_a_move_into_wales_gets_its_transfer_in_conference_15_welsh_working_days_on(wales):
@@ -175,7 +182,10 @@ def test_cpp_rules_lists_the_welsh_timetable_in_its_own_terms():
     flat = " ".join(output.split())
     assert "public holidays of Wales" in flat
     rows = {row["Step"]: row for row in _rows(output)}
-    assert len(rows) == 6
+    assert len(rows) == 7
+    circulated = rows["Outline plan and decisions of the initial child protection conference circulated"]
+    assert circulated["When"].startswith("5 working days after the initial conference.")
+    assert circulated["By whom"] == "Conference chair" and "c3pt2-p11" in circulated["Source"]
     initial = rows["Initial child protection conference (no confirmed timescale)"]
     assert initial["When"].startswith("No timescale in the source: a manager gives each one a date.")
     assert initial["Source"].startswith("Source (grade U; from the wales plugin): Wales Safeguarding Procedures")

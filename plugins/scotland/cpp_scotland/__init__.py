@@ -172,6 +172,55 @@ def cpp_timescales():
             "reproduced in Highland Interagency Child Protection Procedures 2024)",
         },
         {
+            # Keyed by the conference: a meeting moved before its invitations went gets a new date for them; one
+            # moved after keeps them as given. A meeting held without invitations recorded asks no more.
+            "id": "cppm-notice",
+            "name": "Invitations to the child protection planning meeting (5 calendar days' notice)",
+            "trigger": ["conference.scheduled.v1", "conference.rescheduled.v1"],
+            "anchor": "scheduled_for",
+            "key": "conference_id",
+            "offset": {"amount": 5, "unit": "calendar_days", "direction": "before"},
+            "deadline": "conference_notice",
+            "owner": "chair",
+            "met_by": "conference.invitations_sent.v1",
+            "met_on": "sent_on",
+            "cancelled_by": [{"event": "conference.cancelled.v1"}, {"event": "conference.held.v1"}],
+            "reminder_days": 2,
+            "source": f'{NG}, Appendix D and para 3.131: notice to participants of "5 calendar days (wherever '
+            'possible)" (V); counted back from the day the meeting is scheduled for',
+        },
+        {
+            "id": "inquorate-reconvened",
+            "name": "Inquorate child protection planning meeting reconvened",
+            "trigger": "conference.inquorate.v1",
+            "anchor": "met_on",
+            "key": "conference_id",
+            "offset": {"amount": 10, "unit": "working_days", "direction": "after"},
+            "deadline": "conference_reconvened",
+            "owner": "chair",
+            "met_by": "conference.held.v1",
+            "met_on": "held_on",
+            "cancelled_by": [{"event": "conference.cancelled.v1"}],
+            "reminder_days": 3,
+            "source": f'{NG}, Appendix D: an inquorate CPPM reconvened "within 10 working days" (V); counted from '
+            "the day the meeting that was not quorate met",
+        },
+        {
+            "id": "cppm-record",
+            "name": "Record of the child protection planning meeting issued",
+            "trigger": "conference.held.v1",
+            "anchor": "held_on",
+            "key": "conference_id",
+            "offset": {"amount": 10, "unit": "working_days", "direction": "after"},
+            "deadline": "conference_record",
+            "owner": "chair",
+            "met_by": "conference.record_issued.v1",
+            "met_on": "issued_on",
+            "reminder_days": 3,
+            "source": f'{NG}, Appendix D: the CPPM record issued "within 10 working days" (V); counted from the day '
+            "the meeting was held",
+        },
+        {
             # "Straight away" is taken as the same working day: 0 working days
             # from the day the decision to refer is recorded.
             "id": "reporter-referral",

@@ -72,3 +72,24 @@ def test_an_unborn_childs_pre_birth_cppm_and_its_review_follow_paras_3_142_and_3
     assert review.offset == Offset(3, "months", "after")
     assert review.is_met_by("conference.held.v1", {"kind": "review"})
     assert "para 3.143" in review.source and "(V:" in review.source
+
+
+def test_appendix_ds_meeting_timescales_are_each_met_by_their_own_event():
+    rules = rules_of(*SCOTLAND)
+    notice = rules["cppm-notice"]
+    assert notice.offset == Offset(5, "calendar_days", "before") and notice.anchor == "scheduled_for"
+    assert notice.triggers == ("conference.scheduled.v1", "conference.rescheduled.v1")
+    assert notice.is_met_by("conference.invitations_sent.v1", {}) and notice.met_on == "sent_on"
+    assert notice.is_cancelled_by("conference.cancelled.v1", {}) and notice.is_cancelled_by("conference.held.v1", {})
+    assert "para 3.131" in notice.source
+    reconvene = rules["inquorate-reconvened"]
+    assert reconvene.triggered_by("conference.inquorate.v1", {}) and reconvene.anchor == "met_on"
+    assert reconvene.offset == Offset(10, "working_days", "after")
+    assert reconvene.is_met_by("conference.held.v1", {"kind": "initial"})
+    record = rules["cppm-record"]
+    assert record.triggered_by("conference.held.v1", {"kind": "review"}) and record.anchor == "held_on"
+    assert record.offset == Offset(10, "working_days", "after")
+    assert record.is_met_by("conference.record_issued.v1", {}) and record.met_on == "issued_on"
+    for rule in (notice, reconvene, record):
+        assert rule.key == "conference_id" and rule.owner == "chair"
+        assert "Appendix D" in rule.source and "(V)" in rule.source

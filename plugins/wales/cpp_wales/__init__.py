@@ -21,10 +21,8 @@ conference has no timescale the research could confirm in the current
 procedures (U): its deadline is made without a date, for a manager to date
 or for a council's plugin to give its own figure.
 
-Not here, because the platform publishes no event that would meet it: the
-outline plan and the conference's decisions circulated within 5 working days
-(c3pt2-p11). Visits have no child protection frequency in the procedures
-(U), so no rule.
+Visits have no child protection frequency in the procedures (U), so no
+rule.
 """
 
 from __future__ import annotations
@@ -122,6 +120,23 @@ def cpp_timescales():
             "working days of the date of the initial child protection conference and thereafter at monthly but no "
             'more than at 6 weekly intervals" (V): each later meeting is due a calendar month after the last and '
             "overdue only after 6 weeks",
+        },
+        {
+            # The platform records one issue of the conference's record: its decisions, with the outline plan.
+            "id": "outline-plan-circulated",
+            "name": "Outline plan and decisions of the initial child protection conference circulated",
+            "trigger": "conference.held.v1",
+            "when": {"kind": "initial"},
+            "anchor": "held_on",
+            "key": "conference_id",
+            "offset": {"amount": 5, "unit": "working_days", "direction": "after"},
+            "deadline": "conference_record",
+            "owner": "chair",
+            "met_by": "conference.record_issued.v1",
+            "met_on": "issued_on",
+            "reminder_days": 2,
+            "source": f'{WSP}, Section 3 part 2, outline plan (c3pt2-p11): "Within five working days a copy of the '
+            "outline plan\" and the conference's decisions are circulated (V)",
         },
         {
             "id": "first-review-conference",

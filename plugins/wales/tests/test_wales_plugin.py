@@ -129,6 +129,15 @@ ROWS = [
         working_days_after(date(2026, 8, 20), 10),
     ),
     (
+        "Outline plan and decisions circulated: 5 working days (V, c3pt2-p11)",
+        "outline-plan-circulated",
+        "conference.held.v1",
+        _initial_conference(date(2026, 4, 1)),
+        # Wed 1 Apr 2026: Thu 2 Apr (1), Good Friday 3 Apr and Easter Monday 6 Apr skipped, Tue 7 - Fri 10 Apr (5).
+        date(2026, 4, 10),
+        working_days_after(date(2026, 4, 1), 5),
+    ),
+    (
         "First review: within 3 months of the initial conference (V, c4-p8)",
         "first-review-conference",
         "conference.held.v1",
@@ -230,6 +239,7 @@ def test_wales_loads_alone_with_its_authority_and_calendar():
         "first-review-conference",
         "later-review-conference",
         "transfer-in-conference",
+        "outline-plan-circulated",
     }
     assert all(r.plugin == "wales" for r in rules.values())
     assert rules["first-core-group"].offset == Offset(10, "working_days", "after")
@@ -237,6 +247,9 @@ def test_wales_loads_alone_with_its_authority_and_calendar():
     assert rules["first-review-conference"].offset == Offset(3, "months", "after")
     assert rules["later-review-conference"].offset == Offset(6, "months", "after")
     assert rules["assessment"].met_by == ("assessment.completed.v1",) and rules["assessment"].met_on == "completed_on"
+    circulated = rules["outline-plan-circulated"]
+    assert circulated.met_by == ("conference.record_issued.v1",) and circulated.met_on == "issued_on"
+    assert circulated.key == "conference_id" and circulated.owner == "chair"
     calendar = WorkingCalendar.for_authority(authority)
     assert [d for d in WELSH_HOLIDAYS if calendar.is_working_day(d)] == []
     assert calendar.is_working_day(date(2027, 3, 1))  # St David's Day

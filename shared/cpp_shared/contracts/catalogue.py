@@ -369,6 +369,30 @@ class ConferenceCancelledV1(_ConferenceBase):
     plan_id = _identifier(PLAN_ID_OR_NULL, allow_none=True)
 
 
+class ConferenceInvitationsSentV1(_ConferenceBase):
+    scheduled_for = _day("the day of the conference the invitations invite people to")
+    sent_on = _day("the day the invitations went out")
+    notice_days = _status(
+        "calendar days from the invitations going out to the conference: the notice those invited had",
+        fields.Integer,
+    )
+
+
+class ConferenceInquorateV1(_ConferenceBase):
+    met_on = _day("the day the conference met without a quorum, and so decided nothing")
+    reason = _narrative("why it was not quorate, as written by the person who recorded it")
+    scheduled_for = _day("the day it is reconvened (conference.rescheduled.v1 follows, with the move)")
+    plan_id = _identifier(PLAN_ID_OR_NULL, allow_none=True)
+
+
+class ConferenceRecordIssuedV1(_ConferenceBase):
+    held_on = _day("the day the conference was held")
+    issued_on = _day("the day its record (decisions, and the outline plan where it made one) went to those invited")
+    plan_id = _identifier(
+        "the plan the conference decided on or reviewed; null when it decided that no plan is needed", allow_none=True
+    )
+
+
 _INITIAL_ONLY = ("plan_required", "first_core_group_on")
 _DECIDES_ON_A_PLAN = ("initial", "transfer_in")  # the kinds that decide whether a plan is needed
 _REVIEW_ONLY = ("decision",)
@@ -1133,9 +1157,27 @@ CATALOGUE: dict[str, EventType] = {
                 ),
                 ("conference.cancelled.v1", "A scheduled conference was cancelled.", ConferenceCancelledV1, CASE),
                 (
+                    "conference.invitations_sent.v1",
+                    "The invitations to a scheduled conference went out.",
+                    ConferenceInvitationsSentV1,
+                    CASE,
+                ),
+                (
+                    "conference.inquorate.v1",
+                    "A conference met without a quorum, decided nothing, and is reconvened on another day.",
+                    ConferenceInquorateV1,
+                    CASE,
+                ),
+                (
                     "conference.held.v1",
                     "A conference was held: initial (plan or not) or review (continue, revise or end).",
                     ConferenceHeldV1,
+                    CASE,
+                ),
+                (
+                    "conference.record_issued.v1",
+                    "A held conference's record (its decisions, and the outline plan) was issued to those invited.",
+                    ConferenceRecordIssuedV1,
                     CASE,
                 ),
                 (

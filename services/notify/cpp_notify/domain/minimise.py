@@ -45,6 +45,9 @@ PARTNER_TYPES = frozenset(
         "conference.rescheduled.v1",
         "conference.cancelled.v1",
         "conference.held.v1",
+        "conference.invitations_sent.v1",
+        "conference.inquorate.v1",
+        "conference.record_issued.v1",
         "core_group.held.v1",
         "escalation.raised.v1",
     }

@@ -1,6 +1,7 @@
 """Conferences: scheduling an initial or review conference for a case,
-moving it to another date or cancelling it, and recording its outcome
-(which creates, continues, revises or ends the plan)."""
+moving it to another date or cancelling it, its invitations, a meeting that
+was not quorate, recording its outcome (which creates, continues, revises or
+ends the plan), and issuing its record."""
 
 from __future__ import annotations
 
@@ -119,6 +120,59 @@ class CancellationSchema(Schema):
     on = fields.String()
 
 
+class InvitationsSchema(Schema):
+    sent_on = IsoDate(
+        required=True,
+        metadata={
+            "description": "the day the invitations went out: not after the day of the conference, not in the future"
+        },
+    )
+
+
+class InvitationsSentSchema(Schema):
+    sent_on = fields.String(metadata={"format": "date", "description": "the day they went out"})
+    for_ = fields.String(
+        data_key="for", attribute="for", metadata={"format": "date", "description": "the day they invited people to"}
+    )
+    notice_days = fields.Integer(metadata={"description": "calendar days from sending to the conference"})
+    by = fields.String(metadata={"description": "who recorded it"})
+    recorded_on = fields.String(metadata={"format": "date"})
+
+
+class InquorateMeetingSchema(Schema):
+    met_on = IsoDate(required=True, metadata={"description": "the day the conference met without a quorum"})
+    reason = fields.String(
+        **REASON, metadata={"description": "why it was not quorate: which agencies could not attend"}
+    )
+    scheduled_for = IsoDate(
+        required=True, metadata={"description": "the day it is reconvened: after the meeting that was not quorate"}
+    )
+
+
+class InquorateRecordSchema(Schema):
+    met_on = fields.String(metadata={"format": "date"})
+    reason = fields.String()
+    reconvened_for = fields.String(metadata={"format": "date", "description": "the day it was moved to"})
+    by = fields.String()
+    recorded_on = fields.String(metadata={"format": "date"})
+
+
+class RecordIssueSchema(Schema):
+    issued_on = IsoDate(
+        required=True,
+        metadata={
+            "description": "the day the record went to those invited: not before the conference was held, "
+            "not in the future"
+        },
+    )
+
+
+class RecordIssuedSchema(Schema):
+    on = fields.String(metadata={"format": "date", "description": "the day it was issued"})
+    by = fields.String(metadata={"description": "who recorded it"})
+    recorded_on = fields.String(metadata={"format": "date"})
+
+
 class ConferenceSchema(Schema):
     id = fields.String(attribute="_id", dump_only=True)
     case_id = fields.String()
@@ -131,7 +185,19 @@ class ConferenceSchema(Schema):
     chair = fields.Nested(StaffRefSchema, allow_none=True, metadata={"description": "the chair, name as it was then"})
     reschedules = fields.List(fields.Nested(RescheduleSchema), metadata={"description": "every move, oldest first"})
     cancellation = fields.Nested(CancellationSchema)
+    invitations = fields.List(
+        fields.Nested(InvitationsSentSchema),
+        metadata={"description": "each sending of the invitations, oldest first (again after a move)"},
+    )
+    inquorate = fields.List(
+        fields.Nested(InquorateRecordSchema),
+        metadata={"description": "each meeting that was not quorate and so decided nothing, oldest first"},
+    )
     outcome = fields.Dict(allow_none=True)
+    record_issued = fields.Nested(
+        RecordIssuedSchema,
+        metadata={"description": "when the held conference's record (decisions, outline plan) was issued"},
+    )
     pre_birth = fields.Boolean(
         metadata={"description": "true for a pre-birth conference: an initial conference about an unborn child"}
     )
@@ -237,3 +303,60 @@ class ConferenceOutcome(MethodView):
                 body[field] = PlanContentSchema().dump(body[field])
         outcome = sl.record_conference_outcome(ctx(), conference_id, today=today(), actor=current_principal(), **body)
         return {**outcome, "plan": plan_response(outcome["plan"]) if outcome["plan"] else None}
+
+
+@blp.route("/conferences/<conference_id>/invitations")
+class ConferenceInvitations(MethodView):
+    @idempotent
+    @blp.doc(operationId="recordConferenceInvitations")
+    @blp.arguments(InvitationsSchema)
+    @blp.response(201, ConferenceSchema, headers=ETAG_HEADER)
+    @requires_role(*SCHEDULERS)
+    def post(self, body, conference_id):
+        """Record that the invitations to a scheduled conference went out (the notice those invited had)."""
+        load(CONFERENCES, conference_id, "conference")
+        conference = sl.record_invitations(ctx(), conference_id, today=today(), actor=current_principal(), **body)
+        return conference, {"ETag": etag(conference["version"])}
+
+
+@blp.route("/conferences/<conference_id>/inquorate-meetings")
+class ConferenceInquorateMeetings(MethodView):
+    @blp.doc(operationId="recordInquorateMeeting")
+    @requires_role(*SCHEDULERS)
+    @requires_if_match
+    @blp.arguments(InquorateMeetingSchema)
+    @blp.response(200, ConferenceSchema, headers=ETAG_HEADER)
+    @blp.alt_response(412, description="the conference changed since the If-Match ETag was read")
+    @blp.alt_response(428, description="If-Match is missing")
+    def post(self, body, conference_id):
+        """Record that the conference met without a quorum, so decided nothing, and the day it is reconvened
+        (If-Match required: it moves the conference, and a retry with the old ETag is a 412)."""
+        conference = load(CONFERENCES, conference_id, "conference")
+        check_if_match(conference, "conference", "reconvening it")
+        try:
+            moved = sl.record_inquorate_meeting(
+                ctx(),
+                conference_id,
+                expected_version=conference["version"],
+                today=today(),
+                actor=current_principal(),
+                **body,
+            )
+        except VersionConflict:
+            abort(412, message="the conference changed while it was being reconvened; read it again")
+        return moved, {"ETag": etag(moved["version"])}
+
+
+@blp.route("/conferences/<conference_id>/record-issue")
+class ConferenceRecordIssue(MethodView):
+    @idempotent
+    @blp.doc(operationId="issueConferenceRecord")
+    @blp.arguments(RecordIssueSchema)
+    @blp.response(201, ConferenceSchema, headers=ETAG_HEADER)
+    @requires_role(*SCHEDULERS)
+    def post(self, body, conference_id):
+        """Record that the held conference's record (its decisions, and the outline plan where it made one) was
+        issued to those invited. Once: a second time is a 409."""
+        load(CONFERENCES, conference_id, "conference")
+        conference = sl.issue_record(ctx(), conference_id, today=today(), actor=current_principal(), **body)
+        return conference, {"ETag": etag(conference["version"])}

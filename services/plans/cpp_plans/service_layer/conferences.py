@@ -1,5 +1,6 @@
-"""A case's conferences: scheduling one, moving it, cancelling it, and
-recording its outcome (which creates, continues, revises or ends the plan)."""
+"""A case's conferences: scheduling one, moving it, cancelling it, its
+invitations, a meeting that was not quorate, recording its outcome (which
+creates, continues, revises or ends the plan), and issuing its record."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from typing import Any
 from cpp_shared import staff
 from cpp_shared.auth import Principal
 
+from ..domain import conference_steps, plan_content
 from ..domain import lifecycle as lc
-from ..domain import plan_content
 from ..domain.lifecycle import InvalidStep
 from ..store import CASES, CONFERENCES, PLANS, plans_of_child
 from .common import (
@@ -338,3 +339,59 @@ def holding(
         "case": saved(case_after, case),
         "plan": saved(plan_after, plan_before) if plan_after else None,
     }
+
+
+def _commit_conference_step(
+    deps: Deployment, actor: Principal, action: str, conference: dict, after: dict, events: list
+) -> dict:
+    """Commit a step that changes only the conference; returns it as saved."""
+    _of_family(conference, events)
+    step = Step(action, "conference", conference["_id"], conference["child_id"], events)
+    step.replaces.append((CONFERENCES, after, conference))
+    commit_steps(deps, actor, [step])
+    return saved(after, conference)
+
+
+def record_invitations(deps: Deployment, conference_id: str, *, sent_on: date, today: date, actor: Principal) -> dict:
+    """The invitations to a scheduled conference went out; returns the conference as saved."""
+    conference = load(deps, CONFERENCES, conference_id, "conference")
+    after, events = conference_steps.record_invitations(
+        conference, sent_on=sent_on, today=today, recorded_by=actor.user
+    )
+    return _commit_conference_step(deps, actor, "record_invitations", conference, after, events)
+
+
+def record_inquorate_meeting(
+    deps: Deployment,
+    conference_id: str,
+    *,
+    met_on: date,
+    reason: str,
+    scheduled_for: date,
+    expected_version: int,
+    today: date,
+    actor: Principal,
+) -> dict:
+    """The conference met but was not quorate, and is reconvened on ``scheduled_for``. A VersionConflict when
+    the conference is no longer at ``expected_version``."""
+    conference = load(deps, CONFERENCES, conference_id, "conference", at=expected_version)
+    _not_alone(conference, "reconvened")
+    case = load(deps, CASES, conference["case_id"], "case")
+    after, events = conference_steps.record_inquorate_meeting(
+        case,
+        conference,
+        met_on=met_on,
+        reason=reason,
+        scheduled_for=scheduled_for,
+        today=today,
+        recorded_by=actor.user,
+        plan=_plan_of(deps, case),
+    )
+    return _commit_conference_step(deps, actor, "record_inquorate_meeting", conference, after, events)
+
+
+def issue_record(deps: Deployment, conference_id: str, *, issued_on: date, today: date, actor: Principal) -> dict:
+    """The held conference's record was issued to those invited; returns the conference as saved."""
+    conference = load(deps, CONFERENCES, conference_id, "conference")
+    after, events = conference_steps.issue_record(conference, issued_on=issued_on, today=today, recorded_by=actor.user)
+    return _commit_conference_step(deps, actor, "issue_conference_record", conference, after, events)

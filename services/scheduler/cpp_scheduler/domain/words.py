@@ -41,6 +41,12 @@ EVENTS: dict[str, tuple[str, str]] = {
     "conference.rescheduled.v1": ("a {kind}conference is moved", "the {kind}conference"),
     "conference.cancelled.v1": ("a {kind}conference is cancelled", "the {kind}conference"),
     "conference.held.v1": ("a {kind}conference is held", "the {kind}conference"),
+    "conference.invitations_sent.v1": ("the invitations to a {kind}conference go out", "the invitations"),
+    "conference.inquorate.v1": (
+        "a {kind}conference meets without a quorum",
+        "the {kind}conference that was not quorate",
+    ),
+    "conference.record_issued.v1": ("the record of a {kind}conference is issued", "the issue of its record"),
     "core_group.held.v1": ("a core group meeting is held", "the core group meeting"),
     "plan.created.v1": ("a plan begins", "the start of the plan"),
     "plan.ended.v1": ("the plan ends", "the end of the plan"),
