@@ -200,6 +200,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from . import (
         admin,
         calendar_feeds,
+        conference_steps,
         ending,
         errors,
         families,
@@ -221,6 +222,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         team,
         reports,
         lifecycle,
+        conference_steps,
         referral,
         plan,
         ending,
