@@ -187,6 +187,34 @@ def cpp_timescales():
 
 
 @hookimpl
+def cpp_escalation_routes():
+    # Neither route is in the platform's timescales research (TIMESCALES.md section 3): each says so in its source,
+    # for a council to confirm against its own procedures or replace (a council's routes replace these by id).
+    return [
+        {
+            "id": "early_review_conference",
+            "name": "Convene an early review child protection conference",
+            "description": "The care and support protection plan is not working: the core group asks the chair to "
+            "bring the review conference forward.",
+            "recipient": None,
+            "source": f"{WSP}, Section 4, review conference (c4-p8): reviews at least every six months (V); a review "
+            "brought forward when the plan is not working is the platform's default, not checked against the "
+            "procedures (U)",
+        },
+        {
+            "id": "legal_planning",
+            "name": "Legal planning meeting (public law outline)",
+            "description": "Consider an application to court, for a care order, when the plan has not made the "
+            "child safe.",
+            "recipient": None,
+            "source": "The Public Law Outline (Family Procedure Rules 2010, Practice Direction 12A), which applies in "
+            "England and Wales: pre-proceedings begin with the local authority's legal planning (U: the rules "
+            "themselves were not checked)",
+        },
+    ]
+
+
+@hookimpl
 def cpp_terminology():
     # Wales keeps a child protection register, and a child on it has a "care and support protection plan"
     # (NSPCC Learning, Child protection system: Wales, V2); the conferences and the section 47 enquiries are named

@@ -336,3 +336,14 @@ def test_wales_speaks_of_the_register_and_the_care_and_support_protection_plan()
     assert terms["transfer_in_conference"] == "transfer-in child protection conference"
     assert terms["enquiries"] == "section 47 enquiries"
     assert terms["categories"] == "categories of abuse and neglect"
+
+
+def test_wales_escalates_by_an_early_review_or_legal_planning_each_graded():
+    routes = {r["id"]: r for r in plugin_set(*WALES).layered("cpp_escalation_routes")}
+    assert set(routes) == {"early_review_conference", "legal_planning"}
+    assert all(r["recipient"] is None for r in routes.values())  # both within the council
+    assert "care and support protection plan" in routes["early_review_conference"]["description"]
+    assert "(U)" in routes["early_review_conference"]["source"]
+    assert (
+        "Practice Direction 12A" in routes["legal_planning"]["source"] and "(U:" in routes["legal_planning"]["source"]
+    )
