@@ -6,6 +6,7 @@ refused in that order, as before."""
 from __future__ import annotations
 
 import textwrap
+from datetime import date
 from importlib.metadata import EntryPoint
 
 import pytest
@@ -13,6 +14,8 @@ from click.testing import CliRunner
 
 import cpp_england
 import cpp_wales
+from cpp_scheduler.domain.calendar import WorkingCalendar
+from cpp_scheduler.domain.rules import closure_days, effective_rules
 from cpp_shared import plugins as plugins_module
 from cpp_shared.cli import main
 from cpp_shared.hookspecs import hookimpl
@@ -73,10 +76,40 @@ def test_every_shipped_plugin_says_what_it_is(name):
 
 
 @pytest.mark.parametrize(
-    "names", [["england"], ["england", "bromley"], ["england", "greenwich"], ["wales"], ["northern_ireland"]]
+    "names",
+    [["england"], ["england", "bromley"], ["england", "greenwich"], *([name] for name in sorted(SETS - {"england"}))],
 )
 def test_the_supported_orders_load_without_a_warning(names):
     assert Plugins(names).warnings == []
+
+
+class CouncilClosures:
+    """A council's layer that only closes its offices: every Christmas Eve, and a half day on 31 December."""
+
+    @hookimpl
+    def cpp_layer(self):
+        return "council"
+
+    @hookimpl
+    def cpp_extra_closure_days(self):
+        return [
+            {"yearly": "12-24", "name": "Council closure (Christmas Eve)"},
+            {"yearly": "12-31", "name": "Council closure (New Year's Eve afternoon)", "half_day": True},
+        ]
+
+
+@pytest.mark.parametrize("name", sorted(SETS))
+def test_every_jurisdiction_set_loads_with_a_councils_closures_on_top(name):
+    alone = Plugins([name])
+    plugins = Plugins([name], extra=[("council", CouncilClosures())])
+    assert plugins.warnings == []
+    assert plugins.authority() == alone.authority(), "a layer that only closes offices changes nothing else"
+    assert [r.id for r in effective_rules(plugins)] == [r.id for r in effective_rules(alone)]
+    closures = {c.name: c for c in closure_days(plugins)}
+    assert closures["Council closure (Christmas Eve)"].in_year(2027) == date(2027, 12, 24)
+    assert closures["Council closure (New Year's Eve afternoon)"].closes is False  # a half day loses no day
+    calendar = WorkingCalendar.for_authority(plugins.authority(), closure_days(plugins))
+    assert not calendar.is_working_day(date(2027, 12, 24)) and calendar.is_working_day(date(2027, 12, 31))
 
 
 def test_a_council_layer_after_its_jurisdiction_loads_without_a_warning():
