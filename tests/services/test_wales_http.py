@@ -160,6 +160,21 @@ def test_a_welsh_case_walked_over_the_api_gets_each_deadline_on_a_welsh_working_
     circulated = met["outline-plan-circulated"]
     assert (circulated["on"], circulated["late"], circulated["working_days_late"]) == ("2026-03-31", True, 2)
 
+    # The first review, held on Thu 25 Jun (due Fri 19 Jun: late by Mon 22 - Thu 25), continues the plan: the next
+    # is due 6 months on, Fri 25 Dec 2026, Christmas Day, so back to Thu 24 Dec.
+    review = plans.post(
+        f"/v1/cases/{case_id}/conferences", json={"kind": "review", "scheduled_for": "2026-06-25"}, headers=sw
+    )
+    assert review.status_code == 201, review.json
+    body = {"held_on": "2026-06-25", "decision": "continue"}
+    assert plans.post(f"/v1/conferences/{review.json['id']}/outcome", json=body, headers=chair).status_code == 200
+    pump()
+    deadlines = open_deadlines(scheduler, case_id)
+    assert "first-review-conference" not in deadlines
+    assert deadlines["later-review-conference"]["due_on"] == "2026-12-24"
+    [first] = scheduler.store.collection("deadlines").find({"case_id": case_id, "rule_id": "first-review-conference"})
+    assert (first["met"]["on"], first["met"]["late"], first["met"]["working_days_late"]) == ("2026-06-25", True, 4)
+
 
 def test_a_move_into_wales_gets_its_transfer_in_conference_15_welsh_working_days_on(wales):
     plans, pump, scheduler, people = wales
