@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -119,6 +120,7 @@ def test_ctrl_c_with_events_in_flight_then_restart_handles_each_event_once(up_en
     data = Path(up_env["CPP_DATA_DIR"])
     url = {s: f"http://127.0.0.1:{up_env[f'CPP_{s.upper()}_PORT']}" for s in installed_services()}
     first = Up(up_env)
+    paused: list[int] = []
     try:
         first.wait_up()
         token = subprocess.run(
@@ -143,7 +145,7 @@ def test_ctrl_c_with_events_in_flight_then_restart_handles_each_event_once(up_en
             return resp.json()["id"]
 
         # The consumers are slow today: paused, so that events queue up in RabbitMQ.
-        paused = [pid for service in CONSUMERS for pid in worker_pids(str(data), service)]
+        paused[:] = [pid for service in CONSUMERS for pid in worker_pids(str(data), service)]
         assert len(paused) == len(CONSUMERS), paused
         for pid in paused:
             os.kill(pid, signal.SIGSTOP)
@@ -160,6 +162,9 @@ def test_ctrl_c_with_events_in_flight_then_restart_handles_each_event_once(up_en
             os.kill(pid, signal.SIGCONT)
         assert first.proc.wait(timeout=90) == 0, first.output()
     finally:
+        for pid in paused:  # a failure above must not leave stopped workers behind
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
         if first.proc.poll() is None:
             first.proc.kill()
     assert leftover_processes(str(data)) == [], "cpp up left processes behind"
