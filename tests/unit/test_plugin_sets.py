@@ -124,6 +124,14 @@ EVENT_DATA = {
     "resource_panel.requested.v1": {"request_id": "r1", "plan_id": "p1", "requested_on": "2026-04-02"},
     "resource_panel.decided.v1": {"request_id": "r1", "plan_id": "p1", "decided_on": "2026-04-09"},
     "visit.recorded.v1": {"visit_id": "v1", "plan_id": "p1", "visited_on": "2026-04-14", "child_seen": True},
+    "case_visit.recorded.v1": {"visit_id": "v2", "case_id": "c1", "visited_on": "2026-02-27", "child_seen": True},
+    "significant_change.recorded.v1": {"change_id": "g1", "plan_id": "p1", "noticed_on": "2026-05-04"},
+    "significant_change.referred.v1": {
+        "change_id": "g1",
+        "plan_id": "p1",
+        "noticed_on": "2026-05-04",
+        "told_on": "2026-05-05",
+    },
 }
 
 
