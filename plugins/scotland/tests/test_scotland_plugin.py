@@ -72,3 +72,20 @@ def test_an_unborn_childs_pre_birth_cppm_and_its_review_follow_paras_3_142_and_3
     assert review.offset == Offset(3, "months", "after")
     assert review.is_met_by("conference.held.v1", {"kind": "review"})
     assert "para 3.143" in review.source and "(V:" in review.source
+
+
+def test_a_significant_change_goes_to_the_chair_within_3_calendar_days_of_being_noticed():
+    rule = rules_of(*SCOTLAND)["significant-change-to-chair"]
+    assert (rule.triggers, rule.when, rule.anchor, rule.key) == (
+        ("significant_change.recorded.v1",),
+        {},
+        "noticed_on",
+        "change_id",
+    )
+    assert rule.offset == Offset(3, "calendar_days", "after")
+    assert (rule.met_by, rule.met_on, rule.met_when) == (("significant_change.referred.v1",), "told_on", {})
+    assert (rule.owner, rule.recurrence) == ("social_worker", None)
+    assert rule.triggered_by("significant_change.recorded.v1", {"change_id": "g1", "noticed_on": "2026-03-02"})
+    assert rule.is_met_by("significant_change.referred.v1", {"change_id": "g1", "told_on": "2026-03-03"})
+    assert "Appendix D and para 3.137" in rule.source
+    assert '"always within 3 calendar days" (V)' in rule.source

@@ -880,7 +880,8 @@ def record_case_visit(
     recorded_by: str,
 ) -> tuple[dict, list[Event]]:
     """A visit before any plan (during the referral, the assessment or the
-    enquiries), on an open case: a case on a plan records it on its plan."""
+    enquiries), on an open case, since the case began: a case on a plan
+    records it on its plan."""
     if case["status"] == "on_plan" or case.get("plan_id"):
         raise LifecycleError(
             f"the case is on a plan: record the visit on the plan (/v1/plans/{case['plan_id']}/visits)"
@@ -888,9 +889,9 @@ def record_case_visit(
     if case["status"] not in OPEN_STATUSES:
         raise LifecycleError(f"the case is {case['status'].replace('_', ' ')}: visits are recorded on an open case")
     _not_in_future("visited_on", visited_on, today)
-    opened_on = case["opened_at"][:10]
-    if _iso(visited_on) < opened_on:
-        raise InvalidStep({"visited_on": [f"is before the case was opened on {opened_on}"]})
+    began, how = _case_began(case)
+    if _iso(visited_on) < began:
+        raise InvalidStep({"visited_on": [f"is before the case began on {began} ({how})"]})
     if seen_alone and not child_seen:
         raise InvalidStep({"seen_alone": ["a child not seen cannot have been seen alone"]})
     visit = {
@@ -909,6 +910,17 @@ def record_case_visit(
     }
     data = {k: visit[k] for k in ("case_id", "child_id", "visited_on", "announced", "child_seen", "seen_alone")}
     return visit, [("case_visit.recorded.v1", case["_id"], {"visit_id": visit["_id"], **data})]
+
+
+def _case_began(case: dict) -> tuple[str, str]:
+    """The day a case began, and how: the day it was opened, or the day its
+    referral was received when that was earlier (a referral recorded after
+    the event: a child seen on the day it came in)."""
+    opened_on = case["opened_at"][:10]
+    received_on = (case.get("referral") or {}).get("received_on")
+    if received_on and received_on < opened_on:
+        return received_on, "its referral was received"
+    return opened_on, "it was opened"
 
 
 def _change_event(type_: str, change: dict, **more: str) -> Event:
