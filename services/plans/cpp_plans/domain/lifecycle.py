@@ -882,7 +882,7 @@ def record_case_visit(
     """A visit before any plan (during the referral, the assessment or the
     enquiries), on an open case, since the case began: a case on a plan
     records it on its plan."""
-    if case["status"] == "on_plan" or case.get("plan_id"):
+    if case["status"] == "on_plan":
         raise LifecycleError(
             f"the case is on a plan: record the visit on the plan (/v1/plans/{case['plan_id']}/visits)"
         )
