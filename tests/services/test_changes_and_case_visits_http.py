@@ -76,9 +76,14 @@ def test_a_significant_change_is_recorded_listed_and_the_chair_told_once(plans, 
         "noticed_on": iso(5),
     }, "no description: what changed stays with the plan"
 
+    later = {"noticed_on": iso(6), "description": "The child stopped going to school"}
+    later_id = plans.post(path, json=later, headers=sw).json["id"]
     listed = plans.get(path, headers=people["chair"])
     assert listed.status_code == 200, listed.json
-    assert [(c["id"], c["description"]) for c in listed.json["items"]] == [(change["id"], body["description"])]
+    assert [(c["id"], c["description"]) for c in listed.json["items"]] == [
+        (later_id, later["description"]),
+        (change["id"], body["description"]),
+    ], "newest noticed first"
     log = plans.get("/v1/audit?limit=1000", headers=bearer(token_for("auditor"))).json["records"]
     assert any(
         r["entry"]["record_type"] == "significant_changes" and r["entry"]["record_id"] == plan["id"] for r in log
@@ -99,7 +104,7 @@ def test_a_significant_change_is_recorded_listed_and_the_chair_told_once(plans, 
     again = plans.post(f"{path}/{change['id']}/referral", json={"told_on": iso(8)}, headers=sw)
     assert again.status_code == 409 and iso(7) in again.json["message"]
     assert written(plans_store) == state
-    assert plans.get(path, headers=sw).json["items"][0]["chair_told"]["on"] == iso(7)
+    assert plans.get(path, headers=sw).json["items"][1]["chair_told"]["on"] == iso(7)
 
 
 def test_a_change_recorded_with_the_day_the_chair_was_told_publishes_both_events_in_one_step(
