@@ -280,6 +280,24 @@ def test_scotland_cppm_landing_on_st_andrews_day_is_due_the_friday_before():
     assert _due("scotland", "initial-conference", date(2026, 11, 2)) == date(2026, 11, 27)
 
 
+@pytest.mark.parametrize(
+    "noticed, due",
+    [
+        # Monday 23 November 2026 + 3 days = Thursday 26 November, a working day.
+        (date(2026, 11, 23), date(2026, 11, 26)),
+        # Friday 27 November + 3 = Monday 30 November, St Andrew's Day; the weekend before it too: back to the Friday
+        # the change was noticed.
+        (date(2026, 11, 27), date(2026, 11, 27)),
+        # Saturday 28 November + 3 = Tuesday 1 December, a working day (St Andrew's Day is before it).
+        (date(2026, 11, 28), date(2026, 12, 1)),
+        # Wednesday 30 December + 3 = Saturday 2 January 2027; New Year's Day before it: back to Thursday 31 December.
+        (date(2026, 12, 30), date(2026, 12, 31)),
+    ],
+)
+def test_scotland_significant_change_reaches_the_chair_within_3_calendar_days(noticed, due):
+    assert _due("scotland", "significant-change-to-chair", noticed) == due
+
+
 def test_scotland_reporter_referral_is_straight_away():
     rule = _rules("scotland")["reporter-referral"]
     assert rule.offset == Offset(0, "working_days", "after")
