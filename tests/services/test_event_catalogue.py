@@ -153,6 +153,9 @@ def walk_referral(plans, who, child_id, on):
     ):
         answer = plans.post(f"/v1/cases/{case_id}/{path}", json=body, headers={**headers, "If-Match": tag})
         tag = f'"{ok(answer)["version"]}"'
+        if path == "assessment":  # a visit during the assessment, before any plan
+            visit = {"visited_on": on(-8), "announced": True, "child_seen": True, "seen_alone": False, "by": "Sam"}
+            ok(plans.post(f"/v1/cases/{case_id}/visits", json=visit, headers=sw), 201)
 
 
 def walk_family(plans, who, on):
@@ -322,6 +325,10 @@ def walk(plans, who, pump, ticker, scheduler_store):
         ),
         201,
     )
+    change = {"noticed_on": on(22), "description": "Mother's new partner moved in."}
+    change_id = ok(plans.post(f"/v1/plans/{plan_id}/significant-changes", headers=sw, json=change), 201)["id"]
+    told = {"told_on": on(23)}
+    ok(plans.post(f"/v1/plans/{plan_id}/significant-changes/{change_id}/referral", headers=sw, json=told))
     tag = plans.get(f"/v1/plans/{plan_id}", headers=sw).headers["ETag"]
     ok(
         plans.patch(

@@ -59,6 +59,7 @@ PATH_IDS = {
     "plan_id": ("plans", "plans"),
     "report_id": ("plans", "reports"),
     "request_id": ("plans", "resource_panel_requests"),
+    "change_id": ("plans", "significant_changes"),
     "deadline_id": ("scheduler", "deadlines"),
     "feed_id": ("scheduler", "calendar_feeds"),
     "subscription_id": ("notify", "subscriptions"),

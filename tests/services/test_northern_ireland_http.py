@@ -100,6 +100,9 @@ def test_a_case_walked_over_the_api_gets_each_deadline_on_the_northern_irish_wor
     assert got == {
         # 24 hours from Monday 16 March: Tuesday 17 March is St Patrick's Day; held on the Wednesday, on time.
         "strategy-discussion": [("met", "2026-03-18", False)],
+        # The child seen within 24 hours of Monday 16 March: Tuesday 17 March is St Patrick's Day, so back to the
+        # Monday itself; no visit before the plan was recorded.
+        "child-seen-after-referral": [("pending", "2026-03-16", False)],
         # 10 working days from Monday 16 March, St Patrick's Day not counted: Wed 18 .. Fri 20 (3), Mon 23 ..
         # Fri 27 (8), Mon 30 (9), Tue 31 March (10).
         "initial-assessment": [("pending", "2026-03-31", False)],
@@ -117,6 +120,73 @@ def test_a_case_walked_over_the_api_gets_each_deadline_on_the_northern_irish_wor
     assert "no timescale" in detail["explanation"]["summary"]
     assert "(U)" in detail["explanation"]["rule"]["source"]
 
+    # The first review, on time on Friday 10 July, continues the plan: the next is due six months on, Sunday 10
+    # January 2027, so back to Friday 8 January.
+    review = {"kind": "review", "scheduled_for": "2026-07-10"}
+    conf = ok(plans.post(f"/v1/cases/{case_id}/conferences", json=review, headers=sw), 201).json
+    held = {"held_on": "2026-07-10", "decision": "continue"}
+    ok(plans.post(f"/v1/conferences/{conf['id']}/outcome", json=held, headers=who["chair"]))
+    pump()
+    items = ok(scheduler.get("/v1/deadlines", query_string={"case_id": case_id}, headers=sw)).json["items"]
+    reviews = {d["rule_id"]: (d["status"], d["due_on"]) for d in items if d["rule_id"].endswith("review-conference")}
+    assert reviews == {
+        "first-review-conference": ("met", "2026-07-10"),
+        "later-review-conference": ("pending", "2027-01-08"),
+    }
+
+
+def _referral_for_a_strategy_discussion(plans, who, child_id, received_on):
+    sw, tm = who["social_worker"], who["team_manager"]
+    opened = ok(plans.post("/v1/cases", json={"child_id": ensure_child(plans, child_id)}, headers=sw), 201)
+    case_id, etag = opened.json["id"], opened.headers["ETag"]
+    referral = {"received_on": received_on, "source": "health"}
+    etag = ok(plans.post(f"/v1/cases/{case_id}/referral", json=referral, headers={**sw, "If-Match": etag})).headers[
+        "ETag"
+    ]
+    decision = {"decided_on": received_on, "decision": "strategy_discussion", "reason": "an injury seen at A&E"}
+    ok(plans.post(f"/v1/cases/{case_id}/referral/decision", json=decision, headers={**tm, "If-Match": etag}))
+    return case_id
+
+
+def _child_seen_deadline(scheduler, case_id, who):
+    items = ok(scheduler.get("/v1/deadlines", query_string={"case_id": case_id}, headers=who["social_worker"]))
+    [deadline] = [d for d in items.json["items"] if d["rule_id"] == "child-seen-after-referral"]
+    return deadline
+
+
+def test_the_child_is_seen_within_24_hours_of_a_referral_by_a_visit_that_saw_them(ni):
+    plans, scheduler, pump, who = ni
+    sw = who["social_worker"]
+    # A referral on Wednesday 18 March 2026: due the next calendar day, Thursday 19 March (a working day).
+    case_id = _referral_for_a_strategy_discussion(plans, who, "child-24h", "2026-03-18")
+    pump()
+    deadline = _child_seen_deadline(scheduler, case_id, who)
+    assert (deadline["status"], deadline["due_on"]) == ("pending", "2026-03-19")
+
+    # A visit on the Wednesday at which the child was not seen does not meet it.
+    visit = {"visited_on": "2026-03-18", "announced": False, "child_seen": False, "seen_alone": False, "by": "Sam"}
+    ok(plans.post(f"/v1/cases/{case_id}/visits", json=visit, headers=sw), 201)
+    pump()
+    assert _child_seen_deadline(scheduler, case_id, who)["status"] == "pending"
+
+    # The child seen on the Thursday: met, on time.
+    visit = {**visit, "visited_on": "2026-03-19", "child_seen": True}
+    ok(plans.post(f"/v1/cases/{case_id}/visits", json=visit, headers=sw), 201)
+    pump()
+    deadline = _child_seen_deadline(scheduler, case_id, who)
+    assert (deadline["status"], deadline["met"]["on"], deadline["met"]["late"]) == ("met", "2026-03-19", False)
+
+
+def test_a_visit_before_the_referral_came_in_is_refused_naming_its_day(ni):
+    plans, _, _, who = ni
+    case_id = _referral_for_a_strategy_discussion(plans, who, "child-early", "2026-03-18")
+    visit = {"visited_on": "2026-03-17", "announced": False, "child_seen": True, "seen_alone": False, "by": "Sam"}
+    refused = plans.post(f"/v1/cases/{case_id}/visits", json=visit, headers=who["social_worker"])
+    assert refused.status_code == 422
+    assert refused.json["errors"]["json"]["visited_on"] == [
+        "is before the case began on 2026-03-18 (its referral was received)"
+    ]
+
 
 def test_cpp_rules_prints_the_northern_ireland_timetable_in_its_terms():
     result = CliRunner().invoke(main, ["rules", "--plugins", NI])
@@ -126,6 +196,7 @@ def test_cpp_rules_prints_the_northern_ireland_timetable_in_its_terms():
     steps = {row["Step"]: row for row in _rows(result.output)}
     assert set(steps) == {
         "Strategy discussion after a referral with child protection concerns",
+        "Child seen after a referral with child protection concerns",
         "Initial assessment",
         "Initial child protection case conference (timescale unverified: a date is needed)",
         "First core group meeting (timescale unverified: a date is needed)",

@@ -308,6 +308,59 @@ def test_visits_are_recorded_on_a_plan_in_force_only():
         visit(ended)
 
 
+def case_visit(case, **kw):
+    args = dict(
+        visited_on=date(2026, 11, 3),
+        today=TODAY,
+        announced=True,
+        child_seen=True,
+        seen_alone=False,
+        by="Sam",
+        notes=None,
+        recorded_by="sw-1",
+    )
+    return lc.record_case_visit(case, **{**args, **kw})
+
+
+def test_a_visit_before_a_plan_is_on_an_open_case_without_one_and_not_before_it_began():
+    record, [(etype, subject, data)] = case_visit(after_strategy())
+    assert (record["case_id"], record["plan_id"], etype, subject) == (
+        "case-1",
+        None,
+        "case_visit.recorded.v1",
+        "case-1",
+    )
+    assert data["visited_on"] == "2026-11-03" and data["child_seen"] is True
+    with pytest.raises(InvalidStep, match="before the case began on 2026-11-01 \\(it was opened\\)"):
+        case_visit(opened(), visited_on=date(2026, 10, 31))
+    received = {**opened(), "referral": {"received_on": "2026-10-30"}}
+    assert case_visit(received, visited_on=date(2026, 10, 30))[0]["visited_on"] == "2026-10-30"
+    case, _, plan = on_plan()
+    with pytest.raises(LifecycleError, match=f"/v1/plans/{plan['_id']}/visits"):
+        case_visit(case)
+    with pytest.raises(LifecycleError, match="the case is plan ended: visits are recorded on an open case"):
+        case_visit({**case, "status": "plan_ended"})
+
+
+def test_a_significant_change_is_told_to_the_chair_once_never_before_it_was_noticed():
+    _, _, plan = on_plan()
+    args = dict(noticed_on=date(2026, 11, 21), description="A new adult at home", today=TODAY, recorded_by="sw-1")
+    change, events = lc.record_significant_change(plan, chair_told_on=None, **args)
+    assert [e[0] for e in events] == ["significant_change.recorded.v1"] and "description" not in events[0][2]
+    with pytest.raises(InvalidStep, match="told_on"):
+        lc.refer_significant_change(change, told_on=date(2026, 11, 20), today=TODAY, recorded_by="sw-1")
+    told, [(etype, _, data)] = lc.refer_significant_change(
+        change, told_on=date(2026, 11, 22), today=TODAY, recorded_by="sw-1"
+    )
+    assert etype == "significant_change.referred.v1" and data["told_on"] == "2026-11-22"
+    with pytest.raises(LifecycleError, match="told of this change on 2026-11-22"):
+        lc.refer_significant_change(told, told_on=date(2026, 11, 23), today=TODAY, recorded_by="sw-1")
+    with pytest.raises(InvalidStep, match="description"):
+        lc.record_significant_change(plan, chair_told_on=None, **{**args, "description": " "})
+    _, both = lc.record_significant_change(plan, chair_told_on=date(2026, 11, 21), **args)
+    assert [e[0] for e in both] == ["significant_change.recorded.v1", "significant_change.referred.v1"]
+
+
 def test_escalation_routes_come_from_the_deployment():
     _, _, plan = on_plan()
     routes = [{"id": "reporter", "name": "Referral to the Children's Reporter", "recipient": {"name": "SCRA"}}]

@@ -149,6 +149,14 @@ EVENT_DATA = {
     "resource_panel.requested.v1": {"request_id": "r1", "plan_id": "p1", "requested_on": "2026-04-02"},
     "resource_panel.decided.v1": {"request_id": "r1", "plan_id": "p1", "decided_on": "2026-04-09"},
     "visit.recorded.v1": {"visit_id": "v1", "plan_id": "p1", "visited_on": "2026-04-14", "child_seen": True},
+    "case_visit.recorded.v1": {"visit_id": "v2", "case_id": "c1", "visited_on": "2026-02-27", "child_seen": True},
+    "significant_change.recorded.v1": {"change_id": "g1", "plan_id": "p1", "noticed_on": "2026-05-04"},
+    "significant_change.referred.v1": {
+        "change_id": "g1",
+        "plan_id": "p1",
+        "noticed_on": "2026-05-04",
+        "told_on": "2026-05-05",
+    },
 }
 
 
@@ -295,6 +303,24 @@ def test_st_patricks_day_and_the_twelfth_are_closed_only_in_northern_ireland(dep
 def test_scotland_cppm_landing_on_st_andrews_day_is_due_the_friday_before():
     # IRD on Monday 2 November 2026 + 28 days = Monday 30 November, St Andrew's Day.
     assert _due("scotland", "initial-conference", date(2026, 11, 2)) == date(2026, 11, 27)
+
+
+@pytest.mark.parametrize(
+    "noticed, due",
+    [
+        # Monday 23 November 2026 + 3 days = Thursday 26 November, a working day.
+        (date(2026, 11, 23), date(2026, 11, 26)),
+        # Friday 27 November + 3 = Monday 30 November, St Andrew's Day; the weekend before it too: back to the Friday
+        # the change was noticed.
+        (date(2026, 11, 27), date(2026, 11, 27)),
+        # Saturday 28 November + 3 = Tuesday 1 December, a working day (St Andrew's Day is before it).
+        (date(2026, 11, 28), date(2026, 12, 1)),
+        # Wednesday 30 December + 3 = Saturday 2 January 2027; New Year's Day before it: back to Thursday 31 December.
+        (date(2026, 12, 30), date(2026, 12, 31)),
+    ],
+)
+def test_scotland_significant_change_reaches_the_chair_within_3_calendar_days(noticed, due):
+    assert _due("scotland", "significant-change-to-chair", noticed) == due
 
 
 def test_scotland_reporter_referral_is_straight_away():

@@ -200,7 +200,7 @@ def test_northern_ireland_table_reads_in_its_own_terms_with_the_unverified_steps
     assert "Timescales of Northern Ireland (SBNI Regional Core Policies and Procedures defaults)" in output
     assert "public holidays of Northern Ireland" in " ".join(output.split())
     rows = {row["Step"]: row for row in _rows(output)}
-    assert len(rows) == 7
+    assert len(rows) == 8
     conference = rows["Initial child protection case conference (timescale unverified: a date is needed)"]
     assert conference["When"].startswith("No timescale in the source: a manager gives each one a date.")
     assert conference["Source"].startswith("Source (grade U; from the northern_ireland plugin): SBNI Regional Core")
@@ -210,6 +210,12 @@ def test_northern_ireland_table_reads_in_its_own_terms_with_the_unverified_steps
     assert "then every 4 weeks after the last visit" in seen["When"]
     assert "Done when a visit to the child is recorded at which the child was seen." in seen["When"]
     assert rows["Initial assessment"]["When"].startswith("10 working days after the referral.")
+    seen_soon = rows["Child seen after a referral with child protection concerns"]
+    assert seen_soon["When"].startswith("1 calendar day after the referral.")
+    assert "Done when a visit to the child before any plan is recorded at which the child was seen." in " ".join(
+        seen_soon["When"].split()
+    )
+    assert "the weekend not skipped" in " ".join(seen_soon["Source"].split())
     strategy = rows["Strategy discussion after a referral with child protection concerns"]
     assert "Starts when the referral is decided on for a strategy discussion." in strategy["When"]
     assert strategy["Source"].startswith(

@@ -41,10 +41,13 @@ def test_adding_then_counting_back_gives_the_start(cal, start, n):
     unit=st.sampled_from(["working_days", "calendar_days", "weeks", "months"]),
     direction=st.sampled_from(["after", "before"]),
 )
-def test_a_due_date_is_never_a_weekend_or_holiday(cal, start, n, unit, direction):
-    due = cal.due_date(start, n, unit, direction).due
-    assert due.weekday() < 5
-    assert cal.closure(due) is None
+def test_a_due_date_is_a_working_day_unless_every_day_from_its_anchor_to_it_is_closed(cal, start, n, unit, direction):
+    c = cal.due_date(start, n, unit, direction)
+    if cal.closure(c.due) is not None:  # a count too short to come back to a working day since its anchor
+        assert direction == "after" and c.rolled_back_from is None
+        assert all(cal.closure(start + timedelta(days=i)) for i in range((c.due - start).days + 1))
+        return
+    assert c.due.weekday() < 5
 
 
 @settings(max_examples=300, deadline=None)
@@ -104,6 +107,18 @@ def test_a_calendar_offset_on_a_closed_day_comes_back_to_the_working_day_before(
     assert c.due == date(2026, 12, 24)
     assert c.rolled_back_from == date(2026, 12, 26)
     assert [s.reason for s in c.skipped] == ["Boxing Day", "Christmas Day"]
+
+
+def test_a_short_calendar_count_from_a_closed_day_is_never_due_before_its_anchor():
+    # 1 day after Saturday 5 December 2026 is Sunday 6th: the working day before it, Friday 4th, is before the
+    # Saturday, so it stays on the Sunday. From Friday 4th, Saturday 5th comes back to the Friday itself; from
+    # Christmas Eve (Thursday), 3 days is Sunday 27th, back over Boxing Day and Christmas Day to the 24th.
+    c = ENGLAND.due_date(date(2026, 12, 5), 1, "calendar_days")
+    assert (c.due, c.rolled_back_from, c.skipped) == (date(2026, 12, 6), None, ())
+    assert ENGLAND.due_date(date(2026, 12, 4), 1, "calendar_days").due == date(2026, 12, 4)
+    assert ENGLAND.due_date(date(2026, 12, 24), 3, "calendar_days").due == date(2026, 12, 24)
+    # Good Friday 3 April 2026: a day on is Saturday 4th; Thursday 2nd would be before it.
+    assert ENGLAND.due_date(date(2026, 4, 3), 1, "calendar_days").due == date(2026, 4, 4)
 
 
 def test_months_clamp_to_the_end_of_a_shorter_month():

@@ -546,3 +546,19 @@ def test_the_chronology_shows_the_referral_its_decision_and_the_assessment_in_wo
         "6 January 2026 Decision on the referral: Child and family assessment. Reason: A bruise on a baby Priya Shah",
         "5 January 2026 Referral received from: School or nursery Sam Okafor",
     ]
+
+
+def test_the_chronology_names_a_significant_change_and_the_chair_told_of_it(client, review):  # noqa: F811
+    entry = {"by": {"user": "demo-sw-1", "name": "Sam Okafor"}, "case_id": "case-1", "conference_id": None}
+    detail = {"plan_id": "plan-1", "detail": {"change_id": "g1"}}
+    entries = [
+        {**entry, **detail, "type": "significant_change_referred", "on": "2026-03-06"},
+        {**entry, **detail, "type": "significant_change_recorded", "on": "2026-03-05"},
+    ]
+    review.routes[("GET", "/v1/children/child-1/chronology")] = (200, {"child_id": "child-1", "entries": entries})
+    html = client.get("/children/child-1/chronology").get_data(as_text=True)
+    rows = re.findall(r"<tr class=\"govuk-table__row\">(.*?)</tr>", html, re.S)[1:]
+    assert [" ".join(re.sub(r"<[^>]+>", " ", r).split()) for r in rows] == [
+        "6 March 2026 The conference chair told of a significant change Sam Okafor",
+        "5 March 2026 Significant change in the child&#39;s circumstances noticed by the core group Sam Okafor",
+    ]

@@ -629,3 +629,51 @@ def test_the_outline_plans_errors_go_on_its_rows(chair, plans):
 def test_a_social_worker_cannot_open_the_outcome_form(client, plans):
     resp = client.get("/conferences/conf-1/outcome")
     assert resp.status_code == 302 and not plans.sent("GET", "/v1/conferences/conf-1")
+
+
+# --- a visit before any plan ---
+
+
+def test_a_case_before_a_plan_offers_a_visit_and_sends_it_with_its_answers(client, plans):
+    page = client.get("/cases/case-1").get_data(as_text=True)
+    assert 'href="/cases/case-1/visits/new"' in page and "Record a visit" in page
+    missing = post_form(client, "/cases/case-1/visits/new", {"by": ""})
+    html = missing.get_data(as_text=True)
+    assert missing.status_code == 400 and "Enter the date of the visit" in html and "Enter who visited" in html
+    assert not plans.sent("POST", "/v1/cases/case-1/visits")
+    plans.routes[("POST", "/v1/cases/case-1/visits")] = (201, {"id": "v-1"})
+    answers = {"visited_on": ["6", "1", "2026"], "announced": "no", "child_seen": "yes", "seen_alone": "no"}
+    resp = post_form(client, "/cases/case-1/visits/new", {**answers, "by": "Sam Okafor"})
+    assert resp.status_code == 302 and resp.headers["Location"] == "/cases/case-1"
+    [sent] = plans.sent("POST", "/v1/cases/case-1/visits")
+    assert sent["json"] == {
+        "visited_on": "2026-01-06",
+        "announced": False,
+        "child_seen": True,
+        "seen_alone": False,
+        "by": "Sam Okafor",
+        "notes": None,
+    }
+    assert sent["headers"]["Idempotency-Key"]
+    assert "The visit is recorded" in client.get("/cases/case-1").get_data(as_text=True)
+
+
+def test_a_visit_the_service_refuses_shows_its_field_error_and_a_case_on_a_plan_offers_none(client, plans):
+    plans.routes[("POST", "/v1/cases/case-1/visits")] = (
+        422,
+        {"code": 422, "errors": {"json": {"visited_on": ["is before the case began on 2026-01-05 (it was opened)"]}}},
+    )
+    answers = {
+        "visited_on": ["4", "1", "2026"],
+        "announced": "no",
+        "child_seen": "yes",
+        "seen_alone": "no",
+        "by": "Sam",
+    }
+    resp = post_form(client, "/cases/case-1/visits/new", answers)
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    assert summary_links(html) == {"#visited_on-day": "Is before the case began on 2026-01-05 (it was opened)"}
+    plans.routes[("GET", "/v1/cases/case-1")] = (200, {**CASE, "status": "on_plan", "plan_id": "plan-1"})
+    plans.routes[("GET", "/v1/plans/plan-1")] = (200, {"id": "plan-1", "key_worker": "Sam Okafor", "status": "active"})
+    assert "/cases/case-1/visits/new" not in client.get("/cases/case-1").get_data(as_text=True)

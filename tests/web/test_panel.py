@@ -43,6 +43,7 @@ APPROVED = {"decision": "approved", "conditions": "For six months.", "on": "2026
 def panel_services(fakes, request=None, etag='"1"'):
     plans = fakes["plans"]
     plans.routes[("GET", "/v1/plans/plan-1")] = (200, PLAN, {"ETag": '"3"'})
+    plans.routes[("GET", "/v1/plans/plan-1/significant-changes")] = (200, {"plan_id": "plan-1", "items": []})
     plans.routes[("GET", "/v1/children/child-1")] = (
         200,
         {"id": "child-1", "given_names": "Rosa", "family_name": "Fictional"},

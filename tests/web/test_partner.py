@@ -434,6 +434,7 @@ def feed(id_, status="active"):
 
 def calendar_services(fakes, feeds=()):
     fakes["plans"].routes[("GET", "/v1/plans/plan-1")] = (200, PLAN, {"ETag": '"2"'})
+    fakes["plans"].routes[("GET", "/v1/plans/plan-1/significant-changes")] = (200, {"plan_id": "plan-1", "items": []})
     fakes["plans"].routes[("GET", "/v1/children/child-1")] = (
         200,
         {"id": "child-1", "given_names": "Rosa", "family_name": "Fictional"},

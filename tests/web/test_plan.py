@@ -98,6 +98,25 @@ VERSION_1 = {
     "content": {**CONTENT, "concerns": "Home conditions.", "childs_views": None, "contingency_plan": None},
 }
 VERSION_2 = {"plan_id": PLAN_ID, "number": 2, "status": "active", "agreed": PLAN["agreed"], "content": CONTENT}
+CHANGE_ID, TOLD_ID = uuid.uuid4().hex, uuid.uuid4().hex
+CHANGES = [
+    {
+        "id": CHANGE_ID,
+        "noticed_on": "2026-03-05",
+        "description": "Mother's new partner moved in",
+        "chair_told": None,
+        "recorded_by": "demo-sw-1",
+        "version": 1,
+    },
+    {
+        "id": TOLD_ID,
+        "noticed_on": "2026-03-02",
+        "description": "Rosa was excluded from school",
+        "chair_told": {"on": "2026-03-03", "by": "demo-sw-1"},
+        "recorded_by": "demo-sw-1",
+        "version": 2,
+    },
+]
 
 
 @pytest.fixture
@@ -117,6 +136,7 @@ def fakes(fakes):
             ("GET", f"/v1/plans/{PLAN_ID}/versions"): (200, {"plan_id": PLAN_ID, "versions": [VERSION_1, VERSION_2]}),
             ("GET", f"/v1/plans/{PLAN_ID}/versions/1"): (200, VERSION_1),
             ("GET", f"/v1/plans/{PLAN_ID}/versions/2"): (200, VERSION_2),
+            ("GET", f"/v1/plans/{PLAN_ID}/significant-changes"): (200, {"plan_id": PLAN_ID, "items": CHANGES}),
         }
     )
     return started
@@ -500,6 +520,63 @@ def test_a_visit_needs_its_answers_and_is_sent_as_yes_and_no(client, fakes):
         "notes": None,
     }
     assert "The visit is recorded." in client.get(f"/plans/{PLAN_ID}").get_data(as_text=True)
+
+
+# --- significant changes ---
+
+
+def test_the_plan_lists_its_significant_changes_and_offers_to_record_one_and_the_chair_told(client, fakes):
+    body = client.get(f"/plans/{PLAN_ID}").get_data(as_text=True)
+    text = text_of(body)
+    assert "Significant changes" in text and "that the core group noticed" in text
+    assert "5 March 2026 Mother's new partner moved in Not yet: Record that the chair was told" in text
+    assert "2 March 2026 Rosa was excluded from school 3 March 2026" in text
+    assert f"/plans/{PLAN_ID}/significant-changes/{CHANGE_ID}/referral" in body
+    assert f"/plans/{PLAN_ID}/significant-changes/{TOLD_ID}/referral" not in body, "told already"
+    assert f"/plans/{PLAN_ID}/significant-changes/new" in body
+
+
+def test_a_significant_change_is_sent_once_with_the_day_the_chair_was_told_when_given(client, fakes):
+    page = client.get(f"/plans/{PLAN_ID}/significant-changes/new").get_data(as_text=True)
+    assert "When did the core group notice the change?" in page
+    fields = form_fields(page)
+    missing = client.post(f"/plans/{PLAN_ID}/significant-changes/new", data=fields)
+    text = missing.get_data(as_text=True)
+    assert (
+        missing.status_code == 422 and "Enter the date the change was noticed" in text and "Enter what changed" in text
+    )
+    path = f"/v1/plans/{PLAN_ID}/significant-changes"
+    assert not fakes["plans"].sent("POST", path)
+    fakes["plans"].routes[("POST", path)] = (201, {"id": "g1"})
+    data = {**fields, "noticed_on": ["9", "3", "2026"], "description": " Father released from prison "}
+    assert client.post(f"/plans/{PLAN_ID}/significant-changes/new", data=data).status_code == 302
+    told = {**data, "chair_told_on": ["10", "3", "2026"]}
+    assert client.post(f"/plans/{PLAN_ID}/significant-changes/new", data=told).status_code == 302
+    first, second = fakes["plans"].sent("POST", path)
+    assert first["json"] == {"noticed_on": "2026-03-09", "description": "Father released from prison"}
+    assert second["json"] == {**first["json"], "chair_told_on": "2026-03-10"}
+    assert first["headers"]["Idempotency-Key"] == fields["idempotency_key"]
+    assert "The significant change is recorded." in client.get(f"/plans/{PLAN_ID}").get_data(as_text=True)
+
+
+def test_the_day_the_chair_was_told_is_sent_and_a_refusal_shows_the_services_reason(client, fakes):
+    form = f"/plans/{PLAN_ID}/significant-changes/{CHANGE_ID}/referral"
+    page = client.get(form).get_data(as_text=True)
+    assert "Mother&#39;s new partner moved in" in page and "5 March 2026" in page
+    fields = form_fields(page)
+    path = f"/v1/plans/{PLAN_ID}/significant-changes/{CHANGE_ID}/referral"
+    fakes["plans"].routes[("POST", path)] = (
+        409,
+        {"code": 409, "message": "the chair was told of this change on 2026-03-06"},
+    )
+    refused = client.post(form, data={**fields, "told_on": ["7", "3", "2026"]})
+    assert refused.status_code == 422 and "the chair was told of this change on 2026-03-06" in refused.get_data(
+        as_text=True
+    )
+    fakes["plans"].routes[("POST", path)] = (200, {"id": CHANGE_ID})
+    assert client.post(form, data={**fields, "told_on": ["6", "3", "2026"]}).status_code == 302
+    assert fakes["plans"].sent("POST", path)[-1]["json"] == {"told_on": "2026-03-06"}
+    assert client.get(f"/plans/{PLAN_ID}/significant-changes/no-such-change/referral").status_code == 404
 
 
 # --- documents ---

@@ -13,7 +13,9 @@ Deploy with ``CPP_PLUGINS=northern_ireland``, with a Health and Social Care
   (proceduresonline.com/sbni/p_ch_protect_register.html): the reviews and
   the four-weekly visits.
 - The gateway response to a referral as the NSPCC's Northern Ireland page and
-  childprotectionuk.co.uk restate it: the strategy discussion and the
+  childprotectionuk.co.uk restate it: the strategy discussion, the child
+  seen within 24 hours (by the next calendar day, weekends included: a
+  visit before any plan at which the child was seen meets it) and the
   initial assessment (the regional text itself was not seen).
 
 Every rule cites where its figure comes from and how firmly it is
@@ -86,6 +88,30 @@ def cpp_timescales():
             "source": f"{GATEWAY}: a strategy discussion within 24 hours of the referral (V2: NSPCC Learning, "
             "Child protection system in Northern Ireland, referrals; childprotectionuk.co.uk, Northern Ireland "
             "guidance); 24 hours counted as one working day",
+        },
+        {
+            # "Within 24 hours" on a platform that counts in days: by the next
+            # calendar day, the weekend not skipped, as a child at risk is
+            # seen at weekends too. A next day that is closed brings it back
+            # to the working day before (a Friday's referral is due that
+            # Friday), never before the referral (a Saturday's stays on the
+            # Sunday). A visit at which the child was not seen does not meet it.
+            "id": "child-seen-after-referral",
+            "name": "Child seen after a referral with child protection concerns",
+            "trigger": "referral.decided.v1",
+            "when": {"decision": "strategy_discussion"},
+            "anchor": "received_on",
+            "offset": {"amount": 1, "unit": "calendar_days", "direction": "after"},
+            "deadline": "child_seen",
+            "owner": "social_worker",
+            "met_by": "case_visit.recorded.v1",
+            "met_when": {"child_seen": True},
+            "met_on": "visited_on",
+            "reminder_days": 0,
+            "source": f"{GATEWAY}: the child seen within 24 hours of the referral (V2: NSPCC Learning, Child "
+            "protection system in Northern Ireland, referrals; childprotectionuk.co.uk, Northern Ireland "
+            "guidance); 24 hours counted as one calendar day, the weekend not skipped, as a child at risk is "
+            "seen at weekends too",
         },
         {
             "id": "initial-assessment",

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 import pytest
 
 import cpp_northern_ireland
+from cpp_northern_ireland import GATEWAY
 from cpp_scheduler.app import create_app
 from cpp_shared.contracts.hook_answers import categories
 from cpp_shared.contracts.timescales import Closure, Offset, closure_days, timescale_rules
@@ -181,12 +182,30 @@ def test_every_rule_cites_its_source_with_its_grade_and_the_unverified_ones_have
     graded = {rule_id: rule.source for rule_id, rule in rules.items()}
     for rule_id in ("first-review-conference", "later-review-conference", "child-seen"):
         assert "The Child Protection Register" in graded[rule_id] and graded[rule_id].endswith("(V)"), rule_id
-    for rule_id in ("strategy-discussion", "initial-assessment"):
+    for rule_id in ("strategy-discussion", "child-seen-after-referral", "initial-assessment"):
         assert "(V2: NSPCC Learning" in graded[rule_id], rule_id
     for rule_id in ("initial-conference", "first-core-group"):
         assert rules[rule_id].offset is None, rule_id
         assert "(U)" in graded[rule_id] and "unverified" in rules[rule_id].name, rule_id
     assert "15 working days" in graded["initial-conference"], "the remembered figure is named, not used"
+
+
+def test_the_child_seen_within_24_hours_counts_a_calendar_day_from_the_referral_and_needs_the_child_seen():
+    rule = rules_of(*NORTHERN_IRELAND)["child-seen-after-referral"]
+    assert (rule.triggers, rule.when, rule.anchor) == (
+        ("referral.decided.v1",),
+        {"decision": "strategy_discussion"},
+        "received_on",
+    )
+    assert rule.offset == Offset(1, "calendar_days", "after")
+    assert (rule.met_by, rule.met_when, rule.met_on) == (
+        ("case_visit.recorded.v1",),
+        {"child_seen": True},
+        "visited_on",
+    )
+    assert (rule.owner, rule.deadline, rule.recurrence) == ("social_worker", "child_seen", None)
+    assert "child seen within 24 hours" in rule.source and "weekends too" in rule.source
+    assert GATEWAY in rule.source
 
 
 # --- the timetable, walked through the scheduler ----------------------------
@@ -241,6 +260,27 @@ TIMETABLE = [
         lambda day: _referral(day, "strategy_discussion"),
         date(2026, 3, 16),  # Monday: St Patrick's Day, Tuesday 17 March, is closed
         _working_days_after(date(2026, 3, 16), 1),
+    ),
+    (
+        "Gateway response: child seen within 24 hours (V2), one calendar day",
+        "child-seen-after-referral",
+        lambda day: _referral(day, "strategy_discussion"),
+        date(2026, 7, 11),  # Saturday: Sunday 12 July, the Twelfth itself, counts (never before the referral)
+        date(2026, 7, 12),
+    ),
+    (
+        "Gateway response: child seen within 24 hours (V2), one calendar day",
+        "child-seen-after-referral",
+        lambda day: _referral(day, "strategy_discussion"),
+        date(2026, 3, 16),  # Monday: Tuesday 17 March is St Patrick's Day, so back to Monday 16 March
+        _back_to_working_day(date(2026, 3, 17)),
+    ),
+    (
+        "Gateway response: child seen within 24 hours (V2), one calendar day",
+        "child-seen-after-referral",
+        lambda day: _referral(day, "strategy_discussion"),
+        date(2026, 3, 18),  # Wednesday: Thursday 19 March, a working day
+        date(2026, 3, 18) + timedelta(days=1),
     ),
     (
         "Gateway response: initial assessment within 10 working days (V2)",
@@ -310,6 +350,9 @@ def test_the_hand_worked_dates_are_the_ones_the_comments_say():
     assert worked == [
         date(2025, 7, 15),
         date(2026, 3, 18),
+        date(2026, 7, 12),
+        date(2026, 3, 16),
+        date(2026, 3, 19),
         date(2026, 7, 17),
         date(2027, 4, 1),
         None,
@@ -341,3 +384,21 @@ def test_a_visit_seeing_the_child_sets_the_next_four_weeks_and_one_not_seeing_th
     # Seen on Monday 15 June 2026: four weeks on is Monday 13 July, the Twelfth in lieu, so Friday 10 July.
     assert second["status"] == "pending"
     assert second["due_on"] == _weeks_after(date(2026, 6, 15), 4).isoformat() == "2026-07-10"
+
+
+def test_a_case_visit_seeing_the_child_meets_the_24_hours_and_one_not_seeing_them_does_not(scheduler):
+    # Wednesday 18 March 2026: due Thursday 19 March, a working day.
+    case_id = _deliver(scheduler, _referral(date(2026, 3, 18), "strategy_discussion"))
+    visit = {"case_id": case_id, "child_id": "c", "announced": False, "seen_alone": False}
+    deliver_event(
+        scheduler,
+        "case_visit.recorded.v1",
+        {**visit, "visit_id": "v1", "visited_on": "2026-03-18", "child_seen": False},
+    )
+    [deadline] = _deadlines(scheduler, case_id, "child-seen-after-referral")
+    assert (deadline["status"], deadline["due_on"]) == ("pending", "2026-03-19")
+    deliver_event(
+        scheduler, "case_visit.recorded.v1", {**visit, "visit_id": "v2", "visited_on": "2026-03-19", "child_seen": True}
+    )
+    [deadline] = _deadlines(scheduler, case_id, "child-seen-after-referral")
+    assert deadline["status"] == "met" and deadline["met"]["on"] == "2026-03-19" and not deadline["met"]["late"]

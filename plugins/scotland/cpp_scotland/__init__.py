@@ -221,6 +221,23 @@ def cpp_timescales():
             "the meeting was held",
         },
         {
+            # Counted from the day the core group noticed the change; one deadline per change, met on the day the
+            # chair is told.
+            "id": "significant-change-to-chair",
+            "name": "Significant change referred to the chair",
+            "trigger": "significant_change.recorded.v1",
+            "anchor": "noticed_on",
+            "key": "change_id",
+            "offset": {"amount": 3, "unit": "calendar_days", "direction": "after"},
+            "deadline": "significant_change_referral",
+            "owner": "social_worker",
+            "met_by": "significant_change.referred.v1",
+            "met_on": "told_on",
+            "reminder_days": 1,
+            "source": f"{NG}, Appendix D and para 3.137: the core group refers a significant change in the child's "
+            'circumstances to the chair, "always within 3 calendar days" (V)',
+        },
+        {
             # "Straight away" is taken as the same working day: 0 working days
             # from the day the decision to refer is recorded.
             "id": "reporter-referral",

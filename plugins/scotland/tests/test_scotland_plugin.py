@@ -93,3 +93,20 @@ def test_appendix_ds_meeting_timescales_are_each_met_by_their_own_event():
     for rule in (notice, reconvene, record):
         assert rule.key == "conference_id" and rule.owner == "chair"
         assert "Appendix D" in rule.source and "(V)" in rule.source
+
+
+def test_a_significant_change_goes_to_the_chair_within_3_calendar_days_of_being_noticed():
+    rule = rules_of(*SCOTLAND)["significant-change-to-chair"]
+    assert (rule.triggers, rule.when, rule.anchor, rule.key) == (
+        ("significant_change.recorded.v1",),
+        {},
+        "noticed_on",
+        "change_id",
+    )
+    assert rule.offset == Offset(3, "calendar_days", "after")
+    assert (rule.met_by, rule.met_on, rule.met_when) == (("significant_change.referred.v1",), "told_on", {})
+    assert (rule.owner, rule.recurrence) == ("social_worker", None)
+    assert rule.triggered_by("significant_change.recorded.v1", {"change_id": "g1", "noticed_on": "2026-03-02"})
+    assert rule.is_met_by("significant_change.referred.v1", {"change_id": "g1", "told_on": "2026-03-03"})
+    assert "Appendix D and para 3.137" in rule.source
+    assert '"always within 3 calendar days" (V)' in rule.source

@@ -107,6 +107,10 @@ def _inquorate(day: date) -> list[tuple[str, dict]]:
     return [("conference.inquorate.v1", {**data, "scheduled_for": (day + timedelta(days=7)).isoformat()})]
 
 
+def _change(day: date) -> list[tuple[str, dict]]:
+    return [("significant_change.recorded.v1", {"change_id": "g1", "plan_id": "p1", "noticed_on": day.isoformat()})]
+
+
 def _escalation(day: date) -> list[tuple[str, dict]]:
     data = {"escalation_id": "x1", "plan_id": "p1", "route": "childrens_reporter", "raised_on": day.isoformat()}
     return [("escalation.raised.v1", data)]
@@ -198,6 +202,13 @@ TIMETABLE = [
         _months_after(date(2026, 8, 31), 3),
     ),
     (
+        "Core group refers a significant change to the chair: 3 calendar days (V, Appendix D; para 3.137)",
+        "significant-change-to-chair",
+        _change,
+        date(2025, 12, 30),  # + 3 days is Fri 2 Jan 2026, then 1 January: back to Wed 31 Dec 2025
+        _back_to_working_day(date(2025, 12, 30) + timedelta(days=3)),
+    ),
+    (
         "Referral to the Principal Reporter: actioned straight away (V, para 3.133)",
         "reporter-referral",
         _escalation,
@@ -243,6 +254,7 @@ def test_the_hand_worked_dates_are_the_ones_the_comments_say():
         date(2025, 12, 31),
         date(2026, 11, 27),
         date(2026, 11, 27),
+        date(2025, 12, 31),
         date(2025, 12, 2),
     ]
 

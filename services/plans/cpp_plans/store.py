@@ -9,7 +9,10 @@
 * ``conferences``: the initial and review conferences of a case;
 * ``plans`` and ``plan_versions``: each plan as it is now, and every
   version of it that was agreed (immutable);
-* ``core_group_meetings`` and ``visits``: what was done under a plan;
+* ``core_group_meetings`` and ``visits``: what was done under a plan (a
+  visit before any plan is kept with them, with its case and no plan);
+* ``significant_changes``: changes in a child's circumstances that a plan's
+  core group noticed, and when it told the conference's chair;
 * ``reports`` and ``report_versions``: reports to conference;
 * ``resource_panel_requests`` and ``child_in_need_plans``;
 * ``restrictions`` and ``break_glass_grants``: who may see a restricted
@@ -31,6 +34,7 @@ PLANS = "plans"
 PLAN_VERSIONS = "plan_versions"
 CORE_GROUP_MEETINGS = "core_group_meetings"
 VISITS = "visits"
+SIGNIFICANT_CHANGES = "significant_changes"
 REPORTS = "reports"
 REPORT_VERSIONS = "report_versions"
 RESOURCE_PANEL_REQUESTS = "resource_panel_requests"
@@ -59,6 +63,9 @@ def setup_store(store: Store) -> None:
     for field in ("child_id", "status", "key_worker", "key_worker_user"):
         store.collection(PLANS).create_index(field)
     store.collection(PLAN_VERSIONS).create_index("plan_id")
+    for field in ("plan_id", "case_id"):
+        store.collection(VISITS).create_index(field)
+    store.collection(SIGNIFICANT_CHANGES).create_index("plan_id")
     for field in ("conference_id", "status"):
         store.collection(REPORTS).create_index(field)
     store.collection(REPORT_VERSIONS).create_index("report_id")

@@ -475,6 +475,10 @@ def words(entry: dict) -> str:
             else ("the child was seen" if d.get("child_seen") else "the child was not seen")
         )
         return f"Visit by {d['visitor']}: {seen}" if d.get("visitor") else f"Visit: {seen}"
+    if type_ == "significant_change_recorded":
+        return f"Significant change in the child's circumstances noticed by the {term('core_group')}"
+    if type_ == "significant_change_referred":
+        return "The conference chair told of a significant change"
     if type_.startswith("report_"):
         kind = d.get("report_kind")
         report = f"Report to the {term(kind) if kind in REPORT_KINDS else 'conference'}"

@@ -1,6 +1,6 @@
 """Finding a child and walking a case through its lifecycle: find and
 register a child, the child's record and its cases, open a case, and each
-step of the case as a form (strategy discussion, enquiry outcome, schedule,
+step of the case as a form (a visit before any plan, strategy discussion, enquiry outcome, schedule,
 move or cancel a conference, an initial conference's outcome with the
 outline plan).
 
@@ -469,6 +469,47 @@ class Step:
 def _done(message: str, to: str):
     flash(message, "success")
     return redirect(to)
+
+
+# The stages of a case at which a visit is recorded on the case itself: open, and before any plan.
+VISITED_BEFORE_A_PLAN = ("enquiries", "conference_pending", "transfer_in_pending")
+
+
+class CaseVisitForm(Worded, FlaskForm):
+    key = KeyField()
+    visited_on = DayField(
+        "When was the visit?", [DayRequired("Enter the date of the visit")], description="For example, 27 3 2026"
+    )
+    announced = yes_no("Was the visit announced?", "Select yes if the visit was announced")
+    child_seen = yes_no("Was the child seen?", "Select yes if the child was seen")
+    seen_alone = yes_no("Was the child seen alone?", "Select yes if the child was seen alone")
+    by = _text("Who visited?", InputRequired(message="Enter who visited"), Length(max=200))
+    notes = _area("Notes (optional)")
+    submit = _submit("Record the visit")
+
+
+@bp.route("/cases/<case_id>/visits/new", methods=["GET", "POST"])
+@signed_in("social_worker", "team_manager")
+def case_visit(case_id: str):
+    """A visit during the referral, the assessment or the enquiries: before any plan."""
+    case, kid = _case_and_child(case_id)
+    form = CaseVisitForm()
+    if request.method == "GET":
+        form.by.data = session["user"]["name"]
+    step = Step(form)
+    if form.validate_on_submit():
+        body = {
+            "visited_on": form.visited_on.iso,
+            "announced": form.announced.data == "yes",
+            "child_seen": form.child_seen.data == "yes",
+            "seen_alone": form.seen_alone.data == "yes",
+            "by": form.by.data.strip(),
+            "notes": form.notes.data or None,
+        }
+        fields = {k: k for k in ("visited_on", "announced", "child_seen", "seen_alone", "by", "notes")}
+        if step.send("POST", f"/v1/cases/{case_id}/visits", body, fields, key=form.key.data):
+            return _done("The visit is recorded.", url_for("web.case", case_id=case_id))
+    return step.page("lifecycle/case_visit.html", case=case, child_name=child_name(kid))
 
 
 class StrategyDiscussionForm(Worded, FlaskForm):

@@ -1,7 +1,8 @@
 """The plan and its documents: the version in force, a change to its text
 sections (with the ETag read when the form was opened, and a page for a
 change someone else made first), every agreed version and the difference
-between any two, a core group meeting and a visit recorded from the plan,
+between any two, a core group meeting, a visit and a significant change
+(and the day the chair was told of it) recorded from the plan,
 and every document of the plan and its case, opened through this
 application (the file is fetched from the docs service with the signed-in
 person's token and streamed; no token is ever in a URL).
@@ -42,7 +43,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from .client import ChangedSinceRead, Forbidden, Invalid, NotFound, Refused
 from .views import api, api_at_once, child_name, day, holds, services, signed_in, words_of
-from .words import term
+from .words import Worded, term
 
 bp = Blueprint("plan", __name__)
 
@@ -309,14 +310,17 @@ def plan(plan_id: str):
     outcomes = {o.get("id"): o for o in content.get("outcomes") or []}
     agreed_by = (record.get("agreed") or {}).get("by")
     # The child and the person who agreed the version: two reads at once.
-    child, by, categories = api_at_once(
+    child, by, categories, changes = api_at_once(
         ("plans", f"/v1/children/{record['child_id']}"),
         ("plans", f"/v1/staff/{agreed_by}") if agreed_by else None,
         ("plans", "/v1/categories"),
+        ("plans", f"/v1/plans/{plan_id}/significant-changes"),
         keep=(NotFound, Forbidden),
     )
     if isinstance(child, Forbidden):
         raise child
+    if isinstance(changes, (NotFound, Forbidden)):  # kept only for the child's answer
+        raise changes
     staff_name(agreed_by, by)
     return render_template(
         "plan/plan.html",
@@ -330,6 +334,8 @@ def plan(plan_id: str):
         can_change=holds("social_worker", "team_manager") and record.get("status") != "ended",
         category_names=category_names(categories),
         nth_plan=nth_plan(record),
+        significant_changes=changes["items"],
+        can_record=holds("social_worker", "team_manager"),
     )
 
 
@@ -861,9 +867,10 @@ def record(
     fallback: str,
     done: str,
     prefill=None,
+    **context,
 ):
-    """Show the form; on a valid post, create the record (its Idempotency-Key
-    kept in the form, so a repeated post records it once)."""
+    """Show the form (with ``context``); on a valid post, create the record
+    (its Idempotency-Key kept in the form, so a repeated post records it once)."""
     if request.method == "GET":
         form.idempotency_key.data = uuid.uuid4().hex
         if prefill:
@@ -889,7 +896,7 @@ def record(
             flash(done, "success")
             return redirect(url_for("plan.plan", plan_id=plan_id))
     record_, _ = read_plan(plan_id)
-    return render_template(template, form=form, plan=record_, child_name=child_of(record_)), (
+    return render_template(template, form=form, plan=record_, child_name=child_of(record_), **context), (
         422 if request.method == "POST" else 200
     )
 
@@ -955,6 +962,85 @@ def new_visit(plan_id: str):
         {k: k for k in ("visited_on", "announced", "child_seen", "seen_alone", "by", "notes")},
         "visited_on",
         "The visit is recorded.",
+    )
+
+
+# --- a significant change, and the chair told of it ---
+
+
+class SignificantChangeForm(Worded, FlaskForm):
+    idempotency_key = HiddenField()
+    noticed_on = DayMonthYearField(
+        "When did the {core_group} notice the change?",
+        widget=GovDateInput(),
+        validators=[InputRequired(message="Enter the date the change was noticed")],
+        description="For example, 27 3 2026",
+    )
+    description = TextAreaField(
+        "What changed in the child's circumstances?",
+        widget=GovTextArea(),
+        validators=[InputRequired(message="Enter what changed"), Length(max=TEXT_MAX)],
+    )
+    chair_told_on = DayMonthYearField(
+        "When was the conference chair told? (optional)",
+        widget=GovDateInput(),
+        validators=[Optional()],
+        description="Leave it empty if the chair has not been told yet",
+    )
+    submit = SubmitField("Record the significant change", widget=GovSubmitInput())
+
+
+class ChairToldForm(FlaskForm):
+    idempotency_key = HiddenField()
+    told_on = DayMonthYearField(
+        "When was the conference chair told?",
+        widget=GovDateInput(),
+        validators=[InputRequired(message="Enter the date the chair was told")],
+        description="For example, 27 3 2026",
+    )
+    submit = SubmitField("Record that the chair was told", widget=GovSubmitInput())
+
+
+@bp.route("/plans/<plan_id>/significant-changes/new", methods=["GET", "POST"])
+@signed_in("social_worker", "team_manager")
+def new_significant_change(plan_id: str):
+    form = SignificantChangeForm()
+    body = None
+    if form.validate_on_submit():
+        body = {"noticed_on": form.noticed_on.data.isoformat(), "description": form.description.data.strip()}
+        if form.chair_told_on.data:
+            body["chair_told_on"] = form.chair_told_on.data.isoformat()
+    return record(
+        plan_id,
+        form,
+        "plan/significant_change.html",
+        "significant-changes",
+        body,
+        {k: k for k in ("noticed_on", "description", "chair_told_on")},
+        "description",
+        "The significant change is recorded.",
+    )
+
+
+@bp.route("/plans/<plan_id>/significant-changes/<change_id>/referral", methods=["GET", "POST"])
+@signed_in("social_worker", "team_manager")
+def chair_told(plan_id: str, change_id: str):
+    changes = api("plans", f"/v1/plans/{plan_id}/significant-changes")["items"]
+    change = next((c for c in changes if c["id"] == change_id), None)
+    if change is None:
+        abort(404)
+    form = ChairToldForm()
+    body = {"told_on": form.told_on.data.isoformat()} if form.validate_on_submit() else None
+    return record(
+        plan_id,
+        form,
+        "plan/chair_told.html",
+        f"significant-changes/{change_id}/referral",
+        body,
+        {"told_on": "told_on"},
+        "told_on",
+        "The day the chair was told is recorded.",
+        change=change,
     )
 
 

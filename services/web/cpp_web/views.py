@@ -528,7 +528,7 @@ def case(case_id: str):
     deadlines = api("scheduler", "/v1/deadlines", case_id=case_id, page_size=200)["items"]
     from .families import families_of  # the child's family, linked from the case
     from .journey import case_extras, journey_steps  # the review, the ending and the step-down
-    from .lifecycle import link_steps  # each step's form
+    from .lifecycle import VISITED_BEFORE_A_PLAN, link_steps  # each step's form
 
     extras = case_extras(record, plan)
     steps = journey_steps(record, plan, link_steps(record, lifecycle(record, plan)), extras["cin_plans"])
@@ -542,6 +542,7 @@ def case(case_id: str):
         stages=STAGES,
         child_name=child_name(child),
         families=families_of(record["child_id"]),
+        visited_before_a_plan=VISITED_BEFORE_A_PLAN,
         **extras,
     )
 

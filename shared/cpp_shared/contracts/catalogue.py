@@ -688,6 +688,35 @@ class VisitRecordedV1(AboutAChild):
     seen_alone = _status("whether the child was seen alone", fields.Boolean)
 
 
+class CaseVisitRecordedV1(AboutAChild):
+    """A visit to the child before any plan: during the referral, the assessment or the enquiries."""
+
+    visit_id = _identifier("the visit")
+    case_id = _identifier(CASE_ID)
+    child_id = _identifier(CHILD_ID)
+    visited_on = _day("the day of the visit")
+    announced = _status("whether the family was told of the visit beforehand", fields.Boolean)
+    child_seen = _status("whether the child was seen", fields.Boolean)
+    seen_alone = _status("whether the child was seen alone", fields.Boolean)
+
+
+class SignificantChangeRecordedV1(AboutAChild):
+    """The core group noticed a significant change in the child's circumstances (what changed stays with the
+    plan)."""
+
+    change_id = _identifier("the significant change")
+    plan_id = _identifier("the plan")
+    case_id = _identifier(CASE_ID)
+    child_id = _identifier(CHILD_ID)
+    noticed_on = _day("the day the core group noticed the change")
+
+
+class SignificantChangeReferredV1(SignificantChangeRecordedV1):
+    """The conference's chair was told of a significant change."""
+
+    told_on = _day("the day the chair was told")
+
+
 class EscalationRecipient(EventData):
     name = _contact("the organisation the escalation goes to (e.g. the Children's Convenor)")
     kind = _status("external: outside the council")
@@ -1225,6 +1254,24 @@ CATALOGUE: dict[str, EventType] = {
                 ),
                 ("core_group.held.v1", "A core group meeting was recorded.", CoreGroupHeldV1, PLAN),
                 ("visit.recorded.v1", "A visit to the child was recorded.", VisitRecordedV1, PLAN),
+                (
+                    "case_visit.recorded.v1",
+                    "A visit to the child before any plan (referral, assessment or enquiries) was recorded.",
+                    CaseVisitRecordedV1,
+                    CASE,
+                ),
+                (
+                    "significant_change.recorded.v1",
+                    "The core group noticed a significant change in the child's circumstances.",
+                    SignificantChangeRecordedV1,
+                    PLAN,
+                ),
+                (
+                    "significant_change.referred.v1",
+                    "The conference's chair was told of a significant change.",
+                    SignificantChangeReferredV1,
+                    PLAN,
+                ),
                 (
                     "escalation.raised.v1",
                     "A plan that is not working was escalated by one of the authority's routes.",

@@ -25,6 +25,7 @@ from ..service_layer.common import named
 from ..store import CASES, CHILDREN, PLANS
 from .common import READERS, WRITERS, PersonSchema, check_if_match, ctx, etag, load, requires_if_match, today
 from .fields import IsoDate
+from .plans import VisitSchema
 
 blp = Blueprint("cases", __name__, url_prefix="/v1/cases", description="Child protection cases")
 
@@ -388,6 +389,20 @@ class Allocation(MethodView):
             ctx(), case_id, expected_version=case["version"], actor=current_principal(), **body
         )
         return allocated, {"ETag": etag(allocated["version"])}
+
+
+@blp.route("/<case_id>/visits")
+class CaseVisits(MethodView):
+    @idempotent
+    @blp.arguments(VisitSchema)
+    @blp.response(201, VisitSchema)
+    @blp.alt_response(409, description="the case is on a plan (record the visit on the plan) or no longer open")
+    @requires_role(*WRITERS)
+    def post(self, body, case_id):
+        """A visit to the child before any plan: during the referral, the assessment or the enquiries. A case on
+        a plan records its visits on the plan (/v1/plans/{plan_id}/visits)."""
+        load(CASES, case_id, "case")
+        return sl.record_case_visit(ctx(), case_id, today=today(), actor=current_principal(), **body)
 
 
 @blp.route("/<case_id>/strategy-discussions")

@@ -32,6 +32,7 @@ from ..store import (
     PLAN_VERSIONS,
     PLANS,
     REPORTS,
+    SIGNIFICANT_CHANGES,
     VISITS,
 )
 from .common import READERS, ctx, load
@@ -68,6 +69,8 @@ TYPES = (
     "plan_activated",
     "plan_version_agreed",
     "visit_recorded",
+    "significant_change_recorded",
+    "significant_change_referred",
     "plan_ended",
     "child_in_need_plan_created",
     "transfer_out_started",
@@ -360,6 +363,34 @@ def _plan_entries(
     return out
 
 
+def _visit_entry(visit: dict, case_id: str) -> dict:
+    """A visit's entry: on a plan, or before any plan (its case's, no plan)."""
+    return _entry(
+        "visit_recorded",
+        visit.get("visited_on"),
+        visit.get("recorded_by"),
+        case_id,
+        plan_id=visit.get("plan_id"),
+        visitor=visit.get("by"),
+        child_seen=visit.get("child_seen"),
+        seen_alone=visit.get("seen_alone"),
+    )
+
+
+def _significant_change_entries(change: dict) -> list[dict]:
+    """A significant change noticed, and the chair told of it (what changed is on the plan's list)."""
+    ids = dict(plan_id=change["plan_id"], change_id=change["_id"])
+    out = [
+        _entry(
+            "significant_change_recorded", change.get("noticed_on"), change.get("recorded_by"), change["case_id"], **ids
+        )
+    ]
+    told = change.get("chair_told")
+    if told:
+        out.append(_entry("significant_change_referred", told.get("on"), told.get("by"), change["case_id"], **ids))
+    return out
+
+
 def _report_entries(report: dict) -> list[dict]:
     out = []
     for step in report.get("steps") or []:
@@ -411,6 +442,10 @@ def chronology_of(store: Store, code: str, child_id: str) -> list[dict]:
         visits = store.collection(VISITS).find({"plan_id": plan["_id"], "authority": code})
         ending = by_id.get((plan.get("ended") or {}).get("conference_id")) or {}
         entries += _plan_entries(plan, versions, meetings, visits, (ending.get("outcome") or {}).get("decided_by"))
+    for visit in store.collection(VISITS).find({"case_id": {"$in": case_ids}, "authority": code}) if case_ids else []:
+        entries.append(_visit_entry(visit, visit["case_id"]))
+    for change in store.collection(SIGNIFICANT_CHANGES).find(mine):
+        entries += _significant_change_entries(change)
     for report in store.collection(REPORTS).find(mine):
         entries += _report_entries(report)
     for cin in store.collection(CHILD_IN_NEED_PLANS).find(mine):

@@ -17,7 +17,7 @@ from cpp_shared.store import VersionConflict
 from .. import access, audit
 from ..domain import lifecycle as lc
 from ..service_layer import plans as sl
-from ..store import PLAN_VERSIONS, PLANS
+from ..store import PLAN_VERSIONS, PLANS, SIGNIFICANT_CHANGES
 from .common import READERS, WRITERS, PersonSchema, check_if_match, ctx, etag, load, requires_if_match, today
 from .fields import IsoDate, StrictBoolean
 from .plan_schemas import PlanContentSchema
@@ -243,6 +243,45 @@ class VisitSchema(Schema):
     version = fields.Integer(dump_only=True, metadata={"description": "the record's revision, as in its ETag"})
 
 
+class ChairToldSchema(Schema):
+    on = fields.String(metadata={"format": "date", "description": "the day the chair was told"})
+    by = fields.String(metadata={"description": "who recorded it (a user id)"})
+
+
+class SignificantChangeSchema(Schema):
+    id = fields.String(attribute="_id", dump_only=True)
+    noticed_on = IsoDate(
+        required=True,
+        metadata={"description": "the day the core group noticed it: since the plan began, not in the future"},
+    )
+    description = fields.String(
+        required=True, validate=validate.Length(min=1, max=4000), metadata={"description": "what changed"}
+    )
+    chair_told_on = IsoDate(
+        load_only=True,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "the day the conference's chair was told, when they already were"},
+    )
+    chair_told = fields.Nested(
+        ChairToldSchema, dump_only=True, allow_none=True, metadata={"description": "null until the chair is told"}
+    )
+    recorded_by = fields.String(dump_only=True)
+    version = fields.Integer(dump_only=True, metadata={"description": "the record's revision"})
+
+
+class SignificantChangeListSchema(Schema):
+    plan_id = fields.String()
+    items = fields.List(fields.Nested(SignificantChangeSchema), metadata={"description": "newest noticed first"})
+
+
+class ChairReferralSchema(Schema):
+    told_on = IsoDate(
+        required=True,
+        metadata={"description": "the day the chair was told: not before the change was noticed, not in the future"},
+    )
+
+
 class EscalationSchema(Schema):
     id = fields.String(dump_only=True)
     route = fields.String(required=True, validate=validate.Length(min=1, max=100))
@@ -276,6 +315,49 @@ class Visits(MethodView):
     def post(self, body, plan_id):
         plan = load(PLANS, plan_id, "plan")
         return sl.record_visit(ctx(), plan["_id"], today=today(), actor=current_principal(), **body)
+
+
+@blp.route("/<plan_id>/significant-changes")
+class SignificantChanges(MethodView):
+    @idempotent
+    @blp.arguments(SignificantChangeSchema)
+    @blp.response(201, SignificantChangeSchema)
+    @blp.alt_response(409, description="the plan has ended")
+    @requires_role(*WRITERS)
+    def post(self, body, plan_id):
+        """A significant change in the child's circumstances that the core group noticed, to tell the
+        conference's chair of (and the day it did, when it already has)."""
+        plan = load(PLANS, plan_id, "plan")
+        return sl.record_significant_change(ctx(), plan["_id"], today=today(), actor=current_principal(), **body)
+
+    @blp.response(200, SignificantChangeListSchema)
+    @requires_role(*READERS)
+    def get(self, plan_id):
+        """The plan's significant changes, newest noticed first."""
+        plan = load(PLANS, plan_id, "plan")
+        changes = (
+            ctx()
+            .store.collection(SIGNIFICANT_CHANGES)
+            .find({"plan_id": plan_id, "authority": plan["authority"]}, sort=[("noticed_on", -1), ("_id", 1)])
+        )
+        audit.record_read(ctx().store, "significant_changes", plan_id, child_id=plan["child_id"])
+        return {"plan_id": plan_id, "items": changes}
+
+
+@blp.route("/<plan_id>/significant-changes/<change_id>/referral")
+class SignificantChangeReferral(MethodView):
+    @idempotent
+    @blp.doc(operationId="referSignificantChange")
+    @blp.arguments(ChairReferralSchema)
+    @blp.response(200, SignificantChangeSchema)
+    @blp.alt_response(409, description="the chair was already told of this change")
+    @requires_role(*WRITERS)
+    def post(self, body, plan_id, change_id):
+        """Record the day the conference's chair was told of the significant change (once)."""
+        plan = load(PLANS, plan_id, "plan")
+        return sl.refer_significant_change(
+            ctx(), plan["_id"], change_id, today=today(), actor=current_principal(), **body
+        )
 
 
 @blp.route("/<plan_id>/escalations")

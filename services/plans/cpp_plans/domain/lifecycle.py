@@ -867,6 +867,118 @@ def record_visit(
     return visit, [event]
 
 
+def record_case_visit(
+    case: dict,
+    *,
+    visited_on: date,
+    today: date,
+    announced: bool,
+    child_seen: bool,
+    seen_alone: bool,
+    by: str,
+    notes: str | None,
+    recorded_by: str,
+) -> tuple[dict, list[Event]]:
+    """A visit before any plan (during the referral, the assessment or the
+    enquiries), on an open case, since the case began: a case on a plan
+    records it on its plan."""
+    if case["status"] == "on_plan":
+        raise LifecycleError(
+            f"the case is on a plan: record the visit on the plan (/v1/plans/{case['plan_id']}/visits)"
+        )
+    if case["status"] not in OPEN_STATUSES:
+        raise LifecycleError(f"the case is {case['status'].replace('_', ' ')}: visits are recorded on an open case")
+    _not_in_future("visited_on", visited_on, today)
+    began, how = _case_began(case)
+    if _iso(visited_on) < began:
+        raise InvalidStep({"visited_on": [f"is before the case began on {began} ({how})"]})
+    if seen_alone and not child_seen:
+        raise InvalidStep({"seen_alone": ["a child not seen cannot have been seen alone"]})
+    visit = {
+        "_id": uuid.uuid4().hex,
+        "authority": case["authority"],
+        "plan_id": None,
+        "case_id": case["_id"],
+        "child_id": case["child_id"],
+        "visited_on": _iso(visited_on),
+        "announced": announced,
+        "child_seen": child_seen,
+        "seen_alone": seen_alone,
+        "by": by,
+        "notes": notes,
+        "recorded_by": recorded_by,
+    }
+    data = {k: visit[k] for k in ("case_id", "child_id", "visited_on", "announced", "child_seen", "seen_alone")}
+    return visit, [("case_visit.recorded.v1", case["_id"], {"visit_id": visit["_id"], **data})]
+
+
+def _case_began(case: dict) -> tuple[str, str]:
+    """The day a case began, and how: the day it was opened, or the day its
+    referral was received when that was earlier (a referral recorded after
+    the event: a child seen on the day it came in)."""
+    opened_on = case["opened_at"][:10]
+    received_on = (case.get("referral") or {}).get("received_on")
+    if received_on and received_on < opened_on:
+        return received_on, "its referral was received"
+    return opened_on, "it was opened"
+
+
+def _change_event(type_: str, change: dict, **more: str) -> Event:
+    """A significant change's event: who and when, never what changed."""
+    data = {k: change[k] for k in ("plan_id", "case_id", "child_id", "noticed_on")}
+    return (type_, change["plan_id"], {"change_id": change["_id"], **data, **more})
+
+
+def _told_on(change: dict, told_on: date, today: date, field: str) -> str:
+    _not_in_future(field, told_on, today)
+    if _iso(told_on) < change["noticed_on"]:
+        raise InvalidStep({field: [f"is before the change was noticed on {change['noticed_on']}"]})
+    return _iso(told_on)
+
+
+def record_significant_change(
+    plan: dict,
+    *,
+    noticed_on: date,
+    description: str,
+    chair_told_on: date | None,
+    today: date,
+    recorded_by: str,
+) -> tuple[dict, list[Event]]:
+    """A significant change in the child's circumstances that the core group
+    noticed, and, when given, the day it told the conference's chair."""
+    _plan_in_force(plan, "significant change")
+    _not_in_future("noticed_on", noticed_on, today)
+    _not_before_plan("noticed_on", noticed_on, plan)
+    if not isinstance(description, str) or not description.strip():
+        raise InvalidStep({"description": ["say what changed"]})
+    change = {
+        "_id": uuid.uuid4().hex,
+        "authority": plan["authority"],
+        "plan_id": plan["_id"],
+        "case_id": plan["case_id"],
+        "child_id": plan["child_id"],
+        "noticed_on": _iso(noticed_on),
+        "description": description,
+        "chair_told": None,
+        "recorded_by": recorded_by,
+    }
+    events = [_change_event("significant_change.recorded.v1", change)]
+    if chair_told_on is not None:
+        change["chair_told"] = {"on": _told_on(change, chair_told_on, today, "chair_told_on"), "by": recorded_by}
+        events.append(_change_event("significant_change.referred.v1", change, told_on=change["chair_told"]["on"]))
+    return change, events
+
+
+def refer_significant_change(change: dict, *, told_on: date, today: date, recorded_by: str) -> tuple[dict, list[Event]]:
+    """The conference's chair was told of a significant change: once."""
+    if change.get("chair_told"):
+        raise LifecycleError(f"the chair was told of this change on {change['chair_told']['on']}")
+    new = copy.deepcopy(change)
+    new["chair_told"] = {"on": _told_on(change, told_on, today, "told_on"), "by": recorded_by}
+    return new, [_change_event("significant_change.referred.v1", new, told_on=new["chair_told"]["on"])]
+
+
 def escalate(
     plan: dict, *, route: str, reason: str, routes: list[dict], today: date, raised_by: str
 ) -> tuple[dict, dict, list[Event]]:

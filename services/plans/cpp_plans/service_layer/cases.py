@@ -1,5 +1,6 @@
 """A case's steps before its conferences: opening it, giving it to other
-staff, the strategy discussion and the enquiry outcome."""
+staff, a visit before any plan, the strategy discussion and the enquiry
+outcome."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from ..domain import families as family_rules
 from ..domain import lifecycle as lc
 from ..domain import referral as rf
 from ..domain.lifecycle import InvalidStep
-from ..store import CASES, CHILDREN, FAMILIES
-from .common import Deployment, Step, commit_steps, load, mark_pre_birth, saved
+from ..store import CASES, CHILDREN, FAMILIES, VISITS
+from .common import Deployment, Step, commit_step, commit_steps, load, mark_pre_birth, saved
 
 SOCIAL_WORKERS = ("social_worker", "team_manager")
 FAMILIES_OF_ONE = uuid.UUID("6c1d5f0e-3a47-4b8e-9d2c-f1a0b7e4c8d3")  # the namespace of a family of one's id
@@ -185,6 +186,46 @@ def allocate_case(deps: Deployment, case_id: str, *, expected_version: int, acto
     }
     after, events = lc.allocate_case(case, **people)
     return _save_case(deps, actor, case, after, events, "allocate_case")
+
+
+def record_case_visit(
+    deps: Deployment,
+    case_id: str,
+    *,
+    visited_on: date,
+    announced: bool,
+    child_seen: bool,
+    seen_alone: bool,
+    by: str,
+    notes: str | None,
+    today: date,
+    actor: Principal,
+) -> dict:
+    """A visit before any plan, kept with the plans' visits (its case, no
+    plan). Returns the visit as saved."""
+    case = load(deps, CASES, case_id, "case")
+    visit, events = lc.record_case_visit(
+        case,
+        visited_on=visited_on,
+        today=today,
+        announced=announced,
+        child_seen=child_seen,
+        seen_alone=seen_alone,
+        by=by,
+        notes=notes,
+        recorded_by=actor.user,
+    )
+    commit_step(
+        deps,
+        actor,
+        "record_visit",
+        "case",
+        case_id,
+        child_id=case["child_id"],
+        events=events,
+        inserts=[(VISITS, visit)],
+    )
+    return saved(visit)
 
 
 def record_strategy_discussion(

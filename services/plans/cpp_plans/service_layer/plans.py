@@ -1,5 +1,6 @@
 """A plan's steps once it exists: a change agreed, a core group meeting, a
-visit, an escalation, its ending otherwise than at a review conference."""
+visit, a significant change told to the chair, an escalation, its ending
+otherwise than at a review conference."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from cpp_shared.plugins import PluginError
 
 from ..domain import lifecycle as lc
 from ..domain import plan_content
-from ..store import CASES, CHILDREN, CORE_GROUP_MEETINGS, PLANS, VISITS
+from ..store import CASES, CHILDREN, CORE_GROUP_MEETINGS, PLANS, SIGNIFICANT_CHANGES, VISITS
 from .common import (
     Deployment,
+    NotFound,
     Step,
     commit_step,
     commit_steps,
@@ -183,6 +185,61 @@ def record_visit(
         inserts=[(VISITS, visit)],
     )
     return saved(visit)
+
+
+def record_significant_change(
+    deps: Deployment,
+    plan_id: str,
+    *,
+    noticed_on: date,
+    description: str,
+    chair_told_on: date | None = None,
+    today: date,
+    actor: Principal,
+) -> dict:
+    """A significant change the core group noticed (and the day it told the
+    chair, when given). Returns the change as saved."""
+    plan = load(deps, PLANS, plan_id, "plan")
+    change, events = lc.record_significant_change(
+        plan,
+        noticed_on=noticed_on,
+        description=description,
+        chair_told_on=chair_told_on,
+        today=today,
+        recorded_by=actor.user,
+    )
+    commit_step(
+        deps,
+        actor,
+        "record_significant_change",
+        "plan",
+        plan_id,
+        child_id=plan["child_id"],
+        events=events,
+        inserts=[(SIGNIFICANT_CHANGES, change)],
+    )
+    return saved(change)
+
+
+def refer_significant_change(
+    deps: Deployment, plan_id: str, change_id: str, *, told_on: date, today: date, actor: Principal
+) -> dict:
+    """The day the chair was told of one of the plan's significant changes. Returns the change as saved."""
+    change = load(deps, SIGNIFICANT_CHANGES, change_id, "significant change")
+    if change["plan_id"] != plan_id:
+        raise NotFound(f"plan {plan_id} has no significant change {change_id}")
+    after, events = lc.refer_significant_change(change, told_on=told_on, today=today, recorded_by=actor.user)
+    commit_step(
+        deps,
+        actor,
+        "refer_significant_change",
+        "plan",
+        plan_id,
+        child_id=change["child_id"],
+        events=events,
+        replaces=[(SIGNIFICANT_CHANGES, after, change)],
+    )
+    return saved(after, change)
 
 
 def escalate(deps: Deployment, plan_id: str, *, route: str, reason: str, today: date, actor: Principal) -> dict:

@@ -5,11 +5,14 @@ closure days (plugins), and weekends.
 says how: the days counted, and every weekend day, holiday or closure it
 skipped, by name, so that a social worker can check the arithmetic.
 
-A due date always falls on a working day. Counting in working days lands on
-one by construction (nothing to count, "straight away", from a closed day
-is the next working day); a calendar offset (14 days, 3 months) that lands on a
+A due date falls on a working day but for one case below. Counting in
+working days lands on one by construction (nothing to count, "straight
+away", from a closed day is the next working day); a calendar offset (14 days, 3 months) that lands on a
 closed day is brought back to the working day before it: the work is due
-before the office closes, never after the timescale.
+before the office closes, never after the timescale. A count so short that
+the working day before is before its anchor (1 calendar day from a
+Saturday) stays on its own day, closed or not: nothing is due before what it
+counts from.
 
 A council's closures (``cpp_shared.contracts.timescales.Closure``) are dated or
 yearly (every 24 December); a half-day closure stays a working day, named by
@@ -185,6 +188,8 @@ class WorkingCalendar:
         else:
             raise ValueError(f"unknown unit {unit!r}")
         due, skipped = self.on_or_before(raw)
+        if direction == "after" and due < anchor:  # a short count from a closed day: nothing is due before it
+            due, skipped = raw, []
         return Computation(
             anchor,
             due,

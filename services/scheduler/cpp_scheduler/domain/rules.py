@@ -37,6 +37,8 @@ HEARD = (
     "plan.*",
     "core_group.*",
     "visit.*",
+    "case_visit.*",
+    "significant_change.*",
     "report.*",
     "escalation.*",
     "resource_panel.*",

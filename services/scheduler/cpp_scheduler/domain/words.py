@@ -60,6 +60,15 @@ EVENTS: dict[str, tuple[str, str]] = {
     "escalation.raised.v1": ("an escalation is raised{route}", "the escalation"),
     "escalation.delivered.v1": ("the escalation is delivered", "the escalation's delivery"),
     "visit.recorded.v1": ("a visit to the child is recorded", "the visit"),
+    "case_visit.recorded.v1": ("a visit to the child before any plan is recorded", "the visit"),
+    "significant_change.recorded.v1": (
+        "the core group notices a significant change in the child's circumstances",
+        "the day the change was noticed",
+    ),
+    "significant_change.referred.v1": (
+        "the conference chair is told of the significant change",
+        "the chair being told",
+    ),
     "child.born.v1": ("the birth of a child recorded as unborn is recorded", "the birth"),
     "transfer.received.v1": (
         "a child on a plan moves here from another council",
