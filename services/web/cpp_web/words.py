@@ -17,17 +17,7 @@ from typing import TYPE_CHECKING
 from flask import current_app
 from wtforms import Field, FieldList, FormField, SelectChoice
 
-DEFAULTS = {
-    "initial_conference": "initial child protection conference",
-    "review_conference": "review child protection conference",
-    "pre_birth_conference": "pre-birth child protection conference",
-    "transfer_in_conference": "transfer-in child protection conference",
-    "enquiries": "section 47 enquiries",
-    "plan": "child protection plan",
-    "core_group": "core group",
-    "register": "subject of a child protection plan",
-    "categories": "categories of harm",
-}
+from cpp_shared.terminology import capital, with_defaults
 
 
 def terminology() -> dict[str, str]:
@@ -35,14 +25,8 @@ def terminology() -> dict[str, str]:
     if "terminology" not in conf:
         from .views import plugins  # views imports this module: the plugins are views' to load
 
-        merged = plugins().merged("cpp_terminology")
-        conf["terminology"] = {**DEFAULTS, **{k: v for k, v in merged.items() if isinstance(v, str) and v}}
+        conf["terminology"] = with_defaults(plugins().merged("cpp_terminology"))
     return conf["terminology"]
-
-
-def capital(text: str) -> str:
-    """The first letter as a capital ("Section 47 enquiries"), the rest as the plugin wrote it."""
-    return text[:1].upper() + text[1:]
 
 
 def term(key: str, *, start: bool = False) -> str:
