@@ -72,6 +72,7 @@ def words_of(name: str | None) -> str:
 bp.add_app_template_filter(day, "day")
 bp.add_app_template_filter(words_of, "words")
 bp.add_app_template_global(words.term, "term")
+bp.add_app_template_global(words.said, "said")
 
 
 def _conf() -> dict:

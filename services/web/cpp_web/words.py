@@ -18,6 +18,7 @@ from flask import current_app
 from wtforms import Field, FieldList, FormField, SelectChoice
 
 from cpp_shared.terminology import capital, with_defaults
+from cpp_shared.terminology import said as said_in
 
 
 def terminology() -> dict[str, str]:
@@ -32,6 +33,13 @@ def terminology() -> dict[str, str]:
 def term(key: str, *, start: bool = False) -> str:
     """The deployment's words for ``key``; ``start=True`` for the start of a sentence or a heading."""
     words = terminology().get(key) or key.replace("_", " ")
+    return capital(words) if start else words
+
+
+def said(key: str, *, start: bool = False) -> str:
+    """A term once the subject is known: England's short form where the deployment's words are England's
+    ("the conference", "the enquiries"), else the deployment's ("the child protection planning meeting")."""
+    words = said_in(key, terminology())
     return capital(words) if start else words
 
 
