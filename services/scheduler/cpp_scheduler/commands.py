@@ -175,9 +175,7 @@ def rules(names: str | None, as_json: bool, start: datetime | None, event: str |
     echo("  ".join("-" * w for _, w in COLUMNS))
     seen: list[str] = []
     for r in timetable:
-        for line in table(
-            [[r.name, words.role(r.owner, r.terms), when_text(r, routes), counted_text(r)]], width
-        ):
+        for line in table([[r.name, words.role(r.owner, r.terms), when_text(r, routes), counted_text(r)]], width):
             echo(line)
         graded = grades(r.source)
         seen += graded

@@ -21,8 +21,8 @@ phone. UIDs, which calendar programs keep to themselves, hold the ids.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from collections.abc import Mapping
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from icalendar import Alarm, Calendar, Event, vDuration
