@@ -215,9 +215,9 @@ class Documents:
         held = job.get("conference") or {}
         review = job.get("report_kind") == "review_report" or held.get("kind") == "review"
         terms = self.terminology
-        conference_term = terms.get(f"{'review' if review else held.get('kind')}_conference") or terms[
-            "initial_conference"
-        ]
+        conference_term = (
+            terms.get(f"{'review' if review else held.get('kind')}_conference") or terms["initial_conference"]
+        )
         phrases = phrases.worded(terms)
         if kind in FAMILY_KINDS:
             title = phrases(FAMILY_TITLES[kind])
