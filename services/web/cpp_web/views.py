@@ -32,7 +32,6 @@ from .words import term
 
 bp = Blueprint("web", __name__)
 
-SERVICE_NAME = "Child protection plans"
 WORKERS = ("social_worker", "team_manager", "chair")
 STAGES = words.Phrases(
     {
@@ -162,7 +161,7 @@ def navigation() -> list[dict]:
 @bp.app_context_processor
 def page_context() -> dict:
     return {
-        "service_name": SERVICE_NAME,
+        "service_name": term("plan", start=True) + "s",  # the service's name: "Care and support protection plans"
         "council": authority()["name"],
         "navigation": navigation(),
         "me": session.get("user"),

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from flask import current_app
+from flask import current_app, has_app_context
 from wtforms import Field, FieldList, FormField, SelectChoice
 
 from cpp_shared.terminology import capital, with_defaults
@@ -22,6 +22,9 @@ from cpp_shared.terminology import said as said_in
 
 
 def terminology() -> dict[str, str]:
+    """The deployment's words; England's outside the app (a table of words read by a plain function)."""
+    if not has_app_context():
+        return with_defaults({})
     conf = current_app.extensions["cpp_web"]
     if "terminology" not in conf:
         from .views import plugins  # views imports this module: the plugins are views' to load
@@ -44,10 +47,13 @@ def said(key: str, *, start: bool = False) -> str:
 
 
 class _Words(dict):
-    """``{enquiries}`` as the deployment's words; ``{Enquiries}`` with a capital first letter."""
+    """``{enquiries}`` as the deployment's words; ``{Enquiries}`` with a capital first letter; ``{conference}``
+    any conference, as ``said`` says it ("the conference", "the child protection planning meeting")."""
 
     def __missing__(self, key: str) -> str:
         lower = key[:1].lower() + key[1:]
+        if lower == "conference":
+            return said(lower, start=key != lower)
         if lower in terminology():
             return term(lower, start=key != lower)
         return "{" + key + "}"
@@ -97,8 +103,9 @@ class Worded(_Form):
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
-        for field in self:
-            field.errors = [fill(e) if isinstance(e, str) else e for e in field.errors]
+        for field in _every_field(self):  # in place: a row's list of errors is shared with its FieldList's
+            if isinstance(field.errors, list):
+                field.errors[:] = [fill(e) if isinstance(e, str) else e for e in field.errors]
         return valid
 
 
