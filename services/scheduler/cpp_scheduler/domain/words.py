@@ -183,21 +183,21 @@ def meeting(kind: Any, terms: Mapping[str, str] | None = None) -> str:
     if not kinds:
         return conference(terms)
     names = [value(k) for k in kinds]
-    said = [
+    worded = [
         word(f"{k}_conference", terms) if f"{k}_conference" in DEFAULTS else f"{name} {conference(terms)}"
         for k, name in zip(kinds, names)
     ]
-    rests = {s.removeprefix(name + " ") for s, name in zip(said, names) if s.startswith(name + " ")}
-    if len(rests) == 1 and all(s.startswith(name + " ") for s, name in zip(said, names)):
+    rests = {s.removeprefix(name + " ") for s, name in zip(worded, names) if s.startswith(name + " ")}
+    if len(rests) == 1 and all(s.startswith(name + " ") for s, name in zip(worded, names)):
         return f"{' or '.join(names)} {rests.pop()}"
-    return " or ".join(said)
+    return " or ".join(worded)
 
 
 def say(terms: Mapping[str, str] | None = None, kind: Any = None) -> dict[str, str]:
     """The deployment's words for the places in EVENTS, QUALIFIERS and ROLES; ``kind``: the conference's."""
     enquiries = word("enquiries", terms)
     plural = enquiries.endswith("s")
-    said = {
+    places = {
         "meeting": meeting(kind, terms),
         "conference": conference(terms),
         "plan": word("plan", terms),
@@ -206,7 +206,7 @@ def say(terms: Mapping[str, str] | None = None, kind: Any = None) -> dict[str, s
         "enquiries_are": f"{enquiries} {'are' if plural else 'is'}",
         "some_enquiries": enquiries if plural else f"a {enquiries}",
     }
-    return {**said, **{capital(k): capital(v) for k, v in said.items()}}
+    return {**places, **{capital(k): capital(v) for k, v in places.items()}}
 
 
 def role(owner: str, terms: Mapping[str, str] | None = None) -> str:
@@ -237,8 +237,8 @@ def _parts(
         if field in used:
             continue
         key = (field, tuple(wanted) if isinstance(wanted, list) else wanted)
-        said = _article(QUALIFIERS[key].format_map(places)) if key in QUALIFIERS else None
-        rest.append(said or f"({value(field)}: {value(wanted)})")
+        qualifier = _article(QUALIFIERS[key].format_map(places)) if key in QUALIFIERS else None
+        rest.append(qualifier or f"({value(field)}: {value(wanted)})")
     return happens, thing, rest
 
 
