@@ -25,7 +25,7 @@ from .client import NotFound
 from .lifecycle import READERS, Step, _case_and_child, _conference, _done, _submit, _text, to_family_conference
 from .lifecycle_forms import ATTENDEE_ROWS, AttendeeForm, DayField, DayRequired, KeyField, attendees_of
 from .views import STAGES, api, changed_since_read, child_name, holds, services, signed_in
-from .words import Worded, term
+from .words import Worded, said, term
 
 bp = Blueprint("journey", __name__)
 
@@ -432,7 +432,7 @@ def words(entry: dict) -> str:
             + (
                 f"an {term('initial_conference')} is needed"
                 if d.get("conference_required")
-                else "no conference needed, the child steps down to a child in need plan"
+                else f"no {said('conference')} needed, the child steps down to a child in need plan"
             )
         )
     if type_ == "conference_scheduled":
