@@ -5,6 +5,7 @@ refused in that order, as before."""
 
 from __future__ import annotations
 
+import json
 import textwrap
 from datetime import date
 from importlib.metadata import EntryPoint
@@ -14,6 +15,7 @@ from click.testing import CliRunner
 
 import cpp_england
 import cpp_wales
+from cpp_scheduler.commands import rules
 from cpp_scheduler.domain.calendar import WorkingCalendar
 from cpp_scheduler.domain.rules import closure_days, effective_rules
 from cpp_shared import plugins as plugins_module
@@ -177,3 +179,23 @@ def test_a_service_logs_the_warning_as_it_starts(installed_cardiff, make_setting
     line = next(line for line in (logged.err + logged.out).splitlines() if "plugins in an unexpected order" in line)
     assert "the jurisdiction set 'wales' is named in CPP_PLUGINS after 'cardiff'" in line
     assert "warning" in line
+
+
+def test_cpp_rules_prints_the_order_warning_on_stderr(installed_cardiff):
+    result = CliRunner().invoke(rules, ["--plugins", "cardiff,wales"])
+    assert result.exit_code == 0, result.output
+    warned = [line for line in result.stderr.splitlines() if line.startswith("cpp rules: warning: ")]
+    assert len(warned) == 1 and "the jurisdiction set 'wales' is named in CPP_PLUGINS after 'cardiff'" in warned[0]
+    assert warned[0].endswith("e.g. CPP_PLUGINS=wales,cardiff")
+    assert "warning" not in result.stdout and result.stdout.startswith("Timescales of ")
+
+
+@pytest.mark.parametrize("extra", [[], ["--from", "2026-05-18"]])
+def test_cpp_rules_json_lists_the_order_warning(installed_cardiff, extra):
+    result = CliRunner().invoke(rules, ["--plugins", "cardiff,wales", "--json", *extra])
+    assert result.exit_code == 0, result.output
+    (warning,) = json.loads(result.stdout)["warnings"]
+    assert "the jurisdiction set 'wales' is named in CPP_PLUGINS after 'cardiff'" in warning
+    assert "cpp rules: warning: " in result.stderr
+    in_order = CliRunner().invoke(rules, ["--plugins", "wales,cardiff", "--json", *extra])
+    assert json.loads(in_order.stdout)["warnings"] == [] and in_order.stderr == ""

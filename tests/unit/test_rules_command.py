@@ -110,8 +110,9 @@ def test_guernsey_table_says_each_step_who_when_how_and_the_source_with_its_grad
         "Source (grade V; from the guernsey plugin): Guernsey child protection procedures, Child Protection Plan:"
     )
     enquiries = rows["Initial child protection conference"]
-    assert "Starts when a strategy discussion is held that starts enquiries" in enquiries["When"]
-    assert "Not needed when the enquiries are completed with no conference needed" in enquiries["When"]
+    # in Guernsey's words: its enquiries are under section 35 of the Children Law
+    assert "Starts when a strategy discussion is held that starts section 35 enquiries" in enquiries["When"]
+    assert "Not needed when the section 35 enquiries are completed with no conference needed" in enquiries["When"]
     assert enquiries["By whom"] == "Social worker (the key worker once there is a plan)"
     assert enquiries["Counted how"].startswith("Working days: weekends, public holidays")
     assert (

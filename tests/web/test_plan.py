@@ -736,3 +736,32 @@ def test_a_detailed_plans_section_the_service_refuses_shows_on_its_field(client,
     )
     body = page.get_data(as_text=True)
     assert page.status_code == 422 and 'href="#outcome"' in body and "Not a valid date." in body
+
+
+def test_a_welsh_plan_and_its_documents_are_named_a_care_and_support_protection_plan(tmp_path, fakes):
+    settings = make_settings(tmp_path, fakes, CPP_PLUGINS="wales")
+    load_dev_key(settings.dev_signing_key_file, create=True)
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    wales = app.test_client()
+    sign_in(wales)
+    fakes["docs"].routes.update(
+        {
+            ("GET", f"/v1/plans/{PLAN_ID}/documents"): (
+                200,
+                {
+                    "documents": [
+                        a_document(DOC_PDF, "professional_plan", "pdf"),
+                        a_document(DOC_HTML, "core_group_record", "html"),
+                    ]
+                },
+            ),
+            ("GET", f"/v1/cases/{CASE_ID}/documents"): (200, {"documents": []}),
+        }
+    )
+    page = text_of(wales.get(f"/plans/{PLAN_ID}").get_data(as_text=True))
+    assert "Care and support protection plan" in page and "Categories of abuse and neglect" in page
+    documents = text_of(wales.get(f"/plans/{PLAN_ID}/documents").get_data(as_text=True))
+    assert "Care and support protection plan" in documents and "Core group meeting record" in documents
+    for text in (page, documents):
+        assert "child protection plan" not in text.lower() and "categories of harm" not in text.lower()

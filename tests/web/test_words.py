@@ -3,6 +3,8 @@ plan and the core group as the plugins in CPP_PLUGINS call them."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from cpp_shared.auth import load_dev_key
@@ -77,3 +79,49 @@ def test_a_scottish_outline_plan_asks_for_the_areas_of_concern_the_plans_service
     sign_in(client, "demo-chair-1")
     form = client.get("/conferences/conf-1/outcome").get_data(as_text=True)
     assert "Areas of concern" in form and "Domestic abuse" in form and "Categories of harm" not in form
+
+
+def _visible(html: str) -> str:
+    """The page's text as a person reads it: no tags, no attribute values (ids and addresses are code)."""
+    return " ".join(re.sub(r"<[^>]*>", " ", html).split())
+
+
+def test_a_scottish_conference_page_and_its_forms_say_child_protection_planning_meeting(tmp_path, plans):  # noqa: F811
+    client = client_for(tmp_path, plans, "scotland")
+    client.get("/sign-out")
+    sign_in(client, "demo-chair-1")
+    pages = {
+        path: _visible(client.get(path).get_data(as_text=True))
+        for path in ("/conferences/conf-1", "/conferences/conf-1/move", "/conferences/conf-1/outcome")
+    }
+    assert "Record the child protection planning meeting outcome" in pages["/conferences/conf-1"]
+    assert "Move the child protection planning meeting to another date" in pages["/conferences/conf-1"]
+    assert "Why is the child protection planning meeting moving?" in pages["/conferences/conf-1/move"]
+    outcome = pages["/conferences/conf-1/outcome"]
+    assert "When was the child protection planning meeting held?" in outcome
+    assert "Child protection core group" in outcome
+    for path, text in pages.items():
+        assert "section 47" not in text and "child protection conference" not in text.lower(), path
+        assert "conference" not in text.lower(), f"{path} names a conference where Scotland holds meetings"
+
+
+def test_a_welsh_plan_and_case_name_the_care_and_support_protection_plan(tmp_path, plans):  # noqa: F811
+    plans.routes[("GET", "/v1/cases/case-1")] = (200, {**PENDING, "status": "on_plan", "plan_id": "plan-1"})
+    client = client_for(tmp_path, plans, "wales")
+    case = _visible(client.get("/cases/case-1").get_data(as_text=True))
+    assert "The care and support protection plan" in case
+    assert "child protection plan" not in case.lower() and "Care and support protection plans" in case
+
+
+def test_a_northern_irish_outcome_form_asks_about_the_child_protection_case_conference(tmp_path, plans):  # noqa: F811
+    client = client_for(tmp_path, plans, "northern_ireland")
+    client.get("/sign-out")
+    sign_in(client, "demo-chair-1")
+    outcome = _visible(client.get("/conferences/conf-1/outcome").get_data(as_text=True))
+    assert "When was the child protection case conference held?" in outcome
+    assert "Save child protection case conference outcome" in outcome
+    page = client.get("/conferences/conf-1/outcome").get_data(as_text=True)
+    resp = client.post("/conferences/conf-1/outcome", data={"csrf_token": csrf_of(page)})
+    errors = _visible(resp.get_data(as_text=True))
+    assert resp.status_code == 400 and "Enter the date the child protection case conference was held" in errors
+    assert "section 47" not in outcome + errors and "{conference}" not in outcome + errors

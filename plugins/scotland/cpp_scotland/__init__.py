@@ -290,6 +290,8 @@ def cpp_terminology():
         "initial_conference": "initial child protection planning meeting",
         "review_conference": "review child protection planning meeting",
         "pre_birth_conference": "pre-birth child protection planning meeting",  # para 3.142: "pre-birth CPPM"
+        # a child on a plan who moves in from another area: a planning meeting like the others
+        "transfer_in_conference": "transfer-in child protection planning meeting",
         "enquiries": "child protection investigation",
         "plan": "child protection plan",
         "core_group": "child protection core group",

@@ -5,6 +5,9 @@ The table says each step, who does it, when (in words: what starts the
 clock, what counts as done, what makes the step unnecessary), how the days
 are counted, and where the timescale comes from with its grade, explained in
 a legend. ``--json`` gives the rules as GET /v1/rules does, for machines.
+A warning about the plugins' order (a jurisdiction set named after a
+council's layer) goes to stderr, and in ``--json`` into ``"warnings"``.
+Every term is in the deployment's words (``cpp_terminology``).
 
 ``--from 2026-05-18`` prints instead the date each rule gives when its clock
 starts that day (``--event``: only the rules that event starts), with every
@@ -63,11 +66,11 @@ def when_text(rule: Rule, routes: dict[str, str]) -> str:
         due += "."
     parts = [
         due,
-        f"Starts when {words.either([words.happening(t, rule.when, routes) for t in rule.triggers])}.",
-        f"Done when {words.either([words.happening(t, rule.met_when, routes) for t in rule.met_by])}.",
+        f"Starts when {words.either([words.happening(t, rule.when, routes, rule.terms) for t in rule.triggers])}.",
+        f"Done when {words.either([words.happening(t, rule.met_when, routes, rule.terms) for t in rule.met_by])}.",
     ]
     if rule.cancelled_by:
-        cancels = [words.happening(c.event, c.when, routes) for c in rule.cancelled_by]
+        cancels = [words.happening(c.event, c.when, routes, rule.terms) for c in rule.cancelled_by]
         if rule.key:  # a step of one conference (or request): that one's cancellation drops it
             cancels = [re.sub(r"^an? ", "that ", c) for c in cancels]
         parts.append(f"Not needed when {words.either(cancels)}.")
@@ -139,18 +142,26 @@ def rules(names: str | None, as_json: bool, start: datetime | None, event: str |
     if event is not None and start is None:
         click.echo("cpp rules: --event needs --from, the day to count from", err=True)
         sys.exit(2)
+    for warning in plugins.warnings:
+        click.echo(f"cpp rules: warning: {warning}", err=True)
     if start is not None:
         started = [r for r in timetable if event is None or event in r.triggers]
         if not started:
             events = sorted({t for r in timetable for t in r.triggers})
             click.echo(f"cpp rules: no rule starts on {event}; rules start on {', '.join(events)}", err=True)
             sys.exit(2)
-        print_dates(authority, chosen, calendar, started, start.date(), routes, as_json)
+        print_dates(authority, chosen, calendar, started, start.date(), routes, as_json, plugins.warnings)
         return
     if as_json:
         click.echo(
             json.dumps(
-                {"authority": authority["code"], "plugins": chosen, "rules": [r.as_dict() for r in timetable]}, indent=2
+                {
+                    "authority": authority["code"],
+                    "plugins": chosen,
+                    "warnings": plugins.warnings,
+                    "rules": [r.as_dict() for r in timetable],
+                },
+                indent=2,
             )
         )
         return
@@ -164,9 +175,7 @@ def rules(names: str | None, as_json: bool, start: datetime | None, event: str |
     echo("  ".join("-" * w for _, w in COLUMNS))
     seen: list[str] = []
     for r in timetable:
-        for line in table(
-            [[r.name, words.ROLES.get(r.owner, words.value(r.owner)), when_text(r, routes), counted_text(r)]], width
-        ):
+        for line in table([[r.name, words.role(r.owner, r.terms), when_text(r, routes), counted_text(r)]], width):
             echo(line)
         graded = grades(r.source)
         seen += graded
@@ -266,12 +275,14 @@ def print_dates(
     start: date,
     routes: dict[str, str],
     as_json: bool,
+    warnings: list[str],
 ) -> None:
-    """Each rule's date from ``start`` (``cpp rules --from``), as text or as JSON."""
+    """Each rule's date from ``start`` (``cpp rules --from``), as text or as JSON (with the plugins' warnings)."""
     found = [(r, dates_from(r, calendar, start)) for r in timetable]
     if as_json:
         dates = [{"rule": r.id, "name": r.name, "computations": [c.as_dict() for c in counts]} for r, counts in found]
-        click.echo(json.dumps({"authority": authority["code"], "from": start.isoformat(), "dates": dates}, indent=2))
+        found_json = {"authority": authority["code"], "from": start.isoformat(), "warnings": warnings, "dates": dates}
+        click.echo(json.dumps(found_json, indent=2))
         return
     width = sum(w for _, w in COLUMNS) + 2 * (len(COLUMNS) - 1)
     wrap = max(60, min(width, shutil.get_terminal_size((width, 24)).columns))
@@ -280,6 +291,6 @@ def print_dates(
     for rule, counts in found:
         click.echo("")
         click.echo(textwrap.fill(rule.name, wrap))
-        starts = words.either([words.happening(t, rule.when, routes) for t in rule.triggers])
+        starts = words.either([words.happening(t, rule.when, routes, rule.terms) for t in rule.triggers])
         text = f"Starts when {starts}. {date_text(rule, counts, calendar)}"
         click.echo(textwrap.fill(text, wrap, initial_indent="  ", subsequent_indent="  "))

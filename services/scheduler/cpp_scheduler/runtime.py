@@ -8,10 +8,11 @@ unknown calendar stops start-up with a message naming it.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from cpp_shared.terminology import DEFAULTS, terminology
 from cpp_shared.web import ServiceContext
 
 from .domain.adulthood import AGE_RULE
@@ -27,6 +28,7 @@ class Runtime:
     calendar: WorkingCalendar
     timezone: ZoneInfo
     authority: str
+    terms: dict[str, str] = field(default_factory=lambda: dict(DEFAULTS))  # the deployment's words
 
     def rule(self, rule_id: str) -> Rule | None:
         """The deployment's rule, or the platform's own (the plan's end at 18)."""
@@ -43,6 +45,7 @@ def build(ctx: ServiceContext) -> Runtime:
         calendar=WorkingCalendar.for_authority(authority, closure_days(ctx.plugins)),
         timezone=ZoneInfo(authority.get("timezone") or "Europe/London"),
         authority=authority["code"],
+        terms=terminology(ctx.plugins),
     )
 
 

@@ -84,7 +84,7 @@ from .reports import (
     updated_plan,
 )
 from .views import STAGES, api, changed_since_read, child_name, day, holds, services, signed_in
-from .words import Worded, fill_fields, term
+from .words import Worded, fill_fields, said, term
 
 bp = Blueprint("families", __name__)
 
@@ -458,16 +458,16 @@ def enquiry_outcomes(family_id: str):
 
 class FamilyConferenceForm(Worded, FlaskForm):
     key = KeyField()
-    children = _children_field("Which children is it about?", "Select the children the conference is about")
+    children = _children_field("Which children is it about?", "Select the children the {conference} is about")
     kind = SelectField(
-        "Kind of conference",
+        "Kind of {conference}",
         choices=[SelectChoice(k, "{" + v.capitalize() + "}") for k, v in KINDS.items()],
         widget=GovSelect(),
-        validators=[InputRequired("Select the kind of conference")],
+        validators=[InputRequired("Select the kind of {conference}")],
     )
     scheduled_for = DayField(
-        "Date of the conference",
-        [DayRequired("Enter the date of the conference")],
+        "Date of the {conference}",
+        [DayRequired("Enter the date of the {conference}")],
         description="For example, 27 3 2026",
     )
     chair = SelectField(
@@ -475,9 +475,9 @@ class FamilyConferenceForm(Worded, FlaskForm):
         choices=[],
         widget=GovSelect(),
         validate_choice=True,
-        description="A conference chair; or leave it to the chair who records the outcome",
+        description="A {conference} chair; or leave it to the chair who records the outcome",
     )
-    submit = _submit("Schedule conference")
+    submit = _submit("Schedule {conference}")
 
 
 @bp.route("/families/<family_id>/conferences/new", methods=["GET", "POST"])
@@ -514,13 +514,13 @@ class ChildDecisionForm(OutlinePlanFields, Form):
 class FamilyOutcomeForm(Worded, FlaskForm):
     key = KeyField()
     held_on = DayField(
-        "When was the conference held?",
-        [DayRequired("Enter the date the conference was held")],
+        "When was the {conference} held?",
+        [DayRequired("Enter the date the {conference} was held")],
         description="For example, 27 3 2026",
     )
     decisions = FieldList(FormField(ChildDecisionForm))
     attendees = FieldList(FormField(AttendeeForm), min_entries=ATTENDEE_ROWS, max_entries=ATTENDEE_ROWS)
-    submit = _submit("Save conference outcome")
+    submit = _submit("Save {conference} outcome")
 
 
 # A decision's errors on that child's part: its child onto its question, its outline plan onto its fields.
@@ -597,22 +597,23 @@ def move_conference(group_id: str):
             )
         except ChangedSinceRead:
             return changed_since_read(
-                "Someone changed this conference since you opened it",
+                f"Someone changed this {said('conference')} since you opened it",
                 [
-                    "Your change to the conference about the children was not saved, so that theirs is not lost.",
+                    f"Your change to the {said('conference')} about the children was not saved, so that theirs is not lost.",
                     f"It is now scheduled for {day(group.get('scheduled_for'))}.",
                 ],
                 [
                     (
                         url_for("families.move_conference", group_id=group_id),
-                        "Open the conference again",
+                        f"Open the {said('conference')} again",
                         " to see it as it is now and make your change.",
                     )
                 ],
             )
         if moved:
             return _back_to_group(
-                f"The conference is moved to {day(form.scheduled_for.iso)}, with each child's conference.", group_id
+                f"The {said('conference')} is moved to {day(form.scheduled_for.iso)}, with each child's {said('conference')}.",
+                group_id,
             )
     return step.page("families/move_conference.html", family=record, group=group, kinds=kinds())
 
@@ -628,7 +629,8 @@ def cancel_conference(group_id: str):
         "POST", f"/v1/family-conferences/{group_id}/cancellation", {"reason": form.reason.data}, {"reason": "reason"}
     ):
         return _done(
-            "The conference is cancelled, with each child's conference. You can schedule another.", record["id"]
+            f"The {said('conference')} is cancelled, with each child's {said('conference')}. You can schedule another.",
+            record["id"],
         )
     return step.page("families/cancel_conference.html", family=record, group=group, kinds=kinds())
 
@@ -656,7 +658,7 @@ def conference_outcome(group_id: str):
         }
         fields = {"held_on": "held_on", "decisions": "decisions", "attendees": "attendees"}
         if step.send("POST", f"/v1/family-conferences/{group_id}/outcome", body, fields, key=form.key.data):
-            return _done("The conference outcome is recorded for each child.", record["id"])
+            return _done(f"The {said('conference')} outcome is recorded for each child.", record["id"])
     return step.page("families/conference_outcome.html", family=record, group=group, names=names, kinds=kinds())
 
 
@@ -674,12 +676,12 @@ class ChildReviewForm(ReviewDecisionChecks, Form):
     concerns = ReviewOutcomeForm.concerns
 
 
-class FamilyReviewOutcomeForm(FlaskForm):
+class FamilyReviewOutcomeForm(Worded, FlaskForm):
     key = KeyField()
     held_on = FamilyOutcomeForm.held_on
     decisions = FieldList(FormField(ChildReviewForm))
     attendees = FieldList(FormField(AttendeeForm), min_entries=ATTENDEE_ROWS, max_entries=ATTENDEE_ROWS)
-    submit = _submit("Save conference outcome")
+    submit = _submit("Save {conference} outcome")
 
 
 # A review decision's errors on that child's part: its child onto its question, its revised plan onto its concerns.

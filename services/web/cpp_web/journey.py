@@ -25,7 +25,7 @@ from .client import NotFound
 from .lifecycle import READERS, Step, _case_and_child, _conference, _done, _submit, _text, to_family_conference
 from .lifecycle_forms import ATTENDEE_ROWS, AttendeeForm, DayField, DayRequired, KeyField, attendees_of
 from .views import STAGES, api, changed_since_read, child_name, holds, services, signed_in
-from .words import term
+from .words import Worded, said, term
 
 bp = Blueprint("journey", __name__)
 
@@ -77,38 +77,38 @@ class ReviewDecisionChecks:
 
     def validate_concerns(self, field: Any) -> None:
         if self.decision.data == "revise" and not (field.data or "").strip():
-            raise ValidationError("Enter the revised concerns, as the conference agreed them")
+            raise ValidationError("Enter the revised concerns, as the {conference} agreed them")
 
 
-class ReviewOutcomeForm(ReviewDecisionChecks, FlaskForm):
+class ReviewOutcomeForm(Worded, ReviewDecisionChecks, FlaskForm):
     key = KeyField()
     plan_etag = HiddenField()
     held_on = DayField(
-        "When was the conference held?",
-        [DayRequired("Enter the date the conference was held")],
+        "When was the {conference} held?",
+        [DayRequired("Enter the date the {conference} was held")],
         description="For example, 27 3 2026",
     )
     decision = RadioField(
-        "What did the conference decide?",
+        "What did the {conference} decide?",
         choices=[],
         widget=GovRadioInput(),
-        validators=[InputRequired("Select what the conference decided")],
+        validators=[InputRequired("Select what the {conference} decided")],
     )
     reason = TextAreaField(
         "Why does the plan end?",
         widget=GovTextArea(),
         validators=[Length(max=4000, message="The reason must be 4,000 characters or fewer")],
-        description="Only when the conference ends the plan: what has changed for the child",
+        description="Only when the {conference} ends the plan: what has changed for the child",
     )
     concerns = TextAreaField(
         "The revised concerns",
         widget=GovTextArea(),
         validators=[Length(max=4000, message="The concerns must be 4,000 characters or fewer")],
-        description="Only when the conference revises the plan: the concerns as the conference "
+        description="Only when the {conference} revises the plan: the concerns as the {conference} "
         "agreed them; the rest of the plan stays as it is",
     )
     attendees = FieldList(FormField(AttendeeForm), min_entries=ATTENDEE_ROWS, max_entries=ATTENDEE_ROWS)
-    submit = _submit("Save conference outcome")
+    submit = _submit("Save {conference} outcome")
 
 
 REVIEW_FIELDS = {
@@ -432,7 +432,7 @@ def words(entry: dict) -> str:
             + (
                 f"an {term('initial_conference')} is needed"
                 if d.get("conference_required")
-                else "no conference needed, the child steps down to a child in need plan"
+                else f"no {said('conference')} needed, the child steps down to a child in need plan"
             )
         )
     if type_ == "conference_scheduled":

@@ -54,7 +54,7 @@ from .lifecycle_forms import (
     yes_no,
 )
 from .views import api, changed_since_read, child_name, day, holds, plugins, services, signed_in
-from .words import Worded, term
+from .words import Worded, said, term
 
 bp = Blueprint("lifecycle", __name__)
 
@@ -592,14 +592,14 @@ def enquiry_outcome(case_id: str):
 class ScheduleConferenceForm(Worded, FlaskForm):
     key = KeyField()
     kind = SelectField(
-        "Kind of conference",
+        "Kind of {conference}",
         choices=[SelectChoice(k, "{" + v.capitalize() + "}") for k, v in KINDS.items()],
         widget=GovSelect(),
-        validators=[InputRequired("Select the kind of conference")],
+        validators=[InputRequired("Select the kind of {conference}")],
     )
     scheduled_for = DayField(
-        "Date of the conference",
-        [DayRequired("Enter the date of the conference")],
+        "Date of the {conference}",
+        [DayRequired("Enter the date of the {conference}")],
         description="For example, 27 3 2026",
     )
     chair = SelectField(
@@ -607,15 +607,15 @@ class ScheduleConferenceForm(Worded, FlaskForm):
         choices=[],
         widget=GovSelect(),
         validate_choice=True,
-        description="A conference chair; or leave it to the chair who records the outcome",
+        description="A {conference} chair; or leave it to the chair who records the outcome",
     )
     mother_unfit_to_attend = BooleanField(
-        "The mother is expected to be unfit to attend a conference in the days after the birth",
+        "The mother is expected to be unfit to attend a {conference} in the days after the birth",
         widget=GovCheckboxInput(),
-        description="For a pre-birth conference: the council's procedures then give the first review after the "
+        description="For a pre-birth {conference}: the council's procedures then give the first review after the "
         "birth longer",
     )
-    submit = _submit("Schedule conference")
+    submit = _submit("Schedule {conference}")
 
 
 def _asks_if_mother_unfit(kid: dict) -> bool:
@@ -679,7 +679,10 @@ def to_family_conference(record: dict):
     conference)."""
     if not record.get("family_conference_id"):
         return None
-    flash("This conference is part of a conference about several children: take this step for all of them.", "info")
+    flash(
+        f"This {said('conference')} is part of a {said('conference')} about several children: take this step for all of them.",
+        "info",
+    )
     return redirect(url_for("families.family_conference", group_id=record["family_conference_id"]))
 
 
@@ -700,23 +703,23 @@ def conference(conference_id: str):
 class MoveConferenceForm(Worded, FlaskForm):
     etag = HiddenField()
     scheduled_for = DayField(
-        "New date", [DayRequired("Enter the new date of the conference")], description="For example, 27 3 2026"
+        "New date", [DayRequired("Enter the new date of the {conference}")], description="For example, 27 3 2026"
     )
     reason = TextAreaField(
-        "Why is the conference moving?",
+        "Why is the {conference} moving?",
         widget=GovTextArea(),
         validators=[
-            InputRequired("Enter why the conference is moving"),
+            InputRequired("Enter why the {conference} is moving"),
             Length(max=4000, message="The reason must be 4,000 characters or fewer"),
         ],
     )
-    submit = _submit("Move conference")
+    submit = _submit("Move {conference}")
 
 
 def _changed(record: dict, case: dict, kid: dict):
     kind = kinds_of(record).get(record.get("kind", ""), "conference").lower()
     return changed_since_read(
-        "Someone changed this conference since you opened it",
+        f"Someone changed this {said('conference')} since you opened it",
         [
             f"Your change to the {kind} for {child_name(kid)} was not saved, so that theirs is not lost.",
             f"It is now scheduled for {day(record.get('scheduled_for'))}.",
@@ -724,7 +727,7 @@ def _changed(record: dict, case: dict, kid: dict):
         [
             (
                 url_for("lifecycle.move_conference", conference_id=record["id"]),
-                "Open the conference again",
+                f"Open the {said('conference')} again",
                 " to see it as it is now and make your change.",
             )
         ],
@@ -754,7 +757,7 @@ def move_conference(conference_id: str):
             return _changed(record, case, kid)
         if moved:
             return _done(
-                f"The conference is moved to {day(form.scheduled_for.iso)}.",
+                f"The {said('conference')} is moved to {day(form.scheduled_for.iso)}.",
                 url_for("lifecycle.conference", conference_id=conference_id),
             )
     return step.page(
@@ -768,14 +771,14 @@ def move_conference(conference_id: str):
 
 class CancelConferenceForm(Worded, FlaskForm):
     reason = TextAreaField(
-        "Why is the conference cancelled?",
+        "Why is the {conference} cancelled?",
         widget=GovTextArea(),
         validators=[
-            InputRequired("Enter why the conference is cancelled"),
+            InputRequired("Enter why the {conference} is cancelled"),
             Length(max=4000, message="The reason must be 4,000 characters or fewer"),
         ],
     )
-    submit = _submit("Cancel conference")
+    submit = _submit("Cancel {conference}")
 
 
 @bp.route("/conferences/<conference_id>/cancel", methods=["GET", "POST"])
@@ -790,7 +793,7 @@ def cancel_conference(conference_id: str):
         "POST", f"/v1/conferences/{conference_id}/cancellation", {"reason": form.reason.data}, {"reason": "reason"}
     ):
         return _done(
-            "The conference is cancelled. You can schedule another in its place.",
+            f"The {said('conference')} is cancelled. You can schedule another in its place.",
             url_for("web.case", case_id=case["id"]),
         )
     return step.page(
@@ -837,8 +840,8 @@ class OutlinePlanFields:
 class ConferenceOutcomeForm(Worded, OutlinePlanFields, FlaskForm):
     key = KeyField()
     held_on = DayField(
-        "When was the conference held?",
-        [DayRequired("Enter the date the conference was held")],
+        "When was the {conference} held?",
+        [DayRequired("Enter the date the {conference} was held")],
         description="For example, 27 3 2026",
     )
     plan_required = yes_no(
@@ -847,7 +850,7 @@ class ConferenceOutcomeForm(Worded, OutlinePlanFields, FlaskForm):
         description="No means the case steps down to a child in need plan",
     )
     attendees = FieldList(FormField(AttendeeForm), min_entries=ATTENDEE_ROWS, max_entries=ATTENDEE_ROWS)
-    submit = _submit("Save conference outcome")
+    submit = _submit("Save {conference} outcome")
 
 
 OUTCOME_FIELDS = {
@@ -921,7 +924,7 @@ def conference_outcome(conference_id: str):
         if answer:
             plan = (answer.body or {}).get("plan")
             return _done(
-                "The conference outcome is recorded"
+                f"The {said('conference')} outcome is recorded"
                 + (": the outline plan is agreed." if plan else ": the case steps down to a child in need plan."),
                 url_for("web.case", case_id=case["id"]),
             )

@@ -43,52 +43,58 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from .client import ChangedSinceRead, Forbidden, Invalid, NotFound, Refused
 from .views import api, api_at_once, child_name, day, holds, services, signed_in, words_of
-from .words import Worded, term
+from .words import Phrases, Worded, term
 
 bp = Blueprint("plan", __name__)
 
 TEXT_MAX = 4000
 STATUSES = {"outline": "Outline plan", "active": "Active", "ended": "Ended"}
-AGREED_AT = {
-    "initial_conference": "At the initial child protection conference",
-    "core_group_meeting": "At a core group meeting",
-    "review_conference": "At a review conference",
-    "change": "As an agreed change",
-}
+AGREED_AT = Phrases(
+    {
+        "initial_conference": "At the {initial_conference}",
+        "core_group_meeting": "At a {core_group} meeting",
+        "review_conference": "At a review {conference}",
+        "change": "As an agreed change",
+    }
+)
 ACTION_STATUSES = {"not_started": "Not started", "in_progress": "In progress", "done": "Done", "not_done": "Not done"}
-DOCUMENT_KINDS = {
-    "outline_plan": "Outline child protection plan",
-    "professional_plan": "Child protection plan",
-    "family_plan": "Child protection plan, family version",
-    "core_group_record": "Core group meeting record",
-    "conference_record": "Conference record",
-    "conference_report": "Report to conference",
-    "family_report": "Report to conference, family version",
-    "family_letter": "Letter to the family about the conference",
-}
+DOCUMENT_KINDS = Phrases(
+    {
+        "outline_plan": "Outline {plan}",
+        "professional_plan": "{Plan}",
+        "family_plan": "{Plan}, family version",
+        "core_group_record": "{Core_group} meeting record",
+        "conference_record": "{Conference} record",
+        "conference_report": "Report to {conference}",
+        "family_report": "Report to {conference}, family version",
+        "family_letter": "Letter to the family about the {conference}",
+    }
+)
 FAMILY_KINDS = ("family_plan", "family_report", "family_letter")
 # The sections a change form holds, in the plan's order.
 CHANGEABLE = ("concerns", "childs_views", "familys_views", "contingency_plan")
-SECTION_TITLES = {
-    "key_worker": "Key worker",
-    "categories": "Categories of harm",
-    "concerns": "Concerns",
-    "causes_of_harm": "Causes of harm",
-    "childs_needs": "The child's needs",
-    "parents_needs": "The parents' needs",
-    "outcomes": "Outcomes",
-    "actions": "Actions",
-    "interventions": "Interventions",
-    "monitoring": "Monitoring",
-    "further_assessments": "Further assessments",
-    "review_arrangements": "Review arrangements",
-    "contingency_plan": "Contingency plan",
-    "core_group": "Core group",
-    "first_core_group_on": "First core group meeting",
-    "childs_views": "The child's views",
-    "familys_views": "The family's views",
-    "accessibility": "Language and accessibility",
-}
+SECTION_TITLES = Phrases(
+    {
+        "key_worker": "Key worker",
+        "categories": "{Categories}",
+        "concerns": "Concerns",
+        "causes_of_harm": "Causes of harm",
+        "childs_needs": "The child's needs",
+        "parents_needs": "The parents' needs",
+        "outcomes": "Outcomes",
+        "actions": "Actions",
+        "interventions": "Interventions",
+        "monitoring": "Monitoring",
+        "further_assessments": "Further assessments",
+        "review_arrangements": "Review arrangements",
+        "contingency_plan": "Contingency plan",
+        "core_group": "{Core_group}",
+        "first_core_group_on": "First {core_group} meeting",
+        "childs_views": "The child's views",
+        "familys_views": "The family's views",
+        "accessibility": "Language and accessibility",
+    }
+)
 
 
 # --- words ---

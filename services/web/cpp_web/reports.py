@@ -38,7 +38,7 @@ from wtforms.validators import InputRequired, Length, Optional
 from .client import ChangedSinceRead, Forbidden, Invalid, NotFound, Refused
 from .lifecycle_forms import DayField
 from .views import _conf, api, changed_since_read, child_name, services, signed_in
-from .words import term
+from .words import fill, term
 
 bp = Blueprint("reports", __name__)
 
@@ -53,13 +53,13 @@ STATUS_WORDS = {
 }
 KIND_WORDS = {"enquiry_report": "Enquiry report", "review_report": "Review report"}
 # Each step of a report: its record's name in the report's steps, the event
-# that meets its deadline, and the words for it.
+# that meets its deadline, and the words for it ({conference}: the deployment's).
 STEPS = (
     ("drafted", "report.drafted.v1", "Drafted"),
     ("submitted", "report.submitted.v1", "Submitted for countersigning"),
     ("countersigned", "report.countersigned.v1", "Countersigned by a team manager"),
     ("shared", "report.shared.v1", "Shared with the family"),
-    ("sent_to_chair", "report.sent_to_chair.v1", "Sent to the conference chair"),
+    ("sent_to_chair", "report.sent_to_chair.v1", "Sent to the {conference} chair"),
 )
 SHARE_WAYS = [
     SelectChoice("in_person", "In person"),
@@ -565,7 +565,7 @@ def report_context(report: dict) -> dict:
     steps = []
     for step, _, words in STEPS:
         done = next((r for r in reversed(records) if r.get("step") == step), None)
-        steps.append({"step": step, "words": words, "done": done, "deadline": dues.get(step)})
+        steps.append({"step": step, "words": fill(words), "done": done, "deadline": dues.get(step)})
     returns = [r for r in records if r.get("step") == "returned"]
     signed = report.get("status") not in ("draft", "submitted")
     return {

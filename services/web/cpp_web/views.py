@@ -32,7 +32,6 @@ from .words import term
 
 bp = Blueprint("web", __name__)
 
-SERVICE_NAME = "Child protection plans"
 WORKERS = ("social_worker", "team_manager", "chair")
 STAGES = words.Phrases(
     {
@@ -72,6 +71,7 @@ def words_of(name: str | None) -> str:
 bp.add_app_template_filter(day, "day")
 bp.add_app_template_filter(words_of, "words")
 bp.add_app_template_global(words.term, "term")
+bp.add_app_template_global(words.said, "said")
 
 
 def _conf() -> dict:
@@ -161,7 +161,7 @@ def navigation() -> list[dict]:
 @bp.app_context_processor
 def page_context() -> dict:
     return {
-        "service_name": SERVICE_NAME,
+        "service_name": term("plan", start=True) + "s",  # the service's name: "Care and support protection plans"
         "council": authority()["name"],
         "navigation": navigation(),
         "me": session.get("user"),

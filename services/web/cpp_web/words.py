@@ -14,35 +14,23 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from flask import current_app
+from flask import current_app, has_app_context
 from wtforms import Field, FieldList, FormField, SelectChoice
 
-DEFAULTS = {
-    "initial_conference": "initial child protection conference",
-    "review_conference": "review child protection conference",
-    "pre_birth_conference": "pre-birth child protection conference",
-    "transfer_in_conference": "transfer-in child protection conference",
-    "enquiries": "section 47 enquiries",
-    "plan": "child protection plan",
-    "core_group": "core group",
-    "register": "subject of a child protection plan",
-    "categories": "categories of harm",
-}
+from cpp_shared.terminology import capital, with_defaults
+from cpp_shared.terminology import said as said_in
 
 
 def terminology() -> dict[str, str]:
+    """The deployment's words; England's outside the app (a table of words read by a plain function)."""
+    if not has_app_context():
+        return with_defaults({})
     conf = current_app.extensions["cpp_web"]
     if "terminology" not in conf:
         from .views import plugins  # views imports this module: the plugins are views' to load
 
-        merged = plugins().merged("cpp_terminology")
-        conf["terminology"] = {**DEFAULTS, **{k: v for k, v in merged.items() if isinstance(v, str) and v}}
+        conf["terminology"] = with_defaults(plugins().merged("cpp_terminology"))
     return conf["terminology"]
-
-
-def capital(text: str) -> str:
-    """The first letter as a capital ("Section 47 enquiries"), the rest as the plugin wrote it."""
-    return text[:1].upper() + text[1:]
 
 
 def term(key: str, *, start: bool = False) -> str:
@@ -51,11 +39,21 @@ def term(key: str, *, start: bool = False) -> str:
     return capital(words) if start else words
 
 
+def said(key: str, *, start: bool = False) -> str:
+    """A term once the subject is known: England's short form where the deployment's words are England's
+    ("the conference", "the enquiries"), else the deployment's ("the child protection planning meeting")."""
+    words = said_in(key, terminology())
+    return capital(words) if start else words
+
+
 class _Words(dict):
-    """``{enquiries}`` as the deployment's words; ``{Enquiries}`` with a capital first letter."""
+    """``{enquiries}`` as the deployment's words; ``{Enquiries}`` with a capital first letter; ``{conference}``
+    any conference, as ``said`` says it ("the conference", "the child protection planning meeting")."""
 
     def __missing__(self, key: str) -> str:
         lower = key[:1].lower() + key[1:]
+        if lower == "conference":
+            return said(lower, start=key != lower)
         if lower in terminology():
             return term(lower, start=key != lower)
         return "{" + key + "}"
@@ -105,8 +103,9 @@ class Worded(_Form):
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
-        for field in self:
-            field.errors = [fill(e) if isinstance(e, str) else e for e in field.errors]
+        for field in _every_field(self):  # in place: a row's list of errors is shared with its FieldList's
+            if isinstance(field.errors, list):
+                field.errors[:] = [fill(e) if isinstance(e, str) else e for e in field.errors]
         return valid
 
 

@@ -214,14 +214,16 @@ def cpp_terminology() -> dict[str, str] | None:
     """Give the local words for the platform's terms.
 
     Keys: initial_conference, review_conference, pre_birth_conference (an
-    initial conference about an unborn child), enquiries, plan,
-    core_group, register, categories (what ``cpp_categories`` offers:
-    "categories of harm", Scotland's "areas of concern"), and any a later
-    hook documents. Later plugins
-    override earlier ones key by key; the plans API returns the merged
+    initial conference about an unborn child), transfer_in_conference,
+    enquiries, plan, core_group, register, categories (what
+    ``cpp_categories`` offers: "categories of harm", Scotland's "areas of
+    concern"), and any a later hook documents. Later plugins
+    override earlier ones key by key; a key none gives is England's
+    (``cpp_shared.terminology.DEFAULTS``). The plans API returns the merged
     wording with a plan so that clients show the local words (e.g.
     "Child Protection Planning Meeting" in Scotland, "section 35 enquiries"
-    in Guernsey).
+    in Guernsey), and every service writes in them: the scheduler's rules,
+    explanations and calendars, the documents, the messages and the pages.
     """
 
 

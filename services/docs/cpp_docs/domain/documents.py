@@ -17,6 +17,11 @@ Kinds of document:
 * ``conference_record``: a held conference's decision (plan needed or not,
   the first core group date; for a review: continue, revise or end) with
   the plan reviewed, whatever the decision;
+
+Every title, heading and term is in the deployment's words
+(``cpp_terminology``, England's where no plugin gives one): a Welsh plan is
+a "Care and support protection plan", a Scottish conference record the
+"Record of the initial child protection planning meeting".
 * ``conference_report``: a report to conference as countersigned (the
   enquiry findings, the days the child was seen, the views, and the draft
   or updated plan), titled in the deployment's words (``cpp_terminology``);
@@ -53,6 +58,7 @@ from jinja2 import ChainableUndefined, ChoiceLoader, DictLoader, Environment, Fi
 
 from cpp_shared.contracts.hook_answers import categories
 from cpp_shared.plugins import Plugins
+from cpp_shared.terminology import capital, fill, said, terminology
 
 from .phrases import EN, ENGLISH_TAG, PhraseSet
 
@@ -70,19 +76,19 @@ PLAN_KINDS = ("outline_plan", "professional_plan", "family_plan", "core_group_re
 FAMILY_KINDS = ("family_plan", "family_report", "family_letter")
 REPORT_KINDS = ("conference_report", "family_report")
 FORMATS = {"html": "text/html; charset=utf-8", "pdf": "application/pdf"}
+# {plan}: the deployment's words for the platform's terms; {meeting}: the document's conference, of its kind
 TITLES = {
-    "outline_plan": "Outline child protection plan",
-    "professional_plan": "Child protection plan",
-    "family_plan": "Your child protection plan",
-    "core_group_record": "Core group meeting record",
-    "conference_report": "Report to the {conference}",
-    "conference_record": "Record of the {conference}",
+    "outline_plan": "Outline {plan}",
+    "professional_plan": "{Plan}",
+    "core_group_record": "{Core_group} meeting record",
+    "conference_report": "Report to the {meeting}",
+    "conference_record": "Record of the {meeting}",
 }
 FAMILY_TITLES = {"family_plan": "title", "family_report": "report_title", "family_letter": "letter_title"}
 AGREED_AT = {
-    "initial_conference": "the initial child protection conference",
-    "core_group_meeting": "a core group meeting",
-    "review_conference": "a review conference",
+    "initial_conference": "the {initial_conference}",
+    "core_group_meeting": "a {core_group} meeting",
+    "review_conference": "a {review_conference}",
     "change": "an agreed change",
 }
 
@@ -162,14 +168,7 @@ class Documents:
         )
         self.env.filters.update(words=words, frequency=frequency)
         self.branding = branding(plugins, authority)
-        self.terminology = {
-            "initial_conference": "initial child protection conference",
-            "review_conference": "review child protection conference",
-            "transfer_in_conference": "transfer-in child protection conference",
-            "enquiries": "enquiries",
-            "categories": "categories of harm",
-            **plugins.merged("cpp_terminology"),
-        }
+        self.terminology = terminology(plugins)
         # A plan keeps the categories it was agreed with: one no longer offered is shown as its id in words.
         self.categories = {c["id"]: c["name"] for c in categories(plugins)}
         self.env.filters["category"] = lambda value: self.categories.get(value) or words(value)
@@ -215,16 +214,15 @@ class Documents:
         conference = conference or {}
         held = job.get("conference") or {}
         review = job.get("report_kind") == "review_report" or held.get("kind") == "review"
-        transfer_in = held.get("kind") == "transfer_in"
-        conference_term = self.terminology[
-            "review_conference" if review else "transfer_in_conference" if transfer_in else "initial_conference"
-        ]
-        if kind in ("conference_report", "conference_record"):
-            title = TITLES[kind].format(conference=conference_term)
-        elif kind in FAMILY_KINDS:
+        terms = self.terminology
+        conference_term = (
+            terms.get(f"{'review' if review else held.get('kind')}_conference") or terms["initial_conference"]
+        )
+        phrases = phrases.worded(terms)
+        if kind in FAMILY_KINDS:
             title = phrases(FAMILY_TITLES[kind])
         else:
-            title = TITLES[kind]
+            title = fill(TITLES[kind], terms, meeting=conference_term)
         context = {
             "kind": kind,
             "title": title,
@@ -234,7 +232,7 @@ class Documents:
             "content": content,
             "version": plan.get("plan_version"),
             "agreed": plan.get("agreed") or {},
-            "agreed_at": AGREED_AT.get((plan.get("agreed") or {}).get("at", ""), ""),
+            "agreed_at": fill(AGREED_AT.get((plan.get("agreed") or {}).get("at", ""), ""), terms),
             "meeting": job.get("meeting") or {},
             "deadlines": list(deadlines),
             "conferences": list(conferences),
@@ -242,7 +240,9 @@ class Documents:
             "family_actions": [a for a in actions if (a.get("who") or {}).get("kind") == "family_member"],
             "other_actions": [a for a in actions if (a.get("who") or {}).get("kind") != "family_member"],
             "brand": self.branding,
-            "terms": self.terminology,
+            "terms": terms,
+            "term": lambda key, start=False: self.term(key, start=start),
+            "said": lambda key, start=False: (capital if start else str)(said(key, terms)),
             "report": report,
             "family_members": [m for m in core_group if m.get("is_family_member")],
             "professionals": [m for m in core_group if not m.get("is_family_member")],
@@ -262,3 +262,8 @@ class Documents:
             "letter": job.get("letter") or {},
         }
         return self.env.get_template(f"{kind}.html").render(**context)
+
+    def term(self, key: str, *, start: bool = False) -> str:
+        """The deployment's words for a term (``conference``: any conference); ``start``: as a heading's."""
+        words = fill("{" + (capital(key) if start else key) + "}", self.terminology)
+        return key.replace("_", " ") if words.startswith("{") else words

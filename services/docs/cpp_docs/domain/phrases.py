@@ -8,20 +8,24 @@ what happens next rather than the past date), and that they can ask when
 they do not understand. Its fixed wording is the phrase set below; a plugin gives
 another language's with ``cpp_document_phrases(language)`` (see
 ``cpp_shared.hookspecs``). A phrase may hold ``{placeholders}``, filled by
-the template; a key a plugin's set lacks falls back to English.
+the template, and the platform's terms as ``{plan}`` or ``{core_group}``,
+filled with the deployment's words (``cpp_terminology``: "Your care and
+support protection plan" in Wales); a key a plugin's set lacks falls back to
+English.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cpp_shared.plugins import Plugins
+from cpp_shared.terminology import DEFAULTS, fill
 
 ENGLISH_TAG = "en-GB"
 
 ENGLISH: dict[str, str] = {
-    "title": "Your child protection plan",
+    "title": "Your {plan}",
     "for_family": "A plan for you and your family",
     "about_child": "This is about {name}.",
     "intro": "This plan is about keeping your child safe. It says what you need to do. "
@@ -55,7 +59,7 @@ ENGLISH: dict[str, str] = {
     "meetings_intro": "Please come to every meeting. Your views matter. You can bring someone with you.",
     "next_review": "The next review of the plan is on {day}.",
     "review_due": "It is time for the next review of the plan. Your key worker will tell you the date of the meeting.",
-    "first_core_group": "The first core group meeting is on {day}.",
+    "first_core_group": "The first {core_group} meeting is on {day}.",
     "meeting_on": "{what}: {day}.",
     "review_conference": "Review meeting",
     "initial_conference": "First meeting",
@@ -101,11 +105,11 @@ ENGLISH: dict[str, str] = {
     "This letter tells you what the meeting decided for each child.",
     "letter_review_intro": "We held a meeting on {day} to look again at the plans for your children. "
     "This letter tells you what the meeting decided for each child.",
-    "letter_plan_made": "The meeting decided that {name} needs a child protection plan.",
-    "letter_plan_continue": "The meeting decided that the child protection plan for {name} goes on.",
-    "letter_plan_revise": "The meeting decided to change the child protection plan for {name}.",
-    "letter_plan_end": "The meeting decided that the child protection plan for {name} can end.",
-    "letter_no_plan": "The meeting decided that {name} does not need a child protection plan.",
+    "letter_plan_made": "The meeting decided that {name} needs a {plan}.",
+    "letter_plan_continue": "The meeting decided that the {plan} for {name} goes on.",
+    "letter_plan_revise": "The meeting decided to change the {plan} for {name}.",
+    "letter_plan_end": "The meeting decided that the {plan} for {name} can end.",
+    "letter_no_plan": "The meeting decided that {name} does not need a {plan}.",
     "letter_child_in_need": "We will still help {name}. We will do this with a child in need plan.",
     "letter_col_about": "About",
     "letter_col_what": "What the meeting decided",
@@ -113,12 +117,12 @@ ENGLISH: dict[str, str] = {
     "letter_row_categories": "The {term}",
     "letter_row_key_worker": "Key worker",
     "letter_row_contact": "How to contact them",
-    "letter_row_core_group": "First core group meeting",
-    "letter_plan_yes": "A child protection plan",
-    "letter_plan_no": "No child protection plan. A child in need plan instead.",
-    "letter_plan_none": "No child protection plan.",
+    "letter_row_core_group": "First {core_group} meeting",
+    "letter_plan_yes": "A {plan}",
+    "letter_plan_no": "No {plan}. A child in need plan instead.",
+    "letter_plan_none": "No {plan}.",
     "letter_contact_office": "Call or write to us. Our details are at the end of this letter.",
-    "letter_core_group": "The core group is a small group of people who work with you on the plan. "
+    "letter_core_group": "The {core_group} is a small group of people who work with you on the plan. "
     "Please come to its meetings.",
     "letter_next": "What happens next",
     "letter_copy": "You will get a copy of each plan. Your key worker will go through it with you.",
@@ -131,10 +135,14 @@ class PhraseSet:
     lang: str  # BCP 47: the document's lang attribute
     name: str
     phrases: dict[str, str]
+    terms: dict[str, str] = field(default_factory=lambda: dict(DEFAULTS))  # the deployment's words
 
     def __call__(self, key: str, **values: Any) -> str:
-        text = self.phrases.get(key) or ENGLISH[key]
-        return text.format(**values) if values else text
+        return fill(self.phrases.get(key) or ENGLISH[key], self.terms, **values)
+
+    def worded(self, terms: dict[str, str]) -> PhraseSet:
+        """The same phrases, their terms in the deployment's words."""
+        return replace(self, terms=terms)
 
 
 EN = PhraseSet(ENGLISH_TAG, "English", ENGLISH)

@@ -45,6 +45,7 @@ from icalendar import Calendar, Event
 from jinja2 import ChoiceLoader, DictLoader, Environment, FileSystemLoader, StrictUndefined
 
 from cpp_shared.plugins import Plugins
+from cpp_shared.terminology import DEFAULTS, capital, conference, said, terminology
 
 BREAK_GLASS = "access.break_glass.v1"
 OVERDUE = "deadline.overdue.v1"
@@ -63,11 +64,6 @@ PEOPLE_EVENTS = (
 ID_SHAPED = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}", re.IGNORECASE)
 BUILT_IN_CHANNELS = ("email", "inbox")
 LOCAL_TIME = ZoneInfo("Europe/London")
-CONFERENCE_TITLES = {
-    "initial": "Initial child protection conference",
-    "review": "Review child protection conference",
-    "transfer_in": "Transfer-in child protection conference",
-}
 SOMEONE = "a member of staff"
 
 
@@ -308,8 +304,17 @@ def child_name(event: dict[str, Any], heard: Heard) -> str:
     return str(known["name"]) if known else ""
 
 
+def conference_title(kind: str | None, terms: dict[str, str]) -> str:
+    """A conference of its kind in the deployment's words: "Initial child protection conference", "Review child
+    protection planning meeting"; any conference's words for a kind it has none for."""
+    return capital(terms.get(f"{kind}_conference") or conference(terms))
+
+
 class Templates:
+    """The messages' templates; they read the deployment's words as ``terms`` (``terms.register``)."""
+
     def __init__(self, plugins: Plugins):
+        self.terms = terminology(plugins)
         overrides = plugins.merged("cpp_notification_templates")
         self.env = Environment(
             loader=ChoiceLoader([DictLoader(overrides), FileSystemLoader(str(files("cpp_notify") / "templates"))]),
@@ -317,6 +322,7 @@ class Templates:
             autoescape=False,
             keep_trailing_newline=False,
         )
+        self.env.globals["terms"] = self.terms
 
     def has(self, name: str) -> bool:
         try:
@@ -332,8 +338,13 @@ class Templates:
 
 
 def context_for(
-    event: dict[str, Any], recipient: dict[str, Any], people: dict[str, Any] | None, heard: Heard
+    event: dict[str, Any],
+    recipient: dict[str, Any],
+    people: dict[str, Any] | None,
+    heard: Heard,
+    terms: dict[str, str] = DEFAULTS,
 ) -> dict[str, Any]:
+    """What a message's template reads; ``terms``: the deployment's words."""
     data = dict(event.get("data") or {})
     defaults = {
         "latest_on": None,
@@ -357,7 +368,8 @@ def context_for(
     ctx["latest_on_words"] = _words(data.get("latest_on") or data.get("due_on"))
     ctx["scheduled_for_words"] = _words(data.get("scheduled_for"))
     ctx["previous_scheduled_for_words"] = _words(data.get("previous_scheduled_for"))
-    ctx["conference_title"] = CONFERENCE_TITLES.get(data.get("kind", ""), "Child protection conference")
+    ctx["conference_title"] = conference_title(data.get("kind"), terms)
+    ctx["conference_word"] = said("conference", terms)  # "the conference", "the child protection planning meeting"
     ctx["chair_name"] = ((data.get("chair") or {}).get("name")) or ""
     assignee = data.get("assignee") or {}
     ctx["assignee_name"] = assignee.get("name") or (_staff_name(heard, assignee.get("user")) if assignee else "")
@@ -375,7 +387,9 @@ def context_for(
     return ctx
 
 
-def invitation(event: dict[str, Any], recipient: dict[str, Any], organiser: str, child: str = "") -> str | None:
+def invitation(
+    event: dict[str, Any], recipient: dict[str, Any], organiser: str, child: str = "", terms: dict[str, str] = DEFAULTS
+) -> str | None:
     """The conference as an iCalendar invitation (METHOD REQUEST), or its
     cancellation; the UID is the conference's, so a calendar updates it in
     place when it moves."""
@@ -393,7 +407,7 @@ def invitation(event: dict[str, Any], recipient: dict[str, Any], organiser: str,
     day = date.fromisoformat(data["scheduled_for"])
     ev.add("dtstart", day)
     ev.add("dtend", day + timedelta(days=1))
-    title = CONFERENCE_TITLES.get(data.get("kind", ""), "Child protection conference")
+    title = conference_title(data.get("kind"), terms)
     ev.add("summary", f"{title} for {child}" if child else title)
     # A later change must carry a higher SEQUENCE: the event time (seconds) always grows.
     ev.add("sequence", int(datetime.fromisoformat(event["time"].replace("Z", "+00:00")).timestamp()))
@@ -424,8 +438,8 @@ def messages_for(
             name = f"{event['type']}.professional.txt"
             if not templates.has(name):
                 continue
-        subject, body = templates.render(name, context_for(event, r, people, heard))
-        ics = invitation(event, r, organiser, child_name(event, heard))
+        subject, body = templates.render(name, context_for(event, r, people, heard, templates.terms))
+        ics = invitation(event, r, organiser, child_name(event, heard), templates.terms)
         for channel in r.get("channels") or ["email"]:
             if channel not in channels:
                 continue  # a channel this deployment does not have

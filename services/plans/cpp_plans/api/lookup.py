@@ -57,6 +57,8 @@ from cpp_shared import staff as directory
 from cpp_shared.auth import current_principal, requires_role
 from cpp_shared.plugins import PluginError
 from cpp_shared.store import Store, group_commit
+from cpp_shared.terminology import DEFAULTS, capital, said, terminology
+from cpp_shared.web import ServiceContext
 
 from .. import audit
 from ..domain import children as child_rules
@@ -229,14 +231,23 @@ def _words(day: str) -> str:
     return f"{d.day} {d:%B %Y}"
 
 
-def summary(status: str, plan: dict[str, Any] | None) -> str:
+def words_of(ctx: ServiceContext) -> dict[str, str]:
+    """The deployment's words (``cpp_terminology``), merged once per process."""
+    if "terminology" not in ctx.extensions:
+        ctx.extensions["terminology"] = terminology(ctx.plugins)
+    return ctx.extensions["terminology"]
+
+
+def summary(status: str, plan: dict[str, Any] | None, terms: dict[str, str] = DEFAULTS) -> str:
+    """The answer in the deployment's words: "Care and support protection plan in force since 14 May 2026"."""
+    named = capital(terms["plan"])
     if plan is None:
-        return "No child protection plan"
+        return f"No {terms['plan']}"
     if status == "in_force":
-        return f"Child protection plan in force since {_words(plan['created_on'])}"
+        return f"{named} in force since {_words(plan['created_on'])}"
     if status == "ended":
-        return f"Child protection plan from {_words(plan['created_on'])}, ended on {_words(plan['ended']['on'])}"
-    return "No child protection plan"
+        return f"{named} from {_words(plan['created_on'])}, ended on {_words(plan['ended']['on'])}"
+    return f"No {terms['plan']}"
 
 
 def key_worker_of(store: Store, plan: dict[str, Any] | None) -> dict[str, Any]:
@@ -328,7 +339,7 @@ class Lookup(MethodView):
             return {
                 "nhs_number": nhs,
                 "status": status,
-                "summary": transferred_summary(moving),
+                "summary": transferred_summary(moving, words_of(ctx)),
                 "subject_of_plan": True,
                 "plan_status": "transfer_in_pending",
                 "since": moving["since"],
@@ -340,7 +351,7 @@ class Lookup(MethodView):
         return {
             "nhs_number": nhs,
             "status": status,
-            "summary": summary(status, plan),
+            "summary": summary(status, plan, words_of(ctx)),
             "subject_of_plan": subject_of_plan,
             "plan_status": plan["status"] if subject_of_plan else None,
             "since": plan["created_on"] if plan else None,
@@ -369,9 +380,9 @@ def social_worker_of(store: Store, person: dict[str, Any] | None) -> dict[str, A
     return {"user": user, "name": (person or {}).get("name"), "phone": (entry or {}).get("phone")}
 
 
-def transferred_summary(moving: dict[str, Any]) -> str:
-    """A child transferred in, waiting for the transfer-in conference, in words."""
+def transferred_summary(moving: dict[str, Any], terms: dict[str, str] = DEFAULTS) -> str:
+    """A child transferred in, waiting for the transfer-in conference, in the deployment's words."""
     return (
-        f"Child protection plan in force since {_words(moving['since'])} (transferred in from "
-        f"{moving['from_council']['name']}, pending the transfer-in conference)"
+        f"{capital(terms['plan'])} in force since {_words(moving['since'])} (transferred in from "
+        f"{moving['from_council']['name']}, pending the {said('transfer_in_conference', terms)})"
     )

@@ -266,6 +266,7 @@ class PlanCalendar(MethodView):
             authority=rt().authority,
             tz=rt().timezone,
             child=child["name"] if child else None,
+            terms=rt().terms,
         )
         # A feed's key is its owner's credential: the read is theirs.
         audit.record_read(

@@ -21,19 +21,17 @@ phone. UIDs, which calendar programs keep to themselves, hold the ids.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from icalendar import Alarm, Calendar, Event, vDuration
 
+from cpp_shared.terminology import DEFAULTS, capital
+
 from . import words
 
 PRODID = "-//Child protection plan platform//Scheduler//EN"
-MEETING_TITLES = {
-    "initial_conference": "Initial child protection conference",
-    "review_conference": "Review child protection conference",
-    "core_group": "Core group meeting",
-}
 REMIND_AT = time(9)  # local time on the reminder day
 REFRESH = timedelta(hours=1)
 
@@ -46,6 +44,14 @@ def reminder_time(remind_on: str, tz: tzinfo) -> datetime:
     """09:00 on the reminder day in the deployment's time zone, in UTC
     (08:00Z in British Summer Time, 09:00Z in winter)."""
     return datetime.combine(_day(remind_on), REMIND_AT, tzinfo=tz).astimezone(UTC)
+
+
+def meeting_title(kind: str, terms: Mapping[str, str]) -> str:
+    """A meeting's title in the deployment's words: "Initial child protection conference", "Child protection
+    core group meeting"."""
+    if kind == "core_group":
+        return capital(terms["core_group"]) + " meeting"
+    return capital(terms[kind]) if kind.endswith("_conference") and kind in terms else "Meeting"
 
 
 def _versioned(ev: Event, record: dict[str, Any], fetched: datetime) -> None:
@@ -71,18 +77,20 @@ def plan_calendar(
     authority: str,
     tz: tzinfo,
     child: str | None = None,
+    terms: Mapping[str, str] | None = None,
 ) -> bytes:
     """``child``: the child's name (None when the scheduler has not heard it);
     deadlines as the API shows them, their assignee named; meetings with
     their chair's name when known (``chair``); ``tz`` the deployment's time
-    zone, which reminders are at 09:00 in."""
+    zone, which reminders are at 09:00 in; ``terms`` the deployment's words (England's when not given)."""
+    terms = {**DEFAULTS, **(terms or {})}
     whose = f" for {child}" if child else ""
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", f"Child protection plan{whose} ({authority})")
+    cal.add("x-wr-calname", f"{capital(terms['plan'])}{whose} ({authority})")
     cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", vDuration(REFRESH))
     fetched = datetime.now(UTC).replace(microsecond=0)
@@ -92,7 +100,7 @@ def plan_calendar(
         ev = Event()
         ev.add("uid", f"meeting-{m['_id']}@cpp")
         _versioned(ev, m, fetched)
-        title = MEETING_TITLES.get(m.get("kind", ""), "Meeting")
+        title = meeting_title(m.get("kind", ""), terms)
         ev.add("summary", title + (f": {child}" if child else "") + (" (held)" if m.get("status") == "held" else ""))
         chair = f" Chair: {m['chair']}." if m.get("chair") else ""
         ev.add(

@@ -6,7 +6,8 @@ words ("3 months after the initial conference").
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from cpp_shared.contracts import timescales
@@ -22,6 +23,7 @@ from cpp_shared.contracts.timescales import (  # noqa: F401 - the scheduler's na
     matches,
 )
 from cpp_shared.plugins import Plugins
+from cpp_shared.terminology import terminology
 
 from . import words
 
@@ -50,14 +52,17 @@ HEARD = (
 )
 
 
+@dataclass(frozen=True)
 class Rule(timescales.Rule):
-    """A rule, with its timescale in words."""
+    """A rule, with its timescale in words: the deployment's (``terms``, its merged ``cpp_terminology``)."""
+
+    terms: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def timescale(self) -> str:
         """The rule in words: "3 months after the initial conference"."""
         if self.offset is None:
             return "no timescale set by the source: a date is needed"
-        text = f"{self.offset.describe()} {words.anchor(self.triggers[0], self.when)}"
+        text = f"{self.offset.describe()} {words.anchor(self.triggers[0], self.when, self.terms)}"
         for limit in self.earliest_of:
             text += f", or {limit.offset.describe()} the {limit.anchor.replace('_', ' ')} if that is earlier"
         return text
@@ -68,7 +73,7 @@ class Rule(timescales.Rule):
         last core group meeting"; empty when the step does not recur."""
         if self.recurrence is None:
             return ""
-        last = f"the last {words.anchor(self.met_by[0], self.met_when)[4:]}"
+        last = f"the last {words.anchor(self.met_by[0], self.met_when, self.terms)[4:]}"
         if isinstance(self.recurrence, NormAndLimit):
             return f"{self.recurrence.describe()}, counted from {last}"
         return f"{self.recurrence.describe()} after {last}"
@@ -80,8 +85,8 @@ class Rule(timescales.Rule):
         return dict([*items[:at], ("timescale", self.timescale()), *items[at:]])
 
 
-def heard(rule: timescales.Rule) -> Rule:
-    """The rule, refused unless the scheduler hears every event it names."""
+def heard(rule: timescales.Rule, terms: Mapping[str, str] | None = None) -> Rule:
+    """The rule, refused unless the scheduler hears every event it names; said in ``terms``."""
     for field_name, types in (
         ("trigger", rule.triggers),
         ("met_by", rule.met_by),
@@ -93,9 +98,10 @@ def heard(rule: timescales.Rule) -> Rule:
                     f"plugin {rule.plugin!r}, timescale rule {rule.id!r}, field {field_name!r}: the scheduler "
                     f"does not hear {etype!r} (it hears {', '.join(HEARD)})"
                 )
-    return Rule(**{f.name: getattr(rule, f.name) for f in fields(rule)})
+    return Rule(**{f.name: getattr(rule, f.name) for f in fields(timescales.Rule)}, terms=terms or {})
 
 
 def effective_rules(plugins: Plugins) -> list[Rule]:
-    """The deployment's rules, layered by id in CPP_PLUGINS order, each checked and heard."""
-    return [heard(rule) for rule in timescales.timescale_rules(plugins)]
+    """The deployment's rules, layered by id in CPP_PLUGINS order, each checked, heard and said in its words."""
+    terms = terminology(plugins)
+    return [heard(rule, terms) for rule in timescales.timescale_rules(plugins)]
