@@ -59,6 +59,8 @@ EVENTS: dict[str, tuple[str, str]] = {
     "child_in_need_plan.created.v1": ("a child in need plan is drawn up", "the child in need plan"),
     "escalation.raised.v1": ("an escalation is raised{route}", "the escalation"),
     "escalation.delivered.v1": ("the escalation is delivered", "the escalation's delivery"),
+    "escalation.referral_made.v1": ("the referral is made", "the referral made"),
+    "escalation.step_recorded.v1": ("a step of the escalation is recorded", "the step recorded"),
     "visit.recorded.v1": ("a visit to the child is recorded", "the visit"),
     "child.born.v1": ("the birth of a child recorded as unborn is recorded", "the birth"),
     "transfer.received.v1": (
