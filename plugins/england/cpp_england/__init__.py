@@ -7,6 +7,8 @@ unverified), as graded in the platform's timescales research.
 
 from __future__ import annotations
 
+from typing import Any
+
 from cpp_shared.hookspecs import INITIAL_CONFERENCE_PLAN_REQUIRED, NO_CONFERENCE, REVIEW_CONTINUES_PLAN, hookimpl
 
 WT = "Working Together to Safeguard Children 2023"
@@ -44,7 +46,7 @@ NO_FIGURE = (
     "pre-proceedings is a length of up to 16 weeks (V2: DfJ social work practice guide, chapter 1), not a "
     "deadline for this step. A team manager dates it, or the council's plugin gives its own figure"
 )
-PLO_STEPS = [
+PLO_STEPS: list[dict[str, Any]] = [
     {
         "id": "legal_planning_meeting",
         "name": "Legal planning meeting",

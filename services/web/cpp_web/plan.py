@@ -985,7 +985,7 @@ def next_step(route: dict, escalation: dict) -> dict | None:
 
 def outcome_name(route: dict, step_id: str, outcome: str | None) -> str:
     """What a recorded step decided, in the route's words."""
-    step = next((s for s in route.get("steps") or [] if s["id"] == step_id), {})
+    step: dict = next((s for s in route.get("steps") or [] if s["id"] == step_id), {})
     named = {o["id"]: o["name"] for o in step.get("outcomes") or []}
     return named.get(outcome, words_of(outcome)) if outcome else ""
 

@@ -898,7 +898,7 @@ def escalate(
         if decided_on < date.fromisoformat(held_on):
             raise InvalidStep({"decided_on": [f"is before the conference that decided it, held on {held_on}"]})
     chosen = by_id[route]
-    escalation = {
+    escalation: dict[str, Any] = {
         "id": uuid.uuid4().hex,
         "route": route,
         "name": chosen.get("name"),
