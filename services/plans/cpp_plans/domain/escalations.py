@@ -30,9 +30,15 @@ def _escalation(plan: dict, escalation_id: str) -> dict:
     return escalation
 
 
+def decided_on(escalation: dict) -> str:
+    """The day the decision to escalate was taken; for an escalation recorded before that day was, the day it was
+    recorded (the only day it has)."""
+    return escalation.get("decided_on") or escalation["raised_on"]
+
+
 def _not_before_decision(field: str, on: date, escalation: dict) -> None:
-    if on < date.fromisoformat(escalation["decided_on"]):
-        raise InvalidStep({field: [f"is before the decision to escalate, taken on {escalation['decided_on']}"]})
+    if on < date.fromisoformat(decided_on(escalation)):
+        raise InvalidStep({field: [f"is before the decision to escalate, taken on {decided_on(escalation)}"]})
 
 
 def _about(plan: dict, escalation: dict) -> dict[str, Any]:
@@ -43,7 +49,7 @@ def _about(plan: dict, escalation: dict) -> dict[str, Any]:
         "case_id": plan["case_id"],
         "child_id": plan["child_id"],
         "route": escalation["route"],
-        "decided_on": escalation["decided_on"],
+        "decided_on": decided_on(escalation),
     }
 
 
@@ -91,7 +97,7 @@ def _route_steps(route: dict | None, escalation: dict) -> list[dict]:
 def _check_order(steps: list[dict], at: int, escalation: dict) -> None:
     """The step at ``at`` comes after every one before it, each recorded,
     and no earlier decision closed the way to it."""
-    recorded = {s["step"]: s for s in escalation["steps"]}
+    recorded = {s["step"]: s for s in escalation.get("steps") or []}
     step = steps[at]
     if step["id"] in recorded:
         raise LifecycleError(f"{step['name']} was recorded already, on {recorded[step['id']]['on']}")
@@ -143,7 +149,7 @@ def record_step(
     _check_outcome(steps[at], outcome)
     _not_in_future("on", on, today)
     _not_before_decision("on", on, escalation)
-    if at and escalation["steps"]:
+    if at and escalation.get("steps"):
         last = max(s["on"] for s in escalation["steps"])
         if _iso(on) < last:
             raise InvalidStep({"on": [f"is before the step it follows, recorded on {last}"]})
@@ -157,7 +163,7 @@ def record_step(
     }
     new = copy.deepcopy(plan)
     changed = _escalation(new, escalation_id)
-    changed["steps"].append(record)
+    changed.setdefault("steps", []).append(record)
     event = (
         "escalation.step_recorded.v1",
         plan["_id"],
