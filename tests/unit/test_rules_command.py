@@ -140,7 +140,11 @@ def test_the_council_layer_overrides_the_jurisdiction_and_every_rule_shows_its_s
     assert len(rows) == 13
     letter = rows["Letter before proceedings sent (no confirmed timescale)"]
     assert letter["When"].startswith("No timescale in the source: a manager gives each one a date.")
-    assert "(outcome: pre proceedings)" in letter["When"]
+    assert (
+        "Starts when a step of the escalation is recorded on the legal planning route for the legal planning "
+        "meeting's decision that decides on pre-proceedings. Done when a step of the escalation is recorded for the "
+        "letter before proceedings." in letter["When"]
+    )
     assert rows["Transfer-in child protection conference"]["When"].startswith(
         "15 working days after the notification of the permanent move."
     )

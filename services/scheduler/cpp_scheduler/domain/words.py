@@ -88,6 +88,13 @@ QUALIFIERS: dict[tuple[str, Any], str] = {
     ("on_plan", True): "on a plan",
     ("decision", "strategy_discussion"): "for a strategy discussion",
     ("child_seen", True): "at which the child was seen",
+    # England's pre-proceedings steps (the legal_planning route's, under the Public Law Outline)
+    ("route", "legal_planning"): "on the legal planning route",
+    ("step", "legal_planning_meeting"): "for the legal planning meeting",
+    ("step", "legal_planning_decision"): "for the legal planning meeting's decision",
+    ("step", "letter_before_proceedings"): "for the letter before proceedings",
+    ("step", "pre_proceedings_meeting"): "for the pre-proceedings meeting",
+    ("outcome", "pre_proceedings"): "that decides on pre-proceedings",
 }
 ROLES = {
     "social_worker": "Social worker (the key worker once there is a plan)",
