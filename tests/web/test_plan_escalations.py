@@ -11,7 +11,7 @@ import pytest
 
 from cpp_shared.auth import load_dev_key
 from cpp_web.app import create_app
-from tests.web.test_plan import CHILD_ID, PLAN, PLAN_ID, form_fields, text_of
+from tests.web.test_plan import CASE_ID, CHILD_ID, PLAN, PLAN_ID, form_fields, text_of
 from tests.web.test_web_app import make_settings, sign_in
 
 LEGAL, CONVENOR, REFERRED = "esc-legal", "esc-convenor", "esc-referred"
@@ -73,6 +73,20 @@ def fakes(fakes):
                 {"id": CHILD_ID, "given_names": "Rosa", "family_name": "Fictional"},
             ),
             ("GET", "/v1/staff/demo-sw-1"): (200, {"user": "demo-sw-1", "name": "Sam Okafor"}),
+            ("GET", f"/v1/cases/{CASE_ID}"): (
+                200,
+                {
+                    "id": CASE_ID,
+                    "conferences": [
+                        {"id": "conf-initial", "kind": "initial", "status": "held"},
+                        {"id": "conf-review", "kind": "review", "status": "scheduled"},
+                    ],
+                },
+            ),
+            ("GET", "/v1/conferences/conf-initial"): (
+                200,
+                {"id": "conf-initial", "kind": "initial", "status": "held", "outcome": {"held_on": "2026-02-20"}},
+            ),
         }
     )
     return fakes
@@ -114,6 +128,7 @@ def test_the_raise_form_asks_for_the_day_the_decision_was_taken(client, fakes):
     plans, path = fakes["plans"], f"/v1/plans/{PLAN_ID}/escalations"
     page = client.get(f"/plans/{PLAN_ID}/escalations/new").get_data(as_text=True)
     assert "When was the decision to escalate taken?" in page and "Legal planning meeting (public law outline)" in page
+    assert "Initial conference held on 20 February 2026" in page and "conf-review" not in page  # held ones only
     fields = form_fields(page)
     missing = client.post(f"/plans/{PLAN_ID}/escalations/new", data={**fields, "route": "legal_planning"})
     assert missing.status_code == 422 and "Enter the date the decision was taken" in missing.get_data(as_text=True)
@@ -134,6 +149,14 @@ def test_the_raise_form_asks_for_the_day_the_decision_was_taken(client, fakes):
     sent = plans.sent("POST", path)[-1]
     assert sent["json"] == {"route": "legal_planning", "reason": "Not safe.", "decided_on": "2026-03-02"}
     assert sent["headers"]["Idempotency-Key"] == fields["idempotency_key"]
+    at_conference = {**typed, "decided_on": ["20", "2", "2026"], "conference_id": "conf-initial"}
+    assert client.post(f"/plans/{PLAN_ID}/escalations/new", data=at_conference).status_code == 302
+    assert plans.sent("POST", path)[-1]["json"] == {
+        "route": "legal_planning",
+        "reason": "Not safe.",
+        "decided_on": "2026-02-20",
+        "conference_id": "conf-initial",
+    }
 
 
 def test_the_referral_made_is_recorded_with_to_whom_and_when(client, fakes):

@@ -1028,6 +1028,12 @@ class EscalationForm(FlaskForm):
         description="The date of the conference or meeting that decided it, for example, 27 3 2026. Its timescales "
         "count from this date",
     )
+    conference_id = SelectField(
+        "Which conference decided it?",
+        widget=GovSelect(),
+        validate_choice=False,
+        description="The decision's date is then that conference's or later",
+    )
     reason = TextAreaField(
         "Why is the plan not working?",
         widget=GovTextArea(),
@@ -1087,11 +1093,23 @@ def the_escalation(plan_id: str, escalation_id: str) -> tuple[dict, dict]:
     return esc, escalation_routes().get(esc["route"], {})
 
 
+def held_conferences(plan_id: str) -> list[SelectChoice]:
+    """The held conferences of the plan's case, each with its kind and date, for the decision to name."""
+    case = api("plans", f"/v1/cases/{read_plan(plan_id)[0]['case_id']}")
+    choices = []
+    for ref in case.get("conferences") or []:
+        if ref.get("status") == "held":
+            held_on = (api("plans", f"/v1/conferences/{ref['id']}").get("outcome") or {}).get("held_on")
+            choices.append(SelectChoice(ref["id"], f"{words_of(ref.get('kind'))} conference held on {day(held_on)}"))
+    return choices
+
+
 @bp.route("/plans/<plan_id>/escalations/new", methods=["GET", "POST"])
 @signed_in("social_worker", "team_manager")
 def new_escalation(plan_id: str):
     form = EscalationForm()
     form.route.choices = [SelectChoice(r["id"], r["name"]) for r in escalation_routes().values()]
+    form.conference_id.choices = [SelectChoice("", "None: no conference decided it"), *held_conferences(plan_id)]
     body = None
     if form.validate_on_submit():
         body = {
@@ -1099,13 +1117,15 @@ def new_escalation(plan_id: str):
             "reason": _clean(form.reason.data),
             "decided_on": form.decided_on.data.isoformat(),
         }
+        if form.conference_id.data:
+            body["conference_id"] = form.conference_id.data
     return record(
         plan_id,
         form,
         "plan/escalation.html",
         "escalations",
         body,
-        {"route": "route", "reason": "reason", "decided_on": "decided_on", "conference_id": "decided_on"},
+        {"route": "route", "reason": "reason", "decided_on": "decided_on", "conference_id": "conference_id"},
         "route",
         "The escalation is recorded.",
     )
