@@ -19,9 +19,11 @@ import pytest
 from cpp_notify.app import create_app as create_notify_app
 from cpp_notify.dispatcher import Dispatcher
 from cpp_notify.runtime import runtime as notify_runtime
+from cpp_plans.app import create_app as create_plans_app
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_scheduler.tick import Ticker
 from cpp_shared.audit_checkpoints import Checkpointer
+from cpp_shared.auth import issue_dev_token
 from cpp_shared.contracts.catalogue import CATALOGUE, validate_event
 from tests.helpers import bearer, deliver_event, ensure_child
 from tests.receivers import Receiver
@@ -339,10 +341,20 @@ def walk(plans, who, pump, ticker, scheduler_store):
         plans.post(
             f"/v1/plans/{plan_id}/escalations",
             headers=sw,
-            json={"route": "early_review_conference", "reason": "Home conditions worse again."},
+            json={"route": "early_review_conference", "reason": "Home conditions worse again.", "decided_on": on(21)},
         ),
         201,
     )
+    legal = ok(
+        plans.post(
+            f"/v1/plans/{plan_id}/escalations",
+            headers=sw,
+            json={"route": "legal_planning", "reason": "The plan has not made Ana safe.", "decided_on": on(21)},
+        ),
+        201,
+    )
+    step = {"step": "legal_planning_meeting", "on": on(22), "notes": "Threshold met."}
+    ok(plans.post(f"/v1/plans/{plan_id}/escalations/{legal['id']}/steps", headers=sw, json=step), 201)
     for days, outcome in [
         (25, {"decision": "continue"}),
         (30, {"decision": "revise", "plan": {**DETAILED, "categories": ["neglect", "emotional_abuse"]}}),
@@ -592,15 +604,47 @@ def walk_revocations(plans, who):
     )
 
 
+def walk_convenor_referral(make_settings, data_dir):
+    """Guernsey's referral to the Children's Convenor, made and recorded (no English route has a recipient outside
+    the council), in a deployment of its own; returns its plans service's store."""
+    settings = make_settings("plans", CPP_PLUGINS="guernsey", CPP_DATA_DIR=str(data_dir / "gsy"))
+    app = create_plans_app(settings)
+    plans = app.test_client()
+
+    def token_for(role, **claims):
+        return issue_dev_token(settings, role=role, authority="GSY", user=f"{role}-1", **claims)
+
+    sw, chair = bearer(token_for("social_worker", name="Sam Social")), bearer(token_for("chair", name="Chris Chair"))
+    on = date.today().isoformat()
+    case_id = ok(plans.post("/v1/cases", json={"child_id": ensure_child(plans, "child-g")}, headers=sw), 201)["id"]
+    ok(plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": on}, headers=sw), 201)
+    ok(
+        plans.post(
+            f"/v1/cases/{case_id}/enquiry-outcome", json={"completed_on": on, "conference_required": True}, headers=sw
+        )
+    )
+    conf = ok(
+        plans.post(f"/v1/cases/{case_id}/conferences", json={"kind": "initial", "scheduled_for": on}, headers=sw), 201
+    )
+    held = {"held_on": on, "plan_required": True, "outline_plan": OUTLINE}
+    plan_id = ok(plans.post(f"/v1/conferences/{conf['id']}/outcome", headers=chair, json=held))["plan"]["id"]
+    body = {"route": "childrens_convenor", "reason": "Not working.", "decided_on": on, "conference_id": conf["id"]}
+    esc = ok(plans.post(f"/v1/plans/{plan_id}/escalations", headers=sw, json=body), 201)
+    referral = {"made_on": on, "made_to": "Children's Convenor", "how": "Secure email"}
+    ok(plans.post(f"/v1/plans/{plan_id}/escalations/{esc['id']}/referral", headers=sw, json=referral), 201)
+    return app.extensions["cpp"].store
+
+
 def test_every_event_published_is_in_the_catalogue_and_matches_it(
-    plans_app, plans, plans_store, scheduler_app, notify_app, who
+    plans_app, plans, plans_store, scheduler_app, notify_app, who, make_settings, tmp_path
 ):
     scheduler_ctx = scheduler_app.extensions["cpp"]
     walk(plans, who, Pump(plans_store, scheduler_ctx), Ticker(scheduler_ctx), scheduler_ctx.store)
     walk_subscriptions(notify_app, who)
     walk_revocations(plans, who)
+    guernsey_store = walk_convenor_referral(make_settings, tmp_path)
     Checkpointer(plans_store, plans_app.extensions["cpp"].settings, "ENG").take()  # the audit log's head, signed
-    stores = (plans_store, scheduler_ctx.store, notify_app.extensions["cpp"].store)
+    stores = (plans_store, scheduler_ctx.store, notify_app.extensions["cpp"].store, guernsey_store)
     events = [m.body for store in stores for m in store.outbox_pending(100_000)]
     published = Counter(e["type"] for e in events)
 

@@ -474,6 +474,8 @@ CREATE_OPERATIONS = {
         "/v1/plans/{plan_id}/significant-changes",
         "/v1/plans/{plan_id}/significant-changes/{change_id}/referral",
         "/v1/plans/{plan_id}/escalations",
+        "/v1/plans/{plan_id}/escalations/{escalation_id}/referral",
+        "/v1/plans/{plan_id}/escalations/{escalation_id}/steps",
         "/v1/plans/{plan_id}/ending",
         "/v1/conferences/{conference_id}/reports",
         "/v1/plans/{plan_id}/resource-panel-requests",

@@ -200,6 +200,12 @@ def fill(eng: Deployment, token_for) -> None:
         notify.get("/v1/subscriptions", headers=who["admin"]),
     ]
     assert all(r.status_code == 200 for r in reads), [(r.request.path, r.status_code) for r in reads]
+    # England has no escalation route with a recipient outside the council, so no referral is made there: its
+    # body is the one Guernsey's Convenor referral sends (test_event_catalogue.walk_convenor_referral).
+    referral = {"json": {"made_on": today, "made_to": "Children's Convenor"}, "query": "", "if_match": None}
+    eng.apps["plans"].config["RECORDED_REQUESTS"][
+        ("POST", "/v1/plans/<plan_id>/escalations/<escalation_id>/referral")
+    ] = referral
     # Last, as it ends ENG's plan: a plan's ending (another authority's replay of it must find no plan).
     tm = who["team_manager"]
     [live] = plans_store.collection("plans").find({"status": {"$in": ["outline", "active"]}}, limit=1)
@@ -216,6 +222,10 @@ def eng_ids(eng: Deployment) -> dict[str, str]:
         rows = eng.ctx(service).store.collection(collection).find({}, sort=[("_id", 1)], limit=1)
         if rows:
             ids[param] = rows[0]["user" if param == "user" else "_id"]
+    # An escalation is kept in its plan: the id of one of ENG's.
+    escalated = [p for p in eng.ctx("plans").store.collection("plans").find({}) if p.get("escalations")]
+    if escalated:
+        ids["escalation_id"] = escalated[0]["escalations"][0]["id"]
     return ids
 
 

@@ -317,13 +317,18 @@ def test_every_step_of_a_plan_over_http(plans, plans_store, token_for):
         (3, "change"),
     ]
 
-    unknown = plans.post(f"/v1/plans/{plan_id}/escalations", headers=sw, json={"route": "wishful", "reason": "x"})
+    decided_on = date.today().isoformat()
+    unknown = plans.post(
+        f"/v1/plans/{plan_id}/escalations",
+        headers=sw,
+        json={"route": "wishful", "reason": "x", "decided_on": decided_on},
+    )
     assert unknown.status_code == 422
     assert "early_review_conference" in unknown.json["errors"]["json"]["route"][0]
     esc = plans.post(
         f"/v1/plans/{plan_id}/escalations",
         headers=sw,
-        json={"route": "early_review_conference", "reason": "Home conditions worse again"},
+        json={"route": "early_review_conference", "reason": "Home conditions worse again", "decided_on": decided_on},
     )
     assert esc.status_code == 201 and esc.json["name"] == "Convene an early review conference"
 

@@ -186,6 +186,8 @@ def test_the_classes_are_in_the_document_and_free_text_is_narrative(doc):
     assert free_status == {
         ("escalation.raised.v1", "name"),
         ("escalation.raised.v1", "recipient.kind"),
+        ("escalation.step_recorded.v1", "name"),
+        ("escalation.step_recorded.v1", "outcome"),
         ("lookup.performed.v1", "partner_role"),
         *{
             (t, p)

@@ -365,10 +365,12 @@ def test_escalation_routes_come_from_the_deployment():
     _, _, plan = on_plan()
     routes = [{"id": "reporter", "name": "Referral to the Children's Reporter", "recipient": {"name": "SCRA"}}]
     with pytest.raises(InvalidStep) as err:
-        lc.escalate(plan, route="court", reason="not working", routes=routes, today=TODAY, raised_by="sw")
+        lc.escalate(
+            plan, route="court", reason="not working", routes=routes, decided_on=TODAY, today=TODAY, raised_by="sw"
+        )
     assert "reporter" in err.value.errors["route"][0]
     plan2, esc, events = lc.escalate(
-        plan, route="reporter", reason="not working", routes=routes, today=TODAY, raised_by="sw"
+        plan, route="reporter", reason="not working", routes=routes, decided_on=TODAY, today=TODAY, raised_by="sw"
     )
     assert plan2["escalations"] == [esc] and events[0][2]["recipient"] == {"name": "SCRA"}
 

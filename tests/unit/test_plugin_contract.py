@@ -195,3 +195,59 @@ def test_every_hook_without_arguments_has_its_answers_checked():
         if name.startswith("cpp_") and not inspect.signature(fn).parameters
     }
     assert without_arguments - set(CHECKS) == {"cpp_timescales"}  # cpp_shared.contracts.timescales checks those
+
+
+ROUTE = {"id": "court", "name": "Go to court", "description": "Apply to court.", "source": "The rules"}
+STEP = {"id": "meeting", "name": "Legal planning meeting", "source": "The guidance"}
+DECISION = {
+    "id": "decision",
+    "name": "Its decision",
+    "source": "The guidance",
+    "outcomes": [{"id": "go_on", "name": "Go on"}, {"id": "stop", "name": "Stop"}],
+    "continues_on": "go_on",
+}
+
+
+@pytest.mark.parametrize(
+    "steps, message",
+    [
+        ([], "field 'steps' must be a non-empty list"),
+        ("meeting", "field 'steps' must be a non-empty list"),
+        ([{**STEP, "id": "Legal Meeting"}], "every step needs an 'id', a lower_snake slug"),
+        ([STEP, STEP], "step 'meeting' is given twice"),
+        ([{**STEP, "source": ""}], "step 'meeting': field 'source' is missing"),
+        ([{**STEP, "name": None}], "step 'meeting': field 'name' is missing"),
+        ([{**STEP, "deadline_days": 5}], "unknown keys ['deadline_days']"),
+        ([{**DECISION, "outcomes": []}], "outcomes must be a non-empty list of {id, name}"),
+        ([{**DECISION, "outcomes": [{"id": "go_on"}]}], "outcomes must be a non-empty list of {id, name}"),
+        ([{**DECISION, "continues_on": "carry_on"}], "continues_on must be one of its outcomes (go_on, stop)"),
+        ([{**STEP, "continues_on": "go_on"}], "continues_on names an outcome, but the step has none"),
+    ],
+)
+def test_a_routes_steps_that_cannot_be_recorded_stop_the_plugins_loading(steps, message):
+    with pytest.raises(PluginError, match=re.escape(message)) as refused:
+        Plugins(["england"], extra=[("council", answering("cpp_escalation_routes", [{**ROUTE, "steps": steps}]))])
+    assert "plugin 'council', cpp_escalation_routes item 'court'" in str(refused.value)
+
+
+def test_a_route_with_its_steps_loads_and_englands_and_wales_legal_planning_declare_the_public_law_outline():
+    plugins = Plugins(
+        ["england"], extra=[("council", answering("cpp_escalation_routes", [{**ROUTE, "steps": [STEP, DECISION]}]))]
+    )
+    routes = {r["id"]: r for r in plugins.layered("cpp_escalation_routes")}
+    assert [s["id"] for s in routes["court"]["steps"]] == ["meeting", "decision"]
+    for jurisdiction in ("england", "wales"):
+        [legal] = [r for r in Plugins([jurisdiction]).layered("cpp_escalation_routes") if r["id"] == "legal_planning"]
+        assert [s["id"] for s in legal["steps"]] == [
+            "legal_planning_meeting",
+            "legal_planning_decision",
+            "letter_before_proceedings",
+            "pre_proceedings_meeting",
+        ]
+        decision = legal["steps"][1]
+        assert [o["id"] for o in decision["outcomes"]] == [
+            "pre_proceedings",
+            "issue_proceedings",
+            "no_further_legal_action",
+        ]
+        assert decision["continues_on"] == "pre_proceedings"

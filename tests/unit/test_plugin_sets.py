@@ -139,8 +139,24 @@ EVENT_DATA = {
         "plan_id": "p1",
         "route": "childrens_convenor",
         "raised_on": "2026-06-01",
+        "decided_on": "2026-05-28",
     },
     "escalation.delivered.v1": {"escalation_id": "e1", "plan_id": "p1", "delivered_on": "2026-06-02"},
+    "escalation.referral_made.v1": {
+        "escalation_id": "e1",
+        "plan_id": "p1",
+        "route": "childrens_convenor",
+        "decided_on": "2026-05-28",
+        "made_on": "2026-06-01",
+    },
+    "escalation.step_recorded.v1": {
+        "escalation_id": "e1",
+        "plan_id": "p1",
+        "route": "legal_planning",
+        "decided_on": "2026-05-28",
+        "step": "legal_planning_meeting",
+        "on": "2026-06-03",
+    },
     "child_in_need_plan.created.v1": {"case_id": "c1", "created_on": "2026-03-17"},
     "report.drafted.v1": {"conference_id": "k1", "report_kind": "section_35_report", "done_on": "2026-03-16"},
     "report.submitted.v1": {"conference_id": "k1", "report_kind": "review_report", "done_on": "2026-03-17"},
@@ -328,6 +344,7 @@ def test_scotland_reporter_referral_is_straight_away():
     assert rule.offset == Offset(0, "working_days", "after")
     assert rule.triggered_by("escalation.raised.v1", {"route": "childrens_reporter"})
     assert not rule.triggered_by("escalation.raised.v1", {"route": "childrens_convenor"})
+    assert (rule.anchor, rule.met_by, rule.met_on) == ("decided_on", ("escalation.referral_made.v1",), "made_on")
     assert "straight away" in rule.source
     assert _due("scotland", "reporter-referral", date(2026, 6, 3)) == date(2026, 6, 3)
 

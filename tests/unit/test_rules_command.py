@@ -136,8 +136,16 @@ def test_the_council_layer_overrides_the_jurisdiction_and_every_rule_shows_its_s
     output = _table("england,bromley")
     assert "Timescales of London Borough of Bromley" in output
     rows = {row["Step"]: row for row in _rows(output)}
-    # England's 7, one changed, and Bromley's pre-birth plan's first review (10 or 20 days)
-    assert len(rows) == 9
+    # England's 7 and its 4 pre-proceedings steps, one changed, and Bromley's pre-birth plan's first review (10 or
+    # 20 days)
+    assert len(rows) == 13
+    letter = rows["Letter before proceedings sent (no confirmed timescale)"]
+    assert letter["When"].startswith("No timescale in the source: a manager gives each one a date.")
+    assert (
+        "Starts when a step of the escalation is recorded on the legal planning route for the legal planning "
+        "meeting's decision that decides on pre-proceedings. Done when a step of the escalation is recorded for the "
+        "letter before proceedings." in letter["When"]
+    )
     assert rows["Transfer-in child protection conference"]["When"].startswith(
         "15 working days after the notification of the permanent move."
     )
@@ -260,7 +268,10 @@ def test_from_prints_each_rules_date_across_a_bank_holiday_naming_the_days_not_c
     assert steps["Decision on the referral"].endswith(
         "Due Tuesday 19 May 2026: 1 working day after 18 May 2026, no day in between closed."
     )
-    assert len(steps) == 7
+    assert len(steps) == 11  # with the 4 pre-proceedings steps, each without a date
+    assert steps["Pre-proceedings meeting (no confirmed timescale)"].endswith(
+        "No timescale in the source: a manager gives each one a date."
+    )
     assert _literals(output) == []
 
 

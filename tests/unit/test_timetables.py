@@ -204,13 +204,33 @@ class Case:
             "content": {},
         }
 
-    def escalate(self, route: str, on: date) -> str:
+    def escalate(self, route: str, on: date, *, raised_on: date | None = None) -> str:
+        """An escalation decided ``on`` a day, typed in on ``raised_on`` (the same day unless given)."""
         escalation_id = self._id("esc")
         self.send(
             "escalation.raised.v1",
-            {"escalation_id": escalation_id, "plan_id": self.plan_id, "route": route, "raised_on": on},
+            {
+                "escalation_id": escalation_id,
+                "plan_id": self.plan_id,
+                "route": route,
+                "decided_on": on,
+                "raised_on": raised_on or on,
+            },
         )
         return escalation_id
+
+    def referral_made(self, escalation_id: str, route: str, decided_on: date, on: date) -> None:
+        self.send(
+            "escalation.referral_made.v1",
+            {
+                "escalation_id": escalation_id,
+                "plan_id": self.plan_id,
+                "route": route,
+                "decided_on": decided_on,
+                "made_on": on,
+                "made_to": "Children's Convenor",
+            },
+        )
 
     # events the later reports work will publish
     def report(self, etype: str, conference_id: str, on: date, *, kind: str = "enquiry_report") -> None:
@@ -680,7 +700,7 @@ def test_guernsey_child_in_need_plan_7_working_days_after_the_ending_conference(
     assert (cin["status"], cin["met"]["late"]) == ("met", False)
 
 
-def test_guernsey_convenor_referral_2_working_days_after_the_escalation(scheduler):
+def test_guernsey_convenor_referral_2_working_days_after_the_decision_met_by_the_referral_made(scheduler):
     case = walk(
         Case(scheduler("guernsey")),
         discussion=GSY_DISCUSSION,
@@ -688,16 +708,20 @@ def test_guernsey_convenor_referral_2_working_days_after_the_escalation(schedule
         conference=GSY_CONFERENCE,
         held=GSY_CONFERENCE,
     )
-    # Raised Fri 22 Aug 2025: weekend and the Summer bank holiday Mon 25 Aug skipped;
-    # Tue 26 (1), Wed 27 Aug (2).
-    escalation_id = case.escalate("childrens_convenor", date(2025, 8, 22))
+    # Decided Fri 22 Aug 2025, typed in a week later: counted from the decision. The weekend and the Summer bank
+    # holiday Mon 25 Aug skipped; Tue 26 (1), Wed 27 Aug (2).
+    escalation_id = case.escalate("childrens_convenor", date(2025, 8, 22), raised_on=date(2025, 8, 29))
     doc = case.one("convenor-referral")
     assert (doc["status"], doc["due_on"], doc["key"]) == ("pending", "2025-08-27", escalation_id)
+    assert doc["anchor"] == {"field": "decided_on", "date": "2025-08-22"}
     # Another route opens no referral deadline.
     case.escalate("legal_threshold_meeting", date(2025, 8, 22))
     assert len(case.deadlines("convenor-referral")) == 1
 
+    # A webhook's delivery receipt is not the referral: the deadline stays open.
     case.escalation_delivered(escalation_id, date(2025, 8, 26))
+    assert case.one("convenor-referral")["status"] == "pending"
+    case.referral_made(escalation_id, "childrens_convenor", date(2025, 8, 22), date(2025, 8, 26))
     doc = case.one("convenor-referral")
     assert (doc["status"], doc["met"]["on"], doc["met"]["late"]) == ("met", "2025-08-26", False)
 

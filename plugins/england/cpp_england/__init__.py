@@ -7,6 +7,8 @@ unverified), as graded in the platform's timescales research.
 
 from __future__ import annotations
 
+from typing import Any
+
 from cpp_shared.hookspecs import INITIAL_CONFERENCE_PLAN_REQUIRED, NO_CONFERENCE, REVIEW_CONTINUES_PLAN, hookimpl
 
 WT = "Working Together to Safeguard Children 2023"
@@ -32,6 +34,113 @@ def cpp_authority():
 # A referral decided for an assessment (a section 47 strategy discussion is one too).
 TO_BE_ASSESSED = {"decision": ["assessment", "strategy_discussion"]}
 WT_2013 = "Working Together to Safeguard Children 2013"
+
+# England's pre-proceedings under the Public Law Outline (Family Procedure Rules 2010, Practice Direction 12A; the
+# PLO relaunched by the President of the Family Division in January 2023), as the legal_planning route's steps.
+PLO = "The Public Law Outline (Family Procedure Rules 2010, Practice Direction 12A)"
+PRE_PROCEEDINGS_GUIDANCE = "DfE, Court orders and pre-proceedings: statutory guidance for local authorities (2014)"
+NO_FIGURE = (
+    "No timescale for this step was found in the sources searched (U): Practice Direction 12A and the statutory "
+    "guidance ask for the letter before proceedings without delay and for reasonable notice of the meeting, with no "
+    "figure (V2: Research in Practice, Letter before proceedings); the only figure seen for the whole of "
+    "pre-proceedings is a length of up to 16 weeks (V2: DfJ social work practice guide, chapter 1), not a "
+    "deadline for this step. A team manager dates it, or the council's plugin gives its own figure"
+)
+PLO_STEPS: list[dict[str, Any]] = [
+    {
+        "id": "legal_planning_meeting",
+        "name": "Legal planning meeting",
+        "source": f"{PLO}; {PRE_PROCEEDINGS_GUIDANCE}: the local authority's legal planning (legal gateway) meeting "
+        "considers whether the threshold for proceedings is met and how to proceed (V2: Somerset procedures 1.4.3, "
+        "Legal Planning; Walsall, Pre-Proceedings Meetings)",
+    },
+    {
+        "id": "legal_planning_decision",
+        "name": "Decision of the legal planning meeting",
+        "source": f"{PLO}: the meeting decides to start pre-proceedings, to issue care proceedings at once where the "
+        "concerns are too serious to wait, or to take no further legal action (V2: Walsall, Pre-Proceedings "
+        "Meetings, citing the statutory guidance 3.27 and 3.30)",
+        "outcomes": [
+            {"id": "pre_proceedings", "name": "Pre-proceedings (a letter before proceedings)"},
+            {"id": "issue_proceedings", "name": "Issue care proceedings"},
+            {"id": "no_further_legal_action", "name": "No further legal action"},
+        ],
+        "continues_on": "pre_proceedings",
+    },
+    {
+        "id": "letter_before_proceedings",
+        "name": "Letter before proceedings sent",
+        "source": f"{PLO}; {PRE_PROCEEDINGS_GUIDANCE}: the letter before proceedings to the parents and everyone "
+        "with parental responsibility sets out the concerns, invites them to a pre-proceedings meeting and entitles "
+        "them to legal aid (V2: Research in Practice, Letter before proceedings; Family Rights Group)",
+    },
+    {
+        "id": "pre_proceedings_meeting",
+        "name": "Pre-proceedings meeting",
+        "source": f"{PLO}: the pre-proceedings meeting with the parents and their lawyers agrees a plan to avoid "
+        "proceedings, minuted for the court (V2: Walsall, Pre-Proceedings Meetings)",
+    },
+]
+LEGAL_PLANNING = {"route": "legal_planning"}
+STEP_RECORDED = "escalation.step_recorded.v1"
+
+
+def _plo_rule(rule_id: str, step: dict, owner: str, *, trigger: str, when: dict, anchor: str) -> dict:
+    """The undated deadline of one pre-proceedings step (offset None: no source sets its timescale), met when the
+    step is recorded on the same escalation."""
+    return {
+        "id": rule_id,
+        "name": f"{step['name']} (no confirmed timescale)",
+        "trigger": trigger,
+        "when": when,
+        "anchor": anchor,
+        "key": "escalation_id",
+        "offset": None,
+        "deadline": f"plo_{step['id']}",
+        "owner": owner,
+        "met_by": STEP_RECORDED,
+        "met_when": {"step": step["id"]},
+        "met_on": "on",
+        "reminder_days": 0,
+        "source": f"{step['source']}. {NO_FIGURE}",
+    }
+
+
+MEETING, DECISION, LETTER, PRE_PROCEEDINGS_MEETING = PLO_STEPS
+PLO_RULES = [
+    _plo_rule(
+        "plo-legal-planning-meeting",
+        MEETING,
+        "team_manager",
+        trigger="escalation.raised.v1",
+        when=LEGAL_PLANNING,
+        anchor="decided_on",
+    ),
+    _plo_rule(
+        "plo-legal-planning-decision",
+        DECISION,
+        "team_manager",
+        trigger=STEP_RECORDED,
+        when={**LEGAL_PLANNING, "step": MEETING["id"]},
+        anchor="on",
+    ),
+    _plo_rule(
+        "plo-letter-before-proceedings",
+        LETTER,
+        "social_worker",
+        trigger=STEP_RECORDED,
+        when={**LEGAL_PLANNING, "step": DECISION["id"], "outcome": "pre_proceedings"},
+        anchor="on",
+    ),
+    _plo_rule(
+        "plo-pre-proceedings-meeting",
+        PRE_PROCEEDINGS_MEETING,
+        "social_worker",
+        trigger=STEP_RECORDED,
+        when={**LEGAL_PLANNING, "step": LETTER["id"]},
+        anchor="on",
+    ),
+]
 
 
 @hookimpl
@@ -144,6 +253,7 @@ def cpp_timescales():
             '"within 15 working days of being notified of the permanent move" (V: Tees CPP, Section 4, '
             "De-registration, chi-i-c4/c4-p9)",
         },
+        *PLO_RULES,
     ]
 
 
@@ -165,6 +275,7 @@ def cpp_escalation_routes():
             "recipient": None,
             "source": "Royal Borough of Greenwich, Child protection plans (2024): the council may apply to court for a "
             "care order",
+            "steps": PLO_STEPS,
         },
     ]
 

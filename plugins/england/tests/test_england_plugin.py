@@ -28,3 +28,41 @@ def test_an_assessment_is_completed_within_45_working_days_of_the_referral():
         assert not rule.triggered_by("referral.decided.v1", {"decision": decision, "received_on": "2026-12-24"})
     assert (rule.met_by, rule.met_on) == (("assessment.completed.v1",), "completed_on")
     assert "45 working days from the point of referral" in rule.source and "(V2" in rule.source
+
+
+def test_each_pre_proceedings_step_is_due_after_the_one_before_undated_as_no_source_sets_a_timescale():
+    rules = rules_of("england")
+    chain = [
+        ("plo-legal-planning-meeting", "escalation.raised.v1", {"route": "legal_planning"}, "legal_planning_meeting"),
+        (
+            "plo-legal-planning-decision",
+            "escalation.step_recorded.v1",
+            {"route": "legal_planning", "step": "legal_planning_meeting"},
+            "legal_planning_decision",
+        ),
+        (
+            "plo-letter-before-proceedings",
+            "escalation.step_recorded.v1",
+            {"route": "legal_planning", "step": "legal_planning_decision", "outcome": "pre_proceedings"},
+            "letter_before_proceedings",
+        ),
+        (
+            "plo-pre-proceedings-meeting",
+            "escalation.step_recorded.v1",
+            {"route": "legal_planning", "step": "letter_before_proceedings"},
+            "pre_proceedings_meeting",
+        ),
+    ]
+    for rule_id, trigger, when, step in chain:
+        rule = rules[rule_id]
+        assert rule.offset is None, rule_id  # graded U: a manager dates it
+        assert (rule.triggers, rule.when, rule.key) == ((trigger,), when, "escalation_id")
+        assert rule.anchor == ("decided_on" if trigger == "escalation.raised.v1" else "on")
+        assert (rule.met_by, rule.met_when, rule.met_on) == (("escalation.step_recorded.v1",), {"step": step}, "on")
+        assert "No timescale for this step was found" in rule.source and "(U)" in rule.source
+    letter = rules["plo-letter-before-proceedings"]
+    data = {"route": "legal_planning", "step": "legal_planning_decision"}
+    assert not letter.triggered_by("escalation.step_recorded.v1", {**data, "outcome": "issue_proceedings"})
+    assert not rules["plo-legal-planning-meeting"].triggered_by(
+        "escalation.raised.v1", {"route": "early_review_conference"}
+    )

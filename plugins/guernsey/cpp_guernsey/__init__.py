@@ -284,18 +284,18 @@ def cpp_timescales():
             "name": "Referral to the Children's Convenor",
             "trigger": "escalation.raised.v1",
             "when": {"route": "childrens_convenor"},
-            "anchor": "raised_on",
+            "anchor": "decided_on",
             "key": "escalation_id",
             "offset": {"amount": 2, "unit": "working_days", "direction": "after"},
             "deadline": "convenor_referral",
             "owner": "social_worker",
-            "met_by": "escalation.delivered.v1",
-            "met_on": "delivered_on",
+            "met_by": "escalation.referral_made.v1",
+            "met_on": "made_on",
             "reminder_days": 1,
             "source": f"{RESEARCH}: the conference decides whether to refer to the Children's Convenor and \"The "
             'referral will be made no later than within two working days." (V: iscp.gg article 118058, Initial CP '
-            "case conference; HSC, Children's Convenor); counted from the day the decision is recorded as an "
-            "escalation",
+            "case conference; HSC, Children's Convenor); counted from the day of the decision (the conference's "
+            "date), met when the referral made is recorded",
         },
     ]
 

@@ -146,12 +146,17 @@ def test_guernsey_plan_is_updated_for_the_review_report():
     assert rule.is_cancelled_by("conference.cancelled.v1", {})
 
 
-def test_guernsey_convenor_referral_follows_the_convenor_route_only():
+def test_guernsey_convenor_referral_counts_from_the_decision_and_is_met_by_the_referral_made():
     rule = rules_of(*GUERNSEY)["convenor-referral"]
     assert rule.triggered_by("escalation.raised.v1", {"route": "childrens_convenor"})
     assert not rule.triggered_by("escalation.raised.v1", {"route": "legal_threshold_meeting"})
-    assert (rule.deadline, rule.key, rule.met_on) == ("convenor_referral", "escalation_id", "delivered_on")
-    assert rule.met_by == ("escalation.delivered.v1",)
+    assert (rule.anchor, rule.deadline, rule.key, rule.met_on) == (
+        "decided_on",
+        "convenor_referral",
+        "escalation_id",
+        "made_on",
+    )
+    assert rule.met_by == ("escalation.referral_made.v1",)  # not a webhook's delivery receipt
     assert "two working days" in rule.source
 
 

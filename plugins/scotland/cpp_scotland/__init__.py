@@ -239,18 +239,19 @@ def cpp_timescales():
         },
         {
             # "Straight away" is taken as the same working day: 0 working days
-            # from the day the decision to refer is recorded.
+            # from the day the decision to refer was taken (the CPPM's date when
+            # the meeting decided it), met when the referral made is recorded.
             "id": "reporter-referral",
             "name": "Referral to the Principal Reporter",
             "trigger": "escalation.raised.v1",
             "when": {"route": "childrens_reporter"},
-            "anchor": "raised_on",
+            "anchor": "decided_on",
             "key": "escalation_id",
             "offset": {"amount": 0, "unit": "working_days", "direction": "after"},
             "deadline": "reporter_referral",
             "owner": "social_worker",
-            "met_by": "escalation.delivered.v1",
-            "met_on": "delivered_on",
+            "met_by": "escalation.referral_made.v1",
+            "met_on": "made_on",
             "reminder_days": 0,
             "source": f'{NG}, para 3.133: "Any decision to refer to the Principal Reporter should be actioned '
             "straight away.\" (V); the duty to refer: Children's Hearings (Scotland) Act 2011, s.60 (V)",

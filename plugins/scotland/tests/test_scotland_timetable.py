@@ -112,7 +112,14 @@ def _change(day: date) -> list[tuple[str, dict]]:
 
 
 def _escalation(day: date) -> list[tuple[str, dict]]:
-    data = {"escalation_id": "x1", "plan_id": "p1", "route": "childrens_reporter", "raised_on": day.isoformat()}
+    # Decided at the CPPM on ``day``, typed in a week later: the referral counts from the decision.
+    data = {
+        "escalation_id": "x1",
+        "plan_id": "p1",
+        "route": "childrens_reporter",
+        "decided_on": day.isoformat(),
+        "raised_on": (day + timedelta(days=7)).isoformat(),
+    }
     return [("escalation.raised.v1", data)]
 
 
@@ -212,7 +219,7 @@ TIMETABLE = [
         "Referral to the Principal Reporter: actioned straight away (V, para 3.133)",
         "reporter-referral",
         _escalation,
-        date(2025, 12, 1),  # raised on St Andrew's Day in lieu: the first working day is Tue 2 Dec
+        date(2025, 12, 1),  # decided on St Andrew's Day in lieu: the first working day is Tue 2 Dec
         _on_or_after(date(2025, 12, 1)),
     ),
 ]

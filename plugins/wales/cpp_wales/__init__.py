@@ -36,6 +36,39 @@ from cpp_shared.hookspecs import (
 )
 
 WSP = "Wales Safeguarding Procedures (2019/2020)"
+PLO = "The Public Law Outline (Family Procedure Rules 2010, Practice Direction 12A), which applies in England and Wales"
+# The pre-proceedings steps as England's plugin names them; no Welsh source was checked for them or for a timescale
+# (U), so no rule dates them.
+PLO_STEPS = [
+    {
+        "id": "legal_planning_meeting",
+        "name": "Legal planning meeting",
+        "source": f"{PLO}: the local authority's legal planning meeting (U: not checked against Welsh procedures)",
+    },
+    {
+        "id": "legal_planning_decision",
+        "name": "Decision of the legal planning meeting",
+        "source": f"{PLO}: pre-proceedings, care proceedings at once, or no further legal action (U: not checked "
+        "against Welsh procedures)",
+        "outcomes": [
+            {"id": "pre_proceedings", "name": "Pre-proceedings (a letter before proceedings)"},
+            {"id": "issue_proceedings", "name": "Issue care proceedings"},
+            {"id": "no_further_legal_action", "name": "No further legal action"},
+        ],
+        "continues_on": "pre_proceedings",
+    },
+    {
+        "id": "letter_before_proceedings",
+        "name": "Letter before proceedings sent",
+        "source": f"{PLO}: the letter to the parents inviting them to a pre-proceedings meeting (U: not checked "
+        "against Welsh procedures)",
+    },
+    {
+        "id": "pre_proceedings_meeting",
+        "name": "Pre-proceedings meeting",
+        "source": f"{PLO}: the meeting with the parents and their lawyers (U: not checked against Welsh procedures)",
+    },
+]
 
 
 @hookimpl
@@ -210,6 +243,7 @@ def cpp_escalation_routes():
             "source": "The Public Law Outline (Family Procedure Rules 2010, Practice Direction 12A), which applies in "
             "England and Wales: pre-proceedings begin with the local authority's legal planning (U: the rules "
             "themselves were not checked)",
+            "steps": PLO_STEPS,
         },
     ]
 

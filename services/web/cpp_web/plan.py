@@ -3,6 +3,8 @@ sections (with the ETag read when the form was opened, and a page for a
 change someone else made first), every agreed version and the difference
 between any two, a core group meeting, a visit and a significant change
 (and the day the chair was told of it) recorded from the plan,
+its escalations (each raised with the day its decision was taken, then the
+referral made to its route's recipient and the steps its route declares),
 and every document of the plan and its case, opened through this
 application (the file is fetched from the docs service with the signed-in
 person's token and streamed; no token is ever in a URL).
@@ -42,7 +44,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional
 
 from .client import ChangedSinceRead, Forbidden, Invalid, NotFound, Refused
-from .views import api, api_at_once, child_name, day, holds, services, signed_in, words_of
+from .views import api, api_at_once, child_name, day, holds, plugins, services, signed_in, words_of
 from .words import Phrases, Worded, term
 
 bp = Blueprint("plan", __name__)
@@ -342,6 +344,7 @@ def plan(plan_id: str):
         nth_plan=nth_plan(record),
         significant_changes=changes["items"],
         can_record=holds("social_worker", "team_manager"),
+        escalations=escalation_rows(record),
     )
 
 
@@ -1047,6 +1050,235 @@ def chair_told(plan_id: str, change_id: str):
         "told_on",
         "The day the chair was told is recorded.",
         change=change,
+    )
+
+
+# --- escalations ---
+
+
+def escalation_routes() -> dict[str, dict]:
+    """The deployment's escalation routes (its plugins'), by id."""
+    return {r["id"]: r for r in plugins().layered("cpp_escalation_routes") if not r.get("disabled")}
+
+
+def next_step(route: dict, escalation: dict) -> dict | None:
+    """The route's next step to record for this escalation: None when every step is recorded, or when a decision
+    recorded closed the way to the rest."""
+    recorded = {s["step"]: s for s in escalation.get("steps") or []}
+    for step in route.get("steps") or []:
+        done = recorded.get(step["id"])
+        if done is None:
+            return step
+        if step.get("continues_on") and done.get("outcome") != step["continues_on"]:
+            return None
+    return None
+
+
+def outcome_name(route: dict, step_id: str, outcome: str | None) -> str:
+    """What a recorded step decided, in the route's words."""
+    step: dict = next((s for s in route.get("steps") or [] if s["id"] == step_id), {})
+    named = {o["id"]: o["name"] for o in step.get("outcomes") or []}
+    return named.get(outcome, words_of(outcome)) if outcome else ""
+
+
+def escalation_rows(record: dict) -> list[dict]:
+    """Each escalation of the plan as the page shows it: its decision, its referral and its steps, with what can
+    be recorded next."""
+    routes, open_plan = escalation_routes(), record.get("status") != "ended"
+    rows = []
+    for esc in record.get("escalations") or []:
+        route = routes.get(esc.get("route"), {})
+        nxt = next_step(route, esc) if open_plan else None
+        rows.append(
+            {
+                **esc,
+                "steps": [
+                    {**s, "outcome_name": outcome_name(route, s["step"], s.get("outcome"))}
+                    for s in esc.get("steps") or []
+                ],
+                "can_refer": open_plan and bool(esc.get("recipient")) and not esc.get("referral"),
+                "next_step": nxt,
+                "has_steps": bool(route.get("steps")),
+            }
+        )
+    return rows
+
+
+class EscalationForm(FlaskForm):
+    idempotency_key = HiddenField()
+    route = RadioField(
+        "How is it escalated?",
+        widget=GovRadioInput(),
+        validators=[InputRequired(message="Select how it is escalated")],
+        invalid_choice_message="Select how it is escalated",
+    )
+    decided_on = DayMonthYearField(
+        "When was the decision to escalate taken?",
+        widget=GovDateInput(),
+        validators=[InputRequired(message="Enter the date the decision was taken")],
+        description="The date of the conference or meeting that decided it, for example, 27 3 2026. Its timescales "
+        "count from this date",
+    )
+    conference_id = SelectField(
+        "Which conference decided it?",
+        widget=GovSelect(),
+        validate_choice=False,
+        description="The decision's date is then that conference's or later",
+    )
+    reason = TextAreaField(
+        "Why is the plan not working?",
+        widget=GovTextArea(),
+        validators=[InputRequired(message="Enter why the plan is escalated"), Length(max=TEXT_MAX)],
+    )
+    submit = SubmitField("Escalate", widget=GovSubmitInput())
+
+
+class ReferralForm(FlaskForm):
+    idempotency_key = HiddenField()
+    made_on = DayMonthYearField(
+        "When was the referral made?",
+        widget=GovDateInput(),
+        validators=[InputRequired(message="Enter the date the referral was made")],
+        description="For example, 27 3 2026",
+    )
+    made_to = StringField(
+        "Who was it made to?",
+        widget=GovTextInput(),
+        validators=[InputRequired(message="Enter who the referral was made to"), Length(max=200)],
+        description="The person or office that received it",
+    )
+    how = StringField(
+        "How was it made?",
+        widget=GovTextInput(),
+        validators=[Optional(), Length(max=200)],
+        description="For example, secure email",
+    )
+    submit = SubmitField("Record the referral", widget=GovSubmitInput())
+
+
+class EscalationStepForm(FlaskForm):
+    idempotency_key = HiddenField()
+    step = SelectField("Step", widget=GovSelect(), validators=[InputRequired(message="Select the step")])
+    on = DayMonthYearField(
+        "When was it taken?",
+        widget=GovDateInput(),
+        validators=[InputRequired(message="Enter the date of the step")],
+        description="For example, 27 3 2026",
+    )
+    outcome = SelectField(
+        "What was decided?",
+        widget=GovSelect(),
+        validate_choice=False,
+        description="Only for a step that decides, such as the legal planning meeting's decision",
+    )
+    notes = TextAreaField("Notes", widget=GovTextArea(), validators=[Optional(), Length(max=TEXT_MAX)])
+    submit = SubmitField("Record the step", widget=GovSubmitInput())
+
+
+def the_escalation(plan_id: str, escalation_id: str) -> tuple[dict, dict]:
+    """The escalation of the plan, and its route (404 when the plan has no such escalation)."""
+    record_, _ = read_plan(plan_id)
+    esc = next((e for e in record_.get("escalations") or [] if e["id"] == escalation_id), None)
+    if esc is None:
+        abort(404)
+    return esc, escalation_routes().get(esc["route"], {})
+
+
+def held_conferences(plan_id: str) -> list[SelectChoice]:
+    """The held conferences of the plan's case, each with its kind and date, for the decision to name."""
+    case = api("plans", f"/v1/cases/{read_plan(plan_id)[0]['case_id']}")
+    choices = []
+    for ref in case.get("conferences") or []:
+        if ref.get("status") == "held":
+            held_on = (api("plans", f"/v1/conferences/{ref['id']}").get("outcome") or {}).get("held_on")
+            choices.append(SelectChoice(ref["id"], f"{words_of(ref.get('kind'))} conference held on {day(held_on)}"))
+    return choices
+
+
+@bp.route("/plans/<plan_id>/escalations/new", methods=["GET", "POST"])
+@signed_in("social_worker", "team_manager")
+def new_escalation(plan_id: str):
+    form = EscalationForm()
+    form.route.choices = [SelectChoice(r["id"], r["name"]) for r in escalation_routes().values()]
+    form.conference_id.choices = [SelectChoice("", "None: no conference decided it"), *held_conferences(plan_id)]
+    body = None
+    if form.validate_on_submit():
+        body = {
+            "route": form.route.data,
+            "reason": _clean(form.reason.data),
+            "decided_on": form.decided_on.data.isoformat(),
+        }
+        if form.conference_id.data:
+            body["conference_id"] = form.conference_id.data
+    return record(
+        plan_id,
+        form,
+        "plan/escalation.html",
+        "escalations",
+        body,
+        {"route": "route", "reason": "reason", "decided_on": "decided_on", "conference_id": "conference_id"},
+        "route",
+        "The escalation is recorded.",
+    )
+
+
+@bp.route("/plans/<plan_id>/escalations/<escalation_id>/referral/new", methods=["GET", "POST"])
+@signed_in("social_worker", "team_manager")
+def new_escalation_referral(plan_id: str, escalation_id: str):
+    esc, _ = the_escalation(plan_id, escalation_id)
+    form = ReferralForm()
+    if request.method == "GET":
+        form.made_to.data = (esc.get("recipient") or {}).get("name")
+    body = None
+    if form.validate_on_submit():
+        body = {
+            "made_on": form.made_on.data.isoformat(),
+            "made_to": form.made_to.data.strip(),
+            "how": _clean(form.how.data),
+        }
+    return record(
+        plan_id,
+        form,
+        "plan/escalation_referral.html",
+        f"escalations/{escalation_id}/referral",
+        body,
+        {"made_on": "made_on", "made_to": "made_to", "how": "how"},
+        "made_on",
+        "The referral made is recorded.",
+        escalation=esc,
+    )
+
+
+@bp.route("/plans/<plan_id>/escalations/<escalation_id>/steps/new", methods=["GET", "POST"])
+@signed_in("social_worker", "team_manager")
+def new_escalation_step(plan_id: str, escalation_id: str):
+    esc, route = the_escalation(plan_id, escalation_id)
+    steps = route.get("steps") or []
+    form = EscalationStepForm()
+    form.step.choices = [SelectChoice(s["id"], s["name"]) for s in steps]
+    form.outcome.choices = [SelectChoice("", "Nothing: this step decides nothing")] + [
+        SelectChoice(o["id"], f"{s['name']}: {o['name']}") for s in steps for o in s.get("outcomes") or []
+    ]
+    if request.method == "GET" and (nxt := next_step(route, esc)):
+        form.step.data = nxt["id"]
+    body = None
+    if form.validate_on_submit():
+        body = {
+            "step": form.step.data,
+            "on": form.on.data.isoformat(),
+            "outcome": form.outcome.data or None,
+            "notes": _clean(form.notes.data),
+        }
+    return record(
+        plan_id,
+        form,
+        "plan/escalation_step.html",
+        f"escalations/{escalation_id}/steps",
+        body,
+        {"step": "step", "on": "on", "outcome": "outcome", "notes": "notes"},
+        "step",
+        "The step is recorded.",
+        escalation=esc,
     )
 
 

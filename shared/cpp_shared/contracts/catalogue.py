@@ -733,7 +733,40 @@ class EscalationRaisedV1(AboutAChild):
         EscalationRecipient, "who outside the council receives it; null for a route within the council", allow_none=True
     )
     raised_on = _day("the day it was raised")
+    decided_on = _day(
+        "the day the decision to escalate was taken (a conference's date, when a conference took it): the route's "
+        "timescales count from it; absent from escalations recorded before the decision's date was",
+        required=False,
+    )
+    conference_id = _identifier(
+        "the case's conference that decided it; null when no conference did", allow_none=True, required=False
+    )
     key_worker = _contact("the plan's key worker's name", allow_none=True)
+
+
+class EscalationWork(AboutAChild):
+    """What every event of an escalation's own work says it is about."""
+
+    escalation_id = _identifier("the escalation")
+    plan_id = _identifier("the plan")
+    case_id = _identifier(CASE_ID)
+    child_id = _identifier(CHILD_ID)
+    route = _identifier("the route's id among the authority's escalation routes")
+    decided_on = _day("the day the decision to escalate was taken")
+
+
+class EscalationReferralMadeV1(EscalationWork):
+    made_on = _day("the day the referral was made")
+    made_to = _contact("to whom: the person or office of the route's recipient that received it")
+
+
+class EscalationStepRecordedV1(EscalationWork):
+    step = _identifier("the step's id among the route's steps")
+    name = _status("the step's name, from the authority's configuration")
+    on = _day("the day of the step")
+    outcome = _status(
+        "what the step decided (one of the step's outcomes); null for a step that decides nothing", allow_none=True
+    )
 
 
 # --- plans: children and the partner lookup -------------------------------
@@ -1276,6 +1309,20 @@ CATALOGUE: dict[str, EventType] = {
                     "escalation.raised.v1",
                     "A plan that is not working was escalated by one of the authority's routes.",
                     EscalationRaisedV1,
+                    PLAN,
+                ),
+                (
+                    "escalation.referral_made.v1",
+                    "The referral an escalation's route asks for was made to its recipient outside the council "
+                    "(e.g. the Children's Convenor): to whom and when.",
+                    EscalationReferralMadeV1,
+                    PLAN,
+                ),
+                (
+                    "escalation.step_recorded.v1",
+                    "One of the steps an escalation's route declares was taken (e.g. the letter before proceedings "
+                    "under the Public Law Outline).",
+                    EscalationStepRecordedV1,
                     PLAN,
                 ),
                 ("child.registered.v1", "A child's record was created.", ChildRegisteredV1, CHILD),

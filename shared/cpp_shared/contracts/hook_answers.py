@@ -20,6 +20,8 @@ COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 SLUG = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
 # The Children in Need census's codes for one category of abuse (MUL, "multiple", is a plan with more than one).
 CENSUS_CODES = ("PHY", "EMO", "SAB", "NEG")
+# What an escalation route's step may say.
+STEP_KEYS = {"id", "name", "source", "outcomes", "continues_on"}
 
 
 def _text(value: Any) -> bool:
@@ -145,6 +147,66 @@ def _names(a: _Answer, answer: Any) -> None:
         raise a.fail(f"must be a list of plugin names, not {answer!r}")
 
 
+_routes = _listed(
+    {"name": _text, "description": _text, "source": _text},
+    {"recipient": lambda r: isinstance(r, dict) and _text(r.get("name"))},
+)
+
+
+def _escalation_routes(a: _Answer, answer: Any) -> None:
+    """Each route as ``_listed`` checks it, and the steps a route declares (``steps``, optional): each ``{id, name,
+    source}``, its id a slug given once, and a step that decides gives its ``outcomes`` ({id, name}) and may name
+    the one after which the later steps follow (``continues_on``)."""
+    _routes(a, answer)
+    for route in answer:
+        if route.get("steps") is not None:
+            _route_steps(a, route)
+
+
+def _route_steps(a: _Answer, route: dict[str, Any]) -> None:
+    steps = route["steps"]
+    if not isinstance(steps, list) or not steps:
+        raise a.fail("field 'steps' must be a non-empty list of {id, name, source}", route)
+    seen: set[str] = set()
+    for step in steps:
+        if not isinstance(step, dict) or not isinstance(step.get("id"), str) or not SLUG.fullmatch(step["id"]):
+            raise a.fail(f"every step needs an 'id', a lower_snake slug, not {step!r}", route)
+        if step["id"] in seen:
+            raise a.fail(f"step {step['id']!r} is given twice", route)
+        seen.add(step["id"])
+        for name in ("name", "source"):
+            if not _text(step.get(name)):
+                raise a.fail(f"step {step['id']!r}: field {name!r} is missing or wrong: {step.get(name)!r}", route)
+        unknown = set(step) - STEP_KEYS
+        if unknown:
+            raise a.fail(f"step {step['id']!r}: unknown keys {sorted(unknown)}; a step has {sorted(STEP_KEYS)}", route)
+        _step_outcomes(a, route, step)
+
+
+def _step_outcomes(a: _Answer, route: dict[str, Any], step: dict[str, Any]) -> None:
+    outcomes = step.get("outcomes")
+    if outcomes is None:
+        if step.get("continues_on") is not None:
+            raise a.fail(f"step {step['id']!r}: continues_on names an outcome, but the step has none", route)
+        return
+    if (
+        not isinstance(outcomes, list)
+        or not outcomes
+        or not all(
+            isinstance(o, dict) and isinstance(o.get("id"), str) and SLUG.fullmatch(o["id"]) and _text(o.get("name"))
+            for o in outcomes
+        )
+    ):
+        raise a.fail(f"step {step['id']!r}: outcomes must be a non-empty list of {{id, name}}, not {outcomes!r}", route)
+    ids = [o["id"] for o in outcomes]
+    if step.get("continues_on") is not None and step["continues_on"] not in ids:
+        raise a.fail(
+            f"step {step['id']!r}: continues_on must be one of its outcomes ({', '.join(ids)}), "
+            f"not {step['continues_on']!r}",
+            route,
+        )
+
+
 def _layer(a: _Answer, answer: Any) -> None:
     if answer not in LAYERS:
         raise a.fail(f"must be one of {', '.join(map(repr, LAYERS))}, not {answer!r}")
@@ -156,10 +218,7 @@ CHECKS: dict[str, Callable[[_Answer, Any], None]] = {
     "cpp_layer": _layer,
     "cpp_authority": _authority,
     "cpp_extra_closure_days": _closure_days,
-    "cpp_escalation_routes": _listed(
-        {"name": _text, "description": _text, "source": _text},
-        {"recipient": lambda r: isinstance(r, dict) and _text(r.get("name"))},
-    ),
+    "cpp_escalation_routes": _escalation_routes,
     "cpp_terminology": _words,
     "cpp_categories": _categories,
     "cpp_identifier_schemes": _listed({"name": _text, "validate": callable, "source": _text}),

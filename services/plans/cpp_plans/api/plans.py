@@ -286,10 +286,72 @@ class EscalationSchema(Schema):
     id = fields.String(dump_only=True)
     route = fields.String(required=True, validate=validate.Length(min=1, max=100))
     reason = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+    decided_on = IsoDate(
+        required=True,
+        metadata={
+            "description": "the day the decision to escalate was taken (the conference's date, when a conference "
+            "took it): not in the future, not before the plan began; the route's timescales count from it"
+        },
+    )
+    conference_id = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={
+            "description": "the held conference of the case that decided it; decided_on is then its date or later"
+        },
+    )
     name = fields.String(dump_only=True)
     recipient = fields.Dict(dump_only=True, allow_none=True)
-    raised_on = fields.String(dump_only=True)
+    raised_on = fields.String(dump_only=True, metadata={"description": "the day it was recorded"})
     raised_by = fields.String(dump_only=True)
+    referral = fields.Dict(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "the referral made to the route's recipient: made_on, made_to, how, recorded_by"},
+    )
+    steps = fields.List(
+        fields.Dict(),
+        dump_only=True,
+        metadata={"description": "the route's steps recorded, in order: step, name, on, outcome, notes, recorded_by"},
+    )
+
+
+class EscalationReferralSchema(Schema):
+    made_on = IsoDate(
+        required=True,
+        metadata={"description": "the day the referral was made: not before the decision, not in the future"},
+    )
+    made_to = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "to whom: the person or office of the recipient that received it"},
+    )
+    how = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "how it was made (a secure email, a form, a call)"},
+    )
+
+
+class EscalationStepSchema(Schema):
+    step = fields.String(
+        required=True, validate=validate.Length(min=1, max=100), metadata={"description": "one of the route's steps"}
+    )
+    on = IsoDate(
+        required=True,
+        metadata={
+            "description": "the day of the step: not before the decision or the step it follows, not in the future"
+        },
+    )
+    outcome = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "a step that decides (the legal planning decision): one of its outcomes"},
+    )
+    notes = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=4000))
 
 
 @blp.route("/<plan_id>/core-group-meetings")
@@ -369,6 +431,32 @@ class Escalations(MethodView):
     def post(self, body, plan_id):
         plan = load(PLANS, plan_id, "plan")
         return sl.escalate(ctx(), plan["_id"], today=today(), actor=current_principal(), **body)
+
+
+@blp.route("/<plan_id>/escalations/<escalation_id>/referral")
+class EscalationReferral(MethodView):
+    @idempotent
+    @blp.arguments(EscalationReferralSchema)
+    @blp.response(201, EscalationSchema)
+    @blp.alt_response(409, description="the route has no recipient outside the council, or the referral is recorded")
+    @requires_role(*WRITERS)
+    def post(self, body, plan_id, escalation_id):
+        plan = load(PLANS, plan_id, "plan")
+        return sl.record_referral(ctx(), plan["_id"], escalation_id, today=today(), actor=current_principal(), **body)
+
+
+@blp.route("/<plan_id>/escalations/<escalation_id>/steps")
+class EscalationSteps(MethodView):
+    @idempotent
+    @blp.arguments(EscalationStepSchema)
+    @blp.response(201, EscalationSchema)
+    @blp.alt_response(409, description="the step comes after one not yet recorded, or is recorded already")
+    @requires_role(*WRITERS)
+    def post(self, body, plan_id, escalation_id):
+        plan = load(PLANS, plan_id, "plan")
+        return sl.record_escalation_step(
+            ctx(), plan["_id"], escalation_id, today=today(), actor=current_principal(), **body
+        )
 
 
 class PlanEndingSchema(Schema):

@@ -980,24 +980,48 @@ def refer_significant_change(change: dict, *, told_on: date, today: date, record
 
 
 def escalate(
-    plan: dict, *, route: str, reason: str, routes: list[dict], today: date, raised_by: str
+    plan: dict,
+    *,
+    route: str,
+    reason: str,
+    routes: list[dict],
+    decided_on: date,
+    today: date,
+    raised_by: str,
+    conference: dict | None = None,
 ) -> tuple[dict, dict, list[Event]]:
-    """The plan is not working: escalate by one of the deployment's routes."""
+    """The plan is not working: escalate by one of the deployment's routes.
+    ``decided_on`` is the day the decision to escalate was taken (a
+    conference's, when ``conference`` is the held conference of the case
+    that took it), which the route's timescales count from: not in the
+    future, not before the plan began, not before that conference."""
     _plan_in_force(plan, "escalation")
     by_id = {r["id"]: r for r in routes}
     if route not in by_id:
         raise InvalidStep(
             {"route": [f"unknown route {route!r}; this authority's routes: {', '.join(by_id) or 'none'}"]}
         )
+    _not_in_future("decided_on", decided_on, today)
+    _not_before_plan("decided_on", decided_on, plan)
+    if conference is not None:
+        if conference["status"] != "held":
+            raise InvalidStep({"conference_id": ["the conference has not been held: record its outcome first"]})
+        held_on = conference["outcome"]["held_on"]
+        if decided_on < date.fromisoformat(held_on):
+            raise InvalidStep({"decided_on": [f"is before the conference that decided it, held on {held_on}"]})
     chosen = by_id[route]
-    escalation = {
+    escalation: dict[str, Any] = {
         "id": uuid.uuid4().hex,
         "route": route,
         "name": chosen.get("name"),
         "reason": reason,
         "recipient": chosen.get("recipient"),
+        "decided_on": _iso(decided_on),
+        "conference_id": conference["_id"] if conference else None,
         "raised_on": _iso(today),
         "raised_by": raised_by,
+        "referral": None,
+        "steps": [],
     }
     new = copy.deepcopy(plan)
     new["escalations"].append(escalation)
@@ -1013,6 +1037,8 @@ def escalate(
             "name": chosen.get("name"),
             "recipient": chosen.get("recipient"),
             "raised_on": escalation["raised_on"],
+            "decided_on": escalation["decided_on"],
+            "conference_id": escalation["conference_id"],
             "key_worker": plan["key_worker"],
         },
     )

@@ -10,9 +10,10 @@ from typing import Any
 from cpp_shared.auth import Principal
 from cpp_shared.plugins import PluginError
 
+from ..domain import escalations as esc
 from ..domain import lifecycle as lc
 from ..domain import plan_content
-from ..store import CASES, CHILDREN, CORE_GROUP_MEETINGS, PLANS, SIGNIFICANT_CHANGES, VISITS
+from ..store import CASES, CHILDREN, CONFERENCES, CORE_GROUP_MEETINGS, PLANS, SIGNIFICANT_CHANGES, VISITS
 from .common import (
     Deployment,
     NotFound,
@@ -242,14 +243,97 @@ def refer_significant_change(
     return saved(after, change)
 
 
-def escalate(deps: Deployment, plan_id: str, *, route: str, reason: str, today: date, actor: Principal) -> dict:
-    """The plan is not working: escalate by one of the deployment's routes."""
+def escalate(
+    deps: Deployment,
+    plan_id: str,
+    *,
+    route: str,
+    reason: str,
+    decided_on: date,
+    conference_id: str | None = None,
+    today: date,
+    actor: Principal,
+) -> dict:
+    """The plan is not working: escalate by one of the deployment's routes,
+    as decided on ``decided_on`` (at the case's conference ``conference_id``,
+    when a conference decided it)."""
     plan = load(deps, PLANS, plan_id, "plan")
+    conference = None
+    if conference_id is not None:
+        conference = deps.store.collection(CONFERENCES).find_one(
+            {"_id": conference_id, "authority": deps.authority["code"], "case_id": plan["case_id"]}
+        )
+        if conference is None:
+            raise lc.InvalidStep({"conference_id": [f"no conference {conference_id} of this plan's case"]})
     routes = deps.plugins.layered("cpp_escalation_routes")
     after, escalation, events = lc.escalate(
-        plan, route=route, reason=reason, routes=routes, today=today, raised_by=actor.user
+        plan,
+        route=route,
+        reason=reason,
+        routes=routes,
+        decided_on=decided_on,
+        conference=conference,
+        today=today,
+        raised_by=actor.user,
     )
     _save_plan(deps, actor, plan, after, events, "escalate")
+    return escalation
+
+
+def _plan_and_escalation(deps: Deployment, plan_id: str, escalation_id: str) -> dict:
+    """The plan, or NotFound when it has no escalation of that id."""
+    plan = load(deps, PLANS, plan_id, "plan")
+    if esc.find(plan, escalation_id) is None:
+        raise NotFound(f"no escalation {escalation_id} on plan {plan_id}")
+    return plan
+
+
+def record_referral(
+    deps: Deployment,
+    plan_id: str,
+    escalation_id: str,
+    *,
+    made_on: date,
+    made_to: str,
+    how: str | None = None,
+    today: date,
+    actor: Principal,
+) -> dict:
+    """The referral an escalation's route asks for, made to its recipient outside the council."""
+    plan = _plan_and_escalation(deps, plan_id, escalation_id)
+    after, escalation, events = esc.record_referral(
+        plan, escalation_id, made_on=made_on, made_to=made_to, how=how, today=today, recorded_by=actor.user
+    )
+    _save_plan(deps, actor, plan, after, events, "record_escalation_referral")
+    return escalation
+
+
+def record_escalation_step(
+    deps: Deployment,
+    plan_id: str,
+    escalation_id: str,
+    *,
+    step: str,
+    on: date,
+    outcome: str | None = None,
+    notes: str | None = None,
+    today: date,
+    actor: Principal,
+) -> dict:
+    """One of the steps the escalation's route declares, in the route's order."""
+    plan = _plan_and_escalation(deps, plan_id, escalation_id)
+    after, escalation, events = esc.record_step(
+        plan,
+        escalation_id,
+        step=step,
+        on=on,
+        outcome=outcome,
+        notes=notes,
+        routes=deps.plugins.layered("cpp_escalation_routes"),
+        today=today,
+        recorded_by=actor.user,
+    )
+    _save_plan(deps, actor, plan, after, events, "record_escalation_step")
     return escalation
 
 

@@ -65,6 +65,8 @@ EVENTS: dict[str, tuple[str, str]] = {
     "child_in_need_plan.created.v1": ("a child in need plan is drawn up", "the child in need plan"),
     "escalation.raised.v1": ("an escalation is raised{route}", "the escalation"),
     "escalation.delivered.v1": ("the escalation is delivered", "the escalation's delivery"),
+    "escalation.referral_made.v1": ("the referral is made", "the referral made"),
+    "escalation.step_recorded.v1": ("a step of the escalation is recorded", "the step recorded"),
     "visit.recorded.v1": ("a visit to the child is recorded", "the visit"),
     "case_visit.recorded.v1": ("a visit to the child before any plan is recorded", "the visit"),
     "significant_change.recorded.v1": (
@@ -101,6 +103,13 @@ QUALIFIERS: dict[tuple[str, Any], str] = {
     ("on_plan", True): "on a {plan}",
     ("decision", "strategy_discussion"): "for a strategy discussion",
     ("child_seen", True): "at which the child was seen",
+    # England's pre-proceedings steps (the legal_planning route's, under the Public Law Outline)
+    ("route", "legal_planning"): "on the legal planning route",
+    ("step", "legal_planning_meeting"): "for the legal planning meeting",
+    ("step", "legal_planning_decision"): "for the legal planning meeting's decision",
+    ("step", "letter_before_proceedings"): "for the letter before proceedings",
+    ("step", "pre_proceedings_meeting"): "for the pre-proceedings meeting",
+    ("outcome", "pre_proceedings"): "that decides on pre-proceedings",
 }
 ROLES = {
     "social_worker": "Social worker (the key worker once there is a plan)",
