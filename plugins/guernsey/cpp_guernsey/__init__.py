@@ -334,6 +334,17 @@ def cpp_escalation_routes():
 
 
 @hookimpl
+def cpp_conference_quorum():
+    return {
+        "min_agencies": 3,
+        "source": 'ISCP child protection procedures, "Quorum" (iscp.gg article 118060): a conference normally needs '
+        "at least three agencies or professional groupings present, health counted as one agency and social care as "
+        'another (V: the Islands\' own procedures); HSC procedures, "Child protection conferences & plans": '
+        "ordinarily social care and two other agencies (V)",
+    }
+
+
+@hookimpl
 def cpp_terminology():
     # The Islands' procedures disagree on the section of the Children
     # (Guernsey and Alderney) Law 2008 the enquiries fall under: the HSC
