@@ -81,7 +81,12 @@ def test_a_cppm_gets_its_notice_its_reconvening_and_its_record_on_scottish_worki
     assert [d["status"] for d in deadlines_of(scheduler, case_id, "cppm-notice")] == ["met"]
 
     outcome = {"held_on": "2025-12-17", "plan_required": True, "outline_plan": OUTLINE}
-    decided = plans.post(f"/v1/conferences/{conf_id}/outcome", json=outcome, headers=chair)
+    two = [{"name": "Morag Social", "agency": "Social work"}, {"name": "Dr Iain Bell", "agency": "NHS Lothian"}]
+    inquorate = plans.post(f"/v1/conferences/{conf_id}/outcome", json={**outcome, "attendees": two}, headers=chair)
+    assert inquorate.status_code == 422, inquorate.json
+    assert "inquorate-meetings" in inquorate.json["errors"]["json"]["attendees"][0]
+    three = [*two, {"name": "DC Ross Kerr", "agency": "Police Scotland"}]
+    decided = plans.post(f"/v1/conferences/{conf_id}/outcome", json={**outcome, "attendees": three}, headers=chair)
     assert decided.status_code == 200, decided.json
     pump()
     [reconvene] = deadlines_of(scheduler, case_id, "inquorate-reconvened")
