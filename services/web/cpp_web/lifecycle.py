@@ -111,7 +111,7 @@ def _categories() -> list[SelectChoice]:
     return [SelectChoice(c["id"], c["name"]) for c in api("plans", "/v1/categories")["items"]]
 
 
-def _refused_words(exc: Refused) -> str:
+def _refused_words(exc: Refused | Forbidden) -> str:
     message = (exc.message or "The service did not allow this step now.").strip()
     return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
 

@@ -373,9 +373,6 @@ class ConferenceOutcome(MethodView):
     @blp.doc(operationId="recordConferenceOutcome")
     @blp.arguments(ConferenceOutcomeSchema)
     @blp.response(200, ConferenceOutcomeResultSchema)
-    @blp.alt_response(
-        403, description="the person recording it manages the case: a conference is chaired independently"
-    )
     @requires_role(*DECIDERS)
     def post(self, body, conference_id):
         load(CONFERENCES, conference_id, "conference")
