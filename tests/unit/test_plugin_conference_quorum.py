@@ -15,6 +15,7 @@ from cpp_plans.domain.lifecycle import InvalidStep
 from cpp_plans.service_layer.conferences import quorum_rule
 from cpp_shared.hookspecs import hookimpl
 from cpp_shared.plugins import PluginError, Plugins
+from tests.unit.test_plugin_sets import DEPLOYMENTS, GRADE, INTERNAL, _plugins
 
 
 def answering(answer):
@@ -107,3 +108,11 @@ def test_a_quorate_conference_records_its_numbers_and_no_rule_records_none():
         "source": "ours (V)",
     }
     assert governance.quorum_of([], None) is None
+
+
+@pytest.mark.parametrize("deployment", DEPLOYMENTS)
+def test_every_deployments_quorum_cites_a_public_source_with_its_grade(deployment):
+    rule = quorum_rule(SimpleNamespace(plugins=_plugins(deployment)))
+    if rule is not None:
+        assert GRADE.search(rule["source"]), f"{deployment}: no grade (V, V2 or U) in {rule['source']!r}"
+        assert not INTERNAL.search(rule["source"]), rule["source"]
