@@ -66,6 +66,7 @@ def test_the_form_asks_for_views_exclusions_and_the_childs_participation_in_lege
     for question in ("Agency 1", "Exclusion 1", "How did the child take part?", "The child's advocate"):
         assert any(question in legend for legend in legends), (question, legends)
     assert 'name="agency_views-0-dissents"' in html and 'name="participation" type="radio" value="advocate"' in html
+    assert 'href="/conferences/conf-1/inquorate">record the meeting as not quorate</a>' in html
 
 
 def test_the_governance_fields_are_sent_as_the_service_takes_them(chair, plans):
