@@ -1209,7 +1209,8 @@ CATALOGUE: dict[str, EventType] = {
                 ),
                 (
                     "conference.held.v1",
-                    "A conference was held: initial (plan or not) or review (continue, revise or end).",
+                    "A conference was held: initial (plan or not) or review (continue, revise or end), with who "
+                    "attended, its quorum, each agency's view and any dissent, exclusions and the child's participation.",
                     ConferenceHeldV1,
                     CASE,
                 ),
