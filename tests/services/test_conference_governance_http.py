@@ -158,13 +158,16 @@ def test_a_family_conference_is_refused_for_a_child_whose_case_the_recorder_mana
     assert refused.status_code == 403, refused.json
     assert "chaired independently" in refused.json["message"]
     assert written(plans_store) == before
+    decisions[0]["child_participation"] = PARTICIPATION  # the elder's own part in it
     accepted = plans.post(
         f"/v1/family-conferences/{group_id}/outcome",
-        json={"held_on": iso(10), "decisions": decisions, "agency_views": VIEWS},
+        json={"held_on": iso(10), "decisions": decisions, "agency_views": VIEWS, "exclusions": EXCLUSIONS},
         headers=chair,
     )
     assert accepted.status_code == 200, accepted.json
-    assert [c["conference"]["outcome"]["agency_views"] for c in accepted.json["children"]] == [VIEWS] * len(children)
+    outcomes = [c["conference"]["outcome"] for c in accepted.json["children"]]
+    assert [(o["agency_views"], o["exclusions"]) for o in outcomes] == [(VIEWS, EXCLUSIONS)] * len(children)
+    assert [o.get("child_participation") for o in outcomes] == [PARTICIPATION, None]
 
 
 # --- quorum ------------------------------------------------------------------------
