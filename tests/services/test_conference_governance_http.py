@@ -217,6 +217,16 @@ def test_without_a_quorum_rule_any_attendance_is_accepted_and_no_quorum_is_recor
 # --- views, dissent, exclusion, the child's participation --------------------------
 
 
+def test_a_child_who_attended_with_an_advocate_keeps_both(plans, sw, chair):
+    _, conf_id = conference_for(plans, sw)
+    attended = {**PARTICIPATION, "how": "attended"}
+    accepted = plans.post(
+        f"/v1/conferences/{conf_id}/outcome", json=outcome(child_participation=attended), headers=chair
+    )
+    assert accepted.status_code == 200, accepted.json
+    assert accepted.json["conference"]["outcome"]["child_participation"] == attended
+
+
 def test_views_dissent_exclusions_and_participation_are_stored_and_in_the_event(plans, plans_store, sw, chair):
     _, conf_id = conference_for(plans, sw)
     body = outcome(agency_views=VIEWS, exclusions=EXCLUSIONS, child_participation=PARTICIPATION)
@@ -254,10 +264,6 @@ def test_views_dissent_exclusions_and_participation_are_stored_and_in_the_event(
         (
             {"child_participation": {"how": "advocate", "advocate": None}},
             {"child_participation": {"advocate": ["name the advocate who represented the child's views"]}},
-        ),
-        (
-            {"child_participation": {**PARTICIPATION, "how": "attended"}},
-            {"child_participation": {"advocate": None}},
         ),
         (
             {"child_participation": {"how": "advocate", "advocate": {"name": "Jo Voice"}}},

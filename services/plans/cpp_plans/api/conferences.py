@@ -116,7 +116,11 @@ class ChildParticipationSchema(Schema):
         metadata={"description": "the child's wishes and feelings, as the conference heard them"},
     )
     advocate = fields.Nested(
-        AdvocateSchema, allow_none=True, metadata={"description": "with how: advocate, who the advocate was"}
+        AdvocateSchema,
+        allow_none=True,
+        metadata={
+            "description": "who the advocate was: required when how is advocate, and may be given with any other"
+        },
     )
 
 

@@ -87,27 +87,19 @@ def quorum_of(attendees: list[dict], rule: dict[str, Any] | None) -> dict[str, A
 
 
 def check_recorded(governance: dict[str, Any]) -> None:
-    """The rules the fields' shapes cannot say: an advocate is named when the child took part through one, and
-    only then; each agency gives one view."""
+    """The rules the fields' shapes cannot say: an advocate is named when the child took part through one (a
+    child who attended or whose views were shared may have had one too); each agency gives one view."""
     participation = governance.get("child_participation")
-    if participation is not None:
-        advocate = participation.get("advocate")
-        if participation["how"] == "advocate" and not advocate:
-            raise InvalidStep(
-                {"child_participation": {"advocate": ["name the advocate who represented the child's views"]}}
-            )
-        if participation["how"] != "advocate" and advocate:
-            raise InvalidStep(
-                {
-                    "child_participation": {
-                        "advocate": [
-                            f"an advocate is recorded when the child took part through one, not '{_words(participation['how'])}'"
-                        ]
-                    }
-                }
-            )
+    if participation is not None and participation["how"] == "advocate" and not participation.get("advocate"):
+        raise InvalidStep(
+            {"child_participation": {"advocate": ["name the advocate who represented the child's views"]}}
+        )
+    _one_view_each(governance.get("agency_views") or [])
+
+
+def _one_view_each(views: list[dict]) -> None:
     seen: set[str] = set()
-    for i, view in enumerate(governance.get("agency_views") or []):
+    for i, view in enumerate(views):
         key = view["agency"].strip().casefold()
         if key in seen:
             raise InvalidStep(
