@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import pytest
 
 import cpp_guernsey
+from cpp_shared.contracts.catalogue import field_classes
 from cpp_shared.hookspecs import hookimpl
 from cpp_shared.plugins import Plugins
 from tests.helpers import bearer, ensure_child, new_child
@@ -290,3 +291,10 @@ def _assert_named(got: dict, expected: dict) -> None:
             _assert_named(got[key], want)
         elif want is not None:
             assert got[key] == want
+
+
+def test_the_free_text_of_how_it_was_run_is_narrative_so_partners_do_not_get_it_by_default():
+    classes = field_classes("conference.held.v1")
+    for field in ("attendees", "agency_views", "exclusions", "child_participation", "quorum.source"):
+        assert classes[field] == "narrative", field
+    assert {classes[f"quorum.{f}"] for f in ("agencies", "min_agencies", "quorate")} == {"status"}
