@@ -108,3 +108,12 @@ class Pump:
                 if not m.routing_key.startswith("staff."):
                     handed.append(m.routing_key)
         return handed
+
+
+#: A conference's attendees from three agencies: quorate wherever the deployment's quorum is three agencies
+#: (Guernsey's and Scotland's sets, cpp_conference_quorum).
+QUORATE = [
+    {"name": "Sam Social", "role": "social worker", "agency": "Children's services"},
+    {"name": "Dr Hana Example", "role": "GP", "agency": "Health"},
+    {"name": "PC Lee", "role": "officer", "agency": "Police"},
+]

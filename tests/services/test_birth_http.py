@@ -19,7 +19,7 @@ from cpp_plans.app import create_app as create_plans_app
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_scheduler.domain import words
 from cpp_scheduler.domain.calendar import WorkingCalendar
-from tests.helpers import Pump, bearer
+from tests.helpers import QUORATE, Pump, bearer
 from tests.services.test_children_http import events, minimal_child
 from tests.services.test_plans_lifecycle_http import OUTLINE
 
@@ -53,7 +53,12 @@ def pre_birth_plan(plans, sw, chair, child_id: str, concern: date, **scheduling)
     held = plans.post(
         f"/v1/conferences/{conf.json['id']}/outcome",
         headers=chair,
-        json={"held_on": (concern + timedelta(days=3)).isoformat(), "plan_required": True, "outline_plan": OUTLINE},
+        json={
+            "held_on": (concern + timedelta(days=3)).isoformat(),
+            "plan_required": True,
+            "outline_plan": OUTLINE,
+            "attendees": QUORATE,
+        },
     )
     assert held.status_code == 200, held.json
     return {"case_id": case_id, "scheduled": conf.json, **held.json}
@@ -276,7 +281,9 @@ def test_bromley_reviews_a_pre_birth_plan_within_ten_days_of_the_birth(make_sett
     assert conf.status_code == 201, conf.json
     assert "pre_birth" not in conf.json  # the child is born: a review conference, as any other
     held = plans.post(
-        f"/v1/conferences/{conf.json['id']}/outcome", headers=chair, json={"held_on": review_on, "decision": "continue"}
+        f"/v1/conferences/{conf.json['id']}/outcome",
+        headers=chair,
+        json={"held_on": review_on, "decision": "continue", "attendees": QUORATE},
     )
     assert held.status_code == 200, held.json
     pump()

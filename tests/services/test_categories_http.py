@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from cpp_plans.app import create_app
-from tests.helpers import bearer, ensure_child
+from tests.helpers import QUORATE, bearer, ensure_child
 from tests.services.test_plans_lifecycle_http import OUTLINE
 
 D0 = date.today() - timedelta(days=60)
@@ -26,7 +26,7 @@ def held(plans, sw, chair, child_id, outline, *, on=D0):
     conf = plans.post(
         f"/v1/cases/{case_id}/conferences", json={"kind": "initial", "scheduled_for": on.isoformat()}, headers=sw
     ).json
-    body = {"held_on": on.isoformat(), "plan_required": True, "outline_plan": outline}
+    body = {"held_on": on.isoformat(), "plan_required": True, "outline_plan": outline, "attendees": QUORATE}
     return plans.post(f"/v1/conferences/{conf['id']}/outcome", json=body, headers=chair)
 
 
@@ -37,7 +37,9 @@ def review(plans, sw, chair, of_plan, on, **outcome):
         headers=sw,
     ).json
     answer = plans.post(
-        f"/v1/conferences/{conf['id']}/outcome", json={"held_on": on.isoformat(), **outcome}, headers=chair
+        f"/v1/conferences/{conf['id']}/outcome",
+        json={"held_on": on.isoformat(), "attendees": QUORATE, **outcome},
+        headers=chair,
     )
     assert answer.status_code == 200, answer.json
     return answer.json["plan"]

@@ -281,7 +281,17 @@ def walk(plans, who, pump, ticker, scheduler_store):
         plans.post(
             f"/v1/conferences/{conf['id']}/outcome",
             headers=chair,
-            json={"held_on": on(12), "plan_required": True, "outline_plan": {**OUTLINE, "first_core_group_on": on(20)}},
+            json={
+                "held_on": on(12),
+                "plan_required": True,
+                "outline_plan": {**OUTLINE, "first_core_group_on": on(20)},
+                "attendees": [{"name": "Sam Social", "role": "social worker", "agency": "Children's services"}],
+                "agency_views": [{"agency": "Police", "view": "A plan is not needed yet.", "dissents": True}],
+                "exclusions": [
+                    {"person": "Alex Parent", "reason": "threats to staff", "decided_by": "the chair", "part": "all"}
+                ],
+                "child_participation": {"how": "views_shared", "wishes_and_feelings": "wants to stay at school"},
+            },
         )
     )
     ok(plans.post(f"/v1/conferences/{conf['id']}/record-issue", json={"issued_on": on(15)}, headers=chair), 201)

@@ -204,7 +204,7 @@ FULL_OUTLINE = {
 def test_an_outline_plan_with_dates_is_stored_as_json_and_dates_are_not_before_the_conference(
     plans, plans_store, token_for
 ):
-    sw, chair = bearer(token_for()), bearer(token_for("chair"))
+    sw, chair = bearer(token_for()), bearer(token_for("chair", user="chair-1"))
     d0 = date.today() - timedelta(days=5)
     conf_id = a_plan_to_conference(plans, sw, d0)
     early = {
@@ -425,7 +425,7 @@ def test_two_changes_with_the_same_etag_one_wins(plans_app, token_for):
     import threading
 
     client = plans_app.test_client()
-    sw, chair = bearer(token_for()), bearer(token_for("chair"))
+    sw, chair = bearer(token_for()), bearer(token_for("chair", user="chair-1"))
     d0 = date.today() - timedelta(days=3)
     conf_id = a_plan_to_conference(client, sw, d0)
     plan = client.post(
@@ -481,7 +481,7 @@ def test_a_councils_plugin_can_refuse_a_plan(plans_app, token_for):
 
     plans_app.extensions["cpp"].plugins = Plugins(["england"], extra=[("council", Council())])
     client = plans_app.test_client()
-    sw, chair = bearer(token_for()), bearer(token_for("chair"))
+    sw, chair = bearer(token_for()), bearer(token_for("chair", user="chair-1"))
     d0 = date.today() - timedelta(days=3)
     conf_id = a_plan_to_conference(client, sw, d0)
     refused = client.post(

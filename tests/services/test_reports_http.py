@@ -12,7 +12,7 @@ import pytest
 from cpp_plans.app import create_app as create_plans_app
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_scheduler.domain.calendar import WorkingCalendar
-from tests.helpers import a_child, bearer, ensure_child
+from tests.helpers import QUORATE, a_child, bearer, ensure_child
 from tests.services.test_event_catalogue import NAMES
 from tests.services.test_plans_lifecycle_http import DETAILED, OUTLINE
 from tests.services.test_plans_to_scheduler import Pump
@@ -123,7 +123,12 @@ def test_a_guernsey_case_meets_every_row_of_its_timetable(gsy):
         plans.post(
             f"/v1/conferences/{conf['id']}/outcome",
             headers=chair,
-            json={"held_on": conference_on.isoformat(), "plan_required": True, "outline_plan": OUTLINE},
+            json={
+                "held_on": conference_on.isoformat(),
+                "plan_required": True,
+                "outline_plan": OUTLINE,
+                "attendees": QUORATE,
+            },
         )
     )
     plan_id = held["plan"]["id"]
@@ -183,7 +188,7 @@ def test_a_guernsey_case_meets_every_row_of_its_timetable(gsy):
         plans.post(
             f"/v1/conferences/{review['id']}/outcome",
             headers=chair,
-            json={"held_on": review_on.isoformat(), "decision": "end"},
+            json={"held_on": review_on.isoformat(), "decision": "end", "attendees": QUORATE},
         )
     )
     cin = ok(
@@ -322,7 +327,7 @@ def test_dates_out_of_order_are_refused_by_field_and_nothing_is_written(gsy):
         plans.post(
             f"/v1/conferences/{conf['id']}/outcome",
             headers=chair,
-            json={"held_on": conf_on.isoformat(), "plan_required": False},
+            json={"held_on": conf_on.isoformat(), "plan_required": False, "attendees": QUORATE},
         )
     )
     after = plans.post(

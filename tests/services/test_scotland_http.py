@@ -17,7 +17,7 @@ import pytest
 
 from cpp_plans.app import create_app as create_plans_app
 from cpp_scheduler.app import create_app as create_scheduler_app
-from tests.helpers import Pump, bearer, ensure_child
+from tests.helpers import QUORATE, Pump, bearer, ensure_child
 from tests.services.test_plans_lifecycle_http import OUTLINE
 
 SCOTTISH_OUTLINE = {**OUTLINE, "categories": ["neglect"]}
@@ -49,7 +49,7 @@ def a_plan(plans, people) -> dict:
     assert plans.post(f"/v1/cases/{case_id}/enquiry-outcome", json=body, headers=sw).status_code == 200
     body = {"kind": "initial", "scheduled_for": "2026-02-02"}
     conference = plans.post(f"/v1/cases/{case_id}/conferences", json=body, headers=sw).json
-    body = {"held_on": "2026-02-02", "plan_required": True, "outline_plan": SCOTTISH_OUTLINE}
+    body = {"held_on": "2026-02-02", "plan_required": True, "outline_plan": SCOTTISH_OUTLINE, "attendees": QUORATE}
     decided = plans.post(f"/v1/conferences/{conference['id']}/outcome", json=body, headers=people["chair"])
     assert decided.status_code == 200, decided.json
     return decided.json["plan"]
@@ -153,7 +153,12 @@ def test_a_cppm_gets_its_notice_its_reconvening_and_its_record_on_scottish_worki
     assert [d["status"] for d in deadlines_by_rule(scheduler, case_id, "cppm-notice")] == ["met"]
 
     outcome = {"held_on": "2025-12-17", "plan_required": True, "outline_plan": OUTLINE}
-    decided = plans.post(f"/v1/conferences/{conf_id}/outcome", json=outcome, headers=chair)
+    two = [{"name": "Morag Social", "agency": "Social work"}, {"name": "Dr Iain Bell", "agency": "NHS Lothian"}]
+    inquorate = plans.post(f"/v1/conferences/{conf_id}/outcome", json={**outcome, "attendees": two}, headers=chair)
+    assert inquorate.status_code == 422, inquorate.json
+    assert "inquorate-meetings" in inquorate.json["errors"]["json"]["attendees"][0]
+    three = [*two, {"name": "DC Ross Kerr", "agency": "Police Scotland"}]
+    decided = plans.post(f"/v1/conferences/{conf_id}/outcome", json={**outcome, "attendees": three}, headers=chair)
     assert decided.status_code == 200, decided.json
     pump()
     [reconvene] = deadlines_by_rule(scheduler, case_id, "inquorate-reconvened")

@@ -15,6 +15,9 @@ Deploy with ``CPP_PLUGINS=guernsey``. Sources:
   Alderney): the initial conference, core group, review and Convenor
   referral timescales with the Islands Safeguarding Children Partnership
   (ISCP) and Health and Social Care (HSC) pages they come from.
+- ISCP child protection procedures, "Quorum" (iscp.gg article 118060), and
+  HSC's "Child protection conferences & plans": a conference's quorum of
+  three agencies (``cpp_conference_quorum``).
 
 Every rule cites where its figure comes from and how firmly it is
 established (V: primary source seen; V2: only a local restatement seen; U:
@@ -331,6 +334,17 @@ def cpp_escalation_routes():
             'on the urgency of the situation)"',
         },
     ]
+
+
+@hookimpl
+def cpp_conference_quorum():
+    return {
+        "min_agencies": 3,
+        "source": 'ISCP child protection procedures, "Quorum" (iscp.gg article 118060): a conference normally needs '
+        "at least three agencies or professional groupings present, health counted as one agency and social care as "
+        'another (V: the Islands\' own procedures); HSC procedures, "Child protection conferences & plans": '
+        "ordinarily social care and two other agencies (V)",
+    }
 
 
 @hookimpl

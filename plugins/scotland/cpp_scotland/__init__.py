@@ -280,6 +280,16 @@ def cpp_escalation_routes():
 
 
 @hookimpl
+def cpp_conference_quorum():
+    return {
+        "min_agencies": 3,
+        "source": f"{NG}, para 3.131: a CPPM must include representation from the core agencies, social work, "
+        "health and police (V); that three agencies make its quorum is read from them (U: the Guidance gives no "
+        "number)",
+    }
+
+
+@hookimpl
 def cpp_terminology():
     # The National Guidance's words: "Child Protection Planning Meeting" (Part
     # 3, Child Protection Planning Meetings), "child protection investigation"

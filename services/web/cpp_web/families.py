@@ -51,6 +51,7 @@ from .lifecycle import (
     READERS,
     CancelConferenceForm,
     MoveConferenceForm,
+    OutcomeStep,
     OutlinePlanFields,
     Step,
     _area,
@@ -61,7 +62,17 @@ from .lifecycle import (
     kinds,
     outline_plan,
 )
-from .lifecycle_forms import ATTENDEE_ROWS, AttendeeForm, DayField, DayRequired, KeyField, attendees_of, yes_no
+from .lifecycle_forms import (
+    ATTENDEE_ROWS,
+    AttendeeForm,
+    DayField,
+    DayRequired,
+    KeyField,
+    ViewsAndExclusions,
+    attendees_of,
+    governance_of,
+    yes_no,
+)
 from .plan import (
     DETAILED_FIELDS,
     CoreGroupMeetingFields,
@@ -147,6 +158,11 @@ class FamilyStep(Step):
                 path = re.sub(pattern, replacement, path)
             out.setdefault(path, []).extend(messages)
         return out
+
+
+class FamilyOutcomeStep(FamilyStep, OutcomeStep):
+    """A family conference's outcome: as a family step, and as a conference outcome the service's 403 (the
+    person recording it manages a child's case) shown on the form."""
 
 
 def _children_field(label: str, message: str, **kwargs: Any) -> SelectMultipleField:
@@ -511,7 +527,7 @@ class ChildDecisionForm(OutlinePlanFields, Form):
     )
 
 
-class FamilyOutcomeForm(Worded, FlaskForm):
+class FamilyOutcomeForm(Worded, ViewsAndExclusions, FlaskForm):
     key = KeyField()
     held_on = DayField(
         "When was the {conference} held?",
@@ -649,12 +665,13 @@ def conference_outcome(group_id: str):
     key_workers, categories = _staff("social_worker", "Choose the key worker"), _categories()
     for row in form.decisions:
         row.form.key_worker.choices, row.form.categories.choices = key_workers, categories
-    step = FamilyStep(form, DECISION_RENAMES)
+    step = FamilyOutcomeStep(form, DECISION_RENAMES)
     if form.validate_on_submit():
         body = {
             "held_on": form.held_on.iso,
             "decisions": [_decision(row.form) for row in form.decisions],
             "attendees": attendees_of(form.attendees),
+            **governance_of(form),
         }
         fields = {"held_on": "held_on", "decisions": "decisions", "attendees": "attendees"}
         if step.send("POST", f"/v1/family-conferences/{group_id}/outcome", body, fields, key=form.key.data):
@@ -676,7 +693,7 @@ class ChildReviewForm(ReviewDecisionChecks, Form):
     concerns = ReviewOutcomeForm.concerns
 
 
-class FamilyReviewOutcomeForm(Worded, FlaskForm):
+class FamilyReviewOutcomeForm(Worded, ViewsAndExclusions, FlaskForm):
     key = KeyField()
     held_on = FamilyOutcomeForm.held_on
     decisions = FieldList(FormField(ChildReviewForm))
@@ -739,7 +756,7 @@ def _review_outcome(group: dict):
             plan, etag = plans.get(row.form.child_id.data, (None, None))
             row.form.plan_etag.data = etag
             row.form.concerns.data = ((plan or {}).get("content") or {}).get("concerns")
-    step = FamilyStep(form, REVIEW_RENAMES)
+    step = FamilyOutcomeStep(form, REVIEW_RENAMES)
     if form.validate_on_submit():
         changed = [
             row.form.child_id.data
@@ -756,6 +773,7 @@ def _review_outcome(group: dict):
                 _review_decision(row.form, plans.get(row.form.child_id.data, (None, None))[0]) for row in form.decisions
             ],
             "attendees": attendees_of(form.attendees),
+            **governance_of(form),
         }
         fields = {"held_on": "held_on", "decisions": "decisions", "attendees": "attendees"}
         if step.send("POST", f"/v1/family-conferences/{group['id']}/outcome", body, fields, key=form.key.data):

@@ -22,8 +22,27 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from . import referral as referral_words
 from .client import NotFound
-from .lifecycle import READERS, Step, _case_and_child, _conference, _done, _submit, _text, to_family_conference
-from .lifecycle_forms import ATTENDEE_ROWS, AttendeeForm, DayField, DayRequired, KeyField, attendees_of
+from .lifecycle import (
+    READERS,
+    OutcomeStep,
+    Step,
+    _case_and_child,
+    _conference,
+    _done,
+    _submit,
+    _text,
+    to_family_conference,
+)
+from .lifecycle_forms import (
+    ATTENDEE_ROWS,
+    AttendeeForm,
+    DayField,
+    DayRequired,
+    GovernanceFields,
+    KeyField,
+    attendees_of,
+    governance_of,
+)
 from .views import STAGES, api, changed_since_read, child_name, holds, services, signed_in
 from .words import Worded, said, term
 
@@ -80,7 +99,7 @@ class ReviewDecisionChecks:
             raise ValidationError("Enter the revised concerns, as the {conference} agreed them")
 
 
-class ReviewOutcomeForm(Worded, ReviewDecisionChecks, FlaskForm):
+class ReviewOutcomeForm(Worded, ReviewDecisionChecks, GovernanceFields, FlaskForm):
     key = KeyField()
     plan_etag = HiddenField()
     held_on = DayField(
@@ -145,7 +164,7 @@ def review_outcome(conference_id: str):
         refused = f"This form records a {term('review_conference')}'s outcome; this is an {term('initial_conference')}."
     elif plan is None:
         refused = f"This case has no {term('plan')} to review."
-    step = Step(form, refused=refused)
+    step = OutcomeStep(form, refused=refused)
     context = dict(conference=record, case=case, plan=plan, child_name=child_name(kid))
     if refused is None and form.validate_on_submit():
         if form.plan_etag.data and form.plan_etag.data != plan_etag:
@@ -179,6 +198,7 @@ def review_outcome(conference_id: str):
             "held_on": form.held_on.iso,
             "decision": form.decision.data,
             "attendees": attendees_of(form.attendees),
+            **governance_of(form),
         }
         if form.decision.data == "end":
             body["reason"] = form.reason.data.strip()

@@ -41,15 +41,18 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional
 
-from .client import Answer, ChangedSinceRead, Invalid, Refused
+from .client import Answer, ChangedSinceRead, Forbidden, Invalid, Refused
 from .lifecycle_forms import (
     ATTENDEE_ROWS,
+    GOVERNANCE_FIELDS,
     AttendeeForm,
     DayField,
     DayRequired,
+    GovernanceFields,
     KeyField,
     attendees_of,
     error_summary,
+    governance_of,
     show_service_errors,
     yes_no,
 )
@@ -108,7 +111,7 @@ def _categories() -> list[SelectChoice]:
     return [SelectChoice(c["id"], c["name"]) for c in api("plans", "/v1/categories")["items"]]
 
 
-def _refused_words(exc: Refused) -> str:
+def _refused_words(exc: Refused | Forbidden) -> str:
     message = (exc.message or "The service did not allow this step now.").strip()
     return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
 
@@ -464,6 +467,27 @@ class Step:
         has_errors = bool(summary["errorList"])
         status = 409 if self.refused else (400 if has_errors else 200)
         return render_template(template, form=self.form, summary=summary if has_errors else None, **context), status
+
+
+class OutcomeStep(Step):
+    """A conference outcome's form: the service's 403 (the person recording it manages the case, and a
+    conference is chaired independently) goes to the error summary as a refusal's reason does, on a 403 page."""
+
+    def __init__(self, form: FlaskForm, *, refused: str | None = None):
+        super().__init__(form, refused=refused)
+        self.forbidden = False
+
+    def send(self, method: str, path: str, body: Any, fields: dict[str, str], **kwargs: Any) -> Answer | None:
+        try:
+            return super().send(method, path, body, {**fields, **GOVERNANCE_FIELDS}, **kwargs)
+        except Forbidden as exc:
+            self.problems.append(_refused_words(exc))
+            self.forbidden = True
+        return None
+
+    def page(self, template: str, **context: Any):
+        page, status = super().page(template, **context)
+        return page, 403 if self.forbidden else status
 
 
 def _done(message: str, to: str):
@@ -837,7 +861,7 @@ class OutlinePlanFields:
     concerns = _area("Concerns", description="The concerns, the main causes of harm, and why the work needs to happen")
 
 
-class ConferenceOutcomeForm(Worded, OutlinePlanFields, FlaskForm):
+class ConferenceOutcomeForm(Worded, OutlinePlanFields, GovernanceFields, FlaskForm):
     key = KeyField()
     held_on = DayField(
         "When was the {conference} held?",
@@ -911,12 +935,13 @@ def conference_outcome(conference_id: str):
     form = ConferenceOutcomeForm()
     form.key_worker.choices = _staff("social_worker", "Choose the key worker")
     form.categories.choices = _categories()
-    step = Step(form)
+    step = OutcomeStep(form)
     if form.validate_on_submit():
         body: dict[str, Any] = {
             "held_on": form.held_on.iso,
             "plan_required": form.plan_required.data == "yes",
             "attendees": attendees_of(form.attendees),
+            **governance_of(form),
         }
         if body["plan_required"]:
             body["outline_plan"] = outline_plan(form)

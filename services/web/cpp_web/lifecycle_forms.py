@@ -9,8 +9,20 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovRadioInput, GovTextInput
-from wtforms import DateField, Field, FieldList, Form, FormField, HiddenField, RadioField, SelectChoice, StringField
+from govuk_frontend_wtf.wtforms_widgets import GovCheckboxInput, GovDateInput, GovRadioInput, GovTextArea, GovTextInput
+from wtforms import (
+    BooleanField,
+    DateField,
+    Field,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    RadioField,
+    SelectChoice,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import Optional, ValidationError
 
 YES_NO = [SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
@@ -204,3 +216,115 @@ def from_iso(value: str | None) -> date | None:
         return datetime.fromisoformat(value[:10]).date()
     except ValueError:
         return None
+
+
+# --- how a conference was run: each agency's view, exclusions, the child's participation ---
+
+VIEW_ROWS = 3
+EXCLUSION_ROWS = 2
+PARTICIPATION = [
+    SelectChoice("attended", "The child attended"),
+    SelectChoice("views_shared", "The child's views were brought to the {conference}"),
+    SelectChoice("advocate", "An advocate spoke for the child"),
+    SelectChoice("not_participating", "The child did not take part"),
+]
+
+
+class AgencyViewForm(Form):
+    """One agency's view of the decision (a row left empty is not sent)."""
+
+    agency = StringField("Agency", [Optional()], widget=GovTextInput())
+    view = TextAreaField("Their view", [Optional()], widget=GovTextArea(), description="Record any dissent in full")
+    dissents = BooleanField("This agency dissents from the decision", widget=GovCheckboxInput())
+
+
+class ExclusionForm(Form):
+    """A parent or carer excluded from part of the conference (a row left empty is not sent)."""
+
+    person = StringField("Who was excluded", [Optional()], widget=GovTextInput())
+    part = StringField(
+        "From which part", [Optional()], widget=GovTextInput(), description="For example, the police's report"
+    )
+    reason = TextAreaField("Why", [Optional()], widget=GovTextArea())
+    decided_by = StringField("Who decided", [Optional()], widget=GovTextInput())
+
+
+class ViewsAndExclusions:
+    """Each agency's view and any exclusion, for a conference's outcome form to mix in (a family conference's
+    are one for all its children)."""
+
+    agency_views = FieldList(FormField(AgencyViewForm), min_entries=VIEW_ROWS, max_entries=VIEW_ROWS)
+    exclusions = FieldList(FormField(ExclusionForm), min_entries=EXCLUSION_ROWS, max_entries=EXCLUSION_ROWS)
+
+
+class GovernanceFields(ViewsAndExclusions):
+    """The outcome's fields for how the conference was run, for one child's conference outcome form to mix in."""
+
+    participation = RadioField(
+        "How did the child take part?", [Optional()], choices=PARTICIPATION, widget=GovRadioInput()
+    )
+    wishes_and_feelings = TextAreaField("The child's wishes and feelings", [Optional()], widget=GovTextArea())
+    advocate_name = StringField("Advocate's name", [Optional()], widget=GovTextInput())
+    advocate_organisation = StringField("Advocate's organisation", [Optional()], widget=GovTextInput())
+
+
+#: The plans service's names of the governance fields, to the form's (for a 422's errors).
+GOVERNANCE_FIELDS = {
+    "agency_views": "agency_views",
+    "exclusions": "exclusions",
+    "child_participation": "participation",
+    "child_participation.how": "participation",
+    "child_participation.wishes_and_feelings": "wishes_and_feelings",
+    "child_participation.advocate": "advocate_name",
+    "child_participation.advocate.name": "advocate_name",
+    "child_participation.advocate.organisation": "advocate_organisation",
+}
+
+
+def _typed(row: Any, names: Iterable[str]) -> dict[str, str]:
+    return {name: (row.form[name].data or "").strip() for name in names}
+
+
+def agency_views_of(rows: Iterable[Any]) -> list[dict]:
+    """The rows that name an agency or give a view, as the plans service takes them."""
+    views = []
+    for row in rows:
+        typed = _typed(row, ("agency", "view"))
+        if any(typed.values()):
+            views.append({**typed, "dissents": bool(row.form.dissents.data)})
+    return views
+
+
+def exclusions_of(rows: Iterable[Any]) -> list[dict]:
+    """The rows that say anything of an exclusion, as the plans service takes them."""
+    return [typed for row in rows if any((typed := _typed(row, ("person", "part", "reason", "decided_by"))).values())]
+
+
+def participation_of(form: Any) -> dict | None:
+    """The child's participation as the plans service takes it; None when the form says nothing of it."""
+    advocate = {
+        "name": (form.advocate_name.data or "").strip(),
+        "organisation": (form.advocate_organisation.data or "").strip(),
+    }
+    wishes = (form.wishes_and_feelings.data or "").strip()
+    if not form.participation.data and not wishes and not any(advocate.values()):
+        return None
+    taking_part: dict[str, Any] = {"how": form.participation.data or ""}
+    if wishes:
+        taking_part["wishes_and_feelings"] = wishes
+    if any(advocate.values()):
+        taking_part["advocate"] = advocate
+    return taking_part
+
+
+def governance_of(form: ViewsAndExclusions) -> dict:
+    """The outcome's governance fields given on the form, as the plans service takes them (the child's
+    participation from a form with its fields)."""
+    body: dict[str, Any] = {}
+    if views := agency_views_of(form.agency_views):
+        body["agency_views"] = views
+    if excluded := exclusions_of(form.exclusions):
+        body["exclusions"] = excluded
+    if isinstance(form, GovernanceFields) and (taking_part := participation_of(form)) is not None:
+        body["child_participation"] = taking_part
+    return body

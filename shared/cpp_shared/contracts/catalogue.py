@@ -393,6 +393,13 @@ class ConferenceRecordIssuedV1(_ConferenceBase):
     )
 
 
+class ConferenceQuorum(EventData):
+    agencies = _status("how many agencies the attendees came from", fields.Integer, validate=validate.Range(min=0))
+    min_agencies = _status("how many the deployment needs (cpp_conference_quorum)", fields.Integer)
+    quorate = _status("whether it was quorate (always true: an outcome that was not is refused)", fields.Boolean)
+    source = _narrative("where the deployment's quorum comes from, as its plugin cites it")
+
+
 _INITIAL_ONLY = ("plan_required", "first_core_group_on")
 _DECIDES_ON_A_PLAN = ("initial", "transfer_in")  # the kinds that decide whether a plan is needed
 _REVIEW_ONLY = ("decision",)
@@ -413,6 +420,38 @@ class ConferenceHeldV1(_ConferenceBase):
     )
     decision = _status(
         "review conferences only: continue, revise or end the plan", required=False, validate=_one_of(*REVIEW_DECISIONS)
+    )
+    attendees = _narrative(
+        "who attended: each {name, role, agency}; absent when none was recorded. Parents attend conferences, so the "
+        "list is narrative as a whole, not contact.",
+        fields.List,
+        cls_or_instance=fields.Dict(),
+        required=False,
+    )
+    quorum = _nested(
+        ConferenceQuorum,
+        "the agencies that attended against the deployment's quorum; absent where the deployment has no quorum rule",
+        required=False,
+    )
+    agency_views = _narrative(
+        "each agency's view: {agency, view, dissents}, any dissent from the decision recorded in full; absent when "
+        "none was recorded",
+        fields.List,
+        cls_or_instance=fields.Dict(),
+        required=False,
+    )
+    exclusions = _narrative(
+        "each parent or carer excluded from part of the conference: {person, reason, decided_by, part}; absent when "
+        "nobody was",
+        fields.List,
+        cls_or_instance=fields.Dict(),
+        required=False,
+    )
+    child_participation = _narrative(
+        "how the child took part: {how (attended, views_shared, advocate or not_participating), wishes_and_feelings, "
+        "advocate ({name, organisation} or null)}; absent when not recorded",
+        fields.Dict,
+        required=False,
     )
 
     json_schema_extra: ClassVar[dict[str, Any]] = {
@@ -1232,7 +1271,8 @@ CATALOGUE: dict[str, EventType] = {
                 ),
                 (
                     "conference.held.v1",
-                    "A conference was held: initial (plan or not) or review (continue, revise or end).",
+                    "A conference was held: initial (plan or not) or review (continue, revise or end), with who "
+                    "attended, its quorum, each agency's view and any dissent, exclusions and the child's participation.",
                     ConferenceHeldV1,
                     CASE,
                 ),

@@ -142,6 +142,24 @@ def _closure_days(a: _Answer, answer: Any) -> None:
         raise a.fail(f"must be a list, not {type(answer).__name__}")
 
 
+def _quorum(a: _Answer, answer: Any) -> None:
+    if not isinstance(answer, dict):
+        raise a.fail(f"must be a dict, not {type(answer).__name__}")
+    unknown = set(answer) - {"min_agencies", "required_agencies", "source"}
+    if unknown:
+        raise a.fail(f"unknown keys {sorted(unknown)}; a quorum has min_agencies, required_agencies and source")
+    least = answer.get("min_agencies")
+    if not isinstance(least, int) or isinstance(least, bool) or least < 1:
+        raise a.fail(f"min_agencies must be a whole number of agencies, 1 or more, not {least!r}")
+    required = answer.get("required_agencies")
+    if required is not None and (not isinstance(required, list) or not all(_text(r) for r in required)):
+        raise a.fail(f"required_agencies must be a list of agencies' names, not {required!r}")
+    if required and len(required) > least:
+        raise a.fail(f"required_agencies names {len(required)} agencies, more than min_agencies ({least})")
+    if not _text(answer.get("source")):
+        raise a.fail("source must say where the quorum comes from")
+
+
 def _names(a: _Answer, answer: Any) -> None:
     if not isinstance(answer, list) or not all(isinstance(n, str) and n for n in answer):
         raise a.fail(f"must be a list of plugin names, not {answer!r}")
@@ -219,6 +237,7 @@ CHECKS: dict[str, Callable[[_Answer, Any], None]] = {
     "cpp_authority": _authority,
     "cpp_extra_closure_days": _closure_days,
     "cpp_escalation_routes": _escalation_routes,
+    "cpp_conference_quorum": _quorum,
     "cpp_terminology": _words,
     "cpp_categories": _categories,
     "cpp_identifier_schemes": _listed({"name": _text, "validate": callable, "source": _text}),

@@ -210,6 +210,29 @@ def cpp_escalation_routes() -> list[dict[str, Any]] | None:
 
 
 @hookspec
+def cpp_conference_quorum() -> dict[str, Any] | None:
+    """Say how many agencies must attend a conference for it to decide.
+
+    Called by the plans service when a conference's outcome is recorded: an
+    outcome whose attendees come from fewer distinct agencies (their
+    ``agency``, compared without case), or without an agency named in
+    ``required_agencies``, is refused (a 422 on ``attendees`` naming the
+    numbers and the source), and the meeting is recorded as not quorate
+    instead. Return::
+
+        {
+          "min_agencies": 3,                  # at least this many agencies (1 or more)
+          "required_agencies": ["Police"],    # optional: agencies that must be among them, as
+                                              # attendees' agency is written
+          "source": "...",                    # where the figure comes from, graded (V, V2 or U)
+        }
+
+    The last plugin in CPP_PLUGINS order that answers wins; None from every
+    plugin: no quorum rule, and any attendance is accepted.
+    """
+
+
+@hookspec
 def cpp_terminology() -> dict[str, str] | None:
     """Give the local words for the platform's terms.
 

@@ -135,6 +135,20 @@ def frequency(value: Any) -> str:
     return str(value or "")
 
 
+NO_AGENCY = "No agency recorded"
+
+
+def by_agency(attendees: Sequence[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """A conference's attendees grouped by agency (as first written, compared without case), in the order the
+    agencies first appear; those without an agency last."""
+    groups: dict[str, tuple[str, list[dict[str, Any]]]] = {}
+    for person in attendees:
+        agency = (person.get("agency") or "").strip()
+        key = agency.casefold() if agency else ""
+        groups.setdefault(key, (agency or NO_AGENCY, []))[1].append(person)
+    return sorted(groups.values(), key=lambda group: group[0] == NO_AGENCY)
+
+
 def branding(plugins: Plugins, authority: dict[str, Any]) -> dict[str, Any]:
     contacts = authority.get("contacts") or []
     first = contacts[0] if contacts else {}
@@ -251,6 +265,8 @@ class Documents:
             "conference": conference,
             "conference_term": conference_term,
             "held": held,
+            "by_agency": by_agency(held.get("attendees") or []),
+            "no_agency": NO_AGENCY,
             "countersigned": next((st for st in report.get("steps") or [] if st.get("step") == "countersigned"), {}),
             "t": phrases,
             "day": lambda value: day(value, lang),

@@ -17,6 +17,7 @@ from cpp_shared.etags import if_match_version
 from cpp_shared.web import ServiceContext, error_body
 
 from .. import access
+from ..domain.governance import NotIndependent
 from ..domain.lifecycle import InvalidStep, LifecycleError
 from ..service_layer import common as steps
 from ..service_layer.common import NotFound
@@ -88,6 +89,10 @@ def install_error_handlers(app: Flask) -> None:
     def invalid_step(exc: InvalidStep):
         message = exc.message or "the step breaks a rule"
         return jsonify(error_body(422, "Unprocessable Entity", message, {"json": exc.errors})), 422
+
+    @app.errorhandler(NotIndependent)
+    def not_independent(exc: NotIndependent):
+        return jsonify(error_body(403, "Forbidden", str(exc))), 403
 
     @app.errorhandler(NotFound)
     def not_found(exc: NotFound):

@@ -16,6 +16,7 @@ from cpp_shared.idempotency import idempotent
 from cpp_shared.store import VersionConflict
 
 from .. import audit
+from ..domain import governance
 from ..domain import lifecycle as lc
 from ..service_layer import conferences as sl
 from ..store import CASES, CONFERENCES
@@ -70,8 +71,68 @@ class ConferenceCancellationSchema(Schema):
     reason = fields.String(**REASON, metadata={"description": "why the conference is cancelled"})
 
 
+TEXT: dict[str, Any] = dict(required=True, validate=[validate.Length(min=1, max=200), _not_blank])
+
+
+class AgencyViewSchema(Schema):
+    agency = fields.String(**TEXT, metadata={"description": "the agency whose view it is"})
+    view = fields.String(
+        **REASON, metadata={"description": "the agency's view of the risk and the decision, as it gave it"}
+    )
+    dissents = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "true when the agency disagrees with the decision: its view records the dissent in full"
+        },
+    )
+
+
+class ExclusionSchema(Schema):
+    person = fields.String(**TEXT, metadata={"description": "who was excluded (a parent or carer)"})
+    reason = fields.String(**REASON, metadata={"description": "why they were excluded"})
+    decided_by = fields.String(**TEXT, metadata={"description": "who decided it (the chair)"})
+    part = fields.String(
+        **TEXT,
+        metadata={"description": "the part of the conference they were excluded from (e.g. the police's report)"},
+    )
+
+
+class AdvocateSchema(Schema):
+    name = fields.String(**TEXT)
+    organisation = fields.String(**TEXT)
+
+
+class ChildParticipationSchema(Schema):
+    how = fields.String(
+        required=True,
+        validate=validate.OneOf(governance.PARTICIPATION),
+        metadata={
+            "description": "attended; views_shared (the child's views were brought to the conference); advocate "
+            "(an advocate spoke for the child); not_participating"
+        },
+    )
+    wishes_and_feelings = fields.String(
+        validate=validate.Length(max=4000),
+        metadata={"description": "the child's wishes and feelings, as the conference heard them"},
+    )
+    advocate = fields.Nested(
+        AdvocateSchema,
+        allow_none=True,
+        metadata={
+            "description": "who the advocate was: required when how is advocate, and may be given with any other"
+        },
+    )
+
+
+GOVERNANCE_LISTS: dict[str, Any] = dict(validate=validate.Length(max=50))
+
+
 class DecisionSchema(Schema):
     """What a conference decides for a child."""
+
+    child_participation = fields.Nested(
+        ChildParticipationSchema, metadata={"description": "how the child took part, their wishes and feelings"}
+    )
 
     plan_required = fields.Boolean(
         metadata={"description": "initial or transfer-in conference: whether the child needs a plan"}
@@ -103,7 +164,28 @@ class DecisionSchema(Schema):
 
 class ConferenceOutcomeSchema(DecisionSchema):
     held_on = fields.Date(required=True)
-    attendees = fields.List(fields.Nested(PersonSchema), load_default=list, validate=validate.Length(max=50))
+    attendees = fields.List(
+        fields.Nested(PersonSchema),
+        load_default=list,
+        validate=validate.Length(max=50),
+        metadata={
+            "description": "who attended, each with their agency: fewer agencies than the deployment's quorum "
+            "(cpp_conference_quorum) is refused; record the meeting as not quorate instead"
+        },
+    )
+    agency_views = fields.List(
+        fields.Nested(AgencyViewSchema),
+        **GOVERNANCE_LISTS,
+        metadata={"description": "each agency's view, any dissent from the decision recorded in full"},
+    )
+    exclusions = fields.List(
+        fields.Nested(ExclusionSchema),
+        **GOVERNANCE_LISTS,
+        metadata={
+            "description": "a parent or carer excluded from part of the conference: who, why, who decided, "
+            "from which part"
+        },
+    )
 
 
 class RescheduleSchema(Schema):

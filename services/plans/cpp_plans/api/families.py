@@ -26,12 +26,14 @@ from .common import READERS, WRITERS, PersonSchema, check_if_match, ctx, etag, l
 from .conferences import (
     DECIDERS,
     SCHEDULERS,
+    AgencyViewSchema,
     CancellationSchema,
     ConferenceCancellationSchema,
     ConferenceCreateSchema,
     ConferenceRescheduleSchema,
     ConferenceSchema,
     DecisionSchema,
+    ExclusionSchema,
     RescheduleSchema,
 )
 from .fields import IsoDate, StrictBoolean
@@ -258,6 +260,20 @@ class ChildDecisionSchema(DecisionSchema):
 class FamilyConferenceOutcomeSchema(Schema):
     held_on = IsoDate(required=True)
     attendees = fields.List(fields.Nested(PersonSchema), load_default=list, validate=validate.Length(max=50))
+    agency_views = fields.List(
+        fields.Nested(AgencyViewSchema),
+        validate=validate.Length(max=50),
+        metadata={
+            "description": "each agency's view, any dissent recorded in full (kept with every child's conference)"
+        },
+    )
+    exclusions = fields.List(
+        fields.Nested(ExclusionSchema),
+        validate=validate.Length(max=50),
+        metadata={
+            "description": "a parent or carer excluded from part of the conference: who, why, who decided, which part"
+        },
+    )
     decisions = fields.List(
         fields.Nested(ChildDecisionSchema),
         required=True,

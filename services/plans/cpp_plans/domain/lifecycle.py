@@ -454,9 +454,12 @@ def hold_initial_conference(
     plan_id: str | None = None,
     chair: Person | None = None,
     previous_plan_ids: list[str] | None = None,
+    recorded: dict[str, Any] | None = None,
 ) -> tuple[dict, dict, dict | None, list[Event]]:
     """Returns (case, conference, plan or None, events). ``previous_plan_ids``: the child's earlier plans in
-    this authority, oldest first, which a new plan records."""
+    this authority, oldest first, which a new plan records. ``recorded``: how the conference was run (its
+    attendees, quorum, agencies' views, exclusions, the child's participation), kept with the outcome and
+    carried by its event."""
     check_outcome_decides(conference, plan_required=plan_required, decision=None)
     _check_can_hold(conference, held_on, today)
     if conference["kind"] not in INITIAL_KINDS:
@@ -469,6 +472,7 @@ def hold_initial_conference(
         "plan_required": plan_required,
         "attendees": attendees,
         "decided_by": decided_by,
+        **copy.deepcopy(recorded or {}),
     }
     new_conf = {
         **copy.deepcopy(conference),
@@ -514,6 +518,7 @@ def hold_initial_conference(
                 "plan_id": plan["_id"] if plan else None,
                 "first_core_group_on": plan["content"].get("first_core_group_on") if plan else None,
                 "chair": new_conf["chair"],
+                **copy.deepcopy(recorded or {}),
             },
         )
     )
@@ -538,10 +543,12 @@ def hold_review_conference(
     attendees: list[dict],
     chair: Person | None = None,
     reason: str | None = None,
+    recorded: dict[str, Any] | None = None,
 ) -> tuple[dict, dict, dict, list[Event]]:
     """A review conference continues the plan, revises it (a new agreed
     version) or ends it (the child steps down to a child in need plan), with
-    the reason for ending it when given (kept with the plan's ending)."""
+    the reason for ending it when given (kept with the plan's ending).
+    ``recorded``: how the conference was run, as for an initial conference."""
     _check_can_hold(conference, held_on, today)
     if conference["kind"] != "review":
         raise LifecycleError("this is an initial conference")
@@ -561,6 +568,7 @@ def hold_review_conference(
         "attendees": attendees,
         "decided_by": decided_by,
         "plan_id": plan["_id"],
+        **copy.deepcopy(recorded or {}),
     }
     if reason is not None:
         outcome["reason"] = reason
@@ -586,6 +594,7 @@ def hold_review_conference(
                 "decision": decision,
                 "plan_id": plan["_id"],
                 "chair": new_conf["chair"],
+                **copy.deepcopy(recorded or {}),
             },
         )
     ]

@@ -10,7 +10,7 @@ from typing import Any
 from cpp_shared import staff
 from cpp_shared.auth import Principal
 
-from ..domain import conference_steps, plan_content
+from ..domain import conference_steps, governance, plan_content
 from ..domain import lifecycle as lc
 from ..domain.lifecycle import InvalidStep
 from ..store import CASES, CONFERENCES, PLANS, plans_of_child
@@ -240,11 +240,13 @@ def record_conference_outcome(
     reason: str | None = None,
     today: date,
     actor: Principal,
+    **recorded: Any,
 ) -> dict:
     """An initial conference decides whether a plan is required (and agrees
     its ``outline_plan``); a review conference continues, revises (``plan``)
     or ends the plan (``reason``). Plan content is as stored (dates as ISO
-    text). Returns the conference, the case and the plan (or None) as saved."""
+    text). ``recorded``: how it was run (``governance.RECORDED``). Returns
+    the conference, the case and the plan (or None) as saved."""
     conference = load(deps, CONFERENCES, conference_id, "conference")
     _not_alone(conference, "held")
     step, outcome = holding(
@@ -259,6 +261,7 @@ def record_conference_outcome(
         reason=reason,
         today=today,
         actor=actor,
+        **recorded,
     )
     commit_steps(deps, actor, [step])
     return outcome
@@ -277,10 +280,19 @@ def holding(
     reason: str | None = None,
     today: date,
     actor: Principal,
+    agency_views: list[dict] | None = None,
+    exclusions: list[dict] | None = None,
+    child_participation: dict | None = None,
 ) -> tuple[Step, dict]:
     """The step that records a conference's outcome, and the conference,
-    the case and the plan (or None) as it saves them."""
+    the case and the plan (or None) as it saves them. Refused (a 403) when
+    the person recording it manages the case, and (a 422 on ``attendees``)
+    when the agencies that attended are fewer than the deployment's quorum."""
     case = load(deps, CASES, conference["case_id"], "case")
+    governance.check_independent(case, actor.user)
+    given = {"agency_views": agency_views, "exclusions": exclusions, "child_participation": child_participation}
+    governance.check_recorded(given)
+    quorum = governance.quorum_of(attendees, quorum_rule(deps))
     plan_before = _plan_of(deps, case) if conference["kind"] == "review" else None
     if outline_plan is not None:
         outline_plan = _agreed_content(deps, outline_plan, held_on=held_on, field="outline_plan", stage="outline")
@@ -300,6 +312,7 @@ def holding(
         decided_by=actor.user,
         attendees=attendees,
         chair=staff.ref(deps.store, actor.user) if actor.holds("chair") else None,
+        recorded=governance.recorded(given, attendees, quorum),
     )
     if conference["kind"] in lc.INITIAL_KINDS:
         case_after, conf_after, plan_after, events = lc.hold_initial_conference(
@@ -339,6 +352,13 @@ def holding(
         "case": saved(case_after, case),
         "plan": saved(plan_after, plan_before) if plan_after else None,
     }
+
+
+def quorum_rule(deps: Deployment) -> dict | None:
+    """The deployment's quorum for a conference (``cpp_conference_quorum``, the last plugin that answers), or
+    None: no quorum rule."""
+    answers = deps.plugins.answers("cpp_conference_quorum")
+    return answers[-1][1] if answers else None
 
 
 def _commit_conference_step(

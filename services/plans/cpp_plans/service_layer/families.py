@@ -19,6 +19,7 @@ from cpp_shared.auth import Principal
 
 from ..domain import children as children_rules
 from ..domain import families as rules
+from ..domain.governance import NotIndependent
 from ..domain.lifecycle import InvalidStep, LifecycleError
 from ..store import CHILDREN, CONFERENCES, FAMILIES, FAMILY_CONFERENCES, PLANS
 from . import cases, conferences
@@ -114,6 +115,8 @@ def _each(
             raise InvalidStep({field: {i: refused.errors}}, message=refused.message) from refused
         except LifecycleError as refused:
             raise LifecycleError(f"{_name(deps, child_id)}: {refused}") from refused
+        except NotIndependent as refused:
+            raise NotIndependent(f"{_name(deps, child_id)}: {refused}") from refused
     return done
 
 
@@ -410,13 +413,16 @@ def record_conference_outcome(
     decisions: list[dict],
     today: date,
     actor: Principal,
+    agency_views: list[dict] | None = None,
+    exclusions: list[dict] | None = None,
 ) -> dict:
     """The family conference's outcome: a decision for each of its children
     (``decisions``: child_id, and as for one child's conference,
     plan_required and outline_plan, or decision, plan and reason), recorded
     together; a decision for a child outside the conference is refused.
-    Returns the family conference as saved, and each child's conference,
-    case and plan."""
+    Each agency's view and any exclusion are kept with every child's
+    conference; a child's participation with their decision. Returns the
+    family conference as saved, and each child's conference, case and plan."""
     group = _scheduled_group(deps, family_conference_id, "held")
     members = {c["child_id"]: c for c in group["children"]}
     rules.check_decisions(list(members), decisions)
@@ -426,7 +432,15 @@ def record_conference_outcome(
     def take(i: int, child_id: str) -> tuple[Step, dict]:
         conference = load(deps, CONFERENCES, members[child_id]["conference_id"], "conference")
         return conferences.holding(
-            deps, conference, held_on=held_on, attendees=attendees, today=today, actor=actor, **given[child_id]
+            deps,
+            conference,
+            held_on=held_on,
+            attendees=attendees,
+            today=today,
+            actor=actor,
+            agency_views=agency_views,
+            exclusions=exclusions,
+            **given[child_id],
         )
 
     done = _each(deps, list(given), take, "decisions")
