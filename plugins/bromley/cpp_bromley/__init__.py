@@ -120,8 +120,9 @@ def cpp_timescales():
             "id": "child-visit",
             "extends": True,
             "seen_alone_within": 2,
-            "source": "Visits at the frequency the plan sets, and at least every 10 working days (England's rule: "
-            "no national frequency, V2 local, the platform's default). "
+            "source": "Visits at the frequency the plan sets, no looser than every 10 working days: England's rule "
+            "(no national frequency was found, U; every 10 working days is a local minimum, V2: Liverpool CS, "
+            "Central Bedfordshire, Camden; the platform's default). "
             f'{LONDON_VISITS}: the lead social worker sees the child "as agreed in the Child Protection Plan" and '
             '"on their own on at least alternate occasions" (V2: Southwark 1.2.13 quoting the London procedures): '
             "two visits in a row without the child seen alone are flagged",

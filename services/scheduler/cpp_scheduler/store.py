@@ -45,10 +45,10 @@ def setup_store(store: Store) -> None:
 def update_projections(store: Store, uow: UnitOfWork, event: dict[str, Any], now: str) -> None:
     etype, data = event["type"], event.get("data") or {}
     if etype.startswith("plan.") and data.get("plan_id") and data.get("case_id"):
-        fields = {"case_id": data["case_id"], "child_id": data.get("child_id"), "status": data.get("status")}
+        plan = {"case_id": data["case_id"], "child_id": data.get("child_id"), "status": data.get("status")}
         if isinstance(data.get("content"), dict):
-            fields["rhythm"] = plan_rhythm(data)
-        uow.update(PLANS, {"_id": data["plan_id"]}, {"$set": fields}, upsert=True)
+            plan["rhythm"] = plan_rhythm(data)
+        uow.update(PLANS, {"_id": data["plan_id"]}, {"$set": plan}, upsert=True)
     elif etype.startswith("conference.") and data.get("conference_id"):
         fields: dict[str, Any] = {"case_id": data.get("case_id"), "kind": f"{data.get('kind', '')}_conference"}
         if data.get("plan_id"):

@@ -688,6 +688,25 @@ class VisitRecordedV1(AboutAChild):
     seen_alone = _status("whether the child was seen alone", fields.Boolean)
 
 
+class VisitChildNotSeenAloneV1(AboutAChild):
+    """The visits recorded in a row without the child seen alone reached the number the plan (or the deployment)
+    allows: said once per run, to the key worker and the team manager."""
+
+    plan_id = _identifier("the plan")
+    case_id = _identifier(CASE_ID)
+    child_id = _identifier(CHILD_ID)
+    visit_id = _identifier("the visit that made the run")
+    visits = _status(
+        "how many visits in a row the child was not seen alone (the plan's or the deployment's number)",
+        fields.Integer,
+        validate=validate.Range(min=1),
+    )
+    since = _day("the day of the first of those visits")
+    visited_on = _day("the day of the last of them")
+    key_worker = _nested(StaffRef, "the plan's key worker: " + STAFF_REF, allow_none=True)
+    team_manager = _nested(StaffRef, "the case's team manager: " + STAFF_REF, allow_none=True)
+
+
 class EscalationRecipient(EventData):
     name = _contact("the organisation the escalation goes to (e.g. the Children's Convenor)")
     kind = _status("external: outside the council")
@@ -1225,6 +1244,13 @@ CATALOGUE: dict[str, EventType] = {
                 ),
                 ("core_group.held.v1", "A core group meeting was recorded.", CoreGroupHeldV1, PLAN),
                 ("visit.recorded.v1", "A visit to the child was recorded.", VisitRecordedV1, PLAN),
+                (
+                    "visit.child_not_seen_alone.v1",
+                    "Visits in a row without the child seen alone reached the plan's number: the key worker and "
+                    "the team manager are told.",
+                    VisitChildNotSeenAloneV1,
+                    PLAN,
+                ),
                 (
                     "escalation.raised.v1",
                     "A plan that is not working was escalated by one of the authority's routes.",

@@ -60,6 +60,10 @@ EVENTS: dict[str, tuple[str, str]] = {
     "escalation.raised.v1": ("an escalation is raised{route}", "the escalation"),
     "escalation.delivered.v1": ("the escalation is delivered", "the escalation's delivery"),
     "visit.recorded.v1": ("a visit to the child is recorded", "the visit"),
+    "visit.child_not_seen_alone.v1": (
+        "visits in a row without the child seen alone are flagged",
+        "the last of those visits",
+    ),
     "child.born.v1": ("the birth of a child recorded as unborn is recorded", "the birth"),
     "transfer.received.v1": (
         "a child on a plan moves here from another council",
