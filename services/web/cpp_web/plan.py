@@ -40,6 +40,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional
 
+from . import rhythm
 from .client import ChangedSinceRead, Forbidden, Invalid, NotFound, Refused
 from .views import api, api_at_once, child_name, day, holds, services, signed_in, words_of
 from .words import term
@@ -87,6 +88,7 @@ SECTION_TITLES = {
     "childs_views": "The child's views",
     "familys_views": "The family's views",
     "accessibility": "Language and accessibility",
+    "rhythm": "Visits and core group meetings",
 }
 
 
@@ -241,6 +243,7 @@ def plan_text(content: dict) -> list[tuple[str, list[str]]]:
     )
     add("core_group", [_person(m) for m in c.get("core_group") or []])
     add("first_core_group_on", [day(c.get("first_core_group_on"))])
+    add("rhythm", rhythm.lines(c.get("rhythm")))
     add("childs_views", (c.get("childs_views") or "").splitlines())
     add("familys_views", (c.get("familys_views") or "").splitlines())
     acc = c.get("accessibility") or {}
@@ -330,6 +333,7 @@ def plan(plan_id: str):
         can_change=holds("social_worker", "team_manager") and record.get("status") != "ended",
         category_names=category_names(categories),
         nth_plan=nth_plan(record),
+        rhythm_lines=rhythm.lines(content.get("rhythm")),
     )
 
 
@@ -643,10 +647,11 @@ class CoreGroupMeetingFields:
     notes = TextAreaField("Notes", widget=GovTextArea(), validators=[Optional(), Length(max=TEXT_MAX)])
 
 
-class DetailedPlanFields:
+class DetailedPlanFields(rhythm.RhythmFields):
     """The detailed plan a core group meeting agrees: an outcome, an action, a
-    monitoring arrangement added to the plan's own; the review arrangements
-    and the contingency plan as they are now (``prefill_detailed``). Read
+    monitoring arrangement added to the plan's own; the review arrangements,
+    the contingency plan and the plan's rhythm (visits, core group meetings)
+    as they are now (``prefill_detailed``). Read
     back with ``detailed_plan``; the plans service's errors on them by
     ``DETAILED_FIELDS``."""
 
@@ -742,6 +747,7 @@ DETAILED_FIELDS = {
     "plan.monitoring": "monitoring_who",
     "plan.review_arrangements": "next_review_on",
     "plan.contingency_plan": "contingency_plan",
+    **rhythm.error_fields("plan"),
 }
 
 
@@ -753,6 +759,7 @@ def prefill_detailed(form: DetailedPlanFields, content: dict) -> None:
     form.review_judged.data = review.get("how_progress_judged") or ""
     form.contingency_plan.data = contingency.get("plan") or ""
     form.triggers.data = "\n".join(contingency.get("triggers") or [])
+    rhythm.prefill(form, content.get("rhythm"))
 
 
 def detailed_plan(form: DetailedPlanFields, content: dict) -> dict | None:
@@ -815,6 +822,9 @@ def detailed_plan(form: DetailedPlanFields, content: dict) -> dict | None:
     }
     if (contingency["plan"] or contingency["triggers"]) and contingency != content.get("contingency_plan"):
         plan["contingency_plan"], changed = contingency, True
+    stated = rhythm.rhythm_of(form)
+    if stated != (content.get("rhythm") or {}):
+        plan["rhythm"], changed = stated, True
     return plan if changed else None
 
 
