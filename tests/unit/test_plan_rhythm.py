@@ -114,17 +114,21 @@ def limits(*plugins: str) -> dict[str, Any]:
     return {item: {**d["limit"], "source": d["source"]} for item, d in rhythm_of(*plugins).items() if d["limit"]}
 
 
+def errors(rhythm: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
+    return plan_content.rhythm_errors(rhythm, limits, looser_than)
+
+
 def test_a_rhythm_within_the_limits_passes_and_one_looser_names_the_limit_and_its_source():
     wales = limits("wales")
-    assert plan_content.rhythm_errors({"core_group": {"every": 1, "unit": "months"}}, wales) == {}
-    assert plan_content.rhythm_errors({"core_group": {"every": 42, "unit": "days"}}, wales) == {}
-    [message] = plan_content.rhythm_errors({"core_group": {"every": 2, "unit": "months"}}, wales)["core_group"]
+    assert errors({"core_group": {"every": 1, "unit": "months"}}, wales) == {}
+    assert errors({"core_group": {"every": 42, "unit": "days"}}, wales) == {}
+    [message] = errors({"core_group": {"every": 2, "unit": "months"}}, wales)["core_group"]
     assert message.startswith("Every 2 months is looser than the limit, every 6 weeks (source: ")
     assert "no more than at 6 weekly intervals" in message
     england = limits("england")
-    assert plan_content.rhythm_errors({"seen_alone": {"every": 3, "unit": "visits"}}, england) == {}
-    assert set(plan_content.rhythm_errors({"seen_alone": {"every": 4, "unit": "visits"}}, england)) == {"seen_alone"}
-    assert plan_content.rhythm_errors({"visits": {"every": 3, "unit": "weeks"}}, limits("guernsey")) == {}
+    assert errors({"seen_alone": {"every": 3, "unit": "visits"}}, england) == {}
+    assert set(errors({"seen_alone": {"every": 4, "unit": "visits"}}, england)) == {"seen_alone"}
+    assert errors({"visits": {"every": 3, "unit": "weeks"}}, limits("guernsey")) == {}
 
 
 def test_the_plan_content_holds_a_rhythm_in_its_own_shape():

@@ -412,7 +412,7 @@ class RhythmSchema(Schema):
     @validates_schema(skip_on_field_errors=True)
     def _within_limits(self, data, **kwargs):
         limits = {item: {**d["limit"], "source": d["source"]} for item, d in deployment_rhythm().items() if d["limit"]}
-        _raise(rules.rhythm_errors(data, limits))
+        _raise(rules.rhythm_errors(data, limits, timescales.looser_than))
 
 
 class FurtherAssessmentSchema(Schema):

@@ -16,11 +16,9 @@ index (``{"outcomes": {0: {"target_date": [...]}}}``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
-
-from cpp_shared.contracts.timescales import looser_than
 
 from .lifecycle import InvalidStep
 
@@ -146,11 +144,16 @@ def _words(amount: int, unit: str) -> str:
     return f"every {amount} {unit.rstrip('s') if amount == 1 else unit}"
 
 
-def rhythm_errors(rhythm: Mapping[str, Any], limits: Mapping[str, Any]) -> Errors:
+def rhythm_errors(
+    rhythm: Mapping[str, Any],
+    limits: Mapping[str, Any],
+    looser_than: Callable[[tuple[int, str], tuple[int, str]], bool],
+) -> Errors:
     """A plan may not ask for a rhythm looser than its deployment's limit: visits or core groups further apart
     than the rule allows, or more visits in a row without the child seen alone. ``limits`` (the deployment's, by
     item): ``{"visits": {"every": 10, "unit": "working_days", "source": ...}, "seen_alone": {"every": 3, "unit":
-    "visits", "source": ...}}``; an item without a limit is the plan's to set."""
+    "visits", "source": ...}}``; an item without a limit is the plan's to set. ``looser_than(count, limit)``, in
+    the units the rules count in, says whether a frequency can fall after a limit (the plugin contract's)."""
     errors: Errors = {}
     for item, stated in rhythm.items():
         limit = limits.get(item)
