@@ -247,3 +247,13 @@ def test_the_run_without_the_child_seen_alone_is_counted_back_from_the_latest_vi
     late = visit("2026-05-10", False)  # recorded late, for a day after the last seen alone
     assert not_alone_run([*visits, late]) == [late, visits[2]]
     assert not_alone_run([*visits, visit("2026-05-20", True)]) == []
+
+
+def test_an_ended_plan_cancels_its_open_visit_and_opens_no_next_one():
+    case = Case({"visits": {"every": 5, "unit": "working_days"}})
+    case.send("plan.created.v1", plan_id="p1", created_on="2026-05-18", content={"rhythm": case.rhythm})
+    visit = case.open()
+    case.send("plan.ended.v1", plan_id="p1", ended={"on": "2026-05-20", "reason": "review_conference"})
+    assert case.deadlines[visit["_id"]]["status"] == "cancelled"
+    case.send("visit.recorded.v1", visit_id="v1", visited_on="2026-05-21", child_seen=True)
+    assert [d for d in case.deadlines.values() if d["status"] in ("pending", "approaching", "overdue")] == []
