@@ -28,7 +28,8 @@ class Deployment:
         self.plans_app = create_plans_app(make_settings("plans", CPP_PLUGINS=plugins))
         self.plans = self.plans_app.test_client()
         store = self.plans_app.extensions["cpp"].store
-        self.scheduler = create_scheduler_app(make_settings("scheduler", CPP_PLUGINS=plugins)).extensions["cpp"]
+        scheduler = create_scheduler_app(make_settings("scheduler", CPP_PLUGINS=plugins))
+        self.scheduler, self.scheduler_api = scheduler.extensions["cpp"], scheduler.test_client()
         self.notify = create_notify_app(make_settings("notify", CPP_PLUGINS=plugins)).extensions["cpp"]
         self.to_scheduler, self.to_notify = Pump(store, self.scheduler), Pump(store, self.notify)
         self.plans_store = store
@@ -173,6 +174,8 @@ def test_a_new_agreed_version_that_changes_the_visits_re_dates_the_open_one(make
     assert after["due_on"] == ENG.add_working_days(held_on, 5).isoformat()
     assert (after["supersedes"], after["calendar_id"], after["sequence"]) == (before["_id"], before["_id"], 1)
     assert brm.scheduler.store.collection("deadlines").find_one({"_id": before["_id"]})["status"] == "superseded"
+    shown = brm.scheduler_api.get(f"/v1/deadlines/{after['_id']}", headers=brm.sw).json["explanation"]
+    assert shown["timescale"] == "every 5 working days, as the plan states, after the start of the plan"
 
 
 def test_visits_in_a_row_without_the_child_seen_alone_are_flagged_to_the_key_worker_and_the_team_manager(

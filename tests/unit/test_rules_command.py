@@ -160,7 +160,7 @@ def test_a_recurring_rule_says_how_it_repeats():
     rows = {row["Step"]: row for row in _rows(_table("england,greenwich"))}
     assert rows["Core group meeting"]["When"].startswith(
         "14 calendar days after the initial or transfer-in conference, then every 6 to 9 weeks after the last core "
-        "group meeting."
+        "group meeting, or as often as the plan states, no less often."
     )
     assert rows["Core group meeting"]["Counted how"] == (
         "Calendar days for the first, weeks for the repeats: a date "
@@ -321,7 +321,7 @@ def test_a_recurrence_with_a_norm_and_a_limit_reads_as_the_procedures_word_it():
         .replace("- ", "-")
         .startswith(  # the table wraps at a hyphen
             "10 working days after the initial or transfer-in conference, then monthly, and no more than 6-weekly, "
-            "counted from the last core group meeting."
+            "counted from the last core group meeting, or as often as the plan states, no less often."
         )
     )
     assert core["Counted how"].startswith("Working days for the first, calendar months and weeks for the repeats:")
