@@ -257,3 +257,15 @@ def test_an_ended_plan_cancels_its_open_visit_and_opens_no_next_one():
     assert case.deadlines[visit["_id"]]["status"] == "cancelled"
     case.send("visit.recorded.v1", visit_id="v1", visited_on="2026-05-21", child_seen=True)
     assert [d for d in case.deadlines.values() if d["status"] in ("pending", "approaching", "overdue")] == []
+
+
+def test_a_guernsey_plan_that_stops_stating_its_core_groups_leaves_the_next_one_needing_a_date():
+    case = Case({"core_group": {"every": 4, "unit": "weeks"}})
+    case.rules = [r for r in effective_rules(Plugins(["guernsey"])) if r.id == "first-core-group"]
+    case.send("conference.held.v1", kind="initial", plan_required=True, held_on="2026-05-18")
+    case.send("core_group.held.v1", held_on="2026-05-26")
+    # Tue 26 May 2026 + 4 weeks: Tue 23 June.
+    assert (case.open()["occurrence"], case.open()["due_on"]) == (2, "2026-06-23")
+    case.send("plan.version_agreed.v1", plan_id="p1", content={})
+    later = case.open()
+    assert (later["occurrence"], later["needs_date"], later["due_on"]) == (2, True, None)

@@ -220,8 +220,8 @@ def new_deadline(
     if frequency is not None:
         computations = [cal.due_date(anchor, *frequency)]
         due = latest = computations[0].due
-    elif occurrence == 1 and rule.offset is None:
-        schedule(doc, rule.reminder_days, cal, None, None)
+    elif (rule.offset if occurrence == 1 else rule.recurrence) is None:
+        schedule(doc, rule.reminder_days, cal, None, None)  # neither the source nor the plan sets a timescale
         return doc
     elif occurrence == 1:
         assert rule.offset is not None
