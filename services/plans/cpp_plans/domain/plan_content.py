@@ -42,7 +42,6 @@ PERSON_KINDS: tuple[str, ...] = ("professional", "family_member")
 FREQUENCY_UNITS: tuple[str, ...] = ("days", "weeks", "months")
 # How often the child is visited and the core group meets (the plan's rhythm): "days" are calendar days.
 RHYTHM_UNITS: tuple[str, ...] = ("working_days", "days", "weeks", "months")
-RHYTHM_STEPS: tuple[str, ...] = ("visits", "core_group")
 
 # What a detailed plan must contain before the core group can agree it, in this order.
 AGREEMENT_ITEMS: tuple[str, ...] = (
