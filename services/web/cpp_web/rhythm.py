@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from govuk_frontend_wtf.wtforms_widgets import GovSelect, GovTextInput
-from wtforms import SelectField, StringField
+from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import Optional, Regexp
 
 UNITS = {"working_days": "Working days", "days": "Days", "weeks": "Weeks", "months": "Months"}
@@ -21,7 +21,9 @@ def _every(label: str, description: str) -> StringField:
 
 
 def _unit(label: str) -> SelectField:
-    return SelectField(label, widget=GovSelect(), choices=list(UNITS.items()), validate_choice=False)
+    return SelectField(
+        label, widget=GovSelect(), choices=[SelectChoice(k, v) for k, v in UNITS.items()], validate_choice=False
+    )
 
 
 class RhythmFields:
