@@ -341,6 +341,9 @@ def walk(plans, who, pump, ticker, scheduler_store):
     change_id = ok(plans.post(f"/v1/plans/{plan_id}/significant-changes", headers=sw, json=change), 201)["id"]
     told = {"told_on": on(23)}
     ok(plans.post(f"/v1/plans/{plan_id}/significant-changes/{change_id}/referral", headers=sw, json=told))
+    for days in (22, 23, 24):  # three visits in a row without the child seen alone: England flags the third
+        visit = {"visited_on": on(days), "announced": True, "child_seen": True, "seen_alone": False, "by": "Sam Social"}
+        ok(plans.post(f"/v1/plans/{plan_id}/visits", headers=sw, json=visit), 201)
     tag = plans.get(f"/v1/plans/{plan_id}", headers=sw).headers["ETag"]
     ok(
         plans.patch(

@@ -197,6 +197,22 @@ EVENTS = [
         },
         CHILD_ID,
     ),
+    (
+        "visit.child_not_seen_alone.v1",
+        {
+            "plan_id": PLAN_ID,
+            "case_id": CASE_ID,
+            "child_id": CHILD_ID,
+            "visit_id": hex_id(),
+            "visits": 3,
+            "since": "2026-11-02",
+            "visited_on": "2026-11-23",
+            "key_worker": SAM,
+            "team_manager": {"user": TM, "name": "Terry Manager"},
+            "child": CHILD,
+        },
+        PLAN_ID,
+    ),
 ]
 
 

@@ -149,8 +149,10 @@ def test_a_conference_held_meets_its_deadline_and_opens_the_plans_deadlines(sctx
     assert rules["first-core-group"]["due_on"] == "2027-01-20"  # 10 working days after Wednesday 6 January
     assert rules["first-core-group"]["plan_id"] == PLAN
     assert rules["first-review-conference"]["due_on"] == "2027-04-06"
+    # the first visit, 10 working days from the plan's start (the plan states no frequency: England's)
+    assert rules["child-visit"]["due_on"] == "2027-01-20"
     r = api.get("/v1/deadlines", query_string={"plan_id": PLAN, "status": "open"}, headers=headers["chair"])
-    assert {d["rule_id"] for d in r.json["items"]} == {"first-core-group", "first-review-conference"}
+    assert {d["rule_id"] for d in r.json["items"]} == {"first-core-group", "first-review-conference", "child-visit"}
     r = api.get("/v1/deadlines", query_string={"owner": "chair", "due_before": "2027-12-31"}, headers=headers["chair"])
     assert [d["rule_id"] for d in r.json["items"]] == ["first-review-conference"]
 
@@ -161,18 +163,20 @@ def test_the_tick_publishes_approaching_then_overdue_once_each(sctx, api, header
     ticker = Ticker(sctx)
     sent_before = {m.message_id for m in sctx.store.outbox_pending(1000)}
     assert ticker.run_once(date(2027, 1, 15)).approaching == 0
-    first = ticker.run_once(date(2027, 1, 18))  # 2 working days before Wednesday 20th
+    # 2 working days before Wednesday 20th: the first core group, and the first visit due the same day
+    first = ticker.run_once(date(2027, 1, 18))
     again = ticker.run_once(date(2027, 1, 18))
-    assert (first.approaching, again.approaching) == (1, 0)
+    assert (first.approaching, again.approaching) == (2, 0)
     assert by_rule(api, headers)["first-core-group"]["status"] == "approaching"
     assert ticker.run_once(date(2027, 1, 20)).overdue == 0  # due today: not yet overdue
     late = ticker.run_once(date(2027, 1, 21))
-    assert late.overdue == 1 and ticker.run_once(date(2027, 1, 22)).overdue == 0
+    assert late.overdue == 2 and ticker.run_once(date(2027, 1, 22)).overdue == 0
     d = by_rule(api, headers)["first-core-group"]
     assert d["status"] == "overdue"
     new = [m for m in sctx.store.outbox_pending(1000) if m.message_id not in sent_before]
-    assert [m.routing_key for m in new] == ["deadline.approaching.v1", "deadline.overdue.v1"]
-    assert all(m.body["data"]["deadline_id"] == d["id"] and m.body["subject"] == CASE for m in new)
+    mine = [m for m in new if m.body["data"]["deadline_id"] == d["id"]]
+    assert [m.routing_key for m in mine] == ["deadline.approaching.v1", "deadline.overdue.v1"]
+    assert all(m.body["subject"] == CASE for m in new) and len(new) == 4
     # Met late once the meeting is recorded.
     deliver_event(
         sctx,
@@ -187,8 +191,11 @@ def test_the_tick_publishes_approaching_then_overdue_once_each(sctx, api, header
         },
         subject=PLAN,
     )
-    d = by_rule(api, headers)["first-core-group"]
-    assert d["status"] == "met" and d["met"]["late"] is True and d["met"]["working_days_late"] == 2
+    r = api.get(f"/v1/deadlines/{d['id']}", headers=headers["social_worker"])
+    assert r.json["status"] == "met" and r.json["met"]["late"] is True and r.json["met"]["working_days_late"] == 2
+    # England's core groups then recur, 4 to 6 weeks after the last (the plan states no frequency)
+    after = by_rule(api, headers, status="open")["first-core-group"]
+    assert (after["due_on"], after["latest_on"]) == ("2027-02-19", "2027-03-05")
 
 
 def test_a_moved_conference_supersedes_and_recalculates_its_keyed_deadlines(make_settings, token_for):

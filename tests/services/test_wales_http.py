@@ -206,7 +206,10 @@ def test_cpp_rules_lists_the_welsh_timetable_in_its_own_terms():
     assert initial["Source"].startswith("Source (grade U; from the wales plugin): Wales Safeguarding Procedures")
     core = rows["Core group meeting of the care and support protection plan"]
     assert core["When"].startswith("10 working days after the initial or transfer-")
-    assert "then monthly, and no more than 6-weekly, counted from the last core group meeting." in core["When"]
+    assert (
+        "then monthly, and no more than 6-weekly, counted from the last core group meeting, or as often as the plan "
+        "states, no less often." in core["When"]
+    )
     assert "monthly but no more than at 6 weekly intervals" in core["Source"]
     assert rows["Assessment completed"]["When"].startswith("42 working days after the strategy discussion.")
     review = rows["Review child protection conference"]

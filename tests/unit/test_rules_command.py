@@ -94,7 +94,7 @@ def test_guernsey_table_says_each_step_who_when_how_and_the_source_with_its_grad
     output = _table("guernsey")
     assert "Timescales of States of Guernsey" in output
     rows = {row["Step"]: row for row in _rows(output)}
-    assert len(rows) == 15
+    assert len(rows) == 17
     assert rows["Assessment"]["When"].startswith(
         "45 working days after the referral. Starts when the referral is decided on for an assessment or a "
         "strategy discussion. Done when the assessment is completed."
@@ -136,9 +136,9 @@ def test_the_council_layer_overrides_the_jurisdiction_and_every_rule_shows_its_s
     output = _table("england,bromley")
     assert "Timescales of London Borough of Bromley" in output
     rows = {row["Step"]: row for row in _rows(output)}
-    # England's 7 and its 4 pre-proceedings steps, one changed, and Bromley's pre-birth plan's first review (10 or
-    # 20 days)
-    assert len(rows) == 13
+    # England's 8 (with the visits) and its 4 pre-proceedings steps, two changed, and Bromley's pre-birth plan's
+    # first review (10 or 20 days)
+    assert len(rows) == 14
     letter = rows["Letter before proceedings sent (no confirmed timescale)"]
     assert letter["When"].startswith("No timescale in the source: a manager gives each one a date.")
     assert (
@@ -158,7 +158,7 @@ def test_the_council_layer_overrides_the_jurisdiction_and_every_rule_shows_its_s
     assert rows["Decision on the referral"]["When"].startswith("1 working day after the referral.")
     core = rows["First core group meeting (Bromley: within ten working days of the conference)"]
     assert core["Source"].startswith(
-        "Source (grade V, V2; from the bromley plugin): Bromley Safeguarding Children Board"
+        "Source (grade V, V2, U; from the bromley plugin): Bromley Safeguarding Children Board"
     )
     assert rows["Initial child protection conference"]["Source"].startswith(
         "Source (grade V, V2; from the england plugin): Working Together"
@@ -169,7 +169,7 @@ def test_a_recurring_rule_says_how_it_repeats():
     rows = {row["Step"]: row for row in _rows(_table("england,greenwich"))}
     assert rows["Core group meeting"]["When"].startswith(
         "14 calendar days after the initial or transfer-in conference, then every 6 to 9 weeks after the last core "
-        "group meeting."
+        "group meeting, or as often as the plan states, no less often."
     )
     assert rows["Core group meeting"]["Counted how"] == (
         "Calendar days for the first, weeks for the repeats: a date "
@@ -256,9 +256,9 @@ def test_from_prints_each_rules_date_across_a_bank_holiday_naming_the_days_not_c
         "Starts when a strategy discussion is held that starts enquiries. Due Tuesday 9 June 2026: 15 working days "
         "after 18 May 2026, not counting 25 May 2026 (Spring Bank Holiday) and 6 weekend days."
     )
-    assert steps["First core group meeting"].endswith(
+    assert (
         "Due Tuesday 2 June 2026: 10 working days after 18 May 2026, not counting 25 May 2026 (Spring Bank Holiday) "
-        "and 4 weekend days."
+        "and 4 weekend days." in steps["First core group meeting"]
     )
     # 3 months from Mon 18 May 2026 is Tue 18 August, a working day.
     assert steps["First review conference"].endswith(
@@ -268,7 +268,7 @@ def test_from_prints_each_rules_date_across_a_bank_holiday_naming_the_days_not_c
     assert steps["Decision on the referral"].endswith(
         "Due Tuesday 19 May 2026: 1 working day after 18 May 2026, no day in between closed."
     )
-    assert len(steps) == 11  # with the 4 pre-proceedings steps, each without a date
+    assert len(steps) == 12  # with the visits, from the start of the plan, and the 4 pre-proceedings steps
     assert steps["Pre-proceedings meeting (no confirmed timescale)"].endswith(
         "No timescale in the source: a manager gives each one a date."
     )
@@ -339,7 +339,7 @@ def test_a_recurrence_with_a_norm_and_a_limit_reads_as_the_procedures_word_it():
         .replace("- ", "-")
         .startswith(  # the table wraps at a hyphen
             "10 working days after the initial or transfer-in conference, then monthly, and no more than 6-weekly, "
-            "counted from the last core group meeting."
+            "counted from the last core group meeting, or as often as the plan states, no less often."
         )
     )
     assert core["Counted how"].startswith("Working days for the first, calendar months and weeks for the repeats:")

@@ -620,11 +620,14 @@ def test_guernsey_first_core_group_10_working_days_and_no_further_timescale(sche
     case.core_group(date(2025, 5, 27))
     doc = case.one("first-core-group")
     assert (doc["status"], doc["met"]["on"], doc["met"]["late"]) == ("met", "2025-05-27", False)
-    # Further core groups: "within timescale specified within child protection plan", so the
-    # rules open nothing more.
+    # Further core groups and visits: "within timescale specified within child protection plan", so
+    # a plan that states no rhythm opens no further core group, and its visits need a date.
     case.core_group(date(2025, 7, 1))
     assert len(case.deadlines("first-core-group")) == 1
-    assert sorted(d["rule_id"] for d in case.open()) == sorted([*BEFORE_INITIAL_CONFERENCE, "first-review-conference"])
+    assert sorted(d["rule_id"] for d in case.open()) == sorted(
+        [*BEFORE_INITIAL_CONFERENCE, "first-review-conference", "child-visit"]
+    )
+    assert case.one("child-visit")["needs_date"] is True
 
 
 def test_guernsey_first_review_three_months_then_six_monthly(scheduler):
@@ -873,6 +876,7 @@ def test_guernsey_plan_end_cancels_the_case_open_deadlines_but_not_the_child_in_
             *BEFORE_INITIAL_CONFERENCE,
             "first-core-group",
             "first-review-conference",
+            "child-visit",
             "resource-panel",
             "convenor-referral",
             "plan-updated-for-review",
@@ -905,6 +909,7 @@ def test_greenwich_plan_end_meets_the_two_year_flag_and_cancels_the_rest(schedul
     flag = case.one("plan-two-years")
     assert (flag["status"], flag["due_on"], flag["owner"]) == ("pending", "2027-05-20", "team_manager")
     assert sorted(d["rule_id"] for d in case.open()) == [
+        "child-visit",
         "first-core-group",
         "first-review-conference",
         "plan-two-years",

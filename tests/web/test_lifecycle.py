@@ -677,3 +677,33 @@ def test_a_visit_the_service_refuses_shows_its_field_error_and_a_case_on_a_plan_
     plans.routes[("GET", "/v1/cases/case-1")] = (200, {**CASE, "status": "on_plan", "plan_id": "plan-1"})
     plans.routes[("GET", "/v1/plans/plan-1")] = (200, {"id": "plan-1", "key_worker": "Sam Okafor", "status": "active"})
     assert "/cases/case-1/visits/new" not in client.get("/cases/case-1").get_data(as_text=True)
+
+
+def test_the_outline_plan_states_the_plans_rhythm_and_a_limit_refused_shows_on_its_question(chair, plans):
+    plans.routes[("POST", "/v1/conferences/conf-1/outcome")] = (200, {"plan": {"id": "plan-1"}})
+    answers = {
+        "held_on": ["10", "2", "2026"],
+        "plan_required": "yes",
+        "key_worker": "demo-sw-1",
+        "visits_every": "10",
+        "visits_unit": "working_days",
+        "seen_alone_every": "2",
+        "core_group_unit": "weeks",
+    }
+    assert post_form(chair, "/conferences/conf-1/outcome", answers).status_code == 302
+    [sent] = plans.sent("POST", "/v1/conferences/conf-1/outcome")
+    # The core group's frequency left blank: the council's usual one.
+    assert sent["json"]["outline_plan"]["rhythm"] == {
+        "visits": {"every": 10, "unit": "working_days"},
+        "seen_alone": {"every": 2, "unit": "visits"},
+    }
+    limit = "Every 3 weeks is looser than the limit, every 10 working days (source: Liverpool CS (V2))."
+    plans.routes[("POST", "/v1/conferences/conf-1/outcome")] = (
+        422,
+        {"code": 422, "errors": {"json": {"outline_plan": {"rhythm": {"visits": [limit]}}}}},
+    )
+    html = post_form(
+        chair, "/conferences/conf-1/outcome", {**answers, "visits_every": "3", "visits_unit": "weeks"}
+    ).get_data(as_text=True)
+    assert summary_links(html)["#visits_every"] == limit
+    assert "Visits and core group meetings" in html

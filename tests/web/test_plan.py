@@ -765,3 +765,55 @@ def test_a_welsh_plan_and_its_documents_are_named_a_care_and_support_protection_
     assert "Care and support protection plan" in documents and "Core group meeting record" in documents
     for text in (page, documents):
         assert "child protection plan" not in text.lower() and "categories of harm" not in text.lower()
+
+
+# --- the plan's rhythm ---
+
+
+def test_the_plan_page_shows_the_plans_rhythm_and_the_councils_usual_frequency_where_it_states_none(client, fakes):
+    stated = {**CONTENT, "rhythm": {"visits": {"every": 10, "unit": "working_days"}}}
+    fakes["plans"].routes[("GET", f"/v1/plans/{PLAN_ID}")] = (200, {**PLAN, "content": stated}, {"ETag": '"7"'})
+    text = text_of(client.get(f"/plans/{PLAN_ID}").get_data(as_text=True))
+    assert "Visits and core group meetings" in text
+    assert "Visits: the child seen every 10 working days" in text
+    assert "Seen alone: as often as the council usually asks" in text
+    assert "Core group: meets as often as the council usually asks" in text
+
+
+def test_the_meeting_that_changes_the_rhythm_sends_it_prefilled_as_the_plan_has_it(client, fakes):
+    stated = {**CONTENT, "rhythm": {"visits": {"every": 10, "unit": "working_days"}}}
+    fakes["plans"].routes[("GET", f"/v1/plans/{PLAN_ID}")] = (200, {**PLAN, "content": stated}, {"ETag": '"7"'})
+    fields = form_fields(client.get(f"/plans/{PLAN_ID}/core-group-meetings/new").get_data(as_text=True))
+    assert fields["visits_every"] == "10"
+    fakes["plans"].routes[("POST", f"/v1/plans/{PLAN_ID}/core-group-meetings")] = (201, {"id": "m1"})
+    data = {
+        **fields,
+        "held_on": ["3", "3", "2026"],
+        "detailed_plan_agreed": "yes",
+        "visits_every": "5",
+        "visits_unit": "working_days",
+        "core_group_every": "4",
+        "core_group_unit": "weeks",
+    }
+    assert client.post(f"/plans/{PLAN_ID}/core-group-meetings/new", data=data).status_code == 302
+    [sent] = fakes["plans"].sent("POST", f"/v1/plans/{PLAN_ID}/core-group-meetings")
+    assert sent["json"]["plan"]["rhythm"] == {
+        "visits": {"every": 5, "unit": "working_days"},
+        "core_group": {"every": 4, "unit": "weeks"},
+    }
+    assert {k: sent["json"]["plan"][k] for k in CONTENT} == CONTENT  # the rest as the plan has it
+
+
+def test_a_rhythm_looser_than_the_councils_limit_shows_on_its_question(client, fakes):
+    fields = form_fields(client.get(f"/plans/{PLAN_ID}/core-group-meetings/new").get_data(as_text=True))
+    limit = "Every 8 weeks is looser than the limit, every 6 weeks (source: Tees CPP (V2))."
+    fakes["plans"].routes[("POST", f"/v1/plans/{PLAN_ID}/core-group-meetings")] = (
+        422,
+        {"code": 422, "errors": {"json": {"plan": {"rhythm": {"core_group": [limit]}}}}},
+    )
+    page = client.post(
+        f"/plans/{PLAN_ID}/core-group-meetings/new",
+        data={**fields, "held_on": ["3", "3", "2026"], "detailed_plan_agreed": "yes", "core_group_every": "8"},
+    )
+    body = page.get_data(as_text=True)
+    assert page.status_code == 422 and 'href="#core_group_every"' in body and "every 6 weeks (source: Tees" in body

@@ -19,6 +19,7 @@ from __future__ import annotations
 from cpp_shared.hookspecs import hookimpl
 
 LONDON_PROCEDURES = "London Child Protection Procedures, 4.1.22 (as quoted by Bromley)"
+LONDON_VISITS = "London Child Protection Procedures, Part A, section 5, implementation of child protection plans"
 LEAFLET = (
     "Bromley Safeguarding Children Board, Protecting Children & Young People Through Child Protection "
     "Plans: Information for Families"
@@ -110,7 +111,21 @@ def cpp_timescales():
             "name": "First core group meeting (Bromley: within ten working days of the conference)",
             "source": f'{LEAFLET}: "The Core Group should meet with you within ten working days of the Conference '
             'to agree a detailed Child Protection Plan, and regularly thereafter according to the agreed plan" '
-            "(V: the board's own published leaflet; it restates the national 10 working days, itself V2)",
+            "(V: the board's own published leaflet; it restates the national 10 working days, itself V2). The "
+            "plan's frequency no looser than England's every 6 weeks (V2: Tees CPP; every 4 weeks where the plan "
+            "states none is the platform's default, U)",
+        },
+        {
+            # England's visits, every 10 working days; the child seen alone at least on alternate visits.
+            "id": "child-visit",
+            "extends": True,
+            "seen_alone_within": 2,
+            "source": "Visits at the frequency the plan sets, no looser than every 10 working days: England's rule "
+            "(no national frequency was found, U; every 10 working days is a local minimum, V2: Liverpool CS, "
+            "Central Bedfordshire, Camden; the platform's default). "
+            f'{LONDON_VISITS}: the lead social worker sees the child "as agreed in the Child Protection Plan" and '
+            '"on their own on at least alternate occasions" (V2: Southwark 1.2.13 quoting the London procedures): '
+            "two visits in a row without the child seen alone are flagged",
         },
         _pre_birth_first_review(
             "pre-birth-first-review",

@@ -42,10 +42,23 @@ def test_bromley_overrides_the_first_core_group_and_keeps_the_rest_of_england():
         england["first-core-group"].met_by,
     )
     assert "Information for Families" in rule.source and "ten working days" in rule.source
-    assert all(r.plugin == "england" for rid, r in bromley.items() if rid not in ("first-core-group", MINE, UNFIT))
+    assert all(
+        r.plugin == "england" for rid, r in bromley.items() if rid not in ("first-core-group", VISITS, MINE, UNFIT)
+    )
+
+
+def test_bromley_visits_every_10_working_days_and_the_child_seen_alone_on_alternate_visits():
+    england, bromley = rules_of("england"), rules_of(*BROMLEY)
+    rule = bromley[VISITS]
+    assert rule.plugin == "bromley" and rule.plan_sets == "visits"
+    assert (rule.offset, rule.recurrence) == (england[VISITS].offset, england[VISITS].recurrence)
+    assert rule.recurrence.counts() == ((10, "working_days"), (10, "working_days"))
+    assert (england[VISITS].seen_alone_within, rule.seen_alone_within) == (3, 2)
+    assert "alternate occasions" in rule.source and "V2" in rule.source
 
 
 MINE = "pre-birth-first-review"
+VISITS = "child-visit"
 UNFIT = "pre-birth-first-review-mother-unfit"
 
 

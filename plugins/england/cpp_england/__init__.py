@@ -173,9 +173,36 @@ def cpp_timescales():
             "deadline": "first_core_group",
             "owner": "social_worker",
             "met_by": "core_group.held.v1",
+            "recurrence": {"every": {"min": 4, "max": 6, "unit": "weeks"}},
+            "plan_sets": "core_group",
             "reminder_days": 2,
             "source": f"{WT}: first core group within 10 working days of the initial conference "
-            "(V2: Norfolk LSCB 3.6, Liverpool CS; whether WT 2023 still states it is unverified)",
+            "(V2: Norfolk LSCB 3.6, Liverpool CS; whether WT 2023 still states it is unverified); then as often as "
+            'the plan states, and "no less than every 6 weeks while the plan is in place" (V2: Tees CPP, Child '
+            "Protection Plan & Core Group, 2; no national figure found, U). Every 4 weeks is the platform's default "
+            "where the plan states none (U)",
+        },
+        {
+            # From the plan's start, then from each visit at which the child was seen, as often as the plan says.
+            "id": "child-visit",
+            "name": "Child seen on a visit by the social worker",
+            "trigger": "plan.created.v1",
+            "anchor": "created_on",
+            "offset": {"amount": 10, "unit": "working_days", "direction": "after"},
+            "deadline": "child_visit",
+            "owner": "social_worker",
+            "met_by": "visit.recorded.v1",
+            "met_when": {"child_seen": True},
+            "met_on": "visited_on",
+            "recurrence": {"every": {"min": 10, "max": 10, "unit": "working_days"}},
+            "plan_sets": "visits",
+            "seen_alone_within": 3,
+            "reminder_days": 2,
+            "source": "Visits at the frequency the plan sets: no national frequency was found (U). Every 10 working "
+            'days is a local minimum, "statutory visits at intervals agreed in the plan and at a minimum of every 10 '
+            'working days" (V2: Liverpool CS, visits to children supported through a child protection plan; also '
+            "Central Bedfordshire, Camden), taken as the platform's default and limit. The child seen alone at least "
+            "once in every 3 visits is the platform's default (U: no national source found)",
         },
         {
             "id": "first-review-conference",

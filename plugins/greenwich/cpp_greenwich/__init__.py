@@ -64,6 +64,7 @@ def cpp_timescales():
             "met_by": "core_group.held.v1",
             "met_on": "held_on",
             "recurrence": {"every": {"min": 6, "max": 9, "unit": "weeks"}},
+            "plan_sets": "core_group",
             "reminder_days": 2,
             "source": f'{PAGE}: "The core group should meet with you within two weeks of the conference to agree a '
             "detailed child protection plan, and after that regularly on a six to nine weekly cycle in order to "

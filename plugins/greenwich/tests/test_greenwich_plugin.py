@@ -19,7 +19,8 @@ def test_greenwich_first_core_group_is_two_weeks_then_every_six_to_nine_weeks():
     assert rule.met_by == ("core_group.held.v1",)
     assert (rule.triggers, rule.when) == (england["first-core-group"].triggers, england["first-core-group"].when)
     assert "Royal Borough of Greenwich, Child protection plans" in rule.source
-    assert england["first-core-group"].recurrence is None
+    assert england["first-core-group"].recurrence == Every(4, 6, "weeks")
+    assert rule.plan_sets == "core_group"  # the plan's frequency, no looser than every 9 weeks
 
 
 def test_greenwich_two_year_flag_is_for_the_manager_and_not_statutory():

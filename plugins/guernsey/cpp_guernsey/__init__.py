@@ -40,6 +40,10 @@ from cpp_shared.hookspecs import (
 
 TIMETABLE = "Guernsey child protection procedures, Child Protection Plans timetable"
 PLAN_PAGE = "Guernsey child protection procedures, Child Protection Plan"
+FURTHER_CORE_GROUPS = (
+    f'Then as the plan states: {TIMETABLE}, "Further core groups held", "Within timescale specified within child '
+    "protection plan\" (V: the Islands' own procedures; no frequency of their own)"
+)
 RESEARCH = (
     "Islands Safeguarding Children Partnership (ISCP) and Health and Social Care (HSC), child protection procedures"
 )
@@ -213,10 +217,47 @@ def cpp_timescales():
             "deadline": "first_core_group",
             "owner": "social_worker",
             "met_by": "core_group.held.v1",
+            "plan_sets": "core_group",
             "reminder_days": 2,
             "source": f'{TIMETABLE}: "First core group held and draws up child protection plan", "Within 10 '
             f"working days of conference\" (V: the Islands' own procedures; also {RESEARCH}, iscp.gg article 118069, "
-            f'V). {PLAN_PAGE} says "within 10 days of the conference" without "working"',
+            f'V). {PLAN_PAGE} says "within 10 days of the conference" without "working". {FURTHER_CORE_GROUPS}',
+        },
+        {
+            # The timetable's steps repeat after each review: a core group after every review that keeps the plan.
+            "id": "core-group-after-review",
+            "name": "Core group meeting after the review conference",
+            "trigger": "conference.held.v1",
+            "when": REVIEW_CONTINUES_PLAN,
+            "anchor": "held_on",
+            "offset": {"amount": 10, "unit": "working_days", "direction": "after"},
+            "deadline": "core_group_after_review",
+            "owner": "social_worker",
+            "met_by": "core_group.held.v1",
+            "reminder_days": 2,
+            "source": f'{TIMETABLE}: "Actions 10 & 11 repeated along with any other work required until review '
+            'conference", and the core group after the conference "Within 10 working days of conference" (V: the '
+            "Islands' own procedures; the platform reads the timetable as starting again from each review that "
+            f"continues or revises the plan); the core groups between reviews recur from the first one, as the plan states",
+        },
+        {
+            # No frequency of its own: the plan's, from the plan's start, then from each visit at which the child
+            # was seen; a plan that states none leaves a deadline needing a date.
+            "id": "child-visit",
+            "name": "Child seen on a visit by the social worker (as often as the plan specifies)",
+            "trigger": "plan.created.v1",
+            "anchor": "created_on",
+            "offset": None,
+            "deadline": "child_visit",
+            "owner": "social_worker",
+            "met_by": "visit.recorded.v1",
+            "met_when": {"child_seen": True},
+            "met_on": "visited_on",
+            "plan_sets": "visits",
+            "reminder_days": 2,
+            "source": f'{TIMETABLE}: "Visits to child completed", social worker, "Within timescale specified within '
+            "child protection plan\" (V: the Islands' own procedures; no frequency of their own, so a plan that "
+            "states none needs a date)",
         },
         {
             "id": "first-review-conference",

@@ -11,8 +11,8 @@ from cpp_shared.testing import plugin_set, rules_of
 GUERNSEY = ("guernsey",)  # CPP_PLUGINS
 
 # DOMAIN.md, "Timescales, per variant", the Guernsey column (seeds 003, 004),
-# row by row: the rule that carries it, or None when the row sets no
-# timescale of its own (the plan sets it).
+# row by row: the rule that carries it, or None when another rule does (the
+# further core groups, at the plan's frequency: the first core group's rule).
 GUERNSEY_ROWS = [
     ("assessment: 45 working days (ISCP tri.x; TIMESCALES.md section 5)", "child-and-family-assessment"),
     ("initial conference held: 15 working days from the strategy discussion", "initial-conference"),
@@ -25,7 +25,8 @@ GUERNSEY_ROWS = [
     ("resource panel approval, if needed: no timescale set", "resource-panel"),
     ("first core group: within 10 working days", "first-core-group"),
     ("further core groups: per plan", None),
-    ("visits: per plan", None),
+    ("visits: per plan, from the plan's start", "child-visit"),
+    ("core group after each review that keeps the plan: within 10 working days", "core-group-after-review"),
     ("first review conference: 3 months after initial", "first-review-conference"),
     ("later review conferences: at most 6 months apart", "later-review-conference"),
     ("plan updated for review: 5 working days before review conference", "plan-updated-for-review"),
@@ -44,6 +45,8 @@ GUERNSEY_FIGURES = {
     "report-to-chair": (1, "working_days", "before"),
     "resource-panel": None,
     "first-core-group": (10, "working_days", "after"),
+    "child-visit": None,
+    "core-group-after-review": (10, "working_days", "after"),
     "first-review-conference": (3, "months", "after"),
     "later-review-conference": (6, "months", "after"),
     "plan-updated-for-review": (5, "working_days", "before"),

@@ -148,6 +148,7 @@ def cpp_timescales():
             "owner": "social_worker",
             "met_by": "core_group.held.v1",
             "recurrence": {"norm": {"amount": 1, "unit": "months"}, "limit": {"amount": 6, "unit": "weeks"}},
+            "plan_sets": "core_group",
             "reminder_days": 2,
             "source": f'{WSP}, Section 3 part 2 (c3pt2-p13) and Section 4 (c4-p4): the core group meets "within 10 '
             "working days of the date of the initial child protection conference and thereafter at monthly but no "

@@ -57,12 +57,21 @@ def grades(source: str) -> list[str]:
 
 
 def when_text(rule: Rule, routes: dict[str, str]) -> str:
-    if rule.offset is None:
+    if rule.offset is None and rule.plan_sets:
+        due = (
+            f"As often as the plan states, from {rule.frequency_anchor_text(1)}, then from "
+            f"{rule.frequency_anchor_text(2)}; a plan that states none gives a step needing a date."
+        )
+    elif rule.offset is None:
         due = "No timescale in the source: a manager gives each one a date."
     else:
         due = rule.timescale()[0].upper() + rule.timescale()[1:]
         if rule.recurrence is not None:
             due += f", then {rule.recurrence_text()}"
+        if rule.plan_sets and rule.recurrence is not None:
+            due += ", or as often as the plan states, no less often"
+        elif rule.plan_sets:
+            due += f", then as often as the plan states, from {rule.frequency_anchor_text(2)}"
         due += "."
     parts = [
         due,

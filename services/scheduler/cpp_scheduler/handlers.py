@@ -77,6 +77,16 @@ def rename_child(ctx: HandlerContext, child_id: str, child: dict[str, Any], now:
             ctx.uow.replace(st.DEADLINES, {**doc, "child": child, "changed_at": now}, expected_version=doc["version"])
 
 
+def _rhythm(ctx: HandlerContext, event: dict[str, Any], plan_id: str | None) -> dict[str, Any]:
+    """The plan's rhythm after the event: the event's own content when it carries the plan, else as the plan's
+    last event left it."""
+    data = event.get("data") or {}
+    if isinstance(data.get("content"), dict):
+        return st.plan_rhythm(data)
+    plan = ctx.store.collection(st.PLANS).find_one({"_id": plan_id}) if plan_id else None
+    return (plan or {}).get("rhythm") or {}
+
+
 @handlers.on(*HEARD)
 def apply_timescales(event: dict[str, Any], ctx: HandlerContext) -> None:
     rt = runtime(ctx.app)
@@ -112,7 +122,9 @@ def apply_timescales(event: dict[str, Any], ctx: HandlerContext) -> None:
             log.warning(
                 "trigger without its anchor date: no deadline", rule=rule.id, anchor=rule.anchor, type=event["type"]
             )
-    changes = on_event(event, scope, [*rt.rules, AGE_RULE], live, rt.calendar, now=now)
+    changes = on_event(
+        event, scope, [*rt.rules, AGE_RULE], live, rt.calendar, now=now, rhythm=_rhythm(ctx, event, plan_id)
+    )
     # Who must act, the team and the child, on every open deadline of the
     # case: new ones, changed ones, and the others when the event moved a
     # role to someone else (an allocation, a new key worker, a chair) or

@@ -45,14 +45,10 @@ def setup_store(store: Store) -> None:
 def update_projections(store: Store, uow: UnitOfWork, event: dict[str, Any], now: str) -> None:
     etype, data = event["type"], event.get("data") or {}
     if etype.startswith("plan.") and data.get("plan_id") and data.get("case_id"):
-        uow.update(
-            PLANS,
-            {"_id": data["plan_id"]},
-            {
-                "$set": {"case_id": data["case_id"], "child_id": data.get("child_id"), "status": data.get("status")},
-            },
-            upsert=True,
-        )
+        plan = {"case_id": data["case_id"], "child_id": data.get("child_id"), "status": data.get("status")}
+        if isinstance(data.get("content"), dict):
+            plan["rhythm"] = plan_rhythm(data)
+        uow.update(PLANS, {"_id": data["plan_id"]}, {"$set": plan}, upsert=True)
     elif etype.startswith("conference.") and data.get("conference_id"):
         fields: dict[str, Any] = {"case_id": data.get("case_id"), "kind": f"{data.get('kind', '')}_conference"}
         if data.get("plan_id"):
@@ -73,6 +69,11 @@ def update_projections(store: Store, uow: UnitOfWork, event: dict[str, Any], now
             },
             now,
         )
+
+
+def plan_rhythm(data: dict[str, Any]) -> dict[str, Any]:
+    """How often the plan says its child is visited and its core group meets (its content's ``rhythm``)."""
+    return dict((data.get("content") or {}).get("rhythm") or {})
 
 
 def keep_meeting(store: Store, uow: UnitOfWork, meeting_id: str, fields: dict[str, Any], now: str) -> None:

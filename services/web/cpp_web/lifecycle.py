@@ -41,6 +41,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional
 
+from . import rhythm
 from .client import Answer, ChangedSinceRead, Forbidden, Invalid, Refused
 from .lifecycle_forms import (
     ATTENDEE_ROWS,
@@ -840,7 +841,7 @@ class CoreGroupMemberForm(Form):
         return not any((f.data or "").strip() for f in (self.name, self.role, self.agency, self.email))
 
 
-class OutlinePlanFields:
+class OutlinePlanFields(rhythm.RhythmFields):
     """The outline plan's fields, as an initial conference's outcome asks for
     them: on one child's outcome form, and on each child's row of a family
     conference's (families.py). Set ``key_worker.choices`` and
@@ -886,6 +887,7 @@ OUTCOME_FIELDS = {
     "outline_plan.core_group": "core_group",
     "outline_plan.first_core_group_on": "first_core_group_on",
     "outline_plan.concerns": "concerns",
+    **rhythm.error_fields("outline_plan"),
     "attendees": "attendees",
 }
 
@@ -921,6 +923,8 @@ def outline_plan(form: OutlinePlanFields) -> dict:
         plan["first_core_group_on"] = form.first_core_group_on.iso
     if form.concerns.data and form.concerns.data.strip():
         plan["concerns"] = form.concerns.data
+    if stated := rhythm.rhythm_of(form):
+        plan["rhythm"] = stated
     return plan
 
 

@@ -43,6 +43,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional
 
+from . import rhythm
 from .client import ChangedSinceRead, Forbidden, Invalid, NotFound, Refused
 from .views import api, api_at_once, child_name, day, holds, plugins, services, signed_in, words_of
 from .words import Phrases, Worded, term
@@ -95,6 +96,7 @@ SECTION_TITLES = Phrases(
         "childs_views": "The child's views",
         "familys_views": "The family's views",
         "accessibility": "Language and accessibility",
+        "rhythm": "Visits and {core_group} meetings",
     }
 )
 
@@ -250,6 +252,7 @@ def plan_text(content: dict) -> list[tuple[str, list[str]]]:
     )
     add("core_group", [_person(m) for m in c.get("core_group") or []])
     add("first_core_group_on", [day(c.get("first_core_group_on"))])
+    add("rhythm", rhythm.lines(c.get("rhythm")))
     add("childs_views", (c.get("childs_views") or "").splitlines())
     add("familys_views", (c.get("familys_views") or "").splitlines())
     acc = c.get("accessibility") or {}
@@ -345,6 +348,7 @@ def plan(plan_id: str):
         significant_changes=changes["items"],
         can_record=holds("social_worker", "team_manager"),
         escalations=escalation_rows(record),
+        rhythm_lines=rhythm.lines(content.get("rhythm")),
     )
 
 
@@ -658,10 +662,11 @@ class CoreGroupMeetingFields:
     notes = TextAreaField("Notes", widget=GovTextArea(), validators=[Optional(), Length(max=TEXT_MAX)])
 
 
-class DetailedPlanFields:
+class DetailedPlanFields(rhythm.RhythmFields):
     """The detailed plan a core group meeting agrees: an outcome, an action, a
-    monitoring arrangement added to the plan's own; the review arrangements
-    and the contingency plan as they are now (``prefill_detailed``). Read
+    monitoring arrangement added to the plan's own; the review arrangements,
+    the contingency plan and the plan's rhythm (visits, core group meetings)
+    as they are now (``prefill_detailed``). Read
     back with ``detailed_plan``; the plans service's errors on them by
     ``DETAILED_FIELDS``."""
 
@@ -757,6 +762,7 @@ DETAILED_FIELDS = {
     "plan.monitoring": "monitoring_who",
     "plan.review_arrangements": "next_review_on",
     "plan.contingency_plan": "contingency_plan",
+    **rhythm.error_fields("plan"),
 }
 
 
@@ -768,6 +774,7 @@ def prefill_detailed(form: DetailedPlanFields, content: dict) -> None:
     form.review_judged.data = review.get("how_progress_judged") or ""
     form.contingency_plan.data = contingency.get("plan") or ""
     form.triggers.data = "\n".join(contingency.get("triggers") or [])
+    rhythm.prefill(form, content.get("rhythm"))
 
 
 def detailed_plan(form: DetailedPlanFields, content: dict) -> dict | None:
@@ -830,6 +837,9 @@ def detailed_plan(form: DetailedPlanFields, content: dict) -> dict | None:
     }
     if (contingency["plan"] or contingency["triggers"]) and contingency != content.get("contingency_plan"):
         plan["contingency_plan"], changed = contingency, True
+    stated = rhythm.rhythm_of(form)
+    if stated != (content.get("rhythm") or {}):
+        plan["rhythm"], changed = stated, True
     return plan if changed else None
 
 

@@ -756,6 +756,25 @@ class SignificantChangeReferredV1(SignificantChangeRecordedV1):
     told_on = _day("the day the chair was told")
 
 
+class VisitChildNotSeenAloneV1(AboutAChild):
+    """The visits recorded in a row without the child seen alone reached the number the plan (or the deployment)
+    allows: said once per run, to the key worker and the team manager."""
+
+    plan_id = _identifier("the plan")
+    case_id = _identifier(CASE_ID)
+    child_id = _identifier(CHILD_ID)
+    visit_id = _identifier("the visit that made the run")
+    visits = _status(
+        "how many visits in a row the child was not seen alone (the plan's or the deployment's number)",
+        fields.Integer,
+        validate=validate.Range(min=1),
+    )
+    since = _day("the day of the first of those visits")
+    visited_on = _day("the day of the last of them")
+    key_worker = _nested(StaffRef, "the plan's key worker: " + STAFF_REF, allow_none=True)
+    team_manager = _nested(StaffRef, "the case's team manager: " + STAFF_REF, allow_none=True)
+
+
 class EscalationRecipient(EventData):
     name = _contact("the organisation the escalation goes to (e.g. the Children's Convenor)")
     kind = _status("external: outside the council")
@@ -1343,6 +1362,13 @@ CATALOGUE: dict[str, EventType] = {
                     "significant_change.referred.v1",
                     "The conference's chair was told of a significant change.",
                     SignificantChangeReferredV1,
+                    PLAN,
+                ),
+                (
+                    "visit.child_not_seen_alone.v1",
+                    "Visits in a row without the child seen alone reached the plan's number: the key worker and "
+                    "the team manager are told.",
+                    VisitChildNotSeenAloneV1,
                     PLAN,
                 ),
                 (

@@ -164,6 +164,11 @@ def cpp_timescales() -> list[dict[str, Any]] | None:
                                               # {"norm": {"amount": 1, "unit": "months"},
                                               #  "limit": {"amount": 6, "unit": "weeks"}}: due at
                                               # the norm, overdue only after the limit
+          "plan_sets": None,                  # optional: "visits" or "core_group", the item of the
+                                              # plan's rhythm whose frequency counts the occurrences
+                                              # (the recurrence: its default and loosest limit)
+          "seen_alone_within": None,          # optional, on a visits rule: the child seen alone at
+                                              # least once in this many visits (default and limit)
           "reminder_days": 2,                 # working days before the due date
           "source": "Working Together 2023 ...",   # citation shown to users
         }

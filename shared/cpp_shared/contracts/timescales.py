@@ -19,6 +19,12 @@ earliest, overdue after the latest, in one unit), or a norm and a limit in units
 unit}, "limit": {amount, unit}}``: Wales's core groups, "monthly, and no more than 6-weekly", are due a calendar
 month after the last meeting and overdue only after 6 weeks.
 
+A step whose frequency the plan states (``"plan_sets": "visits"`` or ``"core_group"``: the item of the plan's
+``rhythm``) counts each later occurrence, and the first too when a plan's event starts it, at the plan's frequency;
+the rule's recurrence is the default where the plan states none, and its latest count (``every.max``, or the
+``limit``) the loosest frequency a plan may state. A visits rule may say after how many visits in a row the child
+must have been seen alone (``"seen_alone_within": 3``): the default and the limit of the plan's ``seen_alone``.
+
 A council's closure days (``cpp_extra_closure_days``) are dated (``"date": "2026-12-29"``) or yearly (``"yearly":
 "12-24"``, every 24 December); a ``"half_day": True`` closure is still a working day unless it also says
 ``"day_lost": True``.
@@ -61,7 +67,11 @@ KNOWN_KEYS = {
     "plugin",
     "disabled",
     "earliest_of",
+    "plan_sets",
+    "seen_alone_within",
 }
+#: The items of a plan's ``rhythm`` (its content) a rule's ``plan_sets`` may name.
+RHYTHM_ITEMS = ("visits", "core_group")
 LIMIT_KEYS = {"anchor", "offset"}
 
 
@@ -167,6 +177,19 @@ class Rule:
     source: str
     plugin: str
     earliest_of: tuple[Limit, ...] = ()  # the deadline falls on the earliest of its counts
+    plan_sets: str | None = None  # the item of the plan's rhythm that sets its frequency (RHYTHM_ITEMS)
+    seen_alone_within: int | None = None  # visits: seen alone at least once in this many in a row
+
+    def loosest(self) -> tuple[int, str] | None:
+        """The loosest frequency a plan may state for this step (amount, unit): the recurrence's latest count;
+        None when the rule sets no limit."""
+        return None if self.recurrence is None else self.recurrence.counts()[1]
+
+    def first_counts_at_plan_frequency(self) -> bool:
+        """Whether the plan's frequency counts the first occurrence too: a step the plan's own event starts
+        (visits from the plan's start), rather than a meeting with its own first timescale (the first core
+        group)."""
+        return self.plan_sets is not None and all(t.startswith("plan.") for t in self.triggers)
 
     def triggered_by(self, event_type: str, data: dict[str, Any]) -> bool:
         return event_type in self.triggers and matches(self.when, data)
@@ -209,6 +232,8 @@ class Rule:
                 }
                 for limit in self.earliest_of
             ],
+            "plan_sets": self.plan_sets,
+            "seen_alone_within": self.seen_alone_within,
         }
 
 
@@ -373,6 +398,15 @@ class _Checker:
         return tuple(result)
 
 
+def looser_than(count: tuple[int, str], limit: tuple[int, str]) -> bool:
+    """Whether a frequency ``count`` (amount, unit) can fall after ``limit``: 4 weeks is not looser than 6
+    weeks, 15 working days is looser than 10, a month is not looser than 6 weeks."""
+    (n, n_unit), (m, m_unit) = count, limit
+    if n_unit == m_unit:
+        return n > m
+    return _longest_days(n, n_unit) > _shortest_days(m, m_unit)
+
+
 def _shortest_days(amount: int, unit: str) -> int:
     """The fewest calendar days a count can span (a month is at least 28 days; a working day at least one)."""
     return amount * {"working_days": 1, "calendar_days": 1, "weeks": 7, "months": 28}[unit]
@@ -421,7 +455,20 @@ def parse_rule(raw: dict[str, Any]) -> Rule:
         source=c.text("source"),
         plugin=c.plugin,
         earliest_of=c.limits(),
+        plan_sets=raw.get("plan_sets"),
+        seen_alone_within=raw.get("seen_alone_within"),
     )
+    if rule.plan_sets is not None and rule.plan_sets not in RHYTHM_ITEMS:
+        raise c.fail(
+            "plan_sets",
+            f"must be one of {', '.join(RHYTHM_ITEMS)} (an item of the plan's rhythm), not {rule.plan_sets!r}",
+        )
+    if rule.seen_alone_within is not None:
+        c._count("seen_alone_within", rule.seen_alone_within)
+        if rule.plan_sets != "visits":
+            raise c.fail("seen_alone_within", "is said only of a rule the plan's visits set (plan_sets: visits)")
+    if rule.plan_sets is not None and rule.offset is None and not rule.first_counts_at_plan_frequency():
+        raise c.fail("offset", "a step the plan sets needs a first timescale unless a plan's event starts it")
     if rule.recurrence is not None and rule.offset is None:
         raise c.fail("recurrence", "a rule without a timescale cannot recur")
     if rule.earliest_of and rule.offset is None:

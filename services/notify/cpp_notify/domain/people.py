@@ -50,6 +50,7 @@ from cpp_shared.terminology import DEFAULTS, capital, conference, said, terminol
 BREAK_GLASS = "access.break_glass.v1"
 OVERDUE = "deadline.overdue.v1"
 MET = "deadline.met.v1"
+NOT_SEEN_ALONE = "visit.child_not_seen_alone.v1"
 PEOPLE_EVENTS = (
     "deadline.approaching.v1",
     OVERDUE,
@@ -59,6 +60,7 @@ PEOPLE_EVENTS = (
     "conference.rescheduled.v1",
     "conference.cancelled.v1",
     BREAK_GLASS,
+    NOT_SEEN_ALONE,
 )
 #: What a person must never read: an internal id (32 hex digits, or a uuid).
 ID_SHAPED = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}", re.IGNORECASE)
@@ -174,6 +176,8 @@ def default_recipients(event: dict[str, Any], people: dict[str, Any] | None, hea
                 "role": "restriction_manager",
             }
         ]
+    if etype == NOT_SEEN_ALONE:  # the key worker and the team manager, each named by the event
+        return not_seen_alone_recipients(data, _key_worker(people))
     if etype == MET:  # done late: whoever was told it was overdue hears it is done
         met = data.get("met") or {}
         return told_overdue(heard, event) if met.get("late") else []
@@ -236,6 +240,31 @@ def default_recipients(event: dict[str, Any], people: dict[str, Any] | None, hea
                 out.append(key_worker)
         return out
     return []
+
+
+def not_seen_alone_recipients(data: dict[str, Any], key_worker: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The plan's key worker (as the plan holds them, with their address) and the case's team manager."""
+    out = []
+    named = data.get("key_worker") or {}
+    if key_worker and (not named.get("user") or key_worker.get("user") in (None, named["user"])):
+        out.append({**key_worker, "user": key_worker.get("user") or named.get("user")})
+    elif named.get("user"):
+        out.append(_staff_recipient(named, "key_worker"))
+    manager = data.get("team_manager") or {}
+    if manager.get("user") and not any(r.get("user") == manager["user"] for r in out):
+        out.append(_staff_recipient(manager, "team_manager"))
+    return out
+
+
+def _staff_recipient(person: dict[str, Any], role: str) -> dict[str, Any]:
+    return {
+        "user": person["user"],
+        "name": person.get("name"),
+        "email": None,  # the staff directory's (with_addresses)
+        "audience": "professional",
+        "channels": ["email", "inbox"],
+        "role": role,
+    }
 
 
 def with_addresses(heard: Heard, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -384,6 +413,8 @@ def context_for(
     )
     ctx["partner_label"] = readable(data.get("partner")) if event["type"] == "lookup.performed.v1" else ""
     ctx["key_worker_name"] = recipient.get("name") or data.get("key_worker") or ""
+    ctx["since_words"] = _words(data.get("since")) if event["type"] == NOT_SEEN_ALONE else ""
+    ctx["visited_on_words"] = _words(data.get("visited_on")) if event["type"] == NOT_SEEN_ALONE else ""
     return ctx
 
 

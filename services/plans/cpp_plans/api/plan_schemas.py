@@ -71,6 +71,8 @@ from flask import current_app, has_app_context
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from marshmallow.experimental.context import Context
 
+from cpp_shared.contracts import timescales
+
 from ..domain import plan_content as rules
 from ..domain.plan_content import (
     ACCESSIBLE_FORMATS,
@@ -82,6 +84,7 @@ from ..domain.plan_content import (
     INTERVENTION_KINDS,
     OUTCOME_TERMS,
     PERSON_KINDS,
+    RHYTHM_UNITS,
     missing_for_agreement,
 )
 from .fields import IsoDate, StrictBoolean
@@ -357,6 +360,61 @@ class MonitoringSchema(Schema):
     )
 
 
+class _RhythmFrequencySchema(Schema):
+    every = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=366))
+    unit = _one_of(RHYTHM_UNITS, required=True, metadata={"description": "days are calendar days"})
+
+
+class _SeenAloneSchema(Schema):
+    every = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=50))
+    unit = _one_of(("visits",), required=True)
+
+
+#: Where a running plans service keeps its deployment's limits of a plan's rhythm (``deployment_rhythm``).
+RHYTHM = "rhythm"
+
+
+def deployment_rhythm() -> dict[str, dict]:
+    """The running deployment's rhythm, by item: each the default, the limit and their source, from its timescale
+    rules (``plan_sets``); {} outside a plans service's request or command."""
+    if not has_app_context():
+        return {}
+    cpp = current_app.extensions.get("cpp")
+    if cpp is None:
+        return {}
+    if RHYTHM not in cpp.extensions:
+        cpp.extensions[RHYTHM] = rules.rules_rhythm(timescales.timescale_rules(cpp.plugins))
+    return cpp.extensions[RHYTHM]
+
+
+class RhythmSchema(Schema):
+    """How often the child is visited (and seen alone) and the core group meets, as the plan states it; an item
+    not stated takes the deployment's default, and none may be looser than its limit."""
+
+    visits = fields.Nested(
+        _RhythmFrequencySchema,
+        allow_none=True,
+        metadata={"description": 'how often the child is seen on a visit: {"every": 10, "unit": "working_days"}'},
+    )
+    seen_alone = fields.Nested(
+        _SeenAloneSchema,
+        allow_none=True,
+        metadata={
+            "description": 'the child seen alone at least once in this many visits: {"every": 2, "unit": "visits"}'
+        },
+    )
+    core_group = fields.Nested(
+        _RhythmFrequencySchema,
+        allow_none=True,
+        metadata={"description": 'how often the core group meets: {"every": 6, "unit": "weeks"}'},
+    )
+
+    @validates_schema(skip_on_field_errors=True)
+    def _within_limits(self, data, **kwargs):
+        limits = {item: {**d["limit"], "source": d["source"]} for item, d in deployment_rhythm().items() if d["limit"]}
+        _raise(rules.rhythm_errors(data, limits, timescales.looser_than))
+
+
 class FurtherAssessmentSchema(Schema):
     assessment = _text(required=True)
     by_whom = _name(required=True)
@@ -432,6 +490,10 @@ class _PlanContentBase(Schema):
     childs_views = _text()
     familys_views = _text()
     accessibility = fields.Nested(AccessibilitySchema)
+    rhythm = fields.Nested(
+        RhythmSchema,
+        metadata={"description": "how often the child is visited and seen alone, and the core group meets"},
+    )
 
     def __init__(self, *args, not_before: date | str | None = None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -840,7 +840,13 @@ def record_visit(
     by: str,
     notes: str | None,
     recorded_by: str,
+    earlier: list[dict] | None = None,
+    seen_alone_within: int | None = None,
+    team_manager: Person | None = None,
 ) -> tuple[dict, list[Event]]:
+    """A visit to the child. ``earlier``: the plan's visits already recorded; when this one makes
+    ``seen_alone_within`` visits in a row (by their dates) without the child seen alone, the run is flagged
+    (``visit.child_not_seen_alone.v1``) to the key worker and ``team_manager``, once per run."""
     _plan_in_force(plan, "visit")
     _not_in_future("visited_on", visited_on, today)
     _not_before_plan("visited_on", visited_on, plan)
@@ -873,7 +879,40 @@ def record_visit(
             "seen_alone": seen_alone,
         },
     )
-    return visit, [event]
+    run = not_alone_run([*(earlier or []), visit])
+    if seen_alone_within is None or len(run) != seen_alone_within or run[-1] is not visit:
+        return visit, [event]
+    key_worker = (
+        {"user": plan["key_worker_user"], "name": plan.get("key_worker")} if plan.get("key_worker_user") else None
+    )
+    flag = (
+        "visit.child_not_seen_alone.v1",
+        plan["_id"],
+        {
+            "plan_id": plan["_id"],
+            "case_id": plan["case_id"],
+            "child_id": plan["child_id"],
+            "visit_id": visit["_id"],
+            "visits": len(run),
+            "since": run[0]["visited_on"],
+            "visited_on": visit["visited_on"],
+            "key_worker": key_worker,
+            "team_manager": team_manager,
+        },
+    )
+    return visit, [event, flag]
+
+
+def not_alone_run(visits: list[dict]) -> list[dict]:
+    """The latest visits in a row, by their dates, at which the child was not seen alone (oldest first); a visit
+    recorded for an earlier day keeps its place among them."""
+    ordered = sorted(enumerate(visits), key=lambda iv: (iv[1]["visited_on"], iv[0]))
+    run: list[dict] = []
+    for _, v in reversed(ordered):
+        if v["seen_alone"]:
+            break
+        run.insert(0, v)
+    return run
 
 
 def record_case_visit(

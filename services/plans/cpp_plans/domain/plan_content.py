@@ -16,7 +16,7 @@ index (``{"outcomes": {0: {"target_date": [...]}}}``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -40,6 +40,8 @@ OUTCOME_TERMS: tuple[str, ...] = ("short", "long")
 ACTION_STATUSES: tuple[str, ...] = ("not_started", "in_progress", "done", "not_done")
 PERSON_KINDS: tuple[str, ...] = ("professional", "family_member")
 FREQUENCY_UNITS: tuple[str, ...] = ("days", "weeks", "months")
+# How often the child is visited and the core group meets (the plan's rhythm): "days" are calendar days.
+RHYTHM_UNITS: tuple[str, ...] = ("working_days", "days", "weeks", "months")
 
 # What a detailed plan must contain before the core group can agree it, in this order.
 AGREEMENT_ITEMS: tuple[str, ...] = (
@@ -134,6 +136,66 @@ def interpreter_language(accessibility: Mapping[str, Any]) -> Errors:
     if accessibility.get("interpreter_needed") and not accessibility.get("interpreter_language"):
         return {"interpreter_language": ["Required when an interpreter is needed."]}
     return {}
+
+
+def _words(amount: int, unit: str) -> str:
+    unit = unit.replace("_", " ")
+    return f"every {amount} {unit.rstrip('s') if amount == 1 else unit}"
+
+
+def rhythm_errors(
+    rhythm: Mapping[str, Any],
+    limits: Mapping[str, Any],
+    looser_than: Callable[[tuple[int, str], tuple[int, str]], bool],
+) -> Errors:
+    """A plan may not ask for a rhythm looser than its deployment's limit: visits or core groups further apart
+    than the rule allows, or more visits in a row without the child seen alone. ``limits`` (the deployment's, by
+    item): ``{"visits": {"every": 10, "unit": "working_days", "source": ...}, "seen_alone": {"every": 3, "unit":
+    "visits", "source": ...}}``; an item without a limit is the plan's to set. ``looser_than(count, limit)``, in
+    the units the rules count in, says whether a frequency can fall after a limit (the plugin contract's)."""
+    errors: Errors = {}
+    for item, stated in rhythm.items():
+        limit = limits.get(item)
+        if not stated or not limit:
+            continue
+        count, most = (stated["every"], stated["unit"]), (limit["every"], limit["unit"])
+        too_loose = count[0] > most[0] if item == "seen_alone" else looser_than(_counted(count), _counted(most))
+        if too_loose:
+            errors[item] = [
+                f"{_words(*count).capitalize()} is looser than the limit, {_words(*most)} (source: {limit['source']})."
+            ]
+    return errors
+
+
+def _counted(count: tuple[int, str]) -> tuple[int, str]:
+    """A plan's frequency in the units the rules count in (its days are calendar days)."""
+    amount, unit = count
+    return amount, "calendar_days" if unit == "days" else unit
+
+
+def rules_rhythm(timescale_rules) -> dict[str, dict]:
+    """What the deployment's rules say of a plan's rhythm: for ``visits`` and ``core_group``, the rule's default
+    and loosest frequency (``None`` where the plan alone sets it) and its source; for ``seen_alone``, after how many
+    visits in a row."""
+    found: dict[str, dict] = {}
+    for rule in timescale_rules:
+        if rule.plan_sets is None or rule.plan_sets in found:
+            continue
+        loosest = rule.loosest()
+        found[rule.plan_sets] = {
+            "default": _plan_units(rule.recurrence.counts()[0]) if rule.recurrence else None,
+            "limit": _plan_units(loosest) if loosest else None,
+            "source": rule.source,
+        }
+        if rule.seen_alone_within:
+            within = {"every": rule.seen_alone_within, "unit": "visits"}
+            found["seen_alone"] = {"default": within, "limit": within, "source": rule.source}
+    return found
+
+
+def _plan_units(count: tuple[int, str]) -> dict:
+    amount, unit = count
+    return {"every": amount, "unit": "days" if unit == "calendar_days" else unit}
 
 
 # --- the content as a whole -----------------------------------------------------

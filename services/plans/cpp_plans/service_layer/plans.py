@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from cpp_shared.auth import Principal
+from cpp_shared.contracts import timescales
 from cpp_shared.plugins import PluginError
 
 from ..domain import escalations as esc
@@ -164,8 +165,12 @@ def record_visit(
     actor: Principal,
 ) -> dict:
     plan = load(deps, PLANS, plan_id, "plan")
+    case = deps.store.collection(CASES).find_one({"_id": plan["case_id"]}) or {}
     visit, events = lc.record_visit(
         plan,
+        earlier=list(deps.store.collection(VISITS).find({"plan_id": plan_id})),
+        seen_alone_within=seen_alone_within(deps, plan),
+        team_manager=case.get("team_manager"),
         visited_on=visited_on,
         today=today,
         announced=announced,
@@ -186,6 +191,18 @@ def record_visit(
         inserts=[(VISITS, visit)],
     )
     return saved(visit)
+
+
+def seen_alone_within(deps: Deployment, plan: dict) -> int | None:
+    """After how many visits in a row without the child seen alone the plan's visits are flagged: the plan's
+    number, else the deployment's (its visits rule's ``seen_alone_within``); None when neither says."""
+    stated = ((plan.get("content") or {}).get("rhythm") or {}).get("seen_alone")
+    if stated:
+        return stated["every"]
+    default = (plan_content.rules_rhythm(timescales.timescale_rules(deps.plugins)).get("seen_alone") or {}).get(
+        "default"
+    )
+    return default["every"] if default else None
 
 
 def record_significant_change(

@@ -190,10 +190,11 @@ def explanation(doc: dict[str, Any]) -> dict[str, Any]:
             summary += f" The earliest is the deadline: {words.day(doc['due_on'])}."
     return {
         "rule": rule.as_dict() if rule else None,
-        # the rule's words now (an explanation stored by an older scheduler named the data field counted from)
-        "timescale": (rule.timescale() if doc.get("occurrence", 1) == 1 else rule.recurrence_text())
-        if rule
-        else stored.get("timescale") or "",
+        # the rule's words now (an explanation stored by an older scheduler named the data field counted from);
+        # a step at the plan's frequency says it as it was counted
+        "timescale": stored.get("timescale") or ""
+        if doc.get("frequency") or not rule
+        else (rule.timescale() if doc.get("occurrence", 1) == 1 else rule.recurrence_text()),
         "anchor": doc["anchor"],
         "computations": computations,
         "summary": summary,

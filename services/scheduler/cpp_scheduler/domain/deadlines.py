@@ -13,7 +13,12 @@ returns. For one event, in this order:
    (recording how it ended, the event's ``ended.reason``); a
    rule's own ``cancelled_by`` events cancel its deadlines (a cancelled
    conference, enquiries that found no conference needed);
-3. **triggered**: each rule the event triggers opens a deadline. A rule with
+3. **re-dated**: a plan's event whose content states another frequency for a
+   step the plan sets (``plan_sets``: its visits, its core groups)
+   supersedes that step's open occurrence, counted again from the same date
+   at the new frequency (a plan that stops stating one goes back to the
+   rule's recurrence);
+4. **triggered**: each rule the event triggers opens a deadline. A rule with
    a ``key`` (a conference's id) supersedes its open deadline for the same
    key and recalculates it: a conference moved moves its deadlines (a step
    already done for it stays done). A rule
@@ -131,6 +136,36 @@ def schedule(
     )
 
 
+#: The plan's events that carry its content (and so its rhythm).
+PLAN_SNAPSHOTS = ("plan.created.v1", "plan.activated.v1", "plan.version_agreed.v1", "plan.reviewed.v1")
+#: A plan's frequency units as the rules count them.
+RHYTHM_UNITS = {"working_days": "working_days", "days": "calendar_days", "weeks": "weeks", "months": "months"}
+
+
+def plan_frequency(rule: Rule, rhythm: dict[str, Any] | None) -> tuple[int, str] | None:
+    """The frequency the plan states for the step ``rule`` counts (amount, unit), or None: the rule does not let
+    the plan set it, or the plan states none."""
+    stated = (rhythm or {}).get(rule.plan_sets) if rule.plan_sets else None
+    if not isinstance(stated, dict) or stated.get("unit") not in RHYTHM_UNITS:
+        return None
+    return stated["every"], RHYTHM_UNITS[stated["unit"]]
+
+
+def _at_frequency(rule: Rule, occurrence: int) -> bool:
+    """Whether this occurrence counts at the plan's frequency (where it states one)."""
+    return occurrence > 1 or rule.first_counts_at_plan_frequency()
+
+
+def _recurs(rule: Rule, frequency: tuple[int, str] | None) -> bool:
+    return rule.recurrence is not None or frequency is not None
+
+
+def _frequency_words(frequency: tuple[int, str]) -> str:
+    amount, unit = frequency
+    unit = unit.replace("_", " ")
+    return f"every {amount} {unit.rstrip('s') if amount == 1 else unit}, as the plan states"
+
+
 def new_deadline(
     rule: Rule,
     scope: Scope,
@@ -142,9 +177,12 @@ def new_deadline(
     occurrence: int,
     created_at: str,
     data: dict[str, Any] | None = None,
+    frequency: tuple[int, str] | None = None,
 ) -> dict[str, Any]:
     """A deadline of ``rule`` counted from ``anchor`` (``data``: the
-    trigger's, for a rule's other counts, ``earliest_of``)."""
+    trigger's, for a rule's other counts, ``earliest_of``; ``frequency``:
+    the plan's, for a step the plan sets)."""
+    frequency = frequency if _at_frequency(rule, occurrence) else None
     doc: dict[str, Any] = {
         "_id": uuid.uuid4().hex,
         "authority": scope.authority,
@@ -154,9 +192,7 @@ def new_deadline(
         "rule_id": rule.id,
         "plugin": rule.plugin,
         "kind": rule.deadline,
-        "name": rule.name
-        if occurrence == 1 or rule.recurrence is None
-        else f"{rule.name} ({rule.recurrence.describe()}, #{occurrence})",
+        "name": _name(rule, occurrence, frequency),
         "owner": rule.owner,
         "assignee": None,  # who holds the owner's role, the team and the child: set by the handler (people.py)
         "team": None,
@@ -166,6 +202,7 @@ def new_deadline(
         "occurrence": occurrence,
         "trigger": trigger,
         "anchor": {"field": rule.anchor if occurrence == 1 else rule.met_on, "date": anchor.isoformat()},
+        "frequency": None if frequency is None else {"amount": frequency[0], "unit": frequency[1]},
         "status": "pending",
         "met": None,
         "cancelled": None,
@@ -180,10 +217,13 @@ def new_deadline(
         "calendar_id": None,  # its own id, unless it carries on a superseded deadline's event
         "sequence": 0,
     }
-    if occurrence == 1 and rule.offset is None:
-        schedule(doc, rule.reminder_days, cal, None, None)
+    if frequency is not None:
+        computations = [cal.due_date(anchor, *frequency)]
+        due = latest = computations[0].due
+    elif (rule.offset if occurrence == 1 else rule.recurrence) is None:
+        schedule(doc, rule.reminder_days, cal, None, None)  # neither the source nor the plan sets a timescale
         return doc
-    if occurrence == 1:
+    elif occurrence == 1:
         assert rule.offset is not None
         first = cal.due_date(anchor, rule.offset.amount, rule.offset.unit, rule.offset.direction)
         computations = [first, *_other_counts(rule, cal, data or {})]
@@ -192,9 +232,17 @@ def new_deadline(
         assert rule.recurrence is not None, "a later occurrence is of a recurring rule"
         computations = [cal.due_date(anchor, amount, unit) for amount, unit in rule.recurrence.counts()]
         due, latest = computations[0].due, max(computations[0].due, computations[1].due)
-    doc["explanation"] = explain(rule, computations, occurrence)
+    doc["explanation"] = explain(rule, computations, occurrence, frequency)
     schedule(doc, rule.reminder_days, cal, due, latest)
     return doc
+
+
+def _name(rule: Rule, occurrence: int, frequency: tuple[int, str] | None) -> str:
+    if frequency is not None:
+        return rule.name if occurrence == 1 else f"{rule.name} ({_frequency_words(frequency)}, #{occurrence})"
+    if occurrence == 1 or rule.recurrence is None:
+        return rule.name
+    return f"{rule.name} ({rule.recurrence.describe()}, #{occurrence})"
 
 
 def _other_counts(rule: Rule, cal: WorkingCalendar, data: dict[str, Any]) -> list[Computation]:
@@ -207,8 +255,12 @@ def _other_counts(rule: Rule, cal: WorkingCalendar, data: dict[str, Any]) -> lis
     return counts
 
 
-def explain(rule: Rule, computations: list[Computation], occurrence: int) -> dict[str, Any]:
-    if occurrence == 1:
+def explain(
+    rule: Rule, computations: list[Computation], occurrence: int, frequency: tuple[int, str] | None = None
+) -> dict[str, Any]:
+    if frequency is not None:
+        timescale = f"{_frequency_words(frequency)}, after {rule.frequency_anchor_text(occurrence)}"
+    elif occurrence == 1:
         timescale = rule.timescale()
     else:
         timescale = rule.recurrence_text()
@@ -234,11 +286,13 @@ def on_event(
     cal: WorkingCalendar,
     *,
     now: str,
+    rhythm: dict[str, Any] | None = None,
 ) -> Changes:
     """The changes one event makes to its case's deadlines (see the module
     docstring). ``open_deadlines`` are the case's deadlines in an open
     status, and its met ones (a step done is not asked for again when its
-    anchor moves)."""
+    anchor moves); ``rhythm`` is the plan's (its content's), as it is after
+    the event."""
     etype, data = event["type"], event.get("data") or {}
     by_rule = {r.id: r for r in rules}
     changes = Changes()
@@ -281,7 +335,8 @@ def on_event(
             met={"on": met_on.isoformat(), "late": late, "working_days_late": working_days_late, **ref},
         )
         changes.events.append(("deadline.met.v1", doc))
-        if rule.recurrence is not None:
+        frequency = plan_frequency(rule, rhythm)
+        if _recurs(rule, frequency):
             nxt = new_deadline(
                 rule,
                 scope,
@@ -291,6 +346,7 @@ def on_event(
                 trigger=ref,
                 occurrence=doc["occurrence"] + 1,
                 created_at=now,
+                frequency=frequency,
             )
             changes.inserts.append(nxt)
             changes.events.append(("deadline.scheduled.v1", nxt))
@@ -310,7 +366,39 @@ def on_event(
             changes.inserts.remove(nxt)
             changes.events = [(t, d) for t, d in changes.events if d is not nxt]
 
-    # 3. triggered
+    # 3. re-dated: a new agreed version that changes a frequency the plan sets
+    if etype in PLAN_SNAPSHOTS:
+        for doc in still_open():
+            found = by_rule.get(doc["rule_id"])
+            if found is None or found.plan_sets is None or not _at_frequency(found, doc["occurrence"]):
+                continue
+            frequency = plan_frequency(found, rhythm)
+            stored = doc.get("frequency")
+            if (stored and (stored["amount"], stored["unit"])) == frequency:
+                continue
+            fresh = new_deadline(
+                found,
+                scope,
+                cal,
+                anchor=date.fromisoformat(doc["anchor"]["date"]),
+                key=doc["key"],
+                trigger=doc["trigger"],
+                occurrence=doc["occurrence"],
+                created_at=now,
+                frequency=frequency,
+            )
+            fresh["anchor"] = doc["anchor"]
+            fresh["supersedes"] = doc["_id"]
+            old = doc_of(doc["_id"])
+            old.update(
+                status="superseded", next_check_on=None, superseded_by=fresh["_id"], superseded={"on": now[:10], **ref}
+            )
+            carry_on(old, fresh)
+            changes.events.append(("deadline.superseded.v1", old))
+            changes.inserts.append(fresh)
+            changes.events.append(("deadline.scheduled.v1", fresh))
+
+    # 4. triggered
     for rule in rules:
         if not rule.triggered_by(etype, data):
             continue
@@ -323,7 +411,16 @@ def on_event(
         ):
             continue  # done already: a conference moved after its report was drafted keeps it drafted
         fresh = new_deadline(
-            rule, scope, cal, anchor=anchor, key=key, trigger=ref, occurrence=1, created_at=now, data=data
+            rule,
+            scope,
+            cal,
+            anchor=anchor,
+            key=key,
+            trigger=ref,
+            occurrence=1,
+            created_at=now,
+            data=data,
+            frequency=plan_frequency(rule, rhythm),
         )
         same = [d for d in still_open() if d["rule_id"] == rule.id and d["key"] == key]
         same += [d for d in changes.inserts if d["rule_id"] == rule.id and d["key"] == key and d["status"] in OPEN]

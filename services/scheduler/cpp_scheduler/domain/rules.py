@@ -78,6 +78,13 @@ class Rule(timescales.Rule):
             return f"{self.recurrence.describe()}, counted from {last}"
         return f"{self.recurrence.describe()} after {last}"
 
+    def frequency_anchor_text(self, occurrence: int) -> str:
+        """What a count at the plan's frequency runs from, in words: "the start of the plan", "the last visit
+        that sees the child"."""
+        if occurrence == 1:
+            return words.anchor(self.triggers[0], self.when)
+        return f"the last {words.anchor(self.met_by[0], self.met_when)[4:]}"
+
     def as_dict(self) -> dict[str, Any]:
         described = super().as_dict()
         at = list(described).index("owner")

@@ -77,6 +77,10 @@ EVENTS: dict[str, tuple[str, str]] = {
         "the chair is told of the significant change",
         "the chair being told",
     ),
+    "visit.child_not_seen_alone.v1": (
+        "visits in a row without the child seen alone are flagged",
+        "the last of those visits",
+    ),
     "child.born.v1": ("the birth of a child recorded as unborn is recorded", "the birth"),
     "transfer.received.v1": (
         "a child on a {plan} moves here from another council",
