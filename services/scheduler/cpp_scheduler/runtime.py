@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from cpp_shared.web import ServiceContext
 
+from .domain import escalation
 from .domain.adulthood import AGE_RULE
 from .domain.calendar import WorkingCalendar
 from .domain.rules import Rule, closure_days, effective_rules
@@ -27,6 +28,7 @@ class Runtime:
     calendar: WorkingCalendar
     timezone: ZoneInfo
     authority: str
+    escalation: dict[str, int]  # working days of grace before each level of an overdue step's escalation
 
     def rule(self, rule_id: str) -> Rule | None:
         """The deployment's rule, or the platform's own (the plan's end at 18)."""
@@ -43,6 +45,7 @@ def build(ctx: ServiceContext) -> Runtime:
         calendar=WorkingCalendar.for_authority(authority, closure_days(ctx.plugins)),
         timezone=ZoneInfo(authority.get("timezone") or "Europe/London"),
         authority=authority["code"],
+        escalation=escalation.periods(authority),
     )
 
 

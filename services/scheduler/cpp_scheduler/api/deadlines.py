@@ -56,6 +56,14 @@ class ChildSchema(Schema):
     nhs_number = fields.String(allow_none=True)
 
 
+class NobodyToldSchema(Schema):
+    notice = fields.String(metadata={"description": "the notice nobody received (deadline.overdue.v1...)"})
+    reason = fields.String(metadata={"description": "nobody_to_tell or no_address"})
+    explanation = fields.String(metadata={"description": "why, in words: 'Nobody could be told: ...'"})
+    people = fields.List(fields.String(), metadata={"description": "who could not be told, by name"})
+    at = fields.String(metadata={"description": "when the notify service found it"})
+
+
 class DeadlineSchema(Schema):
     id = fields.String(attribute="_id")
     case_id = fields.String()
@@ -96,6 +104,11 @@ class DeadlineSchema(Schema):
     superseded = fields.Dict(allow_none=True, metadata={"description": "when, and the event that superseded it"})
     supersedes = fields.String(allow_none=True)
     due_date_set = fields.Dict(allow_none=True)
+    nobody_told = fields.Nested(
+        NobodyToldSchema,
+        allow_none=True,
+        metadata={"description": "the latest notice of it that reached nobody, and why; absent when none has"},
+    )
     created_at = fields.String()
     version = fields.Integer()
 
