@@ -771,13 +771,21 @@ class EscalationRaisedV1(AboutAChild):
 # --- plans: children and the partner lookup -------------------------------
 
 
+CHILD_FIRST_LANGUAGE = (
+    "the child's first language as their record holds it (the family's letters are written in it where the "
+    "deployment has its phrase set); null when not recorded, absent from events made before it was carried"
+)
+
+
 class ChildRegisteredV1(AboutAChild):
     child_id = _identifier("the child's new record")
+    first_language = _narrative(CHILD_FIRST_LANGUAGE, allow_none=True, required=False)
 
 
 class ChildUpdatedV1(AboutAChild):
     child_id = _identifier(CHILD_ID)
     version = _status("the record's revision after the change", fields.Integer, validate=validate.Range(min=1))
+    first_language = _narrative(CHILD_FIRST_LANGUAGE, allow_none=True, required=False)
 
 
 class ChildBornV1(AboutAChild):
