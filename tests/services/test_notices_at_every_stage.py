@@ -21,6 +21,7 @@ from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_scheduler.tick import Ticker
 from tests.helpers import Pump, bearer, deliver_event, ensure_child
 from tests.services.test_calendar_contract import run_icaljs
+from tests.services.test_families_http import a_family, ok, three_children
 from tests.services.test_notify_people import mailer_of, sent_to, smtp  # noqa: F401 (the SMTP server fixture)
 from tests.services.test_plans_to_scheduler import ENG
 
@@ -437,3 +438,27 @@ def test_an_overdue_step_escalates_to_the_team_manager_then_the_service_manager(
     assert "deadline.escalated.v1" in {m["event_type"] for m in walk.inbox("sm-1")}
     walk.tick(ENG.add_working_days(first, 30))  # no third level
     assert len(walk.deadline(case_id, "child-and-family-assessment")["escalations"]) == 2
+
+
+def test_a_family_conference_invites_the_same_people_to_each_childs_conference(plans, plans_store, who):
+    sw = who["sw"]
+    children = three_children(plans, sw)
+    family = a_family(plans, sw, children)
+    base = f"/v1/families/{family['id']}"
+    d0 = ENG.on_or_before(date.today() - timedelta(days=5))[0].isoformat()
+    ok(plans.post(f"{base}/cases", json={"children": children}, headers=sw), 201)
+    ok(plans.post(f"{base}/strategy-discussions", json={"children": children, "held_on": d0}, headers=sw), 201)
+    outcomes = [{"child_id": c, "conference_required": True} for c in children]
+    ok(plans.post(f"{base}/enquiry-outcomes", json={"completed_on": d0, "outcomes": outcomes}, headers=sw))
+    body = {"children": children, "kind": "initial", "scheduled_for": d0, "invitees": INVITED}
+    ok(plans.post(f"{base}/conferences", json=body, headers=sw), 201)
+    scheduled = [
+        m.body["data"] for m in plans_store.outbox_pending(10_000) if m.routing_key == "conference.scheduled.v1"
+    ]
+    assert len(scheduled) == 3
+    for data in scheduled:
+        assert [i["name"] for i in data["invitees"]] == ["Hana Visitor", "Tom Teacher"]
+        assert data["family_invitees"] == [
+            {"name": "Alex Parent", "role": "mother", "email": "alex@home.example"},
+            {"name": "Jo Parent", "role": "father", "email": None},
+        ]
