@@ -400,7 +400,12 @@ def test_a_deadline_with_nobody_to_tell_is_reported_on_the_deadline(walk, who, s
     assert answer.json["nobody_told"] == {k: shown[k] for k in ("notice", "reason", "explanation", "people", "at")}
 
 
-def test_an_overdue_step_escalates_to_the_team_manager_then_the_service_manager(walk, who, smtp):  # noqa: F811
+def test_an_overdue_step_escalates_to_the_team_manager_then_the_service_manager(
+    walk,
+    who,
+    smtp,
+    scheduler_api,  # noqa: F811
+):
     _, received = smtp
     d0 = ENG.on_or_before(date.today() - timedelta(days=1))[0]
     case_id = open_case(walk, who, d0)
@@ -431,6 +436,12 @@ def test_an_overdue_step_escalates_to_the_team_manager_then_the_service_manager(
     walk.tick(ENG.add_working_days(first, 5))
     steps = walk.deadline(case_id, "child-and-family-assessment")["escalations"]
     assert [(s["level"], s["to"]["user"]) for s in steps] == [("team_manager", "tm-1"), ("service_manager", "sm-1")]
+    shown = scheduler_api.get(f"/v1/deadlines/{assessment['_id']}", headers=who["tm"]).json
+    assert [(s["level"], s["to"]["name"]) for s in shown["escalations"]] == [
+        ("team_manager", "Terry Manager"),
+        ("service_manager", "Val Service"),
+    ]
+    assert shown["escalate_on"] is None
     walk.send()
     [to_val] = sent_to(received, VAL_EMAIL)
     assert to_val["Subject"].startswith("ESCALATED to you: Child and family assessment")

@@ -1,8 +1,10 @@
-"""The tick: deadlines reaching their reminder or their overdue day.
+"""The tick: deadlines reaching their reminder, their overdue day or the
+day an overdue step escalates.
 
 Each deadline stores the day the tick must next look at it
 (``next_check_on``: its reminder day while pending, its overdue day while
-approaching, nothing once overdue or closed), indexed, so a scan reads the
+approaching, its next escalation while overdue, nothing once closed or
+escalated to the last level), indexed, so a scan reads the
 deadlines due for a change and no others: its cost grows with the number
 due, not the number stored.
 
