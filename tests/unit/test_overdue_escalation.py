@@ -50,6 +50,10 @@ def test_team_manager_after_the_grace_period_then_service_manager_then_no_more()
     assert second["escalate_on"] is None and second["next_check_on"] is None
     assert escalation.due(second, date(2027, 6, 1)) is None
     assert escalation.due({**first, "status": "met"}, date(2027, 1, 7)) is None  # done: no escalation
+    # Given a new date and overdue again: the team manager first again, the earlier escalations kept.
+    again = {**second, "status": "overdue"}
+    escalation.schedule_first(again, date(2027, 2, 1), ENG, grace)
+    assert escalation.due(again, date(2027, 2, 3)) == "team_manager" and len(again["escalations"]) == 2
 
 
 def test_the_people_are_the_case_team_manager_and_their_manager():

@@ -19,8 +19,11 @@ Who is told at each level:
 Nobody found is still an escalation: the event names nobody, and the
 notify service reports that nobody could be told.
 
-The deadline keeps each escalation (``escalations``) and the day of the
-next (``escalate_on``), which is also the day the tick next looks at it.
+The deadline keeps each escalation (``escalations``, every one, oldest
+first), the levels reached since it last went overdue (``escalated_to``:
+a step given a new date and overdue again starts at the team manager) and
+the day of the next (``escalate_on``), which is also the day the tick next
+looks at it.
 """
 
 from __future__ import annotations
@@ -45,7 +48,8 @@ def periods(authority: dict[str, Any]) -> dict[str, int]:
 
 def schedule_first(doc: dict[str, Any], today: date, cal: WorkingCalendar, grace: dict[str, int]) -> None:
     """A step found overdue today: the day it escalates to the team manager."""
-    doc["escalations"] = []
+    doc["escalations"] = list(doc.get("escalations") or [])
+    doc["escalated_to"] = []
     doc["escalate_on"] = cal.add_working_days(today, grace["team_manager"]).isoformat()
     doc["next_check_on"] = doc["escalate_on"]
 
@@ -54,7 +58,7 @@ def due(doc: dict[str, Any], today: date) -> str | None:
     """The level an overdue step escalates to today, or None."""
     if doc["status"] != "overdue" or not doc.get("escalate_on") or today.isoformat() < doc["escalate_on"]:
         return None
-    done = len(doc.get("escalations") or [])
+    done = len(doc.get("escalated_to") or [])
     return LEVELS[done] if done < len(LEVELS) else None
 
 
@@ -72,7 +76,8 @@ def escalate(
     new = {**doc, "changed_at": now}
     step = {"level": level, "to": to, "on": today.isoformat(), "grace_working_days": grace[level], "at": now}
     new["escalations"] = [*(doc.get("escalations") or []), step]
-    later = LEVELS[len(new["escalations"])] if len(new["escalations"]) < len(LEVELS) else None
+    new["escalated_to"] = [*(doc.get("escalated_to") or []), level]
+    later = LEVELS[len(new["escalated_to"])] if len(new["escalated_to"]) < len(LEVELS) else None
     new["escalate_on"] = cal.add_working_days(today, grace[later]).isoformat() if later else None
     new["next_check_on"] = new["escalate_on"]
     return new
