@@ -380,11 +380,24 @@ def test_a_deadline_with_nobody_to_tell_is_reported_on_the_deadline(walk, who, s
         deadline_event(deadline_id="d-11", case_id="case-10", plan_id="plan-10", owner="social_worker"),
         subject="case-10",
     )
+    # An escalation to a service manager nobody holds.
+    escalated = {"level": "service_manager", "to": None, "on": "2027-03-10", "grace_working_days": 5}
+    deliver_event(
+        ctx,
+        "deadline.escalated.v1",
+        deadline_event(deadline_id="d-12", status="overdue", escalation=escalated),
+        subject="case-9",
+    )
     reports = [m.body for m in ctx.store.outbox_pending(1000) if m.routing_key == "deadline.nobody_told.v1"]
     assert [(r["data"]["deadline_id"], r["data"]["reason"], r["data"]["people"]) for r in reports] == [
         ("d-9", "nobody_to_tell", []),
         ("d-11", "no_address", ["Pat Nobody"]),
+        ("d-12", "nobody_to_tell", []),
     ]
+    assert reports[1]["data"]["explanation"] == "Nobody could be told: Pat Nobody has no email address or inbox here."
+    assert reports[2]["data"]["explanation"] == (
+        "Nobody could be told: the overdue step has no service manager to escalate to."
+    )
     assert reports[0]["data"]["explanation"].startswith("Nobody could be told")
 
     # The walked case: its deadline records the report, and the scheduler's API shows it.

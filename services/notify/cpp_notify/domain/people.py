@@ -30,8 +30,8 @@ plan events (the plan's content carries their names and addresses), kept
 here as a small projection per plan; who holds the case (its social
 worker, team manager, team, and the chair of its latest conference) from
 ``case.opened.v1``, ``case.allocated.v1`` and the conference events, kept
-per case, so that a case without a plan yet has people to tell. A recipient who is a member of staff
-carries their user id (``user``): their inbox is kept by it, and their
+per case, so that a case without a plan yet has people to tell. A
+recipient who is a member of staff carries their user id (``user``): their inbox is kept by it, and their
 email address, when the event has none, comes from the staff directory
 (``cpp_shared.staff``, kept from ``staff.updated.v1``). Every message names
 the child (from the event's ``child``, else the name the latest event about
@@ -588,7 +588,11 @@ def nobody_told(event: dict[str, Any], found: list[dict[str, Any]], made: list[d
         return None
     data = event.get("data") or {}
     owner = str(data.get("owner") or "").replace("_", " ")
-    if not found:
+    if not found and event["type"] == ESCALATED:
+        reason = "nobody_to_tell"
+        level = str((data.get("escalation") or {}).get("level") or "").replace("_", " ")
+        explanation = f"Nobody could be told: the overdue step has no {level} to escalate to."
+    elif not found:
         reason = "nobody_to_tell"
         explanation = f"Nobody could be told: the case has no {owner} and no social worker to tell."
     else:
