@@ -8,15 +8,16 @@ unknown calendar stops start-up with a message naming it.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from cpp_shared.web import ServiceContext
 
-from .domain import escalation
 from .domain.adulthood import AGE_RULE
 from .domain.calendar import WorkingCalendar
+from .domain.escalation import DEFAULT as ESCALATION_DEFAULT
+from .domain.escalation import periods
 from .domain.rules import Rule, closure_days, effective_rules
 
 _lock = threading.Lock()
@@ -28,7 +29,8 @@ class Runtime:
     calendar: WorkingCalendar
     timezone: ZoneInfo
     authority: str
-    escalation: dict[str, int]  # working days of grace before each level of an overdue step's escalation
+    # working days of grace before each level of an overdue step's escalation
+    escalation: dict[str, int] = field(default_factory=lambda: dict(ESCALATION_DEFAULT))
 
     def rule(self, rule_id: str) -> Rule | None:
         """The deployment's rule, or the platform's own (the plan's end at 18)."""
@@ -45,7 +47,7 @@ def build(ctx: ServiceContext) -> Runtime:
         calendar=WorkingCalendar.for_authority(authority, closure_days(ctx.plugins)),
         timezone=ZoneInfo(authority.get("timezone") or "Europe/London"),
         authority=authority["code"],
-        escalation=escalation.periods(authority),
+        escalation=periods(authority),
     )
 
 
