@@ -17,6 +17,7 @@ import pytest
 from icalendar import Calendar
 
 from cpp_notify.app import create_app as create_notify_app
+from cpp_plans.app import create_app as create_plans_app
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_scheduler.tick import Ticker
 from tests.helpers import Pump, bearer, deliver_event, ensure_child
@@ -486,3 +487,57 @@ def test_a_family_conference_invites_the_same_people_to_each_childs_conference(p
             {"name": "Alex Parent", "role": "mother", "email": "alex@home.example"},
             {"name": "Jo Parent", "role": "father", "email": None},
         ]
+
+
+@pytest.fixture
+def scottish_walk(make_settings, token_for, smtp):  # noqa: F811
+    """A Scottish deployment's plans service, scheduler and notify, walked together."""
+    controller, _ = smtp
+    plans_app = create_plans_app(make_settings("plans", CPP_PLUGINS="scotland"))
+    scheduler_app = create_scheduler_app(make_settings("scheduler", CPP_PLUGINS="scotland"))
+    notify_app = create_notify_app(
+        make_settings(
+            "notify",
+            CPP_PLUGINS="scotland",
+            CPP_NOTIFY_SMTP_HOST="127.0.0.1",
+            CPP_NOTIFY_SMTP_PORT=str(controller.port),
+            CPP_NOTIFY_MAIL_FROM="cp-team@council.example",
+        )
+    )
+    plans = plans_app.test_client()
+    sw = bearer(token_for("social_worker", user="sw-1", email=SAM_EMAIL, team="Team A", authority="SCT"))
+    assert plans.get("/v1/staff", headers=sw).status_code in (200, 403)  # in the staff directory
+    yield Walk(plans, plans_app.extensions["cpp"].store, scheduler_app.extensions["cpp"], notify_app), sw
+    for app in (plans_app, scheduler_app, notify_app):
+        app.extensions["cpp"].store.close()
+
+
+def test_before_the_plan_a_conference_step_no_chair_holds_yet_reaches_the_social_worker(scottish_walk, smtp):  # noqa: F811
+    """Scotland's invitations to a CPPM are the chair's, 5 days before the meeting; a CPPM scheduled
+    before its chair is named has nobody to act: its social worker is told."""
+    _, received = smtp
+    walk, sw = scottish_walk
+    plans = walk.plans
+    held_on = ENG.on_or_before(date.today() - timedelta(days=7))[0].isoformat()
+    case_id = plans.post("/v1/cases", json={"child_id": ensure_child(plans, "child-s1")}, headers=sw).json["id"]
+    held = plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": held_on}, headers=sw)
+    assert held.status_code == 201, held.json
+    done = plans.post(
+        f"/v1/cases/{case_id}/enquiry-outcome", json={"completed_on": held_on, "conference_required": True}, headers=sw
+    )
+    assert done.status_code == 200, done.json
+    on = (date.today() + timedelta(days=20)).isoformat()
+    conf = plans.post(f"/v1/cases/{case_id}/conferences", json={"kind": "initial", "scheduled_for": on}, headers=sw)
+    assert conf.status_code == 201, conf.json
+    walk.pump()
+    walk.send()  # the social worker's invitation to the meeting
+    notice = walk.deadline(case_id, "cppm-notice")
+    assert notice["owner"] == "chair" and notice["assignee"] is None and notice["plan_id"] is None
+
+    walk.tick(date.fromisoformat(notice["remind_on"]))
+    walk.send()
+    subjects_sent = [str(m["Subject"]) for m in sent_to(received, SAM_EMAIL)]
+    assert any(
+        s.startswith("Due ") and "Invitations to the child protection planning meeting" in s for s in subjects_sent
+    ), subjects_sent
+    assert "deadline.approaching.v1" in {m["event_type"] for m in walk.inbox("sw-1")}
