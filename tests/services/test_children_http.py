@@ -161,6 +161,7 @@ def test_register_read_and_change_a_child_with_every_field(client, store, sw, to
             {
                 "child_id": child_id,
                 "child": {"name": "Mira Okafor-Smith", "date_of_birth": "2019-05-31", "nhs_number": NHS},
+                "first_language": "English",
             },
         ),
         (
@@ -169,6 +170,7 @@ def test_register_read_and_change_a_child_with_every_field(client, store, sw, to
                 "child_id": child_id,
                 "version": 2,
                 "child": {"name": "Amy Okafor", "date_of_birth": "2019-06-01", "nhs_number": OTHER_NHS},
+                "first_language": "Igbo",  # the family's letters are written in it where a phrase set exists
             },
         ),
     ]
@@ -195,8 +197,9 @@ def test_a_minimal_child_and_an_unborn_child(client, sw):
 
 
 def test_events_say_who_the_child_is_and_nothing_else_personal(client, store, sw):
-    """Events name the child (name, date of birth, NHS number: every service names them from the event), and
-    carry nothing else of the record: no address, contacts, language."""
+    """Events name the child (name, date of birth, NHS number: every service names them from the event) and
+    give their first language (the family's letters are written in it), and carry nothing else of the record:
+    no address, contacts, nor the languages of the people around the child."""
     child_id = register(client, sw).json["id"]
     assert (
         client.patch(
@@ -213,7 +216,8 @@ def test_events_say_who_the_child_is_and_nothing_else_personal(client, store, sw
     }
     assert found[1][1]["data"]["child"]["name"] == "Mira Okafor"  # as the record holds it after the change
     for key, body in found:
-        assert set(body["data"]) <= {"child_id", "version", "child"}, key
+        assert set(body["data"]) <= {"child_id", "version", "child", "first_language"}, key
+        assert body["data"]["first_language"] == "English", key
         text = json.dumps(body)
         for personal in ("Garden Row", "SE1", "ngozi", "Igbo"):
             assert personal not in text, (key, personal)

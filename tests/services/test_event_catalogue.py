@@ -57,6 +57,30 @@ def who(token_for):
     }
 
 
+def walk_nobody_told(notify_app):
+    """A deadline overdue on a case notify knows nobody of: reported, not dropped."""
+    data = {
+        "deadline_id": "d-nobody",
+        "case_id": "case-nobody",
+        "plan_id": None,
+        "child_id": None,
+        "rule_id": "initial-conference",
+        "kind": "initial_conference",
+        "name": "Initial child protection conference",
+        "owner": "social_worker",
+        "assignee": None,
+        "status": "overdue",
+        "due_on": "2026-11-16",
+        "latest_on": "2026-11-16",
+        "needs_date": False,
+        "source": "Working Together",
+        "met": None,
+        "closed_by": None,
+        "superseded_by": None,
+    }
+    deliver_event(notify_app.extensions["cpp"], "deadline.overdue.v1", data, subject="case-nobody")
+
+
 def walk_subscriptions(notify_app, who):
     """A subscription through its life: created, paused, resumed, its
     secret rotated, its scope changed, removed; another disabled by a
@@ -304,6 +328,7 @@ def walk(plans, who, pump, ticker, scheduler_store):
     )
     assert ticker.run_once(date.fromisoformat(soonest["remind_on"])).approaching >= 1
     assert ticker.run_once(date.today() + timedelta(days=400)).overdue >= 1
+    assert ticker.run_once(date.today() + timedelta(days=410)).escalated >= 1  # to the team manager
 
     assert ok(plans.get(f"/v1/lookup?nhs_number={NHS}", headers=partner))["subject_of_plan"] is True
     assert ok(plans.get(f"/v1/lookup?nhs_number={NHS_UNKNOWN}", headers=partner))["subject_of_plan"] is False
@@ -654,6 +679,7 @@ def test_every_event_published_is_in_the_catalogue_and_matches_it(
     scheduler_ctx = scheduler_app.extensions["cpp"]
     walk(plans, who, Pump(plans_store, scheduler_ctx), Ticker(scheduler_ctx), scheduler_ctx.store)
     walk_subscriptions(notify_app, who)
+    walk_nobody_told(notify_app)
     walk_revocations(plans, who)
     guernsey_store = walk_convenor_referral(make_settings, tmp_path)
     Checkpointer(plans_store, plans_app.extensions["cpp"].settings, "ENG").take()  # the audit log's head, signed

@@ -142,6 +142,15 @@ EVENTS = [
     ("deadline.approaching.v1", deadline("approaching", due_on="2026-11-30", latest_on="2026-12-04"), CASE_ID),
     ("deadline.overdue.v1", deadline("overdue", deadline_id=OVERDUE_ID), CASE_ID),
     (
+        "deadline.escalated.v1",
+        deadline(
+            "overdue",
+            deadline_id=OVERDUE_ID,
+            escalation={"level": "team_manager", "to": SAM, "on": "2026-11-18", "grace_working_days": 2},
+        ),
+        CASE_ID,
+    ),
+    (
         "deadline.met.v1",
         deadline(
             "met",

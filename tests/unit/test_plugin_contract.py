@@ -148,6 +148,9 @@ def answering(hook: str, answer):
     return One()
 
 
+CAMDEN = {"code": "CMD", "name": "Camden", "jurisdiction": "england", "calendar": {"country": "GB"}}
+
+
 @pytest.mark.parametrize(
     "hook, answer, message",
     [
@@ -165,6 +168,21 @@ def answering(hook: str, answer):
             "cpp_authority",
             {"code": "CMD", "name": "Camden", "jurisdiction": "england"},
             "calendar must name its country",
+        ),
+        (
+            "cpp_authority",
+            {**CAMDEN, "overdue_escalation_working_days": {"team_manager": "two"}},
+            "overdue_escalation_working_days.team_manager must be a whole number of working days from 0 to 60",
+        ),
+        (
+            "cpp_authority",
+            {**CAMDEN, "overdue_escalation_working_days": {"service_manager": 90}},
+            "overdue_escalation_working_days.service_manager must be a whole number of working days from 0 to 60",
+        ),
+        (
+            "cpp_authority",
+            {**CAMDEN, "overdue_escalation_working_days": {"director": 10}},
+            "overdue_escalation_working_days must be a dict of team_manager, service_manager",
         ),
         ("cpp_escalation_routes", [{"id": "call_the_head", "name": "Call the head"}], "field 'description'"),
         ("cpp_escalation_routes", [{"name": "No id"}], "every item needs an 'id'"),

@@ -27,6 +27,13 @@ def cpp_authority():
         "jurisdiction": "england",
         "calendar": {"country": "GB", "subdiv": "ENG"},
         "contacts": [],
+        # Working Together sets no time after which an overdue step goes to a manager: these are the
+        # platform's default (U: no source), stated here so that a council sees them and states its own.
+        "overdue_escalation_working_days": {
+            "team_manager": 2,
+            "service_manager": 5,
+            "source": "The platform's default: no national guidance sets when an overdue step is escalated (U)",
+        },
     }
 
 

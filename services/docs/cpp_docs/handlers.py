@@ -26,9 +26,13 @@ What is made:
   parental responsibility, about every child of the conference (each
   child's plan, with its key worker from the plan's own snapshot, or why
   none is needed), listed with each child's case and with the family;
-* the family version is made in English, and also in the family's first
-  language when a phrase set answers for it (``cpp_document_phrases``), and
-  in large print too when the plan's accessible formats ask for it.
+* the family version is made in English, and also in the child's first
+  language (as their record holds it, from ``child.registered`` and
+  ``child.updated``; else as the plan's accessibility records the
+  family's) when a phrase set answers for it (``cpp_document_phrases``),
+  and in large print too when the plan's accessible formats ask for it.
+  Where no phrase set answers, the English version says that it is in
+  English because the family's language is not available yet.
 
 Who the child is and who the staff are, so that documents name people,
 not ids: ``child.registered`` / ``child.updated`` and the ``child`` every
@@ -98,6 +102,11 @@ handlers.on(staff.EVENT_TYPE)(staff.keep)
 handlers.on(*CHILD_EVENTS)(children.keep)
 
 
+@handlers.on("child.registered.v1", "child.updated.v1")
+def keep_first_language(event: dict[str, Any], ctx: HandlerContext) -> None:
+    st.keep_first_language(ctx.uow, event)
+
+
 def _child(ctx: HandlerContext, event: dict[str, Any], child_id: str | None) -> dict[str, Any] | None:
     """Who the child is, for a document made now: as the event names them,
     else as the service last heard."""
@@ -111,22 +120,24 @@ def job_key(owner_id: str, kind: str, version: int, meeting_id: str | None, lang
     return ":".join((owner_id, kind, f"v{version}", meeting_id or "-", language, "large" if large_print else "std"))
 
 
-def _variants(ctx: HandlerContext, content: dict[str, Any]) -> list[tuple[str, str | None, bool]]:
-    """(language tag, the language as the plan names it, large print) of the family version."""
+def _variants(ctx: HandlerContext, content: dict[str, Any], child_id: str | None = None) -> list[dict[str, Any]]:
+    """The family version's variants, each ``language`` (tag),
+    ``language_name`` (the language as the record names it), ``large_print``
+    and, for English made because the family's language has no phrase set,
+    ``english_for`` (that language)."""
     access = content.get("accessibility") or {}
     large = "large_print" in (access.get("accessible_formats") or [])
-    out: list[tuple[str, str | None, bool]] = [(ENGLISH_TAG, None, False)]
-    if large:
-        out.append((ENGLISH_TAG, None, True))
-    first = access.get("first_language")
-    if first and not is_english(first):
-        found = phrase_set(ctx.app.plugins, first)
-        if found is None:
-            log.info("no phrase set for the family's language: family version in English only", language=first)
-        else:
-            out.append((found.lang, first, False))
-            if large:
-                out.append((found.lang, first, True))
+    prints = [False, True] if large else [False]
+    first = st.first_language(ctx.store, child_id) or access.get("first_language")
+    found = phrase_set(ctx.app.plugins, first) if first and not is_english(first) else None
+    if first and not is_english(first) and found is None:
+        log.info("no phrase set for the family's language: family version in English only", language=first)
+        english = {"language": ENGLISH_TAG, "language_name": None, "english_for": first}
+    else:
+        english = {"language": ENGLISH_TAG, "language_name": None}
+    out = [{**english, "large_print": p} for p in prints]
+    if found is not None:
+        out += [{"language": found.lang, "language_name": first, "large_print": p} for p in prints]
     return out
 
 
@@ -241,10 +252,8 @@ def plan_documents(event: dict[str, Any], ctx: HandlerContext) -> None:
     first = (snapshot.get("agreed") or {}).get("at") == "initial_conference" and snapshot["plan_version"] == 1
     # keep_projections stored the snapshot under the event's id, in this unit of work.
     _add_plan_job(ctx, event, snapshot, event["id"], "outline_plan" if first else "professional_plan")
-    for language, name, large in _variants(ctx, snapshot.get("content") or {}):
-        _add_plan_job(
-            ctx, event, snapshot, event["id"], "family_plan", language=language, language_name=name, large_print=large
-        )
+    for variant in _variants(ctx, snapshot.get("content") or {}, snapshot.get("child_id")):
+        _add_plan_job(ctx, event, snapshot, event["id"], "family_plan", **variant)
 
 
 @handlers.on("core_group.held.v1")
@@ -269,8 +278,8 @@ def report_documents(event: dict[str, Any], ctx: HandlerContext) -> None:
     content = data["report"].get("plan") or {}
     if not content and data.get("plan_id"):
         content = (st.latest_plan(ctx.store, data["plan_id"])[1] or {}).get("content") or {}
-    for language, name, large in _variants(ctx, content):
-        _add_report_job(ctx, event, "family_report", language=language, language_name=name, large_print=large)
+    for variant in _variants(ctx, content, data.get("child_id")):
+        _add_report_job(ctx, event, "family_report", **variant)
 
 
 @handlers.on("conference.held.v1")
@@ -326,26 +335,18 @@ def family_letter(event: dict[str, Any], ctx: HandlerContext) -> None:
         child_ids=[c["child_id"] for c in children],
         letter=letter,
     )
-    for language, name, large in _variants(ctx, _letter_needs(letter)):
-        _add_job(
-            ctx,
-            event,
-            "family_letter",
-            data["family_conference_id"],
-            1,
-            language=language,
-            language_name=name,
-            large_print=large,
-            **fields,
-        )
+    for variant in _variants(ctx, _letter_needs(ctx, letter)):
+        _add_job(ctx, event, "family_letter", data["family_conference_id"], 1, **variant, **fields)
 
 
-def _letter_needs(letter: dict[str, Any]) -> dict[str, Any]:
+def _letter_needs(ctx: HandlerContext, letter: dict[str, Any]) -> dict[str, Any]:
     """The letter's languages and print, as a plan's content would say them:
     large print when any child's plan asks for it; the first language of the
-    first person with parental responsibility (or plan) giving one other than English."""
+    first child whose record gives one other than English, else of the first
+    person with parental responsibility (or plan) giving one."""
     formats: set[str] = set()
-    languages = [p.get("first_language") for p in letter["people"]]
+    languages = [st.first_language(ctx.store, c.get("child_id")) for c in letter["children"]]
+    languages += [p.get("first_language") for p in letter["people"]]
     for child in letter["children"]:
         access = child.get("accessibility") or {}
         formats.update(access.get("accessible_formats") or [])

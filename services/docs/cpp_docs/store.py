@@ -20,6 +20,9 @@ keeps of other services' events.
   ``child.registered`` and ``child.updated`` and from the ``child`` every
   event about a child carries, the latest by the event's time; a document
   names the child as the job that makes it found them (``child_named``);
+* ``child_languages``: each child's first language as their record holds
+  it, from ``child.registered`` and ``child.updated`` (the family's
+  documents are written in it where a phrase set answers for it);
 * ``staff``: the staff directory (``cpp_shared.staff``), from
   ``staff.updated``, so that documents name people, not user ids;
 * ``restrictions`` and ``grants``: which children's records are restricted,
@@ -45,6 +48,7 @@ AUDIT = "audit"
 RESTRICTIONS = "restrictions"
 CHILDREN = children.COLLECTION
 GRANTS = "grants"
+CHILD_LANGUAGES = "child_languages"
 
 OPEN_DEADLINES = ("pending", "approaching", "overdue")
 
@@ -101,6 +105,25 @@ def update_projections(uow: UnitOfWork, event: dict[str, Any]) -> None:
         if data.get("chair"):
             fields["chair"] = data["chair"]
         uow.update(MEETINGS, {"_id": data["conference_id"]}, {"$set": fields}, upsert=True)
+
+
+def keep_first_language(uow: UnitOfWork, event: dict[str, Any]) -> None:
+    """The child's recorded first language, from their record's events (one
+    made before the events carried it changes nothing)."""
+    data = event.get("data") or {}
+    if data.get("child_id") and "first_language" in data:
+        uow.update(
+            CHILD_LANGUAGES,
+            {"_id": data["child_id"]},
+            {"$set": {"first_language": data["first_language"]}},
+            upsert=True,
+        )
+
+
+def first_language(store: Store, child_id: str | None) -> str | None:
+    """The child's first language as their record holds it; None when not heard of."""
+    row = store.collection(CHILD_LANGUAGES).find_one({"_id": child_id}) if child_id else None
+    return (row or {}).get("first_language")
 
 
 def child_named(store: Store, child_id: str | None) -> dict[str, Any] | None:

@@ -21,7 +21,7 @@ from cpp_shared.messaging.consumer import HandlerContext, Handlers
 from . import store as st
 from .domain.deliveries import chain_key, new_delivery
 from .domain.minimise import minimise, partner_may_receive
-from .domain.people import PEOPLE_EVENTS, messages_for
+from .domain.people import CASE_HOLDERS, NOBODY_TOLD, PEOPLE_EVENTS, messages_for, nobody_told, recipients
 from .domain.subscriptions import ESCALATION, matches, receives_escalation
 from .runtime import EVENT_CATALOGUE, runtime
 
@@ -95,15 +95,18 @@ def owe_deliveries(event: dict[str, Any], ctx: HandlerContext) -> None:
         ctx.app.extensions["notify"].wake()
 
 
-@handlers.on("plan.*", *PEOPLE_EVENTS)
+@handlers.on("plan.*", *CASE_HOLDERS, *PEOPLE_EVENTS)
 def tell_people(event: dict[str, Any], ctx: HandlerContext) -> None:
     st.update_people(ctx.uow, event)
+    case = st.update_case_people(ctx.store, ctx.uow, event)
     if event["type"] not in PEOPLE_EVENTS:
         return
     data = event.get("data") or {}
     plan_id = data.get("plan_id")
     people = ctx.store.collection(st.PEOPLE).find_one({"_id": plan_id}) if plan_id else None
     rt = runtime(ctx.app)
+    heard = st.Heard(ctx.store)
+    found = recipients(ctx.app.plugins, event, people, heard, case)
     made = messages_for(
         event,
         people=people,
@@ -112,9 +115,15 @@ def tell_people(event: dict[str, Any], ctx: HandlerContext) -> None:
         channels=rt.channels,
         organiser=rt.organiser,
         now=time.time(),
-        heard=st.Heard(ctx.store),
+        heard=heard,
+        found=found,
     )
     for message in made:
         ctx.uow.insert(st.MESSAGES, message)
+    untold = nobody_told(event, found, made)
+    if untold is not None:  # reported on the deadline, never dropped
+        ctx.app.publish(
+            ctx.uow, NOBODY_TOLD, subject=data["case_id"], data=untold, correlation_id=event.get("correlationid")
+        )
     if made:
         rt.wake()

@@ -9,11 +9,12 @@ from typing import Any
 from cpp_shared import case_events, children, staff
 from cpp_shared.store import Store, UnitOfWork
 
-from .domain.people import OVERDUE, plan_people
+from .domain.people import OVERDUE, case_people, plan_people
 
 SUBSCRIPTIONS = "subscriptions"
 DELIVERIES = "deliveries"
 PEOPLE = "plan_people"  # per plan: its key worker and core group, from the plan's events
+CASE_PEOPLE = "case_people"  # per case: its social worker, team manager, team and latest chair
 MESSAGES = "messages"  # what people are told: email, inbox, plugin channels
 CHAINS = "delivery_chains"  # per (subscription, plan): how many wait, the next sequence number
 CHILDREN = children.COLLECTION  # per child: who they are, as the latest event about them said
@@ -47,6 +48,20 @@ def update_people(uow: UnitOfWork, event: dict[str, Any]) -> None:
     people = plan_people(event)
     if people is not None:
         uow.update(PEOPLE, {"_id": data["plan_id"]}, {"$set": people}, upsert=True)
+
+
+def update_case_people(store: Store, uow: UnitOfWork, event: dict[str, Any]) -> dict[str, Any] | None:
+    """Keep who holds each case from its events; returns the case's people
+    as they stand after the event (None when notify has heard of nobody)."""
+    case_id = (event.get("data") or {}).get("case_id")
+    if not case_id:
+        return None
+    stored = store.collection(CASE_PEOPLE).find_one({"_id": case_id})
+    record = case_people(event, stored)
+    if record is None:
+        return stored
+    uow.update(CASE_PEOPLE, {"_id": case_id}, {"$set": record}, upsert=True)
+    return record
 
 
 class Heard:

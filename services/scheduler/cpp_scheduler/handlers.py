@@ -147,3 +147,26 @@ def apply_timescales(event: dict[str, Any], ctx: HandlerContext) -> None:
     publish = ctx.app.publish
     for etype, doc in changes.events:
         publish(ctx.uow, etype, subject=case_id, data=event_data(doc), correlation_id=event.get("correlationid"))
+
+
+NOBODY_TOLD = "deadline.nobody_told.v1"
+
+
+@handlers.on(NOBODY_TOLD)
+def record_nobody_told(event: dict[str, Any], ctx: HandlerContext) -> None:
+    """A notice of a deadline reached nobody (the notify service says so):
+    the deadline records it, with why, for its pages and its API."""
+    data = event.get("data") or {}
+    doc = ctx.store.collection(st.DEADLINES).find_one({"_id": data.get("deadline_id")})
+    if doc is None:
+        log.warning("nobody told of a deadline the scheduler does not have", deadline=data.get("deadline_id"))
+        return
+    told = {
+        "notice": data["notice"],
+        "reason": data["reason"],
+        "explanation": data["explanation"],
+        "people": data.get("people") or [],
+        "at": event["time"],
+        "event_id": event["id"],
+    }
+    ctx.uow.replace(st.DEADLINES, {**doc, "nobody_told": told, "changed_at": _now()}, expected_version=doc["version"])

@@ -17,6 +17,8 @@ from cpp_shared.web import ServiceContext
 
 from .domain.adulthood import AGE_RULE
 from .domain.calendar import WorkingCalendar
+from .domain.escalation import DEFAULT as ESCALATION_DEFAULT
+from .domain.escalation import periods
 from .domain.rules import Rule, closure_days, effective_rules
 
 _lock = threading.Lock()
@@ -29,6 +31,8 @@ class Runtime:
     timezone: ZoneInfo
     authority: str
     terms: dict[str, str] = field(default_factory=lambda: dict(DEFAULTS))  # the deployment's words
+    # working days of grace before each level of an overdue step's escalation
+    escalation: dict[str, int] = field(default_factory=lambda: dict(ESCALATION_DEFAULT))
 
     def rule(self, rule_id: str) -> Rule | None:
         """The deployment's rule, or the platform's own (the plan's end at 18)."""
@@ -46,6 +50,7 @@ def build(ctx: ServiceContext) -> Runtime:
         timezone=ZoneInfo(authority.get("timezone") or "Europe/London"),
         authority=authority["code"],
         terms=terminology(ctx.plugins),
+        escalation=periods(authority),
     )
 
 

@@ -1,8 +1,10 @@
-"""The tick: deadlines reaching their reminder or their overdue day.
+"""The tick: deadlines reaching their reminder, their overdue day or the
+day an overdue step escalates.
 
 Each deadline stores the day the tick must next look at it
 (``next_check_on``: its reminder day while pending, its overdue day while
-approaching, nothing once overdue or closed), indexed, so a scan reads the
+approaching, its next escalation while overdue, nothing once closed or
+escalated to the last level), indexed, so a scan reads the
 deadlines due for a change and no others: its cost grows with the number
 due, not the number stored.
 
@@ -12,6 +14,10 @@ same deadline both try; the store lets one commit and refuses the other
 (``VersionConflict``), so ``deadline.approaching.v1`` and
 ``deadline.overdue.v1`` are published once each. A lease in the store lets
 one replica scan at a time, so the others do not even try.
+
+An overdue step escalates (``domain/escalation.py``): after the authority's
+grace period the tick publishes ``deadline.escalated.v1`` naming the case's
+team manager, and after a second one the team manager's service manager.
 
 Once a day the tick also asks a team manager to confirm the end of each
 plan whose child is 18 (``domain/adulthood.py``).
@@ -26,12 +32,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from cpp_shared import staff
 from cpp_shared.logs import get_logger
 from cpp_shared.store import DuplicateKey, StoreError, StoreUnavailable, VersionConflict
 from cpp_shared.web import ServiceContext
 
 from . import store as st
-from .domain import adulthood, people
+from .domain import adulthood, escalation, people
 from .domain.deadlines import Scope, apply_transition, event_data, tick_transition
 from .runtime import runtime
 
@@ -43,6 +50,7 @@ LEASE = "scheduler-tick"
 class TickResult:
     approaching: int = 0
     overdue: int = 0
+    escalated: int = 0
     conflicts: int = 0  # changed meanwhile by another replica or an event: left to it
     scanned: int = 0
     adults: int = 0  # plans whose child is 18, newly put to their team manager
@@ -75,8 +83,14 @@ class Ticker:
         finally:
             if use_lease:
                 store.release_lease(LEASE, self.holder)
-        if result.approaching or result.overdue:
-            log.info("tick", approaching=result.approaching, overdue=result.overdue, conflicts=result.conflicts)
+        if result.approaching or result.overdue or result.escalated:
+            log.info(
+                "tick",
+                approaching=result.approaching,
+                overdue=result.overdue,
+                escalated=result.escalated,
+                conflicts=result.conflicts,
+            )
         return result
 
     def _ask_about_adults(self, today: date, result: TickResult) -> None:
@@ -123,13 +137,13 @@ class Ticker:
             units, moves = [], []
             now = datetime.now(UTC).isoformat()
             for doc in docs:
-                transition = tick_transition(doc, today)
-                if transition is None:
+                moved = self._move(doc, today, now)
+                if moved is None:
                     continue
-                new = apply_transition(doc, transition, now)
+                transition, new, data = moved
                 uow = store.begin()
                 uow.replace(st.DEADLINES, new, expected_version=doc["version"])
-                self.ctx.publish(uow, f"deadline.{transition}.v1", subject=new["case_id"], data=event_data(new))
+                self.ctx.publish(uow, f"deadline.{transition}.v1", subject=new["case_id"], data=data)
                 units.append(uow)
                 moves.append(transition)
             if not units:
@@ -146,6 +160,27 @@ class Ticker:
                 store.acquire_lease(LEASE, self.holder, self.lease_seconds)
             if len(docs) < self.batch:
                 break
+
+    def _move(self, doc: dict, today: date, now: str) -> tuple[str, dict, dict] | None:
+        """What the tick does to a deadline today: its transition, the
+        deadline after it and its event's data; None for nothing."""
+        rt = runtime(self.ctx)
+        transition = tick_transition(doc, today)
+        if transition is not None:
+            new = apply_transition(doc, transition, now)
+            if transition == "overdue":
+                escalation.schedule_first(new, today, rt.calendar, rt.escalation)
+            return transition, new, event_data(new)
+        level = escalation.due(doc, today)
+        if level is None:
+            return None
+        store = self.ctx.store
+        case = store.collection(st.CASE_PEOPLE).find_one({"_id": doc["case_id"]})
+        to = escalation.person(level, case, doc.get("assignee"), lambda user: staff.entry(store, user))
+        new = escalation.escalate(doc, level, to, today, rt.calendar, rt.escalation, now)
+        step = new["escalations"][-1]
+        data = {**event_data(new), "escalation": {k: step[k] for k in ("level", "to", "on", "grace_working_days")}}
+        return "escalated", new, data
 
     def loop(self, stop: threading.Event) -> None:
         while not stop.is_set():

@@ -351,19 +351,51 @@ class _ConferenceBase(AboutAChild):
     )
 
 
-class ConferenceScheduledV1(_ConferenceBase):
+class InvitedProfessional(EventData):
+    name = _contact("their name")
+    role = _contact("their role (health visitor, teacher...)")
+    agency = _contact("their agency; null when not given", allow_none=True)
+    email = _contact("their work email address; null when not given", allow_none=True)
+
+
+class InvitedFamilyMember(EventData):
+    name = _narrative("the family member's name: it identifies the family, so narrative")
+    role = _narrative("who they are to the child (mother, grandfather...)")
+    email = _personal("their own email address; null when not given", allow_none=True)
+
+
+class _Invited(_ConferenceBase):
+    invitees = fields.List(
+        fields.Nested(InvitedProfessional),
+        required=False,
+        metadata=_meta(
+            "contact", "the professionals invited (whom to call), as named when it was scheduled; absent when none"
+        ),
+    )
+    family_invitees = fields.List(
+        fields.Nested(InvitedFamilyMember),
+        required=False,
+        metadata=_meta(
+            "narrative",
+            "the family members invited, as named when it was scheduled: their names and own addresses are about "
+            "the family (an address is personal), so the list is narrative; absent when none",
+        ),
+    )
+
+
+class ConferenceScheduledV1(_Invited):
     scheduled_for = _day("the day the conference is scheduled for")
     plan_id = _identifier(PLAN_ID_OR_NULL, allow_none=True)
 
 
-class ConferenceRescheduledV1(_ConferenceBase):
+class ConferenceRescheduledV1(_Invited):
     scheduled_for = _day("the new day")
     previous_scheduled_for = _day("the day it was scheduled for before this move")
     reason = _narrative("why it moved, as written by the person who moved it")
     plan_id = _identifier(PLAN_ID_OR_NULL, allow_none=True)
 
 
-class ConferenceCancelledV1(_ConferenceBase):
+class ConferenceCancelledV1(_Invited):
     scheduled_for = _day("the day it had been scheduled for")
     reason = _narrative("why it was cancelled, as written by the person who cancelled it")
     plan_id = _identifier(PLAN_ID_OR_NULL, allow_none=True)
@@ -830,13 +862,21 @@ class EscalationStepRecordedV1(EscalationWork):
 # --- plans: children and the partner lookup -------------------------------
 
 
+CHILD_FIRST_LANGUAGE = (
+    "the child's first language as their record holds it (the family's letters are written in it where the "
+    "deployment has its phrase set); null when not recorded, absent from events made before it was carried"
+)
+
+
 class ChildRegisteredV1(AboutAChild):
     child_id = _identifier("the child's new record")
+    first_language = _narrative(CHILD_FIRST_LANGUAGE, allow_none=True, required=False)
 
 
 class ChildUpdatedV1(AboutAChild):
     child_id = _identifier(CHILD_ID)
     version = _status("the record's revision after the change", fields.Integer, validate=validate.Range(min=1))
+    first_language = _narrative(CHILD_FIRST_LANGUAGE, allow_none=True, required=False)
 
 
 class ChildBornV1(AboutAChild):
@@ -1063,6 +1103,29 @@ class DeadlineV1(AboutAChild):
     superseded_by = _identifier("the deadline that replaced it (recalculated); null unless superseded", allow_none=True)
 
 
+ESCALATION_LEVELS = ("team_manager", "service_manager")
+
+
+class DeadlineEscalation(EventData):
+    level = _status(
+        "whom the overdue step now goes to: team_manager, then service_manager",
+        validate=_one_of(*ESCALATION_LEVELS),
+    )
+    to = _nested(StaffRef, "the person it is escalated to: " + STAFF_REF, allow_none=True)
+    on = _day("the day it was escalated")
+    grace_working_days = _status(
+        "the working days of grace before this level (the authority's, or the platform's default)",
+        fields.Integer,
+        validate=validate.Range(min=0),
+    )
+
+
+class DeadlineEscalatedV1(DeadlineV1):
+    """An overdue deadline escalated: the deadline, and to whom."""
+
+    escalation = _nested(DeadlineEscalation, "this escalation: its level, the person and the day")
+
+
 # --- every service ---------------------------------------------------------
 
 
@@ -1182,6 +1245,34 @@ class EscalationDeliveredV1(AboutAChild):
     route = _identifier("the route (e.g. childrens_convenor)")
     recipient = _identifier("the organisation it reached (its subscription's owner)")
     delivered_on = _day("the day it reached them")
+
+
+NOBODY_TOLD_REASONS = ("nobody_to_tell", "no_address")
+
+
+class DeadlineNobodyToldV1(EventData):
+    """A deadline notice someone must act on reached nobody: reported on the deadline, never dropped."""
+
+    deadline_id = _identifier("the deadline the notice was about")
+    case_id = _identifier(CASE_ID)
+    plan_id = _identifier("the case's plan; null before there is one", allow_none=True)
+    child_id = _identifier(CHILD_ID, allow_none=True)
+    notice = _status(
+        "the notice nobody received",
+        validate=_one_of("deadline.approaching.v1", "deadline.overdue.v1", "deadline.escalated.v1"),
+    )
+    notice_id = _identifier("the event of that notice")
+    reason = _status(
+        "nobody_to_tell: nobody holds the deadline's owner role on the case and it has no social worker; "
+        "no_address: the people to tell have neither an email address nor an inbox",
+        validate=_one_of(*NOBODY_TOLD_REASONS),
+    )
+    explanation = _narrative("why, in words, naming the people who could not be told")
+    people = fields.List(
+        fields.String(),
+        required=True,
+        metadata=_meta("contact", "the names of the people who could not be told (empty for nobody_to_tell)"),
+    )
 
 
 class SubscriptionDisabled(EventData):
@@ -1488,6 +1579,12 @@ CATALOGUE: dict[str, EventType] = {
                     CASE,
                 ),
                 (
+                    "deadline.escalated.v1",
+                    "An overdue deadline was escalated, to the team manager and later to a service manager.",
+                    DeadlineEscalatedV1,
+                    CASE,
+                ),
+                (
                     "deadline.cancelled.v1",
                     "A deadline no longer applies (the plan ended, the conference was cancelled...).",
                     DeadlineV1,
@@ -1505,6 +1602,12 @@ CATALOGUE: dict[str, EventType] = {
         *_entries(
             "notify",
             [
+                (
+                    "deadline.nobody_told.v1",
+                    "A deadline's reminder or overdue notice reached nobody (nobody to tell, or no address).",
+                    DeadlineNobodyToldV1,
+                    CASE,
+                ),
                 (
                     "escalation.delivered.v1",
                     "An escalation reached the recipient outside the council its route names "

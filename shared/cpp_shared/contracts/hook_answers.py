@@ -54,6 +54,25 @@ def _authority(a: _Answer, answer: Any) -> None:
     for contact in answer.get("contacts") or []:
         if not isinstance(contact, dict) or not _text(contact.get("name")):
             raise a.fail(f"every contact needs a name, not {contact!r}")
+    _escalation(a, answer.get(ESCALATION))
+
+
+ESCALATION = "overdue_escalation_working_days"
+ESCALATION_LEVELS = ("team_manager", "service_manager")
+
+
+def _escalation(a: _Answer, given: Any) -> None:
+    """The grace periods before an overdue step escalates: working days, 0 to 60, per level."""
+    if given is None:
+        return
+    if not isinstance(given, dict) or set(given) - {*ESCALATION_LEVELS, "source"}:
+        raise a.fail(f"{ESCALATION} must be a dict of {', '.join(ESCALATION_LEVELS)} (and source), not {given!r}")
+    for level in ESCALATION_LEVELS:
+        value = given.get(level)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 60):
+            raise a.fail(f"{ESCALATION}.{level} must be a whole number of working days from 0 to 60, not {value!r}")
+    if given.get("source") is not None and not _text(given["source"]):
+        raise a.fail(f"{ESCALATION}.source must be non-empty text")
 
 
 def _listed(fields: dict[str, Callable[[Any], bool]], optional: dict[str, Callable[[Any], bool]] | None = None):

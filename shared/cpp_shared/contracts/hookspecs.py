@@ -98,6 +98,11 @@ def cpp_authority() -> dict[str, Any] | None:
           "looked_after_ends_plan": False,    # optional (default False); True where the council's procedures
                                               # end a plan when the child becomes looked after, so that a team
                                               # manager may end it for that reason without a review conference
+          "overdue_escalation_working_days": {  # optional; the platform's default is 2 and 5
+              "team_manager": 2,              # working days after a step is found overdue: to the team manager
+              "service_manager": 5,           # working days after that: to the service manager
+              "source": "...",                # optional; where the figures come from
+          },
         }
 
     The last plugin in CPP_PLUGINS order that returns a dict wins, so a council

@@ -276,6 +276,8 @@ class Documents:
             "passed": passed,
             "today": today,
             "letter": job.get("letter") or {},
+            # English made for a family whose language has no phrase set: the document says so.
+            "english_for": job.get("english_for") if kind in FAMILY_KINDS else None,
         }
         return self.env.get_template(f"{kind}.html").render(**context)
 

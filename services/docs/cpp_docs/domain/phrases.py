@@ -127,6 +127,8 @@ ENGLISH: dict[str, str] = {
     "letter_next": "What happens next",
     "letter_copy": "You will get a copy of each plan. Your key worker will go through it with you.",
     "letter_from": "From {organisation}",
+    "in_english": "This is in English. We do not have it in {language} yet. "
+    "You can ask us to read it to you in {language}.",
 }
 
 

@@ -3,21 +3,35 @@
 The defaults (plugins change them with ``cpp_notification_recipients``):
 
 * ``deadline.approaching`` / ``deadline.overdue``: the deadline's assignee
-  (who must act), else the plan's key worker;
+  (who must act), else the case's holder of the deadline's owner role, else
+  the social worker (the plan's key worker, else the case's social worker);
+  before the case has a plan its social worker hears of every deadline too.
+  A deadline notice that reaches nobody (nobody holds the role, or the
+  person has no address and no inbox) is never dropped: the service
+  publishes ``deadline.nobody_told.v1`` with why, and the scheduler records
+  it on the deadline;
+* ``deadline.escalated`` (an overdue step, after the authority's grace
+  period): the person the scheduler names (the team manager, then the
+  service manager), else the case's team manager;
 * ``deadline.met`` recorded late, after an overdue notice: whoever was told
   it was overdue hears that it is done, and how many working days late;
 * ``lookup.performed`` (a partner found the child on a plan): the key worker;
-* a conference scheduled, moved or cancelled: the core group's professionals,
-  and the family members in it in plain language, each with the meeting as
-  an iCalendar invitation (or its cancellation);
+* a conference scheduled, moved or cancelled: the people the conference
+  invites (``invitees``, ``family_invitees``), the core group's
+  professionals, the family members in it in plain language and the case's
+  social worker, each with the meeting as an iCalendar invitation (or its
+  cancellation), before the case has a plan as after;
 * ``access.break_glass`` (someone broke glass to reach a restricted child's
   record): the restriction's manager the event names, by email and in the
   inbox, at once.
 
 Who the key worker and the core group are comes from the plans service's
 plan events (the plan's content carries their names and addresses), kept
-here as a small projection per plan. A recipient who is a member of staff
-carries their user id (``user``): their inbox is kept by it, and their
+here as a small projection per plan; who holds the case (its social
+worker, team manager, team, and the chair of its latest conference) from
+``case.opened.v1``, ``case.allocated.v1`` and the conference events, kept
+per case, so that a case without a plan yet has people to tell. A
+recipient who is a member of staff carries their user id (``user``): their inbox is kept by it, and their
 email address, when the event has none, comes from the staff directory
 (``cpp_shared.staff``, kept from ``staff.updated.v1``). Every message names
 the child (from the event's ``child``, else the name the latest event about
@@ -48,12 +62,20 @@ from cpp_shared.plugins import Plugins
 from cpp_shared.terminology import DEFAULTS, capital, conference, said, terminology
 
 BREAK_GLASS = "access.break_glass.v1"
+APPROACHING = "deadline.approaching.v1"
 OVERDUE = "deadline.overdue.v1"
 MET = "deadline.met.v1"
 NOT_SEEN_ALONE = "visit.child_not_seen_alone.v1"
+ESCALATED = "deadline.escalated.v1"
+NOBODY_TOLD = "deadline.nobody_told.v1"
+#: The deadline notices someone must act on: one that reaches nobody is reported on the deadline.
+MUST_REACH = (APPROACHING, OVERDUE, ESCALATED)
+#: The events that say who holds a case (its social worker, team manager, team).
+CASE_HOLDERS = ("case.opened.v1", "case.allocated.v1")
 PEOPLE_EVENTS = (
-    "deadline.approaching.v1",
+    APPROACHING,
     OVERDUE,
+    ESCALATED,
     MET,
     "lookup.performed.v1",
     "conference.scheduled.v1",
@@ -101,6 +123,37 @@ def plan_people(event: dict[str, Any]) -> dict[str, Any] | None:
         "core_group": content.get("core_group") or [],
         "language": content.get("language"),
     }
+
+
+def _ref(value: Any) -> dict[str, Any] | None:
+    """A ``{user, name}`` staff reference from an event, or None."""
+    if not isinstance(value, dict) or not value.get("user"):
+        return None
+    return {"user": value["user"], "name": value.get("name") or None}
+
+
+def case_people(event: dict[str, Any], stored: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Who holds the case after one of its events (social worker, team
+    manager, team, the chair of its latest conference); None for an event
+    that does not say."""
+    etype, data = event["type"], event.get("data") or {}
+    case_id = data.get("case_id")
+    if not case_id:
+        return None
+    record = {"case_id": case_id, "child_id": data.get("child_id"), **(stored or {})}
+    record.pop("_id", None)
+    record.pop("version", None)
+    if etype in CASE_HOLDERS:
+        for name in ("social_worker", "team_manager"):
+            if name in data:  # case.opened.v1 made before cases were allocated names nobody
+                record[name] = _ref(data[name])
+        if "team" in data:
+            record["team"] = data["team"] or None
+        return record
+    if etype.startswith("conference.") and _ref(data.get("chair")):
+        record["chair"] = _ref(data["chair"])
+        return record
+    return None
 
 
 def _staff_name(heard: Heard, user: str | None, default: str = SOMEONE) -> str:
@@ -159,7 +212,9 @@ def told_overdue(heard: Heard, event: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def default_recipients(event: dict[str, Any], people: dict[str, Any] | None, heard: Heard) -> list[dict[str, Any]]:
+def default_recipients(
+    event: dict[str, Any], people: dict[str, Any] | None, heard: Heard, case: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     etype = event["type"]
     data = event.get("data") or {}
     if etype == BREAK_GLASS:  # the event names whom to tell: the restriction's manager
@@ -177,27 +232,18 @@ def default_recipients(event: dict[str, Any], people: dict[str, Any] | None, hea
             }
         ]
     if etype == NOT_SEEN_ALONE:  # the key worker and the team manager, each named by the event
-        return not_seen_alone_recipients(data, _key_worker(people))
+        return not_seen_alone_recipients(data, _key_worker(people), heard)
     if etype == MET:  # done late: whoever was told it was overdue hears it is done
         met = data.get("met") or {}
         return told_overdue(heard, event) if met.get("late") else []
     key_worker = _key_worker(people)
-    if etype in ("deadline.approaching.v1", OVERDUE):
-        assignee = data.get("assignee") or {}
-        if assignee.get("user"):
-            if key_worker and key_worker.get("user") == assignee["user"]:
-                return [key_worker]
-            return [
-                {
-                    "user": assignee["user"],
-                    "name": assignee.get("name") or _staff_name(heard, assignee["user"]),
-                    "email": None,
-                    "audience": "professional",
-                    "channels": ["email", "inbox"],
-                    "role": data.get("owner") or "assignee",
-                }
-            ]
-        return [key_worker] if key_worker else []
+    if etype == ESCALATED:  # the person the scheduler names, else the case's holder of that level's role
+        escalation = data.get("escalation") or {}
+        level = escalation.get("level") or "team_manager"
+        found = _staff(escalation.get("to"), level, heard) or _holder(level, key_worker, case, heard)
+        return [found] if found else []
+    if etype in MUST_REACH:
+        return _deadline_people(data, key_worker, case, heard)
     if etype == "lookup.performed.v1":
         if not (data.get("subject_of_plan") or data.get("plan_status") == "in_force"):
             return []
@@ -216,55 +262,108 @@ def default_recipients(event: dict[str, Any], people: dict[str, Any] | None, hea
                 "role": "key_worker",
             }
         ]
-    if people is None:
-        return []
     if etype.startswith("conference."):
-        out = []
-        for member in people.get("core_group") or []:
-            family = bool(member.get("is_family_member"))
-            out.append(
-                {
-                    "user": None if family else member.get("user"),
-                    "name": member["name"],
-                    "email": member.get("email"),
-                    "audience": "family" if family else "professional",
-                    "channels": ["email"] if family else ["email", "inbox"],
-                    "role": member.get("role") or ("family" if family else "core group"),
-                }
-            )
-        if key_worker:
-            known = [r for r in out if _same_person(r, key_worker)]
-            for r in known:  # the key worker in the core group: addressed by their user id too
-                r["user"] = r.get("user") or key_worker.get("user")
-            if not known:
-                out.append(key_worker)
-        return out
+        return _conference_people(data, people, key_worker, case, heard)
     return []
 
 
-def not_seen_alone_recipients(data: dict[str, Any], key_worker: dict[str, Any] | None) -> list[dict[str, Any]]:
+def not_seen_alone_recipients(
+    data: dict[str, Any], key_worker: dict[str, Any] | None, heard: Heard
+) -> list[dict[str, Any]]:
     """The plan's key worker (as the plan holds them, with their address) and the case's team manager."""
-    out = []
+    out: list[dict[str, Any]] = []
     named = data.get("key_worker") or {}
     if key_worker and (not named.get("user") or key_worker.get("user") in (None, named["user"])):
-        out.append({**key_worker, "user": key_worker.get("user") or named.get("user")})
-    elif named.get("user"):
-        out.append(_staff_recipient(named, "key_worker"))
-    manager = data.get("team_manager") or {}
-    if manager.get("user") and not any(r.get("user") == manager["user"] for r in out):
-        out.append(_staff_recipient(manager, "team_manager"))
+        _add(out, {**key_worker, "user": key_worker.get("user") or named.get("user")})
+    else:
+        _add(out, _staff(named, "key_worker", heard))
+    _add(out, _staff(data.get("team_manager"), "team_manager", heard))
     return out
 
 
-def _staff_recipient(person: dict[str, Any], role: str) -> dict[str, Any]:
+def _staff(ref: dict[str, Any] | None, role: str, heard: Heard) -> dict[str, Any] | None:
+    """A member of staff (a ``{user, name}`` reference) as a recipient."""
+    if not ref or not ref.get("user"):
+        return None
     return {
-        "user": person["user"],
-        "name": person.get("name"),
-        "email": None,  # the staff directory's (with_addresses)
+        "user": ref["user"],
+        "name": ref.get("name") or _staff_name(heard, ref["user"]),
+        "email": None,
         "audience": "professional",
         "channels": ["email", "inbox"],
         "role": role,
     }
+
+
+def _social_worker(key_worker: dict[str, Any] | None, case: dict[str, Any] | None, heard: Heard):
+    """Whoever carries the case day to day: the plan's key worker, else the case's social worker."""
+    return key_worker or _staff((case or {}).get("social_worker"), "social_worker", heard)
+
+
+def _holder(owner: str, key_worker, case: dict[str, Any] | None, heard: Heard) -> dict[str, Any] | None:
+    """The case's holder of an owner role, as notify heard it."""
+    if owner == "social_worker":
+        return _social_worker(key_worker, case, heard)
+    if owner in ("team_manager", "chair"):
+        return _staff((case or {}).get(owner), owner, heard)
+    return None
+
+
+def _add(out: list[dict[str, Any]], r: dict[str, Any] | None) -> None:
+    """Add a recipient unless they are already there (the one there learns their user id)."""
+    if r is None:
+        return
+    for known in out:
+        if _same_person(known, r):
+            known["user"] = known.get("user") or r.get("user")
+            return
+    out.append(r)
+
+
+def _deadline_people(data: dict[str, Any], key_worker, case: dict[str, Any] | None, heard: Heard):
+    """Who hears of a deadline coming or passed: the person who must act (the
+    scheduler's assignee, else the case's holder of the owner role, else the
+    social worker); before the case has a plan, its social worker too."""
+    out: list[dict[str, Any]] = []
+    assignee = data.get("assignee") or {}
+    owner = data.get("owner") or "assignee"
+    if assignee.get("user"):
+        if key_worker and key_worker.get("user") == assignee["user"]:
+            _add(out, key_worker)
+        else:
+            _add(out, _staff(assignee, owner, heard))
+    else:
+        _add(out, _holder(owner, key_worker, case, heard) or _social_worker(key_worker, case, heard))
+    if not data.get("plan_id"):
+        _add(out, _social_worker(key_worker, case, heard))
+    return out
+
+
+def _invited(member: dict[str, Any], family: bool) -> dict[str, Any]:
+    return {
+        "user": None if family else member.get("user"),
+        "name": member["name"],
+        "email": member.get("email"),
+        "audience": "family" if family else "professional",
+        "channels": ["email"] if family else ["email", "inbox"],
+        "role": member.get("role") or ("family" if family else "core group"),
+    }
+
+
+def _conference_people(data: dict[str, Any], people, key_worker, case, heard: Heard) -> list[dict[str, Any]]:
+    """Who is invited to a conference (and told of its moves and
+    cancellation): those the conference names, the core group, and the
+    social worker, the key worker in the core group addressed by their user
+    id too."""
+    out: list[dict[str, Any]] = []
+    for member in data.get("invitees") or []:
+        _add(out, _invited(member, False))
+    for member in data.get("family_invitees") or []:
+        _add(out, _invited(member, True))
+    for member in (people or {}).get("core_group") or []:
+        _add(out, _invited(member, bool(member.get("is_family_member"))))
+    _add(out, _social_worker(key_worker, case, heard))
+    return out
 
 
 def with_addresses(heard: Heard, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -282,9 +381,13 @@ def with_addresses(heard: Heard, found: list[dict[str, Any]]) -> list[dict[str, 
 
 
 def recipients(
-    plugins: Plugins, event: dict[str, Any], people: dict[str, Any] | None, heard: Heard
+    plugins: Plugins,
+    event: dict[str, Any],
+    people: dict[str, Any] | None,
+    heard: Heard,
+    case: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    current = default_recipients(event, people, heard)
+    current = default_recipients(event, people, heard, case)
     for impl in plugins.hook.cpp_notification_recipients.get_hookimpls():  # CPP_PLUGINS order
         changed = impl.function(event=event, recipients=[dict(r) for r in current])
         if changed is not None:
@@ -391,6 +494,8 @@ def context_for(
     ctx = {**defaults, **data, "recipient": recipient}
     ctx["key_worker"] = (people or {}).get("key_worker")
     ctx["owner"] = str(ctx.get("owner") or "").replace("_", " ")
+    ctx["escalation"] = data.get("escalation") or {}
+    ctx["escalation_level"] = str(ctx["escalation"].get("level") or "").replace("_", " ")
     ctx["child_name"] = child_name(event, heard)
     ctx["child_label"] = ctx["child_name"] or "the child"
     ctx["due_on_words"] = _words(data.get("due_on"))
@@ -460,10 +565,12 @@ def messages_for(
     organiser: str,
     now: float,
     heard: Heard,
+    found: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """The messages an event owes people, one per recipient and channel."""
+    """The messages an event owes people, one per recipient and channel
+    (the recipients ``found``, else those ``recipients`` finds)."""
     made = []
-    for r in recipients(plugins, event, people, heard):
+    for r in recipients(plugins, event, people, heard) if found is None else found:
         name = f"{event['type']}.{r.get('audience', 'professional')}.txt"
         if not templates.has(name):
             name = f"{event['type']}.professional.txt"
@@ -505,3 +612,35 @@ def messages_for(
                 }
             )
     return made
+
+
+def nobody_told(event: dict[str, Any], found: list[dict[str, Any]], made: list[dict[str, Any]]) -> dict | None:
+    """The data of ``deadline.nobody_told.v1`` when a deadline notice someone
+    must act on reached nobody (nobody to tell, or nobody with an address or
+    an inbox), else None: such a notice is reported, never dropped."""
+    if event["type"] not in MUST_REACH or made:
+        return None
+    data = event.get("data") or {}
+    owner = str(data.get("owner") or "").replace("_", " ")
+    if not found and event["type"] == ESCALATED:
+        reason = "nobody_to_tell"
+        level = str((data.get("escalation") or {}).get("level") or "").replace("_", " ")
+        explanation = f"Nobody could be told: the overdue step has no {level} to escalate to."
+    elif not found:
+        reason = "nobody_to_tell"
+        explanation = f"Nobody could be told: the case has no {owner} and no social worker to tell."
+    else:
+        reason = "no_address"
+        names = ", ".join(r.get("name") or SOMEONE for r in found)
+        explanation = f"Nobody could be told: {names} has no email address or inbox here."
+    return {
+        "deadline_id": data["deadline_id"],
+        "case_id": data["case_id"],
+        "plan_id": data.get("plan_id"),
+        "child_id": data.get("child_id"),
+        "notice": event["type"],
+        "notice_id": event["id"],
+        "reason": reason,
+        "explanation": explanation,
+        "people": [r.get("name") or SOMEONE for r in found],
+    }

@@ -32,6 +32,30 @@ SCHEDULERS = ("social_worker", "team_manager", "chair")
 DECIDERS = ("chair", "team_manager")
 
 
+def _not_blank(value: str) -> None:
+    if not value.strip():
+        raise ValidationError("Must not be blank.")
+
+
+class InviteeSchema(Schema):
+    """Someone invited to a conference: a professional, or a member of the family."""
+
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=200), _not_blank])
+    role = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "their role (health visitor, teacher), or who they are to the child (mother)"},
+    )
+    agency = fields.String(validate=validate.Length(max=200), metadata={"description": "a professional's agency"})
+    email = fields.Email(
+        validate=validate.Length(max=320),
+        metadata={
+            "description": "where the invitation (with its calendar entry) is sent; without one, nobody is emailed"
+        },
+    )
+    is_family_member = fields.Boolean(load_default=False)
+
+
 class ConferenceCreateSchema(Schema):
     kind = fields.String(
         required=True,
@@ -52,11 +76,14 @@ class ConferenceCreateSchema(Schema):
             "in the days after the birth (a deployment's rules may give the first review longer: Bromley 20 days)"
         },
     )
-
-
-def _not_blank(value: str) -> None:
-    if not value.strip():
-        raise ValidationError("Must not be blank.")
+    invitees = fields.List(
+        fields.Nested(InviteeSchema),
+        validate=validate.Length(max=50),
+        metadata={
+            "description": "the family members and professionals invited: each is sent the invitation, and told "
+            "when it moves or is cancelled (the case's social worker always is)"
+        },
+    )
 
 
 REASON: dict[str, Any] = dict(required=True, validate=[validate.Length(min=1, max=4000), _not_blank])
@@ -265,6 +292,9 @@ class ConferenceSchema(Schema):
     scheduled_by = fields.String()
     scheduled_on = fields.String(metadata={"description": "the day it was scheduled"})
     chair = fields.Nested(StaffRefSchema, allow_none=True, metadata={"description": "the chair, name as it was then"})
+    invitees = fields.List(
+        fields.Nested(InviteeSchema), metadata={"description": "those invited when it was scheduled"}
+    )
     reschedules = fields.List(fields.Nested(RescheduleSchema), metadata={"description": "every move, oldest first"})
     cancellation = fields.Nested(CancellationSchema)
     invitations = fields.List(

@@ -96,7 +96,10 @@ class StaffSchema(Schema):
         load_default=None,
         allow_none=True,
         validate=validate.Length(max=200),
-        metadata={"description": "the user id of their manager"},
+        metadata={
+            "description": "the user id of their manager (a team manager's is their service manager, to whom an "
+            "overdue step escalates after the team manager)"
+        },
     )
     phone = fields.String(
         load_default=None,

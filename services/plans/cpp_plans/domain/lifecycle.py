@@ -265,6 +265,7 @@ def schedule_conference(
     today: date,
     scheduled_by: str,
     chair: Person | None = None,
+    invitees: list[dict] | None = None,
 ) -> tuple[dict, dict, list[Event]]:
     live = [c for c in case["conferences"] if c["status"] != "cancelled"]
     if kind == "initial":
@@ -297,6 +298,7 @@ def schedule_conference(
         "scheduled_by": scheduled_by,
         "scheduled_on": _iso(today),
         "chair": chair,
+        "invitees": [_invitee(i) for i in invitees or []],
         "outcome": None,
     }
     new = copy.deepcopy(case)
@@ -312,9 +314,36 @@ def schedule_conference(
             "scheduled_for": conference["scheduled_for"],
             "plan_id": case["plan_id"],
             "chair": chair,
+            **invited(conference),
         },
     )
     return new, conference, [event]
+
+
+def _invitee(given: dict) -> dict:
+    """Someone invited, as the conference keeps them."""
+    return {
+        "name": given["name"].strip(),
+        "role": given["role"],
+        "agency": given.get("agency") or None,
+        "email": given.get("email") or None,
+        "is_family_member": bool(given.get("is_family_member")),
+    }
+
+
+def invited(conference: dict) -> dict:
+    """Whom a conference's events say it invites: ``invitees`` (the
+    professionals) and ``family_invitees`` (the family), each present only
+    when someone is."""
+    people = conference.get("invitees") or []
+    professionals = [
+        {k: p.get(k) for k in ("name", "role", "agency", "email")} for p in people if not p["is_family_member"]
+    ]
+    family = [{k: p.get(k) for k in ("name", "role", "email")} for p in people if p["is_family_member"]]
+    return {
+        **({"invitees": professionals} if professionals else {}),
+        **({"family_invitees": family} if family else {}),
+    }
 
 
 def _review_has_a_plan(case: dict, plan: dict | None) -> None:
@@ -383,6 +412,7 @@ def reschedule_conference(
             "reason": reason,
             "plan_id": case["plan_id"],
             "chair": conference.get("chair"),
+            **invited(conference),
         },
     )
     return new, [event]
@@ -414,6 +444,7 @@ def cancel_conference(
             "reason": reason,
             "plan_id": case["plan_id"],
             "chair": conference.get("chair"),
+            **invited(conference),
         },
     )
     return new_case, new_conf, [event]

@@ -63,7 +63,10 @@ def register_child(deps: Deployment, details: dict[str, Any], *, now: datetime, 
             uow.insert(CHILDREN, doc)
             audit.record_write(uow, "create", "child", doc["_id"], child_id=doc["_id"], principal=actor)
             deps.publish(
-                uow, "child.registered.v1", subject=doc["_id"], data={"child_id": doc["_id"], "child": named(doc)}
+                uow,
+                "child.registered.v1",
+                subject=doc["_id"],
+                data={"child_id": doc["_id"], "child": named(doc), "first_language": doc.get("first_language")},
             )
     except DuplicateKey:
         raise _duplicate(deps, doc) from None
@@ -99,7 +102,12 @@ def change_child(
                 uow,
                 "child.updated.v1",
                 subject=child_id,
-                data={"child_id": child_id, "version": version, "child": named(doc)},
+                data={
+                    "child_id": child_id,
+                    "version": version,
+                    "child": named(doc),
+                    "first_language": doc.get("first_language"),
+                },
             )
     except DuplicateKey:
         raise _duplicate(deps, doc) from None

@@ -63,11 +63,12 @@ def schedule_conference(
     scheduled_for: date,
     chair: str | None = None,
     mother_unfit_to_attend: bool = False,
+    invitees: list[dict] | None = None,
     today: date,
     actor: Principal,
 ) -> dict:
     """An initial, review or transfer-in conference for the case, chaired by
-    ``chair`` (a chair's user id) when given. A pre-birth conference records
+    ``chair`` (a chair's user id) when given, inviting ``invitees``. A pre-birth conference records
     whether the mother is expected to be unfit to attend after the birth (the
     birth's event carries it, for the first review's timescale). Returns the
     conference as saved."""
@@ -79,6 +80,7 @@ def schedule_conference(
         scheduled_for=scheduled_for,
         chair=chair,
         mother_unfit_to_attend=mother_unfit_to_attend,
+        invitees=invitees,
         today=today,
         actor=actor,
     )
@@ -97,13 +99,21 @@ def scheduling(
     actor: Principal,
     mother_unfit_to_attend: bool = False,
     family_conference_id: str | None = None,
+    invitees: list[dict] | None = None,
 ) -> tuple[Step, dict]:
     """The step that schedules a conference for the case (part of the family
     conference ``family_conference_id``, when one), and the conference."""
     plan = _plan_of(deps, case)
     chair_ref = _chair(deps, chair) if chair is not None else None
     after, conference, events = lc.schedule_conference(
-        case, plan, kind=kind, scheduled_for=scheduled_for, today=today, scheduled_by=actor.user, chair=chair_ref
+        case,
+        plan,
+        kind=kind,
+        scheduled_for=scheduled_for,
+        today=today,
+        scheduled_by=actor.user,
+        chair=chair_ref,
+        invitees=invitees,
     )
     if kind == "initial":  # an initial conference about an unborn child is a pre-birth conference
         conference.update(mark_pre_birth(deps, case["child_id"], events, "conference.scheduled.v1"))

@@ -254,6 +254,7 @@ def schedule_conference(
     scheduled_for: date,
     chair: str | None = None,
     mother_unfit_to_attend: bool = False,
+    invitees: list[dict] | None = None,
     today: date,
     actor: Principal,
 ) -> dict:
@@ -276,6 +277,7 @@ def schedule_conference(
             actor=actor,
             mother_unfit_to_attend=mother_unfit_to_attend and _unborn(deps, child_id),  # a pre-birth conference's
             family_conference_id=group_id,
+            invitees=invitees,
         ),
     )
     group = {

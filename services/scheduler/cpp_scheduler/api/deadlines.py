@@ -56,6 +56,21 @@ class ChildSchema(Schema):
     nhs_number = fields.String(allow_none=True)
 
 
+class NobodyToldSchema(Schema):
+    notice = fields.String(metadata={"description": "the notice nobody received (deadline.overdue.v1...)"})
+    reason = fields.String(metadata={"description": "nobody_to_tell or no_address"})
+    explanation = fields.String(metadata={"description": "why, in words: 'Nobody could be told: ...'"})
+    people = fields.List(fields.String(), metadata={"description": "who could not be told, by name"})
+    at = fields.String(metadata={"description": "when the notify service found it"})
+
+
+class EscalationSchema(Schema):
+    level = fields.String(metadata={"description": "team_manager, then service_manager"})
+    to = fields.Nested(StaffRefSchema, allow_none=True, metadata={"description": "the person; null when nobody"})
+    on = fields.String(metadata={"description": "the day it was escalated"})
+    grace_working_days = fields.Integer(metadata={"description": "the working days of grace before it"})
+
+
 class DeadlineSchema(Schema):
     id = fields.String(attribute="_id")
     case_id = fields.String()
@@ -96,6 +111,18 @@ class DeadlineSchema(Schema):
     superseded = fields.Dict(allow_none=True, metadata={"description": "when, and the event that superseded it"})
     supersedes = fields.String(allow_none=True)
     due_date_set = fields.Dict(allow_none=True)
+    escalations = fields.List(
+        fields.Nested(EscalationSchema),
+        metadata={"description": "an overdue step's escalations, oldest first; absent before it is overdue"},
+    )
+    escalate_on = fields.String(
+        allow_none=True, metadata={"description": "the day an overdue step next escalates; null after the last"}
+    )
+    nobody_told = fields.Nested(
+        NobodyToldSchema,
+        allow_none=True,
+        metadata={"description": "the latest notice of it that reached nobody, and why; absent when none has"},
+    )
     created_at = fields.String()
     version = fields.Integer()
 
