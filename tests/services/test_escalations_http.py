@@ -14,7 +14,7 @@ import pytest
 from cpp_plans.app import create_app as create_plans_app
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_scheduler.domain.calendar import WorkingCalendar
-from tests.helpers import Pump, bearer, deliver_event, ensure_child
+from tests.helpers import QUORATE, Pump, bearer, deliver_event, ensure_child
 from tests.services.test_plans_lifecycle_http import OUTLINE
 
 TODAY = date.today()
@@ -64,7 +64,12 @@ class Deployment:
             ),
             201,
         )
-        held = {"held_on": conference_on.isoformat(), "plan_required": True, "outline_plan": OUTLINE}
+        held = {
+            "held_on": conference_on.isoformat(),
+            "plan_required": True,
+            "outline_plan": OUTLINE,
+            "attendees": QUORATE,
+        }
         decided = ok(plans.post(f"/v1/conferences/{conf['id']}/outcome", json=held, headers=self.chair))
         self.pump()
         return decided["plan"]["id"], conf["id"]

@@ -25,7 +25,7 @@ from cpp_scheduler.tick import Ticker
 from cpp_shared.audit_checkpoints import Checkpointer
 from cpp_shared.auth import issue_dev_token
 from cpp_shared.contracts.catalogue import CATALOGUE, validate_event
-from tests.helpers import bearer, deliver_event, ensure_child
+from tests.helpers import QUORATE, bearer, deliver_event, ensure_child
 from tests.receivers import Receiver
 from tests.services.test_children_http import NHS, full_child
 from tests.services.test_lookup_http import NHS_UNKNOWN
@@ -664,7 +664,7 @@ def walk_convenor_referral(make_settings, data_dir):
     conf = ok(
         plans.post(f"/v1/cases/{case_id}/conferences", json={"kind": "initial", "scheduled_for": on}, headers=sw), 201
     )
-    held = {"held_on": on, "plan_required": True, "outline_plan": OUTLINE}
+    held = {"held_on": on, "plan_required": True, "outline_plan": OUTLINE, "attendees": QUORATE}
     plan_id = ok(plans.post(f"/v1/conferences/{conf['id']}/outcome", headers=chair, json=held))["plan"]["id"]
     body = {"route": "childrens_convenor", "reason": "Not working.", "decided_on": on, "conference_id": conf["id"]}
     esc = ok(plans.post(f"/v1/plans/{plan_id}/escalations", headers=sw, json=body), 201)

@@ -12,7 +12,7 @@ from cpp_plans.app import create_app as create_plans_app
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_scheduler.domain.calendar import WorkingCalendar
 from cpp_scheduler.tick import Ticker
-from tests.helpers import Pump, bearer, ensure_child
+from tests.helpers import QUORATE, Pump, bearer, ensure_child
 from tests.services.test_plans_lifecycle_http import DETAILED, OUTLINE
 
 ENG = WorkingCalendar("GB", "ENG")
@@ -67,7 +67,7 @@ class Deployment:
         decided = p.post(
             f"/v1/conferences/{conf['id']}/outcome",
             headers=self.chair,
-            json={"held_on": held_on.isoformat(), "plan_required": True, "outline_plan": outline},
+            json={"held_on": held_on.isoformat(), "plan_required": True, "outline_plan": outline, "attendees": QUORATE},
         )
         assert decided.status_code == 200, decided.json
         self.pump()
@@ -89,7 +89,7 @@ class Deployment:
         return doc
 
 
-def test_a_bromley_plans_missed_visit_becomes_overdue_and_each_visit_seen_opens_the_next(make_settings, token_for):
+def test_a_bromley_plans_missed_visit_becomes_overdue_escalates_and_each_visit_seen_opens_the_next(make_settings, token_for):
     brm = Deployment(make_settings, token_for, "england,bromley", "BRM")
     held_on = ENG.on_or_before(date.today() - timedelta(days=60))[0]
     case_id, plan_id = brm.plan(held_on, {**OUTLINE, "rhythm": {"visits": EVERY_10}})
@@ -103,6 +103,13 @@ def test_a_bromley_plans_missed_visit_becomes_overdue_and_each_visit_seen_opens_
     overdue_on = ENG.next_working_day(date.fromisoformat(first["due_on"]))
     assert Ticker(brm.scheduler).run_once(overdue_on).overdue >= 1
     assert brm.open_one(case_id, "child-visit")["status"] == "overdue"
+    # Still not visited after the grace period (England's 2 working days): the step escalates to the case's team
+    # manager.
+    Ticker(brm.scheduler).run_once(ENG.add_working_days(overdue_on, 1))
+    assert brm.open_one(case_id, "child-visit").get("escalations") == []
+    Ticker(brm.scheduler).run_once(ENG.add_working_days(overdue_on, 2))
+    [escalated] = brm.open_one(case_id, "child-visit")["escalations"]
+    assert (escalated["level"], escalated["to"]["user"]) == ("team_manager", "tm-1")
 
     # A visit at which the child was not seen meets nothing; one at which they were meets it, late, and the
     # next is due 10 working days after it.
@@ -260,7 +267,7 @@ def test_a_guernsey_review_that_keeps_the_plan_is_followed_by_its_core_group(mak
     held = gsy.plans.post(
         f"/v1/conferences/{review['id']}/outcome",
         headers=gsy.chair,
-        json={"held_on": review_on.isoformat(), "decision": "continue"},
+        json={"held_on": review_on.isoformat(), "decision": "continue", "attendees": QUORATE},
     )
     assert held.status_code == 200, held.json
     gsy.pump()
