@@ -20,6 +20,7 @@ from cpp_shared.contracts.timescales import Closure, Offset, closure_days, times
 from cpp_shared.hookspecs import PluginError, hookimpl
 from cpp_shared.plugins import Plugins
 from cpp_shared.testing import deliver_event, plugin_set, rules_of
+from cpp_shared.testing.hand_count import HandCount
 
 NORTHERN_IRELAND = ("northern_ireland",)  # CPP_PLUGINS
 
@@ -56,33 +57,9 @@ HOLIDAYS = {
 }
 
 
-def _open(day: date) -> bool:
-    return day.weekday() < 5 and day not in HOLIDAYS
-
-
-def _working_days_after(anchor: date, amount: int) -> date:
-    day = anchor
-    while amount:
-        day += timedelta(days=1)
-        amount -= _open(day)
-    return day
-
-
-def _back_to_working_day(day: date) -> date:
-    while not _open(day):
-        day -= timedelta(days=1)
-    return day
-
-
-def _months_after(anchor: date, months: int) -> date:
-    """The same day of the month ``months`` later (no row here needs the end of a month), moved back off a
-    closed day."""
-    year, month = divmod(anchor.month - 1 + months, 12)
-    return _back_to_working_day(anchor.replace(year=anchor.year + year, month=month + 1))
-
-
-def _weeks_after(anchor: date, weeks: int) -> date:
-    return _back_to_working_day(anchor + timedelta(weeks=weeks))
+HAND = HandCount(HOLIDAYS)
+_working_days_after, _back_to_working_day = HAND.working_days_after, HAND.back_to_working_day
+_months_after, _weeks_after = HAND.months_after, HAND.weeks_after
 
 
 # --- the deployment, alone and under a Trust's layer ------------------------

@@ -8,7 +8,6 @@ Scotland), never with the calendar library the scheduler uses."""
 
 from __future__ import annotations
 
-import calendar
 import itertools
 from datetime import date, timedelta
 
@@ -16,6 +15,7 @@ import pytest
 
 from cpp_scheduler.app import create_app
 from cpp_shared.testing import deliver_event, rules_of
+from cpp_shared.testing.hand_count import HandCount
 
 SCOTLAND = ("scotland",)  # CPP_PLUGINS
 
@@ -42,37 +42,9 @@ HOLIDAYS = {
 }
 
 
-def _open(day: date) -> bool:
-    return day.weekday() < 5 and day not in HOLIDAYS
-
-
-def _working_days_after(anchor: date, amount: int) -> date:
-    day = anchor
-    while amount:
-        day += timedelta(days=1)
-        amount -= _open(day)
-    return day
-
-
-def _back_to_working_day(day: date) -> date:
-    while not _open(day):
-        day -= timedelta(days=1)
-    return day
-
-
-def _on_or_after(day: date) -> date:
-    while not _open(day):
-        day += timedelta(days=1)
-    return day
-
-
-def _months_after(anchor: date, months: int) -> date:
-    """The same day of the month ``months`` later (the month's last day when it has no such day), moved back
-    off a closed day."""
-    year, month = divmod(anchor.month - 1 + months, 12)
-    year, month = anchor.year + year, month + 1
-    day = min(anchor.day, calendar.monthrange(year, month)[1])
-    return _back_to_working_day(date(year, month, day))
+HAND = HandCount(HOLIDAYS)
+_working_days_after, _back_to_working_day = HAND.working_days_after, HAND.back_to_working_day
+_on_or_after, _months_after = HAND.on_or_after, HAND.months_after
 
 
 # --- the events each row starts from ------------------------------------------

@@ -21,6 +21,7 @@ from cpp_shared.contracts.timescales import NormAndLimit, Offset
 from cpp_shared.hookspecs import PluginError, hookimpl
 from cpp_shared.plugins import Plugins
 from cpp_shared.testing import plugin_set, rules_of
+from cpp_shared.testing.hand_count import HandCount
 
 WALES = ("wales",)  # CPP_PLUGINS
 
@@ -45,34 +46,8 @@ WELSH_HOLIDAYS = {
 }
 
 
-def _closed(day: date, extra: frozenset[date] = frozenset()) -> bool:
-    return day.weekday() >= 5 or day in WELSH_HOLIDAYS or day in extra
-
-
-def working_days_after(start: date, n: int, extra: frozenset[date] = frozenset()) -> date:
-    day = start
-    while n:
-        day += timedelta(days=1)
-        n -= 0 if _closed(day, extra) else 1
-    return day
-
-
-def on_or_before(day: date) -> date:
-    while _closed(day):
-        day -= timedelta(days=1)
-    return day
-
-
-def months_after(start: date, months: int) -> date:
-    month = start.month - 1 + months
-    year, month = start.year + month // 12, month % 12 + 1
-    for last in (31, 30, 29, 28):
-        try:
-            raw = date(year, month, min(start.day, last))
-            break
-        except ValueError:
-            continue
-    return on_or_before(raw)
+HAND = HandCount(WELSH_HOLIDAYS)
+working_days_after, on_or_before, months_after = HAND.working_days_after, HAND.back_to_working_day, HAND.months_after
 
 
 # --- the scheduler, walked event by event ------------------------------------

@@ -39,25 +39,29 @@ class InvitationsForm(Worded, FlaskForm):
     submit = _submit("Save the invitations")
 
 
+def _dated_step(conference_id: str, form, path: str, field: str, done: str, template: str):
+    """A step that records one day on the conference (``field``), created once with the form's key."""
+    record, _etag, case, kid = _conference(conference_id)
+    step = Step(form)
+    if form.validate_on_submit() and step.send(
+        "POST", f"/v1/conferences/{conference_id}/{path}", {field: form[field].iso}, {field: field}, key=form.key.data
+    ):
+        return _done(
+            done.format(day=day(form[field].iso)), url_for("lifecycle.conference", conference_id=conference_id)
+        )
+    return step.page(template, conference=record, case=case, child_name=child_name(kid), kinds=kinds_of(record))
+
+
 @bp.route("/conferences/<conference_id>/invitations", methods=["GET", "POST"])
 @signed_in(*SCHEDULERS)
 def invitations(conference_id: str):
-    record, _etag, case, kid = _conference(conference_id)
-    form = InvitationsForm()
-    step = Step(form)
-    if form.validate_on_submit() and step.send(
-        "POST",
-        f"/v1/conferences/{conference_id}/invitations",
-        {"sent_on": form.sent_on.iso},
-        {"sent_on": "sent_on"},
-        key=form.key.data,
-    ):
-        return _done(
-            f"The invitations sent on {day(form.sent_on.iso)} are recorded.",
-            url_for("lifecycle.conference", conference_id=conference_id),
-        )
-    return step.page(
-        "lifecycle/invitations.html", conference=record, case=case, child_name=child_name(kid), kinds=kinds_of(record)
+    return _dated_step(
+        conference_id,
+        InvitationsForm(),
+        "invitations",
+        "sent_on",
+        "The invitations sent on {day} are recorded.",
+        "lifecycle/invitations.html",
     )
 
 
@@ -129,20 +133,11 @@ class RecordIssueForm(Worded, FlaskForm):
 @bp.route("/conferences/<conference_id>/record-issue", methods=["GET", "POST"])
 @signed_in(*SCHEDULERS)
 def record_issue(conference_id: str):
-    record, _etag, case, kid = _conference(conference_id)
-    form = RecordIssueForm()
-    step = Step(form)
-    if form.validate_on_submit() and step.send(
-        "POST",
-        f"/v1/conferences/{conference_id}/record-issue",
-        {"issued_on": form.issued_on.iso},
-        {"issued_on": "issued_on"},
-        key=form.key.data,
-    ):
-        return _done(
-            f"The record issued on {day(form.issued_on.iso)} is recorded.",
-            url_for("lifecycle.conference", conference_id=conference_id),
-        )
-    return step.page(
-        "lifecycle/record_issue.html", conference=record, case=case, child_name=child_name(kid), kinds=kinds_of(record)
+    return _dated_step(
+        conference_id,
+        RecordIssueForm(),
+        "record-issue",
+        "issued_on",
+        "The record issued on {day} is recorded.",
+        "lifecycle/record_issue.html",
     )
