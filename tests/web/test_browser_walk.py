@@ -478,9 +478,13 @@ def walk(web: str, page, artifacts, child=CHILD, nhs_number="943 476 5919") -> l
         response = opened.value
         assert response.status == 200 and response.headers["content-type"] == "application/pdf"  # in the viewer
 
-        # The first core group's deadline is met; a review is scheduled from the case's task list.
+        # The first core group's deadline is met, and the next core group is due as the plan's rhythm says; a review
+        # is scheduled from the case's task list.
         page.goto(f"{web}{case_path}")  # the case's address, as bookmarked
-        w.reload_until(lambda: "Met" in core_group_deadline().inner_text(), "the first core group's deadline met")
+        w.reload_until(
+            lambda: any("Met" in row for row in core_group_deadline().all_inner_texts()),
+            "the first core group's deadline met",
+        )
         keys.link("Review child protection conferences")
         assert page.locator("#kind").input_value() == "review"
         w.at("schedule-review", "Schedule a conference")
