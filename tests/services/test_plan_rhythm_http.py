@@ -89,7 +89,9 @@ class Deployment:
         return doc
 
 
-def test_a_bromley_plans_missed_visit_becomes_overdue_escalates_and_each_visit_seen_opens_the_next(make_settings, token_for):
+def test_a_bromley_plans_missed_visit_becomes_overdue_escalates_and_each_visit_seen_opens_the_next(
+    make_settings, token_for
+):
     brm = Deployment(make_settings, token_for, "england,bromley", "BRM")
     held_on = ENG.on_or_before(date.today() - timedelta(days=60))[0]
     case_id, plan_id = brm.plan(held_on, {**OUTLINE, "rhythm": {"visits": EVERY_10}})
