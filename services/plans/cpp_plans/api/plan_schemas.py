@@ -87,6 +87,7 @@ from ..domain.plan_content import (
     RHYTHM_UNITS,
     missing_for_agreement,
 )
+from ..service_layer import plans as plans_layer
 from .fields import IsoDate, StrictBoolean
 
 __all__ = [
@@ -370,21 +371,13 @@ class _SeenAloneSchema(Schema):
     unit = _one_of(("visits",), required=True)
 
 
-#: Where a running plans service keeps its deployment's limits of a plan's rhythm (``deployment_rhythm``).
-RHYTHM = "rhythm"
-
-
 def deployment_rhythm() -> dict[str, dict]:
-    """The running deployment's rhythm, by item: each the default, the limit and their source, from its timescale
-    rules (``plan_sets``); {} outside a plans service's request or command."""
+    """The running deployment's rhythm, by item (service_layer.plans.deployment_rhythm); {} outside a plans
+    service's request or command."""
     if not has_app_context():
         return {}
     cpp = current_app.extensions.get("cpp")
-    if cpp is None:
-        return {}
-    if RHYTHM not in cpp.extensions:
-        cpp.extensions[RHYTHM] = rules.rules_rhythm(timescales.timescale_rules(cpp.plugins))
-    return cpp.extensions[RHYTHM]
+    return {} if cpp is None else plans_layer.deployment_rhythm(cpp)
 
 
 class RhythmSchema(Schema):

@@ -860,6 +860,36 @@ def record_core_group_meeting(
     return new, meeting, events
 
 
+def _new_visit(
+    record: dict,
+    where: dict,
+    *,
+    visited_on: date,
+    announced: bool,
+    child_seen: bool,
+    seen_alone: bool,
+    by: str,
+    notes: str | None,
+    recorded_by: str,
+) -> dict:
+    """A visit to the child of ``record`` (its plan, or its case before a plan: ``where`` says which), checked."""
+    if seen_alone and not child_seen:
+        raise InvalidStep({"seen_alone": ["a child not seen cannot have been seen alone"]})
+    return {
+        "_id": uuid.uuid4().hex,
+        "authority": record["authority"],
+        **where,
+        "child_id": record["child_id"],
+        "visited_on": _iso(visited_on),
+        "announced": announced,
+        "child_seen": child_seen,
+        "seen_alone": seen_alone,
+        "by": by,
+        "notes": notes,
+        "recorded_by": recorded_by,
+    }
+
+
 def record_visit(
     plan: dict,
     *,
@@ -881,21 +911,17 @@ def record_visit(
     _plan_in_force(plan, "visit")
     _not_in_future("visited_on", visited_on, today)
     _not_before_plan("visited_on", visited_on, plan)
-    if seen_alone and not child_seen:
-        raise InvalidStep({"seen_alone": ["a child not seen cannot have been seen alone"]})
-    visit = {
-        "_id": uuid.uuid4().hex,
-        "authority": plan["authority"],
-        "plan_id": plan["_id"],
-        "child_id": plan["child_id"],
-        "visited_on": _iso(visited_on),
-        "announced": announced,
-        "child_seen": child_seen,
-        "seen_alone": seen_alone,
-        "by": by,
-        "notes": notes,
-        "recorded_by": recorded_by,
-    }
+    visit = _new_visit(
+        plan,
+        {"plan_id": plan["_id"]},
+        visited_on=visited_on,
+        announced=announced,
+        child_seen=child_seen,
+        seen_alone=seen_alone,
+        by=by,
+        notes=notes,
+        recorded_by=recorded_by,
+    )
     event = (
         "visit.recorded.v1",
         plan["_id"],
@@ -971,22 +997,17 @@ def record_case_visit(
     began, how = _case_began(case)
     if _iso(visited_on) < began:
         raise InvalidStep({"visited_on": [f"is before the case began on {began} ({how})"]})
-    if seen_alone and not child_seen:
-        raise InvalidStep({"seen_alone": ["a child not seen cannot have been seen alone"]})
-    visit = {
-        "_id": uuid.uuid4().hex,
-        "authority": case["authority"],
-        "plan_id": None,
-        "case_id": case["_id"],
-        "child_id": case["child_id"],
-        "visited_on": _iso(visited_on),
-        "announced": announced,
-        "child_seen": child_seen,
-        "seen_alone": seen_alone,
-        "by": by,
-        "notes": notes,
-        "recorded_by": recorded_by,
-    }
+    visit = _new_visit(
+        case,
+        {"plan_id": None, "case_id": case["_id"]},
+        visited_on=visited_on,
+        announced=announced,
+        child_seen=child_seen,
+        seen_alone=seen_alone,
+        by=by,
+        notes=notes,
+        recorded_by=recorded_by,
+    )
     data = {k: visit[k] for k in ("case_id", "child_id", "visited_on", "announced", "child_seen", "seen_alone")}
     return visit, [("case_visit.recorded.v1", case["_id"], {"visit_id": visit["_id"], **data})]
 

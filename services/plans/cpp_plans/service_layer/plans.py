@@ -199,10 +199,23 @@ def seen_alone_within(deps: Deployment, plan: dict) -> int | None:
     stated = ((plan.get("content") or {}).get("rhythm") or {}).get("seen_alone")
     if stated:
         return stated["every"]
-    default = (plan_content.rules_rhythm(timescales.timescale_rules(deps.plugins)).get("seen_alone") or {}).get(
-        "default"
-    )
+    default = (deployment_rhythm(deps).get("seen_alone") or {}).get("default")
     return default["every"] if default else None
+
+
+#: Where a running plans service keeps its deployment's rhythm (``deployment_rhythm``).
+RHYTHM = "rhythm"
+
+
+def deployment_rhythm(deps: Deployment) -> dict[str, dict]:
+    """The deployment's rhythm of a plan, by item (the default, the limit and their source, from its timescale
+    rules' ``plan_sets``): worked out once for a running service, kept in its extensions."""
+    kept = getattr(deps, "extensions", None)
+    if kept is None:
+        return plan_content.rules_rhythm(timescales.timescale_rules(deps.plugins))
+    if RHYTHM not in kept:
+        kept[RHYTHM] = plan_content.rules_rhythm(timescales.timescale_rules(deps.plugins))
+    return kept[RHYTHM]
 
 
 def record_significant_change(
