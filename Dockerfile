@@ -17,4 +17,4 @@ RUN pip install --no-cache-dir -c constraints.txt ./shared ./services/plans ./se
 # The volumes the cpp user writes (a new volume takes the folder's owner): the
 # web application's sessions, and the services' signed audit checkpoints.
 USER cpp
-EXPOSE 5000 5001 5002 5003 5004
+EXPOSE 5000 5001 5002 5003 5004 5005

@@ -214,11 +214,13 @@ def test_the_exchange_and_the_queues_are_in_the_virtual_host_given():
 
 
 def test_the_consumers_follow_the_topic_bindings():
-    assert catalogue.consumers("case.opened.v1") == ["scheduler", "notify", "docs"]
-    assert catalogue.consumers("deadline.met.v1") == ["notify", "docs"]  # not plans: no handler of its takes one
+    assert catalogue.consumers("case.opened.v1") == ["scheduler", "notify", "docs", "returns"]
+    # not plans: no handler of its takes one
+    assert catalogue.consumers("deadline.met.v1") == ["notify", "docs", "returns"]
     assert catalogue.consumers("lookup.performed.v1") == ["notify"]
-    assert catalogue.consumers("audit.checkpointed.v1") == ["plans", "scheduler", "notify", "docs"]
-    assert catalogue.consumers("access.revoked.v1") == ["scheduler", "notify", "docs"]  # plans makes them
+    assert catalogue.consumers("audit.checkpointed.v1") == ["plans", "scheduler", "notify", "docs", "returns"]
+    # plans makes them
+    assert catalogue.consumers("access.revoked.v1") == ["scheduler", "notify", "docs", "returns"]
 
 
 def event(event_type, data, subject):

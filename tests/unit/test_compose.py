@@ -22,7 +22,7 @@ from tests.compose_file import ROOT, make_secrets, mounted_secrets, raw, resolve
 COMPOSE = raw()
 SERVICES = COMPOSE["services"]
 SCHEMA = ROOT / "tests" / "fixtures" / "compose-spec" / "compose-spec.json"
-BACKEND = ["plans", "scheduler", "notify", "docs"]
+BACKEND = ["plans", "scheduler", "notify", "docs", "returns"]
 # Every CPP_ setting the code reads (config.py's _lookup calls), and the services' own named here.
 KNOWN = {
     f"CPP_{n}"
@@ -68,7 +68,7 @@ def test_the_file_is_valid_for_compose_v2():
 
 
 def test_every_installed_service_is_in_compose():
-    assert installed_services() == ["plans", "scheduler", "notify", "docs", "web"]
+    assert installed_services() == ["plans", "scheduler", "notify", "docs", "returns", "web"]
     for name in installed_services():
         assert name in SERVICES
         assert (f"{name}-worker" in SERVICES) == load_service(name).worker

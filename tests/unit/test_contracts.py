@@ -131,7 +131,7 @@ def test_the_installed_services_give_their_ports_apis_first():
     ports = {name: Settings.from_env(name, {}).port for name in installed_services()}
     assert ports == {name: load_service(name).port for name in installed_services()}
     assert ports == {name: default_port(name) for name in installed_services()}
-    assert ports == {"plans": 5001, "scheduler": 5002, "notify": 5003, "docs": 5004, "web": 5000}
+    assert ports == {"plans": 5001, "scheduler": 5002, "notify": 5003, "docs": 5004, "returns": 5005, "web": 5000}
 
 
 def test_the_readmes_table_of_services_gives_their_ports():

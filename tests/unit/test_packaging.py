@@ -30,7 +30,7 @@ PACKAGES = (
     "cpp-wales",
     "cpp-northern-ireland",
 )
-SERVICES = ("plans", "scheduler", "notify", "docs", "web")
+SERVICES = ("plans", "scheduler", "notify", "docs", "returns", "web")
 
 
 @pytest.mark.parametrize("package", PACKAGES)

@@ -13,7 +13,7 @@ from cpp_shared.services import load_service
 from tests.helpers import topic_matches
 
 
-@pytest.mark.parametrize("service", ["plans", "scheduler", "notify", "docs"])
+@pytest.mark.parametrize("service", ["plans", "scheduler", "notify", "docs", "returns"])
 def test_an_event_type_reaches_a_service_exactly_when_a_handler_takes_it(service):
     handlers = load_service(service).handlers
     for event_type in CATALOGUE:

@@ -5,7 +5,7 @@
 // its rate limits' database only.
 const fs = require("fs");
 
-for (const service of ["plans", "scheduler", "notify", "docs"]) {
+for (const service of ["plans", "scheduler", "notify", "docs", "returns"]) {
   const url = new URL(fs.readFileSync(`/run/secrets/${service}_store_url`, "utf8").trim());
   const database = decodeURIComponent(url.pathname.slice(1));
   db.getSiblingDB(database).createUser({

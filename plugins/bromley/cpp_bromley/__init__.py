@@ -40,6 +40,7 @@ def cpp_builds_on():
 def cpp_authority():
     return {
         "code": "BRM",
+        "la_number": "305",  # the DfE's number for the council: its census's LEA (U: not checked against the DfE's list)
         "name": "London Borough of Bromley",
         "jurisdiction": "england",
         "calendar": {"country": "GB", "subdiv": "ENG"},

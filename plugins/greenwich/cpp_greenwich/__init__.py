@@ -39,6 +39,7 @@ def cpp_authority():
     # gives no telephone number or address, so no contact is listed.
     return {
         "code": "GRN",
+        "la_number": "203",  # the DfE's number for the council: its census's LEA (U: not checked against the DfE's list)
         "name": "Royal Borough of Greenwich",
         "jurisdiction": "england",
         "calendar": {"country": "GB", "subdiv": "ENG"},

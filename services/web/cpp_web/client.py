@@ -27,13 +27,14 @@ from requests.adapters import HTTPAdapter
 
 from cpp_shared.config import Settings, default_port
 
-SERVICES = ("plans", "scheduler", "notify", "docs")
+SERVICES = ("plans", "scheduler", "notify", "docs", "returns")
 # Each service as the people using the pages know it, for the unavailable page.
 PARTS = {
     "plans": "case records (children, cases, conferences and plans)",
     "scheduler": "deadlines and timescales",
     "notify": "notifications and partner updates",
     "docs": "documents",
+    "returns": "statutory returns and performance figures",
 }
 CONNECT_TIMEOUT = 3.05
 READ_TIMEOUT = 20.0

@@ -91,6 +91,8 @@ def cpp_authority() -> dict[str, Any] | None:
           "calendar": {"country": "GB", "subdiv": "ENG"},   # python-holidays
           "timezone": "Europe/London",        # optional; what "today" means for deadlines
           "contacts": [{"name": ..., "role": ..., "phone": ..., "email": ...}],
+          "la_number": "305",                 # optional; an English council's three-digit DfE local authority
+                                              # number, the LEA of its Children in Need census
           "out_of_hours_phone": "...",        # optional; the out-of-hours (emergency duty) number
                                               # a partner's lookup gives
           "lookup_ended_plan_months": 12,     # optional, 0-120 (default 12); a partner's lookup tells of a

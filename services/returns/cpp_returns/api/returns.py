@@ -1,0 +1,114 @@
+"""GET /v1/returns/cin-census and /v1/returns/cin-census/quality: England's Children in Need census for a
+collection year, and the checks to make before it is sent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from cpp_shared import audit
+from cpp_shared.auth import requires_role
+from cpp_shared.web import ServiceContext
+
+from ..domain.census import Year, census_xml, in_year
+from ..domain.quality import ERROR, check
+from ..projection import histories
+from ..runtime import deployment
+
+blp = Blueprint("returns", __name__, url_prefix="/v1/returns", description="Statutory returns")
+
+#: Who sends returns and checks them first: managers, and admins and auditors who look after the data.
+RETURNERS = ("team_manager", "auditor", "admin")
+
+
+def ctx() -> ServiceContext:
+    return current_app.extensions["cpp"]
+
+
+class YearQuerySchema(Schema):
+    year = fields.Integer(
+        required=True,
+        strict=False,
+        validate=validate.Range(min=2010, max=2100),
+        metadata={"description": "the collection year: 2026 is the twelve months to 31 March 2026"},
+    )
+
+
+class ProblemSchema(Schema):
+    severity = fields.String(metadata={"description": "error (fix before sending) or warning"})
+    element = fields.String(metadata={"description": "the census element it is about"})
+    message = fields.String()
+    fix = fields.String(metadata={"description": "how to put it right"})
+    child_id = fields.String(allow_none=True)
+    case_id = fields.String(allow_none=True)
+
+
+class QualitySchema(Schema):
+    year = fields.Integer()
+    period = fields.Dict(metadata={"description": "the first and last day the return covers"})
+    as_of = fields.String(allow_none=True, metadata={"description": "the time of the latest event it reflects"})
+    children = fields.Integer(metadata={"description": "children in the return"})
+    ready = fields.Boolean(metadata={"description": "true when there is no error to fix"})
+    errors = fields.Integer()
+    warnings = fields.Integer()
+    problems = fields.List(fields.Nested(ProblemSchema))
+
+
+def _histories() -> tuple[list[dict[str, Any]], str | None]:
+    context = ctx()
+    return histories(context.store, context.authority["code"])
+
+
+def _audited(what: str, year: Year, children: list[dict[str, Any]]) -> None:
+    """The read of a return is on the audit log, with how many children it gave, before it is answered."""
+    audit.record_read(ctx().store, what, str(year.year), detail={"children": len(in_year(children, year))})
+
+
+@blp.route("/cin-census")
+class CinCensus(MethodView):
+    @requires_role(*RETURNERS)
+    @blp.arguments(YearQuerySchema, location="query")
+    @blp.response(200, {"type": "string"}, content_type="application/xml", description="the census (CIN_schema_2024)")
+    def get(self, query: dict[str, Any]):
+        """The Children in Need census for a collection year, as the DfE's XML, from the events the
+        returns hold (their time is the header's DateTime and the ``Returns-As-Of`` header)."""
+        children, as_of = _histories()
+        year = Year(query["year"])
+        body = census_xml(children, year, deployment(ctx()), as_of=as_of)
+        _audited("cin_census", year, children)
+        return Response(
+            body,
+            mimetype="application/xml",
+            headers={
+                "Content-Disposition": f'attachment; filename="cin-census-{year.year}.xml"',
+                "Returns-As-Of": as_of or "",
+            },
+        )
+
+
+@blp.route("/cin-census/quality")
+class CinCensusQuality(MethodView):
+    @requires_role(*RETURNERS)
+    @blp.arguments(YearQuerySchema, location="query")
+    @blp.response(200, QualitySchema)
+    def get(self, query: dict[str, Any]):
+        """What to fix before the year's census is sent: each problem with its child, element and fix."""
+        children, as_of = _histories()
+        year = Year(query["year"])
+        problems = check(children, year, deployment(ctx()))
+        _audited("cin_census_quality", year, children)
+        errors = sum(1 for p in problems if p.severity == ERROR)
+        return {
+            "year": year.year,
+            "period": {"from": year.start.isoformat(), "to": year.end.isoformat()},
+            "as_of": as_of,
+            "children": len(in_year(children, year)),
+            "ready": errors == 0,
+            "errors": errors,
+            "warnings": len(problems) - errors,
+            "problems": [p.as_dict() for p in problems],
+        }
