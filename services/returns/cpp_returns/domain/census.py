@@ -22,7 +22,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 #: The platform's referral sources as the census codes them, where one code is certain. "health" (a GP, a
 #: health visitor, a school nurse, A&E... 3A-3F) and "other_agency" (housing, another council, the
@@ -71,6 +71,18 @@ class Year:
     def overlaps(self, begun: date | None, ended: date | None) -> bool:
         """Whether something begun (and perhaps ended) was open at any time in the year."""
         return begun is not None and begun <= self.end and (ended is None or ended >= self.start)
+
+
+class Span(Protocol):
+    """A stretch of days (a collection year, a manager's period)."""
+
+    @property
+    def start(self) -> date: ...
+
+    @property
+    def end(self) -> date: ...
+
+    def overlaps(self, begun: date | None, ended: date | None) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -175,7 +187,7 @@ def initial_conferences(case: dict[str, Any]) -> list[date]:
     return sorted(filter(None, held))
 
 
-def section47s(case: dict[str, Any], year: Year) -> list[dict[str, Any]]:
+def section47s(case: dict[str, Any], year: Span) -> list[dict[str, Any]]:
     """The episode's section 47 enquiries in the year: each strategy discussion that began enquiries, with
     its initial conference's target and date, or that none was needed."""
     started = sorted(
@@ -204,7 +216,7 @@ def section47s(case: dict[str, Any], year: Year) -> list[dict[str, Any]]:
     return out
 
 
-def plans_in(case: dict[str, Any], year: Year) -> list[dict[str, Any]]:
+def plans_in(case: dict[str, Any], year: Span) -> list[dict[str, Any]]:
     out = []
     for plan in sorted(case["plans"].values(), key=lambda p: (p["created_on"] or "", p["plan_id"])):
         begun, ended = day(plan["created_on"]), day((plan.get("ended") or {}).get("on"))
