@@ -3,6 +3,8 @@
 * ``cpp returns cin-census --year 2026 --out cin.xml``: the Children in Need census for a collection year,
   with the checks' errors and warnings on stderr (exit 1 when there is an error to fix first);
 * ``cpp returns quality --year 2026``: the checks alone;
+* ``cpp returns scotland --year 2026 --out cp.csv``: Scotland's child protection figures for the year to
+  31 July, one row per registration, with the totals on stdout;
 * ``cpp returns rebuild``: the children's histories made again from the event history, readers switched
   to the new ones when they have caught up (safe while the worker runs and events arrive).
 """
@@ -99,3 +101,23 @@ def rebuild_command() -> None:
         f"generation {done.generation}: {done.events} events folded, {done.children} children; "
         f"{done.dropped} records of the generation it replaced removed"
     )
+
+
+@returns.command(
+    help="Write Scotland's child protection figures for the year to 31 July (CSV, one row per registration)."
+)
+@click.option("--year", type=click.IntRange(2010, 2100), required=True, help="the year (2026: to 31 July 2026)")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="the file to write")
+def scotland(year: int, out: Path) -> None:
+    import json
+
+    from .domain import scotland as figures
+
+    ctx = _context()
+    catch_up(ctx.store)
+    children, _ = histories(ctx.store, ctx.authority["code"])
+    found = figures.rows(children, figures.ScottishYear(year))
+    tmp = out.with_name(out.name + ".part")
+    tmp.write_text(figures.as_csv(found), encoding="utf-8", newline="")
+    tmp.replace(out)
+    click.echo(json.dumps(figures.summary(found), indent=2))

@@ -3,6 +3,7 @@ collection year, and the checks to make before it is sent."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Response, current_app
@@ -14,8 +15,10 @@ from cpp_shared import audit
 from cpp_shared.auth import requires_role
 from cpp_shared.web import ServiceContext
 
+from ..domain import scotland
 from ..domain.census import Year, census_xml, in_year
 from ..domain.quality import ERROR, check
+from ..domain.scotland import ScottishYear
 from ..projection import histories
 from ..runtime import deployment
 
@@ -112,3 +115,49 @@ class CinCensusQuality(MethodView):
             "warnings": len(problems) - errors,
             "problems": [p.as_dict() for p in problems],
         }
+
+
+class ScottishYearQuerySchema(Schema):
+    year = fields.Integer(
+        required=True,
+        strict=False,
+        validate=validate.Range(min=2010, max=2100),
+        metadata={"description": "the year: 2026 is the twelve months to 31 July 2026"},
+    )
+    format = fields.String(
+        load_default="csv", validate=validate.OneOf(["csv", "json"]), metadata={"description": "csv, or json totals"}
+    )
+
+
+@blp.route("/scotland-child-protection")
+class ScotlandChildProtection(MethodView):
+    @requires_role(*RETURNERS)
+    @blp.arguments(ScottishYearQuerySchema, location="query")
+    @blp.response(200, {"type": "string"}, content_type="text/csv", description="one row per registration")
+    def get(self, query: dict[str, Any]):
+        """Scotland's child protection figures for the year to 31 July: each registration (a plan) in force in
+        the year, with its dates, length and areas of concern, as CSV; ``format=json`` gives the totals."""
+        children, as_of = _histories()
+        year = ScottishYear(query["year"])
+        found = scotland.rows(children, year)
+        audit.record_read(ctx().store, "scotland_child_protection", str(year.year), detail={"rows": len(found)})
+        if query["format"] == "json":
+            return Response(
+                json.dumps(
+                    {
+                        "year": year.year,
+                        "period": {"from": year.start.isoformat(), "to": year.end.isoformat()},
+                        "as_of": as_of,
+                        **scotland.summary(found),
+                    }
+                ),
+                mimetype="application/json",
+            )
+        return Response(
+            scotland.as_csv(found),
+            mimetype="text/csv",
+            headers={
+                "Content-Disposition": f'attachment; filename="child-protection-scotland-{year.year}.csv"',
+                "Returns-As-Of": as_of or "",
+            },
+        )
