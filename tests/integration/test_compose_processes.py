@@ -280,9 +280,11 @@ def test_every_process_of_the_compose_file_starts_and_is_healthy(tmp_path, broke
         "notify-worker",
         "docs",
         "docs-worker",
+        "returns",
+        "returns-worker",
         "web",
     }
     assert not problems, "\n\n".join(problems.values())
     # The stores were the SQLite files the MongoDB URLs were swapped for.
-    for database in ("cpp_plans", "cpp_scheduler", "cpp_notify", "cpp_docs"):
+    for database in ("cpp_plans", "cpp_scheduler", "cpp_notify", "cpp_docs", "cpp_returns"):
         assert (machine.root / "stores" / f"{database}.db").is_file()
