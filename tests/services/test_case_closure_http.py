@@ -90,7 +90,9 @@ def test_a_case_closes_with_the_census_reason_and_its_deadlines_are_cancelled(
     assert left == []
     cancelled = deadlines.find({"case_id": case_id, "status": "cancelled"})
     assert cancelled and all(d["cancelled"]["type"] == "case.closed.v1" for d in cancelled)
-    told = [m.body["data"] for m in scheduler_ctx.store.outbox_pending(10_000) if m.routing_key == "deadline.cancelled.v1"]
+    told = [
+        m.body["data"] for m in scheduler_ctx.store.outbox_pending(10_000) if m.routing_key == "deadline.cancelled.v1"
+    ]
     assert {d["deadline_id"] for d in told} == {d["_id"] for d in cancelled}
 
     again = close(plans, sw, case_id, {"closed_on": day(3), "reason": "RC7"})
@@ -207,9 +209,7 @@ def test_closing_needs_if_match_and_a_social_worker_or_team_manager(plans, sw, c
 def referral(plans, sw, child_id, body):
     opened = plans.post("/v1/cases", json={"child_id": ensure_child(plans, child_id)}, headers=sw)
     case_id = opened.json["id"]
-    answer = plans.post(
-        f"/v1/cases/{case_id}/referral", json=body, headers={**sw, "If-Match": opened.headers["ETag"]}
-    )
+    answer = plans.post(f"/v1/cases/{case_id}/referral", json=body, headers={**sw, "If-Match": opened.headers["ETag"]})
     return case_id, answer
 
 

@@ -23,7 +23,8 @@ def opened():
 
 def close(case, **given):
     return closure.close_case(
-        case, **{"closed_on": date(2026, 11, 20), "reason": "RC7", "notes": " Done. ", "today": TODAY, "by": BY, **given}
+        case,
+        **{"closed_on": date(2026, 11, 20), "reason": "RC7", "notes": " Done. ", "today": TODAY, "by": BY, **given},
     )
 
 
@@ -67,7 +68,11 @@ def test_not_while_a_plan_is_in_force_or_a_conference_is_scheduled():
         close(case, plan={"_id": "p1", "status": "active", "created_on": "2026-11-05"})
     ended = {"_id": "p1", "status": "ended", "created_on": "2026-11-05", "ended": {"on": "2026-11-10"}}
     assert close({**case, "status": "plan_ended"}, plan=ended)[0]["status"] == "closed"
-    pending = {**opened(), "status": "conference_pending", "conferences": [{"id": "k1", "kind": "initial", "status": "scheduled"}]}
+    pending = {
+        **opened(),
+        "status": "conference_pending",
+        "conferences": [{"id": "k1", "kind": "initial", "status": "scheduled"}],
+    }
     conference = {"_id": "k1", "status": "scheduled", "scheduled_for": "2026-11-30"}
     with pytest.raises(LifecycleError, match="conference is scheduled for 2026-11-30"):
         close(pending, conferences=[conference])
@@ -112,7 +117,9 @@ def test_the_lists_match_the_catalogue():
 
 
 def test_every_census_source_belongs_to_exactly_one_coarse_source():
-    owners = {code: [s for s, codes in census.SOURCE_CODES.items() if code in codes] for code in census.REFERRAL_SOURCES}
+    owners = {
+        code: [s for s, codes in census.SOURCE_CODES.items() if code in codes] for code in census.REFERRAL_SOURCES
+    }
     assert all(len(found) == 1 for found in owners.values()), owners
 
 

@@ -92,7 +92,9 @@ def test_the_closure_form_needs_a_reason_and_shows_the_services_errors(client, p
         {
             "code": 422,
             "message": "the step breaks a rule",
-            "errors": {"json": {"closed_on": ["is before the case's latest step: the referral was received on 2026-01-05"]}},
+            "errors": {
+                "json": {"closed_on": ["is before the case's latest step: the referral was received on 2026-01-05"]}
+            },
         },
     )
     early = post_form(client, "/cases/case-1/closure", {"closed_on": ["1", "1", "2026"], "reason": "RC8"})
@@ -102,7 +104,10 @@ def test_the_closure_form_needs_a_reason_and_shows_the_services_errors(client, p
     }
     plans.routes[("POST", "/v1/cases/case-1/closure")] = (
         409,
-        {"code": 409, "message": "a conference is scheduled for 2026-03-01: hold it or cancel it before closing the case"},
+        {
+            "code": 409,
+            "message": "a conference is scheduled for 2026-03-01: hold it or cancel it before closing the case",
+        },
     )
     refused = post_form(client, "/cases/case-1/closure", {"closed_on": ["20", "2", "2026"], "reason": "RC7"})
     assert refused.status_code == 409
@@ -126,9 +131,7 @@ def test_the_referral_form_asks_the_census_source_and_shows_a_wrong_pairing_on_i
     body = {"received_on": ["5", "1", "2026"], "source": "health", "source_code": "2A", "summary": ""}
     bad = post_form(client, "/cases/case-1/referral", body)
     assert bad.status_code == 400
-    assert links(bad) == {
-        "#source_code": "'2A' is not a census source of a health referral; it is one of 3A"
-    }
+    assert links(bad) == {"#source_code": "'2A' is not a census source of a health referral; it is one of 3A"}
     plans.routes[("POST", "/v1/cases/case-1/referral")] = (200, {**CASE, "version": 2}, {"ETag": '"2"'})
     good = post_form(client, "/cases/case-1/referral", {**body, "source_code": "3A"})
     assert good.status_code == 302

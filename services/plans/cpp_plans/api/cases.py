@@ -112,7 +112,8 @@ class ClosureSchema(Schema):
     on = fields.String(metadata={"format": "date"})
     reason = fields.String(
         metadata={
-            "description": "for a case closed by its closure step, the census's reason (" + CLOSURE_REASONS_DESCRIBED
+            "description": "for a case closed by its closure step, the census's reason ("
+            + CLOSURE_REASONS_DESCRIBED
             + "); for a case closed by its referral or assessment, referral_<decision> (no_further_action, "
             "early_help, other) or assessment_<outcome> (no_further_action, early_help, other)"
         }

@@ -98,9 +98,7 @@ def close_case(
     scheduled = [c for c in conferences if c.get("status") == "scheduled"]
     if scheduled or any(c.get("status") == "scheduled" for c in case.get("conferences") or []):
         when = f" for {scheduled[0]['scheduled_for']}" if scheduled and scheduled[0].get("scheduled_for") else ""
-        raise LifecycleError(
-            f"a conference is scheduled{when}: hold it or cancel it before closing the case"
-        )
+        raise LifecycleError(f"a conference is scheduled{when}: hold it or cancel it before closing the case")
     if reason not in CLOSURE_REASONS:
         raise InvalidStep({"reason": [f"must be one of {', '.join(CLOSURE_REASONS)}"]})
     if closed_on > today:
