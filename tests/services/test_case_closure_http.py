@@ -136,6 +136,10 @@ def test_a_closed_case_takes_no_more_steps_and_the_child_may_have_a_new_case(pla
         assert f"the case was closed on {day(1)}" in answer.json["message"], answer.json
     assert plans.get(f"/v1/cases/{case_id}", headers=sw).json["version"] == version  # nothing written
 
+    chronology = plans.get("/v1/children/child-c2/chronology", headers=sw).json["entries"]
+    [entry] = [e for e in chronology if e["type"] == "case_closed"]
+    assert (entry["on"], entry["case_id"], entry["detail"]) == (day(1), case_id, {"reason": "RC8"})
+
     reopened = plans.post("/v1/cases", json={"child_id": "child-c2"}, headers=sw)
     assert reopened.status_code == 201, reopened.json
     assert reopened.json["id"] != case_id and reopened.json["status"] == "enquiries"

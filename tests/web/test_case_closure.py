@@ -144,3 +144,11 @@ def test_the_case_page_names_the_referrals_census_source(client, plans):
     plans.routes[("GET", "/v1/cases/case-1")] = (200, {**CASE, "version": 2, "referral": referral})
     html = client.get("/cases/case-1").get_data(as_text=True)
     assert "5 January 2026, from Health (census source: Health services – health visitor (3B))" in html
+
+
+def test_the_chronology_says_why_a_case_closed_in_the_census_words(client):
+    from cpp_web.journey import words
+
+    with client.application.test_request_context():
+        said = words({"type": "case_closed", "detail": {"reason": "RC4", "notes": "An order was made."}})
+    assert said == "Case closed: Special guardianship order. Notes: An order was made."
