@@ -168,7 +168,11 @@ def walk_referral(plans, who, child_id, on):
     opened = plans.post("/v1/cases", json={"child_id": child_id}, headers=sw)
     case_id, tag = ok(opened, 201)["id"], opened.headers["ETag"]
     for path, body, headers in (
-        ("referral", {"received_on": on(-10), "source": "school", "summary": "A bruise seen at school."}, sw),
+        (
+            "referral",
+            {"received_on": on(-10), "source": "school", "source_code": "2A", "summary": "A bruise seen at school."},
+            sw,
+        ),
         ("referral/decision", {"decided_on": on(-9), "decision": "assessment", "reason": "Needs assessing."}, tm),
         ("assessment", {"started_on": on(-9), "factors": ["domestic_abuse"], "other_factors": None}, sw),
         (
@@ -182,6 +186,16 @@ def walk_referral(plans, who, child_id, on):
         if path == "assessment":  # a visit during the assessment, before any plan
             visit = {"visited_on": on(-8), "announced": True, "child_seen": True, "seen_alone": False, "by": "Sam"}
             ok(plans.post(f"/v1/cases/{case_id}/visits", json=visit, headers=sw), 201)
+
+
+def walk_closure(plans, who, on):
+    """A case closed by its closure step, with the census's reason."""
+    sw = who["social_worker"]
+    case_id = ok(plans.post("/v1/cases", json={"child_id": ensure_child(plans, "child-closed")}, headers=sw), 201)["id"]
+    held = ok(plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": on(0)}, headers=sw), 201)
+    assert held["held_on"] == on(0)
+    body = {"closed_on": on(1), "reason": "RC7", "notes": "No longer in need."}
+    ok(plans.post(f"/v1/cases/{case_id}/closure", json=body, headers={**sw, "If-Match": '"2"'}))
 
 
 def walk_family(plans, who, on):
@@ -259,6 +273,7 @@ def walk(plans, who, pump, ticker, scheduler_store):
     )
 
     walk_referral(plans, who, child_id, on)
+    walk_closure(plans, who, on)
     walk_family(plans, who, on)
     case_id = ok(plans.post("/v1/cases", json={"child_id": ensure_child(plans, child_id)}, headers=sw), 201)["id"]
     ok(plans.post(f"/v1/cases/{case_id}/strategy-discussions", json={"held_on": on(0)}, headers=sw), 201)

@@ -463,6 +463,7 @@ CREATE_OPERATIONS = {
         "/v1/cases/{case_id}/referral/decision",
         "/v1/cases/{case_id}/assessment",
         "/v1/cases/{case_id}/assessment/completion",
+        "/v1/cases/{case_id}/closure",
         "/v1/cases/{case_id}/strategy-discussions",
         "/v1/cases/{case_id}/conferences",
         "/v1/conferences/{conference_id}/outcome",

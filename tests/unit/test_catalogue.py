@@ -275,7 +275,7 @@ def test_an_event_is_checked_by_the_schema_and_the_document_alike(doc, data, ok)
 
 def test_an_unknown_type_a_wrong_source_or_subject_is_refused():
     with pytest.raises(catalogue.UnknownEventType):
-        validate_event(new_event("case.closed.v1", source="/services/plans", subject="c", data={}, authority="ENG"))
+        validate_event(new_event("case.archived.v1", source="/services/plans", subject="c", data={}, authority="ENG"))
     good = event("child.registered.v1", {"child_id": "child-1"}, "child-1")
     validate_event(good)
     with pytest.raises(ValidationError, match="source"):

@@ -27,7 +27,13 @@ def referred(received_on=RECEIVED):
         (
             "referral.received.v1",
             "case-1",
-            {"case_id": "case-1", "child_id": "child-1", "received_on": "2026-11-02", "source": "school"},
+            {
+                "case_id": "case-1",
+                "child_id": "child-1",
+                "received_on": "2026-11-02",
+                "source": "school",
+                "source_code": None,
+            },
         )
     ]
     return case

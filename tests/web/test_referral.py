@@ -57,7 +57,7 @@ def test_record_the_referral_sends_if_match_and_an_idempotency_key(client, plans
     )
     assert resp.status_code == 302 and resp.headers["Location"] == "/cases/case-1"
     [sent] = plans.sent("POST", "/v1/cases/case-1/referral")
-    assert sent["json"] == {"received_on": "2026-01-05", "source": "school", "summary": "Bruise."}
+    assert sent["json"] == {"received_on": "2026-01-05", "source": "school", "source_code": None, "summary": "Bruise."}
     assert sent["headers"]["If-Match"] == '"1"' and sent["headers"]["Idempotency-Key"]
 
 

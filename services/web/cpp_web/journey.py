@@ -523,6 +523,10 @@ def words(entry: dict) -> str:
         return f"Moving to {d.get('receiving_council')}: the family's permanent move is recorded"
     if type_ == "transfer_received":
         return f"Transferred in from {d.get('from_council')}: the {term('transfer_in_conference')} is to be held"
+    if type_ == "case_closed":
+        return f"Case closed: {referral_words.closure_reason(d.get('reason'))}" + (
+            f". Notes: {d['notes']}" if d.get("notes") else ""
+        )
     if type_ == "child_in_need_plan_created":
         return "Child in need plan made" + (f", to be reviewed on {day(d['review_on'])}" if d.get("review_on") else "")
     return type_.replace("_", " ").capitalize()

@@ -1,6 +1,7 @@
 """Before the strategy discussion: the referral, the decision on it, and the
 assessment of the child and family, each recorded with a form from the case
-page.
+page; and, at the end, the case's closure with the Children in Need
+census's reason.
 
 Each form changes the case as it was when the form was opened: it carries
 the case's ETag (If-Match) and its own Idempotency-Key; a 412 gives the page
@@ -14,8 +15,8 @@ from typing import Any
 
 from flask import Blueprint, url_for
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovCheckboxesInput, GovSelect, GovTextArea
-from wtforms import HiddenField, SelectChoice, SelectField, SelectMultipleField, TextAreaField
+from govuk_frontend_wtf.wtforms_widgets import GovCheckboxesInput, GovRadioInput, GovSelect, GovTextArea
+from wtforms import HiddenField, RadioField, SelectChoice, SelectField, SelectMultipleField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
 from .client import ChangedSinceRead
@@ -34,6 +35,50 @@ SOURCES = {
     "other_agency": "Another agency",
     "anonymous": "Anonymous",
     "other": "Other",
+}
+# The Children in Need census's ReferralSource codes, by the referral's source (the plans service takes a code
+# only with the source it belongs to): code -> the census's label.
+CENSUS_SOURCES: dict[str, dict[str, str]] = {
+    "police": {"6": "Police"},
+    "school": {"2A": "Schools", "2B": "Education services"},
+    "health": {
+        "3A": "Health services – GP",
+        "3B": "Health services – health visitor",
+        "3C": "Health services – school nurse",
+        "3D": "Health services – other primary health services",
+        "3E": "Health services – A&E",
+        "3F": "Health services – other (for example a hospice)",
+    },
+    "family": {"1A": "Individual – family member, relative or carer"},
+    "self": {"1C": "Individual – self"},
+    "other_agency": {
+        "4": "Housing – council housing or housing association",
+        "5A": "Local authority services – social care (for example adult social care)",
+        "5B": "Local authority services – another department (for example youth offending)",
+        "5C": "Local authority services – another local authority's",
+        "5D": "Local authority services – early help",
+        "7": "Other legal agency – courts, probation, immigration, Cafcass or prison",
+    },
+    "anonymous": {"9": "Anonymous"},
+    "other": {
+        "1B": "Individual – acquaintance (including neighbours and childminders)",
+        "1D": "Individual – other (including strangers)",
+        "8": "Other – children's centres, independent agencies or voluntary organisations",
+        "10": "Unknown",
+    },
+}
+CENSUS_SOURCE_WORDS = {code: f"{label} ({code})" for codes in CENSUS_SOURCES.values() for code, label in codes.items()}
+# Why a case closed, as the Children in Need census says it (RC1-RC9).
+CLOSURE_REASONS = {
+    "RC1": "Adopted",
+    "RC2": "Died",
+    "RC3": "Child arrangements order",
+    "RC4": "Special guardianship order",
+    "RC5": "Transferred to services of another local authority",
+    "RC6": "Transferred to adult social care services",
+    "RC7": "Services ceased for any other reason, including child no longer in need",
+    "RC8": "Case closed after assessment, no further action",
+    "RC9": "Case closed after assessment, referred to early help",
 }
 DECISIONS = {
     "no_further_action": "No further action",
@@ -76,7 +121,29 @@ EXAMPLE = "For example, 27 3 2026"
 @bp.app_context_processor
 def _words() -> dict[str, Any]:
     """The referral's and the assessment's lists in words, for the case page."""
-    return {"referral_words": {"sources": SOURCES, "decisions": DECISIONS, "factors": FACTORS, "outcomes": OUTCOMES}}
+    return {
+        "referral_words": {
+            "sources": SOURCES,
+            "census_sources": CENSUS_SOURCE_WORDS,
+            "decisions": DECISIONS,
+            "factors": FACTORS,
+            "outcomes": OUTCOMES,
+        },
+        "closure_reason": closure_reason,
+    }
+
+
+def closure_reason(reason: str | None) -> str:
+    """Why a case closed, in words: the census's reason, or the referral's decision or the assessment's
+    outcome that closed it."""
+    reason = reason or ""
+    if reason in CLOSURE_REASONS:
+        return CLOSURE_REASONS[reason]
+    if reason.startswith("referral_"):
+        return "The decision on the referral: " + DECISIONS.get(reason[9:], reason[9:].replace("_", " ")).lower()
+    if reason.startswith("assessment_"):
+        return "The assessment's outcome: " + OUTCOMES.get(reason[11:], reason[11:].replace("_", " ")).lower()
+    return reason.replace("_", " ") or "Not recorded"
 
 
 def _choices(labels: dict[str, str], first: str) -> list[SelectChoice]:
@@ -96,6 +163,14 @@ class ReferralForm(FlaskForm):
         description=EXAMPLE,
     )
     source = _select("Who made the referral?", SOURCES, "Select who made the referral")
+    source_code = SelectField(
+        "The referral's source for the Children in Need census (optional)",
+        choices=[SelectChoice("", "Not known yet")]
+        + [SelectChoice(code, words) for code, words in CENSUS_SOURCE_WORDS.items()],
+        widget=GovSelect(),
+        default="",
+        description="One that matches who made the referral",
+    )
     summary = _area("What the referral said (optional)")
     submit = _submit("Save referral")
 
@@ -154,6 +229,24 @@ class CompletionForm(FlaskForm):
     submit = _submit("Save completion")
 
 
+class ClosureForm(FlaskForm):
+    key = KeyField()
+    etag = HiddenField()
+    closed_on = DayField(
+        "When did the case close?", [DayRequired("Enter the date the case closed")], description=EXAMPLE
+    )
+    reason = RadioField(
+        "Why did the case close?",
+        choices=[SelectChoice(code, f"{label} ({code})") for code, label in CLOSURE_REASONS.items()],
+        widget=GovRadioInput(),
+        invalid_choice_message="Select why the case closed",
+        validators=[InputRequired("Select why the case closed")],
+        description="As the Children in Need census records it",
+    )
+    notes = _area("Notes (optional)")
+    submit = _submit("Close the case")
+
+
 # Each step: its form, the plans service's path under the case, its page's title and what it says when done.
 STEPS: dict[str, tuple[type[FlaskForm], str, str, str]] = {
     "referral": (ReferralForm, "referral", "Record the referral", "The referral is recorded."),
@@ -165,8 +258,9 @@ STEPS: dict[str, tuple[type[FlaskForm], str, str, str]] = {
         "Record the assessment's completion",
         "The assessment's completion is recorded.",
     ),
+    "closure": (ClosureForm, "closure", "Close the case", "The case is closed."),
 }
-DATES = ("received_on", "decided_on", "started_on", "completed_on")
+DATES = ("received_on", "decided_on", "started_on", "completed_on", "closed_on")
 
 
 def _body(form: FlaskForm) -> dict[str, Any]:
@@ -193,7 +287,7 @@ def _changed(case: dict, kid: dict):
     )
 
 
-@bp.route("/cases/<case_id>/<any(referral, decision, assessment, completion):what>", methods=["GET", "POST"])
+@bp.route("/cases/<case_id>/<any(referral, decision, assessment, completion, closure):what>", methods=["GET", "POST"])
 @signed_in("social_worker", "team_manager")
 def record(case_id: str, what: str):
     form_class, path, title, done = STEPS[what]

@@ -164,6 +164,12 @@ REVIEW_DECISIONS = ("continue", "revise", "end")
 PLAN_STATUSES = ("outline", "active", "ended")
 DEADLINE_STATUSES = ("pending", "approaching", "overdue", "met", "cancelled", "superseded")
 STAFF_ROLES = ("social_worker", "team_manager", "chair", "admin")
+#: The Children in Need census's codes: who referred (ReferralSource) and why a case closed (ReasonForClosure).
+REFERRAL_SOURCE_CODES = (
+    "1A", "1B", "1C", "1D", "2A", "2B", "3A", "3B", "3C", "3D", "3E", "3F",
+    "4", "5A", "5B", "5C", "5D", "6", "7", "8", "9", "10",
+)  # fmt: skip
+CLOSURE_REASONS = ("RC1", "RC2", "RC3", "RC4", "RC5", "RC6", "RC7", "RC8", "RC9")
 
 
 class ChildNamed(EventData):
@@ -248,6 +254,20 @@ class CaseAllocatedV1(AboutAChild):
     team = _contact("the team that holds the case; null when not known", allow_none=True)
 
 
+class CaseClosedV1(AboutAChild):
+    """A case was closed by its closure step: the day, and the census's reason (its notes stay with the case)."""
+
+    case_id = _identifier(CASE_ID)
+    child_id = _identifier(CHILD_ID)
+    closed_on = _day("the day the case closed")
+    reason = _status(
+        "why, as the Children in Need census's ReasonForClosure code (RC1 adopted ... RC9 closed after assessment, "
+        "referred to early help)",
+        validate=_one_of(*CLOSURE_REASONS),
+    )
+    by = _nested(StaffRef, "who closed it: " + STAFF_REF)
+
+
 class StrategyDiscussionHeldV1(AboutAChild):
     case_id = _identifier(CASE_ID)
     child_id = _identifier(CHILD_ID)
@@ -288,6 +308,13 @@ class ReferralReceivedV1(AboutAChild):
     child_id = _identifier(CHILD_ID)
     received_on = _day(REFERRAL_RECEIVED_ON)
     source = _status("who referred the child", validate=_one_of(*REFERRAL_SOURCES))
+    source_code = _status(
+        "who referred the child, as the Children in Need census's ReferralSource code (one that source allows); "
+        "null when not given, absent from events made before it was carried",
+        validate=_one_of(*REFERRAL_SOURCE_CODES),
+        allow_none=True,
+        required=False,
+    )
 
 
 class ReferralDecidedV1(AboutAChild):
@@ -1320,6 +1347,13 @@ CATALOGUE: dict[str, EventType] = {
             [
                 ("case.opened.v1", "A case (a child protection episode) was opened for a child.", CaseOpenedV1, CASE),
                 ("case.allocated.v1", "A case's social worker, team manager or team changed.", CaseAllocatedV1, CASE),
+                (
+                    "case.closed.v1",
+                    "A case was closed, with the Children in Need census's reason (RC1-RC9); its open deadlines are "
+                    "cancelled.",
+                    CaseClosedV1,
+                    CASE,
+                ),
                 (
                     "staff.updated.v1",
                     "A member of staff was added to the staff directory, or their details changed.",

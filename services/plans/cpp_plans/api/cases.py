@@ -18,8 +18,10 @@ from cpp_shared.paging import Page, Paging
 from cpp_shared.store import VersionConflict
 
 from .. import access, audit
+from ..domain import census
 from ..domain import referral as rf
 from ..service_layer import cases as sl
+from ..service_layer import closure as sl_closure
 from ..service_layer import referral as sl_referral
 from ..service_layer.common import named
 from ..store import CASES, CHILDREN, PLANS
@@ -103,14 +105,36 @@ class StepDownSchema(Schema):
     by = fields.String()
 
 
+CLOSURE_REASONS_DESCRIBED = "; ".join(f"{code}: {label}" for code, label in census.CLOSURE_REASONS.items())
+
+
 class ClosureSchema(Schema):
     on = fields.String(metadata={"format": "date"})
     reason = fields.String(
         metadata={
-            "description": "referral_<decision> (no_further_action, early_help, other) or assessment_<outcome> "
-            "(no_further_action, early_help, other)"
+            "description": "for a case closed by its closure step, the census's reason ("
+            + CLOSURE_REASONS_DESCRIBED
+            + "); for a case closed by its referral or assessment, referral_<decision> (no_further_action, "
+            "early_help, other) or assessment_<outcome> (no_further_action, early_help, other)"
         }
     )
+    notes = fields.String(allow_none=True, metadata={"description": "the closure step's notes (absent otherwise)"})
+    by = fields.Nested(
+        StaffRefSchema, metadata={"description": "who closed the case by its closure step (absent otherwise)"}
+    )
+
+
+class CloseCaseSchema(Schema):
+    closed_on = IsoDate(
+        required=True,
+        metadata={"description": "the day the case closed: not in the future, not before the case's latest step"},
+    )
+    reason = fields.String(
+        required=True,
+        validate=validate.OneOf(list(census.CLOSURE_REASONS)),
+        metadata={"description": "why, as the Children in Need census says it: " + CLOSURE_REASONS_DESCRIBED},
+    )
+    notes = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=4000))
 
 
 class ReferralDecisionSchema(Schema):
@@ -127,6 +151,17 @@ class ReferralDecisionSchema(Schema):
 class ReferralSchema(Schema):
     received_on = IsoDate(required=True, metadata={"description": "the day the referral reached the council"})
     source = fields.String(required=True, validate=validate.OneOf(rf.SOURCES), metadata={"description": "who referred"})
+    source_code = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(list(census.REFERRAL_SOURCES)),
+        metadata={
+            "description": "who referred, as the Children in Need census's ReferralSource code: one that source "
+            "allows ("
+            + "; ".join(f"{source}: {', '.join(codes)}" for source, codes in census.SOURCE_CODES.items())
+            + "); null when not given (absent from referrals recorded before it was asked)"
+        },
+    )
     summary = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=4000))
     recorded_by = fields.String(dump_only=True)
     decision = fields.Nested(ReferralDecisionSchema, dump_only=True, allow_none=True)
@@ -196,8 +231,8 @@ class CaseSchema(Schema):
     child_id = fields.String()
     status = fields.String(
         metadata={
-            "description": "enquiries, conference_pending, child_in_need, on_plan, plan_ended (stepped down at a review), closed (the plan ended otherwise, or the referral or its "
-            "assessment led to no enquiries: see closure), transfer_in_pending (moved here, waiting for the "
+            "description": "enquiries, conference_pending, child_in_need, on_plan, plan_ended (stepped down at a review), closed (closed by its closure step, the plan ended otherwise, or the "
+            "referral or its assessment led to no enquiries: see closure), transfer_in_pending (moved here, waiting for the "
             "transfer-in conference)"
         }
     )
@@ -212,7 +247,10 @@ class CaseSchema(Schema):
     step_down = fields.Nested(StepDownSchema, allow_none=True)
     closure = fields.Nested(
         ClosureSchema,
-        metadata={"description": "a case closed before any enquiries: the day, and why (absent otherwise)"},
+        metadata={
+            "description": "a case closed by its closure step or before any enquiries: the day, and why (absent "
+            "otherwise)"
+        },
     )
     social_worker = fields.Nested(StaffRefSchema, allow_none=True)
     team_manager = fields.Nested(StaffRefSchema, allow_none=True)
@@ -501,3 +539,20 @@ class AssessmentCompletion(MethodView):
     def post(self, body, case_id):
         """Record the assessment's completion, authorised by a team manager (If-Match: the case's ETag)."""
         return _case_step(case_id, sl_referral.complete_assessment, "completing its assessment", body)
+
+
+@blp.route("/<case_id>/closure")
+class Closure(MethodView):
+    @idempotent
+    @blp.doc(operationId="closeCase")
+    @requires_role(*WRITERS)
+    @requires_if_match
+    @blp.arguments(CloseCaseSchema)
+    @blp.response(200, CaseSchema, headers=CASE_ETAG)
+    @blp.alt_response(409, description="the case has a plan in force, a conference scheduled, or is closed already")
+    @blp.alt_response(412, description="the case changed since the If-Match ETag was read")
+    @blp.alt_response(428, description="If-Match is missing")
+    def post(self, body, case_id):
+        """Close the case: the day and the Children in Need census's reason (RC1-RC9), with notes; refused while
+        a plan is in force or a conference is scheduled (If-Match: the case's ETag). Publishes case.closed.v1."""
+        return _case_step(case_id, sl_closure.close_case, "closing it", body)

@@ -75,6 +75,7 @@ TYPES = (
     "child_in_need_plan_created",
     "transfer_out_started",
     "transfer_received",
+    "case_closed",
 )
 ORDER = {t: n for n, t in enumerate(TYPES)}
 
@@ -144,6 +145,7 @@ def _referral_entries(case: dict) -> list[dict]:
             referral.get("recorded_by"),
             case_id,
             source=referral.get("source"),
+            source_code=referral.get("source_code"),
         )
     ]
     decision = referral.get("decision")
@@ -230,6 +232,18 @@ def _case_entries(case: dict) -> list[dict]:
                 outcome.get("recorded_by"),
                 case["_id"],
                 conference_required=outcome.get("conference_required"),
+            )
+        )
+    closure = case.get("closure")
+    if closure and closure.get("by"):  # closed by its closure step (a referral's or assessment's closure is theirs)
+        out.append(
+            _entry(
+                "case_closed",
+                closure.get("on"),
+                closure["by"].get("user"),
+                case["_id"],
+                reason=closure.get("reason"),
+                notes=closure.get("notes"),
             )
         )
     return out

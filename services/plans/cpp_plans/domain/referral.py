@@ -25,6 +25,7 @@ import copy
 from datetime import date
 from typing import Any
 
+from .census import SOURCE_CODES
 from .lifecycle import Event, InvalidStep, LifecycleError, Person
 
 #: Where a referral comes from.
@@ -94,11 +95,35 @@ def _one_of(field: str, value: Any, allowed: tuple[str, ...]) -> None:
         raise InvalidStep({field: [f"must be one of {', '.join(allowed)}"]})
 
 
+def check_source_code(source: str, source_code: str | None) -> None:
+    """A referral's census source (census.SOURCE_CODES), when given, is one its coarse ``source`` allows."""
+    if source_code is None:
+        return
+    allowed = SOURCE_CODES.get(source, ())
+    if source_code not in allowed:
+        raise InvalidStep(
+            {
+                "source_code": [
+                    f"{source_code!r} is not a census source of a {source.replace('_', ' ')} referral; "
+                    f"it is one of {', '.join(allowed)}"
+                ]
+            }
+        )
+
+
 def record_referral(
-    case: dict, *, received_on: date, source: str, summary: str | None, today: date, recorded_by: str
+    case: dict,
+    *,
+    received_on: date,
+    source: str,
+    summary: str | None,
+    today: date,
+    recorded_by: str,
+    source_code: str | None = None,
 ) -> tuple[dict, list[Event]]:
     """The referral that brought the child to the council: once per case,
-    before its strategy discussion."""
+    before its strategy discussion; ``source_code``, the census's code for
+    who referred, one that ``source`` allows."""
     if case.get("referral"):
         raise LifecycleError(
             f"the case's referral was recorded already (received on {case['referral']['received_on']})"
@@ -106,17 +131,20 @@ def record_referral(
     if case["status"] != "enquiries" or case["strategy_discussions"]:
         raise LifecycleError("a referral is recorded before the case's strategy discussion")
     _one_of("source", source, SOURCES)
+    check_source_code(source, source_code)
     if received_on > today:
         raise InvalidStep({"received_on": [f"{_iso(received_on)} is in the future; record it once it has happened"]})
     new = copy.deepcopy(case)
     new["referral"] = {
         "received_on": _iso(received_on),
         "source": source,
+        "source_code": source_code,
         "summary": summary,
         "recorded_by": recorded_by,
         "decision": None,
     }
-    return new, [_event(case, "referral.received.v1", {"received_on": _iso(received_on), "source": source})]
+    data = {"received_on": _iso(received_on), "source": source, "source_code": source_code}
+    return new, [_event(case, "referral.received.v1", data)]
 
 
 def decide_referral(

@@ -17,7 +17,7 @@ from ..domain import lifecycle as lc
 from ..domain import referral as rf
 from ..domain.lifecycle import InvalidStep
 from ..store import CASES, CHILDREN, FAMILIES, VISITS
-from .common import Deployment, Step, commit_step, commit_steps, load, mark_pre_birth, saved
+from .common import Deployment, Step, commit_step, commit_steps, load_case, mark_pre_birth, saved
 
 SOCIAL_WORKERS = ("social_worker", "team_manager")
 FAMILIES_OF_ONE = uuid.UUID("6c1d5f0e-3a47-4b8e-9d2c-f1a0b7e4c8d3")  # the namespace of a family of one's id
@@ -172,7 +172,7 @@ def allocate_case(deps: Deployment, case_id: str, *, expected_version: int, acto
     ``given`` (a user id, or None for nobody) replaces the case's; one left
     out stays. A VersionConflict when the case is no longer at
     ``expected_version``."""
-    case = load(deps, CASES, case_id, "case", at=expected_version)
+    case = load_case(deps, case_id, at=expected_version)
 
     def person(field: str, roles: tuple[str, ...]) -> dict | None:
         if field not in given:
@@ -203,7 +203,7 @@ def record_case_visit(
 ) -> dict:
     """A visit before any plan, kept with the plans' visits (its case, no
     plan). Returns the visit as saved."""
-    case = load(deps, CASES, case_id, "case")
+    case = load_case(deps, case_id)
     visit, events = lc.record_case_visit(
         case,
         visited_on=visited_on,
@@ -241,7 +241,7 @@ def record_strategy_discussion(
 ) -> dict:
     """Returns the discussion as recorded (after the referral's decision to
     hold one, or its assessment, when the case has a referral)."""
-    case = load(deps, CASES, case_id, "case")
+    case = load_case(deps, case_id)
     step, discussion = discussing(
         deps,
         case,
@@ -296,7 +296,7 @@ def record_enquiry_outcome(
     actor: Principal,
 ) -> dict:
     """Returns the case as saved."""
-    case = load(deps, CASES, case_id, "case")
+    case = load_case(deps, case_id)
     step, after = concluding(
         case,
         completed_on=completed_on,

@@ -16,6 +16,7 @@ from cpp_shared.store import Store, UnitOfWork, VersionConflict
 
 from .. import audit
 from ..domain import children as children_rules
+from ..domain import closure
 from ..domain import lifecycle as lc
 from ..domain.lifecycle import Event, InvalidStep
 from ..store import CASES, CHILDREN, PLAN_VERSIONS
@@ -46,6 +47,13 @@ def load(deps: Deployment, collection: str, record_id: str, what: str, *, at: in
     if at is not None and doc["version"] != at:
         raise VersionConflict(collection, record_id, at, doc["version"])
     return doc
+
+
+def load_case(deps: Deployment, case_id: str, *, at: int | None = None) -> dict[str, Any]:
+    """The case for a step on it, as ``load``; a LifecycleError (409) once it is closed (closure.check_not_closed)."""
+    case = load(deps, CASES, case_id, "case", at=at)
+    closure.check_not_closed(case)
+    return case
 
 
 def council_checks(deps: Deployment, content: dict[str, Any], stage: str, field: str | None = None) -> None:

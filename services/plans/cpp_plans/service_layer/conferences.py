@@ -21,6 +21,7 @@ from .common import (
     council_checks,
     link_key_worker,
     load,
+    load_case,
     mark_pre_birth,
     plan_version_inserts,
     saved,
@@ -72,7 +73,7 @@ def schedule_conference(
     whether the mother is expected to be unfit to attend after the birth (the
     birth's event carries it, for the first review's timescale). Returns the
     conference as saved."""
-    case = load(deps, CASES, case_id, "case")
+    case = load_case(deps, case_id)
     step, conference = scheduling(
         deps,
         case,

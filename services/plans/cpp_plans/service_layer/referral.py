@@ -10,9 +10,8 @@ from cpp_shared import staff
 from cpp_shared.auth import Principal
 
 from ..domain import referral as rf
-from ..store import CASES
 from .cases import _save_case
-from .common import Deployment, load
+from .common import Deployment, load_case
 
 
 def record_referral(
@@ -25,11 +24,18 @@ def record_referral(
     expected_version: int,
     today: date,
     actor: Principal,
+    source_code: str | None = None,
 ) -> dict:
     """Returns the case as saved."""
-    case = load(deps, CASES, case_id, "case", at=expected_version)
+    case = load_case(deps, case_id, at=expected_version)
     after, events = rf.record_referral(
-        case, received_on=received_on, source=source, summary=summary, today=today, recorded_by=actor.user
+        case,
+        received_on=received_on,
+        source=source,
+        source_code=source_code,
+        summary=summary,
+        today=today,
+        recorded_by=actor.user,
     )
     return _save_case(deps, actor, case, after, events, "record_referral")
 
@@ -46,7 +52,7 @@ def decide_referral(
     actor: Principal,
 ) -> dict:
     """Returns the case as saved."""
-    case = load(deps, CASES, case_id, "case", at=expected_version)
+    case = load_case(deps, case_id, at=expected_version)
     after, events = rf.decide_referral(
         case, decided_on=decided_on, decision=decision, reason=reason, today=today, decided_by=actor.user
     )
@@ -65,7 +71,7 @@ def start_assessment(
     actor: Principal,
 ) -> dict:
     """Returns the case as saved."""
-    case = load(deps, CASES, case_id, "case", at=expected_version)
+    case = load_case(deps, case_id, at=expected_version)
     after, events = rf.start_assessment(
         case, started_on=started_on, factors=factors, other_factors=other_factors, today=today, started_by=actor.user
     )
@@ -86,7 +92,7 @@ def complete_assessment(
 ) -> dict:
     """The completion, authorised by the team manager ``authorised_by`` (a
     user id in the staff directory). Returns the case as saved."""
-    case = load(deps, CASES, case_id, "case", at=expected_version)
+    case = load_case(deps, case_id, at=expected_version)
     found = staff.entry(deps.store, authorised_by)
     after, events = rf.complete_assessment(
         case,

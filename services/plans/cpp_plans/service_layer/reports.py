@@ -13,7 +13,7 @@ from cpp_shared.auth import Principal
 from ..domain import plan_content
 from ..domain import reports as rp
 from ..store import CASES, CHILD_IN_NEED_PLANS, CONFERENCES, PLANS, REPORT_VERSIONS, REPORTS, RESOURCE_PANEL_REQUESTS
-from .common import Deployment, Step, commit_step, commit_steps, council_checks, load, saved
+from .common import Deployment, Step, commit_step, commit_steps, council_checks, load, load_case, saved
 
 
 def _checked_plan(deps: Deployment, plan: dict | None, conference: dict) -> dict | None:
@@ -241,7 +241,7 @@ def create_child_in_need_plan(
     actor: Principal,
 ) -> dict:
     """The child in need plan that follows a step-down."""
-    case = load(deps, CASES, case_id, "case")
+    case = load_case(deps, case_id)
     cin, events = rp.create_child_in_need_plan(
         case,
         key_worker=key_worker,

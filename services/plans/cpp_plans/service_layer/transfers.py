@@ -27,7 +27,7 @@ from ..store import (
 )
 from .cases import _allocation, add_family_of_one, commit_openings, open_case_of
 from .children import new_record
-from .common import Deployment, Step, commit_step, load, named, saved
+from .common import Deployment, Step, commit_step, load, load_case, named, saved
 
 #: A child in one of these cases is in a case still open (a second one is refused).
 
@@ -44,7 +44,7 @@ def start_transfer_out(
 ) -> dict:
     """Record that the family moves for good to ``receiving_council``.
     Returns the case as saved."""
-    case = load(deps, CASES, case_id, "case", at=expected_version)
+    case = load_case(deps, case_id, at=expected_version)
     plan = load(deps, PLANS, case["plan_id"], "plan") if case.get("plan_id") else None
     after, events = tr.start_transfer_out(
         case, plan, receiving_council=receiving_council, notified_on=notified_on, today=today, by=actor.user

@@ -10,7 +10,8 @@ returns. For one event, in this order:
    its norm: a calendar month) and overdue after its latest (or its limit:
    6 weeks);
 2. **cancelled**: an ended plan cancels every open deadline of its case
-   (recording how it ended, the event's ``ended.reason``); a
+   (recording how it ended, the event's ``ended.reason``), and so does a
+   case closed (``case.closed.v1``: nothing is due on it any more); a
    rule's own ``cancelled_by`` events cancel its deadlines (a cancelled
    conference, enquiries that found no conference needed);
 3. **re-dated**: a plan's event whose content states another frequency for a
@@ -51,6 +52,9 @@ OPEN = ("pending", "approaching", "overdue")
 CLOSED = ("met", "cancelled", "superseded")
 STATUSES = OPEN + CLOSED
 PLAN_ENDED = "plan.ended.v1"
+CASE_CLOSED = "case.closed.v1"
+#: The events that cancel every open deadline of their case.
+ENDS_THE_CASE = (PLAN_ENDED, CASE_CLOSED)
 
 
 @dataclass
@@ -351,18 +355,18 @@ def on_event(
             changes.inserts.append(nxt)
             changes.events.append(("deadline.scheduled.v1", nxt))
 
-    # 2. cancelled (by an ended plan, with how it ended)
+    # 2. cancelled (by an ended plan, with how it ended; by a closed case)
     ending = {"reason": (data.get("ended") or {}).get("reason") or "review_conference"} if etype == PLAN_ENDED else {}
     for doc in still_open():
         found = by_rule.get(doc["rule_id"])
-        ended = etype == PLAN_ENDED
+        ended = etype in ENDS_THE_CASE
         by_rule_event = found is not None and found.is_cancelled_by(etype, data) and _key_matches(found, doc, data)
         if ended or by_rule_event:
             d = doc_of(doc["_id"])
             d.update(status="cancelled", next_check_on=None, cancelled={"on": now[:10], **ref, **ending})
             changes.events.append(("deadline.cancelled.v1", d))
-    for nxt in list(changes.inserts):  # a recurrence opened by an event that also ends the plan
-        if etype == PLAN_ENDED:
+    for nxt in list(changes.inserts):  # a recurrence opened by an event that also ends the plan or the case
+        if etype in ENDS_THE_CASE:
             changes.inserts.remove(nxt)
             changes.events = [(t, d) for t, d in changes.events if d is not nxt]
 

@@ -40,6 +40,7 @@ MONTHS = (
 # event type -> (what happens, the thing it is about: what a timescale counts from); the places in braces are
 # the deployment's words (``Say``): {meeting} the event's conference of its kind, {conference} any conference
 EVENTS: dict[str, tuple[str, str]] = {
+    "case.closed.v1": ("the case is closed", "the closure of the case"),
     "referral.received.v1": ("a referral is received", "the referral"),
     "referral.decided.v1": ("the referral is decided on", "the referral"),
     "assessment.started.v1": ("an assessment starts", "the start of the assessment"),
