@@ -8,9 +8,9 @@ import csv
 import io
 
 import pytest
-
 from cpp_returns.app import create_app
 from cpp_returns.projection import catch_up
+
 from cpp_shared.testing import deliver_event
 from tests.helpers import bearer
 
