@@ -12,10 +12,11 @@ outcome, an initial conference and its deadline, and for most a plan with its re
 in no further action, some plans end), appended to the history log as the handler does and folded by the
 projection (timed too: the worker's cost per event). Then, each measured in turn, several rounds:
 
-  raw read    the current generation's child documents read from the store into a list: the records the
-              census is made from, untouched (the baseline)
-  census      the same read, then the census built from them (``census_xml``: the XML the API answers)
-  checks      the same read, then the checks (``quality.check``)
+  raw read    the current generation's child documents read from the store, a page at a time, into a list:
+              the records the census is made from, untouched and all held at once (the baseline)
+  census      the same read, a page at a time, each child written to the census as it comes
+              (``write_census``: the XML the API answers, held as bytes)
+  checks      the same read, each child checked as it comes (``quality.check``)
 
 Wall time is the median of the rounds; memory is the peak traced by ``tracemalloc`` in one further round
 of each (tracing slows both alike, so only the ratio is reported with it), and the process's peak
@@ -216,7 +217,8 @@ def fill(ctx, children: int) -> tuple[int, float, float]:
 
 
 def raw(ctx):
-    return histories(ctx.store, "BRM")
+    children, as_of = histories(ctx.store, "BRM")
+    return list(children), as_of
 
 
 def census(ctx):

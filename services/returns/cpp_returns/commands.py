@@ -20,7 +20,7 @@ from cpp_shared.config import ConfigError, Settings
 from cpp_shared.plugins import PluginError
 from cpp_shared.store import StoreError
 
-from .domain.census import Year, census_xml, in_year
+from .domain.census import Year, write_census
 from .domain.quality import ERROR, check
 from .projection import catch_up, histories, rebuild
 
@@ -65,16 +65,14 @@ def cin_census(year: int, out: Path) -> None:
 
     catch_up(ctx.store)
     children, as_of = histories(ctx.store, ctx.authority["code"])
-    body = census_xml(children, Year(year), deployment(ctx), as_of=as_of)
-    problems = check(children, Year(year), deployment(ctx))
     tmp = out.with_name(out.name + ".part")
-    tmp.write_bytes(body)
+    with tmp.open("wb") as f:
+        written = write_census(f, children, Year(year), deployment(ctx), as_of=as_of)
     tmp.replace(out)
+    problems = check(histories(ctx.store, ctx.authority["code"])[0], Year(year), deployment(ctx))
     _report(problems)
     errors = sum(1 for p in problems if p.severity == ERROR)
-    click.echo(
-        f"{out}: {len(in_year(children, Year(year)))} children; {errors} errors, {len(problems) - errors} warnings"
-    )
+    click.echo(f"{out}: {written} children; {errors} errors, {len(problems) - errors} warnings")
     sys.exit(1 if errors else 0)
 
 

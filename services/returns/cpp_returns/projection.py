@@ -15,6 +15,7 @@ in the same commit as the documents it changed.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -169,15 +170,30 @@ def rebuild(store: Store, *, batch: int = BATCH) -> Rebuilt:
     return Rebuilt(generation, place["seq"], children, dropped)
 
 
-def histories(store: Store, authority: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
-    """The children's histories readers see (the current generation), and the time of the latest event
-    they reflect."""
+PAGE = 500
+
+
+def histories(store: Store, authority: str | None = None) -> tuple[Iterator[dict[str, Any]], str | None]:
+    """The children's histories readers see (the current generation), by child id, read a page at a time
+    as they are used (so memory holds a page, however many children there are); and the time of the latest
+    event they reflect."""
     state = projection(store)
-    query: dict[str, Any] = {"gen": state["current"]}
-    if authority:
-        query["authority"] = authority
-    docs = store.collection(CHILDREN).find(query, sort=[("child_id", 1)])
-    return [d["history"] for d in docs], state["generations"][str(state["current"])]["as_of"]
+    generation = state["current"]
+
+    def pages() -> Iterator[dict[str, Any]]:
+        after = ""
+        while True:
+            query: dict[str, Any] = {"gen": generation, "child_id": {"$gt": after}}
+            if authority:
+                query["authority"] = authority
+            docs = store.collection(CHILDREN).find(query, sort=[("child_id", 1)], limit=PAGE)
+            for doc in docs:
+                yield doc["history"]
+            if len(docs) < PAGE:
+                return
+            after = docs[-1]["child_id"]
+
+    return pages(), state["generations"][str(generation)]["as_of"]
 
 
 class Projector:

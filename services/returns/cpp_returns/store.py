@@ -25,4 +25,5 @@ PROJECTION_ID = "projection"
 def setup_store(store: Store) -> None:
     children = store.collection(CHILDREN)
     children.create_index("gen")
+    children.create_index("child_id")  # read a page at a time, in child id order
     children.create_index("authority")

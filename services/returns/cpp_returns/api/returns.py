@@ -3,7 +3,9 @@ collection year, and the checks to make before it is sent."""
 
 from __future__ import annotations
 
+import io
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from flask import Response, current_app
@@ -16,8 +18,8 @@ from cpp_shared.auth import requires_role
 from cpp_shared.web import ServiceContext
 
 from ..domain import scotland
-from ..domain.census import Year, census_xml, in_year
-from ..domain.quality import ERROR, check
+from ..domain.census import Year, write_census
+from ..domain.quality import ERROR, check_counted
 from ..domain.scotland import ScottishYear
 from ..projection import histories
 from ..runtime import deployment
@@ -61,14 +63,14 @@ class QualitySchema(Schema):
     problems = fields.List(fields.Nested(ProblemSchema))
 
 
-def _histories() -> tuple[list[dict[str, Any]], str | None]:
+def _histories() -> tuple[Iterator[dict[str, Any]], str | None]:
     context = ctx()
     return histories(context.store, context.authority["code"])
 
 
-def _audited(what: str, year: Year, children: list[dict[str, Any]]) -> None:
+def _audited(what: str, year: Year, children: int) -> None:
     """The read of a return is on the audit log, with how many children it gave, before it is answered."""
-    audit.record_read(ctx().store, what, str(year.year), detail={"children": len(in_year(children, year))})
+    audit.record_read(ctx().store, what, str(year.year), detail={"children": children})
 
 
 @blp.route("/cin-census")
@@ -81,10 +83,11 @@ class CinCensus(MethodView):
         returns hold (their time is the header's DateTime and the ``Returns-As-Of`` header)."""
         children, as_of = _histories()
         year = Year(query["year"])
-        body = census_xml(children, year, deployment(ctx()), as_of=as_of)
-        _audited("cin_census", year, children)
+        out = io.BytesIO()
+        written = write_census(out, children, year, deployment(ctx()), as_of=as_of)
+        _audited("cin_census", year, written)
         return Response(
-            body,
+            out.getvalue(),
             mimetype="application/xml",
             headers={
                 "Content-Disposition": f'attachment; filename="cin-census-{year.year}.xml"',
@@ -102,14 +105,14 @@ class CinCensusQuality(MethodView):
         """What to fix before the year's census is sent: each problem with its child, element and fix."""
         children, as_of = _histories()
         year = Year(query["year"])
-        problems = check(children, year, deployment(ctx()))
-        _audited("cin_census_quality", year, children)
+        problems, counted = check_counted(children, year, deployment(ctx()))
+        _audited("cin_census_quality", year, counted)
         errors = sum(1 for p in problems if p.severity == ERROR)
         return {
             "year": year.year,
             "period": {"from": year.start.isoformat(), "to": year.end.isoformat()},
             "as_of": as_of,
-            "children": len(in_year(children, year)),
+            "children": counted,
             "ready": errors == 0,
             "errors": errors,
             "warnings": len(problems) - errors,

@@ -18,11 +18,12 @@ by date, and the header's time is that of the latest event it reflects.
 
 from __future__ import annotations
 
+import io
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 #: The platform's referral sources as the census codes them, where one code is certain. "health" (a GP, a
 #: health visitor, a school nurse, A&E... 3A-3F) and "other_agency" (housing, another council, the
@@ -329,23 +330,17 @@ def _episode_element(parent: ET.Element, episode: dict[str, Any], year: Year, d:
                 _text(reviews, "CPPreviewDate", reviewed.isoformat())
 
 
-def in_year(children: Iterable[dict[str, Any]], year: Year) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
-    """The children with an episode open in the year, by id, each with those episodes."""
-    out = []
+def in_year(children: Iterable[dict[str, Any]], year: Year) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """The children with an episode open in the year, each with those episodes, in the order given (the
+    store gives them by id)."""
     for child in children:
         episodes = episodes_in(child, year)
         if episodes:
-            out.append((child, episodes))
-    return sorted(out, key=lambda pair: pair[0]["child_id"])
+            yield child, episodes
 
 
-def census_xml(
-    children: Iterable[dict[str, Any]], year: Year, deployment: Deployment, *, as_of: str | None = None
-) -> bytes:
-    """The census for ``year`` as the DfE's XML (UTF-8, with its declaration). ``as_of``: the time of the
-    latest event the histories reflect (the header's DateTime; omitted when None)."""
-    message = ET.Element("Message")
-    header = ET.SubElement(message, "Header")
+def _header(year: Year, deployment: Deployment, as_of: str | None) -> ET.Element:
+    header = ET.Element("Header")
     collection = ET.SubElement(header, "CollectionDetails")
     _text(collection, "Collection", "CIN")
     _text(collection, "Year", year.year)
@@ -359,8 +354,44 @@ def census_xml(
     _text(source, "SerialNo", "001")
     if as_of:
         _text(source, "DateTime", as_of[:19])
-    children_element = ET.SubElement(message, "Children")
+    return header
+
+
+def _written(element: ET.Element, level: int) -> bytes:
+    ET.indent(element, space="  ", level=level)
+    return b"  " * level + ET.tostring(element, encoding="utf-8", xml_declaration=False) + b"\n"
+
+
+def write_census(
+    out: BinaryIO,
+    children: Iterable[dict[str, Any]],
+    year: Year,
+    deployment: Deployment,
+    *,
+    as_of: str | None = None,
+) -> int:
+    """Write the census for ``year`` to ``out`` as the DfE's XML (UTF-8, with its declaration), one child at a
+    time, so that memory holds one child's elements however many there are; ``children`` in the order the
+    return lists them (by id). ``as_of``: the time of the latest event the histories reflect (the header's
+    DateTime; omitted when None). Returns the number of children written."""
+    out.write(b"<?xml version='1.0' encoding='UTF-8'?>\n<Message>\n")
+    out.write(_written(_header(year, deployment, as_of), 1))
+    written = 0
     for child, episodes in in_year(children, year):
-        _child_element(children_element, child, episodes, year, deployment)
-    ET.indent(message, space="  ")
-    return ET.tostring(message, encoding="UTF-8", xml_declaration=True) + b"\n"
+        if not written:
+            out.write(b"  <Children>\n")
+        holder = ET.Element("Children")
+        _child_element(holder, child, episodes, year, deployment)
+        out.write(_written(holder[0], 2))
+        written += 1
+    out.write(b"  </Children>\n</Message>\n" if written else b"  <Children />\n</Message>\n")
+    return written
+
+
+def census_xml(
+    children: Iterable[dict[str, Any]], year: Year, deployment: Deployment, *, as_of: str | None = None
+) -> bytes:
+    """The census for ``year`` as bytes (``write_census``)."""
+    out = io.BytesIO()
+    write_census(out, children, year, deployment, as_of=as_of)
+    return out.getvalue()

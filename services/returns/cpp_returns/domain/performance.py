@@ -139,9 +139,9 @@ def _repeats(child: dict, period: Period) -> list[dict]:
 
 
 def items(children: Iterable[dict[str, Any]], period: Period, today: date) -> dict[str, list[dict]]:
-    """Every figure's items, children by id and each figure's items by day."""
+    """Every figure's items, each figure's by day; one pass over ``children``."""
     out: dict[str, list[dict]] = {key: [] for key in FIGURES}
-    for child in sorted(children, key=lambda c: c["child_id"]):
+    for child in children:
         for case in sorted(child["cases"].values(), key=lambda c: c["case_id"]):
             out["initial_conferences_in_time"] += _initial_conferences(child, case, period)
             for key, kind in SCHEDULED.items():

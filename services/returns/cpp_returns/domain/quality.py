@@ -215,8 +215,9 @@ def _child_problems(child: dict[str, Any], episodes: list[dict], year: Year, d: 
     return out
 
 
-def check(children: Iterable[dict[str, Any]], year: Year, deployment: Deployment) -> list[Problem]:
-    """Every problem with the year's return, the deployment's first, then each child's by id."""
+def check_counted(children: Iterable[dict[str, Any]], year: Year, deployment: Deployment) -> tuple[list[Problem], int]:
+    """Every problem with the year's return (the deployment's first, then each child's in the order given),
+    and how many children the return holds; one pass over ``children``."""
     out: list[Problem] = []
     if not deployment.la_number:
         out.append(
@@ -228,8 +229,11 @@ def check(children: Iterable[dict[str, Any]], year: Year, deployment: Deployment
             )
         )
     cal = holidays.country_holidays("GB", subdiv="ENG", years=range(year.year - 2, year.year + 2))
-    chosen = in_year(children, year)
-    if not chosen:
+    counted = 0
+    for child, episodes in in_year(children, year):
+        counted += 1
+        out.extend(_child_problems(child, episodes, year, deployment, cal))
+    if not counted:
         out.append(
             Problem(
                 WARNING,
@@ -239,6 +243,9 @@ def check(children: Iterable[dict[str, Any]], year: Year, deployment: Deployment
                 "nothing to send for this year",
             )
         )
-    for child, episodes in chosen:
-        out.extend(_child_problems(child, episodes, year, deployment, cal))
-    return out
+    return out, counted
+
+
+def check(children: Iterable[dict[str, Any]], year: Year, deployment: Deployment) -> list[Problem]:
+    """Every problem with the year's return (``check_counted``)."""
+    return check_counted(children, year, deployment)[0]

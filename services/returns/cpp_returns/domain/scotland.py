@@ -59,7 +59,7 @@ class ScottishYear:
 
 def rows(children: Iterable[dict[str, Any]], year: ScottishYear) -> list[dict[str, Any]]:
     out = []
-    for child in sorted(children, key=lambda c: c["child_id"]):
+    for child in children:
         who = child["child"]
         for case in child["cases"].values():
             for plan in case["plans"].values():
