@@ -110,6 +110,10 @@ class Pump:
         return handed
 
 
+#: The key worker of the tests' plans (their content names Sam Social) among a core group meeting's attendees:
+#: a core group meeting is held with the plan's key worker.
+KEY_WORKER_ATTENDS = {"name": "Sam Social", "role": "key worker", "agency": "Children's services"}
+
 #: A conference's attendees from three agencies: quorate wherever the deployment's quorum is three agencies
 #: (Guernsey's and Scotland's sets, cpp_conference_quorum).
 QUORATE = [

@@ -16,7 +16,7 @@ from cpp_docs.domain.readability import scores
 from cpp_docs.render import Renderer
 from cpp_shared.messaging.events import new_event
 from cpp_shared.store import AlreadyProcessed
-from tests.helpers import Pump, bearer, deliver_event, ensure_child, hand_over
+from tests.helpers import KEY_WORKER_ATTENDS, Pump, bearer, deliver_event, ensure_child, hand_over
 from tests.services.test_plans_lifecycle_http import DETAILED, OUTLINE
 from tests.unit.test_docs_render import MAX_FAMILY_GRADE
 
@@ -112,7 +112,11 @@ def agreed_plan(plans, plans_store, docs_ctx, token_for):
         json={
             "held_on": (d0 + timedelta(days=7)).isoformat(),
             "detailed_plan_agreed": True,
-            "attendees": [{"name": "Alex Parent"}, {"name": "Hana Visitor", "role": "health visitor", "agency": "NHS"}],
+            "attendees": [
+                {"name": "Alex Parent"},
+                {"name": "Hana Visitor", "role": "health visitor", "agency": "NHS"},
+                KEY_WORKER_ATTENDS,
+            ],
             "notes": "The kitchen is clean now. Ana was seen at nursery.",
             "plan": PLAN,
         },

@@ -13,7 +13,7 @@ import pytest
 
 from cpp_docs.render import Renderer
 from cpp_shared.messaging.events import new_event
-from tests.helpers import bearer, deliver_event, hand_over, new_child
+from tests.helpers import KEY_WORKER_ATTENDS, bearer, deliver_event, hand_over, new_child
 from tests.services.test_docs_http import PLAN, Pump, docs, docs_app, docs_ctx, pdf_text  # noqa: F401 - fixtures
 from tests.services.test_plans_lifecycle_http import OUTLINE
 from tests.unit.test_docs_names import ID_SHAPED
@@ -160,7 +160,7 @@ def test_no_document_of_a_childs_plan_shows_an_id_and_each_names_the_child_and_p
                 "held_on": (d0 + timedelta(days=7)).isoformat(),
                 "detailed_plan_agreed": True,
                 "notes": "Went well.",
-                "attendees": [{"name": "Hana Visitor", "role": "health visitor", "agency": "NHS"}],
+                "attendees": [{"name": "Hana Visitor", "role": "health visitor", "agency": "NHS"}, KEY_WORKER_ATTENDS],
                 "plan": PLAN,
             },
         ),
@@ -273,7 +273,12 @@ def test_a_document_names_the_child_as_of_its_version(walk, plans, docs, docs_ct
         plans.post(
             f"/v1/plans/{plan_id}/core-group-meetings",
             headers=sw,
-            json={"held_on": (walk["d0"] + timedelta(days=7)).isoformat(), "detailed_plan_agreed": True, "plan": PLAN},
+            json={
+                "held_on": (walk["d0"] + timedelta(days=7)).isoformat(),
+                "detailed_plan_agreed": True,
+                "attendees": [KEY_WORKER_ATTENDS],
+                "plan": PLAN,
+            },
         ),
         201,
     )

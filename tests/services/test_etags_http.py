@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.helpers import a_child, bearer
+from tests.helpers import KEY_WORKER_ATTENDS, a_child, bearer
 from tests.services.test_need_to_know import RESTRICTION
 from tests.services.test_plans_lifecycle_http import OUTLINE
 
@@ -113,7 +113,11 @@ def test_every_create_answers_with_the_new_records_etag(plans, sw, tm, chair):
         plans.post(
             f"/v1/plans/{plan_id}/core-group-meetings",
             headers=sw,
-            json={"held_on": (d0 + timedelta(days=12)).isoformat(), "detailed_plan_agreed": False},
+            json={
+                "held_on": (d0 + timedelta(days=12)).isoformat(),
+                "detailed_plan_agreed": False,
+                "attendees": [KEY_WORKER_ATTENDS],
+            },
         )
     )
 

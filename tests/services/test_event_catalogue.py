@@ -25,7 +25,7 @@ from cpp_scheduler.tick import Ticker
 from cpp_shared.audit_checkpoints import Checkpointer
 from cpp_shared.auth import issue_dev_token
 from cpp_shared.contracts.catalogue import CATALOGUE, validate_event
-from tests.helpers import QUORATE, bearer, deliver_event, ensure_child
+from tests.helpers import KEY_WORKER_ATTENDS, QUORATE, bearer, deliver_event, ensure_child
 from tests.receivers import Receiver
 from tests.services.test_children_http import NHS, full_child
 from tests.services.test_lookup_http import NHS_UNKNOWN
@@ -242,6 +242,7 @@ def walk_family(plans, who, on):
     body = {"held_on": on(2), "decisions": decisions}
     ok(plans.post(f"/v1/family-conferences/{group}/outcome", json=body, headers=chair))
     body = {"held_on": on(3), "plans": [{"child_id": children[0], "detailed_plan_agreed": False}]}
+    body["attendees"] = [KEY_WORKER_ATTENDS]
     ok(plans.post(f"/v1/families/{family}/core-group-meetings", json=body, headers=sw), 201)
 
 
@@ -355,7 +356,7 @@ def walk(plans, who, pump, ticker, scheduler_store):
             json={
                 "held_on": on(20),
                 "detailed_plan_agreed": True,
-                "attendees": [{"name": "Alex Parent"}],
+                "attendees": [{"name": "Alex Parent"}, KEY_WORKER_ATTENDS],
                 "plan": DETAILED,
                 "notes": "Everyone agreed.",
             },

@@ -11,7 +11,7 @@ import pytest
 
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_scheduler.domain.calendar import WorkingCalendar
-from tests.helpers import Pump, bearer, new_child
+from tests.helpers import KEY_WORKER_ATTENDS, Pump, bearer, new_child
 from tests.services.test_idempotency_http import footprint
 
 ENG = WorkingCalendar("GB", "ENG")
@@ -170,12 +170,13 @@ def test_a_family_of_three_from_one_strategy_discussion_to_one_conference(plans,
             assert "first-review-conference" in plan_deadlines, plan_deadlines
     # one core group shared by the two children on a plan; the third has none to meet about
     shared = {"held_on": on(14), "plans": [{"child_id": c, "detailed_plan_agreed": False} for c in (amy, ben)]}
+    shared["attendees"] = [KEY_WORKER_ATTENDS, {"name": "Pat Sample", "role": "mother"}]
     meeting = ok(plans.post(f"/v1/families/{family['id']}/core-group-meetings", json=shared, headers=sw), 201)
     assert {m["plan_version"] for m in meeting["meetings"]} == {1} and len(meeting["meetings"]) == 2
     for child_id in (amy, ben):
         [mine] = plans_store.collection("core_group_meetings").find({"plan_id": result[child_id]["plan"]["id"]})
         assert mine["family_meeting_id"] == meeting["id"]
-    no_plan = {"held_on": on(14), "plans": [{"child_id": cal, "detailed_plan_agreed": False}]}
+    no_plan = {**shared, "plans": [{"child_id": cal, "detailed_plan_agreed": False}]}
     refused = plans.post(f"/v1/families/{family['id']}/core-group-meetings", json=no_plan, headers=sw)
     assert refused.status_code == 409 and "Cal Sample" in refused.json["message"]
     # each child's events name the child, and the family conference
@@ -229,6 +230,59 @@ def test_a_conference_cannot_decide_for_a_child_outside_its_group_and_writes_not
     )
     assert refused_one.status_code == 422 and "1" in refused_one.json["errors"]["json"]["decisions"]
     assert footprint(plans_store) == before
+
+
+def test_a_family_core_group_meeting_is_held_with_each_childs_key_worker_or_nothing_is_written(
+    plans, plans_store, sw, chair, token_for
+):
+    kim = bearer(token_for("social_worker", user="sw-2", name="Kim Lee"))
+    assert plans.get("/v1/staff/me", headers=kim).status_code == 200  # in the staff directory
+    d0 = ENG.on_or_before(date.today() - timedelta(days=30))[0]
+    children = three_children(plans, sw)
+    amy, ben, _ = children
+    family = a_family(plans, sw, children)
+    ok(plans.post(f"/v1/families/{family['id']}/cases", json={"children": children}, headers=sw), 201)
+    body = {"children": [amy, ben], "held_on": d0.isoformat()}
+    ok(plans.post(f"/v1/families/{family['id']}/strategy-discussions", json=body, headers=sw), 201)
+    outcomes = [{"child_id": c, "conference_required": True} for c in (amy, ben)]
+    ok(
+        plans.post(
+            f"/v1/families/{family['id']}/enquiry-outcomes",
+            json={"completed_on": d0.isoformat(), "outcomes": outcomes},
+            headers=sw,
+        )
+    )
+    body = {"children": [amy, ben], "kind": "initial", "scheduled_for": d0.isoformat()}
+    group = ok(plans.post(f"/v1/families/{family['id']}/conferences", json=body, headers=sw), 201)
+    kims = {**OUTLINE, "key_worker": {"user": "sw-2", "phone": "020 7946 0002"}, "categories": ["neglect"]}
+    decisions = [
+        {"child_id": amy, "plan_required": True, "outline_plan": {**OUTLINE, "categories": ["neglect"]}},
+        {"child_id": ben, "plan_required": True, "outline_plan": kims},
+    ]
+    body = {"held_on": d0.isoformat(), "decisions": decisions}
+    ok(plans.post(f"/v1/family-conferences/{group['id']}/outcome", json=body, headers=chair))
+
+    path = f"/v1/families/{family['id']}/core-group-meetings"
+    meeting = {
+        "held_on": (d0 + timedelta(days=5)).isoformat(),
+        "plans": [{"child_id": c, "detailed_plan_agreed": False} for c in (amy, ben)],
+    }
+    why = "the key worker, {}, is not among the attendees: a core group meeting is held with the key worker"
+    before = footprint(plans_store)
+    for attendees, absent in [
+        (
+            [{"name": "Pat Sample", "role": "mother"}],
+            [f"Amy Sample's plan: {why.format('Sam Social')}", f"Ben Sample's plan: {why.format('Kim Lee')}"],
+        ),
+        ([KEY_WORKER_ATTENDS], [f"Ben Sample's plan: {why.format('Kim Lee')}"]),  # Amy's key worker, not Ben's
+    ]:
+        refused = plans.post(path, json={**meeting, "attendees": attendees}, headers=sw)
+        assert refused.status_code == 422 and refused.json["errors"]["json"] == {"attendees": absent}, refused.json
+    assert footprint(plans_store) == before  # nothing written for either child
+    held = ok(
+        plans.post(path, json={**meeting, "attendees": [KEY_WORKER_ATTENDS, {"name": "kim lee"}]}, headers=sw), 201
+    )
+    assert len(held["meetings"]) == 2
 
 
 def test_a_family_step_for_a_child_outside_the_family_is_refused(plans, plans_store, sw):

@@ -25,7 +25,7 @@ from cpp_notify.app import create_app as create_notify_app
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_scheduler.tick import Ticker
 from cpp_shared.contracts.catalogue import consumers
-from tests.helpers import bearer, hand_over, new_child
+from tests.helpers import KEY_WORKER_ATTENDS, bearer, hand_over, new_child
 from tests.services.test_docs_http import pdf_text
 from tests.services.test_notify_people import Inbox, mailer_of, smtp  # noqa: F401 - the SMTP server fixture
 from tests.services.test_plans_lifecycle_http import DETAILED, OUTLINE
@@ -202,7 +202,7 @@ def test_every_worker_finds_their_work_and_everything_read_names_the_child(platf
             json={
                 "held_on": late.isoformat(),
                 "detailed_plan_agreed": True,
-                "attendees": [{"name": "Alex Parent"}],
+                "attendees": [{"name": "Alex Parent"}, KEY_WORKER_ATTENDS],
                 "plan": {
                     **DETAILED,
                     "key_worker": {"user": "sw-1", "phone": "020 7946 0000"},

@@ -12,7 +12,7 @@ from cpp_plans.app import create_app as create_plans_app
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_scheduler.domain.calendar import WorkingCalendar
 from cpp_scheduler.tick import Ticker
-from tests.helpers import QUORATE, Pump, bearer, ensure_child
+from tests.helpers import KEY_WORKER_ATTENDS, QUORATE, Pump, bearer, ensure_child
 from tests.services.test_plans_lifecycle_http import DETAILED, OUTLINE
 
 ENG = WorkingCalendar("GB", "ENG")
@@ -141,7 +141,12 @@ def test_a_rhythm_looser_than_the_deployments_limit_is_refused_naming_the_limit_
     refused = brm.plans.post(
         f"/v1/plans/{plan_id}/core-group-meetings",
         headers=brm.sw,
-        json={"held_on": held_on.isoformat(), "detailed_plan_agreed": True, "plan": too_loose},
+        json={
+            "held_on": held_on.isoformat(),
+            "detailed_plan_agreed": True,
+            "plan": too_loose,
+            "attendees": [KEY_WORKER_ATTENDS],
+        },
     )
     assert refused.status_code == 422, refused.json
     errors = refused.json["errors"]["json"]["plan"]["rhythm"]
@@ -156,6 +161,7 @@ def test_a_rhythm_looser_than_the_deployments_limit_is_refused_naming_the_limit_
         json={
             "held_on": held_on.isoformat(),
             "detailed_plan_agreed": True,
+            "attendees": [KEY_WORKER_ATTENDS],
             "plan": {**DETAILED, "rhythm": {"seen_alone": {"every": 3, "unit": "visits"}}},
         },
     )
@@ -175,7 +181,12 @@ def test_a_new_agreed_version_that_changes_the_visits_re_dates_the_open_one(make
     agreed = brm.plans.post(
         f"/v1/plans/{plan_id}/core-group-meetings",
         headers=brm.sw,
-        json={"held_on": held_on.isoformat(), "detailed_plan_agreed": True, "plan": weekly},
+        json={
+            "held_on": held_on.isoformat(),
+            "detailed_plan_agreed": True,
+            "plan": weekly,
+            "attendees": [KEY_WORKER_ATTENDS],
+        },
     )
     assert agreed.status_code == 201, agreed.json
     assert "plan.activated.v1" in brm.pump()
@@ -249,7 +260,12 @@ def test_a_guernsey_review_that_keeps_the_plan_is_followed_by_its_core_group(mak
     met = gsy.plans.post(
         f"/v1/plans/{plan_id}/core-group-meetings",
         headers=gsy.sw,
-        json={"held_on": first.isoformat(), "detailed_plan_agreed": True, "plan": {**DETAILED, "rhythm": stated}},
+        json={
+            "held_on": first.isoformat(),
+            "detailed_plan_agreed": True,
+            "plan": {**DETAILED, "rhythm": stated},
+            "attendees": [KEY_WORKER_ATTENDS],
+        },
     )
     assert met.status_code == 201, met.json
     gsy.pump()
@@ -281,7 +297,7 @@ def test_a_guernsey_review_that_keeps_the_plan_is_followed_by_its_core_group(mak
     gsy.plans.post(
         f"/v1/plans/{plan_id}/core-group-meetings",
         headers=gsy.sw,
-        json={"held_on": next_one.isoformat(), "detailed_plan_agreed": False},
+        json={"held_on": next_one.isoformat(), "detailed_plan_agreed": False, "attendees": [KEY_WORKER_ATTENDS]},
     )
     gsy.pump()
     assert gsy.deadlines(case_id, "core-group-after-review")[0]["status"] == "met"

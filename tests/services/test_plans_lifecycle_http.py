@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from tests.helpers import bearer, ensure_child
+from cpp_plans.store import CORE_GROUP_MEETINGS
+from tests.helpers import KEY_WORKER_ATTENDS, bearer, ensure_child
 
 OUTLINE = {
     "key_worker": {"name": "Sam Social", "role": "social worker", "phone": "020 7946 0000"},
@@ -246,6 +247,60 @@ DETAILED = {
 }
 
 
+ABSENT = "the key worker, Sam Social, is not among the attendees: a core group meeting is held with the key worker"
+
+
+def test_a_core_group_meeting_without_the_key_worker_is_422_on_attendees_and_nothing_written(
+    plans, plans_store, token_for
+):
+    sw, chair = bearer(token_for("social_worker", user="sw-1")), bearer(token_for("chair", user="chair-1"))
+    kim = bearer(token_for("social_worker", user="sw-2", name="Kim Lee"))
+    assert plans.get("/v1/staff/me", headers=kim).status_code == 200  # in the staff directory
+    d0 = date.today() - timedelta(days=20)
+    conf_id = a_plan_to_conference(plans, sw, d0)
+    plan = plans.post(
+        f"/v1/conferences/{conf_id}/outcome",
+        headers=chair,
+        json={"held_on": d0.isoformat(), "plan_required": True, "outline_plan": OUTLINE},
+    ).json["plan"]
+    path, held_on = f"/v1/plans/{plan['id']}/core-group-meetings", (d0 + timedelta(days=7)).isoformat()
+
+    def written():
+        return (
+            plans.get(f"/v1/plans/{plan['id']}", headers=sw).headers["ETag"],
+            plans_store.outbox_stats().pending,
+            plans_store.collection(CORE_GROUP_MEETINGS).count_documents({}),
+            plans.get(f"/v1/children/{plan['child_id']}/chronology", headers=sw).json["entries"],
+        )
+
+    before = written()
+    handed_over = {**DETAILED, "key_worker": {"user": "sw-2", "phone": "020 7946 0002"}}  # Kim Lee takes over
+    for body, why in [
+        ({"detailed_plan_agreed": False, "attendees": [{"name": "Alex Parent"}]}, ABSENT),
+        ({"detailed_plan_agreed": True, "plan": DETAILED}, ABSENT),  # nobody recorded as attending
+        ({"detailed_plan_agreed": False, "attendees": [{"name": "S. Social", "user": "sw-9"}]}, ABSENT),
+        (
+            {"detailed_plan_agreed": True, "plan": handed_over, "attendees": [{"name": "Alex Parent"}]},
+            "neither the key worker, Sam Social, nor the key worker the meeting agrees, Kim Lee, is among the "
+            "attendees: a core group meeting is held with the key worker",
+        ),
+    ]:
+        refused = plans.post(path, json={"held_on": held_on, **body}, headers=sw)
+        assert refused.status_code == 422 and refused.json["errors"]["json"] == {"attendees": [why]}, refused.json
+    assert written() == before  # no meeting, no version, no event (so no deadline met), nothing in the chronology
+
+    # the key worker by name however written, or by their user id; at a hand-over, the new key worker
+    for attendees in ([{"name": "  sam   SOCIAL"}], [{"name": "S. Social", "user": "sw-1"}]):
+        body = {"held_on": held_on, "detailed_plan_agreed": False, "attendees": attendees}
+        assert plans.post(path, json=body, headers=sw).status_code == 201
+    body = {"held_on": held_on, "detailed_plan_agreed": True, "plan": handed_over, "attendees": [{"name": "Kim Lee"}]}
+    meeting = plans.post(path, json=body, headers=sw)
+    assert meeting.status_code == 201, meeting.json
+    after = plans.get(f"/v1/plans/{plan['id']}", headers=sw).json
+    assert (after["status"], after["key_worker"], after["key_worker_user"]) == ("active", "Kim Lee", "sw-2")
+    assert plans_store.collection(CORE_GROUP_MEETINGS).count_documents({}) == 3
+
+
 def test_every_step_of_a_plan_over_http(plans, plans_store, token_for):
     """Strategy discussion, enquiry outcome, initial conference and outline
     plan, core group agreeing the detailed plan, a visit, an agreed change,
@@ -274,7 +329,7 @@ def test_every_step_of_a_plan_over_http(plans, plans_store, token_for):
         json={
             "held_on": (d0 + timedelta(days=7)).isoformat(),
             "detailed_plan_agreed": True,
-            "attendees": [{"name": "Alex Parent"}],
+            "attendees": [{"name": "Alex Parent"}, KEY_WORKER_ATTENDS],
             "plan": DETAILED,
         },
     )

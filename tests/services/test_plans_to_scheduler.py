@@ -12,7 +12,7 @@ import pytest
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_scheduler.domain.calendar import WorkingCalendar
 from cpp_shared import staff
-from tests.helpers import Pump, bearer, ensure_child
+from tests.helpers import KEY_WORKER_ATTENDS, Pump, bearer, ensure_child
 from tests.services.test_plans_lifecycle_http import DETAILED, OUTLINE
 
 ENG = WorkingCalendar("GB", "ENG")
@@ -92,7 +92,7 @@ def test_a_case_walked_over_the_plans_api_keeps_its_deadlines(plans, plans_store
         json={
             "held_on": late_cg.isoformat(),
             "detailed_plan_agreed": True,
-            "attendees": [{"name": "Alex Parent"}],
+            "attendees": [{"name": "Alex Parent"}, KEY_WORKER_ATTENDS],
             "plan": DETAILED,
         },
     )

@@ -12,7 +12,7 @@ import pytest
 from cpp_plans.app import create_app as create_plans_app
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_scheduler.domain.calendar import WorkingCalendar
-from tests.helpers import QUORATE, a_child, bearer, ensure_child
+from tests.helpers import KEY_WORKER_ATTENDS, QUORATE, a_child, bearer, ensure_child
 from tests.services.test_event_catalogue import NAMES
 from tests.services.test_plans_lifecycle_http import DETAILED, OUTLINE
 from tests.services.test_plans_to_scheduler import Pump
@@ -138,7 +138,12 @@ def test_a_guernsey_case_meets_every_row_of_its_timetable(gsy):
         plans.post(
             f"/v1/plans/{plan_id}/core-group-meetings",
             headers=sw,
-            json={"held_on": wd(conference_on, 9), "detailed_plan_agreed": True, "plan": DETAILED},
+            json={
+                "held_on": wd(conference_on, 9),
+                "detailed_plan_agreed": True,
+                "attendees": [KEY_WORKER_ATTENDS],
+                "plan": DETAILED,
+            },
         ),
         201,
     )

@@ -33,7 +33,7 @@ from jsonschema import Draft202012Validator
 from cpp_plans import transfer_package as pkg
 from cpp_plans.app import create_app as create_plans_app
 from cpp_scheduler.app import create_app as create_scheduler_app
-from tests.helpers import Pump, bearer
+from tests.helpers import KEY_WORKER_ATTENDS, Pump, bearer
 from tests.services.test_lookup_http import NHS, child_body, put_on_plan
 from tests.services.test_plans_lifecycle_http import DETAILED
 
@@ -115,7 +115,12 @@ def on_plan_at(council: Stack) -> tuple[str, str, str]:
     meeting = plans.post(
         f"/v1/plans/{plan['id']}/core-group-meetings",
         headers=sw,
-        json={"held_on": (D0 + timedelta(days=5)).isoformat(), "detailed_plan_agreed": True, "plan": DETAILED},
+        json={
+            "held_on": (D0 + timedelta(days=5)).isoformat(),
+            "detailed_plan_agreed": True,
+            "attendees": [KEY_WORKER_ATTENDS],
+            "plan": DETAILED,
+        },
     )
     assert meeting.status_code == 201, meeting.json
     visit = plans.post(

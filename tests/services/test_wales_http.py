@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from cpp_plans.app import create_app as create_plans_app
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_scheduler.commands import rules
-from tests.helpers import Pump, bearer, ensure_child
+from tests.helpers import KEY_WORKER_ATTENDS, Pump, bearer, ensure_child
 from tests.services.test_lookup_http import NHS, child_body
 from tests.services.test_plans_lifecycle_http import OUTLINE
 from tests.services.test_referral_http import ok, step
@@ -136,7 +136,7 @@ def test_a_welsh_case_walked_over_the_api_gets_each_deadline_on_a_welsh_working_
     issued = plans.post(f"/v1/conferences/{conf['id']}/record-issue", json={"issued_on": "2026-03-31"}, headers=chair)
     assert issued.status_code == 201, issued.json
 
-    meeting = {"held_on": "2026-04-07", "detailed_plan_agreed": False}
+    meeting = {"held_on": "2026-04-07", "detailed_plan_agreed": False, "attendees": [KEY_WORKER_ATTENDS]}
     assert plans.post(f"/v1/plans/{plan_id}/core-group-meetings", json=meeting, headers=sw).status_code == 201
     body = {"completed_on": "2026-04-30", "outcome": "child_in_need_plan", "authorised_by": "tm-1"}
     case = plans.get(f"/v1/cases/{case_id}", headers=sw)

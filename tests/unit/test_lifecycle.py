@@ -3,6 +3,8 @@
 from datetime import date, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cpp_plans.domain import lifecycle as lc
 from cpp_plans.domain.lifecycle import InvalidStep, LifecycleError
@@ -225,12 +227,15 @@ def test_review_conference_decisions(decision, status, event):
 DETAILED = {**OUTLINE, "outcomes": [{"id": "o1"}], "actions": [{"id": "a1"}]}
 
 
-def core_group(plan, agreed=True, content=None, missing=(), held_on=date(2026, 11, 21)):
+KEY_WORKER = {"name": "Sam Social", "role": "key worker"}
+
+
+def core_group(plan, agreed=True, content=None, missing=(), held_on=date(2026, 11, 21), attendees=(KEY_WORKER,)):
     return lc.record_core_group_meeting(
         plan,
         held_on=held_on,
         today=TODAY,
-        attendees=[],
+        attendees=list(attendees),
         detailed_plan_agreed=agreed,
         plan_content=content,
         missing_for_agreement=list(missing),
@@ -267,6 +272,116 @@ def test_no_core_group_before_the_plan_or_in_the_future():
         core_group(plan, held_on=date(2026, 11, 19))
     with pytest.raises(InvalidStep):
         core_group(plan, held_on=TODAY + timedelta(days=1))
+
+
+ABSENT = "the key worker, Sam Social, is not among the attendees: a core group meeting is held with the key worker"
+
+
+def test_a_core_group_meeting_without_the_key_worker_is_refused_on_the_attendees():
+    _, _, plan = on_plan()
+    for attendees in ([], [{"name": "Alex Parent", "role": "mother"}], [{"name": "Sam Socia"}]):
+        with pytest.raises(InvalidStep) as refused:
+            core_group(plan, agreed=False, attendees=attendees)
+        assert refused.value.errors == {"attendees": [ABSENT]}
+    with pytest.raises(InvalidStep) as refused:  # nor is a detailed plan agreed without them
+        core_group(plan, content=DETAILED, attendees=[{"name": "Alex Parent"}])
+    assert refused.value.errors == {"attendees": [ABSENT]}
+    _, meeting, _ = core_group(plan, agreed=False, attendees=[{"name": "Alex Parent"}, {"name": "  sam   SOCIAL "}])
+    assert [a["name"] for a in meeting["attendees"]] == ["Alex Parent", "  sam   SOCIAL "]  # kept as written
+
+
+def test_the_key_worker_attends_by_their_staff_user_id_too():
+    _, _, plan = on_plan()
+    plan = {**plan, "key_worker_user": "sw-1"}
+    _, meeting, _ = core_group(plan, agreed=False, attendees=[{"name": "S. Social", "user": "sw-1"}])
+    assert meeting["attendees"] == [{"name": "S. Social", "user": "sw-1"}]
+    with pytest.raises(InvalidStep, match="Sam Social, is not among"):
+        core_group(plan, agreed=False, attendees=[{"name": "S. Social", "user": "sw-2"}])
+    with pytest.raises(InvalidStep, match="staff user sw-1, is not among"):  # a key worker known by user id alone
+        core_group({**plan, "key_worker": None}, agreed=False, attendees=[{"name": "Alex Parent"}])
+
+
+def test_a_hand_over_meeting_is_held_with_either_key_worker():
+    _, _, plan = on_plan()
+    handed_over = {**DETAILED, "key_worker": {"name": "Kim Lee", "user": "sw-2"}}
+    for attendees in ([KEY_WORKER], [{"name": "kim lee"}], [{"name": "K. Lee", "user": "sw-2"}]):
+        after, _, _ = core_group(plan, content=handed_over, attendees=attendees)
+        assert (after["key_worker"], after["key_worker_user"]) == ("Kim Lee", "sw-2")
+    with pytest.raises(InvalidStep) as refused:
+        core_group(plan, content=handed_over, attendees=[{"name": "Alex Parent"}])
+    assert refused.value.errors == {
+        "attendees": [
+            "neither the key worker, Sam Social, nor the key worker the meeting agrees, Kim Lee, is among the "
+            "attendees: a core group meeting is held with the key worker"
+        ]
+    }
+    # the meeting's new key worker counts only when it agrees the plan naming them
+    with pytest.raises(InvalidStep):
+        lc.record_core_group_meeting(
+            plan,
+            held_on=date(2026, 11, 21),
+            today=TODAY,
+            attendees=[{"name": "Kim Lee"}],
+            detailed_plan_agreed=False,
+            plan_content=None,
+            missing_for_agreement=[],
+            notes=None,
+            recorded_by="sw-1",
+        )
+    # the same key worker written again is no hand-over: the message names them once
+    with pytest.raises(InvalidStep) as refused:
+        core_group(plan, content={**DETAILED, "key_worker": {"name": " SAM social"}}, attendees=[])
+    assert refused.value.errors == {"attendees": [ABSENT]}
+
+
+def test_a_plan_with_no_key_worker_recorded_is_not_refused_for_its_absence():
+    _, _, plan = on_plan()
+    for nobody in (None, "", "   "):
+        _, meeting, events = core_group({**plan, "key_worker": nobody, "key_worker_user": None}, attendees=[])
+        assert meeting["attendees"] == [] and events[0][0] == "core_group.held.v1"
+
+
+def test_the_key_worker_rule_is_checked_after_the_meetings_other_rules():
+    _, _, plan = on_plan()
+    with pytest.raises(InvalidStep) as refused:
+        core_group(plan, held_on=TODAY + timedelta(days=1), attendees=[])
+    assert set(refused.value.errors) == {"held_on"}
+    with pytest.raises(InvalidStep) as refused:
+        core_group(plan, missing=["outcomes"], attendees=[])
+    assert set(refused.value.errors) == {"plan"}
+
+
+WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyzéçñöüłøåæ'-", min_size=1, max_size=12)
+SPACE = st.text(alphabet=" \t\u00a0", min_size=1, max_size=3)
+
+
+@st.composite
+def written_as(draw, words):
+    """The name of ``words`` as someone might type it: any case, spaces around and between the words."""
+    out = draw(st.text(alphabet=" \t", max_size=3))
+    for i, word in enumerate(words):
+        out += "".join(c.upper() if draw(st.booleans()) else c for c in word)
+        out += draw(SPACE) if i < len(words) - 1 else draw(st.text(alphabet=" \t", max_size=3))
+    return out
+
+
+@given(st.data(), st.lists(WORD, min_size=1, max_size=4))
+def test_a_name_is_the_key_workers_whatever_its_case_and_spacing(data, words):
+    key_worker = " ".join(words)
+    typed = data.draw(written_as(words))
+    assert lc.same_name(typed, key_worker) and lc.same_name(key_worker, typed)
+    plan = {"key_worker": key_worker, "key_worker_user": None}
+    assert lc.key_worker_absent(plan, [{"name": "Alex Parent"}, {"name": typed}]) is None
+    # another name is not theirs: a word more, or a word fewer
+    assert not lc.same_name(data.draw(written_as([*words, data.draw(WORD)])), key_worker)
+    if len(words) > 1:
+        assert not lc.same_name(data.draw(written_as(words[1:])), key_worker)
+        assert lc.key_worker_absent(plan, [{"name": " ".join(words[1:])}]) is not None
+
+
+@given(st.text(alphabet=" \t\n\u00a0", max_size=5))
+def test_a_blank_name_is_nobodys(blank):
+    assert not lc.same_name(blank, blank) and not lc.same_name(blank, "Sam Social")
 
 
 def visit(plan, **kw):

@@ -255,7 +255,7 @@ def test_a_plan_the_council_accepts_is_agreed_with_its_version_audit_entry_and_e
         deps,
         plan["_id"],
         held_on=TODAY - timedelta(days=5),
-        attendees=[],
+        attendees=[{"name": "Sam Social", "role": "key worker"}],
         detailed_plan_agreed=True,
         plan={**DETAILED, "familys_views": "We agree."},
         notes=None,

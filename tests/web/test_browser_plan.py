@@ -163,7 +163,7 @@ def seed_plan(stack, *, days_ago: int = 30, active: bool = True, documents: bool
                 json={
                     "held_on": on(15),
                     "detailed_plan_agreed": True,
-                    "attendees": [{"name": "Alex Fictional"}],
+                    "attendees": [{"name": "Alex Fictional"}, {"name": "Sam Okafor", "role": "key worker"}],
                     "plan": DETAILED,
                 },
             )
@@ -274,7 +274,17 @@ def test_the_plan_its_versions_a_difference_a_change_a_visit_and_a_document(plan
         assert "The visit is recorded." in page.content()
 
         page.get_by_role("link", name="Record a core group meeting").click()
+        assert page.get_by_label("Who attended?").input_value() == "Sam Okafor, key worker"  # the key worker's line
         check(page, artifacts, "plan-6-core-group-meeting")
+        for part, value in (("day", seen.day), ("month", seen.month), ("year", seen.year)):
+            page.locator(f"#held_on-{part}").fill(str(value))
+        page.get_by_label("Who attended?").fill("Alex Fictional, mother")  # the key worker taken off
+        page.locator("input[name='detailed_plan_agreed'][value='no']").check()
+        page.get_by_role("button", name="Record the meeting").click()
+        summary = page.locator(".govuk-error-summary").inner_text()
+        assert "Sam Okafor, is not among the attendees" in summary
+        assert "is not among the attendees" in page.locator("#attendees-error").inner_text()
+        check(page, artifacts, "plan-6-core-group-meeting-errors")
 
         page.goto(f"{web}/plans/{plan_id}/documents")
         assert page.locator("h1").inner_text() == "Documents"

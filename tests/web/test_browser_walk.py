@@ -410,6 +410,8 @@ def walk(web: str, page, artifacts, child=CHILD, nhs_number="943 476 5919") -> l
         keys.link("Record a core group meeting")
         w.at("core-group-meeting", page.locator("h1").inner_text())
         keys.day("held_on", core_group_on)
+        # the key worker is there to start with: a core group meeting is held with them
+        assert page.get_by_label("Who attended?").input_value() == "Sam Okafor, key worker"
         keys.label("Who attended?", "Sam Okafor, social worker\nAna Walkthrough, mother")
         keys.answer("detailed_plan_agreed", "yes")
         keys.field("outcome", "Rosa lives in a safe, clean home.")  # the detailed plan the meeting agrees

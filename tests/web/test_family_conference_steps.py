@@ -195,6 +195,18 @@ def test_one_core_group_meeting_then_a_review_deciding_for_each_child(web, child
     assert refused.status_code == 400, refused.get_data(as_text=True)
     links = summary_links(refused.get_data(as_text=True))
     assert "A detailed plan needs outcomes" in links["#plans-1-detailed_plan_agreed"]
+    # the form starts with the children's key worker (one line for both plans'); a meeting without them is refused
+    [box] = re.findall(r'<textarea[^>]*name="attendees"[^>]*>(.*?)</textarea>', form, re.S)
+    assert html.unescape(box).strip() == "Sam Okafor, key worker"
+    refused = post_form(web, path, {**meeting, "attendees": "Pat Sample, mother"})
+    assert refused.status_code == 400, refused.get_data(as_text=True)
+    [shown] = re.findall(r'<p id="attendees-error"[^>]*>(.*?)</p>', refused.get_data(as_text=True), re.S)
+    shown = re.sub(r"\s+", " ", html.unescape(shown))
+    for name in ("Amy Sample", "Ben Sample"):  # each child's plan named, in the one message on the field
+        assert f"{name}'s plan: the key worker, Sam Okafor, is not among the attendees" in shown, shown
+    assert html.unescape(summary_links(refused.get_data(as_text=True))["#attendees"]) in shown
+    for child_id in (amy, ben):  # nothing recorded for either child
+        assert "Core group meeting held" not in web.get(f"/children/{child_id}/chronology").get_data(as_text=True)
     ok(post_form(web, path, meeting))
     for child_id in (amy, ben):  # on each child's own history
         assert "Core group meeting held" in web.get(f"/children/{child_id}/chronology").get_data(as_text=True)

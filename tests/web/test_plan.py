@@ -481,6 +481,34 @@ def test_a_core_group_meeting_is_recorded_once_with_the_forms_idempotency_key(cl
     }
 
 
+def test_the_meeting_form_starts_with_the_key_worker_and_shows_their_absence_on_who_attended(client, fakes):
+    fields = form_fields(client.get(f"/plans/{PLAN_ID}/core-group-meetings/new").get_data(as_text=True))
+    assert fields["attendees"] == "Sam Okafor, key worker"  # the plan's key worker (CONTENT)
+    absent = "the key worker, Sam Okafor, is not among the attendees: a core group meeting is held with the key worker"
+    fakes["plans"].routes[("POST", f"/v1/plans/{PLAN_ID}/core-group-meetings")] = (
+        422,
+        {"code": 422, "errors": {"json": {"attendees": [absent]}}},
+    )
+    page = client.post(
+        f"/plans/{PLAN_ID}/core-group-meetings/new",
+        data={**fields, "held_on": ["3", "3", "2026"], "detailed_plan_agreed": "no", "attendees": "Alex Parent"},
+    )
+    body = page.get_data(as_text=True)
+    assert page.status_code == 422 and 'href="#attendees"' in body
+    error = re.search(r'<p id="attendees-error"[^>]*>(.*?)</p>', body, re.S)
+    assert error and absent in html.unescape(error.group(1))
+    assert form_fields(body)["attendees"] == "Alex Parent"  # what was typed, kept to put right
+    [sent] = fakes["plans"].sent("POST", f"/v1/plans/{PLAN_ID}/core-group-meetings")
+    assert sent["json"]["attendees"] == [{"name": "Alex Parent"}]
+
+
+def test_a_plan_without_a_key_worker_starts_its_meeting_form_with_nobody(client, fakes):
+    nobody = {**PLAN, "key_worker": None, "content": {**CONTENT, "key_worker": None}}
+    fakes["plans"].routes[("GET", f"/v1/plans/{PLAN_ID}")] = (200, nobody, {"ETag": '"7"'})
+    fields = form_fields(client.get(f"/plans/{PLAN_ID}/core-group-meetings/new").get_data(as_text=True))
+    assert fields["attendees"] == ""
+
+
 def test_a_detailed_plan_the_service_finds_lacking_shows_on_the_question(client, fakes):
     fields = form_fields(client.get(f"/plans/{PLAN_ID}/core-group-meetings/new").get_data(as_text=True))
     fakes["plans"].routes[("POST", f"/v1/plans/{PLAN_ID}/core-group-meetings")] = (

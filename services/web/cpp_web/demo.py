@@ -445,7 +445,11 @@ def steps_for(family: Family, today: date) -> list[Step]:
         body: dict[str, Any] = {
             "held_on": wd(n),
             "detailed_plan_agreed": agree,
-            "attendees": [{"name": f"{family.parent} {family.family_name}"}, {"name": "Hana Visitor"}],
+            "attendees": [
+                {"name": _person(sw).name, "role": "key worker", "user": sw},  # a core group meets with them
+                {"name": f"{family.parent} {family.family_name}"},
+                {"name": "Hana Visitor"},
+            ],
             "notes": "Made-up example.",
         }
         if agree:

@@ -80,6 +80,7 @@ from .plan import (
     detailed_plan,
     document_rows,
     documents_of,
+    key_worker_lines,
     prefill_detailed,
 )
 from .plan import attendees_of as meeting_attendees
@@ -839,6 +840,7 @@ def core_group_meeting(family_id: str):
     _rows(form.plans, [c for c in record["children"] if c in contents])
     _name_rows(form.plans, "detailed_plan_agreed", names, "Did the meeting agree {name}'s detailed plan?")
     if request.method == "GET":
+        form.attendees.data = key_worker_lines([contents[row.form.child_id.data] for row in form.plans])
         for row in form.plans:
             prefill_detailed(row.form, contents[row.form.child_id.data])
     step = FamilyStep(form, MEETING_RENAMES)
@@ -852,6 +854,8 @@ def core_group_meeting(family_id: str):
         fields = {k: k for k in ("held_on", "attendees", "notes", "plans")}
         if step.send("POST", f"/v1/families/{family_id}/core-group-meetings", body, fields, key=form.key.data):
             return _done("The core group meeting is recorded on each child's plan.", family_id)
+        if len(form.attendees.errors) > 1:  # each child's plan whose key worker is missing, in the one message shown
+            form.attendees.errors = [". ".join(str(e).rstrip(".") for e in form.attendees.errors)]
     return step.page("families/core_group_meeting.html", family=record, names=names)
 
 

@@ -861,6 +861,19 @@ class VisitForm(FlaskForm):
     submit = SubmitField("Record the visit", widget=GovSubmitInput())
 
 
+def key_worker_line(content: dict) -> str | None:
+    """The plan's key worker as a line of the attendees box ("Sam Jones, key worker"): a core group meeting
+    is held with the key worker; None when the plan names none."""
+    name = " ".join(((content.get("key_worker") or {}).get("name") or "").split())
+    return f"{name}, key worker" if name else None
+
+
+def key_worker_lines(contents: list[dict]) -> str:
+    """The attendees box as a core group meeting's form first shows it: the key worker of each plan the
+    meeting is about, once each."""
+    return "\n".join(dict.fromkeys(line for line in map(key_worker_line, contents) if line))
+
+
 def attendees_of(text: str | None) -> list[dict]:
     people = []
     for line in (text or "").splitlines():
@@ -952,8 +965,13 @@ def new_core_group_meeting(plan_id: str):
         },
         "detailed_plan_agreed",
         "The core group meeting is recorded.",
-        prefill=lambda f: prefill_detailed(f, read_plan(plan_id)[0].get("content") or {}),
+        prefill=lambda f: _prefill_meeting(f, read_plan(plan_id)[0].get("content") or {}),
     )
+
+
+def _prefill_meeting(form: CoreGroupMeetingForm, content: dict) -> None:
+    form.attendees.data = key_worker_lines([content])
+    prefill_detailed(form, content)
 
 
 @bp.route("/plans/<plan_id>/visits/new", methods=["GET", "POST"])

@@ -766,8 +766,9 @@ class CoreGroupHeldV1(AboutAChild):
     held_on = _day("the day the meeting was held")
     detailed_plan_agreed = _status("whether the meeting agreed the detailed plan", fields.Boolean)
     attendees = _narrative(
-        "who attended: each {name, role, agency}. Parents and relatives attend core groups, so the list is "
-        "narrative as a whole, not contact.",
+        "who attended: each {name, role, agency} and, for a member of staff named by it, their user id (the "
+        "plan's key worker among them). Parents and relatives attend core groups, so the list is narrative as a "
+        "whole, not contact.",
         fields.List,
         cls_or_instance=fields.Dict(),
         required=False,

@@ -38,7 +38,7 @@ from .conferences import (
 )
 from .fields import IsoDate, StrictBoolean
 from .plan_schemas import PlanContentSchema
-from .plans import CoreGroupMeetingSchema, PlanSchema, plan_response
+from .plans import AttendeeSchema, CoreGroupMeetingSchema, PlanSchema, plan_response
 from .reports import ReportContentSchema, ReportSchema, SeenSchema
 
 blp = Blueprint("families", __name__, url_prefix="/v1", description="Families and the steps for several children")
@@ -212,7 +212,15 @@ class ChildMeetingSchema(Schema):
 class FamilyCoreGroupMeetingSchema(Schema):
     id = fields.String(dump_only=True, metadata={"description": "the shared meeting (each child's record names it)"})
     held_on = IsoDate(required=True)
-    attendees = fields.List(fields.Nested(PersonSchema), load_default=list, validate=validate.Length(max=50))
+    attendees = fields.List(
+        fields.Nested(AttendeeSchema),
+        load_default=list,
+        validate=validate.Length(max=50),
+        metadata={
+            "description": "who attended, each child's plan's key worker among them (a 422 on attendees naming "
+            "the child whose plan's key worker is not), as on one plan's meeting"
+        },
+    )
     notes = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=4000))
     plans = fields.List(
         fields.Nested(ChildMeetingSchema),

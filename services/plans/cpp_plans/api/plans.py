@@ -219,10 +219,34 @@ class PlanVersionByNumber(MethodView):
         return version
 
 
+class AttendeeSchema(PersonSchema):
+    """Someone at a core group meeting; a member of staff may be named by their user id too."""
+
+    user = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={
+            "description": "a member of staff's user id, when they are one: the key worker is among the attendees "
+            "by their name or by this"
+        },
+    )
+
+
+ATTENDEES_WITH_KEY_WORKER = {
+    "description": "who attended, the plan's key worker among them (by name, compared case-insensitively and "
+    "ignoring extra spaces, or by user id); a 422 on attendees when not. At a meeting that agrees a plan naming "
+    "a different key worker, either key worker will do; a plan with no key worker recorded is not held to it"
+}
+
+
 class CoreGroupMeetingSchema(Schema):
     id = fields.String(attribute="_id", dump_only=True)
     held_on = IsoDate(required=True)
-    attendees = fields.List(fields.Nested(PersonSchema), load_default=list, validate=validate.Length(max=50))
+    attendees = fields.List(
+        fields.Nested(AttendeeSchema),
+        load_default=list,
+        validate=validate.Length(max=50),
+        metadata=ATTENDEES_WITH_KEY_WORKER,
+    )
     detailed_plan_agreed = StrictBoolean(required=True)
     plan = fields.Nested(PlanContentSchema, metadata={"description": "the detailed plan agreed at this meeting"})
     notes = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=4000))

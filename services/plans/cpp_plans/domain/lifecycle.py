@@ -790,6 +790,62 @@ def _not_before_plan(field: str, value: date, plan: dict) -> None:
         raise InvalidStep({field: [f"is before the plan began on {plan['created_on']}"]})
 
 
+def same_name(a: str | None, b: str | None) -> bool:
+    """Whether two written names are one name: compared case-insensitively, with
+    surrounding and repeated whitespace ignored ("  sam   JONES " is "Sam Jones"); an empty name is nobody's."""
+    first, second = " ".join((a or "").split()).casefold(), " ".join((b or "").split()).casefold()
+    return bool(first) and first == second
+
+
+def _key_worker_of(name: str | None, user: str | None) -> dict | None:
+    """A key worker as the rule compares them, or None when none is recorded."""
+    name = " ".join((name or "").split())
+    return {"name": name, "user": user} if name or user else None
+
+
+def _attends(key_worker: dict, attendees: list[dict]) -> bool:
+    """Whether the key worker is among the attendees: by name, or by staff user id when an attendee gives one."""
+    return any(
+        same_name(a.get("name"), key_worker["name"]) or (key_worker["user"] and a.get("user") == key_worker["user"])
+        for a in attendees
+    )
+
+
+def _said(key_worker: dict) -> str:
+    return key_worker["name"] or f"staff user {key_worker['user']}"
+
+
+def key_worker_absent(plan: dict, attendees: list[dict], agreed_content: dict | None = None) -> str | None:
+    """Why a core group meeting with these attendees is not held with the plan's key worker, or None when
+    it is. A core group meeting is held with the key worker: the plan's key worker is among the attendees,
+    or, at a meeting that agrees content naming a different key worker (a hand-over), either the one
+    before or the one it agrees is. A plan with no key worker recorded is not held to it."""
+    before = _key_worker_of(plan.get("key_worker"), plan.get("key_worker_user"))
+    if before is None or _attends(before, attendees):
+        return None
+    agreed = (agreed_content or {}).get("key_worker") or {}
+    after = _key_worker_of(agreed.get("name"), agreed.get("user"))
+    handed_over = after is not None and not (
+        same_name(after["name"], before["name"]) or (after["user"] and after["user"] == before["user"])
+    )
+    if handed_over and after is not None:
+        if _attends(after, attendees):
+            return None
+        return (
+            f"neither the key worker, {_said(before)}, nor the key worker the meeting agrees, {_said(after)}, "
+            "is among the attendees: a core group meeting is held with the key worker"
+        )
+    return (
+        f"the key worker, {_said(before)}, is not among the attendees: a core group meeting is held with the key worker"
+    )
+
+
+def _check_key_worker_attends(plan: dict, attendees: list[dict], agreed_content: dict | None) -> None:
+    absent = key_worker_absent(plan, attendees, agreed_content)
+    if absent:
+        raise InvalidStep({"attendees": [absent]})
+
+
 def record_core_group_meeting(
     plan: dict,
     *,
@@ -804,7 +860,10 @@ def record_core_group_meeting(
 ) -> tuple[dict, dict, list[Event]]:
     """A core group meeting; the first that agrees the detailed plan makes
     the plan active. ``missing_for_agreement`` is what the content that
-    would be agreed still lacks (the API's schema knows the items)."""
+    would be agreed still lacks (the API's schema knows the items). It is
+    held with the plan's key worker (``key_worker_absent``), checked last: a
+    family's meeting names each child whose plan's key worker is missing
+    once their part is otherwise in order."""
     _plan_in_force(plan, "core group meeting")
     _not_in_future("held_on", held_on, today)
     _not_before_plan("held_on", held_on, plan)
@@ -812,6 +871,7 @@ def record_core_group_meeting(
         raise InvalidStep({"plan": ["a plan is recorded here only when the meeting agrees it"]})
     if detailed_plan_agreed and missing_for_agreement:
         raise InvalidStep({"plan": [f"a detailed plan needs {', '.join(missing_for_agreement)} before it is agreed"]})
+    _check_key_worker_attends(plan, attendees, plan_content if detailed_plan_agreed else None)
     meeting = {
         "_id": uuid.uuid4().hex,
         "authority": plan["authority"],

@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from cpp_shared.auth import Principal
 
@@ -26,6 +26,8 @@ from . import cases, conferences
 from . import plans as plan_steps
 from . import reports as report_steps
 from .common import Deployment, Step, commit_steps, load, named, saved
+
+Taken = TypeVar("Taken")  # what a family step takes for each child (its step, and what it returns of it)
 
 
 def _check_registered(deps: Deployment, children: list[str], field: str = "children") -> None:
@@ -93,18 +95,16 @@ def _per_child(
     deps: Deployment,
     family: dict,
     children: list[str],
-    take: Callable[[int, str], tuple[Step, Any]],
+    take: Callable[[int, str], Taken],
     field: str = "children",
-) -> list[tuple[Step, Any]]:
+) -> list[Taken]:
     """``take`` for each child of the step (each of the family), in order;
     a refusal is named as ``_each`` names it."""
     rules.check_group(family, children, field)
     return _each(deps, children, take, field)
 
 
-def _each(
-    deps: Deployment, children: list[str], take: Callable[[int, str], tuple[Step, Any]], field: str
-) -> list[tuple[Step, Any]]:
+def _each(deps: Deployment, children: list[str], take: Callable[[int, str], Taken], field: str) -> list[Taken]:
     """``take`` for each child, in order; a refusal for one child is named
     under that child's place in ``field`` (a 422), or by the child's name (a 409)."""
     done = []
@@ -218,31 +218,44 @@ def record_core_group_meeting(
     """One core group meeting shared by several children of the family, each
     on a plan (``plans``: child_id, detailed_plan_agreed and, when it agrees
     a detailed plan of its own, plan): the meeting recorded on each child's
-    plan under one id, together. Returns the meeting, with each child's record of it."""
+    plan under one id, together. Returns the meeting, with each child's record of it.
+    Each child's plan's key worker is among the attendees: a 422 on
+    ``attendees`` naming each child whose plan's is not (the rule is the
+    step's last, so a child's other refusals come first, under their place in ``plans``)."""
     family = load(deps, FAMILIES, family_id, "family")
     meeting_id = uuid.uuid4().hex
     given = {p["child_id"]: p for p in plans}
+    absent: list[str] = []
 
-    def take(i: int, child_id: str) -> tuple[Step, dict]:
+    def take(i: int, child_id: str) -> tuple[Step, dict] | None:
         case = cases.open_case_of(deps, child_id)
         if case is None or not case.get("plan_id"):
             raise LifecycleError("has no plan in force: a core group meets about a plan")
-        return plan_steps.meeting_step(
-            deps,
-            load(deps, PLANS, case["plan_id"], "plan"),
-            held_on=held_on,
-            attendees=attendees,
-            notes=notes,
-            detailed_plan_agreed=given[child_id]["detailed_plan_agreed"],
-            plan=given[child_id].get("plan"),
-            today=today,
-            actor=actor,
-            family_meeting_id=meeting_id,
-        )
+        try:
+            return plan_steps.meeting_step(
+                deps,
+                load(deps, PLANS, case["plan_id"], "plan"),
+                held_on=held_on,
+                attendees=attendees,
+                notes=notes,
+                detailed_plan_agreed=given[child_id]["detailed_plan_agreed"],
+                plan=given[child_id].get("plan"),
+                today=today,
+                actor=actor,
+                family_meeting_id=meeting_id,
+            )
+        except InvalidStep as refused:
+            if set(refused.errors) != {"attendees"}:
+                raise
+            absent.extend(f"{_name(deps, child_id)}'s plan: {why}" for why in refused.errors["attendees"])
+            return None
 
     done = _per_child(deps, family, list(given), take, "plans")
-    commit_steps(deps, actor, [step for step, _ in done])
-    return {"id": meeting_id, "held_on": held_on.isoformat(), "meetings": [saved(m) for _, m in done]}
+    if absent:
+        raise InvalidStep({"attendees": absent})
+    taken = [d for d in done if d is not None]
+    commit_steps(deps, actor, [step for step, _ in taken])
+    return {"id": meeting_id, "held_on": held_on.isoformat(), "meetings": [saved(m) for _, m in taken]}
 
 
 def schedule_conference(
