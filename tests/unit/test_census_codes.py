@@ -15,18 +15,14 @@ XS = {"xs": "http://www.w3.org/2001/XMLSchema"}
 
 @pytest.fixture(scope="module")
 def schema():
-    path = importlib.metadata.distribution("liiatools").locate_file(
-        f"liiatools/spec/cin_census/{census_codes.SCHEMA}"
-    )
+    path = importlib.metadata.distribution("liiatools").locate_file(f"liiatools/spec/cin_census/{census_codes.SCHEMA}")
     return etree.parse(str(path))
 
 
 def enumerations(schema, type_name: str) -> list[tuple[str, str]]:
     simple = schema.find(f".//xs:simpleType[@name='{type_name}']", XS)
     assert simple is not None, f"the schema defines no {type_name}"
-    return [
-        (e.get("value"), e.find(".//xs:documentation", XS).text) for e in simple.iterfind(".//xs:enumeration", XS)
-    ]
+    return [(e.get("value"), e.find(".//xs:documentation", XS).text) for e in simple.iterfind(".//xs:enumeration", XS)]
 
 
 @pytest.mark.parametrize("type_name", sorted(census_codes.BY_SCHEMA_TYPE))
