@@ -57,9 +57,9 @@ def census_fields(child: dict[str, Any]) -> dict[str, Any]:
 
 
 def still_uncoded(uncoded: dict[str, str] | None, changes: dict[str, Any]) -> dict[str, str] | None:
-    """The text a record kept for someone to code, without the fields ``changes`` now gives codes to (or
-    removes); None when nothing is left to code."""
-    left = {k: v for k, v in (uncoded or {}).items() if k not in changes}
+    """The text a record kept for someone to code, without the fields ``changes`` now gives codes to; None
+    when nothing is left to code. A field a change removes (null) keeps its text: nobody coded it."""
+    left = {k: v for k, v in (uncoded or {}).items() if changes.get(k) is None}
     return left or None
 
 
