@@ -1,4 +1,4 @@
-"""Reading free-text gender, ethnicity and disability as the census's codes (domain.characteristics): certain
+"""Reading free-text gender, ethnicity and disability as the census's codes (characteristics.py): certain
 readings only, and never a code outside the census's lists."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cpp_plans.domain import characteristics as ch
+from cpp_plans import characteristics as ch
 from cpp_shared import census_codes
 
 # Text near the lists' own words, so that the readings are reached, besides any text at all.

@@ -24,7 +24,7 @@ and the child's plans in the authority that began before it.
 
 Children recorded before their gender, ethnicity and disabilities were the
 Children in Need census's codes are coded by ``code_characteristics``
-where the free text certainly means a code (domain.characteristics: "male",
+where the free text certainly means a code (characteristics.py: "male",
 "Girl", "White British", "none"...); the text it cannot code moves to the
 child's ``uncoded`` (``{"gender": "...", "ethnicity": "...",
 "disabilities": "..."}``) for a person to code, and ``GET
@@ -51,8 +51,7 @@ from cpp_shared.auth import Principal
 from cpp_shared.messaging.events import new_event
 from cpp_shared.store import DuplicateKey
 
-from . import audit
-from .domain import characteristics
+from . import audit, characteristics
 from .store import CASES, CHILDREN, FAMILIES, PLAN_VERSIONS, PLANS
 
 LINKED = "plan.key_worker_linked.v1"

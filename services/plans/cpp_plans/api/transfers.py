@@ -29,9 +29,8 @@ from cpp_shared.idempotency import idempotent
 from cpp_shared.store import DuplicateKey
 from cpp_shared.web import error_body
 
-from .. import audit
+from .. import audit, characteristics
 from .. import transfer_package as pkg
-from ..domain import characteristics
 from ..domain import children as child_rules
 from ..service_layer import transfers as sl
 from ..store import CASES, CHILDREN
@@ -158,7 +157,7 @@ def _child_of_package(payload: dict[str, Any]) -> dict[str, Any]:
     """The package's child as this council registers them, checked as a registration is (a 422 by field).
     A sending council whose record is free text (made before the census's codes, or left for a person to
     code there) sends gender, ethnicity and disability as text: coded here where the text certainly means a
-    code (domain.characteristics), else kept in ``uncoded`` for a person here to code."""
+    code (characteristics.py), else kept in ``uncoded`` for a person here to code."""
     sent = payload["child"]
     codes, uncoded = characteristics.coded(sent)
     uncoded = {**(sent.get("uncoded") or {}), **uncoded}

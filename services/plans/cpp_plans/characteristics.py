@@ -9,6 +9,9 @@ of common spellings. Anything else is not guessed: ``None``, and the text
 is kept for a person to code. Disabilities are one text: ``none``, ``no``
 and the like mean NONE; a list of labels (``Hearing, Vision``) each of
 which reads certainly is those codes; anything else is left.
+
+Beside the domain rather than in it: it reads the census's lists from
+cpp_shared, and the domain imports only the standard library.
 """
 
 from __future__ import annotations
