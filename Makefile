@@ -18,9 +18,12 @@ $(VENV)/.installed: $(PY) constraints.txt $(PYPROJECTS)
 	$(PIP) install -q -c constraints.txt $(addprefix -e ,$(PACKAGES))
 	@touch $@
 
-# Tests and benchmarks on top.
+# Tests and benchmarks on top. liiatools only for its copies of the DfE census schemas (tests/unit/test_census_codes.py
+# checks shared/cpp_shared/census_codes.py against them): --no-deps, as its declared dependencies (pandas<2,
+# cchardet) do not install on this Python and none of them is needed to read its spec files.
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(PIP) install -q -c constraints.txt -r requirements-dev.txt
+	$(PIP) install -q --no-deps liiatools==0.2.0
 	@touch $@
 
 install: $(VENV)/.installed

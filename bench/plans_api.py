@@ -147,7 +147,7 @@ TOWNS = (
     ("Plymouth", "PL"),
     ("Newcastle upon Tyne", "NE"),
 )
-ETHNICITIES = ("White British", "White other", "Mixed", "Asian or Asian British", "Black or Black British", "Other")
+ETHNICITIES = ("WBRI", "WOTH", "MOTH", "AOTH", "BOTH", "OOTH")  # the census's codes
 KEY_WORKERS = tuple(
     f"{g} {f}"
     for g, f in zip(
@@ -195,7 +195,7 @@ def child_doc(rng: random.Random, authority: str, nhs: str, today: date) -> dict
         "family_name": family,
         "date_of_birth": (today - timedelta(days=rng.randrange(30, 17 * 365))).isoformat(),
         "identifiers": [{"scheme": "nhs_number", "value": nhs}],
-        "gender": rng.choice(("female", "male")),
+        "gender": rng.choice(("2", "1")),
         "ethnicity": rng.choice(ETHNICITIES),
         "first_language": rng.choice(("English",) * 8 + ("Polish", "Urdu")),
         "interpreter_needed": False,

@@ -27,7 +27,7 @@ TODAY = children.today()
 
 
 def unborn(plans, sw, due: date) -> dict:
-    body = minimal_child(date_of_birth=None, expected_date_of_birth=due.isoformat(), gender="not known")
+    body = minimal_child(date_of_birth=None, expected_date_of_birth=due.isoformat(), gender="0")
     resp = plans.post("/v1/children", json=body, headers=sw)
     assert resp.status_code == 201, resp.json
     return resp.json

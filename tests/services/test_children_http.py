@@ -30,11 +30,11 @@ def full_child(**overrides):
         "preferred_name": "Mira",
         "date_of_birth": "2019-05-31",
         "identifiers": [{"scheme": "nhs_number", "value": "943 476 5919"}],
-        "gender": "female",
-        "ethnicity": "Mixed: White and Black African",
+        "gender": "2",
+        "ethnicity": "MWBA",
         "first_language": "English",
         "interpreter_needed": False,
-        "disability": "Hearing impairment in the left ear.",
+        "disabilities": ["HEAR"],
         "accessibility_needs": "Face the child when speaking;\nwritten summaries help.",
         "address": {"lines": ["Flat 2", "14 Garden Row", "London"], "postcode": "se1 7pb"},
         "school_or_nursery": {"name": "Garden Row Primary", "contact": "Ms Adeyemi (DSL), 020 7946 0000"},
@@ -60,8 +60,8 @@ def minimal_child(**overrides):
         "given_names": "Sam",
         "family_name": "Jones",
         "date_of_birth": "2020-01-02",
-        "gender": "male",
-        "ethnicity": "White British",
+        "gender": "1",
+        "ethnicity": "WBRI",
         "first_language": "English",
         "interpreter_needed": False,
         "address": {"lines": ["1 High Street"]},
@@ -115,6 +115,11 @@ def test_register_read_and_change_a_child_with_every_field(client, store, sw, to
     expected["address"]["postcode"] = "SE1 7PB"
     assert {k: child[k] for k in expected} == expected
     assert not {"authority", "nhs_key", "family_name_key", "_id"} & set(child)
+    assert (child["gender_label"], child["ethnicity_label"], child["disability_labels"]) == (
+        "Female",
+        "White and Black African",
+        ["Hearing"],
+    )
 
     stored = store.collection("children").find_one({"_id": child_id})
     assert stored["authority"] == "ENG" and stored["nhs_key"] == f"ENG:{NHS}" and stored["version"] == 1
@@ -132,11 +137,11 @@ def test_register_read_and_change_a_child_with_every_field(client, store, sw, to
             {"scheme": "nhs_number", "value": OTHER_NHS},
             {"scheme": "chi_number", "value": chi_with_check("010620123")},
         ],
-        "gender": "girl",
-        "ethnicity": "Black African",
+        "gender": "2",
+        "ethnicity": "BAFR",
         "first_language": "Igbo",
         "interpreter_needed": True,
-        "disability": "None known.",
+        "disabilities": ["NONE"],
         "accessibility_needs": "Large print.",
         "address": {"lines": ["3 New Road", "Bromley"], "postcode": "BR1 1AA"},
         "school_or_nursery": {"name": "Little Acorns Nursery"},
@@ -162,6 +167,13 @@ def test_register_read_and_change_a_child_with_every_field(client, store, sw, to
                 "child_id": child_id,
                 "child": {"name": "Mira Okafor-Smith", "date_of_birth": "2019-05-31", "nhs_number": NHS},
                 "first_language": "English",
+                # what the Children in Need census needs of the child, coded
+                "date_of_birth": "2019-05-31",
+                "expected_date_of_birth": None,
+                "gender": "2",
+                "ethnicity": "MWBA",
+                "disabilities": ["HEAR"],
+                "upn": None,
             },
         ),
         (
@@ -171,6 +183,12 @@ def test_register_read_and_change_a_child_with_every_field(client, store, sw, to
                 "version": 2,
                 "child": {"name": "Amy Okafor", "date_of_birth": "2019-06-01", "nhs_number": OTHER_NHS},
                 "first_language": "Igbo",  # the family's letters are written in it where a phrase set exists
+                "date_of_birth": "2019-06-01",
+                "expected_date_of_birth": None,
+                "gender": "2",
+                "ethnicity": "BAFR",
+                "disabilities": ["NONE"],
+                "upn": None,
             },
         ),
     ]
@@ -190,16 +208,18 @@ def test_a_minimal_child_and_an_unborn_child(client, sw):
     assert born["identifiers"] == [] and born["people_with_parental_responsibility"] == []
     assert "preferred_name" not in born and "school_or_nursery" not in born
     due = (today() + timedelta(days=90)).isoformat()
-    unborn = register(
-        client, sw, minimal_child(date_of_birth=None, expected_date_of_birth=due, gender="not known")
-    ).json
+    unborn = register(client, sw, minimal_child(date_of_birth=None, expected_date_of_birth=due, gender="0")).json
     assert unborn["expected_date_of_birth"] == due and "date_of_birth" not in unborn
+
+
+CENSUS_FIELDS = ("date_of_birth", "expected_date_of_birth", "gender", "ethnicity", "disabilities", "upn")
 
 
 def test_events_say_who_the_child_is_and_nothing_else_personal(client, store, sw):
     """Events name the child (name, date of birth, NHS number: every service names them from the event) and
-    give their first language (the family's letters are written in it), and carry nothing else of the record:
-    no address, contacts, nor the languages of the people around the child."""
+    give their first language (the family's letters are written in it) and what the census needs of the child
+    (coded), and carry nothing else of the record: no address, contacts, accessibility needs, nor the languages
+    of the people around the child."""
     child_id = register(client, sw).json["id"]
     assert (
         client.patch(
@@ -216,10 +236,11 @@ def test_events_say_who_the_child_is_and_nothing_else_personal(client, store, sw
     }
     assert found[1][1]["data"]["child"]["name"] == "Mira Okafor"  # as the record holds it after the change
     for key, body in found:
-        assert set(body["data"]) <= {"child_id", "version", "child", "first_language"}, key
+        assert set(body["data"]) <= {"child_id", "version", "child", "first_language", *CENSUS_FIELDS}, key
         assert body["data"]["first_language"] == "English", key
+        assert "date_of_death" not in body["data"], key  # only when the record has one
         text = json.dumps(body)
-        for personal in ("Garden Row", "SE1", "ngozi", "Igbo"):
+        for personal in ("Garden Row", "SE1", "ngozi", "Igbo", "Face the child"):
             assert personal not in text, (key, personal)
 
 
@@ -280,7 +301,7 @@ BAD_BODIES = [
     ("bad postcode", mutate(["address", "postcode"], "12345"), ("address", "postcode")),
     ("date of birth a number", mutate(["date_of_birth"], 20190531), ("date_of_birth",)),
     ("oversize name", mutate(["given_names"], "x" * 201), ("given_names",)),
-    ("oversize text", mutate(["disability"], "x" * 4001), ("disability",)),
+    ("oversize text", mutate(["accessibility_needs"], "x" * 4001), ("accessibility_needs",)),
     ("oversize address line", mutate(["address", "lines", 0], "x" * 201), ("address", "lines", 0)),
     ("too many address lines", mutate(["address", "lines"], ["x"] * 7), ("address", "lines")),
     (
@@ -353,7 +374,7 @@ def test_a_body_that_is_not_a_json_object_is_refused_without_a_500(client, store
 
 def test_an_oversize_body_is_a_json_413_when_the_deployment_caps_bodies(app, client, store, sw):
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024  # this test app only
-    resp = client.post("/v1/children", json=full_child(disability="x" * 100_000), headers=sw)
+    resp = client.post("/v1/children", json=full_child(accessibility_needs="x" * 100_000), headers=sw)
     assert resp.status_code == 413 and resp.is_json and resp.json["code"] == 413
     assert nothing_written(store)
 
@@ -637,7 +658,7 @@ def test_a_team_manager_may_register_and_change(client, token_for):
     child = register(client, tm).json
     assert child["created_by"] == "tm-1"
     assert (
-        client.patch(f"/v1/children/{child['id']}", json={"gender": "f"}, headers={**tm, "If-Match": '"1"'}).status_code
+        client.patch(f"/v1/children/{child['id']}", json={"gender": "9"}, headers={**tm, "If-Match": '"1"'}).status_code
         == 200
     )
 
@@ -701,7 +722,7 @@ def test_a_bad_search_is_a_422_naming_the_parameter(client, sw, query, field):
 def test_reads_and_writes_of_a_child_are_audited(client, store, sw, token_for):
     child_id = register(client, sw).json["id"]
     client.get(f"/v1/children/{child_id}", headers=bearer(token_for("auditor", user="au-1")))
-    client.patch(f"/v1/children/{child_id}", json={"gender": "f"}, headers={**sw, "If-Match": '"1"'})
+    client.patch(f"/v1/children/{child_id}", json={"gender": "9"}, headers={**sw, "If-Match": '"1"'})
     client.get("/v1/children", headers=sw)
     entries = [r.entry for r in store.read_log("audit")]
     assert [(e["action"], e["actor"], e["record_id"]) for e in entries] == [

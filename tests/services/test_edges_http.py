@@ -50,8 +50,8 @@ def child(**overrides):
         "given_names": "Sam",
         "family_name": "Jones",
         "date_of_birth": "2020-01-02",
-        "gender": "male",
-        "ethnicity": "White British",
+        "gender": "1",
+        "ethnicity": "WBRI",
         "first_language": "English",
         "interpreter_needed": False,
         "address": {"lines": ["1 High Street"]},
@@ -134,7 +134,7 @@ def test_a_lone_surrogate_in_a_childs_name_is_422_by_field_and_nothing_written(a
     client = app.test_client()
     body = (
         b'{"given_names": "Sam\\ud800", "family_name": "Jones", "date_of_birth": "2020-01-02", '
-        b'"gender": "male", "ethnicity": "White British", "first_language": "English", '
+        b'"gender": "1", "ethnicity": "WBRI", "first_language": "English", '
         b'"interpreter_needed": false, "address": {"lines": ["1 High Street", "\\udfff"]}, '
         b'"people_with_parental_responsibility": [{"name": "A", "\\ud83d": "x"}]}'
     )

@@ -29,6 +29,8 @@ CHILDREN = {
     "2c4221379f864f7690b242e393b17312": "Mia",  # in enquiries
 }
 UNCHANGED = ("children", "cases", "conferences", "plans", "plan_versions")
+# What the same `cpp migrate` changes of the children by coding them (0003: test_characteristics_migration.py).
+CODING = {"gender", "ethnicity", "disability", "disabilities", "uncoded", "version", "updated_at", "updated_by"}
 
 
 @pytest.fixture
@@ -39,9 +41,14 @@ def old_store(data_dir, make_settings):
 
 
 def snapshot(store) -> dict:
+    """The records, events and audit entries, but for what coding the children's characteristics changes."""
     records = {name: {d["_id"]: d for d in store.collection(name).find({})} for name in UNCHANGED}
-    events = [(m.message_id, m.routing_key) for m in store.outbox_pending(10_000)]
-    return {"records": records, "events": events, "audit": store.verify_log(LOG).last_seq}
+    records["children"] = {k: {f: v for f, v in d.items() if f not in CODING} for k, d in records["children"].items()}
+    events = [
+        (m.message_id, m.routing_key) for m in store.outbox_pending(10_000) if m.routing_key != "child.updated.v1"
+    ]
+    audit = [r.entry["action"] for r in store.read_log(LOG) if r.entry["action"] != "code_characteristics"]
+    return {"records": records, "events": events, "audit": audit}
 
 
 def test_a_store_made_before_families_is_carried_over_and_nothing_else_changes(old_store, monkeypatch):
@@ -67,6 +74,7 @@ def test_a_store_made_before_families_is_carried_over_and_nothing_else_changes(o
     assert lily["people"][0]["relationships"][0]["relationship"] == "mother"  # "Mother", as one of the list
     assert snapshot(store) == before  # no case, plan, version, event or audit entry changed
     assert store.verify_log(LOG).ok
+    assert {c["gender"] for c in store.collection("children").find({})} == {"2"}  # and 0003 coded the children
 
     again = CliRunner().invoke(migrate, [])
     assert again.exit_code == 0 and "0002 children with cases given a family of one: applied before" in again.output
@@ -104,10 +112,10 @@ def test_on_a_mongodb_store_too(make_settings, token_for):
         store.collection("families").delete_one({"_id": family_id})
     before = snapshot(store)
     runs = run_pending(store, "ENG")
-    assert [(r.version, r.carried) for r in runs] == [("0001", 0), ("0002", 2)]
+    assert [(r.version, r.carried) for r in runs] == [("0001", 0), ("0002", 2), ("0003", 0)]
     again = {f["_id"]: f for f in store.collection("families").find({})}
     assert set(again) == set(made)  # the same ids opening the cases gave them
     assert {tuple(f["children"]) for f in again.values()} == {(c,) for c in children}
     assert snapshot(store) == before
-    assert [r.carried for r in run_pending(store, "ENG")] == [None, None]  # recorded: not run again
+    assert [r.carried for r in run_pending(store, "ENG")] == [None, None, None]  # recorded: not run again
     assert families_of_one(store) == []  # and safe to repeat anyway

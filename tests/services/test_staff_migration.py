@@ -81,7 +81,11 @@ def test_a_store_made_before_staff_is_carried_over_and_nothing_is_lost(old_store
         }
     assert after["plan_versions"] == before["plan_versions"]  # the versions stay as they were agreed
     report = store.verify_log(LOG)
-    assert report.ok and report.last_seq == log_before.last_seq + 3  # one link, two allocations, each audited
+    # one link, two allocations, each audited; and the two children coded by the same run (0003), each audited
+    new_entries = [r.entry["action"] for r in store.read_log(LOG)][log_before.last_seq :]
+    assert sorted(new_entries) == ["allocate_case", "allocate_case", "code_characteristics", "code_characteristics",
+                                   "link_key_worker"]  # fmt: skip
+    assert report.ok and report.last_seq == log_before.last_seq + 5
 
     events = [(m.routing_key, m.body["data"]) for m in store.outbox_pending(1000)]
     linked_events = [d for k, d in events if k == "plan.key_worker_linked.v1"]

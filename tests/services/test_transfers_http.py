@@ -430,3 +430,26 @@ def test_a_package_that_follows_a_notification_joins_its_case(bromley, greenwich
     assert told["since"] == D0.isoformat()  # since the previous council's plan began
     # Once it has its package, another is refused: the child is in an open case here.
     assert greenwich.plans.post("/v1/transfers/in", json={"package": token}, headers=sw).status_code == 409
+
+
+def test_a_package_from_a_council_whose_record_is_free_text_is_coded_here_where_certain(bromley, greenwich):
+    """A sending council whose child record is free text (made before the census's codes) sends gender,
+    ethnicity and disability as text: the receiving council codes what certainly reads as a code and keeps the
+    rest for a person here to code; the child.registered.v1 it publishes carries the codes."""
+    _, case_id, _ = on_plan_at(bromley)
+    token = move_out(bromley, case_id)
+    key = pkg.signing_key(bromley.settings, "BRM")
+    payload = verified_elsewhere(token, key.public_jwk())
+    payload["child"].pop("disabilities", None)
+    payload["child"].update(gender="Girl", ethnicity="White Polish", disability="None")
+    received = greenwich.plans.post(
+        "/v1/transfers/in", json={"package": key.sign(payload)}, headers=greenwich.who["social_worker"]
+    )
+    assert received.status_code == 201, received.json
+    child = greenwich.plans.get(f"/v1/children/{received.json['child_id']}", headers=greenwich.who["social_worker"])
+    assert (child.json["gender"], child.json["disabilities"]) == ("2", ["NONE"])
+    assert "ethnicity" not in child.json and child.json["uncoded"] == {"ethnicity": "White Polish"}
+    [registered] = [
+        m.body["data"] for m in greenwich.store.outbox_pending(1000) if m.routing_key == "child.registered.v1"
+    ]
+    assert (registered["gender"], registered["ethnicity"], registered["disabilities"]) == ("2", None, ["NONE"])

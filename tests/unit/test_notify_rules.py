@@ -295,3 +295,20 @@ def test_the_childs_identifiers_go_only_with_identifier_scope_and_the_name_only_
 )
 def test_partners_receive_only_partner_event_types(pattern, ok):
     assert partner_may_receive(pattern, EVENT_CATALOGUE) is ok
+
+
+def test_the_census_fields_of_a_childs_record_never_reach_a_partner():
+    """child.registered.v1 and child.updated.v1 carry the child's coded gender, ethnicity, disabilities, dates
+    and UPN for the platform's own services: no partner subscribes to them, whatever the pattern, and were one
+    to, the default scope would drop every census field (personal identifiers and special category data)."""
+    census = ("date_of_birth", "expected_date_of_birth", "gender", "ethnicity", "disabilities", "upn")
+    for type_ in ("child.registered.v1", "child.updated.v1"):
+        assert not partner_may_receive(type_, EVENT_CATALOGUE)
+        classes = EVENT_CATALOGUE.fields_of(type_)
+        assert {classes[f] for f in census} <= {"personal_identifier", "narrative"}
+        assert not {classes[f] for f in census} & set(DEFAULT_CLASSES)
+    for pattern in ("child.*", "child.#", "*.updated.v1", "#"):
+        assert not partner_may_receive(pattern, EVENT_CATALOGUE)
+    data = {"child_id": "k1", "version": 2, "gender": "2", "ethnicity": "WBRI", "disabilities": ["NONE"], "upn": None}
+    event = {"id": "e1", "type": "child.updated.v1", "subject": "k1", "data": data}
+    assert minimise(event, DEFAULT_CLASSES, EVENT_CATALOGUE)["data"] == {"child_id": "k1", "version": 2}

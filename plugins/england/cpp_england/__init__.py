@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from cpp_shared.hookspecs import INITIAL_CONFERENCE_PLAN_REQUIRED, NO_CONFERENCE, REVIEW_CONTINUES_PLAN, hookimpl
+from cpp_shared.pupil_number import upn
 
 WT = "Working Together to Safeguard Children 2023"
 
@@ -340,4 +341,17 @@ def cpp_categories():
         {"id": "sexual_abuse", "name": "Sexual abuse", "census_code": "SAB"},
         {"id": "emotional_abuse", "name": "Emotional abuse", "census_code": "EMO"},
         {"id": "neglect", "name": "Neglect", "census_code": "NEG"},
+    ]
+
+
+@hookimpl
+def cpp_identifier_schemes():
+    return [
+        {
+            "id": "upn",
+            "name": "Unique Pupil Number",
+            "validate": upn,
+            "source": "DfE, Unique Pupil Number 2.0 (UK Government Data Standards Catalogue): a check letter, "
+            "then 12 digits or 11 digits and a letter; the Children in Need census carries it (V)",
+        }
     ]

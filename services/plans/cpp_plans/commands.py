@@ -72,13 +72,15 @@ def revoke(user: str | None, jti: str | None, expires_at: str | None, reason: st
     "one member of staff with that name, give each case with no social worker the social worker "
     "who opened it, and list what an admin must link by hand. Safe to repeat. Audited as "
     "operator:<login>. Then gives plans made before they were kept their initial categories and the "
-    "child's previous plans, and children with cases a family of one. Each migration runs once "
+    "child's previous plans, children with cases a family of one, and children's gender, ethnicity and "
+    "disabilities the census's codes where the text certainly means one, naming each child left to code "
+    "by hand. Each migration runs once "
     "(recorded by version); `cpp up` runs this before the platform starts."
 )
 def migrate() -> None:
     from .api.staff import link_everyone
     from .app import create_app
-    from .migrations import run_pending
+    from .migrations import run_pending, uncoded_children
 
     try:
         app = create_app(Settings.from_env("plans"))
@@ -88,6 +90,7 @@ def migrate() -> None:
             g.principal, g.request_id = operator, uuid.uuid4().hex
             report = link_everyone()
             runs = run_pending(ctx.store, ctx.authority["code"])
+            uncoded = uncoded_children(ctx.store, ctx.authority["code"])
     except (ConfigError, PluginError, StoreError) as exc:
         click.echo(f"cpp migrate: {exc}", err=True)
         sys.exit(2)
@@ -102,6 +105,14 @@ def migrate() -> None:
                 f"  plan {item['plan_id']} ({item['status']}), child {item['child'] or 'not named'}: "
                 f"key worker {item['key_worker']!r}: {item['reason']}"
             )
+    if uncoded:
+        click.echo(
+            "children to code by hand (gender, ethnicity or disabilities as the census codes them; "
+            f"GET /v1/children?uncoded=true, or the web application's Children to code): {len(uncoded)}"
+        )
+        for item in uncoded:
+            texts = ", ".join(f"{field} {text!r}" for field, text in sorted(item["uncoded"].items()))
+            click.echo(f"  child {item['child_id']} ({item['child'] or 'not named'}): {texts}")
 
 
 @click.group(help="Transfers between councils: this council's transfer key, for the councils it sends packages to.")

@@ -20,7 +20,20 @@ Running it again links only what is still unlinked: it is safe to repeat.
 Plans made before a plan kept its initial categories and the child's earlier
 plans are given them by ``fill_categories_and_previous_plans``: the
 categories of its version 1 (its current ones when no version is on record),
-and the child's plans in the authority that began before it. ``MIGRATIONS``
+and the child's plans in the authority that began before it.
+
+Children recorded before their gender, ethnicity and disabilities were the
+Children in Need census's codes are coded by ``code_characteristics``
+where the free text certainly means a code (characteristics.py: "male",
+"Girl", "White British", "none"...); the text it cannot code moves to the
+child's ``uncoded`` (``{"gender": "...", "ethnicity": "...",
+"disabilities": "..."}``) for a person to code, and ``GET
+/v1/children?uncoded=true`` lists them (``cpp migrate`` names each). Each
+child changed is a new version with its audit entry and
+``child.updated.v1``, so the services building returns from events learn
+the codes.
+
+``MIGRATIONS``
 lists every carry-over in the order ``cpp migrate`` runs them; each is safe
 to repeat and goes through the store port, so SQLite and MongoDB alike.
 """
@@ -34,9 +47,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cpp_shared import staff
+from cpp_shared.auth import Principal
+from cpp_shared.messaging.events import new_event
 from cpp_shared.store import DuplicateKey
 
-from . import audit
+from . import audit, characteristics
 from .store import CASES, CHILDREN, FAMILIES, PLAN_VERSIONS, PLANS
 
 LINKED = "plan.key_worker_linked.v1"
@@ -227,12 +242,79 @@ def families_of_one(store) -> list[str]:
     return made
 
 
+MIGRATION_USER = "migration"
+SOURCE = "/services/plans"
+
+
+def code_characteristics(store) -> list[str]:
+    """Code each child's free-text gender, ethnicity and disability (see the module's docstring); the ids of
+    the children changed. Run again, it changes nothing: what it coded is a code, what it could not is no
+    longer in the field it reads."""
+    from .service_layer.children import census_fields
+    from .service_layer.common import named
+
+    changed = []
+    for child in store.collection(CHILDREN).find({}, sort=[("_id", 1)]):
+        codes, uncoded = characteristics.coded(child)
+        if not codes and not uncoded and "disability" not in child:
+            continue
+        after = {k: v for k, v in child.items() if k not in ("version", "disability", *uncoded)}
+        after.update(codes)
+        if uncoded:
+            after["uncoded"] = {**(child.get("uncoded") or {}), **uncoded}
+        when = datetime.now(UTC)
+        after.update(updated_at=when.isoformat(), updated_by=MIGRATION_USER)
+        by = Principal(user=MIGRATION_USER, role="operator", authority=child["authority"])
+        with store.unit_of_work() as uow:
+            version = uow.replace(CHILDREN, after, expected_version=child["version"])
+            audit.record_write(
+                uow,
+                "code_characteristics",
+                "child",
+                child["_id"],
+                child_id=child["_id"],
+                principal=by,
+                detail={"by": "migration", "coded": sorted(codes), "uncoded": sorted(uncoded), "version": version},
+            )
+            event = new_event(
+                "child.updated.v1",
+                source=SOURCE,
+                subject=child["_id"],
+                authority=child["authority"],
+                time=when,
+                data={
+                    "child_id": child["_id"],
+                    "version": version,
+                    "child": named(after),
+                    "first_language": after.get("first_language"),
+                    **census_fields(after),
+                },
+            )
+            uow.publish(event["type"], event, message_id=event["id"])
+        changed.append(child["_id"])
+    return changed
+
+
+def uncoded_children(store, authority: str | None = None) -> list[dict[str, Any]]:
+    """The children whose gender, ethnicity or disabilities are text still to code, with that text."""
+    flt: dict[str, Any] = {"uncoded": {"$exists": True}}
+    if authority is not None:
+        flt["authority"] = authority
+    found = []
+    for child in store.collection(CHILDREN).find(flt, sort=[("family_name_key", 1), ("_id", 1)]):
+        given = child.get("preferred_name") or child.get("given_names") or ""
+        name = " ".join(p for p in (given, child.get("family_name")) if p) or None
+        found.append({"child_id": child["_id"], "child": name, "uncoded": child["uncoded"]})
+    return found
+
+
 #: Every carry-over of records ``cpp migrate`` runs, in this order: (version, name, what it does to a
 #: store). Each is recorded once run (``APPLIED``), so a later ``cpp migrate`` runs only the new ones;
 #: each is safe to repeat anyway.
 MIGRATIONS: list[tuple[str, str, Callable[..., list[str]]]] = [
     ("0001", "plans given their initial categories and previous plans", fill_categories_and_previous_plans),
     ("0002", "children with cases given a family of one", families_of_one),
+    ("0003", "children's gender, ethnicity and disabilities coded as the census codes them", code_characteristics),
 ]
 APPLIED = "schema_migrations"
 

@@ -62,12 +62,13 @@ class Family:
     given_names: str
     family_name: str
     date_of_birth: str
-    gender: str
+    gender: str  # the census's code (cpp_shared.census_codes.GENDER)
     stage: str
     worker: str  # the social worker who holds the case (a user of people.py)
     first_language: str = "English"
     interpreter_needed: bool = False
-    ethnicity: str = "Not stated"
+    ethnicity: str = "NOBT"  # the census's code: information not yet obtained
+    disabilities: tuple[str, ...] = ("NONE",)
     parent: str = "Alex"  # the parent's first name, in the core group
 
     @property
@@ -82,20 +83,18 @@ class Family:
 SW1, SW2, TM, CHAIR = "demo-sw-1", "demo-sw-2", "demo-tm-1", "demo-chair-1"
 
 CASELOAD = (
-    Family("leo", "Leo", "Sample", "2017-03-14", "male", "enquiries", SW1, ethnicity="White British"),
-    Family(
-        "ava", "Ava", "Example", "2019-08-02", "female", "enquiries_due", SW2, ethnicity="Black British", parent="Jo"
-    ),
-    Family("finn", "Finn", "Specimen", "2014-11-21", "male", "no_conference", SW2, ethnicity="Mixed"),
+    Family("leo", "Leo", "Sample", "2017-03-14", "1", "enquiries", SW1, ethnicity="WBRI"),
+    Family("ava", "Ava", "Example", "2019-08-02", "2", "enquiries_due", SW2, ethnicity="BOTH", parent="Jo"),
+    Family("finn", "Finn", "Specimen", "2014-11-21", "1", "no_conference", SW2, ethnicity="MOTH"),
     Family(
         "isla",
         "Isla",
         "Fictional",
         "2018-05-09",
-        "female",
+        "2",
         "conference_scheduled",
         SW1,
-        ethnicity="White Irish",
+        ethnicity="WIRI",
         parent="Sam",
     ),
     Family(
@@ -103,43 +102,40 @@ CASELOAD = (
         "Noah",
         "Madeup",
         "2016-01-30",
-        "male",
+        "1",
         "initial_overdue",
         SW1,
         first_language="Polish",
         interpreter_needed=True,
-        ethnicity="White Polish",
+        ethnicity="WOTH",
+        disabilities=("HEAR",),
         parent="Ola",
     ),
-    Family(
-        "maya", "Maya", "Pretend", "2020-09-17", "female", "outline_plan", SW1, ethnicity="Asian British", parent="Ravi"
-    ),
+    Family("maya", "Maya", "Pretend", "2020-09-17", "2", "outline_plan", SW1, ethnicity="AOTH", parent="Ravi"),
     Family(
         "oscar",
         "Oscar",
         "Imaginary",
         "2015-06-04",
-        "male",
+        "1",
         "core_group_overdue",
         SW2,
-        ethnicity="White British",
+        ethnicity="WBRI",
         parent="Kim",
     ),
-    Family(
-        "ruby", "Ruby", "Storybook", "2013-12-12", "female", "active_plan", SW1, ethnicity="Black African", parent="Ade"
-    ),
+    Family("ruby", "Ruby", "Storybook", "2013-12-12", "2", "active_plan", SW1, ethnicity="BAFR", parent="Ade"),
     Family(
         "theo",
         "Theo",
         "Invented",
         "2018-02-26",
-        "male",
+        "1",
         "reviewed_plan",
         SW2,
-        ethnicity="White British",
+        ethnicity="WBRI",
         parent="Chris",
     ),
-    Family("lily", "Lily", "Placeholder", "2012-07-19", "female", "plan_ended", SW1, ethnicity="Mixed", parent="Dana"),
+    Family("lily", "Lily", "Placeholder", "2012-07-19", "2", "plan_ended", SW1, ethnicity="MOTH", parent="Dana"),
 )
 
 
@@ -316,6 +312,7 @@ def steps_for(family: Family, today: date) -> list[Step]:
         "date_of_birth": family.date_of_birth,
         "gender": family.gender,
         "ethnicity": family.ethnicity,
+        "disabilities": list(family.disabilities),
         "first_language": family.first_language,
         "interpreter_needed": family.interpreter_needed,
         "identifiers": [{"scheme": "nhs_number", "value": nhs_number(index)}],

@@ -21,6 +21,7 @@ from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxesInput,
     GovCheckboxInput,
+    GovRadioInput,
     GovSelect,
     GovSubmitInput,
     GovTextArea,
@@ -32,6 +33,7 @@ from wtforms import (
     Form,
     FormField,
     HiddenField,
+    RadioField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
@@ -40,6 +42,8 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import InputRequired, Length, Optional
+
+from cpp_shared import census_codes
 
 from . import rhythm
 from .client import Answer, ChangedSinceRead, Forbidden, Invalid, Refused
@@ -63,7 +67,7 @@ from .words import Worded, said, term
 bp = Blueprint("lifecycle", __name__)
 
 READERS = ("social_worker", "team_manager", "chair", "auditor", "admin")
-SCHEME_NAMES = {"nhs_number": "NHS number", "chi_number": "CHI number"}
+SCHEME_NAMES = {"nhs_number": "NHS number", "chi_number": "CHI number", "upn": "Unique Pupil Number"}
 CORE_GROUP_ROWS = 5
 # the terms' keys (words.py); a transfer-in conference only for a case transferred in (see schedule_conference)
 KINDS = {"initial": "initial_conference", "review": "review_conference", "transfer_in": "transfer_in_conference"}
@@ -132,6 +136,51 @@ def _area(label: str, **kwargs: Any) -> TextAreaField:
         widget=GovTextArea(),
         **kwargs,
     )
+
+
+# --- a child's characteristics, as the Children in Need census codes them ---
+
+
+def _gender() -> RadioField:
+    return RadioField(
+        "Gender",
+        choices=[SelectChoice(code, label) for code, label in census_codes.GENDER.items()],
+        validators=[InputRequired("Select the child's gender")],
+        widget=GovRadioInput(),
+        description="As the Children in Need census records it: choose “Not recorded or unborn” for an unborn child",
+    )
+
+
+def _ethnicity() -> SelectField:
+    return SelectField(
+        "Ethnicity",
+        choices=[SelectChoice("", "Choose the child's ethnicity")]
+        + [SelectChoice(code, label) for code, label in census_codes.ETHNICITY.items()],
+        validators=[InputRequired("Select the child's ethnicity")],
+        widget=GovSelect(),
+        description="As the child or family describe it, in the census's groups",
+    )
+
+
+def _disabilities() -> SelectMultipleField:
+    return SelectMultipleField(
+        "Disabilities (optional)",
+        choices=[SelectChoice(code, label.strip()) for code, label in census_codes.DISABILITY.items()],
+        validators=[Optional()],
+        widget=GovCheckboxesInput(),
+        description="Select all that apply, or “No disability” alone",
+    )
+
+
+CHARACTERISTICS = {"gender": "gender", "ethnicity": "ethnicity", "disabilities": "disabilities"}
+
+
+def _characteristics(form: Any) -> dict[str, Any]:
+    return {
+        "gender": form.gender.data,
+        "ethnicity": form.ethnicity.data,
+        "disabilities": form.disabilities.data or None,
+    }
 
 
 # --- find a child ---
@@ -227,10 +276,9 @@ class RegisterChildForm(FlaskForm):
         "Date of birth", [DayRequired("Enter the child's date of birth")], description="For example, 27 3 2019"
     )
     nhs_number = _text("NHS number (optional)", Optional(), description="10 digits, for example 485 777 3456")
-    gender = _text(
-        "Gender", InputRequired("Enter the child's gender"), description="As the child or family describe it"
-    )
-    ethnicity = _text("Ethnicity", InputRequired("Enter the child's ethnicity"))
+    gender = _gender()
+    ethnicity = _ethnicity()
+    disabilities = _disabilities()
     first_language = _text("First language", InputRequired("Enter the child's first language"))
     interpreter_needed = yes_no("Does the child need an interpreter?", "Select yes if the child needs an interpreter")
     address_line_1 = _text("Address line 1", InputRequired("Enter the first line of the address"))
@@ -246,8 +294,7 @@ REGISTER_FIELDS = {
     "date_of_birth": "date_of_birth",
     "expected_date_of_birth": "date_of_birth",
     "identifiers": "nhs_number",
-    "gender": "gender",
-    "ethnicity": "ethnicity",
+    **CHARACTERISTICS,
     "first_language": "first_language",
     "interpreter_needed": "interpreter_needed",
     "address": "address_line_1",
@@ -269,8 +316,7 @@ def _child_body(form: RegisterChildForm) -> dict:
         "given_names": form.given_names.data,
         "family_name": form.family_name.data,
         "date_of_birth": form.date_of_birth.iso,
-        "gender": form.gender.data,
-        "ethnicity": form.ethnicity.data,
+        **{k: v for k, v in _characteristics(form).items() if v is not None},
         "first_language": form.first_language.data,
         "interpreter_needed": form.interpreter_needed.data == "yes",
         "address": {"lines": lines, "postcode": (form.postcode.data or "").strip() or None},
@@ -316,6 +362,84 @@ def register_child():
     ), (400 if has_errors else 200)
 
 
+# --- change a child's details ---
+
+
+class ChildDetailsForm(FlaskForm):
+    etag = HiddenField()
+    gender = _gender()
+    ethnicity = _ethnicity()
+    disabilities = _disabilities()
+    first_language = _text("First language", InputRequired("Enter the child's first language"))
+    interpreter_needed = yes_no("Does the child need an interpreter?", "Select yes if the child needs an interpreter")
+    submit = _submit("Save changes")
+
+
+DETAILS_FIELDS = {**CHARACTERISTICS, "first_language": "first_language", "interpreter_needed": "interpreter_needed"}
+UNCODED_NAMES = {"gender": "Gender", "ethnicity": "Ethnicity", "disabilities": "Disabilities"}
+
+
+@bp.route("/children/<child_id>/details", methods=["GET", "POST"])
+@signed_in("social_worker", "team_manager")
+def change_child(child_id: str):
+    answer = services().call(
+        "plans", "GET", f"/v1/children/{child_id}", token=session.get("token"), request_id=g.get("request_id")
+    )
+    record = answer.body
+    form = ChildDetailsForm()
+    if request.method == "GET":
+        form.etag.data = answer.etag  # the record this person saw: a change made meanwhile is a 412
+        form.gender.data = record.get("gender")
+        form.ethnicity.data = record.get("ethnicity") or ""
+        form.disabilities.data = list(record.get("disabilities") or [])
+        form.first_language.data = record.get("first_language")
+        form.interpreter_needed.data = "yes" if record.get("interpreter_needed") else "no"
+    step = Step(form)
+    if form.validate_on_submit():
+        body = {
+            **_characteristics(form),
+            "first_language": form.first_language.data,
+            "interpreter_needed": form.interpreter_needed.data == "yes",
+        }
+        try:
+            sent = step.send("PATCH", f"/v1/children/{child_id}", body, DETAILS_FIELDS, etag=form.etag.data or None)
+        except ChangedSinceRead:
+            return changed_since_read(
+                "Someone changed this child's record since you opened it",
+                [f"Your changes to {child_name(record)}'s details were not saved, so that theirs are not lost."],
+                [(url_for("lifecycle.change_child", child_id=child_id), "Open the form again", " and make them.")],
+                child_name=child_name(record),
+            )
+        if sent:
+            return _done("The child's details are saved.", url_for("lifecycle.child", child_id=child_id))
+    return step.page(
+        "lifecycle/change_child.html",
+        child=record,
+        child_name=child_name(record),
+        uncoded=[(UNCODED_NAMES.get(k, k), v) for k, v in sorted((record.get("uncoded") or {}).items())],
+    )
+
+
+# --- children whose details are still to code ---
+
+
+@bp.get("/children/to-code")
+@signed_in("team_manager", "admin")
+def children_to_code():
+    found = api("plans", "/v1/children", uncoded="true", page_size=100)
+    rows = [
+        (child, [(UNCODED_NAMES.get(k, k), v) for k, v in sorted((child.get("uncoded") or {}).items())])
+        for child in found["items"]
+    ]
+    return render_template(
+        "lifecycle/children_to_code.html",
+        rows=rows,
+        total=found.get("total", len(rows)),
+        child_name=child_name,
+        can_change=holds("social_worker", "team_manager"),
+    )
+
+
 # --- the child's record ---
 
 
@@ -345,6 +469,8 @@ def child(child_id: str):
         plan=in_force,
         plan_statuses={"outline": "Outline plan", "active": "Active"},
         schemes=SCHEME_NAMES,
+        uncoded=[(UNCODED_NAMES.get(k, k), v) for k, v in sorted((record.get("uncoded") or {}).items())],
+        can_change=holds("social_worker", "team_manager"),
         open_form=OpenCaseForm(),
         can_open=holds("social_worker", "team_manager"),
         can_record_birth=holds("social_worker", "team_manager")

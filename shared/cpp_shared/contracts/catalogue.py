@@ -73,6 +73,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from .. import census_codes
 from .topology import (
     EXCHANGE_NAME,
     MAIN_QUEUE_OPTIONS,
@@ -896,12 +897,67 @@ CHILD_FIRST_LANGUAGE = (
 )
 
 
-class ChildRegisteredV1(AboutAChild):
+CENSUS_CARRIED = "absent from events made before the census's fields were carried"
+# Special category data (ethnicity, health): classed narrative, the class a partner is given last; these
+# events are never a partner's anyway (cpp_notify.domain.minimise.PARTNER_TYPES).
+SPECIAL_CATEGORY = "special category data, so narrative"
+
+
+class ChildCensusFields(EventData):
+    """What the Children in Need census needs of a child, as its record holds it after the change (the
+    codes are cpp_shared.census_codes', from DfE's CIN_schema_2024.xsd)."""
+
+    date_of_birth = _personal(
+        f"the child's date of birth; null for a child recorded as unborn ({CENSUS_CARRIED})",
+        fields.Date,
+        allow_none=True,
+        required=False,
+    )
+    expected_date_of_birth = _personal(
+        f"the expected date of birth, for a child recorded as unborn (kept after the birth); else null "
+        f"({CENSUS_CARRIED})",
+        fields.Date,
+        allow_none=True,
+        required=False,
+    )
+    gender = _narrative(
+        f"the census's gender code (1, 2, 0 or 9); null while the record's gender is text still to be coded "
+        f"({SPECIAL_CATEGORY}; {CENSUS_CARRIED})",
+        allow_none=True,
+        required=False,
+        validate=validate.OneOf(list(census_codes.GENDER)),
+    )
+    ethnicity = _narrative(
+        f"the census's ethnicity code (WBRI ... NOBT); null while still to be coded ({SPECIAL_CATEGORY}; "
+        f"{CENSUS_CARRIED})",
+        allow_none=True,
+        required=False,
+        validate=validate.OneOf(list(census_codes.ETHNICITY)),
+    )
+    disabilities = _narrative(
+        f"the census's disability codes (NONE alone, or MOB ... DDA); null when not recorded or still to be "
+        f"coded ({SPECIAL_CATEGORY}; {CENSUS_CARRIED})",
+        fields.List,
+        cls_or_instance=fields.String(validate=validate.OneOf(list(census_codes.DISABILITY))),
+        allow_none=True,
+        required=False,
+    )
+    upn = _personal(
+        f"the child's Unique Pupil Number where recorded (the upn identifier), else null ({CENSUS_CARRIED})",
+        allow_none=True,
+        required=False,
+    )
+    date_of_death = _personal(
+        "the day the child died, only when the record has one (absent otherwise)", fields.Date, required=False
+    )
+
+
+class ChildRegisteredV1(AboutAChild, ChildCensusFields):
     child_id = _identifier("the child's new record")
     first_language = _narrative(CHILD_FIRST_LANGUAGE, allow_none=True, required=False)
 
 
-class ChildUpdatedV1(AboutAChild):
+class ChildUpdatedV1(AboutAChild, ChildCensusFields):
     child_id = _identifier(CHILD_ID)
     version = _status("the record's revision after the change", fields.Integer, validate=validate.Range(min=1))
     first_language = _narrative(CHILD_FIRST_LANGUAGE, allow_none=True, required=False)

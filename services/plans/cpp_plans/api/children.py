@@ -12,6 +12,17 @@ PATCH replaces the top-level fields it names and leaves the others; an
 object or a list (``address``, ``identifiers``, ...) is replaced whole, and
 ``null`` removes an optional field. Dates are ISO dates (``2019-05-31``).
 
+A child's gender, ethnicity and disabilities are the Children in Need
+census's codes (cpp_shared.census_codes, from DfE's CIN_schema_2024.xsd):
+``gender`` one of 1, 2, 0, 9; ``ethnicity`` one of the 20 codes WBRI ...
+NOBT; ``disabilities`` a list of codes NONE, MOB, ... DDA (each once, NONE
+only alone). A code not in the list is a 422 naming the field and listing
+the codes allowed. Responses give each code's label beside it
+(``gender_label``, ``ethnicity_label``, ``disability_labels``). A record
+made before they were coded keeps in ``uncoded`` what the migration could
+not code (``cpp migrate``), until someone gives the codes; ``GET
+/v1/children?uncoded=true`` lists those children.
+
 Privacy: a child of another authority is "not found", never "forbidden";
 a restricted child is "forbidden" to anyone without need to know, and left
 out of searches for them (access.py); events carry ids and versions only,
@@ -30,6 +41,7 @@ from flask_smorest import Blueprint, abort
 from flask_smorest.error_handler import ErrorSchema
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
+from cpp_shared import census_codes
 from cpp_shared.auth import current_principal, requires_role
 from cpp_shared.idempotency import idempotent
 from cpp_shared.paging import Page, Paging
@@ -50,8 +62,8 @@ WRITERS = ("social_worker", "team_manager")
 READERS = ("social_worker", "team_manager", "chair", "auditor", "admin")
 
 NAME_MAX = 200  # names, address lines, relationships
-SHORT_MAX = 100  # gender, ethnicity, languages
-TEXT_MAX = 4000  # free text: disability, accessibility needs
+SHORT_MAX = 100  # languages, relationships
+TEXT_MAX = 4000  # free text: accessibility needs
 LIST_MAX = 20  # people with parental responsibility
 IDENTIFIERS_MAX = 10
 ADDRESS_LINES_MAX = 6
@@ -129,6 +141,22 @@ def _plausible_expected_birth(value: date) -> None:
 
 def _one_per_scheme(items: list[dict[str, Any]]) -> None:
     _raise(rules.repeated_scheme(items))
+
+
+def _census_code(codes: Any, what: str) -> Any:
+    def check(value: str) -> None:
+        if value not in codes:
+            raise ValidationError(census_codes.unknown_code(codes, what))
+
+    return check
+
+
+def _disabilities(codes: list[str]) -> None:
+    _raise(census_codes.disabilities_errors(codes))
+
+
+def _codes_described(codes: Any) -> str:
+    return ", ".join(f"{code} ({label.strip()})" for code, label in codes.items())
 
 
 # --- schemas ---
@@ -214,13 +242,33 @@ class ChildCreateSchema(Schema):
     identifiers = fields.List(
         fields.Nested(IdentifierSchema), validate=[validate.Length(max=IDENTIFIERS_MAX), _one_per_scheme]
     )
-    gender = Text(
-        SHORT_MAX, required=True, metadata={"description": "as recorded; free text ('not known' for an unborn child)"}
+    gender = fields.String(
+        required=True,
+        validate=_census_code(census_codes.GENDER, "gender"),
+        metadata={
+            "description": "the census's code (0 for an unborn child): " + _codes_described(census_codes.GENDER),
+            "enum": list(census_codes.GENDER),
+        },
     )
-    ethnicity = Text(SHORT_MAX, required=True)
+    ethnicity = fields.String(
+        required=True,
+        validate=_census_code(census_codes.ETHNICITY, "ethnicity"),
+        metadata={
+            "description": "the census's code: " + _codes_described(census_codes.ETHNICITY),
+            "enum": list(census_codes.ETHNICITY),
+        },
+    )
     first_language = Text(SHORT_MAX, required=True)
     interpreter_needed = StrictBoolean(required=True)
-    disability = Text(TEXT_MAX, multiline=True, allow_none=True)
+    disabilities = fields.List(
+        fields.String(metadata={"enum": list(census_codes.DISABILITY)}),
+        allow_none=True,
+        validate=_disabilities,
+        metadata={
+            "description": "the census's codes, each once, NONE only alone: "
+            + _codes_described(census_codes.DISABILITY)
+        },
+    )
     accessibility_needs = Text(TEXT_MAX, multiline=True, allow_none=True)
     address = fields.Nested(AddressSchema, required=True)
     school_or_nursery = fields.Nested(SchoolSchema, allow_none=True)
@@ -274,11 +322,38 @@ class ChildSchema(Schema):
     date_of_birth = fields.String(metadata={"format": "date"})
     expected_date_of_birth = fields.String(metadata={"format": "date"})
     identifiers = fields.List(fields.Nested(IdentifierSchema))
-    gender = fields.String()
-    ethnicity = fields.String()
+    gender = fields.String(metadata={"description": "the census's code"})
+    gender_label = fields.Function(
+        lambda child: census_codes.label(census_codes.GENDER, child.get("gender")),
+        dump_only=True,
+        metadata={"description": "the census's label of the gender code"},
+    )
+    ethnicity = fields.String(metadata={"description": "the census's code"})
+    ethnicity_label = fields.Function(
+        lambda child: census_codes.label(census_codes.ETHNICITY, child.get("ethnicity")),
+        dump_only=True,
+        metadata={"description": "the census's label of the ethnicity code"},
+    )
     first_language = fields.String()
     interpreter_needed = fields.Boolean()
-    disability = fields.String()
+    disabilities = fields.List(fields.String(), metadata={"description": "the census's codes"})
+    disability_labels = fields.Function(
+        lambda child: (
+            [census_codes.DISABILITY.get(code, code) for code in child["disabilities"]]
+            if "disabilities" in child
+            else None
+        ),
+        dump_only=True,
+        metadata={"description": "the census's labels of the disabilities, in their order"},
+    )
+    uncoded = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={
+            "description": "what a record made before these were coded held, as text the migration could not "
+            "code (gender, ethnicity, disabilities), until someone gives the codes"
+        },
+    )
     accessibility_needs = fields.String()
     address = fields.Nested(AddressSchema)
     school_or_nursery = fields.Nested(SchoolSchema)
@@ -297,6 +372,14 @@ class ChildQuerySchema(Paging):
     nhs_number = Text(50, metadata={"description": "in any usual writing; matched exactly"})
     family_name = Text(NAME_MAX, metadata={"description": "matched whole, ignoring case and extra spaces"})
     date_of_birth = fields.Date(metadata={"description": "the day the child was born, alone or with the others"})
+    uncoded = fields.Boolean(
+        truthy={"true"},
+        falsy={"false"},
+        metadata={
+            "description": "true: only children whose gender, ethnicity or disabilities are still text to code "
+            "(recorded before they were coded)"
+        },
+    )
 
     @pre_load
     def _empty_is_absent(self, data: Any, **kwargs: Any) -> dict[str, Any]:
@@ -365,8 +448,9 @@ CHILD_EXAMPLE = {
     "family_name": "Nowak",
     "date_of_birth": "2019-04-12",
     "identifiers": [{"scheme": "nhs_number", "value": "9434765919"}],
-    "gender": "female",
-    "ethnicity": "White Other",
+    "gender": "2",
+    "ethnicity": "WOTH",
+    "disabilities": ["NONE"],
     "first_language": "Polish",
     "interpreter_needed": True,
     "address": {"lines": ["14 Elm Road", "Bromley"], "postcode": "BR1 3AA"},
@@ -406,7 +490,7 @@ class Children(MethodView):
     @blp.arguments(ChildQuerySchema, location="query", unknown=RAISE)
     @blp.response(200, ChildPageSchema)
     def get(self, query):
-        """Find children (by NHS number, family name or date of birth), a page at a time"""
+        """Find children (by NHS number, family name or date of birth, or those left uncoded), a page at a time"""
         ctx = current_app.extensions["cpp"]
         flt: dict[str, Any] = {"authority": ctx.authority["code"]}
         if "nhs_number" in query:
@@ -415,6 +499,8 @@ class Children(MethodView):
             flt["family_name_key"] = rules.name_key(query["family_name"])
         if "date_of_birth" in query:
             flt["date_of_birth"] = query["date_of_birth"].isoformat()
+        if "uncoded" in query:
+            flt["uncoded"] = {"$exists": query["uncoded"]}
         flt = access.exclude_hidden(flt, "_id")  # restricted children the caller may not see are left out
         children = ctx.store.collection(CHILDREN)
         page, size = query["page"], query["page_size"]

@@ -29,8 +29,9 @@ from cpp_shared.idempotency import idempotent
 from cpp_shared.store import DuplicateKey
 from cpp_shared.web import error_body
 
-from .. import audit
+from .. import audit, characteristics
 from .. import transfer_package as pkg
+from ..domain import children as child_rules
 from ..service_layer import transfers as sl
 from ..store import CASES, CHILDREN
 from .cases import USER_ID, CaseSchema
@@ -153,13 +154,24 @@ def _signing_key() -> pkg.SigningKey:
 
 
 def _child_of_package(payload: dict[str, Any]) -> dict[str, Any]:
-    """The package's child as this council registers them, checked as a registration is (a 422 by field)."""
+    """The package's child as this council registers them, checked as a registration is (a 422 by field).
+    A sending council whose record is free text (made before the census's codes, or left for a person to
+    code there) sends gender, ethnicity and disability as text: coded here where the text certainly means a
+    code (characteristics.py), else kept in ``uncoded`` for a person here to code."""
+    sent = payload["child"]
+    codes, uncoded = characteristics.coded(sent)
+    uncoded = {**(sent.get("uncoded") or {}), **uncoded}
     wanted = ChildCreateSchema().fields
-    given = {k: v for k, v in payload["child"].items() if k in wanted}
+    given = {k: v for k, v in {**sent, **codes}.items() if k in wanted and k not in uncoded}
+    still_text = tuple(k for k in ("gender", "ethnicity") if k in uncoded)
     try:
-        return _to_document(ChildCreateSchema().load(given))
+        loaded = ChildCreateSchema(partial=still_text).load(given)
+        errors = child_rules.date_of_birth_errors(loaded) if still_text else {}  # partial skips it
+        if errors:
+            raise ValidationError(errors)
     except ValidationError as exc:
         raise pkg.PackageRefused("schema", {"package": {"child": exc.normalized_messages()}}) from None
+    return {**_to_document(loaded), **({"uncoded": uncoded} if uncoded else {})}
 
 
 @blp.route("/transfers/in")

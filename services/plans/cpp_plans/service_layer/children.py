@@ -1,4 +1,9 @@
-"""A child's record: registering a child and changing their details."""
+"""A child's record: registering a child and changing their details.
+
+The events about a child's record (``child.registered.v1``,
+``child.updated.v1``) carry the fields the Children in Need census needs of
+the child (``census_fields``), so a service building the census reads
+events, never this store."""
 
 from __future__ import annotations
 
@@ -28,6 +33,34 @@ class DuplicateChild(Exception):
             if existing
             else "the child could not be saved because of a conflicting record"
         )
+
+
+CODED = ("gender", "ethnicity", "disabilities")
+
+
+def census_fields(child: dict[str, Any]) -> dict[str, Any]:
+    """What the census needs of the child, as the events about its record carry it: the dates, the coded
+    gender, ethnicity and disabilities (null while not recorded or not coded), the Unique Pupil Number
+    where recorded, and the date of death only when the record has one."""
+    upn = next((i["value"] for i in child.get("identifiers") or [] if i.get("scheme") == "upn"), None)
+    fields = {
+        "date_of_birth": child.get("date_of_birth"),
+        "expected_date_of_birth": child.get("expected_date_of_birth"),
+        "gender": child.get("gender"),
+        "ethnicity": child.get("ethnicity"),
+        "disabilities": list(child["disabilities"]) if child.get("disabilities") is not None else None,
+        "upn": upn,
+    }
+    if child.get("date_of_death"):
+        fields["date_of_death"] = child["date_of_death"]
+    return fields
+
+
+def still_uncoded(uncoded: dict[str, str] | None, changes: dict[str, Any]) -> dict[str, str] | None:
+    """The text a record kept for someone to code, without the fields ``changes`` now gives codes to; None
+    when nothing is left to code. A field a change removes (null) keeps its text: nobody coded it."""
+    left = {k: v for k, v in (uncoded or {}).items() if changes.get(k) is None}
+    return left or None
 
 
 def _duplicate(deps: Deployment, doc: dict[str, Any]) -> DuplicateChild:
@@ -66,7 +99,12 @@ def register_child(deps: Deployment, details: dict[str, Any], *, now: datetime, 
                 uow,
                 "child.registered.v1",
                 subject=doc["_id"],
-                data={"child_id": doc["_id"], "child": named(doc), "first_language": doc.get("first_language")},
+                data={
+                    "child_id": doc["_id"],
+                    "child": named(doc),
+                    "first_language": doc.get("first_language"),
+                    **census_fields(doc),
+                },
             )
     except DuplicateKey:
         raise _duplicate(deps, doc) from None
@@ -81,6 +119,7 @@ def change_child(
     VersionConflict when the record is no longer at ``expected_version``."""
     current = load(deps, CHILDREN, child_id, "child", at=expected_version)
     merged = {**{k: v for k, v in current.items() if k != "version"}, **changes}
+    merged["uncoded"] = still_uncoded(current.get("uncoded"), changes)  # None: dropped by with_keys
     errors = rules.date_of_birth_errors(merged)
     if errors:
         raise InvalidStep(errors, message="the change would leave the child without exactly one date of birth")
@@ -107,6 +146,7 @@ def change_child(
                     "version": version,
                     "child": named(doc),
                     "first_language": doc.get("first_language"),
+                    **census_fields(doc),
                 },
             )
     except DuplicateKey:

@@ -26,7 +26,7 @@ from ..store import (
     VISITS,
 )
 from .cases import _allocation, add_family_of_one, commit_openings, open_case_of
-from .children import new_record
+from .children import census_fields, new_record
 from .common import Deployment, Step, commit_step, load, load_case, named, saved
 
 #: A child in one of these cases is in a case still open (a second one is refused).
@@ -157,7 +157,12 @@ def receive_transfer(
     )
     who = named(record)
     if new_child:
-        events.insert(0, ("child.registered.v1", record["_id"], {"child_id": record["_id"]}))
+        registered = {
+            "child_id": record["_id"],
+            "first_language": record.get("first_language"),
+            **census_fields(record),
+        }
+        events.insert(0, ("child.registered.v1", record["_id"], registered))
     events = [(t, s, {**d, "child": who}) for t, s, d in events]
     inserts = [(CHILDREN, record)] if new_child else []
     inserts += [(TRANSFER_HISTORIES, history), (CASES, case)]
