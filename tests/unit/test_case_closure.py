@@ -110,10 +110,22 @@ def test_the_reason_is_one_of_the_census_codes(reason):
     assert "RC1" in refused.value.errors["reason"][0]
 
 
-def test_the_lists_match_the_catalogue():
-    assert tuple(census.CLOSURE_REASONS) == catalogue.CLOSURE_REASONS
-    assert set(census.REFERRAL_SOURCES) == set(catalogue.REFERRAL_SOURCE_CODES)
+def test_the_lists_match_the_catalogue_and_the_census_code_lists():
+    """The plans domain keeps its own copy (it imports only the standard library), as the web application keeps
+    its shorter labels: each is the census's list (cpp_shared.census_codes, checked against the DfE's schema)."""
+    from cpp_shared import census_codes
+    from cpp_web import referral as web_referral
+
+    assert tuple(census.CLOSURE_REASONS) == catalogue.CLOSURE_REASONS == tuple(census_codes.CLOSURE_REASON)
+    assert dict(census.CLOSURE_REASONS) == dict(census_codes.CLOSURE_REASON)
+    assert set(census.REFERRAL_SOURCES) == set(catalogue.REFERRAL_SOURCE_CODES) == set(census_codes.REFERRAL_SOURCE)
     assert set(census.SOURCE_CODES) == set(rf.SOURCES)
+    assert list(web_referral.CLOSURE_REASONS) == list(census_codes.CLOSURE_REASON)
+    web_codes = [code for codes in web_referral.CENSUS_SOURCES.values() for code in codes]
+    assert sorted(web_codes) == sorted(census_codes.REFERRAL_SOURCE)
+    assert {s: set(c) for s, c in web_referral.CENSUS_SOURCES.items()} == {
+        s: set(c) for s, c in census.SOURCE_CODES.items()
+    }
 
 
 def test_every_census_source_belongs_to_exactly_one_coarse_source():

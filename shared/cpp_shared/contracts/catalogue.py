@@ -166,11 +166,8 @@ PLAN_STATUSES = ("outline", "active", "ended")
 DEADLINE_STATUSES = ("pending", "approaching", "overdue", "met", "cancelled", "superseded")
 STAFF_ROLES = ("social_worker", "team_manager", "chair", "admin")
 #: The Children in Need census's codes: who referred (ReferralSource) and why a case closed (ReasonForClosure).
-REFERRAL_SOURCE_CODES = (
-    "1A", "1B", "1C", "1D", "2A", "2B", "3A", "3B", "3C", "3D", "3E", "3F",
-    "4", "5A", "5B", "5C", "5D", "6", "7", "8", "9", "10",
-)  # fmt: skip
-CLOSURE_REASONS = ("RC1", "RC2", "RC3", "RC4", "RC5", "RC6", "RC7", "RC8", "RC9")
+REFERRAL_SOURCE_CODES = tuple(census_codes.REFERRAL_SOURCE)
+CLOSURE_REASONS = tuple(census_codes.CLOSURE_REASON)
 
 
 class ChildNamed(EventData):
