@@ -160,6 +160,20 @@ def walked(make_settings, token_for):
         name: new_child(p, sw, given_names=name, date_of_birth="2018-05-04")
         for name in ("Amy", "Ben", "Cal", "Dee", "Eve", "Fay", "Gus")
     }
+    # Amy's characteristics as the census codes them; the others' as the tests' children are registered.
+    amy_record = p.get(f"/v1/children/{children['Amy']}", headers=sw)
+    y.ok(
+        p.patch(
+            f"/v1/children/{children['Amy']}",
+            headers={**sw, "If-Match": amy_record.headers["ETag"]},
+            json={
+                "gender": "2",
+                "ethnicity": "MWBC",
+                "disabilities": ["HEAR", "VIS"],
+                "identifiers": [{"scheme": "upn", "value": "B801200005001"}],
+            },
+        )
+    )
 
     amy = y.case(children["Amy"], referred_on="2025-05-06", source="police")
     y.enquiries(amy, "2025-05-07", "2025-05-20")
@@ -237,6 +251,12 @@ def test_a_years_census_validates_against_the_dfe_schema_with_each_childs_values
 
     amy = by_id[children["Amy"]]
     assert amy.findtext("ChildIdentifiers/PersonBirthDate") == "2018-05-04"
+    assert amy.findtext("ChildIdentifiers/UPN") == "B801200005001"
+    assert amy.findtext("ChildIdentifiers/GenderCurrent") == "2"
+    assert amy.findtext("ChildCharacteristics/Ethnicity") == "MWBC"
+    assert texts(amy, "ChildCharacteristics/Disabilities/Disability") == ["HEAR", "VIS"]
+    assert by_id[children["Ben"]].findtext("ChildIdentifiers/GenderCurrent") == "1"  # as registered
+    assert by_id[children["Ben"]].findtext("ChildCharacteristics/Ethnicity") == "WBRI"
     [episode] = amy.findall("CINdetails")
     assert episode.findtext("CINreferralDate") == "2025-05-06"
     assert episode.findtext("ReferralSource") == "6"
