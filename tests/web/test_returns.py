@@ -388,3 +388,16 @@ def test_performance_with_the_returns_service_down(app, fakes):
     resp = manager(app).get("/performance")
     assert resp.status_code == 503
     assert "statutory returns and performance figures (returns service)" in text_of(resp)
+
+
+def test_without_the_staff_directory_the_team_and_worker_are_typed(app, fakes):
+    fakes["plans"].stop()  # the directory is only for the selects
+    fakes["returns"].routes[("GET", "/v1/performance")] = performance_body
+    resp = manager(app).get("/performance?start=1&start=4&start=2025&end=31&end=3&end=2026&team=Area+East&worker=sw-7")
+    assert resp.status_code == 200
+    page = resp.get_data(as_text=True)
+    assert "<select" not in page
+    assert re.search(r'<input[^>]*id="team"[^>]*value="Area East"', page)
+    assert re.search(r'<input[^>]*id="worker"[^>]*value="sw-7"', page)
+    (sent,) = fakes["returns"].sent("GET", "/v1/performance")
+    assert sent["query"]["team"] == ["Area East"] and sent["query"]["worker"] == ["sw-7"]

@@ -20,7 +20,7 @@ from govuk_frontend_wtf.wtforms_widgets import GovSelect, GovTextInput
 from wtforms import SelectChoice, SelectField, StringField, ValidationError
 from wtforms.validators import Optional
 
-from .client import Forbidden, Invalid
+from .client import Forbidden, Invalid, NotFound, ServiceUnavailable
 from .lifecycle_forms import DayField, DayRequired, error_summary, show_service_errors
 from .views import api, api_at_once, holds, services, signed_in
 
@@ -163,14 +163,21 @@ def census_file(year: int):
 # --- performance ---
 
 
+class ChoiceOrText(SelectField):
+    """A select of the staff directory's values, or a text input where the directory could not be read."""
+
+    def _value(self) -> str:
+        return self.data or ""
+
+
 class PerformanceForm(FlaskForm):
     class Meta:
         csrf = False  # a report: nothing changes
 
     start = DayField("From", [DayRequired("Enter the first day of the period")], description="For example, 1 4 2025")
     end = DayField("To", [DayRequired("Enter the last day of the period")], description="For example, 31 3 2026")
-    team = SelectField("Team", [Optional()], choices=[], validate_choice=False, widget=GovSelect())
-    worker = SelectField("Worker", [Optional()], choices=[], validate_choice=False, widget=GovSelect())
+    team = ChoiceOrText("Team", [Optional()], choices=[], validate_choice=False, widget=GovSelect())
+    worker = ChoiceOrText("Worker", [Optional()], choices=[], validate_choice=False, widget=GovSelect())
 
     def validate_end(self, field: DayField) -> None:
         if field.data and self.start.data and field.data < self.start.data:
@@ -217,8 +224,9 @@ def performance():
     managers_only()
     year = latest_year(date.today())
     form = PerformanceForm(request.args or None, start=date(year - 1, 4, 1), end=date(year, 3, 31))
-    (staff,) = api_at_once(("plans", "/v1/staff"), keep=(Forbidden,))
-    staff_choices(form, None if isinstance(staff, Forbidden) else (staff or {}).get("items") or [])
+    # The staff directory for the selects; the figures do not need it (free text without it).
+    (staff,) = api_at_once(("plans", "/v1/staff"), keep=(Forbidden, NotFound, ServiceUnavailable))
+    staff_choices(form, (staff or {}).get("items") or [] if isinstance(staff, dict) else None)
     figures, problems = None, []
     if form.validate():
         try:
