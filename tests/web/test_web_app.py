@@ -267,7 +267,7 @@ def test_my_work_lists_cases_by_child_and_overdue_first(app, fakes):
     "user, expected",
     [
         ("demo-sw-1", ["My work", "Find a child", "Sign out"]),
-        ("demo-tm-1", ["My work", "Team", "Approvals", "Find a child", "Sign out"]),
+        ("demo-tm-1", ["My work", "Team", "Approvals", "Performance", "Returns", "Find a child", "Sign out"]),
         ("demo-chair-1", ["My work", "Find a child", "Sign out"]),
     ],
 )
@@ -300,6 +300,8 @@ def test_a_person_holding_several_roles_has_the_pages_of_each(app, fakes):
         "My work",
         "Team",
         "Approvals",
+        "Performance",
+        "Returns",
         "Find a child",
         "Sign out",
     ]

@@ -211,6 +211,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         plan,
         referral,
         reports,
+        returns,
         team,
         transfers,
         views,
@@ -232,6 +233,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         partner,
         calendar_feeds,
         transfers,
+        returns,
         admin,
     )
     for area in areas:  # each page area is a blueprint of its own

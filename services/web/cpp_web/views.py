@@ -146,6 +146,11 @@ def navigation() -> list[dict]:
         items.extend(admin_navigation(endpoint))
     if holds("auditor") and not holds(*WORKERS, "admin"):  # who is signed in (My work is a worker's home)
         items.append({"href": url_for("web.home"), "text": "Home", "active": endpoint == "web.home"})
+    if holds("team_manager", "auditor", "admin"):  # managers' figures and returns
+        items.append(
+            {"href": url_for("returns.performance"), "text": "Performance", "active": endpoint == "returns.performance"}
+        )
+        items.append({"href": url_for("returns.census"), "text": "Returns", "active": endpoint == "returns.census"})
     if holds(*WORKERS, "auditor", "admin"):
         items.append(
             {
