@@ -1,4 +1,4 @@
-"""The web application's test fixtures: the four services played on loopback
+"""The web application's test fixtures: the five services played on loopback
 for the fast tests, and a real stack for the browser walks."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def fakes():
 
 @contextmanager
 def running_stack(data: Path, broker_url: str, *, plugins: str | None = None, workers: tuple[str, ...] = ()):
-    """RabbitMQ's ``broker_url``, the four services and the web application on
+    """RabbitMQ's ``broker_url``, the five services and the web application on
     free ports, with their data in ``data``: the plans and scheduler workers
     always run, others' (``workers``) when asked; a service without its worker
     still answers its API. ``plugins`` is every process's CPP_PLUGINS."""
@@ -40,7 +40,7 @@ def running_stack(data: Path, broker_url: str, *, plugins: str | None = None, wo
     load_dev_key(settings.dev_signing_key_file, create=True)  # one key for every process
     running = []
     try:
-        for service in ("plans", "scheduler", "notify", "docs"):
+        for service in ("plans", "scheduler", "notify", "docs", "returns"):
             with_worker = service in ("plans", "scheduler", *workers)
             running.append(launch(service, data, broker_url, *(() if with_worker else ("web",)), **extra))
         urls = {p.service: p.url for p in running}

@@ -1,5 +1,5 @@
 """Production sign-in in a real browser (Debian's chromium, driven by Playwright): the web application and the
-four services, all in production mode (their web processes; no workers), trust a real OpenID Provider (panva's
+five services, all in production mode (their web processes; no workers), trust a real OpenID Provider (panva's
 oidc-provider, tests/oidc/op.py) on loopback, reading its tokens as Entra ID's are read (a roles array, the
 authority a setting). A social worker who is also a team manager signs in through the provider's own login and
 consent pages, lands on My work with their name, signs out (at the provider too), and going back to a page asks
@@ -66,7 +66,7 @@ def production_stack(tmp_path, broker_url):  # noqa: F811 (the fixture imported 
             "CPP_OIDC_ROLES_CLAIM": "roles",
             "CPP_OIDC_AUTHORITY": "ENG",
         }
-        for service in ("plans", "scheduler", "notify", "docs"):
+        for service in ("plans", "scheduler", "notify", "docs", "returns"):
             extra = {"CPP_SCHEDULER_PUBLIC_URL": "http://127.0.0.1:1"} if service == "scheduler" else {}
             running.append(launch(service, data, broker_url, "web", **production, **extra))
         env = service_env(

@@ -3,7 +3,8 @@ against a real stack (the fixtures of test_browser.py): a social worker
 drafts and submits a report, the team manager finds it in the approvals
 queue by the child's name and returns it with a reason, the worker submits
 it again, the manager countersigns it, and the Team page lists the team's
-steps. axe-core on each page, zero violations, and a screenshot of each."""
+steps, and the manager opens the performance figures and the census's checks. axe-core on each page, zero
+violations, and a screenshot of each."""
 
 from __future__ import annotations
 
@@ -136,3 +137,11 @@ def test_a_report_is_drafted_returned_submitted_again_and_countersigned(stack, p
     assert any("Sam Okafor" in t for t in steps) and any(overdue["deadline"]["name"] in t for t in steps)
     assert "Mia Example" in page.locator("h2#cases + table").inner_text()
     check(page, artifacts, "team-10-team")
+
+    # The manager's figures and the census's checks, from the real returns service.
+    page.get_by_role("link", name="Performance", exact=True).click()
+    assert page.locator("h1").inner_text() == "Performance"
+    check(page, artifacts, "team-11-performance")
+    page.get_by_role("link", name="Returns", exact=True).click()
+    assert page.locator("h1").inner_text() == "Children in Need census"
+    check(page, artifacts, "team-12-returns")
