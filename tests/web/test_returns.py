@@ -278,7 +278,16 @@ def test_a_social_worker_has_no_link_to_them_and_auditors_and_admins_have(app, f
         ("demo-auditor-1", ["Home", "Performance", "Returns", "Find a child", "Sign out"]),
         (
             "demo-admin-1",
-            ["Subscriptions", "Parked messages", "Timetable", "Performance", "Returns", "Find a child", "Sign out"],
+            [
+                "Subscriptions",
+                "Parked messages",
+                "Timetable",
+                "Children to code",
+                "Performance",
+                "Returns",
+                "Find a child",
+                "Sign out",
+            ],
         ),
     ):
         client = app.test_client()
