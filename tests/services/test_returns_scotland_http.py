@@ -82,3 +82,13 @@ def test_a_social_worker_may_not_and_a_bad_year_is_refused(scottish, token_for):
     tm = bearer(token_for("team_manager", user="tm-1", authority="SCT"))
     refused = scottish.get("/v1/returns/scotland-child-protection?year=1999", headers=tm)
     assert refused.status_code == 422 and "year" in refused.json["errors"]["query"]
+
+
+def test_each_jurisdiction_is_told_the_returns_it_makes(scottish, make_settings, token_for):
+    tm = bearer(token_for("team_manager", user="tm-1", authority="SCT"))
+    assert [r["id"] for r in scottish.get("/v1/returns", headers=tm).json["returns"]] == ["scotland-child-protection"]
+    for plugins, authority, made in (("england,bromley", "BRM", ["cin-census"]), ("wales", "WLS", [])):
+        client = create_app(make_settings("returns", CPP_PLUGINS=plugins)).test_client()
+        code = client.application.extensions["cpp"].authority["code"]
+        manager = bearer(token_for("team_manager", user="tm-1", authority=code))
+        assert [r["id"] for r in client.get("/v1/returns", headers=manager).json["returns"]] == made, authority

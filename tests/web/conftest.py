@@ -20,6 +20,11 @@ def fakes():
     started = {name: Fake().start() for name in web_client.SERVICES}
     for fake in started.values():
         fake.routes[("GET", "/healthz")] = (200, {"status": "ok"})
+    # The returns an English deployment makes (a test of another jurisdiction's answers its own).
+    started["returns"].routes[("GET", "/v1/returns")] = (
+        200,
+        {"jurisdiction": "england", "returns": [{"id": "cin-census", "name": "Children in Need census"}]},
+    )
     yield started
     for fake in started.values():
         fake.stop()

@@ -410,3 +410,64 @@ def test_without_the_staff_directory_the_team_and_worker_are_typed(app, fakes):
     assert re.search(r'<input[^>]*id="worker"[^>]*value="sw-7"', page)
     (sent,) = fakes["returns"].sent("GET", "/v1/performance")
     assert sent["query"]["team"] == ["Area East"] and sent["query"]["worker"] == ["sw-7"]
+
+
+SCOTTISH_TOTALS = {
+    "year": 2026,
+    "period": {"from": "2025-08-01", "to": "2026-07-31"},
+    "as_of": "2026-08-02T09:00:00Z",
+    "registrations": 2,
+    "deregistrations": 2,
+    "on_register_at_year_end": 1,
+    "re_registrations": 1,
+    "deregistered_after": {"under_6_months": 1, "6_to_12_months": 1, "1_to_2_years": 0, "2_years_or_more": 0},
+    "areas_of_concern_at_registration": {"domestic_abuse": 1, "neglect": 2},
+}
+
+
+def scottish(fakes):
+    fakes["returns"].routes[("GET", "/v1/returns")] = (
+        200,
+        {
+            "jurisdiction": "scotland",
+            "returns": [{"id": "scotland-child-protection", "name": "Child protection figures"}],
+        },
+    )
+    fakes["returns"].routes[("GET", "/v1/returns/scotland-child-protection")] = lambda seen: (
+        (200, {**SCOTTISH_TOTALS, "year": int(seen["query"]["year"][0])})
+        if seen["query"].get("format") == ["json"]
+        else (
+            200,
+            b"child_id,registered_on\r\nailsa,2025-09-01\r\n",
+            {"Content-Type": "text/csv", "Content-Disposition": 'attachment; filename="cp-2026.csv"'},
+        )
+    )
+    fakes["plans"].routes[("GET", "/v1/categories")] = (
+        200,
+        {"items": [{"id": "domestic_abuse", "name": "Domestic abuse"}, {"id": "neglect", "name": "Neglect"}]},
+    )
+
+
+def test_a_scottish_deployment_shows_its_child_protection_figures_and_their_file(app, fakes):
+    scottish(fakes)
+    client = manager(app)
+    page = client.get("/returns?year=2026")
+    assert page.status_code == 200, page.get_data(as_text=True)
+    text = text_of(page)
+    assert "Child protection figures" in text and "The year to 31 July 2026" in text
+    assert "Registrations 2" in text and "On the register on 31 July 1" in text
+    assert "Domestic abuse" in text and "Neglect" in text  # the deployment's words for its areas of concern
+    assert not fakes["returns"].sent("GET", "/v1/returns/cin-census/quality")
+    assert fakes["returns"].sent("GET", "/v1/returns/scotland-child-protection")[-1]["query"]["format"] == ["json"]
+    download = client.get("/returns/scotland-child-protection/2026.csv")
+    assert download.status_code == 200 and download.mimetype == "text/csv"
+    assert download.get_data(as_text=True).startswith("child_id,registered_on")
+    assert download.headers["Content-Disposition"] == 'attachment; filename="cp-2026.csv"'
+
+
+def test_a_deployment_with_no_return_says_so(app, fakes):
+    fakes["returns"].routes[("GET", "/v1/returns")] = (200, {"jurisdiction": "wales", "returns": []})
+    page = manager(app).get("/returns")
+    assert page.status_code == 200
+    assert "makes no statutory return for this council's jurisdiction yet" in text_of(page)
+    assert [r["path"] for r in fakes["returns"].requests if r["path"] != "/healthz"] == ["/v1/returns"]

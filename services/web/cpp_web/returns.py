@@ -114,10 +114,31 @@ def problems_in_order(problems: list[dict]) -> list[dict]:
     return sorted(problems, key=lambda p: p.get("severity") != "error")
 
 
+def latest_scottish_year(today: date) -> int:
+    """The latest year to 31 July that has passed (2026 is the twelve months to 31 July 2026)."""
+    return today.year if today > date(today.year, 7, 31) else today.year - 1
+
+
+class ScottishYearForm(YearForm):
+    year = StringField(
+        "Year",
+        widget=GovTextInput(),
+        description="The year the figures end on 31 July, for example 2026",
+    )
+
+
 @bp.get("/returns")
 @signed_in()
 def census():
+    """The returns this deployment makes (the returns service says, by its jurisdiction): England's census
+    checks and file, Scotland's child protection figures, or a page saying there is none yet."""
     managers_only()
+    made = api("returns", "/v1/returns")
+    ids = {r.get("id") for r in made.get("returns") or []}
+    if "cin-census" not in ids:
+        if "scotland-child-protection" in ids:
+            return scottish_figures()
+        return render_template("returns/none.html", made=made)
     form = YearForm(request.args or None, year=str(latest_year(date.today())))
     quality, problems = None, []
     if form.validate():
@@ -150,6 +171,50 @@ def census_file(year: int):
             request_id=g.get("request_id"),
         )
     except Invalid:  # a year the service refuses: the form says why
+        return redirect(url_for("returns.census", year=year))
+    response = Response(upstream.iter_content(64 * 1024), content_type=upstream.headers.get("Content-Type"))
+    response.call_on_close(upstream.close)
+    for name in ("Content-Disposition", "Returns-As-Of"):
+        if name in upstream.headers:
+            response.headers[name] = upstream.headers[name]
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def scottish_figures():
+    form = ScottishYearForm(request.args or None, year=str(latest_scottish_year(date.today())))
+    figures, problems = None, []
+    if form.validate():
+        try:
+            figures = api("returns", "/v1/returns/scotland-child-protection", year=form.year.data, format="json")
+        except Invalid as exc:
+            show_service_errors(form, exc.fields, {"year": "year", "query.year": "year"}, problems)
+    has_errors = bool(form.errors or problems)
+    names = {}
+    if figures and figures.get("areas_of_concern_at_registration"):
+        names = {c["id"]: c["name"] for c in api("plans", "/v1/categories")["items"]}  # the deployment's words
+    return render_template(
+        "returns/scotland.html",
+        form=form,
+        figures=figures,
+        area_names=names,
+        summary=error_summary(form, problems) if has_errors else None,
+    ), (400 if has_errors else 200)
+
+
+@bp.get("/returns/scotland-child-protection/<int:year>.csv")
+@signed_in()
+def scottish_file(year: int):
+    """Scotland's figures as CSV from the returns service, streamed as the census file is."""
+    managers_only()
+    try:
+        upstream = services().download(
+            "returns",
+            f"/v1/returns/scotland-child-protection?year={year}",
+            token=session.get("token"),
+            request_id=g.get("request_id"),
+        )
+    except Invalid:
         return redirect(url_for("returns.census", year=year))
     response = Response(upstream.iter_content(64 * 1024), content_type=upstream.headers.get("Content-Type"))
     response.call_on_close(upstream.close)

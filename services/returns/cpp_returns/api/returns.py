@@ -73,6 +73,50 @@ def _audited(what: str, year: Year, children: int) -> None:
     audit.record_read(ctx().store, what, str(year.year), detail={"children": children})
 
 
+#: The returns each jurisdiction's councils send, as this service makes them.
+RETURNS_OF = {
+    "england": [
+        {
+            "id": "cin-census",
+            "name": "Children in Need census",
+            "to": "the Department for Education",
+            "year_ends": "31 March",
+        }
+    ],
+    "scotland": [
+        {
+            "id": "scotland-child-protection",
+            "name": "Child protection figures",
+            "to": "the Scottish Government",
+            "year_ends": "31 July",
+        }
+    ],
+}
+
+
+class ReturnSchema(Schema):
+    id = fields.String(metadata={"description": "cin-census or scotland-child-protection: the path under /v1/returns"})
+    name = fields.String()
+    to = fields.String(metadata={"description": "who it is sent to"})
+    year_ends = fields.String(metadata={"description": "the day its year ends"})
+
+
+class ReturnsSchema(Schema):
+    jurisdiction = fields.String()
+    returns = fields.List(fields.Nested(ReturnSchema))
+
+
+@blp.route("")
+class Returns(MethodView):
+    @requires_role(*RETURNERS)
+    @blp.response(200, ReturnsSchema)
+    def get(self):
+        """The returns this deployment makes, by its jurisdiction: none yet for Wales, Northern Ireland and
+        Guernsey."""
+        jurisdiction = ctx().authority.get("jurisdiction") or "england"
+        return {"jurisdiction": jurisdiction, "returns": RETURNS_OF.get(jurisdiction, [])}
+
+
 @blp.route("/cin-census")
 class CinCensus(MethodView):
     @requires_role(*RETURNERS)
