@@ -163,6 +163,15 @@ export const html: operations["getDocument"]["responses"][200]["content"]["text/
 export const listed: operations["getPlanDocuments"]["parameters"]["path"]["plan_id"] = "plan-1";
 """,
     ),
+    "returns": (
+        "getCinCensusQuality",
+        """
+export const census: operations["getCinCensus"]["responses"][200]["content"]["application/xml"] = "<Message/>";
+export const year: operations["getCinCensus"]["parameters"]["query"]["year"] = 2026;
+export const scottish: operations["getScotlandChildProtection"]["responses"][200]["content"]["text/csv"] = "child_id";
+export const ready: operations["getCinCensusQuality"]["responses"][200]["content"]["application/json"]["ready"] = true;
+""",
+    ),
 }
 
 

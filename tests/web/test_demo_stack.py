@@ -37,7 +37,7 @@ def demo_stack(tmp_path_factory, rabbit):  # noqa: F811 (the fixture imported ab
     broker_url = rabbit.add_vhost(f"test-demo-{uuid.uuid4().hex[:10]}")
     running = []
     try:
-        for service in ("plans", "scheduler", "docs"):  # the docs worker makes the documents
+        for service in ("plans", "scheduler", "docs", "returns"):  # the docs worker makes the documents
             running.append(launch(service, data, broker_url))
         running.append(launch("notify", data, broker_url, "web"))
         urls = {p.service: p.url for p in running}
