@@ -19,6 +19,8 @@ from govuk_frontend_wtf.wtforms_widgets import GovCheckboxesInput, GovRadioInput
 from wtforms import HiddenField, RadioField, SelectChoice, SelectField, SelectMultipleField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
+from cpp_shared import census_codes
+
 from .client import ChangedSinceRead
 from .lifecycle import Step, _area, _case_and_child, _done, _staff, _submit
 from .lifecycle_forms import DayField, DayRequired, KeyField
@@ -69,17 +71,7 @@ CENSUS_SOURCES: dict[str, dict[str, str]] = {
 }
 CENSUS_SOURCE_WORDS = {code: f"{label} ({code})" for codes in CENSUS_SOURCES.values() for code, label in codes.items()}
 # Why a case closed, as the Children in Need census says it (RC1-RC9).
-CLOSURE_REASONS = {
-    "RC1": "Adopted",
-    "RC2": "Died",
-    "RC3": "Child arrangements order",
-    "RC4": "Special guardianship order",
-    "RC5": "Transferred to services of another local authority",
-    "RC6": "Transferred to adult social care services",
-    "RC7": "Services ceased for any other reason, including child no longer in need",
-    "RC8": "Case closed after assessment, no further action",
-    "RC9": "Case closed after assessment, referred to early help",
-}
+CLOSURE_REASONS = dict(census_codes.CLOSURE_REASON)
 DECISIONS = {
     "no_further_action": "No further action",
     "early_help": "Early help",

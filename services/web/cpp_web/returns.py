@@ -162,15 +162,16 @@ def census():
 def census_file(year: int):
     """The census file from the returns service, fetched with the signed-in
     person's token and streamed with the service's file name."""
+    return streamed(f"/v1/returns/cin-census?year={year}", year)
+
+
+def streamed(path: str, year: int):
+    """A return's file from the returns service, fetched with the signed-in person's token and streamed with
+    the service's file name; a year the service refuses goes back to the form, which says why."""
     managers_only()
     try:
-        upstream = services().download(
-            "returns",
-            f"/v1/returns/cin-census?year={year}",
-            token=session.get("token"),
-            request_id=g.get("request_id"),
-        )
-    except Invalid:  # a year the service refuses: the form says why
+        upstream = services().download("returns", path, token=session.get("token"), request_id=g.get("request_id"))
+    except Invalid:
         return redirect(url_for("returns.census", year=year))
     response = Response(upstream.iter_content(64 * 1024), content_type=upstream.headers.get("Content-Type"))
     response.call_on_close(upstream.close)
@@ -206,23 +207,7 @@ def scottish_figures():
 @signed_in()
 def scottish_file(year: int):
     """Scotland's figures as CSV from the returns service, streamed as the census file is."""
-    managers_only()
-    try:
-        upstream = services().download(
-            "returns",
-            f"/v1/returns/scotland-child-protection?year={year}",
-            token=session.get("token"),
-            request_id=g.get("request_id"),
-        )
-    except Invalid:
-        return redirect(url_for("returns.census", year=year))
-    response = Response(upstream.iter_content(64 * 1024), content_type=upstream.headers.get("Content-Type"))
-    response.call_on_close(upstream.close)
-    for name in ("Content-Disposition", "Returns-As-Of"):
-        if name in upstream.headers:
-            response.headers[name] = upstream.headers[name]
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return streamed(f"/v1/returns/scotland-child-protection?year={year}", year)
 
 
 # --- performance ---
