@@ -26,8 +26,14 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(PIP) install -q --no-deps liiatools==0.2.0
 	@touch $@
 
+# checkov apart (requirements-checkov.txt says why); tests/unit/test_kubernetes.py runs .venv-checkov/bin/checkov.
+.venv-checkov/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/python -m pip install -q --disable-pip-version-check -r requirements-checkov.txt
+	@touch $@
+
 install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+install-dev: $(VENV)/.installed-dev .venv-checkov/.installed
 
 broker-package:
 	@scripts/ensure-rabbitmq $(if $(CPP_BROKER_URL),--optional)
@@ -81,4 +87,4 @@ chaos: install-dev debian-packages
 	@$(PY) -m tests.chaos.driver
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .venv-checkov .pytest_cache

@@ -281,6 +281,7 @@ def test_infrastructure():
         "./services/scheduler",
         "./services/notify",
         "./services/docs",
+        "./services/returns",
         "./services/web",
         "./plugins/england",
     ):
@@ -292,7 +293,9 @@ def test_the_image_lets_its_user_write_every_volume_it_mounts():
     on: each must be made and given to the cpp user in the Dockerfile."""
     dockerfile = (ROOT / "Dockerfile").read_text()
     [chown] = re.findall(r"chown cpp ([^\n&]+)", dockerfile)
-    assert "USER cpp" in dockerfile
+    # the user by its fixed id, which Kubernetes' runAsNonRoot checks (deploy/kubernetes runs as 10001 too)
+    assert "useradd --system --no-create-home --uid 10001 --user-group cpp" in dockerfile
+    assert "USER 10001:10001" in dockerfile
     for name in [*BACKEND, *(f"{s}-worker" for s in BACKEND), "web"]:
         for volume in SERVICES[name]["volumes"]:
             assert volume.split(":")[1] in chown.split(), f"{name}: {volume}"
