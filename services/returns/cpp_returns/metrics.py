@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from cpp_shared.web import ServiceContext
 
+from .domain.census import Year
 from .domain.performance import FIGURES, Period, figures
 from .projection import histories
+from .runtime import today
 
 CACHE_SECONDS = 60.0
 
@@ -29,10 +29,9 @@ class PerformanceCollector:
             at, kept = self._kept
             if kept is not None and time.monotonic() - at < CACHE_SECONDS:
                 return kept
-            today = datetime.now(ZoneInfo(self.ctx.authority.get("timezone") or "Europe/London")).date()
-            begun = date(today.year if today >= date(today.year, 4, 1) else today.year - 1, 4, 1)
+            now = today(self.ctx)
             children, _ = histories(self.ctx.store, self.ctx.authority["code"])
-            kept = figures(children, Period(begun, today), today=today)
+            kept = figures(children, Period(Year.containing(now).start, now), today=now)
             self._kept = (time.monotonic(), kept)
             return kept
 

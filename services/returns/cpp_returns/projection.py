@@ -205,7 +205,7 @@ class Projector:
     def loop(self, stop: threading.Event) -> None:
         while not stop.is_set():
             try:
-                while self.store and project_once(self.store):
+                while project_once(self.store):
                     if stop.is_set():
                         return
             except StoreUnavailable as exc:

@@ -3,7 +3,9 @@ codes of its categories), built once per process from the plugins."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from importlib.metadata import PackageNotFoundError, version
+from zoneinfo import ZoneInfo
 
 from cpp_shared.contracts.hook_answers import categories
 from cpp_shared.web import ServiceContext
@@ -33,3 +35,8 @@ def deployment(ctx: ServiceContext) -> Deployment:
     if found is None:
         found = ctx.extensions[KEY] = build(ctx)
     return found
+
+
+def today(ctx: ServiceContext) -> date:
+    """Today where the council is."""
+    return datetime.now(ZoneInfo(ctx.authority.get("timezone") or "Europe/London")).date()

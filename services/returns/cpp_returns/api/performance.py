@@ -3,9 +3,7 @@ children behind each figure."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
@@ -14,20 +12,12 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from cpp_shared import audit
 from cpp_shared.auth import requires_role
 
+from ..domain.census import Year
 from ..domain.performance import Period, figures
-from .returns import RETURNERS, _histories, ctx
+from ..runtime import today
+from .common import RETURNERS, authority_histories, ctx
 
 blp = Blueprint("performance", __name__, url_prefix="/v1/performance", description="Managers' figures")
-
-
-def today() -> date:
-    return datetime.now(ZoneInfo(ctx().authority.get("timezone") or "Europe/London")).date()
-
-
-def last_collection_year(on: date) -> tuple[date, date]:
-    """The twelve months to the last 31 March that has passed."""
-    year = on.year if on >= date(on.year, 4, 1) else on.year - 1
-    return date(year - 1, 4, 1), date(year, 3, 31)
 
 
 class PerformanceQuerySchema(Schema):
@@ -85,12 +75,12 @@ class Performance(MethodView):
     def get(self, query: dict[str, Any]):
         """The period's figures: initial conferences within 15 working days, reviews and visits on time, plans
         open over two years and repeat plans within two years, each with its children, by team and by worker."""
-        now = today()
-        start, end = last_collection_year(now)
-        period = Period(query.get("from_", start), query.get("to", end))
+        now = today(ctx())
+        last = Year(Year.containing(now).year - 1)  # the last complete collection year
+        period = Period(query.get("from_", last.start), query.get("to", last.end))
         if period.end < period.start:  # only one end given, on the wrong side of the default other
             abort(422, errors={"query": {"to": ["must not be before from"]}})
-        children, as_of = _histories()
+        children, as_of = authority_histories()
         found = figures(children, period, today=now, team=query.get("team"), worker=query.get("worker"))
         shown = sorted({i["child_id"] for v in found["figures"].values() for i in v["children"]})
         audit.record_read(

@@ -5,33 +5,24 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from cpp_shared import audit
 from cpp_shared.auth import requires_role
-from cpp_shared.web import ServiceContext
 
 from ..domain import scotland
 from ..domain.census import Year, write_census
 from ..domain.quality import ERROR, check_counted
 from ..domain.scotland import ScottishYear
-from ..projection import histories
 from ..runtime import deployment
+from .common import RETURNERS, authority_histories, ctx
 
 blp = Blueprint("returns", __name__, url_prefix="/v1/returns", description="Statutory returns")
-
-#: Who sends returns and checks them first: managers, and admins and auditors who look after the data.
-RETURNERS = ("team_manager", "auditor", "admin")
-
-
-def ctx() -> ServiceContext:
-    return current_app.extensions["cpp"]
 
 
 class YearQuerySchema(Schema):
@@ -61,11 +52,6 @@ class QualitySchema(Schema):
     errors = fields.Integer()
     warnings = fields.Integer()
     problems = fields.List(fields.Nested(ProblemSchema))
-
-
-def _histories() -> tuple[Iterator[dict[str, Any]], str | None]:
-    context = ctx()
-    return histories(context.store, context.authority["code"])
 
 
 def _audited(what: str, year: Year, children: int) -> None:
@@ -125,7 +111,7 @@ class CinCensus(MethodView):
     def get(self, query: dict[str, Any]):
         """The Children in Need census for a collection year, as the DfE's XML, from the events the
         returns hold (their time is the header's DateTime and the ``Returns-As-Of`` header)."""
-        children, as_of = _histories()
+        children, as_of = authority_histories()
         year = Year(query["year"])
         out = io.BytesIO()
         written = write_census(out, children, year, deployment(ctx()), as_of=as_of)
@@ -147,7 +133,7 @@ class CinCensusQuality(MethodView):
     @blp.response(200, QualitySchema)
     def get(self, query: dict[str, Any]):
         """What to fix before the year's census is sent: each problem with its child, element and fix."""
-        children, as_of = _histories()
+        children, as_of = authority_histories()
         year = Year(query["year"])
         problems, counted = check_counted(children, year, deployment(ctx()))
         _audited("cin_census_quality", year, counted)
@@ -184,7 +170,7 @@ class ScotlandChildProtection(MethodView):
     def get(self, query: dict[str, Any]):
         """Scotland's child protection figures for the year to 31 July: each registration (a plan) in force in
         the year, with its dates, length and areas of concern, as CSV; ``format=json`` gives the totals."""
-        children, as_of = _histories()
+        children, as_of = authority_histories()
         year = ScottishYear(query["year"])
         found = scotland.rows(children, year)
         audit.record_read(ctx().store, "scotland_child_protection", str(year.year), detail={"rows": len(found)})

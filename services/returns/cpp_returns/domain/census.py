@@ -69,6 +69,11 @@ class Year:
     def end(self) -> date:
         return date(self.year, 3, 31)
 
+    @classmethod
+    def containing(cls, on: date) -> Year:
+        """The collection year ``on`` falls in."""
+        return cls(on.year + 1 if on >= date(on.year, 4, 1) else on.year)
+
     def overlaps(self, begun: date | None, ended: date | None) -> bool:
         """Whether something begun (and perhaps ended) was open at any time in the year."""
         return begun is not None and begun <= self.end and (ended is None or ended >= self.start)
