@@ -1094,6 +1094,18 @@ class ChildRestrictionSetV1(EventData):
     set_at = _moment("when it was set or changed")
 
 
+class ChildErasedV1(EventData):
+    """A child's records reached the end of their retention period (no legal hold) and the plans service erased
+    them. Every service that keeps anything about the child erases or anonymises its copy on this event, and audits
+    that it did; the event carries no personal data, only which child and under which rule."""
+
+    child_id = _identifier(CHILD_ID)
+    erasure_id = _identifier("the erasure's id: one per child per retention run, the same on every retry")
+    rule = _identifier("the id of the retention rule that made the records due, as the deployment's plugins name it")
+    due_on = _day("the day the records became due for erasure under that rule")
+    erased_at = _moment("when the plans service erased its records")
+
+
 class ChildRestrictionLiftedV1(EventData):
     child_id = _identifier(CHILD_ID)
     restriction_id = _identifier(RESTRICTION_ID)
@@ -1583,6 +1595,13 @@ CATALOGUE: dict[str, EventType] = {
                     "A partner asked whether a child is subject of a plan.",
                     LookupPerformedV1,
                     LOOKUP,
+                ),
+                (
+                    "child.erased.v1",
+                    "A child's records were erased at the end of their retention period; every service erases its "
+                    "copy.",
+                    ChildErasedV1,
+                    CHILD,
                 ),
                 (
                     "child.restriction_set.v1",
