@@ -122,15 +122,20 @@ def plugins() -> None:
 
 def _preflight(service: str):
     """Fail fast, with a plain message, on what would stop the service."""
+    from . import audit_checkpoints
     from .auth import TokenVerifier
+    from .config import check_setting_files
     from .plugins import PluginError, Plugins
     from .services import UnknownService, load_service
 
     try:
         spec = load_service(service)
         settings = Settings.from_env(service)
+        check_setting_files(os.environ, development=settings.is_development)
         Plugins(settings.plugins).authority()
         TokenVerifier(settings)
+        if spec.worker and not settings.is_development:  # a service with a store checkpoints its audit log
+            audit_checkpoints.load_signing_key(audit_checkpoints.config(settings), create=False)
         if spec.preflight is not None:
             spec.preflight(settings)
     except (UnknownService, ConfigError, PluginError) as exc:

@@ -74,6 +74,28 @@ def env_value(env: Mapping[str, str], key: str) -> str | None:
     return content.rstrip("\r\n") or None
 
 
+#: Settings that name a file the platform writes, so it need not exist at start.
+WRITTEN_FILES = ("WORKER_HEARTBEAT_FILE", "DEV_SIGNING_KEY_FILE")
+#: Keys a process makes on first use in development mode (never in production).
+MADE_IN_DEVELOPMENT = ("AUDIT_CHECKPOINT_KEY_FILE", "TRANSFER_SIGNING_KEY_FILE")
+
+
+def check_setting_files(env: Mapping[str, str], *, development: bool) -> None:
+    """Refuse, naming the variable and the path, a CPP_..._FILE setting whose file cannot be read: a secret
+    missing from its mount (a Kubernetes Secret or a compose secret not given) stops the process at start, with
+    the name to look for, rather than the first request or event that needs it."""
+    skip = WRITTEN_FILES + (MADE_IN_DEVELOPMENT if development else ())
+    for key in sorted(env):
+        path = env[key]
+        if not (key.startswith("CPP_") and key.endswith("_FILE") and path) or key.endswith(skip):
+            continue
+        try:
+            with open(path, "rb") as f:
+                f.read(1)
+        except OSError as exc:
+            raise ConfigError(f"{key} names {path}, which cannot be read: {exc.strerror or exc}") from None
+
+
 def _float_list(text: str, setting: str) -> tuple[float, ...]:
     try:
         values = tuple(float(part) for part in text.split(",") if part.strip())

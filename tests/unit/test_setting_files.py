@@ -118,3 +118,21 @@ def test_settings_that_are_paths_have_no_file_form(tmp_path):
     }
     settings = Settings.from_env("plans", env)
     assert settings.setting("AUDIT_CHECKPOINT_KEY_FILE") == "/run/secrets/audit_checkpoint_key"
+
+
+def test_at_start_every_setting_file_must_be_readable_but_those_the_platform_writes(tmp_path):
+    from cpp_shared.config import check_setting_files
+
+    present = secret(tmp_path, "present", "x")
+    missing = str(tmp_path / "missing")
+    env = {"CPP_BROKER_URL_FILE": present, "CPP_WORKER_HEARTBEAT_FILE": missing, "CPP_DEV_SIGNING_KEY_FILE": missing}
+    check_setting_files(env, development=False)
+    with pytest.raises(ConfigError, match=f"CPP_WEB_SECRET_KEY_FILE names {missing}, which cannot be read"):
+        check_setting_files({**env, "CPP_WEB_SECRET_KEY_FILE": missing}, development=False)
+    with pytest.raises(ConfigError, match="CPP_EXTRA_FILE names"):
+        check_setting_files({**env, "CPP_EXTRA_FILE": str(tmp_path)}, development=False)  # a folder is no file
+    # keys made on first use: only in development may they be missing
+    made = {**env, "CPP_AUDIT_CHECKPOINT_KEY_FILE": missing, "CPP_TRANSFER_SIGNING_KEY_FILE": missing}
+    check_setting_files(made, development=True)
+    with pytest.raises(ConfigError, match="CPP_AUDIT_CHECKPOINT_KEY_FILE"):
+        check_setting_files(made, development=False)

@@ -36,7 +36,14 @@ SERVICE = ServiceSpec(
     setup_app=_setup_app,
     app_module="cpp_notify.app",
     background=_background,
+    preflight=lambda settings: _check_secrets_key(settings),
 )
+
+
+def _check_secrets_key(settings) -> None:
+    from .secretbox import SecretBox
+
+    SecretBox.for_settings(settings)  # outside development: CPP_NOTIFY_SECRETS_KEY, given and a Fernet key
 
 
 def create_app(settings=None):
