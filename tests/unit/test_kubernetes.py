@@ -291,7 +291,10 @@ def test_each_web_deployment_scales_on_cpu_and_keeps_a_replica_through_disruptio
     assert {h["spec"]["maxReplicas"] for h in of_kind(small, "HorizontalPodAutoscaler").values()} == {2}
     shared = rendered["shared-host"]
     assert {o["metadata"]["namespace"] for o in shared if o["kind"] == "Deployment"} == {"cpp-bromley", "cpp-greenwich"}
-    assert {h["spec"]["maxReplicas"] for h in of_kind(shared, "HorizontalPodAutoscaler").values()} == {12}
+    assert {n: h["spec"]["maxReplicas"] for n, h in of_kind(shared, "HorizontalPodAutoscaler").items()} == {
+        **{name: 12 for name in BACKEND},
+        **{f"{name}-worker": 8 for name in BACKEND if name != "notify"},
+    }
     plugins = {
         c["metadata"]["namespace"]: c["data"]["CPP_PLUGINS"] for c in shared if c["metadata"]["name"] == "cpp-settings"
     }
@@ -324,3 +327,25 @@ def test_network_policies_deny_by_default_and_open_what_each_needs(base):
     }
     assert labels["web"]["app.kubernetes.io/component"] == "web-app"
     assert {labels[s]["app.kubernetes.io/component"] for s in BACKEND} == {"web"}
+
+
+def test_each_worker_but_notify_s_scales_on_its_own_queue_s_depth(rendered, base):
+    """The workers scale on the depth of their own queue at the broker (an External metric); notify's does not,
+    and runs one replica on the shared host: its webhook deliveries keep each plan's order only with one
+    consumer."""
+    hpas = of_kind(base, "HorizontalPodAutoscaler")
+    workers = {n: h["spec"] for n, h in hpas.items() if n.endswith("-worker")}
+    assert sorted(workers) == [f"{s}-worker" for s in sorted(BACKEND) if s != "notify"]
+    for name, hpa in workers.items():
+        assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
+        [metric] = hpa["metrics"]
+        assert metric["type"] == "External"
+        assert metric["external"]["metric"] == {
+            "name": "rabbitmq_queue_messages_ready",
+            "selector": {"matchLabels": {"queue": name.removesuffix("-worker")}},
+        }
+    shared = rendered["shared-host"]
+    notify_workers = [o for o in shared if o["kind"] == "Deployment" and o["metadata"]["name"] == "notify-worker"]
+    assert len(notify_workers) == 2 and {d["spec"]["replicas"] for d in notify_workers} == {1}
+    readme = (KUBE / "README.md").read_text()
+    assert "## Autoscaling the workers" in readme and "rabbitmq_queue_messages_ready" in readme
