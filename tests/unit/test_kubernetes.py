@@ -292,7 +292,7 @@ def test_each_web_deployment_scales_on_cpu_and_keeps_a_replica_through_disruptio
     shared = rendered["shared-host"]
     assert {o["metadata"]["namespace"] for o in shared if o["kind"] == "Deployment"} == {"cpp-bromley", "cpp-greenwich"}
     assert {n: h["spec"]["maxReplicas"] for n, h in of_kind(shared, "HorizontalPodAutoscaler").items()} == {
-        **{name: 12 for name in BACKEND},
+        **dict.fromkeys(BACKEND, 12),
         **{f"{name}-worker": 8 for name in BACKEND if name != "notify"},
     }
     plugins = {
