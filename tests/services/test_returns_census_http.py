@@ -34,6 +34,7 @@ from tests.helpers import Pump, bearer, new_child
 from tests.services.test_plans_lifecycle_http import OUTLINE
 
 ENG = WorkingCalendar("GB", "ENG")
+XS = {"xs": "http://www.w3.org/2001/XMLSchema"}
 XSD = distribution("liiatools").locate_file("liiatools/spec/cin_census/CIN_schema_2024.xsd")
 
 
@@ -233,13 +234,21 @@ def test_a_years_census_validates_against_the_dfe_schema_with_each_childs_values
     doc = etree.fromstring(body)
     schema = etree.XMLSchema(etree.parse(str(XSD)))
     schema.validate(doc)
-    # The one thing the DfE's schema refuses is a first plan's NumberOfPreviousCPP of 0: it types the element
-    # as a positive integer. Every other element of every child validates.
+    # The one thing the DfE's published schema refuses is a first plan's NumberOfPreviousCPP of 0: it types the
+    # element as a positive integer, where the DfE's own validation rule 8730 asks for a number "greater than or
+    # equal to zero" (a first plan has had none before it). Every other element of every child validates.
     errors = [(e.path, e.message) for e in schema.error_log]
     assert errors and all(
         "NumberOfPreviousCPP" in path and "'0'" in message and "positiveInteger" in message for path, message in errors
     )
     assert len(errors) == 3  # Amy's, Cal's and Gus's first plans (Ben's second has 1)
+    # Read as rule 8730 reads it, the same schema passes the whole return.
+    as_rule_8730 = etree.parse(str(XSD))
+    [element] = as_rule_8730.xpath("//xs:element[@name='NumberOfPreviousCPP']", namespaces=XS)
+    assert element.get("type") == "xs:positiveInteger"
+    element.set("type", "xs:nonNegativeInteger")
+    rule_8730 = etree.XMLSchema(as_rule_8730)
+    assert rule_8730.validate(doc), [(e.path, e.message) for e in rule_8730.error_log]
 
     assert texts(doc, "Header/CollectionDetails/Year") == ["2026"]
     assert texts(doc, "Header/CollectionDetails/ReferenceDate") == ["2026-03-31"]

@@ -190,9 +190,11 @@ def _child_problems(child: dict[str, Any], episodes: list[dict], year: Year, d: 
                 add(
                     WARNING,
                     "NumberOfPreviousCPP",
-                    f"plan {pid} is the child's first: sent as 0 (no previous plan), which the DfE's published "
-                    "schema (CIN_schema_2024.xsd types it as a positive integer) does not accept",
-                    "nothing in the record is wrong: check with the DfE how this year's collection takes a first plan",
+                    f"plan {pid} is the child's first: sent as 0 previous plans, as the DfE's validation rule 8730 "
+                    "asks (a number greater than or equal to zero); the DfE's published schema (CIN_schema_2024.xsd) "
+                    "types the element as a positive integer and refuses 0",
+                    "nothing in the record is wrong: if the collection's schema check refuses the 0, raise the "
+                    "schema's contradiction of rule 8730 with the DfE",
                     kid,
                 )
         later = [e for e in episodes if e["start"] > start]
