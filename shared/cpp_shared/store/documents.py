@@ -14,7 +14,7 @@ import uuid
 from typing import Any
 
 from .chain import canonical_json
-from .port import UnitOfWork
+from .port import StoreError, UnitOfWork
 
 # ---------------------------------------------------------------------------
 # Portable document rules (shared with the Mongo adapter)
@@ -70,9 +70,17 @@ class _NotJSON(Exception):
         self.path: list[str] = []
 
 
-def _json_copy(value: Any) -> Any:
+#: MongoDB's limit on a document's nesting: "no more than 100 levels ... each object or array adds a level"
+#: (the document itself being the first), applied by every adapter so that SQLite refuses what MongoDB would.
+MAX_NESTING = 100
+#: MongoDB's limit on a document's size as BSON (16 MiB).
+MAX_BSON_BYTES = 16 * 1024 * 1024
+
+
+def _json_copy(value: Any, depth: int = 0) -> Any:
     """A copy of a JSON-shaped value (lists for tuples; str, int and float
-    subclasses kept as they are, being immutable), or _NotJSON."""
+    subclasses kept as they are, being immutable), or _NotJSON. ``depth`` is
+    the number of objects and arrays around ``value``."""
     kind = type(value)
     if kind is str or value is None or kind is bool:
         return value
@@ -84,6 +92,8 @@ def _json_copy(value: Any) -> Any:
         if not math.isfinite(value):
             raise _NotJSON(ValueError, f"{value} is not a JSON number")
         return value
+    if (kind is dict or kind is list or kind is tuple) and depth >= MAX_NESTING:
+        raise _NotJSON(ValueError, f"nested more than {MAX_NESTING} levels deep (MongoDB's limit)")
     if kind is dict:
         out = {}
         for key, item in value.items():
@@ -95,7 +105,7 @@ def _json_copy(value: Any) -> Any:
             if not key or key[0] == "$" or "." in key or "\x00" in key:
                 raise _NotJSON(ValueError, f"invalid key {key!r}")
             try:
-                out[key] = _json_copy(item)
+                out[key] = _json_copy(item, depth + 1)
             except _NotJSON as bad:
                 bad.path.append(f".{key}")
                 raise
@@ -104,7 +114,7 @@ def _json_copy(value: Any) -> Any:
         out_list = []
         for i, item in enumerate(value):
             try:
-                out_list.append(_json_copy(item))
+                out_list.append(_json_copy(item, depth + 1))
             except _NotJSON as bad:
                 bad.path.append(f"[{i}]")
                 raise
@@ -120,10 +130,24 @@ def _json_copy(value: Any) -> Any:
             raise _NotJSON(ValueError, f"{value} is not a JSON number")
         return value
     if isinstance(value, dict):
-        return _json_copy(dict(value))
+        return _json_copy(dict(value), depth)
     if isinstance(value, (list, tuple)):
-        return _json_copy(list(value))
+        return _json_copy(list(value), depth)
     raise _NotJSON(TypeError, f"{type(value).__name__} is not JSON-shaped (store dates as ISO-8601 strings)")
+
+
+def check_encoded_size(doc: dict[str, Any], encoded: str, what: str = "document") -> None:
+    """Refuse (StoreError: nothing of the write is kept) a document over MongoDB's 16 MiB as BSON, as MongoDB does:
+    its size is known only once an update has been applied, at the commit. ``encoded`` is its JSON text, which an adapter has made
+    anyway: BSON is at most about six times longer than JSON (an array of one-digit numbers), so only a document whose
+    JSON is over a sixth of the limit is encoded as BSON to measure it."""
+    if len(encoded) * 6 <= MAX_BSON_BYTES:
+        return
+    import bson  # pymongo's, installed with the store's MongoDB adapter
+
+    size = len(bson.encode(doc))
+    if size > MAX_BSON_BYTES:
+        raise StoreError(f"{what}: {size} bytes as BSON, over MongoDB's limit of {MAX_BSON_BYTES} (16 MiB)")
 
 
 def plain_copy(value: Any) -> Any:

@@ -52,9 +52,11 @@ except ImportError:  # not a POSIX system: writers wait on SQLite's lock alone
 from .chain import GENESIS, entry_hash
 from .documents import (
     BufferedUnitOfWork,
+    _get_path,
     apply_update,
     check_collection_name,
     check_document,
+    check_encoded_size,
     check_filter,
     check_log_page,
     check_update,
@@ -450,6 +452,7 @@ class SQLiteStore(Store):
         self._connections: list[sqlite3.Connection] = []  # this process's, for close()
         self._schema_ready = False
         self._tables: set[str] = set()
+        self._unique: dict[str, tuple[str, ...]] = {}  # collection -> its unique indexes' fields
         self._turns = _WriteTurns(f"{self.path}-write-turn")
         _STORES.add(self)
 
@@ -597,6 +600,16 @@ class SQLiteStore(Store):
             self._tables.add(collection)
         return table
 
+    def _unique_fields(self, collection: str) -> tuple[str, ...]:
+        """The fields of the collection's unique indexes (from the schema; cached until create_index)."""
+        if collection not in self._unique:
+            prefix = f"ux:c_{collection}:"
+            rows = self._read(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND substr(name, 1, ?) = ?", (len(prefix), prefix)
+            )
+            self._unique[collection] = tuple(sorted(r[0][len(prefix) :] for r in rows))
+        return self._unique[collection]
+
     # -- port --
     def collection(self, name: str) -> SQLiteCollection:
         check_collection_name(name)
@@ -639,7 +652,9 @@ class SQLiteStore(Store):
                 try:
                     with self._translate():
                         self._apply(conn, uow, tables, now)
-                except (VersionConflict, DuplicateKey, AlreadyProcessed) as exc:
+                except StoreUnavailable:
+                    raise
+                except StoreError as exc:  # a conflict, a duplicate, a document too large...: this unit's outcome
                     conn.execute("ROLLBACK TO unit")  # undoes this unit alone
                     outcomes[i] = exc
                 conn.execute("RELEASE unit")
@@ -676,7 +691,7 @@ class SQLiteStore(Store):
             elif kind == "insert":
                 _, name, doc = op
                 with self._translate(name):
-                    _insert(conn, tables[name], doc)
+                    _insert(conn, tables[name], doc, self._unique_fields(name))
             elif kind == "replace":
                 _, name, doc, expected = op
                 row = conn.execute(
@@ -685,12 +700,15 @@ class SQLiteStore(Store):
                 if row is None or row[0] != expected:
                     raise VersionConflict(name, doc["_id"], expected, None if row is None else row[0])
                 body = {k: v for k, v in doc.items() if k != "_id"}
+                text = _dumps(body)
+                check_encoded_size(doc, text)
                 with self._translate(name):
-                    conn.execute(f"UPDATE {tables[name]} SET doc = ? WHERE _id = ?", (_dumps(body), doc["_id"]))
+                    conn.execute(f"UPDATE {tables[name]} SET doc = ? WHERE _id = ?", (text, doc["_id"]))
+                    _check_unique_elements(conn, tables[name], doc, self._unique_fields(name))
             elif kind == "update":
                 _, name, filter, update, upsert = op
                 with self._translate(name):
-                    _update(conn, tables[name], filter, update, upsert)
+                    _update(conn, tables[name], filter, update, upsert, self._unique_fields(name))
             elif kind == "publish":
                 _, message_id, routing_key, body, headers = op
                 try:
@@ -832,12 +850,62 @@ def _rollback(conn: sqlite3.Connection) -> None:
             conn.execute("ROLLBACK")
 
 
-def _insert(conn: sqlite3.Connection, table: str, doc: dict[str, Any]) -> None:
+def _insert(conn: sqlite3.Connection, table: str, doc: dict[str, Any], unique: tuple[str, ...] = ()) -> None:
     body = {k: v for k, v in doc.items() if k != "_id"}
-    conn.execute(f"INSERT INTO {table} (_id, doc) VALUES (?, ?)", (doc["_id"], _dumps(body)))
+    text = _dumps(body)
+    check_encoded_size(doc, text)
+    conn.execute(f"INSERT INTO {table} (_id, doc) VALUES (?, ?)", (doc["_id"], text))
+    _check_unique_elements(conn, table, doc, unique)
 
 
-def _update(conn: sqlite3.Connection, table: str, filter: dict[str, Any], update: dict[str, Any], upsert: bool) -> int:
+def _values_at(value: Any, segs: list[str]) -> list[Any]:
+    """The values an index on the path ``segs`` holds for ``value``: each element of an array at the end, and across
+    an array of sub-documents on the way, each one's (MongoDB's multikey index)."""
+    if not segs:
+        return list(value) if isinstance(value, list) else [value]
+    if isinstance(value, dict):
+        return _values_at(value[segs[0]], segs[1:]) if segs[0] in value else []
+    if isinstance(value, list):
+        return [v for item in value if isinstance(item, dict) for v in _values_at(item, segs)]
+    return []
+
+
+def _check_unique_elements(conn: sqlite3.Connection, table: str, doc: dict[str, Any], unique: tuple[str, ...]) -> None:
+    """MongoDB's unique index on a field holding arrays is on each element: two documents may not share an element
+    (nor one's element equal another's value), though one document may repeat its own. SQLite's unique index on the
+    field sees a whole array as one value, so the written document is checked here, in its transaction, for each
+    unique field where either side holds an array (a partial index finds the documents with one)."""
+    for field in unique:
+        segs = split_path(field)
+        values = _values_at(doc, segs)
+        if not values:
+            continue
+        path = _lit(_json_path(segs))
+        if len(values) == 1 and not isinstance(_get_path(doc, segs)[1], list):
+            arrays = conn.execute(f"SELECT 1 FROM {table} WHERE json_type(doc, {path}) = 'array' LIMIT 1").fetchone()
+            if arrays is None:
+                continue  # scalars only: the unique index itself decides
+        for element in dict.fromkeys(_dumps(v) for v in values):
+            compiler = _FilterCompiler()
+            where = compiler.compile({field: json.loads(element)})
+            other = conn.execute(
+                f"SELECT _id FROM {table} WHERE ({where}) AND _id <> :self_id LIMIT 1",
+                {**compiler.params, "self_id": doc["_id"]},
+            ).fetchone()
+            if other is not None:
+                raise sqlite3.IntegrityError(
+                    f"unique index on {field}: {element} is already held by document {other[0]!r}"
+                )
+
+
+def _update(
+    conn: sqlite3.Connection,
+    table: str,
+    filter: dict[str, Any],
+    update: dict[str, Any],
+    upsert: bool,
+    unique: tuple[str, ...] = (),
+) -> int:
     """Read-modify-write of one document; the caller holds the write lock."""
     compiler = _FilterCompiler()
     where = compiler.compile(filter)
@@ -845,7 +913,10 @@ def _update(conn: sqlite3.Connection, table: str, filter: dict[str, Any], update
     if row is not None:
         new = checked_document(apply_update(_load(*row), update, inserting=False, copy_doc=False))
         body = {k: v for k, v in new.items() if k != "_id"}
-        conn.execute(f"UPDATE {table} SET doc = ? WHERE _id = ?", (_dumps(body), row[0]))
+        text = _dumps(body)
+        check_encoded_size(new, text)
+        conn.execute(f"UPDATE {table} SET doc = ? WHERE _id = ?", (text, row[0]))
+        _check_unique_elements(conn, table, new, unique)
         return 1
     if upsert:
         defaults = upsert_defaults(filter, update)
@@ -853,7 +924,7 @@ def _update(conn: sqlite3.Connection, table: str, filter: dict[str, Any], update
         for key, value in defaults.items():
             new.setdefault(key, value)
         check_document(new)
-        _insert(conn, table, new)
+        _insert(conn, table, new, unique)
     return 0
 
 
@@ -937,22 +1008,25 @@ class SQLiteCollection(Collection):
         with self.store._write(self.name) as conn:
             for statement in statements:
                 conn.execute(statement)
+        self.store._unique.pop(self.name, None)
 
     def insert_one(self, doc: dict[str, Any]) -> str:
         new = checked_document(doc)
         new.setdefault("_id", new_id())
         new.setdefault("version", 1)
         table = self.store._table(self.name)
+        unique = self.store._unique_fields(self.name)
         with self.store._write(self.name) as conn:
-            _insert(conn, table, new)
+            _insert(conn, table, new, unique)
         return new["_id"]
 
     def update_one(self, filter: dict[str, Any], update: dict[str, Any], *, upsert: bool = False) -> int:
         check_filter(filter)
         check_update(update)
         table = self.store._table(self.name)
+        unique = self.store._unique_fields(self.name)
         with self.store._write(self.name) as conn:
-            return _update(conn, table, filter, update, upsert)
+            return _update(conn, table, filter, update, upsert, unique)
 
     def delete_one(self, filter: dict[str, Any]) -> int:
         sql, params = self._select("_id", filter, " LIMIT 1")

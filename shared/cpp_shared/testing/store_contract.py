@@ -44,6 +44,7 @@ from ..store.port import (
     LogRecord,
     OutboxMessage,
     Store,
+    StoreError,
     VersionConflict,
 )
 
@@ -1218,6 +1219,95 @@ class StoreContract:
             assert mine == sorted(mine), "each writer's units in its commit order"
         report = store.verify_log("audit", batch=16)
         assert report.ok and report.checked == len(records)
+
+    # ------------------------------------- MongoDB's semantics where they are subtle
+    # Each is MongoDB's documented behaviour, which every adapter follows (issue 24, finding 10). An adapter that
+    # cannot (mongomock, a test double) overrides the test with a skip that says why.
+
+    def test_true_matches_true_only_not_the_number_one(self, store: Store) -> None:
+        c = store.collection("kinds")
+        c.insert_one({"_id": "t", "v": True})
+        c.insert_one({"_id": "one", "v": 1})
+        c.insert_one({"_id": "zero", "v": 0})
+        c.insert_one({"_id": "f", "v": False})
+        assert ids(c.find({"v": True})) == ["t"]
+        assert ids(c.find({"v": 1})) == ["one"]
+        assert ids(c.find({"v": False})) == ["f"]
+        assert sorted(ids(c.find({"v": {"$in": [1, False]}}))) == ["f", "one"]
+
+    def test_in_with_an_array_value_matches_that_array_or_an_element_equal_to_it(self, store: Store) -> None:
+        c = store.collection("arrays")
+        c.insert_one({"_id": "exact", "v": ["a", "b"]})
+        c.insert_one({"_id": "nested", "v": [["a", "b"], "c"]})
+        c.insert_one({"_id": "elements", "v": ["a"]})
+        c.insert_one({"_id": "reversed", "v": ["b", "a"]})
+        assert sorted(ids(c.find({"v": {"$in": [["a", "b"]]}}))) == ["exact", "nested"]
+        assert sorted(ids(c.find({"v": ["a", "b"]}))) == ["exact", "nested"]
+
+    def test_a_sub_document_equals_only_with_its_keys_in_the_same_order(self, store: Store) -> None:
+        c = store.collection("subdocs")
+        c.insert_one({"_id": "s", "v": {"x": 1, "y": 2}})
+        assert ids(c.find({"v": {"x": 1, "y": 2}})) == ["s"]
+        assert ids(c.find({"v": {"y": 2, "x": 1}})) == []
+        assert ids(c.find({"v.y": 2})) == ["s"]
+
+    def test_unset_of_an_array_element_leaves_a_null_in_its_place(self, store: Store) -> None:
+        c = store.collection("arrays")
+        c.insert_one({"_id": "x", "v": [1, 2, 3]})
+        assert c.update_one({"_id": "x"}, {"$unset": {"v.1": ""}}) == 1
+        assert c.find_one({"_id": "x"})["v"] == [1, None, 3]  # type: ignore[index]
+
+    def test_inc_past_the_largest_64_bit_integer_is_refused_and_changes_nothing(self, store: Store) -> None:
+        c = store.collection("counters")
+        c.insert_one({"_id": "n", "v": 2**63 - 1, "w": 0})
+        with pytest.raises((ValueError, StoreError)):
+            c.update_one({"_id": "n"}, {"$inc": {"v": 1, "w": 1}})
+        assert without_id(c.find_one({"_id": "n"})) == {"v": 2**63 - 1, "w": 0, "version": 1}
+
+    def test_a_unique_index_on_an_array_field_is_on_each_element(self, store: Store) -> None:
+        c = store.collection("tagged")
+        c.create_index("tags", unique=True)
+        c.insert_one({"_id": "a", "tags": ["red", "blue"]})
+        c.insert_one({"_id": "b", "tags": ["green", "green"]})  # one document may repeat its own element
+        with pytest.raises(DuplicateKey):
+            c.insert_one({"_id": "c", "tags": ["blue", "pink"]})
+        with pytest.raises(DuplicateKey):
+            c.insert_one({"_id": "d", "tags": "red"})  # a value equal to another's element
+        with pytest.raises(DuplicateKey):
+            c.update_one({"_id": "b"}, {"$push": {"tags": "red"}})
+        with pytest.raises(DuplicateKey):
+            with store.unit_of_work() as uow:
+                uow.insert("tagged", {"_id": "e", "tags": ["pink", "red"]})
+        assert sorted(ids(c.find())) == ["a", "b"]
+        assert c.find_one({"_id": "b"})["tags"] == ["green", "green"]  # type: ignore[index]
+        c.insert_one({"_id": "f", "tags": ["pink"]})
+        assert c.update_one({"_id": "a"}, {"$set": {"tags": ["red", "blue", "white"]}}) == 1  # its own elements
+
+    def test_a_document_nested_more_than_100_levels_is_refused(self, store: Store) -> None:
+        def nested(levels: int) -> dict[str, Any]:
+            doc: dict[str, Any] = {}
+            for _ in range(levels - 1):  # the document itself is the first level
+                doc = {"a": doc}
+            return doc
+
+        c = store.collection("deep")
+        c.insert_one({"_id": "ok", **nested(100)})
+        with pytest.raises((ValueError, StoreError)):
+            c.insert_one({"_id": "deep", **nested(101)})
+        with pytest.raises((ValueError, StoreError)):
+            c.update_one({"_id": "ok"}, {"$set": {"b": [nested(100)]}})
+        assert ids(c.find()) == ["ok"]
+
+    def test_a_document_over_16_mib_as_bson_is_refused_and_nothing_of_its_unit_kept(self, store: Store) -> None:
+        c = store.collection("big")
+        with pytest.raises(StoreError):
+            c.insert_one({"_id": "big", "text": "x" * (16 * 1024 * 1024)})
+        c.insert_one({"_id": "grows", "text": "x" * (9 * 1024 * 1024)})
+        with pytest.raises(StoreError):
+            with store.unit_of_work() as uow:
+                uow.insert("big", {"_id": "small"})
+                uow.update("big", {"_id": "grows"}, {"$set": {"more": "y" * (8 * 1024 * 1024)}})
+        assert ids(c.find()) == ["grows"] and "more" not in (c.find_one({"_id": "grows"}) or {})
 
     # ------------------------------------------------------------------ leases
 
