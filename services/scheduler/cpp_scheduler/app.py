@@ -7,6 +7,7 @@ from cpp_shared.web import ServiceSpec
 from cpp_shared.web import create_app as _create_app
 
 from . import tick
+from .metrics import DeadlinesCollector
 from .api import calendar_feeds, deadlines, rules
 from .handlers import handlers
 from .runtime import runtime
@@ -19,6 +20,7 @@ def _setup_app(app) -> None:
     ctx.extensions[calendar_feeds.PUBLIC_URL] = calendar_feeds.public_url(ctx.settings)  # production needs one
     ctx.extensions[calendar_feeds.FEED_KEY_DAYS] = calendar_feeds.feed_key_days(ctx.settings)
     app.before_request(calendar_feeds.feeds_follow_their_owners_role)  # after the app factory's authentication
+    ctx.metrics.registry.register(DeadlinesCollector(ctx))
 
 
 SERVICE = ServiceSpec(
