@@ -80,3 +80,31 @@ def exported_names(data_dir: Path) -> set[str]:
     for text in expositions(data_dir).values():
         names |= names_in(text)
     return names
+
+
+# A metric name in PromQL: an identifier not followed by "(" (a function), not a label name in braces, not a
+# keyword or a duration. Label matchers and strings are removed first.
+PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "offset", "bool", "and", "or", "unless"}
+PROMQL_FUNCTIONS_AND_AGGREGATIONS = {
+    "sum", "min", "max", "avg", "count", "rate", "irate", "increase", "delta", "deriv", "histogram_quantile",
+    "max_over_time", "min_over_time", "avg_over_time", "absent", "clamp_min", "topk", "bottomk", "time",
+}  # fmt: skip
+
+
+def metric_names(expr: str) -> set[str]:
+    """The metric names a PromQL expression reads."""
+    text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)  # strings
+    text = re.sub(r"\{[^}]*\}", " ", text)  # label matchers
+    text = re.sub(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)  # label lists
+    text = re.sub(r"\[[^\]]*\]", " ", text)  # ranges
+    text = re.sub(r"\boffset\s+\w+", " ", text)
+    names = set()
+    for match in re.finditer(r"[a-zA-Z_:][a-zA-Z0-9_:]*", text):
+        word = match.group(0)
+        following = text[match.end() :].lstrip()
+        if word in PROMQL_WORDS or following.startswith("(") or word in PROMQL_FUNCTIONS_AND_AGGREGATIONS:
+            continue
+        if re.fullmatch(r"\d+[smhdwy]|e\d*|inf|nan", word, re.I):
+            continue
+        names.add(word)
+    return names
