@@ -18,12 +18,13 @@ import pytest
 import yaml
 
 from cpp_shared.metrics import ServiceMetrics
-from tests.exported_metrics import SCRAPE_SERIES, exported_names, metric_names
+from tests.exported_metrics import SCRAPE_SERIES, SERVICES, exported_names, metric_names
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES_DIR = ROOT / "deploy" / "prometheus"
 OPERATIONS = ROOT / "docs" / "operations.md"
 REQUIRED_ANNOTATIONS = {"summary", "description", "runbook_url"}
+
 
 def promtool(*args: str, cwd: Path = RULES_DIR) -> str:
     path = shutil.which("promtool")
@@ -110,7 +111,7 @@ def test_every_metric_the_rules_read_is_one_a_service_exports(tmp_path):
 
 def test_metric_names_finds_the_names_and_only_them():
     assert metric_names(
-        'histogram_quantile(0.95, sum by (service, le) (rate(cpp_http_request_duration_seconds_bucket[5m]))) > 2'
+        "histogram_quantile(0.95, sum by (service, le) (rate(cpp_http_request_duration_seconds_bucket[5m]))) > 2"
     ) == {"cpp_http_request_duration_seconds_bucket"}
     assert metric_names(
         'max by (service) (cpp_deadlines{status="overdue"}) - max by (service) (cpp_deadlines offset 1d) >= 5'
@@ -123,3 +124,14 @@ def test_the_rate_limit_alert_reads_the_metric_the_services_expose():
     metrics.rate_limited("lookup_per_principal")
     exposed = metrics.render().decode()
     assert 'cpp_rate_limited_total{limit="lookup_per_principal",service="plans"} 1.0' in exposed
+
+
+def test_the_example_prometheus_config_loads_the_rules_and_scrapes_each_service_as_the_alerts_expect():
+    assert "SUCCESS" in promtool("check", "config", "prometheus.yml")
+    conf = yaml.safe_load((RULES_DIR / "prometheus.yml").read_text())
+    assert conf["rule_files"] == ["alerts.yml"]
+    [down] = [rule for rule in rules() if rule["alert"] == "ServiceDown"]
+    pattern = re.search(r'job=~"([^"]+)"', down["expr"]).group(1)
+    jobs = {job["job_name"] for job in conf["scrape_configs"]}
+    assert jobs == {f"cpp-{service}" for service in SERVICES}
+    assert all(re.fullmatch(pattern, job) for job in jobs)

@@ -7,9 +7,9 @@ from cpp_shared.web import ServiceSpec
 from cpp_shared.web import create_app as _create_app
 
 from . import tick
-from .metrics import DeadlinesCollector
 from .api import calendar_feeds, deadlines, rules
 from .handlers import handlers
+from .metrics import DeadlinesCollector
 from .runtime import runtime
 from .store import setup_store
 
