@@ -18,7 +18,7 @@ from flask_smorest import Api
 from kombu import Connection
 from werkzeug.exceptions import HTTPException
 
-from . import audit_checkpoints, edges, idempotency, limits, logs, openapi, process_status, revocations
+from . import audit_checkpoints, edges, health_metrics, idempotency, limits, logs, openapi, process_status, revocations
 from .auth import AuthError, Forbidden, IdentityProviderUnavailable, TokenVerifier, authenticate_request
 from .config import Settings
 from .contracts.catalogue import asyncapi_document
@@ -168,7 +168,7 @@ def build_context(spec: ServiceSpec, settings: Settings | None = None) -> Servic
     verifier.check_authority(authority["code"])
     metrics = ServiceMetrics(spec.name, store)
     metrics.registry.register(process_status.ProcessStatusCollector(spec.name, settings.data_dir))
-    return ServiceContext(
+    ctx = ServiceContext(
         spec=spec,
         settings=settings,
         plugins=plugins,
@@ -177,6 +177,12 @@ def build_context(spec: ServiceSpec, settings: Settings | None = None) -> Servic
         verifier=verifier,
         metrics=metrics,
     )
+    # What the alerting rules read besides the above: readiness, audit checkpoints, the worker's heartbeat.
+    metrics.registry.register(health_metrics.ReadinessCollector(spec.name, lambda: ctx.readiness()))
+    metrics.registry.register(health_metrics.AuditCheckpointCollector(spec.name, store, settings))
+    if spec.worker:
+        metrics.registry.register(health_metrics.HeartbeatCollector(spec.name, settings))
+    return ctx
 
 
 def create_app(spec: ServiceSpec, settings: Settings | None = None) -> Flask:

@@ -10,12 +10,14 @@ from .api import deliveries, inbox, subscriptions
 from .dispatcher import Dispatcher
 from .handlers import handlers
 from .mailer import Mailer
+from .metrics import NotifyCollector
 from .runtime import runtime
 from .store import setup_store
 
 
 def _setup_app(app) -> None:
     runtime(app.extensions["cpp"])  # a missing or wrong secrets key stops start-up
+    app.extensions["cpp"].metrics.registry.register(NotifyCollector(app.extensions["cpp"]))
 
 
 def _background(ctx: ServiceContext):

@@ -9,6 +9,7 @@ from cpp_shared.web import create_app as _create_app
 from . import tick
 from .api import calendar_feeds, deadlines, rules
 from .handlers import handlers
+from .metrics import DeadlinesCollector
 from .runtime import runtime
 from .store import setup_store
 
@@ -19,6 +20,7 @@ def _setup_app(app) -> None:
     ctx.extensions[calendar_feeds.PUBLIC_URL] = calendar_feeds.public_url(ctx.settings)  # production needs one
     ctx.extensions[calendar_feeds.FEED_KEY_DAYS] = calendar_feeds.feed_key_days(ctx.settings)
     app.before_request(calendar_feeds.feeds_follow_their_owners_role)  # after the app factory's authentication
+    ctx.metrics.registry.register(DeadlinesCollector(ctx))
 
 
 SERVICE = ServiceSpec(

@@ -36,7 +36,7 @@ from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError, SAWarning
 
-from cpp_shared import edges, logs
+from cpp_shared import edges, health_metrics, logs
 from cpp_shared.config import ConfigError, Settings
 from cpp_shared.metrics import ServiceMetrics
 from cpp_shared.web import ServiceSpec
@@ -250,8 +250,7 @@ def _install_probes(app: Flask, services: Services, metrics: ServiceMetrics) -> 
     def healthz():
         return {"status": "ok", "service": "web"}
 
-    @app.get("/readyz", endpoint="readyz")
-    def readyz():
+    def readiness() -> tuple[bool, dict[str, str]]:
         with lock:
             cached = cache.get("result")
             if cached is None or time.monotonic() - cached[0] > 2.0:
@@ -261,8 +260,15 @@ def _install_probes(app: Flask, services: Services, metrics: ServiceMetrics) -> 
         signing_in = app.extensions["cpp_web"].get("oidc")
         if signing_in:  # production: the identity provider's keys, as the services report them (never waited on)
             checks["identity_provider"] = signing_in["verifier"].readiness()
-        ready = all(v == "ok" or v.startswith("degraded") for v in checks.values())
+        return all(v == "ok" or v.startswith("degraded") for v in checks.values()), checks
+
+    @app.get("/readyz", endpoint="readyz")
+    def readyz():
+        ready, checks = readiness()
         return {"status": "ready" if ready else "unready", "service": "web", "checks": checks}, (200 if ready else 503)
+
+    # /readyz as gauges, for the alerting rules (ServiceNotReady)
+    metrics.registry.register(health_metrics.ReadinessCollector("web", readiness))
 
     @app.get("/metrics", endpoint="metrics")
     def metrics_view():
