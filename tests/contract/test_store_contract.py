@@ -65,6 +65,9 @@ class LogTamperChecks:
         """Leave the record so that it cannot be read back as a record."""
         raise NotImplementedError
 
+    def replace_entry(self, store: Any, log: str, seq: int, entry: dict[str, Any]) -> None:
+        raise NotImplementedError
+
     @staticmethod
     def _chain(store: Store, total: int = 12) -> list[LogRecord]:
         for n in range(1, total + 1, 3):
@@ -109,6 +112,35 @@ class LogTamperChecks:
         self._chain(store)
         self.delete_record(store, "audit", 1)
         assert store.verify_log("audit").first_bad_seq == 1
+
+    def test_an_entry_passed_off_as_redacted_is_found(self, store: Store) -> None:
+        """Replacing an entry by a redaction marker outside the store, without
+        the redaction's entry, does not pass for a redaction."""
+        self._chain(store)
+        self.replace_entry(store, "audit", 5, {"redacted": "er-forged"})
+        for batch in (1000, 3):
+            report = store.verify_log("audit", batch=batch)
+            assert (report.ok, report.first_bad_seq, report.checked, report.last_seq) == (False, 5, 4, 4)
+            assert "without a later redaction entry" in (report.reason or "")
+
+    def test_a_redaction_entry_must_name_the_record_and_its_hash(self, store: Store) -> None:
+        records = self._chain(store)
+        with store.unit_of_work() as uow:
+            uow.redact("audit", [3], erasure_id="er-1")
+        assert store.verify_log("audit").ok
+        # A second record made a marker: the genuine entry names seq 3 only.
+        self.replace_entry(store, "audit", 5, {"redacted": "er-1"})
+        assert store.verify_log("audit").first_bad_seq == 5
+        # Marker of another erasure than the entry that names the seq.
+        self.replace_entry(store, "audit", 5, records[4].entry)
+        assert store.verify_log("audit").ok
+        self.replace_entry(store, "audit", 3, {"redacted": "er-2"})
+        assert store.verify_log("audit").first_bad_seq == 3
+        # A redacted record's hash changed too: its own check and the next link both fail.
+        self.replace_entry(store, "audit", 3, {"redacted": "er-1"})
+        self.set_hash(store, "audit", 3, "f" * 64)
+        report = store.verify_log("audit")
+        assert report.first_bad_seq == 4 and "prev_hash" in (report.reason or "")
 
     def test_an_entry_rehashed_after_an_edit_breaks_the_next_link(self, store: Store) -> None:
         records = self._chain(store)
@@ -168,6 +200,10 @@ class SQLiteLogTampering(LogTamperChecks):
         with _raw_sqlite(store) as conn:
             conn.execute("UPDATE _log SET hash = ? WHERE log = ? AND seq = ?", (value, log, seq))
 
+    def replace_entry(self, store: Any, log: str, seq: int, entry: dict[str, Any]) -> None:
+        with _raw_sqlite(store) as conn:
+            conn.execute("UPDATE _log SET entry = ? WHERE log = ? AND seq = ?", (json.dumps(entry), log, seq))
+
     def delete_record(self, store: Any, log: str, seq: int) -> None:
         with _raw_sqlite(store) as conn:
             conn.execute("DELETE FROM _log WHERE log = ? AND seq = ?", (log, seq))
@@ -183,6 +219,9 @@ class MongoLogTampering(LogTamperChecks):
 
     def set_hash(self, store: Any, log: str, seq: int, value: str) -> None:
         store.db["log_entries"].update_one({"log": log, "seq": seq}, {"$set": {"hash": value}})
+
+    def replace_entry(self, store: Any, log: str, seq: int, entry: dict[str, Any]) -> None:
+        store.db["log_entries"].update_one({"log": log, "seq": seq}, {"$set": {"entry": entry}})
 
     def delete_record(self, store: Any, log: str, seq: int) -> None:
         store.db["log_entries"].delete_one({"log": log, "seq": seq})
