@@ -11,7 +11,9 @@ module does the rest the same way everywhere, in the event's one unit of work:
   exactly what is removed);
 * ``Erasure.redact(log, seqs)`` redacts a hash-chained log's records about
   the child (``UnitOfWork.redact``: the chain stays verifiable);
-* ``Erasure.finish()`` appends the audit entry (action ``erase``, record type
+* ``Erasure.finish()`` forgets the events about the child that the service
+  published and has sent (``UnitOfWork.forget_sent``: the outbox keeps sent
+  events, whole), appends the audit entry (action ``erase``, record type
   ``child``, the child's id; detail: the erasure id, the rule, the day it was
   due and the counts per collection, never the erased data) and keeps a
   small record of the erasure in ``erasures`` (``_id`` the erasure id), so
@@ -93,7 +95,10 @@ class Erasure:
         self.counts[log_name] = self.counts.get(log_name, 0) + len(seqs)
 
     def finish(self) -> None:
-        """The audit entry and the record of the erasure, in the same unit of work."""
+        """The events about the child that this service published and sent, forgotten (unsent ones are still
+        owed); the audit entry and the record of the erasure; all in the same unit of work."""
+        self.ctx.uow.forget_sent({"data.child_id": self.child_id})
+        self.ctx.uow.forget_sent({"data.children.child_id": self.child_id})  # a family's events
         authority = self.event.get("authority") or ""
         principal = Principal(user=f"service:{self.ctx.service}", role="operator", authority=authority)
         counts = dict(sorted(self.counts.items()))

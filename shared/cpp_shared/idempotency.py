@@ -189,6 +189,10 @@ class _HeldUnit(UnitOfWork):
         self.wrote = True
         self.inner.delete(collection, filter)
 
+    def forget_sent(self, filter: dict[str, Any]) -> None:
+        self.wrote = True
+        self.inner.forget_sent(filter)
+
     def redact(self, log: str, seqs: list[int], *, erasure_id: str, note: dict[str, Any] | None = None) -> None:
         self.wrote = True
         self.inner.redact(log, seqs, erasure_id=erasure_id, note=note)

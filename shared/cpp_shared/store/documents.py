@@ -410,7 +410,8 @@ class BufferedUnitOfWork(UnitOfWork):
     ``("update", collection, filter, update, upsert)``,
     ``("publish", message_id, routing_key, body, headers)``,
     ``("mark", event_id, consumer)``, ``("append", log, entry)``,
-    ``("delete", collection, filter)``, ``("redact", log, seqs, erasure_id, note)``.
+    ``("delete", collection, filter)``, ``("redact", log, seqs, erasure_id, note)``,
+    ``("forget_sent", filter)``.
     Documents are deep-copied so the caller may keep mutating its own.
     """
 
@@ -471,6 +472,10 @@ class BufferedUnitOfWork(UnitOfWork):
         check_collection_name(collection)
         check_filter(filter)
         self._add(("delete", collection, plain_copy(filter)))
+
+    def forget_sent(self, filter: dict[str, Any]) -> None:
+        check_filter(filter)
+        self._add(("forget_sent", plain_copy(filter)))
 
     def redact(self, log: str, seqs: list[int], *, erasure_id: str, note: dict[str, Any] | None = None) -> None:
         check_collection_name(log)

@@ -389,6 +389,13 @@ class MongoStore(Store):
                         for gone in db[name].find(filter):
                             remember(name, gone["_id"], gone)
                     db[name].delete_many(filter, session=session)
+                elif kind == "forget_sent":
+                    _, filter = op
+                    query = {"sent_at": {"$ne": None}, **{f"body.{k}": v for k, v in filter.items()}}
+                    if undo is not None:
+                        for gone in db["outbox"].find(query):
+                            remember("outbox", gone["_id"], gone)
+                    db["outbox"].delete_many(query, session=session)
                 elif kind == "redact":
                     _, log, seqs, erasure_id, note = op
                     redacted = []

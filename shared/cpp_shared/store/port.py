@@ -231,6 +231,14 @@ class UnitOfWork(abc.ABC):
         (the port's filters), at commit; matching none is not an error."""
 
     @abc.abstractmethod
+    def forget_sent(self, filter: dict[str, Any]) -> None:
+        """Remove, at commit, the outbox's SENT messages whose body (the
+        event) ``filter`` matches (the port's filters, on the body's fields:
+        ``{"data.child_id": ...}``): the events kept after sending that hold a
+        child's data, when the child's records are erased. A message not sent
+        yet is kept, whatever it holds: it is still owed to its consumers."""
+
+    @abc.abstractmethod
     def redact(self, log: str, seqs: list[int], *, erasure_id: str, note: dict[str, Any] | None = None) -> None:
         """Erase the content of the records ``seqs`` of ``log`` at commit,
         keeping the chain verifiable (see ``chain.py``): each one's entry

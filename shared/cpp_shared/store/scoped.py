@@ -254,6 +254,9 @@ class ScopedUnitOfWork(UnitOfWork):
     def delete(self, collection: str, filter: dict[str, Any]) -> None:
         self.inner.delete(collection, self.view.scope(filter))
 
+    def forget_sent(self, filter: dict[str, Any]) -> None:
+        self.inner.forget_sent(self.view.scope(filter))  # the body's authority: the authority's own events
+
     def redact(self, log: str, seqs: list[int], *, erasure_id: str, note: dict[str, Any] | None = None) -> None:
         """Only the authority's own records (a record of another, or one
         already redacted, whose authority cannot be told, is refused)."""

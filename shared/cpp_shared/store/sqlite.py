@@ -719,6 +719,15 @@ class SQLiteStore(Store):
                 compiler = _FilterCompiler()
                 where = compiler.compile(filter)
                 conn.execute(f"DELETE FROM {tables[name]} WHERE {where}", compiler.params)
+            elif kind == "forget_sent":
+                _, filter = op
+                compiler = _FilterCompiler()
+                where = compiler.compile(filter)  # over ``doc``: the body, named so below
+                conn.execute(
+                    "DELETE FROM _outbox WHERE seq IN (SELECT seq FROM (SELECT seq, body AS doc FROM _outbox"
+                    f" WHERE sent_at IS NOT NULL) WHERE {where})",
+                    compiler.params,
+                )
             elif kind == "redact":
                 _, log, seqs, erasure_id, note = op
                 redacted = []

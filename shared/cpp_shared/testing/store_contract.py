@@ -1247,6 +1247,24 @@ class StoreContract:
         with pytest.raises(ValueError):
             store.begin().delete("people", {"$or": []})
 
+    def test_forget_sent_removes_only_sent_messages_that_match(self, store: Store) -> None:
+        with store.unit_of_work() as uow:
+            for n, child in enumerate(["c1", "c2", "c1", "c1"]):
+                uow.publish("deadline.x", {"data": {"child_id": child, "n": n}}, message_id=f"m{n}")
+        first, second, third, fourth = store.outbox_pending()
+        store.outbox_mark_sent([first.seq, second.seq, third.seq])  # m3 is still owed
+        with store.unit_of_work() as uow:
+            uow.forget_sent({"data.child_id": "c1"})
+            uow.forget_sent({"data.child_id": {"$in": ["nobody"]}})
+        assert [m.message_id for m in store.outbox_pending()] == ["m3"]
+        assert store.outbox_stats().pending == 1
+        with store.unit_of_work() as uow:
+            uow.publish("deadline.x", {"data": {"child_id": "c1"}}, message_id="m4")
+        assert [m.message_id for m in store.outbox_pending()] == ["m3", "m4"]
+        assert store.outbox_pending()[-1].seq > fourth.seq, "seqs are not reused"
+        with pytest.raises(ValueError):
+            store.begin().forget_sent({"$or": []})
+
     @staticmethod
     def _log_of(store: Store, n: int, log: str = "history") -> list[LogRecord]:
         with store.unit_of_work() as uow:
