@@ -29,6 +29,7 @@ from cpp_notify.domain.minimise import DEFAULT_CLASSES
 from cpp_plans.app import create_app as create_plans_app
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_shared.contracts.catalogue import validate_event
+from cpp_shared.erasure import Erasure
 from cpp_shared.messaging.events import new_event
 from cpp_shared.store import AlreadyProcessed, Store
 from cpp_shared.store.scoped import unscoped
@@ -241,6 +242,12 @@ def test_every_service_erases_its_copy_and_audits_it_once(platform):
     assert erased_files and kept_files and not erased_files & kept_files
     assert all(docs_files.read(f) for f in erased_files)
 
+    # Reads of the child's records, each audited in its service's log (ids, never names).
+    p.ok(p.client["scheduler"].get("/v1/deadlines", query_string={"child_id": erased["child_id"]}, headers=p.sw))
+    p.ok(p.client["docs"].get(f"/v1/plans/{erased['plan_id']}/documents", headers=p.sw))
+    p.ok(p.client["notify"].get("/v1/inbox", headers=p.sw))
+    p.ok(p.client["returns"].get("/v1/performance", headers=p.tm))
+
     event = erased_event(erased["child_id"])
     for service in CONSUMERS:
         hand_over(p.ctx[service], event)
@@ -357,3 +364,28 @@ def test_an_event_about_the_child_heard_after_the_erasure_brings_nothing_back(pl
         hand_over(p.ctx["returns"], late_event)
     assert everything(p.store("notify")) == notify_before
     assert len(logs(p.store("returns"))["returns_history"]) == len(returns_before["returns_history"])
+
+
+def test_an_erasure_that_fails_half_way_leaves_everything_and_is_done_whole_when_retried(platform, monkeypatch):
+    p = platform
+    erased = p.erased
+    event = erased_event(erased["child_id"])
+    real_finish = Erasure.finish
+
+    def fail_at_the_end(self):
+        real_finish(self)  # every deletion and redaction asked for, then the handler fails
+        raise RuntimeError("the worker is stopped")
+
+    def state(service):  # every record and log entry (a collection made empty at the failed commit aside)
+        return {k: v for k, v in everything(p.store(service)).items() if v}, logs(p.store(service))
+
+    for service in CONSUMERS:
+        before = state(service)
+        monkeypatch.setattr(Erasure, "finish", fail_at_the_end)
+        with pytest.raises(RuntimeError):
+            hand_over(p.ctx[service], event)
+        assert state(service) == before, service
+        monkeypatch.setattr(Erasure, "finish", real_finish)
+        hand_over(p.ctx[service], event)  # the broker delivers it again
+        assert len(audit_erasures(p.store(service))) == 1
+        assert holding(p.store(service), erased["child_id"], ERASED["family_name"]).keys() <= {"erasures"}
