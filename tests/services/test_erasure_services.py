@@ -32,6 +32,7 @@ from cpp_shared.contracts.catalogue import validate_event
 from cpp_shared.erasure import Erasure
 from cpp_shared.messaging.events import new_event
 from cpp_shared.store import AlreadyProcessed, Store
+from cpp_shared.store.mongo import MongoStore
 from cpp_shared.store.scoped import unscoped
 from tests.helpers import KEY_WORKER_ATTENDS, bearer, hand_over, new_child
 from tests.services.test_docs_http import PLAN
@@ -45,14 +46,20 @@ CONSUMERS = ("scheduler", "notify", "docs", "returns")
 class Platform:
     """The plans service and the four services that keep copies of its children, in one deployment."""
 
-    def __init__(self, make_settings, token_for):
+    def __init__(self, make_settings, token_for, kind: str = "sqlite"):
         self.plans_app = create_plans_app(make_settings("plans"))
         self.plans = self.plans_app.test_client()
+
+        def settings(service: str):
+            if kind == "sqlite":
+                return make_settings(service)
+            return make_settings(service, CPP_STORE_URL=f"mongomock://erasure_{service}_{uuid.uuid4().hex}")
+
         self.apps = {
-            "scheduler": create_scheduler_app(make_settings("scheduler")),
-            "notify": create_notify_app(make_settings("notify")),
-            "docs": create_docs_app(make_settings("docs")),
-            "returns": create_returns_app(make_settings("returns")),
+            "scheduler": create_scheduler_app(settings("scheduler")),
+            "notify": create_notify_app(settings("notify")),
+            "docs": create_docs_app(settings("docs")),
+            "returns": create_returns_app(settings("returns")),
         }
         self.ctx = {name: app.extensions["cpp"] for name, app in self.apps.items()}
         self.client = {name: app.test_client() for name, app in self.apps.items()}
@@ -170,8 +177,11 @@ def everything(store: Store) -> dict[str, list[dict[str, Any]]]:
     outbox, sent or not."""
     database = unscoped(store)
     found = {name: database.collection(name).find({}) for name in database.collection_names()}
-    with sqlite3.connect(database.path) as db:  # type: ignore[attr-defined]
-        rows = db.execute("SELECT message_id, body, sent_at FROM _outbox").fetchall()
+    if isinstance(database, MongoStore):
+        rows = [(m["message_id"], json.dumps(m["body"]), m["sent_at"]) for m in database.db["outbox"].find()]
+    else:
+        with sqlite3.connect(database.path) as db:  # type: ignore[attr-defined]
+            rows = db.execute("SELECT message_id, body, sent_at FROM _outbox").fetchall()
     if rows:
         found["_outbox"] = [{"_id": m, "body": json.loads(b), "sent": s is not None} for m, b, s in rows]
     return found
@@ -196,9 +206,11 @@ def audit_erasures(store: Store) -> list[dict[str, Any]]:
     return [r.entry for r in unscoped(store).read_log("audit", limit=100_000) if r.entry.get("action") == "erase"]
 
 
-@pytest.fixture
-def platform(make_settings, token_for):
-    p = Platform(make_settings, token_for)
+@pytest.fixture(params=["sqlite", "mongomock"])
+def platform(request, make_settings, token_for):
+    """The consumers' stores on SQLite, or on MongoDB's adapter (over mongomock; the documents' bytes in GridFS)."""
+    p = Platform(make_settings, token_for, request.param)
+    assert all(isinstance(unscoped(p.store(s)), MongoStore) == (request.param == "mongomock") for s in CONSUMERS)
     d0 = date.today() - timedelta(days=40)
     p.erased = p.child_to_agreed_plan(ERASED, d0)
     p.kept = p.child_to_agreed_plan(KEPT, d0)
