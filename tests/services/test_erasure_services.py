@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from cpp_returns.app import create_app as create_returns_app
-from cpp_returns.projection import catch_up, rebuild
+from cpp_returns.projection import catch_up, project_once, rebuild
 
 from cpp_docs.app import create_app as create_docs_app
 from cpp_docs.files import open_file_store
@@ -401,3 +401,33 @@ def test_an_erasure_that_fails_half_way_leaves_everything_and_is_done_whole_when
         hand_over(p.ctx[service], event)  # the broker delivers it again
         assert len(audit_erasures(p.store(service))) == 1
         assert holding(p.store(service), erased["child_id"], ERASED["family_name"]).keys() <= {"erasures"}
+
+
+def test_a_fold_begun_before_the_erasure_does_not_bring_the_child_back(platform, monkeypatch):
+    """The returns' worker folds the log while the consumer erases: a fold that read the child's records
+    before the erasure committed must not write their history after it."""
+    p = platform
+    store = p.store("returns")
+    child_id = new_child(p.plans, p.sw, given_names="Yusuf", family_name="Oddington")
+    p.ok(p.plans.post("/v1/cases", json={"child_id": child_id, "team_manager": "tm-1"}, headers=p.sw))
+    p.pump()  # kept in the log, not folded yet
+    assert not store.collection("return_children").find({"child_id": child_id})
+    real_commit_all = store.commit_all
+    erased_meanwhile = []
+
+    def erase_then_commit(units):
+        if not erased_meanwhile:  # the fold has read the log; the consumer erases the child now
+            erased_meanwhile.append(True)
+            hand_over(p.ctx["returns"], erased_event(child_id, "er-9"))  # committed through this same method
+        return real_commit_all(units)
+
+    monkeypatch.setattr(store, "commit_all", erase_then_commit)
+    project_once(store)
+    monkeypatch.setattr(store, "commit_all", real_commit_all)
+    assert erased_meanwhile
+    catch_up(store)
+    assert store.collection("return_children").find({"child_id": child_id}) == []
+    assert "Oddington" not in json.dumps(everything(store)) + json.dumps(
+        [r.entry for r in logs(store)["returns_history"]]
+    )
+    assert store.collection("return_children").find({"child_id": p.kept["child_id"]})
