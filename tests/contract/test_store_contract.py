@@ -376,6 +376,33 @@ class TestSQLiteStore(StoreContract, SQLiteLogTampering):
                     conn.execute(statement)
         assert store.verify_log("audit").checked == 1
 
+    def test_a_file_made_before_redactions_can_redact_and_still_refuses_other_updates(self, tmp_path: Path) -> None:
+        path = tmp_path / "old.db"
+        old = SQLiteStore(path)
+        with old.unit_of_work() as uow:
+            uow.append("audit", {"n": 1, "name": "Ana"})
+        old.close()
+        with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as conn:  # the trigger it was made with
+            conn.execute("DROP TRIGGER _log_no_update")
+            conn.execute(
+                "CREATE TRIGGER _log_no_update BEFORE UPDATE ON _log BEGIN SELECT RAISE(ABORT, '_log is append-only'); END"
+            )
+        store = SQLiteStore(path)
+        with store.unit_of_work() as uow:
+            uow.redact("audit", [1], erasure_id="er-1")
+        assert store.read_log("audit")[0].entry == {"redacted": "er-1"} and store.verify_log("audit").ok
+        store.close()
+        with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as conn:
+            for statement in (
+                "UPDATE _log SET entry = '{\"n\": 2}' WHERE seq = 1",
+                'UPDATE _log SET entry = \'{"redacted": "er-2", "name": "Ana"}\' WHERE seq = 1',
+                "UPDATE _log SET hash = 'x' WHERE seq = 1",
+                "DELETE FROM _log",
+            ):
+                with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+                    conn.execute(statement)
+            conn.execute('UPDATE _log SET entry = \'{"redacted":"er-2"}\' WHERE seq = 1')  # a marker: allowed
+
     def test_processes_appending_to_one_log_never_gap_or_fork(self, store: SQLiteStore) -> None:
         store.collection("plans").insert_one({"_id": "stale"})
         store.read_log("audit")  # used before the fork, as a gunicorn master would
