@@ -431,3 +431,38 @@ def test_a_fold_begun_before_the_erasure_does_not_bring_the_child_back(platform,
         [r.entry for r in logs(store)["returns_history"]]
     )
     assert store.collection("return_children").find({"child_id": p.kept["child_id"]})
+
+
+def test_a_webhook_chain_shared_with_another_child_moves_on_to_its_next_delivery(make_settings):
+    """A family's events are chained by their subject: removing the erased child's delivery at the head lets the
+    other child's, queued behind it, be sent."""
+    app = create_notify_app(make_settings("notify"))
+    ctx = app.extensions["cpp"]
+    chain = "sub_1:family-1"
+    with ctx.store.unit_of_work() as uow:
+        uow.insert("delivery_chains", {"_id": chain, "subscription_id": "sub_1", "pending": 3, "next_seq": 4})
+        for seq, child, state in ((1, "child-a", "ready"), (2, "child-b", "queued"), (3, "child-a", "queued")):
+            uow.insert(
+                "deliveries",
+                {
+                    "_id": f"msg_{seq}",
+                    "chain": chain,
+                    "seq": seq,
+                    "state": state,
+                    "in_chain": True,
+                    "next_attempt_at": 1.0 if state == "ready" else None,
+                    "child_ids": [child],
+                    "body": "{}",
+                },
+            )
+        uow.insert("delivery_chains", {"_id": "sub_1:plan-a", "subscription_id": "sub_1", "pending": 1, "next_seq": 2})
+        uow.insert(
+            "deliveries",
+            {"_id": "msg_4", "chain": "sub_1:plan-a", "seq": 1, "state": "ready", "child_ids": ["child-a"], "body": ""},
+        )
+    hand_over(ctx, erased_event("child-a"))
+    deliveries = ctx.store.collection("deliveries").find({}, sort=[("_id", 1)])
+    assert [(d["_id"], d["state"]) for d in deliveries] == [("msg_2", "ready")]
+    assert deliveries[0]["next_attempt_at"] is not None
+    [kept] = ctx.store.collection("delivery_chains").find({})
+    assert (kept["_id"], kept["pending"], kept["next_seq"]) == (chain, 1, 4)
