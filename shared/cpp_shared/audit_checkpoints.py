@@ -394,14 +394,17 @@ class Checkpointer:
                         f"entry {seq} of the {self.log_name!r} log no longer has the hash the "
                         f"last checkpoint ({last['at']}) recorded: the log was rewritten"
                     )
+            unconfirmed: tuple[tuple[int, str, str, str], ...] = ()
             while True:
                 page = self.store.read_log(self.log_name, after_seq=seq, limit=1000)
-                report = verify_chain(page, after_seq=seq, prev_hash=hash_)
+                report = verify_chain(
+                    page, after_seq=seq, prev_hash=hash_, unconfirmed=unconfirmed, final=len(page) < 1000
+                )
                 if not report.ok:
                     raise CheckpointRefused(
                         f"the {self.log_name!r} log is broken at entry {report.first_bad_seq}: {report.reason}"
                     )
-                seq, hash_ = report.last_seq, report.last_hash
+                seq, hash_, unconfirmed = report.last_seq, report.last_hash, report.unconfirmed
                 if len(page) < 1000:
                     return seq, hash_
         except CorruptLogRecord as exc:

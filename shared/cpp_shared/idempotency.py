@@ -185,6 +185,18 @@ class _HeldUnit(UnitOfWork):
         if log_name == audit.LOG and self.audited is None:
             self.audited = {k: entry.get(k) for k in ("record_type", "record_id", "child_id")}
 
+    def delete(self, collection: str, filter: dict[str, Any]) -> None:
+        self.wrote = True
+        self.inner.delete(collection, filter)
+
+    def forget_sent(self, filter: dict[str, Any]) -> None:
+        self.wrote = True
+        self.inner.forget_sent(filter)
+
+    def redact(self, log: str, seqs: list[int], *, erasure_id: str, note: dict[str, Any] | None = None) -> None:
+        self.wrote = True
+        self.inner.redact(log, seqs, erasure_id=erasure_id, note=note)
+
 
 # --- one idempotent request ---
 

@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from cpp_shared.store import VersionConflict, open_store
+from cpp_shared.store.mongo import MongoStore
 from cpp_shared.store.scoped import ScopedStore
 
 
@@ -115,3 +116,31 @@ def test_records_from_before_views_are_claimed_once_by_the_first_deployment(data
     database.collection("cases").insert_one({"_id": "later"})  # written by no view: not claimed again
     assert ScopedStore(database, "GG").claim_unowned() == {}
     assert eng.collection("cases").count_documents({}) == 2
+
+
+def test_a_view_erases_only_its_own_records_and_sent_events(views, database):
+    eng, gg = views
+    for view in (eng, gg):
+        view.collection("children").insert_one({"_id": f"c-{view.authority}", "child_id": "c1"})
+        with view.unit_of_work() as uow:
+            uow.append("history", {"child_id": "c1"})
+            uow.publish("deadline.x", {"data": {"child_id": "c1"}}, message_id=f"m-{view.authority}")
+        view.outbox_mark_sent([m.seq for m in view.outbox_pending()])
+    with eng.unit_of_work() as uow:
+        uow.delete("children", {"child_id": "c1"})
+        uow.forget_sent({"data.child_id": "c1"})
+        uow.redact("history", [1], erasure_id="er-1", note={"child_id": "c1"})  # seq 1 is ENG's
+    assert database.collection("children").find({}) == [
+        {"_id": "c-GG", "child_id": "c1", "authority": "GG", "version": 1}
+    ]
+    [own, other, redaction] = database.read_log("history")
+    assert own.entry == {"redacted": "er-1"} and other.entry == {"child_id": "c1", "authority": "GG"}
+    assert redaction.entry["authority"] == "ENG" and eng.read_log("history") == [redaction]
+    assert database.verify_log("history").ok
+    with pytest.raises(ValueError, match="not authority 'ENG'"):
+        eng.begin().redact("history", [2], erasure_id="er-2")
+    if isinstance(database, MongoStore):
+        kept = sorted(m["message_id"] for m in database.db["outbox"].find())
+    else:
+        kept = sorted(m for (m,) in database._read("SELECT message_id FROM _outbox"))
+    assert kept == ["m-GG"], "GG's sent event was not ENG's to forget"

@@ -65,6 +65,9 @@ class LogTamperChecks:
         """Leave the record so that it cannot be read back as a record."""
         raise NotImplementedError
 
+    def replace_entry(self, store: Any, log: str, seq: int, entry: dict[str, Any]) -> None:
+        raise NotImplementedError
+
     @staticmethod
     def _chain(store: Store, total: int = 12) -> list[LogRecord]:
         for n in range(1, total + 1, 3):
@@ -109,6 +112,35 @@ class LogTamperChecks:
         self._chain(store)
         self.delete_record(store, "audit", 1)
         assert store.verify_log("audit").first_bad_seq == 1
+
+    def test_an_entry_passed_off_as_redacted_is_found(self, store: Store) -> None:
+        """Replacing an entry by a redaction marker outside the store, without
+        the redaction's entry, does not pass for a redaction."""
+        self._chain(store)
+        self.replace_entry(store, "audit", 5, {"redacted": "er-forged"})
+        for batch in (1000, 3):
+            report = store.verify_log("audit", batch=batch)
+            assert (report.ok, report.first_bad_seq, report.checked, report.last_seq) == (False, 5, 4, 4)
+            assert "without a later redaction entry" in (report.reason or "")
+
+    def test_a_redaction_entry_must_name_the_record_and_its_hash(self, store: Store) -> None:
+        records = self._chain(store)
+        with store.unit_of_work() as uow:
+            uow.redact("audit", [3], erasure_id="er-1")
+        assert store.verify_log("audit").ok
+        # A second record made a marker: the genuine entry names seq 3 only.
+        self.replace_entry(store, "audit", 5, {"redacted": "er-1"})
+        assert store.verify_log("audit").first_bad_seq == 5
+        # Marker of another erasure than the entry that names the seq.
+        self.replace_entry(store, "audit", 5, records[4].entry)
+        assert store.verify_log("audit").ok
+        self.replace_entry(store, "audit", 3, {"redacted": "er-2"})
+        assert store.verify_log("audit").first_bad_seq == 3
+        # A redacted record's hash changed too: its own check and the next link both fail.
+        self.replace_entry(store, "audit", 3, {"redacted": "er-1"})
+        self.set_hash(store, "audit", 3, "f" * 64)
+        report = store.verify_log("audit")
+        assert report.first_bad_seq == 4 and "prev_hash" in (report.reason or "")
 
     def test_an_entry_rehashed_after_an_edit_breaks_the_next_link(self, store: Store) -> None:
         records = self._chain(store)
@@ -168,6 +200,10 @@ class SQLiteLogTampering(LogTamperChecks):
         with _raw_sqlite(store) as conn:
             conn.execute("UPDATE _log SET hash = ? WHERE log = ? AND seq = ?", (value, log, seq))
 
+    def replace_entry(self, store: Any, log: str, seq: int, entry: dict[str, Any]) -> None:
+        with _raw_sqlite(store) as conn:
+            conn.execute("UPDATE _log SET entry = ? WHERE log = ? AND seq = ?", (json.dumps(entry), log, seq))
+
     def delete_record(self, store: Any, log: str, seq: int) -> None:
         with _raw_sqlite(store) as conn:
             conn.execute("DELETE FROM _log WHERE log = ? AND seq = ?", (log, seq))
@@ -183,6 +219,9 @@ class MongoLogTampering(LogTamperChecks):
 
     def set_hash(self, store: Any, log: str, seq: int, value: str) -> None:
         store.db["log_entries"].update_one({"log": log, "seq": seq}, {"$set": {"hash": value}})
+
+    def replace_entry(self, store: Any, log: str, seq: int, entry: dict[str, Any]) -> None:
+        store.db["log_entries"].update_one({"log": log, "seq": seq}, {"$set": {"entry": entry}})
 
     def delete_record(self, store: Any, log: str, seq: int) -> None:
         store.db["log_entries"].delete_one({"log": log, "seq": seq})
@@ -336,6 +375,33 @@ class TestSQLiteStore(StoreContract, SQLiteLogTampering):
                 with pytest.raises(sqlite3.IntegrityError, match="append-only"):
                     conn.execute(statement)
         assert store.verify_log("audit").checked == 1
+
+    def test_a_file_made_before_redactions_can_redact_and_still_refuses_other_updates(self, tmp_path: Path) -> None:
+        path = tmp_path / "old.db"
+        old = SQLiteStore(path)
+        with old.unit_of_work() as uow:
+            uow.append("audit", {"n": 1, "name": "Ana"})
+        old.close()
+        with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as conn:  # the trigger it was made with
+            conn.execute("DROP TRIGGER _log_no_update")
+            conn.execute(
+                "CREATE TRIGGER _log_no_update BEFORE UPDATE ON _log BEGIN SELECT RAISE(ABORT, '_log is append-only'); END"
+            )
+        store = SQLiteStore(path)
+        with store.unit_of_work() as uow:
+            uow.redact("audit", [1], erasure_id="er-1")
+        assert store.read_log("audit")[0].entry == {"redacted": "er-1"} and store.verify_log("audit").ok
+        store.close()
+        with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as conn:
+            for statement in (
+                "UPDATE _log SET entry = '{\"n\": 2}' WHERE seq = 1",
+                'UPDATE _log SET entry = \'{"redacted": "er-2", "name": "Ana"}\' WHERE seq = 1',
+                "UPDATE _log SET hash = 'x' WHERE seq = 1",
+                "DELETE FROM _log",
+            ):
+                with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+                    conn.execute(statement)
+            conn.execute('UPDATE _log SET entry = \'{"redacted":"er-2"}\' WHERE seq = 1')  # a marker: allowed
 
     def test_processes_appending_to_one_log_never_gap_or_fork(self, store: SQLiteStore) -> None:
         store.collection("plans").insert_one({"_id": "stale"})

@@ -125,6 +125,19 @@ def test_missing_bytes_are_file_missing(kept):
         kept.files.read(digest)
 
 
+def test_delete_removes_the_bytes_and_only_them(kept):
+    """An erased child's documents' bytes are removed (``cpp_docs.erasure.sweep_files``)."""
+    gone, stays = kept.files.put(os.urandom(300_000)), kept.files.put(b"another child's plan")
+    assert kept.files.delete(gone) is True
+    with pytest.raises(FileMissing, match="missing"):
+        kept.files.read(gone)
+    if isinstance(kept, GridFS):
+        assert kept.chunks(gone) == []
+    assert kept.files.delete(gone) is False, "nothing left to remove"
+    assert kept.files.read(stays) == b"another child's plan" and kept.entries() == 1
+    assert kept.files.put(b"another child's plan") == stays
+
+
 def test_a_large_file_round_trips(kept):
     data = os.urandom(6 * 1024 * 1024 + 12_345)
     digest = kept.files.put(data)

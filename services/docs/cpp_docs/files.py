@@ -70,6 +70,10 @@ class DocumentFiles(Protocol):
         """The bytes named by the hash, checked; ``FileMissing`` otherwise."""
         ...
 
+    def delete(self, sha256: str) -> bool:
+        """Remove the bytes (a document's, erased); False when there were none."""
+        ...
+
 
 def open_file_store(store: Store, data_dir: Path) -> DocumentFiles:
     """Where the docs service keeps its bytes: GridFS in its own database
@@ -131,6 +135,13 @@ class FileStore:
         if hashlib.sha256(data).hexdigest() != sha256:
             raise FileMissing(f"document file {sha256} does not match its hash")
         return data
+
+    def delete(self, sha256: str) -> bool:
+        try:
+            self.path(sha256).unlink()
+        except FileNotFoundError:
+            return False
+        return True
 
 
 # GridFS's default chunk size. Every writer of some bytes cuts them the same
@@ -269,6 +280,14 @@ class GridFSFileStore:
         _check_hash(sha256)
         with self.store.database():
             return self._read(sha256)
+
+    def delete(self, sha256: str) -> bool:
+        """The ``fs.files`` entry first, so that no entry is ever left without its chunks."""
+        _check_hash(sha256)
+        with self.store.database():
+            found = self._files.delete_one({"_id": sha256}).deleted_count
+            self._chunks.delete_many({"files_id": sha256})
+        return bool(found)
 
     def _read(self, sha256: str) -> bytes:
         from gridfs.errors import CorruptGridFile, NoFile

@@ -51,13 +51,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from cpp_shared import audit_checkpoints, case_events, children, revocations, staff
+from cpp_shared import audit_checkpoints, case_events, children, erasure, revocations, staff
 from cpp_shared.logs import get_logger
 from cpp_shared.messaging.consumer import HandlerContext, Handlers
 
 from . import access
 from . import store as st
 from .domain.phrases import ENGLISH_TAG, is_english, phrase_set
+from .erasure import erase_child
 
 log = get_logger("cpp.docs")
 
@@ -81,6 +82,7 @@ handlers.on("case.*")(case_events.record_case_event)
 handlers.on(audit_checkpoints.EVENT_TYPE)(audit_checkpoints.keep_checkpoint)
 handlers.on(revocations.EVENT_TYPE)(revocations.keep_revocation)
 handlers.on(*access.EVENTS)(access.keep)
+handlers.on(erasure.EVENT_TYPE)(erase_child)  # the child's retention ended: their documents go too
 
 #: Events that say who a child is (each event about a child carries ``child``).
 CHILD_EVENTS = (

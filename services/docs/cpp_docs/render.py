@@ -40,6 +40,7 @@ from cpp_shared.web import ServiceContext
 from . import store as st
 from .domain.documents import FAMILY_KINDS, FORMATS, Documents
 from .domain.phrases import EN, phrase_set
+from .erasure import note_files, sweep_files
 from .files import DocumentFiles, open_file_store
 from .pdf import document_pdf
 
@@ -208,6 +209,7 @@ class Renderer:
         if use_lease and not store.acquire_lease(LEASE, self.holder, self.lease_seconds):
             return result
         try:
+            sweep_files(store, file_store(self.ctx))  # an erased child's files, once their rows are gone
             tried: set[str] = set()
             while stop is None or not stop.is_set():
                 jobs = [
@@ -290,6 +292,8 @@ class Renderer:
                 )
         except (DuplicateKey, VersionConflict):
             result.skipped += 1  # another renderer committed this job first
+            if store.collection(st.JOBS).find_one({"_id": job["_id"]}) is None:
+                note_files(store, None, [r["sha256"] for r in rows])  # the job's child was erased meanwhile
             return
         result.jobs += 1
         result.documents += len(rows)

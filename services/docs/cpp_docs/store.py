@@ -28,14 +28,16 @@ keeps of other services' events.
 * ``restrictions`` and ``grants``: which children's records are restricted,
   to whom, and the break-glass grants given, from the plans service's
   ``child.restriction_*`` and ``access.break_glass`` events (access.py);
-* the append-only log ``audit``: every list and read of a document.
+* the append-only log ``audit``: every list and read of a document;
+* ``erasures`` and ``file_sweeps``: the children erased here, and the files
+  of their documents waiting to be removed (``erasure.py``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from cpp_shared import case_events, children, staff
+from cpp_shared import case_events, children, erasure, staff
 from cpp_shared.store import Store, UnitOfWork
 
 DOCUMENTS = "documents"
@@ -56,7 +58,13 @@ OPEN_DEADLINES = ("pending", "approaching", "overdue")
 def setup_store(store: Store) -> None:
     case_events.setup_store(store)
     staff.setup_store(store)  # the staff directory, found by user id
+    erasure.setup_store(store)
     documents = store.collection(DOCUMENTS)
+    documents.create_index("child_id")
+    documents.create_index("sha256")
+    store.collection(JOBS).create_index("child_id")
+    store.collection(SNAPSHOTS).create_index("snapshot.child_id")
+    store.collection(SNAPSHOTS).create_index("plan_id")
     documents.create_index("key", unique=True)
     documents.create_index("plan_id")
     documents.create_index("case_id")

@@ -15,7 +15,7 @@ import json
 import time
 from typing import Any
 
-from cpp_shared import audit_checkpoints, case_events, children, revocations, staff
+from cpp_shared import audit_checkpoints, case_events, children, erasure, revocations, staff
 from cpp_shared.messaging.consumer import HandlerContext, Handlers
 
 from . import store as st
@@ -23,6 +23,7 @@ from .domain.deliveries import chain_key, new_delivery
 from .domain.minimise import minimise, partner_may_receive
 from .domain.people import CASE_HOLDERS, NOBODY_TOLD, PEOPLE_EVENTS, messages_for, nobody_told, recipients
 from .domain.subscriptions import ESCALATION, matches, receives_escalation
+from .erasure import about_erased, child_ids_of, erase_child
 from .runtime import EVENT_CATALOGUE, runtime
 
 handlers = Handlers(ordering_key=chain_key)
@@ -34,11 +35,18 @@ handlers.on(revocations.EVENT_TYPE)(revocations.keep_revocation)
 handlers.on(staff.EVENT_TYPE)(staff.keep)  # the staff directory, to name people
 
 
-handlers.on("*")(children.keep)  # the name of each child, for a notice whose event does not carry it
+@handlers.on("*")
+def keep_child(event: dict[str, Any], ctx: HandlerContext) -> None:
+    """The name of each child, for a notice whose event does not carry it (not of a child erased here)."""
+    if not about_erased(ctx, event):
+        children.keep(event, ctx)
 
 
 @handlers.on("*")
 def owe_deliveries(event: dict[str, Any], ctx: HandlerContext) -> None:
+    if about_erased(ctx, event):
+        return  # about a child erased here: heard after the erasure, it is told to nobody
+    about = child_ids_of(ctx, event)
     subs = ctx.store.collection(st.SUBSCRIPTIONS).find(
         {"authority": event.get("authority"), "status": {"$in": ["active", "paused", "disabled"]}}
     )
@@ -66,6 +74,7 @@ def owe_deliveries(event: dict[str, Any], ctx: HandlerContext) -> None:
             now=now,
         )
         delivery["chain"] = chain_id
+        delivery["child_ids"] = about  # found by, if the child's records are erased
         if recipient:
             # The referral reached its recipient once this is delivered: the
             # scheduler's timescale for it (the Convenor's 2 days) is met then.
@@ -97,6 +106,8 @@ def owe_deliveries(event: dict[str, Any], ctx: HandlerContext) -> None:
 
 @handlers.on("plan.*", *CASE_HOLDERS, *PEOPLE_EVENTS)
 def tell_people(event: dict[str, Any], ctx: HandlerContext) -> None:
+    if about_erased(ctx, event):
+        return
     st.update_people(ctx.uow, event)
     case = st.update_case_people(ctx.store, ctx.uow, event)
     if event["type"] not in PEOPLE_EVENTS:
@@ -118,8 +129,9 @@ def tell_people(event: dict[str, Any], ctx: HandlerContext) -> None:
         heard=heard,
         found=found,
     )
+    about = child_ids_of(ctx, event)
     for message in made:
-        ctx.uow.insert(st.MESSAGES, message)
+        ctx.uow.insert(st.MESSAGES, {**message, "child_ids": about})
     untold = nobody_told(event, found, made)
     if untold is not None:  # reported on the deadline, never dropped
         ctx.app.publish(
@@ -127,3 +139,6 @@ def tell_people(event: dict[str, Any], ctx: HandlerContext) -> None:
         )
     if made:
         rt.wake()
+
+
+handlers.on(erasure.EVENT_TYPE)(erase_child)  # the child's retention ended: what notify holds of them goes

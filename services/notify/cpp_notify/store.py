@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cpp_shared import case_events, children, staff
+from cpp_shared import case_events, children, erasure, staff
 from cpp_shared.store import Store, UnitOfWork
 
 from .domain.people import OVERDUE, case_people, plan_people
@@ -23,6 +23,9 @@ CHILDREN = children.COLLECTION  # per child: who they are, as the latest event a
 def setup_store(store: Store) -> None:
     case_events.setup_store(store)
     staff.setup_store(store)  # the staff directory, found by user id
+    erasure.setup_store(store)
+    store.collection(PEOPLE).create_index("child_id")
+    store.collection(CASE_PEOPLE).create_index("child_id")
     subs = store.collection(SUBSCRIPTIONS)
     for field in ("authority", "owner", "status"):
         subs.create_index(field)

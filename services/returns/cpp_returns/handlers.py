@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from cpp_shared import audit_checkpoints, revocations
+from cpp_shared import audit_checkpoints, erasure, revocations
 from cpp_shared.messaging.consumer import HandlerContext, Handlers
 
 from .domain.history import KEPT, child_of
+from .erasure import erase_child
 from .store import HISTORY
 
 
@@ -24,5 +25,11 @@ handlers.on(revocations.EVENT_TYPE)(revocations.keep_revocation)  # a revoked to
 
 @handlers.on(*KEPT)
 def keep(event: dict[str, Any], ctx: HandlerContext) -> None:
+    """Keep the event, unless it is the erasure itself, or about a child erased here (it arrived late)."""
+    if event["type"] == erasure.EVENT_TYPE or erasure.is_erased(ctx.store, child_of(event)):
+        return
     if child_of(event):
         ctx.uow.append(HISTORY, {"event": event})
+
+
+handlers.on(erasure.EVENT_TYPE)(erase_child)  # the child's retention ended: their history here goes too

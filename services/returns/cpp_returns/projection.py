@@ -68,7 +68,9 @@ def project_once(store: Store, *, batch: int = BATCH) -> int:
             continue
         children: dict[str, tuple[dict[str, Any] | None, dict[str, Any]]] = {}
         for record in records:
-            event = record.entry["event"]
+            event = record.entry.get("event")
+            if not isinstance(event, dict):
+                continue  # a redacted record, or the entry recording a redaction (an erased child's)
             child_id = child_of(event)
             if not child_id:
                 continue

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from cpp_shared import audit_checkpoints, case_events, revocations, staff
+from cpp_shared import audit_checkpoints, case_events, erasure, revocations, staff
 from cpp_shared.logs import get_logger
 from cpp_shared.messaging.consumer import HandlerContext, Handlers
 
@@ -19,6 +19,7 @@ from .domain import people
 from .domain.adulthood import AGE_RULE
 from .domain.deadlines import OPEN, Scope, event_data, on_event
 from .domain.rules import HEARD, anchor_date
+from .erasure import erase_child
 from .runtime import runtime
 
 log = get_logger("cpp.scheduler")
@@ -37,6 +38,7 @@ handlers.on(revocations.EVENT_TYPE)(revocations.keep_revocation)
 
 
 handlers.on(staff.EVENT_TYPE)(staff.keep)  # the staff directory, to name people
+handlers.on(erasure.EVENT_TYPE)(erase_child)  # the child's retention ended: their records here go too
 
 
 def _now() -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cpp_shared import case_events, children, staff
+from cpp_shared import case_events, children, erasure, staff
 from cpp_shared.store import Store, UnitOfWork
 
 DEADLINES = "deadlines"
@@ -23,6 +23,9 @@ STAFF = staff.COLLECTION  # the staff directory (cpp_shared.staff), found by use
 def setup_store(store: Store) -> None:
     case_events.setup_store(store)
     staff.setup_store(store)  # the staff directory, found by user id
+    erasure.setup_store(store)
+    store.collection(CASE_PEOPLE).create_index("child_id")
+    store.collection(PLANS).create_index("child_id")
     deadlines = store.collection(DEADLINES)
     for field in (
         "case_id",

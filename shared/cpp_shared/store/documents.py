@@ -13,7 +13,7 @@ import re
 import uuid
 from typing import Any
 
-from .chain import canonical_json
+from .chain import REDACTION, canonical_json
 from .port import StoreError, UnitOfWork
 
 # ---------------------------------------------------------------------------
@@ -433,7 +433,9 @@ class BufferedUnitOfWork(UnitOfWork):
     ``("insert", collection, doc)``, ``("replace", collection, doc, expected)``,
     ``("update", collection, filter, update, upsert)``,
     ``("publish", message_id, routing_key, body, headers)``,
-    ``("mark", event_id, consumer)``, ``("append", log, entry)``.
+    ``("mark", event_id, consumer)``, ``("append", log, entry)``,
+    ``("delete", collection, filter)``, ``("redact", log, seqs, erasure_id, note)``,
+    ``("forget_sent", filter)``.
     Documents are deep-copied so the caller may keep mutating its own.
     """
 
@@ -489,6 +491,28 @@ class BufferedUnitOfWork(UnitOfWork):
 
     def append(self, log: str, entry: dict[str, Any]) -> None:
         self._add(("append", log, check_log_entry(log, entry)))
+
+    def delete(self, collection: str, filter: dict[str, Any]) -> None:
+        check_collection_name(collection)
+        check_filter(filter)
+        self._add(("delete", collection, plain_copy(filter)))
+
+    def forget_sent(self, filter: dict[str, Any]) -> None:
+        check_filter(filter)
+        self._add(("forget_sent", plain_copy(filter)))
+
+    def redact(self, log: str, seqs: list[int], *, erasure_id: str, note: dict[str, Any] | None = None) -> None:
+        check_collection_name(log)
+        if not isinstance(erasure_id, str) or not erasure_id:
+            raise ValueError("erasure_id must be a non-empty string")
+        if isinstance(seqs, (str, bytes)) or not all(
+            isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in seqs
+        ):
+            raise ValueError("seqs must be integers >= 1")
+        note = check_log_entry(log, note or {})
+        if REDACTION in note:
+            raise ValueError(f"a redaction's note may not have a {REDACTION!r} key")
+        self._add(("redact", log, sorted(set(seqs)), erasure_id, note))
 
     def ordered_ops(self) -> list[tuple[Any, ...]]:
         """The ops in commit order: processed marks first, so that a

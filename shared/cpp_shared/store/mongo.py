@@ -17,7 +17,9 @@ never fork or skip. An entry's ``_id`` is ``"<log>:<seq>"`` (log names cannot
 contain ':'), so the unique ``_id`` index is a second guard against a fork;
 the (log, seq) index only serves ``read_log``, and is not unique because
 mongomock checks unique indexes by scanning the collection on every insert.
-Nothing in the adapter updates or deletes a log entry.
+Nothing in the adapter deletes a log entry, and the only update is a
+redaction (``UnitOfWork.redact``, see ``chain.py``): the entry replaced
+by its marker, in the transaction that appends the redaction's entry.
 
 Transactions need a replica set or a sharded cluster (MongoDB 4.4 or later,
 which also creates collections inside transactions). A standalone server is
@@ -43,7 +45,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure
 from pymongo.write_concern import WriteConcern
 
-from .chain import GENESIS, entry_hash
+from .chain import GENESIS, REDACTION, entry_hash, is_redaction_marker, redaction_entry, redaction_marker
 from .documents import (
     RESERVED_COLLECTIONS,
     BufferedUnitOfWork,
@@ -279,6 +281,39 @@ class MongoStore(Store):
         def snapshot(name: str, filter: dict[str, Any]) -> dict[str, Any] | None:
             return db[name].find_one(filter) if undo is not None else None
 
+        def append(log: str, entry: dict[str, Any]) -> None:
+            before = snapshot("log_heads", {"_id": log})
+            # Write the head first: from here until the commit this
+            # transaction owns it, and a concurrent appender to the
+            # same log gets a write conflict (with_transaction retries
+            # it once this one committed, when it reads the new head).
+            head = db["log_heads"].find_one_and_update(
+                {"_id": log},
+                {"$inc": {"seq": 1}},
+                upsert=True,
+                return_document=ReturnDocument.BEFORE,
+                session=session,
+            )
+            remember("log_heads", log, before)
+            seq = 1 if head is None else head["seq"] + 1
+            prev_hash = GENESIS if head is None else head["hash"]
+            digest = entry_hash(seq, prev_hash, entry)
+            db["log_heads"].update_one({"_id": log}, {"$set": {"hash": digest}}, session=session)
+            entry_id = f"{log}:{seq}"  # unique per (log, seq): log names cannot contain ':'
+            db["log_entries"].insert_one(
+                {
+                    "_id": entry_id,
+                    "log": log,
+                    "seq": seq,
+                    "prev_hash": prev_hash,
+                    "hash": digest,
+                    "entry": entry,
+                    "committed_at": now,
+                },
+                session=session,
+            )
+            remember("log_entries", entry_id, None)
+
         for op in ops:
             kind = op[0]
             try:
@@ -347,37 +382,38 @@ class MongoStore(Store):
                     remember("outbox", message_id, None)
                 elif kind == "append":
                     _, log, entry = op
-                    before = snapshot("log_heads", {"_id": log})
-                    # Write the head first: from here until the commit this
-                    # transaction owns it, and a concurrent appender to the
-                    # same log gets a write conflict (with_transaction retries
-                    # it once this one committed, when it reads the new head).
-                    head = db["log_heads"].find_one_and_update(
-                        {"_id": log},
-                        {"$inc": {"seq": 1}},
-                        upsert=True,
-                        return_document=ReturnDocument.BEFORE,
-                        session=session,
-                    )
-                    remember("log_heads", log, before)
-                    seq = 1 if head is None else head["seq"] + 1
-                    prev_hash = GENESIS if head is None else head["hash"]
-                    digest = entry_hash(seq, prev_hash, entry)
-                    db["log_heads"].update_one({"_id": log}, {"$set": {"hash": digest}}, session=session)
-                    entry_id = f"{log}:{seq}"  # unique per (log, seq): log names cannot contain ':'
-                    db["log_entries"].insert_one(
-                        {
-                            "_id": entry_id,
-                            "log": log,
-                            "seq": seq,
-                            "prev_hash": prev_hash,
-                            "hash": digest,
-                            "entry": entry,
-                            "committed_at": now,
-                        },
-                        session=session,
-                    )
-                    remember("log_entries", entry_id, None)
+                    append(log, entry)
+                elif kind == "delete":
+                    _, name, filter = op
+                    if undo is not None:
+                        for gone in db[name].find(filter):
+                            remember(name, gone["_id"], gone)
+                    db[name].delete_many(filter, session=session)
+                elif kind == "forget_sent":
+                    _, filter = op
+                    query = {"sent_at": {"$ne": None}, **{f"body.{k}": v for k, v in filter.items()}}
+                    if undo is not None:
+                        for gone in db["outbox"].find(query):
+                            remember("outbox", gone["_id"], gone)
+                    db["outbox"].delete_many(query, session=session)
+                elif kind == "redact":
+                    _, log, seqs, erasure_id, note = op
+                    redacted = []
+                    for seq in seqs:
+                        entry_id = f"{log}:{seq}"
+                        record = db["log_entries"].find_one({"_id": entry_id}, session=session)
+                        if record is None:
+                            raise ValueError(f"log {log!r} has no seq {seq} to redact")
+                        if is_redaction_marker(record.get("entry")):
+                            continue
+                        if isinstance(record.get("entry"), dict) and REDACTION in record["entry"]:
+                            raise ValueError(f"log {log!r}, seq {seq}: a redaction entry cannot be redacted")
+                        remember("log_entries", entry_id, record if undo is not None else None)
+                        db["log_entries"].update_one(
+                            {"_id": entry_id}, {"$set": {"entry": redaction_marker(erasure_id)}}, session=session
+                        )
+                        redacted.append((seq, record["hash"]))
+                    append(log, redaction_entry(erasure_id, redacted, note))
             except DuplicateKeyError as exc:
                 if exc.has_error_label("TransientTransactionError"):
                     raise  # with_transaction retries it

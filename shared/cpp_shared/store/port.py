@@ -12,7 +12,9 @@ things pymongo leaves to the application and every service must get right:
 * append-only, hash-chained logs (audit trails): an entry appended in a unit
   of work is stored in the same atomic commit as the writes it records, with
   a gap-free ``seq`` and a hash linking it to the entry before (see
-  ``chain.py``); there is no API to change or remove an entry.
+  ``chain.py``); there is no API to change or remove an entry, except to
+  redact it (``UnitOfWork.redact``: its content erased, its place in the
+  chain kept, a later entry saying so).
 
 Documents are JSON-shaped dicts (str, int, float, bool, None, list, dict) with
 a string ``_id``. Dates are stored as ISO-8601 strings.
@@ -43,7 +45,7 @@ import contextlib
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .chain import GENESIS, ChainReport, verify_chain
+from .chain import GENESIS, ChainReport, finish, verify_chain
 
 
 class StoreError(Exception):
@@ -223,6 +225,34 @@ class UnitOfWork(abc.ABC):
         within one, each chained to the one before by its hash; a unit that
         fails leaves no entry and no gap."""
 
+    @abc.abstractmethod
+    def delete(self, collection: str, filter: dict[str, Any]) -> None:
+        """Remove every document of ``collection`` that ``filter`` matches
+        (the port's filters), at commit; matching none is not an error."""
+
+    @abc.abstractmethod
+    def forget_sent(self, filter: dict[str, Any]) -> None:
+        """Remove, at commit, the outbox's SENT messages whose body (the
+        event) ``filter`` matches (the port's filters, on the body's fields:
+        ``{"data.child_id": ...}``): the events kept after sending that hold a
+        child's data, when the child's records are erased. A message not sent
+        yet is kept, whatever it holds: it is still owed to its consumers."""
+
+    @abc.abstractmethod
+    def redact(self, log: str, seqs: list[int], *, erasure_id: str, note: dict[str, Any] | None = None) -> None:
+        """Erase the content of the records ``seqs`` of ``log`` at commit,
+        keeping the chain verifiable (see ``chain.py``): each one's entry
+        becomes ``{"redacted": erasure_id}`` (seq, prev_hash and hash kept),
+        and one entry is appended to ``log``, in the same commit, naming every
+        record redacted by seq and hash, with ``note``'s fields (the rules of
+        an appended entry; never the erased data; no ``redaction`` key).
+
+        A record already redacted is left as it is (and not named again); a
+        redaction entry cannot be redacted, nor a seq the log does not have
+        (``ValueError`` at commit, and nothing written). The entry is
+        appended even when no record was left to redact, so call it once per
+        erasure (an erasure id is the caller's key)."""
+
 
 class Store(abc.ABC):
     """One service's database."""
@@ -281,6 +311,7 @@ class Store(abc.ABC):
         if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
             raise ValueError("batch must be an integer >= 1")
         last_seq, last_hash, checked, size = 0, GENESIS, 0, batch
+        unconfirmed: tuple[tuple[int, str, str, str], ...] = ()
         while True:
             try:
                 page = self.read_log(log, after_seq=last_seq, limit=size)
@@ -296,11 +327,11 @@ class Store(abc.ABC):
                 else:
                     reason = f"expected seq {expected}, found an unreadable record ({exc})"
                 return ChainReport(False, checked, expected, f"seq {expected}: {reason}", last_seq, last_hash)
-            report = verify_chain(page, after_seq=last_seq, prev_hash=last_hash)
+            report = verify_chain(page, after_seq=last_seq, prev_hash=last_hash, unconfirmed=unconfirmed, final=False)
             checked += report.checked
             if not report.ok or len(page) < size:
-                return replace(report, checked=checked)
-            last_seq, last_hash = report.last_seq, report.last_hash
+                return finish(replace(report, checked=checked))
+            last_seq, last_hash, unconfirmed = report.last_seq, report.last_hash, report.unconfirmed
 
     # --- processed events, for consumers ---
     @abc.abstractmethod

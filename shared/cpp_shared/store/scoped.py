@@ -17,7 +17,10 @@ What the view does to each call:
   may not set or unset it;
 * a replace is refused (``VersionConflict``, as if the record had gone)
   unless the stored record is the authority's;
-* log entries are stamped, and ``read_log`` returns only the authority's;
+* log entries are stamped, and ``read_log`` returns only the authority's
+  (a redacted record, whose entry is only its marker, is nobody's: the
+  redaction's own entry is stamped); only the authority's records may be
+  redacted;
   ``verify_log`` checks the whole chain (it is the database's, not a view's);
 * the outbox's relay sends only the authority's events, and leases are the
   authority's own, so each deployment's relay publishes its own events.
@@ -247,6 +250,24 @@ class ScopedUnitOfWork(UnitOfWork):
 
     def append(self, log: str, entry: dict[str, Any]) -> None:
         self.inner.append(log, self.view.stamp(entry))
+
+    def delete(self, collection: str, filter: dict[str, Any]) -> None:
+        self.inner.delete(collection, self.view.scope(filter))
+
+    def forget_sent(self, filter: dict[str, Any]) -> None:
+        self.inner.forget_sent(self.view.scope(filter))  # the body's authority: the authority's own events
+
+    def redact(self, log: str, seqs: list[int], *, erasure_id: str, note: dict[str, Any] | None = None) -> None:
+        """Only the authority's own records (a record of another, or one
+        already redacted, whose authority cannot be told, is refused)."""
+        for seq in seqs:
+            found = (
+                self.view.inner.read_log(log, after_seq=seq - 1, limit=1) if isinstance(seq, int) and seq > 0 else []
+            )
+            record = found[0] if found and found[0].seq == seq else None
+            if record is not None and record.entry.get(FIELD) != self.view.authority:
+                raise ValueError(f"log {log!r}, seq {seq} is not authority {self.view.authority!r}'s to redact")
+        self.inner.redact(log, seqs, erasure_id=erasure_id, note=self.view.stamp(note or {}))
 
 
 def unscoped(store: Store) -> Store:

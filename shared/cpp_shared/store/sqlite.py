@@ -49,7 +49,7 @@ try:
 except ImportError:  # not a POSIX system: writers wait on SQLite's lock alone
     _fcntl = None  # type: ignore[assignment]
 
-from .chain import GENESIS, entry_hash
+from .chain import GENESIS, REDACTION, entry_hash, is_redaction_marker, redaction_entry, redaction_marker
 from .documents import (
     BufferedUnitOfWork,
     _get_path,
@@ -542,14 +542,25 @@ class SQLiteStore(Store):
                 committed_at REAL NOT NULL,
                 PRIMARY KEY (log, seq)
             ) WITHOUT ROWID""",
+            # Append-only, but for a redaction (UnitOfWork.redact): the entry,
+            # and nothing else, replaced by a marker. (The trigger of a file
+            # made before redactions refuses every update: replaced below.)
             """CREATE TRIGGER IF NOT EXISTS _log_no_update BEFORE UPDATE ON _log
-                BEGIN SELECT RAISE(ABORT, '_log is append-only'); END""",
+                WHEN NEW.log IS NOT OLD.log OR NEW.seq IS NOT OLD.seq OR NEW.prev_hash IS NOT OLD.prev_hash
+                    OR NEW.hash IS NOT OLD.hash OR NEW.committed_at IS NOT OLD.committed_at
+                    OR json_valid(NEW.entry) IS NOT 1 OR json_type(NEW.entry, '$.redacted') IS NOT 'text'
+                    OR NEW.entry IS NOT json_object('redacted', json_extract(NEW.entry, '$.redacted'))
+                BEGIN SELECT RAISE(ABORT, '_log is append-only: an entry can only be redacted'); END""",
             """CREATE TRIGGER IF NOT EXISTS _log_no_delete BEFORE DELETE ON _log
                 BEGIN SELECT RAISE(ABORT, '_log is append-only'); END""",
         ]
         with self._translate():
             conn.execute("BEGIN IMMEDIATE")
             try:
+                row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = '_log_no_update'")
+                found = row.fetchone()
+                if found is not None and "redacted" not in found[0]:
+                    conn.execute("DROP TRIGGER _log_no_update")
                 for statement in statements:
                     conn.execute(statement)
                 conn.execute("COMMIT")
@@ -667,7 +678,7 @@ class SQLiteStore(Store):
             op[1]: self._table(op[1])
             for uow in units
             for op in uow.ordered_ops()
-            if op[0] in ("insert", "replace", "update")
+            if op[0] in ("insert", "replace", "update", "delete")
         }
 
     def _apply(self, conn: sqlite3.Connection, uow: BufferedUnitOfWork, tables: dict[str, str], now: float) -> None:
@@ -720,25 +731,64 @@ class SQLiteStore(Store):
                 except sqlite3.IntegrityError:
                     raise DuplicateKey(f"outbox: message_id {message_id!r} was already published") from None
             elif kind == "append":
-                _, log, entry = op
-                if log not in heads:
-                    # The transaction began IMMEDIATE, so no other writer (thread
-                    # or process) can append between this read and the commit.
-                    # (typeof: a seq edited into text outside the store sorts
-                    # above every number; verify_log reports it, appends go on.)
-                    row = conn.execute(
-                        "SELECT seq, hash FROM _log WHERE log = ? AND typeof(seq) = 'integer'"
-                        " ORDER BY seq DESC LIMIT 1",
-                        (log,),
-                    ).fetchone()
-                    heads[log] = (0, GENESIS) if row is None else (row[0], row[1])
-                seq, prev_hash = heads[log][0] + 1, heads[log][1]
-                digest = entry_hash(seq, prev_hash, entry)
+                self._apply_append(conn, heads, op, now)
+            elif kind == "delete":
+                _, name, filter = op
+                compiler = _FilterCompiler()
+                where = compiler.compile(filter)
+                conn.execute(f"DELETE FROM {tables[name]} WHERE {where}", compiler.params)
+            elif kind == "forget_sent":
+                _, filter = op
+                compiler = _FilterCompiler()
+                where = compiler.compile(filter)  # over ``doc``: the body, named so below
                 conn.execute(
-                    "INSERT INTO _log (log, seq, prev_hash, hash, entry, committed_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    (log, seq, prev_hash, digest, _dumps(entry), now),
+                    "DELETE FROM _outbox WHERE seq IN (SELECT seq FROM (SELECT seq, body AS doc FROM _outbox"
+                    f" WHERE sent_at IS NOT NULL) WHERE {where})",
+                    compiler.params,
                 )
-                heads[log] = (seq, digest)
+            elif kind == "redact":
+                _, log, seqs, erasure_id, note = op
+                redacted = []
+                for seq in seqs:
+                    row = conn.execute("SELECT hash, entry FROM _log WHERE log = ? AND seq = ?", (log, seq)).fetchone()
+                    if row is None:
+                        raise ValueError(f"log {log!r} has no seq {seq} to redact")
+                    entry = json.loads(row[1])
+                    if is_redaction_marker(entry):
+                        continue
+                    if isinstance(entry, dict) and REDACTION in entry:
+                        raise ValueError(f"log {log!r}, seq {seq}: a redaction entry cannot be redacted")
+                    conn.execute(
+                        "UPDATE _log SET entry = ? WHERE log = ? AND seq = ?",
+                        (_dumps(redaction_marker(erasure_id)), log, seq),
+                    )
+                    redacted.append((seq, row[0]))
+                # The entry confirming the redaction, appended as ``append`` does.
+                uow_append = ("append", log, redaction_entry(erasure_id, redacted, note))
+                self._apply_append(conn, heads, uow_append, now)
+
+    @staticmethod
+    def _apply_append(
+        conn: sqlite3.Connection, heads: dict[str, tuple[int, str]], op: tuple[Any, ...], now: float
+    ) -> None:
+        _, log, entry = op
+        if log not in heads:
+            # The transaction began IMMEDIATE, so no other writer (thread
+            # or process) can append between this read and the commit.
+            # (typeof: a seq edited into text outside the store sorts
+            # above every number; verify_log reports it, appends go on.)
+            row = conn.execute(
+                "SELECT seq, hash FROM _log WHERE log = ? AND typeof(seq) = 'integer' ORDER BY seq DESC LIMIT 1",
+                (log,),
+            ).fetchone()
+            heads[log] = (0, GENESIS) if row is None else (row[0], row[1])
+        seq, prev_hash = heads[log][0] + 1, heads[log][1]
+        digest = entry_hash(seq, prev_hash, entry)
+        conn.execute(
+            "INSERT INTO _log (log, seq, prev_hash, hash, entry, committed_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (log, seq, prev_hash, digest, _dumps(entry), now),
+        )
+        heads[log] = (seq, digest)
 
     def ping(self) -> None:
         self._read("SELECT 1")

@@ -1309,6 +1309,131 @@ class StoreContract:
                 uow.update("big", {"_id": "grows"}, {"$set": {"more": "y" * (8 * 1024 * 1024)}})
         assert ids(c.find()) == ["grows"] and "more" not in (c.find_one({"_id": "grows"}) or {})
 
+    # ------------------------------------------------------------- erasure
+
+    def test_delete_removes_every_match_at_commit(self, store: Store) -> None:
+        people = store.collection("people")
+        for n, child in enumerate(["c1", "c1", "c2", "c1"]):
+            people.insert_one({"_id": f"p{n}", "child_id": child, "links": [{"child_id": child}]})
+        with store.unit_of_work() as uow:
+            uow.delete("people", {"child_id": "c1", "_id": {"$ne": "p3"}})
+            uow.delete("people", {"links.child_id": "nobody"})  # matching none is fine
+            uow.delete("never_written", {"child_id": "c1"})
+            assert people.count_documents() == 4, "buffered, like every other write"
+        assert ids(people.find(sort=[("_id", 1)])) == ["p2", "p3"]
+        with store.unit_of_work() as uow:
+            uow.delete("people", {"links.child_id": {"$in": ["c1", "c2"]}})
+        assert people.count_documents() == 0
+
+    def test_a_failed_unit_deletes_nothing(self, store: Store) -> None:
+        people = store.collection("people")
+        people.insert_one({"_id": "a", "child_id": "c1"})
+        people.insert_one({"_id": "b", "child_id": "c1"})
+        with pytest.raises(VersionConflict):
+            with store.unit_of_work() as uow:
+                uow.delete("people", {"child_id": "c1"})
+                uow.replace("people", {"_id": "a", "child_id": "c9"}, expected_version=5)
+        assert ids(people.find(sort=[("_id", 1)])) == ["a", "b"]
+        with pytest.raises(ValueError):
+            store.begin().delete("people", {"$or": []})
+
+    def test_forget_sent_removes_only_sent_messages_that_match(self, store: Store) -> None:
+        with store.unit_of_work() as uow:
+            for n, child in enumerate(["c1", "c2", "c1", "c1"]):
+                uow.publish("deadline.x", {"data": {"child_id": child, "n": n}}, message_id=f"m{n}")
+        first, second, third, fourth = store.outbox_pending()
+        store.outbox_mark_sent([first.seq, second.seq, third.seq])  # m3 is still owed
+        with store.unit_of_work() as uow:
+            uow.forget_sent({"data.child_id": "c1"})
+            uow.forget_sent({"data.child_id": {"$in": ["nobody"]}})
+        assert [m.message_id for m in store.outbox_pending()] == ["m3"]
+        assert store.outbox_stats().pending == 1
+        with store.unit_of_work() as uow:
+            uow.publish("deadline.x", {"data": {"child_id": "c1"}}, message_id="m4")
+        assert [m.message_id for m in store.outbox_pending()] == ["m3", "m4"]
+        assert store.outbox_pending()[-1].seq > fourth.seq, "seqs are not reused"
+        with pytest.raises(ValueError):
+            store.begin().forget_sent({"$or": []})
+
+    @staticmethod
+    def _log_of(store: Store, n: int, log: str = "history") -> list[LogRecord]:
+        with store.unit_of_work() as uow:
+            for k in range(1, n + 1):
+                uow.append(log, {"n": k, "child": "c1" if k % 2 else "c2", "name": f"Child {k}"})
+        return store.read_log(log)
+
+    def test_redaction_erases_the_entries_and_keeps_the_chain_verifiable(self, store: Store) -> None:
+        before = self._log_of(store, 6)
+        store.collection("children").insert_one({"_id": "c1"})
+        with store.unit_of_work() as uow:
+            uow.redact("history", [5, 1, 3], erasure_id="er-1", note={"rule": "r", "counts": {"history": 3}})
+            uow.delete("children", {"_id": "c1"})
+            assert store.read_log("history") == before, "buffered"
+        after = store.read_log("history")
+        assert [r.entry for r in after[:6]] == [{"redacted": "er-1"} if r.seq in (1, 3, 5) else r.entry for r in before]
+        assert [(r.seq, r.prev_hash, r.hash) for r in after[:6]] == [(r.seq, r.prev_hash, r.hash) for r in before]
+        assert after[6].seq == 7 and after[6].prev_hash == before[-1].hash
+        assert after[6].entry == {
+            "rule": "r",
+            "counts": {"history": 3},
+            "redaction": {
+                "erasure_id": "er-1",
+                "records": [{"seq": s, "hash": before[s - 1].hash} for s in (1, 3, 5)],
+            },
+        }
+        assert store.collection("children").count_documents() == 0, "in the same commit"
+        report = store.verify_log("history")
+        assert report == ChainReport(ok=True, checked=7, last_seq=7, last_hash=after[6].hash)
+        for batch in (1, 2, 3, 4):  # the redacted records and their entry on different pages
+            assert store.verify_log("history", batch=batch) == report
+        with store.unit_of_work() as uow:
+            uow.append("history", {"n": 8})
+        assert store.verify_log("history").checked == 8
+
+    def test_redacting_a_redacted_record_again_names_nothing_new(self, store: Store) -> None:
+        self._log_of(store, 3)
+        with store.unit_of_work() as uow:
+            uow.redact("history", [2], erasure_id="er-1")
+        with store.unit_of_work() as uow:
+            uow.redact("history", [2, 3], erasure_id="er-2")
+        records = store.read_log("history")
+        assert records[1].entry == {"redacted": "er-1"} and records[2].entry == {"redacted": "er-2"}
+        assert [r.entry["redaction"]["records"] for r in records[3:]] == [
+            [{"seq": 2, "hash": records[1].hash}],
+            [{"seq": 3, "hash": records[2].hash}],
+        ]
+        assert store.verify_log("history").ok and store.verify_log("history", batch=1).checked == 5
+
+    def test_a_refused_or_failed_redaction_changes_nothing(self, store: Store) -> None:
+        before = self._log_of(store, 3)
+        store.collection("children").insert_one({"_id": "c1"})
+        with pytest.raises(ValueError, match="no seq 9"):
+            with store.unit_of_work() as uow:
+                uow.delete("children", {"_id": "c1"})
+                uow.redact("history", [1, 9], erasure_id="er-1")
+        with pytest.raises(VersionConflict):
+            with store.unit_of_work() as uow:
+                uow.redact("history", [1], erasure_id="er-1")
+                uow.replace("children", {"_id": "c1"}, expected_version=7)
+        assert store.read_log("history") == before
+        assert store.collection("children").count_documents() == 1
+        with store.unit_of_work() as uow:
+            uow.redact("history", [1], erasure_id="er-1")
+        with pytest.raises(ValueError, match="cannot be redacted"):
+            with store.unit_of_work() as uow:
+                uow.redact("history", [4], erasure_id="er-2")  # the first redaction's own entry
+        assert len(store.read_log("history")) == 4 and store.verify_log("history").ok
+        uow = store.begin()
+        for bad_seqs in ([0], [1.5], ["2"], [True]):
+            with pytest.raises(ValueError):
+                uow.redact("history", bad_seqs, erasure_id="er-3")  # type: ignore[arg-type]
+        with pytest.raises(ValueError):
+            uow.redact("history", [1], erasure_id="")
+        with pytest.raises(ValueError):
+            uow.redact("history", [1], erasure_id="er-3", note={"redaction": "mine"})
+        with pytest.raises(ValueError):
+            uow.redact("has space", [1], erasure_id="er-3")
+
     # ------------------------------------------------------------------ leases
 
     def test_leases(self, store: Store) -> None:
