@@ -322,7 +322,10 @@ def backup(
                 _online_copy(source, work / db_name)
             except sqlite3.Error as exc:
                 raise BackupError(f"the {service} store {source} cannot be copied: {exc}") from exc
-            described = describe_store(work / db_name)
+            try:
+                described = describe_store(work / db_name)
+            except StoreError as exc:
+                raise BackupError(f"the copy of the {service} store cannot be read back: {exc}") from exc
             files = [_file_entry(work, db_name)]
             for problem in described["broken"]:
                 result.problems.append(f"{service}: {problem}")
@@ -454,9 +457,17 @@ def verify(
     plans: list[ServicePlan] = []
     for service, s in settings.items():
         entry = entries[service]
-        for f in entry.get("files", []):
-            _check_file(folder, f)
-        database = folder / entry["database"]
+        try:
+            files = entry["files"]
+            database = folder / entry["database"]
+            if not files or files[0]["name"] != entry["database"]:
+                raise ValueError("its first file is not its database")
+            for f in files:
+                _check_file(folder, f)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RestoreRefused(
+                f"{folder / MANIFEST}: the {service} entry is not one `cpp backup` writes ({exc})"
+            ) from None
         try:
             target = sqlite_path(s)
         except BackupError as exc:
@@ -704,7 +715,10 @@ def _replace_store(plan: ServicePlan, tmp: Path, stamp: str) -> Path | None:
     kept: Path | None = None
     if target.exists():
         kept = target.with_name(f"{target.name}.before-restore-{stamp}")
-        os.link(target, kept)
+        try:
+            os.link(target, kept)
+        except OSError:  # a file system without hard links: a copy (the store is whole in its file by now)
+            _copy_checked(target, kept)
     os.replace(tmp, target)
     _fsync_dir(target.parent)
     return kept

@@ -25,7 +25,7 @@ from cpp_plans.app import create_app as create_plans_app
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_shared import audit_checkpoints as ac
 from cpp_shared import backup as bk
-from cpp_shared import heartbeat
+from cpp_shared import heartbeat, process_status
 from cpp_shared.cli import main as cli
 from cpp_shared.store import AlreadyProcessed
 from cpp_shared.store.scoped import unscoped
@@ -261,7 +261,8 @@ def reseal(folder: Path, name: str) -> None:
 def refused(platform, folder: Path, data_dir: Path, **options) -> str:
     """The refusal's message, checking that nothing of the live stores changed."""
     settings = platform.settings()
-    before, heads = live_bytes(data_dir), heads_of(settings)
+    heads = heads_of(settings)  # (opening a store may write its schema: before the bytes are taken)
+    before = live_bytes(data_dir)
     with pytest.raises(bk.RestoreRefused) as caught:
         bk.restore(folder, settings, **options)
     assert live_bytes(data_dir) == before
@@ -314,6 +315,13 @@ def test_a_manifest_resealed_over_another_head_is_refused_by_the_chain(platform,
     assert "plans/plans.db" in message and "'audit' log ends at seq" in message
 
 
+def test_a_file_that_is_no_database_is_refused_even_with_its_checksums_resealed(platform, taken, data_dir):
+    (taken.folder / "scheduler" / "scheduler.db").write_bytes(b"not a database at all" * 100)
+    reseal(taken.folder, "scheduler/scheduler.db")
+    message = refused(platform, taken.folder, data_dir)
+    assert "scheduler/scheduler.db" in message and "cannot be read as a database" in message
+
+
 def test_a_missing_file_is_refused(platform, taken, data_dir):
     (taken.folder / "returns" / "returns.db").unlink()
     assert "returns/returns.db: the file is missing" in refused(platform, taken.folder, data_dir)
@@ -332,6 +340,34 @@ def test_a_running_service_is_refused_unless_forced(platform, taken, data_dir, m
     assert "plans is running" in message and "outbox-relay@ENG" in message
     result = bk.restore(taken.folder, platform.settings(), force=True)
     assert [p.running for p in result.restored][0]
+
+
+def test_a_service_cpp_up_supervises_is_refused(platform, taken, data_dir, make_settings):
+    status = {"service": "returns", "process": "returns-worker", "state": "running", **process_status.supervisor_mark()}
+    process_status.write(process_status.status_path(data_dir, "returns-worker"), status)
+    message = refused(platform, taken.folder, data_dir)
+    assert "returns is running" in message and "`cpp up`" in message and "returns-worker" in message
+
+
+def test_a_store_whose_chain_is_already_broken_is_backed_up_with_the_problem_and_not_restored(
+    platform, sw, tmp_path, data_dir
+):
+    write_a_childs_case(platform, sw, "Before")
+    platform.stop()
+    conn = sqlite3.connect(data_dir / "plans.db")
+    conn.execute("DROP TRIGGER _log_no_update")
+    conn.execute("UPDATE _log SET entry = '{\"action\":\"nothing\"}' WHERE log = 'audit' AND seq = 1")
+    conn.commit()
+    conn.close()
+    runner = CliRunner()
+    taken = runner.invoke(
+        cli, ["backup", "--out", str(tmp_path / "backups")], env=dict(platform.make_settings().environ)
+    )
+    assert taken.exit_code == 1
+    assert "problem: plans: the 'audit' log is broken at seq 1" in taken.output
+    (folder,) = (tmp_path / "backups").iterdir()
+    message = refused(platform, folder, data_dir)
+    assert "plans/plans.db" in message and "'audit' log is broken at seq 1" in message
 
 
 def test_a_store_still_open_is_refused(platform, sw, tmp_path, data_dir):
