@@ -387,7 +387,7 @@ def restore(folder: str, services: tuple[str, ...], force: bool, accept_divergen
         if pending:
             click.echo(
                 f"{plan.service}: its relay sends the {pending} event(s) pending at the backup again; "
-                "consumers skip those they had processed"
+                "consumers skip any they had already processed"
             )
         for problem in plan.divergent:
             click.echo(f"warning: {problem} (accepted)", err=True)
