@@ -321,6 +321,90 @@ def audit_checkpoint(service: str) -> None:
     )
 
 
+@main.command(
+    help="Back each service's store up while the services run: a consistent copy of each SQLite store "
+    "(SQLite's backup API), the docs service's files, and a manifest of checksums and log heads, in a new "
+    "folder under --out. MongoDB stores are refused: use mongodump --oplog (docs/backup-and-restore.md)."
+)
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="where the backup folder is made")
+@click.option("--service", "services", multiple=True, help="one service's store (repeatable; default: every one)")
+def backup(out: str, services: tuple[str, ...]) -> None:
+    from pathlib import Path
+
+    from . import backup as bk
+
+    try:
+        result = bk.backup(bk.service_settings(list(services) or None), Path(out))
+    except (ConfigError, bk.BackupError) as exc:
+        _fail(str(exc))
+    for note in result.skipped:
+        click.echo(f"cpp backup: {note}", err=True)
+    for service, entry in result.manifest["services"].items():
+        heads = ", ".join(f"{log} at seq {h['last_seq']}" for log, h in entry["logs"].items()) or "no log"
+        click.echo(
+            f"{service}: {len(entry['files'])} file(s); {heads}; outbox at seq {entry['outbox']['last_seq']}, "
+            f"{entry['outbox']['pending']} pending"
+        )
+    for problem in result.problems:
+        click.echo(f"cpp backup: problem: {problem}", err=True)
+    click.echo(f"backup taken: {result.folder}")
+    if not result.ok:
+        click.echo("cpp backup: the backup holds the problems above; `cpp restore` will refuse it", err=True)
+        sys.exit(1)
+
+
+@main.command(
+    help="Restore the stores from a backup folder `cpp backup` made. Everything is verified first (the "
+    "manifest's checksum, each file's sha256, every log's chain and head, the audit checkpoints); any "
+    "mismatch refuses the restore and changes nothing. Stop the services first."
+)
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.option("--service", "services", multiple=True, help="one service's store (repeatable; default: every one)")
+@click.option("--force", is_flag=True, help="restore even though a service looks running")
+@click.option(
+    "--accept-divergent-chain",
+    is_flag=True,
+    help="restore even though the backup's audit log contradicts a signed checkpoint",
+)
+def restore(folder: str, services: tuple[str, ...], force: bool, accept_divergent_chain: bool) -> None:
+    from pathlib import Path
+
+    from . import backup as bk
+
+    try:
+        names = list(services) or list(bk.read_manifest(Path(folder))["services"])
+        result = bk.restore(
+            Path(folder), bk.service_settings(names), force=force, accept_divergent_chain=accept_divergent_chain
+        )
+    except bk.RestoreRefused as exc:
+        click.echo(f"cpp restore: refused, nothing changed: {exc}", err=True)
+        sys.exit(1)
+    except ConfigError as exc:
+        _fail(str(exc))
+    for plan in result.restored:
+        heads = ", ".join(f"{log} at seq {h['last_seq']}" for log, h in plan.heads.items()) or "no log"
+        kept = result.kept.get(plan.service)
+        click.echo(
+            f"{plan.service}: restored to {result.created_at} ({heads}); "
+            + (f"the replaced store is kept as {kept}" if kept else "there was no store to replace")
+        )
+        pending = plan.entry["outbox"]["pending"]
+        if pending:
+            click.echo(
+                f"{plan.service}: its relay sends the {pending} event(s) pending at the backup again; "
+                "consumers skip any they had already processed"
+            )
+        for problem in plan.divergent:
+            click.echo(f"warning: {problem} (accepted)", err=True)
+        moved = result.checkpoint_files_kept.get(plan.service)
+        if moved:
+            click.echo(
+                f"{plan.service}: its audit checkpoints record entries after the backup; the file is kept as "
+                f"{moved} and the worker begins a new one"
+            )
+    click.echo(f"restored from {result.folder}: writes made after {result.created_at} are not in the stores")
+
+
 @main.group(help="A private RabbitMQ node in a folder (for `cpp up` and tests).")
 def broker() -> None:
     pass
