@@ -169,6 +169,10 @@ class _HeldUnit(UnitOfWork):
         self.wrote = True
         self.inner.update(collection, filter, update, upsert=upsert)
 
+    def delete(self, collection: str, doc_id: str, *, expected_version: int) -> None:
+        self.wrote = True
+        self.inner.delete(collection, doc_id, expected_version=expected_version)
+
     def publish(
         self, routing_key: str, body: dict[str, Any], *, message_id: str, headers: dict[str, Any] | None = None
     ) -> None:

@@ -407,7 +407,7 @@ class BufferedUnitOfWork(UnitOfWork):
 
     ``ops`` holds tuples, in call order:
     ``("insert", collection, doc)``, ``("replace", collection, doc, expected)``,
-    ``("update", collection, filter, update, upsert)``,
+    ``("update", collection, filter, update, upsert)``, ``("delete", collection, doc_id, expected)``,
     ``("publish", message_id, routing_key, body, headers)``,
     ``("mark", event_id, consumer)``, ``("append", log, entry)``.
     Documents are deep-copied so the caller may keep mutating its own.
@@ -446,6 +446,14 @@ class BufferedUnitOfWork(UnitOfWork):
         check_filter(filter)
         check_update(update)
         self._add(("update", collection, plain_copy(filter), plain_copy(update), bool(upsert)))
+
+    def delete(self, collection: str, doc_id: str, *, expected_version: int) -> None:
+        check_collection_name(collection)
+        if not isinstance(doc_id, str) or not doc_id:
+            raise ValueError("delete needs the document's _id")
+        if isinstance(expected_version, bool) or not isinstance(expected_version, int):
+            raise TypeError("expected_version must be an int")
+        self._add(("delete", collection, doc_id, expected_version))
 
     def publish(
         self, routing_key: str, body: dict[str, Any], *, message_id: str, headers: dict[str, Any] | None = None

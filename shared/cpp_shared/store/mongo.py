@@ -315,6 +315,15 @@ class MongoStore(Store):
                         remember(name, result.upserted_id, None)
                     elif before is not None:
                         remember(name, before["_id"], before)
+                elif kind == "delete":
+                    _, name, doc_id, expected = op
+                    before = snapshot(name, {"_id": doc_id})
+                    result = db[name].delete_one({"_id": doc_id, "version": expected}, session=session)
+                    if result.deleted_count == 0:
+                        current = db[name].find_one({"_id": doc_id}, {"version": 1}, session=session)
+                        actual = None if current is None else current.get("version")
+                        raise VersionConflict(name, doc_id, expected, actual)
+                    remember(name, doc_id, before)
                 elif kind == "publish":
                     _, message_id, routing_key, body, headers = op
                     before = snapshot("outbox_seq", {"_id": "outbox"})

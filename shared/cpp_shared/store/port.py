@@ -201,6 +201,13 @@ class UnitOfWork(abc.ABC):
         """An unversioned update (counters, indexes of other aggregates)."""
 
     @abc.abstractmethod
+    def delete(self, collection: str, doc_id: str, *, expected_version: int) -> None:
+        """Remove the aggregate ``doc_id`` if it is still at ``expected_version``
+        (what was read is what goes: an aggregate changed since is kept);
+        ``VersionConflict`` at commit otherwise, and when it no longer exists.
+        Erasing a record at the end of its retention is the one use."""
+
+    @abc.abstractmethod
     def publish(
         self, routing_key: str, body: dict[str, Any], *, message_id: str, headers: dict[str, Any] | None = None
     ) -> None:

@@ -232,6 +232,11 @@ class ScopedUnitOfWork(UnitOfWork):
     def update(self, collection: str, filter: dict[str, Any], update: dict[str, Any], *, upsert: bool = False) -> None:
         self.inner.update(collection, self.view.scope(filter), self.view.check_update(update), upsert=upsert)
 
+    def delete(self, collection: str, doc_id: str, *, expected_version: int) -> None:
+        if not self.view.owns(collection, doc_id):
+            raise VersionConflict(collection, str(doc_id), expected_version, None)
+        self.inner.delete(collection, doc_id, expected_version=expected_version)
+
     def publish(
         self, routing_key: str, body: dict[str, Any], *, message_id: str, headers: dict[str, Any] | None = None
     ) -> None:

@@ -652,7 +652,7 @@ class SQLiteStore(Store):
             op[1]: self._table(op[1])
             for uow in units
             for op in uow.ordered_ops()
-            if op[0] in ("insert", "replace", "update")
+            if op[0] in ("insert", "replace", "update", "delete")
         }
 
     def _apply(self, conn: sqlite3.Connection, uow: BufferedUnitOfWork, tables: dict[str, str], now: float) -> None:
@@ -691,6 +691,14 @@ class SQLiteStore(Store):
                 _, name, filter, update, upsert = op
                 with self._translate(name):
                     _update(conn, tables[name], filter, update, upsert)
+            elif kind == "delete":
+                _, name, doc_id, expected = op
+                row = conn.execute(
+                    f"SELECT json_extract(doc, '$.version') FROM {tables[name]} WHERE _id = ?", (doc_id,)
+                ).fetchone()
+                if row is None or row[0] != expected:
+                    raise VersionConflict(name, doc_id, expected, None if row is None else row[0])
+                conn.execute(f"DELETE FROM {tables[name]} WHERE _id = ?", (doc_id,))
             elif kind == "publish":
                 _, message_id, routing_key, body, headers = op
                 try:

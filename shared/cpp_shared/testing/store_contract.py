@@ -598,6 +598,34 @@ class StoreContract:
                 )
             assert plans.find_one({"_id": "p"}) == {"_id": "p", "status": f"s{expected}", "version": expected + 1}
 
+    def test_delete_removes_the_version_read_with_the_rest_of_the_unit(self, store: Store) -> None:
+        with store.unit_of_work() as uow:
+            uow.insert("plans", {"_id": "p", "status": "ended"})
+            uow.insert("plans", {"_id": "q", "status": "ended"})
+        with store.unit_of_work() as uow:
+            uow.delete("plans", "p", expected_version=1)
+            uow.append("audit", {"action": "erase", "record_id": "p"})
+        assert store.collection("plans").find_one({"_id": "p"}) is None
+        assert ids(store.collection("plans").find()) == ["q"]
+        assert [r.entry["action"] for r in store.read_log("audit")] == ["erase"]
+
+    def test_a_delete_of_a_changed_or_missing_document_leaves_no_trace(self, store: Store) -> None:
+        with store.unit_of_work() as uow:
+            uow.insert("plans", {"_id": "p", "status": "active"})
+            uow.insert("plans", {"_id": "q", "status": "active"})
+        with store.unit_of_work() as uow:
+            uow.replace("plans", {"_id": "p", "status": "ended"}, expected_version=1)
+        for gone, expected in (("p", 1), ("nobody", 1)):
+            with pytest.raises(VersionConflict), store.unit_of_work() as uow:
+                uow.delete("plans", "q", expected_version=1)
+                uow.append("audit", {"action": "erase"})
+                uow.delete("plans", gone, expected_version=expected)
+            assert store.collection("plans").find_one({"_id": "q"}) is not None
+            assert store.collection("plans").find_one({"_id": "p"})["version"] == 2  # type: ignore[index]
+            assert store.read_log("audit") == []
+        with pytest.raises(TypeError), store.unit_of_work() as uow:
+            uow.delete("plans", "q", expected_version="1")  # type: ignore[arg-type]
+
     def test_unit_of_work_insert_starts_at_version_1(self, store: Store) -> None:
         with store.unit_of_work() as uow:
             _id = uow.insert("plans", {"status": "draft"})
