@@ -19,6 +19,8 @@ from flask_smorest import Blueprint, abort
 from marshmallow import RAISE, Schema, ValidationError, fields, validates_schema
 
 from cpp_shared.auth import current_principal, requires_role
+from cpp_shared.contracts.retention import retention_rules
+from cpp_shared.idempotency import idempotent
 
 from .. import audit
 from ..service_layer import retention
@@ -95,8 +97,21 @@ class HeldSchema(DueSchema):
     holds = fields.List(fields.String(), metadata={"description": "the holds in force"})
 
 
+class RuleSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    record_type = fields.String()
+    until_age = fields.Integer(allow_none=True, metadata={"description": "kept until this birthday"})
+    years_after_last_entry = fields.Integer(
+        allow_none=True, metadata={"description": "kept this many years after the last entry about the child"}
+    )
+    source = fields.String()
+    plugin = fields.String(metadata={"description": "the plugin that gave it"})
+
+
 class DueListSchema(Schema):
     today = fields.String(metadata={"format": "date"})
+    rules = fields.List(fields.Nested(RuleSchema), metadata={"description": "the deployment's retention rules"})
     due = fields.List(fields.Nested(DueSchema), metadata={"description": "due for erasure today"})
     held = fields.List(
         fields.Nested(HeldSchema), metadata={"description": "would be due, or will be, but a legal hold is in force"}
@@ -109,6 +124,7 @@ def _shown(hold: dict[str, Any]) -> dict[str, Any]:
 
 @blp.route("/children/<child_id>/legal-holds")
 class LegalHolds(MethodView):
+    @idempotent  # a form sent again is one hold
     @requires_role(*MANAGERS)
     @blp.arguments(HoldCreateSchema)
     @blp.response(201, HoldSchema)
@@ -186,6 +202,7 @@ class Due(MethodView):
         audit.record_read(ctx().store, "retention", "due", action="list", detail={"today": day.isoformat()})
         return {
             "today": day.isoformat(),
+            "rules": retention_rules(ctx().plugins),
             "due": [r.listing() for r in reviewed if r.decision.due],
             "held": [r.listing() for r in reviewed if r.decision.why == "held"],
         }
