@@ -103,5 +103,5 @@ def test_only_an_admin_reaches_the_page(app, listed):  # noqa: F811
     client = app.test_client()
     sign_in(client, "demo-sw-1")
     refused = client.get("/admin/retention")
-    assert refused.status_code == 302 and refused.headers["Location"] == "/"
+    assert refused.status_code == 302 and refused.headers["Location"] == "/home"
     assert listed["plans"].sent("GET", "/v1/retention/due") == []
