@@ -129,7 +129,12 @@ def test_bad_holds_are_refused_by_field_and_write_nothing(plans, plans_store, wh
     assert resp.status_code == 422 and "until" in resp.json["errors"]["json"]
     refused = plans.post(url, json={"reason": "Kept.", "set_by": "Court"}, headers=who["social_worker"])
     assert refused.status_code == 403
-    assert plans.post("/v1/children/nobody/legal-holds", json={"reason": "x", "set_by": "y"}, headers=who["admin"]).status_code == 404
+    assert (
+        plans.post(
+            "/v1/children/nobody/legal-holds", json={"reason": "x", "set_by": "y"}, headers=who["admin"]
+        ).status_code
+        == 404
+    )
     assert plans_store.collection("legal_holds").count_documents({}) == 0
     lift = plans.delete(f"{url}/nohold", json={"reason": "x"}, headers=who["admin"])
     assert lift.status_code == 404
@@ -230,7 +235,9 @@ def test_a_run_stopped_half_way_is_finished_by_the_next_without_a_second_erasure
     first, second = calls
     assert [e["data"]["child_id"] for e in erased_events(plans_store)] == [first]
     assert plans_store.collection("children").find_one({"_id": second}) is not None  # whole: nothing of it erased
-    assert plans_store.collection("cases").count_documents({"child_id": second}) == (1 if second == seeded["Closed"] else 0)
+    assert plans_store.collection("cases").count_documents({"child_id": second}) == (
+        1 if second == seeded["Closed"] else 0
+    )
 
     monkeypatch.setattr(keeping, "erase", real)
     result = run(data_dir, make_settings, monkeypatch)

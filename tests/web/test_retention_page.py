@@ -34,8 +34,13 @@ LISTING = {
     "rules": RULES,
     "due": [{"child_id": "c-due", "record_type": "referral", "rule": "referral", "due_on": "2026-01-01"}],
     "held": [
-        {"child_id": "c-held", "record_type": "child_protection", "rule": "child_protection", "due_on": "2020-01-01",
-         "holds": ["h-1"]}
+        {
+            "child_id": "c-held",
+            "record_type": "child_protection",
+            "rule": "child_protection",
+            "due_on": "2020-01-01",
+            "holds": ["h-1"],
+        }
     ],
 }
 

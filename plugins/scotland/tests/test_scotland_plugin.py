@@ -113,10 +113,9 @@ def test_a_significant_change_goes_to_the_chair_within_3_calendar_days_of_being_
 
 
 def test_no_retention_period_is_given_so_nothing_is_erased_until_the_council_states_its_own():
+    from cpp_scotland import cpp_retention_rules
     from cpp_shared.contracts.retention import retention_rules
     from cpp_shared.plugins import Plugins
-
-    from cpp_scotland import cpp_retention_rules
 
     assert cpp_retention_rules() == []
     assert retention_rules(Plugins(["scotland"])) == []

@@ -327,7 +327,6 @@ def test_wales_escalates_by_an_early_review_or_legal_planning_each_graded():
 def test_no_retention_period_is_given_so_nothing_is_erased_until_the_council_states_its_own():
     from cpp_shared.contracts.retention import retention_rules
     from cpp_shared.plugins import Plugins
-
     from cpp_wales import cpp_retention_rules
 
     assert cpp_retention_rules() == []

@@ -111,7 +111,9 @@ def place():
         except Refused as exc:
             problems.append(exc.message or "The plans service did not allow this now.")
         else:
-            flash(f"The legal hold is placed: the records of child {child_id} are not erased while it holds.", "success")
+            flash(
+                f"The legal hold is placed: the records of child {child_id} are not erased while it holds.", "success"
+            )
             return redirect(url_for("retention.page"))
     return _page(form, problems)
 

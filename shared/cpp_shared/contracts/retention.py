@@ -42,13 +42,17 @@ def check_rules(a: Any, answer: Any) -> None:
             if not _text(rule.get(name)):
                 raise a.fail(f"field {name!r} must be non-empty text, not {rule.get(name)!r}", rule)
         if rule.get("record_type") not in RECORD_TYPES:
-            raise a.fail(f"field 'record_type' must be one of {', '.join(RECORD_TYPES)}, not {rule.get('record_type')!r}", rule)
+            raise a.fail(
+                f"field 'record_type' must be one of {', '.join(RECORD_TYPES)}, not {rule.get('record_type')!r}", rule
+            )
         given = {basis: rule.get(basis) for basis in BASES if rule.get(basis) is not None}
         if not given:
             raise a.fail(f"a rule needs a period: {' or '.join(BASES)} (whole years)", rule)
         for basis, years in given.items():
             if not _years(years):
-                raise a.fail(f"field {basis!r} must be a whole number of years from 0 to {MOST_YEARS}, not {years!r}", rule)
+                raise a.fail(
+                    f"field {basis!r} must be a whole number of years from 0 to {MOST_YEARS}, not {years!r}", rule
+                )
 
 
 def retention_rules(plugins: Any) -> list[dict[str, Any]]:

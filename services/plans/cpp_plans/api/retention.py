@@ -160,8 +160,10 @@ class LegalHolds(MethodView):
     def get(self, child_id):
         """The child's legal holds, in force or lifted, oldest first."""
         load(CHILDREN, child_id, "child", need_to_know=False)
-        found = ctx().store.collection(LEGAL_HOLDS).find(
-            {"authority": ctx().authority["code"], "child_id": child_id}, sort=[("placed_at", 1)]
+        found = (
+            ctx()
+            .store.collection(LEGAL_HOLDS)
+            .find({"authority": ctx().authority["code"], "child_id": child_id}, sort=[("placed_at", 1)])
         )
         audit.record_read(ctx().store, "legal_hold", child_id, action="list", child_id=child_id)
         return {"items": [_shown(h) for h in found]}
@@ -174,8 +176,10 @@ class LegalHold(MethodView):
     @blp.response(200, HoldSchema)
     def delete(self, body, child_id, hold_id):
         """Lift the hold, with the reason: the records are due again once their rule says so."""
-        hold = ctx().store.collection(LEGAL_HOLDS).find_one(
-            {"_id": hold_id, "authority": ctx().authority["code"], "child_id": child_id}
+        hold = (
+            ctx()
+            .store.collection(LEGAL_HOLDS)
+            .find_one({"_id": hold_id, "authority": ctx().authority["code"], "child_id": child_id})
         )
         if hold is None:
             abort(404, message=f"no legal hold {hold_id} on child {child_id}")

@@ -139,7 +139,7 @@ def erasure_id(child_id: str, rule: str, due: date) -> str:
     return hashlib.sha256(f"erase:{child_id}:{rule}:{due.isoformat()}".encode()).hexdigest()[:32]
 
 
-def last_entry_on(documents: Iterable[Mapping[str, Any]], *, not_after: date) -> date | None:
+def last_entry_on(documents: Iterable[Any], *, not_after: date) -> date | None:
     """The latest day any document about the child records: every value of a field named ``*_on`` or ``*_at``
     (at any depth) that reads as a date, up to ``not_after`` (a day planned ahead, a review due, is not an entry)."""
     latest: date | None = None
@@ -156,7 +156,7 @@ def _dates(value: Any, key: str = "") -> Iterable[date]:
     elif isinstance(value, (list, tuple)):
         for v in value:
             yield from _dates(v, key)
-    elif isinstance(value, str) and (key.endswith("_on") or key.endswith("_at") or key in ("on", "at")):
+    elif isinstance(value, str) and (key.endswith(("_on", "_at")) or key in ("on", "at")):
         try:
             yield date.fromisoformat(value[:10])
         except ValueError:

@@ -58,6 +58,7 @@ class Deployment(Protocol):
     ) -> Any:
         """Add an event to the unit of work's outbox (``event_id``: derived, so that it is published once)."""
 
+
 HOLDS = LEGAL_HOLDS  # each {_id, authority, child_id, reason, set_by, set_at, until, lifted: {at, by, reason}}
 EVENT = "child.erased.v1"
 #: The collections of the plans store that hold records about one child, found by the child's id or through the
@@ -133,7 +134,10 @@ def gather(deps: Deployment, child_id: str) -> ChildRecords:
     if case_ids:
         visits |= {v["_id"]: v for v in _find(store, VISITS, {**mine, "case_id": {"$in": case_ids}})}
     put(VISITS, list(visits.values()))
-    put(CHILD_IN_NEED_PLANS, _find(store, CHILD_IN_NEED_PLANS, {**mine, "case_id": {"$in": case_ids}}) if case_ids else [])
+    put(
+        CHILD_IN_NEED_PLANS,
+        _find(store, CHILD_IN_NEED_PLANS, {**mine, "case_id": {"$in": case_ids}}) if case_ids else [],
+    )
     conference_ids = _ids(conferences)
     reports = _find(store, REPORTS, {**mine, "conference_id": {"$in": conference_ids}}) if conference_ids else []
     put(REPORTS, reports)
@@ -169,7 +173,7 @@ def record_of(found: ChildRecords, today: date) -> rules.Record:
     in_force = any(c["status"] in (*lc.OPEN_STATUSES, "child_in_need") for c in cases) or any(
         p.get("status") != "ended" for p in plans
     )
-    about = [docs for name, docs in found.documents.items() if name not in (HOLDS, *SHARED)]
+    about = [doc for name, docs in found.documents.items() if name not in (HOLDS, *SHARED) for doc in docs]
     return rules.Record(
         child_id=found.child_id,
         record_type=rules.record_type_of(cases, plans),
@@ -246,9 +250,7 @@ def _without_child(collection: str, doc: dict[str, Any], child_id: str) -> dict[
     return {**doc, "children": kept}
 
 
-def erase(
-    deps: Deployment, child_id: str, *, today: date, actor: Principal, uow_hook: Any = None
-) -> Erased | None:
+def erase(deps: Deployment, child_id: str, *, today: date, actor: Principal, uow_hook: Any = None) -> Erased | None:
     """Erase one child's records if, read again now, they are still due; None when they are not (or are gone).
 
     ``uow_hook`` (for tests) is called with the unit of work before it commits: raising there leaves nothing."""
