@@ -169,6 +169,10 @@ class _HeldUnit(UnitOfWork):
         self.wrote = True
         self.inner.update(collection, filter, update, upsert=upsert)
 
+    def forget_sent(self, mention: str) -> None:
+        self.wrote = True
+        self.inner.forget_sent(mention)
+
     def delete(self, collection: str, doc_id: str, *, expected_version: int) -> None:
         self.wrote = True
         self.inner.delete(collection, doc_id, expected_version=expected_version)

@@ -177,6 +177,7 @@ def test_a_dry_run_lists_what_is_due_and_changes_nothing(plans_store, seeded, da
 def test_a_run_erases_each_due_child_with_its_audit_entry_and_one_event(
     plans, plans_store, who, seeded, data_dir, make_settings, monkeypatch
 ):
+    plans_store.outbox_mark_sent([m.seq for m in plans_store.outbox_pending(100_000)])  # as the relay would
     result = run(data_dir, make_settings, monkeypatch)
     assert result.exit_code == 0, result.output
     assert "erased: 2" in result.output
@@ -187,6 +188,11 @@ def test_a_run_erases_each_due_child_with_its_audit_entry_and_one_event(
         assert child not in text
     everything = json.dumps([plans_store.collection(n).find({}) for n in plans_store.collection_names()])
     assert "Closed" not in everything and "Plain" not in everything  # their names gone
+    # Nor do the events sent about them keep them in the outbox: only the erasure's own (no personal data).
+    outbox = plans_store.inner._connection().execute("SELECT body FROM _outbox").fetchall()
+    mentions = [json.loads(body) for (body,) in outbox if closed in body or plain in body]
+    assert {m["type"] for m in mentions} == {"child.erased.v1"}
+    assert not any("Closed" in body or "Plain" in body for (body,) in outbox)
     # The family keeps the child still on it, without the erased child or the relationship to them.
     family = ok(plans.get(f"/v1/families/{seeded['family']}", headers=who["social_worker"]))
     assert closed not in json.dumps(family) and seeded["Open"] in json.dumps(family)

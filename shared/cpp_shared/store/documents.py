@@ -407,7 +407,7 @@ class BufferedUnitOfWork(UnitOfWork):
 
     ``ops`` holds tuples, in call order:
     ``("insert", collection, doc)``, ``("replace", collection, doc, expected)``,
-    ``("update", collection, filter, update, upsert)``, ``("delete", collection, doc_id, expected)``,
+    ``("update", collection, filter, update, upsert)``, ``("delete", collection, doc_id, expected)``, ``("forget_sent", mention)``,
     ``("publish", message_id, routing_key, body, headers)``,
     ``("mark", event_id, consumer)``, ``("append", log, entry)``.
     Documents are deep-copied so the caller may keep mutating its own.
@@ -454,6 +454,11 @@ class BufferedUnitOfWork(UnitOfWork):
         if isinstance(expected_version, bool) or not isinstance(expected_version, int):
             raise TypeError("expected_version must be an int")
         self._add(("delete", collection, doc_id, expected_version))
+
+    def forget_sent(self, mention: str) -> None:
+        if not isinstance(mention, str) or len(mention.strip()) < 8:
+            raise ValueError("mention must be an id of at least 8 characters (a shorter text would match too much)")
+        self._add(("forget_sent", mention))
 
     def publish(
         self, routing_key: str, body: dict[str, Any], *, message_id: str, headers: dict[str, Any] | None = None

@@ -208,6 +208,13 @@ class UnitOfWork(abc.ABC):
         Erasing a record at the end of its retention is the one use."""
 
     @abc.abstractmethod
+    def forget_sent(self, mention: str) -> None:
+        """Remove from the outbox the messages already sent whose body
+        mentions ``mention`` (an id: a child's, whose records are erased), so
+        that the outbox keeps no copy of what they said. Messages not yet
+        sent stay: they are still to be sent. Erasure is the one use."""
+
+    @abc.abstractmethod
     def publish(
         self, routing_key: str, body: dict[str, Any], *, message_id: str, headers: dict[str, Any] | None = None
     ) -> None:

@@ -237,6 +237,9 @@ class ScopedUnitOfWork(UnitOfWork):
             raise VersionConflict(collection, str(doc_id), expected_version, None)
         self.inner.delete(collection, doc_id, expected_version=expected_version)
 
+    def forget_sent(self, mention: str) -> None:
+        self.inner.forget_sent(mention)  # an id is one authority's: another's messages cannot mention it
+
     def publish(
         self, routing_key: str, body: dict[str, Any], *, message_id: str, headers: dict[str, Any] | None = None
     ) -> None:

@@ -699,6 +699,9 @@ class SQLiteStore(Store):
                 if row is None or row[0] != expected:
                     raise VersionConflict(name, doc_id, expected, None if row is None else row[0])
                 conn.execute(f"DELETE FROM {tables[name]} WHERE _id = ?", (doc_id,))
+            elif kind == "forget_sent":
+                # The body as stored is JSON text: the id appears in it as written (ids need no escaping).
+                conn.execute("DELETE FROM _outbox WHERE sent_at IS NOT NULL AND instr(body, ?) > 0", (op[1],))
             elif kind == "publish":
                 _, message_id, routing_key, body, headers = op
                 try:

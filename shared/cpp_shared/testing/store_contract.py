@@ -626,6 +626,29 @@ class StoreContract:
         with pytest.raises(TypeError), store.unit_of_work() as uow:
             uow.delete("plans", "q", expected_version="1")  # type: ignore[arg-type]
 
+    def test_forget_sent_removes_the_sent_messages_mentioning_an_id_and_keeps_the_rest(self, store: Store) -> None:
+        about = "a1b2c3d4e5f6"
+        with store.unit_of_work() as uow:
+            uow.publish("child.registered.v1", {"data": {"child_id": about, "name": "Ann"}}, message_id="m1")
+            uow.publish("family.updated.v1", {"data": {"children": [{"child_id": about}]}}, message_id="m2")
+            uow.publish("child.registered.v1", {"data": {"child_id": "someone-else"}}, message_id="m3")
+        store.outbox_mark_sent([m.seq for m in store.outbox_pending()])
+        with store.unit_of_work() as uow:
+            uow.publish("child.updated.v1", {"data": {"child_id": about}}, message_id="m4")  # not yet sent
+        with pytest.raises(VersionConflict), store.unit_of_work() as uow:
+            uow.forget_sent(about)
+            uow.delete("plans", "nobody", expected_version=1)
+        with pytest.raises(DuplicateKey), store.unit_of_work() as uow:  # the unit that failed forgot nothing
+            uow.publish("x.y.v1", {"data": {}}, message_id="m1")
+        with store.unit_of_work() as uow:
+            uow.forget_sent(about)
+            uow.publish("child.erased.v1", {"data": {"child_id": about}}, message_id="m5")
+        assert [m.message_id for m in store.outbox_pending()] == ["m4", "m5"]
+        with store.unit_of_work() as uow:  # m1 and m2 are gone: publishing their ids again is allowed
+            uow.publish("x.y.v1", {"data": {}}, message_id="m1")
+        with pytest.raises(ValueError):
+            store.begin().forget_sent("a1")
+
     def test_unit_of_work_insert_starts_at_version_1(self, store: Store) -> None:
         with store.unit_of_work() as uow:
             _id = uow.insert("plans", {"status": "draft"})

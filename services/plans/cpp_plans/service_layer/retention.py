@@ -5,7 +5,8 @@
 the child removed at the version read (a record changed meanwhile is a ``VersionConflict`` and nothing is erased),
 the child's entries taken out of the records others still need (a family with other children, a family conference
 about several), an audit entry (action ``erase``, record type ``child``: the rule, the erasure's id and the counts
-per collection, never the erased data) and ``child.erased.v1`` in the outbox, whose id is derived from the
+per collection, never the erased data), the events already sent about the child forgotten by the outbox (which
+keeps sent messages) and ``child.erased.v1`` in the outbox, whose id is derived from the
 erasure's id: a child erased is not found again, and an event for the same erasure cannot be published twice.
 """
 
@@ -273,6 +274,7 @@ def erase(deps: Deployment, child_id: str, *, today: date, actor: Principal, uow
                     after = {k: v for k, v in after.items() if k != "version"}
                     uow.replace(name, after, expected_version=doc["version"])
                     anonymised[name] = anonymised.get(name, 0) + 1
+        uow.forget_sent(child_id)  # the events sent about the child, kept in the outbox, with their names
         erased_at = datetime.now(UTC).isoformat()
         audit.record_write(
             uow,
