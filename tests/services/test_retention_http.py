@@ -277,3 +277,23 @@ def test_the_same_erasure_cannot_be_published_twice(plans, plans_store, who, pla
 def test_an_unknown_authority_is_refused(data_dir, make_settings, monkeypatch):
     result = run(data_dir, make_settings, monkeypatch, "--authority", "BRM")
     assert result.exit_code == 2 and "BRM" in result.output
+
+
+def test_a_record_changed_while_the_run_reads_it_is_left_whole_and_the_run_says_so(
+    plans_store, seeded, data_dir, make_settings, monkeypatch
+):
+    real = keeping.gather
+
+    def changed_meanwhile(deps, child_id):
+        found = real(deps, child_id)
+        if child_id == seeded["Plain"]:  # someone corrects the child's record after the run read it
+            plans_store.collection("children").update_one({"_id": child_id}, {"$inc": {"version": 1}})
+        return found
+
+    monkeypatch.setattr(keeping, "gather", changed_meanwhile)
+    result = run(data_dir, make_settings, monkeypatch)
+    assert result.exit_code == 1
+    assert f"child {seeded['Plain']}: a record changed while it was read; nothing erased" in result.output
+    assert plans_store.collection("children").find_one({"_id": seeded["Plain"]}) is not None
+    assert plans_store.collection("children").find_one({"_id": seeded["Closed"]}) is None
+    assert [e["data"]["child_id"] for e in erased_events(plans_store)] == [seeded["Closed"]]

@@ -24,7 +24,7 @@ from marshmallow import ValidationError
 from cpp_shared.auth import Principal
 from cpp_shared.config import ConfigError, Settings
 from cpp_shared.plugins import PluginError
-from cpp_shared.store import StoreError
+from cpp_shared.store import StoreError, VersionConflict
 
 #: The audit entry's role for a revocation made at the command line.
 OPERATOR = "operator"
@@ -183,14 +183,22 @@ def retention_run(dry_run: bool, authority: str | None, on: str | None) -> None:
             if dry_run:
                 click.echo("dry run: nothing erased")
                 return
-            erased = 0
+            erased, changed = 0, []
             for item in due:
-                done = keeping.erase(ctx, item.child_id, today=day, actor=operator)
+                try:
+                    done = keeping.erase(ctx, item.child_id, today=day, actor=operator)
+                except VersionConflict:
+                    changed.append(item.child_id)
+                    click.echo(f"  child {item.child_id}: a record changed while it was read; nothing erased")
+                    continue
                 if done is not None:
                     erased += 1
                     counts = ", ".join(f"{k} {v}" for k, v in done.counts.items())
                     click.echo(f"  erased child {done.child_id} (erasure {done.erasure_id}): {counts}")
             click.echo(f"erased: {erased}")
+            if changed:
+                click.echo(f"not erased, as their records changed meanwhile (run again): {len(changed)}", err=True)
+                sys.exit(1)
     except (ConfigError, PluginError, StoreError, ValueError) as exc:
         click.echo(f"cpp retention run: {exc}", err=True)
         sys.exit(2)
