@@ -297,3 +297,18 @@ def test_a_record_changed_while_the_run_reads_it_is_left_whole_and_the_run_says_
     assert plans_store.collection("children").find_one({"_id": seeded["Plain"]}) is not None
     assert plans_store.collection("children").find_one({"_id": seeded["Closed"]}) is None
     assert [e["data"]["child_id"] for e in erased_events(plans_store)] == [seeded["Closed"]]
+
+
+def test_a_family_conference_keeps_the_other_children_and_loses_every_entry_about_the_erased_one():
+    group = {
+        "_id": "fc-1",
+        "family_id": "f-1",
+        "children": [{"child_id": "gone", "case_id": "c1"}, {"child_id": "kept", "case_id": "c2"}],
+        "outcome": {"held_on": "2026-01-01", "children": [{"child_id": "gone", "plan_required": True}]},
+    }
+    after = keeping._without_child(group, "gone")
+    assert after is not None and "gone" not in json.dumps(after)
+    assert after["children"] == [{"child_id": "kept", "case_id": "c2"}] and after["outcome"]["children"] == []
+    assert keeping._without_child({**group, "children": [{"child_id": "gone"}]}, "gone") is None
+    family = {"children": ["gone"], "people": [{"relationships": [{"child_id": "gone"}]}]}
+    assert keeping._without_child(family, "gone") is None

@@ -234,21 +234,25 @@ class Erased:
     counts: dict[str, int]
 
 
-def _without_child(collection: str, doc: dict[str, Any], child_id: str) -> dict[str, Any] | None:
-    """A shared record with the child's entries taken out; None when no other child is left in it."""
-    if collection == FAMILIES:
-        children = [c for c in doc.get("children", []) if c != child_id]
-        if not children:
-            return None
-        people = [
-            {**p, "relationships": [r for r in p.get("relationships") or [] if r.get("child_id") != child_id]}
-            for p in doc.get("people") or []
+def _scrub(value: Any, child_id: str) -> Any:
+    """``value`` without any list item that is the child's id or names it (``{"child_id": ...}``), at any depth."""
+    if isinstance(value, dict):
+        return {k: _scrub(v, child_id) for k, v in value.items()}
+    if isinstance(value, list):
+        return [
+            _scrub(v, child_id)
+            for v in value
+            if v != child_id and not (isinstance(v, dict) and v.get("child_id") == child_id)
         ]
-        return {**doc, "children": children, "people": people}
-    kept = [c for c in doc.get("children", []) if c.get("child_id") != child_id]
-    if not kept:
-        return None
-    return {**doc, "children": kept}
+    return value
+
+
+def _without_child(doc: dict[str, Any], child_id: str) -> dict[str, Any] | None:
+    """A shared record (a family, a family conference) with the child's entries taken out: the child among its
+    children, the people's relationships to them, a conference's decision about them; None when no other child is
+    left in it."""
+    after = _scrub(doc, child_id)
+    return after if after.get("children") else None
 
 
 def erase(deps: Deployment, child_id: str, *, today: date, actor: Principal, uow_hook: Any = None) -> Erased | None:
@@ -267,7 +271,7 @@ def erase(deps: Deployment, child_id: str, *, today: date, actor: Principal, uow
     with deps.store.unit_of_work() as uow:
         for name, docs in found.documents.items():
             for doc in docs:
-                after = _without_child(name, doc, child_id) if name in SHARED else None
+                after = _without_child(doc, child_id) if name in SHARED else None
                 if after is None:
                     uow.delete(name, doc["_id"], expected_version=doc["version"])
                 else:
