@@ -466,6 +466,7 @@ def walk(plans, who, pump, ticker, scheduler_store):
     walk_reports(plans, who, on)
     walk_transfers(plans, who, on)
     walk_restriction(plans, who, child_id)
+    walk_legal_hold(plans, who, child_id)
     walk_staff(plans, who, no_plan, plan_id)
     pump()
 
@@ -656,6 +657,16 @@ def walk_revocations(plans, who):
         ),
         201,
     )
+
+
+def walk_legal_hold(plans, who, child_id):
+    """A legal hold placed on the child's records, listed and lifted (no event: the plans service's alone)."""
+    body = {"reason": "Disclosure ordered in care proceedings.", "set_by": "Family Court"}
+    hold = ok(plans.post(f"/v1/children/{child_id}/legal-holds", json=body, headers=who["team_manager"]), 201)
+    ok(plans.get(f"/v1/children/{child_id}/legal-holds", headers=who["auditor"]))
+    ok(plans.get("/v1/retention/due", headers=who["admin"]))
+    lift = {"reason": "The proceedings ended."}
+    ok(plans.delete(f"/v1/children/{child_id}/legal-holds/{hold['id']}", json=lift, headers=who["admin"]))
 
 
 def walk_erasure(plans):
