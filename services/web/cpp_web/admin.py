@@ -106,12 +106,12 @@ def navigation(endpoint: str) -> list[dict]:
         },
         {"href": url_for("admin.parked"), "text": "Parked messages", "active": endpoint == "admin.parked"},
         {"href": url_for("admin.timetable"), "text": "Timetable", "active": endpoint == "admin.timetable"},
-        {"href": url_for("retention.page"), "text": "Retention", "active": endpoint.startswith("retention.")},
         {
             "href": url_for("lifecycle.children_to_code"),
             "text": "Children to code",
             "active": endpoint == "lifecycle.children_to_code",
         },
+        {"href": url_for("retention.page"), "text": "Retention", "active": endpoint.startswith("retention.")},
     ]
 
 
