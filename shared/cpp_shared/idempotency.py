@@ -169,6 +169,14 @@ class _HeldUnit(UnitOfWork):
         self.wrote = True
         self.inner.update(collection, filter, update, upsert=upsert)
 
+    def forget_sent_mentioning(self, mention: str) -> None:
+        self.wrote = True
+        self.inner.forget_sent_mentioning(mention)
+
+    def remove(self, collection: str, doc_id: str, *, expected_version: int) -> None:
+        self.wrote = True
+        self.inner.remove(collection, doc_id, expected_version=expected_version)
+
     def publish(
         self, routing_key: str, body: dict[str, Any], *, message_id: str, headers: dict[str, Any] | None = None
     ) -> None:

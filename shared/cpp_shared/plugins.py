@@ -9,7 +9,7 @@ from typing import Any
 
 import pluggy
 
-from .contracts import hook_answers, hookspecs, timescales
+from .contracts import hook_answers, hookspecs, retention, timescales
 from .contracts.hookspecs import JURISDICTION, PluginError
 
 ENTRY_POINT_GROUP = "cpp.plugins"
@@ -66,6 +66,7 @@ class Plugins:
         hook_answers.check(self)
         timescales.timescale_rules(self)
         timescales.closure_days(self)
+        retention.retention_rules(self)
 
     def _check_bases(self) -> None:
         """Every plugin's base (cpp_builds_on) is named before it in CPP_PLUGINS."""

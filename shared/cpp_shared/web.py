@@ -90,11 +90,20 @@ class ServiceContext:
         return f"/services/{self.spec.name}"
 
     def publish(
-        self, uow: UnitOfWork, type: str, *, subject: str, data: dict[str, Any], correlation_id: str | None = None
+        self,
+        uow: UnitOfWork,
+        type: str,
+        *,
+        subject: str,
+        data: dict[str, Any],
+        correlation_id: str | None = None,
+        event_id: str | None = None,
     ) -> dict[str, Any]:
         """Add an event to the unit of work's outbox. Its correlation id is
         the one given (an event handler passes its event's), else the
-        request's."""
+        request's. ``event_id``: an id derived from what the event is about,
+        for an event that must not be published twice (the outbox refuses a
+        second message with the same id); a new one otherwise."""
         if correlation_id is None and has_request_context():
             correlation_id = getattr(g, "request_id", None)
         event = new_event(
@@ -104,6 +113,7 @@ class ServiceContext:
             data=data,
             authority=self.authority["code"],
             correlation_id=correlation_id,
+            event_id=event_id,
         )
         uow.publish(type, event, message_id=event["id"])
         return event

@@ -1,7 +1,7 @@
 """The contract between the code and the event catalogue: a case walked
 over the plans API through every step (and a conference moved and
 cancelled, a lookup, a child registered and changed, its record restricted,
-glass broken and the restriction lifted), its events handed to
+glass broken and the restriction lifted, a child's records erased), its events handed to
 the scheduler and a tick run, then every event both services published
 checked against the AsyncAPI document they serve and against the
 catalogue's schemas. An event type missing from the catalogue, a field the
@@ -466,6 +466,7 @@ def walk(plans, who, pump, ticker, scheduler_store):
     walk_reports(plans, who, on)
     walk_transfers(plans, who, on)
     walk_restriction(plans, who, child_id)
+    walk_legal_hold(plans, who, child_id)
     walk_staff(plans, who, no_plan, plan_id)
     pump()
 
@@ -658,6 +659,29 @@ def walk_revocations(plans, who):
     )
 
 
+def walk_legal_hold(plans, who, child_id):
+    """A legal hold placed on the child's records, listed and lifted (no event: the plans service's alone)."""
+    body = {"reason": "Disclosure ordered in care proceedings.", "set_by": "Family Court"}
+    hold = ok(plans.post(f"/v1/children/{child_id}/legal-holds", json=body, headers=who["team_manager"]), 201)
+    ok(plans.get(f"/v1/children/{child_id}/legal-holds", headers=who["auditor"]))
+    ok(plans.get("/v1/retention/due", headers=who["admin"]))
+    lift = {"reason": "The proceedings ended."}
+    ok(plans.delete(f"/v1/children/{child_id}/legal-holds/{hold['id']}", json=lift, headers=who["admin"]))
+
+
+def walk_erasure(plans):
+    """The child whose case was closed (walk_closure), erased at the end of their records' retention: on a day
+    long after it, as ``cpp retention run`` would."""
+    from cpp_plans.service_layer import retention
+    from cpp_shared.auth import Principal
+
+    app = plans.application
+    operator = Principal(user="operator:walk", role="operator", authority="ENG")
+    with app.app_context():
+        erased = retention.erase(app.extensions["cpp"], "child-closed", today=date(2100, 1, 1), actor=operator)
+    assert erased is not None and erased.rule == "child_protection"
+
+
 def walk_convenor_referral(make_settings, data_dir):
     """Guernsey's referral to the Children's Convenor, made and recorded (no English route has a recipient outside
     the council), in a deployment of its own; returns its plans service's store."""
@@ -697,6 +721,7 @@ def test_every_event_published_is_in_the_catalogue_and_matches_it(
     walk_subscriptions(notify_app, who)
     walk_nobody_told(notify_app)
     walk_revocations(plans, who)
+    walk_erasure(plans)
     guernsey_store = walk_convenor_referral(make_settings, tmp_path)
     Checkpointer(plans_store, plans_app.extensions["cpp"].settings, "ENG").take()  # the audit log's head, signed
     stores = (plans_store, scheduler_ctx.store, notify_app.extensions["cpp"].store, guernsey_store)

@@ -483,6 +483,7 @@ CREATE_OPERATIONS = {
         "/v1/cases/{case_id}/child-in-need-plans",
         "/v1/revocations",
         "/v1/children/{child_id}/break-glass",
+        "/v1/children/{child_id}/legal-holds",
         "/v1/staff",
         "/v1/families",
         "/v1/families/{family_id}/cases",

@@ -60,6 +60,7 @@ PATH_IDS = {
     "report_id": ("plans", "reports"),
     "request_id": ("plans", "resource_panel_requests"),
     "change_id": ("plans", "significant_changes"),
+    "hold_id": ("plans", "legal_holds"),
     "deadline_id": ("scheduler", "deadlines"),
     "feed_id": ("scheduler", "calendar_feeds"),
     "subscription_id": ("notify", "subscriptions"),

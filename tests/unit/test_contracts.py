@@ -60,6 +60,7 @@ def test_the_contracts_are_the_catalogue_the_topology_and_the_plugin_hooks():
         "cpp_shared.contracts.catalogue",
         "cpp_shared.contracts.hook_answers",
         "cpp_shared.contracts.hookspecs",
+        "cpp_shared.contracts.retention",
         "cpp_shared.contracts.timescales",
         "cpp_shared.contracts.topology",
     ]

@@ -283,6 +283,7 @@ def test_a_social_worker_has_no_link_to_them_and_auditors_and_admins_have(app, f
                 "Parked messages",
                 "Timetable",
                 "Children to code",
+                "Retention",
                 "Performance",
                 "Returns",
                 "Find a child",

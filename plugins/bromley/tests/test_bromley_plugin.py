@@ -89,3 +89,11 @@ def test_bromley_gives_twenty_days_when_the_mother_is_unfit_to_attend():
         birth = {"on_plan": True, "born_on": "2026-03-02", "mother_unfit_to_attend": unfit}
         assert [r for r in (MINE, UNFIT) if rules[r].triggered_by("child.born.v1", birth)] == [follows]
     assert not rule.triggered_by("child.born.v1", {"on_plan": False, "mother_unfit_to_attend": True})
+
+
+def test_bromley_keeps_englands_retention_rules_until_it_states_its_own():
+    from cpp_shared.contracts.retention import retention_rules
+    from cpp_shared.plugins import Plugins
+
+    rules = retention_rules(Plugins(["england", "bromley"]))
+    assert {(r["id"], r["plugin"]) for r in rules} == {("child_protection", "england"), ("referral", "england")}

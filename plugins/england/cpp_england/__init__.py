@@ -355,3 +355,42 @@ def cpp_identifier_schemes():
             "then 12 digits or 11 digits and a letter; the Children in Need census carries it (V)",
         }
     ]
+
+
+# Retention. No national period is set for a council's child protection records: Working Together 2023 sets none
+# (U: not found in it), and councils' published schedules differ widely. The figures below are one council's each,
+# cited so that a council sees where they come from and gives its own (a council's plugin replaces a rule by id).
+RETENTION_CP_SOURCE = (
+    "35 years after the last entry: the child protection records policy of Northumberland County Council (s47 "
+    "enquiries, conference minutes, plans and case recording kept 35 years after the case closed), held lawful in "
+    "R (C) v Northumberland County Council [2015] EWHC 2134 (Admin) (V2: the judgment as published by BAILII); "
+    "Blackpool Council's schedule keeps the records of children subject to a child protection conference 35 years "
+    "after last contact (V2). No national period (U): a council states its own"
+)
+RETENTION_REFERRAL_SOURCE = (
+    "Until the 21st birthday and 3 years without an entry: Devon County Council's schedule keeps children in need "
+    "records until the child is 18 plus a further three years of inactivity (V2: one council's schedule; its "
+    "reading as the later of the 21st birthday and 3 years after the last entry is the platform's). No national "
+    "period (U): a council states its own"
+)
+
+
+@hookimpl
+def cpp_retention_rules():
+    return [
+        {
+            "id": "child_protection",
+            "name": "Child protection records",
+            "record_type": "child_protection",
+            "years_after_last_entry": 35,
+            "source": RETENTION_CP_SOURCE,
+        },
+        {
+            "id": "referral",
+            "name": "Referral and assessment records (no child protection enquiries)",
+            "record_type": "referral",
+            "until_age": 21,
+            "years_after_last_entry": 3,
+            "source": RETENTION_REFERRAL_SOURCE,
+        },
+    ]

@@ -66,3 +66,20 @@ def test_each_pre_proceedings_step_is_due_after_the_one_before_undated_as_no_sou
     assert not rules["plo-legal-planning-meeting"].triggered_by(
         "escalation.raised.v1", {"route": "early_review_conference"}
     )
+
+
+def test_englands_retention_rules_cite_one_councils_schedule_each_and_say_no_national_period_exists():
+    from cpp_shared.contracts.retention import retention_rules
+    from cpp_shared.plugins import Plugins
+
+    rules = {r["id"]: r for r in retention_rules(Plugins(["england"]))}
+    assert set(rules) == {"child_protection", "referral"}
+    cp, referral = rules["child_protection"], rules["referral"]
+    assert (cp["record_type"], cp["years_after_last_entry"], cp.get("until_age")) == ("child_protection", 35, None)
+    assert (
+        "[2015] EWHC 2134 (Admin)" in cp["source"]
+        and "(V2" in cp["source"]
+        and "No national period (U)" in cp["source"]
+    )
+    assert (referral["record_type"], referral["until_age"], referral["years_after_last_entry"]) == ("referral", 21, 3)
+    assert "Devon" in referral["source"] and "(U)" in referral["source"]

@@ -192,3 +192,12 @@ def test_guernsey_assessment_is_due_45_working_days_from_the_referral_without_en
     assert rule.triggered_by("referral.decided.v1", {"decision": "strategy_discussion"})
     assert not rule.triggered_by("referral.decided.v1", {"decision": "early_help"})
     assert "ISCP" in rule.source and "45 working days" in rule.source and "(V)" in rule.source
+
+
+def test_no_retention_period_is_given_so_nothing_is_erased_until_the_council_states_its_own():
+    from cpp_guernsey import cpp_retention_rules
+    from cpp_shared.contracts.retention import retention_rules
+    from cpp_shared.plugins import Plugins
+
+    assert cpp_retention_rules() == []
+    assert retention_rules(Plugins(["guernsey"])) == []

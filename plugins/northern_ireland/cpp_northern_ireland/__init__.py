@@ -259,3 +259,11 @@ def cpp_categories():
         {"id": "neglect", "name": "Neglect"},
         {"id": "exploitation", "name": "Exploitation"},
     ]
+
+
+@hookimpl
+def cpp_retention_rules():
+    # No retention period for Northern Ireland's child protection records was found in the sources searched (U), and England's
+    # figures are one English council's each: this set gives none, so nothing is due for erasure until the council's
+    # own plugin states its schedule (cpp_retention_rules, by record type: docs/retention.md).
+    return []

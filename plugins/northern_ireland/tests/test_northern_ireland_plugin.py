@@ -379,3 +379,12 @@ def test_a_case_visit_seeing_the_child_meets_the_24_hours_and_one_not_seeing_the
     )
     [deadline] = _deadlines(scheduler, case_id, "child-seen-after-referral")
     assert deadline["status"] == "met" and deadline["met"]["on"] == "2026-03-19" and not deadline["met"]["late"]
+
+
+def test_no_retention_period_is_given_so_nothing_is_erased_until_the_council_states_its_own():
+    from cpp_northern_ireland import cpp_retention_rules
+    from cpp_shared.contracts.retention import retention_rules
+    from cpp_shared.plugins import Plugins
+
+    assert cpp_retention_rules() == []
+    assert retention_rules(Plugins(["northern_ireland"])) == []

@@ -110,3 +110,12 @@ def test_a_significant_change_goes_to_the_chair_within_3_calendar_days_of_being_
     assert rule.is_met_by("significant_change.referred.v1", {"change_id": "g1", "told_on": "2026-03-03"})
     assert "Appendix D and para 3.137" in rule.source
     assert '"always within 3 calendar days" (V)' in rule.source
+
+
+def test_no_retention_period_is_given_so_nothing_is_erased_until_the_council_states_its_own():
+    from cpp_scotland import cpp_retention_rules
+    from cpp_shared.contracts.retention import retention_rules
+    from cpp_shared.plugins import Plugins
+
+    assert cpp_retention_rules() == []
+    assert retention_rules(Plugins(["scotland"])) == []

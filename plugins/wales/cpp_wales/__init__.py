@@ -280,3 +280,11 @@ def cpp_categories():
         {"id": "financial_abuse", "name": "Financial abuse"},
         {"id": "neglect", "name": "Neglect"},
     ]
+
+
+@hookimpl
+def cpp_retention_rules():
+    # No retention period for Wales's child protection records was found in the sources searched (U), and England's
+    # figures are one English council's each: this set gives none, so nothing is due for erasure until the council's
+    # own plugin states its schedule (cpp_retention_rules, by record type: docs/retention.md).
+    return []

@@ -322,3 +322,12 @@ def test_wales_escalates_by_an_early_review_or_legal_planning_each_graded():
     assert (
         "Practice Direction 12A" in routes["legal_planning"]["source"] and "(U:" in routes["legal_planning"]["source"]
     )
+
+
+def test_no_retention_period_is_given_so_nothing_is_erased_until_the_council_states_its_own():
+    from cpp_shared.contracts.retention import retention_rules
+    from cpp_shared.plugins import Plugins
+    from cpp_wales import cpp_retention_rules
+
+    assert cpp_retention_rules() == []
+    assert retention_rules(Plugins(["wales"])) == []

@@ -5,7 +5,10 @@ plans service's machine, as an admin would with POST /v1/revocations (the
 same record, audit entry and event, in one commit). For when no admin can
 sign in, or the admin's own tokens are the ones to revoke.
 
-`cpp migrate`: carry records made by earlier versions over (see migrations.py)."""
+`cpp migrate`: carry records made by earlier versions over (see migrations.py).
+
+`cpp retention run`: list the children whose records are due for erasure and erase them (see
+service_layer/retention.py and docs/retention.md)."""
 
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from marshmallow import ValidationError
 from cpp_shared.auth import Principal
 from cpp_shared.config import ConfigError, Settings
 from cpp_shared.plugins import PluginError
-from cpp_shared.store import StoreError
+from cpp_shared.store import StoreError, VersionConflict
 
 #: The audit entry's role for a revocation made at the command line.
 OPERATOR = "operator"
@@ -138,3 +141,64 @@ def public_key() -> None:
         click.echo(f"cpp transfer public-key: {exc}", err=True)
         sys.exit(2)
     click.echo(json.dumps({"keys": [key.public_jwk()]}, indent=2))
+
+
+@click.group(help="Retention: the children whose records are due for erasure, and erasing them (docs/retention.md).")
+def retention() -> None:
+    pass
+
+
+@retention.command(
+    "run",
+    help="List the children whose records are due for erasure today under the deployment's retention rules "
+    "(child id, rule, due on; no names), then erase each one's records from the plans store: one commit per "
+    "child with its audit entry and child.erased.v1, on which every other service erases its copy. With "
+    "--dry-run, list only. A run stopped half-way is run again: a child erased is not found again, one not "
+    "erased is erased whole. Audited as operator:<login>.",
+)
+@click.option("--dry-run", is_flag=True, help="list what is due, erase nothing")
+@click.option("--authority", default=None, help="the authority whose records to run on (default: the deployment's)")
+@click.option("--today", "on", default=None, hidden=True, help="the day to decide on (YYYY-MM-DD), for drills")
+def retention_run(dry_run: bool, authority: str | None, on: str | None) -> None:
+    from datetime import date
+
+    from .api.common import today
+    from .app import create_app
+    from .service_layer import retention as keeping
+
+    try:
+        app = create_app(Settings.from_env("plans"))
+        ctx = app.extensions["cpp"]
+        code = ctx.authority["code"]
+        if authority is not None and authority != code:
+            raise ConfigError(f"--authority {authority}: this deployment serves {code} (CPP_PLUGINS)")
+        day = date.fromisoformat(on) if on else today()
+        operator = Principal(user=f"operator:{getpass.getuser()}", role=OPERATOR, authority=code)
+        with app.app_context():
+            g.principal, g.request_id = operator, uuid.uuid4().hex
+            due = keeping.due(ctx, day)
+            click.echo(f"due for erasure on {day.isoformat()}: {len(due)}")
+            for item in due:
+                click.echo(f"  child {item.child_id}  rule {item.decision.rule}  due on {item.decision.due_on}")
+            if dry_run:
+                click.echo("dry run: nothing erased")
+                return
+            erased, changed = 0, []
+            for item in due:
+                try:
+                    done = keeping.erase(ctx, item.child_id, today=day, actor=operator)
+                except VersionConflict:
+                    changed.append(item.child_id)
+                    click.echo(f"  child {item.child_id}: a record changed while it was read; nothing erased")
+                    continue
+                if done is not None:
+                    erased += 1
+                    counts = ", ".join(f"{k} {v}" for k, v in done.counts.items())
+                    click.echo(f"  erased child {done.child_id} (erasure {done.erasure_id}): {counts}")
+            click.echo(f"erased: {erased}")
+            if changed:
+                click.echo(f"not erased, as their records changed meanwhile (run again): {len(changed)}", err=True)
+                sys.exit(1)
+    except (ConfigError, PluginError, StoreError, ValueError) as exc:
+        click.echo(f"cpp retention run: {exc}", err=True)
+        sys.exit(2)

@@ -19,6 +19,8 @@
   child's records (access.py);
 * ``transfer_histories``: the records of the council a child moved from,
   as its package brought them (read-only history);
+* ``legal_holds``: what stops a child's records being erased when their
+  retention ends (service_layer/retention.py);
 * the staff directory keeps cpp_shared.staff's name.
 """
 
@@ -44,6 +46,7 @@ GRANTS = "break_glass_grants"
 FAMILIES = "families"
 FAMILY_CONFERENCES = "family_conferences"
 TRANSFER_HISTORIES = "transfer_histories"
+LEGAL_HOLDS = "legal_holds"  # a child's legal holds: their records are not erased while one is in force
 
 
 def setup_store(store: Store) -> None:
@@ -77,6 +80,7 @@ def setup_store(store: Store) -> None:
     grants.create_index("child_id")
     grants.create_index("user")
     store.collection(TRANSFER_HISTORIES).create_index("child_id")
+    store.collection(LEGAL_HOLDS).create_index("child_id")
     staff_directory.setup_store(store)
 
 

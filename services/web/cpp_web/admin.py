@@ -111,6 +111,7 @@ def navigation(endpoint: str) -> list[dict]:
             "text": "Children to code",
             "active": endpoint == "lifecycle.children_to_code",
         },
+        {"href": url_for("retention.page"), "text": "Retention", "active": endpoint.startswith("retention.")},
     ]
 
 

@@ -211,6 +211,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         plan,
         referral,
         reports,
+        retention,
         returns,
         team,
         transfers,
@@ -235,6 +236,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         transfers,
         returns,
         admin,
+        retention,
     )
     for area in areas:  # each page area is a blueprint of its own
         app.register_blueprint(area.bp)

@@ -7,6 +7,6 @@ AsyncAPI document) is read from the installed services' handlers when first aske
 * ``topology``: the names of the exchanges and queues and how an event type routes (declaring them on a broker
   is ``cpp_shared.messaging.topology``'s);
 * ``hookspecs``: every hook a council's plugin may implement (re-exported as ``cpp_shared.hookspecs``, which
-  plugins import), with the checks of their answers as the plugins load: ``hook_answers``, and ``timescales``
-  for the timescale rules.
+  plugins import), with the checks of their answers as the plugins load: ``hook_answers``, ``timescales``
+  for the timescale rules and ``retention`` for the retention rules.
 """

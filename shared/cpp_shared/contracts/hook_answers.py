@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .hookspecs import LAYERS, PluginError
+from .retention import check_rules as _retention_rules
 
 CODE = re.compile(r"[A-Z0-9]{2,10}")
 JURISDICTIONS = ("england", "wales", "scotland", "northern_ireland", "guernsey")
@@ -264,6 +265,7 @@ CHECKS: dict[str, Callable[[_Answer, Any], None]] = {
     "cpp_notification_templates": _words,
     "cpp_document_branding": _branding,
     "cpp_document_templates": _words,
+    "cpp_retention_rules": _retention_rules,
 }
 
 

@@ -424,3 +424,34 @@ def cpp_document_phrases(language: str) -> dict[str, Any] | None:
     found the family version is made in that language as well as in
     English; the plan's own words (actions, concerns...) stay as written.
     """
+
+
+@hookspec
+def cpp_retention_rules() -> list[dict[str, Any]] | None:
+    """Say how long a child's records are kept before they are erased.
+
+    Called as the plugins load and by the plans service's retention (``cpp
+    retention run``, ``GET /v1/retention/due``): a child's records are due
+    for erasure once the rule for their record type says so, unless a legal
+    hold is in force or a case is open or a plan in force. Return a list
+    of::
+
+        {
+          "id": "child_protection",           # a later plugin overrides by id (a council its jurisdiction's)
+          "name": "Child protection records", # shown to people
+          "record_type": "child_protection",  # child_protection: a child whose records reached child
+                                              # protection enquiries (a strategy discussion, a conference or
+                                              # a plan): the whole record, child, cases, conferences, plans,
+                                              # visits, reports and their place in families; referral: a child
+                                              # whose records never did (referrals and assessments only)
+          "until_age": 26,                    # kept until this birthday (the expected date of birth of an
+                                              # unborn child), and/or
+          "years_after_last_entry": None,     # kept this many years after the last entry about the child;
+                                              # with both, until the later of the two
+          "source": "...",                    # where the period comes from, graded (V, V2 or U)
+        }
+
+    A record type no rule covers is never due: nothing is erased without a
+    rule. ``cpp_shared.contracts.retention`` checks each rule as the plugins
+    load.
+    """

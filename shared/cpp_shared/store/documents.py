@@ -431,8 +431,8 @@ class BufferedUnitOfWork(UnitOfWork):
 
     ``ops`` holds tuples, in call order:
     ``("insert", collection, doc)``, ``("replace", collection, doc, expected)``,
-    ``("update", collection, filter, update, upsert)``,
-    ``("publish", message_id, routing_key, body, headers)``,
+    ``("update", collection, filter, update, upsert)``, ``("remove", collection, doc_id, expected)``,
+    ``("forget_mentioning", mention)``, ``("publish", message_id, routing_key, body, headers)``,
     ``("mark", event_id, consumer)``, ``("append", log, entry)``,
     ``("delete", collection, filter)``, ``("redact", log, seqs, erasure_id, note)``,
     ``("forget_sent", filter)``.
@@ -472,6 +472,19 @@ class BufferedUnitOfWork(UnitOfWork):
         check_filter(filter)
         check_update(update)
         self._add(("update", collection, plain_copy(filter), plain_copy(update), bool(upsert)))
+
+    def remove(self, collection: str, doc_id: str, *, expected_version: int) -> None:
+        check_collection_name(collection)
+        if not isinstance(doc_id, str) or not doc_id:
+            raise ValueError("remove needs the document's _id")
+        if isinstance(expected_version, bool) or not isinstance(expected_version, int):
+            raise TypeError("expected_version must be an int")
+        self._add(("remove", collection, doc_id, expected_version))
+
+    def forget_sent_mentioning(self, mention: str) -> None:
+        if not isinstance(mention, str) or len(mention.strip()) < 8:
+            raise ValueError("mention must be an id of at least 8 characters (a shorter text would match too much)")
+        self._add(("forget_mentioning", mention))
 
     def publish(
         self, routing_key: str, body: dict[str, Any], *, message_id: str, headers: dict[str, Any] | None = None

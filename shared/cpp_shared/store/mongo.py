@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -350,6 +351,22 @@ class MongoStore(Store):
                         remember(name, result.upserted_id, None)
                     elif before is not None:
                         remember(name, before["_id"], before)
+                elif kind == "remove":
+                    _, name, doc_id, expected = op
+                    before = snapshot(name, {"_id": doc_id})
+                    result = db[name].delete_one({"_id": doc_id, "version": expected}, session=session)
+                    if result.deleted_count == 0:
+                        current = db[name].find_one({"_id": doc_id}, {"version": 1}, session=session)
+                        actual = None if current is None else current.get("version")
+                        raise VersionConflict(name, doc_id, expected, actual)
+                    remember(name, doc_id, before)
+                elif kind == "forget_mentioning":
+                    # Read on the server's side of the transaction and matched here: the port's filters have no
+                    # "mentions anywhere", and an erasure is rare enough for a scan of the messages sent.
+                    for message in db["outbox"].find({"sent_at": {"$ne": None}}, session=session):
+                        if op[1] in json.dumps(message["body"], default=str):
+                            db["outbox"].delete_one({"_id": message["_id"]}, session=session)
+                            remember("outbox", message["_id"], message)
                 elif kind == "publish":
                     _, message_id, routing_key, body, headers = op
                     before = snapshot("outbox_seq", {"_id": "outbox"})

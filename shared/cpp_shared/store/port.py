@@ -203,6 +203,20 @@ class UnitOfWork(abc.ABC):
         """An unversioned update (counters, indexes of other aggregates)."""
 
     @abc.abstractmethod
+    def remove(self, collection: str, doc_id: str, *, expected_version: int) -> None:
+        """Remove the aggregate ``doc_id`` if it is still at ``expected_version``
+        (what was read is what goes: an aggregate changed since is kept);
+        ``VersionConflict`` at commit otherwise, and when it no longer exists.
+        Erasing a record at the end of its retention is the one use."""
+
+    @abc.abstractmethod
+    def forget_sent_mentioning(self, mention: str) -> None:
+        """Remove from the outbox the messages already sent whose body
+        mentions ``mention`` (an id: a child's, whose records are erased), so
+        that the outbox keeps no copy of what they said. Messages not yet
+        sent stay: they are still to be sent. Erasure is the one use."""
+
+    @abc.abstractmethod
     def publish(
         self, routing_key: str, body: dict[str, Any], *, message_id: str, headers: dict[str, Any] | None = None
     ) -> None:

@@ -235,6 +235,14 @@ class ScopedUnitOfWork(UnitOfWork):
     def update(self, collection: str, filter: dict[str, Any], update: dict[str, Any], *, upsert: bool = False) -> None:
         self.inner.update(collection, self.view.scope(filter), self.view.check_update(update), upsert=upsert)
 
+    def remove(self, collection: str, doc_id: str, *, expected_version: int) -> None:
+        if not self.view.owns(collection, doc_id):
+            raise VersionConflict(collection, str(doc_id), expected_version, None)
+        self.inner.remove(collection, doc_id, expected_version=expected_version)
+
+    def forget_sent_mentioning(self, mention: str) -> None:
+        self.inner.forget_sent_mentioning(mention)  # an id is one authority's: another's messages cannot mention it
+
     def publish(
         self, routing_key: str, body: dict[str, Any], *, message_id: str, headers: dict[str, Any] | None = None
     ) -> None:

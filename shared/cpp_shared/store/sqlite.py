@@ -678,7 +678,7 @@ class SQLiteStore(Store):
             op[1]: self._table(op[1])
             for uow in units
             for op in uow.ordered_ops()
-            if op[0] in ("insert", "replace", "update", "delete")
+            if op[0] in ("insert", "replace", "update", "delete", "remove")
         }
 
     def _apply(self, conn: sqlite3.Connection, uow: BufferedUnitOfWork, tables: dict[str, str], now: float) -> None:
@@ -720,6 +720,17 @@ class SQLiteStore(Store):
                 _, name, filter, update, upsert = op
                 with self._translate(name):
                     _update(conn, tables[name], filter, update, upsert, self._unique_fields(name))
+            elif kind == "remove":
+                _, name, doc_id, expected = op
+                row = conn.execute(
+                    f"SELECT json_extract(doc, '$.version') FROM {tables[name]} WHERE _id = ?", (doc_id,)
+                ).fetchone()
+                if row is None or row[0] != expected:
+                    raise VersionConflict(name, doc_id, expected, None if row is None else row[0])
+                conn.execute(f"DELETE FROM {tables[name]} WHERE _id = ?", (doc_id,))
+            elif kind == "forget_mentioning":
+                # The body as stored is JSON text: the id appears in it as written (ids need no escaping).
+                conn.execute("DELETE FROM _outbox WHERE sent_at IS NOT NULL AND instr(body, ?) > 0", (op[1],))
             elif kind == "publish":
                 _, message_id, routing_key, body, headers = op
                 try:

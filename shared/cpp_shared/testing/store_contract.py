@@ -599,6 +599,57 @@ class StoreContract:
                 )
             assert plans.find_one({"_id": "p"}) == {"_id": "p", "status": f"s{expected}", "version": expected + 1}
 
+    def test_delete_removes_the_version_read_with_the_rest_of_the_unit(self, store: Store) -> None:
+        with store.unit_of_work() as uow:
+            uow.insert("plans", {"_id": "p", "status": "ended"})
+            uow.insert("plans", {"_id": "q", "status": "ended"})
+        with store.unit_of_work() as uow:
+            uow.remove("plans", "p", expected_version=1)
+            uow.append("audit", {"action": "erase", "record_id": "p"})
+        assert store.collection("plans").find_one({"_id": "p"}) is None
+        assert ids(store.collection("plans").find()) == ["q"]
+        assert [r.entry["action"] for r in store.read_log("audit")] == ["erase"]
+
+    def test_a_delete_of_a_changed_or_missing_document_leaves_no_trace(self, store: Store) -> None:
+        with store.unit_of_work() as uow:
+            uow.insert("plans", {"_id": "p", "status": "active"})
+            uow.insert("plans", {"_id": "q", "status": "active"})
+        with store.unit_of_work() as uow:
+            uow.replace("plans", {"_id": "p", "status": "ended"}, expected_version=1)
+        for gone, expected in (("p", 1), ("nobody", 1)):
+            with pytest.raises(VersionConflict), store.unit_of_work() as uow:
+                uow.remove("plans", "q", expected_version=1)
+                uow.append("audit", {"action": "erase"})
+                uow.remove("plans", gone, expected_version=expected)
+            assert store.collection("plans").find_one({"_id": "q"}) is not None
+            assert store.collection("plans").find_one({"_id": "p"})["version"] == 2  # type: ignore[index]
+            assert store.read_log("audit") == []
+        with pytest.raises(TypeError), store.unit_of_work() as uow:
+            uow.remove("plans", "q", expected_version="1")  # type: ignore[arg-type]
+
+    def test_forget_sent_removes_the_sent_messages_mentioning_an_id_and_keeps_the_rest(self, store: Store) -> None:
+        about = "a1b2c3d4e5f6"
+        with store.unit_of_work() as uow:
+            uow.publish("child.registered.v1", {"data": {"child_id": about, "name": "Ann"}}, message_id="m1")
+            uow.publish("family.updated.v1", {"data": {"children": [{"child_id": about}]}}, message_id="m2")
+            uow.publish("child.registered.v1", {"data": {"child_id": "someone-else"}}, message_id="m3")
+        store.outbox_mark_sent([m.seq for m in store.outbox_pending()])
+        with store.unit_of_work() as uow:
+            uow.publish("child.updated.v1", {"data": {"child_id": about}}, message_id="m4")  # not yet sent
+        with pytest.raises(VersionConflict), store.unit_of_work() as uow:
+            uow.forget_sent_mentioning(about)
+            uow.remove("plans", "nobody", expected_version=1)
+        with pytest.raises(DuplicateKey), store.unit_of_work() as uow:  # the unit that failed forgot nothing
+            uow.publish("x.y.v1", {"data": {}}, message_id="m1")
+        with store.unit_of_work() as uow:
+            uow.forget_sent_mentioning(about)
+            uow.publish("child.erased.v1", {"data": {"child_id": about}}, message_id="m5")
+        assert [m.message_id for m in store.outbox_pending()] == ["m4", "m5"]
+        with store.unit_of_work() as uow:  # m1 and m2 are gone: publishing their ids again is allowed
+            uow.publish("x.y.v1", {"data": {}}, message_id="m1")
+        with pytest.raises(ValueError):
+            store.begin().forget_sent_mentioning("a1")
+
     def test_unit_of_work_insert_starts_at_version_1(self, store: Store) -> None:
         with store.unit_of_work() as uow:
             _id = uow.insert("plans", {"status": "draft"})

@@ -1,0 +1,313 @@
+"""Retention in the plans store: which children's records are due for erasure, and erasing them.
+
+``due(deps, today)`` reads every child of the authority with the records about them and decides each one
+(``domain.retention``). ``erase(deps, item, actor)`` erases one due child in ONE unit of work: every document about
+the child removed at the version read (a record changed meanwhile is a ``VersionConflict`` and nothing is erased),
+the child's entries taken out of the records others still need (a family with other children, a family conference
+about several), an audit entry (action ``erase``, record type ``child``: the rule, the erasure's id and the counts
+per collection, never the erased data), the events already sent about the child forgotten by the outbox (which
+keeps sent messages) and ``child.erased.v1`` in the outbox, whose id is derived from the
+erasure's id: a child erased is not found again, and an event for the same erasure cannot be published twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, Protocol
+
+from cpp_shared.auth import Principal
+from cpp_shared.contracts.retention import retention_rules
+from cpp_shared.store import Store, UnitOfWork
+
+from .. import audit
+from ..domain import lifecycle as lc
+from ..domain import retention as rules
+from ..store import (
+    CASES,
+    CHILD_IN_NEED_PLANS,
+    CHILDREN,
+    CONFERENCES,
+    CORE_GROUP_MEETINGS,
+    FAMILIES,
+    FAMILY_CONFERENCES,
+    GRANTS,
+    LEGAL_HOLDS,
+    PLAN_VERSIONS,
+    PLANS,
+    REPORT_VERSIONS,
+    REPORTS,
+    RESOURCE_PANEL_REQUESTS,
+    RESTRICTIONS,
+    SIGNIFICANT_CHANGES,
+    TRANSFER_HISTORIES,
+    VISITS,
+)
+
+
+class Deployment(Protocol):
+    """What retention needs of the running service (its ServiceContext has it)."""
+
+    store: Store
+    plugins: Any
+    authority: dict[str, Any]
+
+    def publish(
+        self, uow: UnitOfWork, type: str, *, subject: str, data: dict[str, Any], event_id: str | None = None
+    ) -> Any:
+        """Add an event to the unit of work's outbox (``event_id``: derived, so that it is published once)."""
+
+
+HOLDS = LEGAL_HOLDS  # each {_id, authority, child_id, reason, set_by, set_at, until, lifted: {at, by, reason}}
+EVENT = "child.erased.v1"
+#: The collections of the plans store that hold records about one child, found by the child's id or through the
+#: records found before them; anything else holding a ``child_id`` is found by it too (records added later).
+KNOWN = (
+    CHILDREN,
+    CASES,
+    PLANS,
+    PLAN_VERSIONS,
+    CONFERENCES,
+    VISITS,
+    CORE_GROUP_MEETINGS,
+    SIGNIFICANT_CHANGES,
+    REPORTS,
+    REPORT_VERSIONS,
+    RESOURCE_PANEL_REQUESTS,
+    CHILD_IN_NEED_PLANS,
+    RESTRICTIONS,
+    GRANTS,
+    TRANSFER_HISTORIES,
+    HOLDS,
+    FAMILIES,
+    FAMILY_CONFERENCES,
+)
+#: Records shared with other children: the child's entries are taken out, the record kept while others remain.
+SHARED = (FAMILIES, FAMILY_CONFERENCES)
+#: What the store keeps that is not a child's record (the staff directory, idempotency keys are sealed and expire).
+NOT_RECORDS = ("staff", "idempotency_keys", "revocations", "counters", "schema_migrations", "audit_checkpoints")
+
+
+def rules_of(deps: Deployment) -> list[rules.Rule]:
+    return [rules.Rule.from_plugin(r) for r in retention_rules(deps.plugins)]
+
+
+@dataclass
+class ChildRecords:
+    """Every document about one child in the plans store, by collection."""
+
+    child_id: str
+    documents: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def of(self, collection: str) -> list[dict[str, Any]]:
+        return self.documents.get(collection, [])
+
+    def counts(self) -> dict[str, int]:
+        return {name: len(docs) for name, docs in sorted(self.documents.items()) if docs}
+
+
+def _find(store: Store, collection: str, filter: dict[str, Any]) -> list[dict[str, Any]]:
+    return store.collection(collection).find(filter)
+
+
+def _ids(docs: Iterable[dict[str, Any]]) -> list[str]:
+    return [d["_id"] for d in docs]
+
+
+def gather(deps: Deployment, child_id: str) -> ChildRecords:
+    """Every document about the child (this authority's), by collection."""
+    store, code = deps.store, deps.authority["code"]
+    mine = {"authority": code}
+    found = ChildRecords(child_id)
+    put = found.documents.__setitem__
+    put(CHILDREN, _find(store, CHILDREN, {**mine, "_id": child_id}))
+    put(CASES, _find(store, CASES, {**mine, "child_id": child_id}))
+    put(PLANS, _find(store, PLANS, {**mine, "child_id": child_id}))
+    case_ids, plan_ids = _ids(found.of(CASES)), _ids(found.of(PLANS))
+    conferences = _find(store, CONFERENCES, {**mine, "case_id": {"$in": case_ids}}) if case_ids else []
+    put(CONFERENCES, conferences)
+    by_plan = {**mine, "plan_id": {"$in": plan_ids}}
+    for name in (PLAN_VERSIONS, CORE_GROUP_MEETINGS, SIGNIFICANT_CHANGES, RESOURCE_PANEL_REQUESTS):
+        put(name, _find(store, name, by_plan) if plan_ids else [])
+    visits = {v["_id"]: v for v in (_find(store, VISITS, by_plan) if plan_ids else [])}
+    if case_ids:
+        visits |= {v["_id"]: v for v in _find(store, VISITS, {**mine, "case_id": {"$in": case_ids}})}
+    put(VISITS, list(visits.values()))
+    put(
+        CHILD_IN_NEED_PLANS,
+        _find(store, CHILD_IN_NEED_PLANS, {**mine, "case_id": {"$in": case_ids}}) if case_ids else [],
+    )
+    conference_ids = _ids(conferences)
+    reports = _find(store, REPORTS, {**mine, "conference_id": {"$in": conference_ids}}) if conference_ids else []
+    put(REPORTS, reports)
+    report_ids = _ids(reports)
+    put(REPORT_VERSIONS, _find(store, REPORT_VERSIONS, {"report_id": {"$in": report_ids}}) if report_ids else [])
+    put(RESTRICTIONS, _find(store, RESTRICTIONS, {**mine, "_id": child_id}))
+    for name in (GRANTS, TRANSFER_HISTORIES, HOLDS):
+        put(name, _find(store, name, {**mine, "child_id": child_id}))
+    put(FAMILIES, _find(store, FAMILIES, {**mine, "children": child_id}))
+    put(FAMILY_CONFERENCES, _find(store, FAMILY_CONFERENCES, {**mine, "children.child_id": child_id}))
+    for name in store.collection_names():
+        if name not in KNOWN and name not in NOT_RECORDS:
+            put(name, _find(store, name, {**mine, "child_id": child_id}))
+    return found
+
+
+def holds_of(docs: Iterable[dict[str, Any]]) -> tuple[rules.Hold, ...]:
+    return tuple(
+        rules.Hold(
+            id=h["_id"],
+            until=date.fromisoformat(h["until"]) if h.get("until") else None,
+            lifted=h.get("lifted") is not None,
+        )
+        for h in docs
+    )
+
+
+def record_of(found: ChildRecords, today: date) -> rules.Record:
+    """What the decision needs of the child's records."""
+    child = found.of(CHILDREN)[0]
+    born = child.get("date_of_birth") or child.get("expected_date_of_birth")
+    cases, plans = found.of(CASES), found.of(PLANS)
+    in_force = any(c["status"] in (*lc.OPEN_STATUSES, "child_in_need") for c in cases) or any(
+        p.get("status") != "ended" for p in plans
+    )
+    about = [doc for name, docs in found.documents.items() if name not in (HOLDS, *SHARED) for doc in docs]
+    return rules.Record(
+        child_id=found.child_id,
+        record_type=rules.record_type_of(cases, plans),
+        born_on=date.fromisoformat(born) if born else None,
+        last_entry_on=rules.last_entry_on(about, not_after=today),
+        in_force=in_force,
+        holds=holds_of(found.of(HOLDS)),
+    )
+
+
+@dataclass(frozen=True)
+class Reviewed:
+    """One child's records, decided."""
+
+    child_id: str
+    decision: rules.Decision
+    record_type: str
+
+    def listing(self) -> dict[str, Any]:
+        d = self.decision
+        return {
+            "child_id": self.child_id,
+            "record_type": self.record_type,
+            "rule": d.rule,
+            "due_on": d.due_on.isoformat() if d.due_on else None,
+            "due": d.due,
+            "why": d.why,
+            "holds": list(d.holds),
+        }
+
+
+def review(deps: Deployment, today: date) -> list[Reviewed]:
+    """Every child of the authority, decided, in the order of their ids."""
+    decided_by = rules_of(deps)
+    children = deps.store.collection(CHILDREN).find({"authority": deps.authority["code"]}, sort=[("_id", 1)])
+    result = []
+    for child in children:
+        record = record_of(gather(deps, child["_id"]), today)
+        result.append(Reviewed(child["_id"], rules.decide(decided_by, record, today), record.record_type))
+    return result
+
+
+def due(deps: Deployment, today: date) -> list[Reviewed]:
+    return [r for r in review(deps, today) if r.decision.due]
+
+
+def held(deps: Deployment, today: date) -> list[Reviewed]:
+    return [r for r in review(deps, today) if r.decision.why == rules.HELD]
+
+
+@dataclass(frozen=True)
+class Erased:
+    child_id: str
+    erasure_id: str
+    rule: str
+    due_on: str
+    counts: dict[str, int]
+
+
+def _scrub(value: Any, child_id: str) -> Any:
+    """``value`` without any list item that is the child's id or names it (``{"child_id": ...}``), at any depth."""
+    if isinstance(value, dict):
+        return {k: _scrub(v, child_id) for k, v in value.items()}
+    if isinstance(value, list):
+        return [
+            _scrub(v, child_id)
+            for v in value
+            if v != child_id and not (isinstance(v, dict) and v.get("child_id") == child_id)
+        ]
+    return value
+
+
+def _without_child(doc: dict[str, Any], child_id: str) -> dict[str, Any] | None:
+    """A shared record (a family, a family conference) with the child's entries taken out: the child among its
+    children, the people's relationships to them, a conference's decision about them; None when no other child is
+    left in it."""
+    after = _scrub(doc, child_id)
+    return after if after.get("children") else None
+
+
+def erase(deps: Deployment, child_id: str, *, today: date, actor: Principal, uow_hook: Any = None) -> Erased | None:
+    """Erase one child's records if, read again now, they are still due; None when they are not (or are gone).
+
+    ``uow_hook`` (for tests) is called with the unit of work before it commits: raising there leaves nothing."""
+    found = gather(deps, child_id)
+    if not found.of(CHILDREN):
+        return None
+    decision = rules.decide(rules_of(deps), record_of(found, today), today)
+    if not decision.due or decision.rule is None or decision.due_on is None:
+        return None
+    erasure = rules.erasure_id(child_id, decision.rule, decision.due_on)
+    counts = found.counts()
+    anonymised: dict[str, int] = {}
+    with deps.store.unit_of_work() as uow:
+        for name, docs in found.documents.items():
+            for doc in docs:
+                after = _without_child(doc, child_id) if name in SHARED else None
+                if after is None:
+                    uow.remove(name, doc["_id"], expected_version=doc["version"])
+                else:
+                    after = {k: v for k, v in after.items() if k != "version"}
+                    uow.replace(name, after, expected_version=doc["version"])
+                    anonymised[name] = anonymised.get(name, 0) + 1
+        uow.forget_sent_mentioning(child_id)  # the events sent about the child, kept in the outbox, with their names
+        erased_at = datetime.now(UTC).isoformat()
+        audit.record_write(
+            uow,
+            "erase",
+            "child",
+            child_id,
+            child_id=child_id,
+            principal=actor,
+            detail={
+                "erasure_id": erasure,
+                "rule": decision.rule,
+                "due_on": decision.due_on.isoformat(),
+                "removed": {k: v - anonymised.get(k, 0) for k, v in counts.items() if v - anonymised.get(k, 0)},
+                "anonymised": anonymised,
+            },
+        )
+        deps.publish(
+            uow,
+            EVENT,
+            subject=child_id,
+            data={
+                "child_id": child_id,
+                "erasure_id": erasure,
+                "rule": decision.rule,
+                "due_on": decision.due_on.isoformat(),
+                "erased_at": erased_at,
+            },
+            event_id=str(uuid.UUID(erasure)),
+        )
+        if uow_hook is not None:
+            uow_hook(uow, child_id)
+    return Erased(child_id, erasure, decision.rule, decision.due_on.isoformat(), counts)
