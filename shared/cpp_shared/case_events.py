@@ -25,6 +25,7 @@ COLLECTION = "case_events"
 
 def setup_store(store: Store) -> None:
     store.collection(COLLECTION).create_index("case_id")
+    store.collection(COLLECTION).create_index("child_id")
 
 
 def record_case_event(event: dict, ctx: HandlerContext) -> None:
@@ -32,6 +33,8 @@ def record_case_event(event: dict, ctx: HandlerContext) -> None:
         COLLECTION,
         {
             "case_id": event["subject"],
+            # the child, where the event names one: an erasure finds the child's cases by it
+            **({"child_id": child} if (child := (event.get("data") or {}).get("child_id")) else {}),
             "event_id": event["id"],
             "type": event["type"],
             "time": event["time"],

@@ -51,6 +51,9 @@ def erase_child(event: dict[str, Any], ctx: HandlerContext) -> None:
     snapshots += [s for s in erasure.find(st.SNAPSHOTS, {"plan_id": {"$in": sorted(plan_ids)}}) if s not in snapshots]
     case_ids = {r["case_id"] for r in [*documents, *jobs] if r.get("case_id")}
     case_ids |= {s["snapshot"]["case_id"] for s in snapshots if (s.get("snapshot") or {}).get("case_id")}
+    # A case with no plan leaves no document: its deadlines and the case events heard name the child.
+    case_ids |= {r["case_id"] for r in erasure.find(st.DEADLINES, {"child_id": child_id}) if r.get("case_id")}
+    case_ids |= {r["case_id"] for r in erasure.find(case_events.COLLECTION, {"child_id": child_id})}
     cases = sorted(case_ids)
 
     erasure.delete_ids(st.DOCUMENTS, [d["_id"] for d in documents])

@@ -93,6 +93,7 @@ def update_projections(uow: UnitOfWork, event: dict[str, Any]) -> None:
             {
                 "$set": {
                     "case_id": data.get("case_id"),
+                    "child_id": data.get("child_id"),
                     "plan_id": data.get("plan_id"),
                     "name": data.get("name"),
                     "kind": data.get("kind"),
