@@ -13,7 +13,7 @@ from typing import Any
 import pymongo
 import pytest
 from pymongo import ReadPreference
-from pymongo.errors import DuplicateKeyError, NetworkTimeout, PyMongoError
+from pymongo.errors import DuplicateKeyError, NetworkTimeout
 
 from cpp_shared.store import (
     CommitOutcomeUnknown,
@@ -63,7 +63,7 @@ def a_store(client: FaultyMongoClient | None = None, **kwargs: Any) -> tuple[Mon
     return MongoStore(client, f"db{uuid.uuid4().hex[:8]}", **kwargs), client
 
 
-def code_of(error: PyMongoError) -> int | None:
+def code_of(error: BaseException) -> int | None:
     return getattr(error, "code", None)
 
 

@@ -88,7 +88,7 @@ def _labelled(exc: PyMongoError, *labels: str) -> PyMongoError:
 
 #: Each error a replica set gives, made as pymongo makes it, by a name the
 #: tests use; with the store error each must become.
-REAL_ERRORS: dict[str, Callable[[], PyMongoError]] = {
+REAL_ERRORS: dict[str, Callable[[], Exception]] = {
     "connection refused": lambda: AutoReconnect("localhost:27017: [Errno 111] Connection refused"),
     "no server selected": lambda: ServerSelectionTimeoutError(
         'No replica set members match selector "Primary()", Timeout: 3.0s'
@@ -405,18 +405,18 @@ class FaultySession:
                     try:
                         self.client.record("commitTransaction", None, None, None, {})
                     except PyMongoError as raw:
-                        exc = self._commit_error(raw)
-                        if exc.has_error_label("UnknownTransactionCommitResult"):
+                        failed = self._commit_error(raw)
+                        if failed.has_error_label("UnknownTransactionCommitResult"):
                             if commit_attempt < _RETRIES:
                                 continue
                             if not self.client.unknown_commits_apply:
                                 self._abort()
-                            raise exc from None
+                            raise failed from None
                         self._abort()
-                        if exc.has_error_label("TransientTransactionError") and attempt < _RETRIES:
+                        if failed.has_error_label("TransientTransactionError") and attempt < _RETRIES:
                             retry_whole = True
                             break
-                        raise exc from None
+                        raise failed from None
                     self._undo = []
                     return result
                 if retry_whole:
