@@ -41,7 +41,10 @@ On a real replica set (see README, Store):
 * collections, indexes, the outbox counter and each log's head are created
   outside transactions, before first use (``prepare``, tolerating another
   replica doing the same at the same time): a transaction never creates a
-  collection nor upserts a counter.
+  collection nor upserts a counter or a head. A service's own upsert that
+  meets a document inserted since its transaction's snapshot (a duplicate
+  key, which the server does not label transient) runs the transaction
+  again, a few times, instead of failing as a conflict.
 
 Documents are stored as given, with a string ``_id``. Filters, updates and
 documents are checked against the same portable subset as the SQLite adapter
