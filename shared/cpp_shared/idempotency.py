@@ -35,6 +35,13 @@ and commits it. If that commit fails, nothing of it is written:
 Only an answer that was committed is kept: a refused request (4xx) writes
 nothing, so the same key may be sent again once the request is put right.
 
+When the database does not confirm the commit (``CommitOutcomeUnknown``:
+the connection dropped or the time ran out while it committed), the key's
+record is looked for: found, its answer is given; otherwise the answer is a
+503 saying the change may have been saved and to send the same key again.
+That retry is safe either way: the record commits with the write, so it is
+there (and replayed) if the write happened, and the request runs anew if not.
+
 Kept answers are sealed (AES-GCM) with a key derived from the
 ``Idempotency-Key``, which is itself never stored (the record's ``_id`` is
 a hash of it): the records hold no readable copy of what the answers show (a
@@ -73,7 +80,7 @@ from flask_smorest.error_handler import ErrorSchema
 from . import audit, logs
 from .auth import current_principal
 from .config import ConfigError, Settings
-from .store import Store, StoreError, UnitOfWork
+from .store import CommitOutcomeUnknown, Store, StoreError, StoreUnavailable, UnitOfWork
 from .store.scoped import ScopedStore
 
 HEADER = "Idempotency-Key"
@@ -428,6 +435,17 @@ def idempotent(view: Callable) -> Callable:
                     then()
                 return response
             pending.held = None
+            if isinstance(failure, CommitOutcomeUnknown | StoreUnavailable):
+                # The database did not answer: if the write (and the kept
+                # answer with it) was saved after all, this is its answer;
+                # otherwise a 503, and the client sends the same key again.
+                try:
+                    kept = pending.find()
+                except StoreError:
+                    kept = None
+                if kept is not None and kept.get("fingerprint") == pending.fingerprint:
+                    return pending.replay(kept)
+                raise failure
             kept = pending.find()
             if kept is not None:
                 return pending.replay(kept)  # a request with the same key committed first

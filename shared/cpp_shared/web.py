@@ -28,7 +28,7 @@ from .messaging.events import new_event
 from .messaging.topology import broker_vhost
 from .metrics import ServiceMetrics
 from .plugins import Plugins
-from .store import Store, StoreUnavailable, UnitOfWork, VersionConflict, open_store
+from .store import CommitOutcomeUnknown, Store, StoreUnavailable, UnitOfWork, VersionConflict, open_store
 
 PUBLIC_ENDPOINTS = {"healthz", "readyz", "metrics"}
 log = logs.get_logger("cpp.web")
@@ -148,6 +148,13 @@ class ServiceContext:
             result = (all(v == "ok" or v.startswith("degraded") for v in checks.values()), checks)
             self._ready_cache["result"] = (time.monotonic(), result)
             return result
+
+
+COMMIT_OUTCOME_UNKNOWN = (
+    "the service's database did not confirm whether this change was saved; it may have been. "
+    "Send the request again with the same Idempotency-Key to get its outcome safely, "
+    "or read the record before sending it again without one"
+)
 
 
 def build_context(spec: ServiceSpec, settings: Settings | None = None) -> ServiceContext:
@@ -346,6 +353,18 @@ def _install_error_handlers(app: Flask, api: Api) -> None:
                 503, "Service Unavailable", "the service's database is unavailable; nothing was written, try again"
             )
         )
+        response.status_code = 503
+        response.headers["Retry-After"] = "5"
+        return response
+
+    @app.errorhandler(CommitOutcomeUnknown)
+    def outcome_unknown(exc: CommitOutcomeUnknown):
+        # The write may have been saved: unlike the 503 above, "nothing was
+        # written" would be untrue. A retry with the same Idempotency-Key is
+        # safe (the kept answer commits with the write, so it is replayed if
+        # the write happened, and the request runs anew if not).
+        log.error("store commit outcome unknown", error=str(exc))
+        response = jsonify(error_body(503, "Service Unavailable", COMMIT_OUTCOME_UNKNOWN))
         response.status_code = 503
         response.headers["Retry-After"] = "5"
         return response

@@ -176,6 +176,7 @@ class GridFSFileStore:
 
     def __init__(self, store: MongoStore, bucket: str = "fs"):
         from gridfs import GridFSBucket
+        from pymongo.read_concern import ReadConcern
         from pymongo.write_concern import WriteConcern
 
         from cpp_shared.store.mongo import is_mongomock
@@ -186,14 +187,18 @@ class GridFSFileStore:
             _enable_mongomock_gridfs()
         # As the store's transactions commit (majority), and journaled, as
         # FileStore fsyncs: once put returns, a failover cannot lose the bytes.
-        durable = WriteConcern("majority", j=True)
+        # Its wait bounded as the store's own commits are (every call also runs
+        # inside the store's time limit: MongoStore.database()).
+        durable = WriteConcern("majority", j=True, wtimeout=int(store.timeout_seconds * 1000))
         db = store.db
         self._bucket = GridFSBucket(db, bucket, chunk_size_bytes=CHUNK_SIZE, write_concern=durable)
         if mock:
             # GridFSBucket reads the client's timeoutMS from client.options,
             # which a mongomock client does not have.
             self._bucket._timeout = None
-        self._files = db.get_collection(f"{bucket}.files", write_concern=durable)
+        # "Already stored?" is answered by a majority read: an entry a
+        # failover could still roll back does not count as stored.
+        self._files = db.get_collection(f"{bucket}.files", write_concern=durable, read_concern=ReadConcern("majority"))
         self._chunks = db.get_collection(f"{bucket}.chunks", write_concern=durable)
         self._indexed = False
 

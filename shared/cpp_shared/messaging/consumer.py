@@ -45,7 +45,7 @@ from kombu.mixins import ConsumerMixin
 from ..contracts.topology import parked_queue_name, retry_queue_name
 from ..logs import bind_context, clear_context, get_logger
 from ..metrics import BusCounters
-from ..store import AlreadyProcessed, Store, StoreError, StoreUnavailable, UnitOfWork
+from ..store import AlreadyProcessed, CommitOutcomeUnknown, Store, StoreError, StoreUnavailable, UnitOfWork
 from .events import MalformedEvent, parse_event
 from .topology import declare_service, main_queue
 
@@ -88,6 +88,13 @@ def run_handlers(
         fn(event, ctx)
     uow.mark_processed(event["id"], service)
     return uow, [name for name, _ in matched]
+
+
+def _not_the_events_fault(exc: BaseException) -> bool:
+    """The store could not take the commit, or did not say whether it did:
+    the message goes back to the queue, no attempt spent. Safe when the
+    commit did happen: the processed mark makes the redelivery a duplicate."""
+    return isinstance(exc, StoreUnavailable | CommitOutcomeUnknown)
 
 
 def by_subject(event: dict[str, Any]) -> str:
@@ -247,19 +254,30 @@ class EventConsumer(ConsumerMixin):
             return
         try:
             outcomes = self.store.commit_all([uow for _, _, uow, _ in prepared])
-        except StoreUnavailable as exc:
+            if len(outcomes) != len(prepared):
+                raise StoreError(f"commit_all answered {len(outcomes)} outcomes for {len(prepared)} units")
+        except StoreError as exc:
+            # Whatever the store raised, the loop goes on: the batch goes
+            # back to the queue unacked (handled again, and its processed
+            # marks make any unit that did commit a duplicate).
             self._hold_back([m for m, *_ in prepared], exc)
             return
+        held: list[tuple[Any, StoreError]] = []
         for (message, event, _, names), outcome in zip(prepared, outcomes):
             self._bind(event)
             if outcome is None:
                 self._done(message, names)
             elif isinstance(outcome, AlreadyProcessed):
                 self._settle_failure(message, event, outcome)
+            elif _not_the_events_fault(outcome):
+                held.append((message, outcome))  # requeued together below, after one pause
             else:
                 # A conflict with another event of the batch: run it again on
-                # its own, now that the batch's effects are committed.
+                # its own, now that the batch's effects are committed (or, for
+                # another error of the store, to be retried or parked by it).
                 self._handle_alone(message, event)
+        if held:
+            self._hold_back([m for m, _ in held], held[0][1])
 
     def _handle_redelivered(self, message, event: dict[str, Any]) -> None:
         """A message delivered before to a consumer that did not ack it (it
@@ -288,10 +306,11 @@ class EventConsumer(ConsumerMixin):
             [outcome] = self.store.commit_all([uow])
             if outcome is not None:
                 raise outcome
-        except StoreUnavailable as exc:
-            self._hold_back([message], exc)
         except Exception as exc:
-            self._settle_failure(message, event, exc)
+            if _not_the_events_fault(exc):
+                self._hold_back([message], exc)
+            else:
+                self._settle_failure(message, event, exc)
         else:
             self._done(message, names)
 
@@ -324,7 +343,7 @@ class EventConsumer(ConsumerMixin):
 
     def _hold_back(self, messages: list, exc: Exception) -> None:
         # Not the events' fault: back to the queue without spending an attempt.
-        log.warning("store unavailable; requeueing", error=str(exc), count=len(messages))
+        log.warning("store unavailable; requeueing", error=f"{type(exc).__name__}: {exc}", count=len(messages))
         time.sleep(1.0)
         for message in messages:
             message.requeue()
@@ -332,7 +351,7 @@ class EventConsumer(ConsumerMixin):
     def _settle_failure(self, message, event: dict[str, Any], exc: Exception) -> None:
         """Retry later, park, or drop a duplicate; then ack the original."""
         attempt = _int((message.headers or {}).get(ATTEMPT_HEADER), 1)
-        if isinstance(exc, StoreUnavailable):
+        if _not_the_events_fault(exc):
             self._hold_back([message], exc)
             return
         once = f"{self.service}|{event['id']}|{attempt}"  # this attempt's outcome is counted once

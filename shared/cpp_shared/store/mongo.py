@@ -21,10 +21,32 @@ Nothing in the adapter deletes a log entry, and the only update is a
 redaction (``UnitOfWork.redact``, see ``chain.py``): the entry replaced
 by its marker, in the transaction that appends the redaction's entry.
 
-Transactions need a replica set or a sharded cluster (MongoDB 4.4 or later,
-which also creates collections inside transactions). A standalone server is
-refused; mongomock, which has no transactions, gets a fallback described at
-``MongoStore._commit``.
+Transactions need a replica set or a sharded cluster (MongoDB 4.4 or later).
+A standalone server is refused; mongomock, which has no transactions, gets a
+fallback described at ``MongoStore._commit``.
+
+On a real replica set (see README, Store):
+
+* every pymongo error leaves the adapter as one of the store's own
+  (``map_error``): unreachable, timed out, not primary, or labelled
+  transient is ``StoreUnavailable`` (nothing written); a commit whose result
+  never came back is ``CommitOutcomeUnknown``; a duplicate key
+  ``DuplicateKey``; anything else a ``StoreError`` with the server's code
+  and message;
+* every operation, unit of work and GridFS call runs inside
+  ``pymongo.timeout(timeout_seconds)`` (``CPP_STORE_TIMEOUT_SECONDS``,
+  default 10), so no request waits on an unavailable majority for ever;
+* transactions run on the primary whatever the URL's read preference, and
+  commit with a majority write concern; the relay's outbox reads use the
+  majority read concern, so it never publishes a change a failover could
+  roll back;
+* collections, indexes, the outbox counter and each log's head are created
+  outside transactions, before first use (``prepare``, tolerating another
+  replica doing the same at the same time): a transaction never creates a
+  collection nor upserts a counter or a head. A service's own upsert that
+  meets a document inserted since its transaction's snapshot (a duplicate
+  key, which the server does not label transient) runs the transaction
+  again, a few times, instead of failing as a conflict.
 
 Documents are stored as given, with a string ``_id``. Filters, updates and
 documents are checked against the same portable subset as the SQLite adapter
@@ -39,11 +61,14 @@ import copy
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from pymongo import ReturnDocument
-from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure
+import pymongo
+from bson.errors import BSONError
+from pymongo import ReadPreference, ReturnDocument
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure, PyMongoError
+from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
 from .chain import GENESIS, REDACTION, entry_hash, is_redaction_marker, redaction_entry, redaction_marker
@@ -63,6 +88,7 @@ from .documents import (
 from .port import (
     AlreadyProcessed,
     Collection,
+    CommitOutcomeUnknown,
     CorruptLogRecord,
     DuplicateKey,
     LogRecord,
@@ -86,6 +112,36 @@ STANDALONE_ERROR = (
 _MOCK_LOCK = threading.RLock()
 
 _DUPLICATE_CODES = (11000, 11001, 12582)
+
+#: How long one operation or unit of work may take, retries included, unless
+#: the store is given another (``CPP_STORE_TIMEOUT_SECONDS``).
+DEFAULT_TIMEOUT_SECONDS = 10.0
+
+#: The server is stepping down, shutting down or not (or no longer) primary:
+#: NotWritablePrimary, NotPrimaryNoSecondaryOk, NotPrimaryOrSecondary,
+#: InterruptedDueToReplStateChange, InterruptedAtShutdown, PrimarySteppedDown,
+#: ShutdownInProgress, LegacyNotPrimary.
+NOT_PRIMARY_CODES = frozenset({10107, 13435, 13436, 11602, 11600, 189, 91, 10058})
+
+#: Worth trying again later, nothing having been written: the above, and
+#: HostUnreachable, HostNotFound, NetworkTimeout, SocketException, LockTimeout,
+#: MaxTimeMSExpired, WriteConcernFailed (wtimeout), ExceededTimeLimit,
+#: NetworkInterfaceExceededTimeLimit, FailedToSatisfyReadPreference,
+#: ReadConcernMajorityNotAvailableYet, SnapshotUnavailable.
+UNAVAILABLE_CODES = NOT_PRIMARY_CODES | frozenset({6, 7, 89, 9001, 24, 50, 64, 262, 202, 133, 134, 246})
+
+#: Another replica is creating the same collection or index at the same time.
+_NAMESPACE_EXISTS = 48
+_INDEX_RACE_NAMES = frozenset({"IndexAlreadyExists", "IndexBuildAlreadyInProgress", "NamespaceExists"})
+
+#: An upsert inside a transaction that meets a document inserted since the
+#: transaction's snapshot fails with a duplicate key; run again, its snapshot
+#: sees the document and it updates it. Only so many times, so that a real
+#: duplicate (a unique field of another document) is still reported.
+_UPSERT_RETRIES = 3
+
+#: The reserved collections, created (with their indexes) by ``prepare``.
+_OWN_COLLECTIONS = ("outbox", "outbox_seq", "processed_events", "leases", "log_entries", "log_heads")
 
 # (collection name, _id, document before the write or None if there was none)
 _Undo = list[tuple[str, Any, "dict[str, Any] | None"]]
@@ -116,7 +172,69 @@ def _with_upsert_defaults(filter: dict[str, Any], update: dict[str, Any], upsert
 
 def _duplicate(where: str, exc: OperationFailure) -> DuplicateKey:
     details = exc.details or {}
-    return DuplicateKey(f"{where}: {details.get('errmsg') or exc}")
+    error = DuplicateKey(f"{where}: {details.get('errmsg') or exc}")
+    error.code = exc.code
+    return error
+
+
+#: What pymongo raises: its own errors, and BSON's (DocumentTooLarge is an
+#: InvalidDocument, not a PyMongoError).
+DRIVER_ERRORS = (PyMongoError, BSONError)
+
+
+def _labelled(exc: BaseException, label: str) -> bool:
+    return isinstance(exc, PyMongoError) and exc.has_error_label(label)
+
+
+def _unavailable(exc: BaseException) -> bool:
+    return (
+        isinstance(exc, ConnectionFailure)  # includes NetworkTimeout, AutoReconnect, ServerSelectionTimeoutError
+        or bool(getattr(exc, "timeout", False))  # ExecutionTimeout, WTimeoutError, a pymongo.timeout() spent
+        or getattr(exc, "code", None) in UNAVAILABLE_CODES
+    )
+
+
+def map_error(exc: BaseException, *, committing: bool = False) -> StoreError:
+    """The store's error for a pymongo error. ``committing``: raised once
+    the unit's writes were all sent, so by the commit itself.
+
+    * labelled ``UnknownTransactionCommitResult`` (pymongo gives it to a
+      commit that timed out or lost its connection, after its own retries),
+      or unreachable or timed out while committing: ``CommitOutcomeUnknown``;
+    * labelled ``TransientTransactionError`` (the transaction was aborted:
+      write conflicts, a failover...), unreachable, timed out, not primary,
+      a lock or write-concern timeout: ``StoreUnavailable``;
+    * a duplicate key: ``DuplicateKey``;
+    * anything else (a document over 16 MB, conflicting index options, an
+      update through an array path, a transaction over its time limit...):
+      ``StoreError`` with the server's code and message.
+
+    The error's ``code`` is the server's code, when it gave one."""
+    code = getattr(exc, "code", None)
+    details = getattr(exc, "details", None)
+    details = details if isinstance(details, dict) else {}
+    name = details.get("codeName")
+    said = details.get("errmsg") or str(exc) or type(exc).__name__
+    what = type(exc).__name__ + (f" {code}" if code is not None else "") + (f" {name}" if name else "")
+    error: StoreError
+    if _labelled(exc, "UnknownTransactionCommitResult") or (
+        committing and not _labelled(exc, "TransientTransactionError") and _unavailable(exc)
+    ):
+        error = CommitOutcomeUnknown(f"MongoDB did not say whether the commit was written ({what}: {said})")
+    elif _labelled(exc, "TransientTransactionError") or _unavailable(exc):
+        error = StoreUnavailable(f"MongoDB is unavailable; nothing was written ({what}: {said})")
+    elif isinstance(exc, DuplicateKeyError) or code in _DUPLICATE_CODES:
+        error = DuplicateKey(f"duplicate key: {said}")
+    else:
+        error = StoreError(f"MongoDB refused the operation ({what}: {said})")
+    error.code = code if isinstance(code, int) else None
+    return error
+
+
+def _tolerated_race(exc: OperationFailure) -> bool:
+    """Another replica created the same collection or index meanwhile."""
+    details = exc.details if isinstance(exc.details, dict) else {}
+    return exc.code in (_NAMESPACE_EXISTS, 68) or details.get("codeName") in _INDEX_RACE_NAMES
 
 
 def _log_record(log: str, doc: dict[str, Any]) -> LogRecord:
@@ -142,17 +260,36 @@ class MongoStore(Store):
     it; a client passed in by the caller is left open by default).
     """
 
-    def __init__(self, client: Any, database_name: str, *, owns_client: bool = False):
+    def __init__(
+        self,
+        client: Any,
+        database_name: str,
+        *,
+        owns_client: bool = False,
+        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    ):
         if not isinstance(database_name, str) or not database_name:
             raise ValueError("MongoStore needs a database name")
+        if isinstance(timeout_seconds, bool) or not isinstance(timeout_seconds, int | float) or timeout_seconds <= 0:
+            raise ValueError(f"timeout_seconds must be a positive number of seconds; got {timeout_seconds!r}")
         self.client = client
         self.db = client[database_name]
+        self.timeout_seconds = float(timeout_seconds)
         self._owns_client = owns_client
         self._mock = is_mongomock(client)
         self._guard: contextlib.AbstractContextManager[Any] = _MOCK_LOCK if self._mock else contextlib.nullcontext()
         self._topology_checked = self._mock
         self._prepared = False
         self._indexes: set[tuple[str, str, bool]] = set()
+        self._collections: set[str] = set()  # known to exist (created outside any transaction)
+        self._heads: set[str] = set()  # logs whose head document is known to exist
+        # Majority, journaled, with its own wait bounded (the transaction's
+        # time limit bounds it too): a commit a failover could roll back
+        # must not be reported, nor relayed.
+        # The URL's wTimeoutMS, when it gives one, is kept.
+        given = None if self._mock else getattr(getattr(client, "write_concern", None), "document", {}).get("wtimeout")
+        wtimeout = given if isinstance(given, int) and given > 0 else int(self.timeout_seconds * 1000)
+        self._majority = WriteConcern("majority", wtimeout=wtimeout, j=True)
         if not self._mock:
             try:
                 self._check_topology()
@@ -167,12 +304,8 @@ class MongoStore(Store):
     def _errors(self) -> Iterator[None]:
         try:
             yield
-        except OperationFailure as exc:
-            if exc.code in _DUPLICATE_CODES:
-                raise _duplicate("duplicate key", exc) from exc
-            raise
-        except ConnectionFailure as exc:  # includes ServerSelectionTimeoutError
-            raise StoreUnavailable(f"MongoDB is unreachable: {exc}") from exc
+        except DRIVER_ERRORS as exc:
+            raise map_error(exc) from exc
 
     def _check_topology(self) -> None:
         with self._errors():
@@ -186,15 +319,86 @@ class MongoStore(Store):
 
     @contextlib.contextmanager
     def _op(self) -> Iterator[None]:
-        """Every public operation: mongomock lock, error mapping, first-use setup."""
-        with self._guard, self._errors():
+        """Every public operation: mongomock lock, error mapping, time limit,
+        first-use setup."""
+        with self._guard, self._errors(), pymongo.timeout(self.timeout_seconds):
             if not self._topology_checked:
                 self._check_topology()
             if not self._prepared:
-                self.db["outbox"].create_index([("sent_at", 1), ("seq", 1)], name="pending")
-                self.db["log_entries"].create_index([("log", 1), ("seq", 1)], name="log_seq")
-                self._prepared = True
+                self._prepare()
             yield
+
+    def prepare(self) -> None:
+        """Create the store's own collections, indexes and outbox counter now
+        (as ``setup_store`` hooks do for a service's collections); otherwise
+        done on first use. Idempotent, and safe with replicas doing the same
+        at the same time."""
+        with self._op():
+            pass
+
+    def _prepare(self) -> None:
+        self._ensure_collections(_OWN_COLLECTIONS)
+        for name, keys, index in (
+            ("outbox", [("sent_at", 1), ("seq", 1)], "pending"),
+            ("log_entries", [("log", 1), ("seq", 1)], "log_seq"),
+        ):
+            try:
+                self.db[name].create_index(keys, name=index)
+            except OperationFailure as exc:
+                if not _tolerated_race(exc):
+                    raise
+        # The outbox counter exists before any transaction increments it.
+        self._insert_if_absent("outbox_seq", {"_id": "outbox", "value": 0})
+        self._prepared = True
+
+    def _insert_if_absent(self, name: str, doc: dict[str, Any]) -> None:
+        try:
+            self.db[name].insert_one(doc)
+        except DuplicateKeyError:
+            pass  # there already, or another replica's meanwhile
+
+    def _ensure_collections(self, names: Iterable[str]) -> None:
+        """Create the collections not known to exist, outside any transaction:
+        created inside one, two first writers conflict, and a transaction
+        whose snapshot predates the collection fails."""
+        missing = [n for n in dict.fromkeys(names) if n not in self._collections]
+        if not missing:
+            return
+        existing = set(self.db.list_collection_names())
+        for name in missing:
+            if name not in existing:
+                try:
+                    self.db.create_collection(name)
+                except OperationFailure as exc:
+                    if not _tolerated_race(exc):
+                        raise
+                except Exception as exc:  # mongomock's CollectionInvalid for an existing one
+                    if type(exc).__name__ != "CollectionInvalid":
+                        raise
+            self._collections.add(name)
+
+    def _prepare_unit(self, ops: list[tuple[Any, ...]]) -> None:
+        """Before a unit's transaction: its collections and its logs' heads."""
+        names: list[str] = []
+        logs: list[str] = []
+        for op in ops:
+            kind = op[0]
+            if kind == "mark":
+                names.append("processed_events")
+            elif kind == "publish":
+                names += ["outbox_seq", "outbox"]
+            elif kind in ("append", "redact"):  # a redaction appends its confirming entry
+                names += ["log_heads", "log_entries"]
+                logs.append(op[1])
+            elif kind in ("forget_sent", "forget_mentioning"):
+                names.append("outbox")
+            else:
+                names.append(op[1])
+        self._ensure_collections(names)
+        for log in dict.fromkeys(logs):
+            if log not in self._heads:
+                self._insert_if_absent("log_heads", {"_id": log, "seq": 0, "hash": GENESIS})
+                self._heads.add(log)
 
     @contextlib.contextmanager
     def database(self) -> Iterator[Any]:
@@ -230,7 +434,10 @@ class MongoStore(Store):
 
     def commit_all(self, units: list[UnitOfWork]) -> list[StoreError | None]:
         """One transaction per unit: MongoDB's journal commit is already
-        grouped by the server, so sharing a transaction would gain little."""
+        grouped by the server, so sharing a transaction would gain little.
+        Every unit gets an outcome, whatever fails: a unit's error (any
+        ``StoreError``, unavailability and unknown commits included) is its
+        outcome, and the units after it are still tried."""
         outcomes: list[StoreError | None] = []
         for uow in units:
             uow.closed = True  # type: ignore[attr-defined]
@@ -239,19 +446,15 @@ class MongoStore(Store):
                 if ops:
                     self._commit(ops)
                 outcomes.append(None)
-            except (VersionConflict, DuplicateKey, AlreadyProcessed) as exc:
+            except StoreError as exc:
                 outcomes.append(exc)
         return outcomes
 
     def _commit(self, ops: list[tuple[Any, ...]]) -> None:
         with self._op():
+            self._prepare_unit(ops)
             if not self._mock:
-                with self.client.start_session() as session:
-                    # Majority: an event must not be relayed for a state change
-                    # that a failover could roll back.
-                    session.with_transaction(
-                        lambda s: self._apply(ops, s, None), write_concern=WriteConcern("majority")
-                    )
+                self._transaction(ops)
                 return
             # mongomock: apply one by one, recording what each write replaced,
             # and put it all back if any step fails (version, processed mark,
@@ -261,7 +464,7 @@ class MongoStore(Store):
             # pre-checks, it needs no second implementation of the rules.
             undo: _Undo = []
             try:
-                self._apply(ops, None, undo)
+                self._apply(ops, None, undo, retry_upserts=False)
             except BaseException:
                 for name, _id, before in reversed(undo):
                     if before is None:
@@ -270,7 +473,34 @@ class MongoStore(Store):
                         self.db[name].replace_one({"_id": _id}, before, upsert=True)
                 raise
 
-    def _apply(self, ops: list[tuple[Any, ...]], session: Any, undo: _Undo | None) -> None:
+    def _transaction(self, ops: list[tuple[Any, ...]]) -> None:
+        """One transaction (inside ``_op``: its time limit bounds every retry
+        of ``with_transaction``, whose own limit is 120 s). An error raised
+        once every write was sent comes from the commit: see ``map_error``."""
+        state = {"attempts": 0, "sent": False}
+
+        def run(session: Any) -> None:
+            state["attempts"] += 1
+            state["sent"] = False
+            self._apply(ops, session, None, retry_upserts=state["attempts"] < _UPSERT_RETRIES)
+            state["sent"] = True
+
+        try:
+            with self.client.start_session() as session:
+                # On the primary whatever the URL's readPreference (a
+                # transaction reading from a secondary fails), and committed
+                # by a majority: an event must not be relayed for a state
+                # change that a failover could roll back.
+                session.with_transaction(
+                    run,
+                    read_concern=ReadConcern("majority"),
+                    write_concern=self._majority,
+                    read_preference=ReadPreference.PRIMARY,
+                )
+        except DRIVER_ERRORS as exc:
+            raise map_error(exc, committing=bool(state["sent"])) from exc
+
+    def _apply(self, ops: list[tuple[Any, ...]], session: Any, undo: _Undo | None, *, retry_upserts: bool) -> None:
         """Run the buffered ops (inside a transaction when ``session`` is set).
         May run several times: with_transaction retries it on transient errors."""
         db, now = self.db, time.time()
@@ -288,16 +518,18 @@ class MongoStore(Store):
             # transaction owns it, and a concurrent appender to the
             # same log gets a write conflict (with_transaction retries
             # it once this one committed, when it reads the new head).
+            # The head was created by _prepare_unit, outside the transaction.
             head = db["log_heads"].find_one_and_update(
                 {"_id": log},
                 {"$inc": {"seq": 1}},
-                upsert=True,
                 return_document=ReturnDocument.BEFORE,
                 session=session,
             )
+            if head is None:
+                raise StoreError(f"the head of log {log!r} (log_heads/{log}) is missing")
             remember("log_heads", log, before)
-            seq = 1 if head is None else head["seq"] + 1
-            prev_hash = GENESIS if head is None else head["hash"]
+            seq = head["seq"] + 1
+            prev_hash = head.get("hash") or GENESIS
             digest = entry_hash(seq, prev_hash, entry)
             db["log_heads"].update_one({"_id": log}, {"$set": {"hash": digest}}, session=session)
             entry_id = f"{log}:{seq}"  # unique per (log, seq): log names cannot contain ':'
@@ -344,9 +576,16 @@ class MongoStore(Store):
                 elif kind == "update":
                     _, name, filter, update, upsert = op
                     before = snapshot(name, filter)
-                    result = db[name].update_one(
-                        filter, _with_upsert_defaults(filter, update, upsert), upsert=upsert, session=session
-                    )
+                    try:
+                        result = db[name].update_one(
+                            filter, _with_upsert_defaults(filter, update, upsert), upsert=upsert, session=session
+                        )
+                    except DuplicateKeyError as exc:
+                        if upsert and session is not None and retry_upserts:
+                            # Most likely inserted since this transaction's
+                            # snapshot: run it again (see _UPSERT_RETRIES).
+                            exc._add_error_label("TransientTransactionError")
+                        raise
                     if result.upserted_id is not None:
                         remember(name, result.upserted_id, None)
                     elif before is not None:
@@ -370,13 +609,16 @@ class MongoStore(Store):
                 elif kind == "publish":
                     _, message_id, routing_key, body, headers = op
                     before = snapshot("outbox_seq", {"_id": "outbox"})
+                    # The counter was created by _prepare: never upserted in a
+                    # transaction, where a duplicate key is not transient.
                     counter = db["outbox_seq"].find_one_and_update(
                         {"_id": "outbox"},
                         {"$inc": {"value": 1}},
-                        upsert=True,
                         return_document=ReturnDocument.AFTER,
                         session=session,
                     )
+                    if counter is None:
+                        raise StoreError("the outbox counter (outbox_seq/outbox) is missing")
                     remember("outbox_seq", "outbox", before)
                     try:
                         db["outbox"].insert_one(
@@ -447,7 +689,9 @@ class MongoStore(Store):
         if authority is not None:
             query["body.authority"] = authority
         with self._op():
-            docs = list(self.db["outbox"].find(query, sort=[("seq", 1)], limit=int(limit)))
+            # Majority: never relay a change a failover could still roll back.
+            outbox = self.db.get_collection("outbox", read_concern=ReadConcern("majority"))
+            docs = list(outbox.find(query, sort=[("seq", 1)], limit=int(limit)))
         return [
             OutboxMessage(
                 seq=d["seq"],
@@ -572,8 +816,13 @@ class MongoCollection(Collection):
             # Checked first because mongomock re-validates an existing unique
             # index when asked to create it again.
             if name not in self._c.index_information():
-                self._c.create_index(keys, name=name, **options)
+                try:
+                    self._c.create_index(keys, name=name, **options)
+                except OperationFailure as exc:
+                    if not _tolerated_race(exc):  # another replica building it at the same time
+                        raise
         self.store._indexes.add((self.name, field, unique))
+        self.store._collections.add(self.name)
 
     def insert_one(self, doc: dict[str, Any]) -> str:
         new = checked_document(doc)

@@ -49,11 +49,26 @@ from .chain import GENESIS, ChainReport, finish, verify_chain
 
 
 class StoreError(Exception):
-    """Base class of the store's own errors."""
+    """Base class of the store's own errors.
+
+    ``code`` is the database's own error code when it gave one (MongoDB's
+    ``code``: 290 for a transaction over its time limit, say), else None."""
+
+    code: int | None = None
 
 
 class StoreUnavailable(StoreError):
     """The database cannot be reached or used right now (a 503, not a 500)."""
+
+
+class CommitOutcomeUnknown(StoreError):
+    """The commit was sent but its result never came back (the connection
+    dropped or the time limit passed while the database was committing): the
+    unit of work may or may not have been written, wholly or not at all,
+    never in part. Unlike ``StoreUnavailable``, which promises that nothing
+    was written, retrying blindly may repeat it: retry what is idempotent
+    (a consumer's event, whose processed mark refuses a second commit; a
+    request with the same ``Idempotency-Key``), or read the state first."""
 
 
 class VersionConflict(StoreError):
@@ -288,7 +303,11 @@ class Store(abc.ABC):
         StoreError that undid that unit alone: VersionConflict, DuplicateKey,
         AlreadyProcessed). Adapters may share one durable commit among them
         (SQLite: one transaction with a savepoint per unit, one fsync).
-        Raises StoreUnavailable when nothing could be committed."""
+        Raises StoreUnavailable when nothing could be committed. An adapter
+        committing each unit on its own (MongoDB) instead gives each unit the
+        error of its own commit, whatever it is (``StoreUnavailable``,
+        ``CommitOutcomeUnknown``, any ``StoreError``), and still tries the
+        units after it."""
 
     @abc.abstractmethod
     def ping(self) -> None:
