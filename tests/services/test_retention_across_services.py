@@ -16,7 +16,7 @@ from cpp_returns.projection import catch_up
 from cpp_docs.render import Renderer
 from cpp_plans.commands import retention
 from cpp_shared.store.scoped import unscoped
-from tests.helpers import new_child
+from tests.helpers import bearer, new_child
 from tests.services.test_erasure_services import (
     CONSUMERS,
     KEPT,
@@ -29,6 +29,7 @@ from tests.services.test_erasure_services import (
 
 ERASED = {"given_names": "Ottoline", "family_name": "Brackenbury"}
 LATER = date(2100, 1, 1)  # long after every England rule's period has ended
+NHS = "9434765919"  # the standard NHS test number
 
 
 def run(make_settings, monkeypatch, *args):
@@ -49,7 +50,7 @@ def deployment(make_settings, token_for):
     d0 = date.today() - timedelta(days=40)
     p.kept = p.child_to_agreed_plan(KEPT, d0)  # a plan in force: never due
     # The other: a case closed after its strategy discussion (child protection records, due long after).
-    plans_child = new_child(p.plans, p.sw, **ERASED)
+    plans_child = new_child(p.plans, p.sw, **ERASED, identifiers=[{"scheme": "nhs_number", "value": NHS}])
     case = p.ok(p.plans.post("/v1/cases", json={"child_id": plans_child, "team_manager": "tm-1"}, headers=p.sw))
     p.ok(p.plans.post(f"/v1/cases/{case['id']}/strategy-discussions", json={"held_on": d0.isoformat()}, headers=p.sw))
     p.ok(
@@ -60,6 +61,9 @@ def deployment(make_settings, token_for):
         )
     )
     p.erased = {"child_id": plans_child, "case_id": case["id"]}
+    # A partner looked the child up: the audit entry of the lookup keeps the NHS number asked about.
+    partner = bearer(token_for("partner", user="hv-jones"))
+    p.ok(p.plans.get("/v1/lookup", query_string={"nhs_number": NHS}, headers=partner))
     p.pump()
     Renderer(p.ctx["docs"]).run_once(use_lease=False)
     catch_up(p.store("returns"))
@@ -121,6 +125,17 @@ def test_a_dry_run_then_a_run_erase_the_due_child_from_every_service_with_each_a
         assert entry["detail"]["erasure_id"] == published["data"]["erasure_id"]
         assert unscoped(store).verify_log("audit").ok
         assert holding(store, *kept) == kept_before[service], service
+
+    # The plans audit log: the lookup's entry (the NHS number) redacted in place, confirmed by the entry after it,
+    # the chain whole; the erasure's own entry names ids and counts only.
+    plans_audit = unscoped(stores(p)["plans"]).read_log("audit", limit=100_000)
+    assert not [r.seq for r in plans_audit if NHS in json.dumps(r.entry)]
+    [redaction] = [r.entry for r in plans_audit if "redaction" in r.entry]
+    assert redaction["child_id"] == p.erased["child_id"] and len(redaction["redaction"]["records"]) == 1
+    assert [r.entry for r in plans_audit if r.seq == redaction["redaction"]["records"][0]["seq"]] == [
+        {"redacted": published["data"]["erasure_id"]}
+    ]
+    assert unscoped(stores(p)["plans"]).verify_log("audit", batch=7).ok
 
     # Run again: nothing more is due, nothing is published twice.
     again = run(make_settings, monkeypatch)

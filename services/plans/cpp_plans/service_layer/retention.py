@@ -255,6 +255,24 @@ def _without_child(doc: dict[str, Any], child_id: str) -> dict[str, Any] | None:
     return after if after.get("children") else None
 
 
+#: The audit entries about a child that keep what its erasure removes: the NHS number a partner looked up, a
+#: restriction's reason, access list and manager, a lift's or a break-glass's reason. They are redacted with the
+#: child's records (the chain stays verifiable: store/chain.py); every other entry names records by id only.
+PERSONAL_AUDIT = ("lookup", "set_restriction", "lift_restriction", "break_glass")
+AUDIT_PAGE = 1000
+
+
+def personal_audit_seqs(store: Store, child_id: str) -> list[int]:
+    """The seqs of the audit entries about ``child_id`` that hold personal data (a scan: the log has no index by
+    child, and an erasure is rare)."""
+    seqs: list[int] = []
+    after = 0
+    while page := store.read_log(audit.LOG, after_seq=after, limit=AUDIT_PAGE):
+        seqs += [r.seq for r in page if r.entry.get("child_id") == child_id and r.entry.get("action") in PERSONAL_AUDIT]
+        after = page[-1].seq
+    return seqs
+
+
 def erase(deps: Deployment, child_id: str, *, today: date, actor: Principal, uow_hook: Any = None) -> Erased | None:
     """Erase one child's records if, read again now, they are still due; None when they are not (or are gone).
 
@@ -268,6 +286,7 @@ def erase(deps: Deployment, child_id: str, *, today: date, actor: Principal, uow
     erasure = rules.erasure_id(child_id, decision.rule, decision.due_on)
     counts = found.counts()
     anonymised: dict[str, int] = {}
+    personal = personal_audit_seqs(deps.store, child_id)
     with deps.store.unit_of_work() as uow:
         for name, docs in found.documents.items():
             for doc in docs:
@@ -279,6 +298,8 @@ def erase(deps: Deployment, child_id: str, *, today: date, actor: Principal, uow
                     uow.replace(name, after, expected_version=doc["version"])
                     anonymised[name] = anonymised.get(name, 0) + 1
         uow.forget_sent_mentioning(child_id)  # the events sent about the child, kept in the outbox, with their names
+        if personal:
+            uow.redact(audit.LOG, personal, erasure_id=erasure, note={"child_id": child_id, "rule": decision.rule})
         erased_at = datetime.now(UTC).isoformat()
         audit.record_write(
             uow,
