@@ -121,3 +121,15 @@ QUORATE = [
     {"name": "Dr Hana Example", "role": "GP", "agency": "Health"},
     {"name": "PC Lee", "role": "officer", "agency": "Police"},
 ]
+
+
+def cli_environment(monkeypatch, settings) -> None:
+    """The environment a ``cpp`` command run in a test reads: development mode, the test's data folder (its store
+    and signing key), England's plugins and the test's broker address."""
+    for name, value in {
+        "CPP_MODE": "development",
+        "CPP_DATA_DIR": str(settings.data_dir),
+        "CPP_PLUGINS": "england",
+        "CPP_BROKER_URL": settings.broker_url,
+    }.items():
+        monkeypatch.setenv(name, value)

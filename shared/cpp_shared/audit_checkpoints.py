@@ -347,7 +347,7 @@ class Checkpointer:
             finally:
                 os.close(fd)  # and the lock with it
             if created:
-                _fsync_dir(self.config.directory)
+                fsync(self.config.directory)
         self._publish(checkpoint)
         log.info("audit checkpoint taken", log=self.log_name, seq=checkpoint["seq"], file=str(self.path))
         return checkpoint
@@ -444,7 +444,8 @@ class Checkpointer:
         self.try_take()
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync(path: Path) -> None:
+    """Make a file's content, or a folder's entries (a rename into it), durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

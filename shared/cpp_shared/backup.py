@@ -176,22 +176,6 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _copy_checked(source: Path, target: Path) -> tuple[str, int]:
     """Copy ``source`` to ``target`` (fsynced); the sha256 and size of the bytes copied."""
     digest, size = hashlib.sha256(), 0
@@ -255,7 +239,7 @@ def _online_copy(source: Path, target: Path) -> None:
             dst.close()
     finally:
         src.close()
-    _fsync_file(target)
+    ac.fsync(target)
 
 
 def describe_store(path: Path) -> dict[str, Any]:
@@ -358,11 +342,11 @@ def backup(
         manifest["sha256"] = manifest_checksum(manifest)
         path = work / MANIFEST
         path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        _fsync_file(path)
+        ac.fsync(path)
         for folder in [work, *(p for p in work.rglob("*") if p.is_dir())]:
-            _fsync_dir(folder)
+            ac.fsync(folder)
         os.rename(work, final)
-        _fsync_dir(out)
+        ac.fsync(out)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
@@ -673,7 +657,7 @@ def _restore_document_files(folder: Path, plan: ServicePlan, settings: Settings)
             tmp.unlink()
             raise RestoreRefused(f"{f['name']}: changed while it was being restored")
         os.replace(tmp, path)
-    _fsync_dir(target)
+    ac.fsync(target)
 
 
 def _stage(plan: ServicePlan, stamp: str) -> Path:
@@ -720,7 +704,7 @@ def _replace_store(plan: ServicePlan, tmp: Path, stamp: str) -> Path | None:
         except OSError:  # a file system without hard links: a copy (the store is whole in its file by now)
             _copy_checked(target, kept)
     os.replace(tmp, target)
-    _fsync_dir(target.parent)
+    ac.fsync(target.parent)
     return kept
 
 
@@ -735,7 +719,7 @@ def _set_checkpoints_aside(plan: ServicePlan, settings: Settings, stamp: str) ->
         return None
     kept = cfg.file.with_name(f"{cfg.file.name}.before-restore-{stamp}")
     os.replace(cfg.file, kept)
-    _fsync_dir(cfg.file.parent)
+    ac.fsync(cfg.file.parent)
     return kept
 
 

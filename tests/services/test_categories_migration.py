@@ -15,6 +15,7 @@ from cpp_plans.commands import migrate
 from cpp_plans.migrations import fill_categories_and_previous_plans
 from cpp_plans.store import PLAN_VERSIONS, PLANS
 from cpp_shared.store import open_store
+from tests.helpers import cli_environment
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "stores" / "plans-689b98e.db"
 
@@ -71,13 +72,7 @@ def test_cpp_migrate_fills_a_store_made_by_earlier_code(data_dir, make_settings,
     data_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy(FIXTURE, data_dir / "plans.db")
     settings = make_settings("plans")
-    for name, value in {
-        "CPP_MODE": "development",
-        "CPP_DATA_DIR": str(settings.data_dir),
-        "CPP_PLUGINS": "england",
-        "CPP_BROKER_URL": settings.broker_url,
-    }.items():
-        monkeypatch.setenv(name, value)
+    cli_environment(monkeypatch, settings)
     run = CliRunner().invoke(migrate, [])
     assert run.exit_code == 0, run.output
     assert "plans given their initial categories and previous plans: 2" in run.output

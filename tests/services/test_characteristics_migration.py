@@ -15,7 +15,7 @@ from cpp_plans.migrations import code_characteristics, run_pending, uncoded_chil
 from cpp_shared.audit import LOG
 from cpp_shared.contracts.catalogue import validate_event
 from cpp_shared.store import open_store
-from tests.helpers import bearer
+from tests.helpers import bearer, cli_environment
 
 
 def old_child(child_id, given, gender, ethnicity, disability=None, authority="ENG"):
@@ -114,13 +114,7 @@ def test_cpp_migrate_codes_the_children_and_names_those_left(data_dir, make_sett
     app = create_app(settings)
     store = app.extensions["cpp"].store
     seed(store)
-    for name, value in {
-        "CPP_MODE": "development",
-        "CPP_DATA_DIR": str(settings.data_dir),
-        "CPP_PLUGINS": "england",
-        "CPP_BROKER_URL": settings.broker_url,
-    }.items():
-        monkeypatch.setenv(name, value)
+    cli_environment(monkeypatch, settings)
     run = CliRunner().invoke(migrate, [])
     assert run.exit_code == 0, run.output
     assert "0003 children's gender, ethnicity and disabilities coded as the census codes them: 4" in run.output

@@ -16,7 +16,7 @@ from cpp_returns.projection import catch_up
 from cpp_docs.render import Renderer
 from cpp_plans.commands import retention
 from cpp_shared.store.scoped import unscoped
-from tests.helpers import bearer, new_child
+from tests.helpers import bearer, cli_environment, new_child
 from tests.services.test_erasure_services import (
     CONSUMERS,
     KEPT,
@@ -34,13 +34,7 @@ NHS = "9434765919"  # the standard NHS test number
 
 def run(make_settings, monkeypatch, *args):
     settings = make_settings("plans")
-    for name, value in {
-        "CPP_MODE": "development",
-        "CPP_DATA_DIR": str(settings.data_dir),
-        "CPP_PLUGINS": "england",
-        "CPP_BROKER_URL": settings.broker_url,
-    }.items():
-        monkeypatch.setenv(name, value)
+    cli_environment(monkeypatch, settings)
     return CliRunner().invoke(retention, ["run", "--today", LATER.isoformat(), *args], catch_exceptions=False)
 
 

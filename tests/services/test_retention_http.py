@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from cpp_plans.api import retention as retention_api
 from cpp_plans.commands import retention
 from cpp_plans.service_layer import retention as keeping
-from tests.helpers import bearer
+from tests.helpers import bearer, cli_environment
 from tests.services.test_children_http import full_child
 
 # A day long after every record's period ends (England: 35 years after the last entry of child protection
@@ -71,13 +71,7 @@ def seeded(plans, who):
 
 def run(data_dir, make_settings, monkeypatch, *args):
     settings = make_settings("plans")
-    for name, value in {
-        "CPP_MODE": "development",
-        "CPP_DATA_DIR": str(settings.data_dir),
-        "CPP_PLUGINS": "england",
-        "CPP_BROKER_URL": settings.broker_url,
-    }.items():
-        monkeypatch.setenv(name, value)
+    cli_environment(monkeypatch, settings)
     return CliRunner().invoke(retention, ["run", "--today", LATER.isoformat(), *args], catch_exceptions=False)
 
 
