@@ -2,11 +2,37 @@
 
 A unit of work is one multi-document transaction
 (``ClientSession.with_transaction``, which retries transient errors such as
-write conflicts). Outbox rows live in the ``outbox`` collection, numbered by a
-counter document in ``outbox_seq`` that every publishing transaction
-increments: concurrent publishers therefore conflict on that document and
-commit one after the other, so ``seq`` order is commit order and the relay
-never sees seq N+1 before seq N is committed.
+write conflicts). Outbox rows live in the ``outbox`` collection.
+
+The outbox has no document every publisher writes. A publishing transaction
+inserts its message with ``seq: null`` and touches nothing shared, so
+concurrent publishers commit in parallel (a counter incremented in every
+transaction made them abort one another with WriteConflict and re-run one at
+a time). The seq is given after the commit by a sequencer step that only the
+relay runs (``outbox_pending``, under the relay's lease): it reads the
+unsequenced messages with the majority read concern, oldest ``created_at``
+first (then ``position``, the publish's place in its unit, then ``_id``),
+reserves as many numbers at once from the
+``outbox_seq`` counter (written by that one reader, outside any transaction,
+so it is not hot) and sets each message's seq with a conditional update
+(``seq: null``), then returns the pending messages by seq. Why this keeps the
+port's contract:
+
+* nothing is skipped: the relay pages by "not sent yet", never by a
+  high-water mark, and a message is numbered only once the relay has seen
+  it, so one committed late always gets a seq above every seq already given,
+  and is sent on the next pass;
+* seq follows commit order wherever order can matter: a transaction whose
+  commit (majority-acknowledged) returned before another began is before it
+  in the oplog, hence visible to a majority read no later than it, so it is
+  numbered in the same pass or an earlier one; within a pass ``created_at``
+  (the writer's clock when its transaction began) orders such pairs, across
+  hosts up to their clock skew. Transactions that overlapped have no order
+  to keep;
+* ``outbox_mark_sent`` still takes seqs: every message ``outbox_pending``
+  returns has one. Two sequencers at once (a lease taken over) cannot number
+  a message twice (the update requires ``seq: null``); the numbers the loser
+  reserved are gaps, which the port allows.
 
 The append-only logs work the same way: one ``log_entries`` collection for
 every log, and one head document per log in ``log_heads``
@@ -66,7 +92,7 @@ from typing import Any
 
 import pymongo
 from bson.errors import BSONError
-from pymongo import ReadPreference, ReturnDocument
+from pymongo import ReadPreference, ReturnDocument, UpdateOne
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure, PyMongoError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
@@ -139,6 +165,10 @@ _INDEX_RACE_NAMES = frozenset({"IndexAlreadyExists", "IndexBuildAlreadyInProgres
 #: sees the document and it updates it. Only so many times, so that a real
 #: duplicate (a unique field of another document) is still reported.
 _UPSERT_RETRIES = 3
+
+#: How many newly committed outbox messages the relay's sequencer numbers
+#: in one pass (the rest wait for the next pass).
+SEQUENCE_BATCH = 500
 
 #: The reserved collections, created (with their indexes) by ``prepare``.
 _OWN_COLLECTIONS = ("outbox", "outbox_seq", "processed_events", "leases", "log_entries", "log_heads")
@@ -340,6 +370,7 @@ class MongoStore(Store):
         self._ensure_collections(_OWN_COLLECTIONS)
         for name, keys, index in (
             ("outbox", [("sent_at", 1), ("seq", 1)], "pending"),
+            ("outbox", [("seq", 1), ("created_at", 1), ("position", 1), ("_id", 1)], "unsequenced"),
             ("log_entries", [("log", 1), ("seq", 1)], "log_seq"),
         ):
             try:
@@ -347,7 +378,7 @@ class MongoStore(Store):
             except OperationFailure as exc:
                 if not _tolerated_race(exc):
                     raise
-        # The outbox counter exists before any transaction increments it.
+        # The sequencer's counter exists before the relay first reserves seqs.
         self._insert_if_absent("outbox_seq", {"_id": "outbox", "value": 0})
         self._prepared = True
 
@@ -386,7 +417,7 @@ class MongoStore(Store):
             if kind == "mark":
                 names.append("processed_events")
             elif kind == "publish":
-                names += ["outbox_seq", "outbox"]
+                names.append("outbox")
             elif kind in ("append", "redact"):  # a redaction appends its confirming entry
                 names += ["log_heads", "log_entries"]
                 logs.append(op[1])
@@ -547,6 +578,7 @@ class MongoStore(Store):
             )
             remember("log_entries", entry_id, None)
 
+        published = 0
         for op in ops:
             kind = op[0]
             try:
@@ -608,23 +640,16 @@ class MongoStore(Store):
                             remember("outbox", message["_id"], message)
                 elif kind == "publish":
                     _, message_id, routing_key, body, headers = op
-                    before = snapshot("outbox_seq", {"_id": "outbox"})
-                    # The counter was created by _prepare: never upserted in a
-                    # transaction, where a duplicate key is not transient.
-                    counter = db["outbox_seq"].find_one_and_update(
-                        {"_id": "outbox"},
-                        {"$inc": {"value": 1}},
-                        return_document=ReturnDocument.AFTER,
-                        session=session,
-                    )
-                    if counter is None:
-                        raise StoreError("the outbox counter (outbox_seq/outbox) is missing")
-                    remember("outbox_seq", "outbox", before)
+                    published += 1
+                    # No seq here: the relay's sequencer numbers it after the
+                    # commit (see the module's description), so publishers
+                    # share no document and do not conflict.
                     try:
                         db["outbox"].insert_one(
                             {
                                 "_id": message_id,
-                                "seq": counter["value"],
+                                "seq": None,
+                                "position": published,  # call order within the unit, for the sequencer
                                 "message_id": message_id,
                                 "routing_key": routing_key,
                                 "body": body,
@@ -689,8 +714,10 @@ class MongoStore(Store):
         if authority is not None:
             query["body.authority"] = authority
         with self._op():
+            self._sequence()
             # Majority: never relay a change a failover could still roll back.
             outbox = self.db.get_collection("outbox", read_concern=ReadConcern("majority"))
+            query["seq"] = {"$ne": None}
             docs = list(outbox.find(query, sort=[("seq", 1)], limit=int(limit)))
         return [
             OutboxMessage(
@@ -703,6 +730,42 @@ class MongoStore(Store):
             )
             for d in docs
         ]
+
+    def _sequence(self) -> int:
+        """The sequencer (see the module's description): number the messages
+        committed since the last pass, oldest first, up to
+        ``SEQUENCE_BATCH`` of them; returns how many it numbered. Outside any
+        transaction; only the relay calls it, so the counter is not hot."""
+        # Majority: a message a failover could roll back is not numbered.
+        outbox = self.db.get_collection("outbox", read_concern=ReadConcern("majority"))
+        fresh = [
+            d["_id"]
+            for d in outbox.find(
+                {"seq": None, "sent_at": None},
+                {"_id": 1},
+                sort=[("created_at", 1), ("position", 1), ("_id", 1)],
+                limit=SEQUENCE_BATCH,
+            )
+        ]
+        if not fresh:
+            return 0
+        counters = self.db.get_collection("outbox_seq", write_concern=self._majority)
+        counter = counters.find_one_and_update(
+            {"_id": "outbox"}, {"$inc": {"value": len(fresh)}}, return_document=ReturnDocument.AFTER
+        )
+        if counter is None:
+            raise StoreError("the outbox counter (outbox_seq/outbox) is missing")
+        first = counter["value"] - len(fresh) + 1
+        numbered = self.db.get_collection("outbox", write_concern=self._majority)
+        updates = [({"_id": _id, "seq": None}, {"$set": {"seq": first + i}}) for i, _id in enumerate(fresh)]
+        if not isinstance(self.client, pymongo.MongoClient):
+            # mongomock (and the tests' clients over it): its bulk_write does
+            # not take pymongo 4.20's UpdateOne.
+            for filter, update in updates:
+                numbered.update_one(filter, update)
+        else:
+            numbered.bulk_write([UpdateOne(f, u) for f, u in updates], ordered=True)
+        return len(fresh)
 
     def outbox_mark_sent(self, seqs: list[int]) -> None:
         seqs = [int(s) for s in seqs]
