@@ -313,6 +313,10 @@ class MongoStore(Store):
         self._indexes: set[tuple[str, str, bool]] = set()
         self._collections: set[str] = set()  # known to exist (created outside any transaction)
         self._heads: set[str] = set()  # logs whose head document is known to exist
+        #: Transactions run again after a transient error (a WriteConflict
+        #: above all): what contention costs, for benchmarks and metrics.
+        self.transaction_retries = 0
+        self._retries_lock = threading.Lock()
         # Majority, journaled, with its own wait bounded (the transaction's
         # time limit bounds it too): a commit a failover could roll back
         # must not be reported, nor relayed.
@@ -530,6 +534,10 @@ class MongoStore(Store):
                 )
         except DRIVER_ERRORS as exc:
             raise map_error(exc, committing=bool(state["sent"])) from exc
+        finally:
+            if state["attempts"] > 1:
+                with self._retries_lock:
+                    self.transaction_retries += state["attempts"] - 1
 
     def _apply(self, ops: list[tuple[Any, ...]], session: Any, undo: _Undo | None, *, retry_upserts: bool) -> None:
         """Run the buffered ops (inside a transaction when ``session`` is set).
