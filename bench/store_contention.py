@@ -203,8 +203,12 @@ def bench(url: str, *, ops: int, concurrency: tuple[int, ...]) -> dict[str, Any]
 
 def report(results: dict[str, Any]) -> None:
     base = results["baseline"]
-    print(f"{results['store']}: {results['ops_per_thread']} audited writes per thread; contention = {results['contention_is']}")
-    print(f"  {'threads':>7} {'writes/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'x tput':>7} {'x p99':>7} {'retries':>8} {'commits':>8} {'failed':>6}")
+    print(
+        f"{results['store']}: {results['ops_per_thread']} audited writes per thread; contention = {results['contention_is']}"
+    )
+    print(
+        f"  {'threads':>7} {'writes/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'x tput':>7} {'x p99':>7} {'retries':>8} {'commits':>8} {'failed':>6}"
+    )
     for r in [base, *results["runs"]]:
         tput = r.get("throughput_ratio", 1.0)
         p99 = r.get("p99_ratio", 1.0)

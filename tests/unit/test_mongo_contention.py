@@ -151,3 +151,104 @@ def test_unsequenced_messages_count_as_pending_for_the_stats() -> None:
     assert store.outbox_stats().pending == 2
     store.outbox_mark_sent([m.seq for m in store.outbox_pending()])
     assert store.outbox_stats().pending == 0
+
+
+# --- the logs' heads: audited requests batched through the group commit ---------
+
+
+def audited_units(store: MongoStore, n: int) -> list[Any]:
+    units = []
+    for k in range(n):
+        uow = store.begin()
+        uow.append("audit", {"action": "child.read", "k": k})
+        uow.publish("child.read.v1", {"authority": "x", "k": k}, message_id=f"m{k}")
+        units.append(uow)
+    return units
+
+
+def test_a_batch_of_audited_requests_is_one_transaction_writing_the_head_once() -> None:
+    store, client = a_store()
+    outcomes = store.commit_batch(audited_units(store, 6))
+    assert outcomes == [None] * 6
+    assert len(client.transactions) == 1
+    [written] = client.written
+    assert [key for key in written if key[0] == "log_heads"] == [("log_heads", repr("audit"))]
+    head_writes = [c for c in client.calls if c.in_transaction and c.collection == "log_heads"]
+    assert len(head_writes) == 2  # claimed first, then its new seq and hash: however many entries
+    records = store.read_log("audit")
+    assert [r.seq for r in records] == [1, 2, 3, 4, 5, 6]
+    assert [r.entry["k"] for r in records] == [0, 1, 2, 3, 4, 5]
+    assert store.verify_log("audit").ok
+    head = client.inner[store.db.name]["log_heads"].find_one({"_id": "audit"})
+    assert (head["seq"], head["hash"]) == (6, records[-1].hash)
+    publish(store, "after")  # a later unit on its own continues the chain from the head
+    with store.unit_of_work() as uow:
+        uow.append("audit", {"action": "child.read", "k": 6})
+    assert store.verify_log("audit").ok and store.read_log("audit")[-1].seq == 7
+
+
+def test_a_unit_failing_alone_is_taken_out_and_the_others_commit_without_a_gap() -> None:
+    from cpp_shared.store import VersionConflict
+
+    store, client = a_store()
+    store.collection("plans").insert_one({"_id": "p"})
+    units = audited_units(store, 4)
+    units[1].replace("plans", {"_id": "p"}, expected_version=7)  # stale
+    outcomes = store.commit_batch(units)
+    assert outcomes[0] is None and outcomes[2] is None and outcomes[3] is None
+    assert isinstance(outcomes[1], VersionConflict)
+    assert [r.entry["k"] for r in store.read_log("audit")] == [0, 2, 3]
+    assert [r.seq for r in store.read_log("audit")] == [1, 2, 3]
+    assert store.verify_log("audit").ok
+    assert sorted(m.message_id for m in store.outbox_pending()) == ["m0", "m2", "m3"]
+
+
+def test_a_refused_document_fails_its_unit_alone() -> None:
+    store, client = a_store()
+    units = audited_units(store, 3)
+    units[2].insert("notes", {"_id": "n"})
+    client.faults.fail("insert_one", real_error(28, "PathNotViable", "Cannot create field"), collection="notes")
+    outcomes = store.commit_batch(units)
+    assert outcomes[:2] == [None, None]
+    assert type(outcomes[2]).__name__ == "StoreError" and outcomes[2].code == 28
+    assert [r.entry["k"] for r in store.read_log("audit")] == [0, 1]
+
+
+def test_a_batch_the_server_cannot_commit_is_every_units_outcome_and_writes_nothing() -> None:
+    from cpp_shared.store import StoreUnavailable
+
+    store, client = a_store()
+    client.faults.fail("insert_one", write_conflict, collection="log_entries", times=100)
+    outcomes = store.commit_batch(audited_units(store, 3))
+    assert all(isinstance(o, StoreUnavailable) for o in outcomes)
+    assert len({id(o) for o in outcomes}) == 3  # each caller its own error object
+    assert store.read_log("audit") == [] and store.outbox_stats().pending == 0
+
+
+def test_the_group_commit_batches_concurrent_audited_requests_on_mongodb() -> None:
+    import threading
+
+    from cpp_shared.store import group_commit
+
+    store, client = a_store()
+    assert group_commit.committer_for(store).groups
+    start = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def request(k: int) -> None:
+        start.wait()
+        try:
+            with group_commit.unit_of_work(store) as uow:
+                uow.append("audit", {"action": "child.read", "k": k})
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=request, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert sorted(r.entry["k"] for r in store.read_log("audit")) == list(range(8))
+    assert store.verify_log("audit").ok
+    assert 1 <= len(client.transactions) <= 8

@@ -267,6 +267,25 @@ def _tolerated_race(exc: OperationFailure) -> bool:
     return exc.code in (_NAMESPACE_EXISTS, 68) or details.get("codeName") in _INDEX_RACE_NAMES
 
 
+class _UnitFailed(Exception):
+    """One unit of a batch failed on its own (``commit_batch``); not a
+    PyMongoError, so ``with_transaction`` aborts without retrying."""
+
+    def __init__(self, index: int, error: BaseException):
+        super().__init__(f"unit {index}: {error}")
+        self.index, self.error = index, error
+
+
+def _copy_error(exc: StoreError) -> StoreError:
+    """The same error for another caller (one object raised in several
+    threads would mix their tracebacks)."""
+    other = type(exc).__new__(type(exc))
+    other.__dict__.update(exc.__dict__)
+    other.args = exc.args
+    other.__cause__ = exc
+    return other
+
+
 def _log_record(log: str, doc: dict[str, Any]) -> LogRecord:
     try:
         record = LogRecord(
@@ -485,6 +504,48 @@ class MongoStore(Store):
                 outcomes.append(exc)
         return outcomes
 
+    def commit_batch(self, units: list[UnitOfWork]) -> list[BaseException | None]:
+        """Group commit on MongoDB (``group_commit`` calls it): the units in
+        one transaction, each still atomic on its own, and each log's head
+        written once for them all. An audited read is a unit that appends
+        to ``audit``, and each log has one head document, so concurrent
+        audited reads committed one transaction each would all write that
+        document and abort one another with WriteConflict, to run again one
+        at a time; batched, this process's requests make one transaction
+        (and one head write) per batch, and only other processes' batches
+        can conflict with it.
+
+        A unit failing on its own (``VersionConflict``, ``DuplicateKey``,
+        ``AlreadyProcessed``, a refused document, a ``ValueError`` of a
+        redaction) gets that error as its outcome and the transaction runs
+        again without it, so the others are not held back by it. An error
+        of the transaction itself (unavailable, commit outcome unknown, any
+        other) is every remaining unit's outcome, each its own copy.
+        mongomock, which has no transactions, commits unit by unit."""
+        if self._mock:
+            return list(self.commit_all(units))
+        outcomes: list[BaseException | None] = [None] * len(units)
+        live: list[tuple[int, list[tuple[Any, ...]]]] = []
+        for index, uow in enumerate(units):
+            uow.closed = True  # type: ignore[attr-defined]
+            ops = uow.ordered_ops()  # type: ignore[attr-defined]
+            if ops:
+                live.append((index, ops))
+        while live:
+            try:
+                with self._op():
+                    self._prepare_unit([op for _, ops in live for op in ops])
+                    self._transaction([], batch=[ops for _, ops in live])
+                return outcomes
+            except _UnitFailed as failed:
+                index, _ = live.pop(failed.index)
+                outcomes[index] = failed.error
+            except StoreError as exc:
+                for n, (index, _) in enumerate(live):
+                    outcomes[index] = exc if n == 0 else _copy_error(exc)
+                return outcomes
+        return outcomes
+
     def _commit(self, ops: list[tuple[Any, ...]]) -> None:
         with self._op():
             self._prepare_unit(ops)
@@ -508,16 +569,36 @@ class MongoStore(Store):
                         self.db[name].replace_one({"_id": _id}, before, upsert=True)
                 raise
 
-    def _transaction(self, ops: list[tuple[Any, ...]]) -> None:
+    def _transaction(self, ops: list[tuple[Any, ...]], *, batch: list[list[tuple[Any, ...]]] | None = None) -> None:
         """One transaction (inside ``_op``: its time limit bounds every retry
         of ``with_transaction``, whose own limit is 120 s). An error raised
-        once every write was sent comes from the commit: see ``map_error``."""
+        once every write was sent comes from the commit: see ``map_error``.
+
+        ``batch``: several units in this one transaction instead of ``ops``
+        (``commit_batch``), their appends continuing one another's and each
+        log's head written once at the end; a unit failing on its own
+        (a version, a duplicate, a refused document...) raises
+        ``_UnitFailed`` naming it, and nothing is written."""
         state = {"attempts": 0, "sent": False}
 
         def run(session: Any) -> None:
             state["attempts"] += 1
             state["sent"] = False
-            self._apply(ops, session, None, retry_upserts=state["attempts"] < _UPSERT_RETRIES)
+            retry_upserts = state["attempts"] < _UPSERT_RETRIES
+            if batch is None:
+                self._apply(ops, session, None, retry_upserts=retry_upserts)
+            else:
+                heads: dict[str, list[Any]] = {}
+                for index, unit in enumerate(batch):
+                    try:
+                        self._apply(unit, session, None, retry_upserts=retry_upserts, heads=heads)
+                    except DRIVER_ERRORS as exc:
+                        if _labelled(exc, "TransientTransactionError") or _unavailable(exc):
+                            raise  # the transaction's, not the unit's: retried, or every unit's outcome
+                        raise _UnitFailed(index, map_error(exc)) from exc
+                    except (StoreError, ValueError, TypeError) as exc:
+                        raise _UnitFailed(index, exc) from exc
+                self._write_heads(heads, session)
             state["sent"] = True
 
         try:
@@ -539,9 +620,20 @@ class MongoStore(Store):
                 with self._retries_lock:
                     self.transaction_retries += state["attempts"] - 1
 
-    def _apply(self, ops: list[tuple[Any, ...]], session: Any, undo: _Undo | None, *, retry_upserts: bool) -> None:
+    def _apply(
+        self,
+        ops: list[tuple[Any, ...]],
+        session: Any,
+        undo: _Undo | None,
+        *,
+        retry_upserts: bool,
+        heads: dict[str, list[Any]] | None = None,
+    ) -> None:
         """Run the buffered ops (inside a transaction when ``session`` is set).
-        May run several times: with_transaction retries it on transient errors."""
+        May run several times: with_transaction retries it on transient errors.
+        ``heads``: the logs' heads as the transaction's earlier units left them
+        (a group commit's batch), whose caller then writes them
+        (``_write_heads``); without it, this unit's are written here."""
         db, now = self.db, time.time()
 
         def remember(name: str, _id: Any, before: dict[str, Any] | None) -> None:
@@ -551,26 +643,37 @@ class MongoStore(Store):
         def snapshot(name: str, filter: dict[str, Any]) -> dict[str, Any] | None:
             return db[name].find_one(filter) if undo is not None else None
 
+        own_heads = heads is None
+        if heads is None:
+            heads = {}
+
         def append(log: str, entry: dict[str, Any]) -> None:
-            before = snapshot("log_heads", {"_id": log})
-            # Write the head first: from here until the commit this
-            # transaction owns it, and a concurrent appender to the
-            # same log gets a write conflict (with_transaction retries
-            # it once this one committed, when it reads the new head).
-            # The head was created by _prepare_unit, outside the transaction.
-            head = db["log_heads"].find_one_and_update(
-                {"_id": log},
-                {"$inc": {"seq": 1}},
-                return_document=ReturnDocument.BEFORE,
-                session=session,
-            )
+            assert heads is not None
+            head = heads.get(log)
             if head is None:
-                raise StoreError(f"the head of log {log!r} (log_heads/{log}) is missing")
-            remember("log_heads", log, before)
-            seq = head["seq"] + 1
-            prev_hash = head.get("hash") or GENESIS
+                before = snapshot("log_heads", {"_id": log})
+                # Write the head first: from here until the commit this
+                # transaction owns it, and a concurrent appender to the
+                # same log gets a write conflict (with_transaction retries
+                # it once this one committed, when it reads the new head).
+                # The head was created by _prepare_unit, outside the
+                # transaction. It is written once more when the transaction
+                # (a unit, or a group commit's batch) has appended all it
+                # appends (_write_heads): two writes per log per
+                # transaction, however many entries.
+                found = db["log_heads"].find_one_and_update(
+                    {"_id": log},
+                    {"$set": {"claimed_at": now}},
+                    return_document=ReturnDocument.BEFORE,
+                    session=session,
+                )
+                if found is None:
+                    raise StoreError(f"the head of log {log!r} (log_heads/{log}) is missing")
+                remember("log_heads", log, before)
+                head = heads[log] = [found["seq"], found.get("hash") or GENESIS]
+            seq = head[0] + 1
+            prev_hash = head[1]
             digest = entry_hash(seq, prev_hash, entry)
-            db["log_heads"].update_one({"_id": log}, {"$set": {"hash": digest}}, session=session)
             entry_id = f"{log}:{seq}"  # unique per (log, seq): log names cannot contain ':'
             db["log_entries"].insert_one(
                 {
@@ -585,6 +688,7 @@ class MongoStore(Store):
                 session=session,
             )
             remember("log_entries", entry_id, None)
+            head[0], head[1] = seq, digest
 
         published = 0
         for op in ops:
@@ -710,6 +814,13 @@ class MongoStore(Store):
                 if exc.has_error_label("TransientTransactionError"):
                     raise  # with_transaction retries it
                 raise _duplicate(op[1], exc) from exc
+        if own_heads:
+            self._write_heads(heads, session)
+
+    def _write_heads(self, heads: dict[str, list[Any]], session: Any) -> None:
+        """The logs' new heads, once the transaction appended all it appends."""
+        for log, (seq, digest) in heads.items():
+            self.db["log_heads"].update_one({"_id": log}, {"$set": {"seq": seq, "hash": digest}}, session=session)
 
     def ping(self) -> None:
         with self._op():
