@@ -36,10 +36,15 @@ port's contract:
 
 The append-only logs work the same way: one ``log_entries`` collection for
 every log, and one head document per log in ``log_heads``
-(``{_id: log, seq, hash}``) that each appending transaction writes before it
-reads the previous hash from it. Appenders to one log therefore conflict on
-the head and commit one after the other, so seqs follow commit order and
-never fork or skip. An entry's ``_id`` is ``"<log>:<seq>"`` (log names cannot
+(``{_id: log, seq, hash}``) that each appending transaction writes (claims)
+before it reads the previous hash from it, and writes again with the new seq
+and hash once it appended all it appends. Appenders to one log therefore
+conflict on the head and commit one after the other, so seqs follow commit
+order and never fork or skip. So that concurrent audited requests (every
+read of a child's record appends to ``audit``) do not each pay a conflict
+and a retry, the group commit batches a process's concurrent units into one
+transaction (``commit_batch``): one head claim and one head write per
+batch; only other processes' batches can conflict with it. An entry's ``_id`` is ``"<log>:<seq>"`` (log names cannot
 contain ':'), so the unique ``_id`` index is a second guard against a fork;
 the (log, seq) index only serves ``read_log``, and is not unique because
 mongomock checks unique indexes by scanning the collection on every insert.
