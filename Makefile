@@ -64,7 +64,8 @@ lint: install-dev
 	@$(VENV)/bin/mypy
 
 # bus.py, then plans_api.py (BENCH_ARGS go to bus.py, PLANS_BENCH_ARGS to plans_api.py), then the others, each
-# with its own *_BENCH_ARGS (WEB_BENCH_ARGS=--plans 2000: a quick try of web.py). plans_api.py
+# with its own *_BENCH_ARGS (WEB_BENCH_ARGS=--plans 2000: a quick try of web.py; CONTENTION_BENCH_ARGS=--store-url
+# mongodb://... runs store_contention.py on MongoDB, as CPP_TEST_MONGO_URL does). plans_api.py
 # loads with wrk when it is installed (installed here when we are root), else with its Python generator.
 bench: install-dev
 	@scripts/ensure-rabbitmq
@@ -79,6 +80,7 @@ bench: install-dev
 	@$(PY) bench/docs.py $(DOCS_BENCH_ARGS)
 	@$(PY) bench/web.py $(WEB_BENCH_ARGS)
 	@$(PY) bench/returns.py $(RETURNS_BENCH_ARGS)
+	@$(PY) bench/store_contention.py $(CONTENTION_BENCH_ARGS)
 
 # Fault injection against `cpp up` (tests/chaos/driver.py): 4 minutes of walks while workers, web workers and the
 # broker fail; sized by CHAOS_SECONDS, CHAOS_WALKERS, CHAOS_KILL_EVERY (low,high seconds) and CHAOS_SEED.

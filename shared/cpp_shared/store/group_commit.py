@@ -28,10 +28,13 @@ A service's processes (gunicorn workers) take turns to commit through the
 SQLite adapter's write turns (``sqlite.py``): a blocking wait
 on a file lock, where SQLite's own wait for its write lock polls.
 
-Only the SQLite adapter gains from this (MongoDB's server already groups its
-journal commits, and its ``commit_all`` commits one unit after another, which
-would serialise requests that can commit in parallel): for any other store
-``commit`` commits the unit on its own, in the caller's thread.
+On MongoDB (a real server; not mongomock) the batch is one transaction
+(``MongoStore.commit_batch``): a log's head is one document, written by every
+unit that appends to it, so concurrent audited requests committed one
+transaction each abort one another with WriteConflict and run again one at a
+time; batched, they make one transaction and one head write per batch. For
+any other store ``commit`` commits the unit on its own, in the caller's
+thread.
 """
 
 from __future__ import annotations
@@ -124,7 +127,7 @@ class GroupCommitter:
     def _commit_batch(self, batch: list[_Ticket]) -> None:
         failure: BaseException | None = None
         try:
-            outcomes: list[BaseException | None] = list(self.store.commit_all([t.uow for t in batch]))
+            outcomes: list[BaseException | None] = list(_commit_together(self.store, [t.uow for t in batch]))
             if len(outcomes) != len(batch):
                 raise StoreError(f"commit_all answered {len(outcomes)} outcomes for {len(batch)} units")
         except BaseException as exc:  # none of this batch is known to be committed
@@ -150,10 +153,26 @@ def _for_the_others(exc: BaseException) -> BaseException:
 
 
 def _shares_commits(store: Store) -> bool:
+    from .mongo import MongoStore
     from .scoped import unscoped
     from .sqlite import SQLiteStore
 
-    return isinstance(unscoped(store), SQLiteStore)
+    inner = unscoped(store)
+    return isinstance(inner, SQLiteStore) or (isinstance(inner, MongoStore) and not inner._mock)
+
+
+def _commit_together(store: Store, units: list[UnitOfWork]) -> list[BaseException | None]:
+    """SQLite: ``commit_all`` (one transaction, a savepoint per unit).
+    MongoDB: ``commit_batch`` (one transaction, a failing unit taken out and
+    the rest run again), whose point is one write of each log's head per
+    batch instead of one per request."""
+    from .mongo import MongoStore
+    from .scoped import ScopedUnitOfWork, unscoped
+
+    inner = unscoped(store)
+    if isinstance(inner, MongoStore):
+        return inner.commit_batch([u.inner if isinstance(u, ScopedUnitOfWork) else u for u in units])
+    return list(store.commit_all(units))
 
 
 # One committer per store in a process.

@@ -2,18 +2,49 @@
 
 A unit of work is one multi-document transaction
 (``ClientSession.with_transaction``, which retries transient errors such as
-write conflicts). Outbox rows live in the ``outbox`` collection, numbered by a
-counter document in ``outbox_seq`` that every publishing transaction
-increments: concurrent publishers therefore conflict on that document and
-commit one after the other, so ``seq`` order is commit order and the relay
-never sees seq N+1 before seq N is committed.
+write conflicts). Outbox rows live in the ``outbox`` collection.
+
+The outbox has no document every publisher writes. A publishing transaction
+inserts its message with ``seq: null`` and touches nothing shared, so
+concurrent publishers commit in parallel (a counter incremented in every
+transaction made them abort one another with WriteConflict and re-run one at
+a time). The seq is given after the commit by a sequencer step that only the
+relay runs (``outbox_pending``, under the relay's lease): it reads the
+unsequenced messages with the majority read concern, oldest ``created_at``
+first (then ``position``, the publish's place in its unit, then ``_id``),
+reserves as many numbers at once from the
+``outbox_seq`` counter (written by that one reader, outside any transaction,
+so it is not hot) and sets each message's seq with a conditional update
+(``seq: null``), then returns the pending messages by seq. Why this keeps the
+port's contract:
+
+* nothing is skipped: the relay pages by "not sent yet", never by a
+  high-water mark, and a message is numbered only once the relay has seen
+  it, so one committed late always gets a seq above every seq already given,
+  and is sent on the next pass;
+* seq follows commit order wherever order can matter: a transaction whose
+  commit (majority-acknowledged) returned before another began is before it
+  in the oplog, hence visible to a majority read no later than it, so it is
+  numbered in the same pass or an earlier one; within a pass ``created_at``
+  (the writer's clock when its transaction began) orders such pairs, across
+  hosts up to their clock skew. Transactions that overlapped have no order
+  to keep;
+* ``outbox_mark_sent`` still takes seqs: every message ``outbox_pending``
+  returns has one. Two sequencers at once (a lease taken over) cannot number
+  a message twice (the update requires ``seq: null``); the numbers the loser
+  reserved are gaps, which the port allows.
 
 The append-only logs work the same way: one ``log_entries`` collection for
 every log, and one head document per log in ``log_heads``
-(``{_id: log, seq, hash}``) that each appending transaction writes before it
-reads the previous hash from it. Appenders to one log therefore conflict on
-the head and commit one after the other, so seqs follow commit order and
-never fork or skip. An entry's ``_id`` is ``"<log>:<seq>"`` (log names cannot
+(``{_id: log, seq, hash}``) that each appending transaction writes (claims)
+before it reads the previous hash from it, and writes again with the new seq
+and hash once it appended all it appends. Appenders to one log therefore
+conflict on the head and commit one after the other, so seqs follow commit
+order and never fork or skip. So that concurrent audited requests (every
+read of a child's record appends to ``audit``) do not each pay a conflict
+and a retry, the group commit batches a process's concurrent units into one
+transaction (``commit_batch``): one head claim and one head write per
+batch; only other processes' batches can conflict with it. An entry's ``_id`` is ``"<log>:<seq>"`` (log names cannot
 contain ':'), so the unique ``_id`` index is a second guard against a fork;
 the (log, seq) index only serves ``read_log``, and is not unique because
 mongomock checks unique indexes by scanning the collection on every insert.
@@ -66,7 +97,7 @@ from typing import Any
 
 import pymongo
 from bson.errors import BSONError
-from pymongo import ReadPreference, ReturnDocument
+from pymongo import ReadPreference, ReturnDocument, UpdateOne
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure, PyMongoError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
@@ -139,6 +170,10 @@ _INDEX_RACE_NAMES = frozenset({"IndexAlreadyExists", "IndexBuildAlreadyInProgres
 #: sees the document and it updates it. Only so many times, so that a real
 #: duplicate (a unique field of another document) is still reported.
 _UPSERT_RETRIES = 3
+
+#: How many newly committed outbox messages the relay's sequencer numbers
+#: in one pass (the rest wait for the next pass).
+SEQUENCE_BATCH = 500
 
 #: The reserved collections, created (with their indexes) by ``prepare``.
 _OWN_COLLECTIONS = ("outbox", "outbox_seq", "processed_events", "leases", "log_entries", "log_heads")
@@ -237,6 +272,25 @@ def _tolerated_race(exc: OperationFailure) -> bool:
     return exc.code in (_NAMESPACE_EXISTS, 68) or details.get("codeName") in _INDEX_RACE_NAMES
 
 
+class _UnitFailed(Exception):
+    """One unit of a batch failed on its own (``commit_batch``); not a
+    PyMongoError, so ``with_transaction`` aborts without retrying."""
+
+    def __init__(self, index: int, error: BaseException):
+        super().__init__(f"unit {index}: {error}")
+        self.index, self.error = index, error
+
+
+def _copy_error(exc: StoreError) -> StoreError:
+    """The same error for another caller (one object raised in several
+    threads would mix their tracebacks)."""
+    other = type(exc).__new__(type(exc))
+    other.__dict__.update(exc.__dict__)
+    other.args = exc.args
+    other.__cause__ = exc
+    return other
+
+
 def _log_record(log: str, doc: dict[str, Any]) -> LogRecord:
     try:
         record = LogRecord(
@@ -283,6 +337,10 @@ class MongoStore(Store):
         self._indexes: set[tuple[str, str, bool]] = set()
         self._collections: set[str] = set()  # known to exist (created outside any transaction)
         self._heads: set[str] = set()  # logs whose head document is known to exist
+        #: Transactions run again after a transient error (a WriteConflict
+        #: above all): what contention costs, for benchmarks and metrics.
+        self.transaction_retries = 0
+        self._retries_lock = threading.Lock()
         # Majority, journaled, with its own wait bounded (the transaction's
         # time limit bounds it too): a commit a failover could roll back
         # must not be reported, nor relayed.
@@ -340,6 +398,7 @@ class MongoStore(Store):
         self._ensure_collections(_OWN_COLLECTIONS)
         for name, keys, index in (
             ("outbox", [("sent_at", 1), ("seq", 1)], "pending"),
+            ("outbox", [("seq", 1), ("created_at", 1), ("position", 1), ("_id", 1)], "unsequenced"),
             ("log_entries", [("log", 1), ("seq", 1)], "log_seq"),
         ):
             try:
@@ -347,7 +406,7 @@ class MongoStore(Store):
             except OperationFailure as exc:
                 if not _tolerated_race(exc):
                     raise
-        # The outbox counter exists before any transaction increments it.
+        # The sequencer's counter exists before the relay first reserves seqs.
         self._insert_if_absent("outbox_seq", {"_id": "outbox", "value": 0})
         self._prepared = True
 
@@ -386,7 +445,7 @@ class MongoStore(Store):
             if kind == "mark":
                 names.append("processed_events")
             elif kind == "publish":
-                names += ["outbox_seq", "outbox"]
+                names.append("outbox")
             elif kind in ("append", "redact"):  # a redaction appends its confirming entry
                 names += ["log_heads", "log_entries"]
                 logs.append(op[1])
@@ -450,6 +509,48 @@ class MongoStore(Store):
                 outcomes.append(exc)
         return outcomes
 
+    def commit_batch(self, units: list[UnitOfWork]) -> list[BaseException | None]:
+        """Group commit on MongoDB (``group_commit`` calls it): the units in
+        one transaction, each still atomic on its own, and each log's head
+        written once for them all. An audited read is a unit that appends
+        to ``audit``, and each log has one head document, so concurrent
+        audited reads committed one transaction each would all write that
+        document and abort one another with WriteConflict, to run again one
+        at a time; batched, this process's requests make one transaction
+        (and one head write) per batch, and only other processes' batches
+        can conflict with it.
+
+        A unit failing on its own (``VersionConflict``, ``DuplicateKey``,
+        ``AlreadyProcessed``, a refused document, a ``ValueError`` of a
+        redaction) gets that error as its outcome and the transaction runs
+        again without it, so the others are not held back by it. An error
+        of the transaction itself (unavailable, commit outcome unknown, any
+        other) is every remaining unit's outcome, each its own copy.
+        mongomock, which has no transactions, commits unit by unit."""
+        if self._mock:
+            return list(self.commit_all(units))
+        outcomes: list[BaseException | None] = [None] * len(units)
+        live: list[tuple[int, list[tuple[Any, ...]]]] = []
+        for index, uow in enumerate(units):
+            uow.closed = True  # type: ignore[attr-defined]
+            ops = uow.ordered_ops()  # type: ignore[attr-defined]
+            if ops:
+                live.append((index, ops))
+        while live:
+            try:
+                with self._op():
+                    self._prepare_unit([op for _, ops in live for op in ops])
+                    self._transaction([], batch=[ops for _, ops in live])
+                return outcomes
+            except _UnitFailed as failed:
+                index, _ = live.pop(failed.index)
+                outcomes[index] = failed.error
+            except StoreError as exc:
+                for n, (index, _) in enumerate(live):
+                    outcomes[index] = exc if n == 0 else _copy_error(exc)
+                return outcomes
+        return outcomes
+
     def _commit(self, ops: list[tuple[Any, ...]]) -> None:
         with self._op():
             self._prepare_unit(ops)
@@ -473,16 +574,36 @@ class MongoStore(Store):
                         self.db[name].replace_one({"_id": _id}, before, upsert=True)
                 raise
 
-    def _transaction(self, ops: list[tuple[Any, ...]]) -> None:
+    def _transaction(self, ops: list[tuple[Any, ...]], *, batch: list[list[tuple[Any, ...]]] | None = None) -> None:
         """One transaction (inside ``_op``: its time limit bounds every retry
         of ``with_transaction``, whose own limit is 120 s). An error raised
-        once every write was sent comes from the commit: see ``map_error``."""
+        once every write was sent comes from the commit: see ``map_error``.
+
+        ``batch``: several units in this one transaction instead of ``ops``
+        (``commit_batch``), their appends continuing one another's and each
+        log's head written once at the end; a unit failing on its own
+        (a version, a duplicate, a refused document...) raises
+        ``_UnitFailed`` naming it, and nothing is written."""
         state = {"attempts": 0, "sent": False}
 
         def run(session: Any) -> None:
             state["attempts"] += 1
             state["sent"] = False
-            self._apply(ops, session, None, retry_upserts=state["attempts"] < _UPSERT_RETRIES)
+            retry_upserts = state["attempts"] < _UPSERT_RETRIES
+            if batch is None:
+                self._apply(ops, session, None, retry_upserts=retry_upserts)
+            else:
+                heads: dict[str, list[Any]] = {}
+                for index, unit in enumerate(batch):
+                    try:
+                        self._apply(unit, session, None, retry_upserts=retry_upserts, heads=heads)
+                    except DRIVER_ERRORS as exc:
+                        if _labelled(exc, "TransientTransactionError") or _unavailable(exc):
+                            raise  # the transaction's, not the unit's: retried, or every unit's outcome
+                        raise _UnitFailed(index, map_error(exc)) from exc
+                    except (StoreError, ValueError, TypeError) as exc:
+                        raise _UnitFailed(index, exc) from exc
+                self._write_heads(heads, session)
             state["sent"] = True
 
         try:
@@ -499,10 +620,25 @@ class MongoStore(Store):
                 )
         except DRIVER_ERRORS as exc:
             raise map_error(exc, committing=bool(state["sent"])) from exc
+        finally:
+            if state["attempts"] > 1:
+                with self._retries_lock:
+                    self.transaction_retries += state["attempts"] - 1
 
-    def _apply(self, ops: list[tuple[Any, ...]], session: Any, undo: _Undo | None, *, retry_upserts: bool) -> None:
+    def _apply(
+        self,
+        ops: list[tuple[Any, ...]],
+        session: Any,
+        undo: _Undo | None,
+        *,
+        retry_upserts: bool,
+        heads: dict[str, list[Any]] | None = None,
+    ) -> None:
         """Run the buffered ops (inside a transaction when ``session`` is set).
-        May run several times: with_transaction retries it on transient errors."""
+        May run several times: with_transaction retries it on transient errors.
+        ``heads``: the logs' heads as the transaction's earlier units left them
+        (a group commit's batch), whose caller then writes them
+        (``_write_heads``); without it, this unit's are written here."""
         db, now = self.db, time.time()
 
         def remember(name: str, _id: Any, before: dict[str, Any] | None) -> None:
@@ -512,26 +648,37 @@ class MongoStore(Store):
         def snapshot(name: str, filter: dict[str, Any]) -> dict[str, Any] | None:
             return db[name].find_one(filter) if undo is not None else None
 
+        own_heads = heads is None
+        if heads is None:
+            heads = {}
+
         def append(log: str, entry: dict[str, Any]) -> None:
-            before = snapshot("log_heads", {"_id": log})
-            # Write the head first: from here until the commit this
-            # transaction owns it, and a concurrent appender to the
-            # same log gets a write conflict (with_transaction retries
-            # it once this one committed, when it reads the new head).
-            # The head was created by _prepare_unit, outside the transaction.
-            head = db["log_heads"].find_one_and_update(
-                {"_id": log},
-                {"$inc": {"seq": 1}},
-                return_document=ReturnDocument.BEFORE,
-                session=session,
-            )
+            assert heads is not None
+            head = heads.get(log)
             if head is None:
-                raise StoreError(f"the head of log {log!r} (log_heads/{log}) is missing")
-            remember("log_heads", log, before)
-            seq = head["seq"] + 1
-            prev_hash = head.get("hash") or GENESIS
+                before = snapshot("log_heads", {"_id": log})
+                # Write the head first: from here until the commit this
+                # transaction owns it, and a concurrent appender to the
+                # same log gets a write conflict (with_transaction retries
+                # it once this one committed, when it reads the new head).
+                # The head was created by _prepare_unit, outside the
+                # transaction. It is written once more when the transaction
+                # (a unit, or a group commit's batch) has appended all it
+                # appends (_write_heads): two writes per log per
+                # transaction, however many entries.
+                found = db["log_heads"].find_one_and_update(
+                    {"_id": log},
+                    {"$set": {"claimed_at": now}},
+                    return_document=ReturnDocument.BEFORE,
+                    session=session,
+                )
+                if found is None:
+                    raise StoreError(f"the head of log {log!r} (log_heads/{log}) is missing")
+                remember("log_heads", log, before)
+                head = heads[log] = [found["seq"], found.get("hash") or GENESIS]
+            seq = head[0] + 1
+            prev_hash = head[1]
             digest = entry_hash(seq, prev_hash, entry)
-            db["log_heads"].update_one({"_id": log}, {"$set": {"hash": digest}}, session=session)
             entry_id = f"{log}:{seq}"  # unique per (log, seq): log names cannot contain ':'
             db["log_entries"].insert_one(
                 {
@@ -546,7 +693,9 @@ class MongoStore(Store):
                 session=session,
             )
             remember("log_entries", entry_id, None)
+            head[0], head[1] = seq, digest
 
+        published = 0
         for op in ops:
             kind = op[0]
             try:
@@ -608,23 +757,16 @@ class MongoStore(Store):
                             remember("outbox", message["_id"], message)
                 elif kind == "publish":
                     _, message_id, routing_key, body, headers = op
-                    before = snapshot("outbox_seq", {"_id": "outbox"})
-                    # The counter was created by _prepare: never upserted in a
-                    # transaction, where a duplicate key is not transient.
-                    counter = db["outbox_seq"].find_one_and_update(
-                        {"_id": "outbox"},
-                        {"$inc": {"value": 1}},
-                        return_document=ReturnDocument.AFTER,
-                        session=session,
-                    )
-                    if counter is None:
-                        raise StoreError("the outbox counter (outbox_seq/outbox) is missing")
-                    remember("outbox_seq", "outbox", before)
+                    published += 1
+                    # No seq here: the relay's sequencer numbers it after the
+                    # commit (see the module's description), so publishers
+                    # share no document and do not conflict.
                     try:
                         db["outbox"].insert_one(
                             {
                                 "_id": message_id,
-                                "seq": counter["value"],
+                                "seq": None,
+                                "position": published,  # call order within the unit, for the sequencer
                                 "message_id": message_id,
                                 "routing_key": routing_key,
                                 "body": body,
@@ -677,6 +819,13 @@ class MongoStore(Store):
                 if exc.has_error_label("TransientTransactionError"):
                     raise  # with_transaction retries it
                 raise _duplicate(op[1], exc) from exc
+        if own_heads:
+            self._write_heads(heads, session)
+
+    def _write_heads(self, heads: dict[str, list[Any]], session: Any) -> None:
+        """The logs' new heads, once the transaction appended all it appends."""
+        for log, (seq, digest) in heads.items():
+            self.db["log_heads"].update_one({"_id": log}, {"$set": {"seq": seq, "hash": digest}}, session=session)
 
     def ping(self) -> None:
         with self._op():
@@ -689,8 +838,10 @@ class MongoStore(Store):
         if authority is not None:
             query["body.authority"] = authority
         with self._op():
+            self._sequence()
             # Majority: never relay a change a failover could still roll back.
             outbox = self.db.get_collection("outbox", read_concern=ReadConcern("majority"))
+            query["seq"] = {"$ne": None}
             docs = list(outbox.find(query, sort=[("seq", 1)], limit=int(limit)))
         return [
             OutboxMessage(
@@ -703,6 +854,42 @@ class MongoStore(Store):
             )
             for d in docs
         ]
+
+    def _sequence(self) -> int:
+        """The sequencer (see the module's description): number the messages
+        committed since the last pass, oldest first, up to
+        ``SEQUENCE_BATCH`` of them; returns how many it numbered. Outside any
+        transaction; only the relay calls it, so the counter is not hot."""
+        # Majority: a message a failover could roll back is not numbered.
+        outbox = self.db.get_collection("outbox", read_concern=ReadConcern("majority"))
+        fresh = [
+            d["_id"]
+            for d in outbox.find(
+                {"seq": None, "sent_at": None},
+                {"_id": 1},
+                sort=[("created_at", 1), ("position", 1), ("_id", 1)],
+                limit=SEQUENCE_BATCH,
+            )
+        ]
+        if not fresh:
+            return 0
+        counters = self.db.get_collection("outbox_seq", write_concern=self._majority)
+        counter = counters.find_one_and_update(
+            {"_id": "outbox"}, {"$inc": {"value": len(fresh)}}, return_document=ReturnDocument.AFTER
+        )
+        if counter is None:
+            raise StoreError("the outbox counter (outbox_seq/outbox) is missing")
+        first = counter["value"] - len(fresh) + 1
+        numbered = self.db.get_collection("outbox", write_concern=self._majority)
+        updates = [({"_id": _id, "seq": None}, {"$set": {"seq": first + i}}) for i, _id in enumerate(fresh)]
+        if not isinstance(self.client, pymongo.MongoClient):
+            # mongomock (and the tests' clients over it): its bulk_write does
+            # not take pymongo 4.20's UpdateOne.
+            for filter, update in updates:
+                numbered.update_one(filter, update)
+        else:
+            numbered.bulk_write([UpdateOne(f, u) for f, u in updates], ordered=True)
+        return len(fresh)
 
     def outbox_mark_sent(self, seqs: list[int]) -> None:
         seqs = [int(s) for s in seqs]
