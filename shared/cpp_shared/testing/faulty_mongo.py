@@ -319,8 +319,10 @@ class FaultyCollection:
             with client.lock:
                 in_txn = client.record(operation, self.name, session, self.read_concern, kwargs)
                 # $$NOW, which mongomock does not know, as the server evaluates it
-                # (recorded above as sent).
-                args, kwargs = tuple(evaluate_now(list(args))), evaluate_now(kwargs)
+                # (recorded above as sent). Only then copied: mongomock sets an
+                # inserted document's _id in the caller's dict, as pymongo does.
+                if "$$NOW" in repr((args, kwargs)):
+                    args, kwargs = tuple(evaluate_now(list(args))), evaluate_now(kwargs)
                 if in_txn and operation in _WRITES:
                     if self.name not in self.db.inner.list_collection_names():
                         raise real_error(
