@@ -46,7 +46,13 @@ On a real replica set (see README, Store):
   collection nor upserts a counter or a head. A service's own upsert that
   meets a document inserted since its transaction's snapshot (a duplicate
   key, which the server does not label transient) runs the transaction
-  again, a few times, instead of failing as a conflict.
+  again, a few times, instead of failing as a conflict;
+* leases are taken and renewed by one atomic ``find_one_and_update`` whose
+  filter and update pipeline read the server's clock (``$$NOW``), never
+  the replicas', and count their takes (the fencing token); a mark of the
+  outbox with a fence runs in one transaction with a write to the lease's
+  document, so a take committing meanwhile conflicts with it. mongomock
+  knows no ``$$NOW``: ``evaluate_now`` stands in for the server there.
 
 Documents are stored as given, with a string ``_id``. Filters, updates and
 documents are checked against the same portable subset as the SQLite adapter
