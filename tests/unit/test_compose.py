@@ -143,7 +143,11 @@ def test_each_process_has_its_settings_and_dependencies(name, compose, secrets_d
         }
         assert entry["build"] == "." and entry["restart"] == "unless-stopped"
     store_url = (secrets_dir / f"{name}-store-url").read_text().strip()
-    assert re.fullmatch(rf"mongodb://cpp_{name}:[0-9a-f]{{48}}@mongodb:27017/cpp_{name}\?replicaSet=rs0", store_url)
+    assert re.fullmatch(
+        rf"mongodb://cpp_{name}:[0-9a-f]{{48}}@mongodb:27017/cpp_{name}"
+        r"\?replicaSet=rs0&tls=true&tlsCAFile=/run/secrets/mongo_ca",
+        store_url,
+    )
 
 
 def test_every_file_setting_names_a_secret_the_service_is_given(compose, secrets_dir):

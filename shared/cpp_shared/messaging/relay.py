@@ -26,14 +26,22 @@ being handed to the broker when the pause began: it may be sent after the
 successor started, a duplicate that consumers ignore by event id, possibly
 ahead of an older event the successor sends (as a retry can be).
 
-The lease's expiry is written and compared on the replicas' wall clocks
-(``Store.acquire_lease``). The last third of the lease (0.5 s) absorbs
-their skew: with clocks further apart than that, a standby whose clock runs
-ahead can take the lease while the holder still publishes, until the
-holder's next renewal fails (at most a third of the lease later); both then
-send for that moment, duplicates and events out of order as above. Keep
-the replicas' clocks synchronised (NTP keeps them within milliseconds) or
-raise ``CPP_RELAY_LEASE_SECONDS``, which lengthens a take-over as much.
+The lease's expiry is written and compared on the database server's clock
+(``Store.acquire_lease``: ``$$NOW`` on MongoDB, the one host's clock on
+SQLite), never on the replicas' own: their clock skew no longer matters.
+The relay's windows above are measured on its own monotonic clock, from
+before each renewal was sent, so they end no later than the lease does.
+
+Fencing: each take of the lease gets a token greater than every earlier
+take's (a renewal keeps it). The relay reads each batch under the token it
+held then, and marks what it sent with ``outbox_mark_sent(..., fence=(lease,
+token))``, which the store refuses, in the same atomic write, once anyone
+has taken the lease since. A relay paused past its lease (GC, SIGSTOP, a
+stalled VM) and overtaken therefore marks nothing when it wakes: what it
+sent stays the successor's to send and mark (duplicates at most, which
+consumers ignore by event id), and it gives up its batch and reads again.
+A renewal that finds another take (the lease was lost and taken back
+meanwhile) ends the batch read under the old token the same way.
 """
 
 from __future__ import annotations
@@ -83,6 +91,7 @@ class OutboxRelay:
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._renewed_at: float | None = None  # when the last successful renewal began (clock); None: not held
         self._taken_at: float | None = None  # when this relay last took the lease, until its first batch
+        self._token: int | None = None  # the fencing token of this relay's take of the lease, while held
         self._started_at = clock()
         self._connection: Connection | None = None
         self._producer: Producer | None = None
@@ -98,21 +107,28 @@ class OutboxRelay:
         return self._acquire(now)
 
     def _acquire(self, started: float) -> bool:
-        held = self.store.acquire_lease(LEASE, self.holder, self.lease_seconds)
-        if held and self._renewed_at is None:
+        token = self.store.acquire_lease(LEASE, self.holder, self.lease_seconds)
+        if token is not None and (self._renewed_at is None or token != self._token):
             self._taken_at = started
-            log.info("relay took the lease", holder=self.holder, waited_seconds=round(started - self._started_at, 3))
-        elif not held and self._renewed_at is not None:
+            log.info(
+                "relay took the lease",
+                holder=self.holder,
+                token=token,
+                waited_seconds=round(started - self._started_at, 3),
+            )
+        elif token is None and self._renewed_at is not None:
             log.warning("relay lost the lease", holder=self.holder)
-        self._renewed_at = started if held else None
+        self._renewed_at = started if token is not None else None
+        self._token = token
         # A renewal that took longer than the window gives no time to publish.
-        return held and self.clock() - started < self.publish_window
+        return token is not None and self.clock() - started < self.publish_window
 
-    def _may_send(self) -> bool:
-        """Checked before each message of a batch: within the window of the
-        last renewal, renewing when due. Past the window the lease may have
-        lapsed (the relay was paused): the batch stops, and the next one is
-        read again under a lease taken afresh."""
+    def _may_send(self, token: int) -> bool:
+        """Checked before each message of a batch read under ``token``:
+        within the window of the last renewal, renewing when due. Past the
+        window the lease may have lapsed (the relay was paused): the batch
+        stops, and the next one is read again under a lease taken afresh;
+        so it does when a renewal finds a take other than ``token``'s."""
         now = self.clock()
         if self._renewed_at is None or now - self._renewed_at >= self.publish_window:
             if self._renewed_at is not None:
@@ -121,11 +137,11 @@ class OutboxRelay:
             self._renewed_at = None
             return False
         if now - self._renewed_at >= self.renew_every:
-            return self._acquire(now)
+            return self._acquire(now) and self._token == token
         return True
 
     def release(self) -> None:
-        self._renewed_at = None
+        self._renewed_at = self._token = None
         self.store.release_lease(LEASE, self.holder)
 
     # --- connection ---
@@ -152,8 +168,9 @@ class OutboxRelay:
         """Publish one batch under the lease; returns how many were sent (0
         when another relay holds the lease). Raises on broker or store
         errors (nothing is marked sent that was not confirmed)."""
-        if not self.hold_lease():
+        if not self.hold_lease() or self._token is None:
             return 0
+        token = self._token  # the take this batch is read, sent and marked under
         pending = self.store.outbox_pending(self.batch)
         if not pending:
             return 0
@@ -161,7 +178,7 @@ class OutboxRelay:
         sent: list[int] = []
         try:
             for msg in pending:
-                if not self._may_send():
+                if not self._may_send(token):
                     break
                 producer.publish(
                     json.dumps(msg.body, separators=(",", ":")),
@@ -176,8 +193,19 @@ class OutboxRelay:
                 sent.append(msg.seq)
         finally:
             # Whatever the broker confirmed is marked, even if a later publish failed.
-            if sent:
-                self.store.outbox_mark_sent(sent)
+            if sent and not self.store.outbox_mark_sent(sent, fence=(LEASE, token)):
+                # Overtaken (paused past the lease, say): the successor owns
+                # these events now and sends them again; this relay stops.
+                log.warning(
+                    "relay was overtaken; its last events are left for the lease's holder",
+                    holder=self.holder,
+                    token=token,
+                    count=len(sent),
+                )
+                if self._token == token:
+                    self._renewed_at = self._token = None
+                sent = []
+            elif sent:
                 if self._taken_at is not None:
                     log.info(
                         "relay published its first events under the lease",

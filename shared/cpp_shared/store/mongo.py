@@ -77,7 +77,13 @@ On a real replica set (see README, Store):
   collection nor upserts a counter or a head. A service's own upsert that
   meets a document inserted since its transaction's snapshot (a duplicate
   key, which the server does not label transient) runs the transaction
-  again, a few times, instead of failing as a conflict.
+  again, a few times, instead of failing as a conflict;
+* leases are taken and renewed by one atomic ``find_one_and_update`` whose
+  filter and update pipeline read the server's clock (``$$NOW``), never
+  the replicas', and count their takes (the fencing token); a mark of the
+  outbox with a fence runs in one transaction with a write to the lease's
+  document, so a take committing meanwhile conflicts with it. mongomock
+  knows no ``$$NOW``: ``evaluate_now`` stands in for the server there.
 
 Documents are stored as given, with a string ``_id``. Filters, updates and
 documents are checked against the same portable subset as the SQLite adapter
@@ -89,6 +95,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import datetime
 import json
 import threading
 import time
@@ -180,6 +187,36 @@ _OWN_COLLECTIONS = ("outbox", "outbox_seq", "processed_events", "leases", "log_e
 
 # (collection name, _id, document before the write or None if there was none)
 _Undo = list[tuple[str, Any, "dict[str, Any] | None"]]
+
+
+#: A released lease's expiry: long past, whatever the server's clock says.
+_RELEASED = datetime.datetime(1970, 1, 1)
+
+
+def evaluate_now(value: Any, now: datetime.datetime | None = None) -> Any:
+    """``value`` (a filter, an update pipeline) with ``$$NOW`` replaced by a
+    date and ``{"$add": [date, milliseconds...]}`` folded into one, for
+    mongomock, which knows neither (``$$NOW`` reads as missing there, and
+    its ``$add`` takes numbers only). mongomock runs in this process, so
+    this process's clock is its server's. ``now``: naive UTC, to the
+    millisecond as BSON keeps dates; the current time by default."""
+    if now is None:
+        t = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+        now = t.replace(microsecond=t.microsecond // 1000 * 1000)
+    if value == "$$NOW":
+        return now
+    if isinstance(value, list):
+        return [evaluate_now(v, now) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {k: evaluate_now(v, now) for k, v in value.items()}
+    terms = out.get("$add")
+    if len(out) == 1 and isinstance(terms, list) and any(isinstance(t, datetime.datetime) for t in terms):
+        dates = [t for t in terms if isinstance(t, datetime.datetime)]
+        numbers = [t for t in terms if not isinstance(t, datetime.datetime)]
+        if len(dates) == 1 and all(isinstance(n, int | float) and not isinstance(n, bool) for n in numbers):
+            return dates[0] + datetime.timedelta(milliseconds=sum(numbers))
+    return out
 
 
 def is_mongomock(client: Any) -> bool:
@@ -891,12 +928,57 @@ class MongoStore(Store):
             numbered.bulk_write([UpdateOne(f, u) for f, u in updates], ordered=True)
         return len(fresh)
 
-    def outbox_mark_sent(self, seqs: list[int]) -> None:
+    def outbox_mark_sent(self, seqs: list[int], *, fence: tuple[str, int] | None = None) -> bool:
         seqs = [int(s) for s in seqs]
         if not seqs:
-            return
+            return True
+        query = {"seq": {"$in": seqs}, "sent_at": None}
         with self._op():
-            self.db["outbox"].update_many({"seq": {"$in": seqs}, "sent_at": None}, {"$set": {"sent_at": time.time()}})
+            if fence is None:
+                self.db["outbox"].update_many(query, {"$set": {"sent_at": time.time()}})
+                return True
+            name, token = fence[0], int(fence[1])
+            if self._mock:
+                # The lock held by _op() keeps every other writer out between
+                # the check and the marks.
+                if self.db["leases"].find_one({"_id": name, "token": token}) is None:
+                    return False
+                self.db["outbox"].update_many(query, {"$set": {"sent_at": time.time()}})
+                return True
+            return self._fenced_mark(query, name, token)
+
+    def _fenced_mark(self, query: dict[str, Any], name: str, token: int) -> bool:
+        """The marks, in one transaction with a write to the lease's document
+        that only matches while its token is ``token``. A write, not a read:
+        a take committing meanwhile conflicts with it (a snapshot read alone
+        would not see the take), so one of the two is retried and the mark
+        then sees the new token."""
+        state = {"sent": False}
+
+        def run(session: Any) -> bool:
+            state["sent"] = False
+            held = self.db["leases"].update_one(
+                {"_id": name, "token": token}, {"$inc": {"fenced_marks": 1}}, session=session
+            )
+            if held.matched_count == 0:
+                state["sent"] = True
+                return False
+            self.db["outbox"].update_many(query, {"$set": {"sent_at": time.time()}}, session=session)
+            state["sent"] = True
+            return True
+
+        try:
+            with self.client.start_session() as session:
+                return bool(
+                    session.with_transaction(
+                        run,
+                        read_concern=ReadConcern("majority"),
+                        write_concern=self._majority,
+                        read_preference=ReadPreference.PRIMARY,
+                    )
+                )
+        except DRIVER_ERRORS as exc:
+            raise map_error(exc, committing=bool(state["sent"])) from exc
 
     def outbox_stats(self, *, authority: str | None = None) -> OutboxStats:
         query: dict[str, Any] = {"sent_at": None}
@@ -921,25 +1003,50 @@ class MongoStore(Store):
             key = {"consumer": consumer, "event_id": event_id}
             return self.db["processed_events"].find_one({"_id": key}) is not None
 
-    def acquire_lease(self, name: str, holder: str, seconds: float) -> bool:
-        now = time.time()
+    def acquire_lease(self, name: str, holder: str, seconds: float) -> int | None:
+        # On the server's clock: $$NOW, the same instant throughout this one
+        # atomic update; a date plus a number adds milliseconds.
+        mine = {"$eq": ["$holder", holder]}
+        filter = {"_id": name, "$expr": {"$or": [mine, {"$lte": ["$expires_at", "$$NOW"]}]}}
+        pipeline = [
+            {
+                "$set": {  # every expression reads the document as it was before this stage
+                    "token": {
+                        "$cond": [
+                            {"$and": [mine, {"$gt": ["$token", 0]}]},
+                            "$token",  # a renewal keeps it; a take gets the next
+                            {"$add": [{"$ifNull": ["$token", 0]}, 1]},
+                        ]
+                    },
+                    "holder": holder,
+                    "expires_at": {"$add": ["$$NOW", round(seconds * 1000)]},
+                }
+            }
+        ]
         with self._op():
+            leases = self.db["leases"]
+            if self._mock:
+                filter, pipeline = evaluate_now(filter), evaluate_now(pipeline)
+            else:
+                # Majority: a take a failover rolls back must not let two hold it.
+                leases = self.db.get_collection("leases", write_concern=self._majority)
             try:
                 # Matches when free to take (ours, or expired); otherwise the
                 # upsert tries to insert a second document with this _id and
                 # the unique _id index refuses: someone else holds the lease.
-                self.db["leases"].update_one(
-                    {"_id": name, "$or": [{"holder": holder}, {"expires_at": {"$lte": now}}]},
-                    {"$set": {"holder": holder, "expires_at": now + seconds}},
-                    upsert=True,
+                doc = leases.find_one_and_update(
+                    filter, pipeline, upsert=True, return_document=ReturnDocument.AFTER, projection={"token": 1}
                 )
             except DuplicateKeyError:
-                return False
-        return True
+                return None
+        return int(doc["token"])
 
     def release_lease(self, name: str, holder: str) -> None:
+        # The document stays, with its token, so that the next take's is greater.
         with self._op():
-            self.db["leases"].delete_one({"_id": name, "holder": holder})
+            self.db["leases"].update_one(
+                {"_id": name, "holder": holder}, {"$set": {"holder": None, "expires_at": _RELEASED}}
+            )
 
     def collection_names(self) -> list[str]:
         with self._op():

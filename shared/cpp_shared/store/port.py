@@ -321,9 +321,16 @@ class Store(abc.ABC):
         (a store shared by deployments: each relay sends its own)."""
 
     @abc.abstractmethod
-    def outbox_mark_sent(self, seqs: list[int]) -> None:
+    def outbox_mark_sent(self, seqs: list[int], *, fence: tuple[str, int] | None = None) -> bool:
         """Sent messages leave ``outbox_pending``; unknown or already sent
-        seqs are ignored. Sent rows are kept (with their send time)."""
+        seqs are ignored. Sent rows are kept (with their send time).
+
+        ``fence=(lease name, token)``: only while the lease's latest take is
+        the one ``acquire_lease`` returned ``token`` for (nobody has taken it
+        since), checked in the same atomic write as the marking; otherwise
+        nothing is marked and the answer is False. A relay that was paused
+        past its lease and overtaken so cannot mark what its successor owns.
+        True when the marks were written (or there was nothing to mark)."""
 
     @abc.abstractmethod
     def outbox_stats(self, *, authority: str | None = None) -> OutboxStats:
@@ -372,15 +379,22 @@ class Store(abc.ABC):
 
     # --- leases, so one relay of many replicas publishes at a time ---
     @abc.abstractmethod
-    def acquire_lease(self, name: str, holder: str, seconds: float) -> bool:
-        """Take or renew the named lease for ``holder``; False while another
-        holder's lease is unexpired. Taking or renewing sets the expiry to
-        now + ``seconds``. Expiry uses the callers' wall clocks: keep
-        ``seconds`` well above the clock skew between replicas."""
+    def acquire_lease(self, name: str, holder: str, seconds: float) -> int | None:
+        """Take or renew the named lease for ``holder``: its fencing token
+        while ``holder`` holds it, None while another holder's lease is
+        unexpired. Taking or renewing sets the expiry to now + ``seconds`` on
+        the database server's clock (SQLite: its one host's; MongoDB:
+        ``$$NOW``), and compares expiries with that clock alone, so the
+        callers' clocks never matter. Each take (the lease was free, expired,
+        released or another's) gets a token greater than every earlier take
+        of that lease, kept by its renewals; tokens start at 1, so the answer
+        is truthy exactly when the lease is held (see ``outbox_mark_sent``'s
+        ``fence``)."""
 
     @abc.abstractmethod
     def release_lease(self, name: str, holder: str) -> None:
-        """Give the lease up now; does nothing unless ``holder`` holds it."""
+        """Give the lease up now; does nothing unless ``holder`` holds it.
+        The lease's token is kept: the next take gets a greater one."""
 
     def collection_names(self) -> list[str]:
         """The collections holding records (not the store's own bookkeeping)."""

@@ -116,8 +116,10 @@ class ScopedStore(Store):
     def outbox_pending(self, limit: int = 100, *, authority: str | None = None) -> list[OutboxMessage]:
         return self.inner.outbox_pending(limit, authority=self.authority)
 
-    def outbox_mark_sent(self, seqs: list[int]) -> None:
-        self.inner.outbox_mark_sent(seqs)
+    def outbox_mark_sent(self, seqs: list[int], *, fence: tuple[str, int] | None = None) -> bool:
+        if fence is not None:
+            fence = (f"{fence[0]}@{self.authority}", fence[1])  # the authority's own lease, as acquire_lease names it
+        return self.inner.outbox_mark_sent(seqs, fence=fence)
 
     def outbox_stats(self, *, authority: str | None = None) -> OutboxStats:
         return self.inner.outbox_stats(authority=self.authority)
@@ -125,7 +127,7 @@ class ScopedStore(Store):
     def is_processed(self, event_id: str, consumer: str) -> bool:
         return self.inner.is_processed(event_id, consumer)
 
-    def acquire_lease(self, name: str, holder: str, seconds: float) -> bool:
+    def acquire_lease(self, name: str, holder: str, seconds: float) -> int | None:
         return self.inner.acquire_lease(f"{name}@{self.authority}", holder, seconds)
 
     def release_lease(self, name: str, holder: str) -> None:

@@ -529,7 +529,8 @@ class SQLiteStore(Store):
             """CREATE TABLE IF NOT EXISTS _leases (
                 name TEXT PRIMARY KEY,
                 holder TEXT NOT NULL,
-                expires_at REAL NOT NULL
+                expires_at REAL NOT NULL,
+                token INTEGER NOT NULL DEFAULT 0
             ) WITHOUT ROWID""",
             # entry is the JSON as stored (compact, the caller's key order);
             # the hash is over its canonical form (see chain.py).
@@ -563,6 +564,10 @@ class SQLiteStore(Store):
                     conn.execute("DROP TRIGGER _log_no_update")
                 for statement in statements:
                     conn.execute(statement)
+                # A file made before leases had fencing tokens.
+                columns = {row[1] for row in conn.execute("PRAGMA table_info(_leases)")}
+                if columns and "token" not in columns:
+                    conn.execute("ALTER TABLE _leases ADD COLUMN token INTEGER NOT NULL DEFAULT 0")
                 conn.execute("COMMIT")
             except BaseException:
                 _rollback(conn)
@@ -824,11 +829,20 @@ class SQLiteStore(Store):
             for s, m, r, b, h, c in rows
         ]
 
-    def outbox_mark_sent(self, seqs: list[int]) -> None:
+    def outbox_mark_sent(self, seqs: list[int], *, fence: tuple[str, int] | None = None) -> bool:
         seqs = [int(s) for s in seqs]
         if not seqs:
-            return
+            return True
         with self._write() as conn:
+            # The write lock is held from BEGIN IMMEDIATE: no take of the
+            # lease can come between this check and the marks.
+            if fence is not None:
+                name, token = fence
+                if (
+                    conn.execute("SELECT 1 FROM _leases WHERE name = ? AND token = ?", (name, int(token))).fetchone()
+                    is None
+                ):
+                    return False
             now = time.time()
             # Chunks keep the statement under SQLite's parameter limit.
             for i in range(0, len(seqs), 500):
@@ -837,6 +851,7 @@ class SQLiteStore(Store):
                     f"UPDATE _outbox SET sent_at = ? WHERE sent_at IS NULL AND seq IN ({', '.join('?' * len(chunk))})",
                     (now, *chunk),
                 )
+        return True
 
     def outbox_stats(self, *, authority: str | None = None) -> OutboxStats:
         if authority is None:
@@ -870,22 +885,29 @@ class SQLiteStore(Store):
     def is_processed(self, event_id: str, consumer: str) -> bool:
         return bool(self._read("SELECT 1 FROM _processed WHERE consumer = ? AND event_id = ?", (consumer, event_id)))
 
-    def acquire_lease(self, name: str, holder: str, seconds: float) -> bool:
+    def acquire_lease(self, name: str, holder: str, seconds: float) -> int | None:
+        # One host: its clock is the server's, as MongoDB's $$NOW is there.
         with self._write() as conn:
             now = time.time()
-            row = conn.execute("SELECT holder, expires_at FROM _leases WHERE name = ?", (name,)).fetchone()
+            row = conn.execute("SELECT holder, expires_at, token FROM _leases WHERE name = ?", (name,)).fetchone()
             if row is not None and row[0] != holder and row[1] > now:
-                return False
+                return None
+            # A renewal keeps the token; a take (free, expired, released or
+            # another's; or one from before tokens, 0) gets the next one.
+            previous = 0 if row is None else int(row[2])
+            token = previous if row is not None and row[0] == holder and previous > 0 else previous + 1
             conn.execute(
-                "INSERT INTO _leases (name, holder, expires_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at",
-                (name, holder, now + seconds),
+                "INSERT INTO _leases (name, holder, expires_at, token) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at,"
+                " token = excluded.token",
+                (name, holder, now + seconds, token),
             )
-            return True
+            return token
 
     def release_lease(self, name: str, holder: str) -> None:
+        # The row stays, with its token, so that the next take's is greater.
         with self._write() as conn:
-            conn.execute("DELETE FROM _leases WHERE name = ? AND holder = ?", (name, holder))
+            conn.execute("UPDATE _leases SET holder = '', expires_at = 0 WHERE name = ? AND holder = ?", (name, holder))
 
     def collection_names(self) -> list[str]:
         rows = self._read("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'c\\_%' ESCAPE '\\'")

@@ -19,6 +19,8 @@ and labels (``real_error``), as pymongo would hand it over:
 * like MongoDB before 4.4 (and as concurrent first writers see it after),
   a write inside a transaction to a collection that does not exist yet is
   refused (code 263), so a path that relies on creating one there fails;
+* ``$$NOW`` in a filter or an update pipeline is evaluated as the server
+  would (``cpp_shared.store.mongo.evaluate_now``: mongomock knows it not);
 * every operation is recorded (``calls``: its name, collection, whether in a
   transaction, its read concern, its kwargs and the ``pymongo.timeout`` in
   force), as are ``with_transaction``'s options (``transactions``).
@@ -54,6 +56,8 @@ from pymongo.errors import (
     WTimeoutError,
 )
 from pymongo.write_concern import WriteConcern
+
+from ..store.mongo import evaluate_now
 
 __all__ = ["REAL_ERRORS", "Call", "Faults", "FaultyMongoClient", "real_error"]
 
@@ -314,6 +318,11 @@ class FaultyCollection:
             session = kwargs.pop("session", None)
             with client.lock:
                 in_txn = client.record(operation, self.name, session, self.read_concern, kwargs)
+                # $$NOW, which mongomock does not know, as the server evaluates it
+                # (recorded above as sent). Only then copied: mongomock sets an
+                # inserted document's _id in the caller's dict, as pymongo does.
+                if "$$NOW" in repr((args, kwargs)):
+                    args, kwargs = tuple(evaluate_now(list(args))), evaluate_now(kwargs)
                 if in_txn and operation in _WRITES:
                     if self.name not in self.db.inner.list_collection_names():
                         raise real_error(

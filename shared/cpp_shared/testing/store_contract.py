@@ -1500,6 +1500,41 @@ class StoreContract:
         store.release_lease("relay", "B")
         assert store.acquire_lease("relay", "A", 5)
 
+    def test_each_take_of_a_lease_gets_a_greater_fencing_token(self, store: Store) -> None:
+        first = store.acquire_lease("relay", "A", 30)
+        assert first is not None and first >= 1
+        assert store.acquire_lease("relay", "A", 30) == first, "a renewal keeps the token"
+        assert store.acquire_lease("relay", "B", 30) is None
+        store.release_lease("relay", "A")
+        second = store.acquire_lease("relay", "B", 0)  # released: a take; and lapsed at once
+        assert second is not None and second > first
+        third = store.acquire_lease("relay", "A", 30)  # B's lapsed: a take, not a renewal
+        assert third is not None and third > second
+        store.release_lease("relay", "A")
+        fourth = store.acquire_lease("relay", "A", 30)  # its own, given up and taken again
+        assert fourth is not None and fourth > third
+        assert store.acquire_lease("other", "A", 30) == 1, "each lease counts its own takes"
+
+    def test_a_fenced_mark_needs_the_latest_take_of_the_lease(self, store: Store) -> None:
+        for n in range(3):
+            with store.unit_of_work() as uow:
+                uow.publish("x", {"n": n}, message_id=f"m{n}")
+        first, second, third = store.outbox_pending()
+        paused = store.acquire_lease("relay", "A", 0)  # A's lease lapses (A was paused)...
+        successor = store.acquire_lease("relay", "B", 30)  # ...and B takes it over
+        assert paused is not None and successor is not None
+        assert store.outbox_mark_sent([first.seq, second.seq], fence=("relay", paused)) is False
+        assert [m.seq for m in store.outbox_pending()] == [first.seq, second.seq, third.seq], "nothing marked"
+        assert store.outbox_mark_sent([first.seq], fence=("relay", successor)) is True
+        assert [m.seq for m in store.outbox_pending()] == [second.seq, third.seq]
+        assert store.outbox_mark_sent([second.seq], fence=("never-taken", successor)) is False
+        store.release_lease("relay", "B")
+        retaken = store.acquire_lease("relay", "B", 30)
+        assert retaken is not None
+        assert store.outbox_mark_sent([second.seq], fence=("relay", successor)) is False, "an earlier take of B's"
+        assert store.outbox_mark_sent([second.seq, third.seq], fence=("relay", retaken)) is True
+        assert store.outbox_pending() == []
+
     def test_renewing_extends_the_lease(self, store: Store) -> None:
         assert store.acquire_lease("relay", "A", 0.3)
         time.sleep(0.2)
