@@ -120,8 +120,9 @@ def plugins() -> None:
         click.echo(f"installed but not active: {', '.join(inactive)}")
 
 
-def _preflight(service: str):
-    """Fail fast, with a plain message, on what would stop the service."""
+def _preflight(service: str, *, worker: bool = False):
+    """Fail fast, with a plain message, on what would stop the service (its ``worker``: the process that also
+    signs the audit log's checkpoints)."""
     from . import audit_checkpoints
     from .auth import TokenVerifier
     from .config import check_setting_files
@@ -134,7 +135,7 @@ def _preflight(service: str):
         check_setting_files(os.environ, development=settings.is_development)
         Plugins(settings.plugins).authority()
         TokenVerifier(settings)
-        if spec.worker and not settings.is_development:  # a service with a store checkpoints its audit log
+        if worker and not settings.is_development:  # the worker signs the audit log's checkpoints
             audit_checkpoints.load_signing_key(audit_checkpoints.config(settings), create=False)
         if spec.preflight is not None:
             spec.preflight(settings)
@@ -172,7 +173,7 @@ def worker(service: str) -> None:
     from .web import build_context
     from .worker import Worker
 
-    spec, settings = _preflight(service)
+    spec, settings = _preflight(service, worker=True)
     if not spec.worker:
         _fail(
             f"{service}: this service has no worker (it publishes and consumes no events); "

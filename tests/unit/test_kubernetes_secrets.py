@@ -66,8 +66,8 @@ def started(deployment: str, tmp_path: Path, monkeypatch, *, without: str | None
         monkeypatch.delenv(key)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    service = container(d)["command"][2]
-    return _preflight(service)
+    command = container(d)["command"]
+    return _preflight(command[2], worker=command[1] == "worker")
 
 
 def mounted(deployment: str) -> list[str]:
@@ -102,7 +102,7 @@ def test_a_missing_secret_stops_the_container_naming_it(deployment, variable, tm
 @pytest.mark.parametrize(
     ("deployment", "variable", "words"),
     [
-        ("plans", "CPP_AUDIT_CHECKPOINT_KEY_FILE", "audit checkpoint key"),
+        ("plans-worker", "CPP_AUDIT_CHECKPOINT_KEY_FILE", "audit checkpoint key"),
         ("scheduler-worker", "CPP_AUDIT_CHECKPOINT_KEY_FILE", "audit checkpoint key"),
         ("notify", "CPP_NOTIFY_SECRETS_KEY_FILE", "CPP_NOTIFY_SECRETS_KEY"),
         ("notify-worker", "CPP_NOTIFY_SECRETS_KEY_FILE", "CPP_NOTIFY_SECRETS_KEY"),
