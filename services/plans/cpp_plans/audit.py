@@ -64,3 +64,19 @@ def record_read(store: Store, record_type: str, record_id: str, *, action: str =
     shared with other requests' units: see cpp_shared.store.group_commit)."""
     with group_commit.unit_of_work(store) as uow:
         uow.append(LOG, entry(action, record_type, record_id, **kw))
+
+
+SCAN_PAGE = 1000
+
+
+def entries_about(store: Store, child_id: str) -> list[Any]:
+    """Every record of the audit log about the child, oldest first: a scan of
+    the whole log (the log has no index by child)."""
+    found: list[Any] = []
+    after = 0
+    while True:
+        page = store.read_log(LOG, after_seq=after, limit=SCAN_PAGE)
+        found.extend(r for r in page if r.entry.get("child_id") == child_id)
+        if len(page) < SCAN_PAGE:
+            return found
+        after = page[-1].seq

@@ -644,12 +644,21 @@ class MongoStore(Store):
             state["sent"] = True
 
         try:
+            self._with_transaction(run, state)
+        finally:
+            if state["attempts"] > 1:
+                with self._retries_lock:
+                    self.transaction_retries += state["attempts"] - 1
+
+    def _with_transaction(self, run: Any, state: dict[str, Any]) -> Any:
+        """``run(session)`` in one transaction, retried by the driver on a transient error; a driver error mapped
+        (``state["sent"]`` set: every write was sent, so an error comes from the commit and its outcome is
+        unknown). On the primary whatever the URL's readPreference (a transaction reading from a secondary fails),
+        and committed by a majority: an event must not be relayed for a state change that a failover could roll
+        back."""
+        try:
             with self.client.start_session() as session:
-                # On the primary whatever the URL's readPreference (a
-                # transaction reading from a secondary fails), and committed
-                # by a majority: an event must not be relayed for a state
-                # change that a failover could roll back.
-                session.with_transaction(
+                return session.with_transaction(
                     run,
                     read_concern=ReadConcern("majority"),
                     write_concern=self._majority,
@@ -657,10 +666,6 @@ class MongoStore(Store):
                 )
         except DRIVER_ERRORS as exc:
             raise map_error(exc, committing=bool(state["sent"])) from exc
-        finally:
-            if state["attempts"] > 1:
-                with self._retries_lock:
-                    self.transaction_retries += state["attempts"] - 1
 
     def _apply(
         self,
@@ -967,18 +972,7 @@ class MongoStore(Store):
             state["sent"] = True
             return True
 
-        try:
-            with self.client.start_session() as session:
-                return bool(
-                    session.with_transaction(
-                        run,
-                        read_concern=ReadConcern("majority"),
-                        write_concern=self._majority,
-                        read_preference=ReadPreference.PRIMARY,
-                    )
-                )
-        except DRIVER_ERRORS as exc:
-            raise map_error(exc, committing=bool(state["sent"])) from exc
+        return bool(self._with_transaction(run, state))
 
     def outbox_stats(self, *, authority: str | None = None) -> OutboxStats:
         query: dict[str, Any] = {"sent_at": None}

@@ -51,7 +51,6 @@ blp = Blueprint(
 MANAGERS = ("team_manager", "admin")
 REPORT_ROLES = ("team_manager", "auditor")  # besides the key worker and the restriction's manager
 IN_FORCE = ["outline", "active"]
-SCAN_PAGE = 1000
 
 
 def _reason(description: str) -> Text:
@@ -393,19 +392,6 @@ class BreakGlass(MethodView):
 # --- the access report ----------------------------------------------------------------------
 
 
-def _entries_about(child_id: str) -> list[Any]:
-    """Every entry of the audit log about the child, oldest first: a scan of
-    the whole log (the log has no index by child)."""
-    store, after = ctx().store, 0
-    found: list[Any] = []
-    while True:
-        page = store.read_log(audit.LOG, after_seq=after, limit=SCAN_PAGE)
-        found.extend(r for r in page if r.entry.get("child_id") == child_id)
-        if len(page) < SCAN_PAGE:
-            return found
-        after = page[-1].seq
-
-
 @blp.route("/<child_id>/access-report")
 class AccessReport(MethodView):
     @requires_role(*READERS)
@@ -428,7 +414,7 @@ class AccessReport(MethodView):
                 message="a child's access report is for the child's key worker, the restriction's manager, "
                 "team managers and auditors",
             )
-        records = _entries_about(child_id)
+        records = audit.entries_about(ctx().store, child_id)
         before = query.get("before_seq") or (records[-1].seq + 1 if records else 1)
         records = [r for r in records if r.seq < before]
         reasons = {

@@ -259,18 +259,11 @@ def _without_child(doc: dict[str, Any], child_id: str) -> dict[str, Any] | None:
 #: restriction's reason, access list and manager, a lift's or a break-glass's reason. They are redacted with the
 #: child's records (the chain stays verifiable: store/chain.py); every other entry names records by id only.
 PERSONAL_AUDIT = ("lookup", "set_restriction", "lift_restriction", "break_glass")
-AUDIT_PAGE = 1000
 
 
 def personal_audit_seqs(store: Store, child_id: str) -> list[int]:
-    """The seqs of the audit entries about ``child_id`` that hold personal data (a scan: the log has no index by
-    child, and an erasure is rare)."""
-    seqs: list[int] = []
-    after = 0
-    while page := store.read_log(audit.LOG, after_seq=after, limit=AUDIT_PAGE):
-        seqs += [r.seq for r in page if r.entry.get("child_id") == child_id and r.entry.get("action") in PERSONAL_AUDIT]
-        after = page[-1].seq
-    return seqs
+    """The seqs of the audit entries about ``child_id`` that hold personal data."""
+    return [r.seq for r in audit.entries_about(store, child_id) if r.entry.get("action") in PERSONAL_AUDIT]
 
 
 def erase(deps: Deployment, child_id: str, *, today: date, actor: Principal, uow_hook: Any = None) -> Erased | None:
