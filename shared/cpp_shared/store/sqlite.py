@@ -27,6 +27,12 @@ transactions starved another's for as long (measured on the plans service:
 a closed-loop p99 of half a second, 32 ms with turns). The turns only order
 the writers that take them; SQLite's lock still excludes every writer.
 
+Values follow MongoDB's semantics, which the contract suite checks on both
+adapters: a field is indexed, filtered and sorted through one expression,
+its key (``_key``), which orders values as MongoDB orders BSON (null, numbers,
+strings, objects, arrays, booleans), so one index answers all three; a sort
+on a field holding arrays goes by their least or greatest element.
+
 The portable document rules every adapter enforces (names, paths, filters,
 updates) and the buffered unit of work live in ``documents.py``; this module
 compiles filters to SQL and runs the transactions.
@@ -35,13 +41,14 @@ compiles filters to SQL and runs the transactions.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, cast
 
 try:
@@ -127,17 +134,49 @@ class _Node:
         return _Node(expr=f"({self.expr} || '[{i}]')")
 
 
+def _key(v: str, t: str) -> str:
+    """One SQLite value that orders as MongoDB orders BSON values, given SQL
+    for a value as ``json_extract`` returns it and for its ``json_type``.
+
+    SQLite's own order of storage classes gives the first three ranks: NULL
+    (null and missing, which MongoDB sorts alike) before numbers (integers and
+    reals compared by value) before strings (compared byte by byte, as
+    MongoDB's simple collation does). Objects, arrays and booleans become
+    BLOBs, which SQLite orders after every string, led by a byte that ranks
+    them: objects, then arrays, then false, then true. A boolean is thus never
+    equal to the number 1, as ``json_extract`` alone would make it. Objects
+    and arrays compare by their JSON text after that byte; MongoDB compares
+    them field by field, so their order among themselves may differ (only
+    equality, which agrees, is used on them).
+
+    The same expression is the collection's index on a field, the left side
+    of every filter on it and its sort key, so one index answers all three.
+    """
+    return (
+        f"CASE {t} WHEN 'true' THEN x'0601' WHEN 'false' THEN x'0600'"
+        f" WHEN 'object' THEN CAST(x'04' || {v} AS BLOB) WHEN 'array' THEN CAST(x'05' || {v} AS BLOB)"
+        f" ELSE {v} END"
+    )
+
+
+def _doc_key(path: str) -> str:
+    """The key (``_key``) of the value at a JSON path literal of ``doc``."""
+    return _key(f"json_extract(doc, {path})", f"json_type(doc, {path})")
+
+
+# The bounds of each rank of ``_key`` values: every number is below the empty
+# string, every string below the empty BLOB, every BLOB above both.
+_BOOLEANS = "x'0600' AND x'0601'"
+
+
 class _Matcher:
-    """A predicate on one candidate value, given SQL for its value (as
-    ``json_extract`` returns it) and its JSON type (as ``json_type`` names it,
-    NULL when the path is missing). ``missing`` says whether a missing field
-    satisfies it (equality to null does)."""
+    """A predicate on one candidate value, given SQL for its key (``_key``)
+    and its JSON type (as ``json_type`` names it, NULL when the path is
+    missing). ``missing`` says whether a missing field satisfies it (equality
+    to null does)."""
 
     def __init__(self, sql: Callable[[str, str], str], missing: bool = False, elements: bool = True):
         self.sql, self.missing, self.elements = sql, missing, elements
-
-
-_NUMBER = "('integer','real')"
 
 
 class _FilterCompiler:
@@ -147,8 +186,10 @@ class _FilterCompiler:
     checks on both adapters: a condition on a field holding an array matches
     when the array itself or one of its elements matches; a dotted path
     traverses arrays of sub-documents; comparisons only match values of the
-    same type (a number never compares with a string); equality to null
-    matches null and missing fields.
+    same type (a number never compares with a string, nor a boolean with a
+    number); equality to null matches null and missing fields. Each
+    condition is on the value's key (``_key``), so that it is answered from
+    the field's index.
     """
 
     def __init__(self) -> None:
@@ -180,61 +221,58 @@ class _FilterCompiler:
         if op == "$nin":
             return f"({self._any(segs, self._in(arg))}) IS NOT 1"
         if op == "$exists":
-            exists = self._any(segs, _Matcher(lambda v, t: f"{t} IS NOT NULL", elements=False))
+            exists = self._any(segs, _Matcher(lambda k, t: f"{t} IS NOT NULL", elements=False))
             return exists if arg else f"({exists}) IS NOT 1"
         return self._any(segs, self._compare(op, arg))
 
     # -- matchers --
+    def _key_of(self, value: Any) -> str:
+        """SQL for the key (``_key``) of a value given in a filter."""
+        if isinstance(value, bool):
+            return "x'0601'" if value else "x'0600'"
+        if isinstance(value, (dict, list)):
+            # json() renders the value as json_extract renders the stored one.
+            rank = "x'04'" if isinstance(value, dict) else "x'05'"
+            return f"CAST({rank} || json({self.param(_dumps(value))}) AS BLOB)"
+        return self.param(value)
+
     def _eq(self, value: Any) -> _Matcher:
         if value is None:
-            return _Matcher(lambda v, t: f"{t} = 'null'", missing=True)
-        if isinstance(value, bool):
-            kind = "'true'" if value else "'false'"
-            return _Matcher(lambda v, t: f"({v} = {int(value)} AND {t} = {kind})")
-        if isinstance(value, (int, float)):
-            p = self.param(value)
-            return _Matcher(lambda v, t: f"({v} = {p} AND {t} IN {_NUMBER})")
-        if isinstance(value, str):
-            p = self.param(value)
-            return _Matcher(lambda v, t: f"({v} = {p} AND {t} = 'text')")
-        # Sub-documents and arrays: compared as minified JSON, so key order
-        # matters, as it does in MongoDB.
-        kind = "'object'" if isinstance(value, dict) else "'array'"
-        p = self.param(_dumps(value))
-        return _Matcher(lambda v, t: f"({t} = {kind} AND {v} = json({p}))")
+            return _Matcher(lambda k, t: f"{t} = 'null'", missing=True)
+        key = self._key_of(value)
+        return _Matcher(lambda k, t: f"{k} = {key}")
 
     def _in(self, values: list[Any]) -> _Matcher:
-        strings = [x for x in values if isinstance(x, str)]
-        numbers = [x for x in values if isinstance(x, (int, float)) and not isinstance(x, bool)]
-        others = [self._eq(x) for x in values if not isinstance(x, (str, int, float)) or isinstance(x, bool)]
-        sp = [self.param(x) for x in strings]
-        np_ = [self.param(x) for x in numbers]
+        keys = [self._key_of(x) for x in values if x is not None]
+        null = [self._eq(None)] if any(x is None for x in values) else []
 
-        def sql(v: str, t: str) -> str:
-            terms = []
-            if sp:
-                terms.append(f"({v} IN ({', '.join(sp)}) AND {t} = 'text')")
-            if np_:
-                terms.append(f"({v} IN ({', '.join(np_)}) AND {t} IN {_NUMBER})")
-            terms.extend(m.sql(v, t) for m in others)
+        def sql(k: str, t: str) -> str:
+            terms = [f"{k} IN ({', '.join(keys)})"] if keys else []
+            terms.extend(m.sql(k, t) for m in null)
             return "(" + " OR ".join(terms) + ")" if terms else "0"
 
-        return _Matcher(sql, missing=any(m.missing for m in others))
+        return _Matcher(sql, missing=bool(null))
 
     def _compare(self, op: str, value: Any) -> _Matcher:
+        """A range within the value's own rank of keys (MongoDB compares only
+        values of one type): each bound is on the key, so an index on the
+        field answers it as a range."""
         sym = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}[op]
+        upward = sym.startswith(">")
         if isinstance(value, bool):
-            p, kinds = self.param(int(value)), "('true','false')"
-        elif isinstance(value, (int, float)):
-            p, kinds = self.param(value), _NUMBER
-        else:
-            p, kinds = self.param(value), "('text')"
-        return _Matcher(lambda v, t: f"({v} {sym} {p} AND {t} IN {kinds})")
+            p = self._key_of(value)
+            return _Matcher(lambda k, t: f"({k} {sym} {p} AND {k} BETWEEN {_BOOLEANS})")
+        p = self.param(value)
+        if isinstance(value, (int, float)):
+            # Below a number lie only numbers (NULL compares with nothing).
+            return _Matcher(lambda k, t: f"({k} {sym} {p} AND {k} < '')" if upward else f"{k} {sym} {p}")
+        # Strings lie between the empty string and the empty BLOB.
+        return _Matcher(lambda k, t: f"({k} {sym} {p} AND {k} < x'')" if upward else f"({k} {sym} {p} AND {k} >= '')")
 
     # -- paths --
     def _any(self, segs: list[str], m: _Matcher) -> str:
         if segs == ["_id"]:
-            return m.sql("_id", "'text'")
+            return m.sql("_id", "'text'")  # a string, its own key
         return self._any_at(_Node(literal="$"), segs, m)
 
     def _alias(self) -> str:
@@ -252,7 +290,7 @@ class _FilterCompiler:
         full = base.child(segs)
         v, t = f"json_extract(doc, {full.sql})", f"json_type(doc, {full.sql})"
         prefixes = [base.child(segs[:k]) for k in range(1, len(segs))]
-        terms = [m.sql(v, t)]
+        terms = [m.sql(_key(v, t), t)]
         if m.missing:
             # Missing counts only when no step of the path is an array: across
             # an array, the elements decide (handled by the prefix terms).
@@ -262,7 +300,7 @@ class _FilterCompiler:
             j = self._alias()
             terms.append(
                 f"({t} = 'array' AND EXISTS (SELECT 1 FROM json_each(doc, {full.sql}) AS {j}"
-                f" WHERE {m.sql(f'{j}.value', f'{j}.type')}))"
+                f" WHERE {m.sql(_key(f'{j}.value', f'{j}.type'), f'{j}.type')}))"
             )
         for k, prefix in enumerate(prefixes, start=1):
             rest = segs[k:]
@@ -279,8 +317,10 @@ class _FilterCompiler:
         return "(" + " OR ".join(terms) + ")"
 
 
-def _order_by(sort: list[tuple[str, int]] | None, filter: dict[str, Any] | None = None) -> str:
-    """The ORDER BY of a find.
+def _order_by(
+    sort: list[tuple[str, int]] | None, filter: dict[str, Any] | None = None, arrays: Iterable[str] = ()
+) -> str:
+    """The ORDER BY of a find, in MongoDB's order of values (``_key``).
 
     A field the filter also tests is sorted after filtering, never by
     walking its index: the filter's test of a field is "the value matches
@@ -291,18 +331,80 @@ def _order_by(sort: list[tuple[str, int]] | None, filter: dict[str, Any] | None 
     term unlike the index expression, so SQLite answers the filter from the
     indexes (MULTI-INDEX OR) and sorts what matched. A sort on a field the
     filter does not test still walks that field's index (a listing's first
-    page stops early)."""
+    page stops early).
+
+    A field in ``arrays`` may hold arrays (at its end or on its way), which
+    MongoDB sorts by their elements: it is sorted by ``_array_sort_terms``,
+    which no index answers."""
     keys = sort_with_tiebreak(sort)
     if not keys:
         return ""
-    tested = set(filter or ())
+    tested, arrays = set(filter or ()), set(arrays)
     parts = []
     for field, direction in keys:
-        expr = "_id" if field == "_id" else f"json_extract(doc, {_lit(_json_path(field.split('.')))})"
-        if field in tested and field != "_id":
-            expr = "+" + expr
-        parts.append(f"{expr} {'ASC' if direction == 1 else 'DESC'}")
+        way = "ASC" if direction == 1 else "DESC"
+        if field == "_id":
+            parts.append(f"_id {way}")
+        elif field in arrays:
+            parts.extend(f"{term} {way}" for term in _array_sort_terms(split_path(field), direction))
+        else:
+            expr = _doc_key(_lit(_json_path(split_path(field))))
+            parts.append(f"{'+' if field in tested else ''}{expr} {way}")
     return " ORDER BY " + ", ".join(parts)
+
+
+def _sorts_a_field(sort: list[tuple[str, int]] | None) -> bool:
+    return any(field != "_id" for field, _ in sort or ())
+
+
+def _array_sort_terms(segs: list[str], direction: int) -> list[str]:
+    """The ORDER BY terms of MongoDB's sort on a path that may reach arrays.
+
+    MongoDB sorts a document by the values the path reaches: each element of
+    an array at its end, and across an array of sub-documents on the way each
+    one's value (null for one without it); ascending by the least of them,
+    descending by the greatest. Null and missing are the least values, and
+    an empty array at the end is less still (it sorts before null)."""
+    path = _lit(_json_path(segs))
+    empty = f"NOT (json_type(doc, {path}) IS 'array' AND json_array_length(doc, {path}) = 0)"
+    selects = []
+    for froms, key, conds in _sort_candidates(_Node(literal="$"), segs, itertools.count(1)):
+        source = f" FROM {', '.join(froms)}" if froms else ""
+        selects.append(f"SELECT {key} AS k{source} WHERE {' AND '.join(conds)}")
+    # min() and max() skip NULLs: a null among the values is the least of them.
+    least = "CASE WHEN count(*) > count(k) THEN NULL ELSE min(k) END" if direction == 1 else "max(k)"
+    # A document with no array on the path has one value: its key, without the subquery.
+    arrays = " OR ".join(f"json_type(doc, {_lit(_json_path(segs[:k]))}) = 'array'" for k in range(1, len(segs) + 1))
+    return [
+        empty,
+        f"CASE WHEN {arrays} THEN (SELECT {least} FROM ({' UNION ALL '.join(selects)})) ELSE {_doc_key(path)} END",
+    ]
+
+
+def _sort_candidates(base: _Node, segs: list[str], aliases: Iterator[int]) -> list[tuple[list[str], str, list[str]]]:
+    """(FROM items, key, conditions) giving each value a sort on ``segs``
+    reaches from ``base`` in ``doc`` (see ``_array_sort_terms``)."""
+    full = base.child(segs).sql
+    v, t = f"json_extract(doc, {full})", f"json_type(doc, {full})"
+    element = f"s{next(aliases)}"
+    found = [
+        ([], _key(v, t), [f"{t} IS NOT NULL", f"{t} IS NOT 'array'"]),
+        ([f"json_each(doc, {full}) AS {element}"], _key(f"{element}.value", f"{element}.type"), [f"{t} = 'array'"]),
+    ]
+    for k in range(1, len(segs)):
+        prefix, rest = base.child(segs[:k]).sql, segs[k:]
+        item = f"s{next(aliases)}"
+        across, at = [f"json_each(doc, {prefix}) AS {item}"], _Node(expr=f"{item}.fullkey")
+        is_array = f"json_type(doc, {prefix}) = 'array'"
+        for froms, key, conds in _sort_candidates(at, rest, aliases):
+            found.append(([*across, *froms], key, [is_array, f"{item}.type = 'object'", *conds]))
+        # An element without the rest of the path (and no array on its way
+        # there), or not a sub-document at all, gives null.
+        lacks = f"json_type(doc, {at.child(rest).sql}) IS NULL" + "".join(
+            f" AND json_type(doc, {at.child(rest[:r]).sql}) IS NOT 'array'" for r in range(1, len(rest))
+        )
+        found.append((across, "NULL", [is_array, f"({item}.type IS NOT 'object' OR ({lacks}))"]))
+    return found
 
 
 # ---------------------------------------------------------------------------
@@ -452,7 +554,7 @@ class SQLiteStore(Store):
         self._connections: list[sqlite3.Connection] = []  # this process's, for close()
         self._schema_ready = False
         self._tables: set[str] = set()
-        self._unique: dict[str, tuple[str, ...]] = {}  # collection -> its unique indexes' fields
+        self._indexes: dict[str, tuple[str, ...]] = {}  # collection -> its indexes' names
         self._turns = _WriteTurns(f"{self.path}-write-turn")
         _STORES.add(self)
 
@@ -604,6 +706,21 @@ class SQLiteStore(Store):
         with self._translate():
             return self._connection().execute(sql, params).fetchall()
 
+    @contextlib.contextmanager
+    def _snapshot(self, needed: bool = True) -> Iterator[Callable[..., list[tuple[Any, ...]]]]:
+        """Reads that see one state of the database: a read transaction (WAL mode: it waits for no writer), or,
+        when not ``needed`` or already in one, plain reads."""
+        with self._translate():
+            conn = self._connection()
+            begun = needed and not conn.in_transaction
+            if begun:
+                conn.execute("BEGIN DEFERRED")
+        try:
+            yield self._read
+        finally:
+            if begun:
+                _rollback(conn)
+
     def _table(self, collection: str) -> str:
         """The quoted table of a collection, created on first use."""
         check_collection_name(collection)
@@ -616,15 +733,19 @@ class SQLiteStore(Store):
             self._tables.add(collection)
         return table
 
-    def _unique_fields(self, collection: str) -> tuple[str, ...]:
-        """The fields of the collection's unique indexes (from the schema; cached until create_index)."""
-        if collection not in self._unique:
-            prefix = f"ux:c_{collection}:"
+    def _indexed(self, collection: str, kind: str) -> tuple[str, ...]:
+        """The fields (or paths) of the collection's indexes of a kind (``ux``, unique; ``ix``, plain; ``ixarray``,
+        "this step is an array"), from the schema, cached until create_index."""
+        if collection not in self._indexes:
             rows = self._read(
-                "SELECT name FROM sqlite_master WHERE type = 'index' AND substr(name, 1, ?) = ?", (len(prefix), prefix)
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?", ("c_" + collection,)
             )
-            self._unique[collection] = tuple(sorted(r[0][len(prefix) :] for r in rows))
-        return self._unique[collection]
+            self._indexes[collection] = tuple(sorted(r[0] for r in rows))
+        prefix = f"{kind}:c_{collection}:"
+        return tuple(name[len(prefix) :] for name in self._indexes[collection] if name.startswith(prefix))
+
+    def _unique_fields(self, collection: str) -> tuple[str, ...]:
+        return self._indexed(collection, "ux")
 
     # -- port --
     def collection(self, name: str) -> SQLiteCollection:
@@ -1039,15 +1160,48 @@ class SQLiteCollection(Collection):
         if skip < 0 or limit < 0:
             raise ValueError("skip and limit must not be negative")
         # LIMIT -1 is SQLite's "no limit", the meaning of limit=0 in the port.
-        sql, params = self._select(
-            "_id, doc", filter, f"{_order_by(sort, filter)} LIMIT {int(limit) or -1} OFFSET {int(skip)}"
-        )
-        return [_load(_id, doc) for _id, doc in self.store._read(sql, params)]
+        tail = f" LIMIT {int(limit) or -1} OFFSET {int(skip)}"
+        self.store._table(self.name)  # created before the snapshot, which only reads
+        with self.store._snapshot(_sorts_a_field(sort)) as read:
+            sql, params = self._select("_id, doc", filter, self._order_by(read, sort, filter) + tail)
+            return [_load(_id, doc) for _id, doc in read(sql, params)]
 
     def explain(self, filter: dict[str, Any] | None = None, *, sort: list[tuple[str, int]] | None = None) -> list[str]:
         """SQLite's query plan for a find (to check that an index is used)."""
-        sql, params = self._select("_id, doc", filter, _order_by(sort, filter))
-        return [row[-1] for row in self.store._read("EXPLAIN QUERY PLAN " + sql, params)]
+        self.store._table(self.name)
+        with self.store._snapshot(_sorts_a_field(sort)) as read:
+            sql, params = self._select("_id, doc", filter, self._order_by(read, sort, filter))
+            return [row[-1] for row in read("EXPLAIN QUERY PLAN " + sql, params)]
+
+    def _order_by(
+        self,
+        read: Callable[..., list[tuple[Any, ...]]],
+        sort: list[tuple[str, int]] | None,
+        filter: dict[str, Any] | None,
+    ) -> str:
+        """The ORDER BY of a find, knowing which sorted fields may hold arrays (in the snapshot the find reads).
+
+        An indexed field has a partial index on "is an array" for each step of its path, which answers at once
+        whether any document holds one there; while none does, the field's index gives the sort. An unindexed
+        field is sorted row by row in any case, so it is sorted as one that may hold arrays."""
+        arrays = []
+        array_steps = set(self.store._indexed(self.name, "ixarray"))
+        table = self.store._table(self.name)
+        for field, _ in sort_with_tiebreak(sort) or ():
+            if field == "_id":
+                continue
+            segs = split_path(field)
+            steps = [".".join(segs[:k]) for k in range(1, len(segs) + 1)]
+            if not all(step in array_steps for step in steps):
+                arrays.append(field)
+                continue
+            probes = " OR ".join(
+                f"EXISTS (SELECT 1 FROM {table} WHERE json_type(doc, {path}) = 'array')"
+                for path in (_lit(_json_path(step.split("."))) for step in steps)
+            )
+            if read(f"SELECT {probes}")[0][0]:
+                arrays.append(field)
+        return _order_by(sort, filter, arrays)
 
     def count_documents(self, filter: dict[str, Any] | None = None) -> int:
         sql, params = self._select("count(*)", filter)
@@ -1061,14 +1215,13 @@ class SQLiteCollection(Collection):
         raw_table = "c_" + self.name
         path = _lit(_json_path(segs))
         statements = []
+        key = _doc_key(path)
         if unique:
-            statements.append(
-                f"CREATE UNIQUE INDEX IF NOT EXISTS {_ident(f'ux:{raw_table}:{field}')}"
-                f" ON {table} (json_extract(doc, {path}))"
-            )
-            # json_extract() turns JSON null into SQL NULL, which a UNIQUE
-            # index lets repeat; MongoDB indexes null, so two nulls collide
-            # there. This partial index allows at most one null the same way.
+            name = f"ux:{raw_table}:{field}"
+            statements.append(f"CREATE UNIQUE INDEX IF NOT EXISTS {_ident(name)} ON {table} ({key})")
+            # A NULL key (JSON null, or missing) may repeat in a UNIQUE index;
+            # MongoDB indexes null, so two nulls collide there. This partial
+            # index allows at most one null the same way.
             statements.append(
                 f"CREATE UNIQUE INDEX IF NOT EXISTS {_ident(f'uxnull:{raw_table}:{field}')}"
                 f" ON {table} (json_type(doc, {path})) WHERE json_type(doc, {path}) = 'null'"
@@ -1076,10 +1229,8 @@ class SQLiteCollection(Collection):
         else:
             # _id second: ORDER BY field, _id (the sort tie-break) is then
             # read straight from the index.
-            statements.append(
-                f"CREATE INDEX IF NOT EXISTS {_ident(f'ix:{raw_table}:{field}')}"
-                f" ON {table} (json_extract(doc, {path}), _id)"
-            )
+            name = f"ix:{raw_table}:{field}"
+            statements.append(f"CREATE INDEX IF NOT EXISTS {_ident(name)} ON {table} ({key}, _id)")
         # Tiny partial indexes on "this step of the path is an array" keep
         # every OR term of a compiled filter indexable (see _any_at).
         for k in range(1, len(segs) + 1):
@@ -1089,9 +1240,15 @@ class SQLiteCollection(Collection):
                 f" ON {table} (json_type(doc, {step})) WHERE json_type(doc, {step}) = 'array'"
             )
         with self.store._write(self.name) as conn:
+            # An index made before the key (``_key``) was on json_extract alone, which neither the filters nor the
+            # sorts use now: it is made anew (what it held unique, the key holds unique too).
+            older = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", (name,))
+            found = older.fetchone()
+            if found is not None and key not in found[0]:
+                conn.execute(f"DROP INDEX {_ident(name)}")
             for statement in statements:
                 conn.execute(statement)
-        self.store._unique.pop(self.name, None)
+        self.store._indexes.pop(self.name, None)
 
     def insert_one(self, doc: dict[str, Any]) -> str:
         new = checked_document(doc)

@@ -1360,6 +1360,67 @@ class StoreContract:
                 uow.update("big", {"_id": "grows"}, {"$set": {"more": "y" * (8 * 1024 * 1024)}})
         assert ids(c.find()) == ["grows"] and "more" not in (c.find_one({"_id": "grows"}) or {})
 
+    def test_a_sort_orders_values_of_mixed_types_as_mongodb_does(self, store: Store) -> None:
+        # BSON's order: null and missing alike, numbers, strings, objects, then booleans (false first).
+        c = store.collection("mixed")
+        values = {"null": None, "neg": -2, "half": 0.5, "num": 5, "blank": "", "str": "a", "obj": {"x": 1}}
+        values |= {"false": False, "true": True}
+        c.insert_one({"_id": "missing"})
+        for _id, value in values.items():
+            c.insert_one({"_id": _id, "v": value})
+        ascending = ["missing", "null", "neg", "half", "num", "blank", "str", "obj", "false", "true"]
+        for indexed in (False, True):
+            if indexed:
+                c.create_index("v")
+            assert ids(c.find(sort=[("v", 1)])) == ascending, f"indexed={indexed}"
+            assert ids(c.find(sort=[("v", -1)])) == ascending[::-1], f"indexed={indexed}"
+            assert ids(c.find({"v": {"$gt": 0}}, sort=[("v", 1)])) == ["half", "num"]
+            assert ids(c.find({"v": {"$gte": False}}, sort=[("v", -1)])) == ["true", "false"]
+            assert ids(c.find({"v": {"$lt": "b"}}, sort=[("v", 1)])) == ["blank", "str"]
+            assert ids(c.find({"v": {"$lte": 0.5}}, sort=[("v", 1)])) == ["neg", "half"]
+
+    def test_a_sort_on_arrays_takes_the_least_element_ascending_and_the_greatest_descending(self, store: Store) -> None:
+        c = store.collection("arrays")
+        c.insert_one({"_id": "missing"})
+        values: dict[str, Any] = {"empty": [], "null": None, "with_null": [None, 7], "low": [1, 9], "mid": 5}
+        values |= {"mixed": ["b", 3], "str": "a", "bools": [True, False]}
+        for _id, value in values.items():
+            c.insert_one({"_id": _id, "v": value})
+        # An empty array sorts before null; [None, 7] is null going up (its least), 7 going down (its greatest);
+        # ["b", 3] is 3 going up (numbers before strings) and "b" going down.
+        ascending = ["empty", "missing", "null", "with_null", "low", "mixed", "mid", "str", "bools"]
+        descending = ["bools", "mixed", "str", "low", "with_null", "mid", "null", "missing", "empty"]
+        for indexed in (False, True):
+            if indexed:
+                c.create_index("v")
+            assert ids(c.find(sort=[("v", 1)])) == ascending, f"indexed={indexed}"
+            assert ids(c.find(sort=[("v", -1)])) == descending, f"indexed={indexed}"
+            assert ids(c.find(sort=[("v", 1)], skip=4, limit=3)) == ["low", "mixed", "mid"]
+
+    def test_a_sort_across_an_array_of_sub_documents_takes_each_ones_value(self, store: Store) -> None:
+        c = store.collection("visits")
+        c.insert_one({"_id": "a", "visits": [{"due": 5}, {"due": 2}]})
+        c.insert_one({"_id": "b", "visits": [{"due": 3}]})
+        c.insert_one({"_id": "c", "visits": {"due": 4}})
+        c.insert_one({"_id": "d", "visits": [{"due": [1, 8]}]})
+        for indexed in (False, True):
+            if indexed:
+                c.create_index("visits.due")
+            assert ids(c.find(sort=[("visits.due", 1)])) == ["d", "a", "b", "c"], f"indexed={indexed}"
+            assert ids(c.find(sort=[("visits.due", -1)])) == ["d", "a", "c", "b"], f"indexed={indexed}"
+
+    def test_a_unique_index_tells_true_from_the_number_one(self, store: Store) -> None:
+        c = store.collection("flags")
+        c.create_index("v", unique=True)
+        c.insert_one({"_id": "one", "v": 1})
+        c.insert_one({"_id": "true", "v": True})
+        c.insert_one({"_id": "text", "v": "1"})
+        with pytest.raises(DuplicateKey):
+            c.insert_one({"_id": "again", "v": 1.0})
+        with pytest.raises(DuplicateKey):
+            c.insert_one({"_id": "again", "v": True})
+        assert sorted(ids(c.find())) == ["one", "text", "true"]
+
     # ------------------------------------------------------------- erasure
 
     def test_delete_removes_every_match_at_commit(self, store: Store) -> None:
