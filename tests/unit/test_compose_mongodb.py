@@ -153,3 +153,57 @@ def test_the_replica_set_example_has_three_members_alike_with_authentication_and
     script = SECRETS_SCRIPT.read_text()
     names = re.search(r"MONGO_NAMES = \(([^)]*)\)", script)
     assert names is not None and set(members) <= set(re.findall(r'"([^"]+)"', names.group(1)))
+
+
+def test_the_store_urls_name_every_member_when_asked_and_keep_their_passwords(tmp_path):
+    folder = make_secrets(tmp_path / "secrets")
+    before = {name: (folder / f"{name}-store-url").read_text() for name in BACKEND}
+    for name in BACKEND:
+        assert parse_uri(before[name].strip(), validate=False, warn=False)["nodelist"] == [("mongodb", 27017)]
+
+    def run(*args: str) -> str:
+        return subprocess.run(
+            [sys.executable, str(SECRETS_SCRIPT), *args, str(folder)], check=True, capture_output=True, text=True
+        ).stdout
+
+    out = run("--members", "mongodb,mongodb-2,mongodb-3")
+    members = [("mongodb", 27017), ("mongodb-2", 27017), ("mongodb-3", 27017)]
+    # The replica set's own list (its healthcheck's rs.initiate) is the one the services are given.
+    health = " ".join(yaml.safe_load(REPLICA_SET.read_text())["services"]["mongodb"]["healthcheck"]["test"])
+    assert [tuple(h.split(":")) for h in re.findall(r"host: '([^']+)'", health)] == [(h, str(p)) for h, p in members]
+    for name in BACKEND:
+        assert f"{name}-store-url (members mongodb:27017,mongodb-2:27017,mongodb-3:27017)" in out
+        old, new = (
+            parse_uri(u.strip(), validate=False, warn=False)
+            for u in (before[name], (folder / f"{name}-store-url").read_text())
+        )
+        assert new["nodelist"] == members
+        assert (new["username"], new["password"], new["database"]) == (
+            old["username"],
+            old["password"],
+            old["database"],
+        )
+        assert dict(new["options"]) == dict(old["options"])
+    # Run again without --members: the URLs are kept as they are.
+    assert "every secret is there" in run()
+    assert all(
+        parse_uri((folder / f"{name}-store-url").read_text().strip(), validate=False, warn=False)["nodelist"] == members
+        for name in BACKEND
+    )
+    # A member the certificate does not name is refused, nothing changed.
+    refused = subprocess.run(
+        [sys.executable, str(SECRETS_SCRIPT), "--members", "mongodb,db-4", str(folder)], capture_output=True, text=True
+    )
+    assert refused.returncode == 2 and "db-4" in refused.stderr
+    assert "mongodb-3:27017" in (folder / "plans-store-url").read_text()
+
+
+def test_a_new_folder_made_for_the_replica_set_names_every_member(tmp_path):
+    folder = tmp_path / "secrets"
+    subprocess.run(
+        [sys.executable, str(SECRETS_SCRIPT), "--members", "mongodb,mongodb-2,mongodb-3", str(folder)],
+        check=True,
+        capture_output=True,
+    )
+    url = (folder / "docs-store-url").read_text().strip()
+    assert url.startswith("mongodb://cpp_docs:") and "@mongodb:27017,mongodb-2:27017,mongodb-3:27017/cpp_docs?" in url
