@@ -55,7 +55,7 @@ from urllib.parse import quote
 from . import audit_checkpoints as ac
 from . import heartbeat, process_status
 from .config import ConfigError, Settings
-from .store import CorruptLogRecord, StoreError, _redact
+from .store import CorruptLogRecord, StoreError, redact_url
 from .store.chain import canonical_json
 from .store.sqlite import SQLiteStore, path_from_url
 
@@ -151,13 +151,13 @@ def sqlite_path(settings: Settings) -> Path:
     if scheme in ("mongodb", "mongodb+srv", "mongomock"):
         raise BackupError(mongo_advice(settings.service, url))
     if scheme != "sqlite":
-        raise BackupError(f"the {settings.service} store URL {_redact(url)} is neither SQLite nor MongoDB")
+        raise BackupError(f"the {settings.service} store URL {redact_url(url)} is neither SQLite nor MongoDB")
     return Path(os.path.abspath(path_from_url(url)))
 
 
 def mongo_advice(service: str, url: str) -> str:
     return (
-        f"the {service} store is MongoDB ({_redact(url)}): `cpp backup` copies SQLite stores only. "
+        f"the {service} store is MongoDB ({redact_url(url)}): `cpp backup` copies SQLite stores only. "
         "Take a consistent online copy of the replica set with mongodump and its oplog: "
         "`mongodump --uri='mongodb://HOST:27017/?replicaSet=rs0' --oplog --gzip --archive=cpp-TIMESTAMP.archive`; "
         "restore it with `mongorestore --uri='mongodb://HOST:27017/?replicaSet=rs0' --oplogReplay --drop --gzip "

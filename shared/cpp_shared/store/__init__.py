@@ -62,6 +62,7 @@ __all__ = [
     "UnitOfWork",
     "VersionConflict",
     "open_store",
+    "redact_url",
 ]
 
 SUPPORTED_SCHEMES = ("sqlite", "mongodb", "mongodb+srv", "mongomock")
@@ -139,7 +140,7 @@ def open_store(url: str) -> Store:
         database = unquote(urlsplit(url).path.lstrip("/"))
         if not database:
             raise ValueError(
-                f"the MongoDB URL must name the database, as in mongodb://host:27017/dbname: {_redact(url)}"
+                f"the MongoDB URL must name the database, as in mongodb://host:27017/dbname: {redact_url(url)}"
             )
         timeout = store_timeout_seconds(url)
         # Keyword arguments override the URL's options: only defaults for
@@ -159,11 +160,11 @@ def open_store(url: str) -> Store:
         return MongoStore(_shared_mongomock_client(), database)
 
     raise ValueError(
-        f"unsupported store URL scheme {scheme!r} in {_redact(url)}; supported schemes: {', '.join(SUPPORTED_SCHEMES)}"
+        f"unsupported store URL scheme {scheme!r} in {redact_url(url)}; supported schemes: {', '.join(SUPPORTED_SCHEMES)}"
     )
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
     """The URL without its password, fit for an error message or a log."""
     parts = urlsplit(url)
     if parts.password is None:

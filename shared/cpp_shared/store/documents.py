@@ -353,7 +353,7 @@ def _set_path(doc: dict[str, Any], segs: list[str], value: Any) -> None:
         raise ValueError(f"cannot set {'.'.join(segs)!r} inside a {type(cur).__name__}")
 
 
-def _get_path(doc: Any, segs: list[str]) -> tuple[bool, Any]:
+def get_path(doc: Any, segs: list[str]) -> tuple[bool, Any]:
     cur = doc
     for seg in segs:
         if isinstance(cur, dict) and seg in cur:
@@ -366,7 +366,7 @@ def _get_path(doc: Any, segs: list[str]) -> tuple[bool, Any]:
 
 
 def _unset_path(doc: dict[str, Any], segs: list[str]) -> None:
-    found, parent = _get_path(doc, segs[:-1])
+    found, parent = get_path(doc, segs[:-1])
     if not found:
         return
     last = segs[-1]
@@ -393,7 +393,7 @@ def apply_update(
             elif op == "$unset":
                 _unset_path(new, segs)
             elif op == "$inc":
-                found, current = _get_path(new, segs)
+                found, current = get_path(new, segs)
                 if not found:
                     _set_path(new, segs, value)
                 elif isinstance(current, bool) or not isinstance(current, (int, float)):
@@ -401,7 +401,7 @@ def apply_update(
                 else:
                     _set_path(new, segs, current + value)
             elif op == "$push":
-                found, current = _get_path(new, segs)
+                found, current = get_path(new, segs)
                 if not found:
                     _set_path(new, segs, [plain_copy(value)])
                 elif isinstance(current, list):

@@ -59,7 +59,6 @@ except ImportError:  # not a POSIX system: writers wait on SQLite's lock alone
 from .chain import GENESIS, REDACTION, entry_hash, is_redaction_marker, redaction_entry, redaction_marker
 from .documents import (
     BufferedUnitOfWork,
-    _get_path,
     apply_update,
     check_collection_name,
     check_document,
@@ -68,6 +67,7 @@ from .documents import (
     check_log_page,
     check_update,
     checked_document,
+    get_path,
     is_operator_dict,
     new_id,
     path_index,
@@ -1085,7 +1085,7 @@ def _check_unique_elements(conn: sqlite3.Connection, table: str, doc: dict[str, 
         if not values:
             continue
         path = _lit(_json_path(segs))
-        if len(values) == 1 and not isinstance(_get_path(doc, segs)[1], list):
+        if len(values) == 1 and not isinstance(get_path(doc, segs)[1], list):
             arrays = conn.execute(f"SELECT 1 FROM {table} WHERE json_type(doc, {path}) = 'array' LIMIT 1").fetchone()
             if arrays is None:
                 continue  # scalars only: the unique index itself decides
