@@ -306,3 +306,46 @@ def test_a_family_conference_keeps_the_other_children_and_loses_every_entry_abou
     assert keeping._without_child({**group, "children": [{"child_id": "gone"}]}, "gone") is None
     family = {"children": ["gone"], "people": [{"relationships": [{"child_id": "gone"}]}]}
     assert keeping._without_child(family, "gone") is None
+
+
+def test_a_run_reads_the_audit_log_once_and_redacts_a_lookup_made_while_it_runs(
+    plans_store, seeded, data_dir, make_settings, monkeypatch
+):
+    from cpp_shared import audit as shared_audit
+    from cpp_shared.auth import Principal
+    from cpp_shared.store import SQLiteStore
+
+    read = {"records": 0}
+    real_read_log, real_gather = SQLiteStore.read_log, keeping.gather
+
+    def counted(self, log, **kw):
+        page = real_read_log(self, log, **kw)
+        read["records"] += len(page) if log == "audit" else 0
+        return page
+
+    def looked_up_meanwhile(deps, child_id):
+        if child_id == seeded["Plain"]:  # a partner looks the child up while the run goes on
+            with plans_store.unit_of_work() as uow:
+                lookup = {"nhs_number": "9434765919", "plan_status": "none"}
+                health = Principal(user="health-1", role="health", authority="ENG")
+                uow.append(
+                    "audit",
+                    shared_audit.entry("lookup", "child", child_id, child_id=child_id, detail=lookup, principal=health),
+                )
+        return real_gather(deps, child_id)
+
+    monkeypatch.setattr(SQLiteStore, "read_log", counted)
+    monkeypatch.setattr(keeping, "gather", looked_up_meanwhile)
+    result = run(data_dir, make_settings, monkeypatch)
+    assert result.exit_code == 0 and "erased: 2" in result.output, result.output
+    log = real_read_log(plans_store.inner, "audit", limit=100_000)
+    # Two children erased, the log read once (and caught up with what was appended meanwhile), not once for each.
+    assert 0 < read["records"] <= len(log), (read["records"], len(log))
+    # The lookups made mid-run (as the listing read the child, then as the erasure did) are redacted with the
+    # child's records: their entries are the erasure's marker now.
+    erasure = next(
+        e["data"]["erasure_id"] for e in erased_events(plans_store) if e["data"]["child_id"] == seeded["Plain"]
+    )
+    assert [r.entry for r in log].count({"redacted": erasure}) == 2
+    assert "9434765919" not in json.dumps([r.entry for r in log])
+    assert plans_store.inner.verify_log("audit").ok

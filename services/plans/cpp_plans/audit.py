@@ -69,14 +69,33 @@ def record_read(store: Store, record_type: str, record_id: str, *, action: str =
 SCAN_PAGE = 1000
 
 
+class EntriesAbout:
+    """The records of the audit log about some children, oldest first, from
+    one scan of the whole log (it has no index by child), caught up with what
+    was appended since at each ``of``: a retention run erasing many children
+    reads the log once, yet redacts a lookup made mid-run."""
+
+    def __init__(self, store: Store, child_ids: Iterable[str]):
+        self.store, self.wanted = store, set(child_ids)
+        self.found: dict[str, list[Any]] = {child_id: [] for child_id in self.wanted}
+        self.after = 0
+
+    def of(self, child_id: str) -> list[Any]:
+        if child_id not in self.wanted:
+            raise KeyError(f"{child_id}: not among the children this scan looks for")
+        while True:
+            page = self.store.read_log(LOG, after_seq=self.after, limit=SCAN_PAGE)
+            for record in page:
+                about = record.entry.get("child_id")
+                if about in self.wanted:
+                    self.found[about].append(record)
+            if page:
+                self.after = page[-1].seq
+            if len(page) < SCAN_PAGE:
+                return list(self.found[child_id])
+
+
 def entries_about(store: Store, child_id: str) -> list[Any]:
     """Every record of the audit log about the child, oldest first: a scan of
-    the whole log (the log has no index by child)."""
-    found: list[Any] = []
-    after = 0
-    while True:
-        page = store.read_log(LOG, after_seq=after, limit=SCAN_PAGE)
-        found.extend(r for r in page if r.entry.get("child_id") == child_id)
-        if len(page) < SCAN_PAGE:
-            return found
-        after = page[-1].seq
+    the whole log."""
+    return EntriesAbout(store, [child_id]).of(child_id)

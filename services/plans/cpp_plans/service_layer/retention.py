@@ -261,15 +261,27 @@ def _without_child(doc: dict[str, Any], child_id: str) -> dict[str, Any] | None:
 PERSONAL_AUDIT = ("lookup", "set_restriction", "lift_restriction", "break_glass")
 
 
-def personal_audit_seqs(store: Store, child_id: str) -> list[int]:
-    """The seqs of the audit entries about ``child_id`` that hold personal data."""
-    return [r.seq for r in audit.entries_about(store, child_id) if r.entry.get("action") in PERSONAL_AUDIT]
+def personal_audit_seqs(store: Store, child_id: str, scan: audit.EntriesAbout | None = None) -> list[int]:
+    """The seqs of the audit entries about ``child_id`` that hold personal data (from ``scan``, a scan of the log
+    for many children, when given)."""
+    records = scan.of(child_id) if scan is not None else audit.entries_about(store, child_id)
+    return [r.seq for r in records if r.entry.get("action") in PERSONAL_AUDIT]
 
 
-def erase(deps: Deployment, child_id: str, *, today: date, actor: Principal, uow_hook: Any = None) -> Erased | None:
+def erase(
+    deps: Deployment,
+    child_id: str,
+    *,
+    today: date,
+    actor: Principal,
+    audit_scan: audit.EntriesAbout | None = None,
+    uow_hook: Any = None,
+) -> Erased | None:
     """Erase one child's records if, read again now, they are still due; None when they are not (or are gone).
 
-    ``uow_hook`` (for tests) is called with the unit of work before it commits: raising there leaves nothing."""
+    ``audit_scan``: a scan of the audit log for every child of the run, so that the log is read once per run, not
+    once per child. ``uow_hook`` (for tests) is called with the unit of work before it commits: raising there
+    leaves nothing."""
     found = gather(deps, child_id)
     if not found.of(CHILDREN):
         return None
@@ -279,7 +291,7 @@ def erase(deps: Deployment, child_id: str, *, today: date, actor: Principal, uow
     erasure = rules.erasure_id(child_id, decision.rule, decision.due_on)
     counts = found.counts()
     anonymised: dict[str, int] = {}
-    personal = personal_audit_seqs(deps.store, child_id)
+    personal = personal_audit_seqs(deps.store, child_id, audit_scan)
     with deps.store.unit_of_work() as uow:
         for name, docs in found.documents.items():
             for doc in docs:
