@@ -341,11 +341,43 @@ def test_a_run_reads_the_audit_log_once_and_redacts_a_lookup_made_while_it_runs(
     log = real_read_log(plans_store.inner, "audit", limit=100_000)
     # Two children erased, the log read once (and caught up with what was appended meanwhile), not once for each.
     assert 0 < read["records"] <= len(log), (read["records"], len(log))
-    # The lookups made mid-run (as the listing read the child, then as the erasure did) are redacted with the
-    # child's records: their entries are the erasure's marker now.
+    # The lookup made mid-run (as the erasure read the child's records) is redacted with them: its entry is the
+    # erasure's marker now.
     erasure = next(
         e["data"]["erasure_id"] for e in erased_events(plans_store) if e["data"]["child_id"] == seeded["Plain"]
     )
-    assert [r.entry for r in log].count({"redacted": erasure}) == 2
+    assert [r.entry for r in log].count({"redacted": erasure}) == 1
     assert "9434765919" not in json.dumps([r.entry for r in log])
     assert plans_store.inner.verify_log("audit").ok
+
+
+def test_the_listing_reads_each_collection_once_for_many_children_and_finds_what_one_by_one_would(
+    plans, plans_app, who, seeded, monkeypatch
+):
+    ctx = plans_app.extensions["cpp"]
+    children = sorted(d["_id"] for d in ctx.store.collection("children").find({}))
+    assert len(children) == 4
+    one_by_one = {child: keeping.gather(ctx, child) for child in children}
+    queries = []
+    real_find = keeping._find
+    monkeypatch.setattr(
+        keeping, "_find", lambda store, name, filter: queries.append(name) or real_find(store, name, filter)
+    )
+    together = keeping.gather_many(ctx, children)
+    for child in children:
+        assert {n: sorted(d["_id"] for d in docs) for n, docs in together[child].documents.items()} == {
+            n: sorted(d["_id"] for d in docs) for n, docs in one_by_one[child].documents.items()
+        }, child
+    # The two children of one family each find it; only the closed case's child has a case's records.
+    family = seeded["family"]
+    assert family in [d["_id"] for d in together[seeded["Closed"]].of("families")]
+    assert family in [d["_id"] for d in together[seeded["Open"]].of("families")]
+    assert together[seeded["Closed"]].of("cases") and not together[seeded["Plain"]].of("cases")
+    # Each collection once for the four (a collection with nothing to look for, none).
+    assert len(queries) == len(set(queries)) + queries.count("visits") - 1, queries
+    monkeypatch.setattr(keeping, "CHUNK", 3)
+    queries.clear()
+    assert {c: r.counts() for c, r in keeping.gather_many(ctx, children).items()} == {
+        c: r.counts() for c, r in together.items()
+    }
+    assert max(queries.count(name) for name in set(queries)) <= 4, queries  # two chunks (visits: twice each)

@@ -118,40 +118,79 @@ def _ids(docs: Iterable[dict[str, Any]]) -> list[str]:
 
 def gather(deps: Deployment, child_id: str) -> ChildRecords:
     """Every document about the child (this authority's), by collection."""
-    store, code = deps.store, deps.authority["code"]
-    mine = {"authority": code}
-    found = ChildRecords(child_id)
-    put = found.documents.__setitem__
-    put(CHILDREN, _find(store, CHILDREN, {**mine, "_id": child_id}))
-    put(CASES, _find(store, CASES, {**mine, "child_id": child_id}))
-    put(PLANS, _find(store, PLANS, {**mine, "child_id": child_id}))
-    case_ids, plan_ids = _ids(found.of(CASES)), _ids(found.of(PLANS))
-    conferences = _find(store, CONFERENCES, {**mine, "case_id": {"$in": case_ids}}) if case_ids else []
-    put(CONFERENCES, conferences)
-    by_plan = {**mine, "plan_id": {"$in": plan_ids}}
+    return gather_many(deps, [child_id])[child_id]
+
+
+#: Children gathered together: each collection is read once for them all (an ``$in`` of their ids, or of their
+#: cases', plans', conferences' or reports' ids, well inside SQLite's 32,766 parameters).
+CHUNK = 250
+
+
+def gather_many(deps: Deployment, child_ids: Iterable[str]) -> dict[str, ChildRecords]:
+    """``gather`` for many children: about 20 queries for each ``CHUNK`` of children, not for each child."""
+    ids = list(dict.fromkeys(child_ids))
+    found: dict[str, ChildRecords] = {}
+    for start in range(0, len(ids), CHUNK):
+        found |= _gather_chunk(deps, ids[start : start + CHUNK])
+    return found
+
+
+def _gather_chunk(deps: Deployment, child_ids: list[str]) -> dict[str, ChildRecords]:
+    store, mine = deps.store, {"authority": deps.authority["code"]}
+    found = {child_id: ChildRecords(child_id) for child_id in child_ids}
+
+    def put(name: str, docs: Iterable[dict[str, Any]], owners: Any) -> None:
+        """File each document under the children it is about (``owners(doc)``: their ids)."""
+        for records in found.values():
+            records.documents[name] = []
+        for doc in docs:
+            for child_id in dict.fromkeys(owners(doc)):
+                if child_id in found:
+                    found[child_id].documents[name].append(doc)
+
+    def find(name: str, filter: dict[str, Any], key: str, values: Iterable[str]) -> list[dict[str, Any]]:
+        wanted = list(values)
+        return _find(store, name, {**mine, **filter, key: {"$in": wanted}}) if wanted else []
+
+    def by(field: str, owner_of: dict[str, str] | None = None) -> Any:
+        if owner_of is None:
+            return lambda doc: [doc.get(field)]
+        return lambda doc: [owner_of.get(doc.get(field))]
+
+    put(CHILDREN, find(CHILDREN, {}, "_id", child_ids), by("_id"))
+    cases = find(CASES, {}, "child_id", child_ids)
+    plans = find(PLANS, {}, "child_id", child_ids)
+    put(CASES, cases, by("child_id"))
+    put(PLANS, plans, by("child_id"))
+    case_owner = {c["_id"]: c["child_id"] for c in cases}
+    plan_owner = {p["_id"]: p["child_id"] for p in plans}
+    conferences = find(CONFERENCES, {}, "case_id", case_owner)
+    put(CONFERENCES, conferences, by("case_id", case_owner))
     for name in (PLAN_VERSIONS, CORE_GROUP_MEETINGS, SIGNIFICANT_CHANGES, RESOURCE_PANEL_REQUESTS):
-        put(name, _find(store, name, by_plan) if plan_ids else [])
-    visits = {v["_id"]: v for v in (_find(store, VISITS, by_plan) if plan_ids else [])}
-    if case_ids:
-        visits |= {v["_id"]: v for v in _find(store, VISITS, {**mine, "case_id": {"$in": case_ids}})}
-    put(VISITS, list(visits.values()))
-    put(
-        CHILD_IN_NEED_PLANS,
-        _find(store, CHILD_IN_NEED_PLANS, {**mine, "case_id": {"$in": case_ids}}) if case_ids else [],
-    )
-    conference_ids = _ids(conferences)
-    reports = _find(store, REPORTS, {**mine, "conference_id": {"$in": conference_ids}}) if conference_ids else []
-    put(REPORTS, reports)
-    report_ids = _ids(reports)
-    put(REPORT_VERSIONS, _find(store, REPORT_VERSIONS, {"report_id": {"$in": report_ids}}) if report_ids else [])
-    put(RESTRICTIONS, _find(store, RESTRICTIONS, {**mine, "_id": child_id}))
+        put(name, find(name, {}, "plan_id", plan_owner), by("plan_id", plan_owner))
+    visits = {v["_id"]: v for v in find(VISITS, {}, "plan_id", plan_owner)}
+    visits |= {v["_id"]: v for v in find(VISITS, {}, "case_id", case_owner)}
+    put(VISITS, visits.values(), lambda v: [plan_owner.get(v.get("plan_id")), case_owner.get(v.get("case_id"))])
+    put(CHILD_IN_NEED_PLANS, find(CHILD_IN_NEED_PLANS, {}, "case_id", case_owner), by("case_id", case_owner))
+    conference_owner = {c["_id"]: case_owner[c["case_id"]] for c in conferences}
+    reports = find(REPORTS, {}, "conference_id", conference_owner)
+    put(REPORTS, reports, by("conference_id", conference_owner))
+    report_owner = {r["_id"]: conference_owner[r["conference_id"]] for r in reports}
+    report_ids = list(report_owner)
+    versions = _find(store, REPORT_VERSIONS, {"report_id": {"$in": report_ids}}) if report_ids else []
+    put(REPORT_VERSIONS, versions, by("report_id", report_owner))
+    put(RESTRICTIONS, find(RESTRICTIONS, {}, "_id", child_ids), by("_id"))
     for name in (GRANTS, TRANSFER_HISTORIES, HOLDS):
-        put(name, _find(store, name, {**mine, "child_id": child_id}))
-    put(FAMILIES, _find(store, FAMILIES, {**mine, "children": child_id}))
-    put(FAMILY_CONFERENCES, _find(store, FAMILY_CONFERENCES, {**mine, "children.child_id": child_id}))
+        put(name, find(name, {}, "child_id", child_ids), by("child_id"))
+    put(FAMILIES, find(FAMILIES, {}, "children", child_ids), lambda f: f.get("children") or [])
+    put(
+        FAMILY_CONFERENCES,
+        find(FAMILY_CONFERENCES, {}, "children.child_id", child_ids),
+        lambda fc: [c.get("child_id") for c in fc.get("children") or [] if isinstance(c, dict)],
+    )
     for name in store.collection_names():
         if name not in KNOWN and name not in NOT_RECORDS:
-            put(name, _find(store, name, {**mine, "child_id": child_id}))
+            put(name, find(name, {}, "child_id", child_ids), by("child_id"))
     return found
 
 
@@ -210,9 +249,10 @@ def review(deps: Deployment, today: date) -> list[Reviewed]:
     """Every child of the authority, decided, in the order of their ids."""
     decided_by = rules_of(deps)
     children = deps.store.collection(CHILDREN).find({"authority": deps.authority["code"]}, sort=[("_id", 1)])
+    found = gather_many(deps, [child["_id"] for child in children])
     result = []
     for child in children:
-        record = record_of(gather(deps, child["_id"]), today)
+        record = record_of(found[child["_id"]], today)
         result.append(Reviewed(child["_id"], rules.decide(decided_by, record, today), record.record_type))
     return result
 
