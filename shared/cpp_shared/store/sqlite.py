@@ -334,7 +334,7 @@ def _order_by(
     page stops early).
 
     A field in ``arrays`` may hold arrays (at its end or on its way), which
-    MongoDB sorts by their elements: it is sorted by ``_array_sort_terms``,
+    MongoDB sorts by their elements: it is sorted by ``_array_sort_term``,
     which no index answers."""
     keys = sort_with_tiebreak(sort)
     if not keys:
@@ -346,7 +346,7 @@ def _order_by(
         if field == "_id":
             parts.append(f"_id {way}")
         elif field in arrays:
-            parts.extend(f"{term} {way}" for term in _array_sort_terms(split_path(field), direction))
+            parts.append(f"{_array_sort_term(split_path(field), direction)} {way}")
         else:
             expr = _doc_key(_lit(_json_path(split_path(field))))
             parts.append(f"{'+' if field in tested else ''}{expr} {way}")
@@ -357,33 +357,37 @@ def _sorts_a_field(sort: list[tuple[str, int]] | None) -> bool:
     return any(field != "_id" for field, _ in sort or ())
 
 
-def _array_sort_terms(segs: list[str], direction: int) -> list[str]:
-    """The ORDER BY terms of MongoDB's sort on a path that may reach arrays.
+def _array_sort_term(segs: list[str], direction: int) -> str:
+    """The ORDER BY term of MongoDB's sort on a path that may reach arrays.
 
     MongoDB sorts a document by the values the path reaches: each element of
     an array at its end, and across an array of sub-documents on the way each
     one's value (null for one without it); ascending by the least of them,
     descending by the greatest. Null and missing are the least values, and
-    an empty array at the end is less still (it sorts before null)."""
-    path = _lit(_json_path(segs))
-    empty = f"NOT (json_type(doc, {path}) IS 'array' AND json_array_length(doc, {path}) = 0)"
+    an empty array is less still (it sorts before null). So here null and
+    missing are minus infinity (which no JSON document holds: it has no
+    infinities), below every number, and the empty array, which reaches no
+    value, is NULL, below them."""
     selects = []
     for froms, key, conds in _sort_candidates(_Node(literal="$"), segs, itertools.count(1)):
         source = f" FROM {', '.join(froms)}" if froms else ""
-        selects.append(f"SELECT {key} AS k{source} WHERE {' AND '.join(conds)}")
-    # min() and max() skip NULLs: a null among the values is the least of them.
-    least = "CASE WHEN count(*) > count(k) THEN NULL ELSE min(k) END" if direction == 1 else "max(k)"
+        selects.append(f"SELECT coalesce({key}, {_NULL_KEY}) AS k{source} WHERE {' AND '.join(conds)}")
     # A document with no array on the path has one value: its key, without the subquery.
     arrays = " OR ".join(f"json_type(doc, {_lit(_json_path(segs[:k]))}) = 'array'" for k in range(1, len(segs) + 1))
-    return [
-        empty,
-        f"CASE WHEN {arrays} THEN (SELECT {least} FROM ({' UNION ALL '.join(selects)})) ELSE {_doc_key(path)} END",
-    ]
+    least = "min(k)" if direction == 1 else "max(k)"
+    return (
+        f"CASE WHEN {arrays} THEN (SELECT {least} FROM ({' UNION ALL '.join(selects)}))"
+        f" ELSE coalesce({_doc_key(_lit(_json_path(segs)))}, {_NULL_KEY}) END"
+    )
+
+
+#: Null's (and missing's) key where an empty array must sort below it: minus infinity.
+_NULL_KEY = "-9e999"
 
 
 def _sort_candidates(base: _Node, segs: list[str], aliases: Iterator[int]) -> list[tuple[list[str], str, list[str]]]:
     """(FROM items, key, conditions) giving each value a sort on ``segs``
-    reaches from ``base`` in ``doc`` (see ``_array_sort_terms``)."""
+    reaches from ``base`` in ``doc`` (see ``_array_sort_term``)."""
     full = base.child(segs).sql
     v, t = f"json_extract(doc, {full})", f"json_type(doc, {full})"
     element = f"s{next(aliases)}"
