@@ -81,6 +81,7 @@ bench: install-dev
 	@$(PY) bench/web.py $(WEB_BENCH_ARGS)
 	@$(PY) bench/returns.py $(RETURNS_BENCH_ARGS)
 	@$(PY) bench/store_contention.py $(CONTENTION_BENCH_ARGS)
+	@$(PY) bench/store_queries.py $(QUERIES_BENCH_ARGS)
 
 # Fault injection against `cpp up` (tests/chaos/driver.py): 4 minutes of walks while workers, web workers and the
 # broker fail; sized by CHAOS_SECONDS, CHAOS_WALKERS, CHAOS_KILL_EVERY (low,high seconds) and CHAOS_SEED.
