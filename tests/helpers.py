@@ -11,6 +11,12 @@ from cpp_shared.testing import deliver_event, free_port, hand_over  # noqa: F401
 T = TypeVar("T")
 
 
+def ok(resp, status=200):
+    """The test client's JSON answer, once its status is the one expected."""
+    assert resp.status_code == status, resp.json
+    return resp.json
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 

@@ -13,15 +13,10 @@ import pytest
 
 from cpp_docs.render import Renderer
 from cpp_shared.messaging.events import new_event
-from tests.helpers import KEY_WORKER_ATTENDS, bearer, deliver_event, hand_over, new_child
+from tests.helpers import KEY_WORKER_ATTENDS, bearer, deliver_event, hand_over, new_child, ok
 from tests.services.test_docs_http import PLAN, Pump, docs, docs_app, docs_ctx, pdf_text  # noqa: F401 - fixtures
 from tests.services.test_plans_lifecycle_http import OUTLINE
 from tests.unit.test_docs_names import ID_SHAPED
-
-
-def ok(resp, status=200):
-    assert resp.status_code == status, resp.json
-    return resp.json
 
 
 @pytest.fixture

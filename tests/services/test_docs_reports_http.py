@@ -14,7 +14,7 @@ from cpp_docs.app import create_app as create_docs_app
 from cpp_docs.domain.readability import scores
 from cpp_docs.render import Renderer
 from cpp_plans.app import create_app as create_plans_app
-from tests.helpers import bearer, ensure_child
+from tests.helpers import bearer, ensure_child, ok
 from tests.services.test_children_http import full_child
 from tests.services.test_docs_http import Pump, pdf_text
 from tests.services.test_plans_lifecycle_http import FULL_OUTLINE
@@ -48,11 +48,6 @@ DRAFT = {
 
 
 NAMES = {"social_worker": "Sam Social", "team_manager": "Tia Manager", "chair": "Chris Chair"}
-
-
-def ok(resp, status=200):
-    assert resp.status_code == status, resp.json
-    return resp.json
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 from cpp_plans.app import create_app as create_plans_app
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_scheduler.domain.calendar import WorkingCalendar
-from tests.helpers import QUORATE, Pump, bearer, deliver_event, ensure_child
+from tests.helpers import QUORATE, Pump, bearer, deliver_event, ensure_child, ok
 from tests.services.test_plans_lifecycle_http import OUTLINE
 
 TODAY = date.today()
@@ -24,11 +24,6 @@ CALENDARS = {
     "scotland": WorkingCalendar("GB", "SCT"),
 }
 AUTHORITIES = {"england": "ENG", "guernsey": "GSY", "scotland": "SCT"}
-
-
-def ok(resp, status=200):
-    assert resp.status_code == status, resp.json
-    return resp.json
 
 
 class Deployment:

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.helpers import KEY_WORKER_ATTENDS, a_child, bearer
+from tests.helpers import KEY_WORKER_ATTENDS, a_child, bearer, ok
 from tests.services.test_need_to_know import RESTRICTION
 from tests.services.test_plans_lifecycle_http import OUTLINE
 
@@ -19,11 +19,6 @@ def created(resp):
     """A create's answer: 201 with the record's ETag, "1" for a new record."""
     assert resp.status_code == 201, resp.json
     assert resp.headers.get("ETag") == f'"{resp.json["version"]}"' == '"1"', dict(resp.headers)
-    return resp.json
-
-
-def ok(resp, status=200):
-    assert resp.status_code == status, resp.json
     return resp.json
 
 

@@ -25,7 +25,7 @@ from cpp_scheduler.tick import Ticker
 from cpp_shared.audit_checkpoints import Checkpointer
 from cpp_shared.auth import issue_dev_token
 from cpp_shared.contracts.catalogue import CATALOGUE, validate_event
-from tests.helpers import KEY_WORKER_ATTENDS, QUORATE, bearer, deliver_event, ensure_child
+from tests.helpers import KEY_WORKER_ATTENDS, QUORATE, bearer, deliver_event, ensure_child, ok
 from tests.receivers import Receiver
 from tests.services.test_children_http import NHS, full_child
 from tests.services.test_lookup_http import NHS_UNKNOWN
@@ -154,11 +154,6 @@ def walk_subscriptions(notify_app, who):
     finally:
         receiver.stop()
         convenor.stop()
-
-
-def ok(resp, status=200):
-    assert resp.status_code == status, resp.json
-    return resp.json
 
 
 def walk_referral(plans, who, child_id, on):

@@ -25,7 +25,7 @@ from cpp_notify.app import create_app as create_notify_app
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_scheduler.tick import Ticker
 from cpp_shared.contracts.catalogue import consumers
-from tests.helpers import KEY_WORKER_ATTENDS, bearer, hand_over, new_child
+from tests.helpers import KEY_WORKER_ATTENDS, bearer, hand_over, new_child, ok
 from tests.services.test_docs_http import pdf_text
 from tests.services.test_notify_people import Inbox, mailer_of, smtp  # noqa: F401 - the SMTP server fixture
 from tests.services.test_plans_lifecycle_http import DETAILED, OUTLINE
@@ -55,11 +55,6 @@ class Bus:
                     for other in consumers(m.body["type"]):
                         if other != name and other in self.apps:
                             hand_over(self.apps[other].extensions["cpp"], m.body)
-
-
-def ok(resp, status=200):
-    assert resp.status_code == status, resp.json
-    return resp.json
 
 
 @pytest.fixture

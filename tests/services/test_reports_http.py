@@ -12,18 +12,13 @@ import pytest
 from cpp_plans.app import create_app as create_plans_app
 from cpp_scheduler.app import create_app as create_scheduler_app
 from cpp_scheduler.domain.calendar import WorkingCalendar
-from tests.helpers import KEY_WORKER_ATTENDS, QUORATE, a_child, bearer, ensure_child
+from tests.helpers import KEY_WORKER_ATTENDS, QUORATE, a_child, bearer, ensure_child, ok
 from tests.services.test_event_catalogue import NAMES
 from tests.services.test_plans_lifecycle_http import DETAILED, OUTLINE
 from tests.services.test_plans_to_scheduler import Pump
 
 GG = WorkingCalendar("GG")
 SHARED_WITH = [{"name": "Alex Parent", "relationship": "mother", "how": "in_person", "interpreter_used": False}]
-
-
-def ok(resp, status=200):
-    assert resp.status_code == status, resp.json
-    return resp.json
 
 
 @pytest.fixture

@@ -14,17 +14,12 @@ from click.testing import CliRunner
 from cpp_plans.api import retention as retention_api
 from cpp_plans.commands import retention
 from cpp_plans.service_layer import retention as keeping
-from tests.helpers import bearer, cli_environment
+from tests.helpers import bearer, cli_environment, ok
 from tests.services.test_children_http import full_child
 
 # A day long after every record's period ends (England: 35 years after the last entry of child protection
 # records; the 21st birthday and 3 years without an entry for referrals).
 LATER = date(2100, 1, 1)
-
-
-def ok(resp, status=200):
-    assert resp.status_code == status, resp.json
-    return resp.json
 
 
 @pytest.fixture

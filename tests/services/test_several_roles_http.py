@@ -7,12 +7,7 @@ from __future__ import annotations
 
 from cpp_plans.app import create_app as create_plans_app
 from cpp_shared import staff
-from tests.helpers import bearer, new_child
-
-
-def ok(resp, status=200):
-    assert resp.status_code == status, resp.json
-    return resp.json
+from tests.helpers import bearer, new_child, ok
 
 
 def test_a_social_worker_who_is_also_a_team_manager_opens_a_case_and_is_its_manager(plans, token_for):

@@ -14,7 +14,7 @@ import pytest
 from pymongo import ReadPreference
 from pymongo.errors import DuplicateKeyError
 
-from cpp_shared.store import StoreUnavailable
+from cpp_shared.store import OutboxMessage, StoreUnavailable
 from cpp_shared.store import mongo as mongo_module
 from cpp_shared.store.mongo import MongoStore, evaluate_now
 from cpp_shared.testing.faulty_mongo import REAL_ERRORS, FaultyCollection, FaultyMongoClient, real_error
@@ -26,6 +26,14 @@ def a_store(kind: str) -> tuple[MongoStore, FaultyMongoClient | None]:
         return MongoStore(mongomock.MongoClient(), name), None
     client = FaultyMongoClient()
     return MongoStore(client, name), client
+
+
+def one_pending(store: MongoStore) -> OutboxMessage:
+    """One event published and numbered, pending for the relay."""
+    with store.unit_of_work() as uow:
+        uow.publish("x", {}, message_id="m1")
+    (message,) = store.outbox_pending()
+    return message
 
 
 @pytest.fixture(params=["fake replica set", "mongomock"])
@@ -88,9 +96,7 @@ def test_a_duplicate_key_on_the_upsert_race_is_not_taken() -> None:
 def test_the_fenced_mark_is_one_majority_transaction_on_the_primary_with_a_write_to_the_lease() -> None:
     store, client = a_store("fake replica set")
     assert client is not None
-    with store.unit_of_work() as uow:
-        uow.publish("x", {}, message_id="m1")
-    (message,) = store.outbox_pending()
+    message = one_pending(store)
     token = store.acquire_lease("relay", "A", 60)
     assert token is not None
     client.calls.clear()
@@ -106,9 +112,7 @@ def test_the_fenced_mark_is_one_majority_transaction_on_the_primary_with_a_write
 
 def test_a_stale_token_marks_nothing_on_a_replica_set(kind: str) -> None:
     store, _ = a_store(kind)
-    with store.unit_of_work() as uow:
-        uow.publish("x", {}, message_id="m1")
-    (message,) = store.outbox_pending()
+    message = one_pending(store)
     stale = store.acquire_lease("relay", "A", 0)
     assert stale is not None and store.acquire_lease("relay", "B", 60) == stale + 1
     assert store.outbox_mark_sent([message.seq], fence=("relay", stale)) is False
@@ -121,9 +125,7 @@ def test_a_fenced_mark_conflicting_with_a_take_is_retried_and_then_refused() -> 
     sees the new token."""
     store, client = a_store("fake replica set")
     assert client is not None
-    with store.unit_of_work() as uow:
-        uow.publish("x", {}, message_id="m1")
-    (message,) = store.outbox_pending()
+    message = one_pending(store)
     token = store.acquire_lease("relay", "A", 0)
     assert token is not None
 
@@ -141,9 +143,7 @@ def test_a_fenced_mark_conflicting_with_a_take_is_retried_and_then_refused() -> 
 def test_a_fenced_mark_the_server_cannot_make_is_unavailable() -> None:
     store, client = a_store("fake replica set")
     assert client is not None
-    with store.unit_of_work() as uow:
-        uow.publish("x", {}, message_id="m1")
-    (message,) = store.outbox_pending()
+    message = one_pending(store)
     token = store.acquire_lease("relay", "A", 60)
     assert token is not None
     client.faults.fail("update_one", lambda: real_error(91, "ShutdownInProgress", "shutting down"), collection="leases")
