@@ -33,8 +33,8 @@ On MongoDB (a real server; not mongomock) the batch is one transaction
 unit that appends to it, so concurrent audited requests committed one
 transaction each abort one another with WriteConflict and run again one at a
 time; batched, they make one transaction and one head write per batch. For
-any other store (``Store.shares_commits`` false) ``commit`` commits the unit
-on its own, in the caller's thread.
+any other store ``commit`` commits the unit on its own, in the caller's
+thread.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ class GroupCommitter:
             raise ValueError("max_batch must be at least 1")
         self.store = store
         self.max_batch = max_batch
-        self.groups = store.shares_commits
+        self.groups = _shares_commits(store)
         self._reset()
         _COMMITTERS.add(self)
 
@@ -127,7 +127,7 @@ class GroupCommitter:
     def _commit_batch(self, batch: list[_Ticket]) -> None:
         failure: BaseException | None = None
         try:
-            outcomes: list[BaseException | None] = self.store.commit_batch([t.uow for t in batch])
+            outcomes: list[BaseException | None] = list(_commit_together(self.store, [t.uow for t in batch]))
             if len(outcomes) != len(batch):
                 raise StoreError(f"commit_all answered {len(outcomes)} outcomes for {len(batch)} units")
         except BaseException as exc:  # none of this batch is known to be committed
@@ -150,6 +150,29 @@ def _for_the_others(exc: BaseException) -> BaseException:
         other = StoreError(f"the commit this unit of work was part of failed: {type(exc).__name__}: {exc}")
     other.__cause__ = exc
     return other
+
+
+def _shares_commits(store: Store) -> bool:
+    from .mongo import MongoStore
+    from .scoped import unscoped
+    from .sqlite import SQLiteStore
+
+    inner = unscoped(store)
+    return isinstance(inner, SQLiteStore) or (isinstance(inner, MongoStore) and not inner._mock)
+
+
+def _commit_together(store: Store, units: list[UnitOfWork]) -> list[BaseException | None]:
+    """SQLite: ``commit_all`` (one transaction, a savepoint per unit).
+    MongoDB: ``commit_batch`` (one transaction, a failing unit taken out and
+    the rest run again), whose point is one write of each log's head per
+    batch instead of one per request."""
+    from .mongo import MongoStore
+    from .scoped import ScopedUnitOfWork, unscoped
+
+    inner = unscoped(store)
+    if isinstance(inner, MongoStore):
+        return inner.commit_batch([u.inner if isinstance(u, ScopedUnitOfWork) else u for u in units])
+    return list(store.commit_all(units))
 
 
 # One committer per store in a process.

@@ -546,11 +546,6 @@ class MongoStore(Store):
                 outcomes.append(exc)
         return outcomes
 
-    @property
-    def shares_commits(self) -> bool:  # type: ignore[override]
-        """A real server batches in one transaction (``commit_batch``); mongomock has none."""
-        return not self._mock
-
     def commit_batch(self, units: list[UnitOfWork]) -> list[BaseException | None]:
         """Group commit on MongoDB (``group_commit`` calls it): the units in
         one transaction, each still atomic on its own, and each log's head

@@ -309,16 +309,6 @@ class Store(abc.ABC):
         ``CommitOutcomeUnknown``, any ``StoreError``), and still tries the
         units after it."""
 
-    #: Whether units committed together share a commit (``commit_batch``), so
-    #: that the group commit (``group_commit``) gains by gathering them.
-    shares_commits = False
-
-    def commit_batch(self, units: list[UnitOfWork]) -> list[BaseException | None]:
-        """The group commit's batch: each unit atomic on its own, each one's
-        outcome returned. ``commit_all`` unless an adapter commits a batch
-        its own way (MongoDB: one transaction, a failing unit taken out)."""
-        return list(self.commit_all(units))
-
     @abc.abstractmethod
     def ping(self) -> None:
         """Raise ``StoreUnavailable`` when the database cannot be used."""

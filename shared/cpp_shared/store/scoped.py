@@ -107,14 +107,7 @@ class ScopedStore(Store):
         return ScopedUnitOfWork(self, self.inner.begin())
 
     def commit_all(self, units: list[UnitOfWork]) -> list[StoreError | None]:
-        return self.inner.commit_all(_inner_units(units))
-
-    @property
-    def shares_commits(self) -> bool:  # type: ignore[override]
-        return self.inner.shares_commits
-
-    def commit_batch(self, units: list[UnitOfWork]) -> list[BaseException | None]:
-        return self.inner.commit_batch(_inner_units(units))
+        return self.inner.commit_all([u.inner if isinstance(u, ScopedUnitOfWork) else u for u in units])
 
     def ping(self) -> None:
         self.inner.ping()
@@ -285,10 +278,6 @@ class ScopedUnitOfWork(UnitOfWork):
             if record is not None and record.entry.get(FIELD) != self.view.authority:
                 raise ValueError(f"log {log!r}, seq {seq} is not authority {self.view.authority!r}'s to redact")
         self.inner.redact(log, seqs, erasure_id=erasure_id, note=self.view.stamp(note or {}))
-
-
-def _inner_units(units: list[UnitOfWork]) -> list[UnitOfWork]:
-    return [u.inner if isinstance(u, ScopedUnitOfWork) else u for u in units]
 
 
 def unscoped(store: Store) -> Store:

@@ -544,8 +544,6 @@ class SQLiteStore(Store):
     """The store in one SQLite file. Nothing touches the file until first use,
     so a service starts (and answers 503) even when its volume is missing."""
 
-    shares_commits = True  # a batch is one transaction, a savepoint per unit, one fsync
-
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 10.0):
         path = os.fspath(path)
         if not path or path == ":memory:" or path.startswith("file:"):
